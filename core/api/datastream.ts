@@ -1,0 +1,166 @@
+/**
+ * DataStream, KeyedStream and the handles returned by each transformation. Every method
+ * only records nodes and edges in the StreamGraph; nothing runs here.
+ */
+import type { Sink } from '../connectors/types.js';
+import { EddyError } from '../failure.js';
+import type { Partitioning, StreamGraph, StreamNode } from '../graph/stream-graph.js';
+import { filterOperator, flatMapOperator, mapOperator, processOperator } from '../operators/basic.js';
+import type { OperatorFactory } from '../operators/operator.js';
+import type {
+  Collector,
+  FilterFunction,
+  FlatMapFunction,
+  KeySelector,
+  MapFunction,
+  ProcessFunction,
+  ReduceFunction,
+} from './functions.js';
+
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    protected readonly graph: StreamGraph,
+    /** The nodes whose output this stream is (several after union). */
+    protected readonly heads: readonly number[],
+    protected readonly partitioning: Partitioning = 'auto',
+    protected readonly keySelector?: KeySelector<unknown, unknown>,
+  ) {}
+
+  /** @internal */
+  static forNode<T>(graph: StreamGraph, id: number): SingleOutputStreamOperator<T> {
+    return new SingleOutputStreamOperator<T>(graph, graph.nodes[id]);
+  }
+
+  /** @internal Adds an operator fed by this stream. */
+  protected addOperator<R>(kind: string, factory: OperatorFactory, stateful = false): SingleOutputStreamOperator<R> {
+    const node = this.graph.addNode({ kind, name: kind, stateful, factory, keySelector: this.keySelector });
+    for (const h of this.heads) this.graph.connect(h, node.id, this.partitioning, this.keySelector);
+    return new SingleOutputStreamOperator<R>(this.graph, node);
+  }
+
+  map<R>(fn: MapFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.addOperator<R>('map', mapOperator(fn as MapFunction<unknown, unknown>));
+  }
+
+  filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
+    return this.addOperator<T>('filter', filterOperator(fn as FilterFunction<unknown>));
+  }
+
+  flatMap<R>(fn: FlatMapFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.addOperator<R>('flatMap', flatMapOperator(fn as FlatMapFunction<unknown, unknown>));
+  }
+
+  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.addOperator<R>('process', processOperator(fn as ProcessFunction<unknown, unknown>));
+  }
+
+  /** Partitions by key: each key goes to one subtask (by key group) and gets keyed state. */
+  keyBy<K>(selector: KeySelector<T, K>): KeyedStream<T, K> {
+    if (typeof selector !== 'function') throw new EddyError('JOB_INVALID', 'keyBy expects a function (value) => key');
+    return new KeyedStream<T, K>(this.graph, this.heads, selector as KeySelector<unknown, unknown>);
+  }
+
+  /** Merges streams of the same type; the next operator reads all of them. */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    const heads = [...this.heads];
+    for (const o of others) heads.push(...o.heads);
+    // A union of keyed streams is no longer keyed: key it again after the union.
+    return new DataStream<T>(this.graph, heads, this.partitioning === 'hash' ? 'auto' : this.partitioning);
+  }
+
+  /** Round-robin to every subtask of the next operator. */
+  rebalance(): DataStream<T> {
+    return new DataStream<T>(this.graph, this.heads, 'rebalance');
+  }
+
+  /** Every record to every subtask of the next operator. */
+  broadcast(): DataStream<T> {
+    return new DataStream<T>(this.graph, this.heads, 'broadcast');
+  }
+
+  /** Subtask i to subtask i (equal parallelism required). */
+  forward(): DataStream<T> {
+    return new DataStream<T>(this.graph, this.heads, 'forward');
+  }
+
+  sinkTo(sink: Sink<T>): OperatorHandle {
+    const node = this.graph.addNode({ kind: 'sink', name: sink.kind, stateful: sink.stateful, sink: sink as Sink<unknown>, keySelector: this.keySelector });
+    for (const h of this.heads) this.graph.connect(h, node.id, this.partitioning, this.keySelector);
+    return new OperatorHandle(this.graph, node);
+  }
+}
+
+/** uid / name / setParallelism, shared by operators and sinks. */
+export class OperatorHandle {
+  /** @internal */
+  constructor(protected readonly g: StreamGraph, protected readonly node: StreamNode) {}
+
+  /** The stable id that matches this operator's state in checkpoints and savepoints. */
+  uid(uid: string): this {
+    if (typeof uid !== 'string' || uid.length === 0) throw new EddyError('JOB_INVALID', 'uid expects a non-empty string');
+    this.node.uid = uid;
+    return this;
+  }
+
+  name(name: string): this {
+    this.node.name = name;
+    return this;
+  }
+
+  setParallelism(n: number): this {
+    if (!Number.isInteger(n) || n < 1) throw new EddyError('JOB_INVALID', `setParallelism expects a positive integer, got ${n}`);
+    this.node.parallelism = n;
+    return this;
+  }
+}
+
+export class SingleOutputStreamOperator<T> extends DataStream<T> {
+  private readonly handle: OperatorHandle;
+  /** @internal */
+  constructor(graph: StreamGraph, node: StreamNode) {
+    super(graph, [node.id]);
+    this.handle = new OperatorHandle(graph, node);
+  }
+  uid(uid: string): this {
+    this.handle.uid(uid);
+    return this;
+  }
+  name(name: string): this {
+    this.handle.name(name);
+    return this;
+  }
+  setParallelism(n: number): this {
+    this.handle.setParallelism(n);
+    return this;
+  }
+}
+
+export class KeyedStream<T, K> extends DataStream<T> {
+  /** @internal */
+  constructor(graph: StreamGraph, heads: readonly number[], selector: KeySelector<unknown, unknown>) {
+    super(graph, heads, 'hash', selector);
+  }
+
+  /** Rolling reduce per key: emits the new reduced value for every record. */
+  reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T> {
+    return this.process<T>((value: T, ctx, out: Collector<T>) => {
+      const s = ctx.state.value<T>('reduce');
+      const cur = s.value();
+      const next = cur === undefined ? value : fn(cur, value);
+      s.update(next);
+      out.collect(next);
+    });
+  }
+
+  // A keyed stream's partitioning is fixed by its key; these would silently drop it.
+  override rebalance(): never {
+    throw new EddyError('JOB_INVALID', 'rebalance() on a keyed stream would break key partitioning; apply it before keyBy');
+  }
+  override broadcast(): never {
+    throw new EddyError('JOB_INVALID', 'broadcast() on a keyed stream would break key partitioning; apply it before keyBy');
+  }
+  override forward(): never {
+    throw new EddyError('JOB_INVALID', 'forward() on a keyed stream would break key partitioning; apply it before keyBy');
+  }
+}

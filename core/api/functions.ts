@@ -1,0 +1,61 @@
+/**
+ * The shapes of user functions and of what the runtime hands them. User functions receive the
+ * runtime context last: map(value, ctx), filter(value, ctx), flatMap(value, out, ctx),
+ * process(value, ctx, out).
+ */
+import type { StateAccessor } from './state.js';
+
+export interface Collector<T> {
+  collect(value: T): void;
+}
+
+/** A tag for records sent to a side output with `ctx.output(tag, value)`. */
+export class OutputTag<T> {
+  /** Phantom field so OutputTag<A> and OutputTag<B> are distinct types. */
+  declare readonly __type?: T;
+  constructor(readonly id: string) {}
+}
+
+export interface TimerService {
+  currentProcessingTime(): number;
+  currentWatermark(): number;
+  registerEventTimeTimer(time: number): void;
+  registerProcessingTimeTimer(time: number): void;
+  deleteEventTimeTimer(time: number): void;
+  deleteProcessingTimeTimer(time: number): void;
+}
+
+export interface RuntimeContext {
+  /** Keyed state (on a keyed stream) and operator state, by name. */
+  readonly state: StateAccessor;
+  readonly timers: TimerService;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  /** uid of the operator this function runs in. */
+  readonly operatorUid: string;
+  /** The key of the record being processed (keyed streams only; undefined otherwise). */
+  readonly currentKey: unknown;
+  /** Sends a value to a side output. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+export type MapFunction<T, R> = (value: T, ctx: RuntimeContext) => R;
+export type FilterFunction<T> = (value: T, ctx: RuntimeContext) => boolean;
+export type FlatMapFunction<T, R> = (value: T, out: Collector<R>, ctx: RuntimeContext) => void;
+export type ReduceFunction<T> = (a: T, b: T) => T;
+export type KeySelector<T, K> = (value: T) => K;
+
+export interface OnTimerContext extends RuntimeContext {
+  readonly timeDomain: 'event' | 'processing';
+  readonly timestamp: number;
+}
+
+export interface ProcessFunctionObject<T, R> {
+  open?(ctx: RuntimeContext): void | Promise<void>;
+  processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
+  onTimer?(timestamp: number, ctx: OnTimerContext, out: Collector<R>): void;
+  close?(): void | Promise<void>;
+}
+
+export type ProcessFunction<T, R> = ((value: T, ctx: RuntimeContext, out: Collector<R>) => void) | ProcessFunctionObject<T, R>;

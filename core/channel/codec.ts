@@ -1,0 +1,27 @@
+/**
+ * Record batches on the wire: one msgpackr message per batch, an array of records.
+ *
+ * msgpackr's record extension is on, without shared structures: each batch carries the
+ * definition of every object shape it uses once, and every record of that shape refers to
+ * it by a one-byte id. So a batch of 500 `{ word, count }` objects pays for the key names
+ * once, and no structure table has to be kept in sync between threads (a consumer can
+ * decode any batch on its own, which also makes a restart or a late-joining reader safe).
+ */
+import { Packr, Unpackr } from 'msgpackr';
+
+export class BatchEncoder {
+  private readonly packr = new Packr({ useRecords: true, structuredClone: false });
+
+  /** The returned bytes are only valid until the next encode (msgpackr reuses its buffer). */
+  encode(records: readonly unknown[]): Uint8Array {
+    return this.packr.pack(records);
+  }
+}
+
+export class BatchDecoder {
+  private readonly unpackr = new Unpackr({ useRecords: true, structuredClone: false });
+
+  decode(bytes: Uint8Array): unknown[] {
+    return this.unpackr.unpack(bytes) as unknown[];
+  }
+}

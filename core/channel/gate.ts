@@ -1,0 +1,51 @@
+/**
+ * The doorbell a consuming task parks on. All rings feeding one task ring the same gate, so a
+ * task with many inputs waits on one address; the main thread and the task's own control
+ * port ring it too, to wake a parked task for a command or a cancellation.
+ *
+ * Parking uses Atomics.waitAsync, never Atomics.wait: the worker's event loop must keep
+ * running while the task sleeps (LMDB commits, snapshot writes, control messages, timers).
+ */
+import { GATE_BYTES, GATE_PARKED, GATE_SEQ } from './layout.js';
+import { ringGate } from './ring.js';
+
+export function createGate(): SharedArrayBuffer {
+  return new SharedArrayBuffer(GATE_BYTES);
+}
+
+export class Gate {
+  private readonly cells: Int32Array;
+  private seq = 0;
+
+  constructor(gate: SharedArrayBuffer) {
+    this.cells = new Int32Array(gate);
+  }
+
+  /**
+   * Call before checking the inputs: any frame published after this call makes the next
+   * `park` return at once.
+   */
+  arm(): void {
+    this.seq = Atomics.load(this.cells, GATE_SEQ);
+    // Announce the intent to sleep before the caller's final check of its inputs (the
+    // producers read GATE_PARKED after publishing; see RingProducer.publish).
+    Atomics.store(this.cells, GATE_PARKED, 1);
+  }
+
+  /** Un-arm without sleeping: the final check found work. */
+  disarm(): void {
+    Atomics.store(this.cells, GATE_PARKED, 0);
+  }
+
+  /** Sleeps until rung (or `timeoutMs` passes). Must follow `arm` and a final input check. */
+  async park(timeoutMs?: number): Promise<void> {
+    const r = Atomics.waitAsync(this.cells, GATE_SEQ, this.seq, timeoutMs);
+    if (r.async) await r.value;
+    Atomics.store(this.cells, GATE_PARKED, 0);
+  }
+
+  /** Wakes the task parked on this gate (from any thread, including its own). */
+  ring(): void {
+    ringGate(this.cells);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Every shared-memory offset of a channel, in one place.
+ *
+ * A ring is one SharedArrayBuffer: a header of HEADER_BYTES followed by `capacity` data
+ * bytes (a power of two). The producer owns WRITE_POS, the consumer owns READ_POS; each sits
+ * on its own 64-byte cache line so the two threads do not false-share.
+ *
+ *   byte 0            64             128               192               256
+ *   +----------------+--------------+-----------------+-----------------+------------ - -
+ *   | WRITE_POS      | READ_POS     | PRODUCER_PARKED | STATE           | data ...
+ *   | (producer)     | SPACE_SEQ    |                 | CAPACITY        | capacity bytes
+ *   +----------------+--------------+-----------------+-----------------+------------ - -
+ *
+ * Positions are free-running u32 byte counters (stored in an Int32Array and read with
+ * `>>> 0`); `pos & (capacity - 1)` is the offset in the data area. Because capacity divides
+ * 2^32, the counters may wrap around 2^32 without any special case.
+ *
+ * A frame in the data area (all frames are 8-byte aligned, so a frame never straddles the
+ * end except through an explicit WRAP frame):
+ *
+ *   0        4        6        8                              8 + length (padded to 8)
+ *   +--------+--------+--------+------------------------------+
+ *   | length | type   | flags  | payload (length bytes)       |
+ *   | u32    | u16    | u16    |                              |
+ *   +--------+--------+--------+------------------------------+
+ *
+ * The consumer side's doorbell is not in the ring: all rings feeding one task share that
+ * task's gate (GATE_* below), so a consumer with many inputs parks on a single address.
+ */
+
+// ---- ring header, Int32Array indices ----
+export const RING_WRITE_POS = 0; // byte 0
+export const RING_READ_POS = 16; // byte 64
+/** Bumped by the consumer every time it frees space; a blocked producer waits on it. */
+export const RING_SPACE_SEQ = 17;
+/** 1 while the producer is (about to be) waiting for space: the consumer notifies only then. */
+export const RING_PRODUCER_PARKED = 32; // byte 128
+export const RING_STATE = 48; // byte 192
+export const RING_CAPACITY = 49;
+export const RING_HEADER_BYTES = 256;
+
+// ---- RING_STATE values ----
+export const RING_OPEN = 0;
+/** The producer wrote its last frame (end-of-stream) and will write no more. */
+export const RING_CLOSED = 1;
+/** The producer died or the job was cancelled: the consumer must stop reading. */
+export const RING_POISONED = 2;
+
+// ---- frame header ----
+export const FRAME_HEADER_BYTES = 8;
+export const FRAME_LENGTH_OFFSET = 0; // u32
+export const FRAME_TYPE_OFFSET = 4; // u16
+export const FRAME_FLAGS_OFFSET = 6; // u16
+export const FRAME_ALIGN = 8;
+
+// ---- frame types ----
+/** Fills the tail of the data area when the next frame does not fit before the end. */
+export const FRAME_WRAP = 0;
+export const FRAME_RECORDS = 1;
+export const FRAME_BARRIER = 2;
+export const FRAME_CANCEL_BARRIER = 3;
+export const FRAME_WATERMARK = 4;
+export const FRAME_END_OF_STREAM = 5;
+
+export type FrameType =
+  | typeof FRAME_RECORDS
+  | typeof FRAME_BARRIER
+  | typeof FRAME_CANCEL_BARRIER
+  | typeof FRAME_WATERMARK
+  | typeof FRAME_END_OF_STREAM;
+
+export const FRAME_TYPE_NAMES: Record<number, string> = {
+  [FRAME_WRAP]: 'wrap',
+  [FRAME_RECORDS]: 'records',
+  [FRAME_BARRIER]: 'barrier',
+  [FRAME_CANCEL_BARRIER]: 'cancel-barrier',
+  [FRAME_WATERMARK]: 'watermark',
+  [FRAME_END_OF_STREAM]: 'end-of-stream',
+};
+
+// ---- gate: one small SharedArrayBuffer per consuming task ----
+/** Bumped by every producer after it publishes a frame into any ring of this gate. */
+export const GATE_SEQ = 0;
+/** 1 while the consumer is (about to be) parked: producers call Atomics.notify only then. */
+export const GATE_PARKED = 1;
+export const GATE_INT32S = 2;
+export const GATE_BYTES = GATE_INT32S * 4;
+
+export const DEFAULT_RING_CAPACITY = 256 * 1024;
+export const MIN_RING_CAPACITY = 1024;

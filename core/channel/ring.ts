@@ -1,0 +1,305 @@
+/**
+ * Single-producer single-consumer ring over a SharedArrayBuffer. Byte layout and every
+ * offset: see layout.ts.
+ *
+ * - A frame is written whole or not at all: the producer copies header and payload, then
+ *   publishes them with one store of WRITE_POS.
+ * - A full ring makes `tryWrite` return false; the producer then awaits `waitForSpace`
+ *   (Atomics.waitAsync, so its event loop keeps serving timers and control messages).
+ * - An empty ring makes `poll` return false; the consumer parks on its task's gate
+ *   (see gate.ts), which every producer of that task rings.
+ * - RING_STATE tells the consumer that the producer finished (CLOSED) or died (POISONED).
+ *
+ * The largest frame is half the capacity: then a frame always fits after at most one WRAP
+ * frame once the consumer has drained the ring, so a writer can never wait forever.
+ */
+import {
+  FRAME_ALIGN,
+  FRAME_FLAGS_OFFSET,
+  FRAME_HEADER_BYTES,
+  FRAME_LENGTH_OFFSET,
+  FRAME_TYPE_OFFSET,
+  FRAME_WRAP,
+  GATE_PARKED,
+  GATE_SEQ,
+  MIN_RING_CAPACITY,
+  RING_CAPACITY,
+  RING_CLOSED,
+  RING_HEADER_BYTES,
+  RING_OPEN,
+  RING_POISONED,
+  RING_PRODUCER_PARKED,
+  RING_READ_POS,
+  RING_SPACE_SEQ,
+  RING_STATE,
+  RING_WRITE_POS,
+} from './layout.js';
+
+export function createRing(capacity: number): SharedArrayBuffer {
+  if (!Number.isInteger(capacity) || capacity < MIN_RING_CAPACITY || (capacity & (capacity - 1)) !== 0) {
+    throw new RangeError(`ring capacity must be a power of two >= ${MIN_RING_CAPACITY}, got ${capacity}`);
+  }
+  const sab = new SharedArrayBuffer(RING_HEADER_BYTES + capacity);
+  new Int32Array(sab)[RING_CAPACITY] = capacity;
+  return sab;
+}
+
+function alignUp(n: number): number {
+  return (n + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
+}
+
+/** Largest payload a ring of this capacity accepts in one frame. */
+export function maxPayloadBytes(capacity: number): number {
+  return capacity / 2 - FRAME_HEADER_BYTES;
+}
+
+export class RingProducer {
+  private readonly hdr: Int32Array;
+  private readonly gate: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly f64: Float64Array;
+  readonly capacity: number;
+  private readonly mask: number;
+  readonly maxPayload: number;
+  /** Our own copy of WRITE_POS: only this side writes it. */
+  private writePos: number;
+
+  constructor(ring: SharedArrayBuffer, gate: SharedArrayBuffer) {
+    this.hdr = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
+    this.gate = new Int32Array(gate);
+    this.capacity = this.hdr[RING_CAPACITY];
+    this.mask = this.capacity - 1;
+    this.maxPayload = maxPayloadBytes(this.capacity);
+    this.bytes = new Uint8Array(ring, RING_HEADER_BYTES, this.capacity);
+    this.view = new DataView(ring, RING_HEADER_BYTES, this.capacity);
+    this.f64 = new Float64Array(ring, RING_HEADER_BYTES, this.capacity / 8);
+    this.writePos = Atomics.load(this.hdr, RING_WRITE_POS) >>> 0;
+  }
+
+  get state(): number {
+    return Atomics.load(this.hdr, RING_STATE);
+  }
+
+  /**
+   * Reserves room for a frame with `payloadLength` bytes and writes its header; returns the
+   * byte offset (in the data area) where the payload goes, or -1 if the ring is full.
+   * The frame is invisible to the consumer until `publish`.
+   */
+  private reserve(type: number, flags: number, payloadLength: number): number {
+    const frame = alignUp(FRAME_HEADER_BYTES + payloadLength);
+    let w = this.writePos;
+    let off = w & this.mask;
+    const tail = this.capacity - off;
+    // Atomics.load: see the consumer's latest READ_POS; the bytes it released are free.
+    const used = (w - (Atomics.load(this.hdr, RING_READ_POS) >>> 0)) >>> 0;
+    const free = this.capacity - used;
+    if (tail < frame) {
+      if (free < tail + frame) return -1;
+      // Pad the tail with a WRAP frame; tail is a multiple of 8 and > 0, so a header fits.
+      this.view.setUint32(off + FRAME_LENGTH_OFFSET, tail - FRAME_HEADER_BYTES, true);
+      this.view.setUint16(off + FRAME_TYPE_OFFSET, FRAME_WRAP, true);
+      w = (w + tail) >>> 0;
+      off = 0;
+    } else if (free < frame) {
+      return -1;
+    }
+    this.view.setUint32(off + FRAME_LENGTH_OFFSET, payloadLength, true);
+    this.view.setUint16(off + FRAME_TYPE_OFFSET, type, true);
+    this.view.setUint16(off + FRAME_FLAGS_OFFSET, flags, true);
+    this.pendingPos = (w + frame) >>> 0;
+    return off + FRAME_HEADER_BYTES;
+  }
+
+  private pendingPos = 0;
+
+  private publish(): void {
+    this.writePos = this.pendingPos;
+    // Atomics.store: a release; the consumer's Atomics.load of WRITE_POS then sees the
+    // header and payload bytes written before it.
+    Atomics.store(this.hdr, RING_WRITE_POS, this.writePos | 0);
+    // Dekker with the consumer's park: it sets GATE_PARKED, then re-reads WRITE_POS; we
+    // stored WRITE_POS, then read GATE_PARKED. With sequentially consistent atomics one of
+    // us sees the other, so a wake-up is never lost, and notify (a syscall) is paid only
+    // when the consumer actually sleeps.
+    if (Atomics.load(this.gate, GATE_PARKED) !== 0) ringGate(this.gate);
+  }
+
+  /** Writes a frame whose payload is `payload` (may be empty). False if the ring is full. */
+  tryWrite(type: number, flags: number, payload?: Uint8Array): boolean {
+    const len = payload ? payload.length : 0;
+    if (len > this.maxPayload) throw new RangeError(`frame of ${len} bytes exceeds the ring's maximum ${this.maxPayload}`);
+    if (Atomics.load(this.hdr, RING_STATE) === RING_POISONED) return false;
+    const at = this.reserve(type, flags, len);
+    if (at < 0) return false;
+    if (payload && len > 0) this.bytes.set(payload, at);
+    this.publish();
+    return true;
+  }
+
+  /** Writes a frame carrying up to three float64 numbers, without allocating. */
+  tryWriteNumbers(type: number, flags: number, count: number, a = 0, b = 0, c = 0): boolean {
+    if (Atomics.load(this.hdr, RING_STATE) === RING_POISONED) return false;
+    const at = this.reserve(type, flags, count * 8);
+    if (at < 0) return false;
+    const i = at >> 3; // payload offsets are 8-aligned
+    if (count > 0) this.f64[i] = a;
+    if (count > 1) this.f64[i + 1] = b;
+    if (count > 2) this.f64[i + 2] = c;
+    this.publish();
+    return true;
+  }
+
+  /** True if a frame with this payload length would fit right now. */
+  hasSpaceFor(payloadLength: number): boolean {
+    const frame = alignUp(FRAME_HEADER_BYTES + payloadLength);
+    const off = this.writePos & this.mask;
+    const tail = this.capacity - off;
+    const used = (this.writePos - (Atomics.load(this.hdr, RING_READ_POS) >>> 0)) >>> 0;
+    const free = this.capacity - used;
+    return tail < frame ? free >= tail + frame : free >= frame;
+  }
+
+  /**
+   * Resolves once a frame of `payloadLength` fits, or the ring is poisoned (check `state`),
+   * or `timeoutMs` passes.
+   */
+  async waitForSpace(payloadLength: number, timeoutMs = Infinity): Promise<void> {
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
+    for (;;) {
+      // Read the sequence first: a release that happens after this read changes it, so the
+      // wait below returns at once instead of missing that release.
+      const seq = Atomics.load(this.hdr, RING_SPACE_SEQ);
+      Atomics.store(this.hdr, RING_PRODUCER_PARKED, 1);
+      if (this.hasSpaceFor(payloadLength) || Atomics.load(this.hdr, RING_STATE) === RING_POISONED) {
+        Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+        return;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+        return;
+      }
+      const r = Atomics.waitAsync(this.hdr, RING_SPACE_SEQ, seq, left === Infinity ? undefined : left);
+      if (r.async) await r.value;
+      Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+    }
+  }
+
+  /** The producer has written its last frame. */
+  close(): void {
+    Atomics.compareExchange(this.hdr, RING_STATE, RING_OPEN, RING_CLOSED);
+    ringGate(this.gate);
+  }
+}
+
+export class RingConsumer {
+  private readonly hdr: Int32Array;
+  readonly bytes: Uint8Array;
+  private readonly f64: Float64Array;
+  private readonly view: DataView;
+  readonly buffer: SharedArrayBuffer;
+  readonly capacity: number;
+  private readonly mask: number;
+  private readPos: number;
+  /** Last WRITE_POS seen: while readPos is behind it there is data without an atomic load. */
+  private knownWrite: number;
+
+  // The current frame, valid between a successful poll() and release().
+  frameType = -1;
+  frameFlags = 0;
+  /** Byte offset of the payload within the SharedArrayBuffer (header included). */
+  payloadOffset = 0;
+  payloadLength = 0;
+  private frameEnd = 0;
+
+  constructor(ring: SharedArrayBuffer) {
+    this.buffer = ring;
+    this.hdr = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
+    this.capacity = this.hdr[RING_CAPACITY];
+    this.mask = this.capacity - 1;
+    this.bytes = new Uint8Array(ring, RING_HEADER_BYTES, this.capacity);
+    this.view = new DataView(ring, RING_HEADER_BYTES, this.capacity);
+    this.f64 = new Float64Array(ring, RING_HEADER_BYTES, this.capacity / 8);
+    this.readPos = Atomics.load(this.hdr, RING_READ_POS) >>> 0;
+    this.knownWrite = this.readPos;
+  }
+
+  get state(): number {
+    return Atomics.load(this.hdr, RING_STATE);
+  }
+
+  /** True when the producer closed the ring and every frame has been read. */
+  get drained(): boolean {
+    return this.frameType < 0 && Atomics.load(this.hdr, RING_STATE) === RING_CLOSED && this.readPos === (Atomics.load(this.hdr, RING_WRITE_POS) >>> 0);
+  }
+
+  /** Makes the next frame current; false if there is none yet. Idempotent until release(). */
+  poll(): boolean {
+    if (this.frameType >= 0) return true;
+    let r = this.readPos;
+    if (r === this.knownWrite) {
+      // Atomics.load: an acquire; the frame bytes written before WRITE_POS are visible.
+      this.knownWrite = Atomics.load(this.hdr, RING_WRITE_POS) >>> 0;
+      if (r === this.knownWrite) return false;
+    }
+    let off = r & this.mask;
+    let type = this.view.getUint16(off + FRAME_TYPE_OFFSET, true);
+    if (type === FRAME_WRAP) {
+      // The producer publishes a WRAP together with the frame after it, so one follows.
+      r = (r + (this.capacity - off)) >>> 0;
+      off = 0;
+      type = this.view.getUint16(FRAME_TYPE_OFFSET, true);
+    }
+    const len = this.view.getUint32(off + FRAME_LENGTH_OFFSET, true);
+    this.frameType = type;
+    this.frameFlags = this.view.getUint16(off + FRAME_FLAGS_OFFSET, true);
+    this.payloadOffset = RING_HEADER_BYTES + off + FRAME_HEADER_BYTES;
+    this.payloadLength = len;
+    this.frameEnd = (r + alignUp(FRAME_HEADER_BYTES + len)) >>> 0;
+    return true;
+  }
+
+  /** The i-th float64 of the current frame's payload (control frames). */
+  number(i: number): number {
+    return this.f64[((this.payloadOffset - RING_HEADER_BYTES) >> 3) + i];
+  }
+
+  /** A view of the current payload (no copy); valid only until release(). */
+  payload(): Buffer {
+    return Buffer.from(this.buffer, this.payloadOffset, this.payloadLength);
+  }
+
+  /** Frees the current frame's bytes for the producer. */
+  release(): void {
+    if (this.frameType < 0) return;
+    this.readPos = this.frameEnd;
+    this.frameType = -1;
+    // Atomics.store: our reads of the frame happen before the producer may overwrite it.
+    Atomics.store(this.hdr, RING_READ_POS, this.readPos | 0);
+    // Dekker with the producer's waitForSpace (see RingProducer.publish for the argument).
+    if (Atomics.load(this.hdr, RING_PRODUCER_PARKED) !== 0) {
+      Atomics.add(this.hdr, RING_SPACE_SEQ, 1);
+      Atomics.notify(this.hdr, RING_SPACE_SEQ);
+    }
+  }
+}
+
+/** Marks a ring dead (its producer or the job failed) and wakes both sides. */
+export function poisonRing(ring: SharedArrayBuffer, gate?: SharedArrayBuffer): void {
+  const hdr = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
+  Atomics.store(hdr, RING_STATE, RING_POISONED);
+  Atomics.add(hdr, RING_SPACE_SEQ, 1);
+  Atomics.notify(hdr, RING_SPACE_SEQ);
+  if (gate) ringGate(new Int32Array(gate));
+}
+
+export function ringState(ring: SharedArrayBuffer): number {
+  return Atomics.load(new Int32Array(ring, 0, RING_HEADER_BYTES / 4), RING_STATE);
+}
+
+/** Wakes the consumer parked on this gate (see gate.ts). */
+export function ringGate(gate: Int32Array): void {
+  Atomics.add(gate, GATE_SEQ, 1);
+  Atomics.notify(gate, GATE_SEQ);
+}

@@ -1,0 +1,97 @@
+/**
+ * Failures are data. An Error subclass does not survive a worker-thread boundary (structured
+ * clone keeps only `message` and `stack`), so every failure travels as a plain `Failure`
+ * record with a code, the operator uid and the subtask, and becomes an `EddyError` again on
+ * the side that reports it to the user.
+ */
+
+export type FailureCode =
+  // the user's input: job module, flags, arguments, files
+  | 'JOB_NOT_FOUND'
+  | 'JOB_INVALID'
+  | 'JOB_LOAD_FAILED'
+  | 'BAD_FLAG'
+  | 'BAD_ARG'
+  | 'MISSING_ARG'
+  | 'GRAPH_INVALID'
+  | 'UID_REQUIRED'
+  | 'UID_DUPLICATE'
+  | 'INPUT_NOT_FOUND'
+  | 'OUTPUT_FAILED'
+  | 'UNSUPPORTED'
+  // the running job
+  | 'USER_FUNCTION_FAILED'
+  | 'SOURCE_FAILED'
+  | 'SINK_FAILED'
+  | 'WORKER_EXITED'
+  | 'RECORD_TOO_LARGE'
+  | 'MALFORMED_RECORD'
+  | 'STATE_FAILED'
+  | 'CANCELLED'
+  | 'INTERNAL';
+
+export interface Failure {
+  code: FailureCode;
+  message: string;
+  /** uid of the operator that failed (or its generated name when it has none). */
+  operatorUid?: string;
+  /** parallel subtask index of the failing task. */
+  subtask?: number;
+  /** message of the underlying error, e.g. what a user function threw. */
+  cause?: string;
+  stack?: string;
+}
+
+export class EddyError extends Error {
+  readonly code: FailureCode;
+  readonly operatorUid?: string;
+  readonly subtask?: number;
+  readonly causeMessage?: string;
+
+  constructor(code: FailureCode, message: string, where: { operatorUid?: string; subtask?: number; cause?: string } = {}) {
+    super(message);
+    this.name = 'EddyError';
+    this.code = code;
+    this.operatorUid = where.operatorUid;
+    this.subtask = where.subtask;
+    this.causeMessage = where.cause;
+  }
+
+  toFailure(): Failure {
+    return {
+      code: this.code,
+      message: this.message,
+      operatorUid: this.operatorUid,
+      subtask: this.subtask,
+      cause: this.causeMessage,
+      stack: this.stack,
+    };
+  }
+
+  static fromFailure(f: Failure): EddyError {
+    const e = new EddyError(f.code, f.message, f);
+    if (f.stack) e.stack = f.stack;
+    return e;
+  }
+}
+
+/** Turns anything thrown into a Failure, keeping an EddyError's own code and location. */
+export function toFailure(
+  err: unknown,
+  fallback: { code: FailureCode; operatorUid?: string; subtask?: number; context?: string },
+): Failure {
+  if (err instanceof EddyError) {
+    const f = err.toFailure();
+    return { ...f, operatorUid: f.operatorUid ?? fallback.operatorUid, subtask: f.subtask ?? fallback.subtask };
+  }
+  const cause = err instanceof Error ? err.message : String(err);
+  const where = fallback.operatorUid !== undefined ? ` in operator '${fallback.operatorUid}' (subtask ${fallback.subtask ?? 0})` : '';
+  return {
+    code: fallback.code,
+    message: `${fallback.context ?? 'failure'}${where}: ${cause}`,
+    operatorUid: fallback.operatorUid,
+    subtask: fallback.subtask,
+    cause,
+    stack: err instanceof Error ? err.stack : undefined,
+  };
+}

@@ -1,0 +1,11 @@
+/** The public API of eddy: what job modules and programs import from 'eddy'. */
+export { defineJob, type JobDefinition } from './api/job.js';
+export { StreamExecutionEnvironment, type JobSettings } from './api/environment.js';
+export { DataStream, KeyedStream, SingleOutputStreamOperator, OperatorHandle } from './api/datastream.js';
+export * from './api/functions.js';
+export * from './api/state.js';
+export { Sources, Sinks } from './connectors/index.js';
+export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, PollStatus } from './connectors/types.js';
+export { EddyError, type Failure, type FailureCode } from './failure.js';
+export { runJob } from './runtime/executor.js';
+export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';

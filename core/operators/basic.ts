@@ -1,0 +1,95 @@
+/** The stateless record-at-a-time operators; keyed state reaches them through ctx. */
+import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../api/functions.js';
+import { BaseOperator, type OperatorFactory } from './operator.js';
+import { OperatorContext } from './context.js';
+import { userFunctionFailure } from './failures.js';
+
+class MapOperator extends BaseOperator<unknown> {
+  constructor(private readonly fn: MapFunction<unknown, unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {
+    super();
+  }
+  collect(value: unknown): void {
+    this.recordsIn++;
+    let r: unknown;
+    try {
+      r = this.fn(value, this.ctx);
+    } catch (err) {
+      throw userFunctionFailure(err, this.ctx);
+    }
+    this.recordsOut++;
+    this.next.collect(r);
+  }
+}
+
+class FilterOperator extends BaseOperator<unknown> {
+  constructor(private readonly fn: FilterFunction<unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {
+    super();
+  }
+  collect(value: unknown): void {
+    this.recordsIn++;
+    let keep: boolean;
+    try {
+      keep = this.fn(value, this.ctx);
+    } catch (err) {
+      throw userFunctionFailure(err, this.ctx);
+    }
+    if (keep) {
+      this.recordsOut++;
+      this.next.collect(value);
+    }
+  }
+}
+
+/** Counts what the user function emits on its way to the next operator. */
+class CountingCollector implements Collector<unknown> {
+  constructor(private readonly op: BaseOperator<unknown>, private readonly next: Collector<unknown>) {}
+  collect(value: unknown): void {
+    this.op.recordsOut++;
+    this.next.collect(value);
+  }
+}
+
+class FlatMapOperator extends BaseOperator<unknown> {
+  private readonly out: CountingCollector;
+  constructor(private readonly fn: FlatMapFunction<unknown, unknown>, private readonly ctx: OperatorContext, next: Collector<unknown>) {
+    super();
+    this.out = new CountingCollector(this, next);
+  }
+  collect(value: unknown): void {
+    this.recordsIn++;
+    try {
+      this.fn(value, this.out, this.ctx);
+    } catch (err) {
+      throw userFunctionFailure(err, this.ctx);
+    }
+  }
+}
+
+class ProcessOperator extends BaseOperator<unknown> {
+  private readonly out: CountingCollector;
+  private readonly obj: ProcessFunctionObject<unknown, unknown>;
+  constructor(fn: ProcessFunction<unknown, unknown>, private readonly ctx: OperatorContext, next: Collector<unknown>) {
+    super();
+    this.out = new CountingCollector(this, next);
+    this.obj = typeof fn === 'function' ? { processElement: fn } : fn;
+  }
+  override open(): Promise<void> | void {
+    return this.obj.open?.(this.ctx);
+  }
+  collect(value: unknown): void {
+    this.recordsIn++;
+    try {
+      this.obj.processElement(value, this.ctx, this.out);
+    } catch (err) {
+      throw userFunctionFailure(err, this.ctx);
+    }
+  }
+  override close(): Promise<void> | void {
+    return this.obj.close?.();
+  }
+}
+
+export const mapOperator = (fn: MapFunction<unknown, unknown>): OperatorFactory => (rt, next) => new MapOperator(fn, new OperatorContext(rt), next);
+export const filterOperator = (fn: FilterFunction<unknown>): OperatorFactory => (rt, next) => new FilterOperator(fn, new OperatorContext(rt), next);
+export const flatMapOperator = (fn: FlatMapFunction<unknown, unknown>): OperatorFactory => (rt, next) => new FlatMapOperator(fn, new OperatorContext(rt), next);
+export const processOperator = (fn: ProcessFunction<unknown, unknown>): OperatorFactory => (rt, next) => new ProcessOperator(fn, new OperatorContext(rt), next);

@@ -1,0 +1,39 @@
+/**
+ * Sets the current key before a keyed operator sees a record. The key is recomputed here from
+ * the record with the same selector the upstream partitioner used (as Flink does), so keys
+ * never travel on the wire.
+ */
+import type { Collector, KeySelector } from '../api/functions.js';
+import type { KeyedStateStore } from '../state/keyed-store.js';
+import { keyGroupFor } from '../state/key-groups.js';
+import type { ChainOperator } from './operator.js';
+
+export class KeyContextOperator implements ChainOperator {
+  constructor(
+    private readonly selector: KeySelector<unknown, unknown>,
+    private readonly store: KeyedStateStore,
+    private readonly maxParallelism: number,
+    private readonly inner: ChainOperator,
+  ) {}
+  get recordsIn(): number {
+    return this.inner.recordsIn;
+  }
+  get recordsOut(): number {
+    return this.inner.recordsOut;
+  }
+  collect(value: unknown): void {
+    const key = this.selector(value);
+    this.store.setCurrentKey(key, keyGroupFor(key, this.maxParallelism));
+    this.inner.collect(value);
+  }
+  open(): Promise<void> | void {
+    return this.inner.open();
+  }
+  finish(): Promise<void> | void {
+    return this.inner.finish();
+  }
+  close(failed: boolean): Promise<void> | void {
+    return this.inner.close(failed);
+  }
+}
+

@@ -1,0 +1,43 @@
+/**
+ * An operator in a chain: records are pushed into it by `collect` and it pushes its results
+ * into the next operator (or into the task's output) synchronously. A chain is therefore one
+ * nest of direct calls from the source reader or input gate down to the output.
+ */
+import type { Collector } from '../api/functions.js';
+import type { ConnectorContext } from '../connectors/types.js';
+import type { StreamNode } from '../graph/stream-graph.js';
+import type { KeyedStateStore } from '../state/keyed-store.js';
+import type { OperatorStateStore } from '../state/operator-state.js';
+
+export interface ChainOperator<I = unknown> extends Collector<I> {
+  recordsIn: number;
+  recordsOut: number;
+  open(): Promise<void> | void;
+  /** End of all input: emit what is held back (bounded jobs). */
+  finish(): Promise<void> | void;
+  /** The task is ending (after finish, or on failure / cancellation). */
+  close(failed: boolean): Promise<void> | void;
+}
+
+/** What the runtime gives an operator factory in the worker. */
+export interface OperatorRuntime extends ConnectorContext {
+  readonly node: StreamNode;
+  /** uid, or the generated name for messages when the operator has none. */
+  readonly displayName: string;
+  readonly maxParallelism: number;
+  /** Present when the operator consumes a keyed stream. */
+  readonly keyedStore: KeyedStateStore | undefined;
+  readonly operatorState: OperatorStateStore;
+}
+
+export type OperatorFactory = (rt: OperatorRuntime, next: Collector<unknown>) => ChainOperator;
+
+/** Base with the bookkeeping every operator shares. */
+export abstract class BaseOperator<I> implements ChainOperator<I> {
+  recordsIn = 0;
+  recordsOut = 0;
+  abstract collect(value: I): void;
+  open(): Promise<void> | void {}
+  finish(): Promise<void> | void {}
+  close(_failed: boolean): Promise<void> | void {}
+}

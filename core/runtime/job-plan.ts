@@ -1,0 +1,33 @@
+/**
+ * Runs a job module's build function and plans it: stream graph, settings, job graph. The
+ * main thread and every worker call this with the same inputs and get the same plan; the
+ * fingerprint proves it.
+ */
+import { StreamExecutionEnvironment } from '../api/environment.js';
+import type { JobDefinition } from '../api/job.js';
+import { EddyError } from '../failure.js';
+import { buildJobGraph, fingerprint, type JobGraph } from '../graph/job-graph.js';
+import type { StreamGraph } from '../graph/stream-graph.js';
+import type { RunOptions } from './options.js';
+import { resolveSettings, type ResolvedSettings } from './settings.js';
+
+export interface JobPlan {
+  graph: StreamGraph;
+  jobGraph: JobGraph;
+  settings: ResolvedSettings;
+  fingerprint: string;
+}
+
+export function planJob(def: JobDefinition, args: Record<string, string>, overrides: RunOptions): JobPlan {
+  const env = new StreamExecutionEnvironment(args);
+  try {
+    def.build(env);
+  } catch (err) {
+    if (err instanceof EddyError) throw err;
+    throw new EddyError('JOB_INVALID', `the job's build function threw: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  env.graph.validate();
+  const settings = resolveSettings(env.settings, overrides);
+  const jobGraph = buildJobGraph(env.graph, { defaultParallelism: settings.parallelism, maxParallelism: settings.maxParallelism });
+  return { graph: env.graph, jobGraph, settings, fingerprint: fingerprint(jobGraph) };
+}

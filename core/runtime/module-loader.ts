@@ -1,0 +1,66 @@
+/**
+ * Loads a job module, in the main thread and again in every worker (the module plays the part
+ * of Flink's user jar: user functions stay closures and are never serialized).
+ *
+ * TypeScript job modules go through tsx. A job file outside this package can still
+ * `import ... from 'eddy'`: a resolve hook maps that specifier to this very copy of eddy, so
+ * the job and the runtime share one set of modules.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { register } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isJobDefinition, type JobDefinition } from '../api/job.js';
+import { EddyError } from '../failure.js';
+
+const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
+let hooksRegistered = false;
+
+function registerEddyResolver(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  const eddyEntry = new URL('../index.js', import.meta.url).href;
+  register(new URL('./resolve-hook.js', import.meta.url).href, { data: { eddyEntry } });
+}
+
+const cache = new Map<string, Promise<JobDefinition>>();
+
+/** Resolves a job path (relative to the working directory) and imports it once per thread. */
+export function loadJob(jobPath: string): Promise<JobDefinition> {
+  const abs = resolvePath(jobPath);
+  let p = cache.get(abs);
+  if (!p) {
+    p = importJob(jobPath, abs);
+    cache.set(abs, p);
+    p.catch(() => cache.delete(abs));
+  }
+  return p;
+}
+
+async function importJob(given: string, abs: string): Promise<JobDefinition> {
+  if (!existsSync(abs)) {
+    throw new EddyError('JOB_NOT_FOUND', `job file '${given}' does not exist; give the path of a job module (e.g. examples/wordcount.ts)`);
+  }
+  if (!statSync(abs).isFile()) throw new EddyError('JOB_NOT_FOUND', `job path '${given}' is not a file; give the path of a job module`);
+  registerEddyResolver();
+  const url = pathToFileURL(abs).href;
+  let mod: Record<string, unknown>;
+  try {
+    if (TS_EXTENSIONS.test(abs)) {
+      const { tsImport } = await import('tsx/esm/api');
+      mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    } else {
+      mod = (await import(url)) as Record<string, unknown>;
+    }
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new EddyError('JOB_LOAD_FAILED', `job module '${given}' failed to load: ${msg}`);
+  }
+  let def: unknown = mod.default;
+  // A TypeScript module compiled as CommonJS arrives as { default: { default: job } }.
+  if (!isJobDefinition(def) && typeof def === 'object' && def !== null && 'default' in def) def = (def as Record<string, unknown>).default;
+  if (!isJobDefinition(def)) {
+    throw new EddyError('JOB_INVALID', `job module '${given}' has no default export made by defineJob; end it with: export default defineJob((env) => { ... })`);
+  }
+  return def;
+}

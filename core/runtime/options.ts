@@ -1,0 +1,54 @@
+/** What `runJob` takes and returns (and what the CLI fills from flags and EDDY_* variables). */
+
+export type ConsistencyMode = 'exactly-once' | 'at-least-once' | 'none';
+
+export interface RunOptions {
+  /** Default parallelism of every operator without its own setParallelism. */
+  parallelism?: number;
+  /** Number of key groups (the upper bound of any rescale). Default 128. */
+  maxParallelism?: number;
+  /** How long a partly filled batch may wait before it is sent, in ms. Default 5. */
+  bufferTimeoutMs?: number;
+  /** Records per batch before it is sent. Default 512. */
+  batchSize?: number;
+  /** Bytes of each ring buffer (a power of two). Default 256 KiB. */
+  ringCapacity?: number;
+  /** Values for `env.arg(name)`. */
+  args?: Record<string, string>;
+  mode?: ConsistencyMode;
+  checkpointIntervalMs?: number;
+  stateBackend?: 'heap' | 'lmdb';
+  checkpointDir?: string;
+  incremental?: boolean;
+  restart?: string;
+  fromSavepoint?: string;
+  resume?: 'latest';
+  /** Called about every `progressIntervalMs` with live counters. */
+  onProgress?: (progress: JobProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface OperatorMetrics {
+  /** uid, or the generated name when the operator has none. */
+  uid: string;
+  name: string;
+  parallelism: number;
+  recordsIn: number;
+  recordsOut: number;
+}
+
+export interface JobProgress {
+  elapsedMs: number;
+  operators: OperatorMetrics[];
+}
+
+export interface JobResult {
+  durationMs: number;
+  operators: OperatorMetrics[];
+  /** Records that reached each collecting sink, by the sink's uid (or name). */
+  collected: Record<string, unknown[]>;
+  checkpointsCompleted: number;
+  restarts: number;
+  /** True when the job was stopped by its AbortSignal (Ctrl-C) rather than running out of input. */
+  cancelled: boolean;
+}

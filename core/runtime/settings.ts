@@ -1,0 +1,60 @@
+/**
+ * One place that decides every job setting: command-line flags (RunOptions) override EDDY_*
+ * variables, which override what the job module set on its environment, which overrides the
+ * defaults. The result travels to every worker, so all threads run with the same values.
+ */
+import type { JobSettings } from '../api/environment.js';
+import { DEFAULT_RING_CAPACITY } from '../channel/layout.js';
+import { EddyError } from '../failure.js';
+import { DEFAULT_MAX_PARALLELISM, MAX_MAX_PARALLELISM } from '../state/key-groups.js';
+import type { ConsistencyMode, RunOptions } from './options.js';
+
+export interface ResolvedSettings {
+  parallelism: number;
+  maxParallelism: number;
+  bufferTimeoutMs: number;
+  batchSize: number;
+  ringCapacity: number;
+  mode: ConsistencyMode;
+  checkpointIntervalMs: number;
+  stateBackend: 'heap' | 'lmdb';
+}
+
+export const DEFAULT_BUFFER_TIMEOUT_MS = 5;
+export const DEFAULT_BATCH_SIZE = 512;
+
+export function resolveSettings(job: JobSettings, overrides: RunOptions): ResolvedSettings {
+  const s: ResolvedSettings = {
+    parallelism: overrides.parallelism ?? job.parallelism ?? 1,
+    maxParallelism: overrides.maxParallelism ?? job.maxParallelism ?? DEFAULT_MAX_PARALLELISM,
+    bufferTimeoutMs: overrides.bufferTimeoutMs ?? job.bufferTimeoutMs ?? DEFAULT_BUFFER_TIMEOUT_MS,
+    batchSize: overrides.batchSize ?? DEFAULT_BATCH_SIZE,
+    ringCapacity: overrides.ringCapacity ?? DEFAULT_RING_CAPACITY,
+    mode: overrides.mode ?? job.mode ?? 'none',
+    checkpointIntervalMs: overrides.checkpointIntervalMs ?? job.checkpointIntervalMs ?? 0,
+    stateBackend: overrides.stateBackend ?? 'heap',
+  };
+  if (s.maxParallelism > MAX_MAX_PARALLELISM) {
+    throw new EddyError('BAD_FLAG', `max parallelism must be at most ${MAX_MAX_PARALLELISM}, got ${s.maxParallelism}`);
+  }
+  if (s.parallelism > s.maxParallelism) {
+    throw new EddyError('BAD_FLAG', `parallelism ${s.parallelism} is larger than max parallelism ${s.maxParallelism}; raise --max-parallelism`);
+  }
+  rejectUnsupported(overrides, s);
+  return s;
+}
+
+/** Options that later versions give meaning to are refused clearly rather than ignored. */
+function rejectUnsupported(o: RunOptions, s: ResolvedSettings): void {
+  const no = (what: string) => {
+    throw new EddyError('UNSUPPORTED', `${what} is not supported by this version of eddy yet; run without it`);
+  };
+  if (s.mode !== 'none') no(`--mode ${s.mode} (checkpointing)`);
+  if (s.checkpointIntervalMs > 0) no('--checkpoint-interval (checkpointing)');
+  if (s.stateBackend !== 'heap') no(`--state ${s.stateBackend}`);
+  if (o.checkpointDir !== undefined) no('--checkpoint-dir');
+  if (o.incremental) no('--incremental');
+  if (o.restart !== undefined && o.restart !== 'none') no('--restart');
+  if (o.fromSavepoint !== undefined) no('--from-savepoint');
+  if (o.resume !== undefined) no('--resume');
+}

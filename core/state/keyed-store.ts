@@ -1,0 +1,35 @@
+/**
+ * The contract between keyed state handles (keyed-state.ts) and a state backend (heap/,
+ * lmdb/). Every call is about the *current key*, which the operator sets once per record with
+ * `setCurrentKey`; handles never see keys or key groups, so the same handle code runs on any
+ * backend.
+ */
+
+export type StateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
+
+export interface KeyedStateStore {
+  /** Registers (or finds) a named state; the number is the handle's table id. */
+  register(name: string, kind: StateKind): number;
+  setCurrentKey(key: unknown, keyGroup: number): void;
+  readonly currentKey: unknown;
+
+  get(table: number): unknown;
+  put(table: number, value: unknown): void;
+  remove(table: number): void;
+
+  // map state: one entry per user key under the current key
+  getEntry(table: number, userKey: unknown): unknown;
+  putEntry(table: number, userKey: unknown, value: unknown): void;
+  removeEntry(table: number, userKey: unknown): void;
+  hasEntry(table: number, userKey: unknown): boolean;
+  entries(table: number): [unknown, unknown][];
+  clearEntries(table: number): void;
+}
+
+/**
+ * Keys as stored: JS Maps compare objects by identity, so a composite (array or object) key is
+ * stored by its JSON text; primitives are stored as they are.
+ */
+export function storedKey(key: unknown): unknown {
+  return typeof key === 'object' && key !== null ? JSON.stringify(key) : key;
+}

@@ -1,0 +1,105 @@
+/**
+ * `ctx.state` of one operator instance: hands out cached state handles by name, and enforces
+ * the two rules that keep checkpoints restorable: keyed state only on a keyed stream, and any
+ * state only in an operator with an explicit uid (state is matched to operators by uid).
+ */
+import type {
+  AggregateFunction,
+  AggregatingState,
+  ListState,
+  MapState,
+  OperatorListState,
+  ReducingState,
+  StateAccessor,
+  StateOptions,
+  ValueState,
+} from '../api/state.js';
+import { EddyError } from '../failure.js';
+import type { KeyedStateStore, StateKind } from './keyed-store.js';
+import {
+  AggregatingStateHandle,
+  ListStateHandle,
+  MapStateHandle,
+  ReducingStateHandle,
+  ValueStateHandle,
+} from './keyed-state.js';
+import { OperatorStateStore } from './operator-state.js';
+
+export interface StateOwner {
+  /** The user's uid, or undefined when the operator has none. */
+  uid: string | undefined;
+  /** What to call the operator in messages. */
+  displayName: string;
+  subtask: number;
+}
+
+export class OperatorStateAccessor implements StateAccessor {
+  private readonly handles = new Map<string, unknown>();
+
+  constructor(
+    private readonly owner: StateOwner,
+    private readonly keyed: KeyedStateStore | undefined,
+    readonly operatorState: OperatorStateStore,
+  ) {}
+
+  private checkUid(name: string): void {
+    if (this.owner.uid === undefined) {
+      throw new EddyError(
+        'UID_REQUIRED',
+        `operator '${this.owner.displayName}' uses state '${name}' but has no uid; add .uid('...') after it so its state can be restored`,
+        { operatorUid: this.owner.displayName, subtask: this.owner.subtask },
+      );
+    }
+  }
+
+  private keyedHandle<H>(name: string, kind: StateKind, options: StateOptions | undefined, make: (s: KeyedStateStore, t: number) => H): H {
+    const cached = this.handles.get(name);
+    if (cached !== undefined) return cached as H;
+    this.checkUid(name);
+    if (!this.keyed) {
+      throw new EddyError(
+        'STATE_FAILED',
+        `operator '${this.owner.displayName}' uses keyed ${kind} state '${name}' but its input is not keyed; call keyBy(...) before it`,
+        { operatorUid: this.owner.uid, subtask: this.owner.subtask },
+      );
+    }
+    if (options?.ttl) {
+      throw new EddyError('UNSUPPORTED', `state TTL (state '${name}') is not supported by this version of eddy yet`, {
+        operatorUid: this.owner.uid,
+        subtask: this.owner.subtask,
+      });
+    }
+    const h = make(this.keyed, this.keyed.register(name, kind));
+    this.handles.set(name, h);
+    return h;
+  }
+
+  value<T>(name: string, options?: StateOptions): ValueState<T> {
+    return this.keyedHandle(name, 'value', options, (s, t) => new ValueStateHandle<T>(s, t));
+  }
+  list<T>(name: string, options?: StateOptions): ListState<T> {
+    return this.keyedHandle(name, 'list', options, (s, t) => new ListStateHandle<T>(s, t));
+  }
+  map<K, V>(name: string, options?: StateOptions): MapState<K, V> {
+    return this.keyedHandle(name, 'map', options, (s, t) => new MapStateHandle<K, V>(s, t));
+  }
+  reducing<T>(name: string, reduce: (a: T, b: T) => T, options?: StateOptions): ReducingState<T> {
+    return this.keyedHandle(name, 'reducing', options, (s, t) => new ReducingStateHandle<T>(s, t, reduce));
+  }
+  aggregating<IN, ACC, OUT>(name: string, fn: AggregateFunction<IN, ACC, OUT>, options?: StateOptions): AggregatingState<IN, OUT> {
+    return this.keyedHandle(name, 'aggregating', options, (s, t) => new AggregatingStateHandle<IN, ACC, OUT>(s, t, fn));
+  }
+
+  operatorList<T>(name: string): OperatorListState<T> {
+    this.checkUid(name);
+    return this.operatorState.list<T>(name, 'split');
+  }
+  unionList<T>(name: string): OperatorListState<T> {
+    this.checkUid(name);
+    return this.operatorState.list<T>(name, 'union');
+  }
+  broadcast<K, V>(name: string): MapState<K, V> {
+    this.checkUid(name);
+    return this.operatorState.broadcast<K, V>(name);
+  }
+}

@@ -1,0 +1,54 @@
+// A user function that throws and a worker that exits both fail the job with an EddyError that
+// names the operator and the subtask; an unbounded job stops cleanly when its signal aborts.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EddyError, runJob } from '../../core/index.js';
+import { keyGroupFor, subtaskForKeyGroup } from '../../core/state/key-groups.js';
+import { fixture } from '../helpers/paths.js';
+
+/** The subtask that the failing record (value 100, key 100 % 7) is routed to. */
+function subtaskOf(value: number, parallelism: number): number {
+  return subtaskForKeyGroup(keyGroupFor(value % 7, 128), 128, parallelism);
+}
+
+describe('failures', () => {
+  it('a throwing user function fails the job with its uid, subtask and cause', async () => {
+    await assert.rejects(runJob(fixture('failing.mjs'), { parallelism: 2, args: { fail: 'throw', at: '100' } }), (err: unknown) => {
+      assert.ok(err instanceof EddyError);
+      assert.equal(err.code, 'USER_FUNCTION_FAILED');
+      assert.equal(err.operatorUid, 'explode');
+      assert.equal(err.subtask, subtaskOf(100, 2));
+      assert.match(err.message, /explode/);
+      assert.match(err.message, /boom at 100/);
+      return true;
+    });
+  });
+
+  it('a worker that calls process.exit fails the job with WORKER_EXITED', async () => {
+    await assert.rejects(runJob(fixture('failing.mjs'), { parallelism: 2, args: { fail: 'exit', at: '100' } }), (err: unknown) => {
+      assert.ok(err instanceof EddyError);
+      assert.equal(err.code, 'WORKER_EXITED');
+      assert.equal(err.subtask, subtaskOf(100, 2));
+      assert.match(err.operatorUid ?? '', /explode/);
+      assert.match(err.message, /exited with code: 3/);
+      return true;
+    });
+  });
+
+  it('an unbounded job runs until its AbortSignal and then stops cleanly', async () => {
+    const ac = new AbortController();
+    let seen = 0;
+    const run = runJob(fixture('unbounded.mjs'), {
+      parallelism: 2,
+      progressIntervalMs: 50,
+      onProgress: (p) => {
+        seen = p.operators.find((o) => o.uid === 'count')!.recordsIn;
+        if (seen > 50_000) ac.abort();
+      },
+    }, { signal: ac.signal });
+    const result = await run;
+    assert.equal(result.cancelled, true);
+    const count = result.operators.find((o) => o.uid === 'count')!;
+    assert.ok(count.recordsIn > 50_000, `processed ${count.recordsIn} records before the stop`);
+  });
+});

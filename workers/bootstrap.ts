@@ -1,0 +1,27 @@
+/**
+ * The piscina worker entry: one call runs one task for the life of the job (or until it fails
+ * or is cancelled). A task ends with an outcome, never a rejection: a Failure is plain data
+ * that survives the thread boundary, while a rejection loses its code. A rejected task
+ * therefore means the worker itself died.
+ */
+import { toFailure } from '../core/failure.js';
+import type { TaskOutcome, TaskSpec } from '../core/runtime/messages.js';
+import { runTask } from './run-loop.js';
+import { StreamTask } from './task.js';
+
+export default async function runTaskEntry(spec: TaskSpec): Promise<TaskOutcome> {
+  try {
+    let task: StreamTask;
+    try {
+      task = await StreamTask.create(spec);
+    } catch (err) {
+      return { status: 'failed', failure: toFailure(err, { code: 'INTERNAL', subtask: spec.subtask, context: 'task failed to start' }) };
+    }
+    return await runTask(task);
+  } finally {
+    // The outcome travels on piscina's port and reports on ours; ports are not ordered with
+    // each other, so the main thread waits for this last message before it trusts that it
+    // has every report.
+    spec.port.postMessage({ type: 'done' });
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The task's output: partitions each record onto the channels of every outgoing edge, batches
+ * records per channel, and writes batches and control frames into the rings.
+ *
+ * The chain pushes records synchronously, so a full ring cannot block it mid-record: a frame
+ * that does not fit goes to the channel's pending queue (in order, behind anything already
+ * pending) and the run loop awaits `drain()` before it takes more input. That bounds memory
+ * by what one input batch can produce, and is where backpressure reaches the task.
+ */
+import type { Collector, KeySelector } from '../core/api/functions.js';
+import { BatchEncoder } from '../core/channel/codec.js';
+import { FRAME_END_OF_STREAM, FRAME_RECORDS, RING_POISONED } from '../core/channel/layout.js';
+import { RingProducer } from '../core/channel/ring.js';
+import { EddyError } from '../core/failure.js';
+import type { JobEdge } from '../core/graph/job-graph.js';
+import type { OutputEdgeSpec } from '../core/runtime/messages.js';
+import { keyGroupFor, subtaskForKeyGroup } from '../core/state/key-groups.js';
+
+interface PendingFrame {
+  type: number;
+  flags: number;
+  payload?: Uint8Array;
+  count: number;
+  a: number;
+  b: number;
+  c: number;
+}
+
+export class Channel {
+  readonly batch: unknown[] = [];
+  /** performance.now() when the current batch got its first record. */
+  batchStartedAt = 0;
+  private readonly pending: PendingFrame[] = [];
+
+  constructor(
+    readonly producer: RingProducer,
+    private readonly encoder: BatchEncoder,
+    private readonly where: { operatorUid: string; subtask: number },
+  ) {}
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** Encodes and sends the current batch (splitting it if it is larger than a frame). */
+  flush(): void {
+    const b = this.batch;
+    if (b.length === 0) return;
+    this.sendRecords(b, 0, b.length);
+    b.length = 0;
+  }
+
+  private sendRecords(records: unknown[], from: number, to: number): void {
+    const slice = from === 0 && to === records.length ? records : records.slice(from, to);
+    const bytes = this.encoder.encode(slice);
+    if (bytes.length > this.producer.maxPayload) {
+      if (to - from === 1) {
+        throw new EddyError(
+          'RECORD_TOO_LARGE',
+          `a record of ${bytes.length} bytes from '${this.where.operatorUid}' is larger than a ring frame (${this.producer.maxPayload} bytes); raise --ring-capacity`,
+          { operatorUid: this.where.operatorUid, subtask: this.where.subtask },
+        );
+      }
+      const mid = (from + to) >>> 1;
+      this.sendRecords(records, from, mid);
+      this.sendRecords(records, mid, to);
+      return;
+    }
+    if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, 0, bytes)) return;
+    // The encoder reuses its buffer: a frame that has to wait needs its own copy.
+    this.pending.push({ type: FRAME_RECORDS, flags: 0, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0 });
+  }
+
+  /** A control frame (barrier, watermark, end-of-stream); records batched before it go first. */
+  sendControl(type: number, flags: number, count: number, a = 0, b = 0, c = 0): void {
+    this.flush();
+    if (this.pending.length === 0 && this.producer.tryWriteNumbers(type, flags, count, a, b, c)) return;
+    this.pending.push({ type, flags, count, a, b, c });
+  }
+
+  /** Writes pending frames until none is left, waiting for space as needed. */
+  async drain(isCancelled: () => boolean): Promise<void> {
+    while (this.pending.length > 0) {
+      const f = this.pending[0];
+      const ok = f.payload ? this.producer.tryWrite(f.type, f.flags, f.payload) : this.producer.tryWriteNumbers(f.type, f.flags, f.count, f.a, f.b, f.c);
+      if (ok) {
+        this.pending.shift();
+        continue;
+      }
+      if (this.producer.state === RING_POISONED || isCancelled()) throw new EddyError('CANCELLED', 'the downstream channel was closed');
+      await this.producer.waitForSpace(f.payload ? f.payload.length : f.count * 8, 1000);
+    }
+  }
+}
+
+/** Sends each record of one outgoing edge to the channel(s) its partitioner picks. */
+abstract class EdgeWriter implements Collector<unknown> {
+  constructor(readonly channels: Channel[], protected readonly batchSize: number) {}
+  abstract collect(value: unknown): void;
+
+  protected add(ch: Channel, value: unknown): void {
+    const b = ch.batch;
+    if (b.length === 0) ch.batchStartedAt = performance.now();
+    b.push(value);
+    if (b.length >= this.batchSize) ch.flush();
+  }
+}
+
+class ForwardWriter extends EdgeWriter {
+  collect(value: unknown): void {
+    this.add(this.channels[0], value);
+  }
+}
+
+class RebalanceWriter extends EdgeWriter {
+  private next: number;
+  constructor(channels: Channel[], batchSize: number, subtask: number) {
+    super(channels, batchSize);
+    // Start where this subtask's index points so parallel producers do not all hit channel 0.
+    this.next = subtask % channels.length;
+  }
+  collect(value: unknown): void {
+    this.add(this.channels[this.next], value);
+    if (++this.next === this.channels.length) this.next = 0;
+  }
+}
+
+class HashWriter extends EdgeWriter {
+  constructor(
+    channels: Channel[],
+    batchSize: number,
+    private readonly selector: KeySelector<unknown, unknown>,
+    private readonly maxParallelism: number,
+  ) {
+    super(channels, batchSize);
+  }
+  collect(value: unknown): void {
+    const kg = keyGroupFor(this.selector(value), this.maxParallelism);
+    this.add(this.channels[subtaskForKeyGroup(kg, this.maxParallelism, this.channels.length)], value);
+  }
+}
+
+class BroadcastWriter extends EdgeWriter {
+  collect(value: unknown): void {
+    for (const ch of this.channels) this.add(ch, value);
+  }
+}
+
+export interface OutputSettings {
+  batchSize: number;
+  maxParallelism: number;
+  subtask: number;
+  operatorUid: string;
+}
+
+export class TaskOutput implements Collector<unknown> {
+  readonly channels: Channel[] = [];
+  private readonly edges: EdgeWriter[] = [];
+  private readonly single: EdgeWriter | undefined;
+  recordsOut = 0;
+
+  constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
+    const encoder = new BatchEncoder();
+    const where = { operatorUid: s.operatorUid, subtask: s.subtask };
+    for (let i = 0; i < edges.length; i++) {
+      const e = edges[i];
+      const spec = specs[i];
+      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where));
+      this.channels.push(...chans);
+      let w: EdgeWriter;
+      switch (e.partitioner) {
+        case 'forward':
+          w = new ForwardWriter(chans, s.batchSize);
+          break;
+        case 'rebalance':
+          w = new RebalanceWriter(chans, s.batchSize, s.subtask);
+          break;
+        case 'hash':
+          w = new HashWriter(chans, s.batchSize, e.keySelector!, s.maxParallelism);
+          break;
+        case 'broadcast':
+          w = new BroadcastWriter(chans, s.batchSize);
+          break;
+      }
+      this.edges.push(w);
+    }
+    this.single = this.edges.length === 1 ? this.edges[0] : undefined;
+  }
+
+  collect(value: unknown): void {
+    this.recordsOut++;
+    if (this.single !== undefined) this.single.collect(value);
+    else for (const e of this.edges) e.collect(value);
+  }
+
+  get hasPending(): boolean {
+    for (const c of this.channels) if (c.hasPending) return true;
+    return false;
+  }
+
+  async drain(isCancelled: () => boolean): Promise<void> {
+    for (const c of this.channels) if (c.hasPending) await c.drain(isCancelled);
+  }
+
+  /**
+   * Flushes batches older than the buffer timeout; returns the time (performance.now) when
+   * the next one falls due, or Infinity if no batch is open.
+   */
+  flushDue(now: number, timeoutMs: number): number {
+    let next = Infinity;
+    for (const c of this.channels) {
+      if (c.batch.length === 0) continue;
+      const due = c.batchStartedAt + timeoutMs;
+      if (due <= now) c.flush();
+      else if (due < next) next = due;
+    }
+    return next;
+  }
+
+  flushAll(): void {
+    for (const c of this.channels) c.flush();
+  }
+
+  /** A control frame on every channel (barriers and watermarks go to all consumers). */
+  broadcastControl(type: number, flags: number, count: number, a = 0, b = 0, c = 0): void {
+    for (const ch of this.channels) ch.sendControl(type, flags, count, a, b, c);
+  }
+
+  /** Last frames: end-of-stream on every channel, then close the rings once they are written. */
+  async endOfStream(isCancelled: () => boolean): Promise<void> {
+    this.broadcastControl(FRAME_END_OF_STREAM, 0, 0);
+    await this.drain(isCancelled);
+    for (const c of this.channels) c.producer.close();
+  }
+}
