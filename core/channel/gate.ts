@@ -7,6 +7,7 @@
  * running while the task sleeps (LMDB commits, snapshot writes, control messages, timers).
  */
 import { GATE_BYTES, GATE_PARKED, GATE_SEQ } from './layout.js';
+import { keepAlive } from './keep-alive.js';
 import { ringGate } from './ring.js';
 
 export function createGate(): SharedArrayBuffer {
@@ -40,7 +41,7 @@ export class Gate {
   /** Sleeps until rung (or `timeoutMs` passes). Must follow `arm` and a final input check. */
   async park(timeoutMs?: number): Promise<void> {
     const r = Atomics.waitAsync(this.cells, GATE_SEQ, this.seq, timeoutMs);
-    if (r.async) await r.value;
+    if (r.async) await keepAlive(r.value);
     Atomics.store(this.cells, GATE_PARKED, 0);
   }
 
@@ -49,3 +50,4 @@ export class Gate {
     ringGate(this.cells);
   }
 }
+

@@ -140,7 +140,7 @@ function readMetrics(plan: JobPlan, d: Deployment): OperatorMetrics[] {
       recordsIn += m[at + METRIC_RECORDS_IN];
       recordsOut += m[at + METRIC_RECORDS_OUT];
     }
-    return { uid: displayName(n), name: n.name, parallelism: p, recordsIn, recordsOut };
+    return { uid: displayName(n), name: n.name, kind: n.kind, parallelism: p, recordsIn, recordsOut };
   });
 }
 

@@ -9,15 +9,20 @@
 import { existsSync, statSync } from 'node:fs';
 import { register } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isJobDefinition, type JobDefinition } from '../api/job.js';
 import { EddyError } from '../failure.js';
 
 const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
 let hooksRegistered = false;
 
-function registerEddyResolver(): void {
-  if (hooksRegistered) return;
+/** This package's root: a job file inside it resolves 'eddy' by self-reference already. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+function registerEddyResolver(jobFile: string): void {
+  // The hook costs every later import in this thread a round trip to the loader thread, so
+  // it is only installed for job files that need it.
+  if (hooksRegistered || jobFile.startsWith(PACKAGE_ROOT)) return;
   hooksRegistered = true;
   const eddyEntry = new URL('../index.js', import.meta.url).href;
   register(new URL('./resolve-hook.js', import.meta.url).href, { data: { eddyEntry } });
@@ -42,7 +47,7 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
     throw new EddyError('JOB_NOT_FOUND', `job file '${given}' does not exist; give the path of a job module (e.g. examples/wordcount.ts)`);
   }
   if (!statSync(abs).isFile()) throw new EddyError('JOB_NOT_FOUND', `job path '${given}' is not a file; give the path of a job module`);
-  registerEddyResolver();
+  registerEddyResolver(abs);
   const url = pathToFileURL(abs).href;
   let mod: Record<string, unknown>;
   try {

@@ -32,6 +32,8 @@ export interface OperatorMetrics {
   /** uid, or the generated name when the operator has none. */
   uid: string;
   name: string;
+  /** 'source', 'sink', or the transformation ('map', 'flatMap', 'process', ...). */
+  kind: string;
   parallelism: number;
   recordsIn: number;
   recordsOut: number;

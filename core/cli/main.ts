@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+/**
+ * The `eddy` command.
+ *
+ *   eddy run JOB [flags]      run a job module (see `eddy run --help`)
+ *   eddy --help | help        usage
+ *   eddy --version            version
+ *
+ * Exit codes: 0 success (also a job cancelled by Ctrl-C / SIGTERM that stopped cleanly),
+ * 1 the job failed (or an unexpected error), 2 a usage error (bad flag or argument, unknown
+ * or unavailable command), 130 a second Ctrl-C while stopping.
+ *
+ * Errors are one line on stderr: `eddy: [CODE] message`. Set EDDY_DEBUG=1 to also get the stack.
+ */
+
+import { readFileSync } from 'node:fs';
+
+import { EddyError, type FailureCode } from '../failure.js';
+import type { JobProgress, JobResult } from '../runtime/options.js';
+import { closest, parseRunArgs, runHelp } from './args.js';
+import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js';
+
+/** Commands that the design names but this version does not implement yet. */
+const LATER_COMMANDS = ['savepoint', 'stop', 'checkpoints', 'bench'] as const;
+const COMMANDS = ['run', 'help', ...LATER_COMMANDS];
+
+const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 'BAD_ARG']);
+
+function mainHelp(): string {
+  return [
+    'eddy — stateful stream processing for Node.js',
+    '',
+    'usage:',
+    '  eddy run JOB [flags]                  run a job module (eddy run --help for the flags)',
+    '  eddy savepoint DIR_OF_RUNNING_JOB     take a savepoint of a running job (coming)',
+    '  eddy stop --with-savepoint ...        stop a running job with a savepoint (coming)',
+    '  eddy checkpoints DIR                  list the checkpoints in DIR (coming)',
+    '  eddy bench [...]                      the benchmark suite (coming; for now: npm run bench)',
+    '  eddy --help | help [COMMAND]          this help, or the help of COMMAND',
+    '  eddy --version                        print the version',
+    '',
+    'example:',
+    '  eddy run examples/wordcount.ts --parallelism 2 --arg input=examples/data/words.txt --arg output=out/wordcount',
+  ].join('\n');
+}
+
+function version(): string {
+  // dist/core/cli/main.js → package.json at the package root (three levels up).
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+function isEddyError(err: unknown): err is EddyError {
+  return (
+    err instanceof EddyError ||
+    (err instanceof Error && err.name === 'EddyError' && typeof (err as { code?: unknown }).code === 'string')
+  );
+}
+
+/** `eddy: [CODE] message` on one line (the first line of the message). */
+function errorLine(err: EddyError): string {
+  const first = err.message.split('\n')[0]!.trim();
+  return `eddy: [${err.code}] ${first}`;
+}
+
+/** Prints an error and returns the exit code for it. */
+function report(err: unknown): number {
+  if (isEddyError(err)) {
+    process.stderr.write(`${errorLine(err)}\n`);
+    if (process.env.EDDY_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
+    return USAGE_CODES.has(err.code) ? 2 : 1;
+  }
+  const stack = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`eddy: unexpected error (a bug in eddy; please report it with this output)\n${stack}\n`);
+  return 1;
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseRunArgs(argv, process.env);
+  if (parsed.help) {
+    process.stdout.write(`${runHelp()}\n`);
+    return 0;
+  }
+
+  const progress = createProgress({ enabled: parsed.progress, stream: process.stderr });
+  const controller = new AbortController();
+  let stopSignal: NodeJS.Signals | undefined;
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress.clear();
+    if (stopSignal !== undefined) {
+      // Second signal: the user does not want to wait for a clean stop.
+      process.stderr.write(`eddy: ${signal} again, exiting without waiting for the job to stop\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    stopSignal = signal;
+    process.stderr.write(
+      `eddy: ${signal} received, stopping the job${signal === 'SIGINT' ? ' (press Ctrl-C again to exit at once)' : ''}\n`,
+    );
+    controller.abort(new EddyError('CANCELLED', `job cancelled by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    // Loaded only for `run`, so that --help and usage errors answer at once.
+    const { runJob } = await import('../runtime/executor.js');
+    let result: JobResult;
+    try {
+      result = await runJob(
+        parsed.jobPath,
+        {
+          ...parsed.options,
+          onProgress: (p: JobProgress) => progress.update(p),
+          // The snapshot is also kept for a summary when a cancelled job ends without a result.
+          progressIntervalMs: parsed.progress && process.stderr.isTTY ? REDRAW_INTERVAL_MS : 1000,
+        },
+        { signal: controller.signal },
+      );
+    } catch (err) {
+      progress.stop();
+      if (stopSignal !== undefined && isEddyError(err) && err.code === 'CANCELLED') {
+        // A clean stop that the runtime reports as a cancellation: summarize what we saw.
+        const last = progress.last;
+        process.stderr.write(`${formatSummary({ durationMs: last?.elapsedMs ?? 0, operators: last?.operators ?? [] }, 'cancelled')}\n`);
+        return 0;
+      }
+      throw err;
+    }
+    progress.stop();
+    process.stderr.write(`${formatSummary(result, result.cancelled || stopSignal !== undefined ? 'cancelled' : 'finished')}\n`);
+    return 0;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function unavailable(command: string): number {
+  process.stderr.write(`eddy: [UNSUPPORTED] 'eddy ${command}' is not available yet in this version; see eddy --help\n`);
+  return 2;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await run(rest);
+      case undefined:
+        process.stderr.write(`${mainHelp()}\n`);
+        return 2;
+      case '-h':
+      case '--help':
+      case 'help':
+        if (command === 'help' && rest[0] === 'run') process.stdout.write(`${runHelp()}\n`);
+        else process.stdout.write(`${mainHelp()}\n`);
+        return 0;
+      case '-v':
+      case '--version':
+      case 'version':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      default: {
+        if ((LATER_COMMANDS as readonly string[]).includes(command)) return unavailable(command);
+        const hint = command.startsWith('-') ? undefined : closest(command, COMMANDS);
+        const what = command.startsWith('-') ? `unknown flag ${command} (flags go after the command, e.g. eddy run JOB ${command})` : `unknown command '${command}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
+        process.stderr.write(`eddy: [BAD_FLAG] ${what}; see eddy --help\n`);
+        return 2;
+      }
+    }
+  } catch (err) {
+    return report(err);
+  }
+}
+
+/**
+ * Exit once stdout/stderr have drained: normally the event loop empties by itself; if a
+ * stray handle (a worker pool that was not closed) keeps it alive, exit anyway shortly after.
+ */
+function finish(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
+process.setSourceMapsEnabled(true);
+main(process.argv.slice(2)).then(finish, (err: unknown) => finish(report(err)));
