@@ -27,6 +27,8 @@ export type FailureCode =
   | 'RECORD_TOO_LARGE'
   | 'MALFORMED_RECORD'
   | 'STATE_FAILED'
+  | 'CHECKPOINT_FAILED'
+  | 'CHECKPOINT_CORRUPT'
   | 'CANCELLED'
   | 'INTERNAL';
 

@@ -102,6 +102,23 @@ export class HeapKeyedStore implements KeyedStateStore {
     this.tables[table].groups[this.groupIndex].delete(this.stored);
   }
 
+  /** Registered tables in table-id order (for snapshots). */
+  tableDescriptors(): { name: string; kind: StateKind }[] {
+    return this.tables.map((t) => ({ name: t.name, kind: t.kind }));
+  }
+
+  /**
+   * The live contents of one table in one key group of this range: stored key → value (map
+   * state: stored key → Map(stored user key → [userKey, value])). For snapshot and restore
+   * only; a caller must not hold on to it, the record loop keeps changing it.
+   */
+  keyGroupTable(table: number, keyGroup: number): Map<unknown, unknown> {
+    if (keyGroup < this.rangeStart || keyGroup > this.rangeEnd) {
+      throw new EddyError('STATE_FAILED', `key group ${keyGroup} is outside this store's range [${this.rangeStart}, ${this.rangeEnd}]`);
+    }
+    return this.tables[table].groups[keyGroup - this.rangeStart];
+  }
+
   /** Number of keys across all tables (for tests and metrics). */
   size(): number {
     let n = 0;

@@ -1,0 +1,155 @@
+/**
+ * What a completed checkpoint records (filled by the coordinator from the tasks' acks), and the
+ * envelope that makes the `_metadata` file self-verifying:
+ *
+ *   {
+ *     "version": 1,
+ *     "checksum": "crc32:1a2b3c4d",     ← checksum of JSON.stringify(body), the compact form
+ *     "body": { "id": 3, ... }          ← CheckpointMetadata, pretty-printed for people
+ *   }
+ *
+ * The checksum covers the compact re-serialisation of the parsed body rather than the bytes of
+ * the file, so the file can stay readable (indented) while any change to a value is detected.
+ * JSON.parse → JSON.stringify reproduces JSON.stringify's own output exactly (same key order,
+ * same shortest number form), so the check is stable.
+ */
+import { EddyError } from '../failure.js';
+import type { KeyGroupIndex } from '../state/snapshot-format.js';
+import { checksumOf, isSupportedChecksum } from './checksum.js';
+
+export const METADATA_VERSION = 1;
+
+/** One durable state file. */
+export interface StateFileHandle {
+  /** Relative to the checkpoint directory root, e.g. 'chk-3/count-1-keyed.bin'. */
+  file: string;
+  bytes: number;
+  checksum: string;
+}
+
+/** A keyed-state snapshot file and where each of its key groups is inside it. */
+export interface KeyedStateHandle {
+  file: StateFileHandle;
+  keyGroups: { start: number; end: number };
+  /** Only key groups that hold state; a restore at another parallelism reads just its own. */
+  index: KeyGroupIndex;
+}
+
+export interface SubtaskStateHandles {
+  subtask: number;
+  keyed?: KeyedStateHandle;
+  operator?: StateFileHandle;
+}
+
+export interface OperatorStateHandles {
+  uid: string;
+  parallelism: number;
+  subtasks: SubtaskStateHandles[];
+}
+
+export interface CheckpointMetadata {
+  id: number;
+  /** Wall-clock ms when the checkpoint was triggered. */
+  timestamp: number;
+  durationMs: number;
+  kind: 'checkpoint' | 'savepoint';
+  maxParallelism: number;
+  operators: OperatorStateHandles[];
+}
+
+/** Every state file a checkpoint references, in metadata order. */
+export function referencedFiles(metadata: CheckpointMetadata): StateFileHandle[] {
+  const files: StateFileHandle[] = [];
+  for (const op of metadata.operators) {
+    for (const st of op.subtasks) {
+      if (st.keyed) files.push(st.keyed.file);
+      if (st.operator) files.push(st.operator);
+    }
+  }
+  return files;
+}
+
+export function encodeMetadata(metadata: CheckpointMetadata): string {
+  const checksum = checksumOf(JSON.stringify(metadata));
+  return JSON.stringify({ version: METADATA_VERSION, checksum, body: metadata }, null, 2) + '\n';
+}
+
+/**
+ * Parses and verifies a `_metadata` file's text. `where` names the file in errors; `expectedId`
+ * is the id its directory says it has (a metadata file copied into the wrong chk-N is corrupt).
+ */
+export function decodeMetadata(text: string, where: string, expectedId: number): CheckpointMetadata {
+  const corrupt = (why: string) => new EddyError('CHECKPOINT_CORRUPT', `checkpoint metadata ${where} is corrupt: ${why}`);
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(text);
+  } catch (err) {
+    throw corrupt(`not valid JSON (${(err as Error).message}; ${Buffer.byteLength(text)} bytes)`);
+  }
+  if (!isObject(envelope) || !('body' in envelope) || !isObject(envelope.body)) {
+    throw corrupt('no metadata body in the envelope');
+  }
+  if (envelope.version !== METADATA_VERSION) {
+    throw corrupt(`version ${JSON.stringify(envelope.version)}, this eddy reads version ${METADATA_VERSION}`);
+  }
+  if (!isSupportedChecksum(envelope.checksum)) {
+    throw corrupt(`unreadable checksum ${JSON.stringify(envelope.checksum)}`);
+  }
+  const actual = checksumOf(JSON.stringify(envelope.body));
+  if (actual !== envelope.checksum) {
+    throw corrupt(`checksum mismatch: expected ${envelope.checksum}, actual ${actual}`);
+  }
+  const body = envelope.body as unknown as CheckpointMetadata;
+  const shapeError = checkShape(body);
+  if (shapeError) throw corrupt(shapeError);
+  if (body.id !== expectedId) throw corrupt(`it describes checkpoint ${body.id}, but lies in the directory of checkpoint ${expectedId}`);
+  return body;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function isCount(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+function handleError(h: unknown, what: string): string | undefined {
+  if (!isObject(h) || typeof h.file !== 'string' || !isCount(h.bytes) || !isSupportedChecksum(h.checksum)) {
+    return `${what} is not a state file handle {file, bytes, checksum}`;
+  }
+  return undefined;
+}
+
+/**
+ * The checksum proves the body is what was written; this proves it is something this version
+ * can act on, so a restore fails here with a clear message rather than deep inside.
+ */
+function checkShape(b: CheckpointMetadata): string | undefined {
+  if (!isCount(b.id) || typeof b.timestamp !== 'number' || !isCount(b.maxParallelism) || !Array.isArray(b.operators)) {
+    return 'the body lacks id, timestamp, maxParallelism or operators';
+  }
+  for (const op of b.operators) {
+    if (!isObject(op) || typeof op.uid !== 'string' || !isCount(op.parallelism) || !Array.isArray(op.subtasks)) {
+      return 'an operator entry lacks uid, parallelism or subtasks';
+    }
+    for (const st of op.subtasks) {
+      const at = `operator '${op.uid}' subtask ${isObject(st) ? String(st.subtask) : '?'}`;
+      if (!isObject(st) || !isCount(st.subtask)) return `a subtask entry of operator '${op.uid}' lacks its index`;
+      if (st.operator !== undefined) {
+        const e = handleError(st.operator, `the operator state of ${at}`);
+        if (e) return e;
+      }
+      if (st.keyed !== undefined) {
+        const k = st.keyed as unknown;
+        if (!isObject(k) || !isObject(k.keyGroups) || !Array.isArray(k.index)) return `the keyed state of ${at} lacks keyGroups or index`;
+        const e = handleError(k.file, `the keyed state file of ${at}`);
+        if (e) return e;
+        for (const entry of k.index) {
+          if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount)) return `the key-group index of ${at} has a malformed entry`;
+        }
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,272 @@
+/**
+ * Checkpoint storage on the local file system:
+ *
+ *   <dir>/chk-<N>/<state files>     written by the tasks, each durable before it is acknowledged
+ *   <dir>/chk-<N>/_metadata         written last by the coordinator; its presence is what makes
+ *                                   checkpoint N exist
+ *
+ * Every write goes to a temporary name, is fsync'd, renamed, and the directory fsync'd, so a
+ * crash at any point leaves either the old state or the new one, never a torn file under a
+ * final name. Deletion runs the other way round: `_metadata` goes first, so a half-deleted
+ * checkpoint is merely incomplete, never a complete one with files missing.
+ */
+import { readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { EddyError } from '../failure.js';
+import { checksumOf } from './checksum.js';
+import { errnoCode, mkdirDurable, syncDir, writeAndSync } from './fs-durable.js';
+import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
+
+export type {
+  CheckpointMetadata,
+  KeyedStateHandle,
+  OperatorStateHandles,
+  StateFileHandle,
+  SubtaskStateHandles,
+} from './metadata.js';
+
+/**
+ * A checkpoint that has a `_metadata` file. A corrupt one is listed, not skipped: the caller
+ * decides (the CLI shows it, `latest()` refuses to look past it).
+ */
+export type CheckpointEntry =
+  | { id: number; status: 'complete'; metadata: CheckpointMetadata }
+  | { id: number; status: 'corrupt'; error: EddyError };
+
+type ScanEntry = CheckpointEntry | { id: number; status: 'incomplete' };
+
+const CHK_DIR = /^chk-(\d+)$/;
+const METADATA = '_metadata';
+const METADATA_TMP = '_metadata.tmp';
+
+let tmpSeq = 0;
+
+function fail(message: string, err?: unknown): EddyError {
+  return new EddyError('CHECKPOINT_FAILED', err === undefined ? message : `${message}: ${(err as Error).message ?? String(err)}`, {
+    cause: err instanceof Error ? err.message : undefined,
+  });
+}
+
+function checkId(id: number): void {
+  if (!Number.isSafeInteger(id) || id < 0) throw fail(`checkpoint id must be a non-negative integer, got ${id}`);
+}
+
+function checkName(name: string): void {
+  // '.' and '_' prefixes are reserved for temporary files and _metadata.
+  if (name.length === 0 || /[/\\\0]/.test(name) || name.startsWith('.') || name.startsWith('_')) {
+    throw fail(`invalid state file name '${name}': it must be a plain file name not starting with '.' or '_'`);
+  }
+}
+
+export class CheckpointStorage {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  checkpointDir(id: number): string {
+    return join(this.dir, `chk-${id}`);
+  }
+
+  /** The absolute path of a handle's file; a handle that points outside the directory is corrupt. */
+  pathOf(handle: StateFileHandle): string {
+    const rel = normalize(handle.file);
+    if (isAbsolute(rel) || rel === '..' || rel.startsWith('..' + sep)) {
+      throw new EddyError('CHECKPOINT_CORRUPT', `state file '${handle.file}' lies outside the checkpoint directory ${this.dir}`);
+    }
+    return join(this.dir, rel);
+  }
+
+  /** Write one state file of checkpoint `id` durably (temp name, fsync, rename, fsync dir). */
+  async writeStateFile(id: number, name: string, data: Uint8Array): Promise<StateFileHandle> {
+    checkId(id);
+    checkName(name);
+    const chkDir = this.checkpointDir(id);
+    const final = join(chkDir, name);
+    // Unique per process and thread: subtasks of one checkpoint write side by side.
+    const tmp = join(chkDir, `.${name}.${process.pid}-${threadId}-${++tmpSeq}.tmp`);
+    try {
+      await mkdirDurable(chkDir);
+      await writeAndSync(tmp, data, 'wx');
+      await rename(tmp, final);
+      await syncDir(chkDir);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
+    }
+    return { file: `chk-${id}/${name}`, bytes: data.byteLength, checksum: checksumOf(data) };
+  }
+
+  /** Make checkpoint `id` complete: write its metadata atomically. */
+  async commitMetadata(id: number, metadata: CheckpointMetadata): Promise<void> {
+    checkId(id);
+    if (metadata.id !== id) throw fail(`metadata of checkpoint ${metadata.id} cannot complete checkpoint ${id}`);
+    const chkDir = this.checkpointDir(id);
+    const path = join(chkDir, METADATA);
+    if (await exists(path)) throw fail(`checkpoint ${id} is already complete (${path} exists)`);
+    // A cheap stat of every file, so a checkpoint never becomes complete while referencing a
+    // file that is not there; checksums were taken by the writers from the bytes they synced.
+    for (const h of referencedFiles(metadata)) {
+      const p = this.pathOf(h);
+      const size = await stat(p).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (size !== h.bytes) {
+        throw fail(`cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`);
+      }
+    }
+    const tmp = join(chkDir, METADATA_TMP);
+    try {
+      await mkdirDurable(chkDir);
+      await writeAndSync(tmp, encodeMetadata(metadata), 'w');
+      await rename(tmp, path);
+      await syncDir(chkDir);
+      // chk-N may have been created by another thread whose own sync of the root has not run yet.
+      await syncDir(this.dir);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw fail(`writing metadata ${path} of checkpoint ${id} failed`, err);
+    }
+  }
+
+  /** Read a state file back, verifying its length and checksum. */
+  async readStateFile(handle: StateFileHandle): Promise<Uint8Array> {
+    const path = this.pathOf(handle);
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+        throw new EddyError(
+          'CHECKPOINT_CORRUPT',
+          `state file ${path} is missing (expected ${handle.bytes} bytes with checksum ${handle.checksum})`,
+        );
+      }
+      throw fail(`reading state file ${path} failed`, err);
+    }
+    const actual = checksumOf(data);
+    if (data.byteLength !== handle.bytes || actual !== handle.checksum) {
+      throw new EddyError(
+        'CHECKPOINT_CORRUPT',
+        `state file ${path} is corrupt: expected ${handle.bytes} bytes with checksum ${handle.checksum}, ` +
+          `actual ${data.byteLength} bytes with checksum ${actual}`,
+      );
+    }
+    return data;
+  }
+
+  /** Checkpoints with a `_metadata` file, newest first; a corrupt one is returned marked corrupt. */
+  async list(): Promise<CheckpointEntry[]> {
+    return (await this.scan()).filter((e): e is CheckpointEntry => e.status !== 'incomplete');
+  }
+
+  /**
+   * The newest complete checkpoint. If the newest one's metadata is corrupt this throws rather
+   * than falling back to an older one: resuming from older state must be the user's decision.
+   */
+  async latest(): Promise<{ id: number; metadata: CheckpointMetadata } | undefined> {
+    const newest = (await this.list())[0];
+    if (!newest) return undefined;
+    if (newest.status === 'corrupt') throw newest.error;
+    return { id: newest.id, metadata: newest.metadata };
+  }
+
+  /**
+   * Keeps the newest `retain` complete checkpoints and deletes older ones, corrupt ones older
+   * than the oldest kept, and incomplete ones older than the newest complete (they were
+   * subsumed and can never complete). Newer incomplete ones may be in progress and stay.
+   * Savepoints belong to the user: never deleted, not counted.
+   */
+  async prune(retain: number): Promise<void> {
+    if (!Number.isSafeInteger(retain) || retain < 1) throw fail(`prune must retain at least 1 checkpoint, got ${retain}`);
+    const entries = await this.scan();
+    const complete = entries.filter((e) => e.status === 'complete');
+    if (complete.length === 0) return;
+    const newestComplete = complete[0].id;
+    const kept = complete.filter((e) => e.metadata.kind !== 'savepoint').slice(0, retain);
+    const oldestKept = kept.length > 0 ? kept[kept.length - 1].id : newestComplete;
+    const keep = new Set(kept.map((e) => e.id));
+    for (const e of entries) {
+      const drop =
+        e.status === 'complete'
+          ? e.metadata.kind !== 'savepoint' && !keep.has(e.id) && e.id < oldestKept
+          : e.status === 'corrupt'
+            ? e.id < oldestKept
+            : e.id < newestComplete;
+      if (drop) await this.remove(e.id);
+    }
+  }
+
+  /** Remove the files of a checkpoint that failed (declined / timed out). */
+  async discard(id: number): Promise<void> {
+    checkId(id);
+    await this.remove(id);
+  }
+
+  private async remove(id: number): Promise<void> {
+    const chkDir = this.checkpointDir(id);
+    try {
+      // _metadata first, durably: from then on a crash leaves an incomplete checkpoint.
+      const hadMetadata = await unlink(join(chkDir, METADATA)).then(
+        () => true,
+        (err) => {
+          if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
+          throw err;
+        },
+      );
+      if (hadMetadata) await syncDir(chkDir);
+      await rm(chkDir, { recursive: true, force: true });
+      await syncDir(this.dir);
+    } catch (err) {
+      throw fail(`deleting checkpoint directory ${chkDir} failed`, err);
+    }
+  }
+
+  /** Every chk-N directory, newest first. */
+  private async scan(): Promise<ScanEntry[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return [];
+      throw fail(`listing checkpoint directory ${this.dir} failed`, err);
+    }
+    const ids = names
+      .map((n) => CHK_DIR.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .filter(Number.isSafeInteger)
+      .sort((a, b) => b - a);
+    const out: ScanEntry[] = [];
+    for (const id of ids) out.push(await this.readEntry(id));
+    return out;
+  }
+
+  private async readEntry(id: number): Promise<ScanEntry> {
+    const path = join(this.checkpointDir(id), METADATA);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return { id, status: 'incomplete' };
+      throw fail(`reading checkpoint metadata ${path} failed`, err);
+    }
+    try {
+      return { id, status: 'complete', metadata: decodeMetadata(text, path, id) };
+    } catch (err) {
+      if (err instanceof EddyError) return { id, status: 'corrupt', error: err };
+      throw err;
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

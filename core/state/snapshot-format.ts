@@ -1,0 +1,146 @@
+/**
+ * The keyed-state snapshot format, shared by every backend (a heap snapshot restores into LMDB
+ * and back):
+ *
+ *   data  = chunk(kg a) ‖ chunk(kg b) ‖ …      ascending key groups; a group without state has no chunk
+ *   index = [[a, 0, len a], [b, len a, len b], …]   [keyGroup, byte offset, byte length]
+ *
+ *   chunk = one msgpackr message, records defined inline (no shared structures), so any chunk
+ *           decodes on its own and a rescaled restore reads only the groups it owns:
+ *
+ *     [ 1,                        format version
+ *       kg,                       key group (checked against the index on restore)
+ *       [[name, kind], …],        the tables with state in this group; position = table ref
+ *       [t, storedKey, value,     flat triples, t = table ref
+ *        t, storedKey, value, …] ]
+ *
+ *   value of map state = [[userKey, userValue], …]   (the user key as given, not its stored form)
+ *
+ * storedKey is `storedKey(key)` from keyed-store.ts: primitives as they are, composite keys as
+ * their JSON text.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { EddyError } from '../failure.js';
+import type { StateKind } from './keyed-store.js';
+
+export const KEYED_SNAPSHOT_VERSION = 1;
+
+export type KeyGroupIndex = [keyGroup: number, offset: number, length: number][];
+
+export interface KeyedSnapshot {
+  data: Uint8Array;
+  keyGroups: { start: number; end: number };
+  index: KeyGroupIndex;
+}
+
+/** One old subtask's snapshot as seen by a restore; `source` names it in errors (a file path). */
+export interface KeyedSnapshotPart {
+  data: Uint8Array;
+  index: KeyGroupIndex;
+  source?: string;
+}
+
+export interface KeyGroupChunk {
+  tables: [name: string, kind: StateKind][];
+  /** Flat triples: table position, stored key, value. */
+  entries: unknown[];
+}
+
+const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', 'reducing', 'aggregating']);
+
+// No `structures` option: record definitions then travel inside each message, which is what
+// lets one chunk decode without the others.
+const packr = new Packr({ useRecords: true, useBigIntExtension: true });
+const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
+
+/** Encodes one key group's chunk into a buffer the caller owns. */
+function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  // packr returns a view into a buffer it reuses for later messages.
+  return packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, chunk.tables, chunk.entries]);
+}
+
+/** Accumulates chunks into one contiguous buffer and its index. */
+export class KeyedSnapshotWriter {
+  private buf = new Uint8Array(1 << 16);
+  private size = 0;
+  private readonly index: KeyGroupIndex = [];
+
+  add(keyGroup: number, chunk: KeyGroupChunk): void {
+    const bytes = encodeChunk(keyGroup, chunk);
+    if (this.size + bytes.byteLength > this.buf.byteLength) {
+      const grown = new Uint8Array(Math.max(this.buf.byteLength * 2, this.size + bytes.byteLength));
+      grown.set(this.buf.subarray(0, this.size));
+      this.buf = grown;
+    }
+    this.buf.set(bytes, this.size);
+    this.index.push([keyGroup, this.size, bytes.byteLength]);
+    this.size += bytes.byteLength;
+  }
+
+  finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
+    return { data: this.buf.slice(0, this.size), keyGroups: { ...keyGroups }, index: this.index };
+  }
+}
+
+function corrupt(where: string, why: string): EddyError {
+  return new EddyError('CHECKPOINT_CORRUPT', `keyed state snapshot ${where} is corrupt: ${why}`);
+}
+
+function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGroupChunk {
+  let msg: unknown;
+  try {
+    msg = unpackr.unpack(bytes);
+  } catch (err) {
+    throw corrupt(where, `key group ${keyGroup} does not decode (${(err as Error).message})`);
+  }
+  if (!Array.isArray(msg) || msg.length !== 4 || msg[0] !== KEYED_SNAPSHOT_VERSION) {
+    throw corrupt(where, `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION} chunk`);
+  }
+  const [, kg, tables, entries] = msg as [number, unknown, unknown, unknown];
+  if (kg !== keyGroup) throw corrupt(where, `the index says key group ${keyGroup}, the chunk says ${String(kg)}`);
+  if (!Array.isArray(tables) || !tables.every((t) => Array.isArray(t) && typeof t[0] === 'string' && KINDS.has(t[1]))) {
+    throw corrupt(where, `key group ${keyGroup} has a malformed table list`);
+  }
+  if (!Array.isArray(entries) || entries.length % 3 !== 0) throw corrupt(where, `key group ${keyGroup} has malformed entries`);
+  for (let i = 0; i < entries.length; i += 3) {
+    const t = entries[i];
+    if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= tables.length) {
+      throw corrupt(where, `key group ${keyGroup} has an entry for unknown table ${String(t)}`);
+    }
+    if (tables[t as number][1] === 'map' && !isPairList(entries[i + 2])) {
+      throw corrupt(where, `key group ${keyGroup} has a map state value that is not a list of [key, value] pairs`);
+    }
+  }
+  return { tables: tables as KeyGroupChunk['tables'], entries };
+}
+
+function isPairList(x: unknown): x is [unknown, unknown][] {
+  return Array.isArray(x) && x.every((p) => Array.isArray(p) && p.length === 2);
+}
+
+/**
+ * Calls `fn` for every key group in [start, end] found in any part, decoding only those; groups
+ * outside the range are not touched. A group present in two parts is refused: key groups are
+ * disjoint between subtasks, so that can only be a mixed-up checkpoint.
+ */
+export function forEachKeyGroupChunk(
+  parts: readonly KeyedSnapshotPart[],
+  range: { start: number; end: number },
+  fn: (keyGroup: number, chunk: KeyGroupChunk) => void,
+): void {
+  const seen = new Map<number, string>();
+  parts.forEach((part, p) => {
+    const where = part.source ?? `part ${p}`;
+    for (const entry of part.index) {
+      const [kg, offset, length] = entry;
+      if (![kg, offset, length].every((n) => Number.isSafeInteger(n) && n >= 0) || offset + length > part.data.byteLength) {
+        throw corrupt(where, `index entry [${entry.join(', ')}] lies outside its ${part.data.byteLength} bytes`);
+      }
+      if (kg < range.start || kg > range.end) continue;
+      const other = seen.get(kg);
+      if (other !== undefined) throw corrupt(where, `key group ${kg} is also in ${other}`);
+      seen.set(kg, where);
+      fn(kg, decodeChunk(part.data.subarray(offset, offset + length), kg, where));
+    }
+  });
+}
