@@ -19,7 +19,10 @@ export class BatchEncoder {
 }
 
 export class BatchDecoder {
-  private readonly unpackr = new Unpackr({ useRecords: true, structuredClone: false });
+  // copyBuffers: binary values (Uint8Array/Buffer fields of records) are copied out. Without
+  // it msgpackr returns views into the input, which is RingConsumer.payload() — ring memory
+  // that the producer overwrites after release(), silently changing records already emitted.
+  private readonly unpackr = new Unpackr({ useRecords: true, structuredClone: false, copyBuffers: true });
 
   decode(bytes: Uint8Array): unknown[] {
     return this.unpackr.unpack(bytes) as unknown[];

@@ -33,7 +33,10 @@ export const RING_WRITE_POS = 0; // byte 0
 export const RING_READ_POS = 16; // byte 64
 /** Bumped by the consumer every time it frees space; a blocked producer waits on it. */
 export const RING_SPACE_SEQ = 17;
-/** 1 while the producer is (about to be) waiting for space: the consumer notifies only then. */
+/**
+ * Non-zero while the producer is (about to be) waiting for space: the number of free bytes it
+ * waits for. The consumer notifies only then, and only once that much is free.
+ */
 export const RING_PRODUCER_PARKED = 32; // byte 128
 export const RING_STATE = 48; // byte 192
 export const RING_CAPACITY = 49;
@@ -61,6 +64,9 @@ export const FRAME_BARRIER = 2;
 export const FRAME_CANCEL_BARRIER = 3;
 export const FRAME_WATERMARK = 4;
 export const FRAME_END_OF_STREAM = 5;
+
+/** Barrier flag: the final checkpoint of a bounded job (after it, the task may end). */
+export const BARRIER_FLAG_FINAL = 1;
 
 export type FrameType =
   | typeof FRAME_RECORDS

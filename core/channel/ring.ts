@@ -34,6 +34,7 @@ import {
   RING_STATE,
   RING_WRITE_POS,
 } from './layout.js';
+import { keepAlive } from './keep-alive.js';
 
 export function createRing(capacity: number): SharedArrayBuffer {
   if (!Number.isInteger(capacity) || capacity < MIN_RING_CAPACITY || (capacity & (capacity - 1)) !== 0) {
@@ -139,6 +140,8 @@ export class RingProducer {
 
   /** Writes a frame carrying up to three float64 numbers, without allocating. */
   tryWriteNumbers(type: number, flags: number, count: number, a = 0, b = 0, c = 0): boolean {
+    // Only three slots are written: a larger count would publish stale ring bytes as numbers.
+    if (count !== 0 && count !== 1 && count !== 2 && count !== 3) throw new RangeError(`tryWriteNumbers: count must be 0..3, got ${count}`);
     if (Atomics.load(this.hdr, RING_STATE) === RING_POISONED) return false;
     const at = this.reserve(type, flags, count * 8);
     if (at < 0) return false;
@@ -148,6 +151,13 @@ export class RingProducer {
     if (count > 2) this.f64[i + 2] = c;
     this.publish();
     return true;
+  }
+
+  /** Free bytes a frame of this payload needs at the current write position (wrap included). */
+  private spaceNeeded(payloadLength: number): number {
+    const frame = alignUp(FRAME_HEADER_BYTES + payloadLength);
+    const tail = this.capacity - (this.writePos & this.mask);
+    return tail < frame ? tail + frame : frame;
   }
 
   /** True if a frame with this payload length would fit right now. */
@@ -170,7 +180,9 @@ export class RingProducer {
       // Read the sequence first: a release that happens after this read changes it, so the
       // wait below returns at once instead of missing that release.
       const seq = Atomics.load(this.hdr, RING_SPACE_SEQ);
-      Atomics.store(this.hdr, RING_PRODUCER_PARKED, 1);
+      // Tell the consumer how much free space we wait for, so it wakes us once, when it is
+      // there, rather than after every frame it frees.
+      Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
       if (this.hasSpaceFor(payloadLength) || Atomics.load(this.hdr, RING_STATE) === RING_POISONED) {
         Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
         return;
@@ -181,7 +193,7 @@ export class RingProducer {
         return;
       }
       const r = Atomics.waitAsync(this.hdr, RING_SPACE_SEQ, seq, left === Infinity ? undefined : left);
-      if (r.async) await r.value;
+      if (r.async) await keepAlive(r.value);
       Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
     }
   }
@@ -278,17 +290,32 @@ export class RingConsumer {
     // Atomics.store: our reads of the frame happen before the producer may overwrite it.
     Atomics.store(this.hdr, RING_READ_POS, this.readPos | 0);
     // Dekker with the producer's waitForSpace (see RingProducer.publish for the argument).
-    if (Atomics.load(this.hdr, RING_PRODUCER_PARKED) !== 0) {
-      Atomics.add(this.hdr, RING_SPACE_SEQ, 1);
-      Atomics.notify(this.hdr, RING_SPACE_SEQ);
+    const needed = Atomics.load(this.hdr, RING_PRODUCER_PARKED);
+    if (needed !== 0) {
+      // Wake the producer only when it can write, and then only once a quarter of the ring
+      // is free (or the ring is empty): waking it per frame costs a futex call and a thread
+      // switch each, and it would only write one frame and sleep again.
+      const used = ((this.knownWrite - this.readPos) >>> 0);
+      const free = this.capacity - used;
+      if (free >= needed && (free >= this.capacity >>> 2 || used === 0)) {
+        Atomics.add(this.hdr, RING_SPACE_SEQ, 1);
+        Atomics.notify(this.hdr, RING_SPACE_SEQ);
+      }
     }
   }
 }
 
-/** Marks a ring dead (its producer or the job failed) and wakes both sides. */
+/**
+ * Marks a ring dead (its producer or the job failed) and wakes both sides. A ring that was
+ * already CLOSED keeps that state (see below); both sides are woken all the same.
+ */
 export function poisonRing(ring: SharedArrayBuffer, gate?: SharedArrayBuffer): void {
   const hdr = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
-  Atomics.store(hdr, RING_STATE, RING_POISONED);
+  // compareExchange, not store: a ring its producer already CLOSED holds a complete stream
+  // (end-of-stream included), so the producer's thread exiting afterwards (the runtime
+  // poisons on every 'exit') must not turn that clean end into a failure for a consumer
+  // that is still draining it. A poisoned ring stays poisoned; only an OPEN ring changes.
+  Atomics.compareExchange(hdr, RING_STATE, RING_OPEN, RING_POISONED);
   Atomics.add(hdr, RING_SPACE_SEQ, 1);
   Atomics.notify(hdr, RING_SPACE_SEQ);
   if (gate) ringGate(new Int32Array(gate));
