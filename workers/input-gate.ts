@@ -26,6 +26,7 @@ export class InputGate {
     this.openCount = specs.length;
   }
 
+  /** True once every input delivered end-of-stream (end of data). */
   get allEnded(): boolean {
     return this.openCount === 0;
   }
@@ -39,7 +40,8 @@ export class InputGate {
     for (let k = 0; k < n; k++) {
       const i = this.cursor;
       if (++this.cursor === n) this.cursor = 0;
-      if (this.ended[i] || this.blocked[i]) continue;
+      // A channel whose data ended is still read: barriers of the final checkpoint follow.
+      if (this.blocked[i]) continue;
       if (this.channels[i].poll()) return i;
     }
     return -1;

@@ -9,7 +9,7 @@
  */
 import type { Collector, KeySelector } from '../core/api/functions.js';
 import { BatchEncoder } from '../core/channel/codec.js';
-import { FRAME_END_OF_STREAM, FRAME_RECORDS, RING_POISONED } from '../core/channel/layout.js';
+import { FRAME_RECORDS, RING_POISONED } from '../core/channel/layout.js';
 import { RingProducer } from '../core/channel/ring.js';
 import { EddyError } from '../core/failure.js';
 import type { JobEdge } from '../core/graph/job-graph.js';
@@ -224,12 +224,5 @@ export class TaskOutput implements Collector<unknown> {
   /** A control frame on every channel (barriers and watermarks go to all consumers). */
   broadcastControl(type: number, flags: number, count: number, a = 0, b = 0, c = 0): void {
     for (const ch of this.channels) ch.sendControl(type, flags, count, a, b, c);
-  }
-
-  /** Last frames: end-of-stream on every channel, then close the rings once they are written. */
-  async endOfStream(isCancelled: () => boolean): Promise<void> {
-    this.broadcastControl(FRAME_END_OF_STREAM, 0, 0);
-    await this.drain(isCancelled);
-    for (const c of this.channels) c.producer.close();
   }
 }

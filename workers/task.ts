@@ -1,31 +1,32 @@
 /**
  * Builds one task from its spec: rebuilds the job plan from the job module, instantiates the
  * chained operators of its vertex tail-first (each one's `next` is the operator after it,
- * the last one's is the task output), and the source reader or input gate in front.
+ * the last one's is the task output), and the source reader or input gate in front. Every
+ * operator's state stores are kept per node, so snapshots and restores can reach them.
  */
 import type { Collector } from '../core/api/functions.js';
 import { Gate } from '../core/channel/gate.js';
-import type { ConnectorContext, SinkWriter, SourceReader } from '../core/connectors/types.js';
+import type { SinkWriter, SourceReader } from '../core/connectors/types.js';
 import { EddyError } from '../core/failure.js';
 import type { JobVertex } from '../core/graph/job-graph.js';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { KeyContextOperator } from '../core/operators/keyed.js';
 import { operatorFailure } from '../core/operators/failures.js';
-import type { ChainOperator, OperatorRuntime } from '../core/operators/operator.js';
+import type { ChainOperator } from '../core/operators/operator.js';
 import { SinkOperator } from '../core/operators/sink.js';
 import { planJob, type JobPlan } from '../core/runtime/job-plan.js';
 import { loadJob } from '../core/runtime/module-loader.js';
-import type { TaskSpec } from '../core/runtime/messages.js';
+import type { TaskCommand, TaskSpec } from '../core/runtime/messages.js';
 import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from '../core/runtime/shared-layout.js';
 import { HeapKeyedStore } from '../core/state/heap/heap-keyed-store.js';
 import { keyGroupRange } from '../core/state/key-groups.js';
 import { OperatorStateStore } from '../core/state/operator-state.js';
+import { connectorContext } from './control-port.js';
 import { InputGate } from './input-gate.js';
 import { TaskOutput } from './output.js';
 
 /** Counts what the source reader emits, as the source operator's records out. */
 class SourceCounter implements Collector<unknown> {
-  recordsIn = 0;
   recordsOut = 0;
   constructor(private readonly next: Collector<unknown>) {}
   collect(value: unknown): void {
@@ -34,8 +35,17 @@ class SourceCounter implements Collector<unknown> {
   }
 }
 
+/** One chained operator's state and connector, as snapshots and restores see it. */
+export interface NodeRuntime {
+  node: StreamNode;
+  uid: string;
+  keyed: HeapKeyedStore | undefined;
+  operatorState: OperatorStateStore;
+  reader?: SourceReader<unknown>;
+  writer?: SinkWriter<unknown>;
+}
+
 export class StreamTask {
-  readonly plan: JobPlan;
   readonly vertex: JobVertex;
   readonly gate: Gate;
   readonly output: TaskOutput | undefined;
@@ -43,26 +53,30 @@ export class StreamTask {
   /** Chained operators after the source (if any), head first. */
   readonly operators: ChainOperator[] = [];
   readonly head: Collector<unknown>;
+  readonly nodes: NodeRuntime[];
   readonly source: { node: StreamNode; reader: SourceReader<unknown>; counter: SourceCounter } | undefined;
   readonly name: string;
+  /** Commands from the main thread (trigger, notify, abort), queued by the control port. */
+  readonly commands: TaskCommand[] = [];
+  readonly checkpointing: boolean;
   private readonly control: Int32Array;
   private readonly metrics: Float64Array;
 
   private constructor(
     readonly spec: TaskSpec,
-    plan: JobPlan,
-    sourceReader: SourceReader<unknown> | undefined,
-    writers: Map<number, SinkWriter<unknown>>,
+    readonly plan: JobPlan,
+    nodes: NodeRuntime[],
   ) {
-    this.plan = plan;
     this.vertex = plan.jobGraph.vertices[spec.vertex];
+    this.nodes = nodes;
     this.name = `${this.vertex.name} (${spec.subtask + 1}/${this.vertex.parallelism})`;
     this.gate = new Gate(spec.gate);
     this.control = new Int32Array(spec.control);
     this.metrics = new Float64Array(spec.metrics);
     const s = plan.settings;
-    const nodes = this.vertex.nodes;
-    const tail = nodes[nodes.length - 1];
+    this.checkpointing = s.mode !== 'none';
+    const vnodes = this.vertex.nodes;
+    const tail = vnodes[vnodes.length - 1];
     this.output =
       this.vertex.outputs.length > 0
         ? new TaskOutput(this.vertex.outputs, spec.outputs, {
@@ -76,47 +90,38 @@ export class StreamTask {
     this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge), this.gate) : undefined;
 
     let next: Collector<unknown> = this.output ?? { collect() {} };
-    const firstOp = nodes[0].kind === 'source' ? 1 : 0;
+    const first = nodes[0].reader ? 1 : 0;
     const ops: ChainOperator[] = [];
-    for (let i = nodes.length - 1; i >= firstOp; i--) {
-      const node = nodes[i];
-      const rt = this.runtimeFor(node);
+    for (let i = nodes.length - 1; i >= first; i--) {
+      const n = nodes[i];
       let op: ChainOperator;
-      if (node.kind === 'sink') {
-        op = new SinkOperator(writers.get(node.id)!);
+      if (n.writer) {
+        op = new SinkOperator(n.writer, { operatorUid: n.uid, subtask: spec.subtask, transactional: this.checkpointing });
       } else {
-        op = node.factory!(rt, next);
-        if (node.keySelector && i === 0) op = new KeyContextOperator(node.keySelector, rt.keyedStore!, s.maxParallelism, op);
+        op = n.node.factory!(
+          {
+            ...connectorContext(spec, n.node, this.vertex.parallelism),
+            node: n.node,
+            displayName: n.uid,
+            maxParallelism: s.maxParallelism,
+            keyedStore: n.keyed,
+            operatorState: n.operatorState,
+          },
+          next,
+        );
+        if (n.node.keySelector && i === 0) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
       }
       ops.unshift(op);
       next = op;
     }
     this.operators = ops;
-    if (sourceReader) {
+    if (nodes[0].reader) {
       const counter = new SourceCounter(next);
-      this.source = { node: nodes[0], reader: sourceReader, counter };
+      this.source = { node: nodes[0].node, reader: nodes[0].reader, counter };
       this.head = counter;
     } else {
       this.head = next;
     }
-  }
-
-  private runtimeFor(node: StreamNode): OperatorRuntime {
-    const s = this.plan.settings;
-    const p = this.vertex.parallelism;
-    let keyedStore: HeapKeyedStore | undefined;
-    if (node.keySelector && node.kind !== 'sink') {
-      const r = keyGroupRange(this.spec.subtask, s.maxParallelism, p);
-      keyedStore = new HeapKeyedStore(r.start, r.end);
-    }
-    return {
-      ...connectorContext(this.spec, node, p),
-      node,
-      displayName: displayName(node),
-      maxParallelism: s.maxParallelism,
-      keyedStore,
-      operatorState: new OperatorStateStore(),
-    };
   }
 
   /** Loads the job, plans it, checks the plan matches the main thread's, builds the task. */
@@ -126,31 +131,31 @@ export class StreamTask {
     if (plan.fingerprint !== spec.fingerprint) {
       throw new EddyError(
         'JOB_INVALID',
-        "the job module built a different graph in a worker than in the main thread; its build function must not depend on time, randomness or the thread",
+        'the job module built a different graph in a worker than in the main thread; its build function must not depend on time, randomness or the thread',
       );
     }
     const vertex = plan.jobGraph.vertices[spec.vertex];
     const p = vertex.parallelism;
-    // Readers and writers may be async to create; make them before the synchronous chain build.
-    let reader: SourceReader<unknown> | undefined;
-    const first = vertex.nodes[0];
-    if (first.kind === 'source') {
-      try {
-        reader = await first.source!.createReader(connectorContext(spec, first, p));
-      } catch (err) {
-        throw operatorFailure(err, 'SOURCE_FAILED', 'source failed to start', displayName(first), spec.subtask);
+    const s = plan.settings;
+    const nodes: NodeRuntime[] = [];
+    // Readers and writers may be async to create: make them before the synchronous chain build.
+    for (const node of vertex.nodes) {
+      const uid = displayName(node);
+      const rt: NodeRuntime = { node, uid, keyed: undefined, operatorState: new OperatorStateStore() };
+      if (node.keySelector && node.kind !== 'sink') {
+        const r = keyGroupRange(spec.subtask, s.maxParallelism, p);
+        rt.keyed = new HeapKeyedStore(r.start, r.end);
       }
-    }
-    const writers = new Map<number, SinkWriter<unknown>>();
-    for (const n of vertex.nodes) {
-      if (n.kind !== 'sink') continue;
       try {
-        writers.set(n.id, await n.sink!.createWriter(connectorContext(spec, n, p)));
+        if (node.kind === 'source') rt.reader = await node.source!.createReader(connectorContext(spec, node, p));
+        if (node.kind === 'sink') rt.writer = await node.sink!.createWriter(connectorContext(spec, node, p));
       } catch (err) {
-        throw operatorFailure(err, 'SINK_FAILED', 'sink failed to start', displayName(n), spec.subtask);
+        const sink = node.kind === 'sink';
+        throw operatorFailure(err, sink ? 'SINK_FAILED' : 'SOURCE_FAILED', `${sink ? 'sink' : 'source'} failed to start`, uid, spec.subtask);
       }
+      nodes.push(rt);
     }
-    return new StreamTask(spec, plan, reader, writers);
+    return new StreamTask(spec, plan, nodes);
   }
 
   get cancelled(): boolean {
@@ -163,8 +168,7 @@ export class StreamTask {
     const slots = this.spec.metricsSlots;
     let k = 0;
     if (this.source) {
-      const at = slots[0] * METRICS_PER_SLOT;
-      m[at + METRIC_RECORDS_OUT] = this.source.counter.recordsOut;
+      m[slots[0] * METRICS_PER_SLOT + METRIC_RECORDS_OUT] = this.source.counter.recordsOut;
       k = 1;
     }
     for (let i = 0; i < this.operators.length; i++, k++) {
@@ -173,17 +177,4 @@ export class StreamTask {
       m[at + METRIC_RECORDS_OUT] = this.operators[i].recordsOut;
     }
   }
-}
-
-export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: number): ConnectorContext {
-  const operatorUid = displayName(node);
-  return {
-    subtaskIndex: spec.subtask,
-    parallelism,
-    operatorUid,
-    attempt: spec.attempt,
-    report(kind: string, payload: unknown) {
-      spec.port.postMessage({ type: 'report', operatorUid, kind, payload });
-    },
-  };
 }

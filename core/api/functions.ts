@@ -34,6 +34,8 @@ export interface RuntimeContext {
   readonly maxParallelism: number;
   /** uid of the operator this function runs in. */
   readonly operatorUid: string;
+  /** Restart attempt of the job: 0 on the first run, one more after every failover. */
+  readonly attempt: number;
   /** The key of the record being processed (keyed streams only; undefined otherwise). */
   readonly currentKey: unknown;
   /** Sends a value to a side output. */
@@ -56,6 +58,12 @@ export interface ProcessFunctionObject<T, R> {
   processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
   onTimer?(timestamp: number, ctx: OnTimerContext, out: Collector<R>): void;
   close?(): void | Promise<void>;
+  /** Called at every checkpoint barrier, before the state is captured (Flink's snapshotState). */
+  snapshotState?(checkpointId: number, ctx: RuntimeContext): void;
+  /** Checkpoint `checkpointId` completed (Flink's CheckpointListener). */
+  notifyCheckpointComplete?(checkpointId: number, ctx: RuntimeContext): void;
+  /** Called once before the first record, after state was restored (Flink's initializeState). */
+  initializeState?(ctx: RuntimeContext, restored: boolean): void | Promise<void>;
 }
 
 export type ProcessFunction<T, R> = ((value: T, ctx: RuntimeContext, out: Collector<R>) => void) | ProcessFunctionObject<T, R>;

@@ -2,7 +2,7 @@
 import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../api/functions.js';
 import { BaseOperator, type OperatorFactory } from './operator.js';
 import { OperatorContext } from './context.js';
-import { userFunctionFailure } from './failures.js';
+import { operatorFailure, userFunctionFailure } from './failures.js';
 
 class MapOperator extends BaseOperator<unknown> {
   constructor(private readonly fn: MapFunction<unknown, unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {
@@ -86,6 +86,29 @@ class ProcessOperator extends BaseOperator<unknown> {
   }
   override close(): Promise<void> | void {
     return this.obj.close?.();
+  }
+  snapshotState(checkpointId: number): void {
+    if (!this.obj.snapshotState) return;
+    try {
+      this.obj.snapshotState(checkpointId, this.ctx);
+    } catch (err) {
+      throw operatorFailure(err, 'USER_FUNCTION_FAILED', `snapshotState of checkpoint ${checkpointId} threw`, this.ctx.operatorUid, this.ctx.subtaskIndex);
+    }
+  }
+  notifyCheckpointComplete(checkpointId: number): void {
+    try {
+      this.obj.notifyCheckpointComplete?.(checkpointId, this.ctx);
+    } catch (err) {
+      throw operatorFailure(err, 'USER_FUNCTION_FAILED', `notifyCheckpointComplete(${checkpointId}) threw`, this.ctx.operatorUid, this.ctx.subtaskIndex);
+    }
+  }
+  async initializeState(restored: boolean): Promise<void> {
+    if (!this.obj.initializeState) return;
+    try {
+      await this.obj.initializeState(this.ctx, restored);
+    } catch (err) {
+      throw operatorFailure(err, 'USER_FUNCTION_FAILED', 'initializeState threw', this.ctx.operatorUid, this.ctx.subtaskIndex);
+    }
   }
 }
 

@@ -28,6 +28,7 @@ export class OperatorContext implements RuntimeContext {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly operatorUid: string;
+  readonly attempt: number;
   /** Side outputs by tag id, wired by the operator that owns this context. */
   sideOutputs: Map<string, (value: unknown) => void> | undefined;
 
@@ -36,6 +37,7 @@ export class OperatorContext implements RuntimeContext {
     this.parallelism = rt.parallelism;
     this.maxParallelism = rt.maxParallelism;
     this.operatorUid = rt.displayName;
+    this.attempt = rt.attempt;
     this.state = new OperatorStateAccessor(
       { uid: rt.node.uid, displayName: rt.displayName, subtask: rt.subtaskIndex },
       rt.keyedStore,

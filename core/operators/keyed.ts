@@ -35,5 +35,14 @@ export class KeyContextOperator implements ChainOperator {
   close(failed: boolean): Promise<void> | void {
     return this.inner.close(failed);
   }
+  snapshotState(checkpointId: number): void {
+    this.inner.snapshotState?.(checkpointId);
+  }
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.inner.notifyCheckpointComplete?.(checkpointId);
+  }
+  initializeState(restored: boolean): Promise<void> | void {
+    return this.inner.initializeState?.(restored);
+  }
 }
 

@@ -17,6 +17,12 @@ export interface ChainOperator<I = unknown> extends Collector<I> {
   finish(): Promise<void> | void;
   /** The task is ending (after finish, or on failure / cancellation). */
   close(failed: boolean): Promise<void> | void;
+  /** At a checkpoint barrier, before state is captured. */
+  snapshotState?(checkpointId: number): void;
+  /** The checkpoint completed (all tasks acknowledged, metadata durable). */
+  notifyCheckpointComplete?(checkpointId: number): void;
+  /** Once, after a restore (or on a fresh start), before open(). */
+  initializeState?(restored: boolean): Promise<void> | void;
 }
 
 /** What the runtime gives an operator factory in the worker. */

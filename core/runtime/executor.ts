@@ -1,22 +1,57 @@
 /**
  * runJob: load and plan the job on the main thread, lay it out on shared memory, run every
  * task in the slot pool, and turn what comes back into a result or an EddyError.
+ *
+ * Failover is global: any task failure cancels every task of the attempt; the restart
+ * strategy decides whether another attempt runs, restored from the latest completed
+ * checkpoint (sources rewind to its offsets, sinks re-commit its sealed transactions and
+ * drop everything after it).
  */
-import { MessageChannel } from 'node:worker_threads';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
 import { ringGate, poisonRing } from '../channel/ring.js';
 import { EddyError, type Failure } from '../failure.js';
 import { displayName } from '../graph/stream-graph.js';
 import { deploy, type Deployment } from './deployment.js';
 import { readEnvOverrides } from './env-overrides.js';
 import { planJob, type JobPlan } from './job-plan.js';
-import type { TaskOutcome, TaskReport, TaskSpec } from './messages.js';
+import type { RestoreSpec, TaskCommand, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
 import { loadJob } from './module-loader.js';
+import { parseRestartSpec } from './option-values.js';
 import type { JobProgress, JobResult, OperatorMetrics, RunOptions } from './options.js';
 import { SlotPool } from './pool.js';
+import { createRestartStrategy } from './restart-strategy.js';
 import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from './shared-layout.js';
 
 /** How long cancelled tasks get to leave their loops before their threads are terminated. */
 const CANCEL_GRACE_MS = 5_000;
+const RETAINED_CHECKPOINTS = 3;
+const CHECKPOINT_TIMEOUT_MS = 60_000;
+const TOLERABLE_CHECKPOINT_FAILURES = 3;
+
+/** A collect sink's report: one chunk of one committed transaction. */
+interface CollectedChunk {
+  id: string;
+  part: number;
+  records: unknown[];
+}
+
+/** Keeps each committed collect transaction once, however often a restore re-commits it. */
+class Collector {
+  readonly byUid: Record<string, unknown[]> = {};
+  private readonly seen = new Set<string>();
+  add(uid: string, c: CollectedChunk): void {
+    const key = `${c.id}#${c.part}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const list = (this.byUid[uid] ??= []);
+    for (const r of c.records) list.push(r);
+  }
+}
 
 export async function runJob(jobPath: string, options: RunOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<JobResult> {
   const started = performance.now();
@@ -29,30 +64,69 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     await n.source?.validate?.();
     await n.sink?.validate?.();
   }
-  const deployment = deploy(plan, jobPath, args);
+  const checkpointing = plan.settings.mode !== 'none';
+  const ownDir = checkpointing && overrides.checkpointDir === undefined;
+  const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? resolve(overrides.checkpointDir) : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
+  const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
+  const collector = new Collector();
+  let deployment = deploy(plan, jobPath, args);
   const pool = new SlotPool(deployment.tasks.length);
-  const collected: Record<string, unknown[]> = {};
-  const progress = startProgress(plan, deployment, options, started);
+  let progress = startProgress(plan, deployment, options, started);
+  let restarts = 0;
+  const failures: Failure[] = [];
+  let checkpointsCompleted = 0;
+  let restore: RestoreSpec | undefined;
+  let succeeded = false;
   try {
-    const end = await runAttempt(plan, deployment, pool, 0, collected, opts.signal);
-    if (end.failure) throw EddyError.fromFailure(end.failure);
-    return {
-      durationMs: performance.now() - started,
-      operators: readMetrics(plan, deployment),
-      collected,
-      checkpointsCompleted: 0,
-      restarts: 0,
-      cancelled: end.cancelled,
-    };
+    for (let attempt = 0; ; attempt++) {
+      const end = await runAttempt(plan, deployment, pool, attempt, collector, opts.signal, checkpointDir, restore);
+      checkpointsCompleted += end.checkpointsCompleted;
+      if (!end.failure || end.cancelled) {
+        succeeded = !end.failure;
+        if (end.failure) throw EddyError.fromFailure(end.failure);
+        return {
+          durationMs: performance.now() - started,
+          operators: readMetrics(plan, deployment),
+          collected: collector.byUid,
+          checkpointsCompleted,
+          restarts,
+          failures,
+          cancelled: end.cancelled,
+        };
+      }
+      failures.push(end.failure);
+      const decision = restart.onFailure(Date.now());
+      if (!decision.restart) {
+        const f = end.failure;
+        throw EddyError.fromFailure(restarts > 0 ? { ...f, message: `${f.message} (${decision.reason})` } : f);
+      }
+      restarts++;
+      await sleep(decision.delayMs, opts.signal);
+      if (opts.signal?.aborted) {
+        return { durationMs: performance.now() - started, operators: readMetrics(plan, deployment), collected: collector.byUid, checkpointsCompleted, restarts, failures, cancelled: true };
+      }
+      restore = checkpointDir ? await latestRestore(checkpointDir) : undefined;
+      // Fresh rings and counters: nothing of the failed attempt may leak into the next.
+      progress?.stop();
+      deployment = deploy(plan, jobPath, args);
+      progress = startProgress(plan, deployment, options, started);
+    }
   } finally {
     progress?.stop();
     await pool.destroy();
+    if (ownDir && succeeded && checkpointDir) rmSync(checkpointDir, { recursive: true, force: true });
   }
+}
+
+async function latestRestore(dir: string): Promise<RestoreSpec | undefined> {
+  const latest = await new CheckpointStorage(dir).latest();
+  return latest ? { checkpointDir: dir, checkpointId: latest.id, operators: latest.metadata.operators } : undefined;
 }
 
 interface AttemptEnd {
   failure?: Failure;
   cancelled: boolean;
+  checkpointsCompleted: number;
 }
 
 async function runAttempt(
@@ -60,22 +134,36 @@ async function runAttempt(
   d: Deployment,
   pool: SlotPool,
   attempt: number,
-  collected: Record<string, unknown[]>,
+  collector: Collector,
   signal: AbortSignal | undefined,
+  checkpointDir: string | undefined,
+  restore: RestoreSpec | undefined,
 ): Promise<AttemptEnd> {
   const control = new Int32Array(d.control);
   let firstFailure: Failure | undefined;
   let cancelledByUser = false;
   const killers = d.tasks.map(() => new AbortController());
+  const ports: MessagePort[] = [];
+  const command = (k: number, cmd: TaskCommand) => {
+    ports[k].postMessage(cmd);
+  };
+  const sourceTasks = d.tasks.map((t, k) => (plan.jobGraph.vertices[t.spec.vertex].nodes[0].kind === 'source' ? k : -1)).filter((k) => k >= 0);
+  let sourcesEnded = 0;
+  let coordinator: CheckpointCoordinator | undefined;
 
   const cancelAll = () => {
     if (Atomics.load(control, CONTROL_CANCEL) !== 0) return;
+    coordinator?.stop();
     Atomics.store(control, CONTROL_CANCEL, 1);
     for (const r of d.rings) poisonRing(r.ring, r.gate);
     for (const g of d.gates) ringGate(new Int32Array(g));
     // Tasks that do not leave their loops in time (a user function stuck in a loop) lose
     // their threads.
     setTimeout(() => killers.forEach((k) => k.abort()), CANCEL_GRACE_MS).unref();
+  };
+  const fail = (f: Failure) => {
+    firstFailure ??= f;
+    cancelAll();
   };
   const onAbort = () => {
     cancelledByUser = true;
@@ -84,15 +172,61 @@ async function runAttempt(
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
 
+  if (checkpointDir) {
+    const storage = new CheckpointStorage(checkpointDir);
+    coordinator = new CheckpointCoordinator(
+      {
+        intervalMs: plan.settings.checkpointIntervalMs,
+        timeoutMs: CHECKPOINT_TIMEOUT_MS,
+        minPauseMs: Math.min(plan.settings.checkpointIntervalMs / 2, 500),
+        tolerableFailures: TOLERABLE_CHECKPOINT_FAILURES,
+        taskCount: d.tasks.length,
+        maxParallelism: plan.settings.maxParallelism,
+        firstId: (restore?.checkpointId ?? (await storage.latest())?.id ?? 0) + 1,
+      },
+      {
+        trigger: (id, timestamp, final) => {
+          for (const k of sourceTasks) command(k, { type: 'trigger', id, timestamp, final });
+        },
+        persist: async (metadata) => {
+          await storage.commitMetadata(metadata.id, metadata);
+          await storage.prune(RETAINED_CHECKPOINTS);
+        },
+        notifyComplete: (id, final) => d.tasks.forEach((_, k) => command(k, { type: 'notify', id, final })),
+        notifyAborted: (id) => {
+          d.tasks.forEach((_, k) => command(k, { type: 'abort', id }));
+          void storage.discard(id).catch(() => {});
+        },
+        failJob: (reason) => fail({ code: 'CHECKPOINT_FAILED', message: reason }),
+      },
+    );
+  }
+
   const runs = d.tasks.map((t, k) => {
     const { port1, port2 } = new MessageChannel();
-    const done = new Promise<void>((resolve) => {
+    ports.push(port1);
+    const done = new Promise<void>((resolveDone) => {
       port1.on('message', (m: TaskReport) => {
-        if (m.type === 'done') resolve();
-        else if (m.kind === 'collect') (collected[m.operatorUid] ??= []).push(...(m.payload as unknown[]));
+        switch (m.type) {
+          case 'done':
+            resolveDone();
+            break;
+          case 'report':
+            if (m.kind === 'collect') collector.add(m.operatorUid, m.payload as CollectedChunk);
+            break;
+          case 'ack':
+            coordinator?.onAck(k, m.id, m.acks);
+            break;
+          case 'decline':
+            coordinator?.onDecline(m.id, m.reason);
+            break;
+          case 'source-ended':
+            if (++sourcesEnded === sourceTasks.length) coordinator?.requestFinal();
+            break;
+        }
       });
     });
-    const spec: TaskSpec = { ...t.spec, attempt, port: port2 };
+    const spec: TaskSpec = { ...t.spec, attempt, port: port2, checkpointDir, restore };
     const outcome: Promise<TaskOutcome> = pool.run(spec, killers[k].signal).then(
       async (o) => {
         await done;
@@ -116,17 +250,29 @@ async function runAttempt(
     );
     return outcome.then((o) => {
       port1.close();
-      if (o.status === 'failed') {
-        firstFailure ??= o.failure;
-        cancelAll();
-      }
+      if (o.status === 'failed') fail(o.failure);
       return o;
     });
   });
+  coordinator?.start();
   await Promise.all(runs);
+  coordinator?.stop();
   signal?.removeEventListener('abort', onAbort);
-  if (firstFailure) return { failure: firstFailure, cancelled: false };
-  return { cancelled: cancelledByUser };
+  const checkpointsCompleted = coordinator?.completed ?? 0;
+  if (firstFailure) return { failure: firstFailure, cancelled: cancelledByUser, checkpointsCompleted };
+  return { cancelled: cancelledByUser, checkpointsCompleted };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      r();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function readMetrics(plan: JobPlan, d: Deployment): OperatorMetrics[] {

@@ -3,6 +3,8 @@
  * reports back, and how a task ends. Plain data only (structured clone).
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { SubtaskAck } from '../checkpoint/coordinator.js';
+import type { OperatorStateHandles } from '../checkpoint/metadata.js';
 import type { Failure } from '../failure.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -36,11 +38,33 @@ export interface TaskSpec {
   metricsSlots: number[];
   inputs: InputChannelSpec[];
   outputs: OutputEdgeSpec[];
-  /** Worker → main reports (collected records, failures with detail). */
+  /** Checkpoint storage directory (when checkpointing). */
+  checkpointDir?: string;
+  restore?: RestoreSpec;
+  /** Worker ↔ main: reports out, commands in. */
   port: MessagePort;
 }
 
-export type TaskReport = { type: 'report'; operatorUid: string; kind: string; payload: unknown } | { type: 'done' };
+/** Task → main. */
+export type TaskReport =
+  | { type: 'report'; operatorUid: string; kind: string; payload: unknown }
+  | { type: 'ack'; id: number; acks: SubtaskAck[] }
+  | { type: 'decline'; id: number; reason: string }
+  | { type: 'source-ended' }
+  | { type: 'done' };
+
+/** Main → task. */
+export type TaskCommand =
+  | { type: 'trigger'; id: number; timestamp: number; final: boolean }
+  | { type: 'notify'; id: number; final: boolean }
+  | { type: 'abort'; id: number };
+
+/** What a task restores from: the checkpoint's operators (the task picks its own by uid). */
+export interface RestoreSpec {
+  checkpointDir: string;
+  checkpointId: number;
+  operators: OperatorStateHandles[];
+}
 
 export type TaskOutcome =
   | { status: 'finished' }

@@ -1,3 +1,5 @@
+import type { Failure } from '../failure.js';
+
 /** What `runJob` takes and returns (and what the CLI fills from flags and EDDY_* variables). */
 
 export type ConsistencyMode = 'exactly-once' | 'at-least-once' | 'none';
@@ -51,6 +53,8 @@ export interface JobResult {
   collected: Record<string, unknown[]>;
   checkpointsCompleted: number;
   restarts: number;
+  /** The failure behind each restart, in order. */
+  failures: Failure[];
   /** True when the job was stopped by its AbortSignal (Ctrl-C) rather than running out of input. */
   cancelled: boolean;
 }

@@ -22,6 +22,7 @@ export interface ResolvedSettings {
 
 export const DEFAULT_BUFFER_TIMEOUT_MS = 5;
 export const DEFAULT_BATCH_SIZE = 512;
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
 
 export function resolveSettings(job: JobSettings, overrides: RunOptions): ResolvedSettings {
   const s: ResolvedSettings = {
@@ -30,7 +31,7 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
     bufferTimeoutMs: overrides.bufferTimeoutMs ?? job.bufferTimeoutMs ?? DEFAULT_BUFFER_TIMEOUT_MS,
     batchSize: overrides.batchSize ?? DEFAULT_BATCH_SIZE,
     ringCapacity: overrides.ringCapacity ?? DEFAULT_RING_CAPACITY,
-    mode: overrides.mode ?? job.mode ?? 'none',
+    mode: overrides.mode ?? job.mode ?? (overrides.checkpointIntervalMs ? 'exactly-once' : 'none'),
     checkpointIntervalMs: overrides.checkpointIntervalMs ?? job.checkpointIntervalMs ?? 0,
     stateBackend: overrides.stateBackend ?? 'heap',
   };
@@ -40,6 +41,10 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
   if (s.parallelism > s.maxParallelism) {
     throw new EddyError('BAD_FLAG', `parallelism ${s.parallelism} is larger than max parallelism ${s.maxParallelism}; raise --max-parallelism`);
   }
+  // A consistency mode without an interval checkpoints every second (Flink needs an
+  // interval to enable checkpointing; a mode flag alone says the user wants it on).
+  if (s.mode !== 'none' && s.checkpointIntervalMs === 0) s.checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS;
+  if (s.mode === 'none') s.checkpointIntervalMs = 0;
   rejectUnsupported(overrides, s);
   return s;
 }
@@ -49,12 +54,8 @@ function rejectUnsupported(o: RunOptions, s: ResolvedSettings): void {
   const no = (what: string) => {
     throw new EddyError('UNSUPPORTED', `${what} is not supported by this version of eddy yet; run without it`);
   };
-  if (s.mode !== 'none') no(`--mode ${s.mode} (checkpointing)`);
-  if (s.checkpointIntervalMs > 0) no('--checkpoint-interval (checkpointing)');
   if (s.stateBackend !== 'heap') no(`--state ${s.stateBackend}`);
-  if (o.checkpointDir !== undefined) no('--checkpoint-dir');
   if (o.incremental) no('--incremental');
-  if (o.restart !== undefined && o.restart !== 'none') no('--restart');
   if (o.fromSavepoint !== undefined) no('--from-savepoint');
   if (o.resume !== undefined) no('--resume');
 }

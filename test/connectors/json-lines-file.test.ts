@@ -204,18 +204,32 @@ describe('simple sinks', () => {
     assert.equal(reports.length, 0);
     await w.finish();
     assert.deepEqual(
-      reports.map(([kind, p]) => [kind, (p as number[]).length]),
+      reports.map(([kind, p]) => [kind, (p as { records: number[] }).records.length]),
       [
         ['collect', 10_000],
         ['collect', 10_000],
         ['collect', 5_000],
       ],
     );
-    assert.deepEqual(reports.flatMap(([, p]) => p as number[]), Array.from({ length: 25_000 }, (_, i) => i));
+    assert.deepEqual(reports.flatMap(([, p]) => (p as { records: number[] }).records), Array.from({ length: 25_000 }, (_, i) => i));
   });
 
-  it('discard and collect are stateless', () => {
+  it('collect seals records per barrier and reports them on commit, with stable handle ids', async () => {
+    const reports: Array<[string, unknown]> = [];
+    const w = await writer(collect<number>(), ctx(0, 1, reports));
+    for (let i = 0; i < 5; i++) w.write(i);
+    const h1 = (await w.prepareCommit!(1)) as { id: string; records: number[] }[];
+    w.write(5);
+    assert.equal(reports.length, 0, 'nothing reported before commit');
+    await w.commit!([h1]);
+    const first = reports.map(([, p]) => p as { id: string; records: number[] });
+    assert.deepEqual(first.flatMap((p) => p.records), [0, 1, 2, 3, 4]);
+    await w.commit!([h1]); // a re-commit after a restore reports the same id again
+    assert.equal((reports[1][1] as { id: string }).id, first[0].id);
+  });
+
+  it('discard is stateless; collect keeps transactions', () => {
     assert.equal(discard().stateful, false);
-    assert.equal(collect().stateful, false);
+    assert.equal(collect().stateful, true);
   });
 });

@@ -30,25 +30,50 @@ export function discard<T>(): Sink<T> {
   };
 }
 
+/** A transaction of the collect sink: the records written between two barriers. */
+export interface CollectHandle {
+  /** Unique across restarts and subtasks: the main thread keeps each handle's records once. */
+  id: string;
+  records: unknown[];
+}
+
 /**
- * Gathers the records into the job result (`collected[uid]`). They are reported at the end
- * of a bounded job only, so a failed attempt contributes nothing; being stateless, records
- * written before a restored checkpoint are not reported after a restart.
+ * Gathers the records into the job result (`collected[uid]`). Under checkpointing it is a
+ * two-phase-commit sink: records are sealed into a handle at each barrier (kept in the
+ * checkpoint) and reported when that checkpoint completes; a handle re-committed after a
+ * restore carries the same id, and the main thread keeps each id once. So the collected
+ * records of an exactly-once job are those of a fault-free run. Without checkpointing they
+ * are reported at the end of the job.
  */
 export function collect<T>(): Sink<T> {
   return {
     kind: 'collect',
-    stateful: false,
+    stateful: true,
     createWriter(ctx: ConnectorContext): SinkWriter<T> {
+      const runId = `${ctx.operatorUid}/${ctx.subtaskIndex}/${ctx.attempt}/${Math.random().toString(36).slice(2, 10)}`;
+      let seq = 0;
       let records: T[] = [];
+      const report = (handle: CollectHandle) => {
+        for (let i = 0; i < handle.records.length || i === 0; i += COLLECT_CHUNK) {
+          ctx.report('collect', { id: handle.id, part: i / COLLECT_CHUNK, records: handle.records.slice(i, i + COLLECT_CHUNK) });
+        }
+      };
       return {
         write(value: T) {
           records.push(value);
         },
-        finish() {
-          const all = records;
+        prepareCommit(): CollectHandle[] {
+          if (records.length === 0) return [];
+          const h: CollectHandle = { id: `${runId}/${seq++}`, records };
           records = [];
-          for (let i = 0; i < all.length; i += COLLECT_CHUNK) ctx.report('collect', all.slice(i, i + COLLECT_CHUNK));
+          return [h];
+        },
+        commit(handles: unknown[]) {
+          for (const h of handles.flat(2) as CollectHandle[]) if (h && typeof h.id === 'string') report(h);
+        },
+        finish() {
+          if (records.length > 0) report({ id: `${runId}/${seq++}`, records });
+          records = [];
         },
         abort() {
           records = [];

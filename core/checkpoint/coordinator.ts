@@ -1,0 +1,176 @@
+/**
+ * The checkpoint coordinator, kept to trigger, ack, timeout, complete and notify. One
+ * checkpoint at a time; the next is triggered an interval after the previous trigger and at
+ * least a minimum pause after the previous one ended. Everything with side effects (sending
+ * triggers, writing metadata, notifying tasks) belongs to the host.
+ */
+import type { CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
+
+export interface SubtaskAck {
+  uid: string;
+  parallelism: number;
+  subtask: number;
+  keyed?: KeyedStateHandle;
+  operator?: StateFileHandle;
+}
+
+export interface CoordinatorHost {
+  /** Inject barrier `id` at every source task. */
+  trigger(id: number, timestamp: number, final: boolean): void;
+  /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. */
+  persist(metadata: CheckpointMetadata): Promise<void>;
+  /** Tell every task checkpoint `id` is complete (sinks commit). */
+  notifyComplete(id: number, final: boolean): void;
+  /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
+  notifyAborted(id: number, reason: string): void;
+  /** Too many checkpoints failed in a row: fail the job with this reason. */
+  failJob(reason: string): void;
+}
+
+export interface CoordinatorConfig {
+  intervalMs: number;
+  timeoutMs: number;
+  minPauseMs: number;
+  /** Consecutive failed checkpoints tolerated before the job fails. */
+  tolerableFailures: number;
+  /** Tasks that must acknowledge each checkpoint. */
+  taskCount: number;
+  maxParallelism: number;
+  /** First id to use (after a restore: one more than the restored checkpoint). */
+  firstId: number;
+}
+
+interface Pending {
+  id: number;
+  timestamp: number;
+  final: boolean;
+  acked: Set<number>;
+  acks: SubtaskAck[];
+  timer: NodeJS.Timeout;
+}
+
+export class CheckpointCoordinator {
+  private nextId: number;
+  private pending: Pending | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastTrigger = 0;
+  private lastEnd = 0;
+  private consecutiveFailures = 0;
+  private finalRequested = false;
+  private stopped = true;
+  completed = 0;
+  failed = 0;
+  lastCompletedId = 0;
+  /** Per completed checkpoint: how long it took (for metrics). */
+  readonly durations: number[] = [];
+
+  constructor(private readonly cfg: CoordinatorConfig, private readonly host: CoordinatorHost) {
+    this.nextId = cfg.firstId;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.lastEnd = Date.now();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = undefined;
+  }
+
+  /** All sources have ended: take the final checkpoint (as soon as none is in flight). */
+  requestFinal(): void {
+    this.finalRequested = true;
+    if (!this.pending) this.triggerNow(true);
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.pending || this.finalRequested || this.cfg.intervalMs <= 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    const at = Math.max(this.lastTrigger + this.cfg.intervalMs, this.lastEnd + this.cfg.minPauseMs);
+    this.timer = setTimeout(() => this.triggerNow(false), Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+
+  private triggerNow(final: boolean): void {
+    if (this.stopped || this.pending) return;
+    if (this.timer) clearTimeout(this.timer);
+    const id = this.nextId++;
+    const timestamp = Date.now();
+    this.lastTrigger = timestamp;
+    const timer = setTimeout(() => this.fail(id, `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms`), this.cfg.timeoutMs);
+    timer.unref();
+    this.pending = { id, timestamp, final, acked: new Set(), acks: [], timer };
+    this.host.trigger(id, timestamp, final);
+  }
+
+  onAck(taskIndex: number, id: number, acks: SubtaskAck[]): void {
+    const p = this.pending;
+    if (!p || p.id !== id || p.acked.has(taskIndex)) return; // late ack of an aborted checkpoint
+    p.acked.add(taskIndex);
+    p.acks.push(...acks);
+    if (p.acked.size === this.cfg.taskCount) void this.complete(p);
+  }
+
+  onDecline(id: number, reason: string): void {
+    if (this.pending?.id === id) this.fail(id, reason);
+  }
+
+  private async complete(p: Pending): Promise<void> {
+    clearTimeout(p.timer);
+    const metadata: CheckpointMetadata = {
+      id: p.id,
+      timestamp: p.timestamp,
+      durationMs: Date.now() - p.timestamp,
+      kind: 'checkpoint',
+      maxParallelism: this.cfg.maxParallelism,
+      operators: groupByOperator(p.acks),
+    };
+    try {
+      await this.host.persist(metadata);
+    } catch (err) {
+      this.fail(p.id, `checkpoint ${p.id} could not be written: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    if (this.pending !== p) return;
+    this.pending = undefined;
+    this.completed++;
+    this.lastCompletedId = p.id;
+    this.durations.push(metadata.durationMs);
+    this.consecutiveFailures = 0;
+    this.lastEnd = Date.now();
+    this.host.notifyComplete(p.id, p.final);
+    if (this.finalRequested && !p.final) this.triggerNow(true);
+    else this.schedule();
+  }
+
+  private fail(id: number, reason: string): void {
+    const p = this.pending;
+    if (!p || p.id !== id) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    this.failed++;
+    this.lastEnd = Date.now();
+    this.host.notifyAborted(id, reason);
+    if (++this.consecutiveFailures > this.cfg.tolerableFailures) {
+      this.host.failJob(`${this.consecutiveFailures} checkpoints failed in a row (tolerable: ${this.cfg.tolerableFailures}); last: ${reason}`);
+      return;
+    }
+    if (this.finalRequested) this.triggerNow(true);
+    else this.schedule();
+  }
+}
+
+function groupByOperator(acks: SubtaskAck[]): OperatorStateHandles[] {
+  const byUid = new Map<string, OperatorStateHandles>();
+  for (const a of acks) {
+    let op = byUid.get(a.uid);
+    if (!op) byUid.set(a.uid, (op = { uid: a.uid, parallelism: a.parallelism, subtasks: [] }));
+    op.subtasks.push({ subtask: a.subtask, keyed: a.keyed, operator: a.operator });
+  }
+  for (const op of byUid.values()) op.subtasks.sort((x, y) => x.subtask - y.subtask);
+  return [...byUid.values()].sort((x, y) => (x.uid < y.uid ? -1 : x.uid > y.uid ? 1 : 0));
+}

@@ -1,0 +1,34 @@
+/**
+ * The task's side of its MessagePort to the main thread: reports out (collected records,
+ * checkpoint acks, source end), commands in (trigger, notify-complete, abort). A command
+ * rings the task's own gate, so a task parked on empty inputs wakes to handle it.
+ */
+import type { ConnectorContext } from '../core/connectors/types.js';
+import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
+import type { TaskCommand, TaskReport, TaskSpec } from '../core/runtime/messages.js';
+
+export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: number): ConnectorContext {
+  const operatorUid = displayName(node);
+  return {
+    subtaskIndex: spec.subtask,
+    parallelism,
+    operatorUid,
+    attempt: spec.attempt,
+    report(kind: string, payload: unknown) {
+      send(spec, { type: 'report', operatorUid, kind, payload });
+    },
+  };
+}
+
+export function send(spec: TaskSpec, report: TaskReport): void {
+  spec.port.postMessage(report);
+}
+
+export function listenForCommands(spec: TaskSpec, queue: TaskCommand[], wake: () => void): () => void {
+  const onMessage = (cmd: TaskCommand) => {
+    queue.push(cmd);
+    wake();
+  };
+  spec.port.on('message', onMessage);
+  return () => spec.port.off('message', onMessage);
+}
