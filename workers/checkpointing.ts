@@ -84,9 +84,9 @@ export class TaskCheckpointer {
   }
 
   /** The asynchronous part: seal sinks, write files, fsync, then acknowledge. */
-  persist(c: Captured): void {
+  persist(c: Captured, alignmentMs: number): void {
     const p = this.write(c).then(
-      (acks) => send(this.task.spec, { type: 'ack', id: c.id, acks }),
+      (acks) => send(this.task.spec, { type: 'ack', id: c.id, acks, alignmentMs }),
       (err) => send(this.task.spec, { type: 'decline', id: c.id, reason: `${this.task.name}: ${err instanceof Error ? err.message : String(err)}` }),
     );
     this.inFlight.add(p);

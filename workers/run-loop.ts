@@ -81,6 +81,8 @@ class TaskLoop {
   private dataEnded = false;
   /** Id of the final checkpoint's barrier, once seen. */
   private finalId = -1;
+  /** When the first barrier of the checkpoint being aligned arrived (performance.now). */
+  private alignStart = 0;
 
   constructor(private readonly task: StreamTask) {
     this.checkpointer = task.checkpointing ? new TaskCheckpointer(task) : undefined;
@@ -113,7 +115,8 @@ class TaskLoop {
     for (const op of this.task.operators) op.snapshotState?.(id);
     const captured = this.checkpointer!.capture(id);
     this.task.output?.broadcastControl(FRAME_BARRIER, final ? BARRIER_FLAG_FINAL : 0, 2, id, Date.now());
-    this.checkpointer!.persist(captured);
+    // Alignment: from the first barrier of this checkpoint to the last (0 at a source).
+    this.checkpointer!.persist(captured, this.task.input ? performance.now() - this.alignStart : 0);
   }
 
   private async handleCommands(): Promise<void> {
@@ -228,6 +231,7 @@ class TaskLoop {
         const ts = ch.number(1);
         if ((ch.frameFlags & BARRIER_FLAG_FINAL) !== 0) this.finalId = id;
         ch.release();
+        if (barriers && barriers.pending !== id) this.alignStart = performance.now();
         barriers?.onBarrier(i, id, ts);
       } else if (type === FRAME_CANCEL_BARRIER) {
         const id = ch.number(0);

@@ -14,6 +14,17 @@ export interface SubtaskAck {
   operator?: StateFileHandle;
 }
 
+export interface CheckpointStats {
+  id: number;
+  /** Trigger to metadata written. */
+  durationMs: number;
+  /** The longest time any task held inputs back waiting for this checkpoint's barriers. */
+  alignmentMs: number;
+  /** State bytes written by all tasks. */
+  bytes: number;
+  final: boolean;
+}
+
 export interface CoordinatorHost {
   /** Inject barrier `id` at every source task. */
   trigger(id: number, timestamp: number, final: boolean): void;
@@ -46,6 +57,8 @@ interface Pending {
   final: boolean;
   acked: Set<number>;
   acks: SubtaskAck[];
+  /** Longest alignment of any task (ms). */
+  alignmentMs: number;
   timer: NodeJS.Timeout;
 }
 
@@ -61,8 +74,8 @@ export class CheckpointCoordinator {
   completed = 0;
   failed = 0;
   lastCompletedId = 0;
-  /** Per completed checkpoint: how long it took (for metrics). */
-  readonly durations: number[] = [];
+  /** Per completed checkpoint: id, duration, longest alignment, bytes written. */
+  readonly stats: CheckpointStats[] = [];
 
   constructor(private readonly cfg: CoordinatorConfig, private readonly host: CoordinatorHost) {
     this.nextId = cfg.firstId;
@@ -103,15 +116,16 @@ export class CheckpointCoordinator {
     this.lastTrigger = timestamp;
     const timer = setTimeout(() => this.fail(id, `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms`), this.cfg.timeoutMs);
     timer.unref();
-    this.pending = { id, timestamp, final, acked: new Set(), acks: [], timer };
+    this.pending = { id, timestamp, final, acked: new Set(), acks: [], alignmentMs: 0, timer };
     this.host.trigger(id, timestamp, final);
   }
 
-  onAck(taskIndex: number, id: number, acks: SubtaskAck[]): void {
+  onAck(taskIndex: number, id: number, acks: SubtaskAck[], alignmentMs = 0): void {
     const p = this.pending;
     if (!p || p.id !== id || p.acked.has(taskIndex)) return; // late ack of an aborted checkpoint
     p.acked.add(taskIndex);
     p.acks.push(...acks);
+    if (alignmentMs > p.alignmentMs) p.alignmentMs = alignmentMs;
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
 
@@ -139,7 +153,9 @@ export class CheckpointCoordinator {
     this.pending = undefined;
     this.completed++;
     this.lastCompletedId = p.id;
-    this.durations.push(metadata.durationMs);
+    let bytes = 0;
+    for (const a of p.acks) bytes += (a.keyed?.file.bytes ?? 0) + (a.operator?.bytes ?? 0);
+    this.stats.push({ id: p.id, durationMs: metadata.durationMs, alignmentMs: p.alignmentMs, bytes, final: p.final });
     this.consecutiveFailures = 0;
     this.lastEnd = Date.now();
     this.host.notifyComplete(p.id, p.final);

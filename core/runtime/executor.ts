@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
+import { CheckpointCoordinator, type CheckpointStats } from '../checkpoint/coordinator.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { ringGate, poisonRing } from '../channel/ring.js';
 import { EddyError, type Failure } from '../failure.js';
@@ -74,6 +74,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   let progress = startProgress(plan, deployment, options, started);
   let restarts = 0;
   const failures: Failure[] = [];
+  const checkpoints: CheckpointStats[] = [];
   let checkpointsCompleted = 0;
   let restore: RestoreSpec | undefined;
   let succeeded = false;
@@ -81,6 +82,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     for (let attempt = 0; ; attempt++) {
       const end = await runAttempt(plan, deployment, pool, attempt, collector, opts.signal, checkpointDir, restore);
       checkpointsCompleted += end.checkpointsCompleted;
+      checkpoints.push(...end.checkpoints);
       if (!end.failure || end.cancelled) {
         succeeded = !end.failure;
         if (end.failure) throw EddyError.fromFailure(end.failure);
@@ -89,6 +91,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
           operators: readMetrics(plan, deployment),
           collected: collector.byUid,
           checkpointsCompleted,
+          checkpoints,
           restarts,
           failures,
           cancelled: end.cancelled,
@@ -103,7 +106,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       restarts++;
       await sleep(decision.delayMs, opts.signal);
       if (opts.signal?.aborted) {
-        return { durationMs: performance.now() - started, operators: readMetrics(plan, deployment), collected: collector.byUid, checkpointsCompleted, restarts, failures, cancelled: true };
+        return { durationMs: performance.now() - started, operators: readMetrics(plan, deployment), collected: collector.byUid, checkpointsCompleted, checkpoints, restarts, failures, cancelled: true };
       }
       restore = checkpointDir ? await latestRestore(checkpointDir) : undefined;
       // Fresh rings and counters: nothing of the failed attempt may leak into the next.
@@ -127,6 +130,7 @@ interface AttemptEnd {
   failure?: Failure;
   cancelled: boolean;
   checkpointsCompleted: number;
+  checkpoints: CheckpointStats[];
 }
 
 async function runAttempt(
@@ -215,7 +219,7 @@ async function runAttempt(
             if (m.kind === 'collect') collector.add(m.operatorUid, m.payload as CollectedChunk);
             break;
           case 'ack':
-            coordinator?.onAck(k, m.id, m.acks);
+            coordinator?.onAck(k, m.id, m.acks, m.alignmentMs);
             break;
           case 'decline':
             coordinator?.onDecline(m.id, m.reason);
@@ -259,8 +263,9 @@ async function runAttempt(
   coordinator?.stop();
   signal?.removeEventListener('abort', onAbort);
   const checkpointsCompleted = coordinator?.completed ?? 0;
-  if (firstFailure) return { failure: firstFailure, cancelled: cancelledByUser, checkpointsCompleted };
-  return { cancelled: cancelledByUser, checkpointsCompleted };
+  const checkpoints = coordinator?.stats ?? [];
+  if (firstFailure) return { failure: firstFailure, cancelled: cancelledByUser, checkpointsCompleted, checkpoints };
+  return { cancelled: cancelledByUser, checkpointsCompleted, checkpoints };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -48,7 +48,7 @@ export interface TaskSpec {
 /** Task → main. */
 export type TaskReport =
   | { type: 'report'; operatorUid: string; kind: string; payload: unknown }
-  | { type: 'ack'; id: number; acks: SubtaskAck[] }
+  | { type: 'ack'; id: number; acks: SubtaskAck[]; alignmentMs: number }
   | { type: 'decline'; id: number; reason: string }
   | { type: 'source-ended' }
   | { type: 'done' };

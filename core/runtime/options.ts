@@ -1,3 +1,4 @@
+import type { CheckpointStats } from '../checkpoint/coordinator.js';
 import type { Failure } from '../failure.js';
 
 /** What `runJob` takes and returns (and what the CLI fills from flags and EDDY_* variables). */
@@ -52,6 +53,8 @@ export interface JobResult {
   /** Records that reached each collecting sink, by the sink's uid (or name). */
   collected: Record<string, unknown[]>;
   checkpointsCompleted: number;
+  /** Every completed checkpoint: duration, longest alignment, bytes. */
+  checkpoints: CheckpointStats[];
   restarts: number;
   /** The failure behind each restart, in order. */
   failures: Failure[];

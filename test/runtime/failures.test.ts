@@ -52,3 +52,19 @@ describe('failures', () => {
     assert.ok(count.recordsIn > 50_000, `processed ${count.recordsIn} records before the stop`);
   });
 });
+
+describe('restart strategies at work', () => {
+  it('fixed:2:10 restarts twice, then ends the job with the last cause and the reason', async () => {
+    // The map throws at record 100 in every attempt: the strategy is exhausted after 2 restarts.
+    await assert.rejects(
+      runJob(fixture('failing.mjs'), { parallelism: 1, mode: 'exactly-once', checkpointIntervalMs: 50, restart: 'fixed:2:10', args: { fail: 'throw', at: '100' } }),
+      (err: unknown) => {
+        assert.ok(err instanceof EddyError);
+        assert.equal(err.code, 'USER_FUNCTION_FAILED');
+        assert.match(err.message, /boom at 100/);
+        assert.match(err.message, /fixed:2:10 exhausted after 2 restarts/);
+        return true;
+      },
+    );
+  });
+});
