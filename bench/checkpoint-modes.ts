@@ -1,0 +1,234 @@
+/**
+ * What checkpointing costs: the keyed-count job (generator → keyBy → count → discard) with
+ * mode `none`, `at-least-once` and `exactly-once` at each checkpoint interval, all in the same
+ * process. Every round runs every configuration once, round-robin (the starting configuration
+ * rotates from round to round), so drift of the machine — thermal, page cache, other load —
+ * falls on all configurations alike; each figure is the median over the rounds and is set
+ * against the median of `none` from the same invocation.
+ *
+ * Checkpoint duration and alignment percentiles are taken over every completed non-final
+ * checkpoint of every round (the final checkpoint at end of input is excluded: it measures
+ * the drain, not the steady state).
+ */
+import { fileURLToPath } from 'node:url';
+import { runJob } from '../core/index.js';
+import type { ConsistencyMode, JobResult } from '../core/runtime/options.js';
+
+const JOB = fileURLToPath(new URL('../../bench/jobs/keyed-count.mjs', import.meta.url));
+
+export interface CheckpointModesOptions {
+  records: number;
+  keys: number;
+  parallelism: number;
+  rounds: number;
+  /** Checkpoint intervals in ms; each checkpointing mode runs at each. */
+  intervalsMs: number[];
+  /** Records of the warm-up run of each configuration (0: no warm-up). */
+  warmupRecords: number;
+  /** Called after each measured run (for a progress line). */
+  onRun?: (run: CheckpointModesRun, index: number, total: number) => void;
+}
+
+export interface ModeConfig {
+  /** 'none', 'at-least-once@1000ms', ... */
+  name: string;
+  mode: ConsistencyMode;
+  /** null for mode 'none'. */
+  intervalMs: number | null;
+}
+
+/** One measured run, as it happened. */
+export interface CheckpointModesRun {
+  round: number;
+  /** Position of this run inside its round (0 = first). */
+  position: number;
+  config: string;
+  mode: ConsistencyMode;
+  intervalMs: number | null;
+  /** JobResult.durationMs: load, deploy, run, final checkpoint, teardown. */
+  durationMs: number;
+  recordsPerSec: number;
+  checkpointsCompleted: number;
+  /** Every completed checkpoint of the run, the final one included (flagged `final`). */
+  checkpoints: JobResult['checkpoints'];
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface ModeSummary extends ModeConfig {
+  /** Median records/s over the rounds. */
+  recordsPerSec: number;
+  /** recordsPerSec / recordsPerSec of `none` in this invocation. */
+  ratioToNone: number;
+  /** Median over rounds of (this run / the `none` run of the same round). */
+  pairedRatioToNone: number;
+  runs: number[];
+  /** Completed non-final checkpoints over all rounds (what the percentiles are taken over). */
+  checkpoints: number;
+  /** Final checkpoints over all rounds (one per run when the job ends normally). */
+  finalCheckpoints: number;
+  durationMs: Percentiles;
+  alignmentMs: Percentiles;
+  bytes: Percentiles;
+  /** Set when the figures of this configuration should not be trusted, and why. */
+  warning?: string;
+}
+
+export interface CheckpointModesResult {
+  job: string;
+  records: number;
+  keys: number;
+  parallelism: number;
+  rounds: number;
+  intervalsMs: number[];
+  warmupRecords: number;
+  /** Percentiles are nearest-rank; with fewer than 100 samples p99 is the maximum. */
+  percentileMethod: 'nearest-rank';
+  configs: ModeSummary[];
+  runs: CheckpointModesRun[];
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Nearest-rank percentile (an observed value, no interpolation); null when there are no samples. */
+export function percentile(xs: number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1];
+}
+
+const pct = (xs: number[]): Percentiles => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: percentile(xs, 100) });
+
+export function modeConfigs(intervalsMs: number[]): ModeConfig[] {
+  const configs: ModeConfig[] = [{ name: 'none', mode: 'none', intervalMs: null }];
+  for (const intervalMs of intervalsMs) {
+    for (const mode of ['at-least-once', 'exactly-once'] as const) configs.push({ name: `${mode}@${intervalMs}ms`, mode, intervalMs });
+  }
+  return configs;
+}
+
+async function runOnce(c: ModeConfig, records: number, keys: number, parallelism: number): Promise<JobResult> {
+  const res = await runJob(JOB, {
+    parallelism,
+    mode: c.mode,
+    ...(c.intervalMs !== null ? { checkpointIntervalMs: c.intervalMs } : {}),
+    args: { count: String(records), keys: String(keys) },
+  });
+  const counted = res.operators.filter((o) => o.uid === 'count').reduce((n, o) => n + o.recordsIn, 0);
+  if (counted !== records) throw new Error(`${c.name}: engine counted ${counted} of ${records}`);
+  if (res.restarts !== 0) throw new Error(`${c.name}: the job restarted ${res.restarts} time(s): ${res.failures.map((f) => f.message).join('; ')}`);
+  if (res.cancelled) throw new Error(`${c.name}: the job was cancelled`);
+  if (c.mode === 'none' && res.checkpoints.length > 0) throw new Error(`${c.name}: ${res.checkpoints.length} checkpoints with mode none`);
+  return res;
+}
+
+export async function benchCheckpointModes(opts: CheckpointModesOptions): Promise<CheckpointModesResult> {
+  if (opts.rounds < 1) throw new Error('checkpoint-modes: rounds must be at least 1');
+  const configs = modeConfigs(opts.intervalsMs);
+  // One warm-up of each configuration: JIT (checkpoint paths included), module loading, page cache.
+  if (opts.warmupRecords > 0) {
+    for (const c of configs) await runOnce(c, Math.min(opts.records, opts.warmupRecords), opts.keys, opts.parallelism);
+  }
+  const runs: CheckpointModesRun[] = [];
+  const total = opts.rounds * configs.length;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (let position = 0; position < configs.length; position++) {
+      // Rotate the start so no configuration always runs first (or always after the same one).
+      const c = configs[(round + position) % configs.length];
+      const res = await runOnce(c, opts.records, opts.keys, opts.parallelism);
+      const run: CheckpointModesRun = {
+        round,
+        position,
+        config: c.name,
+        mode: c.mode,
+        intervalMs: c.intervalMs,
+        durationMs: res.durationMs,
+        recordsPerSec: opts.records / (res.durationMs / 1000),
+        checkpointsCompleted: res.checkpointsCompleted,
+        checkpoints: res.checkpoints,
+      };
+      runs.push(run);
+      opts.onRun?.(run, runs.length, total);
+    }
+  }
+
+  const noneByRound = new Map(runs.filter((r) => r.config === 'none').map((r) => [r.round, r.recordsPerSec]));
+  const noneMedian = median([...noneByRound.values()]);
+  const summaries = configs.map((c): ModeSummary => {
+    const mine = runs.filter((r) => r.config === c.name);
+    const rps = mine.map((r) => r.recordsPerSec);
+    const all = mine.flatMap((r) => r.checkpoints);
+    const steady = all.filter((k) => !k.final);
+    const s: ModeSummary = {
+      ...c,
+      recordsPerSec: median(rps),
+      ratioToNone: median(rps) / noneMedian,
+      pairedRatioToNone: median(mine.map((r) => r.recordsPerSec / noneByRound.get(r.round)!)),
+      runs: rps,
+      checkpoints: steady.length,
+      finalCheckpoints: all.length - steady.length,
+      durationMs: pct(steady.map((k) => k.durationMs)),
+      alignmentMs: pct(steady.map((k) => k.alignmentMs)),
+      bytes: pct(steady.map((k) => k.bytes)),
+    };
+    if (c.mode !== 'none') {
+      const perRun = steady.length / mine.length;
+      if (perRun < 3) {
+        s.warning = `only ${steady.length} non-final checkpoint(s) in ${mine.length} run(s): the job is too short for a ${c.intervalMs} ms interval; raise --records`;
+      }
+      if (s.finalCheckpoints !== mine.length) {
+        s.warning = `${s.warning ? `${s.warning}; ` : ''}${s.finalCheckpoints} final checkpoint(s) in ${mine.length} run(s)`;
+      }
+    }
+    return s;
+  });
+  return {
+    job: 'bench/jobs/keyed-count.mjs',
+    records: opts.records,
+    keys: opts.keys,
+    parallelism: opts.parallelism,
+    rounds: opts.rounds,
+    intervalsMs: opts.intervalsMs,
+    warmupRecords: opts.warmupRecords,
+    percentileMethod: 'nearest-rank',
+    configs: summaries,
+    runs,
+  };
+}
+
+/** The readable table of a result (lines without trailing newline). */
+export function formatCheckpointModes(r: CheckpointModesResult): string[] {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(1) : String(Math.round(n)));
+  const pair = (p: Percentiles) => (p.p50 === null ? '—' : `${ms(p.p50)} / ${ms(p.p99)}`);
+  const header = ['mode', 'interval', 'records/s', '/ none', 'ckpts', 'duration p50/p99 ms', 'alignment p50/p99 ms'];
+  const rows = r.configs.map((c) => [
+    c.mode,
+    c.intervalMs === null ? '—' : `${c.intervalMs} ms`,
+    fmt(c.recordsPerSec),
+    c.ratioToNone.toFixed(2),
+    c.mode === 'none' ? '—' : String(c.checkpoints),
+    c.mode === 'none' ? '—' : pair(c.durationMs),
+    c.mode === 'none' ? '—' : pair(c.alignmentMs),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const right = new Set([2, 3, 4, 5, 6]);
+  const line = (cells: string[]) => '  ' + cells.map((x, i) => (right.has(i) ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ');
+  const out = [
+    `checkpoint modes: keyed count, parallelism ${r.parallelism}, ${fmt(r.records)} records, ${fmt(r.keys)} keys, median of ${r.rounds} round(s), interleaved`,
+    line(header),
+    ...rows.map(line),
+    `  ckpts: completed non-final checkpoints over all rounds (percentiles over these; final checkpoints excluded)`,
+  ];
+  for (const c of r.configs) if (c.warning) out.push(`  warning: ${c.name}: ${c.warning}`);
+  return out;
+}
