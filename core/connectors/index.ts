@@ -4,9 +4,11 @@ import { generator } from './sources/generator.js';
 import { textFile } from './sources/text-file.js';
 import { jsonLinesFile } from './sinks/json-lines-file.js';
 import { collect, discard, print } from './sinks/simple.js';
+import { writeAhead } from './sinks/write-ahead.js';
+import { idempotent } from './sinks/idempotent.js';
 
 export const Sources = { textFile, generator, fromElements };
-export const Sinks = { jsonLinesFile, print, discard, collect };
+export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent };
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
 export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceReader } from './types.js';
