@@ -203,7 +203,10 @@ class TaskLoop {
     let nextDue = Infinity;
     for (let iter = 1; !this.done; iter++) {
       if (task.cancelled) throw new Cancelled();
-      if (task.commands.length > 0) await this.handleCommands();
+      if (task.commands.length > 0) {
+        await this.handleCommands();
+        if (this.done) break; // the final checkpoint completed: nothing to wait for
+      }
       const i = input.poll();
       if (i < 0) {
         if (input.anyPoisoned()) throw new Cancelled();

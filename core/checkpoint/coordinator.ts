@@ -83,7 +83,8 @@ export class CheckpointCoordinator {
 
   start(): void {
     this.stopped = false;
-    this.lastEnd = Date.now();
+    // The first checkpoint comes one interval after the start, not at once.
+    this.lastEnd = this.lastTrigger = Date.now();
     this.schedule();
   }
 
