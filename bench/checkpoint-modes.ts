@@ -78,14 +78,9 @@ export interface ModeSummary extends ModeConfig {
   warning?: string;
 }
 
-export interface CheckpointModesResult {
+/** The options the run used (without the callback), and what it measured. */
+export interface CheckpointModesResult extends Omit<CheckpointModesOptions, 'onRun'> {
   job: string;
-  records: number;
-  keys: number;
-  parallelism: number;
-  rounds: number;
-  intervalsMs: number[];
-  warmupRecords: number;
   /** Percentiles are nearest-rank; with fewer than 100 samples p99 is the maximum. */
   percentileMethod: 'nearest-rank';
   configs: ModeSummary[];

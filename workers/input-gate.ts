@@ -4,8 +4,7 @@
  * then simply not polled, and its data waits in its ring, which backpressures the producer;
  * nothing is copied aside.
  */
-import { Gate } from '../core/channel/gate.js';
-import { FRAME_END_OF_STREAM, RING_POISONED } from '../core/channel/layout.js';
+import { RING_POISONED } from '../core/channel/layout.js';
 import { RingConsumer } from '../core/channel/ring.js';
 import type { InputChannelSpec } from '../core/runtime/messages.js';
 
@@ -18,7 +17,7 @@ export class InputGate {
   private openCount: number;
   private cursor = 0;
 
-  constructor(specs: InputChannelSpec[], edgeIndex: (edge: number) => number, readonly gate: Gate) {
+  constructor(specs: InputChannelSpec[], edgeIndex: (edge: number) => number) {
     this.channels = specs.map((s) => new RingConsumer(s.ring));
     this.edgeOf = specs.map((s) => edgeIndex(s.edge));
     this.ended = specs.map(() => false);
@@ -58,19 +57,5 @@ export class InputGate {
     if (this.ended[i]) return;
     this.ended[i] = true;
     this.openCount--;
-  }
-
-  static isEndOfStream(type: number): boolean {
-    return type === FRAME_END_OF_STREAM;
-  }
-
-  /** Parks until an input has a frame, or `timeoutMs`, or the gate is rung. */
-  async waitForInput(timeoutMs: number | undefined): Promise<void> {
-    this.gate.arm();
-    if (this.poll() >= 0 || this.anyPoisoned()) {
-      this.gate.disarm();
-      return;
-    }
-    await this.gate.park(timeoutMs);
   }
 }

@@ -157,7 +157,6 @@ export class TaskOutput implements Collector<unknown> {
   readonly channels: Channel[] = [];
   private readonly edges: EdgeWriter[] = [];
   private readonly single: EdgeWriter | undefined;
-  recordsOut = 0;
 
   constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
     const encoder = new BatchEncoder();
@@ -188,7 +187,6 @@ export class TaskOutput implements Collector<unknown> {
   }
 
   collect(value: unknown): void {
-    this.recordsOut++;
     if (this.single !== undefined) this.single.collect(value);
     else for (const e of this.edges) e.collect(value);
   }

@@ -87,7 +87,7 @@ export class StreamTask {
           })
         : undefined;
     const inputEdges = this.vertex.inputs.map((e) => e.id);
-    this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge), this.gate) : undefined;
+    this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge)) : undefined;
 
     let next: Collector<unknown> = this.output ?? { collect() {} };
     const first = nodes[0].reader ? 1 : 0;

@@ -162,12 +162,8 @@ export class RingProducer {
 
   /** True if a frame with this payload length would fit right now. */
   hasSpaceFor(payloadLength: number): boolean {
-    const frame = alignUp(FRAME_HEADER_BYTES + payloadLength);
-    const off = this.writePos & this.mask;
-    const tail = this.capacity - off;
     const used = (this.writePos - (Atomics.load(this.hdr, RING_READ_POS) >>> 0)) >>> 0;
-    const free = this.capacity - used;
-    return tail < frame ? free >= tail + frame : free >= frame;
+    return this.capacity - used >= this.spaceNeeded(payloadLength);
   }
 
   /**
@@ -321,12 +317,13 @@ export function poisonRing(ring: SharedArrayBuffer, gate?: SharedArrayBuffer): v
   if (gate) ringGate(new Int32Array(gate));
 }
 
-export function ringState(ring: SharedArrayBuffer): number {
-  return Atomics.load(new Int32Array(ring, 0, RING_HEADER_BYTES / 4), RING_STATE);
-}
-
 /** Wakes the consumer parked on this gate (see gate.ts). */
 export function ringGate(gate: Int32Array): void {
   Atomics.add(gate, GATE_SEQ, 1);
   Atomics.notify(gate, GATE_SEQ);
+}
+
+/** The ring's RING_STATE (open, closed or poisoned), read from any thread. */
+export function ringState(ring: SharedArrayBuffer): number {
+  return Atomics.load(new Int32Array(ring, 0, RING_HEADER_BYTES / 4), RING_STATE);
 }

@@ -41,7 +41,7 @@ interface CollectedChunk {
 }
 
 /** Keeps each committed collect transaction once, however often a restore re-commits it. */
-class Collector {
+class CollectedRecords {
   readonly byUid: Record<string, unknown[]> = {};
   private readonly seen = new Set<string>();
   add(uid: string, c: CollectedChunk): void {
@@ -68,7 +68,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const ownDir = checkpointing && overrides.checkpointDir === undefined;
   const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? resolve(overrides.checkpointDir) : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
   const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
-  const collector = new Collector();
+  const collector = new CollectedRecords();
   let deployment = deploy(plan, jobPath, args);
   const pool = new SlotPool(deployment.tasks.length);
   let progress = startProgress(plan, deployment, options, started);
@@ -138,7 +138,7 @@ async function runAttempt(
   d: Deployment,
   pool: SlotPool,
   attempt: number,
-  collector: Collector,
+  collector: CollectedRecords,
   signal: AbortSignal | undefined,
   checkpointDir: string | undefined,
   restore: RestoreSpec | undefined,
