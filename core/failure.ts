@@ -19,6 +19,9 @@ export type FailureCode =
   | 'INPUT_NOT_FOUND'
   | 'OUTPUT_FAILED'
   | 'UNSUPPORTED'
+  | 'SAVEPOINT_NOT_FOUND'
+  | 'STATE_NOT_RESTORED'
+  | 'JOB_NOT_RUNNING'
   // the running job
   | 'USER_FUNCTION_FAILED'
   | 'SOURCE_FAILED'
@@ -29,6 +32,7 @@ export type FailureCode =
   | 'STATE_FAILED'
   | 'CHECKPOINT_FAILED'
   | 'CHECKPOINT_CORRUPT'
+  | 'SAVEPOINT_FAILED'
   | 'CANCELLED'
   | 'INTERNAL';
 

@@ -9,7 +9,7 @@
  *   SINK_STATE    sealed sink transactions not yet committed: { id, subtask, handles }
  */
 import { CheckpointStorage } from '../core/checkpoint/storage.js';
-import type { SubtaskAck } from '../core/checkpoint/coordinator.js';
+import type { SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { OperatorStateHandles } from '../core/checkpoint/metadata.js';
 import { EddyError } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
@@ -29,6 +29,8 @@ interface SealedTransaction {
 
 interface Captured {
   id: number;
+  /** A savepoint is always a full snapshot in the canonical format. */
+  kind: SnapshotKind;
   keyed: Map<NodeRuntime, ReturnType<typeof snapshotKeyedStore>>;
   operator: Map<NodeRuntime, Uint8Array>;
   /** Sinks: the transaction sealed at this barrier (prepareCommit may finish asynchronously). */
@@ -41,7 +43,8 @@ function fileSafe(uid: string): string {
 }
 
 export class TaskCheckpointer {
-  private readonly storage: CheckpointStorage;
+  /** Undefined when the run restores (from a savepoint) but does not checkpoint. */
+  private readonly storage: CheckpointStorage | undefined;
   /** Per sink node: sealed, uncommitted transactions, oldest first. */
   private readonly sealed = new Map<NodeRuntime, SealedTransaction[]>();
   /** Snapshots being written; a failure there declines the checkpoint. */
@@ -49,7 +52,7 @@ export class TaskCheckpointer {
   finalNotified = false;
 
   constructor(private readonly task: StreamTask) {
-    this.storage = new CheckpointStorage(task.spec.checkpointDir!);
+    this.storage = task.spec.checkpointDir !== undefined ? new CheckpointStorage(task.spec.checkpointDir) : undefined;
     for (const n of task.nodes) if (n.writer) this.sealed.set(n, []);
   }
 
@@ -57,8 +60,8 @@ export class TaskCheckpointer {
    * The synchronous part, at the barrier: capture every operator's state now. Must run before
    * any record after the barrier reaches the chain.
    */
-  capture(id: number): Captured {
-    const c: Captured = { id, keyed: new Map(), operator: new Map(), sealing: new Map() };
+  capture(id: number, kind: SnapshotKind): Captured {
+    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map() };
     for (const n of this.task.nodes) {
       if (n.node.uid === undefined) continue;
       if (n.reader) {
@@ -98,6 +101,7 @@ export class TaskCheckpointer {
   }
 
   private async write(c: Captured): Promise<SubtaskAck[]> {
+    const storage = this.storage!;
     const subtask = this.task.spec.subtask;
     const parallelism = this.task.vertex.parallelism;
     for (const [n, sealing] of c.sealing) {
@@ -117,8 +121,8 @@ export class TaskCheckpointer {
           const keyed = c.keyed.get(n);
           const op = c.operator.get(n);
           const [keyedFile, opFile] = await Promise.all([
-            keyed ? this.storage.writeStateFile(c.id, `${base}-keyed.bin`, keyed.data) : undefined,
-            op ? this.storage.writeStateFile(c.id, `${base}-operator.bin`, op) : undefined,
+            keyed ? storage.writeStateFile(c.id, `${base}-keyed.bin`, keyed.data) : undefined,
+            op ? storage.writeStateFile(c.id, `${base}-operator.bin`, op) : undefined,
           ]);
           if (keyed && keyedFile) ack.keyed = { file: keyedFile, keyGroups: keyed.keyGroups, index: keyed.index };
           if (opFile) ack.operator = opFile;
@@ -148,7 +152,7 @@ export class TaskCheckpointer {
 
   /** Before the task starts: load this task's share of a checkpoint into every operator. */
   async restore(r: RestoreSpec): Promise<void> {
-    const storage = r.checkpointDir === this.task.spec.checkpointDir ? this.storage : new CheckpointStorage(r.checkpointDir);
+    const storage = this.storage && r.checkpointDir === this.task.spec.checkpointDir ? this.storage : new CheckpointStorage(r.checkpointDir);
     const subtask = this.task.spec.subtask;
     const parallelism = this.task.vertex.parallelism;
     const byUid = new Map<string, OperatorStateHandles>(r.operators.map((o) => [o.uid, o]));

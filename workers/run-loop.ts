@@ -8,6 +8,11 @@
  * stays until the final checkpoint (taken once every source has ended) has completed, so the
  * last sink transactions commit only when a restore can no longer replay their records.
  *
+ * Stop-with-savepoint ends a task the other way: sources read nothing after its barrier, no
+ * operator finishes (what they hold is in the savepoint, to be continued from there), and the
+ * task leaves once the savepoint is notified complete as final. If the savepoint fails
+ * instead, sources resume reading as if nothing happened.
+ *
  * The loop yields to the event loop every few iterations even when input never runs dry, so
  * control messages, timers and async I/O of this worker keep being served.
  */
@@ -15,6 +20,8 @@ import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/ba
 import { BatchDecoder } from '../core/channel/codec.js';
 import {
   BARRIER_FLAG_FINAL,
+  BARRIER_FLAG_SAVEPOINT,
+  BARRIER_FLAG_STOP,
   FRAME_BARRIER,
   FRAME_CANCEL_BARRIER,
   FRAME_END_OF_STREAM,
@@ -41,7 +48,7 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
   const stopListening = listenForCommands(task.spec, task.commands, () => task.gate.ring());
   const loop = new TaskLoop(task);
   try {
-    if (loop.checkpointer && task.spec.restore) await loop.checkpointer.restore(task.spec.restore);
+    if (task.spec.restore) await loop.checkpointer!.restore(task.spec.restore);
     for (const op of task.operators) await op.initializeState?.(task.spec.restore !== undefined);
     for (const op of task.operators) await op.open();
     if (task.source) await loop.runSource();
@@ -79,13 +86,17 @@ class TaskLoop {
   private readonly isCancelled = () => this.task.cancelled;
   /** Input data ended and the operators finished. */
   private dataEnded = false;
-  /** Id of the final checkpoint's barrier, once seen. */
-  private finalId = -1;
+  /** Id of the stop-with-savepoint this task has taken (sources read no more), else -1. */
+  private stopId = -1;
+  /** Flags of the barrier being aligned (BARRIER_FLAG_*), and its id. */
+  private barrierFlags = 0;
+  private barrierFlagsId = -1;
   /** When the first barrier of the checkpoint being aligned arrived (performance.now). */
   private alignStart = 0;
 
   constructor(private readonly task: StreamTask) {
-    this.checkpointer = task.checkpointing ? new TaskCheckpointer(task) : undefined;
+    // Restoring needs the checkpointer even when the run itself does not checkpoint.
+    this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
     if (task.checkpointing && task.input) {
       const input = task.input;
       this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
@@ -93,7 +104,7 @@ class TaskLoop {
           input.blocked[i] = true;
         },
         unblockAll: () => input.blocked.fill(false),
-        triggerCheckpoint: (id) => this.checkpoint(id, id === this.finalId),
+        triggerCheckpoint: (id) => this.checkpoint(id, id === this.barrierFlagsId ? this.barrierFlags : 0),
         abortCheckpoint: (id, reason) => {
           this.task.output?.broadcastControl(FRAME_CANCEL_BARRIER, 0, 1, id);
           send(this.task.spec, { type: 'decline', id, reason: `${this.task.name}: ${reason}` });
@@ -102,19 +113,29 @@ class TaskLoop {
     }
   }
 
-  /** True once the task may end: data ended and, under checkpointing, the final checkpoint completed. */
+  /**
+   * True once the task may end: data ended (or a stop-with-savepoint was taken) and, under
+   * checkpointing, the final checkpoint completed.
+   */
   private get done(): boolean {
-    return this.dataEnded && (!this.checkpointer || this.checkpointer.finalNotified);
+    if (!this.task.checkpointing) return this.dataEnded;
+    return (this.dataEnded || this.stopId >= 0) && this.checkpointer!.finalNotified;
+  }
+
+  /** Nothing more to read: input ended, or stopped by a savepoint. */
+  private get quiesced(): boolean {
+    return this.dataEnded || this.stopId >= 0;
   }
 
   /**
    * Snapshot at the barrier: capture state, send the barrier on (batched records before it
    * go first), then write the snapshot off the loop.
    */
-  private checkpoint(id: number, final: boolean): void {
+  private checkpoint(id: number, flags: number): void {
     for (const op of this.task.operators) op.snapshotState?.(id);
-    const captured = this.checkpointer!.capture(id);
-    this.task.output?.broadcastControl(FRAME_BARRIER, final ? BARRIER_FLAG_FINAL : 0, 2, id, Date.now());
+    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
+    this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, Date.now());
+    if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     // Alignment: from the first barrier of this checkpoint to the last (0 at a source).
     this.checkpointer!.persist(captured, this.task.input ? performance.now() - this.alignStart : 0);
   }
@@ -124,13 +145,17 @@ class TaskLoop {
     while (q.length > 0) {
       const cmd = q.shift()!;
       if (cmd.type === 'trigger') {
-        if (cmd.final) this.finalId = cmd.id;
-        this.checkpoint(cmd.id, cmd.final);
+        const flags = (cmd.final ? BARRIER_FLAG_FINAL : 0) | (cmd.kind === 'savepoint' ? BARRIER_FLAG_SAVEPOINT : 0) | (cmd.stop ? BARRIER_FLAG_STOP : 0);
+        this.checkpoint(cmd.id, flags);
       } else if (cmd.type === 'notify') {
         await this.checkpointer?.notifyComplete(cmd.id, cmd.final);
         for (const op of this.task.operators) op.notifyCheckpointComplete?.(cmd.id);
+        // A stop-with-savepoint that completed without becoming final: carry on.
+        if (cmd.id === this.stopId && !cmd.final) this.stopId = -1;
+      } else if (cmd.id === this.stopId) {
+        this.stopId = -1; // the stop-with-savepoint was aborted: the job keeps running
       }
-      // 'abort': sealed transactions stay and are committed with the next completed checkpoint.
+      // 'abort' otherwise: sealed transactions stay and are committed with the next completed checkpoint.
     }
   }
 
@@ -158,8 +183,8 @@ class TaskLoop {
     for (let iter = 1; !this.done; iter++) {
       if (task.cancelled) throw new Cancelled();
       if (task.commands.length > 0) await this.handleCommands();
-      if (this.dataEnded) {
-        // Ended, waiting for the final checkpoint: nothing to read, only commands to serve.
+      if (this.quiesced) {
+        // Ended or stopped, waiting for the final checkpoint: nothing to read, only commands to serve.
         task.gate.arm();
         if (task.commands.length > 0 || this.done) task.gate.disarm();
         else await task.gate.park(IDLE_PARK_MS);
@@ -232,7 +257,10 @@ class TaskLoop {
       } else if (type === FRAME_BARRIER) {
         const id = ch.number(0);
         const ts = ch.number(1);
-        if ((ch.frameFlags & BARRIER_FLAG_FINAL) !== 0) this.finalId = id;
+        if (this.barrierFlagsId !== id) {
+          this.barrierFlagsId = id;
+          this.barrierFlags = ch.frameFlags;
+        }
         ch.release();
         if (barriers && barriers.pending !== id) this.alignStart = performance.now();
         barriers?.onBarrier(i, id, ts);

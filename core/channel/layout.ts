@@ -67,6 +67,13 @@ export const FRAME_END_OF_STREAM = 5;
 
 /** Barrier flag: the final checkpoint of a bounded job (after it, the task may end). */
 export const BARRIER_FLAG_FINAL = 1;
+/** Barrier flag: a savepoint (always a full snapshot in the canonical format). */
+export const BARRIER_FLAG_SAVEPOINT = 2;
+/**
+ * Barrier flag: stop-with-savepoint. Sources read nothing after it and every task ends once
+ * the savepoint completes (sinks commit); if it fails, they carry on as before.
+ */
+export const BARRIER_FLAG_STOP = 4;
 
 export type FrameType =
   | typeof FRAME_RECORDS

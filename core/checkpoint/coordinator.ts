@@ -3,8 +3,16 @@
  * checkpoint at a time; the next is triggered an interval after the previous trigger and at
  * least a minimum pause after the previous one ended. Everything with side effects (sending
  * triggers, writing metadata, notifying tasks) belongs to the host.
+ *
+ * A savepoint is a checkpoint that is also copied out, self-contained, to where the user
+ * asked: it takes the next id, is registered like any checkpoint (so a failure right after
+ * it restores from it, and sinks may commit on it), and then the host writes the copy. A
+ * stop-with-savepoint is the job's last checkpoint: once complete, tasks are told it was
+ * final and end; if it fails, the job carries on.
  */
 import type { CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
+
+export type SnapshotKind = 'checkpoint' | 'savepoint';
 
 export interface SubtaskAck {
   uid: string;
@@ -23,13 +31,23 @@ export interface CheckpointStats {
   /** State bytes written by all tasks. */
   bytes: number;
   final: boolean;
+  kind: SnapshotKind;
+}
+
+export interface CompletedSavepoint {
+  id: number;
+  /** The savepoint directory. */
+  path: string;
+  metadata: CheckpointMetadata;
 }
 
 export interface CoordinatorHost {
   /** Inject barrier `id` at every source task. */
-  trigger(id: number, timestamp: number, final: boolean): void;
+  trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean): void;
   /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. */
   persist(metadata: CheckpointMetadata): Promise<void>;
+  /** Copy a completed checkpoint out as a self-contained savepoint; resolves with its path. */
+  persistSavepoint(metadata: CheckpointMetadata, targetRoot: string): Promise<string>;
   /** Tell every task checkpoint `id` is complete (sinks commit). */
   notifyComplete(id: number, final: boolean): void;
   /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
@@ -51,10 +69,19 @@ export interface CoordinatorConfig {
   firstId: number;
 }
 
+interface SavepointRequest {
+  stop: boolean;
+  /** The directory under which the savepoint's own directory is made. */
+  targetRoot: string;
+  resolve(s: CompletedSavepoint): void;
+  reject(err: Error): void;
+}
+
 interface Pending {
   id: number;
   timestamp: number;
   final: boolean;
+  savepoint: SavepointRequest | undefined;
   acked: Set<number>;
   acks: SubtaskAck[];
   /** Longest alignment of any task (ms). */
@@ -70,7 +97,10 @@ export class CheckpointCoordinator {
   private lastEnd = 0;
   private consecutiveFailures = 0;
   private finalRequested = false;
+  /** A stop-with-savepoint completed: no more checkpoints. */
+  private ending = false;
   private stopped = true;
+  private readonly savepointQueue: SavepointRequest[] = [];
   completed = 0;
   failed = 0;
   lastCompletedId = 0;
@@ -91,8 +121,25 @@ export class CheckpointCoordinator {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.pending) clearTimeout(this.pending.timer);
+    const p = this.pending;
+    if (p) clearTimeout(p.timer);
     this.pending = undefined;
+    const gone = new Error(p?.savepoint ? `the job attempt ended before savepoint ${p.id} completed` : 'the job attempt ended before the savepoint was taken');
+    p?.savepoint?.reject(gone);
+    for (const r of this.savepointQueue.splice(0)) r.reject(gone);
+  }
+
+  /**
+   * Take a savepoint as soon as no checkpoint is in flight. With `stop`, it is the job's last
+   * checkpoint: sources read nothing after its barrier, and tasks end once it is complete.
+   */
+  triggerSavepoint(stop: boolean, targetRoot: string): Promise<CompletedSavepoint> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new Error('the job is not running (it is starting, restarting or has ended)'));
+      if (this.finalRequested || this.ending) return reject(new Error('the job is already finishing; nothing is left to save'));
+      this.savepointQueue.push({ stop, targetRoot, resolve, reject });
+      if (!this.pending) this.triggerNow(false);
+    });
   }
 
   /** All sources have ended: take the final checkpoint (as soon as none is in flight). */
@@ -102,7 +149,8 @@ export class CheckpointCoordinator {
   }
 
   private schedule(): void {
-    if (this.stopped || this.pending || this.finalRequested || this.cfg.intervalMs <= 0) return;
+    if (this.savepointQueue.length > 0) return this.triggerNow(false);
+    if (this.stopped || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
     if (this.timer) clearTimeout(this.timer);
     const at = Math.max(this.lastTrigger + this.cfg.intervalMs, this.lastEnd + this.cfg.minPauseMs);
     this.timer = setTimeout(() => this.triggerNow(false), Math.max(0, at - Date.now()));
@@ -110,15 +158,18 @@ export class CheckpointCoordinator {
   }
 
   private triggerNow(final: boolean): void {
-    if (this.stopped || this.pending) return;
+    if (this.stopped || this.pending || this.ending) return;
     if (this.timer) clearTimeout(this.timer);
+    // The final checkpoint of a bounded job is never a savepoint: queued requests fail then.
+    const savepoint = final ? undefined : this.savepointQueue.shift();
+    if (final) for (const r of this.savepointQueue.splice(0)) r.reject(new Error('the job reached the end of its input; nothing is left to save'));
     const id = this.nextId++;
     const timestamp = Date.now();
     this.lastTrigger = timestamp;
     const timer = setTimeout(() => this.fail(id, `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms`), this.cfg.timeoutMs);
     timer.unref();
-    this.pending = { id, timestamp, final, acked: new Set(), acks: [], alignmentMs: 0, timer };
-    this.host.trigger(id, timestamp, final);
+    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], alignmentMs: 0, timer };
+    this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false);
   }
 
   onAck(taskIndex: number, id: number, acks: SubtaskAck[], alignmentMs = 0): void {
@@ -151,15 +202,32 @@ export class CheckpointCoordinator {
       return;
     }
     if (this.pending !== p) return;
+    // The checkpoint exists from here on; a savepoint copy that fails only fails the savepoint.
+    let savepoint: CompletedSavepoint | undefined;
+    let savepointError: Error | undefined;
+    if (p.savepoint) {
+      const sp = { ...metadata, kind: 'savepoint' as const };
+      try {
+        savepoint = { id: p.id, path: await this.host.persistSavepoint(sp, p.savepoint.targetRoot), metadata: sp };
+      } catch (err) {
+        savepointError = err instanceof Error ? err : new Error(String(err));
+      }
+      if (this.pending !== p) return p.savepoint.reject(new Error(`the job attempt ended while savepoint ${p.id} was being written`));
+    }
     this.pending = undefined;
     this.completed++;
     this.lastCompletedId = p.id;
     let bytes = 0;
     for (const a of p.acks) bytes += (a.keyed?.file.bytes ?? 0) + (a.operator?.bytes ?? 0);
-    this.stats.push({ id: p.id, durationMs: metadata.durationMs, alignmentMs: p.alignmentMs, bytes, final: p.final });
+    this.stats.push({ id: p.id, durationMs: metadata.durationMs, alignmentMs: p.alignmentMs, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint' });
     this.consecutiveFailures = 0;
     this.lastEnd = Date.now();
-    this.host.notifyComplete(p.id, p.final);
+    const stops = p.savepoint?.stop === true && savepoint !== undefined;
+    if (stops) this.ending = true;
+    // A stop-with-savepoint whose copy failed is notified as not final: its tasks carry on.
+    this.host.notifyComplete(p.id, p.final || stops);
+    if (savepoint) p.savepoint!.resolve(savepoint);
+    else if (p.savepoint) p.savepoint.reject(savepointError!);
     if (this.finalRequested && !p.final) this.triggerNow(true);
     else this.schedule();
   }
@@ -172,6 +240,7 @@ export class CheckpointCoordinator {
     this.failed++;
     this.lastEnd = Date.now();
     this.host.notifyAborted(id, reason);
+    p.savepoint?.reject(new Error(reason));
     if (++this.consecutiveFailures > this.cfg.tolerableFailures) {
       this.host.failJob(`${this.consecutiveFailures} checkpoints failed in a row (tolerable: ${this.cfg.tolerableFailures}); last: ${reason}`);
       return;

@@ -8,8 +8,8 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Writes all of `data` to a new file and fsyncs it before closing. */
-export async function writeAndSync(path: string, data: Uint8Array | string, flag: 'w' | 'wx'): Promise<void> {
-  const fh = await open(path, flag);
+export async function writeAndSync(path: string, data: Uint8Array | string, flag: 'w' | 'wx', mode = 0o666): Promise<void> {
+  const fh = await open(path, flag, mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

@@ -69,6 +69,21 @@ export function referencedFiles(metadata: CheckpointMetadata): StateFileHandle[]
   return files;
 }
 
+/** A copy of `metadata` with every state file handle replaced by `f(handle)`. */
+export function mapStateFiles(metadata: CheckpointMetadata, f: (h: StateFileHandle) => StateFileHandle): CheckpointMetadata {
+  return {
+    ...metadata,
+    operators: metadata.operators.map((op) => ({
+      ...op,
+      subtasks: op.subtasks.map((st) => ({
+        ...st,
+        keyed: st.keyed ? { ...st.keyed, file: f(st.keyed.file) } : undefined,
+        operator: st.operator ? f(st.operator) : undefined,
+      })),
+    })),
+  };
+}
+
 export function encodeMetadata(metadata: CheckpointMetadata): string {
   const checksum = checksumOf(JSON.stringify(metadata));
   return JSON.stringify({ version: METADATA_VERSION, checksum, body: metadata }, null, 2) + '\n';
@@ -76,9 +91,10 @@ export function encodeMetadata(metadata: CheckpointMetadata): string {
 
 /**
  * Parses and verifies a `_metadata` file's text. `where` names the file in errors; `expectedId`
- * is the id its directory says it has (a metadata file copied into the wrong chk-N is corrupt).
+ * is the id its directory says it has (a metadata file copied into the wrong chk-N is corrupt);
+ * a savepoint's directory name says nothing, so it has none.
  */
-export function decodeMetadata(text: string, where: string, expectedId: number): CheckpointMetadata {
+export function decodeMetadata(text: string, where: string, expectedId?: number): CheckpointMetadata {
   const corrupt = (why: string) => new EddyError('CHECKPOINT_CORRUPT', `checkpoint metadata ${where} is corrupt: ${why}`);
   let envelope: unknown;
   try {
@@ -102,7 +118,7 @@ export function decodeMetadata(text: string, where: string, expectedId: number):
   const body = envelope.body as unknown as CheckpointMetadata;
   const shapeError = checkShape(body);
   if (shapeError) throw corrupt(shapeError);
-  if (body.id !== expectedId) throw corrupt(`it describes checkpoint ${body.id}, but lies in the directory of checkpoint ${expectedId}`);
+  if (expectedId !== undefined && body.id !== expectedId) throw corrupt(`it describes checkpoint ${body.id}, but lies in the directory of checkpoint ${expectedId}`);
   return body;
 }
 

@@ -4,6 +4,9 @@
  *   <dir>/chk-<N>/<state files>     written by the tasks, each durable before it is acknowledged
  *   <dir>/chk-<N>/_metadata         written last by the coordinator; its presence is what makes
  *                                   checkpoint N exist
+ *   <dir>/_latest                   the id of the newest completed checkpoint, written after its
+ *                                   _metadata: a newest checkpoint whose _metadata went missing
+ *                                   is then refused instead of silently skipped
  *
  * Every write goes to a temporary name, is fsync'd, renamed, and the directory fsync'd, so a
  * crash at any point leaves either the old state or the new one, never a torn file under a
@@ -34,11 +37,13 @@ export type CheckpointEntry =
   | { id: number; status: 'complete'; metadata: CheckpointMetadata }
   | { id: number; status: 'corrupt'; error: EddyError };
 
-type ScanEntry = CheckpointEntry | { id: number; status: 'incomplete' };
+export type ScanEntry = CheckpointEntry | { id: number; status: 'incomplete' };
 
 const CHK_DIR = /^chk-(\d+)$/;
-const METADATA = '_metadata';
+export const METADATA = '_metadata';
 const METADATA_TMP = '_metadata.tmp';
+const LATEST = '_latest';
+const LATEST_TMP = '_latest.tmp';
 
 let tmpSeq = 0;
 
@@ -118,18 +123,38 @@ export class CheckpointStorage {
         throw fail(`cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`);
       }
     }
-    const tmp = join(chkDir, METADATA_TMP);
+    await writeMetadataFile(chkDir, metadata);
     try {
-      await mkdirDurable(chkDir);
-      await writeAndSync(tmp, encodeMetadata(metadata), 'w');
-      await rename(tmp, path);
-      await syncDir(chkDir);
       // chk-N may have been created by another thread whose own sync of the root has not run yet.
       await syncDir(this.dir);
+      await writeAndSync(join(this.dir, LATEST_TMP), `${JSON.stringify({ id })}\n`, 'w');
+      await rename(join(this.dir, LATEST_TMP), join(this.dir, LATEST));
+      await syncDir(this.dir);
     } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw fail(`writing metadata ${path} of checkpoint ${id} failed`, err);
+      throw fail(`recording checkpoint ${id} as the latest in ${join(this.dir, LATEST)} failed`, err);
     }
+  }
+
+  /** The id `_latest` names (the newest checkpoint ever completed here), if any. */
+  async recordedLatest(): Promise<number | undefined> {
+    const path = join(this.dir, LATEST);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw fail(`reading ${path} failed`, err);
+    }
+    let id: unknown;
+    try {
+      id = (JSON.parse(text) as { id?: unknown }).id;
+    } catch {
+      id = undefined;
+    }
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+      throw new EddyError('CHECKPOINT_CORRUPT', `${path} is corrupt: expected {"id": N}, found ${JSON.stringify(text.slice(0, 80))}`);
+    }
+    return id;
   }
 
   /** Read a state file back, verifying its length and checksum. */
@@ -159,17 +184,30 @@ export class CheckpointStorage {
     return data;
   }
 
+  /** The highest N of any chk-N directory here, complete or not (0 when there is none). */
+  async highestId(): Promise<number> {
+    return (await this.scan())[0]?.id ?? 0;
+  }
+
   /** Checkpoints with a `_metadata` file, newest first; a corrupt one is returned marked corrupt. */
   async list(): Promise<CheckpointEntry[]> {
     return (await this.scan()).filter((e): e is CheckpointEntry => e.status !== 'incomplete');
   }
 
   /**
-   * The newest complete checkpoint. If the newest one's metadata is corrupt this throws rather
-   * than falling back to an older one: resuming from older state must be the user's decision.
+   * The newest complete checkpoint. If the newest one's metadata is corrupt, or `_latest` names
+   * a newer checkpoint whose metadata is gone, this throws rather than falling back to an
+   * older one: resuming from older state must be the user's decision.
    */
   async latest(): Promise<{ id: number; metadata: CheckpointMetadata } | undefined> {
     const newest = (await this.list())[0];
+    const recorded = await this.recordedLatest();
+    if (recorded !== undefined && (!newest || recorded > newest.id)) {
+      throw new EddyError(
+        'CHECKPOINT_CORRUPT',
+        `checkpoint ${recorded} completed (${join(this.dir, LATEST)} says so) but its metadata ${join(this.checkpointDir(recorded), METADATA)} is missing`,
+      );
+    }
     if (!newest) return undefined;
     if (newest.status === 'corrupt') throw newest.error;
     return { id: newest.id, metadata: newest.metadata };
@@ -226,8 +264,8 @@ export class CheckpointStorage {
     }
   }
 
-  /** Every chk-N directory, newest first. */
-  private async scan(): Promise<ScanEntry[]> {
+  /** Every chk-N directory, newest first, incomplete ones included. */
+  async scan(): Promise<ScanEntry[]> {
     let names: string[];
     try {
       names = (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
@@ -261,6 +299,21 @@ export class CheckpointStorage {
       if (err instanceof EddyError) return { id, status: 'corrupt', error: err };
       throw err;
     }
+  }
+}
+
+/** Writes `dir/_metadata` atomically (temp file, fsync, rename, fsync dir). */
+export async function writeMetadataFile(dir: string, metadata: CheckpointMetadata): Promise<void> {
+  const path = join(dir, METADATA);
+  const tmp = join(dir, METADATA_TMP);
+  try {
+    await mkdirDurable(dir);
+    await writeAndSync(tmp, encodeMetadata(metadata), 'w');
+    await rename(tmp, path);
+    await syncDir(dir);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw fail(`writing metadata ${path} of ${metadata.kind} ${metadata.id} failed`, err);
   }
 }
 

@@ -19,10 +19,12 @@ import { EddyError, type FailureCode } from '../failure.js';
 import type { JobProgress, JobResult } from '../runtime/options.js';
 import { closest, parseRunArgs, runHelp } from './args.js';
 import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js';
+import { checkpointsCommand, savepointCommand, snapshotHelp, stopCommand } from './snapshot-commands.js';
 
 /** Commands that the design names but this version does not implement yet. */
-const LATER_COMMANDS = ['savepoint', 'stop', 'checkpoints', 'bench'] as const;
-const COMMANDS = ['run', 'help', ...LATER_COMMANDS];
+const LATER_COMMANDS = ['bench'] as const;
+const SNAPSHOT_COMMANDS = ['savepoint', 'stop', 'checkpoints'] as const;
+const COMMANDS = ['run', 'help', ...SNAPSHOT_COMMANDS, ...LATER_COMMANDS];
 
 const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 'BAD_ARG']);
 
@@ -32,9 +34,9 @@ function mainHelp(): string {
     '',
     'usage:',
     '  eddy run JOB [flags]                  run a job module (eddy run --help for the flags)',
-    '  eddy savepoint DIR_OF_RUNNING_JOB     take a savepoint of a running job (coming)',
-    '  eddy stop --with-savepoint ...        stop a running job with a savepoint (coming)',
-    '  eddy checkpoints DIR                  list the checkpoints in DIR (coming)',
+    '  eddy savepoint DIR_OF_RUNNING_JOB     take a savepoint of the job checkpointing to DIR',
+    '  eddy stop --with-savepoint DIR        stop that job after a savepoint (sinks committed)',
+    '  eddy checkpoints DIR                  list checkpoints and savepoints, checked for damage',
     '  eddy bench [...]                      the benchmark suite (coming; for now: npm run bench)',
     '  eddy --help | help [COMMAND]          this help, or the help of COMMAND',
     '  eddy --version                        print the version',
@@ -112,6 +114,14 @@ async function run(argv: readonly string[]): Promise<number> {
         {
           ...parsed.options,
           onProgress: (p: JobProgress) => progress.update(p),
+          onWarning: (m: string) => {
+            progress.clear();
+            process.stderr.write(`eddy: warning: ${m}\n`);
+          },
+          onStart: ({ checkpointDir }) => {
+            progress.clear();
+            process.stderr.write(`eddy: checkpoints in ${checkpointDir} (eddy savepoint ${checkpointDir} · eddy stop --with-savepoint ${checkpointDir})\n`);
+          },
           // The snapshot is also kept for a summary when a cancelled job ends without a result.
           progressIntervalMs: parsed.progress && process.stderr.isTTY ? REDRAW_INTERVAL_MS : 1000,
         },
@@ -128,7 +138,7 @@ async function run(argv: readonly string[]): Promise<number> {
       throw err;
     }
     progress.stop();
-    process.stderr.write(`${formatSummary(result, result.cancelled || stopSignal !== undefined ? 'cancelled' : 'finished')}\n`);
+    process.stderr.write(`${formatSummary(result, result.stoppedWithSavepoint ? 'stopped' : result.cancelled || stopSignal !== undefined ? 'cancelled' : 'finished')}\n`);
     return 0;
   } finally {
     progress.stop();
@@ -148,6 +158,12 @@ async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await run(rest);
+      case 'savepoint':
+        return await savepointCommand(rest, process.stdout);
+      case 'stop':
+        return await stopCommand(rest, process.stdout);
+      case 'checkpoints':
+        return await checkpointsCommand(rest, process.stdout);
       case undefined:
         process.stderr.write(`${mainHelp()}\n`);
         return 2;
@@ -155,6 +171,7 @@ async function main(argv: readonly string[]): Promise<number> {
       case '--help':
       case 'help':
         if (command === 'help' && rest[0] === 'run') process.stdout.write(`${runHelp()}\n`);
+        else if (command === 'help' && (SNAPSHOT_COMMANDS as readonly string[]).includes(rest[0] ?? '')) process.stdout.write(`${snapshotHelp(rest[0]!)}\n`);
         else process.stdout.write(`${mainHelp()}\n`);
         return 0;
       case '-v':

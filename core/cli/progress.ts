@@ -132,8 +132,10 @@ export interface SummaryInput {
   durationMs: number;
   operators: OperatorMetrics[];
   checkpointsCompleted?: number;
+  checkpointsFailed?: number;
   restarts?: number;
   collected?: JobResult['collected'];
+  stoppedWithSavepoint?: string;
 }
 
 /**
@@ -154,7 +156,9 @@ export function formatSummary(r: SummaryInput, status = 'finished'): string {
   const rate = r.durationMs > 0 ? (atSinks * 1000) / r.durationMs : 0;
   const tail = [`${int(atSinks)} records at the sinks (${compact(rate)} records/s)`];
   if (r.checkpointsCompleted !== undefined) tail.push(`checkpoints completed: ${r.checkpointsCompleted}`);
+  if (r.checkpointsFailed) tail.push(`checkpoints failed: ${r.checkpointsFailed}`);
   if (r.restarts !== undefined) tail.push(`restarts: ${r.restarts}`);
   lines.push(`  ${tail.join(' · ')}`);
+  if (r.stoppedWithSavepoint) lines.push(`  stopped with savepoint ${r.stoppedWithSavepoint}`);
   return lines.join('\n');
 }

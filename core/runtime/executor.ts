@@ -7,18 +7,21 @@
  * checkpoint (sources rewind to its offsets, sinks re-commit its sealed transactions and
  * drop everything after it).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { CheckpointCoordinator, type CheckpointStats } from '../checkpoint/coordinator.js';
+import { defaultSavepointRoot, writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
+import { startControlServer, type ControlServer } from '../control/control-server.js';
 import { ringGate, poisonRing } from '../channel/ring.js';
 import { EddyError, type Failure } from '../failure.js';
 import { displayName } from '../graph/stream-graph.js';
 import { deploy, type Deployment } from './deployment.js';
 import { readEnvOverrides } from './env-overrides.js';
 import { planJob, type JobPlan } from './job-plan.js';
+import { initialRestore, restoreSpecOf } from './restore.js';
 import type { RestoreSpec, TaskCommand, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
 import { loadJob } from './module-loader.js';
 import { parseRestartSpec } from './option-values.js';
@@ -64,7 +67,10 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     await n.source?.validate?.();
     await n.sink?.validate?.();
   }
+  const warn = (m: string) => options.onWarning?.(m);
   const checkpointing = plan.settings.mode !== 'none';
+  // What this run starts from, verified file by file before any thread starts.
+  const initial = await initialRestore(plan, overrides, warn);
   const ownDir = checkpointing && overrides.checkpointDir === undefined;
   const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? resolve(overrides.checkpointDir) : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
   const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
@@ -76,25 +82,43 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const failures: Failure[] = [];
   const checkpoints: CheckpointStats[] = [];
   let checkpointsCompleted = 0;
-  let restore: RestoreSpec | undefined;
-  let succeeded = false;
+  let checkpointsFailed = 0;
+  let restore: RestoreSpec | undefined = initial;
+  let finished = false;
+  // Ctrl-C (the caller's signal) and `eddy stop` both cancel the job.
+  const stopper = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal;
+  const live: LiveJob = { job: resolve(jobPath), attempt: 0, coordinator: undefined, savepoints: [] };
+  let control: ControlServer | undefined;
+  let resolveEnded!: () => void;
+  const ended = new Promise<void>((r) => (resolveEnded = r));
   try {
+    if (checkpointDir) {
+      control = await startControlServer(checkpointDir, jobPath, controlHandlers(live, checkpointDir, stopper, ended, () => ({ restarts, checkpointsCompleted: checkpointsCompleted + (live.coordinator?.completed ?? 0) })));
+      options.onStart?.({ checkpointDir });
+    }
     for (let attempt = 0; ; attempt++) {
-      const end = await runAttempt(plan, deployment, pool, attempt, collector, opts.signal, checkpointDir, restore);
+      live.attempt = attempt;
+      const end = await runAttempt(plan, deployment, pool, attempt, collector, signal, checkpointDir, restore, live);
       checkpointsCompleted += end.checkpointsCompleted;
+      checkpointsFailed += end.checkpointsFailed;
       checkpoints.push(...end.checkpoints);
       if (!end.failure || end.cancelled) {
-        succeeded = !end.failure;
+        finished = !end.failure && !end.cancelled;
         if (end.failure) throw EddyError.fromFailure(end.failure);
         return {
           durationMs: performance.now() - started,
           operators: readMetrics(plan, deployment),
           collected: collector.byUid,
           checkpointsCompleted,
+          checkpointsFailed,
           checkpoints,
           restarts,
           failures,
           cancelled: end.cancelled,
+          savepoints: live.savepoints,
+          stoppedWithSavepoint: live.stopSavepoint,
+          restoredFrom: initial ? { checkpointDir: initial.checkpointDir, checkpointId: initial.checkpointId } : undefined,
         };
       }
       failures.push(end.failure);
@@ -104,32 +128,85 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
         throw EddyError.fromFailure(restarts > 0 ? { ...f, message: `${f.message} (${decision.reason})` } : f);
       }
       restarts++;
-      await sleep(decision.delayMs, opts.signal);
-      if (opts.signal?.aborted) {
-        return { durationMs: performance.now() - started, operators: readMetrics(plan, deployment), collected: collector.byUid, checkpointsCompleted, checkpoints, restarts, failures, cancelled: true };
+      await sleep(decision.delayMs, signal);
+      if (signal.aborted) {
+        return { durationMs: performance.now() - started, operators: readMetrics(plan, deployment), collected: collector.byUid, checkpointsCompleted, checkpointsFailed, checkpoints, restarts, failures, cancelled: true, savepoints: live.savepoints };
       }
-      restore = checkpointDir ? await latestRestore(checkpointDir) : undefined;
+      // The newest checkpoint of this run; before its first one, where the run started from
+      // (never an older run's checkpoint that happens to lie in the same directory).
+      if (checkpointDir && checkpointsCompleted > 0) {
+        const latest = await new CheckpointStorage(checkpointDir).latest();
+        restore = latest ? restoreSpecOf(checkpointDir, latest.id, latest.metadata.operators) : initial;
+      } else restore = initial;
       // Fresh rings and counters: nothing of the failed attempt may leak into the next.
       progress?.stop();
       deployment = deploy(plan, jobPath, args);
       progress = startProgress(plan, deployment, options, started);
     }
   } finally {
+    resolveEnded();
     progress?.stop();
+    await control?.close();
     await pool.destroy();
-    if (ownDir && succeeded && checkpointDir) rmSync(checkpointDir, { recursive: true, force: true });
+    if (ownDir && checkpointDir) {
+      // A temporary directory goes only after a clean finish that left no savepoint in it;
+      // otherwise it holds what the user needs to resume.
+      if (finished && !existsSync(defaultSavepointRoot(checkpointDir))) rmSync(checkpointDir, { recursive: true, force: true });
+      else warn(`checkpoints retained in ${checkpointDir} (resume with --checkpoint-dir ${checkpointDir} --resume latest)`);
+    }
   }
 }
 
-async function latestRestore(dir: string): Promise<RestoreSpec | undefined> {
-  const latest = await new CheckpointStorage(dir).latest();
-  return latest ? { checkpointDir: dir, checkpointId: latest.id, operators: latest.metadata.operators } : undefined;
+/** What the control endpoint reaches of the running job. */
+interface LiveJob {
+  job: string;
+  attempt: number;
+  coordinator: CheckpointCoordinator | undefined;
+  savepoints: string[];
+  stopSavepoint?: string;
+}
+
+function controlHandlers(
+  live: LiveJob,
+  checkpointDir: string,
+  stopper: AbortController,
+  ended: Promise<void>,
+  counts: () => { restarts: number; checkpointsCompleted: number },
+) {
+  const coordinator = () => {
+    const c = live.coordinator;
+    if (!c) throw new EddyError('SAVEPOINT_FAILED', 'the job is restarting; try again in a moment');
+    return c;
+  };
+  const savepoint = async (stop: boolean, target: string | undefined) => {
+    const targetRoot = target !== undefined ? resolve(target) : defaultSavepointRoot(checkpointDir);
+    try {
+      const sp = await coordinator().triggerSavepoint(stop, targetRoot);
+      live.savepoints.push(sp.path);
+      if (stop) live.stopSavepoint = sp.path;
+      return { id: sp.id, path: sp.path };
+    } catch (err) {
+      if (err instanceof EddyError) throw err;
+      throw new EddyError('SAVEPOINT_FAILED', `savepoint failed${stop ? ' (the job keeps running)' : ''}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  return {
+    savepoint: (target: string | undefined) => savepoint(false, target),
+    async stop(withSavepoint: boolean, target: string | undefined) {
+      const sp = withSavepoint ? await savepoint(true, target) : undefined;
+      if (!sp) stopper.abort(new EddyError('CANCELLED', 'job stopped by eddy stop'));
+      await ended;
+      return sp ?? {};
+    },
+    status: () => ({ job: live.job, attempt: live.attempt, ...counts() }),
+  };
 }
 
 interface AttemptEnd {
   failure?: Failure;
   cancelled: boolean;
   checkpointsCompleted: number;
+  checkpointsFailed: number;
   checkpoints: CheckpointStats[];
 }
 
@@ -142,6 +219,7 @@ async function runAttempt(
   signal: AbortSignal | undefined,
   checkpointDir: string | undefined,
   restore: RestoreSpec | undefined,
+  live: LiveJob,
 ): Promise<AttemptEnd> {
   const control = new Int32Array(d.control);
   let firstFailure: Failure | undefined;
@@ -186,16 +264,18 @@ async function runAttempt(
         tolerableFailures: TOLERABLE_CHECKPOINT_FAILURES,
         taskCount: d.tasks.length,
         maxParallelism: plan.settings.maxParallelism,
-        firstId: (restore?.checkpointId ?? (await storage.latest())?.id ?? 0) + 1,
+        // Past every chk-N already here, complete or not (a killed run leaves incomplete ones).
+        firstId: Math.max(restore?.checkpointId ?? 0, await storage.highestId()) + 1,
       },
       {
-        trigger: (id, timestamp, final) => {
-          for (const k of sourceTasks) command(k, { type: 'trigger', id, timestamp, final });
+        trigger: (id, timestamp, final, kind, stop) => {
+          for (const k of sourceTasks) command(k, { type: 'trigger', id, timestamp, final, kind, stop });
         },
         persist: async (metadata) => {
           await storage.commitMetadata(metadata.id, metadata);
           await storage.prune(RETAINED_CHECKPOINTS);
         },
+        persistSavepoint: (metadata, targetRoot) => writeSavepoint(storage, metadata, targetRoot),
         notifyComplete: (id, final) => d.tasks.forEach((_, k) => command(k, { type: 'notify', id, final })),
         notifyAborted: (id) => {
           d.tasks.forEach((_, k) => command(k, { type: 'abort', id }));
@@ -259,13 +339,16 @@ async function runAttempt(
     });
   });
   coordinator?.start();
+  live.coordinator = coordinator;
   await Promise.all(runs);
+  live.coordinator = undefined;
   coordinator?.stop();
   signal?.removeEventListener('abort', onAbort);
   const checkpointsCompleted = coordinator?.completed ?? 0;
+  const checkpointsFailed = coordinator?.failed ?? 0;
   const checkpoints = coordinator?.stats ?? [];
-  if (firstFailure) return { failure: firstFailure, cancelled: cancelledByUser, checkpointsCompleted, checkpoints };
-  return { cancelled: cancelledByUser, checkpointsCompleted, checkpoints };
+  if (firstFailure) return { failure: firstFailure, cancelled: cancelledByUser, checkpointsCompleted, checkpointsFailed, checkpoints };
+  return { cancelled: cancelledByUser, checkpointsCompleted, checkpointsFailed, checkpoints };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

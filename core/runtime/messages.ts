@@ -3,7 +3,7 @@
  * reports back, and how a task ends. Plain data only (structured clone).
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { SubtaskAck } from '../checkpoint/coordinator.js';
+import type { SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
 import type { OperatorStateHandles } from '../checkpoint/metadata.js';
 import type { Failure } from '../failure.js';
 import type { ResolvedSettings } from './settings.js';
@@ -55,7 +55,7 @@ export type TaskReport =
 
 /** Main → task. */
 export type TaskCommand =
-  | { type: 'trigger'; id: number; timestamp: number; final: boolean }
+  | { type: 'trigger'; id: number; timestamp: number; final: boolean; kind: SnapshotKind; stop: boolean }
   | { type: 'notify'; id: number; final: boolean }
   | { type: 'abort'; id: number };
 

@@ -96,10 +96,12 @@ export function parseBoolean(label: string, raw: string): boolean {
   throw bad(label, 'one of true, false, 1, 0, yes, no, on, off', raw);
 }
 
-/** `--resume latest` (the only form for now). */
-export function parseResume(label: string, raw: string): 'latest' {
-  if (raw.trim() !== 'latest') throw bad(label, "'latest'", raw);
-  return 'latest';
+/** `--resume latest` or `--resume N` (a checkpoint id). */
+export function parseResume(label: string, raw: string): 'latest' | number {
+  const t = raw.trim();
+  if (t === 'latest') return 'latest';
+  if (/^\d+$/.test(t) && Number.isSafeInteger(Number(t))) return Number(t);
+  throw bad(label, "'latest' or a checkpoint id", raw);
 }
 
 /**
@@ -235,8 +237,19 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     expects: 'a savepoint path', help: 'start from this savepoint', parse: parsePath,
   },
   {
-    key: 'resume', flag: 'resume', metavar: 'latest',
-    expects: "'latest'", help: 'restore the newest complete checkpoint in --checkpoint-dir', parse: parseResume,
+    key: 'resume', flag: 'resume', metavar: 'latest|N',
+    expects: "'latest' or a checkpoint id", help: 'restore the newest complete checkpoint (or checkpoint N) in --checkpoint-dir',
+    parse: parseResume,
+  },
+  {
+    key: 'allowNonRestoredState', flag: 'allow-non-restored-state',
+    expects: 'true or false', help: 'with --from-savepoint/--resume: drop state of operators the job no longer has',
+    parse: parseBoolean,
+  },
+  {
+    key: 'fallbackToOlder', flag: 'fallback-to-older',
+    expects: 'true or false', help: 'with --resume latest: skip damaged newer checkpoints (reported) instead of refusing',
+    parse: parseBoolean,
   },
   {
     key: 'bufferTimeoutMs', flag: 'buffer-timeout', env: 'EDDY_BUFFER_TIMEOUT', metavar: 'MS',

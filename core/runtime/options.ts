@@ -25,7 +25,16 @@ export interface RunOptions {
   incremental?: boolean;
   restart?: string;
   fromSavepoint?: string;
-  resume?: 'latest';
+  /** Restore the newest complete checkpoint in checkpointDir ('latest') or checkpoint N. */
+  resume?: 'latest' | number;
+  /** With fromSavepoint/resume: skip state of operators the job no longer has (by uid). */
+  allowNonRestoredState?: boolean;
+  /** With resume latest: skip damaged newer checkpoints (each reported) instead of refusing. */
+  fallbackToOlder?: boolean;
+  /** Things the user should know that are not errors (skipped state, retained directories). */
+  onWarning?: (message: string) => void;
+  /** Called once the job is addressable (its control endpoint is up). */
+  onStart?: (info: { checkpointDir: string }) => void;
   /** Called about every `progressIntervalMs` with live counters. */
   onProgress?: (progress: JobProgress) => void;
   progressIntervalMs?: number;
@@ -53,6 +62,8 @@ export interface JobResult {
   /** Records that reached each collecting sink, by the sink's uid (or name). */
   collected: Record<string, unknown[]>;
   checkpointsCompleted: number;
+  /** Checkpoints declined, timed out or failed to write (the job went on). */
+  checkpointsFailed: number;
   /** Every completed checkpoint: duration, longest alignment, bytes. */
   checkpoints: CheckpointStats[];
   restarts: number;
@@ -60,4 +71,10 @@ export interface JobResult {
   failures: Failure[];
   /** True when the job was stopped by its AbortSignal (Ctrl-C) rather than running out of input. */
   cancelled: boolean;
+  /** Savepoints taken while the job ran (their directories). */
+  savepoints: string[];
+  /** Set when `eddy stop --with-savepoint` ended the job: that savepoint's directory. */
+  stoppedWithSavepoint?: string;
+  /** The savepoint or checkpoint the run started from. */
+  restoredFrom?: { checkpointDir: string; checkpointId: number };
 }

@@ -56,6 +56,4 @@ function rejectUnsupported(o: RunOptions, s: ResolvedSettings): void {
   };
   if (s.stateBackend !== 'heap') no(`--state ${s.stateBackend}`);
   if (o.incremental) no('--incremental');
-  if (o.fromSavepoint !== undefined) no('--from-savepoint');
-  if (o.resume !== undefined) no('--resume');
 }
