@@ -118,8 +118,9 @@ async function run(argv: readonly string[]): Promise<number> {
             progress.clear();
             process.stderr.write(`eddy: warning: ${m}\n`);
           },
-          onStart: ({ checkpointDir }) => {
+          onStart: ({ checkpointDir, restoredFrom }) => {
             progress.clear();
+            if (restoredFrom) process.stderr.write(`eddy: restored checkpoint ${restoredFrom.checkpointId} from ${restoredFrom.checkpointDir}\n`);
             process.stderr.write(`eddy: checkpoints in ${checkpointDir} (eddy savepoint ${checkpointDir} · eddy stop --with-savepoint ${checkpointDir})\n`);
           },
           // The snapshot is also kept for a summary when a cancelled job ends without a result.

@@ -95,11 +95,14 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   try {
     if (checkpointDir) {
       control = await startControlServer(checkpointDir, jobPath, controlHandlers(live, checkpointDir, stopper, ended, () => ({ restarts, checkpointsCompleted: checkpointsCompleted + (live.coordinator?.completed ?? 0) })));
-      options.onStart?.({ checkpointDir });
+      options.onStart?.({ checkpointDir, restoredFrom: initial && { checkpointDir: initial.checkpointDir, checkpointId: initial.checkpointId } });
     }
     for (let attempt = 0; ; attempt++) {
       live.attempt = attempt;
-      const end = await runAttempt(plan, deployment, pool, attempt, collector, signal, checkpointDir, restore, live);
+      const end = await runAttempt(plan, deployment, pool, attempt, collector, signal, checkpointDir, restore, live, {
+        retained: overrides.retainedCheckpoints ?? RETAINED_CHECKPOINTS,
+        warn,
+      });
       checkpointsCompleted += end.checkpointsCompleted;
       checkpointsFailed += end.checkpointsFailed;
       checkpoints.push(...end.checkpoints);
@@ -220,6 +223,7 @@ async function runAttempt(
   checkpointDir: string | undefined,
   restore: RestoreSpec | undefined,
   live: LiveJob,
+  cfg: { retained: number; warn: (m: string) => void },
 ): Promise<AttemptEnd> {
   const control = new Int32Array(d.control);
   let firstFailure: Failure | undefined;
@@ -273,11 +277,13 @@ async function runAttempt(
         },
         persist: async (metadata) => {
           await storage.commitMetadata(metadata.id, metadata);
-          await storage.prune(RETAINED_CHECKPOINTS);
+          await storage.prune(cfg.retained);
         },
         persistSavepoint: (metadata, targetRoot) => writeSavepoint(storage, metadata, targetRoot),
         notifyComplete: (id, final) => d.tasks.forEach((_, k) => command(k, { type: 'notify', id, final })),
-        notifyAborted: (id) => {
+        notifyAborted: (id, reason) => {
+          // Unless the job is going down anyway, a failed checkpoint is news the user wants.
+          if (Atomics.load(control, CONTROL_CANCEL) === 0) cfg.warn(`checkpoint ${id} failed: ${reason}`);
           d.tasks.forEach((_, k) => command(k, { type: 'abort', id }));
           void storage.discard(id).catch(() => {});
         },

@@ -223,6 +223,11 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     expects: 'a directory', help: 'where checkpoints are written (chk-N/ folders)', parse: parsePath,
   },
   {
+    key: 'retainedCheckpoints', flag: 'retained-checkpoints', env: 'EDDY_RETAINED_CHECKPOINTS', metavar: 'N',
+    expects: 'a positive integer', help: 'complete checkpoints kept in --checkpoint-dir (default 3; savepoints are never deleted)',
+    parse: parsePositiveInt,
+  },
+  {
     key: 'incremental', flag: 'incremental', env: 'EDDY_INCREMENTAL',
     expects: 'true or false', help: 'incremental snapshots (only the changes since the last checkpoint)',
     parse: parseBoolean,

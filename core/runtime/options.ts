@@ -22,6 +22,8 @@ export interface RunOptions {
   checkpointIntervalMs?: number;
   stateBackend?: 'heap' | 'lmdb';
   checkpointDir?: string;
+  /** Complete checkpoints kept in checkpointDir (older ones are deleted). Default 3. */
+  retainedCheckpoints?: number;
   incremental?: boolean;
   restart?: string;
   fromSavepoint?: string;
@@ -34,7 +36,7 @@ export interface RunOptions {
   /** Things the user should know that are not errors (skipped state, retained directories). */
   onWarning?: (message: string) => void;
   /** Called once the job is addressable (its control endpoint is up). */
-  onStart?: (info: { checkpointDir: string }) => void;
+  onStart?: (info: { checkpointDir: string; restoredFrom?: { checkpointDir: string; checkpointId: number } }) => void;
   /** Called about every `progressIntervalMs` with live counters. */
   onProgress?: (progress: JobProgress) => void;
   progressIntervalMs?: number;

@@ -171,7 +171,7 @@ describe('checkpoint storage', () => {
     await s.writeStateFile(8, 'count-0-keyed.bin', bytes('in progress'));
 
     await s.prune(3);
-    const dirs = (await readdir(s.dir)).sort();
+    const dirs = (await readdir(s.dir)).filter((n) => n.startsWith('chk-')).sort();
     assert.deepEqual(dirs, ['chk-3', 'chk-4', 'chk-6', 'chk-7', 'chk-8']);
     assert.deepEqual((await s.list()).map((e) => e.id), [7, 6, 4, 3]);
     for (const e of await s.list()) {
@@ -181,7 +181,7 @@ describe('checkpoint storage', () => {
 
     await complete(s, 9);
     await s.prune(3);
-    assert.deepEqual((await readdir(s.dir)).sort(), ['chk-4', 'chk-6', 'chk-7', 'chk-9']);
+    assert.deepEqual((await readdir(s.dir)).filter((n) => n.startsWith('chk-')).sort(), ['chk-4', 'chk-6', 'chk-7', 'chk-9']);
   });
 
   it('discard removes a failed checkpoint', async () => {
@@ -190,7 +190,20 @@ describe('checkpoint storage', () => {
     await s.writeStateFile(2, 'count-0-keyed.bin', bytes('declined'));
     await s.discard(2);
     await s.discard(3); // never existed: nothing to do
-    assert.deepEqual(await readdir(s.dir), ['chk-1']);
+    assert.deepEqual((await readdir(s.dir)).sort(), ['_latest', 'chk-1']);
+  });
+
+  it('_latest names the newest completed checkpoint: its metadata going missing is refused, not skipped', async () => {
+    const s = freshStorage();
+    await complete(s, 1);
+    await complete(s, 2);
+    assert.equal(await s.recordedLatest(), 2);
+    await rm(join(s.checkpointDir(2), '_metadata'));
+    await assert.rejects(s.latest(), (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(join(s.checkpointDir(2), '_metadata')));
+    // An interrupted checkpoint (never recorded as complete) is simply not there yet.
+    await s.writeStateFile(3, 'count-0-keyed.bin', bytes('in progress'));
+    await complete(s, 4);
+    assert.equal((await s.latest())?.id, 4);
   });
 
   it('after a SIGKILL between state files and metadata, latest() is the previous checkpoint', async () => {
@@ -226,6 +239,6 @@ describe('checkpoint storage', () => {
     // The next checkpoint after recovery subsumes the half-written one.
     await complete(s, 3);
     await s.prune(3);
-    assert.deepEqual((await readdir(s.dir)).sort(), ['chk-1', 'chk-3']);
+    assert.deepEqual((await readdir(s.dir)).filter((n) => n.startsWith('chk-')).sort(), ['chk-1', 'chk-3']);
   });
 });

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 
@@ -91,9 +92,22 @@ describe('eddy CLI: bad input', () => {
   });
 
   it('commands of later versions say so', () => {
-    for (const cmd of ['savepoint', 'stop', 'checkpoints', 'bench']) {
-      assertUsageError(eddy([cmd, 'x']), 'UNSUPPORTED', [cmd, 'not available yet']);
+    assertUsageError(eddy(['bench', 'x']), 'UNSUPPORTED', ['bench', 'not available yet']);
+  });
+
+  it('savepoint, stop and checkpoints: bad flags, a missing directory, no running job', () => {
+    assertUsageError(eddy(['checkpoints']), 'BAD_FLAG', ['expected one directory', 'eddy checkpoints DIR']);
+    assertUsageError(eddy(['stop', '--bogus', 'x']), 'BAD_FLAG', ['--bogus', 'eddy stop']);
+    assertUsageError(eddy(['stop', '--target', 'sp', 'x']), 'BAD_FLAG', ['--target needs --with-savepoint']);
+    const dir = join(root, 'test', 'fixtures');
+    for (const cmd of [['savepoint', dir], ['stop', '--with-savepoint', dir]]) {
+      const r = eddy(cmd);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr.trimEnd(), /^eddy: \[JOB_NOT_RUNNING\] no running job checkpoints to .*_control\.json does not exist/);
     }
+    const missing = eddy(['checkpoints', join(root, 'no-such-dir')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^eddy: \[SAVEPOINT_NOT_FOUND\] .*no-such-dir is not a directory/);
   });
 
   it('no command prints the help and fails; --help and --version succeed', () => {
