@@ -3,8 +3,8 @@
 // Kills land anywhere: before the first checkpoint, mid-checkpoint, mid-commit. EDDY_SOAK=1
 // runs more seeds and more kills.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -65,7 +65,12 @@ describe('kill -9 and --resume latest', () => {
           const exit = await runCli(args, killed < KILLS ? 200 + Math.floor(r() * 1800) : undefined);
           if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
           if (exit.signal === 'SIGKILL') {
-            killed++;
+            if (killed++ === 0 && existsSync(join(dir, 'chk', '_control.json'))) {
+              // The killed job's control file is stale: the commands say so instead of hanging.
+              const sp = spawnSync(process.execPath, [CLI, 'savepoint', join(dir, 'chk')], { encoding: 'utf8', timeout: 30_000 });
+              assert.equal(sp.status, 1);
+              assert.match(sp.stderr, /\[JOB_NOT_RUNNING\] the job that wrote .*_control\.json \(pid \d+\) is no longer running; resume it with/);
+            }
             continue;
           }
           assert.equal(exit.code, 0, `run ${run} failed: ${exit.stderr}`);
