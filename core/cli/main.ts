@@ -13,7 +13,9 @@
  * Errors are one line on stderr: `eddy: [CODE] message`. Set EDDY_DEBUG=1 to also get the stack.
  */
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { EddyError, type FailureCode } from '../failure.js';
 import type { JobProgress, JobResult } from '../runtime/options.js';
@@ -21,8 +23,8 @@ import { closest, parseRunArgs, runHelp } from './args.js';
 import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js';
 
 /** Commands that the design names but this version does not implement yet. */
-const LATER_COMMANDS = ['savepoint', 'stop', 'checkpoints', 'bench'] as const;
-const COMMANDS = ['run', 'help', ...LATER_COMMANDS];
+const LATER_COMMANDS = ['savepoint', 'stop', 'checkpoints'] as const;
+const COMMANDS = ['run', 'bench', 'help', ...LATER_COMMANDS];
 
 const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 'BAD_ARG']);
 
@@ -35,7 +37,7 @@ function mainHelp(): string {
     '  eddy savepoint DIR_OF_RUNNING_JOB     take a savepoint of a running job (coming)',
     '  eddy stop --with-savepoint ...        stop a running job with a savepoint (coming)',
     '  eddy checkpoints DIR                  list the checkpoints in DIR (coming)',
-    '  eddy bench [...]                      the benchmark suite (coming; for now: npm run bench)',
+    '  eddy bench [--quick] [--suite NAME]   run the benchmark suite (eddy bench --help)',
     '  eddy --help | help [COMMAND]          this help, or the help of COMMAND',
     '  eddy --version                        print the version',
     '',
@@ -137,6 +139,17 @@ async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** The suite lives in bench/ (a source checkout, not the published package): run it as its own process. */
+async function bench(argv: readonly string[]): Promise<number> {
+  const entry = fileURLToPath(new URL('../../bench/index.js', import.meta.url));
+  if (!existsSync(entry)) {
+    process.stderr.write(`eddy: [UNSUPPORTED] the benchmark suite is not in this installation (${entry} is missing); run it from a source checkout after npm run build\n`);
+    return 2;
+  }
+  const child = spawn(process.execPath, [entry, ...argv], { stdio: 'inherit' });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1))));
+}
+
 function unavailable(command: string): number {
   process.stderr.write(`eddy: [UNSUPPORTED] 'eddy ${command}' is not available yet in this version; see eddy --help\n`);
   return 2;
@@ -148,6 +161,8 @@ async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await run(rest);
+      case 'bench':
+        return await bench(rest);
       case undefined:
         process.stderr.write(`${mainHelp()}\n`);
         return 2;

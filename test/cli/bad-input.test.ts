@@ -91,9 +91,21 @@ describe('eddy CLI: bad input', () => {
   });
 
   it('commands of later versions say so', () => {
-    for (const cmd of ['savepoint', 'stop', 'checkpoints', 'bench']) {
+    for (const cmd of ['savepoint', 'stop', 'checkpoints']) {
       assertUsageError(eddy([cmd, 'x']), 'UNSUPPORTED', [cmd, 'not available yet']);
     }
+  });
+
+  it('eddy bench runs the suite: --help succeeds, a stray argument or unknown suite is a usage error', () => {
+    const help = eddy(['bench', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--quick/);
+    const stray = eddy(['bench', 'x']);
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /bench: .*'x'/);
+    const unknown = eddy(['bench', '--suite', 'nope']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown suite "nope"/);
   });
 
   it('no command prints the help and fails; --help and --version succeed', () => {
