@@ -8,7 +8,7 @@
  * latency, scaling. They run one after another, never two at once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -88,6 +88,7 @@ const suites: Suite[] = requested.length === 0 || requested.includes('all') ? [.
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const started = new Date();
+const loadAtStart = loadavg()[0];
 const results: SuiteResults = {};
 const errors: Array<{ suite: Suite; message: string; stack?: string }> = [];
 const log = (lines: string[]) => console.log(lines.join('\n'));
@@ -175,6 +176,7 @@ const info: RunInfo = {
   finished: new Date().toISOString(),
   platform: `${process.platform} ${process.arch}`,
   cpus: { available: availableParallelism(), model: cpus()[0]?.model },
+  loadAvg: { start: loadAtStart, end: loadavg()[0] },
   quick,
   suites,
   errors: errors.map(({ suite, message }) => ({ suite, message })),

@@ -23,6 +23,8 @@ export interface RunInfo {
   finished: string;
   platform: string;
   cpus: { available: number; model?: string };
+  /** 1-minute load average at the start and the end: other processes share the cores. */
+  loadAvg: { start: number; end: number };
   quick: boolean;
   suites: string[];
   errors: Array<{ suite: string; message: string }>;
