@@ -10,11 +10,9 @@
  * checkpoint of every round (the final checkpoint at end of input is excluded: it measures
  * the drain, not the steady state).
  */
-import { fileURLToPath } from 'node:url';
-import { runJob } from '../core/index.js';
 import type { ConsistencyMode, JobResult } from '../core/runtime/options.js';
-
-const JOB = fileURLToPath(new URL('../../bench/jobs/keyed-count.mjs', import.meta.url));
+import { KEYED_COUNT_JOB, runChecked } from './engine-run.js';
+import { median, percentiles as pct, type Percentiles } from './stats.js';
 
 export interface CheckpointModesOptions {
   records: number;
@@ -53,12 +51,6 @@ export interface CheckpointModesRun {
   checkpoints: JobResult['checkpoints'];
 }
 
-export interface Percentiles {
-  p50: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
 export interface ModeSummary extends ModeConfig {
   /** Median records/s over the rounds. */
   recordsPerSec: number;
@@ -87,22 +79,6 @@ export interface CheckpointModesResult extends Omit<CheckpointModesOptions, 'onR
   runs: CheckpointModesRun[];
 }
 
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Nearest-rank percentile (an observed value, no interpolation); null when there are no samples. */
-export function percentile(xs: number[], p: number): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1];
-}
-
-const pct = (xs: number[]): Percentiles => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: percentile(xs, 100) });
-
 export function modeConfigs(intervalsMs: number[]): ModeConfig[] {
   const configs: ModeConfig[] = [{ name: 'none', mode: 'none', intervalMs: null }];
   for (const intervalMs of intervalsMs) {
@@ -112,16 +88,11 @@ export function modeConfigs(intervalsMs: number[]): ModeConfig[] {
 }
 
 async function runOnce(c: ModeConfig, records: number, keys: number, parallelism: number): Promise<JobResult> {
-  const res = await runJob(JOB, {
-    parallelism,
-    mode: c.mode,
-    ...(c.intervalMs !== null ? { checkpointIntervalMs: c.intervalMs } : {}),
-    args: { count: String(records), keys: String(keys) },
-  });
-  const counted = res.operators.filter((o) => o.uid === 'count').reduce((n, o) => n + o.recordsIn, 0);
-  if (counted !== records) throw new Error(`${c.name}: engine counted ${counted} of ${records}`);
-  if (res.restarts !== 0) throw new Error(`${c.name}: the job restarted ${res.restarts} time(s): ${res.failures.map((f) => f.message).join('; ')}`);
-  if (res.cancelled) throw new Error(`${c.name}: the job was cancelled`);
+  const res = await runChecked(
+    KEYED_COUNT_JOB,
+    { parallelism, mode: c.mode, ...(c.intervalMs !== null ? { checkpointIntervalMs: c.intervalMs } : {}), args: { count: String(records), keys: String(keys) } },
+    records,
+  );
   if (c.mode === 'none' && res.checkpoints.length > 0) throw new Error(`${c.name}: ${res.checkpoints.length} checkpoints with mode none`);
   return res;
 }

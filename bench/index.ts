@@ -1,26 +1,42 @@
 /**
- * The benchmark suite: `npm run bench [-- --quick] [-- --suite NAME]`. Every figure is reported
- * next to a baseline measured in the same run, and each invocation writes one JSON file to
- * bench/results/ with the data of every suite it ran (command line, node version, date, raw runs).
+ * The benchmark suite: `npm run bench [-- --quick] [-- --suite NAME ...]` or `eddy bench [...]`.
+ * Every figure is reported next to a baseline measured in the same invocation. Each invocation
+ * writes to bench/results/: bench-<date>.json (command line, node version, machine, raw runs),
+ * bench-<date>.md (the readable report, with the issue's targets judged) and its SVG charts.
  *
- * Suites: `keyed-count` (engine at parallelism 1 against the two-thread loop) and
- * `checkpoint-modes` (none / at-least-once / exactly-once at several checkpoint intervals).
- * Without --suite, all of them run.
+ * Suites (all of them without --suite): micro, keyed-count, checkpoint-modes, backpressure,
+ * latency, scaling. They run one after another, never two at once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchBackpressure, formatBackpressure } from './backpressure.js';
 import { benchCheckpointModes, formatCheckpointModes, type CheckpointModesResult } from './checkpoint-modes.js';
-import { benchKeyedCount, type KeyedCountResult } from './pipeline-keyed-count.js';
+import { keyedCountRate } from './engine-run.js';
+import { benchLatency, formatLatency } from './latency.js';
+import { benchBarrier } from './micro/barrier.js';
+import { benchCodec } from './micro/codec.js';
+import { benchRing } from './micro/ring.js';
+import { benchState } from './micro/state.js';
+import type { MicroRow } from './micro/tiny.js';
+import { benchKeyedCount, formatKeyedCount } from './pipeline-keyed-count.js';
+import { buildReport } from './report/markdown.js';
+import type { RunInfo, SuiteResults } from './report/results.js';
+import { checkTargets } from './report/targets.js';
+import { benchScaling, formatScaling } from './scaling.js';
 
-const SUITES = ['keyed-count', 'checkpoint-modes'] as const;
+const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `usage: node dist/bench/index.js [--quick] [--suite keyed-count|checkpoint-modes ...]
-  [--records N] [--keys N] [--rounds N]          (override the sizes of every suite run)
-  [--parallelism N] [--intervals MS,MS,...]      (checkpoint-modes only; default 2 and 1000,100)`;
+const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
+  --quick                    a short run of every suite (about 1–2 minutes)
+  --suite NAME               run only this suite (repeatable, or comma-separated)
+  --records N --keys N --rounds N   override the sizes of the pipeline suites
+  --parallelism N            checkpoint-modes only (default 2)
+  --intervals MS,MS,...      checkpoint-modes only (default 50,100,250,1000,10000; quick 50,100,1000)
+Results: bench/results/bench-<date>.json, .md and .svg charts.`;
 
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -60,10 +76,11 @@ const positiveInt = (flag: string, s: string | undefined): number | undefined =>
   return n;
 };
 const recordsFlag = positiveInt('records', values.records);
-const keysFlag = positiveInt('keys', values.keys);
+const keys = positiveInt('keys', values.keys) ?? 10_000;
 const roundsFlag = positiveInt('rounds', values.rounds);
 const parallelism = positiveInt('parallelism', values.parallelism) ?? 2;
-const intervalsMs = values.intervals === undefined ? [1000, 100] : values.intervals.split(',').map((s) => positiveInt('intervals', s.trim())!);
+const intervalsMs =
+  values.intervals === undefined ? (quick ? [50, 100, 1000] : [50, 100, 250, 1000, 10_000]) : values.intervals.split(',').map((s) => positiveInt('intervals', s.trim())!);
 
 const requested = (values.suite ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 for (const s of requested) if (!(SUITES as readonly string[]).includes(s) && s !== 'all') fail(`unknown suite ${JSON.stringify(s)}`);
@@ -71,73 +88,106 @@ const suites: Suite[] = requested.length === 0 || requested.includes('all') ? [.
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const started = new Date();
-const results: { keyedCount?: KeyedCountResult; checkpointModes?: CheckpointModesResult } = {};
+const loadAtStart = loadavg()[0];
+const results: SuiteResults = {};
 const errors: Array<{ suite: Suite; message: string; stack?: string }> = [];
+const log = (lines: string[]) => console.log(lines.join('\n'));
+/** Intervals up to this share one run length; longer ones get runs sized to see several checkpoints. */
+const SHORT_INTERVAL_MAX_MS = 1000;
+const CHECKPOINTS_PER_LONG_RUN = 4.5;
+
+async function checkpointModes(): Promise<CheckpointModesResult[]> {
+  const rounds = roundsFlag ?? (quick ? 2 : 3);
+  const records = recordsFlag ?? (quick ? 3_000_000 : 20_000_000);
+  const onRun = (r: { round: number; config: string; recordsPerSec: number; checkpoints: { final: boolean }[] }, i: number, total: number) =>
+    console.error(`  [${i}/${total}] round ${r.round + 1} ${r.config.padEnd(24)} ${fmt(r.recordsPerSec).padStart(12)} records/s  ${r.checkpoints.filter((k) => !k.final).length} checkpoints`);
+  const groups: CheckpointModesResult[] = [];
+  const short = intervalsMs.filter((i) => i <= SHORT_INTERVAL_MAX_MS);
+  const long = intervalsMs.filter((i) => i > SHORT_INTERVAL_MAX_MS);
+  if (short.length) {
+    groups.push(await benchCheckpointModes({ records, keys, parallelism, rounds, intervalsMs: short, warmupRecords: 200_000, onRun }));
+    log(formatCheckpointModes(groups[0]));
+  }
+  for (const interval of long) {
+    // Size the run from the measured rate of `none` so this interval sees several checkpoints.
+    const noneRate = groups[0]?.configs.find((c) => c.mode === 'none')?.recordsPerSec ?? (await keyedCountRate(2_000_000, keys, { parallelism })).recordsPerSec;
+    const longRecords = recordsFlag ?? Math.ceil((noneRate * CHECKPOINTS_PER_LONG_RUN * interval) / 1000 / 1e6) * 1e6;
+    const g = await benchCheckpointModes({ records: longRecords, keys, parallelism, rounds: roundsFlag ?? 1, intervalsMs: [interval], warmupRecords: 0, onRun });
+    groups.push(g);
+    log(formatCheckpointModes(g));
+  }
+  return groups;
+}
+
+const runners: Record<Suite, () => Promise<void>> = {
+  micro: async () => {
+    const t = quick ? 150 : 1000;
+    const rows: MicroRow[] = [...(await benchRing(t)), ...(await benchCodec(t)), ...(await benchBarrier(t)), ...(await benchState(t))];
+    results.micro = rows;
+    for (const m of rows) console.log(`  ${m.group.padEnd(8)} ${m.name.padEnd(28)} ${fmt(m.unitsPerSec).padStart(14)} ${m.unit}/s  ${m.nsPerUnit.toFixed(1).padStart(9)} ns  ±${m.rme.toFixed(1)}%`);
+  },
+  'keyed-count': async () => {
+    results.keyedCount = await benchKeyedCount({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 5), intervalMs: 1000 });
+    log(formatKeyedCount(results.keyedCount));
+  },
+  'checkpoint-modes': async () => {
+    results.checkpointModes = await checkpointModes();
+  },
+  backpressure: async () => {
+    results.backpressure = await benchBackpressure(
+      { records: recordsFlag ?? (quick ? 200_000 : 1_000_000), keys, spinUs: 5, ringCapacities: [64 * 1024, 256 * 1024, 1024 * 1024], intervalMs: 200, parallelism: 2 },
+      (r) => console.error(`  ${r.mode.padEnd(14)} ring ${r.ringCapacity / 1024} KiB  ${fmt(r.recordsPerSec)} records/s  ${r.checkpoints} checkpoints`),
+    );
+    log(formatBackpressure(results.backpressure));
+  },
+  latency: async () => {
+    results.latency = await benchLatency(
+      { keys, maxRateRecords: quick ? 1_000_000 : 4_000_000, seconds: quick ? 1 : 4, fractions: [0.25, 0.5, 0.9], bufferTimeoutsMs: [1, 5, 20], warmupFraction: 0.1 },
+      (r) => console.error(`  timeout ${r.bufferTimeoutMs} ms, ${Math.round(r.fraction * 100)}% of max: p99 ${r.p99Ms.toFixed(2)} ms`),
+    );
+    log(formatLatency(results.latency));
+  },
+  scaling: async () => {
+    results.scaling = await benchScaling({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 3) });
+    log(formatScaling(results.scaling));
+  },
+};
 
 for (const suite of suites) {
+  const t0 = performance.now();
+  console.log(`\n== ${suite}`);
   try {
-    if (suite === 'keyed-count') {
-      const kc = await benchKeyedCount({
-        records: recordsFlag ?? (quick ? 500_000 : 3_000_000),
-        keys: keysFlag ?? 10_000,
-        rounds: roundsFlag ?? (quick ? 2 : 5),
-      });
-      results.keyedCount = kc;
-      console.log('keyed count, parallelism 1 (generator → keyBy → count → discard)');
-      console.log(`  engine:               ${fmt(kc.engineRecordsPerSec)} records/s (median of ${kc.rounds})`);
-      console.log(`  two-thread baseline:  ${fmt(kc.baselineRecordsPerSec)} records/s (same ring + msgpackr + Map, no engine)`);
-      console.log(`  engine / baseline:    ${kc.ratio.toFixed(2)}`);
-    } else {
-      // Long enough that a 1000 ms interval sees several checkpoints per run at a few million
-      // records/s (at 4M records the job ends before the first periodic checkpoint).
-      const records = recordsFlag ?? (quick ? 1_000_000 : 20_000_000);
-      const cm = await benchCheckpointModes({
-        records,
-        keys: keysFlag ?? 10_000,
-        parallelism,
-        rounds: roundsFlag ?? (quick ? 2 : 5),
-        intervalsMs,
-        warmupRecords: 200_000,
-        onRun: (r, i, total) =>
-          console.error(`  [${i}/${total}] round ${r.round + 1} ${r.config.padEnd(22)} ${fmt(r.recordsPerSec).padStart(12)} records/s  ${r.checkpoints.filter((k) => !k.final).length} checkpoints`),
-      });
-      results.checkpointModes = cm;
-      for (const l of formatCheckpointModes(cm)) console.log(l);
-    }
+    await runners[suite]();
   } catch (e) {
     const err = e as Error;
     console.error(`bench: suite ${suite} failed: ${err.stack ?? err.message}`);
     errors.push({ suite, message: err.message, stack: err.stack });
   }
+  console.log(`   (${suite}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
-const file = `${dir}bench-${started.toISOString().replace(/[:.]/g, '-')}.json`;
+const stem = `bench-${started.toISOString().replace(/[:.]/g, '-')}`;
+const info: RunInfo = {
+  command: ['node', ...process.execArgv, relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' '),
+  node: process.version,
+  date: started.toISOString(),
+  finished: new Date().toISOString(),
+  platform: `${process.platform} ${process.arch}`,
+  cpus: { available: availableParallelism(), model: cpus()[0]?.model },
+  loadAvg: { start: loadAtStart, end: loadavg()[0] },
+  quick,
+  suites,
+  errors: errors.map(({ suite, message }) => ({ suite, message })),
+};
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EDDY_')));
-writeFileSync(
-  file,
-  JSON.stringify(
-    {
-      command: ['node', ...process.execArgv, relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' '),
-      cwd: process.cwd(),
-      argv: process.argv,
-      execArgv: process.execArgv,
-      node: process.version,
-      date: started.toISOString(),
-      finished: new Date().toISOString(),
-      platform: `${process.platform} ${process.arch}`,
-      cpus: { available: availableParallelism(), model: cpus()[0]?.model },
-      tmpdir: tmpdir(),
-      env,
-      quick,
-      suites,
-      ...results,
-      errors,
-    },
-    null,
-    2,
-  ),
-);
-console.log(`results: ${file}`);
+writeFileSync(`${dir}${stem}.json`, JSON.stringify({ ...info, cwd: process.cwd(), argv: process.argv, execArgv: process.execArgv, env, targets: checkTargets(results), ...results, errors }, null, 2));
+const report = buildReport(info, results, stem);
+writeFileSync(`${dir}${stem}.md`, report.markdown);
+for (const [file, svg] of Object.entries(report.charts)) writeFileSync(`${dir}${file}`, svg);
+
+console.log('\ntargets:');
+for (const t of checkTargets(results)) console.log(`  ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'MISS'}  ${t.target}: ${t.measured}`);
+console.log(`results: ${dir}${stem}.json\nreport:  ${dir}${stem}.md`);
 if (errors.length > 0) process.exitCode = 1;

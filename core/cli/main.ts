@@ -3,6 +3,8 @@
  * The `eddy` command.
  *
  *   eddy run JOB [flags]      run a job module (see `eddy run --help`)
+ *   eddy savepoint | stop | checkpoints DIR    act on a running job / list its checkpoints
+ *   eddy bench [flags]        the benchmark suite
  *   eddy --help | help        usage
  *   eddy --version            version
  *
@@ -13,7 +15,9 @@
  * Errors are one line on stderr: `eddy: [CODE] message`. Set EDDY_DEBUG=1 to also get the stack.
  */
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { EddyError, type FailureCode } from '../failure.js';
 import type { JobProgress, JobResult } from '../runtime/options.js';
@@ -22,9 +26,8 @@ import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js
 import { checkpointsCommand, savepointCommand, snapshotHelp, stopCommand } from './snapshot-commands.js';
 
 /** Commands that the design names but this version does not implement yet. */
-const LATER_COMMANDS = ['bench'] as const;
 const SNAPSHOT_COMMANDS = ['savepoint', 'stop', 'checkpoints'] as const;
-const COMMANDS = ['run', 'help', ...SNAPSHOT_COMMANDS, ...LATER_COMMANDS];
+const COMMANDS = ['run', 'bench', 'help', ...SNAPSHOT_COMMANDS];
 
 const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 'BAD_ARG']);
 
@@ -37,7 +40,7 @@ function mainHelp(): string {
     '  eddy savepoint DIR_OF_RUNNING_JOB     take a savepoint of the job checkpointing to DIR',
     '  eddy stop --with-savepoint DIR        stop that job after a savepoint (sinks committed)',
     '  eddy checkpoints DIR                  list checkpoints and savepoints, checked for damage',
-    '  eddy bench [...]                      the benchmark suite (coming; for now: npm run bench)',
+    '  eddy bench [--quick] [--suite NAME]   run the benchmark suite (eddy bench --help)',
     '  eddy --help | help [COMMAND]          this help, or the help of COMMAND',
     '  eddy --version                        print the version',
     '',
@@ -148,9 +151,15 @@ async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
-function unavailable(command: string): number {
-  process.stderr.write(`eddy: [UNSUPPORTED] 'eddy ${command}' is not available yet in this version; see eddy --help\n`);
-  return 2;
+/** The suite lives in bench/ (a source checkout, not the published package): run it as its own process. */
+async function bench(argv: readonly string[]): Promise<number> {
+  const entry = fileURLToPath(new URL('../../bench/index.js', import.meta.url));
+  if (!existsSync(entry)) {
+    process.stderr.write(`eddy: [UNSUPPORTED] the benchmark suite is not in this installation (${entry} is missing); run it from a source checkout after npm run build\n`);
+    return 2;
+  }
+  const child = spawn(process.execPath, [entry, ...argv], { stdio: 'inherit' });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1))));
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -165,6 +174,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await stopCommand(rest, process.stdout);
       case 'checkpoints':
         return await checkpointsCommand(rest, process.stdout);
+      case 'bench':
+        return await bench(rest);
       case undefined:
         process.stderr.write(`${mainHelp()}\n`);
         return 2;
@@ -181,7 +192,6 @@ async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`${version()}\n`);
         return 0;
       default: {
-        if ((LATER_COMMANDS as readonly string[]).includes(command)) return unavailable(command);
         const hint = command.startsWith('-') ? undefined : closest(command, COMMANDS);
         const what = command.startsWith('-') ? `unknown flag ${command} (flags go after the command, e.g. eddy run JOB ${command})` : `unknown command '${command}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
         process.stderr.write(`eddy: [BAD_FLAG] ${what}; see eddy --help\n`);

@@ -91,10 +91,6 @@ describe('eddy CLI: bad input', () => {
     assertUsageError(eddy(['frobnicate']), 'BAD_FLAG', ["'frobnicate'"]);
   });
 
-  it('commands of later versions say so', () => {
-    assertUsageError(eddy(['bench', 'x']), 'UNSUPPORTED', ['bench', 'not available yet']);
-  });
-
   it('savepoint, stop and checkpoints: bad flags, a missing directory, no running job', () => {
     assertUsageError(eddy(['checkpoints']), 'BAD_FLAG', ['expected one directory', 'eddy checkpoints DIR']);
     assertUsageError(eddy(['stop', '--bogus', 'x']), 'BAD_FLAG', ['--bogus', 'eddy stop']);
@@ -108,6 +104,18 @@ describe('eddy CLI: bad input', () => {
     const missing = eddy(['checkpoints', join(root, 'no-such-dir')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^eddy: \[SAVEPOINT_NOT_FOUND\] .*no-such-dir is not a directory/);
+  });
+
+  it('eddy bench runs the suite: --help succeeds, a stray argument or unknown suite is a usage error', () => {
+    const help = eddy(['bench', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--quick/);
+    const stray = eddy(['bench', 'x']);
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /bench: .*'x'/);
+    const unknown = eddy(['bench', '--suite', 'nope']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown suite "nope"/);
   });
 
   it('no command prints the help and fails; --help and --version succeed', () => {

@@ -1,0 +1,31 @@
+/** The shape of one invocation's results (the JSON file, and what the Markdown report is made from). */
+import type { BackpressureResult } from '../backpressure.js';
+import type { CheckpointModesResult } from '../checkpoint-modes.js';
+import type { LatencyResult } from '../latency.js';
+import type { MicroRow } from '../micro/tiny.js';
+import type { KeyedCountResult } from '../pipeline-keyed-count.js';
+import type { ScalingResult } from '../scaling.js';
+
+export interface SuiteResults {
+  micro?: MicroRow[];
+  keyedCount?: KeyedCountResult;
+  /** One result per run length: the long intervals need longer runs (each group has its own `none`). */
+  checkpointModes?: CheckpointModesResult[];
+  backpressure?: BackpressureResult;
+  latency?: LatencyResult;
+  scaling?: ScalingResult;
+}
+
+export interface RunInfo {
+  command: string;
+  node: string;
+  date: string;
+  finished: string;
+  platform: string;
+  cpus: { available: number; model?: string };
+  /** 1-minute load average at the start and the end: other processes share the cores. */
+  loadAvg: { start: number; end: number };
+  quick: boolean;
+  suites: string[];
+  errors: Array<{ suite: string; message: string }>;
+}

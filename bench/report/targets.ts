@@ -1,0 +1,50 @@
+/** The issue's targets, judged from the figures of one invocation (ratios within the same run). */
+import type { SuiteResults } from './results.js';
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  /** null when the suites it needs did not run (or did not produce the figure). */
+  pass: boolean | null;
+}
+
+export function checkTargets(r: SuiteResults): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const kc = r.keyedCount;
+  const entry = (name: string) => kc?.entries.find((e) => e.name === name);
+  const eo1 = entry('engine-p1-eo');
+  const streams = entry('node-streams');
+  out.push({
+    target: `keyed count, exactly-once ${kc?.intervalMs ?? 1000} ms, heap, parallelism 1 ≥ 70% of the two-thread loop (a)`,
+    measured: eo1 ? `${(eo1.ratioToTwoThread * 100).toFixed(0)}%` : 'not run',
+    pass: eo1 ? eo1.ratioToTwoThread >= 0.7 : null,
+  });
+  out.push({
+    target: 'same ≥ 2× the Node streams pipeline (c)',
+    measured: eo1 && streams ? `${(eo1.recordsPerSec / streams.recordsPerSec).toFixed(2)}×` : 'not run',
+    pass: eo1 && streams ? eo1.recordsPerSec / streams.recordsPerSec >= 2 : null,
+  });
+  const configs = (r.checkpointModes ?? []).flatMap((g) => g.configs);
+  for (const [interval, min] of [[1000, 0.95], [100, 0.9]] as const) {
+    const c = configs.find((x) => x.mode === 'exactly-once' && x.intervalMs === interval);
+    out.push({
+      target: `exactly-once at ${interval} ms ≥ ${min * 100}% of checkpointing off`,
+      measured: c ? `${(c.ratioToNone * 100).toFixed(1)}% (paired per round: ${(c.pairedRatioToNone * 100).toFixed(1)}%)` : 'not run',
+      pass: c ? c.ratioToNone >= min : null,
+    });
+  }
+  const aligned = configs.filter((x) => x.mode === 'exactly-once' && x.alignmentMs.p99 !== null);
+  const worst = aligned.reduce<(typeof aligned)[number] | undefined>((w, x) => (!w || x.alignmentMs.p99! > w.alignmentMs.p99! ? x : w), undefined);
+  out.push({
+    target: 'alignment time p99 < 5 ms without backpressure (worst exactly-once interval)',
+    measured: worst ? `${worst.alignmentMs.p99!.toFixed(2)} ms (at ${worst.intervalMs} ms, over ${worst.checkpoints} checkpoints)` : 'not run',
+    pass: worst ? worst.alignmentMs.p99! < 5 : null,
+  });
+  const lat = r.latency?.rows.find((x) => x.fraction === 0.5 && x.bufferTimeoutMs === 5);
+  out.push({
+    target: 'latency p99 < 20 ms at 50% of the maximum rate, default buffer timeout (5 ms)',
+    measured: lat ? `${lat.p99Ms.toFixed(2)} ms` : 'not run',
+    pass: lat ? lat.p99Ms < 20 : null,
+  });
+  return out;
+}
