@@ -28,6 +28,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 export function defaultFormat(v: number): string {
   const a = Math.abs(v);
+  if (Number.isInteger(v) && a < 1e4) return String(v);
   if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
   if (a >= 1e4) return `${(v / 1e3).toFixed(0)}k`;
   if (a >= 100) return v.toFixed(0);
