@@ -4,6 +4,8 @@ export { StreamExecutionEnvironment, type JobSettings } from './api/environment.
 export { DataStream, KeyedStream, SingleOutputStreamOperator, OperatorHandle } from './api/datastream.js';
 export * from './api/functions.js';
 export * from './api/state.js';
+export * from './api/watermarks.js';
+export * from './api/windows.js';
 export { Sources, Sinks } from './connectors/index.js';
 export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, PollStatus } from './connectors/types.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';

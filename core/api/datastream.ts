@@ -5,14 +5,20 @@
 import type { Sink } from '../connectors/types.js';
 import { EddyError } from '../failure.js';
 import type { Partitioning, StreamGraph, StreamNode } from '../graph/stream-graph.js';
-import { filterOperator, flatMapOperator, mapOperator, processOperator } from '../operators/basic.js';
+import { filterOperator, flatMapOperator, identityOperator, mapOperator, processOperator } from '../operators/basic.js';
+import { timestampsOperator } from '../operators/timestamps.js';
 import type { OperatorFactory } from '../operators/operator.js';
+import type { WatermarkStrategy } from './watermarks.js';
+import { WindowedStream } from './windowed-stream.js';
+import { GlobalWindows, type WindowAssigner } from '../time/windows/assigners.js';
+import { CountTrigger, PurgingTrigger } from '../time/windows/triggers.js';
 import type {
   Collector,
   FilterFunction,
   FlatMapFunction,
   KeySelector,
   MapFunction,
+  OutputTag,
   ProcessFunction,
   ReduceFunction,
 } from './functions.js';
@@ -33,7 +39,7 @@ export class DataStream<T> {
   }
 
   /** @internal Adds an operator fed by this stream. */
-  protected addOperator<R>(kind: string, factory: OperatorFactory, stateful = false): SingleOutputStreamOperator<R> {
+  addOperator<R>(kind: string, factory: OperatorFactory, stateful = false): SingleOutputStreamOperator<R> {
     const node = this.graph.addNode({ kind, name: kind, stateful, factory, keySelector: this.keySelector });
     for (const h of this.heads) this.graph.connect(h, node.id, this.partitioning, this.keySelector);
     return new SingleOutputStreamOperator<R>(this.graph, node);
@@ -53,6 +59,19 @@ export class DataStream<T> {
 
   process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
     return this.addOperator<R>('process', processOperator(fn as ProcessFunction<unknown, unknown>));
+  }
+
+  /**
+   * Gives every record its event timestamp and derives watermarks by the strategy; upstream
+   * watermarks stop here. Usually right after the source (or `env.fromSource(s, name, strategy)`).
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    if (typeof (strategy as { generator?: unknown })?.generator !== 'function') {
+      throw new EddyError('JOB_INVALID', 'assignTimestampsAndWatermarks expects a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(ms))');
+    }
+    const op = this.addOperator<T>('timestamps', timestampsOperator(strategy as WatermarkStrategy<unknown>));
+    op.node.assignsTimestamps = true;
+    return op;
   }
 
   /** Partitions by key: each key goes to one subtask (by key group) and gets keyed state. */
@@ -118,9 +137,17 @@ export class OperatorHandle {
 export class SingleOutputStreamOperator<T> extends DataStream<T> {
   private readonly handle: OperatorHandle;
   /** @internal */
-  constructor(graph: StreamGraph, node: StreamNode) {
+  constructor(graph: StreamGraph, readonly node: StreamNode) {
     super(graph, [node.id]);
     this.handle = new OperatorHandle(graph, node);
+  }
+
+  /** The records this operator sent with `ctx.output(tag, v)` (or late data of a window). */
+  getSideOutput<X>(tag: OutputTag<X>): SingleOutputStreamOperator<X> {
+    if (typeof tag?.id !== 'string') throw new EddyError('JOB_INVALID', 'getSideOutput expects an OutputTag');
+    const node = this.graph.addNode({ kind: 'sideOutput', name: `side:${tag.id}`, stateful: false, factory: identityOperator });
+    this.graph.connect(this.node.id, node.id, 'auto', undefined, tag.id);
+    return new SingleOutputStreamOperator<X>(this.graph, node);
   }
   uid(uid: string): this {
     this.handle.uid(uid);
@@ -151,6 +178,16 @@ export class KeyedStream<T, K> extends DataStream<T> {
       s.update(next);
       out.collect(next);
     });
+  }
+
+  /** Windows of each key: `.window(TumblingEventTimeWindows.of(60_000)).reduce(...)`. */
+  window(assigner: WindowAssigner): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(assigner, (kind, factory) => this.addOperator(kind, factory, true));
+  }
+
+  /** Windows of `size` records per key (a global window with a purging count trigger). */
+  countWindow(size: number): WindowedStream<T, K> {
+    return this.window(GlobalWindows.create()).trigger(PurgingTrigger.of(CountTrigger.of(size)));
   }
 
   // A keyed stream's partitioning is fixed by its key; these would silently drop it.

@@ -38,6 +38,8 @@ export interface RuntimeContext {
   readonly attempt: number;
   /** The key of the record being processed (keyed streams only; undefined otherwise). */
   readonly currentKey: unknown;
+  /** Event timestamp of the record being processed (in onTimer: the timer's time); NaN if none. */
+  readonly timestamp: number;
   /** Sends a value to a side output. */
   output<X>(tag: OutputTag<X>, value: X): void;
 }
@@ -48,9 +50,9 @@ export type FlatMapFunction<T, R> = (value: T, out: Collector<R>, ctx: RuntimeCo
 export type ReduceFunction<T> = (a: T, b: T) => T;
 export type KeySelector<T, K> = (value: T) => K;
 
+/** onTimer's context: currentKey is the timer's key, timestamp the timer's time. */
 export interface OnTimerContext extends RuntimeContext {
   readonly timeDomain: 'event' | 'processing';
-  readonly timestamp: number;
 }
 
 export interface ProcessFunctionObject<T, R> {

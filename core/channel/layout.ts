@@ -67,6 +67,18 @@ export const FRAME_END_OF_STREAM = 5;
 
 /** Barrier flag: the final checkpoint of a bounded job (after it, the task may end). */
 export const BARRIER_FLAG_FINAL = 1;
+/**
+ * Records flag: the batch carries event timestamps. Its payload is then the msgpack of
+ * `[records, timestamps]` (two arrays of equal length) instead of `records`; streams without
+ * event time never set it and pay nothing for timestamps.
+ */
+export const RECORDS_FLAG_TIMESTAMPS = 1;
+/**
+ * Watermark frame: one f64, the watermark. With this flag the producer went idle instead
+ * (the number is its last watermark): consumers leave the channel out of their minimum
+ * until a watermark frame without the flag arrives.
+ */
+export const WATERMARK_FLAG_IDLE = 1;
 
 export type FrameType =
   | typeof FRAME_RECORDS
