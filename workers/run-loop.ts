@@ -13,6 +13,7 @@
  */
 import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/barrier-handler.js';
 import { BatchDecoder } from '../core/channel/codec.js';
+import type { RingConsumer } from '../core/channel/ring.js';
 import {
   BARRIER_FLAG_FINAL,
   FRAME_BARRIER,
@@ -172,6 +173,22 @@ class TaskLoop {
     this.dataEnded = true;
   }
 
+  /** A record batch into a two-input head, from its input `side`. */
+  private twoInputBatch(decoder: BatchDecoder, ch: RingConsumer, side: number): void {
+    const time = this.task.time;
+    const head = this.task.twoInputHead!;
+    const stamped = (ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) !== 0;
+    const decoded = decoder.decode(ch.payload());
+    ch.release();
+    const records = stamped ? (decoded[0] as unknown[]) : decoded;
+    const stamps = stamped ? (decoded[1] as number[]) : undefined;
+    time.timestamp = NO_TIMESTAMP;
+    for (let k = 0; k < records.length; k++) {
+      if (stamps !== undefined) time.timestamp = stamps[k];
+      head.collectSide(side, records[k]);
+    }
+  }
+
   /** The inputs' combined watermark advanced (or all went idle): tell the chain. */
   private onValve(r: number | 'idle' | undefined): void {
     if (r === undefined) return;
@@ -237,6 +254,7 @@ class TaskLoop {
     const barriers = this.barriers;
     const time = task.time;
     const valve = this.valve!;
+    const sides = task.inputSides;
     let nextDue = Infinity;
     for (let iter = 1; !this.done; iter++) {
       if (task.cancelled) throw new Cancelled();
@@ -263,7 +281,9 @@ class TaskLoop {
       const ch = input.channels[i];
       const type = ch.frameType;
       if (type === FRAME_RECORDS) {
-        if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) {
+        if (sides !== undefined) {
+          this.twoInputBatch(decoder, ch, sides[i]);
+        } else if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) {
           const records = decoder.decode(ch.payload());
           // Decoding copied everything out of the ring: free the space for the producer now.
           ch.release();

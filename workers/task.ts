@@ -12,7 +12,7 @@ import type { JobVertex } from '../core/graph/job-graph.js';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { KeyContextOperator } from '../core/operators/keyed.js';
 import { operatorFailure } from '../core/operators/failures.js';
-import type { ChainOperator, OperatorRuntime } from '../core/operators/operator.js';
+import type { ChainOperator, OperatorRuntime, TwoInputOperator } from '../core/operators/operator.js';
 import { timestampsOperator } from '../core/operators/timestamps.js';
 import { SinkOperator } from '../core/operators/sink.js';
 import { planJob, type JobPlan } from '../core/runtime/job-plan.js';
@@ -55,6 +55,9 @@ export class StreamTask {
   /** Chained operators after the source (if any), head first. */
   readonly operators: ChainOperator[] = [];
   readonly head: Collector<unknown>;
+  /** Set when the head has two inputs: per input channel, the input (0 or 1) it feeds. */
+  readonly inputSides: Uint8Array | undefined;
+  readonly twoInputHead: TwoInputOperator | undefined;
   readonly nodes: NodeRuntime[];
   readonly source: { node: StreamNode; reader: SourceReader<unknown>; counter: SourceCounter } | undefined;
   readonly name: string;
@@ -93,6 +96,8 @@ export class StreamTask {
         : undefined;
     const inputEdges = this.vertex.inputs.map((e) => e.id);
     this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge)) : undefined;
+    const input = this.input;
+    this.inputSides = vnodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
 
     let next: Collector<unknown> = this.output ?? { collect() {} };
     const first = nodes[0].reader ? 1 : 0;
@@ -119,12 +124,14 @@ export class StreamTask {
         op = new SinkOperator(n.writer, { operatorUid: n.uid, subtask: spec.subtask, transactional: this.checkpointing });
       } else {
         op = n.node.factory!(runtime(i), next);
-        if (n.node.keySelector && i === 0) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
+        // A two-input head sets the key itself: each input has its own key selector.
+        if (n.node.keySelector && i === 0 && !n.node.twoInput) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
       }
       ops.unshift(op);
       next = op;
     }
     this.operators = ops;
+    this.twoInputHead = this.inputSides ? (ops[0] as TwoInputOperator) : undefined;
     const out = this.output;
     this.time.attach(ops, out ? (wm, idle) => out.emitWatermark(wm, idle) : undefined);
     if (nodes[0].reader) {

@@ -10,6 +10,7 @@ import { timestampsOperator } from '../operators/timestamps.js';
 import type { OperatorFactory } from '../operators/operator.js';
 import type { WatermarkStrategy } from './watermarks.js';
 import { WindowedStream } from './windowed-stream.js';
+import { ConnectedStreams, IntervalJoin, JoinedStreams } from './connected-streams.js';
 import { GlobalWindows, type WindowAssigner } from '../time/windows/assigners.js';
 import { CountTrigger, PurgingTrigger } from '../time/windows/triggers.js';
 import type {
@@ -22,6 +23,13 @@ import type {
   ProcessFunction,
   ReduceFunction,
 } from './functions.js';
+
+/** @internal Where a stream comes from and how it is partitioned, for operators with two inputs. */
+export interface StreamEnd {
+  heads: readonly number[];
+  partitioning: Partitioning;
+  keySelector?: KeySelector<unknown, unknown>;
+}
 
 export class DataStream<T> {
   /** @internal */
@@ -78,6 +86,21 @@ export class DataStream<T> {
   keyBy<K>(selector: KeySelector<T, K>): KeyedStream<T, K> {
     if (typeof selector !== 'function') throw new EddyError('JOB_INVALID', 'keyBy expects a function (value) => key');
     return new KeyedStream<T, K>(this.graph, this.heads, selector as KeySelector<unknown, unknown>);
+  }
+
+  /** @internal */
+  end(): StreamEnd {
+    return { heads: this.heads, partitioning: this.partitioning, keySelector: this.keySelector };
+  }
+
+  /** Two streams into one operator (co-map, co-process; broadcast state with other.broadcast()). */
+  connect<B>(other: DataStream<B>): ConnectedStreams<T, B> {
+    return new ConnectedStreams<T, B>(this.graph, this.end(), other.end());
+  }
+
+  /** Window join: `a.join(b).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
+  join<B>(other: DataStream<B>): JoinedStreams<T, B> {
+    return new JoinedStreams<T, B>(this, other);
   }
 
   /** Merges streams of the same type; the next operator reads all of them. */
@@ -178,6 +201,12 @@ export class KeyedStream<T, K> extends DataStream<T> {
       s.update(next);
       out.collect(next);
     });
+  }
+
+  /** Interval join with another keyed stream: `.intervalJoin(other).between(lo, hi).process(fn)`. */
+  intervalJoin<B>(other: KeyedStream<B, K>): IntervalJoin<T, B> {
+    if (!(other instanceof KeyedStream)) throw new EddyError('JOB_INVALID', 'intervalJoin expects a keyed stream (other.keyBy(...))');
+    return new IntervalJoin<T, B>(this.graph, this.end(), other.end());
   }
 
   /** Windows of each key: `.window(TumblingEventTimeWindows.of(60_000)).reduce(...)`. */

@@ -21,6 +21,8 @@ export interface JobEdge {
   keySelector?: KeySelector<unknown, unknown>;
   /** Only the records the producer sends to this side-output tag travel on this edge. */
   sideTag?: string;
+  /** Which input of a two-input consumer this edge feeds (0 or 1); undefined otherwise. */
+  inputSide?: number;
 }
 
 export interface JobVertex {
@@ -85,7 +87,7 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
   const vertices: JobVertex[] = [];
   for (const node of graph.nodes) {
     let chained = false;
-    if (node.inputs.length === 1 && node.kind !== 'source') {
+    if (node.inputs.length === 1 && node.kind !== 'source' && !node.twoInput) {
       const e = node.inputs[0];
       const producer = graph.nodes[e.from];
       if (producer.outputs.length === 1 && e.sideTag === undefined && partitionerOf(e.from, e.to, e.partitioning) === 'forward' && par[e.from] === par[node.id]) {
@@ -116,6 +118,7 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
         partitioner: partitionerOf(e.from, e.to, e.partitioning),
         keySelector: e.keySelector,
         sideTag: e.sideTag,
+        inputSide: e.inputSide,
       };
       edges.push(je);
       vertices[je.from].outputs.push(je);

@@ -20,6 +20,8 @@ export interface StreamEdge {
   keySelector?: KeySelector<unknown, unknown>;
   /** Set on an edge that carries only the records a node sends to this side-output tag. */
   sideTag?: string;
+  /** Into a two-input node (connect): which of its inputs this edge feeds (0 or 1). */
+  inputSide?: number;
 }
 
 export interface StreamNode {
@@ -43,8 +45,10 @@ export interface StreamNode {
   watermarks?: WatermarkStrategy<unknown>;
   /** A timestamp assigner: from here on, records carry event timestamps. */
   assignsTimestamps?: boolean;
-  /** A node with two logical inputs (connect): which input each incoming edge is (0 or 1). */
-  inputSides?: number[];
+  /** A node with two logical inputs (connect, joins): its edges say which input they feed. */
+  twoInput?: boolean;
+  /** Key of the second input's records when a two-input node is keyed (the first is keySelector). */
+  keySelector2?: KeySelector<unknown, unknown>;
   inputs: StreamEdge[];
   outputs: StreamEdge[];
 }
@@ -65,8 +69,15 @@ export class StreamGraph {
     return node;
   }
 
-  connect(from: number, to: number, partitioning: Partitioning, keySelector?: KeySelector<unknown, unknown>, sideTag?: string): void {
-    const edge: StreamEdge = { from, to, partitioning, keySelector, sideTag };
+  connect(
+    from: number,
+    to: number,
+    partitioning: Partitioning,
+    keySelector?: KeySelector<unknown, unknown>,
+    sideTag?: string,
+    inputSide?: number,
+  ): void {
+    const edge: StreamEdge = { from, to, partitioning, keySelector, sideTag, inputSide };
     this.nodes[from].outputs.push(edge);
     this.nodes[to].inputs.push(edge);
   }

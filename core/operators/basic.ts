@@ -67,12 +67,12 @@ class FlatMapOperator extends BaseOperator<unknown> {
   }
 }
 
-class ProcessOperator extends BaseOperator<unknown> {
-  private readonly out: CountingCollector;
-  private readonly obj: ProcessFunctionObject<unknown, unknown>;
+export class ProcessOperator extends BaseOperator<unknown> {
+  protected readonly out: CountingCollector;
+  protected readonly obj: ProcessFunctionObject<unknown, unknown>;
   /** On a keyed stream: the timers behind ctx.timers and onTimer. */
   private readonly timers: KeyedTimerService | undefined;
-  constructor(fn: ProcessFunction<unknown, unknown>, private readonly ctx: OperatorContext, next: Collector<unknown>, rt: OperatorRuntime) {
+  constructor(fn: ProcessFunction<unknown, unknown>, protected readonly ctx: OperatorContext, next: Collector<unknown>, rt: OperatorRuntime) {
     super();
     this.out = new CountingCollector(this, next);
     this.obj = typeof fn === 'function' ? { processElement: fn } : fn;

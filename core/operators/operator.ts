@@ -55,3 +55,8 @@ export abstract class BaseOperator<I> implements ChainOperator<I> {
   finish(): Promise<void> | void {}
   close(_failed: boolean): Promise<void> | void {}
 }
+
+/** The head of a task with two logical inputs (connect, joins): told which input a record came from. */
+export interface TwoInputOperator extends ChainOperator {
+  collectSide(side: number, value: unknown): void;
+}
