@@ -9,20 +9,14 @@ import { coProcessOperator, type CoProcessFunction } from '../operators/co-proce
 import { intervalJoinFunction, type IntervalJoinFunction } from '../operators/interval-join.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
 import { SingleOutputStreamOperator, type DataStream, type StreamEnd } from './datastream.js';
-import type { Collector, KeySelector, OnTimerContext, RuntimeContext } from './functions.js';
+import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from './functions.js';
 import type { WindowedStream } from './windowed-stream.js';
 
-export interface BroadcastProcessFunction<T, B, R> {
-  open?(ctx: RuntimeContext): void | Promise<void>;
+export interface BroadcastProcessFunction<T, B, R> extends ProcessFunctionLifecycle<R> {
   /** A record of the main input; read the rules with ctx.state.broadcast(name). */
   processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
   /** A record of the broadcast input, seen by every subtask: update ctx.state.broadcast(name). */
   processBroadcastElement(value: B, ctx: RuntimeContext, out: Collector<R>): void;
-  onTimer?(timestamp: number, ctx: OnTimerContext, out: Collector<R>): void;
-  close?(): void | Promise<void>;
-  snapshotState?(checkpointId: number, ctx: RuntimeContext): void;
-  notifyCheckpointComplete?(checkpointId: number, ctx: RuntimeContext): void;
-  initializeState?(ctx: RuntimeContext, restored: boolean): void | Promise<void>;
 }
 
 type Sel = KeySelector<unknown, unknown>;

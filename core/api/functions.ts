@@ -55,9 +55,9 @@ export interface OnTimerContext extends RuntimeContext {
   readonly timeDomain: 'event' | 'processing';
 }
 
-export interface ProcessFunctionObject<T, R> {
+/** What every process-style function may implement besides its element methods. */
+export interface ProcessFunctionLifecycle<R> {
   open?(ctx: RuntimeContext): void | Promise<void>;
-  processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
   onTimer?(timestamp: number, ctx: OnTimerContext, out: Collector<R>): void;
   close?(): void | Promise<void>;
   /** Called at every checkpoint barrier, before the state is captured (Flink's snapshotState). */
@@ -66,6 +66,10 @@ export interface ProcessFunctionObject<T, R> {
   notifyCheckpointComplete?(checkpointId: number, ctx: RuntimeContext): void;
   /** Called once before the first record, after state was restored (Flink's initializeState). */
   initializeState?(ctx: RuntimeContext, restored: boolean): void | Promise<void>;
+}
+
+export interface ProcessFunctionObject<T, R> extends ProcessFunctionLifecycle<R> {
+  processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
 }
 
 export type ProcessFunction<T, R> = ((value: T, ctx: RuntimeContext, out: Collector<R>) => void) | ProcessFunctionObject<T, R>;

@@ -4,7 +4,7 @@
  * keyed. The broadcast state pattern is the same operator whose second input is broadcast:
  * `processBroadcastElement` runs on every subtask and keeps rules in `ctx.state.broadcast`.
  */
-import type { Collector, KeySelector, OnTimerContext, RuntimeContext } from '../api/functions.js';
+import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from '../api/functions.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import { keyGroupFor } from '../state/key-groups.js';
 import { ProcessOperator } from './basic.js';
@@ -12,15 +12,9 @@ import { OperatorContext } from './context.js';
 import { userFunctionFailure } from './failures.js';
 import type { OperatorFactory, TwoInputOperator } from './operator.js';
 
-export interface CoProcessFunction<A, B, R> {
-  open?(ctx: RuntimeContext): void | Promise<void>;
+export interface CoProcessFunction<A, B, R> extends ProcessFunctionLifecycle<R> {
   processElement1(value: A, ctx: RuntimeContext, out: Collector<R>): void;
   processElement2(value: B, ctx: RuntimeContext, out: Collector<R>): void;
-  onTimer?(timestamp: number, ctx: OnTimerContext, out: Collector<R>): void;
-  close?(): void | Promise<void>;
-  snapshotState?(checkpointId: number, ctx: RuntimeContext): void;
-  notifyCheckpointComplete?(checkpointId: number, ctx: RuntimeContext): void;
-  initializeState?(ctx: RuntimeContext, restored: boolean): void | Promise<void>;
 }
 
 class CoProcessOperator extends ProcessOperator implements TwoInputOperator {
