@@ -3,8 +3,9 @@
  * next to a baseline measured in the same run, and each invocation writes one JSON file to
  * bench/results/ with the data of every suite it ran (command line, node version, date, raw runs).
  *
- * Suites: `keyed-count` (engine at parallelism 1 against the two-thread loop) and
- * `checkpoint-modes` (none / at-least-once / exactly-once at several checkpoint intervals).
+ * Suites: `keyed-count` (engine at parallelism 1 against the two-thread loop),
+ * `checkpoint-modes` (none / at-least-once / exactly-once at several checkpoint intervals) and
+ * `windows` (tumbling and sliding event-time window aggregation next to the plain keyed count).
  * Without --suite, all of them run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,11 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchCheckpointModes, formatCheckpointModes, type CheckpointModesResult } from './checkpoint-modes.js';
 import { benchKeyedCount, type KeyedCountResult } from './pipeline-keyed-count.js';
+import { benchWindows, type WindowsResult } from './windows.js';
 
-const SUITES = ['keyed-count', 'checkpoint-modes'] as const;
+const SUITES = ['keyed-count', 'checkpoint-modes', 'windows'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `usage: node dist/bench/index.js [--quick] [--suite keyed-count|checkpoint-modes ...]
+const USAGE = `usage: node dist/bench/index.js [--quick] [--suite keyed-count|checkpoint-modes|windows ...]
   [--records N] [--keys N] [--rounds N]          (override the sizes of every suite run)
   [--parallelism N] [--intervals MS,MS,...]      (checkpoint-modes only; default 2 and 1000,100)`;
 
@@ -71,7 +73,7 @@ const suites: Suite[] = requested.length === 0 || requested.includes('all') ? [.
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const started = new Date();
-const results: { keyedCount?: KeyedCountResult; checkpointModes?: CheckpointModesResult } = {};
+const results: { keyedCount?: KeyedCountResult; checkpointModes?: CheckpointModesResult; windows?: WindowsResult } = {};
 const errors: Array<{ suite: Suite; message: string; stack?: string }> = [];
 
 for (const suite of suites) {
@@ -87,6 +89,13 @@ for (const suite of suites) {
       console.log(`  engine:               ${fmt(kc.engineRecordsPerSec)} records/s (median of ${kc.rounds})`);
       console.log(`  two-thread baseline:  ${fmt(kc.baselineRecordsPerSec)} records/s (same ring + msgpackr + Map, no engine)`);
       console.log(`  engine / baseline:    ${kc.ratio.toFixed(2)}`);
+    } else if (suite === 'windows') {
+      const w = await benchWindows({ records: recordsFlag ?? (quick ? 500_000 : 3_000_000), keys: keysFlag ?? 10_000, rounds: roundsFlag ?? (quick ? 2 : 5) });
+      results.windows = w;
+      console.log('windowed count, parallelism 1 (generator with event time → keyBy → count → discard)');
+      console.log(`  plain keyed count:              ${fmt(w.recordsPerSec.none)} records/s (median of ${w.rounds})`);
+      console.log(`  tumbling 100 s window:          ${fmt(w.recordsPerSec.tumbling)} records/s (${(w.recordsPerSec.tumbling / w.recordsPerSec.none).toFixed(2)} of plain)`);
+      console.log(`  sliding 100 s / 25 s windows:   ${fmt(w.recordsPerSec.sliding)} records/s (${(w.recordsPerSec.sliding / w.recordsPerSec.none).toFixed(2)} of plain)`);
     } else {
       // Long enough that a 1000 ms interval sees several checkpoints per run at a few million
       // records/s (at 4M records the job ends before the first periodic checkpoint).

@@ -148,13 +148,25 @@ function timerOf(id: unknown, keyGroup: number): Timer {
   return { time, key, keyGroup, namespace };
 }
 
-/** `ctx.timers` of a keyed process function: the user's timers, without a namespace. */
-export function userTimerService(s: KeyedTimerService): TimerService {
+/**
+ * `ctx.timers` of a keyed process function: the user's timers, without a namespace. Timers are
+ * keyed state, so like any state they need the operator's uid to be restorable.
+ */
+export function userTimerService(s: KeyedTimerService, owner: { uid: string | undefined; displayName: string; subtask: number }): TimerService {
+  const check = (t: number): number => {
+    if (owner.uid === undefined) {
+      throw new EddyError('UID_REQUIRED', `operator '${owner.displayName}' registers timers but has no uid; add .uid('...') after it so its timers can be restored`, {
+        operatorUid: owner.displayName,
+        subtask: owner.subtask,
+      });
+    }
+    return checkTime(t);
+  };
   return {
     currentProcessingTime: () => Date.now(),
     currentWatermark: () => s.currentWatermark,
-    registerEventTimeTimer: (t) => s.registerEventTimeTimer(checkTime(t)),
-    registerProcessingTimeTimer: (t) => s.registerProcessingTimeTimer(checkTime(t)),
+    registerEventTimeTimer: (t) => s.registerEventTimeTimer(check(t)),
+    registerProcessingTimeTimer: (t) => s.registerProcessingTimeTimer(check(t)),
     deleteEventTimeTimer: (t) => s.deleteEventTimeTimer(t),
     deleteProcessingTimeTimer: (t) => s.deleteProcessingTimeTimer(t),
   };
