@@ -2,6 +2,10 @@
  * The task's output: partitions each record onto the channels of every outgoing edge, batches
  * records per channel, and writes batches and control frames into the rings.
  *
+ * On a stream with event time every channel keeps the timestamps of its batch in a parallel
+ * array (read from the task's clock as each record is collected) and sends `[records,
+ * timestamps]` with RECORDS_FLAG_TIMESTAMPS; other streams send the records alone.
+ *
  * The chain pushes records synchronously, so a full ring cannot block it mid-record: a frame
  * that does not fit goes to the channel's pending queue (in order, behind anything already
  * pending) and the run loop awaits `drain()` before it takes more input. That bounds memory

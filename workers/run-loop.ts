@@ -3,7 +3,13 @@
  * chain, let backpressure (output drain) and the buffer timeout act, handle barriers and
  * commands, park when there is nothing to do.
  *
- * Ending: when all input data has ended, the operators finish (emit what they held back) and
+ * Time: record batches may carry event timestamps (set into task.time before each record);
+ * watermark frames go through the input valve (minimum over non-idle, non-ended channels) and
+ * down the chain; due wake-ups (periodic watermarks, processing-time timers) are served
+ * between batches, and a parked loop wakes for the next one.
+ *
+ * Ending: when all input data has ended, event time advances to +Infinity (every window and
+ * event-time timer fires), the operators finish (emit what they held back) and
  * end-of-stream goes downstream. Without checkpointing the task then ends. With it, the task
  * stays until the final checkpoint (taken once every source has ended) has completed, so the
  * last sink transactions commit only when a restore can no longer replay their records.
