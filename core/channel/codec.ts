@@ -3,10 +3,12 @@
  *
  * msgpackr's record extension is on, without shared structures: each batch carries the
  * definition of every object shape it uses once, and every record of that shape refers to
- * it by a one-byte id. A batch of a stream with event time is `[records, timestamps]` (see
- * RECORDS_FLAG_TIMESTAMPS in layout.ts); the codec does not care which. So a batch of 500 `{ word, count }` objects pays for the key names
+ * it by a one-byte id. So a batch of 500 `{ word, count }` objects pays for the key names
  * once, and no structure table has to be kept in sync between threads (a consumer can
  * decode any batch on its own, which also makes a restart or a late-joining reader safe).
+ *
+ * A batch of a stream with event time is `[records, timestamps]` (RECORDS_FLAG_TIMESTAMPS in
+ * layout.ts); the codec packs whatever array it is given.
  */
 import { Packr, Unpackr } from 'msgpackr';
 
