@@ -33,3 +33,13 @@ describe('joins', () => {
     assert.deepEqual(await run({ kind: 'window', size: '50' }), expected);
   });
 });
+
+describe('connect and side outputs', () => {
+  it('co-map of two streams, split by ctx.output into a side output', async () => {
+    const n = 2000;
+    const r = await runJob(fixture('time/connect-side.mjs'), { parallelism: 2, args: { n: String(n) } });
+    const sorted = (xs: unknown) => (xs as number[]).slice().sort((a, b) => a - b);
+    assert.deepEqual(sorted(r.collected?.even), Array.from({ length: n }, (_, i) => i * 2));
+    assert.deepEqual(sorted(r.collected?.odd), Array.from({ length: n }, (_, i) => i * 2 + 1));
+  });
+});
