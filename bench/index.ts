@@ -5,7 +5,7 @@
  * bench-<date>.md (the readable report, with the issue's targets judged) and its SVG charts.
  *
  * Suites (all of them without --suite): micro, keyed-count, checkpoint-modes, backpressure,
- * latency, scaling. They run one after another, never two at once.
+ * latency, scaling, windows. They run one after another, never two at once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -26,8 +26,9 @@ import { buildReport } from './report/markdown.js';
 import type { RunInfo, SuiteResults } from './report/results.js';
 import { checkTargets } from './report/targets.js';
 import { benchScaling, formatScaling } from './scaling.js';
+import { benchWindows } from './windows.js';
 
-const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling'] as const;
+const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
@@ -146,6 +147,16 @@ const runners: Record<Suite, () => Promise<void>> = {
       (r) => console.error(`  timeout ${r.bufferTimeoutMs} ms, ${Math.round(r.fraction * 100)}% of max: p99 ${r.p99Ms.toFixed(2)} ms`),
     );
     log(formatLatency(results.latency));
+  },
+  windows: async () => {
+    const w = await benchWindows({ records: recordsFlag ?? (quick ? 500_000 : 3_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 5) });
+    results.windows = w;
+    log([
+      'windowed count, parallelism 1 (generator with event time → keyBy → window count → discard)',
+      `  plain keyed count:              ${fmt(w.recordsPerSec.none)} records/s (median of ${w.rounds})`,
+      `  tumbling 100 s window:          ${fmt(w.recordsPerSec.tumbling)} records/s (${(w.recordsPerSec.tumbling / w.recordsPerSec.none).toFixed(2)} of plain)`,
+      `  sliding 100 s / 25 s windows:   ${fmt(w.recordsPerSec.sliding)} records/s (${(w.recordsPerSec.sliding / w.recordsPerSec.none).toFixed(2)} of plain)`,
+    ]);
   },
   scaling: async () => {
     results.scaling = await benchScaling({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 3) });

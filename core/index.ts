@@ -4,6 +4,11 @@ export { StreamExecutionEnvironment, type JobSettings } from './api/environment.
 export { DataStream, KeyedStream, SingleOutputStreamOperator, OperatorHandle } from './api/datastream.js';
 export * from './api/functions.js';
 export * from './api/state.js';
+export * from './api/watermarks.js';
+export * from './api/windows.js';
+export { ConnectedStreams, IntervalJoin, JoinedStreams, WindowJoin, type BroadcastProcessFunction } from './api/connected-streams.js';
+export type { CoProcessFunction } from './operators/co-process.js';
+export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
 export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, PollStatus } from './connectors/types.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';

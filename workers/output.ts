@@ -2,6 +2,10 @@
  * The task's output: partitions each record onto the channels of every outgoing edge, batches
  * records per channel, and writes batches and control frames into the rings.
  *
+ * On a stream with event time every channel keeps the timestamps of its batch in a parallel
+ * array (read from the task's clock as each record is collected) and sends `[records,
+ * timestamps]` with RECORDS_FLAG_TIMESTAMPS; other streams send the records alone.
+ *
  * The chain pushes records synchronously, so a full ring cannot block it mid-record: a frame
  * that does not fit goes to the channel's pending queue (in order, behind anything already
  * pending) and the run loop awaits `drain()` before it takes more input. That bounds memory
@@ -9,12 +13,13 @@
  */
 import type { Collector, KeySelector } from '../core/api/functions.js';
 import { BatchEncoder } from '../core/channel/codec.js';
-import { FRAME_RECORDS, RING_POISONED } from '../core/channel/layout.js';
+import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { RingProducer } from '../core/channel/ring.js';
 import { EddyError } from '../core/failure.js';
 import type { JobEdge } from '../core/graph/job-graph.js';
 import type { OutputEdgeSpec } from '../core/runtime/messages.js';
 import { keyGroupFor, subtaskForKeyGroup } from '../core/state/key-groups.js';
+import type { TaskTime } from '../core/time/task-time.js';
 
 interface PendingFrame {
   type: number;
@@ -28,6 +33,8 @@ interface PendingFrame {
 
 export class Channel {
   readonly batch: unknown[] = [];
+  /** Event timestamps of `batch`, index by index; only on a stream with event time. */
+  readonly timestamps: number[] | undefined;
   /** performance.now() when the current batch got its first record. */
   batchStartedAt = 0;
   private readonly pending: PendingFrame[] = [];
@@ -36,7 +43,10 @@ export class Channel {
     readonly producer: RingProducer,
     private readonly encoder: BatchEncoder,
     private readonly where: { operatorUid: string; subtask: number },
-  ) {}
+    eventTime: boolean,
+  ) {
+    this.timestamps = eventTime ? [] : undefined;
+  }
 
   get hasPending(): boolean {
     return this.pending.length > 0;
@@ -48,11 +58,15 @@ export class Channel {
     if (b.length === 0) return;
     this.sendRecords(b, 0, b.length);
     b.length = 0;
+    if (this.timestamps !== undefined) this.timestamps.length = 0;
   }
 
   private sendRecords(records: unknown[], from: number, to: number): void {
-    const slice = from === 0 && to === records.length ? records : records.slice(from, to);
-    const bytes = this.encoder.encode(slice);
+    const whole = from === 0 && to === records.length;
+    const slice = whole ? records : records.slice(from, to);
+    const ts = this.timestamps;
+    const flags = ts === undefined ? 0 : RECORDS_FLAG_TIMESTAMPS;
+    const bytes = this.encoder.encode(ts === undefined ? slice : [slice, whole ? ts : ts.slice(from, to)]);
     if (bytes.length > this.producer.maxPayload) {
       if (to - from === 1) {
         throw new EddyError(
@@ -66,9 +80,9 @@ export class Channel {
       this.sendRecords(records, mid, to);
       return;
     }
-    if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, 0, bytes)) return;
+    if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, flags, bytes)) return;
     // The encoder reuses its buffer: a frame that has to wait needs its own copy.
-    this.pending.push({ type: FRAME_RECORDS, flags: 0, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0 });
+    this.pending.push({ type: FRAME_RECORDS, flags, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0 });
   }
 
   /** A control frame (barrier, watermark, end-of-stream); records batched before it go first. */
@@ -95,6 +109,8 @@ export class Channel {
 
 /** Sends each record of one outgoing edge to the channel(s) its partitioner picks. */
 abstract class EdgeWriter implements Collector<unknown> {
+  /** Set when the stream carries event time: the timestamp of the record being collected. */
+  time: TaskTime | undefined;
   constructor(readonly channels: Channel[], protected readonly batchSize: number) {}
   abstract collect(value: unknown): void;
 
@@ -102,6 +118,7 @@ abstract class EdgeWriter implements Collector<unknown> {
     const b = ch.batch;
     if (b.length === 0) ch.batchStartedAt = performance.now();
     b.push(value);
+    if (ch.timestamps !== undefined) ch.timestamps.push(this.time!.timestamp);
     if (b.length >= this.batchSize) ch.flush();
   }
 }
@@ -151,12 +168,24 @@ export interface OutputSettings {
   maxParallelism: number;
   subtask: number;
   operatorUid: string;
+  /** The task's clock when its output records carry event timestamps. */
+  time?: TaskTime;
+}
+
+/** The writers of one side-output tag (usually one edge). */
+class SideOutput implements Collector<unknown> {
+  constructor(private readonly writers: EdgeWriter[]) {}
+  collect(value: unknown): void {
+    for (const w of this.writers) w.collect(value);
+  }
 }
 
 export class TaskOutput implements Collector<unknown> {
   readonly channels: Channel[] = [];
+  /** Writers of the main output (side-output edges excluded). */
   private readonly edges: EdgeWriter[] = [];
   private readonly single: EdgeWriter | undefined;
+  private readonly sides = new Map<string, EdgeWriter[]>();
 
   constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
     const encoder = new BatchEncoder();
@@ -164,7 +193,7 @@ export class TaskOutput implements Collector<unknown> {
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
       const spec = specs[i];
-      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where));
+      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined));
       this.channels.push(...chans);
       let w: EdgeWriter;
       switch (e.partitioner) {
@@ -181,7 +210,13 @@ export class TaskOutput implements Collector<unknown> {
           w = new BroadcastWriter(chans, s.batchSize);
           break;
       }
-      this.edges.push(w);
+      w.time = s.time;
+      if (e.sideTag === undefined) this.edges.push(w);
+      else {
+        const list = this.sides.get(e.sideTag) ?? [];
+        list.push(w);
+        this.sides.set(e.sideTag, list);
+      }
     }
     this.single = this.edges.length === 1 ? this.edges[0] : undefined;
   }
@@ -189,6 +224,17 @@ export class TaskOutput implements Collector<unknown> {
   collect(value: unknown): void {
     if (this.single !== undefined) this.single.collect(value);
     else for (const e of this.edges) e.collect(value);
+  }
+
+  /** The collector of a side-output tag, or undefined if no edge consumes that tag. */
+  sideOutput(tagId: string): Collector<unknown> | undefined {
+    const w = this.sides.get(tagId);
+    return w ? new SideOutput(w) : undefined;
+  }
+
+  /** A watermark (or, with idle, an idle status) to every consumer. */
+  emitWatermark(watermark: number, idle: boolean): void {
+    this.broadcastControl(FRAME_WATERMARK, idle ? WATERMARK_FLAG_IDLE : 0, 1, watermark);
   }
 
   get hasPending(): boolean {

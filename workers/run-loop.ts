@@ -3,7 +3,13 @@
  * chain, let backpressure (output drain) and the buffer timeout act, handle barriers and
  * commands, park when there is nothing to do.
  *
- * Ending: when all input data has ended, the operators finish (emit what they held back) and
+ * Time: record batches may carry event timestamps (set into task.time before each record);
+ * watermark frames go through the input valve (minimum over non-idle, non-ended channels) and
+ * down the chain; due wake-ups (periodic watermarks, processing-time timers) are served
+ * between batches, and a parked loop wakes for the next one.
+ *
+ * Ending: when all input data has ended, event time advances to +Infinity (every window and
+ * event-time timer fires), the operators finish (emit what they held back) and
  * end-of-stream goes downstream. Without checkpointing the task then ends. With it, the task
  * stays until the final checkpoint (taken once every source has ended) has completed, so the
  * last sink transactions commit only when a restore can no longer replay their records.
@@ -18,6 +24,7 @@
  */
 import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/barrier-handler.js';
 import { BatchDecoder } from '../core/channel/codec.js';
+import type { RingConsumer } from '../core/channel/ring.js';
 import {
   BARRIER_FLAG_FINAL,
   BARRIER_FLAG_SAVEPOINT,
@@ -26,7 +33,12 @@ import {
   FRAME_CANCEL_BARRIER,
   FRAME_END_OF_STREAM,
   FRAME_RECORDS,
+  FRAME_WATERMARK,
+  RECORDS_FLAG_TIMESTAMPS,
+  WATERMARK_FLAG_IDLE,
 } from '../core/channel/layout.js';
+import { NO_TIMESTAMP } from '../core/time/task-time.js';
+import { WatermarkValve } from '../core/time/watermark-valve.js';
 import { EddyError, toFailure } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { TaskOutcome } from '../core/runtime/messages.js';
@@ -84,6 +96,8 @@ class TaskLoop {
   readonly checkpointer: TaskCheckpointer | undefined;
   private readonly barriers: BarrierHandler | undefined;
   private readonly isCancelled = () => this.task.cancelled;
+  /** The watermark over the task's input channels. */
+  private readonly valve: WatermarkValve | undefined;
   /** Input data ended and the operators finished. */
   private dataEnded = false;
   /** Id of the stop-with-savepoint this task has taken (sources read no more), else -1. */
@@ -97,6 +111,7 @@ class TaskLoop {
   constructor(private readonly task: StreamTask) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
     this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
+    this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
     if (task.checkpointing && task.input) {
       const input = task.input;
       this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
@@ -140,6 +155,20 @@ class TaskLoop {
     this.checkpointer!.persist(captured, this.task.input ? performance.now() - this.alignStart : 0);
   }
 
+  /** Serves due wake-ups (periodic watermarks, processing-time timers). */
+  private tick(): void {
+    const time = this.task.time;
+    if (time.nextDue === Infinity) return;
+    const now = Date.now();
+    if (now >= time.nextDue) time.tick(now);
+  }
+
+  /** How long the loop may park before the next wake-up is due (ms). */
+  private parkLimit(ms: number): number {
+    const due = this.task.time.nextDue;
+    return due === Infinity ? ms : Math.min(ms, Math.max(0, due - Date.now()));
+  }
+
   private async handleCommands(): Promise<void> {
     const q = this.task.commands;
     while (q.length > 0) {
@@ -159,8 +188,13 @@ class TaskLoop {
     }
   }
 
-  /** Input data ended: let operators emit what they hold, then end-of-stream downstream. */
+  /**
+   * Input data ended: event time jumps to +Infinity so every pending window and event-time
+   * timer fires, operators emit what they hold, then end-of-stream goes downstream — all
+   * before the final checkpoint, so what they emit is committed with it.
+   */
   private async endOfData(): Promise<void> {
+    this.task.time.watermark(-1, Infinity);
     for (const op of this.task.operators) await op.finish();
     if (this.task.output) {
       this.task.output.flushAll();
@@ -168,6 +202,29 @@ class TaskLoop {
       await this.task.output.drain(this.isCancelled);
     }
     this.dataEnded = true;
+  }
+
+  /** A record batch into a two-input head, from its input `side`. */
+  private twoInputBatch(decoder: BatchDecoder, ch: RingConsumer, side: number): void {
+    const time = this.task.time;
+    const head = this.task.twoInputHead!;
+    const stamped = (ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) !== 0;
+    const decoded = decoder.decode(ch.payload());
+    ch.release();
+    const records = stamped ? (decoded[0] as unknown[]) : decoded;
+    const stamps = stamped ? (decoded[1] as number[]) : undefined;
+    time.timestamp = NO_TIMESTAMP;
+    for (let k = 0; k < records.length; k++) {
+      if (stamps !== undefined) time.timestamp = stamps[k];
+      head.collectSide(side, records[k]);
+    }
+  }
+
+  /** The inputs' combined watermark advanced (or all went idle): tell the chain. */
+  private onValve(r: number | 'idle' | undefined): void {
+    if (r === undefined) return;
+    if (r === 'idle') this.task.time.idle(-1);
+    else this.task.time.watermark(-1, r);
   }
 
   async runSource(): Promise<void> {
@@ -190,6 +247,7 @@ class TaskLoop {
         else await task.gate.park(IDLE_PARK_MS);
         continue;
       }
+      this.tick();
       let r;
       try {
         r = reader.poll(counter, s.batchSize);
@@ -200,8 +258,8 @@ class TaskLoop {
       if (output) {
         if (output.hasPending) await output.drain(this.isCancelled);
         const due = output.flushDue(performance.now(), s.bufferTimeoutMs);
-        if (r === 'idle') await this.parkSource(Math.min(reader.idleMs ?? 10, due === Infinity ? Infinity : Math.max(0, due - performance.now())));
-      } else if (r === 'idle') await this.parkSource(reader.idleMs ?? 10);
+        if (r === 'idle') await this.parkSource(this.parkLimit(Math.min(reader.idleMs ?? 10, due === Infinity ? Infinity : Math.max(0, due - performance.now()))));
+      } else if (r === 'idle') await this.parkSource(this.parkLimit(reader.idleMs ?? 10));
       if (r === 'end') {
         await this.endOfData();
         if (this.checkpointer) send(task.spec, { type: 'source-ended' });
@@ -225,6 +283,9 @@ class TaskLoop {
     const s = task.plan.settings;
     const decoder = new BatchDecoder();
     const barriers = this.barriers;
+    const time = task.time;
+    const valve = this.valve!;
+    const sides = task.inputSides;
     let nextDue = Infinity;
     for (let iter = 1; !this.done; iter++) {
       if (task.cancelled) throw new Cancelled();
@@ -232,6 +293,7 @@ class TaskLoop {
         await this.handleCommands();
         if (this.done) break; // the final checkpoint completed: nothing to wait for
       }
+      if (!this.dataEnded) this.tick();
       const i = input.poll();
       if (i < 0) {
         if (input.anyPoisoned()) throw new Cancelled();
@@ -244,16 +306,33 @@ class TaskLoop {
         }
         task.gate.arm();
         if (input.poll() >= 0 || task.commands.length > 0 || input.anyPoisoned()) task.gate.disarm();
-        else await task.gate.park(nextDue === Infinity ? IDLE_PARK_MS : Math.max(0, nextDue - performance.now()));
+        else await task.gate.park(this.parkLimit(nextDue === Infinity ? IDLE_PARK_MS : Math.max(0, nextDue - performance.now())));
         continue;
       }
       const ch = input.channels[i];
       const type = ch.frameType;
       if (type === FRAME_RECORDS) {
-        const records = decoder.decode(ch.payload());
-        // Decoding copied everything out of the ring: free the space for the producer now.
+        if (sides !== undefined) {
+          this.twoInputBatch(decoder, ch, sides[i]);
+        } else if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) {
+          const records = decoder.decode(ch.payload());
+          // Decoding copied everything out of the ring: free the space for the producer now.
+          ch.release();
+          time.timestamp = NO_TIMESTAMP;
+          for (let k = 0; k < records.length; k++) head.collect(records[k]);
+        } else {
+          const [records, stamps] = decoder.decode(ch.payload()) as [unknown[], number[]];
+          ch.release();
+          for (let k = 0; k < records.length; k++) {
+            time.timestamp = stamps[k];
+            head.collect(records[k]);
+          }
+        }
+      } else if (type === FRAME_WATERMARK) {
+        const wm = ch.number(0);
+        const idle = (ch.frameFlags & WATERMARK_FLAG_IDLE) !== 0;
         ch.release();
-        for (let k = 0; k < records.length; k++) head.collect(records[k]);
+        this.onValve(valve.onWatermark(i, wm, idle));
       } else if (type === FRAME_BARRIER) {
         const id = ch.number(0);
         const ts = ch.number(1);
@@ -272,8 +351,8 @@ class TaskLoop {
         ch.release();
         input.markEnded(i);
         if (input.allEnded) await this.endOfData();
+        else this.onValve(valve.onEnded(i));
       } else {
-        // Watermarks come with event time; nothing to do with them yet.
         ch.release();
       }
       if (output) {

@@ -12,7 +12,8 @@ import type { JobVertex } from '../core/graph/job-graph.js';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { KeyContextOperator } from '../core/operators/keyed.js';
 import { operatorFailure } from '../core/operators/failures.js';
-import type { ChainOperator } from '../core/operators/operator.js';
+import type { ChainOperator, OperatorRuntime, TwoInputOperator } from '../core/operators/operator.js';
+import { timestampsOperator } from '../core/operators/timestamps.js';
 import { SinkOperator } from '../core/operators/sink.js';
 import { planJob, type JobPlan } from '../core/runtime/job-plan.js';
 import { loadJob } from '../core/runtime/module-loader.js';
@@ -21,6 +22,7 @@ import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT
 import { HeapKeyedStore } from '../core/state/heap/heap-keyed-store.js';
 import { keyGroupRange } from '../core/state/key-groups.js';
 import { OperatorStateStore } from '../core/state/operator-state.js';
+import { TaskTime } from '../core/time/task-time.js';
 import { connectorContext } from './control-port.js';
 import { InputGate } from './input-gate.js';
 import { TaskOutput } from './output.js';
@@ -53,12 +55,17 @@ export class StreamTask {
   /** Chained operators after the source (if any), head first. */
   readonly operators: ChainOperator[] = [];
   readonly head: Collector<unknown>;
+  /** Set when the head has two inputs: per input channel, the input (0 or 1) it feeds. */
+  readonly inputSides: Uint8Array | undefined;
+  readonly twoInputHead: TwoInputOperator | undefined;
   readonly nodes: NodeRuntime[];
   readonly source: { node: StreamNode; reader: SourceReader<unknown>; counter: SourceCounter } | undefined;
   readonly name: string;
   /** Commands from the main thread (trigger, notify, abort), queued by the control port. */
   readonly commands: TaskCommand[] = [];
   readonly checkpointing: boolean;
+  /** Record timestamps, watermarks and wake-ups of this task. */
+  readonly time = new TaskTime();
   private readonly control: Int32Array;
   private readonly metrics: Float64Array;
 
@@ -84,38 +91,58 @@ export class StreamTask {
             maxParallelism: s.maxParallelism,
             subtask: spec.subtask,
             operatorUid: displayName(tail),
+            time: this.vertex.eventTime ? this.time : undefined,
           })
         : undefined;
     const inputEdges = this.vertex.inputs.map((e) => e.id);
     this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge)) : undefined;
+    const input = this.input;
+    this.inputSides = vnodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
 
     let next: Collector<unknown> = this.output ?? { collect() {} };
     const first = nodes[0].reader ? 1 : 0;
     const ops: ChainOperator[] = [];
+    const runtime = (i: number): OperatorRuntime => {
+      const n = nodes[i];
+      return {
+        ...connectorContext(spec, n.node, this.vertex.parallelism),
+        node: n.node,
+        displayName: n.uid,
+        maxParallelism: s.maxParallelism,
+        keyedStore: n.keyed,
+        operatorState: n.operatorState,
+        time: this.time,
+        chainIndex: i - first,
+        autoWatermarkIntervalMs: plan.graph.autoWatermarkIntervalMs,
+        sideOutput: (tagId) => (i === nodes.length - 1 ? this.output?.sideOutput(tagId) : undefined),
+      };
+    };
     for (let i = nodes.length - 1; i >= first; i--) {
       const n = nodes[i];
       let op: ChainOperator;
       if (n.writer) {
         op = new SinkOperator(n.writer, { operatorUid: n.uid, subtask: spec.subtask, transactional: this.checkpointing });
       } else {
-        op = n.node.factory!(
-          {
-            ...connectorContext(spec, n.node, this.vertex.parallelism),
-            node: n.node,
-            displayName: n.uid,
-            maxParallelism: s.maxParallelism,
-            keyedStore: n.keyed,
-            operatorState: n.operatorState,
-          },
-          next,
-        );
-        if (n.node.keySelector && i === 0) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
+        op = n.node.factory!(runtime(i), next);
+        // A two-input head sets the key itself: each input has its own key selector.
+        if (n.node.keySelector && i === 0 && !n.node.twoInput) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
       }
       ops.unshift(op);
       next = op;
     }
     this.operators = ops;
+    this.twoInputHead = this.inputSides ? (ops[0] as TwoInputOperator) : undefined;
+    const out = this.output;
+    this.time.attach(ops, out ? (wm, idle) => out.emitWatermark(wm, idle) : undefined);
     if (nodes[0].reader) {
+      // A source with a watermark strategy: its subtask stamps records and makes watermarks
+      // right behind the reader, before the chain (at position -1, like the task's inputs).
+      const strategy = nodes[0].node.watermarks;
+      if (strategy) {
+        const assigner = timestampsOperator(strategy)(runtime(0), next);
+        void assigner.open();
+        next = assigner;
+      }
       const counter = new SourceCounter(next);
       this.source = { node: nodes[0].node, reader: nodes[0].reader, counter };
       this.head = counter;

@@ -1,4 +1,5 @@
 /** The shape of one invocation's results (the JSON file, and what the Markdown report is made from). */
+import type { WindowsResult } from '../windows.js';
 import type { BackpressureResult } from '../backpressure.js';
 import type { CheckpointModesResult } from '../checkpoint-modes.js';
 import type { LatencyResult } from '../latency.js';
@@ -14,6 +15,7 @@ export interface SuiteResults {
   backpressure?: BackpressureResult;
   latency?: LatencyResult;
   scaling?: ScalingResult;
+  windows?: WindowsResult;
 }
 
 export interface RunInfo {

@@ -5,17 +5,31 @@
 import type { Sink } from '../connectors/types.js';
 import { EddyError } from '../failure.js';
 import type { Partitioning, StreamGraph, StreamNode } from '../graph/stream-graph.js';
-import { filterOperator, flatMapOperator, mapOperator, processOperator } from '../operators/basic.js';
+import { filterOperator, flatMapOperator, identityOperator, mapOperator, processOperator } from '../operators/basic.js';
+import { timestampsOperator } from '../operators/timestamps.js';
 import type { OperatorFactory } from '../operators/operator.js';
+import type { WatermarkStrategy } from './watermarks.js';
+import { WindowedStream } from './windowed-stream.js';
+import { ConnectedStreams, IntervalJoin, JoinedStreams } from './connected-streams.js';
+import { GlobalWindows, type WindowAssigner } from '../time/windows/assigners.js';
+import { CountTrigger, PurgingTrigger } from '../time/windows/triggers.js';
 import type {
   Collector,
   FilterFunction,
   FlatMapFunction,
   KeySelector,
   MapFunction,
+  OutputTag,
   ProcessFunction,
   ReduceFunction,
 } from './functions.js';
+
+/** @internal Where a stream comes from and how it is partitioned, for operators with two inputs. */
+export interface StreamEnd {
+  heads: readonly number[];
+  partitioning: Partitioning;
+  keySelector?: KeySelector<unknown, unknown>;
+}
 
 export class DataStream<T> {
   /** @internal */
@@ -33,7 +47,7 @@ export class DataStream<T> {
   }
 
   /** @internal Adds an operator fed by this stream. */
-  protected addOperator<R>(kind: string, factory: OperatorFactory, stateful = false): SingleOutputStreamOperator<R> {
+  addOperator<R>(kind: string, factory: OperatorFactory, stateful = false): SingleOutputStreamOperator<R> {
     const node = this.graph.addNode({ kind, name: kind, stateful, factory, keySelector: this.keySelector });
     for (const h of this.heads) this.graph.connect(h, node.id, this.partitioning, this.keySelector);
     return new SingleOutputStreamOperator<R>(this.graph, node);
@@ -55,10 +69,38 @@ export class DataStream<T> {
     return this.addOperator<R>('process', processOperator(fn as ProcessFunction<unknown, unknown>));
   }
 
+  /**
+   * Gives every record its event timestamp and derives watermarks by the strategy; upstream
+   * watermarks stop here. Usually right after the source (or `env.fromSource(s, name, strategy)`).
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    if (typeof (strategy as { generator?: unknown })?.generator !== 'function') {
+      throw new EddyError('JOB_INVALID', 'assignTimestampsAndWatermarks expects a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(ms))');
+    }
+    const op = this.addOperator<T>('timestamps', timestampsOperator(strategy as WatermarkStrategy<unknown>));
+    op.node.assignsTimestamps = true;
+    return op;
+  }
+
   /** Partitions by key: each key goes to one subtask (by key group) and gets keyed state. */
   keyBy<K>(selector: KeySelector<T, K>): KeyedStream<T, K> {
     if (typeof selector !== 'function') throw new EddyError('JOB_INVALID', 'keyBy expects a function (value) => key');
     return new KeyedStream<T, K>(this.graph, this.heads, selector as KeySelector<unknown, unknown>);
+  }
+
+  /** @internal */
+  end(): StreamEnd {
+    return { heads: this.heads, partitioning: this.partitioning, keySelector: this.keySelector };
+  }
+
+  /** Two streams into one operator (co-map, co-process; broadcast state with other.broadcast()). */
+  connect<B>(other: DataStream<B>): ConnectedStreams<T, B> {
+    return new ConnectedStreams<T, B>(this.graph, this.end(), other.end());
+  }
+
+  /** Window join: `a.join(b).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
+  join<B>(other: DataStream<B>): JoinedStreams<T, B> {
+    return new JoinedStreams<T, B>(this, other);
   }
 
   /** Merges streams of the same type; the next operator reads all of them. */
@@ -118,9 +160,17 @@ export class OperatorHandle {
 export class SingleOutputStreamOperator<T> extends DataStream<T> {
   private readonly handle: OperatorHandle;
   /** @internal */
-  constructor(graph: StreamGraph, node: StreamNode) {
+  constructor(graph: StreamGraph, readonly node: StreamNode) {
     super(graph, [node.id]);
     this.handle = new OperatorHandle(graph, node);
+  }
+
+  /** The records this operator sent with `ctx.output(tag, v)` (or late data of a window). */
+  getSideOutput<X>(tag: OutputTag<X>): SingleOutputStreamOperator<X> {
+    if (typeof tag?.id !== 'string') throw new EddyError('JOB_INVALID', 'getSideOutput expects an OutputTag');
+    const node = this.graph.addNode({ kind: 'sideOutput', name: `side:${tag.id}`, stateful: false, factory: identityOperator });
+    this.graph.connect(this.node.id, node.id, 'auto', undefined, tag.id);
+    return new SingleOutputStreamOperator<X>(this.graph, node);
   }
   uid(uid: string): this {
     this.handle.uid(uid);
@@ -151,6 +201,22 @@ export class KeyedStream<T, K> extends DataStream<T> {
       s.update(next);
       out.collect(next);
     });
+  }
+
+  /** Interval join with another keyed stream: `.intervalJoin(other).between(lo, hi).process(fn)`. */
+  intervalJoin<B>(other: KeyedStream<B, K>): IntervalJoin<T, B> {
+    if (!(other instanceof KeyedStream)) throw new EddyError('JOB_INVALID', 'intervalJoin expects a keyed stream (other.keyBy(...))');
+    return new IntervalJoin<T, B>(this.graph, this.end(), other.end());
+  }
+
+  /** Windows of each key: `.window(TumblingEventTimeWindows.of(60_000)).reduce(...)`. */
+  window(assigner: WindowAssigner): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(assigner, (kind, factory) => this.addOperator(kind, factory, true));
+  }
+
+  /** Windows of `size` records per key (a global window with a purging count trigger). */
+  countWindow(size: number): WindowedStream<T, K> {
+    return this.window(GlobalWindows.create()).trigger(PurgingTrigger.of(CountTrigger.of(size)));
   }
 
   // A keyed stream's partitioning is fixed by its key; these would silently drop it.

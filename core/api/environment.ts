@@ -8,6 +8,7 @@ import { EddyError } from '../failure.js';
 import { StreamGraph } from '../graph/stream-graph.js';
 import type { ConsistencyMode } from '../runtime/options.js';
 import { DataStream, type SingleOutputStreamOperator } from './datastream.js';
+import type { WatermarkStrategy } from './watermarks.js';
 
 export interface JobSettings {
   parallelism?: number;
@@ -53,13 +54,29 @@ export class StreamExecutionEnvironment {
     return this;
   }
 
-  fromSource<T>(source: Source<T>, name?: string): SingleOutputStreamOperator<T> {
+  /** How often timestamp assigners emit periodic watermarks (default 200 ms; 0 turns it off). */
+  setAutoWatermarkInterval(ms: number): this {
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new EddyError('JOB_INVALID', `setAutoWatermarkInterval expects milliseconds >= 0, got ${ms}`);
+    this.graph.autoWatermarkIntervalMs = ms;
+    return this;
+  }
+
+  /**
+   * A source; with a watermark strategy, each source subtask assigns its records' event
+   * timestamps and makes watermarks itself (so one idle subtask can be marked idle).
+   */
+  fromSource<T>(source: Source<T>, name?: string, strategy?: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    if (strategy !== undefined && typeof (strategy as { generator?: unknown }).generator !== 'function') {
+      throw new EddyError('JOB_INVALID', 'fromSource: the third argument must be a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(ms))');
+    }
     const node = this.graph.addNode({
       kind: 'source',
       name: name ?? source.kind,
       stateful: source.stateful,
       source: source as Source<unknown>,
       parallelismCap: source.maxParallelism,
+      watermarks: strategy as WatermarkStrategy<unknown> | undefined,
+      assignsTimestamps: strategy !== undefined,
     });
     return DataStream.forNode<T>(this.graph, node.id);
   }

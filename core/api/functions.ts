@@ -38,6 +38,8 @@ export interface RuntimeContext {
   readonly attempt: number;
   /** The key of the record being processed (keyed streams only; undefined otherwise). */
   readonly currentKey: unknown;
+  /** Event timestamp of the record being processed (in onTimer: the timer's time); NaN if none. */
+  readonly timestamp: number;
   /** Sends a value to a side output. */
   output<X>(tag: OutputTag<X>, value: X): void;
 }
@@ -48,14 +50,14 @@ export type FlatMapFunction<T, R> = (value: T, out: Collector<R>, ctx: RuntimeCo
 export type ReduceFunction<T> = (a: T, b: T) => T;
 export type KeySelector<T, K> = (value: T) => K;
 
+/** onTimer's context: currentKey is the timer's key, timestamp the timer's time. */
 export interface OnTimerContext extends RuntimeContext {
   readonly timeDomain: 'event' | 'processing';
-  readonly timestamp: number;
 }
 
-export interface ProcessFunctionObject<T, R> {
+/** What every process-style function may implement besides its element methods. */
+export interface ProcessFunctionLifecycle<R> {
   open?(ctx: RuntimeContext): void | Promise<void>;
-  processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
   onTimer?(timestamp: number, ctx: OnTimerContext, out: Collector<R>): void;
   close?(): void | Promise<void>;
   /** Called at every checkpoint barrier, before the state is captured (Flink's snapshotState). */
@@ -64,6 +66,10 @@ export interface ProcessFunctionObject<T, R> {
   notifyCheckpointComplete?(checkpointId: number, ctx: RuntimeContext): void;
   /** Called once before the first record, after state was restored (Flink's initializeState). */
   initializeState?(ctx: RuntimeContext, restored: boolean): void | Promise<void>;
+}
+
+export interface ProcessFunctionObject<T, R> extends ProcessFunctionLifecycle<R> {
+  processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
 }
 
 export type ProcessFunction<T, R> = ((value: T, ctx: RuntimeContext, out: Collector<R>) => void) | ProcessFunctionObject<T, R>;

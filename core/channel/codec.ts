@@ -6,6 +6,9 @@
  * it by a one-byte id. So a batch of 500 `{ word, count }` objects pays for the key names
  * once, and no structure table has to be kept in sync between threads (a consumer can
  * decode any batch on its own, which also makes a restart or a late-joining reader safe).
+ *
+ * A batch of a stream with event time is `[records, timestamps]` (RECORDS_FLAG_TIMESTAMPS in
+ * layout.ts); the codec packs whatever array it is given.
  */
 import { Packr, Unpackr } from 'msgpackr';
 

@@ -74,6 +74,18 @@ export const BARRIER_FLAG_SAVEPOINT = 2;
  * the savepoint completes (sinks commit); if it fails, they carry on as before.
  */
 export const BARRIER_FLAG_STOP = 4;
+/**
+ * Records flag: the batch carries event timestamps. Its payload is then the msgpack of
+ * `[records, timestamps]` (two arrays of equal length) instead of `records`; streams without
+ * event time never set it and pay nothing for timestamps.
+ */
+export const RECORDS_FLAG_TIMESTAMPS = 1;
+/**
+ * Watermark frame: one f64, the watermark. With this flag the producer went idle instead
+ * (the number is its last watermark): consumers leave the channel out of their minimum
+ * until a watermark frame without the flag arrives.
+ */
+export const WATERMARK_FLAG_IDLE = 1;
 
 export type FrameType =
   | typeof FRAME_RECORDS

@@ -19,6 +19,10 @@ export interface JobEdge {
   toNode: number;
   partitioner: Partitioner;
   keySelector?: KeySelector<unknown, unknown>;
+  /** Only the records the producer sends to this side-output tag travel on this edge. */
+  sideTag?: string;
+  /** Which input of a two-input consumer this edge feeds (0 or 1); undefined otherwise. */
+  inputSide?: number;
 }
 
 export interface JobVertex {
@@ -29,6 +33,8 @@ export interface JobVertex {
   name: string;
   inputs: JobEdge[];
   outputs: JobEdge[];
+  /** The vertex's output records carry event timestamps (a timestamp assigner upstream). */
+  eventTime: boolean;
 }
 
 export interface JobGraph {
@@ -81,10 +87,10 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
   const vertices: JobVertex[] = [];
   for (const node of graph.nodes) {
     let chained = false;
-    if (node.inputs.length === 1 && node.kind !== 'source') {
+    if (node.inputs.length === 1 && node.kind !== 'source' && !node.twoInput) {
       const e = node.inputs[0];
       const producer = graph.nodes[e.from];
-      if (producer.outputs.length === 1 && partitionerOf(e.from, e.to, e.partitioning) === 'forward' && par[e.from] === par[node.id]) {
+      if (producer.outputs.length === 1 && e.sideTag === undefined && partitionerOf(e.from, e.to, e.partitioning) === 'forward' && par[e.from] === par[node.id]) {
         const v = vertices[vertexOf[e.from]];
         v.nodes.push(node);
         v.name += ` -> ${displayName(node)}`;
@@ -93,7 +99,7 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
       }
     }
     if (!chained) {
-      const v: JobVertex = { id: vertices.length, nodes: [node], parallelism: par[node.id], name: displayName(node), inputs: [], outputs: [] };
+      const v: JobVertex = { id: vertices.length, nodes: [node], parallelism: par[node.id], name: displayName(node), inputs: [], outputs: [], eventTime: false };
       vertices.push(v);
       vertexOf[node.id] = v.id;
     }
@@ -111,12 +117,16 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
         toNode: e.to,
         partitioner: partitionerOf(e.from, e.to, e.partitioning),
         keySelector: e.keySelector,
+        sideTag: e.sideTag,
+        inputSide: e.inputSide,
       };
       edges.push(je);
       vertices[je.from].outputs.push(je);
       vertices[je.to].inputs.push(je);
     }
   }
+  const eventTime = graph.eventTime();
+  for (const v of vertices) v.eventTime = eventTime[v.nodes[v.nodes.length - 1].id];
   return { vertices, edges, maxParallelism: settings.maxParallelism, parallelism: par };
 }
 
@@ -137,6 +147,6 @@ export function consumersOf(g: JobGraph, e: JobEdge, i: number): number[] {
 /** A stable description of the graph, to check that a worker rebuilt the same one. */
 export function fingerprint(g: JobGraph): string {
   return g.vertices
-    .map((v) => `${v.id}:${v.parallelism}:[${v.nodes.map((n) => `${n.kind}/${displayName(n)}`).join(',')}]<${v.inputs.map((e) => `${e.from}/${e.partitioner}`).join(',')}`)
+    .map((v) => `${v.id}:${v.parallelism}:[${v.nodes.map((n) => `${n.kind}/${displayName(n)}`).join(',')}]<${v.inputs.map((e) => `${e.from}/${e.partitioner}${e.sideTag ? `/${e.sideTag}` : ''}`).join(',')}`)
     .join('|');
 }

@@ -5,6 +5,7 @@
  * nothing here may depend on time, randomness or the thread.
  */
 import type { KeySelector } from '../api/functions.js';
+import { DEFAULT_AUTO_WATERMARK_INTERVAL_MS, type WatermarkStrategy } from '../api/watermarks.js';
 import type { Sink, Source } from '../connectors/types.js';
 import { EddyError } from '../failure.js';
 import type { OperatorFactory } from '../operators/operator.js';
@@ -17,6 +18,10 @@ export interface StreamEdge {
   to: number;
   partitioning: Partitioning;
   keySelector?: KeySelector<unknown, unknown>;
+  /** Set on an edge that carries only the records a node sends to this side-output tag. */
+  sideTag?: string;
+  /** Into a two-input node (connect): which of its inputs this edge feeds (0 or 1). */
+  inputSide?: number;
 }
 
 export interface StreamNode {
@@ -36,6 +41,14 @@ export interface StreamNode {
   factory?: OperatorFactory;
   /** Set when the node consumes a keyed stream: the key of each input record. */
   keySelector?: KeySelector<unknown, unknown>;
+  /** A source's watermark strategy (fromSource with a strategy). */
+  watermarks?: WatermarkStrategy<unknown>;
+  /** A timestamp assigner: from here on, records carry event timestamps. */
+  assignsTimestamps?: boolean;
+  /** A node with two logical inputs (connect, joins): its edges say which input they feed. */
+  twoInput?: boolean;
+  /** Key of the second input's records when a two-input node is keyed (the first is keySelector). */
+  keySelector2?: KeySelector<unknown, unknown>;
   inputs: StreamEdge[];
   outputs: StreamEdge[];
 }
@@ -47,6 +60,8 @@ export function displayName(node: StreamNode): string {
 
 export class StreamGraph {
   readonly nodes: StreamNode[] = [];
+  /** How often timestamp assigners are asked for a periodic watermark (ms; 0 = never). */
+  autoWatermarkIntervalMs = DEFAULT_AUTO_WATERMARK_INTERVAL_MS;
 
   addNode(init: Omit<StreamNode, 'id' | 'inputs' | 'outputs'>): StreamNode {
     const node: StreamNode = { ...init, id: this.nodes.length, inputs: [], outputs: [] };
@@ -54,10 +69,27 @@ export class StreamGraph {
     return node;
   }
 
-  connect(from: number, to: number, partitioning: Partitioning, keySelector?: KeySelector<unknown, unknown>): void {
-    const edge: StreamEdge = { from, to, partitioning, keySelector };
+  connect(
+    from: number,
+    to: number,
+    partitioning: Partitioning,
+    keySelector?: KeySelector<unknown, unknown>,
+    sideTag?: string,
+    inputSide?: number,
+  ): void {
+    const edge: StreamEdge = { from, to, partitioning, keySelector, sideTag, inputSide };
     this.nodes[from].outputs.push(edge);
     this.nodes[to].inputs.push(edge);
+  }
+
+  /**
+   * Per node: do its output records carry event timestamps? True from a timestamp assigner
+   * on (nodes are created after their inputs, so one pass in id order suffices).
+   */
+  eventTime(): boolean[] {
+    const et: boolean[] = [];
+    for (const n of this.nodes) et.push(n.assignsTimestamps === true || n.inputs.some((e) => et[e.from]));
+    return et;
   }
 
   /** Checks that hold for any graph, whatever parallelism it is given. */

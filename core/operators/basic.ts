@@ -1,8 +1,10 @@
 /** The stateless record-at-a-time operators; keyed state reaches them through ctx. */
 import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../api/functions.js';
-import { BaseOperator, type OperatorFactory } from './operator.js';
+import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
+import { keyedTimerService, userTimerService, type KeyedTimerService } from '../time/timer-service.js';
+import type { OnTimerContext } from '../api/functions.js';
 
 class MapOperator extends BaseOperator<unknown> {
   constructor(private readonly fn: MapFunction<unknown, unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {
@@ -65,13 +67,31 @@ class FlatMapOperator extends BaseOperator<unknown> {
   }
 }
 
-class ProcessOperator extends BaseOperator<unknown> {
-  private readonly out: CountingCollector;
-  private readonly obj: ProcessFunctionObject<unknown, unknown>;
-  constructor(fn: ProcessFunction<unknown, unknown>, private readonly ctx: OperatorContext, next: Collector<unknown>) {
+export class ProcessOperator extends BaseOperator<unknown> {
+  protected readonly out: CountingCollector;
+  protected readonly obj: ProcessFunctionObject<unknown, unknown>;
+  /** On a keyed stream: the timers behind ctx.timers and onTimer. */
+  private readonly timers: KeyedTimerService | undefined;
+  constructor(fn: ProcessFunction<unknown, unknown>, protected readonly ctx: OperatorContext, next: Collector<unknown>, rt: OperatorRuntime) {
     super();
     this.out = new CountingCollector(this, next);
     this.obj = typeof fn === 'function' ? { processElement: fn } : fn;
+    if (rt.keyedStore) {
+      const timers = keyedTimerService({ ...rt, keyedStore: rt.keyedStore });
+      this.timers = timers;
+      ctx.timers = userTimerService(timers, { uid: rt.node.uid, displayName: rt.displayName, subtask: rt.subtaskIndex });
+      timers.setCallback((time, _key, _ns, domain) => {
+        ctx.timeDomain = domain;
+        try {
+          this.obj.onTimer?.(time, ctx as OperatorContext & OnTimerContext, this.out);
+        } catch (err) {
+          throw userFunctionFailure(err, ctx);
+        }
+      });
+    }
+  }
+  processWatermark(watermark: number): void {
+    this.timers?.advanceWatermark(watermark);
   }
   override open(): Promise<void> | void {
     return this.obj.open?.(this.ctx);
@@ -103,6 +123,7 @@ class ProcessOperator extends BaseOperator<unknown> {
     }
   }
   async initializeState(restored: boolean): Promise<void> {
+    if (restored) this.timers?.restore();
     if (!this.obj.initializeState) return;
     try {
       await this.obj.initializeState(this.ctx, restored);
@@ -115,4 +136,18 @@ class ProcessOperator extends BaseOperator<unknown> {
 export const mapOperator = (fn: MapFunction<unknown, unknown>): OperatorFactory => (rt, next) => new MapOperator(fn, new OperatorContext(rt), next);
 export const filterOperator = (fn: FilterFunction<unknown>): OperatorFactory => (rt, next) => new FilterOperator(fn, new OperatorContext(rt), next);
 export const flatMapOperator = (fn: FlatMapFunction<unknown, unknown>): OperatorFactory => (rt, next) => new FlatMapOperator(fn, new OperatorContext(rt), next);
-export const processOperator = (fn: ProcessFunction<unknown, unknown>): OperatorFactory => (rt, next) => new ProcessOperator(fn, new OperatorContext(rt), next);
+export const processOperator = (fn: ProcessFunction<unknown, unknown>): OperatorFactory => (rt, next) => new ProcessOperator(fn, new OperatorContext(rt), next, rt);
+
+/** Passes records on unchanged (the head of a side-output stream). */
+class IdentityOperator extends BaseOperator<unknown> {
+  constructor(private readonly next: Collector<unknown>) {
+    super();
+  }
+  collect(value: unknown): void {
+    this.recordsIn++;
+    this.recordsOut++;
+    this.next.collect(value);
+  }
+}
+
+export const identityOperator: OperatorFactory = (_rt, next) => new IdentityOperator(next);

@@ -2,7 +2,7 @@
  * The runtime context a user function receives last. One object per operator instance, whose
  * `currentKey` the keyed wrapper updates per record: nothing is allocated per call.
  */
-import type { OutputTag, RuntimeContext, TimerService } from '../api/functions.js';
+import type { Collector, OutputTag, RuntimeContext, TimerService } from '../api/functions.js';
 import type { StateAccessor } from '../api/state.js';
 import { EddyError } from '../failure.js';
 import { OperatorStateAccessor } from '../state/state-accessor.js';
@@ -29,8 +29,9 @@ export class OperatorContext implements RuntimeContext {
   readonly maxParallelism: number;
   readonly operatorUid: string;
   readonly attempt: number;
-  /** Side outputs by tag id, wired by the operator that owns this context. */
-  sideOutputs: Map<string, (value: unknown) => void> | undefined;
+  /** In onTimer: which clock fired the timer. */
+  timeDomain: 'event' | 'processing' = 'event';
+  private readonly sides = new Map<string, Collector<unknown> | null>();
 
   constructor(private readonly rt: OperatorRuntime) {
     this.subtaskIndex = rt.subtaskIndex;
@@ -49,11 +50,26 @@ export class OperatorContext implements RuntimeContext {
     return this.rt.keyedStore?.currentKey;
   }
 
+  /** Event timestamp of the current record (in onTimer: the timer's time); NaN if none. */
+  get timestamp(): number {
+    return this.rt.time.timestamp;
+  }
+
+  /** The side output of a tag, or undefined when nothing consumes it. */
+  sideOutput(tagId: string): Collector<unknown> | undefined {
+    let c = this.sides.get(tagId);
+    if (c === undefined) {
+      c = this.rt.sideOutput(tagId) ?? null;
+      this.sides.set(tagId, c);
+    }
+    return c ?? undefined;
+  }
+
   output<X>(tag: OutputTag<X>, value: X): void {
-    const emit = this.sideOutputs?.get(tag.id);
-    if (!emit) {
+    const out = this.sideOutput(tag.id);
+    if (!out) {
       throw new EddyError('UNSUPPORTED', `side output '${tag.id}' of '${this.operatorUid}' has no consumer; use getSideOutput(tag) on the stream`);
     }
-    emit(value);
+    out.collect(value);
   }
 }

@@ -29,6 +29,12 @@ export class KeyContextOperator implements ChainOperator {
   open(): Promise<void> | void {
     return this.inner.open();
   }
+  get generatesWatermarks(): boolean {
+    return this.inner.generatesWatermarks === true;
+  }
+  processWatermark(watermark: number): void {
+    this.inner.processWatermark?.(watermark);
+  }
   finish(): Promise<void> | void {
     return this.inner.finish();
   }

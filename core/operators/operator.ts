@@ -8,8 +8,9 @@ import type { ConnectorContext } from '../connectors/types.js';
 import type { StreamNode } from '../graph/stream-graph.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import type { OperatorStateStore } from '../state/operator-state.js';
+import type { TaskTime, WatermarkAware } from '../time/task-time.js';
 
-export interface ChainOperator<I = unknown> extends Collector<I> {
+export interface ChainOperator<I = unknown> extends Collector<I>, WatermarkAware {
   recordsIn: number;
   recordsOut: number;
   open(): Promise<void> | void;
@@ -34,6 +35,13 @@ export interface OperatorRuntime extends ConnectorContext {
   /** Present when the operator consumes a keyed stream. */
   readonly keyedStore: KeyedStateStore | undefined;
   readonly operatorState: OperatorStateStore;
+  /** The task's clock: current record timestamp, watermarks down the chain, wake-ups. */
+  readonly time: TaskTime;
+  /** This operator's position in the task's chain (head 0), for TaskTime.watermark. */
+  readonly chainIndex: number;
+  readonly autoWatermarkIntervalMs: number;
+  /** Where `ctx.output(tag, v)` sends records of a tag, if anything consumes that tag. */
+  sideOutput(tagId: string): Collector<unknown> | undefined;
 }
 
 export type OperatorFactory = (rt: OperatorRuntime, next: Collector<unknown>) => ChainOperator;
@@ -46,4 +54,9 @@ export abstract class BaseOperator<I> implements ChainOperator<I> {
   open(): Promise<void> | void {}
   finish(): Promise<void> | void {}
   close(_failed: boolean): Promise<void> | void {}
+}
+
+/** The head of a task with two logical inputs (connect, joins): told which input a record came from. */
+export interface TwoInputOperator extends ChainOperator {
+  collectSide(side: number, value: unknown): void;
 }

@@ -1,0 +1,365 @@
+/**
+ * The window operator on a keyed stream (Flink's WindowOperator): assigns each record to its
+ * windows, keeps every window's contents in keyed state (an accumulator for reduce and
+ * aggregate, the records for process), asks the trigger when to emit, and clears a window
+ * once the watermark passes its end plus the allowed lateness. Records for windows already
+ * cleared are late: dropped, or sent to the late-data side output.
+ *
+ * Everything lives in the keyed state store (contents, trigger state, session windows) or in
+ * its timers (../time/timer-service.ts), so checkpoints, restores and rescaling carry it.
+ */
+import type { Collector } from '../api/functions.js';
+import type { AggregateFunction } from '../api/state.js';
+import { EddyError } from '../failure.js';
+import type { KeyedStateStore } from '../state/keyed-store.js';
+import type { TaskTime } from '../time/task-time.js';
+import { keyedTimerService, type KeyedTimerService, type TimeDomain } from '../time/timer-service.js';
+import type { WindowAssigner } from '../time/windows/assigners.js';
+import { fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
+import { intersects, maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
+import { OperatorContext } from './context.js';
+import { operatorFailure, userFunctionFailure } from './failures.js';
+import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
+
+/** What a window function learns about the window it is called for. */
+export interface WindowContext {
+  readonly window: { readonly start: number; readonly end: number; readonly maxTimestamp: number };
+  readonly currentWatermark: number;
+  readonly currentProcessingTime: number;
+}
+
+export type ProcessWindowFunction<IN, OUT, K> = (key: K, ctx: WindowContext, elements: IN[], out: Collector<OUT>) => void;
+
+/** How a window's contents are kept and turned into output. */
+export type WindowFunctionSpec =
+  | { kind: 'reduce'; reduce: (a: unknown, b: unknown) => unknown; process?: ProcessWindowFunction<unknown, unknown, unknown> }
+  | { kind: 'aggregate'; aggregate: AggregateFunction<unknown, unknown, unknown>; process?: ProcessWindowFunction<unknown, unknown, unknown> }
+  | { kind: 'process'; process: ProcessWindowFunction<unknown, unknown, unknown> };
+
+export interface WindowSpec {
+  assigner: WindowAssigner;
+  trigger: Trigger<unknown>;
+  allowedLateness: number;
+  lateTag: string | undefined;
+  fn: WindowFunctionSpec;
+}
+
+const CONTENTS_TABLE = '__eddy/window/contents';
+const TRIGGER_TABLE = '__eddy/window/trigger';
+const SESSIONS_TABLE = '__eddy/window/sessions';
+
+class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
+  private readonly store: KeyedStateStore;
+  private readonly timers: KeyedTimerService;
+  private readonly time: TaskTime;
+  private readonly contents: number;
+  private readonly triggerState: number;
+  private readonly sessions: number;
+  private readonly ctx: OperatorContext;
+  private readonly out: Collector<unknown>;
+  private readonly late: Collector<unknown> | undefined;
+  private readonly merging: boolean;
+  /** The window the trigger context is bound to. */
+  private window: TimeWindow = { start: 0, end: 0 };
+  private readonly windowCtx: { window: { start: number; end: number; maxTimestamp: number }; currentWatermark: number; currentProcessingTime: number };
+  /** Records dropped as late without a side output (a metric for tests and users). */
+  lateDropped = 0;
+
+  constructor(
+    private readonly spec: WindowSpec,
+    rt: OperatorRuntime,
+    next: Collector<unknown>,
+  ) {
+    super();
+    if (!rt.keyedStore) throw new EddyError('JOB_INVALID', `window operator '${rt.displayName}' needs a keyed stream; call keyBy(...) first`);
+    this.store = rt.keyedStore;
+    this.time = rt.time;
+    this.ctx = new OperatorContext(rt);
+    const op = this;
+    this.out = {
+      collect(v: unknown) {
+        op.recordsOut++;
+        next.collect(v);
+      },
+    };
+    this.timers = keyedTimerService({ ...rt, keyedStore: rt.keyedStore });
+    this.timers.setCallback((t, key, ns, domain) => this.onTimer(t, key, ns, domain));
+    this.contents = this.store.register(CONTENTS_TABLE, 'map');
+    this.triggerState = this.store.register(TRIGGER_TABLE, 'map');
+    this.sessions = this.store.register(SESSIONS_TABLE, 'value');
+    this.merging = spec.assigner.sessionGap !== undefined;
+    this.late = spec.lateTag === undefined ? undefined : this.ctx.sideOutput(spec.lateTag);
+    const timers = this.timers;
+    this.windowCtx = {
+      window: { start: 0, end: 0, maxTimestamp: 0 },
+      get currentWatermark() {
+        return timers.currentWatermark;
+      },
+      get currentProcessingTime() {
+        return Date.now();
+      },
+    };
+  }
+
+  // ---- TriggerContext, bound to this.window ----
+  get currentWatermark(): number {
+    return this.timers.currentWatermark;
+  }
+  get currentProcessingTime(): number {
+    return Date.now();
+  }
+  registerEventTimeTimer(t: number): void {
+    this.timers.registerEventTimeTimer(t, namespaceOf(this.window));
+  }
+  registerProcessingTimeTimer(t: number): void {
+    this.timers.registerProcessingTimeTimer(t, namespaceOf(this.window));
+  }
+  deleteEventTimeTimer(t: number): void {
+    this.timers.deleteEventTimeTimer(t, namespaceOf(this.window));
+  }
+  deleteProcessingTimeTimer(t: number): void {
+    this.timers.deleteProcessingTimeTimer(t, namespaceOf(this.window));
+  }
+  state<T>(name: string): TriggerState<T> {
+    return this.stateOf<T>(name, this.window);
+  }
+  stateOf<T>(name: string, w: TimeWindow): TriggerState<T> {
+    const s = this.store;
+    const table = this.triggerState;
+    const id = [name, w.start, w.end];
+    return {
+      get: () => entryValue(s, table, id) as T | undefined,
+      put: (v: T) => s.putEntry(table, id, v),
+      clear: () => s.removeEntry(table, id),
+    };
+  }
+
+  // ---- records ----
+  collect(value: unknown): void {
+    this.recordsIn++;
+    const spec = this.spec;
+    const ts = this.time.timestamp;
+    if (spec.assigner.isEventTime && ts !== ts) {
+      throw new EddyError(
+        'BAD_TIMESTAMP',
+        `event-time window '${this.ctx.operatorUid}' got a record without a timestamp; give the source a WatermarkStrategy (env.fromSource(source, name, strategy)) or call assignTimestampsAndWatermarks`,
+        { operatorUid: this.ctx.operatorUid, subtask: this.ctx.subtaskIndex },
+      );
+    }
+    const windows = spec.assigner.assignWindows(ts, Date.now());
+    let skipped = true;
+    if (this.merging) {
+      const w = this.addSessionWindow(windows[0]);
+      if (w !== undefined) {
+        skipped = false;
+        this.addToWindow(w, value, ts);
+      }
+    } else {
+      for (const w of windows) {
+        if (this.isWindowLate(w)) continue;
+        skipped = false;
+        this.addToWindow(w, value, ts);
+      }
+    }
+    if (skipped && spec.assigner.isEventTime && ts + spec.allowedLateness <= this.timers.currentWatermark) {
+      if (this.late) this.late.collect(value);
+      else this.lateDropped++;
+    }
+  }
+
+  private addToWindow(w: TimeWindow, value: unknown, ts: number): void {
+    const s = this.store;
+    const ns = namespaceOf(w);
+    const fn = this.spec.fn;
+    const cur = entryValue(s, this.contents, ns);
+    let next: unknown;
+    try {
+      if (fn.kind === 'reduce') next = cur === undefined ? value : fn.reduce(cur, value);
+      else if (fn.kind === 'aggregate') next = fn.aggregate.add(value, cur === undefined ? fn.aggregate.createAccumulator() : cur);
+      else {
+        next = cur === undefined ? [] : cur;
+        (next as unknown[]).push(value);
+      }
+    } catch (err) {
+      throw userFunctionFailure(err, this.ctx);
+    }
+    s.putEntry(this.contents, ns, next);
+    this.window = w;
+    const r = this.trigger((t) => t.onElement(value, ts, w, this));
+    this.act(r, w);
+    this.registerCleanupTimer(w);
+  }
+
+  private trigger(call: (t: Trigger<unknown>) => TriggerResult): TriggerResult {
+    try {
+      return call(this.spec.trigger);
+    } catch (err) {
+      throw operatorFailure(err, 'USER_FUNCTION_FAILED', 'window trigger threw', this.ctx.operatorUid, this.ctx.subtaskIndex);
+    }
+  }
+
+  private act(r: TriggerResult, w: TimeWindow): void {
+    if (r === 'CONTINUE') return;
+    const ns = namespaceOf(w);
+    if (fires(r)) {
+      const acc = entryValue(this.store, this.contents, ns);
+      if (acc !== undefined) this.emit(w, acc);
+    }
+    if (purges(r)) this.store.removeEntry(this.contents, ns);
+  }
+
+  private emit(w: TimeWindow, acc: unknown): void {
+    const fn = this.spec.fn;
+    const time = this.time;
+    const ts = time.timestamp;
+    // Results carry the window's last instant as their timestamp (as in Flink).
+    time.timestamp = maxTimestamp(w);
+    try {
+      if (fn.kind === 'process' || fn.process) {
+        const elements = fn.kind === 'reduce' ? [acc] : fn.kind === 'aggregate' ? [fn.aggregate.getResult(acc)] : (acc as unknown[]);
+        const wc = this.windowCtx;
+        wc.window = { start: w.start, end: w.end, maxTimestamp: maxTimestamp(w) };
+        fn.process!(this.store.currentKey, wc, elements, this.out);
+      } else if (fn.kind === 'reduce') this.out.collect(acc);
+      else this.out.collect(fn.aggregate.getResult(acc));
+    } catch (err) {
+      throw userFunctionFailure(err, this.ctx);
+    } finally {
+      time.timestamp = ts;
+    }
+  }
+
+  // ---- time ----
+  private cleanupTime(w: TimeWindow): number {
+    return this.spec.assigner.isEventTime ? maxTimestamp(w) + this.spec.allowedLateness : maxTimestamp(w);
+  }
+
+  private isWindowLate(w: TimeWindow): boolean {
+    return this.spec.assigner.isEventTime && this.cleanupTime(w) <= this.timers.currentWatermark;
+  }
+
+  private registerCleanupTimer(w: TimeWindow): void {
+    const t = this.cleanupTime(w);
+    if (t === Infinity) return; // the global window lives for ever
+    if (this.spec.assigner.isEventTime) this.timers.registerEventTimeTimer(t, namespaceOf(w));
+    else this.timers.registerProcessingTimeTimer(t, namespaceOf(w));
+  }
+
+  private deleteCleanupTimer(w: TimeWindow): void {
+    const t = this.cleanupTime(w);
+    if (t === Infinity) return;
+    if (this.spec.assigner.isEventTime) this.timers.deleteEventTimeTimer(t, namespaceOf(w));
+    else this.timers.deleteProcessingTimeTimer(t, namespaceOf(w));
+  }
+
+  processWatermark(watermark: number): void {
+    this.timers.advanceWatermark(watermark);
+  }
+
+  private onTimer(t: number, _key: unknown, ns: unknown, domain: TimeDomain): void {
+    const w = windowOf(ns);
+    this.window = w;
+    const r = this.trigger((tr) => (domain === 'event' ? tr.onEventTime(t, w, this) : tr.onProcessingTime(t, w, this)));
+    this.act(r, w);
+    if ((domain === 'event') === this.spec.assigner.isEventTime && t === this.cleanupTime(w)) this.clearAll(w);
+  }
+
+  private clearAll(w: TimeWindow): void {
+    this.store.removeEntry(this.contents, namespaceOf(w));
+    this.window = w;
+    this.spec.trigger.clear(w, this);
+    if (this.merging) {
+      const list = (this.store.get(this.sessions) as [number, number][] | undefined) ?? [];
+      const rest = list.filter(([s, e]) => s !== w.start || e !== w.end);
+      if (rest.length === 0) this.store.remove(this.sessions);
+      else this.store.put(this.sessions, rest);
+    }
+  }
+
+  // ---- session windows ----
+  /**
+   * Adds the record's window to the key's sessions, merging every session it touches (and,
+   * transitively, what those then touch). Returns the window the record belongs to, or
+   * undefined when that window is already late.
+   */
+  private addSessionWindow(w: TimeWindow): TimeWindow | undefined {
+    const s = this.store;
+    const list = ((s.get(this.sessions) as [number, number][] | undefined) ?? []).map(windowOf);
+    let result = w;
+    const merged: TimeWindow[] = [];
+    const rest: TimeWindow[] = [];
+    let changed = true;
+    let pool = list;
+    while (changed) {
+      changed = false;
+      const keep: TimeWindow[] = [];
+      for (const x of pool) {
+        if (intersects(x, result)) {
+          merged.push(x);
+          result = { start: Math.min(result.start, x.start), end: Math.max(result.end, x.end) };
+          changed = true;
+        } else keep.push(x);
+      }
+      pool = keep;
+    }
+    rest.push(...pool);
+    if (merged.length === 1 && merged[0].start === result.start && merged[0].end === result.end) return result; // inside a session
+    if (merged.length === 0 && this.isWindowLate(result)) return undefined;
+    if (merged.length > 0) this.mergeWindows(result, merged);
+    rest.push(result);
+    s.put(this.sessions, rest.map(namespaceOf));
+    return result;
+  }
+
+  private mergeWindows(result: TimeWindow, merged: TimeWindow[]): void {
+    const s = this.store;
+    const fn = this.spec.fn;
+    this.window = result;
+    const trig = this.spec.trigger;
+    trig.onMerge?.(result, merged, this);
+    let acc: unknown = undefined;
+    for (const m of merged) {
+      this.window = m;
+      trig.clear(m, this);
+      this.deleteCleanupTimer(m);
+      const ns = namespaceOf(m);
+      const c = entryValue(s, this.contents, ns);
+      s.removeEntry(this.contents, ns);
+      if (c === undefined) continue;
+      if (acc === undefined) acc = c;
+      else {
+        try {
+          if (fn.kind === 'reduce') acc = fn.reduce(acc, c);
+          else if (fn.kind === 'aggregate') acc = fn.aggregate.merge!(acc, c);
+          else (acc as unknown[]).push(...(c as unknown[]));
+        } catch (err) {
+          throw userFunctionFailure(err, this.ctx);
+        }
+      }
+    }
+    this.window = result;
+    if (acc !== undefined) s.putEntry(this.contents, namespaceOf(result), acc);
+  }
+
+  // ---- lifecycle ----
+  initializeState(restored: boolean): void {
+    if (restored) this.timers.restore();
+  }
+
+  override finish(): void {
+    // End of a bounded input: event time already went to +Infinity. Windows on the wall clock
+    // fire now too rather than being lost with the job.
+    if (!this.spec.assigner.isEventTime) this.timers.onTick(Infinity);
+  }
+}
+
+export const windowOperator =
+  (spec: WindowSpec): OperatorFactory =>
+  (rt, next) =>
+    new WindowOperator(spec, rt, next);
+
+/** A map-state entry's value (the store keeps [userKey, value] pairs). */
+function entryValue(s: KeyedStateStore, table: number, userKey: unknown): unknown {
+  const e = s.getEntry(table, userKey) as [unknown, unknown] | undefined;
+  return e === undefined ? undefined : e[1];
+}

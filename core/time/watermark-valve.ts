@@ -1,0 +1,68 @@
+/**
+ * The watermark of a task with several input channels (Flink's StatusWatermarkValve): the
+ * minimum over the channels that are neither idle nor ended. It only ever advances. When every
+ * open channel is idle the task is idle too, and says so downstream.
+ */
+export class WatermarkValve {
+  private readonly wm: Float64Array;
+  private readonly idle: Uint8Array;
+  private readonly ended: Uint8Array;
+  private last = -Infinity;
+  private allIdle = false;
+
+  constructor(channels: number) {
+    this.wm = new Float64Array(channels).fill(-Infinity);
+    this.idle = new Uint8Array(channels);
+    this.ended = new Uint8Array(channels);
+  }
+
+  /** The combined watermark last returned. */
+  get current(): number {
+    return this.last;
+  }
+
+  /**
+   * A watermark frame arrived on channel i. Returns what the task must do: a new combined
+   * watermark (a number greater than before), 'idle' when all open channels are now idle,
+   * or undefined for nothing.
+   */
+  onWatermark(i: number, wm: number, idle: boolean): number | 'idle' | undefined {
+    if (wm > this.wm[i]) this.wm[i] = wm;
+    this.idle[i] = idle ? 1 : 0;
+    return this.combine();
+  }
+
+  /** Channel i delivered end-of-stream: it no longer holds the minimum back. */
+  onEnded(i: number): number | 'idle' | undefined {
+    this.ended[i] = 1;
+    return this.combine();
+  }
+
+  private combine(): number | 'idle' | undefined {
+    let min = Infinity;
+    let open = 0;
+    let active = 0;
+    for (let i = 0; i < this.wm.length; i++) {
+      if (this.ended[i]) continue;
+      open++;
+      if (this.idle[i]) continue;
+      active++;
+      if (this.wm[i] < min) min = this.wm[i];
+    }
+    if (open > 0 && active === 0) {
+      if (this.allIdle) return undefined;
+      this.allIdle = true;
+      return 'idle';
+    }
+    const wasIdle = this.allIdle;
+    this.allIdle = false;
+    // All ended: end of input, handled by the run loop with +Infinity.
+    if (open === 0) return undefined;
+    if (min > this.last) {
+      this.last = min;
+      return min;
+    }
+    // Back from idle without advancing: downstream must learn that we are active again.
+    return wasIdle ? this.last : undefined;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Window assigners: which windows a record belongs to, from its timestamp (event time) or the
+ * wall clock (processing time), and the trigger each kind of window uses by default.
+ */
+import { EddyError } from '../../failure.js';
+import { EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger, type Trigger } from './triggers.js';
+import { GLOBAL_WINDOW, windowStart, type TimeWindow } from './window.js';
+
+export interface WindowAssigner {
+  readonly kind: string;
+  readonly isEventTime: boolean;
+  /** Session windows: the gap that separates sessions (windows of a key merge within it). */
+  readonly sessionGap?: number;
+  /** The windows of a record with event timestamp `ts`, at wall-clock time `now`. */
+  assignWindows(ts: number, now: number): TimeWindow[];
+  defaultTrigger(): Trigger<unknown>;
+}
+
+function positiveMs(what: string, ms: number): number {
+  if (!(ms > 0) || !Number.isFinite(ms)) throw new EddyError('JOB_INVALID', `${what} expects a positive number of milliseconds, got ${ms}`);
+  return ms;
+}
+
+function offsetMs(what: string, offset: number, size: number): number {
+  if (!Number.isFinite(offset) || Math.abs(offset) >= size) throw new EddyError('JOB_INVALID', `${what}: offset must be smaller than the size in magnitude, got ${offset}`);
+  return offset;
+}
+
+/** Windows by time, on the record's timestamp or on the wall clock. */
+abstract class TimeAssigner implements WindowAssigner {
+  readonly kind: string;
+  constructor(
+    readonly isEventTime: boolean,
+    name: string,
+  ) {
+    this.kind = `${name}${isEventTime ? 'EventTime' : 'ProcessingTime'}Windows`;
+  }
+  abstract assignWindows(ts: number, now: number): TimeWindow[];
+  defaultTrigger(): Trigger<unknown> {
+    return this.isEventTime ? EventTimeTrigger : ProcessingTimeTrigger;
+  }
+}
+
+class Tumbling extends TimeAssigner {
+  constructor(
+    isEventTime: boolean,
+    private readonly size: number,
+    private readonly offset: number,
+  ) {
+    super(isEventTime, 'Tumbling');
+  }
+  assignWindows(ts: number, now: number): TimeWindow[] {
+    const t = this.isEventTime ? ts : now;
+    const start = windowStart(t, this.offset, this.size);
+    return [{ start, end: start + this.size }];
+  }
+}
+
+class Sliding extends TimeAssigner {
+  constructor(
+    isEventTime: boolean,
+    private readonly size: number,
+    private readonly slide: number,
+    private readonly offset: number,
+  ) {
+    super(isEventTime, 'Sliding');
+  }
+  assignWindows(ts: number, now: number): TimeWindow[] {
+    const t = this.isEventTime ? ts : now;
+    const out: TimeWindow[] = [];
+    const last = windowStart(t, this.offset, this.slide);
+    for (let start = last; start > t - this.size; start -= this.slide) out.push({ start, end: start + this.size });
+    return out;
+  }
+}
+
+class Sessions extends TimeAssigner {
+  constructor(
+    isEventTime: boolean,
+    readonly sessionGap: number,
+  ) {
+    super(isEventTime, 'Session');
+  }
+  assignWindows(ts: number, now: number): TimeWindow[] {
+    const t = this.isEventTime ? ts : now;
+    return [{ start: t, end: t + this.sessionGap }];
+  }
+}
+
+class Global implements WindowAssigner {
+  readonly kind = 'GlobalWindows';
+  readonly isEventTime = false;
+  assignWindows(): TimeWindow[] {
+    return [GLOBAL_WINDOW];
+  }
+  defaultTrigger(): Trigger<unknown> {
+    return NeverTrigger;
+  }
+}
+
+export const TumblingEventTimeWindows = {
+  of: (sizeMs: number, offsetMs_ = 0): WindowAssigner => new Tumbling(true, positiveMs('TumblingEventTimeWindows.of', sizeMs), offsetMs('TumblingEventTimeWindows.of', offsetMs_, sizeMs)),
+};
+export const TumblingProcessingTimeWindows = {
+  of: (sizeMs: number, offsetMs_ = 0): WindowAssigner =>
+    new Tumbling(false, positiveMs('TumblingProcessingTimeWindows.of', sizeMs), offsetMs('TumblingProcessingTimeWindows.of', offsetMs_, sizeMs)),
+};
+export const SlidingEventTimeWindows = {
+  of: (sizeMs: number, slideMs: number, offsetMs_ = 0): WindowAssigner =>
+    new Sliding(true, positiveMs('SlidingEventTimeWindows.of', sizeMs), positiveMs('SlidingEventTimeWindows.of (slide)', slideMs), offsetMs('SlidingEventTimeWindows.of', offsetMs_, slideMs)),
+};
+export const SlidingProcessingTimeWindows = {
+  of: (sizeMs: number, slideMs: number, offsetMs_ = 0): WindowAssigner =>
+    new Sliding(false, positiveMs('SlidingProcessingTimeWindows.of', sizeMs), positiveMs('SlidingProcessingTimeWindows.of (slide)', slideMs), offsetMs('SlidingProcessingTimeWindows.of', offsetMs_, slideMs)),
+};
+export const EventTimeSessionWindows = {
+  withGap: (gapMs: number): WindowAssigner => new Sessions(true, positiveMs('EventTimeSessionWindows.withGap', gapMs)),
+};
+export const ProcessingTimeSessionWindows = {
+  withGap: (gapMs: number): WindowAssigner => new Sessions(false, positiveMs('ProcessingTimeSessionWindows.withGap', gapMs)),
+};
+export const GlobalWindows = {
+  /** One window per key holding everything; it fires only by a trigger (e.g. CountTrigger). */
+  create: (): WindowAssigner => new Global(),
+};

@@ -1,0 +1,74 @@
+// The input watermark valve and the timer heap, as pure logic: the valve's output is checked
+// against the minimum over active channels computed here for random event sequences; the
+// heap pops in time order whatever the push order.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WatermarkValve } from '../../core/time/watermark-valve.js';
+import { TimerHeap } from '../../core/time/timer-heap.js';
+
+function prng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+describe('watermark valve', () => {
+  it('emits the minimum over non-idle, non-ended channels, only when it advances, and idle when all are idle', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const r = prng(seed);
+      const n = 1 + Math.floor(r() * 4);
+      const valve = new WatermarkValve(n);
+      const wm = new Array<number>(n).fill(-Infinity);
+      const idle = new Array<boolean>(n).fill(false);
+      const ended = new Array<boolean>(n).fill(false);
+      let last = -Infinity;
+      let allIdle = false;
+      for (let step = 0; step < 200; step++) {
+        const i = Math.floor(r() * n);
+        if (ended[i]) continue;
+        let got;
+        const u = r();
+        if (u < 0.02) {
+          ended[i] = true;
+          got = valve.onEnded(i);
+        } else {
+          const goIdle = u < 0.15;
+          wm[i] = Math.max(wm[i], Math.floor(r() * 1000) + step * 10);
+          idle[i] = goIdle;
+          got = valve.onWatermark(i, wm[i], goIdle);
+        }
+        const open = [...Array(n).keys()].filter((k) => !ended[k]);
+        const active = open.filter((k) => !idle[k]);
+        let want: number | 'idle' | undefined;
+        if (open.length > 0 && active.length === 0) want = allIdle ? undefined : 'idle';
+        else if (open.length === 0) want = undefined;
+        else {
+          const min = Math.min(...active.map((k) => wm[k]));
+          want = min > last ? min : allIdle ? last : undefined;
+        }
+        assert.equal(got, want, `seed ${seed} step ${step}`);
+        if (typeof want === 'number') last = Math.max(last, want);
+        if (open.length > 0) allIdle = active.length === 0;
+      }
+    }
+  });
+});
+
+describe('timer heap', () => {
+  it('pops timers in time order', () => {
+    const r = prng(7);
+    const h = new TimerHeap();
+    const times: number[] = [];
+    for (let k = 0; k < 1000; k++) {
+      const t = Math.floor(r() * 500);
+      times.push(t);
+      h.push({ time: t, key: k, keyGroup: 0, namespace: null });
+    }
+    const popped: number[] = [];
+    while (h.size > 0) popped.push(h.pop()!.time);
+    assert.deepEqual(popped, times.sort((a, b) => a - b));
+    assert.equal(h.peekTime(), Infinity);
+  });
+});
