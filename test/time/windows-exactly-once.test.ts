@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
+import { sendControl } from '../../core/control/control-client.js';
 import { fixture } from '../helpers/paths.js';
 
 const COUNT = 300_000; // at 100k records/s: about 3 s, several checkpoints
@@ -39,6 +40,23 @@ function committed(dir: string): { key: number; start: number; end: number; sum:
   return out;
 }
 
+function windowArgs(output: string, faults: string): Record<string, string> {
+  return {
+    count: String(COUNT),
+    keys: String(KEYS),
+    disorder: String(DISORDER),
+    bound: String(DISORDER),
+    kind: 'tumbling',
+    size: String(SIZE),
+    fn: 'aggregate',
+    rate: '100000',
+    watermarks: 'periodic',
+    interval: '10',
+    output,
+    faults,
+  };
+}
+
 async function run(faults: string) {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-win-eo-'));
   try {
@@ -47,20 +65,7 @@ async function run(faults: string) {
       mode: 'exactly-once',
       checkpointIntervalMs: 100,
       restart: 'fixed:10:10',
-      args: {
-        count: String(COUNT),
-        keys: String(KEYS),
-        disorder: String(DISORDER),
-        bound: String(DISORDER),
-        kind: 'tumbling',
-        size: String(SIZE),
-        fn: 'aggregate',
-        rate: '100000',
-        watermarks: 'periodic',
-        interval: '10',
-        output: join(dir, 'out'),
-        faults,
-      },
+      args: windowArgs(join(dir, 'out'), faults),
     });
     return { result, out: committed(join(dir, 'out')) };
   } finally {
@@ -97,5 +102,24 @@ describe('windows under injected failures (exactly-once)', () => {
     const { result, out } = await run(faults);
     assert.equal(result.restarts, 2, `both faults fired (${faults})`);
     assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 });
+  });
+
+  it('stop-with-savepoint at parallelism 3, restore at 2: open windows and their timers move with their key groups', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-win-sp-'));
+    try {
+      const chk = join(dir, 'chk');
+      const args = windowArgs(join(dir, 'out'), '');
+      const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
+      await new Promise((r) => setTimeout(r, 1500));
+      const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
+      const stopped = await first;
+      assert.equal(stopped.stoppedWithSavepoint, sp.path);
+      const before = committed(join(dir, 'out')).length;
+      assert.ok(before > 0 && before < expected().size, `stopped part-way (${before} windows)`);
+      await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, fromSavepoint: sp.path, args });
+      assert.deepEqual(compare(committed(join(dir, 'out'))), { lost: 0, duplicated: 0, wrong: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
