@@ -22,7 +22,7 @@ import { planJob, type JobPlan } from './job-plan.js';
 import type { RestoreSpec, TaskCommand, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
 import { loadJob } from './module-loader.js';
 import { parseRestartSpec } from './option-values.js';
-import type { JobProgress, JobResult, OperatorMetrics, RunOptions } from './options.js';
+import type { JobProgress, JobResult, OperatorMetrics, RunOptions, StateRestore } from './options.js';
 import { SlotPool } from './pool.js';
 import { createRestartStrategy } from './restart-strategy.js';
 import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from './shared-layout.js';
@@ -43,6 +43,8 @@ interface CollectedChunk {
 /** Keeps each committed collect transaction once, however often a restore re-commits it. */
 class CollectedRecords {
   readonly byUid: Record<string, unknown[]> = {};
+  /** How each keyed operator subtask restored its state, in the order reported. */
+  readonly restores: StateRestore[] = [];
   private readonly seen = new Set<string>();
   add(uid: string, c: CollectedChunk): void {
     const key = `${c.id}#${c.part}`;
@@ -67,6 +69,11 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const checkpointing = plan.settings.mode !== 'none';
   const ownDir = checkpointing && overrides.checkpointDir === undefined;
   const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? resolve(overrides.checkpointDir) : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
+  // LMDB environments live here while the job runs; the folder goes when the job ends.
+  const localDir =
+    plan.settings.stateBackend === 'lmdb'
+      ? mkdtempSync(join(overrides.localDir !== undefined ? resolve(overrides.localDir) : tmpdir(), 'eddy-local-'))
+      : undefined;
   const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
   const collector = new CollectedRecords();
   let deployment = deploy(plan, jobPath, args);
@@ -80,7 +87,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   let succeeded = false;
   try {
     for (let attempt = 0; ; attempt++) {
-      const end = await runAttempt(plan, deployment, pool, attempt, collector, opts.signal, checkpointDir, restore);
+      const end = await runAttempt(plan, deployment, pool, attempt, collector, opts.signal, checkpointDir, restore, localDir);
       checkpointsCompleted += end.checkpointsCompleted;
       checkpoints.push(...end.checkpoints);
       if (!end.failure || end.cancelled) {
@@ -95,6 +102,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
           restarts,
           failures,
           cancelled: end.cancelled,
+          stateRestores: collector.restores,
         };
       }
       failures.push(end.failure);
@@ -118,6 +126,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     progress?.stop();
     await pool.destroy();
     if (ownDir && succeeded && checkpointDir) rmSync(checkpointDir, { recursive: true, force: true });
+    if (localDir) rmSync(localDir, { recursive: true, force: true });
   }
 }
 
@@ -142,6 +151,7 @@ async function runAttempt(
   signal: AbortSignal | undefined,
   checkpointDir: string | undefined,
   restore: RestoreSpec | undefined,
+  localDir: string | undefined,
 ): Promise<AttemptEnd> {
   const control = new Int32Array(d.control);
   let firstFailure: Failure | undefined;
@@ -217,6 +227,7 @@ async function runAttempt(
             break;
           case 'report':
             if (m.kind === 'collect') collector.add(m.operatorUid, m.payload as CollectedChunk);
+            else if (m.kind === 'restore') collector.restores.push({ uid: m.operatorUid, ...(m.payload as Omit<StateRestore, 'uid'>) });
             break;
           case 'ack':
             coordinator?.onAck(k, m.id, m.acks, m.alignmentMs);
@@ -230,7 +241,7 @@ async function runAttempt(
         }
       });
     });
-    const spec: TaskSpec = { ...t.spec, attempt, port: port2, checkpointDir, restore };
+    const spec: TaskSpec = { ...t.spec, attempt, port: port2, checkpointDir, restore, localDir };
     const outcome: Promise<TaskOutcome> = pool.run(spec, killers[k].signal).then(
       async (o) => {
         await done;

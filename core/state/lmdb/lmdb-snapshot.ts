@@ -1,0 +1,129 @@
+/**
+ * A snapshot of the LMDB backend read from an LMDB read transaction opened at the barrier
+ * (after the cache was flushed into it): MVCC keeps that version readable however much the
+ * record loop writes meanwhile, so the canonical chunks (../snapshot-format.ts) are produced
+ * in slices over several event-loop turns.
+ *
+ * Full: one cursor scan over the subtask's key-group range (contiguous, see key-codec.ts).
+ * Delta: point reads of the keys changed since the base; a key absent now is a deletion.
+ */
+import type { RootDatabase, Transaction } from 'lmdb';
+import { EddyError } from '../../failure.js';
+import type { ChangedKeys } from '../change-log.js';
+import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
+import type { StateKind } from '../keyed-store.js';
+import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
+import { decodeKey, encodeKey, keyGroupPrefix } from './key-codec.js';
+import { decodeValue } from './lmdb-keyed-store.js';
+
+/** Entries decoded per event-loop turn. */
+const ENTRIES_PER_TURN = 8192;
+
+/** getBinaryFast in a given read transaction (lmdb-js accepts it; its typings omit it). */
+function readAt(env: RootDatabase<Buffer, Buffer>, key: Buffer, transaction: Transaction): Buffer | undefined {
+  return (env.getBinaryFast as (id: Buffer, options: { transaction: Transaction }) => Buffer | undefined).call(env, key, { transaction });
+}
+
+type Guard = <T>(what: string, fn: () => T) => T;
+
+/** Collects one key group's chunk. */
+class GroupChunk {
+  private readonly refs = new Map<number, number>();
+  readonly used: [string, StateKind][] = [];
+  readonly entries: unknown[] = [];
+  readonly deletions: unknown[] = [];
+
+  constructor(
+    readonly keyGroup: number,
+    private readonly tables: { name: string; kind: StateKind }[],
+  ) {}
+
+  ref(table: number): number {
+    let r = this.refs.get(table);
+    if (r === undefined) {
+      const t = this.tables[table];
+      if (t === undefined) throw new EddyError('STATE_FAILED', `LMDB state holds key group ${this.keyGroup} entries of unregistered table ${table}`);
+      r = this.used.length;
+      this.used.push([t.name, t.kind]);
+      this.refs.set(table, r);
+    }
+    return r;
+  }
+
+  encode(delta: boolean): Uint8Array | undefined {
+    if (this.used.length === 0) return undefined;
+    return encodeKeyGroupChunk(
+      this.keyGroup,
+      delta ? { tables: this.used, entries: this.entries, deletions: this.deletions } : { tables: this.used, entries: this.entries },
+    );
+  }
+}
+
+export class LmdbSnapshotJob implements SnapshotJob {
+  constructor(
+    private readonly env: RootDatabase<Buffer, Buffer>,
+    private readonly txn: Transaction,
+    private readonly tables: { name: string; kind: StateKind }[],
+    private readonly rangeStart: number,
+    private readonly rangeEnd: number,
+    private readonly delta: ChangedKeys | undefined,
+    private readonly guard: Guard,
+  ) {}
+
+  async run(): Promise<KeyedSnapshot> {
+    const writer = new KeyedSnapshotWriter();
+    try {
+      if (this.delta === undefined) await this.full(writer);
+      else await this.deltas(writer, this.delta);
+    } finally {
+      this.txn.done();
+    }
+    return writer.finish({ start: this.rangeStart, end: this.rangeEnd });
+  }
+
+  private async full(writer: KeyedSnapshotWriter): Promise<void> {
+    const range = this.guard('scan for a snapshot', () =>
+      this.env.getRange({ start: keyGroupPrefix(this.rangeStart), end: keyGroupPrefix(this.rangeEnd + 1), transaction: this.txn }),
+    );
+    const it = range[Symbol.iterator]();
+    let chunk: GroupChunk | undefined;
+    for (let n = 1; ; n++) {
+      const r = this.guard('scan for a snapshot', () => it.next());
+      if (r.done) break;
+      const { key, value } = r.value as { key: Buffer; value: Buffer };
+      const d = decodeKey(key);
+      if (chunk === undefined || chunk.keyGroup !== d.keyGroup) {
+        if (chunk) this.add(writer, chunk, false);
+        chunk = new GroupChunk(d.keyGroup, this.tables);
+      }
+      chunk.entries.push(chunk.ref(d.table), d.stored, decodeValue(value));
+      if (n % ENTRIES_PER_TURN === 0) await yieldTurn();
+    }
+    if (chunk) this.add(writer, chunk, false);
+  }
+
+  private async deltas(writer: KeyedSnapshotWriter, delta: ChangedKeys): Promise<void> {
+    let n = 0;
+    for (let kg = this.rangeStart; kg <= this.rangeEnd; kg++) {
+      const gi = kg - this.rangeStart;
+      const chunk = new GroupChunk(kg, this.tables);
+      for (let t = 0; t < delta.length; t++) {
+        const keys = delta[t]?.[gi];
+        if (keys === undefined) continue;
+        const ref = chunk.ref(t);
+        for (const k of keys) {
+          const bytes = this.guard('read for a snapshot', () => readAt(this.env, encodeKey(kg, t, k), this.txn));
+          if (bytes === undefined) chunk.deletions.push(ref, k);
+          else chunk.entries.push(ref, k, decodeValue(bytes));
+          if (++n % ENTRIES_PER_TURN === 0) await yieldTurn();
+        }
+      }
+      this.add(writer, chunk, true);
+    }
+  }
+
+  private add(writer: KeyedSnapshotWriter, chunk: GroupChunk, delta: boolean): void {
+    const bytes = chunk.encode(delta);
+    if (bytes !== undefined) writer.addEncoded(chunk.keyGroup, bytes);
+  }
+}
