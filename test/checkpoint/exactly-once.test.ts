@@ -86,7 +86,12 @@ function compare(out: Out[]): { lost: number; duplicated: number; wrong: number 
   return { lost, duplicated, wrong };
 }
 
-async function run(mode: ConsistencyMode, parallelism: number, faults: string) {
+interface Backend {
+  stateBackend: 'heap' | 'lmdb';
+  incremental?: boolean;
+}
+
+async function run(mode: ConsistencyMode, parallelism: number, faults: string, backend: Backend = { stateBackend: 'heap' }) {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-eo-'));
   try {
     const result = await runJob(fixture('validating.mjs'), {
@@ -94,6 +99,7 @@ async function run(mode: ConsistencyMode, parallelism: number, faults: string) {
       mode,
       checkpointIntervalMs: 100,
       restart: 'fixed:10:10',
+      ...backend,
       args: { count: String(COUNT), keys: String(KEYS), output: join(dir, 'out'), faults },
     });
     return { result, out: readCommitted(join(dir, 'out')) };
@@ -111,6 +117,25 @@ describe('exactly-once under injected failures', () => {
         assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
         assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
       });
+    }
+  }
+
+  // The other backends with fewer seeds by default (each run processes 2 million records).
+  const variants: [string, Backend][] = [
+    ['--state lmdb', { stateBackend: 'lmdb' }],
+    ['--state lmdb --incremental', { stateBackend: 'lmdb', incremental: true }],
+    ['--state heap --incremental', { stateBackend: 'heap', incremental: true }],
+  ];
+  for (const [label, backend] of variants) {
+    for (const seed of process.env.EDDY_SOAK === '1' ? SEEDS : SEEDS.slice(0, 1)) {
+      for (const parallelism of [1, 3]) {
+        it(`EXACTLY_ONCE ${label}, parallelism ${parallelism}, seed ${seed}: lost 0, duplicated 0`, async () => {
+          const faults = faultPlan(seed + parallelism + label.length);
+          const { result, out } = await run('exactly-once', parallelism, faults, backend);
+          assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
+          assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
+        });
+      }
     }
   }
 
