@@ -7,6 +7,11 @@
 import type { ChangedKeys, ChangeLog } from './change-log.js';
 import type { KeyedStateStore, StateKind } from './keyed-store.js';
 import type { KeyedSnapshot } from './snapshot-format.js';
+import type { Clock } from './ttl.js';
+
+/** How often a backend with TTL state sweeps, and how many key groups per sweep. */
+export const TTL_SWEEP_INTERVAL_MS = 50;
+export const TTL_SWEEP_GROUPS = 4;
 
 export interface SnapshotJob {
   /**
@@ -34,6 +39,11 @@ export interface KeyedBackend extends KeyedStateStore {
   restoreSet(table: number, keyGroup: number, stored: unknown, value: unknown): void;
   restoreDelete(table: number, keyGroup: number, stored: unknown): void;
   endRestore(): void;
+  /**
+   * Marks a table as TTL state (values stored as [expiresAt, value], see ttl.ts): snapshots
+   * leave expired values out, and a background sweep removes them.
+   */
+  enableTtl(table: number, clock: Clock): void;
   /** Releases files and handles; the store is unusable afterwards. */
   dispose(): Promise<void>;
 }

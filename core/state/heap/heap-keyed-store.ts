@@ -13,6 +13,8 @@ import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
 import type { KeyedBackend, SnapshotJob } from '../keyed-backend.js';
 import { storedKey, type StateKind } from '../keyed-store.js';
+import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS } from '../keyed-backend.js';
+import { liveValue, type Clock } from '../ttl.js';
 import { HeapSnapshotJob } from './heap-snapshot.js';
 
 interface Table {
@@ -32,6 +34,11 @@ export class HeapKeyedStore implements KeyedBackend {
   private changes: ChangeLog | undefined;
   /** The snapshot still encoding groups in the background, if any. */
   private snapshotting: HeapSnapshotJob | undefined;
+  /** Per table: whether it is TTL state. */
+  readonly ttlTables: boolean[] = [];
+  ttlClock: Clock | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepCursor = 0;
 
   constructor(
     readonly rangeStart: number,
@@ -158,7 +165,42 @@ export class HeapKeyedStore implements KeyedBackend {
     this.changes?.reset();
   }
 
+  enableTtl(table: number, clock: Clock): void {
+    this.ttlTables[table] = true;
+    this.ttlClock = clock;
+    this.sweepTimer ??= setInterval(() => this.sweepExpired(TTL_SWEEP_GROUPS), TTL_SWEEP_INTERVAL_MS).unref();
+  }
+
+  /** Removes expired TTL values from the next `groups` key groups (round robin). */
+  sweepExpired(groups: number): void {
+    const now = this.ttlClock!();
+    const n = this.rangeEnd - this.rangeStart + 1;
+    for (let i = 0; i < groups; i++) {
+      const gi = this.sweepCursor;
+      this.sweepCursor = (gi + 1) % n;
+      const job = this.snapshotting;
+      if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
+      this.tables.forEach((t, id) => {
+        if (!this.ttlTables[id]) return;
+        const group = t.groups[gi];
+        for (const [k, v] of group) {
+          const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
+          const live = liveValue(t.kind, stored, now);
+          if (live === stored) continue;
+          if (live === undefined) group.delete(k);
+          else {
+            const m = new Map<unknown, unknown>();
+            for (const pair of live as [unknown, unknown][]) m.set(storedKey(pair[0]), pair);
+            group.set(k, m);
+          }
+          this.changes?.mark(id, gi, k);
+        }
+      });
+    }
+  }
+
   async dispose(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.snapshotting?.finishNow();
   }
 

@@ -6,6 +6,7 @@ import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
+import { liveValue } from '../ttl.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
 
 /** Key groups encoded per event-loop turn in the background. */
@@ -16,7 +17,7 @@ const GROUPS_PER_TURN = 4;
  * nothing changed). Values are encoded into fresh bytes, so the record loop may change them
  * right after.
  */
-function encodeGroup(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined): Uint8Array | undefined {
+function encodeGroup(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined, now: number): Uint8Array | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
   const used: [string, StateKind][] = [];
@@ -24,21 +25,30 @@ function encodeGroup(store: HeapKeyedStore, tableCount: number, kg: number, delt
   const deletions: unknown[] = [];
   for (let t = 0; t < tableCount; t++) {
     const group = store.keyGroupTable(t, kg);
-    const isMap = tables[t].kind === 'map';
+    const kind = tables[t].kind;
+    const ttl = store.ttlTables[t] === true;
     const ref = used.length;
     let any = false;
+    // Snapshot form of a stored value; expired TTL values count as absent.
+    const form = (v: unknown): unknown => {
+      if (v === undefined) return undefined;
+      const s = kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
+      return ttl ? liveValue(kind, s, now) : s;
+    };
     if (delta === undefined) {
       for (const [k, v] of group) {
-        entries.push(ref, k, isMap ? [...(v as Map<unknown, unknown>).values()] : v);
+        const s = form(v);
+        if (s === undefined) continue;
+        entries.push(ref, k, s);
         any = true;
       }
     } else {
       const changed = delta[t]?.[gi];
       if (changed === undefined) continue;
       for (const k of changed) {
-        const v = group.get(k);
-        if (v === undefined) deletions.push(ref, k);
-        else entries.push(ref, k, isMap ? [...(v as Map<unknown, unknown>).values()] : v);
+        const s = form(group.get(k));
+        if (s === undefined) deletions.push(ref, k);
+        else entries.push(ref, k, s);
         any = true;
       }
     }
@@ -59,6 +69,8 @@ export class HeapSnapshotJob implements SnapshotJob {
   private readonly chunks: (Uint8Array | undefined)[];
   /** Tables registered after the barrier held nothing at the barrier. */
   private readonly tableCount: number;
+  /** TTL expiry is judged at the barrier's time. */
+  private readonly now: number;
 
   constructor(
     private readonly store: HeapKeyedStore,
@@ -69,11 +81,12 @@ export class HeapSnapshotJob implements SnapshotJob {
     this.pending = new Uint8Array(n).fill(1);
     this.chunks = new Array(n).fill(undefined);
     this.tableCount = store.tableDescriptors().length;
+    this.now = store.ttlClock?.() ?? 0;
   }
 
   encodeGroup(gi: number): void {
     this.pending[gi] = 0;
-    this.chunks[gi] = encodeGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta);
+    this.chunks[gi] = encodeGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
   }
 
   finishNow(): void {
@@ -102,7 +115,7 @@ export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
   const writer = new KeyedSnapshotWriter();
   const tableCount = store.tableDescriptors().length;
   for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
-    const bytes = encodeGroup(store, tableCount, kg, undefined);
+    const bytes = encodeGroup(store, tableCount, kg, undefined, store.ttlClock?.() ?? 0);
     if (bytes !== undefined) writer.addEncoded(kg, bytes);
   }
   return writer.finish({ start: store.rangeStart, end: store.rangeEnd });

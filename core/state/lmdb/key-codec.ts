@@ -77,6 +77,14 @@ export function keyGroupPrefix(keyGroup: number): Buffer {
   return b;
 }
 
+/** The first key of one table in one key group. */
+export function tablePrefix(keyGroup: number, table: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt16BE(keyGroup, 0);
+  b.writeUInt16BE(table, 2);
+  return b;
+}
+
 export function metaKey(name: string): Buffer {
   return Buffer.concat([keyGroupPrefix(META_KEY_GROUP), Buffer.from(name, 'utf8')]);
 }

@@ -23,9 +23,10 @@ import { open, type RootDatabase } from 'lmdb';
 import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
-import type { KeyedBackend, SnapshotJob } from '../keyed-backend.js';
+import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
+import { liveValue, type Clock } from '../ttl.js';
 import { storedKey, type StateKind } from '../keyed-store.js';
-import { encodeKey, encodeKeyCopy, metaKey } from './key-codec.js';
+import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
 import { LmdbSnapshotJob } from './lmdb-snapshot.js';
 
 /** A key known not to be in LMDB (so a second read of it does not go there again). */
@@ -105,6 +106,11 @@ export class LmdbKeyedStore implements KeyedBackend {
   private changes: ChangeLog | undefined;
   private restoreOps: [Buffer, Buffer | undefined][] | undefined;
   private closed = false;
+  /** Per table: whether it is TTL state. */
+  private readonly ttlTables: boolean[] = [];
+  private ttlClock: Clock | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepCursor = 0;
 
   constructor(private readonly opts: LmdbStoreOptions) {
     this.rangeStart = opts.rangeStart;
@@ -341,7 +347,8 @@ export class LmdbKeyedStore implements KeyedBackend {
   snapshot(id: number, delta: ChangedKeys | undefined): SnapshotJob {
     this.flush(id);
     const txn = this.guard('begin a snapshot', () => this.env.useReadTransaction());
-    return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), this.rangeStart, this.rangeEnd, delta, (what, fn) => this.guard(what, fn));
+    const ttl = { tables: [...this.ttlTables], now: this.ttlClock?.() ?? 0 };
+    return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), this.rangeStart, this.rangeEnd, delta, ttl, (what, fn) => this.guard(what, fn));
   }
 
   beginRestore(): void {
@@ -397,8 +404,82 @@ export class LmdbKeyedStore implements KeyedBackend {
     this.flush(NOT_AT_CHECKPOINT);
   }
 
+  enableTtl(table: number, clock: Clock): void {
+    this.ttlTables[table] = true;
+    this.ttlClock = clock;
+    this.sweepTimer ??= setInterval(() => {
+      try {
+        this.sweepExpired(TTL_SWEEP_GROUPS);
+      } catch {
+        // A failing LMDB shows up on the record loop's next access or flush, with its cause.
+      }
+    }, TTL_SWEEP_INTERVAL_MS).unref();
+  }
+
+  /**
+   * Removes expired TTL values of the next `groups` key groups (round robin): from the cache,
+   * and from LMDB by caching them as removed and dirty (written by the next flush).
+   */
+  sweepExpired(groups: number): void {
+    if (this.closed || this.restoreOps !== undefined) return;
+    const now = this.ttlClock!();
+    for (let i = 0; i < groups; i++) {
+      const gi = this.sweepCursor;
+      this.sweepCursor = (gi + 1) % this.groupCount;
+      const kg = this.rangeStart + gi;
+      this.tables.forEach((t, id) => {
+        if (!this.ttlTables[id]) return;
+        const m = t.groups[gi];
+        const drop = (k: unknown) => {
+          const before = m.size;
+          m.set(k, ABSENT);
+          if (m.size !== before) this.cached++;
+          let d = t.dirty[gi];
+          if (d === undefined) d = t.dirty[gi] = new Set();
+          d.add(k);
+          this.changes?.mark(id, gi, k);
+        };
+        for (const [k, v] of m) {
+          if (v === ABSENT) continue;
+          const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
+          const live = liveValue(t.kind, stored, now);
+          if (live === undefined) drop(k);
+          else if (live !== stored) {
+            for (const [sk, pair] of v as Map<unknown, [unknown, [number, unknown]]>) if (pair[1][0] <= now) (v as Map<unknown, unknown>).delete(sk);
+            t.dirty[gi] ??= new Set();
+            t.dirty[gi]!.add(k);
+            this.changes?.mark(id, gi, k);
+          }
+        }
+        // Values only in LMDB: decoded here, off the record path.
+        const range = this.env.getRange({ start: tablePrefix(kg, id), end: tablePrefix(kg, id + 1) });
+        const expired: [unknown, unknown][] = [];
+        for (const { key, value } of range as Iterable<{ key: Buffer; value: Buffer }>) {
+          const { stored } = decodeKey(key);
+          if (m.has(stored)) continue;
+          const v = decodeValue(value);
+          const live = liveValue(t.kind, v, now);
+          if (live !== v) expired.push([stored, live]);
+        }
+        for (const [k, live] of expired) {
+          if (live === undefined) {
+            drop(k);
+            continue;
+          }
+          // A map value with some entries expired: the rest goes back through the cache.
+          const entries = new Map<unknown, unknown>();
+          for (const pair of live as [unknown, unknown][]) entries.set(storedKey(pair[0]), pair);
+          drop(k);
+          m.set(k, entries);
+        }
+      });
+    }
+    if (this.cached > this.maxEntries) this.evict();
+  }
+
   async dispose(): Promise<void> {
     if (this.closed) return;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.closed = true;
     await this.env.close();
   }

@@ -14,6 +14,7 @@ import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
 import { decodeKey, encodeKey, keyGroupPrefix } from './key-codec.js';
+import { liveValue } from '../ttl.js';
 import { decodeValue } from './lmdb-keyed-store.js';
 
 /** Entries decoded per event-loop turn. */
@@ -67,6 +68,8 @@ export class LmdbSnapshotJob implements SnapshotJob {
     private readonly rangeStart: number,
     private readonly rangeEnd: number,
     private readonly delta: ChangedKeys | undefined,
+    /** TTL tables and the barrier's time: expired values are left out. */
+    private readonly ttl: { tables: boolean[]; now: number },
     private readonly guard: Guard,
   ) {}
 
@@ -96,7 +99,8 @@ export class LmdbSnapshotJob implements SnapshotJob {
         if (chunk) this.add(writer, chunk, false);
         chunk = new GroupChunk(d.keyGroup, this.tables);
       }
-      chunk.entries.push(chunk.ref(d.table), d.stored, decodeValue(value));
+      const v = this.live(d.table, decodeValue(value));
+      if (v !== undefined) chunk.entries.push(chunk.ref(d.table), d.stored, v);
       if (n % ENTRIES_PER_TURN === 0) await yieldTurn();
     }
     if (chunk) this.add(writer, chunk, false);
@@ -113,13 +117,18 @@ export class LmdbSnapshotJob implements SnapshotJob {
         const ref = chunk.ref(t);
         for (const k of keys) {
           const bytes = this.guard('read for a snapshot', () => readAt(this.env, encodeKey(kg, t, k), this.txn));
-          if (bytes === undefined) chunk.deletions.push(ref, k);
-          else chunk.entries.push(ref, k, decodeValue(bytes));
+          const v = bytes === undefined ? undefined : this.live(t, decodeValue(bytes));
+          if (v === undefined) chunk.deletions.push(ref, k);
+          else chunk.entries.push(ref, k, v);
           if (++n % ENTRIES_PER_TURN === 0) await yieldTurn();
         }
       }
       this.add(writer, chunk, true);
     }
+  }
+
+  private live(table: number, value: unknown): unknown {
+    return this.ttl.tables[table] ? liveValue(this.tables[table].kind, value, this.ttl.now) : value;
   }
 
   private add(writer: KeyedSnapshotWriter, chunk: GroupChunk, delta: boolean): void {
