@@ -227,7 +227,7 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
   },
   {
     key: 'stateCacheMb', flag: 'state-cache-mb', env: 'EDDY_STATE_CACHE_MB', metavar: 'MB',
-    expects: 'a positive integer', help: 'LMDB state cache budget per keyed operator subtask, in MB (default 128)',
+    expects: 'a positive integer', help: 'LMDB state cache budget per keyed operator subtask, in MB (default 256)',
     parse: parsePositiveInt,
   },
   {

@@ -23,7 +23,7 @@ export interface RunOptions {
   stateBackend?: 'heap' | 'lmdb';
   checkpointDir?: string;
   incremental?: boolean;
-  /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 128. */
+  /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 256. */
   stateCacheMb?: number;
   /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */
   localDir?: string;
