@@ -37,8 +37,9 @@ const ABSENT = Symbol('absent');
  */
 export const CACHE_ENTRY_BYTES = 160;
 
-/** Writes per LMDB transaction while restoring from a checkpoint. */
-const RESTORE_BATCH = 20_000;
+/** Writes per LMDB transaction, flushing and restoring (bounds LMDB's dirty-page memory). */
+const FLUSH_TXN_OPS = 4096;
+const RESTORE_BATCH = FLUSH_TXN_OPS;
 const META_TABLES = metaKey('tables');
 const META_CHECKPOINT = metaKey('checkpoint');
 /** The checkpoint marker of an environment holding state newer than any barrier. */
@@ -313,16 +314,25 @@ export class LmdbKeyedStore implements KeyedBackend {
     }
     // An eviction with nothing dirty leaves the environment where it was.
     if (ops.length === 0 && marker === NOT_AT_CHECKPOINT) return;
-    const markerBytes = Buffer.from(JSON.stringify({ id: marker, start: this.rangeStart, end: this.rangeEnd } satisfies Marker), 'utf8');
-    this.guard('write', () =>
-      this.env.transactionSync(() => {
-        for (const [key, v] of ops) {
-          if (v === ABSENT || v === undefined) this.env.removeSync(key);
-          else this.env.putSync(key, encodeValue(v instanceof Map ? [...v.values()] : v));
-        }
-        this.env.putSync(META_CHECKPOINT, markerBytes);
-      }),
-    );
+    const markerOf = (id: number) => Buffer.from(JSON.stringify({ id, start: this.rangeStart, end: this.rangeEnd } satisfies Marker), 'utf8');
+    // Several bounded transactions: LMDB holds every page a transaction dirties in memory
+    // until it commits, and scattered keys dirty about one page each. The first one says "not
+    // at a checkpoint", the last one names the barrier, so a flush cut short is never mistaken
+    // for a checkpoint's state.
+    for (let from = 0; from === 0 || from < ops.length; from += FLUSH_TXN_OPS) {
+      const last = from + FLUSH_TXN_OPS >= ops.length;
+      this.guard('write', () =>
+        this.env.transactionSync(() => {
+          if (from === 0 && !last) this.env.putSync(META_CHECKPOINT, markerOf(NOT_AT_CHECKPOINT));
+          for (let i = from; i < ops.length && i < from + FLUSH_TXN_OPS; i++) {
+            const [key, v] = ops[i];
+            if (v === ABSENT || v === undefined) this.env.removeSync(key);
+            else this.env.putSync(key, encodeValue(v instanceof Map ? [...v.values()] : v));
+          }
+          if (last) this.env.putSync(META_CHECKPOINT, markerOf(marker));
+        }),
+      );
+    }
     this.flushes++;
   }
 
