@@ -3,8 +3,9 @@
  * next to a baseline measured in the same run, and each invocation writes one JSON file to
  * bench/results/ with the data of every suite it ran (command line, node version, date, raw runs).
  *
- * Suites: `keyed-count` (engine at parallelism 1 against the two-thread loop) and
- * `checkpoint-modes` (none / at-least-once / exactly-once at several checkpoint intervals).
+ * Suites: `keyed-count` (engine at parallelism 1 against the two-thread loop),
+ * `checkpoint-modes` (none / at-least-once / exactly-once at several checkpoint intervals) and
+ * `state` (heap vs lmdb keyed count, full vs incremental checkpoints, restore vs local recovery).
  * Without --suite, all of them run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,11 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchCheckpointModes, formatCheckpointModes, type CheckpointModesResult } from './checkpoint-modes.js';
 import { benchKeyedCount, type KeyedCountResult } from './pipeline-keyed-count.js';
+import { benchState, type StateBenchResult } from './state.js';
 
-const SUITES = ['keyed-count', 'checkpoint-modes'] as const;
+const SUITES = ['keyed-count', 'checkpoint-modes', 'state'] as const;
 type Suite = (typeof SUITES)[number];
 
-const USAGE = `usage: node dist/bench/index.js [--quick] [--suite keyed-count|checkpoint-modes ...]
+const USAGE = `usage: node dist/bench/index.js [--quick] [--suite keyed-count|checkpoint-modes|state ...]
   [--records N] [--keys N] [--rounds N]          (override the sizes of every suite run)
   [--parallelism N] [--intervals MS,MS,...]      (checkpoint-modes only; default 2 and 1000,100)`;
 
@@ -71,7 +73,7 @@ const suites: Suite[] = requested.length === 0 || requested.includes('all') ? [.
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const started = new Date();
-const results: { keyedCount?: KeyedCountResult; checkpointModes?: CheckpointModesResult } = {};
+const results: { keyedCount?: KeyedCountResult; checkpointModes?: CheckpointModesResult; state?: StateBenchResult } = {};
 const errors: Array<{ suite: Suite; message: string; stack?: string }> = [];
 
 for (const suite of suites) {
@@ -87,6 +89,18 @@ for (const suite of suites) {
       console.log(`  engine:               ${fmt(kc.engineRecordsPerSec)} records/s (median of ${kc.rounds})`);
       console.log(`  two-thread baseline:  ${fmt(kc.baselineRecordsPerSec)} records/s (same ring + msgpackr + Map, no engine)`);
       console.log(`  engine / baseline:    ${kc.ratio.toFixed(2)}`);
+    } else if (suite === 'state') {
+      // --keys sets the state size of the checkpoint and restore parts (default 1M).
+      results.state = await benchState(
+        {
+          keyCounts: quick ? [10_000, 100_000] : [100_000, 1_000_000],
+          recordsPerKey: quick ? 2 : 5,
+          rounds: roundsFlag ?? (quick ? 1 : 3),
+          stateKeys: keysFlag ?? (quick ? 100_000 : 1_000_000),
+          changedFractions: [0.001, 0.01, 0.1],
+        },
+        (line) => console.log(line),
+      );
     } else {
       // Long enough that a 1000 ms interval sees several checkpoints per run at a few million
       // records/s (at 4M records the job ends before the first periodic checkpoint).

@@ -72,6 +72,73 @@ export function encodeKeyGroupChunk(keyGroup: number, chunk: KeyGroupChunk): Uin
   return new Uint8Array(encodeChunk(keyGroup, chunk));
 }
 
+/**
+ * Builds one key group's chunk from values that are msgpack already (the LMDB backend stores
+ * them so): msgpack is concatenative, so entries are appended as bytes without decoding and
+ * re-encoding each value. The result decodes exactly like encodeKeyGroupChunk's.
+ */
+export class RawChunkBuilder {
+  private buf = Buffer.allocUnsafe(1 << 14);
+  private size = 0;
+  private count = 0;
+
+  private ensure(n: number): void {
+    if (this.size + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.size + n));
+    this.buf.copy(grown, 0, 0, this.size);
+    this.buf = grown;
+  }
+
+  private append(bytes: Uint8Array): void {
+    this.ensure(bytes.byteLength);
+    this.buf.set(bytes, this.size);
+    this.size += bytes.byteLength;
+  }
+
+  /** One entry: table ref, stored key, the value's msgpack bytes. */
+  add(ref: number, stored: unknown, packedValue: Uint8Array): void {
+    this.ensure(16);
+    if (ref < 128) this.buf[this.size++] = ref;
+    else this.append(packr.pack(ref));
+    if (typeof stored === 'string' && stored.length < 0x10000 / 3) {
+      const n = Buffer.byteLength(stored, 'utf8');
+      this.ensure(3 + n);
+      if (n < 32) this.buf[this.size++] = 0xa0 | n;
+      else {
+        this.buf[this.size++] = 0xda; // str16
+        this.buf.writeUInt16BE(n, this.size);
+        this.size += 2;
+      }
+      this.size += this.buf.write(stored, this.size, 'utf8');
+    } else if (typeof stored === 'number' && Number.isInteger(stored) && stored >= 0 && stored <= 0xffffffff) {
+      this.ensure(5);
+      this.buf[this.size++] = 0xce; // uint32
+      this.buf.writeUInt32BE(stored, this.size);
+      this.size += 4;
+    } else {
+      this.append(packr.pack(stored));
+    }
+    this.append(packedValue);
+    this.count++;
+  }
+
+  get entryCount(): number {
+    return this.count;
+  }
+
+  /** The chunk: [version, kg, tables, entries] or, with deletions, the delta form. */
+  finish(keyGroup: number, tables: [string, StateKind][], deletions?: unknown[]): Uint8Array {
+    const head = Buffer.from(packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, tables]));
+    // Replace the 3-element array header (0x93) by one of 4 or 5 elements.
+    head[0] = deletions === undefined ? 0x94 : 0x95;
+    const arrayHeader = Buffer.allocUnsafe(5);
+    arrayHeader[0] = 0xdd; // array32 of 3 × entries
+    arrayHeader.writeUInt32BE(this.count * 3, 1);
+    const tail = deletions === undefined ? Buffer.alloc(0) : Buffer.from(packr.pack(deletions));
+    return Buffer.concat([head, arrayHeader, this.buf.subarray(0, this.size), tail]);
+  }
+}
+
 /** Accumulates chunks into one contiguous buffer and its index. */
 export class KeyedSnapshotWriter {
   private buf = new Uint8Array(1 << 16);

@@ -12,26 +12,29 @@ import { EddyError } from '../../failure.js';
 import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
-import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
+import { KeyedSnapshotWriter, RawChunkBuilder, type KeyedSnapshot } from '../snapshot-format.js';
 import { decodeKey, encodeKey, keyGroupPrefix } from './key-codec.js';
 import { liveValue } from '../ttl.js';
-import { decodeValue } from './lmdb-keyed-store.js';
+import { decodeValue, encodeValue } from './lmdb-keyed-store.js';
 
 /** Entries decoded per event-loop turn. */
 const ENTRIES_PER_TURN = 8192;
 
 /** getBinaryFast in a given read transaction (lmdb-js accepts it; its typings omit it). */
 function readAt(env: RootDatabase<Buffer, Buffer>, key: Buffer, transaction: Transaction): Buffer | undefined {
-  return (env.getBinaryFast as (id: Buffer, options: { transaction: Transaction }) => Buffer | undefined).call(env, key, { transaction });
+  const b = (env.getBinaryFast as (id: Buffer, options: { transaction: Transaction }) => Buffer | undefined).call(env, key, { transaction });
+  // The fast buffer's `length` is the value's, its byteLength the whole shared buffer's: the
+  // bytes are copied elsewhere, so they must be a view of exactly the value.
+  return b === undefined ? undefined : b.subarray(0, b.length);
 }
 
 type Guard = <T>(what: string, fn: () => T) => T;
 
-/** Collects one key group's chunk. */
+/** Collects one key group's chunk; values go in as the msgpack bytes LMDB holds. */
 class GroupChunk {
   private readonly refs = new Map<number, number>();
   readonly used: [string, StateKind][] = [];
-  readonly entries: unknown[] = [];
+  readonly raw = new RawChunkBuilder();
   readonly deletions: unknown[] = [];
 
   constructor(
@@ -52,11 +55,8 @@ class GroupChunk {
   }
 
   encode(delta: boolean): Uint8Array | undefined {
-    if (this.used.length === 0) return undefined;
-    return encodeKeyGroupChunk(
-      this.keyGroup,
-      delta ? { tables: this.used, entries: this.entries, deletions: this.deletions } : { tables: this.used, entries: this.entries },
-    );
+    if (this.raw.entryCount === 0 && this.deletions.length === 0) return undefined;
+    return this.raw.finish(this.keyGroup, this.used, delta ? this.deletions : undefined);
   }
 }
 
@@ -99,8 +99,8 @@ export class LmdbSnapshotJob implements SnapshotJob {
         if (chunk) this.add(writer, chunk, false);
         chunk = new GroupChunk(d.keyGroup, this.tables);
       }
-      const v = this.live(d.table, decodeValue(value));
-      if (v !== undefined) chunk.entries.push(chunk.ref(d.table), d.stored, v);
+      const v = this.live(d.table, value);
+      if (v !== undefined) chunk.raw.add(chunk.ref(d.table), d.stored, v);
       if (n % ENTRIES_PER_TURN === 0) await yieldTurn();
     }
     if (chunk) this.add(writer, chunk, false);
@@ -117,9 +117,9 @@ export class LmdbSnapshotJob implements SnapshotJob {
         const ref = chunk.ref(t);
         for (const k of keys) {
           const bytes = this.guard('read for a snapshot', () => readAt(this.env, encodeKey(kg, t, k), this.txn));
-          const v = bytes === undefined ? undefined : this.live(t, decodeValue(bytes));
+          const v = bytes === undefined ? undefined : this.live(t, bytes);
           if (v === undefined) chunk.deletions.push(ref, k);
-          else chunk.entries.push(ref, k, v);
+          else chunk.raw.add(ref, k, v);
           if (++n % ENTRIES_PER_TURN === 0) await yieldTurn();
         }
       }
@@ -127,8 +127,12 @@ export class LmdbSnapshotJob implements SnapshotJob {
     }
   }
 
-  private live(table: number, value: unknown): unknown {
-    return this.ttl.tables[table] ? liveValue(this.tables[table].kind, value, this.ttl.now) : value;
+  /** The value's bytes for the snapshot: as stored, or without what TTL expired (undefined: all). */
+  private live(table: number, bytes: Uint8Array): Uint8Array | undefined {
+    if (!this.ttl.tables[table]) return bytes;
+    const v = decodeValue(bytes);
+    const live = liveValue(this.tables[table].kind, v, this.ttl.now);
+    return live === undefined ? undefined : live === v ? bytes : new Uint8Array(encodeValue(live));
   }
 
   private add(writer: KeyedSnapshotWriter, chunk: GroupChunk, delta: boolean): void {
