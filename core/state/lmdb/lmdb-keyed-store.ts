@@ -57,13 +57,33 @@ export function decodeValue(bytes: Uint8Array): unknown {
   return unpackr.unpack(bytes);
 }
 
+/** Map state as cached: stored user key → [userKey, value]. */
+function pairsToMap(pairs: [unknown, unknown][]): Map<unknown, unknown> {
+  const m = new Map<unknown, unknown>();
+  for (const pair of pairs) m.set(storedKey(pair[0]), pair);
+  return m;
+}
+
+/**
+ * One cached key of one table: its value (ABSENT: not in LMDB; map state: a Map), and whether
+ * it changed since the last flush. A mutable slot costs one allocation per cached key, and
+ * lets a put after a get of the same record skip the hash lookup (see `memo`).
+ */
+interface Slot {
+  v: unknown;
+  dirty: boolean;
+}
+
 interface Table {
   name: string;
   kind: StateKind;
-  /** groups[keyGroup - rangeStart]: stored key → value | ABSENT (map state: → Map). */
-  groups: Map<unknown, unknown>[];
-  /** dirty[keyGroup - rangeStart]: stored keys changed since the last flush. */
-  dirty: (Set<unknown> | undefined)[];
+  /** groups[keyGroup - rangeStart]: stored key → slot. */
+  groups: Map<unknown, Slot>[];
+  /** dirty[keyGroup - rangeStart]: stored keys whose slot turned dirty since the last flush. */
+  dirty: (unknown[] | undefined)[];
+  /** The current key's slot, valid while memoEpoch equals the store's epoch. */
+  memo: Slot | undefined;
+  memoEpoch: number;
 }
 
 interface Marker {
@@ -100,6 +120,13 @@ export class LmdbKeyedStore implements KeyedBackend {
   private readonly maxEntries: number;
   private readonly groupCount: number;
   private cached = 0;
+  /**
+   * Per key group: 1 once LMDB may hold keys of it. A miss in a group LMDB holds nothing of
+   * (a fresh start: every key is new) needs no LMDB read.
+   */
+  private readonly inLmdb: Uint8Array;
+  /** Changes with every setCurrentKey and eviction: invalidates every table's memo. */
+  private epoch = 1;
   private groupIndex = 0;
   private keyGroup = 0;
   private key: unknown = undefined;
@@ -118,6 +145,7 @@ export class LmdbKeyedStore implements KeyedBackend {
     this.rangeEnd = opts.rangeEnd;
     this.groupCount = opts.rangeEnd - opts.rangeStart + 1;
     this.maxEntries = Math.max(64, Math.floor(opts.cacheBytes / CACHE_ENTRY_BYTES));
+    this.inLmdb = new Uint8Array(this.groupCount);
     let recovered = false;
     this.env = this.guard('open', () => open<Buffer, Buffer>({ path: opts.path, keyEncoding: 'binary', encoding: 'binary', noSync: true }));
     this.guard('open', () => {
@@ -131,6 +159,7 @@ export class LmdbKeyedStore implements KeyedBackend {
       ) {
         for (const [name, kind] of this.readMeta<[string, StateKind][]>(META_TABLES) ?? []) this.addTable(name, kind);
         recovered = true;
+        this.inLmdb.fill(1);
       } else {
         // Whatever an earlier attempt left is not this task's state.
         this.env.clearSync();
@@ -161,9 +190,9 @@ export class LmdbKeyedStore implements KeyedBackend {
   }
 
   private addTable(name: string, kind: StateKind): number {
-    const groups: Map<unknown, unknown>[] = [];
+    const groups: Map<unknown, Slot>[] = [];
     for (let g = 0; g < this.groupCount; g++) groups.push(new Map());
-    this.tables.push({ name, kind, groups, dirty: new Array(this.groupCount).fill(undefined) });
+    this.tables.push({ name, kind, groups, dirty: new Array(this.groupCount).fill(undefined), memo: undefined, memoEpoch: 0 });
     this.byName.set(name, this.tables.length - 1);
     return this.tables.length - 1;
   }
@@ -189,50 +218,58 @@ export class LmdbKeyedStore implements KeyedBackend {
     this.stored = storedKey(key);
     this.keyGroup = keyGroup;
     this.groupIndex = keyGroup - this.rangeStart;
+    this.epoch++;
   }
 
   get currentKey(): unknown {
     return this.key;
   }
 
+  /** The current key's slot in table `t`: memo, cache, or (a miss) one LMDB read. */
+  private slot(t: number): Slot {
+    const table = this.tables[t];
+    if (table.memoEpoch === this.epoch) return table.memo!;
+    const m = table.groups[this.groupIndex];
+    let slot = m.get(this.stored);
+    if (slot === undefined) slot = this.load(t, m);
+    table.memo = slot;
+    table.memoEpoch = this.epoch;
+    return slot;
+  }
+
   /** A cache miss: one LMDB read, one value decoded. */
-  private load(t: number, m: Map<unknown, unknown>): unknown {
+  private load(t: number, m: Map<unknown, Slot>): Slot {
     if (this.cached >= this.maxEntries) this.evict();
-    const bytes = this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
+    const bytes =
+      this.inLmdb[this.groupIndex] === 0 ? undefined : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
     let v: unknown = ABSENT;
     if (bytes !== undefined) {
       v = decodeValue(bytes);
-      if (this.tables[t].kind === 'map') {
-        const entries = new Map<unknown, unknown>();
-        for (const pair of v as [unknown, unknown][]) entries.set(storedKey(pair[0]), pair);
-        v = entries;
-      }
+      if (this.tables[t].kind === 'map') v = pairsToMap(v as [unknown, unknown][]);
     }
-    m.set(this.stored, v);
+    const slot: Slot = { v, dirty: false };
+    m.set(this.stored, slot);
     this.cached++;
-    return v;
+    return slot;
   }
 
-  private markDirty(t: number): void {
-    const table = this.tables[t];
-    let d = table.dirty[this.groupIndex];
-    if (d === undefined) d = table.dirty[this.groupIndex] = new Set();
-    d.add(this.stored);
-    if (this.changes !== undefined) this.changes.mark(t, this.groupIndex, this.stored);
+  private markDirty(t: number, slot: Slot, gi: number, stored: unknown): void {
+    if (!slot.dirty) {
+      slot.dirty = true;
+      const table = this.tables[t];
+      (table.dirty[gi] ??= []).push(stored);
+    }
+    if (this.changes !== undefined) this.changes.mark(t, gi, stored);
   }
 
   private set(t: number, value: unknown): void {
-    const m = this.tables[t].groups[this.groupIndex];
-    const before = m.size;
-    m.set(this.stored, value);
-    this.markDirty(t);
-    if (m.size !== before && ++this.cached > this.maxEntries) this.evict();
+    const slot = this.slot(t);
+    slot.v = value;
+    this.markDirty(t, slot, this.groupIndex, this.stored);
   }
 
   get(table: number): unknown {
-    const m = this.tables[table].groups[this.groupIndex];
-    let v = m.get(this.stored);
-    if (v === undefined) v = this.load(table, m);
+    const v = this.slot(table).v;
     return v === ABSENT ? undefined : v;
   }
 
@@ -245,16 +282,13 @@ export class LmdbKeyedStore implements KeyedBackend {
   }
 
   private entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
-    const m = this.tables[table].groups[this.groupIndex];
-    let e = m.get(this.stored);
-    if (e === undefined) e = this.load(table, m);
-    if (e === ABSENT) {
+    const slot = this.slot(table);
+    if (slot.v === ABSENT) {
       if (!create) return undefined;
-      e = new Map();
-      m.set(this.stored, e);
+      slot.v = new Map();
     }
-    if (create) this.markDirty(table);
-    return e as Map<unknown, unknown>;
+    if (create) this.markDirty(table, slot, this.groupIndex, this.stored);
+    return slot.v as Map<unknown, unknown>;
   }
 
   getEntry(table: number, userKey: unknown): unknown {
@@ -270,7 +304,7 @@ export class LmdbKeyedStore implements KeyedBackend {
     if (!m) return;
     m.delete(storedKey(userKey));
     if (m.size === 0) this.set(table, ABSENT);
-    else this.markDirty(table);
+    else this.markDirty(table, this.slot(table), this.groupIndex, this.stored);
   }
 
   hasEntry(table: number, userKey: unknown): boolean {
@@ -304,12 +338,18 @@ export class LmdbKeyedStore implements KeyedBackend {
       for (let t = 0; t < this.tables.length; t++) {
         const table = this.tables[t];
         const d = table.dirty[gi];
-        if (d === undefined || d.size === 0) continue;
+        if (d === undefined || d.length === 0) continue;
         const batch: [Buffer, unknown][] = [];
-        for (const k of d) batch.push([encodeKeyCopy(this.rangeStart + gi, t, k), table.groups[gi].get(k)]);
+        for (const k of d) {
+          // Dirty slots are never evicted (eviction flushes first), so the slot is there.
+          const slot = table.groups[gi].get(k)!;
+          slot.dirty = false;
+          batch.push([encodeKeyCopy(this.rangeStart + gi, t, k), slot.v]);
+        }
         batch.sort((a, b) => Buffer.compare(a[0], b[0]));
         for (const op of batch) ops.push(op);
         table.dirty[gi] = undefined;
+        this.inLmdb[gi] = 1;
       }
     }
     // An eviction with nothing dirty leaves the environment where it was.
@@ -352,6 +392,7 @@ export class LmdbKeyedStore implements KeyedBackend {
     }
     this.cached -= dropped;
     this.evictions++;
+    this.epoch++;
   }
 
   snapshot(id: number, delta: ChangedKeys | undefined): SnapshotJob {
@@ -383,6 +424,7 @@ export class LmdbKeyedStore implements KeyedBackend {
   }
 
   private queueRestore(op: [Buffer, Buffer | undefined]): void {
+    this.inLmdb[op[0].readUInt16BE(0) - this.rangeStart] = 1;
     this.restoreOps!.push(op);
     if (this.restoreOps!.length >= RESTORE_BATCH) this.writeRestoreOps();
   }
@@ -404,8 +446,12 @@ export class LmdbKeyedStore implements KeyedBackend {
   endRestore(): void {
     if (this.restoreOps && this.restoreOps.length > 0) this.writeRestoreOps();
     this.restoreOps = undefined;
-    for (const t of this.tables) for (const m of t.groups) m.clear();
+    for (const t of this.tables) {
+      for (const m of t.groups) m.clear();
+      t.dirty.fill(undefined);
+    }
     this.cached = 0;
+    this.epoch++;
     this.changes?.reset();
   }
 
@@ -440,26 +486,22 @@ export class LmdbKeyedStore implements KeyedBackend {
       this.tables.forEach((t, id) => {
         if (!this.ttlTables[id]) return;
         const m = t.groups[gi];
-        const drop = (k: unknown) => {
-          const before = m.size;
-          m.set(k, ABSENT);
-          if (m.size !== before) this.cached++;
-          let d = t.dirty[gi];
-          if (d === undefined) d = t.dirty[gi] = new Set();
-          d.add(k);
-          this.changes?.mark(id, gi, k);
-        };
-        for (const [k, v] of m) {
-          if (v === ABSENT) continue;
-          const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
-          const live = liveValue(t.kind, stored, now);
-          if (live === undefined) drop(k);
-          else if (live !== stored) {
-            for (const [sk, pair] of v as Map<unknown, [unknown, [number, unknown]]>) if (pair[1][0] <= now) (v as Map<unknown, unknown>).delete(sk);
-            t.dirty[gi] ??= new Set();
-            t.dirty[gi]!.add(k);
-            this.changes?.mark(id, gi, k);
+        /** Puts `v` (ABSENT or what is left of a map) in the key's slot, dirty. */
+        const replace = (k: unknown, v: unknown) => {
+          let slot = m.get(k);
+          if (slot === undefined) {
+            m.set(k, (slot = { v, dirty: false }));
+            this.cached++;
           }
+          slot.v = v;
+          this.markDirty(id, slot, gi, k);
+        };
+        for (const [k, slot] of m) {
+          if (slot.v === ABSENT) continue;
+          const stored = t.kind === 'map' ? [...(slot.v as Map<unknown, unknown>).values()] : slot.v;
+          const live = liveValue(t.kind, stored, now);
+          if (live === undefined) replace(k, ABSENT);
+          else if (live !== stored) replace(k, pairsToMap(live as [unknown, unknown][]));
         }
         // Values only in LMDB: decoded here, off the record path.
         const range = this.env.getRange({ start: tablePrefix(kg, id), end: tablePrefix(kg, id + 1) });
@@ -471,19 +513,12 @@ export class LmdbKeyedStore implements KeyedBackend {
           const live = liveValue(t.kind, v, now);
           if (live !== v) expired.push([stored, live]);
         }
-        for (const [k, live] of expired) {
-          if (live === undefined) {
-            drop(k);
-            continue;
-          }
-          // A map value with some entries expired: the rest goes back through the cache.
-          const entries = new Map<unknown, unknown>();
-          for (const pair of live as [unknown, unknown][]) entries.set(storedKey(pair[0]), pair);
-          drop(k);
-          m.set(k, entries);
-        }
+        for (const [k, live] of expired) replace(k, live === undefined ? ABSENT : pairsToMap(live as [unknown, unknown][]));
       });
     }
+    // The record loop's memo may point at a slot just changed here: it stays valid (same
+    // slot), but a fresh lookup costs nothing and keeps the reasoning simple.
+    this.epoch++;
     if (this.cached > this.maxEntries) this.evict();
   }
 
