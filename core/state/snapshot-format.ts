@@ -111,10 +111,21 @@ export class RawChunkBuilder {
       }
       this.size += this.buf.write(stored, this.size, 'utf8');
     } else if (typeof stored === 'number' && Number.isInteger(stored) && stored >= 0 && stored <= 0xffffffff) {
+      // The smallest msgpack unsigned form, as packr itself would write it.
       this.ensure(5);
-      this.buf[this.size++] = 0xce; // uint32
-      this.buf.writeUInt32BE(stored, this.size);
-      this.size += 4;
+      if (stored < 0x80) this.buf[this.size++] = stored;
+      else if (stored < 0x100) {
+        this.buf[this.size++] = 0xcc;
+        this.buf[this.size++] = stored;
+      } else if (stored < 0x10000) {
+        this.buf[this.size++] = 0xcd;
+        this.buf.writeUInt16BE(stored, this.size);
+        this.size += 2;
+      } else {
+        this.buf[this.size++] = 0xce;
+        this.buf.writeUInt32BE(stored, this.size);
+        this.size += 4;
+      }
     } else {
       this.append(packr.pack(stored));
     }
