@@ -5,7 +5,7 @@
  * bench-<date>.md (the readable report, with the issue's targets judged) and its SVG charts.
  *
  * Suites (all of them without --suite): micro, keyed-count, checkpoint-modes, backpressure,
- * latency, scaling, windows. They run one after another, never two at once.
+ * latency, scaling, windows, state. They run one after another, never two at once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -27,8 +27,9 @@ import type { RunInfo, SuiteResults } from './report/results.js';
 import { checkTargets } from './report/targets.js';
 import { benchScaling, formatScaling } from './scaling.js';
 import { benchWindows } from './windows.js';
+import { benchState as benchStateSuite } from './state.js';
 
-const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows'] as const;
+const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
@@ -147,6 +148,19 @@ const runners: Record<Suite, () => Promise<void>> = {
       (r) => console.error(`  timeout ${r.bufferTimeoutMs} ms, ${Math.round(r.fraction * 100)}% of max: p99 ${r.p99Ms.toFixed(2)} ms`),
     );
     log(formatLatency(results.latency));
+  },
+  state: async () => {
+    // --keys sets the state size of the checkpoint and restore parts (default 1M).
+    results.state = await benchStateSuite(
+      {
+        keyCounts: quick ? [10_000, 100_000] : [100_000, 1_000_000],
+        recordsPerKey: quick ? 2 : 5,
+        rounds: roundsFlag ?? (quick ? 1 : 3),
+        stateKeys: values.keys !== undefined ? keys : quick ? 100_000 : 1_000_000,
+        changedFractions: [0.001, 0.01, 0.1],
+      },
+      (line) => console.log(line),
+    );
   },
   windows: async () => {
     const w = await benchWindows({ records: recordsFlag ?? (quick ? 500_000 : 3_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 5) });

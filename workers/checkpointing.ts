@@ -10,16 +10,20 @@
  */
 import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
-import type { OperatorStateHandles } from '../core/checkpoint/metadata.js';
+import type { KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
 import { EddyError } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { RestoreSpec } from '../core/runtime/messages.js';
-import { restoreKeyedStore, restoreOperatorState, snapshotKeyedStore, snapshotOperatorState } from '../core/state/snapshot.js';
+import type { ChangeLog } from '../core/state/change-log.js';
+import type { SnapshotJob } from '../core/state/keyed-backend.js';
+import { restoreKeyedChains, restoreOperatorState, snapshotOperatorState, type KeyedSnapshotPart } from '../core/state/snapshot.js';
 import { send } from './control-port.js';
-import type { NodeRuntime, StreamTask } from './task.js';
+import { fileSafe, type NodeRuntime, type StreamTask } from './task.js';
 
 const SOURCE_STATE = '__eddy.source';
 const SINK_STATE = '__eddy.sink';
+/** An incremental chain longer than this is compacted: the next checkpoint is a full one. */
+export const MAX_DELTAS = 8;
 
 interface SealedTransaction {
   id: number;
@@ -27,20 +31,22 @@ interface SealedTransaction {
   handles: unknown;
 }
 
+interface KeyedCapture {
+  job: SnapshotJob;
+  /** The confirmed chain this snapshot is a delta of; undefined: a full snapshot. */
+  base: KeyedStateHandle | undefined;
+}
+
 interface Captured {
   id: number;
   /** A savepoint is always a full snapshot in the canonical format. */
   kind: SnapshotKind;
-  keyed: Map<NodeRuntime, ReturnType<typeof snapshotKeyedStore>>;
+  keyed: Map<NodeRuntime, KeyedCapture>;
   operator: Map<NodeRuntime, Uint8Array>;
   /** Sinks: the transaction sealed at this barrier (prepareCommit may finish asynchronously). */
   sealing: Map<NodeRuntime, Promise<unknown>>;
 }
 
-/** File names allow only a safe alphabet: a uid may contain anything. */
-function fileSafe(uid: string): string {
-  return uid.replace(/[^A-Za-z0-9_-]/g, (c) => `~${c.charCodeAt(0).toString(16)}`);
-}
 
 export class TaskCheckpointer {
   /** Undefined when the run restores (from a savepoint) but does not checkpoint. */
@@ -49,11 +55,18 @@ export class TaskCheckpointer {
   private readonly sealed = new Map<NodeRuntime, SealedTransaction[]>();
   /** Snapshots being written; a failure there declines the checkpoint. */
   private inFlight = new Set<Promise<void>>();
+  /** Per keyed node: the keyed handle of the last completed checkpoint (the base of deltas). */
+  private readonly confirmed = new Map<NodeRuntime, KeyedStateHandle | undefined>();
+  /** Per keyed node and checkpoint written but not yet known complete: its keyed handle. */
+  private readonly written = new Map<NodeRuntime, Map<number, KeyedStateHandle | undefined>>();
+  private readonly changeLogs = new Map<NodeRuntime, ChangeLog>();
   finalNotified = false;
 
   constructor(private readonly task: StreamTask) {
     this.storage = task.spec.checkpointDir !== undefined ? new CheckpointStorage(task.spec.checkpointDir) : undefined;
     for (const n of task.nodes) if (n.writer) this.sealed.set(n, []);
+    // Changes must be recorded from the first record on for the first delta to be complete.
+    if (task.spec.settings.incremental) for (const n of task.nodes) if (n.keyed) this.changeLogs.set(n, n.keyed.trackChanges());
   }
 
   /**
@@ -70,8 +83,13 @@ export class TaskCheckpointer {
       }
       // Empty state writes no file: each file costs an fsync, and most operators hold none.
       if (n.keyed) {
-        const snap = snapshotKeyedStore(n.keyed);
-        if (snap.index.length > 0) c.keyed.set(n, snap);
+        const log = this.changeLogs.get(n);
+        const changed = log?.cut(id);
+        const base = this.confirmed.get(n);
+        // A delta needs a confirmed base, and a chain past its bound is compacted into a new base.
+        // A savepoint is self-contained: always full, never a delta of a checkpoint's files.
+        const delta = kind === 'checkpoint' && changed !== undefined && base !== undefined && (base.deltas?.length ?? 0) < MAX_DELTAS ? changed : undefined;
+        c.keyed.set(n, { job: n.keyed.snapshot(id, delta), base: delta ? base : undefined });
       }
       if (n.writer?.prepareCommit) {
         // Called now so the transaction ends exactly at the barrier; the writer may finish
@@ -118,13 +136,12 @@ export class TaskCheckpointer {
         .map(async (n) => {
           const ack: SubtaskAck = { uid: n.uid, parallelism, subtask };
           const base = `${fileSafe(n.uid)}-${subtask}`;
-          const keyed = c.keyed.get(n);
           const op = c.operator.get(n);
-          const [keyedFile, opFile] = await Promise.all([
-            keyed ? storage.writeStateFile(c.id, `${base}-keyed.bin`, keyed.data) : undefined,
+          const [keyed, opFile] = await Promise.all([
+            this.writeKeyed(c, n, base),
             op ? storage.writeStateFile(c.id, `${base}-operator.bin`, op) : undefined,
           ]);
-          if (keyed && keyedFile) ack.keyed = { file: keyedFile, keyGroups: keyed.keyGroups, index: keyed.index };
+          if (keyed) ack.keyed = keyed;
           if (opFile) ack.operator = opFile;
           return ack;
         }),
@@ -132,8 +149,40 @@ export class TaskCheckpointer {
     return acks;
   }
 
+  /**
+   * Finishes a keyed snapshot and writes it: a full one as a new base, a delta appended to
+   * its base's chain (a delta with no change adds no file). Empty full state writes no file:
+   * each file costs an fsync, and most operators hold none.
+   */
+  private async writeKeyed(c: Captured, n: NodeRuntime, fileBase: string): Promise<KeyedStateHandle | undefined> {
+    const k = c.keyed.get(n);
+    if (!k) return undefined;
+    const snap = await k.job.run();
+    let handle: KeyedStateHandle | undefined;
+    if (k.base === undefined) {
+      if (snap.index.length > 0) {
+        const file = await this.storage!.writeStateFile(c.id, `${fileBase}-keyed.bin`, snap.data);
+        handle = { file, keyGroups: snap.keyGroups, index: snap.index };
+      }
+    } else if (snap.index.length === 0) {
+      handle = k.base;
+    } else {
+      const file = await this.storage!.writeStateFile(c.id, `${fileBase}-keyed-delta.bin`, snap.data);
+      handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
+    }
+    let w = this.written.get(n);
+    if (!w) this.written.set(n, (w = new Map()));
+    w.set(c.id, handle);
+    return handle;
+  }
+
   /** Checkpoint `id` completed: commit every sealed transaction up to it. */
   async notifyComplete(id: number, final: boolean): Promise<void> {
+    for (const [n, w] of this.written) {
+      if (w.has(id)) this.confirmed.set(n, w.get(id));
+      for (const older of [...w.keys()]) if (older <= id) w.delete(older);
+      this.changeLogs.get(n)?.confirm(id);
+    }
     for (const [n, list] of this.sealed) {
       const due = list.filter((t) => t.id <= id);
       if (due.length === 0) continue;
@@ -161,12 +210,28 @@ export class TaskCheckpointer {
       const op = byUid.get(n.node.uid);
       if (!op) continue; // new operator: starts empty
       if (n.keyed) {
-        const parts = [];
-        for (const s of op.subtasks) {
-          if (!s.keyed || s.keyed.keyGroups.end < n.keyed.rangeStart || s.keyed.keyGroups.start > n.keyed.rangeEnd) continue;
-          parts.push({ data: await storage.readStateFile(s.keyed.file), index: s.keyed.index, source: s.keyed.file.file });
+        const sameParallelism = op.parallelism === parallelism;
+        let filesRead = 0;
+        // Local recovery: the LMDB environment is exactly at this checkpoint (see LmdbKeyedStore).
+        const local = sameParallelism && 'recoveredLocally' in n.keyed && n.keyed.recoveredLocally === true;
+        if (!local) {
+          const chains: KeyedSnapshotPart[][] = [];
+          for (const s of op.subtasks) {
+            if (!s.keyed || s.keyed.keyGroups.end < n.keyed.rangeStart || s.keyed.keyGroups.start > n.keyed.rangeEnd) continue;
+            const chain: KeyedSnapshotPart[] = [];
+            for (const layer of [{ file: s.keyed.file, index: s.keyed.index }, ...(s.keyed.deltas ?? [])]) {
+              chain.push({ data: await storage.readStateFile(layer.file), index: layer.index, source: layer.file.file });
+              filesRead++;
+            }
+            chains.push(chain);
+          }
+          restoreKeyedChains(n.keyed, chains);
         }
-        restoreKeyedStore(n.keyed, parts);
+        // At the same parallelism this subtask's state is exactly its handle: deltas may build on it.
+        if (sameParallelism && r.checkpointDir === this.task.spec.checkpointDir) {
+          this.confirmed.set(n, op.subtasks.find((s) => s.subtask === subtask)?.keyed);
+        }
+        send(this.task.spec, { type: 'report', operatorUid: n.uid, kind: 'restore', payload: { subtask, local, filesRead } });
       }
       const opParts: Uint8Array[] = [];
       const names: string[] = [];

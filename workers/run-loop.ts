@@ -89,6 +89,13 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
     } catch {
       /* as above */
     }
+    for (const n of task.nodes) {
+      try {
+        await n.keyed?.dispose();
+      } catch {
+        /* as above */
+      }
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * the last one's is the task output), and the source reader or input gate in front. Every
  * operator's state stores are kept per node, so snapshots and restores can reach them.
  */
+import { join } from 'node:path';
 import type { Collector } from '../core/api/functions.js';
 import { Gate } from '../core/channel/gate.js';
 import type { SinkWriter, SourceReader } from '../core/connectors/types.js';
@@ -20,6 +21,8 @@ import { loadJob } from '../core/runtime/module-loader.js';
 import type { TaskCommand, TaskSpec } from '../core/runtime/messages.js';
 import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from '../core/runtime/shared-layout.js';
 import { HeapKeyedStore } from '../core/state/heap/heap-keyed-store.js';
+import type { KeyedBackend } from '../core/state/keyed-backend.js';
+import { LmdbKeyedStore } from '../core/state/lmdb/lmdb-keyed-store.js';
 import { keyGroupRange } from '../core/state/key-groups.js';
 import { OperatorStateStore } from '../core/state/operator-state.js';
 import { TaskTime } from '../core/time/task-time.js';
@@ -37,11 +40,35 @@ class SourceCounter implements Collector<unknown> {
   }
 }
 
+/** File names allow only a safe alphabet: a uid may contain anything. */
+export function fileSafe(uid: string): string {
+  return uid.replace(/[^A-Za-z0-9_-]/g, (c) => `~${c.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * The keyed state of one operator subtask. An LMDB environment is named by operator, subtask
+ * and parallelism, so a restart at the same parallelism finds its own (for local recovery).
+ */
+function createKeyedBackend(spec: TaskSpec, uid: string, range: { start: number; end: number }, parallelism: number): KeyedBackend {
+  const s = spec.settings;
+  if (s.stateBackend !== 'lmdb') return new HeapKeyedStore(range.start, range.end);
+  if (spec.localDir === undefined) throw new EddyError('INTERNAL', 'the LMDB state backend was chosen but the task got no local directory');
+  return new LmdbKeyedStore({
+    path: join(spec.localDir, `${fileSafe(uid)}-${spec.subtask}-of-${parallelism}`),
+    rangeStart: range.start,
+    rangeEnd: range.end,
+    cacheBytes: s.stateCacheMb * 1024 * 1024,
+    operatorUid: uid,
+    subtask: spec.subtask,
+    resumeAt: spec.restore?.checkpointId,
+  });
+}
+
 /** One chained operator's state and connector, as snapshots and restores see it. */
 export interface NodeRuntime {
   node: StreamNode;
   uid: string;
-  keyed: HeapKeyedStore | undefined;
+  keyed: KeyedBackend | undefined;
   operatorState: OperatorStateStore;
   reader?: SourceReader<unknown>;
   writer?: SinkWriter<unknown>;
@@ -171,7 +198,7 @@ export class StreamTask {
       const rt: NodeRuntime = { node, uid, keyed: undefined, operatorState: new OperatorStateStore() };
       if (node.keySelector && node.kind !== 'sink') {
         const r = keyGroupRange(spec.subtask, s.maxParallelism, p);
-        rt.keyed = new HeapKeyedStore(r.start, r.end);
+        rt.keyed = createKeyedBackend(spec, uid, r, p);
       }
       try {
         if (node.kind === 'source') rt.reader = await node.source!.createReader(connectorContext(spec, node, p));

@@ -1,4 +1,5 @@
 /** The shape of one invocation's results (the JSON file, and what the Markdown report is made from). */
+import type { StateBenchResult } from '../state.js';
 import type { WindowsResult } from '../windows.js';
 import type { BackpressureResult } from '../backpressure.js';
 import type { CheckpointModesResult } from '../checkpoint-modes.js';
@@ -16,6 +17,7 @@ export interface SuiteResults {
   latency?: LatencyResult;
   scaling?: ScalingResult;
   windows?: WindowsResult;
+  state?: StateBenchResult;
 }
 
 export interface RunInfo {

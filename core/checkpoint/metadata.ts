@@ -33,6 +33,12 @@ export interface KeyedStateHandle {
   keyGroups: { start: number; end: number };
   /** Only key groups that hold state; a restore at another parallelism reads just its own. */
   index: KeyGroupIndex;
+  /**
+   * Incremental checkpoints: the changes since `file` (the base, a full snapshot, possibly in
+   * an older checkpoint's folder), oldest first, each in the delta chunk format. Restore is
+   * base, then every delta in order. Absent in full checkpoints (and in older metadata).
+   */
+  deltas?: { file: StateFileHandle; index: KeyGroupIndex }[];
 }
 
 export interface SubtaskStateHandles {
@@ -63,6 +69,7 @@ export function referencedFiles(metadata: CheckpointMetadata): StateFileHandle[]
   for (const op of metadata.operators) {
     for (const st of op.subtasks) {
       if (st.keyed) files.push(st.keyed.file);
+      for (const d of st.keyed?.deltas ?? []) files.push(d.file);
       if (st.operator) files.push(st.operator);
     }
   }
@@ -77,7 +84,9 @@ export function mapStateFiles(metadata: CheckpointMetadata, f: (h: StateFileHand
       ...op,
       subtasks: op.subtasks.map((st) => ({
         ...st,
-        keyed: st.keyed ? { ...st.keyed, file: f(st.keyed.file) } : undefined,
+        keyed: st.keyed
+          ? { ...st.keyed, file: f(st.keyed.file), deltas: st.keyed.deltas?.map((d) => ({ ...d, file: f(d.file) })) }
+          : undefined,
         operator: st.operator ? f(st.operator) : undefined,
       })),
     })),
@@ -163,6 +172,17 @@ function checkShape(b: CheckpointMetadata): string | undefined {
         if (e) return e;
         for (const entry of k.index) {
           if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount)) return `the key-group index of ${at} has a malformed entry`;
+        }
+        if (k.deltas !== undefined) {
+          if (!Array.isArray(k.deltas)) return `the keyed state deltas of ${at} are not a list`;
+          for (const d of k.deltas as unknown[]) {
+            if (!isObject(d) || !Array.isArray(d.index)) return `a keyed state delta of ${at} lacks its index`;
+            const de = handleError(d.file, `a keyed state delta file of ${at}`);
+            if (de) return de;
+            for (const entry of d.index) {
+              if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount)) return `the key-group index of a delta of ${at} has a malformed entry`;
+            }
+          }
         }
       }
     }

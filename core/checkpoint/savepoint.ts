@@ -9,7 +9,7 @@
  * canonical per-key-group format, so any backend restores it at any parallelism; nothing in
  * eddy ever deletes it. Like a checkpoint, it exists only once its `_metadata` is written, last.
  */
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EddyError } from '../failure.js';
 import { mkdirDurable, syncDir, writeAndSync } from './fs-durable.js';
 import { mapStateFiles, type CheckpointMetadata } from './metadata.js';
@@ -36,7 +36,9 @@ export async function writeSavepoint(storage: CheckpointStorage, metadata: Check
   await mkdirDurable(dir);
   const copies: Promise<void>[] = [];
   const copied = mapStateFiles(metadata, (h) => {
-    const name = basename(h.file);
+    // chk-7/count-0-keyed.bin → chk-7-count-0-keyed.bin: unique even when a handle (a delta
+    // chain) spans several checkpoints' directories.
+    const name = h.file.replace(/[/\\]/g, '-');
     copies.push(
       storage.readStateFile(h).then(async (data) => {
         // The bytes were verified against h.checksum; the copy's checksum is the same.

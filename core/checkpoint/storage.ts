@@ -228,6 +228,10 @@ export class CheckpointStorage {
     const kept = complete.filter((e) => e.metadata.kind !== 'savepoint').slice(0, retain);
     const oldestKept = kept.length > 0 ? kept[kept.length - 1].id : newestComplete;
     const keep = new Set(kept.map((e) => e.id));
+    const drops: number[] = [];
+    // Incremental checkpoints refer to files in older folders: whatever a checkpoint that
+    // stays refers to stays too, even when its folder's own checkpoint goes.
+    const needed = new Set<string>();
     for (const e of entries) {
       const drop =
         e.status === 'complete'
@@ -235,7 +239,31 @@ export class CheckpointStorage {
           : e.status === 'corrupt'
             ? e.id < oldestKept
             : e.id < newestComplete;
-      if (drop) await this.remove(e.id);
+      if (drop) drops.push(e.id);
+      else if (e.status === 'complete') for (const h of referencedFiles(e.metadata)) needed.add(normalize(h.file));
+    }
+    for (const id of drops) await this.removeExcept(id, needed);
+  }
+
+  /** Removes checkpoint `id`, except files other checkpoints still refer to. */
+  private async removeExcept(id: number, needed: ReadonlySet<string>): Promise<void> {
+    const prefix = normalize(`chk-${id}`) + sep;
+    const keepHere = [...needed].filter((f) => f.startsWith(prefix));
+    if (keepHere.length === 0) return this.remove(id);
+    const chkDir = this.checkpointDir(id);
+    try {
+      // _metadata first, as in remove(): from then on this is no complete checkpoint.
+      await unlink(join(chkDir, METADATA)).then(
+        () => syncDir(chkDir),
+        (err) => {
+          if (errnoCode(err) !== 'ENOENT') throw err;
+        },
+      );
+      const keepNames = new Set(keepHere.map((f) => f.slice(prefix.length)));
+      for (const name of await readdir(chkDir)) if (!keepNames.has(name)) await rm(join(chkDir, name), { recursive: true, force: true });
+      await syncDir(chkDir);
+    } catch (err) {
+      throw fail(`pruning checkpoint directory ${chkDir} failed`, err);
     }
   }
 

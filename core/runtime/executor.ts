@@ -25,7 +25,7 @@ import { initialRestore, restoreSpecOf } from './restore.js';
 import type { RestoreSpec, TaskCommand, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
 import { loadJob } from './module-loader.js';
 import { parseRestartSpec } from './option-values.js';
-import type { JobProgress, JobResult, OperatorMetrics, RunOptions } from './options.js';
+import type { JobProgress, JobResult, OperatorMetrics, RunOptions, StateRestore } from './options.js';
 import { SlotPool } from './pool.js';
 import { createRestartStrategy } from './restart-strategy.js';
 import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from './shared-layout.js';
@@ -46,6 +46,8 @@ interface CollectedChunk {
 /** Keeps each committed collect transaction once, however often a restore re-commits it. */
 class CollectedRecords {
   readonly byUid: Record<string, unknown[]> = {};
+  /** How each keyed operator subtask restored its state, in the order reported. */
+  readonly restores: StateRestore[] = [];
   private readonly seen = new Set<string>();
   add(uid: string, c: CollectedChunk): void {
     const key = `${c.id}#${c.part}`;
@@ -73,6 +75,11 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const initial = await initialRestore(plan, overrides, warn);
   const ownDir = checkpointing && overrides.checkpointDir === undefined;
   const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? resolve(overrides.checkpointDir) : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
+  // LMDB environments live here while the job runs; the folder goes when the job ends.
+  const localDir =
+    plan.settings.stateBackend === 'lmdb'
+      ? mkdtempSync(join(overrides.localDir !== undefined ? resolve(overrides.localDir) : tmpdir(), 'eddy-local-'))
+      : undefined;
   const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
   const collector = new CollectedRecords();
   let deployment = deploy(plan, jobPath, args);
@@ -102,6 +109,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       const end = await runAttempt(plan, deployment, pool, attempt, collector, signal, checkpointDir, restore, live, {
         retained: overrides.retainedCheckpoints ?? RETAINED_CHECKPOINTS,
         warn,
+        localDir,
       });
       checkpointsCompleted += end.checkpointsCompleted;
       checkpointsFailed += end.checkpointsFailed;
@@ -122,6 +130,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
           savepoints: live.savepoints,
           stoppedWithSavepoint: live.stopSavepoint,
           restoredFrom: initial ? { checkpointDir: initial.checkpointDir, checkpointId: initial.checkpointId } : undefined,
+          stateRestores: collector.restores,
         };
       }
       failures.push(end.failure);
@@ -157,6 +166,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       if (finished && !existsSync(defaultSavepointRoot(checkpointDir))) rmSync(checkpointDir, { recursive: true, force: true });
       else warn(`checkpoints retained in ${checkpointDir} (resume with --checkpoint-dir ${checkpointDir} --resume latest)`);
     }
+    if (localDir) rmSync(localDir, { recursive: true, force: true });
   }
 }
 
@@ -223,7 +233,7 @@ async function runAttempt(
   checkpointDir: string | undefined,
   restore: RestoreSpec | undefined,
   live: LiveJob,
-  cfg: { retained: number; warn: (m: string) => void },
+  cfg: { retained: number; warn: (m: string) => void; localDir: string | undefined },
 ): Promise<AttemptEnd> {
   const control = new Int32Array(d.control);
   let firstFailure: Failure | undefined;
@@ -303,6 +313,7 @@ async function runAttempt(
             break;
           case 'report':
             if (m.kind === 'collect') collector.add(m.operatorUid, m.payload as CollectedChunk);
+            else if (m.kind === 'restore') collector.restores.push({ uid: m.operatorUid, ...(m.payload as Omit<StateRestore, 'uid'>) });
             break;
           case 'ack':
             coordinator?.onAck(k, m.id, m.acks, m.alignmentMs);
@@ -316,7 +327,7 @@ async function runAttempt(
         }
       });
     });
-    const spec: TaskSpec = { ...t.spec, attempt, port: port2, checkpointDir, restore };
+    const spec: TaskSpec = { ...t.spec, attempt, port: port2, checkpointDir, restore, localDir: cfg.localDir };
     const outcome: Promise<TaskOutcome> = pool.run(spec, killers[k].signal).then(
       async (o) => {
         await done;

@@ -41,6 +41,8 @@ export interface TaskSpec {
   /** Checkpoint storage directory (when checkpointing). */
   checkpointDir?: string;
   restore?: RestoreSpec;
+  /** The job's local working directory (LMDB environments), when the state backend needs one. */
+  localDir?: string;
   /** Worker ↔ main: reports out, commands in. */
   port: MessagePort;
 }

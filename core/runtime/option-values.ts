@@ -233,6 +233,15 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     parse: parseBoolean,
   },
   {
+    key: 'stateCacheMb', flag: 'state-cache-mb', env: 'EDDY_STATE_CACHE_MB', metavar: 'MB',
+    expects: 'a positive integer', help: 'LMDB state cache budget per keyed operator subtask, in MB (default 256)',
+    parse: parsePositiveInt,
+  },
+  {
+    key: 'localDir', flag: 'local-dir', env: 'EDDY_LOCAL_DIR', metavar: 'DIR',
+    expects: 'a directory', help: 'where LMDB state lives while the job runs (default: the OS temp dir)', parse: parsePath,
+  },
+  {
     key: 'restart', flag: 'restart', env: 'EDDY_RESTART', metavar: 'SPEC',
     expects: RESTART_SYNTAX, help: 'restart strategy: fixed:ATTEMPTS:DELAY_MS | exponential | failure-rate:N:WINDOW_MS | none',
     parse: parseRestart,

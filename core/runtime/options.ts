@@ -25,6 +25,10 @@ export interface RunOptions {
   /** Complete checkpoints kept in checkpointDir (older ones are deleted). Default 3. */
   retainedCheckpoints?: number;
   incremental?: boolean;
+  /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 256. */
+  stateCacheMb?: number;
+  /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */
+  localDir?: string;
   restart?: string;
   fromSavepoint?: string;
   /** Restore the newest complete checkpoint in checkpointDir ('latest') or checkpoint N. */
@@ -58,6 +62,16 @@ export interface JobProgress {
   operators: OperatorMetrics[];
 }
 
+/** How one keyed operator subtask got its state back after a failure. */
+export interface StateRestore {
+  uid: string;
+  subtask: number;
+  /** True when the local LMDB environment was reopened as it was (local recovery). */
+  local: boolean;
+  /** Keyed state files read from checkpoint storage (0 under local recovery). */
+  filesRead: number;
+}
+
 export interface JobResult {
   durationMs: number;
   operators: OperatorMetrics[];
@@ -71,6 +85,8 @@ export interface JobResult {
   restarts: number;
   /** The failure behind each restart, in order. */
   failures: Failure[];
+  /** Every keyed-state restore of every attempt (empty when nothing was restored). */
+  stateRestores?: StateRestore[];
   /** True when the job was stopped by its AbortSignal (Ctrl-C) rather than running out of input. */
   cancelled: boolean;
   /** Savepoints taken while the job ran (their directories). */

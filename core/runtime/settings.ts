@@ -7,6 +7,7 @@ import type { JobSettings } from '../api/environment.js';
 import { DEFAULT_RING_CAPACITY } from '../channel/layout.js';
 import { EddyError } from '../failure.js';
 import { DEFAULT_MAX_PARALLELISM, MAX_MAX_PARALLELISM } from '../state/key-groups.js';
+import { DEFAULT_STATE_CACHE_MB } from '../state/lmdb/cache-budget.js';
 import type { ConsistencyMode, RunOptions } from './options.js';
 
 export interface ResolvedSettings {
@@ -18,6 +19,10 @@ export interface ResolvedSettings {
   mode: ConsistencyMode;
   checkpointIntervalMs: number;
   stateBackend: 'heap' | 'lmdb';
+  /** Checkpoints hold only the changes since the previous one (chains compacted past a bound). */
+  incremental: boolean;
+  /** Memory budget of the LMDB backend's write-behind cache, per keyed operator subtask. */
+  stateCacheMb: number;
 }
 
 export const DEFAULT_BUFFER_TIMEOUT_MS = 5;
@@ -34,6 +39,8 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
     mode: overrides.mode ?? job.mode ?? (overrides.checkpointIntervalMs ? 'exactly-once' : 'none'),
     checkpointIntervalMs: overrides.checkpointIntervalMs ?? job.checkpointIntervalMs ?? 0,
     stateBackend: overrides.stateBackend ?? 'heap',
+    incremental: overrides.incremental ?? false,
+    stateCacheMb: overrides.stateCacheMb ?? DEFAULT_STATE_CACHE_MB,
   };
   if (s.maxParallelism > MAX_MAX_PARALLELISM) {
     throw new EddyError('BAD_FLAG', `max parallelism must be at most ${MAX_MAX_PARALLELISM}, got ${s.maxParallelism}`);
@@ -45,15 +52,5 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
   // interval to enable checkpointing; a mode flag alone says the user wants it on).
   if (s.mode !== 'none' && s.checkpointIntervalMs === 0) s.checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS;
   if (s.mode === 'none') s.checkpointIntervalMs = 0;
-  rejectUnsupported(overrides, s);
   return s;
-}
-
-/** Options that later versions give meaning to are refused clearly rather than ignored. */
-function rejectUnsupported(o: RunOptions, s: ResolvedSettings): void {
-  const no = (what: string) => {
-    throw new EddyError('UNSUPPORTED', `${what} is not supported by this version of eddy yet; run without it`);
-  };
-  if (s.stateBackend !== 'heap') no(`--state ${s.stateBackend}`);
-  if (o.incremental) no('--incremental');
 }

@@ -12,7 +12,12 @@
  *       kg,                       key group (checked against the index on restore)
  *       [[name, kind], …],        the tables with state in this group; position = table ref
  *       [t, storedKey, value,     flat triples, t = table ref
- *        t, storedKey, value, …] ]
+ *        t, storedKey, value, …],
+ *       [t, storedKey, …] ]       only in a delta (incremental) chunk: flat pairs of keys
+ *                                 deleted since the previous checkpoint
+ *
+ *   A full snapshot's chunks have 4 elements; a delta's have 5 and hold only what changed
+ *   (entries set, deletions removed), applied in chain order on top of a full one.
  *
  *   value of map state = [[userKey, userValue], …]   (the user key as given, not its stored form)
  *
@@ -44,6 +49,8 @@ export interface KeyGroupChunk {
   tables: [name: string, kind: StateKind][];
   /** Flat triples: table position, stored key, value. */
   entries: unknown[];
+  /** Delta chunks only: flat pairs of table position, stored key removed since the base. */
+  deletions?: unknown[];
 }
 
 const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', 'reducing', 'aggregating']);
@@ -53,10 +60,94 @@ const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', '
 const packr = new Packr({ useRecords: true, useBigIntExtension: true });
 const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
 
-/** Encodes one key group's chunk into a buffer the caller owns. */
+/** Encodes one key group's chunk; the bytes are a view packr reuses for its next message. */
 function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
-  // packr returns a view into a buffer it reuses for later messages.
-  return packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, chunk.tables, chunk.entries]);
+  const msg = [KEYED_SNAPSHOT_VERSION, keyGroup, chunk.tables, chunk.entries];
+  if (chunk.deletions !== undefined) msg.push(chunk.deletions);
+  return packr.pack(msg);
+}
+
+/** One key group's chunk in bytes the caller owns (for snapshots assembled group by group). */
+export function encodeKeyGroupChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  return new Uint8Array(encodeChunk(keyGroup, chunk));
+}
+
+/**
+ * Builds one key group's chunk from values that are msgpack already (the LMDB backend stores
+ * them so): msgpack is concatenative, so entries are appended as bytes without decoding and
+ * re-encoding each value. The result decodes exactly like encodeKeyGroupChunk's.
+ */
+export class RawChunkBuilder {
+  private buf = Buffer.allocUnsafe(1 << 14);
+  private size = 0;
+  private count = 0;
+
+  private ensure(n: number): void {
+    if (this.size + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.size + n));
+    this.buf.copy(grown, 0, 0, this.size);
+    this.buf = grown;
+  }
+
+  private append(bytes: Uint8Array): void {
+    this.ensure(bytes.byteLength);
+    this.buf.set(bytes, this.size);
+    this.size += bytes.byteLength;
+  }
+
+  /** One entry: table ref, stored key, the value's msgpack bytes. */
+  add(ref: number, stored: unknown, packedValue: Uint8Array): void {
+    this.ensure(16);
+    if (ref < 128) this.buf[this.size++] = ref;
+    else this.append(packr.pack(ref));
+    if (typeof stored === 'string' && stored.length < 0x10000 / 3) {
+      const n = Buffer.byteLength(stored, 'utf8');
+      this.ensure(3 + n);
+      if (n < 32) this.buf[this.size++] = 0xa0 | n;
+      else {
+        this.buf[this.size++] = 0xda; // str16
+        this.buf.writeUInt16BE(n, this.size);
+        this.size += 2;
+      }
+      this.size += this.buf.write(stored, this.size, 'utf8');
+    } else if (typeof stored === 'number' && Number.isInteger(stored) && stored >= 0 && stored <= 0xffffffff) {
+      // The smallest msgpack unsigned form, as packr itself would write it.
+      this.ensure(5);
+      if (stored < 0x80) this.buf[this.size++] = stored;
+      else if (stored < 0x100) {
+        this.buf[this.size++] = 0xcc;
+        this.buf[this.size++] = stored;
+      } else if (stored < 0x10000) {
+        this.buf[this.size++] = 0xcd;
+        this.buf.writeUInt16BE(stored, this.size);
+        this.size += 2;
+      } else {
+        this.buf[this.size++] = 0xce;
+        this.buf.writeUInt32BE(stored, this.size);
+        this.size += 4;
+      }
+    } else {
+      this.append(packr.pack(stored));
+    }
+    this.append(packedValue);
+    this.count++;
+  }
+
+  get entryCount(): number {
+    return this.count;
+  }
+
+  /** The chunk: [version, kg, tables, entries] or, with deletions, the delta form. */
+  finish(keyGroup: number, tables: [string, StateKind][], deletions?: unknown[]): Uint8Array {
+    const head = Buffer.from(packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, tables]));
+    // Replace the 3-element array header (0x93) by one of 4 or 5 elements.
+    head[0] = deletions === undefined ? 0x94 : 0x95;
+    const arrayHeader = Buffer.allocUnsafe(5);
+    arrayHeader[0] = 0xdd; // array32 of 3 × entries
+    arrayHeader.writeUInt32BE(this.count * 3, 1);
+    const tail = deletions === undefined ? Buffer.alloc(0) : Buffer.from(packr.pack(deletions));
+    return Buffer.concat([head, arrayHeader, this.buf.subarray(0, this.size), tail]);
+  }
 }
 
 /** Accumulates chunks into one contiguous buffer and its index. */
@@ -66,7 +157,11 @@ export class KeyedSnapshotWriter {
   private readonly index: KeyGroupIndex = [];
 
   add(keyGroup: number, chunk: KeyGroupChunk): void {
-    const bytes = encodeChunk(keyGroup, chunk);
+    this.addEncoded(keyGroup, encodeChunk(keyGroup, chunk));
+  }
+
+  /** Appends an already encoded chunk; key groups must come in ascending order. */
+  addEncoded(keyGroup: number, bytes: Uint8Array): void {
     if (this.size + bytes.byteLength > this.buf.byteLength) {
       const grown = new Uint8Array(Math.max(this.buf.byteLength * 2, this.size + bytes.byteLength));
       grown.set(this.buf.subarray(0, this.size));
@@ -93,10 +188,10 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   } catch (err) {
     throw corrupt(where, `key group ${keyGroup} does not decode (${(err as Error).message})`);
   }
-  if (!Array.isArray(msg) || msg.length !== 4 || msg[0] !== KEYED_SNAPSHOT_VERSION) {
+  if (!Array.isArray(msg) || (msg.length !== 4 && msg.length !== 5) || msg[0] !== KEYED_SNAPSHOT_VERSION) {
     throw corrupt(where, `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION} chunk`);
   }
-  const [, kg, tables, entries] = msg as [number, unknown, unknown, unknown];
+  const [, kg, tables, entries, deletions] = msg as [number, unknown, unknown, unknown, unknown];
   if (kg !== keyGroup) throw corrupt(where, `the index says key group ${keyGroup}, the chunk says ${String(kg)}`);
   if (!Array.isArray(tables) || !tables.every((t) => Array.isArray(t) && typeof t[0] === 'string' && KINDS.has(t[1]))) {
     throw corrupt(where, `key group ${keyGroup} has a malformed table list`);
@@ -111,7 +206,16 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
       throw corrupt(where, `key group ${keyGroup} has a map state value that is not a list of [key, value] pairs`);
     }
   }
-  return { tables: tables as KeyGroupChunk['tables'], entries };
+  if (deletions !== undefined) {
+    if (!Array.isArray(deletions) || deletions.length % 2 !== 0) throw corrupt(where, `key group ${keyGroup} has malformed deletions`);
+    for (let i = 0; i < deletions.length; i += 2) {
+      const t = deletions[i];
+      if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= tables.length) {
+        throw corrupt(where, `key group ${keyGroup} deletes from unknown table ${String(t)}`);
+      }
+    }
+  }
+  return { tables: tables as KeyGroupChunk['tables'], entries, deletions: deletions as unknown[] | undefined };
 }
 
 function isPairList(x: unknown): x is [unknown, unknown][] {

@@ -1,5 +1,6 @@
 /** State snapshots and restores with rescaling: the one import for the checkpoint side. */
-export { snapshotKeyedStore, restoreKeyedStore } from './heap/heap-snapshot.js';
+export { snapshotKeyedStore } from './heap/heap-snapshot.js';
+export { restoreKeyedStore, restoreKeyedChains } from './keyed-restore.js';
 export { snapshotOperatorState, restoreOperatorState, OPERATOR_SNAPSHOT_VERSION } from './operator-snapshot.js';
 export {
   KEYED_SNAPSHOT_VERSION,

@@ -15,7 +15,9 @@ import type {
   ValueState,
 } from '../api/state.js';
 import { EddyError } from '../failure.js';
+import type { KeyedBackend } from './keyed-backend.js';
 import type { KeyedStateStore, StateKind } from './keyed-store.js';
+import { TtlStateView } from './ttl.js';
 import {
   AggregatingStateHandle,
   ListStateHandle,
@@ -63,13 +65,23 @@ export class OperatorStateAccessor implements StateAccessor {
         { operatorUid: this.owner.uid, subtask: this.owner.subtask },
       );
     }
+    const table = this.keyed.register(name, kind);
+    let store: KeyedStateStore = this.keyed;
     if (options?.ttl) {
-      throw new EddyError('UNSUPPORTED', `state TTL (state '${name}') is not supported by this version of eddy yet`, {
-        operatorUid: this.owner.uid,
-        subtask: this.owner.subtask,
-      });
+      const ttl = options.ttl;
+      const where = { operatorUid: this.owner.uid, subtask: this.owner.subtask };
+      if (typeof ttl.ttlMs !== 'number' || !(ttl.ttlMs > 0) || !Number.isFinite(ttl.ttlMs)) {
+        throw new EddyError('STATE_FAILED', `state '${name}' has TTL ${String(ttl.ttlMs)} ms; ttlMs must be a positive number of milliseconds`, where);
+      }
+      if (ttl.update !== undefined && ttl.update !== 'onCreateAndWrite' && ttl.update !== 'onReadAndWrite') {
+        throw new EddyError('STATE_FAILED', `state '${name}' has TTL update '${String(ttl.update)}'; use 'onCreateAndWrite' or 'onReadAndWrite'`, where);
+      }
+      const backend = this.keyed as Partial<KeyedBackend>;
+      if (typeof backend.enableTtl !== 'function') throw new EddyError('UNSUPPORTED', `state TTL (state '${name}') is not supported by this state store`, where);
+      backend.enableTtl(table, Date.now);
+      store = new TtlStateView(this.keyed, ttl);
     }
-    const h = make(this.keyed, this.keyed.register(name, kind));
+    const h = make(store, table);
     this.handles.set(name, h);
     return h;
   }

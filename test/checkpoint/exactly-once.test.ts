@@ -3,23 +3,17 @@
 // EXACTLY_ONCE job equals the fault-free output, lost 0 and duplicated 0; AT_LEAST_ONCE loses
 // nothing and its duplicates are counted. EDDY_SOAK=1 runs more seeds.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJob, type ConsistencyMode } from '../../core/index.js';
 import { fixture } from '../helpers/paths.js';
+import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
 const COUNT = 2_000_000;
 const KEYS = 3000; // a multiple of every parallelism used: each key comes from one source subtask, in order
 const SEEDS = process.env.EDDY_SOAK === '1' ? [11, 23, 37, 41, 59, 67] : [11, 23];
-
-interface Out {
-  i: number;
-  key: number;
-  seq: number;
-  sum: number;
-}
 
 function prng(seed: number): () => number {
   let x = seed >>> 0;
@@ -51,42 +45,12 @@ function faultPlan(seed: number): string {
   return faults.join(',');
 }
 
-function readCommitted(dir: string): Out[] {
-  const out: Out[] = [];
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith('.')) continue; // in-progress and pending files are hidden
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) out.push(JSON.parse(line) as Out);
-  }
-  return out;
+interface Backend {
+  stateBackend: 'heap' | 'lmdb';
+  incremental?: boolean;
 }
 
-/** What a fault-free run commits, computed without the engine. */
-function expectedAt(i: number, sums: Float64Array): { seq: number; sum: number } {
-  const k = i % KEYS;
-  sums[k] += (i * 7919) % 1000;
-  return { seq: Math.floor(i / KEYS), sum: sums[k] };
-}
-
-function compare(out: Out[]): { lost: number; duplicated: number; wrong: number } {
-  const byIndex: (Out | undefined)[] = new Array(COUNT);
-  let duplicated = 0;
-  for (const o of out) {
-    if (byIndex[o.i] !== undefined) duplicated++;
-    else byIndex[o.i] = o;
-  }
-  const sums = new Float64Array(KEYS);
-  let lost = 0;
-  let wrong = 0;
-  for (let i = 0; i < COUNT; i++) {
-    const e = expectedAt(i, sums);
-    const o = byIndex[i];
-    if (!o) lost++;
-    else if (o.key !== i % KEYS || o.seq !== e.seq || o.sum !== e.sum) wrong++;
-  }
-  return { lost, duplicated, wrong };
-}
-
-async function run(mode: ConsistencyMode, parallelism: number, faults: string) {
+async function run(mode: ConsistencyMode, parallelism: number, faults: string, backend: Backend = { stateBackend: 'heap' }) {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-eo-'));
   try {
     const result = await runJob(fixture('validating.mjs'), {
@@ -94,6 +58,7 @@ async function run(mode: ConsistencyMode, parallelism: number, faults: string) {
       mode,
       checkpointIntervalMs: 100,
       restart: 'fixed:10:10',
+      ...backend,
       args: { count: String(COUNT), keys: String(KEYS), output: join(dir, 'out'), faults },
     });
     return { result, out: readCommitted(join(dir, 'out')) };
@@ -109,8 +74,27 @@ describe('exactly-once under injected failures', () => {
         const faults = faultPlan(seed + parallelism);
         const { result, out } = await run('exactly-once', parallelism, faults);
         assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
-        assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
+        assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
       });
+    }
+  }
+
+  // The other backends with fewer seeds by default (each run processes 2 million records).
+  const variants: [string, Backend][] = [
+    ['--state lmdb', { stateBackend: 'lmdb' }],
+    ['--state lmdb --incremental', { stateBackend: 'lmdb', incremental: true }],
+    ['--state heap --incremental', { stateBackend: 'heap', incremental: true }],
+  ];
+  for (const [label, backend] of variants) {
+    for (const seed of process.env.EDDY_SOAK === '1' ? SEEDS : SEEDS.slice(0, 1)) {
+      for (const parallelism of [1, 3]) {
+        it(`EXACTLY_ONCE ${label}, parallelism ${parallelism}, seed ${seed}: lost 0, duplicated 0`, async () => {
+          const faults = faultPlan(seed + parallelism + label.length);
+          const { result, out } = await run('exactly-once', parallelism, faults, backend);
+          assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
+          assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
+        });
+      }
     }
   }
 
@@ -118,7 +102,7 @@ describe('exactly-once under injected failures', () => {
     const faults = faultPlan(SEEDS[0] + 100);
     const { result, out } = await run('at-least-once', 3, faults);
     assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
-    const c = compare(out);
+    const c = compareWithFaultFree(out, COUNT, KEYS);
     assert.equal(c.lost, 0, `faults ${faults}`);
     console.log(`# at-least-once with ${faults}: ${c.duplicated} duplicates of ${COUNT} records`);
   });
@@ -127,6 +111,6 @@ describe('exactly-once under injected failures', () => {
     const { result, out } = await run('exactly-once', 3, '');
     assert.equal(result.restarts, 0);
     assert.ok(result.checkpointsCompleted >= 1);
-    assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 });
+    assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
   });
 });

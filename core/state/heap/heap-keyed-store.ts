@@ -2,9 +2,20 @@
  * Heap keyed state, organised by key group: every state table is an array with one Map per
  * key group of this subtask's range, so a snapshot or a rescaled restore handles whole key
  * groups without looking at individual keys.
+ *
+ * Snapshots copy on write by key group: at the barrier nothing is copied; the snapshot job
+ * encodes groups in the background, and the first time the record loop touches a group the
+ * job has not encoded yet (setCurrentKey), that group is encoded right then, before the record
+ * can change it. Values may be mutated in place by user code (a list pushed to), so copying a
+ * whole group before its first touch is what keeps the snapshot exact.
  */
 import { EddyError } from '../../failure.js';
-import { storedKey, type KeyedStateStore, type StateKind } from '../keyed-store.js';
+import { ChangeLog, type ChangedKeys } from '../change-log.js';
+import type { KeyedBackend, SnapshotJob } from '../keyed-backend.js';
+import { storedKey, type StateKind } from '../keyed-store.js';
+import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS } from '../keyed-backend.js';
+import { liveValue, type Clock } from '../ttl.js';
+import { HeapSnapshotJob } from './heap-snapshot.js';
 
 interface Table {
   name: string;
@@ -13,12 +24,21 @@ interface Table {
   groups: Map<unknown, unknown>[];
 }
 
-export class HeapKeyedStore implements KeyedStateStore {
+export class HeapKeyedStore implements KeyedBackend {
+  readonly backend = 'heap';
   private readonly tables: Table[] = [];
   private readonly byName = new Map<string, number>();
   private groupIndex = 0;
   private key: unknown = undefined;
   private stored: unknown = undefined;
+  private changes: ChangeLog | undefined;
+  /** The snapshot still encoding groups in the background, if any. */
+  private snapshotting: HeapSnapshotJob | undefined;
+  /** Per table: whether it is TTL state. */
+  readonly ttlTables: boolean[] = [];
+  ttlClock: Clock | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepCursor = 0;
 
   constructor(
     readonly rangeStart: number,
@@ -44,7 +64,10 @@ export class HeapKeyedStore implements KeyedStateStore {
   setCurrentKey(key: unknown, keyGroup: number): void {
     this.key = key;
     this.stored = storedKey(key);
-    this.groupIndex = keyGroup - this.rangeStart;
+    const gi = keyGroup - this.rangeStart;
+    this.groupIndex = gi;
+    const job = this.snapshotting;
+    if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
   }
 
   get currentKey(): unknown {
@@ -57,14 +80,18 @@ export class HeapKeyedStore implements KeyedStateStore {
 
   put(table: number, value: unknown): void {
     this.tables[table].groups[this.groupIndex].set(this.stored, value);
+    if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
   }
 
   remove(table: number): void {
     this.tables[table].groups[this.groupIndex].delete(this.stored);
+    if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
   }
 
   private entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
     const group = this.tables[table].groups[this.groupIndex];
+    // Every caller that may create is about to change the entries.
+    if (create && this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
     let m = group.get(this.stored) as Map<unknown, unknown> | undefined;
     if (!m && create) {
       m = new Map();
@@ -85,6 +112,7 @@ export class HeapKeyedStore implements KeyedStateStore {
   removeEntry(table: number, userKey: unknown): void {
     const m = this.entryMap(table, false);
     if (!m) return;
+    if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
     m.delete(storedKey(userKey));
     if (m.size === 0) this.tables[table].groups[this.groupIndex].delete(this.stored);
   }
@@ -99,7 +127,81 @@ export class HeapKeyedStore implements KeyedStateStore {
   }
 
   clearEntries(table: number): void {
-    this.tables[table].groups[this.groupIndex].delete(this.stored);
+    this.remove(table);
+  }
+
+  trackChanges(): ChangeLog {
+    return (this.changes ??= new ChangeLog(this.rangeEnd - this.rangeStart + 1));
+  }
+
+  snapshot(_id: number, delta: ChangedKeys | undefined): SnapshotJob {
+    // One background snapshot at a time: a newer barrier finishes the older one first.
+    this.snapshotting?.finishNow();
+    const job = new HeapSnapshotJob(this, delta, () => {
+      if (this.snapshotting === job) this.snapshotting = undefined;
+    });
+    this.snapshotting = job;
+    return job;
+  }
+
+  beginRestore(): void {}
+
+  restoreSet(table: number, keyGroup: number, stored: unknown, value: unknown): void {
+    const group = this.keyGroupTable(table, keyGroup);
+    if (this.tables[table].kind === 'map') {
+      const m = new Map<unknown, unknown>();
+      for (const pair of value as [unknown, unknown][]) m.set(storedKey(pair[0]), pair);
+      group.set(stored, m);
+    } else {
+      group.set(stored, value);
+    }
+  }
+
+  restoreDelete(table: number, keyGroup: number, stored: unknown): void {
+    this.keyGroupTable(table, keyGroup).delete(stored);
+  }
+
+  endRestore(): void {
+    this.changes?.reset();
+  }
+
+  enableTtl(table: number, clock: Clock): void {
+    this.ttlTables[table] = true;
+    this.ttlClock = clock;
+    this.sweepTimer ??= setInterval(() => this.sweepExpired(TTL_SWEEP_GROUPS), TTL_SWEEP_INTERVAL_MS).unref();
+  }
+
+  /** Removes expired TTL values from the next `groups` key groups (round robin). */
+  sweepExpired(groups: number): void {
+    const now = this.ttlClock!();
+    const n = this.rangeEnd - this.rangeStart + 1;
+    for (let i = 0; i < groups; i++) {
+      const gi = this.sweepCursor;
+      this.sweepCursor = (gi + 1) % n;
+      const job = this.snapshotting;
+      if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
+      this.tables.forEach((t, id) => {
+        if (!this.ttlTables[id]) return;
+        const group = t.groups[gi];
+        for (const [k, v] of group) {
+          const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
+          const live = liveValue(t.kind, stored, now);
+          if (live === stored) continue;
+          if (live === undefined) group.delete(k);
+          else {
+            const m = new Map<unknown, unknown>();
+            for (const pair of live as [unknown, unknown][]) m.set(storedKey(pair[0]), pair);
+            group.set(k, m);
+          }
+          this.changes?.mark(id, gi, k);
+        }
+      });
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.snapshotting?.finishNow();
   }
 
   /** Registered tables in table-id order (for snapshots). */

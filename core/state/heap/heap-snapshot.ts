@@ -1,67 +1,124 @@
 /**
- * Full snapshots of the heap backend in the shared keyed format (../snapshot-format.ts), and
- * restore from any number of such snapshots, taken at any parallelism.
+ * Snapshots of the heap backend in the shared keyed format (../snapshot-format.ts): full, or a
+ * delta of the keys changed since the base. Restore goes through ../keyed-restore.ts.
  */
-import { EddyError } from '../../failure.js';
-import { storedKey, type StateKind } from '../keyed-store.js';
-import { forEachKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot, type KeyedSnapshotPart } from '../snapshot-format.js';
+import type { ChangedKeys } from '../change-log.js';
+import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
+import type { StateKind } from '../keyed-store.js';
+import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
+import { liveValue } from '../ttl.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
 
+/** Key groups encoded per event-loop turn in the background. */
+const GROUPS_PER_TURN = 4;
+
 /**
- * Synchronous on purpose: it runs at the barrier and must capture exactly that moment. Values
- * are encoded into fresh bytes before returning, so nothing in the snapshot aliases state the
- * record loop mutates afterwards (a list appended in place, a map entry overwritten).
+ * One key group's chunk as it is now, or undefined when it holds nothing (for a delta:
+ * nothing changed). Values are encoded into fresh bytes, so the record loop may change them
+ * right after.
  */
-export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
+function encodeGroup(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined, now: number): Uint8Array | undefined {
   const tables = store.tableDescriptors();
-  const writer = new KeyedSnapshotWriter();
-  for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
-    const used: [string, StateKind][] = [];
-    const entries: unknown[] = [];
-    for (let t = 0; t < tables.length; t++) {
-      const group = store.keyGroupTable(t, kg);
-      if (group.size === 0) continue;
-      const ref = used.length;
-      used.push([tables[t].name, tables[t].kind]);
-      if (tables[t].kind === 'map') {
-        for (const [k, m] of group) entries.push(ref, k, [...(m as Map<unknown, unknown>).values()]);
-      } else {
-        for (const [k, v] of group) entries.push(ref, k, v);
+  const gi = kg - store.rangeStart;
+  const used: [string, StateKind][] = [];
+  const entries: unknown[] = [];
+  const deletions: unknown[] = [];
+  for (let t = 0; t < tableCount; t++) {
+    const group = store.keyGroupTable(t, kg);
+    const kind = tables[t].kind;
+    const ttl = store.ttlTables[t] === true;
+    const ref = used.length;
+    let any = false;
+    // Snapshot form of a stored value; expired TTL values count as absent.
+    const form = (v: unknown): unknown => {
+      if (v === undefined) return undefined;
+      const s = kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
+      return ttl ? liveValue(kind, s, now) : s;
+    };
+    if (delta === undefined) {
+      for (const [k, v] of group) {
+        const s = form(v);
+        if (s === undefined) continue;
+        entries.push(ref, k, s);
+        any = true;
+      }
+    } else {
+      const changed = delta[t]?.[gi];
+      if (changed === undefined) continue;
+      for (const k of changed) {
+        const s = form(group.get(k));
+        if (s === undefined) deletions.push(ref, k);
+        else entries.push(ref, k, s);
+        any = true;
       }
     }
-    if (used.length > 0) writer.add(kg, { tables: used, entries });
+    if (any) used.push([tables[t].name, tables[t].kind]);
+  }
+  if (used.length === 0) return undefined;
+  return encodeKeyGroupChunk(kg, delta === undefined ? { tables: used, entries } : { tables: used, entries, deletions });
+}
+
+/**
+ * A snapshot fixed at the barrier and encoded group by group: in the background, or at once
+ * when the record loop is about to touch a group (the store calls encodeGroup from
+ * setCurrentKey while `pending[group] === 1`).
+ */
+export class HeapSnapshotJob implements SnapshotJob {
+  /** 1 = this group (index from rangeStart) is not encoded yet. */
+  readonly pending: Uint8Array;
+  private readonly chunks: (Uint8Array | undefined)[];
+  /** Tables registered after the barrier held nothing at the barrier. */
+  private readonly tableCount: number;
+  /** TTL expiry is judged at the barrier's time. */
+  private readonly now: number;
+
+  constructor(
+    private readonly store: HeapKeyedStore,
+    private readonly delta: ChangedKeys | undefined,
+    private readonly onDone: () => void,
+  ) {
+    const n = store.rangeEnd - store.rangeStart + 1;
+    this.pending = new Uint8Array(n).fill(1);
+    this.chunks = new Array(n).fill(undefined);
+    this.tableCount = store.tableDescriptors().length;
+    this.now = store.ttlClock?.() ?? 0;
+  }
+
+  encodeGroup(gi: number): void {
+    this.pending[gi] = 0;
+    this.chunks[gi] = encodeGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
+  }
+
+  finishNow(): void {
+    for (let gi = 0; gi < this.pending.length; gi++) if (this.pending[gi] === 1) this.encodeGroup(gi);
+    this.onDone();
+  }
+
+  async run(): Promise<KeyedSnapshot> {
+    let n = 0;
+    for (let gi = 0; gi < this.pending.length; gi++) {
+      if (this.pending[gi] !== 1) continue;
+      this.encodeGroup(gi);
+      if (++n % GROUPS_PER_TURN === 0) await yieldTurn();
+    }
+    this.onDone();
+    const writer = new KeyedSnapshotWriter();
+    this.chunks.forEach((bytes, gi) => {
+      if (bytes !== undefined) writer.addEncoded(this.store.rangeStart + gi, bytes);
+    });
+    return writer.finish({ start: this.store.rangeStart, end: this.store.rangeEnd });
+  }
+}
+
+/** A full snapshot taken synchronously, all at once (tests, savepoint tools). */
+export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
+  const writer = new KeyedSnapshotWriter();
+  const tableCount = store.tableDescriptors().length;
+  for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
+    const bytes = encodeGroup(store, tableCount, kg, undefined, store.ttlClock?.() ?? 0);
+    if (bytes !== undefined) writer.addEncoded(kg, bytes);
   }
   return writer.finish({ start: store.rangeStart, end: store.rangeEnd });
 }
 
-/**
- * Loads every key group of the store's range found in `parts` (one per old subtask, any old
- * parallelism); other key groups are skipped without decoding. Meant for a freshly created
- * store: entries are set, not merged with what is there.
- */
-export function restoreKeyedStore(store: HeapKeyedStore, parts: readonly KeyedSnapshotPart[]): void {
-  forEachKeyGroupChunk(parts, { start: store.rangeStart, end: store.rangeEnd }, (kg, chunk) => {
-    const ids = chunk.tables.map(([name, kind]) => registerForRestore(store, name, kind));
-    const { entries } = chunk;
-    for (let i = 0; i < entries.length; i += 3) {
-      const ref = entries[i] as number;
-      const group = store.keyGroupTable(ids[ref], kg);
-      if (chunk.tables[ref][1] === 'map') {
-        const m = new Map<unknown, unknown>();
-        for (const pair of entries[i + 2] as [unknown, unknown][]) m.set(storedKey(pair[0]), pair);
-        group.set(entries[i + 1], m);
-      } else {
-        group.set(entries[i + 1], entries[i + 2]);
-      }
-    }
-  });
-}
-
-function registerForRestore(store: HeapKeyedStore, name: string, kind: StateKind): number {
-  try {
-    return store.register(name, kind);
-  } catch (err) {
-    if (!(err instanceof EddyError)) throw err;
-    throw new EddyError('STATE_FAILED', `the checkpoint holds '${name}' as ${kind} state, but this operator declares it differently: ${err.message}`);
-  }
-}
+export { restoreKeyedStore } from '../keyed-restore.js';

@@ -1,0 +1,57 @@
+/**
+ * Restore of keyed state into any backend from the canonical format: per old subtask a chain
+ * of a full snapshot followed by deltas (incremental checkpoints), applied in order. Key
+ * groups are disjoint between old subtasks, so chains are applied one after the other; within
+ * a chain a later delta overrides an earlier layer key by key.
+ */
+import { EddyError } from '../failure.js';
+import type { KeyedBackend } from './keyed-backend.js';
+import type { StateKind } from './keyed-store.js';
+import { forEachKeyGroupChunk, type KeyedSnapshotPart } from './snapshot-format.js';
+
+/** Loads every key group of the store's range from `chains` (each: base, then deltas). */
+export function restoreKeyedChains(store: KeyedBackend, chains: readonly (readonly KeyedSnapshotPart[])[]): void {
+  const range = { start: store.rangeStart, end: store.rangeEnd };
+  store.beginRestore();
+  try {
+    // The base layer of all old subtasks together: a key group found twice is refused there.
+    forEachKeyGroupChunk(
+      chains.map((c) => c[0]).filter((p) => p !== undefined),
+      range,
+      (kg, chunk) => applyChunk(store, kg, chunk),
+    );
+    for (const chain of chains) {
+      for (let d = 1; d < chain.length; d++) forEachKeyGroupChunk([chain[d]], range, (kg, chunk) => applyChunk(store, kg, chunk));
+    }
+  } finally {
+    store.endRestore();
+  }
+}
+
+/** Full snapshots only (one per old subtask). */
+export function restoreKeyedStore(store: KeyedBackend, parts: readonly KeyedSnapshotPart[]): void {
+  restoreKeyedChains(
+    store,
+    parts.map((p) => [p]),
+  );
+}
+
+function applyChunk(
+  store: KeyedBackend,
+  kg: number,
+  chunk: { tables: [string, StateKind][]; entries: unknown[]; deletions?: unknown[] },
+): void {
+  const ids = chunk.tables.map(([name, kind]) => registerForRestore(store, name, kind));
+  const { entries, deletions } = chunk;
+  for (let i = 0; i < entries.length; i += 3) store.restoreSet(ids[entries[i] as number], kg, entries[i + 1], entries[i + 2]);
+  if (deletions) for (let i = 0; i < deletions.length; i += 2) store.restoreDelete(ids[deletions[i] as number], kg, deletions[i + 1]);
+}
+
+function registerForRestore(store: KeyedBackend, name: string, kind: StateKind): number {
+  try {
+    return store.register(name, kind);
+  } catch (err) {
+    if (!(err instanceof EddyError)) throw err;
+    throw new EddyError('STATE_FAILED', `the checkpoint holds '${name}' as ${kind} state, but this operator declares it differently: ${err.message}`);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Local recovery: a task restarted in this process whose LMDB environment is exactly at the
+ * restored checkpoint reopens it and reads no keyed state file from checkpoint storage; one
+ * whose environment moved past the checkpoint (or the heap backend) reads the checkpoint back.
+ * Either way the committed output is exactly the fault-free one.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runJob } from '../../core/index.js';
+import { keyGroupFor } from '../../core/state/key-groups.js';
+import { ValueStateHandle } from '../../core/state/keyed-state.js';
+import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
+import { fixture } from '../helpers/paths.js';
+import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
+
+const root = mkdtempSync(join(tmpdir(), 'eddy-local-recovery-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const COUNT = 2_000_000;
+const KEYS = 3000;
+
+async function run(stateBackend: 'heap' | 'lmdb', name: string) {
+  const dir = join(root, name);
+  const result = await runJob(fixture('validating.mjs'), {
+    parallelism: 2,
+    mode: 'exactly-once',
+    checkpointIntervalMs: 100,
+    restart: 'fixed:10:10',
+    stateBackend,
+    localDir: root,
+    args: { count: String(COUNT), keys: String(KEYS), output: join(dir, 'out'), faults: 'map@30000,exit@20000' },
+  });
+  return { result, out: readCommitted(join(dir, 'out')) };
+}
+
+describe('local recovery', () => {
+  it('lmdb: restarted tasks reopen their environment and read no keyed state file', async () => {
+    const { result, out } = await run('lmdb', 'lmdb');
+    assert.equal(result.restarts, 2);
+    const restores = result.stateRestores ?? [];
+    assert.equal(restores.length, 4, 'two subtasks restored twice');
+    for (const r of restores) assert.deepEqual({ local: r.local, filesRead: r.filesRead }, { local: true, filesRead: 0 }, JSON.stringify(r));
+    assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
+  });
+
+  it('heap: the same job reads the checkpoint back', async () => {
+    const { result, out } = await run('heap', 'heap');
+    const restores = result.stateRestores ?? [];
+    assert.equal(restores.length, 4);
+    for (const r of restores) assert.ok(!r.local && r.filesRead >= 1, JSON.stringify(r));
+    assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
+  });
+
+  it('an environment that moved past the checkpoint is not reused, one exactly at it is', async () => {
+    const open = (resumeAt?: number) =>
+      new LmdbKeyedStore({ path: join(root, 'env'), rangeStart: 0, rangeEnd: 127, cacheBytes: 64 * 160, operatorUid: 'sum', subtask: 0, resumeAt });
+    const write = (s: LmdbKeyedStore, from: number, to: number, v: (k: number) => number) => {
+      const h = new ValueStateHandle<number>(s, s.register('sum', 'value'));
+      for (let k = from; k < to; k++) {
+        s.setCurrentKey(k, keyGroupFor(k, 128));
+        h.update(v(k));
+      }
+      return h;
+    };
+    const read = (s: LmdbKeyedStore, n: number) => {
+      const h = new ValueStateHandle<number>(s, s.register('sum', 'value'));
+      const out: (number | undefined)[] = [];
+      for (let k = 0; k < n; k++) {
+        s.setCurrentKey(k, keyGroupFor(k, 128));
+        out.push(h.value());
+      }
+      return out;
+    };
+    let s = open();
+    write(s, 0, 50, (k) => k);
+    await s.snapshot(7, undefined).run(); // the barrier of checkpoint 7 flushes the cache
+    write(s, 0, 50, (k) => -k); // after the barrier, held in the cache only (50 < 64 entries)
+    await s.dispose();
+    s = open(7);
+    assert.equal(s.recoveredLocally, true);
+    assert.deepEqual(read(s, 50), Array.from({ length: 50 }, (_, k) => k), 'exactly the state at checkpoint 7');
+    write(s, 0, 500, (k) => k + 1); // more than the cache holds: evictions write past checkpoint 7
+    assert.ok(s.evictions > 0);
+    await s.dispose();
+    s = open(7);
+    assert.equal(s.recoveredLocally, false);
+    assert.deepEqual(read(s, 3), [undefined, undefined, undefined], 'not reused: emptied for a restore from storage');
+    await s.dispose();
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * The LMDB backend against an independent model (plain Maps kept by the test): reads through
+ * a cache far smaller than the state, snapshots taken at a barrier stay exact while the store
+ * keeps changing, deltas on top of a base restore exactly, and snapshots move between heap and
+ * LMDB at any parallelism.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
+import type { KeyedBackend } from '../../core/state/keyed-backend.js';
+import { keyGroupFor, keyGroupRange } from '../../core/state/key-groups.js';
+import { ListStateHandle, MapStateHandle, ValueStateHandle } from '../../core/state/keyed-state.js';
+import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
+import { restoreKeyedChains, type KeyedSnapshot } from '../../core/state/snapshot.js';
+
+const root = mkdtempSync(join(tmpdir(), 'eddy-lmdb-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let envSeq = 0;
+
+const MAXP = 32;
+
+function lmdb(index: number, parallelism: number, cacheBytes = 64 * 160): LmdbKeyedStore {
+  const r = keyGroupRange(index, MAXP, parallelism);
+  return new LmdbKeyedStore({ path: join(root, `env-${++envSeq}`), rangeStart: r.start, rangeEnd: r.end, cacheBytes, operatorUid: 'count', subtask: index });
+}
+
+function heap(index: number, parallelism: number): HeapKeyedStore {
+  const r = keyGroupRange(index, MAXP, parallelism);
+  return new HeapKeyedStore(r.start, r.end);
+}
+
+function prng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+/** The model: per key its value, list and map, as plain data. */
+interface Model {
+  value: Map<string, number>;
+  list: Map<string, number[]>;
+  map: Map<string, Map<string, number>>;
+}
+const emptyModel = (): Model => ({ value: new Map(), list: new Map(), map: new Map() });
+const cloneModel = (m: Model): Model => structuredClone(m);
+
+/** A job's view of several subtask stores: handles per store, routing by key group. */
+class Stores {
+  readonly h: { value: ValueStateHandle<number>; list: ListStateHandle<number>; map: MapStateHandle<string, number> }[];
+  constructor(readonly stores: KeyedBackend[]) {
+    this.h = stores.map((s) => ({
+      value: new ValueStateHandle<number>(s, s.register('value', 'value')),
+      list: new ListStateHandle<number>(s, s.register('list', 'list')),
+      map: new MapStateHandle<string, number>(s, s.register('map', 'map')),
+    }));
+  }
+  at(key: string) {
+    const kg = keyGroupFor(key, MAXP);
+    const i = this.stores.findIndex((s) => kg >= s.rangeStart && kg <= s.rangeEnd);
+    this.stores[i].setCurrentKey(key, kg);
+    return this.h[i];
+  }
+}
+
+function step(s: Stores, m: Model, r: () => number, keys: number): void {
+  const key = `k${Math.floor(r() * keys)}`;
+  const h = s.at(key);
+  const op = Math.floor(r() * 7);
+  const n = Math.floor(r() * 1000);
+  switch (op) {
+    case 0:
+    case 1:
+      h.value.update(n);
+      m.value.set(key, n);
+      break;
+    case 2:
+      h.value.clear();
+      m.value.delete(key);
+      break;
+    case 3:
+      h.list.add(n);
+      m.list.set(key, [...(m.list.get(key) ?? []), n]);
+      break;
+    case 4:
+      h.list.clear();
+      m.list.delete(key);
+      break;
+    case 5: {
+      const uk = `u${n % 4}`;
+      h.map.put(uk, n);
+      const mm = m.map.get(key) ?? new Map();
+      mm.set(uk, n);
+      m.map.set(key, mm);
+      break;
+    }
+    case 6: {
+      const uk = `u${n % 4}`;
+      h.map.remove(uk);
+      const mm = m.map.get(key);
+      mm?.delete(uk);
+      if (mm && mm.size === 0) m.map.delete(key);
+      break;
+    }
+  }
+}
+
+function check(s: Stores, m: Model, keys: number): void {
+  for (let k = 0; k < keys; k++) {
+    const key = `k${k}`;
+    const h = s.at(key);
+    assert.equal(h.value.value(), m.value.get(key), `value of ${key}`);
+    assert.deepEqual(h.list.get(), m.list.get(key) ?? [], `list of ${key}`);
+    assert.deepEqual(new Map(h.map.entries()), m.map.get(key) ?? new Map(), `map of ${key}`);
+  }
+}
+
+async function snapshotAll(s: Stores, id: number, deltas?: ReturnType<KeyedBackend['trackChanges']>[]): Promise<KeyedSnapshot[]> {
+  const jobs = s.stores.map((st, i) => st.snapshot(id, deltas?.[i].cut(id)));
+  return Promise.all(jobs.map((j) => j.run()));
+}
+
+describe('LMDB keyed state backend', () => {
+  it('reads and writes like the model through a cache 30 times smaller than the state', async () => {
+    const keys = 2000;
+    const s = new Stores([lmdb(0, 1)]);
+    const m = emptyModel();
+    const r = prng(7);
+    for (let i = 0; i < 30_000; i++) step(s, m, r, keys);
+    check(s, m, keys);
+    const store = s.stores[0] as LmdbKeyedStore;
+    assert.ok(store.evictions > 10, `the cache was evicted (${store.evictions} times)`);
+    await store.dispose();
+  });
+
+  for (const [from, to] of [
+    ['lmdb', 'heap'],
+    ['heap', 'lmdb'],
+    ['lmdb', 'lmdb'],
+  ] as const) {
+    it(`a ${from} snapshot taken while the store keeps changing restores into ${to} at another parallelism, base + deltas included`, async () => {
+      const keys = 600;
+      const make = (kind: 'lmdb' | 'heap', p: number) => Array.from({ length: p }, (_, i) => (kind === 'lmdb' ? lmdb(i, p) : heap(i, p)));
+      const s = new Stores(make(from, 2));
+      const logs = s.stores.map((st) => st.trackChanges());
+      const m = emptyModel();
+      const r = prng(from.length * 31 + to.length);
+      for (let i = 0; i < 5000; i++) step(s, m, r, keys);
+      // Base: a full snapshot; the log's first generation is cut so deltas start from here.
+      logs.forEach((l) => l.cut(1));
+      logs.forEach((l) => l.confirm(1));
+      const baseJobs = s.stores.map((st) => st.snapshot(1, undefined));
+      const atBase = cloneModel(m);
+      // The record loop keeps going while the base is written.
+      for (let i = 0; i < 2000; i++) step(s, m, r, keys);
+      const base = await Promise.all(baseJobs.map((j) => j.run()));
+      const atDelta1 = cloneModel(m);
+      const delta1 = await snapshotAll(s, 2, logs);
+      logs.forEach((l) => l.confirm(2));
+      for (let i = 0; i < 300; i++) step(s, m, r, keys);
+      const d2Jobs = s.stores.map((st, i) => st.snapshot(3, logs[i].cut(3)));
+      const atDelta2 = cloneModel(m);
+      for (let i = 0; i < 2000; i++) step(s, m, r, keys);
+      const delta2 = await Promise.all(d2Jobs.map((j) => j.run()));
+
+      for (const [layers, expected] of [
+        [[base], atBase],
+        [[base, delta1], atDelta1],
+        [[base, delta1, delta2], atDelta2],
+      ] as const) {
+        for (const p2 of [1, 3]) {
+          const target = new Stores(make(to, p2));
+          for (const st of target.stores) {
+            restoreKeyedChains(
+              st,
+              base.map((_, old) => layers.map((l) => l[old])),
+            );
+          }
+          check(target, expected, keys);
+          for (const st of target.stores) await st.dispose();
+        }
+      }
+      // A delta holds only the changes: much smaller than the base.
+      const bytes = (snaps: KeyedSnapshot[]) => snaps.reduce((n, x) => n + x.data.byteLength, 0);
+      assert.ok(bytes(delta1) > 0 && bytes(delta1) < bytes(base), `delta ${bytes(delta1)} < base ${bytes(base)}`);
+      for (const st of s.stores) await st.dispose();
+    });
+  }
+});
