@@ -131,4 +131,22 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
     // The keyed counters still continue: only the renamed operator's state was dropped.
     checkContinuation([...readCommitted(firstOut), ...readCommitted(join(root, 'out-renamed'))]);
   });
+
+  it('heap → lmdb → heap through savepoints: the state carries over exactly in both directions', async () => {
+    const args = (output: string, rate?: string) => ({ count: String(COUNT), keys: String(KEYS), output, report: join(root, 'report-migrate'), ...(rate ? { rate } : {}) });
+    // The heap savepoint of the p4 run, restored into LMDB at parallelism 2 and stopped again part-way.
+    const lmdbOut = join(root, 'out-lmdb');
+    const chk = join(root, 'chk-lmdb');
+    const middle = runJob(JOB, { parallelism: 2, stateBackend: 'lmdb', fromSavepoint: savepoint, checkpointDir: chk, checkpointIntervalMs: 200, args: args(lmdbOut, '60000') });
+    await new Promise((r) => setTimeout(r, 1200));
+    const answer = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
+    const stopped = await middle;
+    assert.equal(stopped.stoppedWithSavepoint, answer.path);
+    const inLmdb = readCommitted(lmdbOut).length;
+    assert.ok(inLmdb > 0 && readCommitted(firstOut).length + inLmdb < COUNT, `the lmdb run stopped part-way (${inLmdb} records)`);
+    // ... and that LMDB savepoint back into the heap backend at parallelism 3, to the end.
+    const heapOut = join(root, 'out-heap-again');
+    await runJob(JOB, { parallelism: 3, stateBackend: 'heap', fromSavepoint: answer.path, args: args(heapOut) });
+    checkContinuation([...readCommitted(firstOut), ...readCommitted(lmdbOut), ...readCommitted(heapOut)]);
+  });
 });
