@@ -43,6 +43,12 @@ export interface KeyedCountEntry {
 
 export interface KeyedCountResult extends KeyedCountOptions {
   entries: KeyedCountEntry[];
+  /**
+   * Duration of the suite's first engine job (1,000 records, parallelism 1, exactly-once):
+   * it starts the slot threads. Later jobs of the process reuse them (core/runtime/pool.ts),
+   * so every other figure here is without thread start-up; this one shows what it costs.
+   */
+  coldStartMs?: number;
 }
 
 /** Records of the run that measures an engine job's fixed cost. */
@@ -83,6 +89,7 @@ export async function benchKeyedCount(opts: KeyedCountOptions): Promise<KeyedCou
     'node-streams': '(c) Node streams, object mode',
     'postmessage-workers': '(d) postMessage worker pipeline',
   };
+  const coldStartMs = (await keyedCountRate(TINY, keys, { parallelism: 1, ...eo })).result.durationMs;
   // Warm-up of every runner: JIT, module loading, worker start-up paths.
   const warm = Math.min(records, 200_000);
   await keyedCountRate(warm, keys, { parallelism: 1, ...eo });
@@ -103,14 +110,15 @@ export async function benchKeyedCount(opts: KeyedCountOptions): Promise<KeyedCou
     runs: runs[name],
     ...(fixed[name] ? { fixedMs: median(fixed[name]), ...(steady[name]?.length ? { steadyRecordsPerSec: median(steady[name]) } : {}) } : {}),
   }));
-  return { ...opts, entries };
+  return { ...opts, entries, coldStartMs };
 }
 
 export function formatKeyedCount(r: KeyedCountResult): string[] {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const w = Math.max(...r.entries.map((e) => e.label.length));
   return [
-    `keyed count: ${fmt(r.records)} records, ${fmt(r.keys)} keys, median of ${r.rounds} round(s), interleaved`,
+    `keyed count: ${fmt(r.records)} records, ${fmt(r.keys)} keys, median of ${r.rounds} round(s), interleaved` +
+      (r.coldStartMs !== undefined ? `; first engine job of the process (starts the threads, ${fmt(TINY)} records): ${Math.round(r.coldStartMs)} ms` : ''),
     ...r.entries.map(
       (e) =>
         `  ${e.label.padEnd(w)}  ${fmt(e.recordsPerSec).padStart(11)} records/s  ${e.ratioToTwoThread.toFixed(2)} of (a)` +

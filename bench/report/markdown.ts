@@ -52,7 +52,8 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
         k.entries.map((e) => [e.label, n0(e.recordsPerSec), `${(e.ratioToTwoThread * 100).toFixed(0)}%`, e.runs.map(n0).join(', '), e.fixedMs === undefined ? '' : n0(e.fixedMs), e.fixedMs === undefined ? '' : e.steadyRecordsPerSec === undefined ? 'n/a (run too short)' : n0(e.steadyRecordsPerSec)]),
       ),
       '',
-      'Engine fixed cost: the duration of the same job with 1,000 records (deploy, start-up, final checkpoint, teardown), measured right after each run; "without it" is records / (duration − fixed cost), an estimate of the steady state. The targets use the whole-job figure.',
+      'Engine fixed cost: the duration of the same job with 1,000 records (deploy, start-up, final checkpoint, teardown), measured right after each run; "without it" is records / (duration − fixed cost), an estimate of the steady state. The targets use the whole-job figure. ' +
+        `Slot threads are kept between the jobs of one process (core/runtime/pool.ts), so these figures do not include starting threads; the first engine job of this run, which did, took ${k.coldStartMs === undefined ? 'n/a' : `${n0(k.coldStartMs)} ms`} (1,000 records, parallelism 1, exactly-once).`,
       '',
       chart('keyed-count', barChart({ title: 'Keyed count: eddy and baselines', unit: 'records/s', categories: k.entries.map((e) => e.label), series: [{ name: 'records/s', values: k.entries.map((e) => e.recordsPerSec) }] })),
       '',

@@ -288,12 +288,24 @@ export class RingConsumer {
     // Dekker with the producer's waitForSpace (see RingProducer.publish for the argument).
     const needed = Atomics.load(this.hdr, RING_PRODUCER_PARKED);
     if (needed !== 0) {
-      // Wake the producer only when it can write, and then only once a quarter of the ring
-      // is free (or the ring is empty): waking it per frame costs a futex call and a thread
-      // switch each, and it would only write one frame and sleep again.
+      // Wake the producer only when it can write, and then only once half the ring is free
+      // (or the ring is empty): each wake costs this thread a futex call and, on a busy
+      // machine, its time slice (the kernel tends to run the woken thread at once), and a
+      // producer woken with little room writes a frame or two and parks again. Half, not a
+      // quarter: measured in the keyed-count bench (notes/perf.md), half the wakes and the
+      // consumer still has half a ring of frames to read while the producer gets going.
+      // No lost wake-up: while the producer waits it writes nothing, so every frame between
+      // readPos and WRITE_POS is one this consumer will read and release; the release that
+      // empties the ring (or frees half) sees `needed` (it was stored before the producer's
+      // last space check, and we stored READ_POS before this load: Dekker, as in publish)
+      // and notifies. `used` is from knownWrite, which may lag WRITE_POS; a lag only makes
+      // `used` smaller, i.e. wakes earlier, never later than the real emptying.
       const used = ((this.knownWrite - this.readPos) >>> 0);
       const free = this.capacity - used;
-      if (free >= needed && (free >= this.capacity >>> 2 || used === 0)) {
+      if (free >= needed && (free >= this.capacity >>> 1 || used === 0)) {
+        // add before notify: the producer's waitAsync compares SPACE_SEQ with the value it
+        // read before its last space check, so a bump that lands between that check and
+        // its wait makes the wait return at once instead of sleeping through this notify.
         Atomics.add(this.hdr, RING_SPACE_SEQ, 1);
         Atomics.notify(this.hdr, RING_SPACE_SEQ);
       }
