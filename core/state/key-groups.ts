@@ -82,7 +82,11 @@ export function hashKey(key: unknown, seed = 0x9747b28c): number {
 
 /** The key group of a key, in [0, maxParallelism). */
 export function keyGroupFor(key: unknown, maxParallelism: number): number {
-  return hashKey(key) % maxParallelism;
+  const h = hashKey(key);
+  // hashKey is an unsigned 32-bit value: above 2^31 `%` runs as a floating-point modulo, paid
+  // twice per record (partitioner and keyed operator). For the usual power-of-two max
+  // parallelism a mask gives the same result as an integer operation.
+  return (maxParallelism & (maxParallelism - 1)) === 0 ? h & (maxParallelism - 1) : h % maxParallelism;
 }
 
 /** The subtask that owns a key group (Flink's computeOperatorIndexForKeyGroup). */
