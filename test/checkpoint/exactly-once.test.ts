@@ -59,7 +59,7 @@ async function run(mode: ConsistencyMode, parallelism: number, faults: string, b
       checkpointIntervalMs: 100,
       restart: 'fixed:10:10',
       ...backend,
-      args: { count: String(COUNT), keys: String(KEYS), output: join(dir, 'out'), faults },
+      args: { count: String(COUNT), keys: String(KEYS), rate: '1500000', output: join(dir, 'out'), faults },
     });
     return { result, out: readCommitted(join(dir, 'out')) };
   } finally {

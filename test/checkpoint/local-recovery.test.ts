@@ -31,7 +31,8 @@ async function run(stateBackend: 'heap' | 'lmdb', name: string) {
     restart: 'fixed:10:10',
     stateBackend,
     localDir: root,
-    args: { count: String(COUNT), keys: String(KEYS), output: join(dir, 'out'), faults: 'map@30000,exit@20000' },
+    // Rate-limited (2 s of input), so both faults come well before the end on any machine.
+    args: { count: String(COUNT), keys: String(KEYS), rate: '1000000', output: join(dir, 'out'), faults: 'map@30000,exit@20000' },
   });
   return { result, out: readCommitted(join(dir, 'out')) };
 }
