@@ -112,6 +112,8 @@ class TaskLoop {
   /** Flags of the barrier being aligned (BARRIER_FLAG_*), and its id. */
   private barrierFlags = 0;
   private barrierFlagsId = -1;
+  /** Event timestamps of the batch being delivered (decodeRecords), undefined when it has none. */
+  private stamps: number[] | undefined = undefined;
   /** When the first barrier of the checkpoint being aligned arrived (performance.now). */
   private alignStart = 0;
 
@@ -211,20 +213,19 @@ class TaskLoop {
     this.dataEnded = true;
   }
 
-  /** A record batch into a two-input head, from its input `side`. */
-  private twoInputBatch(decoder: BatchDecoder, ch: RingConsumer, side: number): void {
-    const time = this.task.time;
-    const head = this.task.twoInputHead!;
-    const stamped = (ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) !== 0;
+  /**
+   * Decodes a record frame and frees its ring space (decoding copied everything out). The
+   * batch's event timestamps, when it carries them, are left in `stamps`, index by index.
+   */
+  private decodeRecords(decoder: BatchDecoder, ch: RingConsumer): unknown[] {
     const decoded = decoder.decode(ch.payload());
     ch.release();
-    const records = stamped ? (decoded[0] as unknown[]) : decoded;
-    const stamps = stamped ? (decoded[1] as number[]) : undefined;
-    time.timestamp = NO_TIMESTAMP;
-    for (let k = 0; k < records.length; k++) {
-      if (stamps !== undefined) time.timestamp = stamps[k];
-      head.collectSide(side, records[k]);
+    if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) {
+      this.stamps = undefined;
+      return decoded;
     }
+    this.stamps = decoded[1] as number[];
+    return decoded[0] as unknown[];
   }
 
   /** The inputs' combined watermark advanced (or all went idle): tell the chain. */
@@ -269,7 +270,7 @@ class TaskLoop {
       } else if (r === 'idle') await this.parkSource(this.parkLimit(reader.idleMs ?? 10));
       if (r === 'end') {
         await this.endOfData();
-        if (this.checkpointer) send(task.spec, { type: 'source-ended' });
+        if (task.checkpointing) send(task.spec, { type: 'source-ended' });
       }
       if (iter % METRICS_EVERY === 0) task.publishMetrics();
       if (iter % YIELD_EVERY === 0) await yieldToEventLoop();
@@ -319,17 +320,19 @@ class TaskLoop {
       const ch = input.channels[i];
       const type = ch.frameType;
       if (type === FRAME_RECORDS) {
+        const records = this.decodeRecords(decoder, ch);
+        const stamps = this.stamps;
+        if (stamps === undefined) time.timestamp = NO_TIMESTAMP;
         if (sides !== undefined) {
-          this.twoInputBatch(decoder, ch, sides[i]);
-        } else if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) {
-          const records = decoder.decode(ch.payload());
-          // Decoding copied everything out of the ring: free the space for the producer now.
-          ch.release();
-          time.timestamp = NO_TIMESTAMP;
+          const side = sides[i];
+          const two = task.twoInputHead!;
+          for (let k = 0; k < records.length; k++) {
+            if (stamps !== undefined) time.timestamp = stamps[k];
+            two.collectSide(side, records[k]);
+          }
+        } else if (stamps === undefined) {
           for (let k = 0; k < records.length; k++) head.collect(records[k]);
         } else {
-          const [records, stamps] = decoder.decode(ch.payload()) as [unknown[], number[]];
-          ch.release();
           for (let k = 0; k < records.length; k++) {
             time.timestamp = stamps[k];
             head.collect(records[k]);

@@ -4,7 +4,7 @@
  * a power cut or a kernel crash; without them the directory entry may point at a file whose
  * blocks were never written.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Writes all of `data` to a new file and fsyncs it before closing. */
@@ -15,6 +15,22 @@ export async function writeAndSync(path: string, data: Uint8Array | string, flag
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Replaces `path` atomically and durably: a temporary file beside it (`<path>.tmp`), fsync,
+ * rename, fsync of the directory. Readers see the old content or the new, never a torn file.
+ */
+export async function replaceDurably(path: string, data: Uint8Array | string, mode = 0o666): Promise<void> {
+  const tmp = `${path}.tmp`;
+  try {
+    await writeAndSync(tmp, data, 'w', mode);
+    await rename(tmp, path);
+    await syncDir(dirname(path));
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
 }
 
@@ -42,4 +58,11 @@ export async function mkdirDurable(dir: string): Promise<void> {
 
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

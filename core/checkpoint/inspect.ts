@@ -7,7 +7,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EddyError } from '../failure.js';
-import { errnoCode } from './fs-durable.js';
+import { errnoCode, pathExists } from './fs-durable.js';
 import { referencedFiles, type CheckpointMetadata } from './metadata.js';
 import { openSavepoint, verifyRestorePoint } from './restore-point.js';
 import { defaultSavepointRoot } from './savepoint.js';
@@ -70,7 +70,7 @@ async function inspectSavepoint(path: string): Promise<SnapshotInfo> {
     return describe('savepoint', path, rp.metadata);
   } catch (err) {
     if (!(err instanceof EddyError)) throw err;
-    const missing = !(await stat(join(path, METADATA)).then(() => true, () => false));
+    const missing = !(await pathExists(join(path, METADATA)));
     return { kind: 'savepoint', id: undefined, path, status: missing ? 'incomplete' : 'corrupt', problem: err.message, bytes: 0, operators: [] };
   }
 }
@@ -78,7 +78,7 @@ async function inspectSavepoint(path: string): Promise<SnapshotInfo> {
 export async function inspectCheckpoints(dirArg: string): Promise<SnapshotInfo[]> {
   const dir = resolve(dirArg);
   if (!(await isDir(dir))) throw new EddyError('SAVEPOINT_NOT_FOUND', `${dir} is not a directory; give a checkpoint directory or a savepoint`);
-  if (await stat(join(dir, METADATA)).then(() => true, () => false)) return [await inspectSavepoint(dir)];
+  if (await pathExists(join(dir, METADATA))) return [await inspectSavepoint(dir)];
   const storage = new CheckpointStorage(dir);
   const out: SnapshotInfo[] = [];
   let recorded: number | undefined;

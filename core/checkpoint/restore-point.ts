@@ -15,7 +15,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { EddyError } from '../failure.js';
 import { errnoCode } from './fs-durable.js';
 import { decodeMetadata, referencedFiles, type CheckpointMetadata } from './metadata.js';
-import { CheckpointStorage, METADATA } from './storage.js';
+import { CHK_DIR, CheckpointStorage, METADATA } from './storage.js';
 
 export interface RestorePoint {
   /** The directory that the metadata's file handles are relative to. */
@@ -25,8 +25,6 @@ export interface RestorePoint {
   id: number;
   metadata: CheckpointMetadata;
 }
-
-const CHK_DIR = /^chk-(\d+)$/;
 
 /** Reads and checks every state file of a restore point; throws CHECKPOINT_CORRUPT naming the first bad one. */
 export async function verifyRestorePoint(rp: RestorePoint): Promise<void> {

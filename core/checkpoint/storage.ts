@@ -18,7 +18,7 @@ import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
 import { checksumOf } from './checksum.js';
-import { errnoCode, mkdirDurable, syncDir, writeAndSync } from './fs-durable.js';
+import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
 import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
 
 export type {
@@ -39,11 +39,10 @@ export type CheckpointEntry =
 
 export type ScanEntry = CheckpointEntry | { id: number; status: 'incomplete' };
 
-const CHK_DIR = /^chk-(\d+)$/;
+/** A checkpoint's directory name, `chk-<id>`. */
+export const CHK_DIR = /^chk-(\d+)$/;
 export const METADATA = '_metadata';
-const METADATA_TMP = '_metadata.tmp';
 const LATEST = '_latest';
-const LATEST_TMP = '_latest.tmp';
 
 let tmpSeq = 0;
 
@@ -110,7 +109,7 @@ export class CheckpointStorage {
     if (metadata.id !== id) throw fail(`metadata of checkpoint ${metadata.id} cannot complete checkpoint ${id}`);
     const chkDir = this.checkpointDir(id);
     const path = join(chkDir, METADATA);
-    if (await exists(path)) throw fail(`checkpoint ${id} is already complete (${path} exists)`);
+    if (await pathExists(path)) throw fail(`checkpoint ${id} is already complete (${path} exists)`);
     // A cheap stat of every file, so a checkpoint never becomes complete while referencing a
     // file that is not there; checksums were taken by the writers from the bytes they synced.
     for (const h of referencedFiles(metadata)) {
@@ -127,9 +126,7 @@ export class CheckpointStorage {
     try {
       // chk-N may have been created by another thread whose own sync of the root has not run yet.
       await syncDir(this.dir);
-      await writeAndSync(join(this.dir, LATEST_TMP), `${JSON.stringify({ id })}\n`, 'w');
-      await rename(join(this.dir, LATEST_TMP), join(this.dir, LATEST));
-      await syncDir(this.dir);
+      await replaceDurably(join(this.dir, LATEST), `${JSON.stringify({ id })}\n`);
     } catch (err) {
       throw fail(`recording checkpoint ${id} as the latest in ${join(this.dir, LATEST)} failed`, err);
     }
@@ -252,13 +249,7 @@ export class CheckpointStorage {
     if (keepHere.length === 0) return this.remove(id);
     const chkDir = this.checkpointDir(id);
     try {
-      // _metadata first, as in remove(): from then on this is no complete checkpoint.
-      await unlink(join(chkDir, METADATA)).then(
-        () => syncDir(chkDir),
-        (err) => {
-          if (errnoCode(err) !== 'ENOENT') throw err;
-        },
-      );
+      await dropMetadata(chkDir);
       const keepNames = new Set(keepHere.map((f) => f.slice(prefix.length)));
       for (const name of await readdir(chkDir)) if (!keepNames.has(name)) await rm(join(chkDir, name), { recursive: true, force: true });
       await syncDir(chkDir);
@@ -276,15 +267,7 @@ export class CheckpointStorage {
   private async remove(id: number): Promise<void> {
     const chkDir = this.checkpointDir(id);
     try {
-      // _metadata first, durably: from then on a crash leaves an incomplete checkpoint.
-      const hadMetadata = await unlink(join(chkDir, METADATA)).then(
-        () => true,
-        (err) => {
-          if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
-          throw err;
-        },
-      );
-      if (hadMetadata) await syncDir(chkDir);
+      await dropMetadata(chkDir);
       await rm(chkDir, { recursive: true, force: true });
       await syncDir(this.dir);
     } catch (err) {
@@ -333,21 +316,25 @@ export class CheckpointStorage {
 /** Writes `dir/_metadata` atomically (temp file, fsync, rename, fsync dir). */
 export async function writeMetadataFile(dir: string, metadata: CheckpointMetadata): Promise<void> {
   const path = join(dir, METADATA);
-  const tmp = join(dir, METADATA_TMP);
   try {
     await mkdirDurable(dir);
-    await writeAndSync(tmp, encodeMetadata(metadata), 'w');
-    await rename(tmp, path);
-    await syncDir(dir);
+    await replaceDurably(path, encodeMetadata(metadata));
   } catch (err) {
-    await unlink(tmp).catch(() => {});
     throw fail(`writing metadata ${path} of ${metadata.kind} ${metadata.id} failed`, err);
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
+/**
+ * Deleting goes _metadata first, durably: from then on a crash leaves an incomplete
+ * checkpoint, never a complete one with files missing.
+ */
+async function dropMetadata(chkDir: string): Promise<void> {
+  const had = await unlink(join(chkDir, METADATA)).then(
     () => true,
-    () => false,
+    (err) => {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
+      throw err;
+    },
   );
+  if (had) await syncDir(chkDir);
 }

@@ -5,11 +5,11 @@
  * leaves it behind, which the client recognises by its dead pid or refused connection.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { EddyError } from '../failure.js';
-import { mkdirDurable, writeAndSync } from '../checkpoint/fs-durable.js';
+import { mkdirDurable, replaceDurably } from '../checkpoint/fs-durable.js';
 import { CONTROL_FILE, type ControlInfo, type ControlRequest, type ControlResponse, type JobStatus } from './protocol.js';
 
 export interface ControlHandlers {
@@ -84,11 +84,9 @@ export async function startControlServer(dir: string, job: string, handlers: Con
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const info: ControlInfo = { pid: process.pid, port, token, job, startedAt: new Date().toISOString() };
   const file = join(dir, CONTROL_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     await mkdirDurable(dir);
-    await writeAndSync(tmp, `${JSON.stringify(info, null, 2)}\n`, 'w', 0o600);
-    await rename(tmp, file);
+    await replaceDurably(file, `${JSON.stringify(info, null, 2)}\n`, 0o600);
   } catch (err) {
     server.close();
     throw new EddyError('CHECKPOINT_FAILED', `cannot write the control file ${file}: ${err instanceof Error ? err.message : String(err)}`);

@@ -99,10 +99,26 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   let control: ControlServer | undefined;
   let resolveEnded!: () => void;
   const ended = new Promise<void>((r) => (resolveEnded = r));
+  const restoredFrom = initial ? { checkpointDir: initial.checkpointDir, checkpointId: initial.checkpointId } : undefined;
+  const result = (cancelled: boolean): JobResult => ({
+    durationMs: performance.now() - started,
+    operators: readMetrics(plan, deployment),
+    collected: collector.byUid,
+    checkpointsCompleted,
+    checkpointsFailed,
+    checkpoints,
+    restarts,
+    failures,
+    cancelled,
+    savepoints: live.savepoints,
+    stoppedWithSavepoint: live.stopSavepoint,
+    restoredFrom,
+    stateRestores: collector.restores,
+  });
   try {
     if (checkpointDir) {
       control = await startControlServer(checkpointDir, jobPath, controlHandlers(live, checkpointDir, stopper, ended, () => ({ restarts, checkpointsCompleted: checkpointsCompleted + (live.coordinator?.completed ?? 0) })));
-      options.onStart?.({ checkpointDir, restoredFrom: initial && { checkpointDir: initial.checkpointDir, checkpointId: initial.checkpointId } });
+      options.onStart?.({ checkpointDir, restoredFrom });
     }
     for (let attempt = 0; ; attempt++) {
       live.attempt = attempt;
@@ -117,21 +133,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       if (!end.failure || end.cancelled) {
         finished = !end.failure && !end.cancelled;
         if (end.failure) throw EddyError.fromFailure(end.failure);
-        return {
-          durationMs: performance.now() - started,
-          operators: readMetrics(plan, deployment),
-          collected: collector.byUid,
-          checkpointsCompleted,
-          checkpointsFailed,
-          checkpoints,
-          restarts,
-          failures,
-          cancelled: end.cancelled,
-          savepoints: live.savepoints,
-          stoppedWithSavepoint: live.stopSavepoint,
-          restoredFrom: initial ? { checkpointDir: initial.checkpointDir, checkpointId: initial.checkpointId } : undefined,
-          stateRestores: collector.restores,
-        };
+        return result(end.cancelled);
       }
       failures.push(end.failure);
       const decision = restart.onFailure(Date.now());
@@ -142,7 +144,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       restarts++;
       await sleep(decision.delayMs, signal);
       if (signal.aborted) {
-        return { durationMs: performance.now() - started, operators: readMetrics(plan, deployment), collected: collector.byUid, checkpointsCompleted, checkpointsFailed, checkpoints, restarts, failures, cancelled: true, savepoints: live.savepoints };
+        return result(true);
       }
       // The newest checkpoint of this run; before its first one, where the run started from
       // (never an older run's checkpoint that happens to lie in the same directory).

@@ -33,3 +33,37 @@ export interface KeyedStateStore {
 export function storedKey(key: unknown): unknown {
   return typeof key === 'object' && key !== null ? JSON.stringify(key) : key;
 }
+
+/** Map state held in memory: stored user key → [userKey, value] (the pair keeps a composite user key as given). */
+export function entryMapOf(pairs: readonly [unknown, unknown][]): Map<unknown, unknown> {
+  const m = new Map<unknown, unknown>();
+  for (const pair of pairs) m.set(storedKey(pair[0]), pair);
+  return m;
+}
+
+/**
+ * The map-state entry operations both backends share. Each backend finds (or creates) the
+ * current key's entry map its own way, and decides what removing the last entry means.
+ */
+export abstract class EntryMapStore {
+  /** The current key's entry map of `table`; with `create`, made if missing and marked changed. */
+  protected abstract entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined;
+
+  getEntry(table: number, userKey: unknown): unknown {
+    return this.entryMap(table, false)?.get(storedKey(userKey));
+  }
+
+  putEntry(table: number, userKey: unknown, value: unknown): void {
+    // The user key is kept beside the value so keys() returns composite keys as given.
+    this.entryMap(table, true)!.set(storedKey(userKey), [userKey, value]);
+  }
+
+  hasEntry(table: number, userKey: unknown): boolean {
+    return this.entryMap(table, false)?.has(storedKey(userKey)) ?? false;
+  }
+
+  entries(table: number): [unknown, unknown][] {
+    const m = this.entryMap(table, false);
+    return m ? ([...m.values()] as [unknown, unknown][]) : [];
+  }
+}

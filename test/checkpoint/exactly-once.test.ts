@@ -10,18 +10,12 @@ import { describe, it } from 'node:test';
 import { runJob, type ConsistencyMode } from '../../core/index.js';
 import { fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
+import { prng } from '../helpers/prng.js';
 
 const COUNT = 2_000_000;
 const KEYS = 3000; // a multiple of every parallelism used: each key comes from one source subtask, in order
 const SEEDS = process.env.EDDY_SOAK === '1' ? [11, 23, 37, 41, 59, 67] : [11, 23];
 
-function prng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 /** Five faults of every kind, at random points, in a random order of attempts. */
 function faultPlan(seed: number): string {

@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runJob, type RunOptions } from '../../core/index.js';
 import { EddyError } from '../../core/failure.js';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
-const CLI = join(repoRoot, 'dist', 'core', 'cli', 'main.js');
 const COUNT = 100_000;
 const KEYS = 60;
 const JOB = fixture('validating.mjs');
@@ -153,22 +152,22 @@ describe('checkpoint integrity', () => {
       runJob(JOB, { ...options(join(root, 'chk-sp')), fromSavepoint: join(sp, `chk-${c.newest}`) }),
       (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(meta) && /checksum mismatch/.test(err.message),
     );
-    const listed = spawnSync(process.execPath, [CLI, 'checkpoints', join(sp, `chk-${c.newest}`)], { encoding: 'utf8' });
+    const listed = spawnSync(process.execPath, [cliPath, 'checkpoints', join(sp, `chk-${c.newest}`)], { encoding: 'utf8' });
     assert.equal(listed.status, 1);
     assert.match(listed.stdout, /corrupt/);
     assert.ok(listed.stdout.includes(meta), listed.stdout);
   });
 
   it('eddy checkpoints lists id, kind, time, duration and size per operator of intact checkpoints', () => {
-    const listed = spawnSync(process.execPath, [CLI, 'checkpoints', pristine], { encoding: 'utf8' });
+    const listed = spawnSync(process.execPath, [cliPath, 'checkpoints', pristine], { encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
     for (const id of ids(pristine)) assert.match(listed.stdout, new RegExp(`^${id}\\s+checkpoint\\s+intact\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+\\d+ ms\\s+[\\d.]+ (B|KiB|MiB)`, 'm'));
     for (const uid of ['events', 'running-sum', 'sink']) assert.match(listed.stdout, new RegExp(`^\\s+${uid}\\s+p=2\\s+[\\d.]+ (B|KiB|MiB)$`, 'm'));
   });
 
-  it('the CLI refuses a damaged checkpoint with one line naming the file', () => {
+  it('the cliPath refuses a damaged checkpoint with one line naming the file', () => {
     const c = damaged((dir, newest) => truncateSync(stateFile(dir, newest), 1));
-    const r = spawnSync(process.execPath, [CLI, 'run', JOB, '--checkpoint-dir', c.dir, '--resume', 'latest', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', `output=${join(root, 'out-cli')}`], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [cliPath, 'run', JOB, '--checkpoint-dir', c.dir, '--resume', 'latest', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', `output=${join(root, 'out-cli')}`], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^eddy: \[CHECKPOINT_CORRUPT\] state file .*chk-\d+\/.* is corrupt: expected \d+ bytes/m);
   });

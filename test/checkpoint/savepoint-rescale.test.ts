@@ -3,7 +3,7 @@
 // each index once, with the per-key sequence a plain loop computes), union-list state reaches
 // every new subtask whole, and split-list state is dealt out round-robin, each entry once.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import { runJob, type JobResult } from '../../core/index.js';
 import { sendControl } from '../../core/control/control-client.js';
 import { EddyError } from '../../core/failure.js';
 import { fixture } from '../helpers/paths.js';
+import { readCommitted as readCommittedAs } from '../helpers/validating-output.js';
 
 const COUNT = 240_000;
 const KEYS = 120; // a multiple of 4, 2 and 3: each key stays with one source subtask, in order
@@ -28,14 +29,7 @@ interface Report {
   split: string[];
 }
 
-function readCommitted(dir: string): Out[] {
-  const out: Out[] = [];
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith('.')) continue;
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) out.push(JSON.parse(line) as Out);
-  }
-  return out;
-}
+const readCommitted = (dir: string) => readCommittedAs<Out>(dir);
 
 function readReports(path: string): Report[] {
   return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Report);

@@ -5,17 +5,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 
 import { parseRunArgs } from '../../core/cli/args.js';
 import { readEnvOverrides } from '../../core/runtime/env-overrides.js';
 import { parseRestartSpec } from '../../core/runtime/option-values.js';
 import { EddyError } from '../../core/failure.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
 
 // dist/test/cli/bad-input.test.js → the repository root is three levels up.
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = fileURLToPath(new URL('../../../dist/core/cli/main.js', import.meta.url));
+const root = repoRoot;
+const cli = cliPath;
 const job = 'test/fixtures/jobs/ok.mjs';
 
 /** The environment without any EDDY_* variable (so the developer's shell cannot leak in). */

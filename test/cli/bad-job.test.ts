@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { cliPath, repoRoot } from '../helpers/paths.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = fileURLToPath(new URL('../../../dist/core/cli/main.js', import.meta.url));
+const root = repoRoot;
+const cli = cliPath;
 const fixture = (name: string): string => `test/fixtures/jobs/${name}`;
 
 function cleanEnv(): NodeJS.ProcessEnv {

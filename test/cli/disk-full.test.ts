@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { inspectCheckpoints } from '../../core/checkpoint/inspect.js';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
-const CLI = join(repoRoot, 'dist', 'core', 'cli', 'main.js');
 const COUNT = 150_000;
 const KEYS = 60;
 /** The limit, in KiB (bash's unit for ulimit -f): part files and normal state stay far below. */
@@ -20,7 +19,7 @@ const LIMIT_KIB = 4096;
 
 function runLimited(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const quoted = [process.execPath, cliPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const child = spawn('bash', ['-c', `ulimit -f ${LIMIT_KIB} && exec ${quoted}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

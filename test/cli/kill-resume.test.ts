@@ -8,23 +8,16 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { repoRoot, fixture } from '../helpers/paths.js';
+import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
+import { prng } from '../helpers/prng.js';
 
-const CLI = join(repoRoot, 'dist', 'core', 'cli', 'main.js');
 const COUNT = 300_000;
 const KEYS = 120;
 const SOAK = process.env.EDDY_SOAK === '1';
 const SEEDS = SOAK ? [3, 5, 8, 13, 21, 34] : [3, 5];
 const KILLS = SOAK ? 6 : 3;
 
-function prng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 interface Exit {
   code: number | null;
@@ -32,10 +25,10 @@ interface Exit {
   stderr: string;
 }
 
-/** Runs the CLI; with `killAfterMs`, SIGKILLs it then (if it is still running). */
+/** Runs the cliPath; with `killAfterMs`, SIGKILLs it then (if it is still running). */
 function runCli(args: string[], killAfterMs?: number): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
@@ -67,7 +60,7 @@ describe('kill -9 and --resume latest', () => {
           if (exit.signal === 'SIGKILL') {
             if (killed++ === 0 && existsSync(join(dir, 'chk', '_control.json'))) {
               // The killed job's control file is stale: the commands say so instead of hanging.
-              const sp = spawnSync(process.execPath, [CLI, 'savepoint', join(dir, 'chk')], { encoding: 'utf8', timeout: 30_000 });
+              const sp = spawnSync(process.execPath, [cliPath, 'savepoint', join(dir, 'chk')], { encoding: 'utf8', timeout: 30_000 });
               assert.equal(sp.status, 1);
               assert.match(sp.stderr, /\[JOB_NOT_RUNNING\] the job that wrote .*_control\.json \(pid \d+\) is no longer running; resume it with/);
             }

@@ -8,14 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
-const CLI = join(repoRoot, 'dist', 'core', 'cli', 'main.js');
 const COUNT = 400_000;
 const KEYS = 120;
 
-const eddy = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+const eddy = (args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', timeout: 120_000 });
 
 describe('eddy savepoint / stop --with-savepoint / checkpoints against a running job', () => {
   it('savepoint while running, stop with a savepoint, list them, resume at parallelism 3', async () => {
@@ -24,7 +23,7 @@ describe('eddy savepoint / stop --with-savepoint / checkpoints against a running
     const out = join(dir, 'out');
     const common = ['--no-progress', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', `output=${out}`];
     try {
-      const job = spawn(process.execPath, [CLI, 'run', fixture('validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--arg', 'rate=100000', ...common], {
+      const job = spawn(process.execPath, [cliPath, 'run', fixture('validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--arg', 'rate=100000', ...common], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';

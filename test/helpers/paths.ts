@@ -7,3 +7,6 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export function fixture(name: string): string {
   return join(repoRoot, 'test', 'fixtures', 'jobs', name);
 }
+
+/** The compiled `eddy` command, for tests that spawn it. */
+export const cliPath = join(repoRoot, 'dist', 'core', 'cli', 'main.js');

@@ -15,6 +15,7 @@ import { keyGroupFor, keyGroupRange } from '../../core/state/key-groups.js';
 import { ListStateHandle, MapStateHandle, ValueStateHandle } from '../../core/state/keyed-state.js';
 import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
 import { restoreKeyedChains, type KeyedSnapshot } from '../../core/state/snapshot.js';
+import { prng } from '../helpers/prng.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eddy-lmdb-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -32,13 +33,6 @@ function heap(index: number, parallelism: number): HeapKeyedStore {
   return new HeapKeyedStore(r.start, r.end);
 }
 
-function prng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 /** The model: per key its value, list and map, as plain data. */
 interface Model {

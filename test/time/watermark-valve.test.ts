@@ -5,14 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WatermarkValve } from '../../core/time/watermark-valve.js';
 import { TimerHeap } from '../../core/time/timer-heap.js';
+import { prng } from '../helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return x / 2 ** 32;
-  };
-}
 
 describe('watermark valve', () => {
   it('emits the minimum over non-idle, non-ended channels, only when it advances, and idle when all are idle', () => {

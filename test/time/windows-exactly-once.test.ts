@@ -2,13 +2,14 @@
 // worker that exits) after checkpoints exist, restores its window contents and timers, and
 // its committed output equals the complete windows computed here: none lost, none twice.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
 import { sendControl } from '../../core/control/control-client.js';
 import { fixture } from '../helpers/paths.js';
+import { readCommitted } from '../helpers/validating-output.js';
 
 const COUNT = 300_000; // at 100k records/s: about 3 s, several checkpoints
 const KEYS = 40;
@@ -31,14 +32,7 @@ function expected(): Map<string, { sum: number; n: number }> {
   return m;
 }
 
-function committed(dir: string): { key: number; start: number; end: number; sum: number; n: number }[] {
-  const out = [];
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith('.')) continue;
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) out.push(JSON.parse(line));
-  }
-  return out;
-}
+const committed = (dir: string) => readCommitted<{ key: number; start: number; end: number; sum: number; n: number }>(dir);
 
 function windowArgs(output: string, faults: string): Record<string, string> {
   return {

@@ -12,7 +12,7 @@
 import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
 import type { KeyedBackend, SnapshotJob } from '../keyed-backend.js';
-import { storedKey, type StateKind } from '../keyed-store.js';
+import { EntryMapStore, entryMapOf, storedKey, type StateKind } from '../keyed-store.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
 import { HeapSnapshotJob } from './heap-snapshot.js';
@@ -24,7 +24,7 @@ interface Table {
   groups: Map<unknown, unknown>[];
 }
 
-export class HeapKeyedStore implements KeyedBackend {
+export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   readonly backend = 'heap';
   private readonly tables: Table[] = [];
   private readonly byName = new Map<string, number>();
@@ -43,7 +43,9 @@ export class HeapKeyedStore implements KeyedBackend {
   constructor(
     readonly rangeStart: number,
     readonly rangeEnd: number,
-  ) {}
+  ) {
+    super();
+  }
 
   register(name: string, kind: StateKind): number {
     const existing = this.byName.get(name);
@@ -66,6 +68,11 @@ export class HeapKeyedStore implements KeyedBackend {
     this.stored = storedKey(key);
     const gi = keyGroup - this.rangeStart;
     this.groupIndex = gi;
+    this.beforeChange(gi);
+  }
+
+  /** Copy on write: a group the running snapshot has not encoded yet is encoded before it may change. */
+  private beforeChange(gi: number): void {
     const job = this.snapshotting;
     if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
   }
@@ -88,7 +95,7 @@ export class HeapKeyedStore implements KeyedBackend {
     if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
   }
 
-  private entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
+  protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
     const group = this.tables[table].groups[this.groupIndex];
     // Every caller that may create is about to change the entries.
     if (create && this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
@@ -100,14 +107,7 @@ export class HeapKeyedStore implements KeyedBackend {
     return m;
   }
 
-  getEntry(table: number, userKey: unknown): unknown {
-    return this.entryMap(table, false)?.get(storedKey(userKey));
-  }
 
-  putEntry(table: number, userKey: unknown, value: unknown): void {
-    // The user key is kept beside the value so keys() returns composite keys as given.
-    this.entryMap(table, true)!.set(storedKey(userKey), [userKey, value]);
-  }
 
   removeEntry(table: number, userKey: unknown): void {
     const m = this.entryMap(table, false);
@@ -117,14 +117,7 @@ export class HeapKeyedStore implements KeyedBackend {
     if (m.size === 0) this.tables[table].groups[this.groupIndex].delete(this.stored);
   }
 
-  hasEntry(table: number, userKey: unknown): boolean {
-    return this.entryMap(table, false)?.has(storedKey(userKey)) ?? false;
-  }
 
-  entries(table: number): [unknown, unknown][] {
-    const m = this.entryMap(table, false);
-    return m ? ([...m.values()] as [unknown, unknown][]) : [];
-  }
 
   clearEntries(table: number): void {
     this.remove(table);
@@ -148,13 +141,7 @@ export class HeapKeyedStore implements KeyedBackend {
 
   restoreSet(table: number, keyGroup: number, stored: unknown, value: unknown): void {
     const group = this.keyGroupTable(table, keyGroup);
-    if (this.tables[table].kind === 'map') {
-      const m = new Map<unknown, unknown>();
-      for (const pair of value as [unknown, unknown][]) m.set(storedKey(pair[0]), pair);
-      group.set(stored, m);
-    } else {
-      group.set(stored, value);
-    }
+    group.set(stored, this.tables[table].kind === 'map' ? entryMapOf(value as [unknown, unknown][]) : value);
   }
 
   restoreDelete(table: number, keyGroup: number, stored: unknown): void {
@@ -178,8 +165,7 @@ export class HeapKeyedStore implements KeyedBackend {
     for (let i = 0; i < groups; i++) {
       const gi = this.sweepCursor;
       this.sweepCursor = (gi + 1) % n;
-      const job = this.snapshotting;
-      if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
+      this.beforeChange(gi);
       this.tables.forEach((t, id) => {
         if (!this.ttlTables[id]) return;
         const group = t.groups[gi];
@@ -188,11 +174,7 @@ export class HeapKeyedStore implements KeyedBackend {
           const live = liveValue(t.kind, stored, now);
           if (live === stored) continue;
           if (live === undefined) group.delete(k);
-          else {
-            const m = new Map<unknown, unknown>();
-            for (const pair of live as [unknown, unknown][]) m.set(storedKey(pair[0]), pair);
-            group.set(k, m);
-          }
+          else group.set(k, entryMapOf(live as [unknown, unknown][]));
           this.changes?.mark(id, gi, k);
         }
       });

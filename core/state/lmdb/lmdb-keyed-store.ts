@@ -25,7 +25,7 @@ import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
-import { storedKey, type StateKind } from '../keyed-store.js';
+import { EntryMapStore, entryMapOf, storedKey, type StateKind } from '../keyed-store.js';
 import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
 import { LmdbSnapshotJob } from './lmdb-snapshot.js';
 
@@ -55,13 +55,6 @@ export function encodeValue(value: unknown): Buffer {
 
 export function decodeValue(bytes: Uint8Array): unknown {
   return unpackr.unpack(bytes);
-}
-
-/** Map state as cached: stored user key → [userKey, value]. */
-function pairsToMap(pairs: [unknown, unknown][]): Map<unknown, unknown> {
-  const m = new Map<unknown, unknown>();
-  for (const pair of pairs) m.set(storedKey(pair[0]), pair);
-  return m;
 }
 
 /**
@@ -105,7 +98,7 @@ export interface LmdbStoreOptions {
   resumeAt?: number;
 }
 
-export class LmdbKeyedStore implements KeyedBackend {
+export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   readonly backend = 'lmdb';
   readonly rangeStart: number;
   readonly rangeEnd: number;
@@ -141,6 +134,7 @@ export class LmdbKeyedStore implements KeyedBackend {
   private sweepCursor = 0;
 
   constructor(private readonly opts: LmdbStoreOptions) {
+    super();
     this.rangeStart = opts.rangeStart;
     this.rangeEnd = opts.rangeEnd;
     this.groupCount = opts.rangeEnd - opts.rangeStart + 1;
@@ -245,7 +239,7 @@ export class LmdbKeyedStore implements KeyedBackend {
     let v: unknown = ABSENT;
     if (bytes !== undefined) {
       v = decodeValue(bytes);
-      if (this.tables[t].kind === 'map') v = pairsToMap(v as [unknown, unknown][]);
+      if (this.tables[t].kind === 'map') v = entryMapOf(v as [unknown, unknown][]);
     }
     const slot: Slot = { v, dirty: false };
     m.set(this.stored, slot);
@@ -281,7 +275,7 @@ export class LmdbKeyedStore implements KeyedBackend {
     this.set(table, ABSENT);
   }
 
-  private entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
+  protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
     const slot = this.slot(table);
     if (slot.v === ABSENT) {
       if (!create) return undefined;
@@ -291,13 +285,7 @@ export class LmdbKeyedStore implements KeyedBackend {
     return slot.v as Map<unknown, unknown>;
   }
 
-  getEntry(table: number, userKey: unknown): unknown {
-    return this.entryMap(table, false)?.get(storedKey(userKey));
-  }
 
-  putEntry(table: number, userKey: unknown, value: unknown): void {
-    this.entryMap(table, true)!.set(storedKey(userKey), [userKey, value]);
-  }
 
   removeEntry(table: number, userKey: unknown): void {
     const m = this.entryMap(table, false);
@@ -307,14 +295,7 @@ export class LmdbKeyedStore implements KeyedBackend {
     else this.markDirty(table, this.slot(table), this.groupIndex, this.stored);
   }
 
-  hasEntry(table: number, userKey: unknown): boolean {
-    return this.entryMap(table, false)?.has(storedKey(userKey)) ?? false;
-  }
 
-  entries(table: number): [unknown, unknown][] {
-    const m = this.entryMap(table, false);
-    return m ? ([...m.values()] as [unknown, unknown][]) : [];
-  }
 
   clearEntries(table: number): void {
     this.set(table, ABSENT);
@@ -501,7 +482,7 @@ export class LmdbKeyedStore implements KeyedBackend {
           const stored = t.kind === 'map' ? [...(slot.v as Map<unknown, unknown>).values()] : slot.v;
           const live = liveValue(t.kind, stored, now);
           if (live === undefined) replace(k, ABSENT);
-          else if (live !== stored) replace(k, pairsToMap(live as [unknown, unknown][]));
+          else if (live !== stored) replace(k, entryMapOf(live as [unknown, unknown][]));
         }
         // Values only in LMDB: decoded here, off the record path.
         const range = this.env.getRange({ start: tablePrefix(kg, id), end: tablePrefix(kg, id + 1) });
@@ -513,7 +494,7 @@ export class LmdbKeyedStore implements KeyedBackend {
           const live = liveValue(t.kind, v, now);
           if (live !== v) expired.push([stored, live]);
         }
-        for (const [k, live] of expired) replace(k, live === undefined ? ABSENT : pairsToMap(live as [unknown, unknown][]));
+        for (const [k, live] of expired) replace(k, live === undefined ? ABSENT : entryMapOf(live as [unknown, unknown][]));
       });
     }
     // The record loop's memo may point at a slot just changed here: it stays valid (same
