@@ -9,6 +9,11 @@
  * Checkpoint duration and alignment percentiles are taken over every completed non-final
  * checkpoint of every round (the final checkpoint at end of input is excluded: it measures
  * the drain, not the steady state).
+ *
+ * Unthrottled, the count tasks are the bottleneck: every ring runs full (backpressure), and a
+ * barrier waits behind a ring's worth of records before it is even seen. Alignment *without*
+ * backpressure is therefore measured separately ("paced"): exactly-once at each interval with
+ * the source held to a fraction of the `none` rate measured in the same invocation.
  */
 import type { ConsistencyMode, JobResult } from '../core/runtime/options.js';
 import { KEYED_COUNT_JOB, runChecked } from './engine-run.js';
@@ -23,8 +28,29 @@ export interface CheckpointModesOptions {
   intervalsMs: number[];
   /** Records of the warm-up run of each configuration (0: no warm-up). */
   warmupRecords: number;
+  /** Also measure exactly-once with the source paced to this fraction of `none`, each interval, for this long. */
+  paced?: { fraction: number; seconds: number };
   /** Called after each measured run (for a progress line). */
   onRun?: (run: CheckpointModesRun, index: number, total: number) => void;
+}
+
+/** Where checkpoint time went, per phase (the slowest task's figure per checkpoint). */
+export interface PhasePercentiles {
+  durationMs: Percentiles;
+  startDelayMs: Percentiles;
+  alignmentMs: Percentiles;
+  syncMs: Percentiles;
+  asyncMs: Percentiles;
+}
+
+/** Exactly-once with a paced source: no backpressure. */
+export interface PacedSummary extends PhasePercentiles {
+  intervalMs: number;
+  fraction: number;
+  targetRate: number;
+  recordsPerSec: number;
+  records: number;
+  checkpoints: number;
 }
 
 export interface ModeConfig {
@@ -63,6 +89,8 @@ export interface ModeSummary extends ModeConfig {
   checkpoints: number;
   /** Final checkpoints over all rounds (one per run when the job ends normally). */
   finalCheckpoints: number;
+  /** The phases of the checkpoint's time (durationMs and alignmentMs among them). */
+  phases: PhasePercentiles;
   durationMs: Percentiles;
   alignmentMs: Percentiles;
   bytes: Percentiles;
@@ -71,12 +99,26 @@ export interface ModeSummary extends ModeConfig {
 }
 
 /** The options the run used (without the callback), and what it measured. */
-export interface CheckpointModesResult extends Omit<CheckpointModesOptions, 'onRun'> {
+export interface CheckpointModesResult extends Omit<CheckpointModesOptions, 'onRun' | 'paced'> {
   job: string;
   /** Percentiles are nearest-rank; with fewer than 100 samples p99 is the maximum. */
   percentileMethod: 'nearest-rank';
   configs: ModeSummary[];
   runs: CheckpointModesRun[];
+  /** Exactly-once with the source paced (no backpressure), per interval; empty unless asked for. */
+  paced: PacedSummary[];
+}
+
+type Stat = JobResult['checkpoints'][number];
+
+function phasesOf(steady: readonly Stat[]): PhasePercentiles {
+  return {
+    durationMs: pct(steady.map((k) => k.durationMs)),
+    startDelayMs: pct(steady.map((k) => k.startDelayMs)),
+    alignmentMs: pct(steady.map((k) => k.alignmentMs)),
+    syncMs: pct(steady.map((k) => k.syncMs)),
+    asyncMs: pct(steady.map((k) => k.asyncMs)),
+  };
 }
 
 export function modeConfigs(intervalsMs: number[]): ModeConfig[] {
@@ -87,12 +129,10 @@ export function modeConfigs(intervalsMs: number[]): ModeConfig[] {
   return configs;
 }
 
-async function runOnce(c: ModeConfig, records: number, keys: number, parallelism: number): Promise<JobResult> {
-  const res = await runChecked(
-    KEYED_COUNT_JOB,
-    { parallelism, mode: c.mode, ...(c.intervalMs !== null ? { checkpointIntervalMs: c.intervalMs } : {}), args: { count: String(records), keys: String(keys) } },
-    records,
-  );
+async function runOnce(c: ModeConfig, records: number, keys: number, parallelism: number, rate?: number): Promise<JobResult> {
+  const args: Record<string, string> = { count: String(records), keys: String(keys) };
+  if (rate !== undefined) args.rate = String(Math.round(rate));
+  const res = await runChecked(KEYED_COUNT_JOB, { parallelism, mode: c.mode, ...(c.intervalMs !== null ? { checkpointIntervalMs: c.intervalMs } : {}), args }, records);
   if (c.mode === 'none' && res.checkpoints.length > 0) throw new Error(`${c.name}: ${res.checkpoints.length} checkpoints with mode none`);
   return res;
 }
@@ -142,6 +182,7 @@ export async function benchCheckpointModes(opts: CheckpointModesOptions): Promis
       runs: rps,
       checkpoints: steady.length,
       finalCheckpoints: all.length - steady.length,
+      phases: phasesOf(steady),
       durationMs: pct(steady.map((k) => k.durationMs)),
       alignmentMs: pct(steady.map((k) => k.alignmentMs)),
       bytes: pct(steady.map((k) => k.bytes)),
@@ -157,6 +198,17 @@ export async function benchCheckpointModes(opts: CheckpointModesOptions): Promis
     }
     return s;
   });
+  const paced: PacedSummary[] = [];
+  if (opts.paced) {
+    const { fraction, seconds } = opts.paced;
+    const targetRate = noneMedian * fraction;
+    const records = Math.max(10_000, Math.round(targetRate * seconds));
+    for (const intervalMs of opts.intervalsMs) {
+      const res = await runOnce({ name: `exactly-once@${intervalMs}ms paced`, mode: 'exactly-once', intervalMs }, records, opts.keys, opts.parallelism, targetRate);
+      const steady = res.checkpoints.filter((k) => !k.final);
+      paced.push({ intervalMs, fraction, targetRate, records, recordsPerSec: records / (res.durationMs / 1000), checkpoints: steady.length, ...phasesOf(steady) });
+    }
+  }
   return {
     job: 'bench/jobs/keyed-count.mjs',
     records: opts.records,
@@ -168,6 +220,7 @@ export async function benchCheckpointModes(opts: CheckpointModesOptions): Promis
     percentileMethod: 'nearest-rank',
     configs: summaries,
     runs,
+    paced,
   };
 }
 
@@ -176,25 +229,32 @@ export function formatCheckpointModes(r: CheckpointModesResult): string[] {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(1) : String(Math.round(n)));
   const pair = (p: Percentiles) => (p.p50 === null ? '—' : `${ms(p.p50)} / ${ms(p.p99)}`);
-  const header = ['mode', 'interval', 'records/s', '/ none', 'ckpts', 'duration p50/p99 ms', 'alignment p50/p99 ms'];
+  const phaseHeader = ['duration', 'start delay', 'alignment', 'sync', 'async'].map((h) => `${h} p50/p99`);
+  const phaseCells = (p: PhasePercentiles) => [p.durationMs, p.startDelayMs, p.alignmentMs, p.syncMs, p.asyncMs].map(pair);
+  const none = ['—', '—', '—', '—', '—'];
+  const table = (header: string[], rows: string[][], left: number) => {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const line = (cells: string[]) => '  ' + cells.map((x, i) => (i >= left ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ');
+    return [line(header), ...rows.map(line)];
+  };
   const rows = r.configs.map((c) => [
     c.mode,
     c.intervalMs === null ? '—' : `${c.intervalMs} ms`,
     fmt(c.recordsPerSec),
     c.ratioToNone.toFixed(2),
     c.mode === 'none' ? '—' : String(c.checkpoints),
-    c.mode === 'none' ? '—' : pair(c.durationMs),
-    c.mode === 'none' ? '—' : pair(c.alignmentMs),
+    ...(c.mode === 'none' ? none : phaseCells(c.phases)),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const right = new Set([2, 3, 4, 5, 6]);
-  const line = (cells: string[]) => '  ' + cells.map((x, i) => (right.has(i) ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ');
   const out = [
-    `checkpoint modes: keyed count, parallelism ${r.parallelism}, ${fmt(r.records)} records, ${fmt(r.keys)} keys, median of ${r.rounds} round(s), interleaved`,
-    line(header),
-    ...rows.map(line),
-    `  ckpts: completed non-final checkpoints over all rounds (percentiles over these; final checkpoints excluded)`,
+    `checkpoint modes: keyed count, parallelism ${r.parallelism}, ${fmt(r.records)} records, ${fmt(r.keys)} keys, median of ${r.rounds} round(s), interleaved, source unthrottled (rings full: backpressure)`,
+    ...table(['mode', 'interval', 'records/s', '/ none', 'ckpts', ...phaseHeader.map((h) => `${h} ms`)], rows, 2),
+    `  ckpts: completed non-final checkpoints over all rounds (percentiles over these; final checkpoints excluded); phases are the slowest task's`,
   ];
+  if (r.paced.length > 0) {
+    const p0 = r.paced[0];
+    out.push(`  exactly-once with the source paced to ${Math.round(p0.fraction * 100)}% of none (${fmt(p0.targetRate)} records/s, ${fmt(p0.records)} records): no backpressure`);
+    out.push(...table(['interval', 'records/s', 'ckpts', ...phaseHeader.map((h) => `${h} ms`)], r.paced.map((x) => [`${x.intervalMs} ms`, fmt(x.recordsPerSec), String(x.checkpoints), ...phaseCells(x)]), 1));
+  }
   for (const c of r.configs) if (c.warning) out.push(`  warning: ${c.name}: ${c.warning}`);
   return out;
 }

@@ -107,7 +107,7 @@ async function checkpointModes(): Promise<CheckpointModesResult[]> {
   const short = intervalsMs.filter((i) => i <= SHORT_INTERVAL_MAX_MS);
   const long = intervalsMs.filter((i) => i > SHORT_INTERVAL_MAX_MS);
   if (short.length) {
-    groups.push(await benchCheckpointModes({ records, keys, parallelism, rounds, intervalsMs: short, warmupRecords: 200_000, onRun }));
+    groups.push(await benchCheckpointModes({ records, keys, parallelism, rounds, intervalsMs: short, warmupRecords: 200_000, paced: { fraction: 0.5, seconds: quick ? 2 : 6 }, onRun }));
     log(formatCheckpointModes(groups[0]));
   }
   for (const interval of long) {

@@ -9,7 +9,7 @@
  *   SINK_STATE    sealed sink transactions not yet committed: { id, subtask, handles }
  */
 import { CheckpointStorage } from '../core/checkpoint/storage.js';
-import type { SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
+import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
 import { EddyError } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
@@ -54,7 +54,7 @@ export class TaskCheckpointer {
   /** Per sink node: sealed, uncommitted transactions, oldest first. */
   private readonly sealed = new Map<NodeRuntime, SealedTransaction[]>();
   /** Snapshots being written; a failure there declines the checkpoint. */
-  private inFlight = new Set<Promise<void>>();
+  readonly inFlight = new Set<Promise<void>>();
   /** Per keyed node: the keyed handle of the last completed checkpoint (the base of deltas). */
   private readonly confirmed = new Map<NodeRuntime, KeyedStateHandle | undefined>();
   /** Per keyed node and checkpoint written but not yet known complete: its keyed handle. */
@@ -109,9 +109,10 @@ export class TaskCheckpointer {
   }
 
   /** The asynchronous part: seal sinks, write files, fsync, then acknowledge. */
-  persist(c: Captured, alignmentMs: number): void {
+  persist(c: Captured, phases: Omit<CheckpointPhases, 'asyncMs'>): void {
+    const start = performance.now();
     const p = this.write(c).then(
-      (acks) => send(this.task.spec, { type: 'ack', id: c.id, acks, alignmentMs }),
+      (acks) => send(this.task.spec, { type: 'ack', id: c.id, acks, phases: { ...phases, asyncMs: performance.now() - start } }),
       (err) => send(this.task.spec, { type: 'decline', id: c.id, reason: `${this.task.name}: ${err instanceof Error ? err.message : String(err)}` }),
     );
     this.inFlight.add(p);

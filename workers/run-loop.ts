@@ -43,10 +43,17 @@ import { EddyError, toFailure } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { TaskOutcome } from '../core/runtime/messages.js';
 import { TaskCheckpointer } from './checkpointing.js';
-import { listenForCommands, send } from './control-port.js';
+import { listenForCommands, send, takeCommands } from './control-port.js';
 import type { StreamTask } from './task.js';
 
 const YIELD_EVERY = 32;
+/**
+ * While a snapshot is being written, yield at least this often (ms): the write (encoding
+ * slices, file writes, fsync) progresses only on the event loop. At YIELD_EVERY alone a busy
+ * loop (32 batches, ~10 ms) kept a 10k-key checkpoint waiting ~110 ms for the loop to come
+ * round; at 0.25 ms it takes ~20 ms, and throughput did not move (bench checkpoint-modes).
+ */
+const YIELD_WRITING_MS = 0.25;
 const METRICS_EVERY = 64;
 /** How long an idle task sleeps at most between checks when nothing rings its gate. */
 const IDLE_PARK_MS = 200;
@@ -114,8 +121,11 @@ class TaskLoop {
   private barrierFlagsId = -1;
   /** Event timestamps of the batch being delivered (decodeRecords), undefined when it has none. */
   private stamps: number[] | undefined = undefined;
-  /** When the first barrier of the checkpoint being aligned arrived (performance.now). */
+  /** When the first barrier of the checkpoint being aligned arrived (performance.now, and wall clock). */
   private alignStart = 0;
+  private alignStartWall = 0;
+  /** When the loop last yielded for a snapshot being written (performance.now). */
+  private lastWriteYield = 0;
 
   constructor(private readonly task: StreamTask) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
@@ -128,7 +138,7 @@ class TaskLoop {
           input.blocked[i] = true;
         },
         unblockAll: () => input.blocked.fill(false),
-        triggerCheckpoint: (id) => this.checkpoint(id, id === this.barrierFlagsId ? this.barrierFlags : 0),
+        triggerCheckpoint: (id, timestamp) => this.checkpoint(id, id === this.barrierFlagsId ? this.barrierFlags : 0, timestamp),
         abortCheckpoint: (id, reason) => {
           this.task.output?.broadcastControl(FRAME_CANCEL_BARRIER, 0, 1, id);
           send(this.task.spec, { type: 'decline', id, reason: `${this.task.name}: ${reason}` });
@@ -153,15 +163,33 @@ class TaskLoop {
 
   /**
    * Snapshot at the barrier: capture state, send the barrier on (batched records before it
-   * go first), then write the snapshot off the loop.
+   * go first), then write the snapshot off the loop. `triggeredAt` is the coordinator's
+   * trigger time (Date.now), carried by the barrier so every task can tell its start delay.
    */
-  private checkpoint(id: number, flags: number): void {
+  private checkpoint(id: number, flags: number, triggeredAt: number): void {
+    const syncStart = performance.now();
     for (const op of this.task.operators) op.snapshotState?.(id);
     const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
-    this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, Date.now());
+    this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
-    // Alignment: from the first barrier of this checkpoint to the last (0 at a source).
-    this.checkpointer!.persist(captured, this.task.input ? performance.now() - this.alignStart : 0);
+    const end = performance.now();
+    const input = this.task.input !== undefined;
+    this.checkpointer!.persist(captured, {
+      // A source starts when it handles the trigger; a task with inputs when its first barrier arrives.
+      startDelayMs: Math.max(0, (input ? this.alignStartWall : Date.now()) - triggeredAt),
+      // From the first barrier of this checkpoint to the last (0 at a source).
+      alignmentMs: input ? syncStart - this.alignStart : 0,
+      syncMs: end - syncStart,
+    });
+  }
+
+  /** A snapshot is being written off the loop and the loop has not yielded for YIELD_WRITING_MS. */
+  private yieldForWrite(): boolean {
+    if (this.checkpointer === undefined || this.checkpointer.inFlight.size === 0) return false;
+    const now = performance.now();
+    if (now - this.lastWriteYield < YIELD_WRITING_MS) return false;
+    this.lastWriteYield = now;
+    return true;
   }
 
   /** Serves due wake-ups (periodic watermarks, processing-time timers). */
@@ -184,7 +212,7 @@ class TaskLoop {
       const cmd = q.shift()!;
       if (cmd.type === 'trigger') {
         const flags = (cmd.final ? BARRIER_FLAG_FINAL : 0) | (cmd.kind === 'savepoint' ? BARRIER_FLAG_SAVEPOINT : 0) | (cmd.stop ? BARRIER_FLAG_STOP : 0);
-        this.checkpoint(cmd.id, flags);
+        this.checkpoint(cmd.id, flags, cmd.timestamp);
       } else if (cmd.type === 'notify') {
         await this.checkpointer?.notifyComplete(cmd.id, cmd.final);
         for (const op of this.task.operators) op.notifyCheckpointComplete?.(cmd.id);
@@ -247,6 +275,7 @@ class TaskLoop {
     }
     for (let iter = 1; !this.done; iter++) {
       if (task.cancelled) throw new Cancelled();
+      takeCommands(task.spec, task.commands);
       if (task.commands.length > 0) await this.handleCommands();
       if (this.quiesced) {
         // Ended or stopped, waiting for the final checkpoint: nothing to read, only commands to serve.
@@ -273,7 +302,7 @@ class TaskLoop {
         if (task.checkpointing) send(task.spec, { type: 'source-ended' });
       }
       if (iter % METRICS_EVERY === 0) task.publishMetrics();
-      if (iter % YIELD_EVERY === 0) await yieldToEventLoop();
+      if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
     }
   }
 
@@ -297,6 +326,7 @@ class TaskLoop {
     let nextDue = Infinity;
     for (let iter = 1; !this.done; iter++) {
       if (task.cancelled) throw new Cancelled();
+      takeCommands(task.spec, task.commands);
       if (task.commands.length > 0) {
         await this.handleCommands();
         if (this.done) break; // the final checkpoint completed: nothing to wait for
@@ -351,7 +381,10 @@ class TaskLoop {
           this.barrierFlags = ch.frameFlags;
         }
         ch.release();
-        if (barriers && barriers.pending !== id) this.alignStart = performance.now();
+        if (barriers && barriers.pending !== id) {
+          this.alignStart = performance.now();
+          this.alignStartWall = Date.now();
+        }
         barriers?.onBarrier(i, id, ts);
       } else if (type === FRAME_CANCEL_BARRIER) {
         const id = ch.number(0);
@@ -370,7 +403,7 @@ class TaskLoop {
         if ((iter & 7) === 0) output.flushDue(performance.now(), s.bufferTimeoutMs);
       }
       if (iter % METRICS_EVERY === 0) task.publishMetrics();
-      if (iter % YIELD_EVERY === 0) await yieldToEventLoop();
+      if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
     }
   }
 }

@@ -33,10 +33,12 @@ export function checkTargets(r: SuiteResults): TargetCheck[] {
       pass: c ? c.ratioToNone >= min : null,
     });
   }
-  const aligned = configs.filter((x) => x.mode === 'exactly-once' && x.alignmentMs.p99 !== null);
-  const worst = aligned.reduce<(typeof aligned)[number] | undefined>((w, x) => (!w || x.alignmentMs.p99! > w.alignmentMs.p99! ? x : w), undefined);
+  // Without backpressure: the paced exactly-once runs (unthrottled, every ring is full and a
+  // barrier queues behind it; that figure is reported in the table, not judged here).
+  const paced = (r.checkpointModes ?? []).flatMap((g) => g.paced ?? []).filter((x) => x.alignmentMs.p99 !== null);
+  const worst = paced.reduce<(typeof paced)[number] | undefined>((w, x) => (!w || x.alignmentMs.p99! > w.alignmentMs.p99! ? x : w), undefined);
   out.push({
-    target: 'alignment time p99 < 5 ms without backpressure (worst exactly-once interval)',
+    target: 'alignment time p99 < 5 ms without backpressure (source paced to 50% of max, worst exactly-once interval)',
     measured: worst ? `${worst.alignmentMs.p99!.toFixed(2)} ms (at ${worst.intervalMs} ms, over ${worst.checkpoints} checkpoints)` : 'not run',
     pass: worst ? worst.alignmentMs.p99! < 5 : null,
   });

@@ -22,12 +22,25 @@ export interface SubtaskAck {
   operator?: StateFileHandle;
 }
 
-export interface CheckpointStats {
-  id: number;
-  /** Trigger to metadata written. */
-  durationMs: number;
-  /** The longest time any task held inputs back waiting for this checkpoint's barriers. */
+/**
+ * Where one task's part of a checkpoint went, after Flink's checkpoint statistics. The
+ * checkpoint's figures are the maximum over its tasks (the slowest task is what it waits for).
+ */
+export interface CheckpointPhases {
+  /** Trigger to the task starting its part: the trigger reaching a source, the first barrier reaching any other task. */
+  startDelayMs: number;
+  /** First barrier to last barrier at the task (inputs held back meanwhile); 0 at a source. */
   alignmentMs: number;
+  /** The synchronous part on the record loop: operator hooks, state capture, barrier sent on. */
+  syncMs: number;
+  /** The asynchronous part off the loop: sinks sealed, snapshot encoded, files written and fsynced, until the ack. */
+  asyncMs: number;
+}
+
+export interface CheckpointStats extends CheckpointPhases {
+  id: number;
+  /** Trigger to the last acknowledgement (the _metadata write after it is not included). */
+  durationMs: number;
   /** State bytes written by all tasks. */
   bytes: number;
   final: boolean;
@@ -84,8 +97,8 @@ interface Pending {
   savepoint: SavepointRequest | undefined;
   acked: Set<number>;
   acks: SubtaskAck[];
-  /** Longest alignment of any task (ms). */
-  alignmentMs: number;
+  /** Each phase's maximum over the tasks acknowledged so far. */
+  phases: CheckpointPhases;
   timer: NodeJS.Timeout;
 }
 
@@ -104,7 +117,7 @@ export class CheckpointCoordinator {
   completed = 0;
   failed = 0;
   lastCompletedId = 0;
-  /** Per completed checkpoint: id, duration, longest alignment, bytes written. */
+  /** Per completed checkpoint: id, duration, its phases (slowest task), bytes written. */
   readonly stats: CheckpointStats[] = [];
 
   constructor(private readonly cfg: CoordinatorConfig, private readonly host: CoordinatorHost) {
@@ -168,16 +181,22 @@ export class CheckpointCoordinator {
     this.lastTrigger = timestamp;
     const timer = setTimeout(() => this.fail(id, `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms`), this.cfg.timeoutMs);
     timer.unref();
-    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], alignmentMs: 0, timer };
+    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
     this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false);
   }
 
-  onAck(taskIndex: number, id: number, acks: SubtaskAck[], alignmentMs = 0): void {
+  onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases): void {
     const p = this.pending;
     if (!p || p.id !== id || p.acked.has(taskIndex)) return; // late ack of an aborted checkpoint
     p.acked.add(taskIndex);
     p.acks.push(...acks);
-    if (alignmentMs > p.alignmentMs) p.alignmentMs = alignmentMs;
+    if (phases) {
+      const m = p.phases;
+      m.startDelayMs = Math.max(m.startDelayMs, phases.startDelayMs);
+      m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
+      m.syncMs = Math.max(m.syncMs, phases.syncMs);
+      m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
+    }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
 
@@ -219,7 +238,7 @@ export class CheckpointCoordinator {
     this.lastCompletedId = p.id;
     let bytes = 0;
     for (const a of p.acks) bytes += (a.keyed?.file.bytes ?? 0) + (a.operator?.bytes ?? 0);
-    this.stats.push({ id: p.id, durationMs: metadata.durationMs, alignmentMs: p.alignmentMs, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint' });
+    this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint' });
     this.consecutiveFailures = 0;
     this.lastEnd = Date.now();
     const stops = p.savepoint?.stop === true && savepoint !== undefined;

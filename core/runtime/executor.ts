@@ -318,7 +318,7 @@ async function runAttempt(
             else if (m.kind === 'restore') collector.restores.push({ uid: m.operatorUid, ...(m.payload as Omit<StateRestore, 'uid'>) });
             break;
           case 'ack':
-            coordinator?.onAck(k, m.id, m.acks, m.alignmentMs);
+            coordinator?.onAck(k, m.id, m.acks, m.phases);
             break;
           case 'decline':
             coordinator?.onDecline(m.id, m.reason);

@@ -3,7 +3,7 @@
  * reports back, and how a task ends. Plain data only (structured clone).
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
+import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
 import type { OperatorStateHandles } from '../checkpoint/metadata.js';
 import type { Failure } from '../failure.js';
 import type { ResolvedSettings } from './settings.js';
@@ -50,7 +50,7 @@ export interface TaskSpec {
 /** Task → main. */
 export type TaskReport =
   | { type: 'report'; operatorUid: string; kind: string; payload: unknown }
-  | { type: 'ack'; id: number; acks: SubtaskAck[]; alignmentMs: number }
+  | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases }
   | { type: 'decline'; id: number; reason: string }
   | { type: 'source-ended' }
   | { type: 'done' };
