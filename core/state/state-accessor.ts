@@ -37,6 +37,23 @@ export interface StateOwner {
 
 export class OperatorStateAccessor implements StateAccessor {
   private readonly handles = new Map<string, unknown>();
+  /**
+   * The handle asked for last: a per-record function asks for the same name every record, and
+   * comparing one (usually interned) string is cheaper than a Map lookup.
+   */
+  private lastName: string | undefined = undefined;
+  private lastHandle: unknown = undefined;
+
+  /** The cached handle of `name` if it is a `kind` instance; the caller creates it otherwise. */
+  private cached<H>(name: string, kind: abstract new (...args: never[]) => H): H | undefined {
+    if (name === this.lastName && this.lastHandle instanceof kind) return this.lastHandle;
+    const h = this.handles.get(name);
+    // A handle of another kind under this name falls through: register() refuses the mismatch.
+    if (!(h instanceof kind)) return undefined;
+    this.lastName = name;
+    this.lastHandle = h;
+    return h;
+  }
 
   constructor(
     private readonly owner: StateOwner,
@@ -55,8 +72,6 @@ export class OperatorStateAccessor implements StateAccessor {
   }
 
   private keyedHandle<H>(name: string, kind: StateKind, options: StateOptions | undefined, make: (s: KeyedStateStore, t: number) => H): H {
-    const cached = this.handles.get(name);
-    if (cached !== undefined) return cached as H;
     this.checkUid(name);
     if (!this.keyed) {
       throw new EddyError(
@@ -86,20 +101,25 @@ export class OperatorStateAccessor implements StateAccessor {
     return h;
   }
 
+  // The cached handle is returned before anything else, so the per-record call allocates nothing
+  // (not even the factory closure).
   value<T>(name: string, options?: StateOptions): ValueState<T> {
-    return this.keyedHandle(name, 'value', options, (s, t) => new ValueStateHandle<T>(s, t));
+    return this.cached<ValueStateHandle<T>>(name, ValueStateHandle) ?? this.keyedHandle(name, 'value', options, (s, t) => new ValueStateHandle<T>(s, t));
   }
   list<T>(name: string, options?: StateOptions): ListState<T> {
-    return this.keyedHandle(name, 'list', options, (s, t) => new ListStateHandle<T>(s, t));
+    return this.cached<ListStateHandle<T>>(name, ListStateHandle) ?? this.keyedHandle(name, 'list', options, (s, t) => new ListStateHandle<T>(s, t));
   }
   map<K, V>(name: string, options?: StateOptions): MapState<K, V> {
-    return this.keyedHandle(name, 'map', options, (s, t) => new MapStateHandle<K, V>(s, t));
+    return this.cached<MapStateHandle<K, V>>(name, MapStateHandle) ?? this.keyedHandle(name, 'map', options, (s, t) => new MapStateHandle<K, V>(s, t));
   }
   reducing<T>(name: string, reduce: (a: T, b: T) => T, options?: StateOptions): ReducingState<T> {
-    return this.keyedHandle(name, 'reducing', options, (s, t) => new ReducingStateHandle<T>(s, t, reduce));
+    return this.cached<ReducingStateHandle<T>>(name, ReducingStateHandle) ?? this.keyedHandle(name, 'reducing', options, (s, t) => new ReducingStateHandle<T>(s, t, reduce));
   }
   aggregating<IN, ACC, OUT>(name: string, fn: AggregateFunction<IN, ACC, OUT>, options?: StateOptions): AggregatingState<IN, OUT> {
-    return this.keyedHandle(name, 'aggregating', options, (s, t) => new AggregatingStateHandle<IN, ACC, OUT>(s, t, fn));
+    return (
+      this.cached<AggregatingStateHandle<IN, ACC, OUT>>(name, AggregatingStateHandle) ??
+      this.keyedHandle(name, 'aggregating', options, (s, t) => new AggregatingStateHandle<IN, ACC, OUT>(s, t, fn))
+    );
   }
 
   operatorList<T>(name: string): OperatorListState<T> {

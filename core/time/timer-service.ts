@@ -8,6 +8,7 @@
  * the rest of the keyed state on any backend — only the KeyedStateStore contract is used. An
  * in-memory min-heap orders them for firing; it is rebuilt from the tables on restore.
  * Deleting a timer removes its state entry only; the heap entry is skipped when it comes up.
+ * A timer's entry is its id (a string, see timerId) → [time, key, namespace].
  */
 import type { TimerService } from '../api/functions.js';
 import { EddyError } from '../failure.js';
@@ -34,6 +35,14 @@ export class KeyedTimerService implements TimeTicker {
   private readonly procHeap = new TimerHeap();
   private watermark = -Infinity;
   private onTimer: TimerCallback = () => {};
+  /**
+   * Per table, timers known to be set: primitive key → namespace → time. The default trigger
+   * registers its window's timer again for every record of the window; with this the repeat
+   * costs two Map lookups instead of building and hashing the timer's id. Only a cache: it is
+   * empty after a restore, and an entry leaves when its timer fires or is deleted.
+   */
+  private readonly setEvent = new Map<unknown, Map<unknown, number>>();
+  private readonly setProc = new Map<unknown, Map<unknown, number>>();
 
   constructor(
     private readonly store: KeyedStateStore,
@@ -58,43 +67,59 @@ export class KeyedTimerService implements TimeTicker {
   restore(): void {
     this.eventHeap.clear();
     this.procHeap.clear();
+    this.setEvent.clear();
+    this.setProc.clear();
     const s = this.store;
     const key = s.currentKey;
     for (let kg = this.range.start; kg <= this.range.end; kg++) {
       s.setCurrentKey(TIMERS_KEY, kg);
-      for (const [k] of s.entries(this.eventTable)) this.eventHeap.push(timerOf(k, kg));
-      for (const [k] of s.entries(this.procTable)) this.procHeap.push(timerOf(k, kg));
+      for (const [id, v] of s.entries(this.eventTable)) this.eventHeap.push(this.restored(id, v, kg));
+      for (const [id, v] of s.entries(this.procTable)) this.procHeap.push(this.restored(id, v, kg));
     }
     if (key !== undefined) s.setCurrentKey(key, keyGroupFor(key, this.maxParallelism));
     this.reschedule();
   }
 
+  /** A timer entry read back on restore (the current key is the timers' reserved key). */
+  private restored(id: unknown, value: unknown, keyGroup: number): Timer {
+    if (!Array.isArray(value)) {
+      // Checkpoints of eddy before timer ids became strings: the id was the timer, the value 1,
+      // and window namespaces [start, end] (window contents were keyed by them too).
+      throw new EddyError(
+        'STATE_NOT_RESTORED',
+        `the timers in this checkpoint (key group ${keyGroup}, timer ${JSON.stringify(id)}) were written by an earlier version of eddy, whose timer and window state this version cannot read; start the job without restoring, or restore with the version that wrote it`,
+      );
+    }
+    const [time, key, namespace] = value as [number, unknown, unknown];
+    return { time, key, keyGroup, namespace };
+  }
+
   registerEventTimeTimer(time: number, namespace: unknown = null): void {
-    this.register(this.eventTable, this.eventHeap, time, namespace);
+    this.register(this.eventTable, this.eventHeap, this.setEvent, time, namespace);
   }
 
   registerProcessingTimeTimer(time: number, namespace: unknown = null): void {
-    this.register(this.procTable, this.procHeap, time, namespace);
+    this.register(this.procTable, this.procHeap, this.setProc, time, namespace);
     this.reschedule();
   }
 
   deleteEventTimeTimer(time: number, namespace: unknown = null): void {
-    this.remove(this.eventTable, time, namespace);
+    this.remove(this.eventTable, this.setEvent, time, namespace);
   }
 
   deleteProcessingTimeTimer(time: number, namespace: unknown = null): void {
-    this.remove(this.procTable, time, namespace);
+    this.remove(this.procTable, this.setProc, time, namespace);
   }
 
   /** Fires every event-time timer at or before the new watermark. */
   advanceWatermark(wm: number): void {
     if (wm <= this.watermark) return;
     this.watermark = wm;
-    this.fire(this.eventTable, this.eventHeap, wm, 'event');
+    this.fire(this.eventTable, this.eventHeap, this.setEvent, wm, 'event');
   }
 
   onTick(now: number): number {
-    this.fire(this.procTable, this.procHeap, now, 'processing');
+    this.fire(this.procTable, this.procHeap, this.setProc, now, 'processing');
     return this.procHeap.peekTime();
   }
 
@@ -106,33 +131,54 @@ export class KeyedTimerService implements TimeTicker {
     }
   }
 
-  private register(table: number, heap: TimerHeap, time: number, namespace: unknown): void {
+  private register(table: number, heap: TimerHeap, known: Map<unknown, Map<unknown, number>>, time: number, namespace: unknown): void {
     const s = this.store;
     const key = s.currentKey;
+    // Composite keys are new objects per record: a Map by identity would only collect them.
+    const primitive = typeof key !== 'object' || key === null;
+    let byNs: Map<unknown, number> | undefined;
+    if (primitive) {
+      byNs = known.get(key);
+      if (byNs !== undefined && byNs.get(namespace) === time) return;
+    }
     const kg = keyGroupFor(key, this.maxParallelism);
-    const id = [time, key, namespace];
+    const id = timerId(time, key, namespace);
     s.setCurrentKey(TIMERS_KEY, kg);
     const fresh = !s.hasEntry(table, id);
-    if (fresh) s.putEntry(table, id, 1);
+    if (fresh) s.putEntry(table, id, [time, key, namespace]);
     s.setCurrentKey(key, kg);
     if (fresh) heap.push({ time, key, keyGroup: kg, namespace });
+    if (primitive) {
+      if (byNs === undefined) known.set(key, (byNs = new Map()));
+      byNs.set(namespace, time);
+    }
   }
 
-  private remove(table: number, time: number, namespace: unknown): void {
+  /** Timer (key, namespace, time) is no longer set. */
+  private forget(known: Map<unknown, Map<unknown, number>>, key: unknown, namespace: unknown, time: number): void {
+    const byNs = known.get(key);
+    if (byNs === undefined || byNs.get(namespace) !== time) return;
+    if (byNs.size === 1) known.delete(key);
+    else byNs.delete(namespace);
+  }
+
+  private remove(table: number, known: Map<unknown, Map<unknown, number>>, time: number, namespace: unknown): void {
     const s = this.store;
     const key = s.currentKey;
+    this.forget(known, key, namespace, time);
     const kg = keyGroupFor(key, this.maxParallelism);
     s.setCurrentKey(TIMERS_KEY, kg);
-    s.removeEntry(table, [time, key, namespace]);
+    s.removeEntry(table, timerId(time, key, namespace));
     s.setCurrentKey(key, kg);
   }
 
-  private fire(table: number, heap: TimerHeap, upTo: number, domain: TimeDomain): void {
+  private fire(table: number, heap: TimerHeap, known: Map<unknown, Map<unknown, number>>, upTo: number, domain: TimeDomain): void {
     const s = this.store;
     const time = this.time;
     while (heap.size > 0 && heap.peekTime() <= upTo) {
       const t = heap.pop()!;
-      const id = [t.time, t.key, t.namespace];
+      this.forget(known, t.key, t.namespace, t.time);
+      const id = timerId(t.time, t.key, t.namespace);
       s.setCurrentKey(TIMERS_KEY, t.keyGroup);
       if (!s.hasEntry(table, id)) continue; // deleted, or a duplicate heap entry already fired
       s.removeEntry(table, id);
@@ -143,10 +189,17 @@ export class KeyedTimerService implements TimeTicker {
   }
 }
 
-function timerOf(id: unknown, keyGroup: number): Timer {
-  const [time, key, namespace] = id as [number, unknown, unknown];
-  return { time, key, keyGroup, namespace };
+/**
+ * A timer's id in its table. A string, so the store uses it as a map key as it is: the
+ * default trigger registers a timer for every record, and deduplicating it by an array key
+ * meant a JSON encoding each time. The key's type is part of the id (5 and '5' are two keys).
+ */
+function timerId(time: number, key: unknown, namespace: unknown): string {
+  const k = typeof key === 'number' ? `n${key}` : typeof key === 'string' ? `s${key}` : `j${JSON.stringify(key)}`;
+  return `${time}|${namespace === null || namespace === undefined ? '' : String(namespace)}|${k}`;
 }
+
+
 
 /**
  * `ctx.timers` of a keyed process function: the user's timers, without a namespace. Timers are

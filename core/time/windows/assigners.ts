@@ -11,8 +11,12 @@ export interface WindowAssigner {
   readonly isEventTime: boolean;
   /** Session windows: the gap that separates sessions (windows of a key merge within it). */
   readonly sessionGap?: number;
-  /** The windows of a record with event timestamp `ts`, at wall-clock time `now`. */
-  assignWindows(ts: number, now: number): TimeWindow[];
+  /**
+   * The windows of a record with event timestamp `ts`, at wall-clock time `now`. The array and
+   * its windows are read-only: an assigner may hand the same ones to consecutive records of
+   * the same windows (most records fall into the previous record's windows).
+   */
+  assignWindows(ts: number, now: number): readonly TimeWindow[];
   defaultTrigger(): Trigger<unknown>;
 }
 
@@ -35,7 +39,7 @@ abstract class TimeAssigner implements WindowAssigner {
   ) {
     this.kind = `${name}${isEventTime ? 'EventTime' : 'ProcessingTime'}Windows`;
   }
-  abstract assignWindows(ts: number, now: number): TimeWindow[];
+  abstract assignWindows(ts: number, now: number): readonly TimeWindow[];
   defaultTrigger(): Trigger<unknown> {
     return this.isEventTime ? EventTimeTrigger : ProcessingTimeTrigger;
   }
@@ -49,10 +53,12 @@ class Tumbling extends TimeAssigner {
   ) {
     super(isEventTime, 'Tumbling');
   }
-  assignWindows(ts: number, now: number): TimeWindow[] {
+  private last: readonly TimeWindow[] = [{ start: NaN, end: NaN }];
+  assignWindows(ts: number, now: number): readonly TimeWindow[] {
     const t = this.isEventTime ? ts : now;
     const start = windowStart(t, this.offset, this.size);
-    return [{ start, end: start + this.size }];
+    if (this.last[0].start !== start) this.last = [{ start, end: start + this.size }];
+    return this.last;
   }
 }
 
@@ -65,11 +71,18 @@ class Sliding extends TimeAssigner {
   ) {
     super(isEventTime, 'Sliding');
   }
-  assignWindows(ts: number, now: number): TimeWindow[] {
+  private last: readonly TimeWindow[] = [];
+  assignWindows(ts: number, now: number): readonly TimeWindow[] {
     const t = this.isEventTime ? ts : now;
+    const newest = windowStart(t, this.offset, this.slide);
+    // The same windows as the previous record: same newest start, and the oldest still holds t
+    // while the one before it would not (the count can differ within a slide when the size
+    // is not a multiple of it).
+    const prev = this.last;
+    if (prev.length > 0 && prev[0].start === newest && prev[prev.length - 1].start > t - this.size && prev[prev.length - 1].start - this.slide <= t - this.size) return prev;
     const out: TimeWindow[] = [];
-    const last = windowStart(t, this.offset, this.slide);
-    for (let start = last; start > t - this.size; start -= this.slide) out.push({ start, end: start + this.size });
+    for (let start = newest; start > t - this.size; start -= this.slide) out.push({ start, end: start + this.size });
+    this.last = out;
     return out;
   }
 }
@@ -81,7 +94,7 @@ class Sessions extends TimeAssigner {
   ) {
     super(isEventTime, 'Session');
   }
-  assignWindows(ts: number, now: number): TimeWindow[] {
+  assignWindows(ts: number, now: number): readonly TimeWindow[] {
     const t = this.isEventTime ? ts : now;
     return [{ start: t, end: t + this.sessionGap }];
   }
@@ -90,8 +103,9 @@ class Sessions extends TimeAssigner {
 class Global implements WindowAssigner {
   readonly kind = 'GlobalWindows';
   readonly isEventTime = false;
-  assignWindows(): TimeWindow[] {
-    return [GLOBAL_WINDOW];
+  private readonly all: readonly TimeWindow[] = [GLOBAL_WINDOW];
+  assignWindows(): readonly TimeWindow[] {
+    return this.all;
   }
   defaultTrigger(): Trigger<unknown> {
     return NeverTrigger;
