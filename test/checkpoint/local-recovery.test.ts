@@ -27,12 +27,17 @@ async function run(stateBackend: 'heap' | 'lmdb', name: string) {
   const result = await runJob(fixture('validating.mjs'), {
     parallelism: 2,
     mode: 'exactly-once',
-    checkpointIntervalMs: 100,
     restart: 'fixed:10:10',
     stateBackend,
     localDir: root,
-    // Rate-limited (2 s of input), so both faults come well before the end on any machine.
-    args: { count: String(COUNT), keys: String(KEYS), rate: '1000000', output: join(dir, 'out'), faults: 'map@30000,exit@20000' },
+    // Local recovery needs the environment exactly at the restored checkpoint, so each fault
+    // must come after a checkpoint completed and before the next barrier reaches the keyed
+    // operator (which flushes there). At 1M records/s: attempt 0 fails 50 ms after its 2nd
+    // completed checkpoint (the 1st may hold no keyed state: it can complete before a record
+    // arrived), attempt 1 50 ms after its restore; the next barrier comes ≥ 200 ms after a
+    // completion (300 ms interval). The input (2 s) outlasts both faults on any machine.
+    checkpointIntervalMs: 300,
+    args: { count: String(COUNT), keys: String(KEYS), rate: '1000000', output: join(dir, 'out'), faults: 'map@50000,exit@50000', 'arm-after': '2' },
   });
   return { result, out: readCommitted(join(dir, 'out')) };
 }
