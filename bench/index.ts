@@ -100,12 +100,18 @@ const CHECKPOINTS_PER_LONG_RUN = 4.5;
 
 async function checkpointModes(): Promise<CheckpointModesResult[]> {
   const rounds = roundsFlag ?? (quick ? 2 : 3);
-  const records = recordsFlag ?? (quick ? 3_000_000 : 20_000_000);
+  const short = intervalsMs.filter((i) => i <= SHORT_INTERVAL_MAX_MS);
+  const long = intervalsMs.filter((i) => i > SHORT_INTERVAL_MAX_MS);
+  // Runs long enough for several checkpoints at the longest short interval, sized from the
+  // measured rate (a fixed count went stale as the engine got faster: 20M records took 1.5 s).
+  let records = recordsFlag ?? (quick ? 3_000_000 : 20_000_000);
+  if (recordsFlag === undefined && !quick && short.length > 0) {
+    const noneRate = (await keyedCountRate(2_000_000, keys, { parallelism })).recordsPerSec;
+    records = Math.max(records, Math.ceil((noneRate * CHECKPOINTS_PER_LONG_RUN * Math.max(...short)) / 1000 / 1e6) * 1e6);
+  }
   const onRun = (r: { round: number; config: string; recordsPerSec: number; checkpoints: { final: boolean }[] }, i: number, total: number) =>
     console.error(`  [${i}/${total}] round ${r.round + 1} ${r.config.padEnd(24)} ${fmt(r.recordsPerSec).padStart(12)} records/s  ${r.checkpoints.filter((k) => !k.final).length} checkpoints`);
   const groups: CheckpointModesResult[] = [];
-  const short = intervalsMs.filter((i) => i <= SHORT_INTERVAL_MAX_MS);
-  const long = intervalsMs.filter((i) => i > SHORT_INTERVAL_MAX_MS);
   if (short.length) {
     groups.push(await benchCheckpointModes({ records, keys, parallelism, rounds, intervalsMs: short, warmupRecords: 200_000, paced: { fraction: 0.5, seconds: quick ? 2 : 6 }, onRun }));
     log(formatCheckpointModes(groups[0]));
