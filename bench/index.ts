@@ -106,7 +106,9 @@ async function checkpointModes(): Promise<CheckpointModesResult[]> {
   // measured rate (a fixed count went stale as the engine got faster: 20M records took 1.5 s).
   let records = recordsFlag ?? (quick ? 3_000_000 : 20_000_000);
   if (recordsFlag === undefined && !quick && short.length > 0) {
-    const noneRate = (await keyedCountRate(2_000_000, keys, { parallelism })).recordsPerSec;
+    // Warm first: the process's first job starts the threads, which would halve a short run's rate.
+    await keyedCountRate(200_000, keys, { parallelism });
+    const noneRate = (await keyedCountRate(5_000_000, keys, { parallelism })).recordsPerSec;
     records = Math.max(records, Math.ceil((noneRate * CHECKPOINTS_PER_LONG_RUN * Math.max(...short)) / 1000 / 1e6) * 1e6);
   }
   const onRun = (r: { round: number; config: string; recordsPerSec: number; checkpoints: { final: boolean }[] }, i: number, total: number) =>
