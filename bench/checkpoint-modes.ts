@@ -77,7 +77,8 @@ export interface CheckpointModesRun {
   checkpoints: JobResult['checkpoints'];
 }
 
-export interface ModeSummary extends ModeConfig {
+/** One configuration over its rounds; the phase percentiles are over its non-final checkpoints. */
+export interface ModeSummary extends ModeConfig, PhasePercentiles {
   /** Median records/s over the rounds. */
   recordsPerSec: number;
   /** recordsPerSec / recordsPerSec of `none` in this invocation. */
@@ -89,10 +90,6 @@ export interface ModeSummary extends ModeConfig {
   checkpoints: number;
   /** Final checkpoints over all rounds (one per run when the job ends normally). */
   finalCheckpoints: number;
-  /** The phases of the checkpoint's time (durationMs and alignmentMs among them). */
-  phases: PhasePercentiles;
-  durationMs: Percentiles;
-  alignmentMs: Percentiles;
   bytes: Percentiles;
   /** Set when the figures of this configuration should not be trusted, and why. */
   warning?: string;
@@ -182,9 +179,7 @@ export async function benchCheckpointModes(opts: CheckpointModesOptions): Promis
       runs: rps,
       checkpoints: steady.length,
       finalCheckpoints: all.length - steady.length,
-      phases: phasesOf(steady),
-      durationMs: pct(steady.map((k) => k.durationMs)),
-      alignmentMs: pct(steady.map((k) => k.alignmentMs)),
+      ...phasesOf(steady),
       bytes: pct(steady.map((k) => k.bytes)),
     };
     if (c.mode !== 'none') {
@@ -243,7 +238,7 @@ export function formatCheckpointModes(r: CheckpointModesResult): string[] {
     fmt(c.recordsPerSec),
     c.ratioToNone.toFixed(2),
     c.mode === 'none' ? '—' : String(c.checkpoints),
-    ...(c.mode === 'none' ? none : phaseCells(c.phases)),
+    ...(c.mode === 'none' ? none : phaseCells(c)),
   ]);
   const out = [
     `checkpoint modes: keyed count, parallelism ${r.parallelism}, ${fmt(r.records)} records, ${fmt(r.keys)} keys, median of ${r.rounds} round(s), interleaved, source unthrottled (rings full: backpressure)`,

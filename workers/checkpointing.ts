@@ -54,13 +54,18 @@ export class TaskCheckpointer {
   /** Per sink node: sealed, uncommitted transactions, oldest first. */
   private readonly sealed = new Map<NodeRuntime, SealedTransaction[]>();
   /** Snapshots being written; a failure there declines the checkpoint. */
-  readonly inFlight = new Set<Promise<void>>();
+  private inFlight = new Set<Promise<void>>();
   /** Per keyed node: the keyed handle of the last completed checkpoint (the base of deltas). */
   private readonly confirmed = new Map<NodeRuntime, KeyedStateHandle | undefined>();
   /** Per keyed node and checkpoint written but not yet known complete: its keyed handle. */
   private readonly written = new Map<NodeRuntime, Map<number, KeyedStateHandle | undefined>>();
   private readonly changeLogs = new Map<NodeRuntime, ChangeLog>();
   finalNotified = false;
+
+  /** A snapshot is being written off the record loop. */
+  get writing(): boolean {
+    return this.inFlight.size > 0;
+  }
 
   constructor(private readonly task: StreamTask) {
     this.storage = task.spec.checkpointDir !== undefined ? new CheckpointStorage(task.spec.checkpointDir) : undefined;

@@ -121,9 +121,8 @@ class TaskLoop {
   private barrierFlagsId = -1;
   /** Event timestamps of the batch being delivered (decodeRecords), undefined when it has none. */
   private stamps: number[] | undefined = undefined;
-  /** When the first barrier of the checkpoint being aligned arrived (performance.now, and wall clock). */
+  /** When the first barrier of the checkpoint being aligned arrived (performance.now). */
   private alignStart = 0;
-  private alignStartWall = 0;
   /** When the loop last yielded for a snapshot being written (performance.now). */
   private lastWriteYield = 0;
 
@@ -176,7 +175,8 @@ class TaskLoop {
     const input = this.task.input !== undefined;
     this.checkpointer!.persist(captured, {
       // A source starts when it handles the trigger; a task with inputs when its first barrier arrives.
-      startDelayMs: Math.max(0, (input ? this.alignStartWall : Date.now()) - triggeredAt),
+      // triggeredAt is the main thread's Date.now(); timeOrigin + now() is the same wall clock here.
+      startDelayMs: Math.max(0, performance.timeOrigin + (input ? this.alignStart : syncStart) - triggeredAt),
       // From the first barrier of this checkpoint to the last (0 at a source).
       alignmentMs: input ? syncStart - this.alignStart : 0,
       syncMs: end - syncStart,
@@ -185,7 +185,7 @@ class TaskLoop {
 
   /** A snapshot is being written off the loop and the loop has not yielded for YIELD_WRITING_MS. */
   private yieldForWrite(): boolean {
-    if (this.checkpointer === undefined || this.checkpointer.inFlight.size === 0) return false;
+    if (this.checkpointer === undefined || !this.checkpointer.writing) return false;
     const now = performance.now();
     if (now - this.lastWriteYield < YIELD_WRITING_MS) return false;
     this.lastWriteYield = now;
@@ -381,10 +381,7 @@ class TaskLoop {
           this.barrierFlags = ch.frameFlags;
         }
         ch.release();
-        if (barriers && barriers.pending !== id) {
-          this.alignStart = performance.now();
-          this.alignStartWall = Date.now();
-        }
+        if (barriers && barriers.pending !== id) this.alignStart = performance.now();
         barriers?.onBarrier(i, id, ts);
       } else if (type === FRAME_CANCEL_BARRIER) {
         const id = ch.number(0);

@@ -3,6 +3,7 @@
  * next to the report, referenced by relative path). Returns the texts; the caller writes them.
  */
 import type { PhasePercentiles } from '../checkpoint-modes.js';
+import type { Percentiles } from '../stats.js';
 import type { MicroRow } from '../micro/tiny.js';
 import { barChart, defaultFormat } from './svg.js';
 import type { RunInfo, SuiteResults } from './results.js';
@@ -17,7 +18,9 @@ export interface Report {
 const n0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const PHASE_HEADER = ['duration', 'start delay', 'alignment', 'sync', 'async'].map((h) => `${h} p50 / p99 ms`);
-const phaseCells = (p: PhasePercentiles) => [p.durationMs, p.startDelayMs, p.alignmentMs, p.syncMs, p.asyncMs].map((x) => `${ms(x.p50)} / ${ms(x.p99)}`);
+/** "p50 / p99" of a percentile set. */
+const p50p99 = (x: Percentiles) => `${ms(x.p50)} / ${ms(x.p99)}`;
+const phaseCells = (p: PhasePercentiles) => [p.durationMs, p.startDelayMs, p.alignmentMs, p.syncMs, p.asyncMs].map(p50p99);
 const table = (header: string[], rows: string[][]) =>
   [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
@@ -80,7 +83,7 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
           n0(c.recordsPerSec),
           `${(c.ratioToNone * 100).toFixed(1)}%`,
           c.mode === 'none' ? '—' : String(c.checkpoints),
-          ...(c.mode === 'none' ? PHASE_HEADER.map(() => '—') : phaseCells(c.phases)),
+          ...(c.mode === 'none' ? PHASE_HEADER.map(() => '—') : phaseCells(c)),
           c.warning ?? '',
         ]),
       ),
@@ -142,7 +145,7 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       '',
       table(
         ['mode', 'ring', 'records/s', 'checkpoints', 'duration p50 / p99 ms', 'alignment p50 / p99 ms', 'peak RSS MiB'],
-        b.rows.map((x) => [x.mode, `${x.ringCapacity / 1024} KiB`, n0(x.recordsPerSec), x.mode === 'none' ? '—' : String(x.checkpoints), x.mode === 'none' ? '—' : `${ms(x.checkpointDurationMs.p50)} / ${ms(x.checkpointDurationMs.p99)}`, x.mode === 'none' ? '—' : `${ms(x.alignmentMs.p50)} / ${ms(x.alignmentMs.p99)}`, (x.peakRssBytes / 2 ** 20).toFixed(0)]),
+        b.rows.map((x) => [x.mode, `${x.ringCapacity / 1024} KiB`, n0(x.recordsPerSec), x.mode === 'none' ? '—' : String(x.checkpoints), x.mode === 'none' ? '—' : p50p99(x.checkpointDurationMs), x.mode === 'none' ? '—' : p50p99(x.alignmentMs), (x.peakRssBytes / 2 ** 20).toFixed(0)]),
       ),
       '',
       chart(

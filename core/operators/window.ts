@@ -146,7 +146,8 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
         { operatorUid: this.ctx.operatorUid, subtask: this.ctx.subtaskIndex },
       );
     }
-    const windows = spec.assigner.assignWindows(ts, Date.now());
+    // Only processing-time assigners read the clock: no Date.now() per record for event time.
+    const windows = spec.assigner.assignWindows(ts, spec.assigner.isEventTime ? NaN : Date.now());
     let skipped = true;
     if (this.merging) {
       const w = this.addSessionWindow(windows[0]);

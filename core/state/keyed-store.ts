@@ -4,6 +4,7 @@
  * `setCurrentKey`; handles never see keys or key groups, so the same handle code runs on any
  * backend.
  */
+import { EddyError } from '../failure.js';
 
 export type StateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
 
@@ -12,6 +13,8 @@ export interface KeyedStateStore {
   register(name: string, kind: StateKind): number;
   setCurrentKey(key: unknown, keyGroup: number): void;
   readonly currentKey: unknown;
+  /** The key group given with the current key (so nothing downstream hashes the key again). */
+  readonly currentKeyGroup: number;
 
   get(table: number): unknown;
   put(table: number, value: unknown): void;
@@ -24,6 +27,18 @@ export interface KeyedStateStore {
   hasEntry(table: number, userKey: unknown): boolean;
   entries(table: number): [unknown, unknown][];
   clearEntries(table: number): void;
+}
+
+/**
+ * The id of the state `name` already registered in `byName`, or undefined if it is new. A
+ * name registered as another kind is refused: its stored values have another shape.
+ */
+export function registeredTable(byName: ReadonlyMap<string, number>, tables: readonly { kind: StateKind }[], name: string, kind: StateKind): number | undefined {
+  const existing = byName.get(name);
+  if (existing === undefined) return undefined;
+  const registered = tables[existing].kind;
+  if (registered !== kind) throw new EddyError('STATE_FAILED', `state '${name}' is already registered as ${registered} state, not ${kind}; use another name`);
+  return existing;
 }
 
 /**

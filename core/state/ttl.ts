@@ -55,6 +55,9 @@ export class TtlStateView implements KeyedStateStore {
   get currentKey(): unknown {
     return this.base.currentKey;
   }
+  get currentKeyGroup(): number {
+    return this.base.currentKeyGroup;
+  }
 
   get(table: number): unknown {
     const s = this.base.get(table) as Stamped | undefined;

@@ -13,7 +13,7 @@
 import type { TimerService } from '../api/functions.js';
 import { EddyError } from '../failure.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
-import { keyGroupFor, keyGroupRange } from '../state/key-groups.js';
+import { keyGroupRange } from '../state/key-groups.js';
 import type { TaskTime, TimeTicker } from './task-time.js';
 import { TimerHeap, type Timer } from './timer-heap.js';
 
@@ -47,7 +47,6 @@ export class KeyedTimerService implements TimeTicker {
   constructor(
     private readonly store: KeyedStateStore,
     private readonly range: { start: number; end: number },
-    private readonly maxParallelism: number,
     private readonly time: TaskTime,
   ) {
     this.eventTable = store.register(EVENT_TIMERS_TABLE, 'map');
@@ -71,12 +70,13 @@ export class KeyedTimerService implements TimeTicker {
     this.setProc.clear();
     const s = this.store;
     const key = s.currentKey;
+    const keyGroup = s.currentKeyGroup;
     for (let kg = this.range.start; kg <= this.range.end; kg++) {
       s.setCurrentKey(TIMERS_KEY, kg);
       for (const [id, v] of s.entries(this.eventTable)) this.eventHeap.push(this.restored(id, v, kg));
       for (const [id, v] of s.entries(this.procTable)) this.procHeap.push(this.restored(id, v, kg));
     }
-    if (key !== undefined) s.setCurrentKey(key, keyGroupFor(key, this.maxParallelism));
+    if (key !== undefined) s.setCurrentKey(key, keyGroup);
     this.reschedule();
   }
 
@@ -141,7 +141,7 @@ export class KeyedTimerService implements TimeTicker {
       byNs = known.get(key);
       if (byNs !== undefined && byNs.get(namespace) === time) return;
     }
-    const kg = keyGroupFor(key, this.maxParallelism);
+    const kg = s.currentKeyGroup;
     const id = timerId(time, key, namespace);
     s.setCurrentKey(TIMERS_KEY, kg);
     const fresh = !s.hasEntry(table, id);
@@ -166,7 +166,7 @@ export class KeyedTimerService implements TimeTicker {
     const s = this.store;
     const key = s.currentKey;
     this.forget(known, key, namespace, time);
-    const kg = keyGroupFor(key, this.maxParallelism);
+    const kg = s.currentKeyGroup;
     s.setCurrentKey(TIMERS_KEY, kg);
     s.removeEntry(table, timerId(time, key, namespace));
     s.setCurrentKey(key, kg);
@@ -238,5 +238,5 @@ export function keyedTimerService(rt: {
   maxParallelism: number;
   time: TaskTime;
 }): KeyedTimerService {
-  return new KeyedTimerService(rt.keyedStore, keyGroupRange(rt.subtaskIndex, rt.maxParallelism, rt.parallelism), rt.maxParallelism, rt.time);
+  return new KeyedTimerService(rt.keyedStore, keyGroupRange(rt.subtaskIndex, rt.maxParallelism, rt.parallelism), rt.time);
 }

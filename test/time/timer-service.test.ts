@@ -16,7 +16,7 @@ const MAX_P = 128;
 
 function setup() {
   const store = new HeapKeyedStore(0, MAX_P - 1);
-  const service = new KeyedTimerService(store, { start: 0, end: MAX_P - 1 }, MAX_P, new TaskTime());
+  const service = new KeyedTimerService(store, { start: 0, end: MAX_P - 1 }, new TaskTime());
   const fired: string[] = [];
   service.setCallback((time, key, ns) => {
     // The store's current key is the timer's key while it fires.

@@ -12,7 +12,7 @@
 import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
 import type { KeyedBackend, SnapshotJob } from '../keyed-backend.js';
-import { EntryMapStore, entryMapOf, storedKey, type StateKind } from '../keyed-store.js';
+import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
 import { HeapSnapshotJob } from './heap-snapshot.js';
@@ -48,14 +48,8 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   register(name: string, kind: StateKind): number {
-    const existing = this.byName.get(name);
-    if (existing !== undefined) {
-      const t = this.tables[existing];
-      if (t.kind !== kind) {
-        throw new EddyError('STATE_FAILED', `state '${name}' is already registered as ${t.kind} state, not ${kind}; use another name`);
-      }
-      return existing;
-    }
+    const existing = registeredTable(this.byName, this.tables, name, kind);
+    if (existing !== undefined) return existing;
     const groups: Map<unknown, unknown>[] = [];
     for (let g = this.rangeStart; g <= this.rangeEnd; g++) groups.push(new Map());
     this.tables.push({ name, kind, groups });
@@ -79,6 +73,10 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
 
   get currentKey(): unknown {
     return this.key;
+  }
+
+  get currentKeyGroup(): number {
+    return this.rangeStart + this.groupIndex;
   }
 
   get(table: number): unknown {

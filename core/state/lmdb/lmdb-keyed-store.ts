@@ -25,7 +25,7 @@ import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
-import { EntryMapStore, entryMapOf, storedKey, type StateKind } from '../keyed-store.js';
+import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
 import { LmdbSnapshotJob } from './lmdb-snapshot.js';
 
@@ -192,14 +192,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   register(name: string, kind: StateKind): number {
-    const existing = this.byName.get(name);
-    if (existing !== undefined) {
-      const t = this.tables[existing];
-      if (t.kind !== kind) {
-        throw new EddyError('STATE_FAILED', `state '${name}' is already registered as ${t.kind} state, not ${kind}; use another name`);
-      }
-      return existing;
-    }
+    const existing = registeredTable(this.byName, this.tables, name, kind);
+    if (existing !== undefined) return existing;
     const id = this.addTable(name, kind);
     // Table ids are part of the LMDB keys: the mapping must survive for local recovery.
     const list = JSON.stringify(this.tables.map((t) => [t.name, t.kind]));
@@ -213,6 +207,10 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.keyGroup = keyGroup;
     this.groupIndex = keyGroup - this.rangeStart;
     this.epoch++;
+  }
+
+  get currentKeyGroup(): number {
+    return this.keyGroup;
   }
 
   get currentKey(): unknown {
