@@ -40,6 +40,7 @@ import {
 import { NO_TIMESTAMP } from '../core/time/task-time.js';
 import { WatermarkValve } from '../core/time/watermark-valve.js';
 import { EddyError, toFailure } from '../core/failure.js';
+import { displayName } from '../core/graph/stream-graph.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { TaskOutcome } from '../core/runtime/messages.js';
 import { TaskCheckpointer } from './checkpointing.js';
@@ -215,6 +216,7 @@ class TaskLoop {
         this.checkpoint(cmd.id, flags, cmd.timestamp);
       } else if (cmd.type === 'notify') {
         await this.checkpointer?.notifyComplete(cmd.id, cmd.final);
+        await this.notifySource(cmd.id);
         for (const op of this.task.operators) op.notifyCheckpointComplete?.(cmd.id);
         // A stop-with-savepoint that completed without becoming final: carry on.
         if (cmd.id === this.stopId && !cmd.final) this.stopId = -1;
@@ -222,6 +224,21 @@ class TaskLoop {
         this.stopId = -1; // the stop-with-savepoint was aborted: the job keeps running
       }
       // 'abort' otherwise: sealed transactions stay and are committed with the next completed checkpoint.
+    }
+  }
+
+  /** The source reader learns of a completed checkpoint (acks and offset commits wait for it). */
+  private async notifySource(id: number): Promise<void> {
+    const src = this.task.source;
+    if (!src?.reader.notifyCheckpointComplete) return;
+    try {
+      await src.reader.notifyCheckpointComplete(id);
+    } catch (err) {
+      const uid = displayName(src.node);
+      throw new EddyError('SOURCE_FAILED', `source '${uid}' failed on completion of checkpoint ${id}: ${err instanceof Error ? err.message : String(err)}`, {
+        operatorUid: uid,
+        subtask: this.task.spec.subtask,
+      });
     }
   }
 

@@ -33,6 +33,14 @@ export interface SourceReader<T> {
   snapshotState?(): unknown;
   /** Rewinds to a position taken by snapshotState. Called before open(). */
   restoreState?(state: unknown): void;
+  /**
+   * Checkpoint `checkpointId` completed (every task acknowledged it and its metadata is
+   * durable): positions up to that checkpoint will never be replayed again, so a reader may now
+   * acknowledge or commit them in the external system (consumer-group acks, offset commits).
+   * Called on the task's thread, in checkpoint order; a completion can be skipped (a later id
+   * covers the earlier ones). A throw fails the task.
+   */
+  notifyCheckpointComplete?(checkpointId: number): Promise<void> | void;
   close?(): Promise<void> | void;
 }
 
