@@ -10,6 +10,7 @@ export { ConnectedStreams, IntervalJoin, JoinedStreams, WindowJoin, type Broadca
 export type { CoProcessFunction } from './operators/co-process.js';
 export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
+export type { FileSourceOptions, Compression, JsonLinesOptions, CsvOptions, CsvColumn, CsvColumnType, InvalidLine, InvalidLinePolicy, ParseCounts, DirectoryOptions, DirectoryFormat } from './connectors/index.js';
 export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, PollStatus } from './connectors/types.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/executor.js';

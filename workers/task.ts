@@ -192,6 +192,10 @@ export class StreamTask {
     const p = vertex.parallelism;
     const s = plan.settings;
     const nodes: NodeRuntime[] = [];
+    // A source's side outputs (dead letters) leave through the task output, built later; a
+    // source with a side output is the tail of its chain (it has two outputs).
+    let task: StreamTask | undefined;
+    const sideOutput = (tagId: string) => (task?.nodes.length === 1 ? task.output?.sideOutput(tagId) : undefined);
     // Readers and writers may be async to create: make them before the synchronous chain build.
     for (const node of vertex.nodes) {
       const uid = displayName(node);
@@ -201,7 +205,7 @@ export class StreamTask {
         rt.keyed = createKeyedBackend(spec, uid, r, p);
       }
       try {
-        if (node.kind === 'source') rt.reader = await node.source!.createReader(connectorContext(spec, node, p));
+        if (node.kind === 'source') rt.reader = await node.source!.createReader({ ...connectorContext(spec, node, p), sideOutput });
         if (node.kind === 'sink') rt.writer = await node.sink!.createWriter(connectorContext(spec, node, p));
       } catch (err) {
         const sink = node.kind === 'sink';
@@ -209,7 +213,8 @@ export class StreamTask {
       }
       nodes.push(rt);
     }
-    return new StreamTask(spec, plan, nodes);
+    task = new StreamTask(spec, plan, nodes);
+    return task;
   }
 
   get cancelled(): boolean {

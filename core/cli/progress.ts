@@ -159,6 +159,9 @@ export function formatSummary(r: SummaryInput, status = 'finished'): string {
   if (r.checkpointsFailed) tail.push(`checkpoints failed: ${r.checkpointsFailed}`);
   if (r.restarts !== undefined) tail.push(`restarts: ${r.restarts}`);
   lines.push(`  ${tail.join(' · ')}`);
+  for (const o of r.operators) {
+    if (o.parse) lines.push(`  ${o.uid}: lines parsed ${int(o.parse.parsed)} · skipped ${int(o.parse.skipped)} · dead-lettered ${int(o.parse.deadLettered)}`);
+  }
   if (r.stoppedWithSavepoint) lines.push(`  stopped with savepoint ${r.stoppedWithSavepoint}`);
   return lines.join('\n');
 }

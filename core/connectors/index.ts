@@ -2,17 +2,25 @@
 import { fromElements } from './sources/collection.js';
 import { generator } from './sources/generator.js';
 import { textFile } from './sources/text-file.js';
+import { jsonLines } from './sources/json-lines.js';
+import { csv } from './sources/csv.js';
+import { directory } from './sources/directory.js';
 import { jsonLinesFile } from './sinks/json-lines-file.js';
 import { collect, discard, print } from './sinks/simple.js';
 import { writeAhead } from './sinks/write-ahead.js';
 import { idempotent } from './sinks/idempotent.js';
 
-export const Sources = { textFile, generator, fromElements };
+/** The built-in sources: `Sources.textFile(path)`, `Sources.jsonLines(path)`, `Sources.csv(path, { columns })`, … */
+export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory };
 export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent };
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
 export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceReader } from './types.js';
-export type { TextFileState } from './sources/text-file.js';
+export type { TextFileState, FileSourceOptions, Compression } from './sources/text-file.js';
+export type { JsonLinesOptions } from './sources/json-lines.js';
+export type { CsvOptions, CsvColumn, CsvColumnType } from './sources/csv.js';
+export type { InvalidLine, InvalidLinePolicy, ParseCounts } from './sources/line-parsing.js';
+export type { DirectoryOptions, DirectoryFormat, DirectoryState } from './sources/directory.js';
 export type { GeneratorOptions, GeneratorState } from './sources/generator.js';
 export type { CollectionState } from './sources/collection.js';
 export type { JsonLinesFileOptions, PartFileHandle } from './sinks/json-lines-file.js';

@@ -14,6 +14,11 @@ export interface ConnectorContext {
   readonly attempt: number;
   /** Sends a value to the main thread (e.g. collected records); delivered in order. */
   report(kind: string, payload: unknown): void;
+  /**
+   * Source readers: where records of a side-output tag go (`source.getSideOutput(tag)`), or
+   * undefined when nothing consumes that tag. Available from `open()` on.
+   */
+  sideOutput?(tagId: string): Collector<unknown> | undefined;
 }
 
 /**

@@ -28,6 +28,8 @@ import { parseRestartSpec } from './option-values.js';
 import type { JobProgress, JobResult, OperatorMetrics, RunOptions, StateRestore } from './options.js';
 import { SlotPool } from './pool.js';
 import { createRestartStrategy } from './restart-strategy.js';
+import { ParseCountsByOperator } from './parse-counts.js';
+import { PARSE_COUNTS_REPORT, type ParseCountsReport } from '../connectors/sources/line-parsing.js';
 import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from './shared-layout.js';
 
 /** How long cancelled tasks get to leave their loops before their threads are terminated. */
@@ -48,6 +50,8 @@ class CollectedRecords {
   readonly byUid: Record<string, unknown[]> = {};
   /** How each keyed operator subtask restored its state, in the order reported. */
   readonly restores: StateRestore[] = [];
+  /** Lines parsed, skipped and dead-lettered by line-parsing sources. */
+  readonly parseCounts = new ParseCountsByOperator();
   private readonly seen = new Set<string>();
   add(uid: string, c: CollectedChunk): void {
     const key = `${c.id}#${c.part}`;
@@ -102,7 +106,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const restoredFrom = initial ? { checkpointDir: initial.checkpointDir, checkpointId: initial.checkpointId } : undefined;
   const result = (cancelled: boolean): JobResult => ({
     durationMs: performance.now() - started,
-    operators: readMetrics(plan, deployment),
+    operators: collector.parseCounts.attach(readMetrics(plan, deployment)),
     collected: collector.byUid,
     checkpointsCompleted,
     checkpointsFailed,
@@ -315,6 +319,7 @@ async function runAttempt(
             break;
           case 'report':
             if (m.kind === 'collect') collector.add(m.operatorUid, m.payload as CollectedChunk);
+            else if (m.kind === PARSE_COUNTS_REPORT) collector.parseCounts.add(m.operatorUid, m.payload as ParseCountsReport);
             else if (m.kind === 'restore') collector.restores.push({ uid: m.operatorUid, ...(m.payload as Omit<StateRestore, 'uid'>) });
             break;
           case 'ack':

@@ -1,3 +1,4 @@
+import type { ParseCounts } from '../connectors/sources/line-parsing.js';
 import type { CheckpointStats } from '../checkpoint/coordinator.js';
 import type { Failure } from '../failure.js';
 
@@ -55,6 +56,8 @@ export interface OperatorMetrics {
   parallelism: number;
   recordsIn: number;
   recordsOut: number;
+  /** Line-parsing sources (jsonLines, csv): lines parsed, skipped and dead-lettered, over the job. */
+  parse?: ParseCounts;
 }
 
 export interface JobProgress {

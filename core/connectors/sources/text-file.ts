@@ -6,12 +6,19 @@
  * together yield every line exactly once at any parallelism. A reader's work is a list of
  * such "line starts in [from, to)" intervals: normally one, more after a rescale, when a
  * reader takes over parts of several old ranges.
+ *
+ * A gzip file (`.gz`, or `compression: 'gzip'`) is one split: offsets are positions in the
+ * uncompressed bytes, the source runs at parallelism 1, and a restore decompresses again and
+ * skips to the checkpointed offset (see byte-source.ts).
+ *
+ * The reader only finds lines; what becomes of a line is its LineHandler's business: the
+ * text source emits it as it is, the JSON-lines and CSV sources parse it (line-parsing.ts).
  */
 import { statSync } from 'node:fs';
-import { open as openFile, type FileHandle } from 'node:fs/promises';
 import type { Collector } from '../../api/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
+import { countNewlines, isGzipPath, openBytes, type ByteSource } from './byte-source.js';
 
 const CHUNK = 256 * 1024;
 const NL = 0x0a;
@@ -21,7 +28,10 @@ const CR = 0x0d;
 export interface TextFileState {
   /** Byte offset of the next line to emit (the first line start at or after it). */
   offset: number;
-  /** File size the ranges were computed from; reading stops there even if the file grew. */
+  /**
+   * File size the ranges were computed from; reading stops there even if the file grew.
+   * -1 for a gzip file whose uncompressed size was not known yet.
+   */
   size: number;
   /** Parallelism the state was taken at. */
   parallelism: number;
@@ -36,6 +46,51 @@ const utf8Slice: Slicer =
   function (this: Buffer, start: number, end: number) {
     return this.toString('utf8', start, end);
   };
+
+/** How the bytes of an input file are stored. */
+export type Compression = 'auto' | 'gzip' | 'none';
+
+/** Options every line-oriented file source takes. */
+export interface FileSourceOptions {
+  /**
+   * 'auto' (the default): gzip when the path ends in `.gz`; 'gzip' or 'none' to say so. A gzip
+   * file is read by one subtask (it cannot be split); offsets count uncompressed bytes.
+   */
+  compression?: Compression;
+}
+
+export function usesGzip(path: string, compression: Compression = 'auto'): boolean {
+  return compression === 'gzip' || (compression === 'auto' && isGzipPath(path));
+}
+
+/** Where a line sits in its file, for messages and dead letters. */
+export interface LinePosition {
+  readonly file: string;
+  /** Byte offset of the line's first byte (in the uncompressed bytes of a gzip file). */
+  readonly offset: number;
+  /** 1-based line number; counted on demand (it costs a read of the file before the line). */
+  lineNumber(): number;
+}
+
+/**
+ * What becomes of each line a reader finds: emitted as it is, parsed, skipped, dead-lettered.
+ * Called once per line in file order; `at` is valid only during the call.
+ */
+export interface LineHandler<T> {
+  open?(): void;
+  line(text: string, at: LinePosition, out: Collector<T>): void;
+  /** State kept next to the offsets (e.g. counts), and given back on restore. */
+  snapshot?(): unknown;
+  restore?(states: unknown[], sameSubtask: boolean): void;
+  /** The reader read its last line (a bounded source ended) or is closing. */
+  done?(): void;
+}
+
+const plainLines: LineHandler<string> = {
+  line(text, _at, out) {
+    out.collect(text);
+  },
+};
 
 function notFound(path: string): EddyError {
   return new EddyError('INPUT_NOT_FOUND', `input file '${path}' does not exist; check the path (for example --arg input=...)`);
@@ -62,33 +117,57 @@ export function byteRange(size: number, index: number, parallelism: number): [nu
   return [Math.floor((index * size) / parallelism), Math.floor(((index + 1) * size) / parallelism)];
 }
 
-export function textFile(path: string): Source<string> {
+/**
+ * The lines of a text file, without their line endings ('\n' or '\r\n'), read in parallel
+ * by byte ranges; each line exactly once across failures (the offsets are checkpointed).
+ * Gzip files are read too (see {@link FileSourceOptions.compression}).
+ *
+ * @param path the file to read.
+ */
+export function textFile(path: string, options: FileSourceOptions = {}): Source<string> {
+  return lineFileSource('textFile', path, options, () => plainLines);
+}
+
+/** Checks on the main thread that `path` is a readable file (a clear error otherwise). */
+export function validateFile(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+  checkIsFile(path, st);
+}
+
+/** A source whose readers find the lines of `path` and give each to a handler of `makeHandler`. */
+export function lineFileSource<T>(kind: string, path: string, options: FileSourceOptions, makeHandler: (ctx: ConnectorContext) => LineHandler<T>): Source<T> {
+  const gzip = usesGzip(path, options.compression);
   return {
-    kind: 'textFile',
+    kind,
     stateful: true,
     bounded: true,
+    ...(gzip ? { maxParallelism: 1 } : {}),
     validate() {
-      let st;
-      try {
-        st = statSync(path);
-      } catch (err) {
-        throw unreadable(path, err);
-      }
-      checkIsFile(path, st);
+      validateFile(path);
     },
     createReader(ctx: ConnectorContext) {
-      return new TextFileReader(path, ctx.subtaskIndex, ctx.parallelism);
+      return new LineFileReader<T>(path, gzip, ctx.subtaskIndex, ctx.parallelism, makeHandler(ctx));
     },
   };
 }
 
-function isState(s: unknown): s is TextFileState {
+/** A line reader's checkpointed state: the offsets, and the handler's own state (counts). */
+interface ReaderState extends TextFileState {
+  handler?: unknown;
+}
+
+function isState(s: unknown): s is ReaderState {
   const t = s as TextFileState;
   return typeof t === 'object' && t !== null && typeof t.size === 'number' && typeof t.parallelism === 'number' && Array.isArray(t.ranges);
 }
 
-class TextFileReader implements SourceReader<string> {
-  private fh: FileHandle | undefined;
+export class LineFileReader<T> implements SourceReader<T>, LinePosition {
+  private bytes: ByteSource | undefined;
   private restored: TextFileState[] | undefined;
   private size = 0;
   /** Intervals not started yet; the current one is [from, end). */
@@ -114,11 +193,28 @@ class TextFileReader implements SourceReader<string> {
   /** The current interval's start, while not yet aligned. */
   private from = 0;
 
+  /** LinePosition of the line being handled: its first byte. */
+  offset = 0;
+
   constructor(
-    private readonly path: string,
+    readonly file: string,
+    private readonly gzip: boolean,
     private readonly index: number,
     private readonly parallelism: number,
+    private readonly handler: LineHandler<T>,
   ) {}
+
+  private get path(): string {
+    return this.file;
+  }
+
+  /** 1-based number of the line at `offset` (the one being handled). */
+  lineNumber(): number {
+    // The bytes before readPos are counted by the byte source; those from the line on are in the buffer.
+    const bytes = this.bytes!;
+    const at = this.offset - this.dataPos;
+    return 1 + bytes.newlinesBefore(this.readPos) - countNewlines(this.data, at, this.data.length);
+  }
 
   restoreState(state: unknown): void {
     const states = Array.isArray(state) ? state : state == null ? [] : [state];
@@ -143,31 +239,31 @@ class TextFileReader implements SourceReader<string> {
       );
     }
     this.restored = list;
+    this.handler.restore?.(
+      (list as ReaderState[]).map((s) => s.handler),
+      !Array.isArray(state),
+    );
     // The ranges come from the size in the state, so the work is known before open().
-    this.position(list[0].size);
+    this.position(list[0].size < 0 ? Infinity : list[0].size);
   }
 
   async open(): Promise<void> {
     try {
-      this.fh = await openFile(this.path, 'r');
+      this.bytes = await openBytes(this.path, this.gzip);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException)?.code === 'ENOTFILE') throw notAFile(this.path, (err as Error).message.replace(/^is /, ''));
+      if (err instanceof EddyError) throw err;
       throw unreadable(this.path, err);
     }
-    const st = await this.fh.stat();
-    try {
-      checkIsFile(this.path, st);
-    } catch (err) {
-      await this.fh.close();
-      this.fh = undefined;
-      throw err;
-    }
-    if (!this.restored) this.position(st.size);
+    this.handler.open?.();
+    if (!this.restored) this.position(this.bytes.size);
   }
 
   /** Lays out the work: our own range, cut down to what restored states left unread. */
   private position(size: number): void {
     this.size = size;
-    const [start, end] = byteRange(this.size, this.index, this.parallelism);
+    // A gzip file of unknown size is one split (its source runs at parallelism 1).
+    const [start, end] = size === Infinity ? [0, Infinity] : byteRange(this.size, this.index, this.parallelism);
     let ranges: Array<[number, number]> = [[start, end]];
     if (this.restored) {
       ranges = [];
@@ -213,16 +309,20 @@ class TextFileReader implements SourceReader<string> {
     }
     for (const r of this.queue) ranges.push([r[0], r[1]]);
     const offset = ranges.length > 0 ? ranges[0][0] : this.end;
-    return { offset, size: this.size, parallelism: this.parallelism, ranges };
+    const size = this.size === Infinity ? -1 : this.size;
+    const state: ReaderState = { offset, size, parallelism: this.parallelism, ranges };
+    if (this.handler.snapshot) state.handler = this.handler.snapshot();
+    return state;
   }
 
-  poll(out: Collector<string>, max: number): PollStatus | Promise<PollStatus> {
+  poll(out: Collector<T>, max: number): PollStatus | Promise<PollStatus> {
     // Let go of the file as soon as the range is done; snapshots still work without it.
-    if (this.finished) return this.fh ? this.close().then(() => 'end' as const) : 'end';
+    if (this.finished) return this.bytes ? this.close().then(() => 'end' as const) : 'end';
     if (!this.aligned) return this.fill();
     const data = this.data;
     // A line may be emitted only if it starts before `end`.
     const limit = this.end - this.dataPos;
+    const handler = this.handler;
     let scan = this.scan;
     let n = 0;
     let rangeDone = false;
@@ -238,7 +338,8 @@ class TextFileReader implements SourceReader<string> {
           if (scan < data.length) {
             let e = data.length;
             if (data[e - 1] === CR) e--;
-            out.collect(utf8Slice.call(data, scan, e));
+            this.offset = this.dataPos + scan;
+            handler.line(utf8Slice.call(data, scan, e), this, out);
             scan = data.length;
             n++;
           }
@@ -247,7 +348,8 @@ class TextFileReader implements SourceReader<string> {
         break;
       }
       const e = nl > scan && data[nl - 1] === CR ? nl - 1 : nl;
-      out.collect(utf8Slice.call(data, scan, e));
+      this.offset = this.dataPos + scan;
+      handler.line(utf8Slice.call(data, scan, e), this, out);
       scan = nl + 1;
       n++;
     }
@@ -261,8 +363,8 @@ class TextFileReader implements SourceReader<string> {
 
   /** Reads the next chunk behind the unfinished line at the end of the buffer. */
   private async fill(): Promise<PollStatus> {
-    const fh = this.fh;
-    if (!fh) throw new EddyError('INTERNAL', `textFile('${this.path}'): poll before open or after close`);
+    const bytes = this.bytes;
+    if (!bytes) throw new EddyError('INTERNAL', `textFile('${this.path}'): poll before open or after close`);
     const keep = this.aligned ? this.data.length - this.scan : 0;
     if (keep > 0 && this.scan > 0) this.buf.copyWithin(0, this.scan, this.data.length);
     // A very long line: grow so that each read still brings a useful amount.
@@ -276,13 +378,16 @@ class TextFileReader implements SourceReader<string> {
     let got = 0;
     if (want > 0) {
       try {
-        ({ bytesRead: got } = await fh.read(this.buf, keep, want, this.readPos));
+        got = await bytes.read(this.buf, keep, want, this.readPos);
       } catch (err) {
         const cause = err instanceof Error ? err.message : String(err);
         throw new EddyError('SOURCE_FAILED', `reading input file '${this.path}' at byte ${this.readPos} failed: ${cause}`, { cause });
       }
       if (got === 0) {
-        throw new EddyError('SOURCE_FAILED', `input file '${this.path}' became shorter while it was read (expected ${this.size} bytes)`);
+        // A compressed stream tells its size only at its end.
+        if (this.size !== Infinity) throw new EddyError('SOURCE_FAILED', `input file '${this.path}' became shorter while it was read (expected ${this.size} bytes)`);
+        this.size = this.readPos;
+        if (this.end === Infinity) this.end = this.size;
       }
     }
     this.readPos += got;
@@ -313,8 +418,11 @@ class TextFileReader implements SourceReader<string> {
   }
 
   async close(): Promise<void> {
-    const fh = this.fh;
-    this.fh = undefined;
-    if (fh) await fh.close();
+    const bytes = this.bytes;
+    this.bytes = undefined;
+    if (bytes) {
+      await bytes.close();
+      this.handler.done?.();
+    }
   }
 }
