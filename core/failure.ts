@@ -37,8 +37,11 @@ export type FailureCode =
   | 'CANCELLED'
   | 'INTERNAL';
 
+/** A failure as plain data (it crosses thread boundaries): code, message, where. */
 export interface Failure {
+  /** What kind of failure (see {@link FailureCode}). */
   code: FailureCode;
+  /** One line for the user. */
   message: string;
   /** uid of the operator that failed (or its generated name when it has none). */
   operatorUid?: string;
@@ -46,13 +49,19 @@ export interface Failure {
   subtask?: number;
   /** message of the underlying error, e.g. what a user function threw. */
   cause?: string;
+  /** Stack of the underlying error, shown with EDDY_DEBUG=1. */
   stack?: string;
 }
 
+/** The error eddy throws and `runJob` rejects with: a {@link FailureCode} and, for a running job, where it happened. */
 export class EddyError extends Error {
+  /** What kind of failure, e.g. 'INPUT_NOT_FOUND', 'USER_FUNCTION_FAILED'. */
   readonly code: FailureCode;
+  /** uid of the operator that failed, if any. */
   readonly operatorUid?: string;
+  /** Subtask of the operator that failed, if any. */
   readonly subtask?: number;
+  /** Message of the underlying error (what a user function threw). */
   readonly causeMessage?: string;
 
   constructor(code: FailureCode, message: string, where: { operatorUid?: string; subtask?: number; cause?: string } = {}) {
@@ -64,6 +73,7 @@ export class EddyError extends Error {
     this.causeMessage = where.cause;
   }
 
+  /** As plain data, to cross a thread boundary. */
   toFailure(): Failure {
     return {
       code: this.code,
@@ -75,6 +85,7 @@ export class EddyError extends Error {
     };
   }
 
+  /** An EddyError again from its plain data. */
   static fromFailure(f: Failure): EddyError {
     const e = new EddyError(f.code, f.message, f);
     if (f.stack) e.stack = f.stack;

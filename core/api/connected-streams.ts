@@ -12,6 +12,7 @@ import { SingleOutputStreamOperator, type DataStream, type StreamEnd } from './d
 import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from './functions.js';
 import type { WindowedStream } from './windowed-stream.js';
 
+/** The function of `keyed.connect(rules.broadcast()).process(fn)` (Flink's `KeyedBroadcastProcessFunction`). */
 export interface BroadcastProcessFunction<T, B, R> extends ProcessFunctionLifecycle<R> {
   /** A record of the main input; read the rules with ctx.state.broadcast(name). */
   processElement(value: T, ctx: RuntimeContext, out: Collector<R>): void;
@@ -29,6 +30,7 @@ function addTwoInput<R>(graph: StreamGraph, kind: string, a: StreamEnd, b: Strea
   return new SingleOutputStreamOperator<R>(graph, node);
 }
 
+/** Two streams feeding one operator (`a.connect(b)`), as Flink's `ConnectedStreams`: co-map, co-flatMap, co-process, broadcast state. */
 export class ConnectedStreams<A, B> {
   /** @internal */
   constructor(
@@ -52,6 +54,7 @@ export class ConnectedStreams<A, B> {
     );
   }
 
+  /** One function per input, one result per record (Flink's `CoMapFunction`). */
   map<R>(fn1: (a: A, ctx: RuntimeContext) => R, fn2: (b: B, ctx: RuntimeContext) => R): SingleOutputStreamOperator<R> {
     return this.process<R>({
       processElement1: (v, ctx, out) => out.collect(fn1(v, ctx)),
@@ -59,6 +62,7 @@ export class ConnectedStreams<A, B> {
     });
   }
 
+  /** One function per input, any number of results per record (Flink's `CoFlatMapFunction`). */
   flatMap<R>(fn1: (a: A, out: Collector<R>, ctx: RuntimeContext) => void, fn2: (b: B, out: Collector<R>, ctx: RuntimeContext) => void): SingleOutputStreamOperator<R> {
     return this.process<R>({
       processElement1: (v, ctx, out) => fn1(v, out, ctx),
@@ -111,6 +115,7 @@ export class IntervalJoin<A, B> {
     return this;
   }
 
+  /** Calls `fn(left, right, ctx, out)` for every pair whose timestamps satisfy `left + lower <= right <= left + upper`. */
   process<R>(fn: IntervalJoinFunction<A, B, R>): SingleOutputStreamOperator<R> {
     if (typeof fn !== 'function') throw new EddyError('JOB_INVALID', 'intervalJoin process expects a function (left, right, ctx, out) => void');
     const co = intervalJoinFunction(this.lower, this.upper, fn as IntervalJoinFunction<unknown, unknown, unknown>);
@@ -126,6 +131,7 @@ export class JoinedStreams<A, B> {
     private readonly b: DataStream<B>,
   ) {}
 
+  /** The key of the first stream; then `.equalTo(key2)` for the second, then `.window(assigner)`. */
   where<K>(key1: KeySelector<A, K>): { equalTo(key2: KeySelector<B, K>): { window(assigner: WindowAssigner): WindowJoin<A, B> } } {
     return {
       equalTo: (key2) => ({
@@ -140,6 +146,7 @@ interface Tagged {
   v: unknown;
 }
 
+/** A window join after `where/equalTo/window`: `.apply((left, right) => result)` per pair in the same key and window. */
 export class WindowJoin<A, B> {
   /** @internal */
   constructor(

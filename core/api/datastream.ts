@@ -31,6 +31,7 @@ export interface StreamEnd {
   keySelector?: KeySelector<unknown, unknown>;
 }
 
+/** A stream of records of type T (Flink's `DataStream`): each method adds an operator fed by it. */
 export class DataStream<T> {
   /** @internal */
   constructor(
@@ -53,18 +54,26 @@ export class DataStream<T> {
     return new SingleOutputStreamOperator<R>(this.graph, node);
   }
 
+  /** One result per record: `map((value, ctx) => result)`. */
   map<R>(fn: MapFunction<T, R>): SingleOutputStreamOperator<R> {
     return this.addOperator<R>('map', mapOperator(fn as MapFunction<unknown, unknown>));
   }
 
+  /** Keeps the records for which `fn(value, ctx)` is true. */
   filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
     return this.addOperator<T>('filter', filterOperator(fn as FilterFunction<unknown>));
   }
 
+  /** Any number of results per record: `flatMap((value, out, ctx) => out.collect(...))`. */
   flatMap<R>(fn: FlatMapFunction<T, R>): SingleOutputStreamOperator<R> {
     return this.addOperator<R>('flatMap', flatMapOperator(fn as FlatMapFunction<unknown, unknown>));
   }
 
+  /**
+   * The general operator (Flink's `ProcessFunction`; on a keyed stream `KeyedProcessFunction`,
+   * with timers): a function `(value, ctx, out) => void` or an object with `processElement`,
+   * `onTimer`, `open`, `close`, `initializeState`, `snapshotState`, `notifyCheckpointComplete`.
+   */
   process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
     return this.addOperator<R>('process', processOperator(fn as ProcessFunction<unknown, unknown>));
   }
@@ -126,6 +135,7 @@ export class DataStream<T> {
     return new DataStream<T>(this.graph, this.heads, 'forward');
   }
 
+  /** Writes the stream to a sink (see `Sinks`); give it a `.uid(...)` when the sink is transactional. */
   sinkTo(sink: Sink<T>): OperatorHandle {
     const node = this.graph.addNode({ kind: 'sink', name: sink.kind, stateful: sink.stateful, sink: sink as Sink<unknown>, keySelector: this.keySelector });
     for (const h of this.heads) this.graph.connect(h, node.id, this.partitioning, this.keySelector);
@@ -145,11 +155,13 @@ export class OperatorHandle {
     return this;
   }
 
+  /** A display name (in the summary and errors); state is matched by uid, not by name. */
   name(name: string): this {
     this.node.name = name;
     return this;
   }
 
+  /** This operator's parallelism, instead of the job's default. */
   setParallelism(n: number): this {
     if (!Number.isInteger(n) || n < 1) throw new EddyError('JOB_INVALID', `setParallelism expects a positive integer, got ${n}`);
     this.node.parallelism = n;
@@ -157,6 +169,7 @@ export class OperatorHandle {
   }
 }
 
+/** The stream an operator produces, with its settings (uid, name, parallelism) and side outputs (Flink's `SingleOutputStreamOperator`). */
 export class SingleOutputStreamOperator<T> extends DataStream<T> {
   private readonly handle: OperatorHandle;
   /** @internal */
@@ -172,20 +185,27 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
     this.graph.connect(this.node.id, node.id, 'auto', undefined, tag.id);
     return new SingleOutputStreamOperator<X>(this.graph, node);
   }
+  /** The stable id that matches this operator's state in checkpoints and savepoints. */
   uid(uid: string): this {
     this.handle.uid(uid);
     return this;
   }
+  /** A display name (in the summary and errors); state is matched by uid, not by name. */
   name(name: string): this {
     this.handle.name(name);
     return this;
   }
+  /** This operator's parallelism, instead of the job's default. */
   setParallelism(n: number): this {
     this.handle.setParallelism(n);
     return this;
   }
 }
 
+/**
+ * A stream partitioned by key (`stream.keyBy(fn)`, Flink's `KeyedStream`): operators on it get
+ * keyed state and timers scoped to each record's key, and windows.
+ */
 export class KeyedStream<T, K> extends DataStream<T> {
   /** @internal */
   constructor(graph: StreamGraph, heads: readonly number[], selector: KeySelector<unknown, unknown>) {

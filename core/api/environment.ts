@@ -10,16 +10,28 @@ import type { ConsistencyMode } from '../runtime/options.js';
 import { DataStream, type SingleOutputStreamOperator } from './datastream.js';
 import type { WatermarkStrategy } from './watermarks.js';
 
+/** The job's own settings, made in its build function; EDDY_* variables and flags override them. */
 export interface JobSettings {
+  /** Default parallelism of every operator (`--parallelism`). */
   parallelism?: number;
+  /** Number of key groups, the bound of any rescale (`--max-parallelism`, default 128). */
   maxParallelism?: number;
+  /** Send a partly filled batch after this many ms (`--buffer-timeout`, default 5). */
   bufferTimeoutMs?: number;
+  /** Checkpoint every this many ms (`--checkpoint-interval`). */
   checkpointIntervalMs?: number;
+  /** Checkpointing mode (`--mode`). */
   mode?: ConsistencyMode;
 }
 
+/**
+ * What a job's build function receives (Flink's `StreamExecutionEnvironment`): sources
+ * (`fromSource`), arguments (`arg`) and job-wide settings.
+ */
 export class StreamExecutionEnvironment {
+  /** @internal */
   readonly graph = new StreamGraph();
+  /** @internal The settings made by the job (see {@link JobSettings}). */
   readonly settings: JobSettings = {};
 
   constructor(private readonly args: Readonly<Record<string, string>>) {}
@@ -32,22 +44,26 @@ export class StreamExecutionEnvironment {
     throw new EddyError('MISSING_ARG', `the job needs --arg ${name}=VALUE (env.arg('${name}') has no value and no fallback)`);
   }
 
+  /** Default parallelism of every operator; `--parallelism` overrides it. */
   setParallelism(n: number): this {
     this.settings.parallelism = positive('setParallelism', n);
     return this;
   }
 
+  /** Number of key groups, the upper bound of rescaling (default 128); fixed for the life of the job's state. */
   setMaxParallelism(n: number): this {
     this.settings.maxParallelism = positive('setMaxParallelism', n);
     return this;
   }
 
+  /** Longest time a partly filled batch waits before it is sent, in ms (default 5; 0 sends every record at once). */
   setBufferTimeout(ms: number): this {
     if (!(ms >= 0)) throw new EddyError('JOB_INVALID', `setBufferTimeout expects milliseconds >= 0, got ${ms}`);
     this.settings.bufferTimeoutMs = ms;
     return this;
   }
 
+  /** Checkpoints every `intervalMs` in `mode` (default exactly-once); flags override both. */
   enableCheckpointing(intervalMs: number, mode: ConsistencyMode = 'exactly-once'): this {
     this.settings.checkpointIntervalMs = positive('enableCheckpointing', intervalMs);
     this.settings.mode = mode;

@@ -12,9 +12,11 @@ export interface WatermarkOutput {
   emitWatermark(watermark: number): void;
   /** This input has no data for now: downstream must not wait for it. */
   markIdle(): void;
+  /** This input has data again (emitting a watermark also does this). */
   markActive(): void;
 }
 
+/** Makes watermarks from events and the passing of time (Flink's `WatermarkGenerator`). */
 export interface WatermarkGenerator<T> {
   /** Every event, after its timestamp was assigned. May emit (punctuated watermarks). */
   onEvent(event: T, timestamp: number, output: WatermarkOutput): void;
@@ -28,6 +30,11 @@ export type TimestampAssigner<T> = (event: T, previous: number) => number;
 /** Default auto-watermark interval, as in Flink (env.setAutoWatermarkInterval changes it). */
 export const DEFAULT_AUTO_WATERMARK_INTERVAL_MS = 200;
 
+/**
+ * How records get their event timestamp and how watermarks are made (Flink's
+ * `WatermarkStrategy`): pick a generator with a static method, then optionally
+ * `.withTimestampAssigner(fn)` and `.withIdleness(ms)`.
+ */
 export class WatermarkStrategy<T> {
   private constructor(
     /** Makes one generator per parallel subtask. */
@@ -65,6 +72,7 @@ export class WatermarkStrategy<T> {
     return new WatermarkStrategy<T>(() => new BoundedOutOfOrderness<T>(0), () => Date.now(), undefined);
   }
 
+  /** The record's event time in ms: `(event, previous) => timestamp`; without one, records keep the timestamp they have. */
   withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
     if (typeof assigner !== 'function') throw new EddyError('JOB_INVALID', 'withTimestampAssigner expects a function (event, previous) => timestamp');
     return new WatermarkStrategy<T>(this.createGenerator, assigner, this.idleMs);

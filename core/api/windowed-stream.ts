@@ -11,6 +11,11 @@ import type { OutputTag, ReduceFunction } from './functions.js';
 import type { AggregateFunction } from './state.js';
 import type { OperatorFactory } from '../operators/operator.js';
 
+/**
+ * A keyed stream cut into windows (`keyed.window(assigner)`, Flink's `WindowedStream`): set
+ * `trigger`, `allowedLateness`, `sideOutputLateData`, then compute with `reduce`, `aggregate`
+ * or `process`.
+ */
 export class WindowedStream<T, K> {
   private trig: Trigger<unknown> | undefined;
   private lateness = 0;

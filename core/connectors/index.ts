@@ -10,8 +10,15 @@ import { collect, discard, print } from './sinks/simple.js';
 import { writeAhead } from './sinks/write-ahead.js';
 import { idempotent } from './sinks/idempotent.js';
 
-/** The built-in sources: `Sources.textFile(path)`, `Sources.jsonLines(path)`, `Sources.csv(path, { columns })`, … */
+/**
+ * The built-in sources: `Sources.textFile(path)`, `Sources.jsonLines(path)`, `Sources.csv(path, { columns })`, …
+ * @namespace
+ */
 export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory };
+/**
+ * The built-in sinks: `Sinks.jsonLinesFile(dir)`, `Sinks.print()`, `Sinks.collect()`, …
+ * @namespace
+ */
 export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent };
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };

@@ -5,8 +5,11 @@
  */
 import type { Collector } from '../api/functions.js';
 
+/** What a source reader or sink writer learns of where it runs. */
 export interface ConnectorContext {
+  /** This parallel instance's index, 0 to parallelism - 1. */
   readonly subtaskIndex: number;
+  /** Number of parallel instances of the source or sink. */
   readonly parallelism: number;
   /** uid of the source or sink operator (or its generated name without one). */
   readonly operatorUid: string;
@@ -27,6 +30,7 @@ export interface ConnectorContext {
  */
 export type PollStatus = 'more' | 'idle' | 'end';
 
+/** One parallel instance of a source, created in the worker (Flink's `SourceReader`). */
 export interface SourceReader<T> {
   /** Opens files etc.; a missing input fails here with a clear EddyError. */
   open?(): Promise<void> | void;
@@ -46,23 +50,29 @@ export interface SourceReader<T> {
    * covers the earlier ones). A throw fails the task.
    */
   notifyCheckpointComplete?(checkpointId: number): Promise<void> | void;
+  /** The task ends (the input is done, a failure, or a cancel): release files and connections. */
   close?(): Promise<void> | void;
 }
 
+/** A source as the job builds it (`Sources.textFile(...)`), given to `env.fromSource`; it makes one reader per parallel subtask. */
 export interface Source<T> {
   /** Default name for the source operator, e.g. 'textFile'. */
   readonly kind: string;
   /** True if the reader keeps a position in checkpoints (so the operator needs a uid). */
   readonly stateful: boolean;
+  /** True if the source ends (a file); the job then ends when every bounded source has. */
   readonly bounded: boolean;
   /** A source that cannot run in parallel (e.g. fromElements) says 1. */
   readonly maxParallelism?: number;
   /** Checks made on the main thread before any worker starts (e.g. the input file exists). */
   validate?(): void | Promise<void>;
+  /** The reader of one parallel subtask (called in the worker). */
   createReader(ctx: ConnectorContext): SourceReader<T> | Promise<SourceReader<T>>;
 }
 
+/** One parallel instance of a sink, created in the worker (Flink's `SinkWriter`, with the committer's part). */
 export interface SinkWriter<T> {
+  /** Opens files or connections before the first record. */
   open?(): Promise<void> | void;
   /** Called for every record on the task's thread; buffer, do not block. */
   write(value: T): void;
@@ -77,13 +87,18 @@ export interface SinkWriter<T> {
   finish(): Promise<void> | void;
   /** Failure or cancellation: drop what is not committed. */
   abort?(): Promise<void> | void;
+  /** The task ends: release files and connections. */
   close?(): Promise<void> | void;
 }
 
+/** A sink as the job builds it (`Sinks.print()`), given to `stream.sinkTo`; it makes one writer per parallel subtask. */
 export interface Sink<T> {
+  /** Default name of the sink operator, e.g. 'jsonLinesFile'. */
   readonly kind: string;
   /** True if the writer keeps transactions in checkpoints (so the operator needs a uid). */
   readonly stateful: boolean;
+  /** Checks made on the main thread before any worker starts (e.g. the output directory can be made). */
   validate?(): void | Promise<void>;
+  /** The writer of one parallel subtask (called in the worker). */
   createWriter(ctx: ConnectorContext): SinkWriter<T> | Promise<SinkWriter<T>>;
 }

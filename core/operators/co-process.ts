@@ -12,8 +12,11 @@ import { OperatorContext } from './context.js';
 import { userFunctionFailure } from './failures.js';
 import type { OperatorFactory, TwoInputOperator } from './operator.js';
 
+/** The function of `a.connect(b).process(fn)` (Flink's `CoProcessFunction` / `KeyedCoProcessFunction`). */
 export interface CoProcessFunction<A, B, R> extends ProcessFunctionLifecycle<R> {
+  /** A record of the first input. */
   processElement1(value: A, ctx: RuntimeContext, out: Collector<R>): void;
+  /** A record of the second input. */
   processElement2(value: B, ctx: RuntimeContext, out: Collector<R>): void;
 }
 

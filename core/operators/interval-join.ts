@@ -9,6 +9,7 @@ import type { Collector, RuntimeContext } from '../api/functions.js';
 import type { MapState } from '../api/state.js';
 import type { CoProcessFunction } from './co-process.js';
 
+/** Called for each joined pair of an interval join (Flink's `ProcessJoinFunction`): the left record, the right record, the context and the output. */
 export type IntervalJoinFunction<A, B, R> = (left: A, right: B, ctx: RuntimeContext, out: Collector<R>) => void;
 
 const LEFT = '__eddy/join/left';

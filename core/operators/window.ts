@@ -23,11 +23,18 @@ import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './oper
 
 /** What a window function learns about the window it is called for. */
 export interface WindowContext {
+  /** The window: `[start, end)` in ms; `maxTimestamp` is `end - 1`, the timestamp of its results. */
   readonly window: { readonly start: number; readonly end: number; readonly maxTimestamp: number };
+  /** The operator's event-time watermark when the window fires. */
   readonly currentWatermark: number;
+  /** The wall clock in ms when the window fires. */
   readonly currentProcessingTime: number;
 }
 
+/**
+ * Called when a window fires (Flink's `ProcessWindowFunction`): the key, the window, its
+ * elements (or the single reduced / aggregated value) and where to emit results.
+ */
 export type ProcessWindowFunction<IN, OUT, K> = (key: K, ctx: WindowContext, elements: IN[], out: Collector<OUT>) => void;
 
 /** How a window's contents are kept and turned into output. */

@@ -62,6 +62,11 @@ class CollectedRecords {
   }
 }
 
+/**
+ * Runs a job module (a file whose default export is `defineJob(...)`) and resolves with its
+ * {@link JobResult} when it ends; rejects with an `EddyError` whose `code` says what went wrong.
+ * `opts.signal` cancels it (as Ctrl-C does).
+ */
 export async function runJob(jobPath: string, options: RunOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<JobResult> {
   const started = performance.now();
   const overrides: RunOptions = { ...readEnvOverrides(process.env), ...definedOnly(options) };

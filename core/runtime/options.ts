@@ -6,6 +6,7 @@ import type { Failure } from '../failure.js';
 
 export type ConsistencyMode = 'exactly-once' | 'at-least-once' | 'none';
 
+/** How to run a job: what `runJob` takes (the CLI fills it from flags and EDDY_* variables). */
 export interface RunOptions {
   /** Default parallelism of every operator without its own setParallelism. */
   parallelism?: number;
@@ -19,18 +20,25 @@ export interface RunOptions {
   ringCapacity?: number;
   /** Values for `env.arg(name)`. */
   args?: Record<string, string>;
+  /** Checkpointing mode (`--mode`); with an interval and no mode, exactly-once. */
   mode?: ConsistencyMode;
+  /** Checkpoint every this many ms (`--checkpoint-interval`). */
   checkpointIntervalMs?: number;
+  /** Where keyed state lives: on the heap (default) or in LMDB (`--state`). */
   stateBackend?: 'heap' | 'lmdb';
+  /** Where `chk-N/` folders go (`--checkpoint-dir`); default a temporary folder. */
   checkpointDir?: string;
   /** Complete checkpoints kept in checkpointDir (older ones are deleted). Default 3. */
   retainedCheckpoints?: number;
+  /** Incremental checkpoints: only keys changed since the last one (`--incremental`). */
   incremental?: boolean;
   /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 256. */
   stateCacheMb?: number;
   /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */
   localDir?: string;
+  /** Restart strategy (`--restart`): `fixed:ATTEMPTS:DELAY_MS`, `exponential`, `failure-rate:N:WINDOW_MS` or `none`. */
   restart?: string;
+  /** Start from this savepoint (or retained checkpoint) directory (`--from-savepoint`). */
   fromSavepoint?: string;
   /** Restore the newest complete checkpoint in checkpointDir ('latest') or checkpoint N. */
   resume?: 'latest' | number;
@@ -44,24 +52,33 @@ export interface RunOptions {
   onStart?: (info: { checkpointDir: string; restoredFrom?: { checkpointDir: string; checkpointId: number } }) => void;
   /** Called about every `progressIntervalMs` with live counters. */
   onProgress?: (progress: JobProgress) => void;
+  /** How often onProgress is called, in ms (default 250). */
   progressIntervalMs?: number;
 }
 
+/** Counters of one operator, summed over its parallel subtasks. */
 export interface OperatorMetrics {
   /** uid, or the generated name when the operator has none. */
   uid: string;
+  /** Its display name (`.name(...)`, else the kind). */
   name: string;
   /** 'source', 'sink', or the transformation ('map', 'flatMap', 'process', ...). */
   kind: string;
+  /** Number of parallel subtasks. */
   parallelism: number;
+  /** Records received (of the running attempt). */
   recordsIn: number;
+  /** Records emitted (of the running attempt). */
   recordsOut: number;
   /** Line-parsing sources (jsonLines, csv): lines parsed, skipped and dead-lettered, over the job. */
   parse?: ParseCounts;
 }
 
+/** Live counters while a job runs, for `onProgress`. */
 export interface JobProgress {
+  /** Time since the job started, in ms. */
   elapsedMs: number;
+  /** Every operator's counters. */
   operators: OperatorMetrics[];
 }
 
@@ -75,16 +92,21 @@ export interface StateRestore {
   filesRead: number;
 }
 
+/** What `runJob` resolves with when a job ends (finished, cancelled or stopped with a savepoint). */
 export interface JobResult {
+  /** Wall-clock time of the whole run, in ms. */
   durationMs: number;
+  /** Every operator's counters (of the last attempt), and parse counts of parsing sources. */
   operators: OperatorMetrics[];
   /** Records that reached each collecting sink, by the sink's uid (or name). */
   collected: Record<string, unknown[]>;
+  /** Checkpoints that completed (every task acknowledged, metadata durable). */
   checkpointsCompleted: number;
   /** Checkpoints declined, timed out or failed to write (the job went on). */
   checkpointsFailed: number;
   /** Every completed checkpoint: duration, longest alignment, bytes. */
   checkpoints: CheckpointStats[];
+  /** Failures the job recovered from by a restart. */
   restarts: number;
   /** The failure behind each restart, in order. */
   failures: Failure[];

@@ -47,6 +47,11 @@ function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * An idempotent sink: every record becomes an upsert by `opts.key`, sent in batches right away;
+ * a replay after a restore overwrites with the same values, so the target ends as a fault-free
+ * run leaves it (see the module comment for the conditions).
+ */
 export function idempotent<T, K>(opts: IdempotentOptions<T, K>): Sink<T> {
   const name = opts.name ?? 'idempotent';
   const flushEvery = opts.flushEvery ?? DEFAULT_FLUSH_EVERY;

@@ -85,6 +85,12 @@ function flattenHandles(handles: unknown[], into: PartFileHandle[] = []): PartFi
   return into;
 }
 
+/**
+ * Writes records as JSON lines into part files in `dir`, two-phase commit (Flink's `FileSink`):
+ * files stay hidden (dot-prefixed) until the checkpoint that covers them completes, so the
+ * visible output of an exactly-once job is that of a fault-free run. Without checkpointing the
+ * files appear when the bounded job finishes.
+ */
 export function jsonLinesFile<T>(dir: string, opts: JsonLinesFileOptions = {}): Sink<T> {
   const rollBytes = opts.rollBytes ?? DEFAULT_ROLL_BYTES;
   if (!(rollBytes > 0)) throw new EddyError('JOB_INVALID', `jsonLinesFile: rollBytes must be a positive number of bytes, got ${rollBytes}`);

@@ -84,6 +84,11 @@ function flattenHandles(name: string, handles: unknown[], into: WriteAheadHandle
   return into;
 }
 
+/**
+ * A write-ahead sink (Flink's `GenericWriteAheadSink`) for targets without transactions: records
+ * of each checkpoint are kept in the checkpoint and handed to `opts.write` once it completes,
+ * with a stable batch id so the target can skip a batch it already has (see the module comment).
+ */
 export function writeAhead<T>(opts: WriteAheadOptions<T>): Sink<T> {
   const name = opts.name ?? 'writeAhead';
   if (typeof opts.write !== 'function') throw new EddyError('JOB_INVALID', `${name}: write must be a function (records, ctx, { id }) => void`);

@@ -9,6 +9,7 @@ export interface CollectionState {
   offset: number;
 }
 
+/** The given values, in order, as a bounded source of parallelism 1 (Flink's `fromElements`); checkpointed by index. */
 export function fromElements<T>(...values: T[]): Source<T> {
   return {
     kind: 'fromElements',

@@ -15,15 +15,17 @@ import { lineFileSource, type FileSourceOptions } from './text-file.js';
 /** The type of a CSV column: the field's text converted as Flink's CSV format does. */
 export type CsvColumnType = 'string' | 'number' | 'integer' | 'boolean';
 
-/** A column of {@link csv}: its name in the record and its type (default `'string'`). */
+/** A column of `Sources.csv`: its name in the record and its type (default `'string'`). */
 export interface CsvColumn {
+  /** The property of the record that gets this field. */
   name: string;
+  /** How the field is converted (default 'string'). */
   type?: CsvColumnType;
   /** An empty field becomes null instead of being invalid (number, integer, boolean) or '' (string). */
   nullable?: boolean;
 }
 
-/** Options of {@link csv}. */
+/** Options of `Sources.csv`. */
 export interface CsvOptions extends FileSourceOptions {
   /** The columns in file order: names (strings) or `{ name, type, nullable }`. */
   columns: ReadonlyArray<string | CsvColumn>;

@@ -27,7 +27,7 @@ import { LineFileReader, usesGzip, type Compression, type LineHandler, type Text
 /** How the files of a directory source are read. */
 export type DirectoryFormat = 'text' | 'jsonLines' | 'csv';
 
-/** Options of {@link directory}. */
+/** Options of `Sources.directory`. */
 export interface DirectoryOptions {
   /** How each file is read: lines as strings, JSON lines, or CSV (then `csv` gives the columns). */
   format: DirectoryFormat;

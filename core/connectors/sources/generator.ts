@@ -13,6 +13,11 @@ export interface GeneratorOptions<T> {
   count?: number;
   /** Records per second for the whole source (shared evenly by the subtasks). */
   rate?: number;
+  /**
+   * The record of index i (0, 1, 2, …): called once per index over all subtasks, in any order
+   * between subtasks; it must be a pure function of i, since a restore calls it again for the
+   * indices after the checkpoint (Flink's `GeneratorFunction`).
+   */
   fn: (index: number) => T;
 }
 
@@ -29,6 +34,12 @@ export interface GeneratorState {
 const BURST_MS = 100;
 const MAX_IDLE_MS = 100;
 
+/**
+ * Records made by `fn(index)` for index 0, 1, 2, … (Flink's `DataGeneratorSource`): `count`
+ * of them, or unbounded without `count`, at most `rate` per second when given. Subtask s of p
+ * makes the indices s, s+p, s+2p, …; the position is checkpointed, so each index is emitted
+ * once across failures and rescales.
+ */
 export function generator<T>(opts: GeneratorOptions<T>): Source<T> {
   const { count, rate, fn } = opts;
   if (count !== undefined && !(Number.isSafeInteger(count) && count >= 0)) {

@@ -6,7 +6,7 @@ import type { Source } from '../types.js';
 import { checkPolicy, ParsingLineHandler, type InvalidLinePolicy } from './line-parsing.js';
 import { lineFileSource, type FileSourceOptions } from './text-file.js';
 
-/** Options of {@link jsonLines}. */
+/** Options of `Sources.jsonLines`. */
 export interface JsonLinesOptions extends FileSourceOptions {
   /** What to do with a line that is not valid JSON (default `'fail'`). */
   onInvalid?: InvalidLinePolicy;

@@ -6,8 +6,11 @@ import { EddyError } from '../../failure.js';
 import { EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger, type Trigger } from './triggers.js';
 import { GLOBAL_WINDOW, windowStart, type TimeWindow } from './window.js';
 
+/** Assigns each record to windows (Flink's `WindowAssigner`); made by `TumblingEventTimeWindows.of(...)` and the like. */
 export interface WindowAssigner {
+  /** The kind of window, for messages and plans. */
   readonly kind: string;
+  /** True for event-time windows (by record timestamp), false for processing time (wall clock). */
   readonly isEventTime: boolean;
   /** Session windows: the gap that separates sessions (windows of a key merge within it). */
   readonly sessionGap?: number;
@@ -17,6 +20,7 @@ export interface WindowAssigner {
    * the same windows (most records fall into the previous record's windows).
    */
   assignWindows(ts: number, now: number): readonly TimeWindow[];
+  /** The trigger used unless `windowed.trigger(...)` sets another (fires at the window's end). */
   defaultTrigger(): Trigger<unknown>;
 }
 
@@ -112,27 +116,34 @@ class Global implements WindowAssigner {
   }
 }
 
+/** Fixed-size, non-overlapping event-time windows: `of(sizeMs, offsetMs?)`, windows `[k*size + offset, (k+1)*size + offset)`. */
 export const TumblingEventTimeWindows = {
   of: (sizeMs: number, offsetMs_ = 0): WindowAssigner => new Tumbling(true, positiveMs('TumblingEventTimeWindows.of', sizeMs), offsetMs('TumblingEventTimeWindows.of', offsetMs_, sizeMs)),
 };
+/** Fixed-size, non-overlapping windows of wall-clock time: `of(sizeMs, offsetMs?)`. */
 export const TumblingProcessingTimeWindows = {
   of: (sizeMs: number, offsetMs_ = 0): WindowAssigner =>
     new Tumbling(false, positiveMs('TumblingProcessingTimeWindows.of', sizeMs), offsetMs('TumblingProcessingTimeWindows.of', offsetMs_, sizeMs)),
 };
+/** Event-time windows of `sizeMs` starting every `slideMs` (a record is in size/slide windows): `of(sizeMs, slideMs, offsetMs?)`. */
 export const SlidingEventTimeWindows = {
   of: (sizeMs: number, slideMs: number, offsetMs_ = 0): WindowAssigner =>
     new Sliding(true, positiveMs('SlidingEventTimeWindows.of', sizeMs), positiveMs('SlidingEventTimeWindows.of (slide)', slideMs), offsetMs('SlidingEventTimeWindows.of', offsetMs_, slideMs)),
 };
+/** Sliding windows of wall-clock time: `of(sizeMs, slideMs, offsetMs?)`. */
 export const SlidingProcessingTimeWindows = {
   of: (sizeMs: number, slideMs: number, offsetMs_ = 0): WindowAssigner =>
     new Sliding(false, positiveMs('SlidingProcessingTimeWindows.of', sizeMs), positiveMs('SlidingProcessingTimeWindows.of (slide)', slideMs), offsetMs('SlidingProcessingTimeWindows.of', offsetMs_, slideMs)),
 };
+/** Per-key sessions in event time, closed by a gap of inactivity: `withGap(gapMs)`; overlapping sessions merge. */
 export const EventTimeSessionWindows = {
   withGap: (gapMs: number): WindowAssigner => new Sessions(true, positiveMs('EventTimeSessionWindows.withGap', gapMs)),
 };
+/** Per-key sessions in wall-clock time: `withGap(gapMs)`. */
 export const ProcessingTimeSessionWindows = {
   withGap: (gapMs: number): WindowAssigner => new Sessions(false, positiveMs('ProcessingTimeSessionWindows.withGap', gapMs)),
 };
+/** One window per key over all time, fired only by a trigger: `GlobalWindows.create()` (what `countWindow(n)` uses). */
 export const GlobalWindows = {
   /** One window per key holding everything; it fires only by a trigger (e.g. CountTrigger). */
   create: (): WindowAssigner => new Global(),

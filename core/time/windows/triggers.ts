@@ -6,28 +6,44 @@
 import { EddyError } from '../../failure.js';
 import { maxTimestamp, type TimeWindow } from './window.js';
 
+/** What a trigger decides (Flink's `TriggerResult`): nothing, emit the window, drop its contents, or both. */
 export type TriggerResult = 'CONTINUE' | 'FIRE' | 'PURGE' | 'FIRE_AND_PURGE';
 
+/** A value a trigger keeps per key and window (checkpointed with the window). */
 export interface TriggerState<T> {
+  /** The value, or undefined if none. */
   get(): T | undefined;
+  /** Sets the value. */
   put(value: T): void;
+  /** Removes the value. */
   clear(): void;
 }
 
+/** What a trigger can do for the current key and window (Flink's `Trigger.TriggerContext`). */
 export interface TriggerContext {
+  /** The operator's current event-time watermark. */
   readonly currentWatermark: number;
+  /** The wall clock in ms. */
   readonly currentProcessingTime: number;
+  /** Calls onEventTime for this key and window when the watermark reaches `time`. */
   registerEventTimeTimer(time: number): void;
+  /** Calls onProcessingTime for this key and window when the wall clock reaches `time`. */
   registerProcessingTimeTimer(time: number): void;
+  /** Removes an event-time timer of this key and window. */
   deleteEventTimeTimer(time: number): void;
+  /** Removes a processing-time timer of this key and window. */
   deleteProcessingTimeTimer(time: number): void;
   /** State of this trigger for the current key and window. */
   state<T>(name: string): TriggerState<T>;
 }
 
+/** Decides when a window emits its contents (Flink's `Trigger`); `windowed.trigger(t)` replaces the assigner's default. */
 export interface Trigger<T> {
+  /** A record was added to `window`. */
   onElement(element: T, timestamp: number, window: TimeWindow, ctx: TriggerContext): TriggerResult;
+  /** An event-time timer of this window fired (the watermark reached `time`). */
   onEventTime(time: number, window: TimeWindow, ctx: TriggerContext): TriggerResult;
+  /** A processing-time timer of this window fired. */
   onProcessingTime(time: number, window: TimeWindow, ctx: TriggerContext): TriggerResult;
   /** The window is gone: drop its timers and state. */
   clear(window: TimeWindow, ctx: TriggerContext): void;
@@ -79,6 +95,7 @@ export const NeverTrigger: Trigger<unknown> = {
   clear() {},
 };
 
+/** Fires a window every n records (Flink's `CountTrigger`): `CountTrigger.of(n)`. */
 export const CountTrigger = {
   /** Fires every `count` records of a window. */
   of(count: number): Trigger<unknown> {
@@ -108,6 +125,7 @@ export const CountTrigger = {
   },
 };
 
+/** Turns every FIRE of a trigger into FIRE_AND_PURGE (Flink's `PurgingTrigger`): `PurgingTrigger.of(trigger)`. */
 export const PurgingTrigger = {
   /** The same trigger, but every FIRE also purges the window's contents. */
   of<T>(inner: Trigger<T>): Trigger<T> {

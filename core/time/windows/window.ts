@@ -3,7 +3,9 @@
  * event-time window fires. The global window spans everything and never fires by time.
  */
 export interface TimeWindow {
+  /** First instant of the window, in ms (inclusive). */
   readonly start: number;
+  /** End of the window, in ms (exclusive). */
   readonly end: number;
 }
 
