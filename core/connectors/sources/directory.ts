@@ -49,8 +49,11 @@ export interface DirectoryOptions {
 export interface DirectoryState {
   /** Names of the files this subtask has read to the end. */
   finished: string[];
-  /** The file being read and its reader's offsets. */
-  current?: { name: string; state: TextFileState };
+  /**
+   * Files started and not finished, with their readers' offsets: the file being read, and
+   * after a rescale those restored from other subtasks that are not reopened yet.
+   */
+  reading: Array<{ name: string; state: TextFileState }>;
   /** The line handler's counts. */
   handler?: unknown;
 }
@@ -139,10 +142,10 @@ class DirectoryReader<T> implements SourceReader<T> {
   restoreState(state: unknown): void {
     const states = (Array.isArray(state) ? state : state == null ? [] : [state]) as DirectoryState[];
     for (const s of states) {
-      if (!Array.isArray(s?.finished)) throw new EddyError('STATE_FAILED', `directory('${this.dir}'): restored source state is malformed`);
+      if (!Array.isArray(s?.finished) || !Array.isArray(s.reading)) throw new EddyError('STATE_FAILED', `directory('${this.dir}'): restored source state is malformed`);
       // After a rescale a file finished by any old subtask is finished.
       for (const n of s.finished) this.finished.add(n);
-      if (s.current && this.mine(s.current.name)) this.resume.set(s.current.name, s.current.state);
+      for (const r of s.reading) if (this.mine(r.name)) this.resume.set(r.name, r.state);
     }
     this.handler.restore?.(
       states.map((s) => s.handler),
@@ -155,13 +158,10 @@ class DirectoryReader<T> implements SourceReader<T> {
   }
 
   snapshotState(): DirectoryState {
-    const s: DirectoryState = { finished: [...this.finished] };
-    if (this.current) s.current = { name: this.current.name, state: this.current.reader.snapshotState()! };
-    else {
-      // A restored position not reopened yet stays in the checkpoint.
-      const first = this.resume.entries().next();
-      if (!first.done) s.current = { name: first.value[0], state: first.value[1] };
-    }
+    const s: DirectoryState = { finished: [...this.finished], reading: [] };
+    if (this.current) s.reading.push({ name: this.current.name, state: this.current.reader.snapshotState()! });
+    // Restored positions not reopened yet stay in the checkpoint.
+    for (const [name, state] of this.resume) s.reading.push({ name, state });
     if (this.handler.snapshot) s.handler = this.handler.snapshot();
     return s;
   }
