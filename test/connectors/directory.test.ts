@@ -1,5 +1,6 @@
 // Sources.directory: files that appear while the job runs are each read once, exactly once
-// across injected failures (a user function that throws, a worker that exits); files under
+// across injected failures (a user function that throws, a worker that exits), bad lines
+// dead-lettered once with file, offset and line number; files under
 // in-progress names are never read; bounded mode ends after the files present.
 // The expectation is the set of records written into the files by this test.
 import { after, before, describe, it } from 'node:test';
@@ -24,12 +25,31 @@ const LINES_PER_FILE = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const key = (r: Rec) => r.f * 1e6 + r.i;
 
-/** Writes file f under an in-progress name, then renames it into place (complete at once). */
-function addFile(dir: string, f: number): Rec[] {
+/** The dead letter expected for a bad line: its file, byte offset and 1-based number. */
+interface Dead {
+  line: string;
+  file: string;
+  offset: number;
+  lineNumber: number;
+}
+
+/**
+ * Writes file f under an in-progress name, then renames it into place (complete at once).
+ * With `bad`, line f % LINES_PER_FILE is not JSON; it goes into `dead` with its position.
+ */
+function addFile(dir: string, f: number, bad?: Dead[]): Rec[] {
   const recs = Array.from({ length: LINES_PER_FILE }, (_, i) => ({ f, i }));
-  const text = recs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const lines = recs.map((r) => JSON.stringify(r));
   const gz = f % 4 === 3;
   const name = `part-${String(f).padStart(3, '0')}.jsonl${gz ? '.gz' : ''}`;
+  if (bad) {
+    const at = (f * 37) % LINES_PER_FILE;
+    const offset = lines.slice(0, at).reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    bad.push({ line: `{"f":${f},"broken`, file: join(dir, name), offset, lineNumber: at + 1 });
+    lines.splice(at, 1, `{"f":${f},"broken`);
+    recs.splice(at, 1);
+  }
+  const text = lines.join('\n') + '\n';
   writeFileSync(join(dir, `.${name}.tmp`), gz ? gzipSync(text) : text);
   renameSync(join(dir, `.${name}.tmp`), join(dir, name));
   return recs;
@@ -43,15 +63,17 @@ describe('Sources.directory', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   for (const p of [1, 2]) {
-    it(`parallelism ${p}: files added while running, two failures in between, every line once`, async () => {
+    it(`parallelism ${p}: files added while running, two failures in between, every line once${p === 2 ? ', bad lines dead-lettered once' : ''}`, async () => {
       const input = join(root, `in-${p}`);
       const out = join(root, `out-${p}`);
+      const deadDir = join(root, `dead-${p}`);
+      const bad: Dead[] | undefined = p === 2 ? [] : undefined;
       mkdirSync(input);
       // Never complete: a dot-file and a .tmp file are not read.
       writeFileSync(join(input, '.hidden.jsonl'), '{"f":-1,"i":0}\n');
       writeFileSync(join(input, 'writing.jsonl.tmp'), '{"f":-2,"i":0}\n');
       const expected: Rec[] = [];
-      for (let f = 0; f < 3; f++) expected.push(...addFile(input, f));
+      for (let f = 0; f < 3; f++) expected.push(...addFile(input, f, bad));
       const stop = new AbortController();
       const job = runJob(
         fixture('file-sources.mjs'),
@@ -60,7 +82,7 @@ describe('Sources.directory', () => {
           mode: 'exactly-once',
           checkpointIntervalMs: 50,
           restart: 'fixed:10:10',
-          args: { format: 'directory', fileFormat: 'jsonLines', input, output: out, faults: 'map@300,exit@500' },
+          args: { format: 'directory', fileFormat: 'jsonLines', input, output: out, faults: 'map@300,exit@500', ...(bad ? { dead: deadDir } : {}) },
         },
         { signal: stop.signal },
       );
@@ -68,7 +90,7 @@ describe('Sources.directory', () => {
       job.catch((err) => (failed = err));
       for (let f = 3; f < 15; f++) {
         await sleep(120);
-        expected.push(...addFile(input, f));
+        expected.push(...addFile(input, f, bad));
       }
       // Wait until the committed output holds every record (or the job failed, or 40 s).
       const deadline = Date.now() + 40_000;
@@ -84,6 +106,11 @@ describe('Sources.directory', () => {
       assert.equal(result.restarts, 2, 'both faults fired');
       const sort = (xs: Rec[]) => [...xs].sort((a, b) => key(a) - key(b));
       assert.deepEqual(sort(committed()), sort(expected));
+      if (bad) {
+        const byOffset = (xs: Dead[]) => [...xs].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.offset - b.offset));
+        const dead = readCommitted<Dead>(deadDir).map((d) => ({ line: d.line, file: d.file, offset: d.offset, lineNumber: d.lineNumber }));
+        assert.deepEqual(byOffset(dead), byOffset(bad));
+      }
     });
   }
 
