@@ -204,10 +204,6 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
     private readonly handler: LineHandler<T>,
   ) {}
 
-  private get path(): string {
-    return this.file;
-  }
-
   /** 1-based number of the line at `offset` (the one being handled). */
   lineNumber(): number {
     // The bytes before readPos are counted by the byte source; those from the line on are in the buffer.
@@ -224,18 +220,18 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
       return;
     }
     for (const s of states) {
-      if (!isState(s)) throw new EddyError('STATE_FAILED', `textFile('${this.path}'): restored source state is malformed: ${JSON.stringify(s)}`);
+      if (!isState(s)) throw new EddyError('STATE_FAILED', `textFile('${this.file}'): restored source state is malformed: ${JSON.stringify(s)}`);
     }
     const list = states as TextFileState[];
     if (list.some((s) => s.size !== list[0].size)) {
-      throw new EddyError('STATE_FAILED', `textFile('${this.path}'): restored source states disagree on the file size`);
+      throw new EddyError('STATE_FAILED', `textFile('${this.file}'): restored source states disagree on the file size`);
     }
     // One subtask's state only covers its own old range; at another parallelism the others'
     // ranges would be lost silently, so that needs all subtasks' states (a union).
     if (!Array.isArray(state) && list[0].parallelism !== this.parallelism) {
       throw new EddyError(
         'UNSUPPORTED',
-        `textFile('${this.path}'): cannot restore one reader's offsets taken at parallelism ${list[0].parallelism} into parallelism ${this.parallelism}; rescaling needs the states of all readers`,
+        `textFile('${this.file}'): cannot restore one reader's offsets taken at parallelism ${list[0].parallelism} into parallelism ${this.parallelism}; rescaling needs the states of all readers`,
       );
     }
     this.restored = list;
@@ -249,11 +245,11 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
 
   async open(): Promise<void> {
     try {
-      this.bytes = await openBytes(this.path, this.gzip);
+      this.bytes = await openBytes(this.file, this.gzip);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException)?.code === 'ENOTFILE') throw notAFile(this.path, (err as Error).message.replace(/^is /, ''));
+      if ((err as NodeJS.ErrnoException)?.code === 'ENOTFILE') throw notAFile(this.file, (err as Error).message.replace(/^is /, ''));
       if (err instanceof EddyError) throw err;
-      throw unreadable(this.path, err);
+      throw unreadable(this.file, err);
     }
     this.handler.open?.();
     if (!this.restored) this.position(this.bytes.size);
@@ -364,7 +360,7 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
   /** Reads the next chunk behind the unfinished line at the end of the buffer. */
   private async fill(): Promise<PollStatus> {
     const bytes = this.bytes;
-    if (!bytes) throw new EddyError('INTERNAL', `textFile('${this.path}'): poll before open or after close`);
+    if (!bytes) throw new EddyError('INTERNAL', `textFile('${this.file}'): poll before open or after close`);
     const keep = this.aligned ? this.data.length - this.scan : 0;
     if (keep > 0 && this.scan > 0) this.buf.copyWithin(0, this.scan, this.data.length);
     // A very long line: grow so that each read still brings a useful amount.
@@ -381,11 +377,11 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
         got = await bytes.read(this.buf, keep, want, this.readPos);
       } catch (err) {
         const cause = err instanceof Error ? err.message : String(err);
-        throw new EddyError('SOURCE_FAILED', `reading input file '${this.path}' at byte ${this.readPos} failed: ${cause}`, { cause });
+        throw new EddyError('SOURCE_FAILED', `reading input file '${this.file}' at byte ${this.readPos} failed: ${cause}`, { cause });
       }
       if (got === 0) {
         // A compressed stream tells its size only at its end.
-        if (this.size !== Infinity) throw new EddyError('SOURCE_FAILED', `input file '${this.path}' became shorter while it was read (expected ${this.size} bytes)`);
+        if (this.size !== Infinity) throw new EddyError('SOURCE_FAILED', `input file '${this.file}' became shorter while it was read (expected ${this.size} bytes)`);
         this.size = this.readPos;
         if (this.end === Infinity) this.end = this.size;
       }
