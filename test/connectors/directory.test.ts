@@ -5,7 +5,7 @@
 // The expectation is the set of records written into the files by this test.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -67,6 +67,7 @@ describe('Sources.directory', () => {
       const input = join(root, `in-${p}`);
       const out = join(root, `out-${p}`);
       const deadDir = join(root, `dead-${p}`);
+      const chk = join(root, `chk-${p}`);
       const bad: Dead[] | undefined = p === 2 ? [] : undefined;
       mkdirSync(input);
       // Never complete: a dot-file and a .tmp file are not read.
@@ -81,16 +82,21 @@ describe('Sources.directory', () => {
           parallelism: p,
           mode: 'exactly-once',
           checkpointIntervalMs: 50,
+          checkpointDir: chk,
           restart: 'fixed:10:10',
-          args: { format: 'directory', fileFormat: 'jsonLines', input, output: out, faults: 'map@300,exit@500', ...(bad ? { dead: deadDir } : {}) },
+          args: { format: 'directory', fileFormat: 'jsonLines', input, output: out, faults: 'map@150,exit@150', ...(bad ? { dead: deadDir } : {}) },
         },
         { signal: stop.signal },
       );
       let failed: unknown;
       job.catch((err) => (failed = err));
-      for (let f = 3; f < 15; f++) {
+      // The first fault is armed by the first completed checkpoint: keep adding files until
+      // 8 were added after it (a loaded machine may take a while to complete it).
+      let afterCheckpoint = 0;
+      for (let f = 3; f < 200 && (f < 15 || afterCheckpoint < 8) && failed === undefined; f++) {
         await sleep(120);
         expected.push(...addFile(input, f, bad));
+        if (existsSync(join(chk, '_latest'))) afterCheckpoint++;
       }
       // Wait until the committed output holds every record (or the job failed, or 40 s).
       const deadline = Date.now() + 40_000;
