@@ -227,8 +227,8 @@ describe('jsonLines and csv sources', () => {
   });
 
   for (const [format, p, faults, gzip] of [
-    ['jsonLines', 3, 'map@3000,exit@5000', false],
-    ['csv', 2, 'exit@4000,map@2000', true],
+    ['jsonLines', 3, 'map@600,exit@900', false],
+    ['csv', 2, 'exit@800,map@400', true],
   ] as const) {
     it(`${format}${gzip ? ' (gzip)' : ''}, parallelism ${p}, faults ${faults}: good records and dead letters exactly once, counts in JobResult`, async () => {
       const count = 12_000;
