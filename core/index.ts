@@ -12,5 +12,5 @@ export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
 export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, PollStatus } from './connectors/types.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';
-export { runJob } from './runtime/executor.js';
+export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';

@@ -12,9 +12,19 @@ export interface ConnectorContext {
   readonly operatorUid: string;
   /** Restart attempt of the job, 0 for the first run. */
   readonly attempt: number;
-  /** Sends a value to the main thread (e.g. collected records); delivered in order. */
-  report(kind: string, payload: unknown): void;
+  /** Sends a report to the main thread (e.g. collected records); delivered in order. */
+  report(report: ConnectorReport): void;
 }
+
+/** One chunk of a collect sink's committed transaction (a restore may re-commit it: same id). */
+export interface CollectedChunk {
+  id: string;
+  part: number;
+  records: unknown[];
+}
+
+/** What a connector may tell the main thread. */
+export type ConnectorReport = { kind: 'collect'; chunk: CollectedChunk };
 
 /**
  * 'more': call poll again soon; 'idle': nothing to emit right now (call again after

@@ -1,0 +1,21 @@
+/**
+ * What collect sinks committed, kept once per transaction chunk however often a restore
+ * re-commits it, and how each keyed operator subtask restored its state.
+ */
+import type { CollectedChunk } from '../connectors/types.js';
+import type { StateRestore } from './options.js';
+
+export class CollectedRecords {
+  readonly byUid: Record<string, unknown[]> = {};
+  /** How each keyed operator subtask restored its state, in the order reported. */
+  readonly restores: StateRestore[] = [];
+  private readonly seen = new Set<string>();
+
+  add(uid: string, c: CollectedChunk): void {
+    const key = `${c.id}#${c.part}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const list = (this.byUid[uid] ??= []);
+    for (const r of c.records) list.push(r);
+  }
+}
