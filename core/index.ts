@@ -10,7 +10,7 @@ export { ConnectedStreams, IntervalJoin, JoinedStreams, WindowJoin, type Broadca
 export type { CoProcessFunction } from './operators/co-process.js';
 export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
-export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, PollStatus } from './connectors/types.js';
+export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, ConnectorReport, CollectedChunk, PollStatus } from './connectors/types.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';

@@ -129,6 +129,8 @@ export class JobRecord implements JobEvents {
 
   attemptEnded(): void {
     this.query = undefined;
+    // A checkpoint still pending when its attempt ends never completes.
+    for (const c of this.checkpoints) if (c.status === 'IN_PROGRESS') this.checkpointFailed(c.id, 'the job attempt ended before it completed');
     if (this.timer) this.sampler.sample();
   }
 

@@ -59,7 +59,8 @@ export function createRegistry(record: JobRecord): Registry {
       collect() {
         this.reset();
         eachSubtask((operator, subtask, m) => {
-          const v = m[name];
+          // A watermark not there yet is -Inf, as Flink reports Long.MIN_VALUE.
+          const v = m[name] ?? -Infinity;
           if (typeof v === 'number') this.set({ job: record.name, operator, subtask: String(subtask) }, v);
         });
       },

@@ -155,8 +155,9 @@ export class MetricsSampler {
       totals.backPressuredMs += bp;
       totals.bytesIn += bytesIn;
       totals.bytesOut += bytesOut;
-      const idleRate = dt > 0 ? Math.min(1000, perSecond(idle)) : 0;
-      const bpRate = dt > 0 ? Math.min(1000 - idleRate, perSecond(bp)) : 0;
+      // Not clamped: idle + back-pressured above 1000 ms/s would show an accounting error.
+      const idleRate = perSecond(idle);
+      const bpRate = perSecond(bp);
       for (let i = 0; i < vertex.nodes.length; i++) {
         const node = vertex.nodes[i];
         const at = spec.metricsSlots[i] * METRICS_PER_SLOT;
@@ -178,7 +179,7 @@ export class MetricsSampler {
         // The operators of a chain share the task's thread, and so its time.
         o.idleTimeMsPerSecond = idleRate;
         o.backPressuredTimeMsPerSecond = bpRate;
-        o.busyTimeMsPerSecond = dt > 0 ? 1000 - idleRate - bpRate : 0;
+        o.busyTimeMsPerSecond = dt > 0 ? Math.max(0, 1000 - idleRate - bpRate) : 0;
         o.accumulatedIdleTimeMs = totals.idleMs;
         o.accumulatedBackPressuredTimeMs = totals.backPressuredMs;
         o.accumulatedBusyTimeMs += dt > 0 ? Math.max(0, dt - idle - bp) : 0;
