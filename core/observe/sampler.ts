@@ -112,6 +112,8 @@ export class MetricsSampler {
     this.outputs = d.tasks.map((t) => t.spec.outputs.flatMap((o) => o.rings.map((r) => ({ hdr: ringHeader(r), last: 0 }))));
     this.seenIdle = d.tasks.map(() => 0);
     this.seenBackPressured = d.tasks.map(() => 0);
+    // The baseline: the next sample's rates are over the time from here.
+    this.sample();
   }
 
   /** Reads every counter once; rates are over the time since the previous call. */
