@@ -262,6 +262,15 @@ describe('dashboard server: REST, /metrics, queryable state, safety', () => {
     for (let j = 0; j < KEYS; j++) assert.equal(committed.get(`k${j}`), queried.get(`k${j}`), `committed count of k${j}`);
   });
 
+  it('eddy ui on a directory without a job record: one line naming the file', { timeout: 30_000 }, () => {
+    const empty = mkdtempSync(join(tmpdir(), 'eddy-ui-empty-'));
+    dirs.push(empty);
+    const r = spawnSync(process.execPath, [cliPath, 'ui', empty], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^eddy: \[BAD_ARG\] no job record in .*_job-record\.json/);
+  });
+
   it('refuses a non-loopback bind', { timeout: 30_000 }, async () => {
     await assert.rejects(
       runJob(fixture('observed.mjs'), { parallelism: 1, mode: 'none', args: { count: '10', keys: '2', rate: '1000' }, webUi: 0, webUiHost: '0.0.0.0' }),
