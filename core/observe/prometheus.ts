@@ -41,8 +41,17 @@ const JOB_METRICS: (keyof JobMetrics)[] = [
   'lastCheckpointAsyncDuration',
 ];
 
+/** One scrape asks for every job gauge in turn: the job's figures are worked out once per scrape. */
+const JOB_METRICS_TTL_MS = 100;
+
 export function createRegistry(record: JobRecord): Registry {
   const registry = new Registry();
+  let jobMetrics: { at: number; metrics: JobMetrics } | undefined;
+  const currentJobMetrics = (): JobMetrics => {
+    const now = Date.now();
+    if (jobMetrics === undefined || now - jobMetrics.at > JOB_METRICS_TTL_MS) jobMetrics = { at: now, metrics: record.views().job.metrics };
+    return jobMetrics.metrics;
+  };
   const labels = ['job', 'operator', 'subtask'] as const;
   const eachSubtask = (fn: (uid: string, subtask: number, m: SubtaskMetrics) => void) => {
     for (const n of record.plan.graph.nodes) {
@@ -99,7 +108,7 @@ export function createRegistry(record: JobRecord): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        const v = record.views().job.metrics[name];
+        const v = currentJobMetrics()[name];
         if (v !== null) this.set({ job: record.name }, v);
       },
     });

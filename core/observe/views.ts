@@ -134,7 +134,7 @@ export function buildJobViews(r: JobRecord): JobViews {
       id: v.id,
       name: v.name,
       parallelism: v.parallelism,
-      status: r.state === 'RUNNING' ? 'RUNNING' : r.state,
+      status: r.state,
       operators: v.nodes.map((n) => ({ uid: r.uidOf(n.id), name: n.name, kind: n.kind, keyed: n.keySelector !== undefined && n.kind !== 'sink' })),
       metrics: {
         'read-records': sum(headM.map((m) => m.numRecordsIn)),

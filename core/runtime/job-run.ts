@@ -164,11 +164,14 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     await dashboard?.close();
     await control?.close();
     await pool.destroy();
-    if (checkpointDir) await record.archive(checkpointDir).catch((err) => warn(`could not write the job record into ${checkpointDir}: ${err instanceof Error ? err.message : String(err)}`));
+    // A temporary directory goes only after a clean finish that left no savepoint in it;
+    // otherwise it holds what the user needs to resume (and the job's record, for eddy ui).
+    const removeDir = ownDir && finished && checkpointDir !== undefined && !existsSync(defaultSavepointRoot(checkpointDir));
+    if (checkpointDir && !removeDir) {
+      await record.archive(checkpointDir).catch((err) => warn(`could not write the job record into ${checkpointDir}: ${err instanceof Error ? err.message : String(err)}`));
+    }
     if (ownDir && checkpointDir) {
-      // A temporary directory goes only after a clean finish that left no savepoint in it;
-      // otherwise it holds what the user needs to resume.
-      if (finished && !existsSync(defaultSavepointRoot(checkpointDir))) rmSync(checkpointDir, { recursive: true, force: true });
+      if (removeDir) rmSync(checkpointDir, { recursive: true, force: true });
       else warn(`checkpoints retained in ${checkpointDir} (resume with --checkpoint-dir ${checkpointDir} --resume latest)`);
     }
     if (localDir) rmSync(localDir, { recursive: true, force: true });
