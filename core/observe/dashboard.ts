@@ -19,7 +19,7 @@ import type { ControlHandlers } from '../control/control-server.js';
 import { EddyError } from '../failure.js';
 import type { JobRecord } from './job-record.js';
 import { createRegistry } from './prometheus.js';
-import type { JobViews } from './views.js';
+import { vertexBackPressure, vertexWatermarks, type JobViews } from './views.js';
 
 export interface DashboardOptions {
   port: number;
@@ -160,10 +160,12 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     if (rest === '/checkpoints') return sendJson(res, 200, v.checkpoints);
     if (rest === '/exceptions') return sendJson(res, 200, v.exceptions);
     if (rest === '/series') return sendJson(res, 200, v.series);
-    const vertex = /^\/vertices\/(\d+)$/.exec(rest);
+    const vertex = /^\/vertices\/(\d+)(\/watermarks|\/backpressure)?$/.exec(rest);
     if (vertex) {
       const vv = v.vertices[vertex[1]];
       if (!vv) throw new HttpError(404, `no vertex ${vertex[1]}`);
+      if (vertex[2] === '/watermarks') return sendJson(res, 200, vertexWatermarks(vv));
+      if (vertex[2] === '/backpressure') return sendJson(res, 200, vertexBackPressure(vv));
       return sendJson(res, 200, vv);
     }
     const state = /^\/state\/([^/]+)\/([^/]+)$/.exec(rest);

@@ -146,7 +146,7 @@ export function buildJobViews(r: JobRecord): JobViews {
         busyPercent: busy,
         backPressuredPercent: bp,
         idlePercent: max(headM.map((m) => m.idleTimeMsPerSecond)) / 10,
-        backPressureLevel: bp <= 10 ? 'ok' : bp <= 50 ? 'low' : 'high',
+        backPressureLevel: levelOf(bp / 100),
         inputWatermark: minWatermark(headM.map((m) => m.currentInputWatermark)),
         outputWatermark: minWatermark(tailM.map((m) => m.currentOutputWatermark)),
       },
@@ -225,4 +225,29 @@ export function buildJobViews(r: JobRecord): JobViews {
     },
     series: { ...r.series, vertices: g.vertices.map((v) => v.name) },
   };
+}
+
+/** Flink's `/vertices/:vid/watermarks`: `{id: "<subtask>.currentInputWatermark", value}` per subtask. */
+export function vertexWatermarks(v: VertexView & { subtasks: SubtaskView[] }): { id: string; value: string }[] {
+  return v.subtasks.flatMap((st) => {
+    const head = st.operators[0];
+    const tail = st.operators[st.operators.length - 1];
+    const shown = (w: number | null) => String(w ?? Number.MIN_SAFE_INTEGER);
+    return [
+      { id: `${st.subtask}.currentInputWatermark`, value: shown(head.currentInputWatermark) },
+      { id: `${st.subtask}.currentOutputWatermark`, value: shown(tail.currentOutputWatermark) },
+    ];
+  });
+}
+
+const levelOf = (ratio: number): BackPressureLevel => (ratio <= 0.1 ? 'ok' : ratio <= 0.5 ? 'low' : 'high');
+
+/** Flink's `/vertices/:vid/backpressure`: the level and the busy / idle / back-pressured ratios per subtask. */
+export function vertexBackPressure(v: VertexView & { subtasks: SubtaskView[] }) {
+  const subtasks = v.subtasks.map((st) => {
+    const m = st.operators[0];
+    const ratio = m.backPressuredTimeMsPerSecond / 1000;
+    return { subtask: st.subtask, backpressureLevel: levelOf(ratio), ratio, idleRatio: m.idleTimeMsPerSecond / 1000, busyRatio: m.busyTimeMsPerSecond / 1000 };
+  });
+  return { status: 'ok', backpressureLevel: v.metrics.backPressureLevel, 'end-timestamp': Date.now(), subtasks };
 }

@@ -182,6 +182,15 @@ describe('dashboard server: REST, /metrics, queryable state, safety', () => {
     assert.ok(bytesOut.get(labels('faults', 0))! > 0 && bytesIn.get(labels('count', 0))! > 0, 'bytes counted');
     assert.equal(bytesOut.get(labels('events', 0)), 0, 'inside a chain no bytes are written');
 
+    // Flink's vertex sub-resources: watermarks and back pressure per subtask.
+    const wms = (await json(`${s.url}jobs/${s.jid}/vertices/1/watermarks`)) as { id: string; value: string }[];
+    assert.deepEqual(wms.map((w) => w.id).sort(), ['0.currentInputWatermark', '0.currentOutputWatermark', '1.currentInputWatermark', '1.currentOutputWatermark']);
+    // Ingestion time: the count's input watermark is a recent wall-clock time.
+    for (const w of wms) assert.ok(Math.abs(Number(w.value) - Date.now()) < 60_000, `${w.id} = ${w.value}`);
+    const bp = await json(`${s.url}jobs/${s.jid}/vertices/1/backpressure`);
+    assert.equal(bp.subtasks.length, 2);
+    for (const st of bp.subtasks) assert.ok(Math.abs(st.ratio + st.idleRatio + st.busyRatio - 1) <= 0.1, JSON.stringify(st));
+
     // -- Queryable state, once the k-keys are settled (1 s of records past the last of them).
     await countPast(s, QUIET_AFTER + RATE);
     const queried = await queryQuietKeys(s);
