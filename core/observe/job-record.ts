@@ -206,7 +206,7 @@ export class JobRecord implements JobEvents {
     if (this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
-      this.tick();
+      this.sampler.settle();
     }
   }
 

@@ -116,6 +116,18 @@ export class MetricsSampler {
     this.sample();
   }
 
+  /** The job ended: totals stay, rates and time shares go to zero (a finished task is neither busy nor idle). */
+  settle(): void {
+    this.sample();
+    for (const node of this.subtasks) {
+      for (const m of node) {
+        m.numRecordsInPerSecond = m.numRecordsOutPerSecond = m.numBytesInPerSecond = m.numBytesOutPerSecond = 0;
+        m.busyTimeMsPerSecond = m.idleTimeMsPerSecond = m.backPressuredTimeMsPerSecond = 0;
+        m.inPoolUsage = m.outPoolUsage = 0;
+      }
+    }
+  }
+
   /** Reads every counter once; rates are over the time since the previous call. */
   sample(): void {
     const d = this.deployment;

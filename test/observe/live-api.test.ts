@@ -248,6 +248,8 @@ describe('dashboard server: REST, /metrics, queryable state, safety', () => {
       const job = await json(`${url}jobs/${jid}`);
       assert.deepEqual(job.vertices.map((v: { name: string }) => v.name), ['events -> faults', 'count', 'sink']);
       assert.equal(job.vertices[0].metrics['write-records'], COUNT);
+      // A finished job's tasks are neither busy nor moving records.
+      for (const v of job.vertices) assert.deepEqual([v.metrics.busyPercent, v.metrics.recordsInPerSecond], [0, 0], v.name);
       const cps = await json(`${url}jobs/${jid}/checkpoints`);
       assert.equal(cps.counts.completed, result.checkpointsCompleted);
       assert.ok(cps.history.some((c: { status: string; kind: string }) => c.status === 'COMPLETED' && c.kind === 'savepoint'), 'the savepoint is in the history');
