@@ -36,6 +36,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --quick                    a short run of every suite (about 1–2 minutes)
   --suite NAME               run only this suite (repeatable, or comma-separated)
   --records N --keys N --rounds N   override the sizes of the pipeline suites
+  --web-ui                   keyed-count only: also run the parallelism-2 jobs with the dashboard on (and polled), for its cost
   --parallelism N            checkpoint-modes only (default 2)
   --intervals MS,MS,...      checkpoint-modes only (default 50,100,250,1000,10000; quick 50,100,1000)
 Results: bench/results/bench-<date>.json, .md and .svg charts.`;
@@ -56,6 +57,7 @@ try {
       rounds: { type: 'string' },
       parallelism: { type: 'string' },
       intervals: { type: 'string' },
+      'web-ui': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -137,7 +139,7 @@ const runners: Record<Suite, () => Promise<void>> = {
     for (const m of rows) console.log(`  ${m.group.padEnd(8)} ${m.name.padEnd(28)} ${fmt(m.unitsPerSec).padStart(14)} ${m.unit}/s  ${m.nsPerUnit.toFixed(1).padStart(9)} ns  ±${m.rme.toFixed(1)}%`);
   },
   'keyed-count': async () => {
-    results.keyedCount = await benchKeyedCount({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 5), intervalMs: 1000 });
+    results.keyedCount = await benchKeyedCount({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 5), intervalMs: 1000, webUi: values['web-ui'] });
     log(formatKeyedCount(results.keyedCount));
   },
   'checkpoint-modes': async () => {

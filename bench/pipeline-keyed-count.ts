@@ -13,6 +13,7 @@ import { nodeStreamsKeyedCount } from './baselines/node-streams.js';
 import { postMessageKeyedCount } from './baselines/postmessage-pipeline.js';
 import { keyedCountRate } from './engine-run.js';
 import { interleave, median } from './stats.js';
+import { watchDashboard } from './dashboard-watcher.js';
 import type { RunOptions } from '../core/runtime/options.js';
 
 export interface KeyedCountOptions {
@@ -21,6 +22,12 @@ export interface KeyedCountOptions {
   rounds: number;
   /** Checkpoint interval of the exactly-once engine runs. */
   intervalMs: number;
+  /**
+   * Also run the parallelism-2 engine jobs with the dashboard on (`--web-ui 0`: metrics
+   * sampled every second, REST and /metrics polled every second as an open page and a
+   * scraper would), interleaved with the same jobs without it: the cost of watching a job.
+   */
+  webUi?: boolean;
 }
 
 export interface KeyedCountEntry {
@@ -69,17 +76,23 @@ export async function benchKeyedCount(opts: KeyedCountOptions): Promise<KeyedCou
     if (r.result.durationMs > 2 * tiny) (steady[name] ??= []).push(records / ((r.result.durationMs - tiny) / 1000));
     return r.recordsPerSec;
   };
-  const runners = {
+  const watched: RunOptions = { webUi: 0, onWebUi: watchDashboard };
+  // Watched runs sit next to their unwatched twins, so a round measures each pair back to back.
+  const runners: Record<string, () => Promise<number>> = {
     'engine-p1-none': engine('engine-p1-none', { parallelism: 1 }),
     'engine-p1-eo': engine('engine-p1-eo', { parallelism: 1, ...eo }),
     'engine-p2-none': engine('engine-p2-none', { parallelism: 2 }),
+    ...(opts.webUi ? { 'engine-p2-none-web-ui': engine('engine-p2-none-web-ui', { parallelism: 2, ...watched }) } : {}),
     'engine-p2-eo': engine('engine-p2-eo', { parallelism: 2, ...eo }),
+    ...(opts.webUi ? { 'engine-p2-eo-web-ui': engine('engine-p2-eo-web-ui', { parallelism: 2, ...eo, ...watched }) } : {}),
     'two-thread-loop': async () => rate(records, (await twoThreadKeyedCount(records, keys)).ms),
     'single-thread-loop': async () => rate(records, singleThreadKeyedCount(records, keys).ms),
     'node-streams': async () => rate(records, (await nodeStreamsKeyedCount(records, keys)).ms),
     'postmessage-workers': async () => rate(records, (await postMessageKeyedCount(records, keys)).ms),
   };
-  const labels: Record<keyof typeof runners, string> = {
+  const labels: Record<string, string> = {
+    'engine-p2-none-web-ui': 'eddy, parallelism 2, checkpoints off, dashboard on',
+    'engine-p2-eo-web-ui': `eddy, parallelism 2, exactly-once ${opts.intervalMs} ms, dashboard on`,
     'engine-p1-none': 'eddy, parallelism 1, checkpoints off',
     'engine-p1-eo': `eddy, parallelism 1, exactly-once ${opts.intervalMs} ms`,
     'engine-p2-none': 'eddy, parallelism 2, checkpoints off',
@@ -101,7 +114,7 @@ export async function benchKeyedCount(opts: KeyedCountOptions): Promise<KeyedCou
 
   const runs = await interleave(opts.rounds, runners);
   const limit = median(runs['two-thread-loop']);
-  const entries = (Object.keys(runners) as (keyof typeof runners)[]).map((name): KeyedCountEntry => ({
+  const entries = Object.keys(runners).map((name): KeyedCountEntry => ({
     name,
     label: labels[name],
     kind: name.startsWith('engine') ? 'engine' : 'baseline',
@@ -124,5 +137,22 @@ export function formatKeyedCount(r: KeyedCountResult): string[] {
         `  ${e.label.padEnd(w)}  ${fmt(e.recordsPerSec).padStart(11)} records/s  ${e.ratioToTwoThread.toFixed(2)} of (a)` +
         (e.fixedMs !== undefined ? `   (fixed cost ${Math.round(e.fixedMs)} ms; without it ${e.steadyRecordsPerSec === undefined ? 'n/a (run too short)' : `${fmt(e.steadyRecordsPerSec)} records/s`})` : ''),
     ),
+    ...webUiCost(r),
   ];
+}
+
+/** The dashboard's cost: each watched entry against the same job unwatched (medians, and per round). */
+function webUiCost(r: KeyedCountResult): string[] {
+  const lines: string[] = [];
+  for (const e of r.entries) {
+    if (!e.name.endsWith('-web-ui')) continue;
+    const plain = r.entries.find((p) => p.name === e.name.slice(0, -'-web-ui'.length));
+    if (!plain) continue;
+    const perRound = e.runs.map((x, i) => x / plain.runs[i]);
+    lines.push(
+      `  dashboard cost, ${plain.label}: ${((1 - e.recordsPerSec / plain.recordsPerSec) * 100).toFixed(1)} % of the median rate ` +
+        `(per round, on / off: ${perRound.map((x) => x.toFixed(3)).join(' ')}; median ${median(perRound).toFixed(3)})`,
+    );
+  }
+  return lines;
 }

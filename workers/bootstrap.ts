@@ -9,6 +9,12 @@ import type { TaskOutcome, TaskSpec } from '../core/runtime/messages.js';
 import { runTask } from './run-loop.js';
 import { StreamTask } from './task.js';
 
+/**
+ * Counters are also published on a timer, so a task whose batches are slow (a slow sink)
+ * still shows live figures; the run loop publishes every METRICS_EVERY iterations besides.
+ */
+const PUBLISH_INTERVAL_MS = 100;
+
 export default async function runTaskEntry(spec: TaskSpec): Promise<TaskOutcome> {
   try {
     let task: StreamTask;
@@ -17,7 +23,12 @@ export default async function runTaskEntry(spec: TaskSpec): Promise<TaskOutcome>
     } catch (err) {
       return { status: 'failed', failure: toFailure(err, { code: 'INTERNAL', subtask: spec.subtask, context: 'task failed to start' }) };
     }
-    return await runTask(task);
+    const publisher = setInterval(() => task.publishMetrics(), PUBLISH_INTERVAL_MS);
+    try {
+      return await runTask(task);
+    } finally {
+      clearInterval(publisher);
+    }
   } finally {
     // The outcome travels on piscina's port and reports on ours; ports are not ordered with
     // each other, so the main thread waits for this last message before it trusts that it

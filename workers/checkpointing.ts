@@ -237,7 +237,7 @@ export class TaskCheckpointer {
         if (sameParallelism && r.checkpointDir === this.task.spec.checkpointDir) {
           this.confirmed.set(n, op.subtasks.find((s) => s.subtask === subtask)?.keyed);
         }
-        send(this.task.spec, { type: 'report', operatorUid: n.uid, kind: 'restore', payload: { subtask, local, filesRead } });
+        send(this.task.spec, { type: 'restored', operatorUid: n.uid, subtask, local, filesRead });
       }
       const opParts: Uint8Array[] = [];
       const names: string[] = [];

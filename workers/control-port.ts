@@ -4,10 +4,10 @@
  * rings the task's own gate, so a task parked on empty inputs wakes to handle it; a busy task
  * takes its commands synchronously (`takeCommands`) instead of waiting for its next yield.
  */
-import type { ConnectorContext } from '../core/connectors/types.js';
+import type { ConnectorContext, ConnectorReport } from '../core/connectors/types.js';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
-import { receiveMessageOnPort } from 'node:worker_threads';
-import type { TaskCommand, TaskReport, TaskSpec } from '../core/runtime/messages.js';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { PortCommand, StateQueryCommand, TaskCommand, TaskReport, TaskSpec } from '../core/runtime/messages.js';
 
 export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: number): ConnectorContext {
   const operatorUid = displayName(node);
@@ -16,8 +16,9 @@ export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: 
     parallelism,
     operatorUid,
     attempt: spec.attempt,
-    report(kind: string, payload: unknown) {
-      send(spec, { type: 'report', operatorUid, kind, payload });
+    report(r: ConnectorReport) {
+      if (r.kind === 'collect') send(spec, { type: 'collected', operatorUid, chunk: r.chunk });
+      else send(spec, { type: 'parse-counts', operatorUid, counts: r.counts });
     },
   };
 }
@@ -26,10 +27,30 @@ export function send(spec: TaskSpec, report: TaskReport): void {
   spec.port.postMessage(report);
 }
 
-export function listenForCommands(spec: TaskSpec, queue: TaskCommand[], wake: () => void): () => void {
-  const onMessage = (cmd: TaskCommand) => {
+/**
+ * Queryable-state answerers by port. A query is answered where it is taken off the port, not
+ * queued for the run loop: it reads state without touching the loop's current key.
+ */
+const answerers = new WeakMap<MessagePort, (q: StateQueryCommand) => void>();
+
+export function answerQueries(spec: TaskSpec, answer: (q: StateQueryCommand) => void): void {
+  answerers.set(spec.port, answer);
+}
+
+function take(spec: TaskSpec, queue: TaskCommand[], cmd: PortCommand): boolean {
+  if (cmd.type !== 'query') {
     queue.push(cmd);
-    wake();
+    return true;
+  }
+  const answer = answerers.get(spec.port);
+  if (answer) answer(cmd);
+  else send(spec, { type: 'state-value', requestId: cmd.requestId, found: false, error: 'the task is not ready yet' });
+  return false;
+}
+
+export function listenForCommands(spec: TaskSpec, queue: TaskCommand[], wake: () => void): () => void {
+  const onMessage = (cmd: PortCommand) => {
+    if (take(spec, queue, cmd)) wake();
   };
   spec.port.on('message', onMessage);
   return () => spec.port.off('message', onMessage);
@@ -42,5 +63,5 @@ export function listenForCommands(spec: TaskSpec, queue: TaskCommand[], wake: ()
  * About 35 ns when the port is empty.
  */
 export function takeCommands(spec: TaskSpec, queue: TaskCommand[]): void {
-  for (let m = receiveMessageOnPort(spec.port); m !== undefined; m = receiveMessageOnPort(spec.port)) queue.push(m.message as TaskCommand);
+  for (let m = receiveMessageOnPort(spec.port); m !== undefined; m = receiveMessageOnPort(spec.port)) take(spec, queue, m.message as PortCommand);
 }

@@ -15,6 +15,7 @@ import type { Collector, KeySelector } from '../core/api/functions.js';
 import { BatchEncoder } from '../core/channel/codec.js';
 import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { RingProducer } from '../core/channel/ring.js';
+import type { TimeAccount } from '../core/channel/time-account.js';
 import { EddyError } from '../core/failure.js';
 import type { JobEdge } from '../core/graph/job-graph.js';
 import type { OutputEdgeSpec } from '../core/runtime/messages.js';
@@ -44,6 +45,7 @@ export class Channel {
     private readonly encoder: BatchEncoder,
     private readonly where: { operatorUid: string; subtask: number },
     eventTime: boolean,
+    private readonly backPressure?: TimeAccount,
   ) {
     this.timestamps = eventTime ? [] : undefined;
   }
@@ -102,7 +104,9 @@ export class Channel {
         continue;
       }
       if (this.producer.state === RING_POISONED || isCancelled()) throw new EddyError('CANCELLED', 'the downstream channel was closed');
+      this.backPressure?.begin();
       await this.producer.waitForSpace(f.payload ? f.payload.length : f.count * 8, 1000);
+      this.backPressure?.end();
     }
   }
 }
@@ -170,6 +174,8 @@ export interface OutputSettings {
   operatorUid: string;
   /** The task's clock when its output records carry event timestamps. */
   time?: TaskTime;
+  /** Accounts the time spent waiting for ring space (the task's back-pressured time). */
+  backPressure?: TimeAccount;
 }
 
 /** The writers of one side-output tag (usually one edge). */
@@ -193,7 +199,7 @@ export class TaskOutput implements Collector<unknown> {
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
       const spec = specs[i];
-      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined));
+      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined, s.backPressure));
       this.channels.push(...chans);
       let w: EdgeWriter;
       switch (e.partitioner) {

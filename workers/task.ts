@@ -19,14 +19,27 @@ import { SinkOperator } from '../core/operators/sink.js';
 import { planJob, type JobPlan } from '../core/runtime/job-plan.js';
 import { loadJob } from '../core/runtime/module-loader.js';
 import type { TaskCommand, TaskSpec } from '../core/runtime/messages.js';
-import { CONTROL_CANCEL, METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from '../core/runtime/shared-layout.js';
+import { TimeAccount } from '../core/channel/time-account.js';
+import {
+  CONTROL_CANCEL,
+  METRIC_RECORDS_IN,
+  METRIC_RECORDS_OUT,
+  METRIC_STATE_ENTRIES,
+  METRICS_PER_SLOT,
+  TASK_BACKPRESSURED_MS,
+  TASK_BACKPRESSURED_SINCE,
+  TASK_IDLE_MS,
+  TASK_IDLE_SINCE,
+  TASK_INPUT_WATERMARK,
+  TASK_OUTPUT_WATERMARK,
+} from '../core/runtime/shared-layout.js';
 import { HeapKeyedStore } from '../core/state/heap/heap-keyed-store.js';
 import type { KeyedBackend } from '../core/state/keyed-backend.js';
 import { LmdbKeyedStore } from '../core/state/lmdb/lmdb-keyed-store.js';
-import { keyGroupRange } from '../core/state/key-groups.js';
+import { keyGroupFor, keyGroupRange } from '../core/state/key-groups.js';
 import { OperatorStateStore } from '../core/state/operator-state.js';
 import { TaskTime } from '../core/time/task-time.js';
-import { connectorContext } from './control-port.js';
+import { answerQueries, connectorContext, send } from './control-port.js';
 import { InputGate } from './input-gate.js';
 import { TaskOutput } from './output.js';
 
@@ -39,6 +52,9 @@ class SourceCounter implements Collector<unknown> {
     this.next.collect(value);
   }
 }
+
+/** Counting state entries walks every key group's map: twice a second is plenty for a gauge. */
+const STATE_COUNT_INTERVAL_MS = 500;
 
 /** File names allow only a safe alphabet: a uid may contain anything. */
 export function fileSafe(uid: string): string {
@@ -95,6 +111,9 @@ export class StreamTask {
   readonly time = new TaskTime();
   private readonly control: Int32Array;
   private readonly metrics: Float64Array;
+  private readonly counters: Float64Array;
+  /** When state entries were last counted (performance.now): they are counted twice a second at most. */
+  private stateCountedAt = -Infinity;
 
   private constructor(
     readonly spec: TaskSpec,
@@ -104,9 +123,10 @@ export class StreamTask {
     this.vertex = plan.jobGraph.vertices[spec.vertex];
     this.nodes = nodes;
     this.name = `${this.vertex.name} (${spec.subtask + 1}/${this.vertex.parallelism})`;
-    this.gate = new Gate(spec.gate);
     this.control = new Int32Array(spec.control);
     this.metrics = new Float64Array(spec.metrics);
+    this.counters = new Float64Array(spec.counters);
+    this.gate = new Gate(spec.gate, new TimeAccount(this.counters, TASK_IDLE_MS, TASK_IDLE_SINCE));
     const s = plan.settings;
     this.checkpointing = s.mode !== 'none';
     const vnodes = this.vertex.nodes;
@@ -119,6 +139,7 @@ export class StreamTask {
             subtask: spec.subtask,
             operatorUid: displayName(tail),
             time: this.vertex.eventTime ? this.time : undefined,
+            backPressure: new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE),
           })
         : undefined;
     const inputEdges = this.vertex.inputs.map((e) => e.id);
@@ -176,6 +197,22 @@ export class StreamTask {
     } else {
       this.head = next;
     }
+    answerQueries(spec, (q) => this.answerQuery(q.requestId, q.uid, q.name, q.key));
+  }
+
+  /** Queryable state: one key's value in one state of a keyed operator of this task. */
+  private answerQuery(requestId: number, uid: string, name: string, key: unknown): void {
+    const reply = (r: { found: boolean; value?: unknown; error?: string }) => send(this.spec, { type: 'state-value', requestId, ...r });
+    const keyed = this.nodes.find((n) => n.uid === uid)?.keyed;
+    if (keyed === undefined) return reply({ found: false, error: `operator '${uid}' has no keyed state` });
+    const table = keyed.tableDescriptors().findIndex((t) => t.name === name);
+    if (table < 0) return reply({ found: false, error: `operator '${uid}' has no state named '${name}' (yet)` });
+    try {
+      const value = keyed.peek(table, keyGroupFor(key, this.plan.settings.maxParallelism), key);
+      reply(value === undefined ? { found: false } : { found: true, value });
+    } catch (err) {
+      reply({ found: false, error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Loads the job, plans it, checks the plan matches the main thread's, builds the task. */
@@ -221,10 +258,21 @@ export class StreamTask {
     return Atomics.load(this.control, CONTROL_CANCEL) !== 0;
   }
 
-  /** Copies operator counters into the shared metrics block (read by the main thread). */
+  /** Copies operator counters and watermarks into shared memory (read by the main thread). */
   publishMetrics(): void {
     const m = this.metrics;
     const slots = this.spec.metricsSlots;
+    const c = this.counters;
+    c[TASK_INPUT_WATERMARK] = this.time.inputWatermark;
+    c[TASK_OUTPUT_WATERMARK] = this.time.outputWatermark;
+    const now = performance.now();
+    if (now - this.stateCountedAt >= STATE_COUNT_INTERVAL_MS) {
+      this.stateCountedAt = now;
+      for (let k = 0; k < this.nodes.length; k++) {
+        const keyed = this.nodes[k].keyed;
+        if (keyed !== undefined) m[slots[k] * METRICS_PER_SLOT + METRIC_STATE_ENTRIES] = keyed.entryCount();
+      }
+    }
     let k = 0;
     if (this.source) {
       m[slots[0] * METRICS_PER_SLOT + METRIC_RECORDS_OUT] = this.source.counter.recordsOut;

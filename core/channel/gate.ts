@@ -9,6 +9,7 @@
 import { GATE_BYTES, GATE_PARKED, GATE_SEQ } from './layout.js';
 import { keepAlive } from './keep-alive.js';
 import { ringGate } from './ring.js';
+import type { TimeAccount } from './time-account.js';
 
 export function createGate(): SharedArrayBuffer {
   return new SharedArrayBuffer(GATE_BYTES);
@@ -18,7 +19,11 @@ export class Gate {
   private readonly cells: Int32Array;
   private seq = 0;
 
-  constructor(gate: SharedArrayBuffer) {
+  /** `idle` accounts the time parked (the task's idle time), when given. */
+  constructor(
+    gate: SharedArrayBuffer,
+    private readonly idle?: TimeAccount,
+  ) {
     this.cells = new Int32Array(gate);
   }
 
@@ -41,7 +46,11 @@ export class Gate {
   /** Sleeps until rung (or `timeoutMs` passes). Must follow `arm` and a final input check. */
   async park(timeoutMs?: number): Promise<void> {
     const r = Atomics.waitAsync(this.cells, GATE_SEQ, this.seq, timeoutMs);
-    if (r.async) await keepAlive(r.value);
+    if (r.async) {
+      this.idle?.begin();
+      await keepAlive(r.value);
+      this.idle?.end();
+    }
     Atomics.store(this.cells, GATE_PARKED, 0);
   }
 

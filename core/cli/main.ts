@@ -24,10 +24,11 @@ import type { JobProgress, JobResult } from '../runtime/options.js';
 import { closest, parseRunArgs, runHelp } from './args.js';
 import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js';
 import { checkpointsCommand, savepointCommand, snapshotHelp, stopCommand } from './snapshot-commands.js';
+import { uiCommand, uiHelp } from './ui-command.js';
 
 /** Commands that the design names but this version does not implement yet. */
 const SNAPSHOT_COMMANDS = ['savepoint', 'stop', 'checkpoints'] as const;
-const COMMANDS = ['run', 'bench', 'help', ...SNAPSHOT_COMMANDS];
+const COMMANDS = ['run', 'bench', 'ui', 'help', ...SNAPSHOT_COMMANDS];
 
 const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 'BAD_ARG']);
 
@@ -41,6 +42,7 @@ function mainHelp(): string {
     '  eddy stop --with-savepoint DIR        stop that job after a savepoint (sinks committed)',
     '  eddy checkpoints DIR                  list checkpoints and savepoints, checked for damage',
     '  eddy bench [--quick] [--suite NAME]   run the benchmark suite (eddy bench --help)',
+    '  eddy ui DIR [--port N]                the dashboard over a finished job\'s record in DIR',
     '  eddy --help | help [COMMAND]          this help, or the help of COMMAND',
     '  eddy --version                        print the version',
     '',
@@ -109,7 +111,7 @@ async function run(argv: readonly string[]): Promise<number> {
 
   try {
     // Loaded only for `run`, so that --help and usage errors answer at once.
-    const { runJob } = await import('../runtime/executor.js');
+    const { runJob } = await import('../runtime/job-run.js');
     let result: JobResult;
     try {
       result = await runJob(
@@ -120,6 +122,10 @@ async function run(argv: readonly string[]): Promise<number> {
           onWarning: (m: string) => {
             progress.clear();
             process.stderr.write(`eddy: warning: ${m}\n`);
+          },
+          onWebUi: (url: string) => {
+            progress.clear();
+            process.stderr.write(`eddy: dashboard at ${url} (REST under /jobs, Prometheus at ${url}metrics)\n`);
           },
           onStart: ({ checkpointDir, restoredFrom }) => {
             progress.clear();
@@ -176,6 +182,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await checkpointsCommand(rest, process.stdout);
       case 'bench':
         return await bench(rest);
+      case 'ui':
+        return await uiCommand(rest, process.stdout);
       case undefined:
         process.stderr.write(`${mainHelp()}\n`);
         return 2;
@@ -183,6 +191,7 @@ async function main(argv: readonly string[]): Promise<number> {
       case '--help':
       case 'help':
         if (command === 'help' && rest[0] === 'run') process.stdout.write(`${runHelp()}\n`);
+        else if (command === 'help' && rest[0] === 'ui') process.stdout.write(`${uiHelp()}\n`);
         else if (command === 'help' && (SNAPSHOT_COMMANDS as readonly string[]).includes(rest[0] ?? '')) process.stdout.write(`${snapshotHelp(rest[0]!)}\n`);
         else process.stdout.write(`${mainHelp()}\n`);
         return 0;

@@ -15,14 +15,40 @@ export interface ConnectorContext {
   readonly operatorUid: string;
   /** Restart attempt of the job, 0 for the first run. */
   readonly attempt: number;
-  /** Sends a value to the main thread (e.g. collected records); delivered in order. */
-  report(kind: string, payload: unknown): void;
+  /** Sends a report to the main thread (e.g. collected records); delivered in order. */
+  report(report: ConnectorReport): void;
   /**
    * Source readers: where records of a side-output tag go (`source.getSideOutput(tag)`), or
    * undefined when nothing consumes that tag. Available from `open()` on.
    */
   sideOutput?(tagId: string): Collector<unknown> | undefined;
 }
+
+/** One chunk of a collect sink's committed transaction (a restore may re-commit it: same id). */
+export interface CollectedChunk {
+  id: string;
+  part: number;
+  records: unknown[];
+}
+
+/** Lines a line-parsing source parsed, skipped and dead-lettered. */
+export interface ParseCounts {
+  /** Lines that parsed into a record. */
+  parsed: number;
+  /** Lines that did not parse and were dropped (`onInvalid: 'skip'`). */
+  skipped: number;
+  /** Lines that did not parse and went to the dead-letter side output. */
+  deadLettered: number;
+}
+
+/** A reader subtask's parse counts (totals since the job started, restored with its offsets). */
+export interface ParseCountsReport extends ParseCounts {
+  subtask: number;
+  attempt: number;
+}
+
+/** What a connector may tell the main thread. */
+export type ConnectorReport = { kind: 'collect'; chunk: CollectedChunk } | { kind: 'parse-counts'; counts: ParseCountsReport };
 
 /**
  * 'more': call poll again soon; 'idle': nothing to emit right now (call again after

@@ -23,6 +23,8 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 
 export interface ControlServer {
   readonly file: string;
+  /** The token every request must carry (the dashboard's mutating endpoints take the same). */
+  readonly token: string;
   close(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startControlServer(dir: string, job: string, handlers: Con
   }
   return {
     file,
+    token,
     async close() {
       await rm(file, { force: true });
       await Promise.allSettled([...answering]);

@@ -8,7 +8,7 @@ import { createRing } from '../channel/ring.js';
 import { consumersOf, producersOf } from '../graph/job-graph.js';
 import type { JobPlan } from './job-plan.js';
 import type { TaskSpec } from './messages.js';
-import { CONTROL_INT32S, metricsBytes, metricsSlotBases } from './shared-layout.js';
+import { CONTROL_INT32S, createTaskCounters, metricsBytes, metricsSlotBases } from './shared-layout.js';
 
 export interface DeployedTask {
   spec: Omit<TaskSpec, 'port' | 'attempt'>;
@@ -58,6 +58,7 @@ export function deploy(plan: JobPlan, jobPath: string, args: Record<string, stri
           control,
           metrics,
           metricsSlots: v.nodes.map((n) => slotBases[n.id] + s),
+          counters: createTaskCounters(),
           inputs: v.inputs.flatMap((e) => producersOf(g, e, s).map((i) => ({ edge: e.id, producerSubtask: i, ring: ringOf.get(`${e.id}/${i}/${s}`)! }))),
           outputs: v.outputs.map((e) => {
             const consumers = consumersOf(g, e, s);

@@ -5,6 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
 import type { OperatorStateHandles } from '../checkpoint/metadata.js';
+import type { CollectedChunk, ParseCountsReport } from '../connectors/types.js';
 import type { Failure } from '../failure.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -36,6 +37,8 @@ export interface TaskSpec {
   metrics: SharedArrayBuffer;
   /** Metrics slot of every chained operator, head first. */
   metricsSlots: number[];
+  /** This task's own counters (time accounting, watermarks; see shared-layout.ts). */
+  counters: SharedArrayBuffer;
   inputs: InputChannelSpec[];
   outputs: OutputEdgeSpec[];
   /** Checkpoint storage directory (when checkpointing). */
@@ -49,7 +52,14 @@ export interface TaskSpec {
 
 /** Task → main. */
 export type TaskReport =
-  | { type: 'report'; operatorUid: string; kind: string; payload: unknown }
+  /** A collect sink committed this chunk of a transaction. */
+  | { type: 'collected'; operatorUid: string; chunk: CollectedChunk }
+  /** A line-parsing source reader's counts when it ends or closes. */
+  | { type: 'parse-counts'; operatorUid: string; counts: ParseCountsReport }
+  /** A keyed operator subtask got its state back (local: the LMDB environment was reopened as it was). */
+  | { type: 'restored'; operatorUid: string; subtask: number; local: boolean; filesRead: number }
+  /** The answer to a 'query' command: the value, or why there is none. */
+  | { type: 'state-value'; requestId: number; found: boolean; value?: unknown; error?: string }
   | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases }
   | { type: 'decline'; id: number; reason: string }
   | { type: 'source-ended' }
@@ -60,6 +70,18 @@ export type TaskCommand =
   | { type: 'trigger'; id: number; timestamp: number; final: boolean; kind: SnapshotKind; stop: boolean }
   | { type: 'notify'; id: number; final: boolean }
   | { type: 'abort'; id: number };
+
+/** Queryable state: read `name` of operator `uid` for `key` (answered with 'state-value'), off the run loop. */
+export interface StateQueryCommand {
+  type: 'query';
+  requestId: number;
+  uid: string;
+  name: string;
+  key: unknown;
+}
+
+/** Everything the main thread posts to a task's port. */
+export type PortCommand = TaskCommand | StateQueryCommand;
 
 /** What a task restores from: the checkpoint's operators (the task picks its own by uid). */
 export interface RestoreSpec {

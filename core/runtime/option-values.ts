@@ -275,7 +275,29 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     expects: 'a power of two of bytes (e.g. 262144 or 256k)', help: 'bytes of each channel ring buffer (default 256k)',
     parse: parseRingCapacity,
   },
+  {
+    key: 'webUi', flag: 'web-ui', env: 'EDDY_WEB_UI', metavar: 'PORT',
+    expects: 'a port number (0 picks a free one)', help: 'serve the live dashboard, REST API and /metrics on 127.0.0.1:PORT (0: a free port; the URL is printed)',
+    parse: parsePort,
+  },
+  {
+    key: 'webUiHost', flag: 'web-ui-host', metavar: 'HOST',
+    expects: 'a loopback address', help: 'the dashboard bind address: 127.0.0.1 (default), ::1 or localhost; nothing else (it has no login)',
+    parse: parseLoopbackHost,
+  },
 ];
+
+/** 0 .. 65535 (0: the system picks a free port). */
+export function parsePort(label: string, raw: string): number {
+  return parseIntIn(label, raw, 0, 65535, 'a port number (0-65535; 0 picks a free one)');
+}
+
+/** The dashboard has no login: it listens on loopback only. */
+export function parseLoopbackHost(label: string, raw: string): string {
+  const host = raw.trim();
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') return host;
+  throw new EddyError('BAD_FLAG', `${label} must be a loopback address (127.0.0.1, ::1 or localhost), got ${quote(raw)}: the dashboard has no login, reach it from elsewhere through an SSH tunnel`);
+}
 
 /** Sets one validated value on `options` (the table's keys are all scalar). */
 export function setOption(options: RunOptions, key: ValueKey, value: string | number | boolean): void {

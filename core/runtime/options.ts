@@ -50,6 +50,15 @@ export interface RunOptions {
   onWarning?: (message: string) => void;
   /** Called once the job is addressable (its control endpoint is up). */
   onStart?: (info: { checkpointDir: string; restoredFrom?: { checkpointDir: string; checkpointId: number } }) => void;
+  /**
+   * Serve the live dashboard, REST API and Prometheus `/metrics` on this port of 127.0.0.1
+   * (0 picks a free port). Off when undefined.
+   */
+  webUi?: number;
+  /** The dashboard's bind address; only loopback addresses are accepted. Default 127.0.0.1. */
+  webUiHost?: string;
+  /** Called with the dashboard's URL once it listens. */
+  onWebUi?: (url: string) => void;
   /** Called about every `progressIntervalMs` with live counters. */
   onProgress?: (progress: JobProgress) => void;
   /** How often onProgress is called, in ms (default 250). */

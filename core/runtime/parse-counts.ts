@@ -3,7 +3,7 @@
  * ends or closes) into the per-operator metrics. A reader's counts continue from the restored
  * checkpoint, so the newest attempt's report of each subtask holds that subtask's totals.
  */
-import type { ParseCounts, ParseCountsReport } from '../connectors/sources/line-parsing.js';
+import type { ParseCounts, ParseCountsReport } from '../connectors/types.js';
 import type { OperatorMetrics } from './options.js';
 
 export class ParseCountsByOperator {

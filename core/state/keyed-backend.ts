@@ -44,6 +44,14 @@ export interface KeyedBackend extends KeyedStateStore {
    * leave expired values out, and a background sweep removes them.
    */
   enableTtl(table: number, clock: Clock): void;
+  /**
+   * Reads `key`'s stored value in `table` without making it the current key (queryable state;
+   * the record loop's current key and memo stay as they are). Map state: its entries as
+   * stored. Undefined when the key has no value.
+   */
+  peek(table: number, keyGroup: number, key: unknown): unknown;
+  /** Keys with state, summed over the tables (a metric; LMDB: what was flushed to it). */
+  entryCount(): number;
   /** Releases files and handles; the store is unusable afterwards. */
   dispose(): Promise<void>;
 }

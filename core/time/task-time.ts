@@ -42,6 +42,8 @@ export class TaskTime {
   private chain: readonly WatermarkAware[] = [];
   private output: WatermarkOutput | undefined;
   private lastOutput = -Infinity;
+  /** The last watermark that came in over the task's inputs (metrics). */
+  inputWatermark = -Infinity;
   private outputIdle = false;
   private readonly tickers: TimeTicker[] = [];
 
@@ -62,6 +64,7 @@ export class TaskTime {
    * processWatermark, so their results precede the watermark downstream (as in Flink).
    */
   watermark(from: number, wm: number): void {
+    if (from < 0) this.inputWatermark = wm;
     const chain = this.chain;
     for (let j = from + 1; j < chain.length; j++) {
       const op = chain[j];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { directory } from '../../core/connectors/sources/directory.js';
 import type { ConnectorContext, SourceReader } from '../../core/connectors/types.js';
-import { runJob } from '../../core/runtime/executor.js';
+import { runJob } from '../../core/runtime/job-run.js';
 import { prng } from '../helpers/prng.js';
 import { fixture } from '../helpers/paths.js';
 import { readCommitted } from '../helpers/validating-output.js';

@@ -16,7 +16,7 @@ import type { InvalidLine } from '../../core/connectors/sources/line-parsing.js'
 import { textFile } from '../../core/connectors/sources/text-file.js';
 import type { ConnectorContext, Source, SourceReader } from '../../core/connectors/types.js';
 import { EddyError } from '../../core/failure.js';
-import { runJob } from '../../core/runtime/executor.js';
+import { runJob } from '../../core/runtime/job-run.js';
 import { cliPath, fixture } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 import { readCommitted } from '../helpers/validating-output.js';
@@ -78,7 +78,7 @@ function ctx(i: number, p: number, sides: Record<string, unknown[]> = {}, report
     parallelism: p,
     operatorUid: 'in',
     attempt: 0,
-    report: (kind, payload) => void reports.push({ kind, payload }),
+    report: (r) => void reports.push(r),
     sideOutput: (tag) => (sides[tag] ? { collect: (v) => void sides[tag].push(v) } : undefined),
   };
 }

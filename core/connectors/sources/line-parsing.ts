@@ -34,24 +34,8 @@ export interface InvalidLine {
  */
 export type InvalidLinePolicy = 'fail' | 'skip' | OutputTag<InvalidLine>;
 
-/** Lines a parsing source handled, by outcome (blank lines are not counted). */
-export interface ParseCounts {
-  /** Lines parsed into records. */
-  parsed: number;
-  /** Lines that did not parse and were dropped (`onInvalid: 'skip'`). */
-  skipped: number;
-  /** Lines that did not parse and went to the dead-letter side output. */
-  deadLettered: number;
-}
-
-/** The report kind a parsing reader sends its counts under (read by the executor). */
-export const PARSE_COUNTS_REPORT = 'parse-counts';
-
-/** The payload of a parse-counts report. */
-export interface ParseCountsReport extends ParseCounts {
-  subtask: number;
-  attempt: number;
-}
+import type { ParseCounts, ParseCountsReport } from '../types.js';
+export type { ParseCounts, ParseCountsReport };
 
 export function checkPolicy(kind: string, policy: unknown): InvalidLinePolicy {
   if (policy === undefined) return 'fail';
@@ -139,6 +123,6 @@ export class ParsingLineHandler<T> implements LineHandler<T> {
 
   done(): void {
     const report: ParseCountsReport = { subtask: this.ctx.subtaskIndex, attempt: this.ctx.attempt, ...this.counts };
-    this.ctx.report(PARSE_COUNTS_REPORT, report);
+    this.ctx.report({ kind: 'parse-counts', counts: report });
   }
 }

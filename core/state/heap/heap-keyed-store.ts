@@ -201,6 +201,14 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     return this.tables[table].groups[keyGroup - this.rangeStart];
   }
 
+  peek(table: number, keyGroup: number, key: unknown): unknown {
+    return this.keyGroupTable(table, keyGroup).get(storedKey(key));
+  }
+
+  entryCount(): number {
+    return this.size();
+  }
+
   /** Number of keys across all tables (for tests and metrics). */
   size(): number {
     let n = 0;

@@ -42,6 +42,8 @@ const FLUSH_TXN_OPS = 4096;
 const RESTORE_BATCH = FLUSH_TXN_OPS;
 const META_TABLES = metaKey('tables');
 const META_CHECKPOINT = metaKey('checkpoint');
+/** Keys in the environment that are not state (the two above). */
+const META_KEYS = 2;
 /** The checkpoint marker of an environment holding state newer than any barrier. */
 const NOT_AT_CHECKPOINT = -1;
 
@@ -243,6 +245,26 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     m.set(this.stored, slot);
     this.cached++;
     return slot;
+  }
+
+  entryCount(): number {
+    if (this.closed) return 0;
+    // The environment's entries less its meta keys (checkpoint marker, table list).
+    return Math.max(0, (this.env.getStats() as { entryCount: number }).entryCount - META_KEYS);
+  }
+
+  peek(table: number, keyGroup: number, key: unknown): unknown {
+    this.checkGroup(keyGroup);
+    const gi = keyGroup - this.rangeStart;
+    const stored = storedKey(key);
+    // The write-behind cache holds the newest value; LMDB only what was flushed.
+    const slot = this.tables[table].groups[gi].get(stored);
+    if (slot !== undefined) return slot.v === ABSENT ? undefined : slot.v;
+    if (this.inLmdb[gi] === 0) return undefined;
+    const bytes = this.guard('read', () => this.env.getBinary(encodeKey(keyGroup, table, stored)));
+    if (bytes === undefined) return undefined;
+    const v = decodeValue(bytes);
+    return this.tables[table].kind === 'map' ? entryMapOf(v as [unknown, unknown][]) : v;
   }
 
   private markDirty(t: number, slot: Slot, gi: number, stored: unknown): void {

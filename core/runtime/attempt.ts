@@ -1,0 +1,230 @@
+/**
+ * One attempt of a job: every task of the deployment runs in the slot pool, reports come back
+ * over a MessagePort per task, and the first failure (a task's, a dead worker's, the
+ * coordinator's) cancels every task. Cancellation raises the control flag, poisons the rings
+ * and rings the gates; tasks that do not leave their loops in time lose their threads.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { CheckpointCoordinator, CheckpointStats } from '../checkpoint/coordinator.js';
+import { ringGate, poisonRing } from '../channel/ring.js';
+import type { Failure } from '../failure.js';
+import { displayName } from '../graph/stream-graph.js';
+import { keyGroupFor, subtaskForKeyGroup } from '../state/key-groups.js';
+import { createCheckpointCoordinator } from './checkpoint-host.js';
+import type { CollectedRecords } from './collected-records.js';
+import type { Deployment } from './deployment.js';
+import type { JobEvents } from './job-events.js';
+import type { JobPlan } from './job-plan.js';
+import type { PortCommand, RestoreSpec, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
+import type { SlotPool } from './pool.js';
+import { CONTROL_CANCEL } from './shared-layout.js';
+
+/** How long cancelled tasks get to leave their loops before their threads are terminated. */
+const CANCEL_GRACE_MS = 5_000;
+/** A state query the owning task has not answered by then fails (the task may be stuck). */
+const QUERY_TIMEOUT_MS = 5_000;
+
+export interface AttemptOptions {
+  plan: JobPlan;
+  deployment: Deployment;
+  pool: SlotPool;
+  attempt: number;
+  collector: CollectedRecords;
+  signal: AbortSignal | undefined;
+  checkpointDir: string | undefined;
+  restore: RestoreSpec | undefined;
+  retained: number;
+  localDir: string | undefined;
+  warn: (message: string) => void;
+  events: JobEvents | undefined;
+  /** The attempt's coordinator while it runs (savepoints go through it), then undefined. */
+  onCoordinator(c: CheckpointCoordinator | undefined): void;
+}
+
+export interface AttemptEnd {
+  failure?: Failure;
+  cancelled: boolean;
+  checkpointsCompleted: number;
+  checkpointsFailed: number;
+  checkpoints: CheckpointStats[];
+}
+
+type StateValue = Extract<TaskReport, { type: 'state-value' }>;
+
+export class Attempt {
+  private readonly control: Int32Array;
+  private readonly killers: AbortController[];
+  private readonly ports: MessagePort[] = [];
+  private readonly sourceTasks: number[];
+  private sourcesEnded = 0;
+  private coordinator: CheckpointCoordinator | undefined;
+  private firstFailure: Failure | undefined;
+  private cancelledByUser = false;
+  private nextQuery = 0;
+  private readonly queries = new Map<number, (r: StateValue) => void>();
+
+  constructor(private readonly o: AttemptOptions) {
+    const d = o.deployment;
+    this.control = new Int32Array(d.control);
+    this.killers = d.tasks.map(() => new AbortController());
+    this.sourceTasks = d.tasks.map((t, k) => (o.plan.jobGraph.vertices[t.spec.vertex].nodes[0].kind === 'source' ? k : -1)).filter((k) => k >= 0);
+  }
+
+  private get cancelling(): boolean {
+    return Atomics.load(this.control, CONTROL_CANCEL) !== 0;
+  }
+
+  private command(k: number, cmd: PortCommand): void {
+    this.ports[k].postMessage(cmd);
+  }
+
+  private cancelAll(): void {
+    if (this.cancelling) return;
+    this.coordinator?.stop();
+    Atomics.store(this.control, CONTROL_CANCEL, 1);
+    const d = this.o.deployment;
+    for (const r of d.rings) poisonRing(r.ring, r.gate);
+    for (const g of d.gates) ringGate(new Int32Array(g));
+    // Tasks that do not leave their loops in time (a user function stuck in a loop) lose
+    // their threads.
+    setTimeout(() => this.killers.forEach((k) => k.abort()), CANCEL_GRACE_MS).unref();
+  }
+
+  private fail(f: Failure): void {
+    this.firstFailure ??= f;
+    this.cancelAll();
+  }
+
+  private readonly onAbort = () => {
+    this.cancelledByUser = true;
+    this.cancelAll();
+  };
+
+  async run(): Promise<AttemptEnd> {
+    const { plan, deployment: d, signal, checkpointDir, events } = this.o;
+    if (signal?.aborted) this.onAbort();
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (checkpointDir) {
+      this.coordinator = await createCheckpointCoordinator({
+        plan,
+        checkpointDir,
+        taskCount: d.tasks.length,
+        sourceTasks: this.sourceTasks,
+        restore: this.o.restore,
+        retained: this.o.retained,
+        command: (k, cmd) => this.command(k, cmd),
+        cancelling: () => this.cancelling,
+        warn: this.o.warn,
+        fail: (f) => this.fail(f),
+        events,
+      });
+    }
+    const runs = d.tasks.map((_, k) => this.runTask(k));
+    this.coordinator?.start();
+    this.o.onCoordinator(this.coordinator);
+    events?.attemptStarted(this.o.attempt, d, (uid, name, key) => this.query(uid, name, key));
+    await Promise.all(runs);
+    events?.attemptEnded(this.o.attempt);
+    for (const answer of this.queries.values()) answer({ type: 'state-value', requestId: -1, found: false, error: 'the attempt ended' });
+    this.o.onCoordinator(undefined);
+    this.coordinator?.stop();
+    signal?.removeEventListener('abort', this.onAbort);
+    const c = this.coordinator;
+    const end: AttemptEnd = { cancelled: this.cancelledByUser, checkpointsCompleted: c?.completed ?? 0, checkpointsFailed: c?.failed ?? 0, checkpoints: c?.stats ?? [] };
+    if (this.firstFailure) end.failure = this.firstFailure;
+    return end;
+  }
+
+  private runTask(k: number): Promise<TaskOutcome> {
+    const t = this.o.deployment.tasks[k];
+    const { port1, port2 } = new MessageChannel();
+    this.ports.push(port1);
+    const done = new Promise<void>((resolveDone) => port1.on('message', (m: TaskReport) => this.onReport(k, m, resolveDone)));
+    const spec: TaskSpec = { ...t.spec, attempt: this.o.attempt, port: port2, checkpointDir: this.o.checkpointDir, restore: this.o.restore, localDir: this.o.localDir };
+    const killer = this.killers[k];
+    const outcome: Promise<TaskOutcome> = this.o.pool.run(spec, killer.signal).then(
+      async (o) => {
+        await done;
+        return o;
+      },
+      (err): TaskOutcome => {
+        // The worker itself died (process.exit, a native crash) or was terminated by us.
+        if (this.cancelling && killer.signal.aborted) return { status: 'cancelled' };
+        const cause = err instanceof Error ? err.message : String(err);
+        return {
+          status: 'failed',
+          failure: {
+            code: 'WORKER_EXITED',
+            message: `the worker running '${t.name}' died: ${cause}`,
+            operatorUid: this.o.plan.jobGraph.vertices[t.spec.vertex].name,
+            subtask: t.spec.subtask,
+            cause,
+          },
+        };
+      },
+    );
+    return outcome.then((o) => {
+      port1.close();
+      if (o.status === 'failed') this.fail(o.failure);
+      return o;
+    });
+  }
+
+  private onReport(k: number, m: TaskReport, done: () => void): void {
+    switch (m.type) {
+      case 'done':
+        done();
+        break;
+      case 'collected':
+        this.o.collector.add(m.operatorUid, m.chunk);
+        break;
+      case 'parse-counts':
+        this.o.collector.parseCounts.add(m.operatorUid, m.counts);
+        break;
+      case 'restored':
+        this.o.collector.restores.push({ uid: m.operatorUid, subtask: m.subtask, local: m.local, filesRead: m.filesRead });
+        break;
+      case 'state-value':
+        this.queries.get(m.requestId)?.(m);
+        break;
+      case 'ack':
+        this.o.events?.taskAcknowledged(m.id, k, m.phases, m.acks);
+        this.coordinator?.onAck(k, m.id, m.acks, m.phases);
+        break;
+      case 'decline':
+        this.coordinator?.onDecline(m.id, m.reason);
+        break;
+      case 'source-ended':
+        if (++this.sourcesEnded === this.sourceTasks.length) this.coordinator?.requestFinal();
+        break;
+    }
+  }
+
+  /** Asks the task holding `key`'s key group of operator `uid` for its value of state `name`. */
+  private query(uid: string, name: string, key: unknown): Promise<{ found: boolean; value?: unknown }> {
+    const task = this.ownerOf(uid, key);
+    if (task < 0) return Promise.reject(new Error(`no running operator '${uid}' with keyed state`));
+    const requestId = this.nextQuery++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => settle({ type: 'state-value', requestId, found: false, error: `no answer within ${QUERY_TIMEOUT_MS} ms` }), QUERY_TIMEOUT_MS);
+      const settle = (r: StateValue) => {
+        clearTimeout(timer);
+        this.queries.delete(requestId);
+        if (r.error !== undefined) reject(new Error(r.error));
+        else resolve({ found: r.found, value: r.value });
+      };
+      this.queries.set(requestId, settle);
+      this.command(task, { type: 'query', requestId, uid, name, key });
+    });
+  }
+
+  /** The task index of the subtask of `uid` that owns `key`'s key group, or -1. */
+  private ownerOf(uid: string, key: unknown): number {
+    const g = this.o.plan.jobGraph;
+    const vertex = g.vertices.find((v) => v.nodes.some((n) => displayName(n) === uid && n.keySelector !== undefined));
+    if (!vertex) return -1;
+    const maxP = this.o.plan.settings.maxParallelism;
+    const subtask = subtaskForKeyGroup(keyGroupFor(key, maxP), maxP, vertex.parallelism);
+    return this.o.deployment.tasks.findIndex((t) => t.spec.vertex === vertex.id && t.spec.subtask === subtask);
+  }
+}

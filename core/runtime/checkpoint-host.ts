@@ -1,0 +1,75 @@
+/**
+ * The checkpoint coordinator of one attempt and its host: triggers go to the source tasks,
+ * metadata and savepoints to checkpoint storage, completions and aborts to every task.
+ */
+import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
+import { writeSavepoint } from '../checkpoint/savepoint.js';
+import { CheckpointStorage } from '../checkpoint/storage.js';
+import type { Failure } from '../failure.js';
+import type { JobEvents } from './job-events.js';
+import type { JobPlan } from './job-plan.js';
+import type { RestoreSpec, TaskCommand } from './messages.js';
+
+const CHECKPOINT_TIMEOUT_MS = 60_000;
+const TOLERABLE_CHECKPOINT_FAILURES = 3;
+
+export interface CheckpointHostOptions {
+  plan: JobPlan;
+  checkpointDir: string;
+  taskCount: number;
+  /** Task indexes of the source tasks (where barriers are injected). */
+  sourceTasks: number[];
+  restore: RestoreSpec | undefined;
+  /** Complete checkpoints kept; older ones are pruned. */
+  retained: number;
+  command(task: number, cmd: TaskCommand): void;
+  /** True once the attempt is going down (a failed checkpoint is then no news). */
+  cancelling(): boolean;
+  warn(message: string): void;
+  fail(failure: Failure): void;
+  events: JobEvents | undefined;
+}
+
+export async function createCheckpointCoordinator(o: CheckpointHostOptions): Promise<CheckpointCoordinator> {
+  const storage = new CheckpointStorage(o.checkpointDir);
+  const everyTask = (cmd: TaskCommand) => {
+    for (let k = 0; k < o.taskCount; k++) o.command(k, cmd);
+  };
+  const coordinator: CheckpointCoordinator = new CheckpointCoordinator(
+    {
+      intervalMs: o.plan.settings.checkpointIntervalMs,
+      timeoutMs: CHECKPOINT_TIMEOUT_MS,
+      minPauseMs: Math.min(o.plan.settings.checkpointIntervalMs / 2, 500),
+      tolerableFailures: TOLERABLE_CHECKPOINT_FAILURES,
+      taskCount: o.taskCount,
+      maxParallelism: o.plan.settings.maxParallelism,
+      // Past every chk-N already here, complete or not (a killed run leaves incomplete ones).
+      firstId: Math.max(o.restore?.checkpointId ?? 0, await storage.highestId()) + 1,
+    },
+    {
+      trigger: (id, timestamp, final, kind, stop) => {
+        o.events?.checkpointTriggered(id, timestamp, kind);
+        for (const k of o.sourceTasks) o.command(k, { type: 'trigger', id, timestamp, final, kind, stop });
+      },
+      persist: async (metadata) => {
+        await storage.commitMetadata(metadata.id, metadata);
+        await storage.prune(o.retained);
+      },
+      persistSavepoint: (metadata, targetRoot) => writeSavepoint(storage, metadata, targetRoot),
+      notifyComplete: (id, final) => {
+        const stats = coordinator.stats[coordinator.stats.length - 1];
+        if (stats?.id === id) o.events?.checkpointCompleted(stats);
+        everyTask({ type: 'notify', id, final });
+      },
+      notifyAborted: (id, reason) => {
+        // Unless the job is going down anyway, a failed checkpoint is news the user wants.
+        if (!o.cancelling()) o.warn(`checkpoint ${id} failed: ${reason}`);
+        o.events?.checkpointFailed(id, reason);
+        everyTask({ type: 'abort', id });
+        void storage.discard(id).catch(() => {});
+      },
+      failJob: (reason) => o.fail({ code: 'CHECKPOINT_FAILED', message: reason }),
+    },
+  );
+  return coordinator;
+}

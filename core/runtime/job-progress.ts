@@ -1,0 +1,42 @@
+/** Records in and out per operator, read from the metrics block, for progress and the result. */
+import { displayName } from '../graph/stream-graph.js';
+import type { Deployment } from './deployment.js';
+import type { JobPlan } from './job-plan.js';
+import type { JobProgress, OperatorMetrics, RunOptions } from './options.js';
+import { METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from './shared-layout.js';
+
+export function readMetrics(plan: JobPlan, d: Deployment): OperatorMetrics[] {
+  const m = new Float64Array(d.metrics);
+  return plan.graph.nodes.map((n) => {
+    const p = plan.jobGraph.parallelism[n.id];
+    let recordsIn = 0;
+    let recordsOut = 0;
+    for (let s = 0; s < p; s++) {
+      const at = (d.slotBases[n.id] + s) * METRICS_PER_SLOT;
+      recordsIn += m[at + METRIC_RECORDS_IN];
+      recordsOut += m[at + METRIC_RECORDS_OUT];
+    }
+    return { uid: displayName(n), name: n.name, kind: n.kind, parallelism: p, recordsIn, recordsOut };
+  });
+}
+
+export function startProgress(plan: JobPlan, d: Deployment, options: RunOptions, started: number): { stop(): void } | undefined {
+  const cb = options.onProgress;
+  if (!cb) return undefined;
+  const tick = () => {
+    const p: JobProgress = { elapsedMs: performance.now() - started, operators: readMetrics(plan, d) };
+    try {
+      cb(p);
+    } catch {
+      // A progress callback must not take the job down.
+    }
+  };
+  const timer = setInterval(tick, options.progressIntervalMs ?? 250);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      tick();
+    },
+  };
+}
