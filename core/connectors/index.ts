@@ -2,12 +2,13 @@
 import { fromElements } from './sources/collection.js';
 import { generator } from './sources/generator.js';
 import { textFile } from './sources/text-file.js';
+import { nexmark } from './sources/nexmark/source.js';
 import { jsonLinesFile } from './sinks/json-lines-file.js';
 import { collect, discard, print } from './sinks/simple.js';
 import { writeAhead } from './sinks/write-ahead.js';
 import { idempotent } from './sinks/idempotent.js';
 
-export const Sources = { textFile, generator, fromElements };
+export const Sources = { textFile, generator, fromElements, nexmark };
 export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent };
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
@@ -15,4 +16,8 @@ export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceRead
 export type { TextFileState } from './sources/text-file.js';
 export type { GeneratorOptions, GeneratorState } from './sources/generator.js';
 export type { CollectionState } from './sources/collection.js';
+export type { NexmarkOptions } from './sources/nexmark/config.js';
+export type { NexmarkEvent, Person, Auction, Bid } from './sources/nexmark/model.js';
+export { eventTime as nexmarkEventTime } from './sources/nexmark/model.js';
+export { WATERMARK_DELAY_MS as NEXMARK_WATERMARK_DELAY_MS } from './sources/nexmark/config.js';
 export type { JsonLinesFileOptions, PartFileHandle } from './sinks/json-lines-file.js';
