@@ -35,6 +35,11 @@ export interface NexmarkOptions {
   events: number;
   /** Events per second of event time (event-time density, not emit speed). Default 10 M. */
   rate?: number;
+  /**
+   * Wall-clock events per second over all subtasks (nexmark with max-emit-speed=false).
+   * Default: as fast as the job takes them; event time comes from `rate` either way.
+   */
+  emitRate?: number;
   /** Event time of event 0, ms since the epoch. Default Beam's 2015-07-15T00:00:00Z. */
   baseTime?: number;
   personProportion?: number;
@@ -52,7 +57,7 @@ export interface NexmarkOptions {
 }
 
 /** Options with every default filled in, plus what follows from them. */
-export interface GeneratorConfig extends Required<NexmarkOptions> {
+export interface GeneratorConfig extends Required<Omit<NexmarkOptions, 'emitRate'>> {
   totalProportion: number;
   /** Event-time microseconds between two events (one logical timeline over all subtasks). */
   interEventDelayUs: number;
@@ -65,7 +70,7 @@ function check(name: string, v: number, min: number, integer: boolean): void {
 }
 
 export function resolveConfig(o: NexmarkOptions): GeneratorConfig {
-  const c: Required<NexmarkOptions> = {
+  const c: Required<Omit<NexmarkOptions, 'emitRate'>> = {
     events: o.events,
     rate: o.rate ?? DEFAULT_RATE,
     baseTime: o.baseTime ?? DEFAULT_BASE_TIME,

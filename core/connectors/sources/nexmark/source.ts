@@ -4,6 +4,7 @@
  * exact rewind), so every subtask's event time rises at the same pace and the union is the
  * same at any parallelism. The queries' watermark is `eventTime(e) - NEXMARK_WATERMARK_DELAY_MS`.
  */
+import { EddyError } from '../../../failure.js';
 import type { Source } from '../../types.js';
 import { generator } from '../generator.js';
 import { resolveConfig, type NexmarkOptions } from './config.js';
@@ -13,9 +14,13 @@ import type { NexmarkEvent } from './model.js';
 /** The Nexmark generator as a bounded, parallel, checkpointed source of `events` events. */
 export function nexmark(options: NexmarkOptions): Source<NexmarkEvent> {
   const config = resolveConfig(options);
+  const { emitRate } = options;
+  if (emitRate !== undefined && !(emitRate > 0 && Number.isFinite(emitRate))) {
+    throw new EddyError('JOB_INVALID', `nexmark: emitRate must be a positive number of events per second, got ${emitRate}`);
+  }
   let make: ((id: number) => NexmarkEvent) | undefined;
   // The tables (1 MiB padding, channel urls) are built on first use, in the worker that needs them.
-  const src = generator<NexmarkEvent>({ count: config.events, fn: (id) => (make ??= eventMaker(config))(id) });
+  const src = generator<NexmarkEvent>({ count: config.events, rate: emitRate, fn: (id) => (make ??= eventMaker(config))(id) });
   return { ...src, kind: 'nexmark' };
 }
 
