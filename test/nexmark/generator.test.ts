@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runJob } from '../../core/index.js';
+import { EddyError, runJob, Sources } from '../../core/index.js';
 import { resolveConfig } from '../../core/connectors/sources/nexmark/config.js';
 import { eventMaker } from '../../core/connectors/sources/nexmark/event.js';
 import type { NexmarkEvent } from '../../core/connectors/sources/nexmark/model.js';
@@ -196,6 +196,16 @@ describe('nexmark generator', () => {
     assert.ok(Math.abs(hotSeller / auctions - 0.75) < 0.03, `hot sellers ${hotSeller / auctions}`);
     assert.ok(Math.abs(hotChannel / bids - 0.5) < 0.02, `hot channels ${hotChannel / bids}`);
     assert.ok(minPrice >= 100 && maxPrice <= 100_000_000 && minPrice < 200 && maxPrice > 50_000_000, `prices ${minPrice} … ${maxPrice}`);
+  });
+
+  it('refuses bad settings with one line naming the setting', () => {
+    const refused = (o: Parameters<typeof Sources.nexmark>[0], pattern: RegExp) =>
+      assert.throws(() => Sources.nexmark(o), (e: EddyError) => e.code === 'JOB_INVALID' && pattern.test(e.message) && !e.message.includes('\n'));
+    refused({ events: -1 }, /events must be an integer >= 0, got -1/);
+    refused({ events: Number('abc') }, /events must be an integer >= 0, got NaN/);
+    refused({ events: 10, rate: 0 }, /rate must be a positive number/);
+    refused({ events: 10, emitRate: -5 }, /emitRate must be a positive number/);
+    refused({ events: 10, hotAuctionRatio: 0 }, /hotAuctionRatio must be an integer >= 1/);
   });
 
   it('emits the same events at parallelism 1 and 4, each once', async () => {

@@ -87,7 +87,7 @@ export function resolveConfig(o: NexmarkOptions): GeneratorConfig {
     avgBidByteSize: o.avgBidByteSize ?? 100,
   };
   check('events', c.events, 0, true);
-  check('rate', c.rate, Number.MIN_VALUE, false);
+  if (!(c.rate > 0) || !Number.isFinite(c.rate)) throw new EddyError('JOB_INVALID', `nexmark: rate must be a positive number of events per second of event time, got ${c.rate}`);
   check('baseTime', c.baseTime, 0, true);
   for (const k of ['personProportion', 'auctionProportion', 'bidProportion'] as const) check(k, c[k], 0, true);
   for (const k of ['hotAuctionRatio', 'hotSellersRatio', 'hotBiddersRatio', 'numInFlightAuctions', 'numActivePeople'] as const) check(k, c[k], 1, true);
