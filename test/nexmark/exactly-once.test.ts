@@ -20,7 +20,7 @@ describe('nexmark queries under injected failures (exactly-once)', () => {
     it(`${q}: a throwing function and a dying worker leave the fault-free output`, async () => {
       const dir = mkdtempSync(join(tmpdir(), `eddy-nx-eo-${q}-`));
       try {
-        const result = await runJob(fixture('nexmark-faults.ts'), {
+        const result = await runJob(fixture('nexmark-faults.mjs'), {
           parallelism: 3,
           mode: 'exactly-once',
           checkpointIntervalMs: 100,
