@@ -28,8 +28,9 @@ import { checkTargets } from './report/targets.js';
 import { benchScaling, formatScaling } from './scaling.js';
 import { benchWindows } from './windows.js';
 import { benchState as benchStateSuite } from './state.js';
+import { benchNexmark, NEXMARK_QUERIES } from './nexmark.js';
 
-const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state'] as const;
+const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state', 'nexmark'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
@@ -37,8 +38,12 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --suite NAME               run only this suite (repeatable, or comma-separated)
   --records N --keys N --rounds N   override the sizes of the pipeline suites
   --web-ui                   keyed-count only: also run the parallelism-2 jobs with the dashboard on (and polled), for its cost
-  --parallelism N            checkpoint-modes only (default 2)
+  --parallelism N            checkpoint-modes and nexmark (default 2)
   --intervals MS,MS,...      checkpoint-modes only (default 50,100,250,1000,10000; quick 50,100,1000)
+  --events N                 nexmark only: events per run (default: sized so a run takes --seconds)
+  --seconds S                nexmark only: target seconds per run without --events (default 4; quick 1)
+  --queries q0,q5,...        nexmark only: the queries to run (default all, q0 … q22; quick q0,q5,q8)
+  --rate R                   nexmark only: events per second of event time (default 10,000,000)
 Results: bench/results/bench-<date>.json, .md and .svg charts.`;
 
 function fail(message: string): never {
@@ -58,6 +63,10 @@ try {
       parallelism: { type: 'string' },
       intervals: { type: 'string' },
       'web-ui': { type: 'boolean', default: false },
+      events: { type: 'string' },
+      seconds: { type: 'string' },
+      queries: { type: 'string' },
+      rate: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -181,6 +190,23 @@ const runners: Record<Suite, () => Promise<void>> = {
       `  tumbling 100 s window:          ${fmt(w.recordsPerSec.tumbling)} records/s (${(w.recordsPerSec.tumbling / w.recordsPerSec.none).toFixed(2)} of plain)`,
       `  sliding 100 s / 25 s windows:   ${fmt(w.recordsPerSec.sliding)} records/s (${(w.recordsPerSec.sliding / w.recordsPerSec.none).toFixed(2)} of plain)`,
     ]);
+  },
+  nexmark: async () => {
+    const queries = values.queries === undefined ? (quick ? ['q0', 'q5', 'q8'] : NEXMARK_QUERIES) : values.queries.split(',').map((q) => q.trim()).filter(Boolean);
+    for (const q of queries) if (!NEXMARK_QUERIES.includes(q)) fail(`--queries: unknown query ${JSON.stringify(q)} (known: ${NEXMARK_QUERIES.join(', ')})`);
+    results.nexmark = await benchNexmark(
+      {
+        queries,
+        parallelism,
+        rate: positiveInt('rate', values.rate) ?? 10_000_000,
+        events: positiveInt('events', values.events),
+        seconds: positiveInt('seconds', values.seconds) ?? (quick ? 1 : 4),
+      },
+      (x) =>
+        console.log(
+          `  ${x.query.padEnd(9)} ${x.mode.padEnd(13)} ${fmt(x.events).padStart(11)} events  ${fmt(x.eventsPerSec).padStart(10)} events/s  ${fmt(x.eventsPerCpuSec).padStart(10)} per CPU-s  ${x.cores.toFixed(2)} cores  ${x.checkpoints} checkpoints`,
+        ),
+    );
   },
   scaling: async () => {
     results.scaling = await benchScaling({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 3) });

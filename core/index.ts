@@ -12,6 +12,8 @@ export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
 export type { FileSourceOptions, Compression, JsonLinesOptions, CsvOptions, CsvColumn, CsvColumnType, InvalidLine, InvalidLinePolicy, ParseCounts, DirectoryOptions, DirectoryFormat } from './connectors/index.js';
 export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, ConnectorReport, CollectedChunk, PollStatus } from './connectors/types.js';
+export { nexmarkEventTime, NEXMARK_WATERMARK_DELAY_MS } from './connectors/index.js';
+export type { NexmarkOptions, NexmarkEvent, Person, Auction, Bid } from './connectors/index.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';

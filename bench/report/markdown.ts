@@ -8,6 +8,7 @@ import type { MicroRow } from '../micro/tiny.js';
 import { barChart, defaultFormat } from './svg.js';
 import type { RunInfo, SuiteResults } from './results.js';
 import { checkTargets } from './targets.js';
+import { nexmarkSection } from './nexmark.js';
 
 export interface Report {
   markdown: string;
@@ -241,5 +242,6 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       );
     }
   }
+  if (r.nexmark) md.push(...nexmarkSection(r.nexmark, chart));
   return { markdown: md.join('\n') + '\n', charts };
 }

@@ -1,6 +1,7 @@
 /** The shape of one invocation's results (the JSON file, and what the Markdown report is made from). */
 import type { StateBenchResult } from '../state.js';
 import type { WindowsResult } from '../windows.js';
+import type { NexmarkResult } from '../nexmark.js';
 import type { BackpressureResult } from '../backpressure.js';
 import type { CheckpointModesResult } from '../checkpoint-modes.js';
 import type { LatencyResult } from '../latency.js';
@@ -18,6 +19,7 @@ export interface SuiteResults {
   scaling?: ScalingResult;
   windows?: WindowsResult;
   state?: StateBenchResult;
+  nexmark?: NexmarkResult;
 }
 
 export interface RunInfo {

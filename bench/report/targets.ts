@@ -1,5 +1,6 @@
 /** The issue's targets, judged from the figures of one invocation (ratios within the same run). */
 import type { SuiteResults } from './results.js';
+import { PUBLISHED_PER_CORE } from '../nexmark-published.js';
 
 export interface TargetCheck {
   target: string;
@@ -48,5 +49,25 @@ export function checkTargets(r: SuiteResults): TargetCheck[] {
     measured: lat ? `${lat.p99Ms.toFixed(2)} ms` : 'not run',
     pass: lat ? lat.p99Ms < 20 : null,
   });
+  out.push(...nexmarkTargets(r));
+  return out;
+}
+
+/** Nexmark: exactly-once at 1 s per CPU-second ≥ Flink 2.x per core, and ≥ 90% of checkpointing off, per query. */
+function nexmarkTargets(r: SuiteResults): TargetCheck[] {
+  const runs = r.nexmark?.runs ?? [];
+  const eo = runs.filter((x) => x.mode === 'exactly-once');
+  if (eo.length === 0) return [{ target: 'Nexmark: every query, exactly-once 1 s, ≥ Flink 2.x per core', measured: 'not run', pass: null }];
+  const out: TargetCheck[] = [];
+  for (const x of eo) {
+    const flink2 = PUBLISHED_PER_CORE[x.query]?.[1] ?? null;
+    const none = runs.find((y) => y.query === x.query && y.mode === 'none');
+    const ratio = none ? x.eventsPerCpuSec / none.eventsPerCpuSec : null;
+    out.push({
+      target: `Nexmark ${x.query}: exactly-once 1 s ≥ ${flink2 === null ? 'n/a (no Flink figure)' : `${Math.round(flink2 / 1000)} K events per CPU-second (Flink 2.x)`} and ≥ 90% of off`,
+      measured: `${Math.round(x.eventsPerCpuSec).toLocaleString('en-US')} per CPU-s${ratio === null ? '' : `, ${(ratio * 100).toFixed(0)}% of off`}`,
+      pass: (flink2 === null || x.eventsPerCpuSec >= flink2) && (ratio === null || ratio >= 0.9),
+    });
+  }
   return out;
 }

@@ -5,6 +5,7 @@ import { textFile } from './sources/text-file.js';
 import { jsonLines } from './sources/json-lines.js';
 import { csv } from './sources/csv.js';
 import { directory } from './sources/directory.js';
+import { nexmark } from './sources/nexmark/source.js';
 import { jsonLinesFile } from './sinks/json-lines-file.js';
 import { collect, discard, print } from './sinks/simple.js';
 import { writeAhead } from './sinks/write-ahead.js';
@@ -14,7 +15,7 @@ import { idempotent } from './sinks/idempotent.js';
  * The built-in sources: `Sources.textFile(path)`, `Sources.jsonLines(path)`, `Sources.csv(path, { columns })`, …
  * @namespace
  */
-export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory };
+export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory, nexmark };
 /**
  * The built-in sinks: `Sinks.jsonLinesFile(dir)`, `Sinks.print()`, `Sinks.collect()`, …
  * @namespace
@@ -30,4 +31,8 @@ export type { InvalidLine, InvalidLinePolicy, ParseCounts } from './sources/line
 export type { DirectoryOptions, DirectoryFormat, DirectoryState } from './sources/directory.js';
 export type { GeneratorOptions, GeneratorState } from './sources/generator.js';
 export type { CollectionState } from './sources/collection.js';
+export type { NexmarkOptions } from './sources/nexmark/config.js';
+export type { NexmarkEvent, Person, Auction, Bid } from './sources/nexmark/model.js';
+export { eventTime as nexmarkEventTime } from './sources/nexmark/model.js';
+export { WATERMARK_DELAY_MS as NEXMARK_WATERMARK_DELAY_MS } from './sources/nexmark/config.js';
 export type { JsonLinesFileOptions, PartFileHandle } from './sinks/json-lines-file.js';

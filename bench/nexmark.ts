@@ -1,0 +1,111 @@
+/**
+ * The Nexmark suite: every query job of examples/nexmark at checkpointing off, at-least-once
+ * and exactly-once (1 s), measured as events/s (wall clock of the job) and events per
+ * CPU-second (process.cpuUsage() deltas: every thread of this process, generator, rings, GC
+ * and sinks included, as the nexmark runner counts the cores of its worker processes), with
+ * the published Flink per-core figures beside them. The generator alone is a row of its own.
+ *
+ * Each query first runs a short unmeasured probe (it compiles and warms the query in every
+ * worker); without --events the runs are sized from it so that one takes about --seconds
+ * (default 4): the slow queries would otherwise dominate the suite.
+ */
+import { fileURLToPath } from 'node:url';
+import { runJob, type ConsistencyMode } from '../core/index.js';
+import { resolveConfig } from '../core/connectors/sources/nexmark/config.js';
+import { eventMaker } from '../core/connectors/sources/nexmark/event.js';
+import { PUBLISHED_PER_CORE } from './nexmark-published.js';
+
+export const NEXMARK_QUERIES = Object.keys(PUBLISHED_PER_CORE);
+const MODES: ConsistencyMode[] = ['none', 'at-least-once', 'exactly-once'];
+const CHECKPOINT_INTERVAL_MS = 1000;
+const PROBE_EVENTS = 50_000;
+const MIN_EVENTS = 50_000;
+const MAX_EVENTS = 20_000_000;
+
+/** The compiled query module (dist/examples/nexmark), so no run pays tsx's load time. */
+const job = (q: string) => fileURLToPath(new URL(`../examples/nexmark/${q}.js`, import.meta.url));
+const GENERATOR_JOB = fileURLToPath(new URL('../../bench/jobs/nexmark-generator.mjs', import.meta.url));
+
+export interface NexmarkRun {
+  query: string;
+  mode: ConsistencyMode;
+  events: number;
+  wallMs: number;
+  cpuMs: number;
+  eventsPerSec: number;
+  eventsPerCpuSec: number;
+  /** Average busy cores: CPU time / wall time. */
+  cores: number;
+  checkpoints: number;
+}
+
+export interface NexmarkResult {
+  parallelism: number;
+  rate: number;
+  intervalMs: number;
+  runs: NexmarkRun[];
+  /** Sources.nexmark → discard in one job, and the bare event function in this thread. */
+  generator: { job: NexmarkRun; function: { events: number; eventsPerSec: number } };
+}
+
+export interface NexmarkOptions {
+  queries: string[];
+  parallelism: number;
+  rate: number;
+  /** Fixed event count per run; otherwise sized from a probe to `seconds`. */
+  events?: number;
+  seconds: number;
+}
+
+async function measure(path: string, query: string, mode: ConsistencyMode, events: number, o: NexmarkOptions): Promise<NexmarkRun> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const res = await runJob(path, {
+    parallelism: o.parallelism,
+    mode,
+    checkpointIntervalMs: mode === 'none' ? undefined : CHECKPOINT_INTERVAL_MS,
+    args: { events: String(events), rate: String(o.rate) },
+  });
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  return {
+    query,
+    mode,
+    events,
+    wallMs,
+    cpuMs,
+    eventsPerSec: events / (wallMs / 1000),
+    eventsPerCpuSec: events / (cpuMs / 1000),
+    cores: cpuMs / wallMs,
+    checkpoints: res.checkpointsCompleted ?? 0,
+  };
+}
+
+export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun) => void): Promise<NexmarkResult> {
+  // The first job of the process starts the worker threads; keep that out of every figure.
+  await runJob(job('q0'), { parallelism: o.parallelism, args: { events: '20000', rate: String(o.rate) } });
+
+  const make = eventMaker(resolveConfig({ events: 1, rate: o.rate }));
+  for (let i = 0; i < 100_000; i++) make(i); // builds the padding pool and url tables, warms the code
+  const fnEvents = 1_000_000;
+  const t0 = performance.now();
+  for (let i = 0; i < fnEvents; i++) make(i);
+  const fnRate = fnEvents / ((performance.now() - t0) / 1000);
+  const genEvents = o.events ?? Math.min(MAX_EVENTS, Math.max(MIN_EVENTS, Math.round(fnRate * o.parallelism * o.seconds)));
+  const genJob = await measure(GENERATOR_JOB, 'generator', 'none', genEvents, o);
+  onRun(genJob);
+
+  const runs: NexmarkRun[] = [];
+  for (const q of o.queries) {
+    // The probe also warms the query: its module is compiled and its code optimised in every worker.
+    const probe = await measure(job(q), q, 'none', PROBE_EVENTS, o);
+    const events = o.events ?? Math.min(MAX_EVENTS, Math.max(MIN_EVENTS, Math.round((probe.eventsPerSec * o.seconds) / 10_000) * 10_000));
+    for (const mode of MODES) {
+      const r = await measure(job(q), q, mode, events, o);
+      runs.push(r);
+      onRun(r);
+    }
+  }
+  return { parallelism: o.parallelism, rate: o.rate, intervalMs: CHECKPOINT_INTERVAL_MS, runs, generator: { job: genJob, function: { events: fnEvents, eventsPerSec: fnRate } } };
+}
