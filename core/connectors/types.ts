@@ -29,8 +29,11 @@ export interface SourceReader<T> {
   poll(out: Collector<T>, max: number): PollStatus | Promise<PollStatus>;
   /** How long to wait after 'idle' before polling again, in ms. */
   readonly idleMs?: number;
-  /** The reader's position (offsets), kept in operator state by checkpoints. */
-  snapshotState?(): unknown;
+  /**
+   * The reader's position (offsets), kept in operator state by checkpoints; `checkpointId` is
+   * the checkpoint it is taken for (what notifyCheckpointComplete will later name).
+   */
+  snapshotState?(checkpointId?: number): unknown;
   /** Rewinds to a position taken by snapshotState. Called before open(). */
   restoreState?(state: unknown): void;
   /**
