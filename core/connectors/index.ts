@@ -8,9 +8,11 @@ import { writeAhead } from './sinks/write-ahead.js';
 import { idempotent } from './sinks/idempotent.js';
 import { redisStream as redisStreamSource } from './redis/stream-source.js';
 import { redisStream as redisStreamSink } from './redis/stream-sink.js';
+import { jetstreamSource } from './jetstream/source.js';
+import { jetstreamSink } from './jetstream/sink.js';
 
-export const Sources = { textFile, generator, fromElements, redisStream: redisStreamSource };
-export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent, redisStream: redisStreamSink };
+export const Sources = { textFile, generator, fromElements, redisStream: redisStreamSource, jetstream: jetstreamSource };
+export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent, redisStream: redisStreamSink, jetstream: jetstreamSink };
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
 export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceReader } from './types.js';
@@ -20,3 +22,5 @@ export type { CollectionState } from './sources/collection.js';
 export type { JsonLinesFileOptions, PartFileHandle } from './sinks/json-lines-file.js';
 export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSourceState, RedisStreamPosition } from './redis/stream-source.js';
 export type { RedisStreamSinkOptions, RedisEntryFields } from './redis/stream-sink.js';
+export type { JetStreamMessage, JetStreamSourceOptions, JetStreamSourceState, JetStreamPosition } from './jetstream/source.js';
+export type { JetStreamSinkOptions } from './jetstream/sink.js';

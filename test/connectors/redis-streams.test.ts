@@ -3,8 +3,7 @@
 // sequence numbers); its expected output is computed with a plain loop (validating-output.ts),
 // and the output stream's entries are counted and compared: none lost, none duplicated.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,8 +12,8 @@ import { redisStream as redisSource, type RedisStreamEntry } from '../../core/co
 import { redisStream as redisSink } from '../../core/connectors/redis/stream-sink.js';
 import type { ConnectorContext } from '../../core/connectors/types.js';
 import { EddyError } from '../../core/failure.js';
-import { cliPath, fixture } from '../helpers/paths.js';
-import { prng } from '../helpers/prng.js';
+import { assertOneLine, runCli, runWithKills } from '../helpers/cli-faults.js';
+import { fixture } from '../helpers/paths.js';
 import { hasBinary, missing, startRedis, type TestServer } from '../helpers/servers.js';
 import { compareWithFaultFree, type ValidatingRecord } from '../helpers/validating-output.js';
 
@@ -52,52 +51,6 @@ async function readOutput(key: string): Promise<ValidatingRecord[]> {
     if (page.length < 5000) return out;
     from = `(${page[page.length - 1].id}`;
   }
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-/**
- * Runs the CLI; with `killAfterMs`, SIGKILLs it that long after `armed` resolves (when given:
- * after the first checkpoint of the run exists, so the kill lands in a running job), if it is
- * still running.
- */
-function runCli(args: string[], killAfterMs?: number, armed?: () => Promise<void>): Promise<Exit> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let exited = false;
-    let timer: NodeJS.Timeout | undefined;
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (killAfterMs !== undefined) {
-      void (armed ? armed() : Promise.resolve()).then(() => {
-        if (!exited) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      });
-    }
-    child.on('exit', (code, signal) => {
-      exited = true;
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
-}
-
-/** Resolves once the checkpoint folder holds a checkpoint newer than `after` (or after 20 s). */
-async function newCheckpoint(dir: string, after: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const ids = existsSync(dir) ? readdirSync(dir).filter((f) => /^chk-\d+$/.test(f)).map((f) => Number(f.slice(4))) : [];
-    if (ids.some((id) => id > after)) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function latestCheckpoint(dir: string): number {
-  const ids = existsSync(dir) ? readdirSync(dir).filter((f) => /^chk-\d+$/.test(f)).map((f) => Number(f.slice(4))) : [];
-  return ids.length > 0 ? Math.max(...ids) : 0;
 }
 
 async function drain(reader: { poll: (out: { collect(e: RedisStreamEntry): void }, max: number) => unknown }, max = 100): Promise<{ entries: RedisStreamEntry[]; status: string }> {
@@ -272,43 +225,25 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
   });
 
   describe('jobs with faults', () => {
-    const COUNT = SOAK ? 60_000 : 12_000;
+    const COUNT = SOAK ? 60_000 : 8_000;
     const KEYS = 37;
 
-    async function runWithKills(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number) => Promise<void> }) {
+    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number) => Promise<void> }) {
       const tag = `${opts.mode}-${opts.seed}`;
       const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-job-'));
       const inKey = `in-${tag}`;
       const outKey = `out-${tag}`;
       await fillInput(inKey, COUNT, KEYS);
-      const r = prng(opts.seed);
       const log = join(dir, 'positions.jsonl');
-      const base = [
-        'run', fixture('redis-validating.mjs'), '--parallelism', '2', '--checkpoint-dir', join(dir, 'chk'), '--checkpoint-interval', '150',
+      const chk = join(dir, 'chk');
+      const args = [
+        'run', fixture('redis-validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '150',
         '--restart', 'fixed:30:200', '--no-progress', '--arg', `redis=${server.url}`, '--arg', `in=${inKey}`, '--arg', `out=${outKey}`,
         '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', 'rate=4000', '--arg', `sink-mode=${opts.mode}`, '--arg', `log=${log}`,
         ...(opts.faults ? ['--arg', `faults=${opts.faults}`] : []),
       ];
-      let killed = 0;
-      let restored = 0;
       try {
-        for (let run = 0; ; run++) {
-          assert.ok(run < 40, 'the job finishes');
-          const args = run === 0 ? base : [...base, '--resume', 'latest'];
-          // Each kill lands 0-600 ms after the run's first new checkpoint: mid-stream, mid-checkpoint, mid-commit.
-          const chk = join(dir, 'chk');
-          const since = latestCheckpoint(chk);
-          const pending = runCli(args, killed < opts.kills ? Math.floor(r() * 600) : undefined, () => newCheckpoint(chk, since));
-          if (opts.duringRun) await opts.duringRun(run);
-          const exit = await pending;
-          if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
-          if (exit.signal === 'SIGKILL') {
-            killed++;
-            continue;
-          }
-          assert.equal(exit.code, 0, `run ${run} failed: ${exit.stderr}`);
-          break;
-        }
+        const { killed, restored } = await runWithKills({ args, chk, seed: opts.seed, kills: opts.kills, duringRun: opts.duringRun });
         const positions = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
         return { out: await readOutput(outKey), restored, killed, positions, inKey };
       } finally {
@@ -316,8 +251,8 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       }
     }
 
-    it('exactly-once: kill -9 at random moments and --resume latest, plus a throwing function: the output stream holds exactly the fault-free entries', async () => {
-      const res = await runWithKills({ mode: 'exactly-once', seed: 7, kills: SOAK ? 6 : 3, faults: 'map@3000' });
+    it('exactly-once: kill -9 at random moments and --resume latest, plus a throwing function and an exiting worker: the output stream holds exactly the fault-free entries', async () => {
+      const res = await runJobWithFaults({ mode: 'exactly-once', seed: 7, kills: SOAK ? 6 : 3, faults: 'map@3000,exit@1500' });
       assert.ok(res.restored >= 1, 'at least one run resumed from a checkpoint');
       assert.equal(res.out.length, COUNT, 'one entry per input record');
       assert.deepEqual(compareWithFaultFree(res.out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
@@ -334,7 +269,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     });
 
     it('at-least-once under the same faults loses nothing and reports its duplicates', async () => {
-      const res = await runWithKills({ mode: 'at-least-once', seed: 11, kills: 2, faults: 'map@3000' });
+      const res = await runJobWithFaults({ mode: 'at-least-once', seed: 11, kills: 2, faults: 'map@3000' });
       const seen = new Set(res.out.map((o) => o.i));
       const duplicates = res.out.length - seen.size;
       console.log(`at-least-once: ${res.out.length} entries for ${COUNT} records, ${duplicates} duplicates after ${res.killed} kills`);
@@ -343,7 +278,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     });
 
     it('redis-server killed (SIGKILL) and restarted mid-run: the output is still exact', async () => {
-      const res = await runWithKills({
+      const res = await runJobWithFaults({
         mode: 'exactly-once',
         seed: 3,
         kills: 0,
@@ -368,18 +303,10 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       'run', fixture('redis-validating.mjs'), '--no-progress', '--arg', `redis=${url}`, '--arg', `in=${inKey}`, '--arg', 'out=bad-out',
       '--arg', 'count=1', '--arg', 'keys=1',
     ];
-    function oneLine(e: Exit, code: string, words: string[]): void {
-      assert.notEqual(e.code, 0);
-      const lines = e.stderr.trimEnd().split('\n');
-      assert.equal(lines.length, 1, `one line, got:\n${e.stderr}`);
-      assert.match(lines[0], new RegExp(`^eddy: \\[${code}\\] `));
-      for (const w of words) assert.ok(lines[0].includes(w), `'${w}' missing from ${lines[0]}`);
-    }
-
     it('a wrong URL, an unreachable server, a missing stream: one clear line each, nothing written', async () => {
-      oneLine(await runCli(jobArgs('http://127.0.0.1:1', 'x')), 'BAD_ARG', ["'http://127.0.0.1:1' is not a Redis URL", 'redis://']);
-      oneLine(await runCli(jobArgs('redis://127.0.0.1:1', 'x')), 'SOURCE_FAILED', ['cannot connect to Redis at redis://127.0.0.1:1', 'redis-server is running']);
-      oneLine(await runCli(jobArgs(server.url, 'no-such-stream')), 'INPUT_NOT_FOUND', ["stream 'no-such-stream' does not exist"]);
+      assertOneLine(await runCli(jobArgs('http://127.0.0.1:1', 'x')), 'BAD_ARG', ["'http://127.0.0.1:1' is not a Redis URL", 'redis://']);
+      assertOneLine(await runCli(jobArgs('redis://127.0.0.1:1', 'x')), 'SOURCE_FAILED', ['cannot connect to Redis at redis://127.0.0.1:1', 'redis-server is running']);
+      assertOneLine(await runCli(jobArgs(server.url, 'no-such-stream')), 'INPUT_NOT_FOUND', ["stream 'no-such-stream' does not exist"]);
       assert.equal(await client.exists('bad-out'), 0, 'nothing was committed');
     });
 
