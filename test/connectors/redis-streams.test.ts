@@ -13,7 +13,7 @@ import { redisStream as redisSink } from '../../core/connectors/redis/stream-sin
 import type { ConnectorContext } from '../../core/connectors/types.js';
 import { EddyError } from '../../core/failure.js';
 import { assertOneLine, runCli, runWithKills } from '../helpers/cli-faults.js';
-import { fixture } from '../helpers/paths.js';
+import { fixture, repoRoot } from '../helpers/paths.js';
 import { hasBinary, missing, startRedis, type TestServer } from '../helpers/servers.js';
 import { compareWithFaultFree, type ValidatingRecord } from '../helpers/validating-output.js';
 
@@ -228,7 +228,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     const COUNT = SOAK ? 60_000 : 8_000;
     const KEYS = 37;
 
-    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number) => Promise<void> }) {
+    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean) => Promise<void> }) {
       const tag = `${opts.mode}-${opts.seed}`;
       const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-job-'));
       const inKey = `in-${tag}`;
@@ -282,9 +282,10 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
         mode: 'exactly-once',
         seed: 3,
         kills: 0,
-        duringRun: async (run) => {
+        duringRun: async (run, running) => {
           if (run > 0) return;
           await new Promise((r) => setTimeout(r, 1500));
+          assert.ok(running(), 'the server goes down while the job runs');
           await client.close().catch(() => {});
           await server.kill();
           await new Promise((r) => setTimeout(r, 700));
@@ -296,6 +297,24 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       });
       assert.deepEqual(compareWithFaultFree(res.out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
     });
+  });
+
+  it('examples/redis-streams.ts: one entry per input with the running count of its key', async () => {
+    const keys = ['a', 'b', 'c', 'd'];
+    for (let i = 0; i < 300; i++) await client.xAdd('ex-in', '*', { key: keys[(i * i) % 4] });
+    const input = await range('ex-in');
+    const exit = await runCli(['run', join(repoRoot, 'examples', 'redis-streams.ts'), '--no-progress', '--checkpoint-interval', '100', '--arg', `redis=${server.url}`, '--arg', 'in=ex-in', '--arg', 'out=ex-out']);
+    assert.equal(exit.code, 0, exit.stderr);
+    const expected = new Map<string, string>();
+    const counts = new Map<string, number>();
+    for (const e of input) {
+      const n = (counts.get(e.message.key) ?? 0) + 1;
+      counts.set(e.message.key, n);
+      expected.set(e.id, `${e.message.key}:${n}`);
+    }
+    const got = new Map((await range('ex-out')).map((e) => [e.message.source, `${e.message.key}:${e.message.count}`]));
+    assert.equal((await range('ex-out')).length, input.length);
+    assert.deepEqual(got, expected);
   });
 
   describe('bad input', () => {

@@ -38,18 +38,25 @@ export function runCli(args: string[], killAfterMs?: number, armed?: () => Promi
   });
 }
 
-/** Resolves once the checkpoint folder holds a checkpoint newer than `after` (or after 20 s). */
+/** Ids of the completed checkpoints in `dir` (those with their _metadata written). */
+function completed(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^chk-\d+$/.test(f) && existsSync(join(dir, f, '_metadata')))
+    .map((f) => Number(f.slice(4)));
+}
+
+/** Resolves once `dir` holds a completed checkpoint newer than `after` (or after 20 s). */
 export async function newCheckpoint(dir: string, after: number): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const ids = existsSync(dir) ? readdirSync(dir).filter((f) => /^chk-\d+$/.test(f)).map((f) => Number(f.slice(4))) : [];
-    if (ids.some((id) => id > after)) return;
+    if (completed(dir).some((id) => id > after)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
 export function latestCheckpoint(dir: string): number {
-  const ids = existsSync(dir) ? readdirSync(dir).filter((f) => /^chk-\d+$/.test(f)).map((f) => Number(f.slice(4))) : [];
+  const ids = completed(dir);
   return ids.length > 0 ? Math.max(...ids) : 0;
 }
 
@@ -59,7 +66,7 @@ export function latestCheckpoint(dir: string): number {
  * mid-checkpoint, mid-commit), each next run resumes with `--resume latest`. `duringRun` runs
  * alongside each run (e.g. to restart a server).
  */
-export async function runWithKills(opts: { args: string[]; chk: string; seed: number; kills: number; duringRun?: (run: number) => Promise<void> }): Promise<{ killed: number; restored: number }> {
+export async function runWithKills(opts: { args: string[]; chk: string; seed: number; kills: number; duringRun?: (run: number, running: () => boolean) => Promise<void> }): Promise<{ killed: number; restored: number }> {
   const r = prng(opts.seed);
   let killed = 0;
   let restored = 0;
@@ -67,8 +74,10 @@ export async function runWithKills(opts: { args: string[]; chk: string; seed: nu
     assert.ok(run < 40, 'the job finishes');
     const args = run === 0 ? opts.args : [...opts.args, '--resume', 'latest'];
     const since = latestCheckpoint(opts.chk);
+    let running = true;
     const pending = runCli(args, killed < opts.kills ? Math.floor(r() * 600) : undefined, () => newCheckpoint(opts.chk, since));
-    if (opts.duringRun) await opts.duringRun(run);
+    void pending.then(() => (running = false));
+    if (opts.duringRun) await opts.duringRun(run, () => running);
     const exit = await pending;
     if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
     if (exit.signal === 'SIGKILL') {

@@ -44,10 +44,13 @@ export class TestServer {
     readonly dir: string,
     private readonly command: string,
     private readonly args: string[],
+    /** Serving commands, not just accepting connections (e.g. redis has loaded its AOF). */
+    private readonly ready?: () => Promise<boolean>,
   ) {}
 
-  /** Starts the server and waits until it accepts connections (and `ready` says so). */
-  async start(ready?: () => Promise<boolean>): Promise<void> {
+  /** Starts the server and waits until it accepts connections and is ready. */
+  async start(): Promise<void> {
+    const ready = this.ready;
     const child = spawn(this.command, this.args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -90,9 +93,9 @@ export async function startRedis(): Promise<TestServer & { url: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-'));
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
-  const s = Object.assign(new TestServer('redis-server', port, dir, 'redis-server', args), { url: `redis://127.0.0.1:${port}` });
   // Until the AOF is loaded the server answers LOADING: wait for a real reply.
-  await s.start(() => redisPing(port));
+  const s = Object.assign(new TestServer('redis-server', port, dir, 'redis-server', args, () => redisPing(port)), { url: `redis://127.0.0.1:${port}` });
+  await s.start();
   return s;
 }
 

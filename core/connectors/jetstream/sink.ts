@@ -32,6 +32,7 @@ import { writeAhead, type WriteAheadBatch } from '../sinks/write-ahead.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../types.js';
 import { checkNatsUrl, closeNats, connectNats, errMessage, type NatsConnection } from './connection.js';
 
+/** Options of `Sinks.jetstream`. */
 export interface JetStreamSinkOptions<T> {
   /** NATS URL, e.g. nats://127.0.0.1:4222. */
   url: string;
@@ -62,6 +63,10 @@ interface Conn {
 
 const DEFAULT_CHUNK = 500;
 
+/**
+ * `Sinks.jetstream`: one message per record, exactly-once within the stream's duplicate window
+ * (write-ahead batches, Nats-Msg-Id de-duplication and a KV commit ledger) or at-least-once.
+ */
 export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
   const name = opts.name ?? 'jetstream';
   const what = `${name}('${typeof opts.subject === 'string' ? opts.subject : 'subject()'}')`;

@@ -23,6 +23,7 @@ import type { ConnectorContext, PollStatus, Source, SourceReader } from '../type
 import { checkNatsUrl, closeNats, connectNats, errMessage, isStreamNotFound, type NatsConnection } from './connection.js';
 
 /** One message as the source emits it. */
+/** One JetStream message as `Sources.jetstream` emits it. */
 export interface JetStreamMessage<D = string> {
   subject: string;
   /** Stream sequence. */
@@ -30,6 +31,7 @@ export interface JetStreamMessage<D = string> {
   data: D;
 }
 
+/** Options of `Sources.jetstream`. */
 export interface JetStreamSourceOptions {
   /** NATS URL, e.g. nats://127.0.0.1:4222. */
   url: string;
@@ -45,6 +47,7 @@ export interface JetStreamSourceOptions {
   decode?: 'string' | 'json' | 'bytes';
 }
 
+/** A `Sources.jetstream` reader's position for one subject filter. */
 export interface JetStreamPosition {
   /** Stream sequence of the last message emitted, 0 before the first. */
   last: number;
@@ -52,6 +55,7 @@ export interface JetStreamPosition {
   end?: number;
 }
 
+/** What a `Sources.jetstream` reader keeps in a checkpoint. */
 export interface JetStreamSourceState {
   filters: Record<string, JetStreamPosition>;
 }
@@ -60,6 +64,11 @@ export interface JetStreamSourceState {
 const ALL = '>';
 const FETCH_EXPIRES_MS = 1000;
 
+/**
+ * `Sources.jetstream`: the messages of a JetStream stream, replayed from the checkpointed
+ * stream sequence with an ordered consumer; bounded to the last sequence at the first start
+ * (default) or continuous.
+ */
 export function jetstreamSource(opts: JetStreamSourceOptions): Source<JetStreamMessage<unknown>> {
   const what = `jetstream('${opts.stream}')`;
   if (typeof opts.stream !== 'string' || opts.stream === '') throw new EddyError('JOB_INVALID', 'jetstream: stream must be the name of a JetStream stream');

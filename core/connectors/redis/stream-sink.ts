@@ -27,8 +27,10 @@ import { COMMIT_SCRIPT } from './commit-script.js';
 import { checkRedisUrl, closeRedis, connectRedis, errMessage, type RedisClient } from './connection.js';
 
 /** The fields of one stream entry. */
+/** The fields of one stream entry, as `Sinks.redisStream`'s `fields` option returns them. */
 export type RedisEntryFields = Record<string, string | number | boolean>;
 
+/** Options of `Sinks.redisStream`. */
 export interface RedisStreamSinkOptions<T> {
   /** Redis URL, e.g. redis://127.0.0.1:6379 (rediss:// for TLS). */
   url: string;
@@ -66,6 +68,10 @@ function positiveInt(name: string, what: string, v: number): number {
   return v;
 }
 
+/**
+ * `Sinks.redisStream`: one stream entry per record, exactly-once (write-ahead batches committed
+ * by an atomic Lua script with a ledger) or at-least-once (appended right away).
+ */
 export function redisStream<T>(opts: RedisStreamSinkOptions<T>): Sink<T> {
   const name = opts.name ?? 'redisStream';
   const what = `${name}('${opts.stream}')`;

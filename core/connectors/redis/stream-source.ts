@@ -27,12 +27,14 @@ import type { ConnectorContext, PollStatus, Source, SourceReader } from '../type
 import { checkRedisUrl, closeRedis, connectRedis, errMessage, type RedisClient } from './connection.js';
 
 /** One stream entry as the source emits it. */
+/** One Redis stream entry as `Sources.redisStream` emits it: its stream key, id and fields. */
 export interface RedisStreamEntry {
   stream: string;
   id: string;
   fields: Record<string, string>;
 }
 
+/** Options of `Sources.redisStream`. */
 export interface RedisStreamSourceOptions {
   /** Redis URL, e.g. redis://127.0.0.1:6379. */
   url: string;
@@ -49,6 +51,7 @@ export interface RedisStreamSourceOptions {
 }
 
 /** What a reader keeps in a checkpoint, per stream it reads. */
+/** A `Sources.redisStream` reader's position in one stream. */
 export interface RedisStreamPosition {
   /** Id of the last entry emitted, '0-0' before the first. */
   last: string;
@@ -56,6 +59,7 @@ export interface RedisStreamPosition {
   end?: string;
 }
 
+/** What a `Sources.redisStream` reader keeps in a checkpoint. */
 export interface RedisStreamSourceState {
   streams: Record<string, RedisStreamPosition>;
   /** Consumer-group mode: the consumer that read these entries. */
@@ -65,6 +69,7 @@ export interface RedisStreamSourceState {
 const START = '0-0';
 
 /** Compares two entry ids ("ms-seq") numerically. */
+/** Compares two stream entry ids ("ms-seq") numerically: negative, 0 or positive. */
 export function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-');
   const [bm, bs] = b.split('-');
@@ -79,6 +84,11 @@ function positiveInt(what: string, name: string, v: number): number {
   return v;
 }
 
+/**
+ * `Sources.redisStream`: the entries of Redis streams, replayed from the checkpointed entry id
+ * after a failure; bounded to the last entry present at the first start (default) or
+ * continuous; optionally through a consumer group, acknowledged once checkpoints complete.
+ */
 export function redisStream(opts: RedisStreamSourceOptions): Source<RedisStreamEntry> {
   const streams = Array.isArray(opts.stream) ? opts.stream : [opts.stream];
   const what = `redisStream('${streams.join("', '")}')`;
