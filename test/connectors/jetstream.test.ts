@@ -183,7 +183,7 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
   });
 
   describe('jobs with faults', () => {
-    const COUNT = SOAK ? 40_000 : 8_000;
+    const COUNT = SOAK ? 40_000 : 6_000;
     const KEYS = 29;
 
     async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean) => Promise<void> }) {
@@ -210,7 +210,7 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
     }
 
     it('exactly-once: kill -9 at random moments and --resume latest, plus a throwing function and an exiting worker: the stream holds exactly the fault-free messages', async () => {
-      const res = await runJobWithFaults({ mode: 'exactly-once', seed: 5, kills: SOAK ? 6 : 3, faults: 'map@2500,exit@1500' });
+      const res = await runJobWithFaults({ mode: 'exactly-once', seed: 5, kills: SOAK ? 6 : 3, faults: 'map@2000,exit@1000' });
       assert.ok(res.restored >= 1, 'at least one run resumed from a checkpoint');
       assert.equal(res.out.length, COUNT);
       assert.deepEqual(compareWithFaultFree(res.out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
@@ -221,7 +221,7 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
     });
 
     it('at-least-once under the same faults loses nothing and reports its duplicates', async () => {
-      const res = await runJobWithFaults({ mode: 'at-least-once', seed: 9, kills: 2, faults: 'map@2500' });
+      const res = await runJobWithFaults({ mode: 'at-least-once', seed: 9, kills: 2, faults: 'map@2000' });
       const seen = new Set(res.out.map((o) => o.i));
       console.log(`at-least-once: ${res.out.length} messages for ${COUNT} records, ${res.out.length - seen.size} duplicates after ${res.killed} kills`);
       assert.equal(seen.size, COUNT, 'no record lost');

@@ -225,7 +225,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
   });
 
   describe('jobs with faults', () => {
-    const COUNT = SOAK ? 60_000 : 8_000;
+    const COUNT = SOAK ? 60_000 : 6_000;
     const KEYS = 37;
 
     async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean) => Promise<void> }) {
@@ -252,7 +252,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     }
 
     it('exactly-once: kill -9 at random moments and --resume latest, plus a throwing function and an exiting worker: the output stream holds exactly the fault-free entries', async () => {
-      const res = await runJobWithFaults({ mode: 'exactly-once', seed: 7, kills: SOAK ? 6 : 3, faults: 'map@3000,exit@1500' });
+      const res = await runJobWithFaults({ mode: 'exactly-once', seed: 7, kills: SOAK ? 6 : 3, faults: 'map@2000,exit@1000' });
       assert.ok(res.restored >= 1, 'at least one run resumed from a checkpoint');
       assert.equal(res.out.length, COUNT, 'one entry per input record');
       assert.deepEqual(compareWithFaultFree(res.out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
@@ -269,7 +269,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     });
 
     it('at-least-once under the same faults loses nothing and reports its duplicates', async () => {
-      const res = await runJobWithFaults({ mode: 'at-least-once', seed: 11, kills: 2, faults: 'map@3000' });
+      const res = await runJobWithFaults({ mode: 'at-least-once', seed: 11, kills: 2, faults: 'map@2000' });
       const seen = new Set(res.out.map((o) => o.i));
       const duplicates = res.out.length - seen.size;
       console.log(`at-least-once: ${res.out.length} entries for ${COUNT} records, ${duplicates} duplicates after ${res.killed} kills`);
