@@ -8,8 +8,8 @@
  *   node dist/bench/connectors-streams.js [--records N] [--keys K] [--rounds R] [--parallelism P] [--interval MS]
  *
  * Rounds alternate the order of the cases; each case's figure is the median of its rounds.
- * To fold it into bench/connectors.ts: add its four cases (redis and jetstream, each mode) to
- * that file's list of sink cases, with startRedis/startNats from test/helpers/servers.ts.
+ * To fold it into another bench (bench/connectors.ts): import `benchStreamSinks` (or the
+ * cases, STREAM_SINK_CASES) and report its figures beside that file's sink cases.
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,27 +21,12 @@ import { startNats, startRedis } from '../test/helpers/servers.js';
 
 const JOB = fileURLToPath(new URL('../../bench/jobs/stream-sink.mjs', import.meta.url));
 
-const { values } = parseArgs({
-  options: {
-    records: { type: 'string', default: '200000' },
-    keys: { type: 'string', default: '1000' },
-    rounds: { type: 'string', default: '3' },
-    parallelism: { type: 'string', default: '2' },
-    interval: { type: 'string', default: '1000' },
-  },
-});
-const records = Number(values.records);
-const keys = Number(values.keys);
-const rounds = Number(values.rounds);
-const parallelism = Number(values.parallelism);
-const interval = Number(values.interval);
-
-interface Case {
+export interface StreamSinkCase {
   name: string;
   sink: 'discard' | 'redis' | 'jetstream';
   mode: 'exactly-once' | 'at-least-once';
 }
-const CASES: Case[] = [
+export const STREAM_SINK_CASES: StreamSinkCase[] = [
   { name: 'discard (engine ceiling)', sink: 'discard', mode: 'exactly-once' },
   { name: 'redis exactly-once', sink: 'redis', mode: 'exactly-once' },
   { name: 'redis at-least-once', sink: 'redis', mode: 'at-least-once' },
@@ -51,7 +36,21 @@ const CASES: Case[] = [
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function main(): Promise<void> {
+export interface StreamSinkBenchOptions {
+  records: number;
+  keys: number;
+  rounds: number;
+  parallelism: number;
+  /** Checkpoint interval, ms. */
+  interval: number;
+}
+
+/**
+ * Runs every case `rounds` times (alternating the order) against servers of its own; returns
+ * each case's records/s per round, by case name.
+ */
+export async function benchStreamSinks({ records, keys, rounds, parallelism, interval }: StreamSinkBenchOptions): Promise<Map<string, number[]>> {
+  const CASES = STREAM_SINK_CASES;
   const redis = await startRedis();
   const nats = await startNats();
   const rc = createClient({ url: redis.url });
@@ -94,6 +93,23 @@ async function main(): Promise<void> {
     await redis.dispose();
     await nats.dispose();
   }
+  return rates;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      records: { type: 'string', default: '200000' },
+      keys: { type: 'string', default: '1000' },
+      rounds: { type: 'string', default: '3' },
+      parallelism: { type: 'string', default: '2' },
+      interval: { type: 'string', default: '1000' },
+    },
+  });
+  const opts = { records: Number(values.records), keys: Number(values.keys), rounds: Number(values.rounds), parallelism: Number(values.parallelism), interval: Number(values.interval) };
+  const { records, keys, rounds, parallelism, interval } = opts;
+  const CASES = STREAM_SINK_CASES;
+  const rates = await benchStreamSinks(opts);
   const ceiling = median(rates.get(CASES[0].name)!);
   console.log(`\nSinks into Redis Streams and JetStream: ${records.toLocaleString('en-US')} records, ${keys} keys, parallelism ${parallelism}, checkpoint every ${interval} ms, median of ${rounds}`);
   console.log('| case | records/s | of discard |');
@@ -104,7 +120,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(`bench connectors-streams: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+// Run directly (node dist/bench/connectors-streams.js), not when imported by another bench.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(`bench connectors-streams: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}
