@@ -186,7 +186,7 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
     const COUNT = SOAK ? 40_000 : 6_000;
     const KEYS = 29;
 
-    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean) => Promise<void> }) {
+    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void> }) {
       const tag = `${opts.mode === 'exactly-once' ? 'EO' : 'ALO'}${opts.seed}`;
       const dir = mkdtempSync(join(tmpdir(), 'eddy-nats-job-'));
       await fillInput(`IN_${tag}`, `in.${tag}`, COUNT, KEYS);
@@ -233,9 +233,11 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
         mode: 'exactly-once',
         seed: 2,
         kills: 0,
-        duringRun: async (run, running) => {
+        duringRun: async (run, running, checkpointed) => {
           if (run > 0) return;
-          await new Promise((r) => setTimeout(r, 1500));
+          // Once the job runs and has a checkpoint: the crash lands mid-stream, not in its start-up checks.
+          await checkpointed();
+          await new Promise((r) => setTimeout(r, 300));
           assert.ok(running(), 'the server goes down while the job runs');
           await server.kill();
           await new Promise((r) => setTimeout(r, 700));

@@ -228,7 +228,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     const COUNT = SOAK ? 60_000 : 6_000;
     const KEYS = 37;
 
-    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean) => Promise<void> }) {
+    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void> }) {
       const tag = `${opts.mode}-${opts.seed}`;
       const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-job-'));
       const inKey = `in-${tag}`;
@@ -282,9 +282,11 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
         mode: 'exactly-once',
         seed: 3,
         kills: 0,
-        duringRun: async (run, running) => {
+        duringRun: async (run, running, checkpointed) => {
           if (run > 0) return;
-          await new Promise((r) => setTimeout(r, 1500));
+          // Once the job runs and has a checkpoint: the crash lands mid-stream, not in its start-up checks.
+          await checkpointed();
+          await new Promise((r) => setTimeout(r, 300));
           assert.ok(running(), 'the server goes down while the job runs');
           await client.close().catch(() => {});
           await server.kill();

@@ -64,9 +64,9 @@ export function latestCheckpoint(dir: string): number {
  * Runs `args` (an `eddy run ...` command with --checkpoint-dir `chk`) until it exits 0: the
  * first `kills` runs are SIGKILLed 0-600 ms after their first new checkpoint (mid-stream,
  * mid-checkpoint, mid-commit), each next run resumes with `--resume latest`. `duringRun` runs
- * alongside each run (e.g. to restart a server).
+ * alongside each run (e.g. to restart a server once the run has `checkpointed`).
  */
-export async function runWithKills(opts: { args: string[]; chk: string; seed: number; kills: number; duringRun?: (run: number, running: () => boolean) => Promise<void> }): Promise<{ killed: number; restored: number }> {
+export async function runWithKills(opts: { args: string[]; chk: string; seed: number; kills: number; duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void> }): Promise<{ killed: number; restored: number }> {
   const r = prng(opts.seed);
   let killed = 0;
   let restored = 0;
@@ -77,7 +77,7 @@ export async function runWithKills(opts: { args: string[]; chk: string; seed: nu
     let running = true;
     const pending = runCli(args, killed < opts.kills ? Math.floor(r() * 600) : undefined, () => newCheckpoint(opts.chk, since));
     void pending.then(() => (running = false));
-    if (opts.duringRun) await opts.duringRun(run, () => running);
+    if (opts.duringRun) await opts.duringRun(run, () => running, () => newCheckpoint(opts.chk, since));
     const exit = await pending;
     if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
     if (exit.signal === 'SIGKILL') {
