@@ -16,7 +16,8 @@
  * restore might replay. After a restore the consumer's pending entries after the checkpointed
  * id are read again first, and those up to it (covered by the restored checkpoint, not yet
  * acknowledged when the job stopped) are acknowledged. The group's own cursor is never the
- * position: it cannot rewind.
+ * position: it cannot rewind. Bounded with a group: the last read may deliver entries past the
+ * end to the consumer; they are not emitted and stay pending for it.
  *
  * Trimming (MAXLEN/MINID) can delete entries a restore needs: a restored reader checks that
  * the stream still holds the entry after its position and fails loudly otherwise.
