@@ -14,6 +14,7 @@ export type { FileSourceOptions, Compression, JsonLinesOptions, CsvOptions, CsvC
 export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, ConnectorReport, CollectedChunk, PollStatus } from './connectors/types.js';
 export { nexmarkEventTime, NEXMARK_WATERMARK_DELAY_MS } from './connectors/index.js';
 export type { NexmarkOptions, NexmarkEvent, Person, Auction, Bid } from './connectors/index.js';
+export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSinkOptions, JetStreamMessage, JetStreamSourceOptions, JetStreamSinkOptions } from './connectors/index.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';

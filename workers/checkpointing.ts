@@ -84,7 +84,7 @@ export class TaskCheckpointer {
       if (n.node.uid === undefined) continue;
       if (n.reader) {
         const list = n.operatorState.list<unknown>(SOURCE_STATE, 'union');
-        list.update([{ subtask: this.task.spec.subtask, parallelism: this.task.vertex.parallelism, state: n.reader.snapshotState?.() }]);
+        list.update([{ subtask: this.task.spec.subtask, parallelism: this.task.vertex.parallelism, state: n.reader.snapshotState?.(id) }]);
       }
       // Empty state writes no file: each file costs an fsync, and most operators hold none.
       if (n.keyed) {

@@ -18,7 +18,8 @@ export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: 
     attempt: spec.attempt,
     report(r: ConnectorReport) {
       if (r.kind === 'collect') send(spec, { type: 'collected', operatorUid, chunk: r.chunk });
-      else send(spec, { type: 'parse-counts', operatorUid, counts: r.counts });
+      else if (r.kind === 'parse-counts') send(spec, { type: 'parse-counts', operatorUid, counts: r.counts });
+      else send(spec, { type: 'duplicates-dropped', operatorUid, duplicates: r.duplicates });
     },
   };
 }

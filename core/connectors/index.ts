@@ -10,17 +10,21 @@ import { jsonLinesFile } from './sinks/json-lines-file.js';
 import { collect, discard, print } from './sinks/simple.js';
 import { writeAhead } from './sinks/write-ahead.js';
 import { idempotent } from './sinks/idempotent.js';
+import { redisStream as redisStreamSource } from './redis/stream-source.js';
+import { redisStream as redisStreamSink } from './redis/stream-sink.js';
+import { jetstreamSource } from './jetstream/source.js';
+import { jetstreamSink } from './jetstream/sink.js';
 
 /**
  * The built-in sources: `Sources.textFile(path)`, `Sources.jsonLines(path)`, `Sources.csv(path, { columns })`, …
  * @namespace
  */
-export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory, nexmark };
+export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory, nexmark, redisStream: redisStreamSource, jetstream: jetstreamSource };
 /**
  * The built-in sinks: `Sinks.jsonLinesFile(dir)`, `Sinks.print()`, `Sinks.collect()`, …
  * @namespace
  */
-export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent };
+export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent, redisStream: redisStreamSink, jetstream: jetstreamSink };
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
 export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceReader } from './types.js';
@@ -36,3 +40,7 @@ export type { NexmarkEvent, Person, Auction, Bid } from './sources/nexmark/model
 export { eventTime as nexmarkEventTime } from './sources/nexmark/model.js';
 export { WATERMARK_DELAY_MS as NEXMARK_WATERMARK_DELAY_MS } from './sources/nexmark/config.js';
 export type { JsonLinesFileOptions, PartFileHandle } from './sinks/json-lines-file.js';
+export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSourceState, RedisStreamPosition } from './redis/stream-source.js';
+export type { RedisStreamSinkOptions, RedisEntryFields } from './redis/stream-sink.js';
+export type { JetStreamMessage, JetStreamSourceOptions, JetStreamSourceState, JetStreamPosition } from './jetstream/source.js';
+export type { JetStreamSinkOptions } from './jetstream/sink.js';

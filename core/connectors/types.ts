@@ -48,7 +48,11 @@ export interface ParseCountsReport extends ParseCounts {
 }
 
 /** What a connector may tell the main thread. */
-export type ConnectorReport = { kind: 'collect'; chunk: CollectedChunk } | { kind: 'parse-counts'; counts: ParseCountsReport };
+export type ConnectorReport =
+  | { kind: 'collect'; chunk: CollectedChunk }
+  | { kind: 'parse-counts'; counts: ParseCountsReport }
+  /** A sink whose target de-duplicated `duplicates` re-published records of `batch` (JetStream). */
+  | { kind: 'duplicates-dropped'; batch: string; duplicates: number };
 
 /**
  * 'more': call poll again soon; 'idle': nothing to emit right now (call again after
@@ -64,8 +68,11 @@ export interface SourceReader<T> {
   poll(out: Collector<T>, max: number): PollStatus | Promise<PollStatus>;
   /** How long to wait after 'idle' before polling again, in ms. */
   readonly idleMs?: number;
-  /** The reader's position (offsets), kept in operator state by checkpoints. */
-  snapshotState?(): unknown;
+  /**
+   * The reader's position (offsets), kept in operator state by checkpoints; `checkpointId` is
+   * the checkpoint it is taken for (what notifyCheckpointComplete will later name).
+   */
+  snapshotState?(checkpointId?: number): unknown;
   /** Rewinds to a position taken by snapshotState. Called before open(). */
   restoreState?(state: unknown): void;
   /**

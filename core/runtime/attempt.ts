@@ -178,6 +178,9 @@ export class Attempt {
       case 'collected':
         this.o.collector.add(m.operatorUid, m.chunk);
         break;
+      case 'duplicates-dropped':
+        this.o.collector.duplicatesDropped[m.operatorUid] = (this.o.collector.duplicatesDropped[m.operatorUid] ?? 0) + m.duplicates;
+        break;
       case 'parse-counts':
         this.o.collector.parseCounts.add(m.operatorUid, m.counts);
         break;

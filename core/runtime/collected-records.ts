@@ -12,6 +12,8 @@ export class CollectedRecords {
   readonly restores: StateRestore[] = [];
   /** Lines parsed, skipped and dead-lettered by line-parsing sources. */
   readonly parseCounts = new ParseCountsByOperator();
+  /** Re-published records a sink's target de-duplicated, by sink uid. */
+  readonly duplicatesDropped: Record<string, number> = {};
   private readonly seen = new Set<string>();
 
   add(uid: string, c: CollectedChunk): void {

@@ -56,6 +56,8 @@ export type TaskReport =
   | { type: 'collected'; operatorUid: string; chunk: CollectedChunk }
   /** A line-parsing source reader's counts when it ends or closes. */
   | { type: 'parse-counts'; operatorUid: string; counts: ParseCountsReport }
+  /** A sink's target dropped this many re-published records as duplicates. */
+  | { type: 'duplicates-dropped'; operatorUid: string; duplicates: number }
   /** A keyed operator subtask got its state back (local: the LMDB environment was reopened as it was). */
   | { type: 'restored'; operatorUid: string; subtask: number; local: boolean; filesRead: number }
   /** The answer to a 'query' command: the value, or why there is none. */

@@ -9,7 +9,7 @@ import type { ConnectorContext, Sink, SinkWriter } from '../../core/connectors/t
 import { EddyError } from '../../core/failure.js';
 
 function ctx(subtaskIndex = 0, parallelism = 1, reports: Array<[string, unknown]> = []): ConnectorContext {
-  return { subtaskIndex, parallelism, operatorUid: 'sink', attempt: 0, report: (r) => void reports.push([r.kind, r.kind === 'collect' ? r.chunk : r.counts]) };
+  return { subtaskIndex, parallelism, operatorUid: 'sink', attempt: 0, report: (r) => void reports.push([r.kind, r.kind === 'collect' ? r.chunk : r]) };
 }
 
 async function writer<T>(sink: Sink<T>, c: ConnectorContext = ctx()): Promise<SinkWriter<T>> {

@@ -57,10 +57,11 @@ describe('writeAhead writer', () => {
     assert.deepEqual(
       calls.map((c) => c.batch),
       [
-        { id: h1[0].id, checkpointId: 1 },
-        { id: h2[0].id, checkpointId: 2 },
+        { id: h1[0].id, checkpointId: 1, writer: calls[0].batch.writer, seq: 0 },
+        { id: h2[0].id, checkpointId: 2, writer: calls[0].batch.writer, seq: 1 },
       ],
     );
+    assert.equal(h1[0].id, `${calls[0].batch.writer}/0`, 'the id is the writer and the seq');
   });
 
   it('seals nothing for a checkpoint without records', async () => {

@@ -41,6 +41,14 @@ export interface WriteAheadBatch {
   id: string;
   /** The checkpoint the batch was sealed in; undefined for the batch written by finish(). */
   checkpointId?: number;
+  /**
+   * The writer that sealed the batch (unique per subtask, attempt and process) and the batch's
+   * place among that writer's batches (0, 1, 2, ...): `id` is `${writer}/${seq}`. A writer's
+   * batches are written in seq order, so "the last seq written for this writer" is a complete
+   * ledger of what a target already has (what the Redis and JetStream sinks keep).
+   */
+  writer: string;
+  seq: number;
 }
 
 export interface WriteAheadOptions<T> {
@@ -82,6 +90,12 @@ function flattenHandles(name: string, handles: unknown[], into: WriteAheadHandle
     else throw new EddyError('SINK_FAILED', `${name}: malformed commit handle ${JSON.stringify(h)?.slice(0, 200)}`);
   }
   return into;
+}
+
+/** A batch id is `${writer}/${seq}` (the writer's runId holds '/' itself, the seq does not). */
+function batchOf(id: string, checkpointId: number | undefined): WriteAheadBatch {
+  const cut = id.lastIndexOf('/');
+  return { id, checkpointId, writer: id.slice(0, cut), seq: Number(id.slice(cut + 1)) };
 }
 
 /**
@@ -134,16 +148,16 @@ class WriteAheadWriter<T> implements SinkWriter<T> {
   }
 
   async commit(handles: unknown[]): Promise<void> {
-    for (const h of flattenHandles(this.name, handles)) await this.writeBatch(h.records as T[], { id: h.id, checkpointId: h.checkpointId });
+    for (const h of flattenHandles(this.name, handles)) await this.writeBatch(h.records as T[], batchOf(h.id, h.checkpointId));
   }
 
   async finish(): Promise<void> {
     // Batches sealed for a checkpoint that never completed come first: they are older.
-    for (const h of [...this.prepared.values()]) await this.writeBatch(h.records as T[], { id: h.id, checkpointId: h.checkpointId });
+    for (const h of [...this.prepared.values()]) await this.writeBatch(h.records as T[], batchOf(h.id, h.checkpointId));
     if (this.buffer.length === 0) return;
     const records = this.buffer;
     this.buffer = [];
-    await this.writeBatch(records, { id: `${this.runId}/${this.seq++}` });
+    await this.writeBatch(records, batchOf(`${this.runId}/${this.seq++}`, undefined));
   }
 
   abort(): void {

@@ -1,0 +1,99 @@
+// Running the eddy CLI under faults: SIGKILL at random moments after a new checkpoint, then
+// `--resume latest` until the job finishes; and the one-line check for bad input.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliPath } from './paths.js';
+import { prng } from './prng.js';
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI; with `killAfterMs`, SIGKILLs it that long after `armed` resolves (when given:
+ * after the first checkpoint of the run exists, so the kill lands in a running job), if it is
+ * still running.
+ */
+export function runCli(args: string[], killAfterMs?: number, armed?: () => Promise<void>): Promise<Exit> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let exited = false;
+    let timer: NodeJS.Timeout | undefined;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (killAfterMs !== undefined) {
+      void (armed ? armed() : Promise.resolve()).then(() => {
+        if (!exited) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      });
+    }
+    child.on('exit', (code, signal) => {
+      exited = true;
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
+}
+
+/** Ids of the completed checkpoints in `dir` (those with their _metadata written). */
+function completed(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^chk-\d+$/.test(f) && existsSync(join(dir, f, '_metadata')))
+    .map((f) => Number(f.slice(4)));
+}
+
+/** Resolves once `dir` holds a completed checkpoint newer than `after` (or after 20 s). */
+export async function newCheckpoint(dir: string, after: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (completed(dir).some((id) => id > after)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function latestCheckpoint(dir: string): number {
+  const ids = completed(dir);
+  return ids.length > 0 ? Math.max(...ids) : 0;
+}
+
+/**
+ * Runs `args` (an `eddy run ...` command with --checkpoint-dir `chk`) until it exits 0: the
+ * first `kills` runs are SIGKILLed 0-600 ms after their first new checkpoint (mid-stream,
+ * mid-checkpoint, mid-commit), each next run resumes with `--resume latest`. `duringRun` runs
+ * alongside each run (e.g. to restart a server once the run has `checkpointed`).
+ */
+export async function runWithKills(opts: { args: string[]; chk: string; seed: number; kills: number; duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void> }): Promise<{ killed: number; restored: number }> {
+  const r = prng(opts.seed);
+  let killed = 0;
+  let restored = 0;
+  for (let run = 0; ; run++) {
+    assert.ok(run < 40, 'the job finishes');
+    const args = run === 0 ? opts.args : [...opts.args, '--resume', 'latest'];
+    const since = latestCheckpoint(opts.chk);
+    let running = true;
+    const pending = runCli(args, killed < opts.kills ? Math.floor(r() * 600) : undefined, () => newCheckpoint(opts.chk, since));
+    void pending.then(() => (running = false));
+    if (opts.duringRun) await opts.duringRun(run, () => running, () => newCheckpoint(opts.chk, since));
+    const exit = await pending;
+    if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
+    if (exit.signal === 'SIGKILL') {
+      killed++;
+      continue;
+    }
+    assert.equal(exit.code, 0, `run ${run} failed: ${exit.stderr}`);
+    return { killed, restored };
+  }
+}
+
+/** A failed run that printed exactly one line, `eddy: [CODE] ...`, holding each of `words`. */
+export function assertOneLine(e: Exit, code: string, words: string[]): void {
+  assert.notEqual(e.code, 0);
+  const lines = e.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line, got:\n${e.stderr}`);
+  assert.match(lines[0], new RegExp(`^eddy: \\[${code}\\] `));
+  for (const w of words) assert.ok(lines[0].includes(w), `'${w}' missing from ${lines[0]}`);
+}
