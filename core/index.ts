@@ -11,6 +11,7 @@ export type { CoProcessFunction } from './operators/co-process.js';
 export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
 export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, PollStatus } from './connectors/types.js';
+export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, PostgresSourceOptions, PostgresSourceState } from './connectors/index.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/executor.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';

@@ -4,6 +4,7 @@
  * rings the task's own gate, so a task parked on empty inputs wakes to handle it; a busy task
  * takes its commands synchronously (`takeCommands`) instead of waiting for its next yield.
  */
+import { createHash } from 'node:crypto';
 import type { ConnectorContext } from '../core/connectors/types.js';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { receiveMessageOnPort } from 'node:worker_threads';
@@ -16,6 +17,7 @@ export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: 
     parallelism,
     operatorUid,
     attempt: spec.attempt,
+    jobKey: createHash('sha256').update(spec.checkpointDir ?? spec.jobPath).digest('hex').slice(0, 12),
     report(kind: string, payload: unknown) {
       send(spec, { type: 'report', operatorUid, kind, payload });
     },

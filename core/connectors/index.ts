@@ -6,9 +6,10 @@ import { jsonLinesFile } from './sinks/json-lines-file.js';
 import { collect, discard, print } from './sinks/simple.js';
 import { writeAhead } from './sinks/write-ahead.js';
 import { idempotent } from './sinks/idempotent.js';
+import { postgresSink, postgresSource } from './postgres/index.js';
 
-export const Sources = { textFile, generator, fromElements };
-export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent };
+export const Sources = { textFile, generator, fromElements, postgres: postgresSource };
+export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent, postgres: postgresSink };
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
 export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceReader } from './types.js';
@@ -16,3 +17,4 @@ export type { TextFileState } from './sources/text-file.js';
 export type { GeneratorOptions, GeneratorState } from './sources/generator.js';
 export type { CollectionState } from './sources/collection.js';
 export type { JsonLinesFileOptions, PartFileHandle } from './sinks/json-lines-file.js';
+export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, PostgresSourceOptions, PostgresSourceState } from './postgres/index.js';

@@ -12,6 +12,11 @@ export interface ConnectorContext {
   readonly operatorUid: string;
   /** Restart attempt of the job, 0 for the first run. */
   readonly attempt: number;
+  /**
+   * The same for every run of one job, including a `--resume` in a new process: derived from
+   * the checkpoint directory (else the job module). Names external transactions a job owns.
+   */
+  readonly jobKey?: string;
   /** Sends a value to the main thread (e.g. collected records); delivered in order. */
   report(kind: string, payload: unknown): void;
 }
