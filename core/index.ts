@@ -7,6 +7,7 @@ export * from './api/state.js';
 export * from './api/watermarks.js';
 export * from './api/windows.js';
 export { ConnectedStreams, IntervalJoin, JoinedStreams, WindowJoin, type BroadcastProcessFunction } from './api/connected-streams.js';
+export { AsyncDataStream, type AsyncFunction, type AsyncOptions, type AsyncOutputMode } from './api/async-stream.js';
 export type { CoProcessFunction } from './operators/co-process.js';
 export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
