@@ -27,7 +27,7 @@ class FlakyServer {
   /** Latency in [0, maxLatencyMs); share of 500s; share of requests that hang for 2 s. */
   maxLatencyMs = 20;
   failShare = 0.1;
-  hangShare = 0.02;
+  hangShare = 0.005;
 
   constructor() {
     this.server = createServer((req, res) => {
@@ -79,11 +79,11 @@ describe('async I/O against a local HTTP server', () => {
 
   it('orderedWait: results in input order despite random latency, failures and timeouts; capacity bounds the requests in flight', async () => {
     http.reset();
-    const count = 1500;
+    const count = 1000;
     const result = await runJob(fixture('async-http.mjs'), {
       parallelism: 1,
       mode: 'none',
-      args: { port: String(http.port), count: String(count), order: 'ordered', capacity: '8' },
+      args: { port: String(http.port), count: String(count), order: 'ordered', capacity: '8', timeout: '150' },
     });
     assert.deepEqual(result.collected.out, expectedAnswers(count));
     assert.ok(http.failed > 0 && http.hung > 0, `failures ${http.failed} and timeouts ${http.hung} were injected and retried`);
@@ -93,11 +93,11 @@ describe('async I/O against a local HTTP server', () => {
 
   it('unorderedWait: every input answered once; completion order differs from input order', async () => {
     http.reset();
-    const count = 1500;
+    const count = 1000;
     const result = await runJob(fixture('async-http.mjs'), {
       parallelism: 2,
       mode: 'none',
-      args: { port: String(http.port), count: String(count), order: 'unordered', capacity: '6' },
+      args: { port: String(http.port), count: String(count), order: 'unordered', capacity: '6', timeout: '150' },
     });
     const got = result.collected.out as Answer[];
     assert.deepEqual([...got].sort((a, b) => a.i - b.i), expectedAnswers(count));
@@ -113,20 +113,20 @@ describe('async I/O against a local HTTP server', () => {
       http.maxLatencyMs = 60;
       http.hangShare = 0.005;
       try {
-        const count = 3000;
+        const count = 2000;
         const result = await runJob(fixture('async-http.mjs'), {
           parallelism: 2,
           mode: 'exactly-once',
           checkpointIntervalMs: 100,
           restart: 'fixed:5:20',
-          args: { port: String(http.port), count: String(count), order, capacity: '16', rate: '1500', faults: 'map@800,exit@600' },
+          args: { port: String(http.port), count: String(count), order, capacity: '16', rate: '2000', timeout: '150', faults: 'map@600,exit@500' },
         });
         assert.equal(result.restarts, 2);
         const got = result.collected.out as Answer[];
         assert.deepEqual([...got].sort((a, b) => a.i - b.i), expectedAnswers(count));
       } finally {
         http.maxLatencyMs = 20;
-        http.hangShare = 0.02;
+        http.hangShare = 0.005;
       }
     });
   }
