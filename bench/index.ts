@@ -5,7 +5,7 @@
  * bench-<date>.md (the readable report, with the issue's targets judged) and its SVG charts.
  *
  * Suites (all of them without --suite): micro, keyed-count, checkpoint-modes, backpressure,
- * latency, scaling, windows, state. They run one after another, never two at once.
+ * latency, scaling, windows, state, connectors. They run one after another, never two at once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -27,9 +27,10 @@ import type { RunInfo, SuiteResults } from './report/results.js';
 import { checkTargets } from './report/targets.js';
 import { benchScaling, formatScaling } from './scaling.js';
 import { benchWindows } from './windows.js';
+import { benchConnectors, formatConnectors } from './connectors.js';
 import { benchState as benchStateSuite } from './state.js';
 
-const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state'] as const;
+const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state', 'connectors'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
@@ -179,6 +180,13 @@ const runners: Record<Suite, () => Promise<void>> = {
       `  tumbling 100 s window:          ${fmt(w.recordsPerSec.tumbling)} records/s (${(w.recordsPerSec.tumbling / w.recordsPerSec.none).toFixed(2)} of plain)`,
       `  sliding 100 s / 25 s windows:   ${fmt(w.recordsPerSec.sliding)} records/s (${(w.recordsPerSec.sliding / w.recordsPerSec.none).toFixed(2)} of plain)`,
     ]);
+  },
+  connectors: async () => {
+    results.connectors = await benchConnectors(
+      { records: recordsFlag ?? (quick ? 50_000 : 500_000), keys: values.keys !== undefined ? keys : 100, rounds: roundsFlag ?? (quick ? 1 : 3), parallelism, checkpointIntervalMs: 1000 },
+      (line) => console.error(line),
+    );
+    log(formatConnectors(results.connectors));
   },
   scaling: async () => {
     results.scaling = await benchScaling({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 3) });

@@ -8,6 +8,8 @@ import type { MicroRow } from '../micro/tiny.js';
 import type { KeyedCountResult } from '../pipeline-keyed-count.js';
 import type { ScalingResult } from '../scaling.js';
 
+import type { ConnectorsResult } from '../connectors.js';
+
 export interface SuiteResults {
   micro?: MicroRow[];
   keyedCount?: KeyedCountResult;
@@ -18,6 +20,7 @@ export interface SuiteResults {
   scaling?: ScalingResult;
   windows?: WindowsResult;
   state?: StateBenchResult;
+  connectors?: ConnectorsResult;
 }
 
 export interface RunInfo {
