@@ -15,7 +15,9 @@
  *
  * Retries: a call that rejects or times out is retried `retries` times after `retryDelayMs`;
  * after the last attempt the task fails (the restart strategy decides), as Flink's default
- * `timeout()` does. Watermarks pass this operator without waiting for calls in flight.
+ * `timeout()` does. A watermark waits here until every record before it has been emitted (in
+ * both modes), so results are never late behind it; it is not kept in checkpoints (the next
+ * one from upstream follows).
  */
 import type { Collector } from '../api/functions.js';
 import { EddyError } from '../failure.js';
@@ -45,6 +47,8 @@ export type AsyncOutputMode = 'ordered' | 'unordered';
 const IN_FLIGHT_STATE = '__eddy.async.inFlight';
 
 interface Entry {
+  /** Position in the input (counts every record this operator took). */
+  seq: number;
   value: unknown;
   timestamp: number;
   attempts: number;
@@ -79,6 +83,12 @@ class AsyncWaitOperator extends BaseOperator<unknown> {
   /** Resolved (and dropped) at the next completion or failure. */
   private waiter: { promise: Promise<void>; resolve: () => void } | undefined;
   private closed = false;
+  /** Records taken so far (the next entry's seq). */
+  private taken = 0;
+  /** Watermarks held back, oldest first: each goes on once every entry before `seq` is emitted. */
+  private heldWatermarks: { wm: number; seq: number }[] = [];
+  /** Watermarks are sent on by this operator itself, behind the results before them. */
+  readonly holdsWatermarks = true;
 
   constructor(
     private readonly fn: AsyncFunction<unknown, unknown>,
@@ -106,7 +116,7 @@ class AsyncWaitOperator extends BaseOperator<unknown> {
   }
 
   private enqueue(value: unknown, timestamp: number): void {
-    this.queue.push({ value, timestamp, attempts: 0, done: false, result: undefined });
+    this.queue.push({ seq: this.taken++, value, timestamp, attempts: 0, done: false, result: undefined });
     this.issueWaiting();
   }
 
@@ -188,9 +198,31 @@ class AsyncWaitOperator extends BaseOperator<unknown> {
     return n;
   }
 
+  /** A watermark from upstream: on at once if nothing is pending before it, else once that is emitted. */
+  processWatermark(wm: number): void {
+    this.heldWatermarks.push({ wm, seq: this.taken });
+    this.releaseWatermarks();
+  }
+
+  /** Sends on the held watermarks whose preceding entries have all been emitted. */
+  private releaseWatermarks(): void {
+    const low = this.queue.length > 0 ? this.queue[0].seq : this.taken;
+    let n = 0;
+    while (n < this.heldWatermarks.length && this.heldWatermarks[n].seq <= low) n++;
+    if (n === 0) return;
+    const wm = this.heldWatermarks[n - 1].wm;
+    this.heldWatermarks.splice(0, n);
+    this.rt.time.watermark(this.rt.chainIndex, wm);
+  }
+
   /** On the task's loop: pushes completed results on (ordered: the completed head of the queue). */
   emitCompleted(): void {
     if (this.failure) throw this.failure;
+    this.emitResults();
+    if (this.heldWatermarks.length > 0) this.releaseWatermarks();
+  }
+
+  private emitResults(): void {
     if (this.mode === 'ordered') {
       const n = this.readyPrefix();
       if (n === 0) return;
