@@ -150,4 +150,20 @@ describe('async I/O against a local HTTP server', () => {
       assert.deepEqual(got, [...expected.values()].sort((a, b) => a.start - b.start || a.key - b.key));
     });
   }
+
+  it('behind keyBy: every input answered once, in input order per key', async () => {
+    http.reset();
+    const count = 800;
+    const result = await runJob(fixture('async-http.mjs'), {
+      parallelism: 2,
+      mode: 'none',
+      args: { port: String(http.port), count: String(count), order: 'ordered', capacity: '8', timeout: '300', keyed: 'yes' },
+    });
+    const got = result.collected.out as Answer[];
+    assert.deepEqual([...got].sort((a, b) => a.i - b.i), expectedAnswers(count));
+    for (let k = 0; k < 4; k++) {
+      const ofKey = got.filter((a) => a.i % 4 === k).map((a) => a.i);
+      assert.deepEqual(ofKey, [...ofKey].sort((a, b) => a - b), `key ${k} in order`);
+    }
+  });
 });
