@@ -5,7 +5,7 @@
  * bench-<date>.md (the readable report, with the issue's targets judged) and its SVG charts.
  *
  * Suites (all of them without --suite): micro, keyed-count, checkpoint-modes, backpressure,
- * latency, scaling, windows, state. They run one after another, never two at once.
+ * latency, scaling, windows, state, connectors. They run one after another, never two at once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -27,10 +27,11 @@ import type { RunInfo, SuiteResults } from './report/results.js';
 import { checkTargets } from './report/targets.js';
 import { benchScaling, formatScaling } from './scaling.js';
 import { benchWindows } from './windows.js';
+import { benchConnectors, formatConnectors } from './connectors.js';
 import { benchState as benchStateSuite } from './state.js';
 import { benchNexmark, NEXMARK_QUERIES } from './nexmark.js';
 
-const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state', 'nexmark'] as const;
+const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state', 'nexmark', 'connectors'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
@@ -207,6 +208,13 @@ const runners: Record<Suite, () => Promise<void>> = {
           `  ${x.query.padEnd(9)} ${x.mode.padEnd(13)} ${fmt(x.events).padStart(11)} events  ${fmt(x.eventsPerSec).padStart(10)} events/s  ${fmt(x.eventsPerCpuSec).padStart(10)} per CPU-s  ${x.cores.toFixed(2)} cores  ${x.checkpoints} checkpoints`,
         ),
     );
+  },
+  connectors: async () => {
+    results.connectors = await benchConnectors(
+      { records: recordsFlag ?? (quick ? 50_000 : 500_000), keys: values.keys !== undefined ? keys : 100, rounds: roundsFlag ?? (quick ? 1 : 3), parallelism, checkpointIntervalMs: 1000 },
+      (line) => console.error(line),
+    );
+    log(formatConnectors(results.connectors));
   },
   scaling: async () => {
     results.scaling = await benchScaling({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 3) });

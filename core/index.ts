@@ -7,6 +7,7 @@ export * from './api/state.js';
 export * from './api/watermarks.js';
 export * from './api/windows.js';
 export { ConnectedStreams, IntervalJoin, JoinedStreams, WindowJoin, type BroadcastProcessFunction } from './api/connected-streams.js';
+export { AsyncDataStream, type AsyncFunction, type AsyncOptions, type AsyncOutputMode } from './api/async-stream.js';
 export type { CoProcessFunction } from './operators/co-process.js';
 export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
@@ -15,6 +16,7 @@ export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, Connecto
 export { nexmarkEventTime, NEXMARK_WATERMARK_DELAY_MS } from './connectors/index.js';
 export type { NexmarkOptions, NexmarkEvent, Person, Auction, Bid } from './connectors/index.js';
 export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSinkOptions, JetStreamMessage, JetStreamSourceOptions, JetStreamSinkOptions } from './connectors/index.js';
+export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, PostgresSourceOptions, PostgresSourceState } from './connectors/index.js';
 export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';

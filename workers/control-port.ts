@@ -5,6 +5,7 @@
  * takes its commands synchronously (`takeCommands`) instead of waiting for its next yield.
  */
 import type { ConnectorContext, ConnectorReport } from '../core/connectors/types.js';
+import { createHash } from 'node:crypto';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { PortCommand, StateQueryCommand, TaskCommand, TaskReport, TaskSpec } from '../core/runtime/messages.js';
@@ -16,6 +17,7 @@ export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: 
     parallelism,
     operatorUid,
     attempt: spec.attempt,
+    jobKey: createHash('sha256').update(spec.checkpointDir ?? spec.jobPath).digest('hex').slice(0, 12),
     report(r: ConnectorReport) {
       if (r.kind === 'collect') send(spec, { type: 'collected', operatorUid, chunk: r.chunk });
       else if (r.kind === 'parse-counts') send(spec, { type: 'parse-counts', operatorUid, counts: r.counts });

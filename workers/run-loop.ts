@@ -46,6 +46,7 @@ import type { TaskOutcome } from '../core/runtime/messages.js';
 import { TaskCheckpointer } from './checkpointing.js';
 import { listenForCommands, send, takeCommands } from './control-port.js';
 import type { StreamTask } from './task.js';
+import type { ChainOperator } from '../core/operators/operator.js';
 
 const YIELD_EVERY = 32;
 /**
@@ -126,11 +127,15 @@ class TaskLoop {
   private alignStart = 0;
   /** When the loop last yielded for a snapshot being written (performance.now). */
   private lastWriteYield = 0;
+  /** Chained operators that complete work off the loop (async I/O); undefined when none. */
+  private readonly asyncOps: ChainOperator[] | undefined;
 
   constructor(private readonly task: StreamTask) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
     this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
     this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
+    const asyncOps = task.operators.filter((op) => op.emitCompleted !== undefined);
+    this.asyncOps = asyncOps.length > 0 ? asyncOps : undefined;
     if (task.checkpointing && task.input) {
       const input = task.input;
       this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
@@ -191,6 +196,23 @@ class TaskLoop {
     if (now - this.lastWriteYield < YIELD_WRITING_MS) return false;
     this.lastWriteYield = now;
     return true;
+  }
+
+  /**
+   * Async operators: emit what completed, and while one cannot take more input, wait for its
+   * completions (backpressure) — emitting them and draining the output as they come.
+   */
+  private async serveAsync(ops: ChainOperator[]): Promise<void> {
+    const output = this.task.output;
+    for (const op of ops) {
+      op.emitCompleted!();
+      for (let w = op.backpressure!(); w !== undefined; w = op.backpressure!()) {
+        if (output?.hasPending) await output.drain(this.isCancelled);
+        await w;
+        if (this.task.cancelled) throw new Cancelled();
+        op.emitCompleted!();
+      }
+    }
   }
 
   /** Serves due wake-ups (periodic watermarks, processing-time timers). */
@@ -309,6 +331,7 @@ class TaskLoop {
       } catch (err) {
         throw operatorFailure(err, 'SOURCE_FAILED', 'source failed', node.uid ?? node.name, task.spec.subtask);
       }
+      if (this.asyncOps !== undefined) await this.serveAsync(this.asyncOps);
       if (output) {
         if (output.hasPending) await output.drain(this.isCancelled);
         const due = output.flushDue(performance.now(), s.bufferTimeoutMs);
@@ -349,6 +372,7 @@ class TaskLoop {
         if (this.done) break; // the final checkpoint completed: nothing to wait for
       }
       if (!this.dataEnded) this.tick();
+      if (this.asyncOps !== undefined) await this.serveAsync(this.asyncOps);
       const i = input.poll();
       if (i < 0) {
         if (input.anyPoisoned()) throw new Cancelled();

@@ -162,6 +162,7 @@ export class StreamTask {
         time: this.time,
         chainIndex: i - first,
         autoWatermarkIntervalMs: plan.graph.autoWatermarkIntervalMs,
+        wake: () => this.gate.ring(),
         sideOutput: (tagId) => (i === nodes.length - 1 ? this.output?.sideOutput(tagId) : undefined),
       };
     };

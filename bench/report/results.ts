@@ -9,6 +9,8 @@ import type { MicroRow } from '../micro/tiny.js';
 import type { KeyedCountResult } from '../pipeline-keyed-count.js';
 import type { ScalingResult } from '../scaling.js';
 
+import type { ConnectorsResult } from '../connectors.js';
+
 export interface SuiteResults {
   micro?: MicroRow[];
   keyedCount?: KeyedCountResult;
@@ -20,6 +22,7 @@ export interface SuiteResults {
   windows?: WindowsResult;
   state?: StateBenchResult;
   nexmark?: NexmarkResult;
+  connectors?: ConnectorsResult;
 }
 
 export interface RunInfo {

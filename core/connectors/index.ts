@@ -19,12 +19,13 @@ import { jetstreamSink } from './jetstream/sink.js';
  * The built-in sources: `Sources.textFile(path)`, `Sources.jsonLines(path)`, `Sources.csv(path, { columns })`, …
  * @namespace
  */
-export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory, nexmark, redisStream: redisStreamSource, jetstream: jetstreamSource };
+export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory, nexmark, redisStream: redisStreamSource, jetstream: jetstreamSource, postgres: postgresSource };
 /**
  * The built-in sinks: `Sinks.jsonLinesFile(dir)`, `Sinks.print()`, `Sinks.collect()`, …
  * @namespace
  */
-export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent, redisStream: redisStreamSink, jetstream: jetstreamSink };
+export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent, redisStream: redisStreamSink, jetstream: jetstreamSink, postgres: postgresSink };
+import { postgresSink, postgresSource } from './postgres/index.js';
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
 export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceReader } from './types.js';
@@ -44,3 +45,4 @@ export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSourceState
 export type { RedisStreamSinkOptions, RedisEntryFields } from './redis/stream-sink.js';
 export type { JetStreamMessage, JetStreamSourceOptions, JetStreamSourceState, JetStreamPosition } from './jetstream/source.js';
 export type { JetStreamSinkOptions } from './jetstream/sink.js';
+export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, PostgresSourceOptions, PostgresSourceState } from './postgres/index.js';

@@ -22,6 +22,11 @@ export interface ConnectorContext {
    * undefined when nothing consumes that tag. Available from `open()` on.
    */
   sideOutput?(tagId: string): Collector<unknown> | undefined;
+  /**
+   * The same for every run of one job, including a `--resume` in a new process: derived from
+   * the checkpoint directory (else the job module). Names external transactions a job owns.
+   */
+  readonly jobKey?: string;
 }
 
 /** One chunk of a collect sink's committed transaction (a restore may re-commit it: same id). */

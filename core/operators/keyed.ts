@@ -9,12 +9,20 @@ import { keyGroupFor } from '../state/key-groups.js';
 import type { ChainOperator } from './operator.js';
 
 export class KeyContextOperator implements ChainOperator {
+  /** Present only when the inner operator completes work off the loop: the run loop looks for it. */
+  readonly emitCompleted?: () => void;
+  readonly backpressure?: () => Promise<void> | undefined;
   constructor(
     private readonly selector: KeySelector<unknown, unknown>,
     private readonly store: KeyedStateStore,
     private readonly maxParallelism: number,
     private readonly inner: ChainOperator,
-  ) {}
+  ) {
+    if (inner.emitCompleted) {
+      this.emitCompleted = () => inner.emitCompleted!();
+      this.backpressure = () => inner.backpressure?.();
+    }
+  }
   get recordsIn(): number {
     return this.inner.recordsIn;
   }
@@ -31,6 +39,9 @@ export class KeyContextOperator implements ChainOperator {
   }
   get generatesWatermarks(): boolean {
     return this.inner.generatesWatermarks === true;
+  }
+  get holdsWatermarks(): boolean {
+    return this.inner.holdsWatermarks === true;
   }
   processWatermark(watermark: number): void {
     this.inner.processWatermark?.(watermark);

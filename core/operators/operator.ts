@@ -24,6 +24,13 @@ export interface ChainOperator<I = unknown> extends Collector<I>, WatermarkAware
   notifyCheckpointComplete?(checkpointId: number): void;
   /** Once, after a restore (or on a fresh start), before open(). */
   initializeState?(restored: boolean): Promise<void> | void;
+  /**
+   * Operators whose work completes off the record loop (async I/O): pushes what completed
+   * since the last call down the chain. The run loop calls it between batches.
+   */
+  emitCompleted?(): void;
+  /** Such an operator when it cannot take input now: resolves when the loop should ask again. */
+  backpressure?(): Promise<void> | undefined;
 }
 
 /** What the runtime gives an operator factory in the worker. */
@@ -40,6 +47,8 @@ export interface OperatorRuntime extends ConnectorContext {
   /** This operator's position in the task's chain (head 0), for TaskTime.watermark. */
   readonly chainIndex: number;
   readonly autoWatermarkIntervalMs: number;
+  /** Wakes the task's loop if it is parked (work completed off the loop, see emitCompleted). */
+  wake(): void;
   /** Where `ctx.output(tag, v)` sends records of a tag, if anything consumes that tag. */
   sideOutput(tagId: string): Collector<unknown> | undefined;
 }

@@ -22,6 +22,12 @@ export interface WatermarkAware {
    * (except the final +Infinity of an ended input, which every operator must see).
    */
   readonly generatesWatermarks?: boolean;
+  /**
+   * True for an operator that sends watermarks on itself, later, behind the records that
+   * precede them (async I/O, whose results arrive after the watermark does): a watermark
+   * stops there once it has seen it, and goes on through `watermark(its position, wm)`.
+   */
+  readonly holdsWatermarks?: boolean;
 }
 
 /** Something woken by the run loop at a wall-clock time (Date.now() milliseconds). */
@@ -70,6 +76,7 @@ export class TaskTime {
       const op = chain[j];
       if (op.generatesWatermarks && wm !== Infinity) return;
       op.processWatermark?.(wm);
+      if (op.holdsWatermarks) return;
     }
     if (wm > this.lastOutput || (this.outputIdle && wm >= this.lastOutput)) {
       if (wm > this.lastOutput) this.lastOutput = wm;

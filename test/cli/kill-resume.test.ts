@@ -3,7 +3,7 @@
 // Kills land anywhere: before the first checkpoint, mid-checkpoint, mid-commit. EDDY_SOAK=1
 // runs more seeds and more kills.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 import { prng } from '../helpers/prng.js';
+import { runCli } from '../helpers/cli-run.js';
 
 const COUNT = 300_000;
 const KEYS = 120;
@@ -18,26 +19,6 @@ const SOAK = process.env.EDDY_SOAK === '1';
 const SEEDS = SOAK ? [3, 5, 8, 13, 21, 34] : [3, 5];
 const KILLS = SOAK ? 6 : 3;
 
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-/** Runs the cliPath; with `killAfterMs`, SIGKILLs it then (if it is still running). */
-function runCli(args: string[], killAfterMs?: number): Promise<Exit> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
-}
 
 describe('kill -9 and --resume latest', () => {
   for (const seed of SEEDS) {
