@@ -16,7 +16,8 @@ import type { TaskTime } from '../time/task-time.js';
 import { keyedTimerService, type KeyedTimerService, type TimeDomain } from '../time/timer-service.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
 import { fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
-import { intersects, maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
+import { afterMerge, mergeWindow, retireWindow, sessionsOf, storedSessions } from '../time/windows/merging-window-set.js';
+import { maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
@@ -270,46 +271,26 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     this.window = w;
     this.spec.trigger.clear(w, this);
     if (this.merging) {
-      const list = (this.store.get(this.sessions) as [number, number][] | undefined) ?? [];
-      const rest = list.filter(([s, e]) => s !== w.start || e !== w.end);
-      if (rest.length === 0) this.store.remove(this.sessions);
+      const rest = storedSessions(retireWindow(sessionsOf(this.store.get(this.sessions)), w));
+      if (rest === undefined) this.store.remove(this.sessions);
       else this.store.put(this.sessions, rest);
     }
   }
 
   // ---- session windows ----
   /**
-   * Adds the record's window to the key's sessions, merging every session it touches (and,
-   * transitively, what those then touch). Returns the window the record belongs to, or
-   * undefined when that window is already late.
+   * Adds the record's window to the key's sessions, merging every session it touches. Returns
+   * the window the record belongs to, or undefined when that window is new and already late.
    */
   private addSessionWindow(w: TimeWindow): TimeWindow | undefined {
     const s = this.store;
-    const list = ((s.get(this.sessions) as [number, number][] | undefined) ?? []).map(windowOf);
-    let result = w;
-    const merged: TimeWindow[] = [];
-    const rest: TimeWindow[] = [];
-    let changed = true;
-    let pool = list;
-    while (changed) {
-      changed = false;
-      const keep: TimeWindow[] = [];
-      for (const x of pool) {
-        if (intersects(x, result)) {
-          merged.push(x);
-          result = { start: Math.min(result.start, x.start), end: Math.max(result.end, x.end) };
-          changed = true;
-        } else keep.push(x);
-      }
-      pool = keep;
-    }
-    rest.push(...pool);
-    if (merged.length === 1 && merged[0].start === result.start && merged[0].end === result.end) return result; // inside a session
-    if (merged.length === 0 && this.isWindowLate(result)) return undefined;
-    if (merged.length > 0) this.mergeWindows(result, merged);
-    rest.push(result);
-    s.put(this.sessions, rest.map(namespaceOf));
-    return result;
+    const sessions = sessionsOf(s.get(this.sessions));
+    const m = mergeWindow(sessions, w);
+    if (m.existing) return m.result;
+    if (m.absorbed.length === 0 && this.isWindowLate(m.result)) return undefined;
+    if (m.absorbed.length > 0) this.mergeWindows(m.result, m.absorbed);
+    s.put(this.sessions, storedSessions(afterMerge(sessions, m)));
+    return m.result;
   }
 
   private mergeWindows(result: TimeWindow, merged: TimeWindow[]): void {
