@@ -146,6 +146,33 @@ export function comparable(fired: Fired[], withIds: boolean): Fired[] {
 const COUNT = 700;
 const FNS = ['reduce', 'aggregate', 'process'] as const;
 
+/** Runs the job over `items` with checkpoints on; compares its windows and late records with the reference, then the final checkpoint's window state with nothing. */
+async function check(shape: Shape, seed: number, fn: (typeof FNS)[number], parallelism: number, all: boolean): Promise<void> {
+  const items = scenario(seed, COUNT, 4);
+  const ref = reference(items, shape, all);
+  assert.ok(ref.late.length > 0, 'the data has late records');
+  const dir = mkdtempSync(join(tmpdir(), 'eddy-win-rand-'));
+  try {
+    const input = join(dir, 'items.json');
+    writeFileSync(input, JSON.stringify(items));
+    const chk = join(dir, 'chk');
+    const { kind, size, slide, gap, lateness } = shape;
+    const r = await runJob(fixture('time/windows-random.mjs'), {
+      parallelism,
+      mode: 'exactly-once',
+      checkpointIntervalMs: 10_000,
+      checkpointDir: chk,
+      args: { input, kind, size: String(size), slide: String(slide), gap: String(gap), lateness: String(lateness), fn, all: all ? '1' : '' },
+    });
+    assert.deepEqual((r.collected?.late as number[]).sort((a, b) => a - b), ref.late.sort((a, b) => a - b));
+    assert.deepEqual(comparable((r.collected?.out ?? []) as Fired[], fn === 'process'), comparable(ref.fired, fn === 'process'));
+    const state = await keyedEntriesByTable(chk, 'windows');
+    assert.deepEqual(state.entries, {}, `keyed state left in checkpoint ${state.checkpointId} (${state.bytes} bytes)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('randomized windows equal a reference of Flink semantics, and leave no state behind', () => {
   let n = 0;
   for (const kind of ['tumbling', 'sliding', 'session'] as Kind[]) {
@@ -153,33 +180,18 @@ describe('randomized windows equal a reference of Flink semantics, and leave no 
       for (const parallelism of [1, 3]) {
         const seed = 1000 + n;
         const fn = FNS[n++ % 3];
-        it(`${kind}, ${fn}, lateness ${lateness}, parallelism ${parallelism} (seed ${seed})`, async () => {
-          const shape: Shape = { kind, size: 100, slide: 30, gap: 45, lateness };
-          const items = scenario(seed, COUNT, 4);
-          const ref = reference(items, shape);
-          assert.ok(ref.late.length > 0, 'the data has late records');
-          const dir = mkdtempSync(join(tmpdir(), 'eddy-win-rand-'));
-          try {
-            const input = join(dir, 'items.json');
-            writeFileSync(input, JSON.stringify(items));
-            const chk = join(dir, 'chk');
-            const r = await runJob(fixture('time/windows-random.mjs'), {
-              parallelism,
-              mode: 'exactly-once',
-              checkpointIntervalMs: 10_000,
-              checkpointDir: chk,
-              args: { input, kind, size: String(shape.size), slide: String(shape.slide), gap: String(shape.gap), lateness: String(lateness), fn },
-            });
-            const got = comparable((r.collected?.out ?? []) as Fired[], fn === 'process');
-            assert.deepEqual((r.collected?.late as number[]).sort((a, b) => a - b), ref.late.sort((a, b) => a - b));
-            assert.deepEqual(got, comparable(ref.fired, fn === 'process'));
-            const state = await keyedEntriesByTable(chk, 'windows');
-            assert.deepEqual(state.entries, {}, `keyed state left in checkpoint ${state.checkpointId} (${state.bytes} bytes)`);
-          } finally {
-            rmSync(dir, { recursive: true, force: true });
-          }
-        });
+        it(`${kind}, ${fn}, lateness ${lateness}, parallelism ${parallelism} (seed ${seed})`, () =>
+          check({ kind, size: 100, slide: 30, gap: 45, lateness }, seed, fn, parallelism, false));
       }
     }
+  }
+});
+
+describe('randomized windowAll (one window operator for the whole stream) equals the same reference with one key', () => {
+  let n = 0;
+  for (const kind of ['tumbling', 'sliding', 'session'] as Kind[]) {
+    const seed = 2000 + n;
+    const fn = FNS[n++ % 3];
+    it(`${kind}, ${fn}, lateness 90, job parallelism 3 (seed ${seed})`, () => check({ kind, size: 100, slide: 30, gap: 20, lateness: 90 }, seed, fn, 3, true));
   }
 });
