@@ -9,41 +9,21 @@
  * its timers (../time/timer-service.ts), so checkpoints, restores and rescaling carry it.
  */
 import type { Collector } from '../api/functions.js';
-import type { AggregateFunction } from '../api/state.js';
 import { EddyError } from '../failure.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyedTimerService, type KeyedTimerService, type TimeDomain } from '../time/timer-service.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
-import { fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
+import { EventTimeTrigger, fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
 import { afterMerge, mergeWindow, retireWindow, sessionsOf, storedSessions } from '../time/windows/merging-window-set.js';
 import { maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
+import { sliceable, SlicedWindowOperator } from './sliced-window.js';
+import { missingTimestamp, WindowEmitter, type WindowSpec } from './window-output.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 
-/** What a window function learns about the window it is called for. */
-export interface WindowContext {
-  readonly window: { readonly start: number; readonly end: number; readonly maxTimestamp: number };
-  readonly currentWatermark: number;
-  readonly currentProcessingTime: number;
-}
-
-export type ProcessWindowFunction<IN, OUT, K> = (key: K, ctx: WindowContext, elements: IN[], out: Collector<OUT>) => void;
-
-/** How a window's contents are kept and turned into output. */
-export type WindowFunctionSpec =
-  | { kind: 'reduce'; reduce: (a: unknown, b: unknown) => unknown; process?: ProcessWindowFunction<unknown, unknown, unknown> }
-  | { kind: 'aggregate'; aggregate: AggregateFunction<unknown, unknown, unknown>; process?: ProcessWindowFunction<unknown, unknown, unknown> }
-  | { kind: 'process'; process: ProcessWindowFunction<unknown, unknown, unknown> };
-
-export interface WindowSpec {
-  assigner: WindowAssigner;
-  trigger: Trigger<unknown>;
-  allowedLateness: number;
-  lateTag: string | undefined;
-  fn: WindowFunctionSpec;
-}
+export type { ProcessWindowFunction, WindowContext, WindowFunctionSpec, WindowSpec } from './window-output.js';
 
 const CONTENTS_TABLE = '__eddy/window/contents';
 const TRIGGER_TABLE = '__eddy/window/trigger';
@@ -62,7 +42,7 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
   private readonly merging: boolean;
   /** The window the trigger context is bound to. */
   private window: TimeWindow = { start: 0, end: 0 };
-  private readonly windowCtx: { window: { start: number; end: number; maxTimestamp: number }; currentWatermark: number; currentProcessingTime: number };
+  private readonly emitter: WindowEmitter;
   /** Records dropped as late without a side output (a metric for tests and users). */
   lateDropped = 0;
 
@@ -90,16 +70,7 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     this.sessions = this.store.register(SESSIONS_TABLE, 'value');
     this.merging = spec.assigner.sessionGap !== undefined;
     this.late = spec.lateTag === undefined ? undefined : this.ctx.sideOutput(spec.lateTag);
-    const timers = this.timers;
-    this.windowCtx = {
-      window: { start: 0, end: 0, maxTimestamp: 0 },
-      get currentWatermark() {
-        return timers.currentWatermark;
-      },
-      get currentProcessingTime() {
-        return Date.now();
-      },
-    };
+    this.emitter = new WindowEmitter(spec.fn, rt.time, this.out, this.ctx, () => this.timers.currentWatermark);
   }
 
   // ---- TriggerContext, bound to this.window ----
@@ -141,11 +112,7 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     const spec = this.spec;
     const ts = this.time.timestamp;
     if (spec.assigner.isEventTime && ts !== ts) {
-      throw new EddyError(
-        'BAD_TIMESTAMP',
-        `event-time window '${this.ctx.operatorUid}' got a record without a timestamp; give the source a WatermarkStrategy (env.fromSource(source, name, strategy)) or call assignTimestampsAndWatermarks`,
-        { operatorUid: this.ctx.operatorUid, subtask: this.ctx.subtaskIndex },
-      );
+      throw missingTimestamp(this.ctx);
     }
     // Only processing-time assigners read the clock: no Date.now() per record for event time.
     const windows = spec.assigner.assignWindows(ts, spec.assigner.isEventTime ? NaN : Date.now());
@@ -205,30 +172,9 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     const ns = namespaceOf(w);
     if (fires(r)) {
       const acc = entryValue(this.store, this.contents, ns);
-      if (acc !== undefined) this.emit(w, acc);
+      if (acc !== undefined) this.emitter.emit(this.store.currentKey, w, acc);
     }
     if (purges(r)) this.store.removeEntry(this.contents, ns);
-  }
-
-  private emit(w: TimeWindow, acc: unknown): void {
-    const fn = this.spec.fn;
-    const time = this.time;
-    const ts = time.timestamp;
-    // Results carry the window's last instant as their timestamp (as in Flink).
-    time.timestamp = maxTimestamp(w);
-    try {
-      if (fn.kind === 'process' || fn.process) {
-        const elements = fn.kind === 'reduce' ? [acc] : fn.kind === 'aggregate' ? [fn.aggregate.getResult(acc)] : (acc as unknown[]);
-        const wc = this.windowCtx;
-        wc.window = { start: w.start, end: w.end, maxTimestamp: maxTimestamp(w) };
-        fn.process!(this.store.currentKey, wc, elements, this.out);
-      } else if (fn.kind === 'reduce') this.out.collect(acc);
-      else this.out.collect(fn.aggregate.getResult(acc));
-    } catch (err) {
-      throw userFunctionFailure(err, this.ctx);
-    } finally {
-      time.timestamp = ts;
-    }
   }
 
   // ---- time ----
@@ -335,10 +281,14 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
   }
 }
 
-export const windowOperator =
-  (spec: WindowSpec): OperatorFactory =>
-  (rt, next) =>
-    new WindowOperator(spec, rt, next);
+/**
+ * The window operator for `spec`: sliced (sliced-window.ts) when the windows are aligned, the
+ * trigger the default one, no lateness allowed and the function incremental; else the general one.
+ */
+export const windowOperator = (spec: WindowSpec): OperatorFactory => {
+  const sliced = sliceable(spec, EventTimeTrigger);
+  return (rt, next) => (sliced ? new SlicedWindowOperator(spec, rt, next) : new WindowOperator(spec, rt, next));
+};
 
 /** A map-state entry's value (the store keeps [userKey, value] pairs). */
 function entryValue(s: KeyedStateStore, table: number, userKey: unknown): unknown {
