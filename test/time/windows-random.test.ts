@@ -147,7 +147,7 @@ const COUNT = 700;
 const FNS = ['reduce', 'aggregate', 'process'] as const;
 
 /** Runs the job over `items` with checkpoints on; compares its windows and late records with the reference, then the final checkpoint's window state with nothing. */
-async function check(shape: Shape, seed: number, fn: (typeof FNS)[number], parallelism: number, all: boolean): Promise<void> {
+async function check(shape: Shape, seed: number, fn: (typeof FNS)[number], parallelism: number, all: boolean, extra: Record<string, string> = {}): Promise<void> {
   const items = scenario(seed, COUNT, 4);
   const ref = reference(items, shape, all);
   assert.ok(ref.late.length > 0, 'the data has late records');
@@ -162,7 +162,7 @@ async function check(shape: Shape, seed: number, fn: (typeof FNS)[number], paral
       mode: 'exactly-once',
       checkpointIntervalMs: 10_000,
       checkpointDir: chk,
-      args: { input, kind, size: String(size), slide: String(slide), gap: String(gap), lateness: String(lateness), fn, all: all ? '1' : '' },
+      args: { input, kind, size: String(size), slide: String(slide), gap: String(gap), lateness: String(lateness), fn, all: all ? '1' : '', ...extra },
     });
     assert.deepEqual((r.collected?.late as number[]).sort((a, b) => a - b), ref.late.sort((a, b) => a - b));
     assert.deepEqual(comparable((r.collected?.out ?? []) as Fired[], fn === 'process'), comparable(ref.fired, fn === 'process'));
@@ -185,6 +185,16 @@ describe('randomized windows equal a reference of Flink semantics, and leave no 
       }
     }
   }
+});
+
+// Without allowed lateness, tumbling and sliding windows with reduce or aggregate run sliced
+// (operators/sliced-window.ts); the cases above cover aggregate; these the other variants.
+describe('randomized sliced windows (reduce, and aggregate without merge)', () => {
+  it('sliding (100 / 30), reduce, lateness 0, parallelism 3: slices combined by the reduce function', () =>
+    check({ kind: 'sliding', size: 100, slide: 30, gap: 0, lateness: 0 }, 3001, 'reduce', 3, false));
+  it('sliding (100 / 25), aggregate without merge, lateness 0, parallelism 2: one pane per window', () =>
+    check({ kind: 'sliding', size: 100, slide: 25, gap: 0, lateness: 0 }, 3002, 'aggregate', 2, false, { merge: '0' }));
+  it('tumbling (70), reduce, lateness 0, parallelism 1', () => check({ kind: 'tumbling', size: 70, slide: 70, gap: 0, lateness: 0 }, 3003, 'reduce', 1, false));
 });
 
 describe('randomized windowAll (one window operator for the whole stream) equals the same reference with one key', () => {
