@@ -7,13 +7,13 @@
  * with the reduce function or the aggregate's merge; an aggregate without merge on sliding
  * windows keeps one pane per window instead (a record updates each of its windows' panes).
  *
- * Records are first combined in memory per (slice, key) — Flink SQL's WindowBuffer — and the
- * buffer is written into keyed state before every watermark advance and at every checkpoint
- * barrier. The record path therefore touches neither the state store nor a namespace nor a
- * timer. Which keys have a window due at which end is an index in memory (the part of Flink's
- * timers this operator needs, without a timer id per key and window); a barrier writes it
- * into keyed state, per key group under a reserved key, beside the slice accumulators, so
- * restore and rescaling by key group carry both like any keyed state.
+ * The accumulators of open slices live in memory, per slice and key, and so does the index of
+ * which keys have a window due at which end (the part of Flink's timers this operator needs,
+ * without a timer id per key and window): the record path touches neither the state store nor
+ * a namespace nor a timer. At every checkpoint barrier the slices changed since the last one
+ * and the whole due index (per key group, under a reserved key) are written into keyed state,
+ * so snapshots, restore and rescaling by key group carry them like any keyed state. After a
+ * restore, slices are read back from state when a record or a window first needs them.
  *
  * Semantics are the general WindowOperator's with the default EventTimeTrigger and no allowed
  * lateness: a window fires once, when the watermark reaches its last instant, if any record
@@ -36,11 +36,15 @@ const SLICES_TABLE = '__eddy/window/slices';
 const DUE_TABLE = '__eddy/window/due';
 const DUE_KEY = '__eddy/window/due';
 
-/** One key's accumulator of one slice, in the buffer until the next flush; then the key's entry in the due index. */
-interface Pending {
+/** One key's accumulator of one slice (also the key's entry in the due index). */
+interface Slice {
   key: unknown;
   keyGroup: number;
   acc: unknown;
+  /** Changed since the last barrier wrote it. */
+  dirty: boolean;
+  /** Keyed state holds a copy (to remove when the slice goes). */
+  inState: boolean;
 }
 
 function gcd(a: number, b: number): number {
@@ -62,14 +66,10 @@ export function sliceable(spec: WindowSpec, defaultTrigger: unknown): boolean {
 
 export class SlicedWindowOperator extends BaseOperator<unknown> {
   private readonly store: KeyedStateStore;
-  private readonly range: { start: number; end: number };
-  private readonly dueTable: number;
-  /** Window end → stored key → the key with a window ending there, not fired yet. */
-  private readonly due = new Map<number, Map<unknown, Pending>>();
-  /** The ends in `due`, ascending (few: the windows not yet fired). */
-  private dueEnds: number[] = [];
   private readonly time: TaskTime;
+  private readonly range: { start: number; end: number };
   private readonly slicesTable: number;
+  private readonly dueTable: number;
   private readonly ctx: OperatorContext;
   private readonly out: Collector<unknown>;
   private readonly late: Collector<unknown> | undefined;
@@ -86,13 +86,17 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
   private readonly create: (() => unknown) | undefined;
   private readonly merge: ((a: unknown, b: unknown) => unknown) | undefined;
   private watermark = -Infinity;
-  /** Slice end → stored key → pending accumulator. */
-  private readonly buffer = new Map<number, Map<unknown, Pending>>();
-  /** The slice of the previous record: [sliceStart, sliceEnd), its buffer, and the end of the last window holding it. */
+  /** Slice end → stored key → the key's accumulator of that slice. */
+  private readonly slices = new Map<number, Map<unknown, Slice>>();
+  /** Window end → stored key → a key with a window ending there, not fired yet. */
+  private readonly due = new Map<number, Map<unknown, Slice>>();
+  /** The ends in `due`, ascending (few: the windows not yet fired). */
+  private dueEnds: number[] = [];
+  /** The slice of the previous record: [sliceStart, sliceEnd), its map, and the end of the last window holding it. */
   private sliceStart = NaN;
   private sliceEnd = NaN;
   private lastWindowEnd = NaN;
-  private sliceBuffer: Map<unknown, Pending> | undefined;
+  private sliceMap: Map<unknown, Slice> | undefined;
   /** Records dropped as late without a side output. */
   lateDropped = 0;
 
@@ -130,7 +134,7 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     }
   }
 
-  // ---- records: one buffer update each ----
+  // ---- records: one in-memory update each ----
   collect(value: unknown): void {
     this.recordsIn++;
     const ts = this.time.timestamp;
@@ -145,34 +149,33 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
       return;
     }
     if (!this.windowPanes) {
-      let buf = this.sliceBuffer;
-      if (buf === undefined) buf = this.sliceBuffer = this.bufferAt(this.sliceEnd);
-      this.addTo(buf, this.sliceEnd, value);
+      let m = this.sliceMap;
+      if (m === undefined) m = this.sliceMap = this.slicesAt(this.sliceEnd);
+      this.addTo(m, this.sliceEnd, value);
       return;
     }
     // One pane per window (no merge to combine slices): the record updates each window not yet fired.
-    for (let end = this.lastWindowEnd; end > ts && end - 1 > this.watermark; end -= this.slide) this.addTo(this.bufferAt(end), end, value);
+    for (let end = this.lastWindowEnd; end > ts && end - 1 > this.watermark; end -= this.slide) this.addTo(this.slicesAt(end), end, value);
   }
 
-  private bufferAt(end: number): Map<unknown, Pending> {
-    let buf = this.buffer.get(end);
-    if (buf === undefined) this.buffer.set(end, (buf = new Map()));
-    return buf;
+  private slicesAt(end: number): Map<unknown, Slice> {
+    let m = this.slices.get(end);
+    if (m === undefined) this.slices.set(end, (m = new Map()));
+    return m;
   }
 
-  /** Adds the record to the current key's pending accumulator of pane `end`. */
-  private addTo(buf: Map<unknown, Pending>, end: number, value: unknown): void {
+  /** Adds the record to the current key's accumulator of slice (or pane) `end`. */
+  private addTo(m: Map<unknown, Slice>, end: number, value: unknown): void {
     const s = this.store;
     const key = s.currentKey;
     const id = storedKey(key);
-    let p = buf.get(id);
+    let p = m.get(id);
     if (p === undefined) {
-      // Start from what state holds for this pane already, so flushing only writes back.
-      const stored = s.getEntry(this.slicesTable, end) as [unknown, unknown] | undefined;
-      p = { key, keyGroup: s.currentKeyGroup, acc: stored === undefined ? undefined : stored[1] };
-      buf.set(id, p);
-      if (stored === undefined && this.create !== undefined) p.acc = this.call0(this.create);
-      else if (stored === undefined) {
+      p = { key, keyGroup: s.currentKeyGroup, acc: undefined, dirty: true, inState: false };
+      m.set(id, p);
+      this.markDue(end, id, p);
+      if (this.create !== undefined) p.acc = this.call0(this.create);
+      else {
         p.acc = value; // a reduce starts from its first value
         return;
       }
@@ -182,6 +185,15 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     } catch (err) {
       throw userFunctionFailure(err, this.ctx);
     }
+    p.dirty = true;
+  }
+
+  /** A new slice of key `id`: its first window end the watermark has not passed is due. */
+  private markDue(sliceEnd: number, id: unknown, p: Slice): void {
+    let end = windowStart(sliceEnd - 1, this.offset + this.size, this.slide) + this.slide;
+    while (end - 1 <= this.watermark) end += this.slide;
+    const due = this.dueAt(end);
+    if (!due.has(id)) due.set(id, p);
   }
 
   private call0(f: () => unknown): unknown {
@@ -198,32 +210,10 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     this.sliceEnd = start + this.slice;
     // The newest window holding the slice starts at the last window start at or before the slice's start.
     this.lastWindowEnd = windowStart(start, this.offset, this.slide) + this.size;
-    this.sliceBuffer = undefined;
+    this.sliceMap = undefined;
   }
 
-  /** Writes the buffer into keyed state, and marks each (key, slice)'s first window still to fire as due. */
-  private flush(): void {
-    if (this.buffer.size === 0) return;
-    const s = this.store;
-    const table = this.slicesTable;
-    const wm = this.watermark;
-    for (const [sliceEnd, buf] of this.buffer) {
-      // The first window end at or after the slice's end that the watermark has not passed.
-      let end = windowStart(sliceEnd - 1, this.offset + this.size, this.slide) + this.slide;
-      while (end - 1 <= wm) end += this.slide;
-      const due = this.dueAt(end);
-      for (const [id, p] of buf) {
-        s.setCurrentKey(p.key, p.keyGroup);
-        s.putEntry(table, sliceEnd, p.acc);
-        p.acc = undefined; // state holds it now; the entry lives on in the due index
-        if (!due.has(id)) due.set(id, p);
-      }
-    }
-    this.buffer.clear();
-    this.sliceBuffer = undefined;
-  }
-
-  private dueAt(end: number): Map<unknown, Pending> {
+  private dueAt(end: number): Map<unknown, Slice> {
     let m = this.due.get(end);
     if (m === undefined) {
       this.due.set(end, (m = new Map()));
@@ -238,7 +228,6 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
   // ---- time ----
   processWatermark(watermark: number): void {
     if (watermark <= this.watermark) return;
-    this.flush(); // with the old watermark: the buffered records arrived before the new one
     this.watermark = watermark;
     const s = this.store;
     // Firing a sliding window may make the key due at the next end, which may be due already.
@@ -253,41 +242,44 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     }
   }
 
+  /** Slice `end` of key `id` is in no window still to fire. */
+  private drop(end: number, id: unknown, p: Slice): void {
+    const m = this.slices.get(end);
+    if (m !== undefined && m.delete(id) && m.size === 0) {
+      this.slices.delete(end);
+      if (this.sliceEnd === end) this.sliceMap = undefined;
+    }
+    if (p.inState) this.store.removeEntry(this.slicesTable, end);
+  }
+
   /** The window ending at `end` fires for the current key: combine its slices, drop those no later window needs, and make the key due at the next end if slices remain. */
-  private fire(end: number, id: unknown, p: Pending): void {
-    const s = this.store;
-    const table = this.slicesTable;
+  private fire(end: number, id: unknown, due: Slice): void {
     const start = end - this.size;
-    let acc: unknown = undefined;
-    let any = false;
     if (this.windowPanes || this.slice === this.size) {
-      const e = s.getEntry(table, end) as [unknown, unknown] | undefined;
-      if (e === undefined) return;
-      s.removeEntry(table, end);
-      this.emitter.emit(s.currentKey, { start, end }, e[1]);
+      const p = this.slices.get(end)?.get(id);
+      if (p === undefined) return;
+      this.drop(end, id, p);
+      this.emitter.emit(due.key, { start, end }, p.acc);
       return;
     }
+    // Slices from nextStart on belong to the next window too: they stay, and the key is due there.
     const nextStart = start + this.slide;
+    let acc: unknown = undefined;
+    let any = false;
     let later = false;
-    for (const [sliceEnd, value] of s.entries(table) as [number, unknown][]) {
-      if (sliceEnd > end) {
-        later = true;
-        continue;
-      }
-      if (sliceEnd <= start) {
-        s.removeEntry(table, sliceEnd); // not expected: a slice leaves when its last window fires
-        continue;
-      }
-      acc = this.combine(acc, any, value);
+    for (let sliceEnd = start + this.slice; sliceEnd <= end; sliceEnd += this.slice) {
+      const p = this.slices.get(sliceEnd)?.get(id);
+      if (p === undefined) continue;
+      acc = this.combine(acc, any, p.acc);
       any = true;
-      if (sliceEnd - this.slice < nextStart) s.removeEntry(table, sliceEnd);
+      if (sliceEnd - this.slice < nextStart) this.drop(sliceEnd, id, p);
       else later = true;
     }
     if (later) {
       const next = this.dueAt(end + this.slide);
-      if (!next.has(id)) next.set(id, p);
+      if (!next.has(id)) next.set(id, due);
     }
-    if (any) this.emitter.emit(s.currentKey, { start, end }, acc);
+    if (any) this.emitter.emit(due.key, { start, end }, acc);
   }
 
   /** Adds one slice's accumulator to a window's; the slice's own value is never changed (later windows read it too). */
@@ -300,11 +292,20 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     }
   }
 
-  // ---- lifecycle ----
-  /** Before state is captured: the buffer goes into state, and the due index replaces its stored copy. */
+  // ---- checkpoints ----
+  /** Before state is captured: slices changed since the last barrier go into state, and the due index replaces its stored copy. */
   snapshotState(): void {
-    this.flush();
     const s = this.store;
+    const table = this.slicesTable;
+    for (const [end, m] of this.slices) {
+      for (const p of m.values()) {
+        if (!p.dirty) continue;
+        s.setCurrentKey(p.key, p.keyGroup);
+        s.putEntry(table, end, p.acc);
+        p.dirty = false;
+        p.inState = true;
+      }
+    }
     for (let kg = this.range.start; kg <= this.range.end; kg++) {
       s.setCurrentKey(DUE_KEY, kg);
       s.clearEntries(this.dueTable);
@@ -318,20 +319,31 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     }
   }
 
+  /**
+   * After a restore: the due index, then every slice of every key in it (a key with slices is
+   * always due somewhere: a new slice makes it due, and firing keeps it due while slices remain).
+   */
   initializeState(restored: boolean): void {
     if (!restored) return;
     const s = this.store;
+    const keys: Slice[] = [];
     for (let kg = this.range.start; kg <= this.range.end; kg++) {
       s.setCurrentKey(DUE_KEY, kg);
       for (const [, value] of s.entries(this.dueTable)) {
         const [end, key] = value as [number, unknown];
-        this.dueAt(end).set(storedKey(key), { key, keyGroup: kg, acc: undefined });
+        const p: Slice = { key, keyGroup: kg, acc: undefined, dirty: false, inState: false };
+        this.dueAt(end).set(storedKey(key), p);
+        keys.push(p);
       }
     }
-  }
-
-  override finish(): void {
-    this.flush();
+    for (const k of keys) {
+      const id = storedKey(k.key);
+      s.setCurrentKey(k.key, k.keyGroup);
+      for (const [end, acc] of s.entries(this.slicesTable) as [number, unknown][]) {
+        const m = this.slicesAt(end);
+        if (!m.has(id)) m.set(id, { key: k.key, keyGroup: k.keyGroup, acc, dirty: false, inState: true });
+      }
+    }
   }
 }
 
