@@ -97,6 +97,13 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
   private sliceEnd = NaN;
   private lastWindowEnd = NaN;
   private sliceMap: Map<unknown, Slice> | undefined;
+  /** markDue's last answer: slice end and watermark → the due map. */
+  private markSlice = NaN;
+  private markWatermark = NaN;
+  private markMap: Map<unknown, Slice> | undefined;
+  /** While a window end fires: the slice maps of the window, oldest first, and the due map of the next end. */
+  private readonly windowSlices: (Map<unknown, Slice> | undefined)[] = [];
+  private nextDue: Map<unknown, Slice> | undefined;
   /** Records dropped as late without a side output. */
   lateDropped = 0;
 
@@ -190,9 +197,15 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
 
   /** A new slice of key `id`: its first window end the watermark has not passed is due. */
   private markDue(sliceEnd: number, id: unknown, p: Slice): void {
-    let end = windowStart(sliceEnd - 1, this.offset + this.size, this.slide) + this.slide;
-    while (end - 1 <= this.watermark) end += this.slide;
-    const due = this.dueAt(end);
+    let due = this.markMap;
+    // The same slice under the same watermark: the same due end (cached: most new slices of a key follow another key's).
+    if (due === undefined || sliceEnd !== this.markSlice || this.watermark !== this.markWatermark) {
+      let end = windowStart(sliceEnd - 1, this.offset + this.size, this.slide) + this.slide;
+      while (end - 1 <= this.watermark) end += this.slide;
+      due = this.markMap = this.dueAt(end);
+      this.markSlice = sliceEnd;
+      this.markWatermark = this.watermark;
+    }
     if (!due.has(id)) due.set(id, p);
   }
 
@@ -235,6 +248,11 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
       const end = this.dueEnds.shift()!;
       const keys = this.due.get(end)!;
       this.due.delete(end);
+      // Looked up once per window end, not per key.
+      const ws = this.windowSlices;
+      ws.length = 0;
+      for (let sliceEnd = end - this.size + this.slice; sliceEnd <= end; sliceEnd += this.slice) ws.push(this.slices.get(sliceEnd));
+      this.nextDue = undefined;
       for (const [id, p] of keys) {
         s.setCurrentKey(p.key, p.keyGroup);
         this.fire(end, id, p);
@@ -264,19 +282,21 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     }
     // Slices from nextStart on belong to the next window too: they stay, and the key is due there.
     const nextStart = start + this.slide;
+    const ws = this.windowSlices;
     let acc: unknown = undefined;
     let any = false;
     let later = false;
-    for (let sliceEnd = start + this.slice; sliceEnd <= end; sliceEnd += this.slice) {
-      const p = this.slices.get(sliceEnd)?.get(id);
+    for (let i = 0; i < ws.length; i++) {
+      const p = ws[i]?.get(id);
       if (p === undefined) continue;
       acc = this.combine(acc, any, p.acc);
       any = true;
+      const sliceEnd = start + (i + 1) * this.slice;
       if (sliceEnd - this.slice < nextStart) this.drop(sliceEnd, id, p);
       else later = true;
     }
     if (later) {
-      const next = this.dueAt(end + this.slide);
+      const next = (this.nextDue ??= this.dueAt(end + this.slide));
       if (!next.has(id)) next.set(id, due);
     }
     if (any) this.emitter.emit(due.key, { start, end }, acc);
