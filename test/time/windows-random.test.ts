@@ -39,6 +39,8 @@ export interface Shape {
   slide: number;
   gap: number;
   lateness: number;
+  /** Window starts are offset + k·slide (0 unless given). */
+  offset?: number;
 }
 
 /** Events in rough time order with jitter, pauses, stragglers far behind, and watermarks now and then. */
@@ -59,10 +61,10 @@ export function scenario(seed: number, count: number, keys: number): Item[] {
   return items;
 }
 
-/** Starts of the windows [start, start + size), start a multiple of slide, that hold ts. */
-function windowStarts(ts: number, size: number, slide: number): number[] {
+/** Starts of the windows [start, start + size), start = offset + a multiple of slide, that hold ts. */
+function windowStarts(ts: number, size: number, slide: number, offset: number): number[] {
   const out: number[] = [];
-  for (let start = ts - (((ts % slide) + slide) % slide); start > ts - size; start -= slide) out.push(start);
+  for (let start = ts - ((((ts - offset) % slide) + slide) % slide); start > ts - size; start -= slide) out.push(start);
   return out;
 }
 
@@ -121,7 +123,7 @@ export function reference(items: Item[], s: Shape, oneKey = false): { fired: Fir
     const size = s.size;
     const slide = s.kind === 'tumbling' ? s.size : s.slide;
     let added = false;
-    for (const start of windowStarts(item.ts, size, slide)) {
+    for (const start of windowStarts(item.ts, size, slide, s.offset ?? 0)) {
       const end = start + size;
       if (end - 1 + s.lateness <= wm) continue;
       added = true;
@@ -162,7 +164,7 @@ async function check(shape: Shape, seed: number, fn: (typeof FNS)[number], paral
       mode: 'exactly-once',
       checkpointIntervalMs: 10_000,
       checkpointDir: chk,
-      args: { input, kind, size: String(size), slide: String(slide), gap: String(gap), lateness: String(lateness), fn, all: all ? '1' : '', ...extra },
+      args: { input, kind, size: String(size), slide: String(slide), gap: String(gap), lateness: String(lateness), offset: String(shape.offset ?? 0), fn, all: all ? '1' : '', ...extra },
     });
     assert.deepEqual((r.collected?.late as number[]).sort((a, b) => a - b), ref.late.sort((a, b) => a - b));
     assert.deepEqual(comparable((r.collected?.out ?? []) as Fired[], fn === 'process'), comparable(ref.fired, fn === 'process'));
@@ -194,7 +196,11 @@ describe('randomized sliced windows (reduce, and aggregate without merge)', () =
     check({ kind: 'sliding', size: 100, slide: 30, gap: 0, lateness: 0 }, 3001, 'reduce', 3, false));
   it('sliding (100 / 25), aggregate without merge, lateness 0, parallelism 2: one pane per window', () =>
     check({ kind: 'sliding', size: 100, slide: 25, gap: 0, lateness: 0 }, 3002, 'aggregate', 2, false, { merge: '0' }));
-  it('tumbling (70), reduce, lateness 0, parallelism 1', () => check({ kind: 'tumbling', size: 70, slide: 70, gap: 0, lateness: 0 }, 3003, 'reduce', 1, false));
+  it('tumbling (70, offset 13), reduce, lateness 0, parallelism 1', () => check({ kind: 'tumbling', size: 70, slide: 70, gap: 0, lateness: 0, offset: 13 }, 3003, 'reduce', 1, false));
+  it('sliding (100 / 40, offset 7, slices of 20), aggregate, lateness 0, parallelism 3', () =>
+    check({ kind: 'sliding', size: 100, slide: 40, gap: 0, lateness: 0, offset: 7 }, 3004, 'aggregate', 3, false));
+  it('sliding (100 / 40, offset 7), aggregate, lateness 50 (general operator), parallelism 1', () =>
+    check({ kind: 'sliding', size: 100, slide: 40, gap: 0, lateness: 50, offset: 7 }, 3005, 'aggregate', 1, false));
 });
 
 describe('randomized windowAll (one window operator for the whole stream) equals the same reference with one key', () => {
