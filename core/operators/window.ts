@@ -7,6 +7,8 @@
  *
  * Everything lives in the keyed state store (contents, trigger state, session windows) or in
  * its timers (../time/timer-service.ts), so checkpoints, restores and rescaling carry it.
+ * Aligned event-time windows with reduce or aggregate, the default trigger and no lateness run
+ * on the sliced operator instead (sliced-window.ts); windowOperator below chooses.
  */
 import type { Collector } from '../api/functions.js';
 import { EddyError } from '../failure.js';
