@@ -12,8 +12,9 @@
  * without a timer id per key and window): the record path touches neither the state store nor
  * a namespace nor a timer. At every checkpoint barrier the slices changed since the last one
  * and the whole due index (per key group, under a reserved key) are written into keyed state,
- * so snapshots, restore and rescaling by key group carry them like any keyed state. After a
- * restore, slices are read back from state when a record or a window first needs them.
+ * so snapshots, restore and rescaling by key group carry them like any keyed state; a restore
+ * reads every slice back into memory through the due index. Open windows are thus held in
+ * memory on either backend (the LMDB backend gets them at each barrier).
  *
  * Semantics are the general WindowOperator's with the default EventTimeTrigger and no allowed
  * lateness: a window fires once, when the watermark reaches its last instant, if any record
