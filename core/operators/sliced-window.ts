@@ -23,19 +23,25 @@
  */
 import type { Collector } from '../api/functions.js';
 import { EddyError } from '../failure.js';
-import { storedKey, type KeyedStateStore } from '../state/keyed-store.js';
+import { reservedEntryCount, storedKey, type KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyGroupRange } from '../state/key-groups.js';
 import { windowStart } from '../time/windows/window.js';
 import { OperatorContext } from './context.js';
 import { userFunctionFailure } from './failures.js';
 import { BaseOperator, type OperatorRuntime } from './operator.js';
-import { missingTimestamp, WindowEmitter, type WindowSpec } from './window-output.js';
+import { missingTimestamp, otherWindowState, WindowEmitter, type WindowSpec } from './window-output.js';
+import { storedEventTimers } from '../time/timer-service.js';
 
 const SLICES_TABLE = '__eddy/window/slices';
 /** Per key group, under DUE_KEY: [windowEnd, key] → [windowEnd, key], the due index at the barrier. */
 const DUE_TABLE = '__eddy/window/due';
 const DUE_KEY = '__eddy/window/due';
+
+/** How many due windows a sliced window operator left in `store` over key groups `range`. */
+export function storedDueWindows(store: KeyedStateStore, range: { start: number; end: number }): number {
+  return reservedEntryCount(store, DUE_TABLE, DUE_KEY, range);
+}
 
 /** One key's accumulator of one slice (also the key's entry in the due index). */
 interface Slice {
@@ -347,6 +353,7 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
   initializeState(restored: boolean): void {
     if (!restored) return;
     const s = this.store;
+    if (storedEventTimers(s, this.range) > 0) throw otherWindowState(this.ctx, 'window timers of the general window operator', 'a sliced window operator');
     const keys: Slice[] = [];
     for (let kg = this.range.start; kg <= this.range.end; kg++) {
       s.setCurrentKey(DUE_KEY, kg);

@@ -89,3 +89,16 @@ export function missingTimestamp(ctx: OperatorContext): EddyError {
     { operatorUid: ctx.operatorUid, subtask: ctx.subtaskIndex },
   );
 }
+
+/**
+ * A restored window operator found the other window operator's state (the general one's timers,
+ * or the sliced one's due windows): the window configuration changed, or an earlier eddy wrote
+ * the checkpoint. Refused, rather than losing the open windows in silence.
+ */
+export function otherWindowState(ctx: OperatorContext, found: string, expected: string): EddyError {
+  return new EddyError(
+    'STATE_NOT_RESTORED',
+    `window operator '${ctx.operatorUid}' restored ${found}, but now runs as ${expected}: its window configuration (assigner, trigger, allowed lateness, function) or the eddy version differs from the one that wrote the checkpoint; restore with the same job and version, or start without restoring`,
+    { operatorUid: ctx.operatorUid, subtask: ctx.subtaskIndex },
+  );
+}

@@ -21,8 +21,9 @@ import { afterMerge, mergeWindow, retireWindow, sessionsOf, storedSessions } fro
 import { maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
-import { sliceable, SlicedWindowOperator } from './sliced-window.js';
-import { missingTimestamp, WindowEmitter, type WindowSpec } from './window-output.js';
+import { sliceable, SlicedWindowOperator, storedDueWindows } from './sliced-window.js';
+import { keyGroupRange } from '../state/key-groups.js';
+import { missingTimestamp, otherWindowState, WindowEmitter, type WindowSpec } from './window-output.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 
 export type { ProcessWindowFunction, WindowContext, WindowFunctionSpec, WindowSpec } from './window-output.js';
@@ -273,7 +274,10 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
 
   // ---- lifecycle ----
   initializeState(restored: boolean): void {
-    if (restored) this.timers.restore();
+    if (!restored) return;
+    const range = keyGroupRange(this.ctx.subtaskIndex, this.ctx.maxParallelism, this.ctx.parallelism);
+    if (storedDueWindows(this.store, range) > 0) throw otherWindowState(this.ctx, 'the open windows of a sliced window operator', 'the general window operator');
+    this.timers.restore();
   }
 
   override finish(): void {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
+import { EddyError } from '../../core/failure.js';
 import { sendControl } from '../../core/control/control-client.js';
 import { fixture } from '../helpers/paths.js';
 import { readCommitted } from '../helpers/validating-output.js';
@@ -135,6 +136,24 @@ describe('windows under injected failures (exactly-once)', () => {
       assert.ok(before > 0 && before < expected(slide, count).size, `stopped part-way (${before} windows)`);
       await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, stateBackend: 'lmdb', fromSavepoint: sp.path, args });
       assert.deepEqual(compare(committed(join(dir, 'out')), slide, count), { lost: 0, duplicated: 0, wrong: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a savepoint of sliced windows restored into a job whose windows allow lateness (the general operator) is refused, naming the operator', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-win-other-'));
+    try {
+      const chk = join(dir, 'chk');
+      const args = windowArgs(join(dir, 'out'), '', SIZE, 100_000, 25_000);
+      const first = runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, checkpointDir: chk, args });
+      await new Promise((r) => setTimeout(r, 1500));
+      const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
+      await first;
+      await assert.rejects(
+        runJob(fixture('time/windows.mjs'), { parallelism: 2, restart: 'none', fromSavepoint: sp.path, args: { ...args, lateness: '50' } }),
+        (e: unknown) => e instanceof EddyError && e.code === 'STATE_NOT_RESTORED' && /'windows'/.test(e.message) && /sliced/.test(e.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
