@@ -34,7 +34,7 @@ import { missingTimestamp, otherWindowState, WindowEmitter, type WindowSpec } fr
 import { storedEventTimers } from '../time/timer-service.js';
 
 const SLICES_TABLE = '__eddy/window/slices';
-/** Per key group, under DUE_KEY: [windowEnd, key] → [windowEnd, key], the due index at the barrier. */
+/** Per key group, under DUE_KEY: key → the ends of its windows due (the due index at the barrier). */
 const DUE_TABLE = '__eddy/window/due';
 const DUE_KEY = '__eddy/window/due';
 
@@ -337,12 +337,18 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
       s.setCurrentKey(DUE_KEY, kg);
       s.clearEntries(this.dueTable);
     }
+    // One entry per key (its due ends), keyed by the key itself: no composite key to encode.
+    const byKey = new Map<unknown, { key: unknown; keyGroup: number; ends: number[] }>();
     for (const [end, keys] of this.due) {
-      for (const p of keys.values()) {
-        s.setCurrentKey(DUE_KEY, p.keyGroup);
-        const entry = [end, p.key];
-        s.putEntry(this.dueTable, entry, entry);
+      for (const [id, p] of keys) {
+        let e = byKey.get(id);
+        if (e === undefined) byKey.set(id, (e = { key: p.key, keyGroup: p.keyGroup, ends: [] }));
+        e.ends.push(end);
       }
+    }
+    for (const e of byKey.values()) {
+      s.setCurrentKey(DUE_KEY, e.keyGroup);
+      s.putEntry(this.dueTable, e.key, e.ends);
     }
   }
 
@@ -357,10 +363,9 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     const keys: Slice[] = [];
     for (let kg = this.range.start; kg <= this.range.end; kg++) {
       s.setCurrentKey(DUE_KEY, kg);
-      for (const [, value] of s.entries(this.dueTable)) {
-        const [end, key] = value as [number, unknown];
+      for (const [key, ends] of s.entries(this.dueTable) as [unknown, number[]][]) {
         const p: Slice = { key, keyGroup: kg, acc: undefined, dirty: false, inState: false };
-        this.dueAt(end).set(storedKey(key), p);
+        for (const end of ends) this.dueAt(end).set(storedKey(key), p);
         keys.push(p);
       }
     }
