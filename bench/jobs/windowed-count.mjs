@@ -26,6 +26,7 @@ export default defineJob((env) => {
         })
       : events
           .window(window === 'sliding' ? SlidingEventTimeWindows.of(Number(env.arg('size', '100000')), Number(env.arg('slide', '25000'))) : TumblingEventTimeWindows.of(Number(env.arg('size', '100000'))))
-          .aggregate({ createAccumulator: () => 0, add: (_r, n) => n + 1, getResult: (n) => n });
+          // merge lets sliding windows combine slices (each record updates one slice, as Flink SQL's window slicing).
+          .aggregate({ createAccumulator: () => 0, add: (_r, n) => n + 1, getResult: (n) => n, merge: (a, b) => a + b });
   counted.uid('count').sinkTo(Sinks.discard()).uid('sink');
 });

@@ -10,6 +10,7 @@ import { timestampsOperator } from '../operators/timestamps.js';
 import type { OperatorFactory } from '../operators/operator.js';
 import type { WatermarkStrategy } from './watermarks.js';
 import { WindowedStream } from './windowed-stream.js';
+import { ALL_WINDOWS_KEY, AllWindowedStream } from './all-windowed-stream.js';
 import { ConnectedStreams, IntervalJoin, JoinedStreams } from './connected-streams.js';
 import { GlobalWindows, type WindowAssigner } from '../time/windows/assigners.js';
 import { CountTrigger, PurgingTrigger } from '../time/windows/triggers.js';
@@ -95,6 +96,20 @@ export class DataStream<T> {
   keyBy<K>(selector: KeySelector<T, K>): KeyedStream<T, K> {
     if (typeof selector !== 'function') throw new EddyError('JOB_INVALID', 'keyBy expects a function (value) => key');
     return new KeyedStream<T, K>(this.graph, this.heads, selector as KeySelector<unknown, unknown>);
+  }
+
+  /**
+   * Windows over the whole stream, not per key (Flink's `windowAll`): one operator at
+   * parallelism 1 sees every record. `.windowAll(TumblingEventTimeWindows.of(60_000)).process(...)`.
+   */
+  windowAll(assigner: WindowAssigner): AllWindowedStream<T> {
+    const keyed = this.keyBy<number>(() => ALL_WINDOWS_KEY);
+    return new AllWindowedStream<T>(new WindowedStream<T, number>(assigner, (kind, factory) => keyed.addOperator(kind, factory, true)));
+  }
+
+  /** Windows of `size` records over the whole stream (Flink's `countWindowAll`), at parallelism 1. */
+  countWindowAll(size: number): AllWindowedStream<T> {
+    return this.windowAll(GlobalWindows.create()).trigger(PurgingTrigger.of(CountTrigger.of(size)));
   }
 
   /** @internal */

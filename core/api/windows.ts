@@ -13,3 +13,4 @@ export { CountTrigger, EventTimeTrigger, ProcessingTimeTrigger, PurgingTrigger, 
 export type { TimeWindow } from '../time/windows/window.js';
 export type { ProcessWindowFunction, WindowContext } from '../operators/window.js';
 export { WindowedStream } from './windowed-stream.js';
+export { AllWindowedStream, type ProcessAllWindowFunction } from './all-windowed-stream.js';

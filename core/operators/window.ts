@@ -7,49 +7,26 @@
  *
  * Everything lives in the keyed state store (contents, trigger state, session windows) or in
  * its timers (../time/timer-service.ts), so checkpoints, restores and rescaling carry it.
+ * Aligned event-time windows with reduce or aggregate, the default trigger and no lateness run
+ * on the sliced operator instead (sliced-window.ts); windowOperator below chooses.
  */
 import type { Collector } from '../api/functions.js';
-import type { AggregateFunction } from '../api/state.js';
 import { EddyError } from '../failure.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyedTimerService, type KeyedTimerService, type TimeDomain } from '../time/timer-service.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
-import { fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
-import { intersects, maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
+import { EventTimeTrigger, fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
+import { afterMerge, mergeWindow, retireWindow, sessionsOf, storedSessions } from '../time/windows/merging-window-set.js';
+import { maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
+import { sliceable, SlicedWindowOperator, storedDueWindows } from './sliced-window.js';
+import { keyGroupRange } from '../state/key-groups.js';
+import { missingTimestamp, otherWindowState, WindowEmitter, type WindowSpec } from './window-output.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 
-/** What a window function learns about the window it is called for. */
-export interface WindowContext {
-  /** The window: `[start, end)` in ms; `maxTimestamp` is `end - 1`, the timestamp of its results. */
-  readonly window: { readonly start: number; readonly end: number; readonly maxTimestamp: number };
-  /** The operator's event-time watermark when the window fires. */
-  readonly currentWatermark: number;
-  /** The wall clock in ms when the window fires. */
-  readonly currentProcessingTime: number;
-}
-
-/**
- * Called when a window fires (Flink's `ProcessWindowFunction`): the key, the window, its
- * elements (or the single reduced / aggregated value) and where to emit results.
- */
-export type ProcessWindowFunction<IN, OUT, K> = (key: K, ctx: WindowContext, elements: IN[], out: Collector<OUT>) => void;
-
-/** How a window's contents are kept and turned into output. */
-export type WindowFunctionSpec =
-  | { kind: 'reduce'; reduce: (a: unknown, b: unknown) => unknown; process?: ProcessWindowFunction<unknown, unknown, unknown> }
-  | { kind: 'aggregate'; aggregate: AggregateFunction<unknown, unknown, unknown>; process?: ProcessWindowFunction<unknown, unknown, unknown> }
-  | { kind: 'process'; process: ProcessWindowFunction<unknown, unknown, unknown> };
-
-export interface WindowSpec {
-  assigner: WindowAssigner;
-  trigger: Trigger<unknown>;
-  allowedLateness: number;
-  lateTag: string | undefined;
-  fn: WindowFunctionSpec;
-}
+export type { ProcessWindowFunction, WindowContext, WindowFunctionSpec, WindowSpec } from './window-output.js';
 
 const CONTENTS_TABLE = '__eddy/window/contents';
 const TRIGGER_TABLE = '__eddy/window/trigger';
@@ -68,7 +45,7 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
   private readonly merging: boolean;
   /** The window the trigger context is bound to. */
   private window: TimeWindow = { start: 0, end: 0 };
-  private readonly windowCtx: { window: { start: number; end: number; maxTimestamp: number }; currentWatermark: number; currentProcessingTime: number };
+  private readonly emitter: WindowEmitter;
   /** Records dropped as late without a side output (a metric for tests and users). */
   lateDropped = 0;
 
@@ -96,16 +73,7 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     this.sessions = this.store.register(SESSIONS_TABLE, 'value');
     this.merging = spec.assigner.sessionGap !== undefined;
     this.late = spec.lateTag === undefined ? undefined : this.ctx.sideOutput(spec.lateTag);
-    const timers = this.timers;
-    this.windowCtx = {
-      window: { start: 0, end: 0, maxTimestamp: 0 },
-      get currentWatermark() {
-        return timers.currentWatermark;
-      },
-      get currentProcessingTime() {
-        return Date.now();
-      },
-    };
+    this.emitter = new WindowEmitter(spec.fn, rt.time, this.out, this.ctx, () => this.timers.currentWatermark);
   }
 
   // ---- TriggerContext, bound to this.window ----
@@ -147,11 +115,7 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     const spec = this.spec;
     const ts = this.time.timestamp;
     if (spec.assigner.isEventTime && ts !== ts) {
-      throw new EddyError(
-        'BAD_TIMESTAMP',
-        `event-time window '${this.ctx.operatorUid}' got a record without a timestamp; give the source a WatermarkStrategy (env.fromSource(source, name, strategy)) or call assignTimestampsAndWatermarks`,
-        { operatorUid: this.ctx.operatorUid, subtask: this.ctx.subtaskIndex },
-      );
+      throw missingTimestamp(this.ctx);
     }
     // Only processing-time assigners read the clock: no Date.now() per record for event time.
     const windows = spec.assigner.assignWindows(ts, spec.assigner.isEventTime ? NaN : Date.now());
@@ -211,30 +175,9 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     const ns = namespaceOf(w);
     if (fires(r)) {
       const acc = entryValue(this.store, this.contents, ns);
-      if (acc !== undefined) this.emit(w, acc);
+      if (acc !== undefined) this.emitter.emit(this.store.currentKey, w, acc);
     }
     if (purges(r)) this.store.removeEntry(this.contents, ns);
-  }
-
-  private emit(w: TimeWindow, acc: unknown): void {
-    const fn = this.spec.fn;
-    const time = this.time;
-    const ts = time.timestamp;
-    // Results carry the window's last instant as their timestamp (as in Flink).
-    time.timestamp = maxTimestamp(w);
-    try {
-      if (fn.kind === 'process' || fn.process) {
-        const elements = fn.kind === 'reduce' ? [acc] : fn.kind === 'aggregate' ? [fn.aggregate.getResult(acc)] : (acc as unknown[]);
-        const wc = this.windowCtx;
-        wc.window = { start: w.start, end: w.end, maxTimestamp: maxTimestamp(w) };
-        fn.process!(this.store.currentKey, wc, elements, this.out);
-      } else if (fn.kind === 'reduce') this.out.collect(acc);
-      else this.out.collect(fn.aggregate.getResult(acc));
-    } catch (err) {
-      throw userFunctionFailure(err, this.ctx);
-    } finally {
-      time.timestamp = ts;
-    }
   }
 
   // ---- time ----
@@ -277,46 +220,26 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     this.window = w;
     this.spec.trigger.clear(w, this);
     if (this.merging) {
-      const list = (this.store.get(this.sessions) as [number, number][] | undefined) ?? [];
-      const rest = list.filter(([s, e]) => s !== w.start || e !== w.end);
-      if (rest.length === 0) this.store.remove(this.sessions);
+      const rest = storedSessions(retireWindow(sessionsOf(this.store.get(this.sessions)), w));
+      if (rest === undefined) this.store.remove(this.sessions);
       else this.store.put(this.sessions, rest);
     }
   }
 
   // ---- session windows ----
   /**
-   * Adds the record's window to the key's sessions, merging every session it touches (and,
-   * transitively, what those then touch). Returns the window the record belongs to, or
-   * undefined when that window is already late.
+   * Adds the record's window to the key's sessions, merging every session it touches. Returns
+   * the window the record belongs to, or undefined when that window is new and already late.
    */
   private addSessionWindow(w: TimeWindow): TimeWindow | undefined {
     const s = this.store;
-    const list = ((s.get(this.sessions) as [number, number][] | undefined) ?? []).map(windowOf);
-    let result = w;
-    const merged: TimeWindow[] = [];
-    const rest: TimeWindow[] = [];
-    let changed = true;
-    let pool = list;
-    while (changed) {
-      changed = false;
-      const keep: TimeWindow[] = [];
-      for (const x of pool) {
-        if (intersects(x, result)) {
-          merged.push(x);
-          result = { start: Math.min(result.start, x.start), end: Math.max(result.end, x.end) };
-          changed = true;
-        } else keep.push(x);
-      }
-      pool = keep;
-    }
-    rest.push(...pool);
-    if (merged.length === 1 && merged[0].start === result.start && merged[0].end === result.end) return result; // inside a session
-    if (merged.length === 0 && this.isWindowLate(result)) return undefined;
-    if (merged.length > 0) this.mergeWindows(result, merged);
-    rest.push(result);
-    s.put(this.sessions, rest.map(namespaceOf));
-    return result;
+    const sessions = sessionsOf(s.get(this.sessions));
+    const m = mergeWindow(sessions, w);
+    if (m.existing) return m.result;
+    if (m.absorbed.length === 0 && this.isWindowLate(m.result)) return undefined;
+    if (m.absorbed.length > 0) this.mergeWindows(m.result, m.absorbed);
+    s.put(this.sessions, storedSessions(afterMerge(sessions, m)));
+    return m.result;
   }
 
   private mergeWindows(result: TimeWindow, merged: TimeWindow[]): void {
@@ -351,7 +274,10 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
 
   // ---- lifecycle ----
   initializeState(restored: boolean): void {
-    if (restored) this.timers.restore();
+    if (!restored) return;
+    const range = keyGroupRange(this.ctx.subtaskIndex, this.ctx.maxParallelism, this.ctx.parallelism);
+    if (storedDueWindows(this.store, range) > 0) throw otherWindowState(this.ctx, 'the open windows of a sliced window operator', 'the general window operator');
+    this.timers.restore();
   }
 
   override finish(): void {
@@ -361,10 +287,14 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
   }
 }
 
-export const windowOperator =
-  (spec: WindowSpec): OperatorFactory =>
-  (rt, next) =>
-    new WindowOperator(spec, rt, next);
+/**
+ * The window operator for `spec`: sliced (sliced-window.ts) when the windows are aligned, the
+ * trigger the default one, no lateness allowed and the function incremental; else the general one.
+ */
+export const windowOperator = (spec: WindowSpec): OperatorFactory => {
+  const sliced = sliceable(spec, EventTimeTrigger);
+  return (rt, next) => (sliced ? new SlicedWindowOperator(spec, rt, next) : new WindowOperator(spec, rt, next));
+};
 
 /** A map-state entry's value (the store keeps [userKey, value] pairs). */
 function entryValue(s: KeyedStateStore, table: number, userKey: unknown): unknown {

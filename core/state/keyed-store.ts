@@ -82,3 +82,17 @@ export abstract class EntryMapStore {
     return m ? ([...m.values()] as [unknown, unknown][]) : [];
   }
 }
+
+/**
+ * How many entries map table `name` holds under `reservedKey` over key groups `range`: operators
+ * keep per-key-group bookkeeping (timers, due windows) under a reserved key of each group.
+ */
+export function reservedEntryCount(store: KeyedStateStore, name: string, reservedKey: string, range: { start: number; end: number }): number {
+  const table = store.register(name, 'map');
+  let n = 0;
+  for (let kg = range.start; kg <= range.end; kg++) {
+    store.setCurrentKey(reservedKey, kg);
+    n += store.entries(table).length;
+  }
+  return n;
+}

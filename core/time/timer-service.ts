@@ -12,7 +12,7 @@
  */
 import type { TimerService } from '../api/functions.js';
 import { EddyError } from '../failure.js';
-import type { KeyedStateStore } from '../state/keyed-store.js';
+import { reservedEntryCount, type KeyedStateStore } from '../state/keyed-store.js';
 import { keyGroupRange } from '../state/key-groups.js';
 import type { TaskTime, TimeTicker } from './task-time.js';
 import { TimerHeap, type Timer } from './timer-heap.js';
@@ -228,6 +228,11 @@ export function userTimerService(s: KeyedTimerService, owner: { uid: string | un
 function checkTime(t: number): number {
   if (typeof t !== 'number' || !Number.isFinite(t)) throw new EddyError('BAD_TIMESTAMP', `a timer needs a finite time in milliseconds, got ${String(t)}`);
   return t;
+}
+
+/** How many event-time timers a KeyedTimerService left in `store` over key groups `range` (for an operator that must refuse another's state). */
+export function storedEventTimers(store: KeyedStateStore, range: { start: number; end: number }): number {
+  return reservedEntryCount(store, EVENT_TIMERS_TABLE, TIMERS_KEY, range);
 }
 
 /** A timer service for an operator on a keyed stream, over its key-group range. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
+import { EddyError } from '../../core/failure.js';
 import { sendControl } from '../../core/control/control-client.js';
 import { fixture } from '../helpers/paths.js';
 import { readCommitted } from '../helpers/validating-output.js';
@@ -18,32 +19,35 @@ const DISORDER = 30;
 
 const jitter = (i: number) => ((i * 2654435761) >>> 0) % (DISORDER + 1);
 
-/** Every (key, window) with its sum and count: with disorder within the bound nothing is late. */
-function expected(): Map<string, { sum: number; n: number }> {
+/** Every (key, window) with its sum and count: with disorder within the bound nothing is late. slide < SIZE: sliding windows. */
+function expected(slide = SIZE, count = COUNT): Map<string, { sum: number; n: number }> {
   const m = new Map<string, { sum: number; n: number }>();
-  for (let i = 0; i < COUNT; i++) {
+  for (let i = 0; i < count; i++) {
     const ts = 1000 + 10 * i + 600 * Math.floor(i / 100) - jitter(i);
-    const id = `${i % KEYS}/${Math.floor(ts / SIZE) * SIZE}`;
-    const w = m.get(id) ?? { sum: 0, n: 0 };
-    w.sum += (i * 7919) % 1000;
-    w.n++;
-    m.set(id, w);
+    for (let start = Math.floor(ts / slide) * slide; start > ts - SIZE; start -= slide) {
+      const id = `${i % KEYS}/${start}`;
+      const w = m.get(id) ?? { sum: 0, n: 0 };
+      w.sum += (i * 7919) % 1000;
+      w.n++;
+      m.set(id, w);
+    }
   }
   return m;
 }
 
 const committed = (dir: string) => readCommitted<{ key: number; start: number; end: number; sum: number; n: number }>(dir);
 
-function windowArgs(output: string, faults: string): Record<string, string> {
+function windowArgs(output: string, faults: string, slide = SIZE, count = COUNT, rate = 100_000): Record<string, string> {
   return {
-    count: String(COUNT),
+    count: String(count),
     keys: String(KEYS),
     disorder: String(DISORDER),
     bound: String(DISORDER),
-    kind: 'tumbling',
+    kind: slide === SIZE ? 'tumbling' : 'sliding',
     size: String(SIZE),
+    slide: String(slide),
     fn: 'aggregate',
-    rate: '100000',
+    rate: String(rate),
     watermarks: 'periodic',
     interval: '10',
     output,
@@ -67,8 +71,8 @@ async function run(faults: string) {
   }
 }
 
-function compare(out: { key: number; start: number; end: number; sum: number; n: number }[]) {
-  const exp = expected();
+function compare(out: { key: number; start: number; end: number; sum: number; n: number }[], slide = SIZE, count = COUNT) {
+  const exp = expected(slide, count);
   const seen = new Set<string>();
   let duplicated = 0;
   let wrong = 0;
@@ -112,6 +116,44 @@ describe('windows under injected failures (exactly-once)', () => {
       assert.ok(before > 0 && before < expected().size, `stopped part-way (${before} windows)`);
       await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, fromSavepoint: sp.path, args });
       assert.deepEqual(compare(committed(join(dir, 'out'))), { lost: 0, duplicated: 0, wrong: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sliced sliding windows (1000 / 400, slices of 200): savepoint at parallelism 3 on the heap, restore at 2 on LMDB: slices and due windows move with their key groups', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-win-slide-sp-'));
+    const slide = 400;
+    const count = 100_000; // at 25k records/s: about 4 s
+    try {
+      const chk = join(dir, 'chk');
+      const args = windowArgs(join(dir, 'out'), '', slide, count, 25_000);
+      const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
+      await new Promise((r) => setTimeout(r, 1500));
+      const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
+      await first;
+      const before = committed(join(dir, 'out')).length;
+      assert.ok(before > 0 && before < expected(slide, count).size, `stopped part-way (${before} windows)`);
+      await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, stateBackend: 'lmdb', fromSavepoint: sp.path, args });
+      assert.deepEqual(compare(committed(join(dir, 'out')), slide, count), { lost: 0, duplicated: 0, wrong: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a savepoint of sliced windows restored into a job whose windows allow lateness (the general operator) is refused, naming the operator', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-win-other-'));
+    try {
+      const chk = join(dir, 'chk');
+      const args = windowArgs(join(dir, 'out'), '', SIZE, 100_000, 25_000);
+      const first = runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, checkpointDir: chk, args });
+      await new Promise((r) => setTimeout(r, 1500));
+      const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
+      await first;
+      await assert.rejects(
+        runJob(fixture('time/windows.mjs'), { parallelism: 2, restart: 'none', fromSavepoint: sp.path, args: { ...args, lateness: '50' } }),
+        (e: unknown) => e instanceof EddyError && e.code === 'STATE_NOT_RESTORED' && /'windows'/.test(e.message) && /sliced/.test(e.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,8 @@ export interface WindowAssigner {
   readonly isEventTime: boolean;
   /** Session windows: the gap that separates sessions (windows of a key merge within it). */
   readonly sessionGap?: number;
+  /** Tumbling and sliding windows: every window is [k·slide + offset, k·slide + offset + size), k integer (what window slicing cuts time by). */
+  readonly aligned?: { readonly size: number; readonly slide: number; readonly offset: number };
   /**
    * The windows of a record with event timestamp `ts`, at wall-clock time `now`. The array and
    * its windows are read-only: an assigner may hand the same ones to consecutive records of
@@ -56,7 +58,9 @@ class Tumbling extends TimeAssigner {
     private readonly offset: number,
   ) {
     super(isEventTime, 'Tumbling');
+    this.aligned = { size, slide: size, offset };
   }
+  readonly aligned: { size: number; slide: number; offset: number };
   private last: readonly TimeWindow[] = [{ start: NaN, end: NaN }];
   assignWindows(ts: number, now: number): readonly TimeWindow[] {
     const t = this.isEventTime ? ts : now;
@@ -74,7 +78,9 @@ class Sliding extends TimeAssigner {
     private readonly offset: number,
   ) {
     super(isEventTime, 'Sliding');
+    this.aligned = { size, slide, offset };
   }
+  readonly aligned: { size: number; slide: number; offset: number };
   private last: readonly TimeWindow[] = [];
   assignWindows(ts: number, now: number): readonly TimeWindow[] {
     const t = this.isEventTime ? ts : now;
