@@ -10,6 +10,7 @@
  */
 import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
+import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
 import type { KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
 import { EddyError } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
@@ -46,7 +47,6 @@ interface Captured {
   /** Sinks: the transaction sealed at this barrier (prepareCommit may finish asynchronously). */
   sealing: Map<NodeRuntime, Promise<unknown>>;
 }
-
 
 export class TaskCheckpointer {
   /** Undefined when the run restores (from a savepoint) but does not checkpoint. */
@@ -118,10 +118,17 @@ export class TaskCheckpointer {
     const start = performance.now();
     const p = this.write(c).then(
       (acks) => send(this.task.spec, { type: 'ack', id: c.id, acks, phases: { ...phases, asyncMs: performance.now() - start } }),
-      (err) => send(this.task.spec, { type: 'decline', id: c.id, reason: `${this.task.name}: ${err instanceof Error ? err.message : String(err)}` }),
+      (err) => this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err),
     );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** Checkpoint `id` will not complete at this task: tell the coordinator why, as data. */
+  decline(id: number, code: CheckpointDeclineCode, cause: unknown): void {
+    const where = cause instanceof EddyError && cause.operatorUid !== undefined ? cause.operatorUid : this.task.vertex.name;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    send(this.task.spec, { type: 'decline', id, code, operatorUid: where, subtask: this.task.spec.subtask, message });
   }
 
   private async write(c: Captured): Promise<SubtaskAck[]> {

@@ -9,7 +9,9 @@
  * The chain pushes records synchronously, so a full ring cannot block it mid-record: a frame
  * that does not fit goes to the channel's pending queue (in order, behind anything already
  * pending) and the run loop awaits `drain()` before it takes more input. That bounds memory
- * by what one input batch can produce, and is where backpressure reaches the task.
+ * by what one input batch can produce, and is where backpressure reaches the task. A command
+ * (a checkpoint trigger, a notify) interrupts the drain: between input frames the task's state
+ * is consistent, so it may snapshot there, its barrier queued behind the pending frames.
  */
 import type { Collector, KeySelector } from '../core/api/functions.js';
 import { BatchEncoder } from '../core/channel/codec.js';
@@ -92,8 +94,12 @@ export class Channel {
     this.pending.push({ type, flags, count, a, b, c });
   }
 
-  /** Writes pending frames until none is left, waiting for space as needed. */
-  async drain(isCancelled: () => boolean): Promise<void> {
+  /**
+   * Writes pending frames until none is left, waiting for space as needed; returns false,
+   * with frames still pending, as soon as `interrupted()` holds (checked before every wait and
+   * after every wake-up, so `interruptWait` gets the loop back at once).
+   */
+  async drain(isCancelled: () => boolean, interrupted: () => boolean): Promise<boolean> {
     while (this.pending.length > 0) {
       const f = this.pending[0];
       const ok = f.payload ? this.producer.tryWrite(f.type, f.flags, f.payload) : this.producer.tryWriteNumbers(f.type, f.flags, f.count, f.a, f.b, f.c);
@@ -102,10 +108,14 @@ export class Channel {
         continue;
       }
       if (this.producer.state === RING_POISONED || isCancelled()) throw new EddyError('CANCELLED', 'the downstream channel was closed');
+      if (interrupted()) return false;
       await this.producer.waitForSpace(f.payload ? f.payload.length : f.count * 8, 1000);
     }
+    return true;
   }
 }
+
+const never = () => false;
 
 /** Sends each record of one outgoing edge to the channel(s) its partitioner picks. */
 abstract class EdgeWriter implements Collector<unknown> {
@@ -237,13 +247,32 @@ export class TaskOutput implements Collector<unknown> {
     this.broadcastControl(FRAME_WATERMARK, idle ? WATERMARK_FLAG_IDLE : 0, 1, watermark);
   }
 
+  /** The channel a drain is waiting on, if any. */
+  private draining: Channel | undefined;
+
   get hasPending(): boolean {
     for (const c of this.channels) if (c.hasPending) return true;
     return false;
   }
 
-  async drain(isCancelled: () => boolean): Promise<void> {
-    for (const c of this.channels) if (c.hasPending) await c.drain(isCancelled);
+  /**
+   * Writes every pending frame (see Channel.drain). False when `interrupted()` cut it short:
+   * the loop then serves what interrupted it and drains again before taking more input.
+   */
+  async drain(isCancelled: () => boolean, interrupted: () => boolean = never): Promise<boolean> {
+    for (const c of this.channels) {
+      if (!c.hasPending) continue;
+      this.draining = c;
+      const done = await c.drain(isCancelled, interrupted);
+      this.draining = undefined;
+      if (!done) return false;
+    }
+    return true;
+  }
+
+  /** Wakes a drain waiting for ring space, so it can check `interrupted` (any thread of this task). */
+  interruptDrain(): void {
+    this.draining?.producer.interruptWait();
   }
 
   /**

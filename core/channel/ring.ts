@@ -168,7 +168,7 @@ export class RingProducer {
 
   /**
    * Resolves once a frame of `payloadLength` fits, or the ring is poisoned (check `state`),
-   * or `timeoutMs` passes.
+   * or `timeoutMs` passes, or `interruptWait` is called.
    */
   async waitForSpace(payloadLength: number, timeoutMs = Infinity): Promise<void> {
     const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
@@ -181,17 +181,34 @@ export class RingProducer {
       Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
       if (this.hasSpaceFor(payloadLength) || Atomics.load(this.hdr, RING_STATE) === RING_POISONED) {
         Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
-        return;
+        break;
       }
       const left = deadline - Date.now();
       if (left <= 0) {
         Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
-        return;
+        break;
       }
       const r = Atomics.waitAsync(this.hdr, RING_SPACE_SEQ, seq, left === Infinity ? undefined : left);
       if (r.async) await keepAlive(r.value);
       Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+      if (this.interrupted) break;
     }
+    this.interrupted = false;
+  }
+
+  /** Set by interruptWait (on this producer's thread), consumed by the waitForSpace it ends. */
+  private interrupted = false;
+
+  /**
+   * Ends a `waitForSpace` of this producer early, for a task that must serve a command while
+   * backpressured. Called on the producer's own thread (an event-loop callback while the wait
+   * is pending). Bumping SPACE_SEQ is safe from this side: the consumer only ever adds to it,
+   * and it is what makes a wait that has not started yet return at once.
+   */
+  interruptWait(): void {
+    this.interrupted = true;
+    Atomics.add(this.hdr, RING_SPACE_SEQ, 1);
+    Atomics.notify(this.hdr, RING_SPACE_SEQ);
   }
 
   /** The producer has written its last frame. */

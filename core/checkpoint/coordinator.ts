@@ -10,6 +10,7 @@
  * stop-with-savepoint is the job's last checkpoint: once complete, tasks are told it was
  * final and end; if it fails, the job carries on.
  */
+import { countsTowardFailureLimit, describeDecline, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
 import type { CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
 
 export type SnapshotKind = 'checkpoint' | 'savepoint';
@@ -64,7 +65,7 @@ export interface CoordinatorHost {
   /** Tell every task checkpoint `id` is complete (sinks commit). */
   notifyComplete(id: number, final: boolean): void;
   /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
-  notifyAborted(id: number, reason: string): void;
+  notifyAborted(decline: CheckpointDecline): void;
   /** Too many checkpoints failed in a row: fail the job with this reason. */
   failJob(reason: string): void;
 }
@@ -73,7 +74,7 @@ export interface CoordinatorConfig {
   intervalMs: number;
   timeoutMs: number;
   minPauseMs: number;
-  /** Consecutive failed checkpoints tolerated before the job fails. */
+  /** Consecutive failed checkpoints tolerated before the job fails (counting only the codes countsTowardFailureLimit names). */
   tolerableFailures: number;
   /** Tasks that must acknowledge each checkpoint. */
   taskCount: number;
@@ -108,6 +109,8 @@ export class CheckpointCoordinator {
   private timer: NodeJS.Timeout | undefined;
   private lastTrigger = 0;
   private lastEnd = 0;
+  /** Failures in a row since the last completed checkpoint, by reason (counted reasons only). */
+  private readonly consecutive = new Map<CheckpointDeclineCode, number>();
   private consecutiveFailures = 0;
   private finalRequested = false;
   /** A stop-with-savepoint completed: no more checkpoints. */
@@ -117,6 +120,8 @@ export class CheckpointCoordinator {
   completed = 0;
   failed = 0;
   lastCompletedId = 0;
+  /** Every failed checkpoint of this attempt, by reason. */
+  readonly failedByReason: Partial<Record<CheckpointDeclineCode, number>> = {};
   /** Per completed checkpoint: id, duration, its phases (slowest task), bytes written. */
   readonly stats: CheckpointStats[] = [];
 
@@ -179,7 +184,7 @@ export class CheckpointCoordinator {
     const id = this.nextId++;
     const timestamp = Date.now();
     this.lastTrigger = timestamp;
-    const timer = setTimeout(() => this.fail(id, `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms`), this.cfg.timeoutMs);
+    const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs);
     timer.unref();
     this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
     this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false);
@@ -200,8 +205,8 @@ export class CheckpointCoordinator {
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
 
-  onDecline(id: number, reason: string): void {
-    if (this.pending?.id === id) this.fail(id, reason);
+  onDecline(decline: CheckpointDecline): void {
+    if (this.pending?.id === decline.id) this.fail(decline);
   }
 
   private async complete(p: Pending): Promise<void> {
@@ -217,7 +222,7 @@ export class CheckpointCoordinator {
     try {
       await this.host.persist(metadata);
     } catch (err) {
-      this.fail(p.id, `checkpoint ${p.id} could not be written: ${err instanceof Error ? err.message : String(err)}`);
+      this.fail({ id: p.id, code: 'metadata-write-failed', message: `checkpoint ${p.id} could not be written: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
     if (this.pending !== p) return;
@@ -240,6 +245,7 @@ export class CheckpointCoordinator {
     for (const a of p.acks) bytes += (a.keyed?.file.bytes ?? 0) + (a.operator?.bytes ?? 0);
     this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint' });
     this.consecutiveFailures = 0;
+    this.consecutive.clear();
     this.lastEnd = Date.now();
     const stops = p.savepoint?.stop === true && savepoint !== undefined;
     if (stops) this.ending = true;
@@ -251,18 +257,23 @@ export class CheckpointCoordinator {
     else this.schedule();
   }
 
-  private fail(id: number, reason: string): void {
+  private fail(d: CheckpointDecline): void {
     const p = this.pending;
-    if (!p || p.id !== id) return;
+    if (!p || p.id !== d.id) return;
     clearTimeout(p.timer);
     this.pending = undefined;
     this.failed++;
+    this.failedByReason[d.code] = (this.failedByReason[d.code] ?? 0) + 1;
     this.lastEnd = Date.now();
-    this.host.notifyAborted(id, reason);
-    p.savepoint?.reject(new Error(reason));
-    if (++this.consecutiveFailures > this.cfg.tolerableFailures) {
-      this.host.failJob(`${this.consecutiveFailures} checkpoints failed in a row (tolerable: ${this.cfg.tolerableFailures}); last: ${reason}`);
-      return;
+    this.host.notifyAborted(d);
+    p.savepoint?.reject(new Error(describeDecline(d)));
+    if (countsTowardFailureLimit(d.code)) {
+      this.consecutive.set(d.code, (this.consecutive.get(d.code) ?? 0) + 1);
+      if (++this.consecutiveFailures > this.cfg.tolerableFailures) {
+        const byReason = [...this.consecutive].map(([code, n]) => `${n} ${code}`).join(', ');
+        this.host.failJob(`${this.consecutiveFailures} checkpoints failed in a row (${byReason}; tolerable: ${this.cfg.tolerableFailures}); last: checkpoint ${d.id} ${describeDecline(d)}`);
+        return;
+      }
     }
     if (this.finalRequested) this.triggerNow(true);
     else this.schedule();

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { CheckpointCoordinator, type CheckpointStats } from '../checkpoint/coordinator.js';
+import { describeDecline, type CheckpointDeclineCode } from '../checkpoint/decline.js';
 import { defaultSavepointRoot, writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { startControlServer, type ControlServer } from '../control/control-server.js';
@@ -90,6 +91,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const checkpoints: CheckpointStats[] = [];
   let checkpointsCompleted = 0;
   let checkpointsFailed = 0;
+  const checkpointsFailedByReason: Partial<Record<CheckpointDeclineCode, number>> = {};
   let restore: RestoreSpec | undefined = initial;
   let finished = false;
   // Ctrl-C (the caller's signal) and `eddy stop` both cancel the job.
@@ -106,6 +108,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     collected: collector.byUid,
     checkpointsCompleted,
     checkpointsFailed,
+    checkpointsFailedByReason,
     checkpoints,
     restarts,
     failures,
@@ -129,6 +132,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       });
       checkpointsCompleted += end.checkpointsCompleted;
       checkpointsFailed += end.checkpointsFailed;
+      for (const [code, n] of Object.entries(end.checkpointsFailedByReason) as [CheckpointDeclineCode, number][]) checkpointsFailedByReason[code] = (checkpointsFailedByReason[code] ?? 0) + n;
       checkpoints.push(...end.checkpoints);
       if (!end.failure || end.cancelled) {
         finished = !end.failure && !end.cancelled;
@@ -222,6 +226,7 @@ interface AttemptEnd {
   cancelled: boolean;
   checkpointsCompleted: number;
   checkpointsFailed: number;
+  checkpointsFailedByReason: Partial<Record<CheckpointDeclineCode, number>>;
   checkpoints: CheckpointStats[];
 }
 
@@ -293,9 +298,10 @@ async function runAttempt(
         },
         persistSavepoint: (metadata, targetRoot) => writeSavepoint(storage, metadata, targetRoot),
         notifyComplete: (id, final) => d.tasks.forEach((_, k) => command(k, { type: 'notify', id, final })),
-        notifyAborted: (id, reason) => {
+        notifyAborted: (decline) => {
+          const id = decline.id;
           // Unless the job is going down anyway, a failed checkpoint is news the user wants.
-          if (Atomics.load(control, CONTROL_CANCEL) === 0) cfg.warn(`checkpoint ${id} failed: ${reason}`);
+          if (Atomics.load(control, CONTROL_CANCEL) === 0) cfg.warn(`checkpoint ${id} failed ${describeDecline(decline)}`);
           d.tasks.forEach((_, k) => command(k, { type: 'abort', id }));
           void storage.discard(id).catch(() => {});
         },
@@ -321,7 +327,7 @@ async function runAttempt(
             coordinator?.onAck(k, m.id, m.acks, m.phases);
             break;
           case 'decline':
-            coordinator?.onDecline(m.id, m.reason);
+            coordinator?.onDecline(m);
             break;
           case 'source-ended':
             if (++sourcesEnded === sourceTasks.length) coordinator?.requestFinal();
@@ -366,8 +372,9 @@ async function runAttempt(
   const checkpointsCompleted = coordinator?.completed ?? 0;
   const checkpointsFailed = coordinator?.failed ?? 0;
   const checkpoints = coordinator?.stats ?? [];
-  if (firstFailure) return { failure: firstFailure, cancelled: cancelledByUser, checkpointsCompleted, checkpointsFailed, checkpoints };
-  return { cancelled: cancelledByUser, checkpointsCompleted, checkpointsFailed, checkpoints };
+  const checkpointsFailedByReason = coordinator?.failedByReason ?? {};
+  const end = { cancelled: cancelledByUser, checkpointsCompleted, checkpointsFailed, checkpointsFailedByReason, checkpoints };
+  return firstFailure ? { failure: firstFailure, ...end } : end;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
+import type { CheckpointDecline } from '../checkpoint/decline.js';
 import type { OperatorStateHandles } from '../checkpoint/metadata.js';
 import type { Failure } from '../failure.js';
 import type { ResolvedSettings } from './settings.js';
@@ -51,7 +52,7 @@ export interface TaskSpec {
 export type TaskReport =
   | { type: 'report'; operatorUid: string; kind: string; payload: unknown }
   | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases }
-  | { type: 'decline'; id: number; reason: string }
+  | ({ type: 'decline' } & CheckpointDecline)
   | { type: 'source-ended' }
   | { type: 'done' };
 

@@ -1,4 +1,5 @@
 import type { CheckpointStats } from '../checkpoint/coordinator.js';
+import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import type { Failure } from '../failure.js';
 
 /** What `runJob` takes and returns (and what the CLI fills from flags and EDDY_* variables). */
@@ -80,6 +81,8 @@ export interface JobResult {
   checkpointsCompleted: number;
   /** Checkpoints declined, timed out or failed to write (the job went on). */
   checkpointsFailed: number;
+  /** The failed checkpoints by reason code (timeout, snapshot-write-failed, ...). */
+  checkpointsFailedByReason: Partial<Record<CheckpointDeclineCode, number>>;
   /** Every completed checkpoint: duration, longest alignment, bytes. */
   checkpoints: CheckpointStats[];
   restarts: number;
