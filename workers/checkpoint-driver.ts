@@ -8,10 +8,13 @@
  * Declines leave as data (a code, the operator, the subtask), never as sentences.
  */
 import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/barrier-handler.js';
-import { BARRIER_FLAG_FINAL, BARRIER_FLAG_SAVEPOINT, BARRIER_FLAG_STOP, FRAME_BARRIER, FRAME_CANCEL_BARRIER } from '../core/channel/layout.js';
+import { BARRIER_FLAG_FINAL, BARRIER_FLAG_SAVEPOINT, BARRIER_FLAG_STOP, BARRIER_FLAG_UNALIGNED, FRAME_BARRIER, FRAME_CANCEL_BARRIER } from '../core/channel/layout.js';
+import type { PriorityEvent } from '../core/channel/ring.js';
+import type { WatermarkValve } from '../core/time/watermark-valve.js';
 import { EddyError } from '../core/failure.js';
 import { displayName } from '../core/graph/stream-graph.js';
 import { TaskCheckpointer } from './checkpointing.js';
+import { InFlightCapture, type FrameSource } from './in-flight.js';
 import type { StreamTask } from './task.js';
 
 export class TaskCheckpointDriver {
@@ -20,8 +23,17 @@ export class TaskCheckpointDriver {
   readonly barriers: BarrierHandler | undefined;
   /** Id of the stop-with-savepoint this task has taken (sources read no more), else -1. */
   stopId = -1;
+  /** Per input channel, 1 while its data frames are recorded as in-flight data (unaligned checkpoint). */
+  recording: Uint8Array | undefined;
+  /** The in-flight data of the unaligned checkpoint being taken at this task. */
+  private capture: InFlightCapture | undefined;
+  private readonly event: PriorityEvent = { seq: 0, id: 0, flags: 0, cut: 0, timestamp: 0 };
 
-  constructor(private readonly task: StreamTask) {
+  constructor(
+    private readonly task: StreamTask,
+    /** The task's input watermark valve (tasks with inputs): part of an unaligned snapshot. */
+    private readonly valve?: WatermarkValve,
+  ) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
     this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
     const input = task.input;
@@ -33,6 +45,7 @@ export class TaskCheckpointDriver {
       unblockAll: () => input.blocked.fill(false),
       triggerCheckpoint: (id, timestamp, flags, alignmentStartedAt) => this.checkpoint(id, flags, timestamp, alignmentStartedAt),
       abortCheckpoint: (id, code) => {
+        this.dropCapture(id, code);
         this.task.output?.broadcastControl(FRAME_CANCEL_BARRIER, 0, 1, id);
         this.checkpointer!.decline(id, code, `checkpoint ${id} aborted at ${this.task.name} (${code})`);
       },
@@ -50,7 +63,17 @@ export class TaskCheckpointDriver {
     const syncStart = performance.now();
     for (const op of this.task.operators) op.snapshotState?.(id);
     const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
-    this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
+    if ((flags & BARRIER_FLAG_UNALIGNED) !== 0) {
+      // Every input records from here until its barrier is located; the barrier overtakes every output.
+      const inFlight = new InFlightCapture(id, this.task.spec.inputs);
+      inFlight.valve = this.valve?.snapshot();
+      if (this.task.output) inFlight.setOutputs(this.task.output.overtakeAll(id, triggeredAt, flags));
+      this.capture = inFlight;
+      this.recording = inFlight.recording;
+      captured.inFlight = inFlight;
+    } else {
+      this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
+    }
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     const started = alignmentStartedAt ?? syncStart;
     this.checkpointer!.persist(captured, {
@@ -61,6 +84,33 @@ export class TaskCheckpointDriver {
     });
   }
 
+  /**
+   * Barriers that overtook data in an input ring (the gate's priority doorbell rang): each
+   * goes to the barrier handler (the first one snapshots), and locates its channel's cut.
+   */
+  onPriority(): void {
+    const input = this.task.input!;
+    const ev = this.event;
+    for (let i = 0; i < input.channels.length; i++) {
+      if (!input.takePriority(i, ev) || (ev.flags & BARRIER_FLAG_UNALIGNED) === 0) continue;
+      this.barriers?.onBarrier(i, ev.id, ev.timestamp, ev.flags);
+      const c = this.capture;
+      if (c !== undefined && c.id === ev.id) c.locate(i, input.channels[i], input.replays[i], ev.cut);
+    }
+  }
+
+  /** Channel i's current frame arrived before its barrier and after the snapshot: keep a copy. */
+  record(i: number, src: FrameSource): void {
+    this.capture!.record(i, src);
+  }
+
+  private dropCapture(id: number, why: string): void {
+    if (this.capture === undefined || this.capture.id !== id) return;
+    this.capture.abort(`checkpoint ${id} aborted at ${this.task.name} (${why})`);
+    this.capture = undefined;
+    this.recording = undefined;
+  }
+
   /** Serves the queued commands, oldest first. */
   async handleCommands(): Promise<void> {
     const q = this.task.commands;
@@ -68,7 +118,11 @@ export class TaskCheckpointDriver {
       const cmd = q.shift()!;
       switch (cmd.type) {
         case 'trigger': {
-          const flags = (cmd.final ? BARRIER_FLAG_FINAL : 0) | (cmd.kind === 'savepoint' ? BARRIER_FLAG_SAVEPOINT : 0) | (cmd.stop ? BARRIER_FLAG_STOP : 0);
+          const flags =
+            (cmd.final ? BARRIER_FLAG_FINAL : 0) |
+            (cmd.kind === 'savepoint' ? BARRIER_FLAG_SAVEPOINT : 0) |
+            (cmd.stop ? BARRIER_FLAG_STOP : 0) |
+            (cmd.unaligned ? BARRIER_FLAG_UNALIGNED : 0);
           this.checkpoint(cmd.id, flags, cmd.timestamp);
           break;
         }
@@ -83,6 +137,7 @@ export class TaskCheckpointDriver {
           // Sealed transactions stay and are committed with the next completed checkpoint;
           // an aborted stop-with-savepoint lets the job keep running.
           if (cmd.id === this.stopId) this.stopId = -1;
+          this.dropCapture(cmd.id, 'aborted by the coordinator');
           break;
       }
     }

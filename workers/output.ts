@@ -16,7 +16,8 @@
 import type { Collector, KeySelector } from '../core/api/functions.js';
 import { BatchEncoder } from '../core/channel/codec.js';
 import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
-import { RingProducer } from '../core/channel/ring.js';
+import { RingProducer, type OwnedFrame } from '../core/channel/ring.js';
+import type { ChannelFrames } from '../core/checkpoint/channel-state.js';
 import { EddyError } from '../core/failure.js';
 import type { JobEdge } from '../core/graph/job-graph.js';
 import type { OutputEdgeSpec } from '../core/runtime/messages.js';
@@ -46,6 +47,11 @@ export class Channel {
     private readonly encoder: BatchEncoder,
     private readonly where: { operatorUid: string; subtask: number },
     eventTime: boolean,
+    /** The producing task's own gate, where a drain waits (see RingProducer.waitForSpaceOrWake). */
+    private readonly taskGate: Int32Array,
+    /** The edge and consumer subtask, which name this channel's in-flight data. */
+    readonly edge = 0,
+    readonly consumer = 0,
   ) {
     this.timestamps = eventTime ? [] : undefined;
   }
@@ -97,7 +103,8 @@ export class Channel {
   /**
    * Writes pending frames until none is left, waiting for space as needed; returns false,
    * with frames still pending, as soon as `interrupted()` holds (checked before every wait and
-   * after every wake-up, so `interruptWait` gets the loop back at once).
+   * after every wake-up: the wait is on the task's gate, which commands and priority events
+   * ring, so the loop gets back at once).
    */
   async drain(isCancelled: () => boolean, interrupted: () => boolean): Promise<boolean> {
     while (this.pending.length > 0) {
@@ -109,13 +116,44 @@ export class Channel {
       }
       if (this.producer.state === RING_POISONED || isCancelled()) throw new EddyError('CANCELLED', 'the downstream channel was closed');
       if (interrupted()) return false;
-      await this.producer.waitForSpace(f.payload ? f.payload.length : f.count * 8, 1000);
+      await this.producer.waitForSpaceOrWake(f.payload ? f.payload.length : f.count * 8, this.taskGate, 1000);
     }
     return true;
+  }
+
+  /**
+   * An unaligned barrier overtakes this channel: the open batch is flushed, the data frames
+   * not yet in the ring become the output state (they are still sent, behind the cut), and
+   * the barrier goes into the ring's priority mailbox with the cut at the write position.
+   */
+  overtake(id: number, timestamp: number, flags: number): OwnedFrame[] {
+    this.flush();
+    const frames: OwnedFrame[] = [];
+    for (const f of this.pending) {
+      if (f.type === FRAME_RECORDS) frames.push({ type: f.type, flags: f.flags, payload: f.payload! });
+      else if (f.type === FRAME_WATERMARK) frames.push({ type: f.type, flags: f.flags, payload: new Uint8Array(new Float64Array([f.a]).buffer) });
+    }
+    this.producer.publishPriority(id, timestamp, flags, this.producer.position);
+    return frames;
+  }
+
+  /** Restored output state goes out before anything new (it precedes it in the stream). */
+  restorePending(frames: OwnedFrame[]): void {
+    const restored: PendingFrame[] = frames.map((f) =>
+      f.type === FRAME_WATERMARK
+        ? { type: f.type, flags: f.flags, count: 1, a: new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + 8))[0], b: 0, c: 0 }
+        : { type: f.type, flags: f.flags, payload: f.payload, count: 0, a: 0, b: 0, c: 0 },
+    );
+    this.pending.unshift(...restored);
   }
 }
 
 const never = () => false;
+
+/** The consumer subtask behind ring j of an edge: j, except on a forward edge (the same subtask). */
+function consumerSubtask(e: JobEdge, s: OutputSettings, spec: OutputEdgeSpec, j: number): number {
+  return e.partitioner === 'forward' && spec.rings.length === 1 ? s.subtask : j;
+}
 
 /** Sends each record of one outgoing edge to the channel(s) its partitioner picks. */
 abstract class EdgeWriter implements Collector<unknown> {
@@ -180,6 +218,8 @@ export interface OutputSettings {
   operatorUid: string;
   /** The task's clock when its output records carry event timestamps. */
   time?: TaskTime;
+  /** The task's own gate (a drain waits there). */
+  gate: SharedArrayBuffer;
 }
 
 /** The writers of one side-output tag (usually one edge). */
@@ -200,10 +240,11 @@ export class TaskOutput implements Collector<unknown> {
   constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
     const encoder = new BatchEncoder();
     const where = { operatorUid: s.operatorUid, subtask: s.subtask };
+    const gate = new Int32Array(s.gate);
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
       const spec = specs[i];
-      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined));
+      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined, gate, e.id, consumerSubtask(e, s, spec, j)));
       this.channels.push(...chans);
       let w: EdgeWriter;
       switch (e.partitioner) {
@@ -247,9 +288,6 @@ export class TaskOutput implements Collector<unknown> {
     this.broadcastControl(FRAME_WATERMARK, idle ? WATERMARK_FLAG_IDLE : 0, 1, watermark);
   }
 
-  /** The channel a drain is waiting on, if any. */
-  private draining: Channel | undefined;
-
   get hasPending(): boolean {
     for (const c of this.channels) if (c.hasPending) return true;
     return false;
@@ -260,19 +298,13 @@ export class TaskOutput implements Collector<unknown> {
    * the loop then serves what interrupted it and drains again before taking more input.
    */
   async drain(isCancelled: () => boolean, interrupted: () => boolean = never): Promise<boolean> {
-    for (const c of this.channels) {
-      if (!c.hasPending) continue;
-      this.draining = c;
-      const done = await c.drain(isCancelled, interrupted);
-      this.draining = undefined;
-      if (!done) return false;
-    }
+    for (const c of this.channels) if (c.hasPending && !(await c.drain(isCancelled, interrupted))) return false;
     return true;
   }
 
-  /** Wakes a drain waiting for ring space, so it can check `interrupted` (any thread of this task). */
-  interruptDrain(): void {
-    this.draining?.producer.interruptWait();
+  /** An unaligned barrier overtakes every channel; returns their output state (see Channel.overtake). */
+  overtakeAll(id: number, timestamp: number, flags: number): ChannelFrames[] {
+    return this.channels.map((c, channel) => ({ channel, edge: c.edge, peer: c.consumer, frames: c.overtake(id, timestamp, flags) }));
   }
 
   /**

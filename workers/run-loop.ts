@@ -30,14 +30,14 @@
  * control messages, timers and async I/O of this worker keep being served.
  */
 import { BatchDecoder } from '../core/channel/codec.js';
-import type { RingConsumer } from '../core/channel/ring.js';
 import { FRAME_BARRIER, FRAME_CANCEL_BARRIER, FRAME_END_OF_STREAM, FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { NO_TIMESTAMP } from '../core/time/task-time.js';
-import { WatermarkValve } from '../core/time/watermark-valve.js';
+import { WatermarkValve, type ValveState } from '../core/time/watermark-valve.js';
 import { EddyError, toFailure } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { TaskOutcome } from '../core/runtime/messages.js';
 import { TaskCheckpointDriver } from './checkpoint-driver.js';
+import type { FrameSource } from './in-flight.js';
 import { listenForCommands, send, takeCommands } from './control-port.js';
 import type { StreamTask } from './task.js';
 
@@ -59,17 +59,19 @@ class Cancelled extends Error {}
 
 export async function runTask(task: StreamTask): Promise<TaskOutcome> {
   let failed = false;
-  // A command wakes a parked task (gate) and a task waiting for output space (drain).
-  const stopListening = listenForCommands(task.spec, task.commands, () => {
-    task.gate.ring();
-    task.output?.interruptDrain();
-  });
+  // A command rings the task's gate: it wakes a parked task and one waiting for output space.
+  const stopListening = listenForCommands(task.spec, task.commands, () => task.gate.ring());
   const loop = new TaskLoop(task);
   const checkpointer = loop.driver.checkpointer;
   try {
-    if (task.spec.restore) await checkpointer!.restore(task.spec.restore);
+    let watermarks: ValveState | undefined;
+    if (task.spec.restore) {
+      await checkpointer!.restore(task.spec.restore);
+      watermarks = await checkpointer!.restoreInFlight(task.spec.restore);
+    }
     for (const op of task.operators) await op.initializeState?.(task.spec.restore !== undefined);
     for (const op of task.operators) await op.open();
+    if (watermarks) loop.restoreWatermarks(watermarks);
     if (task.source) await loop.runSource();
     else await loop.runInputs();
     if (task.cancelled) throw new Cancelled();
@@ -109,8 +111,8 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
 class TaskLoop {
   readonly driver: TaskCheckpointDriver;
   private readonly isCancelled = () => this.task.cancelled;
-  /** A command waits: a drain returns to let the loop serve it. */
-  private readonly hasCommands = () => this.task.commands.length > 0;
+  /** A command or a priority event waits: a drain returns to let the loop serve it. */
+  private readonly interruptsDrain = () => this.task.commands.length > 0 || this.task.input?.priorityPending() === true;
   /** The watermark over the task's input channels. */
   private readonly valve: WatermarkValve | undefined;
   private readonly decoder = new BatchDecoder();
@@ -122,8 +124,8 @@ class TaskLoop {
   private lastWriteYield = 0;
 
   constructor(private readonly task: StreamTask) {
-    this.driver = new TaskCheckpointDriver(task);
     this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
+    this.driver = new TaskCheckpointDriver(task, this.valve);
   }
 
   /**
@@ -133,6 +135,16 @@ class TaskLoop {
   private get done(): boolean {
     if (!this.task.checkpointing) return this.dataEnded;
     return (this.dataEnded || this.driver.stopId >= 0) && this.driver.checkpointer!.finalNotified;
+  }
+
+  /**
+   * The valve as it was at an unaligned snapshot, and its watermark into the chain, before any
+   * replayed record: timers at or before it fired before the snapshot (and left timer state),
+   * so nothing fires twice, and a record that was late stays late.
+   */
+  restoreWatermarks(v: ValveState): void {
+    this.valve?.restore(v);
+    if (v.last > -Infinity) this.task.time.watermark(-1, v.last);
   }
 
   /** Nothing more to read: input ended, or stopped by a savepoint. */
@@ -150,8 +162,10 @@ class TaskLoop {
     if (task.cancelled) throw new Cancelled();
     takeCommands(task.spec, task.commands);
     if (task.commands.length > 0) await this.driver.handleCommands();
+    // No frame is processed here, so a barrier may be taken in (and snapshot) before any ordering check.
+    if (task.input?.priorityChanged() === true) this.driver.onPriority();
     const output = task.output;
-    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.hasCommands));
+    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.interruptsDrain));
   }
 
   /** The tail of every iteration: metrics now and then, and a yield to the event loop. */
@@ -261,20 +275,25 @@ class TaskLoop {
       if (this.done) break; // the final checkpoint completed: nothing to wait for
       if (!this.dataEnded) this.tick();
       const i = input.poll();
+      // After the poll (its WRITE_POS load) and before the frame: a frame at or past a barrier's
+      // cut is only visible once that barrier's mailbox is (see layout.ts), so it is seen here first.
+      if (input.priorityChanged()) this.driver.onPriority();
       if (i < 0) {
         if (input.anyPoisoned()) throw new Cancelled();
         await this.park(IDLE_PARK_MS, hasInput);
         continue;
       }
-      if (this.onFrame(i, input.channels[i])) await this.endOfData();
+      if (this.onFrame(i, input.sources[i])) await this.endOfData();
       if (output !== undefined && (iter & 7) === 0) output.flushDue(performance.now(), bufferTimeoutMs);
       await this.afterFrame(iter);
     }
   }
 
   /** One input frame of channel i, dispatched by type; true when it ended the last live input. */
-  private onFrame(i: number, ch: RingConsumer): boolean {
+  private onFrame(i: number, ch: FrameSource): boolean {
     const type = ch.frameType;
+    const recording = this.driver.recording;
+    if (recording !== undefined && recording[i] === 1 && (type === FRAME_RECORDS || type === FRAME_WATERMARK)) this.driver.record(i, ch);
     if (type === FRAME_RECORDS) {
       this.deliverRecords(i, ch);
     } else if (type === FRAME_WATERMARK) {
@@ -308,7 +327,7 @@ class TaskLoop {
    * A record frame through the chain. Three specialised loops, so no record pays a branch
    * for what its batch does not have (two inputs, event timestamps).
    */
-  private deliverRecords(i: number, ch: RingConsumer): void {
+  private deliverRecords(i: number, ch: FrameSource): void {
     const task = this.task;
     const time = task.time;
     const records = this.decodeRecords(ch);
@@ -338,7 +357,7 @@ class TaskLoop {
    * Decodes a record frame and frees its ring space (decoding copied everything out). The
    * batch's event timestamps, when it carries them, are left in `stamps`, index by index.
    */
-  private decodeRecords(ch: RingConsumer): unknown[] {
+  private decodeRecords(ch: FrameSource): unknown[] {
     const decoded = this.decoder.decode(ch.payload());
     ch.release();
     if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) {

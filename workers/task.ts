@@ -119,10 +119,11 @@ export class StreamTask {
             subtask: spec.subtask,
             operatorUid: displayName(tail),
             time: this.vertex.eventTime ? this.time : undefined,
+            gate: spec.gate,
           })
         : undefined;
     const inputEdges = this.vertex.inputs.map((e) => e.id);
-    this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge)) : undefined;
+    this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge), spec.gate) : undefined;
     const input = this.input;
     this.inputSides = vnodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
 

@@ -17,9 +17,16 @@
  * started (the first arrival, on the handler's clock), so the host is handed all of it at
  * once, as Flink's handler marks the alignment start itself.
  *
+ * Unaligned barriers (BARRIER_FLAG_UNALIGNED, seen through the rings' priority mailboxes)
+ * trigger the snapshot at the first arrival, block nothing, and are then only counted: the
+ * host records each channel's in-flight data until its barrier is located (Flink's
+ * WaitingForFirstBarrierUnaligned / CollectingBarriersUnaligned). Sources decide per
+ * checkpoint, so every barrier of one checkpoint is either aligned or unaligned.
+ *
  * The handler only changes flags and counters: it never holds records, and it allocates
  * nothing per event (per-channel bookkeeping is sized once).
  */
+import { BARRIER_FLAG_UNALIGNED } from '../channel/layout.js';
 import type { CheckpointDeclineCode } from './decline.js';
 
 /** The reasons this handler aborts a checkpoint for. */
@@ -63,6 +70,8 @@ class Inputs {
   pending = -1;
   timestamp = 0;
   flags = 0;
+  /** The pending checkpoint is unaligned: already triggered, nothing is blocked. */
+  unaligned = false;
   /** When the pending checkpoint's first barrier arrived (clock()). */
   alignmentStartedAt = 0;
   /** The newest checkpoint id seen in any form; anything at or below it is late. */
@@ -84,7 +93,10 @@ class Inputs {
     this.newest = id;
     this.timestamp = timestamp;
     this.flags = flags;
+    this.unaligned = (flags & BARRIER_FLAG_UNALIGNED) !== 0;
     this.alignmentStartedAt = this.clock();
+    // Unaligned: snapshot at the first barrier, before its channel counts as arrived.
+    if (this.unaligned) this.host.triggerCheckpoint(id, timestamp, flags, this.alignmentStartedAt);
     this.owed = this.live;
   }
 
@@ -106,7 +118,7 @@ class Inputs {
     if (this.arrived[channel] === 1) return COLLECTING;
     this.arrived[channel] = 1;
     if (--this.owed === 0) return this.complete();
-    if (this.aligned) {
+    if (this.aligned && !this.unaligned) {
       this.holding = true;
       this.host.block(channel);
     }
@@ -117,8 +129,8 @@ class Inputs {
     const id = this.pending;
     this.settle();
     // Snapshot first, then let records in: in aligned mode no record after the barrier may
-    // reach the operators before the snapshot is taken.
-    this.host.triggerCheckpoint(id, this.timestamp, this.flags, this.alignmentStartedAt);
+    // reach the operators before the snapshot is taken. Unaligned: it was taken at the first.
+    if (!this.unaligned) this.host.triggerCheckpoint(id, this.timestamp, this.flags, this.alignmentStartedAt);
     this.release();
     return WAITING;
   }

@@ -11,7 +11,7 @@
  * final and end; if it fails, the job carries on.
  */
 import { countsTowardFailureLimit, describeDecline, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
-import type { CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
+import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
 
 export type SnapshotKind = 'checkpoint' | 'savepoint';
 
@@ -46,6 +46,10 @@ export interface CheckpointStats extends CheckpointPhases {
   bytes: number;
   final: boolean;
   kind: SnapshotKind;
+  /** The barrier overtook in-flight data (which the checkpoint then holds). */
+  unaligned: boolean;
+  /** Bytes of in-flight data stored with the checkpoint (0 when aligned). */
+  inFlightBytes: number;
 }
 
 export interface CompletedSavepoint {
@@ -56,8 +60,8 @@ export interface CompletedSavepoint {
 }
 
 export interface CoordinatorHost {
-  /** Inject barrier `id` at every source task. */
-  trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean): void;
+  /** Inject barrier `id` at every source task (`unaligned`: it overtakes in-flight data). */
+  trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean, unaligned: boolean): void;
   /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. */
   persist(metadata: CheckpointMetadata): Promise<void>;
   /** Copy a completed checkpoint out as a self-contained savepoint; resolves with its path. */
@@ -81,6 +85,12 @@ export interface CoordinatorConfig {
   maxParallelism: number;
   /** First id to use (after a restore: one more than the restored checkpoint). */
   firstId: number;
+  /**
+   * Checkpoints are unaligned. Savepoints, stop-with-savepoint and the final checkpoint of a
+   * bounded job stay aligned, as in Flink (the final one: data still in flight behind its
+   * barrier would end up in a transaction nobody commits).
+   */
+  unaligned?: boolean;
 }
 
 interface SavepointRequest {
@@ -98,6 +108,8 @@ interface Pending {
   savepoint: SavepointRequest | undefined;
   acked: Set<number>;
   acks: SubtaskAck[];
+  unaligned: boolean;
+  channels: ChannelStateHandle[];
   /** Each phase's maximum over the tasks acknowledged so far. */
   phases: CheckpointPhases;
   timer: NodeJS.Timeout;
@@ -186,15 +198,17 @@ export class CheckpointCoordinator {
     this.lastTrigger = timestamp;
     const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs);
     timer.unref();
-    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
-    this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false);
+    const unaligned = this.cfg.unaligned === true && !final && savepoint === undefined;
+    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
   }
 
-  onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases): void {
+  onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases, channels?: ChannelStateHandle): void {
     const p = this.pending;
     if (!p || p.id !== id || p.acked.has(taskIndex)) return; // late ack of an aborted checkpoint
     p.acked.add(taskIndex);
     p.acks.push(...acks);
+    if (channels) p.channels.push(channels);
     if (phases) {
       const m = p.phases;
       m.startDelayMs = Math.max(m.startDelayMs, phases.startDelayMs);
@@ -218,6 +232,8 @@ export class CheckpointCoordinator {
       kind: 'checkpoint',
       maxParallelism: this.cfg.maxParallelism,
       operators: groupByOperator(p.acks),
+      ...(p.unaligned ? { unaligned: true } : {}),
+      ...(p.channels.length > 0 ? { channels: p.channels.sort((a, b) => a.vertexId - b.vertexId || a.subtask - b.subtask) } : {}),
     };
     try {
       await this.host.persist(metadata);
@@ -243,7 +259,12 @@ export class CheckpointCoordinator {
     this.lastCompletedId = p.id;
     let bytes = 0;
     for (const a of p.acks) bytes += (a.keyed?.file.bytes ?? 0) + (a.operator?.bytes ?? 0);
-    this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint' });
+    let inFlightBytes = 0;
+    for (const c of p.channels) {
+      bytes += c.file.bytes;
+      inFlightBytes += c.bytes;
+    }
+    this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes });
     this.consecutiveFailures = 0;
     this.consecutive.clear();
     this.lastEnd = Date.now();

@@ -23,6 +23,7 @@ import { deploy, type Deployment } from './deployment.js';
 import { readEnvOverrides } from './env-overrides.js';
 import { planJob, type JobPlan } from './job-plan.js';
 import { initialRestore, restoreSpecOf } from './restore.js';
+import { forcesAlignment } from '../graph/job-graph.js';
 import type { RestoreSpec, TaskCommand, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
 import { loadJob } from './module-loader.js';
 import { parseRestartSpec } from './option-values.js';
@@ -154,7 +155,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       // (never an older run's checkpoint that happens to lie in the same directory).
       if (checkpointDir && checkpointsCompleted > 0) {
         const latest = await new CheckpointStorage(checkpointDir).latest();
-        restore = latest ? restoreSpecOf(checkpointDir, latest.id, latest.metadata.operators) : initial;
+        restore = latest ? restoreSpecOf(checkpointDir, latest.id, latest.metadata, plan) : initial;
       } else restore = initial;
       // Fresh rings and counters: nothing of the failed attempt may leak into the next.
       progress?.stop();
@@ -221,6 +222,14 @@ function controlHandlers(
   };
 }
 
+/** Whether checkpoints run unaligned (asked for, and nothing in the graph forces alignment). */
+function unalignedCheckpoints(plan: JobPlan, warn: (m: string) => void): boolean {
+  if (!plan.settings.unaligned) return false;
+  const why = forcesAlignment(plan.jobGraph);
+  if (why !== undefined) warn(`checkpoints stay aligned although --unaligned was given: ${why}`);
+  return why === undefined;
+}
+
 interface AttemptEnd {
   failure?: Failure;
   cancelled: boolean;
@@ -285,12 +294,13 @@ async function runAttempt(
         tolerableFailures: TOLERABLE_CHECKPOINT_FAILURES,
         taskCount: d.tasks.length,
         maxParallelism: plan.settings.maxParallelism,
+        unaligned: unalignedCheckpoints(plan, cfg.warn),
         // Past every chk-N already here, complete or not (a killed run leaves incomplete ones).
         firstId: Math.max(restore?.checkpointId ?? 0, await storage.highestId()) + 1,
       },
       {
-        trigger: (id, timestamp, final, kind, stop) => {
-          for (const k of sourceTasks) command(k, { type: 'trigger', id, timestamp, final, kind, stop });
+        trigger: (id, timestamp, final, kind, stop, unaligned) => {
+          for (const k of sourceTasks) command(k, { type: 'trigger', id, timestamp, final, kind, stop, unaligned });
         },
         persist: async (metadata) => {
           await storage.commitMetadata(metadata.id, metadata);
@@ -324,7 +334,7 @@ async function runAttempt(
             else if (m.kind === 'restore') collector.restores.push({ uid: m.operatorUid, ...(m.payload as Omit<StateRestore, 'uid'>) });
             break;
           case 'ack':
-            coordinator?.onAck(k, m.id, m.acks, m.phases);
+            coordinator?.onAck(k, m.id, m.acks, m.phases, m.channels);
             break;
           case 'decline':
             coordinator?.onDecline(m);

@@ -233,6 +233,11 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     parse: parseBoolean,
   },
   {
+    key: 'unaligned', flag: 'unaligned', env: 'EDDY_UNALIGNED',
+    expects: 'true or false', help: 'unaligned checkpoints: barriers overtake in-flight data, stored with the checkpoint (exactly-once)',
+    parse: parseBoolean,
+  },
+  {
     key: 'stateCacheMb', flag: 'state-cache-mb', env: 'EDDY_STATE_CACHE_MB', metavar: 'MB',
     expects: 'a positive integer', help: 'LMDB state cache budget per keyed operator subtask, in MB (default 256)',
     parse: parsePositiveInt,

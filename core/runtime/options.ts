@@ -26,6 +26,8 @@ export interface RunOptions {
   /** Complete checkpoints kept in checkpointDir (older ones are deleted). Default 3. */
   retainedCheckpoints?: number;
   incremental?: boolean;
+  /** Unaligned checkpoints (exactly-once only): barriers overtake in-flight data, stored with the checkpoint. */
+  unaligned?: boolean;
   /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 256. */
   stateCacheMb?: number;
   /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */

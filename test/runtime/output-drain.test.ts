@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createRing, RingConsumer } from '../../core/channel/ring.js';
-import { createGate } from '../../core/channel/gate.js';
+import { Gate, createGate } from '../../core/channel/gate.js';
 import { FRAME_BARRIER, FRAME_RECORDS } from '../../core/channel/layout.js';
 import { BatchDecoder } from '../../core/channel/codec.js';
 import type { JobEdge } from '../../core/graph/job-graph.js';
@@ -16,9 +16,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 function setup() {
   const ring = createRing(4096);
+  const taskGate = createGate();
   const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], { batchSize: 16, maxParallelism: 128, subtask: 0, operatorUid: 'test' });
-  return { output, consumer: new RingConsumer(ring) };
+  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], { batchSize: 16, maxParallelism: 128, subtask: 0, operatorUid: 'test', gate: taskGate });
+  // The consumer knows the producer's gate: freeing space rings it (that is what ends a drain's wait).
+  return { output, consumer: new RingConsumer(ring, taskGate), gate: new Gate(taskGate) };
 }
 
 /** Everything the consumer can read now: records in order, and a marker per barrier. */
@@ -33,7 +35,7 @@ function readAll(consumer: RingConsumer, decoder: BatchDecoder): unknown[] {
 }
 
 test('a command interrupts a drain blocked on a full ring; frames stay pending in order and drain later', async () => {
-  const { output, consumer } = setup();
+  const { output, consumer, gate } = setup();
   const decoder = new BatchDecoder();
   // Strings of ~100 bytes: 16 per batch is ~1.7 KB, so a 4 KiB ring holds two batches.
   const sent = Array.from({ length: 16 * 8 }, (_, i) => `${i}:${'x'.repeat(96)}`);
@@ -48,9 +50,9 @@ test('a command interrupts a drain blocked on a full ring; frames stay pending i
     () => commands > 0,
   );
   await sleep(30);
-  // As the control port does: a command arrives, the task's drain is woken.
+  // As the control port does: a command arrives and rings the task's gate, where the drain waits.
   commands = 1;
-  output.interruptDrain();
+  gate.ring();
   const finished = await draining;
   const waited = performance.now() - started;
   assert.equal(finished, false, 'drain reported done though the ring never freed up');
