@@ -311,7 +311,7 @@ async function runAttempt(
         notifyAborted: (decline) => {
           const id = decline.id;
           // Unless the job is going down anyway, a failed checkpoint is news the user wants.
-          if (Atomics.load(control, CONTROL_CANCEL) === 0) cfg.warn(`checkpoint ${id} failed ${describeDecline(decline)}`);
+          if (Atomics.load(control, CONTROL_CANCEL) === 0) cfg.warn(`checkpoint ${id} failed: ${describeDecline(decline)}`);
           d.tasks.forEach((_, k) => command(k, { type: 'abort', id }));
           void storage.discard(id).catch(() => {});
         },
