@@ -28,6 +28,8 @@ export interface BackpressureRow {
   mode: ConsistencyMode;
   /** Exactly-once with unaligned checkpoints. */
   unaligned: boolean;
+  /** Exactly-once starting aligned, switching to unaligned after this many ms. */
+  alignedTimeoutMs?: number;
   ringCapacity: number;
   recordsPerSec: number;
   durationMs: number;
@@ -43,11 +45,12 @@ export interface BackpressureResult extends BackpressureOptions {
   rows: BackpressureRow[];
 }
 
-export const MODES: { mode: ConsistencyMode; unaligned: boolean }[] = [
+export const MODES: { mode: ConsistencyMode; unaligned: boolean; alignedTimeoutMs?: number }[] = [
   { mode: 'none', unaligned: false },
   { mode: 'at-least-once', unaligned: false },
   { mode: 'exactly-once', unaligned: false },
   { mode: 'exactly-once', unaligned: true },
+  { mode: 'exactly-once', unaligned: false, alignedTimeoutMs: 10 },
 ];
 
 export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: BackpressureRow) => void): Promise<BackpressureResult> {
@@ -56,11 +59,11 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
   // Warm-up (JIT of the checkpoint path under backpressure).
   await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: args(Math.min(opts.records, 20_000)) }, Math.min(opts.records, 20_000));
   for (const ringCapacity of opts.ringCapacities) {
-    for (const { mode, unaligned } of MODES) {
+    for (const { mode, unaligned, alignedTimeoutMs } of MODES) {
       const { value: res, peakRssBytes } = await withPeakRss(() =>
         runChecked(
           JOB,
-          { parallelism: opts.parallelism, mode, unaligned, ringCapacity, ...(mode !== 'none' ? { checkpointIntervalMs: opts.intervalMs } : {}), args: args(opts.records) },
+          { parallelism: opts.parallelism, mode, unaligned, ...(alignedTimeoutMs !== undefined ? { alignedCheckpointTimeoutMs: alignedTimeoutMs } : {}), ringCapacity, ...(mode !== 'none' ? { checkpointIntervalMs: opts.intervalMs } : {}), args: args(opts.records) },
           opts.records,
         ),
       );
@@ -68,6 +71,7 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
       const row: BackpressureRow = {
         mode,
         unaligned,
+        alignedTimeoutMs,
         ringCapacity,
         recordsPerSec: opts.records / (res.durationMs / 1000),
         durationMs: res.durationMs,
@@ -88,12 +92,12 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
 export function formatBackpressure(r: BackpressureResult): string[] {
   const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(1) : String(Math.round(n)));
   const out = [`backpressure: sink busy ${r.spinUs} µs/record, ${r.records.toLocaleString('en-US')} records, checkpoint interval ${r.intervalMs} ms, parallelism ${r.parallelism}`];
-  out.push('  mode                    ring      records/s  ckpts  duration p50/p99 ms  alignment p50/p99 ms  start delay p99 ms  in flight p50 KiB  peak RSS MiB');
+  out.push('  mode                      ring      records/s  ckpts  duration p50/p99 ms  alignment p50/p99 ms  start delay p99 ms  in flight p50 KiB  peak RSS MiB');
   for (const x of r.rows) {
-    const label = x.unaligned ? `${x.mode} unaligned` : x.mode;
+    const label = x.alignedTimeoutMs !== undefined ? `${x.mode} timeout ${x.alignedTimeoutMs}` : x.unaligned ? `${x.mode} unaligned` : x.mode;
     const kib = x.inFlightBytes.p50 === null ? '—' : (x.inFlightBytes.p50 / 1024).toFixed(0);
     out.push(
-      `  ${label.padEnd(22)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${Math.round(x.recordsPerSec).toLocaleString('en-US').padStart(9)}  ${String(x.checkpoints).padStart(5)}  ${`${ms(x.checkpointDurationMs.p50)} / ${ms(x.checkpointDurationMs.p99)}`.padStart(19)}  ${`${ms(x.alignmentMs.p50)} / ${ms(x.alignmentMs.p99)}`.padStart(20)}  ${ms(x.startDelayMs.p99).padStart(18)}  ${kib.padStart(17)}  ${(x.peakRssBytes / 2 ** 20).toFixed(0).padStart(12)}`,
+      `  ${label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${Math.round(x.recordsPerSec).toLocaleString('en-US').padStart(9)}  ${String(x.checkpoints).padStart(5)}  ${`${ms(x.checkpointDurationMs.p50)} / ${ms(x.checkpointDurationMs.p99)}`.padStart(19)}  ${`${ms(x.alignmentMs.p50)} / ${ms(x.alignmentMs.p99)}`.padStart(20)}  ${ms(x.startDelayMs.p99).padStart(18)}  ${kib.padStart(17)}  ${(x.peakRssBytes / 2 ** 20).toFixed(0).padStart(12)}`,
     );
   }
   return out;

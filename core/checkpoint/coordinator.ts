@@ -91,6 +91,12 @@ export interface CoordinatorConfig {
    * barrier would end up in a transaction nobody commits).
    */
   unaligned?: boolean;
+  /**
+   * With `unaligned`: checkpoints start aligned, and one still pending this long after its
+   * trigger is replaced at once by an unaligned one (declined as 'aligned-timeout', which does
+   * not count as a failure). Undefined or 0: every checkpoint is unaligned from the start.
+   */
+  alignedTimeoutMs?: number;
 }
 
 interface SavepointRequest {
@@ -187,7 +193,7 @@ export class CheckpointCoordinator {
     this.timer.unref();
   }
 
-  private triggerNow(final: boolean): void {
+  private triggerNow(final: boolean, forceUnaligned = false): void {
     if (this.stopped || this.pending || this.ending) return;
     if (this.timer) clearTimeout(this.timer);
     // The final checkpoint of a bounded job is never a savepoint: queued requests fail then.
@@ -198,7 +204,18 @@ export class CheckpointCoordinator {
     this.lastTrigger = timestamp;
     const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs);
     timer.unref();
-    const unaligned = this.cfg.unaligned === true && !final && savepoint === undefined;
+    const timeoutMs = this.cfg.alignedTimeoutMs ?? 0;
+    const unaligned = this.cfg.unaligned === true && !final && savepoint === undefined && (forceUnaligned || timeoutMs === 0);
+    if (this.cfg.unaligned === true && !unaligned && !final && savepoint === undefined) {
+      // Aligned first; still aligning after the timeout: the barriers in flight are superseded
+      // by an unaligned checkpoint's, which overtake them (and the data ahead of them).
+      const switchTimer = setTimeout(() => {
+        if (this.pending?.id !== id) return;
+        this.fail({ id, code: 'aligned-timeout', message: `checkpoint ${id} still aligning after ${timeoutMs} ms: replaced by an unaligned checkpoint` });
+        if (!this.pending) this.triggerNow(this.finalRequested, !this.finalRequested);
+      }, timeoutMs);
+      switchTimer.unref();
+    }
     this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
     this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
   }

@@ -23,7 +23,9 @@ export type CheckpointDeclineCode =
   /** Not every task acknowledged within the checkpoint timeout. */
   | 'timeout'
   /** The checkpoint's metadata could not be written (or the directory could not be pruned). */
-  | 'metadata-write-failed';
+  | 'metadata-write-failed'
+  /** Still aligning after --aligned-checkpoint-timeout: replaced at once by an unaligned one. */
+  | 'aligned-timeout';
 
 /** A checkpoint that will not complete, and why. */
 export interface CheckpointDecline {
@@ -42,6 +44,7 @@ const COUNTED: Record<CheckpointDeclineCode, boolean> = {
   'sink-prepare-failed': true,
   timeout: true,
   'metadata-write-failed': true,
+  'aligned-timeout': false,
 };
 
 /** Whether a decline with this code counts toward the consecutive-failure limit. */

@@ -295,6 +295,7 @@ async function runAttempt(
         taskCount: d.tasks.length,
         maxParallelism: plan.settings.maxParallelism,
         unaligned: unalignedCheckpoints(plan, cfg.warn),
+        alignedTimeoutMs: plan.settings.alignedCheckpointTimeoutMs,
         // Past every chk-N already here, complete or not (a killed run leaves incomplete ones).
         firstId: Math.max(restore?.checkpointId ?? 0, await storage.highestId()) + 1,
       },

@@ -28,6 +28,8 @@ export interface RunOptions {
   incremental?: boolean;
   /** Unaligned checkpoints (exactly-once only): barriers overtake in-flight data, stored with the checkpoint. */
   unaligned?: boolean;
+  /** Checkpoints start aligned and switch to unaligned after this many ms (0: always unaligned). Implies unaligned checkpoints. */
+  alignedCheckpointTimeoutMs?: number;
   /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 256. */
   stateCacheMb?: number;
   /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */
