@@ -10,7 +10,11 @@
  */
 import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
-import type { KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
+import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
+import type { ChannelStateHandle, KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
+import { channelStateBytes, decodeChannelState, encodeChannelState } from '../core/checkpoint/channel-state.js';
+import { InFlightAborted, type InFlightCapture } from './in-flight.js';
+import type { ValveState } from '../core/time/watermark-valve.js';
 import { EddyError } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { RestoreSpec } from '../core/runtime/messages.js';
@@ -45,8 +49,9 @@ interface Captured {
   operator: Map<NodeRuntime, Uint8Array>;
   /** Sinks: the transaction sealed at this barrier (prepareCommit may finish asynchronously). */
   sealing: Map<NodeRuntime, Promise<unknown>>;
+  /** Unaligned: the in-flight data, complete once every input's barrier is located. */
+  inFlight?: InFlightCapture;
 }
-
 
 export class TaskCheckpointer {
   /** Undefined when the run restores (from a savepoint) but does not checkpoint. */
@@ -116,12 +121,65 @@ export class TaskCheckpointer {
   /** The asynchronous part: seal sinks, write files, fsync, then acknowledge. */
   persist(c: Captured, phases: Omit<CheckpointPhases, 'asyncMs'>): void {
     const start = performance.now();
-    const p = this.write(c).then(
-      (acks) => send(this.task.spec, { type: 'ack', id: c.id, acks, phases: { ...phases, asyncMs: performance.now() - start } }),
-      (err) => send(this.task.spec, { type: 'decline', id: c.id, reason: `${this.task.name}: ${err instanceof Error ? err.message : String(err)}` }),
+    const p = Promise.all([this.write(c), this.writeInFlight(c)]).then(
+      ([acks, channels]) => send(this.task.spec, { type: 'ack', id: c.id, acks, phases: { ...phases, asyncMs: performance.now() - start }, ...(channels ? { channels } : {}) }),
+      (err) => void (err instanceof InFlightAborted || this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)),
     );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /**
+   * Unaligned: once every input's barrier is located, the task's in-flight data goes to one
+   * file (none when there was nothing in flight). The ack waits for it like for any state.
+   */
+  private async writeInFlight(c: Captured): Promise<ChannelStateHandle | undefined> {
+    if (c.inFlight === undefined) return undefined;
+    await c.inFlight.located;
+    const state = c.inFlight.state();
+    const bytes = channelStateBytes(state);
+    if (bytes === 0) return undefined;
+    const v = this.task.vertex;
+    const subtask = this.task.spec.subtask;
+    const file = await this.storage!.writeStateFile(c.id, `${fileSafe(v.name)}-${subtask}-channels.bin`, encodeChannelState(state));
+    return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes };
+  }
+
+  /**
+   * Before the task starts: its in-flight data from an unaligned checkpoint. Input frames are
+   * replayed before its rings, output frames are sent before anything new; the watermark valve
+   * it had is returned, to be restored before the replay. Only at the same
+   * parallelism and graph (the main thread checked); each channel is matched again here.
+   */
+  async restoreInFlight(r: RestoreSpec): Promise<ValveState | undefined> {
+    const v = this.task.vertex;
+    const subtask = this.task.spec.subtask;
+    const h = r.channels?.find((c) => c.vertexId === v.id && c.subtask === subtask);
+    if (h === undefined) return undefined;
+    const storage = this.storage && r.checkpointDir === this.task.spec.checkpointDir ? this.storage : new CheckpointStorage(r.checkpointDir);
+    const state = decodeChannelState(await storage.readStateFile(h.file), h.file.file);
+    const mismatch = (what: string) =>
+      new EddyError('STATE_NOT_RESTORED', `in-flight data ${h.file.file} of '${v.name}' subtask ${subtask} does not fit the job: ${what}; restore it with the job and parallelism that took it`);
+    const inputs = this.task.spec.inputs;
+    for (const c of state.inputs) {
+      const spec = inputs[c.channel];
+      if (spec === undefined || spec.edge !== c.edge || spec.producerSubtask !== c.peer) throw mismatch(`no input channel ${c.channel} from edge ${c.edge} subtask ${c.peer}`);
+      this.task.input!.replay(c.channel, c.frames);
+    }
+    const outputs = this.task.output?.channels ?? [];
+    for (const c of state.outputs) {
+      const ch = outputs[c.channel];
+      if (ch === undefined || ch.edge !== c.edge || ch.consumer !== c.peer) throw mismatch(`no output channel ${c.channel} to edge ${c.edge} subtask ${c.peer}`);
+      ch.restorePending(c.frames);
+    }
+    return state.valve;
+  }
+
+  /** Checkpoint `id` will not complete at this task: tell the coordinator why, as data. */
+  decline(id: number, code: CheckpointDeclineCode, cause: unknown): void {
+    const where = cause instanceof EddyError && cause.operatorUid !== undefined ? cause.operatorUid : this.task.vertex.name;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    send(this.task.spec, { type: 'decline', id, code, operatorUid: where, subtask: this.task.spec.subtask, message });
   }
 
   private async write(c: Captured): Promise<SubtaskAck[]> {

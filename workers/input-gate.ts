@@ -3,26 +3,48 @@
  * input starves another. An input can be blocked (barrier alignment holds it back): it is
  * then simply not polled, and its data waits in its ring, which backpressures the producer;
  * nothing is copied aside.
+ *
+ * After a restore of an unaligned checkpoint a channel first serves its restored in-flight
+ * frames (a ReplayChannel), then its ring: restored input is never overtaken by new input.
+ *
+ * Priority events (barriers overtaking the data in a ring) ring the task gate's priority
+ * doorbell; `priorityChanged` compares it with the last value seen (one atomic load, done
+ * once per input frame), and only then are the rings' mailboxes read.
  */
-import { RING_POISONED } from '../core/channel/layout.js';
-import { RingConsumer } from '../core/channel/ring.js';
+import { GATE_PRIO_SEQ, RING_POISONED } from '../core/channel/layout.js';
+import { RingConsumer, type OwnedFrame, type PriorityEvent } from '../core/channel/ring.js';
 import type { InputChannelSpec } from '../core/runtime/messages.js';
+import { ReplayChannel, type FrameSource } from './in-flight.js';
 
 export class InputGate {
   readonly channels: RingConsumer[];
+  /** What each channel is read through: its ring, or while restored frames remain, their replay. */
+  readonly sources: FrameSource[];
+  /** Per channel: the replay of restored frames, until it is used up. */
+  readonly replays: (ReplayChannel | undefined)[];
   /** Per channel: the edge it belongs to (its index among the vertex's inputs). */
   readonly edgeOf: number[];
   readonly ended: boolean[];
   readonly blocked: boolean[];
   private openCount: number;
   private cursor = 0;
+  private readonly gateCells: Int32Array;
+  private prioritySeen = 0;
+  /** Per channel: the mailbox sequence last handled. */
+  private readonly mailboxSeen: Int32Array;
 
-  constructor(specs: InputChannelSpec[], edgeIndex: (edge: number) => number) {
-    this.channels = specs.map((s) => new RingConsumer(s.ring));
+  constructor(specs: InputChannelSpec[], edgeIndex: (edge: number) => number, gate: SharedArrayBuffer) {
+    this.channels = specs.map((s) => new RingConsumer(s.ring, s.producerGate));
+    this.sources = [...this.channels];
+    this.replays = specs.map(() => undefined);
     this.edgeOf = specs.map((s) => edgeIndex(s.edge));
     this.ended = specs.map(() => false);
     this.blocked = specs.map(() => false);
     this.openCount = specs.length;
+    this.gateCells = new Int32Array(gate);
+    this.mailboxSeen = new Int32Array(specs.length);
+    // Every attempt gets fresh rings (deployment.ts): any mailbox entry is news, even one
+    // published before this task started (a fast source may overtake before it is up).
   }
 
   /** True once every input delivered end-of-stream (end of data). */
@@ -30,20 +52,56 @@ export class InputGate {
     return this.openCount === 0;
   }
 
+  /** Restored in-flight frames of channel i, served before anything from its ring. */
+  replay(i: number, frames: OwnedFrame[]): void {
+    if (frames.length === 0) return;
+    const r = new ReplayChannel(frames);
+    this.replays[i] = r;
+    this.sources[i] = r;
+  }
+
   /**
-   * The index of a channel whose next frame is ready (the frame is current on that consumer
+   * The index of a channel whose next frame is ready (the frame is current on `sources[i]`
    * until release), or -1 if no unblocked input has one.
    */
   poll(): number {
-    const n = this.channels.length;
+    const n = this.sources.length;
     for (let k = 0; k < n; k++) {
       const i = this.cursor;
       if (++this.cursor === n) this.cursor = 0;
       // A channel whose data ended is still read: barriers of the final checkpoint follow.
       if (this.blocked[i]) continue;
-      if (this.channels[i].poll()) return i;
+      const src = this.sources[i];
+      if (src.poll()) return i;
+      const replay = this.replays[i];
+      if (replay !== undefined && replay.exhausted) {
+        this.replays[i] = undefined;
+        this.sources[i] = this.channels[i];
+        if (this.channels[i].poll()) return i;
+      }
     }
     return -1;
+  }
+
+  /** True if a priority event was published into any input ring since the last call. */
+  priorityChanged(): boolean {
+    const seq = Atomics.load(this.gateCells, GATE_PRIO_SEQ);
+    if (seq === this.prioritySeen) return false;
+    this.prioritySeen = seq;
+    return true;
+  }
+
+  /** Like priorityChanged, without taking the change (a drain asks whether to return). */
+  priorityPending(): boolean {
+    return Atomics.load(this.gateCells, GATE_PRIO_SEQ) !== this.prioritySeen;
+  }
+
+  /** Reads channel i's mailbox into `out`; true if it holds an event not handled before. */
+  takePriority(i: number, out: PriorityEvent): boolean {
+    const seq = this.channels[i].readPriority(out);
+    if (seq === this.mailboxSeen[i]) return false;
+    this.mailboxSeen[i] = seq;
+    return true;
   }
 
   /** True if a producer died or the job was cancelled (the ring was poisoned). */

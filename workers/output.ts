@@ -9,13 +9,16 @@
  * The chain pushes records synchronously, so a full ring cannot block it mid-record: a frame
  * that does not fit goes to the channel's pending queue (in order, behind anything already
  * pending) and the run loop awaits `drain()` before it takes more input. That bounds memory
- * by what one input batch can produce, and is where backpressure reaches the task.
+ * by what one input batch can produce, and is where backpressure reaches the task. A command
+ * (a checkpoint trigger, a notify) interrupts the drain: between input frames the task's state
+ * is consistent, so it may snapshot there, its barrier queued behind the pending frames.
  */
 import type { Collector, KeySelector } from '../core/api/functions.js';
 import { BatchEncoder } from '../core/channel/codec.js';
 import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
-import { RingProducer } from '../core/channel/ring.js';
+import { RingProducer, type OwnedFrame } from '../core/channel/ring.js';
 import type { TimeAccount } from '../core/channel/time-account.js';
+import type { ChannelFrames } from '../core/checkpoint/channel-state.js';
 import { EddyError } from '../core/failure.js';
 import type { JobEdge } from '../core/graph/job-graph.js';
 import type { OutputEdgeSpec } from '../core/runtime/messages.js';
@@ -45,6 +48,12 @@ export class Channel {
     private readonly encoder: BatchEncoder,
     private readonly where: { operatorUid: string; subtask: number },
     eventTime: boolean,
+    /** The producing task's own gate, where a drain waits (see RingProducer.waitForSpaceOrWake). */
+    private readonly taskGate: Int32Array,
+    /** The edge and consumer subtask, which name this channel's in-flight data. */
+    readonly edge = 0,
+    readonly consumer = 0,
+    /** Accounts the time spent waiting for ring space (the task's back-pressured time). */
     private readonly backPressure?: TimeAccount,
   ) {
     this.timestamps = eventTime ? [] : undefined;
@@ -94,8 +103,13 @@ export class Channel {
     this.pending.push({ type, flags, count, a, b, c });
   }
 
-  /** Writes pending frames until none is left, waiting for space as needed. */
-  async drain(isCancelled: () => boolean): Promise<void> {
+  /**
+   * Writes pending frames until none is left, waiting for space as needed; returns false,
+   * with frames still pending, as soon as `interrupted()` holds (checked before every wait and
+   * after every wake-up: the wait is on the task's gate, which commands and priority events
+   * ring, so the loop gets back at once).
+   */
+  async drain(isCancelled: () => boolean, interrupted: () => boolean): Promise<boolean> {
     while (this.pending.length > 0) {
       const f = this.pending[0];
       const ok = f.payload ? this.producer.tryWrite(f.type, f.flags, f.payload) : this.producer.tryWriteNumbers(f.type, f.flags, f.count, f.a, f.b, f.c);
@@ -104,11 +118,46 @@ export class Channel {
         continue;
       }
       if (this.producer.state === RING_POISONED || isCancelled()) throw new EddyError('CANCELLED', 'the downstream channel was closed');
+      if (interrupted()) return false;
       this.backPressure?.begin();
-      await this.producer.waitForSpace(f.payload ? f.payload.length : f.count * 8, 1000);
+      await this.producer.waitForSpaceOrWake(f.payload ? f.payload.length : f.count * 8, this.taskGate, 1000);
       this.backPressure?.end();
     }
+    return true;
   }
+
+  /**
+   * An unaligned barrier overtakes this channel: the open batch is flushed, the data frames
+   * not yet in the ring become the output state (they are still sent, behind the cut), and
+   * the barrier goes into the ring's priority mailbox with the cut at the write position.
+   */
+  overtake(id: number, timestamp: number, flags: number): OwnedFrame[] {
+    this.flush();
+    const frames: OwnedFrame[] = [];
+    for (const f of this.pending) {
+      if (f.type === FRAME_RECORDS) frames.push({ type: f.type, flags: f.flags, payload: f.payload! });
+      else if (f.type === FRAME_WATERMARK) frames.push({ type: f.type, flags: f.flags, payload: new Uint8Array(new Float64Array([f.a]).buffer) });
+    }
+    this.producer.publishPriority(id, timestamp, flags, this.producer.position);
+    return frames;
+  }
+
+  /** Restored output state goes out before anything new (it precedes it in the stream). */
+  restorePending(frames: OwnedFrame[]): void {
+    const restored: PendingFrame[] = frames.map((f) =>
+      f.type === FRAME_WATERMARK
+        ? { type: f.type, flags: f.flags, count: 1, a: new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + 8))[0], b: 0, c: 0 }
+        : { type: f.type, flags: f.flags, payload: f.payload, count: 0, a: 0, b: 0, c: 0 },
+    );
+    this.pending.unshift(...restored);
+  }
+}
+
+const never = () => false;
+
+/** The consumer subtask behind ring j of an edge: j, except on a forward edge (the same subtask). */
+function consumerSubtask(e: JobEdge, s: OutputSettings, spec: OutputEdgeSpec, j: number): number {
+  return e.partitioner === 'forward' && spec.rings.length === 1 ? s.subtask : j;
 }
 
 /** Sends each record of one outgoing edge to the channel(s) its partitioner picks. */
@@ -176,6 +225,8 @@ export interface OutputSettings {
   time?: TaskTime;
   /** Accounts the time spent waiting for ring space (the task's back-pressured time). */
   backPressure?: TimeAccount;
+  /** The task's own gate (a drain waits there). */
+  gate: SharedArrayBuffer;
 }
 
 /** The writers of one side-output tag (usually one edge). */
@@ -196,10 +247,11 @@ export class TaskOutput implements Collector<unknown> {
   constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
     const encoder = new BatchEncoder();
     const where = { operatorUid: s.operatorUid, subtask: s.subtask };
+    const gate = new Int32Array(s.gate);
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
       const spec = specs[i];
-      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined, s.backPressure));
+      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined, gate, e.id, consumerSubtask(e, s, spec, j), s.backPressure));
       this.channels.push(...chans);
       let w: EdgeWriter;
       switch (e.partitioner) {
@@ -248,8 +300,18 @@ export class TaskOutput implements Collector<unknown> {
     return false;
   }
 
-  async drain(isCancelled: () => boolean): Promise<void> {
-    for (const c of this.channels) if (c.hasPending) await c.drain(isCancelled);
+  /**
+   * Writes every pending frame (see Channel.drain). False when `interrupted()` cut it short:
+   * the loop then serves what interrupted it and drains again before taking more input.
+   */
+  async drain(isCancelled: () => boolean, interrupted: () => boolean = never): Promise<boolean> {
+    for (const c of this.channels) if (c.hasPending && !(await c.drain(isCancelled, interrupted))) return false;
+    return true;
+  }
+
+  /** An unaligned barrier overtakes every channel; returns their output state (see Channel.overtake). */
+  overtakeAll(id: number, timestamp: number, flags: number): ChannelFrames[] {
+    return this.channels.map((c, channel) => ({ channel, edge: c.edge, peer: c.consumer, frames: c.overtake(id, timestamp, flags) }));
   }
 
   /**

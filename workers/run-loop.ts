@@ -19,31 +19,25 @@
  * task leaves once the savepoint is notified complete as final. If the savepoint fails
  * instead, sources resume reading as if nothing happened.
  *
+ * Both loops share one shape: serve commands and drain output (`serve`), take one unit of
+ * input (a source poll, an input frame through `onFrame`), then housekeeping (`afterFrame`).
+ * A backpressured task waits in drain, and a command interrupts that wait: between input
+ * frames its state is consistent, so a trigger or a notify is served at once instead of
+ * when the output ring frees up. Checkpoints themselves belong to the driver
+ * (checkpoint-driver.ts); the loop hands it barriers and commands.
+ *
  * The loop yields to the event loop every few iterations even when input never runs dry, so
  * control messages, timers and async I/O of this worker keep being served.
  */
-import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/barrier-handler.js';
 import { BatchDecoder } from '../core/channel/codec.js';
-import type { RingConsumer } from '../core/channel/ring.js';
-import {
-  BARRIER_FLAG_FINAL,
-  BARRIER_FLAG_SAVEPOINT,
-  BARRIER_FLAG_STOP,
-  FRAME_BARRIER,
-  FRAME_CANCEL_BARRIER,
-  FRAME_END_OF_STREAM,
-  FRAME_RECORDS,
-  FRAME_WATERMARK,
-  RECORDS_FLAG_TIMESTAMPS,
-  WATERMARK_FLAG_IDLE,
-} from '../core/channel/layout.js';
+import { FRAME_BARRIER, FRAME_CANCEL_BARRIER, FRAME_END_OF_STREAM, FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { NO_TIMESTAMP } from '../core/time/task-time.js';
-import { WatermarkValve } from '../core/time/watermark-valve.js';
+import { WatermarkValve, type ValveState } from '../core/time/watermark-valve.js';
 import { EddyError, toFailure } from '../core/failure.js';
-import { displayName } from '../core/graph/stream-graph.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { TaskOutcome } from '../core/runtime/messages.js';
-import { TaskCheckpointer } from './checkpointing.js';
+import { TaskCheckpointDriver } from './checkpoint-driver.js';
+import type { FrameSource } from './in-flight.js';
 import { listenForCommands, send, takeCommands } from './control-port.js';
 import type { StreamTask } from './task.js';
 import type { ChainOperator } from '../core/operators/operator.js';
@@ -66,12 +60,19 @@ class Cancelled extends Error {}
 
 export async function runTask(task: StreamTask): Promise<TaskOutcome> {
   let failed = false;
+  // A command rings the task's gate: it wakes a parked task and one waiting for output space.
   const stopListening = listenForCommands(task.spec, task.commands, () => task.gate.ring());
   const loop = new TaskLoop(task);
+  const checkpointer = loop.driver.checkpointer;
   try {
-    if (task.spec.restore) await loop.checkpointer!.restore(task.spec.restore);
+    let watermarks: ValveState | undefined;
+    if (task.spec.restore) {
+      await checkpointer!.restore(task.spec.restore);
+      watermarks = await checkpointer!.restoreInFlight(task.spec.restore);
+    }
     for (const op of task.operators) await op.initializeState?.(task.spec.restore !== undefined);
     for (const op of task.operators) await op.open();
+    if (watermarks) loop.restoreWatermarks(watermarks);
     if (task.source) await loop.runSource();
     else await loop.runInputs();
     if (task.cancelled) throw new Cancelled();
@@ -85,7 +86,7 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
     return { status: 'failed', failure: toFailure(err, { code: 'INTERNAL', operatorUid: task.vertex.name, subtask: task.spec.subtask, context: 'task failed' }) };
   } finally {
     stopListening();
-    if (loop.checkpointer) await loop.checkpointer.settle();
+    if (checkpointer) await checkpointer.settle();
     for (const op of task.operators) {
       try {
         await op.close(failed);
@@ -109,47 +110,27 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
 }
 
 class TaskLoop {
-  readonly checkpointer: TaskCheckpointer | undefined;
-  private readonly barriers: BarrierHandler | undefined;
+  readonly driver: TaskCheckpointDriver;
   private readonly isCancelled = () => this.task.cancelled;
+  /** A command or a priority event waits: a drain returns to let the loop serve it. */
+  private readonly interruptsDrain = () => this.task.commands.length > 0 || this.task.input?.priorityPending() === true;
   /** The watermark over the task's input channels. */
   private readonly valve: WatermarkValve | undefined;
+  private readonly decoder = new BatchDecoder();
   /** Input data ended and the operators finished. */
   private dataEnded = false;
-  /** Id of the stop-with-savepoint this task has taken (sources read no more), else -1. */
-  private stopId = -1;
-  /** Flags of the barrier being aligned (BARRIER_FLAG_*), and its id. */
-  private barrierFlags = 0;
-  private barrierFlagsId = -1;
   /** Event timestamps of the batch being delivered (decodeRecords), undefined when it has none. */
   private stamps: number[] | undefined = undefined;
-  /** When the first barrier of the checkpoint being aligned arrived (performance.now). */
-  private alignStart = 0;
   /** When the loop last yielded for a snapshot being written (performance.now). */
   private lastWriteYield = 0;
   /** Chained operators that complete work off the loop (async I/O); undefined when none. */
   private readonly asyncOps: ChainOperator[] | undefined;
 
   constructor(private readonly task: StreamTask) {
-    // Restoring needs the checkpointer even when the run itself does not checkpoint.
-    this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
     this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
+    this.driver = new TaskCheckpointDriver(task, this.valve);
     const asyncOps = task.operators.filter((op) => op.emitCompleted !== undefined);
     this.asyncOps = asyncOps.length > 0 ? asyncOps : undefined;
-    if (task.checkpointing && task.input) {
-      const input = task.input;
-      this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
-        block: (i) => {
-          input.blocked[i] = true;
-        },
-        unblockAll: () => input.blocked.fill(false),
-        triggerCheckpoint: (id, timestamp) => this.checkpoint(id, id === this.barrierFlagsId ? this.barrierFlags : 0, timestamp),
-        abortCheckpoint: (id, reason) => {
-          this.task.output?.broadcastControl(FRAME_CANCEL_BARRIER, 0, 1, id);
-          send(this.task.spec, { type: 'decline', id, reason: `${this.task.name}: ${reason}` });
-        },
-      });
-    }
   }
 
   /**
@@ -158,40 +139,50 @@ class TaskLoop {
    */
   private get done(): boolean {
     if (!this.task.checkpointing) return this.dataEnded;
-    return (this.dataEnded || this.stopId >= 0) && this.checkpointer!.finalNotified;
+    return (this.dataEnded || this.driver.stopId >= 0) && this.driver.checkpointer!.finalNotified;
+  }
+
+  /**
+   * The valve as it was at an unaligned snapshot, and its watermark into the chain, before any
+   * replayed record: timers at or before it fired before the snapshot (and left timer state),
+   * so nothing fires twice, and a record that was late stays late.
+   */
+  restoreWatermarks(v: ValveState): void {
+    this.valve?.restore(v);
+    if (v.last > -Infinity) this.task.time.watermark(-1, v.last);
   }
 
   /** Nothing more to read: input ended, or stopped by a savepoint. */
   private get quiesced(): boolean {
-    return this.dataEnded || this.stopId >= 0;
+    return this.dataEnded || this.driver.stopId >= 0;
   }
 
   /**
-   * Snapshot at the barrier: capture state, send the barrier on (batched records before it
-   * go first), then write the snapshot off the loop. `triggeredAt` is the coordinator's
-   * trigger time (Date.now), carried by the barrier so every task can tell its start delay.
+   * The head of every iteration: fail fast on cancellation, serve commands, write pending
+   * output. False when a command interrupted the drain: the loop comes round to serve it and
+   * takes no input while output is still pending (that bounds memory, see output.ts).
    */
-  private checkpoint(id: number, flags: number, triggeredAt: number): void {
-    const syncStart = performance.now();
-    for (const op of this.task.operators) op.snapshotState?.(id);
-    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
-    this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
-    if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
-    const end = performance.now();
-    const input = this.task.input !== undefined;
-    this.checkpointer!.persist(captured, {
-      // A source starts when it handles the trigger; a task with inputs when its first barrier arrives.
-      // triggeredAt is the main thread's Date.now(); timeOrigin + now() is the same wall clock here.
-      startDelayMs: Math.max(0, performance.timeOrigin + (input ? this.alignStart : syncStart) - triggeredAt),
-      // From the first barrier of this checkpoint to the last (0 at a source).
-      alignmentMs: input ? syncStart - this.alignStart : 0,
-      syncMs: end - syncStart,
-    });
+  private async serve(): Promise<boolean> {
+    const task = this.task;
+    if (task.cancelled) throw new Cancelled();
+    takeCommands(task.spec, task.commands);
+    if (task.commands.length > 0) await this.driver.handleCommands();
+    // No frame is processed here, so a barrier may be taken in (and snapshot) before any ordering check.
+    if (task.input?.priorityChanged() === true) this.driver.onPriority();
+    const output = task.output;
+    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.interruptsDrain));
+  }
+
+  /** The tail of every iteration: metrics now and then, and a yield to the event loop. */
+  private async afterFrame(iter: number): Promise<void> {
+    if (iter % METRICS_EVERY === 0) this.task.publishMetrics();
+    if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
   }
 
   /** A snapshot is being written off the loop and the loop has not yielded for YIELD_WRITING_MS. */
   private yieldForWrite(): boolean {
-    if (this.checkpointer === undefined || !this.checkpointer.writing) return false;
+    const c = this.driver.checkpointer;
+    if (c === undefined || !c.writing) return false;
     const now = performance.now();
     if (now - this.lastWriteYield < YIELD_WRITING_MS) return false;
     this.lastWriteYield = now;
@@ -223,45 +214,22 @@ class TaskLoop {
     if (now >= time.nextDue) time.tick(now);
   }
 
-  /** How long the loop may park before the next wake-up is due (ms). */
-  private parkLimit(ms: number): number {
-    const due = this.task.time.nextDue;
-    return due === Infinity ? ms : Math.min(ms, Math.max(0, due - Date.now()));
-  }
-
-  private async handleCommands(): Promise<void> {
-    const q = this.task.commands;
-    while (q.length > 0) {
-      const cmd = q.shift()!;
-      if (cmd.type === 'trigger') {
-        const flags = (cmd.final ? BARRIER_FLAG_FINAL : 0) | (cmd.kind === 'savepoint' ? BARRIER_FLAG_SAVEPOINT : 0) | (cmd.stop ? BARRIER_FLAG_STOP : 0);
-        this.checkpoint(cmd.id, flags, cmd.timestamp);
-      } else if (cmd.type === 'notify') {
-        await this.checkpointer?.notifyComplete(cmd.id, cmd.final);
-        await this.notifySource(cmd.id);
-        for (const op of this.task.operators) op.notifyCheckpointComplete?.(cmd.id);
-        // A stop-with-savepoint that completed without becoming final: carry on.
-        if (cmd.id === this.stopId && !cmd.final) this.stopId = -1;
-      } else if (cmd.id === this.stopId) {
-        this.stopId = -1; // the stop-with-savepoint was aborted: the job keeps running
-      }
-      // 'abort' otherwise: sealed transactions stay and are committed with the next completed checkpoint.
+  /**
+   * Sleeps until the gate rings (input, a command) or `ms` passes, capped by the next due
+   * wake-up and by the next batch the buffer timeout flushes (unless `quiesced`: then nothing
+   * is ticked or batched any more). `hasInput` is the final check after arming (see Gate.arm).
+   */
+  private async park(ms: number, hasInput: () => boolean, quiesced = false): Promise<void> {
+    const task = this.task;
+    if (!quiesced) {
+      const due = task.output ? task.output.flushDue(performance.now(), task.plan.settings.bufferTimeoutMs) : Infinity;
+      if (due !== Infinity) ms = Math.min(ms, Math.max(0, due - performance.now()));
+      const timeDue = task.time.nextDue;
+      if (timeDue !== Infinity) ms = Math.min(ms, Math.max(0, timeDue - Date.now()));
     }
-  }
-
-  /** The source reader learns of a completed checkpoint (acks and offset commits wait for it). */
-  private async notifySource(id: number): Promise<void> {
-    const src = this.task.source;
-    if (!src?.reader.notifyCheckpointComplete) return;
-    try {
-      await src.reader.notifyCheckpointComplete(id);
-    } catch (err) {
-      const uid = displayName(src.node);
-      throw new EddyError('SOURCE_FAILED', `source '${uid}' failed on completion of checkpoint ${id}: ${err instanceof Error ? err.message : String(err)}`, {
-        operatorUid: uid,
-        subtask: this.task.spec.subtask,
-      });
-    }
+    task.gate.arm();
+    if (task.commands.length > 0 || hasInput()) task.gate.disarm();
+    else await task.gate.park(ms);
   }
 
   /**
@@ -280,12 +248,141 @@ class TaskLoop {
     this.dataEnded = true;
   }
 
+  async runSource(): Promise<void> {
+    const task = this.task;
+    const { reader, counter, node } = task.source!;
+    const batchSize = task.plan.settings.batchSize;
+    const output = task.output;
+    try {
+      await reader.open?.();
+    } catch (err) {
+      throw operatorFailure(err, 'SOURCE_FAILED', 'source failed to open', node.uid ?? node.name, task.spec.subtask);
+    }
+    const nothing = () => false;
+    for (let iter = 1; !this.done; iter++) {
+      if (!(await this.serve())) continue;
+      if (this.quiesced) {
+        // Ended or stopped, waiting for the final checkpoint: nothing to read, only commands to serve.
+        if (!this.done) await this.park(IDLE_PARK_MS, nothing, true);
+        continue;
+      }
+      this.tick();
+      let r;
+      try {
+        r = reader.poll(counter, batchSize);
+        if (typeof r !== 'string') r = await r;
+      } catch (err) {
+        throw operatorFailure(err, 'SOURCE_FAILED', 'source failed', node.uid ?? node.name, task.spec.subtask);
+      }
+      if (this.asyncOps !== undefined) await this.serveAsync(this.asyncOps);
+      if (r === 'end') {
+        await this.endOfData();
+        if (task.checkpointing) send(task.spec, { type: 'source-ended' });
+      } else if (output?.hasPending !== true) {
+        // Pending output is drained at the head of the next iteration, never slept on.
+        if (r === 'idle') await this.park(reader.idleMs ?? 10, nothing);
+        else output?.flushDue(performance.now(), task.plan.settings.bufferTimeoutMs);
+      }
+      await this.afterFrame(iter);
+    }
+  }
+
+  async runInputs(): Promise<void> {
+    const task = this.task;
+    const input = task.input!;
+    const output = task.output;
+    const bufferTimeoutMs = task.plan.settings.bufferTimeoutMs;
+    const hasInput = () => input.poll() >= 0 || input.anyPoisoned();
+    for (let iter = 1; !this.done; iter++) {
+      if (!(await this.serve())) continue;
+      if (this.done) break; // the final checkpoint completed: nothing to wait for
+      if (!this.dataEnded) this.tick();
+      if (this.asyncOps !== undefined) await this.serveAsync(this.asyncOps);
+      const i = input.poll();
+      // After the poll (its WRITE_POS load) and before the frame: a frame at or past a barrier's
+      // cut is only visible once that barrier's mailbox is (see layout.ts), so it is seen here first.
+      if (input.priorityChanged()) this.driver.onPriority();
+      if (i < 0) {
+        if (input.anyPoisoned()) throw new Cancelled();
+        await this.park(IDLE_PARK_MS, hasInput);
+        continue;
+      }
+      if (this.onFrame(i, input.sources[i])) await this.endOfData();
+      if (output !== undefined && (iter & 7) === 0) output.flushDue(performance.now(), bufferTimeoutMs);
+      await this.afterFrame(iter);
+    }
+  }
+
+  /** One input frame of channel i, dispatched by type; true when it ended the last live input. */
+  private onFrame(i: number, ch: FrameSource): boolean {
+    const type = ch.frameType;
+    const recording = this.driver.recording;
+    if (recording !== undefined && recording[i] === 1 && (type === FRAME_RECORDS || type === FRAME_WATERMARK)) this.driver.record(i, ch);
+    if (type === FRAME_RECORDS) {
+      this.deliverRecords(i, ch);
+    } else if (type === FRAME_WATERMARK) {
+      const wm = ch.number(0);
+      const idle = (ch.frameFlags & WATERMARK_FLAG_IDLE) !== 0;
+      ch.release();
+      this.onValve(this.valve!.onWatermark(i, wm, idle));
+    } else if (type === FRAME_BARRIER) {
+      const id = ch.number(0);
+      const ts = ch.number(1);
+      const flags = ch.frameFlags;
+      ch.release();
+      this.driver.barriers?.onBarrier(i, id, ts, flags);
+    } else if (type === FRAME_CANCEL_BARRIER) {
+      const id = ch.number(0);
+      ch.release();
+      this.driver.barriers?.onCancelBarrier(i, id);
+    } else if (type === FRAME_END_OF_STREAM) {
+      ch.release();
+      const input = this.task.input!;
+      input.markEnded(i);
+      if (input.allEnded) return true;
+      this.onValve(this.valve!.onEnded(i));
+    } else {
+      ch.release();
+    }
+    return false;
+  }
+
+  /**
+   * A record frame through the chain. Three specialised loops, so no record pays a branch
+   * for what its batch does not have (two inputs, event timestamps).
+   */
+  private deliverRecords(i: number, ch: FrameSource): void {
+    const task = this.task;
+    const time = task.time;
+    const records = this.decodeRecords(ch);
+    const stamps = this.stamps;
+    if (stamps === undefined) time.timestamp = NO_TIMESTAMP;
+    const sides = task.inputSides;
+    if (sides !== undefined) {
+      const side = sides[i];
+      const two = task.twoInputHead!;
+      for (let k = 0; k < records.length; k++) {
+        if (stamps !== undefined) time.timestamp = stamps[k];
+        two.collectSide(side, records[k]);
+      }
+    } else if (stamps === undefined) {
+      const head = task.head;
+      for (let k = 0; k < records.length; k++) head.collect(records[k]);
+    } else {
+      const head = task.head;
+      for (let k = 0; k < records.length; k++) {
+        time.timestamp = stamps[k];
+        head.collect(records[k]);
+      }
+    }
+  }
+
   /**
    * Decodes a record frame and frees its ring space (decoding copied everything out). The
    * batch's event timestamps, when it carries them, are left in `stamps`, index by index.
    */
-  private decodeRecords(decoder: BatchDecoder, ch: RingConsumer): unknown[] {
-    const decoded = decoder.decode(ch.payload());
+  private decodeRecords(ch: FrameSource): unknown[] {
+    const decoded = this.decoder.decode(ch.payload());
     ch.release();
     if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) {
       this.stamps = undefined;
@@ -300,148 +397,5 @@ class TaskLoop {
     if (r === undefined) return;
     if (r === 'idle') this.task.time.idle(-1);
     else this.task.time.watermark(-1, r);
-  }
-
-  async runSource(): Promise<void> {
-    const task = this.task;
-    const { reader, counter, node } = task.source!;
-    const s = task.plan.settings;
-    const output = task.output;
-    try {
-      await reader.open?.();
-    } catch (err) {
-      throw operatorFailure(err, 'SOURCE_FAILED', 'source failed to open', node.uid ?? node.name, task.spec.subtask);
-    }
-    for (let iter = 1; !this.done; iter++) {
-      if (task.cancelled) throw new Cancelled();
-      takeCommands(task.spec, task.commands);
-      if (task.commands.length > 0) await this.handleCommands();
-      if (this.quiesced) {
-        // Ended or stopped, waiting for the final checkpoint: nothing to read, only commands to serve.
-        task.gate.arm();
-        if (task.commands.length > 0 || this.done) task.gate.disarm();
-        else await task.gate.park(IDLE_PARK_MS);
-        continue;
-      }
-      this.tick();
-      let r;
-      try {
-        r = reader.poll(counter, s.batchSize);
-        if (typeof r !== 'string') r = await r;
-      } catch (err) {
-        throw operatorFailure(err, 'SOURCE_FAILED', 'source failed', node.uid ?? node.name, task.spec.subtask);
-      }
-      if (this.asyncOps !== undefined) await this.serveAsync(this.asyncOps);
-      if (output) {
-        if (output.hasPending) await output.drain(this.isCancelled);
-        const due = output.flushDue(performance.now(), s.bufferTimeoutMs);
-        if (r === 'idle') await this.parkSource(this.parkLimit(Math.min(reader.idleMs ?? 10, due === Infinity ? Infinity : Math.max(0, due - performance.now()))));
-      } else if (r === 'idle') await this.parkSource(this.parkLimit(reader.idleMs ?? 10));
-      if (r === 'end') {
-        await this.endOfData();
-        if (task.checkpointing) send(task.spec, { type: 'source-ended' });
-      }
-      if (iter % METRICS_EVERY === 0) task.publishMetrics();
-      if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
-    }
-  }
-
-  private async parkSource(ms: number): Promise<void> {
-    this.task.gate.arm();
-    if (this.task.commands.length > 0) this.task.gate.disarm();
-    else await this.task.gate.park(ms);
-  }
-
-  async runInputs(): Promise<void> {
-    const task = this.task;
-    const input = task.input!;
-    const output = task.output;
-    const head = task.head;
-    const s = task.plan.settings;
-    const decoder = new BatchDecoder();
-    const barriers = this.barriers;
-    const time = task.time;
-    const valve = this.valve!;
-    const sides = task.inputSides;
-    let nextDue = Infinity;
-    for (let iter = 1; !this.done; iter++) {
-      if (task.cancelled) throw new Cancelled();
-      takeCommands(task.spec, task.commands);
-      if (task.commands.length > 0) {
-        await this.handleCommands();
-        if (this.done) break; // the final checkpoint completed: nothing to wait for
-      }
-      if (!this.dataEnded) this.tick();
-      if (this.asyncOps !== undefined) await this.serveAsync(this.asyncOps);
-      const i = input.poll();
-      if (i < 0) {
-        if (input.anyPoisoned()) throw new Cancelled();
-        if (output) {
-          if (output.hasPending) {
-            await output.drain(this.isCancelled);
-            continue;
-          }
-          nextDue = output.flushDue(performance.now(), s.bufferTimeoutMs);
-        }
-        task.gate.arm();
-        if (input.poll() >= 0 || task.commands.length > 0 || input.anyPoisoned()) task.gate.disarm();
-        else await task.gate.park(this.parkLimit(nextDue === Infinity ? IDLE_PARK_MS : Math.max(0, nextDue - performance.now())));
-        continue;
-      }
-      const ch = input.channels[i];
-      const type = ch.frameType;
-      if (type === FRAME_RECORDS) {
-        const records = this.decodeRecords(decoder, ch);
-        const stamps = this.stamps;
-        if (stamps === undefined) time.timestamp = NO_TIMESTAMP;
-        if (sides !== undefined) {
-          const side = sides[i];
-          const two = task.twoInputHead!;
-          for (let k = 0; k < records.length; k++) {
-            if (stamps !== undefined) time.timestamp = stamps[k];
-            two.collectSide(side, records[k]);
-          }
-        } else if (stamps === undefined) {
-          for (let k = 0; k < records.length; k++) head.collect(records[k]);
-        } else {
-          for (let k = 0; k < records.length; k++) {
-            time.timestamp = stamps[k];
-            head.collect(records[k]);
-          }
-        }
-      } else if (type === FRAME_WATERMARK) {
-        const wm = ch.number(0);
-        const idle = (ch.frameFlags & WATERMARK_FLAG_IDLE) !== 0;
-        ch.release();
-        this.onValve(valve.onWatermark(i, wm, idle));
-      } else if (type === FRAME_BARRIER) {
-        const id = ch.number(0);
-        const ts = ch.number(1);
-        if (this.barrierFlagsId !== id) {
-          this.barrierFlagsId = id;
-          this.barrierFlags = ch.frameFlags;
-        }
-        ch.release();
-        if (barriers && barriers.pending !== id) this.alignStart = performance.now();
-        barriers?.onBarrier(i, id, ts);
-      } else if (type === FRAME_CANCEL_BARRIER) {
-        const id = ch.number(0);
-        ch.release();
-        barriers?.onCancelBarrier(i, id);
-      } else if (type === FRAME_END_OF_STREAM) {
-        ch.release();
-        input.markEnded(i);
-        if (input.allEnded) await this.endOfData();
-        else this.onValve(valve.onEnded(i));
-      } else {
-        ch.release();
-      }
-      if (output) {
-        if (output.hasPending) await output.drain(this.isCancelled);
-        if ((iter & 7) === 0) output.flushDue(performance.now(), s.bufferTimeoutMs);
-      }
-      if (iter % METRICS_EVERY === 0) task.publishMetrics();
-      if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
-    }
   }
 }

@@ -140,10 +140,11 @@ export class StreamTask {
             operatorUid: displayName(tail),
             time: this.vertex.eventTime ? this.time : undefined,
             backPressure: new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE),
+            gate: spec.gate,
           })
         : undefined;
     const inputEdges = this.vertex.inputs.map((e) => e.id);
-    this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge)) : undefined;
+    this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge), spec.gate) : undefined;
     const input = this.input;
     this.inputSides = vnodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
 

@@ -5,11 +5,27 @@
  * bytes (a power of two). The producer owns WRITE_POS, the consumer owns READ_POS; each sits
  * on its own 64-byte cache line so the two threads do not false-share.
  *
- *   byte 0            64             128               192               256
- *   +----------------+--------------+-----------------+-----------------+------------ - -
- *   | WRITE_POS      | READ_POS     | PRODUCER_PARKED | STATE           | data ...
- *   | (producer)     | SPACE_SEQ    |                 | CAPACITY        | capacity bytes
- *   +----------------+--------------+-----------------+-----------------+------------ - -
+ *   byte 0            64             128               192               256          320
+ *   +----------------+--------------+-----------------+-----------------+------------+------ - -
+ *   | WRITE_POS      | READ_POS     | PRODUCER_PARKED | STATE           | PRIO_*     | data ...
+ *   | (producer)     | SPACE_SEQ    |                 | CAPACITY        | (producer) | capacity
+ *   +----------------+--------------+-----------------+-----------------+------------+------ - -
+ *
+ * The priority mailbox (line at byte 256) is how an unaligned barrier overtakes the data
+ * queued in the ring: one slot, written by the producer, read by the consumer.
+ *
+ *   256        260        264        268        272                 280
+ *   +----------+----------+----------+----------+-------------------+
+ *   | PRIO_SEQ | PRIO_ID  | PRIO_FLAGS| PRIO_CUT | PRIO_TS (f64)     |
+ *   | i32      | i32      | i32      | u32      | trigger time      |
+ *   +----------+----------+----------+----------+-------------------+
+ *
+ * PRIO_CUT is the producer's WRITE_POS when the barrier overtook: the data before it is the
+ * consumer's in-flight input for that checkpoint. The producer writes the fields, then bumps
+ * PRIO_SEQ (a release) before it writes anything at or after the cut, so a consumer that sees
+ * a frame at or after the cut sees the mailbox too if it loads PRIO_SEQ after that frame's
+ * WRITE_POS load. One slot is enough: one checkpoint is in flight at a time, and a newer one
+ * overwriting an unread older one means the older was aborted.
  *
  * Positions are free-running u32 byte counters (stored in an Int32Array and read with
  * `>>> 0`); `pos & (capacity - 1)` is the offset in the data area. Because capacity divides
@@ -40,7 +56,17 @@ export const RING_SPACE_SEQ = 17;
 export const RING_PRODUCER_PARKED = 32; // byte 128
 export const RING_STATE = 48; // byte 192
 export const RING_CAPACITY = 49;
-export const RING_HEADER_BYTES = 256;
+/** Bumped (after the other PRIO_* fields are written) by each priority event. */
+export const RING_PRIO_SEQ = 64; // byte 256
+/** Checkpoint id of the overtaking barrier. */
+export const RING_PRIO_ID = 65;
+/** Its BARRIER_FLAG_*. */
+export const RING_PRIO_FLAGS = 66;
+/** The producer's WRITE_POS when the barrier overtook (u32 position). */
+export const RING_PRIO_CUT = 67;
+/** Float64Array index of the trigger timestamp (byte 272). */
+export const RING_PRIO_TS_F64 = 34;
+export const RING_HEADER_BYTES = 320;
 
 // ---- RING_STATE values ----
 export const RING_OPEN = 0;
@@ -75,6 +101,12 @@ export const BARRIER_FLAG_SAVEPOINT = 2;
  */
 export const BARRIER_FLAG_STOP = 4;
 /**
+ * Barrier flag: an unaligned checkpoint. Its barrier overtakes the data ahead of it (through
+ * the ring's priority mailbox), and the data it overtook is stored with the checkpoint.
+ * Never set together with FINAL, SAVEPOINT or STOP: those are always aligned.
+ */
+export const BARRIER_FLAG_UNALIGNED = 8;
+/**
  * Records flag: the batch carries event timestamps. Its payload is then the msgpack of
  * `[records, timestamps]` (two arrays of equal length) instead of `records`; streams without
  * event time never set it and pay nothing for timestamps.
@@ -108,7 +140,13 @@ export const FRAME_TYPE_NAMES: Record<number, string> = {
 export const GATE_SEQ = 0;
 /** 1 while the consumer is (about to be) parked: producers call Atomics.notify only then. */
 export const GATE_PARKED = 1;
-export const GATE_INT32S = 2;
+/**
+ * Bumped by a producer after it publishes a priority event into any ring of this gate (and
+ * then the gate is rung whether or not the task is parked): the consumer compares it with the
+ * value it last saw, once per input frame, and looks at its rings' mailboxes only on a change.
+ */
+export const GATE_PRIO_SEQ = 2;
+export const GATE_INT32S = 4;
 export const GATE_BYTES = GATE_INT32S * 4;
 
 export const DEFAULT_RING_CAPACITY = 256 * 1024;

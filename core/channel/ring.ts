@@ -18,9 +18,12 @@ import {
   FRAME_FLAGS_OFFSET,
   FRAME_HEADER_BYTES,
   FRAME_LENGTH_OFFSET,
+  FRAME_RECORDS,
   FRAME_TYPE_OFFSET,
+  FRAME_WATERMARK,
   FRAME_WRAP,
   GATE_PARKED,
+  GATE_PRIO_SEQ,
   GATE_SEQ,
   MIN_RING_CAPACITY,
   RING_CAPACITY,
@@ -28,6 +31,11 @@ import {
   RING_HEADER_BYTES,
   RING_OPEN,
   RING_POISONED,
+  RING_PRIO_CUT,
+  RING_PRIO_FLAGS,
+  RING_PRIO_ID,
+  RING_PRIO_SEQ,
+  RING_PRIO_TS_F64,
   RING_PRODUCER_PARKED,
   RING_READ_POS,
   RING_SPACE_SEQ,
@@ -65,9 +73,11 @@ export class RingProducer {
   readonly maxPayload: number;
   /** Our own copy of WRITE_POS: only this side writes it. */
   private writePos: number;
+  private readonly hdrF64: Float64Array;
 
   constructor(ring: SharedArrayBuffer, gate: SharedArrayBuffer) {
     this.hdr = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
+    this.hdrF64 = new Float64Array(ring, 0, RING_HEADER_BYTES / 8);
     this.gate = new Int32Array(gate);
     this.capacity = this.hdr[RING_CAPACITY];
     this.mask = this.capacity - 1;
@@ -168,7 +178,7 @@ export class RingProducer {
 
   /**
    * Resolves once a frame of `payloadLength` fits, or the ring is poisoned (check `state`),
-   * or `timeoutMs` passes.
+   * or `timeoutMs` passes (see waitForSpaceOrWake for a wait that more than space ends).
    */
   async waitForSpace(payloadLength: number, timeoutMs = Infinity): Promise<void> {
     const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
@@ -181,17 +191,56 @@ export class RingProducer {
       Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
       if (this.hasSpaceFor(payloadLength) || Atomics.load(this.hdr, RING_STATE) === RING_POISONED) {
         Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
-        return;
+        break;
       }
       const left = deadline - Date.now();
       if (left <= 0) {
         Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
-        return;
+        break;
       }
       const r = Atomics.waitAsync(this.hdr, RING_SPACE_SEQ, seq, left === Infinity ? undefined : left);
       if (r.async) await keepAlive(r.value);
       Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
     }
+  }
+
+  /**
+   * Waits (once) for space as `waitForSpace` does, but on the producing task's own gate, the
+   * one word that everything able to unblock the task rings: the consumer freeing space (its
+   * RingConsumer knows this gate), a command, a priority event, cancellation. Returns after
+   * one wake-up, the timeout, or at once if the frame fits; the caller re-checks why.
+   */
+  async waitForSpaceOrWake(payloadLength: number, taskGate: Int32Array, timeoutMs: number): Promise<void> {
+    // Read the gate's sequence first, then announce and check (Dekker with RingConsumer.release).
+    const seq = Atomics.load(taskGate, GATE_SEQ);
+    Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
+    if (!this.hasSpaceFor(payloadLength) && Atomics.load(this.hdr, RING_STATE) !== RING_POISONED) {
+      const r = Atomics.waitAsync(taskGate, GATE_SEQ, seq, timeoutMs);
+      if (r.async) await keepAlive(r.value);
+    }
+    Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+  }
+
+  /** The write position (a free-running u32): where the next frame goes. */
+  get position(): number {
+    return this.writePos;
+  }
+
+  /**
+   * Publishes a barrier that overtakes everything in the ring: checkpoint `id` cuts this
+   * channel at `cut` (normally `position`). Fields first, then PRIO_SEQ (the release the
+   * consumer's load pairs with), then the consumer gate's priority doorbell, and the gate is
+   * rung even if the task is not parked: it may be waiting for output space (see gate.ts).
+   * Must be called before anything at or after `cut` is written.
+   */
+  publishPriority(id: number, timestamp: number, flags: number, cut: number): void {
+    this.hdr[RING_PRIO_ID] = id;
+    this.hdr[RING_PRIO_FLAGS] = flags;
+    this.hdr[RING_PRIO_CUT] = cut | 0;
+    this.hdrF64[RING_PRIO_TS_F64] = timestamp;
+    Atomics.add(this.hdr, RING_PRIO_SEQ, 1);
+    Atomics.add(this.gate, GATE_PRIO_SEQ, 1);
+    ringGate(this.gate);
   }
 
   /** The producer has written its last frame. */
@@ -201,8 +250,27 @@ export class RingProducer {
   }
 }
 
+/** A frame copied out of a ring (in-flight data of a checkpoint): owns its payload. */
+export interface OwnedFrame {
+  type: number;
+  flags: number;
+  payload: Uint8Array;
+}
+
+/** The last priority event a consumer read from its ring's mailbox. */
+export interface PriorityEvent {
+  seq: number;
+  id: number;
+  flags: number;
+  cut: number;
+  timestamp: number;
+}
+
 export class RingConsumer {
   private readonly hdr: Int32Array;
+  private readonly hdrF64: Float64Array;
+  /** The producing task's gate: rung when space frees up for it (it waits there, see waitForSpaceOrWake). */
+  private readonly producerGate: Int32Array | undefined;
   readonly bytes: Uint8Array;
   private readonly f64: Float64Array;
   private readonly view: DataView;
@@ -221,9 +289,11 @@ export class RingConsumer {
   payloadLength = 0;
   private frameEnd = 0;
 
-  constructor(ring: SharedArrayBuffer) {
+  constructor(ring: SharedArrayBuffer, producerGate?: SharedArrayBuffer) {
     this.buffer = ring;
     this.hdr = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
+    this.hdrF64 = new Float64Array(ring, 0, RING_HEADER_BYTES / 8);
+    this.producerGate = producerGate ? new Int32Array(producerGate) : undefined;
     this.capacity = this.hdr[RING_CAPACITY];
     this.mask = this.capacity - 1;
     this.bytes = new Uint8Array(ring, RING_HEADER_BYTES, this.capacity);
@@ -308,9 +378,66 @@ export class RingConsumer {
         // its wait makes the wait return at once instead of sleeping through this notify.
         Atomics.add(this.hdr, RING_SPACE_SEQ, 1);
         Atomics.notify(this.hdr, RING_SPACE_SEQ);
+        if (this.producerGate !== undefined) ringGate(this.producerGate);
       }
     }
   }
+
+  /** The read position (a free-running u32): the start of the current frame, if one is polled. */
+  get position(): number {
+    return this.readPos;
+  }
+
+  /**
+   * Reads the mailbox into `out` (a seqlock: the fields are re-read if the producer published
+   * again meanwhile); returns its sequence number, 0 if nothing was ever published.
+   */
+  readPriority(out: PriorityEvent): number {
+    for (;;) {
+      const seq = Atomics.load(this.hdr, RING_PRIO_SEQ);
+      out.id = this.hdr[RING_PRIO_ID];
+      out.flags = this.hdr[RING_PRIO_FLAGS];
+      out.cut = this.hdr[RING_PRIO_CUT] >>> 0;
+      out.timestamp = this.hdrF64[RING_PRIO_TS_F64];
+      if (Atomics.load(this.hdr, RING_PRIO_SEQ) === seq) return (out.seq = seq);
+    }
+  }
+
+  /**
+   * Copies the data frames (records, watermarks) between positions `from` and `to` without
+   * consuming them, in order, into `out`. WRAP, barriers and end-of-stream are left out: they
+   * are regenerated, never replayed. `to` must be a frame boundary the producer published.
+   */
+  copyFrames(from: number, to: number, out: OwnedFrame[]): void {
+    let r = from >>> 0;
+    while (r !== to) {
+      let off = r & this.mask;
+      let type = this.view.getUint16(off + FRAME_TYPE_OFFSET, true);
+      if (type === FRAME_WRAP) {
+        r = (r + (this.capacity - off)) >>> 0;
+        if (r === to) break;
+        off = 0;
+        type = this.view.getUint16(FRAME_TYPE_OFFSET, true);
+      }
+      const len = this.view.getUint32(off + FRAME_LENGTH_OFFSET, true);
+      if (isDataFrame(type)) {
+        const at = off + FRAME_HEADER_BYTES;
+        out.push({ type, flags: this.view.getUint16(off + FRAME_FLAGS_OFFSET, true), payload: this.bytes.slice(at, at + len) });
+      }
+      r = (r + alignUp(FRAME_HEADER_BYTES + len)) >>> 0;
+    }
+  }
+
+  /** A copy of the current frame (between poll and release). */
+  copyCurrent(): OwnedFrame {
+    const at = this.payloadOffset - RING_HEADER_BYTES;
+    return { type: this.frameType, flags: this.frameFlags, payload: this.bytes.slice(at, at + this.payloadLength) };
+  }
+}
+
+/** Records and watermarks: the frames that are in-flight data of a checkpoint. */
+export function isDataFrame(type: number): boolean {
+  return type === FRAME_RECORDS || type === FRAME_WATERMARK;
 }
 
 /**

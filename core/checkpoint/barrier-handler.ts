@@ -12,22 +12,42 @@
  * aborts N, since some input is already past N. Ids at or below the newest one seen are late
  * and ignored, so each checkpoint id is triggered or aborted at most once here.
  *
+ * The handler carries what the snapshot needs to know about the barrier: the trigger time,
+ * the barrier's flags (BARRIER_FLAG_*, taken from its first arrival) and when alignment
+ * started (the first arrival, on the handler's clock), so the host is handed all of it at
+ * once, as Flink's handler marks the alignment start itself.
+ *
+ * Unaligned barriers (BARRIER_FLAG_UNALIGNED, seen through the rings' priority mailboxes)
+ * trigger the snapshot at the first arrival, block nothing, and are then only counted: the
+ * host records each channel's in-flight data until its barrier is located (Flink's
+ * WaitingForFirstBarrierUnaligned / CollectingBarriersUnaligned). Sources decide per
+ * checkpoint, so every barrier of one checkpoint is either aligned or unaligned.
+ *
  * The handler only changes flags and counters: it never holds records, and it allocates
  * nothing per event (per-channel bookkeeping is sized once).
  */
+import { BARRIER_FLAG_UNALIGNED } from '../channel/layout.js';
+import type { CheckpointDeclineCode } from './decline.js';
+
+/** The reasons this handler aborts a checkpoint for. */
+export type BarrierAbortCode = Extract<CheckpointDeclineCode, 'cancel-barrier' | 'superseded'>;
 
 export interface BarrierHost {
   /** Stop reading channel i (aligned mode) / read it again. */
   block(channel: number): void;
   unblockAll(): void;
-  /** All (live) inputs delivered barrier `id`: snapshot now, before any further record is processed. */
-  triggerCheckpoint(id: number, timestamp: number): void;
+  /**
+   * All (live) inputs delivered barrier `id`: snapshot now, before any further record is
+   * processed. `timestamp` is the trigger time the barrier carries, `flags` its
+   * BARRIER_FLAG_*, `alignmentStartedAt` when its first barrier arrived (the handler's clock).
+   */
+  triggerCheckpoint(id: number, timestamp: number, flags: number, alignmentStartedAt: number): void;
   /** Checkpoint `id` cannot complete here (cancel-barrier, or a newer barrier overtook it): forward a cancel-barrier downstream and decline it. */
-  abortCheckpoint(id: number, reason: 'cancel-barrier' | 'superseded'): void;
+  abortCheckpoint(id: number, code: BarrierAbortCode): void;
 }
 
 export interface BarrierHandler {
-  onBarrier(channel: number, id: number, timestamp: number): void;
+  onBarrier(channel: number, id: number, timestamp: number, flags?: number): void;
   onCancelBarrier(channel: number, id: number): void;
   /** The channel delivered end-of-stream: it will deliver no more barriers and must not hold an alignment up. */
   onEndOfStream(channel: number): void;
@@ -49,6 +69,11 @@ class Inputs {
   holding = false;
   pending = -1;
   timestamp = 0;
+  flags = 0;
+  /** The pending checkpoint is unaligned: already triggered, nothing is blocked. */
+  unaligned = false;
+  /** When the pending checkpoint's first barrier arrived (clock()). */
+  alignmentStartedAt = 0;
   /** The newest checkpoint id seen in any form; anything at or below it is late. */
   newest = -1;
 
@@ -56,16 +81,22 @@ class Inputs {
     readonly aligned: boolean,
     channels: number,
     readonly host: BarrierHost,
+    private readonly clock: () => number,
   ) {
     this.arrived = new Uint8Array(channels);
     this.ended = new Uint8Array(channels);
     this.live = channels;
   }
 
-  start(id: number, timestamp: number): void {
+  start(id: number, timestamp: number, flags: number): void {
     this.pending = id;
     this.newest = id;
     this.timestamp = timestamp;
+    this.flags = flags;
+    this.unaligned = (flags & BARRIER_FLAG_UNALIGNED) !== 0;
+    this.alignmentStartedAt = this.clock();
+    // Unaligned: snapshot at the first barrier, before its channel counts as arrived.
+    if (this.unaligned) this.host.triggerCheckpoint(id, timestamp, flags, this.alignmentStartedAt);
     this.owed = this.live;
   }
 
@@ -87,7 +118,7 @@ class Inputs {
     if (this.arrived[channel] === 1) return COLLECTING;
     this.arrived[channel] = 1;
     if (--this.owed === 0) return this.complete();
-    if (this.aligned) {
+    if (this.aligned && !this.unaligned) {
       this.holding = true;
       this.host.block(channel);
     }
@@ -98,16 +129,16 @@ class Inputs {
     const id = this.pending;
     this.settle();
     // Snapshot first, then let records in: in aligned mode no record after the barrier may
-    // reach the operators before the snapshot is taken.
-    this.host.triggerCheckpoint(id, this.timestamp);
+    // reach the operators before the snapshot is taken. Unaligned: it was taken at the first.
+    if (!this.unaligned) this.host.triggerCheckpoint(id, this.timestamp, this.flags, this.alignmentStartedAt);
     this.release();
     return WAITING;
   }
 
-  abort(reason: 'cancel-barrier' | 'superseded'): State {
+  abort(code: BarrierAbortCode): State {
     const id = this.pending;
     this.settle();
-    this.host.abortCheckpoint(id, reason);
+    this.host.abortCheckpoint(id, code);
     this.release();
     return WAITING;
   }
@@ -123,15 +154,15 @@ class Inputs {
 }
 
 interface State {
-  barrier(s: Inputs, channel: number, id: number, timestamp: number): State;
+  barrier(s: Inputs, channel: number, id: number, timestamp: number, flags: number): State;
   cancel(s: Inputs, channel: number, id: number): State;
   endOfStream(s: Inputs, channel: number): State;
 }
 
 const WAITING: State = {
-  barrier(s, channel, id, timestamp) {
+  barrier(s, channel, id, timestamp, flags) {
     if (id <= s.newest) return WAITING;
-    s.start(id, timestamp);
+    s.start(id, timestamp, flags);
     return s.arrive(channel);
   },
   cancel(s, _channel, id) {
@@ -148,11 +179,11 @@ const WAITING: State = {
 };
 
 const COLLECTING: State = {
-  barrier(s, channel, id, timestamp) {
+  barrier(s, channel, id, timestamp, flags) {
     if (id === s.pending) return s.arrive(channel);
     if (id <= s.newest) return COLLECTING;
     s.abort('superseded');
-    return WAITING.barrier(s, channel, id, timestamp);
+    return WAITING.barrier(s, channel, id, timestamp, flags);
   },
   cancel(s, channel, id) {
     if (id === s.pending) return s.abort('cancel-barrier');
@@ -175,8 +206,8 @@ class Handler implements BarrierHandler {
     return this.inputs.pending;
   }
 
-  onBarrier(channel: number, id: number, timestamp: number): void {
-    if (this.isOpen(channel)) this.state = this.state.barrier(this.inputs, channel, id, timestamp);
+  onBarrier(channel: number, id: number, timestamp: number, flags = 0): void {
+    if (this.isOpen(channel)) this.state = this.state.barrier(this.inputs, channel, id, timestamp, flags);
   }
 
   onCancelBarrier(channel: number, id: number): void {
@@ -195,7 +226,8 @@ class Handler implements BarrierHandler {
   }
 }
 
-export function createBarrierHandler(mode: BarrierMode, channels: number, host: BarrierHost): BarrierHandler {
+/** `clock` times the alignment (ms); performance.now unless a test drives it. */
+export function createBarrierHandler(mode: BarrierMode, channels: number, host: BarrierHost, clock: () => number = () => performance.now()): BarrierHandler {
   if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`barrier handler: channels must be a positive integer, got ${channels}`);
-  return new Handler(new Inputs(mode === 'exactly-once', channels, host));
+  return new Handler(new Inputs(mode === 'exactly-once', channels, host, clock));
 }

@@ -10,7 +10,8 @@
  * stop-with-savepoint is the job's last checkpoint: once complete, tasks are told it was
  * final and end; if it fails, the job carries on.
  */
-import type { CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
+import { countsTowardFailureLimit, describeDecline, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
+import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
 
 export type SnapshotKind = 'checkpoint' | 'savepoint';
 
@@ -45,6 +46,10 @@ export interface CheckpointStats extends CheckpointPhases {
   bytes: number;
   final: boolean;
   kind: SnapshotKind;
+  /** The barrier overtook in-flight data (which the checkpoint then holds). */
+  unaligned: boolean;
+  /** Bytes of in-flight data stored with the checkpoint (0 when aligned). */
+  inFlightBytes: number;
 }
 
 export interface CompletedSavepoint {
@@ -55,8 +60,8 @@ export interface CompletedSavepoint {
 }
 
 export interface CoordinatorHost {
-  /** Inject barrier `id` at every source task. */
-  trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean): void;
+  /** Inject barrier `id` at every source task (`unaligned`: it overtakes in-flight data). */
+  trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean, unaligned: boolean): void;
   /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. */
   persist(metadata: CheckpointMetadata): Promise<void>;
   /** Copy a completed checkpoint out as a self-contained savepoint; resolves with its path. */
@@ -64,7 +69,7 @@ export interface CoordinatorHost {
   /** Tell every task checkpoint `id` is complete (sinks commit). */
   notifyComplete(id: number, final: boolean): void;
   /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
-  notifyAborted(id: number, reason: string): void;
+  notifyAborted(decline: CheckpointDecline): void;
   /** Too many checkpoints failed in a row: fail the job with this reason. */
   failJob(reason: string): void;
 }
@@ -73,13 +78,25 @@ export interface CoordinatorConfig {
   intervalMs: number;
   timeoutMs: number;
   minPauseMs: number;
-  /** Consecutive failed checkpoints tolerated before the job fails. */
+  /** Consecutive failed checkpoints tolerated before the job fails (counting only the codes countsTowardFailureLimit names). */
   tolerableFailures: number;
   /** Tasks that must acknowledge each checkpoint. */
   taskCount: number;
   maxParallelism: number;
   /** First id to use (after a restore: one more than the restored checkpoint). */
   firstId: number;
+  /**
+   * Checkpoints are unaligned. Savepoints, stop-with-savepoint and the final checkpoint of a
+   * bounded job stay aligned, as in Flink (the final one: data still in flight behind its
+   * barrier would end up in a transaction nobody commits).
+   */
+  unaligned?: boolean;
+  /**
+   * With `unaligned`: checkpoints start aligned, and one still pending this long after its
+   * trigger is replaced at once by an unaligned one (declined as 'aligned-timeout', which does
+   * not count as a failure). Undefined or 0: every checkpoint is unaligned from the start.
+   */
+  alignedTimeoutMs?: number;
 }
 
 interface SavepointRequest {
@@ -97,6 +114,8 @@ interface Pending {
   savepoint: SavepointRequest | undefined;
   acked: Set<number>;
   acks: SubtaskAck[];
+  unaligned: boolean;
+  channels: ChannelStateHandle[];
   /** Each phase's maximum over the tasks acknowledged so far. */
   phases: CheckpointPhases;
   timer: NodeJS.Timeout;
@@ -108,6 +127,8 @@ export class CheckpointCoordinator {
   private timer: NodeJS.Timeout | undefined;
   private lastTrigger = 0;
   private lastEnd = 0;
+  /** Failures in a row since the last completed checkpoint, by reason (counted reasons only). */
+  private readonly consecutive = new Map<CheckpointDeclineCode, number>();
   private consecutiveFailures = 0;
   private finalRequested = false;
   /** A stop-with-savepoint completed: no more checkpoints. */
@@ -117,6 +138,8 @@ export class CheckpointCoordinator {
   completed = 0;
   failed = 0;
   lastCompletedId = 0;
+  /** Every failed checkpoint of this attempt, by reason. */
+  readonly failedByReason: Partial<Record<CheckpointDeclineCode, number>> = {};
   /** Per completed checkpoint: id, duration, its phases (slowest task), bytes written. */
   readonly stats: CheckpointStats[] = [];
 
@@ -170,7 +193,7 @@ export class CheckpointCoordinator {
     this.timer.unref();
   }
 
-  private triggerNow(final: boolean): void {
+  private triggerNow(final: boolean, forceUnaligned = false): void {
     if (this.stopped || this.pending || this.ending) return;
     if (this.timer) clearTimeout(this.timer);
     // The final checkpoint of a bounded job is never a savepoint: queued requests fail then.
@@ -179,17 +202,30 @@ export class CheckpointCoordinator {
     const id = this.nextId++;
     const timestamp = Date.now();
     this.lastTrigger = timestamp;
-    const timer = setTimeout(() => this.fail(id, `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms`), this.cfg.timeoutMs);
+    const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs);
     timer.unref();
-    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
-    this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false);
+    const timeoutMs = this.cfg.alignedTimeoutMs ?? 0;
+    const unaligned = this.cfg.unaligned === true && !final && savepoint === undefined && (forceUnaligned || timeoutMs === 0);
+    if (this.cfg.unaligned === true && !unaligned && !final && savepoint === undefined) {
+      // Aligned first; still aligning after the timeout: the barriers in flight are superseded
+      // by an unaligned checkpoint's, which overtake them (and the data ahead of them).
+      const switchTimer = setTimeout(() => {
+        if (this.pending?.id !== id) return;
+        this.fail({ id, code: 'aligned-timeout', message: `checkpoint ${id} still aligning after ${timeoutMs} ms: replaced by an unaligned checkpoint` });
+        if (!this.pending) this.triggerNow(this.finalRequested, !this.finalRequested);
+      }, timeoutMs);
+      switchTimer.unref();
+    }
+    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
   }
 
-  onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases): void {
+  onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases, channels?: ChannelStateHandle): void {
     const p = this.pending;
     if (!p || p.id !== id || p.acked.has(taskIndex)) return; // late ack of an aborted checkpoint
     p.acked.add(taskIndex);
     p.acks.push(...acks);
+    if (channels) p.channels.push(channels);
     if (phases) {
       const m = p.phases;
       m.startDelayMs = Math.max(m.startDelayMs, phases.startDelayMs);
@@ -200,8 +236,8 @@ export class CheckpointCoordinator {
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
 
-  onDecline(id: number, reason: string): void {
-    if (this.pending?.id === id) this.fail(id, reason);
+  onDecline(decline: CheckpointDecline): void {
+    if (this.pending?.id === decline.id) this.fail(decline);
   }
 
   private async complete(p: Pending): Promise<void> {
@@ -213,11 +249,13 @@ export class CheckpointCoordinator {
       kind: 'checkpoint',
       maxParallelism: this.cfg.maxParallelism,
       operators: groupByOperator(p.acks),
+      ...(p.unaligned ? { unaligned: true } : {}),
+      ...(p.channels.length > 0 ? { channels: p.channels.sort((a, b) => a.vertexId - b.vertexId || a.subtask - b.subtask) } : {}),
     };
     try {
       await this.host.persist(metadata);
     } catch (err) {
-      this.fail(p.id, `checkpoint ${p.id} could not be written: ${err instanceof Error ? err.message : String(err)}`);
+      this.fail({ id: p.id, code: 'metadata-write-failed', message: `checkpoint ${p.id} could not be written: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
     if (this.pending !== p) return;
@@ -238,8 +276,14 @@ export class CheckpointCoordinator {
     this.lastCompletedId = p.id;
     let bytes = 0;
     for (const a of p.acks) bytes += (a.keyed?.file.bytes ?? 0) + (a.operator?.bytes ?? 0);
-    this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint' });
+    let inFlightBytes = 0;
+    for (const c of p.channels) {
+      bytes += c.file.bytes;
+      inFlightBytes += c.bytes;
+    }
+    this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes });
     this.consecutiveFailures = 0;
+    this.consecutive.clear();
     this.lastEnd = Date.now();
     const stops = p.savepoint?.stop === true && savepoint !== undefined;
     if (stops) this.ending = true;
@@ -251,18 +295,23 @@ export class CheckpointCoordinator {
     else this.schedule();
   }
 
-  private fail(id: number, reason: string): void {
+  private fail(d: CheckpointDecline): void {
     const p = this.pending;
-    if (!p || p.id !== id) return;
+    if (!p || p.id !== d.id) return;
     clearTimeout(p.timer);
     this.pending = undefined;
     this.failed++;
+    this.failedByReason[d.code] = (this.failedByReason[d.code] ?? 0) + 1;
     this.lastEnd = Date.now();
-    this.host.notifyAborted(id, reason);
-    p.savepoint?.reject(new Error(reason));
-    if (++this.consecutiveFailures > this.cfg.tolerableFailures) {
-      this.host.failJob(`${this.consecutiveFailures} checkpoints failed in a row (tolerable: ${this.cfg.tolerableFailures}); last: ${reason}`);
-      return;
+    this.host.notifyAborted(d);
+    p.savepoint?.reject(new Error(describeDecline(d)));
+    if (countsTowardFailureLimit(d.code)) {
+      this.consecutive.set(d.code, (this.consecutive.get(d.code) ?? 0) + 1);
+      if (++this.consecutiveFailures > this.cfg.tolerableFailures) {
+        const byReason = [...this.consecutive].map(([code, n]) => `${n} ${code}`).join(', ');
+        this.host.failJob(`${this.consecutiveFailures} checkpoints failed in a row (${byReason}; tolerable: ${this.cfg.tolerableFailures}); last: checkpoint ${d.id} ${describeDecline(d)}`);
+        return;
+      }
     }
     if (this.finalRequested) this.triggerNow(true);
     else this.schedule();

@@ -23,6 +23,10 @@ export interface SnapshotInfo {
   timestamp?: number;
   durationMs?: number;
   bytes: number;
+  /** The barrier overtook in-flight data (an unaligned checkpoint). */
+  unaligned?: boolean;
+  /** Bytes of in-flight data stored with it (0 when aligned, or nothing was in flight). */
+  inFlightBytes?: number;
   operators: { uid: string; parallelism: number; bytes: number }[];
 }
 
@@ -40,6 +44,8 @@ function describe(kind: SnapshotInfo['kind'], path: string, m: CheckpointMetadat
     timestamp: m.timestamp,
     durationMs: m.durationMs,
     bytes: referencedFiles(m).reduce((n, h) => n + h.bytes, 0),
+    unaligned: m.unaligned === true,
+    inFlightBytes: (m.channels ?? []).reduce((n, c) => n + c.bytes, 0),
     operators,
   };
 }

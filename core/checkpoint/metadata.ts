@@ -17,7 +17,12 @@ import { EddyError } from '../failure.js';
 import type { KeyGroupIndex } from '../state/snapshot-format.js';
 import { checksumOf, isSupportedChecksum } from './checksum.js';
 
-export const METADATA_VERSION = 1;
+/**
+ * 2 only when the checkpoint holds in-flight data (`channels`): an older eddy then refuses it
+ * instead of restoring it without that data. Everything else is written as 1.
+ */
+export const METADATA_VERSION = 2;
+const OLDEST_READABLE_VERSION = 1;
 
 /** One durable state file. */
 export interface StateFileHandle {
@@ -53,6 +58,18 @@ export interface OperatorStateHandles {
   subtasks: SubtaskStateHandles[];
 }
 
+/** The in-flight data of one task (vertex subtask) in an unaligned checkpoint (see channel-state.ts). */
+export interface ChannelStateHandle {
+  /** The task's vertex: its id in the job graph and its display name (the chain's head). */
+  vertexId: number;
+  vertex: string;
+  subtask: number;
+  parallelism: number;
+  file: StateFileHandle;
+  /** Payload bytes of the frames in it (what inFlightBytes counts). */
+  bytes: number;
+}
+
 export interface CheckpointMetadata {
   id: number;
   /** Wall-clock ms when the checkpoint was triggered. */
@@ -61,6 +78,10 @@ export interface CheckpointMetadata {
   kind: 'checkpoint' | 'savepoint';
   maxParallelism: number;
   operators: OperatorStateHandles[];
+  /** Set on an unaligned checkpoint (its barriers overtook in-flight data). */
+  unaligned?: boolean;
+  /** In-flight data per task (unaligned checkpoints only; absent when there was none). */
+  channels?: ChannelStateHandle[];
 }
 
 /** Every state file a checkpoint references, in metadata order. */
@@ -73,6 +94,7 @@ export function referencedFiles(metadata: CheckpointMetadata): StateFileHandle[]
       if (st.operator) files.push(st.operator);
     }
   }
+  for (const c of metadata.channels ?? []) files.push(c.file);
   return files;
 }
 
@@ -90,12 +112,14 @@ export function mapStateFiles(metadata: CheckpointMetadata, f: (h: StateFileHand
         operator: st.operator ? f(st.operator) : undefined,
       })),
     })),
+    ...(metadata.channels ? { channels: metadata.channels.map((c) => ({ ...c, file: f(c.file) })) } : {}),
   };
 }
 
 export function encodeMetadata(metadata: CheckpointMetadata): string {
   const checksum = checksumOf(JSON.stringify(metadata));
-  return JSON.stringify({ version: METADATA_VERSION, checksum, body: metadata }, null, 2) + '\n';
+  const version = metadata.channels !== undefined && metadata.channels.length > 0 ? METADATA_VERSION : OLDEST_READABLE_VERSION;
+  return JSON.stringify({ version, checksum, body: metadata }, null, 2) + '\n';
 }
 
 /**
@@ -114,8 +138,8 @@ export function decodeMetadata(text: string, where: string, expectedId?: number)
   if (!isObject(envelope) || !('body' in envelope) || !isObject(envelope.body)) {
     throw corrupt('no metadata body in the envelope');
   }
-  if (envelope.version !== METADATA_VERSION) {
-    throw corrupt(`version ${JSON.stringify(envelope.version)}, this eddy reads version ${METADATA_VERSION}`);
+  if (typeof envelope.version !== 'number' || envelope.version < OLDEST_READABLE_VERSION || envelope.version > METADATA_VERSION) {
+    throw corrupt(`version ${JSON.stringify(envelope.version)}, this eddy reads versions ${OLDEST_READABLE_VERSION} to ${METADATA_VERSION}`);
   }
   if (!isSupportedChecksum(envelope.checksum)) {
     throw corrupt(`unreadable checksum ${JSON.stringify(envelope.checksum)}`);
@@ -185,6 +209,17 @@ function checkShape(b: CheckpointMetadata): string | undefined {
           }
         }
       }
+    }
+  }
+  if (b.unaligned !== undefined && typeof b.unaligned !== 'boolean') return 'unaligned is not true or false';
+  if (b.channels !== undefined) {
+    if (!Array.isArray(b.channels)) return 'the in-flight data entries are not a list';
+    for (const c of b.channels as unknown[]) {
+      if (!isObject(c) || typeof c.vertex !== 'string' || !isCount(c.vertexId) || !isCount(c.subtask) || !isCount(c.parallelism) || !isCount(c.bytes)) {
+        return 'an in-flight data entry lacks vertex, subtask, parallelism or bytes';
+      }
+      const e = handleError(c.file, `the in-flight data file of '${c.vertex}' subtask ${c.subtask}`);
+      if (e) return e;
     }
   }
   return undefined;

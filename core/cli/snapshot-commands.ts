@@ -95,7 +95,7 @@ export function formatSnapshots(list: SnapshotInfo[]): string {
       s.kind,
       s.status,
       s.timestamp !== undefined ? new Date(s.timestamp).toISOString() : '-',
-      s.durationMs !== undefined ? `${s.durationMs} ms` : '-',
+      s.durationMs !== undefined ? `${s.durationMs} ms${s.unaligned ? ` unaligned, ${size(s.inFlightBytes ?? 0)} in flight` : ''}` : '-',
       s.status === 'intact' ? size(s.bytes) : '-',
       s.path,
     ]);

@@ -150,3 +150,14 @@ export function fingerprint(g: JobGraph): string {
     .map((v) => `${v.id}:${v.parallelism}:[${v.nodes.map((n) => `${n.kind}/${displayName(n)}`).join(',')}]<${v.inputs.map((e) => `${e.from}/${e.partitioner}${e.sideTag ? `/${e.sideTag}` : ''}`).join(',')}`)
     .join('|');
 }
+
+/**
+ * Why this graph's checkpoints must stay aligned even when unaligned ones are asked for, or
+ * undefined. A broadcast edge: its consumers restore broadcast state from one old subtask,
+ * which must have seen exactly the broadcast records every other one saw (Flink forces these
+ * edges aligned for the same reason); eddy keeps the whole job aligned then.
+ */
+export function forcesAlignment(g: JobGraph): string | undefined {
+  const e = g.edges.find((x) => x.partitioner === 'broadcast');
+  return e === undefined ? undefined : `the edge into '${g.vertices[e.to].name}' is a broadcast`;
+}

@@ -6,6 +6,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { CheckpointCoordinator, CheckpointStats } from '../checkpoint/coordinator.js';
+import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import { ringGate, poisonRing } from '../channel/ring.js';
 import type { Failure } from '../failure.js';
 import { displayName } from '../graph/stream-graph.js';
@@ -46,6 +47,7 @@ export interface AttemptEnd {
   cancelled: boolean;
   checkpointsCompleted: number;
   checkpointsFailed: number;
+  checkpointsFailedByReason: Partial<Record<CheckpointDeclineCode, number>>;
   checkpoints: CheckpointStats[];
 }
 
@@ -130,7 +132,13 @@ export class Attempt {
     this.coordinator?.stop();
     signal?.removeEventListener('abort', this.onAbort);
     const c = this.coordinator;
-    const end: AttemptEnd = { cancelled: this.cancelledByUser, checkpointsCompleted: c?.completed ?? 0, checkpointsFailed: c?.failed ?? 0, checkpoints: c?.stats ?? [] };
+    const end: AttemptEnd = {
+      cancelled: this.cancelledByUser,
+      checkpointsCompleted: c?.completed ?? 0,
+      checkpointsFailed: c?.failed ?? 0,
+      checkpointsFailedByReason: c?.failedByReason ?? {},
+      checkpoints: c?.stats ?? [],
+    };
     if (this.firstFailure) end.failure = this.firstFailure;
     return end;
   }
@@ -192,10 +200,10 @@ export class Attempt {
         break;
       case 'ack':
         this.o.events?.taskAcknowledged(m.id, k, m.phases, m.acks);
-        this.coordinator?.onAck(k, m.id, m.acks, m.phases);
+        this.coordinator?.onAck(k, m.id, m.acks, m.phases, m.channels);
         break;
       case 'decline':
-        this.coordinator?.onDecline(m.id, m.reason);
+        this.coordinator?.onDecline(m);
         break;
       case 'source-ended':
         if (++this.sourcesEnded === this.sourceTasks.length) this.coordinator?.requestFinal();

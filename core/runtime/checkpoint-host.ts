@@ -3,6 +3,8 @@
  * metadata and savepoints to checkpoint storage, completions and aborts to every task.
  */
 import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
+import { describeDecline } from '../checkpoint/decline.js';
+import { forcesAlignment } from '../graph/job-graph.js';
 import { writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import type { Failure } from '../failure.js';
@@ -45,11 +47,13 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
       maxParallelism: o.plan.settings.maxParallelism,
       // Past every chk-N already here, complete or not (a killed run leaves incomplete ones).
       firstId: Math.max(o.restore?.checkpointId ?? 0, await storage.highestId()) + 1,
+      unaligned: unalignedCheckpoints(o.plan, o.warn),
+      alignedTimeoutMs: o.plan.settings.alignedCheckpointTimeoutMs,
     },
     {
-      trigger: (id, timestamp, final, kind, stop) => {
+      trigger: (id, timestamp, final, kind, stop, unaligned) => {
         o.events?.checkpointTriggered(id, timestamp, kind);
-        for (const k of o.sourceTasks) o.command(k, { type: 'trigger', id, timestamp, final, kind, stop });
+        for (const k of o.sourceTasks) o.command(k, { type: 'trigger', id, timestamp, final, kind, stop, unaligned });
       },
       persist: async (metadata) => {
         await storage.commitMetadata(metadata.id, metadata);
@@ -61,7 +65,9 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         if (stats?.id === id) o.events?.checkpointCompleted(stats);
         everyTask({ type: 'notify', id, final });
       },
-      notifyAborted: (id, reason) => {
+      notifyAborted: (decline) => {
+        const id = decline.id;
+        const reason = describeDecline(decline);
         // Unless the job is going down anyway, a failed checkpoint is news the user wants.
         if (!o.cancelling()) o.warn(`checkpoint ${id} failed: ${reason}`);
         o.events?.checkpointFailed(id, reason);
@@ -72,4 +78,12 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
     },
   );
   return coordinator;
+}
+
+/** Whether checkpoints run unaligned (asked for, and nothing in the graph forces alignment). */
+function unalignedCheckpoints(plan: JobPlan, warn: (m: string) => void): boolean {
+  if (!plan.settings.unaligned) return false;
+  const why = forcesAlignment(plan.jobGraph);
+  if (why !== undefined) warn(`checkpoints stay aligned although --unaligned was given: ${why}`);
+  return why === undefined;
 }

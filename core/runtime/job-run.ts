@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CheckpointStats } from '../checkpoint/coordinator.js';
+import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import { defaultSavepointRoot } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { startControlServer, type ControlServer } from '../control/control-server.js';
@@ -67,6 +68,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const checkpoints: CheckpointStats[] = [];
   let checkpointsCompleted = 0;
   let checkpointsFailed = 0;
+  const checkpointsFailedByReason: Partial<Record<CheckpointDeclineCode, number>> = {};
   let restore: RestoreSpec | undefined = initial;
   let finished = false;
   // Ctrl-C (the caller's signal), `eddy stop` and the dashboard's stop all cancel the job.
@@ -84,6 +86,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     collected: collector.byUid,
     checkpointsCompleted,
     checkpointsFailed,
+    checkpointsFailedByReason,
     checkpoints,
     restarts,
     failures,
@@ -124,6 +127,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       }).run();
       checkpointsCompleted += end.checkpointsCompleted;
       checkpointsFailed += end.checkpointsFailed;
+      for (const [code, n] of Object.entries(end.checkpointsFailedByReason) as [CheckpointDeclineCode, number][]) checkpointsFailedByReason[code] = (checkpointsFailedByReason[code] ?? 0) + n;
       checkpoints.push(...end.checkpoints);
       if (!end.failure || end.cancelled) {
         finished = !end.failure && !end.cancelled;
@@ -150,7 +154,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       // (never an older run's checkpoint that happens to lie in the same directory).
       if (checkpointDir && checkpointsCompleted > 0) {
         const latest = await new CheckpointStorage(checkpointDir).latest();
-        restore = latest ? restoreSpecOf(checkpointDir, latest.id, latest.metadata.operators) : initial;
+        restore = latest ? restoreSpecOf(checkpointDir, latest.id, latest.metadata, plan) : initial;
       } else restore = initial;
       // Fresh rings and counters: nothing of the failed attempt may leak into the next.
       progress?.stop();

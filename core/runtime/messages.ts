@@ -4,7 +4,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
-import type { OperatorStateHandles } from '../checkpoint/metadata.js';
+import type { CheckpointDecline } from '../checkpoint/decline.js';
+import type { ChannelStateHandle, OperatorStateHandles } from '../checkpoint/metadata.js';
 import type { CollectedChunk, ParseCountsReport } from '../connectors/types.js';
 import type { Failure } from '../failure.js';
 import type { ResolvedSettings } from './settings.js';
@@ -13,6 +14,8 @@ export interface InputChannelSpec {
   edge: number;
   producerSubtask: number;
   ring: SharedArrayBuffer;
+  /** The producing task's gate: the consumer rings it when it frees space the producer waits for. */
+  producerGate: SharedArrayBuffer;
 }
 
 export interface OutputEdgeSpec {
@@ -62,14 +65,14 @@ export type TaskReport =
   | { type: 'restored'; operatorUid: string; subtask: number; local: boolean; filesRead: number }
   /** The answer to a 'query' command: the value, or why there is none. */
   | { type: 'state-value'; requestId: number; found: boolean; value?: unknown; error?: string }
-  | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases }
-  | { type: 'decline'; id: number; reason: string }
+  | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases; channels?: ChannelStateHandle }
+  | ({ type: 'decline' } & CheckpointDecline)
   | { type: 'source-ended' }
   | { type: 'done' };
 
 /** Main → task. */
 export type TaskCommand =
-  | { type: 'trigger'; id: number; timestamp: number; final: boolean; kind: SnapshotKind; stop: boolean }
+  | { type: 'trigger'; id: number; timestamp: number; final: boolean; kind: SnapshotKind; stop: boolean; unaligned: boolean }
   | { type: 'notify'; id: number; final: boolean }
   | { type: 'abort'; id: number };
 
@@ -90,6 +93,8 @@ export interface RestoreSpec {
   checkpointDir: string;
   checkpointId: number;
   operators: OperatorStateHandles[];
+  /** In-flight data of an unaligned checkpoint, per task (each task replays its own). */
+  channels?: ChannelStateHandle[];
 }
 
 export type TaskOutcome =

@@ -233,6 +233,16 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     parse: parseBoolean,
   },
   {
+    key: 'unaligned', flag: 'unaligned', env: 'EDDY_UNALIGNED',
+    expects: 'true or false', help: 'unaligned checkpoints: barriers overtake in-flight data, stored with the checkpoint (exactly-once)',
+    parse: parseBoolean,
+  },
+  {
+    key: 'alignedCheckpointTimeoutMs', flag: 'aligned-checkpoint-timeout', env: 'EDDY_ALIGNED_CHECKPOINT_TIMEOUT', metavar: 'MS',
+    expects: 'a non-negative number of milliseconds',
+    help: 'checkpoints start aligned and switch to unaligned after MS ms (0: always unaligned)', parse: parseNonNegativeMillis,
+  },
+  {
     key: 'stateCacheMb', flag: 'state-cache-mb', env: 'EDDY_STATE_CACHE_MB', metavar: 'MB',
     expects: 'a positive integer', help: 'LMDB state cache budget per keyed operator subtask, in MB (default 256)',
     parse: parsePositiveInt,

@@ -1,5 +1,6 @@
 import type { ParseCounts } from '../connectors/sources/line-parsing.js';
 import type { CheckpointStats } from '../checkpoint/coordinator.js';
+import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import type { Failure } from '../failure.js';
 
 /** What `runJob` takes and returns (and what the CLI fills from flags and EDDY_* variables). */
@@ -32,6 +33,10 @@ export interface RunOptions {
   retainedCheckpoints?: number;
   /** Incremental checkpoints: only keys changed since the last one (`--incremental`). */
   incremental?: boolean;
+  /** Unaligned checkpoints (exactly-once only): barriers overtake in-flight data, stored with the checkpoint. */
+  unaligned?: boolean;
+  /** Checkpoints start aligned and switch to unaligned after this many ms (0: always unaligned). Implies unaligned checkpoints. */
+  alignedCheckpointTimeoutMs?: number;
   /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 256. */
   stateCacheMb?: number;
   /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */
@@ -113,6 +118,8 @@ export interface JobResult {
   checkpointsCompleted: number;
   /** Checkpoints declined, timed out or failed to write (the job went on). */
   checkpointsFailed: number;
+  /** The failed checkpoints by reason code (timeout, snapshot-write-failed, ...). */
+  checkpointsFailedByReason: Partial<Record<CheckpointDeclineCode, number>>;
   /** Every completed checkpoint: duration, longest alignment, bytes. */
   checkpoints: CheckpointStats[];
   /** Failures the job recovered from by a restart. */

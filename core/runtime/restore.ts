@@ -4,15 +4,34 @@
  * starts, and matched against the job by operator uid: state of an operator the job no longer
  * has is refused, unless the user says to drop it (`--allow-non-restored-state`), as in Flink.
  */
-import type { OperatorStateHandles } from '../checkpoint/metadata.js';
+import type { CheckpointMetadata } from '../checkpoint/metadata.js';
 import { openSavepoint, resumePoint, type RestorePoint } from '../checkpoint/restore-point.js';
 import { EddyError } from '../failure.js';
 import type { JobPlan } from './job-plan.js';
 import type { RestoreSpec } from './messages.js';
 import type { RunOptions } from './options.js';
 
-export function restoreSpecOf(root: string, id: number, operators: OperatorStateHandles[]): RestoreSpec {
-  return { checkpointDir: root, checkpointId: id, operators };
+/**
+ * What the tasks restore from checkpoint `id` in `root`: its operators (those the job has, by
+ * uid) and its in-flight data, which restores only where every task with such data is still
+ * there at the same parallelism (re-partitioning stored frames is not built): otherwise this
+ * refuses, saying to take a savepoint (always aligned, so it holds none).
+ */
+export function restoreSpecOf(root: string, id: number, m: CheckpointMetadata, plan: JobPlan, uids?: Set<string>): RestoreSpec {
+  const operators = uids ? m.operators.filter((op) => uids.has(op.uid)) : m.operators;
+  const channels = m.channels ?? [];
+  for (const c of channels) {
+    const v = plan.jobGraph.vertices.find((x) => x.id === c.vertexId && x.name === c.vertex);
+    if (v === undefined || v.parallelism !== c.parallelism) {
+      throw new EddyError(
+        'STATE_NOT_RESTORED',
+        `checkpoint ${id} in ${root} holds in-flight data of '${c.vertex}' at parallelism ${c.parallelism} (an unaligned checkpoint); ` +
+          (v === undefined ? 'the job no longer has that task in that place (the graph changed)' : `the job runs it at parallelism ${v.parallelism}`) +
+          `. Restore it at the same parallelism, then take a savepoint (always aligned) and rescale from that`,
+      );
+    }
+  }
+  return channels.length > 0 ? { checkpointDir: root, checkpointId: id, operators, channels } : { checkpointDir: root, checkpointId: id, operators };
 }
 
 export async function initialRestore(plan: JobPlan, o: RunOptions, warn: (m: string) => void): Promise<RestoreSpec | undefined> {
@@ -56,5 +75,5 @@ export async function initialRestore(plan: JobPlan, o: RunOptions, warn: (m: str
     }
     warn(`dropping the state of ${list} from ${what}: the job has no operator with that uid (--allow-non-restored-state)`);
   }
-  return restoreSpecOf(rp.root, rp.id, m.operators.filter((op) => uids.has(op.uid)));
+  return restoreSpecOf(rp.root, rp.id, m, plan, uids);
 }

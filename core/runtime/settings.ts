@@ -23,6 +23,10 @@ export interface ResolvedSettings {
   incremental: boolean;
   /** Memory budget of the LMDB backend's write-behind cache, per keyed operator subtask. */
   stateCacheMb: number;
+  /** Unaligned checkpoints: barriers overtake in-flight data, which is stored with the checkpoint. */
+  unaligned: boolean;
+  /** With unaligned: start aligned, switch after this many ms (undefined or 0: unaligned from the start). */
+  alignedCheckpointTimeoutMs?: number;
 }
 
 export const DEFAULT_BUFFER_TIMEOUT_MS = 5;
@@ -47,7 +51,14 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
     stateBackend: overrides.stateBackend ?? 'heap',
     incremental: overrides.incremental ?? false,
     stateCacheMb: overrides.stateCacheMb ?? DEFAULT_STATE_CACHE_MB,
+    unaligned: (overrides.unaligned ?? false) || overrides.alignedCheckpointTimeoutMs !== undefined,
   };
+  // Only when given: workers re-resolve from these settings, and a default would read as given.
+  if (overrides.alignedCheckpointTimeoutMs !== undefined) s.alignedCheckpointTimeoutMs = overrides.alignedCheckpointTimeoutMs;
+  if (s.unaligned && s.mode !== 'exactly-once') {
+    const flag = overrides.alignedCheckpointTimeoutMs !== undefined ? '--aligned-checkpoint-timeout' : '--unaligned';
+    throw new EddyError('BAD_FLAG', `${flag} needs --mode exactly-once (got ${s.mode}): unaligned checkpoints store in-flight data, which only exactly-once replays`);
+  }
   if (s.maxParallelism > MAX_MAX_PARALLELISM) {
     throw new EddyError('BAD_FLAG', `max parallelism must be at most ${MAX_MAX_PARALLELISM}, got ${s.maxParallelism}`);
   }

@@ -3,6 +3,16 @@
  * minimum over the channels that are neither idle nor ended. It only ever advances. When every
  * open channel is idle the task is idle too, and says so downstream.
  */
+/** What a valve knows, for an unaligned checkpoint (see channel-state.ts). */
+export interface ValveState {
+  /** Last watermark per channel. */
+  wm: number[];
+  idle: number[];
+  ended: number[];
+  /** The combined watermark last returned. */
+  last: number;
+}
+
 export class WatermarkValve {
   private readonly wm: Float64Array;
   private readonly idle: Uint8Array;
@@ -19,6 +29,22 @@ export class WatermarkValve {
   /** The combined watermark last returned. */
   get current(): number {
     return this.last;
+  }
+
+  snapshot(): ValveState {
+    return { wm: [...this.wm], idle: [...this.idle], ended: [...this.ended], last: this.last };
+  }
+
+  /**
+   * Back to a snapshot's state (same channel count), so records replayed after a restore
+   * meet the watermark they met before: a late record stays late, a fired window stays shut.
+   */
+  restore(s: ValveState): void {
+    if (s.wm.length !== this.wm.length) throw new RangeError(`watermark valve: snapshot of ${s.wm.length} channels, this task has ${this.wm.length}`);
+    this.wm.set(s.wm);
+    this.idle.set(s.idle);
+    this.ended.set(s.ended);
+    this.last = s.last;
   }
 
   /**

@@ -217,6 +217,35 @@ describe('barrier handler, examples', () => {
     }
   });
 
+  test('the trigger carries the first barrier\'s flags and when its alignment started, in both modes', () => {
+    for (const mode of ['exactly-once', 'at-least-once'] as const) {
+      let now = 0;
+      const got: string[] = [];
+      const h = createBarrierHandler(
+        mode,
+        2,
+        {
+          block: () => {},
+          unblockAll: () => {},
+          triggerCheckpoint: (id, ts, flags, startedAt) => got.push(`trigger ${id} @${ts} flags ${flags} aligned from ${startedAt}`),
+          abortCheckpoint: (id, code) => got.push(`abort ${id} ${code}`),
+        },
+        () => now,
+      );
+      now = 5;
+      h.onBarrier(0, 1, 10, 3);
+      now = 9;
+      h.onBarrier(1, 1, 10, 3);
+      now = 12;
+      h.onBarrier(1, 2, 20, 4); // the first barrier of 2 starts its alignment
+      now = 30;
+      h.onBarrier(1, 3, 30, 1); // 3 supersedes 2: its own flags, its own start
+      now = 31;
+      h.onBarrier(0, 3, 30, 1);
+      assert.deepEqual(got, ['trigger 1 @10 flags 3 aligned from 5', 'abort 2 superseded', 'trigger 3 @30 flags 1 aligned from 30'], mode);
+    }
+  });
+
   test('at-least-once blocks nothing and triggers on the last barrier', () => {
     const host = recorder();
     const h = createBarrierHandler('at-least-once', 2, host);

@@ -10,34 +10,12 @@ import { describe, it } from 'node:test';
 import { runJob, type ConsistencyMode } from '../../core/index.js';
 import { fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
-import { prng } from '../helpers/prng.js';
+import { faultPlan } from '../helpers/fault-plan.js';
 
 const COUNT = 2_000_000;
 const KEYS = 3000; // a multiple of every parallelism used: each key comes from one source subtask, in order
 const SEEDS = process.env.EDDY_SOAK === '1' ? [11, 23, 37, 41, 59, 67] : [11, 23];
 
-
-/** Five faults of every kind, at random points, in a random order of attempts. */
-function faultPlan(seed: number): string {
-  const r = prng(seed);
-  const faults = [
-    // Every fault comes after a completed checkpoint of its attempt (map and exit count from
-    // the first notify-complete; snapshot and commit fail the second barrier), so each next
-    // attempt has a checkpoint to restore.
-    `map@${1 + Math.floor(r() * 100_000)}`,
-    `exit@${1 + Math.floor(r() * 100_000)}`,
-    'snapshot@2',
-    'restore@0',
-    'commit@2',
-  ];
-  for (let k = faults.length - 1; k > 0; k--) {
-    const j = Math.floor(r() * (k + 1));
-    [faults[k], faults[j]] = [faults[j], faults[k]];
-  }
-  // A restore fault needs a checkpoint to restore from: not in the first attempt.
-  if (faults[0] === 'restore@0') [faults[0], faults[1]] = [faults[1], faults[0]];
-  return faults.join(',');
-}
 
 interface Backend {
   stateBackend: 'heap' | 'lmdb';

@@ -66,3 +66,19 @@ describe('timer heap', () => {
     assert.equal(h.peekTime(), Infinity);
   });
 });
+
+it('a restored valve continues exactly where the snapshot was: no watermark goes back, per-channel minimum kept', () => {
+  const a = new WatermarkValve(3);
+  a.onWatermark(0, 50, false);
+  a.onWatermark(1, 70, false);
+  a.onWatermark(2, 40, true); // idle
+  assert.equal(a.current, 50);
+  const b = new WatermarkValve(3);
+  b.restore(a.snapshot());
+  assert.equal(b.current, 50);
+  // A replayed watermark below the restored one changes nothing.
+  assert.equal(b.onWatermark(0, 45, false), undefined);
+  // Channel 2 is still idle after the restore: channel 1 alone holds the minimum once 0 passes it.
+  assert.equal(b.onWatermark(0, 90, false), 70);
+  assert.throws(() => new WatermarkValve(2).restore(a.snapshot()), RangeError);
+});

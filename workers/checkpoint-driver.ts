@@ -1,0 +1,160 @@
+/**
+ * Drives a task's checkpoints from the loop's side (Flink's SubtaskCheckpointCoordinator as
+ * seen by the StreamTask): the barrier handler's host, the snapshot at the barrier, and the
+ * commands the main thread sends (trigger at a source, notify-complete, abort). The loop
+ * moves data; it hands barriers to `barriers` and commands to `handleCommands`, and reads
+ * back only `stopId`.
+ *
+ * Declines leave as data (a code, the operator, the subtask), never as sentences.
+ */
+import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/barrier-handler.js';
+import { BARRIER_FLAG_FINAL, BARRIER_FLAG_SAVEPOINT, BARRIER_FLAG_STOP, BARRIER_FLAG_UNALIGNED, FRAME_BARRIER, FRAME_CANCEL_BARRIER } from '../core/channel/layout.js';
+import type { PriorityEvent } from '../core/channel/ring.js';
+import type { WatermarkValve } from '../core/time/watermark-valve.js';
+import { EddyError } from '../core/failure.js';
+import { displayName } from '../core/graph/stream-graph.js';
+import { TaskCheckpointer } from './checkpointing.js';
+import { InFlightCapture, type FrameSource } from './in-flight.js';
+import type { StreamTask } from './task.js';
+
+export class TaskCheckpointDriver {
+  readonly checkpointer: TaskCheckpointer | undefined;
+  /** Aligns the barriers of a task with inputs (undefined at a source or without checkpointing). */
+  readonly barriers: BarrierHandler | undefined;
+  /** Id of the stop-with-savepoint this task has taken (sources read no more), else -1. */
+  stopId = -1;
+  /** Per input channel, 1 while its data frames are recorded as in-flight data (unaligned checkpoint). */
+  recording: Uint8Array | undefined;
+  /** The in-flight data of the unaligned checkpoint being taken at this task. */
+  private capture: InFlightCapture | undefined;
+  private readonly event: PriorityEvent = { seq: 0, id: 0, flags: 0, cut: 0, timestamp: 0 };
+
+  constructor(
+    private readonly task: StreamTask,
+    /** The task's input watermark valve (tasks with inputs): part of an unaligned snapshot. */
+    private readonly valve?: WatermarkValve,
+  ) {
+    // Restoring needs the checkpointer even when the run itself does not checkpoint.
+    this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
+    const input = task.input;
+    if (!task.checkpointing || !input) return;
+    this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
+      block: (i) => {
+        input.blocked[i] = true;
+      },
+      unblockAll: () => input.blocked.fill(false),
+      triggerCheckpoint: (id, timestamp, flags, alignmentStartedAt) => this.checkpoint(id, flags, timestamp, alignmentStartedAt),
+      abortCheckpoint: (id, code) => {
+        this.dropCapture(id, code);
+        this.task.output?.broadcastControl(FRAME_CANCEL_BARRIER, 0, 1, id);
+        this.checkpointer!.decline(id, code, `checkpoint ${id} aborted at ${this.task.name} (${code})`);
+      },
+    });
+  }
+
+  /**
+   * Snapshot at the barrier: capture state, send the barrier on (batched records before it
+   * go first), then write the snapshot off the loop. `triggeredAt` is the coordinator's
+   * trigger time (Date.now), carried by the barrier so every task can tell its start delay;
+   * `alignmentStartedAt` (performance.now) is when the first barrier arrived, undefined at a
+   * source, which starts when it handles the trigger.
+   */
+  private checkpoint(id: number, flags: number, triggeredAt: number, alignmentStartedAt?: number): void {
+    const syncStart = performance.now();
+    for (const op of this.task.operators) op.snapshotState?.(id);
+    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
+    if ((flags & BARRIER_FLAG_UNALIGNED) !== 0) {
+      // Every input records from here until its barrier is located; the barrier overtakes every output.
+      const inFlight = new InFlightCapture(id, this.task.spec.inputs);
+      inFlight.valve = this.valve?.snapshot();
+      if (this.task.output) inFlight.setOutputs(this.task.output.overtakeAll(id, triggeredAt, flags));
+      this.capture = inFlight;
+      this.recording = inFlight.recording;
+      captured.inFlight = inFlight;
+    } else {
+      this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
+    }
+    if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
+    const started = alignmentStartedAt ?? syncStart;
+    this.checkpointer!.persist(captured, {
+      // triggeredAt is the main thread's Date.now(); timeOrigin + now() is the same wall clock here.
+      startDelayMs: Math.max(0, performance.timeOrigin + started - triggeredAt),
+      alignmentMs: syncStart - started,
+      syncMs: performance.now() - syncStart,
+    });
+  }
+
+  /**
+   * Barriers that overtook data in an input ring (the gate's priority doorbell rang): each
+   * goes to the barrier handler (the first one snapshots), and locates its channel's cut.
+   */
+  onPriority(): void {
+    const input = this.task.input!;
+    const ev = this.event;
+    for (let i = 0; i < input.channels.length; i++) {
+      if (!input.takePriority(i, ev) || (ev.flags & BARRIER_FLAG_UNALIGNED) === 0) continue;
+      this.barriers?.onBarrier(i, ev.id, ev.timestamp, ev.flags);
+      const c = this.capture;
+      if (c !== undefined && c.id === ev.id) c.locate(i, input.channels[i], input.replays[i], ev.cut);
+    }
+  }
+
+  /** Channel i's current frame arrived before its barrier and after the snapshot: keep a copy. */
+  record(i: number, src: FrameSource): void {
+    this.capture!.record(i, src);
+  }
+
+  private dropCapture(id: number, why: string): void {
+    if (this.capture === undefined || this.capture.id !== id) return;
+    this.capture.abort(`checkpoint ${id} aborted at ${this.task.name} (${why})`);
+    this.capture = undefined;
+    this.recording = undefined;
+  }
+
+  /** Serves the queued commands, oldest first. */
+  async handleCommands(): Promise<void> {
+    const q = this.task.commands;
+    while (q.length > 0) {
+      const cmd = q.shift()!;
+      switch (cmd.type) {
+        case 'trigger': {
+          const flags =
+            (cmd.final ? BARRIER_FLAG_FINAL : 0) |
+            (cmd.kind === 'savepoint' ? BARRIER_FLAG_SAVEPOINT : 0) |
+            (cmd.stop ? BARRIER_FLAG_STOP : 0) |
+            (cmd.unaligned ? BARRIER_FLAG_UNALIGNED : 0);
+          this.checkpoint(cmd.id, flags, cmd.timestamp);
+          break;
+        }
+        case 'notify':
+          await this.checkpointer?.notifyComplete(cmd.id, cmd.final);
+          await this.notifySource(cmd.id);
+          for (const op of this.task.operators) op.notifyCheckpointComplete?.(cmd.id);
+          // A stop-with-savepoint that completed without becoming final: carry on.
+          if (cmd.id === this.stopId && !cmd.final) this.stopId = -1;
+          break;
+        case 'abort':
+          // Sealed transactions stay and are committed with the next completed checkpoint;
+          // an aborted stop-with-savepoint lets the job keep running.
+          if (cmd.id === this.stopId) this.stopId = -1;
+          this.dropCapture(cmd.id, 'aborted by the coordinator');
+          break;
+      }
+    }
+  }
+
+  /** The source reader learns of a completed checkpoint (acks and offset commits wait for it). */
+  private async notifySource(id: number): Promise<void> {
+    const src = this.task.source;
+    if (!src?.reader.notifyCheckpointComplete) return;
+    try {
+      await src.reader.notifyCheckpointComplete(id);
+    } catch (err) {
+      const uid = displayName(src.node);
+      throw new EddyError('SOURCE_FAILED', `source '${uid}' failed on completion of checkpoint ${id}: ${err instanceof Error ? err.message : String(err)}`, {
+        operatorUid: uid,
+        subtask: this.task.spec.subtask,
+      });
+    }
+  }
+}
