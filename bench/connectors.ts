@@ -5,41 +5,18 @@
  * started once (the test helpers' servers: loopback, random port, temp dir) and stopped at
  * the end. A system whose server binaries are absent is skipped with a line.
  *
- * Adding a system (Redis, NATS, …): add a `SinkSystem` to SYSTEMS and its cases to CASES.
+ * Systems: PostgreSQL (here), Redis Streams and NATS JetStream (connectors-streams.ts). Adding
+ * one: a `SinkSystem` in SYSTEMS and its cases in CASES.
  */
 import { fileURLToPath } from 'node:url';
 import { runJob } from '../core/index.js';
 import { PgServer, postgresSkip } from '../test/helpers/postgres-server.js';
+import { jetstreamSystem, redisSystem, STREAM_SINK_CASES } from './connectors-streams.js';
+import type { SinkCase, SinkSystem, SystemHandle } from './connectors-types.js';
 
 const PG_JOB = fileURLToPath(new URL('../../examples/postgres-exactly-once.ts', import.meta.url));
 
-/** A running server of one system, for the cases that write into it. */
-interface SystemHandle {
-  /** Job arguments that reach the server (e.g. the connection string). */
-  args: Record<string, string>;
-  /** How many records the run named `target` left in the system. */
-  count(target: string): Promise<number>;
-  stop(): Promise<void>;
-}
-
-interface SinkSystem {
-  /** Why the system cannot run here (binaries absent), or undefined. */
-  skip: string | undefined;
-  start(): Promise<SystemHandle>;
-}
-
-/** One measured configuration: a system, its sink mode, and the job that writes through it. */
-export interface SinkCase {
-  system: keyof typeof SYSTEMS;
-  mode: string;
-  job: string;
-  /** Extra job arguments for this case; `target` names a fresh table / stream per run. */
-  args(target: string): Record<string, string>;
-  /** True when the system must end with exactly `records` records (no duplicates allowed). */
-  exact: boolean;
-}
-
-const SYSTEMS = {
+const SYSTEMS: Record<string, SinkSystem> = {
   postgres: {
     skip: postgresSkip,
     async start(): Promise<SystemHandle> {
@@ -47,19 +24,23 @@ const SYSTEMS = {
       return {
         args: { pg: server.url() },
         async count(table) {
-          return (await server.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`))[0].n;
+          const n = (await server.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`))[0].n;
+          await server.query(`DROP TABLE "${table}"`);
+          return n;
         },
         stop: () => server.stop(),
       };
     },
   },
-  // redis: { skip: …, start: … },   ← the Redis Streams and NATS sinks go here
-} satisfies Record<string, SinkSystem>;
+  redis: redisSystem,
+  jetstream: jetstreamSystem,
+};
 
 export const CASES: SinkCase[] = [
   { system: 'postgres', mode: 'exactly-once', job: PG_JOB, exact: true, args: (t) => ({ table: t, 'sink-mode': 'exactly-once' }) },
   { system: 'postgres', mode: 'at-least-once', job: PG_JOB, exact: false, args: (t) => ({ table: t, 'sink-mode': 'at-least-once' }) },
   { system: 'postgres', mode: 'upsert', job: PG_JOB, exact: true, args: (t) => ({ table: t, 'sink-mode': 'upsert' }) },
+  ...STREAM_SINK_CASES,
 ];
 
 export interface ConnectorCaseResult {
@@ -91,7 +72,7 @@ export async function benchConnectors(
   const runs = new Map<SinkCase, number[]>();
   try {
     for (const c of CASES) {
-      const sys: SinkSystem = SYSTEMS[c.system];
+      const sys = SYSTEMS[c.system];
       if (sys.skip !== undefined) {
         if (!skipped.includes(sys.skip)) skipped.push(sys.skip);
         continue;
@@ -104,8 +85,9 @@ export async function benchConnectors(
     for (let round = 0; round <= opts.rounds; round++) {
       for (const [c, list] of runs) {
         const h = handles.get(c.system)!;
-        const target = `bench_${c.mode.replace(/\W/g, '_')}_${n++}`;
+        const target = `bench_${c.system}_${c.mode.replace(/\W/g, '_')}_${n++}`;
         const records = round === 0 ? Math.min(opts.records, 20_000) : opts.records;
+        await h.prepare?.(target);
         const res = await runJob(c.job, {
           parallelism: opts.parallelism,
           mode: 'exactly-once',
@@ -117,7 +99,7 @@ export async function benchConnectors(
         if (round === 0) continue;
         const rate = records / (res.durationMs / 1000);
         list.push(rate);
-        onRun(`  round ${round} ${c.system} ${c.mode.padEnd(14)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} records/s`);
+        onRun(`  round ${round} ${c.system.padEnd(10)} ${c.mode.padEnd(14)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} records/s`);
       }
     }
   } finally {

@@ -14,18 +14,45 @@ import { redisStream as redisStreamSource } from './redis/stream-source.js';
 import { redisStream as redisStreamSink } from './redis/stream-sink.js';
 import { jetstreamSource } from './jetstream/source.js';
 import { jetstreamSink } from './jetstream/sink.js';
+import { postgresSink, postgresSource } from './postgres/index.js';
 
 /**
  * The built-in sources: `Sources.textFile(path)`, `Sources.jsonLines(path)`, `Sources.csv(path, { columns })`, …
  * @namespace
  */
-export const Sources = { textFile, generator, fromElements, jsonLines, csv, directory, nexmark, redisStream: redisStreamSource, jetstream: jetstreamSource, postgres: postgresSource };
+export const Sources = {
+  textFile,
+  generator,
+  fromElements,
+  jsonLines,
+  csv,
+  directory,
+  nexmark,
+  /** The entries of Redis streams, replayable from the checkpointed entry id, bounded or continuous, optionally via a consumer group. */
+  redisStream: redisStreamSource,
+  /** The messages of a NATS JetStream stream, replayable from the checkpointed stream sequence. */
+  jetstream: jetstreamSource,
+  /** The rows of a PostgreSQL table or query in order of an increasing column (and xid8), bounded or continuous. */
+  postgres: postgresSource,
+};
 /**
  * The built-in sinks: `Sinks.jsonLinesFile(dir)`, `Sinks.print()`, `Sinks.collect()`, …
  * @namespace
  */
-export const Sinks = { jsonLinesFile, print, discard, collect, writeAhead, idempotent, redisStream: redisStreamSink, jetstream: jetstreamSink, postgres: postgresSink };
-import { postgresSink, postgresSource } from './postgres/index.js';
+export const Sinks = {
+  jsonLinesFile,
+  print,
+  discard,
+  collect,
+  writeAhead,
+  idempotent,
+  /** One Redis stream entry per record: exactly-once (write-ahead batches, atomic Lua commit with a ledger) or at-least-once. */
+  redisStream: redisStreamSink,
+  /** One JetStream message per record: exactly-once within the duplicate window (Nats-Msg-Id, KV ledger) or at-least-once. */
+  jetstream: jetstreamSink,
+  /** Rows into a PostgreSQL table: exactly-once (PREPARE TRANSACTION / COMMIT PREPARED), upsert or at-least-once. */
+  postgres: postgresSink,
+};
 
 export { textFile, generator, fromElements, jsonLinesFile, print, discard, collect };
 export type { ConnectorContext, PollStatus, Sink, SinkWriter, Source, SourceReader } from './types.js';

@@ -31,8 +31,11 @@ export interface ConnectorContext {
 
 /** One chunk of a collect sink's committed transaction (a restore may re-commit it: same id). */
 export interface CollectedChunk {
+  /** The committed handle's id (writer run and sequence number): the same when re-committed. */
   id: string;
+  /** Index of this chunk among the handle's chunks, from 0. */
   part: number;
+  /** The records of this chunk, in the order written. */
   records: unknown[];
 }
 

@@ -35,6 +35,13 @@ import { createRestartStrategy } from './restart-strategy.js';
 
 const RETAINED_CHECKPOINTS = 3;
 
+/**
+ * Runs the job module at `jobPath` (a file whose default export is `defineJob(...)`) in this
+ * process, as `eddy run` does: `options` are the CLI's flags (parallelism, checkpointing,
+ * restart strategy, job args …) over EDDY_* variables; `opts.signal` cancels the job.
+ * Resolves with the result when the job ends; rejects with an EddyError (code and one line)
+ * when it fails beyond its restart strategy or cannot start.
+ */
 export async function runJob(jobPath: string, options: RunOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<JobResult> {
   const started = performance.now();
   const overrides: RunOptions = { ...readEnvOverrides(process.env), ...definedOnly(options) };

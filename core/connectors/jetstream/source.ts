@@ -22,12 +22,13 @@ import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
 import { checkNatsUrl, closeNats, connectNats, errMessage, isStreamNotFound, type NatsConnection } from './connection.js';
 
-/** One message as the source emits it. */
 /** One JetStream message as `Sources.jetstream` emits it. */
 export interface JetStreamMessage<D = string> {
+  /** The subject the message was published on. */
   subject: string;
   /** Stream sequence. */
   seq: number;
+  /** The payload, decoded per the `decode` option: text (default), parsed JSON or raw bytes. */
   data: D;
 }
 

@@ -52,7 +52,9 @@ export interface PostgresSourceOptions {
 
 /** The reader's position, kept in checkpoints: the last row read and, if bounded, the bound. */
 export interface PostgresSourceState {
+  /** The xid8 (as text) of the last row read, or null before the first row or without a txid column. */
   txid: string | null;
+  /** The `column` value of the last row read, or null before the first row. */
   last: unknown;
   /** Bounded with a txid column: the snapshot (pg_snapshot text) whose rows are read. */
   snapshot?: string;

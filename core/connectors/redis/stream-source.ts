@@ -27,11 +27,13 @@ import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
 import { checkRedisUrl, closeRedis, connectRedis, errMessage, type RedisClient } from './connection.js';
 
-/** One stream entry as the source emits it. */
 /** One Redis stream entry as `Sources.redisStream` emits it: its stream key, id and fields. */
 export interface RedisStreamEntry {
+  /** The stream's key. */
   stream: string;
+  /** The entry id, "ms-seq" (milliseconds, sequence), as Redis assigned it. */
   id: string;
+  /** The entry's field/value pairs, values as strings. */
   fields: Record<string, string>;
 }
 
@@ -51,7 +53,6 @@ export interface RedisStreamSourceOptions {
   group?: { name: string; consumer?: string };
 }
 
-/** What a reader keeps in a checkpoint, per stream it reads. */
 /** A `Sources.redisStream` reader's position in one stream. */
 export interface RedisStreamPosition {
   /** Id of the last entry emitted, '0-0' before the first. */
@@ -69,7 +70,6 @@ export interface RedisStreamSourceState {
 
 const START = '0-0';
 
-/** Compares two entry ids ("ms-seq") numerically. */
 /** Compares two stream entry ids ("ms-seq") numerically: negative, 0 or positive. */
 export function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-');

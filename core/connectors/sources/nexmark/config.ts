@@ -42,17 +42,30 @@ export interface NexmarkOptions {
   emitRate?: number;
   /** Event time of event 0, ms since the epoch. Default Beam's 2015-07-15T00:00:00Z. */
   baseTime?: number;
+  /** Persons among every `person + auction + bid` proportion events (nexmark `personProportion`). Default 1. */
   personProportion?: number;
+  /** Auctions among every `person + auction + bid` proportion events (nexmark `auctionProportion`). Default 3. */
   auctionProportion?: number;
+  /** Bids among every `person + auction + bid` proportion events (nexmark `bidProportion`). Default 46. */
   bidProportion?: number;
-  /** P(hot) = 1 - 1/ratio. Defaults 2 / 4 / 4 as in nexmark. */
+  /**
+   * A bid goes to a hot auction with P(hot) = 1 - 1/ratio (nexmark `hotAuctionRatio`). Default 2.
+   * The same rule holds for `hotSellersRatio` and `hotBiddersRatio`.
+   */
   hotAuctionRatio?: number;
+  /** A new auction's seller is a hot person with P = 1 - 1/ratio (nexmark `hotSellersRatio`). Default 4. */
   hotSellersRatio?: number;
+  /** A bid's bidder is a hot person with P = 1 - 1/ratio (nexmark `hotBiddersRatio`). Default 4. */
   hotBiddersRatio?: number;
+  /** How many auctions are open at once: sets how long an auction lasts (nexmark `numInFlightAuctions`). Default 100. */
   numInFlightAuctions?: number;
+  /** How many of the latest persons bid and sell (nexmark `numActivePeople`). Default 1000. */
   numActivePeople?: number;
+  /** Average size of a person in bytes; `extra` pads it to that (nexmark `avgPersonByteSize`). Default 200. */
   avgPersonByteSize?: number;
+  /** Average size of an auction in bytes; `extra` pads it to that (nexmark `avgAuctionByteSize`). Default 500. */
   avgAuctionByteSize?: number;
+  /** Average size of a bid in bytes; `extra` pads it to that (nexmark `avgBidByteSize`). Default 100. */
   avgBidByteSize?: number;
 }
 
