@@ -5,7 +5,8 @@
  * bench-<date>.md (the readable report, with the issue's targets judged) and its SVG charts.
  *
  * Suites (all of them without --suite): micro, keyed-count, checkpoint-modes, backpressure,
- * latency, scaling, windows, state, connectors. They run one after another, never two at once.
+ * latency, scaling, windows, state, nexmark, connectors, state-scale. They run one after another,
+ * never two at once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -31,7 +32,9 @@ import { benchConnectors, formatConnectors } from './connectors.js';
 import { benchState as benchStateSuite } from './state.js';
 import { benchNexmark, NEXMARK_QUERIES } from './nexmark.js';
 
-const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state', 'nexmark', 'connectors'] as const;
+import { benchStateScale, formatStateScale } from './state-scale.js';
+
+const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state', 'nexmark', 'connectors', 'state-scale'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
@@ -215,6 +218,14 @@ const runners: Record<Suite, () => Promise<void>> = {
       (line) => console.error(line),
     );
     log(formatConnectors(results.connectors));
+  },
+  'state-scale': async () => {
+    // Issue 18's sizes unless --records/--keys say otherwise (quick: 1M lines over 200k keys).
+    results.stateScale = await benchStateScale(
+      { records: recordsFlag ?? (quick ? 1_000_000 : 10_000_000), keys: values.keys !== undefined ? keys : quick ? 200_000 : 2_000_000 },
+      (line) => console.error(line),
+    );
+    log(formatStateScale(results.stateScale));
   },
   scaling: async () => {
     results.scaling = await benchScaling({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 3) });

@@ -1,5 +1,6 @@
 /** The shape of one invocation's results (the JSON file, and what the Markdown report is made from). */
 import type { StateBenchResult } from '../state.js';
+import type { StateScaleResult } from '../state-scale.js';
 import type { WindowsResult } from '../windows.js';
 import type { NexmarkResult } from '../nexmark.js';
 import type { BackpressureResult } from '../backpressure.js';
@@ -23,6 +24,7 @@ export interface SuiteResults {
   state?: StateBenchResult;
   nexmark?: NexmarkResult;
   connectors?: ConnectorsResult;
+  stateScale?: StateScaleResult;
 }
 
 export interface RunInfo {
