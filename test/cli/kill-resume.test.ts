@@ -12,6 +12,7 @@ import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 import { prng } from '../helpers/prng.js';
 import { runCli } from '../helpers/cli-run.js';
+import { latestCheckpoint, newCheckpoint } from '../helpers/cli-faults.js';
 
 const COUNT = 300_000;
 const KEYS = 120;
@@ -36,7 +37,11 @@ describe('kill -9 and --resume latest', () => {
         for (let run = 0; ; run++) {
           const args = run === 0 ? base : [...base, '--resume', 'latest'];
           // Startup takes ~0.4 s and the input ~2 s: kills fall anywhere from startup to the end.
-          const exit = await runCli(args, killed < KILLS ? 200 + Math.floor(r() * 1800) : undefined);
+          // The last kill waits for a checkpoint of its own run, so at least one resume restores
+          // one however slow a loaded machine starts the job.
+          const chk = join(dir, 'chk');
+          const armed = killed === KILLS - 1 ? ((after: number) => () => newCheckpoint(chk, after))(latestCheckpoint(chk)) : undefined;
+          const exit = await runCli(args, killed < KILLS ? (armed ? Math.floor(r() * 300) : 200 + Math.floor(r() * 1800)) : undefined, armed);
           if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
           if (exit.signal === 'SIGKILL') {
             if (killed++ === 0 && existsSync(join(dir, 'chk', '_control.json'))) {

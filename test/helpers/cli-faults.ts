@@ -1,42 +1,13 @@
 // Running the eddy CLI under faults: SIGKILL at random moments after a new checkpoint, then
 // `--resume latest` until the job finishes; and the one-line check for bad input.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliPath } from './paths.js';
+import { runCli, type CliExit as Exit } from './cli-run.js';
 import { prng } from './prng.js';
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-/**
- * Runs the CLI; with `killAfterMs`, SIGKILLs it that long after `armed` resolves (when given:
- * after the first checkpoint of the run exists, so the kill lands in a running job), if it is
- * still running.
- */
-export function runCli(args: string[], killAfterMs?: number, armed?: () => Promise<void>): Promise<Exit> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let exited = false;
-    let timer: NodeJS.Timeout | undefined;
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (killAfterMs !== undefined) {
-      void (armed ? armed() : Promise.resolve()).then(() => {
-        if (!exited) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      });
-    }
-    child.on('exit', (code, signal) => {
-      exited = true;
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stderr });
-    });
-  });
-}
+export type { Exit };
+export { runCli };
 
 /** Ids of the completed checkpoints in `dir` (those with their _metadata written). */
 function completed(dir: string): number[] {

@@ -17,11 +17,22 @@ export function startCli(args: string[]): { child: ChildProcess; exit: Promise<C
   return { child, exit };
 }
 
-/** Runs `eddy ARGS`; with `killAfterMs`, SIGKILLs it then (if it is still running). */
-export async function runCli(args: string[], killAfterMs?: number): Promise<CliExit> {
+/**
+ * Runs `eddy ARGS`; with `killAfterMs`, SIGKILLs it that long after `armed` resolves (when
+ * given, e.g. once the run's first checkpoint exists, so the kill lands in a running job), if it
+ * is still running.
+ */
+export async function runCli(args: string[], killAfterMs?: number, armed?: () => Promise<void>): Promise<CliExit> {
   const { child, exit } = startCli(args);
-  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  let exited = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (killAfterMs !== undefined) {
+    void (armed ? armed() : Promise.resolve()).then(() => {
+      if (!exited) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    });
+  }
   const e = await exit;
+  exited = true;
   if (timer) clearTimeout(timer);
   return e;
 }
