@@ -16,6 +16,7 @@ import { BatchEncoder } from '../core/channel/codec.js';
 import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { RingProducer } from '../core/channel/ring.js';
 import { EddyError } from '../core/failure.js';
+import { nullKeyError } from '../core/operators/failures.js';
 import type { JobEdge } from '../core/graph/job-graph.js';
 import type { OutputEdgeSpec } from '../core/runtime/messages.js';
 import { keyGroupFor, subtaskForKeyGroup } from '../core/state/key-groups.js';
@@ -148,11 +149,16 @@ class HashWriter extends EdgeWriter {
     batchSize: number,
     private readonly selector: KeySelector<unknown, unknown>,
     private readonly maxParallelism: number,
+    /** Where a record without a key is reported: the keyed operator and this subtask. */
+    private readonly where: { keyedUid: string; operatorUid: string; subtask: number },
   ) {
     super(channels, batchSize);
   }
   collect(value: unknown): void {
-    const kg = keyGroupFor(this.selector(value), this.maxParallelism);
+    const key = this.selector(value);
+    // One comparison per record: the partitioner is the first to see every key of a keyBy.
+    if (key == null) throw nullKeyError(key, value, this.where.keyedUid, this.where.operatorUid, this.where.subtask);
+    const kg = keyGroupFor(key, this.maxParallelism);
     this.add(this.channels[subtaskForKeyGroup(kg, this.maxParallelism, this.channels.length)], value);
   }
 }
@@ -168,6 +174,8 @@ export interface OutputSettings {
   maxParallelism: number;
   subtask: number;
   operatorUid: string;
+  /** The uid (or generated name) of the operator an edge feeds, for failures that name it. */
+  consumerUid: (edge: JobEdge) => string;
   /** The task's clock when its output records carry event timestamps. */
   time?: TaskTime;
 }
@@ -204,7 +212,7 @@ export class TaskOutput implements Collector<unknown> {
           w = new RebalanceWriter(chans, s.batchSize, s.subtask);
           break;
         case 'hash':
-          w = new HashWriter(chans, s.batchSize, e.keySelector!, s.maxParallelism);
+          w = new HashWriter(chans, s.batchSize, e.keySelector!, s.maxParallelism, { keyedUid: s.consumerUid(e), operatorUid: s.operatorUid, subtask: s.subtask });
           break;
         case 'broadcast':
           w = new BroadcastWriter(chans, s.batchSize);

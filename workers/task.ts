@@ -118,6 +118,7 @@ export class StreamTask {
             maxParallelism: s.maxParallelism,
             subtask: spec.subtask,
             operatorUid: displayName(tail),
+            consumerUid: (e) => displayName(plan.graph.nodes[e.toNode]),
             time: this.vertex.eventTime ? this.time : undefined,
           })
         : undefined;

@@ -19,6 +19,7 @@ import { ringGate, poisonRing } from '../channel/ring.js';
 import { EddyError, type Failure } from '../failure.js';
 import { displayName } from '../graph/stream-graph.js';
 import { deploy, type Deployment } from './deployment.js';
+import { ensureDirectory } from './directories.js';
 import { readEnvOverrides } from './env-overrides.js';
 import { planJob, type JobPlan } from './job-plan.js';
 import { initialRestore, restoreSpecOf } from './restore.js';
@@ -74,11 +75,11 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   // What this run starts from, verified file by file before any thread starts.
   const initial = await initialRestore(plan, overrides, warn);
   const ownDir = checkpointing && overrides.checkpointDir === undefined;
-  const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? resolve(overrides.checkpointDir) : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
+  const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? ensureDirectory(overrides.checkpointDir, '--checkpoint-dir') : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
   // LMDB environments live here while the job runs; the folder goes when the job ends.
   const localDir =
     plan.settings.stateBackend === 'lmdb'
-      ? mkdtempSync(join(overrides.localDir !== undefined ? resolve(overrides.localDir) : tmpdir(), 'eddy-local-'))
+      ? mkdtempSync(join(overrides.localDir !== undefined ? ensureDirectory(overrides.localDir, '--local-dir') : tmpdir(), 'eddy-local-'))
       : undefined;
   const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
   const collector = new CollectedRecords();
