@@ -20,6 +20,7 @@ import { EddyError, type Failure } from '../failure.js';
 import { displayName } from '../graph/stream-graph.js';
 import { deploy, type Deployment } from './deployment.js';
 import { ensureDirectory } from './directories.js';
+import { FailureHistory } from './failure-history.js';
 import { readEnvOverrides } from './env-overrides.js';
 import { planJob, type JobPlan } from './job-plan.js';
 import { initialRestore, restoreSpecOf } from './restore.js';
@@ -88,6 +89,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   let progress = startProgress(plan, deployment, options, started);
   let restarts = 0;
   const failures: Failure[] = [];
+  const history = new FailureHistory();
   const checkpoints: CheckpointStats[] = [];
   let checkpointsCompleted = 0;
   let checkpointsFailed = 0;
@@ -110,6 +112,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     checkpoints,
     restarts,
     failures,
+    exceptions: history.entries,
     cancelled,
     savepoints: live.savepoints,
     stoppedWithSavepoint: live.stopSavepoint,
@@ -137,7 +140,9 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
         return result(end.cancelled);
       }
       failures.push(end.failure);
+      const line = history.add(end.failure, attempt + 1, Date.now());
       const decision = restart.onFailure(Date.now());
+      options.onFailure?.(decision.restart ? `${line}; restarting in ${decision.delayMs} ms (--restart ${restart.description})` : `${line}; not restarting (${decision.reason})`);
       if (!decision.restart) {
         const f = end.failure;
         throw EddyError.fromFailure(restarts > 0 ? { ...f, message: `${f.message} (${decision.reason})` } : f);
