@@ -142,7 +142,9 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       failures.push(end.failure);
       const line = history.add(end.failure, attempt + 1, Date.now());
       const decision = restart.onFailure(Date.now());
-      options.onFailure?.(decision.restart ? `${line}; restarting in ${decision.delayMs} ms (--restart ${restart.description})` : `${line}; not restarting (${decision.reason})`);
+      // A job that fails once without restarting gets only its error line; the history line
+      // belongs to a sequence of restarts.
+      if (decision.restart || restarts > 0) options.onFailure?.(decision.restart ? `${line}; restarting in ${decision.delayMs} ms (--restart ${restart.description})` : `${line}; not restarting (${decision.reason})`);
       if (!decision.restart) {
         const f = end.failure;
         throw EddyError.fromFailure(restarts > 0 ? { ...f, message: `${f.message} (${decision.reason})` } : f);
