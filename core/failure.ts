@@ -29,6 +29,7 @@ export type FailureCode =
   | 'WORKER_EXITED'
   | 'RECORD_TOO_LARGE'
   | 'MALFORMED_RECORD'
+  | 'NULL_KEY'
   | 'BAD_TIMESTAMP'
   | 'STATE_FAILED'
   | 'CHECKPOINT_FAILED'

@@ -7,6 +7,7 @@
 import { toFailure } from '../core/failure.js';
 import type { TaskOutcome, TaskSpec } from '../core/runtime/messages.js';
 import { runTask } from './run-loop.js';
+import { flushStdio } from './stdio.js';
 import { StreamTask } from './task.js';
 
 /**
@@ -30,6 +31,9 @@ export default async function runTaskEntry(spec: TaskSpec): Promise<TaskOutcome>
       clearInterval(publisher);
     }
   } finally {
+    // What the task printed (print sink, console.log in a user function) is out before the
+    // main thread learns that the task ended.
+    await flushStdio();
     // The outcome travels on piscina's port and reports on ours; ports are not ordered with
     // each other, so the main thread waits for this last message before it trusts that it
     // has every report.

@@ -20,6 +20,7 @@ import { RingProducer, type OwnedFrame } from '../core/channel/ring.js';
 import type { TimeAccount } from '../core/channel/time-account.js';
 import type { ChannelFrames } from '../core/checkpoint/channel-state.js';
 import { EddyError } from '../core/failure.js';
+import { nullKeyError } from '../core/operators/failures.js';
 import type { JobEdge } from '../core/graph/job-graph.js';
 import type { OutputEdgeSpec } from '../core/runtime/messages.js';
 import { keyGroupFor, subtaskForKeyGroup } from '../core/state/key-groups.js';
@@ -201,11 +202,16 @@ class HashWriter extends EdgeWriter {
     batchSize: number,
     private readonly selector: KeySelector<unknown, unknown>,
     private readonly maxParallelism: number,
+    /** Where a record without a key is reported: the keyed operator and this subtask. */
+    private readonly where: { keyedUid: string; operatorUid: string; subtask: number },
   ) {
     super(channels, batchSize);
   }
   collect(value: unknown): void {
-    const kg = keyGroupFor(this.selector(value), this.maxParallelism);
+    const key = this.selector(value);
+    // One comparison per record: the partitioner is the first to see every key of a keyBy.
+    if (key == null) throw nullKeyError(key, value, this.where.keyedUid, this.where.operatorUid, this.where.subtask);
+    const kg = keyGroupFor(key, this.maxParallelism);
     this.add(this.channels[subtaskForKeyGroup(kg, this.maxParallelism, this.channels.length)], value);
   }
 }
@@ -221,6 +227,8 @@ export interface OutputSettings {
   maxParallelism: number;
   subtask: number;
   operatorUid: string;
+  /** The uid (or generated name) of the operator an edge feeds, for failures that name it. */
+  consumerUid: (edge: JobEdge) => string;
   /** The task's clock when its output records carry event timestamps. */
   time?: TaskTime;
   /** Accounts the time spent waiting for ring space (the task's back-pressured time). */
@@ -262,7 +270,7 @@ export class TaskOutput implements Collector<unknown> {
           w = new RebalanceWriter(chans, s.batchSize, s.subtask);
           break;
         case 'hash':
-          w = new HashWriter(chans, s.batchSize, e.keySelector!, s.maxParallelism);
+          w = new HashWriter(chans, s.batchSize, e.keySelector!, s.maxParallelism, { keyedUid: s.consumerUid(e), operatorUid: s.operatorUid, subtask: s.subtask });
           break;
         case 'broadcast':
           w = new BroadcastWriter(chans, s.batchSize);

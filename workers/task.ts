@@ -138,6 +138,7 @@ export class StreamTask {
             maxParallelism: s.maxParallelism,
             subtask: spec.subtask,
             operatorUid: displayName(tail),
+            consumerUid: (e) => displayName(plan.graph.nodes[e.toNode]),
             time: this.vertex.eventTime ? this.time : undefined,
             backPressure: new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE),
             gate: spec.gate,

@@ -127,6 +127,10 @@ async function run(argv: readonly string[]): Promise<number> {
             progress.clear();
             process.stderr.write(`eddy: dashboard at ${url} (REST under /jobs, Prometheus at ${url}metrics)\n`);
           },
+          onFailure: (line: string) => {
+            progress.clear();
+            process.stderr.write(`eddy: ${line}\n`);
+          },
           onStart: ({ checkpointDir, restoredFrom }) => {
             progress.clear();
             if (restoredFrom) process.stderr.write(`eddy: restored checkpoint ${restoredFrom.checkpointId} from ${restoredFrom.checkpointDir}\n`);

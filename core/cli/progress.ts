@@ -4,8 +4,8 @@
  *
  * - A live progress line, only on a TTY and without --no-progress: elapsed time, records
  *   in→out per operator (by uid), and the records/s reaching the sinks. It is one line,
- *   redrawn in place (`\r` + ANSI "clear line") at most every 250 ms and cut to the terminal
- *   width, because a line that wraps can no longer be redrawn in place.
+ *   redrawn in place (`\r` + ANSI "clear line") at most every 250 ms and fitted to the terminal
+ *   width by dropping the least useful columns (see progressLine), because a line that wraps can no longer be redrawn in place.
  * - A summary at the end: a table of the operators with records in/out, the duration, the
  *   overall records/s at the sinks, checkpoints completed and restarts.
  */
@@ -59,7 +59,7 @@ export function createProgress(opts: ProgressOptions): ProgressDisplay {
       if (t - lastDraw < REDRAW_INTERVAL_MS) return;
       lastDraw = t;
       const width = Math.max(20, (stream.columns || 80) - 1);
-      stream.write(CLEAR_LINE + fit(progressLine(progress, liveRate(samples, progress)), width));
+      stream.write(CLEAR_LINE + progressLine(progress, liveRate(samples, progress), width));
       drawn = true;
     },
     clear() {
@@ -90,14 +90,29 @@ function sinkRecords(ops: readonly OperatorMetrics[]): number {
   return sinkOperators(ops).reduce((n, o) => n + o.recordsIn, 0);
 }
 
-export function progressLine(p: JobProgress, ratePerSec: number): string {
-  const parts = p.operators.map((o) => `${o.uid} ${compact(o.recordsIn)}→${compact(o.recordsOut)}`);
-  return `eddy ${duration(p.elapsedMs)} │ ${compact(ratePerSec)} rec/s │ ${parts.join('  ')}`;
-}
-
-/** Cuts to `width` characters (the line holds no ANSI codes). */
-function fit(line: string, width: number): string {
-  return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
+/**
+ * The live line, fitted to `width` columns. Columns by usefulness: elapsed time and rate, the
+ * sinks (what the job delivers), the sources (what it has read: records out only, a source has
+ * no input), then the operators between; when the line is too long, operators between go first
+ * (from the last), then sources, and only then is the line cut.
+ */
+export function progressLine(p: JobProgress, ratePerSec: number, width = Infinity): string {
+  const head = `eddy ${duration(p.elapsedMs)} │ ${compact(ratePerSec)} rec/s │ `;
+  const cols = p.operators.map((o, i) => ({
+    i,
+    text: o.kind === 'source' ? `${o.uid} ${compact(o.recordsOut)}→` : o.kind === 'sink' ? `${o.uid} →${compact(o.recordsIn)}` : `${o.uid} ${compact(o.recordsIn)}→${compact(o.recordsOut)}`,
+    rank: o.kind === 'sink' ? 0 : o.kind === 'source' ? 1 : 2,
+  }));
+  const kept = [...cols];
+  const render = () => head + kept.map((c) => c.text).join('  ');
+  // Drop the least useful column (highest rank, last first) until the line fits.
+  while (render().length > width && kept.length > 1) {
+    let drop = 0;
+    for (let k = 1; k < kept.length; k++) if (kept[k]!.rank >= kept[drop]!.rank) drop = k;
+    kept.splice(drop, 1);
+  }
+  const line = render();
+  return line.length <= width ? line : fit(line, width);
 }
 
 /** 999, 1.2k, 12.3k, 1.23M, 4.5G */
@@ -164,4 +179,9 @@ export function formatSummary(r: SummaryInput, status = 'finished'): string {
   }
   if (r.stoppedWithSavepoint) lines.push(`  stopped with savepoint ${r.stoppedWithSavepoint}`);
   return lines.join('\n');
+}
+
+/** Cuts to `width` characters (the line holds no ANSI codes). */
+function fit(line: string, width: number): string {
+  return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
 }

@@ -22,6 +22,8 @@ import { Attempt } from './attempt.js';
 import { CollectedRecords } from './collected-records.js';
 import { controlHandlers, type LiveJob } from './control-handlers.js';
 import { deploy } from './deployment.js';
+import { ensureDirectory } from './directories.js';
+import { FailureHistory } from './failure-history.js';
 import { readEnvOverrides } from './env-overrides.js';
 import { planJob } from './job-plan.js';
 import { readMetrics, startProgress } from './job-progress.js';
@@ -58,11 +60,11 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   // What this run starts from, verified file by file before any thread starts.
   const initial = await initialRestore(plan, overrides, warn);
   const ownDir = checkpointing && overrides.checkpointDir === undefined;
-  const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? resolve(overrides.checkpointDir) : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
+  const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? ensureDirectory(overrides.checkpointDir, '--checkpoint-dir') : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
   // LMDB environments live here while the job runs; the folder goes when the job ends.
   const localDir =
     plan.settings.stateBackend === 'lmdb'
-      ? mkdtempSync(join(overrides.localDir !== undefined ? resolve(overrides.localDir) : tmpdir(), 'eddy-local-'))
+      ? mkdtempSync(join(overrides.localDir !== undefined ? ensureDirectory(overrides.localDir, '--local-dir') : tmpdir(), 'eddy-local-'))
       : undefined;
   const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
   const collector = new CollectedRecords();
@@ -72,6 +74,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const record = new JobRecord(plan, resolve(jobPath));
   let restarts = 0;
   const failures: Failure[] = [];
+  const history = new FailureHistory();
   const checkpoints: CheckpointStats[] = [];
   let checkpointsCompleted = 0;
   let checkpointsFailed = 0;
@@ -97,6 +100,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     checkpoints,
     restarts,
     failures,
+    exceptions: history.entries,
     cancelled,
     savepoints: live.savepoints,
     stoppedWithSavepoint: live.stopSavepoint,
@@ -144,7 +148,11 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       }
       failures.push(end.failure);
       record.failed(end.failure, attempt);
+      const line = history.add(end.failure, attempt + 1, Date.now());
       const decision = restart.onFailure(Date.now());
+      // A job that fails once without restarting gets only its error line; the history line
+      // belongs to a sequence of restarts.
+      if (decision.restart || restarts > 0) options.onFailure?.(decision.restart ? `${line}; restarting in ${decision.delayMs} ms (--restart ${restart.description})` : `${line}; not restarting (${decision.reason})`);
       if (!decision.restart) {
         record.finish('FAILED');
         const f = end.failure;

@@ -12,6 +12,7 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isJobDefinition, type JobDefinition } from '../api/job.js';
 import { EddyError } from '../failure.js';
+import { compileErrorLine } from './compile-error.js';
 
 const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
 let hooksRegistered = false;
@@ -58,8 +59,7 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
       mod = (await import(url)) as Record<string, unknown>;
     }
   } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new EddyError('JOB_LOAD_FAILED', `job module '${given}' failed to load: ${msg}`);
+    throw loadFailure(given, err);
   }
   let def: unknown = mod.default;
   // A TypeScript module compiled as CommonJS arrives as { default: { default: job } }.
@@ -68,4 +68,11 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
     throw new EddyError('JOB_INVALID', `job module '${given}' has no default export made by defineJob; end it with: export default defineJob((env) => { ... })`);
   }
   return def;
+}
+
+function loadFailure(given: string, err: unknown): EddyError {
+  const message = err instanceof Error ? err.message : String(err);
+  const compile = compileErrorLine(message);
+  if (compile !== undefined) return new EddyError('JOB_LOAD_FAILED', `job module '${given}' does not compile: ${compile}`);
+  return new EddyError('JOB_LOAD_FAILED', `job module '${given}' failed to load: ${message.split('\n')[0]}`);
 }

@@ -1,4 +1,5 @@
 import type { ParseCounts } from '../connectors/sources/line-parsing.js';
+import type { ExceptionEntry } from './failure-history.js';
 import type { CheckpointStats } from '../checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import type { Failure } from '../failure.js';
@@ -53,6 +54,8 @@ export interface RunOptions {
   fallbackToOlder?: boolean;
   /** Things the user should know that are not errors (skipped state, retained directories). */
   onWarning?: (message: string) => void;
+  /** Called with one line for each failure that ends an attempt, when it happens (the CLI prints it). */
+  onFailure?: (line: string) => void;
   /** Called once the job is addressable (its control endpoint is up). */
   onStart?: (info: { checkpointDir: string; restoredFrom?: { checkpointDir: string; checkpointId: number } }) => void;
   /**
@@ -126,6 +129,8 @@ export interface JobResult {
   restarts: number;
   /** The failure behind each restart, in order. */
   failures: Failure[];
+  /** Every failure that ended an attempt: when, code, operator uid, subtask, attempt, message, stack. */
+  exceptions: ExceptionEntry[];
   /** Every keyed-state restore of every attempt (empty when nothing was restored). */
   stateRestores?: StateRestore[];
   /** True when the job was stopped by its AbortSignal (Ctrl-C) rather than running out of input. */

@@ -47,7 +47,7 @@ async function runSchedule(seed: number): Promise<void> {
   // One producer task per channel, each with one output channel (a forward edge).
   const producers = rings.map((ring, c) => {
     const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-    return new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [consumerGate] }], { batchSize: 1 + Math.floor(r() * 40), maxParallelism: 128, subtask: c, operatorUid: `p${c}`, gate: producerGates[c] });
+    return new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [consumerGate] }], { batchSize: 1 + Math.floor(r() * 40), maxParallelism: 128, subtask: c, operatorUid: `p${c}`, consumerUid: () => 'consumer', gate: producerGates[c] });
   });
   const input = new InputGate(
     rings.map((ring, c) => ({ edge: 0, producerSubtask: c, ring, producerGate: producerGates[c] })),
