@@ -21,6 +21,13 @@ const keyed =
   <IN, OUT>(fn: ProcessAllWindowFunction<IN, OUT> | undefined): ProcessWindowFunction<IN, OUT, number> | undefined =>
     fn === undefined ? undefined : (_key, ctx, elements, out) => fn(ctx, elements, out);
 
+/**
+ * Windows over a whole non-keyed stream (Flink's `AllWindowedStream`), from
+ * `stream.windowAll(assigner)` or `stream.countWindowAll(n)`: every record goes to one window
+ * operator at parallelism 1, whose windows are keyed state under one constant key, so they
+ * checkpoint, restore, take allowed lateness and send late data to a side output as keyed
+ * windows do. Finish it with `reduce`, `aggregate` or `process`.
+ */
 export class AllWindowedStream<T> {
   /** @internal */
   constructor(private readonly inner: WindowedStream<T, number>) {}

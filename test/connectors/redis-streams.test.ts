@@ -274,7 +274,9 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       const duplicates = res.out.length - seen.size;
       console.log(`at-least-once: ${res.out.length} entries for ${COUNT} records, ${duplicates} duplicates after ${res.killed} kills`);
       assert.equal(seen.size, COUNT, 'no record lost');
-      assert.ok(duplicates > 0, 'the replays after the faults wrote some entries twice');
+      // Faults happened (a replay may still find nothing to repeat when a kill lands right after
+      // a checkpoint, so the count of duplicates is reported, not required to be above zero).
+      assert.ok(res.killed >= 1 && res.restored >= 1, 'the job was killed and resumed from a checkpoint');
     });
 
     it('redis-server killed (SIGKILL) and restarted mid-run: the output is still exact', async () => {
