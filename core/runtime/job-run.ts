@@ -16,7 +16,7 @@ import { defaultSavepointRoot } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { startControlServer, type ControlServer } from '../control/control-server.js';
 import { EddyError, type Failure } from '../failure.js';
-import { startDashboard, type Dashboard } from '../observe/dashboard.js';
+import type { Dashboard } from '../observe/dashboard.js';
 import { JobRecord } from '../observe/job-record.js';
 import { Attempt } from './attempt.js';
 import { CollectedRecords } from './collected-records.js';
@@ -116,6 +116,8 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       options.onStart?.({ checkpointDir, restoredFrom });
     }
     if (overrides.webUi !== undefined) {
+      // Loaded only when asked for: prom-client and the server cost every other job start-up time.
+      const { startDashboard } = await import('../observe/dashboard.js');
       dashboard = await startDashboard({ port: overrides.webUi, host: overrides.webUiHost, record, control: control && handlers ? { token: control.token, handlers } : undefined });
       options.onWebUi?.(dashboard.url);
     }

@@ -4,7 +4,11 @@
  * connection is retried for a while (a restarted server comes back), then the task fails and
  * the job's restart strategy takes over.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type * as NatsTransport from '@nats-io/transport-node';
+import { lazyModule } from '../lazy-module.js';
+
+const natsLib = lazyModule<typeof NatsTransport>('@nats-io/transport-node');
 import { EddyError, type FailureCode } from '../../failure.js';
 
 export type { NatsConnection };
@@ -33,7 +37,7 @@ export function checkNatsUrl(url: string, what: string): void {
 export async function connectNats(url: string, what: string, code: FailureCode): Promise<NatsConnection> {
   checkNatsUrl(url, what);
   try {
-    return await connect({ servers: url, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: RECONNECT_ATTEMPTS, reconnectTimeWait: RECONNECT_WAIT_MS });
+    return await natsLib().connect({ servers: url, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: RECONNECT_ATTEMPTS, reconnectTimeWait: RECONNECT_WAIT_MS });
   } catch (err) {
     throw new EddyError(code, `${what}: cannot connect to NATS at ${new URL(url).host} (${errMessage(err)}); check the URL and that nats-server -js is running`, {
       cause: errMessage(err),

@@ -22,8 +22,9 @@
  * `flushEvery`) and every barrier waits for their acks; a restore replays, and so duplicates,
  * the messages published after the restored checkpoint.
  */
-import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { jetstreamLib, kvLib } from './lib.js';
 import { EddyError } from '../../failure.js';
 import { LazyConnection } from '../lazy-connection.js';
 import { AtLeastOnceWriter } from '../sinks/at-least-once.js';
@@ -91,7 +92,7 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
   const connectAll = async (): Promise<Conn> => {
     const nc = await connectNats(opts.url, what, 'SINK_FAILED');
     try {
-      return { nc, js: jetstream(nc), ledger: mode === 'exactly-once' ? await new Kvm(nc).create(bucket, { history: 1 }) : undefined };
+      return { nc, js: jetstreamLib().jetstream(nc), ledger: mode === 'exactly-once' ? await new (kvLib().Kvm)(nc).create(bucket, { history: 1 }) : undefined };
     } catch (err) {
       await closeNats(nc);
       throw new EddyError('SINK_FAILED', `${what}: cannot open the ledger bucket '${bucket}': ${errMessage(err)}`, { cause: errMessage(err) });
@@ -106,7 +107,7 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
       const conn = await connectAll();
       try {
         if (typeof opts.subject === 'string') {
-          const jsm = await jetstreamManager(conn.nc);
+          const jsm = await jetstreamLib().jetstreamManager(conn.nc);
           try {
             await jsm.streams.find(opts.subject);
           } catch {

@@ -16,7 +16,8 @@
  * Retention (max_age, max_msgs, work-queue or interest policies) can delete messages a restore
  * needs: a restored reader checks that the stream still starts at or before its next sequence.
  */
-import { DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import { jetstreamLib } from './lib.js';
 import type { Collector } from '../../api/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
@@ -99,7 +100,7 @@ export function jetstreamSource(opts: JetStreamSourceOptions): Source<JetStreamM
 }
 
 async function streamInfo(nc: NatsConnection, stream: string, what: string) {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamLib().jetstreamManager(nc);
   try {
     return await jsm.streams.info(stream);
   } catch (err) {
@@ -210,9 +211,9 @@ class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
   private async fetch(c: FilterCursor): Promise<void> {
     try {
       if (!c.consumer) {
-        const js = jetstream(this.nc!);
+        const js = jetstreamLib().jetstream(this.nc!);
         c.consumer = await js.consumers.get(this.stream, {
-          deliver_policy: DeliverPolicy.StartSequence,
+          deliver_policy: jetstreamLib().DeliverPolicy.StartSequence,
           opt_start_seq: c.pos.last + 1,
           ...(c.filter === ALL ? {} : { filter_subjects: [c.filter] }),
         });

@@ -2,7 +2,10 @@
  * Connecting to PostgreSQL with failures a user can act on: every error names the server
  * (host, port, database — never the password) and says what to do, as one line.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyModule } from '../lazy-module.js';
+
+const pgLib = lazyModule<typeof pg>('pg');
 import { EddyError, type FailureCode } from '../../failure.js';
 
 /** How long a connection attempt may take before the server counts as unreachable. */
@@ -19,7 +22,7 @@ export interface PgTarget {
 /** host:port/database of a connection string, for messages (no user, no password). */
 export function describeServer(connectionString: string): string {
   try {
-    const c = new pg.Client({ connectionString });
+    const c = new (pgLib().Client)({ connectionString });
     return `${c.host ?? 'localhost'}:${c.port ?? 5432}/${c.database ?? ''}`;
   } catch {
     return '(unparsable connection string)';
@@ -75,7 +78,7 @@ export function pgFailure(err: unknown, t: PgTarget, where: { operatorUid?: stri
 export async function connect(t: PgTarget, where: { operatorUid?: string; subtask?: number } = {}): Promise<pg.Client> {
   let client: pg.Client;
   try {
-    client = new pg.Client({ connectionString: t.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    client = new (pgLib().Client)({ connectionString: t.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   } catch (err) {
     throw new EddyError(t.role === 'sink' ? 'SINK_FAILED' : 'SOURCE_FAILED', `${t.name}: malformed connection string: ${err instanceof Error ? err.message : String(err)}`, where);
   }

@@ -4,7 +4,11 @@
  * first connection, a lost one is retried for a while (a restarted server comes back) and then
  * given up, so the task fails and the job's restart strategy takes over instead of hanging.
  */
-import { createClient, type RedisClientType } from '@redis/client';
+import type { RedisClientType } from '@redis/client';
+import type * as RedisLib from '@redis/client';
+import { lazyModule } from '../lazy-module.js';
+
+const redisLib = lazyModule<typeof RedisLib>('@redis/client');
 import { EddyError, type FailureCode } from '../../failure.js';
 
 export type RedisClient = RedisClientType;
@@ -50,7 +54,7 @@ export function safeUrl(url: string): string {
 export async function connectRedis(url: string, what: string, code: FailureCode): Promise<RedisClient> {
   checkRedisUrl(url, what);
   let connected = false;
-  const client = createClient({
+  const client = redisLib().createClient({
     url,
     // A blocked or long command must not be cut off by the client (v6 defaults to 5 s).
     commandOptions: { timeout: 0 },
@@ -58,7 +62,7 @@ export async function connectRedis(url: string, what: string, code: FailureCode)
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectStrategy: (retries: number, cause: Error) => (!connected || retries >= RECONNECT_ATTEMPTS ? cause : RECONNECT_DELAY_MS),
     },
-  } as Parameters<typeof createClient>[0]) as unknown as RedisClient;
+  } as Parameters<typeof RedisLib.createClient>[0]) as unknown as RedisClient;
   client.on('error', () => {});
   try {
     await client.connect();
