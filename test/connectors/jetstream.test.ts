@@ -225,7 +225,9 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       const seen = new Set(res.out.map((o) => o.i));
       console.log(`at-least-once: ${res.out.length} messages for ${COUNT} records, ${res.out.length - seen.size} duplicates after ${res.killed} kills`);
       assert.equal(seen.size, COUNT, 'no record lost');
-      assert.ok(res.out.length > COUNT, 'the replays after the faults published some messages twice');
+      // Faults happened (a replay may still find nothing to repeat when a kill lands right after
+      // a checkpoint, so the count of duplicates is reported, not required to be above zero).
+      assert.ok(res.killed >= 1 && res.restored >= 1, 'the job was killed and resumed from a checkpoint');
     });
 
     it('nats-server killed (SIGKILL) and restarted mid-run: the output is still exact', async () => {
