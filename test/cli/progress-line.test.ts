@@ -50,3 +50,37 @@ describe('progress line', () => {
     assert.equal(line, 'eddy 1.5s │ 8.23k rec/s │ sessions-out →800');
   });
 });
+
+/**
+ * What the line is drawn from: the snapshots `onProgress` gets (issue 12: the rate showed 0 for
+ * the first ~2.6 s, sources stayed at 0 and counts moved in ~1 s steps, because workers published
+ * their counters only every so many loop turns). A paced job: from the first second on, every
+ * snapshot shows records read by the source and reached by the sink, and the sink count moves
+ * between nearly every pair of snapshots.
+ */
+describe('progress snapshots while a job runs', () => {
+  it('count records at the source and the sink from the first second, in steps of one snapshot', async () => {
+    const { runJob } = await import('../../core/index.js');
+    const { join } = await import('node:path');
+    const { repoRoot } = await import('../helpers/paths.js');
+    const seen: { t: number; source: number; sink: number }[] = [];
+    await runJob(join(repoRoot, 'bench', 'jobs', 'keyed-count.mjs'), {
+      parallelism: 2,
+      mode: 'none',
+      args: { count: '500000', rate: '200000' },
+      progressIntervalMs: 100,
+      onProgress: (p) => {
+        const sum = (kind: string, f: 'recordsIn' | 'recordsOut') => p.operators.filter((o) => o.kind === kind).reduce((n, o) => n + o[f], 0);
+        seen.push({ t: p.elapsedMs, source: sum('source', 'recordsOut'), sink: sum('sink', 'recordsIn') });
+      },
+    });
+    const running = seen.filter((s) => s.t >= 1000 && s.sink < 500_000);
+    assert.ok(running.length >= 5, `snapshots while the job ran past its first second: ${running.length}`);
+    for (const s of running) assert.ok(s.source > 0 && s.sink > 0, `at ${s.t.toFixed(0)} ms: source ${s.source}, sink ${s.sink}`);
+    // Counters published every ~100 ms: the sink count moves between most 100 ms snapshots (a
+    // 1 s publishing step would leave 9 of 10 unchanged).
+    let moved = 0;
+    for (let i = 1; i < running.length; i++) if (running[i].sink > running[i - 1].sink) moved++;
+    assert.ok(moved >= (running.length - 1) * 0.6, `the sink count moved in ${moved} of ${running.length - 1} steps`);
+  });
+});
