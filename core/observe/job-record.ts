@@ -8,10 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { CheckpointPhases, CheckpointStats, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
-import type { Failure } from '../failure.js';
 import { displayName } from '../graph/stream-graph.js';
 import type { Deployment } from '../runtime/deployment.js';
 import type { JobEvents, StateQuery } from '../runtime/job-events.js';
+import type { ExceptionEntry } from '../runtime/failure-history.js';
 import type { JobPlan } from '../runtime/job-plan.js';
 import { writeArchive } from './archive.js';
 import { MetricsSampler } from './sampler.js';
@@ -19,17 +19,8 @@ import { buildJobViews, type JobViews } from './views.js';
 
 export type JobState = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
 
-/** One failure that ended an attempt, as the exceptions tab lists it. */
-export interface ExceptionEntry {
-  timestamp: number;
-  code: string;
-  operatorUid?: string;
-  subtask?: number;
-  attempt: number;
-  message: string;
-  cause?: string;
-  stack?: string;
-}
+// The exceptions tab lists the same entries as JobResult.exceptions (one history, two readers).
+export type { ExceptionEntry };
 
 export interface TaskCheckpointDetail {
   vertex: number;
@@ -180,17 +171,9 @@ export class JobRecord implements JobEvents {
     }
   }
 
-  failed(f: Failure, attempt: number): void {
-    this.exceptions.push({
-      timestamp: Date.now(),
-      code: f.code,
-      operatorUid: f.operatorUid,
-      subtask: f.subtask,
-      attempt,
-      message: f.message,
-      cause: f.cause,
-      stack: f.stack,
-    });
+  /** A failure ended an attempt: the entry the job's failure history recorded for it. */
+  failed(e: ExceptionEntry): void {
+    this.exceptions.push(e);
   }
 
   restarting(): void {

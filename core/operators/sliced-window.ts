@@ -22,15 +22,14 @@
  * holding it has already fired. windowOperator (window.ts) picks this path only then.
  */
 import type { Collector } from '../api/functions.js';
-import { EddyError } from '../failure.js';
 import { reservedEntryCount, storedKey, type KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyGroupRange } from '../state/key-groups.js';
 import { windowStart } from '../time/windows/window.js';
-import { OperatorContext } from './context.js';
+import type { OperatorContext } from './context.js';
 import { userFunctionFailure } from './failures.js';
 import { BaseOperator, type OperatorRuntime } from './operator.js';
-import { missingTimestamp, otherWindowState, WindowEmitter, type WindowSpec } from './window-output.js';
+import { missingTimestamp, otherWindowState, WindowEmitter, windowRuntime, type WindowSpec } from './window-output.js';
 import { storedEventTimers } from '../time/timer-service.js';
 
 const SLICES_TABLE = '__eddy/window/slices';
@@ -116,7 +115,7 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
 
   constructor(spec: WindowSpec, rt: OperatorRuntime, next: Collector<unknown>) {
     super();
-    if (!rt.keyedStore) throw new EddyError('JOB_INVALID', `window operator '${rt.displayName}' needs a keyed stream; call keyBy(...) first`);
+    ({ store: this.store, ctx: this.ctx, out: this.out } = windowRuntime(this, rt, next));
     const a = spec.assigner.aligned!;
     this.size = a.size;
     this.slide = a.slide;
@@ -124,16 +123,7 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
     // Without merge (an aggregate on sliding windows) slices cannot be combined: one pane per window instead.
     this.windowPanes = spec.fn.kind === 'aggregate' && typeof spec.fn.aggregate.merge !== 'function' && a.slide !== a.size;
     this.slice = this.windowPanes ? a.slide : gcd(a.size, a.slide);
-    this.store = rt.keyedStore;
     this.time = rt.time;
-    this.ctx = new OperatorContext(rt);
-    const op = this;
-    this.out = {
-      collect(v: unknown) {
-        op.recordsOut++;
-        next.collect(v);
-      },
-    };
     this.range = keyGroupRange(rt.subtaskIndex, rt.maxParallelism, rt.parallelism);
     this.slicesTable = this.store.register(SLICES_TABLE, 'map');
     this.dueTable = this.store.register(DUE_TABLE, 'map');

@@ -10,7 +10,9 @@ import type { TaskTime } from '../time/task-time.js';
 import type { Trigger } from '../time/windows/triggers.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
 import type { TimeWindow } from '../time/windows/window.js';
-import type { OperatorContext } from './context.js';
+import type { KeyedStateStore } from '../state/keyed-store.js';
+import { OperatorContext } from './context.js';
+import type { OperatorRuntime } from './operator.js';
 import { userFunctionFailure } from './failures.js';
 
 /** What a window function learns about the window it is called for. */
@@ -107,4 +109,24 @@ export function otherWindowState(ctx: OperatorContext, found: string, expected: 
     `window operator '${ctx.operatorUid}' restored ${found}, but now runs as ${expected}: its window configuration (assigner, trigger, allowed lateness, function) or the eddy version differs from the one that wrote the checkpoint; restore with the same job and version, or start without restoring`,
     { operatorUid: ctx.operatorUid, subtask: ctx.subtaskIndex },
   );
+}
+
+/**
+ * What both window operators take from the runtime: the keyed store (windows are keyed state,
+ * so a stream that was not keyed is refused here), the operator context, and the output that
+ * counts the operator's records out on their way to `next`.
+ */
+export function windowRuntime(
+  op: { recordsOut: number },
+  rt: OperatorRuntime,
+  next: Collector<unknown>,
+): { store: KeyedStateStore; ctx: OperatorContext; out: Collector<unknown> } {
+  if (!rt.keyedStore) throw new EddyError('JOB_INVALID', `window operator '${rt.displayName}' needs a keyed stream; call keyBy(...) first`);
+  const out = {
+    collect(v: unknown) {
+      op.recordsOut++;
+      next.collect(v);
+    },
+  };
+  return { store: rt.keyedStore, ctx: new OperatorContext(rt), out };
 }

@@ -11,7 +11,6 @@
  * on the sliced operator instead (sliced-window.ts); windowOperator below chooses.
  */
 import type { Collector } from '../api/functions.js';
-import { EddyError } from '../failure.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyedTimerService, type KeyedTimerService, type TimeDomain } from '../time/timer-service.js';
@@ -19,11 +18,11 @@ import type { WindowAssigner } from '../time/windows/assigners.js';
 import { EventTimeTrigger, fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
 import { afterMerge, mergeWindow, retireWindow, sessionsOf, storedSessions } from '../time/windows/merging-window-set.js';
 import { maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
-import { OperatorContext } from './context.js';
+import type { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
 import { sliceable, SlicedWindowOperator, storedDueWindows } from './sliced-window.js';
 import { keyGroupRange } from '../state/key-groups.js';
-import { missingTimestamp, otherWindowState, WindowEmitter, type WindowSpec } from './window-output.js';
+import { missingTimestamp, otherWindowState, WindowEmitter, windowRuntime, type WindowSpec } from './window-output.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 
 export type { ProcessWindowFunction, WindowContext, WindowFunctionSpec, WindowSpec } from './window-output.js';
@@ -55,18 +54,9 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
     next: Collector<unknown>,
   ) {
     super();
-    if (!rt.keyedStore) throw new EddyError('JOB_INVALID', `window operator '${rt.displayName}' needs a keyed stream; call keyBy(...) first`);
-    this.store = rt.keyedStore;
+    ({ store: this.store, ctx: this.ctx, out: this.out } = windowRuntime(this, rt, next));
     this.time = rt.time;
-    this.ctx = new OperatorContext(rt);
-    const op = this;
-    this.out = {
-      collect(v: unknown) {
-        op.recordsOut++;
-        next.collect(v);
-      },
-    };
-    this.timers = keyedTimerService({ ...rt, keyedStore: rt.keyedStore });
+    this.timers = keyedTimerService({ ...rt, keyedStore: this.store });
     this.timers.setCallback((t, key, ns, domain) => this.onTimer(t, key, ns, domain));
     this.contents = this.store.register(CONTENTS_TABLE, 'map');
     this.triggerState = this.store.register(TRIGGER_TABLE, 'map');

@@ -26,7 +26,7 @@ function sameFailure(a: ExceptionEntry, b: ExceptionEntry): boolean {
 export class FailureHistory {
   readonly entries: ExceptionEntry[] = [];
 
-  /** Records a failure and returns the line that reports it. */
+  /** Records a failure and returns the line that reports it (the entry is the newest of `entries`). */
   add(f: Failure, attempt: number, now: number): string {
     const e: ExceptionEntry = { timestamp: now, code: f.code, operatorUid: f.operatorUid, subtask: f.subtask, attempt, message: f.message, cause: f.cause, stack: f.stack };
     // The run of identical failures just before this one: a loop on the same record.

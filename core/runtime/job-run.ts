@@ -149,8 +149,8 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
         return result(end.cancelled);
       }
       failures.push(end.failure);
-      record.failed(end.failure, attempt);
       const line = history.add(end.failure, attempt + 1, Date.now());
+      record.failed(history.entries[history.entries.length - 1]!);
       const decision = restart.onFailure(Date.now());
       // A job that fails once without restarting gets only its error line; the history line
       // belongs to a sequence of restarts.

@@ -68,3 +68,15 @@ export function assertOneLine(e: Exit, code: string, words: string[]): void {
   assert.match(lines[0], new RegExp(`^eddy: \\[${code}\\] `));
   for (const w of words) assert.ok(lines[0].includes(w), `'${w}' missing from ${lines[0]}`);
 }
+
+/**
+ * At-least-once under faults: every record arrived (none lost), and the job really was killed
+ * and resumed. The duplicates are printed, not required: a replay finds nothing to repeat when
+ * a kill lands right after a checkpoint.
+ */
+export function assertAtLeastOnce(res: { out: { i: number }[]; killed: number; restored: number }, count: number, what: string): void {
+  const seen = new Set(res.out.map((o) => o.i));
+  console.log(`at-least-once: ${res.out.length} ${what} for ${count} records, ${res.out.length - seen.size} duplicates after ${res.killed} kills`);
+  assert.equal(seen.size, count, 'no record lost');
+  assert.ok(res.killed >= 1 && res.restored >= 1, 'the job was killed and resumed from a checkpoint');
+}

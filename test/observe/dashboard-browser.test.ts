@@ -1,7 +1,7 @@
 /**
  * The live dashboard in real headless Chromium (Debian's /usr/bin/chromium driven by
  * playwright-core), watching one running job: generated events → a pass-through that throws
- * once (attempt 0) → a keyed count → a slow sink at parallelism 1 behind a rebalance, with
+ * once (in attempt 1) → a keyed count → a slow sink at parallelism 1 behind a rebalance, with
  * small rings so the sink's slowness reaches the count vertex quickly.
  *
  * What the page must show, read from the DOM the way a user reads it: every vertex of the
@@ -78,7 +78,7 @@ describe('dashboard in headless Chromium', { skip }, () => {
     await wait(`document.querySelector('#exceptions .exception[data-operator-uid="faults"][data-code="USER_FUNCTION_FAILED"]') !== null`, 'the failure in the exceptions');
     const text = await page.textContent('#exceptions .exception');
     assert.match(text ?? '', /injected failure at record \d+/);
-    assert.match(text ?? '', /attempt 0/);
+    assert.match(text ?? '', /attempt 1/); // the job's first run is attempt 1, as in JobResult.exceptions
     assert.equal(await page.textContent('#job-restarts'), '1');
 
     // A completed checkpoint in the history (after the restart).
