@@ -38,6 +38,29 @@ export type FailureCode =
   | 'CANCELLED'
   | 'INTERNAL';
 
+/**
+ * Where the record being processed when a failure happened came from: its source, the split
+ * and the position in the split. Known when the failing operator runs in the source's own task
+ * (chained): the reader is asked at the moment of the throw, so tracking costs nothing per
+ * record. A record that crossed a network edge (keyBy, rebalance) carries no origin.
+ */
+export interface RecordOrigin {
+  /** uid of the source operator that read the record. */
+  source: string;
+  /** The split: a file's path for file sources; for others, what the reader names it. */
+  split: string;
+  /** Position in the split: a line's first byte for files, the element's index for a generator or a collection. */
+  offset: number;
+  /** 1-based line number, for line-oriented files. */
+  line?: number;
+}
+
+/** `record from 'in.jsonl' line 3 (byte 57)`, or `record at offset 100 of split 'generator 0/2' of source 'numbers'`. */
+export function describeOrigin(o: RecordOrigin): string {
+  if (o.line !== undefined) return `record from '${o.split}' line ${o.line} (byte ${o.offset})`;
+  return `record at offset ${o.offset} of split '${o.split}' of source '${o.source}'`;
+}
+
 /** A failure as plain data (it crosses thread boundaries): code, message, where. */
 export interface Failure {
   /** What kind of failure (see {@link FailureCode}). */
@@ -52,6 +75,8 @@ export interface Failure {
   cause?: string;
   /** Stack of the underlying error, shown with EDDY_DEBUG=1. */
   stack?: string;
+  /** Where the record being processed came from, when known (see {@link RecordOrigin}). */
+  origin?: RecordOrigin;
 }
 
 /** The error eddy throws and `runJob` rejects with: a {@link FailureCode} and, for a running job, where it happened. */
@@ -64,14 +89,17 @@ export class EddyError extends Error {
   readonly subtask?: number;
   /** Message of the underlying error (what a user function threw). */
   readonly causeMessage?: string;
+  /** Where the record being processed came from, when known; set by the task as the error passes the source. */
+  origin?: RecordOrigin;
 
-  constructor(code: FailureCode, message: string, where: { operatorUid?: string; subtask?: number; cause?: string } = {}) {
+  constructor(code: FailureCode, message: string, where: { operatorUid?: string; subtask?: number; cause?: string; origin?: RecordOrigin } = {}) {
     super(message);
     this.name = 'EddyError';
     this.code = code;
     this.operatorUid = where.operatorUid;
     this.subtask = where.subtask;
     this.causeMessage = where.cause;
+    this.origin = where.origin;
   }
 
   /** As plain data, to cross a thread boundary. */
@@ -83,6 +111,7 @@ export class EddyError extends Error {
       subtask: this.subtask,
       cause: this.causeMessage,
       stack: this.stack,
+      ...(this.origin !== undefined ? { origin: this.origin } : {}),
     };
   }
 

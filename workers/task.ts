@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Collector } from '../core/api/functions.js';
 import { Gate } from '../core/channel/gate.js';
 import type { SinkWriter, SourceReader } from '../core/connectors/types.js';
-import { EddyError } from '../core/failure.js';
+import { EddyError, type FailureCode } from '../core/failure.js';
 import type { JobVertex } from '../core/graph/job-graph.js';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { KeyContextOperator } from '../core/operators/keyed.js';
@@ -43,13 +43,40 @@ import { answerQueries, connectorContext, send } from './control-port.js';
 import { InputGate } from './input-gate.js';
 import { TaskOutput } from './output.js';
 
-/** Counts what the source reader emits, as the source operator's records out. */
+/** Failures caused by one record, which its origin explains (not a sink's or the runtime's). */
+const RECORD_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode>(['USER_FUNCTION_FAILED', 'NULL_KEY', 'BAD_TIMESTAMP', 'RECORD_TOO_LARGE']);
+
+/**
+ * Counts what the source reader emits, as the source operator's records out. A failure thrown
+ * while the chain processes a record passes here on its way out of the reader's poll: the
+ * reader is then still at that record, so its split and offset are that record's origin,
+ * exactly, and nothing is kept per record to know it.
+ */
 class SourceCounter implements Collector<unknown> {
   recordsOut = 0;
-  constructor(private readonly next: Collector<unknown>) {}
+  constructor(
+    private readonly next: Collector<unknown>,
+    private readonly reader: SourceReader<unknown>,
+    private readonly sourceUid: string,
+  ) {}
   collect(value: unknown): void {
     this.recordsOut++;
-    this.next.collect(value);
+    try {
+      this.next.collect(value);
+    } catch (err) {
+      if (err instanceof EddyError && err.origin === undefined && RECORD_FAILURES.has(err.code)) this.addOrigin(err);
+      throw err;
+    }
+  }
+
+  private addOrigin(err: EddyError): void {
+    let at;
+    try {
+      at = this.reader.currentOrigin?.();
+    } catch {
+      // Finding the position is best effort: the failure itself must come out.
+    }
+    if (at !== undefined) err.origin = { source: this.sourceUid, ...at };
   }
 }
 
@@ -194,7 +221,7 @@ export class StreamTask {
         void assigner.open();
         next = assigner;
       }
-      const counter = new SourceCounter(next);
+      const counter = new SourceCounter(next, nodes[0].reader, nodes[0].uid);
       this.source = { node: nodes[0].node, reader: nodes[0].reader, counter };
       this.head = counter;
     } else {

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { EddyError, type FailureCode } from '../failure.js';
+import { describeOrigin, EddyError, type FailureCode } from '../failure.js';
 import type { JobProgress, JobResult } from '../runtime/options.js';
 import { closest, parseRunArgs, runHelp } from './args.js';
 import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js';
@@ -67,7 +67,7 @@ function isEddyError(err: unknown): err is EddyError {
 /** `eddy: [CODE] message` on one line (the first line of the message). */
 function errorLine(err: EddyError): string {
   const first = err.message.split('\n')[0]!.trim();
-  return `eddy: [${err.code}] ${first}`;
+  return `eddy: [${err.code}] ${first}${err.origin !== undefined ? `; ${describeOrigin(err.origin)}` : ''}`;
 }
 
 /** Prints an error and returns the exit code for it. */

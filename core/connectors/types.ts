@@ -4,6 +4,7 @@
  * for a reader / writer per parallel subtask inside the worker.
  */
 import type { Collector } from '../api/functions.js';
+import type { RecordOrigin } from '../failure.js';
 
 /** What a source reader or sink writer learns of where it runs. */
 export interface ConnectorContext {
@@ -62,6 +63,9 @@ export type ConnectorReport =
   /** A sink whose target de-duplicated `duplicates` re-published records of `batch` (JetStream). */
   | { kind: 'duplicates-dropped'; batch: string; duplicates: number };
 
+/** Where a reader is: the split and the position in it (a {@link RecordOrigin} without the source's uid). */
+export type SplitPosition = Omit<RecordOrigin, 'source'>;
+
 /**
  * 'more': call poll again soon; 'idle': nothing to emit right now (call again after
  * `idleMs` or earlier); 'end': the (bounded) reader has emitted everything.
@@ -76,6 +80,12 @@ export interface SourceReader<T> {
   poll(out: Collector<T>, max: number): PollStatus | Promise<PollStatus>;
   /** How long to wait after 'idle' before polling again, in ms. */
   readonly idleMs?: number;
+  /**
+   * The split and position of the record being emitted right now (during `out.collect` in
+   * poll), or undefined when unknown. Asked only when processing that record threw, so it may
+   * do work (count lines); the reader keeps nothing per record for it but its position.
+   */
+  currentOrigin?(): SplitPosition | undefined;
   /**
    * The reader's position (offsets), kept in operator state by checkpoints; `checkpointId` is
    * the checkpoint it is taken for (what notifyCheckpointComplete will later name).

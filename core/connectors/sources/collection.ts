@@ -1,7 +1,7 @@
 /** A fixed list of values, emitted in order by a single reader. */
 import type { Collector } from '../../api/functions.js';
 import { EddyError } from '../../failure.js';
-import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
+import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 
 /** What a collection reader keeps in a checkpoint. */
 export interface CollectionState {
@@ -37,6 +37,11 @@ class CollectionReader<T> implements SourceReader<T> {
       throw new EddyError('STATE_FAILED', `fromElements: restored source state is malformed: ${JSON.stringify(s)}`);
     }
     this.offset = offset;
+  }
+
+  /** The element being emitted: its index in the list (the offset was advanced past it). */
+  currentOrigin(): SplitPosition | undefined {
+    return this.offset > 0 ? { split: 'fromElements', offset: this.offset - 1 } : undefined;
   }
 
   snapshotState(): CollectionState {

@@ -19,7 +19,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Collector } from '../../api/functions.js';
 import { EddyError } from '../../failure.js';
-import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
+import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 import { type CsvOptions, csvLineParser } from './csv.js';
 import { checkPolicy, ParsingLineHandler, type InvalidLinePolicy } from './line-parsing.js';
 import { LineFileReader, usesGzip, type Compression, type LineHandler, type TextFileState } from './text-file.js';
@@ -155,6 +155,10 @@ class DirectoryReader<T> implements SourceReader<T> {
 
   open(): void {
     this.handler.open?.();
+  }
+
+  currentOrigin(): SplitPosition | undefined {
+    return this.current?.reader.currentOrigin();
   }
 
   snapshotState(): DirectoryState {

@@ -6,7 +6,7 @@
  */
 import type { Collector } from '../../api/functions.js';
 import { EddyError } from '../../failure.js';
-import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
+import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 
 export interface GeneratorOptions<T> {
   /** Number of records; undefined makes the source unbounded. */
@@ -88,6 +88,8 @@ class GeneratorReader<T> implements SourceReader<T> {
   private tokens = 1;
   private lastRefill = -1;
   private idle = 1;
+  /** Index of the record being emitted, for a failure's origin; -1 before the first. */
+  private at = -1;
 
   constructor(
     private readonly fn: (index: number) => T,
@@ -102,6 +104,11 @@ class GeneratorReader<T> implements SourceReader<T> {
 
   get idleMs(): number {
     return this.idle;
+  }
+
+  /** The index of the record being emitted (the argument `fn` got). */
+  currentOrigin(): SplitPosition | undefined {
+    return this.at < 0 ? undefined : { split: `generator ${this.index}/${this.parallelism}`, offset: this.at };
   }
 
   restoreState(state: unknown): void {
@@ -172,6 +179,7 @@ class GeneratorReader<T> implements SourceReader<T> {
       const i = best.next;
       if (i >= count) break;
       best.next = i + best.step;
+      this.at = i;
       out.collect(fn(i));
       n++;
     }

@@ -17,7 +17,7 @@
 import { statSync } from 'node:fs';
 import type { Collector } from '../../api/functions.js';
 import { EddyError } from '../../failure.js';
-import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
+import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 import { countNewlines, isGzipPath, openBytes, type ByteSource } from './byte-source.js';
 
 const CHUNK = 256 * 1024;
@@ -210,6 +210,18 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
     const bytes = this.bytes!;
     const at = this.offset - this.dataPos;
     return 1 + bytes.newlinesBefore(this.readPos) - countNewlines(this.data, at, this.data.length);
+  }
+
+  /** The line being handled: the file, its byte offset and its line number. */
+  currentOrigin(): SplitPosition | undefined {
+    if (this.bytes === undefined) return undefined;
+    let line: number | undefined;
+    try {
+      line = this.lineNumber();
+    } catch {
+      // The offset alone still names the line.
+    }
+    return { split: this.file, offset: this.offset, line };
   }
 
   restoreState(state: unknown): void {
