@@ -13,6 +13,12 @@
 import type { JobProgress, JobResult, OperatorMetrics } from '../runtime/options.js';
 
 export const REDRAW_INTERVAL_MS = 250;
+/**
+ * Snapshots come every REDRAW_INTERVAL_MS from a timer that may fire a few ms early against
+ * Date.now() (Node re-arms an interval from the loop's cached time): a gate at the full
+ * interval skipped such a snapshot and left the line still for 500 ms.
+ */
+const MIN_REDRAW_GAP_MS = REDRAW_INTERVAL_MS * 0.8;
 /** The live rate is measured over about this window. */
 const RATE_WINDOW_MS = 2000;
 
@@ -56,7 +62,7 @@ export function createProgress(opts: ProgressOptions): ProgressDisplay {
       while (samples.length > 2 && samples[1]!.t <= progress.elapsedMs - RATE_WINDOW_MS) samples.shift();
       if (!live || stopped) return;
       const t = now();
-      if (t - lastDraw < REDRAW_INTERVAL_MS) return;
+      if (t - lastDraw < MIN_REDRAW_GAP_MS) return;
       lastDraw = t;
       const width = Math.max(20, (stream.columns || 80) - 1);
       stream.write(CLEAR_LINE + progressLine(progress, liveRate(samples, progress), width));
@@ -75,9 +81,13 @@ export function createProgress(opts: ProgressOptions): ProgressDisplay {
 }
 
 function liveRate(samples: { t: number; n: number }[], p: JobProgress): number {
-  const first = samples[0]!;
+  // From the last sample before any record arrived, not from the job's start: the first
+  // seconds (workers starting) would otherwise drag the first redraws' rate towards 0.
+  let from = 0;
+  while (from + 2 < samples.length && samples[from + 1]!.n === 0) from++;
+  const first = samples[from]!;
   const lastS = samples[samples.length - 1]!;
-  if (samples.length >= 2 && lastS.t - first.t >= 200) return ((lastS.n - first.n) * 1000) / (lastS.t - first.t);
+  if (lastS !== first && lastS.t - first.t >= 200) return ((lastS.n - first.n) * 1000) / (lastS.t - first.t);
   return p.elapsedMs > 0 ? (lastS.n * 1000) / p.elapsedMs : 0;
 }
 
