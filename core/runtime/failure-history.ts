@@ -10,13 +10,19 @@ import { describeOrigin, type Failure, type FailureCode, type RecordOrigin } fro
 export interface ExceptionEntry {
   /** When the main thread learned of it (ms since the epoch). */
   timestamp: number;
+  /** What kind of failure. */
   code: FailureCode;
+  /** uid of the operator that failed, if known. */
   operatorUid?: string;
+  /** Its parallel subtask, if known. */
   subtask?: number;
   /** 1 for the job's first run, 2 for the first restart, … */
   attempt: number;
+  /** One line for the user. */
   message: string;
+  /** What the user function (or the underlying error) threw. */
   cause?: string;
+  /** Stack of the underlying error. */
   stack?: string;
   /** Where the record that failed came from, when known (a failure in the source's own task). */
   origin?: RecordOrigin;
