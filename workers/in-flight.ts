@@ -40,10 +40,6 @@ export class ReplayChannel implements FrameSource {
 
   constructor(private readonly frames: OwnedFrame[]) {}
 
-  get exhausted(): boolean {
-    return this.current === undefined && this.next >= this.frames.length;
-  }
-
   poll(): boolean {
     if (this.current !== undefined) return true;
     if (this.next >= this.frames.length) return false;
