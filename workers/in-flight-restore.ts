@@ -11,10 +11,8 @@
  *     records still come before new input, whichever new channel brings that.
  *
  * The watermark valve: restored as it was when the task's inputs are the same channels as
- * then. Otherwise (a rescale) it starts, on every channel, from the lowest watermark the old
- * subtasks whose state this one continues had reached (Flink restores watermarks
- * conservatively too): nothing fires early, and no timer that fired before the checkpoint
- * fires again; a record that was late there may be on time here, and reopen a window.
+ * then; otherwise (a rescale) from the lowest watermark of the old subtasks whose state this
+ * one continues (rescaledValve, core/time/watermark-valve.ts).
  */
 import type { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { ChannelStateHandle } from '../core/checkpoint/metadata.js';
@@ -22,7 +20,7 @@ import { decodeChannelState, type TaskChannelState } from '../core/checkpoint/ch
 import { byKeyGroup, redistribute, roundRobin, storedChannels } from '../core/checkpoint/channel-redistribution.js';
 import { EddyError } from '../core/failure.js';
 import type { RestoredChannelEdge, RestoreSpec } from '../core/runtime/messages.js';
-import type { ValveState } from '../core/time/watermark-valve.js';
+import { rescaledValve, type ValveState } from '../core/time/watermark-valve.js';
 import type { StreamTask } from './task.js';
 
 export async function restoreInFlight(task: StreamTask, r: RestoreSpec, storage: CheckpointStorage): Promise<ValveState | undefined> {
@@ -93,9 +91,8 @@ function restoreOwn(task: StreamTask, h: ChannelStateHandle, state: TaskChannelS
 }
 
 /**
- * The valve of a task whose input channels changed: every channel at the lowest combined
- * watermark of the old subtasks it continues (itself at the same parallelism, all of them
- * after a rescale), or none (−∞) when any of them stored no valve.
+ * The valve of a task whose input channels changed: from the old subtasks it continues
+ * (itself at the same parallelism, all of them after a rescale), see rescaledValve.
  */
 async function conservativeValve(
   task: StreamTask,
@@ -107,14 +104,8 @@ async function conservativeValve(
   const mine = handles.filter((h) => h.vertex === v.name);
   if (mine.length === 0) return undefined;
   const oldParallelism = mine[0].parallelism;
-  const continued = oldParallelism === v.parallelism ? mine.filter((h) => h.subtask === task.spec.subtask) : mine;
-  if (continued.length !== (oldParallelism === v.parallelism ? 1 : oldParallelism)) return undefined;
-  let wm = Infinity;
-  for (const h of continued) {
-    const valve = (await read(h)).valve;
-    if (valve === undefined) return undefined;
-    wm = Math.min(wm, valve.last);
-  }
-  if (!(wm > -Infinity)) return undefined;
-  return { wm: new Array<number>(channels).fill(wm), idle: new Array<number>(channels).fill(0), ended: new Array<number>(channels).fill(0), last: wm };
+  const same = oldParallelism === v.parallelism;
+  // A subtask that stored no in-flight data wrote no file: its valve is unknown.
+  const continued = Array.from({ length: same ? 1 : oldParallelism }, (_, k) => mine.find((h) => h.subtask === (same ? task.spec.subtask : k)));
+  return rescaledValve(await Promise.all(continued.map(async (h) => (h ? (await read(h)).valve : undefined))), channels);
 }

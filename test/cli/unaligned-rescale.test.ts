@@ -3,19 +3,19 @@
 // SIGKILLed once a checkpoint holding in-flight data is complete, then resumed with
 // `--resume latest` at another parallelism, killed again the same way, and resumed at a third
 // (up, then down) until it finishes. Every resumed checkpoint must hold in-flight data
-// (`eddy checkpoints --json`: unaligned, inFlightBytes > 0) taken at the parallelism of the run
+// (as `eddy checkpoints --json` reports it: unaligned, inFlightBytes > 0) taken at the parallelism of the run
 // before, so the stored records really were re-dealt; the committed output must equal the
 // fault-free run's: nothing lost, nothing twice, and through the hash edge every key's running
 // sum and sequence number as in a fault-free run (so per-key order held).
 // A forward edge holding in-flight data is refused at another parallelism, in one line.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { assertOneLine, latestCheckpoint, newInFlightCheckpoint, runCli } from '../helpers/cli-faults.js';
-import { cliPath, fixture } from '../helpers/paths.js';
+import { inspectCheckpoints } from '../../core/checkpoint/inspect.js';
+import { fixture } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
@@ -59,11 +59,12 @@ async function killAndRescale(chk: string, parallelisms: number[], base: (p: num
   return resumed;
 }
 
-/** Each resumed checkpoint is unaligned, holds in-flight bytes, and was taken at the parallelism before. */
-function assertInFlightRescaled(chk: string, resumed: Resumed[]): void {
-  const list = spawnSync(process.execPath, [cliPath, 'checkpoints', chk, '--json'], { encoding: 'utf8' });
-  assert.equal(list.status, 0, list.stderr);
-  const infos = JSON.parse(list.stdout) as { id: number; status: string; unaligned?: boolean; inFlightBytes?: number }[];
+/**
+ * Each resumed checkpoint is unaligned, holds in-flight bytes (as `eddy checkpoints --json`
+ * reports them), and was taken at the parallelism before.
+ */
+async function assertInFlightRescaled(chk: string, resumed: Resumed[]): Promise<void> {
+  const infos = await inspectCheckpoints(chk);
   for (const r of resumed) {
     const info = infos.find((x) => x.id === r.id);
     assert.ok(info && info.status === 'intact' && info.unaligned === true && (info.inFlightBytes ?? 0) > 0, `checkpoint ${r.id}: ${JSON.stringify(info)}`);
@@ -73,7 +74,25 @@ function assertInFlightRescaled(chk: string, resumed: Resumed[]): void {
   }
 }
 
-const common = (chk: string) => ['--unaligned', '--ring-capacity', '64k', '--checkpoint-dir', chk, '--checkpoint-interval', '100', '--retained-checkpoints', '100', '--no-progress'];
+/**
+ * In a fresh directory: `job` with `args(outputDir)` killed and rescaled through `ps`
+ * (killAndRescale), the resumed checkpoints checked, then `check(outputDir)`.
+ */
+async function rescaledRun(job: string, ps: number[], args: (out: string) => string[], check: (out: string) => void): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'eddy-ua-rescale-'));
+  const chk = join(dir, 'chk');
+  const out = join(dir, 'out');
+  try {
+    const resumed = await killAndRescale(chk, ps, (p) => [
+      'run', fixture(job), '--parallelism', String(p), '--unaligned', '--ring-capacity', '64k', '--checkpoint-dir', chk,
+      '--checkpoint-interval', '100', '--retained-checkpoints', '100', '--no-progress', ...args(out),
+    ]);
+    await assertInFlightRescaled(chk, resumed);
+    check(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Parallelism sequences: up then down by default, random walks under EDDY_SOAK. */
 function sequences(seed: number, fixed: number[]): number[][] {
@@ -94,20 +113,9 @@ it('through a hash edge: kill -9, resume at 3, kill -9, resume at 1: output of t
   const count = SOAK ? 400_000 : 150_000;
   for (const ps of sequences(11, [2, 3, 1])) {
     for (const state of SOAK ? ['heap', 'lmdb'] : ['heap']) {
-      const dir = mkdtempSync(join(tmpdir(), 'eddy-ua-rescale-hash-'));
-      const chk = join(dir, 'chk');
-      const out = join(dir, 'out');
-      try {
-        const base = (p: number) => [
-          'run', fixture('validating.mjs'), '--parallelism', String(p), '--state', state, ...common(chk),
-          '--arg', `count=${count}`, '--arg', `keys=${KEYS}`, '--arg', 'slowUs=10', '--arg', `output=${out}`,
-        ];
-        const resumed = await killAndRescale(chk, ps, base);
-        assertInFlightRescaled(chk, resumed);
-        assert.deepEqual(compareWithFaultFree(readCommitted(out), count, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `parallelism ${ps.join(' -> ')}, ${state}`);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      await rescaledRun('validating.mjs', ps, (out) => ['--state', state, '--arg', `count=${count}`, '--arg', `keys=${KEYS}`, '--arg', 'slowUs=10', '--arg', `output=${out}`], (out) =>
+        assert.deepEqual(compareWithFaultFree(readCommitted(out), count, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `parallelism ${ps.join(' -> ')}, ${state}`),
+      );
     }
   }
 });
@@ -115,16 +123,7 @@ it('through a hash edge: kill -9, resume at 3, kill -9, resume at 1: output of t
 it('through a rebalance edge: kill -9, resume at 1, kill -9, resume at 3: every record committed exactly once', { timeout: SOAK ? 600_000 : 120_000 }, async () => {
   const count = SOAK ? 400_000 : 150_000;
   for (const ps of sequences(12, [2, 1, 3])) {
-    const dir = mkdtempSync(join(tmpdir(), 'eddy-ua-rescale-rebalance-'));
-    const chk = join(dir, 'chk');
-    const out = join(dir, 'out');
-    try {
-      const base = (p: number) => [
-        'run', fixture('unaligned-edges.mjs'), '--parallelism', String(p), ...common(chk),
-        '--arg', 'edge=rebalance', '--arg', `count=${count}`, '--arg', `keys=${KEYS}`, '--arg', 'slowUs=10', '--arg', `output=${out}`,
-      ];
-      const resumed = await killAndRescale(chk, ps, base);
-      assertInFlightRescaled(chk, resumed);
+    await rescaledRun('unaligned-edges.mjs', ps, (out) => ['--arg', 'edge=rebalance', '--arg', `count=${count}`, '--arg', `keys=${KEYS}`, '--arg', 'slowUs=10', '--arg', `output=${out}`], (out) => {
       // The fault-free run commits record i = { i, key: i % KEYS, v: eventValue(i) } once, for every i.
       const seen = new Uint8Array(count);
       let duplicated = 0;
@@ -134,9 +133,44 @@ it('through a rebalance edge: kill -9, resume at 1, kill -9, resume at 3: every 
         if (o.key !== o.i % KEYS || o.v !== eventValue(o.i)) wrong++;
       }
       assert.deepEqual({ lost: seen.filter((x) => x === 0).length, duplicated, wrong }, { lost: 0, duplicated: 0, wrong: 0 }, `parallelism ${ps.join(' -> ')}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  }
+});
+
+it('event-time windows through a hash edge: kill -9, resume at 3: the committed windows are the fault-free ones (nothing fired early)', { timeout: SOAK ? 600_000 : 120_000 }, async () => {
+  const count = SOAK ? 200_000 : 40_000;
+  const keys = 20;
+  const disorder = 30;
+  const jitter = (i: number) => ((i * 2654435761) >>> 0) % (disorder + 1);
+  // Disorder within the watermark bound: no record is late, every window is complete.
+  const expected = new Map<string, { sum: number; n: number }>();
+  for (let i = 0; i < count; i++) {
+    const ts = 1000 + 10 * i - jitter(i);
+    const id = `${i % keys}/${Math.floor(ts / 1000) * 1000}`;
+    const w = expected.get(id) ?? { sum: 0, n: 0 };
+    w.sum += eventValue(i);
+    w.n++;
+    expected.set(id, w);
+  }
+  for (const ps of sequences(13, [2, 3])) {
+    const args = (out: string) => ['--arg', 'edge=window', '--arg', `count=${count}`, '--arg', `keys=${keys}`, '--arg', `disorder=${disorder}`, '--arg', 'slowUs=25', '--arg', `output=${out}`];
+    await rescaledRun('unaligned-edges.mjs', ps, args, (out) => {
+      const got = new Map<string, { sum: number; n: number }>();
+      let duplicated = 0;
+      for (const w of readCommitted<{ key: number; start: number; sum: number; n: number }>(out)) {
+        const id = `${w.key}/${w.start}`;
+        if (got.has(id)) duplicated++;
+        got.set(id, { sum: w.sum, n: w.n });
+      }
+      let lost = 0;
+      let wrong = 0;
+      for (const [id, w] of expected) {
+        const g = got.get(id);
+        if (g === undefined) lost++;
+        else if (g.sum !== w.sum || g.n !== w.n) wrong++;
+      }
+      assert.deepEqual({ lost, duplicated, wrong, extra: got.size - (expected.size - lost) }, { lost: 0, duplicated: 0, wrong: 0, extra: 0 }, `parallelism ${ps.join(' -> ')}`);
+    });
   }
 });
 
@@ -145,8 +179,8 @@ it('a forward edge holding in-flight data is refused at another parallelism, in 
   const chk = join(dir, 'chk');
   try {
     const base = (p: number) => [
-      'run', fixture('unaligned-edges.mjs'), '--parallelism', String(p), ...common(chk),
-      '--arg', 'edge=forward', '--arg', 'count=150000', '--arg', `keys=${KEYS}`, '--arg', 'slowUs=10', '--arg', `output=${join(dir, 'out')}`,
+      'run', fixture('unaligned-edges.mjs'), '--parallelism', String(p), '--unaligned', '--ring-capacity', '64k', '--checkpoint-dir', chk,
+      '--checkpoint-interval', '100', '--no-progress', '--arg', 'edge=forward', '--arg', 'count=150000', '--arg', `keys=${KEYS}`, '--arg', 'slowUs=10', '--arg', `output=${join(dir, 'out')}`,
     ];
     let held: number | undefined;
     const killed = await runCli(base(2), 0, async () => {
