@@ -42,6 +42,7 @@ import { listenForCommands, send, takeCommands } from './control-port.js';
 import type { StreamTask } from './task.js';
 import type { ChainOperator } from '../core/operators/operator.js';
 import { DELIVERY_CHUNK, RecordBatch } from './record-batch.js';
+import { InputDebloat } from './input-debloat.js';
 
 const YIELD_EVERY = 32;
 /**
@@ -128,12 +129,16 @@ class TaskLoop {
   private readonly asyncOps: ChainOperator[] | undefined;
   /** The record frame being delivered; one left part-way is finished before any other input. */
   private readonly batch = new RecordBatch();
+  /** Buffer debloating of the input rings (--buffer-debloat-target); undefined when off. */
+  private readonly debloat: InputDebloat | undefined;
 
   constructor(private readonly task: StreamTask) {
     this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
     this.driver = new TaskCheckpointDriver(task, this.valve, this.batch);
     const asyncOps = task.operators.filter((op) => op.emitCompleted !== undefined);
     this.asyncOps = asyncOps.length > 0 ? asyncOps : undefined;
+    const target = task.plan.settings.bufferDebloatTargetMs;
+    if (target !== undefined && task.input) this.debloat = new InputDebloat(task.input, target, task.plan.settings.ringCapacity, () => task.idleMs());
   }
 
   /**
@@ -179,6 +184,7 @@ class TaskLoop {
   /** The tail of every iteration: metrics now and then, and a yield to the event loop. */
   private async afterFrame(iter: number): Promise<void> {
     if (iter % METRICS_EVERY === 0) this.task.publishMetrics();
+    if (this.debloat !== undefined) this.debloat.tick(performance.now());
     if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
   }
 
