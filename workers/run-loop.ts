@@ -281,7 +281,7 @@ class TaskLoop {
       this.tick();
       let r;
       try {
-        r = reader.poll(counter, batchSize);
+        r = reader.poll(counter, output === undefined ? batchSize : output.pollSize(batchSize));
         if (typeof r !== 'string') r = await r;
       } catch (err) {
         throw operatorFailure(err, 'SOURCE_FAILED', 'source failed', node.uid ?? node.name, task.spec.subtask);
