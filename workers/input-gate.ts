@@ -11,7 +11,8 @@
  *
  * Priority events (barriers overtaking the data in a ring) ring the task gate's priority
  * doorbell; `priorityChanged` compares it with the last value seen (one atomic load, done
- * once per input frame), and only then are the rings' mailboxes read.
+ * once per input frame and every 64 records of a record frame), and only then are the rings'
+ * mailboxes read.
  */
 import { GATE_PRIO_SEQ, RING_POISONED } from '../core/channel/layout.js';
 import { RingConsumer, type OwnedFrame, type PriorityEvent } from '../core/channel/ring.js';

@@ -202,6 +202,13 @@ abstract class EdgeWriter implements Collector<unknown> {
   constructor(readonly channels: Channel[]) {}
   abstract collect(value: unknown): void;
 
+  /** How many records fill one batch on every channel, the way this edge spreads them. */
+  recordsToFill(): number {
+    let n = 0;
+    for (const c of this.channels) n += c.batchLimit;
+    return n;
+  }
+
   protected add(ch: Channel, value: unknown): void {
     const b = ch.batch;
     if (b.length === 0) ch.batchStartedAt = performance.now();
@@ -252,6 +259,11 @@ class HashWriter extends EdgeWriter {
 class BroadcastWriter extends EdgeWriter {
   collect(value: unknown): void {
     for (const ch of this.channels) this.add(ch, value);
+  }
+  override recordsToFill(): number {
+    let n = Infinity;
+    for (const c of this.channels) if (c.batchLimit < n) n = c.batchLimit;
+    return n;
   }
 }
 
@@ -339,6 +351,20 @@ export class TaskOutput implements Collector<unknown> {
   get hasPending(): boolean {
     for (const c of this.channels) if (c.hasPending) return true;
     return false;
+  }
+
+  /**
+   * Records a source should poll at once, at most `max`: under buffer debloating about one
+   * batch per channel, so what a poll leaves pending behind a full ring (and so in front of a
+   * barrier) is bounded by the consumers' soft capacities too; `max` otherwise.
+   */
+  pollSize(max: number): number {
+    let n = max;
+    for (const e of this.edges) {
+      const fill = e.recordsToFill();
+      if (fill < n) n = fill;
+    }
+    return n;
   }
 
   /**

@@ -21,6 +21,9 @@
  *
  * Both loops share one shape: serve commands and drain output (`serve`), take one unit of
  * input (a source poll, an input frame through `onFrame`), then housekeeping (`afterFrame`).
+ * A record frame is delivered in chunks of 64 records and may be left part-way (an unaligned
+ * barrier waits, a snapshot write wants the event loop); the next iteration then serves that
+ * and goes on with the same frame before it takes any other input (see `deliver`).
  * A backpressured task waits in drain, and a command interrupts that wait: between input
  * frames its state is consistent, so a trigger or a notify is served at once instead of
  * when the output ring frees up. Checkpoints themselves belong to the driver
@@ -278,7 +281,7 @@ class TaskLoop {
       this.tick();
       let r;
       try {
-        r = reader.poll(counter, batchSize);
+        r = reader.poll(counter, output === undefined ? batchSize : output.pollSize(batchSize));
         if (typeof r !== 'string') r = await r;
       } catch (err) {
         throw operatorFailure(err, 'SOURCE_FAILED', 'source failed', node.uid ?? node.name, task.spec.subtask);

@@ -153,7 +153,8 @@ export const GATE_PARKED = 1;
 /**
  * Bumped by a producer after it publishes a priority event into any ring of this gate (and
  * then the gate is rung whether or not the task is parked): the consumer compares it with the
- * value it last saw, once per input frame, and looks at its rings' mailboxes only on a change.
+ * value it last saw, once per input frame and every 64 records of one, and looks at its
+ * rings' mailboxes only on a change.
  */
 export const GATE_PRIO_SEQ = 2;
 export const GATE_INT32S = 4;

@@ -5,8 +5,8 @@
  *   - a consumer's soft capacity follows its throughput (FLIP-183: throughput × target, split
  *     over its live input rings): it falls when the consumer slows down, and time parked idle
  *     does not count as slow;
- *   - a producer whose consumer set a soft capacity holds no more than that in the ring, and
- *     sends batches by bytes so two frames fit in it.
+ *   - a producer whose consumer set a soft capacity holds no more than that in the ring, sends
+ *     batches by bytes so two frames fit in it, and a source behind it polls about one batch.
  * The expectations are worked out here from those definitions and the test's own byte counts.
  */
 import test from 'node:test';
@@ -129,4 +129,8 @@ test('a producer keeps within the soft capacity and sends batches by bytes', asy
   assert.ok(later.length > 10, `many frames (${frames.length})`);
   for (const len of later) assert.ok(len <= soft / 2, `frame of ${len} bytes fits half the soft capacity ${soft}`);
   assert.ok(Math.max(...later) > soft / 4, `frames are not needlessly small (largest ${Math.max(...later)})`);
+  // A source behind this output polls about one such batch at a time, not the full batch size.
+  const limit = output.channels[0].batchLimit;
+  assert.ok(limit < 2048 && limit > 1, `batch limit ${limit} records`);
+  assert.equal(output.pollSize(2048), limit);
 });
