@@ -1,15 +1,19 @@
 /**
  * Backpressure: keyed count into a slow sink (a busy wait per record), so the source runs far
  * ahead and the rings stay full. For each consistency mode and ring size: throughput, checkpoint
- * duration and alignment time (p50/p99 over the non-final checkpoints), and the peak resident
- * set of the process while the job ran — bounded rings mean bounded memory, whatever the
- * source could produce. Exactly-once runs aligned and unaligned (`--unaligned`: barriers
- * overtake the full rings; the rows also give the start delay and the in-flight bytes stored).
+ * duration and alignment time (p50/p99 over the non-final checkpoints of all rounds), and the
+ * peak resident set of the process while the job ran — bounded rings mean bounded memory,
+ * whatever the source could produce. Exactly-once runs aligned, unaligned (`--unaligned`:
+ * barriers overtake the full rings; the rows also give the start delay and the in-flight bytes
+ * stored), aligned with a 10 ms timeout, and aligned with buffer debloating at 50 ms.
+ *
+ * Then, without backpressure, what unaligned mode costs: keyed count (no slow sink) exactly-once
+ * at 1 s, aligned against unaligned, interleaved rounds, the ratio paired per round.
  */
 import { fileURLToPath } from 'node:url';
-import type { ConsistencyMode } from '../core/runtime/options.js';
-import { runChecked } from './engine-run.js';
-import { percentiles, withPeakRss, type Percentiles } from './stats.js';
+import type { ConsistencyMode, RunOptions } from '../core/runtime/options.js';
+import { keyedCountRate, runChecked } from './engine-run.js';
+import { median, percentiles, withPeakRss, type Percentiles } from './stats.js';
 
 const JOB = fileURLToPath(new URL('../../bench/jobs/slow-sink.mjs', import.meta.url));
 
@@ -22,15 +26,28 @@ export interface BackpressureOptions {
   intervalMs: number;
   /** 2 by default: each count task then has two inputs, so exactly-once really aligns. */
   parallelism: number;
+  /** Runs of every configuration (interleaved); checkpoints are pooled, throughput is the median. */
+  rounds: number;
+  /** Records of each keyed-count run without backpressure (aligned against unaligned); 0 skips it. */
+  freeRecords: number;
+  /** Rounds of that comparison. */
+  freeRounds: number;
 }
 
-export interface BackpressureRow {
+export interface BackpressureMode {
   mode: ConsistencyMode;
-  /** Exactly-once with unaligned checkpoints. */
   unaligned: boolean;
   /** Exactly-once starting aligned, switching to unaligned after this many ms. */
   alignedTimeoutMs?: number;
+  /** Buffer debloating target (ms). */
+  debloatTargetMs?: number;
+}
+
+export interface BackpressureRow extends BackpressureMode {
+  /** modeLabel of the row (as tables show it). */
+  label: string;
   ringCapacity: number;
+  /** Median over the rounds. */
   recordsPerSec: number;
   durationMs: number;
   checkpoints: number;
@@ -41,63 +58,131 @@ export interface BackpressureRow {
   peakRssBytes: number;
 }
 
-export interface BackpressureResult extends BackpressureOptions {
-  rows: BackpressureRow[];
+/** Keyed count without backpressure, exactly-once at 1 s: unaligned against aligned. */
+export interface UnalignedCostResult {
+  records: number;
+  rounds: number;
+  intervalMs: number;
+  alignedRecordsPerSec: number;
+  unalignedRecordsPerSec: number;
+  /** Median over rounds of unaligned / aligned within the same round. */
+  pairedRatio: number;
 }
 
-export const MODES: { mode: ConsistencyMode; unaligned: boolean; alignedTimeoutMs?: number }[] = [
+export interface BackpressureResult extends BackpressureOptions {
+  rows: BackpressureRow[];
+  unalignedCost?: UnalignedCostResult;
+}
+
+export const MODES: BackpressureMode[] = [
   { mode: 'none', unaligned: false },
   { mode: 'at-least-once', unaligned: false },
   { mode: 'exactly-once', unaligned: false },
   { mode: 'exactly-once', unaligned: true },
   { mode: 'exactly-once', unaligned: false, alignedTimeoutMs: 10 },
+  { mode: 'exactly-once', unaligned: false, debloatTargetMs: 50 },
 ];
+
+/** How a mode is named in tables and logs. */
+export function modeLabel(m: BackpressureMode): string {
+  if (m.alignedTimeoutMs !== undefined) return `${m.mode} timeout ${m.alignedTimeoutMs}`;
+  if (m.debloatTargetMs !== undefined) return `${m.mode} debloat ${m.debloatTargetMs}`;
+  return m.unaligned ? `${m.mode} unaligned` : m.mode;
+}
+
+function runOptions(m: BackpressureMode, ringCapacity: number, o: BackpressureOptions): RunOptions {
+  return {
+    parallelism: o.parallelism,
+    mode: m.mode,
+    unaligned: m.unaligned,
+    ...(m.alignedTimeoutMs !== undefined ? { alignedCheckpointTimeoutMs: m.alignedTimeoutMs } : {}),
+    ...(m.debloatTargetMs !== undefined ? { bufferDebloatTargetMs: m.debloatTargetMs } : {}),
+    ringCapacity,
+    ...(m.mode !== 'none' ? { checkpointIntervalMs: o.intervalMs } : {}),
+    args: { count: String(o.records), keys: String(o.keys), spinUs: String(o.spinUs) },
+  };
+}
 
 export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: BackpressureRow) => void): Promise<BackpressureResult> {
   const rows: BackpressureRow[] = [];
-  const args = (count: number) => ({ count: String(count), keys: String(opts.keys), spinUs: String(opts.spinUs) });
   // Warm-up (JIT of the checkpoint path under backpressure).
-  await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: args(Math.min(opts.records, 20_000)) }, Math.min(opts.records, 20_000));
+  const warm = Math.min(opts.records, 20_000);
+  await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: { count: String(warm), keys: String(opts.keys), spinUs: String(opts.spinUs) } }, warm);
   for (const ringCapacity of opts.ringCapacities) {
-    for (const { mode, unaligned, alignedTimeoutMs } of MODES) {
-      const { value: res, peakRssBytes } = await withPeakRss(() =>
-        runChecked(
-          JOB,
-          { parallelism: opts.parallelism, mode, unaligned, ...(alignedTimeoutMs !== undefined ? { alignedCheckpointTimeoutMs: alignedTimeoutMs } : {}), ringCapacity, ...(mode !== 'none' ? { checkpointIntervalMs: opts.intervalMs } : {}), args: args(opts.records) },
-          opts.records,
-        ),
-      );
-      const steady = res.checkpoints.filter((k) => !k.final);
+    const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number }[]);
+    // Rounds interleaved, each starting at another mode: drift of the machine spreads over all.
+    for (let r = 0; r < opts.rounds; r++) {
+      for (let k = 0; k < MODES.length; k++) {
+        const i = (r + k) % MODES.length;
+        const { value: res, peakRssBytes } = await withPeakRss(() => runChecked(JOB, runOptions(MODES[i], ringCapacity, opts), opts.records));
+        runs[i].push({ res, peak: peakRssBytes });
+      }
+    }
+    MODES.forEach((m, i) => {
+      const steady = runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final));
       const row: BackpressureRow = {
-        mode,
-        unaligned,
-        alignedTimeoutMs,
+        ...m,
+        label: modeLabel(m),
         ringCapacity,
-        recordsPerSec: opts.records / (res.durationMs / 1000),
-        durationMs: res.durationMs,
+        recordsPerSec: median(runs[i].map((x) => opts.records / (x.res.durationMs / 1000))),
+        durationMs: median(runs[i].map((x) => x.res.durationMs)),
         checkpoints: steady.length,
         checkpointDurationMs: percentiles(steady.map((k) => k.durationMs)),
         alignmentMs: percentiles(steady.map((k) => k.alignmentMs)),
         startDelayMs: percentiles(steady.map((k) => k.startDelayMs)),
         inFlightBytes: percentiles(steady.map((k) => k.inFlightBytes)),
-        peakRssBytes,
+        peakRssBytes: Math.max(...runs[i].map((x) => x.peak)),
       };
       rows.push(row);
       onRow?.(row);
-    }
+    });
   }
-  return { ...opts, rows };
+  const unalignedCost = opts.freeRecords > 0 ? await benchUnalignedCost(opts) : undefined;
+  return { ...opts, rows, ...(unalignedCost ? { unalignedCost } : {}) };
+}
+
+/** Keyed count at full speed (no slow sink), exactly-once at 1 s, aligned and unaligned interleaved. */
+async function benchUnalignedCost(o: BackpressureOptions): Promise<UnalignedCostResult> {
+  const intervalMs = 1000;
+  const base: RunOptions = { parallelism: o.parallelism, mode: 'exactly-once', checkpointIntervalMs: intervalMs };
+  await keyedCountRate(Math.min(o.freeRecords, 500_000), o.keys, base);
+  const aligned: number[] = [];
+  const unaligned: number[] = [];
+  for (let r = 0; r < o.freeRounds; r++) {
+    const order = r % 2 === 0 ? [false, true] : [true, false];
+    for (const u of order) (u ? unaligned : aligned).push((await keyedCountRate(o.freeRecords, o.keys, { ...base, unaligned: u })).recordsPerSec);
+  }
+  return {
+    records: o.freeRecords,
+    rounds: o.freeRounds,
+    intervalMs,
+    alignedRecordsPerSec: median(aligned),
+    unalignedRecordsPerSec: median(unaligned),
+    pairedRatio: median(unaligned.map((u, r) => u / aligned[r])),
+  };
 }
 
 export function formatBackpressure(r: BackpressureResult): string[] {
   const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(1) : String(Math.round(n)));
-  const out = [`backpressure: sink busy ${r.spinUs} µs/record, ${r.records.toLocaleString('en-US')} records, checkpoint interval ${r.intervalMs} ms, parallelism ${r.parallelism}`];
+  const out = [`backpressure: sink busy ${r.spinUs} µs/record, ${r.records.toLocaleString('en-US')} records, checkpoint interval ${r.intervalMs} ms, parallelism ${r.parallelism}, ${r.rounds} round(s) (checkpoints pooled, records/s the median)`];
   out.push('  mode                      ring      records/s  ckpts  duration p50/p99 ms  alignment p50/p99 ms  start delay p99 ms  in flight p50 KiB  peak RSS MiB');
   for (const x of r.rows) {
-    const label = x.alignedTimeoutMs !== undefined ? `${x.mode} timeout ${x.alignedTimeoutMs}` : x.unaligned ? `${x.mode} unaligned` : x.mode;
+    const label = x.label;
     const kib = x.inFlightBytes.p50 === null ? '—' : (x.inFlightBytes.p50 / 1024).toFixed(0);
     out.push(
       `  ${label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${Math.round(x.recordsPerSec).toLocaleString('en-US').padStart(9)}  ${String(x.checkpoints).padStart(5)}  ${`${ms(x.checkpointDurationMs.p50)} / ${ms(x.checkpointDurationMs.p99)}`.padStart(19)}  ${`${ms(x.alignmentMs.p50)} / ${ms(x.alignmentMs.p99)}`.padStart(20)}  ${ms(x.startDelayMs.p99).padStart(18)}  ${kib.padStart(17)}  ${(x.peakRssBytes / 2 ** 20).toFixed(0).padStart(12)}`,
+    );
+  }
+  for (const ring of r.ringCapacities) {
+    const at = (m: (x: BackpressureRow) => boolean) => r.rows.find((x) => x.ringCapacity === ring && m(x));
+    const aligned = at((x) => x.mode === 'exactly-once' && !x.unaligned && x.alignedTimeoutMs === undefined && x.debloatTargetMs === undefined);
+    const unaligned = at((x) => x.unaligned);
+    if (aligned && unaligned) out.push(`  ring ${ring / 1024} KiB: unaligned / aligned throughput ${(unaligned.recordsPerSec / aligned.recordsPerSec).toFixed(3)}`);
+  }
+  const c = r.unalignedCost;
+  if (c) {
+    out.push(
+      `  without backpressure (keyed count, exactly-once ${c.intervalMs} ms, ${c.records.toLocaleString('en-US')} records, ${c.rounds} rounds): aligned ${Math.round(c.alignedRecordsPerSec).toLocaleString('en-US')} records/s, unaligned ${Math.round(c.unalignedRecordsPerSec).toLocaleString('en-US')}, unaligned / aligned ${c.pairedRatio.toFixed(3)} (paired per round)`,
     );
   }
   return out;

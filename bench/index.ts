@@ -160,8 +160,18 @@ const runners: Record<Suite, () => Promise<void>> = {
   },
   backpressure: async () => {
     results.backpressure = await benchBackpressure(
-      { records: recordsFlag ?? (quick ? 200_000 : 1_000_000), keys, spinUs: 5, ringCapacities: [64 * 1024, 256 * 1024, 1024 * 1024], intervalMs: 200, parallelism: 2 },
-      (r) => console.error(`  ${(r.alignedTimeoutMs !== undefined ? `${r.mode} timeout ${r.alignedTimeoutMs}` : r.unaligned ? `${r.mode} unaligned` : r.mode).padEnd(24)} ring ${r.ringCapacity / 1024} KiB  ${fmt(r.recordsPerSec)} records/s  ${r.checkpoints} checkpoints`),
+      {
+        records: recordsFlag ?? (quick ? 200_000 : 1_000_000),
+        keys,
+        spinUs: 5,
+        ringCapacities: [64 * 1024, 256 * 1024, 1024 * 1024],
+        intervalMs: 200,
+        parallelism: 2,
+        rounds: roundsFlag ?? (quick ? 1 : 3),
+        freeRecords: quick ? 1_000_000 : 10_000_000,
+        freeRounds: roundsFlag ?? (quick ? 2 : 5),
+      },
+      (r) => console.error(`  ${r.label.padEnd(24)} ring ${r.ringCapacity / 1024} KiB  ${fmt(r.recordsPerSec)} records/s  ${r.checkpoints} checkpoints`),
     );
     log(formatBackpressure(results.backpressure));
   },

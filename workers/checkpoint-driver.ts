@@ -15,6 +15,7 @@ import { EddyError } from '../core/failure.js';
 import { displayName } from '../core/graph/stream-graph.js';
 import { TaskCheckpointer } from './checkpointing.js';
 import { InFlightCapture, type FrameSource } from './in-flight.js';
+import type { RecordBatch } from './record-batch.js';
 import type { StreamTask } from './task.js';
 
 export class TaskCheckpointDriver {
@@ -33,6 +34,8 @@ export class TaskCheckpointDriver {
     private readonly task: StreamTask,
     /** The task's input watermark valve (tasks with inputs): part of an unaligned snapshot. */
     private readonly valve?: WatermarkValve,
+    /** The record frame the loop is delivering: its undelivered rest is in-flight input of an unaligned snapshot. */
+    private readonly delivering?: RecordBatch,
   ) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
     this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
@@ -65,7 +68,7 @@ export class TaskCheckpointDriver {
     const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
     if ((flags & BARRIER_FLAG_UNALIGNED) !== 0) {
       // Every input records from here until its barrier is located; the barrier overtakes every output.
-      const inFlight = new InFlightCapture(id, this.task.spec.inputs);
+      const inFlight = new InFlightCapture(id, this.task.spec.inputs, this.delivering);
       inFlight.valve = this.valve?.snapshot();
       if (this.task.output) inFlight.setOutputs(this.task.output.overtakeAll(id, triggeredAt, flags));
       this.capture = inFlight;

@@ -11,8 +11,10 @@
 import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
-import type { ChannelStateHandle, KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
-import { channelStateBytes, decodeChannelState, encodeChannelState } from '../core/checkpoint/channel-state.js';
+import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
+import { channelStateBytes, encodeChannelState, type TaskChannelState } from '../core/checkpoint/channel-state.js';
+import { restoreInFlight } from './in-flight-restore.js';
+import { describeEdge } from '../core/runtime/in-flight-rescale.js';
 import { InFlightAborted, type InFlightCapture } from './in-flight.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
 import { EddyError } from '../core/failure.js';
@@ -142,37 +144,29 @@ export class TaskCheckpointer {
     const v = this.task.vertex;
     const subtask = this.task.spec.subtask;
     const file = await this.storage!.writeStateFile(c.id, `${fileSafe(v.name)}-${subtask}-channels.bin`, encodeChannelState(state));
-    return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes };
+    return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges: this.describeEdges(state) };
+  }
+
+  /** Every input and output edge of the task, with the bytes stored on it: what a rescale needs to know. */
+  private describeEdges(state: TaskChannelState): ChannelEdgeInfo[] {
+    const g = this.task.plan.jobGraph;
+    const bytes = new Map<number, number>();
+    for (const list of [state.inputs, state.outputs]) for (const c of list) bytes.set(c.edge, (bytes.get(c.edge) ?? 0) + c.frames.reduce((n, f) => n + f.payload.length, 0));
+    return [...this.task.vertex.inputs, ...this.task.vertex.outputs].map((e) => describeEdge(g, e, bytes.get(e.id) ?? 0));
   }
 
   /**
-   * Before the task starts: its in-flight data from an unaligned checkpoint. Input frames are
-   * replayed before its rings, output frames are sent before anything new; the watermark valve
-   * it had is returned, to be restored before the replay. Only at the same
-   * parallelism and graph (the main thread checked); each channel is matched again here.
+   * Before the task starts: its share of an unaligned checkpoint's in-flight data (replayed
+   * before its rings, sent before anything new), and the watermark valve to restore before
+   * that replay (see in-flight-restore.ts).
    */
-  async restoreInFlight(r: RestoreSpec): Promise<ValveState | undefined> {
-    const v = this.task.vertex;
-    const subtask = this.task.spec.subtask;
-    const h = r.channels?.find((c) => c.vertexId === v.id && c.subtask === subtask);
-    if (h === undefined) return undefined;
-    const storage = this.storage && r.checkpointDir === this.task.spec.checkpointDir ? this.storage : new CheckpointStorage(r.checkpointDir);
-    const state = decodeChannelState(await storage.readStateFile(h.file), h.file.file);
-    const mismatch = (what: string) =>
-      new EddyError('STATE_NOT_RESTORED', `in-flight data ${h.file.file} of '${v.name}' subtask ${subtask} does not fit the job: ${what}; restore it with the job and parallelism that took it`);
-    const inputs = this.task.spec.inputs;
-    for (const c of state.inputs) {
-      const spec = inputs[c.channel];
-      if (spec === undefined || spec.edge !== c.edge || spec.producerSubtask !== c.peer) throw mismatch(`no input channel ${c.channel} from edge ${c.edge} subtask ${c.peer}`);
-      this.task.input!.replay(c.channel, c.frames);
-    }
-    const outputs = this.task.output?.channels ?? [];
-    for (const c of state.outputs) {
-      const ch = outputs[c.channel];
-      if (ch === undefined || ch.edge !== c.edge || ch.consumer !== c.peer) throw mismatch(`no output channel ${c.channel} to edge ${c.edge} subtask ${c.peer}`);
-      ch.restorePending(c.frames);
-    }
-    return state.valve;
+  restoreInFlight(r: RestoreSpec): Promise<ValveState | undefined> {
+    return restoreInFlight(this.task, r, this.storageFor(r));
+  }
+
+  /** The storage a restore reads: this run's own, or the directory the restore point lies in. */
+  private storageFor(r: RestoreSpec): CheckpointStorage {
+    return this.storage && r.checkpointDir === this.task.spec.checkpointDir ? this.storage : new CheckpointStorage(r.checkpointDir);
   }
 
   /** Checkpoint `id` will not complete at this task: tell the coordinator why, as data. */
@@ -265,7 +259,7 @@ export class TaskCheckpointer {
 
   /** Before the task starts: load this task's share of a checkpoint into every operator. */
   async restore(r: RestoreSpec): Promise<void> {
-    const storage = this.storage && r.checkpointDir === this.task.spec.checkpointDir ? this.storage : new CheckpointStorage(r.checkpointDir);
+    const storage = this.storageFor(r);
     const subtask = this.task.spec.subtask;
     const parallelism = this.task.vertex.parallelism;
     const byUid = new Map<string, OperatorStateHandles>(r.operators.map((o) => [o.uid, o]));

@@ -10,14 +10,17 @@
  *     restored replay and the ring bytes from the read position up to the cut are copied
  *     without consuming them. The task processes those frames afterwards as usual; they are
  *     stored only so that a restore replays them.
- * So each channel's input state is: recorded ++ replay left ++ ring [readPos, cut). With the
- * producer's output state (what it had not yet written to the ring at its cut, captured by
- * TaskOutput.overtakeAll) that is exactly the stream between this task's snapshot and the
- * barrier, each byte once.
+ * A snapshot taken part-way through delivering a record frame (see record-batch.ts) starts its
+ * channel's input state with the records of that frame not yet delivered.
+ * So each channel's input state is: rest of the frame being delivered ++ recorded ++ replay
+ * left ++ ring [readPos, cut). With the producer's output state (what it had not yet written
+ * to the ring at its cut, captured by TaskOutput.overtakeAll) that is exactly the stream
+ * between this task's snapshot and the barrier, each byte once.
  */
 import type { OwnedFrame, RingConsumer } from '../core/channel/ring.js';
 import type { ChannelFrames, TaskChannelState } from '../core/checkpoint/channel-state.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
+import type { RecordBatch } from './record-batch.js';
 
 /** What the run loop reads a frame through: a ring, or the replay of restored frames before it. */
 export interface FrameSource {
@@ -39,10 +42,6 @@ export class ReplayChannel implements FrameSource {
   private f64: Float64Array | undefined;
 
   constructor(private readonly frames: OwnedFrame[]) {}
-
-  get exhausted(): boolean {
-    return this.current === undefined && this.next >= this.frames.length;
-  }
 
   poll(): boolean {
     if (this.current !== undefined) return true;
@@ -104,9 +103,13 @@ export class InFlightCapture {
   constructor(
     readonly id: number,
     private readonly ids: InputChannelId[],
+    /** The record frame the task was delivering at the snapshot, if it was left part-way. */
+    delivering?: RecordBatch,
   ) {
     this.recording = new Uint8Array(ids.length).fill(1);
     this.inputs = ids.map(() => []);
+    const rest = delivering?.remainder();
+    if (rest !== undefined) this.inputs[delivering!.channel].push(rest);
     this.owed = ids.length;
     this.located = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // An abort nobody awaits (the write had not started) must not be an unhandled rejection.

@@ -4,12 +4,15 @@
  * then simply not polled, and its data waits in its ring, which backpressures the producer;
  * nothing is copied aside.
  *
- * After a restore of an unaligned checkpoint a channel first serves its restored in-flight
- * frames (a ReplayChannel), then its ring: restored input is never overtaken by new input.
+ * After a restore of an unaligned checkpoint the gate serves the restored in-flight frames
+ * (a ReplayChannel per channel that has some) before it reads any ring: restored input is
+ * never overtaken by new input, on its own channel or another (after a rescale the stored
+ * records of a key may arrive on one channel and the key's new records on another).
  *
  * Priority events (barriers overtaking the data in a ring) ring the task gate's priority
  * doorbell; `priorityChanged` compares it with the last value seen (one atomic load, done
- * once per input frame), and only then are the rings' mailboxes read.
+ * once per input frame and every 64 records of a record frame), and only then are the rings'
+ * mailboxes read.
  */
 import { GATE_PRIO_SEQ, RING_POISONED } from '../core/channel/layout.js';
 import { RingConsumer, type OwnedFrame, type PriorityEvent } from '../core/channel/ring.js';
@@ -27,6 +30,8 @@ export class InputGate {
   readonly ended: boolean[];
   readonly blocked: boolean[];
   private openCount: number;
+  /** Channels whose replay is not used up: while any is, no ring is read. */
+  private replaying = 0;
   private cursor = 0;
   private readonly gateCells: Int32Array;
   private prioritySeen = 0;
@@ -55,9 +60,11 @@ export class InputGate {
   /** Restored in-flight frames of channel i, served before anything from its ring. */
   replay(i: number, frames: OwnedFrame[]): void {
     if (frames.length === 0) return;
+    if (this.replays[i] !== undefined) throw new RangeError(`input channel ${i} already has restored frames`);
     const r = new ReplayChannel(frames);
     this.replays[i] = r;
     this.sources[i] = r;
+    this.replaying++;
   }
 
   /**
@@ -65,22 +72,36 @@ export class InputGate {
    * until release), or -1 if no unblocked input has one.
    */
   poll(): number {
+    if (this.replaying > 0 && this.pollReplays()) return this.cursor;
     const n = this.sources.length;
     for (let k = 0; k < n; k++) {
       const i = this.cursor;
       if (++this.cursor === n) this.cursor = 0;
       // A channel whose data ended is still read: barriers of the final checkpoint follow.
       if (this.blocked[i]) continue;
-      const src = this.sources[i];
-      if (src.poll()) return i;
-      const replay = this.replays[i];
-      if (replay !== undefined && replay.exhausted) {
-        this.replays[i] = undefined;
-        this.sources[i] = this.channels[i];
-        if (this.channels[i].poll()) return i;
-      }
+      if (this.sources[i].poll()) return i;
     }
     return -1;
+  }
+
+  /**
+   * True with `cursor` at a channel whose replay has a frame; false once every replay is used
+   * up (each channel reads its ring from then on). No channel with a replay left is blocked:
+   * a barrier that blocks one comes from its ring, after its replay.
+   */
+  private pollReplays(): boolean {
+    for (let i = 0; i < this.replays.length; i++) {
+      const r = this.replays[i];
+      if (r === undefined) continue;
+      if (r.poll()) {
+        this.cursor = i;
+        return true;
+      }
+      this.replays[i] = undefined;
+      this.sources[i] = this.channels[i];
+      this.replaying--;
+    }
+    return false;
   }
 
   /** True if a priority event was published into any input ring since the last call. */

@@ -36,8 +36,27 @@ interface PendingFrame {
   c: number;
 }
 
+/**
+ * Under buffer debloating a frame takes at most this share of the consumer's soft capacity, so
+ * the ring holds two: one being read while the next is written.
+ */
+const FRAMES_PER_SOFT_CAPACITY = 2;
+
+/** Who writes a channel (named in failures) and the batch size it sends by default. */
+interface ChannelOwner {
+  operatorUid: string;
+  subtask: number;
+  batchSize: number;
+}
+
 export class Channel {
   readonly batch: unknown[] = [];
+  /**
+   * Records the open batch takes before it is sent: the batch size, or under buffer debloating
+   * as many as fit the share of the consumer's soft capacity at the last frame's bytes per
+   * record (batches flushed by bytes, re-estimated at every flush; none per record).
+   */
+  batchLimit: number;
   /** Event timestamps of `batch`, index by index; only on a stream with event time. */
   readonly timestamps: number[] | undefined;
   /** performance.now() when the current batch got its first record. */
@@ -47,7 +66,7 @@ export class Channel {
   constructor(
     readonly producer: RingProducer,
     private readonly encoder: BatchEncoder,
-    private readonly where: { operatorUid: string; subtask: number },
+    private readonly where: ChannelOwner,
     eventTime: boolean,
     /** The producing task's own gate, where a drain waits (see RingProducer.waitForSpaceOrWake). */
     private readonly taskGate: Int32Array,
@@ -58,6 +77,7 @@ export class Channel {
     private readonly backPressure?: TimeAccount,
   ) {
     this.timestamps = eventTime ? [] : undefined;
+    this.batchLimit = where.batchSize;
   }
 
   get hasPending(): boolean {
@@ -68,12 +88,26 @@ export class Channel {
   flush(): void {
     const b = this.batch;
     if (b.length === 0) return;
-    this.sendRecords(b, 0, b.length);
+    const bytes = this.sendRecords(b, 0, b.length);
+    this.fitBatch(bytes / b.length);
     b.length = 0;
     if (this.timestamps !== undefined) this.timestamps.length = 0;
   }
 
-  private sendRecords(records: unknown[], from: number, to: number): void {
+  /** Sets batchLimit from the consumer's soft capacity (if any) and the bytes a record takes. */
+  private fitBatch(bytesPerRecord: number): void {
+    const soft = this.producer.softCapacity;
+    const most = this.where.batchSize;
+    if (soft === 0) {
+      this.batchLimit = most;
+      return;
+    }
+    const n = Math.floor(soft / FRAMES_PER_SOFT_CAPACITY / bytesPerRecord);
+    this.batchLimit = n < 1 ? 1 : n > most ? most : n;
+  }
+
+  /** Sends records [from, to) as one frame or more; returns the bytes they took. */
+  private sendRecords(records: unknown[], from: number, to: number): number {
     const whole = from === 0 && to === records.length;
     const slice = whole ? records : records.slice(from, to);
     const ts = this.timestamps;
@@ -88,13 +122,13 @@ export class Channel {
         );
       }
       const mid = (from + to) >>> 1;
-      this.sendRecords(records, from, mid);
-      this.sendRecords(records, mid, to);
-      return;
+      return this.sendRecords(records, from, mid) + this.sendRecords(records, mid, to);
     }
-    if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, flags, bytes)) return;
+    const n = bytes.length;
+    if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, flags, bytes)) return n;
     // The encoder reuses its buffer: a frame that has to wait needs its own copy.
     this.pending.push({ type: FRAME_RECORDS, flags, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0 });
+    return n;
   }
 
   /** A control frame (barrier, watermark, end-of-stream); records batched before it go first. */
@@ -165,15 +199,22 @@ function consumerSubtask(e: JobEdge, s: OutputSettings, spec: OutputEdgeSpec, j:
 abstract class EdgeWriter implements Collector<unknown> {
   /** Set when the stream carries event time: the timestamp of the record being collected. */
   time: TaskTime | undefined;
-  constructor(readonly channels: Channel[], protected readonly batchSize: number) {}
+  constructor(readonly channels: Channel[]) {}
   abstract collect(value: unknown): void;
+
+  /** How many records fill one batch on every channel, the way this edge spreads them. */
+  recordsToFill(): number {
+    let n = 0;
+    for (const c of this.channels) n += c.batchLimit;
+    return n;
+  }
 
   protected add(ch: Channel, value: unknown): void {
     const b = ch.batch;
     if (b.length === 0) ch.batchStartedAt = performance.now();
     b.push(value);
     if (ch.timestamps !== undefined) ch.timestamps.push(this.time!.timestamp);
-    if (b.length >= this.batchSize) ch.flush();
+    if (b.length >= ch.batchLimit) ch.flush();
   }
 }
 
@@ -185,8 +226,8 @@ class ForwardWriter extends EdgeWriter {
 
 class RebalanceWriter extends EdgeWriter {
   private next: number;
-  constructor(channels: Channel[], batchSize: number, subtask: number) {
-    super(channels, batchSize);
+  constructor(channels: Channel[], subtask: number) {
+    super(channels);
     // Start where this subtask's index points so parallel producers do not all hit channel 0.
     this.next = subtask % channels.length;
   }
@@ -199,13 +240,12 @@ class RebalanceWriter extends EdgeWriter {
 class HashWriter extends EdgeWriter {
   constructor(
     channels: Channel[],
-    batchSize: number,
     private readonly selector: KeySelector<unknown, unknown>,
     private readonly maxParallelism: number,
     /** Where a record without a key is reported: the keyed operator and this subtask. */
     private readonly where: { keyedUid: string; operatorUid: string; subtask: number },
   ) {
-    super(channels, batchSize);
+    super(channels);
   }
   collect(value: unknown): void {
     const key = this.selector(value);
@@ -219,6 +259,11 @@ class HashWriter extends EdgeWriter {
 class BroadcastWriter extends EdgeWriter {
   collect(value: unknown): void {
     for (const ch of this.channels) this.add(ch, value);
+  }
+  override recordsToFill(): number {
+    let n = Infinity;
+    for (const c of this.channels) if (c.batchLimit < n) n = c.batchLimit;
+    return n;
   }
 }
 
@@ -254,7 +299,7 @@ export class TaskOutput implements Collector<unknown> {
 
   constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
     const encoder = new BatchEncoder();
-    const where = { operatorUid: s.operatorUid, subtask: s.subtask };
+    const where: ChannelOwner = { operatorUid: s.operatorUid, subtask: s.subtask, batchSize: s.batchSize };
     const gate = new Int32Array(s.gate);
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
@@ -264,16 +309,16 @@ export class TaskOutput implements Collector<unknown> {
       let w: EdgeWriter;
       switch (e.partitioner) {
         case 'forward':
-          w = new ForwardWriter(chans, s.batchSize);
+          w = new ForwardWriter(chans);
           break;
         case 'rebalance':
-          w = new RebalanceWriter(chans, s.batchSize, s.subtask);
+          w = new RebalanceWriter(chans, s.subtask);
           break;
         case 'hash':
-          w = new HashWriter(chans, s.batchSize, e.keySelector!, s.maxParallelism, { keyedUid: s.consumerUid(e), operatorUid: s.operatorUid, subtask: s.subtask });
+          w = new HashWriter(chans, e.keySelector!, s.maxParallelism, { keyedUid: s.consumerUid(e), operatorUid: s.operatorUid, subtask: s.subtask });
           break;
         case 'broadcast':
-          w = new BroadcastWriter(chans, s.batchSize);
+          w = new BroadcastWriter(chans);
           break;
       }
       w.time = s.time;
@@ -306,6 +351,20 @@ export class TaskOutput implements Collector<unknown> {
   get hasPending(): boolean {
     for (const c of this.channels) if (c.hasPending) return true;
     return false;
+  }
+
+  /**
+   * Records a source should poll at once, at most `max`: under buffer debloating about one
+   * batch per channel, so what a poll leaves pending behind a full ring (and so in front of a
+   * barrier) is bounded by the consumers' soft capacities too; `max` otherwise.
+   */
+  pollSize(max: number): number {
+    let n = max;
+    for (const e of this.edges) {
+      const fill = e.recordsToFill();
+      if (fill < n) n = fill;
+    }
+    return n;
   }
 
   /**

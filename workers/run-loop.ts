@@ -21,6 +21,9 @@
  *
  * Both loops share one shape: serve commands and drain output (`serve`), take one unit of
  * input (a source poll, an input frame through `onFrame`), then housekeeping (`afterFrame`).
+ * A record frame is delivered in chunks of 64 records and may be left part-way (an unaligned
+ * barrier waits, a snapshot write wants the event loop); the next iteration then serves that
+ * and goes on with the same frame before it takes any other input (see `deliver`).
  * A backpressured task waits in drain, and a command interrupts that wait: between input
  * frames its state is consistent, so a trigger or a notify is served at once instead of
  * when the output ring frees up. Checkpoints themselves belong to the driver
@@ -41,6 +44,8 @@ import type { FrameSource } from './in-flight.js';
 import { listenForCommands, send, takeCommands } from './control-port.js';
 import type { StreamTask } from './task.js';
 import type { ChainOperator } from '../core/operators/operator.js';
+import { DELIVERY_CHUNK, RecordBatch } from './record-batch.js';
+import { InputDebloat } from './input-debloat.js';
 
 const YIELD_EVERY = 32;
 /**
@@ -125,12 +130,18 @@ class TaskLoop {
   private lastWriteYield = 0;
   /** Chained operators that complete work off the loop (async I/O); undefined when none. */
   private readonly asyncOps: ChainOperator[] | undefined;
+  /** The record frame being delivered; one left part-way is finished before any other input. */
+  private readonly batch = new RecordBatch();
+  /** Buffer debloating of the input rings (--buffer-debloat-target); undefined when off. */
+  private readonly debloat: InputDebloat | undefined;
 
   constructor(private readonly task: StreamTask) {
     this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
-    this.driver = new TaskCheckpointDriver(task, this.valve);
+    this.driver = new TaskCheckpointDriver(task, this.valve, this.batch);
     const asyncOps = task.operators.filter((op) => op.emitCompleted !== undefined);
     this.asyncOps = asyncOps.length > 0 ? asyncOps : undefined;
+    const target = task.plan.settings.bufferDebloatTargetMs;
+    if (target !== undefined && task.input) this.debloat = new InputDebloat(task.input, target, task.plan.settings.ringCapacity, () => task.idleMs());
   }
 
   /**
@@ -176,6 +187,7 @@ class TaskLoop {
   /** The tail of every iteration: metrics now and then, and a yield to the event loop. */
   private async afterFrame(iter: number): Promise<void> {
     if (iter % METRICS_EVERY === 0) this.task.publishMetrics();
+    if (this.debloat !== undefined) this.debloat.tick(performance.now());
     if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
   }
 
@@ -269,7 +281,7 @@ class TaskLoop {
       this.tick();
       let r;
       try {
-        r = reader.poll(counter, batchSize);
+        r = reader.poll(counter, output === undefined ? batchSize : output.pollSize(batchSize));
         if (typeof r !== 'string') r = await r;
       } catch (err) {
         throw operatorFailure(err, 'SOURCE_FAILED', 'source failed', node.uid ?? node.name, task.spec.subtask);
@@ -298,6 +310,11 @@ class TaskLoop {
       if (this.done) break; // the final checkpoint completed: nothing to wait for
       if (!this.dataEnded) this.tick();
       if (this.asyncOps !== undefined) await this.serveAsync(this.asyncOps);
+      if (this.batch.active) {
+        this.deliver();
+        await this.afterFrame(iter);
+        continue;
+      }
       const i = input.poll();
       // After the poll (its WRITE_POS load) and before the frame: a frame at or past a barrier's
       // cut is only visible once that barrier's mailbox is (see layout.ts), so it is seen here first.
@@ -347,30 +364,64 @@ class TaskLoop {
     return false;
   }
 
-  /**
-   * A record frame through the chain. Three specialised loops, so no record pays a branch
-   * for what its batch does not have (two inputs, event timestamps).
-   */
+  /** A record frame of channel i into the chain (see `deliver`). */
   private deliverRecords(i: number, ch: FrameSource): void {
+    const records = this.decodeRecords(ch);
+    this.batch.load(i, records, this.stamps);
+    this.deliver();
+  }
+
+  /**
+   * Delivers the current record frame in chunks of DELIVERY_CHUNK records, and leaves it
+   * part-way when something should not wait for the rest: an unaligned barrier in a mailbox
+   * (the snapshot is then taken before the next record; the records left are in-flight input,
+   * see record-batch.ts), or a snapshot write that has not had the event loop for
+   * YIELD_WRITING_MS. The loop comes back to it before it takes any other input.
+   */
+  private deliver(): void {
+    const b = this.batch;
+    const records = b.records;
+    const n = records.length;
+    let k = b.at;
+    while (k < n) {
+      const end = n - k > DELIVERY_CHUNK ? k + DELIVERY_CHUNK : n;
+      this.deliverRange(b.channel, records, b.stamps, k, end);
+      k = end;
+      if (k < n && this.pauseDue()) break;
+    }
+    if (k === n) b.clear();
+    else b.at = k;
+  }
+
+  /** Between two chunks of a frame: true if the loop should take over before the next one. */
+  private pauseDue(): boolean {
+    if (this.task.input!.priorityPending()) return true;
+    const c = this.driver.checkpointer;
+    return c !== undefined && c.writing && performance.now() - this.lastWriteYield >= YIELD_WRITING_MS;
+  }
+
+  /**
+   * Records [from, to) of a frame of channel i through the chain. Three specialised loops, so
+   * no record pays a branch for what its batch does not have (two inputs, event timestamps).
+   */
+  private deliverRange(i: number, records: unknown[], stamps: number[] | undefined, from: number, to: number): void {
     const task = this.task;
     const time = task.time;
-    const records = this.decodeRecords(ch);
-    const stamps = this.stamps;
     if (stamps === undefined) time.timestamp = NO_TIMESTAMP;
     const sides = task.inputSides;
     if (sides !== undefined) {
       const side = sides[i];
       const two = task.twoInputHead!;
-      for (let k = 0; k < records.length; k++) {
+      for (let k = from; k < to; k++) {
         if (stamps !== undefined) time.timestamp = stamps[k];
         two.collectSide(side, records[k]);
       }
     } else if (stamps === undefined) {
       const head = task.head;
-      for (let k = 0; k < records.length; k++) head.collect(records[k]);
+      for (let k = from; k < to; k++) head.collect(records[k]);
     } else {
       const head = task.head;
-      for (let k = 0; k < records.length; k++) {
+      for (let k = from; k < to; k++) {
         time.timestamp = stamps[k];
         head.collect(records[k]);
       }

@@ -19,7 +19,7 @@ import { SinkOperator } from '../core/operators/sink.js';
 import { planJob, type JobPlan } from '../core/runtime/job-plan.js';
 import { loadJob } from '../core/runtime/module-loader.js';
 import type { TaskCommand, TaskSpec } from '../core/runtime/messages.js';
-import { TimeAccount } from '../core/channel/time-account.js';
+import { TimeAccount, readAccount, wallNow } from '../core/channel/time-account.js';
 import {
   CONTROL_CANCEL,
   METRIC_RECORDS_IN,
@@ -286,6 +286,11 @@ export class StreamTask {
 
   get cancelled(): boolean {
     return Atomics.load(this.control, CONTROL_CANCEL) !== 0;
+  }
+
+  /** Accumulated ms this task has spent parked with nothing to read, the wait in progress included. */
+  idleMs(): number {
+    return readAccount(this.counters, TASK_IDLE_MS, TASK_IDLE_SINCE, wallNow());
   }
 
   /** Copies operator counters and watermarks into shared memory (read by the main thread). */

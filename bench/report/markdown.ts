@@ -146,7 +146,7 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       '',
       table(
         ['mode', 'ring', 'records/s', 'checkpoints', 'duration p50 / p99 ms', 'alignment p50 / p99 ms', 'peak RSS MiB'],
-        b.rows.map((x) => [x.mode, `${x.ringCapacity / 1024} KiB`, n0(x.recordsPerSec), x.mode === 'none' ? '—' : String(x.checkpoints), x.mode === 'none' ? '—' : p50p99(x.checkpointDurationMs), x.mode === 'none' ? '—' : p50p99(x.alignmentMs), (x.peakRssBytes / 2 ** 20).toFixed(0)]),
+        b.rows.map((x) => [x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, n0(x.recordsPerSec), x.mode === 'none' ? '—' : String(x.checkpoints), x.mode === 'none' ? '—' : p50p99(x.checkpointDurationMs), x.mode === 'none' ? '—' : p50p99(x.alignmentMs), (x.peakRssBytes / 2 ** 20).toFixed(0)]),
       ),
       '',
       chart(
@@ -157,6 +157,8 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
           categories: b.ringCapacities.map((c) => `ring ${c / 1024} KiB`),
           series: [
             { name: 'EO duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'exactly-once')?.checkpointDurationMs.p99 ?? null) },
+            { name: 'EO unaligned duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.unaligned)?.checkpointDurationMs.p99 ?? null) },
+            { name: 'EO debloat 50 duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.debloatTargetMs === 50)?.checkpointDurationMs.p99 ?? null) },
             { name: 'EO alignment p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'exactly-once')?.alignmentMs.p99 ?? null) },
             { name: 'ALO duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'at-least-once')?.checkpointDurationMs.p99 ?? null) },
           ],

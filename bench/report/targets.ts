@@ -49,7 +49,44 @@ export function checkTargets(r: SuiteResults): TargetCheck[] {
     measured: lat ? `${lat.p99Ms.toFixed(2)} ms` : 'not run',
     pass: lat ? lat.p99Ms < 20 : null,
   });
+  out.push(...backpressureTargets(r));
   out.push(...nexmarkTargets(r));
+  return out;
+}
+
+/** Issue 13: unaligned checkpoints and buffer debloating under backpressure, every ring size. */
+function backpressureTargets(r: SuiteResults): TargetCheck[] {
+  const b = r.backpressure;
+  const rings = b?.ringCapacities ?? [];
+  const rows = (m: (x: NonNullable<typeof b>['rows'][number]) => boolean) => rings.map((c) => b?.rows.find((x) => x.ringCapacity === c && m(x)));
+  const unaligned = rows((x) => x.unaligned);
+  const aligned = rows((x) => x.mode === 'exactly-once' && !x.unaligned && x.alignedTimeoutMs === undefined && x.debloatTargetMs === undefined);
+  const debloat = rows((x) => x.debloatTargetMs === 50);
+  const all = <T>(xs: (T | undefined)[]): xs is T[] => xs.length > 0 && xs.every((x) => x !== undefined);
+  const list = (xs: (number | null)[], unit: string) => xs.map((x) => (x === null ? '—' : `${x < 10 ? x.toFixed(1) : Math.round(x)}${unit}`)).join(' / ');
+  const at = rings.map((c) => `${c / 1024} KiB`).join(' / ');
+  const judged = (xs: (number | null)[], ok: (x: number) => boolean) => xs.every((x) => x !== null && ok(x));
+  const out: TargetCheck[] = [];
+  if (all(unaligned)) {
+    const d = unaligned.map((x) => x.checkpointDurationMs.p99);
+    out.push({ target: `unaligned checkpoint duration p99 ≤ 25 ms under backpressure (${at})`, measured: list(d, ' ms'), pass: judged(d, (x) => x <= 25) });
+    const s = unaligned.map((x) => x.startDelayMs.p99);
+    out.push({ target: `unaligned start delay p99 ≤ 5 ms (${at})`, measured: list(s, ' ms'), pass: judged(s, (x) => x <= 5) });
+  } else out.push({ target: 'unaligned checkpoint duration p99 ≤ 25 ms, start delay p99 ≤ 5 ms under backpressure', measured: 'not run', pass: null });
+  if (all(unaligned) && all(aligned)) {
+    const ratios = unaligned.map((u, i) => u.recordsPerSec / aligned[i].recordsPerSec);
+    out.push({ target: `unaligned throughput under backpressure within 5% of aligned (${at})`, measured: ratios.map((x) => x.toFixed(3)).join(' / '), pass: ratios.every((x) => x >= 0.95) });
+  }
+  if (all(debloat)) {
+    const d = debloat.map((x) => x.checkpointDurationMs.p99);
+    out.push({ target: `aligned with debloating at 50 ms: duration p99 ≤ 150 ms (${at})`, measured: list(d, ' ms'), pass: judged(d, (x) => x <= 150) });
+  } else out.push({ target: 'aligned with debloating at 50 ms: duration p99 ≤ 150 ms', measured: 'not run', pass: null });
+  const c = b?.unalignedCost;
+  out.push({
+    target: 'without backpressure unaligned costs ≤ 3% throughput against aligned (keyed count, exactly-once 1 s)',
+    measured: c ? `unaligned / aligned ${c.pairedRatio.toFixed(3)} (paired per round, ${c.rounds} rounds)` : 'not run',
+    pass: c ? c.pairedRatio >= 0.97 : null,
+  });
   return out;
 }
 

@@ -9,7 +9,11 @@
  *   +----------------+--------------+-----------------+-----------------+------------+------ - -
  *   | WRITE_POS      | READ_POS     | PRODUCER_PARKED | STATE           | PRIO_*     | data ...
  *   | (producer)     | SPACE_SEQ    |                 | CAPACITY        | (producer) | capacity
+ *   |                | SOFT_CAPACITY|                 |                 |            |
  *   +----------------+--------------+-----------------+-----------------+------------+------ - -
+ *
+ * SOFT_CAPACITY (buffer debloating) is written by the consumer, a few times a second, on the
+ * line the producer reads anyway for READ_POS: the producer treats the ring as full beyond it.
  *
  * The priority mailbox (line at byte 256) is how an unaligned barrier overtakes the data
  * queued in the ring: one slot, written by the producer, read by the consumer.
@@ -49,6 +53,12 @@ export const RING_WRITE_POS = 0; // byte 0
 export const RING_READ_POS = 16; // byte 64
 /** Bumped by the consumer every time it frees space; a blocked producer waits on it. */
 export const RING_SPACE_SEQ = 17;
+/**
+ * Buffer debloating: the bytes the consumer wants in flight in this ring (its throughput times
+ * the target, see debloat.ts); 0 when off. The producer writes a frame only while the ring
+ * holds less than that, except into an empty ring, so any frame still gets through.
+ */
+export const RING_SOFT_CAPACITY = 18; // byte 72
 /**
  * Non-zero while the producer is (about to be) waiting for space: the number of free bytes it
  * waits for. The consumer notifies only then, and only once that much is free.
@@ -143,7 +153,8 @@ export const GATE_PARKED = 1;
 /**
  * Bumped by a producer after it publishes a priority event into any ring of this gate (and
  * then the gate is rung whether or not the task is parked): the consumer compares it with the
- * value it last saw, once per input frame, and looks at its rings' mailboxes only on a change.
+ * value it last saw, once per input frame and every 64 records of one, and looks at its
+ * rings' mailboxes only on a change.
  */
 export const GATE_PRIO_SEQ = 2;
 export const GATE_INT32S = 4;

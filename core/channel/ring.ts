@@ -38,6 +38,7 @@ import {
   RING_PRIO_TS_F64,
   RING_PRODUCER_PARKED,
   RING_READ_POS,
+  RING_SOFT_CAPACITY,
   RING_SPACE_SEQ,
   RING_STATE,
   RING_WRITE_POS,
@@ -104,7 +105,7 @@ export class RingProducer {
     const tail = this.capacity - off;
     // Atomics.load: see the consumer's latest READ_POS; the bytes it released are free.
     const used = (w - (Atomics.load(this.hdr, RING_READ_POS) >>> 0)) >>> 0;
-    const free = this.capacity - used;
+    const free = this.freeBytes(used);
     if (tail < frame) {
       if (free < tail + frame) return -1;
       // Pad the tail with a WRAP frame; tail is a multiple of 8 and > 0, so a header fits.
@@ -163,6 +164,22 @@ export class RingProducer {
     return true;
   }
 
+  /**
+   * The bytes that may still be written when `used` are in the ring: up to the capacity, or
+   * with buffer debloating up to the consumer's soft capacity, except that an empty ring takes
+   * any frame (one larger than the soft capacity must not wait forever). A plain read of the
+   * soft capacity: it changes a few times a second and a stale value only delays its effect.
+   */
+  private freeBytes(used: number): number {
+    const soft = this.hdr[RING_SOFT_CAPACITY];
+    return soft === 0 || used === 0 || soft >= this.capacity ? this.capacity - used : soft - used;
+  }
+
+  /** The consumer's soft capacity (buffer debloating), or 0 when it sets none. */
+  get softCapacity(): number {
+    return this.hdr[RING_SOFT_CAPACITY];
+  }
+
   /** Free bytes a frame of this payload needs at the current write position (wrap included). */
   private spaceNeeded(payloadLength: number): number {
     const frame = alignUp(FRAME_HEADER_BYTES + payloadLength);
@@ -173,7 +190,7 @@ export class RingProducer {
   /** True if a frame with this payload length would fit right now. */
   hasSpaceFor(payloadLength: number): boolean {
     const used = (this.writePos - (Atomics.load(this.hdr, RING_READ_POS) >>> 0)) >>> 0;
-    return this.capacity - used >= this.spaceNeeded(payloadLength);
+    return this.freeBytes(used) >= this.spaceNeeded(payloadLength);
   }
 
   /**
@@ -280,6 +297,8 @@ export class RingConsumer {
   private readPos: number;
   /** Last WRITE_POS seen: while readPos is behind it there is data without an atomic load. */
   private knownWrite: number;
+  /** The bytes the producer may fill: the capacity, or the soft capacity this side set. */
+  private limit: number;
 
   // The current frame, valid between a successful poll() and release().
   frameType = -1;
@@ -301,6 +320,18 @@ export class RingConsumer {
     this.f64 = new Float64Array(ring, RING_HEADER_BYTES, this.capacity / 8);
     this.readPos = Atomics.load(this.hdr, RING_READ_POS) >>> 0;
     this.knownWrite = this.readPos;
+    this.limit = this.hdr[RING_SOFT_CAPACITY] || this.capacity;
+  }
+
+  /**
+   * Buffer debloating: let the producer fill only `bytes` of the ring (0: all of it). The
+   * producer sees it at its next write; one waiting for space is woken if it now fits (a
+   * larger soft capacity) or, as always, once the ring empties (a smaller one).
+   */
+  setSoftCapacity(bytes: number): void {
+    const soft = bytes <= 0 || bytes >= this.capacity ? 0 : Math.ceil(bytes);
+    this.limit = soft || this.capacity;
+    Atomics.store(this.hdr, RING_SOFT_CAPACITY, soft);
   }
 
   get state(): number {
@@ -370,9 +401,11 @@ export class RingConsumer {
       // last space check, and we stored READ_POS before this load: Dekker, as in publish)
       // and notifies. `used` is from knownWrite, which may lag WRITE_POS; a lag only makes
       // `used` smaller, i.e. wakes earlier, never later than the real emptying.
+      // With buffer debloating the producer fills only up to the soft capacity (`limit`), so
+      // "free" and "half" are of that; an empty ring takes any frame (RingProducer.freeBytes).
       const used = ((this.knownWrite - this.readPos) >>> 0);
-      const free = this.capacity - used;
-      if (free >= needed && (free >= this.capacity >>> 1 || used === 0)) {
+      const free = this.limit - used;
+      if (used === 0 || (free >= needed && free >= this.limit >>> 1)) {
         // add before notify: the producer's waitAsync compares SPACE_SEQ with the value it
         // read before its last space check, so a bump that lands between that check and
         // its wait makes the wait return at once instead of sleeping through this notify.

@@ -58,6 +58,29 @@ export interface OperatorStateHandles {
   subtasks: SubtaskStateHandles[];
 }
 
+/**
+ * One edge of the graph that took an unaligned checkpoint, as a task holding in-flight data
+ * saw it: what a restore at another parallelism needs to find the edge in the new graph and
+ * to know where the stored records on it belong (channel-redistribution.ts).
+ */
+export interface ChannelEdgeInfo {
+  /** The edge's id in that graph: what the in-flight data file's entries name. */
+  id: number;
+  /** Stream node ids of the producing and the consuming operator (stable while the job module is the same). */
+  fromNode: number;
+  toNode: number;
+  sideTag?: string;
+  inputSide?: number;
+  /** Producer and consumer task (vertex) names, the chains, and their parallelism then. */
+  from: string;
+  to: string;
+  producers: number;
+  consumers: number;
+  partitioner: 'forward' | 'rebalance' | 'hash' | 'broadcast';
+  /** Payload bytes this task's file holds on the edge (0: none). */
+  bytes: number;
+}
+
 /** The in-flight data of one task (vertex subtask) in an unaligned checkpoint (see channel-state.ts). */
 export interface ChannelStateHandle {
   /** The task's vertex: its id in the job graph and its display name (the chain's head). */
@@ -68,6 +91,11 @@ export interface ChannelStateHandle {
   file: StateFileHandle;
   /** Payload bytes of the frames in it (what inFlightBytes counts). */
   bytes: number;
+  /**
+   * Every input and output edge of the task (absent in checkpoints of an eddy that could not
+   * rescale in-flight data: those restore only at the same parallelism).
+   */
+  edges?: ChannelEdgeInfo[];
 }
 
 export interface CheckpointMetadata {
@@ -159,6 +187,20 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+const PARTITIONERS = new Set(['forward', 'rebalance', 'hash', 'broadcast']);
+
+function isEdgeInfo(e: unknown): boolean {
+  return (
+    isObject(e) &&
+    [e.id, e.fromNode, e.toNode, e.producers, e.consumers, e.bytes].every(isCount) &&
+    typeof e.from === 'string' &&
+    typeof e.to === 'string' &&
+    PARTITIONERS.has(e.partitioner as string) &&
+    (e.sideTag === undefined || typeof e.sideTag === 'string') &&
+    (e.inputSide === undefined || isCount(e.inputSide))
+  );
+}
+
 function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
@@ -220,6 +262,7 @@ function checkShape(b: CheckpointMetadata): string | undefined {
       }
       const e = handleError(c.file, `the in-flight data file of '${c.vertex}' subtask ${c.subtask}`);
       if (e) return e;
+      if (c.edges !== undefined && !(Array.isArray(c.edges) && c.edges.every(isEdgeInfo))) return `the edges of the in-flight data of '${c.vertex}' subtask ${c.subtask} are malformed`;
     }
   }
   return undefined;

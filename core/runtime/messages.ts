@@ -95,6 +95,24 @@ export interface RestoreSpec {
   operators: OperatorStateHandles[];
   /** In-flight data of an unaligned checkpoint, per task (each task replays its own). */
   channels?: ChannelStateHandle[];
+  /**
+   * How the in-flight data on each edge restores (in-flight-rescale.ts); absent for a
+   * checkpoint that does not describe its edges (restored only as it was).
+   */
+  channelEdges?: RestoredChannelEdge[];
+}
+
+/** One edge's stored in-flight data, and how it comes back (see core/runtime/in-flight-rescale.ts). */
+export interface RestoredChannelEdge {
+  /** The edge id in the checkpoint's graph (what the in-flight data files name). */
+  stored: number;
+  /** The edge id in this job's graph. */
+  edge: number;
+  /** same: back into the same channels; hash / rebalance: re-dealt to the new consumer subtasks. */
+  mode: 'same' | 'hash' | 'rebalance';
+  /** The producer and consumer task names in the checkpoint (the names its handles carry). */
+  from: string;
+  to: string;
 }
 
 export type TaskOutcome =

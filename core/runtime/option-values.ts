@@ -243,6 +243,11 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     help: 'checkpoints start aligned and switch to unaligned after MS ms (0: always unaligned)', parse: parseNonNegativeMillis,
   },
   {
+    key: 'bufferDebloatTargetMs', flag: 'buffer-debloat-target', env: 'EDDY_BUFFER_DEBLOAT_TARGET', metavar: 'MS',
+    expects: 'a positive number of milliseconds',
+    help: 'buffer debloating: keep about MS ms of each consumer\'s throughput in its input rings (default off)', parse: parsePositiveMillis,
+  },
+  {
     key: 'stateCacheMb', flag: 'state-cache-mb', env: 'EDDY_STATE_CACHE_MB', metavar: 'MB',
     expects: 'a positive integer', help: 'LMDB state cache budget per keyed operator subtask, in MB (default 256)',
     parse: parsePositiveInt,

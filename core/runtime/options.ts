@@ -38,6 +38,12 @@ export interface RunOptions {
   unaligned?: boolean;
   /** Checkpoints start aligned and switch to unaligned after this many ms (0: always unaligned). Implies unaligned checkpoints. */
   alignedCheckpointTimeoutMs?: number;
+  /**
+   * Buffer debloating (`--buffer-debloat-target`, off by default as in Flink): each consumer keeps
+   * only about this many ms of its measured throughput in its input rings, so even aligned
+   * checkpoints under backpressure take about twice this.
+   */
+  bufferDebloatTargetMs?: number;
   /** Memory budget in MB of the LMDB state cache per keyed operator subtask. Default 256. */
   stateCacheMb?: number;
   /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */

@@ -7,31 +7,23 @@
 import type { CheckpointMetadata } from '../checkpoint/metadata.js';
 import { openSavepoint, resumePoint, type RestorePoint } from '../checkpoint/restore-point.js';
 import { EddyError } from '../failure.js';
+import { planInFlightRestore } from './in-flight-rescale.js';
 import type { JobPlan } from './job-plan.js';
 import type { RestoreSpec } from './messages.js';
 import type { RunOptions } from './options.js';
 
 /**
  * What the tasks restore from checkpoint `id` in `root`: its operators (those the job has, by
- * uid) and its in-flight data, which restores only where every task with such data is still
- * there at the same parallelism (re-partitioning stored frames is not built): otherwise this
- * refuses, saying to take a savepoint (always aligned, so it holds none).
+ * uid) and its in-flight data, planned edge by edge for the job as it runs now: re-dealt
+ * where the parallelism changed, refused (saying to take a savepoint) where that cannot be
+ * right (see in-flight-rescale.ts).
  */
 export function restoreSpecOf(root: string, id: number, m: CheckpointMetadata, plan: JobPlan, uids?: Set<string>): RestoreSpec {
   const operators = uids ? m.operators.filter((op) => uids.has(op.uid)) : m.operators;
   const channels = m.channels ?? [];
-  for (const c of channels) {
-    const v = plan.jobGraph.vertices.find((x) => x.id === c.vertexId && x.name === c.vertex);
-    if (v === undefined || v.parallelism !== c.parallelism) {
-      throw new EddyError(
-        'STATE_NOT_RESTORED',
-        `checkpoint ${id} in ${root} holds in-flight data of '${c.vertex}' at parallelism ${c.parallelism} (an unaligned checkpoint); ` +
-          (v === undefined ? 'the job no longer has that task in that place (the graph changed)' : `the job runs it at parallelism ${v.parallelism}`) +
-          `. Restore it at the same parallelism, then take a savepoint (always aligned) and rescale from that`,
-      );
-    }
-  }
-  return channels.length > 0 ? { checkpointDir: root, checkpointId: id, operators, channels } : { checkpointDir: root, checkpointId: id, operators };
+  if (channels.length === 0) return { checkpointDir: root, checkpointId: id, operators };
+  const channelEdges = planInFlightRestore(`checkpoint ${id} in ${root}`, channels, plan.jobGraph);
+  return { checkpointDir: root, checkpointId: id, operators, channels, ...(channelEdges ? { channelEdges } : {}) };
 }
 
 export async function initialRestore(plan: JobPlan, o: RunOptions, warn: (m: string) => void): Promise<RestoreSpec | undefined> {

@@ -27,6 +27,8 @@ export interface ResolvedSettings {
   unaligned: boolean;
   /** With unaligned: start aligned, switch after this many ms (undefined or 0: unaligned from the start). */
   alignedCheckpointTimeoutMs?: number;
+  /** Buffer debloating: each consumer keeps about this many ms of its throughput in flight (undefined: off). */
+  bufferDebloatTargetMs?: number;
 }
 
 export const DEFAULT_BUFFER_TIMEOUT_MS = 5;
@@ -55,6 +57,7 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
   };
   // Only when given: workers re-resolve from these settings, and a default would read as given.
   if (overrides.alignedCheckpointTimeoutMs !== undefined) s.alignedCheckpointTimeoutMs = overrides.alignedCheckpointTimeoutMs;
+  if (overrides.bufferDebloatTargetMs !== undefined) s.bufferDebloatTargetMs = overrides.bufferDebloatTargetMs;
   if (s.unaligned && s.mode !== 'exactly-once') {
     const flag = overrides.alignedCheckpointTimeoutMs !== undefined ? '--aligned-checkpoint-timeout' : '--unaligned';
     throw new EddyError('BAD_FLAG', `${flag} needs --mode exactly-once (got ${s.mode}): unaligned checkpoints store in-flight data, which only exactly-once replays`);

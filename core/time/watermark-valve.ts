@@ -92,3 +92,20 @@ export class WatermarkValve {
     return wasIdle ? this.last : undefined;
   }
 }
+
+/**
+ * The valve of a task whose input channels changed since the snapshot (a rescale): every one
+ * of its `channels` starts at the lowest combined watermark among the `old` valves of the
+ * subtasks whose state it continues (Flink restores watermarks conservatively too). Nothing
+ * fires early and no timer that fired before fires again; a record that was late there may be
+ * on time here. Undefined (start at −∞) when any old valve is unknown or none had a watermark.
+ */
+export function rescaledValve(old: (ValveState | undefined)[], channels: number): ValveState | undefined {
+  let wm = Infinity;
+  for (const v of old) {
+    if (v === undefined) return undefined;
+    if (v.last < wm) wm = v.last;
+  }
+  if (!(wm > -Infinity) || wm === Infinity) return undefined;
+  return { wm: new Array<number>(channels).fill(wm), idle: new Array<number>(channels).fill(0), ended: new Array<number>(channels).fill(0), last: wm };
+}

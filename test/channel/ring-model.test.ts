@@ -1,7 +1,8 @@
 /**
  * Model-based test of the SPSC ring (single thread): random sequences of writes and reads on
  * small rings are checked against a plain array queue and an independent computation of the
- * free space (absolute, non-wrapping positions; the WRAP padding counted explicitly).
+ * free space (absolute, non-wrapping positions; the WRAP padding counted explicitly), also
+ * while the consumer sets a soft capacity (buffer debloating) now and then.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +72,8 @@ type ModelFrame = {
  */
 class Model {
   readonly frames: ModelFrame[] = [];
+  /** The consumer's soft capacity (0: none): a frame must end within it, unless the ring is empty. */
+  soft = 0;
   constructor(readonly capacity: number, public w: number, public r: number) {}
 
   frameEnd(len: number): number {
@@ -81,7 +84,8 @@ class Model {
   }
 
   fits(len: number): boolean {
-    return this.frameEnd(len) - this.r <= this.capacity;
+    const limit = this.w === this.r || this.soft === 0 ? this.capacity : Math.min(this.soft, this.capacity);
+    return this.frameEnd(len) - this.r <= limit;
   }
 }
 
@@ -89,7 +93,8 @@ type LenSpec = { mode: 'small' | 'any' | 'nearMax'; v: number };
 type Op =
   | { k: 'write'; len: LenSpec; type: number; flags: number; seed: number; viewOffset: number }
   | { k: 'numbers'; type: number; flags: number; count: number; vals: [number, number, number] }
-  | { k: 'read'; n: number };
+  | { k: 'read'; n: number }
+  | { k: 'soft'; bytes: number };
 
 const lenSpecArb: fc.Arbitrary<LenSpec> = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 24 }).map((v): LenSpec => ({ mode: 'small', v })) },
@@ -131,6 +136,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('read' as const), n: fc.integer({ min: 1, max: 4 }) }) },
+  // 0 (off), anything up to past the capacity (at or above it: off as well).
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('soft' as const), bytes: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 10_000 })) }) },
 );
 
 /** Positions start either at 0, anywhere, or just below 2^32 so that they wrap mid-run. */
@@ -176,6 +183,8 @@ function readAndCheck(m: Model, consumer: RingConsumer, producer: RingProducer, 
   }
 }
 
+let softSets = 0;
+
 function runScenario(capacity: number, base: number, ops: Op[]): { wraps: number; fullRefusals: number } {
   const { producer, consumer, hdr } = makeRing(capacity, base);
   assert.equal(producer.maxPayload, maxPayloadBytes(capacity));
@@ -219,6 +228,10 @@ function runScenario(capacity: number, base: number, ops: Op[]): { wraps: number
         fullRefusals++;
       }
       assert.equal(hdr[RING_WRITE_POS] >>> 0, m.w % TWO_32, 'WRITE_POS follows the model');
+    } else if (op.k === 'soft') {
+      consumer.setSoftCapacity(op.bytes);
+      m.soft = op.bytes >= capacity ? 0 : op.bytes;
+      softSets++;
     } else {
       for (let i = 0; i < op.n; i++) readAndCheck(m, consumer, producer, hdr);
     }
@@ -257,6 +270,7 @@ test('ring agrees with an array-queue model (random ops, small rings, positions 
   // The generator must actually reach the interesting cases.
   assert.ok(wraps > runs, `WRAP padding exercised (${wraps} over ${runs} runs)`);
   assert.ok(refusals > runs, `full-ring refusals exercised (${refusals} over ${runs} runs)`);
+  assert.ok(softSets > runs / 2, `soft capacities exercised (${softSets} over ${runs} runs)`);
 });
 
 test('exactly full: two half-capacity frames fill the ring, a third byte does not fit', () => {

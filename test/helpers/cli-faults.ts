@@ -26,6 +26,20 @@ export async function newCheckpoint(dir: string, after: number): Promise<void> {
   }
 }
 
+/**
+ * Resolves with the id of a completed checkpoint newer than `after` that holds in-flight data
+ * (an unaligned one that stored channel state), once there is one (or undefined after 30 s).
+ */
+export async function newInFlightCheckpoint(dir: string, after: number): Promise<number | undefined> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const id = completed(dir).find((n) => n > after && readdirSync(join(dir, `chk-${n}`)).some((f) => f.endsWith('-channels.bin')));
+    if (id !== undefined) return id;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
+}
+
 export function latestCheckpoint(dir: string): number {
   const ids = completed(dir);
   return ids.length > 0 ? Math.max(...ids) : 0;

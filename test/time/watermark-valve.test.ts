@@ -3,7 +3,7 @@
 // heap pops in time order whatever the push order.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WatermarkValve } from '../../core/time/watermark-valve.js';
+import { rescaledValve, WatermarkValve } from '../../core/time/watermark-valve.js';
 import { TimerHeap } from '../../core/time/timer-heap.js';
 import { prng } from '../helpers/prng.js';
 
@@ -81,4 +81,28 @@ it('a restored valve continues exactly where the snapshot was: no watermark goes
   // Channel 2 is still idle after the restore: channel 1 alone holds the minimum once 0 passes it.
   assert.equal(b.onWatermark(0, 90, false), 70);
   assert.throws(() => new WatermarkValve(2).restore(a.snapshot()), RangeError);
+});
+
+it('after a rescale a valve starts, on every new channel, at the lowest watermark of the old valves it continues', () => {
+  const old = [
+    [50, 70],
+    [30, 90],
+    [60, 65],
+  ].map(([x, y]) => {
+    const v = new WatermarkValve(2);
+    v.onWatermark(0, x, false);
+    v.onWatermark(1, y, false);
+    return v.snapshot();
+  });
+  const state = rescaledValve(old, 4)!;
+  assert.deepEqual(state, { wm: [30, 30, 30, 30], idle: [0, 0, 0, 0], ended: [0, 0, 0, 0], last: 30 });
+  const b = new WatermarkValve(4);
+  b.restore(state);
+  // New channels' watermarks below it change nothing; it advances only once all four pass it.
+  assert.equal(b.onWatermark(0, 20, false), undefined);
+  for (const i of [0, 1, 2]) assert.equal(b.onWatermark(i, 40, false), undefined);
+  assert.equal(b.onWatermark(3, 35, false), 35);
+  // One old subtask's valve unknown (it stored no in-flight data), or no watermark yet: start at −∞.
+  assert.equal(rescaledValve([old[0], undefined], 2), undefined);
+  assert.equal(rescaledValve([new WatermarkValve(1).snapshot(), old[1]], 2), undefined);
 });

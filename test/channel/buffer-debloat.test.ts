@@ -1,0 +1,136 @@
+/**
+ * Buffer debloating on the real pieces (rings, the consumer's InputGate and InputDebloat, the
+ * producer's TaskOutput), single-threaded and on a clock the test drives, so nothing depends on
+ * the machine's speed:
+ *   - a consumer's soft capacity follows its throughput (FLIP-183: throughput × target, split
+ *     over its live input rings): it falls when the consumer slows down, and time parked idle
+ *     does not count as slow;
+ *   - a producer whose consumer set a soft capacity holds no more than that in the ring, sends
+ *     batches by bytes so two frames fit in it, and a source behind it polls about one batch.
+ * The expectations are worked out here from those definitions and the test's own byte counts.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { RingConsumer, RingProducer, createRing } from '../../core/channel/ring.js';
+import { createGate } from '../../core/channel/gate.js';
+import { DEBLOAT_PERIOD_MS } from '../../core/channel/debloat.js';
+import { FRAME_HEADER_BYTES, FRAME_RECORDS, RING_HEADER_BYTES } from '../../core/channel/layout.js';
+import { BatchDecoder } from '../../core/channel/codec.js';
+import type { JobEdge } from '../../core/graph/job-graph.js';
+import { InputGate } from '../../workers/input-gate.js';
+import { InputDebloat } from '../../workers/input-debloat.js';
+import { TaskOutput } from '../../workers/output.js';
+
+const CAPACITY = 64 * 1024;
+/** A frame of 248 payload bytes takes 256 ring bytes: the 64 KiB ring needs no WRAP padding. */
+const PAYLOAD = 256 - FRAME_HEADER_BYTES;
+
+test('a consumer that slows down gets a smaller soft capacity; idle time is not slowness', () => {
+  const target = 50;
+  const channels = 2;
+  const rings = Array.from({ length: channels }, () => createRing(CAPACITY));
+  const gate = createGate();
+  const producers = rings.map((r) => new RingProducer(r, gate));
+  const input = new InputGate(
+    rings.map((ring, c) => ({ edge: 0, producerSubtask: c, ring, producerGate: createGate() })),
+    () => 0,
+    gate,
+  );
+  let now = 1000;
+  let idle = 0;
+  const debloat = new InputDebloat(input, target, CAPACITY, () => idle, now);
+  const payload = new Uint8Array(PAYLOAD);
+
+  /** One period: each channel moves `frames` frames through its ring; `idleMs` of it parked. */
+  const period = (frames: number, idleMs: number): number[] => {
+    for (let c = 0; c < channels; c++) {
+      for (let f = 0; f < frames; f++) {
+        assert.ok(producers[c].tryWrite(FRAME_RECORDS, 0, payload), 'one frame always fits an empty ring');
+        assert.ok(input.channels[c].poll());
+        input.channels[c].release();
+      }
+    }
+    now += DEBLOAT_PERIOD_MS;
+    idle += idleMs;
+    debloat.tick(now);
+    return producers.map((p) => p.softCapacity);
+  };
+  /** throughput (bytes per busy ms over all channels) × target / channels. */
+  const expected = (frames: number, idleMs: number) => ((channels * frames * 256) / (DEBLOAT_PERIOD_MS - idleMs)) * target / channels;
+  const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= want * 0.02, `${what}: soft capacity ${got}, expected about ${want}`);
+
+  // Busy all the time at 40 frames per channel and period.
+  let soft: number[] = [];
+  for (let k = 0; k < 20; k++) soft = period(40, 0);
+  near(soft[0], expected(40, 0), 'steady');
+  assert.equal(soft[0], soft[1], 'both live rings get the same share');
+
+  // Four times slower: the soft capacity falls period after period to a quarter.
+  const before = soft[0];
+  const seen: number[] = [];
+  for (let k = 0; k < 20; k++) seen.push(period(10, 0)[0]);
+  for (let k = 1; k < seen.length; k++) assert.ok(seen[k] <= seen[k - 1], `falls monotonically: ${seen.join(', ')}`);
+  assert.ok(seen[0] < before, 'the first slow period already lowers it');
+  near(seen[seen.length - 1], expected(10, 0), 'after slowing down');
+
+  // The same bytes with three quarters of each period parked idle: as fast as 40 frames busy.
+  for (let k = 0; k < 20; k++) soft = period(10, 75);
+  near(soft[0], expected(10, 75), 'idle time excluded');
+  near(soft[0], expected(40, 0), 'idle time excluded (same busy throughput as at the start)');
+});
+
+test('a producer keeps within the soft capacity and sends batches by bytes', async () => {
+  const ring = createRing(CAPACITY);
+  const consumerGate = createGate();
+  const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
+  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [consumerGate] }], { batchSize: 2048, maxParallelism: 128, subtask: 0, operatorUid: 'p', consumerUid: () => 'c', gate: createGate() });
+  const producer = output.channels[0].producer;
+  const consumer = new RingConsumer(ring);
+  const soft = 8192;
+  consumer.setSoftCapacity(soft);
+  const decoder = new BatchDecoder();
+  const frames: number[] = [];
+  let received = 0;
+  const consumeAll = () => {
+    while (consumer.poll()) {
+      // At most the soft capacity in the ring, or one frame alone (an empty ring takes any frame).
+      // From the frame's start: a WRAP padding the read position skipped is not data.
+      let used = (producer.position - consumer.position) >>> 0;
+      const at = consumer.position & (CAPACITY - 1);
+      if (consumer.payloadOffset - RING_HEADER_BYTES === FRAME_HEADER_BYTES && at !== 0) used -= CAPACITY - at;
+      const alone = Math.ceil((FRAME_HEADER_BYTES + consumer.payloadLength) / 8) * 8;
+      assert.ok(used <= soft || used === alone, `${used} bytes in the ring, soft capacity ${soft}`);
+      frames.push(consumer.payloadLength);
+      received += decoder.decode(consumer.payload()).length;
+      consumer.release();
+    }
+  };
+  // One thread plays both sides: the drain writes what fits and returns instead of waiting.
+  const drainAll = async () => {
+    for (let k = 0; output.hasPending; k++) {
+      assert.ok(k < 10_000, 'the output drains');
+      consumeAll();
+      await output.drain(() => false, () => true);
+    }
+    consumeAll();
+  };
+  const N = 20_000;
+  for (let i = 0; i < N; i++) {
+    output.collect({ key: 100_000 + i, name: 'a record of about forty bytes' });
+    if (output.hasPending) await drainAll();
+  }
+  output.flushAll();
+  await drainAll();
+  assert.equal(received, N, 'every record arrived');
+  // The first batch leaves at the batch size (nothing measured yet; split into frames that fit
+  // the ring); every later one fits half the soft capacity.
+  const first = frames.findIndex((len) => len <= soft / 2);
+  const later = frames.slice(first);
+  assert.ok(later.length > 10, `many frames (${frames.length})`);
+  for (const len of later) assert.ok(len <= soft / 2, `frame of ${len} bytes fits half the soft capacity ${soft}`);
+  assert.ok(Math.max(...later) > soft / 4, `frames are not needlessly small (largest ${Math.max(...later)})`);
+  // A source behind this output polls about one such batch at a time, not the full batch size.
+  const limit = output.channels[0].batchLimit;
+  assert.ok(limit < 2048 && limit > 1, `batch limit ${limit} records`);
+  assert.equal(output.pollSize(2048), limit);
+});
