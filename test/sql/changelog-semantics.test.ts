@@ -16,7 +16,7 @@ import { readUpsertJsonLines, type ChangeRow, type Row } from '../../core/sql/ru
 import { dimChanges, joinCondition, joinRow, JOIN_TYPES, orderChanges } from './changelog-inputs.js';
 
 const JOB = fileURLToPath(new URL('./jobs/changelog-job.js', import.meta.url));
-const N = 1200;
+const N = 1000;
 
 /** The multiset of rows a prefix of a changelog leaves: +I/+U add a copy, -U/-D take one. */
 function table(changes: ChangeRow[], upTo: number): Row[] {
@@ -113,7 +113,7 @@ async function runAndCheck(t: TestContext, opts: { seed: number; parallelism: nu
       mode: 'exactly-once',
       stateBackend: opts.stateBackend,
       restart: 'fixed:5:50',
-      args: { n: String(N), seed: String(opts.seed), rate: '400', out, faults: opts.faults ? 'yes' : 'no' },
+      args: { n: String(N), seed: String(opts.seed), rate: '500', out, faults: opts.faults ? 'yes' : 'no' },
     });
     if (opts.faults) assert.equal(result.restarts, 2, 'both injected failures happened');
     const orders = orderChanges(opts.seed, N);
