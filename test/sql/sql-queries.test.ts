@@ -99,7 +99,8 @@ function sessions(rows: In[], gap: number): Array<{ name: string; w: Win; rows: 
     const mine = rows.filter((r) => r.name === name).sort((a, b) => a.ts - b.ts);
     let cur: { name: string; w: Win; rows: In[] } | undefined;
     for (const r of mine) {
-      if (cur && r.ts < cur.w.end) {
+      // Flink merges session windows that overlap or touch (TimeWindow.intersects: start <= other.end).
+      if (cur && r.ts <= cur.w.end) {
         cur.rows.push(r);
         cur.w.end = Math.max(cur.w.end, r.ts + gap);
       } else out.push((cur = { name, w: { start: r.ts, end: r.ts + gap }, rows: [r] }));
