@@ -220,6 +220,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, scope: 
     stream: rel.stream,
     fields,
     updating: rel.updating,
+    updateReason: rel.updateReason,
     rowtime: renamed(rel.rowtime),
     window: window && window.startKey && window.endKey ? window : undefined,
     uniqueKey: rel.uniqueKey && rel.uniqueKey.every((k) => renamed(k)) ? rel.uniqueKey.map((k) => renamed(k)!) : undefined,
@@ -284,7 +285,7 @@ function planUnion(q: Query & { k: 'union' }, ctx: PlanContext): Rel {
   const lIdx = l.rowtime === undefined ? -1 : l.fields.findIndex((f) => f.key === l.rowtime);
   const rIdx = r.rowtime === undefined ? -1 : r.fields.findIndex((f) => f.key === r.rowtime);
   ctx.uids.next('union', `union all of ${fields.length} columns`);
-  return { stream: ls.union(rs), fields, updating, rowtime: lIdx >= 0 && lIdx === rIdx ? fields[lIdx]!.key : undefined };
+  return { stream: ls.union(rs), fields, updating, updateReason: l.updateReason ?? r.updateReason, rowtime: lIdx >= 0 && lIdx === rIdx ? fields[lIdx]!.key : undefined };
 }
 
 /** A short text of an expression for EXPLAIN. */

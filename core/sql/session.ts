@@ -8,7 +8,7 @@ import type { DataStream } from '../api/datastream.js';
 import type { Expr, Query, Statement } from './ast.js';
 import { Catalog, type Column, type TableDef } from './catalog.js';
 import { tableSink } from './connectors.js';
-import { sqlError, sqlUnsupported } from './errors.js';
+import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
 import { planQuery, type PlanContext } from './planner.js';
@@ -108,7 +108,7 @@ export class SqlSession {
         throw sqlError(s.q.pos, `column ${i + 1} of the query ('${f.name}', ${typeName(f.type)}) does not fit column '${c.name}' (${typeName(c.type)}) of table '${table.name}'`);
       }
     });
-    this.sink(rel, table, columns, ctx);
+    this.sink(rel, table, columns, ctx, s.pos);
     return { kind: 'pipeline', target: table.name, uids: ctx.uids.nodes.map((n) => n.uid) };
   }
 
@@ -121,16 +121,16 @@ export class SqlSession {
       options: { connector: 'print' },
       stmt: { k: 'createTable', name: ctx.uids.prefix, columns: [], options: {}, optionPos: {}, pos: q.pos },
     };
-    this.sink(rel, printTable, columns, ctx);
+    this.sink(rel, printTable, columns, ctx, q.pos);
     return { kind: 'pipeline', target: 'stdout', uids: ctx.uids.nodes.map((n) => n.uid) };
   }
 
   /** Connects `rel` to the table's sink, after the changelog check. */
-  private sink(rel: Rel, table: TableDef, columns: Column[], ctx: PlanContext): void {
+  private sink(rel: Rel, table: TableDef, columns: Column[], ctx: PlanContext, pos: Pos): void {
     const sink = tableSink(table);
     if (rel.updating && sink.accepts === 'append') {
       throw sqlError(
-        table.stmt.pos,
+        pos,
         `table '${table.name}' (connector '${table.options.connector}', format '${table.options.format ?? ''}') takes only inserts, but the query produces updates and deletes (${rel.updateReason ?? 'an updating operator'}); write into a sink that takes a changelog (an upsert sink with PRIMARY KEY (…) NOT ENFORCED, or 'print'), or make the query append-only (window aggregates instead of a non-windowed GROUP BY)`,
       );
     }
