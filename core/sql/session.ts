@@ -13,7 +13,7 @@ import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
 import { planQuery, type PlanContext } from './planner.js';
 import type { AnyStream, Rel } from './relation.js';
-import type { ChangeRow } from './runtime/changelog.js';
+import { sinkChangelog, type ChangeRow, type UpsertSink } from './runtime/index.js';
 import { comparable, resolveType, typeName } from './types.js';
 import { UidNamer, uidPart, type PlanNode } from './uids.js';
 
@@ -146,6 +146,16 @@ export class SqlSession {
     };
     const format = sink.format;
     let out: AnyStream;
+    if (sink.accepts === 'upsert') {
+      // An upsert sink takes every change, keyed by its primary key (sqlchange's sinkChangelog).
+      const uidShape = ctx.uids.next('calc', `changes into the columns of ${table.name}`);
+      const changes = rel.updating
+        ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: shape(c.row) })).uid(uidShape)
+        : (rel.stream as DataStream<Row>).map((r): ChangeRow => ({ kind: '+I', row: shape(r) })).uid(uidShape);
+      const uid = ctx.uids.next('sink', `${table.options.connector} upsert table ${table.name} by (${table.primaryKey!.join(', ')})`);
+      sinkChangelog(changes, sink.sink as UpsertSink).uid(uid).name(`sql:sink ${table.name}`);
+      return;
+    }
     if (format) {
       const uid = ctx.uids.next('calc', `format for ${table.options.connector}`);
       out = rel.updating
