@@ -3,7 +3,9 @@
 // checkpoint is logged, into
 //   - GROUP BY cat with every aggregate into the upsert JSON-lines sink keyed by cat, and
 //   - orders JOIN dims ON cat AND amount < lim, each join type into a retract-mode sink.
-// --arg n=CHANGES --arg seed=S --arg rate=R --arg out=DIR [--arg faults=yes]
+// With --arg pg=URL, also GROUP BY bucket (id % BUCKETS) into a PostgreSQL upsert sink (table
+// `buckets`), and with --arg joins=no, without the joins.
+// --arg n=CHANGES --arg seed=S --arg rate=R --arg out=DIR [--arg faults=yes] [--arg pg=URL] [--arg joins=no]
 // faults=yes: attempt 0 throws in a user function and attempt 1 exits its worker, each a few
 // hundred records after a checkpoint completed.
 import { appendFileSync } from 'node:fs';
@@ -12,8 +14,11 @@ import { defineJob, Sources } from '../../../core/index.js';
 import type { RuntimeContext, Collector } from '../../../core/api/functions.js';
 import type { Source } from '../../../core/connectors/types.js';
 import type { DataStream } from '../../../core/api/datastream.js';
-import { groupAggregate, regularJoin, sinkChangelog, upsertJsonLinesFile, type ChangeRow } from '../../../core/sql/runtime/index.js';
+import { groupAggregate, postgresUpsertSink, regularJoin, sinkChangelog, upsertJsonLinesFile, type ChangeRow } from '../../../core/sql/runtime/index.js';
 import { dimChanges, joinCondition, joinRow, JOIN_TYPES, orderChanges } from '../changelog-inputs.js';
+
+/** Groups of the PostgreSQL aggregate: few enough rows each that some groups empty (a DELETE) and come back. */
+export const BUCKETS = 97;
 
 /** A generator over `changes` whose position (the next index) at each checkpoint goes to `log`. */
 function changelogSource(changes: ChangeRow[], rate: number, log: string): Source<ChangeRow> {
@@ -72,7 +77,6 @@ export default defineJob((env) => {
       .uid(`${name}-faults`)
       .setParallelism(1);
   const orders = input('orders', orderChanges(seed, n), 80);
-  const dims = input('dims', dimChanges(seed, n), 120);
 
   const totals = groupAggregate(orders, {
     uid: 'agg',
@@ -92,6 +96,34 @@ export default defineJob((env) => {
   });
   sinkChangelog(totals, upsertJsonLinesFile(join(out, 'agg'), { key: ['cat'] })).uid('agg-sink');
 
+  const pg = env.arg('pg', '');
+  if (pg !== '') {
+    // At the source's parallelism: a rebalance would reorder the changes of one row.
+    const byBucket = groupAggregate(
+      orders.map((c: ChangeRow): ChangeRow => ({ kind: c.kind, row: { ...c.row, bucket: (c.row.id as number) % BUCKETS } })).uid('bucketed').setParallelism(1),
+      {
+        uid: 'bucket-agg',
+        groupBy: ['bucket'],
+        aggregates: [
+          { kind: 'count*', as: 'n' },
+          { kind: 'sum', arg: (r) => r.amount, as: 'total' },
+          { kind: 'min', arg: (r) => r.amount, as: 'lo' },
+          { kind: 'max', arg: (r) => r.amount, as: 'hi' },
+        ],
+      },
+    );
+    const sink = postgresUpsertSink({
+      connectionString: pg,
+      table: 'buckets',
+      columns: ['bucket', 'n', 'total', 'lo', 'hi'],
+      key: ['bucket'],
+      createIfMissing: 'bucket integer PRIMARY KEY, n bigint NOT NULL, total bigint, lo integer, hi integer',
+    });
+    sinkChangelog(byBucket, sink).uid('bucket-sink');
+  }
+
+  if (env.arg('joins', 'yes') === 'no') return;
+  const dims = input('dims', dimChanges(seed, n), 120);
   for (const type of JOIN_TYPES) {
     const joined = regularJoin(orders, dims, {
       uid: `join-${type}`,
