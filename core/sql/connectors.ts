@@ -188,7 +188,7 @@ export function tableSink(t: TableDef): TableSink {
   const types = t.columns.map((c) => c.type);
   switch (kind) {
     case 'filesystem': {
-      checkKeys(t, (k) => ['connector', 'path', 'format'].includes(k) || k.startsWith('sink.'));
+      checkKeys(t, (k) => ['connector', 'path', 'format'].includes(k) || k.startsWith('sink.') || k.startsWith('partition.'));
       const path = need(t, 'path', '/data/output').replace(/^file:\/\//, '');
       const format = need(t, 'format', 'json');
       if (format !== 'json') throw sqlUnsupported(t.stmt.optionPos.format, `format '${format}' for a filesystem sink (eddy writes JSON lines: 'format' = 'json')`);

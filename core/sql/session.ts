@@ -30,6 +30,8 @@ export class SqlSession {
   readonly catalog = new Catalog();
   private readonly prefixes = new Set<string>();
   private selects = 0;
+  /** Idle-state TTL of changelog operators (SET 'table.exec.state.ttl'). */
+  private ttlMs: number | undefined;
 
   constructor(private readonly env: StreamExecutionEnvironment) {}
 
@@ -74,13 +76,19 @@ export class SqlSession {
         this.env.setParallelism(n);
         return;
       case 'execution.checkpointing.interval': {
-        const ms = /^[0-9]+$/.test(value) ? n : /^([0-9]+)\s*s$/.test(value) ? Number(value.replace(/\s*s$/, '')) * 1000 : NaN;
+        const ms = durationMs(value) ?? NaN;
         if (!(ms > 0)) throw sqlError(s.pos, `'execution.checkpointing.interval' must be milliseconds or 'Ns', got '${value}'`);
         this.env.enableCheckpointing(ms, this.env.settings.mode ?? 'exactly-once');
         return;
       }
+      case 'table.exec.state.ttl': {
+        const ms = durationMs(value);
+        if (ms === undefined) throw sqlError(s.pos, `'table.exec.state.ttl' must be a duration such as '1 h', '30 min', '10 s' or milliseconds, got '${value}'`);
+        this.ttlMs = ms > 0 ? ms : undefined;
+        return;
+      }
       default:
-        throw sqlUnsupported(s.pos, `SET '${key}' (eddy's SQL knows 'parallelism.default' and 'execution.checkpointing.interval'; other settings are run flags)`);
+        throw sqlUnsupported(s.pos, `SET '${key}' (eddy's SQL knows 'parallelism.default', 'execution.checkpointing.interval' and 'table.exec.state.ttl'; other settings are run flags)`);
     }
   }
 
@@ -179,8 +187,19 @@ export class SqlSession {
   }
 
   private context(prefix: string): PlanContext {
-    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set() };
+    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), ttlMs: this.ttlMs };
   }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** '1 h', '30 min', '10 s', '500 ms', '2 d' or plain milliseconds. */
+function durationMs(value: string): number | undefined {
+  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase() || 'ms';
+  const f = UNITS[unit] ?? UNITS[unit.replace(/s$/, '')];
+  return f === undefined ? undefined : Number(m[1]) * f;
 }
 
 /** `sql-<target>`, or `sql-<target>-2`, … when a statement already wrote into that target. */

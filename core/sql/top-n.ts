@@ -10,6 +10,7 @@ import { filter, planFrom, project, qualify, type PlanContext } from './planner.
 import type { Rel } from './relation.js';
 import { insertOnly, topN, type ChangeRow } from './runtime/index.js';
 import { T } from './types.js';
+import { exprKey } from './scope.js';
 
 /** The parts of a Top-N query. */
 export interface TopNPattern {
@@ -72,14 +73,16 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const stream = topN(input, { partitionBy, orderBy, n: p.n, rowNumberColumn: wantsRn ? '$rn' : undefined, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, uid });
   let ranked: Rel = {
     stream,
-    fields: wantsRn ? [...rel.fields, { name: '$rn', key: '$rn', type: T.BIGINT }] : rel.fields,
+    fields: rel.fields,
     updating: true,
     updateReason: `the Top-N (ROW_NUMBER) at line ${p.over.pos.line}, column ${p.over.pos.col}`,
   };
-  // The inner select list; ROW_NUMBER() becomes the rank column the operator filled in.
+  // The inner select list; ROW_NUMBER() becomes the rank column the operator filled in (not
+  // a field of its own, so that the inner * does not list it).
   const items = inner.items.filter((_, i) => i !== p.rnIndex);
-  if (wantsRn) items.splice(p.rnIndex, 0, { e: { k: 'ref', parts: ['$rn'], pos: p.over.pos }, alias: p.rnName });
-  ranked = project(ranked, items, ctx);
+  const rnRef: Expr = { k: 'ref', parts: ['$rn'], pos: p.over.pos };
+  if (wantsRn) items.splice(p.rnIndex, 0, { e: rnRef, alias: p.rnName });
+  ranked = project(ranked, items, ctx, { fields: rel.fields, computed: new Map([[exprKey(rnRef), { name: '$rn', key: '$rn', type: T.BIGINT }]]) });
   if (p.alias) ranked = qualify(ranked, p.alias);
   for (const c of p.rest) ranked = filter(ranked, c, ctx);
   return project(ranked, s.items, ctx);
