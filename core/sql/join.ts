@@ -177,18 +177,18 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
     // Bounded on both sides, it is an interval join; else (e.g. q4's BETWEEN A.dateTime AND
     // A.expires) a regular join checks the condition, as Flink plans it.
     if (Number.isFinite(lower) && Number.isFinite(upper) && joinType === 'inner') {
-    const uid = ctx.uids.next('join', `interval join on ${on}, right time - left time in [${lower}, ${upper}] ms`);
-    const stream = (leftHasKey(l.stream) as DataStream<Row>)
-      .keyBy(keyL)
-      .intervalJoin((r.stream as DataStream<Row>).keyBy(keyR))
-      .between(lower, upper)
-      .process((a: Row, b: Row, _ctx, out) => {
-        const row = combine(a, b);
-        if (residual === undefined || residual(row)) out.collect(row);
-      })
-      .uid(uid)
-      .name('sql:interval join');
-    return { stream, fields, updating: false };
+      const uid = ctx.uids.next('join', `interval join on ${on}, right time - left time in [${lower}, ${upper}] ms`);
+      const stream = (leftHasKey(l.stream) as DataStream<Row>)
+        .keyBy(keyL)
+        .intervalJoin((r.stream as DataStream<Row>).keyBy(keyR))
+        .between(lower, upper)
+        .process((a: Row, b: Row, _ctx, out) => {
+          const row = combine(a, b);
+          if (residual === undefined || residual(row)) out.collect(row);
+        })
+        .uid(uid)
+        .name('sql:interval join');
+      return { stream, fields, updating: false };
     }
   }
   if (bounds.length > 0) rest.push(...bounds.map((b) => b.e));
