@@ -72,8 +72,10 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   get(table: number): unknown {
-    if (this.snapshotting !== undefined) this.snapshotting.capture(table, this.groupIndex, this.stored);
-    return this.tables[table].groups[this.groupIndex].get(this.stored);
+    const v = this.tables[table].groups[this.groupIndex].get(this.stored);
+    // Only an object handed out can be changed without a put; a primitive is captured at its put.
+    if (this.snapshotting !== undefined && typeof v === 'object' && v !== null) this.snapshotting.capture(table, this.groupIndex, this.stored);
+    return v;
   }
 
   put(table: number, value: unknown): void {
