@@ -1,5 +1,5 @@
 /**
- * The heap backend's per-entry copy-on-write snapshots against a model: seeded random
+ * The heap backend's copy-on-write snapshots against a model: seeded random
  * sequences of get / put / remove / mutate-in-place on value, list and map state, with
  * snapshots (full, and incremental chains) taken while writes go on between the background
  * encoder's slices — and several snapshots overlapping. Every snapshot, restored into a fresh

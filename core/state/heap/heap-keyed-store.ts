@@ -3,10 +3,11 @@
  * key group of this subtask's range, so a snapshot or a rescaled restore handles whole key
  * groups without looking at individual keys.
  *
- * Snapshots copy on write per entry (heap-snapshot.ts): at the barrier nothing is copied; while
- * a snapshot job is open, every access of the record loop to an entry (a read too: user code
- * may mutate a returned list or object in place) lets the job save that entry's barrier-time
- * form first, once. With no snapshot open an access costs one field check.
+ * Snapshots copy on write by key group: at the barrier nothing is copied; the snapshot job
+ * encodes groups in the background, and the first time the record loop touches a group the
+ * job has not encoded yet (setCurrentKey), that group is encoded right then, before the record
+ * can change it. Values may be mutated in place by user code (a list pushed to), so copying a
+ * whole group before its first touch is what keeps the snapshot exact.
  */
 import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
@@ -61,6 +62,13 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     this.stored = storedKey(key);
     const gi = keyGroup - this.rangeStart;
     this.groupIndex = gi;
+    this.beforeChange(gi);
+  }
+
+  /** Copy on write: a group the running snapshot has not encoded yet is encoded before it may change. */
+  private beforeChange(gi: number): void {
+    const job = this.snapshotting;
+    if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
   }
 
   get currentKey(): unknown {
@@ -72,26 +80,20 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   get(table: number): unknown {
-    const v = this.tables[table].groups[this.groupIndex].get(this.stored);
-    // Only an object handed out can be changed without a put; a primitive is captured at its put.
-    if (this.snapshotting !== undefined && typeof v === 'object' && v !== null) this.snapshotting.capture(table, this.groupIndex, this.stored);
-    return v;
+    return this.tables[table].groups[this.groupIndex].get(this.stored);
   }
 
   put(table: number, value: unknown): void {
-    if (this.snapshotting !== undefined) this.snapshotting.capture(table, this.groupIndex, this.stored);
     this.tables[table].groups[this.groupIndex].set(this.stored, value);
     if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
   }
 
   remove(table: number): void {
-    if (this.snapshotting !== undefined) this.snapshotting.capture(table, this.groupIndex, this.stored);
     this.tables[table].groups[this.groupIndex].delete(this.stored);
     if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
   }
 
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
-    if (this.snapshotting !== undefined) this.snapshotting.capture(table, this.groupIndex, this.stored);
     const group = this.tables[table].groups[this.groupIndex];
     // Every caller that may create is about to change the entries.
     if (create && this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
@@ -104,6 +106,7 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
 
+
   removeEntry(table: number, userKey: unknown): void {
     const m = this.entryMap(table, false);
     if (!m) return;
@@ -111,6 +114,7 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     m.delete(storedKey(userKey));
     if (m.size === 0) this.tables[table].groups[this.groupIndex].delete(this.stored);
   }
+
 
 
   clearEntries(table: number): void {
@@ -159,6 +163,7 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     for (let i = 0; i < groups; i++) {
       const gi = this.sweepCursor;
       this.sweepCursor = (gi + 1) % n;
+      this.beforeChange(gi);
       this.tables.forEach((t, id) => {
         if (!this.ttlTables[id]) return;
         const group = t.groups[gi];
@@ -166,7 +171,6 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
           const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
           const live = liveValue(t.kind, stored, now);
           if (live === stored) continue;
-          this.snapshotting?.capture(id, gi, k);
           if (live === undefined) group.delete(k);
           else group.set(k, entryMapOf(live as [unknown, unknown][]));
           this.changes?.mark(id, gi, k);
