@@ -65,10 +65,10 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     this.beforeChange(gi);
   }
 
-  /** Copy on write: a group the running snapshot has not encoded yet is encoded before it may change. */
+  /** Copy on write: a group the running snapshot has not captured yet is captured before it may change. */
   private beforeChange(gi: number): void {
     const job = this.snapshotting;
-    if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
+    if (job !== undefined && job.pending[gi] === 1) job.captureGroup(gi);
   }
 
   get currentKey(): unknown {
