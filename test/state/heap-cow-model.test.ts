@@ -209,8 +209,13 @@ async function runNumeric(seed: number, incremental: boolean): Promise<void> {
       if (r < 0.1) {
         sum.clear();
         model[0].delete(k);
+      } else if (r < 0.15) {
+        // A value that is not a number after numbers: the Set log's barrier-time read must win over the write log.
+        (sum as unknown as ValueStateHandle<string>).update(`text ${k}`);
+        (model[0] as unknown as Map<number, string>).set(k, `text ${k}`);
       } else {
-        const s = (sum.value() ?? 0) + Math.floor(r * 100) / 8;
+        const before = sum.value();
+        const s = (typeof before === 'number' ? before : 0) + Math.floor(r * 100) / 8;
         sum.update(s);
         count.update((count.value() ?? 0) + 1);
         model[0].set(k, s);

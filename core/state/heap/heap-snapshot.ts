@@ -7,9 +7,10 @@ import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
 import { liveValue } from '../ttl.js';
-import { packCapturedGroup, type CapturedGroup, type NumericGroup } from './captured-group.js';
+import { GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
 import { openPackerJob, type PackerJob } from './snapshot-packer.js';
+import type { LogChunk } from './write-log.js';
 
 /** Key groups captured per event-loop turn in the background. */
 const GROUPS_PER_TURN = 4;
@@ -145,9 +146,8 @@ function encodeGroup(store: HeapKeyedStore, tableCount: number, kg: number, delt
 export class HeapSnapshotJob implements SnapshotJob {
   /** 1 = this group (index from rangeStart) is not captured yet. */
   readonly pending: Uint8Array;
-  /** Packed on the loop (small snapshots): the captured groups, by group index. */
-  private readonly captured: (CapturedGroup | undefined)[] | undefined;
-  private readonly packer: PackerJob | undefined;
+  /** Where captured groups are packed: the packer thread (big snapshots) or here. */
+  private readonly packer: PackerJob | GroupPacker;
   /** Tables registered after the barrier held nothing at the barrier. */
   private readonly tableCount: number;
   /** TTL expiry is judged at the barrier's time. */
@@ -156,22 +156,26 @@ export class HeapSnapshotJob implements SnapshotJob {
   constructor(
     private readonly store: HeapKeyedStore,
     private readonly delta: ChangedKeys | undefined,
+    /** A delta's write log since its base (write-log.ts), merged in by the packer. */
+    log: readonly LogChunk[] | undefined,
     private readonly onDone: () => void,
   ) {
     const n = store.rangeEnd - store.rangeStart + 1;
     this.pending = new Uint8Array(n).fill(1);
     this.tableCount = store.tableDescriptors().length;
     this.now = store.ttlClock?.() ?? 0;
-    if (entriesToSnapshot(store, this.tableCount, delta) >= PACK_OFF_THREAD_MIN_ENTRIES) this.packer = openPackerJob();
-    else this.captured = new Array(n).fill(undefined);
+    const tables = store.tableDescriptors().map((t): [string, StateKind] => [t.name, t.kind]);
+    const logged = log?.reduce((sum, c) => sum + c.length, 0) ?? 0;
+    this.packer =
+      entriesToSnapshot(store, this.tableCount, delta) + logged >= PACK_OFF_THREAD_MIN_ENTRIES
+        ? openPackerJob(store.rangeStart, tables, log)
+        : new GroupPacker(store.rangeStart, tables, log);
   }
 
   captureGroup(gi: number): void {
     this.pending[gi] = 0;
     const g = captureGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
-    if (g === undefined) return;
-    if (this.packer !== undefined) this.packer.add(g);
-    else this.captured![gi] = g;
+    if (g !== undefined) this.packer.add(g);
   }
 
   finishNow(): void {
@@ -187,13 +191,7 @@ export class HeapSnapshotJob implements SnapshotJob {
       if (++n % GROUPS_PER_TURN === 0) await yieldTurn();
     }
     this.onDone();
-    const range = { start: this.store.rangeStart, end: this.store.rangeEnd };
-    if (this.packer !== undefined) return this.packer.finish(range);
-    const writer = new KeyedSnapshotWriter();
-    this.captured!.forEach((g, gi) => {
-      if (g !== undefined) writer.addEncoded(this.store.rangeStart + gi, packCapturedGroup(g));
-    });
-    return writer.finish(range);
+    return this.packer.finish({ start: this.store.rangeStart, end: this.store.rangeEnd });
   }
 }
 

@@ -10,10 +10,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EddyError } from '../../failure.js';
+import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
 import { transferablesOf, type CapturedGroup } from './captured-group.js';
+import { trimmed, type LogChunk } from './write-log.js';
 
 export type PackerRequest =
+  | { type: 'open'; job: number; rangeStart: number; tables: [string, StateKind][]; log: LogChunk[] | undefined }
   | { type: 'group'; job: number; group: CapturedGroup }
   | { type: 'finish'; job: number; keyGroups: { start: number; end: number } };
 
@@ -59,8 +62,11 @@ class PackerThread {
     if (this.pending.size === 0) this.worker.unref();
   }
 
-  open(): PackerJob {
+  open(rangeStart: number, tables: [string, StateKind][], log: readonly LogChunk[] | undefined): PackerJob {
     const job = this.nextJob++;
+    // The log is copied (its chunks stay with the loop until their checkpoint is confirmed).
+    const opening: PackerRequest = { type: 'open', job, rangeStart, tables, log: log?.map(trimmed) };
+    this.worker.postMessage(opening, opening.log?.flatMap((c) => [c.tables.buffer, c.groups.buffer, c.keys.buffer, c.values.buffer] as ArrayBuffer[]));
     let pending!: Pending;
     const done = new Promise<KeyedSnapshot>((resolve, reject) => (pending = { resolve, reject }));
     this.pending.set(job, pending);
@@ -89,7 +95,7 @@ export interface PackerJob {
 let thread: PackerThread | undefined;
 
 /** A packing job on this thread's packer thread (started now if there is none or it died). */
-export function openPackerJob(): PackerJob {
+export function openPackerJob(rangeStart: number, tables: [string, StateKind][], log: readonly LogChunk[] | undefined): PackerJob {
   if (thread === undefined || thread.dead) thread = new PackerThread();
-  return thread.open();
+  return thread.open(rangeStart, tables, log);
 }
