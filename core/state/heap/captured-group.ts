@@ -12,7 +12,7 @@
  * encoded on the loop as before.
  */
 import type { StateKind } from '../keyed-store.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyGroupChunk, type KeyedSnapshot } from '../snapshot-format.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
 import type { LogChunk } from './write-log.js';
 
 export interface NumericGroup {
@@ -142,8 +142,17 @@ export class GroupPacker {
   finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
     for (const [gi, logged] of this.logged) this.chunks.set(this.rangeStart + gi, this.merged(this.rangeStart + gi, { tables: [], entries: [], deletions: [] }, logged));
     this.logged.clear();
-    const writer = new KeyedSnapshotWriter();
-    for (const [kg, bytes] of [...this.chunks].sort((a, b) => a[0] - b[0])) writer.addEncoded(kg, bytes);
-    return writer.finish(keyGroups);
+    // Sized once: a growing buffer would hold up to three times the snapshot at its peak.
+    const sorted = [...this.chunks].sort((a, b) => a[0] - b[0]);
+    this.chunks.clear();
+    const data = new Uint8Array(sorted.reduce((n, [, bytes]) => n + bytes.byteLength, 0));
+    const index: KeyGroupIndex = [];
+    let offset = 0;
+    for (const [kg, bytes] of sorted) {
+      data.set(bytes, offset);
+      index.push([kg, offset, bytes.byteLength]);
+      offset += bytes.byteLength;
+    }
+    return { data, keyGroups: { ...keyGroups }, index };
   }
 }
