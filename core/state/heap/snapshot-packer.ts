@@ -69,6 +69,8 @@ class PackerThread {
     this.worker.postMessage(opening, opening.log?.flatMap((c) => [c.tables.buffer, c.groups.buffer, c.keys.buffer, c.values.buffer] as ArrayBuffer[]));
     let pending!: Pending;
     const done = new Promise<KeyedSnapshot>((resolve, reject) => (pending = { resolve, reject }));
+    // The thread may die before finish hands this out; the rejection reaches whoever awaits it then.
+    done.catch(() => {});
     this.pending.set(job, pending);
     return {
       add: (group) => {
