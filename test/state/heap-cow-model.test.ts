@@ -14,6 +14,7 @@ import { keyGroupFor } from '../../core/state/key-groups.js';
 import { ListStateHandle, MapStateHandle, ValueStateHandle } from '../../core/state/keyed-state.js';
 import { restoreKeyedChains, snapshotKeyedStore, type KeyedSnapshot } from '../../core/state/snapshot.js';
 import { PACK_OFF_THREAD_MIN_ENTRIES } from '../../core/state/heap/heap-snapshot.js';
+import { stopPackerThread } from '../../core/state/heap/snapshot-packer.js';
 import { prng } from '../helpers/prng.js';
 
 const MAXP = 16;
@@ -235,4 +236,28 @@ async function runNumeric(seed: number, incremental: boolean): Promise<void> {
 describe('heap snapshots: numeric state packed on the packer thread, against a model', () => {
   it('full snapshots restore the barrier-time state', () => runNumeric(11, false));
   it('incremental chains restore the barrier-time state', () => runNumeric(12, true));
+});
+
+describe('heap snapshots: the packer thread failing', () => {
+  it('fails the snapshots in it with STATE_FAILED, and the next snapshot packs on a new thread', async () => {
+    const store = new HeapKeyedStore(0, NUM_MAXP - 1);
+    const sum = new ValueStateHandle<number>(store, store.register('sum', 'value'));
+    const expect = new Map<number, number>();
+    for (let k = 0; k < PACK_OFF_THREAD_MIN_ENTRIES; k++) {
+      store.setCurrentKey(k, keyGroupFor(k, NUM_MAXP));
+      sum.update(k + 0.25);
+      expect.set(k, k + 0.25);
+    }
+    const lost = store.snapshot(1, undefined).run();
+    await stopPackerThread();
+    await assert.rejects(lost, (e: Error & { code?: string }) => e.code === 'STATE_FAILED' && /snapshot packer thread/.test(e.message));
+    const snap = await store.snapshot(2, undefined).run();
+    const fresh = new HeapKeyedStore(0, NUM_MAXP - 1);
+    restoreKeyedChains(fresh, [[snap]]);
+    const h = new ValueStateHandle<number>(fresh, fresh.register('sum', 'value'));
+    for (const [k, v] of expect) {
+      fresh.setCurrentKey(k, keyGroupFor(k, NUM_MAXP));
+      assert.equal(h.value(), v);
+    }
+  });
 });

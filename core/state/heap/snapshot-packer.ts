@@ -62,6 +62,10 @@ class PackerThread {
     if (this.pending.size === 0) this.worker.unref();
   }
 
+  stop(): Promise<number> {
+    return this.worker.terminate();
+  }
+
   open(rangeStart: number, tables: [string, StateKind][], log: readonly LogChunk[] | undefined): PackerJob {
     const job = this.nextJob++;
     // The log is copied (its chunks stay with the loop until their checkpoint is confirmed).
@@ -100,4 +104,11 @@ let thread: PackerThread | undefined;
 export function openPackerJob(rangeStart: number, tables: [string, StateKind][], log: readonly LogChunk[] | undefined): PackerJob {
   if (thread === undefined || thread.dead) thread = new PackerThread();
   return thread.open(rangeStart, tables, log);
+}
+
+/** Ends this thread's packer thread (its open snapshots fail); the next snapshot starts another. */
+export async function stopPackerThread(): Promise<void> {
+  const t = thread;
+  thread = undefined;
+  await t?.stop();
 }
