@@ -85,8 +85,11 @@ export class HeapChangeLog extends ChangeLog {
   constructor(
     groupCount: number,
     private readonly entries: () => number,
+    /** The smallest bound (tests lower it to reach the fold). */
+    private readonly minCap = LOG_MIN_CAP,
   ) {
     super(groupCount);
+    this.cap = minCap;
   }
 
   override cut(id: number): ReturnType<ChangeLog['cut']> {
@@ -95,7 +98,7 @@ export class HeapChangeLog extends ChangeLog {
     this.chunks = [];
     this.chunk = undefined;
     this.count = 0;
-    this.cap = Math.max(LOG_MIN_CAP, 2 * this.entries());
+    this.cap = Math.max(this.minCap, 2 * this.entries());
     this.lastCut = { id, chunks: this.logGenerations.flatMap((g) => g.chunks) };
     return changed;
   }
