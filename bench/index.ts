@@ -47,6 +47,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --events N                 nexmark only: events per run (default: sized so a run takes --seconds)
   --seconds S                nexmark only: target seconds per run without --events (default 4; quick 1)
   --queries q0,q5,...        nexmark only: the queries to run (default all, q0 … q22; quick q0,q5,q8)
+  --rows WORD[,WORD]         state-scale only: the rows whose name holds every word (e.g. 'p1 heap')
   --rate R                   nexmark only: events per second of event time (default 10,000,000)
 Results: bench/results/bench-<date>.json, .md and .svg charts.`;
 
@@ -70,6 +71,7 @@ try {
       events: { type: 'string' },
       seconds: { type: 'string' },
       queries: { type: 'string' },
+      rows: { type: 'string' },
       rate: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -232,7 +234,7 @@ const runners: Record<Suite, () => Promise<void>> = {
   'state-scale': async () => {
     // Issue 18's sizes unless --records/--keys say otherwise (quick: 1M lines over 200k keys).
     results.stateScale = await benchStateScale(
-      { records: recordsFlag ?? (quick ? 1_000_000 : 10_000_000), keys: values.keys !== undefined ? keys : quick ? 200_000 : 2_000_000 },
+      { records: recordsFlag ?? (quick ? 1_000_000 : 10_000_000), keys: values.keys !== undefined ? keys : quick ? 200_000 : 2_000_000, rows: values.rows },
       (line) => console.error(line),
     );
     log(formatStateScale(results.stateScale));

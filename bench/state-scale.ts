@@ -45,6 +45,8 @@ export interface StateScaleRow {
   keys: number;
   wallMs: number;
   cpuMs: number;
+  /** CPU ms of the busiest thread (at parallelism 1: the keyed task's record loop). */
+  busiestThreadMs: number | null;
   peakRssBytes: number;
   bytesPerKey: number;
   /** Wall time of `none` with the same backend and parallelism over this run's (1 for `none` itself). */
@@ -78,6 +80,18 @@ export const DEFAULT_CONFIGS: StateScaleConfig[] = [
   { name: 'p1 lmdb none', parallelism: 1, mode: 'none', backend: 'lmdb' },
   { name: 'p1 lmdb exactly-once 1s full', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, backend: 'lmdb' },
 ];
+
+/**
+ * The configurations whose name contains every comma-separated word of `rows` (e.g. `heap` or
+ * `p1 heap,exactly-once`); all of them when `rows` is undefined. None matching is an error.
+ */
+export function selectConfigs(configs: StateScaleConfig[], rows: string | undefined): StateScaleConfig[] {
+  if (rows === undefined) return configs;
+  const words = rows.split(',').map((w) => w.trim()).filter(Boolean);
+  const picked = configs.filter((c) => words.every((w) => c.name.includes(w)));
+  if (picked.length === 0) throw new Error(`--rows '${rows}' matches no state-scale row; rows are: ${configs.map((c) => c.name).join('; ')}`);
+  return picked;
+}
 
 /** mulberry32: a small seeded PRNG, so every invocation reads the same file. */
 function prng(seed: number): () => number {
@@ -118,6 +132,7 @@ export async function stateScaleInput(records: number, keys: number): Promise<st
 interface Measured {
   wallMs: number;
   cpuMs: number;
+  threadCpuMs?: number[];
   peakRssBytes: number;
   checkpoints: Array<{ durationMs: number; syncMs: number; bytes: number; final: boolean }>;
 }
@@ -137,7 +152,7 @@ async function runEngine(c: StateScaleConfig, input: string, records: number, sc
     };
     const { stdout } = await run(process.execPath, [RUNNER, JSON.stringify(options), String(records)], { maxBuffer: MAX_BUFFER });
     const r = JSON.parse(stdout.trim().split('\n').pop()!);
-    return { wallMs: r.durationMs, cpuMs: r.cpuMs, peakRssBytes: r.peakRssBytes, checkpoints: r.checkpoints };
+    return { wallMs: r.durationMs, cpuMs: r.cpuMs, threadCpuMs: r.threadCpuMs, peakRssBytes: r.peakRssBytes, checkpoints: r.checkpoints };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -160,10 +175,10 @@ async function runPlain(input: string, records: number, scratch: string): Promis
 const spread = (xs: number[]) => (xs.length === 0 ? null : { p50: median(xs), max: Math.max(...xs) });
 
 export async function benchStateScale(
-  opts: { records: number; keys: number; configs?: StateScaleConfig[] },
+  opts: { records: number; keys: number; configs?: StateScaleConfig[]; rows?: string },
   log: (line: string) => void,
 ): Promise<StateScaleResult> {
-  const configs = opts.configs ?? DEFAULT_CONFIGS;
+  const configs = selectConfigs(opts.configs ?? DEFAULT_CONFIGS, opts.rows);
   const t0 = performance.now();
   const input = await stateScaleInput(opts.records, opts.keys);
   const tiny = await stateScaleInput(TINY, TINY);
@@ -194,6 +209,7 @@ export async function benchStateScale(
         keys: opts.keys,
         wallMs: m.wallMs,
         cpuMs: m.cpuMs,
+        busiestThreadMs: m.threadCpuMs?.[0] ?? null,
         peakRssBytes: m.peakRssBytes,
         bytesPerKey: (m.peakRssBytes - base) / opts.keys,
         ofNone: none ? none.m.wallMs / m.wallMs : null,
@@ -217,13 +233,13 @@ const ms = (x: { p50: number; max: number } | null) => (x ? `${Math.round(x.p50)
 export function formatStateScale(r: StateScaleResult): string[] {
   const lines = [
     `state at scale: ${r.records.toLocaleString('en-US')} lines over ${r.keys.toLocaleString('en-US')} uniformly random keys; text file → parse → keyBy → sum and count (two value states) → JSON-lines file sink`,
-    '| run | wall s | CPU s | / none | × plain | peak RSS | B/key | checkpoints | ckpt ms p50/max | sync ms p50/max | ckpt MB p50/max |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| run | wall s | CPU s | busiest thread CPU s | / none | × plain | peak RSS | B/key | checkpoints | ckpt ms p50/max | sync ms p50/max | ckpt MB p50/max |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const w of r.rows)
     lines.push(
-      `| ${w.name} | ${(w.wallMs / 1000).toFixed(1)} | ${(w.cpuMs / 1000).toFixed(1)} | ${w.ofNone === null ? '–' : w.ofNone.toFixed(2)} | ${w.vsPlain.toFixed(2)} | ${mb(w.peakRssBytes)} | ${Math.round(w.bytesPerKey)} | ${w.checkpoints} | ${ms(w.checkpointMs)} | ${ms(w.syncMs)} | ${w.checkpointBytes ? `${(w.checkpointBytes.p50 / 1048576).toFixed(1)} / ${(w.checkpointBytes.max / 1048576).toFixed(1)}` : '–'} |`,
+      `| ${w.name} | ${(w.wallMs / 1000).toFixed(1)} | ${(w.cpuMs / 1000).toFixed(1)} | ${w.busiestThreadMs === null ? '–' : (w.busiestThreadMs / 1000).toFixed(1)} | ${w.ofNone === null ? '–' : w.ofNone.toFixed(2)} | ${w.vsPlain.toFixed(2)} | ${mb(w.peakRssBytes)} | ${Math.round(w.bytesPerKey)} | ${w.checkpoints} | ${ms(w.checkpointMs)} | ${ms(w.syncMs)} | ${w.checkpointBytes ? `${(w.checkpointBytes.p50 / 1048576).toFixed(1)} / ${(w.checkpointBytes.max / 1048576).toFixed(1)}` : '–'} |`,
     );
-  lines.push('"/ none": wall time of `none` with the same backend and parallelism ÷ this run\'s. "× plain": the plain script\'s wall time ÷ this run\'s (> 1: eddy faster). B/key: (peak RSS − peak RSS over a 1,000-line file) ÷ keys. Final checkpoints (end of input) excluded.');
+  lines.push('"/ none": wall time of `none` with the same backend and parallelism ÷ this run\'s. "× plain": the plain script\'s wall time ÷ this run\'s (> 1: eddy faster). B/key: (peak RSS − peak RSS over a 1,000-line file) ÷ keys. Busiest thread: CPU time of the busiest thread (at p1 the keyed task\'s record loop, which pays what a snapshot costs the loop; sampled every 100 ms from /proc). Final checkpoints (end of input) excluded.');
   return lines;
 }

@@ -218,6 +218,11 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   return { tables: tables as KeyGroupChunk['tables'], entries, deletions: deletions as unknown[] | undefined };
 }
 
+/** One chunk's content (decoded and checked, as a restore reads it). */
+export function decodeKeyGroupChunk(bytes: Uint8Array, keyGroup: number): KeyGroupChunk {
+  return decodeChunk(bytes, keyGroup, 'being merged');
+}
+
 function isPairList(x: unknown): x is [unknown, unknown][] {
   return Array.isArray(x) && x.every((p) => Array.isArray(p) && p.length === 2);
 }

@@ -4,18 +4,24 @@
  * groups without looking at individual keys.
  *
  * Snapshots copy on write by key group: at the barrier nothing is copied; the snapshot job
- * encodes groups in the background, and the first time the record loop touches a group the
- * job has not encoded yet (setCurrentKey), that group is encoded right then, before the record
- * can change it. Values may be mutated in place by user code (a list pushed to), so copying a
- * whole group before its first touch is what keeps the snapshot exact.
+ * captures groups in the background, and the first time the record loop touches a group the
+ * job has not captured yet (setCurrentKey), that group is captured right then, before the
+ * record can change it. Values may be mutated in place by user code (a list pushed to), so
+ * capturing a whole group before its first touch is what keeps the snapshot exact. Numeric
+ * groups are captured as typed arrays and packed on a packer thread (heap-snapshot.ts).
+ *
+ * (A copy on write per entry, Flink's CopyOnWriteStateMap, was tried and measured: with the
+ * packing on the loop's own thread it only added a Map insert per touched entry, and with a
+ * group's capture as cheap as a typed-array copy there is nothing left for it to save.)
  */
 import { EddyError } from '../../failure.js';
-import { ChangeLog, type ChangedKeys } from '../change-log.js';
+import type { ChangedKeys } from '../change-log.js';
 import type { KeyedBackend, SnapshotJob } from '../keyed-backend.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
 import { HeapSnapshotJob } from './heap-snapshot.js';
+import { HeapChangeLog, LOG_MAX_TABLE } from './write-log.js';
 
 interface Table {
   name: string;
@@ -31,7 +37,7 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   private groupIndex = 0;
   private key: unknown = undefined;
   private stored: unknown = undefined;
-  private changes: ChangeLog | undefined;
+  private changes: HeapChangeLog | undefined;
   /** The snapshot still encoding groups in the background, if any. */
   private snapshotting: HeapSnapshotJob | undefined;
   /** Per table: whether it is TTL state. */
@@ -65,10 +71,10 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     this.beforeChange(gi);
   }
 
-  /** Copy on write: a group the running snapshot has not encoded yet is encoded before it may change. */
+  /** Copy on write: a group the running snapshot has not captured yet is captured before it may change. */
   private beforeChange(gi: number): void {
     const job = this.snapshotting;
-    if (job !== undefined && job.pending[gi] === 1) job.encodeGroup(gi);
+    if (job !== undefined && job.pending[gi] === 1) job.captureGroup(gi);
   }
 
   get currentKey(): unknown {
@@ -84,8 +90,13 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   put(table: number, value: unknown): void {
-    this.tables[table].groups[this.groupIndex].set(this.stored, value);
-    if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
+    const stored = this.stored;
+    this.tables[table].groups[this.groupIndex].set(stored, value);
+    const changes = this.changes;
+    if (changes === undefined) return;
+    // A number under a number key is appended to the write log; anything else is marked.
+    if (typeof value === 'number' && typeof stored === 'number' && table <= LOG_MAX_TABLE) changes.log(table, this.groupIndex, stored, value);
+    else changes.mark(table, this.groupIndex, stored);
   }
 
   remove(table: number): void {
@@ -121,14 +132,20 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     this.remove(table);
   }
 
-  trackChanges(): ChangeLog {
-    return (this.changes ??= new ChangeLog(this.rangeEnd - this.rangeStart + 1));
+  trackChanges(): HeapChangeLog {
+    return (this.changes ??= new HeapChangeLog(this.rangeEnd - this.rangeStart + 1, () => this.size()));
   }
 
-  snapshot(_id: number, delta: ChangedKeys | undefined): SnapshotJob {
+  snapshot(id: number, delta: ChangedKeys | undefined): SnapshotJob {
     // One background snapshot at a time: a newer barrier finishes the older one first.
     this.snapshotting?.finishNow();
-    const job = new HeapSnapshotJob(this, delta, () => {
+    // A delta also holds the write log of every generation since the base (cut just before).
+    const cut = this.changes?.lastCut;
+    if (delta !== undefined && cut !== undefined && cut.id !== id) {
+      throw new EddyError('STATE_FAILED', `delta snapshot ${id} was not cut from this store's change log (its last cut is ${cut.id})`);
+    }
+    const log = delta !== undefined ? cut?.chunks : undefined;
+    const job = new HeapSnapshotJob(this, delta, log, () => {
       if (this.snapshotting === job) this.snapshotting = undefined;
     });
     this.snapshotting = job;

@@ -7,10 +7,89 @@ import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
 import { liveValue } from '../ttl.js';
+import { GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
+import { openPackerJob, type PackerJob } from './snapshot-packer.js';
+import type { LogChunk } from './write-log.js';
 
-/** Key groups encoded per event-loop turn in the background. */
+/** Key groups captured per event-loop turn in the background. */
 const GROUPS_PER_TURN = 4;
+
+/**
+ * Below this many entries a snapshot is packed on the loop itself: a packer thread (its start,
+ * its memory, two messages per group) is not worth it for small state.
+ */
+export const PACK_OFF_THREAD_MIN_ENTRIES = 20_000;
+
+/**
+ * The group in numeric form (captured-group.ts) when every key and value in it is a number and
+ * no table is map or TTL state; else undefined (the caller encodes it). Same entries, same
+ * order as encodeGroup.
+ */
+function captureNumeric(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined): NumericGroup | 'empty' | undefined {
+  const tables = store.tableDescriptors();
+  const gi = kg - store.rangeStart;
+  const g: NumericGroup = { kg, tables: [], keys: [], values: [], ...(delta !== undefined ? { deleted: [] } : {}) };
+  for (let t = 0; t < tableCount; t++) {
+    if (tables[t].kind === 'map' || store.ttlTables[t] === true) return undefined;
+    const group = store.keyGroupTable(t, kg);
+    if (delta === undefined) {
+      if (group.size === 0) continue;
+      const keys = new Float64Array(group.size);
+      const values = new Float64Array(group.size);
+      let i = 0;
+      for (const [k, v] of group) {
+        if (typeof k !== 'number' || typeof v !== 'number') return undefined;
+        keys[i] = k;
+        values[i++] = v;
+      }
+      g.keys.push(keys);
+      g.values.push(values);
+    } else {
+      const changed = delta[t]?.[gi];
+      if (changed === undefined || changed.size === 0) continue;
+      const keys = new Float64Array(changed.size);
+      const values = new Float64Array(changed.size);
+      const gone = new Float64Array(changed.size);
+      let i = 0;
+      let d = 0;
+      for (const k of changed) {
+        if (typeof k !== 'number') return undefined;
+        const v = group.get(k);
+        if (v === undefined) gone[d++] = k;
+        else if (typeof v !== 'number') return undefined;
+        else {
+          keys[i] = k;
+          values[i++] = v;
+        }
+      }
+      g.keys.push(keys.subarray(0, i));
+      g.values.push(values.subarray(0, i));
+      g.deleted!.push(gone.subarray(0, d));
+    }
+    g.tables.push([tables[t].name, tables[t].kind]);
+  }
+  return g.tables.length === 0 ? 'empty' : g;
+}
+
+/** One key group fixed as it is now: numeric when it can be, else encoded; undefined when it holds nothing. */
+function captureGroup(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined, now: number): CapturedGroup | undefined {
+  const numeric = captureNumeric(store, tableCount, kg, delta);
+  if (numeric === 'empty') return undefined;
+  if (numeric !== undefined) return numeric;
+  const bytes = encodeGroup(store, tableCount, kg, delta, now);
+  return bytes === undefined ? undefined : { kg, bytes };
+}
+
+/** Entries a snapshot will hold, for choosing where to pack it. */
+function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, delta: ChangedKeys | undefined): number {
+  let n = 0;
+  for (let t = 0; t < tableCount; t++) {
+    if (delta === undefined) for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) n += store.keyGroupTable(t, kg).size;
+    else for (const keys of delta[t] ?? []) n += keys?.size ?? 0;
+  }
+  return n;
+}
 
 /**
  * One key group's chunk as it is now, or undefined when it holds nothing (for a delta:
@@ -59,14 +138,16 @@ function encodeGroup(store: HeapKeyedStore, tableCount: number, kg: number, delt
 }
 
 /**
- * A snapshot fixed at the barrier and encoded group by group: in the background, or at once
- * when the record loop is about to touch a group (the store calls encodeGroup from
- * setCurrentKey while `pending[group] === 1`).
+ * A snapshot fixed at the barrier and captured group by group: in the background, or at once
+ * when the record loop is about to touch a group (the store calls captureGroup from
+ * setCurrentKey while `pending[group] === 1`). Captured groups go to the packer thread as they
+ * are taken when the snapshot is big (snapshot-packer.ts), else are packed here at the end.
  */
 export class HeapSnapshotJob implements SnapshotJob {
-  /** 1 = this group (index from rangeStart) is not encoded yet. */
+  /** 1 = this group (index from rangeStart) is not captured yet. */
   readonly pending: Uint8Array;
-  private readonly chunks: (Uint8Array | undefined)[];
+  /** Where captured groups are packed: the packer thread (big snapshots) or here. */
+  private readonly packer: PackerJob | GroupPacker;
   /** Tables registered after the barrier held nothing at the barrier. */
   private readonly tableCount: number;
   /** TTL expiry is judged at the barrier's time. */
@@ -75,22 +156,30 @@ export class HeapSnapshotJob implements SnapshotJob {
   constructor(
     private readonly store: HeapKeyedStore,
     private readonly delta: ChangedKeys | undefined,
+    /** A delta's write log since its base (write-log.ts), merged in by the packer. */
+    log: readonly LogChunk[] | undefined,
     private readonly onDone: () => void,
   ) {
     const n = store.rangeEnd - store.rangeStart + 1;
     this.pending = new Uint8Array(n).fill(1);
-    this.chunks = new Array(n).fill(undefined);
     this.tableCount = store.tableDescriptors().length;
     this.now = store.ttlClock?.() ?? 0;
+    const tables = store.tableDescriptors().map((t): [string, StateKind] => [t.name, t.kind]);
+    const logged = log?.reduce((sum, c) => sum + c.length, 0) ?? 0;
+    this.packer =
+      entriesToSnapshot(store, this.tableCount, delta) + logged >= PACK_OFF_THREAD_MIN_ENTRIES
+        ? openPackerJob(store.rangeStart, tables, log)
+        : new GroupPacker(store.rangeStart, tables, log);
   }
 
-  encodeGroup(gi: number): void {
+  captureGroup(gi: number): void {
     this.pending[gi] = 0;
-    this.chunks[gi] = encodeGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
+    const g = captureGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
+    if (g !== undefined) this.packer.add(g);
   }
 
   finishNow(): void {
-    for (let gi = 0; gi < this.pending.length; gi++) if (this.pending[gi] === 1) this.encodeGroup(gi);
+    for (let gi = 0; gi < this.pending.length; gi++) if (this.pending[gi] === 1) this.captureGroup(gi);
     this.onDone();
   }
 
@@ -98,15 +187,11 @@ export class HeapSnapshotJob implements SnapshotJob {
     let n = 0;
     for (let gi = 0; gi < this.pending.length; gi++) {
       if (this.pending[gi] !== 1) continue;
-      this.encodeGroup(gi);
+      this.captureGroup(gi);
       if (++n % GROUPS_PER_TURN === 0) await yieldTurn();
     }
     this.onDone();
-    const writer = new KeyedSnapshotWriter();
-    this.chunks.forEach((bytes, gi) => {
-      if (bytes !== undefined) writer.addEncoded(this.store.rangeStart + gi, bytes);
-    });
-    return writer.finish({ start: this.store.rangeStart, end: this.store.rangeEnd });
+    return this.packer.finish({ start: this.store.rangeStart, end: this.store.rangeEnd });
   }
 }
 

@@ -1,0 +1,158 @@
+/**
+ * One key group of a heap snapshot as captured on the record loop, before it is packed into
+ * the keyed snapshot format (../snapshot-format.ts). Capture is the part the loop must pay
+ * (it fixes the barrier-time state); packing may happen on another thread
+ * (snapshot-packer.ts), so a captured group holds only what a thread boundary carries without
+ * serialising: numbers in typed arrays, or bytes already encoded.
+ *
+ * Numeric form: when every stored key and value of the group's plain tables is a number (a
+ * count, a sum, a numeric id), the capture is a copy into Float64Arrays — an order of magnitude
+ * cheaper per entry than msgpack — and the packer rebuilds exactly the chunk the encoder would
+ * have written from them. Anything else (strings, objects, lists, map state, TTL wrappers) is
+ * encoded on the loop as before.
+ */
+import type { StateKind } from '../keyed-store.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import type { LogChunk } from './write-log.js';
+
+export interface NumericGroup {
+  kg: number;
+  /** The tables with state in this group; position = table ref. */
+  tables: [name: string, kind: StateKind][];
+  /** Per table ref: stored keys and their values, in the group's order. */
+  keys: Float64Array[];
+  values: Float64Array[];
+  /** Delta only, per table ref: stored keys removed since the base. */
+  deleted?: Float64Array[];
+}
+
+export interface EncodedGroup {
+  kg: number;
+  bytes: Uint8Array;
+}
+
+export type CapturedGroup = NumericGroup | EncodedGroup;
+
+/** The chunk bytes of a captured group: the same bytes the encoder writes for the same state. */
+export function packCapturedGroup(g: CapturedGroup): Uint8Array {
+  if ('bytes' in g) return g.bytes;
+  const entries: number[] = [];
+  g.keys.forEach((keys, ref) => {
+    const values = g.values[ref];
+    for (let i = 0; i < keys.length; i++) entries.push(ref, keys[i], values[i]);
+  });
+  if (g.deleted === undefined) return encodeKeyGroupChunk(g.kg, { tables: g.tables, entries });
+  const deletions: number[] = [];
+  g.deleted.forEach((keys, ref) => {
+    for (let i = 0; i < keys.length; i++) deletions.push(ref, keys[i]);
+  });
+  return encodeKeyGroupChunk(g.kg, { tables: g.tables, entries, deletions });
+}
+
+/** The buffers a captured group can hand to another thread without copying. */
+export function transferablesOf(g: CapturedGroup): ArrayBuffer[] {
+  if ('bytes' in g) return [g.bytes.buffer as ArrayBuffer];
+  return [...g.keys, ...g.values, ...(g.deleted ?? [])].map((a) => a.buffer as ArrayBuffer);
+}
+
+/** The chunk content of a captured delta group (decoding it when it was encoded on the loop). */
+function deltaChunkOf(g: CapturedGroup): KeyGroupChunk {
+  if ('bytes' in g) {
+    const c = decodeKeyGroupChunk(g.bytes, g.kg);
+    return { tables: c.tables, entries: c.entries, deletions: c.deletions ?? [] };
+  }
+  const entries: unknown[] = [];
+  const deletions: unknown[] = [];
+  g.keys.forEach((keys, ref) => {
+    for (let i = 0; i < keys.length; i++) entries.push(ref, keys[i], g.values[ref][i]);
+  });
+  g.deleted?.forEach((keys, ref) => {
+    for (let i = 0; i < keys.length; i++) deletions.push(ref, keys[i]);
+  });
+  return { tables: [...g.tables], entries, deletions };
+}
+
+/** Per table id: stored key → the last number written to it (a group's write log, deduplicated). */
+type LoggedWrites = Map<number, Map<number, number>>;
+
+/**
+ * Packs the groups of one snapshot, on the packer thread or on the loop: captured groups as they
+ * come, and for a delta with a write log (write-log.ts) the log's last writes merged in. A key
+ * the capture holds (read at the barrier: marked in the Set log) overrides the write log.
+ */
+export class GroupPacker {
+  /** Group index → its deduplicated writes. */
+  private readonly logged = new Map<number, LoggedWrites>();
+  private readonly chunks = new Map<number, Uint8Array>();
+
+  constructor(
+    private readonly rangeStart: number,
+    /** Table descriptors by table id (to name the log's tables). */
+    private readonly tables: [string, StateKind][],
+    log: readonly LogChunk[] | undefined,
+  ) {
+    for (const c of log ?? []) {
+      for (let i = 0; i < c.length; i++) {
+        const gi = c.groups[i];
+        let byTable = this.logged.get(gi);
+        if (byTable === undefined) this.logged.set(gi, (byTable = new Map()));
+        const t = c.tables[i];
+        let writes = byTable.get(t);
+        if (writes === undefined) byTable.set(t, (writes = new Map()));
+        writes.set(c.keys[i], c.values[i]);
+      }
+    }
+  }
+
+  add(g: CapturedGroup): void {
+    const gi = g.kg - this.rangeStart;
+    const logged = this.logged.get(gi);
+    if (logged === undefined) {
+      this.chunks.set(g.kg, packCapturedGroup(g));
+      return;
+    }
+    this.logged.delete(gi);
+    this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), logged));
+  }
+
+  private merged(kg: number, chunk: KeyGroupChunk, logged: LoggedWrites): Uint8Array {
+    const refOf = new Map(chunk.tables.map(([name], ref) => [name, ref]));
+    const fixed = new Map<number, Set<unknown>>();
+    const fix = (ref: unknown, key: unknown) => {
+      let s = fixed.get(ref as number);
+      if (s === undefined) fixed.set(ref as number, (s = new Set()));
+      s.add(key);
+    };
+    for (let i = 0; i < chunk.entries.length; i += 3) fix(chunk.entries[i], chunk.entries[i + 1]);
+    for (let i = 0; i < chunk.deletions!.length; i += 2) fix(chunk.deletions![i], chunk.deletions![i + 1]);
+    for (const [t, writes] of logged) {
+      const [name, kind] = this.tables[t];
+      let ref = refOf.get(name);
+      if (ref === undefined) {
+        ref = chunk.tables.length;
+        chunk.tables.push([name, kind]);
+        refOf.set(name, ref);
+      }
+      const skip = fixed.get(ref);
+      for (const [k, v] of writes) if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
+    }
+    return encodeKeyGroupChunk(kg, chunk);
+  }
+
+  finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
+    for (const [gi, logged] of this.logged) this.chunks.set(this.rangeStart + gi, this.merged(this.rangeStart + gi, { tables: [], entries: [], deletions: [] }, logged));
+    this.logged.clear();
+    // Sized once: a growing buffer would hold up to three times the snapshot at its peak.
+    const sorted = [...this.chunks].sort((a, b) => a[0] - b[0]);
+    this.chunks.clear();
+    const data = new Uint8Array(sorted.reduce((n, [, bytes]) => n + bytes.byteLength, 0));
+    const index: KeyGroupIndex = [];
+    let offset = 0;
+    for (const [kg, bytes] of sorted) {
+      data.set(bytes, offset);
+      index.push([kg, offset, bytes.byteLength]);
+      offset += bytes.byteLength;
+    }
+    return { data, keyGroups: { ...keyGroups }, index };
+  }
+}
