@@ -131,7 +131,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.inLmdb = new Uint8Array(this.groupCount);
     let recovered = false;
     this.env = this.guard('open', () => open<Buffer, Buffer>({ path: opts.path, keyEncoding: 'binary', encoding: 'binary', noSync: true }));
-    this.writeBack = new WriteBack(this.env, META_CHECKPOINT, (b) => this.committed(b));
+    this.writeBack = new WriteBack(this.env, META_CHECKPOINT, opts.cacheBytes, (b) => this.committed(b));
     this.guard('open', () => {
       const marker = this.readMeta<Marker>(META_CHECKPOINT);
       if (
@@ -300,10 +300,14 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const s = this.slot(t);
     this.cache.setValue(t, s, value === undefined ? ABSENT : value);
     this.markDirty(t, s, this.groupIndex, this.stored);
+    // A larger value may take the cache over its budget.
+    if (this.cache.bytes > this.cache.budget) this.makeRoom(s);
   }
 
   get(table: number): unknown {
-    const v = this.cache.values[table][this.slot(table)];
+    // slot() first: it may grow the cache, which replaces the value arrays.
+    const s = this.slot(table);
+    const v = this.cache.values[table][s];
     return v === ABSENT ? undefined : v;
   }
 

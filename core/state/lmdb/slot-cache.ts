@@ -12,39 +12,48 @@
  * that last captured s; s may leave the cache only once that write-back is committed (before
  * that, a miss would read the older value from LMDB).
  *
- * The budget is in bytes: every slot is charged SLOT_BYTES plus TABLE_SLOT_BYTES per table
- * (measured, see test/state/lmdb-cache.test.ts) plus what its values take (valueBytes).
- * Eviction is CLOCK (second chance, an approximation of least-recently-used): the hand sweeps
- * the slots, clears the reference bit of a recently used one and evicts the first clean,
- * committed one whose bit is clear, one at a time, never half the cache at once.
+ * The budget is in bytes, charged from what things take (measured, see
+ * test/state/lmdb-cache.test.ts): the slot arrays by their capacity, a Map entry per cached
+ * key, and each value's size (valueBytes; objects from their msgpack length, and until first
+ * encoded at the table's average). Eviction is CLOCK (second chance, an approximation of least
+ * recently used): the hand sweeps the slots, clears the reference bit of a recently used one
+ * and evicts the first clean, committed one whose bit is clear, one at a time, never half the
+ * cache at once.
  */
 
 /** A key LMDB does not hold (cached, so a second read of it does not go there again). */
 export const ABSENT = Symbol('absent');
 
 /**
- * Heap bytes per cached key beyond its values: its Map entry (V8's ordered hash table: key,
- * value, chain and half a bucket, at the table's average fill) and its cells in the slot arrays.
- * Measured on Node 20/22 x64 with test/state/lmdb-cache.test.ts ("holds its budget").
+ * Heap bytes of one cached key's Map entry: V8's ordered hash table holds key, value and chain
+ * (24 B) and half a bucket per entry, at a fill between half and full.
  */
-export const SLOT_BYTES = 64;
-/** Heap bytes per cached key and state table: its value cell (8), size (4) and dirty flag (1), rounded. */
-export const TABLE_SLOT_BYTES = 16;
+export const MAP_ENTRY_BYTES = 40;
+/** Heap bytes of the slot arrays per slot of capacity: keys 8, gen 4, size 4, group 2, ref 1, pins 1. */
+export const SLAB_BYTES = 20;
+/** And per state table: value cell 8, valueSize 4, dirty 1, rounded up. */
+export const TABLE_SLAB_BYTES = 16;
 /**
  * Heap bytes per byte of msgpack for object values (arrays, objects, map state): a JS object
  * graph is several times the size of its msgpack encoding (pointers, headers, hidden classes).
  */
 export const OBJECT_BYTES_PER_ENCODED_BYTE = 4;
-/** Heap bytes of a new object value whose encoding was not seen yet (charged until it is). */
-const UNSEEN_OBJECT_BYTES = 128;
-/** Slots the CLOCK hand inspects per eviction before giving up (everything dirty: write back first). */
+/** The first guess for an object value of a table none of whose objects was encoded yet. */
+const FIRST_OBJECT_BYTES = 128;
+
+/** Bytes a cache holding every key at full capacity charges per key with `tables` primitive values. */
+export function bytesPerKey(tables: number): number {
+  return MAP_ENTRY_BYTES + SLAB_BYTES + TABLE_SLAB_BYTES * tables;
+}
+
+/** Slots waiting for a write-back the CLOCK hand passes per eviction before giving up (write back first). */
 const MAX_SWEEP = 4096;
 
 /**
  * Heap bytes of a primitive value as V8 holds it in an array cell (beyond the cell itself); objects:
- * `encodedBytes` (their msgpack length, when known) scaled, else an estimate until they are encoded.
+ * `encodedBytes` (their msgpack length, when known) scaled, else `unseenObject` until they are encoded.
  */
-export function valueBytes(v: unknown, encodedBytes = -1): number {
+export function valueBytes(v: unknown, encodedBytes = -1, unseenObject = FIRST_OBJECT_BYTES): number {
   switch (typeof v) {
     case 'number':
       // A small integer is stored in the cell (Smi); anything else is a 16-byte HeapNumber.
@@ -55,7 +64,7 @@ export function valueBytes(v: unknown, encodedBytes = -1): number {
       return 16 + 8 * Math.ceil(v.toString(16).length / 16);
     case 'object':
       if (v === null) return 0;
-      return encodedBytes >= 0 ? 32 + encodedBytes * OBJECT_BYTES_PER_ENCODED_BYTE : UNSEEN_OBJECT_BYTES;
+      return encodedBytes >= 0 ? 32 + encodedBytes * OBJECT_BYTES_PER_ENCODED_BYTE : unseenObject;
     default:
       return 0;
   }
@@ -71,10 +80,12 @@ export class SlotCache {
   pins = new Uint8Array(0);
   gen = new Uint32Array(0);
   size = new Uint32Array(0);
-  readonly values: unknown[][] = [];
+  values: unknown[][] = [];
   readonly dirty: Uint8Array[] = [];
   /** valueSize[t][s]: bytes charged for values[t][s]. */
   readonly valueSize: Uint32Array[] = [];
+  /** objectBytes[t]: the running average size of table t's object values as measured. */
+  private readonly objectBytes: number[] = [];
   /** dirtyList[t][gi]: slots whose table t turned dirty since the last capture. */
   readonly dirtyList: (number[] | undefined)[][] = [];
   /** Bytes charged now, and the most ever charged (tests and metrics). */
@@ -95,6 +106,8 @@ export class SlotCache {
   private top = 0;
   private readonly free: number[] = [];
   private hand = 0;
+  /** Slots whose reference bit the current sweep cleared. */
+  private readonly cleared: number[] = [];
 
   constructor(
     private readonly groupCount: number,
@@ -117,12 +130,9 @@ export class SlotCache {
     this.dirty.push(new Uint8Array(this.capacity));
     this.valueSize.push(new Uint32Array(this.capacity));
     this.dirtyList.push(new Array(this.groupCount).fill(undefined));
-    // Every cached key now has a cell more.
-    this.charge(this.count * TABLE_SLOT_BYTES);
-  }
-
-  private slotBytes(): number {
-    return SLOT_BYTES + TABLE_SLOT_BYTES * this.values.length;
+    this.objectBytes.push(FIRST_OBJECT_BYTES);
+    // Every slot of capacity now has cells more.
+    this.charge(this.capacity * TABLE_SLAB_BYTES);
   }
 
   /** Adds `n` bytes to what the cache holds (negative: releases them). */
@@ -149,31 +159,50 @@ export class SlotCache {
     this.ref[s] = 1;
     this.pins[s] = 0;
     this.gen[s] = 0;
-    const bytes = this.slotBytes();
-    this.size[s] = bytes;
-    this.charge(bytes);
+    this.size[s] = MAP_ENTRY_BYTES;
+    this.charge(MAP_ENTRY_BYTES);
     this.groups[gi].set(stored, s);
     return s;
   }
 
   private grow(): void {
-    const cap = Math.max(1024, this.capacity * 2);
-    const widen = <A extends Uint8Array | Uint16Array | Uint32Array>(a: A, make: (n: number) => A): A => {
-      const b = make(cap);
-      b.set(a);
+    this.relayout(Math.max(64, Math.floor(this.capacity * 1.5)));
+  }
+
+  private slabBytes(capacity: number): number {
+    return capacity * (SLAB_BYTES + TABLE_SLAB_BYTES * this.values.length);
+  }
+
+  /**
+   * Rebuilds the slot arrays at capacity `cap` (at least the slots in use), live slots first:
+   * slot numbers change, so no caller may hold one across this.
+   */
+  private relayout(cap: number): void {
+    const remap = new Int32Array(this.top);
+    let n = 0;
+    for (let s = 0; s < this.top; s++) remap[s] = this.keys[s] === undefined ? -1 : n++;
+    const top = this.top;
+    const move = <A extends Uint8Array | Uint16Array | Uint32Array | unknown[]>(a: A, b: A): A => {
+      for (let s = 0; s < top; s++) if (remap[s] >= 0) b[remap[s]] = a[s];
       return b;
     };
-    this.group = widen(this.group, (n) => new Uint16Array(n));
-    this.ref = widen(this.ref, (n) => new Uint8Array(n));
-    this.pins = widen(this.pins, (n) => new Uint8Array(n));
-    this.gen = widen(this.gen, (n) => new Uint32Array(n));
-    this.size = widen(this.size, (n) => new Uint32Array(n));
+    this.charge(this.slabBytes(cap) - this.slabBytes(this.capacity));
+    this.group = move(this.group, new Uint16Array(cap));
+    this.ref = move(this.ref, new Uint8Array(cap));
+    this.pins = move(this.pins, new Uint8Array(cap));
+    this.gen = move(this.gen, new Uint32Array(cap));
+    this.size = move(this.size, new Uint32Array(cap));
     for (let t = 0; t < this.values.length; t++) {
-      this.dirty[t] = widen(this.dirty[t], (n) => new Uint8Array(n));
-      this.valueSize[t] = widen(this.valueSize[t], (n) => new Uint32Array(n));
-      for (let i = this.capacity; i < cap; i++) this.values[t].push(undefined);
+      this.dirty[t] = move(this.dirty[t], new Uint8Array(cap));
+      this.valueSize[t] = move(this.valueSize[t], new Uint32Array(cap));
+      this.values[t] = move(this.values[t], new Array<unknown>(cap).fill(undefined));
+      for (const list of this.dirtyList[t]) if (list !== undefined) for (let i = 0; i < list.length; i++) list[i] = remap[list[i]];
     }
-    this.keys.length = cap;
+    this.keys = move(this.keys, new Array<unknown>(cap).fill(undefined));
+    if (n !== top) for (let s = 0; s < n; s++) this.groups[this.group[s]].set(this.keys[s], s);
+    this.free.length = 0;
+    this.top = n;
+    this.hand = 0;
     this.capacity = cap;
   }
 
@@ -185,7 +214,9 @@ export class SlotCache {
   setValue(t: number, s: number, v: unknown, encodedBytes = -1): void {
     const sizes = this.valueSize[t];
     const old = sizes[s];
-    const now = encodedBytes < 0 && typeof v === 'object' && v !== null && old > 0 ? old : valueBytes(v, encodedBytes);
+    const isObject = typeof v === 'object' && v !== null;
+    const now = encodedBytes < 0 && isObject && old > 0 ? old : valueBytes(v, encodedBytes, this.objectBytes[t]);
+    if (isObject && encodedBytes >= 0) this.objectBytes[t] += Math.round((now - this.objectBytes[t]) / 16);
     this.values[t][s] = v;
     if (now !== old) {
       sizes[s] = now;
@@ -223,31 +254,54 @@ export class SlotCache {
   }
 
   /**
-   * Evicts clean, committed slots by CLOCK until the cache is within its budget less `room`;
-   * never `keep` (the record loop's current key). False when it could not: too much of the
-   * cache waits for a write-back.
+   * Evicts clean, committed slots by CLOCK until the cache is within its budget less `room`,
+   * moving the hand at most one turn (a large excess, left by a write-back in flight, goes over
+   * the next accesses, so keys used meanwhile get their bit set again before the hand is back);
+   * never `keep` (the record loop's current key). False when it is stuck: too much of the
+   * cache waits for a write-back (nothing more can go before one commits).
    */
   evict(room: number, keep: number): boolean {
     if (this.stuck) return false;
-    let swept = 0;
-    while (this.bytes + room > this.budget) {
-      if (this.count === 0) return true;
-      if (swept++ >= MAX_SWEEP) {
-        this.stuck = true;
-        return false;
-      }
+    let waiting = 0;
+    let steps = 0;
+    const maxSteps = this.top;
+    const cleared = this.cleared;
+    cleared.length = 0;
+    while (this.bytes + room > this.budget && this.count > 0 && steps++ < maxSteps) {
       const s = this.hand;
       this.hand = s + 1 >= this.top ? 0 : s + 1;
       if (this.keys[s] === undefined || s === keep) continue;
-      if (this.ref[s] === 1) {
-        this.ref[s] = 0;
+      if (this.pins[s] > 0 || this.gen[s] > this.committedGen) {
+        if (++waiting >= MAX_SWEEP) {
+          this.stuck = true;
+          break;
+        }
         continue;
       }
-      if (this.pins[s] > 0 || this.gen[s] > this.committedGen) continue;
+      if (this.ref[s] === 1) {
+        this.ref[s] = 0;
+        cleared.push(s);
+        continue;
+      }
       this.drop(s);
       this.evictions++;
     }
-    return true;
+    if (steps > maxSteps && this.bytes + room > this.budget && waiting > steps / 2) this.stuck = true;
+    if (this.stuck) {
+      // A sweep that found too little (the rest waits for a write-back) takes back the second
+      // chances it used up: otherwise the next sweep, after the commit, would evict by position.
+      for (let i = 0; i < cleared.length; i++) this.ref[cleared[i]] = 1;
+    }
+    // Slot arrays grown while the cache overshot (a write-back in flight) give the room back.
+    if (keep < 0 && this.count < this.capacity / 3 && this.slabBytes(this.capacity) > this.budget / 4) {
+      this.relayout(Math.max(64, Math.floor(this.count * 1.5)));
+    }
+    return !this.stuck;
+  }
+
+  /** Whether the last sweep found nothing it could evict before a write-back commits. */
+  get isStuck(): boolean {
+    return this.stuck;
   }
 
   private drop(s: number): void {
@@ -278,7 +332,7 @@ export class SlotCache {
     this.free.length = 0;
     this.top = 0;
     this.hand = 0;
-    this.bytes = 0;
+    this.bytes = this.capacity * (SLAB_BYTES + TABLE_SLAB_BYTES * this.values.length);
     this.dirtyBytes = 0;
     this.stuck = false;
   }

@@ -15,8 +15,9 @@
  */
 import type { RootDatabase } from 'lmdb';
 
-/** Bytes per arena chunk (values larger than this get a chunk of their own size). */
-const CHUNK_BYTES = 1 << 20;
+/** Bytes per arena chunk at most, and at least (values larger than this get a chunk of their own size). */
+const MAX_CHUNK_BYTES = 1 << 20;
+const MIN_CHUNK_BYTES = 16 << 10;
 /** What lmdb-js holds per queued write beyond its bytes (instruction slot, resolution object). */
 const DIRECT_OP_BYTES = 96;
 /** Numbers per op in Batch.ops: chunk index, key start, key length, value start, value length (-1: remove). */
@@ -30,13 +31,14 @@ export class Batch {
   bytes = 0;
   /** Of those, what the cache budget was charged (released on commit). */
   charged = 0;
-  private pos = CHUNK_BYTES;
+  private pos = Infinity;
 
   constructor(
     readonly gen: number,
     /** The marker written last (a checkpoint id, or the "not at a checkpoint" marker). */
     readonly marker: Buffer,
     readonly begin: Buffer,
+    private readonly chunkBytes: number,
     /** Set: every add goes to lmdb-js at once (nothing else is in flight). */
     private readonly direct?: { env: RootDatabase<Buffer, Buffer>; markerKey: Buffer },
   ) {
@@ -57,7 +59,7 @@ export class Batch {
   private place(n: number): number {
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || this.pos + n > chunk.length) {
-      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
+      chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, n));
       this.chunks.push(chunk);
       this.bytes += chunk.length;
       this.pos = 0;
@@ -110,9 +112,15 @@ export class WriteBack {
     private readonly env: RootDatabase<Buffer, Buffer>,
     /** Where the environment's checkpoint marker lives. */
     private readonly markerKey: Buffer,
+    /** The cache budget: arena chunks are a small part of it. */
+    budget: number,
     /** Runs when batch `gen` has committed, before its own onCommit. */
     private readonly committed: (batch: Batch) => void,
-  ) {}
+  ) {
+    this.chunkBytes = Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, budget >> 4));
+  }
+
+  private readonly chunkBytes: number;
 
   /** Batches captured and not yet committed. */
   get pending(): number {
@@ -125,7 +133,7 @@ export class WriteBack {
    */
   newBatch(marker: Buffer, begin: Buffer, arena = false): Batch {
     const direct = !arena && this.pending === 0 && this.failure === undefined;
-    return new Batch(++this.gen, marker, begin, direct ? { env: this.env, markerKey: this.markerKey } : undefined);
+    return new Batch(++this.gen, marker, begin, this.chunkBytes, direct ? { env: this.env, markerKey: this.markerKey } : undefined);
   }
 
   /** Queues `batch`; resolves with what `onCommit` returns once LMDB holds it. */
