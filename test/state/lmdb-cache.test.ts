@@ -114,7 +114,7 @@ describe('LMDB state cache', () => {
     // drops its oldest insertions would miss every one of them after each of its evictions).
     let hotMisses = 0;
     let hotTouches = 0;
-    for (let round = 0; round < 60; round++) {
+    for (let round = 0; round < 80; round++) {
       for (let k = 0; k < hot; k++) {
         if (round >= 30) {
           hotTouches++;

