@@ -18,6 +18,19 @@ import type { RootDatabase } from 'lmdb';
 /** Bytes per arena chunk at most, and at least (values larger than this get a chunk of their own size). */
 const MAX_CHUNK_BYTES = 1 << 20;
 const MIN_CHUNK_BYTES = 16 << 10;
+let lastQuieted: PromiseLike<unknown> | undefined;
+const ignore = () => undefined;
+/**
+ * lmdb-js returns one promise per transaction to most puts of it, and rejects it when the commit
+ * fails: the batch's last put carries the failure (WriteBack.commit); the others are handled
+ * here once each, so a failing commit never ends the worker as an unhandled rejection.
+ */
+function quiet(p: PromiseLike<unknown> | boolean): void {
+  if (typeof p !== 'object' || p === lastQuieted) return;
+  lastQuieted = p;
+  p.then(undefined, ignore);
+}
+
 /** What lmdb-js holds per queued write beyond its bytes (instruction slot, resolution object). */
 const DIRECT_OP_BYTES = 96;
 /** Numbers per op in Batch.ops: chunk index, key start, key length, value start, value length (-1: remove). */
@@ -42,7 +55,7 @@ export class Batch {
     /** Set: every add goes to lmdb-js at once (nothing else is in flight). */
     private readonly direct?: { env: RootDatabase<Buffer, Buffer>; markerKey: Buffer },
   ) {
-    direct?.env.put(direct.markerKey, begin);
+    if (direct) quiet(direct.env.put(direct.markerKey, begin));
   }
 
   get isDirect(): boolean {
@@ -75,8 +88,7 @@ export class Batch {
    */
   add(key: Buffer, value: Buffer | undefined): void {
     if (this.direct !== undefined) {
-      if (value === undefined) this.direct.env.remove(key);
-      else this.direct.env.put(key, value);
+      quiet(value === undefined ? this.direct.env.remove(key) : this.direct.env.put(key, value));
       this.count++;
       this.bytes += DIRECT_OP_BYTES + key.length + (value?.length ?? 0);
       return;
@@ -173,13 +185,12 @@ export class WriteBack {
     const { batch } = q;
     const env = this.env;
     this.commit(q, () => {
-      env.put(this.markerKey, batch.begin);
+      quiet(env.put(this.markerKey, batch.begin));
       const ops = batch.ops;
       for (let i = 0; i < ops.length; i += OP_FIELDS) {
         const chunk = batch.chunks[ops[i]];
         const key = chunk.subarray(ops[i + 1], ops[i + 1] + ops[i + 2]);
-        if (ops[i + 4] < 0) env.remove(key);
-        else env.put(key, chunk.subarray(ops[i + 3], ops[i + 3] + ops[i + 4]));
+        quiet(ops[i + 4] < 0 ? env.remove(key) : env.put(key, chunk.subarray(ops[i + 3], ops[i + 3] + ops[i + 4])));
       }
       return env.put(this.markerKey, batch.marker);
     });
@@ -199,6 +210,14 @@ export class WriteBack {
       () => this.finish(q, true, undefined),
       (err: unknown) => {
         this.failure = err;
+        // lmdb-js rejects a second promise with the cause (ENOSPC, MDB_MAP_FULL): handled here,
+        // it names the failure instead of ending the worker as an unhandled rejection.
+        const cause = (err as { commitError?: PromiseLike<unknown> } | undefined)?.commitError;
+        if (cause !== undefined && typeof cause.then === 'function') {
+          cause.then(undefined, (real: unknown) => {
+            this.failure = real;
+          });
+        }
         this.finish(q, false, err);
       },
     );
