@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
 import { DEFAULT_STATE_CACHE_MB } from '../../core/state/lmdb/cache-budget.js';
-import { CACHE_ENTRY_BYTES, LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
+import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
+import { bytesPerKey } from '../../core/state/lmdb/slot-cache.js';
 import { DEFAULT_MAX_PARALLELISM, keyGroupFor } from '../../core/state/key-groups.js';
 import type { KeyedStateStore } from '../../core/state/keyed-store.js';
 import { runGroup, type MicroRow } from './tiny.js';
@@ -26,7 +27,7 @@ export interface StateBackendUnderTest {
 export const STATE_BACKENDS: StateBackendUnderTest[] = [
   { name: 'heap', open: (_dir, maxP) => ({ store: new HeapKeyedStore(0, maxP - 1), close() {} }) },
   { name: 'lmdb', open: (dir, maxP) => lmdbStore(dir, maxP, DEFAULT_STATE_CACHE_MB * 2 ** 20) },
-  { name: 'lmdb 1% cached', open: (dir, maxP) => lmdbStore(dir, maxP, Math.ceil(KEYS / 100) * CACHE_ENTRY_BYTES) },
+  { name: 'lmdb 1% cached', open: (dir, maxP) => lmdbStore(dir, maxP, Math.ceil(KEYS / 100) * bytesPerKey(1)) },
 ];
 
 function lmdbStore(dir: string, maxP: number, cacheBytes: number) {

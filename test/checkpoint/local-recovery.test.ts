@@ -63,11 +63,13 @@ describe('local recovery', () => {
   it('an environment that moved past the checkpoint is not reused, one exactly at it is', async () => {
     const open = (resumeAt?: number) =>
       new LmdbKeyedStore({ path: join(root, 'env'), rangeStart: 0, rangeEnd: 127, cacheBytes: 64 * 160, operatorUid: 'sum', subtask: 0, resumeAt });
-    const write = (s: LmdbKeyedStore, from: number, to: number, v: (k: number) => number) => {
+    const write = async (s: LmdbKeyedStore, from: number, to: number, v: (k: number) => number) => {
       const h = new ValueStateHandle<number>(s, s.register('sum', 'value'));
       for (let k = from; k < to; k++) {
         s.setCurrentKey(k, keyGroupFor(k, 128));
         h.update(v(k));
+        // As the run loop does: background write-backs commit while it runs.
+        if (k % 50 === 0) await new Promise((res) => setTimeout(res, 1));
       }
       return h;
     };
@@ -81,14 +83,14 @@ describe('local recovery', () => {
       return out;
     };
     let s = open();
-    write(s, 0, 50, (k) => k);
+    await write(s, 0, 50, (k) => k);
     await s.snapshot(7, undefined).run(); // the barrier of checkpoint 7 flushes the cache
-    write(s, 0, 50, (k) => -k); // after the barrier, held in the cache only (50 < 64 entries)
+    await write(s, 0, 50, (k) => -k); // after the barrier, held in the cache only (50 < 64 entries)
     await s.dispose();
     s = open(7);
     assert.equal(s.recoveredLocally, true);
     assert.deepEqual(read(s, 50), Array.from({ length: 50 }, (_, k) => k), 'exactly the state at checkpoint 7');
-    write(s, 0, 500, (k) => k + 1); // more than the cache holds: evictions write past checkpoint 7
+    await write(s, 0, 500, (k) => k + 1); // more than the cache holds: evictions write past checkpoint 7
     assert.ok(s.evictions > 0);
     await s.dispose();
     s = open(7);

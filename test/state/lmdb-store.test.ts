@@ -124,7 +124,11 @@ describe('LMDB keyed state backend', () => {
     const s = new Stores([lmdb(0, 1)]);
     const m = emptyModel();
     const r = prng(7);
-    for (let i = 0; i < 30_000; i++) step(s, m, r, keys);
+    for (let i = 0; i < 30_000; i++) {
+      step(s, m, r, keys);
+      // As the run loop does: write-backs commit on lmdb-js's thread while it runs.
+      if (i % 200 === 0) await new Promise((res) => setTimeout(res, 1));
+    }
     check(s, m, keys);
     const store = s.stores[0] as LmdbKeyedStore;
     assert.ok(store.evictions > 10, `the cache was evicted (${store.evictions} times)`);

@@ -1,25 +1,29 @@
 /**
  * Keyed state in LMDB (one memory-mapped environment per operator subtask, in a local working
- * directory), behind a write-behind cache:
+ * directory), behind a write-behind cache (slot-cache.ts):
  *
- * - The record loop reads and writes only the cache, organised like the heap backend (one Map
- *   per table and key group), so a hit costs what the heap backend costs. A miss reads LMDB
- *   once and decodes only that one value; a key LMDB does not hold is cached as ABSENT.
- * - Changed keys are marked dirty and written in sorted batches (key group, table, key order,
- *   the order of the LMDB keys, see key-codec.ts): at every barrier, and when the cache
- *   outgrows its budget, after which half of every cache map (its oldest entries) is dropped.
- * - A snapshot flushes the dirty entries and then reads an LMDB read transaction (MVCC: the
- *   state of the barrier however much the record loop writes afterwards) off the record loop.
+ * - The record loop reads and writes only the cache, so a hit costs about what the heap
+ *   backend costs. A miss reads LMDB once and decodes only that one value; a key LMDB does not
+ *   hold is cached as ABSENT.
+ * - The cache has a budget in bytes, charged from measured sizes; over it, clean entries leave
+ *   by CLOCK (least recently used, approximately), one at a time.
+ * - Changed entries are written back in batches (write-back.ts) that lmdb-js commits on its own
+ *   thread: in the background once they fill a quarter of the budget, and at every barrier.
+ *   An entry stays cached until the batch holding it has committed.
+ * - At a barrier the changed entries are encoded into a batch at once (copy-on-write: what the
+ *   record loop does afterwards does not touch them); the snapshot waits for that batch to
+ *   commit, opens an LMDB read transaction right then (MVCC: exactly the barrier's state) and
+ *   reads it off the record loop. The task acknowledges only after that.
  *
- * Local recovery: every flush also records in the environment the checkpoint it is exactly at
- * (the barrier's id, or none after an eviction flush wrote post-barrier state). A task
- * restarted in this process to restore that very checkpoint reopens the environment as it is.
+ * Local recovery: every batch also records in the environment the checkpoint it is exactly at
+ * (the barrier's id, or none for a background batch of post-barrier state). A task restarted
+ * in this process to restore that very checkpoint reopens the environment as it is.
  *
  * In-place mutation: like Flink's RocksDB backend, a value changed in place without a put
  * (e.g. an object from value() mutated and not passed to update()) is not guaranteed to stay
  * changed: the cache may drop it.
  */
-import { open, type RootDatabase } from 'lmdb';
+import { open, type RootDatabase, type Transaction } from 'lmdb';
 import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
@@ -28,24 +32,22 @@ import { liveValue, type Clock } from '../ttl.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
 import { LmdbSnapshotJob } from './lmdb-snapshot.js';
+import { ABSENT, SlotCache } from './slot-cache.js';
+import { WriteBack, type Batch } from './write-back.js';
 
-/** A key known not to be in LMDB (so a second read of it does not go there again). */
-const ABSENT = Symbol('absent');
-/**
- * Estimated heap bytes of one cached entry (Map slot, key, small value); the budget in bytes
- * becomes a number of entries with it. Values much larger than this make the estimate low.
- */
-export const CACHE_ENTRY_BYTES = 160;
-
-/** Writes per LMDB transaction, flushing and restoring (bounds LMDB's dirty-page memory). */
-const FLUSH_TXN_OPS = 4096;
-const RESTORE_BATCH = FLUSH_TXN_OPS;
+/** Writes per LMDB transaction when restoring (bounds LMDB's dirty-page memory). */
+const RESTORE_BATCH = 4096;
 const META_TABLES = metaKey('tables');
 const META_CHECKPOINT = metaKey('checkpoint');
 /** Keys in the environment that are not state (the two above). */
 const META_KEYS = 2;
 /** The checkpoint marker of an environment holding state newer than any barrier. */
 const NOT_AT_CHECKPOINT = -1;
+/**
+ * A background write-back starts once the cache is this share short of its budget and changed
+ * entries take at least this share of it (a cache with room to spare writes back only at barriers).
+ */
+const WRITE_BACK_SHARE = 0.25;
 
 // Plain msgpack without record structures: each value decodes on its own.
 const packr = new Packr({ useRecords: false, useBigIntExtension: true });
@@ -59,26 +61,9 @@ export function decodeValue(bytes: Uint8Array): unknown {
   return unpackr.unpack(bytes);
 }
 
-/**
- * One cached key of one table: its value (ABSENT: not in LMDB; map state: a Map), and whether
- * it changed since the last flush. A mutable slot costs one allocation per cached key, and
- * lets a put after a get of the same record skip the hash lookup (see `memo`).
- */
-interface Slot {
-  v: unknown;
-  dirty: boolean;
-}
-
 interface Table {
   name: string;
   kind: StateKind;
-  /** groups[keyGroup - rangeStart]: stored key → slot. */
-  groups: Map<unknown, Slot>[];
-  /** dirty[keyGroup - rangeStart]: stored keys whose slot turned dirty since the last flush. */
-  dirty: (unknown[] | undefined)[];
-  /** The current key's slot, valid while memoEpoch equals the store's epoch. */
-  memo: Slot | undefined;
-  memoEpoch: number;
 }
 
 interface Marker {
@@ -106,22 +91,24 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   readonly rangeEnd: number;
   /** True when the environment was kept at the restored checkpoint (nothing to read back). */
   readonly recoveredLocally: boolean;
-  /** Flushes and evictions so far (tests and metrics). */
+  /** Write-backs captured so far, and those written synchronously for want of room (tests and metrics). */
   flushes = 0;
-  evictions = 0;
+  syncFlushes = 0;
   private readonly env: RootDatabase<Buffer, Buffer>;
   private readonly tables: Table[] = [];
   private readonly byName = new Map<string, number>();
-  private readonly maxEntries: number;
   private readonly groupCount: number;
-  private cached = 0;
+  readonly cache: SlotCache;
+  private readonly writeBack: WriteBack;
   /**
    * Per key group: 1 once LMDB may hold keys of it. A miss in a group LMDB holds nothing of
    * (a fresh start: every key is new) needs no LMDB read.
    */
   private readonly inLmdb: Uint8Array;
-  /** Changes with every setCurrentKey and eviction: invalidates every table's memo. */
+  /** Changes with every setCurrentKey: `cur` is the current key's slot while curEpoch equals it. */
   private epoch = 1;
+  private cur = -1;
+  private curEpoch = 0;
   private groupIndex = 0;
   private keyGroup = 0;
   private key: unknown = undefined;
@@ -140,10 +127,11 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.rangeStart = opts.rangeStart;
     this.rangeEnd = opts.rangeEnd;
     this.groupCount = opts.rangeEnd - opts.rangeStart + 1;
-    this.maxEntries = Math.max(64, Math.floor(opts.cacheBytes / CACHE_ENTRY_BYTES));
+    this.cache = new SlotCache(this.groupCount, opts.cacheBytes);
     this.inLmdb = new Uint8Array(this.groupCount);
     let recovered = false;
     this.env = this.guard('open', () => open<Buffer, Buffer>({ path: opts.path, keyEncoding: 'binary', encoding: 'binary', noSync: true }));
+    this.writeBack = new WriteBack(this.env, META_CHECKPOINT, opts.cacheBytes, (b) => this.committed(b));
     this.guard('open', () => {
       const marker = this.readMeta<Marker>(META_CHECKPOINT);
       if (
@@ -169,15 +157,19 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof EddyError) throw err;
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new EddyError(
-        'STATE_FAILED',
-        `LMDB state of operator '${this.opts.operatorUid}' subtask ${this.opts.subtask} (${this.opts.path}) failed to ${what}: ${msg}` +
-          (/MDB_MAP_FULL|ENOSPC|No space/i.test(msg) ? '; free disk space or point --local-dir at a larger disk' : ''),
-        { operatorUid: this.opts.operatorUid, subtask: this.opts.subtask, cause: msg },
-      );
+      throw this.failure(what, err);
     }
+  }
+
+  private failure(what: string, err: unknown): EddyError {
+    if (err instanceof EddyError) return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    return new EddyError(
+      'STATE_FAILED',
+      `LMDB state of operator '${this.opts.operatorUid}' subtask ${this.opts.subtask} (${this.opts.path}) failed to ${what}: ${msg}` +
+        (/MDB_MAP_FULL|ENOSPC|No space/i.test(msg) ? '; free disk space or point --local-dir at a larger disk' : ''),
+      { operatorUid: this.opts.operatorUid, subtask: this.opts.subtask, cause: msg },
+    );
   }
 
   private readMeta<T>(key: Buffer): T | undefined {
@@ -185,10 +177,13 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     return b === undefined ? undefined : (JSON.parse(b.toString('utf8')) as T);
   }
 
+  private markerOf(id: number): Buffer {
+    return Buffer.from(JSON.stringify({ id, start: this.rangeStart, end: this.rangeEnd } satisfies Marker), 'utf8');
+  }
+
   private addTable(name: string, kind: StateKind): number {
-    const groups: Map<unknown, Slot>[] = [];
-    for (let g = 0; g < this.groupCount; g++) groups.push(new Map());
-    this.tables.push({ name, kind, groups, dirty: new Array(this.groupCount).fill(undefined), memo: undefined, memoEpoch: 0 });
+    this.tables.push({ name, kind });
+    this.cache.addTable();
     this.byName.set(name, this.tables.length - 1);
     return this.tables.length - 1;
   }
@@ -198,8 +193,15 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     if (existing !== undefined) return existing;
     const id = this.addTable(name, kind);
     // Table ids are part of the LMDB keys: the mapping must survive for local recovery.
-    const list = JSON.stringify(this.tables.map((t) => [t.name, t.kind]));
-    this.guard('register state', () => this.env.transactionSync(() => this.env.putSync(META_TABLES, Buffer.from(list, 'utf8'))));
+    const list = Buffer.from(JSON.stringify(this.tables.map((t) => [t.name, t.kind])), 'utf8');
+    if (this.writeBack.pending === 0) this.guard('register state', () => this.env.transactionSync(() => this.env.putSync(META_TABLES, list)));
+    else {
+      // Behind the batches in flight, in their order (a synchronous write could overtake them).
+      const notAt = this.markerOf(NOT_AT_CHECKPOINT);
+      const batch = this.writeBack.newBatch(notAt, notAt);
+      batch.add(META_TABLES, list);
+      void this.writeBack.submit(batch, () => undefined).catch(() => undefined);
+    }
     return id;
   }
 
@@ -219,32 +221,53 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     return this.key;
   }
 
-  /** The current key's slot in table `t`: memo, cache, or (a miss) one LMDB read. */
-  private slot(t: number): Slot {
-    const table = this.tables[t];
-    if (table.memoEpoch === this.epoch) return table.memo!;
-    const m = table.groups[this.groupIndex];
-    let slot = m.get(this.stored);
-    if (slot === undefined) slot = this.load(t, m);
-    table.memo = slot;
-    table.memoEpoch = this.epoch;
-    return slot;
+  /** The current key's slot with table `t` loaded: cache, or (a miss) one LMDB read. */
+  private slot(t: number): number {
+    let s = this.cur;
+    if (this.curEpoch !== this.epoch) {
+      if (this.writeBack.failure !== undefined) throw this.failure('write', this.writeBack.failure);
+      s = this.cache.find(this.groupIndex, this.stored);
+      if (s < 0) {
+        this.makeRoom(-1);
+        s = this.cache.insert(this.groupIndex, this.stored);
+      } else this.cache.ref[s] = 1;
+      this.cur = s;
+      this.curEpoch = this.epoch;
+    }
+    if (this.cache.values[t][s] === undefined) this.load(t, s);
+    return s;
   }
 
-  /** A cache miss: one LMDB read, one value decoded. */
-  private load(t: number, m: Map<unknown, Slot>): Slot {
-    if (this.cached >= this.maxEntries) this.evict();
+  /** A cache miss of table t: one LMDB read, one value decoded. */
+  private load(t: number, s: number): void {
     const bytes =
       this.inLmdb[this.groupIndex] === 0 ? undefined : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
-    let v: unknown = ABSENT;
-    if (bytes !== undefined) {
-      v = decodeValue(bytes);
-      if (this.tables[t].kind === 'map') v = entryMapOf(v as [unknown, unknown][]);
+    if (bytes === undefined) {
+      this.cache.setValue(t, s, ABSENT);
+      return;
     }
-    const slot: Slot = { v, dirty: false };
-    m.set(this.stored, slot);
-    this.cached++;
-    return slot;
+    let v = decodeValue(bytes);
+    if (this.tables[t].kind === 'map') v = entryMapOf(v as [unknown, unknown][]);
+    this.cache.setValue(t, s, v, bytes.length);
+    this.makeRoom(s);
+  }
+
+  /**
+   * Keeps the cache within its budget: evicts clean entries, starts a background write-back once
+   * changed ones take their share, and when nothing can leave and nothing is being written,
+   * writes synchronously (the only time the record loop waits for LMDB).
+   */
+  private makeRoom(keep: number): void {
+    const c = this.cache;
+    // Written back early enough that clean entries are there to evict when the budget is reached.
+    if (c.bytes > c.budget * (1 - WRITE_BACK_SHARE) && c.dirtyBytes > c.budget * WRITE_BACK_SHARE && this.writeBack.pending === 0) {
+      // A failure is kept by the write-back and thrown on the record loop's next access.
+      void this.flush(NOT_AT_CHECKPOINT).catch(() => undefined);
+    }
+    if (c.bytes <= c.budget || c.evict(0, keep)) return;
+    if (this.writeBack.pending > 0) return; // over budget until the batch in flight commits
+    this.flushSync();
+    c.evict(0, keep);
   }
 
   entryCount(): number {
@@ -257,9 +280,10 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.checkGroup(keyGroup);
     const gi = keyGroup - this.rangeStart;
     const stored = storedKey(key);
-    // The write-behind cache holds the newest value; LMDB only what was flushed.
-    const slot = this.tables[table].groups[gi].get(stored);
-    if (slot !== undefined) return slot.v === ABSENT ? undefined : slot.v;
+    // The write-behind cache holds the newest value; LMDB only what was written back.
+    const s = this.cache.find(gi, stored);
+    const cached = s < 0 ? undefined : this.cache.values[table][s];
+    if (cached !== undefined) return cached === ABSENT ? undefined : cached;
     if (this.inLmdb[gi] === 0) return undefined;
     const bytes = this.guard('read', () => this.env.getBinary(encodeKey(keyGroup, table, stored)));
     if (bytes === undefined) return undefined;
@@ -267,23 +291,23 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     return this.tables[table].kind === 'map' ? entryMapOf(v as [unknown, unknown][]) : v;
   }
 
-  private markDirty(t: number, slot: Slot, gi: number, stored: unknown): void {
-    if (!slot.dirty) {
-      slot.dirty = true;
-      const table = this.tables[t];
-      (table.dirty[gi] ??= []).push(stored);
-    }
+  private markDirty(t: number, s: number, gi: number, stored: unknown): void {
+    this.cache.markDirty(t, s);
     if (this.changes !== undefined) this.changes.mark(t, gi, stored);
   }
 
   private set(t: number, value: unknown): void {
-    const slot = this.slot(t);
-    slot.v = value;
-    this.markDirty(t, slot, this.groupIndex, this.stored);
+    const s = this.slot(t);
+    this.cache.setValue(t, s, value === undefined ? ABSENT : value);
+    this.markDirty(t, s, this.groupIndex, this.stored);
+    // A larger value may take the cache over its budget.
+    if (this.cache.bytes > this.cache.budget) this.makeRoom(s);
   }
 
   get(table: number): unknown {
-    const v = this.slot(table).v;
+    // slot() first: it may grow the cache, which replaces the value arrays.
+    const s = this.slot(table);
+    const v = this.cache.values[table][s];
     return v === ABSENT ? undefined : v;
   }
 
@@ -296,16 +320,16 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
-    const slot = this.slot(table);
-    if (slot.v === ABSENT) {
+    const s = this.slot(table);
+    let v = this.cache.values[table][s];
+    if (v === ABSENT) {
       if (!create) return undefined;
-      slot.v = new Map();
+      v = new Map();
+      this.cache.setValue(table, s, v);
     }
-    if (create) this.markDirty(table, slot, this.groupIndex, this.stored);
-    return slot.v as Map<unknown, unknown>;
+    if (create) this.markDirty(table, s, this.groupIndex, this.stored);
+    return v as Map<unknown, unknown>;
   }
-
-
 
   removeEntry(table: number, userKey: unknown): void {
     const m = this.entryMap(table, false);
@@ -314,8 +338,6 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     if (m.size === 0) this.set(table, ABSENT);
     else this.markDirty(table, this.slot(table), this.groupIndex, this.stored);
   }
-
-
 
   clearEntries(table: number): void {
     this.set(table, ABSENT);
@@ -330,75 +352,78 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   /**
-   * Writes every dirty entry to LMDB in one transaction, in key order, and records which
-   * checkpoint the environment is then exactly at.
+   * Encodes every changed entry into a batch, in key group and table order (the order of the
+   * LMDB keys, see key-codec.ts), ending with `marker`. The entries stay cached until it commits.
    */
-  private flush(marker: number): void {
-    const ops: [Buffer, unknown][] = [];
+  private capture(marker: number, arena = false): Batch {
+    const c = this.cache;
+    const batch = this.writeBack.newBatch(this.markerOf(marker), this.markerOf(NOT_AT_CHECKPOINT), arena);
     for (let gi = 0; gi < this.groupCount; gi++) {
+      const kg = this.rangeStart + gi;
       for (let t = 0; t < this.tables.length; t++) {
-        const table = this.tables[t];
-        const d = table.dirty[gi];
-        if (d === undefined || d.length === 0) continue;
-        const batch: [Buffer, unknown][] = [];
-        for (const k of d) {
-          // Dirty slots are never evicted (eviction flushes first), so the slot is there.
-          const slot = table.groups[gi].get(k)!;
-          slot.dirty = false;
-          batch.push([encodeKeyCopy(this.rangeStart + gi, t, k), slot.v]);
+        const list = c.dirtyList[t][gi];
+        if (list === undefined) continue;
+        const values = c.values[t];
+        const isMap = this.tables[t].kind === 'map';
+        for (let i = 0; i < list.length; i++) {
+          const s = list[i];
+          const v = values[s];
+          const key = encodeKey(kg, t, c.keys[s]);
+          if (v === ABSENT) batch.add(key, undefined);
+          else {
+            const bytes = encodeValue(isMap ? [...(v as Map<unknown, unknown>).values()] : v);
+            batch.add(key, bytes);
+            // Objects are measured here: what they take is known only from their encoding.
+            if (typeof v === 'object' && v !== null) c.setValue(t, s, v, bytes.length);
+          }
+          c.captured(t, s, batch.gen);
         }
-        batch.sort((a, b) => Buffer.compare(a[0], b[0]));
-        for (const op of batch) ops.push(op);
-        table.dirty[gi] = undefined;
+        c.dirtyList[t][gi] = undefined;
         this.inLmdb[gi] = 1;
       }
     }
-    // An eviction with nothing dirty leaves the environment where it was.
-    if (ops.length === 0 && marker === NOT_AT_CHECKPOINT) return;
-    const markerOf = (id: number) => Buffer.from(JSON.stringify({ id, start: this.rangeStart, end: this.rangeEnd } satisfies Marker), 'utf8');
-    // Several bounded transactions: LMDB holds every page a transaction dirties in memory
-    // until it commits, and scattered keys dirty about one page each. The first one says "not
-    // at a checkpoint", the last one names the barrier, so a flush cut short is never mistaken
-    // for a checkpoint's state.
-    for (let from = 0; from === 0 || from < ops.length; from += FLUSH_TXN_OPS) {
-      const last = from + FLUSH_TXN_OPS >= ops.length;
-      this.guard('write', () =>
-        this.env.transactionSync(() => {
-          if (from === 0 && !last) this.env.putSync(META_CHECKPOINT, markerOf(NOT_AT_CHECKPOINT));
-          for (let i = from; i < ops.length && i < from + FLUSH_TXN_OPS; i++) {
-            const [key, v] = ops[i];
-            if (v === ABSENT || v === undefined) this.env.removeSync(key);
-            else this.env.putSync(key, encodeValue(v instanceof Map ? [...v.values()] : v));
-          }
-          if (last) this.env.putSync(META_CHECKPOINT, markerOf(marker));
-        }),
-      );
-    }
     this.flushes++;
+    return batch;
   }
 
-  /** Over budget: flush, then drop the older half of every cache map. */
-  private evict(): void {
-    this.flush(NOT_AT_CHECKPOINT);
-    let dropped = 0;
-    for (const t of this.tables) {
-      for (const m of t.groups) {
-        let n = (m.size + 1) >> 1;
-        for (const k of m.keys()) {
-          if (n-- <= 0) break;
-          m.delete(k);
-          dropped++;
+  /** Captures the changed entries and writes them back on lmdb-js's thread; `onCommit` runs once LMDB holds them. */
+  private flush<T>(marker: number, onCommit: () => T = () => undefined as T): Promise<T> {
+    const batch = this.capture(marker);
+    batch.charged = batch.bytes;
+    this.cache.charge(batch.charged);
+    return this.writeBack.submit(batch, onCommit);
+  }
+
+  /** A batch committed: its entries may leave the cache, and its arena is freed. */
+  private committed(batch: Batch): void {
+    this.cache.committed(batch.gen);
+    this.cache.charge(-batch.charged);
+  }
+
+  /** Over budget with nothing clean and nothing in flight: the changed entries written here and now. */
+  private flushSync(): void {
+    const batch = this.capture(NOT_AT_CHECKPOINT, true);
+    this.syncFlushes++;
+    this.guard('write', () =>
+      this.env.transactionSync(() => {
+        const ops = batch.ops;
+        for (let i = 0; i < ops.length; i += 5) {
+          const chunk = batch.chunks[ops[i]];
+          const key = chunk.subarray(ops[i + 1], ops[i + 1] + ops[i + 2]);
+          if (ops[i + 4] < 0) this.env.removeSync(key);
+          else this.env.putSync(key, chunk.subarray(ops[i + 3], ops[i + 3] + ops[i + 4]));
         }
-      }
-    }
-    this.cached -= dropped;
-    this.evictions++;
-    this.epoch++;
+        this.env.putSync(META_CHECKPOINT, batch.marker);
+      }),
+    );
+    this.cache.committed(batch.gen);
   }
 
   snapshot(id: number, delta: ChangedKeys | undefined): SnapshotJob {
-    this.flush(id);
-    const txn = this.guard('begin a snapshot', () => this.env.useReadTransaction());
+    // The read transaction opens in the commit callback: LMDB then holds exactly this barrier's state.
+    const txn = this.flush(id, () => this.guard('begin a snapshot', () => this.env.useReadTransaction())).catch((err: unknown) => {
+      throw this.failure('write', err);
+    });
     const ttl = { tables: [...this.ttlTables], now: this.ttlClock?.() ?? 0 };
     return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), this.rangeStart, this.rangeEnd, delta, ttl, (what, fn) => this.guard(what, fn));
   }
@@ -439,7 +464,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
           if (v === undefined) this.env.removeSync(k);
           else this.env.putSync(k, v);
         }
-        this.env.putSync(META_CHECKPOINT, Buffer.from(JSON.stringify({ id: NOT_AT_CHECKPOINT, start: this.rangeStart, end: this.rangeEnd })));
+        this.env.putSync(META_CHECKPOINT, this.markerOf(NOT_AT_CHECKPOINT));
       }),
     );
   }
@@ -447,18 +472,19 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   endRestore(): void {
     if (this.restoreOps && this.restoreOps.length > 0) this.writeRestoreOps();
     this.restoreOps = undefined;
-    for (const t of this.tables) {
-      for (const m of t.groups) m.clear();
-      t.dirty.fill(undefined);
-    }
-    this.cached = 0;
+    this.cache.clear();
     this.epoch++;
     this.changes?.reset();
   }
 
-  /** Entries in LMDB plus dirty ones not yet flushed (tests). */
-  flushForTest(): void {
-    this.flush(NOT_AT_CHECKPOINT);
+  /** Writes every changed entry back and waits for the commit (tests). */
+  async flushForTest(): Promise<void> {
+    await this.flush(NOT_AT_CHECKPOINT);
+  }
+
+  /** Entries evicted so far (tests and metrics). */
+  get evictions(): number {
+    return this.cache.evictions;
   }
 
   enableTtl(table: number, clock: Clock): void {
@@ -475,10 +501,11 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
 
   /**
    * Removes expired TTL values of the next `groups` key groups (round robin): from the cache,
-   * and from LMDB by caching them as removed and dirty (written by the next flush).
+   * and from LMDB by caching them as removed and dirty (written by the next write-back).
    */
   sweepExpired(groups: number): void {
     if (this.closed || this.restoreOps !== undefined) return;
+    const c = this.cache;
     const now = this.ttlClock!();
     for (let i = 0; i < groups; i++) {
       const gi = this.sweepCursor;
@@ -486,47 +513,46 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
       const kg = this.rangeStart + gi;
       this.tables.forEach((t, id) => {
         if (!this.ttlTables[id]) return;
-        const m = t.groups[gi];
+        const m = c.groups[gi];
         /** Puts `v` (ABSENT or what is left of a map) in the key's slot, dirty. */
         const replace = (k: unknown, v: unknown) => {
-          let slot = m.get(k);
-          if (slot === undefined) {
-            m.set(k, (slot = { v, dirty: false }));
-            this.cached++;
-          }
-          slot.v = v;
-          this.markDirty(id, slot, gi, k);
+          let s = c.find(gi, k);
+          if (s < 0) s = c.insert(gi, k);
+          c.setValue(id, s, v);
+          this.markDirty(id, s, gi, k);
         };
-        for (const [k, slot] of m) {
-          if (slot.v === ABSENT) continue;
-          const stored = t.kind === 'map' ? [...(slot.v as Map<unknown, unknown>).values()] : slot.v;
+        const changed: [unknown, unknown][] = [];
+        for (const [k, s] of m) {
+          const v = c.values[id][s];
+          if (v === ABSENT || v === undefined) continue;
+          const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
           const live = liveValue(t.kind, stored, now);
-          if (live === undefined) replace(k, ABSENT);
-          else if (live !== stored) replace(k, entryMapOf(live as [unknown, unknown][]));
+          if (live === undefined) changed.push([k, ABSENT]);
+          else if (live !== stored) changed.push([k, entryMapOf(live as [unknown, unknown][])]);
         }
-        // Values only in LMDB: decoded here, off the record path.
+        // Values only in LMDB (or not read into the cache yet): decoded here, off the record path.
         const range = this.env.getRange({ start: tablePrefix(kg, id), end: tablePrefix(kg, id + 1) });
-        const expired: [unknown, unknown][] = [];
         for (const { key, value } of range as Iterable<{ key: Buffer; value: Buffer }>) {
           const { stored } = decodeKey(key);
-          if (m.has(stored)) continue;
+          const s = c.find(gi, stored);
+          if (s >= 0 && c.values[id][s] !== undefined) continue;
           const v = decodeValue(value);
           const live = liveValue(t.kind, v, now);
-          if (live !== v) expired.push([stored, live]);
+          if (live !== v) changed.push([stored, live === undefined ? ABSENT : t.kind === 'map' ? entryMapOf(live as [unknown, unknown][]) : live]);
         }
-        for (const [k, live] of expired) replace(k, live === undefined ? ABSENT : entryMapOf(live as [unknown, unknown][]));
+        for (const [k, v] of changed) replace(k, v);
       });
     }
-    // The record loop's memo may point at a slot just changed here: it stays valid (same
-    // slot), but a fresh lookup costs nothing and keeps the reasoning simple.
-    this.epoch++;
-    if (this.cached > this.maxEntries) this.evict();
+    // The record loop's current slot stays valid (slots leave only in makeRoom, which spares it).
+    this.makeRoom(this.curEpoch === this.epoch ? this.cur : -1);
   }
 
   async dispose(): Promise<void> {
     if (this.closed) return;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.closed = true;
+    // lmdb-js holds the addresses of batches not yet committed: they must finish first.
+    await this.writeBack.idle();
     await this.env.close();
   }
 }

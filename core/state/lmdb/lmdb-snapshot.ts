@@ -1,6 +1,6 @@
 /**
  * A snapshot of the LMDB backend read from an LMDB read transaction opened at the barrier
- * (after the cache was flushed into it): MVCC keeps that version readable however much the
+ * (when the cache's write-back of the barrier has committed): MVCC keeps that version readable however much the
  * record loop writes meanwhile, so the canonical chunks (../snapshot-format.ts) are produced
  * in slices over several event-loop turns.
  *
@@ -63,7 +63,8 @@ class GroupChunk {
 export class LmdbSnapshotJob implements SnapshotJob {
   constructor(
     private readonly env: RootDatabase<Buffer, Buffer>,
-    private readonly txn: Transaction,
+    /** The read transaction at the barrier, once the barrier's write-back has committed. */
+    private readonly txnAtBarrier: Promise<Transaction>,
     private readonly tables: { name: string; kind: StateKind }[],
     private readonly rangeStart: number,
     private readonly rangeEnd: number,
@@ -73,8 +74,11 @@ export class LmdbSnapshotJob implements SnapshotJob {
     private readonly guard: Guard,
   ) {}
 
+  private txn!: Transaction;
+
   async run(): Promise<KeyedSnapshot> {
     const writer = new KeyedSnapshotWriter();
+    this.txn = await this.txnAtBarrier;
     try {
       if (this.delta === undefined) await this.full(writer);
       else await this.deltas(writer, this.delta);

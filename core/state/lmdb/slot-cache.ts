@@ -1,0 +1,339 @@
+/**
+ * The LMDB backend's write-behind cache: one slot per cached key, holding that key's value of
+ * every state table, in parallel arrays (a slab) rather than one object per entry, so a cached
+ * key costs one Map entry and a few array cells, and its size is known.
+ *
+ *   groups[gi]: Map stored key → slot          (one Map per key group of the subtask's range)
+ *   slot s:  keys[s]  group[s]  ref[s]  pins[s]  gen[s]  size[s]
+ *            values[t][s]  valueSize[t][s]  dirty[t][s]     (per state table t)
+ *
+ * values[t][s] === undefined: table t of that key was not read yet; ABSENT: LMDB holds nothing.
+ * pins[s]: tables of s changed since the last write-back captured them. gen[s]: the write-back
+ * that last captured s; s may leave the cache only once that write-back is committed (before
+ * that, a miss would read the older value from LMDB).
+ *
+ * The budget is in bytes, charged from what things take (measured, see
+ * test/state/lmdb-cache.test.ts): the slot arrays by their capacity, a Map entry per cached
+ * key, and each value's size (valueBytes; objects from their msgpack length, and until first
+ * encoded at the table's average). Eviction is CLOCK (second chance, an approximation of least
+ * recently used): the hand sweeps the slots, clears the reference bit of a recently used one
+ * and evicts the first clean, committed one whose bit is clear, one at a time, never half the
+ * cache at once.
+ */
+
+/** A key LMDB does not hold (cached, so a second read of it does not go there again). */
+export const ABSENT = Symbol('absent');
+
+/**
+ * Heap bytes of one cached key's Map entry: V8's ordered hash table holds key, value and chain
+ * (24 B) and half a bucket per entry (measured: about 24 B at the table's usual fill).
+ */
+export const MAP_ENTRY_BYTES = 24;
+/** Heap bytes of the slot arrays per slot of capacity: keys 8, gen 4, size 4, group 2, ref 1, pins 1. */
+export const SLAB_BYTES = 20;
+/** And per state table: value cell 8, valueSize 4, dirty 1. */
+export const TABLE_SLAB_BYTES = 13;
+/**
+ * Heap bytes per byte of msgpack for object values (arrays, objects, map state): a JS object
+ * graph is several times the size of its msgpack encoding (pointers, headers, hidden classes).
+ */
+export const OBJECT_BYTES_PER_ENCODED_BYTE = 4;
+/** The first guess for an object value of a table none of whose objects was encoded yet. */
+const FIRST_OBJECT_BYTES = 128;
+
+/** Bytes a cache holding every key at full capacity charges per key with `tables` primitive values. */
+export function bytesPerKey(tables: number): number {
+  return MAP_ENTRY_BYTES + SLAB_BYTES + TABLE_SLAB_BYTES * tables;
+}
+
+/** Slots waiting for a write-back the CLOCK hand passes per eviction before giving up (write back first). */
+const MAX_SWEEP = 4096;
+
+/**
+ * Heap bytes of a primitive value as V8 holds it in an array cell (beyond the cell itself); objects:
+ * `encodedBytes` (their msgpack length, when known) scaled, else `unseenObject` until they are encoded.
+ */
+export function valueBytes(v: unknown, encodedBytes = -1, unseenObject = FIRST_OBJECT_BYTES): number {
+  switch (typeof v) {
+    case 'number':
+      // A small integer is stored in the cell (Smi); anything else is a 16-byte HeapNumber.
+      return (v | 0) === v && v <= 0x3fffffff && v >= -0x40000000 ? 0 : 16;
+    case 'string':
+      return 16 + ((v.length + 7) & ~7);
+    case 'bigint':
+      return 16 + 8 * Math.ceil(v.toString(16).length / 16);
+    case 'object':
+      if (v === null) return 0;
+      return encodedBytes >= 0 ? 32 + encodedBytes * OBJECT_BYTES_PER_ENCODED_BYTE : unseenObject;
+    default:
+      return 0;
+  }
+}
+
+export class SlotCache {
+  /** groups[gi]: stored key → slot. */
+  readonly groups: Map<unknown, number>[] = [];
+  keys: unknown[] = [];
+  group = new Uint16Array(0);
+  /** CLOCK reference bit: set on every access, cleared by the passing hand. */
+  ref = new Uint8Array(0);
+  pins = new Uint8Array(0);
+  gen = new Uint32Array(0);
+  size = new Uint32Array(0);
+  values: unknown[][] = [];
+  readonly dirty: Uint8Array[] = [];
+  /** valueSize[t][s]: bytes charged for values[t][s]. */
+  readonly valueSize: Uint32Array[] = [];
+  /** objectBytes[t]: the running average size of table t's object values as measured. */
+  private readonly objectBytes: number[] = [];
+  /** dirtyList[t][gi]: slots whose table t turned dirty since the last capture. */
+  readonly dirtyList: (number[] | undefined)[][] = [];
+  /** Bytes charged now, and the most ever charged (tests and metrics). */
+  bytes = 0;
+  peakBytes = 0;
+  /** Bytes of slots with a table not yet captured by a write-back. */
+  dirtyBytes = 0;
+  /** The newest write-back known committed: slots captured by it or earlier may be evicted. */
+  private committedGen = 0;
+  /**
+   * The last sweep found nothing to evict: sweeping again before a write-back commits would find
+   * nothing either (and cost MAX_SWEEP steps per record).
+   */
+  private stuck = false;
+  evictions = 0;
+  private capacity = 0;
+  /** Slots in use are [0, top) minus the free list. */
+  private top = 0;
+  private readonly free: number[] = [];
+  private hand = 0;
+  /** Slots whose reference bit the current sweep cleared. */
+  private readonly cleared: number[] = [];
+
+  constructor(
+    private readonly groupCount: number,
+    readonly budget: number,
+  ) {
+    for (let g = 0; g < groupCount; g++) this.groups.push(new Map());
+  }
+
+  get tableCount(): number {
+    return this.values.length;
+  }
+
+  /** Slots in use. */
+  get count(): number {
+    return this.top - this.free.length;
+  }
+
+  addTable(): void {
+    this.values.push(new Array(this.capacity).fill(undefined));
+    this.dirty.push(new Uint8Array(this.capacity));
+    this.valueSize.push(new Uint32Array(this.capacity));
+    this.dirtyList.push(new Array(this.groupCount).fill(undefined));
+    this.objectBytes.push(FIRST_OBJECT_BYTES);
+    // Every slot of capacity now has cells more.
+    this.charge(this.capacity * TABLE_SLAB_BYTES);
+  }
+
+  /** Adds `n` bytes to what the cache holds (negative: releases them). */
+  charge(n: number): void {
+    this.bytes += n;
+    if (this.bytes > this.peakBytes) this.peakBytes = this.bytes;
+  }
+
+  /** The slot of `stored` in group `gi`, or -1. */
+  find(gi: number, stored: unknown): number {
+    const s = this.groups[gi].get(stored);
+    return s === undefined ? -1 : s;
+  }
+
+  /** A new slot for `stored` in group `gi`, nothing loaded (the caller evicted first if it wanted room). */
+  insert(gi: number, stored: unknown): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      if (this.top === this.capacity) this.grow();
+      s = this.top++;
+    }
+    this.keys[s] = stored;
+    this.group[s] = gi;
+    this.ref[s] = 1;
+    this.pins[s] = 0;
+    this.gen[s] = 0;
+    this.size[s] = MAP_ENTRY_BYTES;
+    this.charge(MAP_ENTRY_BYTES);
+    this.groups[gi].set(stored, s);
+    return s;
+  }
+
+  private grow(): void {
+    this.relayout(Math.max(64, Math.floor(this.capacity * 1.25)));
+  }
+
+  private slabBytes(capacity: number): number {
+    return capacity * (SLAB_BYTES + TABLE_SLAB_BYTES * this.values.length);
+  }
+
+  /**
+   * Rebuilds the slot arrays at capacity `cap` (at least the slots in use), live slots first:
+   * slot numbers change, so no caller may hold one across this.
+   */
+  private relayout(cap: number): void {
+    const remap = new Int32Array(this.top);
+    let n = 0;
+    for (let s = 0; s < this.top; s++) remap[s] = this.keys[s] === undefined ? -1 : n++;
+    const top = this.top;
+    const move = <A extends Uint8Array | Uint16Array | Uint32Array | unknown[]>(a: A, b: A): A => {
+      for (let s = 0; s < top; s++) if (remap[s] >= 0) b[remap[s]] = a[s];
+      return b;
+    };
+    this.charge(this.slabBytes(cap) - this.slabBytes(this.capacity));
+    this.group = move(this.group, new Uint16Array(cap));
+    this.ref = move(this.ref, new Uint8Array(cap));
+    this.pins = move(this.pins, new Uint8Array(cap));
+    this.gen = move(this.gen, new Uint32Array(cap));
+    this.size = move(this.size, new Uint32Array(cap));
+    for (let t = 0; t < this.values.length; t++) {
+      this.dirty[t] = move(this.dirty[t], new Uint8Array(cap));
+      this.valueSize[t] = move(this.valueSize[t], new Uint32Array(cap));
+      this.values[t] = move(this.values[t], new Array<unknown>(cap).fill(undefined));
+      for (const list of this.dirtyList[t]) if (list !== undefined) for (let i = 0; i < list.length; i++) list[i] = remap[list[i]];
+    }
+    this.keys = move(this.keys, new Array<unknown>(cap).fill(undefined));
+    if (n !== top) for (let s = 0; s < n; s++) this.groups[this.group[s]].set(this.keys[s], s);
+    this.free.length = 0;
+    this.top = n;
+    this.hand = 0;
+    this.capacity = cap;
+  }
+
+  /**
+   * Sets table t of slot s to `v` and charges its size: `encodedBytes` is its msgpack length
+   * when known (read from LMDB, or just encoded for a write-back). An object replacing an
+   * object keeps the last measured size until its next encoding measures it again.
+   */
+  setValue(t: number, s: number, v: unknown, encodedBytes = -1): void {
+    const sizes = this.valueSize[t];
+    const old = sizes[s];
+    const isObject = typeof v === 'object' && v !== null;
+    const now = encodedBytes < 0 && isObject && old > 0 ? old : valueBytes(v, encodedBytes, this.objectBytes[t]);
+    if (isObject && encodedBytes >= 0) this.objectBytes[t] += Math.round((now - this.objectBytes[t]) / 16);
+    this.values[t][s] = v;
+    if (now !== old) {
+      sizes[s] = now;
+      this.resize(s, now - old);
+    }
+  }
+
+  private resize(s: number, delta: number): void {
+    if (delta === 0) return;
+    this.size[s] += delta;
+    this.charge(delta);
+    if (this.pins[s] > 0) this.dirtyBytes += delta;
+  }
+
+  /** Marks table t of slot s changed since the last capture. */
+  markDirty(t: number, s: number): void {
+    const d = this.dirty[t];
+    if (d[s] === 1) return;
+    d[s] = 1;
+    if (this.pins[s]++ === 0) this.dirtyBytes += this.size[s];
+    (this.dirtyList[t][this.group[s]] ??= []).push(s);
+  }
+
+  /** Write-back `gen` committed: what it captured may leave the cache. */
+  committed(gen: number): void {
+    this.committedGen = gen;
+    this.stuck = false;
+  }
+
+  /** Table t of slot s was captured by write-back `gen` (its value bytes are what will be written). */
+  captured(t: number, s: number, gen: number): void {
+    this.dirty[t][s] = 0;
+    this.gen[s] = gen;
+    if (--this.pins[s] === 0) this.dirtyBytes -= this.size[s];
+  }
+
+  /**
+   * Evicts clean, committed slots by CLOCK until the cache is within its budget less `room`,
+   * moving the hand at most one turn (a large excess, left by a write-back in flight, goes over
+   * the next accesses, so keys used meanwhile get their bit set again before the hand is back);
+   * never `keep` (the record loop's current key). False when it is stuck: too much of the
+   * cache waits for a write-back (nothing more can go before one commits).
+   */
+  evict(room: number, keep: number): boolean {
+    if (this.stuck) return false;
+    let waiting = 0;
+    let steps = 0;
+    const maxSteps = this.top;
+    const cleared = this.cleared;
+    cleared.length = 0;
+    while (this.bytes + room > this.budget && this.count > 0 && steps++ < maxSteps) {
+      const s = this.hand;
+      this.hand = s + 1 >= this.top ? 0 : s + 1;
+      if (this.keys[s] === undefined || s === keep) continue;
+      if (this.pins[s] > 0 || this.gen[s] > this.committedGen) {
+        if (++waiting >= MAX_SWEEP) {
+          this.stuck = true;
+          break;
+        }
+        continue;
+      }
+      if (this.ref[s] === 1) {
+        this.ref[s] = 0;
+        cleared.push(s);
+        continue;
+      }
+      this.drop(s);
+      this.evictions++;
+    }
+    if (steps > maxSteps && this.bytes + room > this.budget && waiting > steps / 2) this.stuck = true;
+    if (this.stuck) {
+      // A sweep that found too little (the rest waits for a write-back) takes back the second
+      // chances it used up: otherwise the next sweep, after the commit, would evict by position.
+      for (let i = 0; i < cleared.length; i++) this.ref[cleared[i]] = 1;
+    }
+    // Slot arrays grown while the cache overshot (a write-back in flight) give the room back.
+    if (keep < 0 && this.count < this.capacity / 3 && this.slabBytes(this.capacity) > this.budget / 4) {
+      this.relayout(Math.max(64, Math.floor(this.count * 1.5)));
+    }
+    return !this.stuck;
+  }
+
+  /** Whether the last sweep found nothing it could evict before a write-back commits. */
+  get isStuck(): boolean {
+    return this.stuck;
+  }
+
+  private drop(s: number): void {
+    this.groups[this.group[s]].delete(this.keys[s]);
+    this.keys[s] = undefined;
+    for (let t = 0; t < this.values.length; t++) {
+      this.values[t][s] = undefined;
+      this.valueSize[t][s] = 0;
+    }
+    this.bytes -= this.size[s];
+    this.size[s] = 0;
+    this.free.push(s);
+  }
+
+  /** Forgets everything (after a restore wrote LMDB directly). */
+  clear(): void {
+    for (const m of this.groups) m.clear();
+    for (let s = 0; s < this.top; s++) this.keys[s] = undefined;
+    for (let t = 0; t < this.values.length; t++) {
+      this.values[t].fill(undefined);
+      this.dirty[t].fill(0);
+      this.valueSize[t].fill(0);
+      this.dirtyList[t].fill(undefined);
+    }
+    this.pins.fill(0);
+    this.gen.fill(0);
+    this.size.fill(0);
+    this.free.length = 0;
+    this.top = 0;
+    this.hand = 0;
+    this.bytes = this.capacity * (SLAB_BYTES + TABLE_SLAB_BYTES * this.values.length);
+    this.dirtyBytes = 0;
+    this.stuck = false;
+  }
+}
