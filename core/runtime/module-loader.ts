@@ -48,6 +48,14 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
     throw new EddyError('JOB_NOT_FOUND', `job file '${given}' does not exist; give the path of a job module (e.g. examples/wordcount.ts)`);
   }
   if (!statSync(abs).isFile()) throw new EddyError('JOB_NOT_FOUND', `job path '${given}' is not a file; give the path of a job module`);
+  if (!hooksRegistered && !abs.startsWith(PACKAGE_ROOT)) {
+    // Once the hook is registered, every module this thread resolves makes a round trip to
+    // the hook thread. The job's `import 'eddy'` pulls in eddy's whole public graph: loaded
+    // first, through Node's own resolver, it cost each worker ~250 ms instead of ~500-700 ms
+    // on 2 busy cores, and a job whose operators cannot chain (a union of two sources: three
+    // tasks) paid it once per thread. The hook then resolves only 'eddy' itself and the job's files.
+    await import('../index.js');
+  }
   registerEddyResolver(abs);
   const url = pathToFileURL(abs).href;
   let mod: Record<string, unknown>;
