@@ -171,11 +171,17 @@ export class WindowJoin<A, B> {
       .union(right)
       .keyBy((t) => (t.s === 0 ? k1(t.v) : k2(t.v)))
       .window(this.assigner);
+    // The sides are split once per firing so pairing costs left x right, not (left + right)^2:
+    // in SQL's q5 a window holds every auction's count on the left and one maximum on the right.
     return windowed.process<R>((_key, _ctx, elements, out) => {
-      for (const l of elements) {
-        if (l.s !== 0) continue;
-        for (const r of elements) if (r.s === 1) out.collect(fn(l.v as A, r.v as B));
+      const lefts: A[] = [];
+      const rights: B[] = [];
+      for (const t of elements) {
+        if (t.s === 0) lefts.push(t.v as A);
+        else rights.push(t.v as B);
       }
+      if (rights.length === 0) return;
+      for (const l of lefts) for (const r of rights) out.collect(fn(l, r));
     });
   }
 }

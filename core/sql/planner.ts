@@ -14,6 +14,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type ExprScope, type Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import { exprKey, type Field } from './scope.js';
+import { rowBuilder } from './row-builder.js';
 import { comparable, isNumeric, T, typeName, widen, type SqlType } from './types.js';
 import type { UidNamer } from './uids.js';
 import { planAggregate } from './aggregate.js';
@@ -231,13 +232,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, scope: 
     uniqueKey: rel.uniqueKey && rel.uniqueKey.every((k) => renamed(k)) ? rel.uniqueKey.map((k) => renamed(k)!) : undefined,
   };
   if (identity) return out;
-  const fns = list.map((l) => l.c.fn);
-  const n = fns.length;
-  const proj = (r: Row): Row => {
-    const o: Row = {};
-    for (let i = 0; i < n; i++) o[keys[i]!] = fns[i]!(r);
-    return o;
-  };
+  const proj = rowBuilder(keys, list.map((l) => l.c.fn));
   const uid = ctx.uids.next('calc', `project ${keys.join(', ')}`);
   out.stream = (rel.updating
     ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: proj(c.row) }))
@@ -274,11 +269,7 @@ function planUnion(q: Query & { k: 'union' }, ctx: PlanContext): Rel {
     if (rel.fields.every((f, i) => f.key === fields[i]!.key)) return rel.stream;
     const from = rel.fields.map((f) => f.key);
     const to = fields.map((f) => f.key);
-    const m = (row: Row): Row => {
-      const o: Row = {};
-      for (let i = 0; i < to.length; i++) o[to[i]!] = row[from[i]!];
-      return o;
-    };
+    const m = rowBuilder(to, from.map((k) => (row: Row) => row[k]));
     const uid = ctx.uids.next('calc', `union column names`);
     return (rel.updating ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: m(c.row) })) : (rel.stream as DataStream<Row>).map(m)).uid(uid);
   };
