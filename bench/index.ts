@@ -48,6 +48,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --seconds S                nexmark only: target seconds per run without --events (default 4; quick 1)
   --queries q0,q5,...        nexmark only: the queries to run (default all, q0 … q22; quick q0,q5,q8)
   --rate R                   nexmark only: events per second of event time (default 10,000,000)
+  --no-sql                   nexmark only: leave out the SQL versions (examples/nexmark-sql) run beside each query
 Results: bench/results/bench-<date>.json, .md and .svg charts.`;
 
 function fail(message: string): never {
@@ -71,6 +72,7 @@ try {
       seconds: { type: 'string' },
       queries: { type: 'string' },
       rate: { type: 'string' },
+      'no-sql': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -205,6 +207,7 @@ const runners: Record<Suite, () => Promise<void>> = {
         rate: positiveInt('rate', values.rate) ?? 10_000_000,
         events: positiveInt('events', values.events),
         seconds: positiveInt('seconds', values.seconds) ?? (quick ? 1 : 4),
+        sql: !values['no-sql'],
       },
       (x) =>
         console.log(

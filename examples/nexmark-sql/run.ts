@@ -54,5 +54,5 @@ export default defineJob((env) => {
     SINK: env.arg('sink', 'blackhole'),
     ...(query === 'q13' ? { SIDE_INPUT: sideInput() } : {}),
   });
-  env.sql(script);
+  (env as unknown as { sql(script: string): unknown }).sql(script); // TODO(sqlplan): env.sql once merged
 });

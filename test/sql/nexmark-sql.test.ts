@@ -13,15 +13,13 @@ import { runJob } from '../../core/index.js';
 import { multiset, RATE, type Row } from '../helpers/nexmark-reference.js';
 import { repoRoot } from '../helpers/paths.js';
 import { readCommitted } from '../helpers/validating-output.js';
+import { SQL_CANNOT_RUN } from '../../examples/nexmark-sql/status.js';
 
 /** Events per query: enough for every query to have rows (windows of 10 s need > 10,000 at RATE). */
 const EVENTS: Record<string, number> = {
   q0: 3_000, q1: 3_000, q2: 20_000, q3: 20_000, q4: 15_000, q5: 12_000, q6: 15_000, q7: 25_000, q8: 20_000, q9: 15_000, q10: 3_000,
   q11: 12_000, q12: 6_000, q13: 3_000, q14: 12_000, q15: 6_000, q16: 6_000, q17: 6_000, q18: 6_000, q19: 6_000, q20: 15_000, q21: 3_000, q22: 3_000,
 };
-
-/** Queries whose SQL eddy cannot run yet, and why. */
-export const CANNOT_RUN: Record<string, string> = {};
 
 /** What a column's values are compared as: names case-folded, timestamps as ms. */
 function normalize(row: Row): Row {
@@ -68,7 +66,7 @@ describe('nexmark SQL against the DataStream queries', () => {
   });
 
   for (const [q, events] of Object.entries(EVENTS)) {
-    const skip = CANNOT_RUN[q];
+    const skip = SQL_CANNOT_RUN[q];
     it(`${q}: SQL equals the DataStream job at parallelism 1 and 3`, { skip: skip ? `${q} cannot run yet: ${skip}` : false }, async () => {
       const args = { events: String(events), rate: String(RATE) };
       for (const parallelism of [1, 3]) {

@@ -5,14 +5,12 @@
  * Pure (no terminal, no engine): the shell feeds it and renders it, tests read it.
  */
 
-/** A SQL row: column name → value. */
-export type ResultRow = Record<string, unknown>;
+import type { ChangeRow, Row } from '../runtime/changelog.js';
 
-/** One change of a result (the runtime's ChangeRow, structurally). */
-export interface ResultChange {
-  kind: '+I' | '-U' | '+U' | '-D';
-  row: ResultRow;
-}
+/** A row of a result (the runtime's Row). */
+export type ResultRow = Row;
+/** One change of a result (the runtime's ChangeRow). */
+export type ResultChange = ChangeRow;
 
 export class MaterializedTable {
   /** Rows by insertion number; a Map keeps insertion order and deletes in O(1). */
