@@ -19,6 +19,7 @@ export type FailureCode =
   | 'INPUT_NOT_FOUND'
   | 'OUTPUT_FAILED'
   | 'UNSUPPORTED'
+  | 'SQL_INVALID'
   | 'SAVEPOINT_NOT_FOUND'
   | 'STATE_NOT_RESTORED'
   | 'JOB_NOT_RUNNING'

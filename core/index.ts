@@ -20,3 +20,4 @@ export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, Postg
 export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';
+export { SqlSession, formatPlan, type StatementResult, type ChangeRow, type RowKind } from './sql/index.js';

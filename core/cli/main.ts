@@ -25,10 +25,11 @@ import { closest, parseRunArgs, runHelp } from './args.js';
 import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js';
 import { checkpointsCommand, savepointCommand, snapshotHelp, stopCommand } from './snapshot-commands.js';
 import { uiCommand, uiHelp } from './ui-command.js';
+import { prepareSqlRun, sqlHelp } from './sql-command.js';
 
 /** Commands that the design names but this version does not implement yet. */
 const SNAPSHOT_COMMANDS = ['savepoint', 'stop', 'checkpoints'] as const;
-const COMMANDS = ['run', 'bench', 'ui', 'help', ...SNAPSHOT_COMMANDS];
+const COMMANDS = ['run', 'sql', 'bench', 'ui', 'help', ...SNAPSHOT_COMMANDS];
 
 const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 'BAD_ARG']);
 
@@ -38,6 +39,7 @@ function mainHelp(): string {
     '',
     'usage:',
     '  eddy run JOB [flags]                  run a job module (eddy run --help for the flags)',
+    '  eddy sql FILE.sql [flags]             run a SQL script (eddy sql --help)',
     '  eddy savepoint DIR_OF_RUNNING_JOB     take a savepoint of the job checkpointing to DIR',
     '  eddy stop --with-savepoint DIR        stop that job after a savepoint (sinks committed)',
     '  eddy checkpoints DIR                  list checkpoints and savepoints, checked for damage',
@@ -178,6 +180,14 @@ async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await run(rest);
+      case 'sql': {
+        if (rest[0] === '--help' || rest[0] === '-h') {
+          process.stdout.write(`${sqlHelp()}\n`);
+          return 0;
+        }
+        const runArgv = prepareSqlRun(rest, process.stdout);
+        return runArgv === undefined ? 0 : await run(runArgv);
+      }
       case 'savepoint':
         return await savepointCommand(rest, process.stdout);
       case 'stop':
@@ -195,6 +205,7 @@ async function main(argv: readonly string[]): Promise<number> {
       case '--help':
       case 'help':
         if (command === 'help' && rest[0] === 'run') process.stdout.write(`${runHelp()}\n`);
+        else if (command === 'help' && rest[0] === 'sql') process.stdout.write(`${sqlHelp()}\n`);
         else if (command === 'help' && rest[0] === 'ui') process.stdout.write(`${uiHelp()}\n`);
         else if (command === 'help' && (SNAPSHOT_COMMANDS as readonly string[]).includes(rest[0] ?? '')) process.stdout.write(`${snapshotHelp(rest[0]!)}\n`);
         else process.stdout.write(`${mainHelp()}\n`);

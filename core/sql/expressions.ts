@@ -1,0 +1,291 @@
+/**
+ * Compiles an expression of the syntax tree into a closure over the runtime row, checking
+ * types on the way (SQL's three-valued logic: NULL propagates, AND/OR follow Kleene).
+ */
+import type { Expr } from './ast.js';
+import { sqlError, sqlUnsupported } from './errors.js';
+import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
+import { exprKey, resolveRef, type Field } from './scope.js';
+import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
+
+/** A row as the runtime carries it: a plain object keyed by field key. */
+export type Row = Record<string, unknown>;
+
+/** A compiled expression: its value for a row, and its type. */
+export interface Compiled {
+  fn: (row: Row) => unknown;
+  type: SqlType;
+}
+
+/** The aggregate functions (planned by the aggregation, never compiled as scalars). */
+export const AGGREGATES = new Set(['COUNT', 'SUM', 'AVG', 'MIN', 'MAX']);
+
+/** What an expression is compiled against: the fields, and already-computed subexpressions (aggregates, group keys). */
+export interface ExprScope {
+  fields: readonly Field[];
+  computed?: ReadonlyMap<string, Field>;
+}
+
+/** Compiles `e` over `scope`. */
+export function compile(e: Expr, scope: ExprScope): Compiled {
+  const pre = scope.computed?.get(exprKey(e));
+  if (pre !== undefined) {
+    const key = pre.key;
+    return { fn: (r) => r[key], type: pre.type };
+  }
+  switch (e.k) {
+    case 'lit':
+      return { fn: () => e.value, type: e.value === null ? T.NULL : typeof e.value === 'number' ? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
+    case 'interval':
+      return { fn: () => e.ms, type: T.INTERVAL };
+    case 'ref': {
+      const r = resolveRef(scope.fields, e);
+      const key = r.key;
+      const path = r.path;
+      if (path.length === 0) return { fn: (row) => row[key] ?? null, type: r.type };
+      return {
+        fn: (row) => {
+          let v: unknown = row[key];
+          for (const p of path) v = v === null || v === undefined ? null : (v as Row)[p];
+          return v ?? null;
+        },
+        type: r.type,
+      };
+    }
+    case 'star':
+      throw sqlError(e.pos, '* is allowed only in a select list or COUNT(*)');
+    case 'unary': {
+      const x = compile(e.e, scope);
+      if (e.op === 'NOT') {
+        boolean(x, e.e, 'NOT');
+        return { fn: (r) => not(x.fn(r)), type: T.BOOLEAN };
+      }
+      if (!isNumeric(x.type) && x.type.name !== 'INTERVAL') throw sqlError(e.pos, `unary minus expects a number, got ${typeName(x.type)}`);
+      return { fn: (r) => neg(x.fn(r)), type: x.type };
+    }
+    case 'binary':
+      return binary(e, scope);
+    case 'between': {
+      const x = compile(e.e, scope);
+      const lo = compile(e.lo, scope);
+      const hi = compile(e.hi, scope);
+      comparison(x, lo, e);
+      comparison(x, hi, e);
+      const f = (r: Row): unknown => and(cmp(x.fn(r), lo.fn(r), (c) => c >= 0), cmp(x.fn(r), hi.fn(r), (c) => c <= 0));
+      return { fn: e.not ? (r) => not(f(r)) : f, type: T.BOOLEAN };
+    }
+    case 'in': {
+      const x = compile(e.e, scope);
+      const items = e.list.map((i) => compile(i, scope));
+      for (let i = 0; i < items.length; i++) comparison(x, items[i]!, e.list[i]!);
+      const f = (r: Row): unknown => {
+        const v = x.fn(r);
+        if (v === null) return null;
+        let sawNull = false;
+        for (const it of items) {
+          const w = it.fn(r);
+          if (w === null) sawNull = true;
+          else if (w === v) return true;
+        }
+        return sawNull ? null : false;
+      };
+      return { fn: e.not ? (r) => not(f(r)) : f, type: T.BOOLEAN };
+    }
+    case 'like': {
+      const x = compile(e.e, scope);
+      const p = compile(e.pattern, scope);
+      if (x.type.name !== 'VARCHAR' && x.type.name !== 'NULL') throw sqlError(e.pos, `LIKE expects a VARCHAR, got ${typeName(x.type)}`);
+      if (p.type.name !== 'VARCHAR') throw sqlError(e.pattern.pos, `LIKE expects a VARCHAR pattern, got ${typeName(p.type)}`);
+      const cache = new Map<string, RegExp>();
+      const f = (r: Row): unknown => {
+        const v = x.fn(r);
+        const pat = p.fn(r);
+        if (v === null || pat === null) return null;
+        let re = cache.get(pat as string);
+        if (re === undefined) cache.set(pat as string, (re = likeRegex(pat as string)));
+        return re.test(v as string);
+      };
+      return { fn: e.not ? (r) => not(f(r)) : f, type: T.BOOLEAN };
+    }
+    case 'isnull': {
+      const x = compile(e.e, scope);
+      return { fn: e.not ? (r) => x.fn(r) !== null : (r) => x.fn(r) === null, type: T.BOOLEAN };
+    }
+    case 'case': {
+      const operand = e.operand === undefined ? undefined : compile(e.operand, scope);
+      const whens = e.whens.map(([w, t]) => [compile(w, scope), compile(t, scope)] as const);
+      const otherwise = e.otherwise === undefined ? undefined : compile(e.otherwise, scope);
+      const results = [...whens.map(([, t]) => t), ...(otherwise ? [otherwise] : [])];
+      let type: SqlType = T.NULL;
+      for (let i = 0; i < results.length; i++) {
+        const t = results[i]!.type;
+        if (type.name === 'NULL') type = t;
+        else if (t.name !== 'NULL' && !(isNumeric(type) && isNumeric(t)) && t.name !== type.name) {
+          const at = i < e.whens.length ? e.whens[i]![1].pos : e.otherwise!.pos;
+          throw sqlError(at, `CASE branches have different types: ${typeName(type)} and ${typeName(t)}`);
+        } else if (isNumeric(type) && isNumeric(t)) type = widen(type, t);
+      }
+      whens.forEach(([w], i) => (operand ? comparison(operand, w, e.whens[i]![0]) : boolean(w, e.whens[i]![0], 'WHEN')));
+      const other = otherwise?.fn;
+      return {
+        fn: (r) => {
+          const o = operand?.fn(r);
+          for (const [w, t] of whens) {
+            const c = w.fn(r);
+            if (operand ? o !== null && c === o : c === true) return t.fn(r);
+          }
+          return other ? other(r) : null;
+        },
+        type,
+      };
+    }
+    case 'cast': {
+      const x = compile(e.e, scope);
+      const to = resolveType(e.type);
+      if (to.name === 'ROW') throw sqlUnsupported(e.type.pos, 'CAST to ROW');
+      const f = castFn(x.type, to);
+      return { fn: (r) => f(x.fn(r)), type: to };
+    }
+    case 'extract': {
+      const x = compile(e.e, scope);
+      const unit = TIME_UNITS[e.unit];
+      if (unit === undefined) throw sqlUnsupported(e.pos, `EXTRACT(${e.unit} FROM …)`);
+      if (x.type.name !== 'TIMESTAMP' && x.type.name !== 'NULL') throw sqlError(e.e.pos, `EXTRACT expects a TIMESTAMP, got ${typeName(x.type)}`);
+      return { fn: (r) => { const v = x.fn(r); return v === null ? null : unit(new Date(v as number)); }, type: T.BIGINT };
+    }
+    case 'call':
+      return call(e, scope);
+  }
+}
+
+function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
+  if (e.over) throw sqlUnsupported(e.pos, `${e.name}() OVER (…) outside the Top-N pattern (SELECT … FROM (SELECT …, ROW_NUMBER() OVER (…) AS rn …) WHERE rn <= N)`);
+  if (AGGREGATES.has(e.name)) throw sqlError(e.pos, `aggregate function ${e.name} is not allowed here (only in the select list or HAVING of a query with GROUP BY or aggregation)`);
+  if (['TUMBLE_START', 'TUMBLE_END', 'HOP_START', 'HOP_END', 'SESSION_START', 'SESSION_END', 'TUMBLE', 'HOP', 'SESSION'].includes(e.name)) {
+    throw sqlUnsupported(e.pos, `the legacy group window function ${e.name} (use the window table functions: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL …)) GROUP BY window_start, window_end)`);
+  }
+  if (e.filter) throw sqlError(e.filter.pos, `FILTER (WHERE …) applies to aggregate functions only, not ${e.name}`);
+  const args = e.args.map((a) => compile(a, scope));
+  const f = scalarFunction(e.name, args.map((a) => a.type), e.pos);
+  const fns = args.map((a) => a.fn);
+  const body = f.fn;
+  if (f.nullAware) return { fn: (r) => body(...fns.map((a) => a(r))), type: f.type };
+  if (fns.length === 1) {
+    const a0 = fns[0]!;
+    return { fn: (r) => { const v = a0(r); return v === null ? null : body(v); }, type: f.type };
+  }
+  return {
+    fn: (r) => {
+      const vs = fns.map((a) => a(r));
+      return vs.includes(null) ? null : body(...vs);
+    },
+    type: f.type,
+  };
+}
+
+function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
+  const l = compile(e.l, scope);
+  const r = compile(e.r, scope);
+  const lf = l.fn;
+  const rf = r.fn;
+  switch (e.op) {
+    case 'AND':
+      boolean(l, e.l, 'AND');
+      boolean(r, e.r, 'AND');
+      return { fn: (row) => and(lf(row), rf(row)), type: T.BOOLEAN };
+    case 'OR':
+      boolean(l, e.l, 'OR');
+      boolean(r, e.r, 'OR');
+      return { fn: (row) => or(lf(row), rf(row)), type: T.BOOLEAN };
+    case 'IS':
+      return { fn: (row) => lf(row) === rf(row), type: T.BOOLEAN };
+    case '=':
+    case '<>':
+    case '<':
+    case '<=':
+    case '>':
+    case '>=': {
+      comparison(l, r, e);
+      const test = COMPARE[e.op]!;
+      return { fn: (row) => cmp(lf(row), rf(row), test), type: T.BOOLEAN };
+    }
+    case '||':
+      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : `${a}${b}`; }, type: T.VARCHAR };
+    case '+':
+    case '-': {
+      // Time arithmetic: TIMESTAMP ± INTERVAL, INTERVAL + TIMESTAMP.
+      if ((l.type.name === 'TIMESTAMP' && r.type.name === 'INTERVAL') || (e.op === '+' && l.type.name === 'INTERVAL' && r.type.name === 'TIMESTAMP')) {
+        const sign = e.op === '-' ? -1 : 1;
+        return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : l.type.name === 'TIMESTAMP' ? (a as number) + sign * (b as number) : (a as number) + (b as number); }, type: T.TIMESTAMP };
+      }
+      arithmetic(l, r, e);
+      const sign = e.op === '-' ? -1 : 1;
+      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) + sign * (b as number); }, type: widen(l.type, r.type) };
+    }
+    case '*':
+      arithmetic(l, r, e);
+      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) * (b as number); }, type: widen(l.type, r.type) };
+    case '/': {
+      arithmetic(l, r, e);
+      const type = widen(l.type, r.type);
+      const int = isInteger(type);
+      // Integer division truncates, as Flink's; division by zero is a failure there, NULL here would hide it.
+      return { fn: (row) => { const a = lf(row); const b = rf(row); if (a === null || b === null) return null; const q = (a as number) / (b as number); return int ? Math.trunc(q) : q; }, type };
+    }
+    case '%':
+      arithmetic(l, r, e);
+      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) % (b as number); }, type: widen(l.type, r.type) };
+  }
+  throw sqlUnsupported(e.pos, `the operator ${e.op}`);
+}
+
+const COMPARE: Record<string, (c: number) => boolean> = {
+  '=': (c) => c === 0,
+  '<>': (c) => c !== 0,
+  '<': (c) => c < 0,
+  '<=': (c) => c <= 0,
+  '>': (c) => c > 0,
+  '>=': (c) => c >= 0,
+};
+
+function cmp(a: unknown, b: unknown, test: (c: number) => boolean): boolean | null {
+  if (a === null || b === null || a === undefined || b === undefined) return null;
+  return test(a < b ? -1 : a > b ? 1 : 0);
+}
+function not(v: unknown): boolean | null {
+  return v === null ? null : !v;
+}
+function neg(v: unknown): number | null {
+  return v === null ? null : -(v as number);
+}
+function and(a: unknown, b: unknown): boolean | null {
+  if (a === false || b === false) return false;
+  return a === null || b === null ? null : true;
+}
+function or(a: unknown, b: unknown): boolean | null {
+  if (a === true || b === true) return true;
+  return a === null || b === null ? null : false;
+}
+
+function comparison(l: Compiled, r: Compiled, e: Expr): void {
+  if (!comparable(l.type, r.type)) throw sqlError(e.pos, `cannot compare ${typeName(l.type)} with ${typeName(r.type)}${isNumeric(l.type) !== isNumeric(r.type) ? ' (CAST one side to the type of the other)' : ''}`);
+}
+function arithmetic(l: Compiled, r: Compiled, e: Expr & { k: 'binary' }): void {
+  if (!isNumeric(l.type) || !isNumeric(r.type)) throw sqlError(e.pos, `operator ${e.op} expects numbers, got ${typeName(l.type)} ${e.op} ${typeName(r.type)}`);
+}
+function boolean(x: Compiled, e: Expr, what: string): void {
+  if (x.type.name !== 'BOOLEAN' && x.type.name !== 'NULL') throw sqlError(e.pos, `${what} expects a BOOLEAN, got ${typeName(x.type)}`);
+}
+
+function likeRegex(pattern: string): RegExp {
+  let re = '';
+  for (const c of pattern) re += c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${re}$`, 's');
+}
+
+function castFn(from: SqlType, to: SqlType): (v: unknown) => unknown {
+  if (to.name === 'VARCHAR' && from.name === 'TIMESTAMP') return (v) => (v === null ? null : new Date(v as number).toISOString().replace('T', ' ').replace('Z', ''));
+  if (isInteger(to)) return (v) => (v === null ? null : typeof v === 'string' ? (Number.isNaN(Number(v)) ? null : Math.trunc(Number(v))) : Math.trunc(Number(v)));
+  if (to.name === 'TIMESTAMP') return (v) => (v === null ? null : toMillis(v));
+  return (v) => coerce(v, to);
+}

@@ -1,0 +1,66 @@
+/**
+ * What a query's expressions can name: the fields of the relation they run over, each with
+ * its qualifier (table name or alias), its property in the runtime row and its type.
+ */
+import type { Expr } from './ast.js';
+import { sqlError } from './errors.js';
+import type { SqlType } from './types.js';
+
+/** A column of a relation during planning; `key` is its property in the runtime row object. */
+export interface Field {
+  name: string;
+  qual?: string;
+  key: string;
+  type: SqlType;
+}
+
+/** A resolved reference: the row property, the ROW sub-field path under it, and the type. */
+export interface Resolved {
+  key: string;
+  path: string[];
+  type: SqlType;
+  field: Field;
+}
+
+const eq = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase();
+
+/** The field `parts` names (`col`, `t.col`, `rowcol.field`, `t.rowcol.field`), or an error at `pos`. */
+export function resolveRef(fields: readonly Field[], e: Expr & { k: 'ref' }): Resolved {
+  const [first, ...rest] = e.parts;
+  const qualified = rest.length > 0 ? fields.filter((f) => eq(f.qual, first!) && eq(f.name, rest[0]!)) : [];
+  if (qualified.length > 0) return nested(unique(qualified, e), rest.slice(1), e);
+  const plain = fields.filter((f) => eq(f.name, first!));
+  if (plain.length > 0) return nested(unique(plain, e), rest, e);
+  if (rest.length > 0 && fields.some((f) => eq(f.qual, first!))) {
+    throw sqlError(e.pos, `column '${rest[0]}' not found in '${first}' (it has ${list(fields.filter((f) => eq(f.qual, first!)))})`);
+  }
+  throw sqlError(e.pos, `column '${e.parts.join('.')}' not found (available: ${list(fields)})`);
+}
+
+function unique(found: Field[], e: Expr & { k: 'ref' }): Field {
+  const keys = new Set(found.map((f) => f.key));
+  if (keys.size > 1) throw sqlError(e.pos, `column '${e.parts.join('.')}' is ambiguous (it is in ${found.map((f) => f.qual ?? '?').join(' and ')}); qualify it`);
+  return found[0]!;
+}
+
+function nested(field: Field, path: string[], e: Expr & { k: 'ref' }): Resolved {
+  let type = field.type;
+  const names: string[] = [];
+  for (const p of path) {
+    const sub = type.name === 'ROW' ? type.fields!.find((f) => eq(f.name, p)) : undefined;
+    if (sub === undefined) throw sqlError(e.pos, `'${[field.name, ...names].join('.')}' has no field '${p}'${type.name === 'ROW' ? ` (it has ${type.fields!.map((f) => f.name).join(', ')})` : ` (it is ${type.name}, not a ROW)`}`);
+    names.push(sub.name);
+    type = sub.type;
+  }
+  return { key: field.key, path: names, type, field };
+}
+
+function list(fields: readonly Field[]): string {
+  const names = fields.map((f) => (f.qual ? `${f.qual}.${f.name}` : f.name));
+  return names.length === 0 ? 'none' : names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '');
+}
+
+/** An expression's identity without positions: the same text in SELECT and GROUP BY matches. */
+export function exprKey(e: Expr): string {
+  return JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : typeof v === 'string' && k !== 'value' ? v.toLowerCase() : v));
+}
