@@ -1,5 +1,5 @@
 // Runs one Nexmark query's SQL as nexmark's QueryRunner does: ddl_gen.sql, ddl_views.sql and
-// qN.sql of this folder, their ${…} variables filled in, as one script through env.sql. The
+// qN.sql of this folder, their ${…} variables filled in, each through env.sql. The
 // arguments are those of examples/nexmark/qN.ts, so both versions run on the same events:
 //
 //   eddy run examples/nexmark-sql/run.ts --arg query=q5 --arg events=100000 [--arg rate=R]
@@ -31,20 +31,21 @@ function sideInput(): string {
   return path;
 }
 
-/** The script of query `query`: the DDL, the views and the query, variables filled in. */
-export function nexmarkSqlScript(query: string, vars: Record<string, string>): string {
+/** The files of query `query` in the order nexmark's runner reads them, variables filled in. */
+export function nexmarkSqlFiles(query: string, vars: Record<string, string>): Array<{ file: string; text: string }> {
   const dir = sqlFolder();
-  const file = join(dir, `${query}.sql`);
-  if (!/^q\d+$/.test(query) || !existsSync(file)) throw new EddyError('BAD_ARG', `--arg query=${query}: no such Nexmark query in ${dir} (q0 … q22)`);
-  const text = ['ddl_gen.sql', 'ddl_views.sql', `${query}.sql`].map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
-  return text.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => vars[name] ?? whole);
+  if (!/^q\d+$/.test(query) || !existsSync(join(dir, `${query}.sql`))) throw new EddyError('BAD_ARG', `--arg query=${query}: no such Nexmark query in ${dir} (q0 … q22)`);
+  return ['ddl_gen.sql', 'ddl_views.sql', `${query}.sql`].map((file) => ({
+    file,
+    text: readFileSync(join(dir, file), 'utf8').replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => vars[name] ?? whole),
+  }));
 }
 
 export default defineJob((env) => {
   const query = env.arg('query');
   const events = env.arg('events');
   const rate = env.arg('rate', '10000000');
-  const script = nexmarkSqlScript(query, {
+  const files = nexmarkSqlFiles(query, {
     TPS: rate,
     EVENTS_NUM: events,
     PERSON_PROPORTION: '1',
@@ -54,5 +55,13 @@ export default defineJob((env) => {
     SINK: env.arg('sink', 'blackhole'),
     ...(query === 'q13' ? { SIDE_INPUT: sideInput() } : {}),
   });
-  (env as unknown as { sql(script: string): unknown }).sql(script); // TODO(sqlplan): env.sql once merged
+  // One call per file, so that a line and column in an error are those of the file it names.
+  for (const { file, text } of files) {
+    try {
+      env.sql(text);
+    } catch (err) {
+      if (err instanceof EddyError) throw new EddyError(err.code, `examples/nexmark-sql/${file}: ${err.message}`);
+      throw err;
+    }
+  }
 });
