@@ -1,5 +1,5 @@
 -- eddy: copied from nexmark/nexmark@6b3646c (Apache-2.0), nexmark-flink/src/main/resources/queries/ddl_views.sql.
--- eddy: changed: nothing (no WITH clause); run.ts sets ${NEXMARK_TABLE} to datagen as nexmark's runner does.
+-- eddy: changed: nothing (no WITH clause); run.ts sets the NEXMARK_TABLE variable to datagen as nexmark's runner does.
 CREATE VIEW person AS
 SELECT
     person.id,

@@ -64,15 +64,15 @@ describe('eddy sql shell in a pseudo-terminal', () => {
     try {
       await waitFor('the first prompt', () => prompts() >= 1);
       await type(`${nexmarkDdl(EVENTS)}\n`);
-      // A slow source for the query stopped with q: nexmark's max-emit-speed = false paces it.
-      await type(`${nexmarkDdl(1_000_000, "\n    'max-emit-speed' = 'false',").replace('CREATE TABLE datagen', 'CREATE TABLE slowgen').replace(/CREATE VIEW[\s\S]*/, '')}\n`);
+      // A slow source for the query stopped with q: 'emit.rate' paces the generator (events per second).
+      await type(`${nexmarkDdl(1_000_000, "\n    'emit.rate' = '200',").replace('CREATE TABLE datagen', 'CREATE TABLE slowgen').replace(/CREATE VIEW[\s\S]*/, '')}\n`);
       await type('SHOW\n  TABLES;\n');
       await type('DESCRIBE auction;\n');
       await type('SELECT nosuch FROM auction;\n');
       await type('SELECT category, COUNT(*) AS auctions, MAX(reserve) AS max_reserve\n  FROM auction\n  GROUP BY category;\n');
       const beforeSlow = prompts();
-      child.stdin.write('SELECT event_type, COUNT(*) AS n FROM slowgen GROUP BY event_type;\n');
-      await waitFor('the slow query to show rows', () => /\d+ rows \(showing 1-\d+\)[^\n]*running/.test(out.slice(out.lastIndexOf('event_type'))));
+      child.stdin.write('SELECT event_type, `dateTime` FROM slowgen;\n');
+      await waitFor('the slow query to show rows', () => /[1-9]\d* rows \(showing \d+-\d+\)[^\n]*running/.test(out.slice(out.lastIndexOf('event_type'))));
       child.stdin.write('q');
       await waitFor('the prompt after q', () => prompts() > beforeSlow);
       child.stdin.write('QUIT;\n');
@@ -108,8 +108,12 @@ describe('eddy sql shell in a pseudo-terminal', () => {
     assert.ok(out.split('\x1b[J').length > 3, 'several frames were drawn');
 
     // The slow query was stopped by q, its last frame kept.
-    const slow = lines.findIndex((l) => /^event_type \| +n$/.test(l));
+    const slow = lines.findIndex((l) => /^event_type \| dateTime/.test(l));
     assert.ok(slow > h, 'the slow query has its own table');
-    assert.match(lines.find((l, i) => i > slow && /^\d+ rows \(/.test(l))!, / · stopped$/);
+    assert.match(lines[slow + 2], /^ +[012] \| 2015-07-15 00:00:\d\d\.\d{3}$/, 'TIMESTAMP(3) shown as a date');
+    const slowStatus = lines.find((l, i) => i > slow && /^\d+ rows \(/.test(l))!;
+    assert.match(slowStatus, / · stopped$/);
+    // Stopped long before its 1,000,000 events at 200 per second.
+    assert.ok(Number(slowStatus.split(' ')[0]) < 100_000, slowStatus);
   });
 });

@@ -82,5 +82,7 @@ describe('statement splitting', () => {
     assert.equal(leadingWords(statements[1], 2), 'SELECT `WE;IRD`');
     assert.equal(leadingWords('  show\n tables ', 2), 'SHOW TABLES');
     assert.deepEqual(splitStatements(';; -- only\n;').statements, []);
+    assert.equal(splitStatements('SELECT 1; -- done\n').rest, '', 'a comment alone is not an unfinished statement');
+    assert.equal(splitStatements('SELECT 1; /* open').rest, ' /* open', 'an open block comment is');
   });
 });

@@ -45,6 +45,7 @@ export async function runShell(o: ShellOptions): Promise<number> {
       return 0;
     }
     const rl: Interface = createInterface({ input: o.input, output: o.output, terminal: o.input.isTTY === true, history, historySize: 500 });
+    let leaving = false;
     await new Promise<void>((resolve) => {
       const prompt = () => {
         rl.setPrompt(pending ? CONTINUATION : PROMPT);
@@ -53,7 +54,7 @@ export async function runShell(o: ShellOptions): Promise<number> {
       prompt();
       rl.on('line', (line) => {
         const split = splitStatements(`${pending}${line}\n`);
-        pending = split.rest.trim() === '' ? '' : split.rest;
+        pending = split.rest;
         queue.push(...split.statements);
         if (queue.length > 0) resolve();
         else prompt();
@@ -65,12 +66,14 @@ export async function runShell(o: ShellOptions): Promise<number> {
         prompt();
       });
       rl.on('close', () => {
-        ended = true;
+        // The close of the end of input (Ctrl-D), not ours before a statement runs.
+        if (!leaving) ended = true;
         resolve();
       });
     });
     history = (rl as unknown as { history?: string[] }).history ?? history;
-    rl.removeAllListeners('close');
+    // readline's own close handler takes its keypress listener off the input: keep it.
+    leaving = true;
     rl.close();
   }
 }

@@ -7,7 +7,7 @@
 export interface Split {
   /** Complete statements, trimmed, without their `;` (empty ones dropped). */
   statements: string[];
-  /** Text after the last `;` (an unfinished statement), as typed. */
+  /** Text after the last `;` (an unfinished statement), as typed; '' when it is only comments and blanks. */
   rest: string;
 }
 
@@ -34,7 +34,8 @@ export function splitStatements(text: string): Split {
       start = ++i;
     } else i++;
   }
-  return { statements, rest: text.slice(start) };
+  const rest = text.slice(start);
+  return { statements, rest: onlyComments(rest) ? '' : rest };
 }
 
 /** True for text that holds nothing but comments and blanks. */
