@@ -1,12 +1,356 @@
-/** Aggregation: window aggregates over window TVFs, and non-windowed GROUP BY (a changelog). */
-import type { Select } from './ast.js';
-import { sqlUnsupported } from './errors.js';
-import type { PlanContext } from './planner.js';
-import type { Rel } from './relation.js';
+/**
+ * Aggregation. Over a window TVF grouped by window_start and window_end it is a window
+ * operator of the engine (keyBy + window(assigner) + aggregate, sliced for TUMBLE and HOP);
+ * without a window it is sqlchange's groupAggregate, whose output is a changelog.
+ */
+import type { DataStream } from '../api/datastream.js';
+import type { AggregateFunction } from '../api/state.js';
+import type { WindowContext } from '../operators/window.js';
+import type { Expr, Select } from './ast.js';
+import { sqlError, sqlUnsupported } from './errors.js';
+import { AGGREGATES, compile, type Compiled, type Row } from './expressions.js';
+import { filter, project, type PlanContext } from './planner.js';
+import type { AnyStream, Rel } from './relation.js';
+import { groupAggregate, insertOnly, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
+import { exprKey, resolveRef, type Field } from './scope.js';
+import { isNumeric, T, typeName, type SqlType } from './types.js';
+import { assignerOf } from './window-tvf.js';
+
+/** One aggregate call of the query. */
+interface AggCall {
+  e: Expr & { k: 'call' };
+  kind: AggregateKind;
+  arg?: Compiled;
+  filter?: (row: Row) => boolean;
+  type: SqlType;
+  key: string;
+}
+
+/** The aggregate calls in `e` (outside OVER), in order of appearance. */
+function collect(e: Expr, into: Array<Expr & { k: 'call' }>): void {
+  switch (e.k) {
+    case 'call':
+      if (AGGREGATES.has(e.name) && e.over === undefined) {
+        into.push(e);
+        return;
+      }
+      e.args.forEach((a) => collect(a, into));
+      return;
+    case 'unary':
+    case 'isnull':
+    case 'cast':
+    case 'extract':
+      collect(e.e, into);
+      return;
+    case 'binary':
+      collect(e.l, into);
+      collect(e.r, into);
+      return;
+    case 'between':
+      [e.e, e.lo, e.hi].forEach((x) => collect(x, into));
+      return;
+    case 'in':
+      [e.e, ...e.list].forEach((x) => collect(x, into));
+      return;
+    case 'like':
+      collect(e.e, into);
+      collect(e.pattern, into);
+      return;
+    case 'case':
+      if (e.operand) collect(e.operand, into);
+      e.whens.forEach(([a, b]) => (collect(a, into), collect(b, into)));
+      if (e.otherwise) collect(e.otherwise, into);
+      return;
+    default:
+      return;
+  }
+}
+
+function aggCall(e: Expr & { k: 'call' }, i: number, fields: readonly Field[]): AggCall {
+  const scope = { fields };
+  let cond: ((row: Row) => boolean) | undefined;
+  if (e.filter) {
+    const c = compile(e.filter, scope);
+    if (c.type.name !== 'BOOLEAN') throw sqlError(e.filter.pos, `FILTER (WHERE …) expects a BOOLEAN condition, got ${typeName(c.type)}`);
+    cond = (row) => c.fn(row) === true;
+  }
+  const key = `$a${i}`;
+  if (e.star) {
+    if (e.name !== 'COUNT') throw sqlError(e.pos, `${e.name}(*) is not valid; only COUNT takes *`);
+    return { e, kind: 'count*', filter: cond, type: T.BIGINT, key };
+  }
+  if (e.args.length !== 1) throw sqlError(e.pos, `${e.name} takes one argument, got ${e.args.length}`);
+  if (e.args[0]!.k === 'lit' && e.name === 'COUNT' && !e.distinct) return { e, kind: 'count*', filter: cond, type: T.BIGINT, key };
+  const arg = compile(e.args[0]!, scope);
+  if (e.distinct && e.name !== 'COUNT') throw sqlUnsupported(e.pos, `${e.name}(DISTINCT …) (COUNT(DISTINCT …) is supported)`);
+  switch (e.name) {
+    case 'COUNT':
+      return { e, kind: e.distinct ? 'countDistinct' : 'count', arg, filter: cond, type: T.BIGINT, key };
+    case 'SUM':
+    case 'AVG':
+      if (!isNumeric(arg.type)) throw sqlError(e.args[0]!.pos, `${e.name} expects a numeric argument, got ${typeName(arg.type)}`);
+      return { e, kind: e.name === 'SUM' ? 'sum' : 'avg', arg, filter: cond, type: arg.type.name === 'INT' ? T.INT : arg.type.name === 'NULL' ? T.BIGINT : arg.type, key };
+    default:
+      if (arg.type.name === 'ROW') throw sqlError(e.args[0]!.pos, `${e.name} cannot compare ROW values`);
+      return { e, kind: e.name === 'MIN' ? 'min' : 'max', arg, filter: cond, type: arg.type, key };
+  }
+}
 
 /** Plans GROUP BY / aggregates of `s` over `rel`. */
 export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
-  void rel;
-  void ctx;
-  throw sqlUnsupported(s.pos, 'aggregation');
+  const calls: Array<Expr & { k: 'call' }> = [];
+  for (const it of s.items) {
+    if (it.e.k === 'star') throw sqlError(it.e.pos, 'SELECT * with GROUP BY: name the grouped columns');
+    collect(it.e, calls);
+  }
+  if (s.having) collect(s.having, calls);
+  const unique = new Map<string, Expr & { k: 'call' }>();
+  for (const c of calls) if (!unique.has(exprKey(c))) unique.set(exprKey(c), c);
+  const aggs = [...unique.values()].map((c, i) => aggCall(c, i, rel.fields));
+  for (const a of aggs) if (a.arg === undefined && a.e.args.some((x) => containsAgg(x))) throw sqlError(a.e.pos, 'aggregate functions cannot be nested');
+
+  // Window columns in GROUP BY make a window aggregate.
+  const w = rel.window;
+  const isWindowCol = (e: Expr, key: string | undefined): boolean => {
+    if (!w || e.k !== 'ref' || key === undefined) return false;
+    try {
+      return resolveRef(rel.fields, e).key === key && resolveRef(rel.fields, e).path.length === 0;
+    } catch {
+      return false;
+    }
+  };
+  const groupExprs = s.groupBy.filter((g) => !isWindowCol(g, w?.startKey) && !isWindowCol(g, w?.endKey) && !isWindowCol(g, 'window_time'));
+  const windowed = w !== undefined && s.groupBy.some((g) => isWindowCol(g, w.startKey)) && s.groupBy.some((g) => isWindowCol(g, w.endKey));
+  if (w && !windowed && s.groupBy.some((g) => isWindowCol(g, w.startKey) || isWindowCol(g, w.endKey))) {
+    throw sqlError(s.pos, 'a window aggregate groups by both window_start and window_end');
+  }
+  if (w && w.deferred && !windowed) throw sqlUnsupported(s.pos, `aggregating a ${w.fn} window TVF without GROUP BY window_start, window_end`);
+
+  const keys = groupExprs.map((g) => compile(g, { fields: rel.fields }));
+  for (let i = 0; i < keys.length; i++) if (keys[i]!.type.name === 'ROW') throw sqlUnsupported(groupExprs[i]!.pos, 'GROUP BY a ROW value');
+
+  // The fields of the aggregated row, as the select list and HAVING see them.
+  const groupFields: Field[] = groupExprs.map((g, i) => {
+    if (g.k === 'ref') {
+      const r = resolveRef(rel.fields, g);
+      if (r.path.length === 0) return { name: r.field.name, qual: r.field.qual, key: windowed ? `$g${i}` : r.key, type: r.type };
+    }
+    return { name: `$g${i}`, key: `$g${i}`, type: keys[i]!.type };
+  });
+  const computed = new Map<string, Field>();
+  groupExprs.forEach((g, i) => computed.set(exprKey(g), groupFields[i]!));
+  const aggFields: Field[] = aggs.map((a) => ({ name: a.key, key: a.key, type: a.type }));
+  aggs.forEach((a, i) => computed.set(exprKey(a.e), aggFields[i]!));
+  const windowFields: Field[] = windowed
+    ? rel.fields.filter((f) => f.key === w!.startKey || f.key === w!.endKey || f.key === 'window_time').map((f) => ({ ...f }))
+    : [];
+  const fields = [...groupFields, ...windowFields, ...aggFields];
+
+  let out: Rel = windowed ? windowAggregate(rel, keys, groupFields, aggs, ctx, s) : groupAggregateRel(rel, groupExprs, keys, groupFields, aggs, ctx, s);
+  out = { ...out, fields };
+  const scope = { fields, computed };
+  checkGrouped(s, scope, rel);
+  if (s.having) out = filter(out, s.having, ctx, scope);
+  return project(out, s.items, ctx, scope);
+}
+
+function containsAgg(e: Expr): boolean {
+  const found: Array<Expr & { k: 'call' }> = [];
+  collect(e, found);
+  return found.length > 0;
+}
+
+/** A select item that names a column neither grouped nor aggregated gets Flink's message. */
+function checkGrouped(s: Select, scope: { fields: Field[]; computed: Map<string, Field> }, input: Rel): void {
+  for (const it of s.items) {
+    try {
+      compile(it.e, scope);
+    } catch (err) {
+      const ref = firstRef(it.e, scope);
+      if (ref && !scope.fields.some((f) => f.name.toLowerCase() === ref.parts[ref.parts.length - 1]!.toLowerCase()) && input.fields.some((f) => f.name.toLowerCase() === ref.parts[ref.parts.length - 1]!.toLowerCase())) {
+        throw sqlError(ref.pos, `column '${ref.parts.join('.')}' is neither in GROUP BY nor inside an aggregate function`);
+      }
+      throw err;
+    }
+  }
+}
+
+function firstRef(e: Expr, scope: { computed: Map<string, Field> }): (Expr & { k: 'ref' }) | undefined {
+  if (scope.computed.has(exprKey(e))) return undefined;
+  if (e.k === 'ref') return e;
+  const kids: Expr[] =
+    e.k === 'binary' ? [e.l, e.r] : e.k === 'unary' || e.k === 'cast' || e.k === 'isnull' || e.k === 'extract' ? [e.e] : e.k === 'call' ? e.args : e.k === 'case' ? [...(e.operand ? [e.operand] : []), ...e.whens.flat(), ...(e.otherwise ? [e.otherwise] : [])] : [];
+  for (const k of kids) {
+    const r = firstRef(k, scope);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+/** A window aggregate's accumulator: the group's key values and one state per aggregate. */
+interface WindowAcc {
+  k: unknown[] | null;
+  a: unknown[];
+}
+
+const NULL_KEY = '\u0000null';
+
+/** The key of a row for keyBy: the value of a single key, else the values as JSON. */
+export function keySelector(keys: readonly Compiled[]): (row: Row) => unknown {
+  if (keys.length === 0) return () => 0;
+  if (keys.length === 1) {
+    const f = keys[0]!.fn;
+    return (row) => f(row) ?? NULL_KEY;
+  }
+  const fs = keys.map((k) => k.fn);
+  return (row) => JSON.stringify(fs.map((f) => f(row) ?? null));
+}
+
+function distinctKey(v: unknown): string {
+  return typeof v === 'string' ? `s${v}` : `n${String(v)}`;
+}
+
+function init(a: AggCall): unknown {
+  switch (a.kind) {
+    case 'count*':
+    case 'count':
+      return 0;
+    case 'avg':
+      return [0, 0];
+    case 'countDistinct':
+      return {};
+    default:
+      return null;
+  }
+}
+
+/** Adds a row to one aggregate's state (append-only: window aggregates never retract). */
+function addOne(a: AggCall, state: unknown, row: Row): unknown {
+  if (a.filter && !a.filter(row)) return state;
+  if (a.kind === 'count*') return (state as number) + 1;
+  const v = a.arg!.fn(row);
+  if (v === null || v === undefined) return state;
+  switch (a.kind) {
+    case 'count':
+      return (state as number) + 1;
+    case 'sum':
+      return state === null ? v : (state as number) + (v as number);
+    case 'avg': {
+      const s = state as [number, number];
+      s[0] += v as number;
+      s[1] += 1;
+      return s;
+    }
+    case 'min':
+      return state === null || (v as number) < (state as number) ? v : state;
+    case 'max':
+      return state === null || (v as number) > (state as number) ? v : state;
+    case 'countDistinct':
+      (state as Record<string, 1>)[distinctKey(v)] = 1;
+      return state;
+  }
+}
+
+function mergeOne(a: AggCall, x: unknown, y: unknown): unknown {
+  switch (a.kind) {
+    case 'count*':
+    case 'count':
+      return (x as number) + (y as number);
+    case 'sum':
+      return x === null ? y : y === null ? x : (x as number) + (y as number);
+    case 'avg': {
+      const [s1, c1] = x as [number, number];
+      const [s2, c2] = y as [number, number];
+      return [s1 + s2, c1 + c2];
+    }
+    case 'min':
+      return x === null ? y : y === null ? x : (y as number) < (x as number) ? y : x;
+    case 'max':
+      return x === null ? y : y === null ? x : (y as number) > (x as number) ? y : x;
+    case 'countDistinct':
+      return { ...(x as object), ...(y as object) };
+  }
+}
+
+function resultOf(a: AggCall, state: unknown): unknown {
+  switch (a.kind) {
+    case 'avg': {
+      const [s, c] = state as [number, number];
+      if (c === 0) return null;
+      // AVG of an integer column is an integer, as Flink's (the sum's type).
+      return a.type.name === 'BIGINT' || a.type.name === 'INT' ? Math.trunc(s / c) : s / c;
+    }
+    case 'countDistinct':
+      return Object.keys(state as object).length;
+    default:
+      return state;
+  }
+}
+
+function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {
+  const w = rel.window!;
+  if (!w.deferred) throw sqlUnsupported(s.pos, 'a window aggregate over rows whose windows were already assigned (aggregate the window TVF directly)');
+  const keyFns = keys.map((k) => k.fn);
+  const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
+    createAccumulator: () => ({ k: null, a: aggs.map(init) }),
+    add(row, acc) {
+      if (acc.k === null) acc.k = keyFns.map((f) => f(row));
+      for (let i = 0; i < aggs.length; i++) acc.a[i] = addOne(aggs[i]!, acc.a[i], row);
+      return acc;
+    },
+    getResult: (acc) => acc,
+    merge: (x, y) => ({ k: x.k ?? y.k, a: aggs.map((a, i) => mergeOne(a, x.a[i], y.a[i])) }),
+  };
+  const gkeys = groupFields.map((f) => f.key);
+  const akeys = aggs.map((a) => a.key);
+  const emit = (_key: unknown, wctx: WindowContext, elements: WindowAcc[], out: { collect(r: Row): void }): void => {
+    const acc = elements[0]!;
+    const row: Row = {};
+    for (let i = 0; i < gkeys.length; i++) row[gkeys[i]!] = acc.k![i];
+    row[w.startKey] = wctx.window.start;
+    row[w.endKey] = wctx.window.end;
+    row.window_time = wctx.window.end - 1;
+    for (let i = 0; i < akeys.length; i++) row[akeys[i]!] = resultOf(aggs[i]!, acc.a[i]);
+    out.collect(row);
+  };
+  const uid = ctx.uids.next('window', `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`);
+  const stream = (rel.stream as DataStream<Row>)
+    .keyBy(keySelector(keys))
+    .window(assignerOf(w))
+    .aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
+    .uid(uid)
+    .name(`sql:${w.fn.toLowerCase()} window aggregate`);
+  return {
+    stream,
+    fields: [],
+    updating: false,
+    rowtime: 'window_time',
+    window: { ...w, deferred: false, aggregated: true },
+  };
+}
+
+function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {
+  // Group expressions that are not plain columns are computed into the row first ($g0, …).
+  const extra = groupFields.map((f, i) => (f.key === `$g${i}` ? ([f.key, keys[i]!.fn] as const) : undefined)).filter((x) => x !== undefined);
+  let input: AnyStream = rel.stream;
+  if (extra.length > 0) {
+    const add = (row: Row): Row => {
+      const o: Row = { ...row };
+      for (const [k, f] of extra) o[k] = f(row);
+      return o;
+    };
+    const uid = ctx.uids.next('calc', `group keys ${groupExprs.length}`);
+    input = rel.updating ? (input as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: add(c.row) })).uid(uid) : (input as DataStream<Row>).map(add).uid(uid);
+  }
+  if (!rel.updating) input = insertOnly(input as DataStream<Row>, { uid: ctx.uids.next('calc', 'rows as +I changes') });
+  const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key }));
+  const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog)`);
+  const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, ttlMs: ctx.ttlMs, uid });
+  return {
+    stream,
+    fields: [],
+    updating: true,
+    uniqueKey: groupFields.map((f) => f.key),
+    updateReason: `the non-windowed GROUP BY at line ${s.pos.line}, column ${s.pos.col}`,
+  };
 }

@@ -1,12 +1,233 @@
-/** Joins: interval join, window join, and regular joins (a changelog). */
+/**
+ * Joins. Two event-time inputs with an equality and time bounds between their time attributes
+ * are an interval join (the DataStream intervalJoin); two window aggregates (or TUMBLE TVFs)
+ * joined on window_start and window_end are a window join (the DataStream window join); any
+ * other equi-join is sqlchange's regularJoin, whose output is a changelog.
+ */
+import type { DataStream } from '../api/datastream.js';
+import { TumblingEventTimeWindows } from '../api/windows.js';
 import type { Expr, FromItem } from './ast.js';
-import { sqlUnsupported } from './errors.js';
-import type { PlanContext } from './planner.js';
-import type { Rel } from './relation.js';
+import { sqlError, sqlUnsupported } from './errors.js';
+import { compile, type Compiled, type Row } from './expressions.js';
+import { exprText, planFrom, type PlanContext } from './planner.js';
+import type { AnyStream, Rel } from './relation.js';
+import { insertOnly, regularJoin, type ChangeRow } from './runtime/index.js';
+import { resolveRef, type Field } from './scope.js';
+import { comparable, typeName } from './types.js';
+import { materializeWindows } from './window-tvf.js';
+
+function conjuncts(e: Expr | undefined): Expr[] {
+  if (!e) return [];
+  if (e.k === 'binary' && e.op === 'AND') return [...conjuncts(e.l), ...conjuncts(e.r)];
+  if (e.k === 'between' && !e.not) {
+    return [
+      { k: 'binary', op: '>=', l: e.e, r: e.lo, pos: e.pos },
+      { k: 'binary', op: '<=', l: e.e, r: e.hi, pos: e.pos },
+    ];
+  }
+  return [e];
+}
+
+/** Whether `e` compiles over these fields alone. */
+function over(e: Expr, fields: readonly Field[]): boolean {
+  try {
+    compile(e, { fields });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `rowtime ± INTERVAL …` of one side: the side and the constant offset, if `e` is that. */
+function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } | undefined {
+  if (e.k === 'ref') {
+    for (const [side, rel] of [['l', l], ['r', r]] as const) {
+      if (rel.rowtime === undefined) continue;
+      try {
+        const res = resolveRef(rel.fields, e);
+        if (res.key === rel.rowtime && res.path.length === 0) return { side, offset: 0 };
+      } catch {
+        /* not this side */
+      }
+    }
+    return undefined;
+  }
+  if (e.k === 'binary' && (e.op === '+' || e.op === '-') && e.r.k === 'interval') {
+    const t = timeTerm(e.l, l, r);
+    return t && { side: t.side, offset: t.offset + (e.op === '+' ? e.r.ms : -e.r.ms) };
+  }
+  return undefined;
+}
 
 /** Plans a join; `where` holds the conditions of a comma join. */
 export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr): Rel {
-  void ctx;
-  void where;
-  throw sqlUnsupported(f.pos, 'JOIN');
+  let l = planFrom(f.l, ctx);
+  let r = planFrom(f.r, ctx);
+  const conds = conjuncts(f.type === 'cross' ? where : f.on);
+  // Right fields whose key the left already uses are renamed in the joined row.
+  const leftKeys = new Set(l.fields.map((x) => x.key));
+  const rightFields: Field[] = r.fields.map((x) => {
+    let key = x.key;
+    for (let i = 1; leftKeys.has(key); i++) key = `${x.key}$${i}`;
+    leftKeys.add(key);
+    return { ...x, key };
+  });
+  const fields = [...l.fields, ...rightFields];
+  const rFrom = r.fields.map((x) => x.key);
+  const rTo = rightFields.map((x) => x.key);
+  const lKeys = l.fields.map((x) => x.key);
+  const combine = (a: Row | null, b: Row | null): Row => {
+    const o: Row = {};
+    for (const k of lKeys) o[k] = a === null ? null : a[k];
+    for (let i = 0; i < rFrom.length; i++) o[rTo[i]!] = b === null ? null : b[rFrom[i]!];
+    return o;
+  };
+
+  const eqL: Compiled[] = [];
+  const eqR: Compiled[] = [];
+  const eqExprs: Expr[] = [];
+  const bounds: Array<{ op: string; d: number; e: Expr }> = [];
+  const rest: Expr[] = [];
+  for (const c of conds) {
+    if (c.k === 'binary' && c.op === '=') {
+      const lr = over(c.l, l.fields) && over(c.r, r.fields);
+      const rl = over(c.l, r.fields) && over(c.r, l.fields);
+      if (lr || rl) {
+        const a = compile(lr ? c.l : c.r, { fields: l.fields });
+        const b = compile(lr ? c.r : c.l, { fields: r.fields });
+        if (!comparable(a.type, b.type)) throw sqlError(c.pos, `cannot compare ${typeName(a.type)} with ${typeName(b.type)}`);
+        eqL.push(a);
+        eqR.push(b);
+        eqExprs.push(c);
+        continue;
+      }
+    }
+    if (c.k === 'binary' && ['<', '<=', '>', '>='].includes(c.op)) {
+      const a = timeTerm(c.l, l, r);
+      const b = timeTerm(c.r, l, r);
+      if (a && b && a.side !== b.side) {
+        // a.rt + a.off OP b.rt + b.off, as a bound on d = right.rt - left.rt.
+        const flip = a.side === 'l';
+        const k = flip ? a.offset - b.offset : b.offset - a.offset;
+        const op = flip ? ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[c.op]! : c.op;
+        bounds.push({ op, d: k, e: c });
+        continue;
+      }
+    }
+    rest.push(c);
+  }
+  if (f.type === 'cross' && eqL.length === 0) throw sqlUnsupported(f.pos, 'a join without an equality between the two sides (cross join)');
+  if (eqL.length === 0) throw sqlUnsupported(f.pos, 'a join without an equality between the two sides');
+
+  const restFns = rest.map((e) => {
+    const c = compile(e, { fields });
+    if (c.type.name !== 'BOOLEAN') throw sqlError(e.pos, `a join condition must be BOOLEAN, got ${typeName(c.type)}`);
+    return c.fn;
+  });
+  const residual = restFns.length === 0 ? undefined : (row: Row): boolean => restFns.every((fn) => fn(row) === true);
+  const keyL = joinKey(eqL);
+  const keyR = joinKey(eqR);
+  const joinType = f.type === 'cross' ? 'inner' : f.type;
+  const on = eqExprs.map(exprText).join(' AND ');
+
+  // Window join: both sides windowed the same way, joined on window_start and window_end.
+  const wl = l.window;
+  const wr = r.window;
+  const onWindow = (side: Rel, key: string | undefined): boolean => key !== undefined && eqL.concat(eqR).length > 0 && eqExprs.some((e) => e.k === 'binary' && [e.l, e.r].some((x) => x.k === 'ref' && refKey(x, side) === key));
+  if (wl && wr && onWindow(l, wl.startKey) && onWindow(l, wl.endKey) && onWindow(r, wr.startKey) && onWindow(r, wr.endKey)) {
+    if (joinType !== 'inner') throw sqlUnsupported(f.pos, `a ${joinType.toUpperCase()} window join (inner window joins are supported)`);
+    if (wl.fn !== wr.fn || wl.sizeMs !== wr.sizeMs || wl.slideMs !== wr.slideMs) throw sqlError(f.pos, 'a window join needs the same windows on both sides');
+    const tumbleRaw = (w: typeof wl): boolean => w.fn === 'TUMBLE' && !w.aggregated;
+    if (!(wl.aggregated || tumbleRaw(wl)) || !(wr.aggregated || tumbleRaw(wr))) throw sqlUnsupported(f.pos, `a window join of raw ${wl.fn} TVF rows (join window aggregates, or TUMBLE windows)`);
+    l = materializeWindows(l, ctx, f.pos);
+    r = materializeWindows(r, ctx, f.pos);
+    // Rows of one window carry timestamps inside it (window_end - 1 after an aggregate), and the
+    // key holds window_start and window_end, so a tumbling window of the slide pairs exactly
+    // the rows of the same SQL window.
+    const size = wl.fn === 'SESSION' ? 1 : wl.slideMs;
+    const uid = ctx.uids.next('join', `window join (${wl.fn}) on ${on}`);
+    let stream: AnyStream = (l.stream as DataStream<Row>)
+      .join(r.stream as DataStream<Row>)
+      .where(keyL)
+      .equalTo(keyR)
+      .window(TumblingEventTimeWindows.of(size))
+      .apply((a: Row, b: Row) => combine(a, b))
+      .uid(uid)
+      .name('sql:window join');
+    if (residual) stream = (stream as DataStream<Row>).filter(residual).uid(ctx.uids.next('filter', rest.map(exprText).join(' AND ')));
+    return { stream, fields, updating: false };
+  }
+
+  // Interval join: time bounds between the two time attributes.
+  if (bounds.length > 0 && !l.updating && !r.updating && l.rowtime !== undefined && r.rowtime !== undefined) {
+    let lower = -Infinity;
+    let upper = Infinity;
+    for (const b of bounds) {
+      if (b.op === '>=') lower = Math.max(lower, b.d);
+      else if (b.op === '>') lower = Math.max(lower, b.d + 1);
+      else if (b.op === '<=') upper = Math.min(upper, b.d);
+      else upper = Math.min(upper, b.d - 1);
+    }
+    if (!Number.isFinite(lower) || !Number.isFinite(upper)) throw sqlUnsupported(bounds[0]!.e.pos, 'a time condition bounded on one side only (an interval join needs a lower and an upper bound)');
+    if (joinType !== 'inner') throw sqlUnsupported(f.pos, `a ${joinType.toUpperCase()} interval join (inner interval joins are supported)`);
+    const uid = ctx.uids.next('join', `interval join on ${on}, right time - left time in [${lower}, ${upper}] ms`);
+    const stream = (l.stream as DataStream<Row>)
+      .keyBy(keyL)
+      .intervalJoin((r.stream as DataStream<Row>).keyBy(keyR))
+      .between(lower, upper)
+      .process((a: Row, b: Row, _ctx, out) => {
+        const row = combine(a, b);
+        if (residual === undefined || residual(row)) out.collect(row);
+      })
+      .uid(uid)
+      .name('sql:interval join');
+    return { stream, fields, updating: false };
+  }
+  if (bounds.length > 0) rest.push(...bounds.map((b) => b.e));
+
+  // Regular join: a changelog (sqlchange's runtime).
+  const asChanges = (rel: Rel, side: string): DataStream<ChangeRow> =>
+    rel.updating ? (rel.stream as DataStream<ChangeRow>) : insertOnly(rel.stream as DataStream<Row>, { uid: ctx.uids.next('calc', `${side} rows as +I changes`) });
+  const left = asChanges(l, 'left');
+  const right = asChanges(r, 'right');
+  const allRest = rest.map((e) => compile(e, { fields }).fn);
+  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)`);
+  const stream = regularJoin(left, right, {
+    type: joinType,
+    leftKey: rawKey(eqL),
+    rightKey: rawKey(eqR),
+    condition: allRest.length === 0 ? undefined : (a, b) => {
+      const row = combine(a, b);
+      return allRest.every((fn) => fn(row) === true);
+    },
+    combine,
+    ttlMs: ctx.ttlMs,
+    uid,
+  });
+  return { stream, fields, updating: true, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };
+}
+
+function refKey(e: Expr & { k: 'ref' }, rel: Rel): string | undefined {
+  try {
+    return resolveRef(rel.fields, e).key;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The equi-join key for keyBy: one value, or the values as JSON (null never equals null in SQL, so it gets a unique key). */
+function joinKey(keys: Compiled[]): (row: Row) => unknown {
+  const fs = keys.map((k) => k.fn);
+  if (fs.length === 1) {
+    const f = fs[0]!;
+    return (row) => f(row) ?? '\u0000null';
+  }
+  return (row) => JSON.stringify(fs.map((f) => f(row) ?? null));
+}
+
+/** The equi-join key as sqlchange's regularJoin takes it: a value or an array (null matches nothing). */
+function rawKey(keys: Compiled[]): (row: Row) => unknown {
+  const fs = keys.map((k) => k.fn);
+  if (fs.length === 1) return fs[0]!;
+  return (row) => fs.map((f) => f(row));
 }

@@ -18,7 +18,7 @@ import { comparable, isNumeric, T, typeName, widen, type SqlType } from './types
 import type { UidNamer } from './uids.js';
 import { planAggregate } from './aggregate.js';
 import { planJoin } from './join.js';
-import { planWindowTvf } from './window-tvf.js';
+import { materializeWindows, planWindowTvf } from './window-tvf.js';
 import { planTopN, topNPattern } from './top-n.js';
 import type { ChangeRow } from './runtime/changelog.js';
 
@@ -31,6 +31,8 @@ export interface PlanContext {
   scans: Map<string, Rel>;
   /** Views being expanded, to refuse a view that reads itself. */
   expanding: Set<string>;
+  /** Idle-state TTL of changelog operators (SET 'table.exec.state.ttl'). */
+  ttlMs?: number;
 }
 
 /** Plans a query. */
@@ -47,6 +49,7 @@ function planSelect(s: Select, ctx: PlanContext): Rel {
   if (s.where && !(s.from.k === 'join' && s.from.type === 'cross')) rel = filter(rel, s.where, ctx);
   const hasAgg = s.groupBy.length > 0 || s.items.some((i) => containsAggregate(i.e)) || (s.having !== undefined);
   if (hasAgg) return planAggregate(s, rel, ctx);
+  rel = materializeWindows(rel, ctx, s.pos);
   if (s.distinct) return planAggregate({ ...s, groupBy: s.items.map((i) => i.e), distinct: false }, rel, ctx);
   return project(rel, s.items, ctx);
 }

@@ -1,12 +1,95 @@
-/** Window table functions: TUMBLE, HOP, CUMULATE, SESSION. */
+/**
+ * Window table functions: TUMBLE, HOP, CUMULATE, SESSION over a table with an event-time
+ * attribute. The relation gets window_start, window_end and window_time; windows are
+ * assigned by the engine's own assigners. Aggregated (GROUP BY window_start, window_end) the
+ * TVF becomes a window operator (aggregate.ts); selected without aggregation, each row is
+ * repeated once per window it belongs to (TUMBLE, HOP, CUMULATE).
+ */
+import type { WindowAssigner } from '../api/windows.js';
+import { EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows } from '../api/windows.js';
+import type { DataStream } from '../api/datastream.js';
 import type { WindowTvf } from './ast.js';
-import { sqlUnsupported } from './errors.js';
+import { cumulatingWindows } from './cumulate.js';
+import { sqlError, sqlUnsupported } from './errors.js';
+import type { Row } from './expressions.js';
 import type { PlanContext } from './planner.js';
-import type { Rel } from './relation.js';
+import type { Rel, WindowInfo } from './relation.js';
+import { T } from './types.js';
 
-/** Plans a window TVF over `input`. */
+/** The names of the columns a window TVF adds. */
+export const WINDOW_COLUMNS = ['window_start', 'window_end', 'window_time'] as const;
+
+/** Plans a window TVF over `input`: the window columns are added, windows assigned later. */
 export function planWindowTvf(tvf: WindowTvf, input: Rel, ctx: PlanContext): Rel {
-  void input;
   void ctx;
-  throw sqlUnsupported(tvf.pos, 'window TVFs');
+  if (input.updating) throw sqlUnsupported(tvf.pos, 'a window TVF over an updating (changelog) input');
+  const time = input.fields.find((f) => f.name.toLowerCase() === tvf.timeCol.toLowerCase());
+  if (!time) throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): no such column (available: ${input.fields.map((f) => f.name).join(', ')})`);
+  if (time.type.name !== 'TIMESTAMP') throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): a window needs a TIMESTAMP time attribute, the column is ${time.type.name}`);
+  if (input.rowtime !== time.key) throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): '${tvf.timeCol}' is not an event-time attribute; declare WATERMARK FOR ${tvf.timeCol} AS … in its table`);
+  if (tvf.partitionBy.length > 0) throw sqlUnsupported(tvf.pos, `${tvf.fn} with PARTITION BY (group by the columns instead)`);
+  const ms = tvf.args.map((a, i) => {
+    if (a.k !== 'interval' || !(a.ms > 0)) throw sqlError(a.pos, `argument ${i + 3} of ${tvf.fn} must be a positive INTERVAL, e.g. INTERVAL '10' SECOND`);
+    return a.ms;
+  });
+  const arity = tvf.fn === 'HOP' || tvf.fn === 'CUMULATE' ? 2 : 1;
+  if (ms.length !== arity) {
+    const form = { TUMBLE: 'TUMBLE(TABLE t, DESCRIPTOR(ts), size)', HOP: 'HOP(TABLE t, DESCRIPTOR(ts), slide, size)', CUMULATE: 'CUMULATE(TABLE t, DESCRIPTOR(ts), step, max size)', SESSION: 'SESSION(TABLE t, DESCRIPTOR(ts), gap)' }[tvf.fn];
+    throw sqlError(tvf.pos, `${tvf.fn} takes ${arity} interval${arity > 1 ? 's' : ''}: ${form}`);
+  }
+  let window: WindowInfo;
+  switch (tvf.fn) {
+    case 'TUMBLE':
+      window = info(tvf.fn, ms[0]!, ms[0]!, time.key);
+      break;
+    case 'HOP':
+      window = info(tvf.fn, ms[1]!, ms[0]!, time.key);
+      break;
+    case 'CUMULATE':
+      if (ms[1]! % ms[0]! !== 0) throw sqlError(tvf.args[1]!.pos, `CUMULATE: the max size must be a multiple of the step`);
+      window = info(tvf.fn, ms[1]!, ms[0]!, time.key);
+      break;
+    case 'SESSION':
+      window = { ...info(tvf.fn, 0, 0, time.key), gapMs: ms[0]! };
+      break;
+  }
+  const taken = new Set(input.fields.map((f) => f.name.toLowerCase()));
+  for (const c of WINDOW_COLUMNS) if (taken.has(c)) throw sqlError(tvf.pos, `the input of ${tvf.fn} already has a column '${c}'`);
+  const fields = [...input.fields, { name: 'window_start', key: 'window_start', type: T.TIMESTAMP }, { name: 'window_end', key: 'window_end', type: T.TIMESTAMP }, { name: 'window_time', key: 'window_time', type: T.TIMESTAMP }];
+  return { stream: input.stream, fields, updating: false, rowtime: input.rowtime, window };
+}
+
+function info(fn: WindowInfo['fn'], sizeMs: number, slideMs: number, timeKey: string): WindowInfo {
+  return { fn, sizeMs, slideMs, timeKey, deferred: true, startKey: 'window_start', endKey: 'window_end', aggregated: false };
+}
+
+/** The engine's window assigner for a window TVF. */
+export function assignerOf(w: WindowInfo): WindowAssigner {
+  switch (w.fn) {
+    case 'TUMBLE':
+      return TumblingEventTimeWindows.of(w.sizeMs);
+    case 'HOP':
+      return SlidingEventTimeWindows.of(w.sizeMs, w.slideMs);
+    case 'CUMULATE':
+      return cumulatingWindows(w.slideMs, w.sizeMs);
+    case 'SESSION':
+      return EventTimeSessionWindows.withGap(w.gapMs!);
+  }
+}
+
+/** A window TVF selected without aggregation: each row once per window, with the window columns. */
+export function materializeWindows(rel: Rel, ctx: PlanContext, pos: { line: number; col: number }): Rel {
+  const w = rel.window;
+  if (!w || !w.deferred) return rel;
+  if (w.fn === 'SESSION') throw sqlUnsupported(pos, 'SESSION windows without aggregation (GROUP BY window_start, window_end)');
+  const assigner = assignerOf(w);
+  const timeKey = w.timeKey;
+  const uid = ctx.uids.next('calc', `assign ${w.fn} windows`);
+  const stream = (rel.stream as DataStream<Row>)
+    .flatMap((row: Row, out) => {
+      for (const win of assigner.assignWindows(row[timeKey] as number, 0)) out.collect({ ...row, window_start: win.start, window_end: win.end, window_time: win.end - 1 });
+    })
+    .uid(uid)
+    .name(`sql:${w.fn.toLowerCase()} windows`);
+  return { ...rel, stream, window: { ...w, deferred: false } };
 }

@@ -20,6 +20,17 @@ export function maxBatchRows(columns: number): number {
   return Math.floor(MAX_PARAMETERS / Math.max(1, columns));
 }
 
+/** `($1, $2), ($3, $4), …`: `rows` tuples of `width` parameters, numbered row-major. */
+function tuples(rows: number, width: number): string {
+  const out: string[] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const ps: string[] = new Array(width);
+    for (let c = 0; c < width; c++) ps[c] = `$${r * width + c + 1}`;
+    out[r] = `(${ps.join(', ')})`;
+  }
+  return out.join(', ');
+}
+
 export class InsertStatements {
   private readonly cache = new Map<number, string>();
   private readonly head: string;
@@ -43,14 +54,7 @@ export class InsertStatements {
   text(rows: number): string {
     let s = this.cache.get(rows);
     if (s === undefined) {
-      const w = this.t.columns.length;
-      const tuples: string[] = new Array(rows);
-      for (let r = 0; r < rows; r++) {
-        const ps: string[] = new Array(w);
-        for (let c = 0; c < w; c++) ps[c] = `$${r * w + c + 1}`;
-        tuples[r] = `(${ps.join(', ')})`;
-      }
-      s = this.head + tuples.join(', ') + this.tail;
+      s = this.head + tuples(rows, this.t.columns.length) + this.tail;
       // Only a few sizes recur (the full batch, the odd tails at barriers): bound the cache.
       if (this.cache.size > 16) this.cache.clear();
       this.cache.set(rows, s);
@@ -64,4 +68,25 @@ export function flatten(rows: readonly unknown[][]): unknown[] {
   const out: unknown[] = [];
   for (const r of rows) for (const v of r) out.push(v);
   return out;
+}
+
+/** `DELETE … WHERE (key columns) IN (…)` for a batch of keys, the text made once per batch size. */
+export class DeleteStatements {
+  private readonly cache = new Map<number, string>();
+  private readonly head: string;
+
+  constructor(table: string, private readonly key: readonly string[]) {
+    this.head = `DELETE FROM ${quoteIdent(table)} WHERE (${key.map(quoteIdent).join(', ')}) IN (`;
+  }
+
+  /** The statement deleting `keys` keys (row-major parameters, as `flatten` makes them). */
+  text(keys: number): string {
+    let s = this.cache.get(keys);
+    if (s === undefined) {
+      s = this.head + tuples(keys, this.key.length) + ')';
+      if (this.cache.size > 16) this.cache.clear();
+      this.cache.set(keys, s);
+    }
+    return s;
+  }
 }

@@ -25,7 +25,8 @@
  *
  * 'upsert': `INSERT … ON CONFLICT (key) DO UPDATE` through the idempotent sink: a replay
  * overwrites rows with the same values, so the table ends exact when the values are
- * deterministic (needs a unique index on `key`).
+ * deterministic (needs a unique index on `key`). With `isDelete`, such records DELETE their key
+ * instead, so a changelog (the SQL runtime's postgresUpsertSink) ends exact the same way.
  *
  * Writes never block the record loop: rows are buffered and inserted in batches by one chain
  * of statements per subtask, in order. A failed statement fails the task at the next record or
@@ -56,6 +57,8 @@ export interface PostgresSinkOptions<T> {
   row?: (value: T) => unknown[];
   /** 'upsert': the conflict target (columns of a unique index). */
   key?: string[];
+  /** 'upsert': records for which this is true delete the row with their key instead (a changelog's -D). */
+  isDelete?: (value: T) => boolean;
   /** Rows per INSERT statement. Default 500. */
   batchRows?: number;
   /**
@@ -93,6 +96,7 @@ function checkOptions<T>(opts: PostgresSinkOptions<T>, name: string): void {
   if (!Array.isArray(opts.columns) || opts.columns.length === 0 || !opts.columns.every((c) => typeof c === 'string' && c !== '')) bad('columns must be a non-empty list of column names');
   const mode = opts.mode ?? 'exactly-once';
   if (!['exactly-once', 'at-least-once', 'upsert'].includes(mode)) bad(`mode must be 'exactly-once', 'at-least-once' or 'upsert', got '${mode}'`);
+  if (opts.isDelete !== undefined && (mode !== 'upsert' || typeof opts.isDelete !== 'function')) bad("isDelete must be a function of the record, in mode 'upsert' only");
   if (mode === 'upsert' && (!Array.isArray(opts.key) || opts.key.length === 0 || !opts.key.every((k) => opts.columns.includes(k)))) {
     bad("mode 'upsert' needs key: the columns of a unique index, all among columns");
   }

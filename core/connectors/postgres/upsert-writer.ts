@@ -3,10 +3,21 @@ import type pg from 'pg';
 import { idempotent } from '../sinks/idempotent.js';
 import type { ConnectorContext, SinkWriter } from '../types.js';
 import { connect, disconnect, pgFailure, type PgTarget } from './connection.js';
-import { flatten, type InsertStatements } from './insert.js';
+import { DeleteStatements, flatten, type InsertStatements } from './insert.js';
 import type { PostgresSinkOptions } from './sink.js';
 
-/** 'upsert': the idempotent sink, its upserts as INSERT … ON CONFLICT on this writer's connection. */
+/** A record as the idempotent writer keeps it: its column values, and whether it deletes its key. */
+interface Change {
+  row: unknown[];
+  del: boolean;
+}
+
+/**
+ * 'upsert': the idempotent sink, its upserts as INSERT … ON CONFLICT on this writer's
+ * connection and, with `isDelete`, its deletes as DELETE … WHERE key IN (…). The writer keeps
+ * only the latest change per key within a batch, so the deletes and the upserts of one batch are
+ * of different keys and their order does not matter.
+ */
 export function upsertWriter<T>(
   ctx: ConnectorContext,
   target: PgTarget,
@@ -18,12 +29,20 @@ export function upsertWriter<T>(
   const where = { operatorUid: ctx.operatorUid, subtask: ctx.subtaskIndex };
   const keyAt = opts.key!.map((k) => opts.columns.indexOf(k));
   let client: pg.Client | undefined;
-  const upsert = async (entries: [string, unknown[]][]) => {
+  const isDelete = opts.isDelete;
+  const deletes = new DeleteStatements(opts.table, opts.key!);
+  const upsert = async (entries: [string, Change][]) => {
     try {
       if (!client) client = await connect(target, where);
-      for (let i = 0; i < entries.length; i += batchRows) {
-        const rows = entries.slice(i, i + batchRows).map((e) => e[1]);
-        await client.query(statements.text(rows.length), flatten(rows));
+      const rows = entries.filter((e) => !e[1].del).map((e) => e[1].row);
+      const gone = entries.filter((e) => e[1].del).map((e) => keyAt.map((k) => e[1].row[k]));
+      for (let i = 0; i < rows.length; i += batchRows) {
+        const batch = rows.slice(i, i + batchRows);
+        await client.query(statements.text(batch.length), flatten(batch));
+      }
+      for (let i = 0; i < gone.length; i += batchRows) {
+        const batch = gone.slice(i, i + batchRows);
+        await client.query(deletes.text(batch.length), flatten(batch));
       }
     } catch (err) {
       throw pgFailure(err, target, where);
@@ -31,17 +50,17 @@ export function upsertWriter<T>(
   };
   // The idempotent writer coalesces by key within a batch (one row may not be updated twice
   // by one INSERT … ON CONFLICT); rows are converted first, so the key is read from the row.
-  const inner = idempotent<unknown[], string>({
+  const inner = idempotent<Change, string>({
     name: target.name,
-    key: (row) => JSON.stringify(keyAt.map((k) => row[k])),
+    key: (c) => JSON.stringify(keyAt.map((k) => c.row[k])),
     upsert,
     flushEvery: batchRows,
-  }).createWriter(ctx) as SinkWriter<unknown[]>;
+  }).createWriter(ctx) as SinkWriter<Change>;
   return {
     async open() {
       client = await connect(target, where);
     },
-    write: (v: T) => inner.write(toRow(v)),
+    write: (v: T) => inner.write({ row: toRow(v), del: isDelete !== undefined && isDelete(v) }),
     prepareCommit: (id: number) => inner.prepareCommit!(id),
     finish: () => inner.finish(),
     abort: () => inner.abort?.(),

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../types.js';
 
@@ -26,7 +26,8 @@ export interface PartFileHandle {
   final: string;
 }
 
-const DEFAULT_ROLL_BYTES = 64 * 1024 * 1024;
+/** Default size at which a part file is rolled. */
+export const DEFAULT_ROLL_BYTES = 64 * 1024 * 1024;
 /** Buffered characters before they go to the file; keeps write() to a string append. */
 const FLUSH_CHARS = 1024 * 1024;
 
@@ -34,7 +35,8 @@ function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function makeDir(dir: string): void {
+/** Creates an output directory, or fails with one line naming it. */
+export function makeDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
@@ -106,7 +108,12 @@ export function jsonLinesFile<T>(dir: string, opts: JsonLinesFileOptions = {}): 
   };
 }
 
-class JsonLinesWriter<T> implements SinkWriter<T> {
+/**
+ * The writer of `jsonLinesFile`. `committedName`, when given, names a part file's committed
+ * form by the checkpoint that seals it (-1: the end of a job without checkpoints), for readers
+ * that must replay files in commit order (the SQL upsert sink).
+ */
+export class JsonLinesWriter<T> implements SinkWriter<T> {
   private readonly runId = randomBytes(4).toString('hex');
   private seq = 0;
   private buffer = '';
@@ -123,6 +130,7 @@ class JsonLinesWriter<T> implements SinkWriter<T> {
     private readonly dir: string,
     private readonly subtask: number,
     private readonly rollBytes: number,
+    private readonly committedName?: (checkpointId: number, base: string) => string,
   ) {}
 
   open(): void {
@@ -195,7 +203,7 @@ class JsonLinesWriter<T> implements SinkWriter<T> {
     return { pending, final };
   }
 
-  async prepareCommit(_checkpointId: number): Promise<PartFileHandle[]> {
+  async prepareCommit(checkpointId: number): Promise<PartFileHandle[]> {
     // Everything up to here is sealed synchronously, so records written while this awaits
     // go to a new part file of the next checkpoint.
     this.spill();
@@ -204,6 +212,7 @@ class JsonLinesWriter<T> implements SinkWriter<T> {
     this.sealed = [];
     if (last) handles.push(last);
     if (handles.length === 0) return handles;
+    if (this.committedName) for (const h of handles) h.final = join(this.dir, this.committedName(checkpointId, basename(h.final)));
     for (const h of handles) this.prepared.set(h.pending, h);
     try {
       for (const h of handles) await fsyncFile(h.pending);

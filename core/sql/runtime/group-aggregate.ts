@@ -1,8 +1,15 @@
 /**
- * Non-windowed GROUP BY over a changelog (Flink's GroupAggFunction).
+ * Non-windowed GROUP BY over a changelog (Flink's GroupAggFunction). State per group, one
+ * value: `[rows, acc1, acc2, …]` — the number of rows in the group (to know when its last row
+ * is retracted) and one retractable accumulator per aggregate (see accumulators.ts). The
+ * emitted result is recomputed from the accumulators, so it needs no state of its own.
  */
 import type { DataStream } from '../../api/datastream.js';
-import type { ChangeRow, Row } from './changelog.js';
+import type { Collector, RuntimeContext } from '../../api/functions.js';
+import { EddyError } from '../../failure.js';
+import { accumulate, createAccumulator, resultOf, type Accumulator } from './accumulators.js';
+import { isRetract, type ChangeRow, type Row } from './changelog.js';
+import { groupKeyOf, ttlOptions } from './keys.js';
 
 /** The aggregate functions a group aggregate computes. */
 export type AggregateKind = 'count*' | 'count' | 'sum' | 'avg' | 'min' | 'max' | 'countDistinct';
@@ -38,7 +45,76 @@ export interface GroupAggregateOptions {
  * DISTINCT keep the multiset of values, as Flink's MinWithRetractAggFunction).
  */
 export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregateOptions): DataStream<ChangeRow> {
-  void input;
-  void opts;
-  throw new Error('todo');
+  checkOptions(opts);
+  const groupBy = [...opts.groupBy];
+  const specs = [...opts.aggregates];
+  const stateOpts = ttlOptions(opts.ttlMs);
+  const keyOfChange = groupKeyOf(groupBy);
+
+  /** The output row of a group: its columns from `row`, then the aggregates' values. */
+  const output = (row: Row, values: unknown[]): Row => {
+    const out: Row = {};
+    for (const c of groupBy) out[c] = row[c] ?? null;
+    for (let i = 0; i < specs.length; i++) out[specs[i].as] = values[i];
+    return out;
+  };
+  const results = (acc: unknown[]): unknown[] => specs.map((s, i) => resultOf(s.kind, acc[i + 1] as Accumulator));
+
+  return input
+    .keyBy((c: ChangeRow) => keyOfChange(c.row))
+    .process<ChangeRow>((change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => {
+      const state = ctx.state.value<unknown[]>('acc', stateOpts);
+      const retract = isRetract(change.kind);
+      let acc = state.value();
+      const first = acc === undefined;
+      if (acc === undefined) {
+        // A retraction for a group we do not hold (forgotten by TTL): nothing to take it from.
+        if (retract) return;
+        acc = [0, ...specs.map((s) => createAccumulator(s.kind))];
+      }
+      const before = first ? undefined : results(acc);
+      const delta = retract ? -1 : 1;
+      acc[0] = (acc[0] as number) + delta;
+      for (let i = 0; i < specs.length; i++) acc[i + 1] = accumulate(specs[i], acc[i + 1] as Accumulator, change.row, delta);
+      if ((acc[0] as number) <= 0) {
+        state.clear();
+        if (before !== undefined) out.collect({ kind: '-D', row: output(change.row, before) });
+        return;
+      }
+      // Written back even when the result is unchanged: it changed, and TTL counts from the write.
+      state.update(acc);
+      const after = results(acc);
+      if (before === undefined) out.collect({ kind: '+I', row: output(change.row, after) });
+      else if (!sameValues(before, after)) {
+        out.collect({ kind: '-U', row: output(change.row, before) });
+        out.collect({ kind: '+U', row: output(change.row, after) });
+      }
+    })
+    .uid(opts.uid)
+    .name(`sql:groupAggregate(${groupBy.join(', ')})`);
+}
+
+function sameValues(a: unknown[], b: unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+const KINDS = new Set(['count*', 'count', 'sum', 'avg', 'min', 'max', 'countDistinct']);
+
+function checkOptions(opts: GroupAggregateOptions): void {
+  const bad = (m: string): never => {
+    throw new EddyError('JOB_INVALID', `groupAggregate ${opts?.uid ?? ''}: ${m}`);
+  };
+  if (typeof opts?.uid !== 'string' || opts.uid === '') bad('uid must be a non-empty string');
+  if (!Array.isArray(opts.groupBy) || !opts.groupBy.every((c) => typeof c === 'string')) bad('groupBy must be a list of column names');
+  if (!Array.isArray(opts.aggregates)) bad('aggregates must be a list');
+  const names = new Set(opts.groupBy);
+  for (const a of opts.aggregates) {
+    if (!KINDS.has(a?.kind)) bad(`unknown aggregate kind '${a?.kind}' (expected one of ${[...KINDS].join(', ')})`);
+    if (a.kind !== 'count*' && typeof a.arg !== 'function') bad(`aggregate ${a.kind} needs arg, a function of the row`);
+    if (a.filter !== undefined && typeof a.filter !== 'function') bad(`the FILTER of ${a.as} must be a function of the row`);
+    if (typeof a.as !== 'string' || a.as === '' || names.has(a.as)) bad(`aggregate output column '${a.as}' is empty or used twice`);
+    names.add(a.as);
+  }
+  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
 }

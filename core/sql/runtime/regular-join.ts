@@ -1,8 +1,25 @@
 /**
  * Regular (non-windowed) equi-joins of two changelogs (Flink's StreamingJoinOperator).
+ *
+ * State, per join key and side, a map state: row id → [row, count, partners] — the distinct
+ * rows of that side with their multiplicity and, for an outer side, how many rows of the other
+ * side currently join them (0 means the row stands null-padded in the output). TTL applies per
+ * stored row.
+ *
+ * Output kinds, as Flink's (FLINK-17337 keeps outer joins on +I/-D):
+ *   accumulate on side S  each partner P: if P's side is outer and P had no partner, -D P+null;
+ *                         then +I S+P (an inner join forwards the input's +I/+U);
+ *                         no partner and S's side is outer: +I S+null
+ *   retract on side S     each partner P: -D S+P (an inner join forwards -U/-D); if P's side is
+ *                         outer and S was its last partner, +I P+null;
+ *                         no partner and S's side is outer: -D S+null
  */
 import type { DataStream } from '../../api/datastream.js';
-import type { ChangeRow, Row } from './changelog.js';
+import type { Collector, RuntimeContext } from '../../api/functions.js';
+import type { MapState } from '../../api/state.js';
+import { EddyError } from '../../failure.js';
+import { isRetract, type ChangeRow, type Row, type RowKind } from './changelog.js';
+import { keyForKeyBy, keyHasNull, rowId, ttlOptions } from './keys.js';
 
 /** Which rows without a partner are kept (padded with nulls): none, the left's, the right's, both. */
 export type JoinType = 'inner' | 'left' | 'right' | 'full';
@@ -32,8 +49,95 @@ export interface RegularJoinOptions {
  * row is retracted when the first partner arrives (and emitted again when the last one leaves).
  */
 export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow> {
-  void left;
-  void right;
-  void opts;
-  throw new Error('todo');
+  checkOptions(opts);
+  const { leftKey, rightKey, combine, condition } = opts;
+  const stateOpts = ttlOptions(opts.ttlMs);
+  const outer: [boolean, boolean] = [opts.type === 'left' || opts.type === 'full', opts.type === 'right' || opts.type === 'full'];
+  const inner = opts.type === 'inner';
+  const keys = [leftKey, rightKey];
+  // The output row of `row` on `side` with `other` (null: padded).
+  const pair = (side: 0 | 1, row: Row | null, other: Row | null): Row => (side === 0 ? combine(row, other) : combine(other, row));
+  const matches = (side: 0 | 1, row: Row, other: Row): boolean =>
+    condition === undefined || (side === 0 ? condition(row, other) : condition(other, row)) === true;
+
+  const onChange = (side: 0 | 1, change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+    const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
+    const theirs = ctx.state.map<string, JoinEntry>(SIDE_STATE[1 - side], stateOpts);
+    const row = change.row;
+    const id = rowId(row);
+    const retract = isRetract(change.kind);
+    const otherSide = (1 - side) as 0 | 1;
+    const otherOuter = outer[otherSide];
+    // A key with null joins nothing (SQL's `=`), though an outer row still stands padded.
+    const partners = keyHasNull(keys[side](row)) ? [] : theirs.entries();
+    let joined = 0;
+    for (const [pid, p] of partners) {
+      if (!matches(side, row, p[0])) continue;
+      joined += p[1];
+      let kind: RowKind = retract ? '-D' : '+I';
+      if (inner) kind = change.kind;
+      if (otherOuter) {
+        // The partner's padded rows leave with its first partner and return with its last.
+        if (!retract && p[2] === 0) for (let c = 0; c < p[1]; c++) out.collect({ kind: '-D', row: pair(otherSide, p[0], null) });
+        if (!retract) p[2] += 1;
+        else if (p[2] > 0 && --p[2] === 0) for (let c = 0; c < p[1]; c++) out.collect({ kind: '+I', row: pair(otherSide, p[0], null) });
+        theirs.put(pid, p);
+      }
+      const r = pair(side, row, p[0]);
+      for (let c = 0; c < p[1]; c++) out.collect({ kind, row: r });
+    }
+    // Ordered after the partners' retractions, as Flink: a downstream materialization never sees
+    // a padded row and a joined row of the same input row at once.
+    if (retract) {
+      if (outer[side] && joined === 0) out.collect({ kind: '-D', row: pair(side, row, null) });
+      removeOne(mine, id);
+    } else {
+      if (outer[side] && joined === 0) out.collect({ kind: '+I', row: pair(side, row, null) });
+      const e = mine.get(id);
+      if (e === undefined) mine.put(id, [row, 1, joined]);
+      else {
+        e[1] += 1;
+        e[2] = joined;
+        mine.put(id, e);
+      }
+    }
+  };
+
+  return left
+    .connect(right)
+    .keyBy((c: ChangeRow) => keyForKeyBy(leftKey(c.row)), (c: ChangeRow) => keyForKeyBy(rightKey(c.row)))
+    .process<ChangeRow>({
+      processElement1: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(0, c, ctx, out),
+      processElement2: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(1, c, ctx, out),
+    })
+    .uid(opts.uid)
+    .name(`sql:${opts.type}Join`);
+}
+
+/** A stored row of one side: [row, multiplicity, partners on the other side]. */
+type JoinEntry = [Row, number, number];
+
+const SIDE_STATE = ['left', 'right'] as const;
+
+/** Takes one copy of the row out of a side's state (nothing if it is not there: TTL forgot it). */
+function removeOne(state: MapState<string, JoinEntry>, id: string): void {
+  const e = state.get(id);
+  if (e === undefined) return;
+  if (e[1] <= 1) state.remove(id);
+  else {
+    e[1] -= 1;
+    state.put(id, e);
+  }
+}
+
+function checkOptions(opts: RegularJoinOptions): void {
+  const bad = (m: string): never => {
+    throw new EddyError('JOB_INVALID', `regularJoin ${opts?.uid ?? ''}: ${m}`);
+  };
+  if (typeof opts?.uid !== 'string' || opts.uid === '') bad('uid must be a non-empty string');
+  if (!['inner', 'left', 'right', 'full'].includes(opts.type)) bad(`type must be 'inner', 'left', 'right' or 'full', got '${opts.type}'`);
+  if (typeof opts.leftKey !== 'function' || typeof opts.rightKey !== 'function') bad('leftKey and rightKey must be functions of a row');
+  if (typeof opts.combine !== 'function') bad('combine must be a function (left, right) => row');
+  if (opts.condition !== undefined && typeof opts.condition !== 'function') bad('condition must be a function (left, right) => boolean');
+  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
 }

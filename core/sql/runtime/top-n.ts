@@ -1,9 +1,17 @@
 /**
  * Top-N per partition: `ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) AS rn … WHERE rn <= N`
  * (Flink's AppendOnlyTopNFunction and RetractableTopNFunction).
+ *
+ * State per partition, one value: its rows sorted by ORDER BY (equal ones in arrival order).
+ * Over an insert-only input only the top n are kept (a row below them can never rise); over a
+ * changelog every row is kept, since a retraction in the top n lets the next row in. Each
+ * change compares the top n before and after and emits the difference.
  */
 import type { DataStream } from '../../api/datastream.js';
-import type { ChangeRow, Row } from './changelog.js';
+import type { Collector, RuntimeContext } from '../../api/functions.js';
+import { EddyError } from '../../failure.js';
+import { isRetract, type ChangeRow, type Row } from './changelog.js';
+import { keyForKeyBy, rowId, ttlOptions } from './keys.js';
 
 /** One ORDER BY item. */
 export interface SortField {
@@ -39,7 +47,117 @@ export interface TopNOptions {
  * the old and +U of the new (+I / -D for a rank that appears or disappears).
  */
 export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStream<ChangeRow> {
-  void input;
-  void opts;
-  throw new Error('todo');
+  checkOptions(opts);
+  const { n, rowNumberColumn, partitionBy } = opts;
+  const compare = comparatorOf(opts.orderBy);
+  const stateOpts = ttlOptions(opts.ttlMs);
+  const insertOnly = opts.insertOnlyInput === true;
+
+  return input
+    .keyBy((c: ChangeRow) => keyForKeyBy(partitionBy(c.row)))
+    .process<ChangeRow>((change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => {
+      const state = ctx.state.value<Row[]>('rows', stateOpts);
+      const rows = state.value() ?? [];
+      const before = rows.slice(0, n);
+      if (isRetract(change.kind)) {
+        const at = indexOfRow(rows, change.row, compare);
+        // Not held: below the top n of an insert-only input, or forgotten by TTL.
+        if (at < 0) return;
+        rows.splice(at, 1);
+      } else {
+        const at = upperBound(rows, change.row, compare);
+        if (insertOnly && at >= n) return;
+        rows.splice(at, 0, change.row);
+        if (insertOnly && rows.length > n) rows.length = n;
+      }
+      if (rows.length === 0) state.clear();
+      else state.update(rows);
+      const after = rows.slice(0, n);
+      if (rowNumberColumn === undefined) emitSetChanges(before, after, out);
+      else emitRankChanges(before, after, rowNumberColumn, out);
+    })
+    .uid(opts.uid)
+    .name(`sql:topN(${n})`);
+}
+
+/** Without a row number: the rows that left the top n (-D), then those that entered (+I). */
+function emitSetChanges(before: Row[], after: Row[], out: Collector<ChangeRow>): void {
+  const was = new Set(before);
+  const is = new Set(after);
+  for (const r of before) if (!is.has(r)) out.collect({ kind: '-D', row: r });
+  for (const r of after) if (!was.has(r)) out.collect({ kind: '+I', row: r });
+}
+
+/** With a row number: each rank whose row changed is updated (-U/+U), appears (+I) or goes (-D). */
+function emitRankChanges(before: Row[], after: Row[], column: string, out: Collector<ChangeRow>): void {
+  const ranks = Math.max(before.length, after.length);
+  for (let i = 0; i < ranks; i++) {
+    const o = before[i];
+    const nw = after[i];
+    if (o !== undefined && nw !== undefined) {
+      if (o === nw || rowId(o) === rowId(nw)) continue;
+      out.collect({ kind: '-U', row: { ...o, [column]: i + 1 } });
+      out.collect({ kind: '+U', row: { ...nw, [column]: i + 1 } });
+    } else if (o !== undefined) out.collect({ kind: '-D', row: { ...o, [column]: i + 1 } });
+    else out.collect({ kind: '+I', row: { ...nw, [column]: i + 1 } });
+  }
+}
+
+/** Index after the last row that sorts ≤ `row`: equal rows keep their arrival order. */
+function upperBound(rows: Row[], row: Row, compare: (a: Row, b: Row) => number): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(rows[mid], row) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first row equal by value to `row` among those that sort equal to it, or -1. */
+function indexOfRow(rows: Row[], row: Row, compare: (a: Row, b: Row) => number): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(rows[mid], row) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const id = rowId(row);
+  for (let i = lo; i < rows.length && compare(rows[i], row) === 0; i++) if (rowId(rows[i]) === id) return i;
+  return -1;
+}
+
+/** The ORDER BY as a comparator: nulls first ascending and last descending unless said. */
+export function comparatorOf(fields: readonly SortField[]): (a: Row, b: Row) => number {
+  return (a, b) => {
+    for (const f of fields) {
+      const x = f.value(a);
+      const y = f.value(b);
+      const xNull = x === null || x === undefined;
+      const yNull = y === null || y === undefined;
+      if (xNull || yNull) {
+        if (xNull && yNull) continue;
+        const nullsFirst = (f.nulls ?? (f.desc ? 'last' : 'first')) === 'first';
+        return xNull === nullsFirst ? -1 : 1;
+      }
+      const c = (x as number) < (y as number) ? -1 : (x as number) > (y as number) ? 1 : 0;
+      if (c !== 0) return f.desc ? -c : c;
+    }
+    return 0;
+  };
+}
+
+function checkOptions(opts: TopNOptions): void {
+  const bad = (m: string): never => {
+    throw new EddyError('JOB_INVALID', `topN ${opts?.uid ?? ''}: ${m}`);
+  };
+  if (typeof opts?.uid !== 'string' || opts.uid === '') bad('uid must be a non-empty string');
+  if (typeof opts.partitionBy !== 'function') bad('partitionBy must be a function of the row');
+  if (!Array.isArray(opts.orderBy) || opts.orderBy.length === 0 || !opts.orderBy.every((f) => typeof f?.value === 'function')) {
+    bad('orderBy must be a non-empty list of { value: (row) => v, desc? }');
+  }
+  if (!(Number.isSafeInteger(opts.n) && opts.n > 0)) bad(`n must be a positive integer, got ${opts.n}`);
+  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
 }

@@ -1,0 +1,110 @@
+/**
+ * Retractable accumulators of the group aggregate (Flink's *WithRetractAggFunction), as plain
+ * arrays and numbers so every state backend stores them as they are:
+ *   COUNT(*), COUNT(x)   n                       rows (non-null x) counted
+ *   SUM(x), AVG(x)       [sum, n]                n non-null values: SUM is null when n = 0
+ *   MIN, MAX,            [[value, count], …]     the multiset of values, sorted by value:
+ *   COUNT(DISTINCT x)                            a retraction of the minimum needs the next one
+ * A retraction of a value that is not there (state expired by TTL) is ignored.
+ */
+import type { Row } from './changelog.js';
+import type { AggregateKind, AggregateSpec } from './group-aggregate.js';
+
+/** A value multiset, sorted by value: [value, count] pairs with count > 0. */
+export type Multiset = [unknown, number][];
+
+/** One aggregate's accumulator (see the module comment for each kind). */
+export type Accumulator = number | [number, number] | Multiset;
+
+/** SQL's order of comparable values (numbers, strings, booleans, bigints); nulls never get here. */
+export function compareValues(a: unknown, b: unknown): number {
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/** Index of the first pair whose value is ≥ v. */
+function lowerBound(set: Multiset, v: unknown): number {
+  let lo = 0;
+  let hi = set.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareValues(set[mid][0], v) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function addToSet(set: Multiset, v: unknown, delta: 1 | -1): void {
+  const i = lowerBound(set, v);
+  if (i < set.length && compareValues(set[i][0], v) === 0) {
+    set[i][1] += delta;
+    if (set[i][1] <= 0) set.splice(i, 1);
+  } else if (delta > 0) {
+    set.splice(i, 0, [v, 1]);
+  }
+}
+
+/** A new, empty accumulator of `kind`. */
+export function createAccumulator(kind: AggregateKind): Accumulator {
+  switch (kind) {
+    case 'count*':
+    case 'count':
+      return 0;
+    case 'sum':
+    case 'avg':
+      return [0, 0];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Adds (delta 1) or retracts (delta -1) `row` into `acc` and returns the accumulator (a number
+ * is returned anew; arrays change in place).
+ */
+export function accumulate(spec: AggregateSpec, acc: Accumulator, row: Row, delta: 1 | -1): Accumulator {
+  if (spec.filter !== undefined && spec.filter(row) !== true) return acc;
+  if (spec.kind === 'count*') return (acc as number) + delta;
+  const v = spec.arg!(row);
+  if (v === null || v === undefined) return acc;
+  switch (spec.kind) {
+    case 'count':
+      return (acc as number) + delta;
+    case 'sum':
+    case 'avg': {
+      const s = acc as [number, number];
+      s[0] += delta * (v as number);
+      s[1] += delta;
+      return s;
+    }
+    default:
+      addToSet(acc as Multiset, v, delta);
+      return acc;
+  }
+}
+
+/** The aggregate's value: SUM, AVG, MIN, MAX of no values are null; COUNTs are 0. */
+export function resultOf(kind: AggregateKind, acc: Accumulator): unknown {
+  switch (kind) {
+    case 'count*':
+    case 'count':
+      return acc;
+    case 'sum': {
+      const s = acc as [number, number];
+      return s[1] > 0 ? s[0] : null;
+    }
+    case 'avg': {
+      const s = acc as [number, number];
+      return s[1] > 0 ? s[0] / s[1] : null;
+    }
+    case 'min': {
+      const m = acc as Multiset;
+      return m.length > 0 ? m[0][0] : null;
+    }
+    case 'max': {
+      const m = acc as Multiset;
+      return m.length > 0 ? m[m.length - 1][0] : null;
+    }
+    case 'countDistinct':
+      return (acc as Multiset).length;
+  }
+}
