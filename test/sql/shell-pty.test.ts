@@ -76,8 +76,9 @@ describe('eddy sql shell in a pseudo-terminal', () => {
       child.stdin.write('q');
       await waitFor('the prompt after q', () => prompts() > beforeSlow);
       child.stdin.write('QUIT;\n');
-      assert.equal(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]), 0);
+      assert.equal(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 15_000).unref())]), 0);
     } finally {
+      child.stdin.end();
       child.kill('SIGKILL');
     }
 
