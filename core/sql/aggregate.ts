@@ -15,6 +15,7 @@ import { groupAggregate, insertOnly, type AggregateKind, type AggregateSpec, typ
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
+import { TumblingEventTimeWindows } from '../api/windows.js';
 
 /** One aggregate call of the query. */
 interface AggCall {
@@ -289,7 +290,17 @@ function resultOf(a: AggCall, state: unknown): unknown {
 
 function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {
   const w = rel.window!;
-  if (!w.deferred) throw sqlUnsupported(s.pos, 'a window aggregate over rows whose windows were already assigned (aggregate the window TVF directly)');
+  if (!w.deferred && !w.aggregated) throw sqlUnsupported(s.pos, 'a window aggregate over window TVF rows selected without aggregation (aggregate the window TVF directly)');
+  // Over the output of a window aggregate (q5's second level), each row already has its window:
+  // window_start and window_end join the key, and as all rows of one window carry the timestamp
+  // window_end - 1, a tumbling window of the slide gathers exactly them.
+  const rewindow = !w.deferred;
+  if (rewindow) {
+    const startKey = w.startKey;
+    const endKey = w.endKey;
+    keys = [...keys, { fn: (r) => r[startKey], type: T.TIMESTAMP }, { fn: (r) => r[endKey], type: T.TIMESTAMP }];
+  }
+  const nGroup = groupFields.length;
   const keyFns = keys.map((k) => k.fn);
   const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
     createAccumulator: () => ({ k: null, a: aggs.map(init) }),
@@ -307,16 +318,18 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     const acc = elements[0]!;
     const row: Row = {};
     for (let i = 0; i < gkeys.length; i++) row[gkeys[i]!] = acc.k![i];
-    row[w.startKey] = wctx.window.start;
-    row[w.endKey] = wctx.window.end;
-    row.window_time = wctx.window.end - 1;
+    const start = rewindow ? (acc.k![nGroup] as number) : wctx.window.start;
+    const end = rewindow ? (acc.k![nGroup + 1] as number) : wctx.window.end;
+    row[w.startKey] = start;
+    row[w.endKey] = end;
+    row.window_time = end - 1;
     for (let i = 0; i < akeys.length; i++) row[akeys[i]!] = resultOf(aggs[i]!, acc.a[i]);
     out.collect(row);
   };
   const uid = ctx.uids.next('window', `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`);
   const stream = (rel.stream as DataStream<Row>)
     .keyBy(keySelector(keys))
-    .window(assignerOf(w))
+    .window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w))
     .aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
     .uid(uid)
     .name(`sql:${w.fn.toLowerCase()} window aggregate`);

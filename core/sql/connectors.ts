@@ -9,6 +9,7 @@ import type { TableDef } from './catalog.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import type { Row } from './expressions.js';
 import { coerce, type SqlType } from './types.js';
+import { postgresUpsertSink, upsertJsonLinesFile } from './runtime/index.js';
 
 /** A table's source: what it reads, and how a raw record becomes a row of its physical columns. */
 export interface TableSource {
@@ -18,7 +19,7 @@ export interface TableSource {
 }
 
 const SOURCES = ['filesystem', 'nexmark', 'datagen'];
-const SINKS = ['filesystem', 'print', 'blackhole', 'collect'];
+const SINKS = ['filesystem', 'print', 'blackhole', 'postgres', 'collect'];
 
 function opt(t: TableDef, key: string): string | undefined {
   return t.options[key];
@@ -96,6 +97,7 @@ export function tableSource(t: TableDef, pos: Pos): TableSource {
 
 function unknownConnector(t: TableDef, kind: string, known: string[]): Error {
   if (['kafka', 'upsert-kafka', 'jdbc', 'elasticsearch', 'hbase', 'kinesis', 'postgres', 'redis', 'jetstream'].includes(kind)) {
+    // postgres is a sink here; reading a table in FROM (Sources.postgres) is not wired yet.
     return sqlUnsupported(t.stmt.optionPos.connector, `the connector '${kind}' in SQL tables`);
   }
   return sqlError(t.stmt.optionPos.connector, `unknown connector '${kind}' for table '${t.name}' (expected one of ${known.join(', ')})`);
@@ -186,15 +188,26 @@ export function tableSink(t: TableDef): TableSink {
   const types = t.columns.map((c) => c.type);
   switch (kind) {
     case 'filesystem': {
-      checkKeys(t, (k) => ['connector', 'path', 'format'].includes(k) || k.startsWith('sink.'));
+      checkKeys(t, (k) => ['connector', 'path', 'format'].includes(k) || k.startsWith('sink.') || k.startsWith('partition.'));
       const path = need(t, 'path', '/data/output').replace(/^file:\/\//, '');
       const format = need(t, 'format', 'json');
       if (format !== 'json') throw sqlUnsupported(t.stmt.optionPos.format, `format '${format}' for a filesystem sink (eddy writes JSON lines: 'format' = 'json')`);
+      // With a primary key the table is an upsert sink: JSON lines of +I/+U/-D by key (sqlchange's).
+      if (t.primaryKey) return { sink: upsertJsonLinesFile(path, { key: t.primaryKey }) as Sink<unknown>, accepts: 'upsert' };
       return { sink: Sinks.jsonLinesFile(path) as Sink<unknown>, accepts: 'append' };
     }
     case 'print':
       checkKeys(t, (k) => ['connector', 'print-identifier', 'standard-error'].includes(k));
       return { sink: Sinks.print() as Sink<unknown>, accepts: 'changelog', format: (k, row) => printFormat(k, row, names, types) };
+    case 'postgres': {
+      checkKeys(t, (k) => ['connector', 'url', 'table-name', 'sink.mode'].includes(k));
+      const connectionString = need(t, 'url', 'postgresql://user@127.0.0.1:5432/db');
+      const table = need(t, 'table-name', t.name);
+      if (t.primaryKey) return { sink: postgresUpsertSink({ connectionString, table, columns: names, key: t.primaryKey }) as Sink<unknown>, accepts: 'upsert' };
+      const mode = opt(t, 'sink.mode') ?? 'exactly-once';
+      if (mode !== 'exactly-once' && mode !== 'at-least-once') throw sqlError(t.stmt.optionPos['sink.mode'], `'sink.mode' must be 'exactly-once' or 'at-least-once', got '${mode}'`);
+      return { sink: Sinks.postgres<Row>({ connectionString, table, columns: names, mode }) as Sink<unknown>, accepts: 'append' };
+    }
     case 'blackhole':
       checkKeys(t, (k) => k === 'connector');
       return { sink: Sinks.discard() as Sink<unknown>, accepts: 'changelog' };

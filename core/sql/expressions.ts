@@ -161,8 +161,8 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
 function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
   if (e.over) throw sqlUnsupported(e.pos, `${e.name}() OVER (…) outside the Top-N pattern (SELECT … FROM (SELECT …, ROW_NUMBER() OVER (…) AS rn …) WHERE rn <= N)`);
   if (AGGREGATES.has(e.name)) throw sqlError(e.pos, `aggregate function ${e.name} is not allowed here (only in the select list or HAVING of a query with GROUP BY or aggregation)`);
-  if (['TUMBLE_START', 'TUMBLE_END', 'HOP_START', 'HOP_END', 'SESSION_START', 'SESSION_END', 'TUMBLE', 'HOP', 'SESSION'].includes(e.name)) {
-    throw sqlUnsupported(e.pos, `the legacy group window function ${e.name} (use the window table functions: FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL …)) GROUP BY window_start, window_end)`);
+  if (/^(TUMBLE|HOP|SESSION)(_START|_END|_ROWTIME)?$/.test(e.name)) {
+    throw sqlError(e.pos, `${e.name} is a group window function: it belongs in GROUP BY ${e.name.replace(/_.*/, '')}(time, INTERVAL …) and its _START/_END in the select list of that query`);
   }
   if (e.filter) throw sqlError(e.filter.pos, `FILTER (WHERE …) applies to aggregate functions only, not ${e.name}`);
   const args = e.args.map((a) => compile(a, scope));

@@ -168,8 +168,9 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
       else if (b.op === '<=') upper = Math.min(upper, b.d);
       else upper = Math.min(upper, b.d - 1);
     }
-    if (!Number.isFinite(lower) || !Number.isFinite(upper)) throw sqlUnsupported(bounds[0]!.e.pos, 'a time condition bounded on one side only (an interval join needs a lower and an upper bound)');
-    if (joinType !== 'inner') throw sqlUnsupported(f.pos, `a ${joinType.toUpperCase()} interval join (inner interval joins are supported)`);
+    // Bounded on both sides, it is an interval join; else (e.g. q4's BETWEEN A.dateTime AND
+    // A.expires) a regular join checks the condition, as Flink plans it.
+    if (Number.isFinite(lower) && Number.isFinite(upper) && joinType === 'inner') {
     const uid = ctx.uids.next('join', `interval join on ${on}, right time - left time in [${lower}, ${upper}] ms`);
     const stream = (l.stream as DataStream<Row>)
       .keyBy(keyL)
@@ -182,6 +183,7 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
       .uid(uid)
       .name('sql:interval join');
     return { stream, fields, updating: false };
+    }
   }
   if (bounds.length > 0) rest.push(...bounds.map((b) => b.e));
 

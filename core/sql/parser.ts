@@ -175,7 +175,8 @@ class Parser {
         this.expectWord('NOT', 'NOT ENFORCED (Flink does not check primary keys)');
         this.expectWord('ENFORCED', 'ENFORCED after NOT');
       } else {
-        const col = this.ident('a column name, WATERMARK FOR or PRIMARY KEY');
+        // Column names may be reserved words elsewhere (q13's `key`).
+        const col = this.identLoose('a column name, WATERMARK FOR or PRIMARY KEY');
         if (this.eatWord('AS')) columns.push({ name: col, expr: this.expr(), pos: at });
         else {
           if (this.isWord('METADATA', 1)) throw sqlUnsupported(this.pos(), 'METADATA columns');
@@ -195,7 +196,14 @@ class Parser {
       }
     } while (this.eatOp(','));
     this.expectOp(')', "',' or ')' after a column");
-    if (this.isWord('PARTITIONED')) throw sqlUnsupported(this.pos(), 'PARTITIONED BY');
+    if (this.eatWord('PARTITIONED')) {
+      // Partitioning only splits a file sink's output into directories; the rows are the same.
+      this.expectWord('BY', 'BY after PARTITIONED');
+      this.expectOp('(');
+      do this.identLoose('a partition column');
+      while (this.eatOp(','));
+      this.expectOp(')');
+    }
     this.expectWord('WITH', "WITH ('connector' = …)");
     this.expectOp('(');
     const options: Record<string, string> = {};

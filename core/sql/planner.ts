@@ -18,6 +18,7 @@ import { comparable, isNumeric, T, typeName, widen, type SqlType } from './types
 import type { UidNamer } from './uids.js';
 import { planAggregate } from './aggregate.js';
 import { planJoin } from './join.js';
+import { legacyGroupWindow } from './legacy-windows.js';
 import { materializeWindows, planWindowTvf } from './window-tvf.js';
 import { planTopN, topNPattern } from './top-n.js';
 import type { ChangeRow } from './runtime/changelog.js';
@@ -48,6 +49,8 @@ function planSelect(s: Select, ctx: PlanContext): Rel {
   let rel = planFrom(s.from, ctx, s.where);
   if (s.where && !(s.from.k === 'join' && s.from.type === 'cross')) rel = filter(rel, s.where, ctx);
   const hasAgg = s.groupBy.length > 0 || s.items.some((i) => containsAggregate(i.e)) || (s.having !== undefined);
+  const legacy = legacyGroupWindow(s, rel, ctx);
+  if (legacy) return planAggregate(legacy.s, legacy.rel, ctx);
   if (hasAgg) return planAggregate(s, rel, ctx);
   rel = materializeWindows(rel, ctx, s.pos);
   if (s.distinct) return planAggregate({ ...s, groupBy: s.items.map((i) => i.e), distinct: false }, rel, ctx);
@@ -220,6 +223,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, scope: 
     stream: rel.stream,
     fields,
     updating: rel.updating,
+    updateReason: rel.updateReason,
     rowtime: renamed(rel.rowtime),
     window: window && window.startKey && window.endKey ? window : undefined,
     uniqueKey: rel.uniqueKey && rel.uniqueKey.every((k) => renamed(k)) ? rel.uniqueKey.map((k) => renamed(k)!) : undefined,
@@ -284,7 +288,7 @@ function planUnion(q: Query & { k: 'union' }, ctx: PlanContext): Rel {
   const lIdx = l.rowtime === undefined ? -1 : l.fields.findIndex((f) => f.key === l.rowtime);
   const rIdx = r.rowtime === undefined ? -1 : r.fields.findIndex((f) => f.key === r.rowtime);
   ctx.uids.next('union', `union all of ${fields.length} columns`);
-  return { stream: ls.union(rs), fields, updating, rowtime: lIdx >= 0 && lIdx === rIdx ? fields[lIdx]!.key : undefined };
+  return { stream: ls.union(rs), fields, updating, updateReason: l.updateReason ?? r.updateReason, rowtime: lIdx >= 0 && lIdx === rIdx ? fields[lIdx]!.key : undefined };
 }
 
 /** A short text of an expression for EXPLAIN. */

@@ -8,12 +8,12 @@ import type { DataStream } from '../api/datastream.js';
 import type { Expr, Query, Statement } from './ast.js';
 import { Catalog, type Column, type TableDef } from './catalog.js';
 import { tableSink } from './connectors.js';
-import { sqlError, sqlUnsupported } from './errors.js';
+import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
 import { planQuery, type PlanContext } from './planner.js';
 import type { AnyStream, Rel } from './relation.js';
-import type { ChangeRow } from './runtime/changelog.js';
+import { sinkChangelog, type ChangeRow, type UpsertSink } from './runtime/index.js';
 import { comparable, resolveType, typeName } from './types.js';
 import { UidNamer, uidPart, type PlanNode } from './uids.js';
 
@@ -30,6 +30,8 @@ export class SqlSession {
   readonly catalog = new Catalog();
   private readonly prefixes = new Set<string>();
   private selects = 0;
+  /** Idle-state TTL of changelog operators (SET 'table.exec.state.ttl'). */
+  private ttlMs: number | undefined;
 
   constructor(private readonly env: StreamExecutionEnvironment) {}
 
@@ -74,13 +76,19 @@ export class SqlSession {
         this.env.setParallelism(n);
         return;
       case 'execution.checkpointing.interval': {
-        const ms = /^[0-9]+$/.test(value) ? n : /^([0-9]+)\s*s$/.test(value) ? Number(value.replace(/\s*s$/, '')) * 1000 : NaN;
+        const ms = durationMs(value) ?? NaN;
         if (!(ms > 0)) throw sqlError(s.pos, `'execution.checkpointing.interval' must be milliseconds or 'Ns', got '${value}'`);
         this.env.enableCheckpointing(ms, this.env.settings.mode ?? 'exactly-once');
         return;
       }
+      case 'table.exec.state.ttl': {
+        const ms = durationMs(value);
+        if (ms === undefined) throw sqlError(s.pos, `'table.exec.state.ttl' must be a duration such as '1 h', '30 min', '10 s' or milliseconds, got '${value}'`);
+        this.ttlMs = ms > 0 ? ms : undefined;
+        return;
+      }
       default:
-        throw sqlUnsupported(s.pos, `SET '${key}' (eddy's SQL knows 'parallelism.default' and 'execution.checkpointing.interval'; other settings are run flags)`);
+        throw sqlUnsupported(s.pos, `SET '${key}' (eddy's SQL knows 'parallelism.default', 'execution.checkpointing.interval' and 'table.exec.state.ttl'; other settings are run flags)`);
     }
   }
 
@@ -108,7 +116,7 @@ export class SqlSession {
         throw sqlError(s.q.pos, `column ${i + 1} of the query ('${f.name}', ${typeName(f.type)}) does not fit column '${c.name}' (${typeName(c.type)}) of table '${table.name}'`);
       }
     });
-    this.sink(rel, table, columns, ctx);
+    this.sink(rel, table, columns, ctx, s.pos);
     return { kind: 'pipeline', target: table.name, uids: ctx.uids.nodes.map((n) => n.uid) };
   }
 
@@ -121,16 +129,16 @@ export class SqlSession {
       options: { connector: 'print' },
       stmt: { k: 'createTable', name: ctx.uids.prefix, columns: [], options: {}, optionPos: {}, pos: q.pos },
     };
-    this.sink(rel, printTable, columns, ctx);
+    this.sink(rel, printTable, columns, ctx, q.pos);
     return { kind: 'pipeline', target: 'stdout', uids: ctx.uids.nodes.map((n) => n.uid) };
   }
 
   /** Connects `rel` to the table's sink, after the changelog check. */
-  private sink(rel: Rel, table: TableDef, columns: Column[], ctx: PlanContext): void {
+  private sink(rel: Rel, table: TableDef, columns: Column[], ctx: PlanContext, pos: Pos): void {
     const sink = tableSink(table);
     if (rel.updating && sink.accepts === 'append') {
       throw sqlError(
-        table.stmt.pos,
+        pos,
         `table '${table.name}' (connector '${table.options.connector}', format '${table.options.format ?? ''}') takes only inserts, but the query produces updates and deletes (${rel.updateReason ?? 'an updating operator'}); write into a sink that takes a changelog (an upsert sink with PRIMARY KEY (…) NOT ENFORCED, or 'print'), or make the query append-only (window aggregates instead of a non-windowed GROUP BY)`,
       );
     }
@@ -146,6 +154,16 @@ export class SqlSession {
     };
     const format = sink.format;
     let out: AnyStream;
+    if (sink.accepts === 'upsert') {
+      // An upsert sink takes every change, keyed by its primary key (sqlchange's sinkChangelog).
+      const uidShape = ctx.uids.next('calc', `changes into the columns of ${table.name}`);
+      const changes = rel.updating
+        ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: shape(c.row) })).uid(uidShape)
+        : (rel.stream as DataStream<Row>).map((r): ChangeRow => ({ kind: '+I', row: shape(r) })).uid(uidShape);
+      const uid = ctx.uids.next('sink', `${table.options.connector} upsert table ${table.name} by (${table.primaryKey!.join(', ')})`);
+      sinkChangelog(changes, sink.sink as UpsertSink).uid(uid).name(`sql:sink ${table.name}`);
+      return;
+    }
     if (format) {
       const uid = ctx.uids.next('calc', `format for ${table.options.connector}`);
       out = rel.updating
@@ -169,8 +187,19 @@ export class SqlSession {
   }
 
   private context(prefix: string): PlanContext {
-    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set() };
+    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), ttlMs: this.ttlMs };
   }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** '1 h', '30 min', '10 s', '500 ms', '2 d' or plain milliseconds. */
+function durationMs(value: string): number | undefined {
+  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase() || 'ms';
+  const f = UNITS[unit] ?? UNITS[unit.replace(/s$/, '')];
+  return f === undefined ? undefined : Number(m[1]) * f;
 }
 
 /** `sql-<target>`, or `sql-<target>-2`, … when a statement already wrote into that target. */
