@@ -21,3 +21,4 @@ export { EddyError, type Failure, type FailureCode } from './failure.js';
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';
 export { SqlSession, formatPlan, type StatementResult, type ChangeRow, type RowKind } from './sql/index.js';
+export { readUpsertJsonLines, type ReadUpsertOptions } from './sql/runtime/upsert-json-lines.js';

@@ -1,0 +1,35 @@
+// Scripted changelogs through groupAggregate and topN at parallelism 1, collected in order, for
+// the exact sequences of changes Flink's operators emit (changelog-emission.test.ts).
+import { defineJob, Sinks, Sources } from '../../../core/index.js';
+import { groupAggregate, topN, type ChangeRow } from '../../../core/sql/runtime/index.js';
+
+/** MAX(v) GROUP BY k: the second row leaves MAX unchanged; deleting the max updates; deleting the last row deletes. */
+export const AGG_INPUT: ChangeRow[] = [
+  { kind: '+I', row: { k: 'a', v: 5 } },
+  { kind: '+I', row: { k: 'a', v: 3 } },
+  { kind: '-D', row: { k: 'a', v: 5 } },
+  { kind: '-D', row: { k: 'a', v: 3 } },
+];
+
+/** Top 2 by v DESC of one partition over a changelog. */
+export const TOPN_INPUT: ChangeRow[] = [
+  { kind: '+I', row: { id: 1, v: 10 } },
+  { kind: '+I', row: { id: 2, v: 20 } },
+  { kind: '+I', row: { id: 3, v: 5 } },
+  { kind: '-D', row: { id: 2, v: 20 } },
+];
+
+export default defineJob((env) => {
+  const agg = groupAggregate(env.fromSource(Sources.fromElements(...AGG_INPUT), 'agg-in').uid('agg-in'), {
+    uid: 'agg',
+    groupBy: ['k'],
+    aggregates: [{ kind: 'max', arg: (r) => r.v, as: 'hi' }],
+  });
+  agg.sinkTo(Sinks.collect<ChangeRow>()).uid('agg-out');
+  const top = env.fromSource(Sources.fromElements(...TOPN_INPUT), 'top-in').uid('top-in');
+  for (const rn of [true, false]) {
+    topN(top, { uid: `top-${rn}`, partitionBy: () => 0, orderBy: [{ value: (r) => r.v, desc: true }], n: 2, rowNumberColumn: rn ? 'rn' : undefined })
+      .sinkTo(Sinks.collect<ChangeRow>())
+      .uid(`top-${rn}-out`);
+  }
+});
