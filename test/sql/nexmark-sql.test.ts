@@ -23,11 +23,11 @@ const SOAK = process.env.EDDY_SOAK === '1' ? 10 : 1;
  */
 const RUNS: Record<string, { events: number; rate: number }> = {
   q0: { events: 2_000, rate: 1000 }, q1: { events: 2_000, rate: 1000 }, q2: { events: 5_000, rate: 1000 }, q3: { events: 8_000, rate: 1000 },
-  q4: { events: 4_000, rate: 1000 }, q5: { events: 2_000, rate: 100 }, q6: { events: 6_000, rate: 1000 }, q7: { events: 3_000, rate: 100 },
-  q8: { events: 3_000, rate: 100 }, q9: { events: 4_000, rate: 1000 }, q10: { events: 2_000, rate: 1000 }, q11: { events: 3_000, rate: 100 },
+  q4: { events: 3_000, rate: 1000 }, q5: { events: 1_500, rate: 100 }, q6: { events: 6_000, rate: 1000 }, q7: { events: 3_000, rate: 100 },
+  q8: { events: 2_000, rate: 100 }, q9: { events: 3_000, rate: 1000 }, q10: { events: 2_000, rate: 1000 }, q11: { events: 3_000, rate: 100 },
   q12: { events: 3_000, rate: 1000 }, q13: { events: 2_000, rate: 1000 }, q14: { events: 12_000, rate: 1000 }, q15: { events: 2_000, rate: 1000 },
   q16: { events: 2_000, rate: 1000 }, q17: { events: 2_000, rate: 1000 }, q18: { events: 3_000, rate: 1000 }, q19: { events: 3_000, rate: 1000 },
-  q20: { events: 3_000, rate: 1000 }, q21: { events: 2_000, rate: 1000 }, q22: { events: 2_000, rate: 1000 },
+  q20: { events: 5_000, rate: 1000 }, q21: { events: 2_000, rate: 1000 }, q22: { events: 2_000, rate: 1000 },
 };
 
 /** What a column's values are compared as: names case-folded, timestamps as ms. */
