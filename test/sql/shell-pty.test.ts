@@ -71,8 +71,10 @@ describe('eddy sql shell in a pseudo-terminal', () => {
       await type('SELECT nosuch FROM auction;\n');
       await type('SELECT category, COUNT(*) AS auctions, MAX(reserve) AS max_reserve\n  FROM auction\n  GROUP BY category;\n');
       const beforeSlow = prompts();
+      const from = out.length;
       child.stdin.write('SELECT event_type, `dateTime` FROM slowgen;\n');
-      await waitFor('the slow query to show rows', () => /[1-9]\d* rows \(showing \d+-\d+\)[^\n]*running/.test(out.slice(out.lastIndexOf('event_type'))));
+      // Rows of this query's own table (not a frame of the query before): q is read in raw mode from then on.
+      await waitFor('the slow query to show rows', (s) => /event_type \| dateTime[\s\S]*[1-9]\d* rows \(showing \d+-\d+\)[^\n]*running/.test(s.slice(from)));
       child.stdin.write('q');
       await waitFor('the prompt after q', () => prompts() > beforeSlow);
       child.stdin.write('QUIT;\n');
