@@ -98,6 +98,14 @@ export class StreamExecutionEnvironment {
   }
 }
 
+/**
+ * Every copy of this class in the thread (a TypeScript job loaded through tsx imports its own
+ * copy of 'eddy'), so that extensions such as env.sql (core/sql) reach the environment the
+ * runtime made, whichever copy defined them.
+ */
+export const ENVIRONMENT_PROTOTYPES = Symbol.for('eddy.environment.prototypes');
+((globalThis as Record<symbol, Set<object> | undefined>)[ENVIRONMENT_PROTOTYPES] ??= new Set()).add(StreamExecutionEnvironment.prototype);
+
 function positive(what: string, n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new EddyError('JOB_INVALID', `${what} expects a positive integer, got ${n}`);
   return n;

@@ -19,7 +19,7 @@ export interface TableSource {
 }
 
 const SOURCES = ['filesystem', 'nexmark', 'datagen'];
-const SINKS = ['filesystem', 'print', 'blackhole', 'postgres', 'collect'];
+const SINKS = ['filesystem', 'print', 'blackhole', 'postgres', 'redis', 'jetstream', 'collect'];
 
 function opt(t: TableDef, key: string): string | undefined {
   return t.options[key];
@@ -97,7 +97,7 @@ export function tableSource(t: TableDef, pos: Pos): TableSource {
 
 function unknownConnector(t: TableDef, kind: string, known: string[]): Error {
   if (['kafka', 'upsert-kafka', 'jdbc', 'elasticsearch', 'hbase', 'kinesis', 'postgres', 'redis', 'jetstream'].includes(kind)) {
-    // postgres is a sink here; reading a table in FROM (Sources.postgres) is not wired yet.
+    // postgres, redis and jetstream are sinks here; reading them in FROM is not wired yet.
     return sqlUnsupported(t.stmt.optionPos.connector, `the connector '${kind}' in SQL tables`);
   }
   return sqlError(t.stmt.optionPos.connector, `unknown connector '${kind}' for table '${t.name}' (expected one of ${known.join(', ')})`);
@@ -207,6 +207,24 @@ export function tableSink(t: TableDef): TableSink {
       const mode = opt(t, 'sink.mode') ?? 'exactly-once';
       if (mode !== 'exactly-once' && mode !== 'at-least-once') throw sqlError(t.stmt.optionPos['sink.mode'], `'sink.mode' must be 'exactly-once' or 'at-least-once', got '${mode}'`);
       return { sink: Sinks.postgres<Row>({ connectionString, table, columns: names, mode }) as Sink<unknown>, accepts: 'append' };
+    }
+    case 'redis':
+    case 'jetstream': {
+      // One stream entry / message per row (fields are the columns; NULL omitted), exactly-once by default.
+      checkKeys(t, (k) => ['connector', 'url', kind === 'redis' ? 'stream' : 'subject', 'sink.mode'].includes(k));
+      const url = need(t, 'url', kind === 'redis' ? 'redis://127.0.0.1:6379' : 'nats://127.0.0.1:4222');
+      const mode = opt(t, 'sink.mode') ?? 'exactly-once';
+      if (mode !== 'exactly-once' && mode !== 'at-least-once') throw sqlError(t.stmt.optionPos['sink.mode'], `'sink.mode' must be 'exactly-once' or 'at-least-once', got '${mode}'`);
+      const fields = (row: Row): Record<string, string | number | boolean> => {
+        const o: Record<string, string | number | boolean> = {};
+        for (const n of names) {
+          const v = row[n];
+          if (v !== null && v !== undefined) o[n] = typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
+        }
+        return o;
+      };
+      if (kind === 'redis') return { sink: Sinks.redisStream<Row>({ url, stream: need(t, 'stream', t.name), mode, fields }) as Sink<unknown>, accepts: 'append' };
+      return { sink: Sinks.jetstream<Row>({ url, subject: need(t, 'subject', t.name), mode, data: (row) => JSON.stringify(fields(row)) }) as Sink<unknown>, accepts: 'append' };
     }
     case 'blackhole':
       checkKeys(t, (k) => k === 'connector');

@@ -4,7 +4,7 @@
  * continue with the DataStream API. Installed on StreamExecutionEnvironment from here, so the
  * api folder does not import the sql folder.
  */
-import { StreamExecutionEnvironment } from '../api/environment.js';
+import { ENVIRONMENT_PROTOTYPES, StreamExecutionEnvironment } from '../api/environment.js';
 import type { DataStream } from '../api/datastream.js';
 import type { Row } from './expressions.js';
 import { parseQuery } from './parser.js';
@@ -37,14 +37,20 @@ function sessionOf(env: StreamExecutionEnvironment): { session: SqlSession; quer
   return s;
 }
 
-StreamExecutionEnvironment.prototype.sql = function sql(this: StreamExecutionEnvironment, text: string): StatementResult[] {
+function sql(this: StreamExecutionEnvironment, text: string): StatementResult[] {
   return sessionOf(this).session.execute(text);
-};
+}
 
-StreamExecutionEnvironment.prototype.sqlQuery = function sqlQuery<T>(this: StreamExecutionEnvironment, select: string, name?: string): DataStream<T> {
+function sqlQuery<T>(this: StreamExecutionEnvironment, select: string, name?: string): DataStream<T> {
   const s = sessionOf(this);
   return s.session.query(parseQuery(select), name ?? `query-${++s.queries}`).stream as DataStream<T>;
-};
+}
+
+// On every copy of the class in this thread: the runtime's environment may come from another
+// copy of eddy than the job's import (see ENVIRONMENT_PROTOTYPES).
+StreamExecutionEnvironment.prototype.sql = sql;
+StreamExecutionEnvironment.prototype.sqlQuery = sqlQuery;
+for (const proto of (globalThis as Record<symbol, Set<object> | undefined>)[ENVIRONMENT_PROTOTYPES] ?? []) Object.assign(proto, { sql, sqlQuery });
 
 export { SqlSession, formatPlan, type StatementResult } from './session.js';
 export type { Row } from './expressions.js';

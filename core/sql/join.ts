@@ -127,6 +127,12 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
   const residual = restFns.length === 0 ? undefined : (row: Row): boolean => restFns.every((fn) => fn(row) === true);
   const keyL = joinKey(eqL);
   const keyR = joinKey(eqR);
+  // SQL's = is never true for NULL: rows of the left side with a NULL key cannot join (inner
+  // interval and window joins), so they are dropped before the join instead of meeting each other.
+  const leftHasKey = (rows: AnyStream): AnyStream => {
+    const fs = eqL.map((k) => k.fn);
+    return (rows as DataStream<Row>).filter((row) => fs.every((f) => f(row) !== null)).uid(ctx.uids.next('filter', 'left join key IS NOT NULL'));
+  };
   const joinType = f.type === 'cross' ? 'inner' : f.type;
   const on = eqExprs.map(exprText).join(' AND ');
 
@@ -146,7 +152,7 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
     // the rows of the same SQL window.
     const size = wl.fn === 'SESSION' ? 1 : wl.slideMs;
     const uid = ctx.uids.next('join', `window join (${wl.fn}) on ${on}`);
-    let stream: AnyStream = (l.stream as DataStream<Row>)
+    let stream: AnyStream = (leftHasKey(l.stream) as DataStream<Row>)
       .join(r.stream as DataStream<Row>)
       .where(keyL)
       .equalTo(keyR)
@@ -171,18 +177,18 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
     // Bounded on both sides, it is an interval join; else (e.g. q4's BETWEEN A.dateTime AND
     // A.expires) a regular join checks the condition, as Flink plans it.
     if (Number.isFinite(lower) && Number.isFinite(upper) && joinType === 'inner') {
-    const uid = ctx.uids.next('join', `interval join on ${on}, right time - left time in [${lower}, ${upper}] ms`);
-    const stream = (l.stream as DataStream<Row>)
-      .keyBy(keyL)
-      .intervalJoin((r.stream as DataStream<Row>).keyBy(keyR))
-      .between(lower, upper)
-      .process((a: Row, b: Row, _ctx, out) => {
-        const row = combine(a, b);
-        if (residual === undefined || residual(row)) out.collect(row);
-      })
-      .uid(uid)
-      .name('sql:interval join');
-    return { stream, fields, updating: false };
+      const uid = ctx.uids.next('join', `interval join on ${on}, right time - left time in [${lower}, ${upper}] ms`);
+      const stream = (leftHasKey(l.stream) as DataStream<Row>)
+        .keyBy(keyL)
+        .intervalJoin((r.stream as DataStream<Row>).keyBy(keyR))
+        .between(lower, upper)
+        .process((a: Row, b: Row, _ctx, out) => {
+          const row = combine(a, b);
+          if (residual === undefined || residual(row)) out.collect(row);
+        })
+        .uid(uid)
+        .name('sql:interval join');
+      return { stream, fields, updating: false };
     }
   }
   if (bounds.length > 0) rest.push(...bounds.map((b) => b.e));

@@ -149,7 +149,9 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
     const uid = ctx.uids.next('calc', `row of ${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`);
     stream = stream
       .map((raw: unknown) => {
-        const row = toRow ? toRow(raw) : { ...(raw as Row) };
+        // Records straight from a generator (nexmark, datagen) are fresh objects: computed
+        // columns are added in place rather than by a copy per record.
+        const row = toRow ? toRow(raw) : (raw as Row);
         for (const [name, fn] of fns) row[name] = fn(row);
         return row;
       })

@@ -106,7 +106,7 @@ export class SqlSession {
   private insert(s: Statement & { k: 'insert' }, ctx: PlanContext): StatementResult {
     const table = this.catalog.table(s.table, s.pos);
     const columns = table.columns.filter((c) => !c.computed);
-    const rel = planQuery(s.q, ctx);
+    const rel = planQuery(namedAsSink(s.q, columns), ctx);
     if (rel.fields.length !== columns.length) {
       throw sqlError(s.q.pos, `the query has ${rel.fields.length} columns but table '${table.name}' has ${columns.length} (${columns.map((c) => c.name).join(', ')})`);
     }
@@ -200,6 +200,15 @@ function durationMs(value: string): number | undefined {
   const unit = m[2]!.toLowerCase() || 'ms';
   const f = UNITS[unit] ?? UNITS[unit.replace(/s$/, '')];
   return f === undefined ? undefined : Number(m[1]) * f;
+}
+
+/**
+ * INSERT matches columns by position: a top-level select list named as the sink's columns
+ * makes its projection write the sink's rows directly (no renaming operator after it).
+ */
+function namedAsSink(q: Query, columns: Column[]): Query {
+  if (q.k !== 'select' || q.items.length !== columns.length || q.items.some((it) => it.e.k === 'star')) return q;
+  return { ...q, items: q.items.map((it, i) => ({ ...it, alias: columns[i]!.name })) };
 }
 
 /** `sql-<target>`, or `sql-<target>-2`, … when a statement already wrote into that target. */

@@ -1,6 +1,6 @@
 // The exact changes emitted for scripted inputs, as Flink's GroupAggFunction and
 // RetractableTopNFunction emit them: no update when the aggregate did not change, -U/+U when it
-// did, -D when a group's last row goes; re-ranked rows updated rank by rank, or with no row
+// did, -D when a group's last row goes (and over inserts only, MIN/MAX from one kept value); re-ranked rows updated rank by rank, or with no row
 // number only the rows that entered and left the top N.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,14 @@ describe('changelog emission', () => {
       { kind: '-U', row: { k: 'a', hi: 5 } },
       { kind: '+U', row: { k: 'a', hi: 3 } },
       { kind: '-D', row: { k: 'a', hi: 3 } },
+    ]);
+    assert.deepEqual(collected['append-agg-out'], [
+      { kind: '+I', row: { k: 'a', lo: 5, hi: 5 } },
+      { kind: '-U', row: { k: 'a', lo: 5, hi: 5 } },
+      { kind: '+U', row: { k: 'a', lo: 3, hi: 5 } },
+      { kind: '-U', row: { k: 'a', lo: 3, hi: 5 } },
+      { kind: '+U', row: { k: 'a', lo: 3, hi: 9 } },
+      // v=4 changes neither
     ]);
     assert.deepEqual(collected['top-true-out'], [
       { kind: '+I', row: { id: 1, v: 10, rn: 1 } },

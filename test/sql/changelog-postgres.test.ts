@@ -75,7 +75,7 @@ describe('PostgreSQL upsert sink of a changelog', { skip: postgresSkip }, () => 
       checkpointIntervalMs: 100,
       mode: 'exactly-once',
       restart: 'fixed:5:50',
-      args: { n: String(N), seed: String(SEED), rate: '600', out: dir, faults: 'yes', pg: server.url(), joins: 'no' },
+      args: { n: String(N), seed: String(SEED), chunk: '150', out: dir, faults: 'yes', pg: server.url(), joins: 'no' },
     });
     assert.equal(result.restarts, 2, 'both injected failures happened');
     const { live, emptied } = replay(orderChanges(SEED, N));

@@ -5,7 +5,8 @@
  *   SUM(x), AVG(x)       [sum, n]                n non-null values: SUM is null when n = 0
  *   MIN, MAX,            [[value, count], …]     the multiset of values, sorted by value:
  *   COUNT(DISTINCT x)                            a retraction of the minimum needs the next one
- * A retraction of a value that is not there (state expired by TTL) is ignored.
+ * A retraction of a value that is not there (state expired by TTL) is ignored. Over an
+ * insert-only input MIN and MAX keep only their extreme (a one-pair multiset).
  */
 import type { Row } from './changelog.js';
 import type { AggregateKind, AggregateSpec } from './group-aggregate.js';
@@ -61,7 +62,7 @@ export function createAccumulator(kind: AggregateKind): Accumulator {
  * Adds (delta 1) or retracts (delta -1) `row` into `acc` and returns the accumulator (a number
  * is returned anew; arrays change in place).
  */
-export function accumulate(spec: AggregateSpec, acc: Accumulator, row: Row, delta: 1 | -1): Accumulator {
+export function accumulate(spec: AggregateSpec & { keepOnlyExtreme?: boolean }, acc: Accumulator, row: Row, delta: 1 | -1): Accumulator {
   if (spec.filter !== undefined && spec.filter(row) !== true) return acc;
   if (spec.kind === 'count*') return (acc as number) + delta;
   const v = spec.arg!(row);
@@ -76,9 +77,16 @@ export function accumulate(spec: AggregateSpec, acc: Accumulator, row: Row, delt
       s[1] += delta;
       return s;
     }
-    default:
-      addToSet(acc as Multiset, v, delta);
+    default: {
+      const set = acc as Multiset;
+      addToSet(set, v, delta);
+      // Insert-only input: the multiset shrinks to its extreme, the only value MIN/MAX can return.
+      if (spec.keepOnlyExtreme === true && set.length > 1) {
+        if (spec.kind === 'min') set.length = 1;
+        else set.splice(0, set.length - 1);
+      }
       return acc;
+    }
   }
 }
 

@@ -32,6 +32,11 @@ export interface GroupAggregateOptions {
   groupBy: string[];
   /** The aggregates, output after the group columns in this order. */
   aggregates: AggregateSpec[];
+  /**
+   * True when the input has only +I (Flink's insert-only changelog mode): MIN and MAX then keep
+   * one value instead of the multiset, and a retraction fails the task. Default false.
+   */
+  insertOnlyInput?: boolean;
   /** Idle-state TTL (Flink's table.exec.state.ttl): a group not touched for this long is forgotten. Default: kept forever. */
   ttlMs?: number;
   /** uid of the aggregate operator (its state is found by it in checkpoints and savepoints). */
@@ -47,7 +52,9 @@ export interface GroupAggregateOptions {
 export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregateOptions): DataStream<ChangeRow> {
   checkOptions(opts);
   const groupBy = [...opts.groupBy];
-  const specs = [...opts.aggregates];
+  const insertOnly = opts.insertOnlyInput === true;
+  // Over inserts only, the extreme seen so far is all MIN/MAX need (no retraction can take it).
+  const specs = opts.aggregates.map((a) => (insertOnly && (a.kind === 'min' || a.kind === 'max') ? { ...a, keepOnlyExtreme: true } : a));
   const stateOpts = ttlOptions(opts.ttlMs);
   const keyOfChange = groupKeyOf(groupBy);
 
@@ -67,6 +74,9 @@ export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregat
       const retract = isRetract(change.kind);
       let acc = state.value();
       const first = acc === undefined;
+      if (retract && insertOnly) {
+        throw new EddyError('UNSUPPORTED', `groupAggregate ${opts.uid}: got a ${change.kind} change though its input was declared insert-only (insertOnlyInput); the planner must not set it over a changelog`);
+      }
       if (acc === undefined) {
         // A retraction for a group we do not hold (forgotten by TTL): nothing to take it from.
         if (retract) return;
@@ -81,7 +91,7 @@ export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregat
         if (before !== undefined) out.collect({ kind: '-D', row: output(change.row, before) });
         return;
       }
-      // Written back even when the result is unchanged: it changed, and TTL counts from the write.
+      // Written back even when the result is unchanged: the accumulators changed, and TTL counts from the write.
       state.update(acc);
       const after = results(acc);
       if (before === undefined) out.collect({ kind: '+I', row: output(change.row, after) });

@@ -5,7 +5,7 @@
 //   - orders JOIN dims ON cat AND amount < lim, each join type into a retract-mode sink.
 // With --arg pg=URL, also GROUP BY bucket (id % BUCKETS) into a PostgreSQL upsert sink (table
 // `buckets`), and with --arg joins=no, without the joins.
-// --arg n=CHANGES --arg seed=S --arg rate=R --arg out=DIR [--arg faults=yes] [--arg pg=URL] [--arg joins=no]
+// --arg n=CHANGES --arg seed=S --arg chunk=RECORDS_PER_CHECKPOINT --arg out=DIR [--arg faults=yes] [--arg pg=URL] [--arg joins=no]
 // faults=yes: attempt 0 throws in a user function and attempt 1 exits its worker, each a few
 // hundred records after a checkpoint completed.
 import { appendFileSync } from 'node:fs';
@@ -20,21 +20,42 @@ import { dimChanges, joinCondition, joinRow, JOIN_TYPES, orderChanges } from '..
 /** Groups of the PostgreSQL aggregate: few enough rows each that some groups empty (a DELETE) and come back. */
 export const BUCKETS = 97;
 
-/** A generator over `changes` whose position (the next index) at each checkpoint goes to `log`. */
-function changelogSource(changes: ChangeRow[], rate: number, log: string): Source<ChangeRow> {
-  const gen = Sources.generator({ count: changes.length, rate, fn: (i) => changes[i] });
+/**
+ * A generator over `changes` whose position (the next index) at each checkpoint goes to `log`,
+ * paced by checkpoints rather than by the clock: it runs at most `chunk` records ahead of the
+ * last completed checkpoint, so every run, however busy the machine, completes about
+ * changes / chunk checkpoints with output in between.
+ */
+function changelogSource(changes: ChangeRow[], chunk: number, log: string): Source<ChangeRow> {
+  const gen = Sources.generator({ count: changes.length, fn: (i) => changes[i] });
   return {
     ...gen,
     async createReader(ctx) {
       const reader = await gen.createReader(ctx);
+      const position = () => (reader.snapshotState!() as { next: number }).next;
+      const taken = new Map<number, number>();
+      let limit = chunk;
       return {
-        idleMs: reader.idleMs,
-        poll: (out, max) => reader.poll(out, max),
-        restoreState: (s) => reader.restoreState?.(s),
+        idleMs: 5,
+        poll(out, max) {
+          const allowed = Math.min(max, limit - position());
+          if (allowed <= 0) return position() >= changes.length ? reader.poll(out, 1) : 'idle';
+          return reader.poll(out, allowed);
+        },
+        restoreState(s) {
+          reader.restoreState?.(s);
+          limit = position() + chunk;
+        },
         snapshotState(id?: number) {
           const s = reader.snapshotState!(id) as { next: number };
           appendFileSync(log, JSON.stringify({ id, attempt: ctx.attempt, next: s.next }) + '\n');
+          if (id !== undefined) taken.set(id, s.next);
           return s;
+        },
+        notifyCheckpointComplete(id: number) {
+          const at = taken.get(id);
+          if (at !== undefined) limit = Math.max(limit, at + chunk);
+          for (const k of taken.keys()) if (k <= id) taken.delete(k);
         },
       };
     },
@@ -65,12 +86,12 @@ function faultyPassThrough(faults: boolean, at: number) {
 export default defineJob((env) => {
   const n = Number(env.arg('n'));
   const seed = Number(env.arg('seed'));
-  const rate = Number(env.arg('rate'));
+  const chunk = Number(env.arg('chunk'));
   const out = env.arg('out');
   const faults = env.arg('faults', 'no') === 'yes';
   const input = (name: string, changes: ChangeRow[], at: number): DataStream<ChangeRow> =>
     env
-      .fromSource(changelogSource(changes, rate, join(out, `${name}-offsets.jsonl`)), name)
+      .fromSource(changelogSource(changes, chunk, join(out, `${name}-offsets.jsonl`)), name)
       .uid(name)
       .setParallelism(1)
       .process(faultyPassThrough(faults, at))

@@ -11,6 +11,14 @@ export const AGG_INPUT: ChangeRow[] = [
   { kind: '-D', row: { k: 'a', v: 3 } },
 ];
 
+/** MIN(v), MAX(v) GROUP BY k over inserts only (insertOnlyInput: each keeps one value). */
+export const APPEND_AGG_INPUT: ChangeRow[] = [
+  { kind: '+I', row: { k: 'a', v: 5 } },
+  { kind: '+I', row: { k: 'a', v: 3 } },
+  { kind: '+I', row: { k: 'a', v: 9 } },
+  { kind: '+I', row: { k: 'a', v: 4 } },
+];
+
 /** Top 2 by v DESC of one partition over a changelog. */
 export const TOPN_INPUT: ChangeRow[] = [
   { kind: '+I', row: { id: 1, v: 10 } },
@@ -26,6 +34,17 @@ export default defineJob((env) => {
     aggregates: [{ kind: 'max', arg: (r) => r.v, as: 'hi' }],
   });
   agg.sinkTo(Sinks.collect<ChangeRow>()).uid('agg-out');
+  groupAggregate(env.fromSource(Sources.fromElements(...APPEND_AGG_INPUT), 'append-agg-in').uid('append-agg-in'), {
+    uid: 'append-agg',
+    groupBy: ['k'],
+    aggregates: [
+      { kind: 'min', arg: (r) => r.v, as: 'lo' },
+      { kind: 'max', arg: (r) => r.v, as: 'hi' },
+    ],
+    insertOnlyInput: true,
+  })
+    .sinkTo(Sinks.collect<ChangeRow>())
+    .uid('append-agg-out');
   const top = env.fromSource(Sources.fromElements(...TOPN_INPUT), 'top-in').uid('top-in');
   for (const rn of [true, false]) {
     topN(top, { uid: `top-${rn}`, partitionBy: () => 0, orderBy: [{ value: (r) => r.v, desc: true }], n: 2, rowNumberColumn: rn ? 'rn' : undefined })
