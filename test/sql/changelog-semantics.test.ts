@@ -18,7 +18,7 @@ import { readUpsertJsonLines, type ChangeRow, type Row } from '../../core/sql/ru
 import { dimChanges, joinCondition, joinRow, JOIN_TYPES, orderChanges } from './changelog-inputs.js';
 
 const JOB = fileURLToPath(new URL('./jobs/changelog-job.js', import.meta.url));
-const N = 1000;
+const N = 800;
 
 /** The multiset of rows a prefix of a changelog leaves: +I/+U add a copy, -U/-D take one. */
 function table(changes: ChangeRow[], upTo: number): Row[] {
