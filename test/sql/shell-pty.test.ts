@@ -4,7 +4,7 @@
 // the shell wrote go through a terminal emulator (@xterm/headless), and the final screen's
 // table must equal the counts computed here from the generated events.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -35,8 +35,11 @@ async function screen(bytes: string): Promise<string[]> {
   return lines;
 }
 
+/** util-linux `script` gives the shell a real pseudo-terminal. */
+const NO_SCRIPT = spawnSync('script', ['--version']).error ? 'install util-linux (the script command) to run the shell through a pseudo-terminal' : false;
+
 describe('eddy sql shell in a pseudo-terminal', () => {
-  it('runs DDL, answers SHOW TABLES / DESCRIBE, shows an updating result in place and stops a query on q', { timeout: 60_000 }, async () => {
+  it('runs DDL, answers SHOW TABLES / DESCRIBE, shows an updating result in place and stops a query on q', { timeout: 60_000, skip: NO_SCRIPT }, async () => {
     const child = spawn('script', ['-qfc', `stty cols ${COLS} rows ${ROWS}; exec node ${cliPath} sql --parallelism 2`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
