@@ -56,11 +56,14 @@ export async function runLiveQuery(statement: string, o: ShellOptions, opts: { i
   o.input.resume();
   process.on('SIGINT', stop);
 
+  // Redrawn in place only on a terminal; into a pipe or file only the final table is written.
+  const live = o.output.isTTY === true;
   let drawn = 0;
   const draw = (status: string) => {
     const lines = renderFrame(table, columns, {
-      width: o.output.columns ?? 100,
-      height: o.output.rows ?? 30,
+      width: o.output.columns || 100,
+      // Not a terminal: every row (nothing to fit, nothing to redraw).
+      height: live ? o.output.rows || 30 : table.size + 4,
       status,
       elapsedMs: performance.now() - started,
     });
@@ -69,11 +72,11 @@ export async function runLiveQuery(statement: string, o: ShellOptions, opts: { i
     dirty = false;
   };
   if (opts.insert) out('[INFO] INSERT running (q or Ctrl-C stops it)\n');
-  else draw('starting · q to stop');
+  else if (live) draw('starting · q to stop');
   let ticks = 0;
   const timer = setInterval(() => {
     // Redrawn when rows changed, and once a second for the clock.
-    if (!opts.insert && (dirty || ++ticks % Math.round(1000 / REDRAW_MS) === 0)) draw('running · q to stop');
+    if (live && !opts.insert && (dirty || ++ticks % Math.round(1000 / REDRAW_MS) === 0)) draw('running · q to stop');
   }, REDRAW_MS);
 
   let outcome = 'finished';

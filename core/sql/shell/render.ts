@@ -87,6 +87,6 @@ export function renderFrame(table: MaterializedTable, columns: ResultColumn[], o
  * with `lines`: up to the old frame's first line, clear to the end of the screen, the new frame.
  */
 export function redraw(previousLines: number, lines: string[]): string {
-  const up = previousLines > 0 ? `\x1b[${previousLines}F` : '';
-  return `${up}\x1b[J${lines.join('\n')}\n`;
+  const back = previousLines > 0 ? `\x1b[${previousLines}F\x1b[J` : '';
+  return `${back}${lines.join('\n')}\n`;
 }
