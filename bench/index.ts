@@ -49,6 +49,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --queries q0,q5,...        nexmark only: the queries to run (default all, q0 … q22; quick q0,q5,q8)
   --rows WORD[,WORD]         state-scale only: the rows whose name holds every word (e.g. 'p1 heap')
   --rate R                   nexmark only: events per second of event time (default 10,000,000)
+  --no-sql                   nexmark only: leave out the SQL versions (examples/nexmark-sql) run beside each query
 Results: bench/results/bench-<date>.json, .md and .svg charts.`;
 
 function fail(message: string): never {
@@ -73,6 +74,7 @@ try {
       queries: { type: 'string' },
       rows: { type: 'string' },
       rate: { type: 'string' },
+      'no-sql': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -217,6 +219,7 @@ const runners: Record<Suite, () => Promise<void>> = {
         rate: positiveInt('rate', values.rate) ?? 10_000_000,
         events: positiveInt('events', values.events),
         seconds: positiveInt('seconds', values.seconds) ?? (quick ? 1 : 4),
+        sql: !values['no-sql'],
       },
       (x) =>
         console.log(

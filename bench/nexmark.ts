@@ -5,6 +5,11 @@
  * and sinks included, as the nexmark runner counts the cores of its worker processes), with
  * the published Flink per-core figures beside them. The generator alone is a row of its own.
  *
+ * Beside each query's DataStream job runs its SQL (examples/nexmark-sql/run.ts: nexmark's own
+ * SQL text) on the same events, parallelism and mode, right after it, so the two are measured
+ * under the same conditions; `sqlRuns` holds those and the report gives SQL / DataStream in
+ * events per CPU-second (the issue's target: SQL costs at most 1.2×, a ratio ≥ 0.83).
+ *
  * Each query first runs a short unmeasured probe (it compiles and warms the query in every
  * worker); without --events the runs are sized from it so that one takes about --seconds
  * (default 4): the slow queries would otherwise dominate the suite.
@@ -14,6 +19,7 @@ import { runJob, type ConsistencyMode } from '../core/index.js';
 import { resolveConfig } from '../core/connectors/sources/nexmark/config.js';
 import { eventMaker } from '../core/connectors/sources/nexmark/event.js';
 import { PUBLISHED_PER_CORE } from './nexmark-published.js';
+import { SQL_CANNOT_RUN } from '../examples/nexmark-sql/status.js';
 
 export const NEXMARK_QUERIES = Object.keys(PUBLISHED_PER_CORE);
 const MODES: ConsistencyMode[] = ['none', 'at-least-once', 'exactly-once'];
@@ -24,6 +30,8 @@ const MAX_EVENTS = 20_000_000;
 
 /** The compiled query module (dist/examples/nexmark), so no run pays tsx's load time. */
 const job = (q: string) => fileURLToPath(new URL(`../examples/nexmark/${q}.js`, import.meta.url));
+/** The SQL runner (compiled); the query and the sink go in as --arg. */
+const SQL_JOB = fileURLToPath(new URL('../examples/nexmark-sql/run.js', import.meta.url));
 const GENERATOR_JOB = fileURLToPath(new URL('../../bench/jobs/nexmark-generator.mjs', import.meta.url));
 
 export interface NexmarkRun {
@@ -44,6 +52,10 @@ export interface NexmarkResult {
   rate: number;
   intervalMs: number;
   runs: NexmarkRun[];
+  /** The SQL version of each query in `runs` that eddy's SQL runs: same events, parallelism and mode. */
+  sqlRuns?: NexmarkRun[];
+  /** Queries whose SQL was left out, and why. */
+  sqlSkipped?: Record<string, string>;
   /** Sources.nexmark → discard in one job, and the bare event function in this thread. */
   generator: { job: NexmarkRun; function: { events: number; eventsPerSec: number } };
 }
@@ -55,16 +67,18 @@ export interface NexmarkOptions {
   /** Fixed event count per run; otherwise sized from a probe to `seconds`. */
   events?: number;
   seconds: number;
+  /** Also run the SQL versions (default true). */
+  sql?: boolean;
 }
 
-async function measure(path: string, query: string, mode: ConsistencyMode, events: number, o: NexmarkOptions): Promise<NexmarkRun> {
+async function measure(path: string, query: string, mode: ConsistencyMode, events: number, o: NexmarkOptions, extraArgs: Record<string, string> = {}): Promise<NexmarkRun> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const res = await runJob(path, {
     parallelism: o.parallelism,
     mode,
     checkpointIntervalMs: mode === 'none' ? undefined : CHECKPOINT_INTERVAL_MS,
-    args: { events: String(events), rate: String(o.rate) },
+    args: { events: String(events), rate: String(o.rate), ...extraArgs },
   });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -97,15 +111,25 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun) => 
   onRun(genJob);
 
   const runs: NexmarkRun[] = [];
+  const sqlRuns: NexmarkRun[] = [];
+  const sqlSkipped: Record<string, string> = {};
+  const sqlArgs = (q: string) => ({ query: q, sink: 'blackhole' });
   for (const q of o.queries) {
+    const sql = o.sql !== false && SQL_CANNOT_RUN[q] === undefined;
+    if (o.sql !== false && !sql) sqlSkipped[q] = SQL_CANNOT_RUN[q];
     // The probe also warms the query: its module is compiled and its code optimised in every worker.
     const probe = await measure(job(q), q, 'none', PROBE_EVENTS, o);
+    if (sql) await measure(SQL_JOB, `${q}-sql`, 'none', PROBE_EVENTS, o, sqlArgs(q));
     const events = o.events ?? Math.min(MAX_EVENTS, Math.max(MIN_EVENTS, Math.round((probe.eventsPerSec * o.seconds) / 10_000) * 10_000));
     for (const mode of MODES) {
       const r = await measure(job(q), q, mode, events, o);
       runs.push(r);
       onRun(r);
+      if (!sql) continue;
+      const s = await measure(SQL_JOB, q, mode, events, o, sqlArgs(q));
+      sqlRuns.push(s);
+      onRun({ ...s, query: `${q} SQL` });
     }
   }
-  return { parallelism: o.parallelism, rate: o.rate, intervalMs: CHECKPOINT_INTERVAL_MS, runs, generator: { job: genJob, function: { events: fnEvents, eventsPerSec: fnRate } } };
+  return { parallelism: o.parallelism, rate: o.rate, intervalMs: CHECKPOINT_INTERVAL_MS, runs, sqlRuns, sqlSkipped, generator: { job: genJob, function: { events: fnEvents, eventsPerSec: fnRate } } };
 }

@@ -49,5 +49,36 @@ export function nexmarkSection(r: NexmarkResult, chart: (name: string, svg: stri
     '',
     chart('nexmark', svg),
     '',
+    ...sqlSection(r),
+  ];
+}
+
+/** The issue's target for SQL: at most 1.2× the DataStream query's cost, i.e. ≥ 1 / 1.2 of its events per CPU-second. */
+export const SQL_MIN_RATIO = 1 / 1.2;
+
+/** Each SQL run against the DataStream run of the same query and mode: events per CPU-second and their ratio. */
+export function sqlPairs(r: NexmarkResult): Array<{ query: string; mode: string; events: number; datastream: number; sql: number; ratio: number }> {
+  return (r.sqlRuns ?? []).flatMap((s) => {
+    const d = r.runs.find((x) => x.query === s.query && x.mode === s.mode);
+    return d ? [{ query: s.query, mode: s.mode, events: s.events, datastream: d.eventsPerCpuSec, sql: s.eventsPerCpuSec, ratio: s.eventsPerCpuSec / d.eventsPerCpuSec }] : [];
+  });
+}
+
+function sqlSection(r: NexmarkResult): string[] {
+  const pairs = sqlPairs(r);
+  if (pairs.length === 0 && Object.keys(r.sqlSkipped ?? {}).length === 0) return [];
+  return [
+    '### Nexmark in SQL',
+    '',
+    'examples/nexmark-sql (nexmark\'s SQL text, only the WITH clauses changed) run right after the DataStream job of the same query, ' +
+      `on the same events, parallelism and mode. Target: SQL / DataStream ≥ ${SQL_MIN_RATIO.toFixed(2)} in events per CPU-second (SQL costs at most 1.2×).`,
+    '',
+    table(
+      ['query', 'mode', 'events', 'DataStream per CPU-s', 'SQL per CPU-s', 'SQL / DataStream'],
+      pairs.map((p) => [p.query, p.mode, n0(p.events), n0(p.datastream), n0(p.sql), `${p.ratio.toFixed(2)}${p.ratio >= SQL_MIN_RATIO ? '' : ' (below target)'}`]),
+    ),
+    '',
+    ...Object.entries(r.sqlSkipped ?? {}).map(([q, why]) => `- ${q}: SQL not run: ${why}`),
+    '',
   ];
 }

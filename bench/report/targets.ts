@@ -1,6 +1,7 @@
 /** The issue's targets, judged from the figures of one invocation (ratios within the same run). */
 import type { SuiteResults } from './results.js';
 import { PUBLISHED_PER_CORE } from '../nexmark-published.js';
+import { SQL_MIN_RATIO, sqlPairs } from './nexmark.js';
 
 export interface TargetCheck {
   target: string;
@@ -51,6 +52,7 @@ export function checkTargets(r: SuiteResults): TargetCheck[] {
   });
   out.push(...backpressureTargets(r));
   out.push(...nexmarkTargets(r));
+  out.push(...nexmarkSqlTargets(r));
   return out;
 }
 
@@ -107,4 +109,19 @@ function nexmarkTargets(r: SuiteResults): TargetCheck[] {
     });
   }
   return out;
+}
+
+/** Nexmark in SQL: per query, the worst mode's SQL / DataStream events per CPU-second ≥ 1 / 1.2. */
+function nexmarkSqlTargets(r: SuiteResults): TargetCheck[] {
+  if (!r.nexmark) return [];
+  const byQuery = new Map<string, ReturnType<typeof sqlPairs>>();
+  for (const p of sqlPairs(r.nexmark)) byQuery.set(p.query, [...(byQuery.get(p.query) ?? []), p]);
+  return [...byQuery].map(([q, ps]) => {
+    const worst = ps.reduce((w, p) => (p.ratio < w.ratio ? p : w));
+    return {
+      target: `Nexmark ${q} in SQL: ≥ ${SQL_MIN_RATIO.toFixed(2)} of the DataStream query's events per CPU-second in every mode`,
+      measured: `${worst.ratio.toFixed(2)} (worst: ${worst.mode})`,
+      pass: worst.ratio >= SQL_MIN_RATIO,
+    };
+  });
 }

@@ -40,6 +40,7 @@ function mainHelp(): string {
     'usage:',
     '  eddy run JOB [flags]                  run a job module (eddy run --help for the flags)',
     '  eddy sql FILE.sql [flags]             run a SQL script (eddy sql --help)',
+    '  eddy sql [flags]                      the interactive SQL shell (live result tables)',
     '  eddy savepoint DIR_OF_RUNNING_JOB     take a savepoint of the job checkpointing to DIR',
     '  eddy stop --with-savepoint DIR        stop that job after a savepoint (sinks committed)',
     '  eddy checkpoints DIR                  list checkpoints and savepoints, checked for damage',
@@ -185,6 +186,8 @@ async function main(argv: readonly string[]): Promise<number> {
           process.stdout.write(`${sqlHelp()}\n`);
           return 0;
         }
+        // Without a file (nothing, or only run flags): the interactive shell.
+        if (rest[0] === undefined || rest[0].startsWith('-')) return await (await import('../sql/shell/command.js')).sqlShellCommand(rest);
         const runArgv = prepareSqlRun(rest, process.stdout);
         return runArgv === undefined ? 0 : await run(runArgv);
       }

@@ -19,7 +19,7 @@ export interface TableSource {
 }
 
 const SOURCES = ['filesystem', 'nexmark', 'datagen'];
-const SINKS = ['filesystem', 'print', 'blackhole', 'postgres', 'redis', 'jetstream'];
+const SINKS = ['filesystem', 'print', 'blackhole', 'postgres', 'redis', 'jetstream', 'collect'];
 
 function opt(t: TableDef, key: string): string | undefined {
   return t.options[key];
@@ -229,6 +229,10 @@ export function tableSink(t: TableDef): TableSink {
     case 'blackhole':
       checkKeys(t, (k) => k === 'connector');
       return { sink: Sinks.discard() as Sink<unknown>, accepts: 'changelog' };
+    case 'collect':
+      // Into JobResult.collected (runJob's caller): rows of an append-only query, ChangeRows of an updating one.
+      checkKeys(t, (k) => k === 'connector');
+      return { sink: Sinks.collect() as Sink<unknown>, accepts: 'changelog' };
     default:
       if (SOURCES.includes(kind)) throw sqlError(t.stmt.pos, `table '${t.name}' (connector '${kind}') is a source only; INSERT INTO needs a sink table (filesystem, print, blackhole)`);
       throw unknownConnector(t, kind, SINKS);
