@@ -356,7 +356,7 @@ function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], group
     input = rel.updating ? (input as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: add(c.row) })).uid(uid) : (input as DataStream<Row>).map(add).uid(uid);
   }
   if (!rel.updating) input = insertOnly(input as DataStream<Row>, { uid: ctx.uids.next('calc', 'rows as +I changes') });
-  const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key }));
+  const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key, integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT') }));
   const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog)`);
   const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, ttlMs: ctx.ttlMs, uid });
   return {

@@ -24,6 +24,8 @@ export interface AggregateSpec {
   filter?: (row: Row) => boolean;
   /** The output column. */
   as: string;
+  /** AVG over an integer column: the result is truncated to an integer, as Flink's (AVG takes the argument's type). */
+  integerResult?: boolean;
 }
 
 /** Options of {@link groupAggregate}. */
@@ -65,7 +67,7 @@ export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregat
     for (let i = 0; i < specs.length; i++) out[specs[i].as] = values[i];
     return out;
   };
-  const results = (acc: unknown[]): unknown[] => specs.map((s, i) => resultOf(s.kind, acc[i + 1] as Accumulator));
+  const results = (acc: unknown[]): unknown[] => specs.map((s, i) => integral(s, resultOf(s.kind, acc[i + 1] as Accumulator)));
 
   return input
     .keyBy((c: ChangeRow) => keyOfChange(c.row))
@@ -127,4 +129,8 @@ function checkOptions(opts: GroupAggregateOptions): void {
     names.add(a.as);
   }
   if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
+}
+
+function integral(spec: AggregateSpec, v: unknown): unknown {
+  return spec.integerResult === true && typeof v === 'number' ? Math.trunc(v) : v;
 }
