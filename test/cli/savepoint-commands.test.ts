@@ -3,13 +3,14 @@
 // checkpoints DIR` listing both savepoints intact, then `eddy run --from-savepoint` at another
 // parallelism finishing the job: the committed output of both runs is the fault-free one.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
+import { startReachableCli } from '../helpers/cli-run.js';
 
 const COUNT = 400_000;
 const KEYS = 120;
@@ -23,18 +24,7 @@ describe('eddy savepoint / stop --with-savepoint / checkpoints against a running
     const out = join(dir, 'out');
     const common = ['--no-progress', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', `output=${out}`];
     try {
-      const job = spawn(process.execPath, [cliPath, 'run', fixture('validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--arg', 'rate=100000', ...common], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      const exited = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
-      // The job says where it can be reached once it is.
-      await new Promise<void>((resolve) =>
-        job.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (stderr.includes('eddy: checkpoints in')) resolve();
-        }),
-      );
+      const { exit } = await startReachableCli(['run', fixture('validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--arg', 'rate=100000', ...common]);
       await new Promise((r) => setTimeout(r, 700));
       const sp = eddy(['savepoint', chk]);
       assert.equal(sp.status, 0, sp.stderr);
@@ -45,7 +35,8 @@ describe('eddy savepoint / stop --with-savepoint / checkpoints against a running
       const stop = eddy(['stop', '--with-savepoint', chk]);
       assert.equal(stop.status, 0, stop.stderr);
       const last = stop.stdout.trim();
-      assert.equal(await exited, 0, stderr);
+      const { code, stderr } = await exit;
+      assert.equal(code, 0, stderr);
       assert.match(stderr, /job stopped in/);
       assert.ok(stderr.includes(`stopped with savepoint ${last}`), stderr);
       const before = readCommitted(out).length;

@@ -36,3 +36,22 @@ export async function runCli(args: string[], killAfterMs?: number, armed?: () =>
   if (timer) clearTimeout(timer);
   return e;
 }
+
+/**
+ * Starts `eddy ARGS` and resolves once it has said where its checkpoints go, when it is
+ * reachable by `eddy savepoint` and `eddy stop` (or when it has ended before that).
+ */
+export async function startReachableCli(args: string[]): Promise<{ child: ChildProcess; exit: Promise<CliExit> }> {
+  const started = startCli(args);
+  let seen = '';
+  await Promise.race([
+    started.exit,
+    new Promise<void>((resolve) =>
+      started.child.stderr!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('eddy: checkpoints in')) resolve();
+      }),
+    ),
+  ]);
+  return started;
+}

@@ -15,6 +15,7 @@ import { runJob } from '../../core/index.js';
 import { readUpsertJsonLines } from '../../core/sql/runtime/index.js';
 import { prng } from '../helpers/prng.js';
 import { repoRoot } from '../helpers/paths.js';
+import { canonRows } from '../helpers/json-rows.js';
 
 const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
 
@@ -23,8 +24,6 @@ interface Order {
   cust: number;
   amount: number;
 }
-
-const canon = (rows: Array<Record<string, unknown>>): string[] => rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
 
 describe('SQL changelog plans into upsert sinks', () => {
   let dir: string;
@@ -69,16 +68,16 @@ describe('SQL changelog plans into upsert sinks', () => {
         g.biggest = Math.max(g.biggest, o.amount);
         perCust.set(o.cust, g);
       }
-      assert.deepEqual(canon(readUpsertJsonLines(join(out, 'per_cust'))), canon([...perCust.values()].filter((g) => g.n > 3)));
+      assert.deepEqual(canonRows(readUpsertJsonLines(join(out, 'per_cust'))), canonRows([...perCust.values()].filter((g) => g.n > 3)));
 
       const region = new Map(customers.map((c) => [c.cid, c.region]));
-      assert.deepEqual(canon(readUpsertJsonLines(join(out, 'with_region'))), canon(orders.map((o) => ({ oid: o.oid, region: region.get(o.cust) ?? null }))));
+      assert.deepEqual(canonRows(readUpsertJsonLines(join(out, 'with_region'))), canonRows(orders.map((o) => ({ oid: o.oid, region: region.get(o.cust) ?? null }))));
 
       const top: Order[] = [];
       for (const cust of new Set(orders.map((o) => o.cust))) {
         top.push(...orders.filter((o) => o.cust === cust).sort((a, b) => b.amount - a.amount || a.oid - b.oid).slice(0, 2));
       }
-      assert.deepEqual(canon(readUpsertJsonLines(join(out, 'top2'))), canon(top.map((o) => ({ cust: o.cust, oid: o.oid, amount: o.amount }))));
+      assert.deepEqual(canonRows(readUpsertJsonLines(join(out, 'top2'))), canonRows(top.map((o) => ({ cust: o.cust, oid: o.oid, amount: o.amount }))));
     });
   }
 });

@@ -5,24 +5,16 @@
  * from the statement), the committed output being that of a run without a stop.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
 import { cliPath, fixture } from '../helpers/paths.js';
-
-function readRows(dir: string): Array<Record<string, unknown>> {
-  const rows: Array<Record<string, unknown>> = [];
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith('.')) continue;
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) rows.push(JSON.parse(line) as Record<string, unknown>);
-  }
-  return rows;
-}
-const canon = (rows: Array<Record<string, unknown>>): string[] => rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
+import { canonRows, readJsonLinesDir } from '../helpers/json-rows.js';
+import { startReachableCli } from '../helpers/cli-run.js';
 
 describe('SQL entry points', () => {
   it('env.sql and env.sqlQuery mix with the DataStream API in one job', { timeout: 60_000 }, async () => {
@@ -33,7 +25,7 @@ describe('SQL entry points', () => {
       writeFileSync(join(dir, 'clicks.jsonl'), clicks.map((c) => JSON.stringify(c)).join('\n'));
       await runJob(fixture('sql-mixed.mjs'), { parallelism: 2, args: { input: join(dir, 'clicks.jsonl'), output: join(dir, 'out') } });
       const long = clicks.filter((c) => c.url.length > 6).map((c) => ({ user_id: c.user_id, url: c.url }));
-      assert.deepEqual(canon(readRows(join(dir, 'out', 'long'))), canon(long));
+      assert.deepEqual(canonRows(readJsonLinesDir(join(dir, 'out', 'long'))), canonRows(long));
       const counts = new Map<string, { who: string; at: number; n: number }>();
       for (const c of clicks) {
         const at = Math.floor(c.ts / 1000) * 1000;
@@ -42,7 +34,7 @@ describe('SQL entry points', () => {
         e.n++;
         counts.set(k, e);
       }
-      assert.deepEqual(canon(readRows(join(dir, 'out', 'counts'))), canon([...counts.values()]));
+      assert.deepEqual(canonRows(readJsonLinesDir(join(dir, 'out', 'counts'))), canonRows([...counts.values()]));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -81,21 +73,14 @@ describe('SQL entry points', () => {
         INSERT INTO out SELECT window_start, COUNT(*), SUM(id) FROM TABLE(TUMBLE(TABLE gen, DESCRIPTOR(ts), INTERVAL '100' MILLISECOND)) GROUP BY window_start, window_end;
       `);
       const chk = join(dir, 'chk');
-      const job = spawn(process.execPath, [cliPath, 'sql', script, '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--no-progress', '--arg', `rows=${N}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      const exited = new Promise<number | null>((r) => job.on('exit', (code) => r(code)));
-      await new Promise<void>((resolve) =>
-        job.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          if (stderr.includes('eddy: checkpoints in')) resolve();
-        }),
-      );
+      const { exit } = await startReachableCli(['sql', script, '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--no-progress', '--arg', `rows=${N}`]);
       await new Promise((r) => setTimeout(r, 1500));
       const stop = spawnSync(process.execPath, [cliPath, 'stop', '--with-savepoint', chk], { encoding: 'utf8', timeout: 60_000 });
       assert.equal(stop.status, 0, stop.stderr);
       const savepoint = stop.stdout.trim();
-      assert.equal(await exited, 0, stderr);
-      const before = readRows(join(dir, 'out')).length;
+      const { code, stderr } = await exit;
+      assert.equal(code, 0, stderr);
+      const before = readJsonLinesDir(join(dir, 'out')).length;
       assert.ok(before > 0 && before < N / 100, `stopped part-way: ${before} windows`);
 
       const resumed = spawnSync(process.execPath, [cliPath, 'sql', script, '--parallelism', '3', '--from-savepoint', savepoint, '--checkpoint-dir', join(dir, 'chk2'), '--checkpoint-interval', '200', '--no-progress', '--arg', `rows=${N}`], { encoding: 'utf8', timeout: 90_000 });
@@ -104,7 +89,7 @@ describe('SQL entry points', () => {
       // The datagen timestamps are base + id ms, so window k holds ids 100k … 100k + 99.
       const base = Date.UTC(2015, 6, 15);
       const want = Array.from({ length: N / 100 }, (_, k) => ({ ws: base + k * 100, n: 100, total: 100 * 100 * k + 4950 }));
-      assert.deepEqual(canon(readRows(join(dir, 'out'))), canon(want));
+      assert.deepEqual(canonRows(readJsonLinesDir(join(dir, 'out'))), canonRows(want));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,7 +5,7 @@
  * key; AVG over an integer column truncates), never by calling eddy.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
 import { prng } from '../helpers/prng.js';
 import { repoRoot } from '../helpers/paths.js';
+import { canonRows, readJsonLinesDir } from '../helpers/json-rows.js';
 
 const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
 const NAMES = ['ann', 'bob', 'cy', 'dee', 'eve'];
@@ -144,17 +145,6 @@ function references(rows: In[]): Record<string, Array<Record<string, unknown>>> 
   };
 }
 
-function readOutput(dir: string): Array<Record<string, unknown>> {
-  const rows: Array<Record<string, unknown>> = [];
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith('.')) continue;
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) rows.push(JSON.parse(line) as Record<string, unknown>);
-  }
-  return rows;
-}
-
-const canon = (rows: Array<Record<string, unknown>>): string[] => rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
-
 describe('SQL queries against references', () => {
   let dir: string;
   let rows: In[];
@@ -174,7 +164,7 @@ describe('SQL queries against references', () => {
       const want = references(rows);
       for (const [table, expected] of Object.entries(want)) {
         assert.ok(expected.length > 0, `reference for ${table} is not empty`);
-        assert.deepEqual(canon(readOutput(join(out, table))), canon(expected), `${table} at parallelism ${parallelism}`);
+        assert.deepEqual(canonRows(readJsonLinesDir(join(out, table))), canonRows(expected), `${table} at parallelism ${parallelism}`);
       }
     });
   }

@@ -1,0 +1,16 @@
+/** Reading a JSON-lines sink's committed files back as rows, and comparing row multisets. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Every row of every committed file in `dir` (files starting with '.' are in progress, not committed). */
+export function readJsonLinesDir(dir: string): Array<Record<string, unknown>> {
+  const rows: Array<Record<string, unknown>> = [];
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith('.')) continue;
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line) rows.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  return rows;
+}
+
+/** A row multiset in a form `deepEqual` compares regardless of row order and key order. */
+export const canonRows = (rows: Array<Record<string, unknown>>): string[] => rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
