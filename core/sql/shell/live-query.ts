@@ -50,10 +50,13 @@ export async function runLiveQuery(statement: string, o: ShellOptions, opts: { i
     const s = b.toString('utf8');
     if (s.includes('q') || s.includes('Q') || s.includes('\x03')) stop();
   };
+  // Only a terminal has keys: from a pipe the input is the rest of the script, which the shell reads.
   const raw = o.input.isTTY === true;
-  if (raw) o.input.setRawMode(true);
-  o.input.on('data', onKey);
-  o.input.resume();
+  if (raw) {
+    o.input.setRawMode(true);
+    o.input.on('data', onKey);
+    o.input.resume();
+  }
   process.on('SIGINT', stop);
 
   // Redrawn in place only on a terminal; into a pipe or file only the final table is written.
@@ -98,9 +101,11 @@ export async function runLiveQuery(statement: string, o: ShellOptions, opts: { i
   } finally {
     clearInterval(timer);
     process.off('SIGINT', stop);
-    o.input.off('data', onKey);
-    if (raw) o.input.setRawMode(false);
-    o.input.pause();
+    if (raw) {
+      o.input.off('data', onKey);
+      o.input.setRawMode(false);
+      o.input.pause();
+    }
   }
   // Changes already posted by the sink arrive on this thread's next turns.
   if (outcome === 'stopped') await new Promise((r) => setTimeout(r, 50));

@@ -26,56 +26,88 @@ export interface ShellOptions {
 export async function runShell(o: ShellOptions): Promise<number> {
   const out = (s: string) => o.output.write(s);
   out('eddy SQL shell. Statements end with ;  SELECT shows a live table (q or Ctrl-C stops it). QUIT; leaves.\n');
+  const tty = o.input.isTTY === true;
   let history: string[] = [];
   let pending = '';
   // Statements typed but not run yet: lines pasted together arrive in one go, and every line
-  // readline has split off before the interface closes for a query must still be run.
+  // readline has split off before a statement runs must still be run.
   const queue: string[] = [];
   let ended = false;
+  // On a terminal the interface closes while a query runs (the query reads keys in raw mode),
+  // and what was typed after the last newline (a paste cut by the terminal mid-line) is carried
+  // into the next one. From a pipe there are no keys to read: one interface serves the whole
+  // session, so no line is ever split between two readers.
+  let rl: Interface | undefined;
+  let carry = '';
+  let wake = () => {};
+  let leaving = false;
+  // From a pipe no prompt is written (as psql): the output is only the statements' answers.
+  const prompt = () => {
+    if (!tty) return;
+    rl!.setPrompt(pending ? CONTINUATION : PROMPT);
+    rl!.prompt();
+  };
+  const open = (): Interface => {
+    const r = createInterface({ input: o.input, output: o.output, terminal: tty, history, historySize: 500 });
+    r.on('line', (line) => {
+      const split = splitStatements(`${pending}${line}\n`);
+      pending = split.rest;
+      queue.push(...split.statements);
+      if (queue.length > 0) wake();
+      else prompt();
+    });
+    // Ctrl-C at the prompt drops what was typed, as psql and Flink's client do.
+    r.on('SIGINT', () => {
+      pending = '';
+      out('^C\n');
+      prompt();
+    });
+    r.on('close', () => {
+      // The close of the end of input (Ctrl-D), not ours before a statement runs.
+      if (!leaving) ended = true;
+      wake();
+    });
+    return r;
+  };
   for (;;) {
     while (queue.length > 0) {
       const quit = await execute(queue.shift()!, o).catch((err) => {
         out(`[ERROR] ${messageOf(err)}\n`);
         return false;
       });
-      if (quit) return 0;
+      if (quit) return close(rl);
     }
     if (ended) {
       out('\n');
-      return 0;
+      return close(rl);
     }
-    const rl: Interface = createInterface({ input: o.input, output: o.output, terminal: o.input.isTTY === true, history, historySize: 500 });
-    let leaving = false;
-    await new Promise<void>((resolve) => {
-      const prompt = () => {
-        rl.setPrompt(pending ? CONTINUATION : PROMPT);
-        rl.prompt();
-      };
+    const waiting = new Promise<void>((resolve) => (wake = resolve));
+    if (rl === undefined) {
+      rl = open();
       prompt();
-      rl.on('line', (line) => {
-        const split = splitStatements(`${pending}${line}\n`);
-        pending = split.rest;
-        queue.push(...split.statements);
-        if (queue.length > 0) resolve();
-        else prompt();
-      });
-      // Ctrl-C at the prompt drops what was typed, as psql and Flink's client do.
-      rl.on('SIGINT', () => {
-        pending = '';
-        out('^C\n');
-        prompt();
-      });
-      rl.on('close', () => {
-        // The close of the end of input (Ctrl-D), not ours before a statement runs.
-        if (!leaving) ended = true;
-        resolve();
-      });
-    });
-    history = (rl as unknown as { history?: string[] }).history ?? history;
-    // readline's own close handler takes its keypress listener off the input: keep it.
-    leaving = true;
-    rl.close();
+      if (carry) rl.write(carry);
+    } else {
+      rl.resume();
+      prompt();
+    }
+    await waiting;
+    if (tty) {
+      history = (rl as unknown as { history?: string[] }).history ?? history;
+      // readline's own close handler takes its keypress listener off the input: keep it.
+      carry = rl.line;
+      leaving = true;
+      rl.close();
+      leaving = false;
+      rl = undefined;
+    } else {
+      rl.pause();
+    }
   }
+}
+
+function close(rl: Interface | undefined): number {
+  rl?.close();
+  return 0;
 }
 
 function messageOf(err: unknown): string {
