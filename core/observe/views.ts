@@ -3,6 +3,7 @@
  * (finished): shaped after Flink's REST API so its users recognise them (`jid`, `vertices`,
  * `plan`, `exceptionHistory`, checkpoint `counts` / `history`), plus the figures the page needs.
  */
+import { describeOrigin } from '../failure.js';
 import type { JobRecord, CheckpointEntry, ExceptionEntry, Series } from './job-record.js';
 import type { SubtaskMetrics } from './sampler.js';
 
@@ -87,7 +88,8 @@ export interface CheckpointsView {
 export interface ExceptionsView {
   'root-exception': string | null;
   timestamp: number | null;
-  exceptionHistory: { entries: ExceptionEntry[] };
+  /** Each entry as in JobResult.exceptions, with its record's origin in words (the CLI's wording) when known. */
+  exceptionHistory: { entries: (ExceptionEntry & { originText?: string })[] };
 }
 
 export interface JobViews {
@@ -221,7 +223,7 @@ export function buildJobViews(r: JobRecord): JobViews {
     exceptions: {
       'root-exception': latestException ? latestException.message : null,
       timestamp: latestException?.timestamp ?? null,
-      exceptionHistory: { entries: [...r.exceptions].reverse() },
+      exceptionHistory: { entries: [...r.exceptions].reverse().map((e) => (e.origin !== undefined ? { ...e, originText: describeOrigin(e.origin) } : e)) },
     },
     series: { ...r.series, vertices: g.vertices.map((v) => v.name) },
   };

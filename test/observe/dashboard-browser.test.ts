@@ -79,6 +79,15 @@ describe('dashboard in headless Chromium', { skip }, () => {
     const text = await page.textContent('#exceptions .exception');
     assert.match(text ?? '', /injected failure at record \d+/);
     assert.match(text ?? '', /attempt 1/); // the job's first run is attempt 1, as in JobResult.exceptions
+    // The failing record's origin: the generator's index of the record the message names.
+    const failedAt = Number(/injected failure at record (\d+)/.exec(text ?? '')![1]);
+    const origin = await evaluate<{ source: string; offset: string; text: string } | null>(
+      `(() => { const o = document.querySelector('#exceptions .exception .origin'); return o && { source: o.dataset.source, offset: o.dataset.offset, text: o.textContent }; })()`,
+    );
+    assert.ok(origin, 'the exception names the record it failed on');
+    assert.equal(origin.source, 'events');
+    assert.equal(Number(origin.offset), failedAt);
+    assert.match(origin.text, new RegExp(`offset ${failedAt}\\b.*'events'`));
     assert.equal(await page.textContent('#job-restarts'), '1');
 
     // A completed checkpoint in the history (after the restart).

@@ -172,6 +172,8 @@ function drawExceptions(x) {
     const d = el('div', { class: 'exception', 'data-operator-uid': e.operatorUid ?? '', 'data-code': e.code, 'data-attempt': e.attempt },
       el('div', {}, el('strong', {}, `${time(e.timestamp)} · ${e.code}`), ` · operator ${e.operatorUid ?? '?'} · subtask ${e.subtask ?? '?'} · attempt ${e.attempt}`),
       el('div', { class: 'message' }, e.message));
+    // Which record failed (file and line, or a generator's index), when its source task threw.
+    if (e.origin) d.append(el('div', { class: 'origin', 'data-source': e.origin.source, 'data-offset': e.origin.offset }, e.originText));
     if (e.cause && e.cause !== e.message) d.append(el('div', {}, `cause: ${e.cause}`));
     if (e.stack) d.append(el('details', {}, el('summary', {}, 'stack'), el('pre', {}, e.stack)));
     return d;
