@@ -5,7 +5,7 @@
  * operator's state stores are kept per node, so snapshots and restores can reach them.
  */
 import { join } from 'node:path';
-import type { Collector } from '../core/api/functions.js';
+import type { Collector } from '../core/contract/functions.js';
 import { Gate } from '../core/channel/gate.js';
 import type { SinkWriter, SourceReader } from '../core/connectors/types.js';
 import { EddyError, type FailureCode } from '../core/failure.js';

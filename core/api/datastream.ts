@@ -23,7 +23,7 @@ import type {
   OutputTag,
   ProcessFunction,
   ReduceFunction,
-} from './functions.js';
+} from '../contract/functions.js';
 
 /** @internal Where a stream comes from and how it is partitioned, for operators with two inputs. */
 export interface StreamEnd {

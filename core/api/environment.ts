@@ -6,7 +6,7 @@
 import type { Source } from '../connectors/types.js';
 import { EddyError } from '../failure.js';
 import { StreamGraph } from '../graph/stream-graph.js';
-import type { ConsistencyMode } from '../runtime/options.js';
+import type { ConsistencyMode } from '../contract/consistency.js';
 import { DataStream, type SingleOutputStreamOperator } from './datastream.js';
 import type { WatermarkStrategy } from './watermarks.js';
 

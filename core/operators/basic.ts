@@ -1,10 +1,10 @@
 /** The stateless record-at-a-time operators; keyed state reaches them through ctx. */
-import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../api/functions.js';
+import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../contract/functions.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
 import { keyedTimerService, userTimerService, type KeyedTimerService } from '../time/timer-service.js';
-import type { OnTimerContext } from '../api/functions.js';
+import type { OnTimerContext } from '../contract/functions.js';
 
 class MapOperator extends BaseOperator<unknown> {
   constructor(private readonly fn: MapFunction<unknown, unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {

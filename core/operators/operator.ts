@@ -3,7 +3,7 @@
  * into the next operator (or into the task's output) synchronously. A chain is therefore one
  * nest of direct calls from the source reader or input gate down to the output.
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from '../contract/functions.js';
 import type { ConnectorContext } from '../connectors/types.js';
 import type { StreamNode } from '../graph/stream-graph.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';

@@ -2,7 +2,7 @@
  * assignTimestampsAndWatermarks: gives each record its event timestamp and runs the
  * strategy's watermark generator, whose watermarks replace any coming from upstream.
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from '../contract/functions.js';
 import type { TimestampAssigner, WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from '../api/watermarks.js';
 import { EddyError } from '../failure.js';
 import type { TaskTime, TimeTicker } from '../time/task-time.js';
