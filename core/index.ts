@@ -4,7 +4,8 @@ export { StreamExecutionEnvironment, type JobSettings } from './api/environment.
 export { DataStream, KeyedStream, SingleOutputStreamOperator, OperatorHandle } from './api/datastream.js';
 export * from './contract/functions.js';
 export * from './contract/state.js';
-export * from './api/watermarks.js';
+export * from './time/watermark-strategy.js';
+export type { WatermarkGenerator, WatermarkOutput } from './time/generators.js';
 export * from './api/windows.js';
 export { ConnectedStreams, IntervalJoin, JoinedStreams, WindowJoin, type BroadcastProcessFunction } from './api/connected-streams.js';
 export { AsyncDataStream, type AsyncFunction, type AsyncOptions, type AsyncOutputMode } from './api/async-stream.js';
