@@ -183,7 +183,7 @@ export class StreamTask {
       const n = nodes[i];
       return {
         ...connectorContext(spec, n.node, this.vertex.parallelism),
-        node: n.node,
+        uid: n.node.uid,
         displayName: n.uid,
         maxParallelism: s.maxParallelism,
         keyedStore: n.keyed,

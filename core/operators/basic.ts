@@ -79,7 +79,7 @@ export class ProcessOperator extends BaseOperator<unknown> {
     if (rt.keyedStore) {
       const timers = keyedTimerService({ ...rt, keyedStore: rt.keyedStore });
       this.timers = timers;
-      ctx.timers = userTimerService(timers, { uid: rt.node.uid, displayName: rt.displayName, subtask: rt.subtaskIndex });
+      ctx.timers = userTimerService(timers, { uid: rt.uid, displayName: rt.displayName, subtask: rt.subtaskIndex });
       timers.setCallback((time, _key, _ns, domain) => {
         ctx.timeDomain = domain;
         try {

@@ -40,7 +40,7 @@ export class OperatorContext implements RuntimeContext {
     this.operatorUid = rt.displayName;
     this.attempt = rt.attempt;
     this.state = new OperatorStateAccessor(
-      { uid: rt.node.uid, displayName: rt.displayName, subtask: rt.subtaskIndex },
+      { uid: rt.uid, displayName: rt.displayName, subtask: rt.subtaskIndex },
       rt.keyedStore,
       rt.operatorState,
     );
