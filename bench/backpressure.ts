@@ -11,7 +11,8 @@
  * at 1 s, aligned against unaligned, interleaved rounds, the ratio paired per round.
  */
 import { fileURLToPath } from 'node:url';
-import type { ConsistencyMode, RunOptions } from '../core/runtime/options.js';
+import type { RunOptions } from '../core/runtime/options.js';
+import type { ConsistencyMode } from '../core/contract/consistency.js';
 import { keyedCountRate, runChecked } from './engine-run.js';
 import { median, percentiles, withPeakRss, type Percentiles } from './stats.js';
 

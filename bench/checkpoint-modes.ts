@@ -15,7 +15,8 @@
  * backpressure is therefore measured separately ("paced"): exactly-once at each interval with
  * the source held to a fraction of the `none` rate measured in the same invocation.
  */
-import type { ConsistencyMode, JobResult } from '../core/runtime/options.js';
+import type { JobResult } from '../core/runtime/options.js';
+import type { ConsistencyMode } from '../core/contract/consistency.js';
 import { KEYED_COUNT_JOB, runChecked } from './engine-run.js';
 import { median, percentiles as pct, type Percentiles } from './stats.js';
 

@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ConsistencyMode, RunOptions } from '../core/runtime/options.js';
+import type { RunOptions } from '../core/runtime/options.js';
+import type { ConsistencyMode } from '../core/contract/consistency.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);

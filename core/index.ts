@@ -2,9 +2,10 @@
 export { defineJob, type JobDefinition } from './api/job.js';
 export { StreamExecutionEnvironment, type JobSettings } from './api/environment.js';
 export { DataStream, KeyedStream, SingleOutputStreamOperator, OperatorHandle } from './api/datastream.js';
-export * from './api/functions.js';
-export * from './api/state.js';
-export * from './api/watermarks.js';
+export * from './contract/functions.js';
+export * from './contract/state.js';
+export * from './time/watermark-strategy.js';
+export type { WatermarkGenerator, WatermarkOutput } from './time/generators.js';
 export * from './api/windows.js';
 export { ConnectedStreams, IntervalJoin, JoinedStreams, WindowJoin, type BroadcastProcessFunction } from './api/connected-streams.js';
 export { AsyncDataStream, type AsyncFunction, type AsyncOptions, type AsyncOutputMode } from './api/async-stream.js';
@@ -19,7 +20,8 @@ export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSinkOptions
 export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, PostgresSourceOptions, PostgresSourceState } from './connectors/index.js';
 export { EddyError, type Failure, type FailureCode, type RecordOrigin } from './failure.js';
 export { runJob } from './runtime/job-run.js';
-export type { RunOptions, JobResult, JobProgress, OperatorMetrics, ConsistencyMode } from './runtime/options.js';
+export type { RunOptions, JobResult, JobProgress, OperatorMetrics } from './runtime/options.js';
+export type { ConsistencyMode } from './contract/consistency.js';
 export type { ExceptionEntry } from './runtime/failure-history.js';
 export { SqlSession, formatPlan, type StatementResult, type ChangeRow, type RowKind } from './sql/index.js';
 export { readUpsertJsonLines, type ReadUpsertOptions } from './sql/runtime/upsert-json-lines.js';

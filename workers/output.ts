@@ -13,7 +13,7 @@
  * (a checkpoint trigger, a notify) interrupts the drain: between input frames the task's state
  * is consistent, so it may snapshot there, its barrier queued behind the pending frames.
  */
-import type { Collector, KeySelector } from '../core/api/functions.js';
+import type { Collector, KeySelector } from '../core/contract/functions.js';
 import { BatchEncoder } from '../core/channel/codec.js';
 import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { RingProducer, type OwnedFrame } from '../core/channel/ring.js';

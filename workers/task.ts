@@ -5,7 +5,7 @@
  * operator's state stores are kept per node, so snapshots and restores can reach them.
  */
 import { join } from 'node:path';
-import type { Collector } from '../core/api/functions.js';
+import type { Collector } from '../core/contract/functions.js';
 import { Gate } from '../core/channel/gate.js';
 import type { SinkWriter, SourceReader } from '../core/connectors/types.js';
 import { EddyError, type FailureCode } from '../core/failure.js';
@@ -183,7 +183,7 @@ export class StreamTask {
       const n = nodes[i];
       return {
         ...connectorContext(spec, n.node, this.vertex.parallelism),
-        node: n.node,
+        uid: n.node.uid,
         displayName: n.uid,
         maxParallelism: s.maxParallelism,
         keyedStore: n.keyed,

@@ -4,8 +4,8 @@
  * operator runs at parallelism 1 and keeps its windows as that key's keyed state, so
  * checkpoints, savepoints and lateness work as for keyed windows.
  */
-import type { Collector, OutputTag, ReduceFunction } from './functions.js';
-import type { AggregateFunction } from './state.js';
+import type { Collector, OutputTag, ReduceFunction } from '../contract/functions.js';
+import type { AggregateFunction } from '../contract/state.js';
 import type { SingleOutputStreamOperator } from './datastream.js';
 import type { WindowedStream } from './windowed-stream.js';
 import type { ProcessWindowFunction, WindowContext } from '../operators/window.js';

@@ -9,7 +9,7 @@ import { coProcessOperator, type CoProcessFunction } from '../operators/co-proce
 import { intervalJoinFunction, type IntervalJoinFunction } from '../operators/interval-join.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
 import { SingleOutputStreamOperator, type DataStream, type StreamEnd } from './datastream.js';
-import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from './functions.js';
+import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from '../contract/functions.js';
 import type { WindowedStream } from './windowed-stream.js';
 
 /** The function of `keyed.connect(rules.broadcast()).process(fn)` (Flink's `KeyedBroadcastProcessFunction`). */

@@ -8,7 +8,7 @@ import type { Partitioning, StreamGraph, StreamNode } from '../graph/stream-grap
 import { filterOperator, flatMapOperator, identityOperator, mapOperator, processOperator } from '../operators/basic.js';
 import { timestampsOperator } from '../operators/timestamps.js';
 import type { OperatorFactory } from '../operators/operator.js';
-import type { WatermarkStrategy } from './watermarks.js';
+import type { WatermarkStrategy } from '../time/watermark-strategy.js';
 import { WindowedStream } from './windowed-stream.js';
 import { ALL_WINDOWS_KEY, AllWindowedStream } from './all-windowed-stream.js';
 import { ConnectedStreams, IntervalJoin, JoinedStreams } from './connected-streams.js';
@@ -23,7 +23,7 @@ import type {
   OutputTag,
   ProcessFunction,
   ReduceFunction,
-} from './functions.js';
+} from '../contract/functions.js';
 
 /** @internal Where a stream comes from and how it is partitioned, for operators with two inputs. */
 export interface StreamEnd {

@@ -6,9 +6,9 @@
 import type { Source } from '../connectors/types.js';
 import { EddyError } from '../failure.js';
 import { StreamGraph } from '../graph/stream-graph.js';
-import type { ConsistencyMode } from '../runtime/options.js';
+import type { ConsistencyMode } from '../contract/consistency.js';
 import { DataStream, type SingleOutputStreamOperator } from './datastream.js';
-import type { WatermarkStrategy } from './watermarks.js';
+import type { WatermarkStrategy } from '../time/watermark-strategy.js';
 
 /** The job's own settings, made in its build function; EDDY_* variables and flags override them. */
 export interface JobSettings {

@@ -7,8 +7,8 @@ import { windowOperator, type ProcessWindowFunction, type WindowFunctionSpec } f
 import type { WindowAssigner } from '../time/windows/assigners.js';
 import type { Trigger } from '../time/windows/triggers.js';
 import type { SingleOutputStreamOperator } from './datastream.js';
-import type { OutputTag, ReduceFunction } from './functions.js';
-import type { AggregateFunction } from './state.js';
+import type { OutputTag, ReduceFunction } from '../contract/functions.js';
+import type { AggregateFunction } from '../contract/state.js';
 import type { OperatorFactory } from '../operators/operator.js';
 
 /**

@@ -187,7 +187,7 @@ async function main(argv: readonly string[]): Promise<number> {
           return 0;
         }
         // Without a file (nothing, or only run flags): the interactive shell.
-        if (rest[0] === undefined || rest[0].startsWith('-')) return await (await import('../sql/shell/command.js')).sqlShellCommand(rest);
+        if (rest[0] === undefined || rest[0].startsWith('-')) return await (await import('./sql-shell.js')).sqlShellCommand(rest);
         const runArgv = prepareSqlRun(rest, process.stdout);
         return runArgv === undefined ? 0 : await run(runArgv);
       }

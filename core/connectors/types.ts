@@ -3,7 +3,7 @@
  * job module (on every thread, since every worker re-imports the module); the runtime asks it
  * for a reader / writer per parallel subtask inside the worker.
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from '../contract/functions.js';
 import type { RecordOrigin } from '../failure.js';
 
 /** What a source reader or sink writer learns of where it runs. */

@@ -4,7 +4,7 @@
  * into one vertex, so a record crosses a thread boundary only where the data must be
  * redistributed. One task runs per (vertex, subtask).
  */
-import type { KeySelector } from '../api/functions.js';
+import type { KeySelector } from '../contract/functions.js';
 import { EddyError } from '../failure.js';
 import { displayName, type StreamGraph, type StreamNode } from './stream-graph.js';
 

@@ -4,8 +4,8 @@
  * (every worker re-runs the job module), so node ids are assigned in creation order and
  * nothing here may depend on time, randomness or the thread.
  */
-import type { KeySelector } from '../api/functions.js';
-import { DEFAULT_AUTO_WATERMARK_INTERVAL_MS, type WatermarkStrategy } from '../api/watermarks.js';
+import type { KeySelector } from '../contract/functions.js';
+import { DEFAULT_AUTO_WATERMARK_INTERVAL_MS, type WatermarkStrategy } from '../time/watermark-strategy.js';
 import type { Sink, Source } from '../connectors/types.js';
 import { EddyError } from '../failure.js';
 import type { OperatorFactory } from '../operators/operator.js';

@@ -19,9 +19,9 @@
  * both modes), so results are never late behind it; it is not kept in checkpoints (the next
  * one from upstream follows).
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from '../contract/functions.js';
 import { EddyError } from '../failure.js';
-import type { OperatorListState } from '../api/state.js';
+import type { OperatorListState } from '../contract/state.js';
 import type { TaskTime } from '../time/task-time.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 

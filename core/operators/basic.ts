@@ -1,10 +1,10 @@
 /** The stateless record-at-a-time operators; keyed state reaches them through ctx. */
-import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../api/functions.js';
+import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../contract/functions.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
 import { keyedTimerService, userTimerService, type KeyedTimerService } from '../time/timer-service.js';
-import type { OnTimerContext } from '../api/functions.js';
+import type { OnTimerContext } from '../contract/functions.js';
 
 class MapOperator extends BaseOperator<unknown> {
   constructor(private readonly fn: MapFunction<unknown, unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {
@@ -79,7 +79,7 @@ export class ProcessOperator extends BaseOperator<unknown> {
     if (rt.keyedStore) {
       const timers = keyedTimerService({ ...rt, keyedStore: rt.keyedStore });
       this.timers = timers;
-      ctx.timers = userTimerService(timers, { uid: rt.node.uid, displayName: rt.displayName, subtask: rt.subtaskIndex });
+      ctx.timers = userTimerService(timers, { uid: rt.uid, displayName: rt.displayName, subtask: rt.subtaskIndex });
       timers.setCallback((time, _key, _ns, domain) => {
         ctx.timeDomain = domain;
         try {

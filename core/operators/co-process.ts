@@ -4,7 +4,7 @@
  * keyed. The broadcast state pattern is the same operator whose second input is broadcast:
  * `processBroadcastElement` runs on every subtask and keeps rules in `ctx.state.broadcast`.
  */
-import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from '../api/functions.js';
+import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from '../contract/functions.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import { keyGroupFor } from '../state/key-groups.js';
 import { ProcessOperator } from './basic.js';

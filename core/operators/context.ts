@@ -2,8 +2,8 @@
  * The runtime context a user function receives last. One object per operator instance, whose
  * `currentKey` the keyed wrapper updates per record: nothing is allocated per call.
  */
-import type { Collector, OutputTag, RuntimeContext, TimerService } from '../api/functions.js';
-import type { StateAccessor } from '../api/state.js';
+import type { Collector, OutputTag, RuntimeContext, TimerService } from '../contract/functions.js';
+import type { StateAccessor } from '../contract/state.js';
 import { EddyError } from '../failure.js';
 import { OperatorStateAccessor } from '../state/state-accessor.js';
 import type { OperatorRuntime } from './operator.js';
@@ -40,7 +40,7 @@ export class OperatorContext implements RuntimeContext {
     this.operatorUid = rt.displayName;
     this.attempt = rt.attempt;
     this.state = new OperatorStateAccessor(
-      { uid: rt.node.uid, displayName: rt.displayName, subtask: rt.subtaskIndex },
+      { uid: rt.uid, displayName: rt.displayName, subtask: rt.subtaskIndex },
       rt.keyedStore,
       rt.operatorState,
     );

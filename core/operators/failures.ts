@@ -1,5 +1,5 @@
 /** Attributes an exception to the operator and subtask it happened in. */
-import type { RuntimeContext } from '../api/functions.js';
+import type { RuntimeContext } from '../contract/functions.js';
 import { EddyError, toFailure, type FailureCode } from '../failure.js';
 
 /**

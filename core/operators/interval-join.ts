@@ -5,8 +5,8 @@
  * the watermark says nothing can join them any more; records behind the watermark are late
  * and dropped.
  */
-import type { Collector, RuntimeContext } from '../api/functions.js';
-import type { MapState } from '../api/state.js';
+import type { Collector, RuntimeContext } from '../contract/functions.js';
+import type { MapState } from '../contract/state.js';
 import type { CoProcessFunction } from './co-process.js';
 
 /** Called for each joined pair of an interval join (Flink's `ProcessJoinFunction`): the left record, the right record, the context and the output. */

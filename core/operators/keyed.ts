@@ -3,7 +3,7 @@
  * the record with the same selector the upstream partitioner used (as Flink does), so keys
  * never travel on the wire.
  */
-import type { Collector, KeySelector } from '../api/functions.js';
+import type { Collector, KeySelector } from '../contract/functions.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import { keyGroupFor } from '../state/key-groups.js';
 import type { ChainOperator } from './operator.js';

@@ -3,9 +3,8 @@
  * into the next operator (or into the task's output) synchronously. A chain is therefore one
  * nest of direct calls from the source reader or input gate down to the output.
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from '../contract/functions.js';
 import type { ConnectorContext } from '../connectors/types.js';
-import type { StreamNode } from '../graph/stream-graph.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import type { OperatorStateStore } from '../state/operator-state.js';
 import type { TaskTime, WatermarkAware } from '../time/task-time.js';
@@ -35,7 +34,8 @@ export interface ChainOperator<I = unknown> extends Collector<I>, WatermarkAware
 
 /** What the runtime gives an operator factory in the worker. */
 export interface OperatorRuntime extends ConnectorContext {
-  readonly node: StreamNode;
+  /** The uid the job gave this operator; undefined if it has none (displayName then names it). */
+  readonly uid: string | undefined;
   /** uid, or the generated name for messages when the operator has none. */
   readonly displayName: string;
   readonly maxParallelism: number;

@@ -21,7 +21,7 @@
  * fell into it; a record is late, and goes to the late side output, when the last window
  * holding it has already fired. windowOperator (window.ts) picks this path only then.
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from '../contract/functions.js';
 import { reservedEntryCount, storedKey, type KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyGroupRange } from '../state/key-groups.js';

@@ -2,8 +2,9 @@
  * assignTimestampsAndWatermarks: gives each record its event timestamp and runs the
  * strategy's watermark generator, whose watermarks replace any coming from upstream.
  */
-import type { Collector } from '../api/functions.js';
-import type { TimestampAssigner, WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from '../api/watermarks.js';
+import type { Collector } from '../contract/functions.js';
+import type { TimestampAssigner, WatermarkStrategy } from '../time/watermark-strategy.js';
+import type { WatermarkGenerator, WatermarkOutput } from '../time/generators.js';
 import { EddyError } from '../failure.js';
 import type { TaskTime, TimeTicker } from '../time/task-time.js';
 import { userFunctionFailure } from './failures.js';

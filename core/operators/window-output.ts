@@ -3,8 +3,8 @@
  * one for incremental functions) share: the window function's contract and how a window's
  * accumulator or contents become output.
  */
-import type { Collector } from '../api/functions.js';
-import type { AggregateFunction } from '../api/state.js';
+import type { Collector } from '../contract/functions.js';
+import type { AggregateFunction } from '../contract/state.js';
 import { EddyError } from '../failure.js';
 import type { TaskTime } from '../time/task-time.js';
 import type { Trigger } from '../time/windows/triggers.js';

@@ -10,7 +10,7 @@
  * Aligned event-time windows with reduce or aggregate, the default trigger and no lateness run
  * on the sliced operator instead (sliced-window.ts); windowOperator below chooses.
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from '../contract/functions.js';
 import type { KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyedTimerService, type KeyedTimerService, type TimeDomain } from '../time/timer-service.js';

@@ -13,7 +13,8 @@
 import { MIN_RING_CAPACITY } from '../channel/layout.js';
 import { EddyError } from '../failure.js';
 import { MAX_MAX_PARALLELISM } from '../state/key-groups.js';
-import type { ConsistencyMode, RunOptions } from './options.js';
+import type { RunOptions } from './options.js';
+import type { ConsistencyMode } from '../contract/consistency.js';
 
 /** Largest ring we accept: the capacity is stored in an Int32 slot. */
 export const MAX_RING_CAPACITY = 1 << 30;

@@ -3,10 +3,9 @@ import type { ExceptionEntry } from './failure-history.js';
 import type { CheckpointStats } from '../checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import type { Failure } from '../failure.js';
+import type { ConsistencyMode } from '../contract/consistency.js';
 
 /** What `runJob` takes and returns (and what the CLI fills from flags and EDDY_* variables). */
-
-export type ConsistencyMode = 'exactly-once' | 'at-least-once' | 'none';
 
 /** How to run a job: what `runJob` takes (the CLI fills it from flags and EDDY_* variables). */
 export interface RunOptions {

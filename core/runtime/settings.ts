@@ -8,7 +8,8 @@ import { DEFAULT_RING_CAPACITY } from '../channel/layout.js';
 import { EddyError } from '../failure.js';
 import { DEFAULT_MAX_PARALLELISM, MAX_MAX_PARALLELISM } from '../state/key-groups.js';
 import { DEFAULT_STATE_CACHE_MB } from '../state/lmdb/cache-budget.js';
-import type { ConsistencyMode, RunOptions } from './options.js';
+import type { RunOptions } from './options.js';
+import type { ConsistencyMode } from '../contract/consistency.js';
 
 export interface ResolvedSettings {
   parallelism: number;

@@ -4,7 +4,7 @@
  * without a window it is sqlchange's groupAggregate, whose output is a changelog.
  */
 import type { DataStream } from '../api/datastream.js';
-import type { AggregateFunction } from '../api/state.js';
+import type { AggregateFunction } from '../contract/state.js';
 import type { WindowContext } from '../operators/window.js';
 import type { Expr, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';

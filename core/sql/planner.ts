@@ -5,7 +5,7 @@
  * modules.
  */
 import type { StreamExecutionEnvironment } from '../api/environment.js';
-import { WatermarkStrategy } from '../api/watermarks.js';
+import { WatermarkStrategy } from '../time/watermark-strategy.js';
 import type { DataStream } from '../api/datastream.js';
 import type { Expr, FromItem, Query, Select, SelectItem } from './ast.js';
 import type { Catalog, TableDef } from './catalog.js';

@@ -10,7 +10,7 @@ import type {
   MapState,
   ReducingState,
   ValueState,
-} from '../api/state.js';
+} from '../contract/state.js';
 import type { KeyedStateStore } from './keyed-store.js';
 
 export class ValueStateHandle<T> implements ValueState<T> {

@@ -3,7 +3,7 @@
  * round-robin or unioned when restored at another parallelism, and broadcast maps that are
  * the same on every subtask.
  */
-import type { MapState, OperatorListState } from '../api/state.js';
+import type { MapState, OperatorListState } from '../contract/state.js';
 import { EddyError } from '../failure.js';
 
 export type ListRedistribution = 'split' | 'union';

@@ -13,7 +13,7 @@ import type {
   StateAccessor,
   StateOptions,
   ValueState,
-} from '../api/state.js';
+} from '../contract/state.js';
 import { EddyError } from '../failure.js';
 import type { KeyedBackend } from './keyed-backend.js';
 import type { KeyedStateStore, StateKind } from './keyed-store.js';

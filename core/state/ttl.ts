@@ -5,7 +5,7 @@
  * out; backends sweep expired values in the background (see sweepExpired in each backend).
  * Time is processing time (Date.now), as Flink's TTL.
  */
-import type { StateTtlConfig } from '../api/state.js';
+import type { StateTtlConfig } from '../contract/state.js';
 import type { KeyedStateStore, StateKind } from './keyed-store.js';
 
 export type Clock = () => number;

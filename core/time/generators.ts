@@ -1,9 +1,28 @@
 /**
- * The built-in watermark generators (Flink's BoundedOutOfOrdernessWatermarks and
- * WatermarksWithIdleness). A generator sees every event with its timestamp and is asked
- * periodically (the auto-watermark interval) for a watermark.
+ * The watermark generator contract and the built-in generators (Flink's
+ * BoundedOutOfOrdernessWatermarks and WatermarksWithIdleness). A generator sees every event
+ * with its timestamp and is asked periodically (the auto-watermark interval) for a watermark.
+ * The contract lives here, beside its implementations, so the strategy that picks one
+ * (watermark-strategy.ts) imports this file and nothing imports back.
  */
-import type { WatermarkGenerator, WatermarkOutput } from '../api/watermarks.js';
+
+/** Where a generator sends watermarks. */
+export interface WatermarkOutput {
+  /** Ignored unless it advances the watermark. */
+  emitWatermark(watermark: number): void;
+  /** This input has no data for now: downstream must not wait for it. */
+  markIdle(): void;
+  /** This input has data again (emitting a watermark also does this). */
+  markActive(): void;
+}
+
+/** Makes watermarks from events and the passing of time (Flink's `WatermarkGenerator`). */
+export interface WatermarkGenerator<T> {
+  /** Every event, after its timestamp was assigned. May emit (punctuated watermarks). */
+  onEvent(event: T, timestamp: number, output: WatermarkOutput): void;
+  /** Every auto-watermark interval (periodic watermarks). */
+  onPeriodicEmit(output: WatermarkOutput): void;
+}
 
 /** Watermark = highest timestamp seen − bound − 1: events up to `bound` ms late are on time. */
 export class BoundedOutOfOrderness<T> implements WatermarkGenerator<T> {

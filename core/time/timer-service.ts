@@ -10,7 +10,7 @@
  * Deleting a timer removes its state entry only; the heap entry is skipped when it comes up.
  * A timer's entry is its id (a string, see timerId) → [time, key, namespace].
  */
-import type { TimerService } from '../api/functions.js';
+import type { TimerService } from '../contract/functions.js';
 import { EddyError } from '../failure.js';
 import { reservedEntryCount, type KeyedStateStore } from '../state/keyed-store.js';
 import { keyGroupRange } from '../state/key-groups.js';

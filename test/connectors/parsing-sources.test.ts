@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { OutputTag } from '../../core/api/functions.js';
+import { OutputTag } from '../../core/contract/functions.js';
 import { csv } from '../../core/connectors/sources/csv.js';
 import { jsonLines } from '../../core/connectors/sources/json-lines.js';
 import type { InvalidLine } from '../../core/connectors/sources/line-parsing.js';

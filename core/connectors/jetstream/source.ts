@@ -18,7 +18,7 @@
  */
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { jetstreamLib } from './lib.js';
-import type { Collector } from '../../api/functions.js';
+import type { Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
 import { checkNatsUrl, closeNats, connectNats, errMessage, isStreamNotFound, type NatsConnection } from './connection.js';

@@ -17,7 +17,7 @@
  * Parallelism 1: one reader keeps one position (a table is one ordered log here).
  */
 import type pg from 'pg';
-import type { Collector } from '../../api/functions.js';
+import type { Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
 import { connect, describeRelation, describeServer, disconnect, pgFailure, quoteIdent, type PgTarget } from './connection.js';

@@ -22,7 +22,7 @@
  * Trimming (MAXLEN/MINID) can delete entries a restore needs: a restored reader checks that
  * the stream still holds the entry after its position and fails loudly otherwise.
  */
-import type { Collector } from '../../api/functions.js';
+import type { Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
 import { checkRedisUrl, closeRedis, connectRedis, errMessage, type RedisClient } from './connection.js';

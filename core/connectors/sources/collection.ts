@@ -1,5 +1,5 @@
 /** A fixed list of values, emitted in order by a single reader. */
-import type { Collector } from '../../api/functions.js';
+import type { Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 

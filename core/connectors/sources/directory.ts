@@ -17,7 +17,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Collector } from '../../api/functions.js';
+import type { Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 import { type CsvOptions, csvLineParser } from './csv.js';

@@ -4,7 +4,7 @@
  * arithmetic progressions: normally one, more after a rescale, when a reader takes over the
  * part of several old progressions that falls into its own residue class.
  */
-import type { Collector } from '../../api/functions.js';
+import type { Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 

@@ -6,7 +6,7 @@
  * reader's checkpointed state, so after a restore they continue from the checkpoint and the
  * totals of a job equal those of a fault-free run.
  */
-import { OutputTag, type Collector } from '../../api/functions.js';
+import { OutputTag, type Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext } from '../types.js';
 import type { LineHandler, LinePosition } from './text-file.js';

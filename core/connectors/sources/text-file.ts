@@ -15,7 +15,7 @@
  * text source emits it as it is, the JSON-lines and CSV sources parse it (line-parsing.ts).
  */
 import { statSync } from 'node:fs';
-import type { Collector } from '../../api/functions.js';
+import type { Collector } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 import { countNewlines, isGzipPath, openBytes, type ByteSource } from './byte-source.js';

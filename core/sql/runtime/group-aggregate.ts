@@ -5,7 +5,7 @@
  * emitted result is recomputed from the accumulators, so it needs no state of its own.
  */
 import type { DataStream } from '../../api/datastream.js';
-import type { Collector, RuntimeContext } from '../../api/functions.js';
+import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import { accumulate, createAccumulator, resultOf, type Accumulator } from './accumulators.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';

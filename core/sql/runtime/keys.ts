@@ -1,5 +1,5 @@
 /** Keys and state options shared by the changelog operators. */
-import type { StateOptions } from '../../api/state.js';
+import type { StateOptions } from '../../contract/state.js';
 import type { Row } from './changelog.js';
 
 /**

@@ -15,8 +15,8 @@
  *                         no partner and S's side is outer: -D S+null
  */
 import type { DataStream } from '../../api/datastream.js';
-import type { Collector, RuntimeContext } from '../../api/functions.js';
-import type { MapState } from '../../api/state.js';
+import type { Collector, RuntimeContext } from '../../contract/functions.js';
+import type { MapState } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
 import { isRetract, type ChangeRow, type Row, type RowKind } from './changelog.js';
 import { keyForKeyBy, keyHasNull, rowId, ttlOptions } from './keys.js';

@@ -8,7 +8,7 @@
  * change compares the top n before and after and emits the difference.
  */
 import type { DataStream } from '../../api/datastream.js';
-import type { Collector, RuntimeContext } from '../../api/functions.js';
+import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';
 import { keyForKeyBy, rowId, ttlOptions } from './keys.js';

@@ -24,7 +24,6 @@
  * changed: the cache may drop it.
  */
 import { open, type RootDatabase, type Transaction } from 'lmdb';
-import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../../failure.js';
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
@@ -34,6 +33,7 @@ import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key
 import { LmdbSnapshotJob } from './lmdb-snapshot.js';
 import { ABSENT, SlotCache } from './slot-cache.js';
 import { WriteBack, type Batch } from './write-back.js';
+import { decodeValue, encodeValue } from './value-codec.js';
 
 /** Writes per LMDB transaction when restoring (bounds LMDB's dirty-page memory). */
 const RESTORE_BATCH = 4096;
@@ -48,18 +48,6 @@ const NOT_AT_CHECKPOINT = -1;
  * entries take at least this share of it (a cache with room to spare writes back only at barriers).
  */
 const WRITE_BACK_SHARE = 0.25;
-
-// Plain msgpack without record structures: each value decodes on its own.
-const packr = new Packr({ useRecords: false, useBigIntExtension: true });
-const unpackr = new Unpackr({ useRecords: false, useBigIntExtension: true });
-
-export function encodeValue(value: unknown): Buffer {
-  return packr.pack(value);
-}
-
-export function decodeValue(bytes: Uint8Array): unknown {
-  return unpackr.unpack(bytes);
-}
 
 interface Table {
   name: string;

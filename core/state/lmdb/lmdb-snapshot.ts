@@ -15,7 +15,7 @@ import type { StateKind } from '../keyed-store.js';
 import { KeyedSnapshotWriter, RawChunkBuilder, type KeyedSnapshot } from '../snapshot-format.js';
 import { decodeKey, encodeKey, keyGroupPrefix } from './key-codec.js';
 import { liveValue } from '../ttl.js';
-import { decodeValue, encodeValue } from './lmdb-keyed-store.js';
+import { decodeValue, encodeValue } from './value-codec.js';
 
 /** Entries decoded per event-loop turn. */
 const ENTRIES_PER_TURN = 8192;

@@ -11,7 +11,7 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineJob, Sources } from '../../../core/index.js';
-import type { RuntimeContext, Collector } from '../../../core/api/functions.js';
+import type { RuntimeContext, Collector } from '../../../core/contract/functions.js';
 import type { Source } from '../../../core/connectors/types.js';
 import type { DataStream } from '../../../core/api/datastream.js';
 import { groupAggregate, postgresUpsertSink, regularJoin, sinkChangelog, upsertJsonLinesFile, type ChangeRow } from '../../../core/sql/runtime/index.js';

@@ -4,7 +4,7 @@
 // touched every STEP ms (< TTL) until GAP: it stays. Join key 'j': left at 0, right at GAP (the
 // left row expired); key 'm': left at GAP - STEP, right at GAP (both alive).
 import { defineJob, Sinks } from '../../../core/index.js';
-import type { Collector } from '../../../core/api/functions.js';
+import type { Collector } from '../../../core/contract/functions.js';
 import type { Source } from '../../../core/connectors/types.js';
 import { groupAggregate, regularJoin, type ChangeRow, type Row } from '../../../core/sql/runtime/index.js';
 

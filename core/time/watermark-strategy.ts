@@ -4,25 +4,7 @@
  * one with `env.fromSource(source, name, strategy)` or `stream.assignTimestampsAndWatermarks`.
  */
 import { EddyError } from '../failure.js';
-import { BoundedOutOfOrderness, NoWatermarks, WithIdleness } from '../time/generators.js';
-
-/** Where a generator sends watermarks. */
-export interface WatermarkOutput {
-  /** Ignored unless it advances the watermark. */
-  emitWatermark(watermark: number): void;
-  /** This input has no data for now: downstream must not wait for it. */
-  markIdle(): void;
-  /** This input has data again (emitting a watermark also does this). */
-  markActive(): void;
-}
-
-/** Makes watermarks from events and the passing of time (Flink's `WatermarkGenerator`). */
-export interface WatermarkGenerator<T> {
-  /** Every event, after its timestamp was assigned. May emit (punctuated watermarks). */
-  onEvent(event: T, timestamp: number, output: WatermarkOutput): void;
-  /** Every auto-watermark interval (periodic watermarks). */
-  onPeriodicEmit(output: WatermarkOutput): void;
-}
+import { BoundedOutOfOrderness, NoWatermarks, WithIdleness, type WatermarkGenerator } from './generators.js';
 
 /** The event time of a record, in milliseconds; `previous` is the timestamp it already had. */
 export type TimestampAssigner<T> = (event: T, previous: number) => number;

@@ -1,0 +1,245 @@
+// The layout rule: "a newcomer follows one record from source to sink by reading the folder
+// names; lower folders never import higher ones". This test reads every TypeScript source under
+// core/ and workers/ (TypeScript's own import scanner: `import`, `import type`, `export … from`
+// and `import('…')` with a literal path, never a match inside a comment) and fails naming the
+// file and line when
+//   - a folder imports a folder on a higher floor (FLOORS below, bottom first),
+//   - a folder has no floor yet (a new folder: give it one here and in README's layout), or
+//   - folders import each other round in a circle (possible only within one floor).
+// A few known arrows that run up are listed in KNOWN_UPWARD with the reason; each is pinned to
+// one file and one target folder, so any other file doing the same still fails.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import ts from 'typescript';
+import { repoRoot } from '../helpers/paths.js';
+
+/**
+ * Floors, bottom first: a folder may import its own floor and the floors below. The order is
+ * the data path: contracts and shared-memory formats, then state and connectors, event time
+ * and checkpoints, the operators that use them, the graph built from operators, the API that
+ * builds the graph, the runtime that runs it, SQL on top of the API and the runtime, the entry
+ * points (the CLI, the package's public index) and, alone on top so that nothing in core/ may
+ * import it, the worker side.
+ */
+const FLOORS: readonly (readonly string[])[] = [
+  ['core/failure.ts', 'core/contract', 'core/channel'],
+  ['core/state', 'core/connectors'],
+  ['core/time', 'core/checkpoint'],
+  ['core/operators', 'core/control'],
+  ['core/graph'],
+  ['core/api'],
+  ['core/observe'],
+  ['core/runtime'],
+  ['core/sql'],
+  ['core/cli', 'core/index.ts'],
+  ['workers'],
+];
+
+interface KnownUpward {
+  file: string;
+  target: string;
+  why: string;
+}
+
+/** Arrows that run up today, each with its reason; anything else going up fails. */
+const KNOWN_UPWARD: readonly KnownUpward[] = [
+  {
+    file: 'core/runtime/module-loader.ts',
+    target: 'core/index.ts',
+    why: "preloads the public API (what a job's `import 'eddy'` pulls in) before the resolve hook is registered: a deliberate load of the top, like pool.ts naming the worker entry",
+  },
+  {
+    file: 'core/observe/job-record.ts',
+    target: 'core/runtime',
+    why: 'type-only: the dashboard record reads Deployment, JobPlan, JobEvents and ExceptionEntry, which runtime/ owns; runtime/job-run.ts creates the record',
+  },
+  {
+    file: 'core/observe/sampler.ts',
+    target: 'core/runtime',
+    why: "reads the tasks' shared metrics (runtime/shared-layout.ts constants, Deployment and JobPlan types); the layout would have to move below runtime/ with the deployment's shape",
+  },
+];
+
+interface ImportEdge {
+  file: string;
+  line: number;
+  target: string;
+  fromFolder: string;
+  toFolder: string;
+}
+
+/** The folder a source belongs to: core/<dir>, a file directly in core/, or workers. */
+function folderOf(rel: string): string {
+  const parts = rel.split('/');
+  if (parts[0] === 'workers') return 'workers';
+  return parts.length === 2 ? rel : `${parts[0]}/${parts[1]}`;
+}
+
+function sources(root: string, dir: string): string[] {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(join(root, dir), { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err;
+  }
+  for (const e of entries) {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory()) out.push(...sources(root, rel));
+    else if (/\.m?ts$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+/** Every relative import between two different folders, with its line. */
+function folderImports(root: string): ImportEdge[] {
+  const edges: ImportEdge[] = [];
+  for (const file of [...sources(root, 'core'), ...sources(root, 'workers')]) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const imported of ts.preProcessFile(text, true, true).importedFiles) {
+      if (!imported.fileName.startsWith('.')) continue;
+      const abs = resolve(root, dirname(file), imported.fileName).replace(/\.(m?js)$/, (ext) => (ext === '.mjs' ? '.mts' : '.ts'));
+      const target = relative(root, abs).split(sep).join('/');
+      const fromFolder = folderOf(file);
+      const toFolder = folderOf(target);
+      if (fromFolder === toFolder) continue;
+      const line = text.slice(0, imported.pos).split('\n').length;
+      edges.push({ file, line, target, fromFolder, toFolder });
+    }
+  }
+  return edges;
+}
+
+/** 1 for the bottom floor; 0 for a folder that has none. */
+function floorOf(folder: string): number {
+  return FLOORS.findIndex((f) => f.includes(folder)) + 1;
+}
+
+/** Violations of the floor order, one line each naming file and line. */
+function upwardImports(edges: readonly ImportEdge[], known: readonly KnownUpward[]): string[] {
+  const problems: string[] = [];
+  const unfloored = new Set<string>();
+  for (const e of edges) {
+    for (const folder of [e.fromFolder, e.toFolder]) {
+      if (floorOf(folder) === 0 && !unfloored.has(folder)) {
+        unfloored.add(folder);
+        problems.push(`${e.file}:${e.line}: folder ${folder} has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)`);
+      }
+    }
+    const from = floorOf(e.fromFolder);
+    const to = floorOf(e.toFolder);
+    if (from === 0 || to === 0 || to <= from) continue;
+    if (known.some((k) => k.file === e.file && k.target === e.toFolder)) continue;
+    problems.push(`${e.file}:${e.line}: ${e.fromFolder} (floor ${from}) imports ${e.target} on a higher floor (${e.toFolder}, floor ${to})`);
+  }
+  return problems;
+}
+
+/** Folder circles (strongly connected components of more than one folder), known arrows left out. */
+function folderCircles(edges: readonly ImportEdge[], known: readonly KnownUpward[]): string[] {
+  const graph = new Map<string, Map<string, ImportEdge>>();
+  for (const e of edges) {
+    if (known.some((k) => k.file === e.file && k.target === e.toFolder)) continue;
+    if (!graph.has(e.fromFolder)) graph.set(e.fromFolder, new Map());
+    if (!graph.has(e.toFolder)) graph.set(e.toFolder, new Map());
+    const out = graph.get(e.fromFolder)!;
+    if (!out.has(e.toFolder)) out.set(e.toFolder, e);
+  }
+  // Tarjan's algorithm; the graph has a few dozen nodes, so recursion depth is no concern.
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v)!.keys()) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1) circles.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return circles.map((scc) => {
+    const ties = scc.flatMap((a) => scc.filter((b) => b !== a && graph.get(a)!.has(b)).map((b) => graph.get(a)!.get(b)!));
+    return `import circle between ${scc.join(', ')}: ${ties.map((e) => `${e.file}:${e.line} imports ${e.target}`).join('; ')}`;
+  });
+}
+
+describe('import floors: lower folders never import higher ones', () => {
+  const edges = folderImports(repoRoot);
+
+  it('the scan sees the imports of core/ and workers/', () => {
+    // A scanner that found nothing would pass everything below.
+    assert.ok(edges.length > 200, `only ${edges.length} imports between folders found`);
+    assert.ok(edges.some((e) => e.fromFolder === 'workers' && e.toFolder === 'core/channel'));
+  });
+
+  it('no folder imports a folder on a higher floor', () => {
+    const problems = upwardImports(edges, KNOWN_UPWARD);
+    assert.deepEqual(problems, [], `\n${problems.join('\n')}`);
+  });
+
+  it('no import circle between folders', () => {
+    const circles = folderCircles(edges, KNOWN_UPWARD);
+    assert.deepEqual(circles, [], `\n${circles.join('\n')}`);
+  });
+
+  it('every known upward arrow still exists (remove it from KNOWN_UPWARD once it is gone)', () => {
+    const stale = KNOWN_UPWARD.filter((k) => !edges.some((e) => e.file === k.file && e.toFolder === k.target));
+    assert.deepEqual(stale, []);
+  });
+
+  it('the checks catch an upward import, a type-only one in a multi-line import, a dynamic one, core importing workers, a folder without a floor and a circle', () => {
+    const root = mkdtempSync(join(tmpdir(), 'eddy-floors-'));
+    try {
+      const write = (rel: string, text: string) => {
+        mkdirSync(dirname(join(root, rel)), { recursive: true });
+        writeFileSync(join(root, rel), text);
+      };
+      write('core/state/a.ts', "// import { no } from '../api/x.js' (a comment is not an import)\nimport type {\n  X,\n} from '../api/x.js';\n");
+      write('core/time/b.ts', "export const b = () => import('../graph/g.js');\n");
+      write('core/time/c.ts', "import { d } from '../checkpoint/d.js';\n");
+      write('core/checkpoint/d.ts', "export { c } from '../time/c.js';\n");
+      write('core/newfolder/e.ts', "import '../failure.js';\n");
+      write('core/api/x.ts', 'export type X = 1;\n');
+      write('core/cli/f.ts', "import { w } from '../../workers/w.js';\n");
+      const found = folderImports(root);
+      const upward = upwardImports(found, []);
+      assert.deepEqual(upward.sort(), [
+        'core/state/a.ts:4: core/state (floor 2) imports core/api/x.ts on a higher floor (core/api, floor 6)',
+        'core/time/b.ts:1: core/time (floor 3) imports core/graph/g.ts on a higher floor (core/graph, floor 5)',
+        'core/cli/f.ts:1: core/cli (floor 10) imports workers/w.ts on a higher floor (workers, floor 11)',
+        "core/newfolder/e.ts:1: folder core/newfolder has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)",
+      ].sort());
+      assert.deepEqual(folderCircles(found, []), [
+        'import circle between core/checkpoint, core/time: core/checkpoint/d.ts:1 imports core/time/c.ts; core/time/c.ts:1 imports core/checkpoint/d.ts',
+      ]);
+      // A known arrow is excused for its own file only.
+      const excused = upwardImports(found, [{ file: 'core/state/a.ts', target: 'core/api', why: '' }]);
+      assert.deepEqual(excused.sort(), upward.filter((p) => !p.startsWith('core/state/a.ts')).sort());
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
