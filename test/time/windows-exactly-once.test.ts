@@ -12,6 +12,7 @@ import { sendControl } from '../../core/control/control-client.js';
 import { fixture } from '../helpers/paths.js';
 import { readCommitted } from '../helpers/validating-output.js';
 
+const SOAK = process.env.EDDY_SOAK === '1';
 const COUNT = 300_000; // at 100k records/s: about 3 s, several checkpoints
 const KEYS = 40;
 const SIZE = 1000;
@@ -90,7 +91,9 @@ function compare(out: { key: number; start: number; end: number; sum: number; n:
 }
 
 describe('windows under injected failures (exactly-once)', () => {
-  it('fault-free: the committed windows are the expected ones', async () => {
+  // The fault runs below are compared with the same independent reference; the fault-free run
+  // only tells a broken window operator from a broken recovery, so it runs with EDDY_SOAK=1.
+  it('fault-free: the committed windows are the expected ones', { skip: !SOAK && 'EDDY_SOAK=1 (the fault runs check the same reference)' }, async () => {
     const { result, out } = await run('');
     assert.equal(result.restarts, 0);
     assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 });
