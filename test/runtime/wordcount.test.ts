@@ -1,5 +1,5 @@
 // Word count across worker threads equals an independent single-threaded count, at several
-// parallelisms (2 and 4; EDDY_SOAK=1 adds 1, which examples/wordcount's test also runs), and
+// parallelisms (2 and 4; EDDY_SOAK=1 adds 1: checkpoint/exactly-once keeps a keyed job at 1), and
 // every key is counted by exactly one subtask.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
