@@ -185,9 +185,10 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     await dashboard?.close();
     await control?.close();
     await pool.destroy();
-    // A temporary directory goes only after a clean finish that left no savepoint in it;
-    // otherwise it holds what the user needs to resume (and the job's record, for eddy ui).
-    const removeDir = ownDir && finished && checkpointDir !== undefined && !existsSync(defaultSavepointRoot(checkpointDir));
+    // A temporary directory stays only when it holds something to resume from: a savepoint, or
+    // a checkpoint of a job that did not finish (then the job's record stays too, for eddy ui).
+    // A failed or cancelled job that completed no checkpoint leaves nothing worth keeping.
+    const removeDir = ownDir && checkpointDir !== undefined && !existsSync(defaultSavepointRoot(checkpointDir)) && (finished || !(await holdsCheckpoint(checkpointDir)));
     if (checkpointDir && !removeDir) {
       await record.archive(checkpointDir).catch((err) => warn(`could not write the job record into ${checkpointDir}: ${err instanceof Error ? err.message : String(err)}`));
     }
@@ -209,6 +210,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Whether `dir` holds a completed checkpoint; an unreadable one counts (the user decides). */
+async function holdsCheckpoint(dir: string): Promise<boolean> {
+  try {
+    return (await new CheckpointStorage(dir).latest()) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -84,12 +84,19 @@ describe('eddy run: jobs that work', () => {
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.resume();
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('exit', (code, signal) => resolve({ code, signal })),
     );
-    // Give the job time to start running; a failure to start ends the process by itself.
-    const early = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2500))]);
+    // Wait until the job runs (its first record is printed); a failure to start ends the
+    // process by itself.
+    let stdout = '';
+    const running = new Promise<undefined>((resolve) =>
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        if (stdout.includes('first record')) resolve(undefined);
+      }),
+    );
+    const early = await Promise.race([exited, running]);
     assert.equal(early, undefined, `the unbounded job ended by itself:\n${stderr}`);
     child.kill('SIGINT');
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

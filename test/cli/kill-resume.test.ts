@@ -1,7 +1,8 @@
 // kill -9 of the whole eddy process at random moments, then `eddy run --resume latest` until
 // the job finishes: the committed output equals the fault-free run (lost 0, duplicated 0).
-// Kills land anywhere: before the first checkpoint, mid-checkpoint, mid-commit. EDDY_SOAK=1
-// runs more seeds and more kills.
+// Kills land anywhere: before the first checkpoint, mid-checkpoint, mid-commit. `npm test` runs
+// one seed (kill -9 and --resume latest recur in the connector, LMDB and unaligned-rescale
+// tests); EDDY_SOAK=1 runs six seeds and more kills.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { latestCheckpoint, newCheckpoint } from '../helpers/cli-faults.js';
 const COUNT = 300_000;
 const KEYS = 120;
 const SOAK = process.env.EDDY_SOAK === '1';
-const SEEDS = SOAK ? [3, 5, 8, 13, 21, 34] : [3, 5];
+const SEEDS = SOAK ? [3, 5, 8, 13, 21, 34] : [3];
 const KILLS = SOAK ? 6 : 3;
 
 

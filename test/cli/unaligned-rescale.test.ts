@@ -86,6 +86,8 @@ async function rescaledRun(job: string, ps: number[], args: (out: string) => str
     const resumed = await killAndRescale(chk, ps, (p) => [
       'run', fixture(job), '--parallelism', String(p), '--unaligned', '--ring-capacity', '64k', '--checkpoint-dir', chk,
       '--checkpoint-interval', '100', '--retained-checkpoints', '100', '--no-progress', ...args(out),
+      // A killed process cannot remove its LMDB folder: keep it in this test's folder.
+      '--local-dir', dir,
     ]);
     await assertInFlightRescaled(chk, resumed);
     check(out);

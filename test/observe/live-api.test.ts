@@ -22,6 +22,8 @@ const KEYS = 40;
 const QUIET_AFTER = 8000;
 const COUNT = 40_000; // 10 s at RATE: room for every check before the job ends, however fast it starts
 const RATE = 4000;
+// The LMDB case only queries state: 3 s of records past the point it waits for are room enough.
+const LMDB_COUNT = QUIET_AFTER + 4 * RATE;
 
 /** Per-subtask metrics every operator subtask must export. */
 const OPERATOR_NAMES = [
@@ -87,7 +89,7 @@ interface Started {
   job: Promise<JobResult>;
 }
 
-async function start(state: 'heap' | 'lmdb'): Promise<Started> {
+async function start(state: 'heap' | 'lmdb', count = COUNT): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), `eddy-api-${state}-`));
   let started!: (u: string) => void;
   const listening = new Promise<string>((r) => (started = r));
@@ -96,7 +98,7 @@ async function start(state: 'heap' | 'lmdb'): Promise<Started> {
     stateBackend: state,
     checkpointDir: join(dir, 'chk'),
     checkpointIntervalMs: 300,
-    args: { count: String(COUNT), keys: String(KEYS), rate: String(RATE), 'quiet-after': String(QUIET_AFTER) },
+    args: { count: String(count), keys: String(KEYS), rate: String(RATE), 'quiet-after': String(QUIET_AFTER) },
     webUi: 0,
     onWebUi: (u) => started(u),
   });
@@ -201,10 +203,15 @@ describe('dashboard server: REST, /metrics, queryable state, safety', () => {
     const noOp = await http(`${s.url}jobs/${s.jid}/state/nope/count?key=k1`);
     assert.equal(noOp.status, 409);
     assert.match(JSON.parse(noOp.body).errors[0], /no running operator 'nope'/);
-    // State entries: every k-key and every t-key seen so far (all 80 by now), over both subtasks.
-    await sleep(1200);
-    const entries = parseProm((await http(`${s.url}metrics`)).body).get('eddy_operator_stateEntries')!;
-    assert.equal(entries.get(labels('count', 0))! + entries.get(labels('count', 1))!, 2 * KEYS);
+    // State entries: every k-key and every t-key seen so far (all 80 by now), over both subtasks,
+    // once the gauge has caught up (it is sampled, not live): waited for, up to 10 s.
+    let stateEntries = 0;
+    for (const deadline = Date.now() + 10_000; ; await sleep(100)) {
+      const entries = parseProm((await http(`${s.url}metrics`)).body).get('eddy_operator_stateEntries')!;
+      stateEntries = entries.get(labels('count', 0))! + entries.get(labels('count', 1))!;
+      if (stateEntries === 2 * KEYS || Date.now() > deadline) break;
+    }
+    assert.equal(stateEntries, 2 * KEYS);
 
     // -- Safety: a foreign Host header (DNS rebinding) is refused, loopback names are not.
     const port = new URL(s.url).port;
@@ -264,7 +271,7 @@ describe('dashboard server: REST, /metrics, queryable state, safety', () => {
   });
 
   it('queryable state reads the LMDB backend (write-behind cache, then a read transaction)', { timeout: 60_000 }, async () => {
-    const s = await start('lmdb');
+    const s = await start('lmdb', LMDB_COUNT);
     dirs.push(s.dir);
     await countPast(s, QUIET_AFTER + RATE);
     const queried = await queryQuietKeys(s);

@@ -1,6 +1,9 @@
 // A user function that throws and a worker that exits both fail the job with an EddyError that
 // names the operator and the subtask; an unbounded job stops cleanly when its signal aborts.
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EddyError, runJob } from '../../core/index.js';
 import { keyGroupFor, subtaskForKeyGroup } from '../../core/state/key-groups.js';
@@ -53,18 +56,52 @@ describe('failures', () => {
   });
 });
 
+/**
+ * Runs failing.mjs (the map throws at record 100 in every attempt) at exactly-once without a
+ * checkpoint directory; resolves with the job's error, its own temporary checkpoint folder and
+ * its warnings.
+ */
+async function failWithOwnDir(checkpointIntervalMs: number, restart: string): Promise<{ err: unknown; dir: string | undefined; warnings: string[] }> {
+  let dir: string | undefined;
+  const warnings: string[] = [];
+  const run = runJob(fixture('failing.mjs'), {
+    parallelism: 1,
+    mode: 'exactly-once',
+    checkpointIntervalMs,
+    restart,
+    args: { fail: 'throw', at: '100' },
+    onStart: (s) => (dir = s.checkpointDir),
+    onWarning: (m) => warnings.push(m),
+  });
+  const err = await run.then(
+    () => assert.fail('the job fails'),
+    (e: unknown) => e,
+  );
+  return { err, dir, warnings };
+}
+
 describe('restart strategies at work', () => {
-  it('fixed:2:10 restarts twice, then ends the job with the last cause and the reason', async () => {
-    // The map throws at record 100 in every attempt: the strategy is exhausted after 2 restarts.
-    await assert.rejects(
-      runJob(fixture('failing.mjs'), { parallelism: 1, mode: 'exactly-once', checkpointIntervalMs: 50, restart: 'fixed:2:10', args: { fail: 'throw', at: '100' } }),
-      (err: unknown) => {
-        assert.ok(err instanceof EddyError);
-        assert.equal(err.code, 'USER_FUNCTION_FAILED');
-        assert.match(err.message, /boom at 100/);
-        assert.match(err.message, /fixed:2:10 exhausted after 2 restarts/);
-        return true;
-      },
-    );
+  it('fixed:2:10 restarts twice, then ends the job with the last cause and the reason; its checkpoints stay for a resume', async () => {
+    // No --checkpoint-dir: the job's own temporary folder keeps its checkpoints, and says where.
+    const { err, dir, warnings } = await failWithOwnDir(50, 'fixed:2:10');
+    try {
+      assert.ok(err instanceof EddyError);
+      assert.equal(err.code, 'USER_FUNCTION_FAILED');
+      assert.match(err.message, /boom at 100/);
+      assert.match(err.message, /fixed:2:10 exhausted after 2 restarts/);
+      assert.ok(dir !== undefined && dir.startsWith(join(tmpdir(), 'eddy-checkpoints-')), `a temporary folder: ${dir}`);
+      assert.ok(readdirSync(dir).some((f) => /^chk-\d+$/.test(f)), 'it holds the checkpoints');
+      assert.ok(warnings.some((w) => w.includes(`--checkpoint-dir ${dir} --resume latest`)), warnings.join('\n'));
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a job that fails before its first checkpoint removes its temporary checkpoint folder (nothing to resume from)', async () => {
+    const { err, dir, warnings } = await failWithOwnDir(600_000, 'none');
+    assert.ok(err instanceof EddyError && err.code === 'USER_FUNCTION_FAILED', String(err));
+    assert.ok(dir !== undefined, 'the job had a checkpoint folder');
+    assert.equal(existsSync(dir), false, `${dir} is gone`);
+    assert.deepEqual(warnings.filter((w) => w.includes('retained')), []);
   });
 });

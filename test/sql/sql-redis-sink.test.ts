@@ -38,7 +38,7 @@ describe('SQL into a Redis stream', { skip: !HAVE && missing('redis-server') }, 
       const want = rows.filter((r) => r.price > 100).map((r) => JSON.stringify({ id: r.id, city: r.city.toUpperCase(), cents: r.price * 100 })).sort();
       assert.deepEqual(got, want);
     } finally {
-      await redis.stop();
+      await redis.dispose(); // stops the server and removes its data folder
       rmSync(dir, { recursive: true, force: true });
     }
   });
