@@ -77,7 +77,9 @@ export class Channel {
     private readonly backPressure?: TimeAccount,
   ) {
     this.timestamps = eventTime ? [] : undefined;
-    this.batchLimit = where.batchSize;
+    // Under buffer debloating the first batch is one record: the ring's starting soft capacity
+    // is small, and from then on batches are sized by the bytes a record was seen to take.
+    this.batchLimit = producer.softCapacity > 0 ? 1 : where.batchSize;
   }
 
   get hasPending(): boolean {
