@@ -18,9 +18,12 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createRing } from '../../core/channel/ring.js';
+import { RingProducer, createRing } from '../../core/channel/ring.js';
 import { createGate } from '../../core/channel/gate.js';
-import { startingSoftCapacity } from '../../core/channel/debloat.js';
+import { STARTING_SOFT_CAPACITY, startingSoftCapacity } from '../../core/channel/debloat.js';
+import { Sinks, Sources, defineJob } from '../../core/index.js';
+import { planJob } from '../../core/runtime/job-plan.js';
+import { deploy } from '../../core/runtime/deployment.js';
 import { FRAME_BARRIER, FRAME_HEADER_BYTES, FRAME_RECORDS } from '../../core/channel/layout.js';
 import type { JobEdge } from '../../core/graph/job-graph.js';
 import { InputGate } from '../../workers/input-gate.js';
@@ -110,3 +113,18 @@ for (const [capacity, slowdown] of [64, 256, 1024].flatMap((kib) => [[kib * 1024
     assert.ok(steady.length >= 3 && steady.every((w) => w >= TARGET_MS / 4), `at full speed a barrier waits a good part of the target (${show})`);
   });
 }
+
+test('deploy creates every ring of a debloating job at the starting soft capacity, each attempt anew', () => {
+  const job = defineJob((env) => {
+    env.fromSource(Sources.generator({ count: 10, fn: (i) => ({ key: i % 3 }) }), 'events').uid('events').keyBy((e) => e.key).map((e) => e).uid('work').sinkTo(Sinks.discard()).uid('out');
+  });
+  const softOf = (target: number | undefined) => {
+    const plan = planJob(job, {}, { parallelism: 2, ringCapacity: 1024 * 1024, ...(target !== undefined ? { bufferDebloatTargetMs: target } : {}) });
+    // Twice, as a restart deploys again: fresh rings, nothing of the last attempt's estimate.
+    return [deploy(plan, 'job.mjs', {}), deploy(plan, 'job.mjs', {})].flatMap((d) => d.rings.map((r) => new RingProducer(r.ring, r.gate).softCapacity));
+  };
+  const on = softOf(TARGET_MS);
+  assert.ok(on.length >= 8, `rings: ${on.length}`);
+  assert.deepEqual(new Set(on), new Set([STARTING_SOFT_CAPACITY]));
+  assert.deepEqual(new Set(softOf(undefined)), new Set([0]), 'without debloating the whole ring');
+});
