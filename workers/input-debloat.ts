@@ -1,8 +1,9 @@
 /**
  * Buffer debloating at a consuming task (see core/channel/debloat.ts): FIRST_PERIOD_MS after
- * it starts, then every DEBLOAT_PERIOD_MS, the loop hands it the time; it measures the ring bytes consumed since the last period (the
- * rings' read positions are free-running byte counters, so nothing is counted per frame) and
- * the time not parked idle, and sets each live input ring's soft capacity.
+ * it starts, then every DEBLOAT_PERIOD_MS, the loop hands it the time; it measures the ring
+ * bytes consumed since the last sample (the rings' read positions are free-running byte
+ * counters, so nothing is counted per frame) and the time not parked idle, and sets each live
+ * input ring's soft capacity.
  */
 import { BufferDebloater, DEBLOAT_PERIOD_MS, FIRST_PERIOD_MS, MIN_SAMPLE_BUSY_MS } from '../core/channel/debloat.js';
 import type { InputGate } from './input-gate.js';

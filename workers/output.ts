@@ -104,14 +104,15 @@ export class Channel {
   }
 
   /**
-   * The most bytes a record frame may take: a ring frame, and under buffer debloating half the
-   * consumer's soft capacity (a frame cut for a larger one would sit alone in an empty ring,
-   * in front of the next barrier, for longer than the target).
+   * The most bytes a record frame may take: a ring frame, and under buffer debloating the
+   * consumer's soft capacity. Batches are sized for half of it (fitBatch), so only a batch
+   * gathered before the capacity fell is cut here: whole, it would sit alone in the emptied
+   * ring, in front of the next barrier, for longer than the target.
    */
   private frameLimit(): number {
     const soft = this.producer.softCapacity;
     const max = this.producer.maxPayload;
-    return soft === 0 || soft / FRAMES_PER_SOFT_CAPACITY >= max ? max : Math.floor(soft / FRAMES_PER_SOFT_CAPACITY);
+    return soft === 0 || soft >= max ? max : soft;
   }
 
   /** A record frame: into the ring if nothing waits before it and it fits, else pending (a copy). */

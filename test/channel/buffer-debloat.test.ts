@@ -22,6 +22,7 @@ import type { JobEdge } from '../../core/graph/job-graph.js';
 import { InputGate } from '../../workers/input-gate.js';
 import { InputDebloat } from '../../workers/input-debloat.js';
 import { TaskOutput } from '../../workers/output.js';
+import { TaskTime } from '../../core/time/task-time.js';
 
 const CAPACITY = 64 * 1024;
 /** A frame of 248 payload bytes takes 256 ring bytes: the 64 KiB ring needs no WRAP padding. */
@@ -138,25 +139,38 @@ test('a producer keeps within the soft capacity and sends batches by bytes', asy
   assert.equal(output.pollSize(2048), limit);
 });
 
-test('a producer honours a soft capacity that falls while its ring is full and a batch waits', async () => {
+for (const timed of [false, true]) test(`a producer honours a soft capacity that falls while its ring is full and a batch waits${timed ? ' (records with event timestamps)' : ''}`, async () => {
   const capacity = 256 * 1024;
+  const time = timed ? new TaskTime() : undefined;
   // Created as deploy creates it with debloating on: the starting soft capacity.
   const ring = createRing(capacity, startingSoftCapacity(50, capacity));
   const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], { batchSize: 4096, maxParallelism: 128, subtask: 0, operatorUid: 'p', consumerUid: () => 'c', gate: createGate() });
+  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], { batchSize: 4096, maxParallelism: 128, subtask: 0, operatorUid: 'p', consumerUid: () => 'c', gate: createGate(), ...(time ? { time } : {}) });
   const consumer = new RingConsumer(ring);
   const decoder = new BatchDecoder();
   let next = 0;
+  /** One record; with event time its timestamp is 10 × its value. */
+  const emit = () => {
+    if (time) time.timestamp = next * 10;
+    output.collect({ key: next % 1000, name: 'a record of about forty bytes', value: next++ });
+  };
   const poll = () => {
     const n = output.pollSize(4096);
-    for (let k = 0; k < n; k++, next++) output.collect({ key: next % 1000, name: 'a record of about forty bytes', value: next });
+    for (let k = 0; k < n; k++) emit();
     return n;
   };
-  /** Reads every frame in the ring: [payload bytes, records] of each. */
+  let expectValue = 0;
+  /** Reads every frame in the ring: [payload bytes, records] of each; records arrive in order, each once, with its timestamp. */
   const readAll = (): [number, number][] => {
     const frames: [number, number][] = [];
     while (consumer.poll()) {
-      frames.push([consumer.payloadLength, decoder.decode(consumer.payload()).length]);
+      const decoded = decoder.decode(consumer.payload());
+      const records = (timed ? decoded[0] : decoded) as { value: number }[];
+      for (let k = 0; k < records.length; k++) {
+        assert.equal(records[k].value, expectValue++, 'records in order, each once');
+        if (timed) assert.equal((decoded[1] as number[])[k], records[k].value * 10, 'its timestamp');
+      }
+      frames.push([consumer.payloadLength, records.length]);
       consumer.release();
     }
     return frames;
@@ -184,7 +198,8 @@ test('a producer honours a soft capacity that falls while its ring is full and a
   assert.ok(inRing > 64 * 1024, `the ring holds ${inRing} bytes`);
 
   // It falls to 4 KiB. What is in the ring stays in front of any barrier; what comes after it
-  // (the waiting batch included, cut for the larger capacity) goes in frames that fit the new one.
+  // (the waiting batch included, cut for the larger capacity) goes in frames that fit the new
+  // one: new batches in frames of half of it, the waiting one cut again to fit it.
   const small = 4096;
   consumer.setSoftCapacity(small);
   assert.ok(output.pollSize(4096) * 50 <= small, `the next poll is sized for the new capacity: ${output.pollSize(4096)} records`);
@@ -199,16 +214,16 @@ test('a producer honours a soft capacity that falls while its ring is full and a
     received += count(got);
   }
   assert.ok(after.length > 0, 'frames came after the fall');
-  const large = after.filter(([len, records]) => len > small / 2 && records > 1);
-  assert.deepEqual(large, [], `frames written after the fall fit half of ${small} bytes`);
+  const large = after.filter(([len, records]) => len > small && records > 1);
+  assert.deepEqual(large, [], `frames written after the fall fit ${small} bytes`);
 
   // A task that is not a source (no poll re-sizes its batches) with a batch open for a large
   // capacity when it falls: the batch leaves in frames that fit the new one, into an empty ring.
   consumer.setSoftCapacity(128 * 1024);
   const open = output.pollSize(4096) - 1;
-  for (let k = 0; k < open; k++, next++) output.collect({ key: next % 1000, name: 'a record of about forty bytes', value: next });
+  for (let k = 0; k < open; k++) emit();
   consumer.setSoftCapacity(small);
-  output.collect({ key: next % 1000, name: 'a record of about forty bytes', value: next++ });
+  emit();
   const last: [number, number][] = [];
   for (let k = 0; k === 0 || output.hasPending; k++) {
     assert.ok(k < 100_000, 'the output drains');
@@ -218,6 +233,6 @@ test('a producer honours a soft capacity that falls while its ring is full and a
     received += count(got);
   }
   assert.ok(last.length > 1, `the open batch was cut: ${last.length} frames`);
-  assert.deepEqual(last.filter(([len, records]) => len > small / 2 && records > 1), [], `its frames fit half of ${small} bytes`);
+  assert.deepEqual(last.filter(([len, records]) => len > small && records > 1), [], `its frames fit ${small} bytes`);
   assert.equal(received, next, 'every record arrived once, in frames');
 });
