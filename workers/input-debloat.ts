@@ -1,10 +1,11 @@
 /**
- * Buffer debloating at a consuming task (see core/channel/debloat.ts): every DEBLOAT_PERIOD_MS
- * the loop hands it the time; it measures the ring bytes consumed since the last period (the
- * rings' read positions are free-running byte counters, so nothing is counted per frame) and
- * the time not parked idle, and sets each live input ring's soft capacity.
+ * Buffer debloating at a consuming task (see core/channel/debloat.ts): FIRST_PERIOD_MS after
+ * it starts, then every DEBLOAT_PERIOD_MS, the loop hands it the time; it measures the ring
+ * bytes consumed since the last sample (the rings' read positions are free-running byte
+ * counters, so nothing is counted per frame) and the time not parked idle, and sets each live
+ * input ring's soft capacity.
  */
-import { BufferDebloater, DEBLOAT_PERIOD_MS } from '../core/channel/debloat.js';
+import { BufferDebloater, DEBLOAT_PERIOD_MS, FIRST_PERIOD_MS, MIN_SAMPLE_BUSY_MS } from '../core/channel/debloat.js';
 import type { InputGate } from './input-gate.js';
 
 export class InputDebloat {
@@ -27,12 +28,19 @@ export class InputDebloat {
     this.readAt = input.channels.map((c) => c.position);
     this.lastAt = now;
     this.lastIdleMs = idleMs();
-    this.next = now + DEBLOAT_PERIOD_MS;
+    this.next = now + FIRST_PERIOD_MS;
   }
 
   /** Called by the loop after every input frame (`now` = performance.now()). */
   tick(now: number): void {
     if (now < this.next) return;
+    const idle = this.idleMs();
+    const busy = now - this.lastAt - (idle - this.lastIdleMs);
+    if (busy < MIN_SAMPLE_BUSY_MS) {
+      // Too little work to measure (the first frames, a consumer mostly parked): go on counting.
+      this.next = now + FIRST_PERIOD_MS;
+      return;
+    }
     this.next = now + DEBLOAT_PERIOD_MS;
     const { channels, ended } = this.input;
     let bytes = 0;
@@ -43,8 +51,6 @@ export class InputDebloat {
       this.readAt[i] = pos;
       if (!ended[i]) live++;
     }
-    const idle = this.idleMs();
-    const busy = now - this.lastAt - (idle - this.lastIdleMs);
     this.lastAt = now;
     this.lastIdleMs = idle;
     const soft = this.debloater.sample(bytes, busy, live);

@@ -14,7 +14,7 @@
  * is consistent, so it may snapshot there, its barrier queued behind the pending frames.
  */
 import type { Collector, KeySelector } from '../core/contract/functions.js';
-import { BatchEncoder } from '../core/channel/codec.js';
+import { BatchDecoder, BatchEncoder } from '../core/channel/codec.js';
 import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { RingProducer, type OwnedFrame } from '../core/channel/ring.js';
 import type { TimeAccount } from '../core/channel/time-account.js';
@@ -34,6 +34,8 @@ interface PendingFrame {
   a: number;
   b: number;
   c: number;
+  /** A record frame: the most bytes a frame could take when it was cut (see Channel.frameLimit). */
+  cutFor?: number;
 }
 
 /**
@@ -61,7 +63,11 @@ export class Channel {
   readonly timestamps: number[] | undefined;
   /** performance.now() when the current batch got its first record. */
   batchStartedAt = 0;
+  /** Bytes per record of the last batch sent (0 before the first): sizes batches by bytes. */
+  private bytesPerRecord = 0;
   private readonly pending: PendingFrame[] = [];
+  /** Decodes a pending frame that must be cut again (see recutHead); made on first use. */
+  private decoder: BatchDecoder | undefined;
 
   constructor(
     readonly producer: RingProducer,
@@ -77,7 +83,9 @@ export class Channel {
     private readonly backPressure?: TimeAccount,
   ) {
     this.timestamps = eventTime ? [] : undefined;
-    this.batchLimit = where.batchSize;
+    // Under buffer debloating the first batch is one record: the ring's starting soft capacity
+    // is small, and from then on batches are sized by the bytes a record was seen to take.
+    this.batchLimit = producer.softCapacity > 0 ? 1 : where.batchSize;
   }
 
   get hasPending(): boolean {
@@ -88,47 +96,98 @@ export class Channel {
   flush(): void {
     const b = this.batch;
     if (b.length === 0) return;
-    const bytes = this.sendRecords(b, 0, b.length);
-    this.fitBatch(bytes / b.length);
+    const bytes = this.cut(b, this.timestamps, 0, b.length, this.frameLimit(), this.send);
+    this.bytesPerRecord = bytes / b.length;
+    this.fitBatch();
     b.length = 0;
     if (this.timestamps !== undefined) this.timestamps.length = 0;
   }
 
-  /** Sets batchLimit from the consumer's soft capacity (if any) and the bytes a record takes. */
-  private fitBatch(bytesPerRecord: number): void {
+  /**
+   * The most bytes a record frame may take: a ring frame, and under buffer debloating the
+   * consumer's soft capacity. Batches are sized for half of it (fitBatch), so only a batch
+   * gathered before the capacity fell is cut here: whole, it would sit alone in the emptied
+   * ring, in front of the next barrier, for longer than the target.
+   */
+  private frameLimit(): number {
+    const soft = this.producer.softCapacity;
+    const max = this.producer.maxPayload;
+    return soft === 0 || soft >= max ? max : soft;
+  }
+
+  /** A record frame: into the ring if nothing waits before it and it fits, else pending (a copy). */
+  private readonly send = (flags: number, bytes: Uint8Array, limit: number): void => {
+    if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, flags, bytes)) return;
+    // The encoder reuses its buffer: a frame that has to wait needs its own copy.
+    this.pending.push({ type: FRAME_RECORDS, flags, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0, cutFor: limit });
+  };
+
+  /** Sets batchLimit from the consumer's soft capacity (if any) and the bytes a record took last. */
+  private fitBatch(): void {
     const soft = this.producer.softCapacity;
     const most = this.where.batchSize;
     if (soft === 0) {
       this.batchLimit = most;
       return;
     }
-    const n = Math.floor(soft / FRAMES_PER_SOFT_CAPACITY / bytesPerRecord);
+    if (this.bytesPerRecord === 0) return; // nothing sent yet: the first batch stays one record
+    const n = Math.floor(soft / FRAMES_PER_SOFT_CAPACITY / this.bytesPerRecord);
     this.batchLimit = n < 1 ? 1 : n > most ? most : n;
   }
 
-  /** Sends records [from, to) as one frame or more; returns the bytes they took. */
-  private sendRecords(records: unknown[], from: number, to: number): number {
+  /**
+   * batchLimit for the consumer's soft capacity as it is now (it may have fallen since the last
+   * flush): a source sizes its next poll by it (see TaskOutput.pollSize), once per poll.
+   */
+  refit(): number {
+    this.fitBatch();
+    return this.batchLimit;
+  }
+
+  /**
+   * Encodes records [from, to) (with their timestamps `ts`, if any) as one frame or more, each
+   * at most `limit` bytes unless it is a single record, into `out`; returns the bytes they took.
+   */
+  private cut(records: unknown[], ts: number[] | undefined, from: number, to: number, limit: number, out: (flags: number, bytes: Uint8Array, limit: number) => void): number {
     const whole = from === 0 && to === records.length;
     const slice = whole ? records : records.slice(from, to);
-    const ts = this.timestamps;
     const flags = ts === undefined ? 0 : RECORDS_FLAG_TIMESTAMPS;
     const bytes = this.encoder.encode(ts === undefined ? slice : [slice, whole ? ts : ts.slice(from, to)]);
-    if (bytes.length > this.producer.maxPayload) {
-      if (to - from === 1) {
-        throw new EddyError(
-          'RECORD_TOO_LARGE',
-          `a record of ${bytes.length} bytes from '${this.where.operatorUid}' is larger than a ring frame (${this.producer.maxPayload} bytes); raise --ring-capacity`,
-          { operatorUid: this.where.operatorUid, subtask: this.where.subtask },
-        );
-      }
+    if (bytes.length > limit && to - from > 1) {
       const mid = (from + to) >>> 1;
-      return this.sendRecords(records, from, mid) + this.sendRecords(records, mid, to);
+      return this.cut(records, ts, from, mid, limit, out) + this.cut(records, ts, mid, to, limit, out);
     }
-    const n = bytes.length;
-    if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, flags, bytes)) return n;
-    // The encoder reuses its buffer: a frame that has to wait needs its own copy.
-    this.pending.push({ type: FRAME_RECORDS, flags, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0 });
-    return n;
+    if (bytes.length > this.producer.maxPayload) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `a record of ${bytes.length} bytes from '${this.where.operatorUid}' is larger than a ring frame (${this.producer.maxPayload} bytes); raise --ring-capacity`,
+        { operatorUid: this.where.operatorUid, subtask: this.where.subtask },
+      );
+    }
+    out(flags, bytes, limit);
+    return bytes.length;
+  }
+
+  /**
+   * Buffer debloating: the first pending frame was cut for a soft capacity that has fallen
+   * since and is too large for the new one. Cut it again (decoded and re-encoded: rare, only
+   * after a fall): written whole, it would be the ring's only frame for longer than the target,
+   * in front of any barrier queued behind it. True if it was replaced.
+   */
+  private recutHead(): boolean {
+    const f = this.pending[0];
+    const limit = this.frameLimit();
+    if (f.cutFor === undefined || f.cutFor <= limit || f.payload!.length <= limit) return false;
+    this.decoder ??= new BatchDecoder();
+    const decoded = this.decoder.decode(f.payload!);
+    const timed = (f.flags & RECORDS_FLAG_TIMESTAMPS) !== 0;
+    const records = (timed ? decoded[0] : decoded) as unknown[];
+    const frames: PendingFrame[] = [];
+    this.cut(records, timed ? (decoded[1] as number[]) : undefined, 0, records.length, limit, (flags, bytes) =>
+      frames.push({ type: FRAME_RECORDS, flags, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0, cutFor: limit }),
+    );
+    this.pending.splice(0, 1, ...frames);
+    return true;
   }
 
   /** A control frame (barrier, watermark, end-of-stream); records batched before it go first. */
@@ -146,6 +205,7 @@ export class Channel {
    */
   async drain(isCancelled: () => boolean, interrupted: () => boolean): Promise<boolean> {
     while (this.pending.length > 0) {
+      if (this.pending[0].cutFor !== undefined && this.recutHead()) continue;
       const f = this.pending[0];
       const ok = f.payload ? this.producer.tryWrite(f.type, f.flags, f.payload) : this.producer.tryWriteNumbers(f.type, f.flags, f.count, f.a, f.b, f.c);
       if (ok) {
@@ -205,7 +265,7 @@ abstract class EdgeWriter implements Collector<unknown> {
   /** How many records fill one batch on every channel, the way this edge spreads them. */
   recordsToFill(): number {
     let n = 0;
-    for (const c of this.channels) n += c.batchLimit;
+    for (const c of this.channels) n += c.refit();
     return n;
   }
 
@@ -262,7 +322,10 @@ class BroadcastWriter extends EdgeWriter {
   }
   override recordsToFill(): number {
     let n = Infinity;
-    for (const c of this.channels) if (c.batchLimit < n) n = c.batchLimit;
+    for (const c of this.channels) {
+      const k = c.refit();
+      if (k < n) n = k;
+    }
     return n;
   }
 }

@@ -6,11 +6,22 @@
  *
  * The consumer measures its throughput as Flink does, as if it were always busy: ring bytes
  * consumed per ms not parked idle (time spent waiting on its own output counts as busy, since
- * the data in front of it drains no faster than that). The throughput is smoothed (an
- * exponential moving average over about DEBLOAT_SAMPLES periods), and each ring's soft
- * capacity is throughput × target / live input channels, clamped to [MIN_SOFT_CAPACITY,
- * capacity]. The producer treats the ring as full beyond it and sends batches that fit it
- * (see RING_SOFT_CAPACITY in layout.ts and Channel.batchLimit in workers/output.ts).
+ * the data in front of it drains no faster than that). Each ring's soft capacity is
+ * throughput × target / live input channels, clamped to [MIN_SOFT_CAPACITY, capacity]. The
+ * producer treats the ring as full beyond it and sends batches that fit it (see
+ * RING_SOFT_CAPACITY in layout.ts and Channel.batchLimit in workers/output.ts).
+ *
+ * Unlike Flink (which starts at the full buffer size and smooths both ways), the estimate errs
+ * on the small side, because bytes already in a ring cannot be taken back: an aligned barrier
+ * waits behind all of them, however far the soft capacity has fallen since they were written.
+ *   - A ring starts at STARTING_SOFT_CAPACITY (set when it is created, before either side
+ *     runs), not at its full size: a job's first checkpoint otherwise finds every ring filled
+ *     in the first period, at the speed of a consumer still warming up (1 MiB was 1.3 s of the
+ *     backpressure bench's sink).
+ *   - The first sample is taken after FIRST_PERIOD_MS, well before a first checkpoint.
+ *   - A slower sample is taken at once; only a faster one is smoothed (an exponential moving
+ *     average over about DEBLOAT_SAMPLES periods). Erring small costs a little throughput for
+ *     a few periods; erring large costs every barrier until the ring has drained.
  */
 
 /** How often a consumer measures its throughput and sets new soft capacities (ms). */
@@ -22,8 +33,29 @@ export const DEBLOAT_SAMPLES = 5;
  * measured next to nothing (it just started, it was blocked) is never starved to a trickle.
  */
 export const MIN_SOFT_CAPACITY = 1024;
-/** A period with less busy time than this says nothing about throughput: it is skipped. */
-const MIN_BUSY_MS = 1;
+/**
+ * The soft capacity of a new ring, before its consumer measured anything: a few ms of work for
+ * a consumer of a few MB/s, so the rings hold little in front of the first barriers; the first
+ * sample (FIRST_PERIOD_MS later) sets the real one. Every attempt starts here again (rings are
+ * new after a restart), as does a restored job.
+ */
+export const STARTING_SOFT_CAPACITY = 4096;
+/** The first period is short: the first checkpoint should find a measured soft capacity. */
+export const FIRST_PERIOD_MS = 20;
+
+/**
+ * The soft capacity a ring is created with (RING_SOFT_CAPACITY): STARTING_SOFT_CAPACITY when
+ * debloating is on (`targetMs` set) and the ring is larger than that, 0 (no limit) otherwise.
+ */
+export function startingSoftCapacity(targetMs: number | undefined, capacity: number): number {
+  return targetMs !== undefined && capacity > STARTING_SOFT_CAPACITY ? STARTING_SOFT_CAPACITY : 0;
+}
+
+/**
+ * A period with less busy time than this says too little about throughput (one frame, a
+ * consumer parked nearly all the time): it is not a sample, and the next period adds to it.
+ */
+export const MIN_SAMPLE_BUSY_MS = 10;
 
 export class BufferDebloater {
   /** Smoothed throughput in bytes per busy ms; -1 before the first sample. */
@@ -47,9 +79,10 @@ export class BufferDebloater {
    * yet (no usable sample so far, or no live channel).
    */
   sample(bytes: number, busyMs: number, channels: number): number {
-    if (busyMs >= MIN_BUSY_MS) {
+    if (busyMs >= MIN_SAMPLE_BUSY_MS) {
       const x = bytes / busyMs;
-      this.throughput = this.throughput < 0 ? x : this.throughput + this.weight * (x - this.throughput);
+      // Slower at once, faster smoothed (see the top of this file).
+      this.throughput = this.throughput < 0 || x < this.throughput ? x : this.throughput + this.weight * (x - this.throughput);
     }
     if (this.throughput < 0 || channels <= 0) return -1;
     const soft = Math.ceil((this.throughput * this.targetMs) / channels);

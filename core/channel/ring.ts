@@ -45,12 +45,18 @@ import {
 } from './layout.js';
 import { keepAlive } from './keep-alive.js';
 
-export function createRing(capacity: number): SharedArrayBuffer {
+/**
+ * A new ring of `capacity` data bytes. `softCapacity` (buffer debloating, see debloat.ts) is
+ * where the producer starts, set here so that it holds before the consumer runs; 0: no limit.
+ */
+export function createRing(capacity: number, softCapacity = 0): SharedArrayBuffer {
   if (!Number.isInteger(capacity) || capacity < MIN_RING_CAPACITY || (capacity & (capacity - 1)) !== 0) {
     throw new RangeError(`ring capacity must be a power of two >= ${MIN_RING_CAPACITY}, got ${capacity}`);
   }
   const sab = new SharedArrayBuffer(RING_HEADER_BYTES + capacity);
-  new Int32Array(sab)[RING_CAPACITY] = capacity;
+  const hdr = new Int32Array(sab);
+  hdr[RING_CAPACITY] = capacity;
+  if (softCapacity > 0 && softCapacity < capacity) hdr[RING_SOFT_CAPACITY] = softCapacity;
   return sab;
 }
 

@@ -5,6 +5,7 @@
  */
 import { createGate } from '../channel/gate.js';
 import { createRing } from '../channel/ring.js';
+import { startingSoftCapacity } from '../channel/debloat.js';
 import { consumersOf, producersOf } from '../graph/job-graph.js';
 import type { JobPlan } from './job-plan.js';
 import type { TaskSpec } from './messages.js';
@@ -33,10 +34,11 @@ export function deploy(plan: JobPlan, jobPath: string, args: Record<string, stri
   // ringOf[edge][producer][consumer]
   const ringOf = new Map<string, SharedArrayBuffer>();
   const rings: Deployment['rings'] = [];
+  const soft = startingSoftCapacity(plan.settings.bufferDebloatTargetMs, plan.settings.ringCapacity);
   for (const e of g.edges) {
     for (let i = 0; i < g.vertices[e.from].parallelism; i++) {
       for (const j of consumersOf(g, e, i)) {
-        const ring = createRing(plan.settings.ringCapacity);
+        const ring = createRing(plan.settings.ringCapacity, soft);
         ringOf.set(`${e.id}/${i}/${j}`, ring);
         rings.push({ ring, gate: gateOf[e.to][j] });
       }
