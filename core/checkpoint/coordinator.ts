@@ -36,6 +36,15 @@ export interface CheckpointPhases {
   syncMs: number;
   /** The asynchronous part off the loop: sinks sealed, snapshot encoded, files written and fsynced, until the ack. */
   asyncMs: number;
+  /**
+   * Where the asynchronous part went (what an unaligned checkpoint's tail is made of):
+   * snapshot until every input's barrier was located (unaligned only), encoding and checksum
+   * of the in-flight data, and the longest single state-file write (open, write, fsync,
+   * rename, each step waiting for the task's event loop).
+   */
+  channelWaitMs?: number;
+  encodeMs?: number;
+  writeMs?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {
@@ -232,6 +241,7 @@ export class CheckpointCoordinator {
       m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
       m.syncMs = Math.max(m.syncMs, phases.syncMs);
       m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
+      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
     }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
