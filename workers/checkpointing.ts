@@ -11,7 +11,7 @@
 import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
-import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles } from '../core/checkpoint/metadata.js';
+import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from '../core/checkpoint/metadata.js';
 import { channelStateBytes, encodeChannelState, type TaskChannelState } from '../core/checkpoint/channel-state.js';
 import { restoreInFlight } from './in-flight-restore.js';
 import { describeEdge } from '../core/runtime/in-flight-rescale.js';
@@ -53,6 +53,8 @@ interface Captured {
   sealing: Map<NodeRuntime, Promise<unknown>>;
   /** Unaligned: the in-flight data, complete once every input's barrier is located. */
   inFlight?: InFlightCapture;
+  /** Where the asynchronous part went (see CheckpointPhases). */
+  phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs'>;
 }
 
 export class TaskCheckpointer {
@@ -86,7 +88,7 @@ export class TaskCheckpointer {
    * any record after the barrier reaches the chain.
    */
   capture(id: number, kind: SnapshotKind): Captured {
-    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map() };
+    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map(), phases: {} };
     for (const n of this.task.nodes) {
       if (n.node.uid === undefined) continue;
       if (n.reader) {
@@ -124,7 +126,7 @@ export class TaskCheckpointer {
   persist(c: Captured, phases: Omit<CheckpointPhases, 'asyncMs'>): void {
     const start = performance.now();
     const p = Promise.all([this.write(c), this.writeInFlight(c)]).then(
-      ([acks, channels]) => send(this.task.spec, { type: 'ack', id: c.id, acks, phases: { ...phases, asyncMs: performance.now() - start }, ...(channels ? { channels } : {}) }),
+      ([acks, channels]) => send(this.task.spec, { type: 'ack', id: c.id, acks, phases: { ...phases, asyncMs: performance.now() - start, ...c.phases }, ...(channels ? { channels } : {}) }),
       (err) => void (err instanceof InFlightAborted || this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)),
     );
     this.inFlight.add(p);
@@ -137,14 +139,27 @@ export class TaskCheckpointer {
    */
   private async writeInFlight(c: Captured): Promise<ChannelStateHandle | undefined> {
     if (c.inFlight === undefined) return undefined;
+    const waitStart = performance.now();
     await c.inFlight.located;
+    const encodeStart = performance.now();
+    c.phases.channelWaitMs = encodeStart - waitStart;
     const state = c.inFlight.state();
     const bytes = channelStateBytes(state);
     if (bytes === 0) return undefined;
     const v = this.task.vertex;
     const subtask = this.task.spec.subtask;
-    const file = await this.storage!.writeStateFile(c.id, `${fileSafe(v.name)}-${subtask}-channels.bin`, encodeChannelState(state));
+    const data = encodeChannelState(state);
+    c.phases.encodeMs = performance.now() - encodeStart;
+    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, data);
     return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges: this.describeEdges(state) };
+  }
+
+  /** One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here. */
+  private async writeFile(c: Captured, name: string, data: Uint8Array): Promise<StateFileHandle> {
+    const start = performance.now();
+    const handle = await this.storage!.writeStateFile(c.id, name, data);
+    c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
+    return handle;
   }
 
   /** Every input and output edge of the task, with the bytes stored on it: what a rescale needs to know. */
@@ -177,7 +192,6 @@ export class TaskCheckpointer {
   }
 
   private async write(c: Captured): Promise<SubtaskAck[]> {
-    const storage = this.storage!;
     const subtask = this.task.spec.subtask;
     const parallelism = this.task.vertex.parallelism;
     for (const [n, sealing] of c.sealing) {
@@ -197,7 +211,7 @@ export class TaskCheckpointer {
           const op = c.operator.get(n);
           const [keyed, opFile] = await Promise.all([
             this.writeKeyed(c, n, base),
-            op ? storage.writeStateFile(c.id, `${base}-operator.bin`, op) : undefined,
+            op ? this.writeFile(c, `${base}-operator.bin`, op) : undefined,
           ]);
           if (keyed) ack.keyed = keyed;
           if (opFile) ack.operator = opFile;
@@ -219,13 +233,13 @@ export class TaskCheckpointer {
     let handle: KeyedStateHandle | undefined;
     if (k.base === undefined) {
       if (snap.index.length > 0) {
-        const file = await this.storage!.writeStateFile(c.id, `${fileBase}-keyed.bin`, snap.data);
+        const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data);
         handle = { file, keyGroups: snap.keyGroups, index: snap.index };
       }
     } else if (snap.index.length === 0) {
       handle = k.base;
     } else {
-      const file = await this.storage!.writeStateFile(c.id, `${fileBase}-keyed-delta.bin`, snap.data);
+      const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data);
       handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
     }
     let w = this.written.get(n);

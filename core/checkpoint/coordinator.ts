@@ -36,6 +36,15 @@ export interface CheckpointPhases {
   syncMs: number;
   /** The asynchronous part off the loop: sinks sealed, snapshot encoded, files written and fsynced, until the ack. */
   asyncMs: number;
+  /**
+   * Where the asynchronous part went (what an unaligned checkpoint's tail is made of):
+   * snapshot until every input's barrier was located (unaligned only), encoding and checksum
+   * of the in-flight data, and the longest single state-file write (open, write, fsync,
+   * rename, each step waiting for the task's event loop).
+   */
+  channelWaitMs?: number;
+  encodeMs?: number;
+  writeMs?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {
@@ -134,6 +143,8 @@ export class CheckpointCoordinator {
   /** A stop-with-savepoint completed: no more checkpoints. */
   private ending = false;
   private stopped = true;
+  /** Periodic checkpoints wait until every task is running (see `start`). */
+  private awaitingTasks = false;
   private readonly savepointQueue: SavepointRequest[] = [];
   completed = 0;
   failed = 0;
@@ -147,10 +158,25 @@ export class CheckpointCoordinator {
     this.nextId = cfg.firstId;
   }
 
-  start(): void {
+  /**
+   * With `awaitTasks`, the interval starts only once `tasksRunning` is called, as Flink
+   * triggers only when every task is RUNNING: a barrier sent while workers still load the job
+   * and restore state waits for them, and that wait is no part of a checkpoint. Savepoints and
+   * the final checkpoint are not held back.
+   */
+  start(opts: { awaitTasks?: boolean } = {}): void {
     this.stopped = false;
+    this.awaitingTasks = opts.awaitTasks === true;
     // The first checkpoint comes one interval after the start, not at once.
     this.lastEnd = this.lastTrigger = Date.now();
+    this.schedule();
+  }
+
+  /** Every task has entered its loop: the interval of periodic checkpoints starts now. */
+  tasksRunning(): void {
+    if (!this.awaitingTasks) return;
+    this.awaitingTasks = false;
+    if (this.pending === undefined) this.lastEnd = this.lastTrigger = Date.now();
     this.schedule();
   }
 
@@ -186,7 +212,7 @@ export class CheckpointCoordinator {
 
   private schedule(): void {
     if (this.savepointQueue.length > 0) return this.triggerNow(false);
-    if (this.stopped || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
+    if (this.stopped || this.awaitingTasks || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
     if (this.timer) clearTimeout(this.timer);
     const at = Math.max(this.lastTrigger + this.cfg.intervalMs, this.lastEnd + this.cfg.minPauseMs);
     this.timer = setTimeout(() => this.triggerNow(false), Math.max(0, at - Date.now()));
@@ -232,6 +258,7 @@ export class CheckpointCoordinator {
       m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
       m.syncMs = Math.max(m.syncMs, phases.syncMs);
       m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
+      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
     }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }

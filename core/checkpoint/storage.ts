@@ -10,10 +10,13 @@
  *
  * Every write goes to a temporary name, is fsync'd, renamed, and the directory fsync'd, so a
  * crash at any point leaves either the old state or the new one, never a torn file under a
- * final name. Deletion runs the other way round: `_metadata` goes first, so a half-deleted
+ * final name. For the tasks' state files the directory fsync is made once per checkpoint, by
+ * the coordinator just before `_metadata` (`commitMetadata`): a state file's name only has to
+ * be durable before the metadata that refers to it, and one fsync per file on the tasks cost
+ * an unaligned checkpoint under backpressure a large part of its duration. Deletion runs the other way round: `_metadata` goes first, so a half-deleted
  * checkpoint is merely incomplete, never a complete one with files missing.
  */
-import { readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
@@ -83,7 +86,10 @@ export class CheckpointStorage {
     return join(this.dir, rel);
   }
 
-  /** Write one state file of checkpoint `id` durably (temp name, fsync, rename, fsync dir). */
+  /**
+   * Write one state file of checkpoint `id`: temp name, fsync, rename. Its content is durable
+   * when this resolves; its name once `commitMetadata` has synced the directory (see above).
+   */
   async writeStateFile(id: number, name: string, data: Uint8Array): Promise<StateFileHandle> {
     checkId(id);
     checkName(name);
@@ -92,10 +98,10 @@ export class CheckpointStorage {
     // Unique per process and thread: subtasks of one checkpoint write side by side.
     const tmp = join(chkDir, `.${name}.${process.pid}-${threadId}-${++tmpSeq}.tmp`);
     try {
-      await mkdirDurable(chkDir);
+      // Not mkdirDurable: chk-N's own entry is synced by commitMetadata, before `_latest`.
+      await mkdir(chkDir, { recursive: true });
       await writeAndSync(tmp, data, 'wx');
       await rename(tmp, final);
-      await syncDir(chkDir);
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
@@ -121,6 +127,13 @@ export class CheckpointStorage {
       if (size !== h.bytes) {
         throw fail(`cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`);
       }
+    }
+    // The state files' names (renamed in by the tasks without a directory fsync) become
+    // durable here, strictly before the _metadata that refers to them.
+    try {
+      await syncDir(chkDir);
+    } catch (err) {
+      throw fail(`syncing checkpoint directory ${chkDir} failed`, err);
     }
     await writeMetadataFile(chkDir, metadata);
     try {

@@ -4,7 +4,7 @@
  * checkpoint with metadata exists, also after the writing process is SIGKILLed mid-checkpoint.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +204,35 @@ describe('checkpoint storage', () => {
     await s.writeStateFile(3, 'count-0-keyed.bin', bytes('in progress'));
     await complete(s, 4);
     assert.equal((await s.latest())?.id, 4);
+  });
+
+  it('syncs every state file, then the checkpoint directory once, before _metadata gets its name (strace)', async (t) => {
+    // Tasks rename state files in without a directory fsync (it cost the slow task under
+    // backpressure one fsync per file); the coordinator's one fsync of chk-N must come after
+    // every state file's own fsync and rename and before the rename that creates _metadata.
+    if (spawnSync('strace', ['-V']).error) return t.skip('strace is not installed (apt-get install strace)');
+    const s = freshStorage();
+    const script = join(repoRoot, 'test', 'fixtures', 'checkpoint', 'commit-order.mjs');
+    const r = spawnSync('strace', ['-f', '-y', '-qq', '-e', 'trace=fsync,rename,renameat,renameat2', process.execPath, script, s.dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const chk = s.checkpointDir(1);
+    // A call another thread interrupts shows as `<unfinished ...>` (with its arguments) and later `resumed`.
+    const lines = r.stderr.split('\n').filter((l) => l.includes(chk) && !l.includes('resumed>'));
+    const index = (what: string, re: RegExp) => {
+      const i = lines.findIndex((l) => re.test(l));
+      assert.ok(i >= 0, `no ${what} in:\n${lines.join('\n')}`);
+      return i;
+    };
+    const esc = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const fileSync = (name: string) => index(`fsync of ${name}`, new RegExp(`fsync\\(\\d+<${esc(chk)}/\\.${esc(name)}\\.`));
+    const renameTo = (name: string) => index(`rename to ${name}`, new RegExp(`rename.*"${esc(join(chk, name))}"`));
+    const dirSync = index('fsync of the checkpoint directory', new RegExp(`fsync\\(\\d+<${esc(chk)}>\\)`));
+    const metadata = renameTo('_metadata');
+    for (const name of ['a-0-operator.bin', 'b-0-keyed.bin']) {
+      assert.ok(fileSync(name) < renameTo(name), `${name} synced before its rename`);
+      assert.ok(renameTo(name) < dirSync, `${name} renamed before the directory sync`);
+    }
+    assert.ok(dirSync < metadata, 'the directory is synced before _metadata is renamed in');
   });
 
   it('after a SIGKILL between state files and metadata, latest() is the previous checkpoint', async () => {
