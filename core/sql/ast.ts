@@ -5,12 +5,14 @@ import type { Pos } from './errors.js';
 export interface TypeRef {
   name: string;
   fields?: Array<{ name: string; type: TypeRef }>;
+  /** The numbers in parentheses after the name, e.g. [23, 3] for DECIMAL(23, 3). */
+  params?: number[];
   pos: Pos;
 }
 
 /** An expression; `ref` is a dotted name (`col`, `t.col`, `t.rowcol.field`), resolved by the planner. */
 export type Expr =
-  | { k: 'lit'; value: string | number | boolean | null; pos: Pos }
+  | { k: 'lit'; value: string | number | boolean | null; pos: Pos; text?: string }
   | { k: 'interval'; ms: number; pos: Pos }
   | { k: 'ref'; parts: string[]; pos: Pos }
   | { k: 'star'; qual?: string; pos: Pos }

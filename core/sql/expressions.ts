@@ -7,6 +7,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
+import { asDecimal, decimalLiteralType, decimalMultiply, multiplicationType } from './decimal.js';
 
 /** A row as the runtime carries it: a plain object keyed by field key. */
 export type Row = Record<string, unknown>;
@@ -35,7 +36,7 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
   }
   switch (e.k) {
     case 'lit':
-      return { fn: () => e.value, type: e.value === null ? T.NULL : typeof e.value === 'number' ? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
+      return { fn: () => e.value, type: e.value === null ? T.NULL : typeof e.value === 'number' ? (e.text !== undefined ? decimalLiteralType(e.text) : undefined) ?? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
     case 'interval':
       return { fn: () => e.ms, type: T.INTERVAL };
     case 'ref': {
@@ -227,9 +228,15 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
       const sign = e.op === '-' ? -1 : 1;
       return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) + sign * (b as number); }, type: widen(l.type, r.type) };
     }
-    case '*':
+    case '*': {
       arithmetic(l, r, e);
+      const dec = multiplicationType(l.type, r.type);
+      if (dec !== undefined) {
+        const mul = decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!);
+        return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : mul(a as number, b as number); }, type: dec };
+      }
       return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) * (b as number); }, type: widen(l.type, r.type) };
+    }
     case '/': {
       arithmetic(l, r, e);
       const type = widen(l.type, r.type);

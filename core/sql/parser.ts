@@ -237,9 +237,10 @@ class Parser {
       this.expectOp(close, `',' or '${close}' in ROW`);
       return { name, fields, pos };
     }
+    let params: number[] | undefined;
     if (this.eatOp('(')) {
-      this.next();
-      if (this.eatOp(',')) this.next();
+      params = [Number(this.next().text)];
+      if (this.eatOp(',')) params.push(Number(this.next().text));
       this.expectOp(')');
     }
     if (name === 'TIMESTAMP' || name === 'TIME') {
@@ -250,7 +251,7 @@ class Parser {
       }
     }
     if (name === 'TIMESTAMP_LTZ') name = 'TIMESTAMP';
-    return { name, pos };
+    return params === undefined ? { name, pos } : { name, params, pos };
   }
 
   query(): Query {
@@ -502,7 +503,7 @@ class Parser {
     const pos = this.pos();
     if (tok.kind === 'number') {
       this.i++;
-      return { k: 'lit', value: Number(tok.text), pos };
+      return { k: 'lit', value: Number(tok.text), pos, text: tok.text };
     }
     if (tok.kind === 'string') {
       this.i++;

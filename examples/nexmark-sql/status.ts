@@ -14,5 +14,4 @@ export const SQL_CANNOT_RUN: Record<string, string> = {
  * not a missing feature): the test runs these as TODO cases, which report without failing.
  */
 export const SQL_DIFFERS: Record<string, string> = {
-  q1: "0.908 * price is computed on doubles (eddy's DECIMAL is a double): about 1 row in 5 differs in the last bit from Flink's exact DECIMAL(23, 3), which the DataStream job computes as price * 908 / 1000",
 };
