@@ -89,6 +89,7 @@ export type Statement =
       pos: Pos;
     }
   | { k: 'createView'; name: string; q: Query; pos: Pos }
+  | { k: 'createFunction'; name: string; module: string; language: string | undefined; pos: Pos }
   | { k: 'insert'; table: string; q: Query; pos: Pos }
   | { k: 'select'; q: Query; pos: Pos }
   | { k: 'explain'; stmt: Statement; pos: Pos }

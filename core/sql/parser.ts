@@ -124,7 +124,16 @@ class Parser {
         this.expectWord('AS', 'AS after the view name');
         return { k: 'createView', name, q: this.query(), pos };
       }
-      if (this.isWord('FUNCTION')) throw sqlUnsupported(this.pos(), 'CREATE FUNCTION (user-defined functions)');
+      this.eatWord('SYSTEM');
+      if (this.eatWord('FUNCTION')) {
+        if (this.eatWord('IF')) { this.expectWord('NOT'); this.expectWord('EXISTS'); }
+        const name = this.ident('the name of the function');
+        this.expectWord('AS', "AS 'module' after the function name");
+        const mod = this.next();
+        if (mod.kind !== 'string') this.fail("a quoted module path, e.g. AS './count-char.js'");
+        const language = this.eatWord('LANGUAGE') ? this.next().text.toUpperCase() : undefined;
+        return { k: 'createFunction', name, module: mod.text, language, pos };
+      }
       this.fail('TABLE or VIEW after CREATE');
     }
     if (this.eatWord('INSERT')) {

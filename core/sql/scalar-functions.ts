@@ -3,6 +3,7 @@
  * Every function returns NULL when an argument is NULL (Flink's default), except COALESCE and IF.
  * Times are UTC.
  */
+import { userFunction } from './functions.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { T, isInteger, isNumeric, widen, type SqlType } from './types.js';
 
@@ -181,6 +182,8 @@ const NON_DETERMINISTIC = new Set(['PROCTIME', 'NOW', 'CURRENT_TIMESTAMP', 'LOCA
 /** The function `name` applied to arguments of these types: its result type and body. */
 export function scalarFunction(name: string, argTypes: SqlType[], pos: Pos): { type: SqlType; fn: Fn; nullAware: boolean } {
   const f = FUNCTIONS[name];
+  const udf = f === undefined ? userFunction(name) : undefined;
+  if (udf !== undefined) return { type: udf.type, fn: udf.fn as Fn, nullAware: true };
   if (f === undefined) {
     if (NON_DETERMINISTIC.has(name)) throw sqlUnsupported(pos, `${name}() (processing time and non-deterministic functions; results would differ between runs and restores)`);
     throw sqlError(pos, `unknown function ${name}`);

@@ -8,6 +8,7 @@ import type { DataStream } from '../api/datastream.js';
 import type { Expr, Query, Statement } from './ast.js';
 import { Catalog, type Column, type TableDef } from './catalog.js';
 import { tableSink } from './connectors.js';
+import { createFunction } from './functions.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
@@ -33,10 +34,12 @@ export class SqlSession {
   /** Idle-state TTL of changelog operators (SET 'table.exec.state.ttl'). */
   private ttlMs: number | undefined;
 
-  constructor(private readonly env: StreamExecutionEnvironment) {}
+  /** `baseDir`: where CREATE FUNCTION's module paths are resolved from (the SQL file's folder). */
+  constructor(private readonly env: StreamExecutionEnvironment, private baseDir = process.cwd()) {}
 
   /** Runs every statement of `text`; returns what each did. */
-  execute(text: string): StatementResult[] {
+  execute(text: string, baseDir?: string): StatementResult[] {
+    if (baseDir !== undefined) this.baseDir = baseDir;
     return parseStatements(text).map((s) => this.statement(s));
   }
 
@@ -56,6 +59,9 @@ export class SqlSession {
         this.catalog.addView({ name: s.name, q: s.q }, s.pos);
         return { kind: 'ddl', what: `view ${s.name}` };
       }
+      case 'createFunction':
+        createFunction(s.name, s.module, s.language, this.baseDir, s.pos);
+        return { kind: 'ddl', what: `function ${s.name}` };
       case 'insert':
         return this.insert(s, this.context(this.prefix(s.table)));
       case 'select':

@@ -6,7 +6,6 @@ export const SQL_CANNOT_RUN: Record<string, string> = {
   q6: 'AVG … OVER (PARTITION BY … ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) over a retracting Top-1: no OVER aggregate in eddy SQL (Flink SQL cannot run q6 either: its OVER window does not take retractions)',
   q12: "PROCTIME(): eddy's SQL refuses processing-time attributes (results would differ between runs and restores)",
   q13: "JOIN … FOR SYSTEM_TIME AS OF (a lookup join on a processing-time attribute) is not supported",
-  q14: "CREATE FUNCTION … AS 'com.github.nexmark.flink.udf.CountChar' names a Java class; eddy SQL has no user-defined functions",
 };
 
 /**
