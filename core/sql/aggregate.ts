@@ -326,8 +326,9 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     for (let i = 0; i < akeys.length; i++) row[akeys[i]!] = resultOf(aggs[i]!, acc.a[i]);
     out.collect(row);
   };
+  const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
   const uid = ctx.uids.next('window', `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`);
-  const stream = (rel.stream as DataStream<Row>)
+  const stream = input
     .keyBy(keySelector(keys))
     .window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w))
     .aggregate<WindowAcc, WindowAcc, Row>(fn, emit)

@@ -42,6 +42,12 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const r = resolveRef(scope.fields, e);
       const key = r.key;
       const path = r.path;
+      const get = r.field.get;
+      if (get !== undefined && path.length === 0) return { fn: (row) => get(row) ?? null, type: r.type };
+      if (get !== undefined && path.length === 1) {
+        const p0 = path[0]!;
+        return { fn: (row) => (get(row) as Row | null | undefined)?.[p0] ?? null, type: r.type };
+      }
       if (path.length === 0) return { fn: (row) => row[key] ?? null, type: r.type };
       if (path.length === 1) {
         // A field of a ROW column (nexmark's bid.price): the common case, without the loop.
@@ -50,7 +56,7 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       }
       return {
         fn: (row) => {
-          let v: unknown = row[key];
+          let v: unknown = get !== undefined ? get(row) : row[key];
           for (const p of path) v = v === null || v === undefined ? null : (v as Row)[p];
           return v ?? null;
         },

@@ -84,8 +84,9 @@ export function materializeWindows(rel: Rel, ctx: PlanContext, pos: { line: numb
   if (w.fn === 'SESSION') throw sqlUnsupported(pos, 'SESSION windows without aggregation (GROUP BY window_start, window_end)');
   const assigner = assignerOf(w);
   const timeKey = w.timeKey;
+  const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
   const uid = ctx.uids.next('calc', `assign ${w.fn} windows`);
-  const stream = (rel.stream as DataStream<Row>)
+  const stream = input
     .flatMap((row: Row, out) => {
       for (const win of assigner.assignWindows(row[timeKey] as number, 0)) out.collect({ ...row, window_start: win.start, window_end: win.end, window_time: win.end - 1 });
     })

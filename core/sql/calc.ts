@@ -1,0 +1,146 @@
+/**
+ * Calc fusion (Flink's FlinkCalcMergeRule): a scan's computed columns, a WHERE and a
+ * projection are not each an operator building its own row. A relation may carry a pending
+ * calc — conditions and output columns as functions of the row of the stream under it — and
+ * the next filter or projection composes onto it. Only when something else reads the
+ * relation's stream does the calc become ONE operator: its conditions run first, in order, and
+ * only a row they all accept is built, as one object literal.
+ *
+ * A computed output column (not a plain copy) is memoized per record, so a column a later
+ * WHERE and SELECT both use (the Nexmark `dateTime` CASE) runs once, and not at all for a row
+ * an earlier condition drops.
+ */
+import type { DataStream, SingleOutputStreamOperator } from '../api/datastream.js';
+import type { Collector } from '../api/functions.js';
+import type { Row } from './expressions.js';
+import type { AnyStream, Rel } from './relation.js';
+import type { Field } from './scope.js';
+import { rowBuilder } from './row-builder.js';
+import type { ChangeRow } from './runtime/changelog.js';
+import type { UidNamer } from './uids.js';
+
+type RowFn = (row: Row) => unknown;
+
+/** One computed column's value for the record being processed (reset as each record starts). */
+export class Memo {
+  row: Row | undefined = undefined;
+  value: unknown = undefined;
+}
+
+/** Conditions and output columns over the rows of `input`, not yet an operator. */
+export interface Calc {
+  input: AnyStream;
+  /** True when `input` carries ChangeRow (conditions and columns apply to `.row`). */
+  updating: boolean;
+  /** Each must be TRUE for a row to pass (NULL and FALSE drop it), evaluated in this order. */
+  conds: RowFn[];
+  /** The output row's columns (aligned with the relation's fields); undefined: the input row itself. */
+  columns?: RowFn[];
+  memos: Memo[];
+  /** What EXPLAIN prints for the operator. */
+  detail: string[];
+  /** How to build the operator when nothing was composed onto the calc (the scan's in-place columns). */
+  direct?: () => AnyStream;
+  /** The statement's uids (the operator's uid is taken when it is built). */
+  uids: UidNamer;
+}
+
+const pending = new WeakMap<Rel, Calc>();
+/** The operator a calc became: relations sharing a calc (a view read twice, re-qualified) share it. */
+const built = new WeakMap<Calc, AnyStream>();
+
+/** `rel` with its pending calc built into an operator now, so EXPLAIN lists it before its consumer's. */
+export function settled(rel: Rel): Rel {
+  void rel.stream;
+  return rel;
+}
+
+/** The relation's pending calc, if it has one. */
+export function pendingCalc(rel: Rel): Calc | undefined {
+  return pending.get(rel);
+}
+
+/** The relation's fields as composable accessors over the rows under its calc (a calc started if none is pending). */
+export function calcOf(rel: Rel, uids: UidNamer): { calc: Calc; fields: Field[] } {
+  const calc = pending.get(rel) ?? { input: rel.stream, updating: rel.updating, conds: [], memos: [], detail: [], uids };
+  const fields = rel.fields.map((f, i) => ({ ...f, get: calc.columns ? calc.columns[i]! : plain(f.key) }));
+  return { calc, fields };
+}
+
+function plain(key: string): RowFn {
+  return (r) => r[key];
+}
+
+/** A column function memoized per record (its memo added to `memos`, which the operator resets per record). */
+export function memoized(fn: RowFn, memos: Memo[]): RowFn {
+  const m = new Memo();
+  memos.push(m);
+  return (r) => {
+    if (m.row === r) return m.value;
+    m.value = fn(r);
+    m.row = r;
+    return m.value;
+  };
+}
+
+/** A relation whose stream is `calc`, built into an operator the first time the stream is read. */
+export function pendingRel(props: Omit<Rel, 'stream'>, calc: Calc): Rel {
+  const rel = { ...props } as Rel;
+  let assigned: AnyStream | undefined;
+  Object.defineProperty(rel, 'stream', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (assigned) return assigned;
+      let s = built.get(calc);
+      if (s === undefined) built.set(calc, (s = build(calc, rel.fields)));
+      return s;
+    },
+    set: (s: AnyStream) => {
+      pending.delete(rel);
+      assigned = s;
+    },
+  });
+  pending.set(rel, calc);
+  return rel;
+}
+
+/** The properties of a relation other than its stream (reading them builds nothing). */
+export function relProps(rel: Rel): Omit<Rel, 'stream'> {
+  return { fields: rel.fields, updating: rel.updating, rowtime: rel.rowtime, window: rel.window, uniqueKey: rel.uniqueKey, updateReason: rel.updateReason };
+}
+
+function build(calc: Calc, fields: readonly Field[]): AnyStream {
+  if (calc.direct) return calc.direct();
+  const { conds, columns, memos, updating } = calc;
+  if (conds.length === 0 && columns === undefined) return calc.input;
+  // A calc that only filters keeps the kind (and so the uid) a lone WHERE had before fusion.
+  const uid = columns === undefined ? calc.uids.next('filter', calc.detail.map((d) => d.replace(/^where /, '')).join(' AND ')) : calc.uids.next('calc', calc.detail.join('; '));
+  const project = columns === undefined ? undefined : rowBuilder(fields.map((f) => f.key), columns);
+  // One generated function per calc: the conditions unrolled, memos reset as a record starts.
+  const reset = memos.map((_, i) => `m[${i}].row = undefined;`).join(' ');
+  const test = conds.map((_, i) => `c[${i}](r) !== true`).join(' || ') || 'false';
+  const row = updating ? 'const r = x.row;' : 'const r = x;';
+  const out = project === undefined ? 'x' : updating ? '{ kind: x.kind, row: p(r) }' : 'p(r)';
+  const make = (body: string): unknown =>
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the body is built above from fixed text; values come from c, p and m
+    new Function('c', 'p', 'm', `return ${body}`)(conds, project, memos);
+  const input = calc.input as DataStream<unknown>;
+  let stream: SingleOutputStreamOperator<unknown>;
+  if (conds.length === 0) stream = input.map(make(`(x) => { ${row} ${reset} return ${out}; }`) as (x: unknown) => unknown);
+  else if (project === undefined) stream = input.filter(make(`(x) => { ${row} ${reset} return !(${test}); }`) as (x: unknown) => boolean);
+  else stream = input.flatMap(make(`(x, o) => { ${row} ${reset} if (${test}) return; o.collect(${out}); }`) as (x: unknown, o: Collector<unknown>) => void);
+  return stream.uid(uid).name('sql:calc');
+}
+
+/** `calc` with one more condition. */
+export function withCondition(calc: Calc, cond: RowFn, text: string): Calc {
+  return { ...calc, conds: [...calc.conds, cond], detail: [...calc.detail, `where ${text}`], direct: undefined };
+}
+
+/** `calc` with its output replaced by `columns` (functions over the calc's input rows; their memos in `memos`). */
+export function withColumns(calc: Calc, columns: RowFn[], memos: Memo[], text: string): Calc {
+  return { ...calc, columns, memos, detail: [...calc.detail, text], direct: undefined };
+}
+
+export type { ChangeRow };
