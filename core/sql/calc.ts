@@ -110,14 +110,18 @@ export function relProps(rel: Rel): Omit<Rel, 'stream'> {
   return { fields: rel.fields, updating: rel.updating, rowtime: rel.rowtime, window: rel.window, uniqueKey: rel.uniqueKey, updateReason: rel.updateReason };
 }
 
-function build(calc: Calc, fields: readonly Field[]): AnyStream {
-  if (calc.direct) return calc.direct();
+/** The per-record function of a calc's operator: a map, a filter, or (both) a flatMap; none when it does nothing. */
+export type CalcFunction =
+  | { op: 'map'; fn: (x: unknown) => unknown }
+  | { op: 'filter'; fn: (x: unknown) => boolean }
+  | { op: 'flatMap'; fn: (x: unknown, out: Collector<unknown>) => void }
+  | { op: 'none' };
+
+/** Generates the calc's function: one per calc, the conditions unrolled, memos reset as a record starts. */
+export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction {
   const { conds, columns, memos, updating } = calc;
-  if (conds.length === 0 && columns === undefined) return calc.input;
-  // A calc that only filters keeps the kind (and so the uid) a lone WHERE had before fusion.
-  const uid = columns === undefined ? calc.uids.next('filter', calc.detail.map((d) => d.replace(/^where /, '')).join(' AND ')) : calc.uids.next('calc', calc.detail.join('; '));
+  if (conds.length === 0 && columns === undefined) return { op: 'none' };
   const project = columns === undefined ? undefined : rowBuilder(fields.map((f) => f.key), columns);
-  // One generated function per calc: the conditions unrolled, memos reset as a record starts.
   const reset = memos.map((_, i) => `m[${i}].row = undefined;`).join(' ');
   const test = conds.map((_, i) => `c[${i}](r) !== true`).join(' || ') || 'false';
   const row = updating ? 'const r = x.row;' : 'const r = x;';
@@ -125,11 +129,19 @@ function build(calc: Calc, fields: readonly Field[]): AnyStream {
   const make = (body: string): unknown =>
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the body is built above from fixed text; values come from c, p and m
     new Function('c', 'p', 'm', `return ${body}`)(conds, project, memos);
+  if (conds.length === 0) return { op: 'map', fn: make(`(x) => { ${row} ${reset} return ${out}; }`) as (x: unknown) => unknown };
+  if (project === undefined) return { op: 'filter', fn: make(`(x) => { ${row} ${reset} return !(${test}); }`) as (x: unknown) => boolean };
+  return { op: 'flatMap', fn: make(`(x, o) => { ${row} ${reset} if (${test}) return; o.collect(${out}); }`) as (x: unknown, o: Collector<unknown>) => void };
+}
+
+function build(calc: Calc, fields: readonly Field[]): AnyStream {
+  if (calc.direct) return calc.direct();
+  const f = calcFunction(calc, fields);
+  if (f.op === 'none') return calc.input;
+  // A calc that only filters keeps the kind (and so the uid) a lone WHERE had before fusion.
+  const uid = f.op === 'filter' ? calc.uids.next('filter', calc.detail.map((d) => d.replace(/^where /, '')).join(' AND ')) : calc.uids.next('calc', calc.detail.join('; '));
   const input = calc.input as DataStream<unknown>;
-  let stream: SingleOutputStreamOperator<unknown>;
-  if (conds.length === 0) stream = input.map(make(`(x) => { ${row} ${reset} return ${out}; }`) as (x: unknown) => unknown);
-  else if (project === undefined) stream = input.filter(make(`(x) => { ${row} ${reset} return !(${test}); }`) as (x: unknown) => boolean);
-  else stream = input.flatMap(make(`(x, o) => { ${row} ${reset} if (${test}) return; o.collect(${out}); }`) as (x: unknown, o: Collector<unknown>) => void);
+  const stream: SingleOutputStreamOperator<unknown> = f.op === 'map' ? input.map(f.fn) : f.op === 'filter' ? input.filter(f.fn) : input.flatMap(f.fn);
   return stream.uid(uid).name('sql:calc');
 }
 
