@@ -11,11 +11,11 @@
  * an earlier condition drops.
  */
 import type { DataStream, SingleOutputStreamOperator } from '../api/datastream.js';
-import type { Collector } from '../api/functions.js';
+import type { FilterFunction, FlatMapFunction, MapFunction } from '../api/functions.js';
 import type { Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import type { Field } from './scope.js';
-import { rowBuilder } from './row-builder.js';
+import { columnFn, rowBuilder, type ColumnFn } from './row-builder.js';
 import type { ChangeRow } from './runtime/changelog.js';
 import type { UidNamer } from './uids.js';
 
@@ -35,8 +35,14 @@ export interface Calc {
   /** Each must be TRUE for a row to pass (NULL and FALSE drop it), evaluated in this order. */
   conds: RowFn[];
   /** The output row's columns (aligned with the relation's fields); undefined: the input row itself. */
-  columns?: RowFn[];
+  columns?: ColumnFn[];
   memos: Memo[];
+  /**
+   * The memo of the column the source's timestamp assigner computed (the scan's WATERMARK FOR
+   * column): filled from the record's timestamp instead of evaluated again (NaN: NULL). Only
+   * on a calc whose input is the source itself.
+   */
+  stamped?: Memo;
   /** What EXPLAIN prints for the operator. */
   detail: string[];
   /** How to build the operator when nothing was composed onto the calc (the scan's in-place columns). */
@@ -63,12 +69,15 @@ export function pendingCalc(rel: Rel): Calc | undefined {
 /** The relation's fields as composable accessors over the rows under its calc (a calc started if none is pending). */
 export function calcOf(rel: Rel, uids: UidNamer): { calc: Calc; fields: Field[] } {
   const calc = pending.get(rel) ?? { input: rel.stream, updating: rel.updating, conds: [], memos: [], detail: [], uids };
-  const fields = rel.fields.map((f, i) => ({ ...f, get: calc.columns ? calc.columns[i]! : plain(f.key) }));
+  const fields = rel.fields.map((f, i): Field => {
+    const c = calc.columns?.[i];
+    // A plain read of an input field is that field (compiled as a property read); a ROW
+    // sub-field read or a computed column is an accessor over the input row.
+    if (c === undefined) return f;
+    if (typeof c !== 'function' && c.length === 1) return { ...f, key: c[0]!, get: undefined };
+    return { ...f, get: columnFn(c) };
+  });
   return { calc, fields };
-}
-
-function plain(key: string): RowFn {
-  return (r) => r[key];
 }
 
 /** A column function memoized per record (its memo added to `memos`, which the operator resets per record). */
@@ -112,9 +121,9 @@ export function relProps(rel: Rel): Omit<Rel, 'stream'> {
 
 /** The per-record function of a calc's operator: a map, a filter, or (both) a flatMap; none when it does nothing. */
 export type CalcFunction =
-  | { op: 'map'; fn: (x: unknown) => unknown }
-  | { op: 'filter'; fn: (x: unknown) => boolean }
-  | { op: 'flatMap'; fn: (x: unknown, out: Collector<unknown>) => void }
+  | { op: 'map'; fn: MapFunction<unknown, unknown> }
+  | { op: 'filter'; fn: FilterFunction<unknown> }
+  | { op: 'flatMap'; fn: FlatMapFunction<unknown, unknown> }
   | { op: 'none' };
 
 /** Generates the calc's function: one per calc, the conditions unrolled, memos reset as a record starts. */
@@ -122,16 +131,16 @@ export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction
   const { conds, columns, memos, updating } = calc;
   if (conds.length === 0 && columns === undefined) return { op: 'none' };
   const project = columns === undefined ? undefined : rowBuilder(fields.map((f) => f.key), columns);
-  const reset = memos.map((_, i) => `m[${i}].row = undefined;`).join(' ');
+  const reset = memos.map((m, i) => (m === calc.stamped ? `m[${i}].row = r; { const t = ctx.timestamp; m[${i}].value = t === t ? t : null; }` : `m[${i}].row = undefined;`)).join(' ');
   const test = conds.map((_, i) => `c[${i}](r) !== true`).join(' || ') || 'false';
   const row = updating ? 'const r = x.row;' : 'const r = x;';
   const out = project === undefined ? 'x' : updating ? '{ kind: x.kind, row: p(r) }' : 'p(r)';
   const make = (body: string): unknown =>
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the body is built above from fixed text; values come from c, p and m
     new Function('c', 'p', 'm', `return ${body}`)(conds, project, memos);
-  if (conds.length === 0) return { op: 'map', fn: make(`(x) => { ${row} ${reset} return ${out}; }`) as (x: unknown) => unknown };
-  if (project === undefined) return { op: 'filter', fn: make(`(x) => { ${row} ${reset} return !(${test}); }`) as (x: unknown) => boolean };
-  return { op: 'flatMap', fn: make(`(x, o) => { ${row} ${reset} if (${test}) return; o.collect(${out}); }`) as (x: unknown, o: Collector<unknown>) => void };
+  if (conds.length === 0) return { op: 'map', fn: make(`(x, ctx) => { ${row} ${reset} return ${out}; }`) as MapFunction<unknown, unknown> };
+  if (project === undefined) return { op: 'filter', fn: make(`(x, ctx) => { ${row} ${reset} return !(${test}); }`) as FilterFunction<unknown> };
+  return { op: 'flatMap', fn: make(`(x, o, ctx) => { ${row} ${reset} if (${test}) return; o.collect(${out}); }`) as FlatMapFunction<unknown, unknown> };
 }
 
 function build(calc: Calc, fields: readonly Field[]): AnyStream {
@@ -151,7 +160,7 @@ export function withCondition(calc: Calc, cond: RowFn, text: string): Calc {
 }
 
 /** `calc` with its output replaced by `columns` (functions over the calc's input rows; their memos in `memos`). */
-export function withColumns(calc: Calc, columns: RowFn[], memos: Memo[], text: string): Calc {
+export function withColumns(calc: Calc, columns: ColumnFn[], memos: Memo[], text: string): Calc {
   return { ...calc, columns, memos, detail: [...calc.detail, text], direct: undefined };
 }
 

@@ -13,7 +13,7 @@ import { tableSource } from './connectors.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type ExprScope, type Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
-import { exprKey, type Field } from './scope.js';
+import { exprKey, resolveRef, type Field } from './scope.js';
 import { rowBuilder } from './row-builder.js';
 import { comparable, isNumeric, T, typeName, widen, type SqlType } from './types.js';
 import type { UidNamer } from './uids.js';
@@ -165,9 +165,12 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
   // Rows are the generator's records: computed columns stay pending, so a WHERE and SELECT
   // over the table fuse with them into one operator (and an unused one is never computed).
   const memos: Memo[] = [];
-  const columns = [...physical.map((f) => (r: Row) => r[f.key]), ...computed.map((c) => memoized(c.fn.fn, memos))];
+  const columns = [...physical.map((f) => [f.key]), ...computed.map((c) => memoized(c.fn.fn, memos))];
+  // The rowtime column is what the timestamp assigner computed: the calc reads the record's timestamp.
+  const rowtime = computed.findIndex((c) => c.name === t.watermark?.col);
+  const stamped = rowtime < 0 ? undefined : memos[rowtime];
   const detail = [`scan ${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`];
-  return pendingRel(props, { input: source$, updating: false, conds: [], columns, memos, detail, direct: inPlace, uids: ctx.uids });
+  return pendingRel(props, { input: source$, updating: false, conds: [], columns, memos, stamped, detail, direct: inPlace, uids: ctx.uids });
 }
 
 /** The relation with every field qualified by `alias` (table name or AS alias). */
@@ -258,7 +261,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     if (identity) return pendingCalc(rel) ? pendingRel(props, calc) : { stream: rel.stream, ...props };
     // A computed column is memoized: a later WHERE and SELECT over it evaluate it once per row.
     const memos = [...calc.memos];
-    const columns = list.map((l) => (l.e.k === 'ref' ? l.c.fn : memoized(l.c.fn, memos)));
+    const columns = list.map((l) => (l.e.k === 'ref' ? readOf(l.e, fused.fields) ?? l.c.fn : memoized(l.c.fn, memos)));
     return pendingRel(props, withColumns(calc, columns, memos, `project ${keys.join(', ')}`));
   }
   if (identity) return { stream: rel.stream, ...props };
@@ -269,6 +272,12 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     : (rel.stream as DataStream<Row>).map(proj)
   ).uid(uid).name('sql:project');
   return { stream, ...props };
+}
+
+/** A reference to a plain input field (or a ROW field's sub-field) as the path it reads; undefined for an accessor. */
+function readOf(e: Expr & { k: 'ref' }, fields: readonly Field[]): string[] | undefined {
+  const r = resolveRef(fields, e);
+  return r.field.get === undefined ? [r.key, ...r.path] : undefined;
 }
 
 function scopeKey(e: Expr & { k: 'ref' }, scope: ExprScope): string | undefined {

@@ -37,18 +37,19 @@ function counted(x: number | null, y: number | null): { rec: Row; reads: { x: nu
   return { rec, reads };
 }
 
-/** Runs the relation's pending calc (it must be one operator) over `records`; the rows it emits. */
-function runCalc(rel: Rel, records: Row[]): Row[] {
+/** Runs the relation's pending calc (it must be one operator) over `records` (with record timestamps `times`); the rows it emits. */
+function runCalc(rel: Rel, records: Row[], times: number[] = []): Row[] {
   const calc = pendingCalc(rel);
   assert.ok(calc, 'the query is one pending calc over the source');
   const f = calcFunction(calc, rel.fields);
   const out: Row[] = [];
-  for (const r of records) {
-    if (f.op === 'map') out.push(f.fn(r) as Row);
-    else if (f.op === 'filter') { if (f.fn(r)) out.push(r); }
-    else if (f.op === 'flatMap') f.fn(r, { collect: (v) => out.push(v as Row) });
+  records.forEach((r, i) => {
+    const ctx = { timestamp: times[i] ?? Number.NaN } as never;
+    if (f.op === 'map') out.push(f.fn(r, ctx) as Row);
+    else if (f.op === 'filter') { if (f.fn(r, ctx)) out.push(r); }
+    else if (f.op === 'flatMap') f.fn(r, { collect: (v) => out.push(v as Row) }, ctx);
     else out.push(r);
-  }
+  });
   return out;
 }
 
@@ -82,6 +83,20 @@ describe('SQL calc fusion', () => {
       assert.equal(i.reads.x, 1, `x = ${i.x}: c (x * 10) evaluated once for WHERE c > 20 and SELECT c, c + 1`);
       const kept = gt(i.x === null ? null : i.x * 10, 20) === true;
       assert.equal(i.reads.y, kept ? 1 : 0, `x = ${i.x}: d (y + 1) evaluated ${kept ? 'once' : 'never'} for a row WHERE ${kept ? 'keeps' : 'drops'}`);
+    }
+  });
+
+  it('the WATERMARK FOR column computed at the source is read from the record timestamp, not evaluated again', () => {
+    const s = session(`CREATE TABLE w (x BIGINT, y TIMESTAMP(3), ts AS CASE WHEN x > 0 THEN y ELSE y END, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');`);
+    const rel = s.query(parseQuery('SELECT ts, x FROM w WHERE x * 1000 > 2000'), 'q');
+    const xs = [1, 2, 3, 5];
+    const inputs = xs.map((x) => ({ x, ...counted(x, x * 1000) }));
+    // The source's timestamp assigner (ts of the raw record) gave each record x * 1000.
+    const got = runCalc(rel, inputs.map((i) => i.rec), xs.map((x) => x * 1000));
+    assert.deepEqual(got, [{ ts: 3000, x: 3 }, { ts: 5000, x: 5 }]);
+    for (const i of inputs) {
+      assert.equal(i.reads.y, 0, `x = ${i.x}: ts not recomputed from y`);
+      assert.equal(i.reads.x, i.x * 1000 > 2000 ? 2 : 1, `x = ${i.x}: x read by WHERE, and by SELECT for a kept row`);
     }
   });
 
