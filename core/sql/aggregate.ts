@@ -15,6 +15,7 @@ import { groupAggregate, insertOnly, type AggregateKind, type AggregateSpec, typ
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
+import { narrowed } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
 
 /** One aggregate call of the query. */
@@ -147,7 +148,9 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
     : [];
   const fields = [...groupFields, ...windowFields, ...aggFields];
 
-  let out: Rel = windowed ? windowAggregate(rel, keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs)) : groupAggregateRel(rel, groupExprs, keys, groupFields, aggs, ctx, s);
+  let out: Rel = windowed
+    ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs))
+    : groupAggregateRel(rel, groupExprs, keys, groupFields, aggs, ctx, s);
   out = { ...out, fields };
   const scope = { fields, computed };
   checkGrouped(s, scope, rel);
@@ -307,6 +310,21 @@ function digest(rel: Rel, w: NonNullable<Rel['window']>, groupExprs: Expr[], agg
       return v;
     });
   return JSON.stringify([w, groupExprs.map(resolved), aggs.map((a) => [a.kind, resolved(a.e)])]);
+}
+
+/** The row keys a window aggregate reads: references in its grouping and aggregate calls, and the window's columns. */
+function usedKeys(rel: Rel, w: NonNullable<Rel['window']>, exprs: Expr[]): Set<string> {
+  // A deferred TVF's window columns are not in the rows yet: the aggregate assigns the windows.
+  const keys = new Set(w.deferred ? [w.timeKey] : [w.timeKey, w.startKey, w.endKey]);
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach(walk);
+    const x = v as Expr;
+    if ('k' in x && x.k === 'ref') keys.add(resolveRef(rel.fields, x).key);
+    else Object.values(v).forEach(walk);
+  };
+  exprs.forEach(walk);
+  return keys;
 }
 
 function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select, digest: string): Rel {

@@ -154,6 +154,49 @@ function build(calc: Calc, fields: readonly Field[]): AnyStream {
   return stream.uid(uid).name('sql:calc');
 }
 
+/** Narrowed calcs per calc (or per stream, for a relation without one) and kept keys: one operator for equal narrowings. */
+const narrowings = new WeakMap<object, Map<string, Calc>>();
+
+/**
+ * `rel` with only the fields whose keys are in `keep` (Flink's projection push-down): an
+ * aggregate keyed across threads serializes every column it is sent, and the Nexmark bid's
+ * url and extra strings are most of a record. Keys stay the same, so expressions compiled
+ * over `rel` still apply; the narrowing composes onto the pending calc.
+ */
+export function narrowed(rel: Rel, keep: ReadonlySet<string>, uids: UidNamer): Rel {
+  const idx = rel.fields.flatMap((f, i) => (keep.has(f.key) ? [i] : []));
+  if (idx.length === rel.fields.length) return rel;
+  const owner: object = pending.get(rel) ?? rel.stream;
+  const fields = idx.map((i) => rel.fields[i]!);
+  const id = fields.map((f) => f.key).join('\u0000');
+  const known = narrowings.get(owner) ?? narrowings.set(owner, new Map()).get(owner)!;
+  let calc = known.get(id);
+  if (calc === undefined) {
+    const base = calcOf(rel, uids).calc;
+    const columns = idx.map((i) => base.columns?.[i] ?? [rel.fields[i]!.key]);
+    known.set(id, (calc = withColumns(base, columns, base.memos, `keep ${fields.map((f) => f.name).join(', ')}`)));
+  }
+  return pendingRel({ ...relProps(rel), fields }, calc);
+}
+
+/** Calcs with columns added, per calc and added keys (a window TVF read twice extends its input once). */
+const extensions = new WeakMap<Calc, Map<string, Calc>>();
+
+/**
+ * A relation over the rows of `rel` with `fields` (rel's, then columns the rows do not hold
+ * yet, NULL until an operator fills them: a window TVF's window_start …), still pending.
+ */
+export function extended(rel: Rel, props: Omit<Rel, 'stream'>): Rel {
+  const calc = pending.get(rel);
+  if (calc === undefined) return { stream: rel.stream, ...props };
+  const added = props.fields.slice(rel.fields.length).map((f) => f.key);
+  const id = added.join('\u0000');
+  const known = extensions.get(calc) ?? extensions.set(calc, new Map()).get(calc)!;
+  let ext = known.get(id);
+  if (ext === undefined) known.set(id, (ext = { ...calc, columns: [...(calc.columns ?? rel.fields.map((f) => [f.key])), ...added.map((k) => [k])] }));
+  return pendingRel(props, ext);
+}
+
 /** `calc` with one more condition. */
 export function withCondition(calc: Calc, cond: RowFn, text: string): Calc {
   return { ...calc, conds: [...calc.conds, cond], detail: [...calc.detail, `where ${text}`], direct: undefined };
