@@ -138,12 +138,25 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       }
       whens.forEach(([w], i) => (operand ? comparison(operand, w, e.whens[i]![0]) : boolean(w, e.whens[i]![0], 'WHEN')));
       const other = otherwise?.fn;
+      // Indexed arrays, not destructured pairs: the Nexmark rowtime CASE runs for every event.
+      const ws = whens.map(([w]) => w.fn);
+      const ts = whens.map(([, t]) => t.fn);
+      const n = ws.length;
+      if (operand === undefined) {
+        return {
+          fn: (r) => {
+            for (let i = 0; i < n; i++) if (ws[i]!(r) === true) return ts[i]!(r);
+            return other ? other(r) : null;
+          },
+          type,
+        };
+      }
+      const of = operand.fn;
       return {
         fn: (r) => {
-          const o = operand?.fn(r);
-          for (const [w, t] of whens) {
-            const c = w.fn(r);
-            if (operand ? o !== null && c === o : c === true) return t.fn(r);
+          const o = of(r);
+          for (let i = 0; i < n; i++) {
+            if (o !== null && ws[i]!(r) === o) return ts[i]!(r);
           }
           return other ? other(r) : null;
         },

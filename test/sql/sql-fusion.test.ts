@@ -100,6 +100,18 @@ describe('SQL calc fusion', () => {
     }
   });
 
+  it('CASE with and without an operand: a NULL operand or condition matches no WHEN', () => {
+    const s = session(TABLE);
+    const rel = s.query(parseQuery("SELECT CASE x WHEN 1 THEN 'one' WHEN 3 THEN 'three' ELSE 'other' END AS a, CASE WHEN y > 4 THEN 'big' WHEN y < 1 THEN 'small' END AS b FROM t"), 'q');
+    const inputs = VALUES.flatMap((x) => VALUES.map((y) => ({ x, y })));
+    const got = runCalc(rel, inputs.map(({ x, y }) => ({ x, y })));
+    const expected = inputs.map(({ x, y }) => ({
+      a: x === 1 ? 'one' : x === 3 ? 'three' : 'other',
+      b: gt(y, 4) === true ? 'big' : lt(y, 1) === true ? 'small' : null,
+    }));
+    assert.deepEqual(got, expected);
+  });
+
   it("a view's WHERE and projection and the query's WHERE and projection are one operator, NULL conditions dropping rows as SQL's three-valued logic", () => {
     const s = session(`${TABLE}
       CREATE VIEW v AS SELECT x, y, c, d AS e FROM t WHERE y <> 3 OR x IS NULL;`);
