@@ -150,7 +150,7 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
 
   let out: Rel = windowed
     ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs))
-    : groupAggregateRel(rel, groupExprs, keys, groupFields, aggs, ctx, s);
+    : groupAggregateRel(narrowed(rel, usedKeys(rel, undefined, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), groupExprs, keys, groupFields, aggs, ctx, s);
   out = { ...out, fields };
   const scope = { fields, computed };
   checkGrouped(s, scope, rel);
@@ -312,10 +312,10 @@ function digest(rel: Rel, w: NonNullable<Rel['window']>, groupExprs: Expr[], agg
   return JSON.stringify([w, groupExprs.map(resolved), aggs.map((a) => [a.kind, resolved(a.e)])]);
 }
 
-/** The row keys a window aggregate reads: references in its grouping and aggregate calls, and the window's columns. */
-function usedKeys(rel: Rel, w: NonNullable<Rel['window']>, exprs: Expr[]): Set<string> {
+/** The row keys an aggregate reads: references in its grouping and aggregate calls, and a window's columns. */
+function usedKeys(rel: Rel, w: Rel['window'], exprs: Expr[]): Set<string> {
   // A deferred TVF's window columns are not in the rows yet: the aggregate assigns the windows.
-  const keys = new Set(w.deferred ? [w.timeKey] : [w.timeKey, w.startKey, w.endKey]);
+  const keys = new Set(w === undefined ? [] : w.deferred ? [w.timeKey] : [w.timeKey, w.startKey, w.endKey]);
   const walk = (v: unknown): void => {
     if (v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) return v.forEach(walk);

@@ -176,7 +176,8 @@ export function narrowed(rel: Rel, keep: ReadonlySet<string>, uids: UidNamer): R
     const columns = idx.map((i) => base.columns?.[i] ?? [rel.fields[i]!.key]);
     known.set(id, (calc = withColumns(base, columns, base.memos, `keep ${fields.map((f) => f.name).join(', ')}`)));
   }
-  return pendingRel({ ...relProps(rel), fields }, calc);
+  const props = relProps(rel);
+  return pendingRel({ ...props, fields, rowtime: props.rowtime !== undefined && keep.has(props.rowtime) ? props.rowtime : undefined, uniqueKey: props.uniqueKey?.every((k) => keep.has(k)) ? props.uniqueKey : undefined }, calc);
 }
 
 /** Calcs with columns added, per calc and added keys (a window TVF read twice extends its input once). */
