@@ -7,8 +7,9 @@
  * only a row they all accept is built, as one object literal.
  *
  * A computed output column (not a plain copy) is memoized per record, so a column a later
- * WHERE and SELECT both use (the Nexmark `dateTime` CASE) runs once, and not at all for a row
- * an earlier condition drops.
+ * WHERE and SELECT both use runs once, and not at all for a row an earlier condition drops.
+ * Also here: narrowing a relation to the columns an aggregate reads (projection push-down), and
+ * extending it by columns filled later (a window TVF's), both staying pending.
  */
 import type { DataStream, SingleOutputStreamOperator } from '../api/datastream.js';
 import type { FilterFunction, FlatMapFunction, MapFunction } from '../api/functions.js';
@@ -16,7 +17,6 @@ import type { Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import type { Field } from './scope.js';
 import { columnFn, rowBuilder, type ColumnFn } from './row-builder.js';
-import type { ChangeRow } from './runtime/changelog.js';
 import type { UidNamer } from './uids.js';
 
 type RowFn = (row: Row) => unknown;
@@ -208,4 +208,3 @@ export function withColumns(calc: Calc, columns: ColumnFn[], memos: Memo[], text
   return { ...calc, columns, memos, detail: [...calc.detail, text], direct: undefined };
 }
 
-export type { ChangeRow };

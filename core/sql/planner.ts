@@ -130,9 +130,6 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
   const { source, toRow } = tableSource(t, pos);
   const physical: Field[] = t.columns.filter((c) => !c.computed).map((c) => ({ name: c.name, key: c.name, type: c.type }));
   const computed = t.columns.filter((c) => c.computed).map((c) => ({ name: c.name, key: c.name, fn: compile(c.computed!, { fields: physical }) }));
-  for (const c of computed) if (c.fn.type.name !== t.columns.find((x) => x.name === c.name)!.type.name && c.fn.type.name !== 'NULL') {
-    /* the column's type is the expression's (set when the table was created) */
-  }
   let strategy: WatermarkStrategy<unknown> | undefined;
   if (t.watermark) {
     const wm = t.watermark;
@@ -150,6 +147,7 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
   const props = { fields, updating: false, rowtime: t.watermark?.col };
   if (!toRow && computed.length === 0) return { stream: source$, ...props };
   const fns = computed.map((c) => [c.name, c.fn.fn] as const);
+  const detail = `${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`;
   // Records straight from a generator (nexmark, datagen) or from toRow are fresh objects:
   // computed columns are added in place rather than by a copy per record.
   const inPlace = (): AnyStream =>
@@ -159,7 +157,7 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
         for (const [name, fn] of fns) row[name] = fn(row);
         return row;
       })
-      .uid(ctx.uids.next('calc', `row of ${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`))
+      .uid(ctx.uids.next('calc', `row of ${detail}`))
       .name(`sql:scan ${t.name}`);
   if (toRow) return { stream: inPlace(), ...props };
   // Rows are the generator's records: computed columns stay pending, so a WHERE and SELECT
@@ -169,8 +167,7 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
   // The rowtime column is what the timestamp assigner computed: the calc reads the record's timestamp.
   const rowtime = computed.findIndex((c) => c.name === t.watermark?.col);
   const stamped = rowtime < 0 ? undefined : memos[rowtime];
-  const detail = [`scan ${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`];
-  return pendingRel(props, { input: source$, updating: false, conds: [], columns, memos, stamped, detail, direct: inPlace, uids: ctx.uids });
+  return pendingRel(props, { input: source$, updating: false, conds: [], columns, memos, stamped, detail: [`scan ${detail}`], direct: inPlace, uids: ctx.uids });
 }
 
 /** The relation with every field qualified by `alias` (table name or AS alias). */
