@@ -43,6 +43,12 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const r = resolveRef(scope.fields, e);
       const key = r.key;
       const path = r.path;
+      const get = r.field.get;
+      if (get !== undefined && path.length === 0) return { fn: (row) => get(row) ?? null, type: r.type };
+      if (get !== undefined && path.length === 1) {
+        const p0 = path[0]!;
+        return { fn: (row) => (get(row) as Row | null | undefined)?.[p0] ?? null, type: r.type };
+      }
       if (path.length === 0) return { fn: (row) => row[key] ?? null, type: r.type };
       if (path.length === 1) {
         // A field of a ROW column (nexmark's bid.price): the common case, without the loop.
@@ -51,7 +57,7 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       }
       return {
         fn: (row) => {
-          let v: unknown = row[key];
+          let v: unknown = get !== undefined ? get(row) : row[key];
           for (const p of path) v = v === null || v === undefined ? null : (v as Row)[p];
           return v ?? null;
         },
@@ -133,12 +139,25 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       }
       whens.forEach(([w], i) => (operand ? comparison(operand, w, e.whens[i]![0]) : boolean(w, e.whens[i]![0], 'WHEN')));
       const other = otherwise?.fn;
+      // Indexed arrays, not destructured pairs: the Nexmark rowtime CASE runs for every event.
+      const ws = whens.map(([w]) => w.fn);
+      const ts = whens.map(([, t]) => t.fn);
+      const n = ws.length;
+      if (operand === undefined) {
+        return {
+          fn: (r) => {
+            for (let i = 0; i < n; i++) if (ws[i]!(r) === true) return ts[i]!(r);
+            return other ? other(r) : null;
+          },
+          type,
+        };
+      }
+      const of = operand.fn;
       return {
         fn: (r) => {
-          const o = operand?.fn(r);
-          for (const [w, t] of whens) {
-            const c = w.fn(r);
-            if (operand ? o !== null && c === o : c === true) return t.fn(r);
+          const o = of(r);
+          for (let i = 0; i < n; i++) {
+            if (o !== null && ws[i]!(r) === o) return ts[i]!(r);
           }
           return other ? other(r) : null;
         },

@@ -13,6 +13,7 @@ import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
 import { planQuery, type PlanContext } from './planner.js';
+import { settled } from './calc.js';
 import type { AnyStream, Rel } from './relation.js';
 import { sinkChangelog, type ChangeRow, type UpsertSink } from './runtime/index.js';
 import { comparable, resolveType, typeName } from './types.js';
@@ -112,7 +113,7 @@ export class SqlSession {
   private insert(s: Statement & { k: 'insert' }, ctx: PlanContext): StatementResult {
     const table = this.catalog.table(s.table, s.pos);
     const columns = table.columns.filter((c) => !c.computed);
-    const rel = planQuery(namedAsSink(s.q, columns), ctx);
+    const rel = settled(planQuery(namedAsSink(s.q, columns), ctx));
     if (rel.fields.length !== columns.length) {
       throw sqlError(s.q.pos, `the query has ${rel.fields.length} columns but table '${table.name}' has ${columns.length} (${columns.map((c) => c.name).join(', ')})`);
     }
@@ -127,7 +128,7 @@ export class SqlSession {
   }
 
   private select(q: Query, ctx: PlanContext): StatementResult {
-    const rel = planQuery(q, ctx);
+    const rel = settled(planQuery(q, ctx));
     const columns: Column[] = rel.fields.map((f) => ({ name: f.name, type: f.type }));
     const printTable: TableDef = {
       name: ctx.uids.prefix,
