@@ -53,7 +53,7 @@ export interface WindowTvf {
 
 /** What a FROM clause reads. */
 export type FromItem =
-  | { k: 'table'; name: string; alias?: string; pos: Pos }
+  | { k: 'table'; name: string; alias?: string; pos: Pos; asOf?: Expr }
   | { k: 'sub'; q: Query; alias?: string; pos: Pos }
   | { k: 'tvf'; tvf: WindowTvf; alias?: string; pos: Pos }
   | { k: 'join'; type: 'inner' | 'left' | 'right' | 'full' | 'cross'; l: FromItem; r: FromItem; on?: Expr; pos: Pos };

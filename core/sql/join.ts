@@ -11,6 +11,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, planFrom, type PlanContext } from './planner.js';
 import { settled } from './calc.js';
+import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
 import { insertOnly, regularJoin, type ChangeRow } from './runtime/index.js';
 import { resolveRef, type Field } from './scope.js';
@@ -62,6 +63,7 @@ function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } 
 
 /** Plans a join; `where` holds the conditions of a comma join. */
 export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr): Rel {
+  if (f.r.k === 'table' && f.r.asOf !== undefined) return planLookupJoin(f, f.r, ctx);
   let l = settled(planFrom(f.l, ctx));
   let r = settled(planFrom(f.r, ctx));
   const conds = conjuncts(f.type === 'cross' ? where : f.on);

@@ -374,7 +374,13 @@ class Parser {
       return f;
     }
     const name = this.ident('a table name, a subquery or TABLE(TUMBLE(…))');
-    if (this.isWord('FOR')) throw sqlUnsupported(this.pos(), 'FOR SYSTEM_TIME AS OF (temporal joins)');
+    if (this.eatWord('FOR')) {
+      this.expectWord('SYSTEM_TIME', 'SYSTEM_TIME after FOR');
+      this.expectWord('AS');
+      this.expectWord('OF');
+      const asOf = this.expr();
+      return { k: 'table', name, alias: this.alias(), pos, asOf };
+    }
     return { k: 'table', name, alias: this.alias(), pos };
   }
 
