@@ -15,6 +15,7 @@ import { groupAggregate, insertOnly, type AggregateKind, type AggregateSpec, typ
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
+import { narrowed } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
 
 /** One aggregate call of the query. */
@@ -147,7 +148,9 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
     : [];
   const fields = [...groupFields, ...windowFields, ...aggFields];
 
-  let out: Rel = windowed ? windowAggregate(rel, keys, groupFields, aggs, ctx, s) : groupAggregateRel(rel, groupExprs, keys, groupFields, aggs, ctx, s);
+  let out: Rel = windowed
+    ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs))
+    : groupAggregateRel(narrowed(rel, usedKeys(rel, undefined, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), groupExprs, keys, groupFields, aggs, ctx, s);
   out = { ...out, fields };
   const scope = { fields, computed };
   checkGrouped(s, scope, rel);
@@ -288,8 +291,48 @@ function resultOf(a: AggCall, state: unknown): unknown {
   }
 }
 
-function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {
+/**
+ * Window aggregates already planned, per input stream, by digest (Flink's SubplanReuser): nexmark
+ * q5 counts bids per auction and window twice, under two aliases, and runs one operator.
+ */
+const planned = new WeakMap<AnyStream, Map<string, Rel>>();
+
+/** What a window aggregate's output depends on besides its input stream: references as the row keys they read. */
+function digest(rel: Rel, w: NonNullable<Rel['window']>, groupExprs: Expr[], aggs: AggCall[]): string {
+  const resolved = (e: Expr): string =>
+    JSON.stringify(e, (k, v: unknown) => {
+      if (k === 'pos') return undefined;
+      const x = v as Expr | null;
+      if (x !== null && typeof x === 'object' && 'k' in x && x.k === 'ref') {
+        const r = resolveRef(rel.fields, x);
+        return `ref:${JSON.stringify([r.key, ...r.path])}`;
+      }
+      return v;
+    });
+  return JSON.stringify([w, groupExprs.map(resolved), aggs.map((a) => [a.kind, resolved(a.e)])]);
+}
+
+/** The row keys an aggregate reads: references in its grouping and aggregate calls, and a window's columns. */
+function usedKeys(rel: Rel, w: Rel['window'], exprs: Expr[]): Set<string> {
+  // A deferred TVF's window columns are not in the rows yet: the aggregate assigns the windows.
+  const keys = new Set(w === undefined ? [] : w.deferred ? [w.timeKey] : [w.timeKey, w.startKey, w.endKey]);
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach(walk);
+    const x = v as Expr;
+    if ('k' in x && x.k === 'ref') keys.add(resolveRef(rel.fields, x).key);
+    else Object.values(v).forEach(walk);
+  };
+  exprs.forEach(walk);
+  return keys;
+}
+
+function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select, digest: string): Rel {
   const w = rel.window!;
+  const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
+  const reuse = planned.get(input) ?? planned.set(input, new Map()).get(input)!;
+  const earlier = reuse.get(digest);
+  if (earlier) return earlier;
   if (!w.deferred && !w.aggregated) throw sqlUnsupported(s.pos, 'a window aggregate over window TVF rows selected without aggregation (aggregate the window TVF directly)');
   // Over the output of a window aggregate (q5's second level), each row already has its window:
   // window_start and window_end join the key, and as all rows of one window carry the timestamp
@@ -327,19 +370,21 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     out.collect(row);
   };
   const uid = ctx.uids.next('window', `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`);
-  const stream = (rel.stream as DataStream<Row>)
+  const stream = input
     .keyBy(keySelector(keys))
     .window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w))
     .aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
     .uid(uid)
     .name(`sql:${w.fn.toLowerCase()} window aggregate`);
-  return {
+  const out: Rel = {
     stream,
     fields: [],
     updating: false,
     rowtime: 'window_time',
     window: { ...w, deferred: false, aggregated: true },
   };
+  reuse.set(digest, out);
+  return out;
 }
 
 function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {

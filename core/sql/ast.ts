@@ -5,12 +5,14 @@ import type { Pos } from './errors.js';
 export interface TypeRef {
   name: string;
   fields?: Array<{ name: string; type: TypeRef }>;
+  /** The numbers in parentheses after the name, e.g. [23, 3] for DECIMAL(23, 3). */
+  params?: number[];
   pos: Pos;
 }
 
 /** An expression; `ref` is a dotted name (`col`, `t.col`, `t.rowcol.field`), resolved by the planner. */
 export type Expr =
-  | { k: 'lit'; value: string | number | boolean | null; pos: Pos }
+  | { k: 'lit'; value: string | number | boolean | null; pos: Pos; text?: string }
   | { k: 'interval'; ms: number; pos: Pos }
   | { k: 'ref'; parts: string[]; pos: Pos }
   | { k: 'star'; qual?: string; pos: Pos }
@@ -51,7 +53,7 @@ export interface WindowTvf {
 
 /** What a FROM clause reads. */
 export type FromItem =
-  | { k: 'table'; name: string; alias?: string; pos: Pos }
+  | { k: 'table'; name: string; alias?: string; pos: Pos; asOf?: Expr }
   | { k: 'sub'; q: Query; alias?: string; pos: Pos }
   | { k: 'tvf'; tvf: WindowTvf; alias?: string; pos: Pos }
   | { k: 'join'; type: 'inner' | 'left' | 'right' | 'full' | 'cross'; l: FromItem; r: FromItem; on?: Expr; pos: Pos };
@@ -87,6 +89,7 @@ export type Statement =
       pos: Pos;
     }
   | { k: 'createView'; name: string; q: Query; pos: Pos }
+  | { k: 'createFunction'; name: string; module: string; language: string | undefined; pos: Pos }
   | { k: 'insert'; table: string; q: Query; pos: Pos }
   | { k: 'select'; q: Query; pos: Pos }
   | { k: 'explain'; stmt: Statement; pos: Pos }

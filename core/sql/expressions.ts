@@ -7,6 +7,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
+import { asDecimal, decimalLiteralType, decimalMultiply, multiplicationType } from './decimal.js';
 
 /** A row as the runtime carries it: a plain object keyed by field key. */
 export type Row = Record<string, unknown>;
@@ -35,13 +36,19 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
   }
   switch (e.k) {
     case 'lit':
-      return { fn: () => e.value, type: e.value === null ? T.NULL : typeof e.value === 'number' ? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
+      return { fn: () => e.value, type: e.value === null ? T.NULL : typeof e.value === 'number' ? (e.text !== undefined ? decimalLiteralType(e.text) : undefined) ?? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
     case 'interval':
       return { fn: () => e.ms, type: T.INTERVAL };
     case 'ref': {
       const r = resolveRef(scope.fields, e);
       const key = r.key;
       const path = r.path;
+      const get = r.field.get;
+      if (get !== undefined && path.length === 0) return { fn: (row) => get(row) ?? null, type: r.type };
+      if (get !== undefined && path.length === 1) {
+        const p0 = path[0]!;
+        return { fn: (row) => (get(row) as Row | null | undefined)?.[p0] ?? null, type: r.type };
+      }
       if (path.length === 0) return { fn: (row) => row[key] ?? null, type: r.type };
       if (path.length === 1) {
         // A field of a ROW column (nexmark's bid.price): the common case, without the loop.
@@ -50,7 +57,7 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       }
       return {
         fn: (row) => {
-          let v: unknown = row[key];
+          let v: unknown = get !== undefined ? get(row) : row[key];
           for (const p of path) v = v === null || v === undefined ? null : (v as Row)[p];
           return v ?? null;
         },
@@ -132,12 +139,25 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       }
       whens.forEach(([w], i) => (operand ? comparison(operand, w, e.whens[i]![0]) : boolean(w, e.whens[i]![0], 'WHEN')));
       const other = otherwise?.fn;
+      // Indexed arrays, not destructured pairs: the Nexmark rowtime CASE runs for every event.
+      const ws = whens.map(([w]) => w.fn);
+      const ts = whens.map(([, t]) => t.fn);
+      const n = ws.length;
+      if (operand === undefined) {
+        return {
+          fn: (r) => {
+            for (let i = 0; i < n; i++) if (ws[i]!(r) === true) return ts[i]!(r);
+            return other ? other(r) : null;
+          },
+          type,
+        };
+      }
+      const of = operand.fn;
       return {
         fn: (r) => {
-          const o = operand?.fn(r);
-          for (const [w, t] of whens) {
-            const c = w.fn(r);
-            if (operand ? o !== null && c === o : c === true) return t.fn(r);
+          const o = of(r);
+          for (let i = 0; i < n; i++) {
+            if (o !== null && ws[i]!(r) === o) return ts[i]!(r);
           }
           return other ? other(r) : null;
         },
@@ -227,9 +247,15 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
       const sign = e.op === '-' ? -1 : 1;
       return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) + sign * (b as number); }, type: widen(l.type, r.type) };
     }
-    case '*':
+    case '*': {
       arithmetic(l, r, e);
+      const dec = multiplicationType(l.type, r.type);
+      if (dec !== undefined) {
+        const mul = decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!);
+        return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : mul(a as number, b as number); }, type: dec };
+      }
       return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) * (b as number); }, type: widen(l.type, r.type) };
+    }
     case '/': {
       arithmetic(l, r, e);
       const type = widen(l.type, r.type);

@@ -17,8 +17,10 @@ declare module '../api/environment.js' {
      * Runs SQL statements (`CREATE TABLE`, `CREATE VIEW`, `INSERT INTO … SELECT`, `SELECT`,
      * `EXPLAIN`, `SET`), `;`-separated. Tables and views stay known to later calls on this
      * environment. INSERT and SELECT add pipelines to the job; returns what each statement did.
+     * `options.baseDir`: the folder `CREATE FUNCTION … AS './module.js'` paths are resolved
+     * from (default: the working directory).
      */
-    sql(text: string): StatementResult[];
+    sql(text: string, options?: { baseDir?: string }): StatementResult[];
     /**
      * The result of a SELECT as a stream: rows (plain objects keyed by column name) for an
      * append-only query, `ChangeRow`s (`{ kind: '+I' | '-U' | '+U' | '-D', row }`) for an
@@ -37,8 +39,8 @@ function sessionOf(env: StreamExecutionEnvironment): { session: SqlSession; quer
   return s;
 }
 
-function sql(this: StreamExecutionEnvironment, text: string): StatementResult[] {
-  return sessionOf(this).session.execute(text);
+function sql(this: StreamExecutionEnvironment, text: string, options?: { baseDir?: string }): StatementResult[] {
+  return sessionOf(this).session.execute(text, options?.baseDir);
 }
 
 function sqlQuery<T>(this: StreamExecutionEnvironment, select: string, name?: string): DataStream<T> {
@@ -52,6 +54,7 @@ StreamExecutionEnvironment.prototype.sql = sql;
 StreamExecutionEnvironment.prototype.sqlQuery = sqlQuery;
 for (const proto of (globalThis as Record<symbol, Set<object> | undefined>)[ENVIRONMENT_PROTOTYPES] ?? []) Object.assign(proto, { sql, sqlQuery });
 
+export { registerFunction, type UserFunction } from './functions.js';
 export { SqlSession, formatPlan, type StatementResult } from './session.js';
 export type { Row } from './expressions.js';
 export type { ChangeRow, RowKind } from './runtime/changelog.js';

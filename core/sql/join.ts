@@ -10,6 +10,8 @@ import type { Expr, FromItem } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, planFrom, type PlanContext } from './planner.js';
+import { settled } from './calc.js';
+import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
 import { insertOnly, regularJoin, type ChangeRow } from './runtime/index.js';
 import { resolveRef, type Field } from './scope.js';
@@ -61,8 +63,9 @@ function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } 
 
 /** Plans a join; `where` holds the conditions of a comma join. */
 export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr): Rel {
-  let l = planFrom(f.l, ctx);
-  let r = planFrom(f.r, ctx);
+  if (f.r.k === 'table' && f.r.asOf !== undefined) return planLookupJoin(f, f.r, ctx);
+  let l = settled(planFrom(f.l, ctx));
+  let r = settled(planFrom(f.r, ctx));
   const conds = conjuncts(f.type === 'cross' ? where : f.on);
   // Right fields whose key the left already uses are renamed in the joined row.
   const leftKeys = new Set(l.fields.map((x) => x.key));

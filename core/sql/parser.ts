@@ -124,7 +124,16 @@ class Parser {
         this.expectWord('AS', 'AS after the view name');
         return { k: 'createView', name, q: this.query(), pos };
       }
-      if (this.isWord('FUNCTION')) throw sqlUnsupported(this.pos(), 'CREATE FUNCTION (user-defined functions)');
+      this.eatWord('SYSTEM');
+      if (this.eatWord('FUNCTION')) {
+        if (this.eatWord('IF')) { this.expectWord('NOT'); this.expectWord('EXISTS'); }
+        const name = this.ident('the name of the function');
+        this.expectWord('AS', "AS 'module' after the function name");
+        const mod = this.next();
+        if (mod.kind !== 'string') this.fail("a quoted module path, e.g. AS './count-char.js'");
+        const language = this.eatWord('LANGUAGE') ? this.next().text.toUpperCase() : undefined;
+        return { k: 'createFunction', name, module: mod.text, language, pos };
+      }
       this.fail('TABLE or VIEW after CREATE');
     }
     if (this.eatWord('INSERT')) {
@@ -237,9 +246,10 @@ class Parser {
       this.expectOp(close, `',' or '${close}' in ROW`);
       return { name, fields, pos };
     }
+    let params: number[] | undefined;
     if (this.eatOp('(')) {
-      this.next();
-      if (this.eatOp(',')) this.next();
+      params = [Number(this.next().text)];
+      if (this.eatOp(',')) params.push(Number(this.next().text));
       this.expectOp(')');
     }
     if (name === 'TIMESTAMP' || name === 'TIME') {
@@ -250,7 +260,7 @@ class Parser {
       }
     }
     if (name === 'TIMESTAMP_LTZ') name = 'TIMESTAMP';
-    return { name, pos };
+    return params === undefined ? { name, pos } : { name, params, pos };
   }
 
   query(): Query {
@@ -364,7 +374,13 @@ class Parser {
       return f;
     }
     const name = this.ident('a table name, a subquery or TABLE(TUMBLE(…))');
-    if (this.isWord('FOR')) throw sqlUnsupported(this.pos(), 'FOR SYSTEM_TIME AS OF (temporal joins)');
+    if (this.eatWord('FOR')) {
+      this.expectWord('SYSTEM_TIME', 'SYSTEM_TIME after FOR');
+      this.expectWord('AS');
+      this.expectWord('OF');
+      const asOf = this.expr();
+      return { k: 'table', name, alias: this.alias(), pos, asOf };
+    }
     return { k: 'table', name, alias: this.alias(), pos };
   }
 
@@ -502,7 +518,7 @@ class Parser {
     const pos = this.pos();
     if (tok.kind === 'number') {
       this.i++;
-      return { k: 'lit', value: Number(tok.text), pos };
+      return { k: 'lit', value: Number(tok.text), pos, text: tok.text };
     }
     if (tok.kind === 'string') {
       this.i++;

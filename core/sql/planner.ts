@@ -13,7 +13,7 @@ import { tableSource } from './connectors.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type ExprScope, type Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
-import { exprKey, type Field } from './scope.js';
+import { exprKey, resolveRef, type Field } from './scope.js';
 import { rowBuilder } from './row-builder.js';
 import { comparable, isNumeric, T, typeName, widen, type SqlType } from './types.js';
 import type { UidNamer } from './uids.js';
@@ -23,6 +23,7 @@ import { legacyGroupWindow } from './legacy-windows.js';
 import { materializeWindows, planWindowTvf } from './window-tvf.js';
 import { planTopN, topNPattern } from './top-n.js';
 import type { ChangeRow } from './runtime/changelog.js';
+import { calcOf, memoized, type Memo, pendingCalc, pendingRel, relProps, withColumns, withCondition } from './calc.js';
 
 /** What planning one statement needs. */
 export interface PlanContext {
@@ -129,9 +130,6 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
   const { source, toRow } = tableSource(t, pos);
   const physical: Field[] = t.columns.filter((c) => !c.computed).map((c) => ({ name: c.name, key: c.name, type: c.type }));
   const computed = t.columns.filter((c) => c.computed).map((c) => ({ name: c.name, key: c.name, fn: compile(c.computed!, { fields: physical }) }));
-  for (const c of computed) if (c.fn.type.name !== t.columns.find((x) => x.name === c.name)!.type.name && c.fn.type.name !== 'NULL') {
-    /* the column's type is the expression's (set when the table was created) */
-  }
   let strategy: WatermarkStrategy<unknown> | undefined;
   if (t.watermark) {
     const wm = t.watermark;
@@ -144,40 +142,62 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
     });
   }
   const sourceUid = ctx.uids.next('source', `${t.options.connector} table ${t.name}${t.watermark ? `, watermark ${t.watermark.col} - ${t.watermark.delayMs} ms` : ''}`);
-  let stream: AnyStream = ctx.env.fromSource(source, `sql:${t.name}`, strategy).uid(sourceUid);
-  if (toRow || computed.length > 0) {
-    const fns = computed.map((c) => [c.name, c.fn.fn] as const);
-    const uid = ctx.uids.next('calc', `row of ${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`);
-    stream = stream
+  const source$: AnyStream = ctx.env.fromSource(source, `sql:${t.name}`, strategy).uid(sourceUid);
+  const fields = [...physical, ...computed.map((c) => ({ name: c.name, key: c.key, type: t.columns.find((x) => x.name === c.name)!.type }))];
+  const props = { fields, updating: false, rowtime: t.watermark?.col };
+  if (!toRow && computed.length === 0) return { stream: source$, ...props };
+  const fns = computed.map((c) => [c.name, c.fn.fn] as const);
+  const detail = `${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`;
+  // Records straight from a generator (nexmark, datagen) or from toRow are fresh objects:
+  // computed columns are added in place rather than by a copy per record.
+  const inPlace = (): AnyStream =>
+    source$
       .map((raw: unknown) => {
-        // Records straight from a generator (nexmark, datagen) are fresh objects: computed
-        // columns are added in place rather than by a copy per record.
         const row = toRow ? toRow(raw) : (raw as Row);
         for (const [name, fn] of fns) row[name] = fn(row);
         return row;
       })
-      .uid(uid)
+      .uid(ctx.uids.next('calc', `row of ${detail}`))
       .name(`sql:scan ${t.name}`);
-  }
-  const fields = [...physical, ...computed.map((c) => ({ name: c.name, key: c.key, type: t.columns.find((x) => x.name === c.name)!.type }))];
-  return { stream, fields, updating: false, rowtime: t.watermark?.col };
+  if (toRow) return { stream: inPlace(), ...props };
+  // Rows are the generator's records: computed columns stay pending, so a WHERE and SELECT
+  // over the table fuse with them into one operator (and an unused one is never computed).
+  const memos: Memo[] = [];
+  const columns = [...physical.map((f) => [f.key]), ...computed.map((c) => memoized(c.fn.fn, memos))];
+  // The rowtime column is what the timestamp assigner computed: the calc reads the record's timestamp.
+  const rowtime = computed.findIndex((c) => c.name === t.watermark?.col);
+  const stamped = rowtime < 0 ? undefined : memos[rowtime];
+  return pendingRel(props, { input: source$, updating: false, conds: [], columns, memos, stamped, detail: [`scan ${detail}`], direct: inPlace, uids: ctx.uids });
 }
 
 /** The relation with every field qualified by `alias` (table name or AS alias). */
 export function qualify(rel: Rel, alias: string): Rel {
-  return { ...rel, fields: rel.fields.map((f) => ({ ...f, qual: alias })) };
+  const fields = rel.fields.map((f) => ({ ...f, qual: alias }));
+  const calc = pendingCalc(rel);
+  return calc ? pendingRel({ ...relProps(rel), fields }, calc) : { ...rel, fields };
 }
 
 /** Rows for which `cond` is TRUE (NULL and FALSE drop the row). */
-export function filter(rel: Rel, cond: Expr, ctx: PlanContext, scope: ExprScope = { fields: rel.fields }): Rel {
+/** Rows for which `cond` is TRUE (NULL and FALSE drop the row), composed onto the relation's pending calc. */
+export function filter(rel: Rel, cond: Expr, ctx: PlanContext, scope?: ExprScope): Rel {
+  if (scope !== undefined) {
+    // Over an aggregate's computed columns (HAVING): a filter of its own.
+    const f = condition(cond, scope).fn;
+    const uid = ctx.uids.next('filter', exprText(cond));
+    const stream = rel.updating
+      ? (rel.stream as DataStream<ChangeRow>).filter((ch) => f(ch.row) === true)
+      : (rel.stream as DataStream<Row>).filter((r) => f(r) === true);
+    return { ...rel, stream: stream.uid(uid).name('sql:filter') };
+  }
+  const { calc, fields } = calcOf(rel, ctx.uids);
+  const c = condition(cond, { fields });
+  return pendingRel(relProps(rel), withCondition(calc, c.fn, exprText(cond)));
+}
+
+function condition(cond: Expr, scope: ExprScope): Compiled {
   const c = compile(cond, scope);
   if (c.type.name !== 'BOOLEAN' && c.type.name !== 'NULL') throw sqlError(cond.pos, `WHERE expects a BOOLEAN condition, got ${typeName(c.type)}`);
-  const f = c.fn;
-  const uid = ctx.uids.next('filter', exprText(cond));
-  const stream = rel.updating
-    ? (rel.stream as DataStream<ChangeRow>).filter((ch) => f(ch.row) === true)
-    : (rel.stream as DataStream<Row>).filter((r) => f(r) === true);
-  return { ...rel, stream: stream.uid(uid).name('sql:filter') };
+  return c;
 }
 
 /** The select list, with * expanded: output names and compiled expressions. */
@@ -188,7 +208,7 @@ export function selectList(items: SelectItem[], scope: ExprScope): Array<{ name:
       const qual = it.e.qual;
       const fields = qual === undefined ? scope.fields : scope.fields.filter((f) => f.qual?.toLowerCase() === qual.toLowerCase());
       if (fields.length === 0) throw sqlError(it.e.pos, `'${qual}' names no table in FROM`);
-      for (const f of fields) out.push({ name: f.name, e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos }, c: { fn: (r) => r[f.key], type: f.type } });
+      for (const f of fields) out.push({ name: f.name, e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos }, c: { fn: f.get ?? ((r) => r[f.key]), type: f.type } });
       return;
     }
     const name = it.alias ?? (it.e.k === 'ref' ? it.e.parts[it.e.parts.length - 1]! : `EXPR$${i}`);
@@ -209,8 +229,11 @@ export function uniqueKeys(names: string[]): string[] {
 }
 
 /** The projection of `items` over `rel` (skipped when it changes nothing). */
-export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, scope: ExprScope = { fields: rel.fields }): Rel {
-  const list = selectList(items, scope);
+export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?: ExprScope): Rel {
+  const scope: ExprScope = given ?? { fields: rel.fields };
+  // Without an aggregate's computed columns the projection composes onto the pending calc.
+  const fused = given === undefined ? calcOf(rel, ctx.uids) : undefined;
+  const list = selectList(items, fused ? { fields: fused.fields } : scope);
   const keys = uniqueKeys(list.map((l) => l.name));
   const fields: Field[] = list.map((l, i) => ({ name: keys[i]!, key: keys[i]!, type: l.c.type }));
   // Which input field each output is a plain copy of (for the time attribute and window columns).
@@ -222,8 +245,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, scope: 
   };
   const identity = scope.computed === undefined && list.length === rel.fields.length && source.every((s, i) => s === rel.fields[i]!.key && s === keys[i]);
   const window = rel.window ? { ...rel.window, startKey: renamed(rel.window.startKey) ?? '', endKey: renamed(rel.window.endKey) ?? '' } : undefined;
-  const out: Rel = {
-    stream: rel.stream,
+  const props: Omit<Rel, 'stream'> = {
     fields,
     updating: rel.updating,
     updateReason: rel.updateReason,
@@ -231,14 +253,28 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, scope: 
     window: window && window.startKey && window.endKey ? window : undefined,
     uniqueKey: rel.uniqueKey && rel.uniqueKey.every((k) => renamed(k)) ? rel.uniqueKey.map((k) => renamed(k)!) : undefined,
   };
-  if (identity) return out;
+  if (fused) {
+    const { calc } = fused;
+    if (identity) return pendingCalc(rel) ? pendingRel(props, calc) : { stream: rel.stream, ...props };
+    // A computed column is memoized: a later WHERE and SELECT over it evaluate it once per row.
+    const memos = [...calc.memos];
+    const columns = list.map((l) => (l.e.k === 'ref' ? readOf(l.e, fused.fields) ?? l.c.fn : memoized(l.c.fn, memos)));
+    return pendingRel(props, withColumns(calc, columns, memos, `project ${keys.join(', ')}`));
+  }
+  if (identity) return { stream: rel.stream, ...props };
   const proj = rowBuilder(keys, list.map((l) => l.c.fn));
   const uid = ctx.uids.next('calc', `project ${keys.join(', ')}`);
-  out.stream = (rel.updating
+  const stream = (rel.updating
     ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: proj(c.row) }))
     : (rel.stream as DataStream<Row>).map(proj)
   ).uid(uid).name('sql:project');
-  return out;
+  return { stream, ...props };
+}
+
+/** A reference to a plain input field (or a ROW field's sub-field) as the path it reads; undefined for an accessor. */
+function readOf(e: Expr & { k: 'ref' }, fields: readonly Field[]): string[] | undefined {
+  const r = resolveRef(fields, e);
+  return r.field.get === undefined ? [r.key, ...r.path] : undefined;
 }
 
 function scopeKey(e: Expr & { k: 'ref' }, scope: ExprScope): string | undefined {

@@ -3,6 +3,7 @@
  * Every function returns NULL when an argument is NULL (Flink's default), except COALESCE and IF.
  * Times are UTC.
  */
+import { userFunction } from './functions.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { T, isInteger, isNumeric, widen, type SqlType } from './types.js';
 
@@ -85,6 +86,9 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
   RTRIM: stringFn((s) => s.trimEnd()),
   CHAR_LENGTH: stringFn((s) => s.length, T.INT),
   CHARACTER_LENGTH: stringFn((s) => s.length, T.INT),
+  // The wall clock, as Flink's processing-time attribute; eddy uses it only "as of now" (a lookup
+  // join's FOR SYSTEM_TIME AS OF), not as a window's time, so results do not depend on it.
+  PROCTIME: { arity: [0, 0], result: () => T.TIMESTAMP, fn: () => Date.now() },
   SUBSTRING: {
     arity: [2, 3],
     result: (a, pos, name) => (want(pos, name, 0, a[0]!, str, 'a VARCHAR'), want(pos, name, 1, a[1]!, isInteger, 'an integer'), T.VARCHAR),
@@ -176,11 +180,13 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
   },
 };
 
-const NON_DETERMINISTIC = new Set(['PROCTIME', 'NOW', 'CURRENT_TIMESTAMP', 'LOCALTIMESTAMP', 'RAND', 'UUID', 'CURRENT_ROW_TIMESTAMP']);
+const NON_DETERMINISTIC = new Set(['NOW', 'CURRENT_TIMESTAMP', 'LOCALTIMESTAMP', 'RAND', 'UUID', 'CURRENT_ROW_TIMESTAMP']);
 
 /** The function `name` applied to arguments of these types: its result type and body. */
 export function scalarFunction(name: string, argTypes: SqlType[], pos: Pos): { type: SqlType; fn: Fn; nullAware: boolean } {
   const f = FUNCTIONS[name];
+  const udf = f === undefined ? userFunction(name) : undefined;
+  if (udf !== undefined) return { type: udf.type, fn: udf.fn as Fn, nullAware: true };
   if (f === undefined) {
     if (NON_DETERMINISTIC.has(name)) throw sqlUnsupported(pos, `${name}() (processing time and non-deterministic functions; results would differ between runs and restores)`);
     throw sqlError(pos, `unknown function ${name}`);

@@ -12,6 +12,12 @@ export interface Field {
   qual?: string;
   key: string;
   type: SqlType;
+  /**
+   * Set while a filter or projection over this field's relation is pending (calc.ts): the
+   * field's value read from the row of the stream under the pending calc, so the next calc
+   * composes with it instead of running over a row built for it.
+   */
+  get?: (row: Record<string, unknown>) => unknown;
 }
 
 /** A resolved reference: the row property, the ROW sub-field path under it, and the type. */

@@ -8,10 +8,12 @@ import type { DataStream } from '../api/datastream.js';
 import type { Expr, Query, Statement } from './ast.js';
 import { Catalog, type Column, type TableDef } from './catalog.js';
 import { tableSink } from './connectors.js';
+import { createFunction } from './functions.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
 import { planQuery, type PlanContext } from './planner.js';
+import { settled } from './calc.js';
 import type { AnyStream, Rel } from './relation.js';
 import { sinkChangelog, type ChangeRow, type UpsertSink } from './runtime/index.js';
 import { comparable, resolveType, typeName } from './types.js';
@@ -33,10 +35,12 @@ export class SqlSession {
   /** Idle-state TTL of changelog operators (SET 'table.exec.state.ttl'). */
   private ttlMs: number | undefined;
 
-  constructor(private readonly env: StreamExecutionEnvironment) {}
+  /** `baseDir`: where CREATE FUNCTION's module paths are resolved from (the SQL file's folder). */
+  constructor(private readonly env: StreamExecutionEnvironment, private baseDir = process.cwd()) {}
 
   /** Runs every statement of `text`; returns what each did. */
-  execute(text: string): StatementResult[] {
+  execute(text: string, baseDir?: string): StatementResult[] {
+    if (baseDir !== undefined) this.baseDir = baseDir;
     return parseStatements(text).map((s) => this.statement(s));
   }
 
@@ -56,6 +60,9 @@ export class SqlSession {
         this.catalog.addView({ name: s.name, q: s.q }, s.pos);
         return { kind: 'ddl', what: `view ${s.name}` };
       }
+      case 'createFunction':
+        createFunction(s.name, s.module, s.language, this.baseDir, s.pos);
+        return { kind: 'ddl', what: `function ${s.name}` };
       case 'insert':
         return this.insert(s, this.context(this.prefix(s.table)));
       case 'select':
@@ -106,7 +113,7 @@ export class SqlSession {
   private insert(s: Statement & { k: 'insert' }, ctx: PlanContext): StatementResult {
     const table = this.catalog.table(s.table, s.pos);
     const columns = table.columns.filter((c) => !c.computed);
-    const rel = planQuery(namedAsSink(s.q, columns), ctx);
+    const rel = settled(planQuery(namedAsSink(s.q, columns), ctx));
     if (rel.fields.length !== columns.length) {
       throw sqlError(s.q.pos, `the query has ${rel.fields.length} columns but table '${table.name}' has ${columns.length} (${columns.map((c) => c.name).join(', ')})`);
     }
@@ -121,7 +128,7 @@ export class SqlSession {
   }
 
   private select(q: Query, ctx: PlanContext): StatementResult {
-    const rel = planQuery(q, ctx);
+    const rel = settled(planQuery(q, ctx));
     const columns: Column[] = rel.fields.map((f) => ({ name: f.name, type: f.type }));
     const printTable: TableDef = {
       name: ctx.uids.prefix,

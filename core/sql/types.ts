@@ -10,6 +10,9 @@ import { sqlError, sqlUnsupported } from './errors.js';
 export interface SqlType {
   name: 'BIGINT' | 'INT' | 'DOUBLE' | 'DECIMAL' | 'VARCHAR' | 'BOOLEAN' | 'TIMESTAMP' | 'INTERVAL' | 'ROW' | 'NULL';
   fields?: Array<{ name: string; type: SqlType }>;
+  /** DECIMAL only, when known (a literal, a DDL DECIMAL(p, s), a product of those): see decimal.ts. */
+  precision?: number;
+  scale?: number;
 }
 
 /** The types of literals and results. */
@@ -35,6 +38,7 @@ const NAMES: Record<string, SqlType> = {
 
 /** The type a DDL type names. */
 export function resolveType(ref: TypeRef): SqlType {
+  if (ref.params !== undefined && (ref.name === 'DECIMAL' || ref.name === 'DEC' || ref.name === 'NUMERIC')) return { name: 'DECIMAL', precision: ref.params[0]!, scale: ref.params[1] ?? 0 };
   if (ref.name === 'ROW') return { name: 'ROW', fields: ref.fields!.map((f) => ({ name: f.name, type: resolveType(f.type) })) };
   const t = NAMES[ref.name];
   if (t !== undefined) return t;
@@ -73,6 +77,7 @@ export function comparable(a: SqlType, b: SqlType): boolean {
 export function typeName(t: SqlType): string {
   if (t.name === 'ROW') return `ROW<${t.fields!.map((f) => `${f.name} ${typeName(f.type)}`).join(', ')}>`;
   if (t.name === 'TIMESTAMP') return 'TIMESTAMP(3)';
+  if (t.name === 'DECIMAL' && t.scale !== undefined) return `DECIMAL(${t.precision}, ${t.scale})`;
   return t.name;
 }
 

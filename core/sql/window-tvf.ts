@@ -15,6 +15,7 @@ import type { Row } from './expressions.js';
 import type { PlanContext } from './planner.js';
 import type { Rel, WindowInfo } from './relation.js';
 import { T } from './types.js';
+import { extended } from './calc.js';
 
 /** The names of the columns a window TVF adds. */
 export const WINDOW_COLUMNS = ['window_start', 'window_end', 'window_time'] as const;
@@ -56,7 +57,9 @@ export function planWindowTvf(tvf: WindowTvf, input: Rel, ctx: PlanContext): Rel
   const taken = new Set(input.fields.map((f) => f.name.toLowerCase()));
   for (const c of WINDOW_COLUMNS) if (taken.has(c)) throw sqlError(tvf.pos, `the input of ${tvf.fn} already has a column '${c}'`);
   const fields = [...input.fields, { name: 'window_start', key: 'window_start', type: T.TIMESTAMP }, { name: 'window_end', key: 'window_end', type: T.TIMESTAMP }, { name: 'window_time', key: 'window_time', type: T.TIMESTAMP }];
-  return { stream: input.stream, fields, updating: false, rowtime: input.rowtime, window };
+  // Windows are assigned by the aggregate (or materializeWindows): the input's pending calc stays
+  // pending, so the aggregate's column narrowing composes onto it.
+  return extended(input, { fields, updating: false, rowtime: input.rowtime, window });
 }
 
 function info(fn: WindowInfo['fn'], sizeMs: number, slideMs: number, timeKey: string): WindowInfo {
@@ -84,8 +87,9 @@ export function materializeWindows(rel: Rel, ctx: PlanContext, pos: { line: numb
   if (w.fn === 'SESSION') throw sqlUnsupported(pos, 'SESSION windows without aggregation (GROUP BY window_start, window_end)');
   const assigner = assignerOf(w);
   const timeKey = w.timeKey;
+  const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
   const uid = ctx.uids.next('calc', `assign ${w.fn} windows`);
-  const stream = (rel.stream as DataStream<Row>)
+  const stream = input
     .flatMap((row: Row, out) => {
       for (const win of assigner.assignWindows(row[timeKey] as number, 0)) out.collect({ ...row, window_start: win.start, window_end: win.end, window_time: win.end - 1 });
     })

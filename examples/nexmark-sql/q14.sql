@@ -1,5 +1,6 @@
 -- eddy: copied from nexmark/nexmark@6b3646c (Apache-2.0), nexmark-flink/src/main/resources/queries/q14.sql.
 -- eddy: changed: the sink's WITH: 'connector' = 'blackhole' became '${SINK}' (run.ts sets it: 'blackhole' for the benchmark, 'collect' for the test).
+-- eddy: changed: CREATE FUNCTION count_char names the JavaScript module ./count-char.mjs instead of the Java class com.github.nexmark.flink.udf.CountChar.
 -- -------------------------------------------------------------------------------------------------
 -- Query 14: Calculation (Not in original suite)
 -- -------------------------------------------------------------------------------------------------
@@ -7,7 +8,7 @@
 -- Illustrates duplicate expressions and usage of user-defined-functions.
 -- -------------------------------------------------------------------------------------------------
 
-CREATE FUNCTION count_char AS 'com.github.nexmark.flink.udf.CountChar';
+CREATE FUNCTION count_char AS './count-char.mjs';
 
 CREATE TABLE nexmark_q14 (
     auction BIGINT,

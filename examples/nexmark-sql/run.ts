@@ -58,7 +58,7 @@ export default defineJob((env) => {
   // One call per file, so that a line and column in an error are those of the file it names.
   for (const { file, text } of files) {
     try {
-      env.sql(text);
+      env.sql(text, { baseDir: sqlFolder() });
     } catch (err) {
       if (err instanceof EddyError) throw new EddyError(err.code, `examples/nexmark-sql/${file}: ${err.message}`);
       throw err;

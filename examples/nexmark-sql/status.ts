@@ -4,9 +4,7 @@
 /** Query → the reason its SQL cannot run yet. */
 export const SQL_CANNOT_RUN: Record<string, string> = {
   q6: 'AVG … OVER (PARTITION BY … ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) over a retracting Top-1: no OVER aggregate in eddy SQL (Flink SQL cannot run q6 either: its OVER window does not take retractions)',
-  q12: "PROCTIME(): eddy's SQL refuses processing-time attributes (results would differ between runs and restores)",
-  q13: "JOIN … FOR SYSTEM_TIME AS OF (a lookup join on a processing-time attribute) is not supported",
-  q14: "CREATE FUNCTION … AS 'com.github.nexmark.flink.udf.CountChar' names a Java class; eddy SQL has no user-defined functions",
+  q12: "TUMBLE over PROCTIME(): eddy's PROCTIME() is the wall clock as a value, not a processing-time attribute, so a window TVF refuses it ('p_time' is not an event-time attribute)",
 };
 
 /**
@@ -14,5 +12,4 @@ export const SQL_CANNOT_RUN: Record<string, string> = {
  * not a missing feature): the test runs these as TODO cases, which report without failing.
  */
 export const SQL_DIFFERS: Record<string, string> = {
-  q1: "0.908 * price is computed on doubles (eddy's DECIMAL is a double): about 1 row in 5 differs in the last bit from Flink's exact DECIMAL(23, 3), which the DataStream job computes as price * 908 / 1000",
 };

@@ -56,8 +56,8 @@ describe('bad SQL', () => {
     const e = failure(`INSERT INTO o SELECT id, price FROM t ORDER BY id;`);
     assert.equal(e.code, 'UNSUPPORTED');
     assert.match(e.message, /^SQL line 4, column 39: ORDER BY on a streaming query .* is not supported by eddy's SQL yet$/);
-    const p = failure(`INSERT INTO o SELECT id, PROCTIME() FROM t;`);
-    assert.match(p.message, /^SQL line 4, column 26: PROCTIME\(\) .* is not supported/);
+    const p = failure(`INSERT INTO o SELECT id, NOW() FROM t;`);
+    assert.match(p.message, /^SQL line 4, column 26: NOW\(\) .* is not supported/);
   });
 
   it('an updating query into an append-only sink is refused with why and what to do', () => {

@@ -1,0 +1,210 @@
+/**
+ * Calc fusion (Flink's FlinkCalcMergeRule): a scan's computed columns, a WHERE and a
+ * projection are not each an operator building its own row. A relation may carry a pending
+ * calc — conditions and output columns as functions of the row of the stream under it — and
+ * the next filter or projection composes onto it. Only when something else reads the
+ * relation's stream does the calc become ONE operator: its conditions run first, in order, and
+ * only a row they all accept is built, as one object literal.
+ *
+ * A computed output column (not a plain copy) is memoized per record, so a column a later
+ * WHERE and SELECT both use runs once, and not at all for a row an earlier condition drops.
+ * Also here: narrowing a relation to the columns an aggregate reads (projection push-down), and
+ * extending it by columns filled later (a window TVF's), both staying pending.
+ */
+import type { DataStream, SingleOutputStreamOperator } from '../api/datastream.js';
+import type { FilterFunction, FlatMapFunction, MapFunction } from '../api/functions.js';
+import type { Row } from './expressions.js';
+import type { AnyStream, Rel } from './relation.js';
+import type { Field } from './scope.js';
+import { columnFn, rowBuilder, type ColumnFn } from './row-builder.js';
+import type { UidNamer } from './uids.js';
+
+type RowFn = (row: Row) => unknown;
+
+/** One computed column's value for the record being processed (reset as each record starts). */
+export class Memo {
+  row: Row | undefined = undefined;
+  value: unknown = undefined;
+}
+
+/** Conditions and output columns over the rows of `input`, not yet an operator. */
+export interface Calc {
+  input: AnyStream;
+  /** True when `input` carries ChangeRow (conditions and columns apply to `.row`). */
+  updating: boolean;
+  /** Each must be TRUE for a row to pass (NULL and FALSE drop it), evaluated in this order. */
+  conds: RowFn[];
+  /** The output row's columns (aligned with the relation's fields); undefined: the input row itself. */
+  columns?: ColumnFn[];
+  memos: Memo[];
+  /**
+   * The memo of the column the source's timestamp assigner computed (the scan's WATERMARK FOR
+   * column): filled from the record's timestamp instead of evaluated again (NaN: NULL). Only
+   * on a calc whose input is the source itself.
+   */
+  stamped?: Memo;
+  /** What EXPLAIN prints for the operator. */
+  detail: string[];
+  /** How to build the operator when nothing was composed onto the calc (the scan's in-place columns). */
+  direct?: () => AnyStream;
+  /** The statement's uids (the operator's uid is taken when it is built). */
+  uids: UidNamer;
+}
+
+const pending = new WeakMap<Rel, Calc>();
+/** The operator a calc became: relations sharing a calc (a view read twice, re-qualified) share it. */
+const built = new WeakMap<Calc, AnyStream>();
+
+/** `rel` with its pending calc built into an operator now, so EXPLAIN lists it before its consumer's. */
+export function settled(rel: Rel): Rel {
+  void rel.stream;
+  return rel;
+}
+
+/** The relation's pending calc, if it has one. */
+export function pendingCalc(rel: Rel): Calc | undefined {
+  return pending.get(rel);
+}
+
+/** The relation's fields as composable accessors over the rows under its calc (a calc started if none is pending). */
+export function calcOf(rel: Rel, uids: UidNamer): { calc: Calc; fields: Field[] } {
+  const calc = pending.get(rel) ?? { input: rel.stream, updating: rel.updating, conds: [], memos: [], detail: [], uids };
+  const fields = rel.fields.map((f, i): Field => {
+    const c = calc.columns?.[i];
+    // A plain read of an input field is that field (compiled as a property read); a ROW
+    // sub-field read or a computed column is an accessor over the input row.
+    if (c === undefined) return f;
+    if (typeof c !== 'function' && c.length === 1) return { ...f, key: c[0]!, get: undefined };
+    return { ...f, get: columnFn(c) };
+  });
+  return { calc, fields };
+}
+
+/** A column function memoized per record (its memo added to `memos`, which the operator resets per record). */
+export function memoized(fn: RowFn, memos: Memo[]): RowFn {
+  const m = new Memo();
+  memos.push(m);
+  return (r) => {
+    if (m.row === r) return m.value;
+    m.value = fn(r);
+    m.row = r;
+    return m.value;
+  };
+}
+
+/** A relation whose stream is `calc`, built into an operator the first time the stream is read. */
+export function pendingRel(props: Omit<Rel, 'stream'>, calc: Calc): Rel {
+  const rel = { ...props } as Rel;
+  let assigned: AnyStream | undefined;
+  Object.defineProperty(rel, 'stream', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (assigned) return assigned;
+      let s = built.get(calc);
+      if (s === undefined) built.set(calc, (s = build(calc, rel.fields)));
+      return s;
+    },
+    set: (s: AnyStream) => {
+      pending.delete(rel);
+      assigned = s;
+    },
+  });
+  pending.set(rel, calc);
+  return rel;
+}
+
+/** The properties of a relation other than its stream (reading them builds nothing). */
+export function relProps(rel: Rel): Omit<Rel, 'stream'> {
+  return { fields: rel.fields, updating: rel.updating, rowtime: rel.rowtime, window: rel.window, uniqueKey: rel.uniqueKey, updateReason: rel.updateReason };
+}
+
+/** The per-record function of a calc's operator: a map, a filter, or (both) a flatMap; none when it does nothing. */
+export type CalcFunction =
+  | { op: 'map'; fn: MapFunction<unknown, unknown> }
+  | { op: 'filter'; fn: FilterFunction<unknown> }
+  | { op: 'flatMap'; fn: FlatMapFunction<unknown, unknown> }
+  | { op: 'none' };
+
+/** Generates the calc's function: one per calc, the conditions unrolled, memos reset as a record starts. */
+export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction {
+  const { conds, columns, memos, updating } = calc;
+  if (conds.length === 0 && columns === undefined) return { op: 'none' };
+  const project = columns === undefined ? undefined : rowBuilder(fields.map((f) => f.key), columns);
+  const reset = memos.map((m, i) => (m === calc.stamped ? `m[${i}].row = r; { const t = ctx.timestamp; m[${i}].value = t === t ? t : null; }` : `m[${i}].row = undefined;`)).join(' ');
+  const test = conds.map((_, i) => `c[${i}](r) !== true`).join(' || ') || 'false';
+  const row = updating ? 'const r = x.row;' : 'const r = x;';
+  const out = project === undefined ? 'x' : updating ? '{ kind: x.kind, row: p(r) }' : 'p(r)';
+  const make = (body: string): unknown =>
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the body is built above from fixed text; values come from c, p and m
+    new Function('c', 'p', 'm', `return ${body}`)(conds, project, memos);
+  if (conds.length === 0) return { op: 'map', fn: make(`(x, ctx) => { ${row} ${reset} return ${out}; }`) as MapFunction<unknown, unknown> };
+  if (project === undefined) return { op: 'filter', fn: make(`(x, ctx) => { ${row} ${reset} return !(${test}); }`) as FilterFunction<unknown> };
+  return { op: 'flatMap', fn: make(`(x, o, ctx) => { ${row} ${reset} if (${test}) return; o.collect(${out}); }`) as FlatMapFunction<unknown, unknown> };
+}
+
+function build(calc: Calc, fields: readonly Field[]): AnyStream {
+  if (calc.direct) return calc.direct();
+  const f = calcFunction(calc, fields);
+  if (f.op === 'none') return calc.input;
+  // A calc that only filters keeps the kind (and so the uid) a lone WHERE had before fusion.
+  const uid = f.op === 'filter' ? calc.uids.next('filter', calc.detail.map((d) => d.replace(/^where /, '')).join(' AND ')) : calc.uids.next('calc', calc.detail.join('; '));
+  const input = calc.input as DataStream<unknown>;
+  const stream: SingleOutputStreamOperator<unknown> = f.op === 'map' ? input.map(f.fn) : f.op === 'filter' ? input.filter(f.fn) : input.flatMap(f.fn);
+  return stream.uid(uid).name('sql:calc');
+}
+
+/** Narrowed calcs per calc (or per stream, for a relation without one) and kept keys: one operator for equal narrowings. */
+const narrowings = new WeakMap<object, Map<string, Calc>>();
+
+/**
+ * `rel` with only the fields whose keys are in `keep` (Flink's projection push-down): an
+ * aggregate keyed across threads serializes every column it is sent, and the Nexmark bid's
+ * url and extra strings are most of a record. Keys stay the same, so expressions compiled
+ * over `rel` still apply; the narrowing composes onto the pending calc.
+ */
+export function narrowed(rel: Rel, keep: ReadonlySet<string>, uids: UidNamer): Rel {
+  const idx = rel.fields.flatMap((f, i) => (keep.has(f.key) ? [i] : []));
+  if (idx.length === rel.fields.length) return rel;
+  const owner: object = pending.get(rel) ?? rel.stream;
+  const fields = idx.map((i) => rel.fields[i]!);
+  const id = fields.map((f) => f.key).join('\u0000');
+  const known = narrowings.get(owner) ?? narrowings.set(owner, new Map()).get(owner)!;
+  let calc = known.get(id);
+  if (calc === undefined) {
+    const base = calcOf(rel, uids).calc;
+    const columns = idx.map((i) => base.columns?.[i] ?? [rel.fields[i]!.key]);
+    known.set(id, (calc = withColumns(base, columns, base.memos, `keep ${fields.map((f) => f.name).join(', ')}`)));
+  }
+  const props = relProps(rel);
+  return pendingRel({ ...props, fields, rowtime: props.rowtime !== undefined && keep.has(props.rowtime) ? props.rowtime : undefined, uniqueKey: props.uniqueKey?.every((k) => keep.has(k)) ? props.uniqueKey : undefined }, calc);
+}
+
+/** Calcs with columns added, per calc and added keys (a window TVF read twice extends its input once). */
+const extensions = new WeakMap<Calc, Map<string, Calc>>();
+
+/**
+ * A relation over the rows of `rel` with `fields` (rel's, then columns the rows do not hold
+ * yet, NULL until an operator fills them: a window TVF's window_start …), still pending.
+ */
+export function extended(rel: Rel, props: Omit<Rel, 'stream'>): Rel {
+  const calc = pending.get(rel);
+  if (calc === undefined) return { stream: rel.stream, ...props };
+  const added = props.fields.slice(rel.fields.length).map((f) => f.key);
+  const id = added.join('\u0000');
+  const known = extensions.get(calc) ?? extensions.set(calc, new Map()).get(calc)!;
+  let ext = known.get(id);
+  if (ext === undefined) known.set(id, (ext = { ...calc, columns: [...(calc.columns ?? rel.fields.map((f) => [f.key])), ...added.map((k) => [k])] }));
+  return pendingRel(props, ext);
+}
+
+/** `calc` with one more condition. */
+export function withCondition(calc: Calc, cond: RowFn, text: string): Calc {
+  return { ...calc, conds: [...calc.conds, cond], detail: [...calc.detail, `where ${text}`], direct: undefined };
+}
+
+/** `calc` with its output replaced by `columns` (functions over the calc's input rows; their memos in `memos`). */
+export function withColumns(calc: Calc, columns: ColumnFn[], memos: Memo[], text: string): Calc {
+  return { ...calc, columns, memos, detail: [...calc.detail, text], direct: undefined };
+}
+
