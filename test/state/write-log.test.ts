@@ -1,5 +1,5 @@
 // The heap write log (core/state/heap/write-log.ts): numbers logged, not marked, per
-// generation; past its bound a generation folds into the Set log, every write so far and after.
+// generation; past its bound a generation stops logging and the next checkpoint is full.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HeapChangeLog } from '../../core/state/heap/write-log.js';
@@ -23,18 +23,34 @@ describe('heap write log', () => {
     assert.deepEqual(logged(log), [[0, 2, 12, 3]]);
   });
 
-  it('past its bound folds the generation into the Set log, and marks every later write', () => {
+  it('past its bound stops logging and asks for a full snapshot until that generation is confirmed', () => {
     const log = new HeapChangeLog(2, () => 0, 1);
-    // The bound is checked per chunk of 65,536 writes: the second chunk folds.
-    const n = 65_536 + 10;
-    for (let i = 0; i < n; i++) log.log(i % 2, i % 2, i, i * 2);
-    const changed = log.cut(1);
+    // The bound is checked per chunk of 65,536 writes: the second chunk overflows.
+    for (let i = 0; i < 65_536 + 10; i++) log.log(i % 2, i % 2, i, i * 2);
+    log.mark(0, 1, 'x');
+    assert.equal(log.cut(1), undefined, 'an overflowed generation gives no delta');
     assert.deepEqual(logged(log), []);
-    assert.equal((changed[0][0]?.size ?? 0) + (changed[1][1]?.size ?? 0), n);
-    assert.ok(changed[0][0]!.has(0) && changed[1][1]!.has(n - 1));
-    // The next generation logs again.
+    // Checkpoint 1 not confirmed: the next cut still holds the overflowed generation.
     log.log(0, 0, 5, 1);
-    log.cut(2);
-    assert.deepEqual(logged(log), [[0, 0, 5, 1]]);
+    assert.equal(log.cut(2), undefined);
+    log.confirm(2);
+    log.log(0, 0, 6, 2);
+    log.mark(1, 1, 'y');
+    const changed = log.cut(3);
+    assert.ok(changed !== undefined);
+    assert.deepEqual([...(changed[1][1] ?? [])], ['y'], 'the Set marks of confirmed generations are gone');
+    assert.deepEqual(logged(log), [[0, 0, 6, 2]]);
+  });
+
+  it('bounds a generation by half the entries, counted as it grows', () => {
+    let entries = 0;
+    const log = new HeapChangeLog(1, () => entries, 1);
+    for (let i = 0; i < 3 * 65_536; i++) log.log(0, 0, i, 1);
+    assert.equal(log.cut(1), undefined, 'no entries: 3 chunks pass a bound of 1');
+    log.confirm(1);
+    entries = 8 * 65_536;
+    for (let i = 0; i < 3 * 65_536; i++) log.log(0, 0, i, 1);
+    assert.ok(log.cut(2) !== undefined, '3 chunks are within half of 8 chunks of entries');
+    assert.equal(logged(log).length, 3 * 65_536);
   });
 });
