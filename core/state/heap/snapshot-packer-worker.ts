@@ -3,12 +3,14 @@
  * captured key groups in any order; on `finish` the whole snapshot's bytes go back
  * (transferred, not copied) with their index.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
 import type { PackerReply, PackerRequest } from './snapshot-packer.js';
 
 const open = new Map<number, GroupPacker>();
 const port = parentPort!;
+announceThread({ role: 'packer', name: String(workerData?.owner ?? '') });
 
 port.on('message', (m: PackerRequest) => {
   try {

@@ -10,6 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EddyError } from '../../failure.js';
+import { osThreadId } from '../../thread-roles.js';
 import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
 import { transferablesOf, type CapturedGroup } from './captured-group.js';
@@ -36,7 +37,7 @@ class PackerThread {
   dead = false;
 
   constructor() {
-    this.worker = new Worker(WORKER);
+    this.worker = new Worker(WORKER, { workerData: { owner: osThreadId() } });
     this.worker.unref();
     this.worker.on('message', (r: PackerReply) => {
       const p = this.pending.get(r.job);
