@@ -84,6 +84,8 @@ export class GroupPacker {
   /** Group index → its deduplicated writes. */
   private readonly logged = new Map<number, LoggedWrites>();
   private readonly chunks = new Map<number, Uint8Array>();
+  /** Buffers of packed numeric groups, free for the next capture (float-pool.ts). */
+  readonly spare: ArrayBuffer[] = [];
 
   constructor(
     private readonly rangeStart: number,
@@ -109,10 +111,11 @@ export class GroupPacker {
     const logged = this.logged.get(gi);
     if (logged === undefined) {
       this.chunks.set(g.kg, packCapturedGroup(g));
-      return;
+    } else {
+      this.logged.delete(gi);
+      this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), logged));
     }
-    this.logged.delete(gi);
-    this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), logged));
+    if (!('bytes' in g)) this.spare.push(...transferablesOf(g));
   }
 
   private merged(kg: number, chunk: KeyGroupChunk, logged: LoggedWrites): Uint8Array {

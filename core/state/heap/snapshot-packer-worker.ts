@@ -17,10 +17,13 @@ port.on('message', (m: PackerRequest) => {
     if (m.type === 'open') open.set(m.job, new GroupPacker(m.rangeStart, m.tables, m.log));
     else if (m.type === 'group') open.get(m.job)!.add(m.group);
     else {
-      const snap = open.get(m.job)!.finish(m.keyGroups);
+      const packer = open.get(m.job)!;
+      const snap = packer.finish(m.keyGroups);
       open.delete(m.job);
-      const reply: PackerReply = { job: m.job, snapshot: snap };
-      port.postMessage(reply, [snap.data.buffer as ArrayBuffer]);
+      // The captured groups' buffers go back for the next capture to reuse.
+      const spare = [...new Set(packer.spare)];
+      const reply: PackerReply = { job: m.job, snapshot: snap, spare };
+      port.postMessage(reply, [snap.data.buffer as ArrayBuffer, ...spare]);
     }
   } catch (err) {
     open.delete(m.job);

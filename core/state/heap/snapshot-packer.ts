@@ -13,6 +13,7 @@ import { EddyError } from '../../failure.js';
 import { osThreadId } from '../../thread-roles.js';
 import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
+import { giveFloats } from './float-pool.js';
 import { transferablesOf, type CapturedGroup } from './captured-group.js';
 import { trimmed, type LogChunk } from './write-log.js';
 
@@ -21,7 +22,9 @@ export type PackerRequest =
   | { type: 'group'; job: number; group: CapturedGroup }
   | { type: 'finish'; job: number; keyGroups: { start: number; end: number } };
 
-export type PackerReply = { job: number; snapshot: KeyedSnapshot; error?: undefined } | { job: number; error: string; snapshot?: undefined };
+export type PackerReply =
+  | { job: number; snapshot: KeyedSnapshot; spare: ArrayBuffer[]; error?: undefined }
+  | { job: number; error: string; snapshot?: undefined };
 
 const WORKER = new URL('./snapshot-packer-worker.js', import.meta.url);
 
@@ -44,7 +47,10 @@ class PackerThread {
       if (p === undefined) return;
       this.settled(r.job);
       if (r.error !== undefined) p.reject(new EddyError('STATE_FAILED', `the snapshot packer thread failed: ${r.error}`));
-      else p.resolve(r.snapshot);
+      else {
+        giveFloats(r.spare);
+        p.resolve(r.snapshot);
+      }
     });
     const fail = (why: string) => {
       this.dead = true;
