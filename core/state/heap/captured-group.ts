@@ -12,7 +12,7 @@
  * encoded on the loop as before.
  */
 import type { StateKind } from '../keyed-store.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericChunk, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
 import type { LogChunk } from './write-log.js';
 
 export interface NumericGroup {
@@ -36,12 +36,12 @@ export type CapturedGroup = NumericGroup | EncodedGroup;
 /** The chunk bytes of a captured group: the same bytes the encoder writes for the same state. */
 export function packCapturedGroup(g: CapturedGroup): Uint8Array {
   if ('bytes' in g) return g.bytes;
+  if (g.deleted === undefined) return encodeNumericChunk(g.kg, g.tables, g.keys, g.values);
   const entries: number[] = [];
   g.keys.forEach((keys, ref) => {
     const values = g.values[ref];
     for (let i = 0; i < keys.length; i++) entries.push(ref, keys[i], values[i]);
   });
-  if (g.deleted === undefined) return encodeKeyGroupChunk(g.kg, { tables: g.tables, entries });
   const deletions: number[] = [];
   g.deleted.forEach((keys, ref) => {
     for (let i = 0; i < keys.length; i++) deletions.push(ref, keys[i]);
