@@ -2,6 +2,7 @@
 // generation; past its bound a generation stops logging and the next checkpoint is full.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DedupedLog } from '../../core/state/heap/log-dedup.js';
 import { HeapChangeLog } from '../../core/state/heap/write-log.js';
 
 /** (table, group, key) of every logged write in the last cut, in order. */
@@ -52,5 +53,34 @@ describe('heap write log', () => {
     for (let i = 0; i < 3 * 65_536; i++) log.log(0, 0, i, 1);
     assert.ok(log.cut(2) !== undefined, '3 chunks are within half of 8 chunks of entries');
     assert.equal(logged(log).length, 3 * 65_536);
+  });
+
+  it('deduplicated keeps the last write of every (table, group, key), as a Map per group and table would', () => {
+    const log = new HeapChangeLog(64, () => 1e9);
+    const reference = new Map<string, number>();
+    let seed = 7;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+    const specials = [0, -0, NaN, -1, 1.5, 2 ** 40];
+    // Three chunks and more, few keys: most writes overwrite an earlier one.
+    for (let i = 0; i < 200_000; i++) {
+      const t = rand(3);
+      const g = rand(64);
+      const k = rand(10) === 0 ? specials[rand(specials.length)] : rand(500);
+      const v = i;
+      log.log(t, g, k, v);
+      // Map keys are SameValueZero: -0 is 0, NaN is NaN.
+      reference.set(`${t}/${g}/${Object.is(k, -0) ? 0 : k}`, v);
+    }
+    log.cut(1);
+    const d = new DedupedLog(log.lastCut!.chunks);
+    const seen = new Map<string, number>();
+    for (let g = 0; g < 64; g++) {
+      d.forEach(g, (t, k, v) => {
+        const id = `${t}/${g}/${Object.is(k, -0) ? 0 : k}`;
+        assert.ok(!seen.has(id), `${id} twice`);
+        seen.set(id, v);
+      });
+    }
+    assert.deepEqual(new Map([...seen].sort()), new Map([...reference].sort()));
   });
 });

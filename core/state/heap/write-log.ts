@@ -21,7 +21,7 @@
 import { ChangeLog, type ChangedKeys } from '../change-log.js';
 
 /** Writes per log chunk. */
-const LOG_CHUNK = 1 << 16;
+export const LOG_CHUNK = 1 << 16;
 const LOG_MIN_CAP = 1 << 20;
 /** Table ids that fit the log's Uint8Array; a later table marks Sets. */
 export const LOG_MAX_TABLE = 255;
