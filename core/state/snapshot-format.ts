@@ -202,31 +202,11 @@ function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): n
  * thread spent most of its time there.
  */
 export function encodeNumericChunk(keyGroup: number, tables: [string, StateKind][], keys: ArrayLike<number>[], values: ArrayLike<number>[]): Uint8Array {
-  const head = packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, tables]);
   let count = 0;
   for (const k of keys) count += k.length;
-  const bound = head.length + 5 + count * 27;
-  if (scratch.byteLength < bound) {
-    scratch = new Uint8Array(Math.max(bound, scratch.byteLength * 2));
-    scratchView = new DataView(scratch.buffer);
-  }
+  let pos = startNumericChunk(keyGroup, tables, count * 3, 0, false);
   const out = scratch;
   const view = scratchView;
-  out.set(head);
-  out[0] = 0x94; // [version, kg, tables] plus the entries
-  let pos = head.length;
-  const n = count * 3;
-  // The smallest array header, as packr writes it.
-  if (n < 0x10) out[pos++] = 0x90 | n;
-  else if (n < 0x10000) {
-    out[pos++] = 0xdc;
-    view.setUint16(pos, n);
-    pos += 2;
-  } else {
-    out[pos++] = 0xdd;
-    view.setUint32(pos, n);
-    pos += 4;
-  }
   for (let ref = 0; ref < keys.length; ref++) {
     const k = keys[ref];
     const v = values[ref];
@@ -237,6 +217,53 @@ export function encodeNumericChunk(keyGroup: number, tables: [string, StateKind]
     }
   }
   return out.slice(0, pos);
+}
+
+/**
+ * A delta chunk written directly when every entry and deletion is a number: the same bytes as
+ * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions }); undefined when one is not.
+ */
+export function encodeNumericDelta(keyGroup: number, tables: [string, StateKind][], entries: unknown[], deletions: unknown[]): Uint8Array | undefined {
+  for (const x of entries) if (typeof x !== 'number') return undefined;
+  for (const x of deletions) if (typeof x !== 'number') return undefined;
+  let pos = startNumericChunk(keyGroup, tables, entries.length, deletions.length, true);
+  const out = scratch;
+  const view = scratchView;
+  for (const x of entries as number[]) pos = writeNumber(out, view, pos, x);
+  pos = writeArrayHeader(out, view, pos, deletions.length);
+  for (const x of deletions as number[]) pos = writeNumber(out, view, pos, x);
+  return out.slice(0, pos);
+}
+
+/**
+ * Makes room in the scratch buffer for a chunk of `entryItems` numbers (+ `deletionItems` in a
+ * delta), writes the chunk's head up to the entries' array header; returns the next position.
+ */
+function startNumericChunk(keyGroup: number, tables: [string, StateKind][], entryItems: number, deletionItems: number, delta: boolean): number {
+  const head = packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, tables]);
+  const bound = head.length + 10 + (entryItems + deletionItems) * 9;
+  if (scratch.byteLength < bound) {
+    scratch = new Uint8Array(Math.max(bound, scratch.byteLength * 2));
+    scratchView = new DataView(scratch.buffer);
+  }
+  scratch.set(head);
+  scratch[0] = delta ? 0x95 : 0x94; // [version, kg, tables] plus entries (and deletions)
+  return writeArrayHeader(scratch, scratchView, head.length, entryItems);
+}
+
+/** The smallest array header for `n` items, as packr writes it. */
+function writeArrayHeader(out: Uint8Array, view: DataView, pos: number, n: number): number {
+  if (n < 0x10) out[pos++] = 0x90 | n;
+  else if (n < 0x10000) {
+    out[pos++] = 0xdc;
+    view.setUint16(pos, n);
+    pos += 2;
+  } else {
+    out[pos++] = 0xdd;
+    view.setUint32(pos, n);
+    pos += 4;
+  }
+  return pos;
 }
 
 /** Accumulates chunks into one contiguous buffer and its index. */

@@ -20,7 +20,7 @@ import {
   snapshotOperatorState,
   type KeyedSnapshot,
 } from '../../core/state/snapshot.js';
-import { encodeKeyGroupChunk, encodeNumericChunk } from '../../core/state/snapshot-format.js';
+import { encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta } from '../../core/state/snapshot-format.js';
 
 // ---------------------------------------------------------------------------------------------
 // A subtask's keyed state with the handles user functions would use.
@@ -430,5 +430,16 @@ describe('numeric chunks written directly', () => {
         return Buffer.from(encodeNumericChunk(7, tables.slice(0, 1), keys.map((k) => Float64Array.from(k)), values.map((v) => Float64Array.from(v)))).equals(packed(keys, values));
       }),
     );
+  });
+
+  it('as deltas are byte for byte what msgpackr writes, and refuse entries that are not numbers', () => {
+    for (const n of [0, 1, 5, 6, 21_845, 21_846]) {
+      const entries = Array.from({ length: n * 3 }, (_, i) => (i % 3 === 0 ? i % 2 : edges[i % edges.length]));
+      const deletions = Array.from({ length: (n % 9) * 2 }, (_, i) => (i % 2 === 0 ? 1 : edges[(i * 5) % edges.length]));
+      const direct = encodeNumericDelta(7, tables, entries, deletions);
+      assert.ok(direct !== undefined && Buffer.from(direct).equals(Buffer.from(encodeKeyGroupChunk(7, { tables, entries, deletions }))), `${n} entries`);
+    }
+    assert.equal(encodeNumericDelta(7, tables, [0, 'k', 1], []), undefined);
+    assert.equal(encodeNumericDelta(7, tables, [0, 1, 1], [0, 'k']), undefined);
   });
 });

@@ -12,7 +12,7 @@
  * encoded on the loop as before.
  */
 import type { StateKind } from '../keyed-store.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericChunk, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
 import { DedupedLog } from './log-dedup.js';
 import type { LogChunk } from './write-log.js';
 
@@ -131,7 +131,7 @@ export class GroupPacker {
       const skip = fixed.get(ref);
       if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
     });
-    return encodeKeyGroupChunk(kg, chunk);
+    return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunk(kg, chunk);
   }
 
   finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
