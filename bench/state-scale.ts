@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import type { RunOptions } from '../core/runtime/options.js';
 import type { ConsistencyMode } from '../core/contract/consistency.js';
 import { median } from './stats.js';
+import type { ThreadCpu } from './thread-cpu.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('./state-scale-run.js', import.meta.url));
@@ -46,8 +47,8 @@ export interface StateScaleRow {
   keys: number;
   wallMs: number;
   cpuMs: number;
-  /** CPU ms of the busiest thread (at parallelism 1: the keyed task's record loop). */
-  busiestThreadMs: number | null;
+  /** CPU ms per kind of thread: keyed tasks' record loops, other tasks (the source), packers, the rest. */
+  threadCpu: ThreadCpu | null;
   peakRssBytes: number;
   bytesPerKey: number;
   /** Wall time of `none` with the same backend and parallelism over this run's (1 for `none` itself). */
@@ -133,7 +134,7 @@ export async function stateScaleInput(records: number, keys: number): Promise<st
 interface Measured {
   wallMs: number;
   cpuMs: number;
-  threadCpuMs?: number[];
+  threadCpu?: ThreadCpu;
   peakRssBytes: number;
   checkpoints: Array<{ durationMs: number; syncMs: number; bytes: number; final: boolean }>;
 }
@@ -153,7 +154,7 @@ async function runEngine(c: StateScaleConfig, input: string, records: number, sc
     };
     const { stdout } = await run(process.execPath, [RUNNER, JSON.stringify(options), String(records)], { maxBuffer: MAX_BUFFER });
     const r = JSON.parse(stdout.trim().split('\n').pop()!);
-    return { wallMs: r.durationMs, cpuMs: r.cpuMs, threadCpuMs: r.threadCpuMs, peakRssBytes: r.peakRssBytes, checkpoints: r.checkpoints };
+    return { wallMs: r.durationMs, cpuMs: r.cpuMs, threadCpu: r.threadCpu, peakRssBytes: r.peakRssBytes, checkpoints: r.checkpoints };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -210,7 +211,7 @@ export async function benchStateScale(
         keys: opts.keys,
         wallMs: m.wallMs,
         cpuMs: m.cpuMs,
-        busiestThreadMs: m.threadCpuMs?.[0] ?? null,
+        threadCpu: m.threadCpu ?? null,
         peakRssBytes: m.peakRssBytes,
         bytesPerKey: (m.peakRssBytes - base) / opts.keys,
         ofNone: none ? none.m.wallMs / m.wallMs : null,
@@ -230,17 +231,20 @@ export async function benchStateScale(
 const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
 const ms = (x: { p50: number; max: number } | null) => (x ? `${Math.round(x.p50)} / ${Math.round(x.max)}` : '–');
 
+const threadCpuCell = (t: ThreadCpu | null) =>
+  t === null ? '–' : [t.keyedTasks, t.otherTasks, t.packers, t.main + t.other].map((ms) => (ms / 1000).toFixed(1)).join(' / ');
+
 /** The result as a table for the console and the report. */
 export function formatStateScale(r: StateScaleResult): string[] {
   const lines = [
     `state at scale: ${r.records.toLocaleString('en-US')} lines over ${r.keys.toLocaleString('en-US')} uniformly random keys; text file → parse → keyBy → sum and count (two value states) → JSON-lines file sink`,
-    '| run | wall s | CPU s | busiest thread CPU s | / none | × plain | peak RSS | B/key | checkpoints | ckpt ms p50/max | sync ms p50/max | ckpt MB p50/max |',
+    '| run | wall s | CPU s | CPU s: loop / source / packer / rest | / none | × plain | peak RSS | B/key | checkpoints | ckpt ms p50/max | sync ms p50/max | ckpt MB p50/max |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const w of r.rows)
     lines.push(
-      `| ${w.name} | ${(w.wallMs / 1000).toFixed(1)} | ${(w.cpuMs / 1000).toFixed(1)} | ${w.busiestThreadMs === null ? '–' : (w.busiestThreadMs / 1000).toFixed(1)} | ${w.ofNone === null ? '–' : w.ofNone.toFixed(2)} | ${w.vsPlain.toFixed(2)} | ${mb(w.peakRssBytes)} | ${Math.round(w.bytesPerKey)} | ${w.checkpoints} | ${ms(w.checkpointMs)} | ${ms(w.syncMs)} | ${w.checkpointBytes ? `${(w.checkpointBytes.p50 / 1048576).toFixed(1)} / ${(w.checkpointBytes.max / 1048576).toFixed(1)}` : '–'} |`,
+      `| ${w.name} | ${(w.wallMs / 1000).toFixed(1)} | ${(w.cpuMs / 1000).toFixed(1)} | ${threadCpuCell(w.threadCpu)} | ${w.ofNone === null ? '–' : w.ofNone.toFixed(2)} | ${w.vsPlain.toFixed(2)} | ${mb(w.peakRssBytes)} | ${Math.round(w.bytesPerKey)} | ${w.checkpoints} | ${ms(w.checkpointMs)} | ${ms(w.syncMs)} | ${w.checkpointBytes ? `${(w.checkpointBytes.p50 / 1048576).toFixed(1)} / ${(w.checkpointBytes.max / 1048576).toFixed(1)}` : '–'} |`,
     );
-  lines.push('"/ none": wall time of `none` with the same backend and parallelism ÷ this run\'s. "× plain": the plain script\'s wall time ÷ this run\'s (> 1: eddy faster). B/key: (peak RSS − peak RSS over a 1,000-line file) ÷ keys. Busiest thread: CPU time of the busiest thread (at p1 the keyed task\'s record loop, which pays what a snapshot costs the loop; sampled every 100 ms from /proc). Final checkpoints (end of input) excluded.');
+  lines.push('"/ none": wall time of `none` with the same backend and parallelism ÷ this run\'s. "× plain": the plain script\'s wall time ÷ this run\'s (> 1: eddy faster). B/key: (peak RSS − peak RSS over a 1,000-line file) ÷ keys. CPU by thread (sampled every 100 ms from /proc, threads named by the engine): loop = the keyed tasks\' record loops (what a snapshot costs the loop), source = the other tasks (reading and parsing the file), packer = heap snapshot packer threads, rest = main thread, libuv\'s pool (writes, fsync) and V8\'s GC and compiler threads. With 2 cores, loop + source + packer + rest over wall time shows how much of the second core the job had to share. Final checkpoints (end of input) excluded.');
   return lines;
 }

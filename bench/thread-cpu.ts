@@ -5,6 +5,7 @@
  * samples loses at most one interval of its time.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { ThreadRole } from '../core/thread-roles.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -27,13 +28,40 @@ function sample(seen: Map<string, number>): void {
   }
 }
 
-/** Starts sampling; the returned function stops and gives each thread's CPU ms, largest first. */
-export function sampleThreadCpu(intervalMs = 100): () => number[] {
+/** Starts sampling; the returned function stops and gives each thread's CPU ms by thread id. */
+export function sampleThreadCpu(intervalMs = 100): () => Map<number, number> {
   const seen = new Map<string, number>();
   const timer = setInterval(() => sample(seen), intervalMs);
   return () => {
     clearInterval(timer);
     sample(seen);
-    return [...seen.values()].sort((a, b) => b - a);
+    return new Map([...seen].map(([tid, ms]) => [Number(tid), ms]));
   };
+}
+
+/** CPU ms of a job's threads by what they do (roles announced by the engine, core/thread-roles.ts). */
+export interface ThreadCpu {
+  /** Record loops of tasks with keyed state. */
+  keyedTasks: number;
+  /** Record loops of the other tasks (sources, stateless chains). */
+  otherTasks: number;
+  /** Heap snapshot packer threads. */
+  packers: number;
+  /** The main thread (coordinator, metrics). */
+  main: number;
+  /** Everything else: libuv's pool (file writes, fsync), V8's GC and compiler threads. */
+  other: number;
+}
+
+/** Sums each thread's CPU ms into its role's total (`mainTid`: the process id, the main thread). */
+export function cpuByRole(cpu: Map<number, number>, roles: Map<number, ThreadRole>, mainTid: number): ThreadCpu {
+  const out: ThreadCpu = { keyedTasks: 0, otherTasks: 0, packers: 0, main: 0, other: 0 };
+  for (const [tid, ms] of cpu) {
+    const r = roles.get(tid);
+    if (tid === mainTid) out.main += ms;
+    else if (r?.role === 'packer') out.packers += ms;
+    else if (r?.role === 'task') out[r.keyed ? 'keyedTasks' : 'otherTasks'] += ms;
+    else out.other += ms;
+  }
+  return out;
 }

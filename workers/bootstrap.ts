@@ -5,6 +5,7 @@
  * therefore means the worker itself died.
  */
 import { toFailure } from '../core/failure.js';
+import { announceThread } from '../core/thread-roles.js';
 import type { TaskOutcome, TaskSpec } from '../core/runtime/messages.js';
 import { runTask } from './run-loop.js';
 import { flushStdio } from './stdio.js';
@@ -24,6 +25,7 @@ export default async function runTaskEntry(spec: TaskSpec): Promise<TaskOutcome>
     } catch (err) {
       return { status: 'failed', failure: toFailure(err, { code: 'INTERNAL', subtask: spec.subtask, context: 'task failed to start' }) };
     }
+    announceThread({ role: 'task', name: `${task.vertex.name}#${spec.subtask}`, keyed: task.nodes.some((n) => n.keyed !== undefined) });
     const publisher = setInterval(() => task.publishMetrics(), PUBLISH_INTERVAL_MS);
     try {
       return await runTask(task);

@@ -100,7 +100,8 @@ export class TaskCheckpointer {
         const log = this.changeLogs.get(n);
         const changed = log?.cut(id);
         const base = this.confirmed.get(n);
-        // A delta needs a confirmed base, and a chain past its bound is compacted into a new base.
+        // A delta needs a confirmed base and a change log that kept up (undefined: too much
+        // changed), and a chain past its bound is compacted into a new base.
         // A savepoint is self-contained: always full, never a delta of a checkpoint's files.
         const delta = kind === 'checkpoint' && changed !== undefined && base !== undefined && (base.deltas?.length ?? 0) < MAX_DELTAS ? changed : undefined;
         c.keyed.set(n, { job: n.keyed.snapshot(id, delta), base: delta ? base : undefined });

@@ -302,7 +302,7 @@ export class CheckpointCoordinator {
     this.completed++;
     this.lastCompletedId = p.id;
     let bytes = 0;
-    for (const a of p.acks) bytes += (a.keyed?.file.bytes ?? 0) + (a.operator?.bytes ?? 0);
+    for (const a of p.acks) bytes += (a.keyed ? keyedBytesWritten(a.keyed, p.id, p.savepoint !== undefined) : 0) + (a.operator?.bytes ?? 0);
     let inFlightBytes = 0;
     for (const c of p.channels) {
       bytes += c.file.bytes;
@@ -354,4 +354,15 @@ function groupByOperator(acks: SubtaskAck[]): OperatorStateHandles[] {
   }
   for (const op of byUid.values()) op.subtasks.sort((x, y) => x.subtask - y.subtask);
   return [...byUid.values()].sort((x, y) => (x.uid < y.uid ? -1 : x.uid > y.uid ? 1 : 0));
+}
+
+/**
+ * Keyed bytes checkpoint `id` wrote: an incremental handle names its base and older deltas
+ * (files of earlier checkpoints), so only its newest file counts, and only if it lies in this
+ * checkpoint's folder (a delta with no change writes nothing). A savepoint is always full.
+ */
+function keyedBytesWritten(h: KeyedStateHandle, id: number, savepoint: boolean): number {
+  if (savepoint) return h.file.bytes;
+  const newest = h.deltas?.at(-1)?.file ?? h.file;
+  return newest.file.startsWith(`chk-${id}/`) ? newest.bytes : 0;
 }

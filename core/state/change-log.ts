@@ -28,9 +28,10 @@ export class ChangeLog {
    * last confirmed checkpoint, for reading only. When every earlier checkpoint was confirmed
    * (the usual case) that is the closed generation itself: no copy of millions of keys on the
    * record loop at the barrier. Only after a declined or unconfirmed checkpoint are
-   * generations unioned.
+   * generations unioned. A subclass may answer undefined: too much changed for a delta to be
+   * worth it, take a full snapshot.
    */
-  cut(id: number): ChangedKeys {
+  cut(id: number): ChangedKeys | undefined {
     this.generations.push({ id, keys: this.current });
     this.current = [];
     if (this.generations.length === 1) return this.generations[0].keys;

@@ -20,6 +20,7 @@ import {
   snapshotOperatorState,
   type KeyedSnapshot,
 } from '../../core/state/snapshot.js';
+import { encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta } from '../../core/state/snapshot-format.js';
 
 // ---------------------------------------------------------------------------------------------
 // A subtask's keyed state with the handles user functions would use.
@@ -403,5 +404,42 @@ describe('operator state snapshots', () => {
     assert.throws(() => restoreOperatorState(new OperatorStateStore(), [snapshotOperatorState(a), snapshotOperatorState(b)], 0, 1), isCorrupt);
     assert.throws(() => restoreOperatorState(new OperatorStateStore(), [new Uint8Array([1, 2, 3])], 0, 1), isCorrupt);
     assert.throws(() => restoreOperatorState(new OperatorStateStore(), [], 2, 2), /subtask 2 of parallelism 2/);
+  });
+});
+
+describe('numeric chunks written directly', () => {
+  const edges = [0, 1, 31, 32, 63, 64, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -0, -1, -32, -33, -128, -129, -32_768, -32_769, -(2 ** 31), -(2 ** 31) - 1, 1.5, -2.25, 1e300, NaN, Infinity, -Infinity];
+  const tables: [string, 'value'][] = [['sum', 'value'], ['count', 'value']];
+  const packed = (keys: number[][], values: number[][]) => {
+    const entries: number[] = [];
+    keys.forEach((k, ref) => k.forEach((key, i) => entries.push(ref, key, values[ref][i])));
+    return Buffer.from(encodeKeyGroupChunk(7, { tables: tables.slice(0, keys.length), entries }));
+  };
+  it('are byte for byte what msgpackr writes for the same entries, at every number form and array size', () => {
+    // Entry counts on both sides of msgpack's fixarray (16) and array16 (65,536) bounds.
+    for (const n of [0, 1, 5, 6, 21_845, 21_846, 30_000]) {
+      const keys = [Array.from({ length: n }, (_, i) => edges[i % edges.length] + (i >= edges.length ? i : 0)), [edges[n % edges.length]]];
+      const values = [Array.from({ length: n }, (_, i) => edges[(i * 7) % edges.length]), [-5]];
+      const direct = Buffer.from(encodeNumericChunk(7, tables, keys.map((k) => Float64Array.from(k)), values.map((v) => Float64Array.from(v))));
+      assert.ok(direct.equals(packed(keys, values)), `${n} entries`);
+    }
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(fc.integer(), fc.double(), fc.constantFrom(...edges)), fc.oneof(fc.integer(), fc.double())), { maxLength: 40 }), (pairs) => {
+        const keys = [pairs.map((p) => p[0])];
+        const values = [pairs.map((p) => p[1])];
+        return Buffer.from(encodeNumericChunk(7, tables.slice(0, 1), keys.map((k) => Float64Array.from(k)), values.map((v) => Float64Array.from(v)))).equals(packed(keys, values));
+      }),
+    );
+  });
+
+  it('as deltas are byte for byte what msgpackr writes, and refuse entries that are not numbers', () => {
+    for (const n of [0, 1, 5, 6, 21_845, 21_846]) {
+      const entries = Array.from({ length: n * 3 }, (_, i) => (i % 3 === 0 ? i % 2 : edges[i % edges.length]));
+      const deletions = Array.from({ length: (n % 9) * 2 }, (_, i) => (i % 2 === 0 ? 1 : edges[(i * 5) % edges.length]));
+      const direct = encodeNumericDelta(7, tables, entries, deletions);
+      assert.ok(direct !== undefined && Buffer.from(direct).equals(Buffer.from(encodeKeyGroupChunk(7, { tables, entries, deletions }))), `${n} entries`);
+    }
+    assert.equal(encodeNumericDelta(7, tables, [0, 'k', 1], []), undefined);
+    assert.equal(encodeNumericDelta(7, tables, [0, 1, 1], [0, 'k']), undefined);
   });
 });

@@ -12,7 +12,8 @@
  * encoded on the loop as before.
  */
 import type { StateKind } from '../keyed-store.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import { DedupedLog } from './log-dedup.js';
 import type { LogChunk } from './write-log.js';
 
 export interface NumericGroup {
@@ -36,12 +37,12 @@ export type CapturedGroup = NumericGroup | EncodedGroup;
 /** The chunk bytes of a captured group: the same bytes the encoder writes for the same state. */
 export function packCapturedGroup(g: CapturedGroup): Uint8Array {
   if ('bytes' in g) return g.bytes;
+  if (g.deleted === undefined) return encodeNumericChunk(g.kg, g.tables, g.keys, g.values);
   const entries: number[] = [];
   g.keys.forEach((keys, ref) => {
     const values = g.values[ref];
     for (let i = 0; i < keys.length; i++) entries.push(ref, keys[i], values[i]);
   });
-  if (g.deleted === undefined) return encodeKeyGroupChunk(g.kg, { tables: g.tables, entries });
   const deletions: number[] = [];
   g.deleted.forEach((keys, ref) => {
     for (let i = 0; i < keys.length; i++) deletions.push(ref, keys[i]);
@@ -72,18 +73,19 @@ function deltaChunkOf(g: CapturedGroup): KeyGroupChunk {
   return { tables: [...g.tables], entries, deletions };
 }
 
-/** Per table id: stored key → the last number written to it (a group's write log, deduplicated). */
-type LoggedWrites = Map<number, Map<number, number>>;
-
 /**
  * Packs the groups of one snapshot, on the packer thread or on the loop: captured groups as they
  * come, and for a delta with a write log (write-log.ts) the log's last writes merged in. A key
  * the capture holds (read at the barrier: marked in the Set log) overrides the write log.
  */
 export class GroupPacker {
-  /** Group index → its deduplicated writes. */
-  private readonly logged = new Map<number, LoggedWrites>();
+  /** The log's last write per key, by group index; undefined without a log. */
+  private readonly logged: DedupedLog | undefined;
+  /** Group indexes whose captured group came (and was packed with its logged writes). */
+  private readonly packed = new Set<number>();
   private readonly chunks = new Map<number, Uint8Array>();
+  /** Buffers of packed numeric groups, free for the next capture (float-pool.ts). */
+  readonly spare: ArrayBuffer[] = [];
 
   constructor(
     private readonly rangeStart: number,
@@ -91,31 +93,18 @@ export class GroupPacker {
     private readonly tables: [string, StateKind][],
     log: readonly LogChunk[] | undefined,
   ) {
-    for (const c of log ?? []) {
-      for (let i = 0; i < c.length; i++) {
-        const gi = c.groups[i];
-        let byTable = this.logged.get(gi);
-        if (byTable === undefined) this.logged.set(gi, (byTable = new Map()));
-        const t = c.tables[i];
-        let writes = byTable.get(t);
-        if (writes === undefined) byTable.set(t, (writes = new Map()));
-        writes.set(c.keys[i], c.values[i]);
-      }
-    }
+    this.logged = log !== undefined && log.length > 0 ? new DedupedLog(log) : undefined;
   }
 
   add(g: CapturedGroup): void {
     const gi = g.kg - this.rangeStart;
-    const logged = this.logged.get(gi);
-    if (logged === undefined) {
-      this.chunks.set(g.kg, packCapturedGroup(g));
-      return;
-    }
-    this.logged.delete(gi);
-    this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), logged));
+    this.packed.add(gi);
+    if (this.logged?.has(gi) !== true) this.chunks.set(g.kg, packCapturedGroup(g));
+    else this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), this.logged));
+    if (!('bytes' in g)) this.spare.push(...transferablesOf(g));
   }
 
-  private merged(kg: number, chunk: KeyGroupChunk, logged: LoggedWrites): Uint8Array {
+  private merged(kg: number, chunk: KeyGroupChunk, logged: DedupedLog): Uint8Array {
     const refOf = new Map(chunk.tables.map(([name], ref) => [name, ref]));
     const fixed = new Map<number, Set<unknown>>();
     const fix = (ref: unknown, key: unknown) => {
@@ -125,23 +114,34 @@ export class GroupPacker {
     };
     for (let i = 0; i < chunk.entries.length; i += 3) fix(chunk.entries[i], chunk.entries[i + 1]);
     for (let i = 0; i < chunk.deletions!.length; i += 2) fix(chunk.deletions![i], chunk.deletions![i + 1]);
-    for (const [t, writes] of logged) {
-      const [name, kind] = this.tables[t];
-      let ref = refOf.get(name);
+    // Table id → ref in this chunk (a table the capture did not name is added).
+    const refs: number[] = [];
+    logged.forEach(kg - this.rangeStart, (t, k, v) => {
+      let ref: number | undefined = refs[t];
       if (ref === undefined) {
-        ref = chunk.tables.length;
-        chunk.tables.push([name, kind]);
-        refOf.set(name, ref);
+        const [name, kind] = this.tables[t];
+        ref = refOf.get(name);
+        if (ref === undefined) {
+          ref = chunk.tables.length;
+          chunk.tables.push([name, kind]);
+          refOf.set(name, ref);
+        }
+        refs[t] = ref;
       }
       const skip = fixed.get(ref);
-      for (const [k, v] of writes) if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
-    }
-    return encodeKeyGroupChunk(kg, chunk);
+      if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
+    });
+    return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunk(kg, chunk);
   }
 
   finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
-    for (const [gi, logged] of this.logged) this.chunks.set(this.rangeStart + gi, this.merged(this.rangeStart + gi, { tables: [], entries: [], deletions: [] }, logged));
-    this.logged.clear();
+    const logged = this.logged;
+    if (logged !== undefined) {
+      for (let gi = 0; gi < logged.groupCount; gi++) {
+        if (this.packed.has(gi) || !logged.has(gi)) continue;
+        this.chunks.set(this.rangeStart + gi, this.merged(this.rangeStart + gi, { tables: [], entries: [], deletions: [] }, logged));
+      }
+    }
     // Sized once: a growing buffer would hold up to three times the snapshot at its peak.
     const sorted = [...this.chunks].sort((a, b) => a[0] - b[0]);
     this.chunks.clear();

@@ -3,22 +3,27 @@
  * captured key groups in any order; on `finish` the whole snapshot's bytes go back
  * (transferred, not copied) with their index.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
 import type { PackerReply, PackerRequest } from './snapshot-packer.js';
 
 const open = new Map<number, GroupPacker>();
 const port = parentPort!;
+announceThread({ role: 'packer', name: String(workerData?.owner ?? '') });
 
 port.on('message', (m: PackerRequest) => {
   try {
     if (m.type === 'open') open.set(m.job, new GroupPacker(m.rangeStart, m.tables, m.log));
     else if (m.type === 'group') open.get(m.job)!.add(m.group);
     else {
-      const snap = open.get(m.job)!.finish(m.keyGroups);
+      const packer = open.get(m.job)!;
+      const snap = packer.finish(m.keyGroups);
       open.delete(m.job);
-      const reply: PackerReply = { job: m.job, snapshot: snap };
-      port.postMessage(reply, [snap.data.buffer as ArrayBuffer]);
+      // The captured groups' buffers go back for the next capture to reuse.
+      const spare = [...new Set(packer.spare)];
+      const reply: PackerReply = { job: m.job, snapshot: snap, spare };
+      port.postMessage(reply, [snap.data.buffer as ArrayBuffer, ...spare]);
     }
   } catch (err) {
     open.delete(m.job);

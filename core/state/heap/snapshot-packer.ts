@@ -10,8 +10,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EddyError } from '../../failure.js';
+import { osThreadId } from '../../thread-roles.js';
 import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
+import { giveFloats } from './float-pool.js';
 import { transferablesOf, type CapturedGroup } from './captured-group.js';
 import { trimmed, type LogChunk } from './write-log.js';
 
@@ -20,7 +22,9 @@ export type PackerRequest =
   | { type: 'group'; job: number; group: CapturedGroup }
   | { type: 'finish'; job: number; keyGroups: { start: number; end: number } };
 
-export type PackerReply = { job: number; snapshot: KeyedSnapshot; error?: undefined } | { job: number; error: string; snapshot?: undefined };
+export type PackerReply =
+  | { job: number; snapshot: KeyedSnapshot; spare: ArrayBuffer[]; error?: undefined }
+  | { job: number; error: string; snapshot?: undefined };
 
 const WORKER = new URL('./snapshot-packer-worker.js', import.meta.url);
 
@@ -36,14 +40,17 @@ class PackerThread {
   dead = false;
 
   constructor() {
-    this.worker = new Worker(WORKER);
+    this.worker = new Worker(WORKER, { workerData: { owner: osThreadId() } });
     this.worker.unref();
     this.worker.on('message', (r: PackerReply) => {
       const p = this.pending.get(r.job);
       if (p === undefined) return;
       this.settled(r.job);
       if (r.error !== undefined) p.reject(new EddyError('STATE_FAILED', `the snapshot packer thread failed: ${r.error}`));
-      else p.resolve(r.snapshot);
+      else {
+        giveFloats(r.spare);
+        p.resolve(r.snapshot);
+      }
     });
     const fail = (why: string) => {
       this.dead = true;
