@@ -12,7 +12,7 @@
  * extending it by columns filled later (a window TVF's), both staying pending.
  */
 import type { DataStream, SingleOutputStreamOperator } from '../api/datastream.js';
-import type { FilterFunction, FlatMapFunction, MapFunction } from '../api/functions.js';
+import type { FilterFunction, FlatMapFunction, MapFunction } from '../contract/functions.js';
 import type { Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import type { Field } from './scope.js';
