@@ -133,6 +133,18 @@ export class RawChunkBuilder {
     this.count++;
   }
 
+  /** One entry whose stored key is msgpack already: the first `keyLength` bytes of `packedKey`. */
+  addPacked(ref: number, packedKey: Buffer, keyLength: number, packedValue: Uint8Array): void {
+    this.ensure(1);
+    if (ref < 128) this.buf[this.size++] = ref;
+    else this.append(packr.pack(ref));
+    this.ensure(keyLength);
+    packedKey.copy(this.buf, this.size, 0, keyLength);
+    this.size += keyLength;
+    this.append(packedValue);
+    this.count++;
+  }
+
   get entryCount(): number {
     return this.count;
   }

@@ -101,8 +101,10 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   readonly cache: SlotCache;
   private readonly writeBack: WriteBack;
   /**
-   * Per key group: 1 once LMDB may hold keys of it. A miss in a group LMDB holds nothing of
-   * (a fresh start: every key is new) needs no LMDB read.
+   * Per key group: 1 when LMDB held keys of it before this store cached any (local recovery, a
+   * restore). A miss needs an LMDB read only there or where a key left the cache
+   * (cache.leftFrom): every other miss is a key never used, even if write-backs put the group
+   * in LMDB since (the cache kept every key they wrote).
    */
   private readonly inLmdb: Uint8Array;
   /** Changes with every setCurrentKey: `cur` is the current key's slot while curEpoch equals it. */
@@ -241,7 +243,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   /** A cache miss of table t: one LMDB read, one value decoded. */
   private load(t: number, s: number): void {
     const bytes =
-      this.inLmdb[this.groupIndex] === 0 ? undefined : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
+      (this.inLmdb[this.groupIndex] | this.cache.leftFrom[this.groupIndex]) === 0 ? undefined : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
     if (bytes === undefined) {
       this.cache.setValue(t, s, ABSENT);
       return;
@@ -284,7 +286,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const s = this.cache.find(gi, stored);
     const cached = s < 0 ? undefined : this.cache.values[table][s];
     if (cached !== undefined) return cached === ABSENT ? undefined : cached;
-    if (this.inLmdb[gi] === 0) return undefined;
+    if ((this.inLmdb[gi] | this.cache.leftFrom[gi]) === 0) return undefined;
     const bytes = this.guard('read', () => this.env.getBinary(encodeKey(keyGroup, table, stored)));
     if (bytes === undefined) return undefined;
     const v = decodeValue(bytes);
@@ -379,7 +381,6 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
           c.captured(t, s, batch.gen);
         }
         c.dirtyList[t][gi] = undefined;
-        this.inLmdb[gi] = 1;
       }
     }
     this.flushes++;

@@ -13,7 +13,7 @@ import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { KeyedSnapshotWriter, RawChunkBuilder, type KeyedSnapshot } from '../snapshot-format.js';
-import { decodeKey, encodeKey, keyGroupPrefix } from './key-codec.js';
+import { decodeKey, encodeKey, keyGroupPrefix, packedKeyBytes, packStoredKey } from './key-codec.js';
 import { liveValue } from '../ttl.js';
 import { decodeValue, encodeValue } from './lmdb-keyed-store.js';
 
@@ -98,13 +98,20 @@ export class LmdbSnapshotJob implements SnapshotJob {
       const r = this.guard('scan for a snapshot', () => it.next());
       if (r.done) break;
       const { key, value } = r.value as { key: Buffer; value: Buffer };
-      const d = decodeKey(key);
-      if (chunk === undefined || chunk.keyGroup !== d.keyGroup) {
+      // Key group and table are the key's first bytes (key-codec.ts); the stored key is
+      // converted to msgpack from its bytes where it can be, without a JS value between.
+      const kg = key.readUInt16BE(0);
+      const table = key.readUInt16BE(2);
+      if (chunk === undefined || chunk.keyGroup !== kg) {
         if (chunk) this.add(writer, chunk, false);
-        chunk = new GroupChunk(d.keyGroup, this.tables);
+        chunk = new GroupChunk(kg, this.tables);
       }
-      const v = this.live(d.table, value);
-      if (v !== undefined) chunk.raw.add(chunk.ref(d.table), d.stored, v);
+      const v = this.live(table, value);
+      if (v !== undefined) {
+        const n = packStoredKey(key);
+        if (n > 0) chunk.raw.addPacked(chunk.ref(table), packedKeyBytes(), n, v);
+        else chunk.raw.add(chunk.ref(table), decodeKey(key).stored, v);
+      }
       if (n % ENTRIES_PER_TURN === 0) await yieldTurn();
     }
     if (chunk) this.add(writer, chunk, false);
