@@ -48,6 +48,11 @@ export class ChangeLog {
     return union;
   }
 
+  /** Generations cut and not yet confirmed. */
+  protected get pending(): number {
+    return this.generations.length;
+  }
+
   /** Checkpoint `id` completed: its changes and older ones are in the confirmed chain. */
   confirm(id: number): void {
     let n = 0;

@@ -36,6 +36,11 @@ export interface KeyedSnapshot {
   data: Uint8Array;
   keyGroups: { start: number; end: number };
   index: KeyGroupIndex;
+  /**
+   * A delta was asked for but the backend could only take a full snapshot (its changes since
+   * the base are not known exactly): written as a new base, not appended to the chain.
+   */
+  rebased?: boolean;
 }
 
 /** One old subtask's snapshot as seen by a restore; `source` names it in errors (a file path). */
