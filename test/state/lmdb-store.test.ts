@@ -188,4 +188,36 @@ describe('LMDB keyed state backend', () => {
       for (const st of s.stores) await st.dispose();
     });
   }
+
+  it('a delta asked for while an earlier checkpoint is unconfirmed comes back as a full snapshot marked rebased, which restores on its own; once confirmed, deltas resume', async () => {
+    const keys = 800;
+    const s = new Stores([lmdb(0, 1)]);
+    const [log] = s.stores.map((st) => st.trackChanges());
+    const m = emptyModel();
+    const r = prng(99);
+    for (let i = 0; i < 3000; i++) step(s, m, r, keys);
+    log.cut(1);
+    const [base] = await Promise.all(s.stores.map((st) => st.snapshot(1, undefined).run()));
+    for (let i = 0; i < 1000; i++) step(s, m, r, keys);
+    // Checkpoint 1 is not confirmed: what changed since the base is more than this barrier's write-back.
+    const atRebased = cloneModel(m);
+    const [rebased] = await snapshotAll(s, 2, [log]);
+    assert.equal(rebased.rebased, true, 'marked rebased');
+    log.confirm(2);
+    for (let i = 0; i < 500; i++) step(s, m, r, keys);
+    const atDelta = cloneModel(m);
+    const [delta] = await snapshotAll(s, 3, [log]);
+    assert.notEqual(delta.rebased, true, 'a delta again');
+    for (const [layers, expected] of [
+      [[rebased], atRebased],
+      [[rebased, delta], atDelta],
+    ] as const) {
+      const target = new Stores([heap(0, 1)]);
+      restoreKeyedChains(target.stores[0], [[...layers]]);
+      check(target, expected, keys);
+    }
+    // The rebased snapshot is a full one: it holds every key, not just the changes.
+    assert.ok(rebased.data.byteLength > base.data.byteLength / 2, `rebased ${rebased.data.byteLength} B, base ${base.data.byteLength} B`);
+    for (const st of s.stores) await st.dispose();
+  });
 });
