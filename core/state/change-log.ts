@@ -48,9 +48,9 @@ export class ChangeLog {
     return union;
   }
 
-  /** Generations cut and not yet confirmed. */
-  protected get pending(): number {
-    return this.generations.length;
+  /** Checkpoints cut and not yet confirmed, oldest first. */
+  protected get pendingIds(): number[] {
+    return this.generations.map((g) => g.id);
   }
 
   /** Checkpoint `id` completed: its changes and older ones are in the confirmed chain. */

@@ -189,7 +189,7 @@ describe('LMDB keyed state backend', () => {
     });
   }
 
-  it('a delta asked for while an earlier checkpoint is unconfirmed comes back as a full snapshot marked rebased, which restores on its own; once confirmed, deltas resume', async () => {
+  it('with the previous checkpoint unconfirmed a delta includes its delta; with more unconfirmed, or after a full one, it comes back full and rebased; each restores exactly on its base', async () => {
     const keys = 800;
     const s = new Stores([lmdb(0, 1)]);
     const [log] = s.stores.map((st) => st.trackChanges());
@@ -208,9 +208,21 @@ describe('LMDB keyed state backend', () => {
     const atDelta = cloneModel(m);
     const [delta] = await snapshotAll(s, 3, [log]);
     assert.notEqual(delta.rebased, true, 'a delta again');
+    // Checkpoint 3 unconfirmed at barrier 4: delta 4 must hold 3's changes too (base: 2).
+    for (let i = 0; i < 500; i++) step(s, m, r, keys);
+    const atMerged = cloneModel(m);
+    const [merged] = await snapshotAll(s, 4, [log]);
+    assert.notEqual(merged.rebased, true, 'the previous delta merged in');
+    // 3 and 4 both unconfirmed at barrier 5: full again.
+    for (let i = 0; i < 300; i++) step(s, m, r, keys);
+    const atFull = cloneModel(m);
+    const [full] = await snapshotAll(s, 5, [log]);
+    assert.equal(full.rebased, true, 'two unconfirmed: rebased');
     for (const [layers, expected] of [
       [[rebased], atRebased],
       [[rebased, delta], atDelta],
+      [[rebased, merged], atMerged],
+      [[full], atFull],
     ] as const) {
       const target = new Stores([heap(0, 1)]);
       restoreKeyedChains(target.stores[0], [[...layers]]);

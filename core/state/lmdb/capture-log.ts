@@ -8,15 +8,44 @@
  * barrier unless the barrier's write-back holds them anyway.
  *
  * That is exact when the previous barrier's checkpoint is the confirmed base: one generation
- * pending. With more (a checkpoint declined or not yet confirmed) the keys the older barriers'
- * write-backs held are not known here, and the snapshot is a full one that becomes the new
+ * pending. With two (the previous checkpoint not yet confirmed, as when its notification
+ * arrives after this barrier, or declined) the previous delta is merged into this one. With
+ * more, or when the previous one was full, the snapshot is a full one that becomes the new
  * base (as Flink's RocksDB backend uploads everything when its base is unknown).
  */
 import { ChangeLog } from '../change-log.js';
+import type { KeyedSnapshot } from '../snapshot-format.js';
+
+/** How the barrier just cut takes its delta from the write-backs; undefined: it cannot (a full snapshot). */
+export interface DeltaPlan {
+  /** The previous checkpoint's delta, still unconfirmed: this one must include it (delta-merge.ts). */
+  merge?: Promise<KeyedSnapshot>;
+}
 
 export class CaptureLog extends ChangeLog {
-  /** Whether the delta of the barrier just cut can be taken from its write-back. */
-  get deltaFromWriteBack(): boolean {
-    return this.pending === 1;
+  /** The last delta taken, until its checkpoint is confirmed. */
+  private previous: { id: number; delta: Promise<KeyedSnapshot> } | undefined;
+
+  /** At a barrier just cut: how its delta is taken (see the module comment). */
+  planDelta(): DeltaPlan | undefined {
+    const ids = this.pendingIds;
+    if (ids.length === 1) return {};
+    if (ids.length === 2 && this.previous?.id === ids[0]) return { merge: this.previous.delta };
+    return undefined;
+  }
+
+  /** Barrier `id` took `delta` (undefined: a full snapshot). */
+  took(id: number, delta: Promise<KeyedSnapshot> | undefined): void {
+    this.previous = delta === undefined ? undefined : { id, delta };
+  }
+
+  override confirm(id: number): void {
+    super.confirm(id);
+    if (this.previous !== undefined && this.previous.id <= id) this.previous = undefined;
+  }
+
+  override reset(): void {
+    super.reset();
+    this.previous = undefined;
   }
 }

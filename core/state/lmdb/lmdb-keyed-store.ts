@@ -28,6 +28,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../../failure.js';
 import type { ChangedKeys } from '../change-log.js';
 import { CaptureLog } from './capture-log.js';
+import { mergeDeltas } from './delta-merge.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
@@ -439,12 +440,23 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const ttl: SnapshotTtl = { tables: [...this.ttlTables], now: this.ttlClock?.() ?? 0 };
     const range = { start: this.rangeStart, end: this.rangeEnd };
     const guard: Guard = (what, fn) => this.guard(what, fn);
-    const capture = delta !== undefined && this.changes?.deltaFromWriteBack === true ? new DeltaCapture(this.tables, range, ttl, delta) : undefined;
+    const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
+    const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!) : undefined;
     const txn = this.flush(id, () => this.guard('begin a snapshot', () => this.env.useReadTransaction()), capture).catch((err: unknown) => {
       throw this.failure('write', err);
     });
-    if (capture !== undefined) return { run: () => capture.run(this.env, txn, guard) };
-    return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), range, delta !== undefined, ttl, guard);
+    if (capture === undefined) {
+      this.changes?.took(id, undefined);
+      return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), range, delta !== undefined, ttl, guard);
+    }
+    const own = capture.run(this.env, txn, guard);
+    // Only this barrier's changes: what a next delta merges while this one is unconfirmed.
+    this.changes!.took(id, own);
+    const result = plan!.merge === undefined ? own : Promise.all([plan!.merge, own]).then(([older, newer]) => mergeDeltas(older, newer));
+    // Settled by the checkpointer through run(); a failure is that checkpoint's decline.
+    result.catch(() => undefined);
+    own.catch(() => undefined);
+    return { run: () => result };
   }
 
   beginRestore(): void {
