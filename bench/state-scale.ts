@@ -81,6 +81,8 @@ export const DEFAULT_CONFIGS: StateScaleConfig[] = [
   { name: 'p2 heap exactly-once 1s full', parallelism: 2, mode: 'exactly-once', intervalMs: 1000, backend: 'heap' },
   { name: 'p1 lmdb none', parallelism: 1, mode: 'none', backend: 'lmdb' },
   { name: 'p1 lmdb exactly-once 1s full', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, backend: 'lmdb' },
+  { name: 'p1 lmdb exactly-once 1s incremental', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, incremental: true, backend: 'lmdb' },
+  { name: 'p2 lmdb exactly-once 1s incremental', parallelism: 2, mode: 'exactly-once', intervalMs: 1000, incremental: true, backend: 'lmdb' },
 ];
 
 /**

@@ -232,7 +232,7 @@ export class TaskCheckpointer {
     if (!k) return undefined;
     const snap = await k.job.run();
     let handle: KeyedStateHandle | undefined;
-    if (k.base === undefined) {
+    if (k.base === undefined || snap.rebased === true) {
       if (snap.index.length > 0) {
         const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data);
         handle = { file, keyGroups: snap.keyGroups, index: snap.index };

@@ -14,7 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { EddyError } from '../failure.js';
 import { errnoCode } from './fs-durable.js';
-import { decodeMetadata, referencedFiles, type CheckpointMetadata } from './metadata.js';
+import { decodeMetadata, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
 import { CHK_DIR, CheckpointStorage, METADATA } from './storage.js';
 
 export interface RestorePoint {
@@ -26,11 +26,31 @@ export interface RestorePoint {
   metadata: CheckpointMetadata;
 }
 
-/** Reads and checks every state file of a restore point; throws CHECKPOINT_CORRUPT naming the first bad one. */
+/**
+ * Reads and checks every state file of a restore point; throws CHECKPOINT_CORRUPT naming the
+ * first bad one and, for an operator's file, the operator and subtask it belongs to.
+ */
 export async function verifyRestorePoint(rp: RestorePoint): Promise<void> {
   const storage = new CheckpointStorage(rp.root);
   // One at a time: a restore point may be large, and the first problem is enough to refuse.
-  for (const h of referencedFiles(rp.metadata)) await storage.readStateFile(h);
+  for (const op of rp.metadata.operators) {
+    for (const st of op.subtasks) {
+      const deltas = st.keyed?.deltas ?? [];
+      const files: [string, StateFileHandle | undefined][] = [
+        ['keyed state', st.keyed?.file],
+        ...deltas.map((d, i): [string, StateFileHandle] => [`keyed state delta ${i + 1} of ${deltas.length}`, d.file]),
+        ['operator state', st.operator],
+      ];
+      for (const [what, h] of files) {
+        if (h === undefined) continue;
+        await storage.readStateFile(h).catch((err: unknown) => {
+          if (!(err instanceof EddyError)) throw err;
+          throw new EddyError(err.code, `${what} of operator '${op.uid}' subtask ${st.subtask}: ${err.message}`, { operatorUid: op.uid, subtask: st.subtask });
+        });
+      }
+    }
+  }
+  for (const c of rp.metadata.channels ?? []) await storage.readStateFile(c.file);
 }
 
 /** Opens the savepoint (or retained checkpoint) at `path` and verifies it. */

@@ -49,6 +49,11 @@ export class ChangeLog {
     return union;
   }
 
+  /** Checkpoints cut and not yet confirmed, oldest first. */
+  protected get pendingIds(): number[] {
+    return this.generations.map((g) => g.id);
+  }
+
   /** Checkpoint `id` completed: its changes and older ones are in the confirmed chain. */
   confirm(id: number): void {
     let n = 0;

@@ -36,6 +36,11 @@ export interface KeyedSnapshot {
   data: Uint8Array;
   keyGroups: { start: number; end: number };
   index: KeyGroupIndex;
+  /**
+   * A delta was asked for but the backend could only take a full snapshot (its changes since
+   * the base are not known exactly): written as a new base, not appended to the chain.
+   */
+  rebased?: boolean;
 }
 
 /** One old subtask's snapshot as seen by a restore; `source` names it in errors (a file path). */
@@ -129,6 +134,18 @@ export class RawChunkBuilder {
     } else {
       this.append(packr.pack(stored));
     }
+    this.append(packedValue);
+    this.count++;
+  }
+
+  /** One entry whose stored key is msgpack already: the first `keyLength` bytes of `packedKey`. */
+  addPacked(ref: number, packedKey: Buffer, keyLength: number, packedValue: Uint8Array): void {
+    this.ensure(1);
+    if (ref < 128) this.buf[this.size++] = ref;
+    else this.append(packr.pack(ref));
+    this.ensure(keyLength);
+    packedKey.copy(this.buf, this.size, 0, keyLength);
+    this.size += keyLength;
     this.append(packedValue);
     this.count++;
   }

@@ -2,10 +2,12 @@
  * Incremental checkpoints: a delta of 1% changed keys (deletions included) over 200,000 keys
  * (two million, the issue's size, with EDDY_SOAK=1) is at most 3% of a full snapshot's bytes, and base + deltas restore exactly the state a
  * test-kept Map says; pruning old checkpoints keeps every file a retained checkpoint's chain
- * still needs, and only those.
+ * still needs, and only those; a missing or damaged delta file is refused on resume with one
+ * line naming operator and subtask, and no file changes.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -16,10 +18,21 @@ import { ValueStateHandle } from '../../core/state/keyed-state.js';
 import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
 import { restoreKeyedChains } from '../../core/state/snapshot.js';
 import { runJob } from '../../core/index.js';
+import type { EddyError } from '../../core/failure.js';
 import { fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eddy-incremental-'));
+
+/** Path → sha256 of every file under `dir`. */
+function treeHashes(dir: string, into = new Map<string, string>()): Map<string, string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) treeHashes(p, into);
+    else into.set(p, createHash('sha256').update(readFileSync(p)).digest('hex'));
+  }
+  return into;
+}
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const MAXP = 128;
@@ -162,6 +175,40 @@ describe('incremental checkpoints', () => {
         }
       }
       assert.ok(deltas > 0, 'retained checkpoints refer to deltas');
+
+      // A missing or damaged delta file of the newest checkpoint: resuming refuses with one
+      // error naming the operator, the subtask and the file, and changes no file.
+      const newest = kept.find((e) => e.status === 'complete' && e.metadata.operators.some((o) => o.subtasks.some((st) => (st.keyed?.deltas?.length ?? 0) > 0)));
+      if (newest === undefined || newest.status !== 'complete' || newest.id !== kept[0].id) {
+        console.log('# the newest checkpoint is a fresh base: no delta to damage');
+        return;
+      }
+      const op = newest.metadata.operators.find((o) => o.subtasks.some((st) => (st.keyed?.deltas?.length ?? 0) > 0))!;
+      const st = op.subtasks.find((x) => (x.keyed?.deltas?.length ?? 0) > 0)!;
+      const file = storage.pathOf(st.keyed!.deltas!.at(-1)!.file);
+      console.log(`# damaging ${file}`);
+      const before = treeHashes(join(dir, 'chk'));
+      const original = readFileSync(file);
+      const resume = () =>
+        runJob(fixture('validating.mjs'), {
+          parallelism: 2, mode: 'exactly-once', checkpointIntervalMs: 200, stateBackend, incremental: true, stateCacheMb: 1,
+          checkpointDir: join(dir, 'chk'), resume: 'latest', args: { count: String(count), keys: String(keys), output: join(dir, 'out-resumed') },
+        });
+      for (const damage of ['missing', 'flipped'] as const) {
+        if (damage === 'missing') renameSync(file, `${file}.away`);
+        else writeFileSync(file, Buffer.from(original.map((b, i) => (i === original.length >> 1 ? b ^ 0x40 : b))));
+        await assert.rejects(resume(), (err: EddyError) => {
+          assert.equal(err.code, 'CHECKPOINT_CORRUPT');
+          assert.equal(err.operatorUid, op.uid);
+          assert.equal(err.subtask, st.subtask);
+          assert.match(err.message, new RegExp(`^keyed state delta \\d+ of \\d+ of operator '${op.uid}' subtask ${st.subtask}: state file .* is ${damage === 'missing' ? 'missing' : 'corrupt'}`));
+          assert.ok(!err.message.includes('\n'), 'one line');
+          return true;
+        });
+        if (damage === 'missing') renameSync(`${file}.away`, file);
+        else writeFileSync(file, original);
+      }
+      assert.deepEqual(treeHashes(join(dir, 'chk')), before, 'no checkpoint file changed');
     });
   }
 });

@@ -169,6 +169,6 @@ describe('checkpoint integrity', () => {
     const c = damaged((dir, newest) => truncateSync(stateFile(dir, newest), 1));
     const r = spawnSync(process.execPath, [cliPath, 'run', JOB, '--checkpoint-dir', c.dir, '--resume', 'latest', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', `output=${join(root, 'out-cli')}`], { encoding: 'utf8' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^eddy: \[CHECKPOINT_CORRUPT\] state file .*chk-\d+\/.* is corrupt: expected \d+ bytes/m);
+    assert.match(r.stderr, /^eddy: \[CHECKPOINT_CORRUPT\] keyed state of operator '[^']+' subtask \d+: state file .*chk-\d+\/.* is corrupt: expected \d+ bytes/m);
   });
 });

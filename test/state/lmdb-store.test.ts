@@ -188,4 +188,55 @@ describe('LMDB keyed state backend', () => {
       for (const st of s.stores) await st.dispose();
     });
   }
+
+  // A cache that holds every key (deltas from the barrier's write-back alone) and one far too
+  // small (background write-backs between barriers, read back at the barrier).
+  for (const cacheBytes of [64 << 20, 64 * 160]) {
+    it(`cache ${cacheBytes} B: with the previous checkpoint unconfirmed a delta includes its delta; with more unconfirmed, or after a full one, it comes back full and rebased; each restores exactly on its base`, async () => {
+      const keys = 800;
+      const s = new Stores([lmdb(0, 1, cacheBytes)]);
+      const [log] = s.stores.map((st) => st.trackChanges());
+      const m = emptyModel();
+      const r = prng(99);
+      for (let i = 0; i < 3000; i++) step(s, m, r, keys);
+      log.cut(1);
+      const [base] = await Promise.all(s.stores.map((st) => st.snapshot(1, undefined).run()));
+      for (let i = 0; i < 1000; i++) step(s, m, r, keys);
+      // Checkpoint 1 is not confirmed: what changed since the base is more than this barrier's write-back.
+      const atRebased = cloneModel(m);
+      const [rebased] = await snapshotAll(s, 2, [log]);
+      assert.equal(rebased.rebased, true, 'marked rebased');
+      log.confirm(2);
+      for (let i = 0; i < 500; i++) step(s, m, r, keys);
+      const atDelta = cloneModel(m);
+      const [delta] = await snapshotAll(s, 3, [log]);
+      assert.notEqual(delta.rebased, true, 'a delta again');
+      // Checkpoint 3 unconfirmed at barrier 4: delta 4 must hold 3's changes too (base: 2).
+      for (let i = 0; i < 500; i++) step(s, m, r, keys);
+      const atMerged = cloneModel(m);
+      const [merged] = await snapshotAll(s, 4, [log]);
+      assert.notEqual(merged.rebased, true, 'the previous delta merged in');
+      // 3 and 4 both unconfirmed at barrier 5: full again.
+      for (let i = 0; i < 300; i++) step(s, m, r, keys);
+      const atFull = cloneModel(m);
+      const [full] = await snapshotAll(s, 5, [log]);
+      assert.equal(full.rebased, true, 'two unconfirmed: rebased');
+      for (const [layers, expected] of [
+        [[rebased], atRebased],
+        [[rebased, delta], atDelta],
+        [[rebased, merged], atMerged],
+        [[full], atFull],
+      ] as const) {
+        const target = new Stores([heap(0, 1)]);
+        restoreKeyedChains(target.stores[0], [[...layers]]);
+        check(target, expected, keys);
+      }
+      // The rebased snapshot is a full one: it holds every key, not just the changes.
+      assert.ok(rebased.data.byteLength > base.data.byteLength / 2, `rebased ${rebased.data.byteLength} B, base ${base.data.byteLength} B`);
+      const store = s.stores[0] as LmdbKeyedStore;
+      if (cacheBytes > 1 << 20) assert.equal(store.evictions, 0, 'every key stayed cached');
+      else assert.ok(store.evictions > 0, 'keys left the cache');
+      for (const st of s.stores) await st.dispose();
+    });
+  }
 });

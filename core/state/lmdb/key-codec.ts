@@ -125,3 +125,58 @@ export function decodeKey(key: Uint8Array): DecodedKey {
   }
   return { keyGroup, table, stored };
 }
+
+/** Where packStoredKey writes. */
+let packScratch = Buffer.allocUnsafe(256);
+
+/** The bytes packStoredKey wrote last (its first n bytes; valid until its next call). */
+export function packedKeyBytes(): Buffer {
+  return packScratch;
+}
+
+/**
+ * Writes the msgpack encoding of the stored key inside LMDB key `key` into a scratch buffer
+ * (packedKeyBytes), converted byte for byte without making a JS value (a full snapshot converts
+ * every key): strings and non-negative integers below 2^32, the keys jobs use most. Returns
+ * the bytes written, or 0 for any other form (decode it instead).
+ */
+export function packStoredKey(key: Buffer): number {
+  const tag = key[4];
+  if (tag === TAG_STRING) {
+    const n = key.length - 5;
+    if (n >= 0x10000) return 0;
+    if (packScratch.length < n + 3) packScratch = Buffer.allocUnsafe(Math.max(n + 3, packScratch.length * 2));
+    let at: number;
+    if (n < 32) {
+      packScratch[0] = 0xa0 | n;
+      at = 1;
+    } else {
+      packScratch[0] = 0xda; // str16
+      packScratch.writeUInt16BE(n, 1);
+      at = 3;
+    }
+    key.copy(packScratch, at, 5);
+    return at + n;
+  }
+  if (tag !== TAG_NUMBER) return 0;
+  const v = key.readDoubleBE(5);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) return 0;
+  // The smallest unsigned form, as msgpackr writes it.
+  if (v < 0x80) {
+    packScratch[0] = v;
+    return 1;
+  }
+  if (v < 0x100) {
+    packScratch[0] = 0xcc;
+    packScratch[1] = v;
+    return 2;
+  }
+  if (v < 0x10000) {
+    packScratch[0] = 0xcd;
+    packScratch.writeUInt16BE(v, 1);
+    return 3;
+  }
+  packScratch[0] = 0xce;
+  packScratch.writeUInt32BE(v, 1);
+  return 5;
+}

@@ -25,12 +25,14 @@
  */
 import { open, type RootDatabase, type Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
-import { ChangeLog, type ChangedKeys } from '../change-log.js';
+import type { ChangedKeys } from '../change-log.js';
+import { CaptureLog } from './capture-log.js';
+import { mergeDeltas } from './delta-merge.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
-import { LmdbSnapshotJob } from './lmdb-snapshot.js';
+import { DeltaCapture, LmdbSnapshotJob, type Guard, type SnapshotTtl } from './lmdb-snapshot.js';
 import { ABSENT, SlotCache } from './slot-cache.js';
 import { WriteBack, type Batch } from './write-back.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -89,8 +91,10 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   readonly cache: SlotCache;
   private readonly writeBack: WriteBack;
   /**
-   * Per key group: 1 once LMDB may hold keys of it. A miss in a group LMDB holds nothing of
-   * (a fresh start: every key is new) needs no LMDB read.
+   * Per key group: 1 when LMDB held keys of it before this store cached any (local recovery, a
+   * restore). A miss needs an LMDB read only there or where a key left the cache
+   * (cache.leftFrom): every other miss is a key never used, even if write-backs put the group
+   * in LMDB since (the cache kept every key they wrote).
    */
   private readonly inLmdb: Uint8Array;
   /** Changes with every setCurrentKey: `cur` is the current key's slot while curEpoch equals it. */
@@ -101,7 +105,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   private keyGroup = 0;
   private key: unknown = undefined;
   private stored: unknown = undefined;
-  private changes: ChangeLog | undefined;
+  private changes: CaptureLog | undefined;
   private restoreOps: [Buffer, Buffer | undefined][] | undefined;
   private closed = false;
   /** Per table: whether it is TTL state. */
@@ -229,7 +233,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   /** A cache miss of table t: one LMDB read, one value decoded. */
   private load(t: number, s: number): void {
     const bytes =
-      this.inLmdb[this.groupIndex] === 0 ? undefined : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
+      (this.inLmdb[this.groupIndex] | this.cache.leftFrom[this.groupIndex]) === 0 ? undefined : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
     if (bytes === undefined) {
       this.cache.setValue(t, s, ABSENT);
       return;
@@ -272,22 +276,21 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const s = this.cache.find(gi, stored);
     const cached = s < 0 ? undefined : this.cache.values[table][s];
     if (cached !== undefined) return cached === ABSENT ? undefined : cached;
-    if (this.inLmdb[gi] === 0) return undefined;
+    if ((this.inLmdb[gi] | this.cache.leftFrom[gi]) === 0) return undefined;
     const bytes = this.guard('read', () => this.env.getBinary(encodeKey(keyGroup, table, stored)));
     if (bytes === undefined) return undefined;
     const v = decodeValue(bytes);
     return this.tables[table].kind === 'map' ? entryMapOf(v as [unknown, unknown][]) : v;
   }
 
-  private markDirty(t: number, s: number, gi: number, stored: unknown): void {
+  private markDirty(t: number, s: number): void {
     this.cache.markDirty(t, s);
-    if (this.changes !== undefined) this.changes.mark(t, gi, stored);
   }
 
   private set(t: number, value: unknown): void {
     const s = this.slot(t);
     this.cache.setValue(t, s, value === undefined ? ABSENT : value);
-    this.markDirty(t, s, this.groupIndex, this.stored);
+    this.markDirty(t, s);
     // A larger value may take the cache over its budget.
     if (this.cache.bytes > this.cache.budget) this.makeRoom(s);
   }
@@ -315,7 +318,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
       v = new Map();
       this.cache.setValue(table, s, v);
     }
-    if (create) this.markDirty(table, s, this.groupIndex, this.stored);
+    if (create) this.markDirty(table, s);
     return v as Map<unknown, unknown>;
   }
 
@@ -324,7 +327,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     if (!m) return;
     m.delete(storedKey(userKey));
     if (m.size === 0) this.set(table, ABSENT);
-    else this.markDirty(table, this.slot(table), this.groupIndex, this.stored);
+    else this.markDirty(table, this.slot(table));
   }
 
   clearEntries(table: number): void {
@@ -335,17 +338,20 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     return this.tables.map((t) => ({ name: t.name, kind: t.kind }));
   }
 
-  trackChanges(): ChangeLog {
-    return (this.changes ??= new ChangeLog(this.groupCount));
+  trackChanges(): CaptureLog {
+    return (this.changes ??= new CaptureLog(this.groupCount));
   }
 
   /**
    * Encodes every changed entry into a batch, in key group and table order (the order of the
    * LMDB keys, see key-codec.ts), ending with `marker`. The entries stay cached until it commits.
+   * `delta`: also collects them into a delta snapshot (the same value bytes). A capture off
+   * the barrier records its keys in the change log (capture-log.ts).
    */
-  private capture(marker: number, arena = false): Batch {
+  private capture(marker: number, arena = false, delta?: DeltaCapture): Batch {
     const c = this.cache;
     const batch = this.writeBack.newBatch(this.markerOf(marker), this.markerOf(NOT_AT_CHECKPOINT), arena);
+    const log = marker === NOT_AT_CHECKPOINT ? this.changes : undefined;
     for (let gi = 0; gi < this.groupCount; gi++) {
       const kg = this.rangeStart + gi;
       for (let t = 0; t < this.tables.length; t++) {
@@ -357,17 +363,21 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
           const s = list[i];
           const v = values[s];
           const key = encodeKey(kg, t, c.keys[s]);
-          if (v === ABSENT) batch.add(key, undefined);
-          else {
-            const bytes = encodeValue(isMap ? [...(v as Map<unknown, unknown>).values()] : v);
+          if (v === ABSENT) {
+            batch.add(key, undefined);
+            delta?.remove(t, gi, c.keys[s]);
+          } else {
+            const stored = isMap ? [...(v as Map<unknown, unknown>).values()] : v;
+            const bytes = encodeValue(stored);
             batch.add(key, bytes);
+            delta?.set(t, gi, c.keys[s], stored, bytes);
             // Objects are measured here: what they take is known only from their encoding.
             if (typeof v === 'object' && v !== null) c.setValue(t, s, v, bytes.length);
           }
           c.captured(t, s, batch.gen);
+          log?.mark(t, gi, c.keys[s]);
         }
         c.dirtyList[t][gi] = undefined;
-        this.inLmdb[gi] = 1;
       }
     }
     this.flushes++;
@@ -375,8 +385,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   /** Captures the changed entries and writes them back on lmdb-js's thread; `onCommit` runs once LMDB holds them. */
-  private flush<T>(marker: number, onCommit: () => T = () => undefined as T): Promise<T> {
-    const batch = this.capture(marker);
+  private flush<T>(marker: number, onCommit: () => T = () => undefined as T, delta?: DeltaCapture): Promise<T> {
+    const batch = this.capture(marker, false, delta);
     batch.charged = batch.bytes;
     this.cache.charge(batch.charged);
     return this.writeBack.submit(batch, onCommit);
@@ -407,13 +417,34 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.cache.committed(batch.gen);
   }
 
+  /**
+   * Incremental (`delta` given, see capture-log.ts): the delta is collected while the barrier's
+   * write-back is captured, plus the entries background write-backs took since the last barrier,
+   * read in a read transaction opened when the barrier's write-back commits. Full (or a delta
+   * the write-backs cannot give, returned as a full snapshot marked `rebased`): LMDB is scanned
+   * in that read transaction. Either way the transaction sees exactly the barrier's state.
+   */
   snapshot(id: number, delta: ChangedKeys | undefined): SnapshotJob {
-    // The read transaction opens in the commit callback: LMDB then holds exactly this barrier's state.
-    const txn = this.flush(id, () => this.guard('begin a snapshot', () => this.env.useReadTransaction())).catch((err: unknown) => {
+    const ttl: SnapshotTtl = { tables: [...this.ttlTables], now: this.ttlClock?.() ?? 0 };
+    const range = { start: this.rangeStart, end: this.rangeEnd };
+    const guard: Guard = (what, fn) => this.guard(what, fn);
+    const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
+    const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!) : undefined;
+    const txn = this.flush(id, () => this.guard('begin a snapshot', () => this.env.useReadTransaction()), capture).catch((err: unknown) => {
       throw this.failure('write', err);
     });
-    const ttl = { tables: [...this.ttlTables], now: this.ttlClock?.() ?? 0 };
-    return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), this.rangeStart, this.rangeEnd, delta, ttl, (what, fn) => this.guard(what, fn));
+    if (capture === undefined) {
+      this.changes?.took(id, undefined);
+      return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), range, delta !== undefined, ttl, guard);
+    }
+    const own = capture.run(this.env, txn, guard);
+    // Only this barrier's changes: what a next delta merges while this one is unconfirmed.
+    this.changes!.took(id, own);
+    const result = plan!.merge === undefined ? own : Promise.all([plan!.merge, own]).then(([older, newer]) => mergeDeltas(older, newer));
+    // Settled by the checkpointer through run(); a failure is that checkpoint's decline.
+    result.catch(() => undefined);
+    own.catch(() => undefined);
+    return { run: () => result };
   }
 
   beginRestore(): void {
@@ -507,7 +538,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
           let s = c.find(gi, k);
           if (s < 0) s = c.insert(gi, k);
           c.setValue(id, s, v);
-          this.markDirty(id, s, gi, k);
+          this.markDirty(id, s);
         };
         const changed: [unknown, unknown][] = [];
         for (const [k, s] of m) {

@@ -1,11 +1,14 @@
 /**
- * A snapshot of the LMDB backend read from an LMDB read transaction opened at the barrier
- * (when the cache's write-back of the barrier has committed): MVCC keeps that version readable however much the
- * record loop writes meanwhile, so the canonical chunks (../snapshot-format.ts) are produced
- * in slices over several event-loop turns.
+ * Snapshots of the LMDB backend.
  *
- * Full: one cursor scan over the subtask's key-group range (contiguous, see key-codec.ts).
- * Delta: point reads of the keys changed since the base; a key absent now is a deletion.
+ * Full: one cursor scan over the subtask's key-group range (contiguous, see key-codec.ts) in an
+ * LMDB read transaction opened at the barrier (when the cache's write-back of the barrier has
+ * committed): MVCC keeps that version readable however much the record loop writes meanwhile,
+ * so the canonical chunks (../snapshot-format.ts) are produced in slices over several
+ * event-loop turns.
+ *
+ * Delta: collected from the barrier's write-back as it is captured (DeltaCapture, see
+ * capture-log.ts for when that is exact), without reading LMDB.
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
@@ -13,7 +16,7 @@ import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { KeyedSnapshotWriter, RawChunkBuilder, type KeyedSnapshot } from '../snapshot-format.js';
-import { decodeKey, encodeKey, keyGroupPrefix } from './key-codec.js';
+import { decodeKey, encodeKey, keyGroupPrefix, packedKeyBytes, packStoredKey } from './key-codec.js';
 import { liveValue } from '../ttl.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
@@ -28,7 +31,7 @@ function readAt(env: RootDatabase<Buffer, Buffer>, key: Buffer, transaction: Tra
   return b === undefined ? undefined : b.subarray(0, b.length);
 }
 
-type Guard = <T>(what: string, fn: () => T) => T;
+export type Guard = <T>(what: string, fn: () => T) => T;
 
 /** Collects one key group's chunk; values go in as the msgpack bytes LMDB holds. */
 class GroupChunk {
@@ -60,17 +63,105 @@ class GroupChunk {
   }
 }
 
+/** The value's bytes for a snapshot: as stored, or without what TTL expired (undefined: all). */
+function liveBytes(tables: { kind: StateKind }[], ttl: SnapshotTtl, table: number, bytes: Uint8Array): Uint8Array | undefined {
+  if (!ttl.tables[table]) return bytes;
+  const v = decodeValue(bytes);
+  const live = liveValue(tables[table].kind, v, ttl.now);
+  return live === undefined ? undefined : live === v ? bytes : new Uint8Array(encodeValue(live));
+}
+
+/** TTL tables and the barrier's time: snapshots leave expired values out. */
+export interface SnapshotTtl {
+  tables: boolean[];
+  now: number;
+}
+
+/**
+ * A delta snapshot collected while the barrier's write-back captures the changed entries (see
+ * capture-log.ts): each entry's value bytes are the very bytes written to LMDB, a removed entry
+ * is a deletion. Keys a background write-back took since the last barrier (`offBarrier`, the
+ * change log's cut) and the barrier's did not are read back at the barrier afterwards.
+ */
+export class DeltaCapture {
+  private readonly chunks = new Map<number, GroupChunk>();
+  private last: GroupChunk | undefined;
+
+  constructor(
+    private readonly tables: { name: string; kind: StateKind }[],
+    private readonly range: { start: number; end: number },
+    private readonly ttl: SnapshotTtl,
+    private readonly offBarrier: ChangedKeys,
+  ) {}
+
+  private chunk(keyGroup: number): GroupChunk {
+    if (this.last !== undefined && this.last.keyGroup === keyGroup) return this.last;
+    let c = this.chunks.get(keyGroup);
+    if (c === undefined) this.chunks.set(keyGroup, (c = new GroupChunk(keyGroup, this.tables)));
+    return (this.last = c);
+  }
+
+  /** The barrier's write-back captured `stored` of table t in group index gi with `value` (encoded: `bytes`). */
+  set(table: number, gi: number, stored: unknown, value: unknown, bytes: Uint8Array): void {
+    this.offBarrier[table]?.[gi]?.delete(stored);
+    const c = this.chunk(this.range.start + gi);
+    const live = this.ttl.tables[table] ? liveValue(this.tables[table].kind, value, this.ttl.now) : value;
+    if (live === undefined) c.deletions.push(c.ref(table), stored);
+    else c.raw.add(c.ref(table), stored, live === value ? bytes : new Uint8Array(encodeValue(live)));
+  }
+
+  /** The barrier's write-back captured the removal of `stored`. */
+  remove(table: number, gi: number, stored: unknown): void {
+    this.offBarrier[table]?.[gi]?.delete(stored);
+    const c = this.chunk(this.range.start + gi);
+    c.deletions.push(c.ref(table), stored);
+  }
+
+  /** Reads what background write-backs took (at the barrier's read transaction) and encodes the delta. */
+  async run(env: RootDatabase<Buffer, Buffer>, txnAtBarrier: Promise<Transaction>, guard: Guard): Promise<KeyedSnapshot> {
+    const txn = await txnAtBarrier;
+    try {
+      let n = 0;
+      for (let t = 0; t < this.offBarrier.length; t++) {
+        const groups = this.offBarrier[t];
+        if (groups === undefined) continue;
+        for (let gi = 0; gi < groups.length; gi++) {
+          const keys = groups[gi];
+          if (keys === undefined || keys.size === 0) continue;
+          const kg = this.range.start + gi;
+          const c = this.chunk(kg);
+          for (const k of keys) {
+            const bytes = guard('read for a snapshot', () => readAt(env, encodeKey(kg, t, k), txn));
+            const v = bytes === undefined ? undefined : liveBytes(this.tables, this.ttl, t, bytes);
+            if (v === undefined) c.deletions.push(c.ref(t), k);
+            else c.raw.add(c.ref(t), k, v);
+            if (++n % ENTRIES_PER_TURN === 0) await yieldTurn();
+          }
+        }
+      }
+    } finally {
+      txn.done();
+    }
+    const writer = new KeyedSnapshotWriter();
+    for (const kg of [...this.chunks.keys()].sort((a, b) => a - b)) {
+      const bytes = this.chunks.get(kg)!.encode(true);
+      if (bytes !== undefined) writer.addEncoded(kg, bytes);
+    }
+    return writer.finish(this.range);
+  }
+}
+
+/** A full snapshot scanned from LMDB in a read transaction opened at the barrier. */
 export class LmdbSnapshotJob implements SnapshotJob {
   constructor(
     private readonly env: RootDatabase<Buffer, Buffer>,
     /** The read transaction at the barrier, once the barrier's write-back has committed. */
     private readonly txnAtBarrier: Promise<Transaction>,
     private readonly tables: { name: string; kind: StateKind }[],
-    private readonly rangeStart: number,
-    private readonly rangeEnd: number,
-    private readonly delta: ChangedKeys | undefined,
-    /** TTL tables and the barrier's time: expired values are left out. */
-    private readonly ttl: { tables: boolean[]; now: number },
+    private readonly range: { start: number; end: number },
+    /** A delta was asked for and this full snapshot replaces it: a new base. */
+    private readonly rebased: boolean,
+    private readonly ttl: SnapshotTtl,
     private readonly guard: Guard,
   ) {}
 
@@ -80,17 +171,18 @@ export class LmdbSnapshotJob implements SnapshotJob {
     const writer = new KeyedSnapshotWriter();
     this.txn = await this.txnAtBarrier;
     try {
-      if (this.delta === undefined) await this.full(writer);
-      else await this.deltas(writer, this.delta);
+      await this.full(writer);
     } finally {
       this.txn.done();
     }
-    return writer.finish({ start: this.rangeStart, end: this.rangeEnd });
+    const snap = writer.finish(this.range);
+    if (this.rebased) snap.rebased = true;
+    return snap;
   }
 
   private async full(writer: KeyedSnapshotWriter): Promise<void> {
     const range = this.guard('scan for a snapshot', () =>
-      this.env.getRange({ start: keyGroupPrefix(this.rangeStart), end: keyGroupPrefix(this.rangeEnd + 1), transaction: this.txn }),
+      this.env.getRange({ start: keyGroupPrefix(this.range.start), end: keyGroupPrefix(this.range.end + 1), transaction: this.txn }),
     );
     const it = range[Symbol.iterator]();
     let chunk: GroupChunk | undefined;
@@ -98,49 +190,31 @@ export class LmdbSnapshotJob implements SnapshotJob {
       const r = this.guard('scan for a snapshot', () => it.next());
       if (r.done) break;
       const { key, value } = r.value as { key: Buffer; value: Buffer };
-      const d = decodeKey(key);
-      if (chunk === undefined || chunk.keyGroup !== d.keyGroup) {
-        if (chunk) this.add(writer, chunk, false);
-        chunk = new GroupChunk(d.keyGroup, this.tables);
+      // Key group and table are the key's first bytes (key-codec.ts); the stored key is
+      // converted to msgpack from its bytes where it can be, without a JS value between.
+      const kg = key.readUInt16BE(0);
+      const table = key.readUInt16BE(2);
+      if (chunk === undefined || chunk.keyGroup !== kg) {
+        if (chunk) this.add(writer, chunk);
+        chunk = new GroupChunk(kg, this.tables);
       }
-      const v = this.live(d.table, value);
-      if (v !== undefined) chunk.raw.add(chunk.ref(d.table), d.stored, v);
+      const v = this.live(table, value);
+      if (v !== undefined) {
+        const n = packStoredKey(key);
+        if (n > 0) chunk.raw.addPacked(chunk.ref(table), packedKeyBytes(), n, v);
+        else chunk.raw.add(chunk.ref(table), decodeKey(key).stored, v);
+      }
       if (n % ENTRIES_PER_TURN === 0) await yieldTurn();
     }
-    if (chunk) this.add(writer, chunk, false);
+    if (chunk) this.add(writer, chunk);
   }
 
-  private async deltas(writer: KeyedSnapshotWriter, delta: ChangedKeys): Promise<void> {
-    let n = 0;
-    for (let kg = this.rangeStart; kg <= this.rangeEnd; kg++) {
-      const gi = kg - this.rangeStart;
-      const chunk = new GroupChunk(kg, this.tables);
-      for (let t = 0; t < delta.length; t++) {
-        const keys = delta[t]?.[gi];
-        if (keys === undefined) continue;
-        const ref = chunk.ref(t);
-        for (const k of keys) {
-          const bytes = this.guard('read for a snapshot', () => readAt(this.env, encodeKey(kg, t, k), this.txn));
-          const v = bytes === undefined ? undefined : this.live(t, bytes);
-          if (v === undefined) chunk.deletions.push(ref, k);
-          else chunk.raw.add(ref, k, v);
-          if (++n % ENTRIES_PER_TURN === 0) await yieldTurn();
-        }
-      }
-      this.add(writer, chunk, true);
-    }
-  }
-
-  /** The value's bytes for the snapshot: as stored, or without what TTL expired (undefined: all). */
   private live(table: number, bytes: Uint8Array): Uint8Array | undefined {
-    if (!this.ttl.tables[table]) return bytes;
-    const v = decodeValue(bytes);
-    const live = liveValue(this.tables[table].kind, v, this.ttl.now);
-    return live === undefined ? undefined : live === v ? bytes : new Uint8Array(encodeValue(live));
+    return liveBytes(this.tables, this.ttl, table, bytes);
   }
 
-  private add(writer: KeyedSnapshotWriter, chunk: GroupChunk, delta: boolean): void {
-    const bytes = chunk.encode(delta);
+  private add(writer: KeyedSnapshotWriter, chunk: GroupChunk): void {
+    const bytes = chunk.encode(false);
     if (bytes !== undefined) writer.addEncoded(chunk.keyGroup, bytes);
   }
 }

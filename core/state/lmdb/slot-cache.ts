@@ -101,6 +101,11 @@ export class SlotCache {
    */
   private stuck = false;
   evictions = 0;
+  /**
+   * leftFrom[gi]: 1 once a key of group gi left the cache (evicted or cleared). Until then every
+   * key of the group that was ever used is cached, so a miss there is a key never used.
+   */
+  readonly leftFrom: Uint8Array;
   private capacity = 0;
   /** Slots in use are [0, top) minus the free list. */
   private top = 0;
@@ -114,6 +119,7 @@ export class SlotCache {
     readonly budget: number,
   ) {
     for (let g = 0; g < groupCount; g++) this.groups.push(new Map());
+    this.leftFrom = new Uint8Array(groupCount);
   }
 
   get tableCount(): number {
@@ -305,6 +311,7 @@ export class SlotCache {
   }
 
   private drop(s: number): void {
+    this.leftFrom[this.group[s]] = 1;
     this.groups[this.group[s]].delete(this.keys[s]);
     this.keys[s] = undefined;
     for (let t = 0; t < this.values.length; t++) {
@@ -318,7 +325,10 @@ export class SlotCache {
 
   /** Forgets everything (after a restore wrote LMDB directly). */
   clear(): void {
-    for (const m of this.groups) m.clear();
+    this.groups.forEach((m, gi) => {
+      if (m.size > 0) this.leftFrom[gi] = 1;
+      m.clear();
+    });
     for (let s = 0; s < this.top; s++) this.keys[s] = undefined;
     for (let t = 0; t < this.values.length; t++) {
       this.values[t].fill(undefined);
