@@ -143,8 +143,6 @@ export class CheckpointCoordinator {
   /** A stop-with-savepoint completed: no more checkpoints. */
   private ending = false;
   private stopped = true;
-  /** Periodic checkpoints wait until every task is running (see `start`). */
-  private awaitingTasks = false;
   private readonly savepointQueue: SavepointRequest[] = [];
   completed = 0;
   failed = 0;
@@ -158,25 +156,10 @@ export class CheckpointCoordinator {
     this.nextId = cfg.firstId;
   }
 
-  /**
-   * With `awaitTasks`, the interval starts only once `tasksRunning` is called, as Flink
-   * triggers only when every task is RUNNING: a barrier sent while workers still load the job
-   * and restore state waits for them, and that wait is no part of a checkpoint. Savepoints and
-   * the final checkpoint are not held back.
-   */
-  start(opts: { awaitTasks?: boolean } = {}): void {
+  start(): void {
     this.stopped = false;
-    this.awaitingTasks = opts.awaitTasks === true;
     // The first checkpoint comes one interval after the start, not at once.
     this.lastEnd = this.lastTrigger = Date.now();
-    this.schedule();
-  }
-
-  /** Every task has entered its loop: the interval of periodic checkpoints starts now. */
-  tasksRunning(): void {
-    if (!this.awaitingTasks) return;
-    this.awaitingTasks = false;
-    if (this.pending === undefined) this.lastEnd = this.lastTrigger = Date.now();
     this.schedule();
   }
 
@@ -212,7 +195,7 @@ export class CheckpointCoordinator {
 
   private schedule(): void {
     if (this.savepointQueue.length > 0) return this.triggerNow(false);
-    if (this.stopped || this.awaitingTasks || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
+    if (this.stopped || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
     if (this.timer) clearTimeout(this.timer);
     const at = Math.max(this.lastTrigger + this.cfg.intervalMs, this.lastEnd + this.cfg.minPauseMs);
     this.timer = setTimeout(() => this.triggerNow(false), Math.max(0, at - Date.now()));

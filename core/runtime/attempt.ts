@@ -59,8 +59,6 @@ export class Attempt {
   private readonly ports: MessagePort[] = [];
   private readonly sourceTasks: number[];
   private sourcesEnded = 0;
-  /** Tasks that have entered their loops; periodic checkpoints start once all have. */
-  private tasksRunning = 0;
   private coordinator: CheckpointCoordinator | undefined;
   private firstFailure: Failure | undefined;
   private cancelledByUser = false;
@@ -124,7 +122,7 @@ export class Attempt {
       });
     }
     const runs = d.tasks.map((_, k) => this.runTask(k));
-    this.coordinator?.start({ awaitTasks: true });
+    this.coordinator?.start();
     this.o.onCoordinator(this.coordinator);
     events?.attemptStarted(this.o.attempt, d, (uid, name, key) => this.query(uid, name, key));
     await Promise.all(runs);
@@ -209,9 +207,6 @@ export class Attempt {
         break;
       case 'source-ended':
         if (++this.sourcesEnded === this.sourceTasks.length) this.coordinator?.requestFinal();
-        break;
-      case 'running':
-        if (++this.tasksRunning === this.o.deployment.tasks.length) this.coordinator?.tasksRunning();
         break;
     }
   }

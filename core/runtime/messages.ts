@@ -68,8 +68,6 @@ export type TaskReport =
   | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases; channels?: ChannelStateHandle }
   | ({ type: 'decline' } & CheckpointDecline)
   | { type: 'source-ended' }
-  /** The task restored its state, opened its operators and entered its loop. */
-  | { type: 'running' }
   | { type: 'done' };
 
 /** Main → task. */
