@@ -57,7 +57,7 @@ describe('failures', () => {
 });
 
 /**
- * Runs failing.mjs (the map throws at record 100 in every attempt) at exactly-once without a
+ * Runs failing.mjs (the map throws at record 400 in every attempt) at exactly-once without a
  * checkpoint directory; resolves with the job's error, its own temporary checkpoint folder and
  * its warnings.
  */
@@ -69,7 +69,10 @@ async function failWithOwnDir(checkpointIntervalMs: number, restart: string): Pr
     mode: 'exactly-once',
     checkpointIntervalMs,
     restart,
-    args: { fail: 'throw', at: '100' },
+    // Paced: record 400 comes about 200 ms after the source starts, so checkpoints at a 50 ms
+    // interval complete before it whatever the workers' start-up time (unpaced, the failure
+    // could come before the first barrier).
+    args: { fail: 'throw', at: '400', rate: '2000' },
     onStart: (s) => (dir = s.checkpointDir),
     onWarning: (m) => warnings.push(m),
   });
@@ -87,7 +90,7 @@ describe('restart strategies at work', () => {
     try {
       assert.ok(err instanceof EddyError);
       assert.equal(err.code, 'USER_FUNCTION_FAILED');
-      assert.match(err.message, /boom at 100/);
+      assert.match(err.message, /boom at 400/);
       assert.match(err.message, /fixed:2:10 exhausted after 2 restarts/);
       assert.ok(dir !== undefined && dir.startsWith(join(tmpdir(), 'eddy-checkpoints-')), `a temporary folder: ${dir}`);
       assert.ok(readdirSync(dir).some((f) => /^chk-\d+$/.test(f)), 'it holds the checkpoints');
