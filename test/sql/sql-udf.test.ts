@@ -11,11 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
-import { EddyError } from '../../core/failure.js';
-import { SqlSession } from '../../core/sql/session.js';
+import { runJob } from '../../core/index.js';
 import { readJsonLinesDir } from '../helpers/json-rows.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
+import { sqlRefusal } from '../helpers/sql-refusal.js';
 
 const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
 const WORDS = ['cocoa', 'banana', null, 'ccc', '', 'kiwi', 'cactus'];
@@ -49,16 +48,7 @@ INSERT INTO dst SELECT id, count_char(word, 'c'), shout(word) FROM src WHERE cou
     });
   }
 
-  function failure(sql: string): EddyError {
-    try {
-      new SqlSession(new StreamExecutionEnvironment({}), dir).execute(sql);
-    } catch (err) {
-      assert.ok(err instanceof EddyError, `expected an EddyError, got ${String(err)}`);
-      assert.equal(err.message.split('\n').length, 1, 'one line');
-      return err;
-    }
-    assert.fail('expected the statement to be refused');
-  }
+  const failure = (sql: string) => sqlRefusal(sql, dir);
 
   it('a bad module, a Java class or another language is refused in one line naming it', () => {
     const missing = failure("CREATE FUNCTION f AS './nope.js';");
