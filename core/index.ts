@@ -22,6 +22,6 @@ export { EddyError, type Failure, type FailureCode, type RecordOrigin } from './
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics } from './runtime/options.js';
 export type { ConsistencyMode } from './contract/consistency.js';
-export type { ExceptionEntry } from './runtime/failure-history.js';
+export type { ExceptionEntry } from './observe/failure-history.js';
 export { SqlSession, formatPlan, registerFunction, type UserFunction, type StatementResult, type ChangeRow, type RowKind } from './sql/index.js';
 export { readUpsertJsonLines, type ReadUpsertOptions } from './sql/runtime/upsert-json-lines.js';

@@ -20,8 +20,8 @@ import { planJob, type JobPlan } from '../core/runtime/job-plan.js';
 import { loadJob } from '../core/runtime/module-loader.js';
 import type { TaskCommand, TaskSpec } from '../core/runtime/messages.js';
 import { TimeAccount, readAccount, wallNow } from '../core/channel/time-account.js';
+import { CONTROL_CANCEL } from '../core/runtime/control-block.js';
 import {
-  CONTROL_CANCEL,
   METRIC_RECORDS_IN,
   METRIC_RECORDS_OUT,
   METRIC_STATE_ENTRIES,
@@ -32,7 +32,7 @@ import {
   TASK_IDLE_SINCE,
   TASK_INPUT_WATERMARK,
   TASK_OUTPUT_WATERMARK,
-} from '../core/runtime/shared-layout.js';
+} from '../core/observe/metrics-layout.js';
 import { HeapKeyedStore } from '../core/state/heap/heap-keyed-store.js';
 import type { KeyedBackend } from '../core/state/keyed-backend.js';
 import { LmdbKeyedStore } from '../core/state/lmdb/lmdb-keyed-store.js';

@@ -9,11 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { CheckpointPhases, CheckpointStats, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
 import { displayName } from '../graph/stream-graph.js';
-import type { Deployment } from '../runtime/deployment.js';
-import type { JobEvents, StateQuery } from '../runtime/job-events.js';
-import type { ExceptionEntry } from '../runtime/failure-history.js';
-import type { JobPlan } from '../runtime/job-plan.js';
 import { writeArchive } from './archive.js';
+import type { ExceptionEntry } from './failure-history.js';
+import type { JobEvents, StateQuery } from './job-events.js';
+import type { ObservedDeployment, ObservedPlan } from './observed-job.js';
 import { MetricsSampler } from './sampler.js';
 import { buildJobViews, type JobViews } from './views.js';
 
@@ -72,12 +71,12 @@ export class JobRecord implements JobEvents {
   /** Per keyed operator uid and subtask: bytes of its keyed state in the last completed checkpoint. */
   readonly stateBytes = new Map<string, number>();
   private query: StateQuery | undefined;
-  private deployment: Deployment | undefined;
+  private deployment: ObservedDeployment | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pendingBytes = new Map<string, number>();
 
   constructor(
-    readonly plan: JobPlan,
+    readonly plan: ObservedPlan,
     readonly jobPath: string,
   ) {
     this.name = basename(jobPath).replace(/\.[cm]?[jt]s$/, '');
@@ -110,7 +109,7 @@ export class JobRecord implements JobEvents {
     }
   }
 
-  attemptStarted(attempt: number, deployment: Deployment, query: StateQuery): void {
+  attemptStarted(attempt: number, deployment: ObservedDeployment, query: StateQuery): void {
     this.attempt = attempt;
     this.deployment = deployment;
     this.query = query;

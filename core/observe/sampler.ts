@@ -1,5 +1,5 @@
 /**
- * Samples the counters the tasks keep in shared memory (shared-layout.ts) about once a second:
+ * Samples the counters the tasks keep in shared memory (metrics-layout.ts) about once a second:
  * totals per operator subtask carried across restart attempts (a restart deploys fresh
  * counters), per-second rates over the last interval, the time accounting per task (busy =
  * what is neither idle nor back-pressured, as Flink computes it), watermarks, ring fill, and
@@ -7,8 +7,6 @@
  */
 import { RING_CAPACITY, RING_HEADER_BYTES, RING_READ_POS, RING_WRITE_POS } from '../channel/layout.js';
 import { readAccount, wallNow } from '../channel/time-account.js';
-import type { Deployment } from '../runtime/deployment.js';
-import type { JobPlan } from '../runtime/job-plan.js';
 import {
   METRIC_RECORDS_IN,
   METRIC_RECORDS_OUT,
@@ -20,7 +18,8 @@ import {
   TASK_IDLE_SINCE,
   TASK_INPUT_WATERMARK,
   TASK_OUTPUT_WATERMARK,
-} from '../runtime/shared-layout.js';
+} from './metrics-layout.js';
+import type { ObservedDeployment, ObservedPlan } from './observed-job.js';
 
 /** One operator subtask's figures (Flink's metric names). */
 export interface SubtaskMetrics {
@@ -84,7 +83,7 @@ export class MetricsSampler {
   readonly subtasks: SubtaskMetrics[][];
   private readonly base: { recordsIn: number; recordsOut: number }[][];
   private readonly tasks = new Map<string, TaskTotals>();
-  private deployment: Deployment | undefined;
+  private deployment: ObservedDeployment | undefined;
   private inputs: RingCursor[][] = [];
   private outputs: RingCursor[][] = [];
   private lastAt = 0;
@@ -92,14 +91,14 @@ export class MetricsSampler {
   private seenIdle: number[] = [];
   private seenBackPressured: number[] = [];
 
-  constructor(private readonly plan: JobPlan) {
+  constructor(private readonly plan: ObservedPlan) {
     const par = plan.jobGraph.parallelism;
     this.subtasks = plan.graph.nodes.map((n) => Array.from({ length: par[n.id] }, () => emptyMetrics(n.keySelector !== undefined && n.kind !== 'sink')));
     this.base = plan.graph.nodes.map((n) => Array.from({ length: par[n.id] }, () => ({ recordsIn: 0, recordsOut: 0 })));
   }
 
   /** A new attempt: its counters start at zero, so what the last one counted becomes the base. */
-  attach(d: Deployment): void {
+  attach(d: ObservedDeployment): void {
     if (this.deployment) this.sample();
     for (const n of this.plan.graph.nodes) {
       for (let s = 0; s < this.subtasks[n.id].length; s++) {

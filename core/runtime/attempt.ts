@@ -10,15 +10,15 @@ import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import { ringGate, poisonRing } from '../channel/ring.js';
 import type { Failure } from '../failure.js';
 import { displayName } from '../graph/stream-graph.js';
+import type { JobEvents } from '../observe/job-events.js';
 import { keyGroupFor, subtaskForKeyGroup } from '../state/key-groups.js';
 import { createCheckpointCoordinator } from './checkpoint-host.js';
 import type { CollectedRecords } from './collected-records.js';
 import type { Deployment } from './deployment.js';
-import type { JobEvents } from './job-events.js';
 import type { JobPlan } from './job-plan.js';
 import type { PortCommand, RestoreSpec, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
 import type { SlotPool } from './pool.js';
-import { CONTROL_CANCEL } from './shared-layout.js';
+import { CONTROL_CANCEL } from './control-block.js';
 
 /** How long cancelled tasks get to leave their loops before their threads are terminated. */
 const CANCEL_GRACE_MS = 5_000;

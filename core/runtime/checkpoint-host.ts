@@ -8,7 +8,7 @@ import { forcesAlignment } from '../graph/job-graph.js';
 import { writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import type { Failure } from '../failure.js';
-import type { JobEvents } from './job-events.js';
+import type { JobEvents } from '../observe/job-events.js';
 import type { JobPlan } from './job-plan.js';
 import type { RestoreSpec, TaskCommand } from './messages.js';
 

@@ -9,7 +9,8 @@ import { startingSoftCapacity } from '../channel/debloat.js';
 import { consumersOf, producersOf } from '../graph/job-graph.js';
 import type { JobPlan } from './job-plan.js';
 import type { TaskSpec } from './messages.js';
-import { CONTROL_INT32S, createTaskCounters, metricsBytes, metricsSlotBases } from './shared-layout.js';
+import { createTaskCounters, metricsBytes, metricsSlotBases } from '../observe/metrics-layout.js';
+import { CONTROL_INT32S } from './control-block.js';
 
 export interface DeployedTask {
   spec: Omit<TaskSpec, 'port' | 'attempt'>;

@@ -1,9 +1,10 @@
 /** Records in and out per operator, read from the metrics block, for progress and the result. */
 import { displayName } from '../graph/stream-graph.js';
+import { METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from '../observe/metrics-layout.js';
 import type { Deployment } from './deployment.js';
 import type { JobPlan } from './job-plan.js';
 import type { JobProgress, OperatorMetrics, RunOptions } from './options.js';
-import { METRIC_RECORDS_IN, METRIC_RECORDS_OUT, METRICS_PER_SLOT } from './shared-layout.js';
+
 
 export function readMetrics(plan: JobPlan, d: Deployment): OperatorMetrics[] {
   const m = new Float64Array(d.metrics);

@@ -40,7 +40,7 @@ export interface TaskSpec {
   metrics: SharedArrayBuffer;
   /** Metrics slot of every chained operator, head first. */
   metricsSlots: number[];
-  /** This task's own counters (time accounting, watermarks; see shared-layout.ts). */
+  /** This task's own counters (time accounting, watermarks; see observe/metrics-layout.ts). */
   counters: SharedArrayBuffer;
   inputs: InputChannelSpec[];
   outputs: OutputEdgeSpec[];

@@ -1,5 +1,5 @@
 import type { ParseCounts } from '../connectors/sources/line-parsing.js';
-import type { ExceptionEntry } from './failure-history.js';
+import type { ExceptionEntry } from '../observe/failure-history.js';
 import type { CheckpointStats } from '../checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import type { Failure } from '../failure.js';

@@ -51,16 +51,6 @@ const KNOWN_UPWARD: readonly KnownUpward[] = [
     target: 'core/index.ts',
     why: "preloads the public API (what a job's `import 'eddy'` pulls in) before the resolve hook is registered: a deliberate load of the top, like pool.ts naming the worker entry",
   },
-  {
-    file: 'core/observe/job-record.ts',
-    target: 'core/runtime',
-    why: 'type-only: the dashboard record reads Deployment, JobPlan, JobEvents and ExceptionEntry, which runtime/ owns; runtime/job-run.ts creates the record',
-  },
-  {
-    file: 'core/observe/sampler.ts',
-    target: 'core/runtime',
-    why: "reads the tasks' shared metrics (runtime/shared-layout.ts constants, Deployment and JobPlan types); the layout would have to move below runtime/ with the deployment's shape",
-  },
 ];
 
 interface ImportEdge {

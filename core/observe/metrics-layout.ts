@@ -1,14 +1,16 @@
 /**
- * The job-wide shared memory besides the rings: a control block every task polls, the metrics
- * block every task writes its operators' counters into, and one counters block per task for
- * what belongs to the task as a whole (its time accounting and watermarks). Each cell has one
- * writer (the task's thread) and is read by the main thread, which samples it for progress,
- * the result and the dashboard; plain stores suffice (a reader may see a value one publish old).
+ * The shared memory the tasks publish their figures into, read by the main thread (the
+ * sampler here, progress and the job's result in runtime/): the metrics block every task
+ * writes its operators' counters into, and one counters block per task for what belongs to
+ * the task as a whole (its time accounting and watermarks). runtime/deployment.ts allocates
+ * them, workers/task.ts writes them. The layout lives on the observer's floor, below both, so
+ * that neither the observer nor the runtime has to import the other for it. Each cell has one
+ * writer (the task's thread); plain stores suffice (a reader may see a value one publish old).
  *
- * control (Int32Array)          metrics (Float64Array), one slot per (stream node, subtask)
- *   [CONTROL_CANCEL]              [slot*METRICS_PER_SLOT + METRIC_RECORDS_IN]
- *                                 [slot*METRICS_PER_SLOT + METRIC_RECORDS_OUT]
- *                                 [slot*METRICS_PER_SLOT + METRIC_STATE_ENTRIES]
+ * metrics (Float64Array), one slot per (stream node, subtask)
+ *   [slot*METRICS_PER_SLOT + METRIC_RECORDS_IN]
+ *   [slot*METRICS_PER_SLOT + METRIC_RECORDS_OUT]
+ *   [slot*METRICS_PER_SLOT + METRIC_STATE_ENTRIES]
  * A slot's node-subtasks are contiguous, see metricsSlotBases().
  *
  * task counters (Float64Array, one SharedArrayBuffer per task)
@@ -21,10 +23,6 @@
  * Bytes in and out are not counted by the task: the main thread reads them off the rings'
  * read and write positions.
  */
-
-/** Non-zero once the job is being cancelled: every task leaves its loop. */
-export const CONTROL_CANCEL = 0;
-export const CONTROL_INT32S = 4;
 
 export const METRIC_RECORDS_IN = 0;
 export const METRIC_RECORDS_OUT = 1;

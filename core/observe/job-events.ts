@@ -1,17 +1,17 @@
 /**
- * What an attempt tells whoever watches the job (the dashboard's record, core/observe/):
+ * What an attempt tells whoever watches the job (the dashboard's record, job-record.ts):
  * plain notifications, never on the record path, all optional to act on.
  */
 import type { CheckpointPhases, CheckpointStats, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
 import type { Failure } from '../failure.js';
-import type { Deployment } from './deployment.js';
+import type { ObservedDeployment } from './observed-job.js';
 
 /** Reads one key's value of a keyed state of the running attempt (queryable state). */
 export type StateQuery = (uid: string, name: string, key: unknown) => Promise<{ found: boolean; value?: unknown }>;
 
 export interface JobEvents {
   /** An attempt deployed its tasks (fresh rings and counters) and can answer state queries. */
-  attemptStarted(attempt: number, deployment: Deployment, query: StateQuery): void;
+  attemptStarted(attempt: number, deployment: ObservedDeployment, query: StateQuery): void;
   /** The attempt ended; its queries are no longer answered. */
   attemptEnded(attempt: number): void;
   checkpointTriggered(id: number, timestamp: number, kind: SnapshotKind): void;
