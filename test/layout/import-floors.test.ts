@@ -1,8 +1,9 @@
 // The layout rule: "a newcomer follows one record from source to sink by reading the folder
 // names; lower folders never import higher ones". This test reads every TypeScript source under
 // core/ and workers/ (TypeScript's own import scanner: `import`, `import type`, `export … from`
-// and `import('…')` with a literal path, never a match inside a comment) and fails naming the
-// file and line when
+// and `import('…')` with a literal path, never a match inside a comment), plus every module named
+// for loading by `new URL('./x.js', import.meta.url)` (a worker entry, a loader hook: an import
+// all the same, made at run time), and fails naming the file and line when
 //   - a folder imports a folder on a higher floor (FLOORS below, bottom first),
 //   - a folder has no floor yet (a new folder: give it one here and in README's layout), or
 //   - folders import each other round in a circle (possible only within one floor).
@@ -49,7 +50,12 @@ const KNOWN_UPWARD: readonly KnownUpward[] = [
   {
     file: 'core/runtime/module-loader.ts',
     target: 'core/index.ts',
-    why: "preloads the public API (what a job's `import 'eddy'` pulls in) before the resolve hook is registered: a deliberate load of the top, like pool.ts naming the worker entry",
+    why: "preloads the public API (what a job's `import 'eddy'` pulls in) before the resolve hook is registered, and hands the hook its URL: a deliberate load of the top, like pool.ts naming the worker entry",
+  },
+  {
+    file: 'core/runtime/pool.ts',
+    target: 'workers',
+    why: 'names the worker entry (workers/bootstrap.js) each thread of the pool starts with: the runtime must say what runs on its threads',
   },
 ];
 
@@ -85,15 +91,34 @@ function sources(root: string, dir: string): string[] {
   return out;
 }
 
+/**
+ * Modules named by `new URL('<relative .js/.mjs>', import.meta.url)`: loaded by a worker, a
+ * loader hook or a dynamic import of the URL, out of reach of TypeScript's import scanner.
+ */
+function modulesNamedByUrl(file: string, text: string): { fileName: string; pos: number }[] {
+  if (!text.includes('import.meta.url')) return [];
+  const found: { fileName: string; pos: number }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'URL' && node.arguments?.length === 2) {
+      const [spec, base] = node.arguments;
+      if (ts.isStringLiteralLike(spec) && /\.m?js$/.test(spec.text) && base.getText() === 'import.meta.url') found.push({ fileName: spec.text, pos: spec.getStart() });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true));
+  return found;
+}
+
 /** Every relative import between two different folders, with its line. */
 function folderImports(root: string): ImportEdge[] {
   const edges: ImportEdge[] = [];
   for (const file of [...sources(root, 'core'), ...sources(root, 'workers')]) {
     const text = readFileSync(join(root, file), 'utf8');
-    for (const imported of ts.preProcessFile(text, true, true).importedFiles) {
+    for (const imported of [...ts.preProcessFile(text, true, true).importedFiles, ...modulesNamedByUrl(file, text)]) {
       if (!imported.fileName.startsWith('.')) continue;
       const abs = resolve(root, dirname(file), imported.fileName).replace(/\.(m?js)$/, (ext) => (ext === '.mjs' ? '.mts' : '.ts'));
       const target = relative(root, abs).split(sep).join('/');
+      if (!/^(core|workers)\//.test(target)) continue;
       const fromFolder = folderOf(file);
       const toFolder = folderOf(target);
       if (fromFolder === toFolder) continue;
@@ -200,7 +225,7 @@ describe('import floors: lower folders never import higher ones', () => {
     assert.deepEqual(stale, []);
   });
 
-  it('the checks catch an upward import, a type-only one in a multi-line import, a dynamic one, core importing workers, a folder without a floor and a circle', () => {
+  it('the checks catch an upward import, a type-only one in a multi-line import, a dynamic one, a module named by URL, core importing workers, a folder without a floor and a circle', () => {
     const root = mkdtempSync(join(tmpdir(), 'eddy-floors-'));
     try {
       const write = (rel: string, text: string) => {
@@ -214,12 +239,14 @@ describe('import floors: lower folders never import higher ones', () => {
       write('core/newfolder/e.ts', "import '../failure.js';\n");
       write('core/api/x.ts', 'export type X = 1;\n');
       write('core/cli/f.ts', "import { w } from '../../workers/w.js';\n");
+      write('core/control/g.ts', "// new URL('../runtime/commented.js', import.meta.url)\nconst pkg = new URL('../../package.json', import.meta.url);\nexport const entry = new URL(\n  '../runtime/r.js',\n  import.meta.url,\n);\n");
       const found = folderImports(root);
       const upward = upwardImports(found, []);
       assert.deepEqual(upward.sort(), [
         'core/state/a.ts:4: core/state (floor 2) imports core/api/x.ts on a higher floor (core/api, floor 6)',
         'core/time/b.ts:1: core/time (floor 3) imports core/graph/g.ts on a higher floor (core/graph, floor 5)',
         'core/cli/f.ts:1: core/cli (floor 10) imports workers/w.ts on a higher floor (workers, floor 11)',
+        'core/control/g.ts:4: core/control (floor 4) imports core/runtime/r.ts on a higher floor (core/runtime, floor 8)',
         "core/newfolder/e.ts:1: folder core/newfolder has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)",
       ].sort());
       assert.deepEqual(folderCircles(found, []), [
