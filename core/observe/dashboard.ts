@@ -1,25 +1,25 @@
 /**
- * The dashboard's HTTP server: the static page (ui/) and its libraries from node_modules, the
- * REST API (views.ts), Prometheus `/metrics`, queryable state, and savepoint / stop through the
- * control handlers. It serves a live job (a JobRecord) or a finished one's archive.
+ * The dashboard's HTTP server: the static page (ui/) and its libraries from node_modules,
+ * Prometheus `/metrics`, and the REST API (rest-api.ts: the views, queryable state, savepoint
+ * and stop). It serves a live job (a JobRecord) or a finished one's archive.
  *
  * Loopback only, and no login: it binds a loopback address and nothing else, answers only
  * requests whose Host header names a loopback host (a page on another site that re-points its
  * DNS name at 127.0.0.1 still sends its own name: DNS rebinding), and takes savepoint and stop
  * only with the job's control token (the one in `_control.json`, readable by its owner only).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlHandlers } from '../control/control-server.js';
 import { EddyError } from '../failure.js';
+import { HttpError, isLoopbackHost, sendFile, sendJson } from './http.js';
 import type { JobRecord } from './job-record.js';
 import { createRegistry } from './prometheus.js';
-import { vertexBackPressure, vertexWatermarks, type JobViews } from './views.js';
+import { answerJobApi, type JobApi } from './rest-api.js';
+import type { JobViews } from './views.js';
 
 export interface DashboardOptions {
   port: number;
@@ -39,16 +39,6 @@ export interface Dashboard {
 }
 
 const LOOPBACK_BINDS = new Set(['127.0.0.1', 'localhost', '::1']);
-const MAX_BODY_BYTES = 64 * 1024;
-
-/** True for a Host header naming this machine's loopback interface (port ignored). */
-export function isLoopbackHost(hostHeader: string | undefined): boolean {
-  if (!hostHeader) return false;
-  let name = hostHeader.toLowerCase();
-  if (name.startsWith('[')) name = name.slice(1, name.indexOf(']'));
-  else name = name.replace(/:\d+$/, '');
-  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
-}
 
 /** The static page's folder: next to this module in the sources, or in the sources beside dist/. */
 function uiDir(): string {
@@ -70,23 +60,6 @@ function vendorFiles(): Record<string, { file: string; type: string }> {
 
 const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css' };
 
-/** Equal-time comparison of a presented token with the job's. */
-function tokenMatches(presented: string | undefined, token: string): boolean {
-  if (!presented) return false;
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(token).digest();
-  return timingSafeEqual(a, b);
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const host = o.host ?? '127.0.0.1';
   if (!LOOPBACK_BINDS.has(host)) {
@@ -96,45 +69,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const record = o.record;
   record?.startSampling();
   const registry = record ? createRegistry(record) : undefined;
-  const views = (): JobViews => (record ? record.views() : o.archive!);
+  const api: JobApi = { views: () => (record ? record.views() : o.archive!), record, control: o.control };
   const ui = uiDir();
   const vendor = vendorFiles();
-
-  const sendJson = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(body, (_k, v: unknown) => (v instanceof Map ? [...v.values()] : v)));
-  };
-  const sendFile = async (res: ServerResponse, file: string, type: string) => {
-    const body = await readFile(file);
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' });
-    res.end(body);
-  };
-  const readBody = (req: IncomingMessage): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      let text = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => {
-        text += c;
-        if (text.length > MAX_BODY_BYTES) reject(new HttpError(413, 'request body too large'));
-      });
-      req.on('end', () => {
-        try {
-          resolve(text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>));
-        } catch {
-          reject(new HttpError(400, 'the request body is not JSON'));
-        }
-      });
-      req.on('error', reject);
-    });
-
-  const mutate = async (req: IncomingMessage, action: (h: ControlHandlers, body: Record<string, unknown>) => Promise<unknown>) => {
-    if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-    if (!o.control) throw new HttpError(409, 'this job has no control endpoint (it runs without checkpoints, or has finished)');
-    const auth = req.headers.authorization;
-    const presented = (req.headers['x-eddy-token'] as string | undefined) ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
-    if (!tokenMatches(presented, o.control.token)) throw new HttpError(403, "missing or wrong token: send the job's control token (in <checkpoint dir>/_control.json) as X-Eddy-Token");
-    return action(o.control.handlers, await readBody(req));
-  };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -149,57 +86,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       res.end(await registry.metrics());
       return;
     }
-    const v = views();
-    if (path === '/overview') return sendJson(res, 200, v.overview);
-    if (path === '/jobs/overview') return sendJson(res, 200, v.jobsOverview);
-    const m = /^\/jobs\/([0-9a-f]+)(\/.*)?$/.exec(path);
-    if (!m) throw new HttpError(404, `no such path: ${path}`);
-    if (m[1] !== v.jid) throw new HttpError(404, `no job ${m[1]} (this dashboard serves job ${v.jid})`);
-    const rest = m[2] ?? '';
-    if (rest === '' || rest === '/') return sendJson(res, 200, v.job);
-    if (rest === '/checkpoints') return sendJson(res, 200, v.checkpoints);
-    if (rest === '/exceptions') return sendJson(res, 200, v.exceptions);
-    if (rest === '/series') return sendJson(res, 200, v.series);
-    const vertex = /^\/vertices\/(\d+)(\/watermarks|\/backpressure)?$/.exec(rest);
-    if (vertex) {
-      const vv = v.vertices[vertex[1]];
-      if (!vv) throw new HttpError(404, `no vertex ${vertex[1]}`);
-      if (vertex[2] === '/watermarks') return sendJson(res, 200, vertexWatermarks(vv));
-      if (vertex[2] === '/backpressure') return sendJson(res, 200, vertexBackPressure(vv));
-      return sendJson(res, 200, vv);
-    }
-    const state = /^\/state\/([^/]+)\/([^/]+)$/.exec(rest);
-    if (state) {
-      if (!record) throw new HttpError(409, 'the job has finished: its state is in its last checkpoint');
-      const raw = url.searchParams.get('key');
-      const json = url.searchParams.get('keyJson');
-      if (raw === null && json === null) throw new HttpError(400, 'give the key as ?key=TEXT (a string key) or ?keyJson=JSON (a number or composite key)');
-      let key: unknown = raw;
-      if (json !== null) {
-        try {
-          key = JSON.parse(json);
-        } catch {
-          throw new HttpError(400, `keyJson is not JSON: ${json}`);
-        }
-      }
-      const uid = decodeURIComponent(state[1]);
-      const name = decodeURIComponent(state[2]);
-      try {
-        const r = await record.queryState(uid, name, key);
-        return sendJson(res, r.found ? 200 : 404, { operator: uid, state: name, key, found: r.found, ...(r.found ? { value: r.value } : {}) });
-      } catch (err) {
-        throw new HttpError(409, err instanceof Error ? err.message : String(err));
-      }
-    }
-    if (rest === '/savepoints') {
-      const r = await mutate(req, (h, body) => h.savepoint(typeof body.target === 'string' ? body.target : undefined));
-      return sendJson(res, 200, r);
-    }
-    if (rest === '/stop') {
-      const r = await mutate(req, (h, body) => h.stop(body.withSavepoint === true, typeof body.target === 'string' ? body.target : undefined));
-      return sendJson(res, 200, r);
-    }
-    throw new HttpError(404, `no such path: ${path}`);
+    return answerJobApi(api, req, res, url);
   };
 
   const server = createServer((req, res) => {
