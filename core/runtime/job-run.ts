@@ -53,9 +53,10 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const checkpointing = plan.settings.mode !== 'none';
   // What this run starts from, verified file by file before any thread starts.
   const initial = await initialRestore(plan, overrides, warn);
+  // Refused before the folders are made: a bad --restart must not leave a temporary folder behind.
+  const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
   const folders = openRunFolders(plan, overrides);
   const { checkpointDir, localDir } = folders;
-  const restart = createRestartStrategy(parseRestartSpec('--restart', overrides.restart ?? (checkpointing ? 'exponential' : 'none')));
   const collector = new CollectedRecords();
   let deployment = deploy(plan, jobPath, args);
   const pool = new SlotPool(deployment.tasks.length);

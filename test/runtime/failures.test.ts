@@ -1,7 +1,7 @@
 // A user function that throws and a worker that exits both fail the job with an EddyError that
 // names the operator and the subtask; an unbounded job stops cleanly when its signal aborts.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -106,5 +106,24 @@ describe('restart strategies at work', () => {
     assert.ok(dir !== undefined, 'the job had a checkpoint folder');
     assert.equal(existsSync(dir), false, `${dir} is gone`);
     assert.deepEqual(warnings.filter((w) => w.includes('retained')), []);
+  });
+
+  it('a run refused before it starts (a bad restart strategy) leaves no temporary folder', async () => {
+    // The run's temporary folders go under TMPDIR; a folder of this test's own shows what is left.
+    const tmp = mkdtempSync(join(tmpdir(), 'eddy-refused-run-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      await assert.rejects(runJob(fixture('failing.mjs'), { checkpointIntervalMs: 100, stateBackend: 'lmdb', restart: 'bogus', args: { fail: 'throw', at: '100' } }), (err: unknown) => {
+        assert.ok(err instanceof EddyError && err.code === 'BAD_FLAG', String(err));
+        assert.match(err.message, /--restart/);
+        return true;
+      });
+      assert.deepEqual(readdirSync(tmp), []);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
