@@ -19,19 +19,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { describeOrigin, EddyError, type FailureCode } from '../failure.js';
-import type { JobProgress, JobResult } from '../runtime/options.js';
-import { closest, parseRunArgs, runHelp } from './args.js';
-import { createProgress, formatSummary, REDRAW_INTERVAL_MS } from './progress.js';
+import { closest, runHelp } from './args.js';
+import { report } from './errors.js';
+import { runCommand } from './run-command.js';
 import { checkpointsCommand, savepointCommand, snapshotHelp, stopCommand } from './snapshot-commands.js';
 import { uiCommand, uiHelp } from './ui-command.js';
 import { prepareSqlRun, sqlHelp } from './sql-command.js';
 
-/** Commands that the design names but this version does not implement yet. */
+/** The commands that act on a job through its checkpoint folder (each has its own help). */
 const SNAPSHOT_COMMANDS = ['savepoint', 'stop', 'checkpoints'] as const;
 const COMMANDS = ['run', 'sql', 'bench', 'ui', 'help', ...SNAPSHOT_COMMANDS];
 
-const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 'BAD_ARG']);
 
 function mainHelp(): string {
   return [
@@ -60,110 +58,6 @@ function version(): string {
   return pkg.version ?? 'unknown';
 }
 
-function isEddyError(err: unknown): err is EddyError {
-  return (
-    err instanceof EddyError ||
-    (err instanceof Error && err.name === 'EddyError' && typeof (err as { code?: unknown }).code === 'string')
-  );
-}
-
-/** `eddy: [CODE] message` on one line (the first line of the message). */
-function errorLine(err: EddyError): string {
-  const first = err.message.split('\n')[0]!.trim();
-  return `eddy: [${err.code}] ${first}${err.origin !== undefined ? `; ${describeOrigin(err.origin)}` : ''}`;
-}
-
-/** Prints an error and returns the exit code for it. */
-function report(err: unknown): number {
-  if (isEddyError(err)) {
-    process.stderr.write(`${errorLine(err)}\n`);
-    if (process.env.EDDY_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
-    return USAGE_CODES.has(err.code) ? 2 : 1;
-  }
-  const stack = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`eddy: unexpected error (a bug in eddy; please report it with this output)\n${stack}\n`);
-  return 1;
-}
-
-async function run(argv: readonly string[]): Promise<number> {
-  const parsed = parseRunArgs(argv, process.env);
-  if (parsed.help) {
-    process.stdout.write(`${runHelp()}\n`);
-    return 0;
-  }
-
-  const progress = createProgress({ enabled: parsed.progress, stream: process.stderr });
-  const controller = new AbortController();
-  let stopSignal: NodeJS.Signals | undefined;
-
-  const onSignal = (signal: NodeJS.Signals): void => {
-    progress.clear();
-    if (stopSignal !== undefined) {
-      // Second signal: the user does not want to wait for a clean stop.
-      process.stderr.write(`eddy: ${signal} again, exiting without waiting for the job to stop\n`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    }
-    stopSignal = signal;
-    process.stderr.write(
-      `eddy: ${signal} received, stopping the job${signal === 'SIGINT' ? ' (press Ctrl-C again to exit at once)' : ''}\n`,
-    );
-    controller.abort(new EddyError('CANCELLED', `job cancelled by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  try {
-    // Loaded only for `run`, so that --help and usage errors answer at once.
-    const { runJob } = await import('../runtime/job-run.js');
-    let result: JobResult;
-    try {
-      result = await runJob(
-        parsed.jobPath,
-        {
-          ...parsed.options,
-          onProgress: (p: JobProgress) => progress.update(p),
-          onWarning: (m: string) => {
-            progress.clear();
-            process.stderr.write(`eddy: warning: ${m}\n`);
-          },
-          onWebUi: (url: string) => {
-            progress.clear();
-            process.stderr.write(`eddy: dashboard at ${url} (REST under /jobs, Prometheus at ${url}metrics)\n`);
-          },
-          onFailure: (line: string) => {
-            progress.clear();
-            process.stderr.write(`eddy: ${line}\n`);
-          },
-          onStart: ({ checkpointDir, restoredFrom }) => {
-            progress.clear();
-            if (restoredFrom) process.stderr.write(`eddy: restored checkpoint ${restoredFrom.checkpointId} from ${restoredFrom.checkpointDir}\n`);
-            process.stderr.write(`eddy: checkpoints in ${checkpointDir} (eddy savepoint ${checkpointDir} · eddy stop --with-savepoint ${checkpointDir})\n`);
-          },
-          // The snapshot is also kept for a summary when a cancelled job ends without a result.
-          progressIntervalMs: parsed.progress && process.stderr.isTTY ? REDRAW_INTERVAL_MS : 1000,
-        },
-        { signal: controller.signal },
-      );
-    } catch (err) {
-      progress.stop();
-      if (stopSignal !== undefined && isEddyError(err) && err.code === 'CANCELLED') {
-        // A clean stop that the runtime reports as a cancellation: summarize what we saw.
-        const last = progress.last;
-        process.stderr.write(`${formatSummary({ durationMs: last?.elapsedMs ?? 0, operators: last?.operators ?? [] }, 'cancelled')}\n`);
-        return 0;
-      }
-      throw err;
-    }
-    progress.stop();
-    process.stderr.write(`${formatSummary(result, result.stoppedWithSavepoint ? 'stopped' : result.cancelled || stopSignal !== undefined ? 'cancelled' : 'finished')}\n`);
-    return 0;
-  } finally {
-    progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
 /** The suite lives in bench/ (a source checkout, not the published package): run it as its own process. */
 async function bench(argv: readonly string[]): Promise<number> {
   const entry = fileURLToPath(new URL('../../bench/index.js', import.meta.url));
@@ -180,7 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case 'run':
-        return await run(rest);
+        return await runCommand(rest);
       case 'sql': {
         if (rest[0] === '--help' || rest[0] === '-h') {
           process.stdout.write(`${sqlHelp()}\n`);
@@ -189,7 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
         // Without a file (nothing, or only run flags): the interactive shell.
         if (rest[0] === undefined || rest[0].startsWith('-')) return await (await import('./sql-shell.js')).sqlShellCommand(rest);
         const runArgv = prepareSqlRun(rest, process.stdout);
-        return runArgv === undefined ? 0 : await run(runArgv);
+        return runArgv === undefined ? 0 : await runCommand(runArgv);
       }
       case 'savepoint':
         return await savepointCommand(rest, process.stdout);
