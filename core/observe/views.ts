@@ -4,6 +4,7 @@
  * `plan`, `exceptionHistory`, checkpoint `counts` / `history`), plus the figures the page needs.
  */
 import { describeOrigin } from '../failure.js';
+import type { JobVertex } from '../graph/job-graph.js';
 import type { JobRecord, CheckpointEntry, ExceptionEntry, Series } from './job-record.js';
 import type { SubtaskMetrics } from './sampler.js';
 
@@ -112,53 +113,76 @@ function minWatermark(xs: (number | null)[]): number | null {
 
 export function buildJobViews(r: JobRecord): JobViews {
   const g = r.plan.jobGraph;
-  const s = r.plan.settings;
   const now = Date.now();
   const end = r.endTime ?? -1;
   const duration = (r.endTime ?? now) - r.startTime;
-  const vertexViews = g.vertices.map((v) => {
-    const head = v.nodes[0];
-    const tail = v.nodes[v.nodes.length - 1];
-    const headM = r.sampler.subtasks[head.id];
-    const tailM = r.sampler.subtasks[tail.id];
-    const busy = max(headM.map((m) => m.busyTimeMsPerSecond)) / 10;
-    const bp = max(headM.map((m) => m.backPressuredTimeMsPerSecond)) / 10;
-    const subtasks: SubtaskView[] = headM.map((_, st) => ({
-      subtask: st,
-      operators: v.nodes.map((n) => {
-        const uid = r.uidOf(n.id);
-        const m = r.sampler.subtasks[n.id][st];
-        const bytes = r.stateBytes.get(`${uid}/${st}`);
-        return bytes === undefined ? { uid, ...m } : { uid, ...m, stateBytes: bytes };
-      }),
-    }));
-    const view: VertexView & { subtasks: SubtaskView[] } = {
-      id: v.id,
-      name: v.name,
-      parallelism: v.parallelism,
-      status: r.state,
-      operators: v.nodes.map((n) => ({ uid: r.uidOf(n.id), name: n.name, kind: n.kind, keyed: n.keySelector !== undefined && n.kind !== 'sink' })),
-      metrics: {
-        'read-records': sum(headM.map((m) => m.numRecordsIn)),
-        'write-records': sum(tailM.map((m) => m.numRecordsOut)),
-        'read-bytes': sum(headM.map((m) => m.numBytesIn)),
-        'write-bytes': sum(tailM.map((m) => m.numBytesOut)),
-        recordsInPerSecond: sum(headM.map((m) => m.numRecordsInPerSecond)),
-        recordsOutPerSecond: sum(tailM.map((m) => m.numRecordsOutPerSecond)),
-        busyPercent: busy,
-        backPressuredPercent: bp,
-        idlePercent: max(headM.map((m) => m.idleTimeMsPerSecond)) / 10,
-        backPressureLevel: levelOf(bp / 100),
-        inputWatermark: minWatermark(headM.map((m) => m.currentInputWatermark)),
-        outputWatermark: minWatermark(tailM.map((m) => m.currentOutputWatermark)),
-      },
-      subtasks,
-    };
-    return view;
-  });
+  const vertexViews = g.vertices.map((v) => vertexView(r, v));
+  const state = r.state;
+  return {
+    jid: r.id,
+    overview: {
+      'jobs-running': state === 'RUNNING' || state === 'RESTARTING' ? 1 : 0,
+      'jobs-finished': state === 'FINISHED' ? 1 : 0,
+      'jobs-failed': state === 'FAILED' ? 1 : 0,
+      'jobs-cancelled': state === 'CANCELED' ? 1 : 0,
+      'eddy-version': '0.1.0',
+    },
+    jobsOverview: { jobs: [{ jid: r.id, name: r.name, state, 'start-time': r.startTime, 'end-time': end, duration }] },
+    job: jobView(r, vertexViews, now, duration),
+    vertices: Object.fromEntries(vertexViews.map((v) => [String(v.id), v])),
+    checkpoints: checkpointsView(r),
+    exceptions: exceptionsView(r),
+    series: { ...r.series, vertices: g.vertices.map((v) => v.name) },
+  };
+}
+
+/** One vertex (chain of operators): its figures summed over subtasks, and each subtask's operators. */
+function vertexView(r: JobRecord, v: JobVertex): VertexView & { subtasks: SubtaskView[] } {
+  const head = v.nodes[0];
+  const tail = v.nodes[v.nodes.length - 1];
+  const headM = r.sampler.subtasks[head.id];
+  const tailM = r.sampler.subtasks[tail.id];
+  const busy = max(headM.map((m) => m.busyTimeMsPerSecond)) / 10;
+  const bp = max(headM.map((m) => m.backPressuredTimeMsPerSecond)) / 10;
+  const subtasks: SubtaskView[] = headM.map((_, st) => ({
+    subtask: st,
+    operators: v.nodes.map((n) => {
+      const uid = r.uidOf(n.id);
+      const m = r.sampler.subtasks[n.id][st];
+      const bytes = r.stateBytes.get(`${uid}/${st}`);
+      return bytes === undefined ? { uid, ...m } : { uid, ...m, stateBytes: bytes };
+    }),
+  }));
+  return {
+    id: v.id,
+    name: v.name,
+    parallelism: v.parallelism,
+    status: r.state,
+    operators: v.nodes.map((n) => ({ uid: r.uidOf(n.id), name: n.name, kind: n.kind, keyed: n.keySelector !== undefined && n.kind !== 'sink' })),
+    metrics: {
+      'read-records': sum(headM.map((m) => m.numRecordsIn)),
+      'write-records': sum(tailM.map((m) => m.numRecordsOut)),
+      'read-bytes': sum(headM.map((m) => m.numBytesIn)),
+      'write-bytes': sum(tailM.map((m) => m.numBytesOut)),
+      recordsInPerSecond: sum(headM.map((m) => m.numRecordsInPerSecond)),
+      recordsOutPerSecond: sum(tailM.map((m) => m.numRecordsOutPerSecond)),
+      busyPercent: busy,
+      backPressuredPercent: bp,
+      idlePercent: max(headM.map((m) => m.idleTimeMsPerSecond)) / 10,
+      backPressureLevel: levelOf(bp / 100),
+      inputWatermark: minWatermark(headM.map((m) => m.currentInputWatermark)),
+      outputWatermark: minWatermark(tailM.map((m) => m.currentOutputWatermark)),
+    },
+    subtasks,
+  };
+}
+
+/** Flink's `/jobs/:jid`: the job, its vertices without their subtasks, the plan and the job-scope metrics. */
+function jobView(r: JobRecord, vertexViews: (VertexView & { subtasks: SubtaskView[] })[], now: number, duration: number): JobView {
+  const g = r.plan.jobGraph;
+  const s = r.plan.settings;
   const completed = r.checkpoints.filter((c) => c.status === 'COMPLETED');
   const last = completed[completed.length - 1];
-  const failedList = r.checkpoints.filter((c) => c.status === 'FAILED');
   const metrics: JobMetrics = {
     uptime: r.state === 'RUNNING' ? duration : 0,
     numRestarts: r.restarts,
@@ -172,12 +196,12 @@ export function buildJobViews(r: JobRecord): JobViews {
     lastCheckpointSyncDuration: last?.phases?.syncMs ?? null,
     lastCheckpointAsyncDuration: last?.phases?.asyncMs ?? null,
   };
-  const job: JobView = {
+  return {
     jid: r.id,
     name: r.name,
     state: r.state,
     'start-time': r.startTime,
-    'end-time': end,
+    'end-time': r.endTime ?? -1,
     duration,
     now,
     attempt: r.attempt,
@@ -195,37 +219,32 @@ export function buildJobViews(r: JobRecord): JobViews {
     },
     metrics,
   };
-  const latestException = r.exceptions[r.exceptions.length - 1];
-  const state = r.state;
+}
+
+/** Flink's `/jobs/:jid/checkpoints`: counts, the latest completed and failed, the history newest first. */
+function checkpointsView(r: JobRecord): CheckpointsView {
+  const completed = r.checkpoints.filter((c) => c.status === 'COMPLETED');
+  const failedList = r.checkpoints.filter((c) => c.status === 'FAILED');
   return {
-    jid: r.id,
-    overview: {
-      'jobs-running': state === 'RUNNING' || state === 'RESTARTING' ? 1 : 0,
-      'jobs-finished': state === 'FINISHED' ? 1 : 0,
-      'jobs-failed': state === 'FAILED' ? 1 : 0,
-      'jobs-cancelled': state === 'CANCELED' ? 1 : 0,
-      'eddy-version': '0.1.0',
+    counts: {
+      triggered: r.counts.triggered,
+      in_progress: r.checkpoints.filter((c) => c.status === 'IN_PROGRESS').length,
+      completed: r.counts.completed,
+      failed: r.counts.failed,
+      restored: r.restarts,
     },
-    jobsOverview: { jobs: [{ jid: r.id, name: r.name, state, 'start-time': r.startTime, 'end-time': end, duration }] },
-    job,
-    vertices: Object.fromEntries(vertexViews.map((v) => [String(v.id), v])),
-    checkpoints: {
-      counts: {
-        triggered: r.counts.triggered,
-        in_progress: r.checkpoints.filter((c) => c.status === 'IN_PROGRESS').length,
-        completed: r.counts.completed,
-        failed: r.counts.failed,
-        restored: r.restarts,
-      },
-      latest: { completed: last ?? null, failed: failedList[failedList.length - 1] ?? null },
-      history: [...r.checkpoints].reverse(),
-    },
-    exceptions: {
-      'root-exception': latestException ? latestException.message : null,
-      timestamp: latestException?.timestamp ?? null,
-      exceptionHistory: { entries: [...r.exceptions].reverse().map((e) => (e.origin !== undefined ? { ...e, originText: describeOrigin(e.origin) } : e)) },
-    },
-    series: { ...r.series, vertices: g.vertices.map((v) => v.name) },
+    latest: { completed: completed[completed.length - 1] ?? null, failed: failedList[failedList.length - 1] ?? null },
+    history: [...r.checkpoints].reverse(),
+  };
+}
+
+/** Flink's `/jobs/:jid/exceptions`: the latest as the root exception, the history newest first. */
+function exceptionsView(r: JobRecord): ExceptionsView {
+  const latestException = r.exceptions[r.exceptions.length - 1];
+  return {
+    'root-exception': latestException ? latestException.message : null,
+    timestamp: latestException?.timestamp ?? null,
+    exceptionHistory: { entries: [...r.exceptions].reverse().map((e) => (e.origin !== undefined ? { ...e, originText: describeOrigin(e.origin) } : e)) },
   };
 }
 
