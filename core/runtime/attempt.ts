@@ -9,21 +9,18 @@ import type { CheckpointCoordinator, CheckpointStats } from '../checkpoint/coord
 import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import { ringGate, poisonRing } from '../channel/ring.js';
 import type { Failure } from '../failure.js';
-import { displayName } from '../graph/stream-graph.js';
 import type { JobEvents } from '../observe/job-events.js';
-import { keyGroupFor, subtaskForKeyGroup } from '../state/key-groups.js';
 import { createCheckpointCoordinator } from './checkpoint-host.js';
 import type { CollectedRecords } from './collected-records.js';
 import type { Deployment } from './deployment.js';
 import type { JobPlan } from './job-plan.js';
 import type { PortCommand, RestoreSpec, TaskOutcome, TaskReport, TaskSpec } from './messages.js';
 import type { SlotPool } from './pool.js';
+import { StateQueries } from './state-queries.js';
 import { CONTROL_CANCEL } from './control-block.js';
 
 /** How long cancelled tasks get to leave their loops before their threads are terminated. */
 const CANCEL_GRACE_MS = 5_000;
-/** A state query the owning task has not answered by then fails (the task may be stuck). */
-const QUERY_TIMEOUT_MS = 5_000;
 
 export interface AttemptOptions {
   plan: JobPlan;
@@ -51,8 +48,6 @@ export interface AttemptEnd {
   checkpoints: CheckpointStats[];
 }
 
-type StateValue = Extract<TaskReport, { type: 'state-value' }>;
-
 export class Attempt {
   private readonly control: Int32Array;
   private readonly killers: AbortController[];
@@ -62,14 +57,14 @@ export class Attempt {
   private coordinator: CheckpointCoordinator | undefined;
   private firstFailure: Failure | undefined;
   private cancelledByUser = false;
-  private nextQuery = 0;
-  private readonly queries = new Map<number, (r: StateValue) => void>();
+  private readonly queries: StateQueries;
 
   constructor(private readonly o: AttemptOptions) {
     const d = o.deployment;
     this.control = new Int32Array(d.control);
     this.killers = d.tasks.map(() => new AbortController());
     this.sourceTasks = d.tasks.map((t, k) => (o.plan.jobGraph.vertices[t.spec.vertex].nodes[0].kind === 'source' ? k : -1)).filter((k) => k >= 0);
+    this.queries = new StateQueries(o.plan, d, (k, cmd) => this.command(k, cmd));
   }
 
   private get cancelling(): boolean {
@@ -124,10 +119,10 @@ export class Attempt {
     const runs = d.tasks.map((_, k) => this.runTask(k));
     this.coordinator?.start();
     this.o.onCoordinator(this.coordinator);
-    events?.attemptStarted(this.o.attempt, d, (uid, name, key) => this.query(uid, name, key));
+    events?.attemptStarted(this.o.attempt, d, (uid, name, key) => this.queries.ask(uid, name, key));
     await Promise.all(runs);
     events?.attemptEnded(this.o.attempt);
-    for (const answer of this.queries.values()) answer({ type: 'state-value', requestId: -1, found: false, error: 'the attempt ended' });
+    this.queries.endAll();
     this.o.onCoordinator(undefined);
     this.coordinator?.stop();
     signal?.removeEventListener('abort', this.onAbort);
@@ -196,7 +191,7 @@ export class Attempt {
         this.o.collector.restores.push({ uid: m.operatorUid, subtask: m.subtask, local: m.local, filesRead: m.filesRead });
         break;
       case 'state-value':
-        this.queries.get(m.requestId)?.(m);
+        this.queries.answered(m);
         break;
       case 'ack':
         this.o.events?.taskAcknowledged(m.id, k, m.phases, m.acks);
@@ -209,33 +204,5 @@ export class Attempt {
         if (++this.sourcesEnded === this.sourceTasks.length) this.coordinator?.requestFinal();
         break;
     }
-  }
-
-  /** Asks the task holding `key`'s key group of operator `uid` for its value of state `name`. */
-  private query(uid: string, name: string, key: unknown): Promise<{ found: boolean; value?: unknown }> {
-    const task = this.ownerOf(uid, key);
-    if (task < 0) return Promise.reject(new Error(`no running operator '${uid}' with keyed state`));
-    const requestId = this.nextQuery++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => settle({ type: 'state-value', requestId, found: false, error: `no answer within ${QUERY_TIMEOUT_MS} ms` }), QUERY_TIMEOUT_MS);
-      const settle = (r: StateValue) => {
-        clearTimeout(timer);
-        this.queries.delete(requestId);
-        if (r.error !== undefined) reject(new Error(r.error));
-        else resolve({ found: r.found, value: r.value });
-      };
-      this.queries.set(requestId, settle);
-      this.command(task, { type: 'query', requestId, uid, name, key });
-    });
-  }
-
-  /** The task index of the subtask of `uid` that owns `key`'s key group, or -1. */
-  private ownerOf(uid: string, key: unknown): number {
-    const g = this.o.plan.jobGraph;
-    const vertex = g.vertices.find((v) => v.nodes.some((n) => displayName(n) === uid && n.keySelector !== undefined));
-    if (!vertex) return -1;
-    const maxP = this.o.plan.settings.maxParallelism;
-    const subtask = subtaskForKeyGroup(keyGroupFor(key, maxP), maxP, vertex.parallelism);
-    return this.o.deployment.tasks.findIndex((t) => t.spec.vertex === vertex.id && t.spec.subtask === subtask);
   }
 }
