@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Collector } from '../core/contract/functions.js';
 import { Gate } from '../core/channel/gate.js';
 import type { SinkWriter, SourceReader } from '../core/connectors/types.js';
-import { EddyError, type FailureCode } from '../core/failure.js';
+import { EddyError } from '../core/failure.js';
 import type { JobVertex } from '../core/graph/job-graph.js';
 import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { KeyContextOperator } from '../core/operators/keyed.js';
@@ -40,45 +40,9 @@ import { keyGroupFor, keyGroupRange } from '../core/state/key-groups.js';
 import { OperatorStateStore } from '../core/state/operator-state.js';
 import { TaskTime } from '../core/time/task-time.js';
 import { answerQueries, connectorContext, send } from './control-port.js';
+import { SourceCounter } from './source-counter.js';
 import { InputGate } from './input-gate.js';
 import { TaskOutput } from './output.js';
-
-/** Failures caused by one record, which its origin explains (not a sink's or the runtime's). */
-const RECORD_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode>(['USER_FUNCTION_FAILED', 'NULL_KEY', 'BAD_TIMESTAMP', 'RECORD_TOO_LARGE']);
-
-/**
- * Counts what the source reader emits, as the source operator's records out. A failure thrown
- * while the chain processes a record passes here on its way out of the reader's poll: the
- * reader is then still at that record, so its split and offset are that record's origin,
- * exactly, and nothing is kept per record to know it.
- */
-class SourceCounter implements Collector<unknown> {
-  recordsOut = 0;
-  constructor(
-    private readonly next: Collector<unknown>,
-    private readonly reader: SourceReader<unknown>,
-    private readonly sourceUid: string,
-  ) {}
-  collect(value: unknown): void {
-    this.recordsOut++;
-    try {
-      this.next.collect(value);
-    } catch (err) {
-      if (err instanceof EddyError && err.origin === undefined && RECORD_FAILURES.has(err.code)) this.addOrigin(err);
-      throw err;
-    }
-  }
-
-  private addOrigin(err: EddyError): void {
-    let at;
-    try {
-      at = this.reader.currentOrigin?.();
-    } catch {
-      // Finding the position is best effort: the failure itself must come out.
-    }
-    if (at !== undefined) err.origin = { source: this.sourceUid, ...at };
-  }
-}
 
 /** Counting state entries walks every key group's map: twice a second is plenty for a gauge. */
 const STATE_COUNT_INTERVAL_MS = 500;
