@@ -19,7 +19,7 @@ import { HttpError, isLoopbackHost, sendFile, sendJson } from './http.js';
 import type { JobRecord } from './job-record.js';
 import { createRegistry } from './prometheus.js';
 import { answerJobApi, type JobApi } from './rest-api.js';
-import type { JobViews } from './views.js';
+import { buildJobViews, type JobViews } from './views.js';
 
 export interface DashboardOptions {
   port: number;
@@ -69,7 +69,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const record = o.record;
   record?.startSampling();
   const registry = record ? createRegistry(record) : undefined;
-  const api: JobApi = { views: () => (record ? record.views() : o.archive!), record, control: o.control };
+  const api: JobApi = { views: () => (record ? buildJobViews(record) : o.archive!), record, control: o.control };
   const ui = uiDir();
   const vendor = vendorFiles();
 

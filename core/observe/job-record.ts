@@ -1,20 +1,18 @@
 /**
  * Everything the dashboard shows of one job, kept on the main thread: the graph, the state,
  * the metrics sampler, the checkpoint history with each task's phases, and the exceptions
- * behind restarts. It listens to the attempts (JobEvents) and answers the REST views
- * (views.ts); when the job ends it is archived as JSON into the checkpoint directory, which
- * `eddy ui DIR` serves with the same page.
+ * behind restarts. It listens to the attempts (JobEvents); views.ts shapes it for the REST
+ * API, and when the job ends those views are archived as JSON into the checkpoint directory
+ * (archive.ts), which `eddy ui DIR` serves with the same page.
  */
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { CheckpointPhases, CheckpointStats, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
 import { displayName } from '../graph/stream-graph.js';
-import { writeArchive } from './archive.js';
 import type { ExceptionEntry } from './failure-history.js';
 import type { JobEvents, StateQuery } from './job-events.js';
 import type { ObservedDeployment, ObservedPlan } from './observed-job.js';
 import { MetricsSampler } from './sampler.js';
-import { buildJobViews, type JobViews } from './views.js';
 
 export type JobState = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
 
@@ -196,15 +194,6 @@ export class JobRecord implements JobEvents {
   queryState(uid: string, name: string, key: unknown): Promise<{ found: boolean; value?: unknown }> {
     if (!this.query) return Promise.reject(new Error(this.state === 'RESTARTING' ? 'the job is restarting; try again in a moment' : 'the job is not running'));
     return this.query(uid, name, key);
-  }
-
-  /** The views the REST API and the archive serve. */
-  views(): JobViews {
-    return buildJobViews(this);
-  }
-
-  async archive(dir: string): Promise<void> {
-    await writeArchive(dir, this.views());
   }
 
   private checkpointEntry(id: number): CheckpointEntry | undefined {

@@ -7,7 +7,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { JobRecord } from './job-record.js';
 import type { SubtaskMetrics } from './sampler.js';
-import type { JobMetrics } from './views.js';
+import { buildJobViews, type JobMetrics } from './views.js';
 
 const OPERATOR_METRICS: (keyof SubtaskMetrics)[] = [
   'numRecordsIn',
@@ -49,7 +49,7 @@ export function createRegistry(record: JobRecord): Registry {
   let jobMetrics: { at: number; metrics: JobMetrics } | undefined;
   const currentJobMetrics = (): JobMetrics => {
     const now = Date.now();
-    if (jobMetrics === undefined || now - jobMetrics.at > JOB_METRICS_TTL_MS) jobMetrics = { at: now, metrics: record.views().job.metrics };
+    if (jobMetrics === undefined || now - jobMetrics.at > JOB_METRICS_TTL_MS) jobMetrics = { at: now, metrics: buildJobViews(record).job.metrics };
     return jobMetrics.metrics;
   };
   const labels = ['job', 'operator', 'subtask'] as const;

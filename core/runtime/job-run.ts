@@ -10,7 +10,9 @@
 import { resolve } from 'node:path';
 import { CheckpointStorage } from '../checkpoint/storage.js';
 import { EddyError } from '../failure.js';
+import { writeArchive } from '../observe/archive.js';
 import { JobRecord } from '../observe/job-record.js';
+import { buildJobViews } from '../observe/views.js';
 import { Attempt } from './attempt.js';
 import { CollectedRecords } from './collected-records.js';
 import { controlHandlers, type LiveJob } from './control-handlers.js';
@@ -149,7 +151,7 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     record.finish('FAILED'); // no-op when the state is already final
     await endpoints?.close();
     await pool.destroy();
-    await closeRunFolders(folders, finished, (dir) => record.archive(dir), warn);
+    await closeRunFolders(folders, finished, (dir) => writeArchive(dir, buildJobViews(record)), warn);
   }
 }
 
