@@ -3,7 +3,6 @@
  * plain notifications, never on the record path, all optional to act on.
  */
 import type { CheckpointPhases, CheckpointStats, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
-import type { Failure } from '../failure.js';
 import type { ObservedDeployment } from './observed-job.js';
 
 /** Reads one key's value of a keyed state of the running attempt (queryable state). */
@@ -19,6 +18,4 @@ export interface JobEvents {
   taskAcknowledged(id: number, task: number, phases: CheckpointPhases, acks: SubtaskAck[]): void;
   checkpointCompleted(stats: CheckpointStats): void;
   checkpointFailed(id: number, reason: string): void;
-  /** A failure ended attempt `attempt` (the restart strategy decides what follows). */
-  failed(failure: Failure, attempt: number): void;
 }
