@@ -239,4 +239,60 @@ describe('LMDB keyed state backend', () => {
       for (const st of s.stores) await st.dispose();
     });
   }
+
+  // Incremental barriers with no write-back in flight put their changes in the delta only and
+  // hold them in the cache; full snapshots and cache pressure write them to LMDB. A cache
+  // holding every key (nothing written between full snapshots) and one a tenth of the state
+  // (held entries written back and evicted between barriers, read back from LMDB later).
+  for (const cacheBytes of [64 << 20, 64 * 160 * 4]) {
+    it(`cache ${cacheBytes} B: deltas of barriers that hold their changes, and the full snapshots after them, restore exactly the barrier-time state; local recovery only at a barrier that wrote LMDB`, async () => {
+      const keys = 800;
+      const path = join(root, `env-${++envSeq}`);
+      const open = (resumeAt?: number) => new LmdbKeyedStore({ path, rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes, operatorUid: 'count', subtask: 0, resumeAt });
+      let store = open();
+      let s = new Stores([store]);
+      const log = store.trackChanges();
+      const m = emptyModel();
+      const r = prng(cacheBytes % 1000);
+      const steps = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          step(s, m, r, keys);
+          if (i % 100 === 0) await new Promise((res) => setTimeout(res, 1));
+        }
+      };
+      let chain: KeyedSnapshot[] = [];
+      const at: Model[] = [];
+      for (let id = 1; id <= 13; id++) {
+        await steps(400 + Math.floor(r() * 800));
+        const changed = log.cut(id);
+        // As the checkpointer: a full base first and every fourth checkpoint, deltas between.
+        const full = chain.length === 0 || id % 4 === 0;
+        const job = store.snapshot(id, full ? undefined : changed);
+        at[id] = cloneModel(m);
+        // The record loop goes on before the snapshot is read: it must not see these writes.
+        await steps(300);
+        const snap = await job.run();
+        log.confirm(id);
+        if (full || snap.rebased === true) chain = [snap];
+        else chain.push(snap);
+        const target = new Stores([heap(0, 1)]);
+        restoreKeyedChains(target.stores[0], [[...chain]]);
+        check(target, at[id], keys);
+      }
+      assert.ok(store.heldBarriers >= 4, `${store.heldBarriers} barriers held their changes`);
+      const roomy = cacheBytes > 1 << 20;
+      if (roomy) assert.equal(store.evictions, 0, 'every key stayed cached');
+      else assert.ok(store.evictions > 0, 'held entries were written back under pressure and left the cache');
+      await store.dispose();
+      // Full checkpoint 12 wrote everything back; delta 13 held its changes (with every key
+      // cached nothing was written since): LMDB is at 12, not at 13.
+      for (const id of [12, 13]) {
+        store = open(id);
+        s = new Stores([store]);
+        if (roomy) assert.equal(store.recoveredLocally, id === 12, `local recovery at ${id}`);
+        if (store.recoveredLocally) check(s, at[id], keys);
+        await store.dispose();
+      }
+    });
+  }
 });
