@@ -33,6 +33,7 @@
 import { open, type RootDatabase, type Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
 import type { ChangedKeys } from '../change-log.js';
+import { snapshotCache } from './cache-snapshot.js';
 import { CaptureLog } from './capture-log.js';
 import { mergeDeltas } from './delta-merge.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
@@ -422,17 +423,22 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
    * and stay in the cache, HELD (pinned, as if dirty), until a write-back under cache pressure
    * or at a full checkpoint takes them to LMDB. The barrier writes nothing to LMDB.
    */
-  private captureDelta(delta: DeltaCapture): void {
+  private captureDelta(delta: DeltaCapture | undefined): void {
     const c = this.cache;
     for (let gi = 0; gi < this.groupCount; gi++) {
       for (let t = 0; t < this.tables.length; t++) {
         const list = c.dirtyList[t][gi];
         if (list === undefined) continue;
         const values = c.values[t];
+        // A number goes into the delta as it is: the LMDB bytes are made when it is written back.
+        const plain = this.ttlTables[t] !== true;
         for (let i = 0; i < list.length; i++) {
           const s = list[i];
           const v = values[s];
-          if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
+          if (delta === undefined) {
+            // A full snapshot from the cache holds them: nothing to encode.
+          } else if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
+          else if (plain && typeof v === 'number') delta.setNumber(t, gi, c.keys[s], v);
           else {
             const stored = this.storedForm(t, v);
             delta.set(t, gi, c.keys[s], stored, this.encodeSlot(t, s, stored));
@@ -490,6 +496,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const range = { start: this.rangeStart, end: this.rangeEnd };
     const guard: Guard = (what, fn) => this.guard(what, fn);
     const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
+    if (plan === undefined && this.cacheHoldsAll()) return this.snapshotFromCache(id, delta !== undefined, ttl);
     const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!) : undefined;
     const held = capture !== undefined && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
     if (held) this.captureDelta(capture);
@@ -513,6 +520,35 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     result.catch(() => undefined);
     own.catch(() => undefined);
     return { run: () => result };
+  }
+
+  /** Whether every key with state is cached: no key left the cache and nothing was restored into LMDB behind it. */
+  private cacheHoldsAll(): boolean {
+    for (let gi = 0; gi < this.groupCount; gi++) if ((this.inLmdb[gi] | this.cache.leftFrom[gi]) !== 0) return false;
+    return true;
+  }
+
+  /**
+   * A full snapshot from the cache (cache-snapshot.ts) instead of a write-back and an LMDB scan.
+   * Incremental: the changed entries are held (the next delta starts from here) and LMDB is not
+   * written. Full: the barrier still writes back and names its checkpoint, for local recovery;
+   * the checkpoint waits for that commit as before.
+   */
+  private snapshotFromCache(id: number, rebased: boolean, ttl: SnapshotTtl): SnapshotJob {
+    const job = snapshotCache(
+      { cache: this.cache, tables: this.tables, ttlTables: ttl.tables, now: ttl.now, storedForm: (t, v) => this.storedForm(t, v), range: { start: this.rangeStart, end: this.rangeEnd } },
+      rebased,
+    );
+    if (this.changes !== undefined) {
+      this.changes.took(id, undefined);
+      this.captureDelta(undefined);
+      return job;
+    }
+    const written = this.flush(id).catch((err: unknown) => {
+      throw this.failure('write', err);
+    });
+    written.catch(() => undefined);
+    return { run: () => Promise.all([job.run(), written]).then(([snap]) => snap) };
   }
 
   beginRestore(): void {
