@@ -30,21 +30,33 @@ export interface CacheView {
   range: { start: number; end: number };
 }
 
+/** The keys of the group being captured, in the Map's order (reused: a capture copies out of it). */
+let groupKeys = new Float64Array(1024);
+
 /** The group as Float64Arrays, or undefined when a key, value or table is not plain numbers. */
 function captureNumeric(view: CacheView, gi: number, kg: number): NumericGroup | undefined {
   const { cache, tables } = view;
   const group = cache.groups[gi];
+  for (let t = 0; t < tables.length; t++) if (tables[t].kind === 'map' || view.ttlTables[t] === true) return undefined;
+  if (groupKeys.length < group.size) groupKeys = new Float64Array(group.size * 2);
+  // Keys once, then slots per table: two plain iterators cost less than one of [key, slot] pairs.
+  let i = 0;
+  for (const k of group.keys()) {
+    if (typeof k !== 'number') return undefined;
+    groupKeys[i++] = k;
+  }
   const g: NumericGroup = { kg, tables: [], keys: [], values: [] };
   for (let t = 0; t < tables.length; t++) {
-    if (tables[t].kind === 'map' || view.ttlTables[t] === true) return undefined;
     const values = cache.values[t];
     const keys = takeFloats(group.size);
     const vals = takeFloats(group.size);
     let n = 0;
-    for (const [k, s] of group) {
+    i = 0;
+    for (const s of group.values()) {
       const v = values[s];
+      const k = groupKeys[i++];
       if (v === undefined || v === ABSENT) continue;
-      if (typeof k !== 'number' || typeof v !== 'number') return undefined;
+      if (typeof v !== 'number') return undefined;
       keys[n] = k;
       vals[n++] = v;
     }
