@@ -84,6 +84,7 @@ export function encodeKeyGroupChunk(keyGroup: number, chunk: KeyGroupChunk): Uin
  */
 export class RawChunkBuilder {
   private buf = Buffer.allocUnsafe(1 << 14);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private size = 0;
   private count = 0;
 
@@ -92,6 +93,7 @@ export class RawChunkBuilder {
     const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.size + n));
     this.buf.copy(grown, 0, 0, this.size);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
   private append(bytes: Uint8Array): void {
@@ -102,6 +104,20 @@ export class RawChunkBuilder {
 
   /** One entry: table ref, stored key, the value's msgpack bytes. */
   add(ref: number, stored: unknown, packedValue: Uint8Array): void {
+    this.addKey(ref, stored);
+    this.append(packedValue);
+    this.count++;
+  }
+
+  /** One entry whose value is a number, written as packr writes it (no bytes allocated for it). */
+  addNumber(ref: number, stored: unknown, value: number): void {
+    this.addKey(ref, stored);
+    this.ensure(9);
+    this.size = writeNumber(this.buf, this.view, this.size, value);
+    this.count++;
+  }
+
+  private addKey(ref: number, stored: unknown): void {
     this.ensure(16);
     if (ref < 128) this.buf[this.size++] = ref;
     else this.append(packr.pack(ref));
@@ -134,8 +150,6 @@ export class RawChunkBuilder {
     } else {
       this.append(packr.pack(stored));
     }
-    this.append(packedValue);
-    this.count++;
   }
 
   /** One entry whose stored key is msgpack already: the first `keyLength` bytes of `packedKey`. */

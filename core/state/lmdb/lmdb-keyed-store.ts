@@ -8,16 +8,23 @@
  * - The cache has a budget in bytes, charged from measured sizes; over it, clean entries leave
  *   by CLOCK (least recently used, approximately), one at a time.
  * - Changed entries are written back in batches (write-back.ts) that lmdb-js commits on its own
- *   thread: in the background once they fill a quarter of the budget, and at every barrier.
- *   An entry stays cached until the batch holding it has committed.
- * - At a barrier the changed entries are encoded into a batch at once (copy-on-write: what the
- *   record loop does afterwards does not touch them); the snapshot waits for that batch to
- *   commit, opens an LMDB read transaction right then (MVCC: exactly the barrier's state) and
- *   reads it off the record loop. The task acknowledges only after that.
+ *   thread: in the background once they fill a quarter of the budget, and at every barrier of
+ *   a full snapshot. An entry stays cached until the batch holding it has committed.
+ * - At a full snapshot's barrier the changed entries are encoded into a batch at once
+ *   (copy-on-write: what the record loop does afterwards does not touch them); the snapshot
+ *   waits for that batch to commit, opens an LMDB read transaction right then (MVCC: exactly
+ *   the barrier's state) and reads it off the record loop. The task acknowledges only after that.
+ * - At an incremental barrier with no write-back in flight, the changed entries are encoded
+ *   into the delta only and stay in the cache, HELD (pinned like dirty ones), until cache
+ *   pressure or a full snapshot writes them back: the barrier costs the loop O(changed) encodes
+ *   and LMDB (and lmdb-js's write thread) nothing. With a write-back in flight the barrier
+ *   writes back as a full one does (the delta then comes from that batch, see capture-log.ts).
  *
  * Local recovery: every batch also records in the environment the checkpoint it is exactly at
  * (the barrier's id, or none for a background batch of post-barrier state). A task restarted
- * in this process to restore that very checkpoint reopens the environment as it is.
+ * in this process to restore that very checkpoint reopens the environment as it is. An
+ * incremental barrier that held its changes leaves LMDB at an older state: resuming its
+ * checkpoint reads the checkpoint files instead (local recovery only at write-back barriers).
  *
  * In-place mutation: like Flink's RocksDB backend, a value changed in place without a put
  * (e.g. an object from value() mutated and not passed to update()) is not guaranteed to stay
@@ -26,6 +33,7 @@
 import { open, type RootDatabase, type Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
 import type { ChangedKeys } from '../change-log.js';
+import { snapshotCache } from './cache-snapshot.js';
 import { CaptureLog } from './capture-log.js';
 import { mergeDeltas } from './delta-merge.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
@@ -33,7 +41,7 @@ import { liveValue, type Clock } from '../ttl.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
 import { DeltaCapture, LmdbSnapshotJob, type Guard, type SnapshotTtl } from './lmdb-snapshot.js';
-import { ABSENT, SlotCache } from './slot-cache.js';
+import { ABSENT, HELD, SlotCache } from './slot-cache.js';
 import { WriteBack, type Batch } from './write-back.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
@@ -84,6 +92,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   /** Write-backs captured so far, and those written synchronously for want of room (tests and metrics). */
   flushes = 0;
   syncFlushes = 0;
+  /** Incremental barriers that wrote nothing to LMDB (their changes held in the cache). */
+  heldBarriers = 0;
   private readonly env: RootDatabase<Buffer, Buffer>;
   private readonly tables: Table[] = [];
   private readonly byName = new Map<string, number>();
@@ -342,11 +352,26 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     return (this.changes ??= new CaptureLog(this.groupCount));
   }
 
+  /** The stored form of table t's cached value `v` (map state: its list of entries). */
+  private storedForm(t: number, v: unknown): unknown {
+    return this.tables[t].kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
+  }
+
+  /** The LMDB bytes of slot s's table t (stored form `stored`); objects are measured on the way. */
+  private encodeSlot(t: number, s: number, stored: unknown): Buffer {
+    const bytes = encodeValue(stored);
+    const v = this.cache.values[t][s];
+    // Objects are measured here: what they take is known only from their encoding.
+    if (typeof v === 'object' && v !== null) this.cache.setValue(t, s, v, bytes.length);
+    return bytes;
+  }
+
   /**
-   * Encodes every changed entry into a batch, in key group and table order (the order of the
-   * LMDB keys, see key-codec.ts), ending with `marker`. The entries stay cached until it commits.
-   * `delta`: also collects them into a delta snapshot (the same value bytes). A capture off
-   * the barrier records its keys in the change log (capture-log.ts).
+   * Encodes every changed or held entry into a batch, in key group and table order (the order
+   * of the LMDB keys, see key-codec.ts), ending with `marker`. The entries stay cached until it
+   * commits. `delta`: also collects the changed ones into a delta snapshot (the same value
+   * bytes; held ones are in an earlier delta already). A capture off the barrier records the
+   * changed keys in the change log (capture-log.ts).
    */
   private capture(marker: number, arena = false, delta?: DeltaCapture): Batch {
     const c = this.cache;
@@ -355,10 +380,21 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     for (let gi = 0; gi < this.groupCount; gi++) {
       const kg = this.rangeStart + gi;
       for (let t = 0; t < this.tables.length; t++) {
+        const held = c.heldList[t][gi];
+        if (held !== undefined) {
+          const state = c.dirty[t];
+          for (let i = 0; i < held.length; i++) {
+            const s = held[i];
+            if (state[s] !== HELD) continue; // changed again: written below, with the changed ones
+            const v = c.values[t][s];
+            batch.add(encodeKey(kg, t, c.keys[s]), v === ABSENT ? undefined : this.encodeSlot(t, s, this.storedForm(t, v)));
+            c.captured(t, s, batch.gen);
+          }
+          c.heldList[t][gi] = undefined;
+        }
         const list = c.dirtyList[t][gi];
         if (list === undefined) continue;
         const values = c.values[t];
-        const isMap = this.tables[t].kind === 'map';
         for (let i = 0; i < list.length; i++) {
           const s = list[i];
           const v = values[s];
@@ -367,12 +403,10 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
             batch.add(key, undefined);
             delta?.remove(t, gi, c.keys[s]);
           } else {
-            const stored = isMap ? [...(v as Map<unknown, unknown>).values()] : v;
-            const bytes = encodeValue(stored);
+            const stored = this.storedForm(t, v);
+            const bytes = this.encodeSlot(t, s, stored);
             batch.add(key, bytes);
             delta?.set(t, gi, c.keys[s], stored, bytes);
-            // Objects are measured here: what they take is known only from their encoding.
-            if (typeof v === 'object' && v !== null) c.setValue(t, s, v, bytes.length);
           }
           c.captured(t, s, batch.gen);
           log?.mark(t, gi, c.keys[s]);
@@ -382,6 +416,39 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     }
     this.flushes++;
     return batch;
+  }
+
+  /**
+   * An incremental barrier with nothing in flight: the changed entries go into the delta only
+   * and stay in the cache, HELD (pinned, as if dirty), until a write-back under cache pressure
+   * or at a full checkpoint takes them to LMDB. The barrier writes nothing to LMDB.
+   */
+  private captureDelta(delta: DeltaCapture | undefined): void {
+    const c = this.cache;
+    for (let gi = 0; gi < this.groupCount; gi++) {
+      for (let t = 0; t < this.tables.length; t++) {
+        const list = c.dirtyList[t][gi];
+        if (list === undefined) continue;
+        const values = c.values[t];
+        // A number goes into the delta as it is: the LMDB bytes are made when it is written back.
+        const plain = this.ttlTables[t] !== true;
+        for (let i = 0; i < list.length; i++) {
+          const s = list[i];
+          const v = values[s];
+          if (delta === undefined) {
+            // A full snapshot from the cache holds them: nothing to encode.
+          } else if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
+          else if (plain && typeof v === 'number') delta.setNumber(t, gi, c.keys[s], v);
+          else {
+            const stored = this.storedForm(t, v);
+            delta.set(t, gi, c.keys[s], stored, this.encodeSlot(t, s, stored));
+          }
+          c.held(t, s);
+        }
+        c.dirtyList[t][gi] = undefined;
+      }
+    }
+    this.heldBarriers++;
   }
 
   /** Captures the changed entries and writes them back on lmdb-js's thread; `onCommit` runs once LMDB holds them. */
@@ -429,8 +496,16 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const range = { start: this.rangeStart, end: this.rangeEnd };
     const guard: Guard = (what, fn) => this.guard(what, fn);
     const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
+    if (plan === undefined && this.cacheHoldsAll()) return this.snapshotFromCache(id, delta !== undefined, ttl);
     const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!) : undefined;
-    const txn = this.flush(id, () => this.guard('begin a snapshot', () => this.env.useReadTransaction()), capture).catch((err: unknown) => {
+    const held = capture !== undefined && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
+    if (held) this.captureDelta(capture);
+    // Held: LMDB holds everything written so far, and keys written back since the last barrier
+    // and not changed since have their barrier-time value there, so a read transaction opened
+    // now (before any later write-back can commit) is the barrier's.
+    const txn = held
+      ? Promise.resolve(this.guard('begin a snapshot', () => this.env.useReadTransaction()))
+      : this.flush(id, () => this.guard('begin a snapshot', () => this.env.useReadTransaction()), capture).catch((err: unknown) => {
       throw this.failure('write', err);
     });
     if (capture === undefined) {
@@ -445,6 +520,35 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     result.catch(() => undefined);
     own.catch(() => undefined);
     return { run: () => result };
+  }
+
+  /** Whether every key with state is cached: no key left the cache and nothing was restored into LMDB behind it. */
+  private cacheHoldsAll(): boolean {
+    for (let gi = 0; gi < this.groupCount; gi++) if ((this.inLmdb[gi] | this.cache.leftFrom[gi]) !== 0) return false;
+    return true;
+  }
+
+  /**
+   * A full snapshot from the cache (cache-snapshot.ts) instead of a write-back and an LMDB scan.
+   * Incremental: the changed entries are held (the next delta starts from here) and LMDB is not
+   * written. Full: the barrier still writes back and names its checkpoint, for local recovery;
+   * the checkpoint waits for that commit as before.
+   */
+  private snapshotFromCache(id: number, rebased: boolean, ttl: SnapshotTtl): SnapshotJob {
+    const job = snapshotCache(
+      { cache: this.cache, tables: this.tables, ttlTables: ttl.tables, now: ttl.now, storedForm: (t, v) => this.storedForm(t, v), range: { start: this.rangeStart, end: this.rangeEnd } },
+      rebased,
+    );
+    if (this.changes !== undefined) {
+      this.changes.took(id, undefined);
+      this.captureDelta(undefined);
+      return job;
+    }
+    const written = this.flush(id).catch((err: unknown) => {
+      throw this.failure('write', err);
+    });
+    written.catch(() => undefined);
+    return { run: () => Promise.all([job.run(), written]).then(([snap]) => snap) };
   }
 
   beginRestore(): void {

@@ -110,6 +110,13 @@ export class DeltaCapture {
     else c.raw.add(c.ref(table), stored, live === value ? bytes : new Uint8Array(encodeValue(live)));
   }
 
+  /** A barrier holding its changes (lmdb-keyed-store.ts) took `stored` with a number, in a table without TTL. */
+  setNumber(table: number, gi: number, stored: unknown, value: number): void {
+    this.offBarrier[table]?.[gi]?.delete(stored);
+    const c = this.chunk(this.range.start + gi);
+    c.raw.addNumber(c.ref(table), stored, value);
+  }
+
   /** The barrier's write-back captured the removal of `stored`. */
   remove(table: number, gi: number, stored: unknown): void {
     this.offBarrier[table]?.[gi]?.delete(stored);

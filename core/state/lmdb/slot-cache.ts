@@ -8,9 +8,12 @@
  *            values[t][s]  valueSize[t][s]  dirty[t][s]     (per state table t)
  *
  * values[t][s] === undefined: table t of that key was not read yet; ABSENT: LMDB holds nothing.
- * pins[s]: tables of s changed since the last write-back captured them. gen[s]: the write-back
- * that last captured s; s may leave the cache only once that write-back is committed (before
- * that, a miss would read the older value from LMDB).
+ * dirty[t][s]: CLEAN (LMDB holds the value, or a write-back captured it), DIRTY (changed since
+ * the last capture) or HELD (a barrier put it in a delta snapshot but not in LMDB: incremental
+ * checkpoints write back only under cache pressure, see lmdb-keyed-store.ts).
+ * pins[s]: tables of s not CLEAN. gen[s]: the write-back that last captured s; s may leave the
+ * cache only once that write-back is committed (before that, a miss would read the older value
+ * from LMDB).
  *
  * The budget is in bytes, charged from what things take (measured, see
  * test/state/lmdb-cache.test.ts): the slot arrays by their capacity, a Map entry per cached
@@ -23,6 +26,11 @@
 
 /** A key LMDB does not hold (cached, so a second read of it does not go there again). */
 export const ABSENT = Symbol('absent');
+
+/** States of dirty[t][s] (see the module comment). */
+export const CLEAN = 0;
+export const DIRTY = 1;
+export const HELD = 2;
 
 /**
  * Heap bytes of one cached key's Map entry: V8's ordered hash table holds key, value and chain
@@ -86,8 +94,13 @@ export class SlotCache {
   readonly valueSize: Uint32Array[] = [];
   /** objectBytes[t]: the running average size of table t's object values as measured. */
   private readonly objectBytes: number[] = [];
-  /** dirtyList[t][gi]: slots whose table t turned dirty since the last capture. */
+  /** dirtyList[t][gi]: slots whose table t turned DIRTY since the last capture. */
   readonly dirtyList: (number[] | undefined)[][] = [];
+  /**
+   * heldList[t][gi]: slots whose table t turned HELD since the last write-back (a slot that
+   * turned DIRTY again since stays listed: whoever walks the list skips what is not HELD).
+   */
+  readonly heldList: (number[] | undefined)[][] = [];
   /** Bytes charged now, and the most ever charged (tests and metrics). */
   bytes = 0;
   peakBytes = 0;
@@ -136,6 +149,7 @@ export class SlotCache {
     this.dirty.push(new Uint8Array(this.capacity));
     this.valueSize.push(new Uint32Array(this.capacity));
     this.dirtyList.push(new Array(this.groupCount).fill(undefined));
+    this.heldList.push(new Array(this.groupCount).fill(undefined));
     this.objectBytes.push(FIRST_OBJECT_BYTES);
     // Every slot of capacity now has cells more.
     this.charge(this.capacity * TABLE_SLAB_BYTES);
@@ -202,7 +216,9 @@ export class SlotCache {
       this.dirty[t] = move(this.dirty[t], new Uint8Array(cap));
       this.valueSize[t] = move(this.valueSize[t], new Uint32Array(cap));
       this.values[t] = move(this.values[t], new Array<unknown>(cap).fill(undefined));
-      for (const list of this.dirtyList[t]) if (list !== undefined) for (let i = 0; i < list.length; i++) list[i] = remap[list[i]];
+      for (const lists of [this.dirtyList[t], this.heldList[t]]) {
+        for (const list of lists) if (list !== undefined) for (let i = 0; i < list.length; i++) list[i] = remap[list[i]];
+      }
     }
     this.keys = move(this.keys, new Array<unknown>(cap).fill(undefined));
     if (n !== top) for (let s = 0; s < n; s++) this.groups[this.group[s]].set(this.keys[s], s);
@@ -240,10 +256,17 @@ export class SlotCache {
   /** Marks table t of slot s changed since the last capture. */
   markDirty(t: number, s: number): void {
     const d = this.dirty[t];
-    if (d[s] === 1) return;
-    d[s] = 1;
-    if (this.pins[s]++ === 0) this.dirtyBytes += this.size[s];
+    const was = d[s];
+    if (was === DIRTY) return;
+    d[s] = DIRTY;
+    if (was === CLEAN && this.pins[s]++ === 0) this.dirtyBytes += this.size[s];
     (this.dirtyList[t][this.group[s]] ??= []).push(s);
+  }
+
+  /** Table t of slot s (DIRTY) went into a delta snapshot and not to LMDB: it stays pinned. */
+  held(t: number, s: number): void {
+    this.dirty[t][s] = HELD;
+    (this.heldList[t][this.group[s]] ??= []).push(s);
   }
 
   /** Write-back `gen` committed: what it captured may leave the cache. */
@@ -254,7 +277,7 @@ export class SlotCache {
 
   /** Table t of slot s was captured by write-back `gen` (its value bytes are what will be written). */
   captured(t: number, s: number, gen: number): void {
-    this.dirty[t][s] = 0;
+    this.dirty[t][s] = CLEAN;
     this.gen[s] = gen;
     if (--this.pins[s] === 0) this.dirtyBytes -= this.size[s];
   }
@@ -335,6 +358,7 @@ export class SlotCache {
       this.dirty[t].fill(0);
       this.valueSize[t].fill(0);
       this.dirtyList[t].fill(undefined);
+      this.heldList[t].fill(undefined);
     }
     this.pins.fill(0);
     this.gen.fill(0);
