@@ -267,6 +267,34 @@ export function encodeNumericDelta(keyGroup: number, tables: [string, StateKind]
 }
 
 /**
+ * A delta chunk without deletions from entries held in typed arrays, written directly: entry n
+ * of [from, to) is (refOf[tableIds[n]], keys[n], values[n]); the same bytes as
+ * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions: [] }). The heap packer writes a
+ * deduplicated write log with it (heap/log-dedup.ts).
+ */
+export function encodeNumericRun(
+  keyGroup: number,
+  tables: [string, StateKind][],
+  refOf: ArrayLike<number>,
+  tableIds: ArrayLike<number>,
+  keys: ArrayLike<number>,
+  values: ArrayLike<number>,
+  from: number,
+  to: number,
+): Uint8Array {
+  let pos = startNumericChunk(keyGroup, tables, (to - from) * 3, 0, true);
+  const out = scratch;
+  const view = scratchView;
+  for (let n = from; n < to; n++) {
+    pos = writeNumber(out, view, pos, refOf[tableIds[n]]);
+    pos = writeNumber(out, view, pos, keys[n]);
+    pos = writeNumber(out, view, pos, values[n]);
+  }
+  pos = writeArrayHeader(out, view, pos, 0);
+  return out.slice(0, pos);
+}
+
+/**
  * Makes room in the scratch buffer for a chunk of `entryItems` numbers (+ `deletionItems` in a
  * delta), writes the chunk's head up to the entries' array header; returns the next position.
  */

@@ -26,6 +26,34 @@ describe('heap state packed off the loop: exactly-once under faults', () => {
   // Two value states per key: the snapshots hold 2 × KEYS entries, all numbers.
   assert.ok(2 * KEYS >= PACK_OFF_THREAD_MIN_ENTRIES);
 
+  // The write log's overflow path (core/state/heap/write-log.ts): an interval with more writes
+  // than the log keeps (1.5M in one record, past its 1M floor) drops that interval's log, so
+  // the next checkpoint must be full and later deltas build on it. A delta taken anyway would
+  // miss every write of that interval, and the restore after the failure would be wrong.
+  it('incremental: an interval past the write log\'s bound, then a worker exit: lost 0, duplicated 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-heap-log-overflow-'));
+    try {
+      const count = 300_000;
+      const keys = 50_000;
+      const result = await runJob(fixture('validating.mjs'), {
+        parallelism: 1,
+        mode: 'exactly-once',
+        checkpointIntervalMs: 100,
+        incremental: true,
+        stateBackend: 'heap',
+        restart: 'fixed:3:10',
+        // The burst follows the first completed checkpoint holding state; the worker exits
+        // right after the next one completes, so the restore reads the checkpoint taken after the burst.
+        args: { count: String(count), keys: String(keys), rate: '200000', output: join(dir, 'out'), burst: '1500000' },
+      });
+      assert.equal(result.restarts, 1, 'the worker exited once');
+      assert.ok((result.stateRestores ?? []).some((r) => r.filesRead >= 1), 'the attempt after the exit restored keyed state from a checkpoint');
+      assert.deepEqual(compareWithFaultFree(readCommitted(join(dir, 'out')), count, keys), { lost: 0, duplicated: 0, wrong: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   for (const incremental of [false, true]) {
     const label = incremental ? 'incremental' : 'full';
     const runs = (kind: 'faults' | 'kill') => SOAK || (kind === 'faults') !== incremental;

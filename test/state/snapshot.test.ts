@@ -20,7 +20,7 @@ import {
   snapshotOperatorState,
   type KeyedSnapshot,
 } from '../../core/state/snapshot.js';
-import { encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta } from '../../core/state/snapshot-format.js';
+import { encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, encodeNumericRun } from '../../core/state/snapshot-format.js';
 
 // ---------------------------------------------------------------------------------------------
 // A subtask's keyed state with the handles user functions would use.
@@ -441,5 +441,21 @@ describe('numeric chunks written directly', () => {
     }
     assert.equal(encodeNumericDelta(7, tables, [0, 'k', 1], []), undefined);
     assert.equal(encodeNumericDelta(7, tables, [0, 1, 1], [0, 'k']), undefined);
+  });
+
+  it('as runs of a deduplicated write log are byte for byte what msgpackr writes for the same delta', () => {
+    // Table ids 3 and 9 of a store map to refs 0 and 1 of the chunk; the run is [2, n + 2) of the arrays.
+    const refOf = new Uint8Array(16);
+    refOf[3] = 0;
+    refOf[9] = 1;
+    for (const n of [0, 1, 5, 6, 21_845, 21_846]) {
+      const ids = Uint8Array.from({ length: n + 4 }, (_, i) => (i % 3 === 0 ? 9 : 3));
+      const keys = Float64Array.from({ length: n + 4 }, (_, i) => edges[i % edges.length] + i);
+      const values = Float64Array.from({ length: n + 4 }, (_, i) => edges[(i * 7) % edges.length]);
+      const entries: number[] = [];
+      for (let i = 2; i < n + 2; i++) entries.push(ids[i] === 3 ? 0 : 1, keys[i], values[i]);
+      const direct = Buffer.from(encodeNumericRun(7, tables, refOf, ids, keys, values, 2, n + 2));
+      assert.ok(direct.equals(Buffer.from(encodeKeyGroupChunk(7, { tables, entries, deletions: [] }))), `${n} entries`);
+    }
   });
 });

@@ -12,9 +12,9 @@
  * encoded on the loop as before.
  */
 import type { StateKind } from '../keyed-store.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, encodeNumericRun, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
 import { DedupedLog } from './log-dedup.js';
-import type { LogChunk } from './write-log.js';
+import { LOG_MAX_TABLE, type LogChunk } from './write-log.js';
 
 export interface NumericGroup {
   kg: number;
@@ -86,6 +86,9 @@ export class GroupPacker {
   private readonly chunks = new Map<number, Uint8Array>();
   /** Buffers of packed numeric groups, free for the next capture (float-pool.ts). */
   readonly spare: ArrayBuffer[] = [];
+  /** Scratch by table id (the log's table ids fit a byte): present in a group, and its ref. */
+  private readonly present = new Uint8Array(LOG_MAX_TABLE + 1);
+  private readonly refOf = new Uint8Array(LOG_MAX_TABLE + 1);
 
   constructor(
     private readonly rangeStart: number,
@@ -134,12 +137,28 @@ export class GroupPacker {
     return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunk(kg, chunk);
   }
 
+  /** The chunk of a group that only the write log changed: its last writes, straight from the log's arrays. */
+  private loggedOnly(kg: number, logged: DedupedLog): Uint8Array {
+    const from = logged.start(kg - this.rangeStart);
+    const to = logged.end(kg - this.rangeStart);
+    const present = this.present.fill(0);
+    for (let n = from; n < to; n++) present[logged.tables[n]] = 1;
+    const used: [string, StateKind][] = [];
+    const refOf = this.refOf;
+    for (let t = 0; t < present.length; t++) {
+      if (present[t] === 0) continue;
+      refOf[t] = used.length;
+      used.push(this.tables[t]);
+    }
+    return encodeNumericRun(kg, used, refOf, logged.tables, logged.keys, logged.values, from, to);
+  }
+
   finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
     const logged = this.logged;
     if (logged !== undefined) {
       for (let gi = 0; gi < logged.groupCount; gi++) {
         if (this.packed.has(gi) || !logged.has(gi)) continue;
-        this.chunks.set(this.rangeStart + gi, this.merged(this.rangeStart + gi, { tables: [], entries: [], deletions: [] }, logged));
+        this.chunks.set(this.rangeStart + gi, this.loggedOnly(this.rangeStart + gi, logged));
       }
     }
     // Sized once: a growing buffer would hold up to three times the snapshot at its peak.

@@ -6,24 +6,25 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
-import type { PackerReply, PackerRequest } from './snapshot-packer.js';
+import { chunkBuffers, type PackerReply, type PackerRequest } from './snapshot-packer.js';
+import type { LogChunk } from './write-log.js';
 
-const open = new Map<number, GroupPacker>();
+const open = new Map<number, { packer: GroupPacker; log: LogChunk[] | undefined }>();
 const port = parentPort!;
 announceThread({ role: 'packer', name: String(workerData?.owner ?? '') });
 
 port.on('message', (m: PackerRequest) => {
   try {
-    if (m.type === 'open') open.set(m.job, new GroupPacker(m.rangeStart, m.tables, m.log));
-    else if (m.type === 'group') open.get(m.job)!.add(m.group);
+    if (m.type === 'open') open.set(m.job, { packer: new GroupPacker(m.rangeStart, m.tables, m.log), log: m.log });
+    else if (m.type === 'group') open.get(m.job)!.packer.add(m.group);
     else {
-      const packer = open.get(m.job)!;
+      const { packer, log } = open.get(m.job)!;
       const snap = packer.finish(m.keyGroups);
       open.delete(m.job);
-      // The captured groups' buffers go back for the next capture to reuse.
+      // The captured groups' buffers and the log's copies go back for the next ones to reuse.
       const spare = [...new Set(packer.spare)];
-      const reply: PackerReply = { job: m.job, snapshot: snap, spare };
-      port.postMessage(reply, [snap.data.buffer as ArrayBuffer, ...spare]);
+      const reply: PackerReply = { job: m.job, snapshot: snap, spare, log };
+      port.postMessage(reply, [snap.data.buffer as ArrayBuffer, ...spare, ...(log?.flatMap(chunkBuffers) ?? [])]);
     }
   } catch (err) {
     open.delete(m.job);

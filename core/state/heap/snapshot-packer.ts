@@ -15,7 +15,7 @@ import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
 import { giveFloats } from './float-pool.js';
 import { transferablesOf, type CapturedGroup } from './captured-group.js';
-import { trimmed, type LogChunk } from './write-log.js';
+import { copied, giveChunks, type LogChunk } from './write-log.js';
 
 export type PackerRequest =
   | { type: 'open'; job: number; rangeStart: number; tables: [string, StateKind][]; log: LogChunk[] | undefined }
@@ -23,7 +23,7 @@ export type PackerRequest =
   | { type: 'finish'; job: number; keyGroups: { start: number; end: number } };
 
 export type PackerReply =
-  | { job: number; snapshot: KeyedSnapshot; spare: ArrayBuffer[]; error?: undefined }
+  | { job: number; snapshot: KeyedSnapshot; spare: ArrayBuffer[]; log: LogChunk[] | undefined; error?: undefined }
   | { job: number; error: string; snapshot?: undefined };
 
 const WORKER = new URL('./snapshot-packer-worker.js', import.meta.url);
@@ -49,6 +49,7 @@ class PackerThread {
       if (r.error !== undefined) p.reject(new EddyError('STATE_FAILED', `the snapshot packer thread failed: ${r.error}`));
       else {
         giveFloats(r.spare);
+        if (r.log !== undefined) giveChunks(r.log);
         p.resolve(r.snapshot);
       }
     });
@@ -75,9 +76,9 @@ class PackerThread {
 
   open(rangeStart: number, tables: [string, StateKind][], log: readonly LogChunk[] | undefined): PackerJob {
     const job = this.nextJob++;
-    // The log is copied (its chunks stay with the loop until their checkpoint is confirmed).
-    const opening: PackerRequest = { type: 'open', job, rangeStart, tables, log: log?.map(trimmed) };
-    this.worker.postMessage(opening, opening.log?.flatMap((c) => [c.tables.buffer, c.groups.buffer, c.keys.buffer, c.values.buffer] as ArrayBuffer[]));
+    // The log is copied (its chunks stay with the loop until their checkpoint is confirmed); the copies come back with the snapshot.
+    const opening: PackerRequest = { type: 'open', job, rangeStart, tables, log: log?.map(copied) };
+    this.worker.postMessage(opening, opening.log?.flatMap(chunkBuffers));
     let pending!: Pending;
     const done = new Promise<KeyedSnapshot>((resolve, reject) => (pending = { resolve, reject }));
     // The thread may die before finish hands this out; the rejection reaches whoever awaits it then.
@@ -98,6 +99,9 @@ class PackerThread {
     };
   }
 }
+
+/** The buffers of a log chunk, to transfer it. */
+export const chunkBuffers = (c: LogChunk): ArrayBuffer[] => [c.tables.buffer, c.groups.buffer, c.keys.buffer, c.values.buffer] as ArrayBuffer[];
 
 /** One snapshot being packed: its groups in any order, then finish. */
 export interface PackerJob {

@@ -34,22 +34,39 @@ export interface LogChunk {
   length: number;
 }
 
-const newChunk = (): LogChunk => ({
-  tables: new Uint8Array(LOG_CHUNK),
-  groups: new Uint16Array(LOG_CHUNK),
-  keys: new Float64Array(LOG_CHUNK),
-  values: new Float64Array(LOG_CHUNK),
-  length: 0,
-});
+/**
+ * Chunks no generation and no packer holds any more, kept for the next ones: a fresh 1.2 MB
+ * chunk costs page faults on its first writes and, as external memory, pushes V8 into extra
+ * full collections of a heap of millions of entries (as the captures did, float-pool.ts). An
+ * interval at 2M keys fills about 25 chunks and its packer copy as many again.
+ */
+const SPARE_CHUNKS_MAX = 64;
+const spareChunks: LogChunk[] = [];
 
-/** A copy of the used part of a chunk (for another thread; the original stays until confirmed). */
-export const trimmed = (c: LogChunk): LogChunk => ({
-  tables: c.tables.slice(0, c.length),
-  groups: c.groups.slice(0, c.length),
-  keys: c.keys.slice(0, c.length),
-  values: c.values.slice(0, c.length),
-  length: c.length,
-});
+function takeChunk(): LogChunk {
+  const c = spareChunks.pop();
+  if (c !== undefined) {
+    c.length = 0;
+    return c;
+  }
+  return { tables: new Uint8Array(LOG_CHUNK), groups: new Uint16Array(LOG_CHUNK), keys: new Float64Array(LOG_CHUNK), values: new Float64Array(LOG_CHUNK), length: 0 };
+}
+
+/** Chunks no one reads any more (their contents are garbage to the next taker). */
+export function giveChunks(chunks: readonly LogChunk[]): void {
+  for (const c of chunks) if (spareChunks.length < SPARE_CHUNKS_MAX && c.keys.length === LOG_CHUNK) spareChunks.push(c);
+}
+
+/** A copy of the used part of a chunk, in a spare one (for another thread; the original stays until confirmed). */
+export function copied(c: LogChunk): LogChunk {
+  const to = takeChunk();
+  to.tables.set(c.tables.subarray(0, c.length));
+  to.groups.set(c.groups.subarray(0, c.length));
+  to.keys.set(c.keys.subarray(0, c.length));
+  to.values.set(c.values.subarray(0, c.length));
+  to.length = c.length;
+  return to;
+}
 
 export class HeapChangeLog extends ChangeLog {
   private chunks: LogChunk[] = [];
@@ -67,7 +84,7 @@ export class HeapChangeLog extends ChangeLog {
     if (c === undefined || c.length === LOG_CHUNK) {
       if (this.overflowed) return;
       if (this.count >= Math.max(this.minCap, this.entries() / 2)) return this.overflow();
-      c = this.chunk = newChunk();
+      c = this.chunk = takeChunk();
       this.chunks.push(c);
     }
     const i = c.length++;
@@ -81,6 +98,7 @@ export class HeapChangeLog extends ChangeLog {
   /** Past the bound: this generation's writes are no longer kept; its checkpoint will be full. */
   private overflow(): void {
     this.overflowed = true;
+    giveChunks(this.chunks);
     this.chunks = [];
     this.chunk = undefined;
   }
@@ -112,11 +130,13 @@ export class HeapChangeLog extends ChangeLog {
     super.confirm(id);
     let n = 0;
     while (n < this.logGenerations.length && this.logGenerations[n].id <= id) n++;
-    this.logGenerations.splice(0, n);
+    for (const g of this.logGenerations.splice(0, n)) giveChunks(g.chunks);
   }
 
   override reset(): void {
     super.reset();
+    for (const g of this.logGenerations) giveChunks(g.chunks);
+    giveChunks(this.chunks);
     this.logGenerations.length = 0;
     this.chunks = [];
     this.chunk = undefined;
