@@ -314,8 +314,10 @@ function digest(rel: Rel, w: NonNullable<Rel['window']>, groupExprs: Expr[], agg
 
 /** The row keys an aggregate reads: references in its grouping and aggregate calls, and a window's columns. */
 function usedKeys(rel: Rel, w: Rel['window'], exprs: Expr[]): Set<string> {
-  // A deferred TVF's window columns are not in the rows yet: the aggregate assigns the windows.
-  const keys = new Set(w === undefined ? [] : w.deferred ? [w.timeKey] : [w.timeKey, w.startKey, w.endKey]);
+  // A deferred TVF's window columns are not in the rows yet: the aggregate assigns the windows,
+  // by the time column, or by the wall clock for processing time (the column is not read).
+  const time = w === undefined || w.proctime ? [] : [w.timeKey];
+  const keys = new Set(w === undefined ? [] : w.deferred ? time : [...time, w.startKey, w.endKey]);
   const walk = (v: unknown): void => {
     if (v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) return v.forEach(walk);
@@ -338,12 +340,14 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   // window_start and window_end join the key, and as all rows of one window carry the timestamp
   // window_end - 1, a tumbling window of the slide gathers exactly them.
   const rewindow = !w.deferred;
+  if (rewindow && w.proctime) throw sqlUnsupported(s.pos, 'a window aggregate over the output of a processing-time window aggregate');
   if (rewindow) {
     const startKey = w.startKey;
     const endKey = w.endKey;
     keys = [...keys, { fn: (r) => r[startKey], type: T.TIMESTAMP }, { fn: (r) => r[endKey], type: T.TIMESTAMP }];
   }
   const nGroup = groupFields.length;
+  const proctime = w.proctime === true;
   const keyFns = keys.map((k) => k.fn);
   const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
     createAccumulator: () => ({ k: null, a: aggs.map(init) }),
@@ -365,7 +369,8 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     const end = rewindow ? (acc.k![nGroup + 1] as number) : wctx.window.end;
     row[w.startKey] = start;
     row[w.endKey] = end;
-    row.window_time = end - 1;
+    // A processing-time window's window_time is a proctime attribute: the wall clock when it fires.
+    row.window_time = proctime ? Date.now() : end - 1;
     for (let i = 0; i < akeys.length; i++) row[akeys[i]!] = resultOf(aggs[i]!, acc.a[i]);
     out.collect(row);
   };
@@ -380,7 +385,7 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     stream,
     fields: [],
     updating: false,
-    rowtime: 'window_time',
+    rowtime: proctime ? undefined : 'window_time',
     window: { ...w, deferred: false, aggregated: true },
   };
   reuse.set(digest, out);

@@ -13,6 +13,12 @@ export interface SqlType {
   /** DECIMAL only, when known (a literal, a DDL DECIMAL(p, s), a product of those): see decimal.ts. */
   precision?: number;
   scale?: number;
+  /**
+   * TIMESTAMP only: a processing-time attribute (Flink's `TIMESTAMP_LTZ(3) *PROCTIME*`, what
+   * PROCTIME() makes). A window TVF over it uses processing-time windows; read as a value it is
+   * the wall clock when the row is computed, an instant (ms since the epoch).
+   */
+  proctime?: boolean;
 }
 
 /** The types of literals and results. */
@@ -26,6 +32,7 @@ export const T = {
   TIMESTAMP: { name: 'TIMESTAMP' } as SqlType,
   INTERVAL: { name: 'INTERVAL' } as SqlType,
   NULL: { name: 'NULL' } as SqlType,
+  PROCTIME: { name: 'TIMESTAMP', proctime: true } as SqlType,
 };
 
 const NAMES: Record<string, SqlType> = {
@@ -76,7 +83,7 @@ export function comparable(a: SqlType, b: SqlType): boolean {
 /** The type as Flink prints it. */
 export function typeName(t: SqlType): string {
   if (t.name === 'ROW') return `ROW<${t.fields!.map((f) => `${f.name} ${typeName(f.type)}`).join(', ')}>`;
-  if (t.name === 'TIMESTAMP') return 'TIMESTAMP(3)';
+  if (t.name === 'TIMESTAMP') return t.proctime ? 'TIMESTAMP_LTZ(3) *PROCTIME*' : 'TIMESTAMP(3)';
   if (t.name === 'DECIMAL' && t.scale !== undefined) return `DECIMAL(${t.precision}, ${t.scale})`;
   return t.name;
 }
