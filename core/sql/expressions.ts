@@ -7,7 +7,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
-import { asDecimal, decimalLiteralType, decimalMultiply, multiplicationType } from './decimal.js';
+import { additionType, asDecimal, decimalAdd, decimalCast, decimalDivide, decimalLiteralType, decimalModulo, decimalMultiply, divisionType, moduloType, multiplicationType } from './decimal.js';
 
 /** A row as the runtime carries it: a plain object keyed by field key. */
 export type Row = Record<string, unknown>;
@@ -245,29 +245,40 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
       }
       arithmetic(l, r, e);
       const sign = e.op === '-' ? -1 : 1;
+      const dec = additionType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(lf, rf, dec, decimalAdd(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec, sign));
       return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) + sign * (b as number); }, type: widen(l.type, r.type) };
     }
     case '*': {
       arithmetic(l, r, e);
       const dec = multiplicationType(l.type, r.type);
       if (dec !== undefined) {
-        const mul = decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!);
-        return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : mul(a as number, b as number); }, type: dec };
+        return decimalOp(lf, rf, dec, decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!, dec.precision));
       }
       return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) * (b as number); }, type: widen(l.type, r.type) };
     }
     case '/': {
       arithmetic(l, r, e);
+      const dec = divisionType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(lf, rf, dec, decimalDivide(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
       const type = widen(l.type, r.type);
       const int = isInteger(type);
       // Integer division truncates, as Flink's; division by zero is a failure there, NULL here would hide it.
       return { fn: (row) => { const a = lf(row); const b = rf(row); if (a === null || b === null) return null; const q = (a as number) / (b as number); return int ? Math.trunc(q) : q; }, type };
     }
-    case '%':
+    case '%': {
       arithmetic(l, r, e);
+      const dec = moduloType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(lf, rf, dec, decimalModulo(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
       return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) % (b as number); }, type: widen(l.type, r.type) };
+    }
   }
   throw sqlUnsupported(e.pos, `the operator ${e.op}`);
+}
+
+/** A DECIMAL operator over two operand functions: NULL in, NULL out. */
+function decimalOp(lf: Compiled['fn'], rf: Compiled['fn'], type: SqlType, op: (a: number, b: number) => number | null): Compiled {
+  return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : op(a as number, b as number); }, type };
 }
 
 const COMPARE: Record<string, (c: number) => boolean> = {
@@ -318,5 +329,6 @@ function castFn(from: SqlType, to: SqlType): (v: unknown) => unknown {
   if (to.name === 'VARCHAR' && from.name === 'TIMESTAMP') return (v) => (v === null ? null : new Date(v as number).toISOString().replace('T', ' ').replace('Z', ''));
   if (isInteger(to)) return (v) => (v === null ? null : typeof v === 'string' ? (Number.isNaN(Number(v)) ? null : Math.trunc(Number(v))) : Math.trunc(Number(v)));
   if (to.name === 'TIMESTAMP') return (v) => (v === null ? null : toMillis(v));
+  if (to.name === 'DECIMAL' && to.scale !== undefined) return decimalCast(to.precision!, to.scale);
   return (v) => coerce(v, to);
 }

@@ -5,6 +5,7 @@
  */
 import type { TypeRef } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
+import { decimalCast } from './decimal.js';
 
 /** A SQL type: a name, and the fields of a ROW. */
 export interface SqlType {
@@ -45,7 +46,12 @@ const NAMES: Record<string, SqlType> = {
 
 /** The type a DDL type names. */
 export function resolveType(ref: TypeRef): SqlType {
-  if (ref.params !== undefined && (ref.name === 'DECIMAL' || ref.name === 'DEC' || ref.name === 'NUMERIC')) return { name: 'DECIMAL', precision: ref.params[0]!, scale: ref.params[1] ?? 0 };
+  // Flink: DECIMAL is DECIMAL(10, 0), DECIMAL(p) is DECIMAL(p, 0); precision 1 … 38, scale 0 … p.
+  if (ref.name === 'DECIMAL' || ref.name === 'DEC' || ref.name === 'NUMERIC') {
+    const [precision = 10, scale = 0] = ref.params ?? [];
+    if (!(precision >= 1 && precision <= 38) || !(scale >= 0 && scale <= precision)) throw sqlError(ref.pos, `DECIMAL(${precision}, ${scale}): the precision must be 1 to 38 and the scale 0 to the precision`);
+    return { name: 'DECIMAL', precision, scale };
+  }
   if (ref.name === 'ROW') return { name: 'ROW', fields: ref.fields!.map((f) => ({ name: f.name, type: resolveType(f.type) })) };
   const t = NAMES[ref.name];
   if (t !== undefined) return t;
@@ -95,8 +101,10 @@ export function coerce(value: unknown, t: SqlType): unknown {
     case 'BIGINT':
     case 'INT':
     case 'DOUBLE':
-    case 'DECIMAL':
       return typeof value === 'number' ? value : Number(value);
+    case 'DECIMAL':
+      // Read as Flink's formats do: rounded HALF_UP to the scale, NULL past the precision.
+      return t.scale === undefined ? (typeof value === 'number' ? value : Number(value)) : castOf(t)(value);
     case 'VARCHAR':
       return typeof value === 'string' ? value : String(value);
     case 'BOOLEAN':
@@ -113,6 +121,11 @@ export function coerce(value: unknown, t: SqlType): unknown {
     default:
       return value;
   }
+}
+
+const casts = new WeakMap<SqlType, (v: unknown) => unknown>();
+function castOf(t: SqlType): (v: unknown) => unknown {
+  return casts.get(t) ?? casts.set(t, decimalCast(t.precision!, t.scale!)).get(t)!;
 }
 
 /** ms since the epoch from a number or a 'yyyy-MM-dd HH:mm:ss[.SSS]' / ISO string (UTC). */
