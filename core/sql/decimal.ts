@@ -120,16 +120,6 @@ function rescale(n: bigint, drop: number): bigint {
   return n >= 0n ? (n + half) / d : -((-n + half) / d);
 }
 
-/** `n` / `d` rounded HALF_UP. */
-function divideHalfUp(n: bigint, d: bigint): bigint {
-  const neg = n < 0n !== d < 0n;
-  const an = n < 0n ? -n : n;
-  const ad = d < 0n ? -d : d;
-  let q = an / ad;
-  if ((an % ad) * 2n >= ad) q += 1n;
-  return neg ? -q : q;
-}
-
 const LIMITS = Array.from({ length: MAX_PRECISION + 1 }, (_, p) => 10n ** BigInt(p));
 
 /** The scaled integer `n` at `scale` as the nearest double (a decimal string parsed once), or NULL past `precision` digits. */
@@ -215,18 +205,33 @@ export function decimalAdd(sa: number, sb: number, type: SqlType, sign: 1 | -1):
   };
 }
 
-/** `a / b` at the result type's scale, HALF_UP (Flink: BigDecimal.divide(…, scale, HALF_UP)); dividing by zero fails, as Flink's. */
+/**
+ * `a / b` as Flink's DecimalDataUtils.divide: the quotient rounded HALF_UP to 38 significant
+ * digits (MathContext(38, HALF_UP)), then HALF_UP to the result's scale; dividing by zero fails,
+ * as Flink's (ArithmeticException).
+ */
 export function decimalDivide(sa: number, sb: number, type: SqlType): (a: number, b: number) => number | null {
   const scale = type.scale!;
   const precision = type.precision!;
-  // a/b at `scale` = (ia · 10^(sb + scale - sa)) / ib, for ia, ib the operands' scaled integers.
-  const shift = sb + scale - sa;
   return (a, b) => {
     const ib = scaled(b, sb);
     if (ib === 0n) throw new RangeError(`DECIMAL division by zero (${a} / ${b})`);
-    const n = rescale(scaled(a, sa), -shift);
-    return toNumber(divideHalfUp(n, ib), scale, precision);
+    // a / b = (ia · 10^sb) / (ib · 10^sa)
+    return toNumber(divide(scaled(a, sa) * 10n ** BigInt(sb), ib * 10n ** BigInt(sa), scale), scale, precision);
   };
+}
+
+/** num / den as Flink's BigDecimal division: HALF_UP to 38 significant digits, then HALF_UP to `scale` (a scaled integer). */
+function divide(num: bigint, den: bigint, scale: number): bigint {
+  const an = num < 0n ? -num : num;
+  const ad = den < 0n ? -den : den;
+  // At scale k ≥ 38 + the divisor's digits the quotient's floor has at least 39 digits.
+  const k = Math.max(scale, MAX_PRECISION + ad.toString().length);
+  const q = (an * 10n ** BigInt(k)) / ad;
+  // HALF_UP needs no sticky bit: what lies below the floor only matters at exactly half, which rounds up anyway.
+  const drop = Math.max(0, q.toString().length - MAX_PRECISION);
+  const r = rescale(rescale(q, drop), k - drop - scale);
+  return num < 0n !== den < 0n ? -r : r;
 }
 
 /** `a % b` (the sign of a, as Java's BigDecimal.remainder) at the result type's scale. */
@@ -305,7 +310,8 @@ export function decimalSum(scale: number): DecimalSum {
     add,
     merge: (x, y) => (x === null ? y : y === null ? x : typeof x === 'number' && typeof y === 'number' && Math.abs(x + y) < SAFE ? x + y : norm(big(x) + big(y))),
     sum: (s) => (s === null ? null : toNumber(big(s), scale, MAX_PRECISION)),
-    avg: (s, n) => (s === null || n === 0 ? null : toNumber(divideHalfUp(big(s) * 10n ** BigInt(avgScale - scale), BigInt(n)), avgScale, MAX_PRECISION)),
+    // Flink's AVG is the sum divided by the count (DecimalDataUtils.divide) at DECIMAL(38, max(6, s)).
+    avg: (s, n) => (s === null || n === 0 ? null : toNumber(divide(big(s), BigInt(n) * 10n ** BigInt(scale), avgScale), avgScale, MAX_PRECISION)),
   };
 }
 

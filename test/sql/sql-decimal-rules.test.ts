@@ -49,6 +49,28 @@ function text(n: bigint, s: number): string {
 function value(n: bigint, p: number, s: number): number | null {
   return (n < 0n ? -n : n) >= 10n ** BigInt(p) ? null : Number(text(n, s));
 }
+/**
+ * x / y as Java's BigDecimal.divide(y, new MathContext(38, HALF_UP)) then setScale(s, HALF_UP)
+ * (Flink's DecimalDataUtils.divide and fromBigDecimal): the quotient to 38 significant digits first.
+ */
+function javaDivide(x: D, y: D, s: number): bigint {
+  const neg = x[0] < 0n !== y[0] < 0n;
+  const [nx, ny] = [x[0] < 0n ? -x[0] : x[0], y[0] < 0n ? -y[0] : y[0]];
+  // |x / y| = nx·10^(y scale) / (ny·10^(x scale)); find e with 10^37 ≤ |x / y|·10^e < 10^38 … by long division to 60 extra digits.
+  const num = nx * 10n ** BigInt(y[1]);
+  const den = ny * 10n ** BigInt(x[1]);
+  if (num === 0n) return 0n;
+  let e = 37 - (num.toString().length - den.toString().length);
+  while (num * 10n ** BigInt(Math.max(e, 0)) < den * 10n ** BigInt(37 + Math.max(-e, 0))) e++;
+  while (num * 10n ** BigInt(Math.max(e, 0)) >= den * 10n ** BigInt(38 + Math.max(-e, 0))) e--;
+  // 38 significant digits: floor(|x / y|·10^e), HALF_UP on the remainder.
+  const scaledNum = num * 10n ** BigInt(Math.max(e, 0));
+  const scaledDen = den * 10n ** BigInt(Math.max(-e, 0));
+  let q = scaledNum / scaledDen;
+  if ((scaledNum % scaledDen) * 2n >= scaledDen) q += 1n;
+  const r = at([q, e], s);
+  return neg ? -r : r;
+}
 /** Flink's adjustPrecisionScale, written out: past 38 digits keep the integer digits, giving up scale down to min(s, 6). */
 function adjust(p: number, s: number): SqlType {
   return p <= 38 ? dec(p, s) : dec(38, Math.max(38 - (p - s), Math.min(s, 6)));
@@ -114,14 +136,7 @@ describe('SQL DECIMAL after Flink\'s rules', () => {
           assert.throws(() => div(Number(x), Number(y)), /division by zero/);
           continue;
         }
-        // x / y at scale s: x·10^s / y, HALF_UP on the exact quotient.
-        const s = tdiv.scale!;
-        const num = dx[0] * 10n ** BigInt(s + dy[1]);
-        const den = dy[0] * 10n ** BigInt(dx[1]);
-        const neg = num < 0n !== den < 0n;
-        const [an, ad] = [num < 0n ? -num : num, den < 0n ? -den : den];
-        const q = an / ad + ((an % ad) * 2n >= ad ? 1n : 0n);
-        assert.equal(div(Number(x), Number(y)), value(neg ? -q : q, tdiv.precision!, s), `/ ${what}`);
+        assert.equal(div(Number(x), Number(y)), value(javaDivide(dx, dy, tdiv.scale!), tdiv.precision!, tdiv.scale!), `/ ${what}`);
         const sm = tmod.scale!;
         assert.equal(mod(Number(x), Number(y)), value(at([at(dx, common) % at(dy, common), common], sm), tmod.precision!, sm), `% ${what}`);
       }
@@ -175,11 +190,7 @@ describe('SQL DECIMAL after Flink\'s rules', () => {
       }
       assert.equal(agg.sum(sum), value(ref, 38, scale), `SUM at scale ${scale}`);
       const s6 = Math.max(6, scale);
-      const n = 2000n;
-      const num = ref * 10n ** BigInt(s6 - scale);
-      const an = num < 0n ? -num : num;
-      const q = an / n + ((an % n) * 2n >= n ? 1n : 0n);
-      assert.equal(agg.avg(sum, 2000), value(num < 0n ? -q : q, 38, s6), `AVG at scale ${scale}`);
+      assert.equal(agg.avg(sum, 2000), value(javaDivide([ref, scale], [2000n, 0], s6), 38, s6), `AVG at scale ${scale}`);
     }
     // Past 2^53 (ten 15-digit values), merged (window slices) and retracted back below it.
     const agg = decimalSum(0);
@@ -226,11 +237,7 @@ INSERT INTO grp SELECT k, SUM(b), AVG(b) FROM src GROUP BY k;`);
           let m: number | null = null;
           if (db[0] !== 0n) {
             // a / b: DECIMAL(8, 2) / DECIMAL(10, 4) is DECIMAL(23, 13); the sink's DECIMAL(30, 15) holds it unchanged.
-            const num = da[0] * 10n ** BigInt(13 + 4);
-            const den = db[0] * 10n ** 2n;
-            const [an, ad] = [num < 0n ? -num : num, den < 0n ? -den : den];
-            const qq = an / ad + ((an % ad) * 2n >= ad ? 1n : 0n);
-            q = value(num < 0n !== den < 0n ? -qq : qq, 23, 13);
+            q = value(javaDivide(da, db, 13), 23, 13);
             m = value(at(da, 4) % at(db, 4), 10, 4);
           }
           // CAST(a * b AS DECIMAL(6, 1)): the exact product (scale 6) rounded to 1, NULL past 6 digits.
@@ -249,11 +256,7 @@ INSERT INTO grp SELECT k, SUM(b), AVG(b) FROM src GROUP BY k;`);
           for (let k = 0; k < 4; k++) {
             const xs = rows.filter((r) => r.k === k && Math.floor(r.ts / 50_000) === w).map((r) => at(parse(r.a), 2));
             const total = xs.reduce((x, y) => x + y, 0n);
-            const num = total * 10n ** 4n;
-            const n = BigInt(xs.length);
-            const an = num < 0n ? -num : num;
-            const q = an / n + ((an % n) * 2n >= n ? 1n : 0n);
-            wantWin.set(`${k}@${w * 50_000}`, { s: value(total, 38, 2), av: value(num < 0n ? -q : q, 38, 6) });
+            wantWin.set(`${k}@${w * 50_000}`, { s: value(total, 38, 2), av: value(javaDivide([total, 2], [BigInt(xs.length), 0], 6), 38, 6) });
           }
         }
         assert.equal(win.length, wantWin.size);
@@ -263,11 +266,7 @@ INSERT INTO grp SELECT k, SUM(b), AVG(b) FROM src GROUP BY k;`);
         const wantGrp = [0, 1, 2, 3].map((k) => {
           const xs = rows.filter((r) => r.k === k).map((r) => at(parse(r.b), 4));
           const total = xs.reduce((x, y) => x + y, 0n);
-          const num = total * 10n ** 2n;
-          const n = BigInt(xs.length);
-          const an = num < 0n ? -num : num;
-          const q = an / n + ((an % n) * 2n >= n ? 1n : 0n);
-          return { k, s: value(total, 38, 4), av: value(num < 0n ? -q : q, 38, 6) };
+          return { k, s: value(total, 38, 4), av: value(javaDivide([total, 4], [BigInt(xs.length), 0], 6), 38, 6) };
         });
         assert.deepEqual(grp, wantGrp);
       });
