@@ -72,14 +72,21 @@ export function decimalMultiply(sa: number, sb: number, resultScale: number, pre
   const fb = POW10[sb]!;
   const drop = sa + sb - resultScale;
   const out = POW10[resultScale]!;
-  // The fast path's product is below 2^53 < 10^16: it can overflow only a smaller precision.
-  const limit = precision < 16 ? POW10[precision]! : Infinity;
+  const fast = drop === 0 && resultScale < POW10.length;
+  const slow = (a: number, b: number): number | null => toNumber(rescale(scaled(a, sa) * scaled(b, sb), drop), resultScale, precision);
+  // The fast path's product is below 2^53 < 10^16: it can overflow only a smaller precision
+  // (q1's DECIMAL(23, 3) takes the closure without the check: this runs for every bid).
+  if (precision >= 16) {
+    return (a, b) => {
+      const p = Math.round(a * fa) * Math.round(b * fb);
+      return fast && Number.isSafeInteger(p) ? p / out : slow(a, b);
+    };
+  }
+  const limit = POW10[precision]!;
   return (a, b) => {
-    const ia = Math.round(a * fa);
-    const ib = Math.round(b * fb);
-    const p = ia * ib;
-    if (drop === 0 && Number.isSafeInteger(p) && resultScale < POW10.length && Math.abs(ia) < FAST_SCALED && Math.abs(ib) < FAST_SCALED) return Math.abs(p) < limit ? p / out : null;
-    return toNumber(rescale(scaled(a, sa) * scaled(b, sb), drop), resultScale, precision);
+    const p = Math.round(a * fa) * Math.round(b * fb);
+    if (fast && Number.isSafeInteger(p)) return p < limit && p > -limit ? p / out : null;
+    return slow(a, b);
   };
 }
 
