@@ -14,7 +14,8 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type ExprScope, type Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
-import { rowBuilder } from './row-builder.js';
+import { generated } from './codegen.js';
+import { columnFn, rowBuilder } from './row-builder.js';
 import { comparable, isNumeric, T, typeName, widen, type SqlType } from './types.js';
 import type { UidNamer } from './uids.js';
 import { planAggregate } from './aggregate.js';
@@ -135,7 +136,8 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
     const wm = t.watermark;
     const isComputed = computed.find((c) => c.name === wm.col);
     const convert = toRow;
-    const rt = isComputed ? isComputed.fn.fn : (r: Row) => r[wm.col];
+    // Generated (codegen.ts): the Nexmark rowtime CASE runs for every event in the source's loop.
+    const rt = isComputed ? generated(isComputed.fn.fn) : (r: Row) => r[wm.col];
     strategy = WatermarkStrategy.forBoundedOutOfOrderness<unknown>(wm.delayMs).withTimestampAssigner((raw) => {
       const v = rt(convert ? convert(raw) : (raw as Row));
       return typeof v === 'number' ? v : Number.NaN;
@@ -208,7 +210,7 @@ export function selectList(items: SelectItem[], scope: ExprScope): Array<{ name:
       const qual = it.e.qual;
       const fields = qual === undefined ? scope.fields : scope.fields.filter((f) => f.qual?.toLowerCase() === qual.toLowerCase());
       if (fields.length === 0) throw sqlError(it.e.pos, `'${qual}' names no table in FROM`);
-      for (const f of fields) out.push({ name: f.name, e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos }, c: { fn: f.get ?? ((r) => r[f.key]), type: f.type } });
+      for (const f of fields) out.push({ name: f.name, e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos }, c: { fn: f.get ?? columnFn([f.key]), type: f.type } });
       return;
     }
     const name = it.alias ?? (it.e.k === 'ref' ? it.e.parts[it.e.parts.length - 1]! : `EXPR$${i}`);
