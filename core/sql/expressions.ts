@@ -199,11 +199,10 @@ function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
   const f = scalarFunction(e.name, args.map((a) => a.type), e.pos);
   const fns = args.map((a) => a.fn);
   const body = f.fn;
+  // One and two arguments (MOD, UPPER, …) as text calling the function, which V8 can inline there.
+  if (args.length === 1) return { fn: lifted1(f.nullAware ? body : (v) => (v === null ? null : body(v)), args[0]!), type: f.type };
+  if (args.length === 2) return { fn: lifted2(f.nullAware ? body : (a, b) => (a === null || b === null ? null : body(a, b)), args[0]!, args[1]!), type: f.type };
   if (f.nullAware) return { fn: (r) => body(...fns.map((a) => a(r))), type: f.type };
-  if (fns.length === 1) {
-    const a0 = fns[0]!;
-    return { fn: (r) => { const v = a0(r); return v === null ? null : body(v); }, type: f.type };
-  }
   return {
     fn: (r) => {
       const vs = fns.map((a) => a(r));
