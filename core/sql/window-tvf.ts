@@ -70,29 +70,18 @@ function info(fn: WindowInfo['fn'], sizeMs: number, slideMs: number, timeKey: st
   return { fn, sizeMs, slideMs, timeKey, deferred: true, startKey: 'window_start', endKey: 'window_end', aggregated: false, ...(proctime ? { proctime } : {}) };
 }
 
-/** The engine's window assigner for a window TVF. */
+/** The engine's window assigner for a window TVF: by event time, or by the wall clock over a PROCTIME() attribute. */
 export function assignerOf(w: WindowInfo): WindowAssigner {
-  if (w.proctime) {
-    switch (w.fn) {
-      case 'TUMBLE':
-        return TumblingProcessingTimeWindows.of(w.sizeMs);
-      case 'HOP':
-        return SlidingProcessingTimeWindows.of(w.sizeMs, w.slideMs);
-      case 'CUMULATE':
-        return cumulatingWindows(w.slideMs, w.sizeMs, false);
-      case 'SESSION':
-        return ProcessingTimeSessionWindows.withGap(w.gapMs!);
-    }
-  }
+  const p = w.proctime === true;
   switch (w.fn) {
     case 'TUMBLE':
-      return TumblingEventTimeWindows.of(w.sizeMs);
+      return (p ? TumblingProcessingTimeWindows : TumblingEventTimeWindows).of(w.sizeMs);
     case 'HOP':
-      return SlidingEventTimeWindows.of(w.sizeMs, w.slideMs);
+      return (p ? SlidingProcessingTimeWindows : SlidingEventTimeWindows).of(w.sizeMs, w.slideMs);
     case 'CUMULATE':
-      return cumulatingWindows(w.slideMs, w.sizeMs);
+      return cumulatingWindows(w.slideMs, w.sizeMs, !p);
     case 'SESSION':
-      return EventTimeSessionWindows.withGap(w.gapMs!);
+      return (p ? ProcessingTimeSessionWindows : EventTimeSessionWindows).withGap(w.gapMs!);
   }
 }
 
