@@ -7,7 +7,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
-import { asDecimal, decimalLiteralType, decimalMultiply, multiplicationType } from './decimal.js';
+import { additionType, asDecimal, decimalAdd, decimalCast, decimalDivide, decimalLiteralType, decimalModulo, decimalMultiply, divisionType, moduloType, multiplicationType } from './decimal.js';
 import { constJs, jsOf, readJs, withJs, type Js } from './codegen.js';
 
 /** A row as the runtime carries it: a plain object keyed by field key. */
@@ -240,28 +240,39 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
         return { fn: lifted2(e.op === '-' ? subtract : add, l, r), type: T.TIMESTAMP };
       }
       arithmetic(l, r, e);
+      const dec = additionType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(l, r, dec, decimalAdd(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec, e.op === '-' ? -1 : 1));
       return { fn: lifted2(e.op === '-' ? subtract : add, l, r), type: widen(l.type, r.type) };
     }
     case '*': {
       arithmetic(l, r, e);
       const dec = multiplicationType(l.type, r.type);
       if (dec !== undefined) {
-        const mul = decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!);
-        return { fn: lifted2((a, b) => (a === null || b === null ? null : mul(a as number, b as number)), l, r), type: dec };
+        return decimalOp(l, r, dec, decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!, dec.precision));
       }
       return { fn: lifted2(multiply, l, r), type: widen(l.type, r.type) };
     }
     case '/': {
       arithmetic(l, r, e);
+      const dec = divisionType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(l, r, dec, decimalDivide(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
       const type = widen(l.type, r.type);
       // Integer division truncates, as Flink's; division by zero is a failure there, NULL here would hide it.
       return { fn: lifted2(isInteger(type) ? divideInteger : divide, l, r), type };
     }
-    case '%':
+    case '%': {
       arithmetic(l, r, e);
+      const dec = moduloType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(l, r, dec, decimalModulo(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
       return { fn: lifted2(remainder, l, r), type: widen(l.type, r.type) };
+    }
   }
   throw sqlUnsupported(e.pos, `the operator ${e.op}`);
+}
+
+/** A DECIMAL operator over two compiled operands (decimal.ts): NULL in, NULL out. */
+function decimalOp(l: Compiled, r: Compiled, type: SqlType, op: (a: number, b: number) => number | null): Compiled {
+  return { fn: lifted2((a, b) => (a === null || b === null ? null : op(a as number, b as number)), l, r), type };
 }
 
 type Op2 = (a: unknown, b: unknown) => unknown;
@@ -338,5 +349,6 @@ function castFn(from: SqlType, to: SqlType): (v: unknown) => unknown {
   if (to.name === 'VARCHAR' && from.name === 'TIMESTAMP') return (v) => (v === null ? null : new Date(v as number).toISOString().replace('T', ' ').replace('Z', ''));
   if (isInteger(to)) return (v) => (v === null ? null : typeof v === 'string' ? (Number.isNaN(Number(v)) ? null : Math.trunc(Number(v))) : Math.trunc(Number(v)));
   if (to.name === 'TIMESTAMP') return (v) => (v === null ? null : toMillis(v));
+  if (to.name === 'DECIMAL' && to.scale !== undefined) return decimalCast(to.precision!, to.scale);
   return (v) => coerce(v, to);
 }

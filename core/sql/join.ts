@@ -152,6 +152,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const onWindow = (side: Rel, key: string | undefined): boolean => key !== undefined && eqL.concat(eqR).length > 0 && eqExprs.some((e) => e.k === 'binary' && [e.l, e.r].some((x) => x.k === 'ref' && refKey(x, side) === key));
   if (wl && wr && onWindow(l, wl.startKey) && onWindow(l, wl.endKey) && onWindow(r, wr.startKey) && onWindow(r, wr.endKey)) {
     if (joinType !== 'inner') throw sqlUnsupported(f.pos, `a ${joinType.toUpperCase()} window join (inner window joins are supported)`);
+    if (wl.proctime || wr.proctime) throw sqlUnsupported(f.pos, 'a window join of processing-time windows');
     if (wl.fn !== wr.fn || wl.sizeMs !== wr.sizeMs || wl.slideMs !== wr.slideMs) throw sqlError(f.pos, 'a window join needs the same windows on both sides');
     const tumbleRaw = (w: typeof wl): boolean => w.fn === 'TUMBLE' && !w.aggregated;
     if (!(wl.aggregated || tumbleRaw(wl)) || !(wr.aggregated || tumbleRaw(wr))) throw sqlUnsupported(f.pos, `a window join of raw ${wl.fn} TVF rows (join window aggregates, or TUMBLE windows)`);
