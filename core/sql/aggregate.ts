@@ -15,6 +15,7 @@ import { groupAggregate, insertOnly, type AggregateKind, type AggregateSpec, typ
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
+import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
 import { narrowed } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
 
@@ -26,6 +27,8 @@ interface AggCall {
   filter?: (row: Row) => boolean;
   type: SqlType;
   key: string;
+  /** SUM/AVG over a DECIMAL of known scale: the exact sum (decimal.ts). */
+  dec?: DecimalSum;
 }
 
 /** The aggregate calls in `e` (outside OVER), in order of appearance. */
@@ -91,6 +94,10 @@ function aggCall(e: Expr & { k: 'call' }, i: number, fields: readonly Field[]): 
     case 'SUM':
     case 'AVG':
       if (!isNumeric(arg.type)) throw sqlError(e.args[0]!.pos, `${e.name} expects a numeric argument, got ${typeName(arg.type)}`);
+      {
+        const exact = e.name === 'SUM' ? sumType(arg.type) : avgType(arg.type);
+        if (exact !== undefined) return { e, kind: e.name === 'SUM' ? 'sum' : 'avg', arg, filter: cond, type: exact, key, dec: decimalSum(asDecimal(arg.type)!.scale) };
+      }
       return { e, kind: e.name === 'SUM' ? 'sum' : 'avg', arg, filter: cond, type: arg.type.name === 'INT' ? T.INT : arg.type.name === 'NULL' ? T.BIGINT : arg.type, key };
     default:
       if (arg.type.name === 'ROW') throw sqlError(e.args[0]!.pos, `${e.name} cannot compare ROW values`);
@@ -238,10 +245,12 @@ function addOne(a: AggCall, state: unknown, row: Row): unknown {
     case 'count':
       return (state as number) + 1;
     case 'sum':
+      if (a.dec) return a.dec.add(state as number | string | null, v as number, 1);
       return state === null ? v : (state as number) + (v as number);
     case 'avg': {
       const s = state as [number, number];
-      s[0] += v as number;
+      if (a.dec) s[0] = a.dec.add(s[0], v as number, 1) as number;
+      else s[0] += v as number;
       s[1] += 1;
       return s;
     }
@@ -261,11 +270,12 @@ function mergeOne(a: AggCall, x: unknown, y: unknown): unknown {
     case 'count':
       return (x as number) + (y as number);
     case 'sum':
+      if (a.dec) return a.dec.merge(x as number | string | null, y as number | string | null);
       return x === null ? y : y === null ? x : (x as number) + (y as number);
     case 'avg': {
       const [s1, c1] = x as [number, number];
       const [s2, c2] = y as [number, number];
-      return [s1 + s2, c1 + c2];
+      return [a.dec ? a.dec.merge(s1, s2) : s1 + s2, c1 + c2];
     }
     case 'min':
       return x === null ? y : y === null ? x : (y as number) < (x as number) ? y : x;
@@ -278,8 +288,11 @@ function mergeOne(a: AggCall, x: unknown, y: unknown): unknown {
 
 function resultOf(a: AggCall, state: unknown): unknown {
   switch (a.kind) {
+    case 'sum':
+      return a.dec ? a.dec.sum(state as number | string | null) : state;
     case 'avg': {
       const [s, c] = state as [number, number];
+      if (a.dec) return a.dec.avg(s, c);
       if (c === 0) return null;
       // AVG of an integer column is an integer, as Flink's (the sum's type).
       return a.type.name === 'BIGINT' || a.type.name === 'INT' ? Math.trunc(s / c) : s / c;
@@ -314,8 +327,10 @@ function digest(rel: Rel, w: NonNullable<Rel['window']>, groupExprs: Expr[], agg
 
 /** The row keys an aggregate reads: references in its grouping and aggregate calls, and a window's columns. */
 function usedKeys(rel: Rel, w: Rel['window'], exprs: Expr[]): Set<string> {
-  // A deferred TVF's window columns are not in the rows yet: the aggregate assigns the windows.
-  const keys = new Set(w === undefined ? [] : w.deferred ? [w.timeKey] : [w.timeKey, w.startKey, w.endKey]);
+  // A deferred TVF's window columns are not in the rows yet: the aggregate assigns the windows,
+  // by the time column, or by the wall clock for processing time (the column is not read).
+  const time = w === undefined || w.proctime ? [] : [w.timeKey];
+  const keys = new Set(w === undefined ? [] : w.deferred ? time : [...time, w.startKey, w.endKey]);
   const walk = (v: unknown): void => {
     if (v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) return v.forEach(walk);
@@ -338,12 +353,14 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   // window_start and window_end join the key, and as all rows of one window carry the timestamp
   // window_end - 1, a tumbling window of the slide gathers exactly them.
   const rewindow = !w.deferred;
+  if (rewindow && w.proctime) throw sqlUnsupported(s.pos, 'a window aggregate over the output of a processing-time window aggregate');
   if (rewindow) {
     const startKey = w.startKey;
     const endKey = w.endKey;
     keys = [...keys, { fn: (r) => r[startKey], type: T.TIMESTAMP }, { fn: (r) => r[endKey], type: T.TIMESTAMP }];
   }
   const nGroup = groupFields.length;
+  const proctime = w.proctime === true;
   const keyFns = keys.map((k) => k.fn);
   const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
     createAccumulator: () => ({ k: null, a: aggs.map(init) }),
@@ -365,7 +382,8 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     const end = rewindow ? (acc.k![nGroup + 1] as number) : wctx.window.end;
     row[w.startKey] = start;
     row[w.endKey] = end;
-    row.window_time = end - 1;
+    // A processing-time window's window_time is a proctime attribute: the wall clock when it fires.
+    row.window_time = proctime ? Date.now() : end - 1;
     for (let i = 0; i < akeys.length; i++) row[akeys[i]!] = resultOf(aggs[i]!, acc.a[i]);
     out.collect(row);
   };
@@ -380,11 +398,18 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     stream,
     fields: [],
     updating: false,
-    rowtime: 'window_time',
+    rowtime: proctime ? undefined : 'window_time',
     window: { ...w, deferred: false, aggregated: true },
   };
   reuse.set(digest, out);
   return out;
+}
+
+/** The group aggregate's hook for an exact DECIMAL SUM/AVG. */
+function exactSum(a: AggCall): AggregateSpec['exact'] {
+  const d = a.dec;
+  if (d === undefined) return undefined;
+  return { add: (sum, v, delta) => d.add(sum as number | string, v as number, delta), result: a.kind === 'sum' ? (sum) => d.sum(sum as number | string) : (sum, n) => d.avg(sum as number | string, n) };
 }
 
 function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {
@@ -401,7 +426,7 @@ function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], group
     input = rel.updating ? (input as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: add(c.row) })).uid(uid) : (input as DataStream<Row>).map(add).uid(uid);
   }
   if (!rel.updating) input = insertOnly(input as DataStream<Row>, { uid: ctx.uids.next('calc', 'rows as +I changes') });
-  const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key, integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT') }));
+  const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key, integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT'), exact: exactSum(a) }));
   const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog)`);
   const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, ttlMs: ctx.ttlMs, uid });
   return {

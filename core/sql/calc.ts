@@ -16,7 +16,8 @@ import type { FilterFunction, FlatMapFunction, MapFunction } from '../contract/f
 import type { Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import type { Field } from './scope.js';
-import { columnFn, rowBuilder, type ColumnFn } from './row-builder.js';
+import { Binder, jsOf, withJs } from './codegen.js';
+import { columnFn, rowJs, type ColumnFn } from './row-builder.js';
 import type { UidNamer } from './uids.js';
 
 type RowFn = (row: Row) => unknown;
@@ -84,12 +85,16 @@ export function calcOf(rel: Rel, uids: UidNamer): { calc: Calc; fields: Field[] 
 export function memoized(fn: RowFn, memos: Memo[]): RowFn {
   const m = new Memo();
   memos.push(m);
-  return (r) => {
-    if (m.row === r) return m.value;
-    m.value = fn(r);
-    m.row = r;
-    return m.value;
-  };
+  // In a generated calc the memo is a local of the record's call, computed on first read.
+  return withJs(
+    (r: Row) => {
+      if (m.row === r) return m.value;
+      m.value = fn(r);
+      m.row = r;
+      return m.value;
+    },
+    (b, row) => b.lazy(m, () => jsOf(fn)(b, row)),
+  );
 }
 
 /** A relation whose stream is `calc`, built into an operator the first time the stream is read. */
@@ -126,21 +131,33 @@ export type CalcFunction =
   | { op: 'flatMap'; fn: FlatMapFunction<unknown, unknown> }
   | { op: 'none' };
 
-/** Generates the calc's function: one per calc, the conditions unrolled, memos reset as a record starts. */
+/**
+ * Generates the calc's function (codegen.ts): one per calc, the conditions and the output row
+ * written inline, a memoized column a local computed on its first read in the record's call.
+ */
 export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction {
-  const { conds, columns, memos, updating } = calc;
+  const { conds, columns, updating } = calc;
   if (conds.length === 0 && columns === undefined) return { op: 'none' };
-  const project = columns === undefined ? undefined : rowBuilder(fields.map((f) => f.key), columns);
-  const reset = memos.map((m, i) => (m === calc.stamped ? `m[${i}].row = r; { const t = ctx.timestamp; m[${i}].value = t === t ? t : null; }` : `m[${i}].row = undefined;`)).join(' ');
-  const test = conds.map((_, i) => `c[${i}](r) !== true`).join(' || ') || 'false';
+  // The rowtime column is the record's timestamp, which the source's assigner computed (NaN: NULL).
+  const stamped = new Map(calc.stamped ? [[calc.stamped, (v: string) => `let ${v} = ctx.timestamp; if (${v} !== ${v}) ${v} = null;`]] : []);
+  const b = new Binder(stamped);
+  const test = conds.map((c) => `${jsOf(c)(b, 'r')} !== true`).join(' || ');
   const row = updating ? 'const r = x.row;' : 'const r = x;';
-  const out = project === undefined ? 'x' : updating ? '{ kind: x.kind, row: p(r) }' : 'p(r)';
-  const make = (body: string): unknown =>
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the body is built above from fixed text; values come from c, p and m
-    new Function('c', 'p', 'm', `return ${body}`)(conds, project, memos);
-  if (conds.length === 0) return { op: 'map', fn: make(`(x, ctx) => { ${row} ${reset} return ${out}; }`) as MapFunction<unknown, unknown> };
-  if (project === undefined) return { op: 'filter', fn: make(`(x, ctx) => { ${row} ${reset} return !(${test}); }`) as FilterFunction<unknown> };
-  return { op: 'flatMap', fn: make(`(x, o, ctx) => { ${row} ${reset} if (${test}) return; o.collect(${out}); }`) as FlatMapFunction<unknown, unknown> };
+  const project = columns === undefined ? undefined : rowJs(b, 'r', fields.map((f) => f.key), columns);
+  const body = `${row} ${b.calledOpaque ? resetJs(b, calc.memos) : ''}`;
+  const out = project === undefined ? 'x' : updating ? `{ kind: x.kind, row: ${project} }` : project;
+  // The body first: building it names the locals the function declares.
+  if (conds.length === 0) return { op: 'map', fn: b.build('x, ctx', `${body} return ${out};`) };
+  if (project === undefined) return { op: 'filter', fn: b.build('x, ctx', `${body} return !(${test});`) };
+  return { op: 'flatMap', fn: b.build('x, o, ctx', `${body} if (${test}) return; o.collect(${out});`) };
+}
+
+/**
+ * Resets the closures' memos as a record starts: a closure called as it is (no source text)
+ * may read a memoized column through its closure, whose memo is keyed by the row object.
+ */
+function resetJs(b: Binder, memos: readonly Memo[]): string {
+  return memos.map((m) => `${b.bind(m)}.row = undefined;`).join(' ');
 }
 
 function build(calc: Calc, fields: readonly Field[]): AnyStream {

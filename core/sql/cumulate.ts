@@ -7,21 +7,22 @@
 import type { WindowAssigner } from '../api/windows.js';
 import type { TimeWindow } from '../time/windows/window.js';
 import { windowStart } from '../time/windows/window.js';
-import { EventTimeTrigger, type Trigger } from '../time/windows/triggers.js';
+import { EventTimeTrigger, ProcessingTimeTrigger, type Trigger } from '../time/windows/triggers.js';
 
-/** Cumulating event-time windows of `stepMs` up to `maxSizeMs` (a multiple of the step). */
-export function cumulatingWindows(stepMs: number, maxSizeMs: number): WindowAssigner {
+/** Cumulating windows of `stepMs` up to `maxSizeMs` (a multiple of the step), by event time or by the wall clock. */
+export function cumulatingWindows(stepMs: number, maxSizeMs: number, isEventTime = true): WindowAssigner {
   return {
-    kind: 'CumulatingEventTimeWindows',
-    isEventTime: true,
-    assignWindows(ts: number): readonly TimeWindow[] {
+    kind: `Cumulating${isEventTime ? 'EventTime' : 'ProcessingTime'}Windows`,
+    isEventTime,
+    assignWindows(eventTs: number, now: number): readonly TimeWindow[] {
+      const ts = isEventTime ? eventTs : now;
       const start = windowStart(ts, 0, maxSizeMs);
       const out: TimeWindow[] = [];
       for (let end = start + stepMs * (Math.floor((ts - start) / stepMs) + 1); end <= start + maxSizeMs; end += stepMs) out.push({ start, end });
       return out;
     },
     defaultTrigger(): Trigger<unknown> {
-      return EventTimeTrigger;
+      return isEventTime ? EventTimeTrigger : ProcessingTimeTrigger;
     },
   };
 }

@@ -7,7 +7,8 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
-import { asDecimal, decimalLiteralType, decimalMultiply, multiplicationType } from './decimal.js';
+import { additionType, asDecimal, decimalAdd, decimalCast, decimalDivide, decimalLiteralType, decimalModulo, decimalMultiply, divisionType, moduloType, multiplicationType } from './decimal.js';
+import { constJs, jsOf, readJs, withJs, type Js } from './codegen.js';
 
 /** A row as the runtime carries it: a plain object keyed by field key. */
 export type Row = Record<string, unknown>;
@@ -32,37 +33,19 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
   const pre = scope.computed?.get(exprKey(e));
   if (pre !== undefined) {
     const key = pre.key;
-    return { fn: (r) => r[key], type: pre.type };
+    return { fn: withJs((r: Row) => r[key], (_, row) => `${row}[${JSON.stringify(key)}]`), type: pre.type };
   }
   switch (e.k) {
     case 'lit':
-      return { fn: () => e.value, type: e.value === null ? T.NULL : typeof e.value === 'number' ? (e.text !== undefined ? decimalLiteralType(e.text) : undefined) ?? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
+      return { fn: withJs(() => e.value, (b) => constJs(b, e.value)), type: e.value === null ? T.NULL : typeof e.value === 'number' ? (e.text !== undefined ? decimalLiteralType(e.text) : undefined) ?? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
     case 'interval':
-      return { fn: () => e.ms, type: T.INTERVAL };
+      return { fn: withJs(() => e.ms, (b) => constJs(b, e.ms)), type: T.INTERVAL };
     case 'ref': {
       const r = resolveRef(scope.fields, e);
-      const key = r.key;
-      const path = r.path;
+      // The field's accessor (a pending calc's column) inline, then the ROW path under it.
       const get = r.field.get;
-      if (get !== undefined && path.length === 0) return { fn: (row) => get(row) ?? null, type: r.type };
-      if (get !== undefined && path.length === 1) {
-        const p0 = path[0]!;
-        return { fn: (row) => (get(row) as Row | null | undefined)?.[p0] ?? null, type: r.type };
-      }
-      if (path.length === 0) return { fn: (row) => row[key] ?? null, type: r.type };
-      if (path.length === 1) {
-        // A field of a ROW column (nexmark's bid.price): the common case, without the loop.
-        const p0 = path[0]!;
-        return { fn: (row) => (row[key] as Row | null | undefined)?.[p0] ?? null, type: r.type };
-      }
-      return {
-        fn: (row) => {
-          let v: unknown = get !== undefined ? get(row) : row[key];
-          for (const p of path) v = v === null || v === undefined ? null : (v as Row)[p];
-          return v ?? null;
-        },
-        type: r.type,
-      };
+      const js: Js = get === undefined ? (_, row) => readJs(row, r.key, r.path) : (b, row) => `(${jsOf(get)(b, row)}${r.path.map((p) => `?.[${JSON.stringify(p)}]`).join('')} ?? null)`;
+      return { fn: withJs(refClosure(r.key, r.path, get), js), type: r.type };
     }
     case 'star':
       throw sqlError(e.pos, '* is allowed only in a select list or COUNT(*)');
@@ -70,10 +53,10 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const x = compile(e.e, scope);
       if (e.op === 'NOT') {
         boolean(x, e.e, 'NOT');
-        return { fn: (r) => not(x.fn(r)), type: T.BOOLEAN };
+        return { fn: lifted1(not, x), type: T.BOOLEAN };
       }
       if (!isNumeric(x.type) && x.type.name !== 'INTERVAL') throw sqlError(e.pos, `unary minus expects a number, got ${typeName(x.type)}`);
-      return { fn: (r) => neg(x.fn(r)), type: x.type };
+      return { fn: lifted1(neg, x), type: x.type };
     }
     case 'binary':
       return binary(e, scope);
@@ -83,7 +66,9 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const hi = compile(e.hi, scope);
       comparison(x, lo, e);
       comparison(x, hi, e);
-      const f = (r: Row): unknown => and(cmp(x.fn(r), lo.fn(r), (c) => c >= 0), cmp(x.fn(r), hi.fn(r), (c) => c <= 0));
+      const ge = COMPARE['>=']!;
+      const le = COMPARE['<=']!;
+      const f = (r: Row): unknown => and(ge(x.fn(r), lo.fn(r)), le(x.fn(r), hi.fn(r)));
       return { fn: e.not ? (r) => not(f(r)) : f, type: T.BOOLEAN };
     }
     case 'in': {
@@ -121,7 +106,7 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
     }
     case 'isnull': {
       const x = compile(e.e, scope);
-      return { fn: e.not ? (r) => x.fn(r) !== null : (r) => x.fn(r) === null, type: T.BOOLEAN };
+      return { fn: lifted1(e.not ? isNotNull : isNull, x), type: T.BOOLEAN };
     }
     case 'case': {
       const operand = e.operand === undefined ? undefined : compile(e.operand, scope);
@@ -144,13 +129,13 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const ts = whens.map(([, t]) => t.fn);
       const n = ws.length;
       if (operand === undefined) {
-        return {
-          fn: (r) => {
-            for (let i = 0; i < n; i++) if (ws[i]!(r) === true) return ts[i]!(r);
-            return other ? other(r) : null;
-          },
-          type,
+        // As text: WHEN … THEN … WHEN … as one conditional expression.
+        const js: Js = (b, row) => `(${ws.map((w, i) => `${jsOf(w)(b, row)} === true ? ${jsOf(ts[i]!)(b, row)} : `).join('')}${other ? jsOf(other)(b, row) : 'null'})`;
+        const fn = (r: Row): unknown => {
+          for (let i = 0; i < n; i++) if (ws[i]!(r) === true) return ts[i]!(r);
+          return other ? other(r) : null;
         };
+        return { fn: withJs(fn, js), type };
       }
       const of = operand.fn;
       return {
@@ -183,6 +168,26 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
   }
 }
 
+/** The closure reading field `key` (through its accessor `get` when it has one), then `path`. */
+function refClosure(key: string, path: readonly string[], get: ((row: Row) => unknown) | undefined): (row: Row) => unknown {
+  if (get !== undefined && path.length === 0) return (row) => get(row) ?? null;
+  if (get !== undefined && path.length === 1) {
+    const p0 = path[0]!;
+    return (row) => (get(row) as Row | null | undefined)?.[p0] ?? null;
+  }
+  if (path.length === 0) return (row) => row[key] ?? null;
+  if (path.length === 1) {
+    // A field of a ROW column (nexmark's bid.price): the common case, without the loop.
+    const p0 = path[0]!;
+    return (row) => (row[key] as Row | null | undefined)?.[p0] ?? null;
+  }
+  return (row) => {
+    let v: unknown = get !== undefined ? get(row) : row[key];
+    for (const p of path) v = v === null || v === undefined ? null : (v as Row)[p];
+    return v ?? null;
+  };
+}
+
 function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
   if (e.over) throw sqlUnsupported(e.pos, `${e.name}() OVER (…) outside the Top-N pattern (SELECT … FROM (SELECT …, ROW_NUMBER() OVER (…) AS rn …) WHERE rn <= N)`);
   if (AGGREGATES.has(e.name)) throw sqlError(e.pos, `aggregate function ${e.name} is not allowed here (only in the select list or HAVING of a query with GROUP BY or aggregation)`);
@@ -194,11 +199,10 @@ function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
   const f = scalarFunction(e.name, args.map((a) => a.type), e.pos);
   const fns = args.map((a) => a.fn);
   const body = f.fn;
+  // One and two arguments (MOD, UPPER, …) as text calling the function, which V8 can inline there.
+  if (args.length === 1) return { fn: lifted1(f.nullAware ? body : (v) => (v === null ? null : body(v)), args[0]!), type: f.type };
+  if (args.length === 2) return { fn: lifted2(f.nullAware ? body : (a, b) => (a === null || b === null ? null : body(a, b)), args[0]!, args[1]!), type: f.type };
   if (f.nullAware) return { fn: (r) => body(...fns.map((a) => a(r))), type: f.type };
-  if (fns.length === 1) {
-    const a0 = fns[0]!;
-    return { fn: (r) => { const v = a0(r); return v === null ? null : body(v); }, type: f.type };
-  }
   return {
     fn: (r) => {
       const vs = fns.map((a) => a(r));
@@ -211,78 +215,105 @@ function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
 function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
   const l = compile(e.l, scope);
   const r = compile(e.r, scope);
-  const lf = l.fn;
-  const rf = r.fn;
   switch (e.op) {
     case 'AND':
-      boolean(l, e.l, 'AND');
-      boolean(r, e.r, 'AND');
-      return { fn: (row) => and(lf(row), rf(row)), type: T.BOOLEAN };
     case 'OR':
-      boolean(l, e.l, 'OR');
-      boolean(r, e.r, 'OR');
-      return { fn: (row) => or(lf(row), rf(row)), type: T.BOOLEAN };
+      boolean(l, e.l, e.op);
+      boolean(r, e.r, e.op);
+      return { fn: lifted2(e.op === 'AND' ? and : or, l, r), type: T.BOOLEAN };
     case 'IS':
-      return { fn: (row) => lf(row) === rf(row), type: T.BOOLEAN };
+      return { fn: lifted2(same, l, r), type: T.BOOLEAN };
     case '=':
     case '<>':
     case '<':
     case '<=':
     case '>':
-    case '>=': {
+    case '>=':
       comparison(l, r, e);
-      const test = COMPARE[e.op]!;
-      return { fn: (row) => cmp(lf(row), rf(row), test), type: T.BOOLEAN };
-    }
+      return { fn: lifted2(COMPARE[e.op]!, l, r), type: T.BOOLEAN };
     case '||':
-      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : `${a}${b}`; }, type: T.VARCHAR };
+      return { fn: lifted2(concat, l, r), type: T.VARCHAR };
     case '+':
     case '-': {
-      // Time arithmetic: TIMESTAMP ± INTERVAL, INTERVAL + TIMESTAMP.
+      // Time arithmetic: TIMESTAMP ± INTERVAL, INTERVAL + TIMESTAMP (the interval is milliseconds, so a plain sum).
       if ((l.type.name === 'TIMESTAMP' && r.type.name === 'INTERVAL') || (e.op === '+' && l.type.name === 'INTERVAL' && r.type.name === 'TIMESTAMP')) {
-        const sign = e.op === '-' ? -1 : 1;
-        return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : l.type.name === 'TIMESTAMP' ? (a as number) + sign * (b as number) : (a as number) + (b as number); }, type: T.TIMESTAMP };
+        return { fn: lifted2(e.op === '-' ? subtract : add, l, r), type: T.TIMESTAMP };
       }
       arithmetic(l, r, e);
-      const sign = e.op === '-' ? -1 : 1;
-      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) + sign * (b as number); }, type: widen(l.type, r.type) };
+      const dec = additionType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(l, r, dec, decimalAdd(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec, e.op === '-' ? -1 : 1));
+      return { fn: lifted2(e.op === '-' ? subtract : add, l, r), type: widen(l.type, r.type) };
     }
     case '*': {
       arithmetic(l, r, e);
       const dec = multiplicationType(l.type, r.type);
       if (dec !== undefined) {
-        const mul = decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!);
-        return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : mul(a as number, b as number); }, type: dec };
+        return decimalOp(l, r, dec, decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!, dec.precision));
       }
-      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) * (b as number); }, type: widen(l.type, r.type) };
+      return { fn: lifted2(multiply, l, r), type: widen(l.type, r.type) };
     }
     case '/': {
       arithmetic(l, r, e);
+      const dec = divisionType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(l, r, dec, decimalDivide(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
       const type = widen(l.type, r.type);
-      const int = isInteger(type);
       // Integer division truncates, as Flink's; division by zero is a failure there, NULL here would hide it.
-      return { fn: (row) => { const a = lf(row); const b = rf(row); if (a === null || b === null) return null; const q = (a as number) / (b as number); return int ? Math.trunc(q) : q; }, type };
+      return { fn: lifted2(isInteger(type) ? divideInteger : divide, l, r), type };
     }
-    case '%':
+    case '%': {
       arithmetic(l, r, e);
-      return { fn: (row) => { const a = lf(row); const b = rf(row); return a === null || b === null ? null : (a as number) % (b as number); }, type: widen(l.type, r.type) };
+      const dec = moduloType(l.type, r.type);
+      if (dec !== undefined) return decimalOp(l, r, dec, decimalModulo(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
+      return { fn: lifted2(remainder, l, r), type: widen(l.type, r.type) };
+    }
   }
   throw sqlUnsupported(e.pos, `the operator ${e.op}`);
 }
 
-const COMPARE: Record<string, (c: number) => boolean> = {
-  '=': (c) => c === 0,
-  '<>': (c) => c !== 0,
-  '<': (c) => c < 0,
-  '<=': (c) => c <= 0,
-  '>': (c) => c > 0,
-  '>=': (c) => c >= 0,
-};
-
-function cmp(a: unknown, b: unknown, test: (c: number) => boolean): boolean | null {
-  if (a === null || b === null || a === undefined || b === undefined) return null;
-  return test(a < b ? -1 : a > b ? 1 : 0);
+/** A DECIMAL operator over two compiled operands (decimal.ts): NULL in, NULL out. */
+function decimalOp(l: Compiled, r: Compiled, type: SqlType, op: (a: number, b: number) => number | null): Compiled {
+  return { fn: lifted2((a, b) => (a === null || b === null ? null : op(a as number, b as number)), l, r), type };
 }
+
+type Op2 = (a: unknown, b: unknown) => unknown;
+
+/** `op` over two compiled operands, as a closure and as source text calling `op` (small, so V8 inlines it there). */
+function lifted2(op: Op2, l: Compiled, r: Compiled): (row: Row) => unknown {
+  const lf = l.fn;
+  const rf = r.fn;
+  return withJs((row: Row) => op(lf(row), rf(row)), (b, row) => `${b.bind(op)}(${jsOf(lf)(b, row)}, ${jsOf(rf)(b, row)})`);
+}
+
+/** A value's place in the order of its type: -1, 0 or 1. */
+function order(a: unknown, b: unknown): number {
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/** The comparisons (NULL when either side is NULL): one function each, so each stays monomorphic where it is inlined. */
+const COMPARE: Record<string, Op2> = {
+  '=': (a, b) => (a == null || b == null ? null : order(a, b) === 0),
+  '<>': (a, b) => (a == null || b == null ? null : order(a, b) !== 0),
+  '<': (a, b) => (a == null || b == null ? null : order(a, b) < 0),
+  '<=': (a, b) => (a == null || b == null ? null : order(a, b) <= 0),
+  '>': (a, b) => (a == null || b == null ? null : order(a, b) > 0),
+  '>=': (a, b) => (a == null || b == null ? null : order(a, b) >= 0),
+};
+const same: Op2 = (a, b) => a === b;
+const concat: Op2 = (a, b) => (a === null || b === null ? null : `${a as string}${b as string}`);
+const add: Op2 = (a, b) => (a === null || b === null ? null : (a as number) + (b as number));
+const subtract: Op2 = (a, b) => (a === null || b === null ? null : (a as number) - (b as number));
+const multiply: Op2 = (a, b) => (a === null || b === null ? null : (a as number) * (b as number));
+const divide: Op2 = (a, b) => (a === null || b === null ? null : (a as number) / (b as number));
+const divideInteger: Op2 = (a, b) => (a === null || b === null ? null : Math.trunc((a as number) / (b as number)));
+const remainder: Op2 = (a, b) => (a === null || b === null ? null : (a as number) % (b as number));
+
+/** `op` over one compiled operand, as a closure and as source text calling `op`. */
+function lifted1(op: (v: unknown) => unknown, x: Compiled): (row: Row) => unknown {
+  const xf = x.fn;
+  return withJs((row: Row) => op(xf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)})`);
+}
+const isNull = (v: unknown): boolean => v === null;
+const isNotNull = (v: unknown): boolean => v !== null;
 function not(v: unknown): boolean | null {
   return v === null ? null : !v;
 }
@@ -318,5 +349,6 @@ function castFn(from: SqlType, to: SqlType): (v: unknown) => unknown {
   if (to.name === 'VARCHAR' && from.name === 'TIMESTAMP') return (v) => (v === null ? null : new Date(v as number).toISOString().replace('T', ' ').replace('Z', ''));
   if (isInteger(to)) return (v) => (v === null ? null : typeof v === 'string' ? (Number.isNaN(Number(v)) ? null : Math.trunc(Number(v))) : Math.trunc(Number(v)));
   if (to.name === 'TIMESTAMP') return (v) => (v === null ? null : toMillis(v));
+  if (to.name === 'DECIMAL' && to.scale !== undefined) return decimalCast(to.precision!, to.scale);
   return (v) => coerce(v, to);
 }

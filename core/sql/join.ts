@@ -9,7 +9,8 @@ import { TumblingEventTimeWindows } from '../api/windows.js';
 import type { Expr, FromItem } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
-import { exprText, planFrom, type PlanContext } from './planner.js';
+import { exprText, filter, planFrom, type PlanContext } from './planner.js';
+import { andParts, over, pushDown } from './join-pushdown.js';
 import { settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
@@ -30,15 +31,6 @@ function conjuncts(e: Expr | undefined): Expr[] {
   return [e];
 }
 
-/** Whether `e` compiles over these fields alone. */
-function over(e: Expr, fields: readonly Field[]): boolean {
-  try {
-    compile(e, { fields });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `rowtime ± INTERVAL …` of one side: the side and the constant offset, if `e` is that. */
 function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } | undefined {
@@ -61,12 +53,28 @@ function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } 
   return undefined;
 }
 
-/** Plans a join; `where` holds the conditions of a comma join. */
+/**
+ * Plans a join and the WHERE over it (for a comma join, its conditions); conjuncts that read
+ * one side are pushed below the join where its type allows (join-pushdown.ts).
+ */
 export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr): Rel {
-  if (f.r.k === 'table' && f.r.asOf !== undefined) return planLookupJoin(f, f.r, ctx);
-  let l = settled(planFrom(f.l, ctx));
-  let r = settled(planFrom(f.r, ctx));
-  const conds = conjuncts(f.type === 'cross' ? where : f.on);
+  const onWhere = (rel: Rel, e: Expr | undefined): Rel => (e === undefined ? rel : filter(rel, e, ctx));
+  if (f.r.k === 'table' && f.r.asOf !== undefined) return onWhere(planLookupJoin(f, f.r, ctx), f.type === 'cross' ? undefined : where);
+  const joinType = f.type === 'cross' ? 'inner' : f.type;
+  const on = conjuncts(f.type === 'cross' ? where : f.on);
+  const after = f.type === 'cross' ? undefined : where;
+  // The left side is built before the right is planned (so uids keep their planning order)
+  // unless a conjunct might be pushed into it.
+  const left = planFrom(f.l, ctx);
+  const mayPush = [...on, ...andParts(after)].some((e) => over(e, left.fields) && !over(e, []));
+  if (!mayPush) settled(left);
+  const right = planFrom(f.r, ctx);
+  const p = pushDown(joinType, left, right, on, after, ctx);
+  return onWhere(planEquiJoin(f, joinType, settled(p.l), settled(p.r), p.on, ctx), p.where);
+}
+
+/** The join itself of `l` and `r` on the conjuncts `conds`. */
+function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 'right' | 'full', l: Rel, r: Rel, conds: Expr[], ctx: PlanContext): Rel {
   // Right fields whose key the left already uses are renamed in the joined row.
   const leftKeys = new Set(l.fields.map((x) => x.key));
   const rightFields: Field[] = r.fields.map((x) => {
@@ -136,7 +144,6 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
     const fs = eqL.map((k) => k.fn);
     return (rows as DataStream<Row>).filter((row) => fs.every((f) => f(row) !== null)).uid(ctx.uids.next('filter', 'left join key IS NOT NULL'));
   };
-  const joinType = f.type === 'cross' ? 'inner' : f.type;
   const on = eqExprs.map(exprText).join(' AND ');
 
   // Window join: both sides windowed the same way, joined on window_start and window_end.
@@ -145,6 +152,7 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
   const onWindow = (side: Rel, key: string | undefined): boolean => key !== undefined && eqL.concat(eqR).length > 0 && eqExprs.some((e) => e.k === 'binary' && [e.l, e.r].some((x) => x.k === 'ref' && refKey(x, side) === key));
   if (wl && wr && onWindow(l, wl.startKey) && onWindow(l, wl.endKey) && onWindow(r, wr.startKey) && onWindow(r, wr.endKey)) {
     if (joinType !== 'inner') throw sqlUnsupported(f.pos, `a ${joinType.toUpperCase()} window join (inner window joins are supported)`);
+    if (wl.proctime || wr.proctime) throw sqlUnsupported(f.pos, 'a window join of processing-time windows');
     if (wl.fn !== wr.fn || wl.sizeMs !== wr.sizeMs || wl.slideMs !== wr.slideMs) throw sqlError(f.pos, 'a window join needs the same windows on both sides');
     const tumbleRaw = (w: typeof wl): boolean => w.fn === 'TUMBLE' && !w.aggregated;
     if (!(wl.aggregated || tumbleRaw(wl)) || !(wr.aggregated || tumbleRaw(wr))) throw sqlUnsupported(f.pos, `a window join of raw ${wl.fn} TVF rows (join window aggregates, or TUMBLE windows)`);

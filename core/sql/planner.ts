@@ -14,7 +14,8 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type ExprScope, type Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
-import { rowBuilder } from './row-builder.js';
+import { generated } from './codegen.js';
+import { columnFn, rowBuilder } from './row-builder.js';
 import { comparable, isNumeric, T, typeName, widen, type SqlType } from './types.js';
 import type { UidNamer } from './uids.js';
 import { planAggregate } from './aggregate.js';
@@ -23,7 +24,7 @@ import { legacyGroupWindow } from './legacy-windows.js';
 import { materializeWindows, planWindowTvf } from './window-tvf.js';
 import { planTopN, topNPattern } from './top-n.js';
 import type { ChangeRow } from './runtime/changelog.js';
-import { calcOf, memoized, type Memo, pendingCalc, pendingRel, relProps, withColumns, withCondition } from './calc.js';
+import { calcOf, memoized, type Calc, type Memo, pendingCalc, pendingRel, relProps, withColumns, withCondition } from './calc.js';
 
 /** What planning one statement needs. */
 export interface PlanContext {
@@ -48,8 +49,7 @@ function planSelect(s: Select, ctx: PlanContext): Rel {
   if (!s.from) throw sqlUnsupported(s.pos, 'SELECT without FROM');
   const topN = topNPattern(s);
   if (topN) return planTopN(topN, s, ctx);
-  let rel = planFrom(s.from, ctx, s.where);
-  if (s.where && !(s.from.k === 'join' && s.from.type === 'cross')) rel = filter(rel, s.where, ctx);
+  let rel = planFromWhere(s.from, s.where, ctx);
   const hasAgg = s.groupBy.length > 0 || s.items.some((i) => containsAggregate(i.e)) || (s.having !== undefined);
   const legacy = legacyGroupWindow(s, rel, ctx);
   if (legacy) return planAggregate(legacy.s, legacy.rel, ctx);
@@ -100,8 +100,14 @@ export function planFrom(f: FromItem, ctx: PlanContext, where?: Expr): Rel {
       return f.alias ? qualify(rel, f.alias) : rel;
     }
     case 'join':
-      return planJoin(f, ctx, f.type === 'cross' ? where : undefined);
+      return planJoin(f, ctx, where);
   }
+}
+
+/** FROM and its WHERE; over a join, planJoin applies the WHERE (pushing what it can below the join). */
+export function planFromWhere(from: FromItem, where: Expr | undefined, ctx: PlanContext): Rel {
+  const rel = planFrom(from, ctx, where);
+  return where !== undefined && from.k !== 'join' ? filter(rel, where, ctx) : rel;
 }
 
 /** The relation of a table or view name (a table scanned once per statement). */
@@ -135,7 +141,8 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
     const wm = t.watermark;
     const isComputed = computed.find((c) => c.name === wm.col);
     const convert = toRow;
-    const rt = isComputed ? isComputed.fn.fn : (r: Row) => r[wm.col];
+    // Generated (codegen.ts): the Nexmark rowtime CASE runs for every event in the source's loop.
+    const rt = isComputed ? generated(isComputed.fn.fn) : (r: Row) => r[wm.col];
     strategy = WatermarkStrategy.forBoundedOutOfOrderness<unknown>(wm.delayMs).withTimestampAssigner((raw) => {
       const v = rt(convert ? convert(raw) : (raw as Row));
       return typeof v === 'number' ? v : Number.NaN;
@@ -177,22 +184,21 @@ export function qualify(rel: Rel, alias: string): Rel {
   return calc ? pendingRel({ ...relProps(rel), fields }, calc) : { ...rel, fields };
 }
 
-/** Rows for which `cond` is TRUE (NULL and FALSE drop the row). */
-/** Rows for which `cond` is TRUE (NULL and FALSE drop the row), composed onto the relation's pending calc. */
+/**
+ * Rows for which `cond` is TRUE (NULL and FALSE drop the row), composed onto the relation's
+ * pending calc. With `scope` (HAVING over an aggregate's computed columns) the condition reads
+ * the aggregate's rows: it starts a calc over them, which the select list then joins.
+ */
 export function filter(rel: Rel, cond: Expr, ctx: PlanContext, scope?: ExprScope): Rel {
-  if (scope !== undefined) {
-    // Over an aggregate's computed columns (HAVING): a filter of its own.
-    const f = condition(cond, scope).fn;
-    const uid = ctx.uids.next('filter', exprText(cond));
-    const stream = rel.updating
-      ? (rel.stream as DataStream<ChangeRow>).filter((ch) => f(ch.row) === true)
-      : (rel.stream as DataStream<Row>).filter((r) => f(r) === true);
-    return { ...rel, stream: stream.uid(uid).name('sql:filter') };
-  }
   const { calc, fields } = calcOf(rel, ctx.uids);
-  const c = condition(cond, { fields });
-  return pendingRel(relProps(rel), withCondition(calc, c.fn, exprText(cond)));
+  const c = condition(cond, scope ?? { fields });
+  const next = withCondition(calc, c.fn, exprText(cond));
+  if (scope !== undefined) havings.add(next);
+  return pendingRel(relProps(rel), next);
 }
+
+/** Calcs of a HAVING: their conditions read an aggregate's rows, as its select list does. */
+const havings = new WeakSet<Calc>();
 
 function condition(cond: Expr, scope: ExprScope): Compiled {
   const c = compile(cond, scope);
@@ -208,7 +214,7 @@ export function selectList(items: SelectItem[], scope: ExprScope): Array<{ name:
       const qual = it.e.qual;
       const fields = qual === undefined ? scope.fields : scope.fields.filter((f) => f.qual?.toLowerCase() === qual.toLowerCase());
       if (fields.length === 0) throw sqlError(it.e.pos, `'${qual}' names no table in FROM`);
-      for (const f of fields) out.push({ name: f.name, e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos }, c: { fn: f.get ?? ((r) => r[f.key]), type: f.type } });
+      for (const f of fields) out.push({ name: f.name, e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos }, c: { fn: f.get ?? columnFn([f.key]), type: f.type } });
       return;
     }
     const name = it.alias ?? (it.e.k === 'ref' ? it.e.parts[it.e.parts.length - 1]! : `EXPR$${i}`);
@@ -231,7 +237,10 @@ export function uniqueKeys(names: string[]): string[] {
 /** The projection of `items` over `rel` (skipped when it changes nothing). */
 export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?: ExprScope): Rel {
   const scope: ExprScope = given ?? { fields: rel.fields };
-  // Without an aggregate's computed columns the projection composes onto the pending calc.
+  // Without an aggregate's computed columns the projection composes onto the pending calc;
+  // with them, onto a HAVING's calc (which reads the aggregate's rows, as the select list does).
+  const pending = given !== undefined ? pendingCalc(rel) : undefined;
+  const having = pending !== undefined && havings.has(pending) ? pending : undefined;
   const fused = given === undefined ? calcOf(rel, ctx.uids) : undefined;
   const list = selectList(items, fused ? { fields: fused.fields } : scope);
   const keys = uniqueKeys(list.map((l) => l.name));
@@ -253,6 +262,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     window: window && window.startKey && window.endKey ? window : undefined,
     uniqueKey: rel.uniqueKey && rel.uniqueKey.every((k) => renamed(k)) ? rel.uniqueKey.map((k) => renamed(k)!) : undefined,
   };
+  if (having) return pendingRel(props, withColumns(having, list.map((l) => l.c.fn), having.memos, `project ${keys.join(', ')}`));
   if (fused) {
     const { calc } = fused;
     if (identity) return pendingCalc(rel) ? pendingRel(props, calc) : { stream: rel.stream, ...props };

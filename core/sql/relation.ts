@@ -19,6 +19,8 @@ export interface WindowInfo {
   endKey: string;
   /** The input rows come from a window aggregate: timestamps are window_end - 1. */
   aggregated: boolean;
+  /** Processing-time windows (the time column is a PROCTIME() attribute): assigned by the wall clock, not the column. */
+  proctime?: boolean;
 }
 
 /** A planned relation. `stream` carries Row (append) or ChangeRow (updating) records. */

@@ -88,7 +88,7 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
   CHARACTER_LENGTH: stringFn((s) => s.length, T.INT),
   // The wall clock, as Flink's processing-time attribute; eddy uses it only "as of now" (a lookup
   // join's FOR SYSTEM_TIME AS OF), not as a window's time, so results do not depend on it.
-  PROCTIME: { arity: [0, 0], result: () => T.TIMESTAMP, fn: () => Date.now() },
+  PROCTIME: { arity: [0, 0], result: () => T.PROCTIME, fn: () => Date.now() },
   SUBSTRING: {
     arity: [2, 3],
     result: (a, pos, name) => (want(pos, name, 0, a[0]!, str, 'a VARCHAR'), want(pos, name, 1, a[1]!, isInteger, 'an integer'), T.VARCHAR),

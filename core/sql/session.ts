@@ -9,6 +9,7 @@ import type { Expr, Query, Statement } from './ast.js';
 import { Catalog, type Column, type TableDef } from './catalog.js';
 import { tableSink } from './connectors.js';
 import { createFunction } from './functions.js';
+import { sinkCasts } from './decimal.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
@@ -152,11 +153,14 @@ export class SqlSession {
     const from = rel.fields.map((f) => f.key);
     const to = columns.map((c) => c.name);
     const n = to.length;
-    const same = from.every((k, i) => k === to[i]);
+    // Flink casts into a DECIMAL(p, s) column implicitly (HALF_UP to s, NULL past p): only where the value may not fit.
+    const casts = sinkCasts(rel.fields.map((f) => f.type), columns.map((c) => c.type));
+    const same = casts === undefined && from.every((k, i) => k === to[i]);
     const shape = (row: Row): Row => {
       if (same) return row;
       const o: Row = {};
       for (let i = 0; i < n; i++) o[to[i]!] = row[from[i]!];
+      if (casts !== undefined) for (const [i, cast] of casts) o[to[i]!] = cast(o[to[i]!]);
       return o;
     };
     const format = sink.format;

@@ -6,7 +6,7 @@ import type { DataStream } from '../api/datastream.js';
 import type { Expr, Over, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
-import { filter, planFrom, project, qualify, type PlanContext } from './planner.js';
+import { filter, planFromWhere, project, qualify, type PlanContext } from './planner.js';
 import type { Rel } from './relation.js';
 import { insertOnly, topN, type ChangeRow } from './runtime/index.js';
 import { T } from './types.js';
@@ -61,8 +61,7 @@ export function topNPattern(s: Select): TopNPattern | undefined {
 export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const inner = p.inner;
   if (inner.groupBy.length > 0 || inner.distinct) throw sqlUnsupported(inner.pos, 'a Top-N over an aggregate in the same SELECT (aggregate in a subquery first)');
-  let rel = planFrom(inner.from!, ctx, inner.where);
-  if (inner.where && !(inner.from!.k === 'join' && inner.from!.type === 'cross')) rel = filter(rel, inner.where, ctx);
+  const rel = planFromWhere(inner.from!, inner.where, ctx);
   const scope = { fields: rel.fields };
   const parts = p.over.partitionBy.map((e) => compile(e, scope).fn);
   const orderBy = p.over.orderBy.map((o) => ({ value: compile(o.e, scope).fn, desc: o.desc }));

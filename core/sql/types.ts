@@ -5,6 +5,7 @@
  */
 import type { TypeRef } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
+import { decimalCast } from './decimal.js';
 
 /** A SQL type: a name, and the fields of a ROW. */
 export interface SqlType {
@@ -13,6 +14,12 @@ export interface SqlType {
   /** DECIMAL only, when known (a literal, a DDL DECIMAL(p, s), a product of those): see decimal.ts. */
   precision?: number;
   scale?: number;
+  /**
+   * TIMESTAMP only: a processing-time attribute (Flink's `TIMESTAMP_LTZ(3) *PROCTIME*`, what
+   * PROCTIME() makes). A window TVF over it uses processing-time windows; read as a value it is
+   * the wall clock when the row is computed, an instant (ms since the epoch).
+   */
+  proctime?: boolean;
 }
 
 /** The types of literals and results. */
@@ -26,6 +33,7 @@ export const T = {
   TIMESTAMP: { name: 'TIMESTAMP' } as SqlType,
   INTERVAL: { name: 'INTERVAL' } as SqlType,
   NULL: { name: 'NULL' } as SqlType,
+  PROCTIME: { name: 'TIMESTAMP', proctime: true } as SqlType,
 };
 
 const NAMES: Record<string, SqlType> = {
@@ -38,7 +46,12 @@ const NAMES: Record<string, SqlType> = {
 
 /** The type a DDL type names. */
 export function resolveType(ref: TypeRef): SqlType {
-  if (ref.params !== undefined && (ref.name === 'DECIMAL' || ref.name === 'DEC' || ref.name === 'NUMERIC')) return { name: 'DECIMAL', precision: ref.params[0]!, scale: ref.params[1] ?? 0 };
+  // Flink: DECIMAL is DECIMAL(10, 0), DECIMAL(p) is DECIMAL(p, 0); precision 1 … 38, scale 0 … p.
+  if (ref.name === 'DECIMAL' || ref.name === 'DEC' || ref.name === 'NUMERIC') {
+    const [precision = 10, scale = 0] = ref.params ?? [];
+    if (!(precision >= 1 && precision <= 38) || !(scale >= 0 && scale <= precision)) throw sqlError(ref.pos, `DECIMAL(${precision}, ${scale}): the precision must be 1 to 38 and the scale 0 to the precision`);
+    return { name: 'DECIMAL', precision, scale };
+  }
   if (ref.name === 'ROW') return { name: 'ROW', fields: ref.fields!.map((f) => ({ name: f.name, type: resolveType(f.type) })) };
   const t = NAMES[ref.name];
   if (t !== undefined) return t;
@@ -76,7 +89,7 @@ export function comparable(a: SqlType, b: SqlType): boolean {
 /** The type as Flink prints it. */
 export function typeName(t: SqlType): string {
   if (t.name === 'ROW') return `ROW<${t.fields!.map((f) => `${f.name} ${typeName(f.type)}`).join(', ')}>`;
-  if (t.name === 'TIMESTAMP') return 'TIMESTAMP(3)';
+  if (t.name === 'TIMESTAMP') return t.proctime ? 'TIMESTAMP_LTZ(3) *PROCTIME*' : 'TIMESTAMP(3)';
   if (t.name === 'DECIMAL' && t.scale !== undefined) return `DECIMAL(${t.precision}, ${t.scale})`;
   return t.name;
 }
@@ -88,8 +101,10 @@ export function coerce(value: unknown, t: SqlType): unknown {
     case 'BIGINT':
     case 'INT':
     case 'DOUBLE':
-    case 'DECIMAL':
       return typeof value === 'number' ? value : Number(value);
+    case 'DECIMAL':
+      // Read as Flink's formats do: rounded HALF_UP to the scale, NULL past the precision.
+      return t.scale === undefined ? (typeof value === 'number' ? value : Number(value)) : castOf(t)(value);
     case 'VARCHAR':
       return typeof value === 'string' ? value : String(value);
     case 'BOOLEAN':
@@ -106,6 +121,11 @@ export function coerce(value: unknown, t: SqlType): unknown {
     default:
       return value;
   }
+}
+
+const casts = new WeakMap<SqlType, (v: unknown) => unknown>();
+function castOf(t: SqlType): (v: unknown) => unknown {
+  return casts.get(t) ?? casts.set(t, decimalCast(t.precision!, t.scale!)).get(t)!;
 }
 
 /** ms since the epoch from a number or a 'yyyy-MM-dd HH:mm:ss[.SSS]' / ISO string (UTC). */

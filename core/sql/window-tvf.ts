@@ -1,12 +1,14 @@
 /**
  * Window table functions: TUMBLE, HOP, CUMULATE, SESSION over a table with an event-time
- * attribute. The relation gets window_start, window_end and window_time; windows are
+ * attribute (WATERMARK FOR) or a processing-time attribute (PROCTIME()), whose windows are then
+ * the engine's processing-time windows: aligned to the wall clock, fired by processing-time
+ * timers, as Flink's. The relation gets window_start, window_end and window_time; windows are
  * assigned by the engine's own assigners. Aggregated (GROUP BY window_start, window_end) the
  * TVF becomes a window operator (aggregate.ts); selected without aggregation, each row is
  * repeated once per window it belongs to (TUMBLE, HOP, CUMULATE).
  */
 import type { WindowAssigner } from '../api/windows.js';
-import { EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows } from '../api/windows.js';
+import { EventTimeSessionWindows, ProcessingTimeSessionWindows, SlidingEventTimeWindows, SlidingProcessingTimeWindows, TumblingEventTimeWindows, TumblingProcessingTimeWindows } from '../api/windows.js';
 import type { DataStream } from '../api/datastream.js';
 import type { WindowTvf } from './ast.js';
 import { cumulatingWindows } from './cumulate.js';
@@ -27,7 +29,8 @@ export function planWindowTvf(tvf: WindowTvf, input: Rel, ctx: PlanContext): Rel
   const time = input.fields.find((f) => f.name.toLowerCase() === tvf.timeCol.toLowerCase());
   if (!time) throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): no such column (available: ${input.fields.map((f) => f.name).join(', ')})`);
   if (time.type.name !== 'TIMESTAMP') throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): a window needs a TIMESTAMP time attribute, the column is ${time.type.name}`);
-  if (input.rowtime !== time.key) throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): '${tvf.timeCol}' is not an event-time attribute; declare WATERMARK FOR ${tvf.timeCol} AS … in its table`);
+  const proctime = time.type.proctime === true;
+  if (!proctime && input.rowtime !== time.key) throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): '${tvf.timeCol}' is not a time attribute; declare WATERMARK FOR ${tvf.timeCol} AS … in its table, or use a processing-time column (${tvf.timeCol} AS PROCTIME())`);
   if (tvf.partitionBy.length > 0) throw sqlUnsupported(tvf.pos, `${tvf.fn} with PARTITION BY (group by the columns instead)`);
   const ms = tvf.args.map((a, i) => {
     if (a.k !== 'interval' || !(a.ms > 0)) throw sqlError(a.pos, `argument ${i + 3} of ${tvf.fn} must be a positive INTERVAL, e.g. INTERVAL '10' SECOND`);
@@ -41,42 +44,44 @@ export function planWindowTvf(tvf: WindowTvf, input: Rel, ctx: PlanContext): Rel
   let window: WindowInfo;
   switch (tvf.fn) {
     case 'TUMBLE':
-      window = info(tvf.fn, ms[0]!, ms[0]!, time.key);
+      window = info(tvf.fn, ms[0]!, ms[0]!, time.key, proctime);
       break;
     case 'HOP':
-      window = info(tvf.fn, ms[1]!, ms[0]!, time.key);
+      window = info(tvf.fn, ms[1]!, ms[0]!, time.key, proctime);
       break;
     case 'CUMULATE':
       if (ms[1]! % ms[0]! !== 0) throw sqlError(tvf.args[1]!.pos, `CUMULATE: the max size must be a multiple of the step`);
-      window = info(tvf.fn, ms[1]!, ms[0]!, time.key);
+      window = info(tvf.fn, ms[1]!, ms[0]!, time.key, proctime);
       break;
     case 'SESSION':
-      window = { ...info(tvf.fn, 0, 0, time.key), gapMs: ms[0]! };
+      window = { ...info(tvf.fn, 0, 0, time.key, proctime), gapMs: ms[0]! };
       break;
   }
   const taken = new Set(input.fields.map((f) => f.name.toLowerCase()));
   for (const c of WINDOW_COLUMNS) if (taken.has(c)) throw sqlError(tvf.pos, `the input of ${tvf.fn} already has a column '${c}'`);
-  const fields = [...input.fields, { name: 'window_start', key: 'window_start', type: T.TIMESTAMP }, { name: 'window_end', key: 'window_end', type: T.TIMESTAMP }, { name: 'window_time', key: 'window_time', type: T.TIMESTAMP }];
+  // Flink: window_start and window_end are TIMESTAMP(3); window_time is the time attribute of the windows' kind.
+  const fields = [...input.fields, { name: 'window_start', key: 'window_start', type: T.TIMESTAMP }, { name: 'window_end', key: 'window_end', type: T.TIMESTAMP }, { name: 'window_time', key: 'window_time', type: proctime ? T.PROCTIME : T.TIMESTAMP }];
   // Windows are assigned by the aggregate (or materializeWindows): the input's pending calc stays
   // pending, so the aggregate's column narrowing composes onto it.
   return extended(input, { fields, updating: false, rowtime: input.rowtime, window });
 }
 
-function info(fn: WindowInfo['fn'], sizeMs: number, slideMs: number, timeKey: string): WindowInfo {
-  return { fn, sizeMs, slideMs, timeKey, deferred: true, startKey: 'window_start', endKey: 'window_end', aggregated: false };
+function info(fn: WindowInfo['fn'], sizeMs: number, slideMs: number, timeKey: string, proctime: boolean): WindowInfo {
+  return { fn, sizeMs, slideMs, timeKey, deferred: true, startKey: 'window_start', endKey: 'window_end', aggregated: false, ...(proctime ? { proctime } : {}) };
 }
 
-/** The engine's window assigner for a window TVF. */
+/** The engine's window assigner for a window TVF: by event time, or by the wall clock over a PROCTIME() attribute. */
 export function assignerOf(w: WindowInfo): WindowAssigner {
+  const p = w.proctime === true;
   switch (w.fn) {
     case 'TUMBLE':
-      return TumblingEventTimeWindows.of(w.sizeMs);
+      return (p ? TumblingProcessingTimeWindows : TumblingEventTimeWindows).of(w.sizeMs);
     case 'HOP':
-      return SlidingEventTimeWindows.of(w.sizeMs, w.slideMs);
+      return (p ? SlidingProcessingTimeWindows : SlidingEventTimeWindows).of(w.sizeMs, w.slideMs);
     case 'CUMULATE':
-      return cumulatingWindows(w.slideMs, w.sizeMs);
+      return cumulatingWindows(w.slideMs, w.sizeMs, !p);
     case 'SESSION':
-      return EventTimeSessionWindows.withGap(w.gapMs!);
+      return (p ? ProcessingTimeSessionWindows : EventTimeSessionWindows).withGap(w.gapMs!);
   }
 }
 
@@ -87,11 +92,14 @@ export function materializeWindows(rel: Rel, ctx: PlanContext, pos: { line: numb
   if (w.fn === 'SESSION') throw sqlUnsupported(pos, 'SESSION windows without aggregation (GROUP BY window_start, window_end)');
   const assigner = assignerOf(w);
   const timeKey = w.timeKey;
+  const proctime = w.proctime === true;
   const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
   const uid = ctx.uids.next('calc', `assign ${w.fn} windows`);
   const stream = input
     .flatMap((row: Row, out) => {
-      for (const win of assigner.assignWindows(row[timeKey] as number, 0)) out.collect({ ...row, window_start: win.start, window_end: win.end, window_time: win.end - 1 });
+      // Processing time: the row's windows are those of the wall clock now, and its window_time is now (a proctime attribute).
+      const now = proctime ? Date.now() : 0;
+      for (const win of assigner.assignWindows(proctime ? now : (row[timeKey] as number), now)) out.collect({ ...row, window_start: win.start, window_end: win.end, window_time: proctime ? now : win.end - 1 });
     })
     .uid(uid)
     .name(`sql:${w.fn.toLowerCase()} windows`);

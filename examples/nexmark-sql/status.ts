@@ -4,7 +4,6 @@
 /** Query → the reason its SQL cannot run yet. */
 export const SQL_CANNOT_RUN: Record<string, string> = {
   q6: 'AVG … OVER (PARTITION BY … ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) over a retracting Top-1: no OVER aggregate in eddy SQL (Flink SQL cannot run q6 either: its OVER window does not take retractions)',
-  q12: "TUMBLE over PROCTIME(): eddy's PROCTIME() is the wall clock as a value, not a processing-time attribute, so a window TVF refuses it ('p_time' is not an event-time attribute)",
 };
 
 /**

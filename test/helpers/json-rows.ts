@@ -14,3 +14,14 @@ export function readJsonLinesDir(dir: string): Array<Record<string, unknown>> {
 
 /** A row multiset in a form `deepEqual` compares regardless of row order and key order. */
 export const canonRows = (rows: Array<Record<string, unknown>>): string[] => rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
+
+/** The final rows of a changelog (+I/+U add a row, -U/-D take one away), as `canonRows` gives them. */
+export function changelogRows(changes: Array<{ kind: string; row: Record<string, unknown> }>): string[] {
+  const counts = new Map<string, number>();
+  for (const c of changes) {
+    const k = canonRows([c.row])[0]!;
+    counts.set(k, (counts.get(k) ?? 0) + (c.kind === '+I' || c.kind === '+U' ? 1 : -1));
+  }
+  for (const [k, n] of counts) if (n < 0) throw new Error(`the changelog retracts a row it does not hold: ${k}`);
+  return [...counts].flatMap(([k, n]) => Array<string>(n).fill(k)).sort();
+}

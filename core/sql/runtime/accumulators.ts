@@ -2,7 +2,8 @@
  * Retractable accumulators of the group aggregate (Flink's *WithRetractAggFunction), as plain
  * arrays and numbers so every state backend stores them as they are:
  *   COUNT(*), COUNT(x)   n                       rows (non-null x) counted
- *   SUM(x), AVG(x)       [sum, n]                n non-null values: SUM is null when n = 0
+ *   SUM(x), AVG(x)       [sum, n]                n non-null values: SUM is null when n = 0 (an exact
+ *                                                DECIMAL sum is a number or, past 2^53, a decimal string)
  *   MIN, MAX,            [[value, count], …]     the multiset of values, sorted by value:
  *   COUNT(DISTINCT x)                            a retraction of the minimum needs the next one
  * A retraction of a value that is not there (state expired by TTL) is ignored. Over an
@@ -73,7 +74,8 @@ export function accumulate(spec: AggregateSpec & { keepOnlyExtreme?: boolean }, 
     case 'sum':
     case 'avg': {
       const s = acc as [number, number];
-      s[0] += delta * (v as number);
+      if (spec.exact !== undefined) s[0] = spec.exact.add(s[0], v, delta) as number;
+      else s[0] += delta * (v as number);
       s[1] += delta;
       return s;
     }
@@ -91,18 +93,17 @@ export function accumulate(spec: AggregateSpec & { keepOnlyExtreme?: boolean }, 
 }
 
 /** The aggregate's value: SUM, AVG, MIN, MAX of no values are null; COUNTs are 0. */
-export function resultOf(kind: AggregateKind, acc: Accumulator): unknown {
-  switch (kind) {
+export function resultOf(spec: Pick<AggregateSpec, 'kind' | 'exact'>, acc: Accumulator): unknown {
+  switch (spec.kind) {
     case 'count*':
     case 'count':
       return acc;
-    case 'sum': {
-      const s = acc as [number, number];
-      return s[1] > 0 ? s[0] : null;
-    }
+    case 'sum':
     case 'avg': {
       const s = acc as [number, number];
-      return s[1] > 0 ? s[0] / s[1] : null;
+      if (s[1] <= 0) return null;
+      if (spec.exact !== undefined) return spec.exact.result(s[0], s[1]);
+      return spec.kind === 'sum' ? s[0] : s[0] / s[1];
     }
     case 'min': {
       const m = acc as Multiset;

@@ -26,6 +26,11 @@ export interface AggregateSpec {
   as: string;
   /** AVG over an integer column: the result is truncated to an integer, as Flink's (AVG takes the argument's type). */
   integerResult?: boolean;
+  /**
+   * SUM/AVG computed exactly (SQL's DECIMAL): how the running sum takes a value (delta 1) or
+   * gives it back (delta -1), and the result of a sum over n values. Default: numbers, sum / n.
+   */
+  exact?: { add(sum: unknown, v: unknown, delta: 1 | -1): unknown; result(sum: unknown, n: number): unknown };
 }
 
 /** Options of {@link groupAggregate}. */
@@ -67,7 +72,7 @@ export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregat
     for (let i = 0; i < specs.length; i++) out[specs[i].as] = values[i];
     return out;
   };
-  const results = (acc: unknown[]): unknown[] => specs.map((s, i) => integral(s, resultOf(s.kind, acc[i + 1] as Accumulator)));
+  const results = (acc: unknown[]): unknown[] => specs.map((s, i) => integral(s, resultOf(s, acc[i + 1] as Accumulator)));
 
   return input
     .keyBy((c: ChangeRow) => keyOfChange(c.row))
