@@ -150,6 +150,8 @@ INSERT INTO dst SELECT k, COUNT(*) AS c, SUM(fail_once(id)) AS s, window_start, 
     const t1 = Date.now();
     assert.ok(existsSync(marker), 'the injected failure happened');
     assert.equal(res.restarts, 1, 'one restart');
+    const restored = (res.stateRestores ?? []).filter((r) => r.uid.includes('-window-'));
+    assert.ok(restored.length > 0, `the restart restored the window operator's state from a checkpoint (restores: ${JSON.stringify(res.stateRestores)})`);
     const rows = readJsonLinesDir(out);
     checkWindows(rows, [500], 500, t0, t1, 'TUMBLE after a restart');
     assert.deepEqual(sortedTotals(totals(rows)), scaled(reference(), 1), 'every row counted once across the restore');
