@@ -27,6 +27,7 @@ export function columnFn(c: ColumnFn): (row: Row) => unknown {
 
 /** Source text of an object literal with `keys[i]` set to column `fns[i]` of the row `row`. */
 export function rowJs(b: Binder, row: string, keys: readonly string[], fns: readonly ColumnFn[]): string {
+  if (keys.includes('__proto__')) return `${b.opaque(rowBuilder(keys, fns))}(${row})`;
   return `({ ${keys.map((k, i) => `${JSON.stringify(k)}: ${jsOf(columnFn(fns[i]!))(b, row)}`).join(', ')} })`;
 }
 

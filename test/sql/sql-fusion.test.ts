@@ -140,6 +140,29 @@ describe('SQL calc fusion', () => {
   });
 });
 
+describe('SQL generated calcs', () => {
+  it('a memoized column read by an expression without source text (LIKE) is computed again for each record, even from one reused row object', () => {
+    const s = session(TABLE);
+    const rel = s.query(parseQuery("SELECT c, CAST(c AS VARCHAR) LIKE '3%' AS l FROM t WHERE c > 0"), 'q');
+    const row: Row = { x: 0, y: 0 };
+    const got = VALUES.flatMap((x) => {
+      row.x = x; // one object, mutated between records (a source may reuse its record)
+      return runCalc(rel, [row]);
+    });
+    const expected = VALUES.filter((x) => gt(x === null ? null : x * 10, 0) === true).map((x) => ({ c: x! * 10, l: String(x! * 10).startsWith('3') }));
+    assert.deepEqual(got, expected);
+  });
+
+  it("an output column named __proto__ is a property of the row, not its prototype", () => {
+    const s = session(TABLE);
+    const rel = s.query(parseQuery('SELECT x AS `__proto__`, x + 1 AS y FROM t WHERE x > 1'), 'q');
+    const [r] = runCalc(rel, [{ x: 5, y: 0 }]);
+    assert.deepEqual(Object.keys(r!), ['__proto__', 'y']);
+    assert.equal(Object.getPrototypeOf(r), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(r, '__proto__')?.value, 5);
+  });
+});
+
 describe('SQL sub-plan reuse', () => {
   const files = (q: string) =>
     ['ddl_gen.sql', 'ddl_views.sql', `${q}.sql`].map((f) =>
