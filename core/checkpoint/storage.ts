@@ -21,6 +21,7 @@ import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
 import { checksumOf } from './checksum.js';
+import { ownsWholeBuffer, startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
 import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
 import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
 
@@ -66,11 +67,19 @@ function checkName(name: string): void {
   }
 }
 
+export interface StorageOptions {
+  /** State files are written on this thread's writer thread (state-file-writer.ts), not through async fs calls. */
+  writerThread?: boolean;
+}
+
 export class CheckpointStorage {
   readonly dir: string;
+  private readonly writerThread: boolean;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: StorageOptions = {}) {
     this.dir = resolve(dir);
+    this.writerThread = options.writerThread === true;
+    if (this.writerThread) startStateFileWriter();
   }
 
   checkpointDir(id: number): string {
@@ -89,14 +98,25 @@ export class CheckpointStorage {
   /**
    * Write one state file of checkpoint `id`: temp name, fsync, rename. Its content is durable
    * when this resolves; its name once `commitMetadata` has synced the directory (see above).
+   * With `transfer` (on the writer thread only) the data's buffer moves there: the caller owns
+   * all of it and does not read it again.
    */
-  async writeStateFile(id: number, name: string, data: Uint8Array): Promise<StateFileHandle> {
+  async writeStateFile(id: number, name: string, data: Uint8Array, transfer = false): Promise<StateFileHandle> {
     checkId(id);
     checkName(name);
     const chkDir = this.checkpointDir(id);
     const final = join(chkDir, name);
     // Unique per process and thread: subtasks of one checkpoint write side by side.
     const tmp = join(chkDir, `.${name}.${process.pid}-${threadId}-${++tmpSeq}.tmp`);
+    const bytes = data.byteLength;
+    if (this.writerThread) {
+      try {
+        const checksum = await writeOnWriterThread(chkDir, tmp, final, data, transfer && ownsWholeBuffer(data));
+        return { file: `chk-${id}/${name}`, bytes, checksum };
+      } catch (err) {
+        throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
+      }
+    }
     try {
       // Not mkdirDurable: chk-N's own entry is synced by commitMetadata, before `_latest`.
       await mkdir(chkDir, { recursive: true });
