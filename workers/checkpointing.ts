@@ -54,7 +54,7 @@ interface Captured {
   /** Unaligned: the in-flight data, complete once every input's barrier is located. */
   inFlight?: InFlightCapture;
   /** Where the asynchronous part went (see CheckpointPhases). */
-  phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs'>;
+  phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs'>;
 }
 
 export class TaskCheckpointer {
@@ -164,8 +164,10 @@ export class TaskCheckpointer {
    */
   private async writeFile(c: Captured, name: string, data: Uint8Array, transfer = false): Promise<StateFileHandle> {
     const start = performance.now();
-    const handle = await this.storage!.writeStateFile(c.id, name, data, transfer);
+    const timing: { ioMs?: number } = {};
+    const handle = await this.storage!.writeStateFile(c.id, name, data, { transfer, timing });
     c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
+    if (timing.ioMs !== undefined) c.phases.writeIoMs = Math.max(c.phases.writeIoMs ?? 0, timing.ioMs);
     return handle;
   }
 

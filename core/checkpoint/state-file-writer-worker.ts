@@ -14,6 +14,7 @@ const port = parentPort!;
 announceThread({ role: 'writer', name: String(workerData?.owner ?? '') });
 
 port.on('message', (m: WriteRequest) => {
+  const start = performance.now();
   let fd = -1;
   try {
     // Not durable here: chk-N's own entry is synced by the coordinator before `_latest`.
@@ -24,7 +25,8 @@ port.on('message', (m: WriteRequest) => {
     closeSync(fd);
     fd = -1;
     renameSync(m.tmp, m.final);
-    const reply: WriteReply = { job: m.job, checksum: checksumOf(m.data) };
+    const checksum = checksumOf(m.data);
+    const reply: WriteReply = { job: m.job, checksum, ioMs: performance.now() - start };
     port.postMessage(reply);
   } catch (err) {
     if (fd >= 0) closeQuietly(fd);

@@ -23,7 +23,7 @@ export interface WriteRequest {
   data: Uint8Array;
 }
 
-export type WriteReply = { job: number; checksum: string; error?: undefined } | { job: number; error: string; errno: string | undefined };
+export type WriteReply = { job: number; checksum: string; ioMs: number; error?: undefined } | { job: number; error: string; errno: string | undefined };
 
 /** A failed write as the writer thread reported it (message and errno code, as fs errors carry them). */
 export class StateFileWriteError extends Error {
@@ -44,16 +44,18 @@ export function startStateFileWriter(): void {
 
 /**
  * Writes `data` to `tmp`, fsyncs it and renames it to `final`, on the writer thread; resolves
- * with the checksum of what was written. With `transfer` the data's buffer moves to the
- * writer thread (the caller must own all of it and not read it again).
+ * with the checksum of what was written and the time the thread spent on it (`ioMs`: the
+ * rest of the wait is the queue and the reply reaching the caller's loop). With `transfer`
+ * the data's buffer moves to the writer thread (the caller must own all of it and not read
+ * it again).
  */
-export async function writeOnWriterThread(dir: string, tmp: string, final: string, data: Uint8Array, transfer: boolean): Promise<string> {
+export async function writeOnWriterThread(dir: string, tmp: string, final: string, data: Uint8Array, transfer: boolean): Promise<{ checksum: string; ioMs: number }> {
   const thread = writer.get();
   const { job, reply } = thread.open();
   thread.post({ job, dir, tmp, final, data } satisfies WriteRequest, transfer ? [data.buffer as ArrayBuffer] : undefined, true);
   const r = await reply;
   if (r.error !== undefined) throw new StateFileWriteError(r.error, r.errno);
-  return r.checksum;
+  return { checksum: r.checksum, ioMs: r.ioMs };
 }
 
 /** Ends this thread's writer thread (writes in it fail); the next write starts another. */

@@ -67,6 +67,14 @@ function checkName(name: string): void {
   }
 }
 
+/** How a state file is written (see writeStateFile). */
+export interface StateFileWrite {
+  /** On the writer thread only: the data's buffer moves there (the caller owns all of it and does not read it again). */
+  transfer?: boolean;
+  /** Set to the time the writer thread spent on the file (written there only). */
+  timing?: { ioMs?: number };
+}
+
 export interface StorageOptions {
   /** State files are written on this thread's writer thread (state-file-writer.ts), not through async fs calls. */
   writerThread?: boolean;
@@ -98,10 +106,8 @@ export class CheckpointStorage {
   /**
    * Write one state file of checkpoint `id`: temp name, fsync, rename. Its content is durable
    * when this resolves; its name once `commitMetadata` has synced the directory (see above).
-   * With `transfer` (on the writer thread only) the data's buffer moves there: the caller owns
-   * all of it and does not read it again.
    */
-  async writeStateFile(id: number, name: string, data: Uint8Array, transfer = false): Promise<StateFileHandle> {
+  async writeStateFile(id: number, name: string, data: Uint8Array, how: StateFileWrite = {}): Promise<StateFileHandle> {
     checkId(id);
     checkName(name);
     const chkDir = this.checkpointDir(id);
@@ -111,7 +117,8 @@ export class CheckpointStorage {
     const bytes = data.byteLength;
     if (this.writerThread) {
       try {
-        const checksum = await writeOnWriterThread(chkDir, tmp, final, data, transfer && ownsWholeBuffer(data));
+        const { checksum, ioMs } = await writeOnWriterThread(chkDir, tmp, final, data, how.transfer === true && ownsWholeBuffer(data));
+        if (how.timing) how.timing.ioMs = ioMs;
         return { file: `chk-${id}/${name}`, bytes, checksum };
       } catch (err) {
         throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);

@@ -30,14 +30,14 @@ describe('state-file writer thread', () => {
       const s = new CheckpointStorage(dir, { writerThread: true });
       const data = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
       const expected = crcOf(data);
-      const h = await s.writeStateFile(1, 'op-0-channels.bin', data, true);
+      const h = await s.writeStateFile(1, 'op-0-channels.bin', data, { transfer: true });
       assert.equal(data.byteLength, 0, 'the buffer was transferred to the writer thread');
       assert.deepEqual(h, { file: 'chk-1/op-0-channels.bin', bytes: 1 << 20, checksum: expected });
       const back = await s.readStateFile(h);
       assert.equal(crcOf(back), expected);
 
       writeFileSync(join(dir, 'chk-2'), 'in the way');
-      const err = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), true).then(
+      const err = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -47,7 +47,7 @@ describe('state-file writer thread', () => {
       assert.ok(!err.message.includes('\n'), err.message);
 
       rmSync(join(dir, 'chk-2'));
-      const again = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), true);
+      const again = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true });
       assert.deepEqual([...(await s.readStateFile(again))], [1, 2, 3]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
