@@ -56,7 +56,7 @@ describe('state-file writer thread', () => {
 
   it('a checkpoint whose files cannot be written is declined as data; the job goes on and later checkpoints complete', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-writer-job-'));
-    const COUNT = 60_000;
+    const COUNT = 40_000;
     const KEYS = 50;
     try {
       const chk = join(dir, 'chk');
@@ -74,10 +74,11 @@ describe('state-file writer thread', () => {
         checkpointDir: chk,
         onWarning: (m) => warnings.push(m),
         // Paced (about 2 s) so that enough checkpoints come however busy the machine; the slow
-        // stage (14k records/s per subtask) is a little slower than the source, so data is in
-        // flight, and small rings keep the final (aligned) checkpoint's drain short.
+        // stage (10k records/s per subtask) is slower than the source (30k/s), so the rings
+        // fill and data is in flight at every barrier, and small rings keep the final (aligned)
+        // checkpoint's drain short.
         ringCapacity: 64 * 1024,
-        args: { count: String(COUNT), keys: String(KEYS), rate: '30000', slowUs: '70', output: join(dir, 'out'), faults: '' },
+        args: { count: String(COUNT), keys: String(KEYS), rate: '30000', slowUs: '100', output: join(dir, 'out'), faults: '' },
       });
       const failed = warnings.filter((w) => /^checkpoint \d+ failed/.test(w));
       assert.equal(result.restarts, 0, warnings.join('\n'));
