@@ -69,14 +69,18 @@ function checkName(name: string): void {
 
 /** How a state file is written (see writeStateFile). */
 export interface StateFileWrite {
-  /** On the writer thread only: the data's buffer moves there (the caller owns all of it and does not read it again). */
+  /**
+   * The caller owns all of the data's buffer and does not read it again: with a writer thread
+   * it moves there. Other data is written through async fs calls here (a keyed delta may be
+   * merged into the next one, so it stays; copying it to the thread would cost the loop more).
+   */
   transfer?: boolean;
   /** Set to the time the writer thread spent on the file (written there only). */
   timing?: { ioMs?: number };
 }
 
 export interface StorageOptions {
-  /** State files are written on this thread's writer thread (state-file-writer.ts), not through async fs calls. */
+  /** State files handed over (`transfer`) are written on this thread's writer thread (state-file-writer.ts), not through async fs calls. */
   writerThread?: boolean;
 }
 
@@ -115,9 +119,9 @@ export class CheckpointStorage {
     // Unique per process and thread: subtasks of one checkpoint write side by side.
     const tmp = join(chkDir, `.${name}.${process.pid}-${threadId}-${++tmpSeq}.tmp`);
     const bytes = data.byteLength;
-    if (this.writerThread) {
+    if (this.writerThread && how.transfer === true && ownsWholeBuffer(data)) {
       try {
-        const { checksum, ioMs } = await writeOnWriterThread(chkDir, tmp, final, data, how.transfer === true && ownsWholeBuffer(data));
+        const { checksum, ioMs } = await writeOnWriterThread(chkDir, tmp, final, data, true);
         if (how.timing) how.timing.ioMs = ioMs;
         return { file: `chk-${id}/${name}`, bytes, checksum };
       } catch (err) {
