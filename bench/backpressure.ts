@@ -59,9 +59,9 @@ export interface BackpressureRow extends BackpressureMode {
   /**
    * Where the time went, each phase its slowest task's (so they need not add up): sync part,
    * async part, and inside it the wait for every barrier to be located, the encoding of the
-   * in-flight data and the longest single state-file write.
+   * in-flight data and the longest single state-file write, and of that the writer thread's own time.
    */
-  phases: Record<'syncMs' | 'asyncMs' | 'channelWaitMs' | 'encodeMs' | 'writeMs', Percentiles>;
+  phases: Record<'syncMs' | 'asyncMs' | 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs', Percentiles>;
   /** The longest checkpoint: its id within its run (1 = the run's first, taken while workers warm up) and duration. */
   slowest: { id: number; durationMs: number } | null;
   peakRssBytes: number;
@@ -146,6 +146,7 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
           channelWaitMs: percentiles(steady.flatMap((k) => (k.channelWaitMs === undefined ? [] : [k.channelWaitMs]))),
           encodeMs: percentiles(steady.flatMap((k) => (k.encodeMs === undefined ? [] : [k.encodeMs]))),
           writeMs: percentiles(steady.flatMap((k) => (k.writeMs === undefined ? [] : [k.writeMs]))),
+          writeIoMs: percentiles(steady.flatMap((k) => (k.writeIoMs === undefined ? [] : [k.writeIoMs]))),
         },
         slowest: steady.reduce<{ id: number; durationMs: number } | null>((w, k) => (w === null || k.durationMs > w.durationMs ? { id: k.id, durationMs: k.durationMs } : w), null),
         peakRssBytes: Math.max(...runs[i].map((x) => x.peak)),
@@ -190,13 +191,13 @@ export function formatBackpressure(r: BackpressureResult): string[] {
       `  ${label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${Math.round(x.recordsPerSec).toLocaleString('en-US').padStart(9)}  ${String(x.checkpoints).padStart(5)}  ${`${ms(x.checkpointDurationMs.p50)} / ${ms(x.checkpointDurationMs.p99)}`.padStart(19)}  ${`${ms(x.alignmentMs.p50)} / ${ms(x.alignmentMs.p99)}`.padStart(20)}  ${ms(x.startDelayMs.p99).padStart(18)}  ${kib.padStart(17)}  ${(x.peakRssBytes / 2 ** 20).toFixed(0).padStart(12)}`,
     );
   }
-  out.push('  where the time went (p50 / p99 ms, each phase its slowest task\'s): sync, async; inside async: barriers located, in-flight encode, longest file write; slowest checkpoint');
+  out.push('  where the time went (p50 / p99 ms, each phase its slowest task\'s): sync, async; inside async: barriers located, in-flight encode, longest file write and of it the time on the writer thread (unaligned); slowest checkpoint');
   for (const x of r.rows) {
     if (x.mode !== 'exactly-once' || x.phases === undefined) continue;
     const p = x.phases;
     const pair = (q: Percentiles) => `${ms(q.p50)} / ${ms(q.p99)}`.padStart(13);
     const worst = x.slowest ? `chk ${x.slowest.id} (${ms(x.slowest.durationMs)} ms)` : '—';
-    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  sync ${pair(p.syncMs)}  async ${pair(p.asyncMs)}  located ${pair(p.channelWaitMs)}  encode ${pair(p.encodeMs)}  write ${pair(p.writeMs)}  slowest ${worst}`);
+    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  sync ${pair(p.syncMs)}  async ${pair(p.asyncMs)}  located ${pair(p.channelWaitMs)}  encode ${pair(p.encodeMs)}  write ${pair(p.writeMs)}  on writer thread ${pair(p.writeIoMs)}  slowest ${worst}`);
   }
   for (const ring of r.ringCapacities) {
     const at = (m: (x: BackpressureRow) => boolean) => r.rows.find((x) => x.ringCapacity === ring && m(x));

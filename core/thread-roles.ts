@@ -13,9 +13,9 @@ const CHANNEL = 'eddy.thread-roles';
 export interface ThreadRole {
   /** The OS thread id (/proc/self/task/<tid>). */
   tid: number;
-  /** 'task': a task's record loop; 'packer': a heap snapshot packer thread. */
-  role: 'task' | 'packer';
-  /** The task's vertex and subtask ('sum#0'); for a packer, its task's thread id. */
+  /** 'task': a task's record loop; 'packer': a heap snapshot packer thread; 'writer': a checkpoint state-file writer thread. */
+  role: 'task' | 'packer' | 'writer';
+  /** The task's vertex and subtask ('sum#0'); for a packer or writer, its task's thread id. */
   name: string;
   /** A task holding keyed state. */
   keyed?: boolean;

@@ -65,18 +65,22 @@ export class TaskCheckpointDriver {
   private checkpoint(id: number, flags: number, triggeredAt: number, alignmentStartedAt?: number): void {
     const syncStart = performance.now();
     for (const op of this.task.operators) op.snapshotState?.(id);
-    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
+    // The barrier goes on before the state is captured, as in Flink: nothing runs in between,
+    // so the capture is still the state at the barrier, and the tasks downstream start their
+    // part this task's capture earlier.
+    let inFlight: InFlightCapture | undefined;
     if ((flags & BARRIER_FLAG_UNALIGNED) !== 0) {
       // Every input records from here until its barrier is located; the barrier overtakes every output.
-      const inFlight = new InFlightCapture(id, this.task.spec.inputs, this.delivering);
+      inFlight = new InFlightCapture(id, this.task.spec.inputs, this.delivering);
       inFlight.valve = this.valve?.snapshot();
       if (this.task.output) inFlight.setOutputs(this.task.output.overtakeAll(id, triggeredAt, flags));
       this.capture = inFlight;
       this.recording = inFlight.recording;
-      captured.inFlight = inFlight;
     } else {
       this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
     }
+    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
+    captured.inFlight = inFlight;
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     const started = alignmentStartedAt ?? syncStart;
     this.checkpointer!.persist(captured, {

@@ -54,7 +54,7 @@ interface Captured {
   /** Unaligned: the in-flight data, complete once every input's barrier is located. */
   inFlight?: InFlightCapture;
   /** Where the asynchronous part went (see CheckpointPhases). */
-  phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs'>;
+  phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs'>;
 }
 
 export class TaskCheckpointer {
@@ -77,7 +77,10 @@ export class TaskCheckpointer {
   }
 
   constructor(private readonly task: StreamTask) {
-    this.storage = task.spec.checkpointDir !== undefined ? new CheckpointStorage(task.spec.checkpointDir) : undefined;
+    // Unaligned checkpoints write the in-flight data while the task is backpressured: their
+    // files go through a writer thread, so no step of a write waits for this busy loop.
+    const dir = task.spec.checkpointDir;
+    this.storage = dir !== undefined ? new CheckpointStorage(dir, { writerThread: task.spec.settings.unaligned }) : undefined;
     for (const n of task.nodes) if (n.writer) this.sealed.set(n, []);
     // Changes must be recorded from the first record on for the first delta to be complete.
     if (task.spec.settings.incremental) for (const n of task.nodes) if (n.keyed) this.changeLogs.set(n, n.keyed.trackChanges());
@@ -151,15 +154,20 @@ export class TaskCheckpointer {
     const subtask = this.task.spec.subtask;
     const data = encodeChannelState(state);
     c.phases.encodeMs = performance.now() - encodeStart;
-    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, data);
+    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, data, true);
     return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges: this.describeEdges(state) };
   }
 
-  /** One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here. */
-  private async writeFile(c: Captured, name: string, data: Uint8Array): Promise<StateFileHandle> {
+  /**
+   * One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here.
+   * `transfer`: the data is this checkpoint's own copy and may move to the writer thread.
+   */
+  private async writeFile(c: Captured, name: string, data: Uint8Array, transfer = false): Promise<StateFileHandle> {
     const start = performance.now();
-    const handle = await this.storage!.writeStateFile(c.id, name, data);
+    const timing: { ioMs?: number } = {};
+    const handle = await this.storage!.writeStateFile(c.id, name, data, { transfer, timing });
     c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
+    if (timing.ioMs !== undefined) c.phases.writeIoMs = Math.max(c.phases.writeIoMs ?? 0, timing.ioMs);
     return handle;
   }
 
@@ -212,7 +220,7 @@ export class TaskCheckpointer {
           const op = c.operator.get(n);
           const [keyed, opFile] = await Promise.all([
             this.writeKeyed(c, n, base),
-            op ? this.writeFile(c, `${base}-operator.bin`, op) : undefined,
+            op ? this.writeFile(c, `${base}-operator.bin`, op, true) : undefined,
           ]);
           if (keyed) ack.keyed = keyed;
           if (opFile) ack.operator = opFile;

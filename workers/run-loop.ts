@@ -63,6 +63,15 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 class Cancelled extends Error {}
 
+/** Closing after a failure must not hide the failure that caused it. */
+async function quietly(close: () => unknown): Promise<void> {
+  try {
+    await close();
+  } catch {
+    // The first failure is the one reported.
+  }
+}
+
 export async function runTask(task: StreamTask): Promise<TaskOutcome> {
   let failed = false;
   // A command rings the task's gate: it wakes a parked task and one waiting for output space.
@@ -92,33 +101,20 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
   } finally {
     stopListening();
     if (checkpointer) await checkpointer.settle();
-    for (const op of task.operators) {
-      try {
-        await op.close(failed);
-      } catch {
-        // Closing after a failure must not hide the failure that caused it.
-      }
-    }
-    try {
-      await task.source?.reader.close?.();
-    } catch {
-      /* as above */
-    }
-    for (const n of task.nodes) {
-      try {
-        await n.keyed?.dispose();
-      } catch {
-        /* as above */
-      }
-    }
+    for (const op of task.operators) await quietly(() => op.close(failed));
+    await quietly(() => task.source?.reader.close?.());
+    for (const n of task.nodes) await quietly(() => n.keyed?.dispose());
   }
 }
 
 class TaskLoop {
   readonly driver: TaskCheckpointDriver;
   private readonly isCancelled = () => this.task.cancelled;
-  /** A command or a priority event waits: a drain returns to let the loop serve it. */
-  private readonly interruptsDrain = () => this.task.commands.length > 0 || this.task.input?.priorityPending() === true;
+  /** A command (taken off the port: its gate was rung with it) or a priority event waits: a drain returns to let the loop serve it. */
+  private readonly interruptsDrain = () => {
+    takeCommands(this.task.spec, this.task.commands);
+    return this.task.commands.length > 0 || this.task.input?.priorityPending() === true;
+  };
   /** The watermark over the task's input channels. */
   private readonly valve: WatermarkValve | undefined;
   private readonly decoder = new BatchDecoder();

@@ -149,13 +149,13 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
         b.rows.map((x) => [x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, n0(x.recordsPerSec), x.mode === 'none' ? '—' : String(x.checkpoints), x.mode === 'none' ? '—' : p50p99(x.checkpointDurationMs), x.mode === 'none' ? '—' : p50p99(x.alignmentMs), (x.peakRssBytes / 2 ** 20).toFixed(0)]),
       ),
       '',
-      'Where the time of the exactly-once checkpoints went, p50 / p99 ms, each phase its slowest task\'s (so phases need not add up to the duration): start delay; sync part; async part and, inside it, the wait until every input\'s barrier is located, encoding the in-flight data, the longest single state-file write (open, write, fsync, rename). *Slowest* is the longest checkpoint and its id within its run (1: the run\'s first, while the workers still warm up).',
+      'Where the time of the exactly-once checkpoints went, p50 / p99 ms, each phase its slowest task\'s (so phases need not add up to the duration): start delay; sync part; async part and, inside it, the wait until every input\'s barrier is located, encoding the in-flight data, the longest single state-file write (open, write, fsync, rename) and, of it, the time the writer thread itself spent (unaligned runs; the rest is its queue and the reply reaching the task loop). *Slowest* is the longest checkpoint and its id within its run (1: the run\'s first, while the workers still warm up).',
       '',
       table(
-        ['mode', 'ring', 'start delay', 'sync', 'async', 'located', 'encode', 'file write', 'slowest'],
+        ['mode', 'ring', 'start delay', 'sync', 'async', 'located', 'encode', 'file write', 'on writer thread', 'slowest'],
         b.rows
           .filter((x) => x.mode === 'exactly-once' && x.phases !== undefined)
-          .map((x) => [x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, p50p99(x.startDelayMs), p50p99(x.phases.syncMs), p50p99(x.phases.asyncMs), p50p99(x.phases.channelWaitMs), p50p99(x.phases.encodeMs), p50p99(x.phases.writeMs), x.slowest ? `chk ${x.slowest.id}: ${Math.round(x.slowest.durationMs)} ms` : '—']),
+          .map((x) => [x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, p50p99(x.startDelayMs), p50p99(x.phases.syncMs), p50p99(x.phases.asyncMs), p50p99(x.phases.channelWaitMs), p50p99(x.phases.encodeMs), p50p99(x.phases.writeMs), x.phases.writeIoMs ? p50p99(x.phases.writeIoMs) : '—', x.slowest ? `chk ${x.slowest.id}: ${Math.round(x.slowest.durationMs)} ms` : '—']),
       ),
       '',
       chart(

@@ -39,12 +39,8 @@ export interface TaskChannelState {
   valve?: ValveState;
 }
 
-type Entry = [channel: number, edge: number, peer: number, frames: [number, number, Uint8Array][]];
-
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false });
-
-const toEntry = (c: ChannelFrames): Entry => [c.channel, c.edge, c.peer, c.frames.map((f) => [f.type, f.flags, f.payload])];
 
 /** Payload bytes in the state (what `inFlightBytes` reports). */
 export function channelStateBytes(s: TaskChannelState): number {
@@ -53,10 +49,98 @@ export function channelStateBytes(s: TaskChannelState): number {
   return n;
 }
 
+/**
+ * The state as one msgpack message in a buffer of exactly its size, each payload copied once
+ * (through msgpackr it was copied into msgpackr's growing buffer, then out of it). The buffer
+ * is the caller's own, so it can move to the writer thread without a copy. Only the valve,
+ * a few numbers, goes through msgpackr.
+ */
 export function encodeChannelState(s: TaskChannelState): Uint8Array {
-  const nonEmpty = (l: ChannelFrames[]) => l.filter((c) => c.frames.length > 0).map(toEntry);
+  const inputs = s.inputs.filter((c) => c.frames.length > 0);
+  const outputs = s.outputs.filter((c) => c.frames.length > 0);
   const v = s.valve;
-  return new Uint8Array(packr.pack([CHANNEL_STATE_VERSION, nonEmpty(s.inputs), nonEmpty(s.outputs), v ? [v.wm, v.idle, v.ended, v.last] : null]));
+  const valve = packr.pack(v ? [v.wm, v.idle, v.ended, v.last] : null);
+  let size = 1 + uintSize(CHANNEL_STATE_VERSION) + arraySize(inputs.length) + arraySize(outputs.length) + valve.length;
+  for (const list of [inputs, outputs]) {
+    for (const c of list) {
+      size += 1 + uintSize(c.channel) + uintSize(c.edge) + uintSize(c.peer) + arraySize(c.frames.length);
+      for (const f of c.frames) size += 1 + uintSize(f.type) + uintSize(f.flags) + binSize(f.payload.length) + f.payload.length;
+    }
+  }
+  const w = new MsgpackWriter(size);
+  w.array(4);
+  w.uint(CHANNEL_STATE_VERSION);
+  for (const list of [inputs, outputs]) {
+    w.array(list.length);
+    for (const c of list) {
+      w.array(4);
+      w.uint(c.channel);
+      w.uint(c.edge);
+      w.uint(c.peer);
+      w.array(c.frames.length);
+      for (const f of c.frames) {
+        w.array(3);
+        w.uint(f.type);
+        w.uint(f.flags);
+        w.bin(f.payload);
+      }
+    }
+  }
+  w.raw(valve);
+  if (w.at !== size) throw new Error(`channel state encoded to ${w.at} bytes, ${size} expected`);
+  return w.bytes;
+}
+
+const uintSize = (n: number) => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+const arraySize = (n: number) => (n < 16 ? 1 : n < 0x10000 ? 3 : 5);
+const binSize = (n: number) => (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+
+/** Writes the few msgpack forms the channel state uses (non-negative integers up to 2^32, arrays, bin). */
+class MsgpackWriter {
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  at = 0;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  uint(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`channel state field ${n} is not an unsigned 32-bit integer`);
+    if (n < 0x80) this.bytes[this.at++] = n;
+    else if (n < 0x100) this.head(0xcc, 1, n);
+    else if (n < 0x10000) this.head(0xcd, 2, n);
+    else this.head(0xce, 4, n);
+  }
+
+  array(n: number): void {
+    if (n < 16) this.bytes[this.at++] = 0x90 | n;
+    else if (n < 0x10000) this.head(0xdc, 2, n);
+    else this.head(0xdd, 4, n);
+  }
+
+  bin(payload: Uint8Array): void {
+    const n = payload.length;
+    if (n < 0x100) this.head(0xc4, 1, n);
+    else if (n < 0x10000) this.head(0xc5, 2, n);
+    else this.head(0xc6, 4, n);
+    this.raw(payload);
+  }
+
+  raw(b: Uint8Array): void {
+    this.bytes.set(b, this.at);
+    this.at += b.length;
+  }
+
+  /** A type byte, then `n` in `width` big-endian bytes. */
+  private head(type: number, width: 1 | 2 | 4, n: number): void {
+    this.bytes[this.at++] = type;
+    if (width === 1) this.bytes[this.at] = n;
+    else if (width === 2) this.view.setUint16(this.at, n);
+    else this.view.setUint32(this.at, n);
+    this.at += width;
+  }
 }
 
 export function decodeChannelState(bytes: Uint8Array, where: string): TaskChannelState {

@@ -40,11 +40,14 @@ export interface CheckpointPhases {
    * Where the asynchronous part went (what an unaligned checkpoint's tail is made of):
    * snapshot until every input's barrier was located (unaligned only), encoding and checksum
    * of the in-flight data, and the longest single state-file write (open, write, fsync,
-   * rename, each step waiting for the task's event loop).
+   * rename: on the writer thread in unaligned runs, else each step waiting for the task's
+   * event loop). `writeIoMs`: the longest time the writer thread itself spent on one file
+   * (the rest of `writeMs` is its queue and the reply reaching the task's loop).
    */
   channelWaitMs?: number;
   encodeMs?: number;
   writeMs?: number;
+  writeIoMs?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {
@@ -241,7 +244,7 @@ export class CheckpointCoordinator {
       m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
       m.syncMs = Math.max(m.syncMs, phases.syncMs);
       m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
-      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
     }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }

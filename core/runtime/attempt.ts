@@ -51,6 +51,8 @@ export interface AttemptEnd {
 export class Attempt {
   private readonly control: Int32Array;
   private readonly killers: AbortController[];
+  /** Each task's gate (deployment order), rung with every command. */
+  private readonly taskGates: Int32Array[];
   private readonly ports: MessagePort[] = [];
   private readonly sourceTasks: number[];
   private sourcesEnded = 0;
@@ -63,6 +65,7 @@ export class Attempt {
     const d = o.deployment;
     this.control = new Int32Array(d.control);
     this.killers = d.tasks.map(() => new AbortController());
+    this.taskGates = d.tasks.map((t) => new Int32Array(t.spec.gate));
     this.sourceTasks = d.tasks.map((t, k) => (o.plan.jobGraph.vertices[t.spec.vertex].nodes[0].kind === 'source' ? k : -1)).filter((k) => k >= 0);
     this.queries = new StateQueries(o.plan, d, (k, cmd) => this.command(k, cmd));
   }
@@ -73,6 +76,10 @@ export class Attempt {
 
   private command(k: number, cmd: PortCommand): void {
     this.ports[k].postMessage(cmd);
+    // The task takes commands off its port itself (takeCommands): ringing its gate here wakes
+    // one waiting for output space or input at once, instead of after its event loop has
+    // dispatched the message (a checkpoint trigger's start delay at a backpressured source).
+    ringGate(this.taskGates[k]);
   }
 
   private cancelAll(): void {

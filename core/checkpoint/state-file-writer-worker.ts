@@ -1,0 +1,75 @@
+/**
+ * The state-file writer thread (see state-file-writer.ts): each request is one state file,
+ * written with synchronous calls — create the temporary name, write, fsync, close, rename —
+ * and answered once, with the checksum of the bytes written or the error. Requests already
+ * queued are taken as one batch: every file written first, then each fsync'd and renamed, so
+ * the first fsync's journal commit carries the others' data and theirs cost little (a task's
+ * in-flight data and its operator state arrive together). Each file is still fsync'd before
+ * its own rename.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { announceThread } from '../thread-roles.js';
+import { checksumOf } from './checksum.js';
+import type { WriteReply, WriteRequest } from './state-file-writer.js';
+
+const port = parentPort!;
+announceThread({ role: 'writer', name: String(workerData?.owner ?? '') });
+
+interface Open {
+  m: WriteRequest;
+  start: number;
+  fd: number;
+}
+
+port.on('message', (first: WriteRequest) => {
+  const batch: Open[] = [];
+  for (let m: WriteRequest | undefined = first; m !== undefined; m = (receiveMessageOnPort(port)?.message as WriteRequest | undefined)) {
+    const o: Open = { m, start: performance.now(), fd: -1 };
+    if (attempt(o, () => write(o))) batch.push(o);
+  }
+  for (const o of batch) {
+    if (!attempt(o, () => syncAndRename(o))) continue;
+    const reply: WriteReply = { job: o.m.job, checksum: checksumOf(o.m.data), ioMs: performance.now() - o.start };
+    port.postMessage(reply);
+  }
+});
+
+function write(o: Open): void {
+  // Not durable here: chk-N's own entry is synced by the coordinator before `_latest`.
+  mkdirSync(o.m.dir, { recursive: true });
+  o.fd = openSync(o.m.tmp, 'wx');
+  const data = o.m.data;
+  for (let at = 0; at < data.byteLength; ) at += writeSync(o.fd, data, at);
+}
+
+function syncAndRename(o: Open): void {
+  fsyncSync(o.fd);
+  closeSync(o.fd);
+  o.fd = -1;
+  renameSync(o.m.tmp, o.m.final);
+}
+
+/** Runs one step of a file; a failure is answered (the file cleaned up) and ends that file. */
+function attempt(o: Open, step: () => void): boolean {
+  try {
+    step();
+    return true;
+  } catch (err) {
+    if (o.fd >= 0) quietly(() => closeSync(o.fd));
+    // Not created, or the folder is gone: nothing to clean up then.
+    quietly(() => unlinkSync(o.m.tmp));
+    const e = err as NodeJS.ErrnoException;
+    const reply: WriteReply = { job: o.m.job, error: e?.message ?? String(err), errno: e?.code };
+    port.postMessage(reply);
+    return false;
+  }
+}
+
+function quietly(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // The step already failed; that error is the one reported.
+  }
+}

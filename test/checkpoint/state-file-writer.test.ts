@@ -1,0 +1,109 @@
+// The state-file writer thread (core/checkpoint/state-file-writer.ts): a task's state files in
+// unaligned runs are written there, off the task's event loop.
+//   - a file written through it reads back with its checksum, and the caller's buffer moved
+//     to the thread (detached here), not copied;
+//   - a write it cannot make (the checkpoint's folder name taken by a plain file, which stops
+//     root as well as any user, unlike a read-only folder) rejects with one line naming the
+//     file, and the next write succeeds once the cause is gone;
+//   - in a job under backpressure, checkpoints whose folder cannot be created are declined as
+//     data (`snapshot-write-failed`, the operator and subtask), the job goes on without a
+//     restart, the next checkpoints complete with in-flight data, and the committed output is
+//     exact.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { runJob } from '../../core/index.js';
+import { EddyError } from '../../core/failure.js';
+import { CheckpointStorage } from '../../core/checkpoint/storage.js';
+import { fixture } from '../helpers/paths.js';
+import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
+
+const crcOf = (b: Uint8Array) => `crc32:${(crc32(b) >>> 0).toString(16).padStart(8, '0')}`;
+
+describe('state-file writer thread', () => {
+  it('writes a file durably off the loop, taking the buffer without a copy; a failed write is one line and the next one succeeds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-writer-'));
+    try {
+      const s = new CheckpointStorage(dir, { writerThread: true });
+      const data = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
+      const expected = crcOf(data);
+      const h = await s.writeStateFile(1, 'op-0-channels.bin', data, { transfer: true });
+      assert.equal(data.byteLength, 0, 'the buffer was transferred to the writer thread');
+      assert.deepEqual(h, { file: 'chk-1/op-0-channels.bin', bytes: 1 << 20, checksum: expected });
+      const back = await s.readStateFile(h);
+      assert.equal(crcOf(back), expected);
+
+      writeFileSync(join(dir, 'chk-2'), 'in the way');
+      const err = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof EddyError, `an EddyError: ${String(err)}`);
+      assert.equal(err.code, 'CHECKPOINT_FAILED');
+      assert.match(err.message, new RegExp(`^writing state file ${join(dir, 'chk-2', 'op-0-operator.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of checkpoint 2 failed: E[A-Z]+: `));
+      assert.ok(!err.message.includes('\n'), err.message);
+
+      rmSync(join(dir, 'chk-2'));
+      const again = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true });
+      assert.deepEqual([...(await s.readStateFile(again))], [1, 2, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a checkpoint whose files cannot be written is declined as data; the job goes on and later checkpoints complete', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-writer-job-'));
+    const COUNT = 40_000;
+    const KEYS = 50;
+    try {
+      const chk = join(dir, 'chk');
+      mkdirSync(chk);
+      // Checkpoints 3 and 4 cannot create their folders: every task's write fails there.
+      // Declining discards the failed checkpoint (its folder, here the plain file), so the
+      // cause is gone for checkpoint 5.
+      for (const id of [3, 4]) writeFileSync(join(chk, `chk-${id}`), 'in the way');
+      const warnings: string[] = [];
+      const result = await runJob(fixture('validating.mjs'), {
+        mode: 'exactly-once',
+        parallelism: 2,
+        unaligned: true,
+        checkpointIntervalMs: 50,
+        checkpointDir: chk,
+        onWarning: (m) => warnings.push(m),
+        // Paced (about 2 s) so that enough checkpoints come however busy the machine; the slow
+        // stage (10k records/s per subtask) is slower than the source (30k/s), so the rings
+        // fill and data is in flight at every barrier, and small rings keep the final (aligned)
+        // checkpoint's drain short.
+        ringCapacity: 64 * 1024,
+        args: { count: String(COUNT), keys: String(KEYS), rate: '30000', slowUs: '100', output: join(dir, 'out'), faults: '' },
+      });
+      const failed = warnings.filter((w) => /^checkpoint \d+ failed/.test(w));
+      assert.equal(result.restarts, 0, warnings.join('\n'));
+      assert.deepEqual(result.checkpointsFailedByReason, { 'snapshot-write-failed': 2 }, warnings.join('\n'));
+      assert.equal(failed.length, 2, failed.join('\n'));
+      for (const [k, id] of [3, 4].entries()) {
+        const w = failed[k];
+        assert.ok(!w.includes('\n'), w);
+        // Where (the task's operator, subtask), why (the errno), and which file.
+        assert.match(w, new RegExp(`^checkpoint ${id} failed: \\[snapshot-write-failed\\] at '[^']+' subtask [01]: writing state file \\S+/chk-${id}/\\S+ of checkpoint ${id} failed: E[A-Z]+: `), w);
+      }
+      const later = result.checkpoints.filter((c) => c.id > 4 && !c.final);
+      assert.ok(later.length >= 1, `a checkpoint completed after the failed ones: ${result.checkpoints.map((c) => c.id).join(', ')}`);
+      assert.ok(
+        later.some((c) => c.unaligned && c.inFlightBytes > 0),
+        `a later checkpoint wrote in-flight data: ${JSON.stringify(later.map((c) => [c.id, c.unaligned, c.inFlightBytes]))}`,
+      );
+      // Written on the writer thread: only there is the thread's own time measured.
+      assert.ok(
+        later.every((c) => c.writeIoMs !== undefined && c.writeIoMs > 0 && c.writeIoMs <= (c.writeMs ?? 0)),
+        `every file went through the writer thread: ${JSON.stringify(later.map((c) => [c.id, c.writeMs, c.writeIoMs]))}`,
+      );
+      assert.deepEqual(compareWithFaultFree(readCommitted(join(dir, 'out')), COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
