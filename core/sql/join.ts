@@ -18,6 +18,7 @@ import { insertOnly, regularJoin, type ChangeRow } from './runtime/index.js';
 import { resolveRef, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
+import { keySelector } from './aggregate.js';
 
 function conjuncts(e: Expr | undefined): Expr[] {
   if (!e) return [];
@@ -136,8 +137,8 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     return c.fn;
   });
   const residual = restFns.length === 0 ? undefined : (row: Row): boolean => restFns.every((fn) => fn(row) === true);
-  const keyL = joinKey(eqL);
-  const keyR = joinKey(eqR);
+  const keyL = keySelector(eqL);
+  const keyR = keySelector(eqR);
   // SQL's = is never true for NULL: rows of the left side with a NULL key cannot join (inner
   // interval and window joins), so they are dropped before the join instead of meeting each other.
   const leftHasKey = (rows: AnyStream): AnyStream => {
@@ -232,16 +233,6 @@ function refKey(e: Expr & { k: 'ref' }, rel: Rel): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The equi-join key for keyBy: one value, or the values as JSON (null never equals null in SQL, so it gets a unique key). */
-function joinKey(keys: Compiled[]): (row: Row) => unknown {
-  const fs = keys.map((k) => k.fn);
-  if (fs.length === 1) {
-    const f = fs[0]!;
-    return (row) => f(row) ?? '\u0000null';
-  }
-  return (row) => JSON.stringify(fs.map((f) => f(row) ?? null));
 }
 
 /** The equi-join key as sqlchange's regularJoin takes it: a value or an array (null matches nothing). */
