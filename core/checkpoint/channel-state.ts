@@ -18,6 +18,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import type { OwnedFrame } from '../channel/ring.js';
 import { EddyError } from '../failure.js';
+import { arrayHeaderSize, writeArrayHeader } from '../msgpack-write.js';
 import type { ValveState } from '../time/watermark-valve.js';
 
 export const CHANNEL_STATE_VERSION = 1;
@@ -60,10 +61,10 @@ export function encodeChannelState(s: TaskChannelState): Uint8Array {
   const outputs = s.outputs.filter((c) => c.frames.length > 0);
   const v = s.valve;
   const valve = packr.pack(v ? [v.wm, v.idle, v.ended, v.last] : null);
-  let size = 1 + uintSize(CHANNEL_STATE_VERSION) + arraySize(inputs.length) + arraySize(outputs.length) + valve.length;
+  let size = 1 + uintSize(CHANNEL_STATE_VERSION) + arrayHeaderSize(inputs.length) + arrayHeaderSize(outputs.length) + valve.length;
   for (const list of [inputs, outputs]) {
     for (const c of list) {
-      size += 1 + uintSize(c.channel) + uintSize(c.edge) + uintSize(c.peer) + arraySize(c.frames.length);
+      size += 1 + uintSize(c.channel) + uintSize(c.edge) + uintSize(c.peer) + arrayHeaderSize(c.frames.length);
       for (const f of c.frames) size += 1 + uintSize(f.type) + uintSize(f.flags) + binSize(f.payload.length) + f.payload.length;
     }
   }
@@ -92,7 +93,6 @@ export function encodeChannelState(s: TaskChannelState): Uint8Array {
 }
 
 const uintSize = (n: number) => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
-const arraySize = (n: number) => (n < 16 ? 1 : n < 0x10000 ? 3 : 5);
 const binSize = (n: number) => (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
 
 /** Writes the few msgpack forms the channel state uses (non-negative integers up to 2^32, arrays, bin). */
@@ -115,9 +115,7 @@ class MsgpackWriter {
   }
 
   array(n: number): void {
-    if (n < 16) this.bytes[this.at++] = 0x90 | n;
-    else if (n < 0x10000) this.head(0xdc, 2, n);
-    else this.head(0xdd, 4, n);
+    this.at = writeArrayHeader(this.bytes, this.view, this.at, n);
   }
 
   bin(payload: Uint8Array): void {

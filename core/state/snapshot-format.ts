@@ -26,6 +26,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../failure.js';
+import { writeArrayHeader } from '../msgpack-write.js';
 import type { StateKind } from './keyed-store.js';
 
 export const KEYED_SNAPSHOT_VERSION = 1;
@@ -308,21 +309,6 @@ function startNumericChunk(keyGroup: number, tables: [string, StateKind][], entr
   scratch.set(head);
   scratch[0] = delta ? 0x95 : 0x94; // [version, kg, tables] plus entries (and deletions)
   return writeArrayHeader(scratch, scratchView, head.length, entryItems);
-}
-
-/** The smallest array header for `n` items, as packr writes it. */
-function writeArrayHeader(out: Uint8Array, view: DataView, pos: number, n: number): number {
-  if (n < 0x10) out[pos++] = 0x90 | n;
-  else if (n < 0x10000) {
-    out[pos++] = 0xdc;
-    view.setUint16(pos, n);
-    pos += 2;
-  } else {
-    out[pos++] = 0xdd;
-    view.setUint32(pos, n);
-    pos += 4;
-  }
-  return pos;
 }
 
 /** Accumulates chunks into one contiguous buffer and its index. */
