@@ -17,8 +17,9 @@ export interface Data {
   bids: Bid[];
 }
 
-export function generate(events: number): Data {
-  const make = eventMaker(resolveConfig({ events, rate: RATE }));
+/** Events 0 … events-1 as the nexmark source makes them, `rate` events per second of event time. */
+export function generate(events: number, rate = RATE): Data {
+  const make = eventMaker(resolveConfig({ events, rate }));
   const d: Data = { persons: [], auctions: [], bids: [] };
   for (let id = 0; id < events; id++) {
     const e: NexmarkEvent = make(id);
