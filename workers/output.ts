@@ -49,6 +49,8 @@ interface ChannelOwner {
   operatorUid: string;
   subtask: number;
   batchSize: number;
+  /** Publishes the task's record counters; called before a batch is sent (see OutputSettings.publishCounts). */
+  publishCounts?: () => void;
 }
 
 export class Channel {
@@ -96,6 +98,7 @@ export class Channel {
   flush(): void {
     const b = this.batch;
     if (b.length === 0) return;
+    this.where.publishCounts?.();
     const bytes = this.cut(b, this.timestamps, 0, b.length, this.frameLimit(), this.send);
     this.bytesPerRecord = bytes / b.length;
     this.fitBatch();
@@ -343,6 +346,13 @@ export interface OutputSettings {
   backPressure?: TimeAccount;
   /** The task's own gate (a drain waits there). */
   gate: SharedArrayBuffer;
+  /**
+   * Publishes the task's record counters (read by the main thread), called before each batch
+   * is sent: a record counted downstream was then counted here first, so a progress line never
+   * shows a sink ahead of a source that has published 0 (the counters are otherwise published
+   * on a timer of their own in each task).
+   */
+  publishCounts?: () => void;
 }
 
 /** The writers of one side-output tag (usually one edge). */
@@ -362,7 +372,7 @@ export class TaskOutput implements Collector<unknown> {
 
   constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
     const encoder = new BatchEncoder();
-    const where: ChannelOwner = { operatorUid: s.operatorUid, subtask: s.subtask, batchSize: s.batchSize };
+    const where: ChannelOwner = { operatorUid: s.operatorUid, subtask: s.subtask, batchSize: s.batchSize, publishCounts: s.publishCounts };
     const gate = new Int32Array(s.gate);
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];

@@ -133,6 +133,7 @@ export class StreamTask {
             time: this.vertex.eventTime ? this.time : undefined,
             backPressure: new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE),
             gate: spec.gate,
+            publishCounts: () => this.publishCounts(),
           })
         : undefined;
     const inputEdges = this.vertex.inputs.map((e) => e.id);
@@ -257,6 +258,22 @@ export class StreamTask {
     return readAccount(this.counters, TASK_IDLE_MS, TASK_IDLE_SINCE, wallNow());
   }
 
+  /** Copies the records in and out of the chain's operators into shared memory (read by the main thread). */
+  publishCounts(): void {
+    const m = this.metrics;
+    const slots = this.spec.metricsSlots;
+    let k = 0;
+    if (this.source) {
+      m[slots[0] * METRICS_PER_SLOT + METRIC_RECORDS_OUT] = this.source.counter.recordsOut;
+      k = 1;
+    }
+    for (let i = 0; i < this.operators.length; i++, k++) {
+      const at = slots[k] * METRICS_PER_SLOT;
+      m[at + METRIC_RECORDS_IN] = this.operators[i].recordsIn;
+      m[at + METRIC_RECORDS_OUT] = this.operators[i].recordsOut;
+    }
+  }
+
   /** Copies operator counters and watermarks into shared memory (read by the main thread). */
   publishMetrics(): void {
     const m = this.metrics;
@@ -272,15 +289,6 @@ export class StreamTask {
         if (keyed !== undefined) m[slots[k] * METRICS_PER_SLOT + METRIC_STATE_ENTRIES] = keyed.entryCount();
       }
     }
-    let k = 0;
-    if (this.source) {
-      m[slots[0] * METRICS_PER_SLOT + METRIC_RECORDS_OUT] = this.source.counter.recordsOut;
-      k = 1;
-    }
-    for (let i = 0; i < this.operators.length; i++, k++) {
-      const at = slots[k] * METRICS_PER_SLOT;
-      m[at + METRIC_RECORDS_IN] = this.operators[i].recordsIn;
-      m[at + METRIC_RECORDS_OUT] = this.operators[i].recordsOut;
-    }
+    this.publishCounts();
   }
 }

@@ -6,9 +6,18 @@ import type { JobPlan } from './job-plan.js';
 import type { JobProgress, OperatorMetrics, RunOptions } from './options.js';
 
 
+/**
+ * Operators are read downstream first (graph nodes are made after their inputs), while tasks
+ * keep counting: a task publishes its counts before it sends a batch (workers/output.ts), so
+ * whatever a reader saw arrive was counted upstream no later, and a snapshot never shows an
+ * operator further along the pipeline than the one feeding it.
+ */
 export function readMetrics(plan: JobPlan, d: Deployment): OperatorMetrics[] {
   const m = new Float64Array(d.metrics);
-  return plan.graph.nodes.map((n) => {
+  const nodes = plan.graph.nodes;
+  const out = new Array<OperatorMetrics>(nodes.length);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
     const p = plan.jobGraph.parallelism[n.id];
     let recordsIn = 0;
     let recordsOut = 0;
@@ -17,8 +26,9 @@ export function readMetrics(plan: JobPlan, d: Deployment): OperatorMetrics[] {
       recordsIn += m[at + METRIC_RECORDS_IN];
       recordsOut += m[at + METRIC_RECORDS_OUT];
     }
-    return { uid: displayName(n), name: n.name, kind: n.kind, parallelism: p, recordsIn, recordsOut };
-  });
+    out[i] = { uid: displayName(n), name: n.name, kind: n.kind, parallelism: p, recordsIn, recordsOut };
+  }
+  return out;
 }
 
 export function startProgress(plan: JobPlan, d: Deployment, options: RunOptions, started: number): { stop(): void } | undefined {

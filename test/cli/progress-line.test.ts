@@ -79,3 +79,40 @@ describe('live progress redraws', () => {
     assert.ok(rate >= 350 && rate <= 450, writes[4]);
   });
 });
+
+/**
+ * The counters behind the line, from a running job: each task publishes its counts on a timer
+ * of its own, and once a sink's task published records its source's task had not yet published
+ * (a line `clicks 0→  sessions-out →9` on a busy machine). Snapshots taken every millisecond of
+ * a paced pipeline whose every operator passes each record on (source → map, then across
+ * threads keyBy → map → sink) must never show an operator with more records in than the one
+ * before it has out.
+ */
+describe('progress snapshots', () => {
+  it('never show an operator ahead of the one feeding it', async () => {
+    const { runJob } = await import('../../core/index.js');
+    const { fixture } = await import('../helpers/paths.js');
+    const COUNT = 900;
+    const snapshots: JobProgress[] = [];
+    await runJob(fixture('paced-pipeline.mjs'), {
+      parallelism: 2,
+      mode: 'none',
+      args: { count: String(COUNT), rate: '1500' },
+      progressIntervalMs: 1,
+      onProgress: (p) => snapshots.push(p),
+    });
+    const order = ['clicks', 'parse-and-enrich-click-events', 'sessionize-by-user-with-gaps', 'sessions-out'];
+    const flowing = snapshots.filter((p) => {
+      const sink = p.operators.find((o) => o.uid === 'sessions-out')!.recordsIn;
+      return sink > 0 && sink < COUNT;
+    });
+    assert.ok(flowing.length >= 20, `snapshots while records flowed: ${flowing.length} of ${snapshots.length}`);
+    for (const p of snapshots) {
+      const ops = order.map((uid) => p.operators.find((o) => o.uid === uid)!);
+      for (let i = 1; i < ops.length; i++) {
+        const [up, down] = [ops[i - 1]!, ops[i]!];
+        assert.ok(down.recordsIn <= up.recordsOut, `at ${p.elapsedMs.toFixed(0)} ms ${down.uid} has ${down.recordsIn} in, ${up.uid} ${up.recordsOut} out`);
+      }
+    }
+  });
+});
