@@ -15,6 +15,7 @@ import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
 import { cliPath, fixture } from '../helpers/paths.js';
 import { canonRows, readJsonLinesDir } from '../helpers/json-rows.js';
 import { startReachableCli } from '../helpers/cli-run.js';
+import { committedRows, until } from '../helpers/wait.js';
 
 describe('SQL entry points', () => {
   it('env.sql and env.sqlQuery mix with the DataStream API in one job', { timeout: 60_000 }, async () => {
@@ -75,7 +76,9 @@ describe('SQL entry points', () => {
       `);
       const chk = join(dir, 'chk');
       const { exit } = await startReachableCli(['sql', script, '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--no-progress', '--arg', `rows=${N}`]);
-      await new Promise((r) => setTimeout(r, 1500));
+      // Stopped once a window is committed (a fixed 1.5 s stopped before any on a busy
+      // machine); 12,000 rows at 3,000 per second leave most of the stream to the resumed job.
+      await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
       const stop = spawnSync(process.execPath, [cliPath, 'stop', '--with-savepoint', chk], { encoding: 'utf8', timeout: 60_000 });
       assert.equal(stop.status, 0, stop.stderr);
       const savepoint = stop.stdout.trim();
