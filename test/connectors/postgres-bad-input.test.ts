@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { cliPath, fixture, repoRoot } from '../helpers/paths.js';
 import { PgServer, postgresSkip } from '../helpers/postgres-server.js';
 
-const example = join(repoRoot, 'examples', 'postgres-exactly-once.ts');
+// The example as `npm run build` compiles it: the .ts runs through tsx in the CLI and in every
+// worker of every process, which only adds load time (tsx jobs: runtime/typescript-job, docs/readme-examples).
+const example = join(repoRoot, 'dist', 'examples', 'postgres-exactly-once.js');
 
 function eddy(args: string[]): { code: number | null; stderr: string } {
   const r = spawnSync(process.execPath, [cliPath, 'run', ...args, '--no-progress'], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });

@@ -11,9 +11,10 @@ import { EddyError } from '../../core/failure.js';
 import { sendControl } from '../../core/control/control-client.js';
 import { fixture } from '../helpers/paths.js';
 import { readCommitted } from '../helpers/validating-output.js';
+import { committedRows, until } from '../helpers/wait.js';
 
 const SOAK = process.env.EDDY_SOAK === '1';
-const COUNT = 300_000; // at 100k records/s: about 3 s, several checkpoints
+const COUNT = 200_000; // at 100k records/s: about 2 s, several checkpoints, the second fault (exit@70000 after a checkpoint) well before the end
 const KEYS = 40;
 const SIZE = 1000;
 const DISORDER = 30;
@@ -122,7 +123,8 @@ describe('windows under injected failures (exactly-once)', () => {
       const chk = join(dir, 'chk');
       const args = windowArgs(join(dir, 'out'), '');
       const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
-      await new Promise((r) => setTimeout(r, 1500));
+      // Stopped once windows are committed: open windows and timers are then in the savepoint.
+      await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
       const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
       const stopped = await first;
       assert.equal(stopped.stoppedWithSavepoint, sp.path);
@@ -138,12 +140,13 @@ describe('windows under injected failures (exactly-once)', () => {
   it('sliced sliding windows (1000 / 400, slices of 200): savepoint at parallelism 3 on the heap, restore at 2 on LMDB: slices and due windows move with their key groups', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-win-slide-sp-'));
     const slide = 400;
-    const count = 100_000; // at 25k records/s: about 4 s
+    const count = 50_000; // at 25k records/s: about 2 s, stopped after the first committed windows
     try {
       const chk = join(dir, 'chk');
       const args = windowArgs(join(dir, 'out'), '', slide, count, 25_000);
       const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
-      await new Promise((r) => setTimeout(r, 1500));
+      // Stopped once windows are committed: open windows and timers are then in the savepoint.
+      await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
       const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
       const stopped = await first;
       assert.equal(stopped.stoppedWithSavepoint, sp.path);
@@ -160,9 +163,10 @@ describe('windows under injected failures (exactly-once)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-win-other-'));
     try {
       const chk = join(dir, 'chk');
-      const args = windowArgs(join(dir, 'out'), '', SIZE, 100_000, 25_000);
+      const args = windowArgs(join(dir, 'out'), '', SIZE, 50_000, 25_000);
       const first = runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, checkpointDir: chk, args });
-      await new Promise((r) => setTimeout(r, 1500));
+      // Stopped once windows are committed: open windows and timers are then in the savepoint.
+      await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
       const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
       await first;
       await assert.rejects(
