@@ -17,14 +17,24 @@ import { repoRoot } from '../helpers/paths.js';
 const SOAK = process.env.EDDY_SOAK === '1' ? 10 : 1;
 const PARALLELISMS = SOAK > 1 ? [1, 3] : [3];
 
+/**
+ * Every query, those whose jobs have as many tasks next to each other (1, 2, 3, 4 and 5 stages
+ * today): runJob hands a job the idle threads of the last one with as many tasks
+ * (core/runtime/pool.ts), and a cold thread first imports the engine. Only a matter of time.
+ */
+const ORDER = ['q0', 'q1', 'q2', 'q10', 'q13', 'q14', 'q21', 'q22', 'q7', 'q11', 'q12', 'q15', 'q16', 'q17', 'q18', 'q19', 'q5', 'q3', 'q8', 'q9', 'q20', 'q4', 'q6'];
+
 describe('nexmark queries against plain references', () => {
+  it('the case order names every query once', () => assert.deepEqual([...ORDER].sort(), Object.keys(REFERENCES).sort()));
+
   const dirs: string[] = [];
   after(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
   const data = new Map<number, Data>();
 
-  for (const [q, ref] of Object.entries(REFERENCES)) {
+  for (const q of ORDER) {
+    const ref = REFERENCES[q];
     it(`${q} commits the reference result at parallelism ${PARALLELISMS.join(' and ')}`, async () => {
       const events = ref.events * SOAK;
       if (!data.has(events)) data.set(events, generate(events));
