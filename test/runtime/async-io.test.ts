@@ -79,7 +79,9 @@ describe('async I/O against a local HTTP server', () => {
 
   it('orderedWait: results in input order despite random latency, failures and timeouts; capacity bounds the requests in flight', async () => {
     http.reset();
-    const count = 1000;
+    // 400 inputs: the server's seeded draws hang the 41st request (then 249th, 373rd) and fail about
+    // one in ten, so timeouts and failures both happen whatever the timing.
+    const count = 400;
     const result = await runJob(fixture('async-http.mjs'), {
       parallelism: 1,
       mode: 'none',
@@ -93,7 +95,7 @@ describe('async I/O against a local HTTP server', () => {
 
   it('unorderedWait: every input answered once; completion order differs from input order', async () => {
     http.reset();
-    const count = 1000;
+    const count = 600;
     const result = await runJob(fixture('async-http.mjs'), {
       parallelism: 2,
       mode: 'none',
@@ -153,7 +155,7 @@ describe('async I/O against a local HTTP server', () => {
 
   it('behind keyBy: every input answered once, in input order per key', async () => {
     http.reset();
-    const count = 800;
+    const count = 500;
     const result = await runJob(fixture('async-http.mjs'), {
       parallelism: 2,
       mode: 'none',
