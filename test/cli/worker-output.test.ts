@@ -11,6 +11,11 @@ import { describe, it } from 'node:test';
 import { cliPath, fixture, repoRoot } from '../helpers/paths.js';
 
 const RECORDS = 200;
+/**
+ * Piped print-sink runs: 12 in `npm test`, 20 with EDDY_SOAK=1. With the lines lost in 7 of 20
+ * runs (issue 12), 12 runs plus the 6 of the merged-pipe case all pass by chance in 4 of 10,000.
+ */
+const PRINT_RUNS = process.env.EDDY_SOAK === '1' ? 20 : 12;
 /** Runs at once: the machine has 2 cores; more only queue behind each other. */
 const CONCURRENCY = 4;
 
@@ -81,8 +86,8 @@ function assertLinesBeforeSummary(text: string, run: number): void {
 }
 
 describe('worker stdout and stderr reach the terminal before eddy ends', () => {
-  it('print sink at parallelism 2: every line in 20 of 20 runs (stdout piped)', async () => {
-    const runs = await runMany(20, 'print', false);
+  it(`print sink at parallelism 2: every line in ${PRINT_RUNS} of ${PRINT_RUNS} runs (stdout piped)`, async () => {
+    const runs = await runMany(PRINT_RUNS, 'print', false);
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, r.stderr);
       assertEveryLineOnce(r.stdout, 'stdout', i);
