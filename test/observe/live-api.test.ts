@@ -2,8 +2,8 @@
  * The REST API, Prometheus endpoint, queryable state and safety rules of the dashboard server,
  * against real running jobs (the observed.mjs fixture: events → faults → keyed count → sink).
  *
- * Record i has key k(i % 40) for i < 8000 and t(i % 40) after, so once the count operator is
- * well past record 8000 the k-keys' counts no longer move: each must then read 8000 / 40 = 200
+ * Record i has key k(i % 40) for i < 4000 and t(i % 40) after, so once the count operator is
+ * well past record 4000 the k-keys' counts no longer move: each must then read 4000 / 40 = 100
  * through queryable state, and the job must later commit exactly that count for it.
  */
 import assert from 'node:assert/strict';
@@ -19,8 +19,8 @@ import type { JobResult } from '../../core/runtime/options.js';
 import { cliPath, fixture } from '../helpers/paths.js';
 
 const KEYS = 40;
-const QUIET_AFTER = 8000;
-const COUNT = 40_000; // 10 s at RATE: room for every check before the job ends, however fast it starts
+const QUIET_AFTER = 4000;
+const COUNT = 32_000; // 8 s at RATE: the checks start 2 s in (QUIET_AFTER + RATE records), 6 s of room before the job ends
 const RATE = 4000;
 // The LMDB case only queries state: 3 s of records past the point it waits for are room enough.
 const LMDB_COUNT = QUIET_AFTER + 4 * RATE;
