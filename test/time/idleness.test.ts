@@ -15,8 +15,8 @@ interface Fired {
 
 const COUNT = 240; // 120 records with data, at 80 records/s over both subtasks: about 3 s
 
-async function run(idle?: number): Promise<Fired[]> {
-  const args: Record<string, string> = { count: String(COUNT), rate: '80' };
+async function run(idle?: number, count = COUNT): Promise<Fired[]> {
+  const args: Record<string, string> = { count: String(count), rate: '80' };
   if (idle !== undefined) args.idle = String(idle);
   const r = await runJob(fixture('time/idleness.mjs'), { parallelism: 2, args });
   return (r.collected?.out ?? []) as Fired[];
@@ -34,8 +34,10 @@ describe('withIdleness', () => {
   });
 
   it('without withIdleness the windows wait for the empty subtask until the input ends', async () => {
-    const fired = await run();
-    assert.equal(fired.length, COUNT / 10);
+    // 160 records (2 s): a window fired before the end would fire up to 1.5 s early.
+    const count = 160;
+    const fired = await run(undefined, count);
+    assert.equal(fired.length, count / 10);
     const lastMade = Math.max(...fired.map((f) => f.made));
     // The empty subtask's input ends with the other's (same rate, same count): only then,
     // with its +Infinity watermark, may windows fire.
