@@ -243,18 +243,22 @@ describe('LMDB keyed state backend', () => {
   // Incremental barriers with no write-back in flight put their changes in the delta only and
   // hold them in the cache; cache pressure writes them to LMDB, and a full snapshot of a cache
   // that holds every key is taken from the cache. A cache holding every key (LMDB never
-  // written in incremental mode), one a tenth of the state (held entries written back and
-  // evicted between barriers, full snapshots scanned from LMDB), and full mode (each barrier
-  // writes back: local recovery at every checkpoint).
-  for (const { cacheBytes, incremental } of [
-    { cacheBytes: 64 << 20, incremental: true },
-    { cacheBytes: 64 * 160 * 4, incremental: true },
-    { cacheBytes: 64 << 20, incremental: false },
+  // written), one a tenth of the state (held entries written back and evicted between
+  // barriers, full snapshots scanned from LMDB), and full mode; with local recovery every
+  // barrier writes back and names its checkpoint, without it none does while the cache holds
+  // every key.
+  for (const { cacheBytes, incremental, localRecovery } of [
+    { cacheBytes: 64 << 20, incremental: true, localRecovery: false },
+    { cacheBytes: 64 * 160 * 4, incremental: true, localRecovery: false },
+    { cacheBytes: 64 << 20, incremental: false, localRecovery: false },
+    { cacheBytes: 64 << 20, incremental: false, localRecovery: true },
+    { cacheBytes: 64 << 20, incremental: true, localRecovery: true },
   ]) {
-    it(`${incremental ? 'incremental' : 'full'}, cache ${cacheBytes} B: every snapshot restores exactly the barrier-time state; local recovery only where a barrier wrote LMDB`, async () => {
+    it(`${incremental ? 'incremental' : 'full'}, cache ${cacheBytes} B, local recovery ${localRecovery ? 'on' : 'off'}: every snapshot restores exactly the barrier-time state; LMDB written only where expected`, async () => {
       const keys = 800;
       const path = join(root, `env-${++envSeq}`);
-      const open = (resumeAt?: number) => new LmdbKeyedStore({ path, rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes, operatorUid: 'count', subtask: 0, resumeAt });
+      const open = (resumeAt?: number, local = localRecovery) =>
+        new LmdbKeyedStore({ path, rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes, operatorUid: 'count', subtask: 0, localRecovery: local, resumeAt });
       let store = open();
       let s = new Stores([store]);
       const log = incremental ? store.trackChanges() : undefined;
@@ -286,16 +290,18 @@ describe('LMDB keyed state backend', () => {
         check(target, at[id], keys);
       }
       const roomy = cacheBytes > 1 << 20;
-      if (incremental) assert.ok(store.heldBarriers >= 4, `${store.heldBarriers} barriers held their changes`);
+      if (incremental && !localRecovery) assert.ok(store.heldBarriers >= 4, `${store.heldBarriers} barriers held their changes`);
       if (roomy) assert.equal(store.evictions, 0, 'every key stayed cached');
       else assert.ok(store.evictions > 0, 'held entries were written back under pressure and left the cache');
+      // Every key cached, no local recovery: no barrier wrote LMDB (nothing else fills 64 MB).
+      if (roomy) assert.equal(store.flushes, localRecovery ? 13 : 0, 'write-backs');
       await store.dispose();
-      // Full mode: checkpoint 13 wrote back and named itself. Incremental with every key
-      // cached: nothing was ever written (LMDB is at no checkpoint).
-      for (const id of [13, 12]) {
-        store = open(id);
+      // With local recovery checkpoint 13 wrote back and named itself; without it LMDB is at
+      // no checkpoint, and a restart never reopens it.
+      for (const [id, local] of [[13, true], [12, true], [13, false]] as const) {
+        store = open(id, local);
         s = new Stores([store]);
-        if (roomy) assert.equal(store.recoveredLocally, !incremental && id === 13, `local recovery at ${id}`);
+        if (roomy) assert.equal(store.recoveredLocally, localRecovery && local && id === 13, `local recovery at ${id} (${local ? 'asked' : 'not asked'})`);
         if (store.recoveredLocally) check(s, at[id], keys);
         await store.dispose();
       }

@@ -8,23 +8,23 @@
  * - The cache has a budget in bytes, charged from measured sizes; over it, clean entries leave
  *   by CLOCK (least recently used, approximately), one at a time.
  * - Changed entries are written back in batches (write-back.ts) that lmdb-js commits on its own
- *   thread: in the background once they fill a quarter of the budget, and at every barrier of
- *   a full snapshot. An entry stays cached until the batch holding it has committed.
- * - At a full snapshot's barrier the changed entries are encoded into a batch at once
- *   (copy-on-write: what the record loop does afterwards does not touch them); the snapshot
- *   waits for that batch to commit, opens an LMDB read transaction right then (MVCC: exactly
- *   the barrier's state) and reads it off the record loop. The task acknowledges only after that.
- * - At an incremental barrier with no write-back in flight, the changed entries are encoded
- *   into the delta only and stay in the cache, HELD (pinned like dirty ones), until cache
- *   pressure or a full snapshot writes them back: the barrier costs the loop O(changed) encodes
- *   and LMDB (and lmdb-js's write thread) nothing. With a write-back in flight the barrier
- *   writes back as a full one does (the delta then comes from that batch, see capture-log.ts).
+ *   thread: in the background once they fill a quarter of the budget, and at a barrier whose
+ *   snapshot is read from LMDB. An entry stays cached until the batch holding it has committed.
+ * - A full snapshot while the cache holds every key is captured from the cache
+ *   (cache-snapshot.ts) and writes nothing to LMDB. Otherwise the barrier encodes the changed
+ *   entries into a batch at once (copy-on-write: what the record loop does afterwards does not
+ *   touch them); the snapshot waits for that batch to commit, opens an LMDB read transaction
+ *   right then (MVCC: exactly the barrier's state) and reads it off the record loop.
+ * - At an incremental barrier with no write-back in flight, the changed entries go into the
+ *   delta only and stay in the cache, HELD (pinned like dirty ones), until cache pressure
+ *   writes them back: the barrier costs the loop O(changed) and LMDB (and lmdb-js's write
+ *   thread) nothing. With a write-back in flight the barrier writes back as a full one does
+ *   (the delta then comes from that batch, see capture-log.ts).
  *
- * Local recovery: every batch also records in the environment the checkpoint it is exactly at
- * (the barrier's id, or none for a background batch of post-barrier state). A task restarted
- * in this process to restore that very checkpoint reopens the environment as it is. An
- * incremental barrier that held its changes leaves LMDB at an older state: resuming its
- * checkpoint reads the checkpoint files instead (local recovery only at write-back barriers).
+ * Local recovery (opt-in, as Flink's `state.backend.local-recovery`): every barrier writes back
+ * and its batch names the checkpoint it is exactly at (a background batch of post-barrier state
+ * names none). A task restarted in this process to restore that very checkpoint reopens the
+ * environment as it is. Without it, a restart clears the environment and reads the checkpoint.
  *
  * In-place mutation: like Flink's RocksDB backend, a value changed in place without a put
  * (e.g. an object from value() mutated and not passed to update()) is not guaranteed to stay
@@ -79,7 +79,14 @@ export interface LmdbStoreOptions {
   cacheBytes: number;
   operatorUid: string;
   subtask: number;
-  /** The checkpoint about to be restored: an environment exactly there is kept as it is. */
+  /**
+   * Local recovery (Flink's `state.backend.local-recovery`, off by default as there): every
+   * barrier writes the changed entries back and names its checkpoint in the environment, so a
+   * restart can reopen it. Off, a barrier writes LMDB only when its snapshot must be read
+   * from LMDB (the cache no longer holds every key), and a restart always reads checkpoint storage.
+   */
+  localRecovery?: boolean;
+  /** The checkpoint about to be restored: with local recovery, an environment exactly there is kept as it is. */
   resumeAt?: number;
 }
 
@@ -137,6 +144,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.guard('open', () => {
       const marker = this.readMeta<Marker>(META_CHECKPOINT);
       if (
+        opts.localRecovery === true &&
         opts.resumeAt !== undefined &&
         marker !== undefined &&
         marker.id === opts.resumeAt &&
@@ -498,7 +506,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
     if (plan === undefined && this.cacheHoldsAll()) return this.snapshotFromCache(id, delta !== undefined, ttl);
     const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!) : undefined;
-    const held = capture !== undefined && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
+    const held = capture !== undefined && this.opts.localRecovery !== true && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
     if (held) this.captureDelta(capture);
     // Held: LMDB holds everything written so far, and keys written back since the last barrier
     // and not changed since have their barrier-time value there, so a read transaction opened
@@ -529,19 +537,20 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   /**
-   * A full snapshot from the cache (cache-snapshot.ts) instead of a write-back and an LMDB scan.
-   * Incremental: the changed entries are held (the next delta starts from here) and LMDB is not
-   * written. Full: the barrier still writes back and names its checkpoint, for local recovery;
-   * the checkpoint waits for that commit as before.
+   * A full snapshot from the cache (cache-snapshot.ts) instead of a write-back and an LMDB scan:
+   * LMDB is not written. Incremental: the changed entries are held (the next delta starts from
+   * here). Full: they stay changed, written back under cache pressure like any others. With
+   * local recovery the barrier still writes back and names its checkpoint, and the checkpoint
+   * waits for that commit.
    */
   private snapshotFromCache(id: number, rebased: boolean, ttl: SnapshotTtl): SnapshotJob {
     const job = snapshotCache(
       { cache: this.cache, tables: this.tables, ttlTables: ttl.tables, now: ttl.now, storedForm: (t, v) => this.storedForm(t, v), range: { start: this.rangeStart, end: this.rangeEnd } },
       rebased,
     );
-    if (this.changes !== undefined) {
-      this.changes.took(id, undefined);
-      this.captureDelta(undefined);
+    this.changes?.took(id, undefined);
+    if (this.opts.localRecovery !== true) {
+      if (this.changes !== undefined) this.captureDelta(undefined);
       return job;
     }
     const written = this.flush(id).catch((err: unknown) => {
