@@ -256,6 +256,7 @@ describe('LMDB keyed state backend', () => {
   ]) {
     it(`${incremental ? 'incremental' : 'full'}, cache ${cacheBytes} B, local recovery ${localRecovery ? 'on' : 'off'}: every snapshot restores exactly the barrier-time state; LMDB written only where expected`, async () => {
       const keys = 800;
+      const roomy = cacheBytes > 1 << 20;
       const path = join(root, `env-${++envSeq}`);
       const open = (resumeAt?: number, local = localRecovery) =>
         new LmdbKeyedStore({ path, rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes, operatorUid: 'count', subtask: 0, localRecovery: local, resumeAt });
@@ -274,6 +275,8 @@ describe('LMDB keyed state backend', () => {
       const at: Model[] = [];
       for (let id = 1; id <= 13; id++) {
         await steps(400 + Math.floor(r() * 800));
+        // Odd barriers find no write-back in flight (they hold their changes), even ones may.
+        if (id % 2 === 1) await store.writeBacksSettled();
         const changed = log?.cut(id);
         // As the checkpointer: a full base first and every fourth checkpoint, deltas between.
         const full = chain.length === 0 || id % 4 === 0 || !incremental;
@@ -289,8 +292,9 @@ describe('LMDB keyed state backend', () => {
         restoreKeyedChains(target.stores[0], [[...chain]]);
         check(target, at[id], keys);
       }
-      const roomy = cacheBytes > 1 << 20;
-      if (incremental && !localRecovery) assert.ok(store.heldBarriers >= 4, `${store.heldBarriers} barriers held their changes`);
+      // Roomy: every barrier holds (full ones too: their snapshot comes from the cache); tight:
+      // at least the odd delta barriers (3, 5, …, 13).
+      if (incremental && !localRecovery) assert.ok(store.heldBarriers >= (roomy ? 13 : 6), `${store.heldBarriers} barriers held their changes`);
       if (roomy) assert.equal(store.evictions, 0, 'every key stayed cached');
       else assert.ok(store.evictions > 0, 'held entries were written back under pressure and left the cache');
       // Every key cached, no local recovery: no barrier wrote LMDB (nothing else fills 64 MB).
@@ -307,6 +311,68 @@ describe('LMDB keyed state backend', () => {
       }
     });
   }
+
+  it('an incremental barrier that holds its changes: numbers packed on the packer thread, removals and other values merged in, exact while the store keeps changing', async () => {
+    const keys = 30_000;
+    const store = lmdb(0, 1, 64 << 20);
+    const log = store.trackChanges();
+    const sum = new ValueStateHandle<number>(store, store.register('sum', 'value'));
+    const name = new ValueStateHandle<string>(store, store.register('name', 'value'));
+    const model = new Map<number, { sum?: number; name?: string }>();
+    const r = prng(8);
+    const write = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const k = Math.floor(r() * keys);
+        store.setCurrentKey(k, keyGroupFor(k, MAXP));
+        const e = model.get(k) ?? {};
+        const x = r();
+        if (x < 0.03) {
+          sum.clear();
+          delete e.sum;
+        } else if (x < 0.06) {
+          name.update(`n${i}`);
+          e.name = `n${i}`;
+        } else {
+          // Integers and doubles, negative too: every msgpack number form.
+          const v = (e.sum ?? 0) + (r() < 0.5 ? Math.floor(r() * 70_000) - 1000 : r() - 0.5);
+          sum.update(v);
+          e.sum = v;
+        }
+        model.set(k, e);
+      }
+    };
+    const expectChain = (chain: KeyedSnapshot[], expected: Map<number, { sum?: number; name?: string }>) => {
+      const target = heap(0, 1);
+      const ts = new ValueStateHandle<number>(target, target.register('sum', 'value'));
+      const tn = new ValueStateHandle<string>(target, target.register('name', 'value'));
+      restoreKeyedChains(target, [chain]);
+      for (let k = 0; k < keys; k++) {
+        target.setCurrentKey(k, keyGroupFor(k, MAXP));
+        const e = expected.get(k) ?? {};
+        if (ts.value() !== e.sum || tn.value() !== e.name) assert.fail(`key ${k}: restored ${ts.value()}, ${tn.value()}; expected ${e.sum}, ${e.name}`);
+      }
+    };
+    write(60_000);
+    log.cut(1);
+    const base = await store.snapshot(1, undefined).run();
+    log.confirm(1);
+    const chain = [base];
+    for (let id = 2; id <= 3; id++) {
+      write(40_000); // about 22k of 30k keys changed: a delta packed off the loop
+      const changed = log.cut(id);
+      const expected = structuredClone(model);
+      const job = store.snapshot(id, changed);
+      write(20_000);
+      const delta = await job.run();
+      log.confirm(id);
+      assert.notEqual(delta.rebased, true, 'a delta');
+      chain.push(delta);
+      expectChain(chain, expected);
+    }
+    assert.equal(store.heldBarriers, 3, 'every barrier held its changes');
+    assert.equal(store.flushes, 0, 'nothing written to LMDB');
+    await store.dispose();
+  });
 
   it('a full snapshot from a cache of numbers (packed on the packer thread) restores exactly, while the store keeps changing', async () => {
     const keys = 15_000;

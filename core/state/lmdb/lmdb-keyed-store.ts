@@ -393,7 +393,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
           const state = c.dirty[t];
           for (let i = 0; i < held.length; i++) {
             const s = held[i];
-            if (state[s] !== HELD) continue; // changed again: written below, with the changed ones
+            if (state[s] !== HELD) continue; // HELD_DIRTY: written below, with the changed ones
             const v = c.values[t][s];
             batch.add(encodeKey(kg, t, c.keys[s]), v === ABSENT ? undefined : this.encodeSlot(t, s, this.storedForm(t, v)));
             c.captured(t, s, batch.gen);
@@ -607,6 +607,11 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.cache.clear();
     this.epoch++;
     this.changes?.reset();
+  }
+
+  /** Resolves once no write-back is in flight (tests: a barrier then holds its changes). */
+  writeBacksSettled(): Promise<void> {
+    return this.writeBack.idle();
   }
 
   /** Writes every changed entry back and waits for the commit (tests). */

@@ -8,7 +8,11 @@
  * event-loop turns.
  *
  * Delta: collected from the barrier's write-back as it is captured (DeltaCapture, see
- * capture-log.ts for when that is exact), without reading LMDB.
+ * capture-log.ts for when that is exact), without reading LMDB. A barrier that holds its
+ * changes (lmdb-keyed-store.ts) copies numbers under number keys into write-log chunks
+ * (heap/write-log.ts: four typed-array cells per entry) and the heap backend's packer turns
+ * them into chunk bytes, on its thread when the delta is big: the loop pays a copy per
+ * changed entry, not an encoding.
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
@@ -16,6 +20,10 @@ import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { KeyedSnapshotWriter, RawChunkBuilder, type KeyedSnapshot } from '../snapshot-format.js';
+import { GroupPacker } from '../heap/captured-group.js';
+import { PACK_OFF_THREAD_MIN_ENTRIES } from '../heap/heap-snapshot.js';
+import { openPackerJob } from '../heap/snapshot-packer.js';
+import { giveChunks, LOG_CHUNK, LOG_MAX_TABLE, takeChunk, type LogChunk } from '../heap/write-log.js';
 import { decodeKey, encodeKey, keyGroupPrefix, packedKeyBytes, packStoredKey } from './key-codec.js';
 import { liveValue } from '../ttl.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -86,6 +94,10 @@ export interface SnapshotTtl {
 export class DeltaCapture {
   private readonly chunks = new Map<number, GroupChunk>();
   private last: GroupChunk | undefined;
+  /** Entries taken by setNumber, for the packer (their last chunk is `numbers[numbers.length - 1]`). */
+  private readonly numbers: LogChunk[] = [];
+  private numberCount = 0;
+  private entryCount = 0;
 
   constructor(
     private readonly tables: { name: string; kind: StateKind }[],
@@ -104,6 +116,7 @@ export class DeltaCapture {
   /** The barrier's write-back captured `stored` of table t in group index gi with `value` (encoded: `bytes`). */
   set(table: number, gi: number, stored: unknown, value: unknown, bytes: Uint8Array): void {
     this.offBarrier[table]?.[gi]?.delete(stored);
+    this.entryCount++;
     const c = this.chunk(this.range.start + gi);
     const live = this.ttl.tables[table] ? liveValue(this.tables[table].kind, value, this.ttl.now) : value;
     if (live === undefined) c.deletions.push(c.ref(table), stored);
@@ -113,13 +126,27 @@ export class DeltaCapture {
   /** A barrier holding its changes (lmdb-keyed-store.ts) took `stored` with a number, in a table without TTL. */
   setNumber(table: number, gi: number, stored: unknown, value: number): void {
     this.offBarrier[table]?.[gi]?.delete(stored);
-    const c = this.chunk(this.range.start + gi);
-    c.raw.addNumber(c.ref(table), stored, value);
+    if (typeof stored !== 'number' || table > LOG_MAX_TABLE) {
+      const c = this.chunk(this.range.start + gi);
+      c.raw.addNumber(c.ref(table), stored, value);
+      this.entryCount++;
+      return;
+    }
+    // Each (table, key) comes once per barrier: the packer's dedup of the log keeps them all.
+    let log = this.numbers[this.numbers.length - 1];
+    if (log === undefined || log.length === LOG_CHUNK) this.numbers.push((log = takeChunk()));
+    const i = log.length++;
+    log.tables[i] = table;
+    log.groups[i] = gi;
+    log.keys[i] = stored;
+    log.values[i] = value;
+    this.numberCount++;
   }
 
   /** The barrier's write-back captured the removal of `stored`. */
   remove(table: number, gi: number, stored: unknown): void {
     this.offBarrier[table]?.[gi]?.delete(stored);
+    this.entryCount++;
     const c = this.chunk(this.range.start + gi);
     c.deletions.push(c.ref(table), stored);
   }
@@ -149,12 +176,24 @@ export class DeltaCapture {
     } finally {
       txn.done();
     }
-    const writer = new KeyedSnapshotWriter();
-    for (const kg of [...this.chunks.keys()].sort((a, b) => a - b)) {
-      const bytes = this.chunks.get(kg)!.encode(true);
-      if (bytes !== undefined) writer.addEncoded(kg, bytes);
+    // The packer merges the numbers into the groups encoded here (a key both hold is not
+    // possible: each changed entry went to one of them) and writes the groups only they changed.
+    const tables = this.tables.map((t): [string, StateKind] => [t.name, t.kind]);
+    const offThread = this.numberCount + this.entryCount >= PACK_OFF_THREAD_MIN_ENTRIES;
+    const packer = offThread ? openPackerJob(this.range.start, tables, this.numbers) : new GroupPacker(this.range.start, tables, this.numbers);
+    // Off the thread the packer has copies (its own come back with the snapshot); on it, the
+    // log is read until finish.
+    if (offThread) giveChunks(this.numbers);
+    for (const [kg, chunk] of this.chunks) {
+      const bytes = chunk.encode(true);
+      // Posted groups' buffers are transferred: a chunk may sit in Node's shared Buffer pool.
+      if (bytes !== undefined) packer.add({ kg, bytes: offThread ? new Uint8Array(bytes) : bytes });
     }
-    return writer.finish(this.range);
+    try {
+      return await packer.finish(this.range);
+    } finally {
+      if (!offThread) giveChunks(this.numbers);
+    }
   }
 }
 
