@@ -358,7 +358,7 @@ describe('LMDB keyed state backend', () => {
     log.confirm(1);
     const chain = [base];
     for (let id = 2; id <= 3; id++) {
-      write(40_000); // about 22k of 30k keys changed: a delta packed off the loop
+      write(50_000); // about 24k of 30k keys' sums changed: a delta packed off the loop
       const changed = log.cut(id);
       const expected = structuredClone(model);
       const job = store.snapshot(id, changed);

@@ -97,7 +97,6 @@ export class DeltaCapture {
   /** Entries taken by setNumber, for the packer (their last chunk is `numbers[numbers.length - 1]`). */
   private readonly numbers: LogChunk[] = [];
   private numberCount = 0;
-  private entryCount = 0;
 
   constructor(
     private readonly tables: { name: string; kind: StateKind }[],
@@ -116,7 +115,6 @@ export class DeltaCapture {
   /** The barrier's write-back captured `stored` of table t in group index gi with `value` (encoded: `bytes`). */
   set(table: number, gi: number, stored: unknown, value: unknown, bytes: Uint8Array): void {
     this.offBarrier[table]?.[gi]?.delete(stored);
-    this.entryCount++;
     const c = this.chunk(this.range.start + gi);
     const live = this.ttl.tables[table] ? liveValue(this.tables[table].kind, value, this.ttl.now) : value;
     if (live === undefined) c.deletions.push(c.ref(table), stored);
@@ -129,7 +127,6 @@ export class DeltaCapture {
     if (typeof stored !== 'number' || table > LOG_MAX_TABLE) {
       const c = this.chunk(this.range.start + gi);
       c.raw.addNumber(c.ref(table), stored, value);
-      this.entryCount++;
       return;
     }
     // Each (table, key) comes once per barrier: the packer's dedup of the log keeps them all.
@@ -146,7 +143,6 @@ export class DeltaCapture {
   /** The barrier's write-back captured the removal of `stored`. */
   remove(table: number, gi: number, stored: unknown): void {
     this.offBarrier[table]?.[gi]?.delete(stored);
-    this.entryCount++;
     const c = this.chunk(this.range.start + gi);
     c.deletions.push(c.ref(table), stored);
   }
@@ -179,7 +175,8 @@ export class DeltaCapture {
     // The packer merges the numbers into the groups encoded here (a key both hold is not
     // possible: each changed entry went to one of them) and writes the groups only they changed.
     const tables = this.tables.map((t): [string, StateKind] => [t.name, t.kind]);
-    const offThread = this.numberCount + this.entryCount >= PACK_OFF_THREAD_MIN_ENTRIES;
+    // Groups encoded here are only concatenated: the packer thread is worth it for the numbers.
+    const offThread = this.numberCount >= PACK_OFF_THREAD_MIN_ENTRIES;
     const packer = offThread ? openPackerJob(this.range.start, tables, this.numbers) : new GroupPacker(this.range.start, tables, this.numbers);
     // Off the thread the packer has copies (its own come back with the snapshot); on it, the
     // log is read until finish.
