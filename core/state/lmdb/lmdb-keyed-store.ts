@@ -18,7 +18,8 @@
  * - At an incremental barrier with no write-back in flight, the changed entries go into the
  *   delta only and stay in the cache, HELD (pinned like dirty ones), until cache pressure
  *   writes them back: the barrier costs the loop O(changed) and LMDB (and lmdb-js's write
- *   thread) nothing. With a write-back in flight the barrier writes back as a full one does
+ *   thread) nothing. Numbers put under number keys were logged as they were written
+ *   (number-log.ts), so the barrier only marks their slots HELD; other changes are read. With a write-back in flight the barrier writes back as a full one does
  *   (the delta then comes from that batch, see capture-log.ts).
  *
  * Local recovery (opt-in, as Flink's `state.backend.local-recovery`): every barrier writes back
@@ -41,7 +42,9 @@ import { liveValue, type Clock } from '../ttl.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
 import { DeltaCapture, LmdbSnapshotJob, type Guard, type SnapshotTtl } from './lmdb-snapshot.js';
-import { ABSENT, HELD, SlotCache } from './slot-cache.js';
+import { ABSENT, HELD, SlotCache, UNLOGGED } from './slot-cache.js';
+import { NumberLog } from './number-log.js';
+import { giveChunks, LOG_MAX_TABLE } from '../heap/write-log.js';
 import { WriteBack, type Batch } from './write-back.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
@@ -123,6 +126,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   private key: unknown = undefined;
   private stored: unknown = undefined;
   private changes: CaptureLog | undefined;
+  /** Incremental without local recovery: the numbers written since the last barrier (number-log.ts). */
+  private numbers: NumberLog | undefined;
   private restoreOps: [Buffer, Buffer | undefined][] | undefined;
   private closed = false;
   /** Per table: whether it is TTL state. */
@@ -308,7 +313,12 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   private set(t: number, value: unknown): void {
     const s = this.slot(t);
     this.cache.setValue(t, s, value === undefined ? ABSENT : value);
-    this.markDirty(t, s);
+    const log = this.numbers;
+    // (A TTL table's values are wrapped, never numbers.)
+    if (log !== undefined && typeof value === 'number' && typeof this.stored === 'number' && t <= LOG_MAX_TABLE) {
+      log.add(t, this.groupIndex, this.stored, value);
+      this.cache.markDirty(t, s, true);
+    } else this.markDirty(t, s);
     // A larger value may take the cache over its budget.
     if (this.cache.bytes > this.cache.budget) this.makeRoom(s);
   }
@@ -357,6 +367,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   trackChanges(): CaptureLog {
+    if (this.opts.localRecovery !== true) this.numbers ??= new NumberLog(() => this.cache.count);
     return (this.changes ??= new CaptureLog(this.groupCount));
   }
 
@@ -431,21 +442,28 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
    * and stay in the cache, HELD (pinned, as if dirty), until a write-back under cache pressure
    * or at a full checkpoint takes them to LMDB. The barrier writes nothing to LMDB.
    */
-  private captureDelta(delta: DeltaCapture | undefined): void {
+  private captureDelta(delta: DeltaCapture | undefined, logged = false): void {
     const c = this.cache;
     for (let gi = 0; gi < this.groupCount; gi++) {
       for (let t = 0; t < this.tables.length; t++) {
         const list = c.dirtyList[t][gi];
         if (list === undefined) continue;
         const values = c.values[t];
+        const dirty = c.dirty[t];
         // A number goes into the delta as it is: the LMDB bytes are made when it is written back.
         const plain = this.ttlTables[t] !== true;
+        // Where a background write-back took keys, the delta reads them from LMDB and that value
+        // would override a newer logged one: every changed value of the group is read instead.
+        const readAll = !logged || delta?.tookOffBarrier(t, gi) === true;
         for (let i = 0; i < list.length; i++) {
           const s = list[i];
+          if (delta === undefined || (!readAll && (dirty[s] & UNLOGGED) === 0)) {
+            // A full snapshot from the cache holds them, or the number log has the value.
+            c.held(t, s);
+            continue;
+          }
           const v = values[s];
-          if (delta === undefined) {
-            // A full snapshot from the cache holds them: nothing to encode.
-          } else if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
+          if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
           else if (plain && typeof v === 'number') delta.setNumber(t, gi, c.keys[s], v);
           else {
             const stored = this.storedForm(t, v);
@@ -504,10 +522,13 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const range = { start: this.rangeStart, end: this.rangeEnd };
     const guard: Guard = (what, fn) => this.guard(what, fn);
     const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
+    // The interval's numbers: of use only to a barrier that holds its changes.
+    const logged = this.numbers?.take();
+    const held = plan !== undefined && this.opts.localRecovery !== true && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
+    if (!held && logged !== undefined) giveChunks(logged);
     if (plan === undefined && this.cacheHoldsAll()) return this.snapshotFromCache(id, delta !== undefined, ttl);
-    const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!) : undefined;
-    const held = capture !== undefined && this.opts.localRecovery !== true && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
-    if (held) this.captureDelta(capture);
+    const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!, held ? logged : undefined) : undefined;
+    if (held) this.captureDelta(capture, logged !== undefined);
     // Held: LMDB holds everything written so far, and keys written back since the last barrier
     // and not changed since have their barrier-time value there, so a read transaction opened
     // now (before any later write-back can commit) is the barrier's.
@@ -607,6 +628,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.cache.clear();
     this.epoch++;
     this.changes?.reset();
+    this.numbers?.drop();
   }
 
   /** Resolves once no write-back is in flight (tests: a barrier then holds its changes). */

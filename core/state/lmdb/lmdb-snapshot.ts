@@ -8,11 +8,11 @@
  * event-loop turns.
  *
  * Delta: collected from the barrier's write-back as it is captured (DeltaCapture, see
- * capture-log.ts for when that is exact), without reading LMDB. A barrier that holds its
- * changes (lmdb-keyed-store.ts) copies numbers under number keys into write-log chunks
- * (heap/write-log.ts: four typed-array cells per entry) and the heap backend's packer turns
- * them into chunk bytes, on its thread when the delta is big: the loop pays a copy per
- * changed entry, not an encoding.
+ * capture-log.ts for when that is exact), without reading LMDB. At a barrier that holds its
+ * changes (lmdb-keyed-store.ts) numbers under number keys come as write-log chunks
+ * (heap/write-log.ts): the interval's writes as the number log recorded them (number-log.ts)
+ * and what the barrier read itself; the heap backend's packer keeps the last write per key and
+ * writes the chunk bytes, on its thread when the delta is big.
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
@@ -23,7 +23,8 @@ import { KeyedSnapshotWriter, RawChunkBuilder, type KeyedSnapshot } from '../sna
 import { GroupPacker } from '../heap/captured-group.js';
 import { PACK_OFF_THREAD_MIN_ENTRIES } from '../heap/heap-snapshot.js';
 import { openPackerJob } from '../heap/snapshot-packer.js';
-import { giveChunks, LOG_CHUNK, LOG_MAX_TABLE, takeChunk, type LogChunk } from '../heap/write-log.js';
+import { giveChunks, LOG_MAX_TABLE, type LogChunk } from '../heap/write-log.js';
+import { appendNumber } from './number-log.js';
 import { decodeKey, encodeKey, keyGroupPrefix, packedKeyBytes, packStoredKey } from './key-codec.js';
 import { liveValue } from '../ttl.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -94,22 +95,34 @@ export interface SnapshotTtl {
 export class DeltaCapture {
   private readonly chunks = new Map<number, GroupChunk>();
   private last: GroupChunk | undefined;
-  /** Entries taken by setNumber, for the packer (their last chunk is `numbers[numbers.length - 1]`). */
-  private readonly numbers: LogChunk[] = [];
   private numberCount = 0;
+  private readonly numbers: LogChunk[];
 
   constructor(
     private readonly tables: { name: string; kind: StateKind }[],
     private readonly range: { start: number; end: number },
     private readonly ttl: SnapshotTtl,
     private readonly offBarrier: ChangedKeys,
-  ) {}
+    /**
+     * Numbers for the packer, last write winning (number-log.ts): the writes of the interval as
+     * logged, then what setNumber adds. What set and remove take overrides them.
+     */
+    numbers: LogChunk[] | undefined,
+  ) {
+    this.numbers = numbers ?? [];
+    for (const c of this.numbers) this.numberCount += c.length;
+  }
 
   private chunk(keyGroup: number): GroupChunk {
     if (this.last !== undefined && this.last.keyGroup === keyGroup) return this.last;
     let c = this.chunks.get(keyGroup);
     if (c === undefined) this.chunks.set(keyGroup, (c = new GroupChunk(keyGroup, this.tables)));
     return (this.last = c);
+  }
+
+  /** Whether a background write-back took keys of table t in group index gi since the last barrier (read from LMDB). */
+  tookOffBarrier(table: number, gi: number): boolean {
+    return (this.offBarrier[table]?.[gi]?.size ?? 0) > 0;
   }
 
   /** The barrier's write-back captured `stored` of table t in group index gi with `value` (encoded: `bytes`). */
@@ -129,14 +142,8 @@ export class DeltaCapture {
       c.raw.addNumber(c.ref(table), stored, value);
       return;
     }
-    // Each (table, key) comes once per barrier: the packer's dedup of the log keeps them all.
-    let log = this.numbers[this.numbers.length - 1];
-    if (log === undefined || log.length === LOG_CHUNK) this.numbers.push((log = takeChunk()));
-    const i = log.length++;
-    log.tables[i] = table;
-    log.groups[i] = gi;
-    log.keys[i] = stored;
-    log.values[i] = value;
+    // After the logged writes: the last write of the key, so the packer keeps this one.
+    appendNumber(this.numbers, table, gi, stored, value);
     this.numberCount++;
   }
 

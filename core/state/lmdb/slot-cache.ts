@@ -12,7 +12,8 @@
  * the last capture), HELD (a barrier put it in a delta snapshot but not in LMDB: incremental
  * checkpoints write back only under cache pressure, see lmdb-keyed-store.ts) or HELD_DIRTY
  * (held, then changed again: on both lists below, so it is listed as held only once however
- * many barriers hold it before a write-back).
+ * many barriers hold it before a write-back). UNLOGGED marks a changed one whose value the next
+ * barrier must read (the number log has not got it).
  * pins[s]: tables of s not CLEAN. gen[s]: the write-back that last captured s; s may leave the
  * cache only once that write-back is committed (before that, a miss would read the older value
  * from LMDB).
@@ -34,6 +35,8 @@ export const CLEAN = 0;
 export const DIRTY = 1;
 export const HELD = 2;
 export const HELD_DIRTY = HELD | DIRTY;
+/** With DIRTY: a change since the last barrier that the number log did not record (lmdb/number-log.ts). */
+export const UNLOGGED = 4;
 
 /**
  * Heap bytes of one cached key's Map entry: V8's ordered hash table holds key, value and chain
@@ -257,12 +260,14 @@ export class SlotCache {
     if (this.pins[s] > 0) this.dirtyBytes += delta;
   }
 
-  /** Marks table t of slot s changed since the last capture. */
-  markDirty(t: number, s: number): void {
+  /** Marks table t of slot s changed since the last capture; `logged`: the number log has the new value. */
+  markDirty(t: number, s: number, logged = false): void {
     const d = this.dirty[t];
     const was = d[s];
+    const now = was | DIRTY | (logged ? 0 : UNLOGGED);
+    if (now === was) return;
+    d[s] = now;
     if ((was & DIRTY) !== 0) return;
-    d[s] = was | DIRTY;
     if (was === CLEAN && this.pins[s]++ === 0) this.dirtyBytes += this.size[s];
     (this.dirtyList[t][this.group[s]] ??= []).push(s);
   }
@@ -270,7 +275,7 @@ export class SlotCache {
   /** Table t of slot s (DIRTY or HELD_DIRTY) went into a delta snapshot and not to LMDB: it stays pinned. */
   held(t: number, s: number): void {
     const d = this.dirty[t];
-    if (d[s] === DIRTY) (this.heldList[t][this.group[s]] ??= []).push(s);
+    if ((d[s] & HELD) === 0) (this.heldList[t][this.group[s]] ??= []).push(s);
     d[s] = HELD;
   }
 
