@@ -39,6 +39,8 @@ export interface StateScaleConfig {
   intervalMs?: number;
   incremental?: boolean;
   backend: 'heap' | 'lmdb';
+  /** LMDB local recovery (every barrier writes back); off by default. */
+  localRecovery?: boolean;
 }
 
 export interface StateScaleRow {
@@ -81,6 +83,7 @@ export const DEFAULT_CONFIGS: StateScaleConfig[] = [
   { name: 'p2 heap exactly-once 1s full', parallelism: 2, mode: 'exactly-once', intervalMs: 1000, backend: 'heap' },
   { name: 'p1 lmdb none', parallelism: 1, mode: 'none', backend: 'lmdb' },
   { name: 'p1 lmdb exactly-once 1s full', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, backend: 'lmdb' },
+  { name: 'p1 lmdb exactly-once 1s full local-recovery', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, backend: 'lmdb', localRecovery: true },
   { name: 'p1 lmdb exactly-once 1s incremental', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, incremental: true, backend: 'lmdb' },
   { name: 'p2 lmdb exactly-once 1s incremental', parallelism: 2, mode: 'exactly-once', intervalMs: 1000, incremental: true, backend: 'lmdb' },
 ];
@@ -150,6 +153,7 @@ async function runEngine(c: StateScaleConfig, input: string, records: number, sc
       checkpointIntervalMs: c.intervalMs,
       incremental: c.incremental,
       stateBackend: c.backend,
+      localRecovery: c.localRecovery,
       checkpointDir: join(work, 'checkpoints'),
       localDir: work,
       args: { input, output: join(work, 'out') },

@@ -67,6 +67,7 @@ function createKeyedBackend(spec: TaskSpec, uid: string, range: { start: number;
     cacheBytes: s.stateCacheMb * 1024 * 1024,
     operatorUid: uid,
     subtask: spec.subtask,
+    localRecovery: s.localRecovery,
     resumeAt: spec.restore?.checkpointId,
   });
 }

@@ -258,6 +258,11 @@ export const VALUE_OPTIONS: readonly ValueOption[] = [
     expects: 'a directory', help: 'where LMDB state lives while the job runs (default: the OS temp dir)', parse: parsePath,
   },
   {
+    key: 'localRecovery', flag: 'local-recovery', env: 'EDDY_LOCAL_RECOVERY',
+    expects: 'true or false', help: 'LMDB barriers write state back so a restarted task reopens it instead of reading the checkpoint (default off)',
+    parse: parseBoolean,
+  },
+  {
     key: 'restart', flag: 'restart', env: 'EDDY_RESTART', metavar: 'SPEC',
     expects: RESTART_SYNTAX, help: 'restart strategy: fixed:ATTEMPTS:DELAY_MS | exponential | failure-rate:N:WINDOW_MS | none',
     parse: parseRestart,

@@ -47,6 +47,13 @@ export interface RunOptions {
   stateCacheMb?: number;
   /** Where LMDB environments live while the job runs (a fresh folder inside, removed at the end). Default: the OS temp dir. */
   localDir?: string;
+  /**
+   * Local recovery of LMDB state (`--local-recovery`, Flink's `state.backend.local-recovery`; off
+   * by default, as there): every barrier writes the changed state back to the task's LMDB
+   * environment, so a task restarted in this process reopens it instead of reading the
+   * checkpoint's files. Off, barriers do not write LMDB and restores read checkpoint storage.
+   */
+  localRecovery?: boolean;
   /** Restart strategy (`--restart`): `fixed:ATTEMPTS:DELAY_MS`, `exponential`, `failure-rate:N:WINDOW_MS` or `none`. */
   restart?: string;
   /** Start from this savepoint (or retained checkpoint) directory (`--from-savepoint`). */

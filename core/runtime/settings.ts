@@ -24,6 +24,8 @@ export interface ResolvedSettings {
   incremental: boolean;
   /** Memory budget of the LMDB backend's write-behind cache, per keyed operator subtask. */
   stateCacheMb: number;
+  /** LMDB barriers write back so a restarted task can reopen its environment (off by default, as in Flink). */
+  localRecovery: boolean;
   /** Unaligned checkpoints: barriers overtake in-flight data, which is stored with the checkpoint. */
   unaligned: boolean;
   /** With unaligned: start aligned, switch after this many ms (undefined or 0: unaligned from the start). */
@@ -54,6 +56,7 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
     stateBackend: overrides.stateBackend ?? 'heap',
     incremental: overrides.incremental ?? false,
     stateCacheMb: overrides.stateCacheMb ?? DEFAULT_STATE_CACHE_MB,
+    localRecovery: overrides.localRecovery ?? false,
     unaligned: (overrides.unaligned ?? false) || overrides.alignedCheckpointTimeoutMs !== undefined,
   };
   // Only when given: workers re-resolve from these settings, and a default would read as given.

@@ -1,6 +1,6 @@
 /**
- * Local recovery: a task restarted in this process whose LMDB environment is exactly at the
- * restored checkpoint reopens it and reads no keyed state file from checkpoint storage; one
+ * Local recovery (opt-in: `localRecovery`, `--local-recovery`): a task restarted in this process
+ * whose LMDB environment is exactly at the restored checkpoint reopens it and reads no keyed state file from checkpoint storage; one
  * whose environment moved past the checkpoint (or the heap backend) reads the checkpoint back.
  * Either way the committed output is exactly the fault-free one.
  */
@@ -29,6 +29,7 @@ async function run(stateBackend: 'heap' | 'lmdb', name: string) {
     mode: 'exactly-once',
     restart: 'fixed:10:10',
     stateBackend,
+    localRecovery: true,
     localDir: root,
     // Local recovery needs the environment exactly at the restored checkpoint, so each fault
     // must come after a checkpoint completed and before the next barrier reaches the keyed
@@ -62,7 +63,7 @@ describe('local recovery', () => {
 
   it('an environment that moved past the checkpoint is not reused, one exactly at it is', async () => {
     const open = (resumeAt?: number) =>
-      new LmdbKeyedStore({ path: join(root, 'env'), rangeStart: 0, rangeEnd: 127, cacheBytes: 64 * 160, operatorUid: 'sum', subtask: 0, resumeAt });
+      new LmdbKeyedStore({ path: join(root, 'env'), rangeStart: 0, rangeEnd: 127, cacheBytes: 64 * 160, operatorUid: 'sum', subtask: 0, localRecovery: true, resumeAt });
     const write = async (s: LmdbKeyedStore, from: number, to: number, v: (k: number) => number) => {
       const h = new ValueStateHandle<number>(s, s.register('sum', 'value'));
       for (let k = from; k < to; k++) {

@@ -43,7 +43,8 @@ export interface LogChunk {
 const SPARE_CHUNKS_MAX = 64;
 const spareChunks: LogChunk[] = [];
 
-function takeChunk(): LogChunk {
+/** A chunk from the spare ones, or a new one; empty. */
+export function takeChunk(): LogChunk {
   const c = spareChunks.pop();
   if (c !== undefined) {
     c.length = 0;

@@ -8,23 +8,24 @@
  * - The cache has a budget in bytes, charged from measured sizes; over it, clean entries leave
  *   by CLOCK (least recently used, approximately), one at a time.
  * - Changed entries are written back in batches (write-back.ts) that lmdb-js commits on its own
- *   thread: in the background once they fill a quarter of the budget, and at every barrier of
- *   a full snapshot. An entry stays cached until the batch holding it has committed.
- * - At a full snapshot's barrier the changed entries are encoded into a batch at once
- *   (copy-on-write: what the record loop does afterwards does not touch them); the snapshot
- *   waits for that batch to commit, opens an LMDB read transaction right then (MVCC: exactly
- *   the barrier's state) and reads it off the record loop. The task acknowledges only after that.
- * - At an incremental barrier with no write-back in flight, the changed entries are encoded
- *   into the delta only and stay in the cache, HELD (pinned like dirty ones), until cache
- *   pressure or a full snapshot writes them back: the barrier costs the loop O(changed) encodes
- *   and LMDB (and lmdb-js's write thread) nothing. With a write-back in flight the barrier
- *   writes back as a full one does (the delta then comes from that batch, see capture-log.ts).
+ *   thread: in the background once they fill a quarter of the budget, and at a barrier whose
+ *   snapshot is read from LMDB. An entry stays cached until the batch holding it has committed.
+ * - A full snapshot while the cache holds every key is captured from the cache
+ *   (cache-snapshot.ts) and writes nothing to LMDB. Otherwise the barrier encodes the changed
+ *   entries into a batch at once (copy-on-write: what the record loop does afterwards does not
+ *   touch them); the snapshot waits for that batch to commit, opens an LMDB read transaction
+ *   right then (MVCC: exactly the barrier's state) and reads it off the record loop.
+ * - At an incremental barrier with no write-back in flight, the changed entries go into the
+ *   delta only and stay in the cache, HELD (pinned like dirty ones), until cache pressure
+ *   writes them back: the barrier costs the loop O(changed) and LMDB (and lmdb-js's write
+ *   thread) nothing. Numbers put under number keys were logged as they were written
+ *   (number-log.ts), so the barrier only marks their slots HELD; other changes are read. With a write-back in flight the barrier writes back as a full one does
+ *   (the delta then comes from that batch, see capture-log.ts).
  *
- * Local recovery: every batch also records in the environment the checkpoint it is exactly at
- * (the barrier's id, or none for a background batch of post-barrier state). A task restarted
- * in this process to restore that very checkpoint reopens the environment as it is. An
- * incremental barrier that held its changes leaves LMDB at an older state: resuming its
- * checkpoint reads the checkpoint files instead (local recovery only at write-back barriers).
+ * Local recovery (opt-in, as Flink's `state.backend.local-recovery`): every barrier writes back
+ * and its batch names the checkpoint it is exactly at (a background batch of post-barrier state
+ * names none). A task restarted in this process to restore that very checkpoint reopens the
+ * environment as it is. Without it, a restart clears the environment and reads the checkpoint.
  *
  * In-place mutation: like Flink's RocksDB backend, a value changed in place without a put
  * (e.g. an object from value() mutated and not passed to update()) is not guaranteed to stay
@@ -41,7 +42,9 @@ import { liveValue, type Clock } from '../ttl.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
 import { DeltaCapture, LmdbSnapshotJob, type Guard, type SnapshotTtl } from './lmdb-snapshot.js';
-import { ABSENT, HELD, SlotCache } from './slot-cache.js';
+import { ABSENT, HELD, SlotCache, UNLOGGED } from './slot-cache.js';
+import { NumberLog } from './number-log.js';
+import { giveChunks, LOG_MAX_TABLE } from '../heap/write-log.js';
 import { WriteBack, type Batch } from './write-back.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
@@ -79,7 +82,14 @@ export interface LmdbStoreOptions {
   cacheBytes: number;
   operatorUid: string;
   subtask: number;
-  /** The checkpoint about to be restored: an environment exactly there is kept as it is. */
+  /**
+   * Local recovery (Flink's `state.backend.local-recovery`, off by default as there): every
+   * barrier writes the changed entries back and names its checkpoint in the environment, so a
+   * restart can reopen it. Off, a barrier writes LMDB only when its snapshot must be read
+   * from LMDB (the cache no longer holds every key), and a restart always reads checkpoint storage.
+   */
+  localRecovery?: boolean;
+  /** The checkpoint about to be restored: with local recovery, an environment exactly there is kept as it is. */
   resumeAt?: number;
 }
 
@@ -116,6 +126,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   private key: unknown = undefined;
   private stored: unknown = undefined;
   private changes: CaptureLog | undefined;
+  /** Incremental without local recovery: the numbers written since the last barrier (number-log.ts). */
+  private numbers: NumberLog | undefined;
   private restoreOps: [Buffer, Buffer | undefined][] | undefined;
   private closed = false;
   /** Per table: whether it is TTL state. */
@@ -137,6 +149,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.guard('open', () => {
       const marker = this.readMeta<Marker>(META_CHECKPOINT);
       if (
+        opts.localRecovery === true &&
         opts.resumeAt !== undefined &&
         marker !== undefined &&
         marker.id === opts.resumeAt &&
@@ -300,7 +313,12 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   private set(t: number, value: unknown): void {
     const s = this.slot(t);
     this.cache.setValue(t, s, value === undefined ? ABSENT : value);
-    this.markDirty(t, s);
+    const log = this.numbers;
+    // (A TTL table's values are wrapped, never numbers.)
+    if (log !== undefined && typeof value === 'number' && typeof this.stored === 'number' && t <= LOG_MAX_TABLE) {
+      log.add(t, this.groupIndex, this.stored, value);
+      this.cache.markDirty(t, s, true);
+    } else this.markDirty(t, s);
     // A larger value may take the cache over its budget.
     if (this.cache.bytes > this.cache.budget) this.makeRoom(s);
   }
@@ -349,6 +367,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   trackChanges(): CaptureLog {
+    if (this.opts.localRecovery !== true) this.numbers ??= new NumberLog(() => this.cache.count);
     return (this.changes ??= new CaptureLog(this.groupCount));
   }
 
@@ -385,7 +404,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
           const state = c.dirty[t];
           for (let i = 0; i < held.length; i++) {
             const s = held[i];
-            if (state[s] !== HELD) continue; // changed again: written below, with the changed ones
+            if (state[s] !== HELD) continue; // HELD_DIRTY: written below, with the changed ones
             const v = c.values[t][s];
             batch.add(encodeKey(kg, t, c.keys[s]), v === ABSENT ? undefined : this.encodeSlot(t, s, this.storedForm(t, v)));
             c.captured(t, s, batch.gen);
@@ -423,21 +442,28 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
    * and stay in the cache, HELD (pinned, as if dirty), until a write-back under cache pressure
    * or at a full checkpoint takes them to LMDB. The barrier writes nothing to LMDB.
    */
-  private captureDelta(delta: DeltaCapture | undefined): void {
+  private captureDelta(delta: DeltaCapture | undefined, logged = false): void {
     const c = this.cache;
     for (let gi = 0; gi < this.groupCount; gi++) {
       for (let t = 0; t < this.tables.length; t++) {
         const list = c.dirtyList[t][gi];
         if (list === undefined) continue;
         const values = c.values[t];
+        const dirty = c.dirty[t];
         // A number goes into the delta as it is: the LMDB bytes are made when it is written back.
         const plain = this.ttlTables[t] !== true;
+        // Where a background write-back took keys, the delta reads them from LMDB and that value
+        // would override a newer logged one: every changed value of the group is read instead.
+        const readAll = !logged || delta?.tookOffBarrier(t, gi) === true;
         for (let i = 0; i < list.length; i++) {
           const s = list[i];
+          if (delta === undefined || (!readAll && (dirty[s] & UNLOGGED) === 0)) {
+            // A full snapshot from the cache holds them, or the number log has the value.
+            c.held(t, s);
+            continue;
+          }
           const v = values[s];
-          if (delta === undefined) {
-            // A full snapshot from the cache holds them: nothing to encode.
-          } else if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
+          if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
           else if (plain && typeof v === 'number') delta.setNumber(t, gi, c.keys[s], v);
           else {
             const stored = this.storedForm(t, v);
@@ -496,10 +522,13 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     const range = { start: this.rangeStart, end: this.rangeEnd };
     const guard: Guard = (what, fn) => this.guard(what, fn);
     const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
+    // The interval's numbers: of use only to a barrier that holds its changes.
+    const logged = this.numbers?.take();
+    const held = plan !== undefined && this.opts.localRecovery !== true && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
+    if (!held && logged !== undefined) giveChunks(logged);
     if (plan === undefined && this.cacheHoldsAll()) return this.snapshotFromCache(id, delta !== undefined, ttl);
-    const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!) : undefined;
-    const held = capture !== undefined && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
-    if (held) this.captureDelta(capture);
+    const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!, held ? logged : undefined) : undefined;
+    if (held) this.captureDelta(capture, logged !== undefined);
     // Held: LMDB holds everything written so far, and keys written back since the last barrier
     // and not changed since have their barrier-time value there, so a read transaction opened
     // now (before any later write-back can commit) is the barrier's.
@@ -529,19 +558,20 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   /**
-   * A full snapshot from the cache (cache-snapshot.ts) instead of a write-back and an LMDB scan.
-   * Incremental: the changed entries are held (the next delta starts from here) and LMDB is not
-   * written. Full: the barrier still writes back and names its checkpoint, for local recovery;
-   * the checkpoint waits for that commit as before.
+   * A full snapshot from the cache (cache-snapshot.ts) instead of a write-back and an LMDB scan:
+   * LMDB is not written. Incremental: the changed entries are held (the next delta starts from
+   * here). Full: they stay changed, written back under cache pressure like any others. With
+   * local recovery the barrier still writes back and names its checkpoint, and the checkpoint
+   * waits for that commit.
    */
   private snapshotFromCache(id: number, rebased: boolean, ttl: SnapshotTtl): SnapshotJob {
     const job = snapshotCache(
       { cache: this.cache, tables: this.tables, ttlTables: ttl.tables, now: ttl.now, storedForm: (t, v) => this.storedForm(t, v), range: { start: this.rangeStart, end: this.rangeEnd } },
       rebased,
     );
-    if (this.changes !== undefined) {
-      this.changes.took(id, undefined);
-      this.captureDelta(undefined);
+    this.changes?.took(id, undefined);
+    if (this.opts.localRecovery !== true) {
+      if (this.changes !== undefined) this.captureDelta(undefined);
       return job;
     }
     const written = this.flush(id).catch((err: unknown) => {
@@ -598,6 +628,12 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.cache.clear();
     this.epoch++;
     this.changes?.reset();
+    this.numbers?.drop();
+  }
+
+  /** Resolves once no write-back is in flight (tests: a barrier then holds its changes). */
+  writeBacksSettled(): Promise<void> {
+    return this.writeBack.idle();
   }
 
   /** Writes every changed entry back and waits for the commit (tests). */

@@ -8,7 +8,11 @@
  * event-loop turns.
  *
  * Delta: collected from the barrier's write-back as it is captured (DeltaCapture, see
- * capture-log.ts for when that is exact), without reading LMDB.
+ * capture-log.ts for when that is exact), without reading LMDB. At a barrier that holds its
+ * changes (lmdb-keyed-store.ts) numbers under number keys come as write-log chunks
+ * (heap/write-log.ts): the interval's writes as the number log recorded them (number-log.ts)
+ * and what the barrier read itself; the heap backend's packer keeps the last write per key and
+ * writes the chunk bytes, on its thread when the delta is big.
  */
 import type { RootDatabase, Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
@@ -16,6 +20,11 @@ import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { KeyedSnapshotWriter, RawChunkBuilder, type KeyedSnapshot } from '../snapshot-format.js';
+import { GroupPacker } from '../heap/captured-group.js';
+import { PACK_OFF_THREAD_MIN_ENTRIES } from '../heap/heap-snapshot.js';
+import { openPackerJob } from '../heap/snapshot-packer.js';
+import { giveChunks, LOG_MAX_TABLE, type LogChunk } from '../heap/write-log.js';
+import { appendNumber } from './number-log.js';
 import { decodeKey, encodeKey, keyGroupPrefix, packedKeyBytes, packStoredKey } from './key-codec.js';
 import { liveValue } from '../ttl.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -86,19 +95,34 @@ export interface SnapshotTtl {
 export class DeltaCapture {
   private readonly chunks = new Map<number, GroupChunk>();
   private last: GroupChunk | undefined;
+  private numberCount = 0;
+  private readonly numbers: LogChunk[];
 
   constructor(
     private readonly tables: { name: string; kind: StateKind }[],
     private readonly range: { start: number; end: number },
     private readonly ttl: SnapshotTtl,
     private readonly offBarrier: ChangedKeys,
-  ) {}
+    /**
+     * Numbers for the packer, last write winning (number-log.ts): the writes of the interval as
+     * logged, then what setNumber adds. What set and remove take overrides them.
+     */
+    numbers: LogChunk[] | undefined,
+  ) {
+    this.numbers = numbers ?? [];
+    for (const c of this.numbers) this.numberCount += c.length;
+  }
 
   private chunk(keyGroup: number): GroupChunk {
     if (this.last !== undefined && this.last.keyGroup === keyGroup) return this.last;
     let c = this.chunks.get(keyGroup);
     if (c === undefined) this.chunks.set(keyGroup, (c = new GroupChunk(keyGroup, this.tables)));
     return (this.last = c);
+  }
+
+  /** Whether a background write-back took keys of table t in group index gi since the last barrier (read from LMDB). */
+  tookOffBarrier(table: number, gi: number): boolean {
+    return (this.offBarrier[table]?.[gi]?.size ?? 0) > 0;
   }
 
   /** The barrier's write-back captured `stored` of table t in group index gi with `value` (encoded: `bytes`). */
@@ -113,8 +137,14 @@ export class DeltaCapture {
   /** A barrier holding its changes (lmdb-keyed-store.ts) took `stored` with a number, in a table without TTL. */
   setNumber(table: number, gi: number, stored: unknown, value: number): void {
     this.offBarrier[table]?.[gi]?.delete(stored);
-    const c = this.chunk(this.range.start + gi);
-    c.raw.addNumber(c.ref(table), stored, value);
+    if (typeof stored !== 'number' || table > LOG_MAX_TABLE) {
+      const c = this.chunk(this.range.start + gi);
+      c.raw.addNumber(c.ref(table), stored, value);
+      return;
+    }
+    // After the logged writes: the last write of the key, so the packer keeps this one.
+    appendNumber(this.numbers, table, gi, stored, value);
+    this.numberCount++;
   }
 
   /** The barrier's write-back captured the removal of `stored`. */
@@ -149,12 +179,25 @@ export class DeltaCapture {
     } finally {
       txn.done();
     }
-    const writer = new KeyedSnapshotWriter();
-    for (const kg of [...this.chunks.keys()].sort((a, b) => a - b)) {
-      const bytes = this.chunks.get(kg)!.encode(true);
-      if (bytes !== undefined) writer.addEncoded(kg, bytes);
+    // The packer merges the numbers into the groups encoded here (a key both hold is not
+    // possible: each changed entry went to one of them) and writes the groups only they changed.
+    const tables = this.tables.map((t): [string, StateKind] => [t.name, t.kind]);
+    // Groups encoded here are only concatenated: the packer thread is worth it for the numbers.
+    const offThread = this.numberCount >= PACK_OFF_THREAD_MIN_ENTRIES;
+    const packer = offThread ? openPackerJob(this.range.start, tables, this.numbers) : new GroupPacker(this.range.start, tables, this.numbers);
+    // Off the thread the packer has copies (its own come back with the snapshot); on it, the
+    // log is read until finish.
+    if (offThread) giveChunks(this.numbers);
+    for (const [kg, chunk] of this.chunks) {
+      const bytes = chunk.encode(true);
+      // Posted groups' buffers are transferred: a chunk may sit in Node's shared Buffer pool.
+      if (bytes !== undefined) packer.add({ kg, bytes: offThread ? new Uint8Array(bytes) : bytes });
     }
-    return writer.finish(this.range);
+    try {
+      return await packer.finish(this.range);
+    } finally {
+      if (!offThread) giveChunks(this.numbers);
+    }
   }
 }
 

@@ -9,8 +9,11 @@
  *
  * values[t][s] === undefined: table t of that key was not read yet; ABSENT: LMDB holds nothing.
  * dirty[t][s]: CLEAN (LMDB holds the value, or a write-back captured it), DIRTY (changed since
- * the last capture) or HELD (a barrier put it in a delta snapshot but not in LMDB: incremental
- * checkpoints write back only under cache pressure, see lmdb-keyed-store.ts).
+ * the last capture), HELD (a barrier put it in a delta snapshot but not in LMDB: incremental
+ * checkpoints write back only under cache pressure, see lmdb-keyed-store.ts) or HELD_DIRTY
+ * (held, then changed again: on both lists below, so it is listed as held only once however
+ * many barriers hold it before a write-back). UNLOGGED marks a changed one whose value the next
+ * barrier must read (the number log has not got it).
  * pins[s]: tables of s not CLEAN. gen[s]: the write-back that last captured s; s may leave the
  * cache only once that write-back is committed (before that, a miss would read the older value
  * from LMDB).
@@ -27,10 +30,13 @@
 /** A key LMDB does not hold (cached, so a second read of it does not go there again). */
 export const ABSENT = Symbol('absent');
 
-/** States of dirty[t][s] (see the module comment). */
+/** States of dirty[t][s] (see the module comment): a bit for "changed", one for "on the held list". */
 export const CLEAN = 0;
 export const DIRTY = 1;
 export const HELD = 2;
+export const HELD_DIRTY = HELD | DIRTY;
+/** With DIRTY: a change since the last barrier that the number log did not record (lmdb/number-log.ts). */
+export const UNLOGGED = 4;
 
 /**
  * Heap bytes of one cached key's Map entry: V8's ordered hash table holds key, value and chain
@@ -97,8 +103,9 @@ export class SlotCache {
   /** dirtyList[t][gi]: slots whose table t turned DIRTY since the last capture. */
   readonly dirtyList: (number[] | undefined)[][] = [];
   /**
-   * heldList[t][gi]: slots whose table t turned HELD since the last write-back (a slot that
-   * turned DIRTY again since stays listed: whoever walks the list skips what is not HELD).
+   * heldList[t][gi]: slots whose table t turned HELD since the last write-back, each once (one
+   * changed again since is HELD_DIRTY: whoever walks the list skips what is not HELD). A list
+   * that grew by every barrier's changes held millions of stale slots after a few seconds.
    */
   readonly heldList: (number[] | undefined)[][] = [];
   /** Bytes charged now, and the most ever charged (tests and metrics). */
@@ -253,20 +260,23 @@ export class SlotCache {
     if (this.pins[s] > 0) this.dirtyBytes += delta;
   }
 
-  /** Marks table t of slot s changed since the last capture. */
-  markDirty(t: number, s: number): void {
+  /** Marks table t of slot s changed since the last capture; `logged`: the number log has the new value. */
+  markDirty(t: number, s: number, logged = false): void {
     const d = this.dirty[t];
     const was = d[s];
-    if (was === DIRTY) return;
-    d[s] = DIRTY;
+    const now = was | DIRTY | (logged ? 0 : UNLOGGED);
+    if (now === was) return;
+    d[s] = now;
+    if ((was & DIRTY) !== 0) return;
     if (was === CLEAN && this.pins[s]++ === 0) this.dirtyBytes += this.size[s];
     (this.dirtyList[t][this.group[s]] ??= []).push(s);
   }
 
-  /** Table t of slot s (DIRTY) went into a delta snapshot and not to LMDB: it stays pinned. */
+  /** Table t of slot s (DIRTY or HELD_DIRTY) went into a delta snapshot and not to LMDB: it stays pinned. */
   held(t: number, s: number): void {
-    this.dirty[t][s] = HELD;
-    (this.heldList[t][this.group[s]] ??= []).push(s);
+    const d = this.dirty[t];
+    if ((d[s] & HELD) === 0) (this.heldList[t][this.group[s]] ??= []).push(s);
+    d[s] = HELD;
   }
 
   /** Write-back `gen` committed: what it captured may leave the cache. */
