@@ -7,9 +7,9 @@ import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
 import { liveValue } from '../ttl.js';
-import { GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
+import { floatsOf, GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
-import { takeFloats } from './float-pool.js';
+import { giveFloats, takeFloats } from './float-pool.js';
 import { openPackerJob, type PackerJob } from './snapshot-packer.js';
 import type { LogChunk } from './write-log.js';
 
@@ -181,7 +181,10 @@ export class HeapSnapshotJob implements SnapshotJob {
   captureGroup(gi: number): void {
     this.pending[gi] = 0;
     const g = captureGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
-    if (g !== undefined) this.packer.add(g);
+    if (g === undefined) return;
+    this.packer.add(g);
+    // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
+    if (this.packer instanceof GroupPacker) giveFloats(floatsOf(g));
   }
 
   finishNow(): void {
