@@ -240,16 +240,20 @@ export class TaskCheckpointer {
     if (!k) return undefined;
     const snap = await k.job.run();
     let handle: KeyedStateHandle | undefined;
-    if (k.base === undefined || snap.rebased === true) {
-      if (snap.index.length > 0) {
-        const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data, false, snap.crc32);
-        handle = { file, keyGroups: snap.keyGroups, index: snap.index };
+    try {
+      if (k.base === undefined || snap.rebased === true) {
+        if (snap.index.length > 0) {
+          const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data, false, snap.crc32);
+          handle = { file, keyGroups: snap.keyGroups, index: snap.index };
+        }
+      } else if (snap.index.length === 0) {
+        handle = k.base;
+      } else {
+        const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data, false, snap.crc32);
+        handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
       }
-    } else if (snap.index.length === 0) {
-      handle = k.base;
-    } else {
-      const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data, false, snap.crc32);
-      handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
+    } finally {
+      snap.release?.();
     }
     let w = this.written.get(n);
     if (!w) this.written.set(n, (w = new Map()));

@@ -154,7 +154,8 @@ export class GroupPacker {
     return encodeNumericRun(kg, used, refOf, logged.tables, logged.keys, logged.values, from, to);
   }
 
-  finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
+  /** The snapshot; `allocate` gives the buffer its bytes go to (by default a fresh one). */
+  finish(keyGroups: { start: number; end: number }, allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)): KeyedSnapshot {
     const logged = this.logged;
     if (logged !== undefined) {
       for (let gi = 0; gi < logged.groupCount; gi++) {
@@ -165,7 +166,7 @@ export class GroupPacker {
     // Sized once: a growing buffer would hold up to three times the snapshot at its peak.
     const sorted = [...this.chunks].sort((a, b) => a[0] - b[0]);
     this.chunks.clear();
-    const data = new Uint8Array(sorted.reduce((n, [, bytes]) => n + bytes.byteLength, 0));
+    const data = allocate(sorted.reduce((n, [, bytes]) => n + bytes.byteLength, 0));
     const index: KeyGroupIndex = [];
     let offset = 0;
     for (const [kg, bytes] of sorted) {

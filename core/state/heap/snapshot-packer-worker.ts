@@ -1,13 +1,14 @@
 /**
  * The snapshot packer thread (see snapshot-packer.ts): per open snapshot a GroupPacker, fed the
- * captured key groups in any order; on `finish` the whole snapshot's bytes go back
- * (transferred, not copied) with their index and CRC-32, taken here rather than on the loop.
+ * captured key groups in any order; on `finish` the whole snapshot's bytes are written into
+ * the loop's shared output buffer, and their index and CRC-32 (taken here, not on the loop)
+ * go back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
-import type { PackerReply, PackerRequest } from './snapshot-packer.js';
+import { OUTPUT_HEADROOM, type PackerReply, type PackerRequest } from './snapshot-packer.js';
 
 const open = new Map<number, GroupPacker>();
 const port = parentPort!;
@@ -18,11 +19,16 @@ port.on('message', (m: PackerRequest) => {
     if (m.type === 'open') open.set(m.job, new GroupPacker(m.rangeStart, m.tables, m.log));
     else if (m.type === 'group') open.get(m.job)!.add(m.group);
     else {
-      const snap = open.get(m.job)!.finish(m.keyGroups);
+      // The bytes go into the loop's output buffer, or a bigger one made here (sent back once, then pooled there).
+      let grown: SharedArrayBuffer | undefined;
+      const snap = open.get(m.job)!.finish(m.keyGroups, (bytes) => {
+        if (m.output !== undefined && m.output.byteLength >= bytes) return new Uint8Array(m.output, 0, bytes);
+        grown = new SharedArrayBuffer(Math.ceil(bytes * OUTPUT_HEADROOM));
+        return new Uint8Array(grown, 0, bytes);
+      });
       open.delete(m.job);
-      snap.crc32 = crc32(snap.data) >>> 0;
-      const reply: PackerReply = { job: m.job, snapshot: snap };
-      port.postMessage(reply, [snap.data.buffer as ArrayBuffer]);
+      const packed = { keyGroups: snap.keyGroups, index: snap.index, bytes: snap.data.byteLength, crc32: crc32(snap.data) >>> 0 };
+      port.postMessage({ job: m.job, packed, grown } satisfies PackerReply);
     }
   } catch (err) {
     open.delete(m.job);

@@ -20,11 +20,24 @@ import { holdChunks, letGoChunks, type LogChunk } from './write-log.js';
 export type PackerRequest =
   | { type: 'open'; job: number; rangeStart: number; tables: [string, StateKind][]; log: LogChunk[] | undefined }
   | { type: 'group'; job: number; group: CapturedGroup }
-  | { type: 'finish'; job: number; keyGroups: { start: number; end: number } };
+  | { type: 'finish'; job: number; keyGroups: { start: number; end: number }; output: SharedArrayBuffer | undefined };
 
+/** A packed snapshot without its bytes, which are in the output buffer (or `grown`, when that was too small). */
 export type PackerReply =
-  | { job: number; snapshot: KeyedSnapshot; error?: undefined }
-  | { job: number; error: string; snapshot?: undefined };
+  | { job: number; packed: Omit<KeyedSnapshot, 'data'> & { bytes: number; crc32: number }; grown: SharedArrayBuffer | undefined; error?: undefined }
+  | { job: number; error: string; packed?: undefined };
+
+/** An output buffer made bigger is made this much bigger than asked, for a state that grows. */
+export const OUTPUT_HEADROOM = 1.25;
+
+/**
+ * Output buffers free for the next snapshot's bytes. Shared, like the captures (float-pool.ts):
+ * bytes transferred back came as a new ArrayBuffer per checkpoint (28 MB for a full snapshot of
+ * 2M keys), external memory the loop's GC answers with full collections. Two: one snapshot
+ * being written while the next is packed.
+ */
+const outputs: SharedArrayBuffer[] = [];
+const OUTPUTS_MAX = 2;
 
 const packer = helperThread<PackerReply>(new URL('./snapshot-packer-worker.js', import.meta.url), (why) => new EddyError('STATE_FAILED', `the snapshot packer thread ${why}`));
 
@@ -42,6 +55,7 @@ export function openPackerJob(rangeStart: number, tables: [string, StateKind][],
   const chunks = log ?? [];
   holdChunks(chunks);
   const floats: Float64Array[] = [];
+  let output: SharedArrayBuffer | undefined;
   const opening: PackerRequest = { type: 'open', job, rangeStart, tables, log: log === undefined ? undefined : [...log] };
   thread.post(opening, undefined, false);
   const done = reply
@@ -49,9 +63,14 @@ export function openPackerJob(rangeStart: number, tables: [string, StateKind][],
       letGoChunks(chunks);
       giveFloats(floats);
     })
-    .then((r) => {
+    .then((r): KeyedSnapshot => {
       if (r.error !== undefined) throw new EddyError('STATE_FAILED', `the snapshot packer thread failed: ${r.error}`);
-      return r.snapshot;
+      const { bytes, ...packed } = r.packed;
+      const buffer = r.grown ?? output!;
+      const release = () => {
+        if (outputs.length < OUTPUTS_MAX && !outputs.includes(buffer)) outputs.push(buffer);
+      };
+      return { ...packed, data: new Uint8Array(buffer, 0, bytes), release };
     });
   done.catch(() => {});
   return {
@@ -61,7 +80,8 @@ export function openPackerJob(rangeStart: number, tables: [string, StateKind][],
     },
     // Held open only while someone awaits a reply (a job never finished holds nothing).
     finish: (keyGroups) => {
-      thread.post({ type: 'finish', job, keyGroups } satisfies PackerRequest, undefined, true);
+      output = outputs.pop();
+      thread.post({ type: 'finish', job, keyGroups, output } satisfies PackerRequest, undefined, true);
       return done;
     },
   };
