@@ -162,10 +162,10 @@ export class TaskCheckpointer {
    * One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here.
    * `transfer`: the data is this checkpoint's own copy and may move to the writer thread.
    */
-  private async writeFile(c: Captured, name: string, data: Uint8Array, transfer = false): Promise<StateFileHandle> {
+  private async writeFile(c: Captured, name: string, data: Uint8Array, transfer = false, crc32?: number): Promise<StateFileHandle> {
     const start = performance.now();
     const timing: { ioMs?: number } = {};
-    const handle = await this.storage!.writeStateFile(c.id, name, data, { transfer, timing });
+    const handle = await this.storage!.writeStateFile(c.id, name, data, { transfer, timing, crc32 });
     c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
     if (timing.ioMs !== undefined) c.phases.writeIoMs = Math.max(c.phases.writeIoMs ?? 0, timing.ioMs);
     return handle;
@@ -240,16 +240,20 @@ export class TaskCheckpointer {
     if (!k) return undefined;
     const snap = await k.job.run();
     let handle: KeyedStateHandle | undefined;
-    if (k.base === undefined || snap.rebased === true) {
-      if (snap.index.length > 0) {
-        const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data);
-        handle = { file, keyGroups: snap.keyGroups, index: snap.index };
+    try {
+      if (k.base === undefined || snap.rebased === true) {
+        if (snap.index.length > 0) {
+          const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data, false, snap.crc32);
+          handle = { file, keyGroups: snap.keyGroups, index: snap.index };
+        }
+      } else if (snap.index.length === 0) {
+        handle = k.base;
+      } else {
+        const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data, false, snap.crc32);
+        handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
       }
-    } else if (snap.index.length === 0) {
-      handle = k.base;
-    } else {
-      const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data);
-      handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
+    } finally {
+      snap.release?.();
     }
     let w = this.written.get(n);
     if (!w) this.written.set(n, (w = new Map()));

@@ -14,7 +14,12 @@ const PREFIX = 'crc32:';
 
 /** `crc32:` followed by 8 lowercase hex digits. */
 export function checksumOf(data: Uint8Array | string): string {
-  return PREFIX + (crc32(data) >>> 0).toString(16).padStart(8, '0');
+  return checksumFromCrc(crc32(data));
+}
+
+/** The checksum string of a CRC-32 taken elsewhere (a heap snapshot's, on its packer thread). */
+export function checksumFromCrc(crc: number): string {
+  return PREFIX + (crc >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Whether a recorded checksum is in a form this version can verify. */

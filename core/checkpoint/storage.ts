@@ -20,7 +20,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/prom
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
-import { checksumOf } from './checksum.js';
+import { checksumFromCrc, checksumOf } from './checksum.js';
 import { ownsWholeBuffer, startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
 import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
 import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
@@ -77,6 +77,8 @@ export interface StateFileWrite {
   transfer?: boolean;
   /** Set to the time the writer thread spent on the file (written there only). */
   timing?: { ioMs?: number };
+  /** The data's CRC-32, already taken off the record loop (where it was packed); else taken here. */
+  crc32?: number;
 }
 
 export interface StorageOptions {
@@ -137,7 +139,7 @@ export class CheckpointStorage {
       await unlink(tmp).catch(() => {});
       throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
     }
-    return { file: `chk-${id}/${name}`, bytes: data.byteLength, checksum: checksumOf(data) };
+    return { file: `chk-${id}/${name}`, bytes: data.byteLength, checksum: how.crc32 !== undefined ? checksumFromCrc(how.crc32) : checksumOf(data) };
   }
 
   /** Make checkpoint `id` complete: write its metadata atomically. */

@@ -42,6 +42,13 @@ export interface KeyedSnapshot {
    * the base are not known exactly): written as a new base, not appended to the chain.
    */
   rebased?: boolean;
+  /** CRC-32 of `data`, when it was taken where the bytes were packed (off the record loop). */
+  crc32?: number;
+  /**
+   * The caller is done with `data` (it is written): its buffer may be reused for a later
+   * snapshot. Present when the buffer is pooled; without the call it is left to the GC.
+   */
+  release?: () => void;
 }
 
 /** One old subtask's snapshot as seen by a restore; `source` names it in errors (a file path). */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DedupedLog } from '../../core/state/heap/log-dedup.js';
-import { HeapChangeLog } from '../../core/state/heap/write-log.js';
+import { HeapChangeLog, holdChunks, letGoChunks } from '../../core/state/heap/write-log.js';
 
 /** (table, group, key) of every logged write in the last cut, in order. */
 const logged = (log: HeapChangeLog) => log.lastCut!.chunks.flatMap((c) => Array.from({ length: c.length }, (_, i) => [c.tables[i], c.groups[i], c.keys[i], c.values[i]]));
@@ -22,6 +22,29 @@ describe('heap write log', () => {
     log.log(0, 2, 12, 3);
     log.cut(3);
     assert.deepEqual(logged(log), [[0, 2, 12, 3]]);
+  });
+
+  it('reuses a confirmed generation\'s chunk only once no packer job reads it any more', () => {
+    // The packer reads the chunks where they are (shared memory): a later delta holds every
+    // unconfirmed generation, so generation 1 may be confirmed while that job still reads it.
+    const log = new HeapChangeLog(4, () => 0);
+    log.log(0, 1, 10, 1.5);
+    log.cut(1);
+    log.log(0, 2, 11, 2);
+    log.cut(2);
+    const job2 = log.lastCut!.chunks; // generations 1 and 2
+    holdChunks(job2);
+    const before = logged(log);
+    log.confirm(1);
+    log.log(1, 3, 99, 9);
+    log.cut(3);
+    const third = log.lastCut!.chunks;
+    assert.ok(!third.includes(job2[0]), 'a chunk a packer job reads is not handed out again');
+    assert.deepEqual(job2.flatMap((c) => Array.from({ length: c.length }, (_, i) => [c.tables[i], c.groups[i], c.keys[i], c.values[i]])), before);
+    letGoChunks(job2); // generation 1's chunk is free now; generation 2's is not confirmed yet
+    log.log(0, 0, 1, 1);
+    log.cut(4);
+    assert.equal(log.lastCut!.chunks.at(-1), job2[0], 'and is reused once the job let go of it');
   });
 
   it('past its bound stops logging and asks for a full snapshot until that generation is confirmed', () => {

@@ -50,10 +50,14 @@ export function packCapturedGroup(g: CapturedGroup): Uint8Array {
   return encodeKeyGroupChunk(g.kg, { tables: g.tables, entries, deletions });
 }
 
-/** The buffers a captured group can hand to another thread without copying. */
+/** The buffers a captured group hands to another thread without copying: encoded bytes (numeric groups are shared, float-pool.ts). */
 export function transferablesOf(g: CapturedGroup): ArrayBuffer[] {
-  if ('bytes' in g) return [g.bytes.buffer as ArrayBuffer];
-  return [...g.keys, ...g.values, ...(g.deleted ?? [])].map((a) => a.buffer as ArrayBuffer);
+  return 'bytes' in g ? [g.bytes.buffer as ArrayBuffer] : [];
+}
+
+/** A numeric group's arrays (pooled, float-pool.ts), to give back once it is packed. */
+export function floatsOf(g: CapturedGroup): Float64Array[] {
+  return 'bytes' in g ? [] : [...g.keys, ...g.values, ...(g.deleted ?? [])];
 }
 
 /** The chunk content of a captured delta group (decoding it when it was encoded on the loop). */
@@ -84,8 +88,6 @@ export class GroupPacker {
   /** Group indexes whose captured group came (and was packed with its logged writes). */
   private readonly packed = new Set<number>();
   private readonly chunks = new Map<number, Uint8Array>();
-  /** Buffers of packed numeric groups, free for the next capture (float-pool.ts). */
-  readonly spare: ArrayBuffer[] = [];
   /** Scratch by table id (the log's table ids fit a byte): present in a group, and its ref. */
   private readonly present = new Uint8Array(LOG_MAX_TABLE + 1);
   private readonly refOf = new Uint8Array(LOG_MAX_TABLE + 1);
@@ -104,7 +106,6 @@ export class GroupPacker {
     this.packed.add(gi);
     if (this.logged?.has(gi) !== true) this.chunks.set(g.kg, packCapturedGroup(g));
     else this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), this.logged));
-    if (!('bytes' in g)) this.spare.push(...transferablesOf(g));
   }
 
   private merged(kg: number, chunk: KeyGroupChunk, logged: DedupedLog): Uint8Array {
@@ -153,7 +154,8 @@ export class GroupPacker {
     return encodeNumericRun(kg, used, refOf, logged.tables, logged.keys, logged.values, from, to);
   }
 
-  finish(keyGroups: { start: number; end: number }): KeyedSnapshot {
+  /** The snapshot; `allocate` gives the buffer its bytes go to (by default a fresh one). */
+  finish(keyGroups: { start: number; end: number }, allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)): KeyedSnapshot {
     const logged = this.logged;
     if (logged !== undefined) {
       for (let gi = 0; gi < logged.groupCount; gi++) {
@@ -164,7 +166,7 @@ export class GroupPacker {
     // Sized once: a growing buffer would hold up to three times the snapshot at its peak.
     const sorted = [...this.chunks].sort((a, b) => a[0] - b[0]);
     this.chunks.clear();
-    const data = new Uint8Array(sorted.reduce((n, [, bytes]) => n + bytes.byteLength, 0));
+    const data = allocate(sorted.reduce((n, [, bytes]) => n + bytes.byteLength, 0));
     const index: KeyGroupIndex = [];
     let offset = 0;
     for (const [kg, bytes] of sorted) {

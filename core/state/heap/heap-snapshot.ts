@@ -7,9 +7,9 @@ import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
 import { liveValue } from '../ttl.js';
-import { GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
+import { floatsOf, GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
-import { takeFloats } from './float-pool.js';
+import { giveFloats, takeFloats } from './float-pool.js';
 import { openPackerJob, type PackerJob } from './snapshot-packer.js';
 import type { LogChunk } from './write-log.js';
 
@@ -27,6 +27,33 @@ export const PACK_OFF_THREAD_MIN_ENTRIES = 20_000;
  * no table is map or TTL state; else undefined (the caller encodes it). Same entries, same
  * order as encodeGroup.
  */
+/** Where copyEntry writes (module state: forEach's callback is one function, not a closure per group). */
+let copyKeys: Float64Array = new Float64Array(0);
+let copyValues = copyKeys;
+let copyAt = 0;
+let copyAllNumbers = true;
+
+function copyEntry(v: unknown, k: unknown): void {
+  if (typeof k === 'number' && typeof v === 'number') {
+    copyKeys[copyAt] = k;
+    copyValues[copyAt++] = v;
+  } else copyAllNumbers = false;
+}
+
+/**
+ * Copies a group's keys and values into `keys` and `values` (its size each) in the Map's
+ * order; false when a key or value is not a number. Map.forEach: measured at 2M entries, about
+ * 2.5× faster than a keys() and a values() iterator, which were 25 % faster than [k, v] pairs.
+ */
+function copyNumbers(group: Map<unknown, unknown>, keys: Float64Array, values: Float64Array): boolean {
+  copyKeys = keys;
+  copyValues = values;
+  copyAt = 0;
+  copyAllNumbers = true;
+  group.forEach(copyEntry);
+  return copyAllNumbers;
+}
+
 function captureNumeric(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined): NumericGroup | 'empty' | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
@@ -38,17 +65,7 @@ function captureNumeric(store: HeapKeyedStore, tableCount: number, kg: number, d
       if (group.size === 0) continue;
       const keys = takeFloats(group.size);
       const values = takeFloats(group.size);
-      // Keys, then values: two plain iterators cost about 25 % less than one of [k, v] pairs.
-      let i = 0;
-      for (const k of group.keys()) {
-        if (typeof k !== 'number') return undefined;
-        keys[i++] = k;
-      }
-      i = 0;
-      for (const v of group.values()) {
-        if (typeof v !== 'number') return undefined;
-        values[i++] = v;
-      }
+      if (!copyNumbers(group, keys, values)) return undefined;
       g.keys.push(keys);
       g.values.push(values);
     } else {
@@ -181,7 +198,10 @@ export class HeapSnapshotJob implements SnapshotJob {
   captureGroup(gi: number): void {
     this.pending[gi] = 0;
     const g = captureGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
-    if (g !== undefined) this.packer.add(g);
+    if (g === undefined) return;
+    this.packer.add(g);
+    // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
+    if (this.packer instanceof GroupPacker) giveFloats(floatsOf(g));
   }
 
   finishNow(): void {

@@ -1,30 +1,34 @@
 /**
  * The snapshot packer thread (see snapshot-packer.ts): per open snapshot a GroupPacker, fed the
- * captured key groups in any order; on `finish` the whole snapshot's bytes go back
- * (transferred, not copied) with their index.
+ * captured key groups in any order; on `finish` the whole snapshot's bytes are written into
+ * the loop's shared output buffer, and their index and CRC-32 (taken here, not on the loop)
+ * go back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
-import { chunkBuffers, type PackerReply, type PackerRequest } from './snapshot-packer.js';
-import type { LogChunk } from './write-log.js';
+import { OUTPUT_HEADROOM, type PackerReply, type PackerRequest } from './snapshot-packer.js';
 
-const open = new Map<number, { packer: GroupPacker; log: LogChunk[] | undefined }>();
+const open = new Map<number, GroupPacker>();
 const port = parentPort!;
 announceThread({ role: 'packer', name: String(workerData?.owner ?? '') });
 
 port.on('message', (m: PackerRequest) => {
   try {
-    if (m.type === 'open') open.set(m.job, { packer: new GroupPacker(m.rangeStart, m.tables, m.log), log: m.log });
-    else if (m.type === 'group') open.get(m.job)!.packer.add(m.group);
+    if (m.type === 'open') open.set(m.job, new GroupPacker(m.rangeStart, m.tables, m.log));
+    else if (m.type === 'group') open.get(m.job)!.add(m.group);
     else {
-      const { packer, log } = open.get(m.job)!;
-      const snap = packer.finish(m.keyGroups);
+      // The bytes go into the loop's output buffer, or a bigger one made here (sent back once, then pooled there).
+      let grown: SharedArrayBuffer | undefined;
+      const snap = open.get(m.job)!.finish(m.keyGroups, (bytes) => {
+        if (m.output !== undefined && m.output.byteLength >= bytes) return new Uint8Array(m.output, 0, bytes);
+        grown = new SharedArrayBuffer(Math.ceil(bytes * OUTPUT_HEADROOM));
+        return new Uint8Array(grown, 0, bytes);
+      });
       open.delete(m.job);
-      // The captured groups' buffers and the log's copies go back for the next ones to reuse.
-      const spare = [...new Set(packer.spare)];
-      const reply: PackerReply = { job: m.job, snapshot: snap, spare, log };
-      port.postMessage(reply, [snap.data.buffer as ArrayBuffer, ...spare, ...(log?.flatMap(chunkBuffers) ?? [])]);
+      const packed = { keyGroups: snap.keyGroups, index: snap.index, bytes: snap.data.byteLength, crc32: crc32(snap.data) >>> 0 };
+      port.postMessage({ job: m.job, packed, grown } satisfies PackerReply);
     }
   } catch (err) {
     open.delete(m.job);

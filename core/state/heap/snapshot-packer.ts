@@ -1,8 +1,9 @@
 /**
  * Packs heap snapshots off the record loop: one packer thread per task thread, started on the
  * first snapshot big enough to be worth it. The loop only captures key groups (captured-group.ts:
- * typed arrays, transferred without a copy); the packer thread turns them into chunks and the
- * snapshot's bytes, which come back transferred. Where a core is free (parallelism 1 on two
+ * typed arrays over shared memory, float-pool.ts); the packer thread reads them and the write
+ * log's chunks where they are, turns them into chunks and the snapshot's bytes, which come back
+ * transferred with their CRC-32 (so the loop need not checksum them before writing). Where a core is free (parallelism 1 on two
  * cores) that work leaves the loop; where none is, it competes with the loops like any thread.
  *
  * The packer thread holds the process open only while a snapshot is in it. If it fails, the
@@ -13,22 +14,32 @@ import { helperThread } from '../../helper-thread.js';
 import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
 import { giveFloats } from './float-pool.js';
-import { transferablesOf, type CapturedGroup } from './captured-group.js';
-import { copied, giveChunks, type LogChunk } from './write-log.js';
+import { floatsOf, transferablesOf, type CapturedGroup } from './captured-group.js';
+import { holdChunks, letGoChunks, type LogChunk } from './write-log.js';
 
 export type PackerRequest =
   | { type: 'open'; job: number; rangeStart: number; tables: [string, StateKind][]; log: LogChunk[] | undefined }
   | { type: 'group'; job: number; group: CapturedGroup }
-  | { type: 'finish'; job: number; keyGroups: { start: number; end: number } };
+  | { type: 'finish'; job: number; keyGroups: { start: number; end: number }; output: SharedArrayBuffer | undefined };
 
+/** A packed snapshot without its bytes, which are in the output buffer (or `grown`, when that was too small). */
 export type PackerReply =
-  | { job: number; snapshot: KeyedSnapshot; spare: ArrayBuffer[]; log: LogChunk[] | undefined; error?: undefined }
-  | { job: number; error: string; snapshot?: undefined };
+  | { job: number; packed: Omit<KeyedSnapshot, 'data'> & { bytes: number; crc32: number }; grown: SharedArrayBuffer | undefined; error?: undefined }
+  | { job: number; error: string; packed?: undefined };
+
+/** An output buffer made bigger is made this much bigger than asked, for a state that grows. */
+export const OUTPUT_HEADROOM = 1.25;
+
+/**
+ * Output buffers free for the next snapshot's bytes. Shared, like the captures (float-pool.ts):
+ * bytes transferred back came as a new ArrayBuffer per checkpoint (28 MB for a full snapshot of
+ * 2M keys), external memory the loop's GC answers with full collections. Two: one snapshot
+ * being written while the next is packed.
+ */
+const outputs: SharedArrayBuffer[] = [];
+const OUTPUTS_MAX = 2;
 
 const packer = helperThread<PackerReply>(new URL('./snapshot-packer-worker.js', import.meta.url), (why) => new EddyError('STATE_FAILED', `the snapshot packer thread ${why}`));
-
-/** The buffers of a log chunk, to transfer it. */
-export const chunkBuffers = (c: LogChunk): ArrayBuffer[] => [c.tables.buffer, c.groups.buffer, c.keys.buffer, c.values.buffer] as ArrayBuffer[];
 
 /** One snapshot being packed: its groups in any order, then finish. */
 export interface PackerJob {
@@ -40,21 +51,37 @@ export interface PackerJob {
 export function openPackerJob(rangeStart: number, tables: [string, StateKind][], log: readonly LogChunk[] | undefined): PackerJob {
   const thread = packer.get();
   const { job, reply } = thread.open();
-  // The log is copied (its chunks stay with the loop until their checkpoint is confirmed); the copies come back with the snapshot.
-  const opening: PackerRequest = { type: 'open', job, rangeStart, tables, log: log?.map(copied) };
-  thread.post(opening, opening.log?.flatMap(chunkBuffers), false);
-  const done = reply.then((r) => {
-    if (r.error !== undefined) throw new EddyError('STATE_FAILED', `the snapshot packer thread failed: ${r.error}`);
-    giveFloats(r.spare);
-    if (r.log !== undefined) giveChunks(r.log);
-    return r.snapshot;
-  });
+  // Shared memory the packer reads until it replies (or dies): the log's chunks and the captures' arrays.
+  const chunks = log ?? [];
+  holdChunks(chunks);
+  const floats: Float64Array[] = [];
+  let output: SharedArrayBuffer | undefined;
+  const opening: PackerRequest = { type: 'open', job, rangeStart, tables, log: log === undefined ? undefined : [...log] };
+  thread.post(opening, undefined, false);
+  const done = reply
+    .finally(() => {
+      letGoChunks(chunks);
+      giveFloats(floats);
+    })
+    .then((r): KeyedSnapshot => {
+      if (r.error !== undefined) throw new EddyError('STATE_FAILED', `the snapshot packer thread failed: ${r.error}`);
+      const { bytes, ...packed } = r.packed;
+      const buffer = r.grown ?? output!;
+      const release = () => {
+        if (outputs.length < OUTPUTS_MAX && !outputs.includes(buffer)) outputs.push(buffer);
+      };
+      return { ...packed, data: new Uint8Array(buffer, 0, bytes), release };
+    });
   done.catch(() => {});
   return {
-    add: (group) => thread.post({ type: 'group', job, group } satisfies PackerRequest, transferablesOf(group), false),
+    add: (group) => {
+      floats.push(...floatsOf(group));
+      thread.post({ type: 'group', job, group } satisfies PackerRequest, transferablesOf(group), false);
+    },
     // Held open only while someone awaits a reply (a job never finished holds nothing).
     finish: (keyGroups) => {
-      thread.post({ type: 'finish', job, keyGroups } satisfies PackerRequest, undefined, true);
+      output = outputs.pop();
+      thread.post({ type: 'finish', job, keyGroups, output } satisfies PackerRequest, undefined, true);
       return done;
     },
   };

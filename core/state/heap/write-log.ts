@@ -32,41 +32,72 @@ export interface LogChunk {
   keys: Float64Array;
   values: Float64Array;
   length: number;
+  /** Packer jobs reading this chunk now (the loop's side only; see holdChunks). */
+  readers: number;
+  /** No generation holds it any more: it is reused once no packer job reads it either. */
+  released: boolean;
 }
 
 /**
  * Chunks no generation and no packer holds any more, kept for the next ones: a fresh 1.2 MB
  * chunk costs page faults on its first writes and, as external memory, pushes V8 into extra
  * full collections of a heap of millions of entries (as the captures did, float-pool.ts). An
- * interval at 2M keys fills about 25 chunks and its packer copy as many again.
+ * interval at 2M keys fills about 25 chunks.
  */
 const SPARE_CHUNKS_MAX = 64;
 const spareChunks: LogChunk[] = [];
 
-/** A chunk from the spare ones, or a new one; empty. */
+/** Bytes of one chunk: keys and values (8 B each), group (2 B), table (1 B) per write. */
+const CHUNK_BYTES = LOG_CHUNK * (8 + 8 + 2 + 1);
+
+/**
+ * A chunk over one SharedArrayBuffer: the packer thread reads a cut generation's chunks where
+ * they are, so they are neither copied nor transferred (a transfer comes back as new
+ * ArrayBuffers, external memory the loop's GC answers with full collections).
+ */
 export function takeChunk(): LogChunk {
   const c = spareChunks.pop();
   if (c !== undefined) {
     c.length = 0;
+    c.released = false;
     return c;
   }
-  return { tables: new Uint8Array(LOG_CHUNK), groups: new Uint16Array(LOG_CHUNK), keys: new Float64Array(LOG_CHUNK), values: new Float64Array(LOG_CHUNK), length: 0 };
+  const sab = new SharedArrayBuffer(CHUNK_BYTES);
+  return {
+    keys: new Float64Array(sab, 0, LOG_CHUNK),
+    values: new Float64Array(sab, 8 * LOG_CHUNK, LOG_CHUNK),
+    groups: new Uint16Array(sab, 16 * LOG_CHUNK, LOG_CHUNK),
+    tables: new Uint8Array(sab, 18 * LOG_CHUNK, LOG_CHUNK),
+    length: 0,
+    readers: 0,
+    released: false,
+  };
 }
 
-/** Chunks no one reads any more (their contents are garbage to the next taker). */
+function recycle(c: LogChunk): void {
+  if (spareChunks.length < SPARE_CHUNKS_MAX) spareChunks.push(c);
+}
+
+/** Chunks no generation holds any more (their contents are garbage to the next taker once no packer reads them). */
 export function giveChunks(chunks: readonly LogChunk[]): void {
-  for (const c of chunks) if (spareChunks.length < SPARE_CHUNKS_MAX && c.keys.length === LOG_CHUNK) spareChunks.push(c);
+  for (const c of chunks) {
+    c.released = true;
+    if (c.readers === 0) recycle(c);
+  }
 }
 
-/** A copy of the used part of a chunk, in a spare one (for another thread; the original stays until confirmed). */
-export function copied(c: LogChunk): LogChunk {
-  const to = takeChunk();
-  to.tables.set(c.tables.subarray(0, c.length));
-  to.groups.set(c.groups.subarray(0, c.length));
-  to.keys.set(c.keys.subarray(0, c.length));
-  to.values.set(c.values.subarray(0, c.length));
-  to.length = c.length;
-  return to;
+/**
+ * A packer job starts reading `chunks`. A later checkpoint's delta holds every generation not
+ * yet confirmed, so a generation may be confirmed (released) while that later job still reads
+ * it: it is reused only after letGoChunks.
+ */
+export function holdChunks(chunks: readonly LogChunk[]): void {
+  for (const c of chunks) c.readers++;
+}
+
+/** A packer job has finished reading `chunks` (or failed). */
+export function letGoChunks(chunks: readonly LogChunk[]): void {
+  for (const c of chunks) if (--c.readers === 0 && c.released) recycle(c);
 }
 
 export class HeapChangeLog extends ChangeLog {

@@ -185,9 +185,6 @@ export class DeltaCapture {
     // Groups encoded here are only concatenated: the packer thread is worth it for the numbers.
     const offThread = this.numberCount >= PACK_OFF_THREAD_MIN_ENTRIES;
     const packer = offThread ? openPackerJob(this.range.start, tables, this.numbers) : new GroupPacker(this.range.start, tables, this.numbers);
-    // Off the thread the packer has copies (its own come back with the snapshot); on it, the
-    // log is read until finish.
-    if (offThread) giveChunks(this.numbers);
     for (const [kg, chunk] of this.chunks) {
       const bytes = chunk.encode(true);
       // Posted groups' buffers are transferred: a chunk may sit in Node's shared Buffer pool.
@@ -196,7 +193,9 @@ export class DeltaCapture {
     try {
       return await packer.finish(this.range);
     } finally {
-      if (!offThread) giveChunks(this.numbers);
+      // Released now; a chunk an off-thread job still reads is reused only once it lets go
+      // (openPackerJob holds them: write-log.ts holdChunks).
+      giveChunks(this.numbers);
     }
   }
 }
