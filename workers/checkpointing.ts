@@ -64,6 +64,12 @@ export class TaskCheckpointer {
   private readonly sealed = new Map<NodeRuntime, SealedTransaction[]>();
   /** Snapshots being written; a failure there declines the checkpoint. */
   private inFlight = new Set<Promise<void>>();
+  /**
+   * Steps of those writes that progress only when this thread's event loop comes round (a
+   * sink's pre-commit, a keyed snapshot's capture, a file written through async fs calls). The
+   * others wait on helper threads, whose replies the loop takes by polling (pollHelperReplies).
+   */
+  private onLoop = 0;
   /** Per keyed node: the keyed handle of the last completed checkpoint (the base of deltas). */
   private readonly confirmed = new Map<NodeRuntime, KeyedStateHandle | undefined>();
   /** Per keyed node and checkpoint written but not yet known complete: its keyed handle. */
@@ -74,6 +80,21 @@ export class TaskCheckpointer {
   /** A snapshot is being written off the record loop. */
   get writing(): boolean {
     return this.inFlight.size > 0;
+  }
+
+  /** A snapshot being written needs turns of this thread's event loop to progress. */
+  get needsEventLoop(): boolean {
+    return this.onLoop > 0;
+  }
+
+  /** Counts `step` as waiting for the event loop until it settles. */
+  private async loopBound<T>(step: Promise<T>): Promise<T> {
+    this.onLoop++;
+    try {
+      return await step;
+    } finally {
+      this.onLoop--;
+    }
   }
 
   constructor(private readonly task: StreamTask) {
@@ -165,7 +186,9 @@ export class TaskCheckpointer {
   private async writeFile(c: Captured, name: string, data: Uint8Array, transfer = false): Promise<StateFileHandle> {
     const start = performance.now();
     const timing: { ioMs?: number } = {};
-    const handle = await this.storage!.writeStateFile(c.id, name, data, { transfer, timing });
+    const how = { transfer, timing };
+    const writing = this.storage!.writeStateFile(c.id, name, data, how);
+    const handle = await (this.storage!.writesOffLoop(data, how) ? writing : this.loopBound(writing));
     c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
     if (timing.ioMs !== undefined) c.phases.writeIoMs = Math.max(c.phases.writeIoMs ?? 0, timing.ioMs);
     return handle;
@@ -204,7 +227,7 @@ export class TaskCheckpointer {
     const subtask = this.task.spec.subtask;
     const parallelism = this.task.vertex.parallelism;
     for (const [n, sealing] of c.sealing) {
-      const handles = await sealing;
+      const handles = await this.loopBound(sealing);
       const list = this.sealed.get(n)!;
       if (handles !== undefined && !(Array.isArray(handles) && handles.length === 0)) list.push({ id: c.id, subtask, handles });
       n.operatorState.list<SealedTransaction>(SINK_STATE, 'union').update(list);
@@ -238,17 +261,20 @@ export class TaskCheckpointer {
   private async writeKeyed(c: Captured, n: NodeRuntime, fileBase: string): Promise<KeyedStateHandle | undefined> {
     const k = c.keyed.get(n);
     if (!k) return undefined;
-    const snap = await k.job.run();
+    const snap = await this.loopBound(k.job.run());
+    // The heap backend's snapshot bytes are a fresh buffer no one else holds: they may move to
+    // the writer thread. An LMDB delta stays referenced (merged into the next one).
+    const transfer = n.keyed!.backend === 'heap';
     let handle: KeyedStateHandle | undefined;
     if (k.base === undefined || snap.rebased === true) {
       if (snap.index.length > 0) {
-        const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data);
+        const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data, transfer);
         handle = { file, keyGroups: snap.keyGroups, index: snap.index };
       }
     } else if (snap.index.length === 0) {
       handle = k.base;
     } else {
-      const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data);
+      const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data, transfer);
       handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
     }
     let w = this.written.get(n);

@@ -9,11 +9,13 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { helperReplies } from '../helper-reply.js';
 import { announceThread } from '../thread-roles.js';
 import { checksumOf } from './checksum.js';
 import type { WriteReply, WriteRequest } from './state-file-writer.js';
 
 const port = parentPort!;
+const reply = helperReplies();
 announceThread({ role: 'writer', name: String(workerData?.owner ?? '') });
 
 interface Open {
@@ -30,8 +32,7 @@ port.on('message', (first: WriteRequest) => {
   }
   for (const o of batch) {
     if (!attempt(o, () => syncAndRename(o))) continue;
-    const reply: WriteReply = { job: o.m.job, checksum: checksumOf(o.m.data), ioMs: performance.now() - o.start };
-    port.postMessage(reply);
+    reply({ job: o.m.job, checksum: checksumOf(o.m.data), ioMs: performance.now() - o.start } satisfies WriteReply);
   }
 });
 
@@ -60,8 +61,7 @@ function attempt(o: Open, step: () => void): boolean {
     // Not created, or the folder is gone: nothing to clean up then.
     quietly(() => unlinkSync(o.m.tmp));
     const e = err as NodeJS.ErrnoException;
-    const reply: WriteReply = { job: o.m.job, error: e?.message ?? String(err), errno: e?.code };
-    port.postMessage(reply);
+    reply({ job: o.m.job, error: e?.message ?? String(err), errno: e?.code } satisfies WriteReply);
     return false;
   }
 }

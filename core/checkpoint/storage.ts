@@ -71,7 +71,7 @@ function checkName(name: string): void {
 export interface StateFileWrite {
   /**
    * The caller owns all of the data's buffer and does not read it again: with a writer thread
-   * it moves there. Other data is written through async fs calls here (a keyed delta may be
+   * it moves there. Other data is written through async fs calls here (an LMDB delta may be
    * merged into the next one, so it stays; copying it to the thread would cost the loop more).
    */
   transfer?: boolean;
@@ -119,7 +119,7 @@ export class CheckpointStorage {
     // Unique per process and thread: subtasks of one checkpoint write side by side.
     const tmp = join(chkDir, `.${name}.${process.pid}-${threadId}-${++tmpSeq}.tmp`);
     const bytes = data.byteLength;
-    if (this.writerThread && how.transfer === true && ownsWholeBuffer(data)) {
+    if (this.writesOffLoop(data, how)) {
       try {
         const { checksum, ioMs } = await writeOnWriterThread(chkDir, tmp, final, data, true);
         if (how.timing) how.timing.ioMs = ioMs;
@@ -138,6 +138,14 @@ export class CheckpointStorage {
       throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
     }
     return { file: `chk-${id}/${name}`, bytes: data.byteLength, checksum: checksumOf(data) };
+  }
+
+  /**
+   * Whether writeStateFile(…, data, how) runs on the writer thread; otherwise each of its steps
+   * waits for the caller's event loop to come round.
+   */
+  writesOffLoop(data: Uint8Array, how: StateFileWrite = {}): boolean {
+    return this.writerThread && how.transfer === true && ownsWholeBuffer(data);
   }
 
   /** Make checkpoint `id` complete: write its metadata atomically. */

@@ -4,6 +4,7 @@
  * (transferred, not copied) with their index.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { helperReplies } from '../../helper-reply.js';
 import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
 import { chunkBuffers, type PackerReply, type PackerRequest } from './snapshot-packer.js';
@@ -11,6 +12,7 @@ import type { LogChunk } from './write-log.js';
 
 const open = new Map<number, { packer: GroupPacker; log: LogChunk[] | undefined }>();
 const port = parentPort!;
+const reply = helperReplies();
 announceThread({ role: 'packer', name: String(workerData?.owner ?? '') });
 
 port.on('message', (m: PackerRequest) => {
@@ -23,12 +25,10 @@ port.on('message', (m: PackerRequest) => {
       open.delete(m.job);
       // The captured groups' buffers and the log's copies go back for the next ones to reuse.
       const spare = [...new Set(packer.spare)];
-      const reply: PackerReply = { job: m.job, snapshot: snap, spare, log };
-      port.postMessage(reply, [snap.data.buffer as ArrayBuffer, ...spare, ...(log?.flatMap(chunkBuffers) ?? [])]);
+      reply({ job: m.job, snapshot: snap, spare, log } satisfies PackerReply, [snap.data.buffer as ArrayBuffer, ...spare, ...(log?.flatMap(chunkBuffers) ?? [])]);
     }
   } catch (err) {
     open.delete(m.job);
-    const reply: PackerReply = { job: m.job, error: err instanceof Error ? err.message : String(err) };
-    port.postMessage(reply);
+    reply({ job: m.job, error: err instanceof Error ? err.message : String(err) } satisfies PackerReply);
   }
 });
