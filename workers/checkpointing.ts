@@ -12,7 +12,7 @@ import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
 import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from '../core/checkpoint/metadata.js';
-import { channelStateBytes, encodeChannelState, type TaskChannelState } from '../core/checkpoint/channel-state.js';
+import { channelStateBytes, encodeChannelStateParts, type TaskChannelState } from '../core/checkpoint/channel-state.js';
 import { restoreInFlight } from './in-flight-restore.js';
 import { describeEdge } from '../core/runtime/in-flight-rescale.js';
 import { InFlightAborted, type InFlightCapture } from './in-flight.js';
@@ -173,17 +173,19 @@ export class TaskCheckpointer {
     if (bytes === 0) return undefined;
     const v = this.task.vertex;
     const subtask = this.task.spec.subtask;
-    const data = encodeChannelState(state);
+    // Before the write: it takes the input payloads' buffers with it.
+    const edges = this.describeEdges(state);
+    const parts = encodeChannelStateParts(state);
     c.phases.encodeMs = performance.now() - encodeStart;
-    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, data, true);
-    return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges: this.describeEdges(state) };
+    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, parts, true);
+    return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges };
   }
 
   /**
    * One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here.
    * `transfer`: the data is this checkpoint's own copy and may move to the writer thread.
    */
-  private async writeFile(c: Captured, name: string, data: Uint8Array, transfer = false): Promise<StateFileHandle> {
+  private async writeFile(c: Captured, name: string, data: Uint8Array | Uint8Array[], transfer = false): Promise<StateFileHandle> {
     const start = performance.now();
     const timing: { ioMs?: number } = {};
     const how = { transfer, timing };

@@ -14,8 +14,19 @@ const PREFIX = 'crc32:';
 
 /** `crc32:` followed by 8 lowercase hex digits. */
 export function checksumOf(data: Uint8Array | string): string {
-  return PREFIX + (crc32(data) >>> 0).toString(16).padStart(8, '0');
+  return written(crc32(data));
 }
+
+/** The checksum of the parts' bytes one after the other (the same as of them joined). */
+export function checksumOfParts(parts: readonly Uint8Array[]): string {
+  let crc = 0;
+  // An empty view of a transferred buffer has no data pointer, and zlib's crc32(crc, NULL, 0)
+  // returns 0 (its way to ask for the initial value), not crc: empty parts are skipped.
+  for (const p of parts) if (p.byteLength > 0) crc = crc32(p, crc);
+  return written(crc);
+}
+
+const written = (crc: number) => PREFIX + (crc >>> 0).toString(16).padStart(8, '0');
 
 /** Whether a recorded checksum is in a form this version can verify. */
 export function isSupportedChecksum(checksum: unknown): checksum is string {

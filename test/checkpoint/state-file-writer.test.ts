@@ -39,6 +39,15 @@ describe('state-file writer thread', () => {
       const back = await s.readStateFile(h);
       assert.equal(crcOf(back), expected);
 
+      // In parts (in-flight data: its structure, then input payloads as they are): the file is their bytes joined.
+      const header = new Uint8Array(300).fill(3);
+      const parts = [header.subarray(0, 100), new Uint8Array(70_000).fill(5), header.subarray(100), new Uint8Array(0), new Uint8Array(9).fill(6)];
+      const joined = Buffer.concat(parts);
+      const hp = await s.writeStateFile(1, 'op-1-channels.bin', parts, { transfer: true });
+      assert.deepEqual(hp, { file: 'chk-1/op-1-channels.bin', bytes: joined.length, checksum: crcOf(joined) });
+      assert.ok(Buffer.from(await s.readStateFile(hp)).equals(joined));
+      assert.equal(header.byteLength, 0, 'the parts\' buffers moved to the writer thread');
+
       writeFileSync(join(dir, 'chk-2'), 'in the way');
       const err = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true }).then(
         () => undefined,
