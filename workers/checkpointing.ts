@@ -70,6 +70,12 @@ export class TaskCheckpointer {
    * others wait on helper threads, whose replies the loop takes by polling (pollHelperReplies).
    */
   private onLoop = 0;
+  /**
+   * A step of a write settled or began since the loop last yielded: what follows it runs as
+   * microtasks, and a busy loop's own awaits run only one of them each (each behind a whole
+   * frame), where one yield runs them all, up to the next real wait.
+   */
+  private moved = false;
   /** Per keyed node: the keyed handle of the last completed checkpoint (the base of deltas). */
   private readonly confirmed = new Map<NodeRuntime, KeyedStateHandle | undefined>();
   /** Per keyed node and checkpoint written but not yet known complete: its keyed handle. */
@@ -87,6 +93,18 @@ export class TaskCheckpointer {
     return this.onLoop > 0;
   }
 
+  /** A step of a write settled or began (a helper's reply, a barrier located): the loop should yield once. */
+  noteProgress(): void {
+    this.moved = true;
+  }
+
+  /** Whether a step moved since the last call (see `moved`). */
+  takeProgress(): boolean {
+    const m = this.moved;
+    this.moved = false;
+    return m;
+  }
+
   /** Counts `step` as waiting for the event loop until it settles. */
   private async loopBound<T>(step: Promise<T>): Promise<T> {
     this.onLoop++;
@@ -94,6 +112,7 @@ export class TaskCheckpointer {
       return await step;
     } finally {
       this.onLoop--;
+      this.moved = true;
     }
   }
 
@@ -155,6 +174,7 @@ export class TaskCheckpointer {
       (err) => void (err instanceof InFlightAborted || this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)),
     );
     this.inFlight.add(p);
+    this.moved = true;
     void p.finally(() => this.inFlight.delete(p));
   }
 

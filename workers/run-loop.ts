@@ -190,16 +190,21 @@ class TaskLoop {
   }
 
   /**
-   * A snapshot is being written: takes the helper threads' replies (they resume its write at
-   * the loop's next await); true if a step of it needs the event loop and the loop has not
-   * yielded for YIELD_WRITING_MS.
+   * A snapshot is being written: takes the helper threads' replies. True (yield now) once
+   * after a step of the write moved (a reply taken, a barrier located: the write goes on in
+   * microtasks, which one yield runs all of), and every YIELD_WRITING_MS while a step needs
+   * the event loop.
    */
   private yieldForWrite(): boolean {
     const c = this.driver.checkpointer;
     if (c === undefined || !c.writing) return false;
-    pollHelperReplies();
-    if (!c.needsEventLoop) return false;
+    const moved = pollHelperReplies() || c.takeProgress();
     const now = performance.now();
+    if (moved) {
+      this.lastWriteYield = now;
+      return true;
+    }
+    if (!c.needsEventLoop) return false;
     if (now - this.lastWriteYield < YIELD_WRITING_MS) return false;
     this.lastWriteYield = now;
     return true;
@@ -399,13 +404,17 @@ class TaskLoop {
 
   /**
    * Between two chunks of a frame: true if the loop should take over before the next one (a
-   * helper's reply was taken: the write it resumes, and the ack, wait for the loop's next await).
+   * helper's reply was taken: the write it resumes, and the ack, wait for the loop's yield).
    */
   private pauseDue(): boolean {
     if (this.task.input!.priorityPending()) return true;
     const c = this.driver.checkpointer;
     if (c === undefined || !c.writing) return false;
-    return pollHelperReplies() || (c.needsEventLoop && performance.now() - this.lastWriteYield >= YIELD_WRITING_MS);
+    if (pollHelperReplies()) {
+      c.noteProgress();
+      return true;
+    }
+    return c.needsEventLoop && performance.now() - this.lastWriteYield >= YIELD_WRITING_MS;
   }
 
   /**
