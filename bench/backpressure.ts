@@ -15,6 +15,8 @@ import type { RunOptions } from '../core/runtime/options.js';
 import type { ConsistencyMode } from '../core/contract/consistency.js';
 import { keyedCountRate, runChecked } from './engine-run.js';
 import { median, percentiles, withPeakRss, type Percentiles } from './stats.js';
+import { listenThreadRoles } from '../core/thread-roles.js';
+import { cpuBetween, cpuByRole, threadCpuNow, type ThreadCpu } from './thread-cpu.js';
 
 const JOB = fileURLToPath(new URL('../../bench/jobs/slow-sink.mjs', import.meta.url));
 
@@ -65,6 +67,12 @@ export interface BackpressureRow extends BackpressureMode {
   /** The longest checkpoint: its id within its run (1 = the run's first, taken while workers warm up) and duration. */
   slowest: { id: number; durationMs: number } | null;
   peakRssBytes: number;
+  /**
+   * CPU ms per 1M records by what the threads do (median over rounds; Linux, else null): on
+   * two cores every ms a checkpoint costs any thread is taken from the spinning sinks, so the
+   * difference between two rows is what one mode's checkpoints cost the other's throughput.
+   */
+  cpuPerMillion: ThreadCpu | null;
 }
 
 /** Keyed count without backpressure, exactly-once at 1 s: unaligned against aligned. */
@@ -114,17 +122,20 @@ function runOptions(m: BackpressureMode, ringCapacity: number, o: BackpressureOp
 
 export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: BackpressureRow) => void): Promise<BackpressureResult> {
   const rows: BackpressureRow[] = [];
+  const roles = listenThreadRoles();
   // Warm-up (JIT of the checkpoint path under backpressure).
   const warm = Math.min(opts.records, 20_000);
   await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: { count: String(warm), keys: String(opts.keys), spinUs: String(opts.spinUs) } }, warm);
   for (const ringCapacity of opts.ringCapacities) {
-    const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number }[]);
+    const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number; cpu: ThreadCpu }[]);
     // Rounds interleaved, each starting at another mode: drift of the machine spreads over all.
     for (let r = 0; r < opts.rounds; r++) {
       for (let k = 0; k < MODES.length; k++) {
         const i = (r + k) % MODES.length;
+        // Pool threads live across runs: their CPU is taken as a difference around the run.
+        const before = threadCpuNow();
         const { value: res, peakRssBytes } = await withPeakRss(() => runChecked(JOB, runOptions(MODES[i], ringCapacity, opts), opts.records));
-        runs[i].push({ res, peak: peakRssBytes });
+        runs[i].push({ res, peak: peakRssBytes, cpu: cpuByRole(cpuBetween(before, threadCpuNow()), roles.roles, process.pid) });
       }
     }
     MODES.forEach((m, i) => {
@@ -150,13 +161,22 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
         },
         slowest: steady.reduce<{ id: number; durationMs: number } | null>((w, k) => (w === null || k.durationMs > w.durationMs ? { id: k.id, durationMs: k.durationMs } : w), null),
         peakRssBytes: Math.max(...runs[i].map((x) => x.peak)),
+        cpuPerMillion: perMillion(runs[i].map((x) => x.cpu), opts.records),
       };
       rows.push(row);
       onRow?.(row);
     });
   }
+  roles.stop();
   const unalignedCost = opts.freeRecords > 0 ? await benchUnalignedCost(opts) : undefined;
   return { ...opts, rows, ...(unalignedCost ? { unalignedCost } : {}) };
+}
+
+/** Each role's median CPU ms over the runs, per 1M records; null where no thread was seen (not Linux). */
+function perMillion(cpus: ThreadCpu[], records: number): ThreadCpu | null {
+  if (cpus.every((c) => Object.values(c).every((ms) => ms === 0))) return null;
+  const keys = Object.keys(cpus[0]) as (keyof ThreadCpu)[];
+  return Object.fromEntries(keys.map((k) => [k, (median(cpus.map((c) => c[k])) * 1e6) / records])) as unknown as ThreadCpu;
 }
 
 /** Keyed count at full speed (no slow sink), exactly-once at 1 s, aligned and unaligned interleaved. */
@@ -198,6 +218,14 @@ export function formatBackpressure(r: BackpressureResult): string[] {
     const pair = (q: Percentiles) => `${ms(q.p50)} / ${ms(q.p99)}`.padStart(13);
     const worst = x.slowest ? `chk ${x.slowest.id} (${ms(x.slowest.durationMs)} ms)` : '—';
     out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  sync ${pair(p.syncMs)}  async ${pair(p.asyncMs)}  located ${pair(p.channelWaitMs)}  encode ${pair(p.encodeMs)}  write ${pair(p.writeMs)}  on writer thread ${pair(p.writeIoMs)}  slowest ${worst}`);
+  }
+  out.push('  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads');
+  for (const x of r.rows) {
+    const c = x.cpuPerMillion;
+    if (x.mode !== 'exactly-once' || !c) continue;
+    const perCkpt = x.checkpoints > 0 ? ((c.writers * r.records) / 1e6 / (x.checkpoints / r.rounds)).toFixed(1) : '—';
+    const cells = [c.keyedTasks, c.otherTasks, c.packers, c.writers, c.main, c.other].map((v) => String(Math.round(v)).padStart(6)).join(' ');
+    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${cells}   writers ${perCkpt} ms/checkpoint`);
   }
   for (const ring of r.ringCapacities) {
     const at = (m: (x: BackpressureRow) => boolean) => r.rows.find((x) => x.ringCapacity === ring && m(x));

@@ -242,7 +242,7 @@ const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
 const ms = (x: { p50: number; max: number } | null) => (x ? `${Math.round(x.p50)} / ${Math.round(x.max)}` : '–');
 
 const threadCpuCell = (t: ThreadCpu | null) =>
-  t === null ? '–' : [t.keyedTasks, t.otherTasks, t.packers, t.main + t.other].map((ms) => (ms / 1000).toFixed(1)).join(' / ');
+  t === null ? '–' : [t.keyedTasks, t.otherTasks, t.packers, t.main + t.other + (t.writers ?? 0)].map((ms) => (ms / 1000).toFixed(1)).join(' / ');
 
 /** The result as a table for the console and the report. */
 export function formatStateScale(r: StateScaleResult): string[] {

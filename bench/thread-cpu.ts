@@ -28,6 +28,18 @@ function sample(seen: Map<string, number>): void {
   }
 }
 
+/** Each live thread's CPU ms so far, by thread id (a difference of two covers what ran between). */
+export function threadCpuNow(): Map<number, number> {
+  const seen = new Map<string, number>();
+  sample(seen);
+  return new Map([...seen].map(([tid, ms]) => [Number(tid), ms]));
+}
+
+/** CPU ms each thread spent between `before` and `after` (threads started since count from 0). */
+export function cpuBetween(before: Map<number, number>, after: Map<number, number>): Map<number, number> {
+  return new Map([...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)]));
+}
+
 /** Starts sampling; the returned function stops and gives each thread's CPU ms by thread id. */
 export function sampleThreadCpu(intervalMs = 100): () => Map<number, number> {
   const seen = new Map<string, number>();
@@ -47,6 +59,8 @@ export interface ThreadCpu {
   otherTasks: number;
   /** Heap snapshot packer threads. */
   packers: number;
+  /** Checkpoint state-file writer threads (unaligned runs). */
+  writers: number;
   /** The main thread (coordinator, metrics). */
   main: number;
   /** Everything else: libuv's pool (file writes, fsync), V8's GC and compiler threads. */
@@ -55,11 +69,12 @@ export interface ThreadCpu {
 
 /** Sums each thread's CPU ms into its role's total (`mainTid`: the process id, the main thread). */
 export function cpuByRole(cpu: Map<number, number>, roles: Map<number, ThreadRole>, mainTid: number): ThreadCpu {
-  const out: ThreadCpu = { keyedTasks: 0, otherTasks: 0, packers: 0, main: 0, other: 0 };
+  const out: ThreadCpu = { keyedTasks: 0, otherTasks: 0, packers: 0, writers: 0, main: 0, other: 0 };
   for (const [tid, ms] of cpu) {
     const r = roles.get(tid);
     if (tid === mainTid) out.main += ms;
     else if (r?.role === 'packer') out.packers += ms;
+    else if (r?.role === 'writer') out.writers += ms;
     else if (r?.role === 'task') out[r.keyed ? 'keyedTasks' : 'otherTasks'] += ms;
     else out.other += ms;
   }

@@ -102,7 +102,10 @@ export class TaskCheckpointDriver {
       if (!input.takePriority(i, ev) || (ev.flags & BARRIER_FLAG_UNALIGNED) === 0) continue;
       this.barriers?.onBarrier(i, ev.id, ev.timestamp, ev.flags);
       const c = this.capture;
-      if (c !== undefined && c.id === ev.id) c.locate(i, input.channels[i], input.replays[i], ev.cut);
+      if (c !== undefined && c.id === ev.id) {
+        c.locate(i, input.channels[i], input.replays[i], ev.cut);
+        this.checkpointer?.noteProgress();
+      }
     }
   }
 

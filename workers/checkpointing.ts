@@ -12,7 +12,7 @@ import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
 import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from '../core/checkpoint/metadata.js';
-import { channelStateBytes, encodeChannelState, type TaskChannelState } from '../core/checkpoint/channel-state.js';
+import { channelStateBytes, encodeChannelStateParts, type TaskChannelState } from '../core/checkpoint/channel-state.js';
 import { restoreInFlight } from './in-flight-restore.js';
 import { describeEdge } from '../core/runtime/in-flight-rescale.js';
 import { InFlightAborted, type InFlightCapture } from './in-flight.js';
@@ -64,6 +64,18 @@ export class TaskCheckpointer {
   private readonly sealed = new Map<NodeRuntime, SealedTransaction[]>();
   /** Snapshots being written; a failure there declines the checkpoint. */
   private inFlight = new Set<Promise<void>>();
+  /**
+   * Steps of those writes that progress only when this thread's event loop comes round (a
+   * sink's pre-commit, a keyed snapshot's capture, a file written through async fs calls). The
+   * others wait on helper threads, whose replies the loop takes by polling (pollHelperReplies).
+   */
+  private onLoop = 0;
+  /**
+   * A step of a write settled or began since the loop last yielded: what follows it runs as
+   * microtasks, and a busy loop's own awaits run only one of them each (each behind a whole
+   * frame), where one yield runs them all, up to the next real wait.
+   */
+  private moved = false;
   /** Per keyed node: the keyed handle of the last completed checkpoint (the base of deltas). */
   private readonly confirmed = new Map<NodeRuntime, KeyedStateHandle | undefined>();
   /** Per keyed node and checkpoint written but not yet known complete: its keyed handle. */
@@ -74,6 +86,34 @@ export class TaskCheckpointer {
   /** A snapshot is being written off the record loop. */
   get writing(): boolean {
     return this.inFlight.size > 0;
+  }
+
+  /** A snapshot being written needs turns of this thread's event loop to progress. */
+  get needsEventLoop(): boolean {
+    return this.onLoop > 0;
+  }
+
+  /** A step of a write settled or began (a helper's reply, a barrier located): the loop should yield once. */
+  noteProgress(): void {
+    this.moved = true;
+  }
+
+  /** Whether a step moved since the last call (see `moved`). */
+  takeProgress(): boolean {
+    const m = this.moved;
+    this.moved = false;
+    return m;
+  }
+
+  /** Counts `step` as waiting for the event loop until it settles. */
+  private async loopBound<T>(step: Promise<T>): Promise<T> {
+    this.onLoop++;
+    try {
+      return await step;
+    } finally {
+      this.onLoop--;
+      this.moved = true;
+    }
   }
 
   constructor(private readonly task: StreamTask) {
@@ -134,6 +174,7 @@ export class TaskCheckpointer {
       (err) => void (err instanceof InFlightAborted || this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)),
     );
     this.inFlight.add(p);
+    this.moved = true;
     void p.finally(() => this.inFlight.delete(p));
   }
 
@@ -152,20 +193,24 @@ export class TaskCheckpointer {
     if (bytes === 0) return undefined;
     const v = this.task.vertex;
     const subtask = this.task.spec.subtask;
-    const data = encodeChannelState(state);
+    // Before the write: it takes the input payloads' buffers with it.
+    const edges = this.describeEdges(state);
+    const parts = encodeChannelStateParts(state);
     c.phases.encodeMs = performance.now() - encodeStart;
-    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, data, true);
-    return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges: this.describeEdges(state) };
+    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, parts, true);
+    return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges };
   }
 
   /**
    * One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here.
    * `transfer`: the data is this checkpoint's own copy and may move to the writer thread.
    */
-  private async writeFile(c: Captured, name: string, data: Uint8Array, transfer = false, crc32?: number): Promise<StateFileHandle> {
+  private async writeFile(c: Captured, name: string, data: Uint8Array | Uint8Array[], transfer = false, crc32?: number): Promise<StateFileHandle> {
     const start = performance.now();
     const timing: { ioMs?: number } = {};
-    const handle = await this.storage!.writeStateFile(c.id, name, data, { transfer, timing, crc32 });
+    const how = { transfer, timing, crc32 };
+    const writing = this.storage!.writeStateFile(c.id, name, data, how);
+    const handle = await (this.storage!.writesOffLoop(data, how) ? writing : this.loopBound(writing));
     c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
     if (timing.ioMs !== undefined) c.phases.writeIoMs = Math.max(c.phases.writeIoMs ?? 0, timing.ioMs);
     return handle;
@@ -204,7 +249,7 @@ export class TaskCheckpointer {
     const subtask = this.task.spec.subtask;
     const parallelism = this.task.vertex.parallelism;
     for (const [n, sealing] of c.sealing) {
-      const handles = await sealing;
+      const handles = await this.loopBound(sealing);
       const list = this.sealed.get(n)!;
       if (handles !== undefined && !(Array.isArray(handles) && handles.length === 0)) list.push({ id: c.id, subtask, handles });
       n.operatorState.list<SealedTransaction>(SINK_STATE, 'union').update(list);
@@ -238,18 +283,21 @@ export class TaskCheckpointer {
   private async writeKeyed(c: Captured, n: NodeRuntime, fileBase: string): Promise<KeyedStateHandle | undefined> {
     const k = c.keyed.get(n);
     if (!k) return undefined;
-    const snap = await k.job.run();
+    const snap = await this.loopBound(k.job.run());
+    // The heap backend's snapshot bytes are a fresh buffer no one else holds: they may move to
+    // the writer thread. An LMDB delta stays referenced (merged into the next one).
+    const transfer = n.keyed!.backend === 'heap';
     let handle: KeyedStateHandle | undefined;
     try {
       if (k.base === undefined || snap.rebased === true) {
         if (snap.index.length > 0) {
-          const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data, false, snap.crc32);
+          const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data, transfer, snap.crc32);
           handle = { file, keyGroups: snap.keyGroups, index: snap.index };
         }
       } else if (snap.index.length === 0) {
         handle = k.base;
       } else {
-        const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data, false, snap.crc32);
+        const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data, transfer, snap.crc32);
         handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
       }
     } finally {

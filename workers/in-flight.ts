@@ -70,13 +70,18 @@ export class ReplayChannel implements FrameSource {
   }
 
   copyCurrent(): OwnedFrame {
-    return this.current!;
+    // A copy all its own: the capture's input payloads move to the writer thread.
+    const f = this.current!;
+    return { type: f.type, flags: f.flags, payload: f.payload.slice() };
   }
 
-  /** Frames not yet consumed, the current one included. */
+  /** Copies of the frames not yet consumed, the current one included (each payload a buffer of its own). */
   remaining(out: OwnedFrame[]): void {
-    if (this.current !== undefined) out.push(this.current);
-    for (let k = this.next; k < this.frames.length; k++) out.push(this.frames[k]);
+    if (this.current !== undefined) out.push(this.copyCurrent());
+    for (let k = this.next; k < this.frames.length; k++) {
+      const f = this.frames[k];
+      out.push({ type: f.type, flags: f.flags, payload: f.payload.slice() });
+    }
   }
 }
 
@@ -143,7 +148,11 @@ export class InFlightCapture {
     this.settle.reject(new InFlightAborted(reason));
   }
 
-  /** The state to write (call once `located` resolved). */
+  /**
+   * The state to write (call once `located` resolved). Every input payload is this capture's
+   * own copy (of the ring, of a replayed frame, of the undelivered rest of a frame), so the
+   * encoder may hand it to the writer thread as it is.
+   */
   state(): TaskChannelState {
     return {
       inputs: this.inputs.map((frames, channel) => ({ channel, edge: this.ids[channel].edge, peer: this.ids[channel].producerSubtask, frames })),

@@ -45,14 +45,16 @@ import { listenForCommands, send, takeCommands } from './control-port.js';
 import type { StreamTask } from './task.js';
 import type { ChainOperator } from '../core/operators/operator.js';
 import { DELIVERY_CHUNK, RecordBatch } from './record-batch.js';
+import { pollHelperReplies } from '../core/helper-thread.js';
 import { InputDebloat } from './input-debloat.js';
 
 const YIELD_EVERY = 32;
 /**
- * While a snapshot is being written, yield at least this often (ms): the write (encoding
- * slices, file writes, fsync) progresses only on the event loop. At YIELD_EVERY alone a busy
- * loop (32 batches, ~10 ms) kept a 10k-key checkpoint waiting ~110 ms for the loop to come
- * round; at 0.25 ms it takes ~20 ms, and throughput did not move (bench checkpoint-modes).
+ * While a snapshot write needs the event loop (async fs calls, a sink's pre-commit, a keyed
+ * capture in slices), yield at least this often (ms). At YIELD_EVERY alone a busy loop (32
+ * batches, ~10 ms) kept a 10k-key checkpoint waiting ~110 ms for the loop to come round; at
+ * 0.25 ms it takes ~20 ms, and throughput did not move (bench checkpoint-modes). Writes on
+ * helper threads need no yield: their replies are polled between frames.
  */
 const YIELD_WRITING_MS = 0.25;
 const METRICS_EVERY = 64;
@@ -187,11 +189,22 @@ class TaskLoop {
     if (iter % YIELD_EVERY === 0 || this.yieldForWrite()) await yieldToEventLoop();
   }
 
-  /** A snapshot is being written off the loop and the loop has not yielded for YIELD_WRITING_MS. */
+  /**
+   * A snapshot is being written: takes the helper threads' replies. True (yield now) once
+   * after a step of the write moved (a reply taken, a barrier located: the write goes on in
+   * microtasks, which one yield runs all of), and every YIELD_WRITING_MS while a step needs
+   * the event loop.
+   */
   private yieldForWrite(): boolean {
     const c = this.driver.checkpointer;
     if (c === undefined || !c.writing) return false;
+    const moved = pollHelperReplies() || c.takeProgress();
     const now = performance.now();
+    if (moved) {
+      this.lastWriteYield = now;
+      return true;
+    }
+    if (!c.needsEventLoop) return false;
     if (now - this.lastWriteYield < YIELD_WRITING_MS) return false;
     this.lastWriteYield = now;
     return true;
@@ -389,11 +402,19 @@ class TaskLoop {
     else b.at = k;
   }
 
-  /** Between two chunks of a frame: true if the loop should take over before the next one. */
+  /**
+   * Between two chunks of a frame: true if the loop should take over before the next one (a
+   * helper's reply was taken: the write it resumes, and the ack, wait for the loop's yield).
+   */
   private pauseDue(): boolean {
     if (this.task.input!.priorityPending()) return true;
     const c = this.driver.checkpointer;
-    return c !== undefined && c.writing && performance.now() - this.lastWriteYield >= YIELD_WRITING_MS;
+    if (c === undefined || !c.writing) return false;
+    if (pollHelperReplies()) {
+      c.noteProgress();
+      return true;
+    }
+    return c.needsEventLoop && performance.now() - this.lastWriteYield >= YIELD_WRITING_MS;
   }
 
   /**

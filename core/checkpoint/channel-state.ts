@@ -19,6 +19,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import type { OwnedFrame } from '../channel/ring.js';
 import { EddyError } from '../failure.js';
 import { arrayHeaderSize, writeArrayHeader } from '../msgpack-write.js';
+import { ownsWholeBuffer } from './owned-bytes.js';
 import type { ValveState } from '../time/watermark-valve.js';
 
 export const CHANNEL_STATE_VERSION = 1;
@@ -51,12 +52,16 @@ export function channelStateBytes(s: TaskChannelState): number {
 }
 
 /**
- * The state as one msgpack message in a buffer of exactly its size, each payload copied once
- * (through msgpackr it was copied into msgpackr's growing buffer, then out of it). The buffer
- * is the caller's own, so it can move to the writer thread without a copy. Only the valve,
- * a few numbers, goes through msgpackr.
+ * The state as one msgpack message in parts, to be written one after the other (with one
+ * writev). An input payload that is a whole buffer of its own (the capture's copy of ring
+ * bytes) is a part as it is, not copied again: at 1 MiB rings that copy was ~1 ms of the
+ * task's loop per checkpoint. Everything else (the structure, output payloads the task still
+ * has to send, anything sharing a buffer) is written into one buffer of exactly its size, cut
+ * around those payloads. Every part's buffer is then the caller's alone, so all of them can
+ * move to the writer thread without a copy; the input payloads must not be read after that.
+ * Only the valve, a few numbers, goes through msgpackr.
  */
-export function encodeChannelState(s: TaskChannelState): Uint8Array {
+export function encodeChannelStateParts(s: TaskChannelState): Uint8Array[] {
   const inputs = s.inputs.filter((c) => c.frames.length > 0);
   const outputs = s.outputs.filter((c) => c.frames.length > 0);
   const v = s.valve;
@@ -65,7 +70,7 @@ export function encodeChannelState(s: TaskChannelState): Uint8Array {
   for (const list of [inputs, outputs]) {
     for (const c of list) {
       size += 1 + uintSize(c.channel) + uintSize(c.edge) + uintSize(c.peer) + arrayHeaderSize(c.frames.length);
-      for (const f of c.frames) size += 1 + uintSize(f.type) + uintSize(f.flags) + binSize(f.payload.length) + f.payload.length;
+      for (const f of c.frames) size += 1 + uintSize(f.type) + uintSize(f.flags) + binSize(f.payload.length) + (list === inputs && byReference(f.payload) ? 0 : f.payload.length);
     }
   }
   const w = new MsgpackWriter(size);
@@ -83,14 +88,29 @@ export function encodeChannelState(s: TaskChannelState): Uint8Array {
         w.array(3);
         w.uint(f.type);
         w.uint(f.flags);
-        w.bin(f.payload);
+        w.bin(f.payload, list === inputs && byReference(f.payload));
       }
     }
   }
   w.raw(valve);
   if (w.at !== size) throw new Error(`channel state encoded to ${w.at} bytes, ${size} expected`);
-  return w.bytes;
+  return w.finish();
 }
+
+/** The state as one buffer of exactly the message's size (the parts joined). */
+export function encodeChannelState(s: TaskChannelState): Uint8Array {
+  const parts = encodeChannelStateParts(s);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** A payload written as a part of its own: one that is all of a buffer it alone views. */
+const byReference = (p: Uint8Array) => p.byteLength > 0 && ownsWholeBuffer(p);
 
 const uintSize = (n: number) => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
 const binSize = (n: number) => (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
@@ -100,6 +120,9 @@ class MsgpackWriter {
   readonly bytes: Uint8Array;
   private readonly view: DataView;
   at = 0;
+  /** The message so far, cut around payloads written by reference; `bytes` from `cut` on is not in it yet. */
+  private readonly parts: Uint8Array[] = [];
+  private cut = 0;
 
   constructor(size: number) {
     this.bytes = new Uint8Array(size);
@@ -118,12 +141,21 @@ class MsgpackWriter {
     this.at = writeArrayHeader(this.bytes, this.view, this.at, n);
   }
 
-  bin(payload: Uint8Array): void {
+  /** A bin: its payload copied in, or (`byReference`) a part of its own after the bytes so far. */
+  bin(payload: Uint8Array, byReference: boolean): void {
     const n = payload.length;
     if (n < 0x100) this.head(0xc4, 1, n);
     else if (n < 0x10000) this.head(0xc5, 2, n);
     else this.head(0xc6, 4, n);
-    this.raw(payload);
+    if (!byReference) return this.raw(payload);
+    this.parts.push(this.bytes.subarray(this.cut, this.at), payload);
+    this.cut = this.at;
+  }
+
+  /** The message's parts in order. */
+  finish(): Uint8Array[] {
+    if (this.at > this.cut || this.parts.length === 0) this.parts.push(this.bytes.subarray(this.cut, this.at));
+    return this.parts;
   }
 
   raw(b: Uint8Array): void {

@@ -17,6 +17,15 @@ export function checksumOf(data: Uint8Array | string): string {
   return checksumFromCrc(crc32(data));
 }
 
+/** The checksum of the parts' bytes one after the other (the same as of them joined). */
+export function checksumOfParts(parts: readonly Uint8Array[]): string {
+  let crc = 0;
+  // An empty view of a transferred buffer has no data pointer, and zlib's crc32(crc, NULL, 0)
+  // returns 0 (its way to ask for the initial value), not crc: empty parts are skipped.
+  for (const p of parts) if (p.byteLength > 0) crc = crc32(p, crc);
+  return checksumFromCrc(crc);
+}
+
 /** The checksum string of a CRC-32 taken elsewhere (a heap snapshot's, on its packer thread). */
 export function checksumFromCrc(crc: number): string {
   return PREFIX + (crc >>> 0).toString(16).padStart(8, '0');

@@ -7,13 +7,15 @@
  * in-flight data and its operator state arrive together). Each file is still fsync'd before
  * its own rename.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { helperReplies } from '../helper-reply.js';
 import { announceThread } from '../thread-roles.js';
-import { checksumOf } from './checksum.js';
+import { checksumOfParts } from './checksum.js';
 import type { WriteReply, WriteRequest } from './state-file-writer.js';
 
 const port = parentPort!;
+const reply = helperReplies();
 announceThread({ role: 'writer', name: String(workerData?.owner ?? '') });
 
 interface Open {
@@ -30,8 +32,7 @@ port.on('message', (first: WriteRequest) => {
   }
   for (const o of batch) {
     if (!attempt(o, () => syncAndRename(o))) continue;
-    const reply: WriteReply = { job: o.m.job, checksum: checksumOf(o.m.data), ioMs: performance.now() - o.start };
-    port.postMessage(reply);
+    reply({ job: o.m.job, checksum: checksumOfParts(o.m.parts), ioMs: performance.now() - o.start } satisfies WriteReply);
   }
 });
 
@@ -39,8 +40,20 @@ function write(o: Open): void {
   // Not durable here: chk-N's own entry is synced by the coordinator before `_latest`.
   mkdirSync(o.m.dir, { recursive: true });
   o.fd = openSync(o.m.tmp, 'wx');
-  const data = o.m.data;
-  for (let at = 0; at < data.byteLength; ) at += writeSync(o.fd, data, at);
+  writeAll(o.fd, o.m.parts);
+}
+
+/** Every part, in order, with as few writev calls as the system takes (it may write less than asked). */
+function writeAll(fd: number, parts: Uint8Array[]): void {
+  let rest = parts.filter((p) => p.byteLength > 0);
+  while (rest.length > 0) {
+    let n = writevSync(fd, rest);
+    let i = 0;
+    for (; i < rest.length && n >= rest[i].byteLength; i++) n -= rest[i].byteLength;
+    rest = rest.slice(i);
+    // Part i went out in part: what is left of it comes first next time.
+    if (n > 0) rest[0] = rest[0].subarray(n);
+  }
 }
 
 function syncAndRename(o: Open): void {
@@ -60,8 +73,7 @@ function attempt(o: Open, step: () => void): boolean {
     // Not created, or the folder is gone: nothing to clean up then.
     quietly(() => unlinkSync(o.m.tmp));
     const e = err as NodeJS.ErrnoException;
-    const reply: WriteReply = { job: o.m.job, error: e?.message ?? String(err), errno: e?.code };
-    port.postMessage(reply);
+    reply({ job: o.m.job, error: e?.message ?? String(err), errno: e?.code } satisfies WriteReply);
     return false;
   }
 }

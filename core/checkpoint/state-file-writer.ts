@@ -13,6 +13,7 @@
  * write is in it; if it dies, the writes in it fail and the next write starts another.
  */
 import { helperThread } from '../helper-thread.js';
+import { buffersOf } from './owned-bytes.js';
 
 export interface WriteRequest {
   job: number;
@@ -20,7 +21,8 @@ export interface WriteRequest {
   dir: string;
   tmp: string;
   final: string;
-  data: Uint8Array;
+  /** The file's bytes: these parts one after the other. */
+  parts: Uint8Array[];
 }
 
 export type WriteReply = { job: number; checksum: string; ioMs: number; error?: undefined } | { job: number; error: string; errno: string | undefined };
@@ -43,16 +45,16 @@ export function startStateFileWriter(): void {
 }
 
 /**
- * Writes `data` to `tmp`, fsyncs it and renames it to `final`, on the writer thread; resolves
- * with the checksum of what was written and the time the thread spent on it (`ioMs`: the
- * rest of the wait is the queue and the reply reaching the caller's loop). With `transfer`
- * the data's buffer moves to the writer thread (the caller must own all of it and not read
- * it again).
+ * Writes `parts` (one after the other) to `tmp`, fsyncs it and renames it to `final`, on the
+ * writer thread; resolves with the checksum of what was written and the time the thread spent
+ * on it (`ioMs`: the rest of the wait is the queue and the reply reaching the caller's loop).
+ * With `transfer` the parts' buffers move to the writer thread (the caller must own all of
+ * them and not read them again).
  */
-export async function writeOnWriterThread(dir: string, tmp: string, final: string, data: Uint8Array, transfer: boolean): Promise<{ checksum: string; ioMs: number }> {
+export async function writeOnWriterThread(dir: string, tmp: string, final: string, parts: Uint8Array[], transfer: boolean): Promise<{ checksum: string; ioMs: number }> {
   const thread = writer.get();
   const { job, reply } = thread.open();
-  thread.post({ job, dir, tmp, final, data } satisfies WriteRequest, transfer ? [data.buffer as ArrayBuffer] : undefined, true);
+  thread.post({ job, dir, tmp, final, parts } satisfies WriteRequest, transfer ? buffersOf(parts) : undefined, true);
   const r = await reply;
   if (r.error !== undefined) throw new StateFileWriteError(r.error, r.errno);
   return { checksum: r.checksum, ioMs: r.ioMs };
@@ -61,9 +63,4 @@ export async function writeOnWriterThread(dir: string, tmp: string, final: strin
 /** Ends this thread's writer thread (writes in it fail); the next write starts another. */
 export function stopStateFileWriter(): Promise<void> {
   return writer.stop();
-}
-
-/** Whether `data` is a view of a whole, unshared ArrayBuffer, so it can be transferred. */
-export function ownsWholeBuffer(data: Uint8Array): boolean {
-  return data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
 }

@@ -21,7 +21,8 @@ import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
 import { checksumFromCrc, checksumOf } from './checksum.js';
-import { ownsWholeBuffer, startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
+import { startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
+import { ownsWholeBuffer } from './owned-bytes.js';
 import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
 import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
 
@@ -70,8 +71,9 @@ function checkName(name: string): void {
 /** How a state file is written (see writeStateFile). */
 export interface StateFileWrite {
   /**
-   * The caller owns all of the data's buffer and does not read it again: with a writer thread
-   * it moves there. Other data is written through async fs calls here (a keyed delta may be
+   * The caller owns all of the data's buffer (every part's buffer, for parts) and does not
+   * read it again: with a writer thread it moves there (a SharedArrayBuffer is read there in
+   * place, and the caller leaves it unchanged until the write resolves). Other data is written through async fs calls here (an LMDB delta may be
    * merged into the next one, so it stays; copying it to the thread would cost the loop more).
    */
   transfer?: boolean;
@@ -112,34 +114,49 @@ export class CheckpointStorage {
   /**
    * Write one state file of checkpoint `id`: temp name, fsync, rename. Its content is durable
    * when this resolves; its name once `commitMetadata` has synced the directory (see above).
+   * `data` may come in parts, the file being their bytes one after the other.
    */
-  async writeStateFile(id: number, name: string, data: Uint8Array, how: StateFileWrite = {}): Promise<StateFileHandle> {
+  async writeStateFile(id: number, name: string, data: Uint8Array | Uint8Array[], how: StateFileWrite = {}): Promise<StateFileHandle> {
     checkId(id);
     checkName(name);
     const chkDir = this.checkpointDir(id);
     const final = join(chkDir, name);
     // Unique per process and thread: subtasks of one checkpoint write side by side.
     const tmp = join(chkDir, `.${name}.${process.pid}-${threadId}-${++tmpSeq}.tmp`);
-    const bytes = data.byteLength;
-    if (this.writerThread && how.transfer === true && ownsWholeBuffer(data)) {
+    const parts = Array.isArray(data) ? data : [data];
+    const bytes = parts.reduce((n, p) => n + p.byteLength, 0);
+    if (this.writesOffLoop(data, how)) {
       try {
-        const { checksum, ioMs } = await writeOnWriterThread(chkDir, tmp, final, data, true);
+        // Shared memory (a heap snapshot's pooled output) is read where it is, not transferred.
+        const { checksum, ioMs } = await writeOnWriterThread(chkDir, tmp, final, parts, !isShared(parts));
         if (how.timing) how.timing.ioMs = ioMs;
         return { file: `chk-${id}/${name}`, bytes, checksum };
       } catch (err) {
         throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
       }
     }
+    const whole = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     try {
       // Not mkdirDurable: chk-N's own entry is synced by commitMetadata, before `_latest`.
       await mkdir(chkDir, { recursive: true });
-      await writeAndSync(tmp, data, 'wx');
+      await writeAndSync(tmp, whole, 'wx');
       await rename(tmp, final);
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
     }
-    return { file: `chk-${id}/${name}`, bytes: data.byteLength, checksum: how.crc32 !== undefined ? checksumFromCrc(how.crc32) : checksumOf(data) };
+    return { file: `chk-${id}/${name}`, bytes, checksum: how.crc32 !== undefined ? checksumFromCrc(how.crc32) : checksumOf(whole) };
+  }
+
+  /**
+   * Whether writeStateFile(…, data, how) runs on the writer thread; otherwise each of its steps
+   * waits for the caller's event loop to come round.
+   */
+  writesOffLoop(data: Uint8Array | Uint8Array[], how: StateFileWrite = {}): boolean {
+    // Parts are the caller's own buffers by contract (encodeChannelStateParts); one buffer must be all its own.
+    // A SharedArrayBuffer goes too: the caller keeps it unchanged until the write resolves
+    // (a heap snapshot's output returns to its pool only then).
+    return this.writerThread && how.transfer === true && (Array.isArray(data) ? data.every((p) => p.buffer instanceof ArrayBuffer) : ownsWholeBuffer(data) || isShared([data]));
   }
 
   /** Make checkpoint `id` complete: write its metadata atomically. */
@@ -384,3 +401,5 @@ async function dropMetadata(chkDir: string): Promise<void> {
   );
   if (had) await syncDir(chkDir);
 }
+
+const isShared = (parts: readonly Uint8Array[]) => parts.some((p) => p.buffer instanceof SharedArrayBuffer);

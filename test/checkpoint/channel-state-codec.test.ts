@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
-import { CHANNEL_STATE_VERSION, decodeChannelState, encodeChannelState, type ChannelFrames, type TaskChannelState } from '../../core/checkpoint/channel-state.js';
+import { CHANNEL_STATE_VERSION, decodeChannelState, encodeChannelState, encodeChannelStateParts, type ChannelFrames, type TaskChannelState } from '../../core/checkpoint/channel-state.js';
 import { prng } from '../helpers/prng.js';
 
 const packr = new Packr({ useRecords: false });
@@ -45,6 +45,12 @@ it('encodes byte for byte as msgpackr does, at every size boundary, and decodes 
       }));
     const s: TaskChannelState = { inputs: channels(), outputs: channels() };
     if (rand() < 0.5) s.valve = { wm: [1.5, -Infinity], idle: [0, 1], ended: [], last: pick([-Infinity, 17, 2 ** 40]) };
+    // Input payloads (whole buffers here) go out as parts of their own, not copied; output
+    // payloads (still to be sent by the task) are copied in. The joined parts are the message.
+    const parts = encodeChannelStateParts(s);
+    for (const c of s.inputs) for (const f of c.frames) if (f.payload.length > 0) assert.ok(parts.includes(f.payload), `round ${round}: an input payload is a part as it is`);
+    for (const c of s.outputs) for (const f of c.frames) assert.ok(!parts.includes(f.payload), `round ${round}: an output payload is copied`);
+    assert.equal(new Set(parts.map((p) => p.buffer)).size, 1 + parts.filter((p) => s.inputs.some((c) => c.frames.some((f) => f.payload === p))).length, 'besides the input payloads, one buffer');
     const bytes = encodeChannelState(s);
     assert.ok(Buffer.from(bytes.buffer).equals(reference(s)), `round ${round}: the bytes differ from msgpackr's`);
     assert.equal(bytes.byteOffset, 0);

@@ -5,6 +5,8 @@
 //   - a write it cannot make (the checkpoint's folder name taken by a plain file, which stops
 //     root as well as any user, unlike a read-only folder) rejects with one line naming the
 //     file, and the next write succeeds once the cause is gone;
+//   - its reply reaches a task whose event loop never comes round: the write settles between
+//     two frames, by polling the reply doorbell (pollHelperReplies), with no macrotask run;
 //   - in a job under backpressure, checkpoints whose folder cannot be created are declined as
 //     data (`snapshot-write-failed`, the operator and subtask), the job goes on without a
 //     restart, the next checkpoints complete with in-flight data, and the committed output is
@@ -18,6 +20,7 @@ import { crc32 } from 'node:zlib';
 import { runJob } from '../../core/index.js';
 import { EddyError } from '../../core/failure.js';
 import { CheckpointStorage } from '../../core/checkpoint/storage.js';
+import { pollHelperReplies } from '../../core/helper-thread.js';
 import { fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
@@ -36,6 +39,15 @@ describe('state-file writer thread', () => {
       const back = await s.readStateFile(h);
       assert.equal(crcOf(back), expected);
 
+      // In parts (in-flight data: its structure, then input payloads as they are): the file is their bytes joined.
+      const header = new Uint8Array(300).fill(3);
+      const parts = [header.subarray(0, 100), new Uint8Array(70_000).fill(5), header.subarray(100), new Uint8Array(0), new Uint8Array(9).fill(6)];
+      const joined = Buffer.concat(parts);
+      const hp = await s.writeStateFile(1, 'op-1-channels.bin', parts, { transfer: true });
+      assert.deepEqual(hp, { file: 'chk-1/op-1-channels.bin', bytes: joined.length, checksum: crcOf(joined) });
+      assert.ok(Buffer.from(await s.readStateFile(hp)).equals(joined));
+      assert.equal(header.byteLength, 0, 'the parts\' buffers moved to the writer thread');
+
       writeFileSync(join(dir, 'chk-2'), 'in the way');
       const err = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true }).then(
         () => undefined,
@@ -49,6 +61,30 @@ describe('state-file writer thread', () => {
       rmSync(join(dir, 'chk-2'));
       const again = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true });
       assert.deepEqual([...(await s.readStateFile(again))], [1, 2, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a reply reaches a busy task by the doorbell, without a turn of its event loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-writer-poll-'));
+    try {
+      const s = new CheckpointStorage(dir, { writerThread: true });
+      // The thread is up (its start needs the event loop) before the loop is held.
+      await s.writeStateFile(1, 'warm.bin', new Uint8Array(8), { transfer: true });
+      let turned = false;
+      setImmediate(() => (turned = true));
+      let handle: unknown;
+      void s.writeStateFile(2, 'op-0-channels.bin', new Uint8Array(64 << 10).fill(7), { transfer: true }).then((h) => (handle = h));
+      // A task busy with records: synchronous work, polling between "frames", never yielding.
+      const until = performance.now() + 10_000;
+      let polled = false;
+      while (!polled && performance.now() < until) polled = pollHelperReplies();
+      assert.ok(polled, 'the reply was rung on the doorbell within 10 s');
+      // Microtasks only (what the record loop's own awaits give): the write's continuations run.
+      for (let i = 0; i < 50 && handle === undefined; i++) await null;
+      assert.equal(turned, false, 'no macrotask ran: the event loop did not come round');
+      assert.deepEqual(handle, { file: 'chk-2/op-0-channels.bin', bytes: 64 << 10, checksum: crcOf(new Uint8Array(64 << 10).fill(7)) });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -26,7 +26,7 @@ import { repoRoot } from '../helpers/paths.js';
  * import it, the worker side.
  */
 const FLOORS: readonly (readonly string[])[] = [
-  ['core/failure.ts', 'core/thread-roles.ts', 'core/helper-thread.ts', 'core/msgpack-write.ts', 'core/contract', 'core/channel'],
+  ['core/failure.ts', 'core/thread-roles.ts', 'core/helper-thread.ts', 'core/helper-reply.ts', 'core/msgpack-write.ts', 'core/contract', 'core/channel'],
   ['core/state', 'core/connectors'],
   ['core/time', 'core/checkpoint'],
   ['core/operators', 'core/control'],

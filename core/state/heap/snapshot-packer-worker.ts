@@ -6,12 +6,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
+import { helperReplies } from '../../helper-reply.js';
 import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
 import { OUTPUT_HEADROOM, type PackerReply, type PackerRequest } from './snapshot-packer.js';
 
 const open = new Map<number, GroupPacker>();
 const port = parentPort!;
+const reply = helperReplies();
 announceThread({ role: 'packer', name: String(workerData?.owner ?? '') });
 
 port.on('message', (m: PackerRequest) => {
@@ -28,11 +30,10 @@ port.on('message', (m: PackerRequest) => {
       });
       open.delete(m.job);
       const packed = { keyGroups: snap.keyGroups, index: snap.index, bytes: snap.data.byteLength, crc32: crc32(snap.data) >>> 0 };
-      port.postMessage({ job: m.job, packed, grown } satisfies PackerReply);
+      reply({ job: m.job, packed, grown } satisfies PackerReply);
     }
   } catch (err) {
     open.delete(m.job);
-    const reply: PackerReply = { job: m.job, error: err instanceof Error ? err.message : String(err) };
-    port.postMessage(reply);
+    reply({ job: m.job, error: err instanceof Error ? err.message : String(err) } satisfies PackerReply);
   }
 });
