@@ -18,6 +18,7 @@ import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
 import { narrowed } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
+import { isDropped, record } from './lineage.js';
 
 /** One aggregate call of the query. */
 interface AggCall {
@@ -156,13 +157,20 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   const fields = [...groupFields, ...windowFields, ...aggFields];
 
   let out: Rel = windowed
-    ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs))
+    ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs), groupExprs.map((g) => columnOf(g, rel)))
     : groupAggregateRel(narrowed(rel, usedKeys(rel, undefined, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), groupExprs, keys, groupFields, aggs, ctx, s);
   out = { ...out, fields };
   const scope = { fields, computed };
   checkGrouped(s, scope, rel);
   if (s.having) out = filter(out, s.having, ctx, scope);
   return project(out, s.items, ctx, scope);
+}
+
+/** The row key of a grouping expression that is a plain top-level column; undefined otherwise. */
+function columnOf(g: Expr, rel: Rel): string | undefined {
+  if (g.k !== 'ref') return undefined;
+  const r = resolveRef(rel.fields, g);
+  return r.path.length === 0 && r.field.get === undefined ? r.key : undefined;
 }
 
 function containsAgg(e: Expr): boolean {
@@ -342,12 +350,12 @@ function usedKeys(rel: Rel, w: Rel['window'], exprs: Expr[]): Set<string> {
   return keys;
 }
 
-function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select, digest: string): Rel {
+function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select, digest: string, groupColumns: Array<string | undefined>): Rel {
   const w = rel.window!;
   const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
   const reuse = planned.get(input) ?? planned.set(input, new Map()).get(input)!;
   const earlier = reuse.get(digest);
-  if (earlier) return earlier;
+  if (earlier && !isDropped(earlier.stream)) return earlier;
   if (!w.deferred && !w.aggregated) throw sqlUnsupported(s.pos, 'a window aggregate over window TVF rows selected without aggregation (aggregate the window TVF directly)');
   // Over the output of a window aggregate (q5's second level), each row already has its window:
   // window_start and window_end join the key, and as all rows of one window carry the timestamp
@@ -394,6 +402,17 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     .aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
     .uid(uid)
     .name(`sql:${w.fn.toLowerCase()} window aggregate`);
+  if (rewindow) {
+    // What join-back.ts needs to run this aggregate inside a fused join-back.
+    const groupCopies = new Map(groupColumns.flatMap((c, i) => (c === undefined ? [] : [[gkeys[i]!, c] as const])));
+    groupCopies.set(w.startKey, w.startKey).set(w.endKey, w.endKey);
+    const result = (acc: unknown): Row => {
+      let row: Row | undefined;
+      emit(undefined, undefined as never, [acc as WindowAcc], { collect: (r) => void (row = r) });
+      return row!;
+    };
+    record(stream, { k: 'rewindow', input, sizeMs: w.fn === 'SESSION' ? 1 : w.slideMs, fn: fn as AggregateFunction<Row, unknown, unknown>, result, groupCopies, computedGroups: groupColumns.includes(undefined) });
+  }
   const out: Rel = {
     stream,
     fields: [],
