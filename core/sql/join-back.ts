@@ -35,7 +35,7 @@ import type { Expr } from './ast.js';
 import { dependsOn } from './calc.js';
 import type { Row } from './expressions.js';
 import { drop, isDropped, nodeOf, stepOf, type CalcStep, type RewindowStep } from './lineage.js';
-import type { PlanContext } from './planner.js';
+import { exprText, type PlanContext } from './planner.js';
 import type { AnyStream, Rel } from './relation.js';
 import { resolveRef } from './scope.js';
 
@@ -114,6 +114,8 @@ interface Match {
   agg: RewindowStep;
   /** Columns of S whose values key the fused operator (one per grouping component of Y). */
   keys: string[];
+  /** The same columns as the query names them on the X side (for EXPLAIN). */
+  names: string[];
   /** Equalities the keying does not already make true, as (left value, right value) functions. */
   others: Array<[(row: Row) => unknown, (row: Row) => unknown]>;
 }
@@ -130,16 +132,20 @@ function match(p: WindowJoinPlan, xLeft: boolean): Match | undefined {
   // Each grouping component of Y (an output column of the aggregate) must be equated with the
   // same column of S on the X side.
   const covered = new Map<string, string>();
+  const names = new Map<string, string>();
   const others: Match['others'] = [];
   p.pairs.forEach(([le, re], i) => {
     const xKey = originOf(xs, columnKey(xLeft ? le : re, x));
     const yOut = originOf(ys, columnKey(xLeft ? re : le, y));
     const yIn = yOut === undefined ? undefined : agg.groupCopies.get(yOut);
-    if (xKey !== undefined && yIn !== undefined && originOf(yin, yIn) === xKey) covered.set(yOut!, xKey);
-    else others.push(p.pairFns[i]!);
+    if (xKey !== undefined && yIn !== undefined && originOf(yin, yIn) === xKey) {
+      covered.set(yOut!, xKey);
+      names.set(xKey, exprText(xLeft ? le : re));
+    } else others.push(p.pairFns[i]!);
   });
   if (covered.size !== agg.groupCopies.size) return undefined;
-  return { xs, ys, yin, agg, keys: [...new Set(covered.values())], others };
+  const keys = [...new Set(covered.values())];
+  return { xs, ys, yin, agg, keys, names: keys.map((k) => names.get(k)!), others };
 }
 
 /**
@@ -191,7 +197,7 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
       if (residual === undefined || residual(joined)) out.collect(joined);
     }
   };
-  const uid = ctx.uids.next('joinback', `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${keys.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`);
+  const uid = ctx.uids.next('joinback', `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${m.names.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`);
   return (m.xs.base as DataStream<Row>)
     .keyBy(key)
     .window(TumblingEventTimeWindows.of(p.sizeMs))
