@@ -411,7 +411,7 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
       emit(undefined, undefined as never, [acc as WindowAcc], { collect: (r) => void (row = r) });
       return row!;
     };
-    record(stream, { k: 'rewindow', input, sizeMs: w.fn === 'SESSION' ? 1 : w.slideMs, fn: fn as AggregateFunction<Row, unknown, unknown>, result, groupCopies, computedGroups: groupColumns.includes(undefined) });
+    record(stream, { k: 'rewindow', input, sizeMs: w.fn === 'SESSION' ? 1 : w.slideMs, fn: fn as AggregateFunction<Row, unknown, unknown>, result, groupCopies, endKey: w.endKey, computedGroups: groupColumns.includes(undefined) });
   }
   const out: Rel = {
     stream,

@@ -114,6 +114,8 @@ interface Match {
   agg: RewindowStep;
   /** Columns of S whose values key the fused operator (one per grouping component of Y). */
   keys: string[];
+  /** Which of them is window_end. */
+  endKey: string;
   /** The same columns as the query names them on the X side (for EXPLAIN). */
   names: string[];
   /** Equalities the keying does not already make true, as (left value, right value) functions. */
@@ -145,7 +147,7 @@ function match(p: WindowJoinPlan, xLeft: boolean): Match | undefined {
   });
   if (covered.size !== agg.groupCopies.size) return undefined;
   const keys = [...new Set(covered.values())];
-  return { xs, ys, yin, agg, keys, names: keys.map((k) => names.get(k)!), others };
+  return { xs, ys, yin, agg, keys, endKey: covered.get(agg.endKey)!, names: keys.map((k) => names.get(k)!), others };
 }
 
 /**
@@ -174,8 +176,7 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
     }
     return true;
   };
-  const key = keys.length === 1 ? (row: Row) => row[keys[0]!] ?? null : (row: Row) => JSON.stringify(keys.map((k) => row[k] ?? null));
-  const join = (_key: unknown, _ctx: unknown, rows: Row[], out: Collector<Row>): void => {
+  const joinGroup = (rows: Row[], out: Collector<Row>): void => {
     const first = rows[0]!;
     for (const k of keys) if (first[k] === null || first[k] === undefined) return;
     let acc = agg.fn.createAccumulator();
@@ -197,9 +198,28 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
       if (residual === undefined || residual(joined)) out.collect(joined);
     }
   };
+  // Keyed by window_end alone (a number: no key string built per row, as the DataStream q5
+  // keys by the window's end); the rows of one end are split by the other grouping columns.
+  const end = m.endKey;
+  const rest = keys.filter((k) => k !== end);
+  const restKey = rest.length === 1 ? (row: Row) => row[rest[0]!] ?? null : (row: Row) => JSON.stringify(rest.map((k) => row[k] ?? null));
+  const join = (_key: unknown, _ctx: unknown, rows: Row[], out: Collector<Row>): void => {
+    const first = restKey(rows[0]!);
+    let single = true;
+    for (let i = 1; i < rows.length && single; i++) single = restKey(rows[i]!) === first;
+    if (single) return joinGroup(rows, out);
+    const groups = new Map<unknown, Row[]>();
+    for (const row of rows) {
+      const k = restKey(row);
+      const g = groups.get(k);
+      if (g === undefined) groups.set(k, [row]);
+      else g.push(row);
+    }
+    for (const g of groups.values()) joinGroup(g, out);
+  };
   const uid = ctx.uids.next('joinback', `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${m.names.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`);
   return (m.xs.base as DataStream<Row>)
-    .keyBy(key)
+    .keyBy((row: Row) => row[end] ?? null)
     .window(TumblingEventTimeWindows.of(p.sizeMs))
     .process(join)
     .uid(uid)

@@ -32,6 +32,8 @@ export interface RewindowStep {
   result: (acc: unknown) => Row;
   /** Output column key of each grouping component (group columns, window_start, window_end) → the input column it is. */
   groupCopies: ReadonlyMap<string, string>;
+  /** The output column that is window_end (one of groupCopies' keys). */
+  endKey: string;
   /** Grouping expressions that are not plain columns (then no rewrite sees through the aggregate). */
   computedGroups: boolean;
 }
