@@ -17,6 +17,7 @@ import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
 import { narrowed } from './calc.js';
+import { Binder } from './codegen.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
 import { isDropped, record } from './lineage.js';
 
@@ -370,6 +371,7 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   const nGroup = groupFields.length;
   const proctime = w.proctime === true;
   const keyFns = keys.map((k) => k.fn);
+  const nAggs = aggs.length;
   const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
     createAccumulator: () => ({ k: null, a: aggs.map(init) }),
     add(row, acc) {
@@ -378,22 +380,20 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
       return acc;
     },
     getResult: (acc) => acc,
-    merge: (x, y) => ({ k: x.k ?? y.k, a: aggs.map((a, i) => mergeOne(a, x.a[i], y.a[i])) }),
+    merge: (x, y) => {
+      const a = new Array<unknown>(nAggs);
+      for (let i = 0; i < nAggs; i++) a[i] = mergeOne(aggs[i]!, x.a[i], y.a[i]);
+      return { k: x.k ?? y.k, a };
+    },
   };
   const gkeys = groupFields.map((f) => f.key);
-  const akeys = aggs.map((a) => a.key);
+  const windowRow = windowRowBuilder(gkeys, w.startKey, w.endKey, aggs);
   const emit = (_key: unknown, wctx: WindowContext, elements: WindowAcc[], out: { collect(r: Row): void }): void => {
     const acc = elements[0]!;
-    const row: Row = {};
-    for (let i = 0; i < gkeys.length; i++) row[gkeys[i]!] = acc.k![i];
     const start = rewindow ? (acc.k![nGroup] as number) : wctx.window.start;
     const end = rewindow ? (acc.k![nGroup + 1] as number) : wctx.window.end;
-    row[w.startKey] = start;
-    row[w.endKey] = end;
     // A processing-time window's window_time is a proctime attribute: the wall clock when it fires.
-    row.window_time = proctime ? Date.now() : end - 1;
-    for (let i = 0; i < akeys.length; i++) row[akeys[i]!] = resultOf(aggs[i]!, acc.a[i]);
-    out.collect(row);
+    out.collect(windowRow(acc.k!, start, end, proctime ? Date.now() : end - 1, acc.a));
   };
   const uid = ctx.uids.next('window', `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`);
   const stream = input
@@ -422,6 +422,28 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   };
   reuse.set(digest, out);
   return out;
+}
+
+/**
+ * A window's output row (group columns, window_start, window_end, window_time, aggregates) as
+ * ONE generated object literal: every row has the same hidden class from the start, instead of
+ * a keyed store and a shape transition per column (as row-builder.ts does for projections).
+ */
+function windowRowBuilder(gkeys: string[], startKey: string, endKey: string, aggs: AggCall[]): (k: unknown[], start: number, end: number, time: number, a: unknown[]) => Row {
+  const keys = [...gkeys, startKey, endKey, 'window_time', ...aggs.map((a) => a.key)];
+  if (keys.includes('__proto__')) {
+    return (k, start, end, time, a) => {
+      const row: Row = {};
+      const vs = [...gkeys.map((_, i) => k[i]), start, end, time, ...aggs.map((agg, i) => resultOf(agg, a[i]))];
+      keys.forEach((key, i) => Object.defineProperty(row, key, { value: vs[i], enumerable: true, writable: true, configurable: true }));
+      return row;
+    };
+  }
+  const b = new Binder();
+  // COUNT, MIN and MAX states are their results; the others go through resultOf.
+  const result = (agg: AggCall, i: number): string => (agg.kind === 'count*' || agg.kind === 'count' || agg.kind === 'min' || agg.kind === 'max' ? `a[${i}]` : `${b.bind((st: unknown) => resultOf(agg, st))}(a[${i}])`);
+  const cols = [...gkeys.map((_, i) => `k[${i}]`), 'start', 'end', 'time', ...aggs.map(result)];
+  return b.build('k, start, end, time, a', `return { ${keys.map((key, i) => `${JSON.stringify(key)}: ${cols[i]}`).join(', ')} };`);
 }
 
 /** The group aggregate's hook for an exact DECIMAL SUM/AVG. */
