@@ -83,6 +83,24 @@ export class StreamGraph {
   }
 
   /**
+   * Drops the nodes from id `length` on, and the edges into them. Only the newest nodes can go,
+   * so no kept node changes its id (streams and edges name nodes by id): a planner that built a
+   * sub-plan and then found one operator doing its work (SQL's join-back fusion) takes it out.
+   */
+  truncate(length: number): StreamNode[] {
+    const gone = this.nodes.slice(length);
+    for (const n of gone) {
+      for (const e of n.inputs) {
+        if (e.from >= length) continue;
+        const outs = this.nodes[e.from].outputs;
+        outs.splice(outs.indexOf(e), 1);
+      }
+    }
+    this.nodes.length = length;
+    return gone;
+  }
+
+  /**
    * Per node: do its output records carry event timestamps? True from a timestamp assigner
    * on (nodes are created after their inputs, so one pass in id order suffices).
    */

@@ -17,7 +17,9 @@ import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
 import { narrowed } from './calc.js';
+import { Binder } from './codegen.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
+import { isDropped, record } from './lineage.js';
 
 /** One aggregate call of the query. */
 interface AggCall {
@@ -156,13 +158,20 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   const fields = [...groupFields, ...windowFields, ...aggFields];
 
   let out: Rel = windowed
-    ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs))
+    ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs), groupExprs.map((g) => columnOf(g, rel)))
     : groupAggregateRel(narrowed(rel, usedKeys(rel, undefined, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), groupExprs, keys, groupFields, aggs, ctx, s);
   out = { ...out, fields };
   const scope = { fields, computed };
   checkGrouped(s, scope, rel);
   if (s.having) out = filter(out, s.having, ctx, scope);
   return project(out, s.items, ctx, scope);
+}
+
+/** The row key of a grouping expression that is a plain top-level column; undefined otherwise. */
+function columnOf(g: Expr, rel: Rel): string | undefined {
+  if (g.k !== 'ref') return undefined;
+  const r = resolveRef(rel.fields, g);
+  return r.path.length === 0 && r.field.get === undefined ? r.key : undefined;
 }
 
 function containsAgg(e: Expr): boolean {
@@ -342,12 +351,12 @@ function usedKeys(rel: Rel, w: Rel['window'], exprs: Expr[]): Set<string> {
   return keys;
 }
 
-function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select, digest: string): Rel {
+function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select, digest: string, groupColumns: Array<string | undefined>): Rel {
   const w = rel.window!;
   const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
   const reuse = planned.get(input) ?? planned.set(input, new Map()).get(input)!;
   const earlier = reuse.get(digest);
-  if (earlier) return earlier;
+  if (earlier && !isDropped(earlier.stream)) return earlier;
   if (!w.deferred && !w.aggregated) throw sqlUnsupported(s.pos, 'a window aggregate over window TVF rows selected without aggregation (aggregate the window TVF directly)');
   // Over the output of a window aggregate (q5's second level), each row already has its window:
   // window_start and window_end join the key, and as all rows of one window carry the timestamp
@@ -362,6 +371,7 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   const nGroup = groupFields.length;
   const proctime = w.proctime === true;
   const keyFns = keys.map((k) => k.fn);
+  const nAggs = aggs.length;
   const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
     createAccumulator: () => ({ k: null, a: aggs.map(init) }),
     add(row, acc) {
@@ -370,22 +380,20 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
       return acc;
     },
     getResult: (acc) => acc,
-    merge: (x, y) => ({ k: x.k ?? y.k, a: aggs.map((a, i) => mergeOne(a, x.a[i], y.a[i])) }),
+    merge: (x, y) => {
+      const a = new Array<unknown>(nAggs);
+      for (let i = 0; i < nAggs; i++) a[i] = mergeOne(aggs[i]!, x.a[i], y.a[i]);
+      return { k: x.k ?? y.k, a };
+    },
   };
   const gkeys = groupFields.map((f) => f.key);
-  const akeys = aggs.map((a) => a.key);
+  const windowRow = windowRowBuilder(gkeys, w.startKey, w.endKey, aggs);
   const emit = (_key: unknown, wctx: WindowContext, elements: WindowAcc[], out: { collect(r: Row): void }): void => {
     const acc = elements[0]!;
-    const row: Row = {};
-    for (let i = 0; i < gkeys.length; i++) row[gkeys[i]!] = acc.k![i];
     const start = rewindow ? (acc.k![nGroup] as number) : wctx.window.start;
     const end = rewindow ? (acc.k![nGroup + 1] as number) : wctx.window.end;
-    row[w.startKey] = start;
-    row[w.endKey] = end;
     // A processing-time window's window_time is a proctime attribute: the wall clock when it fires.
-    row.window_time = proctime ? Date.now() : end - 1;
-    for (let i = 0; i < akeys.length; i++) row[akeys[i]!] = resultOf(aggs[i]!, acc.a[i]);
-    out.collect(row);
+    out.collect(windowRow(acc.k!, start, end, proctime ? Date.now() : end - 1, acc.a));
   };
   const uid = ctx.uids.next('window', `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`);
   const stream = input
@@ -394,6 +402,17 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     .aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
     .uid(uid)
     .name(`sql:${w.fn.toLowerCase()} window aggregate`);
+  if (rewindow) {
+    // What join-back.ts needs to run this aggregate inside a fused join-back.
+    const groupCopies = new Map(groupColumns.flatMap((c, i) => (c === undefined ? [] : [[gkeys[i]!, c] as const])));
+    groupCopies.set(w.startKey, w.startKey).set(w.endKey, w.endKey);
+    const result = (acc: unknown): Row => {
+      let row: Row | undefined;
+      emit(undefined, undefined as never, [acc as WindowAcc], { collect: (r) => void (row = r) });
+      return row!;
+    };
+    record(stream, { k: 'rewindow', input, sizeMs: w.fn === 'SESSION' ? 1 : w.slideMs, fn: fn as AggregateFunction<Row, unknown, unknown>, result, groupCopies, endKey: w.endKey, computedGroups: groupColumns.includes(undefined) });
+  }
   const out: Rel = {
     stream,
     fields: [],
@@ -403,6 +422,28 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   };
   reuse.set(digest, out);
   return out;
+}
+
+/**
+ * A window's output row (group columns, window_start, window_end, window_time, aggregates) as
+ * ONE generated object literal: every row has the same hidden class from the start, instead of
+ * a keyed store and a shape transition per column (as row-builder.ts does for projections).
+ */
+function windowRowBuilder(gkeys: string[], startKey: string, endKey: string, aggs: AggCall[]): (k: unknown[], start: number, end: number, time: number, a: unknown[]) => Row {
+  const keys = [...gkeys, startKey, endKey, 'window_time', ...aggs.map((a) => a.key)];
+  if (keys.includes('__proto__')) {
+    return (k, start, end, time, a) => {
+      const row: Row = {};
+      const vs = [...gkeys.map((_, i) => k[i]), start, end, time, ...aggs.map((agg, i) => resultOf(agg, a[i]))];
+      keys.forEach((key, i) => Object.defineProperty(row, key, { value: vs[i], enumerable: true, writable: true, configurable: true }));
+      return row;
+    };
+  }
+  const b = new Binder();
+  // COUNT, MIN and MAX states are their results; the others go through resultOf.
+  const result = (agg: AggCall, i: number): string => (agg.kind === 'count*' || agg.kind === 'count' || agg.kind === 'min' || agg.kind === 'max' ? `a[${i}]` : `${b.bind((st: unknown) => resultOf(agg, st))}(a[${i}])`);
+  const cols = [...gkeys.map((_, i) => `k[${i}]`), 'start', 'end', 'time', ...aggs.map(result)];
+  return b.build('k, start, end, time, a', `return { ${keys.map((key, i) => `${JSON.stringify(key)}: ${cols[i]}`).join(', ')} };`);
 }
 
 /** The group aggregate's hook for an exact DECIMAL SUM/AVG. */

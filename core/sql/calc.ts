@@ -19,6 +19,8 @@ import type { Field } from './scope.js';
 import { Binder, jsOf, withJs } from './codegen.js';
 import { columnFn, rowJs, type ColumnFn } from './row-builder.js';
 import type { UidNamer } from './uids.js';
+import { EddyError } from '../failure.js';
+import { isDropped, record } from './lineage.js';
 
 type RowFn = (row: Row) => unknown;
 
@@ -107,7 +109,8 @@ export function pendingRel(props: Omit<Rel, 'stream'>, calc: Calc): Rel {
     get: () => {
       if (assigned) return assigned;
       let s = built.get(calc);
-      if (s === undefined) built.set(calc, (s = build(calc, rel.fields)));
+      // Built before a join-back fusion took its operator out (join-back.ts): built again.
+      if (s === undefined || isDropped(s)) built.set(calc, (s = build(calc, rel.fields)));
       return s;
     },
     set: (s: AnyStream) => {
@@ -117,6 +120,12 @@ export function pendingRel(props: Omit<Rel, 'stream'>, calc: Calc): Rel {
   });
   pending.set(rel, calc);
   return rel;
+}
+
+/** The stream the relation's operator is, or is to be built on (reading it builds nothing). */
+export function dependsOn(rel: Rel): AnyStream {
+  const calc = pending.get(rel);
+  return calc === undefined ? rel.stream : built.get(calc) ?? calc.input;
 }
 
 /** The properties of a relation other than its stream (reading them builds nothing). */
@@ -166,9 +175,43 @@ function build(calc: Calc, fields: readonly Field[]): AnyStream {
   if (f.op === 'none') return calc.input;
   // A calc that only filters keeps the kind (and so the uid) a lone WHERE had before fusion.
   const uid = f.op === 'filter' ? calc.uids.next('filter', calc.detail.map((d) => d.replace(/^where /, '')).join(' AND ')) : calc.uids.next('calc', calc.detail.join('; '));
+  if (isDropped(calc.input)) throw new EddyError('INTERNAL', `the SQL planner built ${uid} on an operator the join-back fusion took out`);
   const input = calc.input as DataStream<unknown>;
   const stream: SingleOutputStreamOperator<unknown> = f.op === 'map' ? input.map(f.fn) : f.op === 'filter' ? input.filter(f.fn) : input.flatMap(f.fn);
+  if (!calc.updating && calc.stamped === undefined) record(stream, { k: 'calc', input: calc.input, apply: rowFunction(f), copyOf: copiesOf(calc.columns, fields) });
   return stream.uid(uid).name('sql:calc');
+}
+
+/** A calc's function called on one row (no timestamp: only a calc reading none is recorded). */
+function rowFunction(f: CalcFunction): (row: Row) => Row | undefined {
+  const ctx = undefined as never;
+  switch (f.op) {
+    case 'map':
+      return (row) => f.fn(row, ctx) as Row;
+    case 'filter':
+      return (row) => (f.fn(row, ctx) ? row : undefined);
+    case 'flatMap': {
+      let kept: Row | undefined;
+      const out = { collect: (r: unknown) => void (kept = r as Row) };
+      return (row) => {
+        kept = undefined;
+        f.fn(row, out, ctx);
+        return kept;
+      };
+    }
+    case 'none':
+      return (row) => row;
+  }
+}
+
+/** Which input column each output column copies: a plain read of a top-level column (or the whole row kept). */
+export function copiesOf(columns: readonly ColumnFn[] | undefined, fields: readonly Field[]): (key: string) => string | undefined {
+  if (columns === undefined) return (key) => key;
+  const m = new Map<string, string>();
+  columns.forEach((c, i) => {
+    if (typeof c !== 'function' && c.length === 1) m.set(fields[i]!.key, c[0]!);
+  });
+  return (key) => m.get(key);
 }
 
 /** Narrowed calcs per calc (or per stream, for a relation without one) and kept keys: one operator for equal narrowings. */

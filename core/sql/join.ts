@@ -19,6 +19,7 @@ import { resolveRef, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
 import { keySelector } from './aggregate.js';
+import { fuseJoinBack } from './join-back.js';
 
 function conjuncts(e: Expr | undefined): Expr[] {
   if (!e) return [];
@@ -98,6 +99,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const eqL: Compiled[] = [];
   const eqR: Compiled[] = [];
   const eqExprs: Expr[] = [];
+  const eqPairs: Array<[Expr, Expr]> = [];
   const bounds: Array<{ op: string; d: number; e: Expr }> = [];
   const rest: Expr[] = [];
   for (const c of conds) {
@@ -111,6 +113,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
         eqL.push(a);
         eqR.push(b);
         eqExprs.push(c);
+        eqPairs.push(lr ? [c.l, c.r] : [c.r, c.l]);
         continue;
       }
     }
@@ -163,6 +166,8 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     // key holds window_start and window_end, so a tumbling window of the slide pairs exactly
     // the rows of the same SQL window.
     const size = wl.fn === 'SESSION' ? 1 : wl.slideMs;
+    const fused = fuseJoinBack({ l, r, pairs: eqPairs, pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]), residual, bounds: bounds.length, combine, sizeMs: size, detail: [on, ...rest.map(exprText)].join(' AND ') }, ctx);
+    if (fused) return { stream: fused, fields, updating: false };
     const uid = ctx.uids.next('join', `window join (${wl.fn}) on ${on}`);
     let stream: AnyStream = (leftHasKey(l.stream) as DataStream<Row>)
       .join(r.stream as DataStream<Row>)

@@ -24,6 +24,7 @@ import { legacyGroupWindow } from './legacy-windows.js';
 import { materializeWindows, planWindowTvf } from './window-tvf.js';
 import { planTopN, topNPattern } from './top-n.js';
 import type { ChangeRow } from './runtime/changelog.js';
+import { record } from './lineage.js';
 import { calcOf, memoized, type Calc, type Memo, pendingCalc, pendingRel, relProps, withColumns, withCondition } from './calc.js';
 
 /** What planning one statement needs. */
@@ -278,6 +279,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: proj(c.row) }))
     : (rel.stream as DataStream<Row>).map(proj)
   ).uid(uid).name('sql:project');
+  if (!rel.updating) record(stream, { k: 'calc', input: rel.stream, apply: proj, copyOf: (key) => source[keys.indexOf(key)] });
   return { stream, ...props };
 }
 

@@ -1,0 +1,250 @@
+/**
+ * Join-back fusion. Nexmark q5 joins a window aggregate X (bids per auction and window) with an
+ * aggregate over X grouped by the window (the maximum count per window) on the window, and keeps
+ * the rows meeting a condition on the aggregate (num >= maxn). Planned as written that is six
+ * stages: X fans out to a projection and to the second aggregate, and a window join stores every
+ * row of X again. The DataStream version is one keyed stage: gather X's rows of a window,
+ * compute the aggregate, emit the rows that satisfy the condition. This rewrites the first into
+ * the second where it is provably the same result:
+ *
+ * - an inner window join whose one side is stateless calcs over a stream S and whose other side
+ *   is stateless calcs over a window aggregate Y of stateless calcs over the same stream S (the
+ *   reused sub-plan: X is planned once, lineage.ts sees both sides reach it);
+ * - Y groups by plain columns plus window_start and window_end, and for every one of those the
+ *   join has an equality between the column and the same column of S on the other side; so a
+ *   row of S meets exactly the Y row of its own group, and keying S's rows by those columns
+ *   gathers a whole Y group with every row it can join;
+ * - no time bounds between the sides (the window join ignores them; not fused, to stay equal).
+ *
+ * The fused operator keys S's rows by those columns and gathers them by the tumbling window Y
+ * uses (every row of one SQL window carries the same timestamp, window_end - 1), and when the
+ * window fires: Y's accumulator over the rows Y's calcs keep, Y's row through its calcs, then
+ * each row through the other side's calcs, joined with Y's row and kept when the remaining
+ * conditions are TRUE. A group whose key has a NULL joins nothing (SQL's = is never true for
+ * NULL); an empty or HAVING-dropped Y group joins nothing, as the inner join.
+ *
+ * The sides were planned before the join saw them: their operators are the graph's newest
+ * nodes, and are taken out (only when they are exactly those newest nodes, so no kept node
+ * changes its id).
+ */
+import type { DataStream } from '../api/datastream.js';
+import { TumblingEventTimeWindows } from '../api/windows.js';
+import type { Collector } from '../contract/functions.js';
+import type { StreamNode } from '../graph/stream-graph.js';
+import type { Expr } from './ast.js';
+import { dependsOn } from './calc.js';
+import type { Row } from './expressions.js';
+import { drop, isDropped, nodeOf, stepOf, type CalcStep, type RewindowStep } from './lineage.js';
+import { exprText, type PlanContext } from './planner.js';
+import type { AnyStream, Rel } from './relation.js';
+import { resolveRef } from './scope.js';
+
+/** What the window join would have been built from. */
+export interface WindowJoinPlan {
+  l: Rel;
+  r: Rel;
+  /** The equality conjuncts, as (left expression, right expression). */
+  pairs: Array<[Expr, Expr]>;
+  /** Their compiled sides (over the left rows, over the right rows). */
+  pairFns: Array<[(row: Row) => unknown, (row: Row) => unknown]>;
+  /** The other conjuncts: a condition over the combined row (undefined: none). */
+  residual: ((row: Row) => boolean) | undefined;
+  /** Conjuncts bounding one side's time by the other's (none for a fusion). */
+  bounds: number;
+  combine: (a: Row, b: Row) => Row;
+  /** The tumbling window the join pairs rows by. */
+  sizeMs: number;
+  /** What EXPLAIN prints (the join condition). */
+  detail: string;
+}
+
+/** Stateless calcs from `base` up to a stream, in the order they run. */
+interface Chain {
+  base: AnyStream;
+  steps: CalcStep[];
+  streams: AnyStream[];
+}
+
+function chainOf(stream: AnyStream): Chain {
+  const steps: CalcStep[] = [];
+  const streams: AnyStream[] = [];
+  let s = stream;
+  for (let st = stepOf(s); st?.k === 'calc'; st = stepOf(s)) {
+    steps.unshift(st);
+    streams.unshift(s);
+    s = st.input;
+  }
+  return { base: s, steps, streams };
+}
+
+/** The column of the chain's base that output column `key` copies unchanged, if any. */
+function originOf(chain: Chain, key: string | undefined): string | undefined {
+  for (let i = chain.steps.length - 1; i >= 0 && key !== undefined; i--) key = chain.steps[i]!.copyOf(key);
+  return key;
+}
+
+/** The chain's calcs as one function (undefined: a condition dropped the row). */
+function applyOf(chain: Chain): (row: Row) => Row | undefined {
+  const fns = chain.steps.map((s) => s.apply);
+  if (fns.length === 0) return (row) => row;
+  if (fns.length === 1) return fns[0]!;
+  return (row) => {
+    let r: Row | undefined = row;
+    for (let i = 0; i < fns.length && r !== undefined; i++) r = fns[i]!(r);
+    return r;
+  };
+}
+
+/** The row key a plain column reference reads in `rel` (undefined for anything else). */
+function columnKey(e: Expr, rel: Rel): string | undefined {
+  if (e.k !== 'ref') return undefined;
+  try {
+    const r = resolveRef(rel.fields, e);
+    return r.path.length === 0 && r.field.get === undefined ? r.key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The match of the pattern with X on side `xLeft ? left : right`, or undefined. */
+interface Match {
+  xs: Chain;
+  ys: Chain;
+  yin: Chain;
+  agg: RewindowStep;
+  /** Columns of S whose values key the fused operator (one per grouping component of Y). */
+  keys: string[];
+  /** Which of them is window_end. */
+  endKey: string;
+  /** The same columns as the query names them on the X side (for EXPLAIN). */
+  names: string[];
+  /** Equalities the keying does not already make true, as (left value, right value) functions. */
+  others: Array<[(row: Row) => unknown, (row: Row) => unknown]>;
+}
+
+function match(p: WindowJoinPlan, xLeft: boolean): Match | undefined {
+  const x = xLeft ? p.l : p.r;
+  const y = xLeft ? p.r : p.l;
+  const xs = chainOf(x.stream);
+  const ys = chainOf(y.stream);
+  const agg = stepOf(ys.base);
+  if (agg?.k !== 'rewindow' || agg.computedGroups || agg.sizeMs !== p.sizeMs) return undefined;
+  const yin = chainOf(agg.input);
+  if (yin.base !== xs.base) return undefined;
+  // Each grouping component of Y (an output column of the aggregate) must be equated with the
+  // same column of S on the X side.
+  const covered = new Map<string, string>();
+  const names = new Map<string, string>();
+  const others: Match['others'] = [];
+  p.pairs.forEach(([le, re], i) => {
+    const xKey = originOf(xs, columnKey(xLeft ? le : re, x));
+    const yOut = originOf(ys, columnKey(xLeft ? re : le, y));
+    const yIn = yOut === undefined ? undefined : agg.groupCopies.get(yOut);
+    if (xKey !== undefined && yIn !== undefined && originOf(yin, yIn) === xKey) {
+      covered.set(yOut!, xKey);
+      names.set(xKey, exprText(xLeft ? le : re));
+    } else others.push(p.pairFns[i]!);
+  });
+  if (covered.size !== agg.groupCopies.size) return undefined;
+  const keys = [...new Set(covered.values())];
+  return { xs, ys, yin, agg, keys, endKey: covered.get(agg.endKey)!, names: keys.map((k) => names.get(k)!), others };
+}
+
+/**
+ * The fused operator for this window join when the join is a join-back (see above), with the
+ * sides' operators taken out of the graph; undefined (and nothing changed) otherwise.
+ */
+export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | undefined {
+  if (p.bounds > 0) return undefined;
+  const left = match(p, true);
+  const m = left ?? match(p, false);
+  if (m === undefined) return undefined;
+  const xLeft = left !== undefined;
+  if (!takeOut([...m.xs.streams, ...m.yin.streams, m.ys.base, ...m.ys.streams], ctx)) return undefined;
+
+  const { agg, keys } = m;
+  const xRow = applyOf(m.xs);
+  const yIn = applyOf(m.yin);
+  const yOut = applyOf(m.ys);
+  const { combine, residual } = p;
+  // As the window join's key: the left value not NULL and the same value on the right.
+  const { others } = m;
+  const equal = (a: Row, b: Row): boolean => {
+    for (const [fa, fb] of others) {
+      const v = fa(a);
+      if (v === null || v === undefined || v !== fb(b)) return false;
+    }
+    return true;
+  };
+  const joinGroup = (rows: Row[], out: Collector<Row>): void => {
+    const first = rows[0]!;
+    for (const k of keys) if (first[k] === null || first[k] === undefined) return;
+    let acc = agg.fn.createAccumulator();
+    let any = false;
+    for (const row of rows) {
+      const r = yIn(row);
+      if (r === undefined) continue;
+      acc = agg.fn.add(r, acc);
+      any = true;
+    }
+    if (!any) return;
+    const aggRow = yOut(agg.result(agg.fn.getResult(acc)));
+    if (aggRow === undefined) return;
+    for (const row of rows) {
+      const r = xRow(row);
+      if (r === undefined) continue;
+      if (!equal(xLeft ? r : aggRow, xLeft ? aggRow : r)) continue;
+      const joined = xLeft ? combine(r, aggRow) : combine(aggRow, r);
+      if (residual === undefined || residual(joined)) out.collect(joined);
+    }
+  };
+  // Keyed by window_end alone (a number: no key string built per row, as the DataStream q5
+  // keys by the window's end); the rows of one end are split by the other grouping columns.
+  const end = m.endKey;
+  const rest = keys.filter((k) => k !== end);
+  const restKey = rest.length === 1 ? (row: Row) => row[rest[0]!] ?? null : (row: Row) => JSON.stringify(rest.map((k) => row[k] ?? null));
+  const join = (_key: unknown, _ctx: unknown, rows: Row[], out: Collector<Row>): void => {
+    const first = restKey(rows[0]!);
+    let single = true;
+    for (let i = 1; i < rows.length && single; i++) single = restKey(rows[i]!) === first;
+    if (single) return joinGroup(rows, out);
+    const groups = new Map<unknown, Row[]>();
+    for (const row of rows) {
+      const k = restKey(row);
+      const g = groups.get(k);
+      if (g === undefined) groups.set(k, [row]);
+      else g.push(row);
+    }
+    for (const g of groups.values()) joinGroup(g, out);
+  };
+  const uid = ctx.uids.next('joinback', `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${m.names.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`);
+  return (m.xs.base as DataStream<Row>)
+    .keyBy((row: Row) => row[end] ?? null)
+    .window(TumblingEventTimeWindows.of(p.sizeMs))
+    .process(join)
+    .uid(uid)
+    .name('sql:window join-back');
+}
+
+/**
+ * Takes the operators of `streams` out of the graph when they are exactly its newest nodes;
+ * false (nothing changed) otherwise. Cached relations built on them are forgotten, and EXPLAIN
+ * no longer lists them.
+ */
+function takeOut(streams: AnyStream[], ctx: PlanContext): boolean {
+  const graph = ctx.env.graph;
+  const nodes = new Set<StreamNode>();
+  for (const s of streams) {
+    const n = nodeOf(s);
+    if (n === undefined || graph.nodes[n.id] !== n) return false;
+    nodes.add(n);
+  }
+  const cut = graph.nodes.length - nodes.size;
+  if (nodes.size === 0 || [...nodes].some((n) => n.id < cut)) return false;
+  for (const n of graph.truncate(cut)) drop(n);
+  const uids = new Set([...nodes].map((n) => n.uid));
+  for (let i = ctx.uids.nodes.length - 1; i >= 0; i--) if (uids.has(ctx.uids.nodes[i]!.uid)) ctx.uids.nodes.splice(i, 1);
+  // A table or view read inside the join is planned again if read later (its plan is the same).
+  for (const [name, rel] of ctx.scans) if (isDropped(dependsOn(rel))) ctx.scans.delete(name);
+  return true;
+}

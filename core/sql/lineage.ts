@@ -1,0 +1,72 @@
+/**
+ * What the planner built each append-only SQL stream from, kept beside the DataStream graph so
+ * that a later rewrite (join-back.ts) can see through it: a stateless calc (its row function and
+ * which output columns are plain copies of input columns) or a window aggregate over rows that
+ * already carry their window (its accumulator and key columns). Recorded when the operator is
+ * built; nothing here runs per record in the built job.
+ */
+import type { AggregateFunction } from '../contract/state.js';
+import type { Row } from './expressions.js';
+import type { StreamNode } from '../graph/stream-graph.js';
+import type { AnyStream } from './relation.js';
+
+/** A stateless calc: `apply` gives the output row, or undefined when a condition drops the row. */
+export interface CalcStep {
+  k: 'calc';
+  input: AnyStream;
+  apply: (row: Row) => Row | undefined;
+  /** The input column an output column copies unchanged; undefined for a computed one. */
+  copyOf: (key: string) => string | undefined;
+}
+
+/**
+ * A window aggregate over rows already windowed (a window aggregate's rows): grouped by plain
+ * columns and window_start / window_end, gathered by a tumbling window of `sizeMs` over the rows'
+ * timestamps. `result` is its output row for one group's accumulator.
+ */
+export interface RewindowStep {
+  k: 'rewindow';
+  input: AnyStream;
+  sizeMs: number;
+  fn: AggregateFunction<Row, unknown, unknown>;
+  result: (acc: unknown) => Row;
+  /** Output column key of each grouping component (group columns, window_start, window_end) → the input column it is. */
+  groupCopies: ReadonlyMap<string, string>;
+  /** The output column that is window_end (one of groupCopies' keys). */
+  endKey: string;
+  /** Grouping expressions that are not plain columns (then no rewrite sees through the aggregate). */
+  computedGroups: boolean;
+}
+
+export type Step = CalcStep | RewindowStep;
+
+const steps = new WeakMap<AnyStream, Step>();
+
+/** Records how `stream` was built. */
+export function record(stream: AnyStream, step: Step): void {
+  steps.set(stream, step);
+}
+
+/** How `stream` was built, if the planner recorded it. */
+export function stepOf(stream: AnyStream): Step | undefined {
+  return steps.get(stream);
+}
+
+/** Nodes a rewrite took out of the graph: a cached stream of one must not be built on. */
+const dropped = new WeakSet<object>();
+
+/** The graph node a stream is the output of (a single operator's stream), if it is one. */
+export function nodeOf(stream: AnyStream): StreamNode | undefined {
+  return 'node' in stream ? (stream as { node: StreamNode }).node : undefined;
+}
+
+/** Marks `node` as taken out of the graph. */
+export function drop(node: StreamNode): void {
+  dropped.add(node);
+}
+
+/** Whether `stream` is the output of a node a rewrite took out of the graph. */
+export function isDropped(stream: AnyStream): boolean {
+  const n = nodeOf(stream);
+  return n !== undefined && dropped.has(n);
+}
