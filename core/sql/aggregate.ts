@@ -18,6 +18,8 @@ import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
 import { narrowed } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
+import { keySelector } from './keys.js';
+import { columnFn } from './row-builder.js';
 
 /** One aggregate call of the query. */
 interface AggCall {
@@ -204,19 +206,6 @@ interface WindowAcc {
   a: unknown[];
 }
 
-const NULL_KEY = '\u0000null';
-
-/** The key of a row for keyBy: the value of a single key, else the values as JSON. */
-export function keySelector(keys: readonly Compiled[]): (row: Row) => unknown {
-  if (keys.length === 0) return () => 0;
-  if (keys.length === 1) {
-    const f = keys[0]!.fn;
-    return (row) => f(row) ?? NULL_KEY;
-  }
-  const fs = keys.map((k) => k.fn);
-  return (row) => JSON.stringify(fs.map((f) => f(row) ?? null));
-}
-
 function distinctKey(v: unknown): string {
   return typeof v === 'string' ? `s${v}` : `n${String(v)}`;
 }
@@ -357,7 +346,7 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   if (rewindow) {
     const startKey = w.startKey;
     const endKey = w.endKey;
-    keys = [...keys, { fn: (r) => r[startKey], type: T.TIMESTAMP }, { fn: (r) => r[endKey], type: T.TIMESTAMP }];
+    keys = [...keys, { fn: columnFn([startKey]), type: T.TIMESTAMP }, { fn: columnFn([endKey]), type: T.TIMESTAMP }];
   }
   const nGroup = groupFields.length;
   const proctime = w.proctime === true;

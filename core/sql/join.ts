@@ -11,6 +11,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, filter, planFrom, type PlanContext } from './planner.js';
 import { andParts, over, pushDown } from './join-pushdown.js';
+import { pruned, refsOf } from './join-prune.js';
 import { settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
@@ -18,7 +19,9 @@ import { insertOnly, regularJoin, type ChangeRow } from './runtime/index.js';
 import { resolveRef, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
-import { keySelector } from './aggregate.js';
+import { keySelector, rawKey, rowIdOf } from './keys.js';
+import { pairBuilder } from './row-builder.js';
+import { allTrue } from './codegen.js';
 
 function conjuncts(e: Expr | undefined): Expr[] {
   if (!e) return [];
@@ -56,9 +59,10 @@ function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } 
 
 /**
  * Plans a join and the WHERE over it (for a comma join, its conditions); conjuncts that read
- * one side are pushed below the join where its type allows (join-pushdown.ts).
+ * one side are pushed below the join where its type allows (join-pushdown.ts), and each side
+ * keeps only the columns the join and `reads` (the query over it) read (join-prune.ts).
  */
-export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr): Rel {
+export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr, reads?: readonly unknown[]): Rel {
   const onWhere = (rel: Rel, e: Expr | undefined): Rel => (e === undefined ? rel : filter(rel, e, ctx));
   if (f.r.k === 'table' && f.r.asOf !== undefined) return onWhere(planLookupJoin(f, f.r, ctx), f.type === 'cross' ? undefined : where);
   const joinType = f.type === 'cross' ? 'inner' : f.type;
@@ -66,10 +70,11 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
   const after = f.type === 'cross' ? undefined : where;
   // The left side is built before the right is planned (so uids keep their planning order)
   // unless a conjunct might be pushed into it.
-  const left = planFrom(f.l, ctx);
+  const refs = reads === undefined ? undefined : refsOf([on, after, reads]);
+  const left = pruned(planFrom(f.l, ctx), refs, ctx.uids);
   const mayPush = [...on, ...andParts(after)].some((e) => over(e, left.fields) && !over(e, []));
   if (!mayPush) settled(left);
-  const right = planFrom(f.r, ctx);
+  const right = pruned(planFrom(f.r, ctx), refs, ctx.uids);
   const p = pushDown(joinType, left, right, on, after, ctx);
   return onWhere(planEquiJoin(f, joinType, settled(p.l), settled(p.r), p.on, ctx), p.where);
 }
@@ -87,13 +92,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const fields = [...l.fields, ...rightFields];
   const rFrom = r.fields.map((x) => x.key);
   const rTo = rightFields.map((x) => x.key);
-  const lKeys = l.fields.map((x) => x.key);
-  const combine = (a: Row | null, b: Row | null): Row => {
-    const o: Row = {};
-    for (const k of lKeys) o[k] = a === null ? null : a[k];
-    for (let i = 0; i < rFrom.length; i++) o[rTo[i]!] = b === null ? null : b[rFrom[i]!];
-    return o;
-  };
+  const combine = pairBuilder(l.fields.map((x) => x.key), rFrom, rTo);
 
   const eqL: Compiled[] = [];
   const eqR: Compiled[] = [];
@@ -136,7 +135,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     if (c.type.name !== 'BOOLEAN') throw sqlError(e.pos, `a join condition must be BOOLEAN, got ${typeName(c.type)}`);
     return c.fn;
   });
-  const residual = restFns.length === 0 ? undefined : (row: Row): boolean => restFns.every((fn) => fn(row) === true);
+  const residual = restFns.length === 0 ? undefined : allTrue(restFns);
   const keyL = keySelector(eqL);
   const keyR = keySelector(eqR);
   // SQL's = is never true for NULL: rows of the left side with a NULL key cannot join (inner
@@ -211,6 +210,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const left = asChanges(l, 'left');
   const right = asChanges(r, 'right');
   const allRest = rest.map((e) => compile(e, { fields }).fn);
+  const holds = allTrue(allRest);
   const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)`);
   const stream = regularJoin(left, right, {
     type: joinType,
@@ -218,9 +218,11 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     rightKey: rawKey(eqR),
     condition: allRest.length === 0 ? undefined : (a, b) => {
       const row = combine(a, b);
-      return allRest.every((fn) => fn(row) === true);
+      return holds(row);
     },
     combine,
+    // A stored row is known by the columns the join reads of it (its side's fields).
+    rowIds: [rowIdOf(l.fields.map((x) => x.key)), rowIdOf(rFrom)],
     ttlMs: ctx.ttlMs,
     uid,
   });
@@ -233,11 +235,4 @@ function refKey(e: Expr & { k: 'ref' }, rel: Rel): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The equi-join key as sqlchange's regularJoin takes it: a value or an array (null matches nothing). */
-function rawKey(keys: Compiled[]): (row: Row) => unknown {
-  const fs = keys.map((k) => k.fn);
-  if (fs.length === 1) return fs[0]!;
-  return (row) => fs.map((f) => f(row));
 }

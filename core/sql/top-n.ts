@@ -61,7 +61,7 @@ export function topNPattern(s: Select): TopNPattern | undefined {
 export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const inner = p.inner;
   if (inner.groupBy.length > 0 || inner.distinct) throw sqlUnsupported(inner.pos, 'a Top-N over an aggregate in the same SELECT (aggregate in a subquery first)');
-  const rel = planFromWhere(inner.from!, inner.where, ctx);
+  const rel = planFromWhere(inner.from!, inner.where, ctx, [inner.items]);
   const scope = { fields: rel.fields };
   const parts = p.over.partitionBy.map((e) => compile(e, scope).fn);
   const orderBy = p.over.orderBy.map((o) => ({ value: compile(o.e, scope).fn, desc: o.desc }));
