@@ -12,10 +12,10 @@ import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, filter, planFrom, type PlanContext } from './planner.js';
 import { andParts, over, pushDown } from './join-pushdown.js';
 import { pruned, refsOf } from './join-prune.js';
-import { settled } from './calc.js';
+import { insertChanges, settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
-import { insertOnly, regularJoin, type ChangeRow } from './runtime/index.js';
+import { regularJoin, type ChangeRow } from './runtime/index.js';
 import { resolveRef, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
@@ -64,19 +64,20 @@ function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } 
  */
 export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr, reads?: readonly unknown[]): Rel {
   const onWhere = (rel: Rel, e: Expr | undefined): Rel => (e === undefined ? rel : filter(rel, e, ctx));
-  if (f.r.k === 'table' && f.r.asOf !== undefined) return onWhere(planLookupJoin(f, f.r, ctx), f.type === 'cross' ? undefined : where);
-  const joinType = f.type === 'cross' ? 'inner' : f.type;
   const on = conjuncts(f.type === 'cross' ? where : f.on);
   const after = f.type === 'cross' ? undefined : where;
+  const refs = reads === undefined ? undefined : refsOf([on, after, reads]);
+  if (f.r.k === 'table' && f.r.asOf !== undefined) return onWhere(planLookupJoin(f, f.r, ctx, refs), f.type === 'cross' ? undefined : where);
+  const joinType = f.type === 'cross' ? 'inner' : f.type;
   // The left side is built before the right is planned (so uids keep their planning order)
   // unless a conjunct might be pushed into it.
-  const refs = reads === undefined ? undefined : refsOf([on, after, reads]);
   const left = pruned(planFrom(f.l, ctx), refs, ctx.uids);
   const mayPush = [...on, ...andParts(after)].some((e) => over(e, left.fields) && !over(e, []));
   if (!mayPush) settled(left);
   const right = pruned(planFrom(f.r, ctx), refs, ctx.uids);
   const p = pushDown(joinType, left, right, on, after, ctx);
-  return onWhere(planEquiJoin(f, joinType, settled(p.l), settled(p.r), p.on, ctx), p.where);
+  // The sides are built by the join (a regular join's sides emit their rows as changes themselves).
+  return onWhere(planEquiJoin(f, joinType, p.l, p.r, p.on, ctx), p.where);
 }
 
 /** The join itself of `l` and `r` on the conjuncts `conds`. */
@@ -206,7 +207,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
 
   // Regular join: a changelog (sqlchange's runtime).
   const asChanges = (rel: Rel, side: string): DataStream<ChangeRow> =>
-    rel.updating ? (rel.stream as DataStream<ChangeRow>) : insertOnly(rel.stream as DataStream<Row>, { uid: ctx.uids.next('calc', `${side} rows as +I changes`) });
+    (rel.updating ? rel.stream : insertChanges(rel, ctx.uids, `${side} rows as +I changes`)) as DataStream<ChangeRow>;
   const left = asChanges(l, 'left');
   const right = asChanges(r, 'right');
   const allRest = rest.map((e) => compile(e, { fields }).fn);
