@@ -212,6 +212,10 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const right = asChanges(r, 'right');
   const allRest = rest.map((e) => compile(e, { fields }).fn);
   const holds = allTrue(allRest);
+  // The condition reads the combined row; the pair it accepts is combined next, so that row is handed over, not built again.
+  let checkedA: Row | null = null;
+  let checkedB: Row | null = null;
+  let checkedRow: Row | undefined;
   const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)`);
   const stream = regularJoin(left, right, {
     type: joinType,
@@ -219,9 +223,16 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     rightKey: rawKey(eqR),
     condition: allRest.length === 0 ? undefined : (a, b) => {
       const row = combine(a, b);
+      checkedA = a;
+      checkedB = b;
+      checkedRow = row;
       return holds(row);
     },
-    combine,
+    combine: allRest.length === 0 ? combine : (a, b) => {
+      const row = checkedRow !== undefined && checkedA === a && checkedB === b ? checkedRow : combine(a, b);
+      checkedRow = undefined;
+      return row;
+    },
     // A stored row is known by the columns the join reads of it (its side's fields).
     rowIds: [rowIdOf(l.fields.map((x) => x.key)), rowIdOf(rFrom)],
     ttlMs: ctx.ttlMs,
