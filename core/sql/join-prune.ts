@@ -56,3 +56,19 @@ export function pruned(rel: Rel, refs: ReadonlyArray<Expr & { k: 'ref' | 'star' 
   const keep = refs === undefined ? undefined : keysRead(rel, refs);
   return keep === undefined ? rel : narrowed(rel, keep, uids);
 }
+
+/**
+ * True when a reference of `refs` names a column of neither side: the query is wrong, and the
+ * error it gets must list the sides' columns before pruning, so the join keeps them all.
+ */
+export function namesUnknown(refs: ReadonlyArray<Expr & { k: 'ref' | 'star' }> | undefined, l: Rel, r: Rel): boolean {
+  const resolves = (rel: Rel, e: Expr & { k: 'ref' }): boolean => {
+    try {
+      resolveRef(rel.fields, e);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return refs !== undefined && refs.some((e) => e.k === 'ref' && !resolves(l, e) && !resolves(r, e));
+}

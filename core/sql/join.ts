@@ -11,7 +11,7 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, filter, planFrom, type PlanContext } from './planner.js';
 import { andParts, over, pushDown } from './join-pushdown.js';
-import { pruned, refsOf } from './join-prune.js';
+import { namesUnknown, pruned, refsOf } from './join-prune.js';
 import { insertChanges, settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
@@ -71,10 +71,13 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
   const joinType = f.type === 'cross' ? 'inner' : f.type;
   // The left side is built before the right is planned (so uids keep their planning order)
   // unless a conjunct might be pushed into it.
-  const left = pruned(planFrom(f.l, ctx), refs, ctx.uids);
+  const leftAll = planFrom(f.l, ctx);
+  let left = pruned(leftAll, refs, ctx.uids);
   const mayPush = [...on, ...andParts(after)].some((e) => over(e, left.fields) && !over(e, []));
   if (!mayPush) settled(left);
-  const right = pruned(planFrom(f.r, ctx), refs, ctx.uids);
+  let right = planFrom(f.r, ctx);
+  if (namesUnknown(refs, leftAll, right)) left = leftAll;
+  else right = pruned(right, refs, ctx.uids);
   const p = pushDown(joinType, left, right, on, after, ctx);
   // The sides are built by the join (a regular join's sides emit their rows as changes themselves).
   return onWhere(planEquiJoin(f, joinType, p.l, p.r, p.on, ctx), p.where);

@@ -110,6 +110,15 @@ describe('SQL columns pruned below joins', () => {
     }
   });
 
+  it('a column that neither side has gets the message listing every column of its table', () => {
+    const s = new SqlSession(new StreamExecutionEnvironment({}));
+    s.execute(DDL(dir));
+    assert.throws(
+      () => s.execute(`CREATE TABLE bad (id BIGINT) WITH ('connector' = 'blackhole'); INSERT INTO bad SELECT L.nope FROM L JOIN R ON L.k = R.k;`),
+      (e: Error) => /column 'nope' not found in 'L' \(it has L\.id, L\.k, L\.a, L\.s, L\.pad\)/.test(e.message) && e.message.split('\n').length === 1,
+    );
+  });
+
   it('results at parallelism 2 equal the references', { timeout: 60_000 }, async () => {
     const all = cases(data.ls, data.rs);
     const script = DDL(dir) + all.map((c) => `CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'collect');\nINSERT INTO ${c.name} ${c.sql};`).join('\n');
