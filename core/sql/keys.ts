@@ -10,12 +10,21 @@ import type { Compiled, Row } from './expressions.js';
 /** What a NULL key value is keyed as (keyBy needs a value; SQL groups the NULLs together). */
 const NULL_KEY = '\u0000null';
 
-/** The key of a row for keyBy: the value of a single key (NULL as NULL_KEY), else the values (NULL as null) as JSON. */
+/**
+ * The key of a row for keyBy: the value of a single key (NULL as NULL_KEY), else one string of
+ * the values, each a number's digits, N for NULL or JSON (a quoted string), joined by commas: no
+ * two different value lists give the same string, since a quoted string cannot close early.
+ */
 export function keySelector(keys: readonly Compiled[]): (row: Row) => unknown {
   if (keys.length === 0) return () => 0;
   const b = new Binder();
   if (keys.length === 1) return b.build('r', `return ${jsOf(keys[0]!.fn)(b, 'r')} ?? ${JSON.stringify(NULL_KEY)};`);
-  return b.build('r', `return JSON.stringify([${keys.map((k) => `${jsOf(k.fn)(b, 'r')} ?? null`).join(', ')}]);`);
+  const part = b.bind(keyPart);
+  return b.build('r', `return ${keys.map((k) => `${part}(${jsOf(k.fn)(b, 'r')})`).join(" + ',' + ")};`);
+}
+
+function keyPart(v: unknown): string {
+  return typeof v === 'number' ? String(v) : v === null || v === undefined ? 'N' : JSON.stringify(v);
 }
 
 /** The equi-join key as the changelog join takes it: the value of a single key, else an array of the values (NULL matches nothing). */
