@@ -11,14 +11,16 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type Row } from './expressions.js';
 import { filter, project, type PlanContext } from './planner.js';
 import type { AnyStream, Rel } from './relation.js';
-import { groupAggregate, insertOnly, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
+import { groupAggregate, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
-import { narrowed } from './calc.js';
-import { Binder } from './codegen.js';
+import { calcOf, insertChanges, memoized, narrowed, pendingRel, relProps, withColumns } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
+import { keySelector } from './keys.js';
+import { columnFn, type ColumnFn } from './row-builder.js';
+import { Binder } from './codegen.js';
 import { isDropped, record } from './lineage.js';
 
 /** One aggregate call of the query. */
@@ -213,19 +215,6 @@ interface WindowAcc {
   a: unknown[];
 }
 
-const NULL_KEY = '\u0000null';
-
-/** The key of a row for keyBy: the value of a single key, else the values as JSON. */
-export function keySelector(keys: readonly Compiled[]): (row: Row) => unknown {
-  if (keys.length === 0) return () => 0;
-  if (keys.length === 1) {
-    const f = keys[0]!.fn;
-    return (row) => f(row) ?? NULL_KEY;
-  }
-  const fs = keys.map((k) => k.fn);
-  return (row) => JSON.stringify(fs.map((f) => f(row) ?? null));
-}
-
 function distinctKey(v: unknown): string {
   return typeof v === 'string' ? `s${v}` : `n${String(v)}`;
 }
@@ -366,7 +355,7 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
   if (rewindow) {
     const startKey = w.startKey;
     const endKey = w.endKey;
-    keys = [...keys, { fn: (r) => r[startKey], type: T.TIMESTAMP }, { fn: (r) => r[endKey], type: T.TIMESTAMP }];
+    keys = [...keys, { fn: columnFn([startKey]), type: T.TIMESTAMP }, { fn: columnFn([endKey]), type: T.TIMESTAMP }];
   }
   const nGroup = groupFields.length;
   const proctime = w.proctime === true;
@@ -456,17 +445,20 @@ function exactSum(a: AggCall): AggregateSpec['exact'] {
 function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {
   // Group expressions that are not plain columns are computed into the row first ($g0, …).
   const extra = groupFields.map((f, i) => (f.key === `$g${i}` ? ([f.key, keys[i]!.fn] as const) : undefined)).filter((x) => x !== undefined);
-  let input: AnyStream = rel.stream;
-  if (extra.length > 0) {
+  let input: AnyStream;
+  if (!rel.updating) {
+    // Appended rows: the group keys are columns of the pending calc, which emits the changes itself.
+    input = insertChanges(extra.length === 0 ? rel : withGroupKeys(rel, groupExprs, groupFields, ctx), ctx.uids, 'rows as +I changes');
+  } else if (extra.length === 0) input = rel.stream;
+  else {
     const add = (row: Row): Row => {
       const o: Row = { ...row };
       for (const [k, f] of extra) o[k] = f(row);
       return o;
     };
     const uid = ctx.uids.next('calc', `group keys ${groupExprs.length}`);
-    input = rel.updating ? (input as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: add(c.row) })).uid(uid) : (input as DataStream<Row>).map(add).uid(uid);
+    input = (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: add(c.row) })).uid(uid);
   }
-  if (!rel.updating) input = insertOnly(input as DataStream<Row>, { uid: ctx.uids.next('calc', 'rows as +I changes') });
   const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key, integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT'), exact: exactSum(a) }));
   const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog)`);
   const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, ttlMs: ctx.ttlMs, uid });
@@ -477,4 +469,14 @@ function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], group
     uniqueKey: groupFields.map((f) => f.key),
     updateReason: `the non-windowed GROUP BY at line ${s.pos.line}, column ${s.pos.col}`,
   };
+}
+
+/** `rel` with the GROUP BY expressions that are not plain columns added as columns `$g0`, … of its pending calc. */
+function withGroupKeys(rel: Rel, groupExprs: Expr[], groupFields: Field[], ctx: PlanContext): Rel {
+  const { calc, fields } = calcOf(rel, ctx.uids);
+  const memos = [...calc.memos];
+  const columns: ColumnFn[] = rel.fields.map((f, i) => calc.columns?.[i] ?? [f.key]);
+  const added = groupFields.flatMap((f, i) => (f.key === `$g${i}` ? [{ field: f, fn: memoized(compile(groupExprs[i]!, { fields }).fn, memos) }] : []));
+  const next = withColumns(calc, [...columns, ...added.map((a) => a.fn)], memos, `group keys ${added.map((a) => a.field.key).join(', ')}`);
+  return pendingRel({ ...relProps(rel), fields: [...rel.fields, ...added.map((a) => a.field)] }, next);
 }

@@ -18,6 +18,7 @@ import type { AnyStream, Rel } from './relation.js';
 import type { Field } from './scope.js';
 import { Binder, jsOf, withJs } from './codegen.js';
 import { columnFn, rowJs, type ColumnFn } from './row-builder.js';
+import { insertOnly } from './runtime/changelog.js';
 import type { UidNamer } from './uids.js';
 import { EddyError } from '../failure.js';
 import { isDropped, record } from './lineage.js';
@@ -52,6 +53,8 @@ export interface Calc {
   direct?: () => AnyStream;
   /** The statement's uids (the operator's uid is taken when it is built). */
   uids: UidNamer;
+  /** Emits each output row as an insert change `{ kind: '+I', row }` (the input of a changelog operator). */
+  asInserts?: boolean;
 }
 
 const pending = new WeakMap<Rel, Calc>();
@@ -145,8 +148,8 @@ export type CalcFunction =
  * written inline, a memoized column a local computed on its first read in the record's call.
  */
 export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction {
-  const { conds, columns, updating } = calc;
-  if (conds.length === 0 && columns === undefined) return { op: 'none' };
+  const { conds, columns, updating, asInserts } = calc;
+  if (conds.length === 0 && columns === undefined && !asInserts) return { op: 'none' };
   // The rowtime column is the record's timestamp, which the source's assigner computed (NaN: NULL).
   const stamped = new Map(calc.stamped ? [[calc.stamped, (v: string) => `let ${v} = ctx.timestamp; if (${v} !== ${v}) ${v} = null;`]] : []);
   const b = new Binder(stamped);
@@ -154,10 +157,11 @@ export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction
   const row = updating ? 'const r = x.row;' : 'const r = x;';
   const project = columns === undefined ? undefined : rowJs(b, 'r', fields.map((f) => f.key), columns);
   const body = `${row} ${b.calledOpaque ? resetJs(b, calc.memos) : ''}`;
-  const out = project === undefined ? 'x' : updating ? `{ kind: x.kind, row: ${project} }` : project;
+  const row$ = project === undefined ? 'x' : updating ? `{ kind: x.kind, row: ${project} }` : project;
+  const out = asInserts ? `{ kind: '+I', row: ${row$} }` : row$;
   // The body first: building it names the locals the function declares.
   if (conds.length === 0) return { op: 'map', fn: b.build('x, ctx', `${body} return ${out};`) };
-  if (project === undefined) return { op: 'filter', fn: b.build('x, ctx', `${body} return !(${test});`) };
+  if (out === 'x') return { op: 'filter', fn: b.build('x, ctx', `${body} return !(${test});`) };
   return { op: 'flatMap', fn: b.build('x, o, ctx', `${body} if (${test}) return; o.collect(${out});`) };
 }
 
@@ -212,6 +216,18 @@ export function copiesOf(columns: readonly ColumnFn[] | undefined, fields: reado
     if (typeof c !== 'function' && c.length === 1) m.set(fields[i]!.key, c[0]!);
   });
   return (key) => m.get(key);
+}
+
+/**
+ * The rows of `rel` (append-only) as insert changes for a changelog operator: the wrapping is
+ * composed onto the pending calc, so the side of a join, a GROUP BY's or a Top-N's input is
+ * one operator and one object per row, not a calc and then a map. A calc already built (read
+ * by another consumer) is left as it is and a map wraps its rows.
+ */
+export function insertChanges(rel: Rel, uids: UidNamer, text: string): AnyStream {
+  const calc = pending.get(rel);
+  if (calc === undefined || calc.updating || built.has(calc)) return insertOnly(rel.stream as DataStream<Row>, { uid: uids.next('calc', text) });
+  return pendingRel(relProps(rel), { ...calc, asInserts: true, detail: [...calc.detail, text], direct: undefined }).stream;
 }
 
 /** Narrowed calcs per calc (or per stream, for a relation without one) and kept keys: one operator for equal narrowings. */

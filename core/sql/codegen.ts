@@ -113,3 +113,10 @@ export function generated<F extends AnyFn>(fn: F): F {
   const text = jsOf(fn)(b, 'r');
   return withJs(b.build<F>('r', `return ${text};`), jsOf(fn));
 }
+
+/** A generated `(row) => boolean`: TRUE when every one of `conds` is TRUE for the row (NULL and FALSE fail). */
+export function allTrue(conds: readonly AnyFn[]): (row: Record<string, unknown>) => boolean {
+  const b = new Binder();
+  const text = conds.map((c) => `${jsOf(c)(b, 'r')} === true`).join(' && ');
+  return b.build('r', `return ${text || 'true'};`);
+}

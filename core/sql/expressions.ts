@@ -75,6 +75,15 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const x = compile(e.e, scope);
       const items = e.list.map((i) => compile(i, scope));
       for (let i = 0; i < items.length; i++) comparison(x, items[i]!, e.list[i]!);
+      // A list of literals (q21's channel names) is a set looked up inline in a generated calc.
+      const lits = e.list.every((i) => i.k === 'lit') ? e.list.map((i) => (i as Expr & { k: 'lit' }).value) : undefined;
+      if (lits !== undefined) {
+        const set = new Set(lits.filter((v) => v !== null));
+        const miss = lits.includes(null) ? null : false;
+        const found = e.not ? false : true;
+        const notFound = e.not ? not(miss) : miss;
+        return { fn: lifted1((v) => (v === null ? null : set.has(v as string | number | boolean) ? found : notFound), x), type: T.BOOLEAN };
+      }
       const f = (r: Row): unknown => {
         const v = x.fn(r);
         if (v === null) return null;
@@ -202,6 +211,7 @@ function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
   // One and two arguments (MOD, UPPER, …) as text calling the function, which V8 can inline there.
   if (args.length === 1) return { fn: lifted1(f.nullAware ? body : (v) => (v === null ? null : body(v)), args[0]!), type: f.type };
   if (args.length === 2) return { fn: lifted2(f.nullAware ? body : (a, b) => (a === null || b === null ? null : body(a, b)), args[0]!, args[1]!), type: f.type };
+  if (args.length === 3) return { fn: lifted3(f.nullAware ? body : (a, b, c) => (a === null || b === null || c === null ? null : body(a, b, c)), args[0]!, args[1]!, args[2]!), type: f.type };
   if (f.nullAware) return { fn: (r) => body(...fns.map((a) => a(r))), type: f.type };
   return {
     fn: (r) => {
@@ -282,6 +292,11 @@ function lifted2(op: Op2, l: Compiled, r: Compiled): (row: Row) => unknown {
   const lf = l.fn;
   const rf = r.fn;
   return withJs((row: Row) => op(lf(row), rf(row)), (b, row) => `${b.bind(op)}(${jsOf(lf)(b, row)}, ${jsOf(rf)(b, row)})`);
+}
+
+function lifted3(op: (a: unknown, b: unknown, c: unknown) => unknown, x: Compiled, y: Compiled, z: Compiled): (row: Row) => unknown {
+  const [xf, yf, zf] = [x.fn, y.fn, z.fn];
+  return withJs((row: Row) => op(xf(row), yf(row), zf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)}, ${jsOf(yf)(b, row)}, ${jsOf(zf)(b, row)})`);
 }
 
 /** A value's place in the order of its type: -1, 0 or 1. */

@@ -11,15 +11,18 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, filter, planFrom, type PlanContext } from './planner.js';
 import { andParts, over, pushDown } from './join-pushdown.js';
-import { settled } from './calc.js';
+import { namesUnknown, pruned, refsOf } from './join-prune.js';
+import { insertChanges, settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
-import { insertOnly, regularJoin, type ChangeRow } from './runtime/index.js';
+import { regularJoin, type ChangeRow } from './runtime/index.js';
 import { resolveRef, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
-import { keySelector } from './aggregate.js';
 import { fuseJoinBack } from './join-back.js';
+import { keySelector, rawKey, rowIdOf } from './keys.js';
+import { pairBuilder } from './row-builder.js';
+import { allTrue } from './codegen.js';
 
 function conjuncts(e: Expr | undefined): Expr[] {
   if (!e) return [];
@@ -57,22 +60,28 @@ function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } 
 
 /**
  * Plans a join and the WHERE over it (for a comma join, its conditions); conjuncts that read
- * one side are pushed below the join where its type allows (join-pushdown.ts).
+ * one side are pushed below the join where its type allows (join-pushdown.ts), and each side
+ * keeps only the columns the join and `reads` (the query over it) read (join-prune.ts).
  */
-export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr): Rel {
+export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: Expr, reads?: readonly unknown[]): Rel {
   const onWhere = (rel: Rel, e: Expr | undefined): Rel => (e === undefined ? rel : filter(rel, e, ctx));
-  if (f.r.k === 'table' && f.r.asOf !== undefined) return onWhere(planLookupJoin(f, f.r, ctx), f.type === 'cross' ? undefined : where);
-  const joinType = f.type === 'cross' ? 'inner' : f.type;
   const on = conjuncts(f.type === 'cross' ? where : f.on);
   const after = f.type === 'cross' ? undefined : where;
+  const refs = reads === undefined ? undefined : refsOf([on, after, reads]);
+  if (f.r.k === 'table' && f.r.asOf !== undefined) return onWhere(planLookupJoin(f, f.r, ctx, refs), f.type === 'cross' ? undefined : where);
+  const joinType = f.type === 'cross' ? 'inner' : f.type;
   // The left side is built before the right is planned (so uids keep their planning order)
   // unless a conjunct might be pushed into it.
-  const left = planFrom(f.l, ctx);
+  const leftAll = planFrom(f.l, ctx);
+  let left = pruned(leftAll, refs, ctx.uids);
   const mayPush = [...on, ...andParts(after)].some((e) => over(e, left.fields) && !over(e, []));
   if (!mayPush) settled(left);
-  const right = planFrom(f.r, ctx);
+  let right = planFrom(f.r, ctx);
+  if (namesUnknown(refs, leftAll, right)) left = leftAll;
+  else right = pruned(right, refs, ctx.uids);
   const p = pushDown(joinType, left, right, on, after, ctx);
-  return onWhere(planEquiJoin(f, joinType, settled(p.l), settled(p.r), p.on, ctx), p.where);
+  // The sides are built by the join (a regular join's sides emit their rows as changes themselves).
+  return onWhere(planEquiJoin(f, joinType, p.l, p.r, p.on, ctx), p.where);
 }
 
 /** The join itself of `l` and `r` on the conjuncts `conds`. */
@@ -88,13 +97,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const fields = [...l.fields, ...rightFields];
   const rFrom = r.fields.map((x) => x.key);
   const rTo = rightFields.map((x) => x.key);
-  const lKeys = l.fields.map((x) => x.key);
-  const combine = (a: Row | null, b: Row | null): Row => {
-    const o: Row = {};
-    for (const k of lKeys) o[k] = a === null ? null : a[k];
-    for (let i = 0; i < rFrom.length; i++) o[rTo[i]!] = b === null ? null : b[rFrom[i]!];
-    return o;
-  };
+  const combine = pairBuilder(l.fields.map((x) => x.key), rFrom, rTo);
 
   const eqL: Compiled[] = [];
   const eqR: Compiled[] = [];
@@ -139,7 +142,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     if (c.type.name !== 'BOOLEAN') throw sqlError(e.pos, `a join condition must be BOOLEAN, got ${typeName(c.type)}`);
     return c.fn;
   });
-  const residual = restFns.length === 0 ? undefined : (row: Row): boolean => restFns.every((fn) => fn(row) === true);
+  const residual = restFns.length === 0 ? undefined : allTrue(restFns);
   const keyL = keySelector(eqL);
   const keyR = keySelector(eqR);
   // SQL's = is never true for NULL: rows of the left side with a NULL key cannot join (inner
@@ -212,10 +215,15 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
 
   // Regular join: a changelog (sqlchange's runtime).
   const asChanges = (rel: Rel, side: string): DataStream<ChangeRow> =>
-    rel.updating ? (rel.stream as DataStream<ChangeRow>) : insertOnly(rel.stream as DataStream<Row>, { uid: ctx.uids.next('calc', `${side} rows as +I changes`) });
+    (rel.updating ? rel.stream : insertChanges(rel, ctx.uids, `${side} rows as +I changes`)) as DataStream<ChangeRow>;
   const left = asChanges(l, 'left');
   const right = asChanges(r, 'right');
   const allRest = rest.map((e) => compile(e, { fields }).fn);
+  const holds = allTrue(allRest);
+  // The condition reads the combined row; the pair it accepts is combined next, so that row is handed over, not built again.
+  let checkedA: Row | null = null;
+  let checkedB: Row | null = null;
+  let checkedRow: Row | undefined;
   const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)`);
   const stream = regularJoin(left, right, {
     type: joinType,
@@ -223,9 +231,18 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     rightKey: rawKey(eqR),
     condition: allRest.length === 0 ? undefined : (a, b) => {
       const row = combine(a, b);
-      return allRest.every((fn) => fn(row) === true);
+      checkedA = a;
+      checkedB = b;
+      checkedRow = row;
+      return holds(row);
     },
-    combine,
+    combine: allRest.length === 0 ? combine : (a, b) => {
+      const row = checkedRow !== undefined && checkedA === a && checkedB === b ? checkedRow : combine(a, b);
+      checkedRow = undefined;
+      return row;
+    },
+    // A stored row is known by the columns the join reads of it (its side's fields).
+    rowIds: [rowIdOf(l.fields.map((x) => x.key)), rowIdOf(rFrom)],
     ttlMs: ctx.ttlMs,
     uid,
   });
@@ -238,11 +255,4 @@ function refKey(e: Expr & { k: 'ref' }, rel: Rel): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The equi-join key as sqlchange's regularJoin takes it: a value or an array (null matches nothing). */
-function rawKey(keys: Compiled[]): (row: Row) => unknown {
-  const fs = keys.map((k) => k.fn);
-  if (fs.length === 1) return fs[0]!;
-  return (row) => fs.map((f) => f(row));
 }

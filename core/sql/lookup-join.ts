@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import type { DataStream } from '../api/datastream.js';
 import type { Expr, FromItem } from './ast.js';
 import { settled } from './calc.js';
+import { allTrue } from './codegen.js';
+import { pruned } from './join-prune.js';
+import { pairBuilder } from './row-builder.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, planFrom, type PlanContext } from './planner.js';
@@ -20,10 +23,10 @@ import { coerce, comparable, typeName } from './types.js';
 import type { TableDef } from './catalog.js';
 
 /** Plans `l JOIN r FOR SYSTEM_TIME AS OF … ON …` where `r` is a table. */
-export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: 'table' }, ctx: PlanContext): Rel {
+export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: 'table' }, ctx: PlanContext, refs?: Parameters<typeof pruned>[1]): Rel {
   if (f.type !== 'inner' && f.type !== 'left') throw sqlUnsupported(f.pos, `a ${f.type.toUpperCase()} lookup join (only JOIN and LEFT JOIN … FOR SYSTEM_TIME AS OF)`);
   const table = ctx.catalog.table(r.name, r.pos);
-  const l = settled(planFrom(f.l, ctx));
+  const l = settled(pruned(planFrom(f.l, ctx), refs, ctx.uids));
   const alias = r.alias ?? r.name;
   const leftKeys = new Set(l.fields.map((x) => x.key));
   const physical = table.columns.filter((c) => c.computed === undefined);
@@ -55,7 +58,7 @@ export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: '
     rest.push(c);
   }
   if (eqL.length === 0) throw sqlError(f.pos, `a lookup join needs an equality between the left side and a column of '${r.name}' in ON`);
-  const residual = rest.map((e) => compile(e, { fields }).fn);
+  const residual = allTrue(rest.map((e) => compile(e, { fields }).fn));
 
   const path = lookupPath(table, r);
   const read = tableReader(table);
@@ -63,30 +66,27 @@ export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: '
   const rFrom = tableFields.map((x) => x.key);
   const rTo = rightFields.map((x) => x.key);
   const left = f.type === 'left';
-  const keyOf = (fns: Compiled[], row: Row): string | undefined => {
+  // One key column is looked up by its value (a Map compares numbers and strings by value), several by a string of them.
+  const keyOf = (fns: Compiled[], row: Row): unknown => {
+    if (fns.length === 1) return fns[0]!.fn(row) ?? undefined; // = is never true for NULL
     let k = '';
     for (const c of fns) {
       const v = c.fn(row);
-      if (v === null || v === undefined) return undefined; // = is never true for NULL
+      if (v === null || v === undefined) return undefined;
       k += `${typeof v === 'number' ? v : JSON.stringify(v)}\u0000`;
     }
     return k;
   };
-  let index: Map<string, Row[]> | undefined;
-  const load = (): Map<string, Row[]> => {
-    const m = new Map<string, Row[]>();
+  let index: Map<unknown, Row[]> | undefined;
+  const load = (): Map<unknown, Row[]> => {
+    const m = new Map<unknown, Row[]>();
     for (const row of read(path)) {
       const k = keyOf(eqR, row);
       if (k !== undefined) (m.get(k) ?? m.set(k, []).get(k)!).push(row);
     }
     return m;
   };
-  const combine = (a: Row, b: Row | null): Row => {
-    const o: Row = {};
-    for (const k of lKeys) o[k] = a[k];
-    for (let i = 0; i < rFrom.length; i++) o[rTo[i]!] = b === null ? null : b[rFrom[i]!];
-    return o;
-  };
+  const combine = pairBuilder(lKeys, rFrom, rTo);
   const on = f.on === undefined ? '' : exprText(f.on);
   const stream = (l.stream as DataStream<Row>).flatMap<Row>((row, out) => {
     index ??= load();
@@ -94,7 +94,7 @@ export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: '
     let matched = false;
     for (const s of (k === undefined ? undefined : index.get(k)) ?? []) {
       const joined = combine(row, s);
-      if (residual.every((fn) => fn(joined) === true)) {
+      if (residual(joined)) {
         matched = true;
         out.collect(joined);
       }

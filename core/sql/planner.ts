@@ -50,7 +50,7 @@ function planSelect(s: Select, ctx: PlanContext): Rel {
   if (!s.from) throw sqlUnsupported(s.pos, 'SELECT without FROM');
   const topN = topNPattern(s);
   if (topN) return planTopN(topN, s, ctx);
-  let rel = planFromWhere(s.from, s.where, ctx);
+  let rel = planFromWhere(s.from, s.where, ctx, [s.items, s.groupBy, s.having]);
   const hasAgg = s.groupBy.length > 0 || s.items.some((i) => containsAggregate(i.e)) || (s.having !== undefined);
   const legacy = legacyGroupWindow(s, rel, ctx);
   if (legacy) return planAggregate(legacy.s, legacy.rel, ctx);
@@ -86,8 +86,11 @@ export function containsAggregate(e: Expr): boolean {
   }
 }
 
-/** Plans a FROM item; `where` is passed to comma joins, whose conditions are in WHERE. */
-export function planFrom(f: FromItem, ctx: PlanContext, where?: Expr): Rel {
+/**
+ * Plans a FROM item; `where` is passed to comma joins, whose conditions are in WHERE, and
+ * `reads` (the expressions of the query over it) lets a join prune its sides' columns.
+ */
+export function planFrom(f: FromItem, ctx: PlanContext, where?: Expr, reads?: readonly unknown[]): Rel {
   switch (f.k) {
     case 'table':
       return qualify(scanNamed(f.name, f.pos, ctx), f.alias ?? f.name);
@@ -101,13 +104,13 @@ export function planFrom(f: FromItem, ctx: PlanContext, where?: Expr): Rel {
       return f.alias ? qualify(rel, f.alias) : rel;
     }
     case 'join':
-      return planJoin(f, ctx, where);
+      return planJoin(f, ctx, where, reads);
   }
 }
 
 /** FROM and its WHERE; over a join, planJoin applies the WHERE (pushing what it can below the join). */
-export function planFromWhere(from: FromItem, where: Expr | undefined, ctx: PlanContext): Rel {
-  const rel = planFrom(from, ctx, where);
+export function planFromWhere(from: FromItem, where: Expr | undefined, ctx: PlanContext, reads?: readonly unknown[]): Rel {
+  const rel = planFrom(from, ctx, where, reads);
   return where !== undefined && from.k !== 'join' ? filter(rel, where, ctx) : rel;
 }
 

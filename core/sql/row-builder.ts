@@ -46,3 +46,23 @@ export function rowBuilder(keys: readonly string[], fns: readonly ColumnFn[]): (
   const b = new Binder();
   return b.build('r', `return ${rowJs(b, 'r', keys, fns)};`);
 }
+
+/**
+ * A function combining a join's pair of rows (either NULL on an outer join's padded side) into
+ * one: `lKeys` copied from the left row, the right row's `rFrom[i]` as `rTo[i]`; generated as
+ * one object literal, like a projection's row.
+ */
+export function pairBuilder(lKeys: readonly string[], rFrom: readonly string[], rTo: readonly string[]): (a: Row | null, b: Row | null) => Row {
+  const read = (row: string, k: string): string => `(${row} === null ? null : ${row}[${JSON.stringify(k)}])`;
+  const cols = [...lKeys.map((k) => [k, read('a', k)]), ...rTo.map((k, i) => [k, read('b', rFrom[i]!)])];
+  if (cols.some(([k]) => k === '__proto__')) {
+    return (a, b) => {
+      const o: Row = {};
+      const set = (k: string, v: unknown): unknown => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      for (const k of lKeys) set(k, a === null ? null : a[k]);
+      for (let i = 0; i < rFrom.length; i++) set(rTo[i]!, b === null ? null : b[rFrom[i]!]);
+      return o;
+    };
+  }
+  return new Binder().build('a, b', `return ({ ${cols.map(([k, js]) => `${JSON.stringify(k)}: ${js}`).join(', ')} });`);
+}

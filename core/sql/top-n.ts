@@ -8,7 +8,8 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { filter, planFromWhere, project, qualify, type PlanContext } from './planner.js';
 import type { Rel } from './relation.js';
-import { insertOnly, topN, type ChangeRow } from './runtime/index.js';
+import { topN, type ChangeRow } from './runtime/index.js';
+import { insertChanges } from './calc.js';
 import { T } from './types.js';
 import { exprKey } from './scope.js';
 
@@ -61,13 +62,13 @@ export function topNPattern(s: Select): TopNPattern | undefined {
 export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const inner = p.inner;
   if (inner.groupBy.length > 0 || inner.distinct) throw sqlUnsupported(inner.pos, 'a Top-N over an aggregate in the same SELECT (aggregate in a subquery first)');
-  const rel = planFromWhere(inner.from!, inner.where, ctx);
+  const rel = planFromWhere(inner.from!, inner.where, ctx, [inner.items]);
   const scope = { fields: rel.fields };
   const parts = p.over.partitionBy.map((e) => compile(e, scope).fn);
   const orderBy = p.over.orderBy.map((o) => ({ value: compile(o.e, scope).fn, desc: o.desc }));
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
-  const input: DataStream<ChangeRow> = rel.updating ? (rel.stream as DataStream<ChangeRow>) : insertOnly(rel.stream as DataStream<Row>, { uid: ctx.uids.next('calc', 'rows as +I changes') });
+  const input: DataStream<ChangeRow> = (rel.updating ? rel.stream : insertChanges(rel, ctx.uids, 'rows as +I changes')) as DataStream<ChangeRow>;
   const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (changelog)`);
   const stream = topN(input, { partitionBy, orderBy, n: p.n, rowNumberColumn: wantsRn ? '$rn' : undefined, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, uid });
   let ranked: Rel = {

@@ -36,6 +36,11 @@ export interface RegularJoinOptions {
   condition?: (left: Row, right: Row) => boolean;
   /** The output row of a pair; the missing side of a null-padded row is null. */
   combine: (left: Row | null, right: Row | null) => Row;
+  /**
+   * A row's identity in state, the left side's and the right's (rows equal by value, the same
+   * id); default: rowId, by all of the row's columns.
+   */
+  rowIds?: readonly [(row: Row) => string, (row: Row) => string];
   /** Idle-state TTL: a stored row not touched for this long is forgotten (Flink's table.exec.state.ttl). */
   ttlMs?: number;
   /** uid of the join operator. */
@@ -51,6 +56,7 @@ export interface RegularJoinOptions {
 export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow> {
   checkOptions(opts);
   const { leftKey, rightKey, combine, condition } = opts;
+  const ids = opts.rowIds ?? [rowId, rowId];
   const stateOpts = ttlOptions(opts.ttlMs);
   const outer: [boolean, boolean] = [opts.type === 'left' || opts.type === 'full', opts.type === 'right' || opts.type === 'full'];
   const inner = opts.type === 'inner';
@@ -64,7 +70,7 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
     const theirs = ctx.state.map<string, JoinEntry>(SIDE_STATE[1 - side], stateOpts);
     const row = change.row;
-    const id = rowId(row);
+    const id = ids[side](row);
     const retract = isRetract(change.kind);
     const otherSide = (1 - side) as 0 | 1;
     const otherOuter = outer[otherSide];
