@@ -1,6 +1,11 @@
-/** Reading a JSON-lines sink's committed files back as rows, and comparing row multisets. */
-import { readdirSync, readFileSync } from 'node:fs';
+/** Writing JSON-lines input files, reading a JSON-lines sink's committed files back as rows, and comparing row multisets. */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** `rows` as a JSON-lines file at `path`, one object a line. */
+export function writeJsonLines(path: string, rows: readonly unknown[]): void {
+  writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
 
 /** Every row of every committed file in `dir` (files starting with '.' are in progress, not committed). */
 export function readJsonLinesDir(dir: string): Array<Record<string, unknown>> {

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
 import { adjustPrecisionScale, decimalLiteralType, decimalMultiply, multiplicationType } from '../../core/sql/decimal.js';
 import { T } from '../../core/sql/types.js';
-import { readJsonLinesDir } from '../helpers/json-rows.js';
+import { readJsonLinesDir, writeJsonLines } from '../helpers/json-rows.js';
 import { repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 
@@ -78,7 +78,7 @@ describe('SQL DECIMAL', () => {
     try {
       const rnd = prng(11);
       const rows = Array.from({ length: 400 }, (_, i) => ({ id: i, price: Math.floor(rnd() * 50_000_000) }));
-      writeFileSync(join(dir, 'in.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      writeJsonLines(join(dir, 'in.jsonl'), rows);
       for (const parallelism of [1, 3]) {
         const out = join(dir, `out${parallelism}`);
         writeFileSync(join(dir, `q${parallelism}.sql`), `

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
 import { SqlSession } from '../../core/sql/index.js';
-import { canonRows, changelogRows } from '../helpers/json-rows.js';
+import { canonRows, changelogRows, writeJsonLines } from '../helpers/json-rows.js';
 import { repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 
@@ -92,8 +92,8 @@ describe('SQL columns pruned below joins', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'eddy-sql-prune-'));
     data = tables();
-    writeFileSync(join(dir, 'l.jsonl'), data.ls.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    writeFileSync(join(dir, 'r.jsonl'), data.rs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeJsonLines(join(dir, 'l.jsonl'), data.ls);
+    writeJsonLines(join(dir, 'r.jsonl'), data.rs);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

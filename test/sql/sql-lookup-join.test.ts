@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
 import { EddyError } from '../../core/failure.js';
 import { SqlSession } from '../../core/sql/session.js';
-import { canonRows, readJsonLinesDir } from '../helpers/json-rows.js';
+import { canonRows, readJsonLinesDir, writeJsonLines } from '../helpers/json-rows.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
@@ -28,7 +28,7 @@ describe('SQL lookup join', () => {
   side.push({ k: 5, label: 'L5b', w: 9 });
   writeFileSync(join(dir, 'side.csv'), side.map((s) => `${s.k};${s.label};${s.w}`).join('\n') + '\n');
   const rows = Array.from({ length: 120 }, (_, i) => ({ id: i, g: i % 11 === 10 ? null : i % 11, amount: (i * 7) % 5 }));
-  writeFileSync(join(dir, 'in.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeJsonLines(join(dir, 'in.jsonl'), rows);
 
   const reference = (left: boolean): Array<Record<string, unknown>> =>
     rows.flatMap((r): Array<Record<string, unknown>> => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
 import { SqlSession } from '../../core/sql/index.js';
-import { canonRows, changelogRows } from '../helpers/json-rows.js';
+import { canonRows, changelogRows, writeJsonLines } from '../helpers/json-rows.js';
 import { repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 
@@ -141,8 +141,8 @@ describe('SQL filters below joins, HAVING fused with its projection', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'eddy-sql-pushdown-'));
     data = tables();
-    writeFileSync(join(dir, 'l.jsonl'), data.ls.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    writeFileSync(join(dir, 'r.jsonl'), data.rs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeJsonLines(join(dir, 'l.jsonl'), data.ls);
+    writeJsonLines(join(dir, 'r.jsonl'), data.rs);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

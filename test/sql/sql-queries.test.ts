@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
 import { prng } from '../helpers/prng.js';
 import { repoRoot } from '../helpers/paths.js';
-import { canonRows, readJsonLinesDir } from '../helpers/json-rows.js';
+import { canonRows, readJsonLinesDir, writeJsonLines } from '../helpers/json-rows.js';
 
 const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
 const NAMES = ['ann', 'bob', 'cy', 'dee', 'eve'];
@@ -151,7 +151,7 @@ describe('SQL queries against references', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'eddy-sql-'));
     rows = input();
-    writeFileSync(join(dir, 'in.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeJsonLines(join(dir, 'in.jsonl'), rows);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

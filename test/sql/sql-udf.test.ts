@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
 import { runJob } from '../../core/index.js';
-import { readJsonLinesDir } from '../helpers/json-rows.js';
+import { readJsonLinesDir, writeJsonLines } from '../helpers/json-rows.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { sqlRefusal } from '../helpers/sql-refusal.js';
 
@@ -25,7 +25,7 @@ describe('SQL user-defined functions', () => {
   writeFileSync(join(dir, 'count.mjs'), "export default function count(s, c) { return s === null ? null : s.split(c).length - 1; }\ncount.resultType = 'BIGINT';\n");
   writeFileSync(join(dir, 'shout.cjs'), "module.exports = (s) => s === null ? null : s.toUpperCase() + '!';\n");
   const rows = Array.from({ length: 60 }, (_, i) => ({ id: i, word: WORDS[i % WORDS.length] }));
-  writeFileSync(join(dir, 'in.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeJsonLines(join(dir, 'in.jsonl'), rows);
 
   for (const parallelism of [1, 3]) {
     it(`CREATE FUNCTION modules run in the workers at parallelism ${parallelism}`, async () => {
