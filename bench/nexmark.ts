@@ -11,8 +11,9 @@
  * events per CPU-second (the issue's target: SQL costs at most 1.2×, a ratio ≥ 0.83).
  *
  * Each query first runs a short unmeasured probe (it compiles and warms the query in every
- * worker); without --events the runs are sized from it so that one takes about --seconds
- * (default 4): the slow queries would otherwise dominate the suite.
+ * worker); without --events a second, four times longer, sizes the runs from the rate between
+ * the two so that one takes about --seconds (default 4): the slow queries would otherwise
+ * dominate the suite.
  */
 import { fileURLToPath } from 'node:url';
 import { runJob, type ConsistencyMode } from '../core/index.js';
@@ -96,6 +97,18 @@ async function measure(path: string, query: string, mode: ConsistencyMode, event
   };
 }
 
+/**
+ * Events for a run of about `seconds`, from the rate between two probes of different sizes:
+ * a job's fixed cost (deploying its tasks, planning SQL in each) is in both and cancels out.
+ * One probe's own rate counts it as if it were per event, which sized q5's runs to a quarter
+ * of a second, mostly start-up.
+ */
+function sized(small: NexmarkRun, large: NexmarkRun, seconds: number): number {
+  const dt = large.wallMs - small.wallMs;
+  const rate = dt > 0 ? ((large.events - small.events) * 1000) / dt : large.eventsPerSec;
+  return Math.min(MAX_EVENTS, Math.max(MIN_EVENTS, Math.round((rate * seconds) / 10_000) * 10_000));
+}
+
 export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun) => void): Promise<NexmarkResult> {
   // The first job of the process starts the worker threads; keep that out of every figure.
   await runJob(job('q0'), { parallelism: o.parallelism, args: { events: '20000', rate: String(o.rate) } });
@@ -120,7 +133,7 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun) => 
     // The probe also warms the query: its module is compiled and its code optimised in every worker.
     const probe = await measure(job(q), q, 'none', PROBE_EVENTS, o);
     if (sql) await measure(SQL_JOB, `${q}-sql`, 'none', PROBE_EVENTS, o, sqlArgs(q));
-    const events = o.events ?? Math.min(MAX_EVENTS, Math.max(MIN_EVENTS, Math.round((probe.eventsPerSec * o.seconds) / 10_000) * 10_000));
+    const events = o.events ?? sized(probe, await measure(job(q), q, 'none', PROBE_EVENTS * 4, o), o.seconds);
     for (const mode of MODES) {
       const r = await measure(job(q), q, mode, events, o);
       runs.push(r);
