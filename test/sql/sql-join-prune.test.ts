@@ -8,17 +8,11 @@
  * an unqualified name of one side.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
+import { describe, it } from 'node:test';
+import { StreamExecutionEnvironment } from '../../core/index.js';
 import { SqlSession } from '../../core/sql/index.js';
-import { canonRows, changelogRows, writeJsonLines } from '../helpers/json-rows.js';
-import { repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
-
-const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
+import { assertSqlCases, tablesInTempDir } from '../helpers/sql-cases.js';
 
 type Row = Record<string, number | string | null>;
 interface L { id: number; k: number; a: number; s: string; pad: string }
@@ -87,20 +81,12 @@ CREATE TABLE R (rid BIGINT, k BIGINT, b INT, t VARCHAR, pad2 VARCHAR) WITH ('con
 `;
 
 describe('SQL columns pruned below joins', () => {
-  let dir: string;
-  let data: { ls: L[]; rs: R[] };
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'eddy-sql-prune-'));
-    data = tables();
-    writeJsonLines(join(dir, 'l.jsonl'), data.ls);
-    writeJsonLines(join(dir, 'r.jsonl'), data.rs);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const fx = tablesInTempDir('eddy-sql-prune-', tables, (d) => ({ 'l.jsonl': d.ls, 'r.jsonl': d.rs }));
 
   it('EXPLAIN: each side keeps the columns the join and the query over it read', () => {
     const s = new SqlSession(new StreamExecutionEnvironment({}));
-    s.execute(DDL(dir));
-    for (const c of cases(data.ls, data.rs)) {
+    s.execute(DDL(fx.dir));
+    for (const c of cases(fx.data.ls, fx.data.rs)) {
       const r = s.execute(`CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${c.name} ${c.sql};`).find((x) => x.kind === 'explain');
       assert.ok(r?.kind === 'explain');
       const lines = r.plan.split('\n');
@@ -112,7 +98,7 @@ describe('SQL columns pruned below joins', () => {
 
   it('a column that neither side has gets the message listing every column of its table', () => {
     const s = new SqlSession(new StreamExecutionEnvironment({}));
-    s.execute(DDL(dir));
+    s.execute(DDL(fx.dir));
     assert.throws(
       () => s.execute(`CREATE TABLE bad (id BIGINT) WITH ('connector' = 'blackhole'); INSERT INTO bad SELECT L.nope FROM L JOIN R ON L.k = R.k;`),
       (e: Error) => /column 'nope' not found in 'L' \(it has L\.id, L\.k, L\.a, L\.s, L\.pad\)/.test(e.message) && e.message.split('\n').length === 1,
@@ -120,15 +106,6 @@ describe('SQL columns pruned below joins', () => {
   });
 
   it('results at parallelism 2 equal the references', { timeout: 60_000 }, async () => {
-    const all = cases(data.ls, data.rs);
-    const script = DDL(dir) + all.map((c) => `CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'collect');\nINSERT INTO ${c.name} ${c.sql};`).join('\n');
-    writeFileSync(join(dir, 'q.sql'), script);
-    const res = await runJob(SQL_JOB, { parallelism: 2, args: { 'sql.file': join(dir, 'q.sql') } });
-    for (const c of all) {
-      assert.ok(c.expected.length > 0, `${c.name}: the reference is not empty`);
-      const got = res.collected[`sql-${c.name}-sink-1`] as Array<{ kind: string; row: Row }> | undefined;
-      assert.ok(got, `${c.name}: collected (${Object.keys(res.collected).join(', ')})`);
-      assert.deepEqual(changelogRows(got), canonRows(c.expected), c.name);
-    }
+    await assertSqlCases(fx.dir, DDL(fx.dir), cases(fx.data.ls, fx.data.rs), 2);
   });
 });

@@ -9,17 +9,11 @@
  * and a FULL join, where nothing may move. EXPLAIN shows what moved.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
+import { describe, it } from 'node:test';
+import { StreamExecutionEnvironment } from '../../core/index.js';
 import { SqlSession } from '../../core/sql/index.js';
-import { canonRows, changelogRows, writeJsonLines } from '../helpers/json-rows.js';
-import { repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
-
-const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
+import { assertSqlCases, tablesInTempDir } from '../helpers/sql-cases.js';
 
 type V = number | string | null;
 type Row = Record<string, V>;
@@ -136,20 +130,12 @@ CREATE TABLE R (rid BIGINT, k BIGINT, b INT, t VARCHAR) WITH ('connector' = 'fil
 `;
 
 describe('SQL filters below joins, HAVING fused with its projection', () => {
-  let dir: string;
-  let data: { ls: L[]; rs: R[] };
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'eddy-sql-pushdown-'));
-    data = tables();
-    writeJsonLines(join(dir, 'l.jsonl'), data.ls);
-    writeJsonLines(join(dir, 'r.jsonl'), data.rs);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const fx = tablesInTempDir('eddy-sql-pushdown-', tables, (d) => ({ 'l.jsonl': d.ls, 'r.jsonl': d.rs }));
 
   it('EXPLAIN: one-sided conjuncts sit in the side a join type allows, the rest after the join; HAVING and its select list are one calc', () => {
     const s = new SqlSession(new StreamExecutionEnvironment({}));
-    s.execute(DDL(dir));
-    const byCase = new Map(cases(data.ls, data.rs).map((c) => [c.name, c]));
+    s.execute(DDL(fx.dir));
+    const byCase = new Map(cases(fx.data.ls, fx.data.rs).map((c) => [c.name, c]));
     const plan = (name: string): string => {
       const c = byCase.get(name)!;
       const r = s.execute(`CREATE TABLE ${name} (${c.cols}) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${name} ${c.sql};`).find((x) => x.kind === 'explain');
@@ -188,15 +174,6 @@ describe('SQL filters below joins, HAVING fused with its projection', () => {
   });
 
   it('results at parallelism 2 equal the references (outer-join padding and NULL conditions included)', { timeout: 60_000 }, async () => {
-    const all = cases(data.ls, data.rs);
-    const script = DDL(dir) + all.map((c) => `CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'collect');\nINSERT INTO ${c.name} ${c.sql};`).join('\n');
-    writeFileSync(join(dir, 'q.sql'), script);
-    const res = await runJob(SQL_JOB, { parallelism: 2, args: { 'sql.file': join(dir, 'q.sql') } });
-    for (const c of all) {
-      assert.ok(c.expected.length > 0, `${c.name}: the reference is not empty`);
-      const got = res.collected[`sql-${c.name}-sink-1`] as Array<{ kind: string; row: Row }> | undefined;
-      assert.ok(got, `${c.name}: collected (${Object.keys(res.collected).join(', ')})`);
-      assert.deepEqual(changelogRows(got), canonRows(c.expected), c.name);
-    }
+    await assertSqlCases(fx.dir, DDL(fx.dir), cases(fx.data.ls, fx.data.rs), 2);
   });
 });
