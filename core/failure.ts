@@ -124,6 +124,16 @@ export class EddyError extends Error {
   }
 }
 
+/**
+ * The message of anything thrown, for one line to a user: an Error's message (its class name
+ * when the message is empty, as some network errors have), the first of an AggregateError's
+ * errors (a connect to "localhost" fails once per address), or the value itself.
+ */
+export function messageOf(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return messageOf(err.errors[0]);
+  return err instanceof Error ? err.message || err.constructor.name : String(err);
+}
+
 /** Turns anything thrown into a Failure, keeping an EddyError's own code and location. */
 export function toFailure(
   err: unknown,
@@ -133,7 +143,7 @@ export function toFailure(
     const f = err.toFailure();
     return { ...f, operatorUid: f.operatorUid ?? fallback.operatorUid, subtask: f.subtask ?? fallback.subtask };
   }
-  const cause = err instanceof Error ? err.message : String(err);
+  const cause = messageOf(err);
   const where = fallback.operatorUid !== undefined ? ` in operator '${fallback.operatorUid}' (subtask ${fallback.subtask ?? 0})` : '';
   return {
     code: fallback.code,

@@ -14,7 +14,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import { readEnvOverrides } from '../runtime/env-overrides.js';
 import type { RunOptions } from '../runtime/options.js';
 import { checkCombination, quote, setOption, VALUE_OPTIONS, type ValueOption } from '../runtime/option-values.js';
@@ -209,6 +209,6 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
 }
 
 function firstLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = messageOf(err);
   return msg.split('\n')[0]!.replace(/\.$/, '');
 }

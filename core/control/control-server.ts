@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import { mkdirDurable, replaceDurably } from '../checkpoint/fs-durable.js';
 import { CONTROL_FILE, type ControlInfo, type ControlRequest, type ControlResponse, type JobStatus } from './protocol.js';
 
@@ -73,7 +73,7 @@ export async function startControlServer(dir: string, job: string, handlers: Con
       }
     } catch (err) {
       if (err instanceof EddyError) return { ok: false, code: err.code, message: err.message };
-      return { ok: false, code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+      return { ok: false, code: 'INTERNAL', message: messageOf(err) };
     }
   };
   await new Promise<void>((resolve, reject) => {
@@ -91,7 +91,7 @@ export async function startControlServer(dir: string, job: string, handlers: Con
     await replaceDurably(file, `${JSON.stringify(info, null, 2)}\n`, 0o600);
   } catch (err) {
     server.close();
-    throw new EddyError('CHECKPOINT_FAILED', `cannot write the control file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new EddyError('CHECKPOINT_FAILED', `cannot write the control file ${file}: ${messageOf(err)}`);
   }
   return {
     file,

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceDurably } from '../checkpoint/fs-durable.js';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import type { JobViews } from './views.js';
 
 export const ARCHIVE_FILE = '_job-record.json';
@@ -27,6 +27,6 @@ export async function readArchive(dir: string): Promise<JobViews> {
     if (typeof v.jid !== 'string' || typeof v.job !== 'object') throw new Error('missing jid or job');
     return v;
   } catch (err) {
-    throw new EddyError('BAD_ARG', `${file} is not a job record (${err instanceof Error ? err.message : String(err)}); it may be damaged`);
+    throw new EddyError('BAD_ARG', `${file} is not a job record (${messageOf(err)}); it may be damaged`);
   }
 }

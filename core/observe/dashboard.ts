@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlHandlers } from '../control/control-server.js';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import { HttpError, isLoopbackHost, sendFile, sendJson } from './http.js';
 import type { JobRecord } from './job-record.js';
 import { createRegistry } from './prometheus.js';
@@ -97,7 +97,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     }
     route(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : err instanceof EddyError ? 409 : 500;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       if (!res.headersSent) sendJson(res, status, { errors: [message] });
       else res.end();
     });

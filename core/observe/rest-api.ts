@@ -8,6 +8,7 @@ import type { ControlHandlers } from '../control/control-server.js';
 import { HttpError, readJsonBody, sendJson, tokenMatches } from './http.js';
 import type { JobRecord } from './job-record.js';
 import { vertexBackPressure, vertexWatermarks, type JobViews } from './views.js';
+import { messageOf } from '../failure.js';
 
 /** What the API serves: a running job (its record) or a finished one's archive. */
 export interface JobApi {
@@ -73,7 +74,7 @@ async function answerStateQuery(record: JobRecord | undefined, res: ServerRespon
     const r = await record.queryState(uid, name, key);
     return sendJson(res, r.found ? 200 : 404, { operator: uid, state: name, key, found: r.found, ...(r.found ? { value: r.value } : {}) });
   } catch (err) {
-    throw new HttpError(409, err instanceof Error ? err.message : String(err));
+    throw new HttpError(409, messageOf(err));
   }
 }
 

@@ -20,7 +20,7 @@
  * one from upstream follows).
  */
 import type { Collector } from '../contract/functions.js';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import type { OperatorListState } from '../contract/state.js';
 import type { TaskTime } from '../time/task-time.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
@@ -148,7 +148,7 @@ class AsyncWaitOperator extends BaseOperator<unknown> {
         this.timers.add(t);
         return;
       }
-      const cause = err instanceof Error ? err.message : String(err);
+      const cause = messageOf(err);
       this.failure = new EddyError('USER_FUNCTION_FAILED', `async I/O call failed after ${e.attempts} attempt${e.attempts === 1 ? '' : 's'}: ${cause}`, {
         operatorUid: this.rt.displayName,
         subtask: this.rt.subtaskIndex,

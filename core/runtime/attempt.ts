@@ -18,6 +18,7 @@ import type { PortCommand, RestoreSpec, TaskOutcome, TaskReport, TaskSpec } from
 import type { SlotPool } from './pool.js';
 import { StateQueries } from './state-queries.js';
 import { CONTROL_CANCEL } from './control-block.js';
+import { messageOf } from '../failure.js';
 
 /** How long cancelled tasks get to leave their loops before their threads are terminated. */
 const CANCEL_GRACE_MS = 5_000;
@@ -160,7 +161,7 @@ export class Attempt {
       (err): TaskOutcome => {
         // The worker itself died (process.exit, a native crash) or was terminated by us.
         if (this.cancelling && killer.signal.aborted) return { status: 'cancelled' };
-        const cause = err instanceof Error ? err.message : String(err);
+        const cause = messageOf(err);
         return {
           status: 'failed',
           failure: {

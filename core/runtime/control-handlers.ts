@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import { defaultSavepointRoot } from '../checkpoint/savepoint.js';
 import type { ControlHandlers } from '../control/control-server.js';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 
 /** What the control endpoint reaches of the running job. */
 export interface LiveJob {
@@ -38,7 +38,7 @@ export function controlHandlers(
       return { id: sp.id, path: sp.path };
     } catch (err) {
       if (err instanceof EddyError) throw err;
-      throw new EddyError('SAVEPOINT_FAILED', `savepoint failed${stop ? ' (the job keeps running)' : ''}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new EddyError('SAVEPOINT_FAILED', `savepoint failed${stop ? ' (the job keeps running)' : ''}: ${messageOf(err)}`);
     }
   };
   return {

@@ -8,7 +8,7 @@
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 
 function reason(err: unknown): string {
   const code = (err as { code?: string }).code;
@@ -25,7 +25,7 @@ function reason(err: unknown): string {
     case 'ENOSPC':
       return 'the disk is full';
     default:
-      return err instanceof Error ? err.message : String(err);
+      return messageOf(err);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { StreamExecutionEnvironment } from '../api/environment.js';
 import type { JobDefinition } from '../api/job.js';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import { buildJobGraph, fingerprint, type JobGraph } from '../graph/job-graph.js';
 import type { StreamGraph } from '../graph/stream-graph.js';
 import type { RunOptions } from './options.js';
@@ -24,7 +24,7 @@ export function planJob(def: JobDefinition, args: Record<string, string>, overri
     def.build(env);
   } catch (err) {
     if (err instanceof EddyError) throw err;
-    throw new EddyError('JOB_INVALID', `the job's build function threw: ${err instanceof Error ? err.message : String(err)}`);
+    throw new EddyError('JOB_INVALID', `the job's build function threw: ${messageOf(err)}`);
   }
   env.graph.validate();
   const settings = resolveSettings(env.settings, overrides);

@@ -11,7 +11,7 @@ import { register } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isJobDefinition, type JobDefinition } from '../api/job.js';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import { compileErrorLine } from './compile-error.js';
 
 const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
@@ -79,7 +79,7 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
 }
 
 function loadFailure(given: string, err: unknown): EddyError {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   const compile = compileErrorLine(message);
   if (compile !== undefined) return new EddyError('JOB_LOAD_FAILED', `job module '${given}' does not compile: ${compile}`);
   return new EddyError('JOB_LOAD_FAILED', `job module '${given}' failed to load: ${message.split('\n')[0]}`);

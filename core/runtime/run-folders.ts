@@ -11,6 +11,7 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 import { ensureDirectory } from './directories.js';
 import type { JobPlan } from './job-plan.js';
 import type { RunOptions } from './options.js';
+import { messageOf } from '../failure.js';
 
 export interface RunFolders {
   /** Where checkpoints go; undefined when the run does not checkpoint. */
@@ -44,7 +45,7 @@ export async function closeRunFolders(f: RunFolders, finished: boolean, archive:
   const { checkpointDir, ownDir, localDir } = f;
   const removeDir = ownDir && checkpointDir !== undefined && !existsSync(defaultSavepointRoot(checkpointDir)) && (finished || !(await holdsCheckpoint(checkpointDir)));
   if (checkpointDir && !removeDir) {
-    await archive(checkpointDir).catch((err) => warn(`could not write the job record into ${checkpointDir}: ${err instanceof Error ? err.message : String(err)}`));
+    await archive(checkpointDir).catch((err) => warn(`could not write the job record into ${checkpointDir}: ${messageOf(err)}`));
   }
   if (ownDir && checkpointDir) {
     if (removeDir) rmSync(checkpointDir, { recursive: true, force: true });

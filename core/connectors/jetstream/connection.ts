@@ -9,7 +9,7 @@ import type * as NatsTransport from '@nats-io/transport-node';
 import { lazyModule } from '../lazy-module.js';
 
 const natsLib = lazyModule<typeof NatsTransport>('@nats-io/transport-node');
-import { EddyError, type FailureCode } from '../../failure.js';
+import { EddyError, type FailureCode, messageOf } from '../../failure.js';
 
 export type { NatsConnection };
 
@@ -18,9 +18,6 @@ const RECONNECT_ATTEMPTS = 40;
 const RECONNECT_WAIT_MS = 250;
 const CONNECT_TIMEOUT_MS = 5000;
 
-export function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message || err.constructor.name : String(err);
-}
 
 export function checkNatsUrl(url: string, what: string): void {
   let u: URL | undefined;
@@ -39,8 +36,8 @@ export async function connectNats(url: string, what: string, code: FailureCode):
   try {
     return await natsLib().connect({ servers: url, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: RECONNECT_ATTEMPTS, reconnectTimeWait: RECONNECT_WAIT_MS });
   } catch (err) {
-    throw new EddyError(code, `${what}: cannot connect to NATS at ${new URL(url).host} (${errMessage(err)}); check the URL and that nats-server -js is running`, {
-      cause: errMessage(err),
+    throw new EddyError(code, `${what}: cannot connect to NATS at ${new URL(url).host} (${messageOf(err)}); check the URL and that nats-server -js is running`, {
+      cause: messageOf(err),
     });
   }
 }

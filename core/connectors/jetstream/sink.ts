@@ -25,13 +25,13 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { jetstreamLib, kvLib } from './lib.js';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import { LazyConnection } from '../lazy-connection.js';
 import { AtLeastOnceWriter } from '../sinks/at-least-once.js';
 import { EncodingWriter } from '../sinks/encoding-writer.js';
 import { writeAhead, type WriteAheadBatch } from '../sinks/write-ahead.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../types.js';
-import { checkNatsUrl, closeNats, connectNats, errMessage, type NatsConnection } from './connection.js';
+import { checkNatsUrl, closeNats, connectNats, type NatsConnection } from './connection.js';
 
 /** Options of `Sinks.jetstream`. */
 export interface JetStreamSinkOptions<T> {
@@ -86,7 +86,7 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
     try {
       return [subjectOf(value), dataOf(value)];
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `${what}: subject() or data() threw: ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `${what}: subject() or data() threw: ${messageOf(err)}`, { cause: messageOf(err) });
     }
   };
   const connectAll = async (): Promise<Conn> => {
@@ -95,7 +95,7 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
       return { nc, js: jetstreamLib().jetstream(nc), ledger: mode === 'exactly-once' ? await new (kvLib().Kvm)(nc).create(bucket, { history: 1 }) : undefined };
     } catch (err) {
       await closeNats(nc);
-      throw new EddyError('SINK_FAILED', `${what}: cannot open the ledger bucket '${bucket}': ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `${what}: cannot open the ledger bucket '${bucket}': ${messageOf(err)}`, { cause: messageOf(err) });
     }
   };
 

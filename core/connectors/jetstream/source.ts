@@ -19,9 +19,9 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { jetstreamLib } from './lib.js';
 import type { Collector } from '../../contract/functions.js';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
-import { checkNatsUrl, closeNats, connectNats, errMessage, isStreamNotFound, type NatsConnection } from './connection.js';
+import { checkNatsUrl, closeNats, connectNats, isStreamNotFound, type NatsConnection } from './connection.js';
 
 /** One JetStream message as `Sources.jetstream` emits it. */
 export interface JetStreamMessage<D = string> {
@@ -105,7 +105,7 @@ async function streamInfo(nc: NatsConnection, stream: string, what: string) {
     return await jsm.streams.info(stream);
   } catch (err) {
     if (isStreamNotFound(err)) throw new EddyError('INPUT_NOT_FOUND', `${what}: JetStream stream '${stream}' does not exist; check the name (or create it, e.g. nats stream add ${stream})`);
-    throw new EddyError('SOURCE_FAILED', `${what}: cannot read the stream's info: ${errMessage(err)}`, { cause: errMessage(err) });
+    throw new EddyError('SOURCE_FAILED', `${what}: cannot read the stream's info: ${messageOf(err)}`, { cause: messageOf(err) });
   }
 }
 
@@ -203,7 +203,7 @@ class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
     try {
       return m.json();
     } catch (err) {
-      throw new EddyError('MALFORMED_RECORD', `${this.what}: message ${m.seq} on '${m.subject}' is not JSON: ${errMessage(err)}`);
+      throw new EddyError('MALFORMED_RECORD', `${this.what}: message ${m.seq} on '${m.subject}' is not JSON: ${messageOf(err)}`);
     }
   }
 
@@ -232,7 +232,7 @@ class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
       // Bounded and nothing pending for this filter: every message up to the end was read.
       if (got === 0 && c.pos.end !== undefined) c.done = true;
     } catch (err) {
-      this.failure = new EddyError('SOURCE_FAILED', `${this.what}: reading '${c.filter}' failed: ${errMessage(err)}`, { cause: errMessage(err) });
+      this.failure = new EddyError('SOURCE_FAILED', `${this.what}: reading '${c.filter}' failed: ${messageOf(err)}`, { cause: messageOf(err) });
     } finally {
       c.fetching = undefined;
     }

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { lazyModule } from '../lazy-module.js';
 
 const pgLib = lazyModule<typeof pg>('pg');
-import { EddyError, type FailureCode } from '../../failure.js';
+import { EddyError, type FailureCode, messageOf } from '../../failure.js';
 
 /** How long a connection attempt may take before the server counts as unreachable. */
 export const CONNECT_TIMEOUT_MS = 5_000;
@@ -40,7 +40,7 @@ export { errCode as pgErrorCode };
 /** One line saying what went wrong with the server and what to do. */
 export function explainPgError(err: unknown, t: PgTarget): string {
   const where = describeServer(t.connectionString);
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = messageOf(err);
   switch (errCode(err)) {
     case 'ECONNREFUSED':
       return `${t.name}: cannot connect to PostgreSQL at ${where}: connection refused; start the server or fix the connection string`;
@@ -66,7 +66,7 @@ export function pgFailure(err: unknown, t: PgTarget, where: { operatorUid?: stri
   if (err instanceof EddyError) return err;
   return new EddyError(code ?? (t.role === 'sink' ? 'SINK_FAILED' : 'SOURCE_FAILED'), explainPgError(err, t), {
     ...where,
-    cause: err instanceof Error ? err.message : String(err),
+    cause: messageOf(err),
   });
 }
 
@@ -80,7 +80,7 @@ export async function connect(t: PgTarget, where: { operatorUid?: string; subtas
   try {
     client = new (pgLib().Client)({ connectionString: t.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   } catch (err) {
-    throw new EddyError(t.role === 'sink' ? 'SINK_FAILED' : 'SOURCE_FAILED', `${t.name}: malformed connection string: ${err instanceof Error ? err.message : String(err)}`, where);
+    throw new EddyError(t.role === 'sink' ? 'SINK_FAILED' : 'SOURCE_FAILED', `${t.name}: malformed connection string: ${messageOf(err)}`, where);
   }
   client.on('error', () => {
     /* the next query on this client fails and reports it */
@@ -125,6 +125,6 @@ export async function describeRelation(client: pg.Client, t: PgTarget, from: str
     if (code === '42P01') {
       throw new EddyError(t.role === 'sink' ? 'OUTPUT_FAILED' : 'INPUT_NOT_FOUND', `${t.name}: ${what} does not exist on PostgreSQL at ${describeServer(t.connectionString)}; create it first`);
     }
-    throw new EddyError(t.role === 'sink' ? 'OUTPUT_FAILED' : 'INPUT_NOT_FOUND', `${t.name}: ${what} cannot be read on PostgreSQL at ${describeServer(t.connectionString)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new EddyError(t.role === 'sink' ? 'OUTPUT_FAILED' : 'INPUT_NOT_FOUND', `${t.name}: ${what} cannot be read on PostgreSQL at ${describeServer(t.connectionString)}: ${messageOf(err)}`);
   }
 }

@@ -9,7 +9,7 @@ import type * as RedisLib from '@redis/client';
 import { lazyModule } from '../lazy-module.js';
 
 const redisLib = lazyModule<typeof RedisLib>('@redis/client');
-import { EddyError, type FailureCode } from '../../failure.js';
+import { EddyError, type FailureCode, messageOf } from '../../failure.js';
 
 export type RedisClient = RedisClientType;
 
@@ -18,10 +18,6 @@ const RECONNECT_ATTEMPTS = 40;
 const RECONNECT_DELAY_MS = 250;
 const CONNECT_TIMEOUT_MS = 5000;
 
-export function errMessage(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return errMessage(err.errors[0]);
-  return err instanceof Error ? err.message || err.constructor.name : String(err);
-}
 
 /** Checks the URL's form without connecting; `what` names the connector, e.g. "redisStream('in')". */
 export function checkRedisUrl(url: string, what: string): void {
@@ -68,8 +64,8 @@ export async function connectRedis(url: string, what: string, code: FailureCode)
     await client.connect();
   } catch (err) {
     client.destroy?.();
-    throw new EddyError(code, `${what}: cannot connect to Redis at ${safeUrl(url)} (${errMessage(err)}); check the URL and that redis-server is running`, {
-      cause: errMessage(err),
+    throw new EddyError(code, `${what}: cannot connect to Redis at ${safeUrl(url)} (${messageOf(err)}); check the URL and that redis-server is running`, {
+      cause: messageOf(err),
     });
   }
   connected = true;

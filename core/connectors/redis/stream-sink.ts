@@ -17,14 +17,14 @@
  * and every barrier waits for them; a restore replays, and so duplicates, the entries written
  * after the restored checkpoint.
  */
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import { LazyConnection } from '../lazy-connection.js';
 import { AtLeastOnceWriter } from '../sinks/at-least-once.js';
 import { EncodingWriter } from '../sinks/encoding-writer.js';
 import { writeAhead, type WriteAheadBatch } from '../sinks/write-ahead.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../types.js';
 import { COMMIT_SCRIPT } from './commit-script.js';
-import { checkRedisUrl, closeRedis, connectRedis, errMessage, type RedisClient } from './connection.js';
+import { checkRedisUrl, closeRedis, connectRedis, type RedisClient } from './connection.js';
 
 /** The fields of one stream entry. */
 /** The fields of one stream entry, as `Sinks.redisStream`'s `fields` option returns them. */
@@ -120,7 +120,7 @@ function encodeEntry<T>(what: string, toFields: (v: T) => RedisEntryFields, valu
   try {
     fields = toFields(value);
   } catch (err) {
-    throw new EddyError('SINK_FAILED', `${what}: fields() threw: ${errMessage(err)}`, { cause: errMessage(err) });
+    throw new EddyError('SINK_FAILED', `${what}: fields() threw: ${messageOf(err)}`, { cause: messageOf(err) });
   }
   const out: string[] = [''];
   for (const k in fields) {
@@ -150,7 +150,7 @@ async function commitBatch(client: RedisClient, stream: string, ledgerKey: strin
   }
   const results = await Promise.allSettled(calls);
   const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-  if (failed) throw new Error(errMessage(failed.reason));
+  if (failed) throw new Error(messageOf(failed.reason));
 }
 
 async function appendPipelined(client: RedisClient, stream: string, entries: EncodedEntry[]): Promise<void> {

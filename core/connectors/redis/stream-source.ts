@@ -23,9 +23,9 @@
  * the stream still holds the entry after its position and fails loudly otherwise.
  */
 import type { Collector } from '../../contract/functions.js';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader } from '../types.js';
-import { checkRedisUrl, closeRedis, connectRedis, errMessage, type RedisClient } from './connection.js';
+import { checkRedisUrl, closeRedis, connectRedis, type RedisClient } from './connection.js';
 
 /** One Redis stream entry as `Sources.redisStream` emits it: its stream key, id and fields. */
 export interface RedisStreamEntry {
@@ -128,7 +128,7 @@ async function createGroup(client: RedisClient, stream: string, group: string): 
   try {
     await client.xGroupCreate(stream, group, '0');
   } catch (err) {
-    if (!errMessage(err).startsWith('BUSYGROUP')) throw err;
+    if (!messageOf(err).startsWith('BUSYGROUP')) throw err;
   }
 }
 
@@ -260,7 +260,7 @@ class RedisStreamReader implements SourceReader<RedisStreamEntry> {
     try {
       entries = this.group ? await this.readGroup(client, c, count) : ((await client.xRange(c.stream, `(${c.pos.last}`, c.pos.end ?? '+', { COUNT: count })) ?? []);
     } catch (err) {
-      throw new EddyError('SOURCE_FAILED', `${this.what}: reading stream '${c.stream}' failed: ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SOURCE_FAILED', `${this.what}: reading stream '${c.stream}' failed: ${messageOf(err)}`, { cause: messageOf(err) });
     }
     let acks = this.group ? this.unacked.get(c.stream) : undefined;
     if (this.group && !acks) this.unacked.set(c.stream, (acks = []));
@@ -315,7 +315,7 @@ async function lastId(client: RedisClient, stream: string, what: string): Promis
   try {
     last = (await client.xRevRange(stream, '+', '-', { COUNT: 1 })) ?? [];
   } catch (err) {
-    throw new EddyError('SOURCE_FAILED', `${what}: reading stream '${stream}' failed: ${errMessage(err)}`, { cause: errMessage(err) });
+    throw new EddyError('SOURCE_FAILED', `${what}: reading stream '${stream}' failed: ${messageOf(err)}`, { cause: messageOf(err) });
   }
   return last.length > 0 ? last[0].id : START;
 }

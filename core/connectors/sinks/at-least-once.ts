@@ -9,7 +9,7 @@
  * job. While one batch is written the next keeps gathering. The first failure is kept and
  * thrown from the next call, so the task fails and the job restores.
  */
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, SinkWriter } from '../types.js';
 
 export interface BatchTarget<T> {
@@ -19,9 +19,6 @@ export interface BatchTarget<T> {
   close?(): Promise<void> | void;
 }
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class AtLeastOnceWriter<T> implements SinkWriter<T> {
   private pending: T[] = [];
@@ -85,10 +82,10 @@ export class AtLeastOnceWriter<T> implements SinkWriter<T> {
     try {
       if (!this.failure) await this.target.write(batch);
     } catch (err) {
-      this.failure = new EddyError('SINK_FAILED', `${this.name}: writing ${batch.length} records failed: ${errMessage(err)}`, {
+      this.failure = new EddyError('SINK_FAILED', `${this.name}: writing ${batch.length} records failed: ${messageOf(err)}`, {
         operatorUid: this.ctx.operatorUid,
         subtask: this.ctx.subtaskIndex,
-        cause: errMessage(err),
+        cause: messageOf(err),
       });
     } finally {
       this.running--;

@@ -27,7 +27,7 @@
  * skip. prepareCommit waits until everything before the barrier is upserted, so a completed
  * checkpoint implies the target has all records before it.
  */
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../types.js';
 
 export interface IdempotentOptions<T, K> {
@@ -43,9 +43,6 @@ export interface IdempotentOptions<T, K> {
 
 const DEFAULT_FLUSH_EVERY = 1000;
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * An idempotent sink: every record becomes an upsert by `opts.key`, sent in batches right away;
@@ -97,7 +94,7 @@ class IdempotentWriter<T, K> implements SinkWriter<T> {
     try {
       k = this.keyOf(value);
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `${this.name}: key() threw: ${errMessage(err)}`, { operatorUid: this.ctx.operatorUid, subtask: this.ctx.subtaskIndex, cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `${this.name}: key() threw: ${messageOf(err)}`, { operatorUid: this.ctx.operatorUid, subtask: this.ctx.subtaskIndex, cause: messageOf(err) });
     }
     this.pending.delete(k);
     this.pending.set(k, value);
@@ -149,10 +146,10 @@ class IdempotentWriter<T, K> implements SinkWriter<T> {
     try {
       if (!this.failure) await this.upsert(entries, this.ctx);
     } catch (err) {
-      this.failure = new EddyError('SINK_FAILED', `${this.name}: upsert of ${entries.length} entries failed: ${errMessage(err)}`, {
+      this.failure = new EddyError('SINK_FAILED', `${this.name}: upsert of ${entries.length} entries failed: ${messageOf(err)}`, {
         operatorUid: this.ctx.operatorUid,
         subtask: this.ctx.subtaskIndex,
-        cause: errMessage(err),
+        cause: messageOf(err),
       });
     } finally {
       this.running--;

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../types.js';
 
 export interface JsonLinesFileOptions {
@@ -31,17 +31,14 @@ export const DEFAULT_ROLL_BYTES = 64 * 1024 * 1024;
 /** Buffered characters before they go to the file; keeps write() to a string append. */
 const FLUSH_CHARS = 1024 * 1024;
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Creates an output directory, or fails with one line naming it. */
 export function makeDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw new EddyError('OUTPUT_FAILED', `cannot create output directory '${dir}': ${errMessage(err)}; check the path (for example --arg output=...)`, {
-      cause: errMessage(err),
+    throw new EddyError('OUTPUT_FAILED', `cannot create output directory '${dir}': ${messageOf(err)}; check the path (for example --arg output=...)`, {
+      cause: messageOf(err),
     });
   }
 }
@@ -56,7 +53,7 @@ async function fsyncDir(dir: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     // Some platforms and file systems cannot fsync a directory; there is nothing more to do.
     if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') {
-      throw new EddyError('SINK_FAILED', `cannot sync output directory '${dir}': ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `cannot sync output directory '${dir}': ${messageOf(err)}`, { cause: messageOf(err) });
     }
   } finally {
     await fh?.close();
@@ -142,7 +139,7 @@ export class JsonLinesWriter<T> implements SinkWriter<T> {
     try {
       line = JSON.stringify(value);
     } catch (err) {
-      throw new EddyError('MALFORMED_RECORD', `jsonLinesFile cannot write a record as JSON: ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('MALFORMED_RECORD', `jsonLinesFile cannot write a record as JSON: ${messageOf(err)}`, { cause: messageOf(err) });
     }
     if (line === undefined) {
       throw new EddyError('MALFORMED_RECORD', `jsonLinesFile cannot write ${typeof value} as JSON (undefined, a function or a symbol)`);
@@ -161,7 +158,7 @@ export class JsonLinesWriter<T> implements SinkWriter<T> {
     try {
       for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `writing part file '${this.current.inprogress}' failed: ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `writing part file '${this.current.inprogress}' failed: ${messageOf(err)}`, { cause: messageOf(err) });
     }
     this.fileBytes += bytes.length;
     if (this.fileBytes >= this.rollBytes) {
@@ -176,7 +173,7 @@ export class JsonLinesWriter<T> implements SinkWriter<T> {
     try {
       this.fd = openSync(inprogress, 'wx');
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `cannot create part file '${inprogress}': ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `cannot create part file '${inprogress}': ${messageOf(err)}`, { cause: messageOf(err) });
     }
     this.current = { inprogress, pending: join(this.dir, `.${base}.pending`), final: join(this.dir, base) };
     this.fileBytes = 0;
@@ -198,7 +195,7 @@ export class JsonLinesWriter<T> implements SinkWriter<T> {
       }
       renameSync(inprogress, pending);
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `cannot seal part file '${inprogress}': ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `cannot seal part file '${inprogress}': ${messageOf(err)}`, { cause: messageOf(err) });
     }
     return { pending, final };
   }
@@ -217,7 +214,7 @@ export class JsonLinesWriter<T> implements SinkWriter<T> {
     try {
       for (const h of handles) await fsyncFile(h.pending);
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `cannot sync part files in '${this.dir}': ${errMessage(err)}`, { cause: errMessage(err) });
+      throw new EddyError('SINK_FAILED', `cannot sync part files in '${this.dir}': ${messageOf(err)}`, { cause: messageOf(err) });
     }
     await fsyncDir(this.dir);
     return handles;
@@ -232,7 +229,7 @@ export class JsonLinesWriter<T> implements SinkWriter<T> {
         renamed++;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw new EddyError('SINK_FAILED', `cannot commit part file '${h.pending}': ${errMessage(err)}`, { cause: errMessage(err) });
+          throw new EddyError('SINK_FAILED', `cannot commit part file '${h.pending}': ${messageOf(err)}`, { cause: messageOf(err) });
         }
         // Pending is gone: fine if an earlier commit already made it visible.
         const committed = await stat(h.final).then(

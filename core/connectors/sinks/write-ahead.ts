@@ -29,7 +29,7 @@
  * bounded job, as one batch with an id and no checkpoint id.
  */
 import { randomBytes } from 'node:crypto';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../types.js';
 
 /** What `write` learns about the batch it is given. */
@@ -72,9 +72,6 @@ export interface WriteAheadHandle {
  */
 const REMEMBERED_IDS = 1024;
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function isHandle(h: unknown): h is WriteAheadHandle {
   const w = h as WriteAheadHandle;
@@ -171,10 +168,10 @@ class WriteAheadWriter<T> implements SinkWriter<T> {
     try {
       await this.userWrite(records, this.ctx, batch);
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `${this.name}: write of batch ${batch.id} (${records.length} records) failed: ${errMessage(err)}`, {
+      throw new EddyError('SINK_FAILED', `${this.name}: write of batch ${batch.id} (${records.length} records) failed: ${messageOf(err)}`, {
         operatorUid: this.ctx.operatorUid,
         subtask: this.ctx.subtaskIndex,
-        cause: errMessage(err),
+        cause: messageOf(err),
       });
     }
     this.prepared.delete(batch.id);

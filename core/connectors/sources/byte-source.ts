@@ -7,7 +7,7 @@
 import { createReadStream, readSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 
 export interface ByteSource {
   /** Size in bytes; Infinity while a compressed stream has not been read to its end. */
@@ -180,6 +180,6 @@ export async function openBytes(path: string, gzip: boolean): Promise<ByteSource
 }
 
 export function corruptInput(path: string, err: unknown): EddyError {
-  const cause = err instanceof Error ? err.message : String(err);
+  const cause = messageOf(err);
   return new EddyError('SOURCE_FAILED', `cannot decompress input file '${path}': ${cause}; check that it is a gzip file (or pass compression: 'none')`, { cause });
 }

@@ -18,7 +18,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Collector } from '../../contract/functions.js';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 import { type CsvOptions, csvLineParser } from './csv.js';
 import { checkPolicy, ParsingLineHandler, type InvalidLinePolicy } from './line-parsing.js';
@@ -176,7 +176,7 @@ class DirectoryReader<T> implements SourceReader<T> {
     try {
       names = await readdir(this.dir);
     } catch (err) {
-      throw new EddyError('SOURCE_FAILED', `cannot list input directory '${this.dir}': ${err instanceof Error ? err.message : String(err)}`);
+      throw new EddyError('SOURCE_FAILED', `cannot list input directory '${this.dir}': ${messageOf(err)}`);
     }
     const queued = new Set(this.queue);
     const fresh = names.filter(

@@ -7,7 +7,7 @@
  * totals of a job equal those of a fault-free run.
  */
 import { OutputTag, type Collector } from '../../contract/functions.js';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext } from '../types.js';
 import type { LineHandler, LinePosition } from './text-file.js';
 
@@ -80,7 +80,7 @@ export class ParsingLineHandler<T> implements LineHandler<T> {
     try {
       value = this.parse(text);
     } catch (err) {
-      this.invalid(text, at, err instanceof Error ? err.message : String(err));
+      this.invalid(text, at, messageOf(err));
       return;
     }
     this.counts.parsed++;

@@ -16,7 +16,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Collector } from '../../contract/functions.js';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ConnectorContext, PollStatus, Source, SourceReader, SplitPosition } from '../types.js';
 import { countNewlines, isGzipPath, openBytes, type ByteSource } from './byte-source.js';
 
@@ -103,7 +103,7 @@ function notAFile(path: string, what: string): EddyError {
 function unreadable(path: string, err: unknown): EddyError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return notFound(path);
-  const cause = err instanceof Error ? err.message : String(err);
+  const cause = messageOf(err);
   return new EddyError('INPUT_NOT_FOUND', `cannot read input file '${path}': ${cause}`, { cause });
 }
 
@@ -388,7 +388,7 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
       try {
         got = await bytes.read(this.buf, keep, want, this.readPos);
       } catch (err) {
-        const cause = err instanceof Error ? err.message : String(err);
+        const cause = messageOf(err);
         throw new EddyError('SOURCE_FAILED', `reading input file '${this.file}' at byte ${this.readPos} failed: ${cause}`, { cause });
       }
       if (got === 0) {
