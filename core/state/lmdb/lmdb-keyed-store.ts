@@ -31,31 +31,25 @@
  * (e.g. an object from value() mutated and not passed to update()) is not guaranteed to stay
  * changed: the cache may drop it.
  */
-import { open, type RootDatabase, type Transaction } from 'lmdb';
 import { EddyError } from '../../failure.js';
 import type { ChangedKeys } from '../change-log.js';
 import { snapshotCache } from './cache-snapshot.js';
 import { CaptureLog } from './capture-log.js';
 import { mergeDeltas } from './delta-merge.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
-import { liveValue, type Clock } from '../ttl.js';
+import type { Clock } from '../ttl.js';
 import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
-import { decodeKey, encodeKey, encodeKeyCopy, metaKey, tablePrefix } from './key-codec.js';
+import { captureChanged, holdChanged, storedForm, type CaptureScope } from './barrier-capture.js';
+import { encodeKey, encodeKeyCopy } from './key-codec.js';
 import { DeltaCapture, LmdbSnapshotJob, type Guard, type SnapshotTtl } from './lmdb-snapshot.js';
-import { ABSENT, HELD, SlotCache, UNLOGGED } from './slot-cache.js';
+import { ABSENT, SlotCache } from './slot-cache.js';
 import { NumberLog } from './number-log.js';
 import { giveChunks, LOG_MAX_TABLE } from '../heap/write-log.js';
+import { META_CHECKPOINT, META_TABLES, NOT_AT_CHECKPOINT, StoreEnv, type RestoreOp, type StoreIdentity } from './store-env.js';
+import { sweepGroup } from './ttl-sweep.js';
 import { WriteBack, type Batch } from './write-back.js';
 import { decodeValue, encodeValue } from './value-codec.js';
 
-/** Writes per LMDB transaction when restoring (bounds LMDB's dirty-page memory). */
-const RESTORE_BATCH = 4096;
-const META_TABLES = metaKey('tables');
-const META_CHECKPOINT = metaKey('checkpoint');
-/** Keys in the environment that are not state (the two above). */
-const META_KEYS = 2;
-/** The checkpoint marker of an environment holding state newer than any barrier. */
-const NOT_AT_CHECKPOINT = -1;
 /**
  * A background write-back starts once the cache is this share short of its budget and changed
  * entries take at least this share of it (a cache with room to spare writes back only at barriers).
@@ -67,21 +61,9 @@ interface Table {
   kind: StateKind;
 }
 
-interface Marker {
-  id: number;
-  start: number;
-  end: number;
-}
-
-export interface LmdbStoreOptions {
-  /** Directory of this subtask's environment (created if missing). */
-  path: string;
-  rangeStart: number;
-  rangeEnd: number;
+export interface LmdbStoreOptions extends StoreIdentity {
   /** Memory budget of the cache in bytes. */
   cacheBytes: number;
-  operatorUid: string;
-  subtask: number;
   /**
    * Local recovery (Flink's `state.backend.local-recovery`, off by default as there): every
    * barrier writes the changed entries back and names its checkpoint in the environment, so a
@@ -93,7 +75,7 @@ export interface LmdbStoreOptions {
   resumeAt?: number;
 }
 
-export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
+export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, CaptureScope {
   readonly backend = 'lmdb';
   readonly rangeStart: number;
   readonly rangeEnd: number;
@@ -104,10 +86,10 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   syncFlushes = 0;
   /** Incremental barriers that wrote nothing to LMDB (their changes held in the cache). */
   heldBarriers = 0;
-  private readonly env: RootDatabase<Buffer, Buffer>;
-  private readonly tables: Table[] = [];
+  private readonly store: StoreEnv;
+  readonly tables: Table[] = [];
   private readonly byName = new Map<string, number>();
-  private readonly groupCount: number;
+  readonly groupCount: number;
   readonly cache: SlotCache;
   private readonly writeBack: WriteBack;
   /**
@@ -128,10 +110,9 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   private changes: CaptureLog | undefined;
   /** Incremental without local recovery: the numbers written since the last barrier (number-log.ts). */
   private numbers: NumberLog | undefined;
-  private restoreOps: [Buffer, Buffer | undefined][] | undefined;
   private closed = false;
   /** Per table: whether it is TTL state. */
-  private readonly ttlTables: boolean[] = [];
+  readonly ttlTables: boolean[] = [];
   private ttlClock: Clock | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweepCursor = 0;
@@ -143,57 +124,28 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     this.groupCount = opts.rangeEnd - opts.rangeStart + 1;
     this.cache = new SlotCache(this.groupCount, opts.cacheBytes);
     this.inLmdb = new Uint8Array(this.groupCount);
-    let recovered = false;
-    this.env = this.guard('open', () => open<Buffer, Buffer>({ path: opts.path, keyEncoding: 'binary', encoding: 'binary', noSync: true }));
-    this.writeBack = new WriteBack(this.env, META_CHECKPOINT, opts.cacheBytes, (b) => this.committed(b));
-    this.guard('open', () => {
-      const marker = this.readMeta<Marker>(META_CHECKPOINT);
-      if (
-        opts.localRecovery === true &&
-        opts.resumeAt !== undefined &&
-        marker !== undefined &&
-        marker.id === opts.resumeAt &&
-        marker.start === opts.rangeStart &&
-        marker.end === opts.rangeEnd
-      ) {
-        for (const [name, kind] of this.readMeta<[string, StateKind][]>(META_TABLES) ?? []) this.addTable(name, kind);
-        recovered = true;
-        this.inLmdb.fill(1);
-      } else {
-        // Whatever an earlier attempt left is not this task's state.
-        this.env.clearSync();
-      }
-    });
-    this.recoveredLocally = recovered;
+    this.store = new StoreEnv(opts);
+    this.writeBack = new WriteBack(this.store.env, META_CHECKPOINT, opts.cacheBytes, (b) => this.committed(b));
+    const kept = this.store.reopenAt(opts.localRecovery === true ? opts.resumeAt : undefined);
+    for (const [name, kind] of kept ?? []) this.addTable(name, kind);
+    if (kept !== undefined) this.inLmdb.fill(1);
+    this.recoveredLocally = kept !== undefined;
   }
 
-  /** Runs an LMDB operation; its failure becomes a STATE_FAILED naming the operator and subtask. */
   private guard<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw this.failure(what, err);
-    }
+    return this.store.guard(what, fn);
   }
 
   private failure(what: string, err: unknown): EddyError {
-    if (err instanceof EddyError) return err;
-    const msg = err instanceof Error ? err.message : String(err);
-    return new EddyError(
-      'STATE_FAILED',
-      `LMDB state of operator '${this.opts.operatorUid}' subtask ${this.opts.subtask} (${this.opts.path}) failed to ${what}: ${msg}` +
-        (/MDB_MAP_FULL|ENOSPC|No space/i.test(msg) ? '; free disk space or point --local-dir at a larger disk' : ''),
-      { operatorUid: this.opts.operatorUid, subtask: this.opts.subtask, cause: msg },
-    );
+    return this.store.failure(what, err);
   }
 
-  private readMeta<T>(key: Buffer): T | undefined {
-    const b = this.env.getBinary(key);
-    return b === undefined ? undefined : (JSON.parse(b.toString('utf8')) as T);
+  private get env() {
+    return this.store.env;
   }
 
   private markerOf(id: number): Buffer {
-    return Buffer.from(JSON.stringify({ id, start: this.rangeStart, end: this.rangeEnd } satisfies Marker), 'utf8');
+    return this.store.markerOf(id);
   }
 
   private addTable(name: string, kind: StateKind): number {
@@ -208,8 +160,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     if (existing !== undefined) return existing;
     const id = this.addTable(name, kind);
     // Table ids are part of the LMDB keys: the mapping must survive for local recovery.
-    const list = Buffer.from(JSON.stringify(this.tables.map((t) => [t.name, t.kind])), 'utf8');
-    if (this.writeBack.pending === 0) this.guard('register state', () => this.env.transactionSync(() => this.env.putSync(META_TABLES, list)));
+    const list = StoreEnv.tableList(this.tables);
+    if (this.writeBack.pending === 0) this.store.writeTablesSync(list);
     else {
       // Behind the batches in flight, in their order (a synchronous write could overtake them).
       const notAt = this.markerOf(NOT_AT_CHECKPOINT);
@@ -286,9 +238,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   entryCount(): number {
-    if (this.closed) return 0;
-    // The environment's entries less its meta keys (checkpoint marker, table list).
-    return Math.max(0, (this.env.getStats() as { entryCount: number }).entryCount - META_KEYS);
+    return this.closed ? 0 : this.store.entryCount();
   }
 
   peek(table: number, keyGroup: number, key: unknown): unknown {
@@ -371,109 +321,20 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     return (this.changes ??= new CaptureLog(this.groupCount));
   }
 
-  /** The stored form of table t's cached value `v` (map state: its list of entries). */
-  private storedForm(t: number, v: unknown): unknown {
-    return this.tables[t].kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
-  }
-
-  /** The LMDB bytes of slot s's table t (stored form `stored`); objects are measured on the way. */
-  private encodeSlot(t: number, s: number, stored: unknown): Buffer {
-    const bytes = encodeValue(stored);
-    const v = this.cache.values[t][s];
-    // Objects are measured here: what they take is known only from their encoding.
-    if (typeof v === 'object' && v !== null) this.cache.setValue(t, s, v, bytes.length);
-    return bytes;
-  }
-
   /**
-   * Encodes every changed or held entry into a batch, in key group and table order (the order
-   * of the LMDB keys, see key-codec.ts), ending with `marker`. The entries stay cached until it
-   * commits. `delta`: also collects the changed ones into a delta snapshot (the same value
-   * bytes; held ones are in an earlier delta already). A capture off the barrier records the
-   * changed keys in the change log (capture-log.ts).
+   * Encodes every changed or held entry into a batch ending with `marker` (barrier-capture.ts);
+   * the entries stay cached until it commits.
    */
   private capture(marker: number, arena = false, delta?: DeltaCapture): Batch {
-    const c = this.cache;
     const batch = this.writeBack.newBatch(this.markerOf(marker), this.markerOf(NOT_AT_CHECKPOINT), arena);
-    const log = marker === NOT_AT_CHECKPOINT ? this.changes : undefined;
-    for (let gi = 0; gi < this.groupCount; gi++) {
-      const kg = this.rangeStart + gi;
-      for (let t = 0; t < this.tables.length; t++) {
-        const held = c.heldList[t][gi];
-        if (held !== undefined) {
-          const state = c.dirty[t];
-          for (let i = 0; i < held.length; i++) {
-            const s = held[i];
-            if (state[s] !== HELD) continue; // HELD_DIRTY: written below, with the changed ones
-            const v = c.values[t][s];
-            batch.add(encodeKey(kg, t, c.keys[s]), v === ABSENT ? undefined : this.encodeSlot(t, s, this.storedForm(t, v)));
-            c.captured(t, s, batch.gen);
-          }
-          c.heldList[t][gi] = undefined;
-        }
-        const list = c.dirtyList[t][gi];
-        if (list === undefined) continue;
-        const values = c.values[t];
-        for (let i = 0; i < list.length; i++) {
-          const s = list[i];
-          const v = values[s];
-          const key = encodeKey(kg, t, c.keys[s]);
-          if (v === ABSENT) {
-            batch.add(key, undefined);
-            delta?.remove(t, gi, c.keys[s]);
-          } else {
-            const stored = this.storedForm(t, v);
-            const bytes = this.encodeSlot(t, s, stored);
-            batch.add(key, bytes);
-            delta?.set(t, gi, c.keys[s], stored, bytes);
-          }
-          c.captured(t, s, batch.gen);
-          log?.mark(t, gi, c.keys[s]);
-        }
-        c.dirtyList[t][gi] = undefined;
-      }
-    }
+    captureChanged(this, batch, delta, marker === NOT_AT_CHECKPOINT ? this.changes : undefined);
     this.flushes++;
     return batch;
   }
 
-  /**
-   * An incremental barrier with nothing in flight: the changed entries go into the delta only
-   * and stay in the cache, HELD (pinned, as if dirty), until a write-back under cache pressure
-   * or at a full checkpoint takes them to LMDB. The barrier writes nothing to LMDB.
-   */
+  /** An incremental barrier with nothing in flight: the changes go into the delta and stay HELD in the cache. */
   private captureDelta(delta: DeltaCapture | undefined, logged = false): void {
-    const c = this.cache;
-    for (let gi = 0; gi < this.groupCount; gi++) {
-      for (let t = 0; t < this.tables.length; t++) {
-        const list = c.dirtyList[t][gi];
-        if (list === undefined) continue;
-        const values = c.values[t];
-        const dirty = c.dirty[t];
-        // A number goes into the delta as it is: the LMDB bytes are made when it is written back.
-        const plain = this.ttlTables[t] !== true;
-        // Where a background write-back took keys, the delta reads them from LMDB and that value
-        // would override a newer logged one: every changed value of the group is read instead.
-        const readAll = !logged || delta?.tookOffBarrier(t, gi) === true;
-        for (let i = 0; i < list.length; i++) {
-          const s = list[i];
-          if (delta === undefined || (!readAll && (dirty[s] & UNLOGGED) === 0)) {
-            // A full snapshot from the cache holds them, or the number log has the value.
-            c.held(t, s);
-            continue;
-          }
-          const v = values[s];
-          if (v === ABSENT) delta.remove(t, gi, c.keys[s]);
-          else if (plain && typeof v === 'number') delta.setNumber(t, gi, c.keys[s], v);
-          else {
-            const stored = this.storedForm(t, v);
-            delta.set(t, gi, c.keys[s], stored, this.encodeSlot(t, s, stored));
-          }
-          c.held(t, s);
-        }
-        c.dirtyList[t][gi] = undefined;
-      }
-    }
+    holdChanged(this, delta, logged);
     this.heldBarriers++;
   }
 
@@ -495,18 +356,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   private flushSync(): void {
     const batch = this.capture(NOT_AT_CHECKPOINT, true);
     this.syncFlushes++;
-    this.guard('write', () =>
-      this.env.transactionSync(() => {
-        const ops = batch.ops;
-        for (let i = 0; i < ops.length; i += 5) {
-          const chunk = batch.chunks[ops[i]];
-          const key = chunk.subarray(ops[i + 1], ops[i + 1] + ops[i + 2]);
-          if (ops[i + 4] < 0) this.env.removeSync(key);
-          else this.env.putSync(key, chunk.subarray(ops[i + 3], ops[i + 3] + ops[i + 4]));
-        }
-        this.env.putSync(META_CHECKPOINT, batch.marker);
-      }),
-    );
+    this.store.applySync(batch);
     this.cache.committed(batch.gen);
   }
 
@@ -566,7 +416,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
    */
   private snapshotFromCache(id: number, rebased: boolean, ttl: SnapshotTtl): SnapshotJob {
     const job = snapshotCache(
-      { cache: this.cache, tables: this.tables, ttlTables: ttl.tables, now: ttl.now, storedForm: (t, v) => this.storedForm(t, v), range: { start: this.rangeStart, end: this.rangeEnd } },
+      { cache: this.cache, tables: this.tables, ttlTables: ttl.tables, now: ttl.now, storedForm: (t, v) => storedForm(this.tables[t].kind, v), range: { start: this.rangeStart, end: this.rangeEnd } },
       rebased,
     );
     this.changes?.took(id, undefined);
@@ -582,7 +432,7 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   beginRestore(): void {
-    this.restoreOps = [];
+    this.store.beginRestore();
   }
 
   restoreSet(table: number, keyGroup: number, stored: unknown, value: unknown): void {
@@ -602,29 +452,13 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     }
   }
 
-  private queueRestore(op: [Buffer, Buffer | undefined]): void {
+  private queueRestore(op: RestoreOp): void {
     this.inLmdb[op[0].readUInt16BE(0) - this.rangeStart] = 1;
-    this.restoreOps!.push(op);
-    if (this.restoreOps!.length >= RESTORE_BATCH) this.writeRestoreOps();
-  }
-
-  private writeRestoreOps(): void {
-    const ops = this.restoreOps!;
-    this.restoreOps = [];
-    this.guard('restore', () =>
-      this.env.transactionSync(() => {
-        for (const [k, v] of ops) {
-          if (v === undefined) this.env.removeSync(k);
-          else this.env.putSync(k, v);
-        }
-        this.env.putSync(META_CHECKPOINT, this.markerOf(NOT_AT_CHECKPOINT));
-      }),
-    );
+    this.store.queueRestore(op);
   }
 
   endRestore(): void {
-    if (this.restoreOps && this.restoreOps.length > 0) this.writeRestoreOps();
-    this.restoreOps = undefined;
+    this.store.endRestore();
     this.cache.clear();
     this.epoch++;
     this.changes?.reset();
@@ -658,49 +492,14 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend {
     }, TTL_SWEEP_INTERVAL_MS).unref();
   }
 
-  /**
-   * Removes expired TTL values of the next `groups` key groups (round robin): from the cache,
-   * and from LMDB by caching them as removed and dirty (written by the next write-back).
-   */
+  /** Removes expired TTL values of the next `groups` key groups (round robin, ttl-sweep.ts). */
   sweepExpired(groups: number): void {
-    if (this.closed || this.restoreOps !== undefined) return;
-    const c = this.cache;
+    if (this.closed || this.store.restoring) return;
     const now = this.ttlClock!();
     for (let i = 0; i < groups; i++) {
       const gi = this.sweepCursor;
       this.sweepCursor = (gi + 1) % this.groupCount;
-      const kg = this.rangeStart + gi;
-      this.tables.forEach((t, id) => {
-        if (!this.ttlTables[id]) return;
-        const m = c.groups[gi];
-        /** Puts `v` (ABSENT or what is left of a map) in the key's slot, dirty. */
-        const replace = (k: unknown, v: unknown) => {
-          let s = c.find(gi, k);
-          if (s < 0) s = c.insert(gi, k);
-          c.setValue(id, s, v);
-          this.markDirty(id, s);
-        };
-        const changed: [unknown, unknown][] = [];
-        for (const [k, s] of m) {
-          const v = c.values[id][s];
-          if (v === ABSENT || v === undefined) continue;
-          const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
-          const live = liveValue(t.kind, stored, now);
-          if (live === undefined) changed.push([k, ABSENT]);
-          else if (live !== stored) changed.push([k, entryMapOf(live as [unknown, unknown][])]);
-        }
-        // Values only in LMDB (or not read into the cache yet): decoded here, off the record path.
-        const range = this.env.getRange({ start: tablePrefix(kg, id), end: tablePrefix(kg, id + 1) });
-        for (const { key, value } of range as Iterable<{ key: Buffer; value: Buffer }>) {
-          const { stored } = decodeKey(key);
-          const s = c.find(gi, stored);
-          if (s >= 0 && c.values[id][s] !== undefined) continue;
-          const v = decodeValue(value);
-          const live = liveValue(t.kind, v, now);
-          if (live !== v) changed.push([stored, live === undefined ? ABSENT : t.kind === 'map' ? entryMapOf(live as [unknown, unknown][]) : live]);
-        }
-        for (const [k, v] of changed) replace(k, v);
-      });
+      sweepGroup(this, this.env, gi, now);
     }
     // The record loop's current slot stays valid (slots leave only in makeRoom, which spares it).
     this.makeRoom(this.curEpoch === this.epoch ? this.cur : -1);
