@@ -127,6 +127,18 @@ export class TaskCheckpointer {
   }
 
   /**
+   * At deployment, before the first record: what the first checkpoint would otherwise pay
+   * once (the writer thread's start and first write), so it is paid here.
+   */
+  async prepare(): Promise<void> {
+    try {
+      await this.storage?.ready();
+    } catch {
+      // A writer thread that cannot write fails the checkpoint's own write, which says so there.
+    }
+  }
+
+  /**
    * The synchronous part, at the barrier: capture every operator's state now. Must run before
    * any record after the barrier reaches the chain.
    */

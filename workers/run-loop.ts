@@ -89,6 +89,7 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
     for (const op of task.operators) await op.initializeState?.(task.spec.restore !== undefined);
     for (const op of task.operators) await op.open();
     if (watermarks) loop.restoreWatermarks(watermarks);
+    if (task.checkpointing) await checkpointer!.prepare();
     if (task.source) await loop.runSource();
     else await loop.runInputs();
     if (task.cancelled) throw new Cancelled();
