@@ -24,7 +24,8 @@ import type { ChangeLog } from '../core/state/change-log.js';
 import type { SnapshotJob } from '../core/state/keyed-backend.js';
 import { restoreKeyedChains, restoreOperatorState, snapshotOperatorState, type KeyedSnapshotPart } from '../core/state/snapshot.js';
 import { send } from './control-port.js';
-import { fileSafe, type NodeRuntime, type StreamTask } from './task.js';
+import { fileSafe, type NodeRuntime } from './node-runtime.js';
+import type { StreamTask } from './task.js';
 
 const SOURCE_STATE = '__eddy.source';
 const SINK_STATE = '__eddy.sink';
