@@ -64,6 +64,14 @@ export interface BackpressureRow extends BackpressureMode {
    * in-flight data and the longest single state-file write, and of that the writer thread's own time.
    */
   phases: Record<'syncMs' | 'asyncMs' | 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs', Percentiles>;
+  /** The first leg of the start delay: trigger to the slowest source taking it. */
+  sourceStartDelayMs: Percentiles;
+  /**
+   * Each run's first checkpoint against the others of the row: one-time costs a job pays on
+   * its first checkpoint (a thread started, code run for the first time) show as a gap here.
+   */
+  firstCheckpointMs: Percentiles;
+  laterCheckpointMs: Percentiles;
   /** The longest checkpoint: its id within its run (1 = the run's first, taken while workers warm up) and duration. */
   slowest: { id: number; durationMs: number } | null;
   peakRssBytes: number;
@@ -159,6 +167,9 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
           writeMs: percentiles(steady.flatMap((k) => (k.writeMs === undefined ? [] : [k.writeMs]))),
           writeIoMs: percentiles(steady.flatMap((k) => (k.writeIoMs === undefined ? [] : [k.writeIoMs]))),
         },
+        sourceStartDelayMs: percentiles(steady.flatMap((k) => (k.sourceStartDelayMs === undefined ? [] : [k.sourceStartDelayMs]))),
+        firstCheckpointMs: percentiles(runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final).slice(0, 1).map((k) => k.durationMs))),
+        laterCheckpointMs: percentiles(runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final).slice(1).map((k) => k.durationMs))),
         slowest: steady.reduce<{ id: number; durationMs: number } | null>((w, k) => (w === null || k.durationMs > w.durationMs ? { id: k.id, durationMs: k.durationMs } : w), null),
         peakRssBytes: Math.max(...runs[i].map((x) => x.peak)),
         cpuPerMillion: perMillion(runs[i].map((x) => x.cpu), opts.records),
@@ -218,6 +229,13 @@ export function formatBackpressure(r: BackpressureResult): string[] {
     const pair = (q: Percentiles) => `${ms(q.p50)} / ${ms(q.p99)}`.padStart(13);
     const worst = x.slowest ? `chk ${x.slowest.id} (${ms(x.slowest.durationMs)} ms)` : '—';
     out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  sync ${pair(p.syncMs)}  async ${pair(p.asyncMs)}  located ${pair(p.channelWaitMs)}  encode ${pair(p.encodeMs)}  write ${pair(p.writeMs)}  on writer thread ${pair(p.writeIoMs)}  slowest ${worst}`);
+  }
+  out.push("  start delay and first checkpoints (p50 / p99 ms): start delay, of it trigger to the slowest source; each run's first checkpoint (p50 / max) against the run's later ones");
+  for (const x of r.rows) {
+    if (x.mode !== 'exactly-once') continue;
+    const pair = (a: number | null, b: number | null) => `${ms(a)} / ${ms(b)}`.padStart(13);
+    const f = x.firstCheckpointMs;
+    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  start delay ${pair(x.startDelayMs.p50, x.startDelayMs.p99)}  source ${pair(x.sourceStartDelayMs.p50, x.sourceStartDelayMs.p99)}  first ${pair(f.p50, f.max)}  later ${pair(x.laterCheckpointMs.p50, x.laterCheckpointMs.p99)}`);
   }
   out.push('  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads');
   for (const x of r.rows) {

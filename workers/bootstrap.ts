@@ -7,7 +7,7 @@
 import { toFailure } from '../core/failure.js';
 import { announceThread } from '../core/thread-roles.js';
 import type { TaskOutcome, TaskSpec } from '../core/runtime/messages.js';
-import { runTask } from './run-loop.js';
+import { runTask } from './run-task.js';
 import { flushStdio } from './stdio.js';
 import { StreamTask } from './task.js';
 

@@ -83,11 +83,13 @@ export class TaskCheckpointDriver {
     captured.inFlight = inFlight;
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     const started = alignmentStartedAt ?? syncStart;
+    // triggeredAt is the main thread's Date.now(); timeOrigin + now() is the same wall clock here.
+    const startDelayMs = Math.max(0, performance.timeOrigin + started - triggeredAt);
     this.checkpointer!.persist(captured, {
-      // triggeredAt is the main thread's Date.now(); timeOrigin + now() is the same wall clock here.
-      startDelayMs: Math.max(0, performance.timeOrigin + started - triggeredAt),
+      startDelayMs,
       alignmentMs: syncStart - started,
       syncMs: performance.now() - syncStart,
+      ...(this.task.source !== undefined ? { sourceStartDelayMs: startDelayMs } : {}),
     });
   }
 

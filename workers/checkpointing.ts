@@ -24,7 +24,8 @@ import type { ChangeLog } from '../core/state/change-log.js';
 import type { SnapshotJob } from '../core/state/keyed-backend.js';
 import { restoreKeyedChains, restoreOperatorState, snapshotOperatorState, type KeyedSnapshotPart } from '../core/state/snapshot.js';
 import { send } from './control-port.js';
-import { fileSafe, type NodeRuntime, type StreamTask } from './task.js';
+import { fileSafe, type NodeRuntime } from './node-runtime.js';
+import type { StreamTask } from './task.js';
 
 const SOURCE_STATE = '__eddy.source';
 const SINK_STATE = '__eddy.sink';
@@ -124,6 +125,18 @@ export class TaskCheckpointer {
     for (const n of task.nodes) if (n.writer) this.sealed.set(n, []);
     // Changes must be recorded from the first record on for the first delta to be complete.
     if (task.spec.settings.incremental) for (const n of task.nodes) if (n.keyed) this.changeLogs.set(n, n.keyed.trackChanges());
+  }
+
+  /**
+   * At deployment, before the first record: what the first checkpoint would otherwise pay
+   * once (the writer thread's start and first write), so it is paid here.
+   */
+  async prepare(): Promise<void> {
+    try {
+      await this.storage?.ready();
+    } catch {
+      // A writer thread that cannot write fails the checkpoint's own write, which says so there.
+    }
   }
 
   /**

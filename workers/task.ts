@@ -1,21 +1,16 @@
 /**
- * Builds one task from its spec: rebuilds the job plan from the job module, instantiates the
- * chained operators of its vertex tail-first (each one's `next` is the operator after it,
- * the last one's is the task output), and the source reader or input gate in front. Every
- * operator's state stores are kept per node, so snapshots and restores can reach them.
+ * One task built from its spec: the job plan rebuilt from the job module (and checked against
+ * the main thread's), the node runtimes (node-runtime.ts: every operator's state stores, kept
+ * per node so snapshots and restores can reach them, and its connector), the operator chain
+ * (chain-builder.ts), the output and the input gate; and what the task publishes to the main
+ * thread (counters, watermarks, state entries, queryable state).
  */
-import { join } from 'node:path';
 import type { Collector } from '../core/contract/functions.js';
 import { Gate } from '../core/channel/gate.js';
-import type { SinkWriter, SourceReader } from '../core/connectors/types.js';
 import { EddyError } from '../core/failure.js';
 import type { JobVertex } from '../core/graph/job-graph.js';
-import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
-import { KeyContextOperator } from '../core/operators/keyed.js';
-import { operatorFailure } from '../core/operators/failures.js';
-import type { ChainOperator, OperatorRuntime, TwoInputOperator } from '../core/operators/operator.js';
-import { timestampsOperator } from '../core/operators/timestamps.js';
-import { SinkOperator } from '../core/operators/sink.js';
+import { displayName } from '../core/graph/stream-graph.js';
+import type { ChainOperator, TwoInputOperator } from '../core/operators/operator.js';
 import { planJob, type JobPlan } from '../core/runtime/job-plan.js';
 import { loadJob } from '../core/runtime/module-loader.js';
 import type { TaskCommand, TaskSpec } from '../core/runtime/messages.js';
@@ -33,54 +28,16 @@ import {
   TASK_INPUT_WATERMARK,
   TASK_OUTPUT_WATERMARK,
 } from '../core/observe/metrics-layout.js';
-import { HeapKeyedStore } from '../core/state/heap/heap-keyed-store.js';
-import type { KeyedBackend } from '../core/state/keyed-backend.js';
-import { LmdbKeyedStore } from '../core/state/lmdb/lmdb-keyed-store.js';
-import { keyGroupFor, keyGroupRange } from '../core/state/key-groups.js';
-import { OperatorStateStore } from '../core/state/operator-state.js';
+import { keyGroupFor } from '../core/state/key-groups.js';
 import { TaskTime } from '../core/time/task-time.js';
-import { answerQueries, connectorContext, send } from './control-port.js';
-import { SourceCounter } from './source-counter.js';
+import { buildChain, type Chain } from './chain-builder.js';
+import { answerQueries, send } from './control-port.js';
+import { createNodeRuntimes, type NodeRuntime } from './node-runtime.js';
 import { InputGate } from './input-gate.js';
 import { TaskOutput } from './output.js';
 
 /** Counting state entries walks every key group's map: twice a second is plenty for a gauge. */
 const STATE_COUNT_INTERVAL_MS = 500;
-
-/** File names allow only a safe alphabet: a uid may contain anything. */
-export function fileSafe(uid: string): string {
-  return uid.replace(/[^A-Za-z0-9_-]/g, (c) => `~${c.charCodeAt(0).toString(16)}`);
-}
-
-/**
- * The keyed state of one operator subtask. An LMDB environment is named by operator, subtask
- * and parallelism, so a restart at the same parallelism finds its own (for local recovery).
- */
-function createKeyedBackend(spec: TaskSpec, uid: string, range: { start: number; end: number }, parallelism: number): KeyedBackend {
-  const s = spec.settings;
-  if (s.stateBackend !== 'lmdb') return new HeapKeyedStore(range.start, range.end);
-  if (spec.localDir === undefined) throw new EddyError('INTERNAL', 'the LMDB state backend was chosen but the task got no local directory');
-  return new LmdbKeyedStore({
-    path: join(spec.localDir, `${fileSafe(uid)}-${spec.subtask}-of-${parallelism}`),
-    rangeStart: range.start,
-    rangeEnd: range.end,
-    cacheBytes: s.stateCacheMb * 1024 * 1024,
-    operatorUid: uid,
-    subtask: spec.subtask,
-    localRecovery: s.localRecovery,
-    resumeAt: spec.restore?.checkpointId,
-  });
-}
-
-/** One chained operator's state and connector, as snapshots and restores see it. */
-export interface NodeRuntime {
-  node: StreamNode;
-  uid: string;
-  keyed: KeyedBackend | undefined;
-  operatorState: OperatorStateStore;
-  reader?: SourceReader<unknown>;
-  writer?: SinkWriter<unknown>;
-}
 
 export class StreamTask {
   readonly vertex: JobVertex;
@@ -94,7 +51,7 @@ export class StreamTask {
   readonly inputSides: Uint8Array | undefined;
   readonly twoInputHead: TwoInputOperator | undefined;
   readonly nodes: NodeRuntime[];
-  readonly source: { node: StreamNode; reader: SourceReader<unknown>; counter: SourceCounter } | undefined;
+  readonly source: Chain['source'];
   readonly name: string;
   /** Commands from the main thread (trigger, notify, abort), queued by the control port. */
   readonly commands: TaskCommand[] = [];
@@ -119,81 +76,36 @@ export class StreamTask {
     this.metrics = new Float64Array(spec.metrics);
     this.counters = new Float64Array(spec.counters);
     this.gate = new Gate(spec.gate, new TimeAccount(this.counters, TASK_IDLE_MS, TASK_IDLE_SINCE));
-    const s = plan.settings;
-    this.checkpointing = s.mode !== 'none';
-    const vnodes = this.vertex.nodes;
-    const tail = vnodes[vnodes.length - 1];
-    this.output =
-      this.vertex.outputs.length > 0
-        ? new TaskOutput(this.vertex.outputs, spec.outputs, {
-            batchSize: s.batchSize,
-            maxParallelism: s.maxParallelism,
-            subtask: spec.subtask,
-            operatorUid: displayName(tail),
-            consumerUid: (e) => displayName(plan.graph.nodes[e.toNode]),
-            time: this.vertex.eventTime ? this.time : undefined,
-            backPressure: new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE),
-            gate: spec.gate,
-            publishCounts: () => this.publishCounts(),
-          })
-        : undefined;
+    this.checkpointing = plan.settings.mode !== 'none';
+    this.output = this.createOutput();
     const inputEdges = this.vertex.inputs.map((e) => e.id);
-    this.input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge), spec.gate) : undefined;
-    const input = this.input;
-    this.inputSides = vnodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
-
-    let next: Collector<unknown> = this.output ?? { collect() {} };
-    const first = nodes[0].reader ? 1 : 0;
-    const ops: ChainOperator[] = [];
-    const runtime = (i: number): OperatorRuntime => {
-      const n = nodes[i];
-      return {
-        ...connectorContext(spec, n.node, this.vertex.parallelism),
-        uid: n.node.uid,
-        displayName: n.uid,
-        maxParallelism: s.maxParallelism,
-        keyedStore: n.keyed,
-        operatorState: n.operatorState,
-        time: this.time,
-        chainIndex: i - first,
-        autoWatermarkIntervalMs: plan.graph.autoWatermarkIntervalMs,
-        wake: () => this.gate.ring(),
-        sideOutput: (tagId) => (i === nodes.length - 1 ? this.output?.sideOutput(tagId) : undefined),
-      };
-    };
-    for (let i = nodes.length - 1; i >= first; i--) {
-      const n = nodes[i];
-      let op: ChainOperator;
-      if (n.writer) {
-        op = new SinkOperator(n.writer, { operatorUid: n.uid, subtask: spec.subtask, transactional: this.checkpointing });
-      } else {
-        op = n.node.factory!(runtime(i), next);
-        // A two-input head sets the key itself: each input has its own key selector.
-        if (n.node.keySelector && i === 0 && !n.node.twoInput) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
-      }
-      ops.unshift(op);
-      next = op;
-    }
-    this.operators = ops;
-    this.twoInputHead = this.inputSides ? (ops[0] as TwoInputOperator) : undefined;
-    const out = this.output;
-    this.time.attach(ops, out ? (wm, idle) => out.emitWatermark(wm, idle) : undefined);
-    if (nodes[0].reader) {
-      // A source with a watermark strategy: its subtask stamps records and makes watermarks
-      // right behind the reader, before the chain (at position -1, like the task's inputs).
-      const strategy = nodes[0].node.watermarks;
-      if (strategy) {
-        const assigner = timestampsOperator(strategy)(runtime(0), next);
-        void assigner.open();
-        next = assigner;
-      }
-      const counter = new SourceCounter(next, nodes[0].reader, nodes[0].uid);
-      this.source = { node: nodes[0].node, reader: nodes[0].reader, counter };
-      this.head = counter;
-    } else {
-      this.head = next;
-    }
+    const input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge), spec.gate) : undefined;
+    this.input = input;
+    this.inputSides = this.vertex.nodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
+    const chain = buildChain({ spec, plan, vertex: this.vertex, nodes, time: this.time, output: this.output, checkpointing: this.checkpointing, wake: () => this.gate.ring() });
+    this.operators = chain.operators;
+    this.head = chain.head;
+    this.source = chain.source;
+    this.twoInputHead = this.inputSides ? (chain.operators[0] as TwoInputOperator) : undefined;
     answerQueries(spec, (q) => this.answerQuery(q.requestId, q.uid, q.name, q.key));
+  }
+
+  /** The task's output channels, when its vertex has outgoing edges. */
+  private createOutput(): TaskOutput | undefined {
+    const { vertex, spec, plan } = this;
+    if (vertex.outputs.length === 0) return undefined;
+    const s = plan.settings;
+    return new TaskOutput(vertex.outputs, spec.outputs, {
+      batchSize: s.batchSize,
+      maxParallelism: s.maxParallelism,
+      subtask: spec.subtask,
+      operatorUid: displayName(vertex.nodes[vertex.nodes.length - 1]),
+      consumerUid: (e) => displayName(plan.graph.nodes[e.toNode]),
+      time: vertex.eventTime ? this.time : undefined,
+      backPressure: new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE),
+      gate: spec.gate,
+      publishCounts: () => this.publishCounts(),
+    });
   }
 
   /** Queryable state: one key's value in one state of a keyed operator of this task. */
@@ -221,31 +133,11 @@ export class StreamTask {
         'the job module built a different graph in a worker than in the main thread; its build function must not depend on time, randomness or the thread',
       );
     }
-    const vertex = plan.jobGraph.vertices[spec.vertex];
-    const p = vertex.parallelism;
-    const s = plan.settings;
-    const nodes: NodeRuntime[] = [];
-    // A source's side outputs (dead letters) leave through the task output, built later; a
-    // source with a side output is the tail of its chain (it has two outputs).
+    // A source's side outputs (dead letters) leave through the task output, built after its
+    // reader; a source with a side output is the tail of its chain (it has two outputs).
     let task: StreamTask | undefined;
     const sideOutput = (tagId: string) => (task?.nodes.length === 1 ? task.output?.sideOutput(tagId) : undefined);
-    // Readers and writers may be async to create: make them before the synchronous chain build.
-    for (const node of vertex.nodes) {
-      const uid = displayName(node);
-      const rt: NodeRuntime = { node, uid, keyed: undefined, operatorState: new OperatorStateStore() };
-      if (node.keySelector && node.kind !== 'sink') {
-        const r = keyGroupRange(spec.subtask, s.maxParallelism, p);
-        rt.keyed = createKeyedBackend(spec, uid, r, p);
-      }
-      try {
-        if (node.kind === 'source') rt.reader = await node.source!.createReader({ ...connectorContext(spec, node, p), sideOutput });
-        if (node.kind === 'sink') rt.writer = await node.sink!.createWriter(connectorContext(spec, node, p));
-      } catch (err) {
-        const sink = node.kind === 'sink';
-        throw operatorFailure(err, sink ? 'SINK_FAILED' : 'SOURCE_FAILED', `${sink ? 'sink' : 'source'} failed to start`, uid, spec.subtask);
-      }
-      nodes.push(rt);
-    }
+    const nodes = await createNodeRuntimes(spec, plan.jobGraph.vertices[spec.vertex], plan.settings.maxParallelism, sideOutput);
     task = new StreamTask(spec, plan, nodes);
     return task;
   }

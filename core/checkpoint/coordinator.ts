@@ -48,6 +48,11 @@ export interface CheckpointPhases {
   encodeMs?: number;
   writeMs?: number;
   writeIoMs?: number;
+  /**
+   * The first leg of `startDelayMs`: trigger to the slowest source taking it. The rest of a
+   * larger start delay is the barrier's way to a task downstream and that task seeing it.
+   */
+  sourceStartDelayMs?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {
@@ -244,7 +249,7 @@ export class CheckpointCoordinator {
       m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
       m.syncMs = Math.max(m.syncMs, phases.syncMs);
       m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
-      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
     }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }

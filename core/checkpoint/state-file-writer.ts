@@ -25,6 +25,11 @@ export interface WriteRequest {
   parts: Uint8Array[];
 }
 
+/** Asks for a reply once the thread is up and warmed up (see readyStateFileWriter). */
+export interface ReadyRequest {
+  job: number;
+}
+
 export type WriteReply = { job: number; checksum: string; ioMs: number; error?: undefined } | { job: number; error: string; errno: string | undefined };
 
 /** A failed write as the writer thread reported it (message and errno code, as fs errors carry them). */
@@ -42,6 +47,20 @@ const writer = helperThread<WriteReply>(new URL('./state-file-writer-worker.js',
 /** Starts this thread's writer thread ahead of the first write (a thread takes tens of ms to start). */
 export function startStateFileWriter(): void {
   writer.get();
+}
+
+/**
+ * Resolves once this thread's writer thread is up and has written its warm-up file (its first
+ * mkdir, write, fsync and rename, done at its start): awaited at a task's deployment, so a
+ * job's first checkpoint waits neither for the thread to start nor for its first write's
+ * one-time costs. A thread already running answers at once.
+ */
+export async function readyStateFileWriter(): Promise<void> {
+  const thread = writer.get();
+  const { job, reply } = thread.open();
+  thread.post({ job } satisfies ReadyRequest, undefined, true);
+  const r = await reply;
+  if (r.error !== undefined) throw new StateFileWriteError(r.error, r.errno);
 }
 
 /**

@@ -21,7 +21,7 @@ import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
 import { checksumFromCrc, checksumOf } from './checksum.js';
-import { startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
+import { readyStateFileWriter, startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
 import { ownsWholeBuffer } from './owned-bytes.js';
 import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
 import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
@@ -96,6 +96,14 @@ export class CheckpointStorage {
     this.dir = resolve(dir);
     this.writerThread = options.writerThread === true;
     if (this.writerThread) startStateFileWriter();
+  }
+
+  /**
+   * Resolves once writes can start without a one-time cost: the writer thread, when there is
+   * one, is up and has made its first write (see readyStateFileWriter).
+   */
+  async ready(): Promise<void> {
+    if (this.writerThread) await readyStateFileWriter();
   }
 
   checkpointDir(id: number): string {

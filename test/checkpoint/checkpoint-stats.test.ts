@@ -1,5 +1,6 @@
 // Each completed checkpoint reports where its time went (the slowest task's figure per phase):
-// start delay, alignment, the synchronous part on the record loop, the asynchronous part.
+// start delay (and of it the trigger reaching the slowest source), alignment, the synchronous
+// part on the record loop, the asynchronous part.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
@@ -26,6 +27,8 @@ describe('checkpoint statistics', () => {
         assert.ok(phase <= k.durationMs + 1, what);
       }
       assert.ok(k.asyncMs > 0, what);
+      // The first leg of the start delay: a source's own, which the maximum over all tasks includes.
+      assert.ok(k.sourceStartDelayMs !== undefined && k.sourceStartDelayMs >= 0 && k.sourceStartDelayMs <= k.startDelayMs, what);
     }
   });
 });

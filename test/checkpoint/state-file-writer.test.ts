@@ -7,12 +7,17 @@
 //     file, and the next write succeeds once the cause is gone;
 //   - its reply reaches a task whose event loop never comes round: the write settles between
 //     two frames, by polling the reply doorbell (pollHelperReplies), with no macrotask run;
+//   - its one-time costs (the thread's start, its first mkdir, write, fsync and rename) are
+//     paid when a task deploys (CheckpointStorage.ready), not by the first checkpoint: under
+//     strace a warm-up file is synced and renamed before ready() resolves, in the system's
+//     temporary folder (never the checkpoint directory), and it is gone afterwards;
 //   - in a job under backpressure, checkpoints whose folder cannot be created are declined as
 //     data (`snapshot-write-failed`, the operator and subtask), the job goes on without a
 //     restart, the next checkpoints complete with in-flight data, and the committed output is
 //     exact.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -21,12 +26,43 @@ import { runJob } from '../../core/index.js';
 import { EddyError } from '../../core/failure.js';
 import { CheckpointStorage } from '../../core/checkpoint/storage.js';
 import { pollHelperReplies } from '../../core/helper-thread.js';
-import { fixture } from '../helpers/paths.js';
+import { fixture, repoRoot } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
 const crcOf = (b: Uint8Array) => `crc32:${(crc32(b) >>> 0).toString(16).padStart(8, '0')}`;
 
 describe('state-file writer thread', () => {
+  it('pays its first write at deployment: a warm-up file is synced and renamed before ready() resolves, outside the checkpoint directory, and removed (strace)', (t) => {
+    if (spawnSync('strace', ['-V']).error) return t.skip('strace is not installed (apt-get install strace)');
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-warm-chk-'));
+    const tmp = mkdtempSync(join(tmpdir(), 'eddy-warm-tmp-'));
+    try {
+      const script = join(repoRoot, 'test', 'fixtures', 'checkpoint', 'writer-warm-up.mjs');
+      const r = spawnSync('strace', ['-f', '-y', '-qq', '-e', 'trace=fsync,rename,renameat,renameat2,write', process.execPath, script, dir], {
+        encoding: 'utf8',
+        env: { ...process.env, TMPDIR: tmp },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stderr.split('\n').filter((l) => !l.includes('resumed>'));
+      const at = (what: string, test: (l: string) => boolean) => {
+        const i = lines.findIndex(test);
+        assert.ok(i >= 0, `no ${what} in:\n${lines.join('\n')}`);
+        return i;
+      };
+      const ready = at('READY', (l) => /write\(1<[^>]*>, "READY/.test(l));
+      const warmSync = at('fsync of the warm-up file', (l) => l.includes('fsync(') && l.includes(`${tmp}/.eddy-writer-warm-up-`));
+      const warmRename = at('rename of the warm-up file', (l) => /rename/.test(l) && l.includes(`${tmp}/.eddy-writer-warm-up-`));
+      const firstSync = at('fsync of the first state file', (l) => l.includes('fsync(') && l.includes(join(dir, 'chk-1')));
+      assert.ok(warmSync < ready && warmRename < ready, 'the warm-up write came before ready() resolved');
+      assert.ok(ready < firstSync, 'the state file was written after');
+      assert.deepEqual(readdirSync(tmp), [], 'the warm-up file is removed');
+      assert.deepEqual(readdirSync(dir), ['chk-1'], 'nothing but the checkpoint in the checkpoint directory');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('writes a file durably off the loop, taking the buffer without a copy; a failed write is one line and the next one succeeds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-writer-'));
     try {
