@@ -11,7 +11,7 @@ import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/ba
 import { BARRIER_FLAG_FINAL, BARRIER_FLAG_SAVEPOINT, BARRIER_FLAG_STOP, BARRIER_FLAG_UNALIGNED, FRAME_BARRIER, FRAME_CANCEL_BARRIER } from '../core/channel/layout.js';
 import type { PriorityEvent } from '../core/channel/ring.js';
 import type { WatermarkValve } from '../core/time/watermark-valve.js';
-import { EddyError } from '../core/failure.js';
+import { EddyError, messageOf } from '../core/failure.js';
 import { displayName } from '../core/graph/stream-graph.js';
 import { TaskCheckpointer } from './checkpointing.js';
 import { InFlightCapture, type FrameSource } from './in-flight.js';
@@ -163,7 +163,7 @@ export class TaskCheckpointDriver {
       await src.reader.notifyCheckpointComplete(id);
     } catch (err) {
       const uid = displayName(src.node);
-      throw new EddyError('SOURCE_FAILED', `source '${uid}' failed on completion of checkpoint ${id}: ${err instanceof Error ? err.message : String(err)}`, {
+      throw new EddyError('SOURCE_FAILED', `source '${uid}' failed on completion of checkpoint ${id}: ${messageOf(err)}`, {
         operatorUid: uid,
         subtask: this.task.spec.subtask,
       });

@@ -17,7 +17,7 @@ import { restoreInFlight } from './in-flight-restore.js';
 import { describeEdge } from '../core/runtime/in-flight-rescale.js';
 import { InFlightAborted, type InFlightCapture } from './in-flight.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
-import { EddyError } from '../core/failure.js';
+import { EddyError, messageOf } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
 import type { RestoreSpec } from '../core/runtime/messages.js';
 import type { ChangeLog } from '../core/state/change-log.js';
@@ -254,7 +254,7 @@ export class TaskCheckpointer {
   /** Checkpoint `id` will not complete at this task: tell the coordinator why, as data. */
   decline(id: number, code: CheckpointDeclineCode, cause: unknown): void {
     const where = cause instanceof EddyError && cause.operatorUid !== undefined ? cause.operatorUid : this.task.vertex.name;
-    const message = cause instanceof Error ? cause.message : String(cause);
+    const message = messageOf(cause);
     send(this.task.spec, { type: 'decline', id, code, operatorUid: where, subtask: this.task.spec.subtask, message });
   }
 
@@ -335,7 +335,7 @@ export class TaskCheckpointer {
       try {
         await n.writer!.commit?.(due.map((t) => t.handles));
       } catch (err) {
-        throw new EddyError('SINK_FAILED', `sink '${n.uid}' failed to commit checkpoint ${id}: ${err instanceof Error ? err.message : String(err)}`, {
+        throw new EddyError('SINK_FAILED', `sink '${n.uid}' failed to commit checkpoint ${id}: ${messageOf(err)}`, {
           operatorUid: n.uid,
           subtask: this.task.spec.subtask,
         });

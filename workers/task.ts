@@ -7,7 +7,7 @@
  */
 import type { Collector } from '../core/contract/functions.js';
 import { Gate } from '../core/channel/gate.js';
-import { EddyError } from '../core/failure.js';
+import { EddyError, messageOf } from '../core/failure.js';
 import type { JobVertex } from '../core/graph/job-graph.js';
 import { displayName } from '../core/graph/stream-graph.js';
 import type { ChainOperator, TwoInputOperator } from '../core/operators/operator.js';
@@ -119,7 +119,7 @@ export class StreamTask {
       const value = keyed.peek(table, keyGroupFor(key, this.plan.settings.maxParallelism), key);
       reply(value === undefined ? { found: false } : { found: true, value });
     } catch (err) {
-      reply({ found: false, error: err instanceof Error ? err.message : String(err) });
+      reply({ found: false, error: messageOf(err) });
     }
   }
 

@@ -12,6 +12,7 @@
  */
 import { countsTowardFailureLimit, describeDecline, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
 import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
+import { messageOf } from '../failure.js';
 
 export type SnapshotKind = 'checkpoint' | 'savepoint';
 
@@ -273,7 +274,7 @@ export class CheckpointCoordinator {
     try {
       await this.host.persist(metadata);
     } catch (err) {
-      this.fail({ id: p.id, code: 'metadata-write-failed', message: `checkpoint ${p.id} could not be written: ${err instanceof Error ? err.message : String(err)}` });
+      this.fail({ id: p.id, code: 'metadata-write-failed', message: `checkpoint ${p.id} could not be written: ${messageOf(err)}` });
       return;
     }
     if (this.pending !== p) return;

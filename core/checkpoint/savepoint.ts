@@ -10,7 +10,7 @@
  * eddy ever deletes it. Like a checkpoint, it exists only once its `_metadata` is written, last.
  */
 import { join, resolve } from 'node:path';
-import { EddyError } from '../failure.js';
+import { EddyError, messageOf } from '../failure.js';
 import { mkdirDurable, syncDir, writeAndSync } from './fs-durable.js';
 import { mapStateFiles, type CheckpointMetadata } from './metadata.js';
 import { CheckpointStorage, writeMetadataFile } from './storage.js';
@@ -51,7 +51,7 @@ export async function writeSavepoint(storage: CheckpointStorage, metadata: Check
     await Promise.all(copies);
     await syncDir(dir);
   } catch (err) {
-    throw new EddyError('CHECKPOINT_FAILED', `writing savepoint ${dir} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new EddyError('CHECKPOINT_FAILED', `writing savepoint ${dir} failed: ${messageOf(err)}`);
   }
   await writeMetadataFile(dir, { ...copied, kind: 'savepoint' });
   return dir;
