@@ -137,12 +137,15 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   if (f.type === 'cross' && eqL.length === 0) throw sqlUnsupported(f.pos, 'a join without an equality between the two sides (cross join)');
   if (eqL.length === 0) throw sqlUnsupported(f.pos, 'a join without an equality between the two sides');
 
-  const restFns = rest.map((e) => {
-    const c = compile(e, { fields });
-    if (c.type.name !== 'BOOLEAN') throw sqlError(e.pos, `a join condition must be BOOLEAN, got ${typeName(c.type)}`);
-    return c.fn;
-  });
-  const residual = restFns.length === 0 ? undefined : allTrue(restFns);
+  const condition = (es: Expr[]): ((row: Row) => boolean) | undefined => {
+    const fns = es.map((e) => {
+      const c = compile(e, { fields });
+      if (c.type.name !== 'BOOLEAN') throw sqlError(e.pos, `a join condition must be BOOLEAN, got ${typeName(c.type)}`);
+      return c.fn;
+    });
+    return fns.length === 0 ? undefined : allTrue(fns);
+  };
+  const residual = condition(rest);
   const keyL = keySelector(eqL);
   const keyR = keySelector(eqR);
   // SQL's = is never true for NULL: rows of the left side with a NULL key cannot join (inner
@@ -169,7 +172,11 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     // key holds window_start and window_end, so a tumbling window of the slide pairs exactly
     // the rows of the same SQL window.
     const size = wl.fn === 'SESSION' ? 1 : wl.slideMs;
-    const fused = fuseJoinBack({ l, r, pairs: eqPairs, pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]), residual, bounds: bounds.length, combine, sizeMs: size, detail: [on, ...rest.map(exprText)].join(' AND ') }, ctx);
+    // The window pairs rows by window and key only: time bounds between the sides are checked
+    // on each pair with the other conjuncts.
+    const checks = [...rest, ...bounds.map((b) => b.e)];
+    const windowResidual = condition(checks);
+    const fused = fuseJoinBack({ l, r, pairs: eqPairs, pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]), residual: windowResidual, combine, sizeMs: size, detail: [on, ...checks.map(exprText)].join(' AND ') }, ctx);
     if (fused) return { stream: fused, fields, updating: false };
     const uid = ctx.uids.next('join', `window join (${wl.fn}) on ${on}`);
     let stream: AnyStream = (leftHasKey(l.stream) as DataStream<Row>)
@@ -180,7 +187,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
       .apply((a: Row, b: Row) => combine(a, b))
       .uid(uid)
       .name('sql:window join');
-    if (residual) stream = (stream as DataStream<Row>).filter(residual).uid(ctx.uids.next('filter', rest.map(exprText).join(' AND ')));
+    if (windowResidual) stream = (stream as DataStream<Row>).filter(windowResidual).uid(ctx.uids.next('filter', checks.map(exprText).join(' AND ')));
     return { stream, fields, updating: false };
   }
 
