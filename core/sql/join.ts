@@ -23,6 +23,7 @@ import { fuseJoinBack } from './join-back.js';
 import { keySelector, rawKey, rowIdOf } from './keys.js';
 import { pairBuilder } from './row-builder.js';
 import { allTrue } from './codegen.js';
+import { joinRetention, offsetTerm } from './join-retention.js';
 
 function conjuncts(e: Expr | undefined): Expr[] {
   if (!e) return [];
@@ -39,21 +40,9 @@ function conjuncts(e: Expr | undefined): Expr[] {
 
 /** `rowtime ± INTERVAL …` of one side: the side and the constant offset, if `e` is that. */
 function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } | undefined {
-  if (e.k === 'ref') {
-    for (const [side, rel] of [['l', l], ['r', r]] as const) {
-      if (rel.rowtime === undefined) continue;
-      try {
-        const res = resolveRef(rel.fields, e);
-        if (res.key === rel.rowtime && res.path.length === 0) return { side, offset: 0 };
-      } catch {
-        /* not this side */
-      }
-    }
-    return undefined;
-  }
-  if (e.k === 'binary' && (e.op === '+' || e.op === '-') && e.r.k === 'interval') {
-    const t = timeTerm(e.l, l, r);
-    return t && { side: t.side, offset: t.offset + (e.op === '+' ? e.r.ms : -e.r.ms) };
+  for (const [side, rel] of [['l', l], ['r', r]] as const) {
+    const t = rel.rowtime === undefined ? undefined : offsetTerm(e, rel, (k) => k === rel.rowtime);
+    if (t) return { side, offset: t.offset };
   }
   return undefined;
 }
@@ -105,7 +94,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const eqPairs: Array<[Expr, Expr]> = [];
   const bounds: Array<{ op: string; d: number; e: Expr }> = [];
   const rest: Expr[] = [];
-  for (const c of conds) {
+  for (const c of conds.flatMap(conjuncts)) {
     if (c.k === 'binary' && c.op === '=') {
       const lr = over(c.l, l.fields) && over(c.r, r.fields);
       const rl = over(c.l, r.fields) && over(c.r, l.fields);
@@ -231,7 +220,9 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   let checkedA: Row | null = null;
   let checkedB: Row | null = null;
   let checkedRow: Row | undefined;
-  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)`);
+  // Rows of one side no later row can match are dropped (inner joins: an outer side's padded rows are not reasoned about).
+  const retention = joinType === 'inner' ? joinRetention(l, r, rest) : undefined;
+  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)${retention ? `, ${retention.detail}` : ''}`);
   const stream = regularJoin(left, right, {
     type: joinType,
     leftKey: rawKey(eqL),
@@ -251,6 +242,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     // A stored row is known by the columns the join reads of it (its side's fields).
     rowIds: [rowIdOf(l.fields.map((x) => x.key)), rowIdOf(rFrom)],
     ttlMs: ctx.ttlMs,
+    expire: retention && { side: retention.side, at: retention.expiresAt },
     uid,
   });
   return { stream, fields, updating: true, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };

@@ -43,6 +43,13 @@ export interface RegularJoinOptions {
   rowIds?: readonly [(row: Row) => string, (row: Row) => string];
   /** Idle-state TTL: a stored row not touched for this long is forgotten (Flink's table.exec.state.ttl). */
   ttlMs?: number;
+  /**
+   * Rows of one append-only side that no later row of the other side can match once the
+   * watermark reaches `at(row)` (derived from the condition's time bounds: join-retention.ts):
+   * such a row is dropped from state then, and one already behind the watermark is joined but
+   * not kept. The output is the same as without it.
+   */
+  expire?: { side: 0 | 1; at: (row: Row) => number };
   /** uid of the join operator. */
   uid: string;
 }
@@ -66,6 +73,7 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
   const matches = (side: 0 | 1, row: Row, other: Row): boolean =>
     condition === undefined || (side === 0 ? condition(row, other) : condition(other, row)) === true;
 
+  const expire = opts.expire;
   const onChange = (side: 0 | 1, change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
     const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
     const theirs = ctx.state.map<string, JoinEntry>(SIDE_STATE[1 - side], stateOpts);
@@ -99,6 +107,11 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
       removeOne(mine, id);
     } else {
       if (outer[side] && joined === 0) out.collect({ kind: '+I', row: pair(side, row, null) });
+      if (expire !== undefined && expire.side === side) {
+        const at = expire.at(row);
+        if (!(at > ctx.timers.currentWatermark())) return;
+        ctx.timers.registerEventTimeTimer(at);
+      }
       const e = mine.get(id);
       if (e === undefined) mine.put(id, [row, 1, joined]);
       else {
@@ -115,6 +128,13 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     .process<ChangeRow>({
       processElement1: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(0, c, ctx, out),
       processElement2: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(1, c, ctx, out),
+      ...(expire && {
+        onTimer: (time: number, ctx: RuntimeContext) => {
+          // The key's rows of the expiring side whose time has come (several rows may share a timer).
+          const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[expire.side], stateOpts);
+          for (const [id, e] of mine.entries()) if (expire.at(e[0]) <= time) mine.remove(id);
+        },
+      }),
     })
     .uid(opts.uid)
     .name(`sql:${opts.type}Join`);
@@ -146,4 +166,5 @@ function checkOptions(opts: RegularJoinOptions): void {
   if (typeof opts.combine !== 'function') bad('combine must be a function (left, right) => row');
   if (opts.condition !== undefined && typeof opts.condition !== 'function') bad('condition must be a function (left, right) => boolean');
   if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
+  if (opts.expire !== undefined && ((opts.expire.side !== 0 && opts.expire.side !== 1) || typeof opts.expire.at !== 'function')) bad('expire must be { side: 0 | 1, at: (row) => event time }');
 }
