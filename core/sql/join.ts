@@ -243,6 +243,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     rowIds: [rowIdOf(l.fields.map((x) => x.key)), rowIdOf(rFrom)],
     ttlMs: ctx.ttlMs,
     expire: retention && { side: retention.side, at: retention.expiresAt },
+    appendOnly: [!l.updating, !r.updating],
     uid,
   });
   return { stream, fields, updating: true, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };

@@ -4,7 +4,10 @@
  * State, per join key and side, a map state: row id → [row, count, partners] — the distinct
  * rows of that side with their multiplicity and, for an outer side, how many rows of the other
  * side currently join them (0 means the row stands null-padded in the output). TTL applies per
- * stored row.
+ * stored row. A side that is append-only and not outer (no retraction to find a row by, no
+ * partner count) and without TTL keeps a list state of its rows instead: no row id is built
+ * (a string of every column) and no entry per row, which is most of a join of wide append-only
+ * rows such as Nexmark q20's bids.
  *
  * Output kinds, as Flink's (FLINK-17337 keeps outer joins on +I/-D):
  *   accumulate on side S  each partner P: if P's side is outer and P had no partner, -D P+null;
@@ -16,7 +19,7 @@
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
-import type { MapState } from '../../contract/state.js';
+import type { ListState, MapState } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
 import { isRetract, type ChangeRow, type Row, type RowKind } from './changelog.js';
 import { keyForKeyBy, keyHasNull, rowId, ttlOptions } from './keys.js';
@@ -50,6 +53,8 @@ export interface RegularJoinOptions {
    * not kept. The output is the same as without it.
    */
   expire?: { side: 0 | 1; at: (row: Row) => number };
+  /** Which inputs carry only insertions (+I), the left's and the right's; default neither. */
+  appendOnly?: readonly [boolean, boolean];
   /** uid of the join operator. */
   uid: string;
 }
@@ -74,22 +79,68 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     condition === undefined || (side === 0 ? condition(row, other) : condition(other, row)) === true;
 
   const expire = opts.expire;
+  const listed = [0, 1].map((s) => opts.appendOnly?.[s] === true && !outer[s] && opts.ttlMs === undefined);
+  const rowsOf = (ctx: RuntimeContext, side: number): ListState<Row> => ctx.state.list<Row>(SIDE_STATE[side]);
   const onChange = (side: 0 | 1, change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
-    const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
-    const theirs = ctx.state.map<string, JoinEntry>(SIDE_STATE[1 - side], stateOpts);
     const row = change.row;
-    const id = ids[side](row);
     const retract = isRetract(change.kind);
     const otherSide = (1 - side) as 0 | 1;
     const otherOuter = outer[otherSide];
     // A key with null joins nothing (SQL's `=`), though an outer row still stands padded.
-    const partners = keyHasNull(keys[side](row)) ? [] : theirs.entries();
+    const keyNull = keyHasNull(keys[side](row));
+    let joined = 0;
+    if (listed[otherSide]) {
+      // Rows kept one by one, never outer: each a partner once.
+      if (!keyNull) {
+        for (const p of rowsOf(ctx, otherSide).get()) {
+          if (!matches(side, row, p)) continue;
+          joined++;
+          out.collect({ kind: inner ? change.kind : retract ? '-D' : '+I', row: pair(side, row, p) });
+        }
+      }
+    } else {
+      joined = joinStored(side, row, change.kind, keyNull, ctx, out);
+    }
+    // Ordered after the partners' retractions, as Flink: a downstream materialization never sees
+    // a padded row and a joined row of the same input row at once.
+    if (outer[side] && joined === 0) out.collect({ kind: retract ? '-D' : '+I', row: pair(side, row, null) });
+    if (!retract && expire !== undefined && expire.side === side) {
+      const at = expire.at(row);
+      if (!(at > ctx.timers.currentWatermark())) return;
+      ctx.timers.registerEventTimeTimer(at);
+    }
+    if (listed[side]) {
+      if (retract) throw new EddyError('JOB_INVALID', `regularJoin ${opts.uid}: a retraction (${change.kind}) on the ${SIDE_STATE[side]} input, declared append-only`);
+      rowsOf(ctx, side).add(row);
+      return;
+    }
+    const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
+    const id = ids[side](row);
+    if (retract) removeOne(mine, id);
+    else {
+      const e = mine.get(id);
+      if (e === undefined) mine.put(id, [row, 1, joined]);
+      else {
+        e[1] += 1;
+        e[2] = joined;
+        mine.put(id, e);
+      }
+    }
+  };
+
+  /** Joins `row` of `side` with the other side's stored distinct rows; how many rows it joined. */
+  const joinStored = (side: 0 | 1, row: Row, changeKind: RowKind, keyNull: boolean, ctx: RuntimeContext, out: Collector<ChangeRow>): number => {
+    const retract = isRetract(changeKind);
+    const otherSide = (1 - side) as 0 | 1;
+    const otherOuter = outer[otherSide];
+    const theirs = ctx.state.map<string, JoinEntry>(SIDE_STATE[otherSide], stateOpts);
+    const partners = keyNull ? [] : theirs.entries();
     let joined = 0;
     for (const [pid, p] of partners) {
       if (!matches(side, row, p[0])) continue;
       joined += p[1];
       let kind: RowKind = retract ? '-D' : '+I';
-      if (inner) kind = change.kind;
+      if (inner) kind = changeKind;
       if (otherOuter) {
         // The partner's padded rows leave with its first partner and return with its last.
         if (!retract && p[2] === 0) for (let c = 0; c < p[1]; c++) out.collect({ kind: '-D', row: pair(otherSide, p[0], null) });
@@ -100,26 +151,7 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
       const r = pair(side, row, p[0]);
       for (let c = 0; c < p[1]; c++) out.collect({ kind, row: r });
     }
-    // Ordered after the partners' retractions, as Flink: a downstream materialization never sees
-    // a padded row and a joined row of the same input row at once.
-    if (retract) {
-      if (outer[side] && joined === 0) out.collect({ kind: '-D', row: pair(side, row, null) });
-      removeOne(mine, id);
-    } else {
-      if (outer[side] && joined === 0) out.collect({ kind: '+I', row: pair(side, row, null) });
-      if (expire !== undefined && expire.side === side) {
-        const at = expire.at(row);
-        if (!(at > ctx.timers.currentWatermark())) return;
-        ctx.timers.registerEventTimeTimer(at);
-      }
-      const e = mine.get(id);
-      if (e === undefined) mine.put(id, [row, 1, joined]);
-      else {
-        e[1] += 1;
-        e[2] = joined;
-        mine.put(id, e);
-      }
-    }
+    return joined;
   };
 
   return left
@@ -131,6 +163,13 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
       ...(expire && {
         onTimer: (time: number, ctx: RuntimeContext) => {
           // The key's rows of the expiring side whose time has come (several rows may share a timer).
+          if (listed[expire.side]) {
+            const rows = rowsOf(ctx, expire.side);
+            const kept = rows.get().filter((row) => expire.at(row) > time);
+            if (kept.length === 0) rows.clear();
+            else rows.update(kept);
+            return;
+          }
           const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[expire.side], stateOpts);
           for (const [id, e] of mine.entries()) if (expire.at(e[0]) <= time) mine.remove(id);
         },
