@@ -23,6 +23,7 @@ import { canonRows } from '../helpers/json-rows.js';
 import { keyedEntriesByTable } from '../helpers/keyed-state-entries.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
+import { writeLookupFunctions } from '../helpers/lookup-udf.js';
 
 
 const N = 1400;
@@ -99,17 +100,13 @@ CREATE TABLE bid (id BIGINT, auction AS bid_auction(id), bidder AS id + 0, price
 ${readFileSync(join(repoRoot, 'examples', 'nexmark-sql', 'q7.sql'), 'utf8').replaceAll('${SINK}', 'collect')}
 `;
 
-const lookup = (values: number[]): string => `const v = ${JSON.stringify(values)};\nexport default function at(i) { return v[i]; }\nat.resultType = 'BIGINT';\n`;
-
 describe('SQL Nexmark q7: the regular join forgets bids no later window row can match', () => {
   let dir: string;
   let data: Bid[];
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'eddy-sql-q7-'));
     data = bids();
-    writeFileSync(join(dir, 'auction.mjs'), lookup(data.map((b) => b.auction)));
-    writeFileSync(join(dir, 'price.mjs'), lookup(data.map((b) => b.price)));
-    writeFileSync(join(dir, 'time.mjs'), lookup(data.map((b) => b.ts)));
+    writeLookupFunctions(dir, { auction: data.map((b) => b.auction), price: data.map((b) => b.price), time: data.map((b) => b.ts) });
     writeFileSync(join(dir, 'q.sql'), script(dir));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -104,16 +104,18 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     // Ordered after the partners' retractions, as Flink: a downstream materialization never sees
     // a padded row and a joined row of the same input row at once.
     if (outer[side] && joined === 0) out.collect({ kind: retract ? '-D' : '+I', row: pair(side, row, null) });
-    if (!retract && expire !== undefined && expire.side === side) {
-      const at = expire.at(row);
-      if (!(at > ctx.timers.currentWatermark())) return;
-      ctx.timers.registerEventTimeTimer(at);
-    }
+    const expiring = !retract && expire !== undefined && expire.side === side;
+    if (expiring && !(expire.at(row) > ctx.timers.currentWatermark())) return;
     if (listed[side]) {
       if (retract) throw new EddyError('JOB_INVALID', `regularJoin ${opts.uid}: a retraction (${change.kind}) on the ${SIDE_STATE[side]} input, declared append-only`);
-      rowsOf(ctx, side).add(row);
+      const rows = rowsOf(ctx, side);
+      // One timer per key at a time: at the first row's time, then (onTimer) at the earliest
+      // row left. A row expiring before it is dropped a little later, which changes nothing.
+      if (expiring && rows.get().length === 0) ctx.timers.registerEventTimeTimer(expire.at(row));
+      rows.add(row);
       return;
     }
+    if (expiring) ctx.timers.registerEventTimeTimer(expire.at(row));
     const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
     const id = ids[side](row);
     if (retract) removeOne(mine, id);
@@ -165,9 +167,18 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
           // The key's rows of the expiring side whose time has come (several rows may share a timer).
           if (listed[expire.side]) {
             const rows = rowsOf(ctx, expire.side);
-            const kept = rows.get().filter((row) => expire.at(row) > time);
+            let next = Infinity;
+            const kept = rows.get().filter((row) => {
+              const at = expire.at(row);
+              if (at <= time) return false;
+              if (at < next) next = at;
+              return true;
+            });
             if (kept.length === 0) rows.clear();
-            else rows.update(kept);
+            else {
+              rows.update(kept);
+              ctx.timers.registerEventTimeTimer(next);
+            }
             return;
           }
           const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[expire.side], stateOpts);
