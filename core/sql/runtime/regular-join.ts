@@ -166,11 +166,13 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
         onTimer: (time: number, ctx: RuntimeContext) => {
           // The key's rows of the expiring side whose time has come (several rows may share a timer).
           if (listed[expire.side]) {
+            // Everything behind the watermark goes now (the final one passes every row's time at once).
+            const now = Math.max(time, ctx.timers.currentWatermark());
             const rows = rowsOf(ctx, expire.side);
             let next = Infinity;
             const kept = rows.get().filter((row) => {
               const at = expire.at(row);
-              if (at <= time) return false;
+              if (at <= now) return false;
               if (at < next) next = at;
               return true;
             });
