@@ -407,6 +407,7 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     fields: [],
     updating: false,
     rowtime: proctime ? undefined : 'window_time',
+    aheadOfWatermark: proctime ? undefined : { [w.endKey]: 2, window_time: 1 },
     window: { ...w, deferred: false, aggregated: true },
   };
   reuse.set(digest, out);

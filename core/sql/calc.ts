@@ -133,7 +133,7 @@ export function dependsOn(rel: Rel): AnyStream {
 
 /** The properties of a relation other than its stream (reading them builds nothing). */
 export function relProps(rel: Rel): Omit<Rel, 'stream'> {
-  return { fields: rel.fields, updating: rel.updating, rowtime: rel.rowtime, window: rel.window, uniqueKey: rel.uniqueKey, updateReason: rel.updateReason };
+  return { fields: rel.fields, updating: rel.updating, rowtime: rel.rowtime, window: rel.window, aheadOfWatermark: rel.aheadOfWatermark, uniqueKey: rel.uniqueKey, updateReason: rel.updateReason };
 }
 
 /** The per-record function of a calc's operator: a map, a filter, or (both) a flatMap; none when it does nothing. */
@@ -253,7 +253,8 @@ export function narrowed(rel: Rel, keep: ReadonlySet<string>, uids: UidNamer): R
     known.set(id, (calc = withColumns(base, columns, base.memos, `keep ${fields.map((f) => f.name).join(', ')}`)));
   }
   const props = relProps(rel);
-  return pendingRel({ ...props, fields, rowtime: props.rowtime !== undefined && keep.has(props.rowtime) ? props.rowtime : undefined, uniqueKey: props.uniqueKey?.every((k) => keep.has(k)) ? props.uniqueKey : undefined }, calc);
+  const ahead = props.aheadOfWatermark && Object.fromEntries(Object.entries(props.aheadOfWatermark).filter(([k]) => keep.has(k)));
+  return pendingRel({ ...props, fields, rowtime: props.rowtime !== undefined && keep.has(props.rowtime) ? props.rowtime : undefined, aheadOfWatermark: ahead, uniqueKey: props.uniqueKey?.every((k) => keep.has(k)) ? props.uniqueKey : undefined }, calc);
 }
 
 /** Calcs with columns added, per calc and added keys (a window TVF read twice extends its input once). */

@@ -14,7 +14,8 @@
  *   join has an equality between the column and the same column of S on the other side; so a
  *   row of S meets exactly the Y row of its own group, and keying S's rows by those columns
  *   gathers a whole Y group with every row it can join;
- * - no time bounds between the sides (the window join ignores them; not fused, to stay equal).
+ * - conjuncts other than those equalities (time bounds between the sides among them) are the
+ *   residual, checked on each joined row as the window join checks them.
  *
  * The fused operator keys S's rows by those columns and gathers them by the tumbling window Y
  * uses (every row of one SQL window carries the same timestamp, window_end - 1), and when the
@@ -49,8 +50,6 @@ export interface WindowJoinPlan {
   pairFns: Array<[(row: Row) => unknown, (row: Row) => unknown]>;
   /** The other conjuncts: a condition over the combined row (undefined: none). */
   residual: ((row: Row) => boolean) | undefined;
-  /** Conjuncts bounding one side's time by the other's (none for a fusion). */
-  bounds: number;
   combine: (a: Row, b: Row) => Row;
   /** The tumbling window the join pairs rows by. */
   sizeMs: number;
@@ -155,7 +154,6 @@ function match(p: WindowJoinPlan, xLeft: boolean): Match | undefined {
  * sides' operators taken out of the graph; undefined (and nothing changed) otherwise.
  */
 export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | undefined {
-  if (p.bounds > 0) return undefined;
   const left = match(p, true);
   const m = left ?? match(p, false);
   if (m === undefined) return undefined;

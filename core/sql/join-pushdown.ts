@@ -6,7 +6,11 @@
  * filter on the side an outer join pads with NULLs would change which rows are padded:
  *
  *   - WHERE, one side: pushed to a side the join preserves (inner: both; LEFT: left; RIGHT: right; FULL: none);
- *   - ON, one side: pushed to a side the join does not preserve (inner: both; LEFT: right; RIGHT: left; FULL: none).
+ *   - ON, one side: pushed to a side the join does not preserve (inner: both; LEFT: right; RIGHT: left; FULL: none);
+ *   - WHERE over both sides of an inner join: into the join's condition, as Flink's FilterJoinRule
+ *     does (the same rows: an inner join emits a pair only when its condition holds). There the
+ *     join sees the time bounds among them: an interval join, or a regular join's retention
+ *     (join-retention.ts), and pairs failing it are never built.
  */
 import type { Expr } from './ast.js';
 import { compile } from './expressions.js';
@@ -80,7 +84,11 @@ export function pushDown(type: JoinType, l: Rel, r: Rel, on: Expr[], where: Expr
     keepOn = on.filter((e) => !onPushed.includes(e));
     for (const e of onPushed) (sideOf(e, l, r) === 'l' ? toL : toR).push(e);
   }
+  if (type === 'inner' && keepWhere.length > 0) {
+    keepOn = [...keepOn, ...keepWhere];
+    keepWhere.length = 0;
+  }
   for (const e of toL) l = filter(l, e, ctx);
   for (const e of toR) r = filter(r, e, ctx);
-  return { l, r, on: keepOn, where: keepWhere.length === andParts(where).length ? where : andOf(keepWhere) };
+  return { l, r, on: keepOn, where: keepWhere.length === andParts(where).length && keepWhere.length > 0 ? where : andOf(keepWhere) };
 }

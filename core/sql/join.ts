@@ -23,6 +23,7 @@ import { fuseJoinBack } from './join-back.js';
 import { keySelector, rawKey, rowIdOf } from './keys.js';
 import { pairBuilder } from './row-builder.js';
 import { allTrue } from './codegen.js';
+import { joinRetention, offsetTerm } from './join-retention.js';
 
 function conjuncts(e: Expr | undefined): Expr[] {
   if (!e) return [];
@@ -39,21 +40,9 @@ function conjuncts(e: Expr | undefined): Expr[] {
 
 /** `rowtime ± INTERVAL …` of one side: the side and the constant offset, if `e` is that. */
 function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } | undefined {
-  if (e.k === 'ref') {
-    for (const [side, rel] of [['l', l], ['r', r]] as const) {
-      if (rel.rowtime === undefined) continue;
-      try {
-        const res = resolveRef(rel.fields, e);
-        if (res.key === rel.rowtime && res.path.length === 0) return { side, offset: 0 };
-      } catch {
-        /* not this side */
-      }
-    }
-    return undefined;
-  }
-  if (e.k === 'binary' && (e.op === '+' || e.op === '-') && e.r.k === 'interval') {
-    const t = timeTerm(e.l, l, r);
-    return t && { side: t.side, offset: t.offset + (e.op === '+' ? e.r.ms : -e.r.ms) };
+  for (const [side, rel] of [['l', l], ['r', r]] as const) {
+    const t = rel.rowtime === undefined ? undefined : offsetTerm(e, rel, (k) => k === rel.rowtime);
+    if (t) return { side, offset: t.offset };
   }
   return undefined;
 }
@@ -105,7 +94,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const eqPairs: Array<[Expr, Expr]> = [];
   const bounds: Array<{ op: string; d: number; e: Expr }> = [];
   const rest: Expr[] = [];
-  for (const c of conds) {
+  for (const c of conds.flatMap(conjuncts)) {
     if (c.k === 'binary' && c.op === '=') {
       const lr = over(c.l, l.fields) && over(c.r, r.fields);
       const rl = over(c.l, r.fields) && over(c.r, l.fields);
@@ -137,12 +126,15 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   if (f.type === 'cross' && eqL.length === 0) throw sqlUnsupported(f.pos, 'a join without an equality between the two sides (cross join)');
   if (eqL.length === 0) throw sqlUnsupported(f.pos, 'a join without an equality between the two sides');
 
-  const restFns = rest.map((e) => {
-    const c = compile(e, { fields });
-    if (c.type.name !== 'BOOLEAN') throw sqlError(e.pos, `a join condition must be BOOLEAN, got ${typeName(c.type)}`);
-    return c.fn;
-  });
-  const residual = restFns.length === 0 ? undefined : allTrue(restFns);
+  const condition = (es: Expr[]): ((row: Row) => boolean) | undefined => {
+    const fns = es.map((e) => {
+      const c = compile(e, { fields });
+      if (c.type.name !== 'BOOLEAN') throw sqlError(e.pos, `a join condition must be BOOLEAN, got ${typeName(c.type)}`);
+      return c.fn;
+    });
+    return fns.length === 0 ? undefined : allTrue(fns);
+  };
+  const residual = condition(rest);
   const keyL = keySelector(eqL);
   const keyR = keySelector(eqR);
   // SQL's = is never true for NULL: rows of the left side with a NULL key cannot join (inner
@@ -169,7 +161,11 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     // key holds window_start and window_end, so a tumbling window of the slide pairs exactly
     // the rows of the same SQL window.
     const size = wl.fn === 'SESSION' ? 1 : wl.slideMs;
-    const fused = fuseJoinBack({ l, r, pairs: eqPairs, pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]), residual, bounds: bounds.length, combine, sizeMs: size, detail: [on, ...rest.map(exprText)].join(' AND ') }, ctx);
+    // The window pairs rows by window and key only: time bounds between the sides are checked
+    // on each pair with the other conjuncts.
+    const checks = [...rest, ...bounds.map((b) => b.e)];
+    const windowResidual = condition(checks);
+    const fused = fuseJoinBack({ l, r, pairs: eqPairs, pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]), residual: windowResidual, combine, sizeMs: size, detail: [on, ...checks.map(exprText)].join(' AND ') }, ctx);
     if (fused) return { stream: fused, fields, updating: false };
     const uid = ctx.uids.next('join', `window join (${wl.fn}) on ${on}`);
     let stream: AnyStream = (leftHasKey(l.stream) as DataStream<Row>)
@@ -180,7 +176,7 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
       .apply((a: Row, b: Row) => combine(a, b))
       .uid(uid)
       .name('sql:window join');
-    if (residual) stream = (stream as DataStream<Row>).filter(residual).uid(ctx.uids.next('filter', rest.map(exprText).join(' AND ')));
+    if (windowResidual) stream = (stream as DataStream<Row>).filter(windowResidual).uid(ctx.uids.next('filter', checks.map(exprText).join(' AND ')));
     return { stream, fields, updating: false };
   }
 
@@ -224,7 +220,9 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   let checkedA: Row | null = null;
   let checkedB: Row | null = null;
   let checkedRow: Row | undefined;
-  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)`);
+  // Rows of one side no later row can match are dropped (inner joins: an outer side's padded rows are not reasoned about).
+  const retention = joinType === 'inner' ? joinRetention(l, r, rest) : undefined;
+  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)${retention ? `, ${retention.detail}` : ''}`);
   const stream = regularJoin(left, right, {
     type: joinType,
     leftKey: rawKey(eqL),
@@ -244,6 +242,8 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     // A stored row is known by the columns the join reads of it (its side's fields).
     rowIds: [rowIdOf(l.fields.map((x) => x.key)), rowIdOf(rFrom)],
     ttlMs: ctx.ttlMs,
+    expire: retention && { side: retention.side, at: retention.expiresAt },
+    appendOnly: [!l.updating, !r.updating],
     uid,
   });
   return { stream, fields, updating: true, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };

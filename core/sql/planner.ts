@@ -263,6 +263,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     updating: rel.updating,
     updateReason: rel.updateReason,
     rowtime: renamed(rel.rowtime),
+    aheadOfWatermark: rel.aheadOfWatermark && Object.fromEntries(Object.entries(rel.aheadOfWatermark).flatMap(([k, g]) => (renamed(k) === undefined ? [] : [[renamed(k)!, g]]))),
     window: window && window.startKey && window.endKey ? window : undefined,
     uniqueKey: rel.uniqueKey && rel.uniqueKey.every((k) => renamed(k)) ? rel.uniqueKey.map((k) => renamed(k)!) : undefined,
   };

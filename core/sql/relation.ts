@@ -33,6 +33,14 @@ export interface Rel {
   /** The key of the event-time attribute field (record timestamps equal it), if any. */
   rowtime?: string;
   window?: WindowInfo;
+  /**
+   * Columns that every row still to come holds ahead of the watermark this stream has passed:
+   * key → g, each later row has value ≥ watermark + g. A window aggregate emits a window when
+   * the watermark reaches window_end - 1 (before passing it on) and drops late rows, so later
+   * rows have window_end ≥ watermark + 2 and window_time ≥ watermark + 1. A regular join uses
+   * this to forget rows of the other side that no later row can match (join-retention.ts).
+   */
+  aheadOfWatermark?: Readonly<Record<string, number>>;
   /** Field keys that identify a row of an updating relation (its upsert key), if known. */
   uniqueKey?: string[];
   /** Why the relation is updating (e.g. 'the GROUP BY at line 3, column 1'), for the sink's refusal. */

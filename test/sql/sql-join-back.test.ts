@@ -21,6 +21,7 @@ import { SqlSession } from '../../core/sql/index.js';
 import { canonRows } from '../helpers/json-rows.js';
 import { repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
+import { writeLookupFunctions } from '../helpers/lookup-udf.js';
 
 const SQL_JOB = join(repoRoot, 'dist', 'core', 'sql', 'sql-job.js');
 
@@ -162,18 +163,13 @@ CREATE TABLE hot (auction BIGINT, num BIGINT, ws TIMESTAMP(3)) WITH ('connector'
 CREATE TABLE hot_cat (auction BIGINT, cat BIGINT, num BIGINT, ws TIMESTAMP(3)) WITH ('connector' = 'collect');
 `;
 
-/** A module whose default export looks row i up in `values` (a CREATE FUNCTION returning BIGINT). */
-const lookup = (values: number[]): string => `const v = ${JSON.stringify(values)};\nexport default function at(i) { return v[i]; }\nat.resultType = 'BIGINT';\n`;
-
 describe('SQL join-back fusion (Nexmark q5 shape)', () => {
   let dir: string;
   let data: Bid[];
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'eddy-sql-join-back-'));
     data = bids();
-    writeFileSync(join(dir, 'auction.mjs'), lookup(data.map((b) => b.auction)));
-    writeFileSync(join(dir, 'cat.mjs'), lookup(data.map((b) => b.cat)));
-    writeFileSync(join(dir, 'time.mjs'), lookup(data.map((b) => b.ts)));
+    writeLookupFunctions(dir, { auction: data.map((b) => b.auction), cat: data.map((b) => b.cat), time: data.map((b) => b.ts) });
     writeFileSync(join(dir, 'q.sql'), `${TABLE(dir)}${SINKS}INSERT INTO hot ${Q5};\nINSERT INTO hot_cat ${PER_CATEGORY};\n`);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,10 @@
  * State, per join key and side, a map state: row id → [row, count, partners] — the distinct
  * rows of that side with their multiplicity and, for an outer side, how many rows of the other
  * side currently join them (0 means the row stands null-padded in the output). TTL applies per
- * stored row.
+ * stored row. A side that is append-only and not outer (no retraction to find a row by, no
+ * partner count) and without TTL keeps a list state of its rows instead: no row id is built
+ * (a string of every column) and no entry per row, which is most of a join of wide append-only
+ * rows such as Nexmark q20's bids.
  *
  * Output kinds, as Flink's (FLINK-17337 keeps outer joins on +I/-D):
  *   accumulate on side S  each partner P: if P's side is outer and P had no partner, -D P+null;
@@ -16,7 +19,7 @@
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
-import type { MapState } from '../../contract/state.js';
+import type { ListState, MapState } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
 import { isRetract, type ChangeRow, type Row, type RowKind } from './changelog.js';
 import { keyForKeyBy, keyHasNull, rowId, ttlOptions } from './keys.js';
@@ -43,6 +46,15 @@ export interface RegularJoinOptions {
   rowIds?: readonly [(row: Row) => string, (row: Row) => string];
   /** Idle-state TTL: a stored row not touched for this long is forgotten (Flink's table.exec.state.ttl). */
   ttlMs?: number;
+  /**
+   * Rows of one append-only side that no later row of the other side can match once the
+   * watermark reaches `at(row)` (derived from the condition's time bounds: join-retention.ts):
+   * such a row is dropped from state then, and one already behind the watermark is joined but
+   * not kept. The output is the same as without it.
+   */
+  expire?: { side: 0 | 1; at: (row: Row) => number };
+  /** Which inputs carry only insertions (+I), the left's and the right's; default neither. */
+  appendOnly?: readonly [boolean, boolean];
   /** uid of the join operator. */
   uid: string;
 }
@@ -66,39 +78,48 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
   const matches = (side: 0 | 1, row: Row, other: Row): boolean =>
     condition === undefined || (side === 0 ? condition(row, other) : condition(other, row)) === true;
 
+  const expire = opts.expire;
+  const listed = [0, 1].map((s) => opts.appendOnly?.[s] === true && !outer[s] && opts.ttlMs === undefined);
+  const rowsOf = (ctx: RuntimeContext, side: number): ListState<Row> => ctx.state.list<Row>(SIDE_STATE[side]);
   const onChange = (side: 0 | 1, change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
-    const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
-    const theirs = ctx.state.map<string, JoinEntry>(SIDE_STATE[1 - side], stateOpts);
     const row = change.row;
-    const id = ids[side](row);
     const retract = isRetract(change.kind);
     const otherSide = (1 - side) as 0 | 1;
     const otherOuter = outer[otherSide];
     // A key with null joins nothing (SQL's `=`), though an outer row still stands padded.
-    const partners = keyHasNull(keys[side](row)) ? [] : theirs.entries();
+    const keyNull = keyHasNull(keys[side](row));
     let joined = 0;
-    for (const [pid, p] of partners) {
-      if (!matches(side, row, p[0])) continue;
-      joined += p[1];
-      let kind: RowKind = retract ? '-D' : '+I';
-      if (inner) kind = change.kind;
-      if (otherOuter) {
-        // The partner's padded rows leave with its first partner and return with its last.
-        if (!retract && p[2] === 0) for (let c = 0; c < p[1]; c++) out.collect({ kind: '-D', row: pair(otherSide, p[0], null) });
-        if (!retract) p[2] += 1;
-        else if (p[2] > 0 && --p[2] === 0) for (let c = 0; c < p[1]; c++) out.collect({ kind: '+I', row: pair(otherSide, p[0], null) });
-        theirs.put(pid, p);
+    if (listed[otherSide]) {
+      // Rows kept one by one, never outer: each a partner once.
+      if (!keyNull) {
+        for (const p of rowsOf(ctx, otherSide).get()) {
+          if (!matches(side, row, p)) continue;
+          joined++;
+          out.collect({ kind: inner ? change.kind : retract ? '-D' : '+I', row: pair(side, row, p) });
+        }
       }
-      const r = pair(side, row, p[0]);
-      for (let c = 0; c < p[1]; c++) out.collect({ kind, row: r });
+    } else {
+      joined = joinStored(side, row, change.kind, keyNull, ctx, out);
     }
     // Ordered after the partners' retractions, as Flink: a downstream materialization never sees
     // a padded row and a joined row of the same input row at once.
-    if (retract) {
-      if (outer[side] && joined === 0) out.collect({ kind: '-D', row: pair(side, row, null) });
-      removeOne(mine, id);
-    } else {
-      if (outer[side] && joined === 0) out.collect({ kind: '+I', row: pair(side, row, null) });
+    if (outer[side] && joined === 0) out.collect({ kind: retract ? '-D' : '+I', row: pair(side, row, null) });
+    const expiring = !retract && expire !== undefined && expire.side === side;
+    if (expiring && !(expire.at(row) > ctx.timers.currentWatermark())) return;
+    if (listed[side]) {
+      if (retract) throw new EddyError('JOB_INVALID', `regularJoin ${opts.uid}: a retraction (${change.kind}) on the ${SIDE_STATE[side]} input, declared append-only`);
+      const rows = rowsOf(ctx, side);
+      // One timer per key at a time: at the first row's time, then (onTimer) at the earliest
+      // row left. A row expiring before it is dropped a little later, which changes nothing.
+      if (expiring && rows.get().length === 0) ctx.timers.registerEventTimeTimer(expire.at(row));
+      rows.add(row);
+      return;
+    }
+    if (expiring) ctx.timers.registerEventTimeTimer(expire.at(row));
+    const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[side], stateOpts);
+    const id = ids[side](row);
+    if (retract) removeOne(mine, id);
+    else {
       const e = mine.get(id);
       if (e === undefined) mine.put(id, [row, 1, joined]);
       else {
@@ -109,12 +130,63 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     }
   };
 
+  /** Joins `row` of `side` with the other side's stored distinct rows; how many rows it joined. */
+  const joinStored = (side: 0 | 1, row: Row, changeKind: RowKind, keyNull: boolean, ctx: RuntimeContext, out: Collector<ChangeRow>): number => {
+    const retract = isRetract(changeKind);
+    const otherSide = (1 - side) as 0 | 1;
+    const otherOuter = outer[otherSide];
+    const theirs = ctx.state.map<string, JoinEntry>(SIDE_STATE[otherSide], stateOpts);
+    const partners = keyNull ? [] : theirs.entries();
+    let joined = 0;
+    for (const [pid, p] of partners) {
+      if (!matches(side, row, p[0])) continue;
+      joined += p[1];
+      let kind: RowKind = retract ? '-D' : '+I';
+      if (inner) kind = changeKind;
+      if (otherOuter) {
+        // The partner's padded rows leave with its first partner and return with its last.
+        if (!retract && p[2] === 0) for (let c = 0; c < p[1]; c++) out.collect({ kind: '-D', row: pair(otherSide, p[0], null) });
+        if (!retract) p[2] += 1;
+        else if (p[2] > 0 && --p[2] === 0) for (let c = 0; c < p[1]; c++) out.collect({ kind: '+I', row: pair(otherSide, p[0], null) });
+        theirs.put(pid, p);
+      }
+      const r = pair(side, row, p[0]);
+      for (let c = 0; c < p[1]; c++) out.collect({ kind, row: r });
+    }
+    return joined;
+  };
+
   return left
     .connect(right)
     .keyBy((c: ChangeRow) => keyForKeyBy(leftKey(c.row)), (c: ChangeRow) => keyForKeyBy(rightKey(c.row)))
     .process<ChangeRow>({
       processElement1: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(0, c, ctx, out),
       processElement2: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(1, c, ctx, out),
+      ...(expire && {
+        onTimer: (time: number, ctx: RuntimeContext) => {
+          // The key's rows of the expiring side whose time has come (several rows may share a timer).
+          if (listed[expire.side]) {
+            // Everything behind the watermark goes now (the final one passes every row's time at once).
+            const now = Math.max(time, ctx.timers.currentWatermark());
+            const rows = rowsOf(ctx, expire.side);
+            let next = Infinity;
+            const kept = rows.get().filter((row) => {
+              const at = expire.at(row);
+              if (at <= now) return false;
+              if (at < next) next = at;
+              return true;
+            });
+            if (kept.length === 0) rows.clear();
+            else {
+              rows.update(kept);
+              ctx.timers.registerEventTimeTimer(next);
+            }
+            return;
+          }
+          const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[expire.side], stateOpts);
+          for (const [id, e] of mine.entries()) if (expire.at(e[0]) <= time) mine.remove(id);
+        },
+      }),
     })
     .uid(opts.uid)
     .name(`sql:${opts.type}Join`);
@@ -146,4 +218,5 @@ function checkOptions(opts: RegularJoinOptions): void {
   if (typeof opts.combine !== 'function') bad('combine must be a function (left, right) => row');
   if (opts.condition !== undefined && typeof opts.condition !== 'function') bad('condition must be a function (left, right) => boolean');
   if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
+  if (opts.expire !== undefined && ((opts.expire.side !== 0 && opts.expire.side !== 1) || typeof opts.expire.at !== 'function')) bad('expire must be { side: 0 | 1, at: (row) => event time }');
 }
