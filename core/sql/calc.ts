@@ -16,7 +16,7 @@ import type { FilterFunction, FlatMapFunction, MapFunction } from '../contract/f
 import type { Row } from './expressions.js';
 import type { AnyStream, Rel } from './relation.js';
 import type { Field } from './scope.js';
-import { Binder, jsOf, withJs } from './codegen.js';
+import { generate, jsOf, withJs, type Binder } from './codegen.js';
 import { columnFn, rowJs, type ColumnFn } from './row-builder.js';
 import { insertOnly } from './runtime/changelog.js';
 import type { UidNamer } from './uids.js';
@@ -150,27 +150,38 @@ export type CalcFunction =
 export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction {
   const { conds, columns, updating, asInserts } = calc;
   if (conds.length === 0 && columns === undefined && !asInserts) return { op: 'none' };
-  // The rowtime column is the record's timestamp, which the source's assigner computed (NaN: NULL).
-  const stamped = new Map(calc.stamped ? [[calc.stamped, (v: string) => `let ${v} = ctx.timestamp; if (${v} !== ${v}) ${v} = null;`]] : []);
-  const b = new Binder(stamped);
-  const test = conds.map((c) => `${jsOf(c)(b, 'r')} !== true`).join(' || ');
-  const row = updating ? 'const r = x.row;' : 'const r = x;';
-  const project = columns === undefined ? undefined : rowJs(b, 'r', fields.map((f) => f.key), columns);
-  const body = `${row} ${b.calledOpaque ? resetJs(b, calc.memos) : ''}`;
-  const row$ = project === undefined ? 'x' : updating ? `{ kind: x.kind, row: ${project} }` : project;
-  const out = asInserts ? `{ kind: '+I', row: ${row$} }` : row$;
-  // The body first: building it names the locals the function declares.
-  if (conds.length === 0) return { op: 'map', fn: b.build('x, ctx', `${body} return ${out};`) };
-  if (out === 'x') return { op: 'filter', fn: b.build('x, ctx', `${body} return !(${test});`) };
-  return { op: 'flatMap', fn: b.build('x, o, ctx', `${body} if (${test}) return; o.collect(${out});`) };
+  const stamped = stampedLocal(calc);
+  const text = (b: Binder, params: 'map' | 'filter' | 'flatMap'): string => {
+    const test = failsJs(b, calc);
+    const project = columns === undefined ? undefined : rowJs(b, 'r', fields.map((f) => f.key), columns);
+    const row$ = project === undefined ? 'x' : updating ? `{ kind: x.kind, row: ${project} }` : project;
+    const out = asInserts ? `{ kind: '+I', row: ${row$} }` : row$;
+    // The rest first: writing it names the locals the function declares and the closures it calls.
+    const rest = params === 'map' ? `return ${out};` : params === 'filter' ? `return !(${test});` : `if (${test}) return; o.collect(${out});`;
+    return `${updating ? 'const r = x.row;' : 'const r = x;'} ${resetJs(b, calc)} ${rest}`;
+  };
+  if (conds.length === 0) return { op: 'map', fn: generate<MapFunction<unknown, unknown>>('x, ctx', (b) => text(b, 'map'), stamped).fn };
+  if (columns === undefined && !asInserts) return { op: 'filter', fn: generate<FilterFunction<unknown>>('x, ctx', (b) => text(b, 'filter'), stamped).fn };
+  return { op: 'flatMap', fn: generate<FlatMapFunction<unknown, unknown>>('x, o, ctx', (b) => text(b, 'flatMap'), stamped).fn };
+}
+
+/** The calc's rowtime column as a local preset from the record's timestamp, which the source's assigner computed (NaN: NULL). */
+export function stampedLocal(calc: Calc): ReadonlyMap<object, (name: string) => string> {
+  return new Map(calc.stamped ? [[calc.stamped, (v: string) => `let ${v} = ctx.timestamp; if (${v} !== ${v}) ${v} = null;`]] : []);
+}
+
+/** Source text true when one of the calc's conditions is not TRUE for the row `r` ('' without conditions). */
+export function failsJs(b: Binder, calc: Calc): string {
+  return calc.conds.map((c) => `${jsOf(c)(b, 'r')} !== true`).join(' || ');
 }
 
 /**
  * Resets the closures' memos as a record starts: a closure called as it is (no source text)
  * may read a memoized column through its closure, whose memo is keyed by the row object.
+ * Written last: only then does the binder know whether the text calls such a closure.
  */
-function resetJs(b: Binder, memos: readonly Memo[]): string {
-  return memos.map((m) => `${b.bind(m)}.row = undefined;`).join(' ');
+export function resetJs(b: Binder, calc: Calc): string {
+  return b.calledOpaque ? calc.memos.map((m) => `${b.bind(m)}.row = undefined;`).join(' ') : '';
 }
 
 function build(calc: Calc, fields: readonly Field[]): AnyStream {

@@ -8,7 +8,7 @@ import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
 import { additionType, asDecimal, decimalAdd, decimalCast, decimalDivide, decimalLiteralType, decimalModulo, decimalMultiply, divisionType, moduloType, multiplicationType } from './decimal.js';
-import { constJs, jsOf, readJs, withJs, type Js } from './codegen.js';
+import { constJs, jsOf, readJs, shared, withJs, type Js } from './codegen.js';
 
 /** A row as the runtime carries it: a plain object keyed by field key. */
 export type Row = Record<string, unknown>;
@@ -144,7 +144,7 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
           for (let i = 0; i < n; i++) if (ws[i]!(r) === true) return ts[i]!(r);
           return other ? other(r) : null;
         };
-        return { fn: withJs(fn, js), type };
+        return { fn: shared(fn, js), type };
       }
       const of = operand.fn;
       return {
@@ -208,10 +208,15 @@ function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
   const f = scalarFunction(e.name, args.map((a) => a.type), e.pos);
   const fns = args.map((a) => a.fn);
   const body = f.fn;
-  // One and two arguments (MOD, UPPER, …) as text calling the function, which V8 can inline there.
-  if (args.length === 1) return { fn: lifted1(f.nullAware ? body : (v) => (v === null ? null : body(v)), args[0]!), type: f.type };
-  if (args.length === 2) return { fn: lifted2(f.nullAware ? body : (a, b) => (a === null || b === null ? null : body(a, b)), args[0]!, args[1]!), type: f.type };
-  if (args.length === 3) return { fn: lifted3(f.nullAware ? body : (a, b, c) => (a === null || b === null || c === null ? null : body(a, b, c)), args[0]!, args[1]!, args[2]!), type: f.type };
+  // One to three arguments (MOD, UPPER, …) as text calling the function, which V8 can inline
+  // there; written twice in a calc, computed once, unless the function is not deterministic.
+  const share = f.deterministic;
+  if (args.length >= 1 && args.length <= 3) {
+    const op = f.nullAware ? body : nullIn(body, args.length as 1 | 2 | 3);
+    if (args.length === 1) return { fn: lifted1(op, args[0]!, share), type: f.type };
+    if (args.length === 2) return { fn: lifted2(op, args[0]!, args[1]!, share), type: f.type };
+    return { fn: lifted3(op, args[0]!, args[1]!, args[2]!, share), type: f.type };
+  }
   if (f.nullAware) return { fn: (r) => body(...fns.map((a) => a(r))), type: f.type };
   return {
     fn: (r) => {
@@ -220,6 +225,18 @@ function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
     },
     type: f.type,
   };
+}
+
+/** `body` returning NULL when one of its `n` arguments is: one function per body, so two calls of HOUR(t) are the same operation (codegen.ts). */
+const nullIns = [1, 2, 3].map(() => new WeakMap<(...a: unknown[]) => unknown, (...a: unknown[]) => unknown>());
+function nullIn(body: (...a: unknown[]) => unknown, n: 1 | 2 | 3): (a?: unknown, b?: unknown, c?: unknown) => unknown {
+  const known = nullIns[n - 1]!;
+  let f = known.get(body);
+  if (f === undefined) {
+    f = n === 1 ? (v) => (v === null ? null : body(v)) : n === 2 ? (a, b) => (a === null || b === null ? null : body(a, b)) : (a, b, c) => (a === null || b === null || c === null ? null : body(a, b, c));
+    known.set(body, f);
+  }
+  return f;
 }
 
 function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
@@ -251,21 +268,21 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
       }
       arithmetic(l, r, e);
       const dec = additionType(l.type, r.type);
-      if (dec !== undefined) return decimalOp(l, r, dec, decimalAdd(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec, e.op === '-' ? -1 : 1));
+      if (dec !== undefined) return decimalOp(l, r, dec, e.op, () => decimalAdd(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec, e.op === '-' ? -1 : 1));
       return { fn: lifted2(e.op === '-' ? subtract : add, l, r), type: widen(l.type, r.type) };
     }
     case '*': {
       arithmetic(l, r, e);
       const dec = multiplicationType(l.type, r.type);
       if (dec !== undefined) {
-        return decimalOp(l, r, dec, decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!, dec.precision));
+        return decimalOp(l, r, dec, '*', () => decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!, dec.precision));
       }
       return { fn: lifted2(multiply, l, r), type: widen(l.type, r.type) };
     }
     case '/': {
       arithmetic(l, r, e);
       const dec = divisionType(l.type, r.type);
-      if (dec !== undefined) return decimalOp(l, r, dec, decimalDivide(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
+      if (dec !== undefined) return decimalOp(l, r, dec, '/', () => decimalDivide(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
       const type = widen(l.type, r.type);
       // Integer division truncates, as Flink's; division by zero is a failure there, NULL here would hide it.
       return { fn: lifted2(isInteger(type) ? divideInteger : divide, l, r), type };
@@ -273,30 +290,42 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
     case '%': {
       arithmetic(l, r, e);
       const dec = moduloType(l.type, r.type);
-      if (dec !== undefined) return decimalOp(l, r, dec, decimalModulo(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
+      if (dec !== undefined) return decimalOp(l, r, dec, '%', () => decimalModulo(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec));
       return { fn: lifted2(remainder, l, r), type: widen(l.type, r.type) };
     }
   }
   throw sqlUnsupported(e.pos, `the operator ${e.op}`);
 }
 
+/** DECIMAL operators by operator and operand and result types: one function each, so the same operation written twice is shared (codegen.ts). */
+const decimalOps = new Map<string, Op2>();
+
 /** A DECIMAL operator over two compiled operands (decimal.ts): NULL in, NULL out. */
-function decimalOp(l: Compiled, r: Compiled, type: SqlType, op: (a: number, b: number) => number | null): Compiled {
-  return { fn: lifted2((a, b) => (a === null || b === null ? null : op(a as number, b as number)), l, r), type };
+function decimalOp(l: Compiled, r: Compiled, type: SqlType, sym: string, make: () => (a: number, b: number) => number | null): Compiled {
+  const id = `${sym} ${typeName(l.type)} ${typeName(r.type)} ${typeName(type)}`;
+  let f = decimalOps.get(id);
+  if (f === undefined) {
+    const op = make();
+    decimalOps.set(id, (f = (a, b) => (a === null || b === null ? null : op(a as number, b as number))));
+  }
+  return { fn: lifted2(f, l, r), type };
 }
 
 type Op2 = (a: unknown, b: unknown) => unknown;
 
-/** `op` over two compiled operands, as a closure and as source text calling `op` (small, so V8 inlines it there). */
-function lifted2(op: Op2, l: Compiled, r: Compiled): (row: Row) => unknown {
+/**
+ * `op` over two compiled operands, as a closure and as source text calling `op` (small, so V8
+ * inlines it there), shared (codegen.ts) unless `share` is false: `op` is not deterministic.
+ */
+function lifted2(op: Op2, l: Compiled, r: Compiled, share = true): (row: Row) => unknown {
   const lf = l.fn;
   const rf = r.fn;
-  return withJs((row: Row) => op(lf(row), rf(row)), (b, row) => `${b.bind(op)}(${jsOf(lf)(b, row)}, ${jsOf(rf)(b, row)})`);
+  return (share ? shared : withJs)((row: Row) => op(lf(row), rf(row)), (b, row) => `${b.bind(op)}(${jsOf(lf)(b, row)}, ${jsOf(rf)(b, row)})`);
 }
 
-function lifted3(op: (a: unknown, b: unknown, c: unknown) => unknown, x: Compiled, y: Compiled, z: Compiled): (row: Row) => unknown {
+function lifted3(op: (a: unknown, b: unknown, c: unknown) => unknown, x: Compiled, y: Compiled, z: Compiled, share = true): (row: Row) => unknown {
   const [xf, yf, zf] = [x.fn, y.fn, z.fn];
-  return withJs((row: Row) => op(xf(row), yf(row), zf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)}, ${jsOf(yf)(b, row)}, ${jsOf(zf)(b, row)})`);
+  return (share ? shared : withJs)((row: Row) => op(xf(row), yf(row), zf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)}, ${jsOf(yf)(b, row)}, ${jsOf(zf)(b, row)})`);
 }
 
 /** A value's place in the order of its type: -1, 0 or 1. */
@@ -322,10 +351,10 @@ const divide: Op2 = (a, b) => (a === null || b === null ? null : (a as number) /
 const divideInteger: Op2 = (a, b) => (a === null || b === null ? null : Math.trunc((a as number) / (b as number)));
 const remainder: Op2 = (a, b) => (a === null || b === null ? null : (a as number) % (b as number));
 
-/** `op` over one compiled operand, as a closure and as source text calling `op`. */
-function lifted1(op: (v: unknown) => unknown, x: Compiled): (row: Row) => unknown {
+/** `op` over one compiled operand, as a closure and as source text calling `op` (shared as lifted2). */
+function lifted1(op: (v: unknown) => unknown, x: Compiled, share = true): (row: Row) => unknown {
   const xf = x.fn;
-  return withJs((row: Row) => op(xf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)})`);
+  return (share ? shared : withJs)((row: Row) => op(xf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)})`);
 }
 const isNull = (v: unknown): boolean => v === null;
 const isNotNull = (v: unknown): boolean => v !== null;

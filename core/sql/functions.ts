@@ -11,8 +11,12 @@ import { EddyError } from '../failure.js';
 import { sqlError, type Pos } from './errors.js';
 import { resolveType, type SqlType } from './types.js';
 
-/** A user-defined scalar function: called with the argument values, SQL NULL as null. */
-export type UserFunction = ((...args: unknown[]) => unknown) & { resultType?: string };
+/**
+ * A user-defined scalar function: called with the argument values, SQL NULL as null. With
+ * `deterministic = false` (Flink's isDeterministic()) a call written twice in a query is called
+ * twice per row; otherwise once.
+ */
+export type UserFunction = ((...args: unknown[]) => unknown) & { resultType?: string; deterministic?: boolean };
 
 const registered = new Map<string, { fn: UserFunction; type: SqlType }>();
 

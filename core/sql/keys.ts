@@ -8,7 +8,7 @@ import { Binder, jsOf } from './codegen.js';
 import type { Compiled, Row } from './expressions.js';
 
 /** What a NULL key value is keyed as (keyBy needs a value; SQL groups the NULLs together). */
-const NULL_KEY = '\u0000null';
+export const NULL_KEY = '\u0000null';
 
 /**
  * The key of a row for keyBy: the value of a single key (NULL as NULL_KEY), else one string of

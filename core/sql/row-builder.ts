@@ -6,7 +6,7 @@
  * in q0-q2 by a CPU profile). Every column with source text (codegen.ts) is written inline;
  * one without it is a call of its closure.
  */
-import { Binder, jsOf, readJs, withJs, type Js } from './codegen.js';
+import { Binder, generate, jsOf, readJs, withJs, type Js } from './codegen.js';
 import type { Row } from './expressions.js';
 
 /** How an output column is computed: a function of the input row, or a read of `path[0]`, then `path[1]`, … (NULL when absent). */
@@ -43,8 +43,7 @@ export function rowBuilder(keys: readonly string[], fns: readonly ColumnFn[]): (
       return o;
     };
   }
-  const b = new Binder();
-  return b.build('r', `return ${rowJs(b, 'r', keys, fns)};`);
+  return generate<(row: Row) => Row>('r', (b) => `return ${rowJs(b, 'r', keys, fns)};`).fn;
 }
 
 /**

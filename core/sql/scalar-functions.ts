@@ -219,10 +219,11 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
 const NON_DETERMINISTIC = new Set(['NOW', 'CURRENT_TIMESTAMP', 'LOCALTIMESTAMP', 'RAND', 'UUID', 'CURRENT_ROW_TIMESTAMP']);
 
 /** The function `name` applied to arguments of these types: its result type and body. */
-export function scalarFunction(name: string, argTypes: SqlType[], pos: Pos): { type: SqlType; fn: Fn; nullAware: boolean } {
+export function scalarFunction(name: string, argTypes: SqlType[], pos: Pos): { type: SqlType; fn: Fn; nullAware: boolean; deterministic: boolean } {
   const f = FUNCTIONS[name];
   const udf = f === undefined ? userFunction(name) : undefined;
-  if (udf !== undefined) return { type: udf.type, fn: udf.fn as Fn, nullAware: true };
+  // A user function is deterministic unless it says otherwise (Flink's isDeterministic()).
+  if (udf !== undefined) return { type: udf.type, fn: udf.fn as Fn, nullAware: true, deterministic: udf.fn.deterministic !== false };
   if (f === undefined) {
     if (NON_DETERMINISTIC.has(name)) throw sqlUnsupported(pos, `${name}() (processing time and non-deterministic functions; results would differ between runs and restores)`);
     throw sqlError(pos, `unknown function ${name}`);
@@ -231,5 +232,5 @@ export function scalarFunction(name: string, argTypes: SqlType[], pos: Pos): { t
     const n = f.arity[0] === f.arity[1] ? `${f.arity[0]}` : `${f.arity[0]} to ${f.arity[1]}`;
     throw sqlError(pos, `${name} takes ${n} argument${n === '1' ? '' : 's'}, got ${argTypes.length}`);
   }
-  return { type: f.result(argTypes, pos, name), fn: f.fn, nullAware: f.nullAware === true };
+  return { type: f.result(argTypes, pos, name), fn: f.fn, nullAware: f.nullAware === true, deterministic: name !== 'PROCTIME' };
 }

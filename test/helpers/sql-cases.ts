@@ -41,7 +41,7 @@ export function tablesInTempDir<T>(prefix: string, make: () => T, files: (data: 
 
 /**
  * Runs `ddl` and every case (each INSERT into a collect sink of its own) as one SQL job, and
- * asserts that each sink's changelog folds into exactly the case's expected rows.
+ * asserts that each sink's rows (an updating query's changelog folded) are exactly the case's expected rows.
  */
 export async function assertSqlCases(dir: string, ddl: string, cases: readonly SqlCase[], parallelism: number): Promise<void> {
   const script = ddl + cases.map((c) => `CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'collect');\nINSERT INTO ${c.name} ${c.sql};`).join('\n');

@@ -58,7 +58,7 @@ describe('SQL entry points', () => {
     assert.match(explain.plan, /^sql-o-source-1\s+source\s+filesystem table t, watermark ts - 2000 ms$/m);
     // The WHERE and the columns the window aggregate reads are one calc (calc.ts).
     assert.match(explain.plan, /^sql-o-calc-2\s+calc\s+where \(a > 0\); keep b, ts$/m);
-    assert.match(explain.plan, /^sql-o-window-1\s+window\s+HOP size 5000 ms, slide 1000 ms by \[b\] aggregate COUNT$/m);
+    assert.match(explain.plan, /^sql-o-count-window-1\s+count-window\s+HOP size 5000 ms, slide 1000 ms by \[b\] aggregate COUNT$/m);
     assert.match(explain.plan, /^sql-o-sink-1\s+sink\s+print table o$/m);
   });
 
