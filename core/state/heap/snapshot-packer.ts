@@ -15,11 +15,13 @@ import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
 import { giveFloats } from './float-pool.js';
 import { floatsOf, transferablesOf, type CapturedGroup } from './captured-group.js';
+import type { NumericScan } from './numeric-scan.js';
 import { holdChunks, letGoChunks, type LogChunk } from './write-log.js';
 
 export type PackerRequest =
   | { type: 'open'; job: number; rangeStart: number; tables: [string, StateKind][]; log: LogChunk[] | undefined }
   | { type: 'group'; job: number; group: CapturedGroup }
+  | { type: 'scan'; job: number; scan: NumericScan }
   | { type: 'finish'; job: number; keyGroups: { start: number; end: number }; output: SharedArrayBuffer | undefined };
 
 /** A packed snapshot without its bytes, which are in the output buffer (or `grown`, when that was too small). */
@@ -44,6 +46,8 @@ const packer = helperThread<PackerReply>(new URL('./snapshot-packer-worker.js', 
 /** One snapshot being packed: its groups in any order, then finish. */
 export interface PackerJob {
   add(group: CapturedGroup): void;
+  /** Numeric tables to read from shared memory while the loop writes on (numeric-scan.ts). */
+  scan(scan: NumericScan): void;
   finish(keyGroups: { start: number; end: number }): Promise<KeyedSnapshot>;
 }
 
@@ -78,6 +82,7 @@ export function openPackerJob(rangeStart: number, tables: [string, StateKind][],
       floats.push(...floatsOf(group));
       thread.post({ type: 'group', job, group } satisfies PackerRequest, transferablesOf(group), false);
     },
+    scan: (scan) => thread.post({ type: 'scan', job, scan } satisfies PackerRequest, undefined, false),
     // Held open only while someone awaits a reply (a job never finished holds nothing).
     finish: (keyGroups) => {
       output = outputs.pop();
