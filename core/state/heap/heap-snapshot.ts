@@ -1,6 +1,8 @@
 /**
  * Snapshots of the heap backend in the shared keyed format (../snapshot-format.ts): full, or a
- * delta of the keys changed since the base. Restore goes through ../keyed-restore.ts.
+ * delta of the keys changed since the base. Numeric tables are read from shared memory
+ * (numeric-scan.ts: O(1) here at the barrier); Map tables are captured group by group below.
+ * Restore goes through ../keyed-restore.ts.
  */
 import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
