@@ -156,4 +156,31 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
     // Checkpoint 2 unconfirmed: the next delta (on the Map table) carries everything since 1.
     assert.deepEqual(sorted(read([first, third])), sorted(model));
   });
+
+  it('the packer thread stopped during a snapshot: that checkpoint fails, the next one holds its barrier-time state', async () => {
+    const store = new HeapKeyedStore(0, MAXP - 1, true);
+    const sum = new ValueStateHandle<number>(store, store.register('sum', 'value'));
+    const model = new Map<number, number>();
+    const put = (k: number, v: number) => {
+      store.setCurrentKey(k, keyGroupFor(k, MAXP));
+      sum.update(v);
+      model.set(k, v);
+    };
+    for (let k = 0; k < PACK_OFF_THREAD_MIN_ENTRIES * 2; k++) put(k, k);
+    const job = store.snapshot(1, undefined);
+    for (let k = 0; k < 5000; k++) put(k, -k - 1);
+    await stopPackerThread();
+    await assert.rejects(job.run(), (e: Error & { code?: string }) => e.code === 'STATE_FAILED' && /snapshot packer thread/.test(e.message));
+    for (let k = 5000; k < 10_000; k++) put(k, -k - 1);
+    const atBarrier = new Map(model);
+    const next = store.snapshot(2, undefined);
+    for (let k = 0; k < 10_000; k++) put(k, 7);
+    const snap = await next.run();
+    const fresh = new HeapKeyedStore(0, MAXP - 1, false);
+    restoreKeyedChains(fresh, [[snap]]);
+    const t = fresh.register('sum', 'value');
+    const got = new Map<number, unknown>();
+    for (let kg = 0; kg < MAXP; kg++) for (const [k, v] of fresh.keyGroupTable(t, kg)) got.set(k as number, v);
+    assert.deepEqual([...got].sort((a, b) => a[0] - b[0]), [...atBarrier].sort((a, b) => a[0] - b[0]));
+  });
 });
