@@ -1,8 +1,9 @@
 /**
  * Packs heap snapshots off the record loop: one packer thread per task thread, started on the
  * first snapshot big enough to be worth it. The loop only captures key groups (captured-group.ts:
- * typed arrays over shared memory, float-pool.ts); the packer thread reads them and the write
- * log's chunks where they are, turns them into chunks and the snapshot's bytes, which come back
+ * typed arrays over shared memory, float-pool.ts) of Map tables, and hands over numeric tables'
+ * buffers as they are (numeric-scan.ts: read here while the loop writes on); the packer thread
+ * reads them and the write log's chunks where they are, turns them into chunks and the snapshot's bytes, which come back
  * transferred with their CRC-32 (so the loop need not checksum them before writing). Where a core is free (parallelism 1 on two
  * cores) that work leaves the loop; where none is, it competes with the loops like any thread.
  *
