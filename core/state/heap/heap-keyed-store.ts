@@ -56,12 +56,8 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   /** Whether the current stored key can be in a numeric table, and that key (-0 as 0). */
   private numKey = false;
   private numericKey = 0;
-  /** Versions of the numeric tables' entries, and the snapshot reading them. */
+  /** Versions of the numeric tables' entries, their delta base, and the snapshot reading them. */
   readonly clock = new VersionClock();
-  /** Snapshot versions of checkpoints cut and not yet confirmed, oldest first. */
-  private readonly pendingVersions: { id: number; snapV: number }[] = [];
-  /** The last confirmed checkpoint's snapshot version: a delta's base for numeric tables. */
-  private confirmedVersion = 0;
   private changes: HeapChangeLog | undefined;
   /** The snapshot still encoding groups in the background, if any. */
   private snapshotting: HeapSnapshotJob | undefined;
@@ -185,19 +181,10 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
       for (const s of t.numeric) entries += s.live;
     });
     const { snapV, log } = this.clock.beginSnapshot(entries, concurrent && tables.length > 0);
-    if (this.changes !== undefined) this.pendingVersions.push({ id, snapV });
+    this.clock.cut(id, snapV);
     if (tables.length === 0) return undefined;
     const groupCount = this.rangeEnd - this.rangeStart + 1;
-    return { rangeStart: this.rangeStart, groupCount, tables, buffers, snapV, base: delta ? this.confirmedVersion : undefined, log };
-  }
-
-  /** Checkpoint `id` is confirmed: the next delta's base moves to its version. */
-  private confirmVersions(id: number): void {
-    let snapV: number | undefined;
-    while (this.pendingVersions.length > 0 && this.pendingVersions[0].id <= id) snapV = this.pendingVersions.shift()!.snapV;
-    if (snapV === undefined) return;
-    this.confirmedVersion = snapV;
-    this.clock.keepTombstonesFrom = snapV;
+    return { rangeStart: this.rangeStart, groupCount, tables, buffers, snapV, base: delta ? this.clock.confirmedVersion : undefined, log };
   }
 
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
@@ -231,8 +218,8 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   trackChanges(): HeapChangeLog {
     if (this.changes === undefined) {
       this.changes = new HeapChangeLog(this.rangeEnd - this.rangeStart + 1, () => this.size());
-      this.changes.onConfirm = (id) => this.confirmVersions(id);
-      this.clock.keepTombstonesFrom = this.confirmedVersion;
+      this.changes.onConfirm = (id) => this.clock.confirm(id);
+      this.clock.trackDeltas();
     }
     return this.changes;
   }
@@ -275,10 +262,7 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
 
   endRestore(): void {
     this.changes?.reset();
-    // The restored entries are the base of the next delta.
-    this.pendingVersions.length = 0;
-    this.confirmedVersion = ++this.clock.version;
-    if (this.changes !== undefined) this.clock.keepTombstonesFrom = this.confirmedVersion;
+    this.clock.restored();
   }
 
   enableTtl(table: number, clock: Clock): void {

@@ -19,6 +19,11 @@ export class VersionClock {
   active = 0;
   /** Tombstones stamped at or after this are kept by a rehash (a delta may still need them). */
   keepTombstonesFrom = Number.POSITIVE_INFINITY;
+  /** The last confirmed checkpoint's snapshot version: the base of the next delta. */
+  confirmedVersion = 0;
+  /** Snapshot versions of checkpoints cut and not yet confirmed, oldest first (only while deltas are tracked). */
+  private readonly pending: { id: number; snapV: number }[] = [];
+  private tracking = false;
   private log: PreImageViews | undefined;
   private logBuffer: SharedArrayBuffer | undefined;
   private length = 0;
@@ -46,6 +51,33 @@ export class VersionClock {
     const snapV = ++this.version;
     this.active = snapV;
     return { snapV, log: this.logBuffer };
+  }
+
+  /** Deltas are asked for from now on: tombstones are kept until a confirmed checkpoint has them. */
+  trackDeltas(): void {
+    this.tracking = true;
+    this.keepTombstonesFrom = this.confirmedVersion;
+  }
+
+  /** Checkpoint `id` took snapshot version `snapV`. */
+  cut(id: number, snapV: number): void {
+    if (this.tracking) this.pending.push({ id, snapV });
+  }
+
+  /** Checkpoint `id` is confirmed: the next delta's base moves to its version (as ../change-log.ts moves its generations). */
+  confirm(id: number): void {
+    let snapV: number | undefined;
+    while (this.pending.length > 0 && this.pending[0].id <= id) snapV = this.pending.shift()!.snapV;
+    if (snapV === undefined) return;
+    this.confirmedVersion = snapV;
+    this.keepTombstonesFrom = snapV;
+  }
+
+  /** After a restore: the restored entries are the base of the next delta. */
+  restored(): void {
+    this.pending.length = 0;
+    this.confirmedVersion = ++this.version;
+    if (this.tracking) this.keepTombstonesFrom = this.confirmedVersion;
   }
 
   /** Snapshot `snapV` is packed, or its reader is gone: no more pre-images for it. */
