@@ -47,7 +47,27 @@ export function packCapturedGroup(g: CapturedGroup): Uint8Array {
   g.deleted.forEach((keys, ref) => {
     for (let i = 0; i < keys.length; i++) deletions.push(ref, keys[i]);
   });
-  return encodeKeyGroupChunk(g.kg, { tables: g.tables, entries, deletions });
+  return encodeNumericDelta(g.kg, g.tables, entries, deletions) ?? encodeKeyGroupChunk(g.kg, { tables: g.tables, entries, deletions });
+}
+
+/**
+ * One chunk holding both chunks' tables (a key group with numeric tables read from shared
+ * memory and Map tables captured on the loop; no table is in both).
+ */
+function joinChunks(kg: number, a: Uint8Array, b: Uint8Array): Uint8Array {
+  const x = decodeKeyGroupChunk(a, kg);
+  const y = decodeKeyGroupChunk(b, kg);
+  const shift = x.tables.length;
+  const entries = [...x.entries];
+  for (let i = 0; i < y.entries.length; i += 3) entries.push((y.entries[i] as number) + shift, y.entries[i + 1], y.entries[i + 2]);
+  const chunk: KeyGroupChunk = { tables: [...x.tables, ...y.tables], entries };
+  if (x.deletions !== undefined || y.deletions !== undefined) {
+    const deletions = [...(x.deletions ?? [])];
+    const d = y.deletions ?? [];
+    for (let i = 0; i < d.length; i += 2) deletions.push((d[i] as number) + shift, d[i + 1]);
+    chunk.deletions = deletions;
+  }
+  return encodeKeyGroupChunk(kg, chunk);
 }
 
 /** The buffers a captured group hands to another thread without copying: encoded bytes (numeric groups are shared, float-pool.ts). */
@@ -88,6 +108,8 @@ export class GroupPacker {
   /** Group indexes whose captured group came (and was packed with its logged writes). */
   private readonly packed = new Set<number>();
   private readonly chunks = new Map<number, Uint8Array>();
+  /** Chunks of numeric tables read from shared memory (numeric-scan.ts), by key group. */
+  private readonly scanned = new Map<number, Uint8Array>();
   /** Scratch by table id (the log's table ids fit a byte): present in a group, and its ref. */
   private readonly present = new Uint8Array(LOG_MAX_TABLE + 1);
   private readonly refOf = new Uint8Array(LOG_MAX_TABLE + 1);
@@ -106,6 +128,11 @@ export class GroupPacker {
     this.packed.add(gi);
     if (this.logged?.has(gi) !== true) this.chunks.set(g.kg, packCapturedGroup(g));
     else this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), this.logged));
+  }
+
+  /** The groups of a snapshot's numeric tables (numeric-scan.ts), joined with the same groups' Map tables at finish. */
+  addScanned(groups: readonly NumericGroup[]): void {
+    for (const g of groups) this.scanned.set(g.kg, packCapturedGroup(g));
   }
 
   private merged(kg: number, chunk: KeyGroupChunk, logged: DedupedLog): Uint8Array {
@@ -163,6 +190,11 @@ export class GroupPacker {
         this.chunks.set(this.rangeStart + gi, this.loggedOnly(this.rangeStart + gi, logged));
       }
     }
+    for (const [kg, bytes] of this.scanned) {
+      const other = this.chunks.get(kg);
+      this.chunks.set(kg, other === undefined ? bytes : joinChunks(kg, other, bytes));
+    }
+    this.scanned.clear();
     // Sized once: a growing buffer would hold up to three times the snapshot at its peak.
     const sorted = [...this.chunks].sort((a, b) => a[0] - b[0]);
     this.chunks.clear();

@@ -1,18 +1,24 @@
 /**
- * Heap keyed state, organised by key group: every state table is an array with one Map per
- * key group of this subtask's range, so a snapshot or a rescaled restore handles whole key
- * groups without looking at individual keys.
+ * Heap keyed state, organised by key group: every state table holds one table per key group of
+ * this subtask's range, so a snapshot or a rescaled restore handles whole key groups without
+ * looking at individual keys.
  *
- * Snapshots copy on write by key group: at the barrier nothing is copied; the snapshot job
- * captures groups in the background, and the first time the record loop touches a group the
- * job has not captured yet (setCurrentKey), that group is captured right then, before the
- * record can change it. Values may be mutated in place by user code (a list pushed to), so
- * capturing a whole group before its first touch is what keeps the snapshot exact. Numeric
- * groups are captured as typed arrays and packed on a packer thread (heap-snapshot.ts).
- *
- * (A copy on write per entry, Flink's CopyOnWriteStateMap, was tried and measured: with the
- * packing on the loop's own thread it only added a Map insert per touched entry, and with a
- * group's capture as cheap as a typed-array copy there is nothing left for it to save.)
+ * Two forms of a table, chosen per table:
+ * - Numeric (value, reducing and aggregating state while every stored key and value is a
+ *   number: counts, sums, numeric ids): per group an open-addressing table in shared memory
+ *   with a version per entry (numeric-slots.ts). A snapshot is O(1) at the barrier: the packer
+ *   thread reads the tables while the loop writes on, and the loop copies an entry (a
+ *   pre-image) only on its first write after the barrier, while the packer still reads —
+ *   Flink's CopyOnWriteStateMap, per entry. Incremental snapshots need no write log for them:
+ *   the versions say what changed since the base.
+ * - Maps (everything else: list and map state, TTL state, a non-number key or value — a table
+ *   that meets one moves to Maps once, for good). Snapshots copy on write by key group: the
+ *   snapshot job captures groups in the background, and the first time the record loop
+ *   touches a group the job has not captured yet (setCurrentKey), that group is captured right
+ *   then. Values may be mutated in place by user code (a list pushed to), so capturing a whole
+ *   group before its first touch is what keeps the snapshot exact. A Map can only be read on
+ *   its own thread, which is why per-entry copy-on-write does not pay for Maps: every entry is
+ *   read on the loop either way.
  */
 import { EddyError } from '../../failure.js';
 import type { ChangedKeys } from '../change-log.js';
@@ -22,12 +28,22 @@ import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS } from '../keyed-backend.js';
 import { liveValue, type Clock } from '../ttl.js';
 import { HeapSnapshotJob } from './heap-snapshot.js';
 import { HeapChangeLog, LOG_MAX_TABLE } from './write-log.js';
+import type { NumericScan } from './numeric-scan.js';
+import { isNumericKey, NumericSlots } from './numeric-slots.js';
+import { VersionClock } from './version-clock.js';
+
+/** Whether value-like tables start numeric (EDDY_HEAP_NUMERIC=0: every table on Maps, as before). */
+export const NUMERIC_TABLES_DEFAULT = process.env.EDDY_HEAP_NUMERIC !== '0';
+
+const NUMERIC_KINDS: ReadonlySet<StateKind> = new Set<StateKind>(['value', 'reducing', 'aggregating']);
 
 interface Table {
   name: string;
   kind: StateKind;
   /** groups[keyGroup - rangeStart]: stored key → value (map state: stored key → Map). */
   groups: Map<unknown, unknown>[];
+  /** numeric[keyGroup - rangeStart] while the table is numeric; undefined once on Maps. */
+  numeric: NumericSlots[] | undefined;
 }
 
 export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
@@ -37,6 +53,11 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   private groupIndex = 0;
   private key: unknown = undefined;
   private stored: unknown = undefined;
+  /** Whether the current stored key can be in a numeric table, and that key (-0 as 0). */
+  private numKey = false;
+  private numericKey = 0;
+  /** Versions of the numeric tables' entries, their delta base, and the snapshot reading them. */
+  readonly clock = new VersionClock();
   private changes: HeapChangeLog | undefined;
   /** The snapshot still encoding groups in the background, if any. */
   private snapshotting: HeapSnapshotJob | undefined;
@@ -49,6 +70,8 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   constructor(
     readonly rangeStart: number,
     readonly rangeEnd: number,
+    /** Value-like tables start numeric (they move to Maps on the first non-number). */
+    private readonly numericTables = NUMERIC_TABLES_DEFAULT,
   ) {
     super();
   }
@@ -58,14 +81,18 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     if (existing !== undefined) return existing;
     const groups: Map<unknown, unknown>[] = [];
     for (let g = this.rangeStart; g <= this.rangeEnd; g++) groups.push(new Map());
-    this.tables.push({ name, kind, groups });
+    const id = this.tables.length;
+    const numeric = this.numericTables && NUMERIC_KINDS.has(kind) ? groups.map((_, gi) => new NumericSlots(id * groups.length + gi, this.clock)) : undefined;
+    this.tables.push({ name, kind, groups, numeric });
     this.byName.set(name, this.tables.length - 1);
     return this.tables.length - 1;
   }
 
   setCurrentKey(key: unknown, keyGroup: number): void {
     this.key = key;
-    this.stored = storedKey(key);
+    const stored = (this.stored = storedKey(key));
+    this.numKey = isNumericKey(stored);
+    if (this.numKey) this.numericKey = (stored as number) + 0;
     const gi = keyGroup - this.rangeStart;
     this.groupIndex = gi;
     this.beforeChange(gi);
@@ -86,10 +113,18 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   get(table: number): unknown {
-    return this.tables[table].groups[this.groupIndex].get(this.stored);
+    const t = this.tables[table];
+    const numeric = t.numeric;
+    if (numeric !== undefined) return this.numKey ? numeric[this.groupIndex].get(this.numericKey) : undefined;
+    return t.groups[this.groupIndex].get(this.stored);
   }
 
   put(table: number, value: unknown): void {
+    const numeric = this.tables[table].numeric;
+    if (numeric !== undefined) {
+      if (this.numKey && typeof value === 'number') return numeric[this.groupIndex].put(this.numericKey, value);
+      this.toMaps(table);
+    }
     const stored = this.stored;
     this.tables[table].groups[this.groupIndex].set(stored, value);
     const changes = this.changes;
@@ -100,8 +135,56 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   remove(table: number): void {
+    const numeric = this.tables[table].numeric;
+    if (numeric !== undefined) {
+      if (this.numKey) numeric[this.groupIndex].remove(this.numericKey);
+      return;
+    }
     this.tables[table].groups[this.groupIndex].delete(this.stored);
     if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
+  }
+
+  /**
+   * Moves a numeric table to Maps, for good. Its shared buffers are left as they are for a
+   * snapshot still reading them; every key it held is marked changed, so the next delta has
+   * whatever the versions would have told.
+   */
+  private toMaps(table: number): void {
+    const t = this.tables[table];
+    const numeric = t.numeric!;
+    t.numeric = undefined;
+    numeric.forEach((slots, gi) => {
+      const group = t.groups[gi];
+      slots.forEachLive((v, k) => group.set(k, v));
+      const changes = this.changes;
+      if (changes !== undefined) slots.forEachKey((k) => changes.mark(table, gi, k));
+    });
+  }
+
+  /** Whether table `table` is numeric now (numeric-slots.ts). */
+  isNumeric(table: number): boolean {
+    return this.tables[table].numeric !== undefined;
+  }
+
+  /**
+   * At a barrier: the numeric tables to read, with their buffers as they are now (no copy), and
+   * the snapshot's version. `concurrent`: read on the packer thread while the loop writes on.
+   */
+  numericScan(id: number, delta: boolean, concurrent: boolean): NumericScan | undefined {
+    const tables: NumericScan['tables'] = [];
+    const buffers: NumericScan['buffers'] = [];
+    let entries = 0;
+    this.tables.forEach((t, tid) => {
+      if (t.numeric === undefined) return;
+      tables.push({ id: tid, name: t.name, kind: t.kind });
+      buffers.push(t.numeric.map((s) => (s.live > 0 || delta ? s.buffer : undefined)));
+      for (const s of t.numeric) entries += s.live;
+    });
+    const { snapV, log } = this.clock.beginSnapshot(entries, concurrent && tables.length > 0);
+    this.clock.cut(id, snapV);
+    if (tables.length === 0) return undefined;
+    const groupCount = this.rangeEnd - this.rangeStart + 1;
+    return { rangeStart: this.rangeStart, groupCount, tables, buffers, snapV, base: delta ? this.clock.confirmedVersion : undefined, log };
   }
 
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
@@ -133,7 +216,12 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   }
 
   trackChanges(): HeapChangeLog {
-    return (this.changes ??= new HeapChangeLog(this.rangeEnd - this.rangeStart + 1, () => this.size()));
+    if (this.changes === undefined) {
+      this.changes = new HeapChangeLog(this.rangeEnd - this.rangeStart + 1, () => this.size());
+      this.changes.onConfirm = (id) => this.clock.confirm(id);
+      this.clock.trackDeltas();
+    }
+    return this.changes;
   }
 
   snapshot(id: number, delta: ChangedKeys | undefined): SnapshotJob {
@@ -145,7 +233,7 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
       throw new EddyError('STATE_FAILED', `delta snapshot ${id} was not cut from this store's change log (its last cut is ${cut.id})`);
     }
     const log = delta !== undefined ? cut?.chunks : undefined;
-    const job = new HeapSnapshotJob(this, delta, log, () => {
+    const job = new HeapSnapshotJob(this, id, delta, log, () => {
       if (this.snapshotting === job) this.snapshotting = undefined;
     });
     this.snapshotting = job;
@@ -155,19 +243,31 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   beginRestore(): void {}
 
   restoreSet(table: number, keyGroup: number, stored: unknown, value: unknown): void {
-    const group = this.keyGroupTable(table, keyGroup);
+    const gi = this.groupIndexOf(keyGroup);
+    const numeric = this.tables[table].numeric;
+    if (numeric !== undefined) {
+      if (isNumericKey(stored) && typeof value === 'number') return numeric[gi].put(stored + 0, value);
+      this.toMaps(table);
+    }
+    const group = this.tables[table].groups[gi];
     group.set(stored, this.tables[table].kind === 'map' ? entryMapOf(value as [unknown, unknown][]) : value);
   }
 
   restoreDelete(table: number, keyGroup: number, stored: unknown): void {
-    this.keyGroupTable(table, keyGroup).delete(stored);
+    const gi = this.groupIndexOf(keyGroup);
+    const numeric = this.tables[table].numeric;
+    if (numeric === undefined) this.tables[table].groups[gi].delete(stored);
+    else if (isNumericKey(stored)) numeric[gi].remove(stored + 0);
   }
 
   endRestore(): void {
     this.changes?.reset();
+    this.clock.restored();
   }
 
   enableTtl(table: number, clock: Clock): void {
+    // TTL values are wrapped with their time: not numbers.
+    if (this.tables[table].numeric !== undefined) this.toMaps(table);
     this.ttlTables[table] = true;
     this.ttlClock = clock;
     this.sweepTimer ??= setInterval(() => this.sweepExpired(TTL_SWEEP_GROUPS), TTL_SWEEP_INTERVAL_MS).unref();
@@ -209,13 +309,23 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   /**
    * The live contents of one table in one key group of this range: stored key → value (map
    * state: stored key → Map(stored user key → [userKey, value])). For snapshot and restore
-   * only; a caller must not hold on to it, the record loop keeps changing it.
+   * only; a caller must not hold on to it, the record loop keeps changing it. A numeric
+   * table's group comes as a copy.
    */
   keyGroupTable(table: number, keyGroup: number): Map<unknown, unknown> {
+    const t = this.tables[table];
+    const gi = this.groupIndexOf(keyGroup);
+    if (t.numeric === undefined) return t.groups[gi];
+    const copy = new Map<unknown, unknown>();
+    t.numeric[gi].forEachLive((v, k) => copy.set(k, v));
+    return copy;
+  }
+
+  private groupIndexOf(keyGroup: number): number {
     if (keyGroup < this.rangeStart || keyGroup > this.rangeEnd) {
       throw new EddyError('STATE_FAILED', `key group ${keyGroup} is outside this store's range [${this.rangeStart}, ${this.rangeEnd}]`);
     }
-    return this.tables[table].groups[keyGroup - this.rangeStart];
+    return keyGroup - this.rangeStart;
   }
 
   peek(table: number, keyGroup: number, key: unknown): unknown {
@@ -226,10 +336,17 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     return this.size();
   }
 
+  /** Entries of the numeric tables. */
+  numericEntryCount(): number {
+    let n = 0;
+    for (const t of this.tables) if (t.numeric !== undefined) for (const s of t.numeric) n += s.live;
+    return n;
+  }
+
   /** Number of keys across all tables (for tests and metrics). */
   size(): number {
     let n = 0;
-    for (const t of this.tables) for (const g of t.groups) n += g.size;
-    return n;
+    for (const t of this.tables) if (t.numeric === undefined) for (const g of t.groups) n += g.size;
+    return n + this.numericEntryCount();
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Snapshots of the heap backend in the shared keyed format (../snapshot-format.ts): full, or a
- * delta of the keys changed since the base. Restore goes through ../keyed-restore.ts.
+ * delta of the keys changed since the base. Numeric tables are read from shared memory
+ * (numeric-scan.ts: O(1) here at the barrier); Map tables are captured group by group below.
+ * Restore goes through ../keyed-restore.ts.
  */
 import type { ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
@@ -10,6 +12,7 @@ import { liveValue } from '../ttl.js';
 import { floatsOf, GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
 import { giveFloats, takeFloats } from './float-pool.js';
+import { scanNumericTables } from './numeric-scan.js';
 import { openPackerJob, type PackerJob } from './snapshot-packer.js';
 import type { LogChunk } from './write-log.js';
 
@@ -54,11 +57,15 @@ function copyNumbers(group: Map<unknown, unknown>, keys: Float64Array, values: F
   return copyAllNumbers;
 }
 
-function captureNumeric(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined): NumericGroup | 'empty' | undefined {
+/** Per table id: read from shared memory by numeric-scan.ts, not captured here. */
+type Scanned = readonly boolean[];
+
+function captureNumeric(store: HeapKeyedStore, tableCount: number, scanned: Scanned, kg: number, delta: ChangedKeys | undefined): NumericGroup | 'empty' | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
   const g: NumericGroup = { kg, tables: [], keys: [], values: [], ...(delta !== undefined ? { deleted: [] } : {}) };
   for (let t = 0; t < tableCount; t++) {
+    if (scanned[t]) continue;
     if (tables[t].kind === 'map' || store.ttlTables[t] === true) return undefined;
     const group = store.keyGroupTable(t, kg);
     if (delta === undefined) {
@@ -96,18 +103,19 @@ function captureNumeric(store: HeapKeyedStore, tableCount: number, kg: number, d
 }
 
 /** One key group fixed as it is now: numeric when it can be, else encoded; undefined when it holds nothing. */
-function captureGroup(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined, now: number): CapturedGroup | undefined {
-  const numeric = captureNumeric(store, tableCount, kg, delta);
+function captureGroup(store: HeapKeyedStore, tableCount: number, scanned: Scanned, kg: number, delta: ChangedKeys | undefined, now: number): CapturedGroup | undefined {
+  const numeric = captureNumeric(store, tableCount, scanned, kg, delta);
   if (numeric === 'empty') return undefined;
   if (numeric !== undefined) return numeric;
-  const bytes = encodeGroup(store, tableCount, kg, delta, now);
+  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, now);
   return bytes === undefined ? undefined : { kg, bytes };
 }
 
 /** Entries a snapshot will hold, for choosing where to pack it. */
-function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, delta: ChangedKeys | undefined): number {
-  let n = 0;
+function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, scanned: Scanned, delta: ChangedKeys | undefined): number {
+  let n = store.numericEntryCount();
   for (let t = 0; t < tableCount; t++) {
+    if (scanned[t]) continue;
     if (delta === undefined) for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) n += store.keyGroupTable(t, kg).size;
     else for (const keys of delta[t] ?? []) n += keys?.size ?? 0;
   }
@@ -119,13 +127,14 @@ function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, delta: Cha
  * nothing changed). Values are encoded into fresh bytes, so the record loop may change them
  * right after.
  */
-function encodeGroup(store: HeapKeyedStore, tableCount: number, kg: number, delta: ChangedKeys | undefined, now: number): Uint8Array | undefined {
+function encodeGroup(store: HeapKeyedStore, tableCount: number, scanned: Scanned, kg: number, delta: ChangedKeys | undefined, now: number): Uint8Array | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
   const used: [string, StateKind][] = [];
   const entries: unknown[] = [];
   const deletions: unknown[] = [];
   for (let t = 0; t < tableCount; t++) {
+    if (scanned[t]) continue;
     const group = store.keyGroupTable(t, kg);
     const kind = tables[t].kind;
     const ttl = store.ttlTables[t] === true;
@@ -175,9 +184,14 @@ export class HeapSnapshotJob implements SnapshotJob {
   private readonly tableCount: number;
   /** TTL expiry is judged at the barrier's time. */
   private readonly now: number;
+  /** Per table id: numeric at the barrier, so read from shared memory (numeric-scan.ts) instead. */
+  private readonly scanned: boolean[];
+  /** The numeric tables' snapshot version, when the packer thread reads them while the loop writes. */
+  private readonly concurrentScan: number | undefined;
 
   constructor(
     private readonly store: HeapKeyedStore,
+    id: number,
     private readonly delta: ChangedKeys | undefined,
     /** A delta's write log since its base (write-log.ts), merged in by the packer. */
     log: readonly LogChunk[] | undefined,
@@ -189,15 +203,22 @@ export class HeapSnapshotJob implements SnapshotJob {
     this.now = store.ttlClock?.() ?? 0;
     const tables = store.tableDescriptors().map((t): [string, StateKind] => [t.name, t.kind]);
     const logged = log?.reduce((sum, c) => sum + c.length, 0) ?? 0;
-    this.packer =
-      entriesToSnapshot(store, this.tableCount, delta) + logged >= PACK_OFF_THREAD_MIN_ENTRIES
-        ? openPackerJob(store.rangeStart, tables, log)
-        : new GroupPacker(store.rangeStart, tables, log);
+    this.scanned = tables.map((_, t) => store.isNumeric(t));
+    const offThread = entriesToSnapshot(store, this.tableCount, this.scanned, delta) + logged >= PACK_OFF_THREAD_MIN_ENTRIES;
+    const packer = offThread ? openPackerJob(store.rangeStart, tables, log) : new GroupPacker(store.rangeStart, tables, log);
+    this.packer = packer;
+    // Numeric tables: O(1) here; read by the packer while the loop writes, or right now when small.
+    const scan = store.numericScan(id, delta !== undefined, offThread);
+    if (scan !== undefined && packer instanceof GroupPacker) packer.addScanned(scanNumericTables(scan));
+    else if (scan !== undefined) (packer as PackerJob).scan(scan);
+    this.concurrentScan = scan !== undefined && offThread ? scan.snapV : undefined;
+    // Nothing on Maps: no group to capture before the loop touches it.
+    if (this.scanned.every((numeric) => numeric)) this.pending.fill(0);
   }
 
   captureGroup(gi: number): void {
     this.pending[gi] = 0;
-    const g = captureGroup(this.store, this.tableCount, this.store.rangeStart + gi, this.delta, this.now);
+    const g = captureGroup(this.store, this.tableCount, this.scanned, this.store.rangeStart + gi, this.delta, this.now);
     if (g === undefined) return;
     this.packer.add(g);
     // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
@@ -217,7 +238,20 @@ export class HeapSnapshotJob implements SnapshotJob {
       if (++n % GROUPS_PER_TURN === 0) await yieldTurn();
     }
     this.onDone();
-    return this.packer.finish({ start: this.store.rangeStart, end: this.store.rangeEnd });
+    const packed = this.packer.finish({ start: this.store.rangeStart, end: this.store.rangeEnd });
+    const snapV = this.concurrentScan;
+    if (snapV === undefined) return packed;
+    const clock = this.store.clock;
+    return Promise.resolve(packed).then(
+      (snap) => {
+        clock.endSnapshot(snapV, false);
+        return snap;
+      },
+      (err: unknown) => {
+        clock.endSnapshot(snapV, true);
+        throw err;
+      },
+    );
   }
 }
 
@@ -226,7 +260,7 @@ export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
   const writer = new KeyedSnapshotWriter();
   const tableCount = store.tableDescriptors().length;
   for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
-    const bytes = encodeGroup(store, tableCount, kg, undefined, store.ttlClock?.() ?? 0);
+    const bytes = encodeGroup(store, tableCount, [], kg, undefined, store.ttlClock?.() ?? 0);
     if (bytes !== undefined) writer.addEncoded(kg, bytes);
   }
   return writer.finish({ start: store.rangeStart, end: store.rangeEnd });

@@ -14,7 +14,8 @@ import type { LogChunk } from './write-log.js';
 const bits = new Float64Array(1);
 const words = new Int32Array(bits.buffer);
 
-function hashOf(table: number, key: number): number {
+/** A hash of (table, key) for open addressing; keys are compared as a Map compares them (0 and -0 alike). */
+export function hashOf(table: number, key: number): number {
   let h = Math.imul(table + 1, 0x9e3779b1);
   if (key === 0 || key !== key) return (h ^ (key === 0 ? 0 : 1)) >>> 0;
   bits[0] = key;

@@ -9,6 +9,7 @@ import { crc32 } from 'node:zlib';
 import { helperReplies } from '../../helper-reply.js';
 import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
+import { scanNumericTables } from './numeric-scan.js';
 import { OUTPUT_HEADROOM, type PackerReply, type PackerRequest } from './snapshot-packer.js';
 
 const open = new Map<number, GroupPacker>();
@@ -20,6 +21,7 @@ port.on('message', (m: PackerRequest) => {
   try {
     if (m.type === 'open') open.set(m.job, new GroupPacker(m.rangeStart, m.tables, m.log));
     else if (m.type === 'group') open.get(m.job)!.add(m.group);
+    else if (m.type === 'scan') open.get(m.job)!.addScanned(scanNumericTables(m.scan));
     else {
       // The bytes go into the loop's output buffer, or a bigger one made here (sent back once, then pooled there).
       let grown: SharedArrayBuffer | undefined;

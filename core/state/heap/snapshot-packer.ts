@@ -1,8 +1,9 @@
 /**
  * Packs heap snapshots off the record loop: one packer thread per task thread, started on the
  * first snapshot big enough to be worth it. The loop only captures key groups (captured-group.ts:
- * typed arrays over shared memory, float-pool.ts); the packer thread reads them and the write
- * log's chunks where they are, turns them into chunks and the snapshot's bytes, which come back
+ * typed arrays over shared memory, float-pool.ts) of Map tables, and hands over numeric tables'
+ * buffers as they are (numeric-scan.ts: read here while the loop writes on); the packer thread
+ * reads them and the write log's chunks where they are, turns them into chunks and the snapshot's bytes, which come back
  * transferred with their CRC-32 (so the loop need not checksum them before writing). Where a core is free (parallelism 1 on two
  * cores) that work leaves the loop; where none is, it competes with the loops like any thread.
  *
@@ -15,11 +16,13 @@ import type { StateKind } from '../keyed-store.js';
 import type { KeyedSnapshot } from '../snapshot-format.js';
 import { giveFloats } from './float-pool.js';
 import { floatsOf, transferablesOf, type CapturedGroup } from './captured-group.js';
+import type { NumericScan } from './numeric-scan.js';
 import { holdChunks, letGoChunks, type LogChunk } from './write-log.js';
 
 export type PackerRequest =
   | { type: 'open'; job: number; rangeStart: number; tables: [string, StateKind][]; log: LogChunk[] | undefined }
   | { type: 'group'; job: number; group: CapturedGroup }
+  | { type: 'scan'; job: number; scan: NumericScan }
   | { type: 'finish'; job: number; keyGroups: { start: number; end: number }; output: SharedArrayBuffer | undefined };
 
 /** A packed snapshot without its bytes, which are in the output buffer (or `grown`, when that was too small). */
@@ -44,6 +47,8 @@ const packer = helperThread<PackerReply>(new URL('./snapshot-packer-worker.js', 
 /** One snapshot being packed: its groups in any order, then finish. */
 export interface PackerJob {
   add(group: CapturedGroup): void;
+  /** Numeric tables to read from shared memory while the loop writes on (numeric-scan.ts). */
+  scan(scan: NumericScan): void;
   finish(keyGroups: { start: number; end: number }): Promise<KeyedSnapshot>;
 }
 
@@ -78,6 +83,7 @@ export function openPackerJob(rangeStart: number, tables: [string, StateKind][],
       floats.push(...floatsOf(group));
       thread.post({ type: 'group', job, group } satisfies PackerRequest, transferablesOf(group), false);
     },
+    scan: (scan) => thread.post({ type: 'scan', job, scan } satisfies PackerRequest, undefined, false),
     // Held open only while someone awaits a reply (a job never finished holds nothing).
     finish: (keyGroups) => {
       output = outputs.pop();

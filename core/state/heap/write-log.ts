@@ -158,8 +158,12 @@ export class HeapChangeLog extends ChangeLog {
     return full ? undefined : changed;
   }
 
+  /** Told of every confirmed checkpoint (the store's numeric tables keep their base version by it). */
+  onConfirm: ((id: number) => void) | undefined;
+
   override confirm(id: number): void {
     super.confirm(id);
+    this.onConfirm?.(id);
     let n = 0;
     while (n < this.logGenerations.length && this.logGenerations[n].id <= id) n++;
     for (const g of this.logGenerations.splice(0, n)) giveChunks(g.chunks);
