@@ -129,7 +129,9 @@ class KeyedBundleOperator extends BaseOperator<unknown> implements TimeTicker {
       time.timestamp = saved;
       this.bundle.clear();
       this.count = 0;
+      // Told at once: a wake-up left due in the past makes the loop park for 0 ms again and again.
       this.due = Infinity;
+      time.reschedule();
     }
     if (this.heldWatermark !== -Infinity) {
       const wm = this.heldWatermark;
