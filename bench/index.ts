@@ -8,9 +8,9 @@
  * latency, scaling, windows, state, nexmark, connectors, state-scale. They run one after another,
  * never two at once.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchBackpressure, formatBackpressure } from './backpressure.js';
@@ -30,7 +30,7 @@ import { benchScaling, formatScaling } from './scaling.js';
 import { benchWindows } from './windows.js';
 import { benchConnectors, formatConnectors } from './connectors.js';
 import { benchState as benchStateSuite } from './state.js';
-import { benchNexmark, NEXMARK_QUERIES } from './nexmark.js';
+import { benchNexmark, describeSqlConf, NEXMARK_QUERIES, REFERENCE_SQL_CONF } from './nexmark.js';
 
 import { benchStateScale, formatStateScale } from './state-scale.js';
 
@@ -50,6 +50,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --rows WORD[,WORD]         state-scale only: the rows whose name holds every word (e.g. 'p1 heap')
   --rate R                   nexmark only: events per second of event time (default 10,000,000)
   --no-sql                   nexmark only: leave out the SQL versions (examples/nexmark-sql) run beside each query
+  --sql-conf FILE|none       nexmark only: the SQL runs' settings (default examples/nexmark-sql/sql-conf.yaml, the
+                             reference's mini-batch 2 s / 50,000 rows; none: Flink's defaults, every change emitted)
 Results: bench/results/bench-<date>.json, .md and .svg charts.`;
 
 function fail(message: string): never {
@@ -75,6 +77,7 @@ try {
       rows: { type: 'string' },
       rate: { type: 'string' },
       'no-sql': { type: 'boolean', default: false },
+      'sql-conf': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -212,6 +215,9 @@ const runners: Record<Suite, () => Promise<void>> = {
   nexmark: async () => {
     const queries = values.queries === undefined ? (quick ? ['q0', 'q5', 'q8'] : NEXMARK_QUERIES) : values.queries.split(',').map((q) => q.trim()).filter(Boolean);
     for (const q of queries) if (!NEXMARK_QUERIES.includes(q)) fail(`--queries: unknown query ${JSON.stringify(q)} (known: ${NEXMARK_QUERIES.join(', ')})`);
+    const sqlConf = values['sql-conf'] === undefined ? REFERENCE_SQL_CONF : values['sql-conf'] === 'none' ? 'none' : resolve(values['sql-conf']);
+    if (sqlConf !== 'none' && !existsSync(sqlConf)) fail(`--sql-conf: no such file ${JSON.stringify(sqlConf)} (a file of 'key: value' lines, or none)`);
+    if (!values['no-sql']) console.log(`  SQL settings: ${describeSqlConf(sqlConf)}`);
     results.nexmark = await benchNexmark(
       {
         queries,
@@ -220,6 +226,7 @@ const runners: Record<Suite, () => Promise<void>> = {
         events: positiveInt('events', values.events),
         seconds: positiveInt('seconds', values.seconds) ?? (quick ? 1 : 4),
         sql: !values['no-sql'],
+        sqlConf,
       },
       (x) =>
         console.log(

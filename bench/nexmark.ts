@@ -33,6 +33,13 @@ const MAX_EVENTS = 20_000_000;
 const job = (q: string) => fileURLToPath(new URL(`../examples/nexmark/${q}.js`, import.meta.url));
 /** The SQL runner (compiled); the query and the sink go in as --arg. */
 const SQL_JOB = fileURLToPath(new URL('../examples/nexmark-sql/run.js', import.meta.url));
+/** The reference SQL settings (mini-batch 2 s / 50,000 rows), which the SQL runs use unless told otherwise. */
+export const REFERENCE_SQL_CONF = fileURLToPath(new URL('../../examples/nexmark-sql/sql-conf.yaml', import.meta.url));
+/** How the bench output and report name the SQL runs' settings. */
+export function describeSqlConf(conf: string | undefined): string {
+  if (conf === undefined || conf === REFERENCE_SQL_CONF) return 'examples/nexmark-sql/sql-conf.yaml, the Nexmark reference: mini-batch on, 2 s / 50,000 rows';
+  return conf === 'none' ? "none, Flink's defaults: mini-batch off (every change emitted)" : conf;
+}
 const GENERATOR_JOB = fileURLToPath(new URL('../../bench/jobs/nexmark-generator.mjs', import.meta.url));
 
 export interface NexmarkRun {
@@ -55,6 +62,8 @@ export interface NexmarkResult {
   runs: NexmarkRun[];
   /** The SQL version of each query in `runs` that eddy's SQL runs: same events, parallelism and mode. */
   sqlRuns?: NexmarkRun[];
+  /** The settings file the SQL runs read ('none': Flink's defaults). */
+  sqlConf?: string;
   /** Queries whose SQL was left out, and why. */
   sqlSkipped?: Record<string, string>;
   /** Sources.nexmark → discard in one job, and the bare event function in this thread. */
@@ -70,6 +79,8 @@ export interface NexmarkOptions {
   seconds: number;
   /** Also run the SQL versions (default true). */
   sql?: boolean;
+  /** The SQL runs' settings file (`--arg sql.conf`); default REFERENCE_SQL_CONF, 'none' for Flink's defaults (mini-batch off). */
+  sqlConf?: string;
 }
 
 async function measure(path: string, query: string, mode: ConsistencyMode, events: number, o: NexmarkOptions, extraArgs: Record<string, string> = {}): Promise<NexmarkRun> {
@@ -126,7 +137,8 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun) => 
   const runs: NexmarkRun[] = [];
   const sqlRuns: NexmarkRun[] = [];
   const sqlSkipped: Record<string, string> = {};
-  const sqlArgs = (q: string) => ({ query: q, sink: 'blackhole' });
+  const sqlConf = o.sqlConf ?? REFERENCE_SQL_CONF;
+  const sqlArgs = (q: string): Record<string, string> => ({ query: q, sink: 'blackhole', ...(sqlConf === 'none' ? {} : { 'sql.conf': sqlConf }) });
   for (const q of o.queries) {
     const sql = o.sql !== false && SQL_CANNOT_RUN[q] === undefined;
     if (o.sql !== false && !sql) sqlSkipped[q] = SQL_CANNOT_RUN[q];
@@ -144,5 +156,5 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun) => 
       onRun({ ...s, query: `${q} SQL` });
     }
   }
-  return { parallelism: o.parallelism, rate: o.rate, intervalMs: CHECKPOINT_INTERVAL_MS, runs, sqlRuns, sqlSkipped, generator: { job: genJob, function: { events: fnEvents, eventsPerSec: fnRate } } };
+  return { parallelism: o.parallelism, rate: o.rate, intervalMs: CHECKPOINT_INTERVAL_MS, runs, sqlRuns, sqlSkipped, sqlConf, generator: { job: genJob, function: { events: fnEvents, eventsPerSec: fnRate } } };
 }

@@ -1,5 +1,5 @@
 /** The Nexmark section of the report: a row per query and mode beside Flink's published figures, and its chart. */
-import type { NexmarkResult } from '../nexmark.js';
+import { describeSqlConf, type NexmarkResult } from '../nexmark.js';
 import { PUBLISHED_PER_CORE, PUBLISHED_SOURCES } from '../nexmark-published.js';
 import { barChart } from './svg.js';
 
@@ -72,6 +72,8 @@ function sqlSection(r: NexmarkResult): string[] {
     '',
     'examples/nexmark-sql (nexmark\'s SQL text, only the WITH clauses changed) run right after the DataStream job of the same query, ' +
       `on the same events, parallelism and mode. Target: SQL / DataStream ≥ ${SQL_MIN_RATIO.toFixed(2)} in events per CPU-second (SQL costs at most 1.2×).`,
+    '',
+    `SQL settings: ${describeSqlConf(r.sqlConf)}.`,
     '',
     table(
       ['query', 'mode', 'events', 'DataStream per CPU-s', 'SQL per CPU-s', 'SQL / DataStream'],

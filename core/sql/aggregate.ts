@@ -9,7 +9,7 @@ import type { WindowContext } from '../operators/window.js';
 import type { Expr, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type Row } from './expressions.js';
-import { filter, project, type PlanContext } from './planner.js';
+import { filter, miniBatchNote, project, type PlanContext } from './planner.js';
 import type { AnyStream, Rel } from './relation.js';
 import { groupAggregate, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
@@ -482,8 +482,8 @@ function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], group
     input = (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: add(c.row) })).uid(uid);
   }
   const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key, integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT'), exact: exactSum(a) }));
-  const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog)`);
-  const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, ttlMs: ctx.ttlMs, uid });
+  const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog${miniBatchNote(ctx)})`);
+  const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid });
   return {
     stream,
     fields: [],

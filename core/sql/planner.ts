@@ -12,6 +12,7 @@ import type { Catalog, TableDef } from './catalog.js';
 import { tableSource } from './connectors.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type ExprScope, type Row } from './expressions.js';
+import type { BundleTrigger } from '../operators/keyed-bundle.js';
 import type { AnyStream, Rel } from './relation.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { generated } from './codegen.js';
@@ -38,6 +39,14 @@ export interface PlanContext {
   expanding: Set<string>;
   /** Idle-state TTL of changelog operators (SET 'table.exec.state.ttl'). */
   ttlMs?: number;
+  /** Mini-batch of the updating operators (SET 'table.exec.mini-batch.*'); undefined: off. */
+  miniBatch?: BundleTrigger;
+}
+
+/** How EXPLAIN says an updating operator runs in mini-batches ('' when mini-batch is off). */
+export function miniBatchNote(ctx: PlanContext): string {
+  const m = ctx.miniBatch;
+  return m === undefined ? '' : `, mini-batch ${m.latencyMs} ms / ${m.size} rows`;
 }
 
 /** Plans a query. */

@@ -17,6 +17,7 @@ import { planQuery, type PlanContext } from './planner.js';
 import { settled } from './calc.js';
 import type { AnyStream, Rel } from './relation.js';
 import { sinkChangelog, type ChangeRow, type UpsertSink } from './runtime/index.js';
+import { applySetting, initialSettings, miniBatchTrigger, type SqlSettings } from './settings.js';
 import { comparable, resolveType, typeName } from './types.js';
 import { UidNamer, uidPart, type PlanNode } from './uids.js';
 
@@ -33,11 +34,13 @@ export class SqlSession {
   readonly catalog = new Catalog();
   private readonly prefixes = new Set<string>();
   private selects = 0;
-  /** Idle-state TTL of changelog operators (SET 'table.exec.state.ttl'). */
-  private ttlMs: number | undefined;
+  /** TTL and mini-batch: the configuration file's and --arg values, then the script's SETs. */
+  private readonly settings: SqlSettings;
 
   /** `baseDir`: where CREATE FUNCTION's module paths are resolved from (the SQL file's folder). */
-  constructor(private readonly env: StreamExecutionEnvironment, private baseDir = process.cwd()) {}
+  constructor(private readonly env: StreamExecutionEnvironment, private baseDir = process.cwd()) {
+    this.settings = initialSettings(env);
+  }
 
   /** Runs every statement of `text`; returns what each did. */
   execute(text: string, baseDir?: string): StatementResult[] {
@@ -47,7 +50,7 @@ export class SqlSession {
 
   /** Plans `q` into the environment and returns its relation (for env.sqlQuery). */
   query(q: Query, name: string): Rel {
-    return planQuery(q, this.context(this.prefix(name)));
+    return planQuery(q, this.context(this.prefix(name), q.pos));
   }
 
   private statement(s: Statement): StatementResult {
@@ -65,9 +68,9 @@ export class SqlSession {
         createFunction(s.name, s.module, s.language, this.baseDir, s.pos);
         return { kind: 'ddl', what: `function ${s.name}` };
       case 'insert':
-        return this.insert(s, this.context(this.prefix(s.table)));
+        return this.insert(s, this.context(this.prefix(s.table), s.pos));
       case 'select':
-        return this.select(s.q, this.context(this.prefix(`select-${++this.selects}`)));
+        return this.select(s.q, this.context(this.prefix(`select-${++this.selects}`), s.pos));
       case 'explain':
         return { kind: 'explain', plan: this.explain(s.stmt) };
       case 'set':
@@ -77,27 +80,7 @@ export class SqlSession {
   }
 
   private set(key: string, value: string, s: Statement): void {
-    const n = Number(value);
-    switch (key) {
-      case 'parallelism.default':
-        if (!Number.isInteger(n) || n < 1) throw sqlError(s.pos, `'parallelism.default' must be a positive integer, got '${value}'`);
-        this.env.setParallelism(n);
-        return;
-      case 'execution.checkpointing.interval': {
-        const ms = durationMs(value) ?? NaN;
-        if (!(ms > 0)) throw sqlError(s.pos, `'execution.checkpointing.interval' must be milliseconds or 'Ns', got '${value}'`);
-        this.env.enableCheckpointing(ms, this.env.settings.mode ?? 'exactly-once');
-        return;
-      }
-      case 'table.exec.state.ttl': {
-        const ms = durationMs(value);
-        if (ms === undefined) throw sqlError(s.pos, `'table.exec.state.ttl' must be a duration such as '1 h', '30 min', '10 s' or milliseconds, got '${value}'`);
-        this.ttlMs = ms > 0 ? ms : undefined;
-        return;
-      }
-      default:
-        throw sqlUnsupported(s.pos, `SET '${key}' (eddy's SQL knows 'parallelism.default', 'execution.checkpointing.interval' and 'table.exec.state.ttl'; other settings are run flags)`);
-    }
+    applySetting(this.settings, this.env, key, value, (m, unsupported) => (unsupported ? sqlUnsupported(s.pos, m) : sqlError(s.pos, m)));
   }
 
   private explain(s: Statement): string {
@@ -105,7 +88,7 @@ export class SqlSession {
     // Planned into a scratch environment: EXPLAIN adds nothing to the job. The prefix is the one
     // the statement would get, so the uids shown are the uids it runs with.
     const name = s.k === 'insert' ? s.table : `select-${this.selects + 1}`;
-    const ctx = scratchContext(this.catalog, uidPrefix(name, this.prefixes));
+    const ctx = { ...scratchContext(this.catalog, uidPrefix(name, this.prefixes)), ...this.planSettings(s.pos) };
     if (s.k === 'insert') this.insert(s, ctx);
     else this.select(s.q, ctx);
     return formatPlan(ctx.uids.nodes);
@@ -197,20 +180,14 @@ export class SqlSession {
     return p;
   }
 
-  private context(prefix: string): PlanContext {
-    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), ttlMs: this.ttlMs };
+  private context(prefix: string, pos: Pos): PlanContext {
+    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), ...this.planSettings(pos) };
   }
-}
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** '1 h', '30 min', '10 s', '500 ms', '2 d' or plain milliseconds. */
-function durationMs(value: string): number | undefined {
-  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
-  if (!m) return undefined;
-  const unit = m[2]!.toLowerCase() || 'ms';
-  const f = UNITS[unit] ?? UNITS[unit.replace(/s$/, '')];
-  return f === undefined ? undefined : Number(m[1]) * f;
+  /** What planning a statement at `pos` takes from the settings. */
+  private planSettings(pos: Pos): Pick<PlanContext, 'ttlMs' | 'miniBatch'> {
+    return { ttlMs: this.settings.ttlMs, miniBatch: miniBatchTrigger(this.settings, (m) => sqlError(pos, m)) };
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import type { DataStream } from '../api/datastream.js';
 import type { Expr, Over, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
-import { filter, planFromWhere, project, qualify, type PlanContext } from './planner.js';
+import { filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './planner.js';
 import type { Rel } from './relation.js';
 import { topN, type ChangeRow } from './runtime/index.js';
 import { insertChanges } from './calc.js';
@@ -69,8 +69,8 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
   const input: DataStream<ChangeRow> = (rel.updating ? rel.stream : insertChanges(rel, ctx.uids, 'rows as +I changes')) as DataStream<ChangeRow>;
-  const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (changelog)`);
-  const stream = topN(input, { partitionBy, orderBy, n: p.n, rowNumberColumn: wantsRn ? '$rn' : undefined, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, uid });
+  const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (changelog${miniBatchNote(ctx)})`);
+  const stream = topN(input, { partitionBy, orderBy, n: p.n, rowNumberColumn: wantsRn ? '$rn' : undefined, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid });
   let ranked: Rel = {
     stream,
     fields: rel.fields,

@@ -2,11 +2,14 @@
  * Non-windowed GROUP BY over a changelog (Flink's GroupAggFunction). State per group, one
  * value: `[rows, acc1, acc2, …]` — the number of rows in the group (to know when its last row
  * is retracted) and one retractable accumulator per aggregate (see accumulators.ts). The
- * emitted result is recomputed from the accumulators, so it needs no state of its own.
+ * emitted result is recomputed from the accumulators, so it needs no state of its own. With
+ * mini-batch on (Flink's MiniBatchGroupAggFunction) a group's changes wait in a bundle and are
+ * applied together; the state is the same either way, so a savepoint restores into both.
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
+import { keyedBundleOperator, listBundle, type BundleTrigger } from '../../operators/keyed-bundle.js';
 import { accumulate, createAccumulator, resultOf, type Accumulator } from './accumulators.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';
 import { groupKeyOf, ttlOptions } from './keys.js';
@@ -46,6 +49,12 @@ export interface GroupAggregateOptions {
   insertOnlyInput?: boolean;
   /** Idle-state TTL (Flink's table.exec.state.ttl): a group not touched for this long is forgotten. Default: kept forever. */
   ttlMs?: number;
+  /**
+   * Mini-batch (Flink's table.exec.mini-batch): changes are buffered per group and applied when
+   * the bundle is finished (see keyed-bundle.ts), each group's state read and written once and
+   * only its net change emitted. Default: every change applied and emitted at once.
+   */
+  miniBatch?: BundleTrigger;
   /** uid of the aggregate operator (its state is found by it in checkpoints and savepoints). */
   uid: string;
 }
@@ -74,41 +83,63 @@ export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregat
   };
   const results = (acc: unknown[]): unknown[] => specs.map((s, i) => integral(s, resultOf(s, acc[i + 1] as Accumulator)));
 
-  return input
-    .keyBy((c: ChangeRow) => keyOfChange(c.row))
+  /** One change folded into a group's accumulators; undefined once the group has no rows (or never had). */
+  const step = (acc: unknown[] | undefined, change: ChangeRow): unknown[] | undefined => {
+    const retract = isRetract(change.kind);
+    if (retract && insertOnly) {
+      throw new EddyError('UNSUPPORTED', `groupAggregate ${opts.uid}: got a ${change.kind} change though its input was declared insert-only (insertOnlyInput); the planner must not set it over a changelog`);
+    }
+    if (acc === undefined) {
+      // A retraction for a group we do not hold (forgotten by TTL, or emptied earlier in the bundle): nothing to take it from.
+      if (retract) return undefined;
+      acc = [0, ...specs.map((s) => createAccumulator(s.kind))];
+    }
+    const delta = retract ? -1 : 1;
+    acc[0] = (acc[0] as number) + delta;
+    for (let i = 0; i < specs.length; i++) acc[i + 1] = accumulate(specs[i], acc[i + 1] as Accumulator, change.row, delta);
+    return (acc[0] as number) <= 0 ? undefined : acc;
+  };
+
+  /**
+   * Applies the current group's changes (one, or a mini-batch's in arrival order) with one
+   * state read and one write, and emits the net change of its result: +I for a new group,
+   * -U/+U when the result changed, -D when its rows are gone, nothing otherwise.
+   */
+  const update = (changes: readonly ChangeRow[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+    const state = ctx.state.value<unknown[]>('acc', stateOpts);
+    let acc = state.value();
+    const before = acc === undefined ? undefined : results(acc);
+    for (let i = 0; i < changes.length; i++) acc = step(acc, changes[i]);
+    const row = changes[changes.length - 1].row;
+    if (acc === undefined) {
+      if (before === undefined) return;
+      state.clear();
+      out.collect({ kind: '-D', row: output(row, before) });
+      return;
+    }
+    // Written back even when the result is unchanged: the accumulators changed, and TTL counts from the write.
+    state.update(acc);
+    const after = results(acc);
+    if (before === undefined) out.collect({ kind: '+I', row: output(row, after) });
+    else if (!sameValues(before, after)) {
+      out.collect({ kind: '-U', row: output(row, before) });
+      out.collect({ kind: '+U', row: output(row, after) });
+    }
+  };
+
+  const keyed = input.keyBy((c: ChangeRow) => keyOfChange(c.row));
+  const name = `sql:groupAggregate(${groupBy.join(', ')})`;
+  if (opts.miniBatch !== undefined) {
+    return keyed.addOperator<ChangeRow>('bundle', keyedBundleOperator(listBundle(update), opts.miniBatch), true).uid(opts.uid).name(`${name} mini-batch`);
+  }
+  const one: ChangeRow[] = [];
+  return keyed
     .process<ChangeRow>((change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => {
-      const state = ctx.state.value<unknown[]>('acc', stateOpts);
-      const retract = isRetract(change.kind);
-      let acc = state.value();
-      const first = acc === undefined;
-      if (retract && insertOnly) {
-        throw new EddyError('UNSUPPORTED', `groupAggregate ${opts.uid}: got a ${change.kind} change though its input was declared insert-only (insertOnlyInput); the planner must not set it over a changelog`);
-      }
-      if (acc === undefined) {
-        // A retraction for a group we do not hold (forgotten by TTL): nothing to take it from.
-        if (retract) return;
-        acc = [0, ...specs.map((s) => createAccumulator(s.kind))];
-      }
-      const before = first ? undefined : results(acc);
-      const delta = retract ? -1 : 1;
-      acc[0] = (acc[0] as number) + delta;
-      for (let i = 0; i < specs.length; i++) acc[i + 1] = accumulate(specs[i], acc[i + 1] as Accumulator, change.row, delta);
-      if ((acc[0] as number) <= 0) {
-        state.clear();
-        if (before !== undefined) out.collect({ kind: '-D', row: output(change.row, before) });
-        return;
-      }
-      // Written back even when the result is unchanged: the accumulators changed, and TTL counts from the write.
-      state.update(acc);
-      const after = results(acc);
-      if (before === undefined) out.collect({ kind: '+I', row: output(change.row, after) });
-      else if (!sameValues(before, after)) {
-        out.collect({ kind: '-U', row: output(change.row, before) });
-        out.collect({ kind: '+U', row: output(change.row, after) });
-      }
+      one[0] = change;
+      update(one, ctx, out);
     })
     .uid(opts.uid)
-    .name(`sql:groupAggregate(${groupBy.join(', ')})`);
+    .name(name);
 }
 
 function sameValues(a: unknown[], b: unknown[]): boolean {

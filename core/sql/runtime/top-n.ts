@@ -5,11 +5,13 @@
  * State per partition, one value: its rows sorted by ORDER BY (equal ones in arrival order).
  * Over an insert-only input only the top n are kept (a row below them can never rise); over a
  * changelog every row is kept, since a retraction in the top n lets the next row in. Each
- * change compares the top n before and after and emits the difference.
+ * change (or, with mini-batch, each bundle of a partition's changes) compares the top n before
+ * and after and emits the difference.
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
+import { keyedBundleOperator, listBundle, type BundleTrigger } from '../../operators/keyed-bundle.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';
 import { keyForKeyBy, rowId, ttlOptions } from './keys.js';
 
@@ -37,6 +39,12 @@ export interface TopNOptions {
   insertOnlyInput?: boolean;
   /** Idle-state TTL of a partition. */
   ttlMs?: number;
+  /**
+   * Mini-batch: changes are buffered per partition and applied when the bundle is finished
+   * (keyed-bundle.ts); each partition's top n is compared once before and once after the
+   * bundle, so only the net change of the top n is emitted. Default: per change.
+   */
+  miniBatch?: BundleTrigger;
   /** uid of the Top-N operator. */
   uid: string;
 }
@@ -53,31 +61,51 @@ export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStrea
   const stateOpts = ttlOptions(opts.ttlMs);
   const insertOnly = opts.insertOnlyInput === true;
 
-  return input
-    .keyBy((c: ChangeRow) => keyForKeyBy(partitionBy(c.row)))
-    .process<ChangeRow>((change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => {
-      const state = ctx.state.value<Row[]>('rows', stateOpts);
-      const rows = state.value() ?? [];
-      const before = rows.slice(0, n);
+  /**
+   * Applies the current partition's changes (one, or a mini-batch's in arrival order) with one
+   * state read and one write, and emits the difference between its top n before and after.
+   */
+  const update = (changes: readonly ChangeRow[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+    const state = ctx.state.value<Row[]>('rows', stateOpts);
+    const rows = state.value() ?? [];
+    const before = rows.slice(0, n);
+    let changed = false;
+    for (let i = 0; i < changes.length; i++) {
+      const change = changes[i];
       if (isRetract(change.kind)) {
         const at = indexOfRow(rows, change.row, compare);
         // Not held: below the top n of an insert-only input, or forgotten by TTL.
-        if (at < 0) return;
+        if (at < 0) continue;
         rows.splice(at, 1);
       } else {
         const at = upperBound(rows, change.row, compare);
-        if (insertOnly && at >= n) return;
+        if (insertOnly && at >= n) continue;
         rows.splice(at, 0, change.row);
         if (insertOnly && rows.length > n) rows.length = n;
       }
-      if (rows.length === 0) state.clear();
-      else state.update(rows);
-      const after = rows.slice(0, n);
-      if (rowNumberColumn === undefined) emitSetChanges(before, after, out);
-      else emitRankChanges(before, after, rowNumberColumn, out);
+      changed = true;
+    }
+    if (!changed) return;
+    if (rows.length === 0) state.clear();
+    else state.update(rows);
+    const after = rows.slice(0, n);
+    if (rowNumberColumn === undefined) emitSetChanges(before, after, out);
+    else emitRankChanges(before, after, rowNumberColumn, out);
+  };
+
+  const keyed = input.keyBy((c: ChangeRow) => keyForKeyBy(partitionBy(c.row)));
+  const name = `sql:topN(${n})`;
+  if (opts.miniBatch !== undefined) {
+    return keyed.addOperator<ChangeRow>('bundle', keyedBundleOperator(listBundle(update), opts.miniBatch), true).uid(opts.uid).name(`${name} mini-batch`);
+  }
+  const one: ChangeRow[] = [];
+  return keyed
+    .process<ChangeRow>((change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => {
+      one[0] = change;
+      update(one, ctx, out);
     })
     .uid(opts.uid)
-    .name(`sql:topN(${n})`);
+    .name(name);
 }
 
 /** Without a row number: the rows that left the top n (-D), then those that entered (+I). */

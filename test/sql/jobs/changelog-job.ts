@@ -4,8 +4,11 @@
 //   - GROUP BY cat with every aggregate into the upsert JSON-lines sink keyed by cat, and
 //   - orders JOIN dims ON cat AND amount < lim, each join type into a retract-mode sink.
 // With --arg pg=URL, also GROUP BY bucket (id % BUCKETS) into a PostgreSQL upsert sink (table
-// `buckets`), and with --arg joins=no, without the joins.
-// --arg n=CHANGES --arg seed=S --arg chunk=RECORDS_PER_CHECKPOINT --arg out=DIR [--arg faults=yes] [--arg pg=URL] [--arg joins=no]
+// `buckets`), and with --arg joins=no, without the joins. With --arg minibatch=ROWS, also the
+// same GROUP BY in mini-batches of ROWS rows (latency 30 ms) into sink `agg-mb`, and the top
+// TOP_N orders per cat (ROW_NUMBER() OVER (PARTITION BY cat ORDER BY amount DESC, id)) per
+// change into `top` and in mini-batches into `top-mb`, both upsert sinks keyed by (cat, rn).
+// --arg n=CHANGES --arg seed=S --arg chunk=RECORDS_PER_CHECKPOINT --arg out=DIR [--arg faults=yes] [--arg pg=URL] [--arg joins=no] [--arg minibatch=ROWS]
 // faults=yes: attempt 0 throws in a user function and attempt 1 exits its worker, each a few
 // hundred records after a checkpoint completed.
 import { appendFileSync } from 'node:fs';
@@ -14,11 +17,14 @@ import { defineJob, Sources } from '../../../core/index.js';
 import type { RuntimeContext, Collector } from '../../../core/contract/functions.js';
 import type { Source } from '../../../core/connectors/types.js';
 import type { DataStream } from '../../../core/api/datastream.js';
-import { groupAggregate, postgresUpsertSink, regularJoin, sinkChangelog, upsertJsonLinesFile, type ChangeRow } from '../../../core/sql/runtime/index.js';
+import { groupAggregate, postgresUpsertSink, regularJoin, sinkChangelog, topN, upsertJsonLinesFile, type AggregateSpec, type ChangeRow, type SortField } from '../../../core/sql/runtime/index.js';
 import { dimChanges, joinCondition, joinRow, JOIN_TYPES, orderChanges } from '../changelog-inputs.js';
 
 /** Groups of the PostgreSQL aggregate: few enough rows each that some groups empty (a DELETE) and come back. */
 export const BUCKETS = 97;
+
+/** Rows per partition of the Top-N sinks. */
+export const TOP_N = 3;
 
 /**
  * A generator over `changes` whose position (the next index) at each checkpoint goes to `log`,
@@ -99,10 +105,7 @@ export default defineJob((env) => {
       .setParallelism(1);
   const orders = input('orders', orderChanges(seed, n), 80);
 
-  const totals = groupAggregate(orders, {
-    uid: 'agg',
-    groupBy: ['cat'],
-    aggregates: [
+  const aggregates: AggregateSpec[] = [
       { kind: 'count*', as: 'n' },
       { kind: 'count', arg: (r) => r.amount, as: 'n_amount' },
       { kind: 'sum', arg: (r) => r.amount, as: 'total' },
@@ -113,9 +116,21 @@ export default defineJob((env) => {
       { kind: 'sum', arg: (r) => r.amount, filter: (r) => r.tag === 'x', as: 'total_x' },
       { kind: 'count*', filter: (r) => (r.amount as number) > 50, as: 'n_big' },
       { kind: 'max', arg: (r) => r.amount, filter: (r) => r.tag === 'y', as: 'hi_y' },
-    ],
-  });
+  ];
+  const totals = groupAggregate(orders, { uid: 'agg', groupBy: ['cat'], aggregates });
   sinkChangelog(totals, upsertJsonLinesFile(join(out, 'agg'), { key: ['cat'] })).uid('agg-sink');
+
+  const bundleRows = Number(env.arg('minibatch', '0'));
+  if (bundleRows > 0) {
+    const miniBatch = { size: bundleRows, latencyMs: 30 };
+    const batched = groupAggregate(orders, { uid: 'agg-mb', groupBy: ['cat'], aggregates, miniBatch });
+    sinkChangelog(batched, upsertJsonLinesFile(join(out, 'agg-mb'), { key: ['cat'] })).uid('agg-mb-sink');
+    const orderBy: SortField[] = [{ value: (r) => r.amount, desc: true }, { value: (r) => r.id }];
+    for (const [name, mb] of [['top', undefined], ['top-mb', miniBatch]] as const) {
+      const top = topN(orders, { uid: name, partitionBy: (r) => r.cat, orderBy, n: TOP_N, rowNumberColumn: 'rn', miniBatch: mb });
+      sinkChangelog(top, upsertJsonLinesFile(join(out, name), { key: ['cat', 'rn'] })).uid(`${name}-sink`);
+    }
+  }
 
   const pg = env.arg('pg', '');
   if (pg !== '') {

@@ -1,5 +1,6 @@
 // Scripted changelogs through groupAggregate and topN at parallelism 1, collected in order, for
-// the exact sequences of changes Flink's operators emit (changelog-emission.test.ts).
+// the exact sequences of changes Flink's operators emit (changelog-emission.test.ts), per change
+// and in mini-batches.
 import { defineJob, Sinks, Sources } from '../../../core/index.js';
 import { groupAggregate, topN, type ChangeRow } from '../../../core/sql/runtime/index.js';
 
@@ -50,5 +51,19 @@ export default defineJob((env) => {
     topN(top, { uid: `top-${rn}`, partitionBy: () => 0, orderBy: [{ value: (r) => r.v, desc: true }], n: 2, rowNumberColumn: rn ? 'rn' : undefined })
       .sinkTo(Sinks.collect<ChangeRow>())
       .uid(`top-${rn}-out`);
+  }
+  // Mini-batch: bundles of 2 changes (no checkpoints, and a latency no run reaches), and one bundle of all 4.
+  for (const size of [2, 100]) {
+    const miniBatch = { size, latencyMs: 60_000 };
+    const aggIn = env.fromSource(Sources.fromElements(...AGG_INPUT), `agg-in-${size}`).uid(`agg-in-${size}`);
+    groupAggregate(aggIn, { uid: `agg-mb${size}`, groupBy: ['k'], aggregates: [{ kind: 'max', arg: (r) => r.v, as: 'hi' }], miniBatch })
+      .sinkTo(Sinks.collect<ChangeRow>())
+      .uid(`agg-mb${size}-out`);
+  }
+  const topIn = env.fromSource(Sources.fromElements(...TOPN_INPUT), 'top-in-mb').uid('top-in-mb');
+  for (const rn of [true, false]) {
+    topN(topIn, { uid: `top-${rn}-mb2`, partitionBy: () => 0, orderBy: [{ value: (r) => r.v, desc: true }], n: 2, rowNumberColumn: rn ? 'rn' : undefined, miniBatch: { size: 2, latencyMs: 60_000 } })
+      .sinkTo(Sinks.collect<ChangeRow>())
+      .uid(`top-${rn}-mb2-out`);
   }
 });
