@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ROLL_BYTES, JsonLinesWriter, makeDir } from '../../connectors/sinks/json-lines-file.js';
 import type { ConnectorContext, Sink, SinkWriter } from '../../connectors/types.js';
-import { EddyError } from '../../failure.js';
+import { EddyError, messageOf } from '../../failure.js';
 import type { ChangeRow, Row, RowKind } from './changelog.js';
 import { rowId } from './keys.js';
 import { keyOf, markUpsertSink, type UpsertSink } from './sink-modes.js';
@@ -107,7 +107,7 @@ export function readUpsertJsonLines(dir: string, opts: ReadUpsertOptions = {}): 
   try {
     names = readdirSync(dir);
   } catch (err) {
-    throw new EddyError('INPUT_NOT_FOUND', `readUpsertJsonLines: cannot read directory '${dir}': ${err instanceof Error ? err.message : String(err)}`);
+    throw new EddyError('INPUT_NOT_FOUND', `readUpsertJsonLines: cannot read directory '${dir}': ${messageOf(err)}`);
   }
   const files = names
     .map((name) => ({ name, m: COMMITTED.exec(name) }))

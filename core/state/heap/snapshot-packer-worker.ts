@@ -11,6 +11,7 @@ import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
 import { scanNumericTables } from './numeric-scan.js';
 import { OUTPUT_HEADROOM, type PackerReply, type PackerRequest } from './snapshot-packer.js';
+import { messageOf } from '../../failure.js';
 
 const open = new Map<number, GroupPacker>();
 const port = parentPort!;
@@ -36,6 +37,6 @@ port.on('message', (m: PackerRequest) => {
     }
   } catch (err) {
     open.delete(m.job);
-    reply({ job: m.job, error: err instanceof Error ? err.message : String(err) } satisfies PackerReply);
+    reply({ job: m.job, error: messageOf(err) } satisfies PackerReply);
   }
 });
