@@ -9,7 +9,8 @@
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
-import { keyedBundleOperator, listBundle, type BundleTrigger } from '../../operators/keyed-bundle.js';
+import type { BundleTrigger } from '../../operators/keyed-bundle.js';
+import { applyByKey } from './keyed-changes.js';
 import { accumulate, createAccumulator, resultOf, type Accumulator } from './accumulators.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';
 import { groupKeyOf, ttlOptions } from './keys.js';
@@ -128,18 +129,7 @@ export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregat
   };
 
   const keyed = input.keyBy((c: ChangeRow) => keyOfChange(c.row));
-  const name = `sql:groupAggregate(${groupBy.join(', ')})`;
-  if (opts.miniBatch !== undefined) {
-    return keyed.addOperator<ChangeRow>('bundle', keyedBundleOperator(listBundle(update), opts.miniBatch), true).uid(opts.uid).name(`${name} mini-batch`);
-  }
-  const one: ChangeRow[] = [];
-  return keyed
-    .process<ChangeRow>((change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => {
-      one[0] = change;
-      update(one, ctx, out);
-    })
-    .uid(opts.uid)
-    .name(name);
+  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:groupAggregate(${groupBy.join(', ')})`, miniBatch: opts.miniBatch });
 }
 
 function sameValues(a: unknown[], b: unknown[]): boolean {

@@ -11,7 +11,8 @@
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import { EddyError } from '../../failure.js';
-import { keyedBundleOperator, listBundle, type BundleTrigger } from '../../operators/keyed-bundle.js';
+import type { BundleTrigger } from '../../operators/keyed-bundle.js';
+import { applyByKey } from './keyed-changes.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';
 import { keyForKeyBy, rowId, ttlOptions } from './keys.js';
 
@@ -94,18 +95,7 @@ export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStrea
   };
 
   const keyed = input.keyBy((c: ChangeRow) => keyForKeyBy(partitionBy(c.row)));
-  const name = `sql:topN(${n})`;
-  if (opts.miniBatch !== undefined) {
-    return keyed.addOperator<ChangeRow>('bundle', keyedBundleOperator(listBundle(update), opts.miniBatch), true).uid(opts.uid).name(`${name} mini-batch`);
-  }
-  const one: ChangeRow[] = [];
-  return keyed
-    .process<ChangeRow>((change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => {
-      one[0] = change;
-      update(one, ctx, out);
-    })
-    .uid(opts.uid)
-    .name(name);
+  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n})`, miniBatch: opts.miniBatch });
 }
 
 /** Without a row number: the rows that left the top n (-D), then those that entered (+I). */
