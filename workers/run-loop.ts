@@ -198,7 +198,9 @@ export class TaskLoop {
       if (input.priorityChanged()) this.driver.onPriority();
       if (i < 0) {
         if (input.anyPoisoned()) throw new Cancelled();
-        await park(task, IDLE_PARK_MS, hasInput);
+        // After end of data no wake-up is served (nothing may follow END_OF_STREAM), so one left
+        // due must not cap the park: it would stay in the past and the loop would spin.
+        await park(task, IDLE_PARK_MS, hasInput, this.dataEnded);
         continue;
       }
       if (this.onFrame(i, input.sources[i])) await this.endOfData();
