@@ -38,9 +38,30 @@ interface Read {
   d: number;
 }
 
+/** Where a table's entries are read first (module state, one thread): grown to the largest table, reused. */
+let scratchKeys = new Float64Array(0);
+let scratchValues = new Float64Array(0);
+let scratchDeleted = new Float64Array(0);
+const NONE = new Float64Array(0);
+
+/**
+ * One table's entries in this snapshot, in arrays of exactly their size: the reads go into
+ * scratch arrays first, since only a full pass tells how many there are (a table at a load of
+ * half or less would otherwise take three arrays of its capacity per table and key group,
+ * about 190 MB per checkpoint at 2M keys).
+ */
 function readSlots(buffer: SharedArrayBuffer, snapV: number, base: number, delta: boolean): Read {
   const { capacity, keys, values, stamps } = slotViews(buffer);
-  const out: Read = { keys: new Float64Array(capacity), values: new Float64Array(capacity), n: 0, deleted: new Float64Array(capacity), d: 0 };
+  if (scratchKeys.length < capacity) {
+    scratchKeys = new Float64Array(capacity);
+    scratchValues = new Float64Array(capacity);
+    scratchDeleted = new Float64Array(capacity);
+  }
+  const sk = scratchKeys;
+  const sv = scratchValues;
+  const sd = scratchDeleted;
+  let n = 0;
+  let d = 0;
   for (let s = 0; s < capacity; s++) {
     const before = Atomics.load(stamps, s);
     if (before === STAMP_EMPTY) continue;
@@ -51,11 +72,11 @@ function readSlots(buffer: SharedArrayBuffer, snapV: number, base: number, delta
     // Changed while read: its pre-image is in the log.
     if (Atomics.load(stamps, s) !== before) continue;
     if (!isTombstone(before)) {
-      out.keys[out.n] = k;
-      out.values[out.n++] = v;
-    } else if (delta) out.deleted[out.d++] = k;
+      sk[n] = k;
+      sv[n++] = v;
+    } else if (delta) sd[d++] = k;
   }
-  return out;
+  return { keys: sk.slice(0, n), values: sv.slice(0, n), n, deleted: d === 0 ? NONE : sd.slice(0, d), d };
 }
 
 /** Pre-images by id, first per key (all of one key carry its barrier-time entry): key → [stamp, value]. */
@@ -87,7 +108,7 @@ function applyPreImages(r: Read, pre: Map<number, [number, number]>, snapV: numb
   }
   let wd = 0;
   for (let i = 0; i < r.d; i++) if (!pre.has(r.deleted[i])) r.deleted[wd++] = r.deleted[i];
-  const out: Read = { keys: new Float64Array(w + pre.size), values: new Float64Array(w + pre.size), n: w, deleted: new Float64Array(wd + pre.size), d: wd };
+  const out: Read = { keys: new Float64Array(w + pre.size), values: new Float64Array(w + pre.size), n: w, deleted: delta ? new Float64Array(wd + pre.size) : NONE, d: wd };
   out.keys.set(r.keys.subarray(0, w));
   out.values.set(r.values.subarray(0, w));
   out.deleted.set(r.deleted.subarray(0, wd));
