@@ -199,8 +199,6 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     return m;
   }
 
-
-
   removeEntry(table: number, userKey: unknown): void {
     const m = this.entryMap(table, false);
     if (!m) return;
@@ -208,8 +206,6 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     m.delete(storedKey(userKey));
     if (m.size === 0) this.tables[table].groups[this.groupIndex].delete(this.stored);
   }
-
-
 
   clearEntries(table: number): void {
     this.remove(table);
