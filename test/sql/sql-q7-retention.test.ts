@@ -25,7 +25,6 @@ import { fixture, repoRoot } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 import { writeLookupFunctions } from '../helpers/lookup-udf.js';
 
-
 const N = 1400;
 /** Rows per second of wall-clock time: a late row comes at least 0.8 s after its window fired. */
 const RATE = 1000;
