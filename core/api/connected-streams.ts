@@ -4,11 +4,11 @@
  * broadcast state pattern), `keyedA.intervalJoin(keyedB)` and `a.join(b)` (window join).
  */
 import { EddyError } from '../failure.js';
-import type { StreamGraph } from '../graph/stream-graph.js';
 import { coProcessOperator, type CoProcessFunction } from '../operators/co-process.js';
+import type { OperatorFactory } from '../operators/operator.js';
 import { intervalJoinFunction, type IntervalJoinFunction } from '../operators/interval-join.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
-import { SingleOutputStreamOperator, type DataStream, type StreamEnd } from './datastream.js';
+import type { DataStream, SingleOutputStreamOperator, StreamEnd } from './datastream.js';
 import type { Collector, KeySelector, ProcessFunctionLifecycle, RuntimeContext } from '../contract/functions.js';
 import type { WindowedStream } from './windowed-stream.js';
 
@@ -22,19 +22,18 @@ export interface BroadcastProcessFunction<T, B, R> extends ProcessFunctionLifecy
 
 type Sel = KeySelector<unknown, unknown>;
 
-/** Adds a two-input operator fed by `a` (input 0) and `b` (input 1). */
-function addTwoInput<R>(graph: StreamGraph, kind: string, a: StreamEnd, b: StreamEnd, factory: ReturnType<typeof coProcessOperator>): SingleOutputStreamOperator<R> {
-  const node = graph.addNode({ kind, name: kind, stateful: false, factory, twoInput: true, keySelector: a.keySelector, keySelector2: b.keySelector });
-  for (const h of a.heads) graph.connect(h, node.id, a.partitioning, a.keySelector, undefined, 0);
-  for (const h of b.heads) graph.connect(h, node.id, b.partitioning, b.keySelector, undefined, 1);
-  return new SingleOutputStreamOperator<R>(graph, node);
-}
+/**
+ * Adds a two-input operator fed by `a` (input 0) and `b` (input 1). Passed in by `DataStream`
+ * (as `WindowedStream` takes its adder) so this module imports the stream classes as types
+ * only, and the two modules form no cycle at run time.
+ */
+export type TwoInputAdder = <R>(kind: string, a: StreamEnd, b: StreamEnd, factory: OperatorFactory) => SingleOutputStreamOperator<R>;
 
 /** Two streams feeding one operator (`a.connect(b)`), as Flink's `ConnectedStreams`: co-map, co-flatMap, co-process, broadcast state. */
 export class ConnectedStreams<A, B> {
   /** @internal */
   constructor(
-    private readonly graph: StreamGraph,
+    private readonly addTwoInput: TwoInputAdder,
     private readonly a: StreamEnd,
     private readonly b: StreamEnd,
   ) {
@@ -48,7 +47,7 @@ export class ConnectedStreams<A, B> {
   keyBy<K>(key1: KeySelector<A, K>, key2: KeySelector<B, K>): ConnectedStreams<A, B> {
     if (typeof key1 !== 'function' || typeof key2 !== 'function') throw new EddyError('JOB_INVALID', 'keyBy on connected streams expects two key selectors');
     return new ConnectedStreams<A, B>(
-      this.graph,
+      this.addTwoInput,
       { ...this.a, partitioning: 'hash', keySelector: key1 as Sel },
       { ...this.b, partitioning: 'hash', keySelector: key2 as Sel },
     );
@@ -90,7 +89,7 @@ export class ConnectedStreams<A, B> {
       }
     }
     const keys: [Sel | undefined, Sel | undefined] = [this.a.keySelector, broadcast ? undefined : this.b.keySelector];
-    return addTwoInput<R>(this.graph, broadcast ? 'broadcastProcess' : 'coProcess', this.a, this.b, coProcessOperator(co, keys));
+    return this.addTwoInput<R>(broadcast ? 'broadcastProcess' : 'coProcess', this.a, this.b, coProcessOperator(co, keys));
   }
 }
 
@@ -100,7 +99,7 @@ export class IntervalJoin<A, B> {
   private upper = 0;
   /** @internal */
   constructor(
-    private readonly graph: StreamGraph,
+    private readonly addTwoInput: TwoInputAdder,
     private readonly a: StreamEnd,
     private readonly b: StreamEnd,
   ) {}
@@ -119,7 +118,7 @@ export class IntervalJoin<A, B> {
   process<R>(fn: IntervalJoinFunction<A, B, R>): SingleOutputStreamOperator<R> {
     if (typeof fn !== 'function') throw new EddyError('JOB_INVALID', 'intervalJoin process expects a function (left, right, ctx, out) => void');
     const co = intervalJoinFunction(this.lower, this.upper, fn as IntervalJoinFunction<unknown, unknown, unknown>);
-    return addTwoInput<R>(this.graph, 'intervalJoin', this.a, this.b, coProcessOperator(co, [this.a.keySelector, this.b.keySelector]));
+    return this.addTwoInput<R>('intervalJoin', this.a, this.b, coProcessOperator(co, [this.a.keySelector, this.b.keySelector]));
   }
 }
 

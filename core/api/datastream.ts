@@ -11,7 +11,7 @@ import type { OperatorFactory } from '../operators/operator.js';
 import type { WatermarkStrategy } from '../time/watermark-strategy.js';
 import { WindowedStream } from './windowed-stream.js';
 import { ALL_WINDOWS_KEY, AllWindowedStream } from './all-windowed-stream.js';
-import { ConnectedStreams, IntervalJoin, JoinedStreams } from './connected-streams.js';
+import { ConnectedStreams, IntervalJoin, JoinedStreams, type TwoInputAdder } from './connected-streams.js';
 import { GlobalWindows, type WindowAssigner } from '../time/windows/assigners.js';
 import { CountTrigger, PurgingTrigger } from '../time/windows/triggers.js';
 import type {
@@ -30,6 +30,16 @@ export interface StreamEnd {
   heads: readonly number[];
   partitioning: Partitioning;
   keySelector?: KeySelector<unknown, unknown>;
+}
+
+/** The adder of two-input operators (connect, interval join) on `graph`. */
+function twoInputAdder(graph: StreamGraph): TwoInputAdder {
+  return <R>(kind: string, a: StreamEnd, b: StreamEnd, factory: OperatorFactory) => {
+    const node = graph.addNode({ kind, name: kind, stateful: false, factory, twoInput: true, keySelector: a.keySelector, keySelector2: b.keySelector });
+    for (const h of a.heads) graph.connect(h, node.id, a.partitioning, a.keySelector, undefined, 0);
+    for (const h of b.heads) graph.connect(h, node.id, b.partitioning, b.keySelector, undefined, 1);
+    return new SingleOutputStreamOperator<R>(graph, node);
+  };
 }
 
 /** A stream of records of type T (Flink's `DataStream`): each method adds an operator fed by it. */
@@ -119,7 +129,7 @@ export class DataStream<T> {
 
   /** Two streams into one operator (co-map, co-process; broadcast state with other.broadcast()). */
   connect<B>(other: DataStream<B>): ConnectedStreams<T, B> {
-    return new ConnectedStreams<T, B>(this.graph, this.end(), other.end());
+    return new ConnectedStreams<T, B>(twoInputAdder(this.graph), this.end(), other.end());
   }
 
   /** Window join: `a.join(b).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
@@ -241,7 +251,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
   /** Interval join with another keyed stream: `.intervalJoin(other).between(lo, hi).process(fn)`. */
   intervalJoin<B>(other: KeyedStream<B, K>): IntervalJoin<T, B> {
     if (!(other instanceof KeyedStream)) throw new EddyError('JOB_INVALID', 'intervalJoin expects a keyed stream (other.keyBy(...))');
-    return new IntervalJoin<T, B>(this.graph, this.end(), other.end());
+    return new IntervalJoin<T, B>(twoInputAdder(this.graph), this.end(), other.end());
   }
 
   /** Windows of each key: `.window(TumblingEventTimeWindows.of(60_000)).reduce(...)`. */
