@@ -154,23 +154,14 @@ function upwardImports(edges: readonly ImportEdge[], known: readonly KnownUpward
   return problems;
 }
 
-/** Folder circles (strongly connected components of more than one folder), known arrows left out. */
-function folderCircles(edges: readonly ImportEdge[], known: readonly KnownUpward[]): string[] {
-  const graph = new Map<string, Map<string, ImportEdge>>();
-  for (const e of edges) {
-    if (known.some((k) => k.file === e.file && k.target === e.toFolder)) continue;
-    if (!graph.has(e.fromFolder)) graph.set(e.fromFolder, new Map());
-    if (!graph.has(e.toFolder)) graph.set(e.toFolder, new Map());
-    const out = graph.get(e.fromFolder)!;
-    if (!out.has(e.toFolder)) out.set(e.toFolder, e);
-  }
-  // Tarjan's algorithm; the graph has a few dozen nodes, so recursion depth is no concern.
+/** Strongly connected components of more than one node, each sorted (Tarjan; the graphs are small, so recursion depth is no concern). */
+function circles(graph: ReadonlyMap<string, { keys(): Iterable<string> }>): string[][] {
   let next = 0;
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
   const onStack = new Set<string>();
-  const circles: string[][] = [];
+  const found: string[][] = [];
   const visit = (v: string): void => {
     index.set(v, next);
     low.set(v, next);
@@ -178,6 +169,7 @@ function folderCircles(edges: readonly ImportEdge[], known: readonly KnownUpward
     stack.push(v);
     onStack.add(v);
     for (const w of graph.get(v)!.keys()) {
+      if (!graph.has(w)) continue;
       if (!index.has(w)) {
         visit(w);
         low.set(v, Math.min(low.get(v)!, low.get(w)!));
@@ -191,11 +183,24 @@ function folderCircles(edges: readonly ImportEdge[], known: readonly KnownUpward
         onStack.delete(w);
         scc.push(w);
       } while (w !== v);
-      if (scc.length > 1) circles.push(scc.sort());
+      if (scc.length > 1) found.push(scc.sort());
     }
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);
-  return circles.map((scc) => {
+  return found;
+}
+
+/** Folder circles (strongly connected components of more than one folder), known arrows left out. */
+function folderCircles(edges: readonly ImportEdge[], known: readonly KnownUpward[]): string[] {
+  const graph = new Map<string, Map<string, ImportEdge>>();
+  for (const e of edges) {
+    if (known.some((k) => k.file === e.file && k.target === e.toFolder)) continue;
+    if (!graph.has(e.fromFolder)) graph.set(e.fromFolder, new Map());
+    if (!graph.has(e.toFolder)) graph.set(e.toFolder, new Map());
+    const out = graph.get(e.fromFolder)!;
+    if (!out.has(e.toFolder)) out.set(e.toFolder, e);
+  }
+  return circles(graph).map((scc) => {
     const ties = scc.flatMap((a) => scc.filter((b) => b !== a && graph.get(a)!.has(b)).map((b) => graph.get(a)!.get(b)!));
     return `import circle between ${scc.join(', ')}: ${ties.map((e) => `${e.file}:${e.line} imports ${e.target}`).join('; ')}`;
   });
@@ -295,41 +300,10 @@ function valueImports(root: string): Map<string, Map<string, number>> {
 
 /** Strongly connected components of more than one file, each sorted, with the imports that tie them. */
 function moduleCycles(graph: Map<string, Map<string, number>>): string[] {
-  let next = 0;
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const cycles: string[] = [];
-  const visit = (v: string): void => {
-    index.set(v, next);
-    low.set(v, next);
-    next++;
-    stack.push(v);
-    onStack.add(v);
-    for (const w of graph.get(v)!.keys()) {
-      if (!graph.has(w)) continue;
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) === index.get(v)) {
-      const scc: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        scc.push(w);
-      } while (w !== v);
-      if (scc.length < 2) return;
-      scc.sort();
-      const ties = scc.flatMap((a) => scc.filter((b) => graph.get(a)!.has(b)).map((b) => `${a}:${graph.get(a)!.get(b)} imports ${b}`));
-      cycles.push(`module cycle ${scc.join(', ')}: ${ties.join('; ')}`);
-    }
-  };
-  for (const v of graph.keys()) if (!index.has(v)) visit(v);
-  return cycles;
+  return circles(graph).map((scc) => {
+    const ties = scc.flatMap((a) => scc.filter((b) => graph.get(a)!.has(b)).map((b) => `${a}:${graph.get(a)!.get(b)} imports ${b}`));
+    return `module cycle ${scc.join(', ')}: ${ties.join('; ')}`;
+  });
 }
 
 /**
