@@ -15,7 +15,7 @@ export interface RunOptions {
   maxParallelism?: number;
   /** How long a partly filled batch may wait before it is sent, in ms. Default 5. */
   bufferTimeoutMs?: number;
-  /** Records per batch before it is sent. Default 512. */
+  /** Records per batch before it is sent. Default 2048 (DEFAULT_BATCH_SIZE: why not 512). */
   batchSize?: number;
   /** Bytes of each ring buffer (a power of two). Default 256 KiB. */
   ringCapacity?: number;
