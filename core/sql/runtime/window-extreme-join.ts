@@ -100,16 +100,18 @@ export function windowExtremeJoin(rows: DataStream<Row>, opts: WindowExtremeJoin
           ctx.timers.registerEventTimeTimer(start + size - 1);
           return;
         }
-        if (extreme === undefined) {
-          extremeState.update(value);
-          ctx.state.list<Row>(CANDIDATES).add(row);
-          ctx.timers.registerEventTimeTimer(start + size - 1);
-        } else if (beats(value, extreme)) {
+        if (extreme === undefined || beats(value, extreme)) {
+          // A new running MAX: candidates below it (members at the old one, edge rows) can no longer match.
+          if (extreme === undefined) ctx.timers.registerEventTimeTimer(start + size - 1);
           extremeState.update(value);
           const candidates = ctx.state.list<Row>(CANDIDATES);
-          const kept = candidates.get().filter((c) => !beats(value, c[v] as number));
-          kept.push(row);
-          candidates.update(kept);
+          const held = candidates.get();
+          if (held.length === 0) candidates.add(row);
+          else {
+            const kept = held.filter((c) => !beats(value, c[v] as number));
+            kept.push(row);
+            candidates.update(kept);
+          }
         } else if (value === extreme) ctx.state.list<Row>(CANDIDATES).add(row);
       },
       onTimer(_ts: number, ctx: RuntimeContext, out: Collector<Row>) {
