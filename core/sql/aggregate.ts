@@ -16,7 +16,7 @@ import { exprKey, resolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
-import { calcOf, insertChanges, memoized, narrowed, pendingRel, relProps, withColumns } from './calc.js';
+import { calcOf, insertChanges, memoized, narrowed, pendingCalc, pendingRel, relProps, withColumns } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
 import { keySelector, NULL_KEY } from './keys.js';
 import { columnFn, type ColumnFn } from './row-builder.js';
@@ -167,6 +167,12 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   checkGrouped(s, scope, rel);
   if (s.having) out = filter(out, s.having, ctx, scope);
   return project(out, s.items, ctx, scope);
+}
+
+/** The input column an aggregate call reads when its one argument is a plain top-level column. */
+function argColumn(a: AggCall, rel: Rel): string | undefined {
+  const arg = a.e.args[0];
+  return a.e.args.length === 1 && arg !== undefined && !a.e.distinct ? columnOf(arg, rel) : undefined;
 }
 
 /** The row key of a grouping expression that is a plain top-level column; undefined otherwise. */
@@ -423,6 +429,8 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     };
     record(stream, { k: 'rewindow', input, sizeMs: w.fn === 'SESSION' ? 1 : w.slideMs, fn: fn as AggregateFunction<Row, unknown, unknown>, result, groupCopies, endKey: w.endKey, computedGroups: groupColumns.includes(undefined) });
   }
+  // What join-extreme.ts needs to run this aggregate inside a fused join with its own input.
+  else record(stream, { k: 'window', input, inputCalc: pendingCalc(rel), inputFields: rel.fields, window: w, groups: nGroup, aggs: aggs.map((a) => ({ kind: a.kind, argKey: argColumn(a, rel), filtered: a.filter !== undefined, type: a.type })), row: (start, end, values) => windowRow([], start, end, end - 1, values), aggKeys: aggs.map((a) => a.key) });
   const out: Rel = {
     stream,
     fields: [],

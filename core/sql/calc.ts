@@ -193,7 +193,7 @@ function build(calc: Calc, fields: readonly Field[]): AnyStream {
   if (isDropped(calc.input)) throw new EddyError('INTERNAL', `the SQL planner built ${uid} on an operator the join-back fusion took out`);
   const input = calc.input as DataStream<unknown>;
   const stream: SingleOutputStreamOperator<unknown> = f.op === 'map' ? input.map(f.fn) : f.op === 'filter' ? input.filter(f.fn) : input.flatMap(f.fn);
-  if (!calc.updating && calc.stamped === undefined) record(stream, { k: 'calc', input: calc.input, apply: rowFunction(f), copyOf: copiesOf(calc.columns, fields) });
+  if (!calc.updating && calc.stamped === undefined) record(stream, { k: 'calc', input: calc.input, apply: rowFunction(f), copyOf: copiesOf(calc.columns, fields), filters: calc.conds.length > 0 });
   return stream.uid(uid).name('sql:calc');
 }
 

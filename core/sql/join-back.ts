@@ -95,7 +95,7 @@ function applyOf(chain: Chain): (row: Row) => Row | undefined {
 }
 
 /** The row key a plain column reference reads in `rel` (undefined for anything else). */
-function columnKey(e: Expr, rel: Rel): string | undefined {
+export function columnKey(e: Expr, rel: Rel): string | undefined {
   if (e.k !== 'ref') return undefined;
   try {
     const r = resolveRef(rel.fields, e);
@@ -229,7 +229,7 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
  * false (nothing changed) otherwise. Cached relations built on them are forgotten, and EXPLAIN
  * no longer lists them.
  */
-function takeOut(streams: AnyStream[], ctx: PlanContext): boolean {
+export function takeOut(streams: AnyStream[], ctx: PlanContext): boolean {
   const graph = ctx.env.graph;
   const nodes = new Set<StreamNode>();
   for (const s of streams) {

@@ -24,6 +24,7 @@ import { keySelector, rawKey, rowIdOf } from './keys.js';
 import { pairBuilder } from './row-builder.js';
 import { allTrue } from './codegen.js';
 import { joinRetention, offsetTerm } from './join-retention.js';
+import { fuseExtremeJoin } from './join-extreme.js';
 
 function conjuncts(e: Expr | undefined): Expr[] {
   if (!e) return [];
@@ -208,6 +209,10 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     }
   }
   if (bounds.length > 0) rest.push(...bounds.map((b) => b.e));
+
+  // A stream joined with its own window MAX / MIN (Nexmark q7): one keyed stage where it is the same result.
+  const extreme = fuseExtremeJoin({ joinType, l, r, eqPairs, rest, holds: () => condition([...eqExprs, ...rest])!, combine, detail: [on, ...rest.map(exprText)].join(' AND ') }, ctx);
+  if (extreme) return { stream: extreme, fields, updating: false };
 
   // Regular join: a changelog (sqlchange's runtime).
   const asChanges = (rel: Rel, side: string): DataStream<ChangeRow> =>

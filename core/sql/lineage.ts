@@ -8,7 +8,10 @@
 import type { AggregateFunction } from '../contract/state.js';
 import type { Row } from './expressions.js';
 import type { StreamNode } from '../graph/stream-graph.js';
-import type { AnyStream } from './relation.js';
+import type { AnyStream, WindowInfo } from './relation.js';
+import type { Calc } from './calc.js';
+import type { Field } from './scope.js';
+import type { SqlType } from './types.js';
 
 /** A stateless calc: `apply` gives the output row, or undefined when a condition drops the row. */
 export interface CalcStep {
@@ -17,6 +20,8 @@ export interface CalcStep {
   apply: (row: Row) => Row | undefined;
   /** The input column an output column copies unchanged; undefined for a computed one. */
   copyOf: (key: string) => string | undefined;
+  /** Whether it has conditions (may drop a row). */
+  filters: boolean;
 }
 
 /**
@@ -38,7 +43,30 @@ export interface RewindowStep {
   computedGroups: boolean;
 }
 
-export type Step = CalcStep | RewindowStep;
+/**
+ * A window aggregate of a window TVF over plain rows (its windows assigned by the rows' time
+ * column): what a join of those rows with it (join-extreme.ts) needs to run it fused. Nothing of
+ * it runs unless the rewrite takes the aggregate out.
+ */
+export interface WindowStep {
+  k: 'window';
+  /** The rows aggregated (the narrowed input relation's stream) and their pending calc, if any. */
+  input: AnyStream;
+  inputCalc: Calc | undefined;
+  /** The input fields (keys as in the rows) the calc's columns line up with. */
+  inputFields: readonly Field[];
+  window: WindowInfo;
+  /** Grouping columns besides window_start / window_end. */
+  groups: number;
+  /** Each aggregate call: its kind, the input column it reads when a plain column, and whether it has a FILTER. */
+  aggs: ReadonlyArray<{ kind: string; argKey: string | undefined; filtered: boolean; type: SqlType }>;
+  /** The aggregate's output row of a window (no grouping columns) from its aggregate values. */
+  row: (start: number, end: number, values: unknown[]) => Row;
+  /** The output column key of each aggregate call. */
+  aggKeys: readonly string[];
+}
+
+export type Step = CalcStep | RewindowStep | WindowStep;
 
 const steps = new WeakMap<AnyStream, Step>();
 

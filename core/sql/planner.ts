@@ -258,8 +258,8 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
   const list = selectList(items, fused ? { fields: fused.fields } : scope);
   const keys = uniqueKeys(list.map((l) => l.name));
   const fields: Field[] = list.map((l, i) => ({ name: keys[i]!, key: keys[i]!, type: l.c.type }));
-  // Which input field each output is a plain copy of (for the time attribute and window columns).
-  const source = list.map((l) => (l.e.k === 'ref' ? scopeKey(l.e, scope) : undefined));
+  // Which input field each output is a plain copy of (for the time attribute and window columns; an aggregate call, its column).
+  const source = list.map((l) => (l.e.k === 'ref' ? scopeKey(l.e, scope) : scope.computed?.get(exprKey(l.e))?.key));
   const renamed = (key: string | undefined): string | undefined => {
     if (key === undefined) return undefined;
     const i = source.indexOf(key);
@@ -292,7 +292,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: proj(c.row) }))
     : (rel.stream as DataStream<Row>).map(proj)
   ).uid(uid).name('sql:project');
-  if (!rel.updating) record(stream, { k: 'calc', input: rel.stream, apply: proj, copyOf: (key) => source[keys.indexOf(key)] });
+  if (!rel.updating) record(stream, { k: 'calc', input: rel.stream, apply: proj, copyOf: (key) => source[keys.indexOf(key)], filters: false });
   return { stream, ...props };
 }
 
