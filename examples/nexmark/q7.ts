@@ -25,11 +25,15 @@ export default defineJob((env) => {
     .keyBy((c) => c.start)
     .process<{ auction: number; price: number; bidder: number; dateTime: number; extra: string }>({
       processElement(c, ctx) {
-        // Per window the bids at the highest price so far: members (their max is the window's
-        // MAX) and, apart, the bids at the window's end (they match only if they equal it).
-        const top = ctx.state.list<Bid>(c.member ? 'top' : 'edge');
+        // Per window the members at the highest price so far (their max is the window's MAX)
+        // and, apart, the bids at the window's end: they match only if they equal the final
+        // MAX, which only grows from the running one, so every edge bid at or above it is kept
+        // (not only the highest: the MAX may end between two edge prices). They are few.
+        const top = ctx.state.list<Bid>('top');
         const topPrice = top.get()[0]?.price ?? -1;
-        if (c.bid.price > topPrice) top.update([c.bid]);
+        if (!c.member) {
+          if (c.bid.price >= topPrice) ctx.state.list<Bid>('edge').add(c.bid);
+        } else if (c.bid.price > topPrice) top.update([c.bid]);
         else if (c.bid.price === topPrice) top.add(c.bid);
         ctx.timers.registerEventTimeTimer(c.start + SIZE);
       },
