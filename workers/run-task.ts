@@ -36,6 +36,7 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
     for (const op of task.operators) await op.open();
     if (watermarks) loop.restoreWatermarks(watermarks);
     if (task.checkpointing) await checkpointer!.prepare();
+    if (task.checkpointing && task.spec.settings.unaligned) loop.driver.warmUnaligned();
     await loop.run();
     if (task.cancelled) throw new Cancelled();
     if (task.output) for (const c of task.output.channels) c.producer.close();

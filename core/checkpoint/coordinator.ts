@@ -13,6 +13,8 @@
 import { countsTowardFailureLimit, describeDecline, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
 import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
 import { messageOf } from '../failure.js';
+import { wallNow } from '../channel/time-account.js';
+import { gcPauseWithin } from './gc-pauses.js';
 
 export type SnapshotKind = 'checkpoint' | 'savepoint';
 
@@ -54,6 +56,29 @@ export interface CheckpointPhases {
    * larger start delay is the barrier's way to a task downstream and that task seeing it.
    */
   sourceStartDelayMs?: number;
+  /**
+   * The start delay's legs at the tasks (ms after the trigger; the maximum over tasks): a source
+   * waiting when the trigger came (for output space or input) back from its wait
+   * (`sourceWakeMs`), or one busy then (a poll, a frame) taking it (`sourceBusyMs`); the barrier
+   * out on every output of the slowest source (`sourceOutMs`); a task downstream noticing its
+   * first barrier (`noticeMs`); GC pause of a task's thread between the trigger and its start
+   * (`gcMs`, traced runs only: EDDY_CHECKPOINT_TRACE=1).
+   */
+  sourceWakeMs?: number;
+  sourceBusyMs?: number;
+  sourceOutMs?: number;
+  noticeMs?: number;
+  gcMs?: number;
+}
+
+/** The coordinator's own part of the start delay (main thread). */
+export interface TriggerLegs {
+  /** The timer that triggered the checkpoint fired this late (0 for a savepoint or final checkpoint, which are not timed). */
+  timerLateMs: number;
+  /** Trigger to every source's command posted and its gate rung (events included). */
+  postMs: number;
+  /** GC pause of the main thread from the timer's due time to the posts (traced runs only). */
+  mainGcMs?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {
@@ -68,6 +93,7 @@ export interface CheckpointStats extends CheckpointPhases {
   unaligned: boolean;
   /** Bytes of in-flight data stored with the checkpoint (0 when aligned). */
   inFlightBytes: number;
+  legs?: TriggerLegs;
 }
 
 export interface CompletedSavepoint {
@@ -78,7 +104,11 @@ export interface CompletedSavepoint {
 }
 
 export interface CoordinatorHost {
-  /** Inject barrier `id` at every source task (`unaligned`: it overtakes in-flight data). */
+  /**
+   * Inject barrier `id` at every source task (`unaligned`: it overtakes in-flight data).
+   * `timestamp` is the trigger's wall-clock time in fractional ms (timeOrigin + now, the clock
+   * every thread of the process shares), from which each task measures its start delay.
+   */
   trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean, unaligned: boolean): void;
   /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. */
   persist(metadata: CheckpointMetadata): Promise<void>;
@@ -127,7 +157,11 @@ interface SavepointRequest {
 
 interface Pending {
   id: number;
+  /** Wall clock (timeOrigin + now, fractional ms). */
   timestamp: number;
+  /** When the timer was due (wall clock), NaN when not timed; the posts done. */
+  dueAt: number;
+  postedAt: number;
   final: boolean;
   savepoint: SavepointRequest | undefined;
   acked: Set<number>;
@@ -143,6 +177,8 @@ export class CheckpointCoordinator {
   private nextId: number;
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer is due (wall clock). */
+  private timerDueAt = NaN;
   private lastTrigger = 0;
   private lastEnd = 0;
   /** Failures in a row since the last completed checkpoint, by reason (counted reasons only). */
@@ -207,19 +243,21 @@ export class CheckpointCoordinator {
     if (this.stopped || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
     if (this.timer) clearTimeout(this.timer);
     const at = Math.max(this.lastTrigger + this.cfg.intervalMs, this.lastEnd + this.cfg.minPauseMs);
-    this.timer = setTimeout(() => this.triggerNow(false), Math.max(0, at - Date.now()));
+    const delay = Math.max(0, at - Date.now());
+    this.timerDueAt = wallNow() + delay;
+    this.timer = setTimeout(() => this.triggerNow(false, false, this.timerDueAt), delay);
     this.timer.unref();
   }
 
-  private triggerNow(final: boolean, forceUnaligned = false): void {
+  private triggerNow(final: boolean, forceUnaligned = false, dueAt = NaN): void {
     if (this.stopped || this.pending || this.ending) return;
     if (this.timer) clearTimeout(this.timer);
     // The final checkpoint of a bounded job is never a savepoint: queued requests fail then.
     const savepoint = final ? undefined : this.savepointQueue.shift();
     if (final) for (const r of this.savepointQueue.splice(0)) r.reject(new Error('the job reached the end of its input; nothing is left to save'));
     const id = this.nextId++;
-    const timestamp = Date.now();
-    this.lastTrigger = timestamp;
+    const timestamp = wallNow();
+    this.lastTrigger = Date.now();
     const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs);
     timer.unref();
     const timeoutMs = this.cfg.alignedTimeoutMs ?? 0;
@@ -234,8 +272,10 @@ export class CheckpointCoordinator {
       }, timeoutMs);
       switchTimer.unref();
     }
-    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    const p: Pending = { id, timestamp, dueAt, postedAt: NaN, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    this.pending = p;
     this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
+    p.postedAt = wallNow();
   }
 
   onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases, channels?: ChannelStateHandle): void {
@@ -250,7 +290,7 @@ export class CheckpointCoordinator {
       m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
       m.syncMs = Math.max(m.syncMs, phases.syncMs);
       m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
-      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'gcMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
     }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
@@ -261,10 +301,11 @@ export class CheckpointCoordinator {
 
   private async complete(p: Pending): Promise<void> {
     clearTimeout(p.timer);
+    const durationMs = wallNow() - p.timestamp;
     const metadata: CheckpointMetadata = {
       id: p.id,
-      timestamp: p.timestamp,
-      durationMs: Date.now() - p.timestamp,
+      timestamp: Math.floor(p.timestamp),
+      durationMs: Math.round(durationMs),
       kind: 'checkpoint',
       maxParallelism: this.cfg.maxParallelism,
       operators: groupByOperator(p.acks),
@@ -300,7 +341,9 @@ export class CheckpointCoordinator {
       bytes += c.file.bytes;
       inFlightBytes += c.bytes;
     }
-    this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes });
+    const mainGcMs = gcPauseWithin(Number.isNaN(p.dueAt) ? p.timestamp : p.dueAt, p.postedAt);
+    const legs: TriggerLegs = { timerLateMs: Number.isNaN(p.dueAt) ? 0 : Math.max(0, p.timestamp - p.dueAt), postMs: p.postedAt - p.timestamp, ...(mainGcMs !== undefined ? { mainGcMs } : {}) };
+    this.stats.push({ id: p.id, durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes, legs });
     this.consecutiveFailures = 0;
     this.consecutive.clear();
     this.lastEnd = Date.now();
