@@ -108,12 +108,13 @@ export interface BackpressureResult extends BackpressureOptions {
 
 /**
  * The legs of a checkpoint's start delay, in the order they happen: the coordinator's timer
- * late and the trigger posted (main thread), a source that was waiting back from its wait or
+ * late and the trigger posted (main thread), a task still deploying entering its loop, a source that was waiting back from its wait or
  * one that was busy taking it, the barrier out of the slowest source, the slowest task
- * downstream noticing its first barrier; and GC pauses in that window, on the main thread and
+ * downstream noticing its first barrier; the longest wait of a task for a CPU in that window
+ * (Linux); and GC pauses in it, on the main thread and
  * on the slowest task's.
  */
-export const START_LEGS = ['timerLateMs', 'postMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'mainGcMs', 'gcMs'] as const;
+export const START_LEGS = ['timerLateMs', 'postMs', 'deployingMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'runQueueMs', 'mainGcMs', 'gcMs'] as const;
 export type StartLeg = (typeof START_LEGS)[number];
 
 /** One checkpoint's legs (those it has: a run without GC tracing has no GC legs). */
@@ -126,6 +127,8 @@ function legsOf(k: CheckpointStats): Partial<Record<StartLeg, number>> {
     sourceBusyMs: k.sourceBusyMs,
     sourceOutMs: k.sourceOutMs,
     noticeMs: k.noticeMs,
+    deployingMs: k.deployingMs,
+    runQueueMs: k.runQueueMs,
     gcMs: k.gcMs,
   };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Partial<Record<StartLeg, number>>;
@@ -275,7 +278,7 @@ export function formatBackpressure(r: BackpressureResult): string[] {
     out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  start delay ${pair(x.startDelayMs.p50, x.startDelayMs.p99)}  source ${pair(x.sourceStartDelayMs.p50, x.sourceStartDelayMs.p99)}  first ${pair(f.p50, f.max)}  later ${pair(x.laterCheckpointMs.p50, x.laterCheckpointMs.p99)}`);
   }
   out.push(
-    '  start delay legs (p50 / p99 / max ms after the trigger; [n] checkpoints with the leg): timer late, posted, source waiting → back from its wait, source busy → took it, barrier out of the slowest source, slowest downstream task noticed it; GC pause in that window: main thread, slowest task',
+    '  start delay legs (p50 / p99 / max ms after the trigger; [n] checkpoints with the leg): timer late, posted, a task still deploying → in its loop, source waiting → back from its wait, source busy → took it, barrier out of the slowest source, slowest downstream task noticed it; the longest any task waited for a CPU (runnable, not running) from the trigger to its barrier out; GC pause in that window: main thread, slowest task',
   );
   for (const x of r.rows) {
     if (x.mode !== 'exactly-once' || x.startLegs === undefined) continue;
@@ -283,7 +286,7 @@ export function formatBackpressure(r: BackpressureResult): string[] {
       const q = x.startLegs[leg];
       return q.p50 === null ? '—' : `${ms(q.p50)}/${ms(q.p99)}/${ms(q.max)} [${x.startLegCount[leg]}]`;
     };
-    const names: Record<StartLeg, string> = { timerLateMs: 'late', postMs: 'posted', sourceWakeMs: 'woke', sourceBusyMs: 'busy', sourceOutMs: 'out', noticeMs: 'noticed', mainGcMs: 'gc main', gcMs: 'gc task' };
+    const names: Record<StartLeg, string> = { timerLateMs: 'late', postMs: 'posted', deployingMs: 'deploying', sourceWakeMs: 'woke', sourceBusyMs: 'busy', sourceOutMs: 'out', noticeMs: 'noticed', runQueueMs: 'run queue', mainGcMs: 'gc main', gcMs: 'gc task' };
     out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${START_LEGS.map((leg) => `${names[leg]} ${cell(leg)}`).join('  ')}`);
     const w = x.worstStart;
     if (w) out.push(`  ${''.padEnd(24)}  ${''.padStart(8)}  longest start delay: chk ${w.id}, ${ms(w.startDelayMs)} ms = ${START_LEGS.filter((l) => w.legs[l] !== undefined).map((l) => `${names[l]} ${ms(w.legs[l]!)}`).join(', ')}`);

@@ -13,7 +13,8 @@ import type { PriorityEvent } from '../core/channel/ring.js';
 import type { WatermarkValve } from '../core/time/watermark-valve.js';
 import { EddyError, messageOf } from '../core/failure.js';
 import type { CheckpointPhases } from '../core/checkpoint/coordinator.js';
-import { traceGcPauses } from '../core/checkpoint/gc-pauses.js';
+import { checkpointTraceOn, traceGcPauses } from '../core/checkpoint/gc-pauses.js';
+import { runQueueSample } from '../core/checkpoint/run-queue.js';
 import { displayName } from '../core/graph/stream-graph.js';
 import { TaskCheckpointer } from './checkpointing.js';
 import { InFlightCapture, type FrameSource } from './in-flight.js';
@@ -30,6 +31,8 @@ export class TaskCheckpointDriver {
   recording: Uint8Array | undefined;
   /** The in-flight data of the unaligned checkpoint being taken at this task. */
   private capture: InFlightCapture | undefined;
+  /** Start-delay legs are traced (EDDY_CHECKPOINT_TRACE=1): GC pauses and run-queue waits. */
+  private readonly traced: boolean;
   private readonly event: PriorityEvent = { seq: 0, id: 0, flags: 0, cut: 0, timestamp: 0 };
 
   constructor(
@@ -41,7 +44,8 @@ export class TaskCheckpointDriver {
   ) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
     this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
-    if (task.checkpointing) traceGcPauses();
+    this.traced = task.checkpointing && checkpointTraceOn();
+    if (this.traced) traceGcPauses();
     const input = task.input;
     if (!task.checkpointing || !input) return;
     this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
@@ -83,6 +87,8 @@ export class TaskCheckpointDriver {
       this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
     }
     const outAt = performance.now();
+    // Traced runs: this thread's run-queue wait so far, after the barrier is out (a file read).
+    const runQueue = this.traced ? runQueueSample() : undefined;
     const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
     captured.inFlight = inFlight;
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
@@ -92,23 +98,28 @@ export class TaskCheckpointDriver {
     const startDelayMs = Math.max(0, startedAt - triggeredAt);
     this.checkpointer!.persist(
       captured,
-      { startDelayMs, alignmentMs: syncStart - started, syncMs: performance.now() - syncStart, ...this.legs(triggeredAt, startDelayMs, outAt) },
+      { startDelayMs, alignmentMs: syncStart - started, syncMs: performance.now() - syncStart, ...this.legs(triggeredAt, startDelayMs, outAt), ...(runQueue ? { runQueue } : {}) },
       { from: triggeredAt, to: startedAt },
     );
   }
 
   /**
    * Where this task's start delay went (see CheckpointPhases): at a source, whether it was
-   * waiting when the trigger came (a wait that ended after the trigger: back from it when)
-   * or busy, and when its barrier was out; downstream, when it noticed its first barrier.
+   * still deploying when the trigger came, waiting (a wait that ended after the trigger: back
+   * from it when) or busy, and when its barrier was out; downstream, when it noticed its first
+   * barrier (and whether it was still deploying).
    */
   private legs(triggeredAt: number, startDelayMs: number, outAt: number): Partial<CheckpointPhases> {
     const t = this.task;
-    if (t.source === undefined) return { noticeMs: startDelayMs };
+    if (t.source === undefined) return { noticeMs: startDelayMs, ...(t.runningAt > triggeredAt ? { deployingMs: t.runningAt - triggeredAt } : {}) };
     const woke = Math.max(t.idleTime.endedAt, t.backPressureTime.endedAt);
+    let where: Partial<CheckpointPhases>;
+    if (t.runningAt > triggeredAt) where = { deployingMs: t.runningAt - triggeredAt };
+    else if (woke >= triggeredAt) where = { sourceWakeMs: woke - triggeredAt };
+    else where = { sourceBusyMs: startDelayMs };
     return {
       sourceStartDelayMs: startDelayMs,
-      ...(woke >= triggeredAt ? { sourceWakeMs: woke - triggeredAt } : { sourceBusyMs: startDelayMs }),
+      ...where,
       sourceOutMs: Math.max(0, performance.timeOrigin + outAt - triggeredAt),
     };
   }

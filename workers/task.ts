@@ -64,6 +64,8 @@ export class StreamTask {
   /** Time parked with nothing to read, and time waiting for output space (their last ends date a wake-up). */
   readonly idleTime: TimeAccount;
   readonly backPressureTime: TimeAccount;
+  /** When the task entered its loop (wall clock), 0 before: a trigger taken before then waited for the deployment. */
+  runningAt = 0;
   /** When state entries were last counted (performance.now): they are counted twice a second at most. */
   private stateCountedAt = -Infinity;
 

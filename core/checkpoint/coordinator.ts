@@ -61,14 +61,24 @@ export interface CheckpointPhases {
    * waiting when the trigger came (for output space or input) back from its wait
    * (`sourceWakeMs`), or one busy then (a poll, a frame) taking it (`sourceBusyMs`); the barrier
    * out on every output of the slowest source (`sourceOutMs`); a task downstream noticing its
-   * first barrier (`noticeMs`); GC pause of a task's thread between the trigger and its start
+   * first barrier (`noticeMs`); a task still deploying (job module loading, state restoring,
+   * writer thread warming up) when the trigger came, until it entered its loop (`deployingMs`);
+   * GC pause of a task's thread between the trigger and its start
    * (`gcMs`, traced runs only: EDDY_CHECKPOINT_TRACE=1).
    */
   sourceWakeMs?: number;
   sourceBusyMs?: number;
   sourceOutMs?: number;
   noticeMs?: number;
+  deployingMs?: number;
   gcMs?: number;
+  /**
+   * Traced runs on Linux: the slowest task's wait on a CPU run queue (runnable, not running)
+   * from the trigger to its barrier out (`runQueueMs`), from the task's own sample there
+   * (`runQueue`: its thread and cumulative wait) against the main thread's at the trigger.
+   */
+  runQueueMs?: number;
+  runQueue?: { tid: number; ns: number };
 }
 
 /** The coordinator's own part of the start delay (main thread). */
@@ -118,6 +128,8 @@ export interface CoordinatorHost {
   notifyComplete(id: number, final: boolean): void;
   /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
   notifyAborted(decline: CheckpointDecline): void;
+  /** Traced runs: each of these threads' cumulative run-queue wait (ns), read right after the trigger is posted. */
+  sampleRunQueues?(tids: number[]): Map<number, number>;
   /** Too many checkpoints failed in a row: fail the job with this reason. */
   failJob(reason: string): void;
 }
@@ -162,6 +174,8 @@ interface Pending {
   /** When the timer was due (wall clock), NaN when not timed; the posts done. */
   dueAt: number;
   postedAt: number;
+  /** Traced runs: each task thread's run-queue wait at the trigger (ns), by thread id. */
+  runQueueAtTrigger: Map<number, number> | undefined;
   final: boolean;
   savepoint: SavepointRequest | undefined;
   acked: Set<number>;
@@ -177,6 +191,8 @@ export class CheckpointCoordinator {
   private nextId: number;
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Task threads seen in acks (traced runs), whose run queues are sampled at each trigger. */
+  private readonly taskThreads = new Set<number>();
   /** When the armed timer is due (wall clock). */
   private timerDueAt = NaN;
   private lastTrigger = 0;
@@ -272,10 +288,11 @@ export class CheckpointCoordinator {
       }, timeoutMs);
       switchTimer.unref();
     }
-    const p: Pending = { id, timestamp, dueAt, postedAt: NaN, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    const p: Pending = { id, timestamp, dueAt, postedAt: NaN, runQueueAtTrigger: undefined, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
     this.pending = p;
     this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
     p.postedAt = wallNow();
+    if (this.host.sampleRunQueues && this.taskThreads.size > 0) p.runQueueAtTrigger = this.host.sampleRunQueues([...this.taskThreads]);
   }
 
   onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases, channels?: ChannelStateHandle): void {
@@ -290,7 +307,13 @@ export class CheckpointCoordinator {
       m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
       m.syncMs = Math.max(m.syncMs, phases.syncMs);
       m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
-      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'gcMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+      const rq = phases.runQueue;
+      if (rq !== undefined) {
+        this.taskThreads.add(rq.tid);
+        const at = p.runQueueAtTrigger?.get(rq.tid);
+        if (at !== undefined) m.runQueueMs = Math.max(m.runQueueMs ?? 0, (rq.ns - at) / 1e6);
+      }
+      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'deployingMs', 'gcMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
     }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }

@@ -31,8 +31,9 @@ describe('checkpoint statistics', () => {
       // The first leg of the start delay: a source's own, which the maximum over all tasks includes.
       const took = k.sourceStartDelayMs;
       assert.ok(took !== undefined && took >= 0 && took <= k.startDelayMs, what);
-      // A source was waiting (back from its wait before it took the trigger) or busy.
-      assert.ok(k.sourceWakeMs !== undefined || k.sourceBusyMs !== undefined, what);
+      // A source was still deploying, waiting (back from its wait before it took the trigger) or busy.
+      assert.ok(k.deployingMs !== undefined || k.sourceWakeMs !== undefined || k.sourceBusyMs !== undefined, what);
+      if (k.deployingMs !== undefined) assert.ok(k.deployingMs >= 0 && k.deployingMs <= k.startDelayMs, what);
       if (k.sourceWakeMs !== undefined) assert.ok(k.sourceWakeMs >= 0 && k.sourceWakeMs <= took, what);
       if (k.sourceBusyMs !== undefined) assert.ok(k.sourceBusyMs <= took, what);
       // Its barrier went out after it took the trigger; the count tasks noticed theirs after that.
