@@ -166,7 +166,10 @@ function runOptions(m: BackpressureMode, ringCapacity: number, o: BackpressureOp
 export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: BackpressureRow) => void): Promise<BackpressureResult> {
   const rows: BackpressureRow[] = [];
   const roles = listenThreadRoles();
-  // Checkpoint legs and GC pauses are traced (workers take the setting at their start).
+  // Checkpoint legs' GC pauses and run-queue waits are traced. Workers copy the environment
+  // when they start: pool threads started by a suite before this one run untraced (their rows
+  // then lack those two legs; run this suite alone, or the whole bench with the variable set).
+  const traceBefore = process.env.EDDY_CHECKPOINT_TRACE;
   process.env.EDDY_CHECKPOINT_TRACE ??= '1';
   // Warm-up (JIT of the checkpoint path under backpressure).
   const warm = Math.min(opts.records, 20_000);
@@ -219,6 +222,7 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
     });
   }
   roles.stop();
+  if (traceBefore === undefined) delete process.env.EDDY_CHECKPOINT_TRACE;
   const unalignedCost = opts.freeRecords > 0 ? await benchUnalignedCost(opts) : undefined;
   return { ...opts, rows, ...(unalignedCost ? { unalignedCost } : {}) };
 }
