@@ -15,8 +15,9 @@ import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, Operator
 import { messageOf } from '../failure.js';
 import { wallNow } from '../channel/time-account.js';
 import { gcPauseWithin } from './gc-pauses.js';
+import { mergePhases, type CheckpointPhases, type CheckpointStats, type SnapshotKind, type TriggerLegs } from './checkpoint-stats.js';
 
-export type SnapshotKind = 'checkpoint' | 'savepoint';
+export type { CheckpointPhases, CheckpointStats, SnapshotKind, TriggerLegs } from './checkpoint-stats.js';
 
 export interface SubtaskAck {
   uid: string;
@@ -24,86 +25,6 @@ export interface SubtaskAck {
   subtask: number;
   keyed?: KeyedStateHandle;
   operator?: StateFileHandle;
-}
-
-/**
- * Where one task's part of a checkpoint went, after Flink's checkpoint statistics. The
- * checkpoint's figures are the maximum over its tasks (the slowest task is what it waits for).
- */
-export interface CheckpointPhases {
-  /** Trigger to the task starting its part: the trigger reaching a source, the first barrier reaching any other task. */
-  startDelayMs: number;
-  /** First barrier to last barrier at the task (inputs held back meanwhile); 0 at a source. */
-  alignmentMs: number;
-  /** The synchronous part on the record loop: operator hooks, state capture, barrier sent on. */
-  syncMs: number;
-  /** The asynchronous part off the loop: sinks sealed, snapshot encoded, files written and fsynced, until the ack. */
-  asyncMs: number;
-  /**
-   * Where the asynchronous part went (what an unaligned checkpoint's tail is made of):
-   * snapshot until every input's barrier was located (unaligned only), encoding and checksum
-   * of the in-flight data, and the longest single state-file write (open, write, fsync,
-   * rename: on the writer thread in unaligned runs, else each step waiting for the task's
-   * event loop). `writeIoMs`: the longest time the writer thread itself spent on one file
-   * (the rest of `writeMs` is its queue and the reply reaching the task's loop).
-   */
-  channelWaitMs?: number;
-  encodeMs?: number;
-  writeMs?: number;
-  writeIoMs?: number;
-  /**
-   * The first leg of `startDelayMs`: trigger to the slowest source taking it. The rest of a
-   * larger start delay is the barrier's way to a task downstream and that task seeing it.
-   */
-  sourceStartDelayMs?: number;
-  /**
-   * The start delay's legs at the tasks (ms after the trigger; the maximum over tasks): a source
-   * waiting when the trigger came (for output space or input) back from its wait
-   * (`sourceWakeMs`), or one busy then (a poll, a frame) taking it (`sourceBusyMs`); the barrier
-   * out on every output of the slowest source (`sourceOutMs`); a task downstream noticing its
-   * first barrier (`noticeMs`); a task still deploying (job module loading, state restoring,
-   * writer thread warming up) when the trigger came, until it entered its loop (`deployingMs`);
-   * GC pause of a task's thread between the trigger and its start
-   * (`gcMs`, traced runs only: EDDY_CHECKPOINT_TRACE=1).
-   */
-  sourceWakeMs?: number;
-  sourceBusyMs?: number;
-  sourceOutMs?: number;
-  noticeMs?: number;
-  deployingMs?: number;
-  gcMs?: number;
-  /**
-   * Traced runs on Linux: the slowest task's wait on a CPU run queue (runnable, not running)
-   * from the trigger to its barrier out (`runQueueMs`), from the task's own sample there
-   * (`runQueue`: its thread and cumulative wait) against the main thread's at the trigger.
-   */
-  runQueueMs?: number;
-  runQueue?: { tid: number; ns: number };
-}
-
-/** The coordinator's own part of the start delay (main thread). */
-export interface TriggerLegs {
-  /** The timer that triggered the checkpoint fired this late (0 for a savepoint or final checkpoint, which are not timed). */
-  timerLateMs: number;
-  /** Trigger to every source's command posted and its gate rung (events included). */
-  postMs: number;
-  /** GC pause of the main thread from the timer's due time to the posts (traced runs only). */
-  mainGcMs?: number;
-}
-
-export interface CheckpointStats extends CheckpointPhases {
-  id: number;
-  /** Trigger to the last acknowledgement (the _metadata write after it is not included). */
-  durationMs: number;
-  /** State bytes written by all tasks. */
-  bytes: number;
-  final: boolean;
-  kind: SnapshotKind;
-  /** The barrier overtook in-flight data (which the checkpoint then holds). */
-  unaligned: boolean;
-  /** Bytes of in-flight data stored with the checkpoint (0 when aligned). */
-  inFlightBytes: number;
-  legs?: TriggerLegs;
 }
 
 export interface CompletedSavepoint {
@@ -302,18 +223,9 @@ export class CheckpointCoordinator {
     p.acks.push(...acks);
     if (channels) p.channels.push(channels);
     if (phases) {
-      const m = p.phases;
-      m.startDelayMs = Math.max(m.startDelayMs, phases.startDelayMs);
-      m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
-      m.syncMs = Math.max(m.syncMs, phases.syncMs);
-      m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
       const rq = phases.runQueue;
-      if (rq !== undefined) {
-        this.taskThreads.add(rq.tid);
-        const at = p.runQueueAtTrigger?.get(rq.tid);
-        if (at !== undefined) m.runQueueMs = Math.max(m.runQueueMs ?? 0, (rq.ns - at) / 1e6);
-      }
-      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'deployingMs', 'gcMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+      if (rq !== undefined) this.taskThreads.add(rq.tid);
+      mergePhases(p.phases, phases, rq === undefined ? undefined : p.runQueueAtTrigger?.get(rq.tid));
     }
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
