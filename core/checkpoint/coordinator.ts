@@ -49,8 +49,8 @@ export interface CoordinatorHost {
   notifyComplete(id: number, final: boolean): void;
   /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
   notifyAborted(decline: CheckpointDecline): void;
-  /** Traced runs: each of these threads' cumulative run-queue wait (ns), read right after the trigger is posted. */
-  sampleRunQueues?(tids: number[]): Map<number, number>;
+  /** Traced runs: every thread's cumulative run-queue wait (ns) by thread id, read right after the trigger is posted. */
+  sampleRunQueues?(): Map<number, number>;
   /** Too many checkpoints failed in a row: fail the job with this reason. */
   failJob(reason: string): void;
 }
@@ -112,8 +112,6 @@ export class CheckpointCoordinator {
   private nextId: number;
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Task threads seen in acks (traced runs), whose run queues are sampled at each trigger. */
-  private readonly taskThreads = new Set<number>();
   /** When the armed timer is due (wall clock). */
   private timerDueAt = NaN;
   private lastTrigger = 0;
@@ -213,7 +211,7 @@ export class CheckpointCoordinator {
     this.pending = p;
     this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
     p.postedAt = wallNow();
-    if (this.host.sampleRunQueues && this.taskThreads.size > 0) p.runQueueAtTrigger = this.host.sampleRunQueues([...this.taskThreads]);
+    p.runQueueAtTrigger = this.host.sampleRunQueues?.();
   }
 
   onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases, channels?: ChannelStateHandle): void {
@@ -222,11 +220,7 @@ export class CheckpointCoordinator {
     p.acked.add(taskIndex);
     p.acks.push(...acks);
     if (channels) p.channels.push(channels);
-    if (phases) {
-      const rq = phases.runQueue;
-      if (rq !== undefined) this.taskThreads.add(rq.tid);
-      mergePhases(p.phases, phases, rq === undefined ? undefined : p.runQueueAtTrigger?.get(rq.tid));
-    }
+    if (phases) mergePhases(p.phases, phases, phases.runQueue === undefined ? undefined : p.runQueueAtTrigger?.get(phases.runQueue.tid));
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
 

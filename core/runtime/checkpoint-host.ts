@@ -5,7 +5,7 @@
 import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import { describeDecline } from '../checkpoint/decline.js';
 import { checkpointTraceOn, traceGcPauses } from '../checkpoint/gc-pauses.js';
-import { runQueueNs } from '../checkpoint/run-queue.js';
+import { runQueuesOfProcess } from '../checkpoint/run-queue.js';
 import { forcesAlignment } from '../graph/job-graph.js';
 import { writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
@@ -78,21 +78,11 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         everyTask({ type: 'abort', id });
         void storage.discard(id).catch(() => {});
       },
-      ...(checkpointTraceOn() ? { sampleRunQueues } : {}),
+      ...(checkpointTraceOn() ? { sampleRunQueues: runQueuesOfProcess } : {}),
       failJob: (reason) => o.fail({ code: 'CHECKPOINT_FAILED', message: reason }),
     },
   );
   return coordinator;
-}
-
-/** Each thread's cumulative run-queue wait, those that can be read (see run-queue.ts). */
-function sampleRunQueues(tids: number[]): Map<number, number> {
-  const at = new Map<number, number>();
-  for (const tid of tids) {
-    const ns = runQueueNs(tid);
-    if (ns !== undefined) at.set(tid, ns);
-  }
-  return at;
 }
 
 /** Whether checkpoints run unaligned (asked for, and nothing in the graph forces alignment). */

@@ -7,6 +7,10 @@ import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
 import { fixture } from '../helpers/paths.js';
 
+// Traced (GC pauses, run-queue waits): the pool's worker threads, started by this file's job,
+// copy the environment as it is here.
+process.env.EDDY_CHECKPOINT_TRACE = '1';
+
 describe('checkpoint statistics', () => {
   it('split a checkpoint into start delay, alignment, sync and async, each within its duration', async () => {
     const holdMs = 25;
@@ -42,6 +46,10 @@ describe('checkpoint statistics', () => {
       // The coordinator's part: a timed checkpoint's timer late or not, the posts before any source took it.
       assert.ok(k.legs !== undefined && k.legs.timerLateMs >= 0 && k.legs.postMs >= 0 && k.legs.postMs <= k.durationMs, what);
       if (k.final) assert.equal(k.legs.timerLateMs, 0, what);
+      // Traced: GC pause within each task's start window, and (Linux) the slowest task's wait for a CPU.
+      assert.ok(k.gcMs !== undefined && k.gcMs >= 0 && k.gcMs <= k.startDelayMs, what);
+      assert.ok(k.legs.mainGcMs !== undefined && k.legs.mainGcMs >= 0, what);
+      if (process.platform === 'linux') assert.ok(k.runQueueMs !== undefined && k.runQueueMs >= 0 && k.runQueueMs <= k.durationMs, what);
     }
   });
 });
