@@ -13,6 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import type { RunOptions } from '../core/runtime/options.js';
 import type { ConsistencyMode } from '../core/contract/consistency.js';
+import type { CheckpointStats } from '../core/checkpoint/coordinator.js';
 import { keyedCountRate, runChecked } from './engine-run.js';
 import { median, percentiles, withPeakRss, type Percentiles } from './stats.js';
 import { listenThreadRoles } from '../core/thread-roles.js';
@@ -66,6 +67,12 @@ export interface BackpressureRow extends BackpressureMode {
   phases: Record<'syncMs' | 'asyncMs' | 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs', Percentiles>;
   /** The first leg of the start delay: trigger to the slowest source taking it. */
   sourceStartDelayMs: Percentiles;
+  /** Every leg of the start delay (see StartLeg), ms after the trigger, over the checkpoints that have it. */
+  startLegs: Record<StartLeg, Percentiles>;
+  /** How many of the row's checkpoints have each leg (a source waiting or busy at the trigger, GC traced). */
+  startLegCount: Record<StartLeg, number>;
+  /** The checkpoint with the longest start delay, its legs (what one stall was made of). */
+  worstStart: { id: number; startDelayMs: number; legs: Partial<Record<StartLeg, number>> } | null;
   /**
    * Each run's first checkpoint against the others of the row: one-time costs a job pays on
    * its first checkpoint (a thread started, code run for the first time) show as a gap here.
@@ -97,6 +104,34 @@ export interface UnalignedCostResult {
 export interface BackpressureResult extends BackpressureOptions {
   rows: BackpressureRow[];
   unalignedCost?: UnalignedCostResult;
+}
+
+/**
+ * The legs of a checkpoint's start delay, in the order they happen: the coordinator's timer
+ * late and the trigger posted (main thread), a task still deploying entering its loop, a source that was waiting back from its wait or
+ * one that was busy taking it, the barrier out of the slowest source, the slowest task
+ * downstream noticing its first barrier; the longest wait of a task for a CPU in that window
+ * (Linux); and GC pauses in it, on the main thread and
+ * on the slowest task's.
+ */
+export const START_LEGS = ['timerLateMs', 'postMs', 'deployingMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'runQueueMs', 'mainGcMs', 'gcMs'] as const;
+export type StartLeg = (typeof START_LEGS)[number];
+
+/** One checkpoint's legs (those it has: a run without GC tracing has no GC legs). */
+function legsOf(k: CheckpointStats): Partial<Record<StartLeg, number>> {
+  const all: Partial<Record<StartLeg, number | undefined>> = {
+    timerLateMs: k.legs?.timerLateMs,
+    postMs: k.legs?.postMs,
+    mainGcMs: k.legs?.mainGcMs,
+    sourceWakeMs: k.sourceWakeMs,
+    sourceBusyMs: k.sourceBusyMs,
+    sourceOutMs: k.sourceOutMs,
+    noticeMs: k.noticeMs,
+    deployingMs: k.deployingMs,
+    runQueueMs: k.runQueueMs,
+    gcMs: k.gcMs,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Partial<Record<StartLeg, number>>;
 }
 
 export const MODES: BackpressureMode[] = [
@@ -131,6 +166,11 @@ function runOptions(m: BackpressureMode, ringCapacity: number, o: BackpressureOp
 export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: BackpressureRow) => void): Promise<BackpressureResult> {
   const rows: BackpressureRow[] = [];
   const roles = listenThreadRoles();
+  // Checkpoint legs' GC pauses and run-queue waits are traced. Workers copy the environment
+  // when they start: pool threads started by a suite before this one run untraced (their rows
+  // then lack those two legs; run this suite alone, or the whole bench with the variable set).
+  const traceBefore = process.env.EDDY_CHECKPOINT_TRACE;
+  process.env.EDDY_CHECKPOINT_TRACE ??= '1';
   // Warm-up (JIT of the checkpoint path under backpressure).
   const warm = Math.min(opts.records, 20_000);
   await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: { count: String(warm), keys: String(opts.keys), spinUs: String(opts.spinUs) } }, warm);
@@ -168,6 +208,9 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
           writeIoMs: percentiles(steady.flatMap((k) => (k.writeIoMs === undefined ? [] : [k.writeIoMs]))),
         },
         sourceStartDelayMs: percentiles(steady.flatMap((k) => (k.sourceStartDelayMs === undefined ? [] : [k.sourceStartDelayMs]))),
+        startLegs: Object.fromEntries(START_LEGS.map((leg) => [leg, percentiles(steady.flatMap((k) => legsOf(k)[leg] ?? []))])) as Record<StartLeg, Percentiles>,
+        startLegCount: Object.fromEntries(START_LEGS.map((leg) => [leg, steady.filter((k) => legsOf(k)[leg] !== undefined).length])) as Record<StartLeg, number>,
+        worstStart: steady.reduce<BackpressureRow['worstStart']>((w, k) => (w === null || k.startDelayMs > w.startDelayMs ? { id: k.id, startDelayMs: k.startDelayMs, legs: legsOf(k) } : w), null),
         firstCheckpointMs: percentiles(runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final).slice(0, 1).map((k) => k.durationMs))),
         laterCheckpointMs: percentiles(runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final).slice(1).map((k) => k.durationMs))),
         slowest: steady.reduce<{ id: number; durationMs: number } | null>((w, k) => (w === null || k.durationMs > w.durationMs ? { id: k.id, durationMs: k.durationMs } : w), null),
@@ -179,6 +222,7 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
     });
   }
   roles.stop();
+  if (traceBefore === undefined) delete process.env.EDDY_CHECKPOINT_TRACE;
   const unalignedCost = opts.freeRecords > 0 ? await benchUnalignedCost(opts) : undefined;
   return { ...opts, rows, ...(unalignedCost ? { unalignedCost } : {}) };
 }
@@ -236,6 +280,20 @@ export function formatBackpressure(r: BackpressureResult): string[] {
     const pair = (a: number | null, b: number | null) => `${ms(a)} / ${ms(b)}`.padStart(13);
     const f = x.firstCheckpointMs;
     out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  start delay ${pair(x.startDelayMs.p50, x.startDelayMs.p99)}  source ${pair(x.sourceStartDelayMs.p50, x.sourceStartDelayMs.p99)}  first ${pair(f.p50, f.max)}  later ${pair(x.laterCheckpointMs.p50, x.laterCheckpointMs.p99)}`);
+  }
+  out.push(
+    '  start delay legs (p50 / p99 / max ms after the trigger; [n] checkpoints with the leg): timer late, posted, a task still deploying → in its loop, source waiting → back from its wait, source busy → took it, barrier out of the slowest source, slowest downstream task noticed it; the longest any task waited for a CPU (runnable, not running) from the trigger to its barrier out; GC pause in that window: main thread, slowest task',
+  );
+  for (const x of r.rows) {
+    if (x.mode !== 'exactly-once' || x.startLegs === undefined) continue;
+    const cell = (leg: StartLeg) => {
+      const q = x.startLegs[leg];
+      return q.p50 === null ? '—' : `${ms(q.p50)}/${ms(q.p99)}/${ms(q.max)} [${x.startLegCount[leg]}]`;
+    };
+    const names: Record<StartLeg, string> = { timerLateMs: 'late', postMs: 'posted', deployingMs: 'deploying', sourceWakeMs: 'woke', sourceBusyMs: 'busy', sourceOutMs: 'out', noticeMs: 'noticed', runQueueMs: 'run queue', mainGcMs: 'gc main', gcMs: 'gc task' };
+    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${START_LEGS.map((leg) => `${names[leg]} ${cell(leg)}`).join('  ')}`);
+    const w = x.worstStart;
+    if (w) out.push(`  ${''.padEnd(24)}  ${''.padStart(8)}  longest start delay: chk ${w.id}, ${ms(w.startDelayMs)} ms = ${START_LEGS.filter((l) => w.legs[l] !== undefined).map((l) => `${names[l]} ${ms(w.legs[l]!)}`).join(', ')}`);
   }
   out.push('  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads');
   for (const x of r.rows) {

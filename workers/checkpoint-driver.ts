@@ -12,6 +12,9 @@ import { BARRIER_FLAG_FINAL, BARRIER_FLAG_SAVEPOINT, BARRIER_FLAG_STOP, BARRIER_
 import type { PriorityEvent } from '../core/channel/ring.js';
 import type { WatermarkValve } from '../core/time/watermark-valve.js';
 import { EddyError, messageOf } from '../core/failure.js';
+import type { CheckpointPhases } from '../core/checkpoint/coordinator.js';
+import { checkpointTraceOn, traceGcPauses } from '../core/checkpoint/gc-pauses.js';
+import { runQueueSample } from '../core/checkpoint/run-queue.js';
 import { displayName } from '../core/graph/stream-graph.js';
 import { TaskCheckpointer } from './checkpointing.js';
 import { InFlightCapture, type FrameSource } from './in-flight.js';
@@ -28,6 +31,8 @@ export class TaskCheckpointDriver {
   recording: Uint8Array | undefined;
   /** The in-flight data of the unaligned checkpoint being taken at this task. */
   private capture: InFlightCapture | undefined;
+  /** Start-delay legs are traced (EDDY_CHECKPOINT_TRACE=1): GC pauses and run-queue waits. */
+  private readonly traced: boolean;
   private readonly event: PriorityEvent = { seq: 0, id: 0, flags: 0, cut: 0, timestamp: 0 };
 
   constructor(
@@ -39,6 +44,8 @@ export class TaskCheckpointDriver {
   ) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
     this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
+    this.traced = task.checkpointing && checkpointTraceOn();
+    if (this.traced) traceGcPauses();
     const input = task.input;
     if (!task.checkpointing || !input) return;
     this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
@@ -58,7 +65,7 @@ export class TaskCheckpointDriver {
   /**
    * Snapshot at the barrier: capture state, send the barrier on (batched records before it
    * go first), then write the snapshot off the loop. `triggeredAt` is the coordinator's
-   * trigger time (Date.now), carried by the barrier so every task can tell its start delay;
+   * trigger time (wall clock, fractional ms), carried by the barrier so every task can tell its start delay;
    * `alignmentStartedAt` (performance.now) is when the first barrier arrived, undefined at a
    * source, which starts when it handles the trigger.
    */
@@ -79,18 +86,59 @@ export class TaskCheckpointDriver {
     } else {
       this.task.output?.broadcastControl(FRAME_BARRIER, flags, 2, id, triggeredAt);
     }
+    const outAt = performance.now();
+    // Traced runs: this thread's run-queue wait so far, after the barrier is out (a file read).
+    const runQueue = this.traced ? runQueueSample() : undefined;
     const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
     captured.inFlight = inFlight;
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     const started = alignmentStartedAt ?? syncStart;
-    // triggeredAt is the main thread's Date.now(); timeOrigin + now() is the same wall clock here.
-    const startDelayMs = Math.max(0, performance.timeOrigin + started - triggeredAt);
-    this.checkpointer!.persist(captured, {
-      startDelayMs,
-      alignmentMs: syncStart - started,
-      syncMs: performance.now() - syncStart,
-      ...(this.task.source !== undefined ? { sourceStartDelayMs: startDelayMs } : {}),
-    });
+    // triggeredAt is the main thread's timeOrigin + now(): every thread shares timeOrigin.
+    const startedAt = performance.timeOrigin + started;
+    const startDelayMs = Math.max(0, startedAt - triggeredAt);
+    this.checkpointer!.persist(
+      captured,
+      { startDelayMs, alignmentMs: syncStart - started, syncMs: performance.now() - syncStart, ...this.legs(triggeredAt, startDelayMs, outAt), ...(runQueue ? { runQueue } : {}) },
+      { from: triggeredAt, to: startedAt },
+    );
+  }
+
+  /**
+   * Where this task's start delay went (see CheckpointPhases): at a source, whether it was
+   * still deploying when the trigger came, waiting (a wait that ended after the trigger: back
+   * from it when) or busy, and when its barrier was out; downstream, when it noticed its first
+   * barrier (and whether it was still deploying).
+   */
+  private legs(triggeredAt: number, startDelayMs: number, outAt: number): Partial<CheckpointPhases> {
+    const t = this.task;
+    if (t.source === undefined) return { noticeMs: startDelayMs, ...(t.runningAt > triggeredAt ? { deployingMs: t.runningAt - triggeredAt } : {}) };
+    const woke = Math.max(t.idleTime.endedAt, t.backPressureTime.endedAt);
+    let where: Partial<CheckpointPhases>;
+    if (t.runningAt > triggeredAt) where = { deployingMs: t.runningAt - triggeredAt };
+    else if (woke >= triggeredAt) where = { sourceWakeMs: woke - triggeredAt };
+    else where = { sourceBusyMs: startDelayMs };
+    return {
+      sourceStartDelayMs: startDelayMs,
+      ...where,
+      sourceOutMs: Math.max(0, performance.timeOrigin + outAt - triggeredAt),
+    };
+  }
+
+  /**
+   * At deployment, before the first record, with unaligned checkpoints: the task thread's
+   * first pass through the unaligned code (a capture, its barriers located, the channel state
+   * sized, described and encoded, a frame's rest re-encoded) runs here on an empty capture, so
+   * its one-time costs (lazy compilation, the first encoder) are not paid by checkpoint 1.
+   * Nothing is written, sent or consumed: every cut is at its ring's read position.
+   */
+  warmUnaligned(): void {
+    const input = this.task.input;
+    const capture = new InFlightCapture(0, this.task.spec.inputs);
+    if (input) for (let i = 0; i < input.channels.length; i++) capture.locate(i, input.channels[i], undefined, input.channels[i].position);
+    capture.valve = this.valve?.snapshot();
+    capture.setOutputs(this.task.output?.channels.map((c, channel) => ({ channel, edge: c.edge, peer: c.consumer, frames: [] })) ?? []);
+    this.delivering?.prepareRemainder();
+    this.checkpointer?.warmInFlightWrite(capture.state());
   }
 
   /**

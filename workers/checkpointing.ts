@@ -12,7 +12,8 @@ import { CheckpointStorage } from '../core/checkpoint/storage.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
 import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from '../core/checkpoint/metadata.js';
-import { channelStateBytes, encodeChannelStateParts, type TaskChannelState } from '../core/checkpoint/channel-state.js';
+import { channelStateBytes, encodeChannelStateParts, type ChannelFrames, type TaskChannelState } from '../core/checkpoint/channel-state.js';
+import { FRAME_RECORDS } from '../core/channel/layout.js';
 import { restoreInFlight } from './in-flight-restore.js';
 import { describeEdge } from '../core/runtime/in-flight-rescale.js';
 import { InFlightAborted, type InFlightCapture } from './in-flight.js';
@@ -24,6 +25,7 @@ import type { ChangeLog } from '../core/state/change-log.js';
 import type { SnapshotJob } from '../core/state/keyed-backend.js';
 import { restoreKeyedChains, restoreOperatorState, snapshotOperatorState, type KeyedSnapshotPart } from '../core/state/snapshot.js';
 import { send } from './control-port.js';
+import { gcPauseWithin } from '../core/checkpoint/gc-pauses.js';
 import { fileSafe, type NodeRuntime } from './node-runtime.js';
 import type { StreamTask } from './task.js';
 
@@ -179,11 +181,19 @@ export class TaskCheckpointer {
     return c;
   }
 
-  /** The asynchronous part: seal sinks, write files, fsync, then acknowledge. */
-  persist(c: Captured, phases: Omit<CheckpointPhases, 'asyncMs'>): void {
+  /**
+   * The asynchronous part: seal sinks, write files, fsync, then acknowledge. `startWindow`:
+   * trigger to this task's start (wall clock), where a traced run looks for GC pauses once
+   * their entries have come in (by the ack).
+   */
+  persist(c: Captured, phases: Omit<CheckpointPhases, 'asyncMs'>, startWindow?: { from: number; to: number }): void {
     const start = performance.now();
     const p = Promise.all([this.write(c), this.writeInFlight(c)]).then(
-      ([acks, channels]) => send(this.task.spec, { type: 'ack', id: c.id, acks, phases: { ...phases, asyncMs: performance.now() - start, ...c.phases }, ...(channels ? { channels } : {}) }),
+      ([acks, channels]) => {
+        const gcMs = startWindow && gcPauseWithin(startWindow.from, startWindow.to);
+        const all: CheckpointPhases = { ...phases, asyncMs: performance.now() - start, ...c.phases, ...(gcMs !== undefined ? { gcMs } : {}) };
+        send(this.task.spec, { type: 'ack', id: c.id, acks, phases: all, ...(channels ? { channels } : {}) });
+      },
       (err) => void (err instanceof InFlightAborted || this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)),
     );
     this.inFlight.add(p);
@@ -212,6 +222,18 @@ export class TaskCheckpointer {
     c.phases.encodeMs = performance.now() - encodeStart;
     const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, parts, true);
     return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges };
+  }
+
+  /**
+   * The steps of writeInFlight up to the write, on `state` with one tiny frame added per
+   * channel (so every loop runs), its result dropped (see TaskCheckpointDriver.warmUnaligned).
+   */
+  warmInFlightWrite(state: TaskChannelState): void {
+    const tiny = (c: ChannelFrames): ChannelFrames => ({ ...c, frames: [{ type: FRAME_RECORDS, flags: 0, payload: new Uint8Array(8) }] });
+    const warm = { ...state, inputs: state.inputs.map(tiny), outputs: state.outputs.map(tiny) };
+    channelStateBytes(warm);
+    this.describeEdges(warm);
+    encodeChannelStateParts(warm);
   }
 
   /**

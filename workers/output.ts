@@ -220,6 +220,9 @@ export class Channel {
       this.backPressure?.begin();
       await this.producer.waitForSpaceOrWake(f.payload ? f.payload.length : f.count * 8, this.taskGate, 1000);
       this.backPressure?.end();
+      // Woken by a command (a trigger) or a barrier as the consumer also freed space: serve
+      // it now, not after writing on and polling another batch.
+      if (interrupted()) return false;
     }
     return true;
   }

@@ -52,6 +52,12 @@ export class RecordBatch {
     this.channel = -1;
   }
 
+  /** Makes the encoder `remainder` uses, and runs it once, ahead of the first snapshot that needs it. */
+  prepareRemainder(): void {
+    this.encoder ??= new BatchEncoder();
+    this.encoder.encode(NONE);
+  }
+
   /**
    * The records not yet delivered as one records frame, encoded as a producer would have sent
    * them (so a restore replays it like any frame); undefined when none are left. Only at a

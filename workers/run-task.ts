@@ -8,6 +8,7 @@ import type { TaskOutcome } from '../core/runtime/messages.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
 import { Cancelled } from './cancelled.js';
 import { listenForCommands } from './control-port.js';
+import { wallNow } from '../core/channel/time-account.js';
 import { TaskLoop } from './run-loop.js';
 import type { StreamTask } from './task.js';
 
@@ -36,6 +37,8 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
     for (const op of task.operators) await op.open();
     if (watermarks) loop.restoreWatermarks(watermarks);
     if (task.checkpointing) await checkpointer!.prepare();
+    if (task.checkpointing && task.spec.settings.unaligned) loop.driver.warmUnaligned();
+    task.runningAt = wallNow();
     await loop.run();
     if (task.cancelled) throw new Cancelled();
     if (task.output) for (const c of task.output.channels) c.producer.close();

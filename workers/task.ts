@@ -61,6 +61,11 @@ export class StreamTask {
   private readonly control: Int32Array;
   private readonly metrics: Float64Array;
   private readonly counters: Float64Array;
+  /** Time parked with nothing to read, and time waiting for output space (their last ends date a wake-up). */
+  readonly idleTime: TimeAccount;
+  readonly backPressureTime: TimeAccount;
+  /** When the task entered its loop (wall clock), 0 before: a trigger taken before then waited for the deployment. */
+  runningAt = 0;
   /** When state entries were last counted (performance.now): they are counted twice a second at most. */
   private stateCountedAt = -Infinity;
 
@@ -75,7 +80,9 @@ export class StreamTask {
     this.control = new Int32Array(spec.control);
     this.metrics = new Float64Array(spec.metrics);
     this.counters = new Float64Array(spec.counters);
-    this.gate = new Gate(spec.gate, new TimeAccount(this.counters, TASK_IDLE_MS, TASK_IDLE_SINCE));
+    this.idleTime = new TimeAccount(this.counters, TASK_IDLE_MS, TASK_IDLE_SINCE);
+    this.backPressureTime = new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE);
+    this.gate = new Gate(spec.gate, this.idleTime);
     this.checkpointing = plan.settings.mode !== 'none';
     this.output = this.createOutput();
     const inputEdges = this.vertex.inputs.map((e) => e.id);
@@ -102,7 +109,7 @@ export class StreamTask {
       operatorUid: displayName(vertex.nodes[vertex.nodes.length - 1]),
       consumerUid: (e) => displayName(plan.graph.nodes[e.toNode]),
       time: vertex.eventTime ? this.time : undefined,
-      backPressure: new TimeAccount(this.counters, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE),
+      backPressure: this.backPressureTime,
       gate: spec.gate,
       publishCounts: () => this.publishCounts(),
     });

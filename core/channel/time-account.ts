@@ -8,6 +8,9 @@
 export const wallNow = (): number => performance.timeOrigin + performance.now();
 
 export class TimeAccount {
+  /** When the last wait ended (wallNow), 0 before the first: tells whether a task was waiting when something happened. */
+  endedAt = 0;
+
   constructor(
     private readonly cells: Float64Array,
     private readonly totalAt: number,
@@ -21,8 +24,10 @@ export class TimeAccount {
   end(): void {
     const since = this.cells[this.sinceAt];
     if (since === 0) return;
+    const now = wallNow();
+    this.endedAt = now;
     // Total first, then since: a reader that sees since = 0 already sees the new total.
-    this.cells[this.totalAt] += wallNow() - since;
+    this.cells[this.totalAt] += now - since;
     this.cells[this.sinceAt] = 0;
   }
 }

@@ -13,8 +13,11 @@
 import { countsTowardFailureLimit, describeDecline, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
 import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
 import { messageOf } from '../failure.js';
+import { wallNow } from '../channel/time-account.js';
+import { gcPauseWithin } from './gc-pauses.js';
+import { mergePhases, type CheckpointPhases, type CheckpointStats, type SnapshotKind, type TriggerLegs } from './checkpoint-stats.js';
 
-export type SnapshotKind = 'checkpoint' | 'savepoint';
+export type { CheckpointPhases, CheckpointStats, SnapshotKind, TriggerLegs } from './checkpoint-stats.js';
 
 export interface SubtaskAck {
   uid: string;
@@ -22,52 +25,6 @@ export interface SubtaskAck {
   subtask: number;
   keyed?: KeyedStateHandle;
   operator?: StateFileHandle;
-}
-
-/**
- * Where one task's part of a checkpoint went, after Flink's checkpoint statistics. The
- * checkpoint's figures are the maximum over its tasks (the slowest task is what it waits for).
- */
-export interface CheckpointPhases {
-  /** Trigger to the task starting its part: the trigger reaching a source, the first barrier reaching any other task. */
-  startDelayMs: number;
-  /** First barrier to last barrier at the task (inputs held back meanwhile); 0 at a source. */
-  alignmentMs: number;
-  /** The synchronous part on the record loop: operator hooks, state capture, barrier sent on. */
-  syncMs: number;
-  /** The asynchronous part off the loop: sinks sealed, snapshot encoded, files written and fsynced, until the ack. */
-  asyncMs: number;
-  /**
-   * Where the asynchronous part went (what an unaligned checkpoint's tail is made of):
-   * snapshot until every input's barrier was located (unaligned only), encoding and checksum
-   * of the in-flight data, and the longest single state-file write (open, write, fsync,
-   * rename: on the writer thread in unaligned runs, else each step waiting for the task's
-   * event loop). `writeIoMs`: the longest time the writer thread itself spent on one file
-   * (the rest of `writeMs` is its queue and the reply reaching the task's loop).
-   */
-  channelWaitMs?: number;
-  encodeMs?: number;
-  writeMs?: number;
-  writeIoMs?: number;
-  /**
-   * The first leg of `startDelayMs`: trigger to the slowest source taking it. The rest of a
-   * larger start delay is the barrier's way to a task downstream and that task seeing it.
-   */
-  sourceStartDelayMs?: number;
-}
-
-export interface CheckpointStats extends CheckpointPhases {
-  id: number;
-  /** Trigger to the last acknowledgement (the _metadata write after it is not included). */
-  durationMs: number;
-  /** State bytes written by all tasks. */
-  bytes: number;
-  final: boolean;
-  kind: SnapshotKind;
-  /** The barrier overtook in-flight data (which the checkpoint then holds). */
-  unaligned: boolean;
-  /** Bytes of in-flight data stored with the checkpoint (0 when aligned). */
-  inFlightBytes: number;
 }
 
 export interface CompletedSavepoint {
@@ -78,7 +35,11 @@ export interface CompletedSavepoint {
 }
 
 export interface CoordinatorHost {
-  /** Inject barrier `id` at every source task (`unaligned`: it overtakes in-flight data). */
+  /**
+   * Inject barrier `id` at every source task (`unaligned`: it overtakes in-flight data).
+   * `timestamp` is the trigger's wall-clock time in fractional ms (timeOrigin + now, the clock
+   * every thread of the process shares), from which each task measures its start delay.
+   */
   trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean, unaligned: boolean): void;
   /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. */
   persist(metadata: CheckpointMetadata): Promise<void>;
@@ -88,6 +49,8 @@ export interface CoordinatorHost {
   notifyComplete(id: number, final: boolean): void;
   /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
   notifyAborted(decline: CheckpointDecline): void;
+  /** Traced runs: every thread's cumulative run-queue wait (ns) by thread id, read right after the trigger is posted. */
+  sampleRunQueues?(): Map<number, number>;
   /** Too many checkpoints failed in a row: fail the job with this reason. */
   failJob(reason: string): void;
 }
@@ -127,7 +90,13 @@ interface SavepointRequest {
 
 interface Pending {
   id: number;
+  /** Wall clock (timeOrigin + now, fractional ms). */
   timestamp: number;
+  /** When the timer was due (wall clock), NaN when not timed; the posts done. */
+  dueAt: number;
+  postedAt: number;
+  /** Traced runs: each task thread's run-queue wait at the trigger (ns), by thread id. */
+  runQueueAtTrigger: Map<number, number> | undefined;
   final: boolean;
   savepoint: SavepointRequest | undefined;
   acked: Set<number>;
@@ -143,6 +112,8 @@ export class CheckpointCoordinator {
   private nextId: number;
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer is due (wall clock). */
+  private timerDueAt = NaN;
   private lastTrigger = 0;
   private lastEnd = 0;
   /** Failures in a row since the last completed checkpoint, by reason (counted reasons only). */
@@ -207,19 +178,21 @@ export class CheckpointCoordinator {
     if (this.stopped || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
     if (this.timer) clearTimeout(this.timer);
     const at = Math.max(this.lastTrigger + this.cfg.intervalMs, this.lastEnd + this.cfg.minPauseMs);
-    this.timer = setTimeout(() => this.triggerNow(false), Math.max(0, at - Date.now()));
+    const delay = Math.max(0, at - Date.now());
+    this.timerDueAt = wallNow() + delay;
+    this.timer = setTimeout(() => this.triggerNow(false, false, this.timerDueAt), delay);
     this.timer.unref();
   }
 
-  private triggerNow(final: boolean, forceUnaligned = false): void {
+  private triggerNow(final: boolean, forceUnaligned = false, dueAt = NaN): void {
     if (this.stopped || this.pending || this.ending) return;
     if (this.timer) clearTimeout(this.timer);
     // The final checkpoint of a bounded job is never a savepoint: queued requests fail then.
     const savepoint = final ? undefined : this.savepointQueue.shift();
     if (final) for (const r of this.savepointQueue.splice(0)) r.reject(new Error('the job reached the end of its input; nothing is left to save'));
     const id = this.nextId++;
-    const timestamp = Date.now();
-    this.lastTrigger = timestamp;
+    const timestamp = wallNow();
+    this.lastTrigger = Date.now();
     const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs);
     timer.unref();
     const timeoutMs = this.cfg.alignedTimeoutMs ?? 0;
@@ -234,8 +207,11 @@ export class CheckpointCoordinator {
       }, timeoutMs);
       switchTimer.unref();
     }
-    this.pending = { id, timestamp, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    const p: Pending = { id, timestamp, dueAt, postedAt: NaN, runQueueAtTrigger: undefined, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    this.pending = p;
     this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
+    p.postedAt = wallNow();
+    p.runQueueAtTrigger = this.host.sampleRunQueues?.();
   }
 
   onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases, channels?: ChannelStateHandle): void {
@@ -244,14 +220,7 @@ export class CheckpointCoordinator {
     p.acked.add(taskIndex);
     p.acks.push(...acks);
     if (channels) p.channels.push(channels);
-    if (phases) {
-      const m = p.phases;
-      m.startDelayMs = Math.max(m.startDelayMs, phases.startDelayMs);
-      m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
-      m.syncMs = Math.max(m.syncMs, phases.syncMs);
-      m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
-      for (const k of ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs'] as const) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
-    }
+    if (phases) mergePhases(p.phases, phases, phases.runQueue === undefined ? undefined : p.runQueueAtTrigger?.get(phases.runQueue.tid));
     if (p.acked.size === this.cfg.taskCount) void this.complete(p);
   }
 
@@ -261,10 +230,11 @@ export class CheckpointCoordinator {
 
   private async complete(p: Pending): Promise<void> {
     clearTimeout(p.timer);
+    const durationMs = wallNow() - p.timestamp;
     const metadata: CheckpointMetadata = {
       id: p.id,
-      timestamp: p.timestamp,
-      durationMs: Date.now() - p.timestamp,
+      timestamp: Math.floor(p.timestamp),
+      durationMs: Math.round(durationMs),
       kind: 'checkpoint',
       maxParallelism: this.cfg.maxParallelism,
       operators: groupByOperator(p.acks),
@@ -300,7 +270,9 @@ export class CheckpointCoordinator {
       bytes += c.file.bytes;
       inFlightBytes += c.bytes;
     }
-    this.stats.push({ id: p.id, durationMs: metadata.durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes });
+    const mainGcMs = gcPauseWithin(Number.isNaN(p.dueAt) ? p.timestamp : p.dueAt, p.postedAt);
+    const legs: TriggerLegs = { timerLateMs: Number.isNaN(p.dueAt) ? 0 : Math.max(0, p.timestamp - p.dueAt), postMs: p.postedAt - p.timestamp, ...(mainGcMs !== undefined ? { mainGcMs } : {}) };
+    this.stats.push({ id: p.id, durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes, legs });
     this.consecutiveFailures = 0;
     this.consecutive.clear();
     this.lastEnd = Date.now();

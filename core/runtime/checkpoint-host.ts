@@ -4,6 +4,8 @@
  */
 import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import { describeDecline } from '../checkpoint/decline.js';
+import { checkpointTraceOn, traceGcPauses } from '../checkpoint/gc-pauses.js';
+import { runQueuesOfProcess } from '../checkpoint/run-queue.js';
 import { forcesAlignment } from '../graph/job-graph.js';
 import { writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
@@ -33,6 +35,7 @@ export interface CheckpointHostOptions {
 }
 
 export async function createCheckpointCoordinator(o: CheckpointHostOptions): Promise<CheckpointCoordinator> {
+  traceGcPauses();
   const storage = new CheckpointStorage(o.checkpointDir);
   const everyTask = (cmd: TaskCommand) => {
     for (let k = 0; k < o.taskCount; k++) o.command(k, cmd);
@@ -52,8 +55,9 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
     },
     {
       trigger: (id, timestamp, final, kind, stop, unaligned) => {
-        o.events?.checkpointTriggered(id, timestamp, kind);
+        // The sources first: the event is for observers, the sources' start delay runs from `timestamp`.
         for (const k of o.sourceTasks) o.command(k, { type: 'trigger', id, timestamp, final, kind, stop, unaligned });
+        o.events?.checkpointTriggered(id, Math.floor(timestamp), kind);
       },
       persist: async (metadata) => {
         await storage.commitMetadata(metadata.id, metadata);
@@ -74,6 +78,7 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         everyTask({ type: 'abort', id });
         void storage.discard(id).catch(() => {});
       },
+      ...(checkpointTraceOn() ? { sampleRunQueues: runQueuesOfProcess } : {}),
       failJob: (reason) => o.fail({ code: 'CHECKPOINT_FAILED', message: reason }),
     },
   );

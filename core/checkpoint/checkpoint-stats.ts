@@ -1,0 +1,102 @@
+/**
+ * What a completed checkpoint reports about itself (after Flink's checkpoint statistics): its
+ * phases, each the slowest task's, the legs of its start delay, and its bytes.
+ */
+
+export type SnapshotKind = 'checkpoint' | 'savepoint';
+
+/**
+ * Where one task's part of a checkpoint went, after Flink's checkpoint statistics. The
+ * checkpoint's figures are the maximum over its tasks (the slowest task is what it waits for).
+ */
+export interface CheckpointPhases {
+  /** Trigger to the task starting its part: the trigger reaching a source, the first barrier reaching any other task. */
+  startDelayMs: number;
+  /** First barrier to last barrier at the task (inputs held back meanwhile); 0 at a source. */
+  alignmentMs: number;
+  /** The synchronous part on the record loop: operator hooks, state capture, barrier sent on. */
+  syncMs: number;
+  /** The asynchronous part off the loop: sinks sealed, snapshot encoded, files written and fsynced, until the ack. */
+  asyncMs: number;
+  /**
+   * Where the asynchronous part went (what an unaligned checkpoint's tail is made of):
+   * snapshot until every input's barrier was located (unaligned only), encoding and checksum
+   * of the in-flight data, and the longest single state-file write (open, write, fsync,
+   * rename: on the writer thread in unaligned runs, else each step waiting for the task's
+   * event loop). `writeIoMs`: the longest time the writer thread itself spent on one file
+   * (the rest of `writeMs` is its queue and the reply reaching the task's loop).
+   */
+  channelWaitMs?: number;
+  encodeMs?: number;
+  writeMs?: number;
+  writeIoMs?: number;
+  /**
+   * The first leg of `startDelayMs`: trigger to the slowest source taking it. The rest of a
+   * larger start delay is the barrier's way to a task downstream and that task seeing it.
+   */
+  sourceStartDelayMs?: number;
+  /**
+   * The start delay's legs at the tasks (ms after the trigger; the maximum over tasks): a source
+   * waiting when the trigger came (for output space or input) back from its wait
+   * (`sourceWakeMs`), or one busy then (a poll, a frame) taking it (`sourceBusyMs`); the barrier
+   * out on every output of the slowest source (`sourceOutMs`); a task downstream noticing its
+   * first barrier (`noticeMs`); a task still deploying (job module loading, state restoring,
+   * writer thread warming up) when the trigger came, until it entered its loop (`deployingMs`);
+   * GC pause of a task's thread between the trigger and its start
+   * (`gcMs`, traced runs only: EDDY_CHECKPOINT_TRACE=1).
+   */
+  sourceWakeMs?: number;
+  sourceBusyMs?: number;
+  sourceOutMs?: number;
+  noticeMs?: number;
+  deployingMs?: number;
+  gcMs?: number;
+  /**
+   * Traced runs on Linux: the slowest task's wait on a CPU run queue (runnable, not running)
+   * from the trigger to its barrier out (`runQueueMs`), from the task's own sample there
+   * (`runQueue`: its thread and cumulative wait) against the main thread's at the trigger.
+   */
+  runQueueMs?: number;
+  runQueue?: { tid: number; ns: number };
+}
+
+/** The coordinator's own part of the start delay (main thread). */
+export interface TriggerLegs {
+  /** The timer that triggered the checkpoint fired this late (0 for a savepoint or final checkpoint, which are not timed). */
+  timerLateMs: number;
+  /** Trigger to every source's command posted and its gate rung (events included). */
+  postMs: number;
+  /** GC pause of the main thread from the timer's due time to the posts (traced runs only). */
+  mainGcMs?: number;
+}
+
+export interface CheckpointStats extends CheckpointPhases {
+  id: number;
+  /** Trigger to the last acknowledgement (the _metadata write after it is not included). */
+  durationMs: number;
+  /** State bytes written by all tasks. */
+  bytes: number;
+  final: boolean;
+  kind: SnapshotKind;
+  /** The barrier overtook in-flight data (which the checkpoint then holds). */
+  unaligned: boolean;
+  /** Bytes of in-flight data stored with the checkpoint (0 when aligned). */
+  inFlightBytes: number;
+  legs?: TriggerLegs;
+}
+
+/**
+ * Folds one task's phases into the checkpoint's (each the maximum so far). `runQueueAtTrigger`:
+ * that task thread's run-queue wait read at the trigger, from which its own sample gives
+ * `runQueueMs`.
+ */
+export function mergePhases(m: CheckpointPhases, phases: CheckpointPhases, runQueueAtTrigger: number | undefined): void {
+  m.startDelayMs = Math.max(m.startDelayMs, phases.startDelayMs);
+  m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
+  m.syncMs = Math.max(m.syncMs, phases.syncMs);
+  m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
+  if (phases.runQueue !== undefined && runQueueAtTrigger !== undefined) m.runQueueMs = Math.max(m.runQueueMs ?? 0, (phases.runQueue.ns - runQueueAtTrigger) / 1e6);
+  for (const k of OPTIONAL_PHASES) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+}
+
+const OPTIONAL_PHASES = ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'deployingMs', 'gcMs'] as const;

@@ -1,0 +1,47 @@
+/**
+ * How long a thread has waited on a CPU run queue (runnable, not running), for the checkpoint
+ * start-delay diagnostic (EDDY_CHECKPOINT_TRACE=1): read at the trigger by the main thread for
+ * every thread of the process (task threads are not known before their first ack), and by each
+ * task after its barrier is out; the difference is the time that task could have run but the
+ * OS ran something else. Linux only (schedstat's second field, ns); elsewhere undefined. A file
+ * read each (tens of µs): traced runs only, never per record.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { osThreadId } from '../thread-roles.js';
+
+/** Cumulative run-queue wait of thread `tid` of this process (ns), or of the calling thread. */
+export function runQueueNs(tid?: number): number | undefined {
+  try {
+    const text = readFileSync(tid === undefined ? '/proc/thread-self/schedstat' : `/proc/self/task/${tid}/schedstat`, 'latin1');
+    const ns = Number(text.split(' ')[1]);
+    return Number.isFinite(ns) ? ns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every thread of this process: its cumulative run-queue wait by thread id (empty where /proc is not there). */
+export function runQueuesOfProcess(): Map<number, number> {
+  const at = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return at;
+  }
+  for (const t of tids) {
+    const ns = runQueueNs(Number(t));
+    if (ns !== undefined) at.set(Number(t), ns);
+  }
+  return at;
+}
+
+let ownTid: number | undefined | null = null;
+
+/** The calling thread's sample: its id with its run-queue wait so far. */
+export function runQueueSample(): { tid: number; ns: number } | undefined {
+  if (ownTid === null) ownTid = osThreadId();
+  const tid = ownTid;
+  const ns = tid === undefined ? undefined : runQueueNs();
+  return tid === undefined || ns === undefined ? undefined : { tid, ns };
+}
