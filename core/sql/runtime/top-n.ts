@@ -156,11 +156,20 @@ function emitterOf(opts: TopNOptions): (before: Row[], after: Row[], out: Collec
 
 /** Without a row number: the rows that left the top n (-D), then those that entered (+I). */
 function emitSetChanges(before: Row[], after: Row[], out: Collector<ChangeRow>): void {
-  const was = new Set(before);
-  const is = new Set(after);
-  for (const r of before) if (!is.has(r)) out.collect({ kind: '-D', row: r });
-  for (const r of after) if (!was.has(r)) out.collect({ kind: '+I', row: r });
+  // A top few (q18's is one) is searched as it is: two Sets per change cost more than that.
+  const small = before.length <= SMALL_TOP && after.length <= SMALL_TOP;
+  const was = small ? before : new Set(before);
+  const is = small ? after : new Set(after);
+  for (const r of before) if (!holds(is, r)) out.collect({ kind: '-D', row: r });
+  for (const r of after) if (!holds(was, r)) out.collect({ kind: '+I', row: r });
 }
+
+function holds(rows: Row[] | Set<Row>, r: Row): boolean {
+  return Array.isArray(rows) ? rows.includes(r) : rows.has(r);
+}
+
+/** Up to this many rows a set change is found by searching the arrays. */
+const SMALL_TOP = 16;
 
 /** With a row number: each rank whose row changed is updated (-U/+U), appears (+I) or goes (-D). */
 function emitRankChanges(before: Row[], after: Row[], same: (a: Row, b: Row) => boolean, withRank: (row: Row, rank: number) => Row, out: Collector<ChangeRow>): void {
