@@ -16,10 +16,20 @@ export type KeyUpdate<I = ChangeRow> = (inputs: I[], ctx: RuntimeContext, out: C
 export function applyByKey<I, K>(
   keyed: KeyedStream<I, K>,
   update: KeyUpdate<I>,
-  opts: { uid: string; name: string; miniBatch?: BundleTrigger },
+  opts: {
+    uid: string;
+    name: string;
+    miniBatch?: BundleTrigger;
+    /**
+     * How an input joins its key's list in a bundle; default: appended. An operator may drop
+     * inputs the list already makes irrelevant, when `update` gives the same result without them.
+     */
+    addInput?: (list: I[] | undefined, input: I) => I[];
+  },
 ): SingleOutputStreamOperator<ChangeRow> {
   if (opts.miniBatch !== undefined) {
-    return keyed.addOperator<ChangeRow>('bundle', keyedBundleOperator(listBundle(update), opts.miniBatch), true).uid(opts.uid).name(`${opts.name} mini-batch`);
+    const bundle = opts.addInput === undefined ? listBundle(update) : { addInput: opts.addInput, finishKey: update };
+    return keyed.addOperator<ChangeRow>('bundle', keyedBundleOperator(bundle, opts.miniBatch), true).uid(opts.uid).name(`${opts.name} mini-batch`);
   }
   const one: I[] = [];
   return keyed

@@ -132,8 +132,20 @@ export function appendOnlyTopN(input: DataStream<Row>, opts: TopNOptions): DataS
     emit(before, rows, out);
   };
 
+  /**
+   * A mini-batch keeps only a partition's own top n of the bundle, in order (equal rows in
+   * arrival order): a row n others of the bundle sort before can never be in the top n, and the
+   * rest inserted in this order land where they would one by one. So at most n rows per
+   * partition wait, and a row that cannot rank dies young instead of living the bundle out.
+   */
+  const addInput = (kept: Row[] | undefined, row: Row): Row[] => {
+    if (kept === undefined) return [row];
+    if (kept.length < n || compare(kept[n - 1], row) > 0) insertKept(kept, row, n, compare);
+    return kept;
+  };
+
   const keyed = input.keyBy((r: Row) => keyForKeyBy(partitionBy(r)));
-  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n}, append-only)`, miniBatch: opts.miniBatch });
+  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n}, append-only)`, miniBatch: opts.miniBatch, addInput });
 }
 
 /** Inserts `row` into the top `n` `rows` (kept at most n long) after its equals; false if it sorts after the n-th. */
