@@ -45,16 +45,61 @@ interface Entry {
 }
 
 /**
- * Map identity of a key: strings and numbers are their own, composite keys (arrays) their JSON
- * behind a character no string key of a JSON-able row starts with by accident. Keys of one
- * operator all have one form, so the two never meet.
+ * The bundle's entries by key, without a string per record: a scalar key (string, number, …)
+ * is its own Map key; a composite key (an array of scalars: a SQL key of several columns) is
+ * found through one nested Map per component, under its length. Map keys compare by
+ * SameValueZero, as the state backend's stored key (JSON) does but for NaN, which JSON folds
+ * into null: such keys get two entries, and each is applied in turn to the one state entry,
+ * which is still exact. An array holding an object is keyed by its JSON.
  */
-function identity(key: unknown): unknown {
-  return typeof key === 'string' || typeof key === 'number' ? key : `\u0000${JSON.stringify(key)}`;
+class BundleIndex {
+  private readonly scalars = new Map<unknown, Entry>();
+  private readonly composites = new Map<number, Map<unknown, unknown>>();
+  /** The entries in the order their keys first came (the order they are applied in). */
+  readonly entries: Entry[] = [];
+
+  /** The entry of `key`, made by `make` if the bundle has none. */
+  entryOf(key: unknown, make: () => Entry): Entry {
+    if (!Array.isArray(key)) return this.scalarEntry(typeof key === 'object' && key !== null ? `\u0000${JSON.stringify(key)}` : key, make);
+    const last = key.length - 1;
+    let level = this.composites.get(key.length);
+    if (level === undefined) this.composites.set(key.length, (level = new Map()));
+    for (let i = 0; i < last; i++) {
+      const c: unknown = key[i];
+      if (typeof c === 'object' && c !== null) return this.scalarEntry(`\u0000${JSON.stringify(key)}`, make);
+      let next = level.get(c) as Map<unknown, unknown> | undefined;
+      if (next === undefined) level.set(c, (next = new Map()));
+      level = next;
+    }
+    const c: unknown = key[last];
+    if (typeof c === 'object' && c !== null) return this.scalarEntry(`\u0000${JSON.stringify(key)}`, make);
+    let e = level.get(c) as Entry | undefined;
+    if (e === undefined) {
+      level.set(c, (e = make()));
+      this.entries.push(e);
+    }
+    return e;
+  }
+
+  private scalarEntry(id: unknown, make: () => Entry): Entry {
+    let e = this.scalars.get(id);
+    if (e === undefined) {
+      this.scalars.set(id, (e = make()));
+      this.entries.push(e);
+    }
+    return e;
+  }
+
+  clear(): void {
+    this.scalars.clear();
+    this.composites.clear();
+    this.entries.length = 0;
+  }
 }
 
 class KeyedBundleOperator extends BaseOperator<unknown> implements TimeTicker {
-  private readonly bundle = new Map<unknown, Entry>();
+  private readonly bundle = new BundleIndex();
+  private readonly newEntry = (): Entry => ({ key: this.store.currentKey, keyGroup: this.store.currentKeyGroup, value: undefined, timestamp: NaN });
   private count = 0;
   /** When the bundle's first record has waited latencyMs (Infinity while the bundle is empty). */
   due = Infinity;
@@ -86,13 +131,7 @@ class KeyedBundleOperator extends BaseOperator<unknown> implements TimeTicker {
 
   collect(value: unknown): void {
     this.recordsIn++;
-    const store = this.store;
-    const id = identity(store.currentKey);
-    let e = this.bundle.get(id);
-    if (e === undefined) {
-      e = { key: store.currentKey, keyGroup: store.currentKeyGroup, value: undefined, timestamp: NaN };
-      this.bundle.set(id, e);
-    }
+    const e = this.bundle.entryOf(this.store.currentKey, this.newEntry);
     try {
       e.value = this.fn.addInput(e.value, value);
     } catch (err) {
@@ -117,7 +156,9 @@ class KeyedBundleOperator extends BaseOperator<unknown> implements TimeTicker {
     if (this.count > 0) {
       const time = this.time;
       const saved = time.timestamp;
-      for (const e of this.bundle.values()) {
+      const entries = this.bundle.entries;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i];
         this.store.setCurrentKey(e.key, e.keyGroup);
         time.timestamp = e.timestamp;
         try {

@@ -8,8 +8,9 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './planner.js';
 import type { Rel } from './relation.js';
-import { topN, type ChangeRow } from './runtime/index.js';
-import { insertChanges } from './calc.js';
+import { appendOnlyTopN, topN, type ChangeRow, type TopNOptions } from './runtime/index.js';
+import { generate, generated } from './codegen.js';
+import type { Field } from './scope.js';
 import { T } from './types.js';
 import { exprKey } from './scope.js';
 
@@ -65,12 +66,24 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const rel = planFromWhere(inner.from!, inner.where, ctx, [inner.items]);
   const scope = { fields: rel.fields };
   const parts = p.over.partitionBy.map((e) => compile(e, scope).fn);
-  const orderBy = p.over.orderBy.map((o) => ({ value: compile(o.e, scope).fn, desc: o.desc }));
+  const orderBy = p.over.orderBy.map((o) => ({ value: generated(compile(o.e, scope).fn), desc: o.desc }));
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
-  const input: DataStream<ChangeRow> = (rel.updating ? rel.stream : insertChanges(rel, ctx.uids, 'rows as +I changes')) as DataStream<ChangeRow>;
   const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (changelog${miniBatchNote(ctx)})`);
-  const stream = topN(input, { partitionBy, orderBy, n: p.n, rowNumberColumn: wantsRn ? '$rn' : undefined, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid });
+  const opts: TopNOptions = {
+    partitionBy,
+    orderBy,
+    compare: comparatorOf(orderBy),
+    sameRow: sameRowOf(rel.fields),
+    withRank: withRankOf(rel.fields, '$rn'),
+    n: p.n,
+    rowNumberColumn: wantsRn ? '$rn' : undefined,
+    ttlMs: ctx.ttlMs,
+    miniBatch: ctx.miniBatch,
+    uid,
+  };
+  // An append-only input goes in as plain rows (Flink's AppendOnlyTopNFunction): the same state as a changelog of inserts.
+  const stream = rel.updating ? topN(rel.stream as DataStream<ChangeRow>, opts) : appendOnlyTopN(rel.stream as DataStream<Row>, opts);
   let ranked: Rel = {
     stream,
     fields: rel.fields,
@@ -86,6 +99,53 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   if (p.alias) ranked = qualify(ranked, p.alias);
   for (const c of p.rest) ranked = filter(ranked, c, ctx);
   return project(ranked, s.items, ctx);
+}
+
+/**
+ * The ORDER BY as one generated comparator, as the runtime's comparatorOf orders (nulls first
+ * ascending, last descending; values by < and >). Each sort value is read by its own generated
+ * function, so a memoized local of one row is never read for the other.
+ */
+function comparatorOf(fields: ReadonlyArray<{ value: (row: Row) => unknown; desc?: boolean }>): (a: Row, b: Row) => number {
+  return generate<(a: Row, b: Row) => number>('a, b', (b) => {
+    const isNull = (v: string): string => `(${v} === null || ${v} === undefined)`;
+    const steps = fields.map((f) => {
+      const get = b.bind(f.value);
+      const [lt, gt] = f.desc ? ['1', '-1'] : ['-1', '1'];
+      const nullFirst = f.desc ? '1' : '-1';
+      return `x = ${get}(a); y = ${get}(b);
+        if (${isNull('x')} || ${isNull('y')}) { if (!${isNull('x')}) return ${-nullFirst}; if (!${isNull('y')}) return ${nullFirst}; }
+        else if (x < y) return ${lt}; else if (x > y) return ${gt};`;
+    });
+    return `let x, y; ${steps.join(' ')} return 0;`;
+  }).fn;
+}
+
+/** Two values equal for a rank's update: ===, NaN equals NaN, null equals undefined, objects by JSON. */
+function sameValue(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x === 'number' && typeof y === 'number') return x !== x && y !== y;
+  if (typeof x !== 'object' || typeof y !== 'object') return (x ?? null) === (y ?? null);
+  return JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+}
+
+/** Rows of a relation equal by value in every field, generated (the runtime's default lists and sorts a row's keys into a string). */
+function sameRowOf(fields: readonly Field[]): (a: Row, b: Row) => boolean {
+  return generate<(a: Row, b: Row) => boolean>('a, b', (b) => {
+    const same = b.bind(sameValue);
+    const parts = fields.map((f) => {
+      const k = JSON.stringify(f.key);
+      return `(a[${k}] === b[${k}] || ${same}(a[${k}], b[${k}]))`;
+    });
+    return `return ${parts.join(' && ') || 'true'};`;
+  }).fn;
+}
+
+/** The output row of a ranked row: its fields and the rank in `column`, one object literal (a spread with a computed key changes shape per row). */
+function withRankOf(fields: readonly Field[], column: string): ((row: Row, rank: number) => Row) | undefined {
+  const keys = [...fields.map((f) => f.key), column];
+  if (keys.includes('__proto__')) return undefined;
+  return generate<(row: Row, rank: number) => Row>('r, rank', () => `return { ${keys.map((k) => `${JSON.stringify(k)}: ${k === column ? 'rank' : `r[${JSON.stringify(k)}]`}`).join(', ')} };`).fn;
 }
 
 function refersTo(e: Expr, name: string): boolean {

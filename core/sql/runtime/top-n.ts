@@ -7,6 +7,11 @@
  * changelog every row is kept, since a retraction in the top n lets the next row in. Each
  * change (or, with mini-batch, each bundle of a partition's changes) compares the top n before
  * and after and emits the difference.
+ *
+ * {@link appendOnlyTopN} takes plain rows, as Flink's AppendOnlyTopNFunction takes an
+ * insert-only input: no `{ kind, row }` per record to build, send and read (the planner uses it
+ * under an append-only relation). It keeps the same state as {@link topN} with
+ * `insertOnlyInput`, so a savepoint restores into either.
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
@@ -48,6 +53,12 @@ export interface TopNOptions {
   miniBatch?: BundleTrigger;
   /** uid of the Top-N operator. */
   uid: string;
+  /** The ORDER BY as one comparator (the planner generates it); default: built from `orderBy`. */
+  compare?: (a: Row, b: Row) => number;
+  /** Whether two rows are equal by value (a rank whose row is equal is not updated); default: by {@link rowId}. */
+  sameRow?: (a: Row, b: Row) => boolean;
+  /** The output row of `row` at rank `rank` (with `rowNumberColumn`); default: a copy with the rank added. */
+  withRank?: (row: Row, rank: number) => Row;
 }
 
 /**
@@ -57,10 +68,11 @@ export interface TopNOptions {
  */
 export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStream<ChangeRow> {
   checkOptions(opts);
-  const { n, rowNumberColumn, partitionBy } = opts;
-  const compare = comparatorOf(opts.orderBy);
+  const { n, partitionBy } = opts;
+  const compare = opts.compare ?? comparatorOf(opts.orderBy);
   const stateOpts = ttlOptions(opts.ttlMs);
   const insertOnly = opts.insertOnlyInput === true;
+  const emit = emitterOf(opts);
 
   /**
    * Applies the current partition's changes (one, or a mini-batch's in arrival order) with one
@@ -78,46 +90,111 @@ export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStrea
         // Not held: below the top n of an insert-only input, or forgotten by TTL.
         if (at < 0) continue;
         rows.splice(at, 1);
-      } else {
-        const at = upperBound(rows, change.row, compare);
-        if (insertOnly && at >= n) continue;
-        rows.splice(at, 0, change.row);
-        if (insertOnly && rows.length > n) rows.length = n;
-      }
+      } else if (insertOnly) {
+        if (!insertKept(rows, change.row, n, compare)) continue;
+      } else rows.splice(upperBound(rows, change.row, compare), 0, change.row);
       changed = true;
     }
     if (!changed) return;
     if (rows.length === 0) state.clear();
     else state.update(rows);
-    const after = rows.slice(0, n);
-    if (rowNumberColumn === undefined) emitSetChanges(before, after, out);
-    else emitRankChanges(before, after, rowNumberColumn, out);
+    emit(before, rows.length > n ? rows.slice(0, n) : rows, out);
   };
 
   const keyed = input.keyBy((c: ChangeRow) => keyForKeyBy(partitionBy(c.row)));
   return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n})`, miniBatch: opts.miniBatch });
 }
 
-/** Without a row number: the rows that left the top n (-D), then those that entered (+I). */
-function emitSetChanges(before: Row[], after: Row[], out: Collector<ChangeRow>): void {
-  const was = new Set(before);
-  const is = new Set(after);
-  for (const r of before) if (!is.has(r)) out.collect({ kind: '-D', row: r });
-  for (const r of after) if (!was.has(r)) out.collect({ kind: '+I', row: r });
+/**
+ * {@link topN} over an append-only stream of plain rows (every row an insert; `insertOnlyInput`
+ * is implied): only the top `n` rows per partition are kept, a row that sorts after the n-th
+ * is dropped after one comparison, and the top n is copied only when a row enters it.
+ */
+export function appendOnlyTopN(input: DataStream<Row>, opts: TopNOptions): DataStream<ChangeRow> {
+  checkOptions(opts);
+  const { n, partitionBy } = opts;
+  const compare = opts.compare ?? comparatorOf(opts.orderBy);
+  const stateOpts = ttlOptions(opts.ttlMs);
+  const emit = emitterOf(opts);
+
+  const update = (inputs: readonly Row[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+    const state = ctx.state.value<Row[]>('rows', stateOpts);
+    const rows = state.value() ?? [];
+    let before: Row[] | undefined;
+    for (let i = 0; i < inputs.length; i++) {
+      const row = inputs[i];
+      if (rows.length >= n && compare(rows[n - 1], row) <= 0) continue;
+      before ??= rows.slice();
+      insertKept(rows, row, n, compare);
+    }
+    if (before === undefined) return;
+    state.update(rows);
+    emit(before, rows, out);
+  };
+
+  /**
+   * A mini-batch keeps only a partition's own top n of the bundle, in order (equal rows in
+   * arrival order): a row n others of the bundle sort before can never be in the top n, and the
+   * rest inserted in this order land where they would one by one. So at most n rows per
+   * partition wait, and a row that cannot rank dies young instead of living the bundle out.
+   */
+  const addInput = (kept: Row[] | undefined, row: Row): Row[] => {
+    if (kept === undefined) return [row];
+    if (kept.length < n || compare(kept[n - 1], row) > 0) insertKept(kept, row, n, compare);
+    return kept;
+  };
+
+  const keyed = input.keyBy((r: Row) => keyForKeyBy(partitionBy(r)));
+  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n}, append-only)`, miniBatch: opts.miniBatch, addInput });
 }
 
+/** Inserts `row` into the top `n` `rows` (kept at most n long) after its equals; false if it sorts after the n-th. */
+function insertKept(rows: Row[], row: Row, n: number, compare: (a: Row, b: Row) => number): boolean {
+  const at = upperBound(rows, row, compare);
+  if (at >= n) return false;
+  rows.splice(at, 0, row);
+  if (rows.length > n) rows.length = n;
+  return true;
+}
+
+/** How a Top-N emits the difference between its top rows before and after. */
+function emitterOf(opts: TopNOptions): (before: Row[], after: Row[], out: Collector<ChangeRow>) => void {
+  const column = opts.rowNumberColumn;
+  if (column === undefined) return emitSetChanges;
+  const same = opts.sameRow ?? ((a: Row, b: Row) => rowId(a) === rowId(b));
+  const withRank = opts.withRank ?? ((row: Row, rank: number) => ({ ...row, [column]: rank }));
+  return (before, after, out) => emitRankChanges(before, after, same, withRank, out);
+}
+
+/** Without a row number: the rows that left the top n (-D), then those that entered (+I). */
+function emitSetChanges(before: Row[], after: Row[], out: Collector<ChangeRow>): void {
+  // A top few (q18's is one) is searched as it is: two Sets per change cost more than that.
+  const small = before.length <= SMALL_TOP && after.length <= SMALL_TOP;
+  const was = small ? before : new Set(before);
+  const is = small ? after : new Set(after);
+  for (const r of before) if (!holds(is, r)) out.collect({ kind: '-D', row: r });
+  for (const r of after) if (!holds(was, r)) out.collect({ kind: '+I', row: r });
+}
+
+function holds(rows: Row[] | Set<Row>, r: Row): boolean {
+  return Array.isArray(rows) ? rows.includes(r) : rows.has(r);
+}
+
+/** Up to this many rows a set change is found by searching the arrays. */
+const SMALL_TOP = 16;
+
 /** With a row number: each rank whose row changed is updated (-U/+U), appears (+I) or goes (-D). */
-function emitRankChanges(before: Row[], after: Row[], column: string, out: Collector<ChangeRow>): void {
+function emitRankChanges(before: Row[], after: Row[], same: (a: Row, b: Row) => boolean, withRank: (row: Row, rank: number) => Row, out: Collector<ChangeRow>): void {
   const ranks = Math.max(before.length, after.length);
   for (let i = 0; i < ranks; i++) {
     const o = before[i];
     const nw = after[i];
     if (o !== undefined && nw !== undefined) {
-      if (o === nw || rowId(o) === rowId(nw)) continue;
-      out.collect({ kind: '-U', row: { ...o, [column]: i + 1 } });
-      out.collect({ kind: '+U', row: { ...nw, [column]: i + 1 } });
-    } else if (o !== undefined) out.collect({ kind: '-D', row: { ...o, [column]: i + 1 } });
-    else out.collect({ kind: '+I', row: { ...nw, [column]: i + 1 } });
+      if (o === nw || same(o, nw)) continue;
+      out.collect({ kind: '-U', row: withRank(o, i + 1) });
+      out.collect({ kind: '+U', row: withRank(nw, i + 1) });
+    } else if (o !== undefined) out.collect({ kind: '-D', row: withRank(o, i + 1) });
+    else out.collect({ kind: '+I', row: withRank(nw, i + 1) });
   }
 }
 
