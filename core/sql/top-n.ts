@@ -11,7 +11,7 @@ import type { Rel } from './relation.js';
 import { topN, type ChangeRow } from './runtime/index.js';
 import { insertChanges } from './calc.js';
 import { T } from './types.js';
-import { exprKey } from './scope.js';
+import { exprKey, fieldOf } from './scope.js';
 
 /** The parts of a Top-N query. */
 export interface TopNPattern {
@@ -68,9 +68,10 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const orderBy = p.over.orderBy.map((o) => ({ value: compile(o.e, scope).fn, desc: o.desc }));
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
+  const partitioned = partitionedBy(rel, p.over.partitionBy);
   const input: DataStream<ChangeRow> = (rel.updating ? rel.stream : insertChanges(rel, ctx.uids, 'rows as +I changes')) as DataStream<ChangeRow>;
-  const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (changelog${miniBatchNote(ctx)})`);
-  const stream = topN(input, { partitionBy, orderBy, n: p.n, rowNumberColumn: wantsRn ? '$rn' : undefined, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid });
+  const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog' : 'append-only'} input${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${miniBatchNote(ctx)})`);
+  const stream = topN(input, { partitionBy, orderBy, n: p.n, rowNumberColumn: wantsRn ? '$rn' : undefined, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, partitioned, uid });
   let ranked: Rel = {
     stream,
     fields: rel.fields,
@@ -86,6 +87,13 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   if (p.alias) ranked = qualify(ranked, p.alias);
   for (const c of p.rest) ranked = filter(ranked, c, ctx);
   return project(ranked, s.items, ctx);
+}
+
+/** True when `rel` is already partitioned by exactly these columns in this order (Rel.hashedBy). */
+function partitionedBy(rel: Rel, exprs: readonly Expr[]): boolean {
+  if (rel.hashedBy === undefined || exprs.length === 0) return false;
+  const keys = exprs.map((e) => (e.k === 'ref' ? fieldOf(e, rel)?.key : undefined));
+  return rel.hashedBy.some((cols) => cols.length === keys.length && cols.every((c, i) => c === keys[i]));
 }
 
 function refersTo(e: Expr, name: string): boolean {

@@ -126,7 +126,7 @@ describe('SQL Nexmark q7: the regular join forgets bids no later window row can 
     const s = new SqlSession(new StreamExecutionEnvironment({}));
     const r = s.execute(script(dir).replace('INSERT INTO nexmark_q7', 'EXPLAIN INSERT INTO nexmark_q7')).find((x) => x.kind === 'explain');
     assert.ok(r?.kind === 'explain');
-    assert.match(r.plan, /inner join on \(B\.price = B1\.maxprice\) .*\(changelog\), left rows kept until the watermark passes dateTime \+ 9999 ms/, r.plan);
+    assert.match(r.plan, /inner join on \(B\.price = B1\.maxprice\) .*\(append-only\), left rows kept until the watermark passes dateTime \+ 9999 ms/, r.plan);
   });
 
   for (const parallelism of [1, 3]) {

@@ -46,6 +46,11 @@ export interface TopNOptions {
    * bundle, so only the net change of the top n is emitted. Default: per change.
    */
   miniBatch?: BundleTrigger;
+  /**
+   * The input is already partitioned by `partitionBy` as keyBy would partition it (rows a join
+   * on the same key emitted): the Top-N keys it in place, with no exchange, and chains onto it.
+   */
+  partitioned?: boolean;
   /** uid of the Top-N operator. */
   uid: string;
 }
@@ -94,7 +99,8 @@ export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStrea
     else emitRankChanges(before, after, rowNumberColumn, out);
   };
 
-  const keyed = input.keyBy((c: ChangeRow) => keyForKeyBy(partitionBy(c.row)));
+  const key = (c: ChangeRow): unknown => keyForKeyBy(partitionBy(c.row));
+  const keyed = opts.partitioned === true ? input.reinterpretAsKeyedStream(key) : input.keyBy(key);
   return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n})`, miniBatch: opts.miniBatch });
 }
 
