@@ -35,8 +35,8 @@ const unpackr = new Unpackr({ useRecords: false, useBigIntExtension: true });
 interface Cached {
   rows: Row[];
   owned: Uint8Array | undefined;
-  /** A later view of the key took the rows over: this view's entry no longer matches its bytes. */
-  stale: boolean;
+  /** The stored view the rows are those of: an earlier view of the key holds fewer (one object per key, moved along). */
+  view: Uint8Array | undefined;
 }
 
 /** One side's rows, stored encoded: read, append, replace, for the key the state is scoped to. */
@@ -71,7 +71,7 @@ export class EncodedRows {
     const first = list[0];
     const bytes = first instanceof Uint8Array ? first : undefined;
     // An older savepoint's rows (objects), or none yet: encoded into a new buffer.
-    const entry: Cached = bytes === undefined ? { rows: (list as Row[]).slice(), owned: undefined, stale: false } : this.cached(bytes);
+    const entry: Cached = bytes === undefined ? { rows: (list as Row[]).slice(), owned: undefined, view: undefined } : this.cached(bytes);
     const enc = this.encode(row);
     const len = bytes === undefined ? 0 : bytes.length;
     let owned = entry.owned;
@@ -95,7 +95,7 @@ export class EncodedRows {
       return;
     }
     const owned = this.encodeAll(rows);
-    (owned as Stored)[ROWS] = { rows: rows.slice(), owned, stale: false };
+    (owned as Stored)[ROWS] = { rows: rows.slice(), owned, view: owned };
     state.update([owned]);
   }
 
@@ -108,16 +108,16 @@ export class EncodedRows {
 
   private store(state: ListState<unknown>, entry: Cached, view: Uint8Array, row: Row): void {
     entry.rows.push(row);
-    entry.stale = true;
-    (view as Stored)[ROWS] = { rows: entry.rows, owned: entry.owned, stale: false };
+    entry.view = view;
+    (view as Stored)[ROWS] = entry;
     state.update([view]);
   }
 
   private cached(bytes: Stored): Cached {
     let entry = bytes[ROWS];
     // An earlier view back in state (never today: restores decode new bytes) is read from its bytes.
-    if (entry === undefined || entry.stale) {
-      entry = { rows: this.decode(bytes), owned: undefined, stale: false };
+    if (entry === undefined || entry.view !== bytes) {
+      entry = { rows: this.decode(bytes), owned: undefined, view: bytes };
       bytes[ROWS] = entry;
     }
     return entry;
