@@ -71,8 +71,9 @@ export function buildChain(h: ChainHost): Chain {
       op = new SinkOperator(n.writer, { operatorUid: n.uid, subtask: spec.subtask, transactional: h.checkpointing });
     } else {
       op = n.node.factory!(runtime(i), next);
-      // A two-input head sets the key itself: each input has its own key selector.
-      if (n.node.keySelector && i === 0 && !n.node.twoInput) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
+      // A two-input head sets the key itself: each input has its own key selector. A keyed node
+      // past the head came through a keyed forward edge (reinterpretAsKeyedStream).
+      if (n.node.keySelector && !n.node.twoInput) op = new KeyContextOperator(n.node.keySelector, n.keyed!, s.maxParallelism, op);
     }
     operators.unshift(op);
     next = op;

@@ -109,6 +109,19 @@ export class DataStream<T> {
   }
 
   /**
+   * @internal This stream as a keyed stream WITHOUT an exchange (Flink's
+   * `DataStreamUtils.reinterpretAsKeyedStream`): the caller guarantees every record already sits
+   * in the subtask that `keyBy(selector)` would send it to, at the same parallelism (e.g. rows an
+   * upstream keyed operator emitted under the same key). The next operator gets keyed state
+   * scoped by `selector` and chains onto this one. A record outside the subtask's key groups
+   * would put state in the wrong place, so only the SQL planner uses it, where the key is proven.
+   */
+  reinterpretAsKeyedStream<K>(selector: KeySelector<T, K>): KeyedStream<T, K> {
+    if (typeof selector !== 'function') throw new EddyError('JOB_INVALID', 'reinterpretAsKeyedStream expects a function (value) => key');
+    return new KeyedStream<T, K>(this.graph, this.heads, selector as KeySelector<unknown, unknown>, 'forward');
+  }
+
+  /**
    * Windows over the whole stream, not per key (Flink's `windowAll`): one operator at
    * parallelism 1 sees every record. `.windowAll(TumblingEventTimeWindows.of(60_000)).process(...)`.
    */
@@ -233,8 +246,8 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
  */
 export class KeyedStream<T, K> extends DataStream<T> {
   /** @internal */
-  constructor(graph: StreamGraph, heads: readonly number[], selector: KeySelector<unknown, unknown>) {
-    super(graph, heads, 'hash', selector);
+  constructor(graph: StreamGraph, heads: readonly number[], selector: KeySelector<unknown, unknown>, partitioning: 'hash' | 'forward' = 'hash') {
+    super(graph, heads, partitioning, selector);
   }
 
   /** Rolling reduce per key: emits the new reduced value for every record. */

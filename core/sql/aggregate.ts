@@ -491,7 +491,9 @@ function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], group
   }
   const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key, integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT'), exact: exactSum(a) }));
   const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog${miniBatchNote(ctx)})`);
-  const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid });
+  // Over inserts only, MIN and MAX keep their extreme, not every value (an insert-only input is
+  // such a state's only reader, and a savepoint's multiset is read as it was).
+  const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid });
   return {
     stream,
     fields: [],

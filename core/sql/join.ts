@@ -16,7 +16,7 @@ import { insertChanges, settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
 import { regularJoin, type ChangeRow } from './runtime/index.js';
-import { resolveRef, type Field } from './scope.js';
+import { fieldOf, resolveRef, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
 import { fuseJoinBack } from './join-back.js';
@@ -227,7 +227,10 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   let checkedRow: Row | undefined;
   // Rows of one side no later row can match are dropped (inner joins: an outer side's padded rows are not reasoned about).
   const retention = joinType === 'inner' ? joinRetention(l, r, rest) : undefined;
-  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (changelog)${retention ? `, ${retention.detail}` : ''}`);
+  // An inner join of two append-only inputs is append-only (Flink's too): its rows go out as
+  // they are, and a Top-N or MIN/MAX over it keeps only what can still be in its result.
+  const appendOut = joinType === 'inner' && !l.updating && !r.updating;
+  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (${appendOut ? 'append-only' : 'changelog'})${retention ? `, ${retention.detail}` : ''}`);
   const stream = regularJoin(left, right, {
     type: joinType,
     leftKey: rawKey(eqL),
@@ -249,15 +252,39 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     ttlMs: ctx.ttlMs,
     expire: retention && { side: retention.side, at: retention.expiresAt },
     appendOnly: [!l.updating, !r.updating],
+    columns: [l.fields.map((x) => x.key), rFrom],
+    rowsOut: appendOut,
     uid,
   });
-  return { stream, fields, updating: true, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };
+  const hashedBy = joinType === 'inner' ? joinKeyColumns(eqPairs, l, r, rFrom, rTo) : undefined;
+  if (appendOut) return { stream, fields, updating: false, hashedBy };
+  return { stream, fields, updating: true, hashedBy, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };
+}
+
+/**
+ * The columns of an inner join's output that hold its key, as the join keyed it: the left key's
+ * columns, and the right's (renamed as in the joined row) when each has the left one's type, so
+ * that equal values are the same JS value. Only plain column references; otherwise none.
+ */
+function joinKeyColumns(eqPairs: ReadonlyArray<[Expr, Expr]>, l: Rel, r: Rel, rFrom: string[], rTo: string[]): string[][] | undefined {
+  const cols = (side: 0 | 1): Field[] | undefined => {
+    const out: Field[] = [];
+    for (const pair of eqPairs) {
+      const e = pair[side];
+      const field = e.k === 'ref' ? fieldOf(e, side === 0 ? l : r) : undefined;
+      if (field === undefined) return undefined;
+      out.push(field);
+    }
+    return out;
+  };
+  const left = cols(0);
+  if (left === undefined) return undefined;
+  const right = cols(1);
+  const lists = [left.map((x) => x.key)];
+  if (right !== undefined && right.every((x, i) => typeName(x.type) === typeName(left[i]!.type))) lists.push(right.map((x) => rTo[rFrom.indexOf(x.key)]!));
+  return lists;
 }
 
 function refKey(e: Expr & { k: 'ref' }, rel: Rel): string | undefined {
-  try {
-    return resolveRef(rel.fields, e).key;
-  } catch {
-    return undefined;
-  }
+  return fieldOf(e, rel)?.key;
 }

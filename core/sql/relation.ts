@@ -43,6 +43,15 @@ export interface Rel {
   aheadOfWatermark?: Readonly<Record<string, number>>;
   /** Field keys that identify a row of an updating relation (its upsert key), if known. */
   uniqueKey?: string[];
+  /**
+   * Field-key lists by each of which the stream is already partitioned as SQL's keyed operators
+   * partition (keyBy of the column's value, or of the array of the columns' values, at the job's
+   * parallelism): set only on a join's own output (an inner join emits every row under its join
+   * key, and both sides' key columns hold it). A keyed operator on the same columns needs no
+   * exchange (Flink drops an exchange whose hash distribution its input already satisfies). Not
+   * carried through a calc: a projection may give a key to another column.
+   */
+  hashedBy?: ReadonlyArray<readonly string[]>;
   /** Why the relation is updating (e.g. 'the GROUP BY at line 3, column 1'), for the sink's refusal. */
   updateReason?: string;
 }

@@ -43,6 +43,16 @@ export function resolveRef(fields: readonly Field[], e: Expr & { k: 'ref' }): Re
   throw sqlError(e.pos, `column '${e.parts.join('.')}' not found (available: ${list(fields)})`);
 }
 
+/** The column `e` names among `fields` (not a ROW's sub-field), or undefined when it names none. */
+export function fieldOf(e: Expr & { k: 'ref' }, rel: { fields: readonly Field[] }): Field | undefined {
+  try {
+    const found = resolveRef(rel.fields, e);
+    return found.path.length === 0 ? found.field : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function unique(found: Field[], e: Expr & { k: 'ref' }): Field {
   const keys = new Set(found.map((f) => f.key));
   if (keys.size > 1) throw sqlError(e.pos, `column '${e.parts.join('.')}' is ambiguous (it is in ${found.map((f) => f.qual ?? '?').join(' and ')}); qualify it`);

@@ -12,7 +12,7 @@ import { appendOnlyTopN, topN, type ChangeRow, type TopNOptions } from './runtim
 import { generate, generated } from './codegen.js';
 import type { Field } from './scope.js';
 import { T } from './types.js';
-import { exprKey } from './scope.js';
+import { exprKey, fieldOf } from './scope.js';
 
 /** The parts of a Top-N query. */
 export interface TopNPattern {
@@ -69,7 +69,8 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const orderBy = p.over.orderBy.map((o) => ({ value: generated(compile(o.e, scope).fn), desc: o.desc }));
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
-  const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (changelog${miniBatchNote(ctx)})`);
+  const partitioned = partitionedBy(rel, p.over.partitionBy);
+  const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog' : 'append-only'} input${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${miniBatchNote(ctx)})`);
   const opts: TopNOptions = {
     partitionBy,
     orderBy,
@@ -80,6 +81,7 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
     rowNumberColumn: wantsRn ? '$rn' : undefined,
     ttlMs: ctx.ttlMs,
     miniBatch: ctx.miniBatch,
+    partitioned,
     uid,
   };
   // An append-only input goes in as plain rows (Flink's AppendOnlyTopNFunction): the same state as a changelog of inserts.
@@ -146,6 +148,13 @@ function withRankOf(fields: readonly Field[], column: string): ((row: Row, rank:
   const keys = [...fields.map((f) => f.key), column];
   if (keys.includes('__proto__')) return undefined;
   return generate<(row: Row, rank: number) => Row>('r, rank', () => `return { ${keys.map((k) => `${JSON.stringify(k)}: ${k === column ? 'rank' : `r[${JSON.stringify(k)}]`}`).join(', ')} };`).fn;
+}
+
+/** True when `rel` is already partitioned by exactly these columns in this order (Rel.hashedBy). */
+function partitionedBy(rel: Rel, exprs: readonly Expr[]): boolean {
+  if (rel.hashedBy === undefined || exprs.length === 0) return false;
+  const keys = exprs.map((e) => (e.k === 'ref' ? fieldOf(e, rel)?.key : undefined));
+  return rel.hashedBy.some((cols) => cols.length === keys.length && cols.every((c, i) => c === keys[i]));
 }
 
 function refersTo(e: Expr, name: string): boolean {

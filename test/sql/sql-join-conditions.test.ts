@@ -79,7 +79,7 @@ ON L.k = R.k AND L.window_start = R.window_start AND L.window_end = R.window_end
     // One bound only: no interval join, the bound is the regular join's condition.
     name: 'regular_bound',
     from: `L JOIN R ON L.k = R.k AND L.ts >= R.ts + INTERVAL '4' SECOND AND L.id < R.rid + 100`,
-    plan: /inner join on .* \(changelog\)/,
+    plan: /inner join on .* \(append-only\)/,
     conds: {
       key: (l, r) => l.k === r.k,
       lower: (l, r) => l.ts >= r.ts + 4000,

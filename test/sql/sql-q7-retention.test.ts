@@ -164,7 +164,7 @@ describe('SQL Nexmark q7: fused with its window MAX where the shape allows, else
     assert.doesNotMatch(fused, /-window-\d|q7-join-/, fused);
     // MIN over the same bounds is fused the same way.
     assert.match(explain(script(dir, (q) => q.replace('MAX(price)', 'MIN(price)'))), /extreme-join join with its own MIN\(price\)/);
-    const regular = /sql-nexmark_q7-join-1 +join +inner join on \(B\.price = B1\.maxprice\) .*\(changelog\), left rows kept until the watermark passes dateTime \+ (\d+) ms/;
+    const regular = /sql-nexmark_q7-join-1 +join +inner join on \(B\.price = B1\.maxprice\) .*\(append-only\), left rows kept until the watermark passes dateTime \+ (\d+) ms/;
     const shapes: Array<[string, (q: string) => string, string]> = [
       ['a 20 s bound (three windows per bid)', minQuery, '19999'],
       ['a second aggregate in the subquery', (q) => q.replace('SELECT MAX(price) AS maxprice,', 'SELECT MAX(price) AS maxprice, COUNT(*) AS n,'), '9999'],

@@ -22,6 +22,7 @@ import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import type { ListState, MapState } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
 import { isRetract, type ChangeRow, type Row, type RowKind } from './changelog.js';
+import { EncodedRows } from './join-rows.js';
 import { keyForKeyBy, keyHasNull, rowId, ttlOptions } from './keys.js';
 
 /** Which rows without a partner are kept (padded with nulls): none, the left's, the right's, both. */
@@ -53,8 +54,20 @@ export interface RegularJoinOptions {
    * not kept. The output is the same as without it.
    */
   expire?: { side: 0 | 1; at: (row: Row) => number };
+  /**
+   * The columns of a left and of a right row (every column the condition and combine read):
+   * an append-only side kept as a list then stores its rows encoded, each row once, so a
+   * checkpoint copies bytes instead of encoding every row again (join-rows.ts). Without it the
+   * rows are stored as they are.
+   */
+  columns?: readonly [readonly string[], readonly string[]];
   /** Which inputs carry only insertions (+I), the left's and the right's; default neither. */
   appendOnly?: readonly [boolean, boolean];
+  /**
+   * An inner join of two append-only inputs emits only insertions (as Flink's): with this set
+   * it emits the joined rows themselves, not +I changes of them. Default false.
+   */
+  rowsOut?: boolean;
   /** uid of the join operator. */
   uid: string;
 }
@@ -65,13 +78,16 @@ export interface RegularJoinOptions {
  * side, how many partners each has), so a retraction retracts its joined rows and a null-padded
  * row is retracted when the first partner arrives (and emitted again when the last one leaves).
  */
-export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow> {
+export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions & { rowsOut: true }): DataStream<Row>;
+export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow>;
+export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow> | DataStream<Row> {
   checkOptions(opts);
   const { leftKey, rightKey, combine, condition } = opts;
   const ids = opts.rowIds ?? [rowId, rowId];
   const stateOpts = ttlOptions(opts.ttlMs);
   const outer: [boolean, boolean] = [opts.type === 'left' || opts.type === 'full', opts.type === 'right' || opts.type === 'full'];
   const inner = opts.type === 'inner';
+  const rowsOut = opts.rowsOut === true;
   const keys = [leftKey, rightKey];
   // The output row of `row` on `side` with `other` (null: padded).
   const pair = (side: 0 | 1, row: Row | null, other: Row | null): Row => (side === 0 ? combine(row, other) : combine(other, row));
@@ -80,8 +96,25 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
 
   const expire = opts.expire;
   const listed = [0, 1].map((s) => opts.appendOnly?.[s] === true && !outer[s] && opts.ttlMs === undefined);
-  const rowsOf = (ctx: RuntimeContext, side: number): ListState<Row> => ctx.state.list<Row>(SIDE_STATE[side]);
-  const onChange = (side: 0 | 1, change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+  // Listed sides whose columns the planner gave keep their rows encoded (join-rows.ts).
+  const encoded = [0, 1].map((s) => (listed[s] && opts.columns !== undefined ? new EncodedRows(opts.columns[s], `regularJoin ${opts.uid}: the ${SIDE_STATE[s]} rows`) : undefined));
+  const listOf = (ctx: RuntimeContext, side: number): ListState<unknown> => ctx.state.list<unknown>(SIDE_STATE[side]);
+  const rowsOf = (ctx: RuntimeContext, side: number): readonly Row[] => {
+    const e = encoded[side];
+    return e === undefined ? (listOf(ctx, side).get() as Row[]) : e.get(listOf(ctx, side));
+  };
+  const addRow = (ctx: RuntimeContext, side: number, row: Row): void => {
+    const e = encoded[side];
+    if (e === undefined) listOf(ctx, side).add(row);
+    else e.add(listOf(ctx, side), row);
+  };
+  const replaceRows = (ctx: RuntimeContext, side: number, rows: readonly Row[]): void => {
+    const e = encoded[side];
+    if (e !== undefined) e.replace(listOf(ctx, side), rows);
+    else if (rows.length === 0) listOf(ctx, side).clear();
+    else listOf(ctx, side).update(rows);
+  };
+  const onChange = (side: 0 | 1, change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>): void => {
     const row = change.row;
     const retract = isRetract(change.kind);
     const otherSide = (1 - side) as 0 | 1;
@@ -92,10 +125,11 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     if (listed[otherSide]) {
       // Rows kept one by one, never outer: each a partner once.
       if (!keyNull) {
-        for (const p of rowsOf(ctx, otherSide).get()) {
+        for (const p of rowsOf(ctx, otherSide)) {
           if (!matches(side, row, p)) continue;
           joined++;
-          out.collect({ kind: inner ? change.kind : retract ? '-D' : '+I', row: pair(side, row, p) });
+          if (rowsOut) out.collect(pair(side, row, p));
+          else out.collect({ kind: inner ? change.kind : retract ? '-D' : '+I', row: pair(side, row, p) });
         }
       }
     } else {
@@ -108,11 +142,10 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     if (expiring && !(expire.at(row) > ctx.timers.currentWatermark())) return;
     if (listed[side]) {
       if (retract) throw new EddyError('JOB_INVALID', `regularJoin ${opts.uid}: a retraction (${change.kind}) on the ${SIDE_STATE[side]} input, declared append-only`);
-      const rows = rowsOf(ctx, side);
       // One timer per key at a time: at the first row's time, then (onTimer) at the earliest
       // row left. A row expiring before it is dropped a little later, which changes nothing.
-      if (expiring && rows.get().length === 0) ctx.timers.registerEventTimeTimer(expire.at(row));
-      rows.add(row);
+      if (expiring && rowsOf(ctx, side).length === 0) ctx.timers.registerEventTimeTimer(expire.at(row));
+      addRow(ctx, side, row);
       return;
     }
     if (expiring) ctx.timers.registerEventTimeTimer(expire.at(row));
@@ -131,7 +164,7 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
   };
 
   /** Joins `row` of `side` with the other side's stored distinct rows; how many rows it joined. */
-  const joinStored = (side: 0 | 1, row: Row, changeKind: RowKind, keyNull: boolean, ctx: RuntimeContext, out: Collector<ChangeRow>): number => {
+  const joinStored = (side: 0 | 1, row: Row, changeKind: RowKind, keyNull: boolean, ctx: RuntimeContext, out: Collector<ChangeRow | Row>): number => {
     const retract = isRetract(changeKind);
     const otherSide = (1 - side) as 0 | 1;
     const otherOuter = outer[otherSide];
@@ -151,36 +184,32 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
         theirs.put(pid, p);
       }
       const r = pair(side, row, p[0]);
-      for (let c = 0; c < p[1]; c++) out.collect({ kind, row: r });
+      for (let c = 0; c < p[1]; c++) out.collect(rowsOut ? r : { kind, row: r });
     }
     return joined;
   };
 
-  return left
+  const joined = left
     .connect(right)
     .keyBy((c: ChangeRow) => keyForKeyBy(leftKey(c.row)), (c: ChangeRow) => keyForKeyBy(rightKey(c.row)))
-    .process<ChangeRow>({
-      processElement1: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(0, c, ctx, out),
-      processElement2: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>) => onChange(1, c, ctx, out),
+    .process<ChangeRow | Row>({
+      processElement1: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) => onChange(0, c, ctx, out),
+      processElement2: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) => onChange(1, c, ctx, out),
       ...(expire && {
         onTimer: (time: number, ctx: RuntimeContext) => {
           // The key's rows of the expiring side whose time has come (several rows may share a timer).
           if (listed[expire.side]) {
             // Everything behind the watermark goes now (the final one passes every row's time at once).
             const now = Math.max(time, ctx.timers.currentWatermark());
-            const rows = rowsOf(ctx, expire.side);
             let next = Infinity;
-            const kept = rows.get().filter((row) => {
+            const kept = rowsOf(ctx, expire.side).filter((row) => {
               const at = expire.at(row);
               if (at <= now) return false;
               if (at < next) next = at;
               return true;
             });
-            if (kept.length === 0) rows.clear();
-            else {
-              rows.update(kept);
-              ctx.timers.registerEventTimeTimer(next);
-            }
+            replaceRows(ctx, expire.side, kept);
+            if (kept.length > 0) ctx.timers.registerEventTimeTimer(next);
             return;
           }
           const mine = ctx.state.map<string, JoinEntry>(SIDE_STATE[expire.side], stateOpts);
@@ -190,6 +219,7 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     })
     .uid(opts.uid)
     .name(`sql:${opts.type}Join`);
+  return joined as DataStream<ChangeRow> | DataStream<Row>;
 }
 
 /** A stored row of one side: [row, multiplicity, partners on the other side]. */
@@ -218,5 +248,6 @@ function checkOptions(opts: RegularJoinOptions): void {
   if (typeof opts.combine !== 'function') bad('combine must be a function (left, right) => row');
   if (opts.condition !== undefined && typeof opts.condition !== 'function') bad('condition must be a function (left, right) => boolean');
   if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
+  if (opts.rowsOut === true && !(opts.type === 'inner' && opts.appendOnly?.[0] === true && opts.appendOnly[1] === true)) bad('rowsOut needs an inner join of two append-only inputs (anything else emits retractions)');
   if (opts.expire !== undefined && ((opts.expire.side !== 0 && opts.expire.side !== 1) || typeof opts.expire.at !== 'function')) bad('expire must be { side: 0 | 1, at: (row) => event time }');
 }

@@ -51,6 +51,11 @@ export interface TopNOptions {
    * bundle, so only the net change of the top n is emitted. Default: per change.
    */
   miniBatch?: BundleTrigger;
+  /**
+   * The input is already partitioned by `partitionBy` as keyBy would partition it (rows a join
+   * on the same key emitted): the Top-N keys it in place, with no exchange, and chains onto it.
+   */
+  partitioned?: boolean;
   /** uid of the Top-N operator. */
   uid: string;
   /** The ORDER BY as one comparator (the planner generates it); default: built from `orderBy`. */
@@ -101,7 +106,8 @@ export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStrea
     emit(before, rows.length > n ? rows.slice(0, n) : rows, out);
   };
 
-  const keyed = input.keyBy((c: ChangeRow) => keyForKeyBy(partitionBy(c.row)));
+  const key = (c: ChangeRow): unknown => keyForKeyBy(partitionBy(c.row));
+  const keyed = opts.partitioned === true ? input.reinterpretAsKeyedStream(key) : input.keyBy(key);
   return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n})`, miniBatch: opts.miniBatch });
 }
 
@@ -144,7 +150,8 @@ export function appendOnlyTopN(input: DataStream<Row>, opts: TopNOptions): DataS
     return kept;
   };
 
-  const keyed = input.keyBy((r: Row) => keyForKeyBy(partitionBy(r)));
+  const key = (r: Row): unknown => keyForKeyBy(partitionBy(r));
+  const keyed = opts.partitioned === true ? input.reinterpretAsKeyedStream(key) : input.keyBy(key);
   return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n}, append-only)`, miniBatch: opts.miniBatch, addInput });
 }
 
