@@ -9,7 +9,7 @@ import type { WindowContext } from '../operators/window.js';
 import type { Expr, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type Row } from './expressions.js';
-import { filter, miniBatchNote, project, type PlanContext } from './planner.js';
+import { filter, miniBatchNote, project, type PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel } from './relation.js';
 import { groupAggregate, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
 import { exprKey, resolveRef, type Field } from './scope.js';

@@ -36,7 +36,7 @@ import type { Expr } from './ast.js';
 import { dependsOn } from './calc.js';
 import type { Row } from './expressions.js';
 import { drop, isDropped, nodeOf, stepOf, type CalcStep, type RewindowStep } from './lineage.js';
-import { exprText, type PlanContext } from './planner.js';
+import { exprText, type PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel } from './relation.js';
 import { resolveRef } from './scope.js';
 

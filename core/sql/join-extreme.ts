@@ -34,7 +34,7 @@ import { calcFunction, copiesOf, dependsOn, pendingCalc, type Calc } from './cal
 import { columnKey, takeOut } from './join-back.js';
 import { offsetTerm } from './join-retention.js';
 import { stepOf, type WindowStep } from './lineage.js';
-import type { PlanContext } from './planner.js';
+import type { PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel, Row } from './relation.js';
 import type { ColumnFn } from './row-builder.js';
 import { windowExtremeJoin } from './runtime/window-extreme-join.js';

@@ -14,7 +14,7 @@
  */
 import type { Expr } from './ast.js';
 import { compile } from './expressions.js';
-import { filter, type PlanContext } from './planner.js';
+import { filter, type PlanContext } from './plan-steps.js';
 import type { Rel } from './relation.js';
 import type { Field } from './scope.js';
 

@@ -10,7 +10,7 @@
  * join still joins them). A NULL S.t meets no conjunct, so such a row is never kept.
  */
 import type { Expr } from './ast.js';
-import { exprText } from './planner.js';
+import { exprText } from './plan-steps.js';
 import type { Rel, Row } from './relation.js';
 import { resolveRef } from './scope.js';
 

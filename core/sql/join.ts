@@ -9,14 +9,14 @@ import { TumblingEventTimeWindows } from '../api/windows.js';
 import type { Expr, FromItem } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
-import { exprText, filter, planFrom, type PlanContext } from './planner.js';
+import { exprText, filter, type PlanContext } from './plan-steps.js';
 import { andParts, over, pushDown } from './join-pushdown.js';
 import { namesUnknown, pruned, refsOf } from './join-prune.js';
 import { insertChanges, settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
 import { regularJoin, type ChangeRow } from './runtime/index.js';
-import { fieldOf, resolveRef, type Field } from './scope.js';
+import { fieldOf, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
 import { fuseJoinBack } from './join-back.js';
@@ -62,11 +62,11 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
   const joinType = f.type === 'cross' ? 'inner' : f.type;
   // The left side is built before the right is planned (so uids keep their planning order)
   // unless a conjunct might be pushed into it.
-  const leftAll = planFrom(f.l, ctx);
+  const leftAll = ctx.planFrom(f.l, ctx);
   let left = pruned(leftAll, refs, ctx.uids);
   const mayPush = [...on, ...andParts(after)].some((e) => over(e, left.fields) && !over(e, []));
   if (!mayPush) settled(left);
-  let right = planFrom(f.r, ctx);
+  let right = ctx.planFrom(f.r, ctx);
   if (namesUnknown(refs, leftAll, right)) left = leftAll;
   else right = pruned(right, refs, ctx.uids);
   const p = pushDown(joinType, left, right, on, after, ctx);

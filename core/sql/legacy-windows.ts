@@ -6,7 +6,7 @@
  */
 import type { Expr, Select } from './ast.js';
 import { sqlError } from './errors.js';
-import type { PlanContext } from './planner.js';
+import type { PlanContext } from './plan-steps.js';
 import type { Rel } from './relation.js';
 import { planWindowTvf } from './window-tvf.js';
 

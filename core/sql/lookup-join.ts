@@ -17,7 +17,7 @@ import { pruned, refsOf } from './join-prune.js';
 import { pairBuilder } from './row-builder.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Compiled, type Row } from './expressions.js';
-import { exprText, planFrom, type PlanContext } from './planner.js';
+import { exprText, type PlanContext } from './plan-steps.js';
 import type { Rel } from './relation.js';
 import { resolveRef, type Field } from './scope.js';
 import { coerce, comparable, typeName } from './types.js';
@@ -27,7 +27,7 @@ import type { TableDef } from './catalog.js';
 export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: 'table' }, ctx: PlanContext, refs?: Parameters<typeof pruned>[1]): Rel {
   if (f.type !== 'inner' && f.type !== 'left') throw sqlUnsupported(f.pos, `a ${f.type.toUpperCase()} lookup join (only JOIN and LEFT JOIN … FOR SYSTEM_TIME AS OF)`);
   const table = ctx.catalog.table(r.name, r.pos);
-  const unsettled = pruned(planFrom(f.l, ctx), refs, ctx.uids);
+  const unsettled = pruned(ctx.planFrom(f.l, ctx), refs, ctx.uids);
   // An append-only left side with a pending calc (q13's bid view) is fused into the lookup.
   const pendingLeft = pendingCalc(unsettled);
   const fusedLeft = pendingLeft !== undefined && !pendingLeft.updating && !pendingLeft.asInserts && !unsettled.updating ? calcOf(unsettled, ctx.uids) : undefined;

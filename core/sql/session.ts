@@ -13,7 +13,8 @@ import { sinkCasts } from './decimal.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
 import { parseStatements } from './parser.js';
-import { planQuery, type PlanContext } from './planner.js';
+import { planFrom, planQuery } from './planner.js';
+import type { PlanContext } from './plan-steps.js';
 import { settled } from './calc.js';
 import type { AnyStream, Rel } from './relation.js';
 import { sinkChangelog, type ChangeRow, type UpsertSink } from './runtime/index.js';
@@ -181,7 +182,7 @@ export class SqlSession {
   }
 
   private context(prefix: string, pos: Pos): PlanContext {
-    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), ...this.planSettings(pos) };
+    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), planFrom, ...this.planSettings(pos) };
   }
 
   /** What planning a statement at `pos` takes from the settings. */
@@ -208,7 +209,7 @@ function uidPrefix(name: string, used: ReadonlySet<string>): string {
 }
 
 function scratchContext(catalog: Catalog, prefix = 'sql-scratch'): PlanContext {
-  return { env: new StreamExecutionEnvironment({}), catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set() };
+  return { env: new StreamExecutionEnvironment({}), catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), planFrom };
 }
 
 /** The plan as EXPLAIN prints it: one operator per line with its uid, in graph order. */

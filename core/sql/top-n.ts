@@ -6,7 +6,7 @@ import type { DataStream } from '../api/datastream.js';
 import type { Expr, Over, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
-import { filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './planner.js';
+import { filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './plan-steps.js';
 import type { Rel } from './relation.js';
 import { appendOnlyTopN, topN, type ChangeRow, type TopNOptions } from './runtime/index.js';
 import { generate, generated } from './codegen.js';

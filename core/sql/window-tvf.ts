@@ -14,7 +14,7 @@ import type { WindowTvf } from './ast.js';
 import { cumulatingWindows } from './cumulate.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import type { Row } from './expressions.js';
-import type { PlanContext } from './planner.js';
+import type { PlanContext } from './plan-steps.js';
 import type { Rel, WindowInfo } from './relation.js';
 import { T } from './types.js';
 import { extended } from './calc.js';
