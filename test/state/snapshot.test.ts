@@ -20,7 +20,8 @@ import {
   snapshotOperatorState,
   type KeyedSnapshot,
 } from '../../core/state/snapshot.js';
-import { encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, encodeNumericRun } from '../../core/state/snapshot-format.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericDelta, encodeNumericRun } from '../../core/state/snapshot-format.js';
+import { encodeNumberRuns } from '../../core/state/number-runs.js';
 
 // ---------------------------------------------------------------------------------------------
 // A subtask's keyed state with the handles user functions would use.
@@ -415,21 +416,29 @@ describe('numeric chunks written directly', () => {
     keys.forEach((k, ref) => k.forEach((key, i) => entries.push(ref, key, values[ref][i])));
     return Buffer.from(encodeKeyGroupChunk(7, { tables: tables.slice(0, keys.length), entries }));
   };
-  it('are byte for byte what msgpackr writes for the same entries, at every number form and array size', () => {
-    // Entry counts on both sides of msgpack's fixarray (16) and array16 (65,536) bounds.
-    for (const n of [0, 1, 5, 6, 21_845, 21_846, 30_000]) {
-      const keys = [Array.from({ length: n }, (_, i) => edges[i % edges.length] + (i >= edges.length ? i : 0)), [edges[n % edges.length]]];
-      const values = [Array.from({ length: n }, (_, i) => edges[(i * 7) % edges.length]), [-5]];
-      const direct = Buffer.from(encodeNumericChunk(7, tables, keys.map((k) => Float64Array.from(k)), values.map((v) => Float64Array.from(v))));
-      assert.ok(direct.equals(packed(keys, values)), `${n} entries`);
+  it('as number runs decode to exactly the entries and deletions given, at every number form, and refuse malformed runs', () => {
+    // Integer runs narrow to Int32 only when every element fits (-0, 2^31, fractions keep Float64).
+    const tableRuns = [edges.filter((x) => !Number.isNaN(x)), edges.filter((x) => Number.isInteger(x) && Math.abs(x) < 2 ** 31 && !Object.is(x, -0)), []];
+    for (const delta of [false, true]) {
+      const keys = tableRuns.slice(0, 2).map((k) => Float64Array.from(k));
+      const values = [Float64Array.from(edges.slice(0, keys[0].length)), Float64Array.from(keys[1], (k) => k * 3)];
+      const deleted = delta ? [Float64Array.from([5, -0.5]), Float64Array.from([])] : undefined;
+      const bytes = encodeNumberRuns(7, tables, keys, values, deleted);
+      const chunk = decodeKeyGroupChunk(bytes, 7);
+      const entries: number[] = [];
+      keys.forEach((k, ref) => k.forEach((key, i) => entries.push(ref, key, values[ref][i])));
+      assert.deepEqual(chunk.tables, tables);
+      assert.deepEqual(chunk.entries, entries); // strict: -0 and NaN as given
+      assert.deepEqual(chunk.deletions, delta ? [0, 5, 0, -0.5] : undefined);
     }
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.oneof(fc.integer(), fc.double(), fc.constantFrom(...edges)), fc.oneof(fc.integer(), fc.double())), { maxLength: 40 }), (pairs) => {
-        const keys = [pairs.map((p) => p[0])];
-        const values = [pairs.map((p) => p[1])];
-        return Buffer.from(encodeNumericChunk(7, tables.slice(0, 1), keys.map((k) => Float64Array.from(k)), values.map((v) => Float64Array.from(v)))).equals(packed(keys, values));
-      }),
-    );
+    // A run whose length is not a whole number of its elements, or a width that is not 4 or 8.
+    const good = encodeNumberRuns(7, tables.slice(0, 1), [Float64Array.from([1, 2])], [Float64Array.from([1.5, 2])]);
+    const widthAt = good.indexOf(4); // the keys run: Int32
+    for (const bad of [3, 16]) {
+      const b = Uint8Array.from(good);
+      b[widthAt] = bad;
+      assert.throws(() => decodeKeyGroupChunk(b, 7), (e: unknown) => e instanceof EddyError && e.code === 'CHECKPOINT_CORRUPT' && /key group 7 has a run of width/.test(e.message));
+    }
   });
 
   it('as deltas are byte for byte what msgpackr writes, and refuse entries that are not numbers', () => {

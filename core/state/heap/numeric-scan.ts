@@ -1,10 +1,10 @@
 /**
  * Reads a snapshot of numeric tables (numeric-slots.ts) while the record loop goes on writing
  * them: on the packer thread, or on the loop itself for a small snapshot (then nothing writes
- * meanwhile). A slot stamped below the snapshot's version and stamped the same before and after
- * its key and value were read holds its barrier-time entry; a slot written since is taken from
- * the pre-image log (pre-image-log.ts), read after every slot was. An entry read both ways
- * carries the same value and is kept once.
+ * meanwhile). A slot whose stamp, copied first, is below the snapshot's version held its key at
+ * the barrier; its value is the barrier-time one unless the loop wrote it since, and then its
+ * pre-image (pre-image-log.ts, read after every slot was) overrides it. A slot stamped since is
+ * taken from its pre-image alone. An entry read both ways is kept once, with the pre-image's value.
  *
  * A delta since base version B keeps only entries stamped in [B, snapV), and tombstones in that
  * range as deletions.
@@ -13,7 +13,7 @@ import type { StateKind } from '../keyed-store.js';
 import type { NumericGroup } from './captured-group.js';
 import { hashOf } from './log-dedup.js';
 import { isTombstone, slotViews, stampVersion, STAMP_EMPTY, type SlotViews } from './numeric-slots.js';
-import { L_DONE, L_LENGTH, preImageViews } from './pre-image-log.js';
+import { L_DONE, L_LENGTH, L_READ_FENCE, preImageViews } from './pre-image-log.js';
 
 /** What the loop hands over at a barrier: buffers and versions, nothing copied. */
 export interface NumericScan {
@@ -43,55 +43,66 @@ interface Read {
 let scratchKeys = new Float64Array(0);
 let scratchValues = new Float64Array(0);
 let scratchDeleted = new Float64Array(0);
+/** The stamps of the table being read, copied in one go. */
+let stampCopy = new Int32Array(0);
 const NONE = new Float64Array(0);
 /**
- * Per slot of every buffer scanned (at the buffer's offset): where the scan put its entry, i in
- * keys/values, ~i in deleted, or NOT_READ. A pre-image finds its slot by probing the buffer it
- * belongs to (keys never move or change within a buffer: a new key takes an empty slot, a
- * tombstone keeps its key) and so overrides the scan's read in O(1), with no map of the
- * scanned keys. Reused across snapshots.
+ * Per slot of every buffer scanned (at the buffer's offset), when a pre-image log is to be
+ * applied: (i << 2) | READ_LIVE when the scan put its entry at i in keys/values, READ_GONE when
+ * it read a tombstone in the delta's range, else no flag (not read). A pre-image finds its slot
+ * by probing the buffer it belongs to (keys never move or change within a buffer: a new key
+ * takes an empty slot, a tombstone keeps its key) and so overrides the scan's read in O(1), with
+ * no map of the scanned keys. Reused across snapshots.
  */
 let readAt = new Int32Array(0);
-const NOT_READ = 0x7fffffff;
+const READ_LIVE = 1;
+const READ_GONE = 2;
 
 /**
  * One table's entries in this snapshot, in arrays of exactly their size: the reads go into
  * scratch arrays first, since only a full pass tells how many there are (a table at a load of
  * half or less would otherwise take three arrays of its capacity per table and key group).
+ *
+ * The stamps are copied in one go and the slots read without a branch on what each holds (the
+ * key and value are written at the next free place whether kept or not): at a load near one
+ * half, a branch per slot on whether it is empty is mispredicted about every other slot, and
+ * with a seqlock per slot that made the scan cost three times this. Slots written meanwhile
+ * are read as the loop left them; their pre-images override them (scanNumericTables).
  */
-function readSlots(views: SlotViews, snapV: number, base: number, delta: boolean, at: number): Read {
+function readSlots(views: SlotViews, snapV: number, base: number, delta: boolean, at: number, track: boolean): Read {
   const { capacity, keys, values, stamps } = views;
   if (scratchKeys.length < capacity) {
     scratchKeys = new Float64Array(capacity);
     scratchValues = new Float64Array(capacity);
     scratchDeleted = new Float64Array(capacity);
+    stampCopy = new Int32Array(capacity);
   }
+  const st = stampCopy;
+  st.set(stamps);
   const sk = scratchKeys;
   const sv = scratchValues;
   const sd = scratchDeleted;
   const ra = readAt;
+  // Kept: stamps in [lo, lo + span), the versions [base, snapV) (an empty slot's 0 is below);
+  // an even stamp is live, an odd one a tombstone (a deletion, in a delta).
+  const lo = Math.max(base, 1) * 2;
+  const span = snapV * 2 - lo;
   let n = 0;
   let d = 0;
   for (let s = 0; s < capacity; s++) {
-    ra[at + s] = NOT_READ;
-    // A slot empty now was empty at the barrier (slots never empty again; every write before
-    // the barrier happened before this scan was posted), so a plain read may skip it.
-    if (stamps[s] === STAMP_EMPTY) continue;
-    const before = Atomics.load(stamps, s);
-    const version = stampVersion(before);
-    if (version >= snapV || version < base) continue;
+    const x = st[s];
+    // 1 when 0 <= x - lo < span, from the sign bits (a comparison here compiles to a branch).
+    const from = x - lo;
+    const kept = ((from | (span - 1 - from)) >>> 31) ^ 1;
+    const live = kept & ~x;
+    const gone = delta ? kept & x : 0;
     const k = keys[s];
-    const v = values[s];
-    // Changed while read: its pre-image is in the log.
-    if (Atomics.load(stamps, s) !== before) continue;
-    if (!isTombstone(before)) {
-      ra[at + s] = n;
-      sk[n] = k;
-      sv[n++] = v;
-    } else if (delta) {
-      ra[at + s] = ~d;
-      sd[d++] = k;
-    }
+    sk[n] = k;
+    sv[n] = values[s];
+    sd[d] = k;
+    if (track) ra[at + s] = (n << 2) | live | (gone << 1);
+    n += live;
+    d += gone;
   }
   return { keys: sk.slice(0, n), values: sv.slice(0, n), n, deleted: d === 0 ? NONE : sd.slice(0, d), d };
 }
@@ -109,8 +120,8 @@ function slotIn(views: SlotViews, key: number): number {
 
 /**
  * Applies the pre-image log to the reads, once every slot was read: a pre-image overrides what
- * the scan read for its key (the same barrier-time entry, unless a read was torn on a weakly
- * ordered CPU), and adds the entries the scan skipped because they changed. The first
+ * the scan read for its key (a value the loop may have changed after the stamps were copied),
+ * and adds the entries the scan skipped because they were stamped since. The first
  * pre-image of a key wins (all of one key carry its barrier-time entry).
  */
 function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], reads: (Read | undefined)[][], offsets: number[][], base: number, delta: boolean): void {
@@ -118,6 +129,11 @@ function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], r
   const refOf = new Map(scan.tables.map((t, n) => [t.id, n]));
   const added: number[] = [];
   try {
+    // Every slot was read before the length is: an Atomics store orders the plain reads before
+    // it (release) and the Atomics load after it. The loop appended and published the pre-image
+    // of any slot it changed before it changed it (version-clock.ts), so a value read as
+    // changed has its pre-image within `length`.
+    Atomics.store(v.header, L_READ_FENCE, 1);
     const length = Atomics.load(v.header, L_LENGTH);
     for (let i = 0; i < length; i++) {
       const stamp = v.stamps[i];
@@ -133,11 +149,12 @@ function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], r
       if (s < 0) continue;
       const at = offsets[n][gi] + s;
       const r = readAt[at];
-      if (r === NOT_READ) {
-        readAt[at] = -0x80000000; // taken: later pre-images of this key are skipped
+      if ((r & READ_LIVE) !== 0) reads[n][gi]!.values[r >>> 2] = v.values[i];
+      else if ((r & READ_GONE) === 0) {
+        readAt[at] = READ_GONE; // taken: later pre-images of this key are skipped
         added.push(i);
-      } else if (r >= 0) reads[n][gi]!.values[r] = v.values[i];
-      // (r < 0 and not taken: a tombstone read by the scan, the same deletion.)
+      }
+      // (READ_GONE and not taken: a tombstone read by the scan, the same deletion.)
     }
     if (added.length > 0) appendAdded(scan, reads, refOf, added, v);
   } finally {
@@ -205,10 +222,10 @@ export function scanNumericTables(scan: NumericScan): NumericGroup[] {
       return at;
     }),
   );
-  if (readAt.length < total) readAt = new Int32Array(total);
+  if (scan.log !== undefined && readAt.length < total) readAt = new Int32Array(total);
   let reads: (Read | undefined)[][];
   try {
-    reads = views.map((groups, n) => groups.map((t, gi) => (t === undefined ? undefined : readSlots(t, scan.snapV, base, delta, offsets[n][gi]))));
+    reads = views.map((groups, n) => groups.map((t, gi) => (t === undefined ? undefined : readSlots(t, scan.snapV, base, delta, offsets[n][gi], scan.log !== undefined))));
   } catch (err) {
     if (scan.log !== undefined) releaseLog(scan.log);
     throw err;

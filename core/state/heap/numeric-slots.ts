@@ -11,10 +11,10 @@
  * pays one stamp compare per write, and a pre-image (pre-image-log.ts) for the first write to
  * an entry the running snapshot may not have read yet.
  *
- * Seqlock per slot: a reader loads the stamp, the key and value, and the stamp again, and
- * keeps the entry only when both stamps are equal and older than the snapshot's version; the
- * loop stores a new stamp (Atomics) before it changes a value, and appends a pre-image before
- * that. Growth rehashes into a new buffer and leaves the old one as it was, so a snapshot
+ * The reader copies the stamps, then reads keys and values, then the pre-image log: the loop
+ * appends a pre-image of an entry stamped before the snapshot (and publishes it) before it
+ * stores the new stamp and value, so whatever the reader saw of a changed slot is overridden
+ * by the pre-image. Growth rehashes into a new buffer and leaves the old one as it was, so a snapshot
  * still reading the old one reads a table nobody writes.
  */
 import { hashOf } from './log-dedup.js';
