@@ -44,27 +44,28 @@ let scratch = new Uint8Array(1 << 16);
 let scratchView = new DataView(scratch.buffer);
 let narrow = new Int32Array(1 << 12);
 
-/** Whether every element of a[0, n) is an int32 and none is -0. */
-function allInt32(a: ArrayLike<number>, n: number): boolean {
+/** Narrows a[0, n) into `narrow`; false (and `narrow` partly written) when one is not an int32 or is -0. */
+function narrowed(a: Float64Array, n: number): boolean {
+  if (narrow.length < n) narrow = new Int32Array(Math.max(n, narrow.length * 2));
+  const out = narrow;
   for (let i = 0; i < n; i++) {
     const x = a[i];
-    if ((x | 0) !== x || (x === 0 && 1 / x < 0)) return false;
+    const y = x | 0;
+    if (y !== x || (y === 0 && 1 / x < 0)) return false;
+    out[i] = y;
   }
   return true;
 }
 
 function writeRun(pos: number, a: Float64Array, n: number): number {
-  const int = allInt32(a, n);
+  const int = narrowed(a, n);
   const width = int ? INT32 : FLOAT64;
   scratch[pos] = BIN32;
   scratchView.setUint32(pos + 1, 1 + n * width);
   scratch[pos + BIN32_HEADER] = width;
   pos += RUN_HEADER;
-  if (int) {
-    if (narrow.length < n) narrow = new Int32Array(Math.max(n, narrow.length * 2));
-    for (let i = 0; i < n; i++) narrow[i] = a[i];
-    scratch.set(new Uint8Array(narrow.buffer, 0, n * INT32), pos);
-  } else scratch.set(new Uint8Array(a.buffer, a.byteOffset, n * FLOAT64), pos);
+  if (int) scratch.set(new Uint8Array(narrow.buffer, 0, n * INT32), pos);
+  else scratch.set(new Uint8Array(a.buffer, a.byteOffset, n * FLOAT64), pos);
   return pos + n * width;
 }
 

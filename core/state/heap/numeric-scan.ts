@@ -13,7 +13,7 @@ import type { StateKind } from '../keyed-store.js';
 import type { NumericGroup } from './captured-group.js';
 import { hashOf } from './log-dedup.js';
 import { isTombstone, slotViews, stampVersion, STAMP_EMPTY, type SlotViews } from './numeric-slots.js';
-import { L_DONE, L_LENGTH, L_READ_FENCE, preImageViews } from './pre-image-log.js';
+import { L_DONE, L_LENGTH, L_READ_FENCE, preImageViews, type PreImageViews } from './pre-image-log.js';
 
 /** What the loop hands over at a barrier: buffers and versions, nothing copied. */
 export interface NumericScan {
@@ -87,10 +87,13 @@ function readSlots(views: SlotViews, snapV: number, base: number, delta: boolean
   // an even stamp is live, an odd one a tombstone (a deletion, in a delta).
   const lo = Math.max(base, 1) * 2;
   const span = snapV * 2 - lo;
+  const hi = snapV * 2;
   let n = 0;
   let d = 0;
+  let since = 0;
   for (let s = 0; s < capacity; s++) {
     const x = st[s];
+    since += (hi - 1 - x) >>> 31;
     // 1 when 0 <= x - lo < span, from the sign bits (a comparison here compiles to a branch).
     const from = x - lo;
     const kept = ((from | (span - 1 - from)) >>> 31) ^ 1;
@@ -104,7 +107,16 @@ function readSlots(views: SlotViews, snapV: number, base: number, delta: boolean
     n += live;
     d += gone;
   }
-  return { keys: sk.slice(0, n), values: sv.slice(0, n), n, deleted: d === 0 ? NONE : sd.slice(0, d), d };
+  // Room for the pre-images of the slots stamped since the barrier, which are added after.
+  const room = track ? since : 0;
+  return { keys: exactly(sk, n, room), values: exactly(sv, n, room), n, deleted: d + (delta ? room : 0) === 0 ? NONE : exactly(sd, d, delta ? room : 0), d };
+}
+
+/** The first n elements of `a` in an array of their own, with `room` more after them. */
+function exactly(a: Float64Array, n: number, room: number): Float64Array {
+  const out = new Float64Array(n + room);
+  out.set(a.subarray(0, n));
+  return out;
 }
 
 /** The slot of `key` in a table buffer (it is there: the pre-image says it was at the barrier), or -1. */
@@ -121,13 +133,15 @@ function slotIn(views: SlotViews, key: number): number {
 /**
  * Applies the pre-image log to the reads, once every slot was read: a pre-image overrides what
  * the scan read for its key (a value the loop may have changed after the stamps were copied),
- * and adds the entries the scan skipped because they were stamped since. The first
- * pre-image of a key wins (all of one key carry its barrier-time entry).
+ * and adds the entries the scan skipped because they were stamped since. The first pre-image
+ * of a key wins (all of one key carry its barrier-time entry).
+ *
+ * The log is in the loop's order, spread over every table and group; it is sorted by buffer
+ * first (a counting sort), so that each buffer's slots and reads are probed while they are in
+ * cache and its additions are appended with one growth of its arrays.
  */
 function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], reads: (Read | undefined)[][], offsets: number[][], base: number, delta: boolean): void {
   const v = preImageViews(scan.log!);
-  const refOf = new Map(scan.tables.map((t, n) => [t.id, n]));
-  const added: number[] = [];
   try {
     // Every slot was read before the length is: an Atomics store orders the plain reads before
     // it (release) and the Atomics load after it. The loop appended and published the pre-image
@@ -135,28 +149,7 @@ function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], r
     // changed has its pre-image within `length`.
     Atomics.store(v.header, L_READ_FENCE, 1);
     const length = Atomics.load(v.header, L_LENGTH);
-    for (let i = 0; i < length; i++) {
-      const stamp = v.stamps[i];
-      const version = stampVersion(stamp);
-      if (stamp === STAMP_EMPTY || version >= scan.snapV || version < base) continue;
-      if (isTombstone(stamp) && !delta) continue;
-      const id = v.ids[i];
-      const n = refOf.get(Math.floor(id / scan.groupCount));
-      if (n === undefined) continue;
-      const gi = id % scan.groupCount;
-      const table = views[n][gi];
-      const s = table === undefined ? -1 : slotIn(table, v.keys[i]);
-      if (s < 0) continue;
-      const at = offsets[n][gi] + s;
-      const r = readAt[at];
-      if ((r & READ_LIVE) !== 0) reads[n][gi]!.values[r >>> 2] = v.values[i];
-      else if ((r & READ_GONE) === 0) {
-        readAt[at] = READ_GONE; // taken: later pre-images of this key are skipped
-        added.push(i);
-      }
-      // (READ_GONE and not taken: a tombstone read by the scan, the same deletion.)
-    }
-    if (added.length > 0) appendAdded(scan, reads, refOf, added, v);
+    if (length > 0) applyInOrder(byBuffer(scan, v, length, base, delta), scan.groupCount, views, reads, offsets, v);
   } finally {
     // The loop stops appending (and may reuse the log at its next barrier).
     Atomics.store(v.header, L_DONE, 1);
@@ -164,36 +157,91 @@ function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], r
   }
 }
 
-/** Appends the pre-images the scan had skipped, growing each table-and-group's arrays once. */
-function appendAdded(scan: NumericScan, reads: (Read | undefined)[][], refOf: Map<number, number>, added: number[], v: ReturnType<typeof preImageViews>): void {
-  const live = new Map<Read, number>();
-  const gone = new Map<Read, number>();
-  const readOf = (i: number): Read => {
-    const id = v.ids[i];
-    const n = refOf.get(Math.floor(id / scan.groupCount))!;
-    const gi = id % scan.groupCount;
-    return (reads[n][gi] ??= { keys: NONE, values: NONE, n: 0, deleted: NONE, d: 0 });
-  };
-  for (const i of added) {
-    const r = readOf(i);
-    const m = isTombstone(v.stamps[i]) ? gone : live;
-    m.set(r, (m.get(r) ?? 0) + 1);
+/**
+ * The pre-images that belong to this snapshot, by buffer (buffer b = position of its table in
+ * the scan * groupCount + group index): entries order[starts[b], starts[b + 1]).
+ */
+function byBuffer(scan: NumericScan, v: PreImageViews, length: number, base: number, delta: boolean): { starts: Int32Array; order: Int32Array } {
+  const { groupCount, snapV } = scan;
+  let maxId = 0;
+  for (const t of scan.tables) maxId = Math.max(maxId, t.id);
+  const position = new Int32Array(maxId + 1).fill(-1);
+  scan.tables.forEach((t, n) => (position[t.id] = n));
+  const bufferOf = new Int32Array(length);
+  const starts = new Int32Array(scan.tables.length * groupCount + 1);
+  for (let i = 0; i < length; i++) {
+    bufferOf[i] = -1;
+    const stamp = v.stamps[i];
+    const version = stampVersion(stamp);
+    if (stamp === STAMP_EMPTY || version >= snapV || version < base || (isTombstone(stamp) && !delta)) continue;
+    const table = Math.floor(v.ids[i] / groupCount);
+    const n = table <= maxId ? position[table] : -1;
+    if (n < 0) continue;
+    const b = n * groupCount + (v.ids[i] % groupCount);
+    bufferOf[i] = b;
+    starts[b + 1]++;
   }
-  for (const [r, more] of live) {
-    const keys = new Float64Array(r.n + more);
-    const values = new Float64Array(r.n + more);
+  for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
+  const order = new Int32Array(starts[starts.length - 1]);
+  const next = starts.slice(0, starts.length - 1);
+  for (let i = 0; i < length; i++) if (bufferOf[i] >= 0) order[next[bufferOf[i]]++] = i;
+  return { starts, order };
+}
+
+function applyInOrder(sorted: { starts: Int32Array; order: Int32Array }, groupCount: number, views: (SlotViews | undefined)[][], reads: (Read | undefined)[][], offsets: number[][], v: PreImageViews): void {
+  const { starts, order } = sorted;
+  for (let b = 0; b + 1 < starts.length; b++) {
+    const from = starts[b];
+    const to = starts[b + 1];
+    if (from === to) continue;
+    const n = Math.floor(b / groupCount);
+    const gi = b % groupCount;
+    const table = views[n][gi];
+    const read = reads[n][gi];
+    if (table === undefined || read === undefined) continue;
+    let live = 0;
+    let gone = 0;
+    // Overrides in place; the pre-images to add are kept in `order` (as ~i) for the second pass.
+    for (let j = from; j < to; j++) {
+      const i = order[j];
+      const s = slotIn(table, v.keys[i]);
+      if (s < 0) continue;
+      const at = offsets[n][gi] + s;
+      const r = readAt[at];
+      if ((r & READ_LIVE) !== 0) read.values[r >>> 2] = v.values[i];
+      else if ((r & READ_GONE) === 0) {
+        readAt[at] = READ_GONE; // taken: later pre-images of this key are skipped
+        order[j] = ~i;
+        if (isTombstone(v.stamps[i])) gone++;
+        else live++;
+      }
+      // (READ_GONE and not taken: a tombstone read by the scan, the same deletion.)
+    }
+    if (live + gone > 0) append(read, live, gone, order, from, to, v);
+  }
+}
+
+/**
+ * Appends a buffer's pre-images the scan had skipped (order[j] = ~i): into the room readSlots
+ * left, one for every slot stamped since the barrier (so never more than that).
+ */
+function append(r: Read, live: number, gone: number, order: Int32Array, from: number, to: number, v: PreImageViews): void {
+  if (r.n + live > r.keys.length) {
+    const keys = new Float64Array(r.n + live);
+    const values = new Float64Array(r.n + live);
     keys.set(r.keys.subarray(0, r.n));
     values.set(r.values.subarray(0, r.n));
     r.keys = keys;
     r.values = values;
   }
-  for (const [r, more] of gone) {
-    const deleted = new Float64Array(r.d + more);
+  if (r.d + gone > r.deleted.length) {
+    const deleted = new Float64Array(r.d + gone);
     deleted.set(r.deleted.subarray(0, r.d));
     r.deleted = deleted;
   }
-  for (const i of added) {
-    const r = readOf(i);
+  for (let j = from; j < to; j++) {
+    if (order[j] >= 0) continue;
+    const i = ~order[j];
     if (isTombstone(v.stamps[i])) r.deleted[r.d++] = v.keys[i];
     else {
       r.keys[r.n] = v.keys[i];
