@@ -112,9 +112,34 @@ function readSlots(views: SlotViews, snapV: number, base: number, delta: boolean
   return { keys: exactly(sk, n, room), values: exactly(sv, n, room), n, deleted: d + (delta ? room : 0) === 0 ? NONE : exactly(sd, d, delta ? room : 0), d };
 }
 
-/** The first n elements of `a` in an array of their own, with `room` more after them. */
+/**
+ * Where the reads are kept until the scan's groups are packed (module state, one thread): a
+ * full read of 2M keys is 64 MB of keys and values, which as new arrays each checkpoint cost
+ * their zeroing, their page faults and the collector's work. Sized to the last scan's reads
+ * (an eighth more) at the start of a scan; a scan that needs more takes new arrays for the
+ * rest. Valid until the next scan begins.
+ */
+let arena = new Float64Array(0);
+let arenaUsed = 0;
+let lastScanNeeded = 0;
+let scanNeeds = 0;
+const ARENA_HEADROOM = 1.125;
+
+function startArena(): void {
+  if (arena.length < lastScanNeeded) arena = new Float64Array(Math.ceil(lastScanNeeded * ARENA_HEADROOM));
+  arenaUsed = 0;
+  scanNeeds = 0;
+}
+
+/** The first n elements of `a` in the arena (or an array of their own when it is full), with `room` more after them. */
 function exactly(a: Float64Array, n: number, room: number): Float64Array {
-  const out = new Float64Array(n + room);
+  const size = n + room;
+  scanNeeds += size;
+  let out: Float64Array;
+  if (arenaUsed + size <= arena.length) {
+    out = arena.subarray(arenaUsed, arenaUsed + size);
+    arenaUsed += size;
+  } else out = new Float64Array(size);
   out.set(a.subarray(0, n));
   return out;
 }
@@ -257,8 +282,12 @@ function releaseLog(log: SharedArrayBuffer): void {
   Atomics.notify(header, L_DONE);
 }
 
-/** The snapshot's numeric groups, by key group, in the shape the packer packs (captured-group.ts). */
+/**
+ * The snapshot's numeric groups, by key group, in the shape the packer packs (captured-group.ts).
+ * Their arrays are reused by the next scan: pack them first.
+ */
 export function scanNumericTables(scan: NumericScan): NumericGroup[] {
+  startArena();
   const delta = scan.base !== undefined;
   const base = scan.base ?? 0;
   const views = scan.buffers.map((groups) => groups.map((b) => (b === undefined ? undefined : slotViews(b))));
@@ -278,6 +307,7 @@ export function scanNumericTables(scan: NumericScan): NumericGroup[] {
     if (scan.log !== undefined) releaseLog(scan.log);
     throw err;
   }
+  lastScanNeeded = scanNeeds;
   if (scan.log !== undefined) applyPreImages(scan, views, reads, offsets, base, delta);
   const groups: NumericGroup[] = [];
   for (let gi = 0; gi < scan.groupCount; gi++) {
