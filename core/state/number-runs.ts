@@ -14,10 +14,12 @@
  *              keys 1, values 1, …],
  *             [deleted 0, deleted 1, …] ] only in a delta: per table ref, the keys removed
  *
- *   run   = bin 32 ‖ width (1 byte: 4 = Int32, 8 = Float64) ‖ elements, little-endian
+ *   run   = bin 32 ‖ width (1 byte: 1 = Int8, 2 = Int16, 4 = Int32, 8 = Float64) ‖ elements,
+ *           little-endian
  *
- * Float64 runs keep every number as it is (-0, NaN, ±Infinity); a run is Int32 only when every
- * element is an int32 other than -0.
+ * Float64 runs keep every number as it is (-0, NaN, ±Infinity); a run is an integer run only
+ * when every element is an int32 other than -0, and then of the narrowest width that holds
+ * them all (a count of a few is one byte).
  */
 import { Packr } from 'msgpackr';
 import { endianness } from 'node:os';
@@ -26,6 +28,8 @@ import type { StateKind } from './keyed-store.js';
 
 /** The `version` field of a number-run chunk (version 1 is the msgpack entry list). */
 export const NUMBER_RUNS_VERSION = 2;
+const INT8 = 1;
+const INT16 = 2;
 const INT32 = 4;
 const FLOAT64 = 8;
 /** msgpack bin 32: tag and a 4-byte length. */
@@ -43,30 +47,52 @@ const packr = new Packr({ useRecords: true, useBigIntExtension: true });
 let scratch = new Uint8Array(1 << 16);
 let scratchView = new DataView(scratch.buffer);
 let narrow = new Int32Array(1 << 12);
+/** Where Int32 elements are narrowed further (Int8 or Int16), as bytes. */
+let narrowTo = new Int16Array(1 << 12);
 
-/** Narrows a[0, n) into `narrow`; false (and `narrow` partly written) when one is not an int32 or is -0. */
-function narrowed(a: Float64Array, n: number): boolean {
-  if (narrow.length < n) narrow = new Int32Array(Math.max(n, narrow.length * 2));
+/** Bytes per element of the narrowest run for integers in [min, max]. */
+const widthOf = (min: number, max: number): number => (min >= -0x80 && max < 0x80 ? INT8 : min >= -0x8000 && max < 0x8000 ? INT16 : INT32);
+
+/**
+ * Narrows a[0, n) into `narrow` and returns the width of its run: the narrowest integer type
+ * that holds every element, or FLOAT64 (and `narrow` partly written) when one is not an int32
+ * or is -0.
+ */
+function narrowed(a: Float64Array, n: number): number {
+  if (narrow.length < n) {
+    narrow = new Int32Array(Math.max(n, narrow.length * 2));
+    narrowTo = new Int16Array(narrow.length);
+  }
   const out = narrow;
+  let min = 0;
+  let max = 0;
   for (let i = 0; i < n; i++) {
     const x = a[i];
     const y = x | 0;
-    if (y !== x || (y === 0 && 1 / x < 0)) return false;
+    if (y !== x || (y === 0 && 1 / x < 0)) return FLOAT64;
     out[i] = y;
+    if (y < min) min = y;
+    if (y > max) max = y;
   }
-  return true;
+  return widthOf(min, max);
 }
 
 function writeRun(pos: number, a: Float64Array, n: number): number {
-  const int = narrowed(a, n);
-  const width = int ? INT32 : FLOAT64;
+  const width = narrowed(a, n);
   scratch[pos] = BIN32;
   scratchView.setUint32(pos + 1, 1 + n * width);
   scratch[pos + BIN32_HEADER] = width;
   pos += RUN_HEADER;
-  if (int) scratch.set(new Uint8Array(narrow.buffer, 0, n * INT32), pos);
-  else scratch.set(new Uint8Array(a.buffer, a.byteOffset, n * FLOAT64), pos);
-  return pos + n * width;
+  const bytes = n * width;
+  if (width === FLOAT64) scratch.set(new Uint8Array(a.buffer, a.byteOffset, bytes), pos);
+  else if (width === INT32) scratch.set(new Uint8Array(narrow.buffer, 0, bytes), pos);
+  else {
+    // TypedArray.set between element types converts (here: truncates to the width that holds them all).
+    const view = width === INT8 ? new Int8Array(narrowTo.buffer, 0, n) : new Int16Array(narrowTo.buffer, 0, n);
+    view.set(narrow.subarray(0, n));
+    scratch.set(new Uint8Array(narrowTo.buffer, 0, bytes), pos);
+  }
+  return pos + bytes;
 }
 
 /**
@@ -96,11 +122,12 @@ export function encodeNumberRuns(keyGroup: number, tables: [string, StateKind][]
 }
 
 /** A run's numbers (copied out: a run's bytes need not be aligned), or a reason it is malformed. */
-function readRun(run: unknown): Int32Array | Float64Array | string {
+function readRun(run: unknown): Int8Array | Int16Array | Int32Array | Float64Array | string {
   if (!(run instanceof Uint8Array) || run.byteLength < 1) return 'a run that is not binary';
   const width = run[0];
-  if ((width !== INT32 && width !== FLOAT64) || (run.byteLength - 1) % width !== 0) return `a run of width ${width} and ${run.byteLength - 1} bytes`;
-  const out = width === INT32 ? new Int32Array((run.byteLength - 1) / INT32) : new Float64Array((run.byteLength - 1) / FLOAT64);
+  const count = (run.byteLength - 1) / width;
+  if (![INT8, INT16, INT32, FLOAT64].includes(width) || !Number.isInteger(count)) return `a run of width ${width} and ${run.byteLength - 1} bytes`;
+  const out = width === INT8 ? new Int8Array(count) : width === INT16 ? new Int16Array(count) : width === INT32 ? new Int32Array(count) : new Float64Array(count);
   new Uint8Array(out.buffer).set(run.subarray(1));
   return out;
 }
