@@ -70,6 +70,8 @@ export class NumericSlots {
   private mask: number;
   /** Live entries, and slots in use (live and tombstones). */
   live = 0;
+  /** The version of the last write (a delta whose base is above it has nothing here to read). */
+  written = 0;
   private used = 0;
 
   constructor(
@@ -117,6 +119,7 @@ export class NumericSlots {
       this.keys[s] = key;
       this.values[s] = value;
       Atomics.store(this.stamps, s, stamp);
+      this.written = this.clock.version;
       this.used++;
       this.live++;
       return;
@@ -125,6 +128,7 @@ export class NumericSlots {
     if (old !== stamp) {
       if (stampVersion(old) < this.clock.active) this.clock.preImage(this.id, key, this.values[s], old);
       Atomics.store(this.stamps, s, stamp);
+      this.written = this.clock.version;
       if (isTombstone(old)) this.live++;
     }
     this.values[s] = value;
@@ -138,6 +142,7 @@ export class NumericSlots {
     if (stampVersion(old) < this.clock.active) this.clock.preImage(this.id, key, this.values[s], old);
     // The tombstone keeps the deletion for deltas until a confirmed checkpoint has it (rehash).
     Atomics.store(this.stamps, s, this.clock.version * 2 + 1);
+    this.written = this.clock.version;
     this.live--;
   }
 
