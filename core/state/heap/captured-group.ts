@@ -7,8 +7,8 @@
  *
  * Numeric form: when every stored key and value of the group's plain tables is a number (a
  * count, a sum, a numeric id), the capture is a copy into Float64Arrays — an order of magnitude
- * cheaper per entry than msgpack — and the packer rebuilds exactly the chunk the encoder would
- * have written from them. Anything else (strings, objects, lists, map state, TTL wrappers) is
+ * cheaper per entry than msgpack — and the packer writes them as a number-run chunk
+ * (../number-runs.ts), which restores to the same entries. Anything else (strings, objects, lists, map state, TTL wrappers) is
  * encoded on the loop as before.
  */
 import type { StateKind } from '../keyed-store.js';

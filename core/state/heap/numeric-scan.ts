@@ -59,9 +59,9 @@ const READ_LIVE = 1;
 const READ_GONE = 2;
 
 /**
- * One table's entries in this snapshot, in arrays of exactly their size: the reads go into
- * scratch arrays first, since only a full pass tells how many there are (a table at a load of
- * half or less would otherwise take three arrays of its capacity per table and key group).
+ * One table's entries in this snapshot, in arrays of their size (and room for the pre-images to
+ * add): the reads go into scratch arrays first, since only a full pass tells how many there
+ * are (a table at a load of half or less would otherwise take three arrays of its capacity).
  *
  * The stamps are copied in one go and the slots read without a branch on what each holds (the
  * key and value are written at the next free place whether kept or not): at a load near one
@@ -86,14 +86,14 @@ function readSlots(views: SlotViews, snapV: number, base: number, delta: boolean
   // Kept: stamps in [lo, lo + span), the versions [base, snapV) (an empty slot's 0 is below);
   // an even stamp is live, an odd one a tombstone (a deletion, in a delta).
   const lo = Math.max(base, 1) * 2;
-  const span = snapV * 2 - lo;
   const hi = snapV * 2;
+  const span = hi - lo;
   let n = 0;
   let d = 0;
   let since = 0;
   for (let s = 0; s < capacity; s++) {
     const x = st[s];
-    since += (hi - 1 - x) >>> 31;
+    since += (hi - 1 - x) >>> 31; // stamped since the barrier: x >= hi
     // 1 when 0 <= x - lo < span, from the sign bits (a comparison here compiles to a branch).
     const from = x - lo;
     const kept = ((from | (span - 1 - from)) >>> 31) ^ 1;
