@@ -21,6 +21,9 @@
  *
  *   value of map state = [[userKey, userValue], …]   (the user key as given, not its stored form)
  *
+ *   A chunk whose tables hold only numbers may instead be a number-run chunk (version 2,
+ *   number-runs.ts): the same tables, with keys and values as raw runs.
+ *
  * storedKey is `storedKey(key)` from keyed-store.ts: primitives as they are, composite keys as
  * their JSON text.
  */
@@ -28,6 +31,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../failure.js';
 import { writeArrayHeader } from '../msgpack-write.js';
 import type { StateKind } from './keyed-store.js';
+import { entriesOfRuns, NUMBER_RUNS_VERSION } from './number-runs.js';
 
 export const KEYED_SNAPSHOT_VERSION = 1;
 
@@ -235,30 +239,6 @@ function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): n
 }
 
 /**
- * A full chunk whose keys and values are all numbers, written directly: the same bytes as
- * encodeKeyGroupChunk(keyGroup, { tables, entries: [ref, keys[ref][i], values[ref][i], ...] })
- * at a fraction of the cost (no array of boxed entries, no generic packing); the heap packer
- * thread spent most of its time there.
- */
-export function encodeNumericChunk(keyGroup: number, tables: [string, StateKind][], keys: ArrayLike<number>[], values: ArrayLike<number>[]): Uint8Array {
-  let count = 0;
-  for (const k of keys) count += k.length;
-  let pos = startNumericChunk(keyGroup, tables, count * 3, 0, false);
-  const out = scratch;
-  const view = scratchView;
-  for (let ref = 0; ref < keys.length; ref++) {
-    const k = keys[ref];
-    const v = values[ref];
-    for (let i = 0; i < k.length; i++) {
-      pos = writeNumber(out, view, pos, ref);
-      pos = writeNumber(out, view, pos, k[i]);
-      pos = writeNumber(out, view, pos, v[i]);
-    }
-  }
-  return out.slice(0, pos);
-}
-
-/**
  * A delta chunk written directly when every entry and deletion is a number: the same bytes as
  * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions }); undefined when one is not.
  */
@@ -356,14 +336,21 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   } catch (err) {
     throw corrupt(where, `key group ${keyGroup} does not decode (${(err as Error).message})`);
   }
-  if (!Array.isArray(msg) || (msg.length !== 4 && msg.length !== 5) || msg[0] !== KEYED_SNAPSHOT_VERSION) {
-    throw corrupt(where, `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION} chunk`);
+  if (!Array.isArray(msg) || (msg.length !== 4 && msg.length !== 5) || (msg[0] !== KEYED_SNAPSHOT_VERSION && msg[0] !== NUMBER_RUNS_VERSION)) {
+    throw corrupt(where, `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION} or ${NUMBER_RUNS_VERSION} chunk`);
   }
-  const [, kg, tables, entries, deletions] = msg as [number, unknown, unknown, unknown, unknown];
+  const [version, kg, tables, rest, more] = msg as [number, unknown, unknown, unknown, unknown];
   if (kg !== keyGroup) throw corrupt(where, `the index says key group ${keyGroup}, the chunk says ${String(kg)}`);
   if (!Array.isArray(tables) || !tables.every((t) => Array.isArray(t) && typeof t[0] === 'string' && KINDS.has(t[1]))) {
     throw corrupt(where, `key group ${keyGroup} has a malformed table list`);
   }
+  if (version === NUMBER_RUNS_VERSION) {
+    const read = entriesOfRuns(tables as KeyGroupChunk['tables'], rest, more);
+    if (typeof read === 'string') throw corrupt(where, `key group ${keyGroup} has ${read}`);
+    return { tables: tables as KeyGroupChunk['tables'], entries: read.entries, deletions: read.deletions };
+  }
+  const entries = rest;
+  const deletions = more;
   if (!Array.isArray(entries) || entries.length % 3 !== 0) throw corrupt(where, `key group ${keyGroup} has malformed entries`);
   for (let i = 0; i < entries.length; i += 3) {
     const t = entries[i];

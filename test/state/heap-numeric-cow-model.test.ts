@@ -9,7 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
+import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
+import { NUMBER_RUNS_VERSION } from '../../core/state/number-runs.js';
 import { PACK_OFF_THREAD_MIN_ENTRIES } from '../../core/state/heap/heap-snapshot.js';
 import { stopPackerThread } from '../../core/state/heap/snapshot-packer.js';
 import { keyGroupFor } from '../../core/state/key-groups.js';
@@ -112,6 +117,54 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
     assert.ok(seen.preImages > 0 && seen.writesAfterScan > 0);
   });
 
+  it('incremental with skewed keys: tables of key groups not written since the base are skipped, and those written only just after it are not', async () => {
+    const rand = prng(14);
+    const store = new HeapKeyedStore(0, MAXP - 1, true);
+    const handles = TABLES.map((name) => new ValueStateHandle<number>(store, store.register(name, 'value')));
+    const log = store.trackChanges();
+    const model: Model = TABLES.map(() => new Map());
+    // Keys by key group, so that an interval can write a few groups only.
+    const byGroup: number[][] = Array.from({ length: MAXP }, () => []);
+    for (let k = 0; k < 2 * PACK_OFF_THREAD_MIN_ENTRIES; k++) byGroup[keyGroupFor(k, MAXP)].push(k);
+    const write = (groups: number[]) => {
+      const keys = byGroup[groups[Math.floor(rand() * groups.length)]];
+      const key = keys[Math.floor(rand() * keys.length)];
+      const t = Math.floor(rand() * TABLES.length);
+      store.setCurrentKey(key, keyGroupFor(key, MAXP));
+      if (rand() < 0.2) {
+        handles[t].clear();
+        model[t].delete(key);
+      } else {
+        handles[t].update(rand() * 1e6);
+        model[t].set(key, handles[t].value()!);
+      }
+    };
+    const all = byGroup.map((_, kg) => kg);
+    for (let i = 0; i < 4 * PACK_OFF_THREAD_MIN_ENTRIES; i++) write(all);
+    let chain = [await store.snapshot(1, log.cut(1)).run()];
+    log.confirm(1);
+    for (let id = 2; id <= 7; id++) {
+      // Two groups before the barrier; during the read, two others (they belong to the next delta).
+      const before = [Math.floor(rand() * MAXP), Math.floor(rand() * MAXP)];
+      for (let i = 0; i < 3000; i++) write(before);
+      // And a third group whose only change is removals (a tombstone is a write too).
+      for (const key of byGroup[Math.floor(rand() * MAXP)].slice(0, 50)) {
+        store.setCurrentKey(key, keyGroupFor(key, MAXP));
+        handles[0].clear();
+        model[0].delete(key);
+      }
+      const expected = copyModel(model);
+      const job = store.snapshot(id, log.cut(id));
+      const during = [Math.floor(rand() * MAXP), Math.floor(rand() * MAXP)];
+      for (let i = 0; i < 3000; i++) write(during);
+      const layers = [...chain, await job.run()];
+      assertSame(restored(layers), expected, `delta ${id}`);
+      if (id % 3 === 0) continue; // aborted: its changes ride in the next delta
+      log.confirm(id);
+      chain = layers;
+    }
+  });
+
   it('a table that meets a non-number moves to Maps mid-snapshot and stays exact', async () => {
     const store = new HeapKeyedStore(0, MAXP - 1, true);
     const sum = new ValueStateHandle<unknown>(store, store.register('sum', 'value'));
@@ -184,7 +237,7 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
     assert.deepEqual([...got].sort((a, b) => a[0] - b[0]), [...atBarrier].sort((a, b) => a[0] - b[0]));
   });
 
-  it('rescaled: a snapshot restores into two numeric stores of half the key groups each, and back into one', async () => {
+  it('rescaled: a snapshot of number-run chunks restores into two numeric stores of half the key groups each (one also into LMDB), and back into one on Maps', async () => {
     const rand = prng(13);
     const store = new HeapKeyedStore(0, MAXP - 1, true);
     const handles = TABLES.map((name) => new ValueStateHandle<number>(store, store.register(name, 'value')));
@@ -202,8 +255,27 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
       }
     }
     const snap = await store.snapshot(1, undefined).run();
+    assert.ok(snap.index.length > 0 && snap.index.every(([, at]) => snap.data[at + 1] === NUMBER_RUNS_VERSION), 'every chunk is a number-run chunk');
     const halves = [new HeapKeyedStore(0, MAXP / 2 - 1, true), new HeapKeyedStore(MAXP / 2, MAXP - 1, true)];
     for (const half of halves) restoreKeyedChains(half, [[snap]]);
+    // The upper half into LMDB too (a small cache: most values read back from the environment).
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-numeric-model-'));
+    const lmdb = new LmdbKeyedStore({ path: join(dir, 'env'), rangeStart: MAXP / 2, rangeEnd: MAXP - 1, cacheBytes: 64 * 160, operatorUid: 'model', subtask: 1 });
+    try {
+      restoreKeyedChains(lmdb, [[snap]]);
+      TABLES.forEach((name, t) => {
+        const h = new ValueStateHandle<number>(lmdb, lmdb.register(name, 'value'));
+        for (let key = 0; key < PACK_OFF_THREAD_MIN_ENTRIES; key++) {
+          const kg = keyGroupFor(key, MAXP);
+          if (kg < MAXP / 2) continue;
+          lmdb.setCurrentKey(key, kg);
+          assert.equal(h.value(), model[t].get(key), `lmdb ${name} ${key}`);
+        }
+      });
+    } finally {
+      await lmdb.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
     // Every key reads back through the handles of the half that owns its key group.
     TABLES.forEach((name, t) => {
       for (let key = 0; key < PACK_OFF_THREAD_MIN_ENTRIES; key++) {

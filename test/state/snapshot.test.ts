@@ -20,7 +20,8 @@ import {
   snapshotOperatorState,
   type KeyedSnapshot,
 } from '../../core/state/snapshot.js';
-import { encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, encodeNumericRun } from '../../core/state/snapshot-format.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericDelta, encodeNumericRun } from '../../core/state/snapshot-format.js';
+import { encodeNumberRuns } from '../../core/state/number-runs.js';
 
 // ---------------------------------------------------------------------------------------------
 // A subtask's keyed state with the handles user functions would use.
@@ -415,21 +416,65 @@ describe('numeric chunks written directly', () => {
     keys.forEach((k, ref) => k.forEach((key, i) => entries.push(ref, key, values[ref][i])));
     return Buffer.from(encodeKeyGroupChunk(7, { tables: tables.slice(0, keys.length), entries }));
   };
-  it('are byte for byte what msgpackr writes for the same entries, at every number form and array size', () => {
-    // Entry counts on both sides of msgpack's fixarray (16) and array16 (65,536) bounds.
-    for (const n of [0, 1, 5, 6, 21_845, 21_846, 30_000]) {
-      const keys = [Array.from({ length: n }, (_, i) => edges[i % edges.length] + (i >= edges.length ? i : 0)), [edges[n % edges.length]]];
-      const values = [Array.from({ length: n }, (_, i) => edges[(i * 7) % edges.length]), [-5]];
-      const direct = Buffer.from(encodeNumericChunk(7, tables, keys.map((k) => Float64Array.from(k)), values.map((v) => Float64Array.from(v))));
-      assert.ok(direct.equals(packed(keys, values)), `${n} entries`);
+  it('as number runs decode to exactly the entries and deletions given, at every number form and width, and refuse malformed runs', () => {
+    // Runs narrow to the smallest integer width that holds every element (-0, 2^31 and fractions keep Float64).
+    const runs: [number[], number][] = [
+      [[0, 1, -128, 127], 1],
+      [[-129, 5], 2],
+      [[128, 0], 2],
+      [[32_767, -32_768], 2],
+      [[32_768, 1], 4],
+      [[-32_769, 1], 4],
+      [[2 ** 31 - 1, -(2 ** 31)], 4],
+      [[2 ** 31, 1], 8],
+      [[-0, 1], 8],
+      [[0.5, 1], 8],
+      [edges, 8],
+      [[], 1],
+    ];
+    const tablesOf = runs.map((_, i): [string, 'value'] => [`t${i}`, 'value']);
+    const widthsOf = (bytes: Uint8Array) => {
+      const widths: number[] = [];
+      // From the first run on: runs (bin 32) and the deletions' array header (fixarray or array 16).
+      for (let at = bytes.indexOf(0xc6); at < bytes.length; ) {
+        if (bytes[at] === 0xdc) at += 3;
+        else if ((bytes[at] & 0xf0) === 0x90) at += 1;
+        else {
+          assert.equal(bytes[at], 0xc6);
+          widths.push(bytes[at + 5]);
+          at += 5 + Buffer.from(bytes.buffer, bytes.byteOffset + at + 1, 4).readUInt32BE(0);
+        }
+      }
+      return widths;
+    };
+    for (const delta of [false, true]) {
+      // Keys and values: the same run, then the run reversed (a value run narrows on its own).
+      const keys = runs.map(([r]) => Float64Array.from(r));
+      const values = runs.map(([r]) => Float64Array.from([...r].reverse()));
+      const deleted = delta ? runs.map(([r], i) => Float64Array.from(i % 2 === 0 ? r : [])) : undefined;
+      const bytes = encodeNumberRuns(7, tablesOf, keys, values, deleted);
+      const chunk = decodeKeyGroupChunk(bytes, 7);
+      const entries: number[] = [];
+      keys.forEach((k, ref) => k.forEach((key, i) => entries.push(ref, key, values[ref][i])));
+      const deletions: number[] = [];
+      deleted?.forEach((k, ref) => k.forEach((key) => deletions.push(ref, key)));
+      assert.deepEqual(chunk.tables, tablesOf);
+      assert.deepEqual(chunk.entries, entries); // strict: -0 and NaN as given
+      assert.deepEqual(chunk.deletions, delta ? deletions : undefined);
+      const widths = runs.flatMap(([, w]) => [w, w]);
+      if (delta) runs.forEach(([, w], i) => widths.push(i % 2 === 0 ? w : 1));
+      assert.deepEqual(widthsOf(bytes), widths);
     }
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.oneof(fc.integer(), fc.double(), fc.constantFrom(...edges)), fc.oneof(fc.integer(), fc.double())), { maxLength: 40 }), (pairs) => {
-        const keys = [pairs.map((p) => p[0])];
-        const values = [pairs.map((p) => p[1])];
-        return Buffer.from(encodeNumericChunk(7, tables.slice(0, 1), keys.map((k) => Float64Array.from(k)), values.map((v) => Float64Array.from(v)))).equals(packed(keys, values));
-      }),
-    );
+    // A run whose length is not a whole number of its elements, or a width that is not 1, 2, 4 or 8.
+    const good = encodeNumberRuns(7, tablesOf.slice(0, 1), [Float64Array.from([1, 100_000])], [Float64Array.from([1.5, 2])]);
+    const widthAt = good.indexOf(0xc6) + 5; // the keys run: Int32
+    assert.equal(good[widthAt], 4);
+    // 8: the keys run read as one Float64 key, against 2 values.
+    for (const bad of [3, 8, 16]) {
+      const b = Uint8Array.from(good);
+      b[widthAt] = bad;
+      assert.throws(() => decodeKeyGroupChunk(b, 7), (e: unknown) => e instanceof EddyError && e.code === 'CHECKPOINT_CORRUPT' && /key group 7 has (a run of width 3|1 keys and 2 values|a run of width 16)/.test(e.message));
+    }
   });
 
   it('as deltas are byte for byte what msgpackr writes, and refuse entries that are not numbers', () => {

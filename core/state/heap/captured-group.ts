@@ -7,12 +7,13 @@
  *
  * Numeric form: when every stored key and value of the group's plain tables is a number (a
  * count, a sum, a numeric id), the capture is a copy into Float64Arrays — an order of magnitude
- * cheaper per entry than msgpack — and the packer rebuilds exactly the chunk the encoder would
- * have written from them. Anything else (strings, objects, lists, map state, TTL wrappers) is
+ * cheaper per entry than msgpack — and the packer writes them as a number-run chunk
+ * (../number-runs.ts), which restores to the same entries. Anything else (strings, objects, lists, map state, TTL wrappers) is
  * encoded on the loop as before.
  */
 import type { StateKind } from '../keyed-store.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericChunk, encodeNumericDelta, encodeNumericRun, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import { encodeNumberRuns, NUMBER_RUNS_WRITABLE } from '../number-runs.js';
+import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericDelta, encodeNumericRun, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
 import { DedupedLog } from './log-dedup.js';
 import { LOG_MAX_TABLE, type LogChunk } from './write-log.js';
 
@@ -34,20 +35,14 @@ export interface EncodedGroup {
 
 export type CapturedGroup = NumericGroup | EncodedGroup;
 
-/** The chunk bytes of a captured group: the same bytes the encoder writes for the same state. */
+/**
+ * The chunk bytes of a captured group: encoded bytes as they are, numeric groups as a
+ * number-run chunk (../number-runs.ts; on a big-endian platform as the msgpack entry list).
+ */
 export function packCapturedGroup(g: CapturedGroup): Uint8Array {
   if ('bytes' in g) return g.bytes;
-  if (g.deleted === undefined) return encodeNumericChunk(g.kg, g.tables, g.keys, g.values);
-  const entries: number[] = [];
-  g.keys.forEach((keys, ref) => {
-    const values = g.values[ref];
-    for (let i = 0; i < keys.length; i++) entries.push(ref, keys[i], values[i]);
-  });
-  const deletions: number[] = [];
-  g.deleted.forEach((keys, ref) => {
-    for (let i = 0; i < keys.length; i++) deletions.push(ref, keys[i]);
-  });
-  return encodeNumericDelta(g.kg, g.tables, entries, deletions) ?? encodeKeyGroupChunk(g.kg, { tables: g.tables, entries, deletions });
+  if (NUMBER_RUNS_WRITABLE) return encodeNumberRuns(g.kg, g.tables, g.keys, g.values, g.deleted);
+  return encodeKeyGroupChunk(g.kg, chunkOf(g));
 }
 
 /**
@@ -80,8 +75,8 @@ export function floatsOf(g: CapturedGroup): Float64Array[] {
   return 'bytes' in g ? [] : [...g.keys, ...g.values, ...(g.deleted ?? [])];
 }
 
-/** The chunk content of a captured delta group (decoding it when it was encoded on the loop). */
-function deltaChunkOf(g: CapturedGroup): KeyGroupChunk {
+/** The chunk content of a captured group (decoding it when it was encoded on the loop). */
+function chunkOf(g: CapturedGroup): KeyGroupChunk {
   if ('bytes' in g) {
     const c = decodeKeyGroupChunk(g.bytes, g.kg);
     return { tables: c.tables, entries: c.entries, deletions: c.deletions ?? [] };
@@ -94,7 +89,7 @@ function deltaChunkOf(g: CapturedGroup): KeyGroupChunk {
   g.deleted?.forEach((keys, ref) => {
     for (let i = 0; i < keys.length; i++) deletions.push(ref, keys[i]);
   });
-  return { tables: [...g.tables], entries, deletions };
+  return { tables: [...g.tables], entries, ...(g.deleted !== undefined ? { deletions } : {}) };
 }
 
 /**
@@ -127,7 +122,7 @@ export class GroupPacker {
     const gi = g.kg - this.rangeStart;
     this.packed.add(gi);
     if (this.logged?.has(gi) !== true) this.chunks.set(g.kg, packCapturedGroup(g));
-    else this.chunks.set(g.kg, this.merged(g.kg, deltaChunkOf(g), this.logged));
+    else this.chunks.set(g.kg, this.merged(g.kg, chunkOf(g), this.logged));
   }
 
   /** The groups of a snapshot's numeric tables (numeric-scan.ts), joined with the same groups' Map tables at finish. */

@@ -173,18 +173,20 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
   numericScan(id: number, delta: boolean, concurrent: boolean): NumericScan | undefined {
     const tables: NumericScan['tables'] = [];
     const buffers: NumericScan['buffers'] = [];
+    const base = this.clock.confirmedVersion;
     let entries = 0;
     this.tables.forEach((t, tid) => {
       if (t.numeric === undefined) return;
       tables.push({ id: tid, name: t.name, kind: t.kind });
-      buffers.push(t.numeric.map((s) => (s.live > 0 || delta ? s.buffer : undefined)));
+      // Nothing to read: a full snapshot of an empty table, a delta of one not written since its base.
+      buffers.push(t.numeric.map((s) => ((delta ? s.written >= base : s.live > 0) ? s.buffer : undefined)));
       for (const s of t.numeric) entries += s.live;
     });
     const { snapV, log } = this.clock.beginSnapshot(entries, concurrent && tables.length > 0);
     this.clock.cut(id, snapV);
     if (tables.length === 0) return undefined;
     const groupCount = this.rangeEnd - this.rangeStart + 1;
-    return { rangeStart: this.rangeStart, groupCount, tables, buffers, snapV, base: delta ? this.clock.confirmedVersion : undefined, log };
+    return { rangeStart: this.rangeStart, groupCount, tables, buffers, snapV, base: delta ? base : undefined, log };
   }
 
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {

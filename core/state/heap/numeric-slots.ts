@@ -11,10 +11,10 @@
  * pays one stamp compare per write, and a pre-image (pre-image-log.ts) for the first write to
  * an entry the running snapshot may not have read yet.
  *
- * Seqlock per slot: a reader loads the stamp, the key and value, and the stamp again, and
- * keeps the entry only when both stamps are equal and older than the snapshot's version; the
- * loop stores a new stamp (Atomics) before it changes a value, and appends a pre-image before
- * that. Growth rehashes into a new buffer and leaves the old one as it was, so a snapshot
+ * The reader copies the stamps, then reads keys and values, then the pre-image log: the loop
+ * appends a pre-image of an entry stamped before the snapshot (and publishes it) before it
+ * stores the new stamp and value, so whatever the reader saw of a changed slot is overridden
+ * by the pre-image. Growth rehashes into a new buffer and leaves the old one as it was, so a snapshot
  * still reading the old one reads a table nobody writes.
  */
 import { hashOf } from './log-dedup.js';
@@ -70,6 +70,8 @@ export class NumericSlots {
   private mask: number;
   /** Live entries, and slots in use (live and tombstones). */
   live = 0;
+  /** The version of the last write (a delta whose base is above it has nothing here to read). */
+  written = 0;
   private used = 0;
 
   constructor(
@@ -117,6 +119,7 @@ export class NumericSlots {
       this.keys[s] = key;
       this.values[s] = value;
       Atomics.store(this.stamps, s, stamp);
+      this.written = this.clock.version;
       this.used++;
       this.live++;
       return;
@@ -125,6 +128,7 @@ export class NumericSlots {
     if (old !== stamp) {
       if (stampVersion(old) < this.clock.active) this.clock.preImage(this.id, key, this.values[s], old);
       Atomics.store(this.stamps, s, stamp);
+      this.written = this.clock.version;
       if (isTombstone(old)) this.live++;
     }
     this.values[s] = value;
@@ -138,6 +142,7 @@ export class NumericSlots {
     if (stampVersion(old) < this.clock.active) this.clock.preImage(this.id, key, this.values[s], old);
     // The tombstone keeps the deletion for deltas until a confirmed checkpoint has it (rehash).
     Atomics.store(this.stamps, s, this.clock.version * 2 + 1);
+    this.written = this.clock.version;
     this.live--;
   }
 

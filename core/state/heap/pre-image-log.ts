@@ -5,7 +5,7 @@
  * stamp) here before changing it. The packer reads the log once its scan of the slots is over:
  * a slot it saw change had its pre-image appended (and the length published) first.
  *
- * Layout: an Int32 header (L_LENGTH, L_DONE), then keys, values (Float64), ids, stamps (Int32).
+ * Layout: an Int32 header (L_LENGTH, L_DONE, L_CAPACITY, L_READ_FENCE), then keys, values (Float64), ids, stamps (Int32).
  */
 
 /** Int32 index: entries appended (the loop publishes it with Atomics after each). */
@@ -14,6 +14,8 @@ export const L_LENGTH = 0;
 export const L_DONE = 1;
 /** Int32 index: entries the log holds at most. */
 export const L_CAPACITY = 2;
+/** Int32 index the packer stores to between its reads of the slots and of L_LENGTH, only to order them. */
+export const L_READ_FENCE = 3;
 export const LOG_HEADER_BYTES = 16;
 /** Bytes per entry: key, value (8 B each), id, stamp (4 B each). */
 export const LOG_ENTRY_BYTES = 24;

@@ -109,6 +109,10 @@ export class VersionClock {
     this.length = n + 1;
     this.preImages++;
     Atomics.store(log.header, L_LENGTH, n + 1);
+    // An Atomics load after the store: the caller's plain write of the new value may not be
+    // seen before the length on a weakly ordered CPU (a release store does not hold back later
+    // stores; a load after it does, and the load holds back what follows).
+    Atomics.load(log.header, L_DONE);
   }
 
   /** Blocks until the packer has read the running snapshot (at most SCAN_WAIT_MS). */
