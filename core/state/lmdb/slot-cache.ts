@@ -72,7 +72,13 @@ export function bytesPerKey(tables: number): number {
   return NUMBER_KEY_BYTES + SLAB_BYTES + TABLE_SLAB_BYTES * tables;
 }
 
-/** Slots waiting for a write-back the CLOCK hand passes per eviction before giving up (write back first). */
+/**
+ * Slots waiting for a write-back the CLOCK hand passes per eviction before giving up (write
+ * back first), when changed slots are most of the cache. Otherwise the waiting ones are a run
+ * of keys changed since the hand last came by (new keys take the slots it just freed), and
+ * the hand goes on past them: giving up there wrote the whole cache back synchronously while
+ * nine tenths of it could have been evicted.
+ */
 const MAX_SWEEP = 4096;
 
 /** A small integer is stored in the array cell (Smi); any other number is a 16-byte HeapNumber. */
@@ -127,6 +133,8 @@ export class SlotCache {
   peakBytes = 0;
   /** Bytes of slots with a table not yet captured by a write-back. */
   dirtyBytes = 0;
+  /** Slots with a table not yet captured by a write-back (pins > 0). */
+  dirtySlots = 0;
   /** The newest write-back known committed: slots captured by it or earlier may be evicted. */
   private committedGen = 0;
   /**
@@ -315,7 +323,10 @@ export class SlotCache {
     if (now === was) return;
     d[s] = now;
     if ((was & DIRTY) !== 0) return;
-    if (was === CLEAN && this.pins[s]++ === 0) this.dirtyBytes += this.size[s];
+    if (was === CLEAN && this.pins[s]++ === 0) {
+      this.dirtyBytes += this.size[s];
+      this.dirtySlots++;
+    }
     (this.dirtyList[t][this.group[s]] ??= []).push(s);
   }
 
@@ -336,7 +347,10 @@ export class SlotCache {
   captured(t: number, s: number, gen: number): void {
     this.dirty[t][s] = CLEAN;
     this.gen[s] = gen;
-    if (--this.pins[s] === 0) this.dirtyBytes -= this.size[s];
+    if (--this.pins[s] === 0) {
+      this.dirtyBytes -= this.size[s];
+      this.dirtySlots--;
+    }
   }
 
   /**
@@ -358,7 +372,7 @@ export class SlotCache {
       this.hand = s + 1 >= this.top ? 0 : s + 1;
       if (this.keys[s] === undefined || s === keep) continue;
       if (this.pins[s] > 0 || this.gen[s] > this.committedGen) {
-        if (++waiting >= MAX_SWEEP) {
+        if (++waiting >= MAX_SWEEP && this.dirtySlots * 2 > this.count) {
           this.stuck = true;
           break;
         }
@@ -425,6 +439,7 @@ export class SlotCache {
     this.hand = 0;
     this.bytes = this.capacity * (SLAB_BYTES + TABLE_SLAB_BYTES * this.values.length);
     this.dirtyBytes = 0;
+    this.dirtySlots = 0;
     this.stuck = false;
   }
 }
