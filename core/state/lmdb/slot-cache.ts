@@ -1,7 +1,7 @@
 /**
  * The LMDB backend's write-behind cache: one slot per cached key, holding that key's value of
  * every state table, in parallel arrays (a slab) rather than one object per entry, so a cached
- * key costs one Map entry and a few array cells, and its size is known.
+ * key costs one key index entry and a few array cells, and its size is known.
  *
  *   groups[gi]: stored key → slot              (one KeyIndex per key group of the subtask's range)
  *   slot s:  keys[s]  group[s]  ref[s]  pins[s]  gen[s]  size[s]
@@ -18,16 +18,14 @@
  * cache only once that write-back is committed (before that, a miss would read the older value
  * from LMDB).
  *
- * The budget is in bytes, charged from what things take (measured, see
- * test/state/lmdb-cache.test.ts): the slot arrays by their capacity, a key index entry per
- * cached key, and each value's size (valueBytes; objects from their msgpack length, and until first
- * encoded at the table's average). Eviction is CLOCK (second chance, an approximation of least
+ * The budget is in bytes, charged from what things take (cache-charges.ts; an object value
+ * from its msgpack length, and until first encoded at the table's average). Eviction is CLOCK (second chance, an approximation of least
  * recently used): the hand sweeps the slots, clears the reference bit of a recently used one
  * and evicts the first clean, committed one whose bit is clear, one at a time, never half the
  * cache at once.
  */
-
-import { CELL_BYTES, KeyIndex } from './key-index.js';
+import { FIRST_OBJECT_BYTES, MAP_ENTRY_BYTES, NUMBER_KEY_BYTES, numberBytes, SLAB_BYTES, TABLE_SLAB_BYTES, valueBytes } from './cache-charges.js';
+import { KeyIndex } from './key-index.js';
 
 /** A key LMDB does not hold (cached, so a second read of it does not go there again). */
 export const ABSENT = Symbol('absent');
@@ -41,38 +39,6 @@ export const HELD_DIRTY = HELD | DIRTY;
 export const UNLOGGED = 4;
 
 /**
- * Heap bytes of one cached key's Map entry (keys other than numbers, key-index.ts): V8's ordered
- * hash table holds key, value and chain (24 B) and half a bucket per entry (measured: about
- * 24 B at the table's usual fill).
- */
-export const MAP_ENTRY_BYTES = 24;
-/** Heap bytes of the slot arrays per slot of capacity: keys 8, gen 4, size 4, group 2, ref 1, pins 1. */
-export const SLAB_BYTES = 20;
-/** And per state table: value cell 8, valueSize 4, dirty 1. */
-export const TABLE_SLAB_BYTES = 13;
-/**
- * Heap bytes per byte of msgpack for object values (arrays, objects, map state): a JS object
- * graph is several times the size of its msgpack encoding (pointers, headers, hidden classes).
- */
-export const OBJECT_BYTES_PER_ENCODED_BYTE = 4;
-/** The first guess for an object value of a table none of whose objects was encoded yet. */
-const FIRST_OBJECT_BYTES = 128;
-
-/**
- * Heap bytes of one number key in its key index (key-index.ts): a 16-byte cell at the table's
- * average load (between growths it is filled from 3/8 to 3/4: about 0.53). Charged per key,
- * not by the table's capacity, so that evicting a key frees what it is charged: the tables of
- * all key groups grow at about the same time under uniform keys, and a charge by capacity
- * jumped by a quarter of a small cache at once.
- */
-export const NUMBER_KEY_BYTES = Math.round(CELL_BYTES / 0.53);
-
-/** Bytes a cache holding every key at full capacity charges per key with `tables` primitive values (number keys). */
-export function bytesPerKey(tables: number): number {
-  return NUMBER_KEY_BYTES + SLAB_BYTES + TABLE_SLAB_BYTES * tables;
-}
-
-/**
  * Slots waiting for a write-back the CLOCK hand passes per eviction before giving up (write
  * back first), when changed slots are most of the cache. Otherwise the waiting ones are a run
  * of keys changed since the hand last came by (new keys take the slots it just freed), and
@@ -80,29 +46,6 @@ export function bytesPerKey(tables: number): number {
  * nine tenths of it could have been evicted.
  */
 const MAX_SWEEP = 4096;
-
-/** A small integer is stored in the array cell (Smi); any other number is a 16-byte HeapNumber. */
-const numberBytes = (v: number): number => ((v | 0) === v && v <= 0x3fffffff && v >= -0x40000000 ? 0 : 16);
-
-/**
- * Heap bytes of a primitive value as V8 holds it in an array cell (beyond the cell itself); objects:
- * `encodedBytes` (their msgpack length, when known) scaled, else `unseenObject` until they are encoded.
- */
-export function valueBytes(v: unknown, encodedBytes = -1, unseenObject = FIRST_OBJECT_BYTES): number {
-  switch (typeof v) {
-    case 'number':
-      return numberBytes(v);
-    case 'string':
-      return 16 + ((v.length + 7) & ~7);
-    case 'bigint':
-      return 16 + 8 * Math.ceil(v.toString(16).length / 16);
-    case 'object':
-      if (v === null) return 0;
-      return encodedBytes >= 0 ? 32 + encodedBytes * OBJECT_BYTES_PER_ENCODED_BYTE : unseenObject;
-    default:
-      return 0;
-  }
-}
 
 export class SlotCache {
   /** groups[gi]: stored key → slot. */
@@ -162,10 +105,6 @@ export class SlotCache {
   ) {
     for (let g = 0; g < groupCount; g++) this.groups.push(new KeyIndex());
     this.leftFrom = new Uint8Array(groupCount);
-  }
-
-  get tableCount(): number {
-    return this.values.length;
   }
 
   /** Slots in use. */
@@ -397,11 +336,6 @@ export class SlotCache {
       this.relayout(Math.max(64, Math.floor(this.count * 1.5)));
     }
     return !this.stuck;
-  }
-
-  /** Whether the last sweep found nothing it could evict before a write-back commits. */
-  get isStuck(): boolean {
-    return this.stuck;
   }
 
   private drop(s: number): void {
