@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
 import { DEFAULT_STATE_CACHE_MB } from '../../core/state/lmdb/cache-budget.js';
 import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
-import { bytesPerKey } from '../../core/state/lmdb/slot-cache.js';
+import { bytesPerKey } from '../../core/state/lmdb/cache-charges.js';
 import { DEFAULT_MAX_PARALLELISM, keyGroupFor } from '../../core/state/key-groups.js';
 import type { KeyedStateStore } from '../../core/state/keyed-store.js';
 import { runGroup, type MicroRow } from './tiny.js';

@@ -30,34 +30,32 @@ export interface CacheView {
   range: { start: number; end: number };
 }
 
-/** The keys of the group being captured, in the Map's order (reused: a capture copies out of it). */
+/** The keys of the group being captured and their slots (reused: a capture copies out of them). */
 let groupKeys = new Float64Array(1024);
+let groupSlots = new Int32Array(1024);
 
 /** The group as Float64Arrays, or undefined when a key, value or table is not plain numbers. */
 function captureNumeric(view: CacheView, gi: number, kg: number): NumericGroup | undefined {
   const { cache, tables } = view;
   const group = cache.groups[gi];
   for (let t = 0; t < tables.length; t++) if (tables[t].kind === 'map' || view.ttlTables[t] === true) return undefined;
-  if (groupKeys.length < group.size) groupKeys = new Float64Array(group.size * 2);
-  // Keys once, then slots per table: two plain iterators cost less than one of [key, slot] pairs.
-  let i = 0;
-  for (const k of group.keys()) {
-    if (typeof k !== 'number') return undefined;
-    groupKeys[i++] = k;
+  if (groupKeys.length < group.size) {
+    groupKeys = new Float64Array(group.size * 2);
+    groupSlots = new Int32Array(group.size * 2);
   }
+  const count = group.numbersInto(groupKeys, groupSlots);
+  if (count < 0) return undefined;
   const g: NumericGroup = { kg, tables: [], keys: [], values: [] };
   for (let t = 0; t < tables.length; t++) {
     const values = cache.values[t];
-    const keys = takeFloats(group.size);
-    const vals = takeFloats(group.size);
+    const keys = takeFloats(count);
+    const vals = takeFloats(count);
     let n = 0;
-    i = 0;
-    for (const s of group.values()) {
-      const v = values[s];
-      const k = groupKeys[i++];
+    for (let i = 0; i < count; i++) {
+      const v = values[groupSlots[i]];
       if (v === undefined || v === ABSENT) continue;
       if (typeof v !== 'number') return undefined;
-      keys[n] = k;
+      keys[n] = groupKeys[i];
       vals[n++] = v;
     }
     if (n === 0) continue;
@@ -76,15 +74,15 @@ function encodeGroup(view: CacheView, gi: number, kg: number): Uint8Array | unde
   for (let t = 0; t < tables.length; t++) {
     const ref = used.length;
     let any = false;
-    for (const [k, s] of cache.groups[gi]) {
+    cache.groups[gi].forEach((k, s) => {
       const v = cache.values[t][s];
-      if (v === undefined || v === ABSENT) continue;
+      if (v === undefined || v === ABSENT) return;
       const stored = view.storedForm(t, v);
       const live = view.ttlTables[t] === true ? liveValue(tables[t].kind, stored, view.now) : stored;
-      if (live === undefined) continue;
+      if (live === undefined) return;
       entries.push(ref, k, live);
       any = true;
-    }
+    });
     if (any) used.push([tables[t].name, tables[t].kind]);
   }
   return used.length === 0 ? undefined : encodeKeyGroupChunk(kg, { tables: used, entries });

@@ -1,9 +1,9 @@
 /**
  * The LMDB backend's write-behind cache: one slot per cached key, holding that key's value of
  * every state table, in parallel arrays (a slab) rather than one object per entry, so a cached
- * key costs one Map entry and a few array cells, and its size is known.
+ * key costs one key index entry and a few array cells, and its size is known.
  *
- *   groups[gi]: Map stored key → slot          (one Map per key group of the subtask's range)
+ *   groups[gi]: stored key → slot              (one KeyIndex per key group of the subtask's range)
  *   slot s:  keys[s]  group[s]  ref[s]  pins[s]  gen[s]  size[s]
  *            values[t][s]  valueSize[t][s]  dirty[t][s]     (per state table t)
  *
@@ -18,14 +18,14 @@
  * cache only once that write-back is committed (before that, a miss would read the older value
  * from LMDB).
  *
- * The budget is in bytes, charged from what things take (measured, see
- * test/state/lmdb-cache.test.ts): the slot arrays by their capacity, a Map entry per cached
- * key, and each value's size (valueBytes; objects from their msgpack length, and until first
- * encoded at the table's average). Eviction is CLOCK (second chance, an approximation of least
+ * The budget is in bytes, charged from what things take (cache-charges.ts; an object value
+ * from its msgpack length, and until first encoded at the table's average). Eviction is CLOCK (second chance, an approximation of least
  * recently used): the hand sweeps the slots, clears the reference bit of a recently used one
  * and evicts the first clean, committed one whose bit is clear, one at a time, never half the
  * cache at once.
  */
+import { FIRST_OBJECT_BYTES, MAP_ENTRY_BYTES, NUMBER_KEY_BYTES, numberBytes, SLAB_BYTES, TABLE_SLAB_BYTES, valueBytes } from './cache-charges.js';
+import { KeyIndex } from './key-index.js';
 
 /** A key LMDB does not hold (cached, so a second read of it does not go there again). */
 export const ABSENT = Symbol('absent');
@@ -39,54 +39,17 @@ export const HELD_DIRTY = HELD | DIRTY;
 export const UNLOGGED = 4;
 
 /**
- * Heap bytes of one cached key's Map entry: V8's ordered hash table holds key, value and chain
- * (24 B) and half a bucket per entry (measured: about 24 B at the table's usual fill).
+ * Slots waiting for a write-back the CLOCK hand passes per eviction before giving up (write
+ * back first), when changed slots are most of the cache. Otherwise the waiting ones are a run
+ * of keys changed since the hand last came by (new keys take the slots it just freed), and
+ * the hand goes on past them: giving up there wrote the whole cache back synchronously while
+ * nine tenths of it could have been evicted.
  */
-export const MAP_ENTRY_BYTES = 24;
-/** Heap bytes of the slot arrays per slot of capacity: keys 8, gen 4, size 4, group 2, ref 1, pins 1. */
-export const SLAB_BYTES = 20;
-/** And per state table: value cell 8, valueSize 4, dirty 1. */
-export const TABLE_SLAB_BYTES = 13;
-/**
- * Heap bytes per byte of msgpack for object values (arrays, objects, map state): a JS object
- * graph is several times the size of its msgpack encoding (pointers, headers, hidden classes).
- */
-export const OBJECT_BYTES_PER_ENCODED_BYTE = 4;
-/** The first guess for an object value of a table none of whose objects was encoded yet. */
-const FIRST_OBJECT_BYTES = 128;
-
-/** Bytes a cache holding every key at full capacity charges per key with `tables` primitive values. */
-export function bytesPerKey(tables: number): number {
-  return MAP_ENTRY_BYTES + SLAB_BYTES + TABLE_SLAB_BYTES * tables;
-}
-
-/** Slots waiting for a write-back the CLOCK hand passes per eviction before giving up (write back first). */
 const MAX_SWEEP = 4096;
-
-/**
- * Heap bytes of a primitive value as V8 holds it in an array cell (beyond the cell itself); objects:
- * `encodedBytes` (their msgpack length, when known) scaled, else `unseenObject` until they are encoded.
- */
-export function valueBytes(v: unknown, encodedBytes = -1, unseenObject = FIRST_OBJECT_BYTES): number {
-  switch (typeof v) {
-    case 'number':
-      // A small integer is stored in the cell (Smi); anything else is a 16-byte HeapNumber.
-      return (v | 0) === v && v <= 0x3fffffff && v >= -0x40000000 ? 0 : 16;
-    case 'string':
-      return 16 + ((v.length + 7) & ~7);
-    case 'bigint':
-      return 16 + 8 * Math.ceil(v.toString(16).length / 16);
-    case 'object':
-      if (v === null) return 0;
-      return encodedBytes >= 0 ? 32 + encodedBytes * OBJECT_BYTES_PER_ENCODED_BYTE : unseenObject;
-    default:
-      return 0;
-  }
-}
 
 export class SlotCache {
   /** groups[gi]: stored key → slot. */
-  readonly groups: Map<unknown, number>[] = [];
+  readonly groups: KeyIndex[] = [];
   keys: unknown[] = [];
   group = new Uint16Array(0);
   /** CLOCK reference bit: set on every access, cleared by the passing hand. */
@@ -113,6 +76,8 @@ export class SlotCache {
   peakBytes = 0;
   /** Bytes of slots with a table not yet captured by a write-back. */
   dirtyBytes = 0;
+  /** Slots with a table not yet captured by a write-back (pins > 0). */
+  dirtySlots = 0;
   /** The newest write-back known committed: slots captured by it or earlier may be evicted. */
   private committedGen = 0;
   /**
@@ -138,12 +103,8 @@ export class SlotCache {
     private readonly groupCount: number,
     readonly budget: number,
   ) {
-    for (let g = 0; g < groupCount; g++) this.groups.push(new Map());
+    for (let g = 0; g < groupCount; g++) this.groups.push(new KeyIndex());
     this.leftFrom = new Uint8Array(groupCount);
-  }
-
-  get tableCount(): number {
-    return this.values.length;
   }
 
   /** Slots in use. */
@@ -170,8 +131,7 @@ export class SlotCache {
 
   /** The slot of `stored` in group `gi`, or -1. */
   find(gi: number, stored: unknown): number {
-    const s = this.groups[gi].get(stored);
-    return s === undefined ? -1 : s;
+    return this.groups[gi].get(stored);
   }
 
   /** A new slot for `stored` in group `gi`, nothing loaded (the caller evicted first if it wanted room). */
@@ -186,18 +146,52 @@ export class SlotCache {
     this.ref[s] = 1;
     this.pins[s] = 0;
     this.gen[s] = 0;
-    this.size[s] = MAP_ENTRY_BYTES;
-    this.charge(MAP_ENTRY_BYTES);
-    this.groups[gi].set(stored, s);
+    this.groups[gi].add(stored, s);
+    const entry = KeyIndex.holdsAsNumber(stored) ? NUMBER_KEY_BYTES : MAP_ENTRY_BYTES;
+    this.size[s] = entry;
+    this.charge(entry);
     return s;
   }
 
+  /**
+   * More capacity, slot numbers unchanged: every slot below `top` is in use here (insert takes
+   * a free one first), so the arrays are only extended, not compacted as relayout does.
+   */
   private grow(): void {
-    this.relayout(Math.max(64, Math.floor(this.capacity * 1.25)));
+    const cap = Math.max(64, Math.floor(this.capacity * 1.25));
+    this.reshape(
+      cap,
+      (a, b) => {
+        b.set(a);
+        return b;
+      },
+      (values) => {
+        // In place: V8 grows a packed array's backing store without a copy made here.
+        while (values.length < cap) values.push(undefined);
+        return values;
+      },
+    );
   }
 
   private slabBytes(capacity: number): number {
     return capacity * (SLAB_BYTES + TABLE_SLAB_BYTES * this.values.length);
+  }
+
+  /** The slot arrays at capacity `cap`: `move` makes each typed array's new form, `moveValues` each of the JS arrays'. */
+  private reshape(cap: number, move: <A extends Uint8Array | Uint16Array | Uint32Array>(a: A, b: A) => A, moveValues: (a: unknown[]) => unknown[]): void {
+    this.charge(this.slabBytes(cap) - this.slabBytes(this.capacity));
+    this.group = move(this.group, new Uint16Array(cap));
+    this.ref = move(this.ref, new Uint8Array(cap));
+    this.pins = move(this.pins, new Uint8Array(cap));
+    this.gen = move(this.gen, new Uint32Array(cap));
+    this.size = move(this.size, new Uint32Array(cap));
+    for (let t = 0; t < this.values.length; t++) {
+      this.dirty[t] = move(this.dirty[t], new Uint8Array(cap));
+      this.valueSize[t] = move(this.valueSize[t], new Uint32Array(cap));
+      this.values[t] = moveValues(this.values[t]);
+    }
+    this.keys = moveValues(this.keys);
+    this.capacity = cap;
   }
 
   /**
@@ -213,26 +207,16 @@ export class SlotCache {
       for (let s = 0; s < top; s++) if (remap[s] >= 0) b[remap[s]] = a[s];
       return b;
     };
-    this.charge(this.slabBytes(cap) - this.slabBytes(this.capacity));
-    this.group = move(this.group, new Uint16Array(cap));
-    this.ref = move(this.ref, new Uint8Array(cap));
-    this.pins = move(this.pins, new Uint8Array(cap));
-    this.gen = move(this.gen, new Uint32Array(cap));
-    this.size = move(this.size, new Uint32Array(cap));
+    this.reshape(cap, move, (a) => move(a, new Array<unknown>(cap).fill(undefined)));
     for (let t = 0; t < this.values.length; t++) {
-      this.dirty[t] = move(this.dirty[t], new Uint8Array(cap));
-      this.valueSize[t] = move(this.valueSize[t], new Uint32Array(cap));
-      this.values[t] = move(this.values[t], new Array<unknown>(cap).fill(undefined));
       for (const lists of [this.dirtyList[t], this.heldList[t]]) {
         for (const list of lists) if (list !== undefined) for (let i = 0; i < list.length; i++) list[i] = remap[list[i]];
       }
     }
-    this.keys = move(this.keys, new Array<unknown>(cap).fill(undefined));
-    if (n !== top) for (let s = 0; s < n; s++) this.groups[this.group[s]].set(this.keys[s], s);
+    if (n !== top) for (let s = 0; s < n; s++) this.groups[this.group[s]].move(this.keys[s], s);
     this.free.length = 0;
     this.top = n;
     this.hand = 0;
-    this.capacity = cap;
   }
 
   /**
@@ -241,12 +225,22 @@ export class SlotCache {
    * object keeps the last measured size until its next encoding measures it again.
    */
   setValue(t: number, s: number, v: unknown, encodedBytes = -1): void {
+    const values = this.values[t];
+    if (typeof v === 'number') {
+      // A number replacing one of its size (the usual update): nothing to charge, and the
+      // size array, a cache miss of its own, is not read.
+      const prev = values[s];
+      if (typeof prev === 'number' && numberBytes(prev) === numberBytes(v)) {
+        values[s] = v;
+        return;
+      }
+    }
     const sizes = this.valueSize[t];
     const old = sizes[s];
     const isObject = typeof v === 'object' && v !== null;
     const now = encodedBytes < 0 && isObject && old > 0 ? old : valueBytes(v, encodedBytes, this.objectBytes[t]);
     if (isObject && encodedBytes >= 0) this.objectBytes[t] += Math.round((now - this.objectBytes[t]) / 16);
-    this.values[t][s] = v;
+    values[s] = v;
     if (now !== old) {
       sizes[s] = now;
       this.resize(s, now - old);
@@ -268,7 +262,10 @@ export class SlotCache {
     if (now === was) return;
     d[s] = now;
     if ((was & DIRTY) !== 0) return;
-    if (was === CLEAN && this.pins[s]++ === 0) this.dirtyBytes += this.size[s];
+    if (was === CLEAN && this.pins[s]++ === 0) {
+      this.dirtyBytes += this.size[s];
+      this.dirtySlots++;
+    }
     (this.dirtyList[t][this.group[s]] ??= []).push(s);
   }
 
@@ -289,7 +286,10 @@ export class SlotCache {
   captured(t: number, s: number, gen: number): void {
     this.dirty[t][s] = CLEAN;
     this.gen[s] = gen;
-    if (--this.pins[s] === 0) this.dirtyBytes -= this.size[s];
+    if (--this.pins[s] === 0) {
+      this.dirtyBytes -= this.size[s];
+      this.dirtySlots--;
+    }
   }
 
   /**
@@ -311,7 +311,7 @@ export class SlotCache {
       this.hand = s + 1 >= this.top ? 0 : s + 1;
       if (this.keys[s] === undefined || s === keep) continue;
       if (this.pins[s] > 0 || this.gen[s] > this.committedGen) {
-        if (++waiting >= MAX_SWEEP) {
+        if (++waiting >= MAX_SWEEP && this.dirtySlots * 2 > this.count) {
           this.stuck = true;
           break;
         }
@@ -338,11 +338,6 @@ export class SlotCache {
     return !this.stuck;
   }
 
-  /** Whether the last sweep found nothing it could evict before a write-back commits. */
-  get isStuck(): boolean {
-    return this.stuck;
-  }
-
   private drop(s: number): void {
     this.leftFrom[this.group[s]] = 1;
     this.groups[this.group[s]].delete(this.keys[s]);
@@ -358,9 +353,9 @@ export class SlotCache {
 
   /** Forgets everything (after a restore wrote LMDB directly). */
   clear(): void {
-    this.groups.forEach((m, gi) => {
-      if (m.size > 0) this.leftFrom[gi] = 1;
-      m.clear();
+    this.groups.forEach((index, gi) => {
+      if (index.size > 0) this.leftFrom[gi] = 1;
+      index.clear();
     });
     for (let s = 0; s < this.top; s++) this.keys[s] = undefined;
     for (let t = 0; t < this.values.length; t++) {
@@ -378,6 +373,7 @@ export class SlotCache {
     this.hand = 0;
     this.bytes = this.capacity * (SLAB_BYTES + TABLE_SLAB_BYTES * this.values.length);
     this.dirtyBytes = 0;
+    this.dirtySlots = 0;
     this.stuck = false;
   }
 }

@@ -17,14 +17,14 @@ export function sweepGroup(scope: CaptureScope, env: RootDatabase<Buffer, Buffer
   scope.tables.forEach((t, id) => {
     if (!scope.ttlTables[id]) return;
     const changed: [unknown, unknown][] = [];
-    for (const [k, s] of c.groups[gi]) {
+    c.groups[gi].forEach((k, s) => {
       const v = c.values[id][s];
-      if (v === ABSENT || v === undefined) continue;
+      if (v === ABSENT || v === undefined) return;
       const stored = t.kind === 'map' ? [...(v as Map<unknown, unknown>).values()] : v;
       const live = liveValue(t.kind, stored, now);
       if (live === undefined) changed.push([k, ABSENT]);
       else if (live !== stored) changed.push([k, entryMapOf(live as [unknown, unknown][])]);
-    }
+    });
     // Values only in LMDB (or not read into the cache yet).
     const range = env.getRange({ start: tablePrefix(kg, id), end: tablePrefix(kg, id + 1) });
     for (const { key, value } of range as Iterable<{ key: Buffer; value: Buffer }>) {
