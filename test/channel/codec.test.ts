@@ -123,6 +123,17 @@ test('decodes straight from RingConsumer.payload() (zero-copy view into the ring
   assert.ok(frames > 200);
 });
 
+test('a string that starts with U+FEFF keeps it, short or long, decoded from a ring (a SharedArrayBuffer view)', () => {
+  // msgpackr decodes a string of more than 64 bytes with a TextDecoder that, by default, drops a
+  // leading U+FEFF; scripts/patch-msgpackr.mjs (run after npm install) makes it keep it. From
+  // ring memory msgpackr's native extractor never runs, so this is the path every batch takes.
+  const strings = ['\uFEFF', '\uFEFFa', '\uFEFF' + 'x'.repeat(61), '\uFEFF' + 'x'.repeat(62), '\uFEFF' + '\u0000'.repeat(101), '\uFEFF\uFEFF' + 'é'.repeat(200)];
+  const batch = [...strings, ...strings.map((s, i) => ({ id: i, text: s }))];
+  const bytes = new BatchEncoder().encode(batch).slice();
+  assert.deepEqual(new BatchDecoder().decode(sharedView(bytes, 8)), batch);
+  assert.deepEqual(new BatchDecoder().decode(bytes), batch);
+});
+
 test('every batch is self-contained: consecutive batches of one encoder decode with fresh decoders, in any order', () => {
   fc.assert(
     fc.property(fc.array(recordBatch, { minLength: 2, maxLength: 6 }), (batches) => {
