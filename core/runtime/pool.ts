@@ -85,3 +85,15 @@ export class SlotPool {
     await this.piscina.destroy();
   }
 }
+
+/**
+ * Stops every kept idle pool now, so the next job starts on fresh threads. For a benchmark
+ * that compares jobs: a kept thread carries what earlier jobs left (heap, optimised code), and
+ * each job should start from the same place.
+ */
+export async function stopIdlePools(): Promise<void> {
+  const pools = [...idlePools.values()];
+  idlePools.clear();
+  for (const { timer } of pools) clearTimeout(timer);
+  await Promise.all(pools.map(({ piscina }) => piscina.destroy()));
+}

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { runJob } from '../../core/index.js';
-import { IDLE_POOL_MS } from '../../core/runtime/pool.js';
+import { IDLE_POOL_MS, stopIdlePools } from '../../core/runtime/pool.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 
 interface Tagged {
@@ -46,6 +46,16 @@ describe('warm slot threads between jobs', () => {
     assert.equal(ta.length, 2, `two subtasks, two threads: ${ta}`);
     assert.ok(!ta.includes(0), 'records were mapped on worker threads, not the main thread');
     assert.deepEqual(threadsOf(b), ta);
+  });
+
+  it('after stopIdlePools the next job starts on fresh threads (what the Nexmark bench does between queries)', async () => {
+    const before = threadsOf(collected(await runJob(JOB, { args: { count: '2000' } })));
+    await stopIdlePools();
+    const after = collected(await runJob(JOB, { args: { count: '2000' } }));
+    assertExactlyIndices(after, 2000);
+    const fresh = threadsOf(after);
+    assert.equal(fresh.length, 2);
+    assert.deepEqual(fresh.filter((t) => before.includes(t)), [], `threads ${before} served again: ${fresh}`);
   });
 
   it('threads of a job whose worker exited are not handed to the next job', async () => {
