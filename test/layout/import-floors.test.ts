@@ -206,6 +206,20 @@ function folderCircles(edges: readonly ImportEdge[], known: readonly KnownUpward
   });
 }
 
+/** Writes `files` (path → text) into a fresh folder, calls `check` with it, then removes it. */
+function withTree(files: Record<string, string>, check: (root: string) => void): void {
+  const root = mkdtempSync(join(tmpdir(), 'eddy-floors-'));
+  try {
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, rel)), { recursive: true });
+      writeFileSync(join(root, rel), text);
+    }
+    check(root);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 describe('import floors: lower folders never import higher ones', () => {
   const edges = folderImports(repoRoot);
 
@@ -231,38 +245,35 @@ describe('import floors: lower folders never import higher ones', () => {
   });
 
   it('the checks catch an upward import, a type-only one in a multi-line import, a dynamic one, a module named by URL, core importing workers, a folder without a floor and a circle', () => {
-    const root = mkdtempSync(join(tmpdir(), 'eddy-floors-'));
-    try {
-      const write = (rel: string, text: string) => {
-        mkdirSync(dirname(join(root, rel)), { recursive: true });
-        writeFileSync(join(root, rel), text);
-      };
-      write('core/state/a.ts', "// import { no } from '../api/x.js' (a comment is not an import)\nimport type {\n  X,\n} from '../api/x.js';\n");
-      write('core/time/b.ts', "export const b = () => import('../graph/g.js');\n");
-      write('core/time/c.ts', "import { d } from '../checkpoint/d.js';\n");
-      write('core/checkpoint/d.ts', "export { c } from '../time/c.js';\n");
-      write('core/newfolder/e.ts', "import '../failure.js';\n");
-      write('core/api/x.ts', 'export type X = 1;\n');
-      write('core/cli/f.ts', "import { w } from '../../workers/w.js';\n");
-      write('core/control/g.ts', "// new URL('../runtime/commented.js', import.meta.url)\nconst pkg = new URL('../../package.json', import.meta.url);\nexport const entry = new URL(\n  '../runtime/r.js',\n  import.meta.url,\n);\n");
-      const found = folderImports(root);
-      const upward = upwardImports(found, []);
-      assert.deepEqual(upward.sort(), [
-        'core/state/a.ts:4: core/state (floor 2) imports core/api/x.ts on a higher floor (core/api, floor 6)',
-        'core/time/b.ts:1: core/time (floor 3) imports core/graph/g.ts on a higher floor (core/graph, floor 5)',
-        'core/cli/f.ts:1: core/cli (floor 10) imports workers/w.ts on a higher floor (workers, floor 11)',
-        'core/control/g.ts:4: core/control (floor 4) imports core/runtime/r.ts on a higher floor (core/runtime, floor 8)',
-        "core/newfolder/e.ts:1: folder core/newfolder has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)",
-      ].sort());
-      assert.deepEqual(folderCircles(found, []), [
-        'import circle between core/checkpoint, core/time: core/checkpoint/d.ts:1 imports core/time/c.ts; core/time/c.ts:1 imports core/checkpoint/d.ts',
-      ]);
-      // A known arrow is excused for its own file only.
-      const excused = upwardImports(found, [{ file: 'core/state/a.ts', target: 'core/api', why: '' }]);
-      assert.deepEqual(excused.sort(), upward.filter((p) => !p.startsWith('core/state/a.ts')).sort());
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    withTree(
+      {
+        'core/state/a.ts': "// import { no } from '../api/x.js' (a comment is not an import)\nimport type {\n  X,\n} from '../api/x.js';\n",
+        'core/time/b.ts': "export const b = () => import('../graph/g.js');\n",
+        'core/time/c.ts': "import { d } from '../checkpoint/d.js';\n",
+        'core/checkpoint/d.ts': "export { c } from '../time/c.js';\n",
+        'core/newfolder/e.ts': "import '../failure.js';\n",
+        'core/api/x.ts': 'export type X = 1;\n',
+        'core/cli/f.ts': "import { w } from '../../workers/w.js';\n",
+        'core/control/g.ts': "// new URL('../runtime/commented.js', import.meta.url)\nconst pkg = new URL('../../package.json', import.meta.url);\nexport const entry = new URL(\n  '../runtime/r.js',\n  import.meta.url,\n);\n",
+      },
+      (root) => {
+        const found = folderImports(root);
+        const upward = upwardImports(found, []);
+        assert.deepEqual(upward.sort(), [
+          'core/state/a.ts:4: core/state (floor 2) imports core/api/x.ts on a higher floor (core/api, floor 6)',
+          'core/time/b.ts:1: core/time (floor 3) imports core/graph/g.ts on a higher floor (core/graph, floor 5)',
+          'core/cli/f.ts:1: core/cli (floor 10) imports workers/w.ts on a higher floor (workers, floor 11)',
+          'core/control/g.ts:4: core/control (floor 4) imports core/runtime/r.ts on a higher floor (core/runtime, floor 8)',
+          "core/newfolder/e.ts:1: folder core/newfolder has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)",
+        ].sort());
+        assert.deepEqual(folderCircles(found, []), [
+          'import circle between core/checkpoint, core/time: core/checkpoint/d.ts:1 imports core/time/c.ts; core/time/c.ts:1 imports core/checkpoint/d.ts',
+        ]);
+        // A known arrow is excused for its own file only.
+        const excused = upwardImports(found, [{ file: 'core/state/a.ts', target: 'core/api', why: '' }]);
+        assert.deepEqual(excused.sort(), upward.filter((p) => !p.startsWith('core/state/a.ts')).sort());
+      },
+    );
   });
 });
 
@@ -315,22 +326,19 @@ describe('no module cycle at run time', () => {
   });
 
   it('the check finds a value cycle and ignores a type-only one', () => {
-    const root = mkdtempSync(join(tmpdir(), 'eddy-cycles-'));
-    try {
-      const write = (rel: string, text: string) => {
-        mkdirSync(dirname(join(root, rel)), { recursive: true });
-        writeFileSync(join(root, rel), text);
-      };
-      write('core/api/a.ts', "import { b } from './b.js';\nexport const a = 1;\n");
-      write('core/api/b.ts', "import { c } from './c.js';\nexport const b = 2;\n");
-      write('core/api/c.ts', "import { a } from './a.js';\nexport const c = 3;\n");
-      write('core/api/d.ts', "import type { E } from './e.js';\nexport type D = 1;\n");
-      write('core/api/e.ts', "import { type D } from './d.js';\nexport { type D as F } from './d.js';\nexport type E = 2;\n");
-      assert.deepEqual(moduleCycles(valueImports(root)), [
-        'module cycle core/api/a.ts, core/api/b.ts, core/api/c.ts: core/api/a.ts:1 imports core/api/b.ts; core/api/b.ts:1 imports core/api/c.ts; core/api/c.ts:1 imports core/api/a.ts',
-      ]);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    withTree(
+      {
+        'core/api/a.ts': "import { b } from './b.js';\nexport const a = 1;\n",
+        'core/api/b.ts': "import { c } from './c.js';\nexport const b = 2;\n",
+        'core/api/c.ts': "import { a } from './a.js';\nexport const c = 3;\n",
+        'core/api/d.ts': "import type { E } from './e.js';\nexport type D = 1;\n",
+        'core/api/e.ts': "import { type D } from './d.js';\nexport { type D as F } from './d.js';\nexport type E = 2;\n",
+      },
+      (root) => {
+        assert.deepEqual(moduleCycles(valueImports(root)), [
+          'module cycle core/api/a.ts, core/api/b.ts, core/api/c.ts: core/api/a.ts:1 imports core/api/b.ts; core/api/b.ts:1 imports core/api/c.ts; core/api/c.ts:1 imports core/api/a.ts',
+        ]);
+      },
+    );
   });
 });
