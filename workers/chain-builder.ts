@@ -16,7 +16,7 @@ import { timestampsOperator } from '../core/operators/timestamps.js';
 import type { JobPlan } from '../core/runtime/job-plan.js';
 import type { TaskSpec } from '../core/runtime/messages.js';
 import type { TaskTime } from '../core/time/task-time.js';
-import { connectorContext } from './control-port.js';
+import { connectorContext } from './connector-context.js';
 import type { NodeRuntime } from './node-runtime.js';
 import type { TaskOutput } from './output.js';
 import { SourceCounter } from './source-counter.js';

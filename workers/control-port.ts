@@ -4,27 +4,8 @@
  * rings the task's own gate, so a task parked on empty inputs wakes to handle it; a busy task
  * takes its commands synchronously (`takeCommands`) instead of waiting for its next yield.
  */
-import type { ConnectorContext, ConnectorReport } from '../core/connectors/types.js';
-import { createHash } from 'node:crypto';
-import { displayName, type StreamNode } from '../core/graph/stream-graph.js';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { PortCommand, StateQueryCommand, TaskCommand, TaskReport, TaskSpec } from '../core/runtime/messages.js';
-
-export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: number): ConnectorContext {
-  const operatorUid = displayName(node);
-  return {
-    subtaskIndex: spec.subtask,
-    parallelism,
-    operatorUid,
-    attempt: spec.attempt,
-    jobKey: createHash('sha256').update(spec.checkpointDir ?? spec.jobPath).digest('hex').slice(0, 12),
-    report(r: ConnectorReport) {
-      if (r.kind === 'collect') send(spec, { type: 'collected', operatorUid, chunk: r.chunk });
-      else if (r.kind === 'parse-counts') send(spec, { type: 'parse-counts', operatorUid, counts: r.counts });
-      else send(spec, { type: 'duplicates-dropped', operatorUid, duplicates: r.duplicates });
-    },
-  };
-}
 
 export function send(spec: TaskSpec, report: TaskReport): void {
   spec.port.postMessage(report);

@@ -16,7 +16,7 @@ import type { KeyedBackend } from '../core/state/keyed-backend.js';
 import { keyGroupRange } from '../core/state/key-groups.js';
 import { LmdbKeyedStore } from '../core/state/lmdb/lmdb-keyed-store.js';
 import { OperatorStateStore } from '../core/state/operator-state.js';
-import { connectorContext } from './control-port.js';
+import { connectorContext } from './connector-context.js';
 
 /** One chained operator's state and connector, as snapshots and restores see it. */
 export interface NodeRuntime {

@@ -399,8 +399,9 @@ export class RingConsumer {
       // (or the ring is empty): each wake costs this thread a futex call and, on a busy
       // machine, its time slice (the kernel tends to run the woken thread at once), and a
       // producer woken with little room writes a frame or two and parks again. Half, not a
-      // quarter: measured in the keyed-count bench (notes/perf.md), half the wakes and the
-      // consumer still has half a ring of frames to read while the producer gets going.
+      // quarter: measured in the keyed-count bench (`node dist/bench/index.js --suite keyed-count`),
+      // half the wakes, and the consumer still has half a ring of frames to read while the
+      // producer gets going.
       // No lost wake-up: while the producer waits it writes nothing, so every frame between
       // readPos and WRITE_POS is one this consumer will read and release; the release that
       // empties the ring (or frees half) sees `needed` (it was stored before the producer's
