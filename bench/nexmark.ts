@@ -124,8 +124,8 @@ async function measure(path: string, query: string, mode: ConsistencyMode, event
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   // A figure from a run that restarted (it redid work) or was cancelled (it did not finish) means nothing.
-  if (res.restarts !== 0) throw new Error(`${query} (${mode}): the job restarted ${res.restarts} time(s): ${res.failures.map((f) => f.message).join('; ')}`);
-  if (res.cancelled) throw new Error(`${query} (${mode}): the job was cancelled`);
+  if (res.restarts !== 0) throw new Error(`the job restarted ${res.restarts} time(s): ${res.failures.map((f) => f.message).join('; ')}`);
+  if (res.cancelled) throw new Error('the job was cancelled');
   const cpuMs = (cpu.user + cpu.system) / 1000;
   return {
     query,
@@ -182,8 +182,14 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun, var
     await stopIdlePools();
     const sql = o.sql !== false && SQL_CANNOT_RUN[q] === undefined;
     if (o.sql !== false && !sql) sqlSkipped[q] = SQL_CANNOT_RUN[q];
-    const run = (variant: Variant, mode: ConsistencyMode, events: number, round?: number) =>
-      variant === 'sql' ? measure(SQL_JOB, q, mode, events, o, sqlArgs(q), round) : measure(job(q), q, mode, events, o, {}, round);
+    const run = async (variant: Variant, mode: ConsistencyMode, events: number, round = -1): Promise<NexmarkRun> => {
+      try {
+        return await (variant === 'sql' ? measure(SQL_JOB, q, mode, events, o, sqlArgs(q), round) : measure(job(q), q, mode, events, o, {}, round));
+      } catch (err) {
+        const which = `${variant === 'sql' ? 'SQL' : 'DataStream'} ${mode}, ${round < 0 ? `unmeasured run of ${events} events` : `round ${round + 1}`}`;
+        throw new Error(`${which}: ${(err as Error).message}`);
+      }
+    };
     try {
       // The probes also warm the query: its module is compiled and its code optimised in every
       // worker. Both versions get the same warm-up, so that neither starts its first pair colder.

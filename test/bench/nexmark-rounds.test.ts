@@ -72,7 +72,7 @@ function result(): NexmarkResult {
   return {
     parallelism: 2, rate: 10_000_000, intervalMs: 1000, rounds: 3, incremental: false, runs, sqlRuns,
     startupCpuMs: { q13: { datastream: 10, sql: 90 } },
-    failures: [{ query: 'q2', message: 'q2 (exactly-once): the job restarted 1 time(s): boom' }],
+    failures: [{ query: 'q2', message: 'SQL exactly-once, round 3: the job restarted 1 time(s): boom' }],
     generator: { job: run('generator', 'none', -1, 1_000_000), function: { events: 1_000_000, eventsPerSec: 1_600_000 } },
   };
 }
