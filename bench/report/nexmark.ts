@@ -2,7 +2,7 @@
 import { describeSqlConf, type NexmarkResult } from '../nexmark.js';
 import { PUBLISHED_PER_CORE, PUBLISHED_SOURCES } from '../nexmark-published.js';
 import type { Spread } from '../stats.js';
-import { datastreamRounds, fewerRounds, sqlPairs, type ModeRounds } from './nexmark-rounds.js';
+import { datastreamRounds, sqlPairs, type ModeRounds } from './nexmark-rounds.js';
 import { barChart } from './svg.js';
 
 const n0 = (n: number) => Math.round(n).toLocaleString('en-US');
