@@ -45,10 +45,12 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --parallelism N            checkpoint-modes and nexmark (default 2)
   --intervals MS,MS,...      checkpoint-modes only (default 50,100,250,1000,10000; quick 50,100,1000)
   --events N                 nexmark only: events per run (default: sized so a run takes --seconds)
-  --seconds S                nexmark only: target seconds per run without --events (default 4; quick 1)
+  --seconds S                nexmark only: target seconds per run without --events (default 2; quick 1)
   --queries q0,q5,...        nexmark only: the queries to run (default all, q0 … q22; quick q0,q5,q8)
   --rows WORD[,WORD]         state-scale only: the rows whose name holds every word (e.g. 'p1 heap')
   --rate R                   nexmark only: events per second of event time (default 10,000,000)
+  --rounds N                 nexmark: paired rounds per query and mode, DataStream and SQL alternating first (default 3; quick 2)
+  --incremental              nexmark only: incremental checkpoints in the checkpointing modes (default full)
   --no-sql                   nexmark only: leave out the SQL versions (examples/nexmark-sql) run beside each query
   --sql-conf FILE|none       nexmark only: the SQL runs' settings (default examples/nexmark-sql/sql-conf.yaml, the
                              reference's mini-batch 2 s / 50,000 rows; none: Flink's defaults, every change emitted)
@@ -77,6 +79,7 @@ try {
       rows: { type: 'string' },
       rate: { type: 'string' },
       'no-sql': { type: 'boolean', default: false },
+      incremental: { type: 'boolean', default: false },
       'sql-conf': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -224,15 +227,18 @@ const runners: Record<Suite, () => Promise<void>> = {
         parallelism,
         rate: positiveInt('rate', values.rate) ?? 10_000_000,
         events: positiveInt('events', values.events),
-        seconds: positiveInt('seconds', values.seconds) ?? (quick ? 1 : 4),
+        seconds: positiveInt('seconds', values.seconds) ?? (quick ? 1 : 2),
+        rounds: roundsFlag ?? (quick ? 2 : 3),
+        incremental: values.incremental,
         sql: !values['no-sql'],
         sqlConf,
       },
-      (x) =>
+      (x, variant) =>
         console.log(
-          `  ${x.query.padEnd(9)} ${x.mode.padEnd(13)} ${fmt(x.events).padStart(11)} events  ${fmt(x.eventsPerSec).padStart(10)} events/s  ${fmt(x.eventsPerCpuSec).padStart(10)} per CPU-s  ${x.cores.toFixed(2)} cores  ${x.checkpoints} checkpoints`,
+          `  ${x.round < 0 ? '       ' : `round ${x.round + 1}`} ${`${x.query}${variant === 'sql' ? ' SQL' : ''}`.padEnd(9)} ${x.mode.padEnd(13)} ${fmt(x.events).padStart(11)} events  ${fmt(x.eventsPerSec).padStart(10)} events/s  ${fmt(x.eventsPerCpuSec).padStart(10)} per CPU-s  ${x.cores.toFixed(2)} cores  ${x.checkpoints} checkpoints`,
         ),
     );
+    for (const f of results.nexmark.failures ?? []) errors.push({ suite: 'nexmark', message: `${f.query}: ${f.message}` });
   },
   connectors: async () => {
     results.connectors = await benchConnectors(

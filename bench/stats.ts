@@ -1,4 +1,4 @@
-/** Small statistics shared by every suite: medians of rounds, nearest-rank percentiles, peak RSS. */
+/** Small statistics shared by every suite: medians and spreads of rounds, nearest-rank percentiles, peak RSS. */
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -12,6 +12,19 @@ export function percentile(xs: readonly number[], p: number): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1];
+}
+
+/** The median of several rounds and their extremes, so a report can show how far the rounds spread. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  /** How many rounds the figures came from. */
+  n: number;
+}
+
+export function spread(xs: readonly number[]): Spread {
+  return { median: median(xs), min: xs.length ? Math.min(...xs) : NaN, max: xs.length ? Math.max(...xs) : NaN, n: xs.length };
 }
 
 export interface Percentiles {
