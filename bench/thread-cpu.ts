@@ -9,19 +9,19 @@ import type { ThreadRole } from '../core/thread-roles.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-function sample(seen: Map<string, number>): void {
-  let tids: string[];
+/** The ids of this process's threads (empty where /proc does not exist: not Linux). */
+function threadIds(): string[] {
   try {
-    tids = readdirSync('/proc/self/task');
+    return readdirSync('/proc/self/task');
   } catch {
-    return; // not Linux: nothing to report
+    return [];
   }
-  for (const tid of tids) {
+}
+
+function sample(seen: Map<string, number>): void {
+  for (const tid of threadIds()) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      seen.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND);
+      seen.set(tid, parseStatCpuMs(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
     } catch {
       // the thread ended
     }
@@ -77,6 +77,57 @@ export function cpuByRole(cpu: Map<number, number>, roles: Map<number, ThreadRol
     else if (r?.role === 'writer') out.writers += ms;
     else if (r?.role === 'task') out[r.keyed ? 'keyedTasks' : 'otherTasks'] += ms;
     else out.other += ms;
+  }
+  return out;
+}
+
+/** One thread's counters from /proc: CPU and how often it gave up or lost its core. */
+export interface ThreadCounters {
+  cpuMs: number;
+  /**
+   * Voluntary context switches: times the thread blocked. A task thread blocks only when its
+   * event loop has nothing to run (parked on its gate, waiting for ring space, awaiting I/O),
+   * so this counts its sleeps and the wake-ups that ended them.
+   */
+  voluntary: number;
+  /** Involuntary context switches: times the kernel took the core away (contention). */
+  involuntary: number;
+}
+
+/** The two context-switch counts of a /proc/PID/task/TID/status text. */
+export function parseContextSwitches(status: string): { voluntary: number; involuntary: number } {
+  const v = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+  const n = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(status);
+  return { voluntary: v ? Number(v[1]) : 0, involuntary: n ? Number(n[1]) : 0 };
+}
+
+/** CPU ms (utime + stime) of a /proc/PID/task/TID/stat text. */
+export function parseStatCpuMs(stat: string): number {
+  // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** Every live thread's counters so far, by thread id (empty where /proc does not exist). */
+export function threadCountersNow(): Map<number, ThreadCounters> {
+  const out = new Map<number, ThreadCounters>();
+  for (const tid of threadIds()) {
+    try {
+      const cpuMs = parseStatCpuMs(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'));
+      out.set(Number(tid), { cpuMs, ...parseContextSwitches(readFileSync(`/proc/self/task/${tid}/status`, 'utf8')) });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** What each thread did between two readings (threads started since count from 0; ended ones are lost). */
+export function countersBetween(before: Map<number, ThreadCounters>, after: Map<number, ThreadCounters>): Map<number, ThreadCounters> {
+  const out = new Map<number, ThreadCounters>();
+  for (const [tid, a] of after) {
+    const b = before.get(tid);
+    out.set(tid, b === undefined ? a : { cpuMs: a.cpuMs - b.cpuMs, voluntary: a.voluntary - b.voluntary, involuntary: a.involuntary - b.involuntary });
   }
   return out;
 }

@@ -1,0 +1,83 @@
+/**
+ * One Nexmark DataStream query in paired rounds of two or more consistency modes, with every
+ * run's CPU and context switches per thread group (see mode-cpu.ts):
+ *
+ *   node dist/bench/mode-cpu-run.js [--query q5] [--events N] [--rounds R]
+ *        [--modes none,at-least-once] [--parallelism 2] [--interval MS] [--rate R]
+ *
+ * The modes alternate which goes first from round to round; before the rounds the query runs
+ * twice unmeasured (20,000 events, then half a run) so every thread has compiled and optimised
+ * it. A repeated mode (--modes none,none) measures the spread of identical runs. Linux only
+ * (per-thread counters come from /proc); prints one line per run and a summary.
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runJob } from '../core/index.js';
+import type { ConsistencyMode } from '../core/contract/consistency.js';
+import { listenThreadRoles } from '../core/thread-roles.js';
+import { formatRun, formatSummary, groupCounters, modeLabels, type ModeRun } from './mode-cpu.js';
+import { countersBetween, threadCountersNow } from './thread-cpu.js';
+
+const MODES: readonly ConsistencyMode[] = ['none', 'at-least-once', 'exactly-once'];
+
+function fail(message: string): never {
+  console.error(`mode-cpu: ${message}`);
+  process.exit(2);
+}
+
+function positive(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) fail(`--${flag} takes a positive whole number, got '${text}'`);
+  return n;
+}
+
+const { values } = parseArgs({
+  options: {
+    query: { type: 'string', default: 'q5' },
+    events: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '5' },
+    modes: { type: 'string', default: 'none,at-least-once' },
+    parallelism: { type: 'string', default: '2' },
+    interval: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '10000000' },
+  },
+});
+if (!/^q\d+$/.test(values.query!)) fail(`--query takes a Nexmark query name such as q5, got '${values.query}'`);
+const job = fileURLToPath(new URL(`../examples/nexmark/${values.query}.js`, import.meta.url));
+const events = positive('events', values.events!);
+const rounds = positive('rounds', values.rounds!);
+const parallelism = positive('parallelism', values.parallelism!);
+const intervalMs = positive('interval', values.interval!);
+const rate = positive('rate', values.rate!);
+const modes = values.modes!.split(',').map((m) => m.trim()) as ConsistencyMode[];
+for (const m of modes) if (!MODES.includes(m)) fail(`--modes takes ${MODES.join(', ')} (comma-separated), got '${m}'`);
+if (modes.length < 2) fail('--modes needs two modes or more (the first is the one the others are compared with)');
+const labels = modeLabels(modes);
+
+const run = (mode: ConsistencyMode, n: number) =>
+  runJob(job, { parallelism, mode, checkpointIntervalMs: mode === 'none' ? undefined : intervalMs, args: { events: String(n), rate: String(rate) } });
+
+const roles = listenThreadRoles();
+await run('none', 20_000);
+await run('none', Math.max(20_000, Math.round(events / 2)));
+const runs: ModeRun[] = [];
+for (let round = 0; round < rounds; round++) {
+  const order = labels.map((_, i) => i);
+  if (round % 2 === 1) order.reverse();
+  for (const i of order) {
+    const before = threadCountersNow();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const res = await run(modes[i], events);
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const groups = groupCounters(countersBetween(before, threadCountersNow()), roles.roles, process.pid);
+    if (res.restarts !== 0 || res.cancelled) fail(`${labels[i]}, round ${round + 1}: the job restarted or was cancelled; its figures would mean nothing`);
+    const r: ModeRun = { label: labels[i], round, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, events, checkpoints: res.checkpointsCompleted, groups };
+    runs.push(r);
+    console.log(formatRun(r));
+  }
+}
+roles.stop();
+console.log(formatSummary(runs, labels));
+process.exit(0);
