@@ -10,10 +10,12 @@
  * it. A repeated mode (--modes none,none) measures the spread of identical runs. Linux only
  * (per-thread counters come from /proc); prints one line per run and a summary.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runJob } from '../core/index.js';
 import type { ConsistencyMode } from '../core/contract/consistency.js';
+import type { JobResult } from '../core/runtime/options.js';
 import { listenThreadRoles } from '../core/thread-roles.js';
 import { formatRun, formatSummary, groupCounters, modeLabels, type ModeRun } from './mode-cpu.js';
 import { countersBetween, threadCountersNow } from './thread-cpu.js';
@@ -31,17 +33,25 @@ function positive(flag: string, text: string): number {
   return n;
 }
 
-const { values } = parseArgs({
-  options: {
-    query: { type: 'string', default: 'q5' },
-    events: { type: 'string', default: '1000000' },
-    rounds: { type: 'string', default: '5' },
-    modes: { type: 'string', default: 'none,at-least-once' },
-    parallelism: { type: 'string', default: '2' },
-    interval: { type: 'string', default: '1000' },
-    rate: { type: 'string', default: '10000000' },
-  },
-});
+const OPTIONS = {
+  query: { type: 'string', default: 'q5' },
+  events: { type: 'string', default: '1000000' },
+  rounds: { type: 'string', default: '5' },
+  modes: { type: 'string', default: 'none,at-least-once' },
+  parallelism: { type: 'string', default: '2' },
+  interval: { type: 'string', default: '1000' },
+  rate: { type: 'string', default: '10000000' },
+} as const;
+
+function parsed() {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (err) {
+    fail((err as Error).message.split('\n')[0]);
+  }
+}
+
+const { values } = parsed();
 if (!/^q\d+$/.test(values.query!)) fail(`--query takes a Nexmark query name such as q5, got '${values.query}'`);
 const job = fileURLToPath(new URL(`../examples/nexmark/${values.query}.js`, import.meta.url));
 const events = positive('events', values.events!);
@@ -54,8 +64,16 @@ for (const m of modes) if (!MODES.includes(m)) fail(`--modes takes ${MODES.join(
 if (modes.length < 2) fail('--modes needs two modes or more (the first is the one the others are compared with)');
 const labels = modeLabels(modes);
 
-const run = (mode: ConsistencyMode, n: number) =>
-  runJob(job, { parallelism, mode, checkpointIntervalMs: mode === 'none' ? undefined : intervalMs, args: { events: String(n), rate: String(rate) } });
+if (!existsSync(job)) fail(`no job ${job} (is the query name right, and was \`npm run build\` run?)`);
+
+/** One run; a job that fails to start or run ends the probe with its one-line message. */
+async function run(mode: ConsistencyMode, n: number): Promise<JobResult> {
+  try {
+    return await runJob(job, { parallelism, mode, checkpointIntervalMs: mode === 'none' ? undefined : intervalMs, args: { events: String(n), rate: String(rate) } });
+  } catch (err) {
+    fail(`${values.query} ${mode}: ${(err as Error).message}`);
+  }
+}
 
 const roles = listenThreadRoles();
 await run('none', 20_000);
