@@ -104,7 +104,10 @@ export interface NexmarkOptions {
   seconds: number;
   /** Rounds of paired runs per query and mode (default 3). */
   rounds?: number;
-  /** Incremental checkpoints (as the nexmark reference's RocksDB setup) instead of full ones. */
+  /**
+   * Incremental checkpoints, as the nexmark reference runs Flink (its flink-conf.yaml:
+   * `state.backend.incremental: true`, RocksDB); false for full ones. The suite's default is true.
+   */
   incremental?: boolean;
   /** Also run the SQL versions (default true). */
   sql?: boolean;
