@@ -30,7 +30,15 @@ export interface ReadyRequest {
   job: number;
 }
 
-export type WriteReply = { job: number; checksum: string; ioMs: number; error?: undefined } | { job: number; error: string; errno: string | undefined };
+/** The file's checksum, the thread's time on it, and when (timeOrigin + now) it took the file and had it fsync'd and renamed. */
+export interface WriteDone {
+  checksum: string;
+  ioMs: number;
+  tookAt: number;
+  syncedAt: number;
+}
+
+export type WriteReply = ({ job: number; error?: undefined } & WriteDone) | { job: number; error: string; errno: string | undefined };
 
 /** A failed write as the writer thread reported it (message and errno code, as fs errors carry them). */
 export class StateFileWriteError extends Error {
@@ -70,13 +78,13 @@ export async function readyStateFileWriter(): Promise<void> {
  * With `transfer` the parts' buffers move to the writer thread (the caller must own all of
  * them and not read them again).
  */
-export async function writeOnWriterThread(dir: string, tmp: string, final: string, parts: Uint8Array[], transfer: boolean): Promise<{ checksum: string; ioMs: number }> {
+export async function writeOnWriterThread(dir: string, tmp: string, final: string, parts: Uint8Array[], transfer: boolean): Promise<WriteDone> {
   const thread = writer.get();
   const { job, reply } = thread.open();
   thread.post({ job, dir, tmp, final, parts } satisfies WriteRequest, transfer ? buffersOf(parts) : undefined, true);
   const r = await reply;
   if (r.error !== undefined) throw new StateFileWriteError(r.error, r.errno);
-  return { checksum: r.checksum, ioMs: r.ioMs };
+  return r;
 }
 
 /** Ends this thread's writer thread (writes in it fail); the next write starts another. */
