@@ -79,8 +79,8 @@ export interface StateFileWrite {
    * merged into the next one, so it stays; copying it to the thread would cost the loop more).
    */
   transfer?: boolean;
-  /** Set to the time the writer thread spent on the file, and when it took it and had it durable (wall clock; written there only). */
-  timing?: { ioMs?: number; tookAt?: number; syncedAt?: number };
+  /** Set to the time the writer thread spent on the file, when it took it and had it durable (wall clock), and which writer thread (written there only). */
+  timing?: { ioMs?: number; tookAt?: number; syncedAt?: number; thread?: number };
   /** The data's CRC-32, already taken off the record loop (where it was packed); else taken here. */
   crc32?: number;
 }
@@ -138,8 +138,8 @@ export class CheckpointStorage {
     if (this.writesOffLoop(data, how)) {
       try {
         // Shared memory (a heap snapshot's pooled output) is read where it is, not transferred.
-        const { checksum, ioMs, tookAt, syncedAt } = await writeOnWriterThread(chkDir, tmp, final, parts, !isShared(parts));
-        if (how.timing) Object.assign(how.timing, { ioMs, tookAt, syncedAt });
+        const { checksum, ioMs, tookAt, syncedAt, thread } = await writeOnWriterThread(chkDir, tmp, final, parts, !isShared(parts));
+        if (how.timing) Object.assign(how.timing, { ioMs, tookAt, syncedAt, thread });
         return { file: `chk-${id}/${name}`, bytes, checksum };
       } catch (err) {
         throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
