@@ -177,6 +177,10 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
   // Warm-up (JIT of the checkpoint path under backpressure).
   const warm = Math.min(opts.records, 20_000);
   await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: { count: String(warm), keys: String(opts.keys), spinUs: String(opts.spinUs) } }, warm);
+  // And the unaligned path, long enough for periodic checkpoints (the run above ends before its
+  // first): else the first ring's unaligned row pays its first real captures and writes on every thread.
+  const warmUnaligned = Math.min(opts.records, 200_000);
+  await runChecked(JOB, runOptions({ mode: 'exactly-once', unaligned: true }, opts.ringCapacities[0], { ...opts, records: warmUnaligned }), warmUnaligned);
   for (const ringCapacity of opts.ringCapacities) {
     const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number; cpu: ThreadCpu }[]);
     // Rounds interleaved, each starting at another mode: drift of the machine spreads over all.
