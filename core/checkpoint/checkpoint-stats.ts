@@ -95,7 +95,8 @@ export interface TriggerLegs {
  * The coordinator's part after the last ack (main thread), ms after the trigger: the last ack
  * taken (`ackTakenMs`, the checkpoint's `durationMs`), the state files' folder fsync'd
  * (`dirSyncedMs`), `_metadata` durable (`metadataMs`: the checkpoint exists from here), `_latest`
- * durable (`latestMs`), tasks told it completed (`completedMs`), older checkpoints pruned (`prunedMs`).
+ * durable (`latestMs`), tasks told it completed (`completedMs`). Pruning older checkpoints comes
+ * after, off the completion path.
  */
 export interface CompletionLegs {
   ackTakenMs: number;
@@ -103,7 +104,6 @@ export interface CompletionLegs {
   metadataMs?: number;
   latestMs?: number;
   completedMs: number;
-  prunedMs?: number;
 }
 
 /** Marks the persist path leaves on its way (wall clock: timeOrigin + now); see CompletionLegs. */
@@ -111,7 +111,6 @@ export interface PersistMarks {
   dirSyncedAt?: number;
   metadataAt?: number;
   latestAt?: number;
-  prunedAt?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {
