@@ -18,6 +18,7 @@ import { keyedCountRate, runChecked } from './engine-run.js';
 import { median, percentiles, withPeakRss, type Percentiles } from './stats.js';
 import { listenThreadRoles } from '../core/thread-roles.js';
 import { cpuBetween, cpuByRole, threadCpuNow, type ThreadCpu } from './thread-cpu.js';
+import { checkpointTail, formatCheckpointTail, type CheckpointTail } from './checkpoint-tail.js';
 
 const JOB = fileURLToPath(new URL('../../bench/jobs/slow-sink.mjs', import.meta.url));
 
@@ -88,6 +89,8 @@ export interface BackpressureRow extends BackpressureMode {
    * difference between two rows is what one mode's checkpoints cost the other's throughput.
    */
   cpuPerMillion: ThreadCpu | null;
+  /** Exactly-once rows: the checkpoints' tail, first barrier to completion, by legs (checkpoint-tail.ts). */
+  tail?: CheckpointTail;
 }
 
 /** Keyed count without backpressure, exactly-once at 1 s: unaligned against aligned. */
@@ -174,6 +177,10 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
   // Warm-up (JIT of the checkpoint path under backpressure).
   const warm = Math.min(opts.records, 20_000);
   await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: { count: String(warm), keys: String(opts.keys), spinUs: String(opts.spinUs) } }, warm);
+  // And the unaligned path, long enough for periodic checkpoints (the run above ends before its
+  // first): else the first ring's unaligned row pays its first real captures and writes on every thread.
+  const warmUnaligned = Math.min(opts.records, 200_000);
+  await runChecked(JOB, runOptions({ mode: 'exactly-once', unaligned: true }, opts.ringCapacities[0], { ...opts, records: warmUnaligned }), warmUnaligned);
   for (const ringCapacity of opts.ringCapacities) {
     const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number; cpu: ThreadCpu }[]);
     // Rounds interleaved, each starting at another mode: drift of the machine spreads over all.
@@ -216,6 +223,7 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
         slowest: steady.reduce<{ id: number; durationMs: number } | null>((w, k) => (w === null || k.durationMs > w.durationMs ? { id: k.id, durationMs: k.durationMs } : w), null),
         peakRssBytes: Math.max(...runs[i].map((x) => x.peak)),
         cpuPerMillion: perMillion(runs[i].map((x) => x.cpu), opts.records),
+        ...(m.mode === 'exactly-once' ? { tail: checkpointTail(steady) } : {}),
       };
       rows.push(row);
       onRow?.(row);
@@ -295,6 +303,7 @@ export function formatBackpressure(r: BackpressureResult): string[] {
     const w = x.worstStart;
     if (w) out.push(`  ${''.padEnd(24)}  ${''.padStart(8)}  longest start delay: chk ${w.id}, ${ms(w.startDelayMs)} ms = ${START_LEGS.filter((l) => w.legs[l] !== undefined).map((l) => `${names[l]} ${ms(w.legs[l]!)}`).join(', ')}`);
   }
+  out.push(...formatCheckpointTail(r.rows, ms));
   out.push('  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads');
   for (const x of r.rows) {
     const c = x.cpuPerMillion;

@@ -64,6 +64,11 @@ export class HelperThread<Reply extends { job: number }> {
     live.push(this);
   }
 
+  /** Jobs posted and not yet answered. */
+  get jobs(): number {
+    return this.pending.size;
+  }
+
   /** A new job: its number, and its reply (rejected if the thread dies first). */
   open(): { job: number; reply: Promise<Reply> } {
     const job = this.nextJob++;

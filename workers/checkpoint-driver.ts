@@ -89,7 +89,7 @@ export class TaskCheckpointDriver {
     const outAt = performance.now();
     // Traced runs: this thread's run-queue wait so far, after the barrier is out (a file read).
     const runQueue = this.traced ? runQueueSample() : undefined;
-    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint');
+    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint', triggeredAt);
     captured.inFlight = inFlight;
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     const started = alignmentStartedAt ?? syncStart;

@@ -8,8 +8,10 @@
  *   SOURCE_STATE  the reader's position: { subtask, parallelism, state }
  *   SINK_STATE    sealed sink transactions not yet committed: { id, subtask, handles }
  */
-import { CheckpointStorage } from '../core/checkpoint/storage.js';
+import { CheckpointStorage, type StateFileWrite } from '../core/checkpoint/storage.js';
+import { wallNow } from '../core/channel/time-account.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
+import type { TaskTailLeg } from '../core/checkpoint/checkpoint-stats.js';
 import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
 import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from '../core/checkpoint/metadata.js';
 import { channelStateBytes, encodeChannelStateParts, type ChannelFrames, type TaskChannelState } from '../core/checkpoint/channel-state.js';
@@ -56,8 +58,15 @@ interface Captured {
   sealing: Map<NodeRuntime, Promise<unknown>>;
   /** Unaligned: the in-flight data, complete once every input's barrier is located. */
   inFlight?: InFlightCapture;
-  /** Where the asynchronous part went (see CheckpointPhases). */
-  phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs'>;
+  /** The coordinator's trigger time (wall clock), from which the tail's legs are measured. */
+  triggeredAt: number;
+  /** Where the asynchronous part went, and when each leg of it ended (see CheckpointPhases). */
+  phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs' | 'files' | TaskTailLeg>;
+}
+
+/** Moves leg `k` of `c` to `wallAt` (ms after the trigger) if that is later: each leg is when the last of its steps ended. */
+function reached(c: Captured, k: TaskTailLeg, wallAt = wallNow()): void {
+  c.phases[k] = Math.max(c.phases[k] ?? 0, wallAt - c.triggeredAt);
 }
 
 export class TaskCheckpointer {
@@ -99,6 +108,11 @@ export class TaskCheckpointer {
   /** A step of a write settled or began (a helper's reply, a barrier located): the loop should yield once. */
   noteProgress(): void {
     this.moved = true;
+  }
+
+  /** A step moved and the loop has not yielded since (see `moved`). */
+  get progressPending(): boolean {
+    return this.moved;
   }
 
   /** Whether a step moved since the last call (see `moved`). */
@@ -145,8 +159,8 @@ export class TaskCheckpointer {
    * The synchronous part, at the barrier: capture every operator's state now. Must run before
    * any record after the barrier reaches the chain.
    */
-  capture(id: number, kind: SnapshotKind): Captured {
-    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map(), phases: {} };
+  capture(id: number, kind: SnapshotKind, triggeredAt: number): Captured {
+    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map(), triggeredAt, phases: {} };
     for (const n of this.task.nodes) {
       if (n.node.uid === undefined) continue;
       if (n.reader) {
@@ -188,10 +202,14 @@ export class TaskCheckpointer {
    */
   persist(c: Captured, phases: Omit<CheckpointPhases, 'asyncMs'>, startWindow?: { from: number; to: number }): void {
     const start = performance.now();
+    reached(c, 'capturedAtMs');
     const p = Promise.all([this.write(c), this.writeInFlight(c)]).then(
       ([acks, channels]) => {
         const gcMs = startWindow && gcPauseWithin(startWindow.from, startWindow.to);
-        const all: CheckpointPhases = { ...phases, asyncMs: performance.now() - start, ...c.phases, ...(gcMs !== undefined ? { gcMs } : {}) };
+        // A task that wrote no file had every file durable here.
+        if (c.phases.files === undefined) reached(c, 'writtenAtMs');
+        const ackedAtMs = wallNow() - c.triggeredAt;
+        const all: CheckpointPhases = { ...phases, asyncMs: performance.now() - start, ...c.phases, ackedAtMs, ...(gcMs !== undefined ? { gcMs } : {}) };
         send(this.task.spec, { type: 'ack', id: c.id, acks, phases: all, ...(channels ? { channels } : {}) });
       },
       (err) => void (err instanceof InFlightAborted || this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)),
@@ -211,6 +229,7 @@ export class TaskCheckpointer {
     await c.inFlight.located;
     const encodeStart = performance.now();
     c.phases.channelWaitMs = encodeStart - waitStart;
+    reached(c, 'locatedAtMs', c.inFlight.locatedAt);
     const state = c.inFlight.state();
     const bytes = channelStateBytes(state);
     if (bytes === 0) return undefined;
@@ -220,6 +239,7 @@ export class TaskCheckpointer {
     const edges = this.describeEdges(state);
     const parts = encodeChannelStateParts(state);
     c.phases.encodeMs = performance.now() - encodeStart;
+    reached(c, 'encodedAtMs');
     const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, parts, true);
     return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges };
   }
@@ -242,12 +262,16 @@ export class TaskCheckpointer {
    */
   private async writeFile(c: Captured, name: string, data: Uint8Array | Uint8Array[], transfer = false, crc32?: number): Promise<StateFileHandle> {
     const start = performance.now();
-    const timing: { ioMs?: number } = {};
+    const timing: StateFileWrite['timing'] & object = {};
     const how = { transfer, timing, crc32 };
     const writing = this.storage!.writeStateFile(c.id, name, data, how);
     const handle = await (this.storage!.writesOffLoop(data, how) ? writing : this.loopBound(writing));
     c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
+    c.phases.files = (c.phases.files ?? 0) + 1;
+    reached(c, 'writtenAtMs');
     if (timing.ioMs !== undefined) c.phases.writeIoMs = Math.max(c.phases.writeIoMs ?? 0, timing.ioMs);
+    if (timing.tookAt !== undefined) reached(c, 'writerTookAtMs', timing.tookAt);
+    if (timing.syncedAt !== undefined) reached(c, 'syncedAtMs', timing.syncedAt);
     return handle;
   }
 
@@ -285,6 +309,7 @@ export class TaskCheckpointer {
     const parallelism = this.task.vertex.parallelism;
     for (const [n, sealing] of c.sealing) {
       const handles = await this.loopBound(sealing);
+      reached(c, 'capturedAtMs');
       const list = this.sealed.get(n)!;
       if (handles !== undefined && !(Array.isArray(handles) && handles.length === 0)) list.push({ id: c.id, subtask, handles });
       n.operatorState.list<SealedTransaction>(SINK_STATE, 'union').update(list);
@@ -319,6 +344,7 @@ export class TaskCheckpointer {
     const k = c.keyed.get(n);
     if (!k) return undefined;
     const snap = await this.loopBound(k.job.run());
+    reached(c, 'capturedAtMs');
     // The heap backend's snapshot bytes are a fresh buffer no one else holds: they may move to
     // the writer thread. An LMDB delta stays referenced (merged into the next one).
     const transfer = n.keyed!.backend === 'heap';

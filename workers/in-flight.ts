@@ -21,6 +21,7 @@ import type { OwnedFrame, RingConsumer } from '../core/channel/ring.js';
 import type { ChannelFrames, TaskChannelState } from '../core/checkpoint/channel-state.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
 import type { RecordBatch } from './record-batch.js';
+import { wallNow } from '../core/channel/time-account.js';
 
 /** What the run loop reads a frame through: a ring, or the replay of restored frames before it. */
 export interface FrameSource {
@@ -104,6 +105,8 @@ export class InFlightCapture {
   private settle!: { resolve(): void; reject(err: Error): void };
   /** Resolves once every input channel's barrier is located (rejects on abort). */
   readonly located: Promise<void>;
+  /** When the last channel's barrier was located (timeOrigin + now): the write resumes on a later turn. */
+  locatedAt = 0;
 
   constructor(
     readonly id: number,
@@ -119,7 +122,7 @@ export class InFlightCapture {
     this.located = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // An abort nobody awaits (the write had not started) must not be an unhandled rejection.
     this.located.catch(() => {});
-    if (this.owed === 0) this.settle.resolve();
+    if (this.owed === 0) this.allLocated();
   }
 
   /** A data frame consumed on a recording channel (the current frame of `src`, before release). */
@@ -136,7 +139,12 @@ export class InFlightCapture {
     this.recording[i] = 0;
     replay?.remaining(this.inputs[i]);
     ring.copyFrames(ring.position, cut, this.inputs[i]);
-    if (--this.owed === 0) this.settle.resolve();
+    if (--this.owed === 0) this.allLocated();
+  }
+
+  private allLocated(): void {
+    this.locatedAt = wallNow();
+    this.settle.resolve();
   }
 
   setOutputs(outputs: ChannelFrames[]): void {

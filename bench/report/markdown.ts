@@ -9,6 +9,7 @@ import { barChart, defaultFormat } from './svg.js';
 import type { RunInfo, SuiteResults } from './results.js';
 import { checkTargets } from './targets.js';
 import { nexmarkSection } from './nexmark.js';
+import { TAIL_LEGS, TAIL_LEG_NAMES } from '../checkpoint-tail.js';
 
 export interface Report {
   markdown: string;
@@ -156,6 +157,13 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
         b.rows
           .filter((x) => x.mode === 'exactly-once' && x.phases !== undefined)
           .map((x) => [x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, p50p99(x.startDelayMs), p50p99(x.phases.syncMs), p50p99(x.phases.asyncMs), p50p99(x.phases.channelWaitMs), p50p99(x.phases.encodeMs), p50p99(x.phases.writeMs), x.phases.writeIoMs ? p50p99(x.phases.writeIoMs) : '—', x.slowest ? `chk ${x.slowest.id}: ${Math.round(x.slowest.durationMs)} ms` : '—']),
+      ),
+      '',
+      'The tail of the exactly-once checkpoints by legs, p50 / p99 ms after the trigger, each task-side leg when the slowest task got there: its first barrier, every input\'s barrier located, state captured, in-flight data encoded, the writer thread took the last file and had it fsync\'d, the reply taken at the task, the ack posted; then the main thread: the last ack taken (the duration), the folder fsync\'d, `_metadata` and `_latest` durable, tasks told.',
+      '',
+      table(
+        ['mode', 'ring', ...TAIL_LEGS.map((l) => TAIL_LEG_NAMES[l]), 'files'],
+        b.rows.flatMap((x) => (x.tail === undefined ? [] : [[x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, ...TAIL_LEGS.map((l) => p50p99(x.tail!.legs[l])), ms(x.tail.files.p50)]])),
       ),
       '',
       chart(

@@ -58,7 +58,28 @@ export interface CheckpointPhases {
    */
   runQueueMs?: number;
   runQueue?: { tid: number; ns: number };
+  /**
+   * The tail's legs at the tasks, ms after the trigger on the clock every thread shares (the
+   * latest over tasks, so each is when the slowest task got there): every input's barrier
+   * located (unaligned, tasks with inputs: `locatedAtMs`), operator and keyed state captured
+   * and sinks sealed (`capturedAtMs`), the in-flight data encoded (`encodedAtMs`), the writer
+   * thread taking a task's last file (`writerTookAtMs`) and having fsync'd and renamed it
+   * (`syncedAtMs`), every file's reply taken at its task (`writtenAtMs`), the ack posted
+   * (`ackedAtMs`). `files`: state files the checkpoint wrote (each one fsync), summed over tasks.
+   */
+  locatedAtMs?: number;
+  capturedAtMs?: number;
+  encodedAtMs?: number;
+  writerTookAtMs?: number;
+  syncedAtMs?: number;
+  writtenAtMs?: number;
+  ackedAtMs?: number;
+  files?: number;
 }
+
+/** The tail's legs at the tasks, in the order they happen (see CheckpointPhases). */
+export const TASK_TAIL_LEGS = ['locatedAtMs', 'capturedAtMs', 'encodedAtMs', 'writerTookAtMs', 'syncedAtMs', 'writtenAtMs', 'ackedAtMs'] as const;
+export type TaskTailLeg = (typeof TASK_TAIL_LEGS)[number];
 
 /** The coordinator's own part of the start delay (main thread). */
 export interface TriggerLegs {
@@ -68,6 +89,28 @@ export interface TriggerLegs {
   postMs: number;
   /** GC pause of the main thread from the timer's due time to the posts (traced runs only). */
   mainGcMs?: number;
+}
+
+/**
+ * The coordinator's part after the last ack (main thread), ms after the trigger: the last ack
+ * taken (`ackTakenMs`, the checkpoint's `durationMs`), the state files' folder fsync'd
+ * (`dirSyncedMs`), `_metadata` durable (`metadataMs`: the checkpoint exists from here), `_latest`
+ * durable (`latestMs`), tasks told it completed (`completedMs`). Pruning older checkpoints comes
+ * after, off the completion path.
+ */
+export interface CompletionLegs {
+  ackTakenMs: number;
+  dirSyncedMs?: number;
+  metadataMs?: number;
+  latestMs?: number;
+  completedMs: number;
+}
+
+/** Marks the persist path leaves on its way (wall clock: timeOrigin + now); see CompletionLegs. */
+export interface PersistMarks {
+  dirSyncedAt?: number;
+  metadataAt?: number;
+  latestAt?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {
@@ -83,6 +126,7 @@ export interface CheckpointStats extends CheckpointPhases {
   /** Bytes of in-flight data stored with the checkpoint (0 when aligned). */
   inFlightBytes: number;
   legs?: TriggerLegs;
+  completion?: CompletionLegs;
 }
 
 /**
@@ -97,6 +141,20 @@ export function mergePhases(m: CheckpointPhases, phases: CheckpointPhases, runQu
   m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
   if (phases.runQueue !== undefined && runQueueAtTrigger !== undefined) m.runQueueMs = Math.max(m.runQueueMs ?? 0, (phases.runQueue.ns - runQueueAtTrigger) / 1e6);
   for (const k of OPTIONAL_PHASES) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+  if (phases.files !== undefined) m.files = (m.files ?? 0) + phases.files;
 }
 
-const OPTIONAL_PHASES = ['channelWaitMs', 'encodeMs', 'writeMs', 'writeIoMs', 'sourceStartDelayMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'deployingMs', 'gcMs'] as const;
+const OPTIONAL_PHASES = [
+  'channelWaitMs',
+  'encodeMs',
+  'writeMs',
+  'writeIoMs',
+  'sourceStartDelayMs',
+  'sourceWakeMs',
+  'sourceBusyMs',
+  'sourceOutMs',
+  'noticeMs',
+  'deployingMs',
+  'gcMs',
+  ...TASK_TAIL_LEGS,
+] as const;

@@ -15,9 +15,9 @@ import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, Operator
 import { messageOf } from '../failure.js';
 import { wallNow } from '../channel/time-account.js';
 import { gcPauseWithin } from './gc-pauses.js';
-import { mergePhases, type CheckpointPhases, type CheckpointStats, type SnapshotKind, type TriggerLegs } from './checkpoint-stats.js';
+import { mergePhases, type CheckpointPhases, type CheckpointStats, type CompletionLegs, type PersistMarks, type SnapshotKind, type TriggerLegs } from './checkpoint-stats.js';
 
-export type { CheckpointPhases, CheckpointStats, SnapshotKind, TriggerLegs } from './checkpoint-stats.js';
+export type { CheckpointPhases, CheckpointStats, CompletionLegs, PersistMarks, SnapshotKind, TriggerLegs } from './checkpoint-stats.js';
 
 export interface SubtaskAck {
   uid: string;
@@ -41,12 +41,14 @@ export interface CoordinatorHost {
    * every thread of the process shares), from which each task measures its start delay.
    */
   trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean, unaligned: boolean): void;
-  /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. */
-  persist(metadata: CheckpointMetadata): Promise<void>;
+  /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. `marks`: when each step ended. */
+  persist(metadata: CheckpointMetadata, marks: PersistMarks): Promise<void>;
   /** Copy a completed checkpoint out as a self-contained savepoint; resolves with its path. */
   persistSavepoint(metadata: CheckpointMetadata, targetRoot: string): Promise<string>;
-  /** Tell every task checkpoint `id` is complete (sinks commit). */
+  /** Tell every task checkpoint `id` is complete (sinks commit); what the host does after that (pruning) runs off the completion path. */
   notifyComplete(id: number, final: boolean): void;
+  /** Resolves once that work after completions has ended. */
+  settled?(): Promise<void>;
   /** Tell every task checkpoint `id` will not complete (drop what they hold for it). */
   notifyAborted(decline: CheckpointDecline): void;
   /** Traced runs: every thread's cumulative run-queue wait (ns) by thread id, read right after the trigger is posted. */
@@ -154,6 +156,11 @@ export class CheckpointCoordinator {
     for (const r of this.savepointQueue.splice(0)) r.reject(gone);
   }
 
+  /** Resolves once the host's work after the last completion (pruning old checkpoints) has ended: call after stop. */
+  settled(): Promise<void> {
+    return this.host.settled?.() ?? Promise.resolve();
+  }
+
   /**
    * Take a savepoint as soon as no checkpoint is in flight. With `stop`, it is the job's last
    * checkpoint: sources read nothing after its barrier, and tasks end once it is complete.
@@ -230,7 +237,9 @@ export class CheckpointCoordinator {
 
   private async complete(p: Pending): Promise<void> {
     clearTimeout(p.timer);
-    const durationMs = wallNow() - p.timestamp;
+    const ackTakenAt = wallNow();
+    const durationMs = ackTakenAt - p.timestamp;
+    const marks: PersistMarks = {};
     const metadata: CheckpointMetadata = {
       id: p.id,
       timestamp: Math.floor(p.timestamp),
@@ -242,7 +251,7 @@ export class CheckpointCoordinator {
       ...(p.channels.length > 0 ? { channels: p.channels.sort((a, b) => a.vertexId - b.vertexId || a.subtask - b.subtask) } : {}),
     };
     try {
-      await this.host.persist(metadata);
+      await this.host.persist(metadata, marks);
     } catch (err) {
       this.fail({ id: p.id, code: 'metadata-write-failed', message: `checkpoint ${p.id} could not be written: ${messageOf(err)}` });
       return;
@@ -272,7 +281,9 @@ export class CheckpointCoordinator {
     }
     const mainGcMs = gcPauseWithin(Number.isNaN(p.dueAt) ? p.timestamp : p.dueAt, p.postedAt);
     const legs: TriggerLegs = { timerLateMs: Number.isNaN(p.dueAt) ? 0 : Math.max(0, p.timestamp - p.dueAt), postMs: p.postedAt - p.timestamp, ...(mainGcMs !== undefined ? { mainGcMs } : {}) };
-    this.stats.push({ id: p.id, durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes, legs });
+    const after = (at: number | undefined) => (at === undefined ? undefined : at - p.timestamp);
+    const completion: CompletionLegs = { ackTakenMs: durationMs, dirSyncedMs: after(marks.dirSyncedAt), metadataMs: after(marks.metadataAt), latestMs: after(marks.latestAt), completedMs: wallNow() - p.timestamp };
+    this.stats.push({ id: p.id, durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes, legs, completion });
     this.consecutiveFailures = 0;
     this.consecutive.clear();
     this.lastEnd = Date.now();

@@ -33,7 +33,7 @@ port.on('message', (first: WriteRequest | ReadyRequest) => {
   for (let m: WriteRequest | ReadyRequest | undefined = first; m !== undefined; m = receiveMessageOnPort(port)?.message as WriteRequest | ReadyRequest | undefined) {
     // A readiness ping (readyStateFileWriter): the warm-up ran before any message was taken.
     if (!('parts' in m)) {
-      reply({ job: m.job, checksum: '', ioMs: 0 } satisfies WriteReply);
+      reply({ job: m.job, checksum: '', ioMs: 0, tookAt: 0, syncedAt: 0, thread: threadId } satisfies WriteReply);
       continue;
     }
     const o: Open = { m, start: performance.now(), fd: -1 };
@@ -41,7 +41,9 @@ port.on('message', (first: WriteRequest | ReadyRequest) => {
   }
   for (const o of batch) {
     if (!attempt(o, () => syncAndRename(o))) continue;
-    reply({ job: o.m.job, checksum: checksumOfParts(o.m.parts), ioMs: performance.now() - o.start } satisfies WriteReply);
+    const end = performance.now();
+    const origin = performance.timeOrigin;
+    reply({ job: o.m.job, checksum: checksumOfParts(o.m.parts), ioMs: end - o.start, tookAt: origin + o.start, syncedAt: origin + end, thread: threadId } satisfies WriteReply);
   }
 });
 

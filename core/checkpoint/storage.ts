@@ -25,6 +25,8 @@ import { readyStateFileWriter, startStateFileWriter, writeOnWriterThread } from 
 import { ownsWholeBuffer } from './owned-bytes.js';
 import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
 import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
+import type { PersistMarks } from './checkpoint-stats.js';
+import { wallNow } from '../channel/time-account.js';
 
 export type {
   CheckpointMetadata,
@@ -77,8 +79,8 @@ export interface StateFileWrite {
    * merged into the next one, so it stays; copying it to the thread would cost the loop more).
    */
   transfer?: boolean;
-  /** Set to the time the writer thread spent on the file (written there only). */
-  timing?: { ioMs?: number };
+  /** Set to the time the writer thread spent on the file, when it took it and had it durable (wall clock), and which writer thread (written there only). */
+  timing?: { ioMs?: number; tookAt?: number; syncedAt?: number; thread?: number };
   /** The data's CRC-32, already taken off the record loop (where it was packed); else taken here. */
   crc32?: number;
 }
@@ -136,8 +138,8 @@ export class CheckpointStorage {
     if (this.writesOffLoop(data, how)) {
       try {
         // Shared memory (a heap snapshot's pooled output) is read where it is, not transferred.
-        const { checksum, ioMs } = await writeOnWriterThread(chkDir, tmp, final, parts, !isShared(parts));
-        if (how.timing) how.timing.ioMs = ioMs;
+        const { checksum, ioMs, tookAt, syncedAt, thread } = await writeOnWriterThread(chkDir, tmp, final, parts, !isShared(parts));
+        if (how.timing) Object.assign(how.timing, { ioMs, tookAt, syncedAt, thread });
         return { file: `chk-${id}/${name}`, bytes, checksum };
       } catch (err) {
         throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
@@ -167,8 +169,8 @@ export class CheckpointStorage {
     return this.writerThread && how.transfer === true && (Array.isArray(data) ? data.every((p) => p.buffer instanceof ArrayBuffer) : ownsWholeBuffer(data) || isShared([data]));
   }
 
-  /** Make checkpoint `id` complete: write its metadata atomically. */
-  async commitMetadata(id: number, metadata: CheckpointMetadata): Promise<void> {
+  /** Make checkpoint `id` complete: write its metadata atomically. `marks`: when each step ended (wall clock). */
+  async commitMetadata(id: number, metadata: CheckpointMetadata, marks: PersistMarks = {}): Promise<void> {
     checkId(id);
     if (metadata.id !== id) throw fail(`metadata of checkpoint ${metadata.id} cannot complete checkpoint ${id}`);
     const chkDir = this.checkpointDir(id);
@@ -193,11 +195,14 @@ export class CheckpointStorage {
     } catch (err) {
       throw fail(`syncing checkpoint directory ${chkDir} failed`, err);
     }
+    marks.dirSyncedAt = wallNow();
     await writeMetadataFile(chkDir, metadata);
+    marks.metadataAt = wallNow();
     try {
       // chk-N may have been created by another thread whose own sync of the root has not run yet.
       await syncDir(this.dir);
       await replaceDurably(join(this.dir, LATEST), `${JSON.stringify({ id })}\n`);
+      marks.latestAt = wallNow();
     } catch (err) {
       throw fail(`recording checkpoint ${id} as the latest in ${join(this.dir, LATEST)} failed`, err);
     }

@@ -133,6 +133,7 @@ export class Attempt {
     this.queries.endAll();
     this.o.onCoordinator(undefined);
     this.coordinator?.stop();
+    await this.coordinator?.settled();
     signal?.removeEventListener('abort', this.onAbort);
     const c = this.coordinator;
     const end: AttemptEnd = {

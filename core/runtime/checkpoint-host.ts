@@ -9,7 +9,7 @@ import { runQueuesOfProcess } from '../checkpoint/run-queue.js';
 import { forcesAlignment } from '../graph/job-graph.js';
 import { writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
-import type { Failure } from '../failure.js';
+import { messageOf, type Failure } from '../failure.js';
 import type { JobEvents } from '../observe/job-events.js';
 import type { JobPlan } from './job-plan.js';
 import type { RestoreSpec, TaskCommand } from './messages.js';
@@ -37,6 +37,7 @@ export interface CheckpointHostOptions {
 export async function createCheckpointCoordinator(o: CheckpointHostOptions): Promise<CheckpointCoordinator> {
   traceGcPauses();
   const storage = new CheckpointStorage(o.checkpointDir);
+  let pruning = Promise.resolve();
   const everyTask = (cmd: TaskCommand) => {
     for (let k = 0; k < o.taskCount; k++) o.command(k, cmd);
   };
@@ -59,15 +60,15 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         for (const k of o.sourceTasks) o.command(k, { type: 'trigger', id, timestamp, final, kind, stop, unaligned });
         o.events?.checkpointTriggered(id, Math.floor(timestamp), kind);
       },
-      persist: async (metadata) => {
-        await storage.commitMetadata(metadata.id, metadata);
-        await storage.prune(o.retained);
-      },
+      persist: (metadata, marks) => storage.commitMetadata(metadata.id, metadata, marks),
+      settled: () => pruning,
       persistSavepoint: (metadata, targetRoot) => writeSavepoint(storage, metadata, targetRoot),
       notifyComplete: (id, final) => {
         const stats = coordinator.stats[coordinator.stats.length - 1];
         if (stats?.id === id) o.events?.checkpointCompleted(stats);
         everyTask({ type: 'notify', id, final });
+        // Off the completion path (nothing waits for old checkpoints to go), one prune at a time.
+        pruning = pruning.then(() => storage.prune(o.retained)).catch((err) => o.warn(`could not prune old checkpoints in ${o.checkpointDir}: ${messageOf(err)}`));
       },
       notifyAborted: (decline) => {
         const id = decline.id;

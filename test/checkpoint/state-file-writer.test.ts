@@ -5,6 +5,8 @@
 //   - a write it cannot make (the checkpoint's folder name taken by a plain file, which stops
 //     root as well as any user, unlike a read-only folder) rejects with one line naming the
 //     file, and the next write succeeds once the cause is gone;
+//   - two files handed over together are written on two writer threads at once (their
+//     fsyncs share a journal commit instead of queueing), a third on the one with fewest;
 //   - its reply reaches a task whose event loop never comes round: the write settles between
 //     two frames, by polling the reply doorbell (pollHelperReplies), with no macrotask run;
 //   - its one-time costs (the thread's start, its first mkdir, write, fsync and rename) are
@@ -97,6 +99,26 @@ describe('state-file writer thread', () => {
       rmSync(join(dir, 'chk-2'));
       const again = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true });
       assert.deepEqual([...(await s.readStateFile(again))], [1, 2, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('files handed over together go to writer threads with no write in them: two at once on two threads, a third to the one with fewest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-writer-lanes-'));
+    try {
+      const s = new CheckpointStorage(dir, { writerThread: true });
+      await s.ready();
+      // A task's state file and its in-flight data, handed over before either is answered.
+      const timings = [{}, {}, {}] as { thread?: number; tookAt?: number; syncedAt?: number }[];
+      const handles = await Promise.all(
+        timings.map((timing, i) => s.writeStateFile(1, `op-${i}-keyed.bin`, new Uint8Array(32 << 10).fill(i + 1), { transfer: true, timing })),
+      );
+      const [a, b, c] = timings.map((t) => t.thread);
+      assert.ok(a !== undefined && b !== undefined && a !== b, `two writer threads: ${a}, ${b}`);
+      assert.equal(c, a, 'the third waited on the first thread (both had one write in them)');
+      for (const [i, h] of handles.entries()) assert.deepEqual([...new Set(await s.readStateFile(h))], [i + 1]);
+      for (const t of timings) assert.ok(t.tookAt! <= t.syncedAt!, JSON.stringify(t));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
