@@ -64,10 +64,8 @@ export class TaskLoop {
    */
   private readonly interruptsDrain = () => {
     takeCommands(this.task.spec, this.task.commands);
-    return this.task.commands.length > 0 || this.task.input?.priorityPending() === true || (this.trigger !== undefined && this.trigger.isDue(wallNow()));
+    return this.task.commands.length > 0 || this.task.input?.priorityPending() === true || this.trigger?.isDue() === true;
   };
-  /** How long a drain may wait for space at once: until the armed trigger is due, at a source. */
-  private readonly drainWaitMs = (ms: number) => (this.trigger === undefined ? ms : this.trigger.waitMs(ms));
   /** The watermark over the task's input channels. */
   private readonly valve: WatermarkValve | undefined;
   /** Input data ended and the operators finished. */
@@ -135,7 +133,7 @@ export class TaskLoop {
     // No frame is processed here, so a barrier may be taken in (and snapshot) before any ordering check.
     if (task.input?.priorityChanged() === true) this.driver.onPriority();
     const output = task.output;
-    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.interruptsDrain, this.drainWaitMs));
+    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.interruptsDrain, this.trigger?.waitMs));
   }
 
   /** The tail of every iteration: metrics now and then, debloating, and a turn of the event loop when due. */

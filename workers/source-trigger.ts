@@ -34,14 +34,15 @@ export class SourceTrigger {
     });
   }
 
-  /** An armed trigger is due at `now` (wall clock) and not yet taken. */
-  isDue(now: number): boolean {
-    return this.armed.nextDue <= now;
+  /** An armed trigger is due and not yet taken. */
+  isDue(): boolean {
+    const due = this.armed.nextDue;
+    return due !== Infinity && due <= wallNow();
   }
 
-  /** `ms`, or less: a wait must end when the armed trigger falls due. */
-  waitMs(ms: number): number {
+  /** `ms`, or less: a wait must end when the armed trigger falls due. (Bound: a drain takes it as is.) */
+  readonly waitMs = (ms: number): number => {
     const due = this.armed.nextDue;
     return due === Infinity ? ms : Math.min(ms, Math.max(0, due - wallNow()));
-  }
+  };
 }
