@@ -5,7 +5,7 @@
  * - The cell: nothing before it is armed or before it is due, exactly once when due, never after
  *   a withdrawal; arming rings the gate.
  * - With the coordinator's real timing and a source thread waiting as the run loop waits: the
- *   main thread is blocked (a synchronous loop) from the arming until 150 ms past the due
+ *   main thread is blocked (a synchronous loop) from the arming until 250 ms past the due
  *   time, and the source still takes every checkpoint before the main thread is back. Posted by
  *   the main thread at the due time (as before), a trigger could only come after.
  * - The drain's wait for ring space: a ring of the gate after the caller's last check (a
@@ -55,7 +55,7 @@ test('a source takes each periodic checkpoint at its due time while the main thr
   const source = new Worker(new URL('./fixtures/armed-source.js', import.meta.url), { workerData: { gate, takes } satisfies ArmedSourceData });
   const cell = new TriggerCell(gate);
   const blockedUntil = new Map<number, number>();
-  const BLOCK_PAST_DUE_MS = 150;
+  const BLOCK_PAST_DUE_MS = 250;
   const host: CoordinatorHost = {
     trigger: () => assert.fail('a periodic checkpoint must be armed, not posted'),
     arm: (id, dueAt, unaligned) => {
