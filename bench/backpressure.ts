@@ -7,6 +7,11 @@
  * barriers overtake the full rings; the rows also give the start delay and the in-flight bytes
  * stored), aligned with a 10 ms timeout, and aligned with buffer debloating at 50 ms.
  *
+ * Beside the start delay, its floor under the same load: a probe (wake-floor.ts) runs through
+ * each ring's runs without checkpoints (mode none: the same job, sinks and rings, and no
+ * checkpoint for the probe to disturb) and times the chain of wake-ups a checkpoint's start
+ * needs, so a start delay can be read as the engine's part and the machine's.
+ *
  * Then, without backpressure, what unaligned mode costs: keyed count (no slow sink) exactly-once
  * at 1 s, aligned against unaligned, interleaved rounds, the ratio paired per round.
  */
@@ -19,6 +24,7 @@ import { median, percentiles, withPeakRss, type Percentiles } from './stats.js';
 import { listenThreadRoles } from '../core/thread-roles.js';
 import { cpuBetween, cpuByRole, threadCpuNow, type ThreadCpu } from './thread-cpu.js';
 import { checkpointTail, formatCheckpointTail, type CheckpointTail } from './checkpoint-tail.js';
+import { startWakeFloor, wakeFloor, type WakeFloor, type WakeFloorSamples } from './wake-floor.js';
 
 const JOB = fileURLToPath(new URL('../../bench/jobs/slow-sink.mjs', import.meta.url));
 
@@ -104,8 +110,15 @@ export interface UnalignedCostResult {
   pairedRatio: number;
 }
 
+/** The floor under the start delay at one ring size (see wake-floor.ts), sampled during that ring's runs without checkpoints. */
+export interface BackpressureFloor extends WakeFloor {
+  ringCapacity: number;
+}
+
 export interface BackpressureResult extends BackpressureOptions {
   rows: BackpressureRow[];
+  /** Per ring size: what the OS gives woken threads under the same load, beside the start delay. */
+  floors: BackpressureFloor[];
   unalignedCost?: UnalignedCostResult;
 }
 
@@ -168,6 +181,7 @@ function runOptions(m: BackpressureMode, ringCapacity: number, o: BackpressureOp
 
 export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: BackpressureRow) => void): Promise<BackpressureResult> {
   const rows: BackpressureRow[] = [];
+  const floors: BackpressureFloor[] = [];
   const roles = listenThreadRoles();
   // Checkpoint legs' GC pauses and run-queue waits are traced. Workers copy the environment
   // when they start: pool threads started by a suite before this one run untraced (their rows
@@ -183,13 +197,16 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
   await runChecked(JOB, runOptions({ mode: 'exactly-once', unaligned: true }, opts.ringCapacities[0], { ...opts, records: warmUnaligned }), warmUnaligned);
   for (const ringCapacity of opts.ringCapacities) {
     const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number; cpu: ThreadCpu }[]);
+    const floorSamples: WakeFloorSamples[] = [];
     // Rounds interleaved, each starting at another mode: drift of the machine spreads over all.
     for (let r = 0; r < opts.rounds; r++) {
       for (let k = 0; k < MODES.length; k++) {
         const i = (r + k) % MODES.length;
         // Pool threads live across runs: their CPU is taken as a difference around the run.
         const before = threadCpuNow();
+        const probe = MODES[i].mode === 'none' ? startWakeFloor() : undefined;
         const { value: res, peakRssBytes } = await withPeakRss(() => runChecked(JOB, runOptions(MODES[i], ringCapacity, opts), opts.records));
+        if (probe !== undefined) floorSamples.push(await probe.stop());
         runs[i].push({ res, peak: peakRssBytes, cpu: cpuByRole(cpuBetween(before, threadCpuNow()), roles.roles, process.pid) });
       }
     }
@@ -228,11 +245,12 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
       rows.push(row);
       onRow?.(row);
     });
+    floors.push({ ringCapacity, ...wakeFloor(floorSamples) });
   }
   roles.stop();
   if (traceBefore === undefined) delete process.env.EDDY_CHECKPOINT_TRACE;
   const unalignedCost = opts.freeRecords > 0 ? await benchUnalignedCost(opts) : undefined;
-  return { ...opts, rows, ...(unalignedCost ? { unalignedCost } : {}) };
+  return { ...opts, rows, floors, ...(unalignedCost ? { unalignedCost } : {}) };
 }
 
 /** Each role's median CPU ms over the runs, per 1M records; null where no thread was seen (not Linux). */
@@ -288,6 +306,18 @@ export function formatBackpressure(r: BackpressureResult): string[] {
     const pair = (a: number | null, b: number | null) => `${ms(a)} / ${ms(b)}`.padStart(13);
     const f = x.firstCheckpointMs;
     out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  start delay ${pair(x.startDelayMs.p50, x.startDelayMs.p99)}  source ${pair(x.sourceStartDelayMs.p50, x.sourceStartDelayMs.p99)}  first ${pair(f.p50, f.max)}  later ${pair(x.laterCheckpointMs.p50, x.laterCheckpointMs.p99)}`);
+  }
+  if (r.floors?.length) {
+    out.push(
+      "  floor: what the OS gives woken threads on these cores under this load, sampled through each ring's runs without checkpoints (p50 / p99 ms, [samples]): a thread's own timed wait ending at a due time → running (a source taking its armed trigger), another thread woken by its ring → running (a task downstream seeing the barrier), and the chain of both (due → the second running)",
+    );
+  }
+  for (const f of r.floors ?? []) {
+    const u = r.rows.find((x) => x.ringCapacity === f.ringCapacity && x.unaligned);
+    const pair = (q: Percentiles) => `${ms(q.p50)} / ${ms(q.p99)}`;
+    out.push(
+      `  ${'floor, same load'.padEnd(24)}  ${`${f.ringCapacity / 1024} KiB`.padStart(8)}  timed wake ${pair(f.timedWakeMs)}  + ring wake ${pair(f.ringWakeMs)}  = chain ${pair(f.chainMs)} [${f.samples}]   unaligned start delay p99 ${ms(u?.startDelayMs.p99 ?? null)} (target ≤ 5)`,
+    );
   }
   out.push(
     '  start delay legs (p50 / p99 / max ms after the trigger; [n] checkpoints with the leg): timer late, posted, a task still deploying → in its loop, source waiting → back from its wait, source busy → took it, barrier out of the slowest source, slowest downstream task noticed it; the longest any task waited for a CPU (runnable, not running) from the trigger to its barrier out; GC pause in that window: main thread, slowest task',

@@ -2,7 +2,9 @@
  * How long a parked thread takes to run after it is notified, alone and while other threads
  * spin on every core: the floor under a checkpoint's start delay at a backpressured source,
  * which waits for output space (Atomics.waitAsync on its gate) while the slow sink threads
- * busy-wait, and is woken by the main thread's trigger (ringGate).
+ * busy-wait, and is woken by a trigger the main thread posts (ringGate: savepoints, final
+ * checkpoints; periodic ones are armed ahead and end the source's own timed wait, which
+ * wake-floor.ts measures inside the backpressure bench, under the job's own load).
  *
  *   node dist/bench/wake-latency.js [--samples N] [--spinners 0,2,4]
  *

@@ -15,7 +15,7 @@
  */
 import type { Collector, KeySelector } from '../core/contract/functions.js';
 import { BatchDecoder, BatchEncoder } from '../core/channel/codec.js';
-import { FRAME_RECORDS, FRAME_WATERMARK, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
+import { FRAME_RECORDS, FRAME_WATERMARK, GATE_SEQ, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
 import { RingProducer, type OwnedFrame } from '../core/channel/ring.js';
 import type { TimeAccount } from '../core/channel/time-account.js';
 import type { ChannelFrames } from '../core/checkpoint/channel-state.js';
@@ -43,6 +43,9 @@ interface PendingFrame {
  * the ring holds two: one being read while the next is written.
  */
 const FRAMES_PER_SOFT_CAPACITY = 2;
+
+/** The longest single wait for ring space before the drain looks around again (ms). */
+const DRAIN_WAIT_MS = 1000;
 
 /** Who writes a channel (named in failures) and the batch size it sends by default. */
 interface ChannelOwner {
@@ -204,9 +207,10 @@ export class Channel {
    * Writes pending frames until none is left, waiting for space as needed; returns false,
    * with frames still pending, as soon as `interrupted()` holds (checked before every wait and
    * after every wake-up: the wait is on the task's gate, which commands and priority events
-   * ring, so the loop gets back at once).
+   * ring, so the loop gets back at once). `waitMs` bounds each wait (a source's armed trigger
+   * falling due ends it).
    */
-  async drain(isCancelled: () => boolean, interrupted: () => boolean): Promise<boolean> {
+  async drain(isCancelled: () => boolean, interrupted: () => boolean, waitMs: (ms: number) => number): Promise<boolean> {
     while (this.pending.length > 0) {
       if (this.pending[0].cutFor !== undefined && this.recutHead()) continue;
       const f = this.pending[0];
@@ -216,9 +220,13 @@ export class Channel {
         continue;
       }
       if (this.producer.state === RING_POISONED || isCancelled()) throw new EddyError('CANCELLED', 'the downstream channel was closed');
+      // The gate's sequence before the last check: a command rung in after the check still ends
+      // the wait at once. Read after the check, that ring was lost, and the source slept on until
+      // its consumer freed space (a trigger late by one frame's worth of the consumer's work).
+      const seq = Atomics.load(this.taskGate, GATE_SEQ);
       if (interrupted()) return false;
       this.backPressure?.begin();
-      await this.producer.waitForSpaceOrWake(f.payload ? f.payload.length : f.count * 8, this.taskGate, 1000);
+      await this.producer.waitForSpaceOrWake(f.payload ? f.payload.length : f.count * 8, this.taskGate, seq, waitMs(DRAIN_WAIT_MS));
       this.backPressure?.end();
       // Woken by a command (a trigger) or a barrier as the consumer also freed space: serve
       // it now, not after writing on and polling another batch.
@@ -255,6 +263,7 @@ export class Channel {
 }
 
 const never = () => false;
+const asIs = (ms: number) => ms;
 
 /** The consumer subtask behind ring j of an edge: j, except on a forward edge (the same subtask). */
 function consumerSubtask(e: JobEdge, s: OutputSettings, spec: OutputEdgeSpec, j: number): number {
@@ -447,8 +456,8 @@ export class TaskOutput implements Collector<unknown> {
    * Writes every pending frame (see Channel.drain). False when `interrupted()` cut it short:
    * the loop then serves what interrupted it and drains again before taking more input.
    */
-  async drain(isCancelled: () => boolean, interrupted: () => boolean = never): Promise<boolean> {
-    for (const c of this.channels) if (c.hasPending && !(await c.drain(isCancelled, interrupted))) return false;
+  async drain(isCancelled: () => boolean, interrupted: () => boolean = never, waitMs: (ms: number) => number = asIs): Promise<boolean> {
+    for (const c of this.channels) if (c.hasPending && !(await c.drain(isCancelled, interrupted, waitMs))) return false;
     return true;
   }
 

@@ -44,6 +44,8 @@ import type { FrameSource } from './in-flight.js';
 import { InputDebloat } from './input-debloat.js';
 import { RecordDelivery } from './record-delivery.js';
 import { SourcePoll } from './source-poll.js';
+import { SourceTrigger } from './source-trigger.js';
+import { wallNow } from '../core/channel/time-account.js';
 import type { StreamTask } from './task.js';
 import { asyncOperators, park, serveAsyncOperators, serveDueWakeUps } from './waits.js';
 
@@ -54,10 +56,15 @@ const IDLE_PARK_MS = 200;
 export class TaskLoop {
   readonly driver: TaskCheckpointDriver;
   private readonly isCancelled = () => this.task.cancelled;
-  /** A command (taken off the port: its gate was rung with it) or a priority event waits: a drain returns to let the loop serve it. */
+  /** A source's armed trigger (periodic checkpoints the source takes itself when due); undefined elsewhere. */
+  private readonly trigger: SourceTrigger | undefined;
+  /**
+   * A command (taken off the port: its gate was rung with it), a priority event or a source's
+   * armed trigger falling due waits: a drain returns to let the loop serve it.
+   */
   private readonly interruptsDrain = () => {
     takeCommands(this.task.spec, this.task.commands);
-    return this.task.commands.length > 0 || this.task.input?.priorityPending() === true;
+    return this.task.commands.length > 0 || this.task.input?.priorityPending() === true || this.trigger?.isDue() === true;
   };
   /** The watermark over the task's input channels. */
   private readonly valve: WatermarkValve | undefined;
@@ -72,6 +79,7 @@ export class TaskLoop {
 
   constructor(private readonly task: StreamTask) {
     this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
+    this.trigger = task.source !== undefined && task.checkpointing ? new SourceTrigger(task.spec.gate) : undefined;
     this.delivery = new RecordDelivery(task, () => task.input!.priorityPending() || this.turns.pauseForWrite());
     this.driver = new TaskCheckpointDriver(task, this.valve, this.delivery.batch);
     this.turns = new EventLoopTurns(this.driver.checkpointer);
@@ -116,12 +124,16 @@ export class TaskLoop {
   private async serve(): Promise<boolean> {
     const task = this.task;
     if (task.cancelled) throw new Cancelled();
+    // Read before the port is drained: an armed trigger due by then goes after every command
+    // posted before it was armed (see ArmedTrigger.takeDue).
+    const now = this.trigger === undefined ? 0 : wallNow();
     takeCommands(task.spec, task.commands);
+    this.trigger?.takeDue(now, task.commands);
     if (task.commands.length > 0) await this.driver.handleCommands();
     // No frame is processed here, so a barrier may be taken in (and snapshot) before any ordering check.
     if (task.input?.priorityChanged() === true) this.driver.onPriority();
     const output = task.output;
-    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.interruptsDrain));
+    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.interruptsDrain, this.trigger?.waitMs));
   }
 
   /** The tail of every iteration: metrics now and then, debloating, and a turn of the event loop when due. */
@@ -157,7 +169,7 @@ export class TaskLoop {
       if (!(await this.serve())) continue;
       if (this.quiesced) {
         // Ended or stopped, waiting for the final checkpoint: nothing to read, only commands to serve.
-        if (!this.done) await park(task, IDLE_PARK_MS, nothing, true);
+        if (!this.done) await park(task, IDLE_PARK_MS, nothing, true, this.trigger);
         continue;
       }
       serveDueWakeUps(task);
@@ -169,7 +181,7 @@ export class TaskLoop {
         if (task.checkpointing) send(task.spec, { type: 'source-ended' });
       } else if (output?.hasPending !== true) {
         // Pending output is drained at the head of the next iteration, never slept on.
-        if (r === 'idle') await park(task, source.idleMs, nothing);
+        if (r === 'idle') await park(task, source.idleMs, nothing, false, this.trigger);
         else output?.flushDue(performance.now(), task.plan.settings.bufferTimeoutMs);
       }
       await this.afterFrame(iter);

@@ -5,6 +5,7 @@
  */
 import type { ChainOperator } from '../core/operators/operator.js';
 import { Cancelled } from './cancelled.js';
+import type { SourceTrigger } from './source-trigger.js';
 import type { StreamTask } from './task.js';
 
 /** Serves due wake-ups (periodic watermarks, processing-time timers). */
@@ -18,9 +19,10 @@ export function serveDueWakeUps(task: StreamTask): void {
 /**
  * Sleeps until the gate rings (input, a command) or `ms` passes, capped by the next due
  * wake-up and by the next batch the buffer timeout flushes (unless `quiesced`: then nothing
- * is ticked or batched any more). `hasInput` is the final check after arming (see Gate.arm).
+ * is ticked or batched any more), and at a source by its armed trigger's due time. `hasInput`
+ * is the final check after arming (see Gate.arm).
  */
-export async function park(task: StreamTask, ms: number, hasInput: () => boolean, quiesced = false): Promise<void> {
+export async function park(task: StreamTask, ms: number, hasInput: () => boolean, quiesced = false, trigger?: SourceTrigger): Promise<void> {
   if (!quiesced) {
     const due = task.output ? task.output.flushDue(performance.now(), task.plan.settings.bufferTimeoutMs) : Infinity;
     if (due !== Infinity) ms = Math.min(ms, Math.max(0, due - performance.now()));
@@ -28,7 +30,9 @@ export async function park(task: StreamTask, ms: number, hasInput: () => boolean
     if (timeDue !== Infinity) ms = Math.min(ms, Math.max(0, timeDue - Date.now()));
   }
   task.gate.arm();
-  if (task.commands.length > 0 || hasInput()) task.gate.disarm();
+  // A trigger armed after arm() rings the gate; one armed before bounds the sleep.
+  if (trigger !== undefined) ms = trigger.waitMs(ms);
+  if (task.commands.length > 0 || hasInput() || ms === 0) task.gate.disarm();
   else await task.gate.park(ms);
 }
 

@@ -75,7 +75,10 @@ function backpressureTargets(r: SuiteResults): TargetCheck[] {
     const d = unaligned.map((x) => x.checkpointDurationMs.p99);
     out.push({ target: `unaligned checkpoint duration p99 ≤ 25 ms under backpressure (${at})`, measured: list(d, ' ms'), pass: judged(d, (x) => x <= 25) });
     const s = unaligned.map((x) => x.startDelayMs.p99);
-    out.push({ target: `unaligned start delay p99 ≤ 5 ms (${at})`, measured: list(s, ' ms'), pass: judged(s, (x) => x <= 5) });
+    // Its floor beside it (bench/wake-floor.ts), as evidence only: the target stays 5 ms.
+    const floor = rings.map((c) => b?.floors?.find((f) => f.ringCapacity === c)?.chainMs.p99 ?? null);
+    const floorNote = floor.some((x) => x !== null) ? `; floor under the same load (wake chain p99) ${list(floor, ' ms')}` : '';
+    out.push({ target: `unaligned start delay p99 ≤ 5 ms (${at})`, measured: list(s, ' ms') + floorNote, pass: judged(s, (x) => x <= 5) });
   } else out.push({ target: 'unaligned checkpoint duration p99 ≤ 25 ms, start delay p99 ≤ 5 ms under backpressure', measured: 'not run', pass: null });
   if (all(unaligned) && all(aligned)) {
     const ratios = unaligned.map((u, i) => u.recordsPerSec / aligned[i].recordsPerSec);

@@ -157,7 +157,19 @@ export const GATE_PARKED = 1;
  * rings' mailboxes only on a change.
  */
 export const GATE_PRIO_SEQ = 2;
-export const GATE_INT32S = 4;
+/**
+ * A source task's armed trigger (core/checkpoint/armed-trigger.ts): the coordinator leaves the
+ * next periodic checkpoint here ahead of its due time and the source takes it itself when due,
+ * so the main thread is not on the trigger's path. A seqlock: GATE_TRIGGER_SEQ is odd while
+ * the fields are written; GATE_TRIGGER_ID 0 means nothing armed (withdrawn).
+ */
+export const GATE_TRIGGER_SEQ = 3;
+export const GATE_TRIGGER_ID = 4;
+/** The checkpoint's BARRIER_FLAG_*. */
+export const GATE_TRIGGER_FLAGS = 5;
+/** Float64 index (bytes 24–31): when the armed checkpoint is due, wall-clock ms (timeOrigin + now). */
+export const GATE_TRIGGER_DUE_F64 = 3;
+export const GATE_INT32S = 8;
 export const GATE_BYTES = GATE_INT32S * 4;
 
 export const DEFAULT_RING_CAPACITY = 256 * 1024;

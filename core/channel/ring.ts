@@ -232,10 +232,11 @@ export class RingProducer {
    * one word that everything able to unblock the task rings: the consumer freeing space (its
    * RingConsumer knows this gate), a command, a priority event, cancellation. Returns after
    * one wake-up, the timeout, or at once if the frame fits; the caller re-checks why.
+   * `seq` is the gate's GATE_SEQ read before the caller's own last checks (commands, triggers):
+   * a ring after that read ends the wait at once (read here, it could miss one).
    */
-  async waitForSpaceOrWake(payloadLength: number, taskGate: Int32Array, timeoutMs: number): Promise<void> {
-    // Read the gate's sequence first, then announce and check (Dekker with RingConsumer.release).
-    const seq = Atomics.load(taskGate, GATE_SEQ);
+  async waitForSpaceOrWake(payloadLength: number, taskGate: Int32Array, seq: number, timeoutMs: number): Promise<void> {
+    // The sequence was read first, then announce and check (Dekker with RingConsumer.release).
     Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
     if (!this.hasSpaceFor(payloadLength) && Atomics.load(this.hdr, RING_STATE) !== RING_POISONED) {
       const r = Atomics.waitAsync(taskGate, GATE_SEQ, seq, timeoutMs);

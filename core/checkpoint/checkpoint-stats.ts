@@ -83,9 +83,13 @@ export type TaskTailLeg = (typeof TASK_TAIL_LEGS)[number];
 
 /** The coordinator's own part of the start delay (main thread). */
 export interface TriggerLegs {
-  /** The timer that triggered the checkpoint fired this late (0 for a savepoint or final checkpoint, which are not timed). */
+  /**
+   * The checkpoint started this late for the coordinator's timer (0 for a savepoint or final
+   * checkpoint, which are not timed). A periodic checkpoint is armed at the sources ahead of its
+   * due time (CoordinatorHost.arm): then only a timer later than that lead counts.
+   */
   timerLateMs: number;
-  /** Trigger to every source's command posted and its gate rung (events included). */
+  /** Trigger to every source's command posted (or the trigger armed) and its gate rung, events included; 0 when armed ahead. */
   postMs: number;
   /** GC pause of the main thread from the timer's due time to the posts (traced runs only). */
   mainGcMs?: number;

@@ -41,6 +41,13 @@ export interface CoordinatorHost {
    * every thread of the process shares), from which each task measures its start delay.
    */
   trigger(id: number, timestamp: number, final: boolean, kind: SnapshotKind, stop: boolean, unaligned: boolean): void;
+  /**
+   * Arm periodic checkpoint `id` at every source task ahead of its due time `dueAt` (the same
+   * clock as `timestamp`); each source takes it itself when due, so this thread's timer and
+   * scheduling are off the trigger's path. Without it, periodic checkpoints go by `trigger` at
+   * the due time. A host that arms withdraws what it armed before it posts any trigger or abort.
+   */
+  arm?(id: number, dueAt: number, unaligned: boolean): void;
   /** Persist the metadata (atomically); resolves once the checkpoint exists on disk. `marks`: when each step ended. */
   persist(metadata: CheckpointMetadata, marks: PersistMarks): Promise<void>;
   /** Copy a completed checkpoint out as a self-contained savepoint; resolves with its path. */
@@ -56,6 +63,13 @@ export interface CoordinatorHost {
   /** Too many checkpoints failed in a row: fail the job with this reason. */
   failJob(reason: string): void;
 }
+
+/**
+ * How long before its due time a periodic checkpoint is armed at the sources: this thread's
+ * timer may be that late (busy cores, a GC) without making the checkpoint late. A savepoint
+ * asked for meanwhile waits behind it.
+ */
+const ARM_LEAD_MS = 20;
 
 export interface CoordinatorConfig {
   intervalMs: number;
@@ -94,7 +108,7 @@ interface Pending {
   id: number;
   /** Wall clock (timeOrigin + now, fractional ms). */
   timestamp: number;
-  /** When the timer was due (wall clock), NaN when not timed; the posts done. */
+  /** When the checkpoint was due (wall clock), NaN when not periodic; the posts (or the arming) done. */
   dueAt: number;
   postedAt: number;
   /** Traced runs: each task thread's run-queue wait at the trigger (ns), by thread id. */
@@ -114,8 +128,7 @@ export class CheckpointCoordinator {
   private nextId: number;
   private pending: Pending | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** When the armed timer is due (wall clock). */
-  private timerDueAt = NaN;
+  /** Wall clock (timeOrigin + now), as every time here. */
   private lastTrigger = 0;
   private lastEnd = 0;
   /** Failures in a row since the last completed checkpoint, by reason (counted reasons only). */
@@ -141,7 +154,7 @@ export class CheckpointCoordinator {
   start(): void {
     this.stopped = false;
     // The first checkpoint comes one interval after the start, not at once.
-    this.lastEnd = this.lastTrigger = Date.now();
+    this.lastEnd = this.lastTrigger = wallNow();
     this.schedule();
   }
 
@@ -185,9 +198,8 @@ export class CheckpointCoordinator {
     if (this.stopped || this.pending || this.finalRequested || this.ending || this.cfg.intervalMs <= 0) return;
     if (this.timer) clearTimeout(this.timer);
     const at = Math.max(this.lastTrigger + this.cfg.intervalMs, this.lastEnd + this.cfg.minPauseMs);
-    const delay = Math.max(0, at - Date.now());
-    this.timerDueAt = wallNow() + delay;
-    this.timer = setTimeout(() => this.triggerNow(false, false, this.timerDueAt), delay);
+    const lead = this.host.arm !== undefined ? ARM_LEAD_MS : 0;
+    this.timer = setTimeout(() => this.triggerNow(false, false, at), Math.max(0, at - lead - wallNow()));
     this.timer.unref();
   }
 
@@ -198,9 +210,14 @@ export class CheckpointCoordinator {
     const savepoint = final ? undefined : this.savepointQueue.shift();
     if (final) for (const r of this.savepointQueue.splice(0)) r.reject(new Error('the job reached the end of its input; nothing is left to save'));
     const id = this.nextId++;
-    const timestamp = wallNow();
-    this.lastTrigger = Date.now();
-    const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs);
+    const now = wallNow();
+    // A periodic checkpoint is armed at the sources, to be taken at its due time (or at once if
+    // this timer came too late for that); everything else is triggered now.
+    const armed = !Number.isNaN(dueAt) && !final && savepoint === undefined && this.host.arm !== undefined;
+    const timestamp = armed ? Math.max(dueAt, now) : now;
+    const ahead = timestamp - now;
+    this.lastTrigger = timestamp;
+    const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs + ahead);
     timer.unref();
     const timeoutMs = this.cfg.alignedTimeoutMs ?? 0;
     const unaligned = this.cfg.unaligned === true && !final && savepoint === undefined && (forceUnaligned || timeoutMs === 0);
@@ -211,14 +228,22 @@ export class CheckpointCoordinator {
         if (this.pending?.id !== id) return;
         this.fail({ id, code: 'aligned-timeout', message: `checkpoint ${id} still aligning after ${timeoutMs} ms: replaced by an unaligned checkpoint` });
         if (!this.pending) this.triggerNow(this.finalRequested, !this.finalRequested);
-      }, timeoutMs);
+      }, timeoutMs + ahead);
       switchTimer.unref();
     }
     const p: Pending = { id, timestamp, dueAt, postedAt: NaN, runQueueAtTrigger: undefined, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
     this.pending = p;
-    this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
+    if (armed) this.host.arm!(id, timestamp, unaligned);
+    else this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
     p.postedAt = wallNow();
-    p.runQueueAtTrigger = this.host.sampleRunQueues?.();
+    const sample = this.host.sampleRunQueues;
+    if (sample === undefined) return;
+    // The run-queue baseline at the trigger's time (armed ahead: when it falls due).
+    if (ahead <= 0) p.runQueueAtTrigger = sample();
+    else
+      setTimeout(() => {
+        if (this.pending === p) p.runQueueAtTrigger = sample();
+      }, ahead).unref();
   }
 
   onAck(taskIndex: number, id: number, acks: SubtaskAck[], phases?: CheckpointPhases, channels?: ChannelStateHandle): void {
@@ -280,13 +305,14 @@ export class CheckpointCoordinator {
       inFlightBytes += c.bytes;
     }
     const mainGcMs = gcPauseWithin(Number.isNaN(p.dueAt) ? p.timestamp : p.dueAt, p.postedAt);
-    const legs: TriggerLegs = { timerLateMs: Number.isNaN(p.dueAt) ? 0 : Math.max(0, p.timestamp - p.dueAt), postMs: p.postedAt - p.timestamp, ...(mainGcMs !== undefined ? { mainGcMs } : {}) };
+    // Armed ahead, the posting is done before the due time and costs the start delay nothing.
+    const legs: TriggerLegs = { timerLateMs: Number.isNaN(p.dueAt) ? 0 : Math.max(0, p.timestamp - p.dueAt), postMs: Math.max(0, p.postedAt - p.timestamp), ...(mainGcMs !== undefined ? { mainGcMs } : {}) };
     const after = (at: number | undefined) => (at === undefined ? undefined : at - p.timestamp);
     const completion: CompletionLegs = { ackTakenMs: durationMs, dirSyncedMs: after(marks.dirSyncedAt), metadataMs: after(marks.metadataAt), latestMs: after(marks.latestAt), completedMs: wallNow() - p.timestamp };
     this.stats.push({ id: p.id, durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes, legs, completion });
     this.consecutiveFailures = 0;
     this.consecutive.clear();
-    this.lastEnd = Date.now();
+    this.lastEnd = wallNow();
     const stops = p.savepoint?.stop === true && savepoint !== undefined;
     if (stops) this.ending = true;
     // A stop-with-savepoint whose copy failed is notified as not final: its tasks carry on.
@@ -304,7 +330,7 @@ export class CheckpointCoordinator {
     this.pending = undefined;
     this.failed++;
     this.failedByReason[d.code] = (this.failedByReason[d.code] ?? 0) + 1;
-    this.lastEnd = Date.now();
+    this.lastEnd = wallNow();
     this.host.notifyAborted(d);
     p.savepoint?.reject(new Error(describeDecline(d)));
     if (countsTowardFailureLimit(d.code)) {

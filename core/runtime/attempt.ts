@@ -115,6 +115,7 @@ export class Attempt {
         checkpointDir,
         taskCount: d.tasks.length,
         sourceTasks: this.sourceTasks,
+        sourceGates: this.sourceTasks.map((k) => d.tasks[k].spec.gate),
         restore: this.o.restore,
         retained: this.o.retained,
         command: (k, cmd) => this.command(k, cmd),

@@ -2,6 +2,8 @@
  * The checkpoint coordinator of one attempt and its host: triggers go to the source tasks,
  * metadata and savepoints to checkpoint storage, completions and aborts to every task.
  */
+import { TriggerCell } from '../checkpoint/armed-trigger.js';
+import { BARRIER_FLAG_UNALIGNED } from '../channel/layout.js';
 import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import { describeDecline } from '../checkpoint/decline.js';
 import { checkpointTraceOn, traceGcPauses } from '../checkpoint/gc-pauses.js';
@@ -27,6 +29,8 @@ export interface CheckpointHostOptions {
   /** Complete checkpoints kept; older ones are pruned. */
   retained: number;
   command(task: number, cmd: TaskCommand): void;
+  /** The gates of the source tasks, in the order of `sourceTasks` (where periodic checkpoints are armed). */
+  sourceGates: SharedArrayBuffer[];
   /** True once the attempt is going down (a failed checkpoint is then no news). */
   cancelling(): boolean;
   warn(message: string): void;
@@ -40,6 +44,11 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
   let pruning = Promise.resolve();
   const everyTask = (cmd: TaskCommand) => {
     for (let k = 0; k < o.taskCount; k++) o.command(k, cmd);
+  };
+  const cells = o.sourceGates.map((g) => new TriggerCell(g));
+  // Before any trigger or abort is posted: a source never takes an armed trigger after it.
+  const withdraw = () => {
+    for (const c of cells) c.withdraw();
   };
   const coordinator: CheckpointCoordinator = new CheckpointCoordinator(
     {
@@ -56,9 +65,14 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
     },
     {
       trigger: (id, timestamp, final, kind, stop, unaligned) => {
+        withdraw();
         // The sources first: the event is for observers, the sources' start delay runs from `timestamp`.
         for (const k of o.sourceTasks) o.command(k, { type: 'trigger', id, timestamp, final, kind, stop, unaligned });
         o.events?.checkpointTriggered(id, Math.floor(timestamp), kind);
+      },
+      arm: (id, dueAt, unaligned) => {
+        for (const c of cells) c.arm(id, unaligned ? BARRIER_FLAG_UNALIGNED : 0, dueAt);
+        o.events?.checkpointTriggered(id, Math.floor(dueAt), 'checkpoint');
       },
       persist: (metadata, marks) => storage.commitMetadata(metadata.id, metadata, marks),
       settled: () => pruning,
@@ -76,6 +90,7 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         // Unless the job is going down anyway, a failed checkpoint is news the user wants.
         if (!o.cancelling()) o.warn(`checkpoint ${id} failed: ${reason}`);
         o.events?.checkpointFailed(id, reason);
+        withdraw();
         everyTask({ type: 'abort', id });
         void storage.discard(id).catch(() => {});
       },
