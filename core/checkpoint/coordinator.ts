@@ -10,7 +10,7 @@
  * stop-with-savepoint is the job's last checkpoint: once complete, tasks are told it was
  * final and end; if it fails, the job carries on.
  */
-import { countsTowardFailureLimit, describeDecline, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
+import { countsTowardFailureLimit, describeDecline, isRoutine, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
 import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
 import { messageOf } from '../failure.js';
 import { wallNow } from '../channel/time-account.js';
@@ -110,6 +110,8 @@ interface Pending {
   timestamp: number;
   /** When the checkpoint was due (wall clock), NaN when not periodic; the posts (or the arming) done. */
   dueAt: number;
+  /** Armed at the sources, to be taken by them at `timestamp` (host.arm), not posted. */
+  armed: boolean;
   postedAt: number;
   /** Traced runs: each task thread's run-queue wait at the trigger (ns), by thread id. */
   runQueueAtTrigger: Map<number, number> | undefined;
@@ -190,7 +192,12 @@ export class CheckpointCoordinator {
   /** All sources have ended: take the final checkpoint (as soon as none is in flight). */
   requestFinal(): void {
     this.finalRequested = true;
-    if (!this.pending) this.triggerNow(true);
+    const p = this.pending;
+    // A periodic checkpoint armed but not yet due would be taken after every source ended, only
+    // to be followed by the final one: it gives way (no source takes it before its due time, and
+    // the abort reaches any that raced it), so no periodic checkpoint comes after the end of input.
+    if (p?.armed === true && wallNow() < p.timestamp) this.fail({ id: p.id, code: 'withdrawn', message: 'every source ended before it was due; the final checkpoint replaces it' });
+    else if (!p) this.triggerNow(true);
   }
 
   private schedule(): void {
@@ -231,7 +238,7 @@ export class CheckpointCoordinator {
       }, timeoutMs + ahead);
       switchTimer.unref();
     }
-    const p: Pending = { id, timestamp, dueAt, postedAt: NaN, runQueueAtTrigger: undefined, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    const p: Pending = { id, timestamp, dueAt, armed, postedAt: NaN, runQueueAtTrigger: undefined, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
     this.pending = p;
     if (armed) this.host.arm!(id, timestamp, unaligned);
     else this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
@@ -328,8 +335,10 @@ export class CheckpointCoordinator {
     if (!p || p.id !== d.id) return;
     clearTimeout(p.timer);
     this.pending = undefined;
-    this.failed++;
-    this.failedByReason[d.code] = (this.failedByReason[d.code] ?? 0) + 1;
+    if (!isRoutine(d.code)) {
+      this.failed++;
+      this.failedByReason[d.code] = (this.failedByReason[d.code] ?? 0) + 1;
+    }
     this.lastEnd = wallNow();
     this.host.notifyAborted(d);
     p.savepoint?.reject(new Error(describeDecline(d)));

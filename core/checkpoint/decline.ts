@@ -25,7 +25,9 @@ export type CheckpointDeclineCode =
   /** The checkpoint's metadata could not be written (or the directory could not be pruned). */
   | 'metadata-write-failed'
   /** Still aligning after --aligned-checkpoint-timeout: replaced at once by an unaligned one. */
-  | 'aligned-timeout';
+  | 'aligned-timeout'
+  /** Armed at the sources ahead of its due time, but every source ended first: the final checkpoint replaces it. */
+  | 'withdrawn';
 
 /** A checkpoint that will not complete, and why. */
 export interface CheckpointDecline {
@@ -45,7 +47,13 @@ const COUNTED: Record<CheckpointDeclineCode, boolean> = {
   timeout: true,
   'metadata-write-failed': true,
   'aligned-timeout': false,
+  withdrawn: false,
 };
+
+/** Declines that are part of a normal run, not news: no warning is printed for them. */
+export function isRoutine(code: CheckpointDeclineCode): boolean {
+  return code === 'withdrawn';
+}
 
 /** Whether a decline with this code counts toward the consecutive-failure limit. */
 export function countsTowardFailureLimit(code: CheckpointDeclineCode): boolean {

@@ -5,7 +5,7 @@
 import { TriggerCell } from '../checkpoint/armed-trigger.js';
 import { BARRIER_FLAG_UNALIGNED } from '../channel/layout.js';
 import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
-import { describeDecline } from '../checkpoint/decline.js';
+import { describeDecline, isRoutine } from '../checkpoint/decline.js';
 import { checkpointTraceOn, traceGcPauses } from '../checkpoint/gc-pauses.js';
 import { runQueuesOfProcess } from '../checkpoint/run-queue.js';
 import { forcesAlignment } from '../graph/job-graph.js';
@@ -87,9 +87,9 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
       notifyAborted: (decline) => {
         const id = decline.id;
         const reason = describeDecline(decline);
-        // Unless the job is going down anyway, a failed checkpoint is news the user wants.
-        if (!o.cancelling()) o.warn(`checkpoint ${id} failed: ${reason}`);
-        o.events?.checkpointFailed(id, reason);
+        // Unless the job is going down anyway (or it is routine), a failed checkpoint is news the user wants.
+        if (!o.cancelling() && !isRoutine(decline.code)) o.warn(`checkpoint ${id} failed: ${reason}`);
+        if (!isRoutine(decline.code)) o.events?.checkpointFailed(id, reason);
         withdraw();
         everyTask({ type: 'abort', id });
         void storage.discard(id).catch(() => {});

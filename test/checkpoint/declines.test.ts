@@ -82,3 +82,64 @@ test('a completed checkpoint clears the count', async () => {
   assert.equal(r.coordinator.completed, 2);
   assert.deepEqual(r.coordinator.failedByReason, { 'snapshot-write-failed': 4 });
 });
+
+/**
+ * A periodic checkpoint armed at the sources ahead of its due time, when every source ends
+ * before it is due: it gives way to the final checkpoint (declined 'withdrawn', neither counted
+ * nor failing anything), so no periodic checkpoint is taken after the end of input. Once due,
+ * the sources may already have taken it: then it runs to completion and the final one follows.
+ */
+function armedThenFinal(finalAfterDue: boolean) {
+  const events: string[] = [];
+  return new Promise<{ events: string[]; coordinator: CheckpointCoordinator }>((resolve) => {
+    const keepOpen = setInterval(() => {}, 1000);
+    const finish = () => {
+      clearInterval(keepOpen);
+      c.stop();
+      resolve({ events, coordinator: c });
+    };
+    const c: CheckpointCoordinator = new CheckpointCoordinator(
+      { intervalMs: 200, timeoutMs: 1_000, minPauseMs: 0, tolerableFailures: 0, taskCount: 1, maxParallelism: 128, firstId: 1 },
+      {
+        arm: (id, dueAt) => {
+          events.push(`arm ${id}`);
+          const end = () => {
+            c.requestFinal();
+            if (finalAfterDue) setImmediate(() => c.onAck(0, id, []));
+          };
+          if (finalAfterDue) setTimeout(end, Math.max(0, dueAt - (performance.timeOrigin + performance.now())) + 5);
+          else end();
+        },
+        trigger: (id, _ts, final) => {
+          events.push(`trigger ${id}${final ? ' final' : ''}`);
+          setImmediate(() => c.onAck(0, id, []));
+        },
+        persist: async () => {},
+        persistSavepoint: async () => '',
+        notifyComplete: (id, final) => {
+          events.push(`complete ${id}${final ? ' final' : ''}`);
+          if (final) finish();
+        },
+        notifyAborted: (d) => events.push(`abort ${d.id} ${d.code}`),
+        failJob: (reason) => {
+          events.push(`job failed: ${reason}`);
+          finish();
+        },
+      },
+    );
+    c.start();
+  });
+}
+
+test('an armed checkpoint not yet due when every source ends gives way to the final one, uncounted', async () => {
+  const r = await armedThenFinal(false);
+  assert.deepEqual(r.events, ['arm 1', 'abort 1 withdrawn', 'trigger 2 final', 'complete 2 final']);
+  assert.equal(r.coordinator.failed, 0);
+  assert.deepEqual(r.coordinator.failedByReason, {});
+});
+
+test('an armed checkpoint already due when every source ends completes, then the final one', async () => {
+  const r = await armedThenFinal(true);
+  assert.deepEqual(r.events, ['arm 1', 'complete 1', 'trigger 2 final', 'complete 2 final']);
+  assert.equal(r.coordinator.failed, 0);
+});
