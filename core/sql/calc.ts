@@ -21,7 +21,8 @@ import { columnFn, rowJs, type ColumnFn } from './row-builder.js';
 import { insertOnly } from './runtime/changelog.js';
 import type { UidNamer } from './uids.js';
 import { EddyError } from '../failure.js';
-import { isDropped, record } from './lineage.js';
+import { forget, isDropped, nodeOf, record } from './lineage.js';
+import { filterOperator, flatMapOperator, mapOperator } from '../operators/basic.js';
 
 type RowFn = (row: Row) => unknown;
 
@@ -237,8 +238,33 @@ export function copiesOf(columns: readonly ColumnFn[] | undefined, fields: reado
  */
 export function insertChanges(rel: Rel, uids: UidNamer, text: string): AnyStream {
   const calc = pending.get(rel);
-  if (calc === undefined || calc.updating || built.has(calc)) return insertOnly(rel.stream as DataStream<Row>, { uid: uids.next('calc', text) });
-  return pendingRel(relProps(rel), { ...calc, asInserts: true, detail: [...calc.detail, text], direct: undefined }).stream;
+  if (calc === undefined || calc.updating) return insertOnly(rel.stream as DataStream<Row>, { uid: uids.next('calc', text) });
+  const wrapped: Calc = { ...calc, asInserts: true, detail: [...calc.detail, text], direct: undefined };
+  const stream = built.get(calc);
+  if (stream === undefined) return pendingRel(relProps(rel), wrapped).stream;
+  return (calc.direct === undefined && rebuiltInPlace(calc, stream, wrapped, rel.fields)) ? stream : insertOnly(stream as DataStream<Row>, { uid: uids.next('calc', text) });
+}
+
+/**
+ * Makes the operator `stream` that `calc` was built into run `wrapped` instead, when nothing
+ * reads the stream yet. A join builds its left side before planning the right (so uids keep
+ * planning order), and that side's rows become insert changes only afterwards: without this
+ * they went through a second operator, one more call and row hand-over per record (every bid
+ * of Nexmark q20). The operator keeps its uid; a later reader of `calc` builds it anew.
+ */
+function rebuiltInPlace(calc: Calc, stream: AnyStream, wrapped: Calc, fields: readonly Field[]): boolean {
+  const node = nodeOf(stream);
+  if (node === undefined || node.outputs.length > 0 || isDropped(stream)) return false;
+  const f = calcFunction(wrapped, fields);
+  if (f.op === 'none') return false;
+  node.kind = f.op;
+  node.factory = f.op === 'map' ? mapOperator(f.fn) : f.op === 'filter' ? filterOperator(f.fn) : flatMapOperator(f.fn);
+  forget(stream);
+  built.delete(calc);
+  built.set(wrapped, stream);
+  const planned = calc.uids.nodes.find((n) => n.uid === node.uid);
+  if (planned !== undefined) planned.detail = wrapped.detail.join('; ');
+  return true;
 }
 
 /** Narrowed calcs per calc (or per stream, for a relation without one) and kept keys: one operator for equal narrowings. */

@@ -75,6 +75,11 @@ export function record(stream: AnyStream, step: Step): void {
   steps.set(stream, step);
 }
 
+/** Forgets how `stream` was built (its operator was changed in place). */
+export function forget(stream: AnyStream): void {
+  steps.delete(stream);
+}
+
 /** How `stream` was built, if the planner recorded it. */
 export function stepOf(stream: AnyStream): Step | undefined {
   return steps.get(stream);

@@ -66,15 +66,28 @@ function dateFormatter(pattern: string): (d: Date) => string {
 
 // The last input's result, kept: a row reads the same string several times (q22 splits its url
 // three times, q21 matches it in WHERE and again in CASE), and equal inputs give equal results.
-let splitOf: [string | undefined, string, string[]] = [undefined, '', []];
+// Kept in variables, not a tuple made per new input: q22 reads a new url for every bid.
+let splitInput: string | undefined;
+let splitSep = '';
+let splitParts: string[] = [];
 function lastSplit(s: string, sep: string): string[] {
-  if (splitOf[0] !== s || splitOf[1] !== sep) splitOf = [s, sep, s.split(sep)];
-  return splitOf[2];
+  if (splitInput !== s || splitSep !== sep) {
+    splitParts = s.split(sep);
+    splitInput = s;
+    splitSep = sep;
+  }
+  return splitParts;
 }
-let matchOf: [string | undefined, string, RegExpExecArray | null] = [undefined, '', null];
+let matchInput: string | undefined;
+let matchRe = '';
+let matchResult: RegExpExecArray | null = null;
 function lastMatch(s: string, re: string): RegExpExecArray | null {
-  if (matchOf[0] !== s || matchOf[1] !== re) matchOf = [s, re, regex(re).exec(s)];
-  return matchOf[2];
+  if (matchInput !== s || matchRe !== re) {
+    matchResult = regex(re).exec(s);
+    matchInput = s;
+    matchRe = re;
+  }
+  return matchResult;
 }
 
 const regexCache = new Map<string, RegExp>();

@@ -41,9 +41,10 @@ export function tablesInTempDir<T>(prefix: string, make: () => T, files: (data: 
 
 /**
  * Runs `ddl` and every case (each INSERT into a collect sink of its own) as one SQL job, and
- * asserts that each sink's rows (an updating query's changelog folded) are exactly the case's expected rows.
+ * asserts that each sink's rows (an updating query's changelog folded) are exactly the case's expected rows;
+ * returns what each sink collected.
  */
-export async function assertSqlCases(dir: string, ddl: string, cases: readonly SqlCase[], parallelism: number): Promise<void> {
+export async function assertSqlCases(dir: string, ddl: string, cases: readonly SqlCase[], parallelism: number): Promise<Record<string, unknown[]>> {
   const script = ddl + cases.map((c) => `CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'collect');\nINSERT INTO ${c.name} ${c.sql};`).join('\n');
   writeFileSync(join(dir, 'q.sql'), script);
   const res = await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, 'q.sql') } });
@@ -55,4 +56,5 @@ export async function assertSqlCases(dir: string, ddl: string, cases: readonly S
     const changes = got.map((x) => ('kind' in x && 'row' in x ? (x as { kind: string; row: Row }) : { kind: '+I', row: x }));
     assert.deepEqual(changelogRows(changes), canonRows(c.expected), c.name);
   }
+  return res.collected;
 }
