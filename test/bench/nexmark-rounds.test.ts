@@ -6,38 +6,47 @@
 // round whose DataStream at-least-once run was the fast outlier.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { pairSchedule } from '../../bench/nexmark-schedule.js';
+import { runSchedule } from '../../bench/nexmark-schedule.js';
 import type { NexmarkResult, NexmarkRun } from '../../bench/nexmark.js';
 import { nexmarkSection } from '../../bench/report/nexmark.js';
 import { checkTargets } from '../../bench/report/targets.js';
 
 const MODES = ['none', 'at-least-once', 'exactly-once'] as const;
 
-describe('pairSchedule', () => {
+describe('runSchedule', () => {
   for (const rounds of [3, 4]) {
-    it(`${rounds} rounds: every mode once per round, each mode's pair swapping its order from round to round`, () => {
-      const slots = pairSchedule(rounds, MODES, true);
-      assert.equal(slots.length, rounds * MODES.length);
+    it(`${rounds} rounds: each version's modes as a block opened by a run of itself, the blocks swapping order from round to round`, () => {
+      const runs = runSchedule(rounds, MODES, true);
+      assert.equal(runs.length, rounds * 2 * (MODES.length + 1));
+      let previous: string | undefined;
       for (let r = 0; r < rounds; r++) {
-        const inRound = slots.slice(r * MODES.length, (r + 1) * MODES.length);
-        assert.ok(inRound.every((s) => s.round === r), 'a round is run whole before the next');
-        assert.deepEqual([...inRound.map((s) => s.mode)].sort(), [...MODES].sort());
-        for (const s of inRound) assert.deepEqual([...s.order].sort(), ['datastream', 'sql']);
+        const inRound = runs.filter((x) => x.round === r);
+        assert.deepEqual(runs.slice(r * 2 * (MODES.length + 1), (r + 1) * 2 * (MODES.length + 1)), inRound, 'a round is run whole before the next');
+        for (const v of ['datastream', 'sql'] as const) {
+          const block = inRound.filter((x) => x.variant === v);
+          assert.deepEqual([...block.filter((x) => x.measured).map((x) => x.mode)].sort(), [...MODES].sort(), `${v}: every mode measured once in round ${r + 1}`);
+          assert.equal(block.filter((x) => !x.measured).length, 1);
+        }
+        // Every measured run follows a run of its own version (the block's warm-up or its own previous mode).
+        for (const [i, x] of inRound.entries()) {
+          if (x.measured) assert.equal(inRound[i - 1]?.variant, x.variant, `round ${r + 1}: ${x.variant} ${x.mode} right after the other version`);
+          else assert.ok(i === 0 || inRound[i - 1].variant !== x.variant, 'a warm-up opens its block');
+        }
+        const opens = inRound[0].variant;
+        assert.ok(inRound.every((x) => x.first === (x.variant === opens)));
+        if (previous !== undefined) assert.notEqual(opens, previous, `round ${r + 1} opens with the same version as round ${r}`);
+        previous = opens;
       }
-      for (const m of MODES) {
-        const firsts = slots.filter((s) => s.mode === m).map((s) => s.order[0]);
-        for (let r = 1; r < firsts.length; r++) assert.notEqual(firsts[r], firsts[r - 1], `${m}: round ${r + 1} starts with the same version as round ${r}`);
-      }
-      // No mode always runs first in its round (the first pair after the probes is the coldest).
-      const opening = new Set(Array.from({ length: rounds }, (_, r) => slots[r * MODES.length].mode));
+      // No mode always opens a block (the first measured run after a warm-up).
+      const opening = new Set(Array.from({ length: rounds }, (_, r) => runs.find((x) => x.round === r && x.measured)!.mode));
       assert.equal(opening.size, Math.min(rounds, MODES.length));
     });
   }
 
-  it('a query without SQL: its DataStream runs alone, every mode in every round', () => {
-    const slots = pairSchedule(2, MODES, false);
-    assert.equal(slots.length, 6);
-    assert.ok(slots.every((s) => s.order.length === 1 && s.order[0] === 'datastream'));
+  it('a query without SQL: its DataStream runs alone, every mode in every round, no warm-up runs', () => {
+    const runs = runSchedule(2, MODES, false);
+    assert.equal(runs.length, 6);
+    assert.ok(runs.every((x) => x.variant === 'datastream' && x.measured));
   });
 });
 
