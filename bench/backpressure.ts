@@ -130,7 +130,18 @@ export interface BackpressureResult extends BackpressureOptions {
  * (Linux); and GC pauses in it, on the main thread and
  * on the slowest task's.
  */
-export const START_LEGS = ['timerLateMs', 'postMs', 'deployingMs', 'sourceWakeMs', 'sourceBusyMs', 'sourceOutMs', 'noticeMs', 'runQueueMs', 'mainGcMs', 'gcMs'] as const;
+export const START_LEGS = [
+  'timerLateMs',
+  'postMs',
+  'deployingMs',
+  'sourceWakeMs',
+  'sourceBusyMs',
+  'sourceOutMs',
+  'noticeMs',
+  'runQueueMs',
+  'mainGcMs',
+  'gcMs',
+] as const;
 export type StartLeg = (typeof START_LEGS)[number];
 
 /** One checkpoint's legs (those it has: a run without GC tracing has no GC legs). */
@@ -190,11 +201,24 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
   process.env.EDDY_CHECKPOINT_TRACE ??= '1';
   // Warm-up (JIT of the checkpoint path under backpressure).
   const warm = Math.min(opts.records, 20_000);
-  await runChecked(JOB, { parallelism: opts.parallelism, mode: 'exactly-once', checkpointIntervalMs: opts.intervalMs, args: { count: String(warm), keys: String(opts.keys), spinUs: String(opts.spinUs) } }, warm);
+  await runChecked(
+    JOB,
+    {
+      parallelism: opts.parallelism,
+      mode: 'exactly-once',
+      checkpointIntervalMs: opts.intervalMs,
+      args: { count: String(warm), keys: String(opts.keys), spinUs: String(opts.spinUs) },
+    },
+    warm,
+  );
   // And the unaligned path, long enough for periodic checkpoints (the run above ends before its
   // first): else the first ring's unaligned row pays its first real captures and writes on every thread.
   const warmUnaligned = Math.min(opts.records, 200_000);
-  await runChecked(JOB, runOptions({ mode: 'exactly-once', unaligned: true }, opts.ringCapacities[0], { ...opts, records: warmUnaligned }), warmUnaligned);
+  await runChecked(
+    JOB,
+    runOptions({ mode: 'exactly-once', unaligned: true }, opts.ringCapacities[0], { ...opts, records: warmUnaligned }),
+    warmUnaligned,
+  );
   for (const ringCapacity of opts.ringCapacities) {
     const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number; cpu: ThreadCpu }[]);
     const floorSamples: WakeFloorSamples[] = [];
@@ -205,7 +229,9 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
         // Pool threads live across runs: their CPU is taken as a difference around the run.
         const before = threadCpuNow();
         const probe = MODES[i].mode === 'none' ? startWakeFloor() : undefined;
-        const { value: res, peakRssBytes } = await withPeakRss(() => runChecked(JOB, runOptions(MODES[i], ringCapacity, opts), opts.records));
+        const { value: res, peakRssBytes } = await withPeakRss(() =>
+          runChecked(JOB, runOptions(MODES[i], ringCapacity, opts), opts.records),
+        );
         if (probe !== undefined) floorSamples.push(await probe.stop());
         runs[i].push({ res, peak: peakRssBytes, cpu: cpuByRole(cpuBetween(before, threadCpuNow()), roles.roles, process.pid) });
       }
@@ -232,14 +258,42 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
           writeIoMs: percentiles(steady.flatMap((k) => (k.writeIoMs === undefined ? [] : [k.writeIoMs]))),
         },
         sourceStartDelayMs: percentiles(steady.flatMap((k) => (k.sourceStartDelayMs === undefined ? [] : [k.sourceStartDelayMs]))),
-        startLegs: Object.fromEntries(START_LEGS.map((leg) => [leg, percentiles(steady.flatMap((k) => legsOf(k)[leg] ?? []))])) as Record<StartLeg, Percentiles>,
-        startLegCount: Object.fromEntries(START_LEGS.map((leg) => [leg, steady.filter((k) => legsOf(k)[leg] !== undefined).length])) as Record<StartLeg, number>,
-        worstStart: steady.reduce<BackpressureRow['worstStart']>((w, k) => (w === null || k.startDelayMs > w.startDelayMs ? { id: k.id, startDelayMs: k.startDelayMs, legs: legsOf(k) } : w), null),
-        firstCheckpointMs: percentiles(runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final).slice(0, 1).map((k) => k.durationMs))),
-        laterCheckpointMs: percentiles(runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final).slice(1).map((k) => k.durationMs))),
-        slowest: steady.reduce<{ id: number; durationMs: number } | null>((w, k) => (w === null || k.durationMs > w.durationMs ? { id: k.id, durationMs: k.durationMs } : w), null),
+        startLegs: Object.fromEntries(START_LEGS.map((leg) => [leg, percentiles(steady.flatMap((k) => legsOf(k)[leg] ?? []))])) as Record<
+          StartLeg,
+          Percentiles
+        >,
+        startLegCount: Object.fromEntries(
+          START_LEGS.map((leg) => [leg, steady.filter((k) => legsOf(k)[leg] !== undefined).length]),
+        ) as Record<StartLeg, number>,
+        worstStart: steady.reduce<BackpressureRow['worstStart']>(
+          (w, k) => (w === null || k.startDelayMs > w.startDelayMs ? { id: k.id, startDelayMs: k.startDelayMs, legs: legsOf(k) } : w),
+          null,
+        ),
+        firstCheckpointMs: percentiles(
+          runs[i].flatMap((x) =>
+            x.res.checkpoints
+              .filter((k) => !k.final)
+              .slice(0, 1)
+              .map((k) => k.durationMs),
+          ),
+        ),
+        laterCheckpointMs: percentiles(
+          runs[i].flatMap((x) =>
+            x.res.checkpoints
+              .filter((k) => !k.final)
+              .slice(1)
+              .map((k) => k.durationMs),
+          ),
+        ),
+        slowest: steady.reduce<{ id: number; durationMs: number } | null>(
+          (w, k) => (w === null || k.durationMs > w.durationMs ? { id: k.id, durationMs: k.durationMs } : w),
+          null,
+        ),
         peakRssBytes: Math.max(...runs[i].map((x) => x.peak)),
-        cpuPerMillion: perMillion(runs[i].map((x) => x.cpu), opts.records),
+        cpuPerMillion: perMillion(
+          runs[i].map((x) => x.cpu),
+          opts.records,
+        ),
         ...(m.mode === 'exactly-once' ? { tail: checkpointTail(steady) } : {}),
       };
       rows.push(row);
@@ -269,7 +323,8 @@ async function benchUnalignedCost(o: BackpressureOptions): Promise<UnalignedCost
   const unaligned: number[] = [];
   for (let r = 0; r < o.freeRounds; r++) {
     const order = r % 2 === 0 ? [false, true] : [true, false];
-    for (const u of order) (u ? unaligned : aligned).push((await keyedCountRate(o.freeRecords, o.keys, { ...base, unaligned: u })).recordsPerSec);
+    for (const u of order)
+      (u ? unaligned : aligned).push((await keyedCountRate(o.freeRecords, o.keys, { ...base, unaligned: u })).recordsPerSec);
   }
   return {
     records: o.freeRecords,
@@ -283,8 +338,12 @@ async function benchUnalignedCost(o: BackpressureOptions): Promise<UnalignedCost
 
 export function formatBackpressure(r: BackpressureResult): string[] {
   const ms = (n: number | null) => (n === null ? '—' : n < 10 ? n.toFixed(1) : String(Math.round(n)));
-  const out = [`backpressure: sink busy ${r.spinUs} µs/record, ${r.records.toLocaleString('en-US')} records, checkpoint interval ${r.intervalMs} ms, parallelism ${r.parallelism}, ${r.rounds} round(s) (checkpoints pooled, records/s the median)`];
-  out.push('  mode                      ring      records/s  ckpts  duration p50/p99 ms  alignment p50/p99 ms  start delay p99 ms  in flight p50 KiB  peak RSS MiB');
+  const out = [
+    `backpressure: sink busy ${r.spinUs} µs/record, ${r.records.toLocaleString('en-US')} records, checkpoint interval ${r.intervalMs} ms, parallelism ${r.parallelism}, ${r.rounds} round(s) (checkpoints pooled, records/s the median)`,
+  ];
+  out.push(
+    '  mode                      ring      records/s  ckpts  duration p50/p99 ms  alignment p50/p99 ms  start delay p99 ms  in flight p50 KiB  peak RSS MiB',
+  );
   for (const x of r.rows) {
     const label = x.label;
     const kib = x.inFlightBytes.p50 === null ? '—' : (x.inFlightBytes.p50 / 1024).toFixed(0);
@@ -292,20 +351,28 @@ export function formatBackpressure(r: BackpressureResult): string[] {
       `  ${label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${Math.round(x.recordsPerSec).toLocaleString('en-US').padStart(9)}  ${String(x.checkpoints).padStart(5)}  ${`${ms(x.checkpointDurationMs.p50)} / ${ms(x.checkpointDurationMs.p99)}`.padStart(19)}  ${`${ms(x.alignmentMs.p50)} / ${ms(x.alignmentMs.p99)}`.padStart(20)}  ${ms(x.startDelayMs.p99).padStart(18)}  ${kib.padStart(17)}  ${(x.peakRssBytes / 2 ** 20).toFixed(0).padStart(12)}`,
     );
   }
-  out.push('  where the time went (p50 / p99 ms, each phase its slowest task\'s): sync, async; inside async: barriers located, in-flight encode, longest file write and of it the time on the writer thread (unaligned); slowest checkpoint');
+  out.push(
+    "  where the time went (p50 / p99 ms, each phase its slowest task's): sync, async; inside async: barriers located, in-flight encode, longest file write and of it the time on the writer thread (unaligned); slowest checkpoint",
+  );
   for (const x of r.rows) {
     if (x.mode !== 'exactly-once' || x.phases === undefined) continue;
     const p = x.phases;
     const pair = (q: Percentiles) => `${ms(q.p50)} / ${ms(q.p99)}`.padStart(13);
     const worst = x.slowest ? `chk ${x.slowest.id} (${ms(x.slowest.durationMs)} ms)` : '—';
-    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  sync ${pair(p.syncMs)}  async ${pair(p.asyncMs)}  located ${pair(p.channelWaitMs)}  encode ${pair(p.encodeMs)}  write ${pair(p.writeMs)}  on writer thread ${pair(p.writeIoMs)}  slowest ${worst}`);
+    out.push(
+      `  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  sync ${pair(p.syncMs)}  async ${pair(p.asyncMs)}  located ${pair(p.channelWaitMs)}  encode ${pair(p.encodeMs)}  write ${pair(p.writeMs)}  on writer thread ${pair(p.writeIoMs)}  slowest ${worst}`,
+    );
   }
-  out.push("  start delay and first checkpoints (p50 / p99 ms): start delay, of it trigger to the slowest source; each run's first checkpoint (p50 / max) against the run's later ones");
+  out.push(
+    "  start delay and first checkpoints (p50 / p99 ms): start delay, of it trigger to the slowest source; each run's first checkpoint (p50 / max) against the run's later ones",
+  );
   for (const x of r.rows) {
     if (x.mode !== 'exactly-once') continue;
     const pair = (a: number | null, b: number | null) => `${ms(a)} / ${ms(b)}`.padStart(13);
     const f = x.firstCheckpointMs;
-    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  start delay ${pair(x.startDelayMs.p50, x.startDelayMs.p99)}  source ${pair(x.sourceStartDelayMs.p50, x.sourceStartDelayMs.p99)}  first ${pair(f.p50, f.max)}  later ${pair(x.laterCheckpointMs.p50, x.laterCheckpointMs.p99)}`);
+    out.push(
+      `  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  start delay ${pair(x.startDelayMs.p50, x.startDelayMs.p99)}  source ${pair(x.sourceStartDelayMs.p50, x.sourceStartDelayMs.p99)}  first ${pair(f.p50, f.max)}  later ${pair(x.laterCheckpointMs.p50, x.laterCheckpointMs.p99)}`,
+    );
   }
   if (r.floors?.length) {
     out.push(
@@ -328,25 +395,52 @@ export function formatBackpressure(r: BackpressureResult): string[] {
       const q = x.startLegs[leg];
       return q.p50 === null ? '—' : `${ms(q.p50)}/${ms(q.p99)}/${ms(q.max)} [${x.startLegCount[leg]}]`;
     };
-    const names: Record<StartLeg, string> = { timerLateMs: 'late', postMs: 'posted', deployingMs: 'deploying', sourceWakeMs: 'woke', sourceBusyMs: 'busy', sourceOutMs: 'out', noticeMs: 'noticed', runQueueMs: 'run queue', mainGcMs: 'gc main', gcMs: 'gc task' };
-    out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${START_LEGS.map((leg) => `${names[leg]} ${cell(leg)}`).join('  ')}`);
+    const names: Record<StartLeg, string> = {
+      timerLateMs: 'late',
+      postMs: 'posted',
+      deployingMs: 'deploying',
+      sourceWakeMs: 'woke',
+      sourceBusyMs: 'busy',
+      sourceOutMs: 'out',
+      noticeMs: 'noticed',
+      runQueueMs: 'run queue',
+      mainGcMs: 'gc main',
+      gcMs: 'gc task',
+    };
+    out.push(
+      `  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${START_LEGS.map((leg) => `${names[leg]} ${cell(leg)}`).join('  ')}`,
+    );
     const w = x.worstStart;
-    if (w) out.push(`  ${''.padEnd(24)}  ${''.padStart(8)}  longest start delay: chk ${w.id}, ${ms(w.startDelayMs)} ms = ${START_LEGS.filter((l) => w.legs[l] !== undefined).map((l) => `${names[l]} ${ms(w.legs[l]!)}`).join(', ')}`);
+    if (w)
+      out.push(
+        `  ${''.padEnd(24)}  ${''.padStart(8)}  longest start delay: chk ${w.id}, ${ms(w.startDelayMs)} ms = ${START_LEGS.filter(
+          (l) => w.legs[l] !== undefined,
+        )
+          .map((l) => `${names[l]} ${ms(w.legs[l]!)}`)
+          .join(', ')}`,
+      );
   }
   out.push(...formatCheckpointTail(r.rows, ms));
-  out.push('  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads');
+  out.push(
+    '  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads',
+  );
   for (const x of r.rows) {
     const c = x.cpuPerMillion;
     if (x.mode !== 'exactly-once' || !c) continue;
     const perCkpt = x.checkpoints > 0 ? ((c.writers * r.records) / 1e6 / (x.checkpoints / r.rounds)).toFixed(1) : '—';
-    const cells = [c.keyedTasks, c.otherTasks, c.packers, c.writers, c.main, c.other].map((v) => String(Math.round(v)).padStart(6)).join(' ');
+    const cells = [c.keyedTasks, c.otherTasks, c.packers, c.writers, c.main, c.other]
+      .map((v) => String(Math.round(v)).padStart(6))
+      .join(' ');
     out.push(`  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${cells}   writers ${perCkpt} ms/checkpoint`);
   }
   for (const ring of r.ringCapacities) {
     const at = (m: (x: BackpressureRow) => boolean) => r.rows.find((x) => x.ringCapacity === ring && m(x));
-    const aligned = at((x) => x.mode === 'exactly-once' && !x.unaligned && x.alignedTimeoutMs === undefined && x.debloatTargetMs === undefined);
+    const aligned = at(
+      (x) => x.mode === 'exactly-once' && !x.unaligned && x.alignedTimeoutMs === undefined && x.debloatTargetMs === undefined,
+    );
     const unaligned = at((x) => x.unaligned);
-    if (aligned && unaligned) out.push(`  ring ${ring / 1024} KiB: unaligned / aligned throughput ${(unaligned.recordsPerSec / aligned.recordsPerSec).toFixed(3)}`);
+    if (aligned && unaligned)
+      out.push(`  ring ${ring / 1024} KiB: unaligned / aligned throughput ${(unaligned.recordsPerSec / aligned.recordsPerSec).toFixed(3)}`);
   }
   const c = r.unalignedCost;
   if (c) {

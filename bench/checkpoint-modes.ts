@@ -130,7 +130,11 @@ export function modeConfigs(intervalsMs: number[]): ModeConfig[] {
 async function runOnce(c: ModeConfig, records: number, keys: number, parallelism: number, rate?: number): Promise<JobResult> {
   const args: Record<string, string> = { count: String(records), keys: String(keys) };
   if (rate !== undefined) args.rate = String(Math.round(rate));
-  const res = await runChecked(KEYED_COUNT_JOB, { parallelism, mode: c.mode, ...(c.intervalMs !== null ? { checkpointIntervalMs: c.intervalMs } : {}), args }, records);
+  const res = await runChecked(
+    KEYED_COUNT_JOB,
+    { parallelism, mode: c.mode, ...(c.intervalMs !== null ? { checkpointIntervalMs: c.intervalMs } : {}), args },
+    records,
+  );
   if (c.mode === 'none' && res.checkpoints.length > 0) throw new Error(`${c.name}: ${res.checkpoints.length} checkpoints with mode none`);
   return res;
 }
@@ -200,9 +204,23 @@ export async function benchCheckpointModes(opts: CheckpointModesOptions): Promis
     const targetRate = noneMedian * fraction;
     const records = Math.max(10_000, Math.round(targetRate * seconds));
     for (const intervalMs of opts.intervalsMs) {
-      const res = await runOnce({ name: `exactly-once@${intervalMs}ms paced`, mode: 'exactly-once', intervalMs }, records, opts.keys, opts.parallelism, targetRate);
+      const res = await runOnce(
+        { name: `exactly-once@${intervalMs}ms paced`, mode: 'exactly-once', intervalMs },
+        records,
+        opts.keys,
+        opts.parallelism,
+        targetRate,
+      );
       const steady = res.checkpoints.filter((k) => !k.final);
-      paced.push({ intervalMs, fraction, targetRate, records, recordsPerSec: records / (res.durationMs / 1000), checkpoints: steady.length, ...phasesOf(steady) });
+      paced.push({
+        intervalMs,
+        fraction,
+        targetRate,
+        records,
+        recordsPerSec: records / (res.durationMs / 1000),
+        checkpoints: steady.length,
+        ...phasesOf(steady),
+      });
     }
   }
   return {
@@ -248,8 +266,16 @@ export function formatCheckpointModes(r: CheckpointModesResult): string[] {
   ];
   if (r.paced.length > 0) {
     const p0 = r.paced[0];
-    out.push(`  exactly-once with the source paced to ${Math.round(p0.fraction * 100)}% of none (${fmt(p0.targetRate)} records/s, ${fmt(p0.records)} records): no backpressure`);
-    out.push(...table(['interval', 'records/s', 'ckpts', ...phaseHeader.map((h) => `${h} ms`)], r.paced.map((x) => [`${x.intervalMs} ms`, fmt(x.recordsPerSec), String(x.checkpoints), ...phaseCells(x)]), 1));
+    out.push(
+      `  exactly-once with the source paced to ${Math.round(p0.fraction * 100)}% of none (${fmt(p0.targetRate)} records/s, ${fmt(p0.records)} records): no backpressure`,
+    );
+    out.push(
+      ...table(
+        ['interval', 'records/s', 'ckpts', ...phaseHeader.map((h) => `${h} ms`)],
+        r.paced.map((x) => [`${x.intervalMs} ms`, fmt(x.recordsPerSec), String(x.checkpoints), ...phaseCells(x)]),
+        1,
+      ),
+    );
   }
   for (const c of r.configs) if (c.warning) out.push(`  warning: ${c.name}: ${c.warning}`);
   return out;

@@ -16,15 +16,7 @@ import { percentiles, type Percentiles } from './stats.js';
  * the ack posted; then on the main thread: the last ack taken (the checkpoint's duration),
  * the folder fsync'd, `_metadata` durable, `_latest` durable, tasks told it completed.
  */
-export const TAIL_LEGS = [
-  'startDelayMs',
-  ...TASK_TAIL_LEGS,
-  'ackTakenMs',
-  'dirSyncedMs',
-  'metadataMs',
-  'latestMs',
-  'completedMs',
-] as const;
+export const TAIL_LEGS = ['startDelayMs', ...TASK_TAIL_LEGS, 'ackTakenMs', 'dirSyncedMs', 'metadataMs', 'latestMs', 'completedMs'] as const;
 export type TailLeg = (typeof TAIL_LEGS)[number];
 
 /** How each leg is named in tables. */
@@ -80,9 +72,14 @@ export function checkpointTail(checkpoints: CheckpointStats[]): CheckpointTail {
 }
 
 /** The tail's lines for a table of rows (each with a label, a ring and its tail). */
-export function formatCheckpointTail(rows: { label: string; ringCapacity: number; tail?: CheckpointTail }[], ms: (n: number | null) => string): string[] {
+export function formatCheckpointTail(
+  rows: { label: string; ringCapacity: number; tail?: CheckpointTail }[],
+  ms: (n: number | null) => string,
+): string[] {
   const out = [
-    "  checkpoint tail legs (p50 / p99 / max ms after the trigger, each task-side leg the slowest task's): " + TAIL_LEGS.map((l) => TAIL_LEG_NAMES[l]).join(' → ') + '; files per checkpoint (one fsync each)',
+    "  checkpoint tail legs (p50 / p99 / max ms after the trigger, each task-side leg the slowest task's): " +
+      TAIL_LEGS.map((l) => TAIL_LEG_NAMES[l]).join(' → ') +
+      '; files per checkpoint (one fsync each)',
   ];
   for (const x of rows) {
     const t = x.tail;
@@ -94,7 +91,14 @@ export function formatCheckpointTail(rows: { label: string; ringCapacity: number
     const head = `  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}`;
     out.push(`${head}  ${TAIL_LEGS.map((leg) => `${TAIL_LEG_NAMES[leg]} ${cell(leg)}`).join('  ')}  files ${ms(t.files.p50)}`);
     const w = t.worst;
-    if (w) out.push(`  ${''.padEnd(24)}  ${''.padStart(8)}  longest: chk ${w.id}, ${ms(w.durationMs)} ms = ${TAIL_LEGS.filter((l) => w.legs[l] !== undefined).map((l) => `${TAIL_LEG_NAMES[l]} ${ms(w.legs[l]!)}`).join(', ')}`);
+    if (w)
+      out.push(
+        `  ${''.padEnd(24)}  ${''.padStart(8)}  longest: chk ${w.id}, ${ms(w.durationMs)} ms = ${TAIL_LEGS.filter(
+          (l) => w.legs[l] !== undefined,
+        )
+          .map((l) => `${TAIL_LEG_NAMES[l]} ${ms(w.legs[l]!)}`)
+          .join(', ')}`,
+      );
   }
   return out;
 }

@@ -95,11 +95,14 @@ export async function benchConnectors(
           args: { ...h.args, ...c.args(target), count: String(records), keys: String(opts.keys) },
         });
         const written = await h.count(target);
-        if (c.exact ? written !== records : written < records) throw new Error(`${c.system} ${c.mode}: ${written} records in the system for ${records} sent`);
+        if (c.exact ? written !== records : written < records)
+          throw new Error(`${c.system} ${c.mode}: ${written} records in the system for ${records} sent`);
         if (round === 0) continue;
         const rate = records / (res.durationMs / 1000);
         list.push(rate);
-        onRun(`  round ${round} ${c.system.padEnd(10)} ${c.mode.padEnd(14)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} records/s`);
+        onRun(
+          `  round ${round} ${c.system.padEnd(10)} ${c.mode.padEnd(14)} ${Math.round(rate).toLocaleString('en-US').padStart(10)} records/s`,
+        );
       }
     }
   } finally {
@@ -113,11 +116,15 @@ export async function benchConnectors(
 }
 
 export function formatConnectors(r: ConnectorsResult): string[] {
-  const lines = [`sinks into external systems (generator → keyed running sum → sink; ${r.records.toLocaleString('en-US')} records, parallelism ${r.parallelism}, checkpoint every ${r.checkpointIntervalMs} ms, median of ${r.rounds})`];
+  const lines = [
+    `sinks into external systems (generator → keyed running sum → sink; ${r.records.toLocaleString('en-US')} records, parallelism ${r.parallelism}, checkpoint every ${r.checkpointIntervalMs} ms, median of ${r.rounds})`,
+  ];
   for (const c of r.cases) {
     const base = r.cases.find((x) => x.system === c.system && x.mode === 'at-least-once');
     const rel = base && base !== c ? ` (${(c.recordsPerSec / base.recordsPerSec).toFixed(2)} of at-least-once)` : '';
-    lines.push(`  ${c.system.padEnd(10)} ${c.mode.padEnd(14)} ${Math.round(c.recordsPerSec).toLocaleString('en-US').padStart(10)} records/s${rel}`);
+    lines.push(
+      `  ${c.system.padEnd(10)} ${c.mode.padEnd(14)} ${Math.round(c.recordsPerSec).toLocaleString('en-US').padStart(10)} records/s${rel}`,
+    );
   }
   for (const s of r.skipped) lines.push(`  skipped: ${s}`);
   return lines;

@@ -10,7 +10,11 @@ export function watchDashboard(url: string): void {
     void (async () => {
       if (jid === undefined) jid = ((await (await fetch(`${url}jobs/overview`)).json()) as { jobs: { jid: string }[] }).jobs[0].jid;
       const base = `${url}jobs/${jid}`;
-      await Promise.all([base, `${base}/checkpoints`, `${base}/exceptions`, `${base}/series`, `${base}/vertices/0`, `${url}metrics`].map(async (u) => (await fetch(u)).text()));
+      await Promise.all(
+        [base, `${base}/checkpoints`, `${base}/exceptions`, `${base}/series`, `${base}/vertices/0`, `${url}metrics`].map(async (u) =>
+          (await fetch(u)).text(),
+        ),
+      );
     })().catch(() => clearInterval(timer));
   }, 1000);
   timer.unref();

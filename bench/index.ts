@@ -34,7 +34,19 @@ import { benchNexmark, describeSqlConf, NEXMARK_QUERIES, REFERENCE_SQL_CONF } fr
 
 import { benchStateScale, formatStateScale } from './state-scale.js';
 
-const SUITES = ['micro', 'keyed-count', 'checkpoint-modes', 'backpressure', 'latency', 'scaling', 'windows', 'state', 'nexmark', 'connectors', 'state-scale'] as const;
+const SUITES = [
+  'micro',
+  'keyed-count',
+  'checkpoint-modes',
+  'backpressure',
+  'latency',
+  'scaling',
+  'windows',
+  'state',
+  'nexmark',
+  'connectors',
+  'state-scale',
+] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ...]      (or: eddy bench [...])
@@ -108,9 +120,16 @@ const keys = positiveInt('keys', values.keys) ?? 10_000;
 const roundsFlag = positiveInt('rounds', values.rounds);
 const parallelism = positiveInt('parallelism', values.parallelism) ?? 2;
 const intervalsMs =
-  values.intervals === undefined ? (quick ? [50, 100, 1000] : [50, 100, 250, 1000, 10_000]) : values.intervals.split(',').map((s) => positiveInt('intervals', s.trim())!);
+  values.intervals === undefined
+    ? quick
+      ? [50, 100, 1000]
+      : [50, 100, 250, 1000, 10_000]
+    : values.intervals.split(',').map((s) => positiveInt('intervals', s.trim())!);
 
-const requested = (values.suite ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+const requested = (values.suite ?? [])
+  .flatMap((s) => s.split(','))
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const s of requested) if (!(SUITES as readonly string[]).includes(s) && s !== 'all') fail(`unknown suite ${JSON.stringify(s)}`);
 const suites: Suite[] = requested.length === 0 || requested.includes('all') ? [...SUITES] : SUITES.filter((s) => requested.includes(s));
 
@@ -137,18 +156,45 @@ async function checkpointModes(): Promise<CheckpointModesResult[]> {
     const noneRate = (await keyedCountRate(5_000_000, keys, { parallelism })).recordsPerSec;
     records = Math.max(records, Math.ceil((noneRate * CHECKPOINTS_PER_LONG_RUN * Math.max(...short)) / 1000 / 1e6) * 1e6);
   }
-  const onRun = (r: { round: number; config: string; recordsPerSec: number; checkpoints: { final: boolean }[] }, i: number, total: number) =>
-    console.error(`  [${i}/${total}] round ${r.round + 1} ${r.config.padEnd(24)} ${fmt(r.recordsPerSec).padStart(12)} records/s  ${r.checkpoints.filter((k) => !k.final).length} checkpoints`);
+  const onRun = (
+    r: { round: number; config: string; recordsPerSec: number; checkpoints: { final: boolean }[] },
+    i: number,
+    total: number,
+  ) =>
+    console.error(
+      `  [${i}/${total}] round ${r.round + 1} ${r.config.padEnd(24)} ${fmt(r.recordsPerSec).padStart(12)} records/s  ${r.checkpoints.filter((k) => !k.final).length} checkpoints`,
+    );
   const groups: CheckpointModesResult[] = [];
   if (short.length) {
-    groups.push(await benchCheckpointModes({ records, keys, parallelism, rounds, intervalsMs: short, warmupRecords: 200_000, paced: { fraction: 0.5, seconds: quick ? 2 : 6 }, onRun }));
+    groups.push(
+      await benchCheckpointModes({
+        records,
+        keys,
+        parallelism,
+        rounds,
+        intervalsMs: short,
+        warmupRecords: 200_000,
+        paced: { fraction: 0.5, seconds: quick ? 2 : 6 },
+        onRun,
+      }),
+    );
     log(formatCheckpointModes(groups[0]));
   }
   for (const interval of long) {
     // Size the run from the measured rate of `none` so this interval sees several checkpoints.
-    const noneRate = groups[0]?.configs.find((c) => c.mode === 'none')?.recordsPerSec ?? (await keyedCountRate(2_000_000, keys, { parallelism })).recordsPerSec;
+    const noneRate =
+      groups[0]?.configs.find((c) => c.mode === 'none')?.recordsPerSec ??
+      (await keyedCountRate(2_000_000, keys, { parallelism })).recordsPerSec;
     const longRecords = recordsFlag ?? Math.ceil((noneRate * CHECKPOINTS_PER_LONG_RUN * interval) / 1000 / 1e6) * 1e6;
-    const g = await benchCheckpointModes({ records: longRecords, keys, parallelism, rounds: roundsFlag ?? 1, intervalsMs: [interval], warmupRecords: 0, onRun });
+    const g = await benchCheckpointModes({
+      records: longRecords,
+      keys,
+      parallelism,
+      rounds: roundsFlag ?? 1,
+      intervalsMs: [interval],
+      warmupRecords: 0,
+      onRun,
+    });
     groups.push(g);
     log(formatCheckpointModes(g));
   }
@@ -160,10 +206,19 @@ const runners: Record<Suite, () => Promise<void>> = {
     const t = quick ? 150 : 1000;
     const rows: MicroRow[] = [...(await benchRing(t)), ...(await benchCodec(t)), ...(await benchBarrier(t)), ...(await benchState(t))];
     results.micro = rows;
-    for (const m of rows) console.log(`  ${m.group.padEnd(8)} ${m.name.padEnd(28)} ${fmt(m.unitsPerSec).padStart(14)} ${m.unit}/s  ${m.nsPerUnit.toFixed(1).padStart(9)} ns  ±${m.rme.toFixed(1)}%`);
+    for (const m of rows)
+      console.log(
+        `  ${m.group.padEnd(8)} ${m.name.padEnd(28)} ${fmt(m.unitsPerSec).padStart(14)} ${m.unit}/s  ${m.nsPerUnit.toFixed(1).padStart(9)} ns  ±${m.rme.toFixed(1)}%`,
+      );
   },
   'keyed-count': async () => {
-    results.keyedCount = await benchKeyedCount({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 5), intervalMs: 1000, webUi: values['web-ui'] });
+    results.keyedCount = await benchKeyedCount({
+      records: recordsFlag ?? (quick ? 500_000 : 5_000_000),
+      keys,
+      rounds: roundsFlag ?? (quick ? 2 : 5),
+      intervalMs: 1000,
+      webUi: values['web-ui'],
+    });
     log(formatKeyedCount(results.keyedCount));
   },
   'checkpoint-modes': async () => {
@@ -182,13 +237,23 @@ const runners: Record<Suite, () => Promise<void>> = {
         freeRecords: quick ? 1_000_000 : 10_000_000,
         freeRounds: roundsFlag ?? (quick ? 2 : 5),
       },
-      (r) => console.error(`  ${r.label.padEnd(24)} ring ${r.ringCapacity / 1024} KiB  ${fmt(r.recordsPerSec)} records/s  ${r.checkpoints} checkpoints`),
+      (r) =>
+        console.error(
+          `  ${r.label.padEnd(24)} ring ${r.ringCapacity / 1024} KiB  ${fmt(r.recordsPerSec)} records/s  ${r.checkpoints} checkpoints`,
+        ),
     );
     log(formatBackpressure(results.backpressure));
   },
   latency: async () => {
     results.latency = await benchLatency(
-      { keys, maxRateRecords: quick ? 1_000_000 : 4_000_000, seconds: quick ? 1 : 4, fractions: [0.25, 0.5, 0.9], bufferTimeoutsMs: [1, 5, 20], warmupFraction: 0.1 },
+      {
+        keys,
+        maxRateRecords: quick ? 1_000_000 : 4_000_000,
+        seconds: quick ? 1 : 4,
+        fractions: [0.25, 0.5, 0.9],
+        bufferTimeoutsMs: [1, 5, 20],
+        warmupFraction: 0.1,
+      },
       (r) => console.error(`  timeout ${r.bufferTimeoutMs} ms, ${Math.round(r.fraction * 100)}% of max: p99 ${r.p99Ms.toFixed(2)} ms`),
     );
     log(formatLatency(results.latency));
@@ -217,10 +282,21 @@ const runners: Record<Suite, () => Promise<void>> = {
     ]);
   },
   nexmark: async () => {
-    const queries = values.queries === undefined ? (quick ? ['q0', 'q5', 'q8'] : NEXMARK_QUERIES) : values.queries.split(',').map((q) => q.trim()).filter(Boolean);
-    for (const q of queries) if (!NEXMARK_QUERIES.includes(q)) fail(`--queries: unknown query ${JSON.stringify(q)} (known: ${NEXMARK_QUERIES.join(', ')})`);
-    const sqlConf = values['sql-conf'] === undefined ? REFERENCE_SQL_CONF : values['sql-conf'] === 'none' ? 'none' : resolve(values['sql-conf']);
-    if (sqlConf !== 'none' && !existsSync(sqlConf)) fail(`--sql-conf: no such file ${JSON.stringify(sqlConf)} (a file of 'key: value' lines, or none)`);
+    const queries =
+      values.queries === undefined
+        ? quick
+          ? ['q0', 'q5', 'q8']
+          : NEXMARK_QUERIES
+        : values.queries
+            .split(',')
+            .map((q) => q.trim())
+            .filter(Boolean);
+    for (const q of queries)
+      if (!NEXMARK_QUERIES.includes(q)) fail(`--queries: unknown query ${JSON.stringify(q)} (known: ${NEXMARK_QUERIES.join(', ')})`);
+    const sqlConf =
+      values['sql-conf'] === undefined ? REFERENCE_SQL_CONF : values['sql-conf'] === 'none' ? 'none' : resolve(values['sql-conf']);
+    if (sqlConf !== 'none' && !existsSync(sqlConf))
+      fail(`--sql-conf: no such file ${JSON.stringify(sqlConf)} (a file of 'key: value' lines, or none)`);
     if (!values['no-sql']) console.log(`  SQL settings: ${describeSqlConf(sqlConf)}`);
     results.nexmark = await benchNexmark(
       {
@@ -243,7 +319,13 @@ const runners: Record<Suite, () => Promise<void>> = {
   },
   connectors: async () => {
     results.connectors = await benchConnectors(
-      { records: recordsFlag ?? (quick ? 50_000 : 500_000), keys: values.keys !== undefined ? keys : 100, rounds: roundsFlag ?? (quick ? 1 : 3), parallelism, checkpointIntervalMs: 1000 },
+      {
+        records: recordsFlag ?? (quick ? 50_000 : 500_000),
+        keys: values.keys !== undefined ? keys : 100,
+        rounds: roundsFlag ?? (quick ? 1 : 3),
+        parallelism,
+        checkpointIntervalMs: 1000,
+      },
       (line) => console.error(line),
     );
     log(formatConnectors(results.connectors));
@@ -251,13 +333,21 @@ const runners: Record<Suite, () => Promise<void>> = {
   'state-scale': async () => {
     // Issue 18's sizes unless --records/--keys say otherwise (quick: 1M lines over 200k keys).
     results.stateScale = await benchStateScale(
-      { records: recordsFlag ?? (quick ? 1_000_000 : 10_000_000), keys: values.keys !== undefined ? keys : quick ? 200_000 : 2_000_000, rows: values.rows },
+      {
+        records: recordsFlag ?? (quick ? 1_000_000 : 10_000_000),
+        keys: values.keys !== undefined ? keys : quick ? 200_000 : 2_000_000,
+        rows: values.rows,
+      },
       (line) => console.error(line),
     );
     log(formatStateScale(results.stateScale));
   },
   scaling: async () => {
-    results.scaling = await benchScaling({ records: recordsFlag ?? (quick ? 500_000 : 5_000_000), keys, rounds: roundsFlag ?? (quick ? 2 : 3) });
+    results.scaling = await benchScaling({
+      records: recordsFlag ?? (quick ? 500_000 : 5_000_000),
+      keys,
+      rounds: roundsFlag ?? (quick ? 2 : 3),
+    });
     log(formatScaling(results.scaling));
   },
 };
@@ -291,7 +381,23 @@ const info: RunInfo = {
   errors: errors.map(({ suite, message }) => ({ suite, message })),
 };
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EDDY_')));
-writeFileSync(`${dir}${stem}.json`, JSON.stringify({ ...info, cwd: process.cwd(), argv: process.argv, execArgv: process.execArgv, env, targets: checkTargets(results), ...results, errors }, null, 2));
+writeFileSync(
+  `${dir}${stem}.json`,
+  JSON.stringify(
+    {
+      ...info,
+      cwd: process.cwd(),
+      argv: process.argv,
+      execArgv: process.execArgv,
+      env,
+      targets: checkTargets(results),
+      ...results,
+      errors,
+    },
+    null,
+    2,
+  ),
+);
 const report = buildReport(info, results, stem);
 writeFileSync(`${dir}${stem}.md`, report.markdown);
 for (const [file, svg] of Object.entries(report.charts)) writeFileSync(`${dir}${file}`, svg);

@@ -65,7 +65,11 @@ async function runLatency(dir: string, tag: string, count: number, keys: number,
   const out = join(dir, tag);
   const res = await runChecked(
     JOB,
-    { parallelism: 1, bufferTimeoutMs, args: { count: String(count), keys: String(keys), skip: String(skip), out, ...(rate ? { rate: String(Math.round(rate)) } : {}) } },
+    {
+      parallelism: 1,
+      bufferTimeoutMs,
+      args: { count: String(count), keys: String(keys), skip: String(skip), out, ...(rate ? { rate: String(Math.round(rate)) } : {}) },
+    },
     count,
   );
   const h = JSON.parse(readFileSync(`${out}-0.json`, 'utf8')) as Histogram;

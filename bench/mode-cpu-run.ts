@@ -69,7 +69,12 @@ if (!existsSync(job)) fail(`no job ${job} (is the query name right, and was \`np
 /** One run; a job that fails to start or run ends the probe with its one-line message. */
 async function run(mode: ConsistencyMode, n: number): Promise<JobResult> {
   try {
-    return await runJob(job, { parallelism, mode, checkpointIntervalMs: mode === 'none' ? undefined : intervalMs, args: { events: String(n), rate: String(rate) } });
+    return await runJob(job, {
+      parallelism,
+      mode,
+      checkpointIntervalMs: mode === 'none' ? undefined : intervalMs,
+      args: { events: String(n), rate: String(rate) },
+    });
   } catch (err) {
     fail(`${values.query} ${mode}: ${(err as Error).message}`);
   }
@@ -90,8 +95,17 @@ for (let round = 0; round < rounds; round++) {
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const groups = groupCounters(countersBetween(before, threadCountersNow()), roles.roles, process.pid);
-    if (res.restarts !== 0 || res.cancelled) fail(`${labels[i]}, round ${round + 1}: the job restarted or was cancelled; its figures would mean nothing`);
-    const r: ModeRun = { label: labels[i], round, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, events, checkpoints: res.checkpointsCompleted, groups };
+    if (res.restarts !== 0 || res.cancelled)
+      fail(`${labels[i]}, round ${round + 1}: the job restarted or was cancelled; its figures would mean nothing`);
+    const r: ModeRun = {
+      label: labels[i],
+      round,
+      wallMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      events,
+      checkpoints: res.checkpointsCompleted,
+      groups,
+    };
     runs.push(r);
     console.log(formatRun(r));
   }

@@ -38,7 +38,11 @@ function groupOf(tid: number, role: ThreadRole | undefined, mainTid: number): st
 }
 
 /** Sums each thread's counters into its group; threads that did nothing are left out. */
-export function groupCounters(counters: Map<number, ThreadCounters>, roles: Map<number, ThreadRole>, mainTid: number): Record<string, ThreadCounters> {
+export function groupCounters(
+  counters: Map<number, ThreadCounters>,
+  roles: Map<number, ThreadRole>,
+  mainTid: number,
+): Record<string, ThreadCounters> {
   const out: Record<string, ThreadCounters> = {};
   for (const [tid, c] of counters) {
     if (c.cpuMs === 0 && c.voluntary === 0 && c.involuntary === 0) continue;

@@ -55,7 +55,9 @@ const rounds = Number(o.rounds);
 const intervalMs = Number(o.interval);
 const mode = o.mode as ConsistencyMode;
 if (!(events > 0 && parallelism > 0 && rounds > 0 && intervalMs > 0) || !['at-least-once', 'exactly-once'].includes(mode)) {
-  console.error('usage: nexmark-checkpoint-cost [--query qN] [--events N] [--parallelism N] [--rounds N] [--mode at-least-once|exactly-once] [--interval MS]');
+  console.error(
+    'usage: nexmark-checkpoint-cost [--query qN] [--events N] [--parallelism N] [--rounds N] [--mode at-least-once|exactly-once] [--interval MS]',
+  );
   process.exit(2);
 }
 
@@ -86,7 +88,15 @@ async function measure(api: Api, variant: Variant): Promise<Run> {
     const c = process.cpuUsage(cpu0);
     const cpuMs = (c.user + c.system) / 1000;
     const periodic = (res.checkpoints ?? []).filter((s) => !s.final);
-    return { api, variant, cpuMs, wallMs, eventsPerCpuSec: (events * 1000) / cpuMs, checkpoints: periodic.length, bytes: periodic.reduce((n, s) => n + s.bytes, 0) };
+    return {
+      api,
+      variant,
+      cpuMs,
+      wallMs,
+      eventsPerCpuSec: (events * 1000) / cpuMs,
+      checkpoints: periodic.length,
+      bytes: periodic.reduce((n, s) => n + s.bytes, 0),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -126,7 +136,9 @@ for (const v of VARIANTS) {
     for (const api of ['ds', 'sql'] as const) {
       const n = med(api, v, (r) => r.checkpoints);
       const extra = med(api, v, (r) => r.cpuMs) - med(api, 'none', (r) => r.cpuMs);
-      line.push(`${api}: ${n} checkpoints, ${(med(api, v, (r) => r.bytes) / 1e6 / Math.max(n, 1)).toFixed(1)} MB and ${Math.round(extra / Math.max(n, 1))} ms CPU above none each`);
+      line.push(
+        `${api}: ${n} checkpoints, ${(med(api, v, (r) => r.bytes) / 1e6 / Math.max(n, 1)).toFixed(1)} MB and ${Math.round(extra / Math.max(n, 1))} ms CPU above none each`,
+      );
     }
   }
   console.log(line.join('   '));

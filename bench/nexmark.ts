@@ -50,7 +50,8 @@ const SQL_JOB = fileURLToPath(new URL('../examples/nexmark-sql/run.js', import.m
 export const REFERENCE_SQL_CONF = fileURLToPath(new URL('../../examples/nexmark-sql/sql-conf.yaml', import.meta.url));
 /** How the bench output and report name the SQL runs' settings. */
 export function describeSqlConf(conf: string | undefined): string {
-  if (conf === undefined || conf === REFERENCE_SQL_CONF) return 'examples/nexmark-sql/sql-conf.yaml, the Nexmark reference: mini-batch on, 2 s / 50,000 rows';
+  if (conf === undefined || conf === REFERENCE_SQL_CONF)
+    return 'examples/nexmark-sql/sql-conf.yaml, the Nexmark reference: mini-batch on, 2 s / 50,000 rows';
   return conf === 'none' ? "none, Flink's defaults: mini-batch off (every change emitted)" : conf;
 }
 const GENERATOR_JOB = fileURLToPath(new URL('../../bench/jobs/nexmark-generator.mjs', import.meta.url));
@@ -116,7 +117,15 @@ export interface NexmarkOptions {
   sqlConf?: string;
 }
 
-async function measure(path: string, query: string, mode: ConsistencyMode, events: number, o: NexmarkOptions, extraArgs: Record<string, string> = {}, round = -1): Promise<NexmarkRun> {
+async function measure(
+  path: string,
+  query: string,
+  mode: ConsistencyMode,
+  events: number,
+  o: NexmarkOptions,
+  extraArgs: Record<string, string> = {},
+  round = -1,
+): Promise<NexmarkRun> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const res = await runJob(path, {
@@ -179,7 +188,11 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun, var
   const startupCpuMs: Record<string, Partial<Record<Variant, number>>> = {};
   const failures: Array<{ query: string; message: string }> = [];
   const sqlConf = o.sqlConf ?? REFERENCE_SQL_CONF;
-  const sqlArgs = (q: string): Record<string, string> => ({ query: q, sink: 'blackhole', ...(sqlConf === 'none' ? {} : { 'sql.conf': sqlConf }) });
+  const sqlArgs = (q: string): Record<string, string> => ({
+    query: q,
+    sink: 'blackhole',
+    ...(sqlConf === 'none' ? {} : { 'sql.conf': sqlConf }),
+  });
   for (const q of o.queries) {
     // Every query starts on fresh threads: a kept thread carries the heap and optimised code of
     // the queries before it, which cost q14 a fifth of its rate in one suite run (0.69 of its
@@ -189,7 +202,9 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun, var
     if (o.sql !== false && !sql) sqlSkipped[q] = SQL_CANNOT_RUN[q];
     const run = async (variant: Variant, mode: ConsistencyMode, events: number, round = -1): Promise<NexmarkRun> => {
       try {
-        return await (variant === 'sql' ? measure(SQL_JOB, q, mode, events, o, sqlArgs(q), round) : measure(job(q), q, mode, events, o, {}, round));
+        return await (variant === 'sql'
+          ? measure(SQL_JOB, q, mode, events, o, sqlArgs(q), round)
+          : measure(job(q), q, mode, events, o, {}, round));
       } catch (err) {
         const which = `${variant === 'sql' ? 'SQL' : 'DataStream'} ${mode}, ${round < 0 ? `unmeasured run of ${events} events` : `round ${round + 1}`}`;
         throw new Error(`${which}: ${(err as Error).message}`);

@@ -121,7 +121,9 @@ export async function benchKeyedCount(opts: KeyedCountOptions): Promise<KeyedCou
     recordsPerSec: median(runs[name]),
     ratioToTwoThread: median(runs[name]) / limit,
     runs: runs[name],
-    ...(fixed[name] ? { fixedMs: median(fixed[name]), ...(steady[name]?.length ? { steadyRecordsPerSec: median(steady[name]) } : {}) } : {}),
+    ...(fixed[name]
+      ? { fixedMs: median(fixed[name]), ...(steady[name]?.length ? { steadyRecordsPerSec: median(steady[name]) } : {}) }
+      : {}),
   }));
   return { ...opts, entries, coldStartMs };
 }
@@ -131,11 +133,15 @@ export function formatKeyedCount(r: KeyedCountResult): string[] {
   const w = Math.max(...r.entries.map((e) => e.label.length));
   return [
     `keyed count: ${fmt(r.records)} records, ${fmt(r.keys)} keys, median of ${r.rounds} round(s), interleaved` +
-      (r.coldStartMs !== undefined ? `; first engine job of the process (starts the threads, ${fmt(TINY)} records): ${Math.round(r.coldStartMs)} ms` : ''),
+      (r.coldStartMs !== undefined
+        ? `; first engine job of the process (starts the threads, ${fmt(TINY)} records): ${Math.round(r.coldStartMs)} ms`
+        : ''),
     ...r.entries.map(
       (e) =>
         `  ${e.label.padEnd(w)}  ${fmt(e.recordsPerSec).padStart(11)} records/s  ${e.ratioToTwoThread.toFixed(2)} of (a)` +
-        (e.fixedMs !== undefined ? `   (fixed cost ${Math.round(e.fixedMs)} ms; without it ${e.steadyRecordsPerSec === undefined ? 'n/a (run too short)' : `${fmt(e.steadyRecordsPerSec)} records/s`})` : ''),
+        (e.fixedMs !== undefined
+          ? `   (fixed cost ${Math.round(e.fixedMs)} ms; without it ${e.steadyRecordsPerSec === undefined ? 'n/a (run too short)' : `${fmt(e.steadyRecordsPerSec)} records/s`})`
+          : ''),
     ),
     ...webUiCost(r),
   ];

@@ -16,11 +16,18 @@ export interface ScalingResult {
   rows: { parallelism: number; recordsPerSec: number; speedup: number; efficiency: number; runs: number[] }[];
 }
 
-export async function benchScaling(opts: { records: number; keys: number; rounds: number; maxParallelism?: number }): Promise<ScalingResult> {
+export async function benchScaling(opts: {
+  records: number;
+  keys: number;
+  rounds: number;
+  maxParallelism?: number;
+}): Promise<ScalingResult> {
   const cores = availableParallelism();
   const ps = Array.from({ length: opts.maxParallelism ?? cores }, (_, i) => i + 1);
   for (const p of ps) await keyedCountRate(Math.min(opts.records, 200_000), opts.keys, { parallelism: p });
-  const fns = Object.fromEntries(ps.map((p) => [`p${p}`, async () => (await keyedCountRate(opts.records, opts.keys, { parallelism: p })).recordsPerSec]));
+  const fns = Object.fromEntries(
+    ps.map((p) => [`p${p}`, async () => (await keyedCountRate(opts.records, opts.keys, { parallelism: p })).recordsPerSec]),
+  );
   const runs = await interleave(opts.rounds, fns);
   const base = median(runs.p1);
   return {
@@ -37,6 +44,9 @@ export function formatScaling(r: ScalingResult): string[] {
   return [
     `scaling: keyed count, checkpoints off, ${r.records.toLocaleString('en-US')} records, ${r.cores} cores, median of ${r.rounds}`,
     '  parallelism   records/s  speedup  efficiency',
-    ...r.rows.map((x) => `  ${String(x.parallelism).padStart(11)}  ${Math.round(x.recordsPerSec).toLocaleString('en-US').padStart(10)}  ${x.speedup.toFixed(2).padStart(7)}  ${(x.efficiency * 100).toFixed(0).padStart(9)}%`),
+    ...r.rows.map(
+      (x) =>
+        `  ${String(x.parallelism).padStart(11)}  ${Math.round(x.recordsPerSec).toLocaleString('en-US').padStart(10)}  ${x.speedup.toFixed(2).padStart(7)}  ${(x.efficiency * 100).toFixed(0).padStart(9)}%`,
+    ),
   ];
 }

@@ -28,6 +28,13 @@ console.log(
     /** CPU ms by what the threads do (keyed task loops, other tasks, packers, main, the rest). */
     threadCpu: Object.fromEntries(Object.entries(threadCpu).map(([k, v]) => [k, Math.round(v)])),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    checkpoints: res.checkpoints.map((c) => ({ durationMs: c.durationMs, syncMs: c.syncMs, asyncMs: c.asyncMs, bytes: c.bytes, final: c.final, kind: c.kind })),
+    checkpoints: res.checkpoints.map((c) => ({
+      durationMs: c.durationMs,
+      syncMs: c.syncMs,
+      asyncMs: c.asyncMs,
+      bytes: c.bytes,
+      final: c.final,
+      kind: c.kind,
+    })),
   }),
 );

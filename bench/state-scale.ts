@@ -77,19 +77,61 @@ export const DEFAULT_CONFIGS: StateScaleConfig[] = [
   { name: 'p1 heap none', parallelism: 1, mode: 'none', backend: 'heap' },
   { name: 'p1 heap at-least-once 1s', parallelism: 1, mode: 'at-least-once', intervalMs: 1000, backend: 'heap' },
   { name: 'p1 heap exactly-once 1s full', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, backend: 'heap' },
-  { name: 'p1 heap exactly-once 1s incremental', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, incremental: true, backend: 'heap' },
-  { name: 'p1 heap exactly-once 10s incremental', parallelism: 1, mode: 'exactly-once', intervalMs: 10_000, incremental: true, backend: 'heap' },
+  {
+    name: 'p1 heap exactly-once 1s incremental',
+    parallelism: 1,
+    mode: 'exactly-once',
+    intervalMs: 1000,
+    incremental: true,
+    backend: 'heap',
+  },
+  {
+    name: 'p1 heap exactly-once 10s incremental',
+    parallelism: 1,
+    mode: 'exactly-once',
+    intervalMs: 10_000,
+    incremental: true,
+    backend: 'heap',
+  },
   // At 1 s about a third of the 2M keys change per interval; 250 ms asks for fewer per checkpoint (the coordinator's minimum pause
   // and the checkpoint's own duration decide how many it gets: see each row's checkpoint count and delta bytes).
   { name: 'p1 heap exactly-once 250ms full', parallelism: 1, mode: 'exactly-once', intervalMs: 250, backend: 'heap' },
-  { name: 'p1 heap exactly-once 250ms incremental', parallelism: 1, mode: 'exactly-once', intervalMs: 250, incremental: true, backend: 'heap' },
+  {
+    name: 'p1 heap exactly-once 250ms incremental',
+    parallelism: 1,
+    mode: 'exactly-once',
+    intervalMs: 250,
+    incremental: true,
+    backend: 'heap',
+  },
   { name: 'p2 heap none', parallelism: 2, mode: 'none', backend: 'heap' },
   { name: 'p2 heap exactly-once 1s full', parallelism: 2, mode: 'exactly-once', intervalMs: 1000, backend: 'heap' },
   { name: 'p1 lmdb none', parallelism: 1, mode: 'none', backend: 'lmdb' },
   { name: 'p1 lmdb exactly-once 1s full', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, backend: 'lmdb' },
-  { name: 'p1 lmdb exactly-once 1s full local-recovery', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, backend: 'lmdb', localRecovery: true },
-  { name: 'p1 lmdb exactly-once 1s incremental', parallelism: 1, mode: 'exactly-once', intervalMs: 1000, incremental: true, backend: 'lmdb' },
-  { name: 'p2 lmdb exactly-once 1s incremental', parallelism: 2, mode: 'exactly-once', intervalMs: 1000, incremental: true, backend: 'lmdb' },
+  {
+    name: 'p1 lmdb exactly-once 1s full local-recovery',
+    parallelism: 1,
+    mode: 'exactly-once',
+    intervalMs: 1000,
+    backend: 'lmdb',
+    localRecovery: true,
+  },
+  {
+    name: 'p1 lmdb exactly-once 1s incremental',
+    parallelism: 1,
+    mode: 'exactly-once',
+    intervalMs: 1000,
+    incremental: true,
+    backend: 'lmdb',
+  },
+  {
+    name: 'p2 lmdb exactly-once 1s incremental',
+    parallelism: 2,
+    mode: 'exactly-once',
+    intervalMs: 1000,
+    incremental: true,
+    backend: 'lmdb',
+  },
 ];
 
 /**
@@ -98,9 +140,13 @@ export const DEFAULT_CONFIGS: StateScaleConfig[] = [
  */
 export function selectConfigs(configs: StateScaleConfig[], rows: string | undefined): StateScaleConfig[] {
   if (rows === undefined) return configs;
-  const words = rows.split(',').map((w) => w.trim()).filter(Boolean);
+  const words = rows
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
   const picked = configs.filter((c) => words.every((w) => c.name.includes(w)));
-  if (picked.length === 0) throw new Error(`--rows '${rows}' matches no state-scale row; rows are: ${configs.map((c) => c.name).join('; ')}`);
+  if (picked.length === 0)
+    throw new Error(`--rows '${rows}' matches no state-scale row; rows are: ${configs.map((c) => c.name).join('; ')}`);
   return picked;
 }
 
@@ -204,7 +250,9 @@ export async function benchStateScale(
     };
     const plain = await runPlain(input, opts.records, scratch);
     const plainTiny = await tinyOf('plain', () => runPlain(tiny, TINY, scratch));
-    const measured: Array<{ name: string; c?: StateScaleConfig; m: Measured; base: number }> = [{ name: 'plain script (1 thread)', m: plain, base: plainTiny }];
+    const measured: Array<{ name: string; c?: StateScaleConfig; m: Measured; base: number }> = [
+      { name: 'plain script (1 thread)', m: plain, base: plainTiny },
+    ];
     log(`  plain script: ${(plain.wallMs / 1000).toFixed(1)} s`);
     for (const c of configs) {
       const m = await runEngine(c, input, opts.records, scratch);
@@ -242,7 +290,9 @@ const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
 const ms = (x: { p50: number; max: number } | null) => (x ? `${Math.round(x.p50)} / ${Math.round(x.max)}` : '–');
 
 const threadCpuCell = (t: ThreadCpu | null) =>
-  t === null ? '–' : [t.keyedTasks, t.otherTasks, t.packers, t.main + t.other + (t.writers ?? 0)].map((ms) => (ms / 1000).toFixed(1)).join(' / ');
+  t === null
+    ? '–'
+    : [t.keyedTasks, t.otherTasks, t.packers, t.main + t.other + (t.writers ?? 0)].map((ms) => (ms / 1000).toFixed(1)).join(' / ');
 
 /** The result as a table for the console and the report. */
 export function formatStateScale(r: StateScaleResult): string[] {
@@ -255,6 +305,8 @@ export function formatStateScale(r: StateScaleResult): string[] {
     lines.push(
       `| ${w.name} | ${(w.wallMs / 1000).toFixed(1)} | ${(w.cpuMs / 1000).toFixed(1)} | ${threadCpuCell(w.threadCpu)} | ${w.ofNone === null ? '–' : w.ofNone.toFixed(2)} | ${w.vsPlain.toFixed(2)} | ${mb(w.peakRssBytes)} | ${Math.round(w.bytesPerKey)} | ${w.checkpoints} | ${ms(w.checkpointMs)} | ${ms(w.syncMs)} | ${w.checkpointBytes ? `${(w.checkpointBytes.p50 / 1048576).toFixed(1)} / ${(w.checkpointBytes.max / 1048576).toFixed(1)}` : '–'} |`,
     );
-  lines.push('"/ none": wall time of `none` with the same backend and parallelism ÷ this run\'s. "× plain": the plain script\'s wall time ÷ this run\'s (> 1: eddy faster). B/key: (peak RSS − peak RSS over a 1,000-line file) ÷ keys. CPU by thread (sampled every 100 ms from /proc, threads named by the engine): loop = the keyed tasks\' record loops (what a snapshot costs the loop), source = the other tasks (reading and parsing the file), packer = heap snapshot packer threads, rest = main thread, libuv\'s pool (writes, fsync) and V8\'s GC and compiler threads. With 2 cores, loop + source + packer + rest over wall time shows how much of the second core the job had to share. Final checkpoints (end of input) excluded.');
+  lines.push(
+    "\"/ none\": wall time of `none` with the same backend and parallelism ÷ this run's. \"× plain\": the plain script's wall time ÷ this run's (> 1: eddy faster). B/key: (peak RSS − peak RSS over a 1,000-line file) ÷ keys. CPU by thread (sampled every 100 ms from /proc, threads named by the engine): loop = the keyed tasks' record loops (what a snapshot costs the loop), source = the other tasks (reading and parsing the file), packer = heap snapshot packer threads, rest = main thread, libuv's pool (writes, fsync) and V8's GC and compiler threads. With 2 cores, loop + source + packer + rest over wall time shows how much of the second core the job had to share. Final checkpoints (end of input) excluded.",
+  );
   return lines;
 }

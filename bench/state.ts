@@ -37,8 +37,24 @@ export interface StateBenchOptions {
 }
 
 export interface StateBenchResult {
-  keyedCount: { keys: number; records: number; heapRecordsPerSec: number; lmdbRecordsPerSec: number; lmdbOverHeap: number; heapRuns: number[]; lmdbRuns: number[] }[];
-  checkpoints: { backend: 'heap' | 'lmdb'; changed: number; fullMs: number; fullBytes: number; incrementalMs: number; incrementalBytes: number; bytesRatio: number }[];
+  keyedCount: {
+    keys: number;
+    records: number;
+    heapRecordsPerSec: number;
+    lmdbRecordsPerSec: number;
+    lmdbOverHeap: number;
+    heapRuns: number[];
+    lmdbRuns: number[];
+  }[];
+  checkpoints: {
+    backend: 'heap' | 'lmdb';
+    changed: number;
+    fullMs: number;
+    fullBytes: number;
+    incrementalMs: number;
+    incrementalBytes: number;
+    bytesRatio: number;
+  }[];
   restore: { keys: number; fromStorageMs: number; localRecoveryMs: number };
 }
 
@@ -62,7 +78,12 @@ function fill(store: KeyedBackend, keys: number): (k: number, v: number) => void
 }
 
 /** One checkpoint as a task takes it: snapshot at the barrier, encode, write durably. */
-async function checkpoint(storage: CheckpointStorage, store: KeyedBackend, id: number, delta: ReturnType<KeyedBackend['trackChanges']> | undefined) {
+async function checkpoint(
+  storage: CheckpointStorage,
+  store: KeyedBackend,
+  id: number,
+  delta: ReturnType<KeyedBackend['trackChanges']> | undefined,
+) {
   const t = performance.now();
   const snap = await store.snapshot(id, delta?.cut(id)).run();
   const file = await storage.writeStateFile(id, 'count-0-keyed.bin', snap.data);
@@ -72,7 +93,11 @@ async function checkpoint(storage: CheckpointStorage, store: KeyedBackend, id: n
 
 export async function benchState(opts: StateBenchOptions, log: (line: string) => void): Promise<StateBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-bench-state-'));
-  const result: StateBenchResult = { keyedCount: [], checkpoints: [], restore: { keys: opts.stateKeys, fromStorageMs: 0, localRecoveryMs: 0 } };
+  const result: StateBenchResult = {
+    keyedCount: [],
+    checkpoints: [],
+    restore: { keys: opts.stateKeys, fromStorageMs: 0, localRecoveryMs: 0 },
+  };
   try {
     for (const keys of opts.keyCounts) {
       const records = keys * opts.recordsPerKey;
@@ -92,8 +117,18 @@ export async function benchState(opts: StateBenchOptions, log: (line: string) =>
       }
       const h = median(heap);
       const l = median(lmdb);
-      result.keyedCount.push({ keys, records, heapRecordsPerSec: h, lmdbRecordsPerSec: l, lmdbOverHeap: h / l, heapRuns: heap, lmdbRuns: lmdb });
-      log(`keyed count, ${keys} keys, ${records} records: heap ${Math.round(h)} rec/s, lmdb ${Math.round(l)} rec/s, lmdb takes ${(h / l).toFixed(2)}× heap's time`);
+      result.keyedCount.push({
+        keys,
+        records,
+        heapRecordsPerSec: h,
+        lmdbRecordsPerSec: l,
+        lmdbOverHeap: h / l,
+        heapRuns: heap,
+        lmdbRuns: lmdb,
+      });
+      log(
+        `keyed count, ${keys} keys, ${records} records: heap ${Math.round(h)} rec/s, lmdb ${Math.round(l)} rec/s, lmdb takes ${(h / l).toFixed(2)}× heap's time`,
+      );
     }
 
     let seq = 0;
@@ -102,7 +137,14 @@ export async function benchState(opts: StateBenchOptions, log: (line: string) =>
         const store: KeyedBackend =
           backend === 'heap'
             ? new HeapKeyedStore(0, MAXP - 1)
-            : new LmdbKeyedStore({ path: join(dir, `env-${++seq}`), rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes: 256 << 20, operatorUid: 'count', subtask: 0 });
+            : new LmdbKeyedStore({
+                path: join(dir, `env-${++seq}`),
+                rangeStart: 0,
+                rangeEnd: MAXP - 1,
+                cacheBytes: 256 << 20,
+                operatorUid: 'count',
+                subtask: 0,
+              });
         const log2 = store.trackChanges();
         const set = fill(store, opts.stateKeys);
         const storage = new CheckpointStorage(join(dir, `chk-${seq}-${backend}`));
@@ -112,7 +154,15 @@ export async function benchState(opts: StateBenchOptions, log: (line: string) =>
         const changed = Math.round(opts.stateKeys * fraction);
         for (let i = 0; i < changed; i++) set((i * 7919) % opts.stateKeys, -i);
         const inc = await checkpoint(storage, store, 2, log2);
-        result.checkpoints.push({ backend, changed: fraction, fullMs: full.ms, fullBytes: full.bytes, incrementalMs: inc.ms, incrementalBytes: inc.bytes, bytesRatio: inc.bytes / full.bytes });
+        result.checkpoints.push({
+          backend,
+          changed: fraction,
+          fullMs: full.ms,
+          fullBytes: full.bytes,
+          incrementalMs: inc.ms,
+          incrementalBytes: inc.bytes,
+          bytesRatio: inc.bytes / full.bytes,
+        });
         log(
           `checkpoint ${backend}, ${opts.stateKeys} keys, ${(fraction * 100).toFixed(1)}% changed: full ${full.ms.toFixed(0)} ms ${full.bytes} B, ` +
             `incremental ${inc.ms.toFixed(0)} ms ${inc.bytes} B (${((inc.bytes / full.bytes) * 100).toFixed(2)}%)`,
@@ -144,7 +194,9 @@ export async function benchState(opts: StateBenchOptions, log: (line: string) =>
     restoreKeyedChains(fresh, [[{ data: await storage.readStateFile(file), index: snap.index }]]);
     result.restore.fromStorageMs = performance.now() - t;
     await fresh.dispose();
-    log(`restore ${opts.stateKeys} keys into lmdb: from storage ${result.restore.fromStorageMs.toFixed(0)} ms, local recovery ${result.restore.localRecoveryMs.toFixed(1)} ms`);
+    log(
+      `restore ${opts.stateKeys} keys into lmdb: from storage ${result.restore.fromStorageMs.toFixed(0)} ms, local recovery ${result.restore.localRecoveryMs.toFixed(1)} ms`,
+    );
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -33,7 +33,11 @@ export interface Percentiles {
   max: number | null;
 }
 
-export const percentiles = (xs: readonly number[]): Percentiles => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), max: percentile(xs, 100) });
+export const percentiles = (xs: readonly number[]): Percentiles => ({
+  p50: percentile(xs, 50),
+  p99: percentile(xs, 99),
+  max: percentile(xs, 100),
+});
 
 /**
  * Samples the process's resident set (main thread and every worker thread: they share one

@@ -127,7 +127,10 @@ export function countersBetween(before: Map<number, ThreadCounters>, after: Map<
   const out = new Map<number, ThreadCounters>();
   for (const [tid, a] of after) {
     const b = before.get(tid);
-    out.set(tid, b === undefined ? a : { cpuMs: a.cpuMs - b.cpuMs, voluntary: a.voluntary - b.voluntary, involuntary: a.involuntary - b.involuntary });
+    out.set(
+      tid,
+      b === undefined ? a : { cpuMs: a.cpuMs - b.cpuMs, voluntary: a.voluntary - b.voluntary, involuntary: a.involuntary - b.involuntary },
+    );
   }
   return out;
 }

@@ -6,7 +6,17 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { keepAlive } from '../core/channel/keep-alive.js';
-import { FLOOR_DONE, FLOOR_DUE_F64, FLOOR_SAMPLE, FLOOR_SEQ_A, FLOOR_SEQ_B, FLOOR_STOP, floorAAt, floorBAt, type FloorWorkerData } from './wake-floor-layout.js';
+import {
+  FLOOR_DONE,
+  FLOOR_DUE_F64,
+  FLOOR_SAMPLE,
+  FLOOR_SEQ_A,
+  FLOOR_SEQ_B,
+  FLOOR_STOP,
+  floorAAt,
+  floorBAt,
+  type FloorWorkerData,
+} from './wake-floor-layout.js';
 
 const d = workerData as FloorWorkerData;
 const cells = new Int32Array(d.cells, 0, 8);

@@ -14,7 +14,19 @@
  * are two more threads on the cores (a few µs of CPU per sample).
  */
 import { Worker } from 'node:worker_threads';
-import { FLOOR_BYTES, FLOOR_DONE, FLOOR_DUE_F64, FLOOR_SAMPLE, FLOOR_SAMPLES, FLOOR_SEQ_A, FLOOR_SEQ_B, FLOOR_STOP, floorAAt, floorBAt, type FloorWorkerData } from './wake-floor-layout.js';
+import {
+  FLOOR_BYTES,
+  FLOOR_DONE,
+  FLOOR_DUE_F64,
+  FLOOR_SAMPLE,
+  FLOOR_SAMPLES,
+  FLOOR_SEQ_A,
+  FLOOR_SEQ_B,
+  FLOOR_STOP,
+  floorAAt,
+  floorBAt,
+  type FloorWorkerData,
+} from './wake-floor-layout.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 const WORKER = new URL('./wake-floor-worker.js', import.meta.url);
@@ -52,7 +64,9 @@ export function startWakeFloor(): WakeFloorProbe {
   const f64 = new Float64Array(buf);
   const threads = (['a', 'b'] as const).map((role) => new Worker(WORKER, { workerData: { role, cells: buf } satisfies FloorWorkerData }));
   // Each thread has read its doorbell before it says so: no ring can be missed after that.
-  const ready = Promise.all(threads.map((t) => new Promise<void>((resolve, reject) => t.once('message', () => resolve()).once('error', reject))));
+  const ready = Promise.all(
+    threads.map((t) => new Promise<void>((resolve, reject) => t.once('message', () => resolve()).once('error', reject))),
+  );
   const dues: number[] = [];
   let stopping = false;
   const sampling = (async () => {
@@ -98,5 +112,10 @@ export function startWakeFloor(): WakeFloorProbe {
 /** Pools the samples of several probes. */
 export function wakeFloor(runs: WakeFloorSamples[]): WakeFloor {
   const all = (f: (s: WakeFloorSamples) => number[]) => runs.flatMap(f);
-  return { samples: all((s) => s.chain).length, timedWakeMs: percentiles(all((s) => s.timedWake)), ringWakeMs: percentiles(all((s) => s.ringWake)), chainMs: percentiles(all((s) => s.chain)) };
+  return {
+    samples: all((s) => s.chain).length,
+    timedWakeMs: percentiles(all((s) => s.timedWake)),
+    ringWakeMs: percentiles(all((s) => s.ringWake)),
+    chainMs: percentiles(all((s) => s.chain)),
+  };
 }

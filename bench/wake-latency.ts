@@ -17,7 +17,6 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { WAKE_CELLS, WAKE_SEQ, WAKE_STOP, type WakeWorkerData } from './wake-latency-layout.js';
 
-
 const WORKER = new URL('./wake-latency-worker.js', import.meta.url);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -61,6 +60,8 @@ for (const n of counts) {
   for (const role of ['wait', 'waitAsync'] as const) {
     const s = await measure(role, n, samples);
     const f = (x: number) => x.toFixed(3).padStart(7);
-    console.log(`  ${String(n).padStart(8)}  ${`Atomics.${role}`.padEnd(22)}  ${f(pct(s, 50))} ${f(pct(s, 90))} ${f(pct(s, 99))} ${f(s[s.length - 1])}`);
+    console.log(
+      `  ${String(n).padStart(8)}  ${`Atomics.${role}`.padEnd(22)}  ${f(pct(s, 50))} ${f(pct(s, 90))} ${f(pct(s, 99))} ${f(s[s.length - 1])}`,
+    );
   }
 }

@@ -22,7 +22,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchWindows(opts: { records: number; keys: number; rounds: number }): Promise<WindowsResult> {
   const runs = { none: [] as number[], tumbling: [] as number[], sliding: [] as number[] };
-  for (const window of KINDS) await runJob(JOB, { parallelism: 1, args: { count: String(Math.min(opts.records, 100_000)), keys: String(opts.keys), window } });
+  for (const window of KINDS)
+    await runJob(JOB, { parallelism: 1, args: { count: String(Math.min(opts.records, 100_000)), keys: String(opts.keys), window } });
   for (let r = 0; r < opts.rounds; r++) {
     for (const window of KINDS) {
       const res = await runJob(JOB, { parallelism: 1, args: { count: String(opts.records), keys: String(opts.keys), window } });

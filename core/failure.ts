@@ -93,7 +93,11 @@ export class EddyError extends Error {
   /** Where the record being processed came from, when known; set by the task as the error passes the source. */
   origin?: RecordOrigin;
 
-  constructor(code: FailureCode, message: string, where: { operatorUid?: string; subtask?: number; cause?: string; origin?: RecordOrigin } = {}) {
+  constructor(
+    code: FailureCode,
+    message: string,
+    where: { operatorUid?: string; subtask?: number; cause?: string; origin?: RecordOrigin } = {},
+  ) {
     super(message);
     this.name = 'EddyError';
     this.code = code;

@@ -51,7 +51,8 @@ export class HelperThread<Reply extends { job: number }> {
       this.dead = true;
       forget(this);
       // Replies posted before it died still count (the port and the exit event are not ordered).
-      for (let m = receiveMessageOnPort(this.replies); m !== undefined; m = receiveMessageOnPort(this.replies)) this.settle(m.message as Reply);
+      for (let m = receiveMessageOnPort(this.replies); m !== undefined; m = receiveMessageOnPort(this.replies))
+        this.settle(m.message as Reply);
       this.replies.close();
       const err = failure(why);
       for (const [job, p] of this.pending) {
@@ -128,7 +129,10 @@ export function pollHelperReplies(): boolean {
 }
 
 /** This thread's one helper of a kind, started on first use and again after it died; `stop` ends it. */
-export function helperThread<R extends { job: number }>(url: URL, failure: (why: string) => Error): { get(): HelperThread<R>; stop(): Promise<void> } {
+export function helperThread<R extends { job: number }>(
+  url: URL,
+  failure: (why: string) => Error,
+): { get(): HelperThread<R>; stop(): Promise<void> } {
   let thread: HelperThread<R> | undefined;
   return {
     get() {

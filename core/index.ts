@@ -12,16 +12,59 @@ export { AsyncDataStream, type AsyncFunction, type AsyncOptions, type AsyncOutpu
 export type { CoProcessFunction } from './operators/co-process.js';
 export type { IntervalJoinFunction } from './operators/interval-join.js';
 export { Sources, Sinks } from './connectors/index.js';
-export type { FileSourceOptions, Compression, JsonLinesOptions, CsvOptions, CsvColumn, CsvColumnType, InvalidLine, InvalidLinePolicy, ParseCounts, DirectoryOptions, DirectoryFormat } from './connectors/index.js';
-export type { Source, SourceReader, Sink, SinkWriter, ConnectorContext, ConnectorReport, CollectedChunk, PollStatus, SplitPosition } from './connectors/types.js';
+export type {
+  FileSourceOptions,
+  Compression,
+  JsonLinesOptions,
+  CsvOptions,
+  CsvColumn,
+  CsvColumnType,
+  InvalidLine,
+  InvalidLinePolicy,
+  ParseCounts,
+  DirectoryOptions,
+  DirectoryFormat,
+} from './connectors/index.js';
+export type {
+  Source,
+  SourceReader,
+  Sink,
+  SinkWriter,
+  ConnectorContext,
+  ConnectorReport,
+  CollectedChunk,
+  PollStatus,
+  SplitPosition,
+} from './connectors/types.js';
 export { nexmarkEventTime, NEXMARK_WATERMARK_DELAY_MS } from './connectors/index.js';
 export type { NexmarkOptions, NexmarkEvent, Person, Auction, Bid } from './connectors/index.js';
-export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSinkOptions, JetStreamMessage, JetStreamSourceOptions, JetStreamSinkOptions } from './connectors/index.js';
-export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, PostgresSourceOptions, PostgresSourceState } from './connectors/index.js';
+export type {
+  RedisStreamEntry,
+  RedisStreamSourceOptions,
+  RedisStreamSinkOptions,
+  JetStreamMessage,
+  JetStreamSourceOptions,
+  JetStreamSinkOptions,
+} from './connectors/index.js';
+export type {
+  PostgresSinkOptions,
+  PostgresSinkMode,
+  PostgresCommitHandle,
+  PostgresSourceOptions,
+  PostgresSourceState,
+} from './connectors/index.js';
 export { EddyError, type Failure, type FailureCode, type RecordOrigin } from './failure.js';
 export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics } from './runtime/options.js';
 export type { ConsistencyMode } from './contract/consistency.js';
 export type { ExceptionEntry } from './observe/failure-history.js';
-export { SqlSession, formatPlan, registerFunction, type UserFunction, type StatementResult, type ChangeRow, type RowKind } from './sql/index.js';
+export {
+  SqlSession,
+  formatPlan,
+  registerFunction,
+  type UserFunction,
+  type StatementResult,
+  type ChangeRow,
+  type RowKind,
+} from './sql/index.js';
 export { readUpsertJsonLines, type ReadUpsertOptions } from './sql/runtime/upsert-json-lines.js';

@@ -23,7 +23,8 @@ export default defineJob((env) => {
   const mode = env.arg('sink-mode', 'exactly-once') as PostgresSinkMode;
 
   env
-    .fromSource(Sources.generator<Event>({ count, rate, fn: (seq) => ({ seq, key: seq % keys, value: (seq * 7919) % 1000 }) }), 'events').uid('events')
+    .fromSource(Sources.generator<Event>({ count, rate, fn: (seq) => ({ seq, key: seq % keys, value: (seq * 7919) % 1000 }) }), 'events')
+    .uid('events')
     // One generator subtask: every key's records then reach the running sum in seq order, so
     // the rows are the same in every run (with several, a key's records would interleave).
     .setParallelism(1)
@@ -36,7 +37,8 @@ export default defineJob((env) => {
       sum.update(s);
       n.update(c);
       return { seq: e.seq, key: e.key, sum: s, n: c };
-    }).uid('running-sum')
+    })
+    .uid('running-sum')
     .sinkTo(
       Sinks.postgres({
         connectionString: env.arg('pg'),
@@ -46,5 +48,6 @@ export default defineJob((env) => {
         key: mode === 'upsert' ? ['seq'] : undefined,
         createIfMissing: `seq bigint NOT NULL, key integer NOT NULL, sum bigint NOT NULL, n integer NOT NULL${mode === 'upsert' ? ', PRIMARY KEY (seq)' : ''}`,
       }),
-    ).uid('postgres');
+    )
+    .uid('postgres');
 });

@@ -13,13 +13,16 @@ import { defineJob, Sources, Sinks, type RedisStreamEntry } from 'eddy';
 export default defineJob((env) => {
   const url = env.arg('redis');
   env
-    .fromSource(Sources.redisStream({ url, stream: env.arg('in') }), 'in').uid('in')
+    .fromSource(Sources.redisStream({ url, stream: env.arg('in') }), 'in')
+    .uid('in')
     .keyBy((e: RedisStreamEntry) => e.fields.key ?? '')
     .map((e: RedisStreamEntry, ctx) => {
       const count = ctx.state.value<number>('count');
       const n = (count.value() ?? 0) + 1;
       count.update(n);
       return { key: e.fields.key ?? '', count: n, source: e.id };
-    }).uid('count')
-    .sinkTo(Sinks.redisStream({ url, stream: env.arg('out') })).uid('out');
+    })
+    .uid('count')
+    .sinkTo(Sinks.redisStream({ url, stream: env.arg('out') }))
+    .uid('out');
 });

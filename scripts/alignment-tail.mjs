@@ -13,7 +13,9 @@ const res = await runJob(job, { ...options, args: { count: String(rate * seconds
 const steady = res.checkpoints.filter((k) => !k.final);
 const worst = [...steady].sort((a, b) => b.alignmentMs - a.alignmentMs).slice(0, 6);
 for (const k of worst) {
-  console.log(`checkpoint ${k.id}: alignment ${k.alignmentMs.toFixed(1)} ms, start delay ${k.startDelayMs} ms, sync ${k.syncMs.toFixed(1)} ms, async ${k.asyncMs.toFixed(1)} ms, duration ${k.durationMs} ms`);
+  console.log(
+    `checkpoint ${k.id}: alignment ${k.alignmentMs.toFixed(1)} ms, start delay ${k.startDelayMs} ms, sync ${k.syncMs.toFixed(1)} ms, async ${k.asyncMs.toFixed(1)} ms, duration ${k.durationMs} ms`,
+  );
 }
 const sorted = steady.map((k) => k.alignmentMs).sort((a, b) => a - b);
 const at = (p) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)].toFixed(2);

@@ -17,4 +17,8 @@ const mode = process.argv[4] ?? 'exactly-once';
 const options = { parallelism, mode, ...(mode === 'none' ? {} : { checkpointIntervalMs: 1000 }) };
 await keyedCountRate(200_000, 10_000, options);
 const r = await keyedCountRate(records, 10_000, options);
-console.log(`${fileURLToPath(import.meta.url).split('/').pop()}: ${records} records, parallelism ${parallelism}, ${mode}: ${Math.round(r.recordsPerSec).toLocaleString('en-US')} records/s`);
+console.log(
+  `${fileURLToPath(import.meta.url)
+    .split('/')
+    .pop()}: ${records} records, parallelism ${parallelism}, ${mode}: ${Math.round(r.recordsPerSec).toLocaleString('en-US')} records/s`,
+);

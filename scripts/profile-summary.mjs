@@ -10,7 +10,9 @@ if (!dir) {
   process.exit(2);
 }
 const top = Number(topArg ?? 20);
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort()) {
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const self = new Map();
@@ -24,5 +26,6 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sor
   });
   const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((n, [, v]) => n + v, 0);
   console.log(`== ${file}: ${(total / 1000).toFixed(0)} ms sampled, idle ${((100 * idle) / total).toFixed(1)}%`);
-  for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${name}`);
+  for (const [name, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${name}`);
 }

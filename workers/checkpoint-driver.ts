@@ -8,7 +8,14 @@
  * Declines leave as data (a code, the operator, the subtask), never as sentences.
  */
 import { createBarrierHandler, type BarrierHandler } from '../core/checkpoint/barrier-handler.js';
-import { BARRIER_FLAG_FINAL, BARRIER_FLAG_SAVEPOINT, BARRIER_FLAG_STOP, BARRIER_FLAG_UNALIGNED, FRAME_BARRIER, FRAME_CANCEL_BARRIER } from '../core/channel/layout.js';
+import {
+  BARRIER_FLAG_FINAL,
+  BARRIER_FLAG_SAVEPOINT,
+  BARRIER_FLAG_STOP,
+  BARRIER_FLAG_UNALIGNED,
+  FRAME_BARRIER,
+  FRAME_CANCEL_BARRIER,
+} from '../core/channel/layout.js';
 import type { PriorityEvent } from '../core/channel/ring.js';
 import type { WatermarkValve } from '../core/time/watermark-valve.js';
 import { EddyError, messageOf } from '../core/failure.js';
@@ -48,18 +55,22 @@ export class TaskCheckpointDriver {
     if (this.traced) traceGcPauses();
     const input = task.input;
     if (!task.checkpointing || !input) return;
-    this.barriers = createBarrierHandler(task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once', input.channels.length, {
-      block: (i) => {
-        input.blocked[i] = true;
+    this.barriers = createBarrierHandler(
+      task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once',
+      input.channels.length,
+      {
+        block: (i) => {
+          input.blocked[i] = true;
+        },
+        unblockAll: () => input.blocked.fill(false),
+        triggerCheckpoint: (id, timestamp, flags, alignmentStartedAt) => this.checkpoint(id, flags, timestamp, alignmentStartedAt),
+        abortCheckpoint: (id, code) => {
+          this.dropCapture(id, code);
+          this.task.output?.broadcastControl(FRAME_CANCEL_BARRIER, 0, 1, id);
+          this.checkpointer!.decline(id, code, `checkpoint ${id} aborted at ${this.task.name} (${code})`);
+        },
       },
-      unblockAll: () => input.blocked.fill(false),
-      triggerCheckpoint: (id, timestamp, flags, alignmentStartedAt) => this.checkpoint(id, flags, timestamp, alignmentStartedAt),
-      abortCheckpoint: (id, code) => {
-        this.dropCapture(id, code);
-        this.task.output?.broadcastControl(FRAME_CANCEL_BARRIER, 0, 1, id);
-        this.checkpointer!.decline(id, code, `checkpoint ${id} aborted at ${this.task.name} (${code})`);
-      },
-    });
+    );
   }
 
   /**
@@ -98,7 +109,13 @@ export class TaskCheckpointDriver {
     const startDelayMs = Math.max(0, startedAt - triggeredAt);
     this.checkpointer!.persist(
       captured,
-      { startDelayMs, alignmentMs: syncStart - started, syncMs: performance.now() - syncStart, ...this.legs(triggeredAt, startDelayMs, outAt), ...(runQueue ? { runQueue } : {}) },
+      {
+        startDelayMs,
+        alignmentMs: syncStart - started,
+        syncMs: performance.now() - syncStart,
+        ...this.legs(triggeredAt, startDelayMs, outAt),
+        ...(runQueue ? { runQueue } : {}),
+      },
       { from: triggeredAt, to: startedAt },
     );
   }
@@ -111,7 +128,8 @@ export class TaskCheckpointDriver {
    */
   private legs(triggeredAt: number, startDelayMs: number, outAt: number): Partial<CheckpointPhases> {
     const t = this.task;
-    if (t.source === undefined) return { noticeMs: startDelayMs, ...(t.runningAt > triggeredAt ? { deployingMs: t.runningAt - triggeredAt } : {}) };
+    if (t.source === undefined)
+      return { noticeMs: startDelayMs, ...(t.runningAt > triggeredAt ? { deployingMs: t.runningAt - triggeredAt } : {}) };
     const woke = Math.max(t.idleTime.endedAt, t.backPressureTime.endedAt);
     let where: Partial<CheckpointPhases>;
     if (t.runningAt > triggeredAt) where = { deployingMs: t.runningAt - triggeredAt };

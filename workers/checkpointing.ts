@@ -13,7 +13,13 @@ import { wallNow } from '../core/channel/time-account.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { TaskTailLeg } from '../core/checkpoint/checkpoint-stats.js';
 import type { CheckpointDeclineCode } from '../core/checkpoint/decline.js';
-import type { ChannelEdgeInfo, ChannelStateHandle, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from '../core/checkpoint/metadata.js';
+import type {
+  ChannelEdgeInfo,
+  ChannelStateHandle,
+  KeyedStateHandle,
+  OperatorStateHandles,
+  StateFileHandle,
+} from '../core/checkpoint/metadata.js';
 import { channelStateBytes, encodeChannelStateParts, type ChannelFrames, type TaskChannelState } from '../core/checkpoint/channel-state.js';
 import { FRAME_RECORDS } from '../core/channel/layout.js';
 import { restoreInFlight } from './in-flight-restore.js';
@@ -175,7 +181,10 @@ export class TaskCheckpointer {
         // A delta needs a confirmed base and a change log that kept up (undefined: too much
         // changed), and a chain past its bound is compacted into a new base.
         // A savepoint is self-contained: always full, never a delta of a checkpoint's files.
-        const delta = kind === 'checkpoint' && changed !== undefined && base !== undefined && (base.deltas?.length ?? 0) < MAX_DELTAS ? changed : undefined;
+        const delta =
+          kind === 'checkpoint' && changed !== undefined && base !== undefined && (base.deltas?.length ?? 0) < MAX_DELTAS
+            ? changed
+            : undefined;
         c.keyed.set(n, { job: n.keyed.snapshot(id, delta), base: delta ? base : undefined });
       }
       if (n.writer?.prepareCommit) {
@@ -209,10 +218,20 @@ export class TaskCheckpointer {
         // A task that wrote no file had every file durable here.
         if (c.phases.files === undefined) reached(c, 'writtenAtMs');
         const ackedAtMs = wallNow() - c.triggeredAt;
-        const all: CheckpointPhases = { ...phases, asyncMs: performance.now() - start, ...c.phases, ackedAtMs, ...(gcMs !== undefined ? { gcMs } : {}) };
+        const all: CheckpointPhases = {
+          ...phases,
+          asyncMs: performance.now() - start,
+          ...c.phases,
+          ackedAtMs,
+          ...(gcMs !== undefined ? { gcMs } : {}),
+        };
         send(this.task.spec, { type: 'ack', id: c.id, acks, phases: all, ...(channels ? { channels } : {}) });
       },
-      (err) => void (err instanceof InFlightAborted || this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)),
+      (err) =>
+        void (
+          err instanceof InFlightAborted ||
+          this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)
+        ),
     );
     this.inFlight.add(p);
     this.moved = true;
@@ -260,7 +279,13 @@ export class TaskCheckpointer {
    * One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here.
    * `transfer`: the data is this checkpoint's own copy and may move to the writer thread.
    */
-  private async writeFile(c: Captured, name: string, data: Uint8Array | Uint8Array[], transfer = false, crc32?: number): Promise<StateFileHandle> {
+  private async writeFile(
+    c: Captured,
+    name: string,
+    data: Uint8Array | Uint8Array[],
+    transfer = false,
+    crc32?: number,
+  ): Promise<StateFileHandle> {
     const start = performance.now();
     const timing: StateFileWrite['timing'] & object = {};
     const how = { transfer, timing, crc32 };
@@ -279,7 +304,8 @@ export class TaskCheckpointer {
   private describeEdges(state: TaskChannelState): ChannelEdgeInfo[] {
     const g = this.task.plan.jobGraph;
     const bytes = new Map<number, number>();
-    for (const list of [state.inputs, state.outputs]) for (const c of list) bytes.set(c.edge, (bytes.get(c.edge) ?? 0) + c.frames.reduce((n, f) => n + f.payload.length, 0));
+    for (const list of [state.inputs, state.outputs])
+      for (const c of list) bytes.set(c.edge, (bytes.get(c.edge) ?? 0) + c.frames.reduce((n, f) => n + f.payload.length, 0));
     return [...this.task.vertex.inputs, ...this.task.vertex.outputs].map((e) => describeEdge(g, e, bytes.get(e.id) ?? 0));
   }
 
@@ -388,7 +414,10 @@ export class TaskCheckpointer {
           subtask: this.task.spec.subtask,
         });
       }
-      this.sealed.set(n, list.filter((t) => t.id > id));
+      this.sealed.set(
+        n,
+        list.filter((t) => t.id > id),
+      );
     }
     if (final) this.finalNotified = true;
   }

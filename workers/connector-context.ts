@@ -16,7 +16,10 @@ export function connectorContext(spec: TaskSpec, node: StreamNode, parallelism: 
     parallelism,
     operatorUid,
     attempt: spec.attempt,
-    jobKey: createHash('sha256').update(spec.checkpointDir ?? spec.jobPath).digest('hex').slice(0, 12),
+    jobKey: createHash('sha256')
+      .update(spec.checkpointDir ?? spec.jobPath)
+      .digest('hex')
+      .slice(0, 12),
     report(r: ConnectorReport) {
       if (r.kind === 'collect') send(spec, { type: 'collected', operatorUid, chunk: r.chunk });
       else if (r.kind === 'parse-counts') send(spec, { type: 'parse-counts', operatorUid, counts: r.counts });

@@ -47,5 +47,6 @@ export function listenForCommands(spec: TaskSpec, queue: TaskCommand[], wake: ()
  * About 35 ns when the port is empty.
  */
 export function takeCommands(spec: TaskSpec, queue: TaskCommand[]): void {
-  for (let m = receiveMessageOnPort(spec.port); m !== undefined; m = receiveMessageOnPort(spec.port)) take(spec, queue, m.message as PortCommand);
+  for (let m = receiveMessageOnPort(spec.port); m !== undefined; m = receiveMessageOnPort(spec.port))
+    take(spec, queue, m.message as PortCommand);
 }

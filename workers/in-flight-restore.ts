@@ -36,7 +36,8 @@ export async function restoreInFlight(task: StreamTask, r: RestoreSpec, storage:
   };
   // Without a plan (a checkpoint that does not describe its edges) every edge is as it was.
   const plan = r.channelEdges;
-  const byStored = (id: number): RestoredChannelEdge | undefined => (plan ? plan.find((e) => e.stored === id) : { stored: id, edge: id, mode: 'same', from: '', to: '' });
+  const byStored = (id: number): RestoredChannelEdge | undefined =>
+    plan ? plan.find((e) => e.stored === id) : { stored: id, edge: id, mode: 'same', from: '', to: '' };
 
   const own = handles.find((h) => h.vertex === v.name && h.subtask === subtask && h.parallelism === v.parallelism);
   const ownState = own ? await read(own) : undefined;
@@ -45,10 +46,12 @@ export async function restoreInFlight(task: StreamTask, r: RestoreSpec, storage:
   for (const e of plan ?? []) {
     const edge = v.inputs.find((x) => x.id === e.edge);
     if (e.mode === 'same' || edge === undefined) continue;
-    const side = (name: string) => Promise.all(handles.filter((h) => h.vertex === name).map(async (h) => ({ subtask: h.subtask, state: await read(h) })));
+    const side = (name: string) =>
+      Promise.all(handles.filter((h) => h.vertex === name).map(async (h) => ({ subtask: h.subtask, state: await read(h) })));
     const channels = storedChannels(e.stored, await side(e.to), await side(e.from));
     if (channels.length === 0) continue;
-    const route = e.mode === 'hash' ? byKeyGroup(edge.keySelector!, task.plan.settings.maxParallelism, v.parallelism) : roundRobin(v.parallelism);
+    const route =
+      e.mode === 'hash' ? byKeyGroup(edge.keySelector!, task.plan.settings.maxParallelism, v.parallelism) : roundRobin(v.parallelism);
     task.input!.replay(
       task.spec.inputs.findIndex((s) => s.edge === e.edge),
       redistribute(channels, route, subtask),
@@ -63,10 +66,18 @@ export async function restoreInFlight(task: StreamTask, r: RestoreSpec, storage:
 }
 
 /** The task's own stored frames on the edges restored as they were, matched by (edge, peer). */
-function restoreOwn(task: StreamTask, h: ChannelStateHandle, state: TaskChannelState, byStored: (id: number) => RestoredChannelEdge | undefined): void {
+function restoreOwn(
+  task: StreamTask,
+  h: ChannelStateHandle,
+  state: TaskChannelState,
+  byStored: (id: number) => RestoredChannelEdge | undefined,
+): void {
   const subtask = task.spec.subtask;
   const mismatch = (what: string) =>
-    new EddyError('STATE_NOT_RESTORED', `in-flight data ${h.file.file} of '${h.vertex}' subtask ${subtask} does not fit the job: ${what}; restore it with the job and parallelism that took it`);
+    new EddyError(
+      'STATE_NOT_RESTORED',
+      `in-flight data ${h.file.file} of '${h.vertex}' subtask ${subtask} does not fit the job: ${what}; restore it with the job and parallelism that took it`,
+    );
   for (const c of state.inputs) {
     const e = byStored(c.edge);
     if (e?.mode !== 'same') {
@@ -106,6 +117,8 @@ async function conservativeValve(
   const oldParallelism = mine[0].parallelism;
   const same = oldParallelism === v.parallelism;
   // A subtask that stored no in-flight data wrote no file: its valve is unknown.
-  const continued = Array.from({ length: same ? 1 : oldParallelism }, (_, k) => mine.find((h) => h.subtask === (same ? task.spec.subtask : k)));
+  const continued = Array.from({ length: same ? 1 : oldParallelism }, (_, k) =>
+    mine.find((h) => h.subtask === (same ? task.spec.subtask : k)),
+  );
   return rescaledValve(await Promise.all(continued.map(async (h) => (h ? (await read(h)).valve : undefined))), channels);
 }

@@ -163,7 +163,12 @@ export class InFlightCapture {
    */
   state(): TaskChannelState {
     return {
-      inputs: this.inputs.map((frames, channel) => ({ channel, edge: this.ids[channel].edge, peer: this.ids[channel].producerSubtask, frames })),
+      inputs: this.inputs.map((frames, channel) => ({
+        channel,
+        edge: this.ids[channel].edge,
+        peer: this.ids[channel].producerSubtask,
+        frames,
+      })),
       outputs: this.outputs,
       valve: this.valve,
     };

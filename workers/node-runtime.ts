@@ -57,13 +57,19 @@ function createKeyedBackend(spec: TaskSpec, uid: string, range: { start: number;
  * The runtimes of the vertex's nodes, head first. `sideOutput` serves a source's side outputs
  * (dead letters), which leave through the task output, built later.
  */
-export async function createNodeRuntimes(spec: TaskSpec, vertex: JobVertex, maxParallelism: number, sideOutput: (tagId: string) => Collector<unknown> | undefined): Promise<NodeRuntime[]> {
+export async function createNodeRuntimes(
+  spec: TaskSpec,
+  vertex: JobVertex,
+  maxParallelism: number,
+  sideOutput: (tagId: string) => Collector<unknown> | undefined,
+): Promise<NodeRuntime[]> {
   const p = vertex.parallelism;
   const nodes: NodeRuntime[] = [];
   for (const node of vertex.nodes) {
     const uid = displayName(node);
     const rt: NodeRuntime = { node, uid, keyed: undefined, operatorState: new OperatorStateStore() };
-    if (node.keySelector && node.kind !== 'sink') rt.keyed = createKeyedBackend(spec, uid, keyGroupRange(spec.subtask, maxParallelism, p), p);
+    if (node.keySelector && node.kind !== 'sink')
+      rt.keyed = createKeyedBackend(spec, uid, keyGroupRange(spec.subtask, maxParallelism, p), p);
     try {
       if (node.kind === 'source') rt.reader = await node.source!.createReader({ ...connectorContext(spec, node, p), sideOutput });
       if (node.kind === 'sink') rt.writer = await node.sink!.createWriter(connectorContext(spec, node, p));

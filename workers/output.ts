@@ -15,7 +15,14 @@
  */
 import type { Collector, KeySelector } from '../core/contract/functions.js';
 import { BatchDecoder, BatchEncoder } from '../core/channel/codec.js';
-import { FRAME_RECORDS, FRAME_WATERMARK, GATE_SEQ, RECORDS_FLAG_TIMESTAMPS, RING_POISONED, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
+import {
+  FRAME_RECORDS,
+  FRAME_WATERMARK,
+  GATE_SEQ,
+  RECORDS_FLAG_TIMESTAMPS,
+  RING_POISONED,
+  WATERMARK_FLAG_IDLE,
+} from '../core/channel/layout.js';
 import { RingProducer, type OwnedFrame } from '../core/channel/ring.js';
 import type { TimeAccount } from '../core/channel/time-account.js';
 import type { ChannelFrames } from '../core/checkpoint/channel-state.js';
@@ -154,7 +161,14 @@ export class Channel {
    * Encodes records [from, to) (with their timestamps `ts`, if any) as one frame or more, each
    * at most `limit` bytes unless it is a single record, into `out`; returns the bytes they took.
    */
-  private cut(records: unknown[], ts: number[] | undefined, from: number, to: number, limit: number, out: (flags: number, bytes: Uint8Array, limit: number) => void): number {
+  private cut(
+    records: unknown[],
+    ts: number[] | undefined,
+    from: number,
+    to: number,
+    limit: number,
+    out: (flags: number, bytes: Uint8Array, limit: number) => void,
+  ): number {
     const whole = from === 0 && to === records.length;
     const slice = whole ? records : records.slice(from, to);
     const flags = ts === undefined ? 0 : RECORDS_FLAG_TIMESTAMPS;
@@ -214,7 +228,9 @@ export class Channel {
     while (this.pending.length > 0) {
       if (this.pending[0].cutFor !== undefined && this.recutHead()) continue;
       const f = this.pending[0];
-      const ok = f.payload ? this.producer.tryWrite(f.type, f.flags, f.payload) : this.producer.tryWriteNumbers(f.type, f.flags, f.count, f.a, f.b, f.c);
+      const ok = f.payload
+        ? this.producer.tryWrite(f.type, f.flags, f.payload)
+        : this.producer.tryWriteNumbers(f.type, f.flags, f.count, f.a, f.b, f.c);
       if (ok) {
         this.pending.shift();
         continue;
@@ -245,7 +261,8 @@ export class Channel {
     const frames: OwnedFrame[] = [];
     for (const f of this.pending) {
       if (f.type === FRAME_RECORDS) frames.push({ type: f.type, flags: f.flags, payload: f.payload! });
-      else if (f.type === FRAME_WATERMARK) frames.push({ type: f.type, flags: f.flags, payload: new Uint8Array(new Float64Array([f.a]).buffer) });
+      else if (f.type === FRAME_WATERMARK)
+        frames.push({ type: f.type, flags: f.flags, payload: new Uint8Array(new Float64Array([f.a]).buffer) });
     }
     this.producer.publishPriority(id, timestamp, flags, this.producer.position);
     return frames;
@@ -255,7 +272,14 @@ export class Channel {
   restorePending(frames: OwnedFrame[]): void {
     const restored: PendingFrame[] = frames.map((f) =>
       f.type === FRAME_WATERMARK
-        ? { type: f.type, flags: f.flags, count: 1, a: new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + 8))[0], b: 0, c: 0 }
+        ? {
+            type: f.type,
+            flags: f.flags,
+            count: 1,
+            a: new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + 8))[0],
+            b: 0,
+            c: 0,
+          }
         : { type: f.type, flags: f.flags, payload: f.payload, count: 0, a: 0, b: 0, c: 0 },
     );
     this.pending.unshift(...restored);
@@ -389,7 +413,19 @@ export class TaskOutput implements Collector<unknown> {
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
       const spec = specs[i];
-      const chans = spec.rings.map((r, j) => new Channel(new RingProducer(r, spec.gates[j]), encoder, where, s.time !== undefined, gate, e.id, consumerSubtask(e, s, spec, j), s.backPressure));
+      const chans = spec.rings.map(
+        (r, j) =>
+          new Channel(
+            new RingProducer(r, spec.gates[j]),
+            encoder,
+            where,
+            s.time !== undefined,
+            gate,
+            e.id,
+            consumerSubtask(e, s, spec, j),
+            s.backPressure,
+          ),
+      );
       this.channels.push(...chans);
       let w: EdgeWriter;
       switch (e.partitioner) {
@@ -400,7 +436,11 @@ export class TaskOutput implements Collector<unknown> {
           w = new RebalanceWriter(chans, s.subtask);
           break;
         case 'hash':
-          w = new HashWriter(chans, e.keySelector!, s.maxParallelism, { keyedUid: s.consumerUid(e), operatorUid: s.operatorUid, subtask: s.subtask });
+          w = new HashWriter(chans, e.keySelector!, s.maxParallelism, {
+            keyedUid: s.consumerUid(e),
+            operatorUid: s.operatorUid,
+            subtask: s.subtask,
+          });
           break;
         case 'broadcast':
           w = new BroadcastWriter(chans);

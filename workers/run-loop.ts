@@ -33,7 +33,14 @@
  * loop yields to the event loop (event-loop-turns.ts), parking, wake-ups and async operators
  * (waits.ts), the source reader's polls (source-poll.ts).
  */
-import { FRAME_BARRIER, FRAME_CANCEL_BARRIER, FRAME_END_OF_STREAM, FRAME_RECORDS, FRAME_WATERMARK, WATERMARK_FLAG_IDLE } from '../core/channel/layout.js';
+import {
+  FRAME_BARRIER,
+  FRAME_CANCEL_BARRIER,
+  FRAME_END_OF_STREAM,
+  FRAME_RECORDS,
+  FRAME_WATERMARK,
+  WATERMARK_FLAG_IDLE,
+} from '../core/channel/layout.js';
 import { WatermarkValve, type ValveState } from '../core/time/watermark-valve.js';
 import type { ChainOperator } from '../core/operators/operator.js';
 import { Cancelled } from './cancelled.js';
@@ -85,7 +92,8 @@ export class TaskLoop {
     this.turns = new EventLoopTurns(this.driver.checkpointer);
     this.asyncOps = asyncOperators(task);
     const target = task.plan.settings.bufferDebloatTargetMs;
-    if (target !== undefined && task.input) this.debloat = new InputDebloat(task.input, target, task.plan.settings.ringCapacity, () => task.idleMs());
+    if (target !== undefined && task.input)
+      this.debloat = new InputDebloat(task.input, target, task.plan.settings.ringCapacity, () => task.idleMs());
   }
 
   /**

@@ -47,8 +47,12 @@ export async function runTask(task: StreamTask): Promise<TaskOutcome> {
   } catch (err) {
     failed = true;
     task.publishMetrics();
-    if (err instanceof Cancelled || (err instanceof EddyError && err.code === 'CANCELLED') || task.cancelled) return { status: 'cancelled' };
-    return { status: 'failed', failure: toFailure(err, { code: 'INTERNAL', operatorUid: task.vertex.name, subtask: task.spec.subtask, context: 'task failed' }) };
+    if (err instanceof Cancelled || (err instanceof EddyError && err.code === 'CANCELLED') || task.cancelled)
+      return { status: 'cancelled' };
+    return {
+      status: 'failed',
+      failure: toFailure(err, { code: 'INTERNAL', operatorUid: task.vertex.name, subtask: task.spec.subtask, context: 'task failed' }),
+    };
   } finally {
     stopListening();
     if (checkpointer) await checkpointer.settle();

@@ -7,7 +7,12 @@ import type { SourceReader } from '../core/connectors/types.js';
 import { EddyError, type FailureCode } from '../core/failure.js';
 
 /** Failures caused by one record, which its origin explains (not a sink's or the runtime's). */
-const RECORD_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode>(['USER_FUNCTION_FAILED', 'NULL_KEY', 'BAD_TIMESTAMP', 'RECORD_TOO_LARGE']);
+const RECORD_FAILURES: ReadonlySet<FailureCode> = new Set<FailureCode>([
+  'USER_FUNCTION_FAILED',
+  'NULL_KEY',
+  'BAD_TIMESTAMP',
+  'RECORD_TOO_LARGE',
+]);
 
 /**
  * Counts what the source reader emits, as the source operator's records out. A failure thrown

@@ -88,8 +88,18 @@ export class StreamTask {
     const inputEdges = this.vertex.inputs.map((e) => e.id);
     const input = spec.inputs.length > 0 ? new InputGate(spec.inputs, (edge) => inputEdges.indexOf(edge), spec.gate) : undefined;
     this.input = input;
-    this.inputSides = this.vertex.nodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
-    const chain = buildChain({ spec, plan, vertex: this.vertex, nodes, time: this.time, output: this.output, checkpointing: this.checkpointing, wake: () => this.gate.ring() });
+    this.inputSides =
+      this.vertex.nodes[0].twoInput && input ? Uint8Array.from(input.edgeOf, (e) => this.vertex.inputs[e].inputSide ?? 0) : undefined;
+    const chain = buildChain({
+      spec,
+      plan,
+      vertex: this.vertex,
+      nodes,
+      time: this.time,
+      output: this.output,
+      checkpointing: this.checkpointing,
+      wake: () => this.gate.ring(),
+    });
     this.operators = chain.operators;
     this.head = chain.head;
     this.source = chain.source;

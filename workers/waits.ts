@@ -22,7 +22,13 @@ export function serveDueWakeUps(task: StreamTask): void {
  * is ticked or batched any more), and at a source by its armed trigger's due time. `hasInput`
  * is the final check after arming (see Gate.arm).
  */
-export async function park(task: StreamTask, ms: number, hasInput: () => boolean, quiesced = false, trigger?: SourceTrigger): Promise<void> {
+export async function park(
+  task: StreamTask,
+  ms: number,
+  hasInput: () => boolean,
+  quiesced = false,
+  trigger?: SourceTrigger,
+): Promise<void> {
   if (!quiesced) {
     const due = task.output ? task.output.flushDue(performance.now(), task.plan.settings.bufferTimeoutMs) : Infinity;
     if (due !== Infinity) ms = Math.min(ms, Math.max(0, due - performance.now()));

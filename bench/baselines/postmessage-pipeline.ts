@@ -12,7 +12,9 @@ const WINDOW = 16;
 export async function postMessageKeyedCount(count: number, keys: number, batchSize = 512): Promise<{ ms: number; distinct: number }> {
   const counts = new Map<number, number>();
   const started = performance.now();
-  const worker = new Worker(new URL('./postmessage-producer.js', import.meta.url), { workerData: { count, keys, batchSize, window: WINDOW } });
+  const worker = new Worker(new URL('./postmessage-producer.js', import.meta.url), {
+    workerData: { count, keys, batchSize, window: WINDOW },
+  });
   let seen = 0;
   await new Promise<void>((resolve, reject) => {
     worker.on('error', reject);

@@ -36,4 +36,6 @@ for await (const line of createInterface({ input: createReadStream(input), crlfD
 out.end(buf);
 await once(out, 'finish');
 const cpu = process.cpuUsage();
-console.log(JSON.stringify({ records, keys: sums.size, cpuMs: (cpu.user + cpu.system) / 1000, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+console.log(
+  JSON.stringify({ records, keys: sums.size, cpuMs: (cpu.user + cpu.system) / 1000, peakRssBytes: process.resourceUsage().maxRSS * 1024 }),
+);

@@ -16,7 +16,11 @@ import { DEFAULT_BATCH_SIZE } from '../../core/runtime/settings.js';
  * per-frame costs: with a fixed 512 the engine's larger default would win part of the
  * comparison by batching alone.
  */
-export async function twoThreadKeyedCount(count: number, keys: number, batchSize = DEFAULT_BATCH_SIZE): Promise<{ ms: number; distinct: number }> {
+export async function twoThreadKeyedCount(
+  count: number,
+  keys: number,
+  batchSize = DEFAULT_BATCH_SIZE,
+): Promise<{ ms: number; distinct: number }> {
   const ring = createRing(DEFAULT_RING_CAPACITY);
   const gateBuf = createGate();
   const gate = new Gate(gateBuf);
@@ -24,7 +28,9 @@ export async function twoThreadKeyedCount(count: number, keys: number, batchSize
   const decoder = new BatchDecoder();
   const counts = new Map<number, number>();
   const started = performance.now();
-  const worker = new Worker(new URL('./two-thread-producer.js', import.meta.url), { workerData: { ring, gate: gateBuf, count, keys, batchSize } });
+  const worker = new Worker(new URL('./two-thread-producer.js', import.meta.url), {
+    workerData: { ring, gate: gateBuf, count, keys, batchSize },
+  });
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
   let seen = 0;
   for (;;) {

@@ -5,7 +5,13 @@ import { BatchEncoder } from '../../core/channel/codec.js';
 import { FRAME_END_OF_STREAM, FRAME_RECORDS } from '../../core/channel/layout.js';
 import { RingProducer } from '../../core/channel/ring.js';
 
-const { ring, gate, count, keys, batchSize } = workerData as { ring: SharedArrayBuffer; gate: SharedArrayBuffer; count: number; keys: number; batchSize: number };
+const { ring, gate, count, keys, batchSize } = workerData as {
+  ring: SharedArrayBuffer;
+  gate: SharedArrayBuffer;
+  count: number;
+  keys: number;
+  batchSize: number;
+};
 const producer = new RingProducer(ring, gate);
 const encoder = new BatchEncoder();
 const batch: unknown[] = [];

@@ -4,13 +4,16 @@ import { Sources } from 'eddy';
 
 export function keyedCountGraph(env, { count, rate, make, emit, sink }) {
   env
-    .fromSource(Sources.generator({ count, ...(rate ? { rate } : {}), fn: make }), 'generator').uid('generator')
+    .fromSource(Sources.generator({ count, ...(rate ? { rate } : {}), fn: make }), 'generator')
+    .uid('generator')
     .keyBy((r) => r.key)
     .map((r, ctx) => {
       const c = ctx.state.value('count');
       const n = (c.value() ?? 0) + 1;
       c.update(n);
       return emit(r, n);
-    }).uid('count')
-    .sinkTo(sink).uid('sink');
+    })
+    .uid('count')
+    .sinkTo(sink)
+    .uid('sink');
 }

@@ -2,6 +2,9 @@
 import { defineJob, Sources, Sinks } from 'eddy';
 
 export default defineJob((env) => {
-  env.fromSource(Sources.nexmark({ events: Number(env.arg('events')), rate: Number(env.arg('rate')) }), 'nexmark').uid('nexmark')
-    .sinkTo(Sinks.discard()).uid('sink');
+  env
+    .fromSource(Sources.nexmark({ events: Number(env.arg('events')), rate: Number(env.arg('rate')) }), 'nexmark')
+    .uid('nexmark')
+    .sinkTo(Sinks.discard())
+    .uid('sink');
 });

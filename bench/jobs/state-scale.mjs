@@ -4,13 +4,15 @@ import { defineJob, Sources, Sinks } from 'eddy';
 
 export default defineJob((env) => {
   env
-    .fromSource(Sources.textFile(env.arg('input')), 'lines').uid('lines')
+    .fromSource(Sources.textFile(env.arg('input')), 'lines')
+    .uid('lines')
     .map((line) => {
       const a = line.indexOf(',');
       const b = line.indexOf(',', a + 1);
       const c = line.indexOf(',', b + 1);
       return { key: Number(line.slice(a + 1, b)), value: Number(line.slice(b + 1, c)) };
-    }).uid('parse')
+    })
+    .uid('parse')
     .keyBy((r) => r.key)
     .map((r, ctx) => {
       const sum = ctx.state.value('sum');
@@ -20,6 +22,8 @@ export default defineJob((env) => {
       sum.update(s);
       count.update(n);
       return { key: r.key, sum: s, count: n };
-    }).uid('sum')
-    .sinkTo(Sinks.jsonLinesFile(env.arg('output'))).uid('sink');
+    })
+    .uid('sum')
+    .sinkTo(Sinks.jsonLinesFile(env.arg('output')))
+    .uid('sink');
 });

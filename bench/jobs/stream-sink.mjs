@@ -9,17 +9,22 @@ export default defineJob((env) => {
   const kind = env.arg('sink');
   const mode = env.arg('sink-mode', 'exactly-once');
   const sink =
-    kind === 'redis' ? Sinks.redisStream({ url: env.arg('redis'), stream: env.arg('stream'), mode })
-    : kind === 'jetstream' ? Sinks.jetstream({ url: env.arg('nats'), subject: env.arg('subject'), mode })
-    : Sinks.discard();
+    kind === 'redis'
+      ? Sinks.redisStream({ url: env.arg('redis'), stream: env.arg('stream'), mode })
+      : kind === 'jetstream'
+        ? Sinks.jetstream({ url: env.arg('nats'), subject: env.arg('subject'), mode })
+        : Sinks.discard();
   env
-    .fromSource(Sources.generator({ count, fn: (i) => ({ i, key: i % keys, v: i & 1023 }) }), 'events').uid('events')
+    .fromSource(Sources.generator({ count, fn: (i) => ({ i, key: i % keys, v: i & 1023 }) }), 'events')
+    .uid('events')
     .keyBy((r) => r.key)
     .map((r, ctx) => {
       const c = ctx.state.value('n');
       const n = (c.value() ?? 0) + 1;
       c.update(n);
       return { i: r.i, key: r.key, n };
-    }).uid('count')
-    .sinkTo(sink).uid('sink');
+    })
+    .uid('count')
+    .sinkTo(sink)
+    .uid('sink');
 });

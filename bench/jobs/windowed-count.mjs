@@ -25,7 +25,11 @@ export default defineJob((env) => {
           return n;
         })
       : events
-          .window(window === 'sliding' ? SlidingEventTimeWindows.of(Number(env.arg('size', '100000')), Number(env.arg('slide', '25000'))) : TumblingEventTimeWindows.of(Number(env.arg('size', '100000'))))
+          .window(
+            window === 'sliding'
+              ? SlidingEventTimeWindows.of(Number(env.arg('size', '100000')), Number(env.arg('slide', '25000')))
+              : TumblingEventTimeWindows.of(Number(env.arg('size', '100000'))),
+          )
           // merge lets sliding windows combine slices (each record updates one slice, as Flink SQL's window slicing).
           .aggregate({ createAccumulator: () => 0, add: (_r, n) => n + 1, getResult: (n) => n, merge: (a, b) => a + b });
   counted.uid('count').sinkTo(Sinks.discard()).uid('sink');

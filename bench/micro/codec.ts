@@ -20,8 +20,18 @@ export async function benchCodec(timeMs: number): Promise<MicroRow[]> {
     const bytes = Uint8Array.from(new BatchEncoder().encode(records));
     let sink = 0;
     return [
-      { name: `encode ${shape}`, unitsPerCall: BATCH, fn: () => (sink += encoder.encode(records).length), extra: () => ({ batchBytes: bytes.length }) },
-      { name: `decode ${shape}`, unitsPerCall: BATCH, fn: () => (sink += decoder.decode(bytes).length), extra: () => ({ batchBytes: bytes.length }) },
+      {
+        name: `encode ${shape}`,
+        unitsPerCall: BATCH,
+        fn: () => (sink += encoder.encode(records).length),
+        extra: () => ({ batchBytes: bytes.length }),
+      },
+      {
+        name: `decode ${shape}`,
+        unitsPerCall: BATCH,
+        fn: () => (sink += decoder.decode(bytes).length),
+        extra: () => ({ batchBytes: bytes.length }),
+      },
     ];
   });
   return runGroup('codec', 'records', timeMs, tasks);

@@ -7,7 +7,12 @@ import { RING_CLOSED } from '../../core/channel/layout.js';
 import { RingConsumer } from '../../core/channel/ring.js';
 import { COUNTER_CONSUMED } from './ring-layout.js';
 
-const { mode, ring, gate, counter } = workerData as { mode: 'ring' | 'postMessage'; ring: SharedArrayBuffer; gate: SharedArrayBuffer; counter: SharedArrayBuffer };
+const { mode, ring, gate, counter } = workerData as {
+  mode: 'ring' | 'postMessage';
+  ring: SharedArrayBuffer;
+  gate: SharedArrayBuffer;
+  counter: SharedArrayBuffer;
+};
 const consumed = new Int32Array(counter);
 let n = 0;
 

@@ -21,7 +21,10 @@ import { runGroup, type MicroRow } from './tiny.js';
 export interface StateBackendUnderTest {
   name: string;
   /** A store owning every key group 0..maxParallelism-1; `dir` is an empty directory it may use. */
-  open(dir: string, maxParallelism: number): Promise<{ store: KeyedStateStore; close(): Promise<void> | void }> | { store: KeyedStateStore; close(): Promise<void> | void };
+  open(
+    dir: string,
+    maxParallelism: number,
+  ): Promise<{ store: KeyedStateStore; close(): Promise<void> | void }> | { store: KeyedStateStore; close(): Promise<void> | void };
 }
 
 export const STATE_BACKENDS: StateBackendUnderTest[] = [
@@ -31,7 +34,14 @@ export const STATE_BACKENDS: StateBackendUnderTest[] = [
 ];
 
 function lmdbStore(dir: string, maxP: number, cacheBytes: number) {
-  const store = new LmdbKeyedStore({ path: join(dir, 'env'), rangeStart: 0, rangeEnd: maxP - 1, cacheBytes, operatorUid: 'bench', subtask: 0 });
+  const store = new LmdbKeyedStore({
+    path: join(dir, 'env'),
+    rangeStart: 0,
+    rangeEnd: maxP - 1,
+    cacheBytes,
+    operatorUid: 'bench',
+    subtask: 0,
+  });
   return { store, close: () => store.dispose() };
 }
 

@@ -31,7 +31,8 @@ export async function runGroup(group: string, unit: string, timeMs: number, task
   await bench.run();
   return bench.tasks.map((task, i) => {
     const r = task.result;
-    if (r.state !== 'completed') throw new Error(`micro ${group}/${task.name}: ${r.state}${'error' in r ? `: ${(r.error as Error).message}` : ''}`);
+    if (r.state !== 'completed')
+      throw new Error(`micro ${group}/${task.name}: ${r.state}${'error' in r ? `: ${(r.error as Error).message}` : ''}`);
     const t = tasks[i];
     const unitsPerSec = (1000 / r.latency.mean) * t.unitsPerCall;
     return {

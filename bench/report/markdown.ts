@@ -46,7 +46,15 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
   ];
   if (info.errors.length) md.push('## Errors', '', ...info.errors.map((e) => `- **${e.suite}**: ${e.message}`), '');
 
-  md.push('## Targets', '', table(['target', 'measured', 'result'], checkTargets(r).map((t) => [t.target, t.measured, t.pass === null ? 'not measured' : t.pass ? 'PASS' : '**MISS**'])), '');
+  md.push(
+    '## Targets',
+    '',
+    table(
+      ['target', 'measured', 'result'],
+      checkTargets(r).map((t) => [t.target, t.measured, t.pass === null ? 'not measured' : t.pass ? 'PASS' : '**MISS**']),
+    ),
+    '',
+  );
 
   if (r.keyedCount) {
     const k = r.keyedCount;
@@ -57,13 +65,28 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       '',
       table(
         ['pipeline', 'records/s', 'of (a)', 'runs', 'engine fixed cost ms', 'records/s without it'],
-        k.entries.map((e) => [e.label, n0(e.recordsPerSec), `${(e.ratioToTwoThread * 100).toFixed(0)}%`, e.runs.map(n0).join(', '), e.fixedMs === undefined ? '' : n0(e.fixedMs), e.fixedMs === undefined ? '' : e.steadyRecordsPerSec === undefined ? 'n/a (run too short)' : n0(e.steadyRecordsPerSec)]),
+        k.entries.map((e) => [
+          e.label,
+          n0(e.recordsPerSec),
+          `${(e.ratioToTwoThread * 100).toFixed(0)}%`,
+          e.runs.map(n0).join(', '),
+          e.fixedMs === undefined ? '' : n0(e.fixedMs),
+          e.fixedMs === undefined ? '' : e.steadyRecordsPerSec === undefined ? 'n/a (run too short)' : n0(e.steadyRecordsPerSec),
+        ]),
       ),
       '',
       'Engine fixed cost: the duration of the same job with 1,000 records (deploy, start-up, final checkpoint, teardown), measured right after each run; "without it" is records / (duration − fixed cost), an estimate of the steady state. The targets use the whole-job figure. ' +
         `Slot threads are kept between the jobs of one process (core/runtime/pool.ts), so these figures do not include starting threads; the first engine job of this run, which did, took ${k.coldStartMs === undefined ? 'n/a' : `${n0(k.coldStartMs)} ms`} (1,000 records, parallelism 1, exactly-once).`,
       '',
-      chart('keyed-count', barChart({ title: 'Keyed count: eddy and baselines', unit: 'records/s', categories: k.entries.map((e) => e.label), series: [{ name: 'records/s', values: k.entries.map((e) => e.recordsPerSec) }] })),
+      chart(
+        'keyed-count',
+        barChart({
+          title: 'Keyed count: eddy and baselines',
+          unit: 'records/s',
+          categories: k.entries.map((e) => e.label),
+          series: [{ name: 'records/s', values: k.entries.map((e) => e.recordsPerSec) }],
+        }),
+      ),
       '',
     );
   }
@@ -73,7 +96,7 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
     md.push(
       '## Consistency modes',
       '',
-      'Keyed count with checkpointing off, at-least-once and exactly-once at each interval, the source unthrottled: the count tasks are the bottleneck, every ring runs full, and a barrier queues behind a ring of records (backpressure). Runs of one record count form a group with its own `none` run (long intervals need longer runs); "/ none" is against that group\'s `none`. Percentiles over the completed non-final checkpoints of all rounds (nearest rank). Each checkpoint\'s phases are its slowest task\'s: *start delay* trigger → the task starts (a source handles the trigger; another task sees its first barrier), *alignment* first → last barrier, *sync* state captured and barrier sent on the record loop, *async* snapshot encoded, written and fsynced off the loop.',
+      "Keyed count with checkpointing off, at-least-once and exactly-once at each interval, the source unthrottled: the count tasks are the bottleneck, every ring runs full, and a barrier queues behind a ring of records (backpressure). Runs of one record count form a group with its own `none` run (long intervals need longer runs); \"/ none\" is against that group's `none`. Percentiles over the completed non-final checkpoints of all rounds (nearest rank). Each checkpoint's phases are its slowest task's: *start delay* trigger → the task starts (a source handles the trigger; another task sees its first barrier), *alignment* first → last barrier, *sync* state captured and barrier sent on the record loop, *async* snapshot encoded, written and fsynced off the loop.",
       '',
       table(
         ['mode', 'interval', 'records', 'parallelism', 'records/s', '/ none', 'checkpoints', ...PHASE_HEADER, 'note'],
@@ -112,7 +135,10 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
           title: 'Throughput relative to checkpointing off',
           unit: '% of none',
           categories: intervals.map((i) => `interval ${i} ms`),
-          series: ['at-least-once', 'exactly-once'].map((m) => ({ name: m, values: intervals.map((i) => (pick(m, i) ? pick(m, i)!.ratioToNone * 100 : null)) })),
+          series: ['at-least-once', 'exactly-once'].map((m) => ({
+            name: m,
+            values: intervals.map((i) => (pick(m, i) ? pick(m, i)!.ratioToNone * 100 : null)),
+          })),
           reference: { value: 95, label: '95%' },
           format: (v) => v.toFixed(1),
         }),
@@ -125,7 +151,10 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
           unit: 'ms',
           categories: intervals.map((i) => `interval ${i} ms`),
           series: [
-            { name: 'EO alignment p99 (paced)', values: intervals.map((i) => paced.find((x) => x.intervalMs === i)?.alignmentMs.p99 ?? null) },
+            {
+              name: 'EO alignment p99 (paced)',
+              values: intervals.map((i) => paced.find((x) => x.intervalMs === i)?.alignmentMs.p99 ?? null),
+            },
             { name: 'EO alignment p99 (backpressure)', values: intervals.map((i) => pick('exactly-once', i)?.alignmentMs.p99 ?? null) },
             { name: 'EO duration p99', values: intervals.map((i) => pick('exactly-once', i)?.durationMs.p99 ?? null) },
             { name: 'ALO duration p99', values: intervals.map((i) => pick('at-least-once', i)?.durationMs.p99 ?? null) },
@@ -147,23 +176,46 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       '',
       table(
         ['mode', 'ring', 'records/s', 'checkpoints', 'duration p50 / p99 ms', 'alignment p50 / p99 ms', 'peak RSS MiB'],
-        b.rows.map((x) => [x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, n0(x.recordsPerSec), x.mode === 'none' ? '—' : String(x.checkpoints), x.mode === 'none' ? '—' : p50p99(x.checkpointDurationMs), x.mode === 'none' ? '—' : p50p99(x.alignmentMs), (x.peakRssBytes / 2 ** 20).toFixed(0)]),
+        b.rows.map((x) => [
+          x.label ?? x.mode,
+          `${x.ringCapacity / 1024} KiB`,
+          n0(x.recordsPerSec),
+          x.mode === 'none' ? '—' : String(x.checkpoints),
+          x.mode === 'none' ? '—' : p50p99(x.checkpointDurationMs),
+          x.mode === 'none' ? '—' : p50p99(x.alignmentMs),
+          (x.peakRssBytes / 2 ** 20).toFixed(0),
+        ]),
       ),
       '',
-      'Where the time of the exactly-once checkpoints went, p50 / p99 ms, each phase its slowest task\'s (so phases need not add up to the duration): start delay; sync part; async part and, inside it, the wait until every input\'s barrier is located, encoding the in-flight data, the longest single state-file write (open, write, fsync, rename) and, of it, the time the writer thread itself spent (unaligned runs; the rest is its queue and the reply reaching the task loop). *Slowest* is the longest checkpoint and its id within its run (1: the run\'s first, while the workers still warm up).',
+      "Where the time of the exactly-once checkpoints went, p50 / p99 ms, each phase its slowest task's (so phases need not add up to the duration): start delay; sync part; async part and, inside it, the wait until every input's barrier is located, encoding the in-flight data, the longest single state-file write (open, write, fsync, rename) and, of it, the time the writer thread itself spent (unaligned runs; the rest is its queue and the reply reaching the task loop). *Slowest* is the longest checkpoint and its id within its run (1: the run's first, while the workers still warm up).",
       '',
       table(
         ['mode', 'ring', 'start delay', 'sync', 'async', 'located', 'encode', 'file write', 'on writer thread', 'slowest'],
         b.rows
           .filter((x) => x.mode === 'exactly-once' && x.phases !== undefined)
-          .map((x) => [x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, p50p99(x.startDelayMs), p50p99(x.phases.syncMs), p50p99(x.phases.asyncMs), p50p99(x.phases.channelWaitMs), p50p99(x.phases.encodeMs), p50p99(x.phases.writeMs), x.phases.writeIoMs ? p50p99(x.phases.writeIoMs) : '—', x.slowest ? `chk ${x.slowest.id}: ${Math.round(x.slowest.durationMs)} ms` : '—']),
+          .map((x) => [
+            x.label ?? x.mode,
+            `${x.ringCapacity / 1024} KiB`,
+            p50p99(x.startDelayMs),
+            p50p99(x.phases.syncMs),
+            p50p99(x.phases.asyncMs),
+            p50p99(x.phases.channelWaitMs),
+            p50p99(x.phases.encodeMs),
+            p50p99(x.phases.writeMs),
+            x.phases.writeIoMs ? p50p99(x.phases.writeIoMs) : '—',
+            x.slowest ? `chk ${x.slowest.id}: ${Math.round(x.slowest.durationMs)} ms` : '—',
+          ]),
       ),
       '',
-      'The tail of the exactly-once checkpoints by legs, p50 / p99 ms after the trigger, each task-side leg when the slowest task got there: its first barrier, every input\'s barrier located, state captured, in-flight data encoded, the writer thread took the last file and had it fsync\'d, the reply taken at the task, the ack posted; then the main thread: the last ack taken (the duration), the folder fsync\'d, `_metadata` and `_latest` durable, tasks told.',
+      "The tail of the exactly-once checkpoints by legs, p50 / p99 ms after the trigger, each task-side leg when the slowest task got there: its first barrier, every input's barrier located, state captured, in-flight data encoded, the writer thread took the last file and had it fsync'd, the reply taken at the task, the ack posted; then the main thread: the last ack taken (the duration), the folder fsync'd, `_metadata` and `_latest` durable, tasks told.",
       '',
       table(
         ['mode', 'ring', ...TAIL_LEGS.map((l) => TAIL_LEG_NAMES[l]), 'files'],
-        b.rows.flatMap((x) => (x.tail === undefined ? [] : [[x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, ...TAIL_LEGS.map((l) => p50p99(x.tail!.legs[l])), ms(x.tail.files.p50)]])),
+        b.rows.flatMap((x) =>
+          x.tail === undefined
+            ? []
+            : [[x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, ...TAIL_LEGS.map((l) => p50p99(x.tail!.legs[l])), ms(x.tail.files.p50)]],
+        ),
       ),
       '',
       chart(
@@ -173,11 +225,36 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
           unit: 'ms',
           categories: b.ringCapacities.map((c) => `ring ${c / 1024} KiB`),
           series: [
-            { name: 'EO duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'exactly-once')?.checkpointDurationMs.p99 ?? null) },
-            { name: 'EO unaligned duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.unaligned)?.checkpointDurationMs.p99 ?? null) },
-            { name: 'EO debloat 50 duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.debloatTargetMs === 50)?.checkpointDurationMs.p99 ?? null) },
-            { name: 'EO alignment p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'exactly-once')?.alignmentMs.p99 ?? null) },
-            { name: 'ALO duration p99', values: b.ringCapacities.map((c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'at-least-once')?.checkpointDurationMs.p99 ?? null) },
+            {
+              name: 'EO duration p99',
+              values: b.ringCapacities.map(
+                (c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'exactly-once')?.checkpointDurationMs.p99 ?? null,
+              ),
+            },
+            {
+              name: 'EO unaligned duration p99',
+              values: b.ringCapacities.map(
+                (c) => b.rows.find((x) => x.ringCapacity === c && x.unaligned)?.checkpointDurationMs.p99 ?? null,
+              ),
+            },
+            {
+              name: 'EO debloat 50 duration p99',
+              values: b.ringCapacities.map(
+                (c) => b.rows.find((x) => x.ringCapacity === c && x.debloatTargetMs === 50)?.checkpointDurationMs.p99 ?? null,
+              ),
+            },
+            {
+              name: 'EO alignment p99',
+              values: b.ringCapacities.map(
+                (c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'exactly-once')?.alignmentMs.p99 ?? null,
+              ),
+            },
+            {
+              name: 'ALO duration p99',
+              values: b.ringCapacities.map(
+                (c) => b.rows.find((x) => x.ringCapacity === c && x.mode === 'at-least-once')?.checkpointDurationMs.p99 ?? null,
+              ),
+            },
           ],
           log: true,
         }),
@@ -195,7 +272,17 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       '',
       table(
         ['buffer timeout', '% of max', 'target records/s', 'achieved (job)', 'measured', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms'],
-        l.rows.map((x) => [`${x.bufferTimeoutMs} ms`, `${Math.round(x.fraction * 100)}%`, n0(x.targetRate), n0(x.achievedRate), n0(x.measured), ms(x.p50Ms), ms(x.p99Ms), ms(x.p999Ms), ms(x.maxMs)]),
+        l.rows.map((x) => [
+          `${x.bufferTimeoutMs} ms`,
+          `${Math.round(x.fraction * 100)}%`,
+          n0(x.targetRate),
+          n0(x.achievedRate),
+          n0(x.measured),
+          ms(x.p50Ms),
+          ms(x.p99Ms),
+          ms(x.p999Ms),
+          ms(x.maxMs),
+        ]),
       ),
       '',
       chart(
@@ -224,9 +311,22 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       '',
       `Keyed count, checkpointing off, ${n0(s.records)} records, ${s.cores} cores, median of ${s.rounds} interleaved round(s). Efficiency = throughput(p) / (p × throughput(1)); a job at parallelism p runs 2p task threads.`,
       '',
-      table(['parallelism', 'records/s', 'speedup', 'efficiency'], s.rows.map((x) => [String(x.parallelism), n0(x.recordsPerSec), x.speedup.toFixed(2), `${(x.efficiency * 100).toFixed(0)}%`])),
+      table(
+        ['parallelism', 'records/s', 'speedup', 'efficiency'],
+        s.rows.map((x) => [String(x.parallelism), n0(x.recordsPerSec), x.speedup.toFixed(2), `${(x.efficiency * 100).toFixed(0)}%`]),
+      ),
       '',
-      chart('scaling', barChart({ title: 'Scaling efficiency', unit: '%', categories: s.rows.map((x) => `parallelism ${x.parallelism}`), series: [{ name: 'efficiency', values: s.rows.map((x) => x.efficiency * 100) }], reference: { value: 100, label: 'linear' }, format: (v) => v.toFixed(0) })),
+      chart(
+        'scaling',
+        barChart({
+          title: 'Scaling efficiency',
+          unit: '%',
+          categories: s.rows.map((x) => `parallelism ${x.parallelism}`),
+          series: [{ name: 'efficiency', values: s.rows.map((x) => x.efficiency * 100) }],
+          reference: { value: 100, label: 'linear' },
+          format: (v) => v.toFixed(0),
+        }),
+      ),
       '',
     );
   }
@@ -239,7 +339,20 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
       md.push(
         `### ${g}`,
         '',
-        table(['task', `${rows[0].unit}/s`, `ns per ${rows[0].unit.replace(/s$/, '')}`, '± %', 'extra'], rows.map((m: MicroRow) => [m.name, defaultFormat(m.unitsPerSec), m.nsPerUnit.toFixed(m.nsPerUnit < 10 ? 2 : 0), m.rme.toFixed(1), m.extra ? Object.entries(m.extra).map(([k, v]) => `${k} ${defaultFormat(v)}`).join(', ') : ''])),
+        table(
+          ['task', `${rows[0].unit}/s`, `ns per ${rows[0].unit.replace(/s$/, '')}`, '± %', 'extra'],
+          rows.map((m: MicroRow) => [
+            m.name,
+            defaultFormat(m.unitsPerSec),
+            m.nsPerUnit.toFixed(m.nsPerUnit < 10 ? 2 : 0),
+            m.rme.toFixed(1),
+            m.extra
+              ? Object.entries(m.extra)
+                  .map(([k, v]) => `${k} ${defaultFormat(v)}`)
+                  .join(', ')
+              : '',
+          ]),
+        ),
         '',
       );
     }
@@ -253,7 +366,10 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
             title: 'Ring vs postMessage between two threads',
             unit: 'bytes/s',
             categories: sizes.map((s) => `frames of ${s} B`),
-            series: ['ring', 'postMessage'].map((kind) => ({ name: kind, values: sizes.map((s) => ring.find((m) => m.name === `${kind} ${s} B`)?.extra?.bytesPerSec ?? null) })),
+            series: ['ring', 'postMessage'].map((kind) => ({
+              name: kind,
+              values: sizes.map((s) => ring.find((m) => m.name === `${kind} ${s} B`)?.extra?.bytesPerSec ?? null),
+            })),
             log: true,
           }),
         ),

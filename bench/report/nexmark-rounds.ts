@@ -38,11 +38,14 @@ export interface SqlPair {
 function byQueryAndMode(runs: NexmarkRun[]): NexmarkRun[][] {
   const queries = [...new Set(runs.map((x) => x.query))];
   return queries.flatMap((q) =>
-    NEXMARK_MODES.map((m) => runs.filter((x) => x.query === q && x.mode === m).sort((a, b) => a.round - b.round)).filter((g) => g.length > 0),
+    NEXMARK_MODES.map((m) => runs.filter((x) => x.query === q && x.mode === m).sort((a, b) => a.round - b.round)).filter(
+      (g) => g.length > 0,
+    ),
   );
 }
 
-const partner = (runs: NexmarkRun[], x: NexmarkRun, mode = x.mode) => runs.find((y) => y.query === x.query && y.mode === mode && y.round === x.round);
+const partner = (runs: NexmarkRun[], x: NexmarkRun, mode = x.mode) =>
+  runs.find((y) => y.query === x.query && y.mode === mode && y.round === x.round);
 
 /** The DataStream runs: one row per query and mode. */
 export function datastreamRounds(r: NexmarkResult): ModeRounds[] {
@@ -78,18 +81,30 @@ export function sqlPairs(r: NexmarkResult): SqlPair[] {
   return byQueryAndMode(r.sqlRuns ?? []).flatMap((g) => {
     const rounds = g.flatMap((s) => {
       const d = partner(r.runs, s);
-      return d ? [{ round: s.round, datastream: d.eventsPerCpuSec, sql: s.eventsPerCpuSec, ratio: s.eventsPerCpuSec / d.eventsPerCpuSec, sqlFirst: s.first === true }] : [];
+      return d
+        ? [
+            {
+              round: s.round,
+              datastream: d.eventsPerCpuSec,
+              sql: s.eventsPerCpuSec,
+              ratio: s.eventsPerCpuSec / d.eventsPerCpuSec,
+              sqlFirst: s.first === true,
+            },
+          ]
+        : [];
     });
     if (rounds.length === 0) return [];
-    return [{
-      query: g[0].query,
-      mode: g[0].mode,
-      events: g[0].events,
-      rounds,
-      datastream: spread(rounds.map((x) => x.datastream)),
-      sql: spread(rounds.map((x) => x.sql)),
-      ratio: spread(rounds.map((x) => x.ratio)),
-    }];
+    return [
+      {
+        query: g[0].query,
+        mode: g[0].mode,
+        events: g[0].events,
+        rounds,
+        datastream: spread(rounds.map((x) => x.datastream)),
+        sql: spread(rounds.map((x) => x.sql)),
+        ratio: spread(rounds.map((x) => x.ratio)),
+      },
+    ];
   });
 }
 

@@ -45,7 +45,8 @@ export function barChart(c: BarChart): string {
   // Log scale: from one decade below the smallest positive value.
   const lo = c.log ? Math.pow(10, Math.floor(Math.log10(minPos)) - (minPos === maxV ? 1 : 0)) : 0;
   const hi = c.log ? Math.pow(10, Math.ceil(Math.log10(maxV))) : maxV * 1.05;
-  const x = (v: number) => (c.log ? (PLOT_W * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo)) : (PLOT_W * v) / hi);
+  const x = (v: number) =>
+    c.log ? (PLOT_W * (Math.log10(Math.max(v, lo)) - Math.log10(lo))) / (Math.log10(hi) - Math.log10(lo)) : (PLOT_W * v) / hi;
   const groupH = c.series.length * (BAR_H + GAP) - GAP;
   const legendH = c.series.length > 1 ? 20 : 0;
   const height = TOP + legendH + c.categories.length * (groupH + GROUP_GAP) + 30;
@@ -74,7 +75,9 @@ export function barChart(c: BarChart): string {
         continue;
       }
       const w = Math.max(1, x(v));
-      out.push(`<rect x="${LABEL_W}" y="${by}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${cat} — ${s.name}: ${fmt(v)} ${c.unit}`)}</title></rect>`);
+      out.push(
+        `<rect x="${LABEL_W}" y="${by}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${cat} — ${s.name}: ${fmt(v)} ${c.unit}`)}</title></rect>`,
+      );
       out.push(`<text x="${(LABEL_W + w + 4).toFixed(1)}" y="${by + BAR_H - 3}">${esc(fmt(v))}</text>`);
     }
     y += groupH + GROUP_GAP;
@@ -90,10 +93,14 @@ export function barChart(c: BarChart): string {
     out.push(`<line x1="${tx.toFixed(1)}" y1="${axisY}" x2="${tx.toFixed(1)}" y2="${axisY + 4}" stroke="#333"/>`);
     out.push(`<text x="${tx.toFixed(1)}" y="${axisY + 15}" text-anchor="middle" fill="#444">${esc(fmt(t))}</text>`);
   }
-  out.push(`<text x="${LABEL_W + PLOT_W}" y="${axisY + 27}" text-anchor="end" fill="#444">${esc(c.unit)}${c.log ? ' (log scale)' : ''}</text>`);
+  out.push(
+    `<text x="${LABEL_W + PLOT_W}" y="${axisY + 27}" text-anchor="end" fill="#444">${esc(c.unit)}${c.log ? ' (log scale)' : ''}</text>`,
+  );
   if (c.reference) {
     const rx = LABEL_W + x(c.reference.value);
-    out.push(`<line x1="${rx.toFixed(1)}" y1="${TOP + legendH - 4}" x2="${rx.toFixed(1)}" y2="${axisY}" stroke="#c00" stroke-dasharray="4 3"/>`);
+    out.push(
+      `<line x1="${rx.toFixed(1)}" y1="${TOP + legendH - 4}" x2="${rx.toFixed(1)}" y2="${axisY}" stroke="#c00" stroke-dasharray="4 3"/>`,
+    );
     out.push(`<text x="${(rx + 3).toFixed(1)}" y="${axisY - 3}" fill="#c00">${esc(c.reference.label)}</text>`);
   }
   out.push('</svg>');

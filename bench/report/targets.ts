@@ -28,7 +28,10 @@ export function checkTargets(r: SuiteResults): TargetCheck[] {
     pass: eo1 && streams ? eo1.recordsPerSec / streams.recordsPerSec >= 2 : null,
   });
   const configs = (r.checkpointModes ?? []).flatMap((g) => g.configs);
-  for (const [interval, min] of [[1000, 0.95], [100, 0.9]] as const) {
+  for (const [interval, min] of [
+    [1000, 0.95],
+    [100, 0.9],
+  ] as const) {
     const c = configs.find((x) => x.mode === 'exactly-once' && x.intervalMs === interval);
     out.push({
       target: `exactly-once at ${interval} ms ≥ ${min * 100}% of checkpointing off`,
@@ -39,10 +42,15 @@ export function checkTargets(r: SuiteResults): TargetCheck[] {
   // Without backpressure: the paced exactly-once runs (unthrottled, every ring is full and a
   // barrier queues behind it; that figure is reported in the table, not judged here).
   const paced = (r.checkpointModes ?? []).flatMap((g) => g.paced ?? []).filter((x) => x.alignmentMs.p99 !== null);
-  const worst = paced.reduce<(typeof paced)[number] | undefined>((w, x) => (!w || x.alignmentMs.p99! > w.alignmentMs.p99! ? x : w), undefined);
+  const worst = paced.reduce<(typeof paced)[number] | undefined>(
+    (w, x) => (!w || x.alignmentMs.p99! > w.alignmentMs.p99! ? x : w),
+    undefined,
+  );
   out.push({
     target: 'alignment time p99 < 5 ms without backpressure (source paced to 50% of max, worst exactly-once interval)',
-    measured: worst ? `${worst.alignmentMs.p99!.toFixed(2)} ms (at ${worst.intervalMs} ms, over ${worst.checkpoints} checkpoints)` : 'not run',
+    measured: worst
+      ? `${worst.alignmentMs.p99!.toFixed(2)} ms (at ${worst.intervalMs} ms, over ${worst.checkpoints} checkpoints)`
+      : 'not run',
     pass: worst ? worst.alignmentMs.p99! < 5 : null,
   });
   const lat = r.latency?.rows.find((x) => x.fraction === 0.5 && x.bufferTimeoutMs === 5);
@@ -62,31 +70,52 @@ export function checkTargets(r: SuiteResults): TargetCheck[] {
 function backpressureTargets(r: SuiteResults): TargetCheck[] {
   const b = r.backpressure;
   const rings = b?.ringCapacities ?? [];
-  const rows = (m: (x: NonNullable<typeof b>['rows'][number]) => boolean) => rings.map((c) => b?.rows.find((x) => x.ringCapacity === c && m(x)));
+  const rows = (m: (x: NonNullable<typeof b>['rows'][number]) => boolean) =>
+    rings.map((c) => b?.rows.find((x) => x.ringCapacity === c && m(x)));
   const unaligned = rows((x) => x.unaligned);
-  const aligned = rows((x) => x.mode === 'exactly-once' && !x.unaligned && x.alignedTimeoutMs === undefined && x.debloatTargetMs === undefined);
+  const aligned = rows(
+    (x) => x.mode === 'exactly-once' && !x.unaligned && x.alignedTimeoutMs === undefined && x.debloatTargetMs === undefined,
+  );
   const debloat = rows((x) => x.debloatTargetMs === 50);
   const all = <T>(xs: (T | undefined)[]): xs is T[] => xs.length > 0 && xs.every((x) => x !== undefined);
-  const list = (xs: (number | null)[], unit: string) => xs.map((x) => (x === null ? '—' : `${x < 10 ? x.toFixed(1) : Math.round(x)}${unit}`)).join(' / ');
+  const list = (xs: (number | null)[], unit: string) =>
+    xs.map((x) => (x === null ? '—' : `${x < 10 ? x.toFixed(1) : Math.round(x)}${unit}`)).join(' / ');
   const at = rings.map((c) => `${c / 1024} KiB`).join(' / ');
   const judged = (xs: (number | null)[], ok: (x: number) => boolean) => xs.every((x) => x !== null && ok(x));
   const out: TargetCheck[] = [];
   if (all(unaligned)) {
     const d = unaligned.map((x) => x.checkpointDurationMs.p99);
-    out.push({ target: `unaligned checkpoint duration p99 ≤ 25 ms under backpressure (${at})`, measured: list(d, ' ms'), pass: judged(d, (x) => x <= 25) });
+    out.push({
+      target: `unaligned checkpoint duration p99 ≤ 25 ms under backpressure (${at})`,
+      measured: list(d, ' ms'),
+      pass: judged(d, (x) => x <= 25),
+    });
     const s = unaligned.map((x) => x.startDelayMs.p99);
     // Its floor beside it (bench/wake-floor.ts), as evidence only: the target stays 5 ms.
     const floor = rings.map((c) => b?.floors?.find((f) => f.ringCapacity === c)?.chainMs.p99 ?? null);
     const floorNote = floor.some((x) => x !== null) ? `; floor under the same load (wake chain p99) ${list(floor, ' ms')}` : '';
     out.push({ target: `unaligned start delay p99 ≤ 5 ms (${at})`, measured: list(s, ' ms') + floorNote, pass: judged(s, (x) => x <= 5) });
-  } else out.push({ target: 'unaligned checkpoint duration p99 ≤ 25 ms, start delay p99 ≤ 5 ms under backpressure', measured: 'not run', pass: null });
+  } else
+    out.push({
+      target: 'unaligned checkpoint duration p99 ≤ 25 ms, start delay p99 ≤ 5 ms under backpressure',
+      measured: 'not run',
+      pass: null,
+    });
   if (all(unaligned) && all(aligned)) {
     const ratios = unaligned.map((u, i) => u.recordsPerSec / aligned[i].recordsPerSec);
-    out.push({ target: `unaligned throughput under backpressure within 5% of aligned (${at})`, measured: ratios.map((x) => x.toFixed(3)).join(' / '), pass: ratios.every((x) => x >= 0.95) });
+    out.push({
+      target: `unaligned throughput under backpressure within 5% of aligned (${at})`,
+      measured: ratios.map((x) => x.toFixed(3)).join(' / '),
+      pass: ratios.every((x) => x >= 0.95),
+    });
   }
   if (all(debloat)) {
     const d = debloat.map((x) => x.checkpointDurationMs.p99);
-    out.push({ target: `aligned with debloating at 50 ms: duration p99 ≤ 150 ms (${at})`, measured: list(d, ' ms'), pass: judged(d, (x) => x <= 150) });
+    out.push({
+      target: `aligned with debloating at 50 ms: duration p99 ≤ 150 ms (${at})`,
+      measured: list(d, ' ms'),
+      pass: judged(d, (x) => x <= 150),
+    });
   } else out.push({ target: 'aligned with debloating at 50 ms: duration p99 ≤ 150 ms', measured: 'not run', pass: null });
   const c = b?.unalignedCost;
   out.push({
@@ -102,9 +131,14 @@ function backpressureTargets(r: SuiteResults): TargetCheck[] {
  * off, per query: the median of the rounds' figures, and of the per-round ratios to off.
  */
 function nexmarkTargets(r: SuiteResults): TargetCheck[] {
-  const failed = (r.nexmark?.failures ?? []).map((f) => ({ target: `Nexmark ${f.query}: every run completes`, measured: f.message, pass: false }));
+  const failed = (r.nexmark?.failures ?? []).map((f) => ({
+    target: `Nexmark ${f.query}: every run completes`,
+    measured: f.message,
+    pass: false,
+  }));
   const eo = r.nexmark ? datastreamRounds(r.nexmark).filter((x) => x.mode === 'exactly-once') : [];
-  if (eo.length === 0) return [{ target: 'Nexmark: every query, exactly-once 1 s, ≥ Flink 2.x per core', measured: 'not run', pass: null }, ...failed];
+  if (eo.length === 0)
+    return [{ target: 'Nexmark: every query, exactly-once 1 s, ≥ Flink 2.x per core', measured: 'not run', pass: null }, ...failed];
   const asked = r.nexmark!.rounds;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const out: TargetCheck[] = eo.map((x) => {
@@ -114,7 +148,9 @@ function nexmarkTargets(r: SuiteResults): TargetCheck[] {
       target: `Nexmark ${x.query}: exactly-once 1 s${r.nexmark!.incremental ? ' incremental' : ' full'} ≥ ${flink2 === null ? 'n/a (no Flink figure)' : `${Math.round(flink2 / 1000)} K events per CPU-second (Flink 2.x)`} and ≥ 90% of off`,
       measured:
         `${Math.round(x.eventsPerCpuSec.median).toLocaleString('en-US')} per CPU-s` +
-        (off ? `, ${pct(off.median)} of off (median of ${off.n} paired round(s)${off.n > 1 ? `, ${pct(off.min)}–${pct(off.max)}` : ''})` : ', off not measured') +
+        (off
+          ? `, ${pct(off.median)} of off (median of ${off.n} paired round(s)${off.n > 1 ? `, ${pct(off.min)}–${pct(off.max)}` : ''})`
+          : ', off not measured') +
         fewerRounds(Math.min(x.eventsPerCpuSec.n, off?.n ?? Infinity), asked),
       pass: (flink2 === null || x.eventsPerCpuSec.median >= flink2) && (off === undefined || off.median >= 0.9),
     };
@@ -157,7 +193,8 @@ function stateScaleTargets(r: SuiteResults): TargetCheck[] {
   const incr = row('p1 heap exactly-once 1s incremental');
   out.push({
     target: 'state at scale: exactly-once 1 s ≥ 0.9 of no checkpointing at 2M keys (heap, parallelism 1, full and incremental)',
-    measured: full?.ofNone != null && incr?.ofNone != null ? `full ${full.ofNone.toFixed(2)}, incremental ${incr.ofNone.toFixed(2)}` : 'not run',
+    measured:
+      full?.ofNone != null && incr?.ofNone != null ? `full ${full.ofNone.toFixed(2)}, incremental ${incr.ofNone.toFixed(2)}` : 'not run',
     pass: full?.ofNone != null && incr?.ofNone != null ? full.ofNone >= 0.9 && incr.ofNone >= 0.9 : null,
   });
   const over = (x: typeof full) => (x && none ? x.cpuMs - none.cpuMs : undefined);
@@ -165,7 +202,8 @@ function stateScaleTargets(r: SuiteResults): TargetCheck[] {
   const incrOver = over(incr);
   const bytes = (x: typeof full) => x?.checkpointBytes?.p50;
   out.push({
-    target: 'state at scale: incremental cheaper than full at 1 s (about a third of the 2M keys change per interval): CPU above no checkpointing',
+    target:
+      'state at scale: incremental cheaper than full at 1 s (about a third of the 2M keys change per interval): CPU above no checkpointing',
     measured:
       fullOver !== undefined && incrOver !== undefined
         ? `incremental ${(incrOver / 1000).toFixed(2)} s, full ${(fullOver / 1000).toFixed(2)} s; checkpoint bytes p50 ${((bytes(incr) ?? 0) / 1048576).toFixed(1)} / ${((bytes(full) ?? 0) / 1048576).toFixed(1)} MB; wall ${(incr!.wallMs / full!.wallMs).toFixed(2)} of full`

@@ -17,9 +17,8 @@ export type ProcessAllWindowFunction<IN, OUT> = (ctx: WindowContext, elements: I
 /** The one key every record of a non-keyed window stream has. */
 export const ALL_WINDOWS_KEY = 0;
 
-const keyed =
-  <IN, OUT>(fn: ProcessAllWindowFunction<IN, OUT> | undefined): ProcessWindowFunction<IN, OUT, number> | undefined =>
-    fn === undefined ? undefined : (_key, ctx, elements, out) => fn(ctx, elements, out);
+const keyed = <IN, OUT>(fn: ProcessAllWindowFunction<IN, OUT> | undefined): ProcessWindowFunction<IN, OUT, number> | undefined =>
+  fn === undefined ? undefined : (_key, ctx, elements, out) => fn(ctx, elements, out);
 
 /**
  * Windows over a whole non-keyed stream (Flink's `AllWindowedStream`), from
@@ -56,7 +55,10 @@ export class AllWindowedStream<T> {
   }
 
   /** Aggregates each window incrementally (optionally passed through a process function `(ctx, [result], out)`). */
-  aggregate<ACC, OUT, R = OUT>(fn: AggregateFunction<T, ACC, OUT>, process?: ProcessAllWindowFunction<OUT, R>): SingleOutputStreamOperator<R> {
+  aggregate<ACC, OUT, R = OUT>(
+    fn: AggregateFunction<T, ACC, OUT>,
+    process?: ProcessAllWindowFunction<OUT, R>,
+  ): SingleOutputStreamOperator<R> {
     return nonParallel(this.inner.aggregate<ACC, OUT, R>(fn, keyed(process)));
   }
 

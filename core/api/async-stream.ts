@@ -2,12 +2,24 @@
  * Async I/O as Flink users know it: `AsyncDataStream.orderedWait(stream, fn, options)` and
  * `AsyncDataStream.unorderedWait(...)`. See core/operators/async-wait.ts for what happens.
  */
-import { asyncWaitOperator, checkAsyncOptions, type AsyncFunction, type AsyncOptions, type AsyncOutputMode } from '../operators/async-wait.js';
+import {
+  asyncWaitOperator,
+  checkAsyncOptions,
+  type AsyncFunction,
+  type AsyncOptions,
+  type AsyncOutputMode,
+} from '../operators/async-wait.js';
 import { EddyError } from '../failure.js';
 import type { DataStream, SingleOutputStreamOperator } from './datastream.js';
 
-function asyncWait<T, R>(mode: AsyncOutputMode, stream: DataStream<T>, fn: AsyncFunction<T, R>, options?: AsyncOptions): SingleOutputStreamOperator<R> {
-  if (typeof fn !== 'function') throw new EddyError('JOB_INVALID', `AsyncDataStream.${mode}Wait expects a function (value, signal) => Promise<result>`);
+function asyncWait<T, R>(
+  mode: AsyncOutputMode,
+  stream: DataStream<T>,
+  fn: AsyncFunction<T, R>,
+  options?: AsyncOptions,
+): SingleOutputStreamOperator<R> {
+  if (typeof fn !== 'function')
+    throw new EddyError('JOB_INVALID', `AsyncDataStream.${mode}Wait expects a function (value, signal) => Promise<result>`);
   const o = checkAsyncOptions(options);
   // Stateful: inputs in flight at a barrier live in the checkpoint, so the operator needs a uid.
   return stream.addOperator<R>(`async-${mode}`, asyncWaitOperator(fn as AsyncFunction<unknown, unknown>, mode, o), true);

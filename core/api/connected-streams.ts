@@ -37,7 +37,8 @@ export class ConnectedStreams<A, B> {
     private readonly a: StreamEnd,
     private readonly b: StreamEnd,
   ) {
-    if (a.partitioning === 'broadcast') throw new EddyError('JOB_INVALID', 'connect: the broadcast stream goes second, as in main.connect(rules.broadcast())');
+    if (a.partitioning === 'broadcast')
+      throw new EddyError('JOB_INVALID', 'connect: the broadcast stream goes second, as in main.connect(rules.broadcast())');
     if ((a.keySelector === undefined) !== (b.keySelector === undefined) && b.partitioning !== 'broadcast') {
       throw new EddyError('JOB_INVALID', 'connect: key both streams (keyBy on each, or connected.keyBy(key1, key2)) or neither');
     }
@@ -45,7 +46,8 @@ export class ConnectedStreams<A, B> {
 
   /** Keys both inputs, so they share keyed state and timers per key. */
   keyBy<K>(key1: KeySelector<A, K>, key2: KeySelector<B, K>): ConnectedStreams<A, B> {
-    if (typeof key1 !== 'function' || typeof key2 !== 'function') throw new EddyError('JOB_INVALID', 'keyBy on connected streams expects two key selectors');
+    if (typeof key1 !== 'function' || typeof key2 !== 'function')
+      throw new EddyError('JOB_INVALID', 'keyBy on connected streams expects two key selectors');
     return new ConnectedStreams<A, B>(
       this.addTwoInput,
       { ...this.a, partitioning: 'hash', keySelector: key1 as Sel },
@@ -62,7 +64,10 @@ export class ConnectedStreams<A, B> {
   }
 
   /** One function per input, any number of results per record (Flink's `CoFlatMapFunction`). */
-  flatMap<R>(fn1: (a: A, out: Collector<R>, ctx: RuntimeContext) => void, fn2: (b: B, out: Collector<R>, ctx: RuntimeContext) => void): SingleOutputStreamOperator<R> {
+  flatMap<R>(
+    fn1: (a: A, out: Collector<R>, ctx: RuntimeContext) => void,
+    fn2: (b: B, out: Collector<R>, ctx: RuntimeContext) => void,
+  ): SingleOutputStreamOperator<R> {
     return this.process<R>({
       processElement1: (v, ctx, out) => fn1(v, out, ctx),
       processElement2: (v, ctx, out) => fn2(v, out, ctx),
@@ -81,7 +86,10 @@ export class ConnectedStreams<A, B> {
       if (typeof f?.processElement !== 'function' || typeof f.processBroadcastElement !== 'function') {
         throw new EddyError('JOB_INVALID', 'process on a broadcast-connected stream expects { processElement, processBroadcastElement }');
       }
-      co = Object.assign(Object.create(f) as object, { processElement1: f.processElement, processElement2: f.processBroadcastElement }) as CoProcessFunction<unknown, unknown, unknown>;
+      co = Object.assign(Object.create(f) as object, {
+        processElement1: f.processElement,
+        processElement2: f.processBroadcastElement,
+      }) as CoProcessFunction<unknown, unknown, unknown>;
     } else {
       co = fn as CoProcessFunction<unknown, unknown, unknown>;
       if (typeof co?.processElement1 !== 'function' || typeof co.processElement2 !== 'function') {
@@ -116,7 +124,8 @@ export class IntervalJoin<A, B> {
 
   /** Calls `fn(left, right, ctx, out)` for every pair whose timestamps satisfy `left + lower <= right <= left + upper`. */
   process<R>(fn: IntervalJoinFunction<A, B, R>): SingleOutputStreamOperator<R> {
-    if (typeof fn !== 'function') throw new EddyError('JOB_INVALID', 'intervalJoin process expects a function (left, right, ctx, out) => void');
+    if (typeof fn !== 'function')
+      throw new EddyError('JOB_INVALID', 'intervalJoin process expects a function (left, right, ctx, out) => void');
     const co = intervalJoinFunction(this.lower, this.upper, fn as IntervalJoinFunction<unknown, unknown, unknown>);
     return this.addTwoInput<R>('intervalJoin', this.a, this.b, coProcessOperator(co, [this.a.keySelector, this.b.keySelector]));
   }
@@ -184,4 +193,3 @@ export class WindowJoin<A, B> {
     });
   }
 }
-

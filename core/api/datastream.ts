@@ -35,7 +35,15 @@ export interface StreamEnd {
 /** The adder of two-input operators (connect, interval join) on `graph`. */
 function twoInputAdder(graph: StreamGraph): TwoInputAdder {
   return <R>(kind: string, a: StreamEnd, b: StreamEnd, factory: OperatorFactory) => {
-    const node = graph.addNode({ kind, name: kind, stateful: false, factory, twoInput: true, keySelector: a.keySelector, keySelector2: b.keySelector });
+    const node = graph.addNode({
+      kind,
+      name: kind,
+      stateful: false,
+      factory,
+      twoInput: true,
+      keySelector: a.keySelector,
+      keySelector2: b.keySelector,
+    });
     for (const h of a.heads) graph.connect(h, node.id, a.partitioning, a.keySelector, undefined, 0);
     for (const h of b.heads) graph.connect(h, node.id, b.partitioning, b.keySelector, undefined, 1);
     return new SingleOutputStreamOperator<R>(graph, node);
@@ -95,7 +103,10 @@ export class DataStream<T> {
    */
   assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
     if (typeof (strategy as { generator?: unknown })?.generator !== 'function') {
-      throw new EddyError('JOB_INVALID', 'assignTimestampsAndWatermarks expects a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(ms))');
+      throw new EddyError(
+        'JOB_INVALID',
+        'assignTimestampsAndWatermarks expects a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(ms))',
+      );
     }
     const op = this.addOperator<T>('timestamps', timestampsOperator(strategy as WatermarkStrategy<unknown>));
     op.node.assignsTimestamps = true;
@@ -175,7 +186,13 @@ export class DataStream<T> {
 
   /** Writes the stream to a sink (see `Sinks`); give it a `.uid(...)` when the sink is transactional. */
   sinkTo(sink: Sink<T>): OperatorHandle {
-    const node = this.graph.addNode({ kind: 'sink', name: sink.kind, stateful: sink.stateful, sink: sink as Sink<unknown>, keySelector: this.keySelector });
+    const node = this.graph.addNode({
+      kind: 'sink',
+      name: sink.kind,
+      stateful: sink.stateful,
+      sink: sink as Sink<unknown>,
+      keySelector: this.keySelector,
+    });
     for (const h of this.heads) this.graph.connect(h, node.id, this.partitioning, this.keySelector);
     return new OperatorHandle(this.graph, node);
   }
@@ -184,7 +201,10 @@ export class DataStream<T> {
 /** uid / name / setParallelism, shared by operators and sinks. */
 export class OperatorHandle {
   /** @internal */
-  constructor(protected readonly g: StreamGraph, protected readonly node: StreamNode) {}
+  constructor(
+    protected readonly g: StreamGraph,
+    protected readonly node: StreamNode,
+  ) {}
 
   /** The stable id that matches this operator's state in checkpoints and savepoints. */
   uid(uid: string): this {
@@ -211,7 +231,10 @@ export class OperatorHandle {
 export class SingleOutputStreamOperator<T> extends DataStream<T> {
   private readonly handle: OperatorHandle;
   /** @internal */
-  constructor(graph: StreamGraph, readonly node: StreamNode) {
+  constructor(
+    graph: StreamGraph,
+    readonly node: StreamNode,
+  ) {
     super(graph, [node.id]);
     this.handle = new OperatorHandle(graph, node);
   }
@@ -246,7 +269,12 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
  */
 export class KeyedStream<T, K> extends DataStream<T> {
   /** @internal */
-  constructor(graph: StreamGraph, heads: readonly number[], selector: KeySelector<unknown, unknown>, partitioning: 'hash' | 'forward' = 'hash') {
+  constructor(
+    graph: StreamGraph,
+    heads: readonly number[],
+    selector: KeySelector<unknown, unknown>,
+    partitioning: 'hash' | 'forward' = 'hash',
+  ) {
     super(graph, heads, partitioning, selector);
   }
 

@@ -72,7 +72,8 @@ export class StreamExecutionEnvironment {
 
   /** How often timestamp assigners emit periodic watermarks (default 200 ms; 0 turns it off). */
   setAutoWatermarkInterval(ms: number): this {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new EddyError('JOB_INVALID', `setAutoWatermarkInterval expects milliseconds >= 0, got ${ms}`);
+    if (!(ms >= 0) || !Number.isFinite(ms))
+      throw new EddyError('JOB_INVALID', `setAutoWatermarkInterval expects milliseconds >= 0, got ${ms}`);
     this.graph.autoWatermarkIntervalMs = ms;
     return this;
   }
@@ -83,7 +84,10 @@ export class StreamExecutionEnvironment {
    */
   fromSource<T>(source: Source<T>, name?: string, strategy?: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
     if (strategy !== undefined && typeof (strategy as { generator?: unknown }).generator !== 'function') {
-      throw new EddyError('JOB_INVALID', 'fromSource: the third argument must be a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(ms))');
+      throw new EddyError(
+        'JOB_INVALID',
+        'fromSource: the third argument must be a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(ms))',
+      );
     }
     const node = this.graph.addNode({
       kind: 'source',

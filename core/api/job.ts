@@ -22,5 +22,10 @@ export function defineJob(build: (env: StreamExecutionEnvironment) => void): Job
 
 /** Symbol.for, not a module-local symbol: a job module may resolve 'eddy' to another copy. */
 export function isJobDefinition(x: unknown): x is JobDefinition {
-  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[JOB_BRAND] === true && typeof (x as JobDefinition).build === 'function';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    (x as Record<symbol, unknown>)[JOB_BRAND] === true &&
+    typeof (x as JobDefinition).build === 'function'
+  );
 }

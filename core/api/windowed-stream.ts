@@ -33,7 +33,8 @@ export class WindowedStream<T, K> {
 
   /** Replaces the assigner's default trigger. */
   trigger(trigger: Trigger<unknown>): this {
-    if (typeof trigger?.onElement !== 'function') throw new EddyError('JOB_INVALID', 'trigger() expects a Trigger, e.g. CountTrigger.of(100)');
+    if (typeof trigger?.onElement !== 'function')
+      throw new EddyError('JOB_INVALID', 'trigger() expects a Trigger, e.g. CountTrigger.of(100)');
     this.trig = trigger;
     return this;
   }
@@ -56,16 +57,26 @@ export class WindowedStream<T, K> {
   /** Reduces each window to one value (optionally passed through a process window function). */
   reduce<R = T>(fn: ReduceFunction<T>, process?: ProcessWindowFunction<T, R, K>): SingleOutputStreamOperator<R> {
     if (typeof fn !== 'function') throw new EddyError('JOB_INVALID', 'reduce expects a function (a, b) => reduced');
-    return this.build<R>({ kind: 'reduce', reduce: fn as (a: unknown, b: unknown) => unknown, process: process as ProcessWindowFunction<unknown, unknown, unknown> | undefined });
+    return this.build<R>({
+      kind: 'reduce',
+      reduce: fn as (a: unknown, b: unknown) => unknown,
+      process: process as ProcessWindowFunction<unknown, unknown, unknown> | undefined,
+    });
   }
 
   /** Aggregates each window incrementally (createAccumulator, add, getResult; merge for sessions). */
-  aggregate<ACC, OUT, R = OUT>(fn: AggregateFunction<T, ACC, OUT>, process?: ProcessWindowFunction<OUT, R, K>): SingleOutputStreamOperator<R> {
+  aggregate<ACC, OUT, R = OUT>(
+    fn: AggregateFunction<T, ACC, OUT>,
+    process?: ProcessWindowFunction<OUT, R, K>,
+  ): SingleOutputStreamOperator<R> {
     if (typeof fn?.add !== 'function' || typeof fn.createAccumulator !== 'function' || typeof fn.getResult !== 'function') {
       throw new EddyError('JOB_INVALID', 'aggregate expects { createAccumulator, add, getResult } (and merge for session windows)');
     }
     if (this.assigner.sessionGap !== undefined && typeof fn.merge !== 'function') {
-      throw new EddyError('JOB_INVALID', `aggregate on ${this.assigner.kind} needs a merge(a, b) function: sessions merge their accumulators`);
+      throw new EddyError(
+        'JOB_INVALID',
+        `aggregate on ${this.assigner.kind} needs a merge(a, b) function: sessions merge their accumulators`,
+      );
     }
     return this.build<R>({
       kind: 'aggregate',

@@ -9,7 +9,16 @@ export {
   GlobalWindows,
   type WindowAssigner,
 } from '../time/windows/assigners.js';
-export { CountTrigger, EventTimeTrigger, ProcessingTimeTrigger, PurgingTrigger, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
+export {
+  CountTrigger,
+  EventTimeTrigger,
+  ProcessingTimeTrigger,
+  PurgingTrigger,
+  type Trigger,
+  type TriggerContext,
+  type TriggerResult,
+  type TriggerState,
+} from '../time/windows/triggers.js';
 export type { TimeWindow } from '../time/windows/window.js';
 export type { ProcessWindowFunction, WindowContext } from '../operators/window.js';
 export { WindowedStream } from './windowed-stream.js';

@@ -59,4 +59,3 @@ export class Gate {
     ringGate(this.cells);
   }
 }
-

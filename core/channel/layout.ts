@@ -130,11 +130,7 @@ export const RECORDS_FLAG_TIMESTAMPS = 1;
 export const WATERMARK_FLAG_IDLE = 1;
 
 export type FrameType =
-  | typeof FRAME_RECORDS
-  | typeof FRAME_BARRIER
-  | typeof FRAME_CANCEL_BARRIER
-  | typeof FRAME_WATERMARK
-  | typeof FRAME_END_OF_STREAM;
+  typeof FRAME_RECORDS | typeof FRAME_BARRIER | typeof FRAME_CANCEL_BARRIER | typeof FRAME_WATERMARK | typeof FRAME_END_OF_STREAM;
 
 export const FRAME_TYPE_NAMES: Record<number, string> = {
   [FRAME_WRAP]: 'wrap',

@@ -347,7 +347,11 @@ export class RingConsumer {
 
   /** True when the producer closed the ring and every frame has been read. */
   get drained(): boolean {
-    return this.frameType < 0 && Atomics.load(this.hdr, RING_STATE) === RING_CLOSED && this.readPos === (Atomics.load(this.hdr, RING_WRITE_POS) >>> 0);
+    return (
+      this.frameType < 0 &&
+      Atomics.load(this.hdr, RING_STATE) === RING_CLOSED &&
+      this.readPos === Atomics.load(this.hdr, RING_WRITE_POS) >>> 0
+    );
   }
 
   /** Makes the next frame current; false if there is none yet. Idempotent until release(). */
@@ -411,7 +415,7 @@ export class RingConsumer {
       // `used` smaller, i.e. wakes earlier, never later than the real emptying.
       // With buffer debloating the producer fills only up to the soft capacity (`limit`), so
       // "free" and "half" are of that; an empty ring takes any frame (RingProducer.freeBytes).
-      const used = ((this.knownWrite - this.readPos) >>> 0);
+      const used = (this.knownWrite - this.readPos) >>> 0;
       const free = this.limit - used;
       if (used === 0 || (free >= needed && free >= this.limit >>> 1)) {
         // add before notify: the producer's waitAsync compares SPACE_SEQ with the value it

@@ -227,7 +227,13 @@ class Handler implements BarrierHandler {
 }
 
 /** `clock` times the alignment (ms); performance.now unless a test drives it. */
-export function createBarrierHandler(mode: BarrierMode, channels: number, host: BarrierHost, clock: () => number = () => performance.now()): BarrierHandler {
-  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`barrier handler: channels must be a positive integer, got ${channels}`);
+export function createBarrierHandler(
+  mode: BarrierMode,
+  channels: number,
+  host: BarrierHost,
+  clock: () => number = () => performance.now(),
+): BarrierHandler {
+  if (!Number.isInteger(channels) || channels < 1)
+    throw new RangeError(`barrier handler: channels must be a positive integer, got ${channels}`);
   return new Handler(new Inputs(mode === 'exactly-once', channels, host, clock));
 }

@@ -70,7 +70,13 @@ export function encodeChannelStateParts(s: TaskChannelState): Uint8Array[] {
   for (const list of [inputs, outputs]) {
     for (const c of list) {
       size += 1 + uintSize(c.channel) + uintSize(c.edge) + uintSize(c.peer) + arrayHeaderSize(c.frames.length);
-      for (const f of c.frames) size += 1 + uintSize(f.type) + uintSize(f.flags) + binSize(f.payload.length) + (list === inputs && byReference(f.payload) ? 0 : f.payload.length);
+      for (const f of c.frames)
+        size +=
+          1 +
+          uintSize(f.type) +
+          uintSize(f.flags) +
+          binSize(f.payload.length) +
+          (list === inputs && byReference(f.payload) ? 0 : f.payload.length);
     }
   }
   const w = new MsgpackWriter(size);
@@ -188,7 +194,8 @@ export function decodeChannelState(bytes: Uint8Array, where: string): TaskChanne
     return v.map((e: unknown) => {
       if (!Array.isArray(e) || e.length !== 4 || !Array.isArray(e[3])) throw corrupt('bad channel entry');
       const frames = (e[3] as unknown[]).map((f) => {
-        if (!Array.isArray(f) || typeof f[0] !== 'number' || typeof f[1] !== 'number' || !(f[2] instanceof Uint8Array)) throw corrupt('bad frame');
+        if (!Array.isArray(f) || typeof f[0] !== 'number' || typeof f[1] !== 'number' || !(f[2] instanceof Uint8Array))
+          throw corrupt('bad frame');
         return { type: f[0], flags: f[1], payload: f[2] };
       });
       return { channel: Number(e[0]), edge: Number(e[1]), peer: Number(e[2]), frames };
@@ -196,7 +203,15 @@ export function decodeChannelState(bytes: Uint8Array, where: string): TaskChanne
   };
   const v = msg[3] as unknown;
   if (v === null) return { inputs: list(msg[1]), outputs: list(msg[2]) };
-  if (!Array.isArray(v) || v.length !== 4 || !Array.isArray(v[0]) || !Array.isArray(v[1]) || !Array.isArray(v[2]) || typeof v[3] !== 'number') throw corrupt('bad watermark valve');
+  if (
+    !Array.isArray(v) ||
+    v.length !== 4 ||
+    !Array.isArray(v[0]) ||
+    !Array.isArray(v[1]) ||
+    !Array.isArray(v[2]) ||
+    typeof v[3] !== 'number'
+  )
+    throw corrupt('bad watermark valve');
   const valve: ValveState = { wm: v[0] as number[], idle: v[1] as number[], ended: v[2] as number[], last: v[3] };
   return { inputs: list(msg[1]), outputs: list(msg[2]), valve };
 }

@@ -78,7 +78,15 @@ export interface CheckpointPhases {
 }
 
 /** The tail's legs at the tasks, in the order they happen (see CheckpointPhases). */
-export const TASK_TAIL_LEGS = ['locatedAtMs', 'capturedAtMs', 'encodedAtMs', 'writerTookAtMs', 'syncedAtMs', 'writtenAtMs', 'ackedAtMs'] as const;
+export const TASK_TAIL_LEGS = [
+  'locatedAtMs',
+  'capturedAtMs',
+  'encodedAtMs',
+  'writerTookAtMs',
+  'syncedAtMs',
+  'writtenAtMs',
+  'ackedAtMs',
+] as const;
 export type TaskTailLeg = (typeof TASK_TAIL_LEGS)[number];
 
 /** The coordinator's own part of the start delay (main thread). */
@@ -143,7 +151,8 @@ export function mergePhases(m: CheckpointPhases, phases: CheckpointPhases, runQu
   m.alignmentMs = Math.max(m.alignmentMs, phases.alignmentMs);
   m.syncMs = Math.max(m.syncMs, phases.syncMs);
   m.asyncMs = Math.max(m.asyncMs, phases.asyncMs);
-  if (phases.runQueue !== undefined && runQueueAtTrigger !== undefined) m.runQueueMs = Math.max(m.runQueueMs ?? 0, (phases.runQueue.ns - runQueueAtTrigger) / 1e6);
+  if (phases.runQueue !== undefined && runQueueAtTrigger !== undefined)
+    m.runQueueMs = Math.max(m.runQueueMs ?? 0, (phases.runQueue.ns - runQueueAtTrigger) / 1e6);
   for (const k of OPTIONAL_PHASES) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
   if (phases.files !== undefined) m.files = (m.files ?? 0) + phases.files;
 }

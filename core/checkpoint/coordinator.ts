@@ -15,7 +15,15 @@ import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, Operator
 import { messageOf } from '../failure.js';
 import { wallNow } from '../channel/time-account.js';
 import { gcPauseWithin } from './gc-pauses.js';
-import { mergePhases, type CheckpointPhases, type CheckpointStats, type CompletionLegs, type PersistMarks, type SnapshotKind, type TriggerLegs } from './checkpoint-stats.js';
+import {
+  mergePhases,
+  type CheckpointPhases,
+  type CheckpointStats,
+  type CompletionLegs,
+  type PersistMarks,
+  type SnapshotKind,
+  type TriggerLegs,
+} from './checkpoint-stats.js';
 
 export type { CheckpointPhases, CheckpointStats, CompletionLegs, PersistMarks, SnapshotKind, TriggerLegs } from './checkpoint-stats.js';
 
@@ -149,7 +157,10 @@ export class CheckpointCoordinator {
   /** Per completed checkpoint: id, duration, its phases (slowest task), bytes written. */
   readonly stats: CheckpointStats[] = [];
 
-  constructor(private readonly cfg: CoordinatorConfig, private readonly host: CoordinatorHost) {
+  constructor(
+    private readonly cfg: CoordinatorConfig,
+    private readonly host: CoordinatorHost,
+  ) {
     this.nextId = cfg.firstId;
   }
 
@@ -166,7 +177,9 @@ export class CheckpointCoordinator {
     const p = this.pending;
     if (p) clearTimeout(p.timer);
     this.pending = undefined;
-    const gone = new Error(p?.savepoint ? `the job attempt ended before savepoint ${p.id} completed` : 'the job attempt ended before the savepoint was taken');
+    const gone = new Error(
+      p?.savepoint ? `the job attempt ended before savepoint ${p.id} completed` : 'the job attempt ended before the savepoint was taken',
+    );
     p?.savepoint?.reject(gone);
     for (const r of this.savepointQueue.splice(0)) r.reject(gone);
   }
@@ -196,7 +209,8 @@ export class CheckpointCoordinator {
     // A periodic checkpoint armed but not yet due would be taken after every source ended, only
     // to be followed by the final one: it gives way (no source takes it before its due time, and
     // the abort reaches any that raced it), so no periodic checkpoint comes after the end of input.
-    if (p?.armed === true && wallNow() < p.timestamp) this.fail({ id: p.id, code: 'withdrawn', message: 'every source ended before it was due; the final checkpoint replaces it' });
+    if (p?.armed === true && wallNow() < p.timestamp)
+      this.fail({ id: p.id, code: 'withdrawn', message: 'every source ended before it was due; the final checkpoint replaces it' });
     else if (!p) this.triggerNow(true);
   }
 
@@ -215,7 +229,8 @@ export class CheckpointCoordinator {
     if (this.timer) clearTimeout(this.timer);
     // The final checkpoint of a bounded job is never a savepoint: queued requests fail then.
     const savepoint = final ? undefined : this.savepointQueue.shift();
-    if (final) for (const r of this.savepointQueue.splice(0)) r.reject(new Error('the job reached the end of its input; nothing is left to save'));
+    if (final)
+      for (const r of this.savepointQueue.splice(0)) r.reject(new Error('the job reached the end of its input; nothing is left to save'));
     const id = this.nextId++;
     const now = wallNow();
     // A periodic checkpoint is armed at the sources, to be taken at its due time (or at once if
@@ -224,7 +239,10 @@ export class CheckpointCoordinator {
     const timestamp = armed ? Math.max(dueAt, now) : now;
     const ahead = timestamp - now;
     this.lastTrigger = timestamp;
-    const timer = setTimeout(() => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }), this.cfg.timeoutMs + ahead);
+    const timer = setTimeout(
+      () => this.fail({ id, code: 'timeout', message: `checkpoint ${id} timed out after ${this.cfg.timeoutMs} ms` }),
+      this.cfg.timeoutMs + ahead,
+    );
     timer.unref();
     const timeoutMs = this.cfg.alignedTimeoutMs ?? 0;
     const unaligned = this.cfg.unaligned === true && !final && savepoint === undefined && (forceUnaligned || timeoutMs === 0);
@@ -233,12 +251,31 @@ export class CheckpointCoordinator {
       // by an unaligned checkpoint's, which overtake them (and the data ahead of them).
       const switchTimer = setTimeout(() => {
         if (this.pending?.id !== id) return;
-        this.fail({ id, code: 'aligned-timeout', message: `checkpoint ${id} still aligning after ${timeoutMs} ms: replaced by an unaligned checkpoint` });
+        this.fail({
+          id,
+          code: 'aligned-timeout',
+          message: `checkpoint ${id} still aligning after ${timeoutMs} ms: replaced by an unaligned checkpoint`,
+        });
         if (!this.pending) this.triggerNow(this.finalRequested, !this.finalRequested);
       }, timeoutMs + ahead);
       switchTimer.unref();
     }
-    const p: Pending = { id, timestamp, dueAt, armed, postedAt: NaN, runQueueAtTrigger: undefined, final, savepoint, acked: new Set(), acks: [], unaligned, channels: [], phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 }, timer };
+    const p: Pending = {
+      id,
+      timestamp,
+      dueAt,
+      armed,
+      postedAt: NaN,
+      runQueueAtTrigger: undefined,
+      final,
+      savepoint,
+      acked: new Set(),
+      acks: [],
+      unaligned,
+      channels: [],
+      phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 },
+      timer,
+    };
     this.pending = p;
     if (armed) this.host.arm!(id, timestamp, unaligned);
     else this.host.trigger(id, timestamp, final, savepoint ? 'savepoint' : 'checkpoint', savepoint?.stop ?? false, unaligned);
@@ -313,10 +350,31 @@ export class CheckpointCoordinator {
     }
     const mainGcMs = gcPauseWithin(Number.isNaN(p.dueAt) ? p.timestamp : p.dueAt, p.postedAt);
     // Armed ahead, the posting is done before the due time and costs the start delay nothing.
-    const legs: TriggerLegs = { timerLateMs: Number.isNaN(p.dueAt) ? 0 : Math.max(0, p.timestamp - p.dueAt), postMs: Math.max(0, p.postedAt - p.timestamp), ...(mainGcMs !== undefined ? { mainGcMs } : {}) };
+    const legs: TriggerLegs = {
+      timerLateMs: Number.isNaN(p.dueAt) ? 0 : Math.max(0, p.timestamp - p.dueAt),
+      postMs: Math.max(0, p.postedAt - p.timestamp),
+      ...(mainGcMs !== undefined ? { mainGcMs } : {}),
+    };
     const after = (at: number | undefined) => (at === undefined ? undefined : at - p.timestamp);
-    const completion: CompletionLegs = { ackTakenMs: durationMs, dirSyncedMs: after(marks.dirSyncedAt), metadataMs: after(marks.metadataAt), latestMs: after(marks.latestAt), completedMs: wallNow() - p.timestamp };
-    this.stats.push({ id: p.id, durationMs, ...p.phases, bytes, final: p.final, kind: p.savepoint ? 'savepoint' : 'checkpoint', unaligned: p.unaligned, inFlightBytes, legs, completion });
+    const completion: CompletionLegs = {
+      ackTakenMs: durationMs,
+      dirSyncedMs: after(marks.dirSyncedAt),
+      metadataMs: after(marks.metadataAt),
+      latestMs: after(marks.latestAt),
+      completedMs: wallNow() - p.timestamp,
+    };
+    this.stats.push({
+      id: p.id,
+      durationMs,
+      ...p.phases,
+      bytes,
+      final: p.final,
+      kind: p.savepoint ? 'savepoint' : 'checkpoint',
+      unaligned: p.unaligned,
+      inFlightBytes,
+      legs,
+      completion,
+    });
     this.consecutiveFailures = 0;
     this.consecutive.clear();
     this.lastEnd = wallNow();
@@ -346,7 +404,9 @@ export class CheckpointCoordinator {
       this.consecutive.set(d.code, (this.consecutive.get(d.code) ?? 0) + 1);
       if (++this.consecutiveFailures > this.cfg.tolerableFailures) {
         const byReason = [...this.consecutive].map(([code, n]) => `${n} ${code}`).join(', ');
-        this.host.failJob(`${this.consecutiveFailures} checkpoints failed in a row (${byReason}; tolerable: ${this.cfg.tolerableFailures}); last: checkpoint ${d.id} ${describeDecline(d)}`);
+        this.host.failJob(
+          `${this.consecutiveFailures} checkpoints failed in a row (${byReason}; tolerable: ${this.cfg.tolerableFailures}); last: checkpoint ${d.id} ${describeDecline(d)}`,
+        );
         return;
       }
     }

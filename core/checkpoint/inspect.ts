@@ -60,7 +60,10 @@ async function isDir(p: string): Promise<boolean> {
 async function savepointsIn(root: string): Promise<SnapshotInfo[]> {
   let names: string[];
   try {
-    names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    names = (await readdir(root, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
@@ -77,13 +80,22 @@ async function inspectSavepoint(path: string): Promise<SnapshotInfo> {
   } catch (err) {
     if (!(err instanceof EddyError)) throw err;
     const missing = !(await pathExists(join(path, METADATA)));
-    return { kind: 'savepoint', id: undefined, path, status: missing ? 'incomplete' : 'corrupt', problem: err.message, bytes: 0, operators: [] };
+    return {
+      kind: 'savepoint',
+      id: undefined,
+      path,
+      status: missing ? 'incomplete' : 'corrupt',
+      problem: err.message,
+      bytes: 0,
+      operators: [],
+    };
   }
 }
 
 export async function inspectCheckpoints(dirArg: string): Promise<SnapshotInfo[]> {
   const dir = resolve(dirArg);
-  if (!(await isDir(dir))) throw new EddyError('SAVEPOINT_NOT_FOUND', `${dir} is not a directory; give a checkpoint directory or a savepoint`);
+  if (!(await isDir(dir)))
+    throw new EddyError('SAVEPOINT_NOT_FOUND', `${dir} is not a directory; give a checkpoint directory or a savepoint`);
   if (await pathExists(join(dir, METADATA))) return [await inspectSavepoint(dir)];
   const storage = new CheckpointStorage(dir);
   const out: SnapshotInfo[] = [];
@@ -96,13 +108,32 @@ export async function inspectCheckpoints(dirArg: string): Promise<SnapshotInfo[]
   const entries = await storage.scan();
   if (recorded !== undefined && !entries.some((e) => e.id === recorded)) {
     const path = storage.checkpointDir(recorded);
-    out.push({ kind: 'checkpoint', id: recorded, path, status: 'corrupt', problem: `${path} is missing, but ${join(dir, '_latest')} records it as completed`, bytes: 0, operators: [] });
+    out.push({
+      kind: 'checkpoint',
+      id: recorded,
+      path,
+      status: 'corrupt',
+      problem: `${path} is missing, but ${join(dir, '_latest')} records it as completed`,
+      bytes: 0,
+      operators: [],
+    });
   }
   for (const e of entries.reverse()) {
     const path = storage.checkpointDir(e.id);
     if (e.status === 'incomplete') {
-      const problem = recorded === e.id ? `its ${METADATA} is missing, but ${join(dir, '_latest')} records it as completed` : `no ${METADATA} (in progress, or interrupted)`;
-      out.push({ kind: 'checkpoint', id: e.id, path, status: recorded === e.id ? 'corrupt' : 'incomplete', problem, bytes: 0, operators: [] });
+      const problem =
+        recorded === e.id
+          ? `its ${METADATA} is missing, but ${join(dir, '_latest')} records it as completed`
+          : `no ${METADATA} (in progress, or interrupted)`;
+      out.push({
+        kind: 'checkpoint',
+        id: e.id,
+        path,
+        status: recorded === e.id ? 'corrupt' : 'incomplete',
+        problem,
+        bytes: 0,
+        operators: [],
+      });
     } else if (e.status === 'corrupt') {
       out.push({ kind: 'checkpoint', id: e.id, path, status: 'corrupt', problem: e.error.message, bytes: 0, operators: [] });
     } else {

@@ -167,7 +167,9 @@ export function decodeMetadata(text: string, where: string, expectedId?: number)
     throw corrupt('no metadata body in the envelope');
   }
   if (typeof envelope.version !== 'number' || envelope.version < OLDEST_READABLE_VERSION || envelope.version > METADATA_VERSION) {
-    throw corrupt(`version ${JSON.stringify(envelope.version)}, this eddy reads versions ${OLDEST_READABLE_VERSION} to ${METADATA_VERSION}`);
+    throw corrupt(
+      `version ${JSON.stringify(envelope.version)}, this eddy reads versions ${OLDEST_READABLE_VERSION} to ${METADATA_VERSION}`,
+    );
   }
   if (!isSupportedChecksum(envelope.checksum)) {
     throw corrupt(`unreadable checksum ${JSON.stringify(envelope.checksum)}`);
@@ -179,7 +181,8 @@ export function decodeMetadata(text: string, where: string, expectedId?: number)
   const body = envelope.body as unknown as CheckpointMetadata;
   const shapeError = checkShape(body);
   if (shapeError) throw corrupt(shapeError);
-  if (expectedId !== undefined && body.id !== expectedId) throw corrupt(`it describes checkpoint ${body.id}, but lies in the directory of checkpoint ${expectedId}`);
+  if (expectedId !== undefined && body.id !== expectedId)
+    throw corrupt(`it describes checkpoint ${body.id}, but lies in the directory of checkpoint ${expectedId}`);
   return body;
 }
 
@@ -237,7 +240,8 @@ function checkShape(b: CheckpointMetadata): string | undefined {
         const e = handleError(k.file, `the keyed state file of ${at}`);
         if (e) return e;
         for (const entry of k.index) {
-          if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount)) return `the key-group index of ${at} has a malformed entry`;
+          if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount))
+            return `the key-group index of ${at} has a malformed entry`;
         }
         if (k.deltas !== undefined) {
           if (!Array.isArray(k.deltas)) return `the keyed state deltas of ${at} are not a list`;
@@ -246,7 +250,8 @@ function checkShape(b: CheckpointMetadata): string | undefined {
             const de = handleError(d.file, `a keyed state delta file of ${at}`);
             if (de) return de;
             for (const entry of d.index) {
-              if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount)) return `the key-group index of a delta of ${at} has a malformed entry`;
+              if (!Array.isArray(entry) || entry.length !== 3 || !entry.every(isCount))
+                return `the key-group index of a delta of ${at} has a malformed entry`;
             }
           }
         }
@@ -257,12 +262,20 @@ function checkShape(b: CheckpointMetadata): string | undefined {
   if (b.channels !== undefined) {
     if (!Array.isArray(b.channels)) return 'the in-flight data entries are not a list';
     for (const c of b.channels as unknown[]) {
-      if (!isObject(c) || typeof c.vertex !== 'string' || !isCount(c.vertexId) || !isCount(c.subtask) || !isCount(c.parallelism) || !isCount(c.bytes)) {
+      if (
+        !isObject(c) ||
+        typeof c.vertex !== 'string' ||
+        !isCount(c.vertexId) ||
+        !isCount(c.subtask) ||
+        !isCount(c.parallelism) ||
+        !isCount(c.bytes)
+      ) {
         return 'an in-flight data entry lacks vertex, subtask, parallelism or bytes';
       }
       const e = handleError(c.file, `the in-flight data file of '${c.vertex}' subtask ${c.subtask}`);
       if (e) return e;
-      if (c.edges !== undefined && !(Array.isArray(c.edges) && c.edges.every(isEdgeInfo))) return `the edges of the in-flight data of '${c.vertex}' subtask ${c.subtask} are malformed`;
+      if (c.edges !== undefined && !(Array.isArray(c.edges) && c.edges.every(isEdgeInfo)))
+        return `the edges of the in-flight data of '${c.vertex}' subtask ${c.subtask} are malformed`;
     }
   }
   return undefined;

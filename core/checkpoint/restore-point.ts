@@ -45,7 +45,10 @@ export async function verifyRestorePoint(rp: RestorePoint): Promise<void> {
         if (h === undefined) continue;
         await storage.readStateFile(h).catch((err: unknown) => {
           if (!(err instanceof EddyError)) throw err;
-          throw new EddyError(err.code, `${what} of operator '${op.uid}' subtask ${st.subtask}: ${err.message}`, { operatorUid: op.uid, subtask: st.subtask });
+          throw new EddyError(err.code, `${what} of operator '${op.uid}' subtask ${st.subtask}: ${err.message}`, {
+            operatorUid: op.uid,
+            subtask: st.subtask,
+          });
         });
       }
     }
@@ -57,11 +60,13 @@ export async function verifyRestorePoint(rp: RestorePoint): Promise<void> {
 export async function openSavepoint(path: string): Promise<RestorePoint> {
   let dir = resolve(path);
   const info = await stat(dir).catch((err: unknown) => {
-    if (errnoCode(err) === 'ENOENT') throw new EddyError('SAVEPOINT_NOT_FOUND', `savepoint ${dir} does not exist; check the path given to --from-savepoint`);
+    if (errnoCode(err) === 'ENOENT')
+      throw new EddyError('SAVEPOINT_NOT_FOUND', `savepoint ${dir} does not exist; check the path given to --from-savepoint`);
     throw new EddyError('SAVEPOINT_NOT_FOUND', `cannot read savepoint ${dir}: ${(err as Error).message}`);
   });
   if (info.isFile()) {
-    if (basename(dir) !== METADATA) throw new EddyError('SAVEPOINT_NOT_FOUND', `${dir} is a file, not a savepoint directory (or its ${METADATA} file)`);
+    if (basename(dir) !== METADATA)
+      throw new EddyError('SAVEPOINT_NOT_FOUND', `${dir} is a file, not a savepoint directory (or its ${METADATA} file)`);
     dir = dirname(dir);
   }
   const metaPath = join(dir, METADATA);
@@ -70,7 +75,10 @@ export async function openSavepoint(path: string): Promise<RestorePoint> {
     text = await readFile(metaPath, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
-      throw new EddyError('CHECKPOINT_CORRUPT', `savepoint metadata ${metaPath} is missing: ${dir} is not a complete savepoint or checkpoint`);
+      throw new EddyError(
+        'CHECKPOINT_CORRUPT',
+        `savepoint metadata ${metaPath} is missing: ${dir} is not a complete savepoint or checkpoint`,
+      );
     }
     throw new EddyError('CHECKPOINT_CORRUPT', `cannot read savepoint metadata ${metaPath}: ${(err as Error).message}`);
   }
@@ -95,11 +103,19 @@ export interface ResumeOptions {
  */
 export async function resumePoint(dir: string, which: 'latest' | number, opts: ResumeOptions = {}): Promise<RestorePoint | undefined> {
   const storage = new CheckpointStorage(dir);
-  const asPoint = (id: number, metadata: CheckpointMetadata): RestorePoint => ({ root: storage.dir, path: storage.checkpointDir(id), id, metadata });
+  const asPoint = (id: number, metadata: CheckpointMetadata): RestorePoint => ({
+    root: storage.dir,
+    path: storage.checkpointDir(id),
+    id,
+    metadata,
+  });
   if (which !== 'latest') {
     const entry = (await storage.list()).find((e) => e.id === which);
     if (!entry) {
-      throw new EddyError('SAVEPOINT_NOT_FOUND', `checkpoint ${which} does not exist in ${storage.dir} (no ${join(storage.checkpointDir(which), METADATA)}); see eddy checkpoints ${dir}`);
+      throw new EddyError(
+        'SAVEPOINT_NOT_FOUND',
+        `checkpoint ${which} does not exist in ${storage.dir} (no ${join(storage.checkpointDir(which), METADATA)}); see eddy checkpoints ${dir}`,
+      );
     }
     if (entry.status === 'corrupt') throw entry.error;
     const rp = asPoint(entry.id, entry.metadata);

@@ -22,7 +22,10 @@ export function defaultSavepointRoot(checkpointDir: string): string {
 
 /** `savepoint-12-20261121T101502Z`: sorts by id, says when. */
 function savepointName(id: number, timestamp: number): string {
-  const t = new Date(timestamp).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const t = new Date(timestamp)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `savepoint-${id}-${t}`;
 }
 

@@ -30,7 +30,11 @@ warmUp();
 
 port.on('message', (first: WriteRequest | ReadyRequest) => {
   const batch: Open[] = [];
-  for (let m: WriteRequest | ReadyRequest | undefined = first; m !== undefined; m = receiveMessageOnPort(port)?.message as WriteRequest | ReadyRequest | undefined) {
+  for (
+    let m: WriteRequest | ReadyRequest | undefined = first;
+    m !== undefined;
+    m = receiveMessageOnPort(port)?.message as WriteRequest | ReadyRequest | undefined
+  ) {
     // A readiness ping (readyStateFileWriter): the warm-up ran before any message was taken.
     if (!('parts' in m)) {
       reply({ job: m.job, checksum: '', ioMs: 0, tookAt: 0, syncedAt: 0, thread: threadId } satisfies WriteReply);
@@ -43,7 +47,14 @@ port.on('message', (first: WriteRequest | ReadyRequest) => {
     if (!attempt(o, () => syncAndRename(o))) continue;
     const end = performance.now();
     const origin = performance.timeOrigin;
-    reply({ job: o.m.job, checksum: checksumOfParts(o.m.parts), ioMs: end - o.start, tookAt: origin + o.start, syncedAt: origin + end, thread: threadId } satisfies WriteReply);
+    reply({
+      job: o.m.job,
+      checksum: checksumOfParts(o.m.parts),
+      ioMs: end - o.start,
+      tookAt: origin + o.start,
+      syncedAt: origin + end,
+      thread: threadId,
+    } satisfies WriteReply);
   }
 });
 
@@ -107,7 +118,11 @@ function quietly(f: () => void): void {
 function warmUp(): void {
   const dir = tmpdir();
   const name = `.eddy-writer-warm-up-${process.pid}-${threadId}`;
-  const o: Open = { m: { job: 0, dir, tmp: join(dir, `${name}.tmp`), final: join(dir, name), parts: [new Uint8Array(64), new Uint8Array(64)] }, start: 0, fd: -1 };
+  const o: Open = {
+    m: { job: 0, dir, tmp: join(dir, `${name}.tmp`), final: join(dir, name), parts: [new Uint8Array(64), new Uint8Array(64)] },
+    start: 0,
+    fd: -1,
+  };
   // A thread that cannot do this will fail its real writes, and report it there.
   if (!attempt(o, () => write(o)) || !attempt(o, () => syncAndRename(o))) return;
   checksumOfParts(o.m.parts);

@@ -59,7 +59,10 @@ export class StateFileWriteError extends Error {
 export const WRITER_LANES = 2;
 
 const lanes = Array.from({ length: WRITER_LANES }, () =>
-  helperThread<WriteReply>(new URL('./state-file-writer-worker.js', import.meta.url), (why) => new StateFileWriteError(`the state-file writer thread ${why}`, undefined)),
+  helperThread<WriteReply>(
+    new URL('./state-file-writer-worker.js', import.meta.url),
+    (why) => new StateFileWriteError(`the state-file writer thread ${why}`, undefined),
+  ),
 );
 
 /** The writer thread a new file goes to: the first with no write in it, else the one with fewest. */
@@ -102,7 +105,13 @@ export async function readyStateFileWriter(): Promise<void> {
  * With `transfer` the parts' buffers move to the writer thread (the caller must own all of
  * them and not read them again).
  */
-export async function writeOnWriterThread(dir: string, tmp: string, final: string, parts: Uint8Array[], transfer: boolean): Promise<WriteDone> {
+export async function writeOnWriterThread(
+  dir: string,
+  tmp: string,
+  final: string,
+  parts: Uint8Array[],
+  transfer: boolean,
+): Promise<WriteDone> {
   const thread = idlestWriter();
   const { job, reply } = thread.open();
   thread.post({ job, dir, tmp, final, parts } satisfies WriteRequest, transfer ? buffersOf(parts) : undefined, true);

@@ -28,21 +28,14 @@ import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadat
 import type { PersistMarks } from './checkpoint-stats.js';
 import { wallNow } from '../channel/time-account.js';
 
-export type {
-  CheckpointMetadata,
-  KeyedStateHandle,
-  OperatorStateHandles,
-  StateFileHandle,
-  SubtaskStateHandles,
-} from './metadata.js';
+export type { CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle, SubtaskStateHandles } from './metadata.js';
 
 /**
  * A checkpoint that has a `_metadata` file. A corrupt one is listed, not skipped: the caller
  * decides (the CLI shows it, `latest()` refuses to look past it).
  */
 export type CheckpointEntry =
-  | { id: number; status: 'complete'; metadata: CheckpointMetadata }
-  | { id: number; status: 'corrupt'; error: EddyError };
+  { id: number; status: 'complete'; metadata: CheckpointMetadata } | { id: number; status: 'corrupt'; error: EddyError };
 
 export type ScanEntry = CheckpointEntry | { id: number; status: 'incomplete' };
 
@@ -166,7 +159,11 @@ export class CheckpointStorage {
     // Parts are the caller's own buffers by contract (encodeChannelStateParts); one buffer must be all its own.
     // A SharedArrayBuffer goes too: the caller keeps it unchanged until the write resolves
     // (a heap snapshot's output returns to its pool only then).
-    return this.writerThread && how.transfer === true && (Array.isArray(data) ? data.every((p) => p.buffer instanceof ArrayBuffer) : ownsWholeBuffer(data) || isShared([data]));
+    return (
+      this.writerThread &&
+      how.transfer === true &&
+      (Array.isArray(data) ? data.every((p) => p.buffer instanceof ArrayBuffer) : ownsWholeBuffer(data) || isShared([data]))
+    );
   }
 
   /** Make checkpoint `id` complete: write its metadata atomically. `marks`: when each step ended (wall clock). */
@@ -185,7 +182,9 @@ export class CheckpointStorage {
         () => undefined,
       );
       if (size !== h.bytes) {
-        throw fail(`cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`);
+        throw fail(
+          `cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`,
+        );
       }
     }
     // The state files' names (renamed in by the tasks without a directory fsync) become

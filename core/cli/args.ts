@@ -183,8 +183,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (positionals.length === 0) throw badFlag(`missing JOB: ${RUN_USAGE}; see eddy run --help`);
   if (positionals.length > 1) {
     throw badFlag(
-      `unexpected argument ${quote(positionals[1]!)} after JOB ${quote(positionals[0]!)}; ` +
-        'give job arguments as --arg KEY=VALUE',
+      `unexpected argument ${quote(positionals[1]!)} after JOB ${quote(positionals[0]!)}; ` + 'give job arguments as --arg KEY=VALUE',
     );
   }
 

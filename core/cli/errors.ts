@@ -11,8 +11,7 @@ const USAGE_CODES: ReadonlySet<FailureCode> = new Set<FailureCode>(['BAD_FLAG', 
 /** An EddyError, also one that crossed a realm boundary (its class is another copy's). */
 export function isEddyError(err: unknown): err is EddyError {
   return (
-    err instanceof EddyError ||
-    (err instanceof Error && err.name === 'EddyError' && typeof (err as { code?: unknown }).code === 'string')
+    err instanceof EddyError || (err instanceof Error && err.name === 'EddyError' && typeof (err as { code?: unknown }).code === 'string')
   );
 }
 

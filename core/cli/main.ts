@@ -30,7 +30,6 @@ import { prepareSqlRun, sqlHelp } from './sql-command.js';
 const SNAPSHOT_COMMANDS = ['savepoint', 'stop', 'checkpoints'] as const;
 const COMMANDS = ['run', 'sql', 'bench', 'ui', 'help', ...SNAPSHOT_COMMANDS];
 
-
 function mainHelp(): string {
   return [
     'eddy — stateful stream processing for Node.js',
@@ -43,7 +42,7 @@ function mainHelp(): string {
     '  eddy stop --with-savepoint DIR        stop that job after a savepoint (sinks committed)',
     '  eddy checkpoints DIR                  list checkpoints and savepoints, checked for damage',
     '  eddy bench [--quick] [--suite NAME]   run the benchmark suite (eddy bench --help)',
-    '  eddy ui DIR [--port N]                the dashboard over a finished job\'s record in DIR',
+    "  eddy ui DIR [--port N]                the dashboard over a finished job's record in DIR",
     '  eddy --help | help [COMMAND]          this help, or the help of COMMAND',
     '  eddy --version                        print the version',
     '',
@@ -62,7 +61,9 @@ function version(): string {
 async function bench(argv: readonly string[]): Promise<number> {
   const entry = fileURLToPath(new URL('../../bench/index.js', import.meta.url));
   if (!existsSync(entry)) {
-    process.stderr.write(`eddy: [UNSUPPORTED] the benchmark suite is not in this installation (${entry} is missing); run it from a source checkout after npm run build\n`);
+    process.stderr.write(
+      `eddy: [UNSUPPORTED] the benchmark suite is not in this installation (${entry} is missing); run it from a source checkout after npm run build\n`,
+    );
     return 2;
   }
   const child = spawn(process.execPath, [entry, ...argv], { stdio: 'inherit' });
@@ -104,7 +105,8 @@ async function main(argv: readonly string[]): Promise<number> {
         if (command === 'help' && rest[0] === 'run') process.stdout.write(`${runHelp()}\n`);
         else if (command === 'help' && rest[0] === 'sql') process.stdout.write(`${sqlHelp()}\n`);
         else if (command === 'help' && rest[0] === 'ui') process.stdout.write(`${uiHelp()}\n`);
-        else if (command === 'help' && (SNAPSHOT_COMMANDS as readonly string[]).includes(rest[0] ?? '')) process.stdout.write(`${snapshotHelp(rest[0]!)}\n`);
+        else if (command === 'help' && (SNAPSHOT_COMMANDS as readonly string[]).includes(rest[0] ?? ''))
+          process.stdout.write(`${snapshotHelp(rest[0]!)}\n`);
         else process.stdout.write(`${mainHelp()}\n`);
         return 0;
       case '-v':
@@ -114,7 +116,9 @@ async function main(argv: readonly string[]): Promise<number> {
         return 0;
       default: {
         const hint = command.startsWith('-') ? undefined : closest(command, COMMANDS);
-        const what = command.startsWith('-') ? `unknown flag ${command} (flags go after the command, e.g. eddy run JOB ${command})` : `unknown command '${command}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
+        const what = command.startsWith('-')
+          ? `unknown flag ${command} (flags go after the command, e.g. eddy run JOB ${command})`
+          : `unknown command '${command}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
         process.stderr.write(`eddy: [BAD_FLAG] ${what}; see eddy --help\n`);
         return 2;
       }

@@ -110,7 +110,12 @@ export function progressLine(p: JobProgress, ratePerSec: number, width = Infinit
   const head = `eddy ${duration(p.elapsedMs)} │ ${compact(ratePerSec)} rec/s │ `;
   const cols = p.operators.map((o, i) => ({
     i,
-    text: o.kind === 'source' ? `${o.uid} ${compact(o.recordsOut)}→` : o.kind === 'sink' ? `${o.uid} →${compact(o.recordsIn)}` : `${o.uid} ${compact(o.recordsIn)}→${compact(o.recordsOut)}`,
+    text:
+      o.kind === 'source'
+        ? `${o.uid} ${compact(o.recordsOut)}→`
+        : o.kind === 'sink'
+          ? `${o.uid} →${compact(o.recordsIn)}`
+          : `${o.uid} ${compact(o.recordsIn)}→${compact(o.recordsOut)}`,
     rank: o.kind === 'sink' ? 0 : o.kind === 'source' ? 1 : 2,
   }));
   const kept = [...cols];
@@ -130,7 +135,11 @@ export function compact(n: number): string {
   if (!Number.isFinite(n)) return '0';
   const a = Math.abs(n);
   if (a < 1000) return String(Math.round(n));
-  const units: [number, string][] = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  const units: [number, string][] = [
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
   for (const [div, u] of units) {
     if (a >= div) {
       const v = n / div;
@@ -185,7 +194,10 @@ export function formatSummary(r: SummaryInput, status = 'finished'): string {
   if (r.restarts !== undefined) tail.push(`restarts: ${r.restarts}`);
   lines.push(`  ${tail.join(' · ')}`);
   for (const o of r.operators) {
-    if (o.parse) lines.push(`  ${o.uid}: lines parsed ${int(o.parse.parsed)} · skipped ${int(o.parse.skipped)} · dead-lettered ${int(o.parse.deadLettered)}`);
+    if (o.parse)
+      lines.push(
+        `  ${o.uid}: lines parsed ${int(o.parse.parsed)} · skipped ${int(o.parse.skipped)} · dead-lettered ${int(o.parse.deadLettered)}`,
+      );
   }
   if (r.stoppedWithSavepoint) lines.push(`  stopped with savepoint ${r.stoppedWithSavepoint}`);
   return lines.join('\n');

@@ -62,8 +62,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
           },
           onStart: ({ checkpointDir, restoredFrom }) => {
             progress.clear();
-            if (restoredFrom) process.stderr.write(`eddy: restored checkpoint ${restoredFrom.checkpointId} from ${restoredFrom.checkpointDir}\n`);
-            process.stderr.write(`eddy: checkpoints in ${checkpointDir} (eddy savepoint ${checkpointDir} · eddy stop --with-savepoint ${checkpointDir})\n`);
+            if (restoredFrom)
+              process.stderr.write(`eddy: restored checkpoint ${restoredFrom.checkpointId} from ${restoredFrom.checkpointDir}\n`);
+            process.stderr.write(
+              `eddy: checkpoints in ${checkpointDir} (eddy savepoint ${checkpointDir} · eddy stop --with-savepoint ${checkpointDir})\n`,
+            );
           },
           // The snapshot is also kept for a summary when a cancelled job ends without a result.
           progressIntervalMs: parsed.progress && process.stderr.isTTY ? REDRAW_INTERVAL_MS : 1000,
@@ -81,7 +84,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       throw err;
     }
     progress.stop();
-    process.stderr.write(`${formatSummary(result, result.stoppedWithSavepoint ? 'stopped' : result.cancelled || stopSignal !== undefined ? 'cancelled' : 'finished')}\n`);
+    process.stderr.write(
+      `${formatSummary(result, result.stoppedWithSavepoint ? 'stopped' : result.cancelled || stopSignal !== undefined ? 'cancelled' : 'finished')}\n`,
+    );
     return 0;
   } finally {
     progress.stop();

@@ -47,24 +47,33 @@ export function snapshotHelp(command: string): string {
 function parse(command: string, argv: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>) {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0];
     throw new EddyError('BAD_FLAG', `${msg}; usage: ${USAGE[command]}`);
   }
   if (parsed.values.help) return { help: true as const };
   if (parsed.positionals.length !== 1) {
-    throw new EddyError('BAD_FLAG', `expected one directory, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}; usage: ${USAGE[command]}`);
+    throw new EddyError(
+      'BAD_FLAG',
+      `expected one directory, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}; usage: ${USAGE[command]}`,
+    );
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const target = values.target;
-  if (target !== undefined && (typeof target !== 'string' || target.trim() === '')) throw new EddyError('BAD_FLAG', `--target expects a path; usage: ${USAGE[command]}`);
+  if (target !== undefined && (typeof target !== 'string' || target.trim() === ''))
+    throw new EddyError('BAD_FLAG', `--target expects a path; usage: ${USAGE[command]}`);
   return { help: false as const, dir: parsed.positionals[0]!, values };
 }
 
 export async function savepointCommand(argv: readonly string[], out: NodeJS.WritableStream): Promise<number> {
   const p = parse('savepoint', argv, { target: { type: 'string' } });
-  if (p.help) return out.write(`${snapshotHelp('savepoint')}\n`), 0;
+  if (p.help) return (out.write(`${snapshotHelp('savepoint')}\n`), 0);
   const r = await sendControl(p.dir, { command: 'savepoint', target: p.values.target as string | undefined }, SAVEPOINT_TIMEOUT_MS);
   out.write(`${r.path}\n`);
   return 0;
@@ -72,10 +81,15 @@ export async function savepointCommand(argv: readonly string[], out: NodeJS.Writ
 
 export async function stopCommand(argv: readonly string[], out: NodeJS.WritableStream): Promise<number> {
   const p = parse('stop', argv, { target: { type: 'string' }, 'with-savepoint': { type: 'boolean' } });
-  if (p.help) return out.write(`${snapshotHelp('stop')}\n`), 0;
+  if (p.help) return (out.write(`${snapshotHelp('stop')}\n`), 0);
   const withSavepoint = p.values['with-savepoint'] === true;
-  if (!withSavepoint && p.values.target !== undefined) throw new EddyError('BAD_FLAG', `--target needs --with-savepoint; usage: ${USAGE.stop}`);
-  const r = await sendControl(p.dir, { command: 'stop', withSavepoint, target: p.values.target as string | undefined }, SAVEPOINT_TIMEOUT_MS);
+  if (!withSavepoint && p.values.target !== undefined)
+    throw new EddyError('BAD_FLAG', `--target needs --with-savepoint; usage: ${USAGE.stop}`);
+  const r = await sendControl(
+    p.dir,
+    { command: 'stop', withSavepoint, target: p.values.target as string | undefined },
+    SAVEPOINT_TIMEOUT_MS,
+  );
   if (r.path) out.write(`${r.path}\n`);
   return 0;
 }
@@ -114,7 +128,7 @@ export function formatSnapshots(list: SnapshotInfo[]): string {
 
 export async function checkpointsCommand(argv: readonly string[], out: NodeJS.WritableStream): Promise<number> {
   const p = parse('checkpoints', argv, { json: { type: 'boolean' } });
-  if (p.help) return out.write(`${snapshotHelp('checkpoints')}\n`), 0;
+  if (p.help) return (out.write(`${snapshotHelp('checkpoints')}\n`), 0);
   const list = await inspectCheckpoints(p.dir);
   out.write(p.values.json ? `${JSON.stringify(list, null, 2)}\n` : `${formatSnapshots(list)}\n`);
   // Damage is worth a non-zero exit, so scripts notice.

@@ -29,7 +29,8 @@ export function sqlHelp(): string {
  */
 export function prepareSqlRun(argv: readonly string[], out: NodeJS.WritableStream): string[] | undefined {
   const [file, ...flags] = argv;
-  if (file === undefined || file.startsWith('-')) throw new EddyError('BAD_FLAG', 'missing FILE.sql: eddy sql FILE.sql [run flags]; see eddy sql --help');
+  if (file === undefined || file.startsWith('-'))
+    throw new EddyError('BAD_FLAG', 'missing FILE.sql: eddy sql FILE.sql [run flags]; see eddy sql --help');
   const abs = resolve(file);
   const jobModule = fileURLToPath(new URL('../sql/sql-job.js', import.meta.url));
   const runArgv = [jobModule, ...flags, '--arg', `${SQL_FILE_ARG}=${abs}`];

@@ -72,4 +72,10 @@ export type { RedisStreamEntry, RedisStreamSourceOptions, RedisStreamSourceState
 export type { RedisStreamSinkOptions, RedisEntryFields } from './redis/stream-sink.js';
 export type { JetStreamMessage, JetStreamSourceOptions, JetStreamSourceState, JetStreamPosition } from './jetstream/source.js';
 export type { JetStreamSinkOptions } from './jetstream/sink.js';
-export type { PostgresSinkOptions, PostgresSinkMode, PostgresCommitHandle, PostgresSourceOptions, PostgresSourceState } from './postgres/index.js';
+export type {
+  PostgresSinkOptions,
+  PostgresSinkMode,
+  PostgresCommitHandle,
+  PostgresSourceOptions,
+  PostgresSourceState,
+} from './postgres/index.js';

@@ -30,7 +30,10 @@ export async function readControlInfo(dir: string): Promise<ControlInfo> {
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new EddyError('JOB_NOT_RUNNING', `no running job checkpoints to ${resolve(dir)} (${file} does not exist); give the --checkpoint-dir of a running job`);
+      throw new EddyError(
+        'JOB_NOT_RUNNING',
+        `no running job checkpoints to ${resolve(dir)} (${file} does not exist); give the --checkpoint-dir of a running job`,
+      );
     }
     throw new EddyError('JOB_NOT_RUNNING', `cannot read ${file}: ${(err as Error).message}`);
   }
@@ -44,7 +47,10 @@ export async function readControlInfo(dir: string): Promise<ControlInfo> {
     throw new EddyError('JOB_NOT_RUNNING', `${file} is not a control file written by eddy (no port, pid or token)`);
   }
   if (!pidAlive(info.pid)) {
-    throw new EddyError('JOB_NOT_RUNNING', `the job that wrote ${file} (pid ${info.pid}) is no longer running; resume it with eddy run JOB --checkpoint-dir ${dir} --resume latest`);
+    throw new EddyError(
+      'JOB_NOT_RUNNING',
+      `the job that wrote ${file} (pid ${info.pid}) is no longer running; resume it with eddy run JOB --checkpoint-dir ${dir} --resume latest`,
+    );
   }
   return info;
 }

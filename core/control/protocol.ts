@@ -28,8 +28,7 @@ export type ControlRequest =
   | { token: string; command: 'status' };
 
 export type ControlResponse =
-  | { ok: true; id?: number; path?: string; status?: JobStatus }
-  | { ok: false; code: FailureCode; message: string };
+  { ok: true; id?: number; path?: string; status?: JobStatus } | { ok: false; code: FailureCode; message: string };
 
 export interface JobStatus {
   job: string;

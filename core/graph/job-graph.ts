@@ -55,7 +55,10 @@ function resolveParallelism(node: StreamNode, settings: JobGraphSettings): numbe
   let p = explicit ?? settings.defaultParallelism;
   if (node.parallelismCap !== undefined && p > node.parallelismCap) {
     if (explicit !== undefined) {
-      throw new EddyError('GRAPH_INVALID', `'${displayName(node)}' cannot run with parallelism ${explicit}; at most ${node.parallelismCap}`);
+      throw new EddyError(
+        'GRAPH_INVALID',
+        `'${displayName(node)}' cannot run with parallelism ${explicit}; at most ${node.parallelismCap}`,
+      );
     }
     p = node.parallelismCap;
   }
@@ -90,7 +93,12 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
     if (node.inputs.length === 1 && node.kind !== 'source' && !node.twoInput) {
       const e = node.inputs[0];
       const producer = graph.nodes[e.from];
-      if (producer.outputs.length === 1 && e.sideTag === undefined && partitionerOf(e.from, e.to, e.partitioning) === 'forward' && par[e.from] === par[node.id]) {
+      if (
+        producer.outputs.length === 1 &&
+        e.sideTag === undefined &&
+        partitionerOf(e.from, e.to, e.partitioning) === 'forward' &&
+        par[e.from] === par[node.id]
+      ) {
         const v = vertices[vertexOf[e.from]];
         v.nodes.push(node);
         v.name += ` -> ${displayName(node)}`;
@@ -99,7 +107,15 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
       }
     }
     if (!chained) {
-      const v: JobVertex = { id: vertices.length, nodes: [node], parallelism: par[node.id], name: displayName(node), inputs: [], outputs: [], eventTime: false };
+      const v: JobVertex = {
+        id: vertices.length,
+        nodes: [node],
+        parallelism: par[node.id],
+        name: displayName(node),
+        inputs: [],
+        outputs: [],
+        eventTime: false,
+      };
       vertices.push(v);
       vertexOf[node.id] = v.id;
     }
@@ -147,7 +163,10 @@ export function consumersOf(g: JobGraph, e: JobEdge, i: number): number[] {
 /** A stable description of the graph, to check that a worker rebuilt the same one. */
 export function fingerprint(g: JobGraph): string {
   return g.vertices
-    .map((v) => `${v.id}:${v.parallelism}:[${v.nodes.map((n) => `${n.kind}/${displayName(n)}`).join(',')}]<${v.inputs.map((e) => `${e.from}/${e.partitioner}${e.sideTag ? `/${e.sideTag}` : ''}`).join(',')}`)
+    .map(
+      (v) =>
+        `${v.id}:${v.parallelism}:[${v.nodes.map((n) => `${n.kind}/${displayName(n)}`).join(',')}]<${v.inputs.map((e) => `${e.from}/${e.partitioner}${e.sideTag ? `/${e.sideTag}` : ''}`).join(',')}`,
+    )
     .join('|');
 }
 

@@ -119,7 +119,10 @@ export class StreamGraph {
       if (n.uid !== undefined) {
         const other = uids.get(n.uid);
         if (other) {
-          throw new EddyError('UID_DUPLICATE', `uid '${n.uid}' is used by two operators (${other.name} and ${n.name}); every uid must be unique`);
+          throw new EddyError(
+            'UID_DUPLICATE',
+            `uid '${n.uid}' is used by two operators (${other.name} and ${n.name}); every uid must be unique`,
+          );
         }
         uids.set(n.uid, n);
       }

@@ -63,9 +63,13 @@ const STATIC_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const host = o.host ?? '127.0.0.1';
   if (!LOOPBACK_BINDS.has(host)) {
-    throw new EddyError('BAD_ARG', `--web-ui-host ${host} is not a loopback address: the dashboard has no login and binds 127.0.0.1, ::1 or localhost only (reach it from elsewhere through an SSH tunnel)`);
+    throw new EddyError(
+      'BAD_ARG',
+      `--web-ui-host ${host} is not a loopback address: the dashboard has no login and binds 127.0.0.1, ::1 or localhost only (reach it from elsewhere through an SSH tunnel)`,
+    );
   }
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new EddyError('BAD_ARG', `--web-ui ${o.port} is not a port (0-65535; 0 picks a free one)`);
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)
+    throw new EddyError('BAD_ARG', `--web-ui ${o.port} is not a port (0-65535; 0 picks a free one)`);
   const record = o.record;
   record?.startSampling();
   const registry = record ? createRegistry(record) : undefined;
@@ -104,7 +108,12 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new EddyError('BAD_ARG', `the dashboard cannot listen on ${host}:${o.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use; pick another or 0 for a free one' : err.message}`)),
+      reject(
+        new EddyError(
+          'BAD_ARG',
+          `the dashboard cannot listen on ${host}:${o.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use; pick another or 0 for a free one' : err.message}`,
+        ),
+      ),
     );
     server.listen(o.port, host, () => resolve());
   });

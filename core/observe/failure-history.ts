@@ -33,7 +33,12 @@ function sameOrigin(a: RecordOrigin | undefined, b: RecordOrigin | undefined): b
 }
 
 function sameFailure(a: ExceptionEntry, b: ExceptionEntry): boolean {
-  return a.code === b.code && a.operatorUid === b.operatorUid && (a.cause ?? a.message) === (b.cause ?? b.message) && sameOrigin(a.origin, b.origin);
+  return (
+    a.code === b.code &&
+    a.operatorUid === b.operatorUid &&
+    (a.cause ?? a.message) === (b.cause ?? b.message) &&
+    sameOrigin(a.origin, b.origin)
+  );
 }
 
 export class FailureHistory {
@@ -41,7 +46,16 @@ export class FailureHistory {
 
   /** Records a failure and returns the line that reports it (the entry is the newest of `entries`). */
   add(f: Failure, attempt: number, now: number): string {
-    const e: ExceptionEntry = { timestamp: now, code: f.code, operatorUid: f.operatorUid, subtask: f.subtask, attempt, message: f.message, cause: f.cause, stack: f.stack };
+    const e: ExceptionEntry = {
+      timestamp: now,
+      code: f.code,
+      operatorUid: f.operatorUid,
+      subtask: f.subtask,
+      attempt,
+      message: f.message,
+      cause: f.cause,
+      stack: f.stack,
+    };
     if (f.origin !== undefined) e.origin = f.origin;
     // The run of identical failures just before this one: a loop on the same record.
     let first = this.entries.length;
@@ -50,7 +64,12 @@ export class FailureHistory {
     this.entries.push(e);
     const where = `${f.operatorUid !== undefined ? ` operator '${f.operatorUid}'` : ''}${f.subtask !== undefined ? ` subtask ${f.subtask}` : ''}${f.origin !== undefined ? `, ${describeOrigin(f.origin)}` : ''}`;
     const what = (f.message.split('\n')[0] ?? '').trim();
-    const repeat = same.length === 0 ? '' : same.length === 1 ? ` (same failure as attempt ${same[0]!.attempt})` : ` (same failure as attempts ${same[0]!.attempt}–${same[same.length - 1]!.attempt})`;
+    const repeat =
+      same.length === 0
+        ? ''
+        : same.length === 1
+          ? ` (same failure as attempt ${same[0]!.attempt})`
+          : ` (same failure as attempts ${same[0]!.attempt}–${same[same.length - 1]!.attempt})`;
     return `attempt ${attempt} failed: [${f.code}]${where}: ${what}${repeat}`;
   }
 }

@@ -98,7 +98,10 @@ export class JobRecord implements JobEvents {
       const tail = this.sampler.subtasks[v.nodes[v.nodes.length - 1].id];
       const head = this.sampler.subtasks[v.nodes[0].id];
       // A sink emits nothing: its chart line is what it takes in.
-      const perSecond = v.outputs.length === 0 ? head.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : tail.reduce((a, m) => a + m.numRecordsOutPerSecond, 0);
+      const perSecond =
+        v.outputs.length === 0
+          ? head.reduce((a, m) => a + m.numRecordsInPerSecond, 0)
+          : tail.reduce((a, m) => a + m.numRecordsOutPerSecond, 0);
       s.byVertex[i].push(perSecond);
     });
     if (s.t.length > SERIES_POINTS) {
@@ -118,7 +121,8 @@ export class JobRecord implements JobEvents {
   attemptEnded(): void {
     this.query = undefined;
     // A checkpoint still pending when its attempt ends never completes.
-    for (const c of this.checkpoints) if (c.status === 'IN_PROGRESS') this.checkpointFailed(c.id, 'the job attempt ended before it completed');
+    for (const c of this.checkpoints)
+      if (c.status === 'IN_PROGRESS') this.checkpointFailed(c.id, 'the job attempt ended before it completed');
     if (this.timer) this.sampler.sample();
   }
 
@@ -126,7 +130,15 @@ export class JobRecord implements JobEvents {
     this.counts.triggered++;
     this.pendingBytes = new Map();
     const numSubtasks = this.deployment?.tasks.length ?? 0;
-    this.checkpoints.push({ id, kind, status: 'IN_PROGRESS', triggerTimestamp: timestamp, numAcknowledgedSubtasks: 0, numSubtasks, tasks: [] });
+    this.checkpoints.push({
+      id,
+      kind,
+      status: 'IN_PROGRESS',
+      triggerTimestamp: timestamp,
+      numAcknowledgedSubtasks: 0,
+      numSubtasks,
+      tasks: [],
+    });
     if (this.checkpoints.length > CHECKPOINT_HISTORY) this.checkpoints.shift();
   }
 
@@ -192,7 +204,10 @@ export class JobRecord implements JobEvents {
 
   /** Queryable state of the running attempt. */
   queryState(uid: string, name: string, key: unknown): Promise<{ found: boolean; value?: unknown }> {
-    if (!this.query) return Promise.reject(new Error(this.state === 'RESTARTING' ? 'the job is restarting; try again in a moment' : 'the job is not running'));
+    if (!this.query)
+      return Promise.reject(
+        new Error(this.state === 'RESTARTING' ? 'the job is restarting; try again in a moment' : 'the job is not running'),
+      );
     return this.query(uid, name, key);
   }
 

@@ -49,7 +49,8 @@ export function createRegistry(record: JobRecord): Registry {
   let jobMetrics: { at: number; metrics: JobMetrics } | undefined;
   const currentJobMetrics = (): JobMetrics => {
     const now = Date.now();
-    if (jobMetrics === undefined || now - jobMetrics.at > JOB_METRICS_TTL_MS) jobMetrics = { at: now, metrics: buildJobViews(record).job.metrics };
+    if (jobMetrics === undefined || now - jobMetrics.at > JOB_METRICS_TTL_MS)
+      jobMetrics = { at: now, metrics: buildJobViews(record).job.metrics };
     return jobMetrics.metrics;
   };
   const labels = ['job', 'operator', 'subtask'] as const;

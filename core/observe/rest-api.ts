@@ -48,18 +48,27 @@ export async function answerJobApi(api: JobApi, req: IncomingMessage, res: Serve
     return sendJson(res, 200, r);
   }
   if (rest === '/stop') {
-    const r = await mutate(api, req, (h, body) => h.stop(body.withSavepoint === true, typeof body.target === 'string' ? body.target : undefined));
+    const r = await mutate(api, req, (h, body) =>
+      h.stop(body.withSavepoint === true, typeof body.target === 'string' ? body.target : undefined),
+    );
     return sendJson(res, 200, r);
   }
   throw new HttpError(404, `no such path: ${path}`);
 }
 
 /** One key of state `encodedName` of operator `encodedUid` (both as in the path), given as ?key=TEXT or ?keyJson=JSON. */
-async function answerStateQuery(record: JobRecord | undefined, res: ServerResponse, url: URL, encodedUid: string, encodedName: string): Promise<void> {
+async function answerStateQuery(
+  record: JobRecord | undefined,
+  res: ServerResponse,
+  url: URL,
+  encodedUid: string,
+  encodedName: string,
+): Promise<void> {
   if (!record) throw new HttpError(409, 'the job has finished: its state is in its last checkpoint');
   const raw = url.searchParams.get('key');
   const json = url.searchParams.get('keyJson');
-  if (raw === null && json === null) throw new HttpError(400, 'give the key as ?key=TEXT (a string key) or ?keyJson=JSON (a number or composite key)');
+  if (raw === null && json === null)
+    throw new HttpError(400, 'give the key as ?key=TEXT (a string key) or ?keyJson=JSON (a number or composite key)');
   let key: unknown = raw;
   if (json !== null) {
     try {
@@ -79,11 +88,16 @@ async function answerStateQuery(record: JobRecord | undefined, res: ServerRespon
 }
 
 /** A POST that acts on the job, with the job's control token (X-Eddy-Token or a Bearer header). */
-async function mutate(api: JobApi, req: IncomingMessage, action: (h: ControlHandlers, body: Record<string, unknown>) => Promise<unknown>): Promise<unknown> {
+async function mutate(
+  api: JobApi,
+  req: IncomingMessage,
+  action: (h: ControlHandlers, body: Record<string, unknown>) => Promise<unknown>,
+): Promise<unknown> {
   if (req.method !== 'POST') throw new HttpError(405, 'use POST');
   if (!api.control) throw new HttpError(409, 'this job has no control endpoint (it runs without checkpoints, or has finished)');
   const auth = req.headers.authorization;
   const presented = (req.headers['x-eddy-token'] as string | undefined) ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : undefined);
-  if (!tokenMatches(presented, api.control.token)) throw new HttpError(403, "missing or wrong token: send the job's control token (in <checkpoint dir>/_control.json) as X-Eddy-Token");
+  if (!tokenMatches(presented, api.control.token))
+    throw new HttpError(403, "missing or wrong token: send the job's control token (in <checkpoint dir>/_control.json) as X-Eddy-Token");
   return action(api.control.handlers, await readJsonBody(req));
 }

@@ -93,7 +93,9 @@ export class MetricsSampler {
 
   constructor(private readonly plan: ObservedPlan) {
     const par = plan.jobGraph.parallelism;
-    this.subtasks = plan.graph.nodes.map((n) => Array.from({ length: par[n.id] }, () => emptyMetrics(n.keySelector !== undefined && n.kind !== 'sink')));
+    this.subtasks = plan.graph.nodes.map((n) =>
+      Array.from({ length: par[n.id] }, () => emptyMetrics(n.keySelector !== undefined && n.kind !== 'sink')),
+    );
     this.base = plan.graph.nodes.map((n) => Array.from({ length: par[n.id] }, () => ({ recordsIn: 0, recordsOut: 0 })));
   }
 

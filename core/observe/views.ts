@@ -61,7 +61,9 @@ export interface JobView {
   checkpointIntervalMs: number;
   stateBackend: string;
   vertices: VertexView[];
-  plan: { nodes: { id: number; description: string; parallelism: number; inputs: { id: number; ship_strategy: string; side?: string }[] }[] };
+  plan: {
+    nodes: { id: number; description: string; parallelism: number; inputs: { id: number; ship_strategy: string; side?: string }[] }[];
+  };
   metrics: JobMetrics;
 }
 
@@ -158,7 +160,12 @@ function vertexView(r: JobRecord, v: JobVertex): VertexView & { subtasks: Subtas
     name: v.name,
     parallelism: v.parallelism,
     status: r.state,
-    operators: v.nodes.map((n) => ({ uid: r.uidOf(n.id), name: n.name, kind: n.kind, keyed: n.keySelector !== undefined && n.kind !== 'sink' })),
+    operators: v.nodes.map((n) => ({
+      uid: r.uidOf(n.id),
+      name: n.name,
+      kind: n.kind,
+      keyed: n.keySelector !== undefined && n.kind !== 'sink',
+    })),
     metrics: {
       'read-records': sum(headM.map((m) => m.numRecordsIn)),
       'write-records': sum(tailM.map((m) => m.numRecordsOut)),
@@ -214,7 +221,11 @@ function jobView(r: JobRecord, vertexViews: (VertexView & { subtasks: SubtaskVie
         id: v.id,
         description: v.name,
         parallelism: v.parallelism,
-        inputs: v.inputs.map((e) => ({ id: e.from, ship_strategy: e.partitioner, ...(e.sideTag !== undefined ? { side: e.sideTag } : {}) })),
+        inputs: v.inputs.map((e) => ({
+          id: e.from,
+          ship_strategy: e.partitioner,
+          ...(e.sideTag !== undefined ? { side: e.sideTag } : {}),
+        })),
       })),
     },
     metrics,
@@ -244,7 +255,9 @@ function exceptionsView(r: JobRecord): ExceptionsView {
   return {
     'root-exception': latestException ? latestException.message : null,
     timestamp: latestException?.timestamp ?? null,
-    exceptionHistory: { entries: [...r.exceptions].reverse().map((e) => (e.origin !== undefined ? { ...e, originText: describeOrigin(e.origin) } : e)) },
+    exceptionHistory: {
+      entries: [...r.exceptions].reverse().map((e) => (e.origin !== undefined ? { ...e, originText: describeOrigin(e.origin) } : e)),
+    },
   };
 }
 
@@ -268,7 +281,13 @@ export function vertexBackPressure(v: VertexView & { subtasks: SubtaskView[] }) 
   const subtasks = v.subtasks.map((st) => {
     const m = st.operators[0];
     const ratio = m.backPressuredTimeMsPerSecond / 1000;
-    return { subtask: st.subtask, backpressureLevel: levelOf(ratio), ratio, idleRatio: m.idleTimeMsPerSecond / 1000, busyRatio: m.busyTimeMsPerSecond / 1000 };
+    return {
+      subtask: st.subtask,
+      backpressureLevel: levelOf(ratio),
+      ratio,
+      idleRatio: m.idleTimeMsPerSecond / 1000,
+      busyRatio: m.busyTimeMsPerSecond / 1000,
+    };
   });
   return { status: 'ok', backpressureLevel: v.metrics.backPressureLevel, 'end-timestamp': Date.now(), subtasks };
 }

@@ -57,7 +57,12 @@ interface Entry {
 }
 
 export function checkAsyncOptions(o: AsyncOptions | undefined): Required<AsyncOptions> {
-  const r = { timeoutMs: o?.timeoutMs ?? 10_000, capacity: o?.capacity ?? 100, retries: o?.retries ?? 0, retryDelayMs: o?.retryDelayMs ?? 100 };
+  const r = {
+    timeoutMs: o?.timeoutMs ?? 10_000,
+    capacity: o?.capacity ?? 100,
+    retries: o?.retries ?? 0,
+    retryDelayMs: o?.retryDelayMs ?? 100,
+  };
   const bad = (m: string): never => {
     throw new EddyError('JOB_INVALID', `async I/O: ${m}`);
   };
@@ -149,11 +154,15 @@ class AsyncWaitOperator extends BaseOperator<unknown> {
         return;
       }
       const cause = messageOf(err);
-      this.failure = new EddyError('USER_FUNCTION_FAILED', `async I/O call failed after ${e.attempts} attempt${e.attempts === 1 ? '' : 's'}: ${cause}`, {
-        operatorUid: this.rt.displayName,
-        subtask: this.rt.subtaskIndex,
-        cause,
-      });
+      this.failure = new EddyError(
+        'USER_FUNCTION_FAILED',
+        `async I/O call failed after ${e.attempts} attempt${e.attempts === 1 ? '' : 's'}: ${cause}`,
+        {
+          operatorUid: this.rt.displayName,
+          subtask: this.rt.subtaskIndex,
+          cause,
+        },
+      );
       this.wakeUp();
     };
     let p: Promise<unknown>;

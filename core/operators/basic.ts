@@ -1,5 +1,12 @@
 /** The stateless record-at-a-time operators; keyed state reaches them through ctx. */
-import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ProcessFunction, ProcessFunctionObject } from '../contract/functions.js';
+import type {
+  Collector,
+  FilterFunction,
+  FlatMapFunction,
+  MapFunction,
+  ProcessFunction,
+  ProcessFunctionObject,
+} from '../contract/functions.js';
 import { BaseOperator, type OperatorFactory, type OperatorRuntime } from './operator.js';
 import { OperatorContext } from './context.js';
 import { operatorFailure, userFunctionFailure } from './failures.js';
@@ -7,7 +14,11 @@ import { keyedTimerService, userTimerService, type KeyedTimerService } from '../
 import type { OnTimerContext } from '../contract/functions.js';
 
 class MapOperator extends BaseOperator<unknown> {
-  constructor(private readonly fn: MapFunction<unknown, unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {
+  constructor(
+    private readonly fn: MapFunction<unknown, unknown>,
+    private readonly ctx: OperatorContext,
+    private readonly next: Collector<unknown>,
+  ) {
     super();
   }
   collect(value: unknown): void {
@@ -24,7 +35,11 @@ class MapOperator extends BaseOperator<unknown> {
 }
 
 class FilterOperator extends BaseOperator<unknown> {
-  constructor(private readonly fn: FilterFunction<unknown>, private readonly ctx: OperatorContext, private readonly next: Collector<unknown>) {
+  constructor(
+    private readonly fn: FilterFunction<unknown>,
+    private readonly ctx: OperatorContext,
+    private readonly next: Collector<unknown>,
+  ) {
     super();
   }
   collect(value: unknown): void {
@@ -44,7 +59,10 @@ class FilterOperator extends BaseOperator<unknown> {
 
 /** Counts what the user function emits on its way to the next operator. */
 class CountingCollector implements Collector<unknown> {
-  constructor(private readonly op: BaseOperator<unknown>, private readonly next: Collector<unknown>) {}
+  constructor(
+    private readonly op: BaseOperator<unknown>,
+    private readonly next: Collector<unknown>,
+  ) {}
   collect(value: unknown): void {
     this.op.recordsOut++;
     this.next.collect(value);
@@ -53,7 +71,11 @@ class CountingCollector implements Collector<unknown> {
 
 class FlatMapOperator extends BaseOperator<unknown> {
   private readonly out: CountingCollector;
-  constructor(private readonly fn: FlatMapFunction<unknown, unknown>, private readonly ctx: OperatorContext, next: Collector<unknown>) {
+  constructor(
+    private readonly fn: FlatMapFunction<unknown, unknown>,
+    private readonly ctx: OperatorContext,
+    next: Collector<unknown>,
+  ) {
     super();
     this.out = new CountingCollector(this, next);
   }
@@ -72,7 +94,12 @@ export class ProcessOperator extends BaseOperator<unknown> {
   protected readonly obj: ProcessFunctionObject<unknown, unknown>;
   /** On a keyed stream: the timers behind ctx.timers and onTimer. */
   private readonly timers: KeyedTimerService | undefined;
-  constructor(fn: ProcessFunction<unknown, unknown>, protected readonly ctx: OperatorContext, next: Collector<unknown>, rt: OperatorRuntime) {
+  constructor(
+    fn: ProcessFunction<unknown, unknown>,
+    protected readonly ctx: OperatorContext,
+    next: Collector<unknown>,
+    rt: OperatorRuntime,
+  ) {
     super();
     this.out = new CountingCollector(this, next);
     this.obj = typeof fn === 'function' ? { processElement: fn } : fn;
@@ -112,14 +139,26 @@ export class ProcessOperator extends BaseOperator<unknown> {
     try {
       this.obj.snapshotState(checkpointId, this.ctx);
     } catch (err) {
-      throw operatorFailure(err, 'USER_FUNCTION_FAILED', `snapshotState of checkpoint ${checkpointId} threw`, this.ctx.operatorUid, this.ctx.subtaskIndex);
+      throw operatorFailure(
+        err,
+        'USER_FUNCTION_FAILED',
+        `snapshotState of checkpoint ${checkpointId} threw`,
+        this.ctx.operatorUid,
+        this.ctx.subtaskIndex,
+      );
     }
   }
   notifyCheckpointComplete(checkpointId: number): void {
     try {
       this.obj.notifyCheckpointComplete?.(checkpointId, this.ctx);
     } catch (err) {
-      throw operatorFailure(err, 'USER_FUNCTION_FAILED', `notifyCheckpointComplete(${checkpointId}) threw`, this.ctx.operatorUid, this.ctx.subtaskIndex);
+      throw operatorFailure(
+        err,
+        'USER_FUNCTION_FAILED',
+        `notifyCheckpointComplete(${checkpointId}) threw`,
+        this.ctx.operatorUid,
+        this.ctx.subtaskIndex,
+      );
     }
   }
   async initializeState(restored: boolean): Promise<void> {
@@ -133,10 +172,22 @@ export class ProcessOperator extends BaseOperator<unknown> {
   }
 }
 
-export const mapOperator = (fn: MapFunction<unknown, unknown>): OperatorFactory => (rt, next) => new MapOperator(fn, new OperatorContext(rt), next);
-export const filterOperator = (fn: FilterFunction<unknown>): OperatorFactory => (rt, next) => new FilterOperator(fn, new OperatorContext(rt), next);
-export const flatMapOperator = (fn: FlatMapFunction<unknown, unknown>): OperatorFactory => (rt, next) => new FlatMapOperator(fn, new OperatorContext(rt), next);
-export const processOperator = (fn: ProcessFunction<unknown, unknown>): OperatorFactory => (rt, next) => new ProcessOperator(fn, new OperatorContext(rt), next, rt);
+export const mapOperator =
+  (fn: MapFunction<unknown, unknown>): OperatorFactory =>
+  (rt, next) =>
+    new MapOperator(fn, new OperatorContext(rt), next);
+export const filterOperator =
+  (fn: FilterFunction<unknown>): OperatorFactory =>
+  (rt, next) =>
+    new FilterOperator(fn, new OperatorContext(rt), next);
+export const flatMapOperator =
+  (fn: FlatMapFunction<unknown, unknown>): OperatorFactory =>
+  (rt, next) =>
+    new FlatMapOperator(fn, new OperatorContext(rt), next);
+export const processOperator =
+  (fn: ProcessFunction<unknown, unknown>): OperatorFactory =>
+  (rt, next) =>
+    new ProcessOperator(fn, new OperatorContext(rt), next, rt);
 
 /** Passes records on unchanged (the head of a side-output stream). */
 class IdentityOperator extends BaseOperator<unknown> {

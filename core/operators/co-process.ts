@@ -33,7 +33,9 @@ class CoProcessOperator extends ProcessOperator implements TwoInputOperator {
   ) {
     // One object with the user's as prototype: every method, lifecycle ones included, runs
     // with the same `this`, so fields the function keeps are shared by both inputs.
-    const obj = Object.create(fn) as CoProcessFunction<unknown, unknown, unknown> & { processElement: CoProcessFunction<unknown, unknown, unknown>['processElement1'] };
+    const obj = Object.create(fn) as CoProcessFunction<unknown, unknown, unknown> & {
+      processElement: CoProcessFunction<unknown, unknown, unknown>['processElement1'];
+    };
     obj.processElement = fn.processElement1;
     super(obj, ctx, next, rt);
     this.second = (v, c, o) => fn.processElement2.call(obj, v, c, o);
@@ -60,6 +62,9 @@ class CoProcessOperator extends ProcessOperator implements TwoInputOperator {
 }
 
 export const coProcessOperator =
-  (fn: CoProcessFunction<unknown, unknown, unknown>, keys: [KeySelector<unknown, unknown> | undefined, KeySelector<unknown, unknown> | undefined]): OperatorFactory =>
+  (
+    fn: CoProcessFunction<unknown, unknown, unknown>,
+    keys: [KeySelector<unknown, unknown> | undefined, KeySelector<unknown, unknown> | undefined],
+  ): OperatorFactory =>
   (rt, next) =>
     new CoProcessOperator(fn, new OperatorContext(rt), next, rt, keys);

@@ -68,7 +68,10 @@ export class OperatorContext implements RuntimeContext {
   output<X>(tag: OutputTag<X>, value: X): void {
     const out = this.sideOutput(tag.id);
     if (!out) {
-      throw new EddyError('UNSUPPORTED', `side output '${tag.id}' of '${this.operatorUid}' has no consumer; use getSideOutput(tag) on the stream`);
+      throw new EddyError(
+        'UNSUPPORTED',
+        `side output '${tag.id}' of '${this.operatorUid}' has no consumer; use getSideOutput(tag) on the stream`,
+      );
     }
     out.collect(value);
   }

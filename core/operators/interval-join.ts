@@ -15,7 +15,11 @@ export type IntervalJoinFunction<A, B, R> = (left: A, right: B, ctx: RuntimeCont
 const LEFT = '__eddy/join/left';
 const RIGHT = '__eddy/join/right';
 
-export function intervalJoinFunction(lower: number, upper: number, fn: IntervalJoinFunction<unknown, unknown, unknown>): CoProcessFunction<unknown, unknown, unknown> {
+export function intervalJoinFunction(
+  lower: number,
+  upper: number,
+  fn: IntervalJoinFunction<unknown, unknown, unknown>,
+): CoProcessFunction<unknown, unknown, unknown> {
   const add = (buf: MapState<number, unknown[]>, ts: number, v: unknown) => {
     const l = buf.get(ts) ?? [];
     l.push(v);

@@ -99,7 +99,12 @@ class BundleIndex {
 
 class KeyedBundleOperator extends BaseOperator<unknown> implements TimeTicker {
   private readonly bundle = new BundleIndex();
-  private readonly newEntry = (): Entry => ({ key: this.store.currentKey, keyGroup: this.store.currentKeyGroup, value: undefined, timestamp: NaN });
+  private readonly newEntry = (): Entry => ({
+    key: this.store.currentKey,
+    keyGroup: this.store.currentKeyGroup,
+    value: undefined,
+    timestamp: NaN,
+  });
   private count = 0;
   /** When the bundle's first record has waited latencyMs (Infinity while the bundle is empty). */
   due = Infinity;
@@ -118,7 +123,8 @@ class KeyedBundleOperator extends BaseOperator<unknown> implements TimeTicker {
     next: Collector<unknown>,
   ) {
     super();
-    if (rt.keyedStore === undefined) throw new EddyError('JOB_INVALID', `bundle operator '${rt.displayName}' needs a keyed input (use it after keyBy)`);
+    if (rt.keyedStore === undefined)
+      throw new EddyError('JOB_INVALID', `bundle operator '${rt.displayName}' needs a keyed input (use it after keyBy)`);
     this.store = rt.keyedStore;
     this.ctx = new OperatorContext(rt);
     this.time = rt.time;
@@ -221,6 +227,8 @@ export function listBundle<I, O>(finishKey: (inputs: I[], ctx: RuntimeContext, o
 
 /** A trigger's size and latency must be positive: JOB_INVALID naming the one that is not. */
 export function checkBundleTrigger(trigger: BundleTrigger): void {
-  if (!(Number.isSafeInteger(trigger?.size) && trigger.size > 0)) throw new EddyError('JOB_INVALID', `mini-batch size must be a positive integer number of records, got ${trigger?.size}`);
-  if (!(Number.isFinite(trigger.latencyMs) && trigger.latencyMs > 0)) throw new EddyError('JOB_INVALID', `mini-batch latency must be a positive number of milliseconds, got ${trigger.latencyMs}`);
+  if (!(Number.isSafeInteger(trigger?.size) && trigger.size > 0))
+    throw new EddyError('JOB_INVALID', `mini-batch size must be a positive integer number of records, got ${trigger?.size}`);
+  if (!(Number.isFinite(trigger.latencyMs) && trigger.latencyMs > 0))
+    throw new EddyError('JOB_INVALID', `mini-batch latency must be a positive number of milliseconds, got ${trigger.latencyMs}`);
 }

@@ -62,4 +62,3 @@ export class KeyContextOperator implements ChainOperator {
     return this.inner.initializeState?.(restored);
   }
 }
-

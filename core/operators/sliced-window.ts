@@ -349,7 +349,8 @@ export class SlicedWindowOperator extends BaseOperator<unknown> {
   initializeState(restored: boolean): void {
     if (!restored) return;
     const s = this.store;
-    if (storedEventTimers(s, this.range) > 0) throw otherWindowState(this.ctx, 'window timers of the general window operator', 'a sliced window operator');
+    if (storedEventTimers(s, this.range) > 0)
+      throw otherWindowState(this.ctx, 'window timers of the general window operator', 'a sliced window operator');
     const keys: Slice[] = [];
     for (let kg = this.range.start; kg <= this.range.end; kg++) {
       s.setCurrentKey(DUE_KEY, kg);

@@ -34,7 +34,11 @@ export type ProcessWindowFunction<IN, OUT, K> = (key: K, ctx: WindowContext, ele
 /** How a window's contents are kept and turned into output. */
 export type WindowFunctionSpec =
   | { kind: 'reduce'; reduce: (a: unknown, b: unknown) => unknown; process?: ProcessWindowFunction<unknown, unknown, unknown> }
-  | { kind: 'aggregate'; aggregate: AggregateFunction<unknown, unknown, unknown>; process?: ProcessWindowFunction<unknown, unknown, unknown> }
+  | {
+      kind: 'aggregate';
+      aggregate: AggregateFunction<unknown, unknown, unknown>;
+      process?: ProcessWindowFunction<unknown, unknown, unknown>;
+    }
   | { kind: 'process'; process: ProcessWindowFunction<unknown, unknown, unknown> };
 
 export interface WindowSpec {
@@ -47,7 +51,11 @@ export interface WindowSpec {
 
 /** Turns a window's accumulator (reduce, aggregate) or contents (process) into output, stamped with the window's last instant. */
 export class WindowEmitter {
-  private readonly windowCtx: { window: { start: number; end: number; maxTimestamp: number }; currentWatermark: number; currentProcessingTime: number };
+  private readonly windowCtx: {
+    window: { start: number; end: number; maxTimestamp: number };
+    currentWatermark: number;
+    currentProcessingTime: number;
+  };
 
   constructor(
     private readonly fn: WindowFunctionSpec,

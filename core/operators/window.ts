@@ -15,7 +15,15 @@ import type { KeyedStateStore } from '../state/keyed-store.js';
 import type { TaskTime } from '../time/task-time.js';
 import { keyedTimerService, type KeyedTimerService, type TimeDomain } from '../time/timer-service.js';
 import type { WindowAssigner } from '../time/windows/assigners.js';
-import { EventTimeTrigger, fires, purges, type Trigger, type TriggerContext, type TriggerResult, type TriggerState } from '../time/windows/triggers.js';
+import {
+  EventTimeTrigger,
+  fires,
+  purges,
+  type Trigger,
+  type TriggerContext,
+  type TriggerResult,
+  type TriggerState,
+} from '../time/windows/triggers.js';
 import { afterMerge, mergeWindow, retireWindow, sessionsOf, storedSessions } from '../time/windows/merging-window-set.js';
 import { maxTimestamp, namespaceOf, windowOf, type TimeWindow } from '../time/windows/window.js';
 import type { OperatorContext } from './context.js';
@@ -266,7 +274,8 @@ class WindowOperator extends BaseOperator<unknown> implements TriggerContext {
   initializeState(restored: boolean): void {
     if (!restored) return;
     const range = keyGroupRange(this.ctx.subtaskIndex, this.ctx.maxParallelism, this.ctx.parallelism);
-    if (storedDueWindows(this.store, range) > 0) throw otherWindowState(this.ctx, 'the open windows of a sliced window operator', 'the general window operator');
+    if (storedDueWindows(this.store, range) > 0)
+      throw otherWindowState(this.ctx, 'the open windows of a sliced window operator', 'the general window operator');
     this.timers.restore();
   }
 

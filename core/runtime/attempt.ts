@@ -67,7 +67,9 @@ export class Attempt {
     this.control = new Int32Array(d.control);
     this.killers = d.tasks.map(() => new AbortController());
     this.taskGates = d.tasks.map((t) => new Int32Array(t.spec.gate));
-    this.sourceTasks = d.tasks.map((t, k) => (o.plan.jobGraph.vertices[t.spec.vertex].nodes[0].kind === 'source' ? k : -1)).filter((k) => k >= 0);
+    this.sourceTasks = d.tasks
+      .map((t, k) => (o.plan.jobGraph.vertices[t.spec.vertex].nodes[0].kind === 'source' ? k : -1))
+      .filter((k) => k >= 0);
     this.queries = new StateQueries(o.plan, d, (k, cmd) => this.command(k, cmd));
   }
 
@@ -153,7 +155,14 @@ export class Attempt {
     const { port1, port2 } = new MessageChannel();
     this.ports.push(port1);
     const done = new Promise<void>((resolveDone) => port1.on('message', (m: TaskReport) => this.onReport(k, m, resolveDone)));
-    const spec: TaskSpec = { ...t.spec, attempt: this.o.attempt, port: port2, checkpointDir: this.o.checkpointDir, restore: this.o.restore, localDir: this.o.localDir };
+    const spec: TaskSpec = {
+      ...t.spec,
+      attempt: this.o.attempt,
+      port: port2,
+      checkpointDir: this.o.checkpointDir,
+      restore: this.o.restore,
+      localDir: this.o.localDir,
+    };
     const killer = this.killers[k];
     const outcome: Promise<TaskOutcome> = this.o.pool.run(spec, killer.signal).then(
       async (o) => {

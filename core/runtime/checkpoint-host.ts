@@ -82,7 +82,9 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         if (stats?.id === id) o.events?.checkpointCompleted(stats);
         everyTask({ type: 'notify', id, final });
         // Off the completion path (nothing waits for old checkpoints to go), one prune at a time.
-        pruning = pruning.then(() => storage.prune(o.retained)).catch((err) => o.warn(`could not prune old checkpoints in ${o.checkpointDir}: ${messageOf(err)}`));
+        pruning = pruning
+          .then(() => storage.prune(o.retained))
+          .catch((err) => o.warn(`could not prune old checkpoints in ${o.checkpointDir}: ${messageOf(err)}`));
       },
       notifyAborted: (decline) => {
         const id = decline.id;

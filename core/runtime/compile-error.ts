@@ -46,5 +46,8 @@ export function compileErrorLine(message: string, cwd = process.cwd()): string |
     const n = NOT_LOCATED.exec(l.trim());
     if (n) return `${n[1]}${more}`;
   }
-  return lines.slice(1).find((l) => l.trim() !== '')?.trim();
+  return lines
+    .slice(1)
+    .find((l) => l.trim() !== '')
+    ?.trim();
 }

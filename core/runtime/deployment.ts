@@ -62,10 +62,21 @@ export function deploy(plan: JobPlan, jobPath: string, args: Record<string, stri
           metrics,
           metricsSlots: v.nodes.map((n) => slotBases[n.id] + s),
           counters: createTaskCounters(),
-          inputs: v.inputs.flatMap((e) => producersOf(g, e, s).map((i) => ({ edge: e.id, producerSubtask: i, ring: ringOf.get(`${e.id}/${i}/${s}`)!, producerGate: gateOf[e.from][i] }))),
+          inputs: v.inputs.flatMap((e) =>
+            producersOf(g, e, s).map((i) => ({
+              edge: e.id,
+              producerSubtask: i,
+              ring: ringOf.get(`${e.id}/${i}/${s}`)!,
+              producerGate: gateOf[e.from][i],
+            })),
+          ),
           outputs: v.outputs.map((e) => {
             const consumers = consumersOf(g, e, s);
-            return { edge: e.id, rings: consumers.map((j) => ringOf.get(`${e.id}/${s}/${j}`)!), gates: consumers.map((j) => gateOf[e.to][j]) };
+            return {
+              edge: e.id,
+              rings: consumers.map((j) => ringOf.get(`${e.id}/${s}/${j}`)!),
+              gates: consumers.map((j) => gateOf[e.to][j]),
+            };
           }),
         },
       });

@@ -26,7 +26,8 @@ import type { JobEdge, JobGraph } from '../graph/job-graph.js';
 import { displayName, type StreamNode } from '../graph/stream-graph.js';
 import type { RestoredChannelEdge } from './messages.js';
 
-const SAVEPOINT_ADVICE = 'restore it at the parallelism that took it, take a savepoint (always aligned, so it holds no in-flight data) and rescale from that';
+const SAVEPOINT_ADVICE =
+  'restore it at the parallelism that took it, take a savepoint (always aligned, so it holds no in-flight data) and rescale from that';
 
 /**
  * The plan for the in-flight data `handles` of checkpoint `where` (e.g. "checkpoint 4 in
@@ -34,12 +35,16 @@ const SAVEPOINT_ADVICE = 'restore it at the parallelism that took it, take a sav
  * that restored it only as it was: allowed then only at the same parallelism).
  */
 export function planInFlightRestore(where: string, handles: ChannelStateHandle[], g: JobGraph): RestoredChannelEdge[] | undefined {
-  const refuse = (what: string, uid?: string) => new EddyError('STATE_NOT_RESTORED', `${where} holds in-flight data ${what}; ${SAVEPOINT_ADVICE}`, { operatorUid: uid });
+  const refuse = (what: string, uid?: string) =>
+    new EddyError('STATE_NOT_RESTORED', `${where} holds in-flight data ${what}; ${SAVEPOINT_ADVICE}`, { operatorUid: uid });
   for (const h of handles) {
     const v = g.vertices.filter((x) => x.name === h.vertex);
-    if (v.length !== 1) throw refuse(`of '${h.vertex}' (an unaligned checkpoint), a task this job does not have (operators chained differently, or gone)`);
+    if (v.length !== 1)
+      throw refuse(`of '${h.vertex}' (an unaligned checkpoint), a task this job does not have (operators chained differently, or gone)`);
     if (h.edges === undefined && v[0].parallelism !== h.parallelism) {
-      throw refuse(`of '${h.vertex}' at parallelism ${h.parallelism} (an unaligned checkpoint) without the edge descriptions a rescale needs; the job runs it at parallelism ${v[0].parallelism}`);
+      throw refuse(
+        `of '${h.vertex}' at parallelism ${h.parallelism} (an unaligned checkpoint) without the edge descriptions a rescale needs; the job runs it at parallelism ${v[0].parallelism}`,
+      );
     }
   }
   if (handles.some((h) => h.edges === undefined)) return undefined;
@@ -67,12 +72,15 @@ export function planInFlightRestore(where: string, handles: ChannelStateHandle[]
     const was = `at parallelism ${info.producers} -> ${info.consumers}, the job runs ${producers} -> ${consumers}`;
     let mode: RestoredChannelEdge['mode'] | undefined;
     let refusal: string | undefined;
-    if (e === undefined) refusal = `on the edge ${edgeName}, which this job no longer has between those tasks (operators chained differently)`;
+    if (e === undefined)
+      refusal = `on the edge ${edgeName}, which this job no longer has between those tasks (operators chained differently)`;
     else if (info.partitioner === e.partitioner && info.producers === producers && info.consumers === consumers) mode = 'same';
-    else if (e.partitioner === 'broadcast' || info.partitioner === 'broadcast') refusal = `on the broadcast edge ${edgeName} (${was}): every consumer must see the same records`;
+    else if (e.partitioner === 'broadcast' || info.partitioner === 'broadcast')
+      refusal = `on the broadcast edge ${edgeName} (${was}): every consumer must see the same records`;
     else if (e.partitioner === 'hash') mode = 'hash';
     else if (e.partitioner === 'rebalance') mode = 'rebalance';
-    else refusal = `on the forward edge ${edgeName} (${was}): a forward edge's records belong to the subtask beside their producer, which a rescale does not keep`;
+    else
+      refusal = `on the forward edge ${edgeName} (${was}): a forward edge's records belong to the subtask beside their producer, which a rescale does not keep`;
     if (refusal !== undefined && info.bytes > 0) throw refuse(refusal, consumer);
     // An edge without stored data that cannot take any is simply not restored into.
     if (e !== undefined && mode !== undefined) plan.push({ stored: info.id, edge: e.id, mode, from: info.from, to: info.to });

@@ -5,7 +5,6 @@ import type { Deployment } from './deployment.js';
 import type { JobPlan } from './job-plan.js';
 import type { JobProgress, OperatorMetrics, RunOptions } from './options.js';
 
-
 /**
  * Operators are read downstream first (graph nodes are made after their inputs), while tasks
  * keep counting: a task publishes its counts before it sends a batch (workers/output.ts), so

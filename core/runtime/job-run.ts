@@ -94,7 +94,10 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   });
   try {
     const handlers = checkpointDir
-      ? controlHandlers(live, checkpointDir, stopper, ended, () => ({ restarts: tally.restarts, checkpointsCompleted: tally.checkpointsCompleted + (live.coordinator?.completed ?? 0) }))
+      ? controlHandlers(live, checkpointDir, stopper, ended, () => ({
+          restarts: tally.restarts,
+          checkpointsCompleted: tally.checkpointsCompleted + (live.coordinator?.completed ?? 0),
+        }))
       : undefined;
     endpoints = await openEndpoints({ jobPath, checkpointDir, handlers, record, overrides, options, restoredFrom });
     for (let attempt = 0; ; attempt++) {
@@ -126,7 +129,12 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
       const decision = restart.onFailure(Date.now());
       // A job that fails once without restarting gets only its error line; the history line
       // belongs to a sequence of restarts.
-      if (decision.restart || tally.restarts > 0) options.onFailure?.(decision.restart ? `${line}; restarting in ${decision.delayMs} ms (--restart ${restart.description})` : `${line}; not restarting (${decision.reason})`);
+      if (decision.restart || tally.restarts > 0)
+        options.onFailure?.(
+          decision.restart
+            ? `${line}; restarting in ${decision.delayMs} ms (--restart ${restart.description})`
+            : `${line}; not restarting (${decision.reason})`,
+        );
       if (!decision.restart) {
         record.finish('FAILED');
         const f = end.failure;
@@ -160,7 +168,12 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
  * where the run started from (never an older run's checkpoint that happens to lie in the same
  * directory).
  */
-async function restoreAfterFailure(plan: JobPlan, checkpointDir: string | undefined, completedAny: boolean, initial: RestoreSpec | undefined): Promise<RestoreSpec | undefined> {
+async function restoreAfterFailure(
+  plan: JobPlan,
+  checkpointDir: string | undefined,
+  completedAny: boolean,
+  initial: RestoreSpec | undefined,
+): Promise<RestoreSpec | undefined> {
   if (!checkpointDir || !completedAny) return initial;
   const latest = await new CheckpointStorage(checkpointDir).latest();
   return latest ? restoreSpecOf(checkpointDir, latest.id, latest.metadata, plan) : initial;

@@ -115,7 +115,4 @@ export interface RestoredChannelEdge {
   to: string;
 }
 
-export type TaskOutcome =
-  | { status: 'finished' }
-  | { status: 'cancelled' }
-  | { status: 'failed'; failure: Failure };
+export type TaskOutcome = { status: 'finished' } | { status: 'cancelled' } | { status: 'failed'; failure: Failure };

@@ -73,7 +73,10 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
   // A TypeScript module compiled as CommonJS arrives as { default: { default: job } }.
   if (!isJobDefinition(def) && typeof def === 'object' && def !== null && 'default' in def) def = (def as Record<string, unknown>).default;
   if (!isJobDefinition(def)) {
-    throw new EddyError('JOB_INVALID', `job module '${given}' has no default export made by defineJob; end it with: export default defineJob((env) => { ... })`);
+    throw new EddyError(
+      'JOB_INVALID',
+      `job module '${given}' has no default export made by defineJob; end it with: export default defineJob((env) => { ... })`,
+    );
   }
   return def;
 }

@@ -42,7 +42,12 @@ export async function openEndpoints(o: EndpointOptions): Promise<RunEndpoints> {
     if (o.overrides.webUi !== undefined) {
       // Loaded only when asked for: prom-client and the server cost every other job start-up time.
       const { startDashboard } = await import('../observe/dashboard.js');
-      dashboard = await startDashboard({ port: o.overrides.webUi, host: o.overrides.webUiHost, record: o.record, control: control && o.handlers ? { token: control.token, handlers: o.handlers } : undefined });
+      dashboard = await startDashboard({
+        port: o.overrides.webUi,
+        host: o.overrides.webUiHost,
+        record: o.record,
+        control: control && o.handlers ? { token: control.token, handlers: o.handlers } : undefined,
+      });
       o.options.onWebUi?.(dashboard.url);
     }
   } catch (err) {

@@ -26,7 +26,11 @@ export interface RunFolders {
 export function openRunFolders(plan: JobPlan, overrides: RunOptions): RunFolders {
   const checkpointing = plan.settings.mode !== 'none';
   const ownDir = checkpointing && overrides.checkpointDir === undefined;
-  const checkpointDir = checkpointing ? (overrides.checkpointDir !== undefined ? ensureDirectory(overrides.checkpointDir, '--checkpoint-dir') : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))) : undefined;
+  const checkpointDir = checkpointing
+    ? overrides.checkpointDir !== undefined
+      ? ensureDirectory(overrides.checkpointDir, '--checkpoint-dir')
+      : mkdtempSync(join(tmpdir(), 'eddy-checkpoints-'))
+    : undefined;
   const localDir =
     plan.settings.stateBackend === 'lmdb'
       ? mkdtempSync(join(overrides.localDir !== undefined ? ensureDirectory(overrides.localDir, '--local-dir') : tmpdir(), 'eddy-local-'))
@@ -41,9 +45,18 @@ export function openRunFolders(plan: JobPlan, overrides: RunOptions): RunFolders
  * that completed no checkpoint leaves nothing worth keeping. Where the checkpoint directory
  * stays, `archive` writes the job's record into it (for `eddy ui`).
  */
-export async function closeRunFolders(f: RunFolders, finished: boolean, archive: (dir: string) => Promise<void>, warn: (message: string) => void): Promise<void> {
+export async function closeRunFolders(
+  f: RunFolders,
+  finished: boolean,
+  archive: (dir: string) => Promise<void>,
+  warn: (message: string) => void,
+): Promise<void> {
   const { checkpointDir, ownDir, localDir } = f;
-  const removeDir = ownDir && checkpointDir !== undefined && !existsSync(defaultSavepointRoot(checkpointDir)) && (finished || !(await holdsCheckpoint(checkpointDir)));
+  const removeDir =
+    ownDir &&
+    checkpointDir !== undefined &&
+    !existsSync(defaultSavepointRoot(checkpointDir)) &&
+    (finished || !(await holdsCheckpoint(checkpointDir)));
   if (checkpointDir && !removeDir) {
     await archive(checkpointDir).catch((err) => warn(`could not write the job record into ${checkpointDir}: ${messageOf(err)}`));
   }

@@ -21,7 +21,8 @@ export class RunTally {
   attemptEnded(end: AttemptEnd): void {
     this.checkpointsCompleted += end.checkpointsCompleted;
     this.checkpointsFailed += end.checkpointsFailed;
-    for (const [code, n] of Object.entries(end.checkpointsFailedByReason) as [CheckpointDeclineCode, number][]) this.checkpointsFailedByReason[code] = (this.checkpointsFailedByReason[code] ?? 0) + n;
+    for (const [code, n] of Object.entries(end.checkpointsFailedByReason) as [CheckpointDeclineCode, number][])
+      this.checkpointsFailedByReason[code] = (this.checkpointsFailedByReason[code] ?? 0) + n;
     this.checkpoints.push(...end.checkpoints);
   }
 

@@ -65,13 +65,19 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
   if (overrides.bufferDebloatTargetMs !== undefined) s.bufferDebloatTargetMs = overrides.bufferDebloatTargetMs;
   if (s.unaligned && s.mode !== 'exactly-once') {
     const flag = overrides.alignedCheckpointTimeoutMs !== undefined ? '--aligned-checkpoint-timeout' : '--unaligned';
-    throw new EddyError('BAD_FLAG', `${flag} needs --mode exactly-once (got ${s.mode}): unaligned checkpoints store in-flight data, which only exactly-once replays`);
+    throw new EddyError(
+      'BAD_FLAG',
+      `${flag} needs --mode exactly-once (got ${s.mode}): unaligned checkpoints store in-flight data, which only exactly-once replays`,
+    );
   }
   if (s.maxParallelism > MAX_MAX_PARALLELISM) {
     throw new EddyError('BAD_FLAG', `max parallelism must be at most ${MAX_MAX_PARALLELISM}, got ${s.maxParallelism}`);
   }
   if (s.parallelism > s.maxParallelism) {
-    throw new EddyError('BAD_FLAG', `parallelism ${s.parallelism} is larger than max parallelism ${s.maxParallelism}; raise --max-parallelism`);
+    throw new EddyError(
+      'BAD_FLAG',
+      `parallelism ${s.parallelism} is larger than max parallelism ${s.maxParallelism}; raise --max-parallelism`,
+    );
   }
   // A consistency mode without an interval checkpoints every second (Flink needs an
   // interval to enable checkpointing; a mode flag alone says the user wants it on).

@@ -32,7 +32,10 @@ export class StateQueries {
     if (task < 0) return Promise.reject(new Error(`no running operator '${uid}' with keyed state`));
     const requestId = this.nextQuery++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => settle({ type: 'state-value', requestId, found: false, error: `no answer within ${QUERY_TIMEOUT_MS} ms` }), QUERY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => settle({ type: 'state-value', requestId, found: false, error: `no answer within ${QUERY_TIMEOUT_MS} ms` }),
+        QUERY_TIMEOUT_MS,
+      );
       const settle = (r: StateValue) => {
         clearTimeout(timer);
         this.open.delete(requestId);

@@ -100,9 +100,25 @@ function aggCall(e: Expr & { k: 'call' }, i: number, fields: readonly Field[]): 
       if (!isNumeric(arg.type)) throw sqlError(e.args[0]!.pos, `${e.name} expects a numeric argument, got ${typeName(arg.type)}`);
       {
         const exact = e.name === 'SUM' ? sumType(arg.type) : avgType(arg.type);
-        if (exact !== undefined) return { e, kind: e.name === 'SUM' ? 'sum' : 'avg', arg, filter: cond, type: exact, key, dec: decimalSum(asDecimal(arg.type)!.scale) };
+        if (exact !== undefined)
+          return {
+            e,
+            kind: e.name === 'SUM' ? 'sum' : 'avg',
+            arg,
+            filter: cond,
+            type: exact,
+            key,
+            dec: decimalSum(asDecimal(arg.type)!.scale),
+          };
       }
-      return { e, kind: e.name === 'SUM' ? 'sum' : 'avg', arg, filter: cond, type: arg.type.name === 'INT' ? T.INT : arg.type.name === 'NULL' ? T.BIGINT : arg.type, key };
+      return {
+        e,
+        kind: e.name === 'SUM' ? 'sum' : 'avg',
+        arg,
+        filter: cond,
+        type: arg.type.name === 'INT' ? T.INT : arg.type.name === 'NULL' ? T.BIGINT : arg.type,
+        key,
+      };
     default:
       if (arg.type.name === 'ROW') throw sqlError(e.args[0]!.pos, `${e.name} cannot compare ROW values`);
       return { e, kind: e.name === 'MIN' ? 'min' : 'max', arg, filter: cond, type: arg.type, key };
@@ -120,7 +136,8 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   const unique = new Map<string, Expr & { k: 'call' }>();
   for (const c of calls) if (!unique.has(exprKey(c))) unique.set(exprKey(c), c);
   const aggs = [...unique.values()].map((c, i) => aggCall(c, i, rel.fields));
-  for (const a of aggs) if (a.arg === undefined && a.e.args.some((x) => containsAgg(x))) throw sqlError(a.e.pos, 'aggregate functions cannot be nested');
+  for (const a of aggs)
+    if (a.arg === undefined && a.e.args.some((x) => containsAgg(x))) throw sqlError(a.e.pos, 'aggregate functions cannot be nested');
 
   // Window columns in GROUP BY make a window aggregate.
   const w = rel.window;
@@ -137,7 +154,8 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   if (w && !windowed && s.groupBy.some((g) => isWindowCol(g, w.startKey) || isWindowCol(g, w.endKey))) {
     throw sqlError(s.pos, 'a window aggregate groups by both window_start and window_end');
   }
-  if (w && w.deferred && !windowed) throw sqlUnsupported(s.pos, `aggregating a ${w.fn} window TVF without GROUP BY window_start, window_end`);
+  if (w && w.deferred && !windowed)
+    throw sqlUnsupported(s.pos, `aggregating a ${w.fn} window TVF without GROUP BY window_start, window_end`);
 
   const keys = groupExprs.map((g) => compile(g, { fields: rel.fields }));
   for (let i = 0; i < keys.length; i++) if (keys[i]!.type.name === 'ROW') throw sqlUnsupported(groupExprs[i]!.pos, 'GROUP BY a ROW value');
@@ -160,8 +178,25 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   const fields = [...groupFields, ...windowFields, ...aggFields];
 
   let out: Rel = windowed
-    ? windowAggregate(narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), keys, groupFields, aggs, ctx, s, digest(rel, w!, groupExprs, aggs), groupExprs.map((g) => columnOf(g, rel)))
-    : groupAggregateRel(narrowed(rel, usedKeys(rel, undefined, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids), groupExprs, keys, groupFields, aggs, ctx, s);
+    ? windowAggregate(
+        narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids),
+        keys,
+        groupFields,
+        aggs,
+        ctx,
+        s,
+        digest(rel, w!, groupExprs, aggs),
+        groupExprs.map((g) => columnOf(g, rel)),
+      )
+    : groupAggregateRel(
+        narrowed(rel, usedKeys(rel, undefined, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids),
+        groupExprs,
+        keys,
+        groupFields,
+        aggs,
+        ctx,
+        s,
+      );
   out = { ...out, fields };
   const scope = { fields, computed };
   checkGrouped(s, scope, rel);
@@ -195,7 +230,11 @@ function checkGrouped(s: Select, scope: { fields: Field[]; computed: Map<string,
       compile(it.e, scope);
     } catch (err) {
       const ref = firstRef(it.e, scope);
-      if (ref && !scope.fields.some((f) => f.name.toLowerCase() === ref.parts[ref.parts.length - 1]!.toLowerCase()) && input.fields.some((f) => f.name.toLowerCase() === ref.parts[ref.parts.length - 1]!.toLowerCase())) {
+      if (
+        ref &&
+        !scope.fields.some((f) => f.name.toLowerCase() === ref.parts[ref.parts.length - 1]!.toLowerCase()) &&
+        input.fields.some((f) => f.name.toLowerCase() === ref.parts[ref.parts.length - 1]!.toLowerCase())
+      ) {
         throw sqlError(ref.pos, `column '${ref.parts.join('.')}' is neither in GROUP BY nor inside an aggregate function`);
       }
       throw err;
@@ -207,7 +246,15 @@ function firstRef(e: Expr, scope: { computed: Map<string, Field> }): (Expr & { k
   if (scope.computed.has(exprKey(e))) return undefined;
   if (e.k === 'ref') return e;
   const kids: Expr[] =
-    e.k === 'binary' ? [e.l, e.r] : e.k === 'unary' || e.k === 'cast' || e.k === 'isnull' || e.k === 'extract' ? [e.e] : e.k === 'call' ? e.args : e.k === 'case' ? [...(e.operand ? [e.operand] : []), ...e.whens.flat(), ...(e.otherwise ? [e.otherwise] : [])] : [];
+    e.k === 'binary'
+      ? [e.l, e.r]
+      : e.k === 'unary' || e.k === 'cast' || e.k === 'isnull' || e.k === 'extract'
+        ? [e.e]
+        : e.k === 'call'
+          ? e.args
+          : e.k === 'case'
+            ? [...(e.operand ? [e.operand] : []), ...e.whens.flat(), ...(e.otherwise ? [e.otherwise] : [])]
+            : [];
   for (const k of kids) {
     const r = firstRef(k, scope);
     if (r) return r;
@@ -228,7 +275,15 @@ function countEmitter(nGroup: number, nAggs: number, proctime: boolean, windowRo
   return (key: unknown, wctx: WindowContext, counts: number[], out: { collect(r: Row): void }): void => {
     const n = counts[0]!;
     const end = wctx.window.end;
-    out.collect(windowRow(nGroup === 0 ? [] : [key === NULL_KEY ? null : key], wctx.window.start, end, proctime ? Date.now() : end - 1, nAggs === 1 ? [n] : new Array<number>(nAggs).fill(n)));
+    out.collect(
+      windowRow(
+        nGroup === 0 ? [] : [key === NULL_KEY ? null : key],
+        wctx.window.start,
+        end,
+        proctime ? Date.now() : end - 1,
+        nAggs === 1 ? [n] : new Array<number>(nAggs).fill(n),
+      ),
+    );
   };
 }
 
@@ -363,13 +418,23 @@ function usedKeys(rel: Rel, w: Rel['window'], exprs: Expr[]): Set<string> {
   return keys;
 }
 
-function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select, digest: string, groupColumns: Array<string | undefined>): Rel {
+function windowAggregate(
+  rel: Rel,
+  keys: Compiled[],
+  groupFields: Field[],
+  aggs: AggCall[],
+  ctx: PlanContext,
+  s: Select,
+  digest: string,
+  groupColumns: Array<string | undefined>,
+): Rel {
   const w = rel.window!;
   const input = rel.stream as DataStream<Row>; // built before this operator's uid: EXPLAIN lists in plan order
   const reuse = planned.get(input) ?? planned.set(input, new Map()).get(input)!;
   const earlier = reuse.get(digest);
   if (earlier && !isDropped(earlier.stream)) return earlier;
-  if (!w.deferred && !w.aggregated) throw sqlUnsupported(s.pos, 'a window aggregate over window TVF rows selected without aggregation (aggregate the window TVF directly)');
+  if (!w.deferred && !w.aggregated)
+    throw sqlUnsupported(s.pos, 'a window aggregate over window TVF rows selected without aggregation (aggregate the window TVF directly)');
   // Over the output of a window aggregate (q5's second level), each row already has its window:
   // window_start and window_end join the key, and as all rows of one window carry the timestamp
   // window_end - 1, a tumbling window of the slide gathers exactly them.
@@ -413,9 +478,17 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
     // A processing-time window's window_time is a proctime attribute: the wall clock when it fires.
     out.collect(windowRow(acc.k!, start, end, proctime ? Date.now() : end - 1, acc.a));
   };
-  const uid = windowUid(`${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`);
-  const windowed = input.keyBy(keySelector(keys)).window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w));
-  const stream = (counting ? windowed.aggregate<number, number, Row>(COUNTS, countEmitter(nGroup, nAggs, proctime, windowRow)) : windowed.aggregate<WindowAcc, WindowAcc, Row>(fn, emit))
+  const uid = windowUid(
+    `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`,
+  );
+  const windowed = input
+    .keyBy(keySelector(keys))
+    .window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w));
+  const stream = (
+    counting
+      ? windowed.aggregate<number, number, Row>(COUNTS, countEmitter(nGroup, nAggs, proctime, windowRow))
+      : windowed.aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
+  )
     .uid(uid)
     .name(`sql:${w.fn.toLowerCase()} window aggregate`);
   if (rewindow) {
@@ -427,10 +500,30 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
       emit(undefined, undefined as never, [acc as WindowAcc], { collect: (r) => void (row = r) });
       return row!;
     };
-    record(stream, { k: 'rewindow', input, sizeMs: w.fn === 'SESSION' ? 1 : w.slideMs, fn: fn as AggregateFunction<Row, unknown, unknown>, result, groupCopies, endKey: w.endKey, computedGroups: groupColumns.includes(undefined) });
+    record(stream, {
+      k: 'rewindow',
+      input,
+      sizeMs: w.fn === 'SESSION' ? 1 : w.slideMs,
+      fn: fn as AggregateFunction<Row, unknown, unknown>,
+      result,
+      groupCopies,
+      endKey: w.endKey,
+      computedGroups: groupColumns.includes(undefined),
+    });
   }
   // What join-extreme.ts needs to run this aggregate inside a fused join with its own input.
-  else record(stream, { k: 'window', input, inputCalc: pendingCalc(rel), inputFields: rel.fields, window: w, groups: nGroup, aggs: aggs.map((a) => ({ kind: a.kind, argKey: argColumn(a, rel), filtered: a.filter !== undefined, type: a.type })), row: (start, end, values) => windowRow([], start, end, end - 1, values), aggKeys: aggs.map((a) => a.key) });
+  else
+    record(stream, {
+      k: 'window',
+      input,
+      inputCalc: pendingCalc(rel),
+      inputFields: rel.fields,
+      window: w,
+      groups: nGroup,
+      aggs: aggs.map((a) => ({ kind: a.kind, argKey: argColumn(a, rel), filtered: a.filter !== undefined, type: a.type })),
+      row: (start, end, values) => windowRow([], start, end, end - 1, values),
+      aggKeys: aggs.map((a) => a.key),
+    });
   const out: Rel = {
     stream,
     fields: [],
@@ -448,7 +541,12 @@ function windowAggregate(rel: Rel, keys: Compiled[], groupFields: Field[], aggs:
  * ONE generated object literal: every row has the same hidden class from the start, instead of
  * a keyed store and a shape transition per column (as row-builder.ts does for projections).
  */
-function windowRowBuilder(gkeys: string[], startKey: string, endKey: string, aggs: AggCall[]): (k: unknown[], start: number, end: number, time: number, a: unknown[]) => Row {
+function windowRowBuilder(
+  gkeys: string[],
+  startKey: string,
+  endKey: string,
+  aggs: AggCall[],
+): (k: unknown[], start: number, end: number, time: number, a: unknown[]) => Row {
   const keys = [...gkeys, startKey, endKey, 'window_time', ...aggs.map((a) => a.key)];
   if (keys.includes('__proto__')) {
     return (k, start, end, time, a) => {
@@ -460,7 +558,10 @@ function windowRowBuilder(gkeys: string[], startKey: string, endKey: string, agg
   }
   const b = new Binder();
   // COUNT, MIN and MAX states are their results; the others go through resultOf.
-  const result = (agg: AggCall, i: number): string => (agg.kind === 'count*' || agg.kind === 'count' || agg.kind === 'min' || agg.kind === 'max' ? `a[${i}]` : `${b.bind((st: unknown) => resultOf(agg, st))}(a[${i}])`);
+  const result = (agg: AggCall, i: number): string =>
+    agg.kind === 'count*' || agg.kind === 'count' || agg.kind === 'min' || agg.kind === 'max'
+      ? `a[${i}]`
+      : `${b.bind((st: unknown) => resultOf(agg, st))}(a[${i}])`;
   const cols = [...gkeys.map((_, i) => `k[${i}]`), 'start', 'end', 'time', ...aggs.map(result)];
   return b.build('k, start, end, time, a', `return { ${keys.map((key, i) => `${JSON.stringify(key)}: ${cols[i]}`).join(', ')} };`);
 }
@@ -469,12 +570,25 @@ function windowRowBuilder(gkeys: string[], startKey: string, endKey: string, agg
 function exactSum(a: AggCall): AggregateSpec['exact'] {
   const d = a.dec;
   if (d === undefined) return undefined;
-  return { add: (sum, v, delta) => d.add(sum as number | string, v as number, delta), result: a.kind === 'sum' ? (sum) => d.sum(sum as number | string) : (sum, n) => d.avg(sum as number | string, n) };
+  return {
+    add: (sum, v, delta) => d.add(sum as number | string, v as number, delta),
+    result: a.kind === 'sum' ? (sum) => d.sum(sum as number | string) : (sum, n) => d.avg(sum as number | string, n),
+  };
 }
 
-function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], groupFields: Field[], aggs: AggCall[], ctx: PlanContext, s: Select): Rel {
+function groupAggregateRel(
+  rel: Rel,
+  groupExprs: Expr[],
+  keys: Compiled[],
+  groupFields: Field[],
+  aggs: AggCall[],
+  ctx: PlanContext,
+  s: Select,
+): Rel {
   // Group expressions that are not plain columns are computed into the row first ($g0, …).
-  const extra = groupFields.map((f, i) => (f.key === `$g${i}` ? ([f.key, keys[i]!.fn] as const) : undefined)).filter((x) => x !== undefined);
+  const extra = groupFields
+    .map((f, i) => (f.key === `$g${i}` ? ([f.key, keys[i]!.fn] as const) : undefined))
+    .filter((x) => x !== undefined);
   let input: AnyStream;
   if (!rel.updating) {
     // Appended rows: the group keys are columns of the pending calc, which emits the changes itself.
@@ -489,11 +603,28 @@ function groupAggregateRel(rel: Rel, groupExprs: Expr[], keys: Compiled[], group
     const uid = ctx.uids.next('calc', `group keys ${groupExprs.length}`);
     input = (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: add(c.row) })).uid(uid);
   }
-  const specs: AggregateSpec[] = aggs.map((a) => ({ kind: a.kind, arg: a.arg?.fn, filter: a.filter, as: a.key, integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT'), exact: exactSum(a) }));
-  const uid = ctx.uids.next('group', `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog${miniBatchNote(ctx)})`);
+  const specs: AggregateSpec[] = aggs.map((a) => ({
+    kind: a.kind,
+    arg: a.arg?.fn,
+    filter: a.filter,
+    as: a.key,
+    integerResult: a.kind === 'avg' && (a.type.name === 'BIGINT' || a.type.name === 'INT'),
+    exact: exactSum(a),
+  }));
+  const uid = ctx.uids.next(
+    'group',
+    `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog${miniBatchNote(ctx)})`,
+  );
   // Over inserts only, MIN and MAX keep their extreme, not every value (an insert-only input is
   // such a state's only reader, and a savepoint's multiset is read as it was).
-  const stream = groupAggregate(input as DataStream<ChangeRow>, { groupBy: groupFields.map((f) => f.key), aggregates: specs, insertOnlyInput: !rel.updating, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid });
+  const stream = groupAggregate(input as DataStream<ChangeRow>, {
+    groupBy: groupFields.map((f) => f.key),
+    aggregates: specs,
+    insertOnlyInput: !rel.updating,
+    ttlMs: ctx.ttlMs,
+    miniBatch: ctx.miniBatch,
+    uid,
+  });
   return {
     stream,
     fields: [],
@@ -508,7 +639,9 @@ function withGroupKeys(rel: Rel, groupExprs: Expr[], groupFields: Field[], ctx: 
   const { calc, fields } = calcOf(rel, ctx.uids);
   const memos = [...calc.memos];
   const columns: ColumnFn[] = rel.fields.map((f, i) => calc.columns?.[i] ?? [f.key]);
-  const added = groupFields.flatMap((f, i) => (f.key === `$g${i}` ? [{ field: f, fn: memoized(compile(groupExprs[i]!, { fields }).fn, memos) }] : []));
+  const added = groupFields.flatMap((f, i) =>
+    f.key === `$g${i}` ? [{ field: f, fn: memoized(compile(groupExprs[i]!, { fields }).fn, memos) }] : [],
+  );
   const next = withColumns(calc, [...columns, ...added.map((a) => a.fn)], memos, `group keys ${added.map((a) => a.field.key).join(', ')}`);
   return pendingRel({ ...relProps(rel), fields: [...rel.fields, ...added.map((a) => a.field)] }, next);
 }

@@ -129,12 +129,20 @@ export function pendingRel(props: Omit<Rel, 'stream'>, calc: Calc): Rel {
 /** The stream the relation's operator is, or is to be built on (reading it builds nothing). */
 export function dependsOn(rel: Rel): AnyStream {
   const calc = pending.get(rel);
-  return calc === undefined ? rel.stream : built.get(calc) ?? calc.input;
+  return calc === undefined ? rel.stream : (built.get(calc) ?? calc.input);
 }
 
 /** The properties of a relation other than its stream (reading them builds nothing). */
 export function relProps(rel: Rel): Omit<Rel, 'stream'> {
-  return { fields: rel.fields, updating: rel.updating, rowtime: rel.rowtime, window: rel.window, aheadOfWatermark: rel.aheadOfWatermark, uniqueKey: rel.uniqueKey, updateReason: rel.updateReason };
+  return {
+    fields: rel.fields,
+    updating: rel.updating,
+    rowtime: rel.rowtime,
+    window: rel.window,
+    aheadOfWatermark: rel.aheadOfWatermark,
+    uniqueKey: rel.uniqueKey,
+    updateReason: rel.updateReason,
+  };
 }
 
 /** The per-record function of a calc's operator: a map, a filter, or (both) a flatMap; none when it does nothing. */
@@ -154,15 +162,25 @@ export function calcFunction(calc: Calc, fields: readonly Field[]): CalcFunction
   const stamped = stampedLocal(calc);
   const text = (b: Binder, params: 'map' | 'filter' | 'flatMap'): string => {
     const test = failsJs(b, calc);
-    const project = columns === undefined ? undefined : rowJs(b, 'r', fields.map((f) => f.key), columns);
+    const project =
+      columns === undefined
+        ? undefined
+        : rowJs(
+            b,
+            'r',
+            fields.map((f) => f.key),
+            columns,
+          );
     const row$ = project === undefined ? 'x' : updating ? `{ kind: x.kind, row: ${project} }` : project;
     const out = asInserts ? `{ kind: '+I', row: ${row$} }` : row$;
     // The rest first: writing it names the locals the function declares and the closures it calls.
-    const rest = params === 'map' ? `return ${out};` : params === 'filter' ? `return !(${test});` : `if (${test}) return; o.collect(${out});`;
+    const rest =
+      params === 'map' ? `return ${out};` : params === 'filter' ? `return !(${test});` : `if (${test}) return; o.collect(${out});`;
     return `${updating ? 'const r = x.row;' : 'const r = x;'} ${resetJs(b, calc)} ${rest}`;
   };
   if (conds.length === 0) return { op: 'map', fn: generate<MapFunction<unknown, unknown>>('x, ctx', (b) => text(b, 'map'), stamped).fn };
-  if (columns === undefined && !asInserts) return { op: 'filter', fn: generate<FilterFunction<unknown>>('x, ctx', (b) => text(b, 'filter'), stamped).fn };
+  if (columns === undefined && !asInserts)
+    return { op: 'filter', fn: generate<FilterFunction<unknown>>('x, ctx', (b) => text(b, 'filter'), stamped).fn };
   return { op: 'flatMap', fn: generate<FlatMapFunction<unknown, unknown>>('x, o, ctx', (b) => text(b, 'flatMap'), stamped).fn };
 }
 
@@ -190,11 +208,22 @@ function build(calc: Calc, fields: readonly Field[]): AnyStream {
   const f = calcFunction(calc, fields);
   if (f.op === 'none') return calc.input;
   // A calc that only filters keeps the kind (and so the uid) a lone WHERE had before fusion.
-  const uid = f.op === 'filter' ? calc.uids.next('filter', calc.detail.map((d) => d.replace(/^where /, '')).join(' AND ')) : calc.uids.next('calc', calc.detail.join('; '));
+  const uid =
+    f.op === 'filter'
+      ? calc.uids.next('filter', calc.detail.map((d) => d.replace(/^where /, '')).join(' AND '))
+      : calc.uids.next('calc', calc.detail.join('; '));
   if (isDropped(calc.input)) throw new EddyError('INTERNAL', `the SQL planner built ${uid} on an operator the join-back fusion took out`);
   const input = calc.input as DataStream<unknown>;
-  const stream: SingleOutputStreamOperator<unknown> = f.op === 'map' ? input.map(f.fn) : f.op === 'filter' ? input.filter(f.fn) : input.flatMap(f.fn);
-  if (!calc.updating && calc.stamped === undefined) record(stream, { k: 'calc', input: calc.input, apply: rowFunction(f), copyOf: copiesOf(calc.columns, fields), filters: calc.conds.length > 0 });
+  const stream: SingleOutputStreamOperator<unknown> =
+    f.op === 'map' ? input.map(f.fn) : f.op === 'filter' ? input.filter(f.fn) : input.flatMap(f.fn);
+  if (!calc.updating && calc.stamped === undefined)
+    record(stream, {
+      k: 'calc',
+      input: calc.input,
+      apply: rowFunction(f),
+      copyOf: copiesOf(calc.columns, fields),
+      filters: calc.conds.length > 0,
+    });
   return stream.uid(uid).name('sql:calc');
 }
 
@@ -242,7 +271,9 @@ export function insertChanges(rel: Rel, uids: UidNamer, text: string): AnyStream
   const wrapped: Calc = { ...calc, asInserts: true, detail: [...calc.detail, text], direct: undefined };
   const stream = built.get(calc);
   if (stream === undefined) return pendingRel(relProps(rel), wrapped).stream;
-  return (calc.direct === undefined && rebuiltInPlace(calc, stream, wrapped, rel.fields)) ? stream : insertOnly(stream as DataStream<Row>, { uid: uids.next('calc', text) });
+  return calc.direct === undefined && rebuiltInPlace(calc, stream, wrapped, rel.fields)
+    ? stream
+    : insertOnly(stream as DataStream<Row>, { uid: uids.next('calc', text) });
 }
 
 /**
@@ -291,7 +322,16 @@ export function narrowed(rel: Rel, keep: ReadonlySet<string>, uids: UidNamer): R
   }
   const props = relProps(rel);
   const ahead = props.aheadOfWatermark && Object.fromEntries(Object.entries(props.aheadOfWatermark).filter(([k]) => keep.has(k)));
-  return pendingRel({ ...props, fields, rowtime: props.rowtime !== undefined && keep.has(props.rowtime) ? props.rowtime : undefined, aheadOfWatermark: ahead, uniqueKey: props.uniqueKey?.every((k) => keep.has(k)) ? props.uniqueKey : undefined }, calc);
+  return pendingRel(
+    {
+      ...props,
+      fields,
+      rowtime: props.rowtime !== undefined && keep.has(props.rowtime) ? props.rowtime : undefined,
+      aheadOfWatermark: ahead,
+      uniqueKey: props.uniqueKey?.every((k) => keep.has(k)) ? props.uniqueKey : undefined,
+    },
+    calc,
+  );
 }
 
 /** Calcs with columns added, per calc and added keys (a window TVF read twice extends its input once). */
@@ -308,7 +348,8 @@ export function extended(rel: Rel, props: Omit<Rel, 'stream'>): Rel {
   const id = added.join('\u0000');
   const known = extensions.get(calc) ?? extensions.set(calc, new Map()).get(calc)!;
   let ext = known.get(id);
-  if (ext === undefined) known.set(id, (ext = { ...calc, columns: [...(calc.columns ?? rel.fields.map((f) => [f.key])), ...added.map((k) => [k])] }));
+  if (ext === undefined)
+    known.set(id, (ext = { ...calc, columns: [...(calc.columns ?? rel.fields.map((f) => [f.key])), ...added.map((k) => [k])] }));
   return pendingRel(props, ext);
 }
 
@@ -321,4 +362,3 @@ export function withCondition(calc: Calc, cond: RowFn, text: string): Calc {
 export function withColumns(calc: Calc, columns: ColumnFn[], memos: Memo[], text: string): Calc {
   return { ...calc, columns, memos, detail: [...calc.detail, text], direct: undefined };
 }
-

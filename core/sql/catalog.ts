@@ -67,6 +67,7 @@ export class Catalog {
   }
 
   private free(name: string, pos: Pos): void {
-    if (this.tables.has(name.toLowerCase()) || this.views.has(name.toLowerCase())) throw sqlError(pos, `a table or view named '${name}' already exists`);
+    if (this.tables.has(name.toLowerCase()) || this.views.has(name.toLowerCase()))
+      throw sqlError(pos, `a table or view named '${name}' already exists`);
   }
 }

@@ -158,7 +158,11 @@ const KEYS = new KeyBinder();
  * Generates `(params) => { body }` with common subexpressions computed once per record: `body`
  * writes the text into the binder it is given, and runs twice (counting, then writing).
  */
-export function generate<F>(params: string, body: (b: Binder) => string, presets?: ReadonlyMap<object, (name: string) => string>): { fn: F; binder: Binder } {
+export function generate<F>(
+  params: string,
+  body: (b: Binder) => string,
+  presets?: ReadonlyMap<object, (name: string) => string>,
+): { fn: F; binder: Binder } {
   const counting = new Binder(presets);
   body(counting);
   const repeated = new Set([...counting.written].flatMap(([k, n]) => (n > 1 ? [k] : [])));
@@ -187,5 +191,8 @@ export function generated<F extends AnyFn>(fn: F): F {
 
 /** A generated `(row) => boolean`: TRUE when every one of `conds` is TRUE for the row (NULL and FALSE fail). */
 export function allTrue(conds: readonly AnyFn[]): (row: Record<string, unknown>) => boolean {
-  return generate<(row: Record<string, unknown>) => boolean>('r', (b) => `return ${conds.map((c) => `${jsOf(c)(b, 'r')} === true`).join(' && ') || 'true'};`).fn;
+  return generate<(row: Record<string, unknown>) => boolean>(
+    'r',
+    (b) => `return ${conds.map((c) => `${jsOf(c)(b, 'r')} === true`).join(' && ') || 'true'};`,
+  ).fn;
 }

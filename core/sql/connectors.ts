@@ -33,7 +33,8 @@ function num(t: TableDef, key: string, fallback?: number): number | undefined {
   const v = t.options[key];
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw sqlError(t.stmt.optionPos[key], `option '${key}' of table '${t.name}' must be a number, got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n))
+    throw sqlError(t.stmt.optionPos[key], `option '${key}' of table '${t.name}' must be a number, got '${v}'`);
   return n;
 }
 function connector(t: TableDef): string {
@@ -41,7 +42,8 @@ function connector(t: TableDef): string {
 }
 function checkKeys(t: TableDef, allowed: (k: string) => boolean): void {
   for (const k of Object.keys(t.options)) {
-    if (!allowed(k)) throw sqlError(t.stmt.optionPos[k], `unknown option '${k}' for connector '${t.options.connector}' of table '${t.name}'`);
+    if (!allowed(k))
+      throw sqlError(t.stmt.optionPos[k], `unknown option '${k}' for connector '${t.options.connector}' of table '${t.name}'`);
   }
 }
 
@@ -61,21 +63,45 @@ export function tableSource(t: TableDef, pos: Pos): TableSource {
   const kind = connector(t);
   switch (kind) {
     case 'filesystem': {
-      checkKeys(t, (k) => ['connector', 'path', 'format', 'csv.field-delimiter', 'csv.ignore-first-line', 'source.monitor-interval'].includes(k) || k.startsWith('sink.'));
+      checkKeys(
+        t,
+        (k) =>
+          ['connector', 'path', 'format', 'csv.field-delimiter', 'csv.ignore-first-line', 'source.monitor-interval'].includes(k) ||
+          k.startsWith('sink.'),
+      );
       const path = need(t, 'path', '/data/input.jsonl').replace(/^file:\/\//, '');
       const format = need(t, 'format', 'json');
       if (format === 'json') return { source: Sources.jsonLines(path) as Source<unknown>, toRow: rowMaker(t) };
       if (format === 'csv') {
         const names = t.columns.filter((c) => c.computed === undefined).map((c) => c.name);
         const separator = opt(t, 'csv.field-delimiter') ?? ',';
-        return { source: Sources.csv(path, { columns: names, separator, header: opt(t, 'csv.ignore-first-line') === 'true' }) as Source<unknown>, toRow: rowMaker(t) };
+        return {
+          source: Sources.csv(path, { columns: names, separator, header: opt(t, 'csv.ignore-first-line') === 'true' }) as Source<unknown>,
+          toRow: rowMaker(t),
+        };
       }
       throw sqlError(t.stmt.optionPos.format, `format '${format}' of table '${t.name}' is not known (expected 'json' or 'csv')`);
     }
     case 'nexmark': {
-      checkKeys(t, (k) => ['connector', 'events.num', 'first-event.rate', 'next-event.rate', 'person.proportion', 'auction.proportion', 'bid.proportion', 'emit.rate', 'base-time', 'max-emit-speed', 'keep-alive', 'stop-at'].includes(k));
+      checkKeys(t, (k) =>
+        [
+          'connector',
+          'events.num',
+          'first-event.rate',
+          'next-event.rate',
+          'person.proportion',
+          'auction.proportion',
+          'bid.proportion',
+          'emit.rate',
+          'base-time',
+          'max-emit-speed',
+          'keep-alive',
+          'stop-at',
+        ].includes(k),
+      );
       const events = num(t, 'events.num');
-      if (events === undefined) throw sqlError(t.stmt.pos, `table '${t.name}' needs the option 'events.num' (eddy's nexmark generator is bounded)`);
+      if (events === undefined)
+        throw sqlError(t.stmt.pos, `table '${t.name}' needs the option 'events.num' (eddy's nexmark generator is bounded)`);
       const source = Sources.nexmark({
         events,
         rate: num(t, 'next-event.rate') ?? num(t, 'first-event.rate'),
@@ -114,39 +140,49 @@ function hash(i: number, c: number): number {
 
 /** Flink's datagen connector: 'number-of-rows', 'rows-per-second', per column 'fields.C.kind' sequence|random with start/end, min/max, length. */
 function datagen(t: TableDef): Source<unknown> {
-  checkKeys(t, (k) => ['connector', 'number-of-rows', 'rows-per-second'].includes(k) || /^fields\.[^.]+\.(kind|start|end|min|max|length)$/.test(k));
+  checkKeys(
+    t,
+    (k) => ['connector', 'number-of-rows', 'rows-per-second'].includes(k) || /^fields\.[^.]+\.(kind|start|end|min|max|length)$/.test(k),
+  );
   const rows = num(t, 'number-of-rows');
   const rate = num(t, 'rows-per-second');
-  const gens = t.columns.filter((c) => c.computed === undefined).map((c, ci) => {
-    const p = `fields.${c.name}.`;
-    const kind = opt(t, `${p}kind`) ?? 'random';
-    if (kind === 'sequence') {
-      const start = num(t, `${p}start`, 0)!;
-      const end = num(t, `${p}end`);
-      if (end !== undefined && rows === undefined) return { name: c.name, fn: (i: number) => start + i, limit: end - start + 1 };
-      return { name: c.name, fn: (i: number) => start + i, limit: undefined };
-    }
-    if (kind !== 'random') throw sqlError(t.stmt.optionPos[`${p}kind`], `'${p}kind' must be 'sequence' or 'random', got '${kind}'`);
-    const min = num(t, `${p}min`, 0)!;
-    const max = num(t, `${p}max`, c.type.name === 'INT' ? 2_147_483_647 : 1_000_000)!;
-    const len = num(t, `${p}length`, 10)!;
-    switch (c.type.name) {
-      case 'BIGINT':
-      case 'INT':
-        return { name: c.name, fn: (i: number) => min + Math.floor(hash(i, ci) * (max - min + 1)), limit: undefined };
-      case 'DOUBLE':
-      case 'DECIMAL':
-        return { name: c.name, fn: (i: number) => min + hash(i, ci) * (max - min), limit: undefined };
-      case 'BOOLEAN':
-        return { name: c.name, fn: (i: number) => hash(i, ci) < 0.5, limit: undefined };
-      case 'VARCHAR':
-        return { name: c.name, fn: (i: number) => Array.from({ length: len }, (_, j) => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(hash(i * 131 + j, ci) * 26)]).join(''), limit: undefined };
-      case 'TIMESTAMP':
-        return { name: c.name, fn: (i: number) => Date.UTC(2015, 6, 15) + i, limit: undefined };
-      default:
-        throw sqlUnsupported(c.computed?.pos ?? t.stmt.pos, `datagen for a ${c.type.name} column`);
-    }
-  });
+  const gens = t.columns
+    .filter((c) => c.computed === undefined)
+    .map((c, ci) => {
+      const p = `fields.${c.name}.`;
+      const kind = opt(t, `${p}kind`) ?? 'random';
+      if (kind === 'sequence') {
+        const start = num(t, `${p}start`, 0)!;
+        const end = num(t, `${p}end`);
+        if (end !== undefined && rows === undefined) return { name: c.name, fn: (i: number) => start + i, limit: end - start + 1 };
+        return { name: c.name, fn: (i: number) => start + i, limit: undefined };
+      }
+      if (kind !== 'random') throw sqlError(t.stmt.optionPos[`${p}kind`], `'${p}kind' must be 'sequence' or 'random', got '${kind}'`);
+      const min = num(t, `${p}min`, 0)!;
+      const max = num(t, `${p}max`, c.type.name === 'INT' ? 2_147_483_647 : 1_000_000)!;
+      const len = num(t, `${p}length`, 10)!;
+      switch (c.type.name) {
+        case 'BIGINT':
+        case 'INT':
+          return { name: c.name, fn: (i: number) => min + Math.floor(hash(i, ci) * (max - min + 1)), limit: undefined };
+        case 'DOUBLE':
+        case 'DECIMAL':
+          return { name: c.name, fn: (i: number) => min + hash(i, ci) * (max - min), limit: undefined };
+        case 'BOOLEAN':
+          return { name: c.name, fn: (i: number) => hash(i, ci) < 0.5, limit: undefined };
+        case 'VARCHAR':
+          return {
+            name: c.name,
+            fn: (i: number) =>
+              Array.from({ length: len }, (_, j) => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(hash(i * 131 + j, ci) * 26)]).join(''),
+            limit: undefined,
+          };
+        case 'TIMESTAMP':
+          return { name: c.name, fn: (i: number) => Date.UTC(2015, 6, 15) + i, limit: undefined };
+        default:
+          throw sqlUnsupported(c.computed?.pos ?? t.stmt.pos, `datagen for a ${c.type.name} column`);
+      }
+    });
   const limits = gens.map((g) => g.limit).filter((l): l is number => l !== undefined);
   const count = rows ?? (limits.length > 0 ? Math.min(...limits) : undefined);
   const src = Sources.generator<Row>({
@@ -191,7 +227,11 @@ export function tableSink(t: TableDef): TableSink {
       checkKeys(t, (k) => ['connector', 'path', 'format'].includes(k) || k.startsWith('sink.') || k.startsWith('partition.'));
       const path = need(t, 'path', '/data/output').replace(/^file:\/\//, '');
       const format = need(t, 'format', 'json');
-      if (format !== 'json') throw sqlUnsupported(t.stmt.optionPos.format, `format '${format}' for a filesystem sink (eddy writes JSON lines: 'format' = 'json')`);
+      if (format !== 'json')
+        throw sqlUnsupported(
+          t.stmt.optionPos.format,
+          `format '${format}' for a filesystem sink (eddy writes JSON lines: 'format' = 'json')`,
+        );
       // With a primary key the table is an upsert sink: JSON lines of +I/+U/-D by key (sqlchange's).
       if (t.primaryKey) return { sink: upsertJsonLinesFile(path, { key: t.primaryKey }) as Sink<unknown>, accepts: 'upsert' };
       return { sink: Sinks.jsonLinesFile(path) as Sink<unknown>, accepts: 'append' };
@@ -203,9 +243,14 @@ export function tableSink(t: TableDef): TableSink {
       checkKeys(t, (k) => ['connector', 'url', 'table-name', 'sink.mode'].includes(k));
       const connectionString = need(t, 'url', 'postgresql://user@127.0.0.1:5432/db');
       const table = need(t, 'table-name', t.name);
-      if (t.primaryKey) return { sink: postgresUpsertSink({ connectionString, table, columns: names, key: t.primaryKey }) as Sink<unknown>, accepts: 'upsert' };
+      if (t.primaryKey)
+        return {
+          sink: postgresUpsertSink({ connectionString, table, columns: names, key: t.primaryKey }) as Sink<unknown>,
+          accepts: 'upsert',
+        };
       const mode = opt(t, 'sink.mode') ?? 'exactly-once';
-      if (mode !== 'exactly-once' && mode !== 'at-least-once') throw sqlError(t.stmt.optionPos['sink.mode'], `'sink.mode' must be 'exactly-once' or 'at-least-once', got '${mode}'`);
+      if (mode !== 'exactly-once' && mode !== 'at-least-once')
+        throw sqlError(t.stmt.optionPos['sink.mode'], `'sink.mode' must be 'exactly-once' or 'at-least-once', got '${mode}'`);
       return { sink: Sinks.postgres<Row>({ connectionString, table, columns: names, mode }) as Sink<unknown>, accepts: 'append' };
     }
     case 'redis':
@@ -214,7 +259,8 @@ export function tableSink(t: TableDef): TableSink {
       checkKeys(t, (k) => ['connector', 'url', kind === 'redis' ? 'stream' : 'subject', 'sink.mode'].includes(k));
       const url = need(t, 'url', kind === 'redis' ? 'redis://127.0.0.1:6379' : 'nats://127.0.0.1:4222');
       const mode = opt(t, 'sink.mode') ?? 'exactly-once';
-      if (mode !== 'exactly-once' && mode !== 'at-least-once') throw sqlError(t.stmt.optionPos['sink.mode'], `'sink.mode' must be 'exactly-once' or 'at-least-once', got '${mode}'`);
+      if (mode !== 'exactly-once' && mode !== 'at-least-once')
+        throw sqlError(t.stmt.optionPos['sink.mode'], `'sink.mode' must be 'exactly-once' or 'at-least-once', got '${mode}'`);
       const fields = (row: Row): Record<string, string | number | boolean> => {
         const o: Record<string, string | number | boolean> = {};
         for (const n of names) {
@@ -223,8 +269,20 @@ export function tableSink(t: TableDef): TableSink {
         }
         return o;
       };
-      if (kind === 'redis') return { sink: Sinks.redisStream<Row>({ url, stream: need(t, 'stream', t.name), mode, fields }) as Sink<unknown>, accepts: 'append' };
-      return { sink: Sinks.jetstream<Row>({ url, subject: need(t, 'subject', t.name), mode, data: (row) => JSON.stringify(fields(row)) }) as Sink<unknown>, accepts: 'append' };
+      if (kind === 'redis')
+        return {
+          sink: Sinks.redisStream<Row>({ url, stream: need(t, 'stream', t.name), mode, fields }) as Sink<unknown>,
+          accepts: 'append',
+        };
+      return {
+        sink: Sinks.jetstream<Row>({
+          url,
+          subject: need(t, 'subject', t.name),
+          mode,
+          data: (row) => JSON.stringify(fields(row)),
+        }) as Sink<unknown>,
+        accepts: 'append',
+      };
     }
     case 'blackhole':
       checkKeys(t, (k) => k === 'connector');
@@ -234,7 +292,11 @@ export function tableSink(t: TableDef): TableSink {
       checkKeys(t, (k) => k === 'connector');
       return { sink: Sinks.collect() as Sink<unknown>, accepts: 'changelog' };
     default:
-      if (SOURCES.includes(kind)) throw sqlError(t.stmt.pos, `table '${t.name}' (connector '${kind}') is a source only; INSERT INTO needs a sink table (filesystem, print, blackhole)`);
+      if (SOURCES.includes(kind))
+        throw sqlError(
+          t.stmt.pos,
+          `table '${t.name}' (connector '${kind}') is a source only; INSERT INTO needs a sink table (filesystem, print, blackhole)`,
+        );
       throw unknownConnector(t, kind, SINKS);
   }
 }

@@ -18,7 +18,8 @@ export function cumulatingWindows(stepMs: number, maxSizeMs: number, isEventTime
       const ts = isEventTime ? eventTs : now;
       const start = windowStart(ts, 0, maxSizeMs);
       const out: TimeWindow[] = [];
-      for (let end = start + stepMs * (Math.floor((ts - start) / stepMs) + 1); end <= start + maxSizeMs; end += stepMs) out.push({ start, end });
+      for (let end = start + stepMs * (Math.floor((ts - start) / stepMs) + 1); end <= start + maxSizeMs; end += stepMs)
+        out.push({ start, end });
       return out;
     },
     defaultTrigger(): Trigger<unknown> {

@@ -67,7 +67,12 @@ export function multiplicationType(a: SqlType, b: SqlType): SqlType | undefined 
  * `a * b` exactly for operands of scales sa and sb, rounded HALF_UP to the result's scale;
  * NULL past `precision` digits.
  */
-export function decimalMultiply(sa: number, sb: number, resultScale: number, precision = MAX_PRECISION): (a: number, b: number) => number | null {
+export function decimalMultiply(
+  sa: number,
+  sb: number,
+  resultScale: number,
+  precision = MAX_PRECISION,
+): (a: number, b: number) => number | null {
   const fa = POW10[sa]!;
   const fb = POW10[sb]!;
   const drop = sa + sb - resultScale;
@@ -315,10 +320,18 @@ export function decimalSum(scale: number): DecimalSum {
   };
   return {
     add,
-    merge: (x, y) => (x === null ? y : y === null ? x : typeof x === 'number' && typeof y === 'number' && Math.abs(x + y) < SAFE ? x + y : norm(big(x) + big(y))),
+    merge: (x, y) =>
+      x === null
+        ? y
+        : y === null
+          ? x
+          : typeof x === 'number' && typeof y === 'number' && Math.abs(x + y) < SAFE
+            ? x + y
+            : norm(big(x) + big(y)),
     sum: (s) => (s === null ? null : toNumber(big(s), scale, MAX_PRECISION)),
     // Flink's AVG is the sum divided by the count (DecimalDataUtils.divide) at DECIMAL(38, max(6, s)).
-    avg: (s, n) => (s === null || n === 0 ? null : toNumber(divide(big(s), BigInt(n) * 10n ** BigInt(scale), avgScale), avgScale, MAX_PRECISION)),
+    avg: (s, n) =>
+      s === null || n === 0 ? null : toNumber(divide(big(s), BigInt(n) * 10n ** BigInt(scale), avgScale), avgScale, MAX_PRECISION),
   };
 }
 
@@ -326,7 +339,8 @@ export function decimalSum(scale: number): DecimalSum {
 export function sinkCasts(from: readonly SqlType[], to: readonly SqlType[]): Array<[number, (v: unknown) => number | null]> | undefined {
   const casts: Array<[number, (v: unknown) => number | null]> = [];
   to.forEach((t, i) => {
-    if (t.name === 'DECIMAL' && t.scale !== undefined && !fitsDecimal(from[i]!, t.precision!, t.scale)) casts.push([i, decimalCast(t.precision!, t.scale)]);
+    if (t.name === 'DECIMAL' && t.scale !== undefined && !fitsDecimal(from[i]!, t.precision!, t.scale))
+      casts.push([i, decimalCast(t.precision!, t.scale)]);
   });
   return casts.length > 0 ? casts : undefined;
 }

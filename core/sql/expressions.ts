@@ -7,7 +7,19 @@ import { sqlError, sqlUnsupported } from './errors.js';
 import { scalarFunction, TIME_UNITS } from './scalar-functions.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { comparable, coerce, isInteger, isNumeric, resolveType, T, toMillis, typeName, widen, type SqlType } from './types.js';
-import { additionType, asDecimal, decimalAdd, decimalCast, decimalDivide, decimalLiteralType, decimalModulo, decimalMultiply, divisionType, moduloType, multiplicationType } from './decimal.js';
+import {
+  additionType,
+  asDecimal,
+  decimalAdd,
+  decimalCast,
+  decimalDivide,
+  decimalLiteralType,
+  decimalModulo,
+  decimalMultiply,
+  divisionType,
+  moduloType,
+  multiplicationType,
+} from './decimal.js';
 import { constJs, jsOf, readJs, shared, withJs, type Js } from './codegen.js';
 
 /** A row as the runtime carries it: a plain object keyed by field key. */
@@ -33,18 +45,47 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
   const pre = scope.computed?.get(exprKey(e));
   if (pre !== undefined) {
     const key = pre.key;
-    return { fn: withJs((r: Row) => r[key], (_, row) => `${row}[${JSON.stringify(key)}]`), type: pre.type };
+    return {
+      fn: withJs(
+        (r: Row) => r[key],
+        (_, row) => `${row}[${JSON.stringify(key)}]`,
+      ),
+      type: pre.type,
+    };
   }
   switch (e.k) {
     case 'lit':
-      return { fn: withJs(() => e.value, (b) => constJs(b, e.value)), type: e.value === null ? T.NULL : typeof e.value === 'number' ? (e.text !== undefined ? decimalLiteralType(e.text) : undefined) ?? (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL) : typeof e.value === 'boolean' ? T.BOOLEAN : T.VARCHAR };
+      return {
+        fn: withJs(
+          () => e.value,
+          (b) => constJs(b, e.value),
+        ),
+        type:
+          e.value === null
+            ? T.NULL
+            : typeof e.value === 'number'
+              ? ((e.text !== undefined ? decimalLiteralType(e.text) : undefined) ??
+                (Number.isInteger(e.value) ? (Math.abs(e.value) > 2_147_483_647 ? T.BIGINT : T.INT) : T.DECIMAL))
+              : typeof e.value === 'boolean'
+                ? T.BOOLEAN
+                : T.VARCHAR,
+      };
     case 'interval':
-      return { fn: withJs(() => e.ms, (b) => constJs(b, e.ms)), type: T.INTERVAL };
+      return {
+        fn: withJs(
+          () => e.ms,
+          (b) => constJs(b, e.ms),
+        ),
+        type: T.INTERVAL,
+      };
     case 'ref': {
       const r = resolveRef(scope.fields, e);
       // The field's accessor (a pending calc's column) inline, then the ROW path under it.
       const get = r.field.get;
-      const js: Js = get === undefined ? (_, row) => readJs(row, r.key, r.path) : (b, row) => `(${jsOf(get)(b, row)}${r.path.map((p) => `?.[${JSON.stringify(p)}]`).join('')} ?? null)`;
+      const js: Js =
+        get === undefined
+          ? (_, row) => readJs(row, r.key, r.path)
+          : (b, row) => `(${jsOf(get)(b, row)}${r.path.map((p) => `?.[${JSON.stringify(p)}]`).join('')} ?? null)`;
       return { fn: withJs(refClosure(r.key, r.path, get), js), type: r.type };
     }
     case 'star':
@@ -139,7 +180,8 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const n = ws.length;
       if (operand === undefined) {
         // As text: WHEN … THEN … WHEN … as one conditional expression.
-        const js: Js = (b, row) => `(${ws.map((w, i) => `${jsOf(w)(b, row)} === true ? ${jsOf(ts[i]!)(b, row)} : `).join('')}${other ? jsOf(other)(b, row) : 'null'})`;
+        const js: Js = (b, row) =>
+          `(${ws.map((w, i) => `${jsOf(w)(b, row)} === true ? ${jsOf(ts[i]!)(b, row)} : `).join('')}${other ? jsOf(other)(b, row) : 'null'})`;
         const fn = (r: Row): unknown => {
           for (let i = 0; i < n; i++) if (ws[i]!(r) === true) return ts[i]!(r);
           return other ? other(r) : null;
@@ -169,8 +211,15 @@ export function compile(e: Expr, scope: ExprScope): Compiled {
       const x = compile(e.e, scope);
       const unit = TIME_UNITS[e.unit];
       if (unit === undefined) throw sqlUnsupported(e.pos, `EXTRACT(${e.unit} FROM …)`);
-      if (x.type.name !== 'TIMESTAMP' && x.type.name !== 'NULL') throw sqlError(e.e.pos, `EXTRACT expects a TIMESTAMP, got ${typeName(x.type)}`);
-      return { fn: (r) => { const v = x.fn(r); return v === null ? null : unit(new Date(v as number)); }, type: T.BIGINT };
+      if (x.type.name !== 'TIMESTAMP' && x.type.name !== 'NULL')
+        throw sqlError(e.e.pos, `EXTRACT expects a TIMESTAMP, got ${typeName(x.type)}`);
+      return {
+        fn: (r) => {
+          const v = x.fn(r);
+          return v === null ? null : unit(new Date(v as number));
+        },
+        type: T.BIGINT,
+      };
     }
     case 'call':
       return call(e, scope);
@@ -198,14 +247,29 @@ function refClosure(key: string, path: readonly string[], get: ((row: Row) => un
 }
 
 function call(e: Expr & { k: 'call' }, scope: ExprScope): Compiled {
-  if (e.over) throw sqlUnsupported(e.pos, `${e.name}() OVER (…) outside the Top-N pattern (SELECT … FROM (SELECT …, ROW_NUMBER() OVER (…) AS rn …) WHERE rn <= N)`);
-  if (AGGREGATES.has(e.name)) throw sqlError(e.pos, `aggregate function ${e.name} is not allowed here (only in the select list or HAVING of a query with GROUP BY or aggregation)`);
+  if (e.over)
+    throw sqlUnsupported(
+      e.pos,
+      `${e.name}() OVER (…) outside the Top-N pattern (SELECT … FROM (SELECT …, ROW_NUMBER() OVER (…) AS rn …) WHERE rn <= N)`,
+    );
+  if (AGGREGATES.has(e.name))
+    throw sqlError(
+      e.pos,
+      `aggregate function ${e.name} is not allowed here (only in the select list or HAVING of a query with GROUP BY or aggregation)`,
+    );
   if (/^(TUMBLE|HOP|SESSION)(_START|_END|_ROWTIME)?$/.test(e.name)) {
-    throw sqlError(e.pos, `${e.name} is a group window function: it belongs in GROUP BY ${e.name.replace(/_.*/, '')}(time, INTERVAL …) and its _START/_END in the select list of that query`);
+    throw sqlError(
+      e.pos,
+      `${e.name} is a group window function: it belongs in GROUP BY ${e.name.replace(/_.*/, '')}(time, INTERVAL …) and its _START/_END in the select list of that query`,
+    );
   }
   if (e.filter) throw sqlError(e.filter.pos, `FILTER (WHERE …) applies to aggregate functions only, not ${e.name}`);
   const args = e.args.map((a) => compile(a, scope));
-  const f = scalarFunction(e.name, args.map((a) => a.type), e.pos);
+  const f = scalarFunction(
+    e.name,
+    args.map((a) => a.type),
+    e.pos,
+  );
   const fns = args.map((a) => a.fn);
   const body = f.fn;
   // One to three arguments (MOD, UPPER, …) as text calling the function, which V8 can inline
@@ -233,7 +297,12 @@ function nullIn(body: (...a: unknown[]) => unknown, n: 1 | 2 | 3): (a?: unknown,
   const known = nullIns[n - 1]!;
   let f = known.get(body);
   if (f === undefined) {
-    f = n === 1 ? (v) => (v === null ? null : body(v)) : n === 2 ? (a, b) => (a === null || b === null ? null : body(a, b)) : (a, b, c) => (a === null || b === null || c === null ? null : body(a, b, c));
+    f =
+      n === 1
+        ? (v) => (v === null ? null : body(v))
+        : n === 2
+          ? (a, b) => (a === null || b === null ? null : body(a, b))
+          : (a, b, c) => (a === null || b === null || c === null ? null : body(a, b, c));
     known.set(body, f);
   }
   return f;
@@ -263,19 +332,25 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
     case '+':
     case '-': {
       // Time arithmetic: TIMESTAMP ± INTERVAL, INTERVAL + TIMESTAMP (the interval is milliseconds, so a plain sum).
-      if ((l.type.name === 'TIMESTAMP' && r.type.name === 'INTERVAL') || (e.op === '+' && l.type.name === 'INTERVAL' && r.type.name === 'TIMESTAMP')) {
+      if (
+        (l.type.name === 'TIMESTAMP' && r.type.name === 'INTERVAL') ||
+        (e.op === '+' && l.type.name === 'INTERVAL' && r.type.name === 'TIMESTAMP')
+      ) {
         return { fn: lifted2(e.op === '-' ? subtract : add, l, r), type: T.TIMESTAMP };
       }
       arithmetic(l, r, e);
       const dec = additionType(l.type, r.type);
-      if (dec !== undefined) return decimalOp(l, r, dec, e.op, () => decimalAdd(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec, e.op === '-' ? -1 : 1));
+      if (dec !== undefined)
+        return decimalOp(l, r, dec, e.op, () => decimalAdd(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec, e.op === '-' ? -1 : 1));
       return { fn: lifted2(e.op === '-' ? subtract : add, l, r), type: widen(l.type, r.type) };
     }
     case '*': {
       arithmetic(l, r, e);
       const dec = multiplicationType(l.type, r.type);
       if (dec !== undefined) {
-        return decimalOp(l, r, dec, '*', () => decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!, dec.precision));
+        return decimalOp(l, r, dec, '*', () =>
+          decimalMultiply(asDecimal(l.type)!.scale, asDecimal(r.type)!.scale, dec.scale!, dec.precision),
+        );
       }
       return { fn: lifted2(multiply, l, r), type: widen(l.type, r.type) };
     }
@@ -320,12 +395,24 @@ type Op2 = (a: unknown, b: unknown) => unknown;
 function lifted2(op: Op2, l: Compiled, r: Compiled, share = true): (row: Row) => unknown {
   const lf = l.fn;
   const rf = r.fn;
-  return (share ? shared : withJs)((row: Row) => op(lf(row), rf(row)), (b, row) => `${b.bind(op)}(${jsOf(lf)(b, row)}, ${jsOf(rf)(b, row)})`);
+  return (share ? shared : withJs)(
+    (row: Row) => op(lf(row), rf(row)),
+    (b, row) => `${b.bind(op)}(${jsOf(lf)(b, row)}, ${jsOf(rf)(b, row)})`,
+  );
 }
 
-function lifted3(op: (a: unknown, b: unknown, c: unknown) => unknown, x: Compiled, y: Compiled, z: Compiled, share = true): (row: Row) => unknown {
+function lifted3(
+  op: (a: unknown, b: unknown, c: unknown) => unknown,
+  x: Compiled,
+  y: Compiled,
+  z: Compiled,
+  share = true,
+): (row: Row) => unknown {
   const [xf, yf, zf] = [x.fn, y.fn, z.fn];
-  return (share ? shared : withJs)((row: Row) => op(xf(row), yf(row), zf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)}, ${jsOf(yf)(b, row)}, ${jsOf(zf)(b, row)})`);
+  return (share ? shared : withJs)(
+    (row: Row) => op(xf(row), yf(row), zf(row)),
+    (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)}, ${jsOf(yf)(b, row)}, ${jsOf(zf)(b, row)})`,
+  );
 }
 
 /** A value's place in the order of its type: -1, 0 or 1. */
@@ -354,7 +441,10 @@ const remainder: Op2 = (a, b) => (a === null || b === null ? null : (a as number
 /** `op` over one compiled operand, as a closure and as source text calling `op` (shared as lifted2). */
 function lifted1(op: (v: unknown) => unknown, x: Compiled, share = true): (row: Row) => unknown {
   const xf = x.fn;
-  return (share ? shared : withJs)((row: Row) => op(xf(row)), (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)})`);
+  return (share ? shared : withJs)(
+    (row: Row) => op(xf(row)),
+    (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)})`,
+  );
 }
 const isNull = (v: unknown): boolean => v === null;
 const isNotNull = (v: unknown): boolean => v !== null;
@@ -374,10 +464,15 @@ function or(a: unknown, b: unknown): boolean | null {
 }
 
 function comparison(l: Compiled, r: Compiled, e: Expr): void {
-  if (!comparable(l.type, r.type)) throw sqlError(e.pos, `cannot compare ${typeName(l.type)} with ${typeName(r.type)}${isNumeric(l.type) !== isNumeric(r.type) ? ' (CAST one side to the type of the other)' : ''}`);
+  if (!comparable(l.type, r.type))
+    throw sqlError(
+      e.pos,
+      `cannot compare ${typeName(l.type)} with ${typeName(r.type)}${isNumeric(l.type) !== isNumeric(r.type) ? ' (CAST one side to the type of the other)' : ''}`,
+    );
 }
 function arithmetic(l: Compiled, r: Compiled, e: Expr & { k: 'binary' }): void {
-  if (!isNumeric(l.type) || !isNumeric(r.type)) throw sqlError(e.pos, `operator ${e.op} expects numbers, got ${typeName(l.type)} ${e.op} ${typeName(r.type)}`);
+  if (!isNumeric(l.type) || !isNumeric(r.type))
+    throw sqlError(e.pos, `operator ${e.op} expects numbers, got ${typeName(l.type)} ${e.op} ${typeName(r.type)}`);
 }
 function boolean(x: Compiled, e: Expr, what: string): void {
   if (x.type.name !== 'BOOLEAN' && x.type.name !== 'NULL') throw sqlError(e.pos, `${what} expects a BOOLEAN, got ${typeName(x.type)}`);
@@ -390,8 +485,11 @@ function likeRegex(pattern: string): RegExp {
 }
 
 function castFn(from: SqlType, to: SqlType): (v: unknown) => unknown {
-  if (to.name === 'VARCHAR' && from.name === 'TIMESTAMP') return (v) => (v === null ? null : new Date(v as number).toISOString().replace('T', ' ').replace('Z', ''));
-  if (isInteger(to)) return (v) => (v === null ? null : typeof v === 'string' ? (Number.isNaN(Number(v)) ? null : Math.trunc(Number(v))) : Math.trunc(Number(v)));
+  if (to.name === 'VARCHAR' && from.name === 'TIMESTAMP')
+    return (v) => (v === null ? null : new Date(v as number).toISOString().replace('T', ' ').replace('Z', ''));
+  if (isInteger(to))
+    return (v) =>
+      v === null ? null : typeof v === 'string' ? (Number.isNaN(Number(v)) ? null : Math.trunc(Number(v))) : Math.trunc(Number(v));
   if (to.name === 'TIMESTAMP') return (v) => (v === null ? null : toMillis(v));
   if (to.name === 'DECIMAL' && to.scale !== undefined) return decimalCast(to.precision!, to.scale);
   return (v) => coerce(v, to);

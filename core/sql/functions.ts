@@ -37,17 +37,26 @@ export function userFunction(name: string): { fn: UserFunction; type: SqlType } 
 /** Loads the module of `CREATE FUNCTION name AS 'module' [LANGUAGE …]` and registers its default export. */
 export function createFunction(name: string, module: string, language: string | undefined, baseDir: string, pos: Pos): void {
   if (language !== undefined && language !== 'JAVASCRIPT') {
-    throw new EddyError('UNSUPPORTED', `SQL line ${pos.line}, column ${pos.col}: CREATE FUNCTION ${name}: LANGUAGE ${language} is not supported; write the function as a JavaScript module and name its file (LANGUAGE JAVASCRIPT or no LANGUAGE clause)`);
+    throw new EddyError(
+      'UNSUPPORTED',
+      `SQL line ${pos.line}, column ${pos.col}: CREATE FUNCTION ${name}: LANGUAGE ${language} is not supported; write the function as a JavaScript module and name its file (LANGUAGE JAVASCRIPT or no LANGUAGE clause)`,
+    );
   }
   if (/^[a-z_$][\w$]*(\.[a-z_$][\w$]*)+$/i.test(module) && !/\.(c|m)?js$/.test(module)) {
-    throw new EddyError('UNSUPPORTED', `SQL line ${pos.line}, column ${pos.col}: CREATE FUNCTION ${name} AS '${module}' names a Java class; point it at a JavaScript module instead, e.g. AS './count-char.js'`);
+    throw new EddyError(
+      'UNSUPPORTED',
+      `SQL line ${pos.line}, column ${pos.col}: CREATE FUNCTION ${name} AS '${module}' names a Java class; point it at a JavaScript module instead, e.g. AS './count-char.js'`,
+    );
   }
   const path = isAbsolute(module) ? module : join(baseDir, module);
   let loaded: unknown;
   try {
     loaded = createRequire(join(baseDir, 'script.sql'))(path);
   } catch (err) {
-    throw sqlError(pos, `CREATE FUNCTION ${name}: cannot load module ${path} (${(err as Error).message.split('\n')[0]}); check the path, relative to the SQL file`);
+    throw sqlError(
+      pos,
+      `CREATE FUNCTION ${name}: cannot load module ${path} (${(err as Error).message.split('\n')[0]}); check the path, relative to the SQL file`,
+    );
   }
   const exp = loaded as { default?: unknown } | UserFunction;
   const fn = typeof exp === 'function' ? exp : (exp as { default?: unknown }).default;

@@ -52,7 +52,8 @@ function sqlQuery<T>(this: StreamExecutionEnvironment, select: string, name?: st
 // copy of eddy than the job's import (see ENVIRONMENT_PROTOTYPES).
 StreamExecutionEnvironment.prototype.sql = sql;
 StreamExecutionEnvironment.prototype.sqlQuery = sqlQuery;
-for (const proto of (globalThis as Record<symbol, Set<object> | undefined>)[ENVIRONMENT_PROTOTYPES] ?? []) Object.assign(proto, { sql, sqlQuery });
+for (const proto of (globalThis as Record<symbol, Set<object> | undefined>)[ENVIRONMENT_PROTOTYPES] ?? [])
+  Object.assign(proto, { sql, sqlQuery });
 
 export { registerFunction, type UserFunction } from './functions.js';
 export { SqlSession, formatPlan, type StatementResult } from './session.js';

@@ -215,7 +215,10 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
     }
     for (const g of groups.values()) joinGroup(g, out);
   };
-  const uid = ctx.uids.next('joinback', `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${m.names.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`);
+  const uid = ctx.uids.next(
+    'joinback',
+    `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${m.names.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`,
+  );
   return (m.xs.base as DataStream<Row>)
     .keyBy((row: Row) => row[end] ?? null)
     .window(TumblingEventTimeWindows.of(p.sizeMs))

@@ -73,7 +73,9 @@ function sameColumn(a: ColumnFn | undefined, b: ColumnFn | undefined): boolean {
 }
 
 /** The right side as a projection of a stream (the aggregate, if it is one): the columns it copies, its row function, its operator if built. */
-function overAggregate(r: Rel): { input: AnyStream; copyOf: (key: string) => string | undefined; rightRow: (row: Row) => Row; built?: AnyStream } | undefined {
+function overAggregate(
+  r: Rel,
+): { input: AnyStream; copyOf: (key: string) => string | undefined; rightRow: (row: Row) => Row; built?: AnyStream } | undefined {
   const rc = pendingCalc(r);
   if (rc !== undefined) {
     if (rc.conds.length > 0 || rc.updating || rc.asInserts) return undefined;
@@ -85,7 +87,8 @@ function overAggregate(r: Rel): { input: AnyStream; copyOf: (key: string) => str
   }
   // Built already (a subquery's projection): what the planner recorded of it.
   const st = stepOf(r.stream);
-  if (st?.k === 'calc') return st.filters ? undefined : { input: st.input, copyOf: st.copyOf, rightRow: (row) => st.apply(row)!, built: r.stream };
+  if (st?.k === 'calc')
+    return st.filters ? undefined : { input: st.input, copyOf: st.copyOf, rightRow: (row) => st.apply(row)!, built: r.stream };
   return { input: r.stream, copyOf: (k) => k, rightRow: (row) => row };
 }
 
@@ -142,7 +145,8 @@ export function fuseExtremeJoin(p: ExtremeJoinPlan, ctx: PlanContext): AnyStream
   if (step?.k !== 'window') return undefined;
   const w = step.window;
   const agg = step.aggs[0];
-  if (w.fn !== 'TUMBLE' || w.proctime || w.timeKey !== tKey || step.groups !== 0 || step.aggs.length !== 1 || agg === undefined) return undefined;
+  if (w.fn !== 'TUMBLE' || w.proctime || w.timeKey !== tKey || step.groups !== 0 || step.aggs.length !== 1 || agg === undefined)
+    return undefined;
   const vKey = agg.argKey;
   if ((agg.kind !== 'max' && agg.kind !== 'min') || agg.filtered || vKey === undefined || !NUMBERS.has(agg.type.name)) return undefined;
   if (!sameRows(l, step, [tKey, vKey])) return undefined;
@@ -167,7 +171,10 @@ export function fuseExtremeJoin(p: ExtremeJoinPlan, ctx: PlanContext): AnyStream
   const kind = agg.kind.toUpperCase();
   const what = `${kind}(${vKey}) per TUMBLE window of ${size} ms`;
   const fanOutUid = ctx.uids.next('calc', 'rows on a window start also to the window before (a row on its end may match it)');
-  const uid = ctx.uids.next('extreme-join', `join with its own ${what} fused into one stage keyed by window: per window the rows at the running ${kind}, joined on ${p.detail} when the window fires; the ${kind} kept for late rows`);
+  const uid = ctx.uids.next(
+    'extreme-join',
+    `join with its own ${what} fused into one stage keyed by window: per window the rows at the running ${kind}, joined on ${p.detail} when the window fires; the ${kind} kept for late rows`,
+  );
   return windowExtremeJoin(l.stream as DataStream<Row>, {
     timeKey: tKey,
     valueKey: vKey,

@@ -37,7 +37,10 @@ export function andParts(e: Expr | undefined): Expr[] {
 }
 
 function andOf(parts: Expr[]): Expr | undefined {
-  return parts.reduce<Expr | undefined>((acc, e) => (acc === undefined ? e : { k: 'binary', op: 'AND', l: acc, r: e, pos: acc.pos }), undefined);
+  return parts.reduce<Expr | undefined>(
+    (acc, e) => (acc === undefined ? e : { k: 'binary', op: 'AND', l: acc, r: e, pos: acc.pos }),
+    undefined,
+  );
 }
 
 /** Whether `e` compiles over these fields alone. */
@@ -59,7 +62,12 @@ function sideOf(e: Expr, l: Rel, r: Rel): 'l' | 'r' | undefined {
 
 /** An equality between the two sides (what makes the join an equi-join). */
 function twoSided(e: Expr, l: Rel, r: Rel): boolean {
-  return e.k === 'binary' && e.op === '=' && ((over(e.l, l.fields) && over(e.r, r.fields)) || (over(e.l, r.fields) && over(e.r, l.fields))) && sideOf(e, l, r) === undefined;
+  return (
+    e.k === 'binary' &&
+    e.op === '=' &&
+    ((over(e.l, l.fields) && over(e.r, r.fields)) || (over(e.l, r.fields) && over(e.r, l.fields))) &&
+    sideOf(e, l, r) === undefined
+  );
 }
 
 /** Pushes what may go below a `type` join of `l` and `r` with `on` conjuncts and a `where`. */

@@ -60,7 +60,10 @@ function lowerBound(c: Expr, s: Rel, o: Rel, sTime: string): { lo: number; g: nu
 
 /** The retention the conjuncts `conds` of a join of `l` and `r` allow, if any. */
 export function joinRetention(l: Rel, r: Rel, conds: readonly Expr[]): JoinRetention | undefined {
-  for (const [side, s, o] of [[0, l, r], [1, r, l]] as const) {
+  for (const [side, s, o] of [
+    [0, l, r],
+    [1, r, l],
+  ] as const) {
     const sTime = s.rowtime;
     if (s.updating || sTime === undefined || o.updating || o.aheadOfWatermark === undefined) continue;
     let delta = Infinity;

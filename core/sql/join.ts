@@ -38,10 +38,12 @@ function conjuncts(e: Expr | undefined): Expr[] {
   return [e];
 }
 
-
 /** `rowtime ± INTERVAL …` of one side: the side and the constant offset, if `e` is that. */
 function timeTerm(e: Expr, l: Rel, r: Rel): { side: 'l' | 'r'; offset: number } | undefined {
-  for (const [side, rel] of [['l', l], ['r', r]] as const) {
+  for (const [side, rel] of [
+    ['l', l],
+    ['r', r],
+  ] as const) {
     const t = rel.rowtime === undefined ? undefined : offsetTerm(e, rel, (k) => k === rel.rowtime);
     if (t) return { side, offset: t.offset };
   }
@@ -58,7 +60,8 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
   const on = conjuncts(f.type === 'cross' ? where : f.on);
   const after = f.type === 'cross' ? undefined : where;
   const refs = reads === undefined ? undefined : refsOf([on, after, reads]);
-  if (f.r.k === 'table' && f.r.asOf !== undefined) return onWhere(planLookupJoin(f, f.r, ctx, refs), f.type === 'cross' ? undefined : where);
+  if (f.r.k === 'table' && f.r.asOf !== undefined)
+    return onWhere(planLookupJoin(f, f.r, ctx, refs), f.type === 'cross' ? undefined : where);
   const joinType = f.type === 'cross' ? 'inner' : f.type;
   // The left side is built before the right is planned (so uids keep their planning order)
   // unless a conjunct might be pushed into it.
@@ -75,7 +78,14 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
 }
 
 /** The join itself of `l` and `r` on the conjuncts `conds`. */
-function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 'right' | 'full', l: Rel, r: Rel, conds: Expr[], ctx: PlanContext): Rel {
+function planEquiJoin(
+  f: FromItem & { k: 'join' },
+  joinType: 'inner' | 'left' | 'right' | 'full',
+  l: Rel,
+  r: Rel,
+  conds: Expr[],
+  ctx: PlanContext,
+): Rel {
   // Right fields whose key the left already uses are renamed in the joined row.
   const leftKeys = new Set(l.fields.map((x) => x.key));
   const rightFields: Field[] = r.fields.map((x) => {
@@ -87,7 +97,11 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   const fields = [...l.fields, ...rightFields];
   const rFrom = r.fields.map((x) => x.key);
   const rTo = rightFields.map((x) => x.key);
-  const combine = pairBuilder(l.fields.map((x) => x.key), rFrom, rTo);
+  const combine = pairBuilder(
+    l.fields.map((x) => x.key),
+    rFrom,
+    rTo,
+  );
 
   const eqL: Compiled[] = [];
   const eqR: Compiled[] = [];
@@ -142,20 +156,27 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   // interval and window joins), so they are dropped before the join instead of meeting each other.
   const leftHasKey = (rows: AnyStream): AnyStream => {
     const fs = eqL.map((k) => k.fn);
-    return (rows as DataStream<Row>).filter((row) => fs.every((f) => f(row) !== null)).uid(ctx.uids.next('filter', 'left join key IS NOT NULL'));
+    return (rows as DataStream<Row>)
+      .filter((row) => fs.every((f) => f(row) !== null))
+      .uid(ctx.uids.next('filter', 'left join key IS NOT NULL'));
   };
   const on = eqExprs.map(exprText).join(' AND ');
 
   // Window join: both sides windowed the same way, joined on window_start and window_end.
   const wl = l.window;
   const wr = r.window;
-  const onWindow = (side: Rel, key: string | undefined): boolean => key !== undefined && eqL.concat(eqR).length > 0 && eqExprs.some((e) => e.k === 'binary' && [e.l, e.r].some((x) => x.k === 'ref' && refKey(x, side) === key));
+  const onWindow = (side: Rel, key: string | undefined): boolean =>
+    key !== undefined &&
+    eqL.concat(eqR).length > 0 &&
+    eqExprs.some((e) => e.k === 'binary' && [e.l, e.r].some((x) => x.k === 'ref' && refKey(x, side) === key));
   if (wl && wr && onWindow(l, wl.startKey) && onWindow(l, wl.endKey) && onWindow(r, wr.startKey) && onWindow(r, wr.endKey)) {
     if (joinType !== 'inner') throw sqlUnsupported(f.pos, `a ${joinType.toUpperCase()} window join (inner window joins are supported)`);
     if (wl.proctime || wr.proctime) throw sqlUnsupported(f.pos, 'a window join of processing-time windows');
-    if (wl.fn !== wr.fn || wl.sizeMs !== wr.sizeMs || wl.slideMs !== wr.slideMs) throw sqlError(f.pos, 'a window join needs the same windows on both sides');
+    if (wl.fn !== wr.fn || wl.sizeMs !== wr.sizeMs || wl.slideMs !== wr.slideMs)
+      throw sqlError(f.pos, 'a window join needs the same windows on both sides');
     const tumbleRaw = (w: typeof wl): boolean => w.fn === 'TUMBLE' && !w.aggregated;
-    if (!(wl.aggregated || tumbleRaw(wl)) || !(wr.aggregated || tumbleRaw(wr))) throw sqlUnsupported(f.pos, `a window join of raw ${wl.fn} TVF rows (join window aggregates, or TUMBLE windows)`);
+    if (!(wl.aggregated || tumbleRaw(wl)) || !(wr.aggregated || tumbleRaw(wr)))
+      throw sqlUnsupported(f.pos, `a window join of raw ${wl.fn} TVF rows (join window aggregates, or TUMBLE windows)`);
     l = materializeWindows(l, ctx, f.pos);
     r = materializeWindows(r, ctx, f.pos);
     // Rows of one window carry timestamps inside it (window_end - 1 after an aggregate), and the
@@ -166,7 +187,19 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
     // on each pair with the other conjuncts.
     const checks = [...rest, ...bounds.map((b) => b.e)];
     const windowResidual = condition(checks);
-    const fused = fuseJoinBack({ l, r, pairs: eqPairs, pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]), residual: windowResidual, combine, sizeMs: size, detail: [on, ...checks.map(exprText)].join(' AND ') }, ctx);
+    const fused = fuseJoinBack(
+      {
+        l,
+        r,
+        pairs: eqPairs,
+        pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]),
+        residual: windowResidual,
+        combine,
+        sizeMs: size,
+        detail: [on, ...checks.map(exprText)].join(' AND '),
+      },
+      ctx,
+    );
     if (fused) return { stream: fused, fields, updating: false };
     const uid = ctx.uids.next('join', `window join (${wl.fn}) on ${on}`);
     let stream: AnyStream = (leftHasKey(l.stream) as DataStream<Row>)
@@ -177,7 +210,8 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
       .apply((a: Row, b: Row) => combine(a, b))
       .uid(uid)
       .name('sql:window join');
-    if (windowResidual) stream = (stream as DataStream<Row>).filter(windowResidual).uid(ctx.uids.next('filter', checks.map(exprText).join(' AND ')));
+    if (windowResidual)
+      stream = (stream as DataStream<Row>).filter(windowResidual).uid(ctx.uids.next('filter', checks.map(exprText).join(' AND ')));
     return { stream, fields, updating: false };
   }
 
@@ -211,7 +245,19 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   if (bounds.length > 0) rest.push(...bounds.map((b) => b.e));
 
   // A stream joined with its own window MAX / MIN (Nexmark q7): one keyed stage where it is the same result.
-  const extreme = fuseExtremeJoin({ joinType, l, r, eqPairs, rest, holds: () => condition([...eqExprs, ...rest])!, combine, detail: [on, ...rest.map(exprText)].join(' AND ') }, ctx);
+  const extreme = fuseExtremeJoin(
+    {
+      joinType,
+      l,
+      r,
+      eqPairs,
+      rest,
+      holds: () => condition([...eqExprs, ...rest])!,
+      combine,
+      detail: [on, ...rest.map(exprText)].join(' AND '),
+    },
+    ctx,
+  );
   if (extreme) return { stream: extreme, fields, updating: false };
 
   // Regular join: a changelog (sqlchange's runtime).
@@ -230,23 +276,32 @@ function planEquiJoin(f: FromItem & { k: 'join' }, joinType: 'inner' | 'left' | 
   // An inner join of two append-only inputs is append-only (Flink's too): its rows go out as
   // they are, and a Top-N or MIN/MAX over it keeps only what can still be in its result.
   const appendOut = joinType === 'inner' && !l.updating && !r.updating;
-  const uid = ctx.uids.next('join', `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (${appendOut ? 'append-only' : 'changelog'})${retention ? `, ${retention.detail}` : ''}`);
+  const uid = ctx.uids.next(
+    'join',
+    `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (${appendOut ? 'append-only' : 'changelog'})${retention ? `, ${retention.detail}` : ''}`,
+  );
   const stream = regularJoin(left, right, {
     type: joinType,
     leftKey: rawKey(eqL),
     rightKey: rawKey(eqR),
-    condition: allRest.length === 0 ? undefined : (a, b) => {
-      const row = combine(a, b);
-      checkedA = a;
-      checkedB = b;
-      checkedRow = row;
-      return holds(row);
-    },
-    combine: allRest.length === 0 ? combine : (a, b) => {
-      const row = checkedRow !== undefined && checkedA === a && checkedB === b ? checkedRow : combine(a, b);
-      checkedRow = undefined;
-      return row;
-    },
+    condition:
+      allRest.length === 0
+        ? undefined
+        : (a, b) => {
+            const row = combine(a, b);
+            checkedA = a;
+            checkedB = b;
+            checkedRow = row;
+            return holds(row);
+          },
+    combine:
+      allRest.length === 0
+        ? combine
+        : (a, b) => {
+            const row = checkedRow !== undefined && checkedA === a && checkedB === b ? checkedRow : combine(a, b);
+            checkedRow = undefined;
+            return row;
+          },
     // A stored row is known by the columns the join reads of it (its side's fields).
     rowIds: [rowIdOf(l.fields.map((x) => x.key)), rowIdOf(rFrom)],
     ttlMs: ctx.ttlMs,
@@ -281,7 +336,8 @@ function joinKeyColumns(eqPairs: ReadonlyArray<[Expr, Expr]>, l: Rel, r: Rel, rF
   if (left === undefined) return undefined;
   const right = cols(1);
   const lists = [left.map((x) => x.key)];
-  if (right !== undefined && right.every((x, i) => typeName(x.type) === typeName(left[i]!.type))) lists.push(right.map((x) => rTo[rFrom.indexOf(x.key)]!));
+  if (right !== undefined && right.every((x, i) => typeName(x.type) === typeName(left[i]!.type)))
+    lists.push(right.map((x) => rTo[rFrom.indexOf(x.key)]!));
   return lists;
 }
 

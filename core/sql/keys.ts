@@ -42,6 +42,8 @@ export function rawKey(keys: readonly Compiled[]): (row: Row) => unknown {
  */
 export function rowIdOf(keys: readonly string[]): (row: Row) => string {
   const b = new Binder();
-  const parts = [...keys].sort().map((k) => `${JSON.stringify(`${JSON.stringify(k)}:`)} + JSON.stringify(r[${JSON.stringify(k)}] ?? null) + ','`);
+  const parts = [...keys]
+    .sort()
+    .map((k) => `${JSON.stringify(`${JSON.stringify(k)}:`)} + JSON.stringify(r[${JSON.stringify(k)}] ?? null) + ','`);
   return b.build('r', `return ${parts.join(' + ') || "''"};`);
 }

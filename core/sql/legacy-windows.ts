@@ -31,7 +31,12 @@ function mapExpr(e: Expr, f: (e: Expr) => Expr): Expr {
     case 'like':
       return f({ ...e, e: m(e.e), pattern: m(e.pattern) });
     case 'case':
-      return f({ ...e, operand: e.operand && m(e.operand), whens: e.whens.map(([a, b]) => [m(a), m(b)] as [Expr, Expr]), otherwise: e.otherwise && m(e.otherwise) });
+      return f({
+        ...e,
+        operand: e.operand && m(e.operand),
+        whens: e.whens.map(([a, b]) => [m(a), m(b)] as [Expr, Expr]),
+        otherwise: e.otherwise && m(e.otherwise),
+      });
     case 'call':
       return f({ ...e, args: e.args.map(m), filter: e.filter && m(e.filter) });
     default:
@@ -47,7 +52,15 @@ export function legacyGroupWindow(s: Select, rel: Rel, ctx: PlanContext): { rel:
   const time = call.args[0];
   if (!time || time.k !== 'ref') throw sqlError(call.pos, `${call.name}(time column, INTERVAL …) takes the time column first`);
   const windowed = planWindowTvf(
-    { fn: call.name as 'TUMBLE' | 'HOP' | 'SESSION', input: { k: 'table', name: '', pos: call.pos }, timeCol: time.parts[time.parts.length - 1]!, timePos: time.pos, partitionBy: [], args: call.args.slice(1), pos: call.pos },
+    {
+      fn: call.name as 'TUMBLE' | 'HOP' | 'SESSION',
+      input: { k: 'table', name: '', pos: call.pos },
+      timeCol: time.parts[time.parts.length - 1]!,
+      timePos: time.pos,
+      partitionBy: [],
+      args: call.args.slice(1),
+      pos: call.pos,
+    },
     rel,
     ctx,
   );

@@ -64,7 +64,8 @@ export function tokenize(text: string): Token[] {
       let j = i + 1;
       let value = '';
       for (;;) {
-        if (j >= text.length) throw sqlError(p, c === "'" ? 'this string is not closed (expected \')' : `this quoted name is not closed (expected ${c})`);
+        if (j >= text.length)
+          throw sqlError(p, c === "'" ? "this string is not closed (expected ')" : `this quoted name is not closed (expected ${c})`);
         const d = text[j]!;
         if (d === c) {
           if (text[j + 1] === c) {

@@ -24,13 +24,22 @@ import { coerce, comparable, typeName } from './types.js';
 import type { TableDef } from './catalog.js';
 
 /** Plans `l JOIN r FOR SYSTEM_TIME AS OF … ON …` where `r` is a table. */
-export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: 'table' }, ctx: PlanContext, refs?: Parameters<typeof pruned>[1]): Rel {
-  if (f.type !== 'inner' && f.type !== 'left') throw sqlUnsupported(f.pos, `a ${f.type.toUpperCase()} lookup join (only JOIN and LEFT JOIN … FOR SYSTEM_TIME AS OF)`);
+export function planLookupJoin(
+  f: FromItem & { k: 'join' },
+  r: FromItem & { k: 'table' },
+  ctx: PlanContext,
+  refs?: Parameters<typeof pruned>[1],
+): Rel {
+  if (f.type !== 'inner' && f.type !== 'left')
+    throw sqlUnsupported(f.pos, `a ${f.type.toUpperCase()} lookup join (only JOIN and LEFT JOIN … FOR SYSTEM_TIME AS OF)`);
   const table = ctx.catalog.table(r.name, r.pos);
   const unsettled = pruned(ctx.planFrom(f.l, ctx), refs, ctx.uids);
   // An append-only left side with a pending calc (q13's bid view) is fused into the lookup.
   const pendingLeft = pendingCalc(unsettled);
-  const fusedLeft = pendingLeft !== undefined && !pendingLeft.updating && !pendingLeft.asInserts && !unsettled.updating ? calcOf(unsettled, ctx.uids) : undefined;
+  const fusedLeft =
+    pendingLeft !== undefined && !pendingLeft.updating && !pendingLeft.asInserts && !unsettled.updating
+      ? calcOf(unsettled, ctx.uids)
+      : undefined;
   const l = fusedLeft === undefined ? settled(unsettled) : unsettled;
   const alias = r.alias ?? r.name;
   const leftKeys = new Set(l.fields.map((x) => x.key));
@@ -96,27 +105,38 @@ export function planLookupJoin(f: FromItem & { k: 'join' }, r: FromItem & { k: '
     return m;
   };
   const on = f.on === undefined ? '' : exprText(f.on);
-  const uid = ctx.uids.next('join', `lookup join ${r.name} on ${on}${fusedLeft === undefined ? '' : `; left side: ${fusedLeft.calc.detail.join('; ')}`}`);
+  const uid = ctx.uids.next(
+    'join',
+    `lookup join ${r.name} on ${on}${fusedLeft === undefined ? '' : `; left side: ${fusedLeft.calc.detail.join('; ')}`}`,
+  );
   const index = (): Map<unknown, Row[]> => (loaded ??= load());
   let loaded: Map<unknown, Row[]> | undefined;
   if (fusedLeft !== undefined) {
-    const fn = lookupFunction(fusedLeft.calc, fusedLeft.fields, lKeys, rFrom, rTo, { index, key: (row) => keyOf(eqL, row), single: eqL.length === 1 ? eqL[0]!.fn : undefined, residual: rest.length === 0 ? undefined : residual, left });
+    const fn = lookupFunction(fusedLeft.calc, fusedLeft.fields, lKeys, rFrom, rTo, {
+      index,
+      key: (row) => keyOf(eqL, row),
+      single: eqL.length === 1 ? eqL[0]!.fn : undefined,
+      residual: rest.length === 0 ? undefined : residual,
+      left,
+    });
     const stream = (fusedLeft.calc.input as DataStream<Row>).flatMap<Row>(fn).uid(uid);
     return { stream, fields, updating: false, rowtime: l.rowtime };
   }
   const combine = pairBuilder(lKeys, rFrom, rTo);
-  const stream = (l.stream as DataStream<Row>).flatMap<Row>((row, out) => {
-    const k = keyOf(eqL, row);
-    let matched = false;
-    for (const s of (k === undefined ? undefined : index().get(k)) ?? []) {
-      const joined = combine(row, s);
-      if (residual(joined)) {
-        matched = true;
-        out.collect(joined);
+  const stream = (l.stream as DataStream<Row>)
+    .flatMap<Row>((row, out) => {
+      const k = keyOf(eqL, row);
+      let matched = false;
+      for (const s of (k === undefined ? undefined : index().get(k)) ?? []) {
+        const joined = combine(row, s);
+        if (residual(joined)) {
+          matched = true;
+          out.collect(joined);
+        }
       }
-    }
-    if (!matched && left) out.collect(combine(row, null));
-  }).uid(uid);
+      if (!matched && left) out.collect(combine(row, null));
+    })
+    .uid(uid);
   return { stream, fields, updating: false, rowtime: l.rowtime };
 }
 
@@ -138,26 +158,43 @@ interface Lookup {
  * three objects per bid (the bid view's row, the joined row, the projection) where the
  * DataStream job makes one.
  */
-function lookupFunction(calc: Calc, lFields: readonly Field[], lKeys: readonly string[], rFrom: readonly string[], rTo: readonly string[], lk: Lookup): FlatMapFunction<Row, Row> {
-  return generate<FlatMapFunction<Row, Row>>('x, o, ctx', (b) => {
-    const fails = failsJs(b, calc);
-    const key = lk.single === undefined ? `${b.bind(lk.key)}(r)` : `(${jsOf(lk.single)(b, 'r')} ?? undefined)`;
-    const leftCols = lFields.map((f, i) => `${JSON.stringify(lKeys[i])}: ${f.get === undefined ? readJs('r', f.key, []) : jsOf(f.get)(b, 'r')}`);
-    const joined = (s: string): string => `({ ${[...leftCols, ...rTo.map((k, i) => `${JSON.stringify(k)}: ${s === 'null' ? 'null' : `${s}[${JSON.stringify(rFrom[i])}]`}`)].join(', ')} })`;
-    const residual = lk.residual === undefined ? '' : `if (${b.bind(lk.residual)}(j) !== true) continue;`;
-    const body = `${fails ? `if (${fails}) return;` : ''}
+function lookupFunction(
+  calc: Calc,
+  lFields: readonly Field[],
+  lKeys: readonly string[],
+  rFrom: readonly string[],
+  rTo: readonly string[],
+  lk: Lookup,
+): FlatMapFunction<Row, Row> {
+  return generate<FlatMapFunction<Row, Row>>(
+    'x, o, ctx',
+    (b) => {
+      const fails = failsJs(b, calc);
+      const key = lk.single === undefined ? `${b.bind(lk.key)}(r)` : `(${jsOf(lk.single)(b, 'r')} ?? undefined)`;
+      const leftCols = lFields.map(
+        (f, i) => `${JSON.stringify(lKeys[i])}: ${f.get === undefined ? readJs('r', f.key, []) : jsOf(f.get)(b, 'r')}`,
+      );
+      const joined = (s: string): string =>
+        `({ ${[...leftCols, ...rTo.map((k, i) => `${JSON.stringify(k)}: ${s === 'null' ? 'null' : `${s}[${JSON.stringify(rFrom[i])}]`}`)].join(', ')} })`;
+      const residual = lk.residual === undefined ? '' : `if (${b.bind(lk.residual)}(j) !== true) continue;`;
+      const body = `${fails ? `if (${fails}) return;` : ''}
       const k = ${key};
       const ms = k === undefined ? undefined : ${b.bind(lk.index)}().get(k);
       let matched = false;
       if (ms !== undefined) for (let i = 0; i < ms.length; i++) { const s = ms[i]; const j = ${joined('s')}; ${residual} matched = true; o.collect(j); }
       ${lk.left ? `if (!matched) o.collect(${joined('null')});` : ''}`;
-    return `const r = x; ${resetJs(b, calc)} ${body}`;
-  }, stampedLocal(calc)).fn;
+      return `const r = x; ${resetJs(b, calc)} ${body}`;
+    },
+    stampedLocal(calc),
+  ).fn;
 }
 
 function lookupPath(t: TableDef, r: { name: string; pos: { line: number; col: number } }): string {
   if ((t.options.connector ?? '') !== 'filesystem' || t.options.path === undefined) {
-    throw sqlUnsupported(r.pos, `a lookup join on '${r.name}' (connector '${t.options.connector}'): only a bounded 'filesystem' table can be looked up`);
+    throw sqlUnsupported(
+      r.pos,
+      `a lookup join on '${r.name}' (connector '${t.options.connector}'): only a bounded 'filesystem' table can be looked up`,
+    );
   }
   return t.options.path;
 }
@@ -169,10 +206,19 @@ function tableReader(t: TableDef): (path: string) => Row[] {
   const sep = t.options['csv.field-delimiter'] ?? ',';
   const skipFirst = t.options['csv.ignore-first-line'] === 'true';
   return (path) => {
-    const lines = readFileSync(path, 'utf8').split('\n').filter((x) => x.trim() !== '');
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((x) => x.trim() !== '');
     if (csv && skipFirst) lines.shift();
     return lines.map((line) => {
-      const raw: Record<string, unknown> = csv ? Object.fromEntries(line.replace(/\r$/, '').split(sep).map((v, i) => [cols[i]?.name, v])) : (JSON.parse(line) as Record<string, unknown>);
+      const raw: Record<string, unknown> = csv
+        ? Object.fromEntries(
+            line
+              .replace(/\r$/, '')
+              .split(sep)
+              .map((v, i) => [cols[i]?.name, v]),
+          )
+        : (JSON.parse(line) as Record<string, unknown>);
       const o: Row = {};
       for (const c of cols) o[c.name] = coerce(raw[c.name] === '' && csv ? null : raw[c.name], c.type);
       return o;
@@ -187,7 +233,11 @@ function tableReader(t: TableDef): (path: string) => Row[] {
  * other columns is the row itself. Undefined (keep every column) without `refs`, with a `*`, or
  * when a reference does not resolve to one column.
  */
-function unreadRight(refs: ReadonlyArray<Expr & { k: 'ref' | 'star' }> | undefined, consumed: readonly Expr[], all: readonly Field[]): Set<string> | undefined {
+function unreadRight(
+  refs: ReadonlyArray<Expr & { k: 'ref' | 'star' }> | undefined,
+  consumed: readonly Expr[],
+  all: readonly Field[],
+): Set<string> | undefined {
   if (refs === undefined) return undefined;
   const n = new Map<string, number>();
   const count = (rs: ReadonlyArray<Expr & { k: 'ref' | 'star' }>, by: number): boolean => {

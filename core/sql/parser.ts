@@ -9,14 +9,71 @@ import { tokenize, type Token } from './lexer.js';
 
 /** Words that end an expression or a FROM item, so they are never taken as an alias. */
 const RESERVED = new Set([
-  'SELECT', 'FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'UNION', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'OUTER',
-  'ON', 'AND', 'OR', 'NOT', 'AS', 'BY', 'WITH', 'INSERT', 'INTO', 'CREATE', 'TABLE', 'VIEW', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END',
-  'IS', 'NULL', 'IN', 'LIKE', 'BETWEEN', 'DISTINCT', 'ALL', 'OVER', 'FILTER', 'PARTITION', 'WINDOW', 'EXPLAIN', 'SET', 'FOR',
-  'TRUE', 'FALSE', 'INTERVAL', 'CAST', 'PRIMARY', 'KEY', 'WATERMARK', 'LATERAL', 'NATURAL', 'USING', 'MATCH_RECOGNIZE',
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'GROUP',
+  'HAVING',
+  'ORDER',
+  'LIMIT',
+  'UNION',
+  'JOIN',
+  'INNER',
+  'LEFT',
+  'RIGHT',
+  'FULL',
+  'CROSS',
+  'OUTER',
+  'ON',
+  'AND',
+  'OR',
+  'NOT',
+  'AS',
+  'BY',
+  'WITH',
+  'INSERT',
+  'INTO',
+  'CREATE',
+  'TABLE',
+  'VIEW',
+  'CASE',
+  'WHEN',
+  'THEN',
+  'ELSE',
+  'END',
+  'IS',
+  'NULL',
+  'IN',
+  'LIKE',
+  'BETWEEN',
+  'DISTINCT',
+  'ALL',
+  'OVER',
+  'FILTER',
+  'PARTITION',
+  'WINDOW',
+  'EXPLAIN',
+  'SET',
+  'FOR',
+  'TRUE',
+  'FALSE',
+  'INTERVAL',
+  'CAST',
+  'PRIMARY',
+  'KEY',
+  'WATERMARK',
+  'LATERAL',
+  'NATURAL',
+  'USING',
+  'MATCH_RECOGNIZE',
 ]);
 
 const INTERVAL_UNITS: Record<string, number> = {
-  MILLISECOND: 1, SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000,
+  MILLISECOND: 1,
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: 86_400_000,
 };
 
 /** Parses a script of `;`-separated statements. */
@@ -72,7 +129,14 @@ class Parser {
   }
   private fail(expected: string): never {
     const tok = this.peek();
-    const found = tok.kind === 'eof' ? 'the end of the text' : tok.kind === 'string' ? `'${tok.text}'` : tok.kind === 'quoted' ? `\`${tok.text}\`` : `'${tok.text}'`;
+    const found =
+      tok.kind === 'eof'
+        ? 'the end of the text'
+        : tok.kind === 'string'
+          ? `'${tok.text}'`
+          : tok.kind === 'quoted'
+            ? `\`${tok.text}\``
+            : `'${tok.text}'`;
     throw sqlError(this.pos(tok), `expected ${expected} but found ${found}`);
   }
   private expectWord(w: string, what = w): void {
@@ -126,7 +190,10 @@ class Parser {
       }
       this.eatWord('SYSTEM');
       if (this.eatWord('FUNCTION')) {
-        if (this.eatWord('IF')) { this.expectWord('NOT'); this.expectWord('EXISTS'); }
+        if (this.eatWord('IF')) {
+          this.expectWord('NOT');
+          this.expectWord('EXISTS');
+        }
         const name = this.ident('the name of the function');
         this.expectWord('AS', "AS 'module' after the function name");
         const mod = this.next();
@@ -272,7 +339,8 @@ class Parser {
       if (!all) this.eatWord('DISTINCT');
       q = { k: 'union', all, l: q, r: this.queryTerm(), pos };
     }
-    if (this.isWord('ORDER')) throw sqlUnsupported(this.pos(), 'ORDER BY on a streaming query (use ROW_NUMBER() OVER (… ORDER BY …) for Top-N)');
+    if (this.isWord('ORDER'))
+      throw sqlUnsupported(this.pos(), 'ORDER BY on a streaming query (use ROW_NUMBER() OVER (… ORDER BY …) for Top-N)');
     if (this.isWord('LIMIT')) throw sqlUnsupported(this.pos(), 'LIMIT');
     return q;
   }
@@ -296,7 +364,8 @@ class Parser {
       const e = this.expr();
       let alias: string | undefined;
       if (this.eatWord('AS')) alias = this.identLoose('an alias after AS');
-      else if (this.peek().kind === 'quoted' || (this.peek().kind === 'word' && !RESERVED.has(this.peek().text.toUpperCase()))) alias = this.ident();
+      else if (this.peek().kind === 'quoted' || (this.peek().kind === 'word' && !RESERVED.has(this.peek().text.toUpperCase())))
+        alias = this.ident();
       items.push({ e, alias });
     } while (this.eatOp(','));
     const s: Select = { k: 'select', distinct, items, groupBy: [], pos };
@@ -606,7 +675,8 @@ class Parser {
     const amount = Number(tok.text);
     const unitTok = this.peek();
     const unit = unitTok.kind === 'word' ? unitTok.text.toUpperCase().replace(/S$/, '') : '';
-    if (!Number.isFinite(amount)) throw sqlError(this.pos(tok), `'${tok.text}' is not a number (INTERVAL '…' UNIT takes a number of units)`);
+    if (!Number.isFinite(amount))
+      throw sqlError(this.pos(tok), `'${tok.text}' is not a number (INTERVAL '…' UNIT takes a number of units)`);
     if (!(unit in INTERVAL_UNITS)) {
       if (unit === 'MONTH' || unit === 'YEAR') throw sqlUnsupported(this.pos(unitTok), `INTERVAL … ${unit}`);
       this.fail('a unit: SECOND, MINUTE, HOUR, DAY or MILLISECOND');

@@ -80,7 +80,8 @@ const havings = new WeakSet<Calc>();
 
 function condition(cond: Expr, scope: ExprScope): Compiled {
   const c = compile(cond, scope);
-  if (c.type.name !== 'BOOLEAN' && c.type.name !== 'NULL') throw sqlError(cond.pos, `WHERE expects a BOOLEAN condition, got ${typeName(c.type)}`);
+  if (c.type.name !== 'BOOLEAN' && c.type.name !== 'NULL')
+    throw sqlError(cond.pos, `WHERE expects a BOOLEAN condition, got ${typeName(c.type)}`);
   return c;
 }
 
@@ -92,7 +93,12 @@ export function selectList(items: SelectItem[], scope: ExprScope): Array<{ name:
       const qual = it.e.qual;
       const fields = qual === undefined ? scope.fields : scope.fields.filter((f) => f.qual?.toLowerCase() === qual.toLowerCase());
       if (fields.length === 0) throw sqlError(it.e.pos, `'${qual}' names no table in FROM`);
-      for (const f of fields) out.push({ name: f.name, e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos }, c: { fn: f.get ?? columnFn([f.key]), type: f.type } });
+      for (const f of fields)
+        out.push({
+          name: f.name,
+          e: { k: 'ref', parts: f.qual ? [f.qual, f.name] : [f.name], pos: it.e.pos },
+          c: { fn: f.get ?? columnFn([f.key]), type: f.type },
+        });
       return;
     }
     const name = it.alias ?? (it.e.k === 'ref' ? it.e.parts[it.e.parts.length - 1]! : `EXPR$${i}`);
@@ -130,34 +136,55 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     const i = source.indexOf(key);
     return i < 0 ? undefined : keys[i];
   };
-  const identity = scope.computed === undefined && list.length === rel.fields.length && source.every((s, i) => s === rel.fields[i]!.key && s === keys[i]);
-  const window = rel.window ? { ...rel.window, startKey: renamed(rel.window.startKey) ?? '', endKey: renamed(rel.window.endKey) ?? '' } : undefined;
+  const identity =
+    scope.computed === undefined && list.length === rel.fields.length && source.every((s, i) => s === rel.fields[i]!.key && s === keys[i]);
+  const window = rel.window
+    ? { ...rel.window, startKey: renamed(rel.window.startKey) ?? '', endKey: renamed(rel.window.endKey) ?? '' }
+    : undefined;
   const props: Omit<Rel, 'stream'> = {
     fields,
     updating: rel.updating,
     updateReason: rel.updateReason,
     rowtime: renamed(rel.rowtime),
-    aheadOfWatermark: rel.aheadOfWatermark && Object.fromEntries(Object.entries(rel.aheadOfWatermark).flatMap(([k, g]) => (renamed(k) === undefined ? [] : [[renamed(k)!, g]]))),
+    aheadOfWatermark:
+      rel.aheadOfWatermark &&
+      Object.fromEntries(Object.entries(rel.aheadOfWatermark).flatMap(([k, g]) => (renamed(k) === undefined ? [] : [[renamed(k)!, g]]))),
     window: window && window.startKey && window.endKey ? window : undefined,
     uniqueKey: rel.uniqueKey && rel.uniqueKey.every((k) => renamed(k)) ? rel.uniqueKey.map((k) => renamed(k)!) : undefined,
   };
-  if (having) return pendingRel(props, withColumns(having, list.map((l) => l.c.fn), having.memos, `project ${keys.join(', ')}`));
+  if (having)
+    return pendingRel(
+      props,
+      withColumns(
+        having,
+        list.map((l) => l.c.fn),
+        having.memos,
+        `project ${keys.join(', ')}`,
+      ),
+    );
   if (fused) {
     const { calc } = fused;
     if (identity) return pendingCalc(rel) ? pendingRel(props, calc) : { stream: rel.stream, ...props };
     // A computed column is memoized: a later WHERE and SELECT over it evaluate it once per row.
     const memos = [...calc.memos];
-    const columns = list.map((l) => (l.e.k === 'ref' ? readOf(l.e, fused.fields) ?? l.c.fn : memoized(l.c.fn, memos)));
+    const columns = list.map((l) => (l.e.k === 'ref' ? (readOf(l.e, fused.fields) ?? l.c.fn) : memoized(l.c.fn, memos)));
     return pendingRel(props, withColumns(calc, columns, memos, `project ${keys.join(', ')}`));
   }
   if (identity) return { stream: rel.stream, ...props };
-  const proj = rowBuilder(keys, list.map((l) => l.c.fn));
+  const proj = rowBuilder(
+    keys,
+    list.map((l) => l.c.fn),
+  );
   const uid = ctx.uids.next('calc', `project ${keys.join(', ')}`);
-  const stream = (rel.updating
-    ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: proj(c.row) }))
-    : (rel.stream as DataStream<Row>).map(proj)
-  ).uid(uid).name('sql:project');
-  if (!rel.updating) record(stream, { k: 'calc', input: rel.stream, apply: proj, copyOf: (key) => source[keys.indexOf(key)], filters: false });
+  const stream = (
+    rel.updating
+      ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: proj(c.row) }))
+      : (rel.stream as DataStream<Row>).map(proj)
+  )
+    .uid(uid)
+    .name('sql:project');
+  if (!rel.updating)
+    record(stream, { k: 'calc', input: rel.stream, apply: proj, copyOf: (key) => source[keys.indexOf(key)], filters: false });
   return { stream, ...props };
 }
 
@@ -173,7 +200,11 @@ function scopeKey(e: Expr & { k: 'ref' }, scope: ExprScope): string | undefined 
   try {
     const c = compile(e, { fields: scope.fields });
     void c;
-    const f = scope.fields.filter((x) => x.name.toLowerCase() === e.parts[e.parts.length - 1]!.toLowerCase() && (e.parts.length === 1 || x.qual?.toLowerCase() === e.parts[0]!.toLowerCase()));
+    const f = scope.fields.filter(
+      (x) =>
+        x.name.toLowerCase() === e.parts[e.parts.length - 1]!.toLowerCase() &&
+        (e.parts.length === 1 || x.qual?.toLowerCase() === e.parts[0]!.toLowerCase()),
+    );
     return f.length === 1 ? f[0]!.key : undefined;
   } catch {
     return undefined;

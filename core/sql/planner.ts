@@ -37,7 +37,7 @@ function planSelect(s: Select, ctx: PlanContext): Rel {
   const topN = topNPattern(s);
   if (topN) return planTopN(topN, s, ctx);
   let rel = planFromWhere(s.from, s.where, ctx, [s.items, s.groupBy, s.having]);
-  const hasAgg = s.groupBy.length > 0 || s.items.some((i) => containsAggregate(i.e)) || (s.having !== undefined);
+  const hasAgg = s.groupBy.length > 0 || s.items.some((i) => containsAggregate(i.e)) || s.having !== undefined;
   const legacy = legacyGroupWindow(s, rel, ctx);
   if (legacy) return planAggregate(legacy.s, legacy.rel, ctx);
   if (hasAgg) return planAggregate(s, rel, ctx);
@@ -66,7 +66,11 @@ export function containsAggregate(e: Expr): boolean {
     case 'extract':
       return containsAggregate(e.e);
     case 'case':
-      return (e.operand !== undefined && containsAggregate(e.operand)) || e.whens.some(([a, b]) => containsAggregate(a) || containsAggregate(b)) || (e.otherwise !== undefined && containsAggregate(e.otherwise));
+      return (
+        (e.operand !== undefined && containsAggregate(e.operand)) ||
+        e.whens.some(([a, b]) => containsAggregate(a) || containsAggregate(b)) ||
+        (e.otherwise !== undefined && containsAggregate(e.otherwise))
+      );
     default:
       return false;
   }
@@ -119,7 +123,9 @@ function scanNamed(name: string, pos: { line: number; col: number }, ctx: PlanCo
 function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext): Rel {
   const { source, toRow } = tableSource(t, pos);
   const physical: Field[] = t.columns.filter((c) => !c.computed).map((c) => ({ name: c.name, key: c.name, type: c.type }));
-  const computed = t.columns.filter((c) => c.computed).map((c) => ({ name: c.name, key: c.name, fn: compile(c.computed!, { fields: physical }) }));
+  const computed = t.columns
+    .filter((c) => c.computed)
+    .map((c) => ({ name: c.name, key: c.name, fn: compile(c.computed!, { fields: physical }) }));
   let strategy: WatermarkStrategy<unknown> | undefined;
   if (t.watermark) {
     const wm = t.watermark;
@@ -132,9 +138,15 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
       return typeof v === 'number' ? v : Number.NaN;
     });
   }
-  const sourceUid = ctx.uids.next('source', `${t.options.connector} table ${t.name}${t.watermark ? `, watermark ${t.watermark.col} - ${t.watermark.delayMs} ms` : ''}`);
+  const sourceUid = ctx.uids.next(
+    'source',
+    `${t.options.connector} table ${t.name}${t.watermark ? `, watermark ${t.watermark.col} - ${t.watermark.delayMs} ms` : ''}`,
+  );
   const source$: AnyStream = ctx.env.fromSource(source, `sql:${t.name}`, strategy).uid(sourceUid);
-  const fields = [...physical, ...computed.map((c) => ({ name: c.name, key: c.key, type: t.columns.find((x) => x.name === c.name)!.type }))];
+  const fields = [
+    ...physical,
+    ...computed.map((c) => ({ name: c.name, key: c.key, type: t.columns.find((x) => x.name === c.name)!.type })),
+  ];
   const props = { fields, updating: false, rowtime: t.watermark?.col };
   if (!toRow && computed.length === 0) return { stream: source$, ...props };
   const fns = computed.map((c) => [c.name, c.fn.fn] as const);
@@ -158,17 +170,29 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
   // The rowtime column is what the timestamp assigner computed: the calc reads the record's timestamp.
   const rowtime = computed.findIndex((c) => c.name === t.watermark?.col);
   const stamped = rowtime < 0 ? undefined : memos[rowtime];
-  return pendingRel(props, { input: source$, updating: false, conds: [], columns, memos, stamped, detail: [`scan ${detail}`], direct: inPlace, uids: ctx.uids });
+  return pendingRel(props, {
+    input: source$,
+    updating: false,
+    conds: [],
+    columns,
+    memos,
+    stamped,
+    detail: [`scan ${detail}`],
+    direct: inPlace,
+    uids: ctx.uids,
+  });
 }
 
 function planUnion(q: Query & { k: 'union' }, ctx: PlanContext): Rel {
   if (!q.all) throw sqlUnsupported(q.pos, 'UNION without ALL (UNION DISTINCT); write UNION ALL, or SELECT DISTINCT over it');
   const l = planQuery(q.l, ctx);
   const r = planQuery(q.r, ctx);
-  if (l.fields.length !== r.fields.length) throw sqlError(q.pos, `UNION ALL sides have ${l.fields.length} and ${r.fields.length} columns; they must have the same number`);
+  if (l.fields.length !== r.fields.length)
+    throw sqlError(q.pos, `UNION ALL sides have ${l.fields.length} and ${r.fields.length} columns; they must have the same number`);
   const types: SqlType[] = l.fields.map((f, i) => {
     const rt = r.fields[i]!.type;
-    if (!comparable(f.type, rt) || f.type.name === 'ROW') throw sqlError(q.pos, `UNION ALL column ${i + 1} ('${f.name}') is ${typeName(f.type)} on the left and ${typeName(rt)} on the right`);
+    if (!comparable(f.type, rt) || f.type.name === 'ROW')
+      throw sqlError(q.pos, `UNION ALL column ${i + 1} ('${f.name}') is ${typeName(f.type)} on the left and ${typeName(rt)} on the right`);
     return isNumeric(f.type) ? widen(f.type, rt) : f.type.name === 'NULL' ? rt : f.type;
   });
   const fields: Field[] = l.fields.map((f, i) => ({ name: f.name, key: f.key, type: types[i]! }));
@@ -176,19 +200,34 @@ function planUnion(q: Query & { k: 'union' }, ctx: PlanContext): Rel {
     if (rel.fields.every((f, i) => f.key === fields[i]!.key)) return rel.stream;
     const from = rel.fields.map((f) => f.key);
     const to = fields.map((f) => f.key);
-    const m = rowBuilder(to, from.map((k) => (row: Row) => row[k]));
+    const m = rowBuilder(
+      to,
+      from.map((k) => (row: Row) => row[k]),
+    );
     const uid = ctx.uids.next('calc', `union column names`);
-    return (rel.updating ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: m(c.row) })) : (rel.stream as DataStream<Row>).map(m)).uid(uid);
+    return (
+      rel.updating
+        ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: m(c.row) }))
+        : (rel.stream as DataStream<Row>).map(m)
+    ).uid(uid);
   };
   const updating = l.updating || r.updating;
   const asChanges = (rel: Rel, s: AnyStream): AnyStream =>
-    updating && !rel.updating ? (s as DataStream<Row>).map((row): ChangeRow => ({ kind: '+I', row })).uid(ctx.uids.next('calc', 'rows as +I changes')) : s;
+    updating && !rel.updating
+      ? (s as DataStream<Row>).map((row): ChangeRow => ({ kind: '+I', row })).uid(ctx.uids.next('calc', 'rows as +I changes'))
+      : s;
   const ls = asChanges(l, rekey(l));
   const rs = asChanges(r, rekey(r));
   const lIdx = l.rowtime === undefined ? -1 : l.fields.findIndex((f) => f.key === l.rowtime);
   const rIdx = r.rowtime === undefined ? -1 : r.fields.findIndex((f) => f.key === r.rowtime);
   ctx.uids.next('union', `union all of ${fields.length} columns`);
-  return { stream: ls.union(rs), fields, updating, updateReason: l.updateReason ?? r.updateReason, rowtime: lIdx >= 0 && lIdx === rIdx ? fields[lIdx]!.key : undefined };
+  return {
+    stream: ls.union(rs),
+    fields,
+    updating,
+    updateReason: l.updateReason ?? r.updateReason,
+    rowtime: lIdx >= 0 && lIdx === rIdx ? fields[lIdx]!.key : undefined,
+  };
 }
 
 export { T };

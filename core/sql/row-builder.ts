@@ -39,7 +39,8 @@ export function rowBuilder(keys: readonly string[], fns: readonly ColumnFn[]): (
     const f = fns.map(columnFn);
     return (r) => {
       const o: Row = {};
-      for (let i = 0; i < n; i++) Object.defineProperty(o, keys[i]!, { value: f[i]!(r), enumerable: true, writable: true, configurable: true });
+      for (let i = 0; i < n; i++)
+        Object.defineProperty(o, keys[i]!, { value: f[i]!(r), enumerable: true, writable: true, configurable: true });
       return o;
     };
   }
@@ -51,13 +52,18 @@ export function rowBuilder(keys: readonly string[], fns: readonly ColumnFn[]): (
  * one: `lKeys` copied from the left row, the right row's `rFrom[i]` as `rTo[i]`; generated as
  * one object literal, like a projection's row.
  */
-export function pairBuilder(lKeys: readonly string[], rFrom: readonly string[], rTo: readonly string[]): (a: Row | null, b: Row | null) => Row {
+export function pairBuilder(
+  lKeys: readonly string[],
+  rFrom: readonly string[],
+  rTo: readonly string[],
+): (a: Row | null, b: Row | null) => Row {
   const read = (row: string, k: string): string => `(${row} === null ? null : ${row}[${JSON.stringify(k)}])`;
   const cols = [...lKeys.map((k) => [k, read('a', k)]), ...rTo.map((k, i) => [k, read('b', rFrom[i]!)])];
   if (cols.some(([k]) => k === '__proto__')) {
     return (a, b) => {
       const o: Row = {};
-      const set = (k: string, v: unknown): unknown => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      const set = (k: string, v: unknown): unknown =>
+        Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
       for (const k of lKeys) set(k, a === null ? null : a[k]);
       for (let i = 0; i < rFrom.length; i++) set(rTo[i]!, b === null ? null : b[rFrom[i]!]);
       return o;

@@ -107,7 +107,10 @@ const timeFn = (fn: (ms: number) => number): ScalarFunction => ({
   result: (a, pos, name) => (want(pos, name, 0, a[0]!, ts, 'a TIMESTAMP'), T.BIGINT),
   fn: fn as Fn,
 });
-const onDate = (fn: (d: Date) => number) => (ms: number): number => fn(new Date(ms));
+const onDate =
+  (fn: (d: Date) => number) =>
+  (ms: number): number =>
+    fn(new Date(ms));
 const floorMod = (x: number, m: number): number => ((x % m) + m) % m;
 const mathFn = (fn: (x: number) => number, keepType: boolean): ScalarFunction => ({
   arity: [1, 1],
@@ -154,7 +157,11 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
   },
   REGEXP_EXTRACT: {
     arity: [2, 3],
-    result: (a, pos, name) => (want(pos, name, 0, a[0]!, str, 'a VARCHAR'), want(pos, name, 1, a[1]!, str, 'a VARCHAR regular expression'), T.VARCHAR),
+    result: (a, pos, name) => (
+      want(pos, name, 0, a[0]!, str, 'a VARCHAR'),
+      want(pos, name, 1, a[1]!, str, 'a VARCHAR regular expression'),
+      T.VARCHAR
+    ),
     fn: (s, re, idx) => {
       const m = lastMatch(s as string, re as string);
       return m === null ? null : (m[(idx as number | undefined) ?? 1] ?? null);
@@ -167,12 +174,21 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
   },
   SPLIT_INDEX: {
     arity: [3, 3],
-    result: (a, pos, name) => (want(pos, name, 0, a[0]!, str, 'a VARCHAR'), want(pos, name, 1, a[1]!, str, 'a VARCHAR separator'), want(pos, name, 2, a[2]!, isInteger, 'an integer index'), T.VARCHAR),
+    result: (a, pos, name) => (
+      want(pos, name, 0, a[0]!, str, 'a VARCHAR'),
+      want(pos, name, 1, a[1]!, str, 'a VARCHAR separator'),
+      want(pos, name, 2, a[2]!, isInteger, 'an integer index'),
+      T.VARCHAR
+    ),
     fn: (s, sep, idx) => lastSplit(s as string, sep as string)[idx as number] ?? null,
   },
   DATE_FORMAT: {
     arity: [2, 2],
-    result: (a, pos, name) => (want(pos, name, 0, a[0]!, (t) => ts(t) || str(t), 'a TIMESTAMP'), want(pos, name, 1, a[1]!, str, 'a VARCHAR pattern'), T.VARCHAR),
+    result: (a, pos, name) => (
+      want(pos, name, 0, a[0]!, (t) => ts(t) || str(t), 'a TIMESTAMP'),
+      want(pos, name, 1, a[1]!, str, 'a VARCHAR pattern'),
+      T.VARCHAR
+    ),
     fn: (t, p) => formatDate(typeof t === 'number' ? t : Date.parse(String(t)), p as string),
   },
   // By arithmetic on the UTC milliseconds: q14 reads HOUR four times a row, and a Date each was most of its CASE.
@@ -184,7 +200,11 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
   DAYOFMONTH: timeFn(onDate(TIME_UNITS.DAY!)),
   MOD: {
     arity: [2, 2],
-    result: (a, pos, name) => (want(pos, name, 0, a[0]!, isNumeric, 'a number'), want(pos, name, 1, a[1]!, isNumeric, 'a number'), widen(a[0]!, a[1]!)),
+    result: (a, pos, name) => (
+      want(pos, name, 0, a[0]!, isNumeric, 'a number'),
+      want(pos, name, 1, a[1]!, isNumeric, 'a number'),
+      widen(a[0]!, a[1]!)
+    ),
     fn: (x, y) => (x as number) % (y as number),
   },
   ABS: mathFn(Math.abs, true),
@@ -199,12 +219,16 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
     result: (a, pos, name) => (want(pos, name, 0, a[0]!, isNumeric, 'a number'), a[0]!),
     fn: (x, d) => {
       const f = 10 ** ((d as number | undefined) ?? 0);
-      return Math.sign(x as number) * Math.round(Math.abs(x as number) * f) / f;
+      return (Math.sign(x as number) * Math.round(Math.abs(x as number) * f)) / f;
     },
   },
   POWER: {
     arity: [2, 2],
-    result: (a, pos, name) => (want(pos, name, 0, a[0]!, isNumeric, 'a number'), want(pos, name, 1, a[1]!, isNumeric, 'a number'), T.DOUBLE),
+    result: (a, pos, name) => (
+      want(pos, name, 0, a[0]!, isNumeric, 'a number'),
+      want(pos, name, 1, a[1]!, isNumeric, 'a number'),
+      T.DOUBLE
+    ),
     fn: (x, y) => (x as number) ** (y as number),
   },
   COALESCE: {
@@ -232,13 +256,21 @@ const FUNCTIONS: Record<string, ScalarFunction> = {
 const NON_DETERMINISTIC = new Set(['NOW', 'CURRENT_TIMESTAMP', 'LOCALTIMESTAMP', 'RAND', 'UUID', 'CURRENT_ROW_TIMESTAMP']);
 
 /** The function `name` applied to arguments of these types: its result type and body. */
-export function scalarFunction(name: string, argTypes: SqlType[], pos: Pos): { type: SqlType; fn: Fn; nullAware: boolean; deterministic: boolean } {
+export function scalarFunction(
+  name: string,
+  argTypes: SqlType[],
+  pos: Pos,
+): { type: SqlType; fn: Fn; nullAware: boolean; deterministic: boolean } {
   const f = FUNCTIONS[name];
   const udf = f === undefined ? userFunction(name) : undefined;
   // A user function is deterministic unless it says otherwise (Flink's isDeterministic()).
   if (udf !== undefined) return { type: udf.type, fn: udf.fn as Fn, nullAware: true, deterministic: udf.fn.deterministic !== false };
   if (f === undefined) {
-    if (NON_DETERMINISTIC.has(name)) throw sqlUnsupported(pos, `${name}() (processing time and non-deterministic functions; results would differ between runs and restores)`);
+    if (NON_DETERMINISTIC.has(name))
+      throw sqlUnsupported(
+        pos,
+        `${name}() (processing time and non-deterministic functions; results would differ between runs and restores)`,
+      );
     throw sqlError(pos, `unknown function ${name}`);
   }
   if (argTypes.length < f.arity[0] || argTypes.length > f.arity[1]) {

@@ -55,7 +55,11 @@ export function fieldOf(e: Expr & { k: 'ref' }, rel: { fields: readonly Field[] 
 
 function unique(found: Field[], e: Expr & { k: 'ref' }): Field {
   const keys = new Set(found.map((f) => f.key));
-  if (keys.size > 1) throw sqlError(e.pos, `column '${e.parts.join('.')}' is ambiguous (it is in ${found.map((f) => f.qual ?? '?').join(' and ')}); qualify it`);
+  if (keys.size > 1)
+    throw sqlError(
+      e.pos,
+      `column '${e.parts.join('.')}' is ambiguous (it is in ${found.map((f) => f.qual ?? '?').join(' and ')}); qualify it`,
+    );
   return found[0]!;
 }
 
@@ -64,7 +68,11 @@ function nested(field: Field, path: string[], e: Expr & { k: 'ref' }): Resolved 
   const names: string[] = [];
   for (const p of path) {
     const sub = type.name === 'ROW' ? type.fields!.find((f) => eq(f.name, p)) : undefined;
-    if (sub === undefined) throw sqlError(e.pos, `'${[field.name, ...names].join('.')}' has no field '${p}'${type.name === 'ROW' ? ` (it has ${type.fields!.map((f) => f.name).join(', ')})` : ` (it is ${type.name}, not a ROW)`}`);
+    if (sub === undefined)
+      throw sqlError(
+        e.pos,
+        `'${[field.name, ...names].join('.')}' has no field '${p}'${type.name === 'ROW' ? ` (it has ${type.fields!.map((f) => f.name).join(', ')})` : ` (it is ${type.name}, not a ROW)`}`,
+      );
     names.push(sub.name);
     type = sub.type;
   }

@@ -39,7 +39,10 @@ export class SqlSession {
   private readonly settings: SqlSettings;
 
   /** `baseDir`: where CREATE FUNCTION's module paths are resolved from (the SQL file's folder). */
-  constructor(private readonly env: StreamExecutionEnvironment, private baseDir = process.cwd()) {
+  constructor(
+    private readonly env: StreamExecutionEnvironment,
+    private baseDir = process.cwd(),
+  ) {
     this.settings = initialSettings(env);
   }
 
@@ -100,12 +103,18 @@ export class SqlSession {
     const columns = table.columns.filter((c) => !c.computed);
     const rel = settled(planQuery(namedAsSink(s.q, columns), ctx));
     if (rel.fields.length !== columns.length) {
-      throw sqlError(s.q.pos, `the query has ${rel.fields.length} columns but table '${table.name}' has ${columns.length} (${columns.map((c) => c.name).join(', ')})`);
+      throw sqlError(
+        s.q.pos,
+        `the query has ${rel.fields.length} columns but table '${table.name}' has ${columns.length} (${columns.map((c) => c.name).join(', ')})`,
+      );
     }
     rel.fields.forEach((f, i) => {
       const c = columns[i]!;
       if (!comparable(f.type, c.type) && !(c.type.name === 'VARCHAR')) {
-        throw sqlError(s.q.pos, `column ${i + 1} of the query ('${f.name}', ${typeName(f.type)}) does not fit column '${c.name}' (${typeName(c.type)}) of table '${table.name}'`);
+        throw sqlError(
+          s.q.pos,
+          `column ${i + 1} of the query ('${f.name}', ${typeName(f.type)}) does not fit column '${c.name}' (${typeName(c.type)}) of table '${table.name}'`,
+        );
       }
     });
     this.sink(rel, table, columns, ctx, s.pos);
@@ -138,7 +147,10 @@ export class SqlSession {
     const to = columns.map((c) => c.name);
     const n = to.length;
     // Flink casts into a DECIMAL(p, s) column implicitly (HALF_UP to s, NULL past p): only where the value may not fit.
-    const casts = sinkCasts(rel.fields.map((f) => f.type), columns.map((c) => c.type));
+    const casts = sinkCasts(
+      rel.fields.map((f) => f.type),
+      columns.map((c) => c.type),
+    );
     const same = casts === undefined && from.every((k, i) => k === to[i]);
     const shape = (row: Row): Row => {
       if (same) return row;
@@ -156,7 +168,9 @@ export class SqlSession {
         ? (rel.stream as DataStream<ChangeRow>).map((c): ChangeRow => ({ kind: c.kind, row: shape(c.row) })).uid(uidShape)
         : (rel.stream as DataStream<Row>).map((r): ChangeRow => ({ kind: '+I', row: shape(r) })).uid(uidShape);
       const uid = ctx.uids.next('sink', `${table.options.connector} upsert table ${table.name} by (${table.primaryKey!.join(', ')})`);
-      sinkChangelog(changes, sink.sink as UpsertSink).uid(uid).name(`sql:sink ${table.name}`);
+      sinkChangelog(changes, sink.sink as UpsertSink)
+        .uid(uid)
+        .name(`sql:sink ${table.name}`);
       return;
     }
     if (format) {
@@ -171,7 +185,10 @@ export class SqlSession {
       const uid = ctx.uids.next('calc', `columns of ${table.name}`);
       out = (rel.stream as DataStream<Row>).map(shape).uid(uid);
     } else out = rel.stream;
-    const uid = ctx.uids.next('sink', `${table.options.connector} table ${table.name}${table.options.path ? ` (${table.options.path})` : ''}`);
+    const uid = ctx.uids.next(
+      'sink',
+      `${table.options.connector} table ${table.name}${table.options.path ? ` (${table.options.path})` : ''}`,
+    );
     out.sinkTo(sink.sink).uid(uid).name(`sql:sink ${table.name}`);
   }
 
@@ -182,7 +199,15 @@ export class SqlSession {
   }
 
   private context(prefix: string, pos: Pos): PlanContext {
-    return { env: this.env, catalog: this.catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), planFrom, ...this.planSettings(pos) };
+    return {
+      env: this.env,
+      catalog: this.catalog,
+      uids: new UidNamer(prefix),
+      scans: new Map(),
+      expanding: new Set(),
+      planFrom,
+      ...this.planSettings(pos),
+    };
   }
 
   /** What planning a statement at `pos` takes from the settings. */
@@ -241,11 +266,14 @@ function tableDef(s: Statement & { k: 'createTable' }): TableDef {
   if (s.watermark) {
     const col = columns.find((c) => c.name.toLowerCase() === s.watermark!.col.toLowerCase());
     if (!col) throw sqlError(s.watermark.pos, `WATERMARK FOR '${s.watermark.col}': no such column in table '${s.name}'`);
-    if (col.type.name !== 'TIMESTAMP') throw sqlError(s.watermark.pos, `WATERMARK FOR '${col.name}': the column must be a TIMESTAMP, it is ${typeName(col.type)}`);
+    if (col.type.name !== 'TIMESTAMP')
+      throw sqlError(s.watermark.pos, `WATERMARK FOR '${col.name}': the column must be a TIMESTAMP, it is ${typeName(col.type)}`);
     watermark = { col: col.name, delayMs: watermarkDelay(s.watermark.expr, col.name) };
   }
   if (s.primaryKey) {
-    for (const k of s.primaryKey) if (!columns.some((c) => c.name.toLowerCase() === k.toLowerCase())) throw sqlError(s.pos, `PRIMARY KEY column '${k}' is not a column of table '${s.name}'`);
+    for (const k of s.primaryKey)
+      if (!columns.some((c) => c.name.toLowerCase() === k.toLowerCase()))
+        throw sqlError(s.pos, `PRIMARY KEY column '${k}' is not a column of table '${s.name}'`);
   }
   return { name: s.name, columns, watermark, primaryKey: s.primaryKey, options: s.options, stmt: s };
 }
@@ -253,6 +281,18 @@ function tableDef(s: Statement & { k: 'createTable' }): TableDef {
 /** `col` → 0, `col - INTERVAL 'n' unit` → n in ms; other watermark expressions are not supported. */
 function watermarkDelay(e: Expr, col: string): number {
   if (e.k === 'ref' && e.parts.length === 1 && e.parts[0]!.toLowerCase() === col.toLowerCase()) return 0;
-  if (e.k === 'binary' && e.op === '-' && e.l.k === 'ref' && e.l.parts.length === 1 && e.l.parts[0]!.toLowerCase() === col.toLowerCase() && e.r.k === 'interval' && e.r.ms >= 0) return e.r.ms;
-  throw sqlUnsupported(e.pos, `this watermark expression (eddy's SQL takes WATERMARK FOR ${col} AS ${col} - INTERVAL 'n' SECOND, or AS ${col})`);
+  if (
+    e.k === 'binary' &&
+    e.op === '-' &&
+    e.l.k === 'ref' &&
+    e.l.parts.length === 1 &&
+    e.l.parts[0]!.toLowerCase() === col.toLowerCase() &&
+    e.r.k === 'interval' &&
+    e.r.ms >= 0
+  )
+    return e.r.ms;
+  throw sqlUnsupported(
+    e.pos,
+    `this watermark expression (eddy's SQL takes WATERMARK FOR ${col} AS ${col} - INTERVAL 'n' SECOND, or AS ${col})`,
+  );
 }

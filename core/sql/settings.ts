@@ -41,7 +41,13 @@ export const SETTING_KEYS = [
  * `bad(message, unsupported)` makes the error: at a SET's line SQL_INVALID (UNSUPPORTED for an
  * unknown key), BAD_ARG for a file or an --arg.
  */
-export function applySetting(settings: SqlSettings, env: StreamExecutionEnvironment, key: string, value: string, bad: (message: string, unsupported?: boolean) => Error): void {
+export function applySetting(
+  settings: SqlSettings,
+  env: StreamExecutionEnvironment,
+  key: string,
+  value: string,
+  bad: (message: string, unsupported?: boolean) => Error,
+): void {
   const n = Number(value);
   switch (key) {
     case 'parallelism.default':
@@ -56,7 +62,8 @@ export function applySetting(settings: SqlSettings, env: StreamExecutionEnvironm
     }
     case 'table.exec.state.ttl': {
       const ms = durationMs(value);
-      if (ms === undefined) throw bad(`'table.exec.state.ttl' must be a duration such as '1 h', '30 min', '10 s' or milliseconds, got '${value}'`);
+      if (ms === undefined)
+        throw bad(`'table.exec.state.ttl' must be a duration such as '1 h', '30 min', '10 s' or milliseconds, got '${value}'`);
       settings.ttlMs = ms > 0 ? ms : undefined;
       return;
     }
@@ -77,7 +84,10 @@ export function applySetting(settings: SqlSettings, env: StreamExecutionEnvironm
       settings.miniBatchSize = n;
       return;
     default:
-      throw bad(`setting '${key}' is not known to eddy's SQL (it takes ${SETTING_KEYS.map((k) => `'${k}'`).join(', ')}; other settings are run flags)`, true);
+      throw bad(
+        `setting '${key}' is not known to eddy's SQL (it takes ${SETTING_KEYS.map((k) => `'${k}'`).join(', ')}; other settings are run flags)`,
+        true,
+      );
   }
 }
 
@@ -87,8 +97,12 @@ export function applySetting(settings: SqlSettings, env: StreamExecutionEnvironm
  */
 export function miniBatchTrigger(settings: SqlSettings, bad: (message: string) => Error): BundleTrigger | undefined {
   if (!settings.miniBatchEnabled) return undefined;
-  for (const [v, k] of [[settings.miniBatchLatencyMs, 'allow-latency'], [settings.miniBatchSize, 'size']] as const) {
-    if (v === undefined) throw bad(`'${MINI_BATCH}.enabled' is 'true' but '${MINI_BATCH}.${k}' is not set; set both (the Nexmark reference: '2 s' and 50000)`);
+  for (const [v, k] of [
+    [settings.miniBatchLatencyMs, 'allow-latency'],
+    [settings.miniBatchSize, 'size'],
+  ] as const) {
+    if (v === undefined)
+      throw bad(`'${MINI_BATCH}.enabled' is 'true' but '${MINI_BATCH}.${k}' is not set; set both (the Nexmark reference: '2 s' and 50000)`);
   }
   return { latencyMs: settings.miniBatchLatencyMs!, size: settings.miniBatchSize! };
 }
@@ -115,7 +129,10 @@ function readConf(file: string): Array<[number, string, string]> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new EddyError('INPUT_NOT_FOUND', `SQL configuration file '${file}' (--arg ${SQL_CONF_ARG}) cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); give the path of a file of 'key: value' lines`);
+    throw new EddyError(
+      'INPUT_NOT_FOUND',
+      `SQL configuration file '${file}' (--arg ${SQL_CONF_ARG}) cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); give the path of a file of 'key: value' lines`,
+    );
   }
   const out: Array<[number, string, string]> = [];
   text.split(/\r?\n/).forEach((raw, i) => {

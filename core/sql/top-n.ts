@@ -53,7 +53,11 @@ export function topNPattern(s: Select): TopNPattern | undefined {
     }
     rest.push(c);
   }
-  if (n === undefined) throw sqlUnsupported(call.pos, `ROW_NUMBER() without a filter ${item.alias} <= N in the outer WHERE (only the Top-N pattern is supported)`);
+  if (n === undefined)
+    throw sqlUnsupported(
+      call.pos,
+      `ROW_NUMBER() without a filter ${item.alias} <= N in the outer WHERE (only the Top-N pattern is supported)`,
+    );
   if (!(n >= 1) || !Number.isInteger(n)) throw sqlError(s.where!.pos, `the Top-N bound must be a positive integer, got ${n}`);
   if (call.over!.orderBy.length === 0) throw sqlError(call.over!.pos, 'ROW_NUMBER() OVER needs ORDER BY');
   return { inner, alias: s.from.alias, over: call.over!, rnName: item.alias, rnIndex, n, rest };
@@ -62,7 +66,8 @@ export function topNPattern(s: Select): TopNPattern | undefined {
 /** Plans a Top-N. */
 export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const inner = p.inner;
-  if (inner.groupBy.length > 0 || inner.distinct) throw sqlUnsupported(inner.pos, 'a Top-N over an aggregate in the same SELECT (aggregate in a subquery first)');
+  if (inner.groupBy.length > 0 || inner.distinct)
+    throw sqlUnsupported(inner.pos, 'a Top-N over an aggregate in the same SELECT (aggregate in a subquery first)');
   const rel = planFromWhere(inner.from!, inner.where, ctx, [inner.items]);
   const scope = { fields: rel.fields };
   const parts = p.over.partitionBy.map((e) => compile(e, scope).fn);
@@ -70,7 +75,10 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
   const partitioned = partitionedBy(rel, p.over.partitionBy);
-  const uid = ctx.uids.next('rank', `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog' : 'append-only'} input${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${miniBatchNote(ctx)})`);
+  const uid = ctx.uids.next(
+    'rank',
+    `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog' : 'append-only'} input${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${miniBatchNote(ctx)})`,
+  );
   const opts: TopNOptions = {
     partitionBy,
     orderBy,
@@ -97,7 +105,10 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const items = inner.items.filter((_, i) => i !== p.rnIndex);
   const rnRef: Expr = { k: 'ref', parts: ['$rn'], pos: p.over.pos };
   if (wantsRn) items.splice(p.rnIndex, 0, { e: rnRef, alias: p.rnName });
-  ranked = project(ranked, items, ctx, { fields: rel.fields, computed: new Map([[exprKey(rnRef), { name: '$rn', key: '$rn', type: T.BIGINT }]]) });
+  ranked = project(ranked, items, ctx, {
+    fields: rel.fields,
+    computed: new Map([[exprKey(rnRef), { name: '$rn', key: '$rn', type: T.BIGINT }]]),
+  });
   if (p.alias) ranked = qualify(ranked, p.alias);
   for (const c of p.rest) ranked = filter(ranked, c, ctx);
   return project(ranked, s.items, ctx);
@@ -147,7 +158,10 @@ function sameRowOf(fields: readonly Field[]): (a: Row, b: Row) => boolean {
 function withRankOf(fields: readonly Field[], column: string): ((row: Row, rank: number) => Row) | undefined {
   const keys = [...fields.map((f) => f.key), column];
   if (keys.includes('__proto__')) return undefined;
-  return generate<(row: Row, rank: number) => Row>('r, rank', () => `return { ${keys.map((k) => `${JSON.stringify(k)}: ${k === column ? 'rank' : `r[${JSON.stringify(k)}]`}`).join(', ')} };`).fn;
+  return generate<(row: Row, rank: number) => Row>(
+    'r, rank',
+    () => `return { ${keys.map((k) => `${JSON.stringify(k)}: ${k === column ? 'rank' : `r[${JSON.stringify(k)}]`}`).join(', ')} };`,
+  ).fn;
 }
 
 /** True when `rel` is already partitioned by exactly these columns in this order (Rel.hashedBy). */
@@ -158,5 +172,7 @@ function partitionedBy(rel: Rel, exprs: readonly Expr[]): boolean {
 }
 
 function refersTo(e: Expr, name: string): boolean {
-  return JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : v)).toLowerCase().includes(`"${name.toLowerCase()}"`);
+  return JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : v))
+    .toLowerCase()
+    .includes(`"${name.toLowerCase()}"`);
 }

@@ -37,11 +37,24 @@ export const T = {
 };
 
 const NAMES: Record<string, SqlType> = {
-  BIGINT: T.BIGINT, INT: T.INT, INTEGER: T.INT, SMALLINT: T.INT, TINYINT: T.INT,
-  DOUBLE: T.DOUBLE, FLOAT: T.DOUBLE, REAL: T.DOUBLE, DECIMAL: T.DECIMAL, DEC: T.DECIMAL, NUMERIC: T.DECIMAL,
-  VARCHAR: T.VARCHAR, STRING: T.VARCHAR, CHAR: T.VARCHAR,
-  BOOLEAN: T.BOOLEAN, BOOL: T.BOOLEAN,
-  TIMESTAMP: T.TIMESTAMP, DATE: T.TIMESTAMP,
+  BIGINT: T.BIGINT,
+  INT: T.INT,
+  INTEGER: T.INT,
+  SMALLINT: T.INT,
+  TINYINT: T.INT,
+  DOUBLE: T.DOUBLE,
+  FLOAT: T.DOUBLE,
+  REAL: T.DOUBLE,
+  DECIMAL: T.DECIMAL,
+  DEC: T.DECIMAL,
+  NUMERIC: T.DECIMAL,
+  VARCHAR: T.VARCHAR,
+  STRING: T.VARCHAR,
+  CHAR: T.VARCHAR,
+  BOOLEAN: T.BOOLEAN,
+  BOOL: T.BOOLEAN,
+  TIMESTAMP: T.TIMESTAMP,
+  DATE: T.TIMESTAMP,
 };
 
 /** The type a DDL type names. */
@@ -49,14 +62,19 @@ export function resolveType(ref: TypeRef): SqlType {
   // Flink: DECIMAL is DECIMAL(10, 0), DECIMAL(p) is DECIMAL(p, 0); precision 1 … 38, scale 0 … p.
   if (ref.name === 'DECIMAL' || ref.name === 'DEC' || ref.name === 'NUMERIC') {
     const [precision = 10, scale = 0] = ref.params ?? [];
-    if (!(precision >= 1 && precision <= 38) || !(scale >= 0 && scale <= precision)) throw sqlError(ref.pos, `DECIMAL(${precision}, ${scale}): the precision must be 1 to 38 and the scale 0 to the precision`);
+    if (!(precision >= 1 && precision <= 38) || !(scale >= 0 && scale <= precision))
+      throw sqlError(ref.pos, `DECIMAL(${precision}, ${scale}): the precision must be 1 to 38 and the scale 0 to the precision`);
     return { name: 'DECIMAL', precision, scale };
   }
   if (ref.name === 'ROW') return { name: 'ROW', fields: ref.fields!.map((f) => ({ name: f.name, type: resolveType(f.type) })) };
   const t = NAMES[ref.name];
   if (t !== undefined) return t;
-  if (['ARRAY', 'MAP', 'MULTISET', 'BYTES', 'BINARY', 'VARBINARY', 'TIME', 'RAW'].includes(ref.name)) throw sqlUnsupported(ref.pos, `the type ${ref.name}`);
-  throw sqlError(ref.pos, `unknown type ${ref.name} (expected BIGINT, INT, DOUBLE, DECIMAL, VARCHAR, STRING, BOOLEAN, TIMESTAMP or ROW<…>)`);
+  if (['ARRAY', 'MAP', 'MULTISET', 'BYTES', 'BINARY', 'VARBINARY', 'TIME', 'RAW'].includes(ref.name))
+    throw sqlUnsupported(ref.pos, `the type ${ref.name}`);
+  throw sqlError(
+    ref.pos,
+    `unknown type ${ref.name} (expected BIGINT, INT, DOUBLE, DECIMAL, VARCHAR, STRING, BOOLEAN, TIMESTAMP or ROW<…>)`,
+  );
 }
 
 /** True for the numeric types. */

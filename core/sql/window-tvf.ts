@@ -8,7 +8,14 @@
  * repeated once per window it belongs to (TUMBLE, HOP, CUMULATE).
  */
 import type { WindowAssigner } from '../api/windows.js';
-import { EventTimeSessionWindows, ProcessingTimeSessionWindows, SlidingEventTimeWindows, SlidingProcessingTimeWindows, TumblingEventTimeWindows, TumblingProcessingTimeWindows } from '../api/windows.js';
+import {
+  EventTimeSessionWindows,
+  ProcessingTimeSessionWindows,
+  SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+} from '../api/windows.js';
 import type { DataStream } from '../api/datastream.js';
 import type { WindowTvf } from './ast.js';
 import { cumulatingWindows } from './cumulate.js';
@@ -27,18 +34,30 @@ export function planWindowTvf(tvf: WindowTvf, input: Rel, ctx: PlanContext): Rel
   void ctx;
   if (input.updating) throw sqlUnsupported(tvf.pos, 'a window TVF over an updating (changelog) input');
   const time = input.fields.find((f) => f.name.toLowerCase() === tvf.timeCol.toLowerCase());
-  if (!time) throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): no such column (available: ${input.fields.map((f) => f.name).join(', ')})`);
-  if (time.type.name !== 'TIMESTAMP') throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): a window needs a TIMESTAMP time attribute, the column is ${time.type.name}`);
+  if (!time)
+    throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): no such column (available: ${input.fields.map((f) => f.name).join(', ')})`);
+  if (time.type.name !== 'TIMESTAMP')
+    throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): a window needs a TIMESTAMP time attribute, the column is ${time.type.name}`);
   const proctime = time.type.proctime === true;
-  if (!proctime && input.rowtime !== time.key) throw sqlError(tvf.timePos, `DESCRIPTOR(${tvf.timeCol}): '${tvf.timeCol}' is not a time attribute; declare WATERMARK FOR ${tvf.timeCol} AS … in its table, or use a processing-time column (${tvf.timeCol} AS PROCTIME())`);
+  if (!proctime && input.rowtime !== time.key)
+    throw sqlError(
+      tvf.timePos,
+      `DESCRIPTOR(${tvf.timeCol}): '${tvf.timeCol}' is not a time attribute; declare WATERMARK FOR ${tvf.timeCol} AS … in its table, or use a processing-time column (${tvf.timeCol} AS PROCTIME())`,
+    );
   if (tvf.partitionBy.length > 0) throw sqlUnsupported(tvf.pos, `${tvf.fn} with PARTITION BY (group by the columns instead)`);
   const ms = tvf.args.map((a, i) => {
-    if (a.k !== 'interval' || !(a.ms > 0)) throw sqlError(a.pos, `argument ${i + 3} of ${tvf.fn} must be a positive INTERVAL, e.g. INTERVAL '10' SECOND`);
+    if (a.k !== 'interval' || !(a.ms > 0))
+      throw sqlError(a.pos, `argument ${i + 3} of ${tvf.fn} must be a positive INTERVAL, e.g. INTERVAL '10' SECOND`);
     return a.ms;
   });
   const arity = tvf.fn === 'HOP' || tvf.fn === 'CUMULATE' ? 2 : 1;
   if (ms.length !== arity) {
-    const form = { TUMBLE: 'TUMBLE(TABLE t, DESCRIPTOR(ts), size)', HOP: 'HOP(TABLE t, DESCRIPTOR(ts), slide, size)', CUMULATE: 'CUMULATE(TABLE t, DESCRIPTOR(ts), step, max size)', SESSION: 'SESSION(TABLE t, DESCRIPTOR(ts), gap)' }[tvf.fn];
+    const form = {
+      TUMBLE: 'TUMBLE(TABLE t, DESCRIPTOR(ts), size)',
+      HOP: 'HOP(TABLE t, DESCRIPTOR(ts), slide, size)',
+      CUMULATE: 'CUMULATE(TABLE t, DESCRIPTOR(ts), step, max size)',
+      SESSION: 'SESSION(TABLE t, DESCRIPTOR(ts), gap)',
+    }[tvf.fn];
     throw sqlError(tvf.pos, `${tvf.fn} takes ${arity} interval${arity > 1 ? 's' : ''}: ${form}`);
   }
   let window: WindowInfo;
@@ -60,14 +79,29 @@ export function planWindowTvf(tvf: WindowTvf, input: Rel, ctx: PlanContext): Rel
   const taken = new Set(input.fields.map((f) => f.name.toLowerCase()));
   for (const c of WINDOW_COLUMNS) if (taken.has(c)) throw sqlError(tvf.pos, `the input of ${tvf.fn} already has a column '${c}'`);
   // Flink: window_start and window_end are TIMESTAMP(3); window_time is the time attribute of the windows' kind.
-  const fields = [...input.fields, { name: 'window_start', key: 'window_start', type: T.TIMESTAMP }, { name: 'window_end', key: 'window_end', type: T.TIMESTAMP }, { name: 'window_time', key: 'window_time', type: proctime ? T.PROCTIME : T.TIMESTAMP }];
+  const fields = [
+    ...input.fields,
+    { name: 'window_start', key: 'window_start', type: T.TIMESTAMP },
+    { name: 'window_end', key: 'window_end', type: T.TIMESTAMP },
+    { name: 'window_time', key: 'window_time', type: proctime ? T.PROCTIME : T.TIMESTAMP },
+  ];
   // Windows are assigned by the aggregate (or materializeWindows): the input's pending calc stays
   // pending, so the aggregate's column narrowing composes onto it.
   return extended(input, { fields, updating: false, rowtime: input.rowtime, window });
 }
 
 function info(fn: WindowInfo['fn'], sizeMs: number, slideMs: number, timeKey: string, proctime: boolean): WindowInfo {
-  return { fn, sizeMs, slideMs, timeKey, deferred: true, startKey: 'window_start', endKey: 'window_end', aggregated: false, ...(proctime ? { proctime } : {}) };
+  return {
+    fn,
+    sizeMs,
+    slideMs,
+    timeKey,
+    deferred: true,
+    startKey: 'window_start',
+    endKey: 'window_end',
+    aggregated: false,
+    ...(proctime ? { proctime } : {}),
+  };
 }
 
 /** The engine's window assigner for a window TVF: by event time, or by the wall clock over a PROCTIME() attribute. */
@@ -99,7 +133,8 @@ export function materializeWindows(rel: Rel, ctx: PlanContext, pos: { line: numb
     .flatMap((row: Row, out) => {
       // Processing time: the row's windows are those of the wall clock now, and its window_time is now (a proctime attribute).
       const now = proctime ? Date.now() : 0;
-      for (const win of assigner.assignWindows(proctime ? now : (row[timeKey] as number), now)) out.collect({ ...row, window_start: win.start, window_end: win.end, window_time: proctime ? now : win.end - 1 });
+      for (const win of assigner.assignWindows(proctime ? now : (row[timeKey] as number), now))
+        out.collect({ ...row, window_start: win.start, window_end: win.end, window_time: proctime ? now : win.end - 1 });
     })
     .uid(uid)
     .name(`sql:${w.fn.toLowerCase()} windows`);

@@ -52,6 +52,9 @@ function registerForRestore(store: KeyedBackend, name: string, kind: StateKind):
     return store.register(name, kind);
   } catch (err) {
     if (!(err instanceof EddyError)) throw err;
-    throw new EddyError('STATE_FAILED', `the checkpoint holds '${name}' as ${kind} state, but this operator declares it differently: ${err.message}`);
+    throw new EddyError(
+      'STATE_FAILED',
+      `the checkpoint holds '${name}' as ${kind} state, but this operator declares it differently: ${err.message}`,
+    );
   }
 }

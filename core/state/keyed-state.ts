@@ -3,18 +3,14 @@
  * KeyedStateStore table for the current key. Handles are created once per (operator, name)
  * and cached, so `ctx.state.value('count')` inside a per-record function allocates nothing.
  */
-import type {
-  AggregateFunction,
-  AggregatingState,
-  ListState,
-  MapState,
-  ReducingState,
-  ValueState,
-} from '../contract/state.js';
+import type { AggregateFunction, AggregatingState, ListState, MapState, ReducingState, ValueState } from '../contract/state.js';
 import type { KeyedStateStore } from './keyed-store.js';
 
 export class ValueStateHandle<T> implements ValueState<T> {
-  constructor(private readonly s: KeyedStateStore, private readonly t: number) {}
+  constructor(
+    private readonly s: KeyedStateStore,
+    private readonly t: number,
+  ) {}
   value(): T | undefined {
     return this.s.get(this.t) as T | undefined;
   }
@@ -28,7 +24,10 @@ export class ValueStateHandle<T> implements ValueState<T> {
 }
 
 export class ListStateHandle<T> implements ListState<T> {
-  constructor(private readonly s: KeyedStateStore, private readonly t: number) {}
+  constructor(
+    private readonly s: KeyedStateStore,
+    private readonly t: number,
+  ) {}
   get(): T[] {
     return (this.s.get(this.t) as T[] | undefined) ?? [];
   }
@@ -53,7 +52,10 @@ export class ListStateHandle<T> implements ListState<T> {
 }
 
 export class MapStateHandle<K, V> implements MapState<K, V> {
-  constructor(private readonly s: KeyedStateStore, private readonly t: number) {}
+  constructor(
+    private readonly s: KeyedStateStore,
+    private readonly t: number,
+  ) {}
   get(key: K): V | undefined {
     const e = this.s.getEntry(this.t, key) as [K, V] | undefined;
     return e === undefined ? undefined : e[1];
@@ -88,7 +90,11 @@ export class MapStateHandle<K, V> implements MapState<K, V> {
 }
 
 export class ReducingStateHandle<T> implements ReducingState<T> {
-  constructor(private readonly s: KeyedStateStore, private readonly t: number, private readonly reduce: (a: T, b: T) => T) {}
+  constructor(
+    private readonly s: KeyedStateStore,
+    private readonly t: number,
+    private readonly reduce: (a: T, b: T) => T,
+  ) {}
   get(): T | undefined {
     return this.s.get(this.t) as T | undefined;
   }
@@ -102,7 +108,11 @@ export class ReducingStateHandle<T> implements ReducingState<T> {
 }
 
 export class AggregatingStateHandle<IN, ACC, OUT> implements AggregatingState<IN, OUT> {
-  constructor(private readonly s: KeyedStateStore, private readonly t: number, private readonly fn: AggregateFunction<IN, ACC, OUT>) {}
+  constructor(
+    private readonly s: KeyedStateStore,
+    private readonly t: number,
+    private readonly fn: AggregateFunction<IN, ACC, OUT>,
+  ) {}
   get(): OUT | undefined {
     const acc = this.s.get(this.t) as ACC | undefined;
     return acc === undefined ? undefined : this.fn.getResult(acc);

@@ -33,11 +33,17 @@ export interface KeyedStateStore {
  * The id of the state `name` already registered in `byName`, or undefined if it is new. A
  * name registered as another kind is refused: its stored values have another shape.
  */
-export function registeredTable(byName: ReadonlyMap<string, number>, tables: readonly { kind: StateKind }[], name: string, kind: StateKind): number | undefined {
+export function registeredTable(
+  byName: ReadonlyMap<string, number>,
+  tables: readonly { kind: StateKind }[],
+  name: string,
+  kind: StateKind,
+): number | undefined {
   const existing = byName.get(name);
   if (existing === undefined) return undefined;
   const registered = tables[existing].kind;
-  if (registered !== kind) throw new EddyError('STATE_FAILED', `state '${name}' is already registered as ${registered} state, not ${kind}; use another name`);
+  if (registered !== kind)
+    throw new EddyError('STATE_FAILED', `state '${name}' is already registered as ${registered} state, not ${kind}; use another name`);
   return existing;
 }
 
@@ -87,7 +93,12 @@ export abstract class EntryMapStore {
  * How many entries map table `name` holds under `reservedKey` over key groups `range`: operators
  * keep per-key-group bookkeeping (timers, due windows) under a reserved key of each group.
  */
-export function reservedEntryCount(store: KeyedStateStore, name: string, reservedKey: string, range: { start: number; end: number }): number {
+export function reservedEntryCount(
+  store: KeyedStateStore,
+  name: string,
+  reservedKey: string,
+  range: { start: number; end: number },
+): number {
   const table = store.register(name, 'map');
   let n = 0;
   for (let kg = range.start; kg <= range.end; kg++) {

@@ -99,7 +99,13 @@ function writeRun(pos: number, a: Float64Array, n: number): number {
  * One key group's number-run chunk: keys[ref] and values[ref] (the same length) per table, and
  * in a delta deleted[ref]. The bytes are the caller's.
  */
-export function encodeNumberRuns(keyGroup: number, tables: [string, StateKind][], keys: Float64Array[], values: Float64Array[], deleted?: Float64Array[]): Uint8Array {
+export function encodeNumberRuns(
+  keyGroup: number,
+  tables: [string, StateKind][],
+  keys: Float64Array[],
+  values: Float64Array[],
+  deleted?: Float64Array[],
+): Uint8Array {
   const head = packr.pack([NUMBER_RUNS_VERSION, keyGroup, tables]);
   let bound = head.length + 10 + RUN_HEADER * 3 * tables.length;
   for (let ref = 0; ref < tables.length; ref++) bound += (keys[ref].length + values[ref].length + (deleted?.[ref].length ?? 0)) * FLOAT64;
@@ -126,8 +132,16 @@ function readRun(run: unknown): Int8Array | Int16Array | Int32Array | Float64Arr
   if (!(run instanceof Uint8Array) || run.byteLength < 1) return 'a run that is not binary';
   const width = run[0];
   const count = (run.byteLength - 1) / width;
-  if (![INT8, INT16, INT32, FLOAT64].includes(width) || !Number.isInteger(count)) return `a run of width ${width} and ${run.byteLength - 1} bytes`;
-  const out = width === INT8 ? new Int8Array(count) : width === INT16 ? new Int16Array(count) : width === INT32 ? new Int32Array(count) : new Float64Array(count);
+  if (![INT8, INT16, INT32, FLOAT64].includes(width) || !Number.isInteger(count))
+    return `a run of width ${width} and ${run.byteLength - 1} bytes`;
+  const out =
+    width === INT8
+      ? new Int8Array(count)
+      : width === INT16
+        ? new Int16Array(count)
+        : width === INT32
+          ? new Int32Array(count)
+          : new Float64Array(count);
   new Uint8Array(out.buffer).set(run.subarray(1));
   return out;
 }
@@ -136,7 +150,11 @@ function readRun(run: unknown): Int8Array | Int16Array | Int32Array | Float64Arr
  * The entries (flat triples) and deletions (flat pairs) of a decoded number-run chunk's runs, as
  * a version-1 chunk holds them; or a reason the runs are malformed. `tables` is checked already.
  */
-export function entriesOfRuns(tables: readonly [string, StateKind][], runs: unknown, deletedRuns: unknown): { entries: number[]; deletions: number[] | undefined } | string {
+export function entriesOfRuns(
+  tables: readonly [string, StateKind][],
+  runs: unknown,
+  deletedRuns: unknown,
+): { entries: number[]; deletions: number[] | undefined } | string {
   if (tables.some(([, kind]) => kind === 'map')) return 'map state in a number-run chunk';
   if (!Array.isArray(runs) || runs.length !== tables.length * 2) return 'a run list that does not match its tables';
   const entries: number[] = [];

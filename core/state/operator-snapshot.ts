@@ -42,7 +42,8 @@ function decode(part: Uint8Array, where: string): { lists: ListEntry[]; broadcas
     throw corrupt(`it is not a version ${OPERATOR_SNAPSHOT_VERSION} operator state snapshot`);
   }
   const [, lists, broadcasts] = msg as [number, unknown, unknown];
-  const listOk = (l: unknown) => Array.isArray(l) && typeof l[0] === 'string' && (l[1] === 'split' || l[1] === 'union') && Array.isArray(l[2]);
+  const listOk = (l: unknown) =>
+    Array.isArray(l) && typeof l[0] === 'string' && (l[1] === 'split' || l[1] === 'union') && Array.isArray(l[2]);
   const mapOk = (b: unknown) =>
     Array.isArray(b) && typeof b[0] === 'string' && Array.isArray(b[1]) && b[1].every((e: unknown) => Array.isArray(e) && e.length === 2);
   if (!Array.isArray(lists) || !lists.every(listOk)) throw corrupt('malformed list state');

@@ -69,7 +69,10 @@ export class OperatorStateStore {
       l = new OperatorList(mode);
       this.lists.set(name, l);
     } else if (l.mode !== mode) {
-      throw new EddyError('STATE_FAILED', `operator state '${name}' is a ${l.mode === 'union' ? 'union list' : 'list'}; it cannot also be used as a ${mode === 'union' ? 'union list' : 'list'}`);
+      throw new EddyError(
+        'STATE_FAILED',
+        `operator state '${name}' is a ${l.mode === 'union' ? 'union list' : 'list'}; it cannot also be used as a ${mode === 'union' ? 'union list' : 'list'}`,
+      );
     }
     return l as OperatorList<T>;
   }

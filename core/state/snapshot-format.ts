@@ -242,7 +242,12 @@ function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): n
  * A delta chunk written directly when every entry and deletion is a number: the same bytes as
  * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions }); undefined when one is not.
  */
-export function encodeNumericDelta(keyGroup: number, tables: [string, StateKind][], entries: unknown[], deletions: unknown[]): Uint8Array | undefined {
+export function encodeNumericDelta(
+  keyGroup: number,
+  tables: [string, StateKind][],
+  entries: unknown[],
+  deletions: unknown[],
+): Uint8Array | undefined {
   for (const x of entries) if (typeof x !== 'number') return undefined;
   for (const x of deletions) if (typeof x !== 'number') return undefined;
   let pos = startNumericChunk(keyGroup, tables, entries.length, deletions.length, true);
@@ -286,7 +291,13 @@ export function encodeNumericRun(
  * Makes room in the scratch buffer for a chunk of `entryItems` numbers (+ `deletionItems` in a
  * delta), writes the chunk's head up to the entries' array header; returns the next position.
  */
-function startNumericChunk(keyGroup: number, tables: [string, StateKind][], entryItems: number, deletionItems: number, delta: boolean): number {
+function startNumericChunk(
+  keyGroup: number,
+  tables: [string, StateKind][],
+  entryItems: number,
+  deletionItems: number,
+  delta: boolean,
+): number {
   const head = packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, tables]);
   const bound = head.length + 10 + (entryItems + deletionItems) * 9;
   if (scratch.byteLength < bound) {
@@ -336,7 +347,11 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   } catch (err) {
     throw corrupt(where, `key group ${keyGroup} does not decode (${(err as Error).message})`);
   }
-  if (!Array.isArray(msg) || (msg.length !== 4 && msg.length !== 5) || (msg[0] !== KEYED_SNAPSHOT_VERSION && msg[0] !== NUMBER_RUNS_VERSION)) {
+  if (
+    !Array.isArray(msg) ||
+    (msg.length !== 4 && msg.length !== 5) ||
+    (msg[0] !== KEYED_SNAPSHOT_VERSION && msg[0] !== NUMBER_RUNS_VERSION)
+  ) {
     throw corrupt(where, `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION} or ${NUMBER_RUNS_VERSION} chunk`);
   }
   const [version, kg, tables, rest, more] = msg as [number, unknown, unknown, unknown, unknown];

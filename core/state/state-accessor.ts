@@ -18,13 +18,7 @@ import { EddyError } from '../failure.js';
 import type { KeyedBackend } from './keyed-backend.js';
 import type { KeyedStateStore, StateKind } from './keyed-store.js';
 import { TtlStateView } from './ttl.js';
-import {
-  AggregatingStateHandle,
-  ListStateHandle,
-  MapStateHandle,
-  ReducingStateHandle,
-  ValueStateHandle,
-} from './keyed-state.js';
+import { AggregatingStateHandle, ListStateHandle, MapStateHandle, ReducingStateHandle, ValueStateHandle } from './keyed-state.js';
 import { OperatorStateStore } from './operator-state.js';
 
 export interface StateOwner {
@@ -86,13 +80,22 @@ export class OperatorStateAccessor implements StateAccessor {
       const ttl = options.ttl;
       const where = { operatorUid: this.owner.uid, subtask: this.owner.subtask };
       if (typeof ttl.ttlMs !== 'number' || !(ttl.ttlMs > 0) || !Number.isFinite(ttl.ttlMs)) {
-        throw new EddyError('STATE_FAILED', `state '${name}' has TTL ${String(ttl.ttlMs)} ms; ttlMs must be a positive number of milliseconds`, where);
+        throw new EddyError(
+          'STATE_FAILED',
+          `state '${name}' has TTL ${String(ttl.ttlMs)} ms; ttlMs must be a positive number of milliseconds`,
+          where,
+        );
       }
       if (ttl.update !== undefined && ttl.update !== 'onCreateAndWrite' && ttl.update !== 'onReadAndWrite') {
-        throw new EddyError('STATE_FAILED', `state '${name}' has TTL update '${String(ttl.update)}'; use 'onCreateAndWrite' or 'onReadAndWrite'`, where);
+        throw new EddyError(
+          'STATE_FAILED',
+          `state '${name}' has TTL update '${String(ttl.update)}'; use 'onCreateAndWrite' or 'onReadAndWrite'`,
+          where,
+        );
       }
       const backend = this.keyed as Partial<KeyedBackend>;
-      if (typeof backend.enableTtl !== 'function') throw new EddyError('UNSUPPORTED', `state TTL (state '${name}') is not supported by this state store`, where);
+      if (typeof backend.enableTtl !== 'function')
+        throw new EddyError('UNSUPPORTED', `state TTL (state '${name}') is not supported by this state store`, where);
       backend.enableTtl(table, Date.now);
       store = new TtlStateView(this.keyed, ttl);
     }
@@ -104,16 +107,28 @@ export class OperatorStateAccessor implements StateAccessor {
   // The cached handle is returned before anything else, so the per-record call allocates nothing
   // (not even the factory closure).
   value<T>(name: string, options?: StateOptions): ValueState<T> {
-    return this.cached<ValueStateHandle<T>>(name, ValueStateHandle) ?? this.keyedHandle(name, 'value', options, (s, t) => new ValueStateHandle<T>(s, t));
+    return (
+      this.cached<ValueStateHandle<T>>(name, ValueStateHandle) ??
+      this.keyedHandle(name, 'value', options, (s, t) => new ValueStateHandle<T>(s, t))
+    );
   }
   list<T>(name: string, options?: StateOptions): ListState<T> {
-    return this.cached<ListStateHandle<T>>(name, ListStateHandle) ?? this.keyedHandle(name, 'list', options, (s, t) => new ListStateHandle<T>(s, t));
+    return (
+      this.cached<ListStateHandle<T>>(name, ListStateHandle) ??
+      this.keyedHandle(name, 'list', options, (s, t) => new ListStateHandle<T>(s, t))
+    );
   }
   map<K, V>(name: string, options?: StateOptions): MapState<K, V> {
-    return this.cached<MapStateHandle<K, V>>(name, MapStateHandle) ?? this.keyedHandle(name, 'map', options, (s, t) => new MapStateHandle<K, V>(s, t));
+    return (
+      this.cached<MapStateHandle<K, V>>(name, MapStateHandle) ??
+      this.keyedHandle(name, 'map', options, (s, t) => new MapStateHandle<K, V>(s, t))
+    );
   }
   reducing<T>(name: string, reduce: (a: T, b: T) => T, options?: StateOptions): ReducingState<T> {
-    return this.cached<ReducingStateHandle<T>>(name, ReducingStateHandle) ?? this.keyedHandle(name, 'reducing', options, (s, t) => new ReducingStateHandle<T>(s, t, reduce));
+    return (
+      this.cached<ReducingStateHandle<T>>(name, ReducingStateHandle) ??
+      this.keyedHandle(name, 'reducing', options, (s, t) => new ReducingStateHandle<T>(s, t, reduce))
+    );
   }
   aggregating<IN, ACC, OUT>(name: string, fn: AggregateFunction<IN, ACC, OUT>, options?: StateOptions): AggregatingState<IN, OUT> {
     return (

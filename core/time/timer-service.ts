@@ -199,19 +199,24 @@ function timerId(time: number, key: unknown, namespace: unknown): string {
   return `${time}|${namespace === null || namespace === undefined ? '' : String(namespace)}|${k}`;
 }
 
-
-
 /**
  * `ctx.timers` of a keyed process function: the user's timers, without a namespace. Timers are
  * keyed state, so like any state they need the operator's uid to be restorable.
  */
-export function userTimerService(s: KeyedTimerService, owner: { uid: string | undefined; displayName: string; subtask: number }): TimerService {
+export function userTimerService(
+  s: KeyedTimerService,
+  owner: { uid: string | undefined; displayName: string; subtask: number },
+): TimerService {
   const check = (t: number): number => {
     if (owner.uid === undefined) {
-      throw new EddyError('UID_REQUIRED', `operator '${owner.displayName}' registers timers but has no uid; add .uid('...') after it so its timers can be restored`, {
-        operatorUid: owner.displayName,
-        subtask: owner.subtask,
-      });
+      throw new EddyError(
+        'UID_REQUIRED',
+        `operator '${owner.displayName}' registers timers but has no uid; add .uid('...') after it so its timers can be restored`,
+        {
+          operatorUid: owner.displayName,
+          subtask: owner.subtask,
+        },
+      );
     }
     return checkTime(t);
   };
@@ -226,7 +231,8 @@ export function userTimerService(s: KeyedTimerService, owner: { uid: string | un
 }
 
 function checkTime(t: number): number {
-  if (typeof t !== 'number' || !Number.isFinite(t)) throw new EddyError('BAD_TIMESTAMP', `a timer needs a finite time in milliseconds, got ${String(t)}`);
+  if (typeof t !== 'number' || !Number.isFinite(t))
+    throw new EddyError('BAD_TIMESTAMP', `a timer needs a finite time in milliseconds, got ${String(t)}`);
   return t;
 }
 

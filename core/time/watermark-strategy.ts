@@ -51,18 +51,24 @@ export class WatermarkStrategy<T> {
 
   /** Ingestion time: each record's timestamp is the wall clock when the assigner sees it. */
   static forIngestionTime<T>(): WatermarkStrategy<T> {
-    return new WatermarkStrategy<T>(() => new BoundedOutOfOrderness<T>(0), () => Date.now(), undefined);
+    return new WatermarkStrategy<T>(
+      () => new BoundedOutOfOrderness<T>(0),
+      () => Date.now(),
+      undefined,
+    );
   }
 
   /** The record's event time in ms: `(event, previous) => timestamp`; without one, records keep the timestamp they have. */
   withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
-    if (typeof assigner !== 'function') throw new EddyError('JOB_INVALID', 'withTimestampAssigner expects a function (event, previous) => timestamp');
+    if (typeof assigner !== 'function')
+      throw new EddyError('JOB_INVALID', 'withTimestampAssigner expects a function (event, previous) => timestamp');
     return new WatermarkStrategy<T>(this.createGenerator, assigner, this.idleMs);
   }
 
   /** After `idleMs` of wall-clock time without events, the subtask is marked idle. */
   withIdleness(idleMs: number): WatermarkStrategy<T> {
-    if (!(idleMs > 0) || !Number.isFinite(idleMs)) throw new EddyError('JOB_INVALID', `withIdleness expects milliseconds > 0, got ${idleMs}`);
+    if (!(idleMs > 0) || !Number.isFinite(idleMs))
+      throw new EddyError('JOB_INVALID', `withIdleness expects milliseconds > 0, got ${idleMs}`);
     return new WatermarkStrategy<T>(this.createGenerator, this.assigner, idleMs);
   }
 

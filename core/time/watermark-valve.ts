@@ -40,7 +40,8 @@ export class WatermarkValve {
    * meet the watermark they met before: a late record stays late, a fired window stays shut.
    */
   restore(s: ValveState): void {
-    if (s.wm.length !== this.wm.length) throw new RangeError(`watermark valve: snapshot of ${s.wm.length} channels, this task has ${this.wm.length}`);
+    if (s.wm.length !== this.wm.length)
+      throw new RangeError(`watermark valve: snapshot of ${s.wm.length} channels, this task has ${this.wm.length}`);
     this.wm.set(s.wm);
     this.idle.set(s.idle);
     this.ended.set(s.ended);
@@ -107,5 +108,10 @@ export function rescaledValve(old: (ValveState | undefined)[], channels: number)
     if (v.last < wm) wm = v.last;
   }
   if (!(wm > -Infinity) || wm === Infinity) return undefined;
-  return { wm: new Array<number>(channels).fill(wm), idle: new Array<number>(channels).fill(0), ended: new Array<number>(channels).fill(0), last: wm };
+  return {
+    wm: new Array<number>(channels).fill(wm),
+    idle: new Array<number>(channels).fill(0),
+    ended: new Array<number>(channels).fill(0),
+    last: wm,
+  };
 }

@@ -34,7 +34,8 @@ function sideInput(): string {
 /** The files of query `query` in the order nexmark's runner reads them, variables filled in. */
 export function nexmarkSqlFiles(query: string, vars: Record<string, string>): Array<{ file: string; text: string }> {
   const dir = sqlFolder();
-  if (!/^q\d+$/.test(query) || !existsSync(join(dir, `${query}.sql`))) throw new EddyError('BAD_ARG', `--arg query=${query}: no such Nexmark query in ${dir} (q0 … q22)`);
+  if (!/^q\d+$/.test(query) || !existsSync(join(dir, `${query}.sql`)))
+    throw new EddyError('BAD_ARG', `--arg query=${query}: no such Nexmark query in ${dir} (q0 … q22)`);
   return ['ddl_gen.sql', 'ddl_views.sql', `${query}.sql`].map((file) => ({
     file,
     text: readFileSync(join(dir, file), 'utf8').replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => vars[name] ?? whole),

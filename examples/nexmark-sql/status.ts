@@ -10,5 +10,4 @@ export const SQL_CANNOT_RUN: Record<string, string> = {
  * Query → why its SQL runs but its result differs from the DataStream job today (a bug to fix,
  * not a missing feature): the test runs these as TODO cases, which report without failing.
  */
-export const SQL_DIFFERS: Record<string, string> = {
-};
+export const SQL_DIFFERS: Record<string, string> = {};

@@ -35,7 +35,8 @@ export interface Views {
 
 /** The generator source (uid 'nexmark') with timestamps and the `dateTime - 4 s` watermark. */
 export function nexmarkEvents(env: StreamExecutionEnvironment): DataStream<NexmarkEvent> {
-  const strategy = WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(NEXMARK_WATERMARK_DELAY_MS).withTimestampAssigner(nexmarkEventTime);
+  const strategy =
+    WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(NEXMARK_WATERMARK_DELAY_MS).withTimestampAssigner(nexmarkEventTime);
   // Recorded or hand-written events (one JSON event per line, in time order) in place of the
   // generator: the same query over data chosen to hit an edge the generator rarely makes.
   const input = env.arg('input', '');
@@ -48,16 +49,19 @@ export function nexmarkEvents(env: StreamExecutionEnvironment): DataStream<Nexma
 /** One view of ddl_views.sql: `SELECT <type>.* FROM datagen WHERE event_type = <type>`. */
 function view<T>(events: DataStream<NexmarkEvent>, type: 0 | 1 | 2, uid: string): DataStream<T> {
   const field = type === 0 ? 'person' : type === 1 ? 'auction' : 'bid';
-  return events.flatMap<T>((e, out) => {
-    if (e.event_type === type) out.collect(e[field] as T);
-  }).uid(uid);
+  return events
+    .flatMap<T>((e, out) => {
+      if (e.event_type === type) out.collect(e[field] as T);
+    })
+    .uid(uid);
 }
 
 /** The events and their views; a view joins the graph only when the query reads it. */
 export function nexmarkViews(env: StreamExecutionEnvironment): Views {
   const events = nexmarkEvents(env);
   const cache = new Map<string, DataStream<unknown>>();
-  const lazy = <T>(type: 0 | 1 | 2, uid: string) => (cache.get(uid) ?? cache.set(uid, view<T>(events, type, uid) as unknown as DataStream<unknown>).get(uid)) as unknown as DataStream<T>;
+  const lazy = <T>(type: 0 | 1 | 2, uid: string) =>
+    (cache.get(uid) ?? cache.set(uid, view<T>(events, type, uid) as unknown as DataStream<unknown>).get(uid)) as unknown as DataStream<T>;
   return {
     events,
     get persons() {
@@ -99,7 +103,10 @@ export interface WinningBid {
 export function winningBids(auctions: DataStream<Auction>, bids: DataStream<Bid>): SingleOutputStreamOperator<WinningBid> {
   return auctions
     .connect(bids)
-    .keyBy((a) => a.id, (b) => b.auction)
+    .keyBy(
+      (a) => a.id,
+      (b) => b.auction,
+    )
     .process<WinningBid>({
       processElement1(a, ctx) {
         ctx.state.value<Auction>('auction').update(a);

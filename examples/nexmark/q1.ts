@@ -5,6 +5,8 @@ import { nexmarkBids, querySink } from './common.js';
 
 export default defineJob((env) => {
   nexmarkBids(env)
-    .map((b) => ({ auction: b.auction, bidder: b.bidder, price: (b.price * 908) / 1000, dateTime: b.dateTime, extra: b.extra })).uid('q1')
-    .sinkTo(querySink(env)).uid('sink');
+    .map((b) => ({ auction: b.auction, bidder: b.bidder, price: (b.price * 908) / 1000, dateTime: b.dateTime, extra: b.extra }))
+    .uid('q1')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

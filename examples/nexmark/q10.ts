@@ -6,6 +6,16 @@ import { day, hourMinute, nexmarkBids, querySink } from './common.js';
 
 export default defineJob((env) => {
   nexmarkBids(env)
-    .map((b) => ({ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime, extra: b.extra, dt: day(b.dateTime), hm: hourMinute(b.dateTime) })).uid('q10')
-    .sinkTo(querySink(env)).uid('sink');
+    .map((b) => ({
+      auction: b.auction,
+      bidder: b.bidder,
+      price: b.price,
+      dateTime: b.dateTime,
+      extra: b.extra,
+      dt: day(b.dateTime),
+      hm: hourMinute(b.dateTime),
+    }))
+    .uid('q10')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

@@ -9,7 +9,10 @@ export default defineJob((env) => {
     .window(EventTimeSessionWindows.withGap(10_000))
     .aggregate<number, number, { bidder: number; bid_count: number; starttime: number; endtime: number }>(
       { createAccumulator: () => 0, add: (_b, n) => n + 1, getResult: (n) => n, merge: (a, b) => a + b },
-      (bidder, ctx, [n], out) => out.collect({ bidder: bidder as number, bid_count: n, starttime: ctx.window.start, endtime: ctx.window.end }),
-    ).uid('q11')
-    .sinkTo(querySink(env)).uid('sink');
+      (bidder, ctx, [n], out) =>
+        out.collect({ bidder: bidder as number, bid_count: n, starttime: ctx.window.start, endtime: ctx.window.end }),
+    )
+    .uid('q11')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

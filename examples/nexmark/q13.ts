@@ -12,6 +12,8 @@ export default defineJob((env) => {
     .flatMap<{ auction: number; bidder: number; price: number; dateTime: number; value: string }>((b, out) => {
       const value = side[b.auction % SIDE_INPUT_ROWS];
       if (value !== undefined) out.collect({ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime, value });
-    }).uid('q13')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q13')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

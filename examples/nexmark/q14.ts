@@ -20,7 +20,8 @@ function countChar(s: string, c: string): number {
 export default defineJob((env) => {
   nexmarkBids(env)
     // 0.908 * price compared in thousandths, exactly: 1e6 < price * 908 / 1000 < 5e7.
-    .filter((b) => b.price * 908 > 1_000_000_000 && b.price * 908 < 50_000_000_000).uid('q14')
+    .filter((b) => b.price * 908 > 1_000_000_000 && b.price * 908 < 50_000_000_000)
+    .uid('q14')
     .map((b) => ({
       auction: b.auction,
       bidder: b.bidder,
@@ -29,6 +30,8 @@ export default defineJob((env) => {
       dateTime: b.dateTime,
       extra: b.extra,
       c_counts: countChar(b.extra, 'c'),
-    })).uid('project')
-    .sinkTo(querySink(env)).uid('sink');
+    }))
+    .uid('project')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

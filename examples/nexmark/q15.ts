@@ -21,6 +21,8 @@ export default defineJob((env) => {
         out.collect({ day: ctx.currentKey, ...statsColumns(state.value()!) });
         state.clear();
       },
-    }).uid('q15')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q15')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

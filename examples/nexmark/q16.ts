@@ -24,6 +24,8 @@ export default defineJob((env) => {
         out.collect({ channel, day: d, minute: s.minute, ...statsColumns(s) });
         state.clear();
       },
-    }).uid('q16')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q16')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

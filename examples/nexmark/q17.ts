@@ -27,11 +27,21 @@ export default defineJob((env) => {
         const [auction, d] = (ctx.currentKey as string).split('/');
         const n = r1 + r2 + r3;
         out.collect({
-          auction: Number(auction), day: d, total_bids: n, rank1_bids: r1, rank2_bids: r2, rank3_bids: r3,
-          min_price: min, max_price: max, avg_price: Math.trunc(sum / n), sum_price: sum,
+          auction: Number(auction),
+          day: d,
+          total_bids: n,
+          rank1_bids: r1,
+          rank2_bids: r2,
+          rank3_bids: r3,
+          min_price: min,
+          max_price: max,
+          avg_price: Math.trunc(sum / n),
+          sum_price: sum,
         });
         state.clear();
       },
-    }).uid('q17')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q17')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

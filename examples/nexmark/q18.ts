@@ -22,8 +22,18 @@ export default defineJob((env) => {
       },
       onTimer(_ts, ctx, out) {
         const b = ctx.state.value<Bid>('last').value()!;
-        out.collect({ auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, url: b.url, dateTime: b.dateTime, extra: b.extra });
+        out.collect({
+          auction: b.auction,
+          bidder: b.bidder,
+          price: b.price,
+          channel: b.channel,
+          url: b.url,
+          dateTime: b.dateTime,
+          extra: b.extra,
+        });
       },
-    }).uid('q18')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q18')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

@@ -27,8 +27,21 @@ export default defineJob((env) => {
       },
       onTimer(_ts, ctx, out) {
         const top = ctx.state.value<Bid[]>('top').value()!;
-        top.forEach((b, i) => out.collect({ auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, url: b.url, dateTime: b.dateTime, extra: b.extra, rank_number: i + 1 }));
+        top.forEach((b, i) =>
+          out.collect({
+            auction: b.auction,
+            bidder: b.bidder,
+            price: b.price,
+            channel: b.channel,
+            url: b.url,
+            dateTime: b.dateTime,
+            extra: b.extra,
+            rank_number: i + 1,
+          }),
+        );
       },
-    }).uid('q19')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q19')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

@@ -7,9 +7,22 @@ import { nexmarkViews, querySink, type Auction, type Bid } from './common.js';
 
 function joined(b: Bid, a: Auction) {
   return {
-    auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, url: b.url, bid_dateTime: b.dateTime, bid_extra: b.extra,
-    itemName: a.itemName, description: a.description, initialBid: a.initialBid, reserve: a.reserve, auction_dateTime: a.dateTime,
-    expires: a.expires, seller: a.seller, category: a.category, auction_extra: a.extra,
+    auction: b.auction,
+    bidder: b.bidder,
+    price: b.price,
+    channel: b.channel,
+    url: b.url,
+    bid_dateTime: b.dateTime,
+    bid_extra: b.extra,
+    itemName: a.itemName,
+    description: a.description,
+    initialBid: a.initialBid,
+    reserve: a.reserve,
+    auction_dateTime: a.dateTime,
+    expires: a.expires,
+    seller: a.seller,
+    category: a.category,
+    auction_extra: a.extra,
   };
 }
 
@@ -17,7 +30,10 @@ export default defineJob((env) => {
   const { auctions, bids } = nexmarkViews(env);
   bids
     .connect(auctions.filter((a) => a.category === 10).uid('category10'))
-    .keyBy((b) => b.auction, (a) => a.id)
+    .keyBy(
+      (b) => b.auction,
+      (a) => a.id,
+    )
     .process<ReturnType<typeof joined>>({
       processElement1(b: Bid, ctx, out) {
         const a = ctx.state.value<Auction>('auction').value();
@@ -30,6 +46,8 @@ export default defineJob((env) => {
         for (const b of waiting.get()) out.collect(joined(b, a));
         waiting.clear();
       },
-    }).uid('q20')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q20')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

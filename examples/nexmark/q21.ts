@@ -10,7 +10,10 @@ export default defineJob((env) => {
   nexmarkBids(env)
     .flatMap<{ auction: number; bidder: number; price: number; channel: string; channel_id: string }>((b, out) => {
       const channelId = HOT[b.channel.toLowerCase()] ?? CHANNEL_ID.exec(b.url)?.[2];
-      if (channelId !== undefined) out.collect({ auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, channel_id: channelId });
-    }).uid('q21')
-    .sinkTo(querySink(env)).uid('sink');
+      if (channelId !== undefined)
+        out.collect({ auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, channel_id: channelId });
+    })
+    .uid('q21')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

@@ -7,7 +7,17 @@ export default defineJob((env) => {
   nexmarkBids(env)
     .map((b) => {
       const parts = b.url.split('/');
-      return { auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, dir1: parts[3] ?? null, dir2: parts[4] ?? null, dir3: parts[5] ?? null };
-    }).uid('q22')
-    .sinkTo(querySink(env)).uid('sink');
+      return {
+        auction: b.auction,
+        bidder: b.bidder,
+        price: b.price,
+        channel: b.channel,
+        dir1: parts[3] ?? null,
+        dir2: parts[4] ?? null,
+        dir3: parts[5] ?? null,
+      };
+    })
+    .uid('q22')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

@@ -9,9 +9,13 @@ const STATES = new Set(['OR', 'ID', 'CA']);
 export default defineJob((env) => {
   const { persons, auctions } = nexmarkViews(env);
   auctions
-    .filter((a) => a.category === 10).uid('category10')
+    .filter((a) => a.category === 10)
+    .uid('category10')
     .connect(persons.filter((p) => STATES.has(p.state)).uid('states'))
-    .keyBy((a) => a.seller, (p) => p.id)
+    .keyBy(
+      (a) => a.seller,
+      (p) => p.id,
+    )
     .process<{ name: string; city: string; state: string; id: number }>({
       processElement1(a: Auction, ctx, out) {
         const p = ctx.state.value<Person>('person').value();
@@ -24,6 +28,8 @@ export default defineJob((env) => {
         for (const id of waiting.get()) out.collect({ name: p.name, city: p.city, state: p.state, id });
         waiting.clear();
       },
-    }).uid('q3')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q3')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

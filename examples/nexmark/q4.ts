@@ -7,7 +7,8 @@ import { END_OF_INPUT, nexmarkViews, querySink, winningBids } from './common.js'
 
 export default defineJob((env) => {
   const { auctions, bids } = nexmarkViews(env);
-  winningBids(auctions, bids).uid('winningBids')
+  winningBids(auctions, bids)
+    .uid('winningBids')
     .keyBy((w) => w.auction.category)
     .process<{ id: number; final: number }>({
       processElement(w, ctx) {
@@ -20,6 +21,8 @@ export default defineJob((env) => {
         const [sum, n] = ctx.state.value<[number, number]>('sumCount').value()!;
         out.collect({ id: ctx.currentKey as number, final: Math.trunc(sum / n) });
       },
-    }).uid('q4')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q4')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

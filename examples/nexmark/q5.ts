@@ -14,13 +14,15 @@ interface AuctionCount {
 
 export default defineJob((env) => {
   nexmarkBids(env)
-    .map((b) => ({ auction: b.auction, dateTime: b.dateTime })).uid('bidAuctions')
+    .map((b) => ({ auction: b.auction, dateTime: b.dateTime }))
+    .uid('bidAuctions')
     .keyBy((b) => b.auction)
     .window(SlidingEventTimeWindows.of(10_000, 2_000))
     .aggregate<number, number, AuctionCount>(
       { createAccumulator: () => 0, add: (_b, n) => n + 1, getResult: (n) => n, merge: (a, b) => a + b },
       (auction, ctx, [num], out) => out.collect({ auction: auction as number, num, end: ctx.window.end }),
-    ).uid('auctionBids')
+    )
+    .uid('auctionBids')
     .keyBy((c) => c.end)
     .process<{ auction: number; num: number }>({
       processElement(c, ctx) {
@@ -34,6 +36,8 @@ export default defineJob((env) => {
         for (const [auction, num] of counts.get()) if (num >= max) out.collect({ auction, num });
         counts.clear();
       },
-    }).uid('maxBids')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('maxBids')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

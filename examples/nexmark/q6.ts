@@ -11,7 +11,8 @@ const ROWS = 11;
 
 export default defineJob((env) => {
   const { auctions, bids } = nexmarkViews(env);
-  winningBids(auctions, bids).uid('winningBids')
+  winningBids(auctions, bids)
+    .uid('winningBids')
     .keyBy((w) => w.auction.seller)
     .process<{ seller: number; avg_price: number }>({
       processElement(w, ctx) {
@@ -37,6 +38,8 @@ export default defineJob((env) => {
         }
         last.update(prices);
       },
-    }).uid('q6')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q6')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

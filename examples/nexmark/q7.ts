@@ -21,7 +21,8 @@ export default defineJob((env) => {
       const start = bid.dateTime - (bid.dateTime % SIZE);
       out.collect({ start, member: true, bid });
       if (bid.dateTime === start) out.collect({ start: start - SIZE, member: false, bid });
-    }).uid('candidates')
+    })
+    .uid('candidates')
     .keyBy((c) => c.start)
     .process<{ auction: number; price: number; bidder: number; dateTime: number; extra: string }>({
       processElement(c, ctx) {
@@ -43,13 +44,16 @@ export default defineJob((env) => {
         const members = top.get();
         if (members.length > 0) {
           const max = members[0].price;
-          const emit = (b: Bid) => out.collect({ auction: b.auction, price: b.price, bidder: b.bidder, dateTime: b.dateTime, extra: b.extra });
+          const emit = (b: Bid) =>
+            out.collect({ auction: b.auction, price: b.price, bidder: b.bidder, dateTime: b.dateTime, extra: b.extra });
           for (const b of members) emit(b);
           for (const b of edge.get()) if (b.price === max) emit(b);
         }
         top.clear();
         edge.clear();
       },
-    }).uid('q7')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q7')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

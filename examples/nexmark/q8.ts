@@ -11,7 +11,8 @@ type Side = { person: { id: number; name: string } | null; seller: number };
 export default defineJob((env) => {
   const { persons, auctions } = nexmarkViews(env);
   persons
-    .map<Side>((p) => ({ person: { id: p.id, name: p.name }, seller: 0 })).uid('personSide')
+    .map<Side>((p) => ({ person: { id: p.id, name: p.name }, seller: 0 }))
+    .uid('personSide')
     .union(auctions.map<Side>((a) => ({ person: null, seller: a.seller })).uid('auctionSide'))
     .keyBy((s) => (s.person ? s.person.id : s.seller))
     .window(TumblingEventTimeWindows.of(10_000))
@@ -23,6 +24,8 @@ export default defineJob((env) => {
         else sold = true;
       }
       if (sold) for (const p of people.values()) out.collect({ id: p.id, name: p.name, stime: ctx.window.start });
-    }).uid('q8')
-    .sinkTo(querySink(env)).uid('sink');
+    })
+    .uid('q8')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

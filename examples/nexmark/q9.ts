@@ -6,11 +6,26 @@ import { nexmarkViews, querySink, winningBids } from './common.js';
 
 export default defineJob((env) => {
   const { auctions, bids } = nexmarkViews(env);
-  winningBids(auctions, bids).uid('winningBids')
+  winningBids(auctions, bids)
+    .uid('winningBids')
     .map(({ auction: a, bid: b }) => ({
-      id: a.id, itemName: a.itemName, description: a.description, initialBid: a.initialBid, reserve: a.reserve,
-      dateTime: a.dateTime, expires: a.expires, seller: a.seller, category: a.category, extra: a.extra,
-      auction: b.auction, bidder: b.bidder, price: b.price, bid_dateTime: b.dateTime, bid_extra: b.extra,
-    })).uid('q9')
-    .sinkTo(querySink(env)).uid('sink');
+      id: a.id,
+      itemName: a.itemName,
+      description: a.description,
+      initialBid: a.initialBid,
+      reserve: a.reserve,
+      dateTime: a.dateTime,
+      expires: a.expires,
+      seller: a.seller,
+      category: a.category,
+      extra: a.extra,
+      auction: b.auction,
+      bidder: b.bidder,
+      price: b.price,
+      bid_dateTime: b.dateTime,
+      bid_extra: b.extra,
+    }))
+    .uid('q9')
+    .sinkTo(querySink(env))
+    .uid('sink');
 });

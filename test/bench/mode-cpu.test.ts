@@ -50,20 +50,44 @@ describe('groupCounters', () => {
 });
 
 describe('paired runs', () => {
-  const run = (label: string, round: number, cpuMs: number): ModeRun => ({ label, round, wallMs: 1000, cpuMs, events: 1_000_000, checkpoints: 0, groups: { 'task q': { cpuMs, voluntary: 0, involuntary: 0 } } });
+  const run = (label: string, round: number, cpuMs: number): ModeRun => ({
+    label,
+    round,
+    wallMs: 1000,
+    cpuMs,
+    events: 1_000_000,
+    checkpoints: 0,
+    groups: { 'task q': { cpuMs, voluntary: 0, involuntary: 0 } },
+  });
 
   it('labels a repeated mode apart', () => {
     assert.deepEqual(modeLabels(['none', 'none', 'at-least-once', 'none']), ['none', 'none (2)', 'at-least-once', 'none (3)']);
   });
 
   it('pairs runs of the same round and skips a round with one side missing', () => {
-    const runs = [run('none', 0, 1000), run('at-least-once', 0, 1100), run('at-least-once', 1, 900), run('none', 1, 1000), run('none', 2, 1000)];
-    assert.deepEqual(pairedRatios(runs, 'none', 'at-least-once', (r) => r.cpuMs), [1.1, 0.9]);
+    const runs = [
+      run('none', 0, 1000),
+      run('at-least-once', 0, 1100),
+      run('at-least-once', 1, 900),
+      run('none', 1, 1000),
+      run('none', 2, 1000),
+    ];
+    assert.deepEqual(
+      pairedRatios(runs, 'none', 'at-least-once', (r) => r.cpuMs),
+      [1.1, 0.9],
+    );
   });
 
   it('summarises each mode against the first as the median of per-round ratios', () => {
     // Ratios 1.2, 0.9, 1.05: median 1.05, not the ratio of the medians (1050 / 1000).
-    const runs = [run('none', 0, 1000), run('at-least-once', 0, 1200), run('none', 1, 1000), run('at-least-once', 1, 900), run('none', 2, 1200), run('at-least-once', 2, 1260)];
+    const runs = [
+      run('none', 0, 1000),
+      run('at-least-once', 0, 1200),
+      run('none', 1, 1000),
+      run('at-least-once', 1, 900),
+      run('none', 2, 1200),
+      run('at-least-once', 2, 1260),
+    ];
     const text = formatSummary(runs, ['none', 'at-least-once']);
     assert.match(text, /process CPU 105\.0 % \(90\.0–120\.0\)/);
     assert.match(text, /none {15}process 1000 ms/);

@@ -21,15 +21,24 @@ describe('runSchedule', () => {
       let previous: string | undefined;
       for (let r = 0; r < rounds; r++) {
         const inRound = runs.filter((x) => x.round === r);
-        assert.deepEqual(runs.slice(r * 2 * (MODES.length + 1), (r + 1) * 2 * (MODES.length + 1)), inRound, 'a round is run whole before the next');
+        assert.deepEqual(
+          runs.slice(r * 2 * (MODES.length + 1), (r + 1) * 2 * (MODES.length + 1)),
+          inRound,
+          'a round is run whole before the next',
+        );
         for (const v of ['datastream', 'sql'] as const) {
           const block = inRound.filter((x) => x.variant === v);
-          assert.deepEqual([...block.filter((x) => x.measured).map((x) => x.mode)].sort(), [...MODES].sort(), `${v}: every mode measured once in round ${r + 1}`);
+          assert.deepEqual(
+            [...block.filter((x) => x.measured).map((x) => x.mode)].sort(),
+            [...MODES].sort(),
+            `${v}: every mode measured once in round ${r + 1}`,
+          );
           assert.equal(block.filter((x) => !x.measured).length, 1);
         }
         // Every measured run follows a run of its own version (the block's warm-up or its own previous mode).
         for (const [i, x] of inRound.entries()) {
-          if (x.measured) assert.equal(inRound[i - 1]?.variant, x.variant, `round ${r + 1}: ${x.variant} ${x.mode} right after the other version`);
+          if (x.measured)
+            assert.equal(inRound[i - 1]?.variant, x.variant, `round ${r + 1}: ${x.variant} ${x.mode} right after the other version`);
           else assert.ok(i === 0 || inRound[i - 1].variant !== x.variant, 'a warm-up opens its block');
         }
         const opens = inRound[0].variant;
@@ -55,13 +64,33 @@ function run(query: string, mode: NexmarkRun['mode'], round: number, perCpuSec: 
   const events = 1_000_000;
   const cpuMs = (events / perCpuSec) * 1000;
   const wallMs = cpuMs / 1.8;
-  return { query, mode, events, wallMs, cpuMs, eventsPerSec: events / (wallMs / 1000), eventsPerCpuSec: perCpuSec, cores: 1.8, checkpoints: mode === 'none' ? 0 : 2, round, ...(first === undefined ? {} : { first }) };
+  return {
+    query,
+    mode,
+    events,
+    wallMs,
+    cpuMs,
+    eventsPerSec: events / (wallMs / 1000),
+    eventsPerCpuSec: perCpuSec,
+    cores: 1.8,
+    checkpoints: mode === 'none' ? 0 : 2,
+    round,
+    ...(first === undefined ? {} : { first }),
+  };
 }
 
 // q13, events per CPU-second per round [round 1, round 2, round 3].
 // Exactly-once is 95%, 89.7% and 85% of the same round's none.
-const DS = { none: [1_000_000, 1_100_000, 950_000], 'at-least-once': [1_140_000, 1_000_000, 900_000], 'exactly-once': [950_000, 986_700, 807_500] };
-const SQL = { none: [950_000, 960_000, 940_000], 'at-least-once': [820_000, 930_000, 800_000], 'exactly-once': [880_000, 920_000, 750_000] };
+const DS = {
+  none: [1_000_000, 1_100_000, 950_000],
+  'at-least-once': [1_140_000, 1_000_000, 900_000],
+  'exactly-once': [950_000, 986_700, 807_500],
+};
+const SQL = {
+  none: [950_000, 960_000, 940_000],
+  'at-least-once': [820_000, 930_000, 800_000],
+  'exactly-once': [880_000, 920_000, 750_000],
+};
 
 function result(): NexmarkResult {
   const runs: NexmarkRun[] = [];
@@ -74,12 +103,19 @@ function result(): NexmarkResult {
     }
   }
   // q2 stopped on an error in its third round: two rounds of each mode.
-  for (const m of MODES) for (let r = 0; r < 2; r++) {
-    runs.push(run('q2', m, r, 1_500_000, r === 0));
-    sqlRuns.push(run('q2', m, r, 1_400_000, r !== 0));
-  }
+  for (const m of MODES)
+    for (let r = 0; r < 2; r++) {
+      runs.push(run('q2', m, r, 1_500_000, r === 0));
+      sqlRuns.push(run('q2', m, r, 1_400_000, r !== 0));
+    }
   return {
-    parallelism: 2, rate: 10_000_000, intervalMs: 1000, rounds: 3, incremental: false, runs, sqlRuns,
+    parallelism: 2,
+    rate: 10_000_000,
+    intervalMs: 1000,
+    rounds: 3,
+    incremental: false,
+    runs,
+    sqlRuns,
     startupCpuMs: { q13: { datastream: 10, sql: 90 } },
     failures: [{ query: 'q2', message: 'SQL exactly-once, round 3: the job restarted 1 time(s): boom' }],
     generator: { job: run('generator', 'none', -1, 1_000_000), function: { events: 1_000_000, eventsPerSec: 1_600_000 } },
@@ -103,7 +139,12 @@ describe('Nexmark targets from paired rounds', () => {
     assert.ok(middle(SQL['at-least-once']) / middle(DS['at-least-once']) < 1 / 1.2, 'the data: a ratio of medians would miss');
     const t = find('q13 in SQL');
     assert.equal(t.pass, true, t.measured);
-    assert.match(t.measured, new RegExp(`^${judged.toFixed(2)} \\(worst: at-least-once, median of 3 paired round\\(s\\), rounds ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`));
+    assert.match(
+      t.measured,
+      new RegExp(
+        `^${judged.toFixed(2)} \\(worst: at-least-once, median of 3 paired round\\(s\\), rounds ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`,
+      ),
+    );
   });
 
   it('exactly-once ≥ 90% of off is the median of per-round ratios, shown to a tenth of a per cent (89.7% is a miss)', () => {
@@ -143,7 +184,10 @@ describe('Nexmark report', () => {
   it('the SQL table shows the median ratio with its range, and rounds short of those asked for', () => {
     const perRound = DS['at-least-once'].map((d, r) => SQL['at-least-once'][r] / d);
     const line = row('q13', 'at-least-once', '### Nexmark in SQL');
-    assert.ok(line.includes(`| ${middle(perRound).toFixed(2)} (${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}) | 3 |`), line);
+    assert.ok(
+      line.includes(`| ${middle(perRound).toFixed(2)} (${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}) | 3 |`),
+      line,
+    );
     assert.ok(row('q2', 'none', '### Nexmark in SQL').endsWith('| **2 of 3** |'));
     assert.ok(md.includes('q2 stopped on an error'));
   });

@@ -55,7 +55,14 @@ async function barrierWaits(capacity: number, slowdown: number): Promise<[number
   const ring = createRing(capacity, startingSoftCapacity(TARGET_MS, capacity));
   const consumerGate = createGate();
   const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [consumerGate] }], { batchSize: 2048, maxParallelism: 128, subtask: 0, operatorUid: 'source', consumerUid: () => 'sink', gate: createGate() });
+  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [consumerGate] }], {
+    batchSize: 2048,
+    maxParallelism: 128,
+    subtask: 0,
+    operatorUid: 'source',
+    consumerUid: () => 'sink',
+    gate: createGate(),
+  });
   const input = new InputGate([{ edge: 0, producerSubtask: 0, ring, producerGate: createGate() }], () => 0, consumerGate);
   let now = 0;
   const debloat = new InputDebloat(input, TARGET_MS, capacity, () => 0, now);
@@ -76,7 +83,14 @@ async function barrierWaits(capacity: number, slowdown: number): Promise<[number
       nextBarrier = Infinity; // one checkpoint in flight at a time, as the coordinator does
     }
     for (;;) {
-      if (output.hasPending && !(await output.drain(() => false, () => true))) break;
+      if (
+        output.hasPending &&
+        !(await output.drain(
+          () => false,
+          () => true,
+        ))
+      )
+        break;
       const n = output.pollSize(2048);
       for (let k = 0; k < n; k++, next++) output.collect({ key: next % 1000, value: next });
     }
@@ -100,28 +114,51 @@ async function barrierWaits(capacity: number, slowdown: number): Promise<[number
   return waits;
 }
 
-for (const [capacity, slowdown] of [64, 256, 1024].flatMap((kib) => [[kib * 1024, 4], [kib * 1024, 8]])) {
+for (const [capacity, slowdown] of [64, 256, 1024].flatMap((kib) => [
+  [kib * 1024, 4],
+  [kib * 1024, 8],
+])) {
   test(`ring of ${capacity / 1024} KiB, consumer ${slowdown}× slower later: every aligned barrier waits at most 1.5 × the target, the first ones too`, async () => {
     const waits = await barrierWaits(capacity, slowdown);
     assert.ok(waits.length >= 10, `barriers read: ${waits.length}`);
     const late = waits.filter(([at, wait]) => wait > BOUND_MS && !(at >= SLOW_AT && at < SLOW_AT + slowGraceMs(slowdown)));
     const show = waits.map(([at, w]) => `${Math.round(at)}:${Math.round(w)}`).join(' ');
-    assert.deepEqual(late.map(([at]) => Math.round(at)), [], `barriers sent at (ms) that waited more than ${BOUND_MS} ms; sent:wait = ${show}`);
+    assert.deepEqual(
+      late.map(([at]) => Math.round(at)),
+      [],
+      `barriers sent at (ms) that waited more than ${BOUND_MS} ms; sent:wait = ${show}`,
+    );
     // Not starved either: at full speed the ring holds between half the soft capacity and all
     // of it (the producer writes frames of half), the target's worth at the measured rate.
     const steady = waits.filter(([at]) => at >= WARM_UP_MS + 500 && at < SLOW_AT).map(([, w]) => w);
-    assert.ok(steady.length >= 3 && steady.every((w) => w >= TARGET_MS / 4), `at full speed a barrier waits a good part of the target (${show})`);
+    assert.ok(
+      steady.length >= 3 && steady.every((w) => w >= TARGET_MS / 4),
+      `at full speed a barrier waits a good part of the target (${show})`,
+    );
   });
 }
 
 test('deploy creates every ring of a debloating job at the starting soft capacity, each attempt anew', () => {
   const job = defineJob((env) => {
-    env.fromSource(Sources.generator({ count: 10, fn: (i) => ({ key: i % 3 }) }), 'events').uid('events').keyBy((e) => e.key).map((e) => e).uid('work').sinkTo(Sinks.discard()).uid('out');
+    env
+      .fromSource(Sources.generator({ count: 10, fn: (i) => ({ key: i % 3 }) }), 'events')
+      .uid('events')
+      .keyBy((e) => e.key)
+      .map((e) => e)
+      .uid('work')
+      .sinkTo(Sinks.discard())
+      .uid('out');
   });
   const softOf = (target: number | undefined) => {
-    const plan = planJob(job, {}, { parallelism: 2, ringCapacity: 1024 * 1024, ...(target !== undefined ? { bufferDebloatTargetMs: target } : {}) });
+    const plan = planJob(
+      job,
+      {},
+      { parallelism: 2, ringCapacity: 1024 * 1024, ...(target !== undefined ? { bufferDebloatTargetMs: target } : {}) },
+    );
     // Twice, as a restart deploys again: fresh rings, nothing of the last attempt's estimate.
-    return [deploy(plan, 'job.mjs', {}), deploy(plan, 'job.mjs', {})].flatMap((d) => d.rings.map((r) => new RingProducer(r.ring, r.gate).softCapacity));
+    return [deploy(plan, 'job.mjs', {}), deploy(plan, 'job.mjs', {})].flatMap((d) =>
+      d.rings.map((r) => new RingProducer(r.ring, r.gate).softCapacity),
+    );
   };
   const on = softOf(TARGET_MS);
   assert.ok(on.length >= 8, `rings: ${on.length}`);

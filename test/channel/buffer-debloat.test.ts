@@ -59,8 +59,9 @@ test('a consumer that slows down gets a smaller soft capacity; idle time is not 
     return producers.map((p) => p.softCapacity);
   };
   /** throughput (bytes per busy ms over all channels) × target / channels. */
-  const expected = (frames: number, idleMs: number) => ((channels * frames * 256) / (DEBLOAT_PERIOD_MS - idleMs)) * target / channels;
-  const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= want * 0.02, `${what}: soft capacity ${got}, expected about ${want}`);
+  const expected = (frames: number, idleMs: number) => (((channels * frames * 256) / (DEBLOAT_PERIOD_MS - idleMs)) * target) / channels;
+  const near = (got: number, want: number, what: string) =>
+    assert.ok(Math.abs(got - want) <= want * 0.02, `${what}: soft capacity ${got}, expected about ${want}`);
 
   // Busy all the time at 40 frames per channel and period.
   let soft: number[] = [];
@@ -87,7 +88,14 @@ test('a producer keeps within the soft capacity and sends batches by bytes', asy
   const ring = createRing(CAPACITY);
   const consumerGate = createGate();
   const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [consumerGate] }], { batchSize: 2048, maxParallelism: 128, subtask: 0, operatorUid: 'p', consumerUid: () => 'c', gate: createGate() });
+  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [consumerGate] }], {
+    batchSize: 2048,
+    maxParallelism: 128,
+    subtask: 0,
+    operatorUid: 'p',
+    consumerUid: () => 'c',
+    gate: createGate(),
+  });
   const producer = output.channels[0].producer;
   const consumer = new RingConsumer(ring);
   const soft = 8192;
@@ -114,7 +122,10 @@ test('a producer keeps within the soft capacity and sends batches by bytes', asy
     for (let k = 0; output.hasPending; k++) {
       assert.ok(k < 10_000, 'the output drains');
       consumeAll();
-      await output.drain(() => false, () => true);
+      await output.drain(
+        () => false,
+        () => true,
+      );
     }
     consumeAll();
   };
@@ -139,100 +150,129 @@ test('a producer keeps within the soft capacity and sends batches by bytes', asy
   assert.equal(output.pollSize(2048), limit);
 });
 
-for (const timed of [false, true]) test(`a producer honours a soft capacity that falls while its ring is full and a batch waits${timed ? ' (records with event timestamps)' : ''}`, async () => {
-  const capacity = 256 * 1024;
-  const time = timed ? new TaskTime() : undefined;
-  // Created as deploy creates it with debloating on: the starting soft capacity.
-  const ring = createRing(capacity, startingSoftCapacity(50, capacity));
-  const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], { batchSize: 4096, maxParallelism: 128, subtask: 0, operatorUid: 'p', consumerUid: () => 'c', gate: createGate(), ...(time ? { time } : {}) });
-  const consumer = new RingConsumer(ring);
-  const decoder = new BatchDecoder();
-  let next = 0;
-  /** One record; with event time its timestamp is 10 × its value. */
-  const emit = () => {
-    if (time) time.timestamp = next * 10;
-    output.collect({ key: next % 1000, name: 'a record of about forty bytes', value: next++ });
-  };
-  const poll = () => {
-    const n = output.pollSize(4096);
-    for (let k = 0; k < n; k++) emit();
-    return n;
-  };
-  let expectValue = 0;
-  /** Reads every frame in the ring: [payload bytes, records] of each; records arrive in order, each once, with its timestamp. */
-  const readAll = (): [number, number][] => {
-    const frames: [number, number][] = [];
-    while (consumer.poll()) {
-      const decoded = decoder.decode(consumer.payload());
-      const records = (timed ? decoded[0] : decoded) as { value: number }[];
-      for (let k = 0; k < records.length; k++) {
-        assert.equal(records[k].value, expectValue++, 'records in order, each once');
-        if (timed) assert.equal((decoded[1] as number[])[k], records[k].value * 10, 'its timestamp');
+for (const timed of [false, true])
+  test(`a producer honours a soft capacity that falls while its ring is full and a batch waits${timed ? ' (records with event timestamps)' : ''}`, async () => {
+    const capacity = 256 * 1024;
+    const time = timed ? new TaskTime() : undefined;
+    // Created as deploy creates it with debloating on: the starting soft capacity.
+    const ring = createRing(capacity, startingSoftCapacity(50, capacity));
+    const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
+    const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], {
+      batchSize: 4096,
+      maxParallelism: 128,
+      subtask: 0,
+      operatorUid: 'p',
+      consumerUid: () => 'c',
+      gate: createGate(),
+      ...(time ? { time } : {}),
+    });
+    const consumer = new RingConsumer(ring);
+    const decoder = new BatchDecoder();
+    let next = 0;
+    /** One record; with event time its timestamp is 10 × its value. */
+    const emit = () => {
+      if (time) time.timestamp = next * 10;
+      output.collect({ key: next % 1000, name: 'a record of about forty bytes', value: next++ });
+    };
+    const poll = () => {
+      const n = output.pollSize(4096);
+      for (let k = 0; k < n; k++) emit();
+      return n;
+    };
+    let expectValue = 0;
+    /** Reads every frame in the ring: [payload bytes, records] of each; records arrive in order, each once, with its timestamp. */
+    const readAll = (): [number, number][] => {
+      const frames: [number, number][] = [];
+      while (consumer.poll()) {
+        const decoded = decoder.decode(consumer.payload());
+        const records = (timed ? decoded[0] : decoded) as { value: number }[];
+        for (let k = 0; k < records.length; k++) {
+          assert.equal(records[k].value, expectValue++, 'records in order, each once');
+          if (timed) assert.equal((decoded[1] as number[])[k], records[k].value * 10, 'its timestamp');
+        }
+        frames.push([consumer.payloadLength, records.length]);
+        consumer.release();
       }
-      frames.push([consumer.payloadLength, records.length]);
-      consumer.release();
+      return frames;
+    };
+    let received = 0;
+    const count = (frames: [number, number][]) => frames.reduce((n, [, r]) => n + r, 0);
+
+    // The first batch is one record (nothing is known of the record size yet), the next ones fit
+    // half the starting soft capacity by the bytes it took.
+    assert.equal(poll(), 1, 'the first poll takes one record');
+    let frames = readAll();
+    assert.deepEqual(
+      frames.map(([, r]) => r),
+      [1],
+      'the first frame carries one record',
+    );
+    received += count(frames);
+    poll();
+    frames = readAll();
+    received += count(frames);
+    assert.ok(
+      frames.length > 0 && frames.every(([len]) => len <= STARTING_SOFT_CAPACITY / 2),
+      `then frames of at most ${STARTING_SOFT_CAPACITY / 2} bytes: ${frames.map(([len]) => len)}`,
+    );
+
+    // The consumer measured a large capacity: the ring fills to it and a whole batch waits.
+    consumer.setSoftCapacity(128 * 1024);
+    while (!output.hasPending) poll();
+    await output.drain(
+      () => false,
+      () => true,
+    );
+    assert.ok(output.hasPending, 'a batch waits behind the full ring');
+    const inRing = (output.channels[0].producer.position - consumer.position) >>> 0;
+    assert.ok(inRing > 64 * 1024, `the ring holds ${inRing} bytes`);
+
+    // It falls to 4 KiB. What is in the ring stays in front of any barrier; what comes after it
+    // (the waiting batch included, cut for the larger capacity) goes in frames that fit the new
+    // one: new batches in frames of half of it, the waiting one cut again to fit it.
+    const small = 4096;
+    consumer.setSoftCapacity(small);
+    assert.ok(output.pollSize(4096) * 50 <= small, `the next poll is sized for the new capacity: ${output.pollSize(4096)} records`);
+    const before = readAll();
+    received += count(before);
+    const after: [number, number][] = [];
+    for (let k = 0; output.hasPending; k++) {
+      assert.ok(k < 100_000, 'the output drains');
+      await output.drain(
+        () => false,
+        () => true,
+      );
+      const got = readAll();
+      after.push(...got);
+      received += count(got);
     }
-    return frames;
-  };
-  let received = 0;
-  const count = (frames: [number, number][]) => frames.reduce((n, [, r]) => n + r, 0);
+    assert.ok(after.length > 0, 'frames came after the fall');
+    const large = after.filter(([len, records]) => len > small && records > 1);
+    assert.deepEqual(large, [], `frames written after the fall fit ${small} bytes`);
 
-  // The first batch is one record (nothing is known of the record size yet), the next ones fit
-  // half the starting soft capacity by the bytes it took.
-  assert.equal(poll(), 1, 'the first poll takes one record');
-  let frames = readAll();
-  assert.deepEqual(frames.map(([, r]) => r), [1], 'the first frame carries one record');
-  received += count(frames);
-  poll();
-  frames = readAll();
-  received += count(frames);
-  assert.ok(frames.length > 0 && frames.every(([len]) => len <= STARTING_SOFT_CAPACITY / 2), `then frames of at most ${STARTING_SOFT_CAPACITY / 2} bytes: ${frames.map(([len]) => len)}`);
-
-  // The consumer measured a large capacity: the ring fills to it and a whole batch waits.
-  consumer.setSoftCapacity(128 * 1024);
-  while (!output.hasPending) poll();
-  await output.drain(() => false, () => true);
-  assert.ok(output.hasPending, 'a batch waits behind the full ring');
-  const inRing = (output.channels[0].producer.position - consumer.position) >>> 0;
-  assert.ok(inRing > 64 * 1024, `the ring holds ${inRing} bytes`);
-
-  // It falls to 4 KiB. What is in the ring stays in front of any barrier; what comes after it
-  // (the waiting batch included, cut for the larger capacity) goes in frames that fit the new
-  // one: new batches in frames of half of it, the waiting one cut again to fit it.
-  const small = 4096;
-  consumer.setSoftCapacity(small);
-  assert.ok(output.pollSize(4096) * 50 <= small, `the next poll is sized for the new capacity: ${output.pollSize(4096)} records`);
-  const before = readAll();
-  received += count(before);
-  const after: [number, number][] = [];
-  for (let k = 0; output.hasPending; k++) {
-    assert.ok(k < 100_000, 'the output drains');
-    await output.drain(() => false, () => true);
-    const got = readAll();
-    after.push(...got);
-    received += count(got);
-  }
-  assert.ok(after.length > 0, 'frames came after the fall');
-  const large = after.filter(([len, records]) => len > small && records > 1);
-  assert.deepEqual(large, [], `frames written after the fall fit ${small} bytes`);
-
-  // A task that is not a source (no poll re-sizes its batches) with a batch open for a large
-  // capacity when it falls: the batch leaves in frames that fit the new one, into an empty ring.
-  consumer.setSoftCapacity(128 * 1024);
-  const open = output.pollSize(4096) - 1;
-  for (let k = 0; k < open; k++) emit();
-  consumer.setSoftCapacity(small);
-  emit();
-  const last: [number, number][] = [];
-  for (let k = 0; k === 0 || output.hasPending; k++) {
-    assert.ok(k < 100_000, 'the output drains');
-    await output.drain(() => false, () => true);
-    const got = readAll();
-    last.push(...got);
-    received += count(got);
-  }
-  assert.ok(last.length > 1, `the open batch was cut: ${last.length} frames`);
-  assert.deepEqual(last.filter(([len, records]) => len > small && records > 1), [], `its frames fit ${small} bytes`);
-  assert.equal(received, next, 'every record arrived once, in frames');
-});
+    // A task that is not a source (no poll re-sizes its batches) with a batch open for a large
+    // capacity when it falls: the batch leaves in frames that fit the new one, into an empty ring.
+    consumer.setSoftCapacity(128 * 1024);
+    const open = output.pollSize(4096) - 1;
+    for (let k = 0; k < open; k++) emit();
+    consumer.setSoftCapacity(small);
+    emit();
+    const last: [number, number][] = [];
+    for (let k = 0; k === 0 || output.hasPending; k++) {
+      assert.ok(k < 100_000, 'the output drains');
+      await output.drain(
+        () => false,
+        () => true,
+      );
+      const got = readAll();
+      last.push(...got);
+      received += count(got);
+    }
+    assert.ok(last.length > 1, `the open batch was cut: ${last.length} frames`);
+    assert.deepEqual(
+      last.filter(([len, records]) => len > small && records > 1),
+      [],
+      `its frames fit ${small} bytes`,
+    );
+    assert.equal(received, next, 'every record arrived once, in frames');
+  });

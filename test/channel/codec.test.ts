@@ -53,10 +53,19 @@ const recordBatch = fc
       minLength: 1,
       maxLength: 5,
     }),
-    fc.array(fc.tuple(fc.nat(), fc.array(fc.oneof(multiByteString, fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null)), { minLength: 6, maxLength: 6 })), {
-      minLength: 0,
-      maxLength: 300,
-    }),
+    fc.array(
+      fc.tuple(
+        fc.nat(),
+        fc.array(fc.oneof(multiByteString, fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null)), {
+          minLength: 6,
+          maxLength: 6,
+        }),
+      ),
+      {
+        minLength: 0,
+        maxLength: 300,
+      },
+    ),
   )
   .map(([shapes, rows]) =>
     rows.map(([s, vals]) => {
@@ -127,7 +136,14 @@ test('a string that starts with U+FEFF keeps it, short or long, decoded from a r
   // msgpackr decodes a string of more than 64 bytes with a TextDecoder that, by default, drops a
   // leading U+FEFF; scripts/patch-msgpackr.mjs (run after npm install) makes it keep it. From
   // ring memory msgpackr's native extractor never runs, so this is the path every batch takes.
-  const strings = ['\uFEFF', '\uFEFFa', '\uFEFF' + 'x'.repeat(61), '\uFEFF' + 'x'.repeat(62), '\uFEFF' + '\u0000'.repeat(101), '\uFEFF\uFEFF' + 'é'.repeat(200)];
+  const strings = [
+    '\uFEFF',
+    '\uFEFFa',
+    '\uFEFF' + 'x'.repeat(61),
+    '\uFEFF' + 'x'.repeat(62),
+    '\uFEFF' + '\u0000'.repeat(101),
+    '\uFEFF\uFEFF' + 'é'.repeat(200),
+  ];
   const batch = [...strings, ...strings.map((s, i) => ({ id: i, text: s }))];
   const bytes = new BatchEncoder().encode(batch).slice();
   assert.deepEqual(new BatchDecoder().decode(sharedView(bytes, 8)), batch);
@@ -159,7 +175,11 @@ test('one decoder reading interleaved batches of two encoders whose shapes colli
   for (let round = 0; round < 50; round++) {
     const ba = Array.from({ length: 20 }, (_, i) => ({ word: `w${round}-${i}`, count: i }));
     const bb = Array.from({ length: 20 }, (_, i) => ({ id: i, name: `名前${i}`, tags: ['x', round] }));
-    const mixed = [{ word: 'z', count: 1 }, { id: 1, name: 'n', tags: [] }, { word: 'q', count: 2 }];
+    const mixed = [
+      { word: 'z', count: 1 },
+      { id: 1, name: 'n', tags: [] },
+      { word: 'q', count: 2 },
+    ];
     assert.deepEqual(decoder.decode(a.encode(ba)), ba);
     assert.deepEqual(decoder.decode(b.encode(bb)), bb);
     assert.deepEqual(decoder.decode(b.encode(mixed)), mixed);

@@ -43,28 +43,32 @@ function poisonOnExit(w: Worker, ring: SharedArrayBuffer, gate: SharedArrayBuffe
   });
 }
 
-test('dead producer (process.exit(1)): a parked consumer sees RING_POISONED within 1 s of the exit event', { timeout: 20_000 }, async () => {
-  const ring = createRing(4096);
-  const gateBuf = createGate();
-  const consumer = new RingConsumer(ring);
-  const gate = new Gate(gateBuf);
-  // 500 frames of 24 bytes do not fit in 4 KiB: the producer also blocks on a full ring first.
-  const w = startWorker({ mode: 'die', ring, gate: gateBuf, frames: 500, dieAfterMs: 300 });
-  let parkedNow = false;
-  let parkedAtExit: boolean | undefined;
-  const exited = poisonOnExit(w, ring, gateBuf);
-  w.once('exit', () => (parkedAtExit = parkedNow));
-  const result = await consume(consumer, gate, { onPark: (p) => (parkedNow = p) });
-  const seenAt = performance.now();
-  const { code, at } = await exited;
-  console.log(`# process.exit: poison seen ${(seenAt - at).toFixed(2)} ms after the exit event; ${result.parks} parks`);
-  assert.equal(code, 1);
-  assert.equal(result.end, 'poisoned');
-  assert.equal(result.frames, 500, 'every frame published before the death is delivered');
-  assert.equal(parkedAtExit, true, 'the consumer was parked on the gate when the producer died');
-  assert.ok(seenAt - at < 1000, `seen after ${seenAt - at} ms`);
-  assert.equal(ringState(ring), RING_POISONED);
-});
+test(
+  'dead producer (process.exit(1)): a parked consumer sees RING_POISONED within 1 s of the exit event',
+  { timeout: 20_000 },
+  async () => {
+    const ring = createRing(4096);
+    const gateBuf = createGate();
+    const consumer = new RingConsumer(ring);
+    const gate = new Gate(gateBuf);
+    // 500 frames of 24 bytes do not fit in 4 KiB: the producer also blocks on a full ring first.
+    const w = startWorker({ mode: 'die', ring, gate: gateBuf, frames: 500, dieAfterMs: 300 });
+    let parkedNow = false;
+    let parkedAtExit: boolean | undefined;
+    const exited = poisonOnExit(w, ring, gateBuf);
+    w.once('exit', () => (parkedAtExit = parkedNow));
+    const result = await consume(consumer, gate, { onPark: (p) => (parkedNow = p) });
+    const seenAt = performance.now();
+    const { code, at } = await exited;
+    console.log(`# process.exit: poison seen ${(seenAt - at).toFixed(2)} ms after the exit event; ${result.parks} parks`);
+    assert.equal(code, 1);
+    assert.equal(result.end, 'poisoned');
+    assert.equal(result.frames, 500, 'every frame published before the death is delivered');
+    assert.equal(parkedAtExit, true, 'the consumer was parked on the gate when the producer died');
+    assert.ok(seenAt - at < 1000, `seen after ${seenAt - at} ms`);
+    assert.equal(ringState(ring), RING_POISONED);
+  },
+);
 
 test('dead producer (terminate() mid-stream): the consumer stops with RING_POISONED within 1 s', { timeout: 20_000 }, async () => {
   const ring = createRing(8192);
@@ -73,7 +77,10 @@ test('dead producer (terminate() mid-stream): the consumer stops with RING_POISO
   const gate = new Gate(gateBuf);
   const w = startWorker({ mode: 'endless', ring, gate: gateBuf });
   const exited = poisonOnExit(w, ring, gateBuf);
-  void nextMessage(w, 'running').then(() => w.terminate(), () => {});
+  void nextMessage(w, 'running').then(
+    () => w.terminate(),
+    () => {},
+  );
   const result = await consume(consumer, gate, { pause: () => Math.random() < 0.001 });
   const seenAt = performance.now();
   const { at } = await exited;
@@ -83,33 +90,37 @@ test('dead producer (terminate() mid-stream): the consumer stops with RING_POISO
   assert.ok(seenAt - at < 1000, `seen after ${seenAt - at} ms`);
 });
 
-test('a producer blocked in waitForSpace on another thread returns when the ring is poisoned; writes then fail', { timeout: 20_000 }, async () => {
-  const ring = createRing(4096);
-  const gateBuf = createGate();
-  const w = startWorker({ mode: 'blocked', ring, gate: gateBuf });
-  const blocked = await nextMessage<{ frames: number }>(w, 'blocked');
-  assert.equal(blocked.frames, 2, 'two maximal frames fill the ring');
-  const returned = nextMessage<{
-    waitedMs: number;
-    state: number;
-    tryWrite: boolean;
-    tryWriteEmpty: boolean;
-    tryWriteNumbers: boolean;
-  }>(w, 'returned');
-  await sleep(150); // it really is blocked: nothing frees space
-  const poisonedAt = performance.now();
-  poisonRing(ring, gateBuf);
-  const r = await returned;
-  const latency = performance.now() - poisonedAt;
-  console.log(`# blocked producer released ${latency.toFixed(2)} ms after poisonRing (blocked ${r.waitedMs.toFixed(0)} ms)`);
-  assert.ok(r.waitedMs >= 100, `waitForSpace returned early, after ${r.waitedMs} ms`);
-  assert.ok(latency < 1000);
-  assert.equal(r.state, RING_POISONED);
-  assert.equal(r.tryWrite, false);
-  assert.equal(r.tryWriteEmpty, false);
-  assert.equal(r.tryWriteNumbers, false);
-  await w.terminate();
-});
+test(
+  'a producer blocked in waitForSpace on another thread returns when the ring is poisoned; writes then fail',
+  { timeout: 20_000 },
+  async () => {
+    const ring = createRing(4096);
+    const gateBuf = createGate();
+    const w = startWorker({ mode: 'blocked', ring, gate: gateBuf });
+    const blocked = await nextMessage<{ frames: number }>(w, 'blocked');
+    assert.equal(blocked.frames, 2, 'two maximal frames fill the ring');
+    const returned = nextMessage<{
+      waitedMs: number;
+      state: number;
+      tryWrite: boolean;
+      tryWriteEmpty: boolean;
+      tryWriteNumbers: boolean;
+    }>(w, 'returned');
+    await sleep(150); // it really is blocked: nothing frees space
+    const poisonedAt = performance.now();
+    poisonRing(ring, gateBuf);
+    const r = await returned;
+    const latency = performance.now() - poisonedAt;
+    console.log(`# blocked producer released ${latency.toFixed(2)} ms after poisonRing (blocked ${r.waitedMs.toFixed(0)} ms)`);
+    assert.ok(r.waitedMs >= 100, `waitForSpace returned early, after ${r.waitedMs} ms`);
+    assert.ok(latency < 1000);
+    assert.equal(r.state, RING_POISONED);
+    assert.equal(r.tryWrite, false);
+    assert.equal(r.tryWriteEmpty, false);
+    assert.equal(r.tryWriteNumbers, false);
+    await w.terminate();
+  },
+);
 
 test('same thread: waitForSpace returns on poison; tryWrite/tryWriteNumbers refuse a poisoned ring even with space', async () => {
   const ring = createRing(1024);

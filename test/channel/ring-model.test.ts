@@ -74,7 +74,11 @@ class Model {
   readonly frames: ModelFrame[] = [];
   /** The consumer's soft capacity (0: none): a frame must end within it, unless the ring is empty. */
   soft = 0;
-  constructor(readonly capacity: number, public w: number, public r: number) {}
+  constructor(
+    readonly capacity: number,
+    public w: number,
+    public r: number,
+  ) {}
 
   frameEnd(len: number): number {
     const size = Math.ceil((FRAME_HEADER_BYTES + len) / 8) * 8;
@@ -137,7 +141,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('read' as const), n: fc.integer({ min: 1, max: 4 }) }) },
   // 0 (off), anything up to past the capacity (at or above it: off as well).
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('soft' as const), bytes: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 10_000 })) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ k: fc.constant('soft' as const), bytes: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 10_000 })) }),
+  },
 );
 
 /** Positions start either at 0, anywhere, or just below 2^32 so that they wrap mid-run. */
@@ -280,7 +287,7 @@ test('exactly full: two half-capacity frames fill the ring, a third byte does no
     const b = randomBytes(producer.maxPayload, 2);
     assert.equal(producer.tryWrite(FRAME_RECORDS, 1, a), true);
     assert.equal(producer.tryWrite(FRAME_RECORDS, 2, b), true);
-    assert.equal(((hdr[RING_WRITE_POS] - hdr[RING_READ_POS]) >>> 0), 1024, 'used == capacity');
+    assert.equal((hdr[RING_WRITE_POS] - hdr[RING_READ_POS]) >>> 0, 1024, 'used == capacity');
     assert.equal(producer.hasSpaceFor(0), false);
     assert.equal(producer.tryWrite(FRAME_WATERMARK, 0), false);
     assert.equal(producer.tryWriteNumbers(FRAME_WATERMARK, 0, 1, 5), false);
@@ -340,7 +347,7 @@ test('free-running u32 positions wrap past 2^32 (long deterministic run)', () =>
       queue.push(bytes);
       written += len;
     }
-    if ((hdr[RING_WRITE_POS] >>> 0) < base) crossedW = true;
+    if (hdr[RING_WRITE_POS] >>> 0 < base) crossedW = true;
     // Read a random number of frames (sometimes none, so the ring fills up).
     let n = next() % 3;
     while (n-- > 0 && consumer.poll()) {
@@ -357,7 +364,7 @@ test('free-running u32 positions wrap past 2^32 (long deterministic run)', () =>
   assert.equal(queue.length, 0);
   assert.equal(read, written);
   assert.ok(crossedW, 'WRITE_POS wrapped past 2^32');
-  assert.ok((hdr[RING_READ_POS] >>> 0) < base, 'READ_POS wrapped past 2^32');
+  assert.ok(hdr[RING_READ_POS] >>> 0 < base, 'READ_POS wrapped past 2^32');
 });
 
 test('publishing rings the gate only while the consumer is armed', () => {

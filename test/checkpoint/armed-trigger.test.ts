@@ -49,68 +49,100 @@ test('the armed trigger is taken once, only when due, never after a withdrawal; 
   assert.equal(out.id, 9);
 });
 
-test('a source takes each periodic checkpoint at its due time while the main thread is blocked across it', { timeout: 30_000 }, async () => {
-  const gate = createGate();
-  const takes = 4;
-  const source = new Worker(new URL('./fixtures/armed-source.js', import.meta.url), { workerData: { gate, takes } satisfies ArmedSourceData });
-  const cell = new TriggerCell(gate);
-  const blockedUntil = new Map<number, number>();
-  const BLOCK_PAST_DUE_MS = 250;
-  const host: CoordinatorHost = {
-    trigger: () => assert.fail('a periodic checkpoint must be armed, not posted'),
-    arm: (id, dueAt, unaligned) => {
-      cell.arm(id, unaligned ? BARRIER_FLAG_UNALIGNED : 0, dueAt);
-      // The main thread goes busy right after arming and stays so well past the due time.
-      setImmediate(() => {
-        const until = dueAt + BLOCK_PAST_DUE_MS;
-        while (wallNow() < until);
-        blockedUntil.set(id, wallNow());
-      });
-    },
-    persist: async () => {},
-    persistSavepoint: async () => '',
-    notifyComplete: () => {},
-    notifyAborted: (d) => assert.fail(`checkpoint ${d.id} aborted: ${d.message}`),
-    failJob: (reason) => assert.fail(reason),
-  };
-  const coordinator = new CheckpointCoordinator({ intervalMs: 100, timeoutMs: 10_000, minPauseMs: 50, tolerableFailures: 0, taskCount: 1, maxParallelism: 128, firstId: 1, unaligned: true }, host);
-  const taken: Taken[] = [];
-  const allTaken = new Promise<void>((resolve, reject) => {
-    source.on('message', (t: Taken) => {
-      taken.push(t);
-      coordinator.onAck(0, t.id, []);
-      if (taken.length === takes) resolve();
+test(
+  'a source takes each periodic checkpoint at its due time while the main thread is blocked across it',
+  { timeout: 30_000 },
+  async () => {
+    const gate = createGate();
+    const takes = 4;
+    const source = new Worker(new URL('./fixtures/armed-source.js', import.meta.url), {
+      workerData: { gate, takes } satisfies ArmedSourceData,
     });
-    source.once('error', reject);
-  });
-  coordinator.start();
-  await allTaken;
-  coordinator.stop();
-  await source.terminate();
+    const cell = new TriggerCell(gate);
+    const blockedUntil = new Map<number, number>();
+    const BLOCK_PAST_DUE_MS = 250;
+    const host: CoordinatorHost = {
+      trigger: () => assert.fail('a periodic checkpoint must be armed, not posted'),
+      arm: (id, dueAt, unaligned) => {
+        cell.arm(id, unaligned ? BARRIER_FLAG_UNALIGNED : 0, dueAt);
+        // The main thread goes busy right after arming and stays so well past the due time.
+        setImmediate(() => {
+          const until = dueAt + BLOCK_PAST_DUE_MS;
+          while (wallNow() < until);
+          blockedUntil.set(id, wallNow());
+        });
+      },
+      persist: async () => {},
+      persistSavepoint: async () => '',
+      notifyComplete: () => {},
+      notifyAborted: (d) => assert.fail(`checkpoint ${d.id} aborted: ${d.message}`),
+      failJob: (reason) => assert.fail(reason),
+    };
+    const coordinator = new CheckpointCoordinator(
+      {
+        intervalMs: 100,
+        timeoutMs: 10_000,
+        minPauseMs: 50,
+        tolerableFailures: 0,
+        taskCount: 1,
+        maxParallelism: 128,
+        firstId: 1,
+        unaligned: true,
+      },
+      host,
+    );
+    const taken: Taken[] = [];
+    const allTaken = new Promise<void>((resolve, reject) => {
+      source.on('message', (t: Taken) => {
+        taken.push(t);
+        coordinator.onAck(0, t.id, []);
+        if (taken.length === takes) resolve();
+      });
+      source.once('error', reject);
+    });
+    coordinator.start();
+    await allTaken;
+    coordinator.stop();
+    await source.terminate();
 
-  assert.deepEqual(taken.map((t) => t.id), [1, 2, 3, 4]);
-  for (const t of taken) {
-    assert.equal(t.unaligned, true);
-    assert.ok(t.takenAt >= t.dueAt, `checkpoint ${t.id} taken before it was due`);
-    const back = blockedUntil.get(t.id);
-    assert.ok(back !== undefined, `the main thread was blocked across checkpoint ${t.id}`);
-    assert.ok(t.takenAt < back, `checkpoint ${t.id} taken ${(t.takenAt - t.dueAt).toFixed(1)} ms after due, after the main thread was back (${(back - t.dueAt).toFixed(1)} ms)`);
-  }
-  const late = taken.map((t) => (t.takenAt - t.dueAt).toFixed(2)).join(', ');
-  console.log(`# taken after due (ms): ${late}; main thread blocked until ${BLOCK_PAST_DUE_MS} ms past due`);
-  assert.deepEqual(coordinator.stats.map((s) => s.legs?.timerLateMs), [0, 0, 0, 0], 'every checkpoint armed ahead of its due time');
-});
+    assert.deepEqual(
+      taken.map((t) => t.id),
+      [1, 2, 3, 4],
+    );
+    for (const t of taken) {
+      assert.equal(t.unaligned, true);
+      assert.ok(t.takenAt >= t.dueAt, `checkpoint ${t.id} taken before it was due`);
+      const back = blockedUntil.get(t.id);
+      assert.ok(back !== undefined, `the main thread was blocked across checkpoint ${t.id}`);
+      assert.ok(
+        t.takenAt < back,
+        `checkpoint ${t.id} taken ${(t.takenAt - t.dueAt).toFixed(1)} ms after due, after the main thread was back (${(back - t.dueAt).toFixed(1)} ms)`,
+      );
+    }
+    const late = taken.map((t) => (t.takenAt - t.dueAt).toFixed(2)).join(', ');
+    console.log(`# taken after due (ms): ${late}; main thread blocked until ${BLOCK_PAST_DUE_MS} ms past due`);
+    assert.deepEqual(
+      coordinator.stats.map((s) => s.legs?.timerLateMs),
+      [0, 0, 0, 0],
+      'every checkpoint armed ahead of its due time',
+    );
+  },
+);
 
-test("a drain's wait ends at once on a ring after the caller's last check (the sequence is read before it)", { timeout: 10_000 }, async () => {
-  const ring = createRing(4096);
-  const taskGate = new Int32Array(createGate());
-  const producer = new RingProducer(ring, createGate());
-  while (producer.tryWrite(1, 0, new Uint8Array(512)));
-  const seq = Atomics.load(taskGate, GATE_SEQ);
-  // A command arrives between the caller's check and its wait: posted, and the gate rung.
-  ringGate(taskGate);
-  const started = performance.now();
-  await producer.waitForSpaceOrWake(512, taskGate, seq, 5000);
-  const waited = performance.now() - started;
-  assert.ok(waited < 1000, `waited ${waited.toFixed(0)} ms for a ring that came before the wait`);
-});
+test(
+  "a drain's wait ends at once on a ring after the caller's last check (the sequence is read before it)",
+  { timeout: 10_000 },
+  async () => {
+    const ring = createRing(4096);
+    const taskGate = new Int32Array(createGate());
+    const producer = new RingProducer(ring, createGate());
+    while (producer.tryWrite(1, 0, new Uint8Array(512)));
+    const seq = Atomics.load(taskGate, GATE_SEQ);
+    // A command arrives between the caller's check and its wait: posted, and the gate rung.
+    ringGate(taskGate);
+    const started = performance.now();
+    await producer.waitForSpaceOrWake(512, taskGate, seq, 5000);
+    const waited = performance.now() - started;
+    assert.ok(waited < 1000, `waited ${waited.toFixed(0)} ms for a ring that came before the wait`);
+  },
+);

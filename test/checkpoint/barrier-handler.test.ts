@@ -27,9 +27,15 @@ interface Input {
 const channelArb = (checkpoints: number) =>
   fc.record({
     gaps: fc.array(fc.nat({ max: 4 }), { minLength: checkpoints + 1, maxLength: checkpoints + 1 }),
-    cancels: fc.array(fc.nat({ max: 7 }).map((x) => x === 0), { minLength: checkpoints, maxLength: checkpoints }),
+    cancels: fc.array(
+      fc.nat({ max: 7 }).map((x) => x === 0),
+      { minLength: checkpoints, maxLength: checkpoints },
+    ),
     // Mostly every barrier, sometimes an input that ends early (a bounded source that finished).
-    endsAfter: fc.oneof({ weight: 3, arbitrary: fc.constant(checkpoints) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: checkpoints }) }),
+    endsAfter: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(checkpoints) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: checkpoints }) },
+    ),
   });
 
 const inputArb: fc.Arbitrary<Input> = fc
@@ -164,7 +170,8 @@ describe('barrier handler, randomized', () => {
     fc.assert(
       fc.property(inputArb, (input) => {
         const outcomes = run('exactly-once', input);
-        for (const id of input.ids) assert.equal(outcomes.get(id), input.cancelled.has(id) ? 'cancel-barrier' : 'triggered', `checkpoint ${id}`);
+        for (const id of input.ids)
+          assert.equal(outcomes.get(id), input.cancelled.has(id) ? 'cancel-barrier' : 'triggered', `checkpoint ${id}`);
       }),
       { numRuns: 1000 },
     );
@@ -217,7 +224,7 @@ describe('barrier handler, examples', () => {
     }
   });
 
-  test('the trigger carries the first barrier\'s flags and when its alignment started, in both modes', () => {
+  test("the trigger carries the first barrier's flags and when its alignment started, in both modes", () => {
     for (const mode of ['exactly-once', 'at-least-once'] as const) {
       let now = 0;
       const got: string[] = [];

@@ -61,7 +61,11 @@ describe('buffer debloating under backpressure', () => {
 
   it('an unaligned barrier overtakes about the target of in-flight data with debloating, full rings without', async () => {
     const inFlight = async (debloat: boolean) => {
-      const { result, out } = await run({ parallelism: 2, unaligned: true, ...(debloat ? { bufferDebloatTargetMs: 10 } : {}) }, '', 200_000);
+      const { result, out } = await run(
+        { parallelism: 2, unaligned: true, ...(debloat ? { bufferDebloatTargetMs: 10 } : {}) },
+        '',
+        200_000,
+      );
       assert.deepEqual(compareWithFaultFree(out, 200_000, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
       const steady = result.checkpoints.filter((c) => !c.final && c.unaligned).map((c) => c.inFlightBytes);
       assert.ok(steady.length >= 2, `enough checkpoints (${steady.length})`);

@@ -78,7 +78,13 @@ function runSeed(seed: number): void {
       inputs[c].push({ channel: inputs[c].length, edge: EDGE, peer: p, frames: frames.slice(0, cut) });
       outputs[p].push({ channel: outputs[p].length, edge: EDGE, peer: c, frames: frames.slice(cut) });
       // Another edge's data in the same files must stay out.
-      if (r() < 0.3) inputs[c].push({ channel: inputs[c].length, edge: OTHER_EDGE, peer: p, frames: [recordFrame([{ id: -1, key: 'x', p, c }], timed)] });
+      if (r() < 0.3)
+        inputs[c].push({
+          channel: inputs[c].length,
+          edge: OTHER_EDGE,
+          peer: p,
+          frames: [recordFrame([{ id: -1, key: 'x', p, c }], timed)],
+        });
     }
   }
   // Through the file format, as the worker reads it.
@@ -113,12 +119,21 @@ function runSeed(seed: number): void {
       assert.equal(f.flags, timed ? RECORDS_FLAG_TIMESTAMPS : 0, `seed ${seed}: the frame keeps its timestamp flag`);
       const decoded = decoder.decode(f.payload);
       const recs = (timed ? decoded[0] : decoded) as Rec[];
-      if (timed) assert.deepEqual(decoded[1], recs.map((x) => x.id * 10), `seed ${seed}: timestamps travel with their records`);
+      if (timed)
+        assert.deepEqual(
+          decoded[1],
+          recs.map((x) => x.id * 10),
+          `seed ${seed}: timestamps travel with their records`,
+        );
       for (const x of recs) {
         assert.notEqual(x.id, -1, `seed ${seed}: a record of another edge came through`);
         assert.equal(seen.has(x.id), false, `seed ${seed}: record ${x.id} delivered twice`);
         seen.set(x.id, s);
-        assert.equal(s, owner.get(x.id), `seed ${seed} (${kind}, ${producers}x${consumers} -> ${next}): record ${x.id} (key ${x.key}) at subtask ${s}`);
+        assert.equal(
+          s,
+          owner.get(x.id),
+          `seed ${seed} (${kind}, ${producers}x${consumers} -> ${next}): record ${x.id} (key ${x.key}) at subtask ${s}`,
+        );
         const ch = `${x.p}/${x.c}`;
         assert.ok((lastInChannel.get(ch) ?? -1) < x.id, `seed ${seed}: record ${x.id} out of its channel's order`);
         lastInChannel.set(ch, x.id);

@@ -36,14 +36,31 @@ describe('checkpoint tail legs', () => {
       assert.equal(res.restarts, 0);
       const steady = res.checkpoints.filter((k) => !k.final && k.unaligned);
       assert.ok(steady.length >= 2, `${steady.length} unaligned checkpoints`);
-      assert.ok(steady.some((k) => k.inFlightBytes > 0), 'data was in flight at some barrier');
+      assert.ok(
+        steady.some((k) => k.inFlightBytes > 0),
+        'data was in flight at some barrier',
+      );
       for (const k of res.checkpoints) {
         const what = `checkpoint ${k.id}: ${JSON.stringify(k)}`;
         const c = k.completion;
         assert.ok(c !== undefined, what);
-        const timeline = [k.startDelayMs, k.capturedAtMs, k.writtenAtMs, k.ackedAtMs, c.ackTakenMs, c.dirSyncedMs, c.metadataMs, c.latestMs, c.completedMs];
-        assert.ok(timeline.every((t) => t !== undefined && t >= 0), what);
-        for (let i = 1; i < timeline.length; i++) assert.ok(timeline[i]! >= timeline[i - 1]! - SKEW_MS, `leg ${i} before leg ${i - 1}: ${what}`);
+        const timeline = [
+          k.startDelayMs,
+          k.capturedAtMs,
+          k.writtenAtMs,
+          k.ackedAtMs,
+          c.ackTakenMs,
+          c.dirSyncedMs,
+          c.metadataMs,
+          c.latestMs,
+          c.completedMs,
+        ];
+        assert.ok(
+          timeline.every((t) => t !== undefined && t >= 0),
+          what,
+        );
+        for (let i = 1; i < timeline.length; i++)
+          assert.ok(timeline[i]! >= timeline[i - 1]! - SKEW_MS, `leg ${i} before leg ${i - 1}: ${what}`);
         assert.equal(c.ackTakenMs, k.durationMs, what);
         // Every state file on disk in chk-N (not _metadata) is one the tasks counted.
         const onDisk = readdirSync(join(chk, `chk-${k.id}`)).filter((f) => !f.startsWith('_') && !f.startsWith('.'));

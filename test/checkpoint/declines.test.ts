@@ -77,7 +77,10 @@ test('counted reasons fail the job past the limit, and the message says how many
 });
 
 test('a completed checkpoint clears the count', async () => {
-  const r = await run(['snapshot-write-failed', 'snapshot-write-failed', 'ack', 'snapshot-write-failed', 'snapshot-write-failed', 'ack'], 2);
+  const r = await run(
+    ['snapshot-write-failed', 'snapshot-write-failed', 'ack', 'snapshot-write-failed', 'snapshot-write-failed', 'ack'],
+    2,
+  );
   assert.equal(r.failedWith, undefined);
   assert.equal(r.coordinator.completed, 2);
   assert.deepEqual(r.coordinator.failedByReason, { 'snapshot-write-failed': 4 });

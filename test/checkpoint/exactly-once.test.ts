@@ -20,7 +20,6 @@ const KEYS = 3000; // a multiple of every parallelism used: each key comes from 
 const SOAK = process.env.EDDY_SOAK === '1';
 const SEEDS = SOAK ? [11, 23, 37, 41, 59, 67] : [11];
 
-
 interface Backend {
   stateBackend: 'heap' | 'lmdb';
   incremental?: boolean;
@@ -65,7 +64,10 @@ describe('exactly-once under injected failures', () => {
     ['--state heap --incremental', { stateBackend: 'heap', incremental: true }],
   ];
   for (const [label, backend, soakOnly] of variants) {
-    const skip = soakOnly && !SOAK ? 'EDDY_SOAK=1 (LMDB under these faults: the --state lmdb --incremental case; full mode under faults: state/lmdb-exactly-once)' : false;
+    const skip =
+      soakOnly && !SOAK
+        ? 'EDDY_SOAK=1 (LMDB under these faults: the --state lmdb --incremental case; full mode under faults: state/lmdb-exactly-once)'
+        : false;
     for (const seed of SEEDS) {
       for (const parallelism of SOAK ? [1, 3] : [3]) {
         it(`EXACTLY_ONCE ${label}, parallelism ${parallelism}, seed ${seed}: lost 0, duplicated 0`, { skip }, async () => {
@@ -89,10 +91,14 @@ describe('exactly-once under injected failures', () => {
 
   // The fault runs above are compared with the same independent expectation; the fault-free run
   // only tells a broken pipeline from a broken recovery, so it runs with EDDY_SOAK=1.
-  it('a fault-free run commits exactly the expected output', { skip: !SOAK && 'EDDY_SOAK=1 (the fault runs check the same expectation)' }, async () => {
-    const { result, out } = await run('exactly-once', 3, '');
-    assert.equal(result.restarts, 0);
-    assert.ok(result.checkpointsCompleted >= 1);
-    assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
-  });
+  it(
+    'a fault-free run commits exactly the expected output',
+    { skip: !SOAK && 'EDDY_SOAK=1 (the fault runs check the same expectation)' },
+    async () => {
+      const { result, out } = await run('exactly-once', 3, '');
+      assert.equal(result.restarts, 0);
+      assert.ok(result.checkpointsCompleted >= 1);
+      assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
+    },
+  );
 });

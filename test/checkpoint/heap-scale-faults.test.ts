@@ -30,7 +30,7 @@ describe('heap state packed off the loop: exactly-once under faults', () => {
   // than the log keeps (1.5M in one record, past its 1M floor) drops that interval's log, so
   // the next checkpoint must be full and later deltas build on it. A delta taken anyway would
   // miss every write of that interval, and the restore after the failure would be wrong.
-  it('incremental: an interval past the write log\'s bound, then a worker exit: lost 0, duplicated 0', async () => {
+  it("incremental: an interval past the write log's bound, then a worker exit: lost 0, duplicated 0", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-heap-log-overflow-'));
     try {
       const count = 300_000;
@@ -47,7 +47,10 @@ describe('heap state packed off the loop: exactly-once under faults', () => {
         args: { count: String(count), keys: String(keys), rate: '200000', output: join(dir, 'out'), burst: '1500000' },
       });
       assert.equal(result.restarts, 1, 'the worker exited once');
-      assert.ok((result.stateRestores ?? []).some((r) => r.filesRead >= 1), 'the attempt after the exit restored keyed state from a checkpoint');
+      assert.ok(
+        (result.stateRestores ?? []).some((r) => r.filesRead >= 1),
+        'the attempt after the exit restored keyed state from a checkpoint',
+      );
       assert.deepEqual(compareWithFaultFree(readCommitted(join(dir, 'out')), count, keys), { lost: 0, duplicated: 0, wrong: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -57,42 +60,63 @@ describe('heap state packed off the loop: exactly-once under faults', () => {
   for (const incremental of [false, true]) {
     const label = incremental ? 'incremental' : 'full';
     const runs = (kind: 'faults' | 'kill') => SOAK || (kind === 'faults') !== incremental;
-    if (runs('faults')) it(`${label}, ${KEYS} keys: five injected failures, lost 0, duplicated 0`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'eddy-heap-scale-'));
-      try {
-        const faults = faultPlan(incremental ? 181 : 18);
-        const result = await runJob(fixture('validating.mjs'), {
-          parallelism: 1,
-          mode: 'exactly-once',
-          checkpointIntervalMs: INTERVAL_MS,
-          incremental,
-          stateBackend: 'heap',
-          restart: 'fixed:10:10',
-          args: { count: String(COUNT), keys: String(KEYS), rate: '2000000', output: join(dir, 'out'), faults },
-        });
-        assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
-        assert.deepEqual(compareWithFaultFree(readCommitted(join(dir, 'out')), COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    if (runs('faults'))
+      it(`${label}, ${KEYS} keys: five injected failures, lost 0, duplicated 0`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'eddy-heap-scale-'));
+        try {
+          const faults = faultPlan(incremental ? 181 : 18);
+          const result = await runJob(fixture('validating.mjs'), {
+            parallelism: 1,
+            mode: 'exactly-once',
+            checkpointIntervalMs: INTERVAL_MS,
+            incremental,
+            stateBackend: 'heap',
+            restart: 'fixed:10:10',
+            args: { count: String(COUNT), keys: String(KEYS), rate: '2000000', output: join(dir, 'out'), faults },
+          });
+          assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
+          assert.deepEqual(
+            compareWithFaultFree(readCommitted(join(dir, 'out')), COUNT, KEYS),
+            { lost: 0, duplicated: 0, wrong: 0 },
+            `faults ${faults}`,
+          );
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
 
-    if (runs('kill')) it(`${label}, ${KEYS} keys: kill -9 at random moments and --resume latest, lost 0, duplicated 0`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'eddy-heap-scale-kill-'));
-      try {
-        const chk = join(dir, 'chk');
-        const out = join(dir, 'out');
-        const args = [
-          'run', fixture('validating.mjs'), '--parallelism', '1', '--checkpoint-dir', chk, '--checkpoint-interval', String(INTERVAL_MS), '--no-progress',
-          ...(incremental ? ['--incremental'] : []),
-          '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', 'rate=400000', '--arg', `output=${out}`,
-        ];
-        const { killed, restored } = await runWithKills({ args, chk, seed: incremental ? 7 : 5, kills: 2 });
-        assert.ok(killed >= 1 && restored >= 1, `the job was killed (${killed}) and resumed from a checkpoint (${restored})`);
-        assert.deepEqual(compareWithFaultFree(readCommitted(out), COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    if (runs('kill'))
+      it(`${label}, ${KEYS} keys: kill -9 at random moments and --resume latest, lost 0, duplicated 0`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'eddy-heap-scale-kill-'));
+        try {
+          const chk = join(dir, 'chk');
+          const out = join(dir, 'out');
+          const args = [
+            'run',
+            fixture('validating.mjs'),
+            '--parallelism',
+            '1',
+            '--checkpoint-dir',
+            chk,
+            '--checkpoint-interval',
+            String(INTERVAL_MS),
+            '--no-progress',
+            ...(incremental ? ['--incremental'] : []),
+            '--arg',
+            `count=${COUNT}`,
+            '--arg',
+            `keys=${KEYS}`,
+            '--arg',
+            'rate=400000',
+            '--arg',
+            `output=${out}`,
+          ];
+          const { killed, restored } = await runWithKills({ args, chk, seed: incremental ? 7 : 5, kills: 2 });
+          assert.ok(killed >= 1 && restored >= 1, `the job was killed (${killed}) and resumed from a checkpoint (${restored})`);
+          assert.deepEqual(compareWithFaultFree(readCommitted(out), COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
   }
 });

@@ -116,7 +116,10 @@ describe('incremental checkpoints', () => {
       await storage.prune(2);
     }
     // Checkpoints 4 and 5 remain; their chain needs chk-1..chk-5's keyed files.
-    assert.deepEqual((await storage.list()).map((e) => e.id), [5, 4]);
+    assert.deepEqual(
+      (await storage.list()).map((e) => e.id),
+      [5, 4],
+    );
     for (const id of [1, 2, 3]) assert.ok(!existsSync(join(storage.checkpointDir(id), '_metadata')), `chk-${id} is no checkpoint any more`);
     for (const h of [baseFile, ...chain.deltas!.map((d) => d.file)]) assert.ok(existsSync(storage.pathOf(h)), `${h.file} is kept`);
     // Reading the chain back verifies every file.
@@ -128,7 +131,10 @@ describe('incremental checkpoints', () => {
       await storage.commitMetadata(id, meta(id, { file, keyGroups: { start: 0, end: MAXP - 1 }, index: [[0, 0, file.bytes]] }));
       await storage.prune(2);
     }
-    assert.deepEqual((await storage.list()).map((e) => e.id), [7, 6]);
+    assert.deepEqual(
+      (await storage.list()).map((e) => e.id),
+      [7, 6],
+    );
     for (const id of [1, 2, 3, 4, 5]) assert.ok(!existsSync(storage.checkpointDir(id)), `chk-${id} is gone`);
   });
 
@@ -158,7 +164,11 @@ describe('incremental checkpoints', () => {
       assert.equal(result.restarts, 1);
       assert.deepEqual(compareWithFaultFree(readCommitted(join(dir, 'out')), count, keys), { lost: 0, duplicated: 0, wrong: 0 });
       const chains = (result.stateRestores ?? []).map((r) => r.filesRead);
-      if (stateBackend === 'heap') assert.ok(chains.some((n) => n > 1), `a restore read a base and its deltas (files read: ${chains.join(', ')})`);
+      if (stateBackend === 'heap')
+        assert.ok(
+          chains.some((n) => n > 1),
+          `a restore read a base and its deltas (files read: ${chains.join(', ')})`,
+        );
       // The retained checkpoints: some hold deltas, and every file they refer to is there.
       const storage = new CheckpointStorage(join(dir, 'chk'));
       const kept = await storage.list();
@@ -178,7 +188,9 @@ describe('incremental checkpoints', () => {
 
       // A missing or damaged delta file of the newest checkpoint: resuming refuses with one
       // error naming the operator, the subtask and the file, and changes no file.
-      const newest = kept.find((e) => e.status === 'complete' && e.metadata.operators.some((o) => o.subtasks.some((st) => (st.keyed?.deltas?.length ?? 0) > 0)));
+      const newest = kept.find(
+        (e) => e.status === 'complete' && e.metadata.operators.some((o) => o.subtasks.some((st) => (st.keyed?.deltas?.length ?? 0) > 0)),
+      );
       if (newest === undefined || newest.status !== 'complete' || newest.id !== kept[0].id) {
         console.log('# the newest checkpoint is a fresh base: no delta to damage');
         return;
@@ -191,8 +203,15 @@ describe('incremental checkpoints', () => {
       const original = readFileSync(file);
       const resume = () =>
         runJob(fixture('validating.mjs'), {
-          parallelism: 2, mode: 'exactly-once', checkpointIntervalMs: 200, stateBackend, incremental: true, stateCacheMb: 1,
-          checkpointDir: join(dir, 'chk'), resume: 'latest', args: { count: String(count), keys: String(keys), output: join(dir, 'out-resumed') },
+          parallelism: 2,
+          mode: 'exactly-once',
+          checkpointIntervalMs: 200,
+          stateBackend,
+          incremental: true,
+          stateCacheMb: 1,
+          checkpointDir: join(dir, 'chk'),
+          resume: 'latest',
+          args: { count: String(count), keys: String(keys), output: join(dir, 'out-resumed') },
         });
       for (const damage of ['missing', 'flipped'] as const) {
         if (damage === 'missing') renameSync(file, `${file}.away`);
@@ -201,7 +220,12 @@ describe('incremental checkpoints', () => {
           assert.equal(err.code, 'CHECKPOINT_CORRUPT');
           assert.equal(err.operatorUid, op.uid);
           assert.equal(err.subtask, st.subtask);
-          assert.match(err.message, new RegExp(`^keyed state delta \\d+ of \\d+ of operator '${op.uid}' subtask ${st.subtask}: state file .* is ${damage === 'missing' ? 'missing' : 'corrupt'}`));
+          assert.match(
+            err.message,
+            new RegExp(
+              `^keyed state delta \\d+ of \\d+ of operator '${op.uid}' subtask ${st.subtask}: state file .* is ${damage === 'missing' ? 'missing' : 'corrupt'}`,
+            ),
+          );
           assert.ok(!err.message.includes('\n'), 'one line');
           return true;
         });

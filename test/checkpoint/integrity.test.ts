@@ -59,7 +59,10 @@ describe('checkpoint integrity', () => {
 
   before(async () => {
     // A finished run leaves its newest three checkpoints (the final one last).
-    await runJob(JOB, { ...options(pristine), args: { count: String(COUNT), keys: String(KEYS), rate: '100000', output: join(root, 'out-pristine') } });
+    await runJob(JOB, {
+      ...options(pristine),
+      args: { count: String(COUNT), keys: String(KEYS), rate: '100000', output: join(root, 'out-pristine') },
+    });
     assert.equal(ids(pristine).length, 3, `three retained checkpoints: ${ids(pristine)}`);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -102,7 +105,10 @@ describe('checkpoint integrity', () => {
       file = stateFile(dir, newest);
       truncateSync(file, Math.floor(statSync(file).size / 3));
     });
-    await assert.rejects(runJob(JOB, options(c.dir, { resume: 'latest' })), (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(file));
+    await assert.rejects(
+      runJob(JOB, options(c.dir, { resume: 'latest' })),
+      (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(file),
+    );
     earlierUntouched(c.dir, c.newest, c.before);
   });
 
@@ -112,7 +118,10 @@ describe('checkpoint integrity', () => {
       meta = join(dir, `chk-${newest}`, '_metadata');
       unlinkSync(meta);
     });
-    await assert.rejects(runJob(JOB, options(c.dir, { resume: 'latest' })), (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(meta));
+    await assert.rejects(
+      runJob(JOB, options(c.dir, { resume: 'latest' })),
+      (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(meta),
+    );
     earlierUntouched(c.dir, c.newest, c.before);
   });
 
@@ -131,7 +140,10 @@ describe('checkpoint integrity', () => {
     });
     const older = ids(pristine).at(-2)!;
     assert.equal(result.restoredFrom?.checkpointId, older);
-    assert.ok(warnings.some((w) => w.includes(`skipping checkpoint ${c.newest}`)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes(`skipping checkpoint ${c.newest}`)),
+      warnings.join('\n'),
+    );
     // Resumed from the older checkpoint, the run commits everything after it: together with
     // what the first run had committed up to it, exactly the fault-free output. (Checked on the
     // records past that checkpoint: none duplicated, each right.)
@@ -147,7 +159,10 @@ describe('checkpoint integrity', () => {
     const sp = join(root, 'savepoint-copy');
     cpSync(join(c.dir, `chk-${c.newest}`), join(sp, `chk-${c.newest}`), { recursive: true });
     const meta = join(sp, `chk-${c.newest}`, '_metadata');
-    writeFileSync(meta, readFileSync(meta, 'utf8').replace(/"bytes": (\d+)/, (_, b: string) => `"bytes": ${Number(b) + 1}`));
+    writeFileSync(
+      meta,
+      readFileSync(meta, 'utf8').replace(/"bytes": (\d+)/, (_, b: string) => `"bytes": ${Number(b) + 1}`),
+    );
     await assert.rejects(
       runJob(JOB, { ...options(join(root, 'chk-sp')), fromSavepoint: join(sp, `chk-${c.newest}`) }),
       (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(meta) && /checksum mismatch/.test(err.message),
@@ -161,14 +176,40 @@ describe('checkpoint integrity', () => {
   it('eddy checkpoints lists id, kind, time, duration and size per operator of intact checkpoints', () => {
     const listed = spawnSync(process.execPath, [cliPath, 'checkpoints', pristine], { encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
-    for (const id of ids(pristine)) assert.match(listed.stdout, new RegExp(`^${id}\\s+checkpoint\\s+intact\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+\\d+ ms\\s+[\\d.]+ (B|KiB|MiB)`, 'm'));
-    for (const uid of ['events', 'running-sum', 'sink']) assert.match(listed.stdout, new RegExp(`^\\s+${uid}\\s+p=2\\s+[\\d.]+ (B|KiB|MiB)$`, 'm'));
+    for (const id of ids(pristine))
+      assert.match(
+        listed.stdout,
+        new RegExp(`^${id}\\s+checkpoint\\s+intact\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+\\d+ ms\\s+[\\d.]+ (B|KiB|MiB)`, 'm'),
+      );
+    for (const uid of ['events', 'running-sum', 'sink'])
+      assert.match(listed.stdout, new RegExp(`^\\s+${uid}\\s+p=2\\s+[\\d.]+ (B|KiB|MiB)$`, 'm'));
   });
 
   it('the cliPath refuses a damaged checkpoint with one line naming the file', () => {
     const c = damaged((dir, newest) => truncateSync(stateFile(dir, newest), 1));
-    const r = spawnSync(process.execPath, [cliPath, 'run', JOB, '--checkpoint-dir', c.dir, '--resume', 'latest', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', `output=${join(root, 'out-cli')}`], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cliPath,
+        'run',
+        JOB,
+        '--checkpoint-dir',
+        c.dir,
+        '--resume',
+        'latest',
+        '--arg',
+        `count=${COUNT}`,
+        '--arg',
+        `keys=${KEYS}`,
+        '--arg',
+        `output=${join(root, 'out-cli')}`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^eddy: \[CHECKPOINT_CORRUPT\] keyed state of operator '[^']+' subtask \d+: state file .*chk-\d+\/.* is corrupt: expected \d+ bytes/m);
+    assert.match(
+      r.stderr,
+      /^eddy: \[CHECKPOINT_CORRUPT\] keyed state of operator '[^']+' subtask \d+: state file .*chk-\d+\/.* is corrupt: expected \d+ bytes/m,
+    );
   });
 });

@@ -38,7 +38,14 @@ async function run(stateBackend: 'heap' | 'lmdb', name: string) {
     // arrived), attempt 1 50 ms after its restore; the next barrier comes ≥ 200 ms after a
     // completion (300 ms interval). The input (2 s) outlasts both faults on any machine.
     checkpointIntervalMs: 300,
-    args: { count: String(COUNT), keys: String(KEYS), rate: '1000000', output: join(dir, 'out'), faults: 'map@50000,exit@50000', 'arm-after': '2' },
+    args: {
+      count: String(COUNT),
+      keys: String(KEYS),
+      rate: '1000000',
+      output: join(dir, 'out'),
+      faults: 'map@50000,exit@50000',
+      'arm-after': '2',
+    },
   });
   return { result, out: readCommitted(join(dir, 'out')) };
 }
@@ -49,7 +56,8 @@ describe('local recovery', () => {
     assert.equal(result.restarts, 2);
     const restores = result.stateRestores ?? [];
     assert.equal(restores.length, 4, 'two subtasks restored twice');
-    for (const r of restores) assert.deepEqual({ local: r.local, filesRead: r.filesRead }, { local: true, filesRead: 0 }, JSON.stringify(r));
+    for (const r of restores)
+      assert.deepEqual({ local: r.local, filesRead: r.filesRead }, { local: true, filesRead: 0 }, JSON.stringify(r));
     assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
   });
 
@@ -63,7 +71,16 @@ describe('local recovery', () => {
 
   it('an environment that moved past the checkpoint is not reused, one exactly at it is', async () => {
     const open = (resumeAt?: number) =>
-      new LmdbKeyedStore({ path: join(root, 'env'), rangeStart: 0, rangeEnd: 127, cacheBytes: 64 * 160, operatorUid: 'sum', subtask: 0, localRecovery: true, resumeAt });
+      new LmdbKeyedStore({
+        path: join(root, 'env'),
+        rangeStart: 0,
+        rangeEnd: 127,
+        cacheBytes: 64 * 160,
+        operatorUid: 'sum',
+        subtask: 0,
+        localRecovery: true,
+        resumeAt,
+      });
     const write = async (s: LmdbKeyedStore, from: number, to: number, v: (k: number) => number) => {
       const h = new ValueStateHandle<number>(s, s.register('sum', 'value'));
       for (let k = from; k < to; k++) {
@@ -90,7 +107,11 @@ describe('local recovery', () => {
     await s.dispose();
     s = open(7);
     assert.equal(s.recoveredLocally, true);
-    assert.deepEqual(read(s, 50), Array.from({ length: 50 }, (_, k) => k), 'exactly the state at checkpoint 7');
+    assert.deepEqual(
+      read(s, 50),
+      Array.from({ length: 50 }, (_, k) => k),
+      'exactly the state at checkpoint 7',
+    );
     // More than the cache holds: a background write-back takes the environment past checkpoint 7.
     // (Not asserted by evictions: under load lmdb-js may not commit that write-back during the
     // loop's short pauses, and until it does the cache waits over its budget, evicting nothing.)

@@ -32,7 +32,10 @@ interface Report {
 const readCommitted = (dir: string) => readCommittedAs<Out>(dir);
 
 function readReports(path: string): Report[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Report);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Report);
 }
 
 /** Records of both runs: each index exactly once, each with the sequence number of its key. */
@@ -100,11 +103,19 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
       checkContinuation([...before, ...readCommitted(out)]);
 
       const reports = readReports(report).sort((a, b) => a.subtask - b.subtask);
-      assert.deepEqual(reports.map((r) => r.subtask), [...Array(p).keys()], 'every new subtask restored once');
+      assert.deepEqual(
+        reports.map((r) => r.subtask),
+        [...Array(p).keys()],
+        'every new subtask restored once',
+      );
       for (const r of reports) {
         assert.equal(r.parallelism, p);
         assert.deepEqual(r.union.map((e) => e.subtask).sort(), [0, 1, 2, 3], 'union list: every old subtask entry');
-        assert.equal(r.union.reduce((n, e) => n + e.count, 0), before.length, 'union list: the counts of the records before the savepoint');
+        assert.equal(
+          r.union.reduce((n, e) => n + e.count, 0),
+          before.length,
+          'union list: the counts of the records before the savepoint',
+        );
       }
       const tokens = reports.flatMap((r) => r.split).sort();
       const expected = [0, 1, 2, 3].flatMap((s) => [0, 1, 2].map((k) => `${s}.${k}`)).sort();
@@ -115,10 +126,17 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
   }
 
   it('refuses state of a uid the job no longer has, unless --allow-non-restored-state', async () => {
-    const args = { count: String(COUNT), keys: String(KEYS), output: join(root, 'out-renamed'), report: join(root, 'report-renamed'), tallyUid: 'tally-v2' };
+    const args = {
+      count: String(COUNT),
+      keys: String(KEYS),
+      output: join(root, 'out-renamed'),
+      report: join(root, 'report-renamed'),
+      tallyUid: 'tally-v2',
+    };
     await assert.rejects(
       runJob(JOB, { parallelism: 2, fromSavepoint: savepoint, args }),
-      (err: EddyError) => err.code === 'STATE_NOT_RESTORED' && err.message.includes("'tally'") && err.message.includes('--allow-non-restored-state'),
+      (err: EddyError) =>
+        err.code === 'STATE_NOT_RESTORED' && err.message.includes("'tally'") && err.message.includes('--allow-non-restored-state'),
     );
     const result = await runJob(JOB, { parallelism: 2, fromSavepoint: savepoint, allowNonRestoredState: true, args });
     assert.equal(result.cancelled, false);
@@ -127,11 +145,24 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
   });
 
   it('heap → lmdb → heap through savepoints: the state carries over exactly in both directions', async () => {
-    const args = (output: string, rate?: string) => ({ count: String(COUNT), keys: String(KEYS), output, report: join(root, 'report-migrate'), ...(rate ? { rate } : {}) });
+    const args = (output: string, rate?: string) => ({
+      count: String(COUNT),
+      keys: String(KEYS),
+      output,
+      report: join(root, 'report-migrate'),
+      ...(rate ? { rate } : {}),
+    });
     // The heap savepoint of the p4 run, restored into LMDB at parallelism 2 and stopped again part-way.
     const lmdbOut = join(root, 'out-lmdb');
     const chk = join(root, 'chk-lmdb');
-    const middle = runJob(JOB, { parallelism: 2, stateBackend: 'lmdb', fromSavepoint: savepoint, checkpointDir: chk, checkpointIntervalMs: 200, args: args(lmdbOut, '60000') });
+    const middle = runJob(JOB, {
+      parallelism: 2,
+      stateBackend: 'lmdb',
+      fromSavepoint: savepoint,
+      checkpointDir: chk,
+      checkpointIntervalMs: 200,
+      args: args(lmdbOut, '60000'),
+    });
     await new Promise((r) => setTimeout(r, 1200));
     const answer = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
     const stopped = await middle;

@@ -40,10 +40,14 @@ describe('state-file writer thread', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'eddy-warm-tmp-'));
     try {
       const script = join(repoRoot, 'test', 'fixtures', 'checkpoint', 'writer-warm-up.mjs');
-      const r = spawnSync('strace', ['-f', '-y', '-qq', '-e', 'trace=fsync,rename,renameat,renameat2,write', process.execPath, script, dir], {
-        encoding: 'utf8',
-        env: { ...process.env, TMPDIR: tmp },
-      });
+      const r = spawnSync(
+        'strace',
+        ['-f', '-y', '-qq', '-e', 'trace=fsync,rename,renameat,renameat2,write', process.execPath, script, dir],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, TMPDIR: tmp },
+        },
+      );
       assert.equal(r.status, 0, r.stderr);
       const lines = r.stderr.split('\n').filter((l) => !l.includes('resumed>'));
       const at = (what: string, test: (l: string) => boolean) => {
@@ -79,12 +83,18 @@ describe('state-file writer thread', () => {
 
       // In parts (in-flight data: its structure, then input payloads as they are): the file is their bytes joined.
       const header = new Uint8Array(300).fill(3);
-      const parts = [header.subarray(0, 100), new Uint8Array(70_000).fill(5), header.subarray(100), new Uint8Array(0), new Uint8Array(9).fill(6)];
+      const parts = [
+        header.subarray(0, 100),
+        new Uint8Array(70_000).fill(5),
+        header.subarray(100),
+        new Uint8Array(0),
+        new Uint8Array(9).fill(6),
+      ];
       const joined = Buffer.concat(parts);
       const hp = await s.writeStateFile(1, 'op-1-channels.bin', parts, { transfer: true });
       assert.deepEqual(hp, { file: 'chk-1/op-1-channels.bin', bytes: joined.length, checksum: crcOf(joined) });
       assert.ok(Buffer.from(await s.readStateFile(hp)).equals(joined));
-      assert.equal(header.byteLength, 0, 'the parts\' buffers moved to the writer thread');
+      assert.equal(header.byteLength, 0, "the parts' buffers moved to the writer thread");
 
       writeFileSync(join(dir, 'chk-2'), 'in the way');
       const err = await s.writeStateFile(2, 'op-0-operator.bin', new Uint8Array([1, 2, 3]), { transfer: true }).then(
@@ -93,7 +103,12 @@ describe('state-file writer thread', () => {
       );
       assert.ok(err instanceof EddyError, `an EddyError: ${String(err)}`);
       assert.equal(err.code, 'CHECKPOINT_FAILED');
-      assert.match(err.message, new RegExp(`^writing state file ${join(dir, 'chk-2', 'op-0-operator.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of checkpoint 2 failed: E[A-Z]+: `));
+      assert.match(
+        err.message,
+        new RegExp(
+          `^writing state file ${join(dir, 'chk-2', 'op-0-operator.bin').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} of checkpoint 2 failed: E[A-Z]+: `,
+        ),
+      );
       assert.ok(!err.message.includes('\n'), err.message);
 
       rmSync(join(dir, 'chk-2'));
@@ -112,7 +127,9 @@ describe('state-file writer thread', () => {
       // A task's state file and its in-flight data, handed over before either is answered.
       const timings = [{}, {}, {}] as { thread?: number; tookAt?: number; syncedAt?: number }[];
       const handles = await Promise.all(
-        timings.map((timing, i) => s.writeStateFile(1, `op-${i}-keyed.bin`, new Uint8Array(32 << 10).fill(i + 1), { transfer: true, timing })),
+        timings.map((timing, i) =>
+          s.writeStateFile(1, `op-${i}-keyed.bin`, new Uint8Array(32 << 10).fill(i + 1), { transfer: true, timing }),
+        ),
       );
       const [a, b, c] = timings.map((t) => t.thread);
       assert.ok(a !== undefined && b !== undefined && a !== b, `two writer threads: ${a}, ${b}`);
@@ -182,7 +199,13 @@ describe('state-file writer thread', () => {
         const w = failed[k];
         assert.ok(!w.includes('\n'), w);
         // Where (the task's operator, subtask), why (the errno), and which file.
-        assert.match(w, new RegExp(`^checkpoint ${id} failed: \\[snapshot-write-failed\\] at '[^']+' subtask [01]: writing state file \\S+/chk-${id}/\\S+ of checkpoint ${id} failed: E[A-Z]+: `), w);
+        assert.match(
+          w,
+          new RegExp(
+            `^checkpoint ${id} failed: \\[snapshot-write-failed\\] at '[^']+' subtask [01]: writing state file \\S+/chk-${id}/\\S+ of checkpoint ${id} failed: E[A-Z]+: `,
+          ),
+          w,
+        );
       }
       const later = result.checkpoints.filter((c) => c.id > 4 && !c.final);
       assert.ok(later.length >= 1, `a checkpoint completed after the failed ones: ${result.checkpoints.map((c) => c.id).join(', ')}`);

@@ -97,7 +97,10 @@ describe('checkpoint storage', () => {
     const data = await readFile(path);
     data[3] ^= 0x01;
     await writeFile(path, data);
-    await assert.rejects(s.readStateFile(h), corruptError(path, new RegExp(`expected 8 bytes with checksum ${h.checksum}`), /actual 8 bytes with checksum crc32:[0-9a-f]{8}/));
+    await assert.rejects(
+      s.readStateFile(h),
+      corruptError(path, new RegExp(`expected 8 bytes with checksum ${h.checksum}`), /actual 8 bytes with checksum crc32:[0-9a-f]{8}/),
+    );
   });
 
   it('refuses a truncated state file', async () => {
@@ -132,7 +135,13 @@ describe('checkpoint storage', () => {
     const envelope = JSON.parse(text) as { checksum: string };
     await assert.rejects(s.latest(), corruptError(path, new RegExp(`expected ${envelope.checksum}, actual crc32:[0-9a-f]{8}`)));
     const listed = await s.list();
-    assert.deepEqual(listed.map((e) => [e.id, e.status]), [[2, 'corrupt'], [1, 'complete']]);
+    assert.deepEqual(
+      listed.map((e) => [e.id, e.status]),
+      [
+        [2, 'corrupt'],
+        [1, 'complete'],
+      ],
+    );
 
     // Damaged beyond parsing: still reported, still named.
     await writeFile(path, text.slice(0, text.length / 2));
@@ -145,7 +154,10 @@ describe('checkpoint storage', () => {
     await s.writeStateFile(2, 'count-0-keyed.bin', bytes('two'));
     await writeFile(join(s.checkpointDir(2), '_metadata.tmp'), '{"half":');
     assert.equal((await s.latest())?.id, 1);
-    assert.deepEqual((await s.list()).map((e) => e.id), [1]);
+    assert.deepEqual(
+      (await s.list()).map((e) => e.id),
+      [1],
+    );
   });
 
   it('commits a checkpoint id once, and only with its own metadata', async () => {
@@ -157,7 +169,10 @@ describe('checkpoint storage', () => {
 
   it('refuses handles that point outside the directory and reserved file names', async () => {
     const s = freshStorage();
-    await assert.rejects(s.readStateFile({ file: '../../etc/passwd', bytes: 1, checksum: 'crc32:00000000' }), corruptError('../../etc/passwd'));
+    await assert.rejects(
+      s.readStateFile({ file: '../../etc/passwd', bytes: 1, checksum: 'crc32:00000000' }),
+      corruptError('../../etc/passwd'),
+    );
     await assert.rejects(s.writeStateFile(1, '_metadata', bytes('x')), /invalid state file name/);
     await assert.rejects(s.writeStateFile(1, 'a/b', bytes('x')), /invalid state file name/);
   });
@@ -173,7 +188,10 @@ describe('checkpoint storage', () => {
     await s.prune(3);
     const dirs = (await readdir(s.dir)).filter((n) => n.startsWith('chk-')).sort();
     assert.deepEqual(dirs, ['chk-3', 'chk-4', 'chk-6', 'chk-7', 'chk-8']);
-    assert.deepEqual((await s.list()).map((e) => e.id), [7, 6, 4, 3]);
+    assert.deepEqual(
+      (await s.list()).map((e) => e.id),
+      [7, 6, 4, 3],
+    );
     for (const e of await s.list()) {
       assert.equal(e.status, 'complete');
       if (e.status === 'complete') for (const st of e.metadata.operators[0].subtasks) await s.readStateFile(st.keyed!.file);
@@ -199,7 +217,10 @@ describe('checkpoint storage', () => {
     await complete(s, 2);
     assert.equal(await s.recordedLatest(), 2);
     await rm(join(s.checkpointDir(2), '_metadata'));
-    await assert.rejects(s.latest(), (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(join(s.checkpointDir(2), '_metadata')));
+    await assert.rejects(
+      s.latest(),
+      (err: EddyError) => err.code === 'CHECKPOINT_CORRUPT' && err.message.includes(join(s.checkpointDir(2), '_metadata')),
+    );
     // An interrupted checkpoint (never recorded as complete) is simply not there yet.
     await s.writeStateFile(3, 'count-0-keyed.bin', bytes('in progress'));
     await complete(s, 4);
@@ -213,7 +234,9 @@ describe('checkpoint storage', () => {
     if (spawnSync('strace', ['-V']).error) return t.skip('strace is not installed (apt-get install strace)');
     const s = freshStorage();
     const script = join(repoRoot, 'test', 'fixtures', 'checkpoint', 'commit-order.mjs');
-    const r = spawnSync('strace', ['-f', '-y', '-qq', '-e', 'trace=fsync,rename,renameat,renameat2', process.execPath, script, s.dir], { encoding: 'utf8' });
+    const r = spawnSync('strace', ['-f', '-y', '-qq', '-e', 'trace=fsync,rename,renameat,renameat2', process.execPath, script, s.dir], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const chk = s.checkpointDir(1);
     // A call another thread interrupts shows as `<unfinished ...>` (with its arguments) and later `resumed`.

@@ -48,7 +48,8 @@ function itemsOf(frames: OwnedFrame[]): unknown[] {
     if (f.type === FRAME_RECORDS) {
       const { records, stamps } = recordsOf(f.flags, f.payload);
       records.forEach((rec, k) => out.push(item(rec, stamps?.[k])));
-    } else if (f.type === FRAME_WATERMARK) out.push(`wm ${new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + 8))[0]}`);
+    } else if (f.type === FRAME_WATERMARK)
+      out.push(`wm ${new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + 8))[0]}`);
   }
   return out;
 }
@@ -102,7 +103,11 @@ async function runSchedule(seed: number): Promise<boolean> {
       assert.equal(flags & BARRIER_FLAG_UNALIGNED, BARRIER_FLAG_UNALIGNED);
       snapshot = consumed.map((c) => [...c]);
       midBatchCut = batch.active;
-      capture = new InFlightCapture(id, input.channels.map((_, c) => ({ edge: 0, producerSubtask: c })), batch);
+      capture = new InFlightCapture(
+        id,
+        input.channels.map((_, c) => ({ edge: 0, producerSubtask: c })),
+        batch,
+      );
     },
     abortCheckpoint: () => assert.fail('nothing aborts here'),
   });
@@ -141,7 +146,10 @@ async function runSchedule(seed: number): Promise<boolean> {
         if (r() < 0.3) p.flushAll();
       }
     } else if (what < 0.5) {
-      await p.drain(() => false, () => true); // writes what fits, never waits
+      await p.drain(
+        () => false,
+        () => true,
+      ); // writes what fits, never waits
     } else if (what < 0.6) {
       if (triggered && cutAt[c] < 0) {
         // Producer c's barrier overtakes: its open batch and pending frames become output state.
@@ -179,7 +187,11 @@ async function runSchedule(seed: number): Promise<boolean> {
   const state = capture!.state();
   for (let c = 0; c < channels; c++) {
     const got = [...snapshot![c], ...itemsOf(state.inputs[c].frames), ...itemsOf(outputState[c])];
-    assert.deepEqual(got, emitted[c].slice(0, cutAt[c]), `seed ${seed}, channel ${c} of ${channels}, ring ${capacity}${midBatchCut ? ', cut mid-batch' : ''}: consumed prefix + input state + output state must be the stream before the barrier`);
+    assert.deepEqual(
+      got,
+      emitted[c].slice(0, cutAt[c]),
+      `seed ${seed}, channel ${c} of ${channels}, ring ${capacity}${midBatchCut ? ', cut mid-batch' : ''}: consumed prefix + input state + output state must be the stream before the barrier`,
+    );
   }
   return midBatchCut;
 }

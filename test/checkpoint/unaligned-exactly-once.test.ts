@@ -41,7 +41,9 @@ async function run(parallelism: number, faults: string, stateBackend: 'heap' | '
 
 describe('unaligned checkpoints under backpressure and injected failures', () => {
   const cases: [number, 'heap' | 'lmdb', number][] = SOAK
-    ? [1, 3].flatMap((p) => (['heap', 'lmdb'] as const).flatMap((b) => [7, 19, 31].map((seed): [number, 'heap' | 'lmdb', number] => [p, b, seed])))
+    ? [1, 3].flatMap((p) =>
+        (['heap', 'lmdb'] as const).flatMap((b) => [7, 19, 31].map((seed): [number, 'heap' | 'lmdb', number] => [p, b, seed])),
+      )
     : [[3, 'heap', 7]];
   for (const [parallelism, backend, seed] of cases) {
     it(`--unaligned, parallelism ${parallelism}, --state ${backend}, seed ${seed}: lost 0, duplicated 0`, async () => {
@@ -49,8 +51,14 @@ describe('unaligned checkpoints under backpressure and injected failures', () =>
       const { result, out } = await run(parallelism, faults, backend);
       assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
       const unaligned = result.checkpoints.filter((c) => c.unaligned);
-      assert.ok(unaligned.some((c) => c.inFlightBytes > 0), `some checkpoint stored in-flight data (the rings were full): ${JSON.stringify(result.checkpoints.map((c) => [c.id, c.unaligned, c.inFlightBytes]))}`);
-      assert.ok(result.checkpoints.every((c) => c.unaligned === !c.final), 'every checkpoint unaligned except the final one (always aligned)');
+      assert.ok(
+        unaligned.some((c) => c.inFlightBytes > 0),
+        `some checkpoint stored in-flight data (the rings were full): ${JSON.stringify(result.checkpoints.map((c) => [c.id, c.unaligned, c.inFlightBytes]))}`,
+      );
+      assert.ok(
+        result.checkpoints.every((c) => c.unaligned === !c.final),
+        'every checkpoint unaligned except the final one (always aligned)',
+      );
       assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
     });
   }
@@ -63,7 +71,10 @@ describe('unaligned checkpoints under backpressure and injected failures', () =>
       const faults = faultPlan(seed + parallelism);
       const { result, out } = await run(parallelism, faults, backend, 10);
       assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
-      assert.ok(result.checkpoints.some((c) => c.unaligned), 'some checkpoint switched to unaligned under backpressure');
+      assert.ok(
+        result.checkpoints.some((c) => c.unaligned),
+        'some checkpoint switched to unaligned under backpressure',
+      );
       assert.ok((result.checkpointsFailedByReason['aligned-timeout'] ?? 0) > 0, 'aligned checkpoints were replaced after the timeout');
       assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
     });

@@ -63,7 +63,12 @@ describe('eddy CLI: bad input', () => {
   });
 
   it('bad --mode value lists the modes', () => {
-    assertUsageError(eddy(['run', job, '--mode', 'exactly_once']), 'BAD_FLAG', ['--mode', 'exactly-once', 'at-least-once', "'exactly_once'"]);
+    assertUsageError(eddy(['run', job, '--mode', 'exactly_once']), 'BAD_FLAG', [
+      '--mode',
+      'exactly-once',
+      'at-least-once',
+      "'exactly_once'",
+    ]);
   });
 
   it('bad EDDY_PARALLELISM names the variable', () => {
@@ -96,7 +101,10 @@ describe('eddy CLI: bad input', () => {
     assertUsageError(eddy(['stop', '--bogus', 'x']), 'BAD_FLAG', ['--bogus', 'eddy stop']);
     assertUsageError(eddy(['stop', '--target', 'sp', 'x']), 'BAD_FLAG', ['--target needs --with-savepoint']);
     const dir = join(root, 'test', 'fixtures');
-    for (const cmd of [['savepoint', dir], ['stop', '--with-savepoint', dir]]) {
+    for (const cmd of [
+      ['savepoint', dir],
+      ['stop', '--with-savepoint', dir],
+    ]) {
       const r = eddy(cmd);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr.trimEnd(), /^eddy: \[JOB_NOT_RUNNING\] no running job checkpoints to .*_control\.json does not exist/);
@@ -151,10 +159,31 @@ describe('run arguments (in process)', () => {
   it('parses every flag into RunOptions', () => {
     const r = parseRunArgs(
       [
-        'job.mjs', '--parallelism', '4', '--max-parallelism=256', '--mode', 'at-least-once',
-        '--checkpoint-interval', '1000', '--state', 'lmdb', '--checkpoint-dir', 'chk', '--incremental',
-        '--restart', 'fixed:3:100', '--resume', 'latest', '--arg', 'input=a=b.txt', '--arg=output=',
-        '--buffer-timeout', '0', '--ring-capacity', '64k', '--no-progress',
+        'job.mjs',
+        '--parallelism',
+        '4',
+        '--max-parallelism=256',
+        '--mode',
+        'at-least-once',
+        '--checkpoint-interval',
+        '1000',
+        '--state',
+        'lmdb',
+        '--checkpoint-dir',
+        'chk',
+        '--incremental',
+        '--restart',
+        'fixed:3:100',
+        '--resume',
+        'latest',
+        '--arg',
+        'input=a=b.txt',
+        '--arg=output=',
+        '--buffer-timeout',
+        '0',
+        '--ring-capacity',
+        '64k',
+        '--no-progress',
       ],
       {},
     );
@@ -206,12 +235,26 @@ describe('run arguments (in process)', () => {
     assert.deepEqual(readEnvOverrides({ EDDY_PARALLELISM: '' }), {}, 'empty counts as unset');
     assert.deepEqual(
       readEnvOverrides({
-        EDDY_PARALLELISM: '2', EDDY_MAX_PARALLELISM: '64', EDDY_MODE: 'exactly-once', EDDY_CHECKPOINT_INTERVAL: '500',
-        EDDY_STATE: 'heap', EDDY_CHECKPOINT_DIR: '/tmp/c', EDDY_INCREMENTAL: '1', EDDY_RESTART: 'none', EDDY_BUFFER_TIMEOUT: '10',
+        EDDY_PARALLELISM: '2',
+        EDDY_MAX_PARALLELISM: '64',
+        EDDY_MODE: 'exactly-once',
+        EDDY_CHECKPOINT_INTERVAL: '500',
+        EDDY_STATE: 'heap',
+        EDDY_CHECKPOINT_DIR: '/tmp/c',
+        EDDY_INCREMENTAL: '1',
+        EDDY_RESTART: 'none',
+        EDDY_BUFFER_TIMEOUT: '10',
       }),
       {
-        parallelism: 2, maxParallelism: 64, mode: 'exactly-once', checkpointIntervalMs: 500, stateBackend: 'heap',
-        checkpointDir: '/tmp/c', incremental: true, restart: 'none', bufferTimeoutMs: 10,
+        parallelism: 2,
+        maxParallelism: 64,
+        mode: 'exactly-once',
+        checkpointIntervalMs: 500,
+        stateBackend: 'heap',
+        checkpointDir: '/tmp/c',
+        incremental: true,
+        restart: 'none',
+        bufferTimeoutMs: 10,
       },
     );
     const cases: [string, string, string][] = [

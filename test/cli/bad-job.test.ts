@@ -33,7 +33,10 @@ function eddy(args: string[]) {
 function assertJobError(r: ReturnType<typeof eddy>, code: string, words: string[]): void {
   assert.equal(r.signal, null, `eddy was killed by ${r.signal} (timeout?); stderr:\n${r.stderr}`);
   assert.equal(r.code, 1, `expected exit code 1; stderr:\n${r.stderr}`);
-  const lines = r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('eddy:'));
+  const lines = r.stderr
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l.startsWith('eddy:'));
   assert.equal(lines.length, 1, `expected one eddy: line on stderr, got:\n${r.stderr}`);
   const line = lines[0]!;
   assert.ok(line.startsWith(`eddy: [${code}] `), `expected [${code}], got: ${line}`);

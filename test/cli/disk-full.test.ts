@@ -34,10 +34,31 @@ describe('checkpoint storage that fails to write', () => {
     const out = join(dir, 'out');
     try {
       const { code, stderr } = await runLimited([
-        'run', fixture('ballast.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '150',
-        '--retained-checkpoints', '1000', '--restart', 'none', '--no-progress',
-        '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', 'rate=100000', '--arg', 'bigAt=2',
-        '--arg', `ballast=${8 * 1024 * 1024}`, '--arg', `output=${out}`,
+        'run',
+        fixture('ballast.mjs'),
+        '--parallelism',
+        '2',
+        '--checkpoint-dir',
+        chk,
+        '--checkpoint-interval',
+        '150',
+        '--retained-checkpoints',
+        '1000',
+        '--restart',
+        'none',
+        '--no-progress',
+        '--arg',
+        `count=${COUNT}`,
+        '--arg',
+        `keys=${KEYS}`,
+        '--arg',
+        'rate=100000',
+        '--arg',
+        'bigAt=2',
+        '--arg',
+        `ballast=${8 * 1024 * 1024}`,
+        '--arg',
+        `output=${out}`,
       ]);
       assert.equal(code, 0, stderr);
       // The user is told which checkpoint failed and why.
@@ -48,10 +69,17 @@ describe('checkpoint storage that fails to write', () => {
       const list = await inspectCheckpoints(chk);
       const checkpoints = list.filter((s) => s.kind === 'checkpoint');
       assert.ok(!existsSync(join(chk, 'chk-2')), 'the failed checkpoint left nothing behind');
-      assert.deepEqual(checkpoints.filter((s) => s.status !== 'intact'), [], 'every remaining checkpoint is intact');
+      assert.deepEqual(
+        checkpoints.filter((s) => s.status !== 'intact'),
+        [],
+        'every remaining checkpoint is intact',
+      );
       const ids = checkpoints.map((s) => s.id!);
       assert.ok(ids.includes(1), 'the checkpoint before the failure is still there');
-      assert.ok(ids.some((id) => id > 2), 'a later checkpoint succeeded');
+      assert.ok(
+        ids.some((id) => id > 2),
+        'a later checkpoint succeeded',
+      );
 
       assert.deepEqual(compareWithFaultFree(readCommitted(out), COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
     } finally {

@@ -24,7 +24,12 @@ const PARALLELISM = 2;
 /** Where `lines[index]` sits in the file made of `lines` joined by '\n': byte offset, 1-based line, subtask. */
 function expectedOrigin(lines: string[], index: number): { offset: number; line: number; subtask: number } {
   const size = Buffer.byteLength(lines.join('\n') + '\n');
-  const offset = Buffer.byteLength(lines.slice(0, index).map((l) => `${l}\n`).join(''));
+  const offset = Buffer.byteLength(
+    lines
+      .slice(0, index)
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
   let subtask = 0;
   while (!(Math.floor((subtask * size) / PARALLELISM) <= offset && offset < Math.floor(((subtask + 1) * size) / PARALLELISM))) subtask++;
   return { offset, line: index + 1, subtask };
@@ -50,14 +55,37 @@ describe('failure lines name the failing record’s origin', () => {
     // Exactly-once with frequent checkpoints: later attempts re-read the line after a restore.
     const r = spawnSync(
       process.execPath,
-      [cliPath, 'run', fixture('origin-failing.mjs'), '--parallelism', String(PARALLELISM), '--arg', `input=${path}`, '--arg', `bad=${lines[badIndex]}`, '--restart', 'fixed:2:10', '--checkpoint-interval', '20', '--checkpoint-dir', join(dir, 'chk'), '--no-progress'],
+      [
+        cliPath,
+        'run',
+        fixture('origin-failing.mjs'),
+        '--parallelism',
+        String(PARALLELISM),
+        '--arg',
+        `input=${path}`,
+        '--arg',
+        `bad=${lines[badIndex]}`,
+        '--restart',
+        'fixed:2:10',
+        '--checkpoint-interval',
+        '20',
+        '--checkpoint-dir',
+        join(dir, 'chk'),
+        '--no-progress',
+      ],
       { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 },
     );
     assert.equal(r.status, 1, r.stderr);
     const attempts = r.stderr.split('\n').filter((l) => l.startsWith('eddy: attempt '));
     assert.equal(attempts.length, 3, r.stderr);
     attempts.forEach((l, i) => {
-      assert.match(l, new RegExp(`^eddy: attempt ${i + 1} failed: \\[USER_FUNCTION_FAILED\\] ${escape(`operator 'check' subtask ${want.subtask}, record from '${path}' line ${want.line} (byte ${want.offset})`)}: `), l);
+      assert.match(
+        l,
+        new RegExp(
+          `^eddy: attempt ${i + 1} failed: \\[USER_FUNCTION_FAILED\\] ${escape(`operator 'check' subtask ${want.subtask}, record from '${path}' line ${want.line} (byte ${want.offset})`)}: `,
+        ),
+        l,
+      );
       if (i > 0) assert.match(l, /\(same failure as attempts? 1/, l);
     });
     const final = r.stderr.split('\n').filter((l) => l.startsWith('eddy: ['));

@@ -48,14 +48,21 @@ describe('jobs load from any folder', () => {
       writeFileSync(join(dir, `job.${ext}`), ext.endsWith('ts') ? TYPED_JOB : PLAIN_JOB);
       const r = eddy(['run', `job.${ext}`, '--parallelism', '2', '--no-progress'], dir);
       assert.equal(r.code, 0, r.stderr);
-      const got = r.stdout.split('\n').filter((l) => l.includes('job-')).map((l) => l.replace(/^\d+> /, '')).sort();
+      const got = r.stdout
+        .split('\n')
+        .filter((l) => l.includes('job-'))
+        .map((l) => l.replace(/^\d+> /, ''))
+        .sort();
       assert.deepEqual(got, ['job-ALPHA', 'job-BETA', 'job-GAMMA']);
     });
   }
 
   it('a TypeScript syntax error names file, line, column and the message', () => {
     const dir = mkdtempSync(join(scratch, 'syntax-'));
-    writeFileSync(join(dir, 'broken.ts'), "import { defineJob } from 'eddy';\nexport default defineJob((env) => {\n  const n: number = ;\n});\n");
+    writeFileSync(
+      join(dir, 'broken.ts'),
+      "import { defineJob } from 'eddy';\nexport default defineJob((env) => {\n  const n: number = ;\n});\n",
+    );
     const r = eddy(['run', 'broken.ts'], dir);
     assert.equal(r.code, 1, r.stderr);
     const lines = errorLines(r.stderr);
@@ -80,14 +87,38 @@ describe('keyBy must return a key', () => {
 describe('path flags', () => {
   it('--local-dir that does not exist is created', () => {
     const dir = join(scratch, 'local', 'deeper');
-    const r = eddy(['run', fixture('keyed-count.mjs'), '--arg', 'count=200', '--arg', 'keys=3', '--state', 'lmdb', '--local-dir', dir, '--no-progress']);
+    const r = eddy([
+      'run',
+      fixture('keyed-count.mjs'),
+      '--arg',
+      'count=200',
+      '--arg',
+      'keys=3',
+      '--state',
+      'lmdb',
+      '--local-dir',
+      dir,
+      '--no-progress',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(statSync(dir).isDirectory());
   });
 
   it('--checkpoint-dir that does not exist is created', () => {
     const dir = join(scratch, 'chk', 'deeper');
-    const r = eddy(['run', fixture('keyed-count.mjs'), '--arg', 'count=200', '--arg', 'keys=3', '--mode', 'exactly-once', '--checkpoint-dir', dir, '--no-progress']);
+    const r = eddy([
+      'run',
+      fixture('keyed-count.mjs'),
+      '--arg',
+      'count=200',
+      '--arg',
+      'keys=3',
+      '--mode',
+      'exactly-once',
+      '--checkpoint-dir',
+      dir,
+      '--no-progress',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(dir));
   });

@@ -21,7 +21,6 @@ const SOAK = process.env.EDDY_SOAK === '1';
 const SEEDS = SOAK ? [3, 5, 8, 13, 21, 34] : [3];
 const KILLS = SOAK ? 6 : 3;
 
-
 describe('kill -9 and --resume latest', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: ${KILLS} kills at random moments, committed output equals the fault-free run`, async () => {
@@ -29,8 +28,23 @@ describe('kill -9 and --resume latest', () => {
       const r = prng(seed);
       const out = join(dir, 'out');
       const base = [
-        'run', fixture('validating.mjs'), '--parallelism', '2', '--checkpoint-dir', join(dir, 'chk'), '--checkpoint-interval', '100',
-        '--no-progress', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', 'rate=150000', '--arg', `output=${out}`,
+        'run',
+        fixture('validating.mjs'),
+        '--parallelism',
+        '2',
+        '--checkpoint-dir',
+        join(dir, 'chk'),
+        '--checkpoint-interval',
+        '100',
+        '--no-progress',
+        '--arg',
+        `count=${COUNT}`,
+        '--arg',
+        `keys=${KEYS}`,
+        '--arg',
+        'rate=150000',
+        '--arg',
+        `output=${out}`,
       ];
       try {
         let killed = 0;
@@ -41,15 +55,28 @@ describe('kill -9 and --resume latest', () => {
           // The last kill waits for a checkpoint of its own run, so at least one resume restores
           // one however slow a loaded machine starts the job.
           const chk = join(dir, 'chk');
-          const armed = killed === KILLS - 1 ? ((after: number) => () => newCheckpoint(chk, after))(latestCheckpoint(chk)) : undefined;
-          const exit = await runCli(args, killed < KILLS ? (armed ? Math.floor(r() * 300) : 200 + Math.floor(r() * 1800)) : undefined, armed);
+          const armed =
+            killed === KILLS - 1
+              ? (
+                  (after: number) => () =>
+                    newCheckpoint(chk, after)
+                )(latestCheckpoint(chk))
+              : undefined;
+          const exit = await runCli(
+            args,
+            killed < KILLS ? (armed ? Math.floor(r() * 300) : 200 + Math.floor(r() * 1800)) : undefined,
+            armed,
+          );
           if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
           if (exit.signal === 'SIGKILL') {
             if (killed++ === 0 && existsSync(join(dir, 'chk', '_control.json'))) {
               // The killed job's control file is stale: the commands say so instead of hanging.
               const sp = spawnSync(process.execPath, [cliPath, 'savepoint', join(dir, 'chk')], { encoding: 'utf8', timeout: 30_000 });
               assert.equal(sp.status, 1);
-              assert.match(sp.stderr, /\[JOB_NOT_RUNNING\] the job that wrote .*_control\.json \(pid \d+\) is no longer running; resume it with/);
+              assert.match(
+                sp.stderr,
+                /\[JOB_NOT_RUNNING\] the job that wrote .*_control\.json \(pid \d+\) is no longer running; resume it with/,
+              );
             }
             continue;
           }

@@ -24,7 +24,10 @@ const progress: JobProgress = {
 
 describe('progress line', () => {
   it('on a wide terminal every column, the source counted', () => {
-    assert.equal(progressLine(progress, 8230, 200), 'eddy 1.5s │ 8.23k rec/s │ clicks 12.3k→  parse-json 12.3k→12.3k  sessionize 12.3k→800  enrich-with-user-profile 800→800  sessions-out →800');
+    assert.equal(
+      progressLine(progress, 8230, 200),
+      'eddy 1.5s │ 8.23k rec/s │ clicks 12.3k→  parse-json 12.3k→12.3k  sessionize 12.3k→800  enrich-with-user-profile 800→800  sessions-out →800',
+    );
   });
 
   it('at 120 columns the last middle operator goes first', () => {
@@ -111,7 +114,10 @@ describe('progress snapshots', () => {
       const ops = order.map((uid) => p.operators.find((o) => o.uid === uid)!);
       for (let i = 1; i < ops.length; i++) {
         const [up, down] = [ops[i - 1]!, ops[i]!];
-        assert.ok(down.recordsIn <= up.recordsOut, `at ${p.elapsedMs.toFixed(0)} ms ${down.uid} has ${down.recordsIn} in, ${up.uid} ${up.recordsOut} out`);
+        assert.ok(
+          down.recordsIn <= up.recordsOut,
+          `at ${p.elapsedMs.toFixed(0)} ms ${down.uid} has ${down.recordsIn} in, ${up.uid} ${up.recordsOut} out`,
+        );
       }
     }
   });

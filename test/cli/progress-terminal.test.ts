@@ -52,37 +52,55 @@ interface Redraw {
   sink: number;
 }
 
-describe('progress line in an 80-column terminal', { skip: haveScript ? false : 'script(1) is not installed (apt-get install bsdutils)' }, () => {
-  it('fits, keeps the sink, counts the source, shows a rate and moves from redraw to redraw', async () => {
-    const { output, code } = await runInTerminal([fixture('paced-pipeline.mjs'), '--parallelism', '2', '--mode', 'none', '--arg', `count=${COUNT}`, '--arg', `rate=${RATE}`]);
-    assert.equal(code, 0, output);
-    assert.match(output, /eddy: job finished/, output);
-    // The line is redrawn as CLEAR_LINE + text; the summary after it starts a new line.
-    const texts = output
-      .split(CLEAR_LINE)
-      .map((part) => part.split('\r\n')[0]!)
-      .filter((t) => t.startsWith('eddy ') && t.includes(' rec/s │ '));
-    assert.ok(texts.length >= 5, `redraws seen: ${texts.length}\n${JSON.stringify(output)}`);
-    const redraws: Redraw[] = texts.map((text) => {
-      assert.ok([...text].length <= COLUMNS, `${[...text].length} columns: ${text}`);
-      assert.doesNotMatch(text, /\x1b/, `stray escape sequence in: ${JSON.stringify(text)}`);
-      const sink = / sessions-out →(\S+)$/.exec(text);
-      assert.ok(sink, `the sink column is missing or cut off: ${text}`);
-      const source = / clicks (\S+)→ /.exec(text);
-      assert.ok(source, `the source column is missing: ${text}`);
-      const rate = /│ (\S+) rec\/s │/.exec(text)!;
-      return { text, rate: parseCompact(rate[1]!), source: parseCompact(source[1]!), sink: parseCompact(sink[1]!) };
+describe(
+  'progress line in an 80-column terminal',
+  { skip: haveScript ? false : 'script(1) is not installed (apt-get install bsdutils)' },
+  () => {
+    it('fits, keeps the sink, counts the source, shows a rate and moves from redraw to redraw', async () => {
+      const { output, code } = await runInTerminal([
+        fixture('paced-pipeline.mjs'),
+        '--parallelism',
+        '2',
+        '--mode',
+        'none',
+        '--arg',
+        `count=${COUNT}`,
+        '--arg',
+        `rate=${RATE}`,
+      ]);
+      assert.equal(code, 0, output);
+      assert.match(output, /eddy: job finished/, output);
+      // The line is redrawn as CLEAR_LINE + text; the summary after it starts a new line.
+      const texts = output
+        .split(CLEAR_LINE)
+        .map((part) => part.split('\r\n')[0]!)
+        .filter((t) => t.startsWith('eddy ') && t.includes(' rec/s │ '));
+      assert.ok(texts.length >= 5, `redraws seen: ${texts.length}\n${JSON.stringify(output)}`);
+      const redraws: Redraw[] = texts.map((text) => {
+        assert.ok([...text].length <= COLUMNS, `${[...text].length} columns: ${text}`);
+        assert.doesNotMatch(text, /\x1b/, `stray escape sequence in: ${JSON.stringify(text)}`);
+        const sink = / sessions-out →(\S+)$/.exec(text);
+        assert.ok(sink, `the sink column is missing or cut off: ${text}`);
+        const source = / clicks (\S+)→ /.exec(text);
+        assert.ok(source, `the source column is missing: ${text}`);
+        const rate = /│ (\S+) rec\/s │/.exec(text)!;
+        return { text, rate: parseCompact(rate[1]!), source: parseCompact(source[1]!), sink: parseCompact(sink[1]!) };
+      });
+      const flowing = redraws.filter((r) => r.sink > 0);
+      assert.ok(flowing.length >= 4, `redraws with records at the sink: ${flowing.length}`);
+      for (const r of flowing) {
+        assert.ok(r.source > 0, `records reached the sink but the source column says none were read: ${r.text}`);
+        assert.ok(r.rate > 0, `records reached the sink but the rate is 0: ${r.text}`);
+      }
+      // While the job runs the counts move between redraws (they once moved in ~1 s steps).
+      const running = flowing.filter((r) => r.sink < COUNT);
+      let moved = 0;
+      for (let i = 1; i < running.length; i++)
+        if (running[i]!.sink !== running[i - 1]!.sink || running[i]!.source !== running[i - 1]!.source) moved++;
+      assert.ok(
+        moved >= (running.length - 1) * 0.6,
+        `counts moved in ${moved} of ${running.length - 1} consecutive redraws:\n${running.map((r) => r.text).join('\n')}`,
+      );
     });
-    const flowing = redraws.filter((r) => r.sink > 0);
-    assert.ok(flowing.length >= 4, `redraws with records at the sink: ${flowing.length}`);
-    for (const r of flowing) {
-      assert.ok(r.source > 0, `records reached the sink but the source column says none were read: ${r.text}`);
-      assert.ok(r.rate > 0, `records reached the sink but the rate is 0: ${r.text}`);
-    }
-    // While the job runs the counts move between redraws (they once moved in ~1 s steps).
-    const running = flowing.filter((r) => r.sink < COUNT);
-    let moved = 0;
-    for (let i = 1; i < running.length; i++) if (running[i]!.sink !== running[i - 1]!.sink || running[i]!.source !== running[i - 1]!.source) moved++;
-    assert.ok(moved >= (running.length - 1) * 0.6, `counts moved in ${moved} of ${running.length - 1} consecutive redraws:\n${running.map((r) => r.text).join('\n')}`);
-  });
-});
+  },
+);

@@ -13,7 +13,11 @@ describe('restarts are reported as they happen', () => {
   it('fixed:3 → 4 attempt lines with code, uid, subtask, cause, then the final error', () => {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDDY_')) env[k] = v;
-    const r = spawnSync(process.execPath, [cliPath, 'run', fixture('failing.mjs'), '--arg', 'fail=throw', '--arg', 'at=100', '--restart', 'fixed:3:10', '--no-progress'], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      [cliPath, 'run', fixture('failing.mjs'), '--arg', 'fail=throw', '--arg', 'at=100', '--restart', 'fixed:3:10', '--no-progress'],
+      { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(r.status, 1, r.stderr);
     const attempts = r.stderr.split('\n').filter((l) => l.startsWith('eddy: attempt '));
     assert.equal(attempts.length, 4, r.stderr);

@@ -24,7 +24,19 @@ describe('eddy savepoint / stop --with-savepoint / checkpoints against a running
     const out = join(dir, 'out');
     const common = ['--no-progress', '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', `output=${out}`];
     try {
-      const { exit } = await startReachableCli(['run', fixture('validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--arg', 'rate=100000', ...common]);
+      const { exit } = await startReachableCli([
+        'run',
+        fixture('validating.mjs'),
+        '--parallelism',
+        '2',
+        '--checkpoint-dir',
+        chk,
+        '--checkpoint-interval',
+        '200',
+        '--arg',
+        'rate=100000',
+        ...common,
+      ]);
       await new Promise((r) => setTimeout(r, 700));
       const sp = eddy(['savepoint', chk]);
       assert.equal(sp.status, 0, sp.stderr);
@@ -44,14 +56,27 @@ describe('eddy savepoint / stop --with-savepoint / checkpoints against a running
 
       const listed = eddy(['checkpoints', chk]);
       assert.equal(listed.status, 0, listed.stdout);
-      for (const p of [first, last]) assert.match(listed.stdout, new RegExp(`savepoint\\s+intact\\s.*${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      for (const p of [first, last])
+        assert.match(listed.stdout, new RegExp(`savepoint\\s+intact\\s.*${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 
       // Nothing answers in the directory any more.
       const gone = eddy(['savepoint', chk]);
       assert.equal(gone.status, 1);
       assert.match(gone.stderr, /\[JOB_NOT_RUNNING\]/);
 
-      const resumed = eddy(['run', fixture('validating.mjs'), '--parallelism', '3', '--from-savepoint', last, '--checkpoint-interval', '200', '--checkpoint-dir', join(dir, 'chk2'), ...common]);
+      const resumed = eddy([
+        'run',
+        fixture('validating.mjs'),
+        '--parallelism',
+        '3',
+        '--from-savepoint',
+        last,
+        '--checkpoint-interval',
+        '200',
+        '--checkpoint-dir',
+        join(dir, 'chk2'),
+        ...common,
+      ]);
       assert.equal(resumed.status, 0, resumed.stderr);
       assert.deepEqual(compareWithFaultFree(readCommitted(out), COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
     } finally {

@@ -21,22 +21,48 @@ it('kill -9 of an unaligned job under backpressure, --resume latest: exact outpu
   const chk = join(dir, 'chk');
   const out = join(dir, 'out');
   const args = [
-    'run', fixture('validating.mjs'), '--parallelism', '2', '--unaligned', '--ring-capacity', '64k', '--checkpoint-dir', chk,
-    '--checkpoint-interval', '100', '--retained-checkpoints', '100', '--no-progress',
-    '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', 'slowUs=5', '--arg', `output=${out}`,
+    'run',
+    fixture('validating.mjs'),
+    '--parallelism',
+    '2',
+    '--unaligned',
+    '--ring-capacity',
+    '64k',
+    '--checkpoint-dir',
+    chk,
+    '--checkpoint-interval',
+    '100',
+    '--retained-checkpoints',
+    '100',
+    '--no-progress',
+    '--arg',
+    `count=${COUNT}`,
+    '--arg',
+    `keys=${KEYS}`,
+    '--arg',
+    'slowUs=5',
+    '--arg',
+    `output=${out}`,
   ];
   try {
     let held: number | undefined;
     const killed = await runCli(args, 0, async () => {
       held = await newInFlightCheckpoint(chk, 0);
     });
-    assert.equal(killed.signal, 'SIGKILL', `the job ended before any checkpoint held in-flight data; it should be backpressured: ${killed.stderr}`);
+    assert.equal(
+      killed.signal,
+      'SIGKILL',
+      `the job ended before any checkpoint held in-flight data; it should be backpressured: ${killed.stderr}`,
+    );
     assert.ok(held !== undefined);
 
     const list = spawnSync(process.execPath, [cliPath, 'checkpoints', chk, '--json'], { encoding: 'utf8' });
     assert.equal(list.status, 0, list.stderr);
     const infos = JSON.parse(list.stdout) as { status: string; unaligned?: boolean; inFlightBytes?: number }[];
-    assert.ok(infos.some((s) => s.status === 'intact' && s.unaligned === true && (s.inFlightBytes ?? 0) > 0), list.stdout);
+    assert.ok(
+      infos.some((s) => s.status === 'intact' && s.unaligned === true && (s.inFlightBytes ?? 0) > 0),
+      list.stdout,
+    );
 
     const resumed = await runCli([...args, '--resume', 'latest']);
     assert.equal(resumed.code, 0, resumed.stderr);

@@ -35,10 +35,25 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 /** One `eddy run` of print-lines.mjs; with merged, stderr goes into the stdout pipe (2>&1). */
 function runOnce(via: string, merged: boolean): Promise<Run> {
-  const args = [cliPath, 'run', fixture('print-lines.mjs'), '--parallelism', '2', '--no-progress', '--arg', `count=${RECORDS}`, '--arg', `via=${via}`];
+  const args = [
+    cliPath,
+    'run',
+    fixture('print-lines.mjs'),
+    '--parallelism',
+    '2',
+    '--no-progress',
+    '--arg',
+    `count=${RECORDS}`,
+    '--arg',
+    `via=${via}`,
+  ];
   return new Promise((resolve, reject) => {
     const child = merged
-      ? spawn('/bin/sh', ['-c', '"$0" "$@" 2>&1', process.execPath, ...args], { cwd: repoRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawn('/bin/sh', ['-c', '"$0" "$@" 2>&1', process.execPath, ...args], {
+          cwd: repoRoot,
+          env: cleanEnv(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
       : spawn(process.execPath, args, { cwd: repoRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

@@ -85,7 +85,14 @@ describe('Sources.directory', () => {
           checkpointIntervalMs: 50,
           checkpointDir: chk,
           restart: 'fixed:10:10',
-          args: { format: 'directory', fileFormat: 'jsonLines', input, output: out, faults: 'map@150,exit@150', ...(bad ? { dead: deadDir } : {}) },
+          args: {
+            format: 'directory',
+            fileFormat: 'jsonLines',
+            input,
+            output: out,
+            faults: 'map@150,exit@150',
+            ...(bad ? { dead: deadDir } : {}),
+          },
         },
         { signal: stop.signal },
       );
@@ -146,7 +153,13 @@ describe('Sources.directory', () => {
     const expected: Rec[] = [];
     for (let f = 0; f < 10; f++) expected.push(...addFile(input, f));
     const source = directory<Rec>(input, { format: 'jsonLines', pollMs: 1, bounded: true });
-    const ctx = (i: number, p: number): ConnectorContext => ({ subtaskIndex: i, parallelism: p, operatorUid: 'in', attempt: 0, report() {} });
+    const ctx = (i: number, p: number): ConnectorContext => ({
+      subtaskIndex: i,
+      parallelism: p,
+      operatorUid: 'in',
+      attempt: 0,
+      report() {},
+    });
     const got: Rec[] = [];
     const out = { collect: (r: Rec) => void got.push(r) };
     const random = prng(3);
@@ -173,7 +186,9 @@ describe('Sources.directory', () => {
 
   it('a missing directory is one clear error before anything runs', async () => {
     await assert.rejects(
-      runJob(fixture('file-sources.mjs'), { args: { format: 'directory', fileFormat: 'text', input: join(root, 'nope'), output: join(root, 'x') } }),
+      runJob(fixture('file-sources.mjs'), {
+        args: { format: 'directory', fileFormat: 'text', input: join(root, 'nope'), output: join(root, 'x') },
+      }),
       (err: { code: string; message: string }) => err.code === 'INPUT_NOT_FOUND' && err.message.includes('nope'),
     );
   });

@@ -52,28 +52,37 @@ describe('generator', () => {
   it('maps indices through fn', async () => {
     const source = generator({ count: 5, fn: (i) => ({ id: i, name: `n${i}` }) });
     const { out } = await drain(await reader(source, 0, 1), 100);
-    assert.deepEqual(out, range(5).map((i) => ({ id: i, name: `n${i}` })));
+    assert.deepEqual(
+      out,
+      range(5).map((i) => ({ id: i, name: `n${i}` })),
+    );
   });
 
   it('restore continues with the next index (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 5 }), fc.integer({ min: 1, max: 50 }), async (count, p, stops, max) => {
-        const source = generator({ count, fn: (i) => i });
-        const all: number[] = [];
-        for (let s = 0; s < p; s++) {
-          let state: unknown;
-          for (const polls of [...stops, Infinity]) {
-            const r = await reader(source, s, p, state);
-            const { out, ended } = await drain(r, max, polls);
-            all.push(...out);
-            const snap = JSON.parse(JSON.stringify(r.snapshotState!())) as { next: number };
-            if (!ended && out.length > 0) assert.equal(snap.next, out[out.length - 1] + p);
-            state = snap;
-            if (ended) break;
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 500 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 5 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (count, p, stops, max) => {
+          const source = generator({ count, fn: (i) => i });
+          const all: number[] = [];
+          for (let s = 0; s < p; s++) {
+            let state: unknown;
+            for (const polls of [...stops, Infinity]) {
+              const r = await reader(source, s, p, state);
+              const { out, ended } = await drain(r, max, polls);
+              all.push(...out);
+              const snap = JSON.parse(JSON.stringify(r.snapshotState!())) as { next: number };
+              if (!ended && out.length > 0) assert.equal(snap.next, out[out.length - 1] + p);
+              state = snap;
+              if (ended) break;
+            }
           }
-        }
-        assert.deepEqual(ascending(all), range(count));
-      }),
+          assert.deepEqual(ascending(all), range(count));
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -111,7 +120,10 @@ describe('generator', () => {
     const source = generator({ count: 10, fn: (i) => i });
     const state = (await reader(source, 0, 2)).snapshotState!();
     const r = await source.createReader(ctx(0, 3));
-    assert.throws(() => r.restoreState!(state), (e: unknown) => e instanceof EddyError && e.code === 'UNSUPPORTED');
+    assert.throws(
+      () => r.restoreState!(state),
+      (e: unknown) => e instanceof EddyError && e.code === 'UNSUPPORTED',
+    );
   });
 
   it('is unbounded without a count', async () => {
@@ -121,7 +133,10 @@ describe('generator', () => {
     const r = await reader(source, 1, 2);
     const { out, ended } = await drain(r, 100, 3);
     assert.equal(ended, false);
-    assert.deepEqual(out, range(300).map((i) => 1 + 2 * i));
+    assert.deepEqual(
+      out,
+      range(300).map((i) => 1 + 2 * i),
+    );
     assert.equal((r.snapshotState!() as { next: number }).next, 601);
   });
 
@@ -142,15 +157,24 @@ describe('generator', () => {
       }
     }
     const elapsed = performance.now() - started;
-    assert.deepEqual(out, range(20).map((i) => 2 * i));
+    assert.deepEqual(
+      out,
+      range(20).map((i) => 2 * i),
+    );
     assert.ok(idles > 0);
     assert.ok(elapsed >= 150, `took ${elapsed} ms`);
     assert.ok(elapsed < 2000, `took ${elapsed} ms`);
   });
 
   it('rejects a bad count or rate', () => {
-    assert.throws(() => generator({ count: -1, fn: (i) => i }), (e: unknown) => e instanceof EddyError && e.code === 'JOB_INVALID');
-    assert.throws(() => generator({ count: 3, rate: 0, fn: (i) => i }), (e: unknown) => e instanceof EddyError && e.code === 'JOB_INVALID');
+    assert.throws(
+      () => generator({ count: -1, fn: (i) => i }),
+      (e: unknown) => e instanceof EddyError && e.code === 'JOB_INVALID',
+    );
+    assert.throws(
+      () => generator({ count: 3, rate: 0, fn: (i) => i }),
+      (e: unknown) => e instanceof EddyError && e.code === 'JOB_INVALID',
+    );
   });
 });
 

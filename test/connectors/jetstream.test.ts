@@ -41,7 +41,8 @@ async function fillInput(stream: string, subject: string, count: number, keys: n
   const js = jetstream(nc);
   for (let from = 0; from < count; from += 1000) {
     const acks = [];
-    for (let i = from; i < Math.min(count, from + 1000); i++) acks.push(js.publish(subject, JSON.stringify({ i, key: i % keys, v: (i * 7919) % 1000 })));
+    for (let i = from; i < Math.min(count, from + 1000); i++)
+      acks.push(js.publish(subject, JSON.stringify({ i, key: i % keys, v: (i * 7919) % 1000 })));
     await Promise.all(acks);
   }
 }
@@ -97,7 +98,14 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       const first = await drain(r1, 10);
       const state = r1.snapshotState!(1) as { filters: Record<string, { last: number }> };
       const checkpointed = state.filters['>'].last;
-      assert.deepEqual(first.slice(0, 3).map((m) => m.data), [{ i: 0, key: 0, v: 0 }, { i: 1, key: 1, v: 7919 % 1000 }, { i: 2, key: 2, v: (2 * 7919) % 1000 }]);
+      assert.deepEqual(
+        first.slice(0, 3).map((m) => m.data),
+        [
+          { i: 0, key: 0, v: 0 },
+          { i: 1, key: 1, v: 7919 % 1000 },
+          { i: 2, key: 2, v: (2 * 7919) % 1000 },
+        ],
+      );
       assert.equal(checkpointed, first[first.length - 1].seq);
       await r1.close!();
       // The stream grows after the start: the restored bounded reader must stop where the first one would.
@@ -107,7 +115,10 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       await r2.open!();
       const rest = await drain(r2, 'end');
       await r2.close!();
-      assert.deepEqual(rest.map((m) => m.seq), Array.from({ length: 40 - checkpointed }, (_, k) => checkpointed + 1 + k));
+      assert.deepEqual(
+        rest.map((m) => m.seq),
+        Array.from({ length: 40 - checkpointed }, (_, k) => checkpointed + 1 + k),
+      );
     });
 
     it('continuous: reads messages published after it reached the head', async () => {
@@ -117,7 +128,10 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       assert.equal((await drain(r, 3)).length, 3);
       await jetstream(nc).publish('cont.a', 'later');
       const more = await drain(r, 1);
-      assert.deepEqual(more.map((m) => [m.seq, m.data]), [[4, 'later']]);
+      assert.deepEqual(
+        more.map((m) => [m.seq, m.data]),
+        [[4, 'later']],
+      );
       await r.close!();
     });
 
@@ -131,7 +145,10 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       await jsm.streams.purge('RET', { keep: 3 });
       const r2 = await jetstreamSource({ url: server.url, stream: 'RET' }).createReader(ctx(0, 1, 1));
       r2.restoreState!(state);
-      await assert.rejects(async () => r2.open!(), (e: unknown) => e instanceof EddyError && /now starts at sequence 8, after the checkpointed position 2/.test(e.message));
+      await assert.rejects(
+        async () => r2.open!(),
+        (e: unknown) => e instanceof EddyError && /now starts at sequence 8, after the checkpointed position 2/.test(e.message),
+      );
     });
   });
 
@@ -150,7 +167,10 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       await new Promise((res) => setTimeout(res, 1200));
       const w3 = await sink.createWriter(ctx(0, 1, 2));
       await w3.commit!(structuredClone([h]));
-      assert.deepEqual((await readAll<{ n: number }>('EO')).map((m) => m.data.n), [0, 1, 2, 3, 4, 5, 6, 7]);
+      assert.deepEqual(
+        (await readAll<{ n: number }>('EO')).map((m) => m.data.n),
+        [0, 1, 2, 3, 4, 5, 6, 7],
+      );
       for (const x of [w, w2, w3]) await x.close!();
     });
 
@@ -171,13 +191,21 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       const w2 = await sink.createWriter({ ...ctx(0, 1, 1), report: (r) => void reports.push(r) });
       await w2.commit!(structuredClone([h]));
       assert.equal((await readAll('CUT')).length, 4, 'within the duplicate window the server dropped the re-published messages');
-      assert.deepEqual(reports.map((r) => (r as { duplicates: number }).duplicates), [4], 'and the sink reported them');
+      assert.deepEqual(
+        reports.map((r) => (r as { duplicates: number }).duplicates),
+        [4],
+        'and the sink reported them',
+      );
       // The documented limit: cut again, and re-commit after the 1 s window: the chunk is published twice.
       await cut();
       await new Promise((res) => setTimeout(res, 1200));
       const w3 = await sink.createWriter(ctx(0, 1, 2));
       await w3.commit!(structuredClone([h]));
-      assert.equal((await readAll('CUT')).length, 8, 'past the window a chunk without its ledger entry is duplicated (the guarantee\'s stated limit)');
+      assert.equal(
+        (await readAll('CUT')).length,
+        8,
+        "past the window a chunk without its ledger entry is duplicated (the guarantee's stated limit)",
+      );
       for (const x of [w, w2, w3]) await x.close!();
     });
   });
@@ -186,7 +214,13 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
     const COUNT = SOAK ? 40_000 : 6_000;
     const KEYS = 29;
 
-    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void> }) {
+    async function runJobWithFaults(opts: {
+      mode: 'exactly-once' | 'at-least-once';
+      seed: number;
+      kills: number;
+      faults?: string;
+      duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void>;
+    }) {
       const tag = `${opts.mode === 'exactly-once' ? 'EO' : 'ALO'}${opts.seed}`;
       const dir = mkdtempSync(join(tmpdir(), 'eddy-nats-job-'));
       await fillInput(`IN_${tag}`, `in.${tag}`, COUNT, KEYS);
@@ -194,14 +228,43 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
       const log = join(dir, 'positions.jsonl');
       const chk = join(dir, 'chk');
       const args = [
-        'run', fixture('jetstream-validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '150',
-        '--restart', 'fixed:30:200', '--no-progress', '--arg', `nats=${server.url}`, '--arg', `in=IN_${tag}`, '--arg', `out=out.${tag}`,
-        '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', 'rate=4000', '--arg', `sink-mode=${opts.mode}`, '--arg', `log=${log}`,
+        'run',
+        fixture('jetstream-validating.mjs'),
+        '--parallelism',
+        '2',
+        '--checkpoint-dir',
+        chk,
+        '--checkpoint-interval',
+        '150',
+        '--restart',
+        'fixed:30:200',
+        '--no-progress',
+        '--arg',
+        `nats=${server.url}`,
+        '--arg',
+        `in=IN_${tag}`,
+        '--arg',
+        `out=out.${tag}`,
+        '--arg',
+        `count=${COUNT}`,
+        '--arg',
+        `keys=${KEYS}`,
+        '--arg',
+        'rate=4000',
+        '--arg',
+        `sink-mode=${opts.mode}`,
+        '--arg',
+        `log=${log}`,
         ...(opts.faults ? ['--arg', `faults=${opts.faults}`] : []),
       ];
       try {
         const { killed, restored } = await runWithKills({ args, chk, seed: opts.seed, kills: opts.kills, duringRun: opts.duringRun });
-        const positions = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+        const positions = existsSync(log)
+          ? readFileSync(log, 'utf8')
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l))
+          : [];
         const out = (await readAll<ValidatingRecord>(`OUT_${tag}`)).map((m) => m.data);
         return { out, killed, restored, positions };
       } finally {
@@ -249,12 +312,27 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
 
   describe('bad input', () => {
     const jobArgs = (url: string, stream: string) => [
-      'run', fixture('jetstream-validating.mjs'), '--no-progress', '--arg', `nats=${url}`, '--arg', `in=${stream}`, '--arg', 'out=bad.out', '--arg', 'count=1', '--arg', 'keys=1',
+      'run',
+      fixture('jetstream-validating.mjs'),
+      '--no-progress',
+      '--arg',
+      `nats=${url}`,
+      '--arg',
+      `in=${stream}`,
+      '--arg',
+      'out=bad.out',
+      '--arg',
+      'count=1',
+      '--arg',
+      'keys=1',
     ];
 
     it('a wrong URL, an unreachable server, a missing stream, a subject no stream captures: one clear line each, nothing published', async () => {
       assertOneLine(await runCli(jobArgs('redis://127.0.0.1:1', 'X')), 'BAD_ARG', ["'redis://127.0.0.1:1' is not a NATS URL", 'nats://']);
-      assertOneLine(await runCli(jobArgs('nats://127.0.0.1:1', 'X')), 'SOURCE_FAILED', ['cannot connect to NATS at 127.0.0.1:1', 'nats-server -js is running']);
+      assertOneLine(await runCli(jobArgs('nats://127.0.0.1:1', 'X')), 'SOURCE_FAILED', [
+        'cannot connect to NATS at 127.0.0.1:1',
+        'nats-server -js is running',
+      ]);
       assertOneLine(await runCli(jobArgs(server.url, 'NO_SUCH')), 'INPUT_NOT_FOUND', ["JetStream stream 'NO_SUCH' does not exist"]);
       await fillInput('BAD_IN', 'bad.in', 1, 1);
       assertOneLine(await runCli(jobArgs(server.url, 'BAD_IN')), 'BAD_ARG', ["no JetStream stream captures subject 'bad.out'"]);

@@ -9,7 +9,13 @@ import type { ConnectorContext, Sink, SinkWriter } from '../../core/connectors/t
 import { EddyError } from '../../core/failure.js';
 
 function ctx(subtaskIndex = 0, parallelism = 1, reports: Array<[string, unknown]> = []): ConnectorContext {
-  return { subtaskIndex, parallelism, operatorUid: 'sink', attempt: 0, report: (r) => void reports.push([r.kind, r.kind === 'collect' ? r.chunk : r]) };
+  return {
+    subtaskIndex,
+    parallelism,
+    operatorUid: 'sink',
+    attempt: 0,
+    report: (r) => void reports.push([r.kind, r.kind === 'collect' ? r.chunk : r]),
+  };
 }
 
 async function writer<T>(sink: Sink<T>, c: ConnectorContext = ctx()): Promise<SinkWriter<T>> {
@@ -19,7 +25,10 @@ async function writer<T>(sink: Sink<T>, c: ConnectorContext = ctx()): Promise<Si
   return w;
 }
 
-const visible = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.')).sort(bySeq);
+const visible = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .sort(bySeq);
 const hidden = (dir: string, suffix: string) => readdirSync(dir).filter((f) => f.startsWith('.') && f.endsWith(suffix));
 
 /** Part files in write order: by subtask, run, then numeric sequence. */
@@ -80,9 +89,15 @@ describe('jsonLinesFile', () => {
     for (let i = 150; i < 200; i++) w.write(i);
     const h2 = await w.prepareCommit!(2);
     await w.commit!([h1]);
-    assert.deepEqual(committed(dir), Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      committed(dir),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     await w.commit!([h2]);
-    assert.deepEqual(committed(dir), Array.from({ length: 200 }, (_, i) => i));
+    assert.deepEqual(
+      committed(dir),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
   });
 
   it('returns no handles when nothing was written', async () => {
@@ -107,7 +122,10 @@ describe('jsonLinesFile', () => {
     assert.ok(files.length > 10, `${files.length} part files`);
     const sizes = files.map((f) => readFileSync(join(dir, f)).length);
     // Every part is cut at rollBytes except the last one of each checkpoint.
-    assert.ok(sizes.every((size) => size < 4096 + 1024), `sizes ${sizes}`);
+    assert.ok(
+      sizes.every((size) => size < 4096 + 1024),
+      `sizes ${sizes}`,
+    );
     assert.ok(sizes.filter((size) => size < 4096).length <= 2, `sizes ${sizes}`);
     assert.deepEqual(committed(dir), records);
   });
@@ -154,7 +172,10 @@ describe('jsonLinesFile', () => {
     assert.ok(existsSync(h[0].pending));
     await w.commit!([h]);
     assert.deepEqual(committed(dir), ['a'.repeat(100)]);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('.')),
+      [],
+    );
   });
 
   it('abort removes the in-progress file', async () => {
@@ -174,8 +195,14 @@ describe('jsonLinesFile', () => {
     for (let i = 50; i < 120; i++) w.write(i);
     await w.finish();
     await w.close?.();
-    assert.deepEqual(committed(dir), Array.from({ length: 120 }, (_, i) => i));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), []);
+    assert.deepEqual(
+      committed(dir),
+      Array.from({ length: 120 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('.')),
+      [],
+    );
   });
 
   it('validate fails with OUTPUT_FAILED naming a directory that cannot be created', async () => {
@@ -190,8 +217,14 @@ describe('jsonLinesFile', () => {
 
   it('refuses records that are not JSON', async () => {
     const w = await writer(jsonLinesFile<unknown>(fresh()));
-    assert.throws(() => w.write(undefined), (e: unknown) => e instanceof EddyError && e.code === 'MALFORMED_RECORD');
-    assert.throws(() => w.write(10n), (e: unknown) => e instanceof EddyError && e.code === 'MALFORMED_RECORD');
+    assert.throws(
+      () => w.write(undefined),
+      (e: unknown) => e instanceof EddyError && e.code === 'MALFORMED_RECORD',
+    );
+    assert.throws(
+      () => w.write(10n),
+      (e: unknown) => e instanceof EddyError && e.code === 'MALFORMED_RECORD',
+    );
     await w.abort!();
   });
 });
@@ -211,7 +244,10 @@ describe('simple sinks', () => {
         ['collect', 5_000],
       ],
     );
-    assert.deepEqual(reports.flatMap(([, p]) => (p as { records: number[] }).records), Array.from({ length: 25_000 }, (_, i) => i));
+    assert.deepEqual(
+      reports.flatMap(([, p]) => (p as { records: number[] }).records),
+      Array.from({ length: 25_000 }, (_, i) => i),
+    );
   });
 
   it('collect seals records per barrier and reports them on commit, with stable handle ids', async () => {
@@ -223,7 +259,10 @@ describe('simple sinks', () => {
     assert.equal(reports.length, 0, 'nothing reported before commit');
     await w.commit!([h1]);
     const first = reports.map(([, p]) => p as { id: string; records: number[] });
-    assert.deepEqual(first.flatMap((p) => p.records), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      first.flatMap((p) => p.records),
+      [0, 1, 2, 3, 4],
+    );
     await w.commit!([h1]); // a re-commit after a restore reports the same id again
     assert.equal((reports[1][1] as { id: string }).id, first[0].id);
   });

@@ -110,8 +110,14 @@ describe('jsonLines and csv sources', () => {
     for (const p of [1, 2, 4]) {
       const dead: unknown[] = [];
       const good = await readAll(jsonLines(file, { onInvalid: new OutputTag<InvalidLine>('dead') }), p, { dead });
-      assert.deepEqual(sortBy(good as Array<{ i: number }>, (r) => r.i), ref.good);
-      assert.deepEqual(sortBy((dead as InvalidLine[]).map(withoutError), (d) => d.offset), ref.bad.map(withoutError));
+      assert.deepEqual(
+        sortBy(good as Array<{ i: number }>, (r) => r.i),
+        ref.good,
+      );
+      assert.deepEqual(
+        sortBy((dead as InvalidLine[]).map(withoutError), (d) => d.offset),
+        ref.bad.map(withoutError),
+      );
       for (const d of dead as InvalidLine[]) assert.match(d.error, /JSON|Unexpected|position|token/i);
     }
   });
@@ -154,7 +160,12 @@ describe('jsonLines and csv sources', () => {
     ];
     writeFileSync(file, rows.join('\r\n'));
     const dead: unknown[] = [];
-    const cols = [{ name: 'i', type: 'integer' as const }, 'word', { name: 'score', type: 'number' as const }, { name: 'ok', type: 'boolean' as const }];
+    const cols = [
+      { name: 'i', type: 'integer' as const },
+      'word',
+      { name: 'score', type: 'number' as const },
+      { name: 'ok', type: 'boolean' as const },
+    ];
     const good = await readAll(csv(file, { columns: cols, header: true, onInvalid: new OutputTag('dead') }), 1, { dead });
     assert.deepEqual(good, [
       { i: 1, word: 'plain', score: 2.5, ok: true },
@@ -165,9 +176,18 @@ describe('jsonLines and csv sources', () => {
     ]);
     const ref = linesOf(rows.join('\n')); // same offsets: CRLF is one byte longer per line
     const expectedBad = [6, 7, 8, 9, 10].map((n) => rows[n - 1]);
-    assert.deepEqual((dead as InvalidLine[]).map((d) => d.line), expectedBad);
-    assert.deepEqual((dead as InvalidLine[]).map((d) => d.lineNumber), [6, 7, 8, 9, 10]);
-    assert.deepEqual((dead as InvalidLine[]).map((d) => d.offset), [6, 7, 8, 9, 10].map((n) => ref[n - 1].offset + (n - 1)));
+    assert.deepEqual(
+      (dead as InvalidLine[]).map((d) => d.line),
+      expectedBad,
+    );
+    assert.deepEqual(
+      (dead as InvalidLine[]).map((d) => d.lineNumber),
+      [6, 7, 8, 9, 10],
+    );
+    assert.deepEqual(
+      (dead as InvalidLine[]).map((d) => d.offset),
+      [6, 7, 8, 9, 10].map((n) => ref[n - 1].offset + (n - 1)),
+    );
   });
 
   it('gzip: offsets count uncompressed bytes; a restore from any snapshot continues exactly after it', async () => {
@@ -223,7 +243,10 @@ describe('jsonLines and csv sources', () => {
     const file = join(dir, 'fake.gz');
     writeFileSync(file, 'plain text\n');
     const reader = await textFile(file).createReader(ctx(0, 1));
-    await assert.rejects(async () => reader.open!(), (err: EddyError) => err.code === 'SOURCE_FAILED' && err.message.includes(`'${file}'`) && err.message.includes('gzip'));
+    await assert.rejects(
+      async () => reader.open!(),
+      (err: EddyError) => err.code === 'SOURCE_FAILED' && err.message.includes(`'${file}'`) && err.message.includes('gzip'),
+    );
   });
 
   for (const [format, p, faults, gzip] of [
@@ -253,7 +276,9 @@ describe('jsonLines and csv sources', () => {
           }
         }
         content = rows.join('\n') + '\n';
-        const bad = linesOf(content).filter((l) => badAt.has(l.lineNumber)).map((l) => ({ line: l.text, file: name, offset: l.offset, lineNumber: l.lineNumber, error: '' }));
+        const bad = linesOf(content)
+          .filter((l) => badAt.has(l.lineNumber))
+          .map((l) => ({ line: l.text, file: name, offset: l.offset, lineNumber: l.lineNumber, error: '' }));
         ref = { good, bad };
       }
       writeFileSync(name, gzip ? gzipSync(content) : content);
@@ -271,7 +296,10 @@ describe('jsonLines and csv sources', () => {
       assert.equal(result.restarts, 2, 'both faults fired');
       const key = (r: { i: number }) => r.i;
       assert.deepEqual(sortBy(readCommitted<{ i: number }>(out), key), sortBy(ref.good as Array<{ i: number }>, key));
-      assert.deepEqual(sortBy(readCommitted<InvalidLine>(deadDir).map(withoutError), (d) => d.offset), ref.bad.map(withoutError));
+      assert.deepEqual(
+        sortBy(readCommitted<InvalidLine>(deadDir).map(withoutError), (d) => d.offset),
+        ref.bad.map(withoutError),
+      );
       const src = result.operators.find((o) => o.uid === 'in')!;
       assert.deepEqual(src.parse, { parsed: ref.good.length, skipped: 0, deadLettered: ref.bad.length });
     });
@@ -282,23 +310,62 @@ describe('jsonLines and csv sources', () => {
     const content = jsonLinesContent(2000, prng(17));
     writeFileSync(file, content);
     const ref = jsonReference(content, file);
-    const r = spawnSync(process.execPath, [cliPath, 'run', fixture('file-sources.mjs'), '--parallelism', '2', '--no-progress',
-      '--arg', 'format=jsonLines', '--arg', `input=${file}`, '--arg', `output=${join(dir, 'cli-out')}`, '--arg', 'onInvalid=skip'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cliPath,
+        'run',
+        fixture('file-sources.mjs'),
+        '--parallelism',
+        '2',
+        '--no-progress',
+        '--arg',
+        'format=jsonLines',
+        '--arg',
+        `input=${file}`,
+        '--arg',
+        `output=${join(dir, 'cli-out')}`,
+        '--arg',
+        'onInvalid=skip',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(r.stderr.includes(`in: lines parsed ${ref.good.length.toLocaleString('en-US')} · skipped ${ref.bad.length} · dead-lettered 0`), r.stderr);
+    assert.ok(
+      r.stderr.includes(`in: lines parsed ${ref.good.length.toLocaleString('en-US')} · skipped ${ref.bad.length} · dead-lettered 0`),
+      r.stderr,
+    );
     assert.equal(readCommitted(join(dir, 'cli-out')).length, ref.good.length);
   });
 
   it("'fail' through the CLI: one line with MALFORMED_RECORD, file, line and byte", () => {
     const file = join(dir, 'cli-fail.jsonl');
     writeFileSync(file, '{"i":1}\n{"i":2}\n{"i":\n');
-    const r = spawnSync(process.execPath, [cliPath, 'run', fixture('file-sources.mjs'), '--no-progress', '--restart', 'none',
-      '--arg', 'format=jsonLines', '--arg', `input=${file}`, '--arg', `output=${join(dir, 'cli-fail-out')}`], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cliPath,
+        'run',
+        fixture('file-sources.mjs'),
+        '--no-progress',
+        '--restart',
+        'none',
+        '--arg',
+        'format=jsonLines',
+        '--arg',
+        `input=${file}`,
+        '--arg',
+        `output=${join(dir, 'cli-fail-out')}`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 1);
-    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('eddy: ['));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('eddy: ['));
     assert.equal(lines.length, 1, r.stderr);
     assert.ok(lines[0].startsWith('eddy: [MALFORMED_RECORD]') && lines[0].includes(`line 3 of '${file}' (byte 16)`), r.stderr);
     assert.ok(!/\n\s+at /.test(r.stderr), 'no stack');
   });
 });
-

@@ -49,11 +49,25 @@ describe('postgres connectors: bad input', { skip: postgresSkip }, () => {
     await Promise.all([server?.stop(), noPrepared?.stop()]);
   });
 
-  const sinkArgs = (url: string, table: string) => [example, '--arg', `pg=${url}`, '--arg', `table=${table}`, '--arg', 'count=100', '--arg', 'keys=4'];
+  const sinkArgs = (url: string, table: string) => [
+    example,
+    '--arg',
+    `pg=${url}`,
+    '--arg',
+    `table=${table}`,
+    '--arg',
+    'count=100',
+    '--arg',
+    'keys=4',
+  ];
 
   it('a connection string naming a database that does not exist', async () => {
     const r = eddy(sinkArgs(server.url('nosuchdb'), 'sums'));
-    assertOneLine(r, 'SINK_FAILED', [`127.0.0.1:${server.port}/nosuchdb`, 'database "nosuchdb" does not exist', 'fix the connection string']);
+    assertOneLine(r, 'SINK_FAILED', [
+      `127.0.0.1:${server.port}/nosuchdb`,
+      'database "nosuchdb" does not exist',
+      'fix the connection string',
+    ]);
   });
 
   it('an unreachable server', async () => {
@@ -64,13 +78,30 @@ describe('postgres connectors: bad input', { skip: postgresSkip }, () => {
   });
 
   it('a missing table (sink without createIfMissing)', async () => {
-    const r = eddy([fixture('postgres-validating.mjs'), '--arg', `pg=${server.url()}`, '--arg', 'table=nosuch', '--arg', 'count=100', '--arg', 'keys=4', '--arg', 'create=no']);
+    const r = eddy([
+      fixture('postgres-validating.mjs'),
+      '--arg',
+      `pg=${server.url()}`,
+      '--arg',
+      'table=nosuch',
+      '--arg',
+      'count=100',
+      '--arg',
+      'keys=4',
+      '--arg',
+      'create=no',
+    ]);
     assertOneLine(r, 'OUTPUT_FAILED', ["table 'nosuch' does not exist", 'create it first']);
   });
 
   it('max_prepared_transactions = 0: exactly-once refuses to start, and nothing was written', async () => {
     const r = eddy(sinkArgs(noPrepared.url(), 'sums'));
-    assertOneLine(r, 'SINK_FAILED', ['max_prepared_transactions is 0', `127.0.0.1:${noPrepared.port}/postgres`, 'postgresql.conf', "'at-least-once'"]);
+    assertOneLine(r, 'SINK_FAILED', [
+      'max_prepared_transactions is 0',
+      `127.0.0.1:${noPrepared.port}/postgres`,
+      'postgresql.conf',
+      "'at-least-once'",
+    ]);
     // The table was created (createIfMissing runs first) but holds nothing.
     assert.deepEqual(await noPrepared.query('SELECT count(*)::int AS n FROM sums'), [{ n: 0 }]);
   });

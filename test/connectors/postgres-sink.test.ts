@@ -90,9 +90,28 @@ describe('postgres sink', { skip: postgresSkip }, () => {
   });
 
   const jobArgs = (job: string, table: string, count: number, keys: number, rate: number, extra: string[] = []) => [
-    'run', job, '--parallelism', '2', '--checkpoint-dir', join(dir, table), '--checkpoint-interval', '150', '--no-progress',
-    '--restart', 'fixed:30:100',
-    '--arg', `pg=${server.url()}`, '--arg', `table=${table}`, '--arg', `count=${count}`, '--arg', `keys=${keys}`, '--arg', `rate=${rate}`, ...extra,
+    'run',
+    job,
+    '--parallelism',
+    '2',
+    '--checkpoint-dir',
+    join(dir, table),
+    '--checkpoint-interval',
+    '150',
+    '--no-progress',
+    '--restart',
+    'fixed:30:100',
+    '--arg',
+    `pg=${server.url()}`,
+    '--arg',
+    `table=${table}`,
+    '--arg',
+    `count=${count}`,
+    '--arg',
+    `keys=${keys}`,
+    '--arg',
+    `rate=${rate}`,
+    ...extra,
   ];
 
   for (const seed of SOAK ? [7, 11, 19, 23] : [7]) {
@@ -111,7 +130,12 @@ describe('postgres sink', { skip: postgresSkip }, () => {
     const table = 'eo_faults';
     const count = 20_000;
     // Each process: attempt 0 throws in a map, attempt 1 exits its worker, then it runs on.
-    const runs = await runWithKills(jobArgs(fixture('postgres-validating.mjs'), table, count, 24, 8_000, ['--arg', 'faults=map@3000,exit@2000']), join(dir, table), 5, 2);
+    const runs = await runWithKills(
+      jobArgs(fixture('postgres-validating.mjs'), table, count, 24, 8_000, ['--arg', 'faults=map@3000,exit@2000']),
+      join(dir, table),
+      5,
+      2,
+    );
     t.diagnostic(`processes ${runs.processes}, killed ${runs.killed}, resumed ${runs.restored}`);
     assert.deepEqual(await checkRows(server, table, count, 24), { rows: count, lost: 0, duplicated: 0, wrong: 0 });
     assert.deepEqual(await prepared(server), []);
@@ -120,7 +144,17 @@ describe('postgres sink', { skip: postgresSkip }, () => {
   it('at-least-once under the same faults: nothing lost, every row right, duplicates reported', async (t: TestContext) => {
     const table = 'alo_faults';
     const count = 20_000;
-    await runWithKills(jobArgs(fixture('postgres-validating.mjs'), table, count, 24, 8_000, ['--arg', 'sink-mode=at-least-once', '--arg', 'faults=map@3000,exit@2000']), join(dir, table), 5, 2);
+    await runWithKills(
+      jobArgs(fixture('postgres-validating.mjs'), table, count, 24, 8_000, [
+        '--arg',
+        'sink-mode=at-least-once',
+        '--arg',
+        'faults=map@3000,exit@2000',
+      ]),
+      join(dir, table),
+      5,
+      2,
+    );
     const c = await checkRows(server, table, count, 24);
     t.diagnostic(`at-least-once: ${c.rows} rows for ${count} records, ${c.duplicated} duplicates`);
     assert.equal(c.lost, 0);
@@ -133,7 +167,17 @@ describe('postgres sink', { skip: postgresSkip }, () => {
   it('upsert under the same faults: the table ends exact (one row per seq, values of the fault-free run)', async () => {
     const table = 'upsert_faults';
     const count = 12_000;
-    await runWithKills(jobArgs(fixture('postgres-validating.mjs'), table, count, 24, 8_000, ['--arg', 'sink-mode=upsert', '--arg', 'faults=map@3000,exit@2000']), join(dir, table), 9, 1);
+    await runWithKills(
+      jobArgs(fixture('postgres-validating.mjs'), table, count, 24, 8_000, [
+        '--arg',
+        'sink-mode=upsert',
+        '--arg',
+        'faults=map@3000,exit@2000',
+      ]),
+      join(dir, table),
+      9,
+      1,
+    );
     assert.deepEqual(await checkRows(server, table, count, 24), { rows: count, lost: 0, duplicated: 0, wrong: 0 });
   });
 
@@ -182,7 +226,10 @@ describe('postgres sink', { skip: postgresSkip }, () => {
     await w2.open?.();
     assert.deepEqual(await prepared(server), []);
     const rows = await server.query<{ seq: string }>('SELECT seq FROM direct ORDER BY seq');
-    assert.deepEqual(rows.map((r) => Number(r.seq)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      rows.map((r) => Number(r.seq)),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     await w1.close?.();
     await w2.close?.();
   });

@@ -52,17 +52,28 @@ describe('postgres source', { skip: postgresSkip }, () => {
     await makeTable(server, 'late');
     const slow = await client(server);
     const fast = await client(server);
-    const reader = (await Sources.postgres<Row>({ connectionString: server.url(), table: 'late', column: 'id', bounded: false }).createReader(ctx)) as SourceReader<Row>;
+    const reader = (await Sources.postgres<Row>({
+      connectionString: server.url(),
+      table: 'late',
+      column: 'id',
+      bounded: false,
+    }).createReader(ctx)) as SourceReader<Row>;
     await reader.open?.();
     try {
       await slow.query('BEGIN');
       await slow.query("INSERT INTO late (v) VALUES ('slow')"); // takes id 1
       await fast.query("INSERT INTO late (v) VALUES ('fast')"); // id 2, committed first
       // What a naive reader sees now: id 2, so its position would pass id 1 for good.
-      assert.deepEqual((await fast.query('SELECT v FROM late WHERE id > 0 ORDER BY id')).rows.map((r) => r.v), ['fast']);
+      assert.deepEqual(
+        (await fast.query('SELECT v FROM late WHERE id > 0 ORDER BY id')).rows.map((r) => r.v),
+        ['fast'],
+      );
       assert.deepEqual(await drain(reader), [], 'nothing is read while an older transaction may still commit');
       await slow.query('COMMIT');
-      assert.deepEqual((await drain(reader)).map((r) => r.v), ['slow', 'fast']);
+      assert.deepEqual(
+        (await drain(reader)).map((r) => r.v),
+        ['slow', 'fast'],
+      );
     } finally {
       await reader.close?.();
       await slow.end();
@@ -132,7 +143,10 @@ describe('postgres source', { skip: postgresSkip }, () => {
     assert.equal(committed.length, written);
     // The order is (txid, id): each transaction's rows together, transactions in xid order.
     const all = await server.query<Row>('SELECT id, txid::text AS txid, v FROM busy ORDER BY txid, id');
-    assert.deepEqual(committed.map((r) => r.id), all.map((r) => r.id));
+    assert.deepEqual(
+      committed.map((r) => r.id),
+      all.map((r) => r.id),
+    );
   });
 
   it('bounded: reads the rows committed at the first start, not those added later, also after a restore', async () => {
@@ -154,8 +168,15 @@ describe('postgres source', { skip: postgresSkip }, () => {
     while ((s = await r2.poll({ collect: (r) => rest.push(r) }, 4)) === 'more');
     assert.equal(s, 'end');
     await r2.close?.();
-    assert.deepEqual(first.map((r) => r.v), ['r1', 'r2', 'r3', 'r4']);
-    assert.deepEqual(rest.map((r) => r.v), ['r5', 'r6', 'r7', 'r8', 'r9', 'r10'], 'resumes right after r4; the row added after the start is not read');
+    assert.deepEqual(
+      first.map((r) => r.v),
+      ['r1', 'r2', 'r3', 'r4'],
+    );
+    assert.deepEqual(
+      rest.map((r) => r.v),
+      ['r5', 'r6', 'r7', 'r8', 'r9', 'r10'],
+      'resumes right after r4; the row added after the start is not read',
+    );
   });
 
   it('as a job with a failure after a checkpoint: every row collected exactly once, in order', async () => {
@@ -169,6 +190,9 @@ describe('postgres source', { skip: postgresSkip }, () => {
     });
     assert.ok(result.restarts >= 1, 'the injected failure restarted the job');
     const got = (result.collected.out as Row[]).map((r) => r.v);
-    assert.deepEqual(got, Array.from({ length: 40000 }, (_, i) => `r${i + 1}`));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 40000 }, (_, i) => `r${i + 1}`),
+    );
   });
 });

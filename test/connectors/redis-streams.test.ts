@@ -33,7 +33,8 @@ function ctx(subtaskIndex = 0, parallelism = 1, attempt = 0): ConnectorContext {
 async function fillInput(key: string, count: number, keys: number): Promise<void> {
   for (let from = 0; from < count; from += 1000) {
     const m = client.multi();
-    for (let i = from; i < Math.min(count, from + 1000); i++) m.xAdd(key, '*', { i: String(i), key: String(i % keys), v: String((i * 7919) % 1000) });
+    for (let i = from; i < Math.min(count, from + 1000); i++)
+      m.xAdd(key, '*', { i: String(i), key: String(i % keys), v: String((i * 7919) % 1000) });
     await m.execAsPipeline();
   }
 }
@@ -47,13 +48,17 @@ async function readOutput(key: string): Promise<ValidatingRecord[]> {
   let from = '-';
   for (;;) {
     const page = (await client.xRange(key, from, '+', { COUNT: 5000 })) ?? [];
-    for (const e of page) out.push({ i: Number(e.message.i), key: Number(e.message.key), seq: Number(e.message.seq), sum: Number(e.message.sum) });
+    for (const e of page)
+      out.push({ i: Number(e.message.i), key: Number(e.message.key), seq: Number(e.message.seq), sum: Number(e.message.sum) });
     if (page.length < 5000) return out;
     from = `(${page[page.length - 1].id}`;
   }
 }
 
-async function drain(reader: { poll: (out: { collect(e: RedisStreamEntry): void }, max: number) => unknown }, max = 100): Promise<{ entries: RedisStreamEntry[]; status: string }> {
+async function drain(
+  reader: { poll: (out: { collect(e: RedisStreamEntry): void }, max: number) => unknown },
+  max = 100,
+): Promise<{ entries: RedisStreamEntry[]; status: string }> {
   const entries: RedisStreamEntry[] = [];
   const status = (await reader.poll({ collect: (e) => entries.push(e) }, max)) as string;
   return { entries, status };
@@ -78,7 +83,10 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       const r1 = await redisSource({ url: server.url, stream: 'src-a', batchSize: 7 }).createReader(ctx());
       await r1.open!();
       const first = await drain(r1, 7);
-      assert.deepEqual(first.entries.map((e) => e.id), ids.slice(0, 7));
+      assert.deepEqual(
+        first.entries.map((e) => e.id),
+        ids.slice(0, 7),
+      );
       assert.deepEqual(first.entries[0].fields, { i: '0', key: '0', v: '0' });
       const state = r1.snapshotState!(1);
       await drain(r1, 7); // read past the checkpoint; a failure then loses these
@@ -96,7 +104,11 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
         if (status === 'end') break;
       }
       await r2.close!();
-      assert.deepEqual(seen, ids.slice(7), 'after the restore: exactly the entries after the checkpointed one, up to the end fixed at the start');
+      assert.deepEqual(
+        seen,
+        ids.slice(7),
+        'after the restore: exactly the entries after the checkpointed one, up to the end fixed at the start',
+      );
     });
 
     it('continuous: goes idle at the end and picks up entries added later', async () => {
@@ -107,7 +119,10 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       assert.equal((await drain(r)).status, 'idle');
       await client.xAdd('src-c', '*', { i: '3' });
       const next = await drain(r);
-      assert.deepEqual(next.entries.map((e) => e.fields.i), ['3']);
+      assert.deepEqual(
+        next.entries.map((e) => e.fields.i),
+        ['3'],
+      );
       await r.close!();
     });
 
@@ -133,7 +148,12 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
         if (status === 'end') break;
       }
       await r.close!();
-      for (const s of ['m0', 'm1', 'm2']) assert.deepEqual(seen.get(s), (await range(s)).map((e) => e.id), `stream ${s}: every entry once, in order`);
+      for (const s of ['m0', 'm1', 'm2'])
+        assert.deepEqual(
+          seen.get(s),
+          (await range(s)).map((e) => e.id),
+          `stream ${s}: every entry once, in order`,
+        );
     });
 
     it('consumer group: acknowledges only after the checkpoint completes; a restore replays the pending entries after the position', async () => {
@@ -179,7 +199,10 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       await client.xTrim('trim', 'MAXLEN', 5);
       const r2 = await redisSource({ url: server.url, stream: 'trim' }).createReader(ctx(0, 1, 1));
       r2.restoreState!(state);
-      await assert.rejects(async () => r2.open!(), (e: unknown) => e instanceof EddyError && /no longer holds what follows the checkpointed entry .*\(trimmed\)/.test(e.message));
+      await assert.rejects(
+        async () => r2.open!(),
+        (e: unknown) => e instanceof EddyError && /no longer holds what follows the checkpointed entry .*\(trimmed\)/.test(e.message),
+      );
     });
   });
 
@@ -195,11 +218,19 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       const w2 = await sink.createWriter(ctx(0, 1, 1));
       await w2.commit!(structuredClone([h])); // the restore's re-commit, by a new writer
       const entries = await range('eo-unit');
-      assert.deepEqual(entries.map((e) => Number(e.message.n)), [0, 1, 2, 3, 4, 5, 6, 7]);
+      assert.deepEqual(
+        entries.map((e) => Number(e.message.n)),
+        [0, 1, 2, 3, 4, 5, 6, 7],
+      );
       await w.close!();
       await w2.close!();
 
-      const alo = await redisSink<{ n: number }>({ url: server.url, stream: 'alo-unit', mode: 'at-least-once', flushEvery: 1000 }).createWriter(ctx());
+      const alo = await redisSink<{ n: number }>({
+        url: server.url,
+        stream: 'alo-unit',
+        mode: 'at-least-once',
+        flushEvery: 1000,
+      }).createWriter(ctx());
       alo.write({ n: 1 });
       await alo.prepareCommit!(1);
       assert.equal(await client.xLen('alo-unit'), 1, 'at-least-once: the barrier waits until the entries are written');
@@ -218,7 +249,10 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       // The re-commit uses other chunk boundaries (a changed setting): still each entry once.
       const w2 = await redisSink<{ n: number }>({ url: server.url, stream: 'eo-partial', entriesPerScript: 3 }).createWriter(ctx(0, 1, 1));
       await w2.commit!(structuredClone([h]));
-      assert.deepEqual((await range('eo-partial')).map((e) => Number(e.message.n)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(
+        (await range('eo-partial')).map((e) => Number(e.message.n)),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      );
       await w.close!();
       await w2.close!();
     });
@@ -228,7 +262,13 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     const COUNT = SOAK ? 60_000 : 6_000;
     const KEYS = 37;
 
-    async function runJobWithFaults(opts: { mode: 'exactly-once' | 'at-least-once'; seed: number; kills: number; faults?: string; duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void> }) {
+    async function runJobWithFaults(opts: {
+      mode: 'exactly-once' | 'at-least-once';
+      seed: number;
+      kills: number;
+      faults?: string;
+      duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void>;
+    }) {
       const tag = `${opts.mode}-${opts.seed}`;
       const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-job-'));
       const inKey = `in-${tag}`;
@@ -237,14 +277,43 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       const log = join(dir, 'positions.jsonl');
       const chk = join(dir, 'chk');
       const args = [
-        'run', fixture('redis-validating.mjs'), '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '150',
-        '--restart', 'fixed:30:200', '--no-progress', '--arg', `redis=${server.url}`, '--arg', `in=${inKey}`, '--arg', `out=${outKey}`,
-        '--arg', `count=${COUNT}`, '--arg', `keys=${KEYS}`, '--arg', 'rate=4000', '--arg', `sink-mode=${opts.mode}`, '--arg', `log=${log}`,
+        'run',
+        fixture('redis-validating.mjs'),
+        '--parallelism',
+        '2',
+        '--checkpoint-dir',
+        chk,
+        '--checkpoint-interval',
+        '150',
+        '--restart',
+        'fixed:30:200',
+        '--no-progress',
+        '--arg',
+        `redis=${server.url}`,
+        '--arg',
+        `in=${inKey}`,
+        '--arg',
+        `out=${outKey}`,
+        '--arg',
+        `count=${COUNT}`,
+        '--arg',
+        `keys=${KEYS}`,
+        '--arg',
+        'rate=4000',
+        '--arg',
+        `sink-mode=${opts.mode}`,
+        '--arg',
+        `log=${log}`,
         ...(opts.faults ? ['--arg', `faults=${opts.faults}`] : []),
       ];
       try {
         const { killed, restored } = await runWithKills({ args, chk, seed: opts.seed, kills: opts.kills, duringRun: opts.duringRun });
-        const positions = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+        const positions = existsSync(log)
+          ? readFileSync(log, 'utf8')
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l))
+          : [];
         return { out: await readOutput(outKey), restored, killed, positions, inKey };
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -264,7 +333,11 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       assert.ok(restores.length >= 1, 'some reader restored a position');
       for (const p of restores) {
         const last = p.restored.streams[res.inKey].last;
-        assert.equal(p.first, last === '0-0' ? ids[0] : after(last), `attempt ${p.attempt} subtask ${p.subtask} restarted right after ${last}`);
+        assert.equal(
+          p.first,
+          last === '0-0' ? ids[0] : after(last),
+          `attempt ${p.attempt} subtask ${p.subtask} restarted right after ${last}`,
+        );
       }
     });
 
@@ -304,7 +377,19 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
     for (let i = 0; i < 300; i++) await client.xAdd('ex-in', '*', { key: keys[(i * i) % 4] });
     const input = await range('ex-in');
     // Compiled (dist/examples): the .ts would run through tsx in the CLI and every worker, only adding load time.
-    const exit = await runCli(['run', join(repoRoot, 'dist', 'examples', 'redis-streams.js'), '--no-progress', '--checkpoint-interval', '100', '--arg', `redis=${server.url}`, '--arg', 'in=ex-in', '--arg', 'out=ex-out']);
+    const exit = await runCli([
+      'run',
+      join(repoRoot, 'dist', 'examples', 'redis-streams.js'),
+      '--no-progress',
+      '--checkpoint-interval',
+      '100',
+      '--arg',
+      `redis=${server.url}`,
+      '--arg',
+      'in=ex-in',
+      '--arg',
+      'out=ex-out',
+    ]);
     assert.equal(exit.code, 0, exit.stderr);
     const expected = new Map<string, string>();
     const counts = new Map<string, number>();
@@ -320,19 +405,36 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
 
   describe('bad input', () => {
     const jobArgs = (url: string, inKey: string) => [
-      'run', fixture('redis-validating.mjs'), '--no-progress', '--arg', `redis=${url}`, '--arg', `in=${inKey}`, '--arg', 'out=bad-out',
-      '--arg', 'count=1', '--arg', 'keys=1',
+      'run',
+      fixture('redis-validating.mjs'),
+      '--no-progress',
+      '--arg',
+      `redis=${url}`,
+      '--arg',
+      `in=${inKey}`,
+      '--arg',
+      'out=bad-out',
+      '--arg',
+      'count=1',
+      '--arg',
+      'keys=1',
     ];
     it('a wrong URL, an unreachable server, a missing stream: one clear line each, nothing written', async () => {
       assertOneLine(await runCli(jobArgs('http://127.0.0.1:1', 'x')), 'BAD_ARG', ["'http://127.0.0.1:1' is not a Redis URL", 'redis://']);
-      assertOneLine(await runCli(jobArgs('redis://127.0.0.1:1', 'x')), 'SOURCE_FAILED', ['cannot connect to Redis at redis://127.0.0.1:1', 'redis-server is running']);
+      assertOneLine(await runCli(jobArgs('redis://127.0.0.1:1', 'x')), 'SOURCE_FAILED', [
+        'cannot connect to Redis at redis://127.0.0.1:1',
+        'redis-server is running',
+      ]);
       assertOneLine(await runCli(jobArgs(server.url, 'no-such-stream')), 'INPUT_NOT_FOUND', ["stream 'no-such-stream' does not exist"]);
       assert.equal(await client.exists('bad-out'), 0, 'nothing was committed');
     });
 
     it('a sink key of the wrong type is refused before the job starts', async () => {
       await client.set('a-string', 'x');
-      await assert.rejects(async () => redisSink({ url: server.url, stream: 'a-string' }).validate!(), /key 'a-string' holds a string, not a stream/);
+      await assert.rejects(
+        async () => redisSink({ url: server.url, stream: 'a-string' }).validate!(),
+        /key 'a-string' holds a string, not a stream/,
+      );
     });
   });
 });

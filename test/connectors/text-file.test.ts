@@ -36,8 +36,10 @@ function randomText(random: () => number, approxBytes: number): string {
   while (bytes < approxBytes) {
     const r = random();
     let len: number;
-    if (r < 0.1) len = 0; // empty line
-    else if (r < 0.101) len = 200_000 + Math.floor(random() * 400_000); // longer than a chunk
+    if (r < 0.1)
+      len = 0; // empty line
+    else if (r < 0.101)
+      len = 200_000 + Math.floor(random() * 400_000); // longer than a chunk
     else len = Math.floor(random() * 120);
     let line = '';
     for (let i = 0; i < len; i++) line += ALPHABET[Math.floor(random() * ALPHABET.length)];
@@ -57,7 +59,11 @@ async function open(path: string, i: number, p: number, state?: unknown): Promis
 }
 
 /** Polls until 'end' or until `stopAfterPolls` polls; batch sizes are random. */
-async function drain(reader: SourceReader<string>, random: () => number, stopAfterPolls = Infinity): Promise<{ lines: string[]; ended: boolean }> {
+async function drain(
+  reader: SourceReader<string>,
+  random: () => number,
+  stopAfterPolls = Infinity,
+): Promise<{ lines: string[]; ended: boolean }> {
   const lines: string[] = [];
   const out = { collect: (l: string) => void lines.push(l) };
   for (let polls = 0; polls < stopAfterPolls; polls++) {
@@ -210,7 +216,10 @@ describe('textFile', () => {
     const state = reader.snapshotState!();
     await reader.close!();
     const other = await textFile(big).createReader(ctx(0, 3));
-    assert.throws(() => other.restoreState!(state), (e: unknown) => e instanceof EddyError && e.code === 'UNSUPPORTED');
+    assert.throws(
+      () => other.restoreState!(state),
+      (e: unknown) => e instanceof EddyError && e.code === 'UNSUPPORTED',
+    );
   });
 
   it('a missing file fails validate and open with INPUT_NOT_FOUND', async () => {
@@ -222,14 +231,18 @@ describe('textFile', () => {
       (e: unknown) => e instanceof EddyError && e.code === 'INPUT_NOT_FOUND' && e.message === expected,
     );
     const reader = await source.createReader(ctx(0, 1));
-    await assert.rejects(async () => reader.open!(), (e: unknown) => e instanceof EddyError && e.code === 'INPUT_NOT_FOUND' && e.message === expected);
+    await assert.rejects(
+      async () => reader.open!(),
+      (e: unknown) => e instanceof EddyError && e.code === 'INPUT_NOT_FOUND' && e.message === expected,
+    );
   });
 
   it('a directory fails validate and open with a message saying so', async () => {
     const sub = join(dir, 'a-directory');
     mkdirSync(sub);
     const source = textFile(sub);
-    const isDirError = (e: unknown) => e instanceof EddyError && e.code === 'INPUT_NOT_FOUND' && /is a directory/.test(e.message) && e.message.includes(sub);
+    const isDirError = (e: unknown) =>
+      e instanceof EddyError && e.code === 'INPUT_NOT_FOUND' && /is a directory/.test(e.message) && e.message.includes(sub);
     assert.throws(() => source.validate!(), isDirError);
     const reader = await source.createReader(ctx(0, 1));
     await assert.rejects(async () => reader.open!(), isDirError);

@@ -77,7 +77,10 @@ describe('writeAhead writer', () => {
     w.write(2);
     const h1 = await sealing;
     await w.commit!([h1]);
-    assert.deepEqual(calls.map((c) => c.records), [[1]]);
+    assert.deepEqual(
+      calls.map((c) => c.records),
+      [[1]],
+    );
   });
 
   it('skips a commit repeated in the same writer, and re-commits after a restore with the same ids', async () => {
@@ -127,7 +130,10 @@ describe('writeAhead writer', () => {
     for (let i = 0; i < 1000; i++) w.write(i);
     await w.finish();
     assert.equal(calls.length, 1);
-    assert.deepEqual(calls[0].records, Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(
+      calls[0].records,
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
     assert.equal(typeof calls[0].batch.id, 'string');
     assert.equal(calls[0].batch.checkpointId, undefined);
     await w.finish();
@@ -144,7 +150,10 @@ describe('writeAhead writer', () => {
     w.write(3);
     await w.commit!([h1]);
     await w.finish();
-    assert.deepEqual(calls.map((c) => c.records), [[1], [2], [3]]);
+    assert.deepEqual(
+      calls.map((c) => c.records),
+      [[1], [2], [3]],
+    );
     assert.equal(calls[1].batch.id, (h2 as WriteAheadHandle[])[0].id);
   });
 
@@ -183,13 +192,19 @@ describe('writeAhead writer', () => {
     }).createWriter(ctx());
     w.write(1);
     const h = (await w.prepareCommit!(1)) as WriteAheadHandle[];
-    await assert.rejects(Promise.resolve(w.commit!([h])), (err: unknown) => isSinkFailure(err) && (err as Error).message.includes(h[0].id) && (err as Error).message.includes('disk full'));
+    await assert.rejects(
+      Promise.resolve(w.commit!([h])),
+      (err: unknown) => isSinkFailure(err) && (err as Error).message.includes(h[0].id) && (err as Error).message.includes('disk full'),
+    );
   });
 
   it('refuses a malformed handle and a missing write function', async () => {
     const w = await recordingWriteAhead([]);
     await assert.rejects(Promise.resolve(w.commit!([[{ nope: 1 }]])), isSinkFailure);
-    assert.throws(() => writeAhead({} as never), (err: unknown) => err instanceof EddyError && err.code === 'JOB_INVALID');
+    assert.throws(
+      () => writeAhead({} as never),
+      (err: unknown) => err instanceof EddyError && err.code === 'JOB_INVALID',
+    );
   });
 
   it('is stateful (its batches live in checkpoints, so it needs a uid) and named', () => {
@@ -285,7 +300,10 @@ describe('idempotent writer', () => {
     const fin = Promise.resolve(w.finish());
     releases.shift()!();
     await fin;
-    assert.deepEqual(order, [[0, 1], [2, 3, 4, 5, 6]]);
+    assert.deepEqual(order, [
+      [0, 1],
+      [2, 3, 4, 5, 6],
+    ]);
   });
 
   it('a replay overwrites the same keys: the final target equals a fault-free run', async () => {
@@ -321,7 +339,10 @@ describe('idempotent writer', () => {
     }).createWriter(ctx());
     w.write({ k: 'a', v: 1 });
     await tick();
-    assert.throws(() => w.write({ k: 'b', v: 1 }), (err: unknown) => isSinkFailure(err) && (err as Error).message.includes('connection reset'));
+    assert.throws(
+      () => w.write({ k: 'b', v: 1 }),
+      (err: unknown) => isSinkFailure(err) && (err as Error).message.includes('connection reset'),
+    );
     await assert.rejects(Promise.resolve(w.prepareCommit!(1)), isSinkFailure);
     await assert.rejects(Promise.resolve(w.finish()), isSinkFailure);
     assert.equal(calls, 1, 'nothing more is upserted after a failure');
@@ -386,7 +407,14 @@ function expected(): Out[] {
   return out;
 }
 
-async function runValidating(sink: 'writeAhead' | 'idempotent', mode: ConsistencyMode, parallelism: number, faults: string, read: (dir: string) => void, rate = RATE) {
+async function runValidating(
+  sink: 'writeAhead' | 'idempotent',
+  mode: ConsistencyMode,
+  parallelism: number,
+  faults: string,
+  read: (dir: string) => void,
+  rate = RATE,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-wa-idem-'));
   try {
     const result = await runJob(fixture('sink-validating.mjs'), {
@@ -442,7 +470,9 @@ describe('writeAhead sink in a job, appending to a plain file', () => {
     const result = await runValidating('writeAhead', 'exactly-once', 1, faults, (dir) => (parts = readParts(dir)));
     assert.equal(result.restarts, 5, `all five faults fired (${faults}): ${result.failures.map((f) => f.message).join('; ')}`);
     assert.deepEqual([...parts.keys()], ['part-0.jsonl']);
-    const want = expected().map((o) => JSON.stringify(o) + '\n').join('');
+    const want = expected()
+      .map((o) => JSON.stringify(o) + '\n')
+      .join('');
     const got = parts.get('part-0.jsonl')!;
     assert.ok(got === want, `file content differs from the fault-free output: ${JSON.stringify(compare(parts))}`);
   });
@@ -459,14 +489,26 @@ describe('writeAhead sink in a job, appending to a plain file', () => {
   it('without checkpointing, finish writes everything at the end as one batch', async () => {
     let parts = new Map<string, string>();
     let ledger = '';
-    const result = await runValidating('writeAhead', 'none', 1, '', (dir) => {
-      parts = readParts(dir);
-      ledger = readFileSync(join(dir, '.part-0.ledger'), 'utf8');
-    }, 0); // no faults to wait for: full speed
+    const result = await runValidating(
+      'writeAhead',
+      'none',
+      1,
+      '',
+      (dir) => {
+        parts = readParts(dir);
+        ledger = readFileSync(join(dir, '.part-0.ledger'), 'utf8');
+      },
+      0,
+    ); // no faults to wait for: full speed
     assert.equal(result.restarts, 0);
     assert.equal(result.checkpointsCompleted, 0);
     assert.equal(ledger.trim().split('\n').length, 1, 'one batch');
-    assert.ok(parts.get('part-0.jsonl') === expected().map((o) => JSON.stringify(o) + '\n').join(''));
+    assert.ok(
+      parts.get('part-0.jsonl') ===
+        expected()
+          .map((o) => JSON.stringify(o) + '\n')
+          .join(''),
+    );
   });
 });
 

@@ -51,7 +51,13 @@ export function latestCheckpoint(dir: string): number {
  * mid-checkpoint, mid-commit), each next run resumes with `--resume latest`. `duringRun` runs
  * alongside each run (e.g. to restart a server once the run has `checkpointed`).
  */
-export async function runWithKills(opts: { args: string[]; chk: string; seed: number; kills: number; duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void> }): Promise<{ killed: number; restored: number }> {
+export async function runWithKills(opts: {
+  args: string[];
+  chk: string;
+  seed: number;
+  kills: number;
+  duringRun?: (run: number, running: () => boolean, checkpointed: () => Promise<void>) => Promise<void>;
+}): Promise<{ killed: number; restored: number }> {
   const r = prng(opts.seed);
   let killed = 0;
   let restored = 0;
@@ -62,7 +68,12 @@ export async function runWithKills(opts: { args: string[]; chk: string; seed: nu
     let running = true;
     const pending = runCli(args, killed < opts.kills ? Math.floor(r() * 600) : undefined, () => newCheckpoint(opts.chk, since));
     void pending.then(() => (running = false));
-    if (opts.duringRun) await opts.duringRun(run, () => running, () => newCheckpoint(opts.chk, since));
+    if (opts.duringRun)
+      await opts.duringRun(
+        run,
+        () => running,
+        () => newCheckpoint(opts.chk, since),
+      );
     const exit = await pending;
     if (exit.stderr.includes('eddy: restored checkpoint')) restored++;
     if (exit.signal === 'SIGKILL') {
@@ -90,7 +101,9 @@ export function assertOneLine(e: Exit, code: string, words: string[]): void {
  */
 export function assertAtLeastOnce(res: { out: { i: number }[]; killed: number; restored: number }, count: number, what: string): void {
   const seen = new Set(res.out.map((o) => o.i));
-  console.log(`at-least-once: ${res.out.length} ${what} for ${count} records, ${res.out.length - seen.size} duplicates after ${res.killed} kills`);
+  console.log(
+    `at-least-once: ${res.out.length} ${what} for ${count} records, ${res.out.length - seen.size} duplicates after ${res.killed} kills`,
+  );
   assert.equal(seen.size, count, 'no record lost');
   assert.ok(res.killed >= 1 && res.restored >= 1, 'the job was killed and resumed from a checkpoint');
 }

@@ -18,7 +18,8 @@ export function readJsonLinesDir(dir: string): Array<Record<string, unknown>> {
 }
 
 /** A row multiset in a form `deepEqual` compares regardless of row order and key order. */
-export const canonRows = (rows: Array<Record<string, unknown>>): string[] => rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
+export const canonRows = (rows: Array<Record<string, unknown>>): string[] =>
+  rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
 
 /** The final rows of a changelog (+I/+U add a row, -U/-D take one away), as `canonRows` gives them. */
 export function changelogRows(changes: Array<{ kind: string; row: Record<string, unknown> }>): string[] {

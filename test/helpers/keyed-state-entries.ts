@@ -10,7 +10,10 @@ import { forEachKeyGroupChunk, type KeyedSnapshotPart } from '../../core/state/s
  * snapshots): a value counts 1, a map or list counts its elements. Tables without entries are
  * absent. Also the number of keyed-state bytes.
  */
-export async function keyedEntriesByTable(dir: string, uid: string): Promise<{ checkpointId: number; entries: Record<string, number>; bytes: number }> {
+export async function keyedEntriesByTable(
+  dir: string,
+  uid: string,
+): Promise<{ checkpointId: number; entries: Record<string, number>; bytes: number }> {
   const rp = await resumePoint(dir, 'latest');
   if (!rp) throw new Error(`no complete checkpoint in ${dir}`);
   const op = rp.metadata.operators.find((o) => o.uid === uid);

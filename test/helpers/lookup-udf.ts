@@ -8,6 +8,9 @@ import { join } from 'node:path';
 /** Writes `<dir>/<name>.mjs` per column: a BIGINT function whose value at i is `values[i]`. */
 export function writeLookupFunctions(dir: string, columns: Record<string, readonly number[]>): void {
   for (const [name, values] of Object.entries(columns)) {
-    writeFileSync(join(dir, `${name}.mjs`), `const v = ${JSON.stringify(values)};\nexport default function at(i) { return v[i]; }\nat.resultType = 'BIGINT';\n`);
+    writeFileSync(
+      join(dir, `${name}.mjs`),
+      `const v = ${JSON.stringify(values)};\nexport default function at(i) { return v[i]; }\nat.resultType = 'BIGINT';\n`,
+    );
   }
 }

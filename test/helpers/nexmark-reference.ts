@@ -31,7 +31,12 @@ export function generate(events: number, rate = RATE): Data {
 }
 
 /** A row as sorted-key JSON, so column order does not matter. */
-const canon = (r: Row) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]));
+const canon = (r: Row) =>
+  JSON.stringify(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k]]),
+  );
 export const multiset = (rows: Row[]) => rows.map(canon).sort();
 
 const groupBy = <T, K>(xs: T[], key: (x: T) => K): Map<K, T[]> => {
@@ -48,9 +53,11 @@ const day = (ts: number) => new Date(ts).toISOString().slice(0, 10);
 const hm = (ts: number) => new Date(ts).toISOString().slice(11, 16);
 const proj0 = (b: Bid) => ({ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime, extra: b.extra });
 /** ORDER BY price DESC, dateTime ASC, completed to a total order as the jobs document it. */
-const byRank = (x: Bid, y: Bid) => y.price - x.price || x.dateTime - y.dateTime || x.bidder - y.bidder || (x.extra + x.url < y.extra + y.url ? -1 : 1);
+const byRank = (x: Bid, y: Bid) =>
+  y.price - x.price || x.dateTime - y.dateTime || x.bidder - y.bidder || (x.extra + x.url < y.extra + y.url ? -1 : 1);
 /** Bids with A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires. */
-const validBids = (a: Auction, byAuction: Map<number, Bid[]>) => (byAuction.get(a.id) ?? []).filter((b) => b.dateTime >= a.dateTime && b.dateTime <= a.expires);
+const validBids = (a: Auction, byAuction: Map<number, Bid[]>) =>
+  (byAuction.get(a.id) ?? []).filter((b) => b.dateTime >= a.dateTime && b.dateTime <= a.expires);
 const winners = (d: Data) => {
   const byAuction = groupBy(d.bids, (b) => b.auction);
   const out: Array<{ a: Auction; b: Bid }> = [];
@@ -84,7 +91,9 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
       const rows: Row[] = [];
       for (const a of d.auctions) {
         if (a.category !== 10) continue;
-        for (const p of d.persons) if (p.id === a.seller && ['OR', 'ID', 'CA'].includes(p.state)) rows.push({ name: p.name, city: p.city, state: p.state, id: a.id });
+        for (const p of d.persons)
+          if (p.id === a.seller && ['OR', 'ID', 'CA'].includes(p.state))
+            rows.push({ name: p.name, city: p.city, state: p.state, id: a.id });
       }
       return rows;
     },
@@ -92,7 +101,10 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
   q4: {
     events: 20_000,
     expected: (d) =>
-      [...groupBy(winners(d), (w) => w.a.category)].map(([category, ws]) => ({ id: category, final: Math.trunc(ws.reduce((s, w) => s + w.b.price, 0) / ws.length) })),
+      [...groupBy(winners(d), (w) => w.a.category)].map(([category, ws]) => ({
+        id: category,
+        final: Math.trunc(ws.reduce((s, w) => s + w.b.price, 0) / ws.length),
+      })),
   },
   q5: {
     events: 12_000,
@@ -133,7 +145,8 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
       for (const [start, ws] of groupBy(d.bids, (b) => b.dateTime - (b.dateTime % 10_000))) {
         const max = Math.max(...ws.map((b) => b.price));
         for (const b of d.bids) {
-          if (b.price === max && b.dateTime >= start && b.dateTime <= start + 10_000) rows.push({ auction: b.auction, price: b.price, bidder: b.bidder, dateTime: b.dateTime, extra: b.extra });
+          if (b.price === max && b.dateTime >= start && b.dateTime <= start + 10_000)
+            rows.push({ auction: b.auction, price: b.price, bidder: b.bidder, dateTime: b.dateTime, extra: b.extra });
         }
       }
       return rows;
@@ -144,13 +157,22 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
     expected: (d) => {
       const w = (ts: number) => ts - (ts % 10_000);
       const sellers = new Set(d.auctions.map((a) => `${a.seller}/${w(a.dateTime)}`));
-      return d.persons.filter((p) => sellers.has(`${p.id}/${w(p.dateTime)}`)).map((p) => ({ id: p.id, name: p.name, stime: w(p.dateTime) }));
+      return d.persons
+        .filter((p) => sellers.has(`${p.id}/${w(p.dateTime)}`))
+        .map((p) => ({ id: p.id, name: p.name, stime: w(p.dateTime) }));
     },
   },
   q9: {
     events: 20_000,
     expected: (d) =>
-      winners(d).map(({ a, b }) => ({ ...a, auction: b.auction, bidder: b.bidder, price: b.price, bid_dateTime: b.dateTime, bid_extra: b.extra })),
+      winners(d).map(({ a, b }) => ({
+        ...a,
+        auction: b.auction,
+        bidder: b.bidder,
+        price: b.price,
+        bid_dateTime: b.dateTime,
+        bid_extra: b.extra,
+      })),
   },
   q10: { events: 6_000, expected: (d) => d.bids.map((b) => ({ ...proj0(b), dt: day(b.dateTime), hm: hm(b.dateTime) })) },
   q11: {
@@ -176,9 +198,23 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
   q12: {
     events: 12_000,
     expected: (d) => [...groupBy(d.bids, (b) => b.bidder)].map(([bidder, bs]) => ({ bidder, bid_count: bs.length })),
-    compare: (rows) => [...groupBy(rows, (r) => r.bidder as number)].map(([bidder, rs]) => ({ bidder, bid_count: rs.reduce((s, r) => s + (r.bid_count as number), 0) })),
+    compare: (rows) =>
+      [...groupBy(rows, (r) => r.bidder as number)].map(([bidder, rs]) => ({
+        bidder,
+        bid_count: rs.reduce((s, r) => s + (r.bid_count as number), 0),
+      })),
   },
-  q13: { events: 6_000, expected: (d) => d.bids.map((b) => ({ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime, value: String(b.auction % 10_000) })) },
+  q13: {
+    events: 6_000,
+    expected: (d) =>
+      d.bids.map((b) => ({
+        auction: b.auction,
+        bidder: b.bidder,
+        price: b.price,
+        dateTime: b.dateTime,
+        value: String(b.auction % 10_000),
+      })),
+  },
   q14: {
     events: 12_000,
     expected: (d) =>
@@ -187,7 +223,15 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
         .map((b) => {
           const h = new Date(b.dateTime).getUTCHours();
           const bidTimeType = h >= 8 && h <= 18 ? 'dayTime' : h <= 6 || h >= 20 ? 'nightTime' : 'otherTime';
-          return { auction: b.auction, bidder: b.bidder, price: (b.price * 908) / 1000, bidTimeType, dateTime: b.dateTime, extra: b.extra, c_counts: b.extra.split('c').length - 1 };
+          return {
+            auction: b.auction,
+            bidder: b.bidder,
+            price: (b.price * 908) / 1000,
+            bidTimeType,
+            dateTime: b.dateTime,
+            extra: b.extra,
+            c_counts: b.extra.split('c').length - 1,
+          };
         }),
   },
   q15: { events: 20_000, expected: (d) => [...groupBy(d.bids, (b) => day(b.dateTime))].map(([dd, bs]) => ({ day: dd, ...bandStats(bs) })) },
@@ -197,7 +241,10 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
       [...groupBy(d.bids, (b) => `${b.channel}|${day(b.dateTime)}`)].map(([, bs]) => ({
         channel: bs[0].channel,
         day: day(bs[0].dateTime),
-        minute: bs.map((b) => hm(b.dateTime)).sort().at(-1),
+        minute: bs
+          .map((b) => hm(b.dateTime))
+          .sort()
+          .at(-1),
         ...bandStats(bs),
       })),
   },
@@ -208,9 +255,16 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
         const prices = bs.map((b) => b.price);
         const sum = prices.reduce((s, p) => s + p, 0);
         return {
-          auction: bs[0].auction, day: day(bs[0].dateTime), total_bids: bs.length,
-          rank1_bids: prices.filter((p) => band(p) === 0).length, rank2_bids: prices.filter((p) => band(p) === 1).length, rank3_bids: prices.filter((p) => band(p) === 2).length,
-          min_price: Math.min(...prices), max_price: Math.max(...prices), avg_price: Math.trunc(sum / bs.length), sum_price: sum,
+          auction: bs[0].auction,
+          day: day(bs[0].dateTime),
+          total_bids: bs.length,
+          rank1_bids: prices.filter((p) => band(p) === 0).length,
+          rank2_bids: prices.filter((p) => band(p) === 1).length,
+          rank3_bids: prices.filter((p) => band(p) === 2).length,
+          min_price: Math.min(...prices),
+          max_price: Math.max(...prices),
+          avg_price: Math.trunc(sum / bs.length),
+          sum_price: sum,
         };
       }),
   },
@@ -218,13 +272,24 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
     events: 12_000,
     expected: (d) =>
       [...groupBy(d.bids, (b) => `${b.bidder}|${b.auction}`)].map(([, bs]) => {
-        const last = bs.reduce((x, y) => (y.dateTime > x.dateTime || (y.dateTime === x.dateTime && (y.price > x.price || (y.price === x.price && y.extra + y.url > x.extra + x.url))) ? y : x));
+        const last = bs.reduce((x, y) =>
+          y.dateTime > x.dateTime ||
+          (y.dateTime === x.dateTime && (y.price > x.price || (y.price === x.price && y.extra + y.url > x.extra + x.url)))
+            ? y
+            : x,
+        );
         return { ...last };
       }),
   },
   q19: {
     events: 12_000,
-    expected: (d) => [...groupBy(d.bids, (b) => b.auction)].flatMap(([, bs]) => bs.sort(byRank).slice(0, 10).map((b, i) => ({ ...b, rank_number: i + 1 }))),
+    expected: (d) =>
+      [...groupBy(d.bids, (b) => b.auction)].flatMap(([, bs]) =>
+        bs
+          .sort(byRank)
+          .slice(0, 10)
+          .map((b, i) => ({ ...b, rank_number: i + 1 })),
+      ),
   },
   q20: {
     events: 20_000,
@@ -233,11 +298,26 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
       return d.bids.flatMap((b) => {
         const a = auctions.get(b.auction);
         if (!a) return [];
-        return [{
-          auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, url: b.url, bid_dateTime: b.dateTime, bid_extra: b.extra,
-          itemName: a.itemName, description: a.description, initialBid: a.initialBid, reserve: a.reserve, auction_dateTime: a.dateTime,
-          expires: a.expires, seller: a.seller, category: a.category, auction_extra: a.extra,
-        }];
+        return [
+          {
+            auction: b.auction,
+            bidder: b.bidder,
+            price: b.price,
+            channel: b.channel,
+            url: b.url,
+            bid_dateTime: b.dateTime,
+            bid_extra: b.extra,
+            itemName: a.itemName,
+            description: a.description,
+            initialBid: a.initialBid,
+            reserve: a.reserve,
+            auction_dateTime: a.dateTime,
+            expires: a.expires,
+            seller: a.seller,
+            category: a.category,
+            auction_extra: a.extra,
+          },
+        ];
       });
     },
   },
@@ -260,7 +340,6 @@ export const REFERENCES: Record<string, { events: number; expected: (d: Data) =>
       }),
   },
 };
-
 
 /** The committed rows of `dir` against the reference, as sorted canonical JSON. */
 export function compareCommitted(q: string, dir: string, expected: Row[]): { got: string[]; expected: string[] } {

@@ -6,7 +6,16 @@ import { repoRoot } from './paths.js';
 
 /** ddl_gen.sql + ddl_views.sql for `events` events at `rate` per second; `extra` goes into the WITH clause. */
 export function nexmarkDdl(events: number, rate: number, extra = ''): string {
-  const vars: Record<string, string> = { TPS: String(rate), EVENTS_NUM: String(events), PERSON_PROPORTION: '1', AUCTION_PROPORTION: '3', BID_PROPORTION: '46', NEXMARK_TABLE: 'datagen' };
+  const vars: Record<string, string> = {
+    TPS: String(rate),
+    EVENTS_NUM: String(events),
+    PERSON_PROPORTION: '1',
+    AUCTION_PROPORTION: '3',
+    BID_PROPORTION: '46',
+    NEXMARK_TABLE: 'datagen',
+  };
   const text = ['ddl_gen.sql', 'ddl_views.sql'].map((f) => readFileSync(join(repoRoot, 'examples', 'nexmark-sql', f), 'utf8')).join('\n');
-  return text.replace(/\$\{([A-Z_]+)\}/g, (w, n: string) => vars[n] ?? w).replace("'connector' = 'nexmark',", `'connector' = 'nexmark',${extra}`);
+  return text
+    .replace(/\$\{([A-Z_]+)\}/g, (w, n: string) => vars[n] ?? w)
+    .replace("'connector' = 'nexmark',", `'connector' = 'nexmark',${extra}`);
 }

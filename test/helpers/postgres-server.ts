@@ -12,7 +12,9 @@ import pg from 'pg';
 export function postgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions.length > 0) return join(root, versions[0], 'bin');
   }
   const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
@@ -50,7 +52,10 @@ export class PgServer {
   readonly dir: string;
   port = 0;
 
-  private constructor(private readonly bin: string, private readonly opts: PgServerOptions) {
+  private constructor(
+    private readonly bin: string,
+    private readonly opts: PgServerOptions,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'eddy-pg-'));
   }
 
@@ -65,7 +70,16 @@ export class PgServer {
       const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
       chownSync(s.dir, uid, gid);
     }
-    const [cmd, args] = asServerUser(join(bin, 'initdb'), ['-D', join(s.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    const [cmd, args] = asServerUser(join(bin, 'initdb'), [
+      '-D',
+      join(s.dir, 'data'),
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`initdb failed: ${r.stderr}`);
     s.port = await freePort();
@@ -80,9 +94,20 @@ export class PgServer {
 
   private async run(): Promise<void> {
     const [cmd, args] = asServerUser(join(this.bin, 'postgres'), [
-      '-D', join(this.dir, 'data'), '-p', String(this.port), '-k', this.dir,
-      '-c', 'listen_addresses=127.0.0.1', '-c', `max_prepared_transactions=${this.opts.maxPreparedTransactions ?? 64}`,
-      '-c', 'fsync=off', '-c', 'max_connections=200',
+      '-D',
+      join(this.dir, 'data'),
+      '-p',
+      String(this.port),
+      '-k',
+      this.dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `max_prepared_transactions=${this.opts.maxPreparedTransactions ?? 64}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
     ]);
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';

@@ -92,9 +92,28 @@ export class TestServer {
 export async function startRedis(): Promise<TestServer & { url: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'always',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+  ];
   // Until the AOF is loaded the server answers LOADING: wait for a real reply.
-  const s = Object.assign(new TestServer('redis-server', port, dir, 'redis-server', args, () => redisPing(port)), { url: `redis://127.0.0.1:${port}` });
+  const s = Object.assign(new TestServer('redis-server', port, dir, 'redis-server', args, () => redisPing(port)), {
+    url: `redis://127.0.0.1:${port}`,
+  });
   await s.start();
   return s;
 }

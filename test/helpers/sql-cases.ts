@@ -28,7 +28,11 @@ export interface SqlCase {
  * temporary folder for the enclosing describe block; `dir` and `data` are set before its
  * tests run, and the folder is removed after them.
  */
-export function tablesInTempDir<T>(prefix: string, make: () => T, files: (data: T) => Record<string, readonly unknown[]>): { dir: string; data: T } {
+export function tablesInTempDir<T>(
+  prefix: string,
+  make: () => T,
+  files: (data: T) => Record<string, readonly unknown[]>,
+): { dir: string; data: T } {
   const fx = {} as { dir: string; data: T };
   before(() => {
     fx.dir = mkdtempSync(join(tmpdir(), prefix));
@@ -44,8 +48,15 @@ export function tablesInTempDir<T>(prefix: string, make: () => T, files: (data: 
  * asserts that each sink's rows (an updating query's changelog folded) are exactly the case's expected rows;
  * returns what each sink collected.
  */
-export async function assertSqlCases(dir: string, ddl: string, cases: readonly SqlCase[], parallelism: number): Promise<Record<string, unknown[]>> {
-  const script = ddl + cases.map((c) => `CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'collect');\nINSERT INTO ${c.name} ${c.sql};`).join('\n');
+export async function assertSqlCases(
+  dir: string,
+  ddl: string,
+  cases: readonly SqlCase[],
+  parallelism: number,
+): Promise<Record<string, unknown[]>> {
+  const script =
+    ddl +
+    cases.map((c) => `CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'collect');\nINSERT INTO ${c.name} ${c.sql};`).join('\n');
   writeFileSync(join(dir, 'q.sql'), script);
   const res = await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, 'q.sql') } });
   for (const c of cases) {

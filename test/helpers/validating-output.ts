@@ -21,7 +21,11 @@ export function readCommitted<T = ValidatingRecord>(dir: string): T[] {
 }
 
 /** Lost, duplicated and wrong records against the fault-free output of `count` records over `keys` keys. */
-export function compareWithFaultFree(out: ValidatingRecord[], count: number, keys: number): { lost: number; duplicated: number; wrong: number } {
+export function compareWithFaultFree(
+  out: ValidatingRecord[],
+  count: number,
+  keys: number,
+): { lost: number; duplicated: number; wrong: number } {
   const byIndex: (ValidatingRecord | undefined)[] = new Array(count);
   let duplicated = 0;
   for (const o of out) {

@@ -26,7 +26,15 @@ import { repoRoot } from '../helpers/paths.js';
  * import it, the worker side.
  */
 const FLOORS: readonly (readonly string[])[] = [
-  ['core/failure.ts', 'core/thread-roles.ts', 'core/helper-thread.ts', 'core/helper-reply.ts', 'core/msgpack-write.ts', 'core/contract', 'core/channel'],
+  [
+    'core/failure.ts',
+    'core/thread-roles.ts',
+    'core/helper-thread.ts',
+    'core/helper-reply.ts',
+    'core/msgpack-write.ts',
+    'core/contract',
+    'core/channel',
+  ],
   ['core/state', 'core/connectors'],
   ['core/time', 'core/checkpoint'],
   ['core/operators', 'core/control'],
@@ -101,7 +109,8 @@ function modulesNamedByUrl(file: string, text: string): { fileName: string; pos:
   const visit = (node: ts.Node): void => {
     if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'URL' && node.arguments?.length === 2) {
       const [spec, base] = node.arguments;
-      if (ts.isStringLiteralLike(spec) && /\.m?js$/.test(spec.text) && base.getText() === 'import.meta.url') found.push({ fileName: spec.text, pos: spec.getStart() });
+      if (ts.isStringLiteralLike(spec) && /\.m?js$/.test(spec.text) && base.getText() === 'import.meta.url')
+        found.push({ fileName: spec.text, pos: spec.getStart() });
     }
     ts.forEachChild(node, visit);
   };
@@ -142,14 +151,18 @@ function upwardImports(edges: readonly ImportEdge[], known: readonly KnownUpward
     for (const folder of [e.fromFolder, e.toFolder]) {
       if (floorOf(folder) === 0 && !unfloored.has(folder)) {
         unfloored.add(folder);
-        problems.push(`${e.file}:${e.line}: folder ${folder} has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)`);
+        problems.push(
+          `${e.file}:${e.line}: folder ${folder} has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)`,
+        );
       }
     }
     const from = floorOf(e.fromFolder);
     const to = floorOf(e.toFolder);
     if (from === 0 || to === 0 || to <= from) continue;
     if (known.some((k) => k.file === e.file && k.target === e.toFolder)) continue;
-    problems.push(`${e.file}:${e.line}: ${e.fromFolder} (floor ${from}) imports ${e.target} on a higher floor (${e.toFolder}, floor ${to})`);
+    problems.push(
+      `${e.file}:${e.line}: ${e.fromFolder} (floor ${from}) imports ${e.target} on a higher floor (${e.toFolder}, floor ${to})`,
+    );
   }
   return problems;
 }
@@ -254,18 +267,22 @@ describe('import floors: lower folders never import higher ones', () => {
         'core/newfolder/e.ts': "import '../failure.js';\n",
         'core/api/x.ts': 'export type X = 1;\n',
         'core/cli/f.ts': "import { w } from '../../workers/w.js';\n",
-        'core/control/g.ts': "// new URL('../runtime/commented.js', import.meta.url)\nconst pkg = new URL('../../package.json', import.meta.url);\nexport const entry = new URL(\n  '../runtime/r.js',\n  import.meta.url,\n);\n",
+        'core/control/g.ts':
+          "// new URL('../runtime/commented.js', import.meta.url)\nconst pkg = new URL('../../package.json', import.meta.url);\nexport const entry = new URL(\n  '../runtime/r.js',\n  import.meta.url,\n);\n",
       },
       (root) => {
         const found = folderImports(root);
         const upward = upwardImports(found, []);
-        assert.deepEqual(upward.sort(), [
-          'core/state/a.ts:4: core/state (floor 2) imports core/api/x.ts on a higher floor (core/api, floor 6)',
-          'core/time/b.ts:1: core/time (floor 3) imports core/graph/g.ts on a higher floor (core/graph, floor 5)',
-          'core/cli/f.ts:1: core/cli (floor 10) imports workers/w.ts on a higher floor (workers, floor 11)',
-          'core/control/g.ts:4: core/control (floor 4) imports core/runtime/r.ts on a higher floor (core/runtime, floor 8)',
-          "core/newfolder/e.ts:1: folder core/newfolder has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)",
-        ].sort());
+        assert.deepEqual(
+          upward.sort(),
+          [
+            'core/state/a.ts:4: core/state (floor 2) imports core/api/x.ts on a higher floor (core/api, floor 6)',
+            'core/time/b.ts:1: core/time (floor 3) imports core/graph/g.ts on a higher floor (core/graph, floor 5)',
+            'core/cli/f.ts:1: core/cli (floor 10) imports workers/w.ts on a higher floor (workers, floor 11)',
+            'core/control/g.ts:4: core/control (floor 4) imports core/runtime/r.ts on a higher floor (core/runtime, floor 8)',
+            "core/newfolder/e.ts:1: folder core/newfolder has no floor; add it to FLOORS in test/layout/import-floors.test.ts (and README's layout)",
+          ].sort(),
+        );
         assert.deepEqual(folderCircles(found, []), [
           'import circle between core/checkpoint, core/time: core/checkpoint/d.ts:1 imports core/time/c.ts; core/time/c.ts:1 imports core/checkpoint/d.ts',
         ]);
@@ -296,13 +313,23 @@ function valueImports(root: string): Map<string, Map<string, number>> {
       if (ts.isImportDeclaration(st)) {
         spec = st.moduleSpecifier;
         const c = st.importClause;
-        typeOnly = c !== undefined && (c.isTypeOnly || (c.name === undefined && c.namedBindings !== undefined && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.every((e) => e.isTypeOnly)));
+        typeOnly =
+          c !== undefined &&
+          (c.isTypeOnly ||
+            (c.name === undefined &&
+              c.namedBindings !== undefined &&
+              ts.isNamedImports(c.namedBindings) &&
+              c.namedBindings.elements.every((e) => e.isTypeOnly)));
       } else if (ts.isExportDeclaration(st) && st.moduleSpecifier) {
         spec = st.moduleSpecifier;
-        typeOnly = st.isTypeOnly || (st.exportClause !== undefined && ts.isNamedExports(st.exportClause) && st.exportClause.elements.every((e) => e.isTypeOnly));
+        typeOnly =
+          st.isTypeOnly ||
+          (st.exportClause !== undefined && ts.isNamedExports(st.exportClause) && st.exportClause.elements.every((e) => e.isTypeOnly));
       }
       if (spec === undefined || typeOnly || !ts.isStringLiteral(spec) || !spec.text.startsWith('.')) continue;
-      const target = relative(root, resolve(root, dirname(file), spec.text.replace(/\.js$/, '.ts'))).split(sep).join('/');
+      const target = relative(root, resolve(root, dirname(file), spec.text.replace(/\.js$/, '.ts')))
+        .split(sep)
+        .join('/');
       if (!out.has(target)) out.set(target, sf.getLineAndCharacterOfPosition(spec.getStart(sf)).line + 1);
     }
   }
@@ -322,7 +349,11 @@ describe('no module cycle at run time', () => {
     const graph = valueImports(repoRoot);
     assert.ok(graph.size > 250, `only ${graph.size} sources read`);
     const cycles = moduleCycles(graph);
-    assert.deepEqual(cycles, [], `\n${cycles.join('\n')}\nPass the callee a callback (as WindowedStream takes its adder) or move what both use into a module below them.`);
+    assert.deepEqual(
+      cycles,
+      [],
+      `\n${cycles.join('\n')}\nPass the callee a callback (as WindowedStream takes its adder) or move what both use into a module below them.`,
+    );
   });
 
   it('the check finds a value cycle and ignores a type-only one', () => {

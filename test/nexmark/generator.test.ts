@@ -200,7 +200,10 @@ describe('nexmark generator', () => {
 
   it('refuses bad settings with one line naming the setting', () => {
     const refused = (o: Parameters<typeof Sources.nexmark>[0], pattern: RegExp) =>
-      assert.throws(() => Sources.nexmark(o), (e: EddyError) => e.code === 'JOB_INVALID' && pattern.test(e.message) && !e.message.includes('\n'));
+      assert.throws(
+        () => Sources.nexmark(o),
+        (e: EddyError) => e.code === 'JOB_INVALID' && pattern.test(e.message) && !e.message.includes('\n'),
+      );
     refused({ events: -1 }, /events must be an integer >= 0, got -1/);
     refused({ events: Number('abc') }, /events must be an integer >= 0, got NaN/);
     refused({ events: 10, rate: 0 }, /rate must be a positive number/);
@@ -212,11 +215,19 @@ describe('nexmark generator', () => {
     const dirs = [mkdtempSync(join(tmpdir(), 'eddy-nx-p1-')), mkdtempSync(join(tmpdir(), 'eddy-nx-p4-'))];
     try {
       const EVENTS = 20_000;
-      await runJob(fixture('nexmark-events.mjs'), { parallelism: 1, args: { events: String(EVENTS), rate: String(RATE), output: dirs[0] } });
-      await runJob(fixture('nexmark-events.mjs'), { parallelism: 4, args: { events: String(EVENTS), rate: String(RATE), output: dirs[1] } });
+      await runJob(fixture('nexmark-events.mjs'), {
+        parallelism: 1,
+        args: { events: String(EVENTS), rate: String(RATE), output: dirs[0] },
+      });
+      await runJob(fixture('nexmark-events.mjs'), {
+        parallelism: 4,
+        args: { events: String(EVENTS), rate: String(RATE), output: dirs[1] },
+      });
       const expected = Array.from({ length: EVENTS }, (_, id) => JSON.stringify(make(id))).sort();
       for (const dir of dirs) {
-        const got = readCommitted<NexmarkEvent>(dir).map((e) => JSON.stringify(e)).sort();
+        const got = readCommitted<NexmarkEvent>(dir)
+          .map((e) => JSON.stringify(e))
+          .sort();
         assert.equal(got.length, EVENTS);
         assert.deepEqual(got, expected);
       }

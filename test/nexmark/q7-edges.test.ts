@@ -17,7 +17,15 @@ import { repoRoot } from '../helpers/paths.js';
 const T0 = 1_700_000_000_000; // a window start (a multiple of 10 s)
 
 function bid(n: number, dt: number, price: number): Bid {
-  return { auction: 1000 + n, bidder: 2000 + n, price, channel: 'Google', url: 'https://www.nexmark.com/x', dateTime: T0 + dt, extra: `e${n}` };
+  return {
+    auction: 1000 + n,
+    bidder: 2000 + n,
+    price,
+    channel: 'Google',
+    url: 'https://www.nexmark.com/x',
+    dateTime: T0 + dt,
+    extra: `e${n}`,
+  };
 }
 
 /**
@@ -52,7 +60,10 @@ describe('nexmark q7 at window edges', () => {
     const data: Data = { persons: [], auctions: [], bids: BIDS };
     const expected = REFERENCES.q7.expected(data);
     // The reference itself has the row this case is about: bid 5 (window 1's MAX, on its end).
-    assert.ok(expected.some((r) => r.auction === 1005 && r.price === 120), 'the reference joins the 120 on the edge to window 1');
+    assert.ok(
+      expected.some((r) => r.auction === 1005 && r.price === 120),
+      'the reference joins the 120 on the edge to window 1',
+    );
     const out = join(dir, 'out');
     await runJob(join(repoRoot, 'dist', 'examples', 'nexmark', 'q7.js'), { parallelism: 2, args: { input, output: out } });
     const { got, expected: e } = compareCommitted('q7', out, expected);

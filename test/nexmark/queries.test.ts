@@ -22,7 +22,31 @@ const PARALLELISMS = SOAK > 1 ? [1, 3] : [3];
  * today): runJob hands a job the idle threads of the last one with as many tasks
  * (core/runtime/pool.ts), and a cold thread first imports the engine. Only a matter of time.
  */
-const ORDER = ['q0', 'q1', 'q2', 'q10', 'q13', 'q14', 'q21', 'q22', 'q7', 'q11', 'q12', 'q15', 'q16', 'q17', 'q18', 'q19', 'q5', 'q3', 'q8', 'q9', 'q20', 'q4', 'q6'];
+const ORDER = [
+  'q0',
+  'q1',
+  'q2',
+  'q10',
+  'q13',
+  'q14',
+  'q21',
+  'q22',
+  'q7',
+  'q11',
+  'q12',
+  'q15',
+  'q16',
+  'q17',
+  'q18',
+  'q19',
+  'q5',
+  'q3',
+  'q8',
+  'q9',
+  'q20',
+  'q4',
+  'q6',
+];
 
 describe('nexmark queries against plain references', () => {
   it('the case order names every query once', () => assert.deepEqual([...ORDER].sort(), Object.keys(REFERENCES).sort()));
@@ -44,7 +68,10 @@ describe('nexmark queries against plain references', () => {
         const dir = mkdtempSync(join(tmpdir(), `eddy-nx-${q}-`));
         dirs.push(dir);
         // The compiled module (dist/examples): the .ts one runs through tsx, which only adds load time.
-        await runJob(join(repoRoot, 'dist', 'examples', 'nexmark', `${q}.js`), { parallelism, args: { events: String(events), rate: String(RATE), output: dir } });
+        await runJob(join(repoRoot, 'dist', 'examples', 'nexmark', `${q}.js`), {
+          parallelism,
+          args: { events: String(events), rate: String(RATE), output: dir },
+        });
         const { got: g, expected: e } = compareCommitted(q, dir, expected);
         if (g.length !== e.length) assert.fail(`${q} at parallelism ${parallelism}: ${g.length} rows, expected ${e.length}`);
         assert.deepEqual(g, e, `${q} at parallelism ${parallelism}`);

@@ -56,7 +56,15 @@ describe('dashboard in headless Chromium', { skip }, () => {
       executablePath: CHROMIUM,
       headless: true,
       // No outside connections: this machine has none, and Chromium would keep trying.
-      args: ['--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
     await page.goto(url);
@@ -71,11 +79,17 @@ describe('dashboard in headless Chromium', { skip }, () => {
 
   it('shows the graph, backpressure, checkpoints and the failure of a running job', { timeout: 90_000 }, async () => {
     // Conditions are evaluated in the page (DOM code as strings: the tests compile without the DOM library).
-    const wait = (expr: string, what: string) => page.waitForFunction(expr, undefined, { timeout: 45_000, polling: 250 }).catch((err: Error) => assert.fail(`${what}: ${err.message}`));
+    const wait = (expr: string, what: string) =>
+      page
+        .waitForFunction(expr, undefined, { timeout: 45_000, polling: 250 })
+        .catch((err: Error) => assert.fail(`${what}: ${err.message}`));
     const evaluate = <T>(expr: string) => page.evaluate(expr) as Promise<T>;
 
     // The injected failure, with the uid of the operator that threw.
-    await wait(`document.querySelector('#exceptions .exception[data-operator-uid="faults"][data-code="USER_FUNCTION_FAILED"]') !== null`, 'the failure in the exceptions');
+    await wait(
+      `document.querySelector('#exceptions .exception[data-operator-uid="faults"][data-code="USER_FUNCTION_FAILED"]') !== null`,
+      'the failure in the exceptions',
+    );
     const text = await page.textContent('#exceptions .exception');
     assert.match(text ?? '', /injected failure at record \d+/);
     assert.match(text ?? '', /attempt 1/); // the job's first run is attempt 1, as in JobResult.exceptions
@@ -91,8 +105,13 @@ describe('dashboard in headless Chromium', { skip }, () => {
     assert.equal(await page.textContent('#job-restarts'), '1');
 
     // A completed checkpoint in the history (after the restart).
-    await wait(`document.querySelector('#checkpoint-history tr[data-status="COMPLETED"]') !== null`, 'a completed checkpoint in the history');
-    const row = await evaluate<string[]>(`[...document.querySelector('#checkpoint-history tr[data-status="COMPLETED"]').cells].map((td) => td.textContent)`);
+    await wait(
+      `document.querySelector('#checkpoint-history tr[data-status="COMPLETED"]') !== null`,
+      'a completed checkpoint in the history',
+    );
+    const row = await evaluate<string[]>(
+      `[...document.querySelector('#checkpoint-history tr[data-status="COMPLETED"]').cells].map((td) => td.textContent)`,
+    );
     assert.match(row[3] ?? '', /^5\/5$/, 'every subtask acknowledged it (2 + 2 + 1 tasks)');
     // Its phases per subtask.
     assert.equal(await evaluate<number>(`document.querySelectorAll('#checkpoint-detail tbody tr').length`), 5);
@@ -100,13 +119,19 @@ describe('dashboard in headless Chromium', { skip }, () => {
     // Every vertex of the graph, each moving records.
     const vertices = await evaluate<string[]>(`[...document.querySelectorAll('#graph .vertex')].map((g) => g.dataset.vertexId)`);
     assert.deepEqual(vertices.sort(), ['0', '1', '2']);
-    await wait(`[...document.querySelectorAll('#graph .vertex')].every((g) => Number(g.dataset.rate) > 0)`, 'every vertex with a non-zero rate');
+    await wait(
+      `[...document.querySelectorAll('#graph .vertex')].every((g) => Number(g.dataset.rate) > 0)`,
+      'every vertex with a non-zero rate',
+    );
     const edges = (await evaluate<string[]>(`[...document.querySelectorAll('#graph .edge text')].map((t) => t.textContent)`)).sort();
     assert.deepEqual(edges, ['hash', 'rebalance']);
 
     // The sink takes ~1600 records/s at 600 µs each, the source makes 4000: the count vertex
     // in front of it waits for ring space most of the time.
-    await wait(`document.querySelector('#graph .vertex[data-vertex-id="1"]')?.dataset.backpressureLevel === 'high'`, 'the count vertex back-pressured');
+    await wait(
+      `document.querySelector('#graph .vertex[data-vertex-id="1"]')?.dataset.backpressureLevel === 'high'`,
+      'the count vertex back-pressured',
+    );
     const sinkBusy = await evaluate<number>(`Number(document.querySelector('#graph .vertex[data-vertex-id="2"]').dataset.busy)`);
     assert.ok(sinkBusy > 50, `the slow sink is busy (${sinkBusy} %)`);
 

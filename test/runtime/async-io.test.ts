@@ -39,11 +39,14 @@ class FlakyServer {
       const fail = !hang && r < this.hangShare + this.failShare;
       if (hang) this.hung++;
       if (fail) this.failed++;
-      const timer = setTimeout(() => {
-        this.inFlight--;
-        if (fail) res.writeHead(500).end('injected');
-        else res.writeHead(200).end(String(3 * i));
-      }, hang ? 2000 : Math.floor(this.rnd() * this.maxLatencyMs));
+      const timer = setTimeout(
+        () => {
+          this.inFlight--;
+          if (fail) res.writeHead(500).end('injected');
+          else res.writeHead(200).end(String(3 * i));
+        },
+        hang ? 2000 : Math.floor(this.rnd() * this.maxLatencyMs),
+      );
       // A request the client gave up on (timeout) no longer counts as in flight.
       res.on('close', () => {
         if (!res.writableEnded) {
@@ -102,11 +105,17 @@ describe('async I/O against a local HTTP server', () => {
       args: { port: String(http.port), count: String(count), order: 'unordered', capacity: '6', timeout: '300' },
     });
     const got = result.collected.out as Answer[];
-    assert.deepEqual([...got].sort((a, b) => a.i - b.i), expectedAnswers(count));
+    assert.deepEqual(
+      [...got].sort((a, b) => a.i - b.i),
+      expectedAnswers(count),
+    );
     assert.ok(http.maxInFlight <= 12, `at most 2 × 6 requests in flight, saw ${http.maxInFlight}`);
     // Subtask 0 produces the even numbers: with random latency they complete out of order.
     const even = got.filter((a) => a.i % 2 === 0).map((a) => a.i);
-    assert.notDeepEqual(even, [...even].sort((a, b) => a - b));
+    assert.notDeepEqual(
+      even,
+      [...even].sort((a, b) => a - b),
+    );
   });
 
   for (const order of ['ordered', 'unordered']) {
@@ -122,12 +131,26 @@ describe('async I/O against a local HTTP server', () => {
           mode: 'exactly-once',
           checkpointIntervalMs: 100,
           restart: 'fixed:10:20',
-          args: { port: String(http.port), count: String(count), order, capacity: '16', rate: '2000', timeout: '2000', faults: 'map@600,exit@500' },
+          args: {
+            port: String(http.port),
+            count: String(count),
+            order,
+            capacity: '16',
+            rate: '2000',
+            timeout: '2000',
+            faults: 'map@600,exit@500',
+          },
         });
-        assert.ok(result.restarts >= 2, `the two injected failures restarted the job: ${JSON.stringify(result.failures.map((f) => f.message))}`);
+        assert.ok(
+          result.restarts >= 2,
+          `the two injected failures restarted the job: ${JSON.stringify(result.failures.map((f) => f.message))}`,
+        );
         t.diagnostic(`failures: ${result.failures.map((f) => f.message).join(' | ')}`);
         const got = result.collected.out as Answer[];
-        assert.deepEqual([...got].sort((a, b) => a.i - b.i), expectedAnswers(count));
+        assert.deepEqual(
+          [...got].sort((a, b) => a.i - b.i),
+          expectedAnswers(count),
+        );
       } finally {
         http.maxLatencyMs = 20;
         http.hangShare = 0.005;
@@ -149,7 +172,10 @@ describe('async I/O against a local HTTP server', () => {
         e.n++;
         expected.set(k, e);
       }
-      assert.deepEqual(got, [...expected.values()].sort((a, b) => a.start - b.start || a.key - b.key));
+      assert.deepEqual(
+        got,
+        [...expected.values()].sort((a, b) => a.start - b.start || a.key - b.key),
+      );
     });
   }
 
@@ -162,10 +188,17 @@ describe('async I/O against a local HTTP server', () => {
       args: { port: String(http.port), count: String(count), order: 'ordered', capacity: '8', timeout: '300', keyed: 'yes' },
     });
     const got = result.collected.out as Answer[];
-    assert.deepEqual([...got].sort((a, b) => a.i - b.i), expectedAnswers(count));
+    assert.deepEqual(
+      [...got].sort((a, b) => a.i - b.i),
+      expectedAnswers(count),
+    );
     for (let k = 0; k < 4; k++) {
       const ofKey = got.filter((a) => a.i % 4 === k).map((a) => a.i);
-      assert.deepEqual(ofKey, [...ofKey].sort((a, b) => a - b), `key ${k} in order`);
+      assert.deepEqual(
+        ofKey,
+        [...ofKey].sort((a, b) => a - b),
+        `key ${k} in order`,
+      );
     }
   });
 });

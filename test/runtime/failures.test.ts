@@ -41,14 +41,18 @@ describe('failures', () => {
   it('an unbounded job runs until its AbortSignal and then stops cleanly', async () => {
     const ac = new AbortController();
     let seen = 0;
-    const run = runJob(fixture('unbounded.mjs'), {
-      parallelism: 2,
-      progressIntervalMs: 50,
-      onProgress: (p) => {
-        seen = p.operators.find((o) => o.uid === 'count')!.recordsIn;
-        if (seen > 50_000) ac.abort();
+    const run = runJob(
+      fixture('unbounded.mjs'),
+      {
+        parallelism: 2,
+        progressIntervalMs: 50,
+        onProgress: (p) => {
+          seen = p.operators.find((o) => o.uid === 'count')!.recordsIn;
+          if (seen > 50_000) ac.abort();
+        },
       },
-    }, { signal: ac.signal });
+      { signal: ac.signal },
+    );
     const result = await run;
     assert.equal(result.cancelled, true);
     const count = result.operators.find((o) => o.uid === 'count')!;
@@ -61,7 +65,10 @@ describe('failures', () => {
  * checkpoint directory; resolves with the job's error, its own temporary checkpoint folder and
  * its warnings.
  */
-async function failWithOwnDir(checkpointIntervalMs: number, restart: string): Promise<{ err: unknown; dir: string | undefined; warnings: string[] }> {
+async function failWithOwnDir(
+  checkpointIntervalMs: number,
+  restart: string,
+): Promise<{ err: unknown; dir: string | undefined; warnings: string[] }> {
   let dir: string | undefined;
   const warnings: string[] = [];
   const run = runJob(fixture('failing.mjs'), {
@@ -93,8 +100,14 @@ describe('restart strategies at work', () => {
       assert.match(err.message, /boom at 400/);
       assert.match(err.message, /fixed:2:10 exhausted after 2 restarts/);
       assert.ok(dir !== undefined && dir.startsWith(join(tmpdir(), 'eddy-checkpoints-')), `a temporary folder: ${dir}`);
-      assert.ok(readdirSync(dir).some((f) => /^chk-\d+$/.test(f)), 'it holds the checkpoints');
-      assert.ok(warnings.some((w) => w.includes(`--checkpoint-dir ${dir} --resume latest`)), warnings.join('\n'));
+      assert.ok(
+        readdirSync(dir).some((f) => /^chk-\d+$/.test(f)),
+        'it holds the checkpoints',
+      );
+      assert.ok(
+        warnings.some((w) => w.includes(`--checkpoint-dir ${dir} --resume latest`)),
+        warnings.join('\n'),
+      );
     } finally {
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
@@ -105,7 +118,10 @@ describe('restart strategies at work', () => {
     assert.ok(err instanceof EddyError && err.code === 'USER_FUNCTION_FAILED', String(err));
     assert.ok(dir !== undefined, 'the job had a checkpoint folder');
     assert.equal(existsSync(dir), false, `${dir} is gone`);
-    assert.deepEqual(warnings.filter((w) => w.includes('retained')), []);
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('retained')),
+      [],
+    );
   });
 
   it('a run refused before it starts (a bad restart strategy) leaves no temporary folder', async () => {
@@ -114,11 +130,19 @@ describe('restart strategies at work', () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
     try {
-      await assert.rejects(runJob(fixture('failing.mjs'), { checkpointIntervalMs: 100, stateBackend: 'lmdb', restart: 'bogus', args: { fail: 'throw', at: '100' } }), (err: unknown) => {
-        assert.ok(err instanceof EddyError && err.code === 'BAD_FLAG', String(err));
-        assert.match(err.message, /--restart/);
-        return true;
-      });
+      await assert.rejects(
+        runJob(fixture('failing.mjs'), {
+          checkpointIntervalMs: 100,
+          stateBackend: 'lmdb',
+          restart: 'bogus',
+          args: { fail: 'throw', at: '100' },
+        }),
+        (err: unknown) => {
+          assert.ok(err instanceof EddyError && err.code === 'BAD_FLAG', String(err));
+          assert.match(err.message, /--restart/);
+          return true;
+        },
+      );
       assert.deepEqual(readdirSync(tmp), []);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;

@@ -55,24 +55,30 @@ export default defineJob((env) => {
 `;
 
 describe('loading a job module outside the package', () => {
-  it("resolves eddy's own modules without the resolve hook (only 'eddy' and the job's files go through it)", { timeout: 60_000 }, async () => {
-    const hook = join(scratch, 'counting-hook.mjs');
-    const runner = join(scratch, 'runner.mjs');
-    const job = join(scratch, 'union-job.mjs');
-    writeFileSync(hook, COUNTING_HOOK);
-    writeFileSync(runner, RUNNER);
-    writeFileSync(job, JOB);
-    const w = new Worker(runner, { workerData: { hook: pathToFileURL(hook).href, eddyCore, moduleLoader, job } });
-    const counts = await new Promise<{ eddyHookSeen: boolean; eddyBefore: number; eddyAfter: string[]; loaded: boolean }>((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('error', reject);
-      w.once('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)));
-    });
-    await w.terminate();
-    assert.equal(counts.loaded, true, 'the job module loaded');
-    assert.equal(counts.eddyHookSeen, true, "eddy's resolve hook was installed in the worker (the job is outside the package)");
-    // The counter works: loading the module loader itself resolved eddy-internal imports.
-    assert.ok(counts.eddyBefore > 0, `eddy-internal resolutions before the hook: ${counts.eddyBefore}`);
-    assert.deepEqual(counts.eddyAfter, [], 'eddy modules resolved through the hook thread');
-  });
+  it(
+    "resolves eddy's own modules without the resolve hook (only 'eddy' and the job's files go through it)",
+    { timeout: 60_000 },
+    async () => {
+      const hook = join(scratch, 'counting-hook.mjs');
+      const runner = join(scratch, 'runner.mjs');
+      const job = join(scratch, 'union-job.mjs');
+      writeFileSync(hook, COUNTING_HOOK);
+      writeFileSync(runner, RUNNER);
+      writeFileSync(job, JOB);
+      const w = new Worker(runner, { workerData: { hook: pathToFileURL(hook).href, eddyCore, moduleLoader, job } });
+      const counts = await new Promise<{ eddyHookSeen: boolean; eddyBefore: number; eddyAfter: string[]; loaded: boolean }>(
+        (resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+          w.once('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)));
+        },
+      );
+      await w.terminate();
+      assert.equal(counts.loaded, true, 'the job module loaded');
+      assert.equal(counts.eddyHookSeen, true, "eddy's resolve hook was installed in the worker (the job is outside the package)");
+      // The counter works: loading the module loader itself resolved eddy-internal imports.
+      assert.ok(counts.eddyBefore > 0, `eddy-internal resolutions before the hook: ${counts.eddyBefore}`);
+      assert.deepEqual(counts.eddyAfter, [], 'eddy modules resolved through the hook thread');
+    },
+  );
 });

@@ -18,7 +18,14 @@ function setup() {
   const ring = createRing(4096);
   const taskGate = createGate();
   const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], { batchSize: 16, maxParallelism: 128, subtask: 0, operatorUid: 'test', consumerUid: () => 'consumer', gate: taskGate });
+  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], {
+    batchSize: 16,
+    maxParallelism: 128,
+    subtask: 0,
+    operatorUid: 'test',
+    consumerUid: () => 'consumer',
+    gate: taskGate,
+  });
   // The consumer knows the producer's gate: freeing space rings it (that is what ends a drain's wait).
   return { output, consumer: new RingConsumer(ring, taskGate), gate: new Gate(taskGate) };
 }

@@ -22,14 +22,20 @@ describe('restart strategies', () => {
 
   test('fixed restarts ATTEMPTS times with its delay, then gives up', () => {
     const s = strategy('fixed:3:100');
-    assert.deepEqual([0, 5, 10_000].map((t) => s.onFailure(t)), [restart(100), restart(100), restart(100)]);
+    assert.deepEqual(
+      [0, 5, 10_000].map((t) => s.onFailure(t)),
+      [restart(100), restart(100), restart(100)],
+    );
     const stop = { restart: false, reason: 'restart strategy fixed:3:100 exhausted after 3 restarts' };
     assert.deepEqual(s.onFailure(20_000), stop);
     assert.deepEqual(s.onFailure(30_000), stop);
   });
 
   test('fixed with 0 attempts never restarts', () => {
-    assert.deepEqual(strategy('fixed:0:50').onFailure(0), { restart: false, reason: 'restart strategy fixed:0:50 exhausted after 0 restarts' });
+    assert.deepEqual(strategy('fixed:0:50').onFailure(0), {
+      restart: false,
+      reason: 'restart strategy fixed:0:50 exhausted after 0 restarts',
+    });
   });
 
   test('failure-rate allows N failures within the window and stops at N + 1', () => {

@@ -26,7 +26,10 @@ it('examples/wordcount.ts runs and its committed output equals an independent co
         final.set(word, Math.max(final.get(word) ?? 0, count));
       }
     }
-    assert.equal(lines, [...expected.values()].reduce((a, b) => a + b, 0));
+    assert.equal(
+      lines,
+      [...expected.values()].reduce((a, b) => a + b, 0),
+    );
     assert.deepEqual(new Map([...final].sort()), new Map([...expected].sort()));
     assert.equal(result.restarts, 0);
   } finally {

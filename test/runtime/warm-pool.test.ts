@@ -55,7 +55,11 @@ describe('warm slot threads between jobs', () => {
     assertExactlyIndices(after, 2000);
     const fresh = threadsOf(after);
     assert.equal(fresh.length, 2);
-    assert.deepEqual(fresh.filter((t) => before.includes(t)), [], `threads ${before} served again: ${fresh}`);
+    assert.deepEqual(
+      fresh.filter((t) => before.includes(t)),
+      [],
+      `threads ${before} served again: ${fresh}`,
+    );
   });
 
   it('threads of a job whose worker exited are not handed to the next job', async () => {

@@ -17,7 +17,14 @@ function pick<T>(r: () => number, xs: readonly T[]): T {
  * `insert` makes, below `pUpdate` a live row replaced by `update(old)` (-U old, +U new),
  * otherwise a live row deleted.
  */
-function randomChanges(r: () => number, n: number, pInsert: number, pUpdate: number, insert: (live: Row[]) => Row, update: (old: Row) => Row): ChangeRow[] {
+function randomChanges(
+  r: () => number,
+  n: number,
+  pInsert: number,
+  pUpdate: number,
+  insert: (live: Row[]) => Row,
+  update: (old: Row) => Row,
+): ChangeRow[] {
   const live: Row[] = [];
   const out: ChangeRow[] = [];
   while (out.length < n) {
@@ -50,7 +57,10 @@ export function orderChanges(seed: number, n: number): ChangeRow[] {
   const r = prng(seed);
   let nextId = 0;
   return randomChanges(
-    r, n, 0.45, 0.8,
+    r,
+    n,
+    0.45,
+    0.8,
     () => ({ id: nextId++, cat: pick(r, ORDER_CATS), amount: r() < 0.1 ? null : Math.floor(r() * 100), tag: r() < 0.5 ? 'x' : 'y' }),
     (old) => (r() < 0.5 ? { ...old, cat: pick(r, ORDER_CATS) } : { ...old, amount: r() < 0.1 ? null : Math.floor(r() * 100) }),
   );
@@ -65,8 +75,14 @@ export function dimChanges(seed: number, n: number): ChangeRow[] {
   const r = prng(seed ^ 0x5eed);
   let nextId = 0;
   return randomChanges(
-    r, n, 0.4, 0.75,
-    (live) => (live.length > 0 && r() < 0.25 ? { ...pick(r, live) } : { rid: nextId++, cat: pick(r, DIM_CATS), lim: r() < 0.1 ? null : Math.floor(r() * 100) }),
+    r,
+    n,
+    0.4,
+    0.75,
+    (live) =>
+      live.length > 0 && r() < 0.25
+        ? { ...pick(r, live) }
+        : { rid: nextId++, cat: pick(r, DIM_CATS), lim: r() < 0.1 ? null : Math.floor(r() * 100) },
     (old) => (r() < 0.5 ? { ...old, cat: pick(r, DIM_CATS) } : { ...old, lim: Math.floor(r() * 100) }),
   );
 }
@@ -78,7 +94,15 @@ export function joinCondition(o: Row, d: Row): boolean {
 
 /** The output row of the joins: the order's and the dimension row's columns, null when padded. */
 export function joinRow(o: Row | null, d: Row | null): Row {
-  return { oid: o?.id ?? null, ocat: o?.cat ?? null, amount: o?.amount ?? null, tag: o?.tag ?? null, rid: d?.rid ?? null, dcat: d?.cat ?? null, lim: d?.lim ?? null };
+  return {
+    oid: o?.id ?? null,
+    ocat: o?.cat ?? null,
+    amount: o?.amount ?? null,
+    tag: o?.tag ?? null,
+    rid: d?.rid ?? null,
+    dcat: d?.cat ?? null,
+    lim: d?.lim ?? null,
+  };
 }
 
 /** The join types the tests run, each into its own sink. */

@@ -52,7 +52,13 @@ function reference(live: Row[]): string[] {
   return [...groups]
     .map(([bucket, rows]) => {
       const a = rows.flat();
-      return JSON.stringify([bucket, rows.length, a.length ? a.reduce((s, v) => s + v, 0) : null, a.length ? Math.min(...a) : null, a.length ? Math.max(...a) : null]);
+      return JSON.stringify([
+        bucket,
+        rows.length,
+        a.length ? a.reduce((s, v) => s + v, 0) : null,
+        a.length ? Math.min(...a) : null,
+        a.length ? Math.max(...a) : null,
+      ]);
     })
     .sort();
 }
@@ -81,7 +87,9 @@ describe('PostgreSQL upsert sink of a changelog', { skip: postgresSkip }, () => 
     const { live, emptied } = replay(orderChanges(SEED, N));
     assert.ok(emptied > 0, 'some group lost its last row (a DELETE went to the table)');
     const rows = await server.query<Record<string, string | number | null>>('SELECT bucket, n, total, lo, hi FROM buckets');
-    const table = rows.map((r) => JSON.stringify(['bucket', 'n', 'total', 'lo', 'hi'].map((c) => (r[c] === null ? null : Number(r[c]))))).sort();
+    const table = rows
+      .map((r) => JSON.stringify(['bucket', 'n', 'total', 'lo', 'hi'].map((c) => (r[c] === null ? null : Number(r[c])))))
+      .sort();
     assert.deepEqual(table, reference(live));
     t.diagnostic(`${table.length} groups at the end, ${emptied} times a group emptied, restarts ${result.restarts}`);
   });

@@ -43,7 +43,11 @@ function table(changes: ChangeRow[], upTo: number): Row[] {
 }
 
 function canon(r: Row): string {
-  return JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k] ?? null]));
+  return JSON.stringify(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k] ?? null]),
+  );
 }
 
 function sorted(rows: Row[]): string[] {
@@ -61,8 +65,14 @@ function referenceAggregate(orders: Row[]): Row[] {
   const out: Row[] = [];
   for (const [cat, rows] of groups) {
     const amounts = rows.map((r) => r.amount).filter((a): a is number => a !== null);
-    const xs = rows.filter((r) => r.tag === 'x').map((r) => r.amount).filter((a): a is number => a !== null);
-    const ys = rows.filter((r) => r.tag === 'y').map((r) => r.amount).filter((a): a is number => a !== null);
+    const xs = rows
+      .filter((r) => r.tag === 'x')
+      .map((r) => r.amount)
+      .filter((a): a is number => a !== null);
+    const ys = rows
+      .filter((r) => r.tag === 'y')
+      .map((r) => r.amount)
+      .filter((a): a is number => a !== null);
     const sum = (a: number[]) => (a.length === 0 ? null : a.reduce((s, v) => s + v, 0));
     out.push({
       cat,
@@ -97,7 +107,15 @@ function referenceTop(orders: Row[]): Row[] {
   for (const o of orders) parts.set(o.cat, [...(parts.get(o.cat) ?? []), o]);
   const out: Row[] = [];
   for (const rows of parts.values()) {
-    rows.sort((a, b) => (a.amount === b.amount ? (a.id as number) - (b.id as number) : a.amount === null ? 1 : b.amount === null ? -1 : (b.amount as number) - (a.amount as number)));
+    rows.sort((a, b) =>
+      a.amount === b.amount
+        ? (a.id as number) - (b.id as number)
+        : a.amount === null
+          ? 1
+          : b.amount === null
+            ? -1
+            : (b.amount as number) - (a.amount as number),
+    );
     rows.slice(0, TOP_N).forEach((r, i) => out.push({ ...r, rn: i + 1 }));
   }
   return out;
@@ -125,10 +143,11 @@ function offsets(file: string): Map<number, number> {
 /** Ids of the checkpoints some sink committed files for (so they completed). */
 function committedCheckpoints(out: string, sinks: string[]): number[] {
   const ids = new Set<number>();
-  for (const s of sinks) for (const f of readdirSync(join(out, s))) {
-    const m = /^changes-(\d{12})-/.exec(f);
-    if (m) ids.add(Number(m[1]));
-  }
+  for (const s of sinks)
+    for (const f of readdirSync(join(out, s))) {
+      const m = /^changes-(\d{12})-/.exec(f);
+      if (m) ids.add(Number(m[1]));
+    }
   return [...ids].sort((a, b) => a - b);
 }
 
@@ -169,8 +188,13 @@ async function runAndCheck(t: TestContext, opts: Case) {
         resume: run.resume ? 'latest' : undefined,
         unaligned: opts.unaligned,
         args: {
-          n: String(N), seed: String(opts.seed), chunk: '100', out, faults: run.faults === 'none' ? 'no' : 'yes',
-          joins: opts.joins === false ? 'no' : 'yes', minibatch: String(opts.miniBatch ?? 0),
+          n: String(N),
+          seed: String(opts.seed),
+          chunk: '100',
+          out,
+          faults: run.faults === 'none' ? 'no' : 'yes',
+          joins: opts.joins === false ? 'no' : 'yes',
+          minibatch: String(opts.miniBatch ?? 0),
         },
       });
       if (run.faults === 'fatal') {
@@ -205,11 +229,23 @@ async function runAndCheck(t: TestContext, opts: Case) {
       assert.ok(o !== undefined && d !== undefined, `checkpoint ${id} has source positions`);
       const ordersThen = table(orders, o);
       const dimsThen = table(dims, d);
-      assert.deepEqual(sorted(readUpsertJsonLines(join(out, 'agg'), { upToCheckpoint: id })), sorted(referenceAggregate(ordersThen)), `GROUP BY after checkpoint ${id} (orders ${o})`);
+      assert.deepEqual(
+        sorted(readUpsertJsonLines(join(out, 'agg'), { upToCheckpoint: id })),
+        sorted(referenceAggregate(ordersThen)),
+        `GROUP BY after checkpoint ${id} (orders ${o})`,
+      );
       if (batched) {
-        assert.deepEqual(sorted(readUpsertJsonLines(join(out, 'agg-mb'), { upToCheckpoint: id })), sorted(referenceAggregate(ordersThen)), `mini-batch GROUP BY after checkpoint ${id} (orders ${o})`);
+        assert.deepEqual(
+          sorted(readUpsertJsonLines(join(out, 'agg-mb'), { upToCheckpoint: id })),
+          sorted(referenceAggregate(ordersThen)),
+          `mini-batch GROUP BY after checkpoint ${id} (orders ${o})`,
+        );
         for (const top of ['top', 'top-mb']) {
-          assert.deepEqual(sorted(readUpsertJsonLines(join(out, top), { upToCheckpoint: id })), sorted(referenceTop(ordersThen)), `${top} after checkpoint ${id} (orders ${o})`);
+          assert.deepEqual(
+            sorted(readUpsertJsonLines(join(out, top), { upToCheckpoint: id })),
+            sorted(referenceTop(ordersThen)),
+            `${top} after checkpoint ${id} (orders ${o})`,
+          );
         }
       }
       for (const type of joinTypes) {
@@ -225,8 +261,13 @@ async function runAndCheck(t: TestContext, opts: Case) {
     const dimsEnd = table(dims, N);
     assert.deepEqual(sorted(readUpsertJsonLines(join(out, 'agg'))), sorted(referenceAggregate(ordersEnd)), 'GROUP BY at the end');
     if (batched) {
-      assert.deepEqual(sorted(readUpsertJsonLines(join(out, 'agg-mb'))), sorted(referenceAggregate(ordersEnd)), 'mini-batch GROUP BY at the end');
-      for (const top of ['top', 'top-mb']) assert.deepEqual(sorted(readUpsertJsonLines(join(out, top))), sorted(referenceTop(ordersEnd)), `${top} at the end`);
+      assert.deepEqual(
+        sorted(readUpsertJsonLines(join(out, 'agg-mb'))),
+        sorted(referenceAggregate(ordersEnd)),
+        'mini-batch GROUP BY at the end',
+      );
+      for (const top of ['top', 'top-mb'])
+        assert.deepEqual(sorted(readUpsertJsonLines(join(out, top))), sorted(referenceTop(ordersEnd)), `${top} at the end`);
       // Net changes only: a group or rank that changed several times in a bundle is written once.
       const [agg, aggMb, top, topMb] = ['agg', 'agg-mb', 'top', 'top-mb'].map((d) => committedChanges(join(out, d)));
       assert.ok(aggMb < agg, `the mini-batch GROUP BY committed fewer changes (${aggMb}) than per change (${agg})`);
@@ -237,7 +278,9 @@ async function runAndCheck(t: TestContext, opts: Case) {
       const final = readUpsertJsonLines(join(out, `join-${type}`));
       assert.deepEqual(sorted(final), sorted(referenceJoin(type, ordersEnd, dimsEnd)), `${type} join at the end`);
     }
-    t.diagnostic(`${checked} checkpoints checked, restarts ${restarts}, final groups ${referenceAggregate(ordersEnd).length}${joinTypes.length > 0 ? `, inner join rows ${referenceJoin('inner', ordersEnd, dimsEnd).length}` : ''}`);
+    t.diagnostic(
+      `${checked} checkpoints checked, restarts ${restarts}, final groups ${referenceAggregate(ordersEnd).length}${joinTypes.length > 0 ? `, inner join rows ${referenceJoin('inner', ordersEnd, dimsEnd).length}` : ''}`,
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -248,16 +291,47 @@ describe('changelog semantics: GROUP BY and regular joins over random changes', 
     await runAndCheck(t, { seed: 7, stateBackend: 'heap', runs: [{ parallelism: 2, faults: 'recovered' }] });
   });
   it('LMDB, a run at parallelism 2 that fails for good, resumed from its latest checkpoint at parallelism 3 (state rescaled): the same', async (t) => {
-    await runAndCheck(t, { seed: 13, stateBackend: 'lmdb', runs: [{ parallelism: 2, faults: 'fatal' }, { parallelism: 3, faults: 'none', resume: true }] });
+    await runAndCheck(t, {
+      seed: 13,
+      stateBackend: 'lmdb',
+      runs: [
+        { parallelism: 2, faults: 'fatal' },
+        { parallelism: 3, faults: 'none', resume: true },
+      ],
+    });
   });
   it('mini-batch, parallelism 2, heap, a throwing function and an exiting worker: GROUP BY and Top-N after every checkpoint equal the references, with fewer changes', async (t) => {
     await runAndCheck(t, { seed: 29, stateBackend: 'heap', miniBatch: 16, joins: false, runs: [{ parallelism: 2, faults: 'recovered' }] });
   });
   // Unaligned and rescaled mini-batch runs cost more than the test budget holds: EDDY_SOAK=1.
-  it('mini-batch, unaligned checkpoints, a throwing function and an exiting worker: GROUP BY and Top-N end exact', { skip: SOAK ? false : 'EDDY_SOAK=1 runs it' }, async (t) => {
-    await runAndCheck(t, { seed: 31, stateBackend: 'heap', miniBatch: 16, unaligned: true, joins: false, runs: [{ parallelism: 2, faults: 'recovered' }] });
-  });
-  it('mini-batch, LMDB, a run that fails for good resumed at parallelism 3: after every checkpoint the references', { skip: SOAK ? false : 'EDDY_SOAK=1 runs it' }, async (t) => {
-    await runAndCheck(t, { seed: 37, stateBackend: 'lmdb', miniBatch: 16, joins: false, runs: [{ parallelism: 2, faults: 'fatal' }, { parallelism: 3, faults: 'none', resume: true }] });
-  });
+  it(
+    'mini-batch, unaligned checkpoints, a throwing function and an exiting worker: GROUP BY and Top-N end exact',
+    { skip: SOAK ? false : 'EDDY_SOAK=1 runs it' },
+    async (t) => {
+      await runAndCheck(t, {
+        seed: 31,
+        stateBackend: 'heap',
+        miniBatch: 16,
+        unaligned: true,
+        joins: false,
+        runs: [{ parallelism: 2, faults: 'recovered' }],
+      });
+    },
+  );
+  it(
+    'mini-batch, LMDB, a run that fails for good resumed at parallelism 3: after every checkpoint the references',
+    { skip: SOAK ? false : 'EDDY_SOAK=1 runs it' },
+    async (t) => {
+      await runAndCheck(t, {
+        seed: 37,
+        stateBackend: 'lmdb',
+        miniBatch: 16,
+        joins: false,
+        runs: [
+          { parallelism: 2, faults: 'fatal' },
+          { parallelism: 3, faults: 'none', resume: true },
+        ],
+      });
+    },
+  );
 });

@@ -9,7 +9,14 @@ import { after, describe, it } from 'node:test';
 import { Sinks } from '../../core/connectors/index.js';
 import type { ConnectorContext, SinkWriter } from '../../core/connectors/types.js';
 import { EddyError } from '../../core/failure.js';
-import { postgresUpsertSink, readUpsertJsonLines, sinkAcceptsUpdates, upsertJsonLinesFile, upsertSinkKey, type ChangeRow } from '../../core/sql/runtime/index.js';
+import {
+  postgresUpsertSink,
+  readUpsertJsonLines,
+  sinkAcceptsUpdates,
+  upsertJsonLinesFile,
+  upsertSinkKey,
+  type ChangeRow,
+} from '../../core/sql/runtime/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eddy-changelog-sinks-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -37,11 +44,23 @@ describe('changelog sinks', () => {
     const h4 = await w.prepareCommit!(4);
     assert.deepEqual(readUpsertJsonLines(dir), [], 'nothing visible before the commit');
     await w.commit!([h3]);
-    assert.deepEqual(sortRows(readUpsertJsonLines(dir)), sortRows([{ k: 'a', n: 1 }, { k: 'b', n: 1 }]));
+    assert.deepEqual(
+      sortRows(readUpsertJsonLines(dir)),
+      sortRows([
+        { k: 'a', n: 1 },
+        { k: 'b', n: 1 },
+      ]),
+    );
     await w.commit!([h4]);
     await w.commit!([h4]); // a repeated commit (after a restore) changes nothing
     assert.deepEqual(readUpsertJsonLines(dir), [{ k: 'a', n: 2 }]);
-    assert.deepEqual(sortRows(readUpsertJsonLines(dir, { upToCheckpoint: 3 })), sortRows([{ k: 'a', n: 1 }, { k: 'b', n: 1 }]));
+    assert.deepEqual(
+      sortRows(readUpsertJsonLines(dir, { upToCheckpoint: 3 })),
+      sortRows([
+        { k: 'a', n: 1 },
+        { k: 'b', n: 1 },
+      ]),
+    );
     const lines = readdirSync(dir).filter((f) => !f.startsWith('.'));
     assert.deepEqual(lines.map((f) => f.slice(0, 21)).sort(), ['changes-000000000003-', 'changes-000000000004-']);
     // Without checkpoints the end of the job commits, ordered after every checkpoint.
@@ -62,7 +81,10 @@ describe('changelog sinks', () => {
     assert.deepEqual(sortRows(readUpsertJsonLines(dir)), sortRows([{ x: 1 }, { x: 1 }, { x: 2 }]));
     w.write({ kind: '-D', row: { x: 3 } });
     await w.commit!([await w.prepareCommit!(2)]);
-    assert.throws(() => readUpsertJsonLines(dir), (e: EddyError) => e.code === 'MALFORMED_RECORD' && /retracts the row \{"x":3\} 1 more time/.test(e.message));
+    assert.throws(
+      () => readUpsertJsonLines(dir),
+      (e: EddyError) => e.code === 'MALFORMED_RECORD' && /retracts the row \{"x":3\} 1 more time/.test(e.message),
+    );
     await w.close?.();
   });
 
@@ -83,10 +105,16 @@ describe('changelog sinks', () => {
       () => postgresUpsertSink({ connectionString: 'postgres://127.0.0.1:1/x', table: 't', columns: ['id'], key: [] }),
       (e: EddyError) => e.code === 'JOB_INVALID' && /needs key/.test(e.message) && !e.message.includes('\n'),
     );
-    assert.throws(() => readUpsertJsonLines(join(root, 'nope')), (e: EddyError) => e.code === 'INPUT_NOT_FOUND' && e.message.includes('nope'));
+    assert.throws(
+      () => readUpsertJsonLines(join(root, 'nope')),
+      (e: EddyError) => e.code === 'INPUT_NOT_FOUND' && e.message.includes('nope'),
+    );
     const dir = join(root, 'bad');
     mkdirSync(dir);
     writeFileSync(join(dir, 'changes-000000000001-0-abcd-0.jsonl'), '{"kind":"+I","key":[1],"row":{}}\nnot json\n');
-    assert.throws(() => readUpsertJsonLines(dir), (e: EddyError) => e.code === 'MALFORMED_RECORD' && /line 2 of/.test(e.message));
+    assert.throws(
+      () => readUpsertJsonLines(dir),
+      (e: EddyError) => e.code === 'MALFORMED_RECORD' && /line 2 of/.test(e.message),
+    );
   });
 });

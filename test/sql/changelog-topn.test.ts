@@ -15,7 +15,11 @@ const N = 1500;
 const SEED = 5;
 
 function canon(r: Row): string {
-  return JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k] ?? null]));
+  return JSON.stringify(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k] ?? null]),
+  );
 }
 
 /** The rows a changelog leaves (each at most once here: a count outside 0..1 fails). */
@@ -26,7 +30,10 @@ function materialize(changes: ChangeRow[]): string[] {
     count.set(k, (count.get(k) ?? 0) + (c.kind === '+I' || c.kind === '+U' ? 1 : -1));
   }
   for (const [k, n] of count) assert.ok(n === 0 || n === 1, `row ${k} ends with count ${n}`);
-  return [...count].filter(([, n]) => n === 1).map(([k]) => k).sort();
+  return [...count]
+    .filter(([, n]) => n === 1)
+    .map(([k]) => k)
+    .sort();
 }
 
 /** The live rows of a changelog input. */

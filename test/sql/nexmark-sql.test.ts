@@ -25,7 +25,11 @@ const SETTINGS: Record<string, Record<string, string>> = {
   // The Nexmark reference config: mini-batch 2 s / 50,000 rows (at these sizes one bundle per barrier or per run).
   reference: { 'sql.conf': join(repoRoot, 'examples', 'nexmark-sql', 'sql-conf.yaml') },
   // Bundles of 64 rows, given as --arg: many bundles per run, each a net change.
-  'mini-batch 64 rows': { 'table.exec.mini-batch.enabled': 'true', 'table.exec.mini-batch.allow-latency': '2 s', 'table.exec.mini-batch.size': '64' },
+  'mini-batch 64 rows': {
+    'table.exec.mini-batch.enabled': 'true',
+    'table.exec.mini-batch.allow-latency': '2 s',
+    'table.exec.mini-batch.size': '64',
+  },
   // Flink's defaults: every change emitted.
   'no mini-batch': {},
 };
@@ -52,13 +56,28 @@ function runsOf(q: string): Array<{ parallelism: number; settings: string }> {
  * record. The order only saves time: a query whose plan changes shape just starts cold.
  */
 const RUNS: Record<string, { events: number; rate: number }> = {
-  q0: { events: 2_000, rate: 1000 }, q1: { events: 2_000, rate: 1000 }, q2: { events: 5_000, rate: 1000 }, q10: { events: 2_000, rate: 1000 },
-  q13: { events: 2_000, rate: 1000 }, q14: { events: 12_000, rate: 1000 }, q21: { events: 2_000, rate: 1000 }, q22: { events: 2_000, rate: 1000 },
-  q11: { events: 3_000, rate: 100 }, q12: { events: 3_000, rate: 1000 }, q15: { events: 2_000, rate: 1000 }, q16: { events: 2_000, rate: 1000 },
-  q17: { events: 2_000, rate: 1000 }, q18: { events: 3_000, rate: 1000 }, q19: { events: 3_000, rate: 1000 },
-  q3: { events: 8_000, rate: 1000 }, q20: { events: 5_000, rate: 1000 },
-  q7: { events: 3_000, rate: 100 }, q9: { events: 3_000, rate: 1000 },
-  q4: { events: 3_000, rate: 1000 }, q5: { events: 1_500, rate: 100 }, q8: { events: 2_000, rate: 100 },
+  q0: { events: 2_000, rate: 1000 },
+  q1: { events: 2_000, rate: 1000 },
+  q2: { events: 5_000, rate: 1000 },
+  q10: { events: 2_000, rate: 1000 },
+  q13: { events: 2_000, rate: 1000 },
+  q14: { events: 12_000, rate: 1000 },
+  q21: { events: 2_000, rate: 1000 },
+  q22: { events: 2_000, rate: 1000 },
+  q11: { events: 3_000, rate: 100 },
+  q12: { events: 3_000, rate: 1000 },
+  q15: { events: 2_000, rate: 1000 },
+  q16: { events: 2_000, rate: 1000 },
+  q17: { events: 2_000, rate: 1000 },
+  q18: { events: 3_000, rate: 1000 },
+  q19: { events: 3_000, rate: 1000 },
+  q3: { events: 8_000, rate: 1000 },
+  q20: { events: 5_000, rate: 1000 },
+  q7: { events: 3_000, rate: 100 },
+  q9: { events: 3_000, rate: 1000 },
+  q4: { events: 3_000, rate: 1000 },
+  q5: { events: 1_500, rate: 100 },
+  q8: { events: 2_000, rate: 100 },
   q6: { events: 6_000, rate: 1000 },
 };
 
@@ -101,21 +120,31 @@ describe('nexmark SQL against the plain references of the DataStream queries', (
     // A query whose result is known to differ runs as a TODO: reported, not failing the suite, and it passes once fixed.
     const todo = SQL_DIFFERS[q] ? `${q} differs today: ${SQL_DIFFERS[q]}` : false;
     const runs = runsOf(q);
-    it(`${q}: SQL ${runs.map((r) => `at parallelism ${r.parallelism} (${r.settings})`).join(', ')} equals the reference`, { skip: skip ? `${q} cannot run yet: ${skip}` : false, todo }, async () => {
-      const n = events * SOAK;
-      const key = `${n}@${rate}`;
-      if (!data.has(key)) data.set(key, generate(n, rate));
-      // q12 counts in windows of the wall clock: its `compare` keeps the per-bidder totals, which are reproducible.
-      const { expected: reference, compare = (r: Row[]) => r } = REFERENCES[q];
-      const expected = reference(data.get(key)!).map(normalize);
-      assert.ok(expected.length > 0, `${q}: the reference has rows at ${n} events`);
-      for (const { parallelism, settings } of runs) {
-        const res = await runJob(join(repoRoot, 'dist', 'examples', 'nexmark-sql', 'run.js'), { parallelism, args: { events: String(n), rate: String(rate), query: q, sink: 'collect', ...SETTINGS[settings] } });
-        const got = compare((ADJUST[q] ?? ((r) => r))(finalTable(Object.values(res.collected).flat())));
-        const [g, e] = [multiset(got), multiset(expected)];
-        if (g.length !== e.length) assert.fail(`${q} at parallelism ${parallelism} (${settings}): SQL has ${g.length} rows, the reference ${e.length}; first SQL row ${g[0]}, first reference row ${e[0]}`);
-        assert.deepEqual(g, e, `${q} at parallelism ${parallelism} (${settings})`);
-      }
-    });
+    it(
+      `${q}: SQL ${runs.map((r) => `at parallelism ${r.parallelism} (${r.settings})`).join(', ')} equals the reference`,
+      { skip: skip ? `${q} cannot run yet: ${skip}` : false, todo },
+      async () => {
+        const n = events * SOAK;
+        const key = `${n}@${rate}`;
+        if (!data.has(key)) data.set(key, generate(n, rate));
+        // q12 counts in windows of the wall clock: its `compare` keeps the per-bidder totals, which are reproducible.
+        const { expected: reference, compare = (r: Row[]) => r } = REFERENCES[q];
+        const expected = reference(data.get(key)!).map(normalize);
+        assert.ok(expected.length > 0, `${q}: the reference has rows at ${n} events`);
+        for (const { parallelism, settings } of runs) {
+          const res = await runJob(join(repoRoot, 'dist', 'examples', 'nexmark-sql', 'run.js'), {
+            parallelism,
+            args: { events: String(n), rate: String(rate), query: q, sink: 'collect', ...SETTINGS[settings] },
+          });
+          const got = compare((ADJUST[q] ?? ((r) => r))(finalTable(Object.values(res.collected).flat())));
+          const [g, e] = [multiset(got), multiset(expected)];
+          if (g.length !== e.length)
+            assert.fail(
+              `${q} at parallelism ${parallelism} (${settings}): SQL has ${g.length} rows, the reference ${e.length}; first SQL row ${g[0]}, first reference row ${e[0]}`,
+            );
+          assert.deepEqual(g, e, `${q} at parallelism ${parallelism} (${settings})`);
+        }
+      },
+    );
   }
 });

@@ -30,7 +30,10 @@ describe('materialized result table', () => {
       }
       for (const c of changes) table.apply(c);
     }
-    const got = table.all().map((r) => `${r.k}=${r.v}`).sort();
+    const got = table
+      .all()
+      .map((r) => `${r.k}=${r.v}`)
+      .sort();
     const want = [...current].map(([k, v]) => `${k}=${v}`).sort();
     assert.deepEqual(got, want);
     assert.equal(table.unmatched, 0);
@@ -41,18 +44,29 @@ describe('materialized result table', () => {
     for (const a of [1, 2, 1, 3]) t.apply({ kind: '+I', row: { a } });
     t.apply({ kind: '-U', row: { a: 1 } });
     t.apply({ kind: '+U', row: { a: 9 } });
-    assert.deepEqual(t.all().map((r) => r.a), [1, 2, 3, 9]);
+    assert.deepEqual(
+      t.all().map((r) => r.a),
+      [1, 2, 3, 9],
+    );
     t.apply({ kind: '-D', row: { a: 7 } });
     assert.equal(t.unmatched, 1);
-    assert.deepEqual(t.tail(2).map((r) => r.a), [3, 9]);
+    assert.deepEqual(
+      t.tail(2).map((r) => r.a),
+      [3, 9],
+    );
   });
 });
 
 describe('frame rendering', () => {
   it('fits width and height, shows the newest rows, right-aligns numbers and formats TIMESTAMP', () => {
     const t = new MaterializedTable(['number', 'name', 'ts']);
-    for (let i = 0; i < 30; i++) t.apply({ kind: '+I', row: { number: i, name: `name-${'x'.repeat(i)}`, ts: Date.UTC(2015, 6, 15, 0, 0, i) } });
-    const lines = renderFrame(t, [{ name: 'number' }, { name: 'name' }, { name: 'ts', type: 'TIMESTAMP(3)' }], { width: 60, height: 12, status: 'running' });
+    for (let i = 0; i < 30; i++)
+      t.apply({ kind: '+I', row: { number: i, name: `name-${'x'.repeat(i)}`, ts: Date.UTC(2015, 6, 15, 0, 0, i) } });
+    const lines = renderFrame(t, [{ name: 'number' }, { name: 'name' }, { name: 'ts', type: 'TIMESTAMP(3)' }], {
+      width: 60,
+      height: 12,
+      status: 'running',
+    });
     assert.equal(lines.length, 11, 'height - 1 lines');
     for (const l of lines) assert.ok(l.length <= 59, `line within width - 1: ${JSON.stringify(l)}`);
     assert.match(lines[0], /^number \| name +\| ts/);
@@ -75,9 +89,13 @@ describe('frame rendering', () => {
 
 describe('statement splitting', () => {
   it('cuts at ; outside strings, quoted names and comments, and keeps the unfinished rest', () => {
-    const text = "CREATE TABLE t (a INT) WITH ('x' = 'a;b');\n-- a comment; with a semicolon\nSELECT `we;ird` FROM t /* ; */ WHERE a = 1;  SELECT\n  a";
+    const text =
+      "CREATE TABLE t (a INT) WITH ('x' = 'a;b');\n-- a comment; with a semicolon\nSELECT `we;ird` FROM t /* ; */ WHERE a = 1;  SELECT\n  a";
     const { statements, rest } = splitStatements(text);
-    assert.deepEqual(statements, ["CREATE TABLE t (a INT) WITH ('x' = 'a;b')", '-- a comment; with a semicolon\nSELECT `we;ird` FROM t /* ; */ WHERE a = 1']);
+    assert.deepEqual(statements, [
+      "CREATE TABLE t (a INT) WITH ('x' = 'a;b')",
+      '-- a comment; with a semicolon\nSELECT `we;ird` FROM t /* ; */ WHERE a = 1',
+    ]);
     assert.equal(rest, '  SELECT\n  a');
     assert.equal(leadingWords(statements[1], 2), 'SELECT `WE;IRD`');
     assert.equal(leadingWords('  show\n tables ', 2), 'SHOW TABLES');

@@ -42,7 +42,9 @@ describe('SQL changelog plans into upsert sinks', () => {
     it(`GROUP BY, LEFT JOIN and Top-N at parallelism ${parallelism}`, { timeout: 120_000 }, async () => {
       const out = join(dir, `p${parallelism}`);
       const script = join(dir, `changelog-${parallelism}.sql`);
-      writeFileSync(script, `
+      writeFileSync(
+        script,
+        `
         CREATE TABLE orders (oid BIGINT, cust BIGINT, amount INT) WITH ('connector' = 'filesystem', 'path' = '${join(dir, 'orders.jsonl')}', 'format' = 'json');
         CREATE TABLE customers (cid BIGINT, region VARCHAR) WITH ('connector' = 'filesystem', 'path' = '${join(dir, 'customers.jsonl')}', 'format' = 'json');
         CREATE TABLE per_cust (cust BIGINT, n BIGINT, total INT, biggest INT, PRIMARY KEY (cust) NOT ENFORCED)
@@ -56,7 +58,8 @@ describe('SQL changelog plans into upsert sinks', () => {
         INSERT INTO top2 SELECT cust, oid, amount FROM (
           SELECT cust, oid, amount, ROW_NUMBER() OVER (PARTITION BY cust ORDER BY amount DESC, oid) AS rn FROM orders
         ) WHERE rn <= 2;
-      `);
+      `,
+      );
       await runJob(SQL_JOB, { parallelism, args: { 'sql.file': script } });
 
       const perCust = new Map<number, { cust: number; n: number; total: number; biggest: number }>();
@@ -71,13 +74,24 @@ describe('SQL changelog plans into upsert sinks', () => {
       assert.deepEqual(canonRows(readUpsertJsonLines(join(out, 'per_cust'))), canonRows([...perCust.values()].filter((g) => g.n > 3)));
 
       const region = new Map(customers.map((c) => [c.cid, c.region]));
-      assert.deepEqual(canonRows(readUpsertJsonLines(join(out, 'with_region'))), canonRows(orders.map((o) => ({ oid: o.oid, region: region.get(o.cust) ?? null }))));
+      assert.deepEqual(
+        canonRows(readUpsertJsonLines(join(out, 'with_region'))),
+        canonRows(orders.map((o) => ({ oid: o.oid, region: region.get(o.cust) ?? null }))),
+      );
 
       const top: Order[] = [];
       for (const cust of new Set(orders.map((o) => o.cust))) {
-        top.push(...orders.filter((o) => o.cust === cust).sort((a, b) => b.amount - a.amount || a.oid - b.oid).slice(0, 2));
+        top.push(
+          ...orders
+            .filter((o) => o.cust === cust)
+            .sort((a, b) => b.amount - a.amount || a.oid - b.oid)
+            .slice(0, 2),
+        );
       }
-      assert.deepEqual(canonRows(readUpsertJsonLines(join(out, 'top2'))), canonRows(top.map((o) => ({ cust: o.cust, oid: o.oid, amount: o.amount }))));
+      assert.deepEqual(
+        canonRows(readUpsertJsonLines(join(out, 'top2'))),
+        canonRows(top.map((o) => ({ cust: o.cust, oid: o.oid, amount: o.amount }))),
+      );
     });
   }
 });

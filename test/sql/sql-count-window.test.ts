@@ -10,12 +10,20 @@ import { describe, it } from 'node:test';
 import { assertSqlCases, tablesInTempDir } from '../helpers/sql-cases.js';
 import { prng } from '../helpers/prng.js';
 
-interface Ev { id: number; g: number | null; ts: number }
+interface Ev {
+  id: number;
+  g: number | null;
+  ts: number;
+}
 const SIZE = 1000;
 
 function events(): Ev[] {
   const rnd = prng(41);
-  return Array.from({ length: 300 }, (_, id) => ({ id, g: rnd() < 0.15 ? null : Math.floor(rnd() * 6), ts: id * 20 + Math.floor(rnd() * 15) }));
+  return Array.from({ length: 300 }, (_, id) => ({
+    id,
+    g: rnd() < 0.15 ? null : Math.floor(rnd() * 6),
+    ts: id * 20 + Math.floor(rnd() * 15),
+  }));
 }
 
 function counts(rows: Ev[], by: (e: Ev) => unknown): Map<string, { g: unknown; start: number; n: number }> {
@@ -37,9 +45,24 @@ describe('SQL counting window aggregates', () => {
     const tumble = "TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' SECOND))";
     const byGroup = [...counts(fx.data, (e) => e.g).values()].map((c) => ({ g: c.g, ws: c.start, n: c.n, m: c.n }));
     const all = [...counts(fx.data, () => 0).values()].map((c) => ({ ws: c.start, we: c.start + SIZE, n: c.n }));
-    await assertSqlCases(fx.dir, ddl, [
-      { name: 'by_group', cols: 'g BIGINT, ws TIMESTAMP(3), n BIGINT, m BIGINT', sql: `SELECT g, window_start, COUNT(*), COUNT(*) FROM ${tumble} GROUP BY g, window_start, window_end`, expected: byGroup },
-      { name: 'all_rows', cols: 'ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT', sql: `SELECT window_start, window_end, COUNT(*) FROM ${tumble} GROUP BY window_start, window_end`, expected: all },
-    ], 2);
+    await assertSqlCases(
+      fx.dir,
+      ddl,
+      [
+        {
+          name: 'by_group',
+          cols: 'g BIGINT, ws TIMESTAMP(3), n BIGINT, m BIGINT',
+          sql: `SELECT g, window_start, COUNT(*), COUNT(*) FROM ${tumble} GROUP BY g, window_start, window_end`,
+          expected: byGroup,
+        },
+        {
+          name: 'all_rows',
+          cols: 'ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT',
+          sql: `SELECT window_start, window_end, COUNT(*) FROM ${tumble} GROUP BY window_start, window_end`,
+          expected: all,
+        },
+      ],
+      2,
+    );
   });
 });

@@ -14,7 +14,12 @@ import { describe, it } from 'node:test';
 import { assertSqlCases, tablesInTempDir } from '../helpers/sql-cases.js';
 
 type Row = Record<string, unknown>;
-interface Bid { id: number; price: number | null; ts: number | null; word: string | null }
+interface Bid {
+  id: number;
+  price: number | null;
+  ts: number | null;
+  word: string | null;
+}
 
 const HOUR_MS = 3_600_000;
 
@@ -33,8 +38,10 @@ const times908 = (p: number | null): number | null => (p === null ? null : (p * 
 const hour = (ts: number | null): number | null => (ts === null ? null : Math.floor(ts / HOUR_MS) % 24);
 const ge = (x: number | null, y: number): boolean | null => (x === null ? null : x >= y);
 const le = (x: number | null, y: number): boolean | null => (x === null ? null : x <= y);
-const and = (a: boolean | null, b: boolean | null): boolean | null => (a === false || b === false ? false : a === null || b === null ? null : true);
-const or = (a: boolean | null, b: boolean | null): boolean | null => (a === true || b === true ? true : a === null || b === null ? null : false);
+const and = (a: boolean | null, b: boolean | null): boolean | null =>
+  a === false || b === false ? false : a === null || b === null ? null : true;
+const or = (a: boolean | null, b: boolean | null): boolean | null =>
+  a === true || b === true ? true : a === null || b === null ? null : false;
 function timeType(ts: number | null): string {
   if (and(ge(hour(ts), 8), le(hour(ts), 18)) === true) return 'dayTime';
   if (or(le(hour(ts), 6), ge(hour(ts), 20)) === true) return 'nightTime';
@@ -47,8 +54,12 @@ describe('SQL common subexpressions', () => {
 
   it('shared subexpressions give the rows of evaluating each occurrence, and non-deterministic calls are not shared', async () => {
     // Each returns how often it was called in this worker; each is called by one statement only.
-    writeFileSync(join(fx.dir, 'tally.mjs'), "let n = 0;\nexport default function tally(s) { return ++n; }\ntally.resultType = 'BIGINT';\n");
-    const volatile = (name: string): string => `let n = 0;\nexport default function ${name}(s) { return ++n; }\n${name}.resultType = 'BIGINT';\n${name}.deterministic = false;\n`;
+    writeFileSync(
+      join(fx.dir, 'tally.mjs'),
+      "let n = 0;\nexport default function tally(s) { return ++n; }\ntally.resultType = 'BIGINT';\n",
+    );
+    const volatile = (name: string): string =>
+      `let n = 0;\nexport default function ${name}(s) { return ++n; }\n${name}.resultType = 'BIGINT';\n${name}.deterministic = false;\n`;
     writeFileSync(join(fx.dir, 'draw.mjs'), volatile('draw'));
     writeFileSync(join(fx.dir, 'pick.mjs'), volatile('pick'));
     const rows = fx.data;
@@ -64,41 +75,66 @@ CREATE VIEW picked AS SELECT id, pick(word) AS d FROM bids WHERE id < 12;
       const p = times908(r.price);
       return p !== null && p > 10 && p < 1000;
     });
-    const q14 = inRange.map((r) => ({ id: r.id, price: times908(r.price), t: timeType(r.ts), twice: r.price === null ? null : r.price * 2 + r.price * 2 }));
+    const q14 = inRange.map((r) => ({
+      id: r.id,
+      price: times908(r.price),
+      t: timeType(r.ts),
+      twice: r.price === null ? null : r.price * 2 + r.price * 2,
+    }));
     // NULLs through shared arithmetic and a shared CASE, with no WHERE to drop them; one
     // function at two arities (SUBSTRING) is two different operations.
     const nulls = rows.map((r) => {
       const h = hour(r.ts);
       const bucket = h === null ? null : h >= 12 ? 'pm' : 'am';
-      return { id: r.id, a: r.price === null ? null : r.price + 1, b: r.price === null || h === null ? null : (r.price + 1) * h, c: bucket, d: bucket === null ? null : `${bucket}!`, n: cCount(r.word), m: cCount(r.word), s2: r.word?.slice(1) ?? null, s3: r.word?.slice(1, 2) ?? null };
+      return {
+        id: r.id,
+        a: r.price === null ? null : r.price + 1,
+        b: r.price === null || h === null ? null : (r.price + 1) * h,
+        c: bucket,
+        d: bucket === null ? null : `${bucket}!`,
+        n: cCount(r.word),
+        m: cCount(r.word),
+        s2: r.word?.slice(1) ?? null,
+        s3: r.word?.slice(1, 2) ?? null,
+      };
     });
     // Rows reach the calc in file order at parallelism 1: the k-th row's call numbers follow.
     const calls = rows.filter((r) => r.id >= 12).map((r, k) => ({ id: r.id, t1: k + 1, t2: k + 1, d1: 2 * k + 1, d2: 2 * k + 2 }));
     const viewed = rows.filter((r) => r.id < 12).map((r, k) => ({ id: r.id, x: k + 1, y: k + 1 }));
-    await assertSqlCases(fx.dir, ddl, [
-      {
-        name: 'q14',
-        cols: 'id BIGINT, price DECIMAL(23, 3), t VARCHAR, twice BIGINT',
-        sql: `SELECT id, 0.908 * price AS price,
+    await assertSqlCases(
+      fx.dir,
+      ddl,
+      [
+        {
+          name: 'q14',
+          cols: 'id BIGINT, price DECIMAL(23, 3), t VARCHAR, twice BIGINT',
+          sql: `SELECT id, 0.908 * price AS price,
   CASE WHEN HOUR(ts) >= 8 AND HOUR(ts) <= 18 THEN 'dayTime' WHEN HOUR(ts) <= 6 OR HOUR(ts) >= 20 THEN 'nightTime' ELSE 'otherTime' END AS t,
   price * 2 + price * 2 AS twice
 FROM bids WHERE 0.908 * price > 10 AND 0.908 * price < 1000`,
-        expected: q14 as Row[],
-      },
-      {
-        name: 'nulls',
-        cols: 'id BIGINT, a BIGINT, b BIGINT, c VARCHAR, d VARCHAR, n BIGINT, m BIGINT, s2 VARCHAR, s3 VARCHAR',
-        sql: `SELECT id, price + 1 AS a, (price + 1) * HOUR(ts) AS b,
+          expected: q14 as Row[],
+        },
+        {
+          name: 'nulls',
+          cols: 'id BIGINT, a BIGINT, b BIGINT, c VARCHAR, d VARCHAR, n BIGINT, m BIGINT, s2 VARCHAR, s3 VARCHAR',
+          sql: `SELECT id, price + 1 AS a, (price + 1) * HOUR(ts) AS b,
   CASE WHEN HOUR(ts) >= 12 THEN 'pm' WHEN HOUR(ts) < 12 THEN 'am' END AS c,
   CASE WHEN HOUR(ts) >= 12 THEN 'pm' WHEN HOUR(ts) < 12 THEN 'am' END || '!' AS d,
   CHAR_LENGTH(word) - CHAR_LENGTH(REGEXP_REPLACE(word, 'c', '')) AS n,
   CHAR_LENGTH(word) - CHAR_LENGTH(REGEXP_REPLACE(word, 'c', '')) AS m,
   SUBSTRING(word, 2) AS s2, SUBSTRING(word, 2, 1) AS s3
 FROM bids`,
-        expected: nulls as Row[],
-      },
-      { name: 'calls', cols: 'id BIGINT, t1 BIGINT, t2 BIGINT, d1 BIGINT, d2 BIGINT', sql: 'SELECT id, tally(word) AS t1, tally(word) AS t2, draw(word) AS d1, draw(word) AS d2 FROM bids WHERE id >= 12', expected: calls as Row[] },
-      { name: 'viewed', cols: 'id BIGINT, x BIGINT, y BIGINT', sql: 'SELECT id, d AS x, d AS y FROM picked', expected: viewed as Row[] },
-    ], 1);
+          expected: nulls as Row[],
+        },
+        {
+          name: 'calls',
+          cols: 'id BIGINT, t1 BIGINT, t2 BIGINT, d1 BIGINT, d2 BIGINT',
+          sql: 'SELECT id, tally(word) AS t1, tally(word) AS t2, draw(word) AS d1, draw(word) AS d2 FROM bids WHERE id >= 12',
+          expected: calls as Row[],
+        },
+        { name: 'viewed', cols: 'id BIGINT, x BIGINT, y BIGINT', sql: 'SELECT id, d AS x, d AS y FROM picked', expected: viewed as Row[] },
+      ],
+      1,
+    );
   });
 });

@@ -13,7 +13,19 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
 import { runJob } from '../../core/index.js';
-import { additionType, avgType, decimalAdd, decimalCast, decimalDivide, decimalModulo, decimalMultiply, decimalSum, divisionType, moduloType, sumType } from '../../core/sql/decimal.js';
+import {
+  additionType,
+  avgType,
+  decimalAdd,
+  decimalCast,
+  decimalDivide,
+  decimalModulo,
+  decimalMultiply,
+  decimalSum,
+  divisionType,
+  moduloType,
+  sumType,
+} from '../../core/sql/decimal.js';
 import { readUpsertJsonLines } from '../../core/sql/runtime/upsert-json-lines.js';
 import { T, type SqlType } from '../../core/sql/types.js';
 import { readJsonLinesDir } from '../helpers/json-rows.js';
@@ -75,8 +87,12 @@ function javaDivide(x: D, y: D, s: number): bigint {
 function adjust(p: number, s: number): SqlType {
   return p <= 38 ? dec(p, s) : dec(38, Math.max(38 - (p - s), Math.min(s, 6)));
 }
-const refAdd = (p1: number, s1: number, p2: number, s2: number) => adjust(Math.max(p1 - s1, p2 - s2) + Math.max(s1, s2) + 1, Math.max(s1, s2));
-const refDiv = (p1: number, s1: number, p2: number, s2: number) => { const s = Math.max(6, s1 + p2 + 1); return adjust(p1 - s1 + s2 + s, s); };
+const refAdd = (p1: number, s1: number, p2: number, s2: number) =>
+  adjust(Math.max(p1 - s1, p2 - s2) + Math.max(s1, s2) + 1, Math.max(s1, s2));
+const refDiv = (p1: number, s1: number, p2: number, s2: number) => {
+  const s = Math.max(6, s1 + p2 + 1);
+  return adjust(p1 - s1 + s2 + s, s);
+};
 const refMod = (p1: number, s1: number, p2: number, s2: number) => adjust(Math.min(p1 - s1, p2 - s2) + Math.max(s1, s2), Math.max(s1, s2));
 
 /** A random decimal string of at most p digits and exactly s fraction digits (some zero, some negative). */
@@ -89,7 +105,7 @@ function randomDecimal(rnd: () => number, p: number, s: number): string {
   return text(n, s);
 }
 
-describe('SQL DECIMAL after Flink\'s rules', () => {
+describe("SQL DECIMAL after Flink's rules", () => {
   it('result types of + - / %, SUM and AVG', () => {
     const rnd = prng(3);
     for (let i = 0; i < 2000; i++) {
@@ -113,7 +129,14 @@ describe('SQL DECIMAL after Flink\'s rules', () => {
 
   it('+ - / % exact and HALF_UP against BigInt over random operands, NULL past the precision', () => {
     const rnd = prng(17);
-    const shapes: Array<[number, number, number, number]> = [[10, 2, 12, 4], [15, 0, 15, 15], [7, 7, 3, 0], [38, 10, 20, 2], [38, 0, 38, 0], [5, 1, 5, 3]];
+    const shapes: Array<[number, number, number, number]> = [
+      [10, 2, 12, 4],
+      [15, 0, 15, 15],
+      [7, 7, 3, 0],
+      [38, 10, 20, 2],
+      [38, 0, 38, 0],
+      [5, 1, 5, 3],
+    ];
     for (const [p1, s1, p2, s2] of shapes) {
       const [ta, tb] = [dec(p1, s1), dec(p2, s2)];
       const [tadd, tdiv, tmod] = [additionType(ta, tb)!, divisionType(ta, tb)!, moduloType(ta, tb)!];
@@ -130,8 +153,16 @@ describe('SQL DECIMAL after Flink\'s rules', () => {
         // Exact at the common scale, then rounded to the result's (smaller when 38 digits cut it).
         const sAdd = tadd.scale!;
         const common = Math.max(dx[1], dy[1], s1, s2);
-        assert.equal(add(Number(x), Number(y)), value(at([at(dx, common) + at(dy, common), common], sAdd), tadd.precision!, sAdd), `+ ${what}`);
-        assert.equal(sub(Number(x), Number(y)), value(at([at(dx, common) - at(dy, common), common], sAdd), tadd.precision!, sAdd), `- ${what}`);
+        assert.equal(
+          add(Number(x), Number(y)),
+          value(at([at(dx, common) + at(dy, common), common], sAdd), tadd.precision!, sAdd),
+          `+ ${what}`,
+        );
+        assert.equal(
+          sub(Number(x), Number(y)),
+          value(at([at(dx, common) - at(dy, common), common], sAdd), tadd.precision!, sAdd),
+          `- ${what}`,
+        );
         if (dy[0] === 0n) {
           assert.throws(() => div(Number(x), Number(y)), /division by zero/);
           continue;
@@ -158,8 +189,21 @@ describe('SQL DECIMAL after Flink\'s rules', () => {
   it('CAST and the sink column round HALF_UP and give NULL past the precision', () => {
     const c = decimalCast(5, 2);
     const cases: Array<[unknown, number | null]> = [
-      [1.005, 1.01], [-1.005, -1.01], [1.004, 1], [2.675, 2.68], [999.994, 999.99], [999.995, null], [-999.995, null],
-      ['12.345', 12.35], ['-0.005', -0.01], ['1e2', 100], ['abc', null], [0, 0], [null, null], [Infinity, null], [true, 1],
+      [1.005, 1.01],
+      [-1.005, -1.01],
+      [1.004, 1],
+      [2.675, 2.68],
+      [999.994, 999.99],
+      [999.995, null],
+      [-999.995, null],
+      ['12.345', 12.35],
+      ['-0.005', -0.01],
+      ['1e2', 100],
+      ['abc', null],
+      [0, 0],
+      [null, null],
+      [Infinity, null],
+      [true, 1],
     ];
     for (const [v, want] of cases) assert.equal(c(v), want, `CAST(${String(v)} AS DECIMAL(5, 2))`);
     const rnd = prng(23);
@@ -206,7 +250,13 @@ describe('SQL DECIMAL after Flink\'s rules', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-decimal-rules-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const rnd = prng(31);
-    const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, k: i % 4, ts: 1_000 * i, a: randomDecimal(rnd, 8, 2), b: randomDecimal(rnd, 10, 4) }));
+    const rows = Array.from({ length: 300 }, (_, i) => ({
+      id: i,
+      k: i % 4,
+      ts: 1_000 * i,
+      a: randomDecimal(rnd, 8, 2),
+      b: randomDecimal(rnd, 10, 4),
+    }));
     // JSON numbers written as the decimal text (as Flink's JSON format reads them).
     writeFileSync(join(dir, 'in.jsonl'), rows.map((r) => `{"id":${r.id},"k":${r.k},"ts":${r.ts},"a":${r.a},"b":${r.b}}`).join('\n') + '\n');
 
@@ -214,7 +264,9 @@ describe('SQL DECIMAL after Flink\'s rules', () => {
     for (const parallelism of process.env.EDDY_SOAK === '1' ? [1, 3] : [3]) {
       it(`arithmetic, CAST, the sink's cast, SUM and AVG (window and GROUP BY) at parallelism ${parallelism}`, async () => {
         const out = join(dir, `p${parallelism}`);
-        writeFileSync(join(dir, `q${parallelism}.sql`), `
+        writeFileSync(
+          join(dir, `q${parallelism}.sql`),
+          `
 CREATE TABLE src (id BIGINT, k INT, ts TIMESTAMP(3), a DECIMAL(8, 2), b DECIMAL(10, 4), WATERMARK FOR ts AS ts - INTERVAL '0' SECOND)
   WITH ('connector' = 'filesystem', 'path' = '${dir}/in.jsonl', 'format' = 'json');
 CREATE TABLE calc (id BIGINT, s DECIMAL(12, 4), d DECIMAL(12, 4), q DECIMAL(30, 15), m DECIMAL(10, 4), c DECIMAL(6, 1), narrow DECIMAL(9, 1))
@@ -223,7 +275,8 @@ CREATE TABLE win (k INT, ws TIMESTAMP(3), s DECIMAL(38, 2), av DECIMAL(38, 6)) W
 CREATE TABLE grp (k INT, s DECIMAL(38, 4), av DECIMAL(38, 6), PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'filesystem', 'path' = '${out}/grp', 'format' = 'json');
 INSERT INTO calc SELECT id, a + b, a - b, CASE WHEN b <> 0 THEN a / b END, CASE WHEN b <> 0 THEN a % b END, CAST(a * b AS DECIMAL(6, 1)), b FROM src;
 INSERT INTO win SELECT k, window_start, SUM(a), AVG(a) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '50' SECOND)) GROUP BY k, window_start, window_end;
-INSERT INTO grp SELECT k, SUM(b), AVG(b) FROM src GROUP BY k;`);
+INSERT INTO grp SELECT k, SUM(b), AVG(b) FROM src GROUP BY k;`,
+        );
         await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, `q${parallelism}.sql`) } });
 
         const calc = readJsonLinesDir(join(out, 'calc')).sort((x, y) => (x.id as number) - (y.id as number));
@@ -256,7 +309,10 @@ INSERT INTO grp SELECT k, SUM(b), AVG(b) FROM src GROUP BY k;`);
           for (let k = 0; k < 4; k++) {
             const xs = rows.filter((r) => r.k === k && Math.floor(r.ts / 50_000) === w).map((r) => at(parse(r.a), 2));
             const total = xs.reduce((x, y) => x + y, 0n);
-            wantWin.set(`${k}@${w * 50_000}`, { s: value(total, 38, 2), av: value(javaDivide([total, 2], [BigInt(xs.length), 0], 6), 38, 6) });
+            wantWin.set(`${k}@${w * 50_000}`, {
+              s: value(total, 38, 2),
+              av: value(javaDivide([total, 2], [BigInt(xs.length), 0], 6), 38, 6),
+            });
           }
         }
         assert.equal(win.length, wantWin.size);

@@ -33,7 +33,7 @@ function exact(a: string, b: string, scale: number): string {
     const d = 10n ** BigInt(drop);
     const neg = p < 0n;
     const m = neg ? -p : p;
-    p = (m / d) + ((m % d) * 2n >= d ? 1n : 0n);
+    p = m / d + ((m % d) * 2n >= d ? 1n : 0n);
     if (neg) p = -p;
   }
   const neg = p < 0n;
@@ -81,15 +81,22 @@ describe('SQL DECIMAL', () => {
       writeJsonLines(join(dir, 'in.jsonl'), rows);
       for (const parallelism of [1, 3]) {
         const out = join(dir, `out${parallelism}`);
-        writeFileSync(join(dir, `q${parallelism}.sql`), `
+        writeFileSync(
+          join(dir, `q${parallelism}.sql`),
+          `
 CREATE TABLE src (id BIGINT, price BIGINT) WITH ('connector' = 'filesystem', 'path' = '${dir}/in.jsonl', 'format' = 'json');
 CREATE TABLE dst (id BIGINT, euro DECIMAL(23, 3), scaled DECIMAL(24, 2)) WITH ('connector' = 'filesystem', 'path' = '${out}', 'format' = 'json');
-INSERT INTO dst SELECT id, 0.908 * price, price * 1.25 FROM src;`);
+INSERT INTO dst SELECT id, 0.908 * price, price * 1.25 FROM src;`,
+        );
         await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, `q${parallelism}.sql`) } });
         const got = readJsonLinesDir(out).sort((a, b) => (a.id as number) - (b.id as number));
         assert.equal(got.length, rows.length);
         for (const [i, r] of rows.entries()) {
-          assert.deepEqual(got[i], { id: r.id, euro: Number(exact('0.908', String(r.price), 3)), scaled: Number(exact(String(r.price), '1.25', 2)) }, `p${parallelism} row ${r.id}`);
+          assert.deepEqual(
+            got[i],
+            { id: r.id, euro: Number(exact('0.908', String(r.price), 3)), scaled: Number(exact(String(r.price), '1.25', 2)) },
+            `p${parallelism} row ${r.id}`,
+          );
         }
       }
     } finally {

@@ -54,7 +54,11 @@ describe('SQL entry points', () => {
     const pipeline = results.find((r) => r.kind === 'pipeline');
     assert.ok(explain?.kind === 'explain' && pipeline?.kind === 'pipeline');
     const lines = explain.plan.split('\n');
-    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), pipeline.uids, 'the plan lists the uids the INSERT runs with');
+    assert.deepEqual(
+      lines.map((l) => l.split(/\s+/)[0]),
+      pipeline.uids,
+      'the plan lists the uids the INSERT runs with',
+    );
     assert.match(explain.plan, /^sql-o-source-1\s+source\s+filesystem table t, watermark ts - 2000 ms$/m);
     // The WHERE and the columns the window aggregate reads are one calc (calc.ts).
     assert.match(explain.plan, /^sql-o-calc-2\s+calc\s+where \(a > 0\); keep b, ts$/m);
@@ -67,15 +71,30 @@ describe('SQL entry points', () => {
     const N = 12_000;
     try {
       const script = join(dir, 'windows.sql');
-      writeFileSync(script, `
+      writeFileSync(
+        script,
+        `
         CREATE TABLE gen (id BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '0' SECOND)
           WITH ('connector' = 'datagen', 'number-of-rows' = '\${rows}', 'rows-per-second' = '3000',
                 'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '${N - 1}');
         CREATE TABLE out (ws TIMESTAMP(3), n BIGINT, total BIGINT) WITH ('connector' = 'filesystem', 'path' = '${join(dir, 'out')}', 'format' = 'json');
         INSERT INTO out SELECT window_start, COUNT(*), SUM(id) FROM TABLE(TUMBLE(TABLE gen, DESCRIPTOR(ts), INTERVAL '100' MILLISECOND)) GROUP BY window_start, window_end;
-      `);
+      `,
+      );
       const chk = join(dir, 'chk');
-      const { exit } = await startReachableCli(['sql', script, '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '200', '--no-progress', '--arg', `rows=${N}`]);
+      const { exit } = await startReachableCli([
+        'sql',
+        script,
+        '--parallelism',
+        '2',
+        '--checkpoint-dir',
+        chk,
+        '--checkpoint-interval',
+        '200',
+        '--no-progress',
+        '--arg',
+        `rows=${N}`,
+      ]);
       // Stopped once a window is committed (a fixed 1.5 s stopped before any on a busy
       // machine); 12,000 rows at 3,000 per second leave most of the stream to the resumed job.
       await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
@@ -87,7 +106,26 @@ describe('SQL entry points', () => {
       const before = readJsonLinesDir(join(dir, 'out')).length;
       assert.ok(before > 0 && before < N / 100, `stopped part-way: ${before} windows`);
 
-      const resumed = spawnSync(process.execPath, [cliPath, 'sql', script, '--parallelism', '3', '--from-savepoint', savepoint, '--checkpoint-dir', join(dir, 'chk2'), '--checkpoint-interval', '200', '--no-progress', '--arg', `rows=${N}`], { encoding: 'utf8', timeout: 90_000 });
+      const resumed = spawnSync(
+        process.execPath,
+        [
+          cliPath,
+          'sql',
+          script,
+          '--parallelism',
+          '3',
+          '--from-savepoint',
+          savepoint,
+          '--checkpoint-dir',
+          join(dir, 'chk2'),
+          '--checkpoint-interval',
+          '200',
+          '--no-progress',
+          '--arg',
+          `rows=${N}`,
+        ],
+        { encoding: 'utf8', timeout: 90_000 },
+      );
       assert.equal(resumed.status, 0, resumed.stderr);
       assert.match(resumed.stderr, /restored checkpoint/);
       // The datagen timestamps are base + id ms, so window k holds ids 100k … 100k + 99.

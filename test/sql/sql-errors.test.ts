@@ -55,7 +55,10 @@ describe('bad SQL', () => {
   it('an updating query into an append-only sink is refused with why and what to do', () => {
     const e = failure(`INSERT INTO o SELECT id, COUNT(*) FROM t GROUP BY id;`);
     assert.equal(e.code, 'SQL_INVALID');
-    assert.match(e.message, /^SQL line 4, column 1: table 'o' .* takes only inserts, but the query produces updates and deletes \(the non-windowed GROUP BY at line 4, column 15\); .*PRIMARY KEY/);
+    assert.match(
+      e.message,
+      /^SQL line 4, column 1: table 'o' .* takes only inserts, but the query produces updates and deletes \(the non-windowed GROUP BY at line 4, column 15\); .*PRIMARY KEY/,
+    );
   });
 
   it('eddy sql prints one line on stderr, with the code and no stack', () => {

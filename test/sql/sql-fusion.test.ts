@@ -46,8 +46,9 @@ function runCalc(rel: Rel, records: Row[], times: number[] = []): Row[] {
   records.forEach((r, i) => {
     const ctx = { timestamp: times[i] ?? Number.NaN } as never;
     if (f.op === 'map') out.push(f.fn(r, ctx) as Row);
-    else if (f.op === 'filter') { if (f.fn(r, ctx)) out.push(r); }
-    else if (f.op === 'flatMap') f.fn(r, { collect: (v) => out.push(v as Row) }, ctx);
+    else if (f.op === 'filter') {
+      if (f.fn(r, ctx)) out.push(r);
+    } else if (f.op === 'flatMap') f.fn(r, { collect: (v) => out.push(v as Row) }, ctx);
     else out.push(r);
   });
   return out;
@@ -76,24 +77,42 @@ describe('SQL calc fusion', () => {
     const s = session(TABLE);
     const rel = s.query(parseQuery('SELECT c, c + 1 AS c1, d FROM t WHERE c > 20'), 'q');
     const inputs = VALUES.flatMap((x) => VALUES.map((y) => ({ x, y, ...counted(x, y) })));
-    const got = runCalc(rel, inputs.map((i) => i.rec));
-    const expected = inputs.filter((i) => gt(i.x === null ? null : i.x * 10, 20) === true).map((i) => ({ c: i.x! * 10, c1: i.x! * 10 + 1, d: i.y === null ? null : i.y + 1 }));
+    const got = runCalc(
+      rel,
+      inputs.map((i) => i.rec),
+    );
+    const expected = inputs
+      .filter((i) => gt(i.x === null ? null : i.x * 10, 20) === true)
+      .map((i) => ({ c: i.x! * 10, c1: i.x! * 10 + 1, d: i.y === null ? null : i.y + 1 }));
     assert.deepEqual(got, expected);
     for (const i of inputs) {
       assert.equal(i.reads.x, 1, `x = ${i.x}: c (x * 10) evaluated once for WHERE c > 20 and SELECT c, c + 1`);
       const kept = gt(i.x === null ? null : i.x * 10, 20) === true;
-      assert.equal(i.reads.y, kept ? 1 : 0, `x = ${i.x}: d (y + 1) evaluated ${kept ? 'once' : 'never'} for a row WHERE ${kept ? 'keeps' : 'drops'}`);
+      assert.equal(
+        i.reads.y,
+        kept ? 1 : 0,
+        `x = ${i.x}: d (y + 1) evaluated ${kept ? 'once' : 'never'} for a row WHERE ${kept ? 'keeps' : 'drops'}`,
+      );
     }
   });
 
   it('the WATERMARK FOR column computed at the source is read from the record timestamp, not evaluated again', () => {
-    const s = session(`CREATE TABLE w (x BIGINT, y TIMESTAMP(3), ts AS CASE WHEN x > 0 THEN y ELSE y END, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');`);
+    const s = session(
+      `CREATE TABLE w (x BIGINT, y TIMESTAMP(3), ts AS CASE WHEN x > 0 THEN y ELSE y END, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');`,
+    );
     const rel = s.query(parseQuery('SELECT ts, x FROM w WHERE x * 1000 > 2000'), 'q');
     const xs = [1, 2, 3, 5];
     const inputs = xs.map((x) => ({ x, ...counted(x, x * 1000) }));
     // The source's timestamp assigner (ts of the raw record) gave each record x * 1000.
-    const got = runCalc(rel, inputs.map((i) => i.rec), xs.map((x) => x * 1000));
-    assert.deepEqual(got, [{ ts: 3000, x: 3 }, { ts: 5000, x: 5 }]);
+    const got = runCalc(
+      rel,
+      inputs.map((i) => i.rec),
+      xs.map((x) => x * 1000),
+    );
+    assert.deepEqual(got, [
+      { ts: 3000, x: 3 },
+      { ts: 5000, x: 5 },
+    ]);
     for (const i of inputs) {
       assert.equal(i.reads.y, 0, `x = ${i.x}: ts not recomputed from y`);
       assert.equal(i.reads.x, i.x * 1000 > 2000 ? 2 : 1, `x = ${i.x}: x read by WHERE, and by SELECT for a kept row`);
@@ -102,9 +121,17 @@ describe('SQL calc fusion', () => {
 
   it('CASE with and without an operand: a NULL operand or condition matches no WHEN', () => {
     const s = session(TABLE);
-    const rel = s.query(parseQuery("SELECT CASE x WHEN 1 THEN 'one' WHEN 3 THEN 'three' ELSE 'other' END AS a, CASE WHEN y > 4 THEN 'big' WHEN y < 1 THEN 'small' END AS b FROM t"), 'q');
+    const rel = s.query(
+      parseQuery(
+        "SELECT CASE x WHEN 1 THEN 'one' WHEN 3 THEN 'three' ELSE 'other' END AS a, CASE WHEN y > 4 THEN 'big' WHEN y < 1 THEN 'small' END AS b FROM t",
+      ),
+      'q',
+    );
     const inputs = VALUES.flatMap((x) => VALUES.map((y) => ({ x, y })));
-    const got = runCalc(rel, inputs.map(({ x, y }) => ({ x, y })));
+    const got = runCalc(
+      rel,
+      inputs.map(({ x, y }) => ({ x, y })),
+    );
     const expected = inputs.map(({ x, y }) => ({
       a: x === 1 ? 'one' : x === 3 ? 'three' : 'other',
       b: gt(y, 4) === true ? 'big' : lt(y, 1) === true ? 'small' : null,
@@ -118,7 +145,10 @@ describe('SQL calc fusion', () => {
     const sql = 'SELECT c, e, x FROM v WHERE NOT (x > 2 AND y < 5) AND (e > 1 OR c < 40)';
     const rel = s.query(parseQuery(sql), 'q');
     const inputs = VALUES.flatMap((x) => VALUES.map((y) => ({ x, y })));
-    const got = runCalc(rel, inputs.map(({ x, y }) => ({ x, y })));
+    const got = runCalc(
+      rel,
+      inputs.map(({ x, y }) => ({ x, y })),
+    );
     const expected = inputs
       .filter(({ x, y }) => {
         const c = x === null ? null : x * 10;
@@ -131,12 +161,19 @@ describe('SQL calc fusion', () => {
     assert.deepEqual(got, expected);
 
     // Planned into a job: source, one calc, sink.
-    const plan = s.execute(`CREATE TABLE o (c BIGINT, e BIGINT, x BIGINT) WITH ('connector' = 'blackhole');
-      EXPLAIN INSERT INTO o ${sql};`).find((r) => r.kind === 'explain');
+    const plan = s
+      .execute(
+        `CREATE TABLE o (c BIGINT, e BIGINT, x BIGINT) WITH ('connector' = 'blackhole');
+      EXPLAIN INSERT INTO o ${sql};`,
+      )
+      .find((r) => r.kind === 'explain');
     assert.ok(plan?.kind === 'explain');
     const kinds = plan.plan.split('\n').map((l) => l.split(/\s+/)[1]);
     assert.deepEqual(kinds, ['source', 'calc', 'sink'], plan.plan);
-    assert.match(plan.plan, /calc +scan t \+ computed c, d; where \(\(y <> 3\) OR x IS NULL\); project x, y, c, e; where .*; project c, e, x$/m);
+    assert.match(
+      plan.plan,
+      /calc +scan t \+ computed c, d; where \(\(y <> 3\) OR x IS NULL\); project x, y, c, e; where .*; project c, e, x$/m,
+    );
   });
 });
 
@@ -149,11 +186,14 @@ describe('SQL generated calcs', () => {
       row.x = x; // one object, mutated between records (a source may reuse its record)
       return runCalc(rel, [row]);
     });
-    const expected = VALUES.filter((x) => gt(x === null ? null : x * 10, 0) === true).map((x) => ({ c: x! * 10, l: String(x! * 10).startsWith('3') }));
+    const expected = VALUES.filter((x) => gt(x === null ? null : x * 10, 0) === true).map((x) => ({
+      c: x! * 10,
+      l: String(x! * 10).startsWith('3'),
+    }));
     assert.deepEqual(got, expected);
   });
 
-  it("an output column named __proto__ is a property of the row, not its prototype", () => {
+  it('an output column named __proto__ is a property of the row, not its prototype', () => {
     const s = session(TABLE);
     const rel = s.query(parseQuery('SELECT x AS `__proto__`, x + 1 AS y FROM t WHERE x > 1'), 'q');
     const [r] = runCalc(rel, [{ x: 5, y: 0 }]);
@@ -166,8 +206,18 @@ describe('SQL generated calcs', () => {
 describe('SQL sub-plan reuse', () => {
   const files = (q: string) =>
     ['ddl_gen.sql', 'ddl_views.sql', `${q}.sql`].map((f) =>
-      readFileSync(join(repoRoot, 'examples', 'nexmark-sql', f), 'utf8').replace(/\$\{([A-Z_]+)\}/g, (_w, n: string) =>
-        ({ TPS: '1000', EVENTS_NUM: '1000', NEXMARK_TABLE: 'datagen', SINK: 'blackhole', PERSON_PROPORTION: '1', AUCTION_PROPORTION: '3', BID_PROPORTION: '46' })[n] ?? _w,
+      readFileSync(join(repoRoot, 'examples', 'nexmark-sql', f), 'utf8').replace(
+        /\$\{([A-Z_]+)\}/g,
+        (_w, n: string) =>
+          ({
+            TPS: '1000',
+            EVENTS_NUM: '1000',
+            NEXMARK_TABLE: 'datagen',
+            SINK: 'blackhole',
+            PERSON_PROPORTION: '1',
+            AUCTION_PROPORTION: '3',
+            BID_PROPORTION: '46',
+          })[n] ?? _w,
       ),
     );
 
@@ -187,13 +237,18 @@ describe('SQL sub-plan reuse', () => {
   });
 
   it('window aggregates that differ in an aggregate, its FILTER or the grouping are not merged', () => {
-    const s = session(`CREATE TABLE t (k BIGINT, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
+    const s =
+      session(`CREATE TABLE t (k BIGINT, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
       CREATE TABLE o (k BIGINT, n BIGINT) WITH ('connector' = 'blackhole');`);
     const w = `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))`;
     const windows = (a: string, b: string): number => {
-      const plan = s.execute(`EXPLAIN INSERT INTO o SELECT x.k, x.n FROM (SELECT k, ${a} AS n, window_start, window_end ${w} GROUP BY k, window_start, window_end) x
+      const plan = s
+        .execute(
+          `EXPLAIN INSERT INTO o SELECT x.k, x.n FROM (SELECT k, ${a} AS n, window_start, window_end ${w} GROUP BY k, window_start, window_end) x
         JOIN (SELECT k, ${b} AS n, window_start, window_end ${w} GROUP BY k, window_start, window_end) y
-        ON x.k = y.k AND x.window_start = y.window_start AND x.window_end = y.window_end;`).find((r) => r.kind === 'explain');
+        ON x.k = y.k AND x.window_start = y.window_start AND x.window_end = y.window_end;`,
+        )
+        .find((r) => r.kind === 'explain');
       assert.ok(plan?.kind === 'explain');
       return plan.plan.split('\n').filter((l) => /^\S+\s+(count-)?window\s/.test(l)).length;
     };

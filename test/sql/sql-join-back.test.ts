@@ -180,7 +180,10 @@ describe('SQL join-back fusion (Nexmark q5 shape)', () => {
     for (const r of ref) perWindow.set(r.ws!, (perWindow.get(r.ws!) ?? 0) + 1);
     assert.ok([...perWindow.values()].filter((n) => n > 1).length >= 5, 'several windows where auctions share the maximum');
     const starts = [...counts(data).keys()].sort((a, b) => a - b);
-    assert.ok(starts.some((s, i) => i > 0 && s - starts[i - 1]! > SLIDE), 'windows without rows between windows with rows');
+    assert.ok(
+      starts.some((s, i) => i > 0 && s - starts[i - 1]! > SLIDE),
+      'windows without rows between windows with rows',
+    );
     assert.ok(data.filter((b) => b.late).length >= 10, 'late rows');
     // Dropping them matters: counted, they would change the first windows' results.
     assert.notDeepEqual(canonRows(hot(data.map((b) => ({ ...b, late: false })))), canonRows(ref));
@@ -211,19 +214,23 @@ describe('SQL join-back fusion (Nexmark q5 shape)', () => {
   });
 
   for (const parallelism of [1, 3]) {
-    it(`results at parallelism ${parallelism} equal the reference (ties kept, empty windows, late rows dropped)`, { timeout: 60_000 }, async () => {
-      const res = await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, 'q.sql') } });
-      // At parallelism 3 the three source subtasks start when their workers do, and the
-      // watermark is the slowest one's: whether a late row finds its windows fired depends on how
-      // far apart they started, so the windows holding late rows are compared at parallelism 1 only.
-      const compared = (rows: Row[]): Row[] => (parallelism === 1 ? rows : rows.filter((r) => r.ws! >= BASE + LATE_SPAN));
-      const got = (name: string): string[] => {
-        const rows = res.collected[`sql-${name}-sink-1`] as Row[] | undefined;
-        assert.ok(rows, `${name}: collected (${Object.keys(res.collected).join(', ')})`);
-        return canonRows(compared(rows));
-      };
-      assert.deepEqual(got('hot'), canonRows(compared(hot(data))), 'q5');
-      assert.deepEqual(got('hot_cat'), canonRows(compared(hotPerCategory(data))), 'per category');
-    });
+    it(
+      `results at parallelism ${parallelism} equal the reference (ties kept, empty windows, late rows dropped)`,
+      { timeout: 60_000 },
+      async () => {
+        const res = await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, 'q.sql') } });
+        // At parallelism 3 the three source subtasks start when their workers do, and the
+        // watermark is the slowest one's: whether a late row finds its windows fired depends on how
+        // far apart they started, so the windows holding late rows are compared at parallelism 1 only.
+        const compared = (rows: Row[]): Row[] => (parallelism === 1 ? rows : rows.filter((r) => r.ws! >= BASE + LATE_SPAN));
+        const got = (name: string): string[] => {
+          const rows = res.collected[`sql-${name}-sink-1`] as Row[] | undefined;
+          assert.ok(rows, `${name}: collected (${Object.keys(res.collected).join(', ')})`);
+          return canonRows(compared(rows));
+        };
+        assert.deepEqual(got('hot'), canonRows(compared(hot(data))), 'q5');
+        assert.deepEqual(got('hot_cat'), canonRows(compared(hotPerCategory(data))), 'per category');
+      },
+    );
   }
 });

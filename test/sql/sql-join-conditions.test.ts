@@ -14,8 +14,16 @@ import { SqlSession } from '../../core/sql/index.js';
 import { prng } from '../helpers/prng.js';
 import { assertSqlCases, tablesInTempDir, type SqlCase } from '../helpers/sql-cases.js';
 
-interface L { id: number; k: number; ts: number }
-interface R { rid: number; k: number; ts: number }
+interface L {
+  id: number;
+  k: number;
+  ts: number;
+}
+interface R {
+  rid: number;
+  k: number;
+  ts: number;
+}
 type Cond = (l: L, r: R) => boolean;
 
 const BASE = Date.UTC(2024, 0, 1);
@@ -105,10 +113,19 @@ function reference(ls: L[], rs: R[], conds: Cond[]): Array<{ id: number; rid: nu
   return out;
 }
 
-const key = (rows: Array<{ id: number; rid: number }>): string => rows.map((x) => `${x.id}/${x.rid}`).sort().join(',');
+const key = (rows: Array<{ id: number; rid: number }>): string =>
+  rows
+    .map((x) => `${x.id}/${x.rid}`)
+    .sort()
+    .join(',');
 
 function cases(ls: L[], rs: R[]): SqlCase[] {
-  return JOINS.map((j) => ({ name: j.name, cols: 'id BIGINT, rid BIGINT', sql: `SELECT L.id, R.rid FROM ${j.from}`, expected: reference(ls, rs, Object.values(j.conds)) }));
+  return JOINS.map((j) => ({
+    name: j.name,
+    cols: 'id BIGINT, rid BIGINT',
+    sql: `SELECT L.id, R.rid FROM ${j.from}`,
+    expected: reference(ls, rs, Object.values(j.conds)),
+  }));
 }
 
 describe('SQL join conditions: every conjunct applied in every join branch', () => {
@@ -121,7 +138,17 @@ describe('SQL join conditions: every conjunct applied in every join branch', () 
       const full = key(reference(ls, rs, all));
       assert.ok(full.length > 0, `${j.name}: rows joined`);
       for (const [name, c] of Object.entries(j.conds)) {
-        assert.notEqual(key(reference(ls, rs, all.filter((x) => x !== c))), full, `${j.name}: without '${name}' the result differs`);
+        assert.notEqual(
+          key(
+            reference(
+              ls,
+              rs,
+              all.filter((x) => x !== c),
+            ),
+          ),
+          full,
+          `${j.name}: without '${name}' the result differs`,
+        );
       }
     }
   });
@@ -130,7 +157,11 @@ describe('SQL join conditions: every conjunct applied in every join branch', () 
     const s = new SqlSession(new StreamExecutionEnvironment({}));
     s.execute(DDL(fx.dir));
     for (const j of JOINS) {
-      const r = s.execute(`CREATE TABLE ${j.name} (id BIGINT, rid BIGINT) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${j.name} SELECT L.id, R.rid FROM ${j.from};`).find((x) => x.kind === 'explain');
+      const r = s
+        .execute(
+          `CREATE TABLE ${j.name} (id BIGINT, rid BIGINT) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${j.name} SELECT L.id, R.rid FROM ${j.from};`,
+        )
+        .find((x) => x.kind === 'explain');
       assert.ok(r?.kind === 'explain');
       assert.match(r.plan, j.plan, `${j.name}:\n${r.plan}`);
     }

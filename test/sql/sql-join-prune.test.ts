@@ -15,8 +15,20 @@ import { prng } from '../helpers/prng.js';
 import { assertSqlCases, tablesInTempDir } from '../helpers/sql-cases.js';
 
 type Row = Record<string, number | string | null>;
-interface L { id: number; k: number; a: number; s: string; pad: string }
-interface R { rid: number; k: number; b: number; t: string; pad2: string }
+interface L {
+  id: number;
+  k: number;
+  a: number;
+  s: string;
+  pad: string;
+}
+interface R {
+  rid: number;
+  k: number;
+  b: number;
+  t: string;
+  pad2: string;
+}
 
 function tables(): { ls: L[]; rs: R[] } {
   const rnd = prng(41);
@@ -34,7 +46,10 @@ function cases(ls: L[], rs: R[]): Array<{ name: string; cols: string; sql: strin
   const groups = new Map<string, Array<[L, R]>>();
   for (const p of pairs(ls, rs)) groups.set(p[0].s, [...(groups.get(p[0].s) ?? []), p]);
   const top2 = [...groups.values()].flatMap((g) =>
-    [...g].sort(([l1, r1], [l2, r2]) => r2.b - r1.b || r1.rid - r2.rid || l1.id - l2.id).slice(0, 2).map(([l, r]) => ({ id: l.id, rid: r.rid })),
+    [...g]
+      .sort(([l1, r1], [l2, r2]) => r2.b - r1.b || r1.rid - r2.rid || l1.id - l2.id)
+      .slice(0, 2)
+      .map(([l, r]) => ({ id: l.id, rid: r.rid })),
   );
   return [
     {
@@ -42,7 +57,9 @@ function cases(ls: L[], rs: R[]): Array<{ name: string; cols: string; sql: strin
       name: 'where_above',
       cols: 'id BIGINT, t VARCHAR',
       sql: 'SELECT L.id, R.t FROM L JOIN R ON L.k = R.k WHERE L.a + R.b > 6',
-      expected: pairs(ls, rs).filter(([l, r]) => l.a + r.b > 6).map(([l, r]) => ({ id: l.id, t: r.t })),
+      expected: pairs(ls, rs)
+        .filter(([l, r]) => l.a + r.b > 6)
+        .map(([l, r]) => ({ id: l.id, t: r.t })),
       keepL: 'id, k, a',
       keepR: 'k, b, t',
     },
@@ -51,7 +68,9 @@ function cases(ls: L[], rs: R[]): Array<{ name: string; cols: string; sql: strin
       name: 'grouped',
       cols: 's VARCHAR, total BIGINT',
       sql: 'SELECT L.s, SUM(R.b) AS total FROM L JOIN R ON L.k = R.k GROUP BY L.s HAVING MAX(L.a) >= 3',
-      expected: [...groups].filter(([, g]) => Math.max(...g.map(([l]) => l.a)) >= 3).map(([s, g]) => ({ s, total: g.reduce((x, [, r]) => x + r.b, 0) })),
+      expected: [...groups]
+        .filter(([, g]) => Math.max(...g.map(([l]) => l.a)) >= 3)
+        .map(([s, g]) => ({ s, total: g.reduce((x, [, r]) => x + r.b, 0) })),
       keepL: 'k, a, s',
       keepR: 'k, b',
     },
@@ -87,12 +106,18 @@ describe('SQL columns pruned below joins', () => {
     const s = new SqlSession(new StreamExecutionEnvironment({}));
     s.execute(DDL(fx.dir));
     for (const c of cases(fx.data.ls, fx.data.rs)) {
-      const r = s.execute(`CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${c.name} ${c.sql};`).find((x) => x.kind === 'explain');
+      const r = s
+        .execute(`CREATE TABLE ${c.name} (${c.cols}) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${c.name} ${c.sql};`)
+        .find((x) => x.kind === 'explain');
       assert.ok(r?.kind === 'explain');
       const lines = r.plan.split('\n');
       const j = lines.findIndex((l) => /\sjoin\s/.test(l));
       const kept = lines.slice(0, j).flatMap((l) => /keep ([^;]*)/.exec(l)?.[1] ?? []);
-      assert.deepEqual(kept, [c.keepL, c.keepR].filter((k) => k !== undefined), `${c.name}:\n${r.plan}`);
+      assert.deepEqual(
+        kept,
+        [c.keepL, c.keepR].filter((k) => k !== undefined),
+        `${c.name}:\n${r.plan}`,
+      );
     }
   });
 
@@ -100,8 +125,12 @@ describe('SQL columns pruned below joins', () => {
     const s = new SqlSession(new StreamExecutionEnvironment({}));
     s.execute(DDL(fx.dir));
     assert.throws(
-      () => s.execute(`CREATE TABLE bad (id BIGINT) WITH ('connector' = 'blackhole'); INSERT INTO bad SELECT L.nope FROM L JOIN R ON L.k = R.k;`),
-      (e: Error) => /column 'nope' not found in 'L' \(it has L\.id, L\.k, L\.a, L\.s, L\.pad\)/.test(e.message) && e.message.split('\n').length === 1,
+      () =>
+        s.execute(
+          `CREATE TABLE bad (id BIGINT) WITH ('connector' = 'blackhole'); INSERT INTO bad SELECT L.nope FROM L JOIN R ON L.k = R.k;`,
+        ),
+      (e: Error) =>
+        /column 'nope' not found in 'L' \(it has L\.id, L\.k, L\.a, L\.s, L\.pad\)/.test(e.message) && e.message.split('\n').length === 1,
     );
   });
 

@@ -45,8 +45,19 @@ const AFTER_ID = 999;
 /** The worker running the join exits at the first output row of a bid from this one on. */
 const TRIP_AT = 400;
 
-interface Auction { id: number; name: string; ts: number; expires: number }
-interface Bid { auction: number; bidder: number; price: number; ts: number; late: boolean }
+interface Auction {
+  id: number;
+  name: string;
+  ts: number;
+  expires: number;
+}
+interface Bid {
+  auction: number;
+  bidder: number;
+  price: number;
+  ts: number;
+  late: boolean;
+}
 
 function data(): { auctions: Auction[]; bids: Bid[] } {
   const rnd = prng(11);
@@ -83,7 +94,15 @@ function reference({ auctions, bids }: ReturnType<typeof data>): Row[] {
       if (cur === undefined || b.price > cur.b.price || (b.price === cur.b.price && b.ts < cur.b.ts)) best.set(a.id, { a, b });
     }
   }
-  return [...best.values()].map(({ a, b }) => ({ id: a.id, name: a.name, ts: a.ts, expires: a.expires, bidder: b.bidder, price: b.price, bid_ts: b.ts }));
+  return [...best.values()].map(({ a, b }) => ({
+    id: a.id,
+    name: a.name,
+    ts: a.ts,
+    expires: a.expires,
+    bidder: b.bidder,
+    price: b.price,
+    bid_ts: b.ts,
+  }));
 }
 
 const script = (dir: string, rank = 'A.id', joinKind = ''): string => `
@@ -127,8 +146,12 @@ describe('SQL join + Top-1 on the join key: append-only join, rank chained onto 
     dir = mkdtempSync(join(tmpdir(), 'eddy-sql-rank-chain-'));
     const { auctions: a, bids: b } = d;
     writeLookupFunctions(dir, {
-      aid: a.map((x) => x.id), ats: a.map((x) => x.ts), aexp: a.map((x) => x.expires),
-      bauction: b.map((x) => x.auction), bprice: b.map((x) => x.price), bts: b.map((x) => x.ts),
+      aid: a.map((x) => x.id),
+      ats: a.map((x) => x.ts),
+      aexp: a.map((x) => x.expires),
+      bauction: b.map((x) => x.auction),
+      bprice: b.map((x) => x.price),
+      bts: b.map((x) => x.ts),
     });
     // Exits the worker thread it runs in once: at an output row of bid TRIP_AT or later once the
     // run's third checkpoint completed (its _latest file, in the folder named by the 'chk' file:
@@ -137,7 +160,9 @@ describe('SQL join + Top-1 on the join key: append-only join, rank chained onto 
     // timing; the data test checks such bids exist). The marker holds the latest checkpoint id.
     const marker = join(dir, 'tripped');
     const lastWinner = Math.max(...reference(d).map((r) => r.bidder as number));
-    writeFileSync(join(dir, 'trip.mjs'), `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+    writeFileSync(
+      join(dir, 'trip.mjs'),
+      `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 export default function trip(j) {
   if (j < ${TRIP_AT} || existsSync(${JSON.stringify(marker)})) return j;
@@ -147,7 +172,8 @@ export default function trip(j) {
   return j;
 }
 trip.resultType = 'BIGINT';
-`);
+`,
+    );
     writeFileSync(join(dir, 'q.sql'), script(dir));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -155,23 +181,54 @@ trip.resultType = 'BIGINT';
   it('the data have the cases: repeated auction ids that both win, an auction after its bids, late bids that win', () => {
     const ref = reference(d);
     const names = new Set(ref.map((r) => r.name));
-    assert.ok(d.auctions.filter((a) => a.id !== AFTER_ID && names.has(a.name) && d.auctions.some((o) => o !== a && o.id === a.id)).length >= 2, 'auctions sharing an id, each with bids');
-    assert.ok(ref.some((r) => r.id === AFTER_ID), 'the auction placed after its bids has a winner');
+    assert.ok(
+      d.auctions.filter((a) => a.id !== AFTER_ID && names.has(a.name) && d.auctions.some((o) => o !== a && o.id === a.id)).length >= 2,
+      'auctions sharing an id, each with bids',
+    );
+    assert.ok(
+      ref.some((r) => r.id === AFTER_ID),
+      'the auction placed after its bids has a winner',
+    );
     const late = new Set(d.bids.filter((b) => b.late).map((b) => b.bidder));
-    assert.ok(ref.some((r) => late.has(r.bidder as number)), 'a late bid wins an auction');
-    assert.ok(ref.some((r) => (r.bidder as number) >= TRIP_AT), 'a winning bid at or after the one the worker exits on');
-    assert.ok(ref.some((r) => d.bids.some((b) => b.bidder !== r.bidder && b.auction === r.id && b.price === r.price && b.ts > (r.bid_ts as number) && b.ts <= (r.expires as number) && b.ts >= (r.ts as number))), 'a price tie broken by the earlier bid');
+    assert.ok(
+      ref.some((r) => late.has(r.bidder as number)),
+      'a late bid wins an auction',
+    );
+    assert.ok(
+      ref.some((r) => (r.bidder as number) >= TRIP_AT),
+      'a winning bid at or after the one the worker exits on',
+    );
+    assert.ok(
+      ref.some((r) =>
+        d.bids.some(
+          (b) =>
+            b.bidder !== r.bidder &&
+            b.auction === r.id &&
+            b.price === r.price &&
+            b.ts > (r.bid_ts as number) &&
+            b.ts <= (r.expires as number) &&
+            b.ts >= (r.ts as number),
+        ),
+      ),
+      'a price tie broken by the earlier bid',
+    );
   });
 
   it('EXPLAIN: the join is append-only and the rank on its key chains onto it; other ranks keep their exchange', () => {
     const explain = (sql: string): string => {
-      const r = new SqlSession(new StreamExecutionEnvironment({})).execute(sql.replace('INSERT INTO winners', 'EXPLAIN INSERT INTO winners')).find((x) => x.kind === 'explain');
+      const r = new SqlSession(new StreamExecutionEnvironment({}))
+        .execute(sql.replace('INSERT INTO winners', 'EXPLAIN INSERT INTO winners'))
+        .find((x) => x.kind === 'explain');
       assert.ok(r?.kind === 'explain');
       return r.plan;
     };
     const q9 = explain(script(dir));
     assert.match(q9, /join-1 +join +inner join on \(A\.id = B\.auction\) .*\(append-only\)/, q9);
-    assert.match(q9, /rank-1 +rank +Top-1 by ROW_NUMBER\(\) \(append-only input, chained: the input is partitioned by its PARTITION BY\)/, q9);
+    assert.match(
+      q9,
+      /rank-1 +rank +Top-1 by ROW_NUMBER\(\) \(append-only input, chained: the input is partitioned by its PARTITION BY\)/,
+      q9,
+    );
     // The other side's key column holds the same value: chained too.
     assert.match(explain(script(dir, 'B.auction')), /\(append-only input, chained/);
     const byBidder = explain(script(dir, 'B.bidder'));
@@ -190,41 +247,53 @@ trip.resultType = 'BIGINT';
     ...(SOAK ? [{ stateBackend: 'lmdb' as const, incremental: false }] : []),
   ];
   for (const { stateBackend, incremental } of variants) {
-  const label = `${stateBackend}${incremental ? ', incremental' : ''}`;
-  it(`exactly-once at parallelism 2 on ${label}, a worker of the join exits once: the committed changelog folds to the reference`, { timeout: 60_000 }, async (t) => {
-    rmSync(join(dir, 'tripped'), { force: true });
-    const chk = join(dir, `chk-${stateBackend}${incremental ? '-incremental' : ''}`);
-    writeFileSync(join(dir, 'chk'), chk);
-    const res = await runJob(fixture('sql-watermark-interval.mjs'), {
-      parallelism: 2,
-      stateBackend,
-      incremental,
-      mode: 'exactly-once',
-      checkpointIntervalMs: 100,
-      checkpointDir: chk,
-      restart: 'fixed:3:50',
-      args: { sql: join(dir, 'q.sql'), 'watermark-ms': '20' },
-    });
-    assert.ok(existsSync(join(dir, 'tripped')), 'the worker exited');
-    assert.equal(res.restarts, 1, 'one restart');
-    // Usually a checkpoint completed before the exit and the restart restores the join's
-    // encoded rows; on a very busy machine the restart may start from the beginning (the
-    // restore of encoded rows is checked on its own below).
-    const joinRestores = (res.stateRestores ?? []).filter((r) => r.uid === 'sql-winners-join-1');
-    const latestAtExit = Number(readFileSync(join(dir, 'tripped'), 'utf8'));
-    // Incremental: a base and a delta when the subtask held rows at an earlier checkpoint than
-    // the one restored (a checkpoint before its first row writes no base), else the base alone.
-    const files = joinRestores.map((r) => `subtask ${r.subtask}: ${r.filesRead} file(s)`).join(', ');
-    t.diagnostic(joinRestores.length > 0 ? `restarted from checkpoint ${latestAtExit} or later with the join state (${files})` : `restarted from the beginning (latest checkpoint at the exit: ${latestAtExit})`);
-    const got = res.collected['sql-winners-sink-1'];
-    assert.ok(got, `collected (${Object.keys(res.collected).join(', ')})`);
-    assert.deepEqual(changelogRows((got as Array<{ kind: string; row: Record<string, unknown> }>).map(inMs)), canonRows(reference(d)));
-  });
+    const label = `${stateBackend}${incremental ? ', incremental' : ''}`;
+    it(
+      `exactly-once at parallelism 2 on ${label}, a worker of the join exits once: the committed changelog folds to the reference`,
+      { timeout: 60_000 },
+      async (t) => {
+        rmSync(join(dir, 'tripped'), { force: true });
+        const chk = join(dir, `chk-${stateBackend}${incremental ? '-incremental' : ''}`);
+        writeFileSync(join(dir, 'chk'), chk);
+        const res = await runJob(fixture('sql-watermark-interval.mjs'), {
+          parallelism: 2,
+          stateBackend,
+          incremental,
+          mode: 'exactly-once',
+          checkpointIntervalMs: 100,
+          checkpointDir: chk,
+          restart: 'fixed:3:50',
+          args: { sql: join(dir, 'q.sql'), 'watermark-ms': '20' },
+        });
+        assert.ok(existsSync(join(dir, 'tripped')), 'the worker exited');
+        assert.equal(res.restarts, 1, 'one restart');
+        // Usually a checkpoint completed before the exit and the restart restores the join's
+        // encoded rows; on a very busy machine the restart may start from the beginning (the
+        // restore of encoded rows is checked on its own below).
+        const joinRestores = (res.stateRestores ?? []).filter((r) => r.uid === 'sql-winners-join-1');
+        const latestAtExit = Number(readFileSync(join(dir, 'tripped'), 'utf8'));
+        // Incremental: a base and a delta when the subtask held rows at an earlier checkpoint than
+        // the one restored (a checkpoint before its first row writes no base), else the base alone.
+        const files = joinRestores.map((r) => `subtask ${r.subtask}: ${r.filesRead} file(s)`).join(', ');
+        t.diagnostic(
+          joinRestores.length > 0
+            ? `restarted from checkpoint ${latestAtExit} or later with the join state (${files})`
+            : `restarted from the beginning (latest checkpoint at the exit: ${latestAtExit})`,
+        );
+        const got = res.collected['sql-winners-sink-1'];
+        assert.ok(got, `collected (${Object.keys(res.collected).join(', ')})`);
+        assert.deepEqual(changelogRows((got as Array<{ kind: string; row: Record<string, unknown> }>).map(inMs)), canonRows(reference(d)));
+      },
+    );
   }
 
-  it('the encoded rows of a join side survive a checkpoint: restored, read, appended to; an older savepoint\'s rows (objects) too', () => {
+  it("the encoded rows of a join side survive a checkpoint: restored, read, appended to; an older savepoint's rows (objects) too", () => {
     const columns = ['id', 'name', 'ts', 'price'];
-    const rows = [{ id: 1, name: 'a1', ts: BASE, price: 3 }, { id: 1, name: 'é "q"', ts: BASE + 1, price: null }, { id: 1, name: '', ts: -5, price: 2 ** 40 }];
+    const rows = [
+      { id: 1, name: 'a1', ts: BASE, price: 3 },
+      { id: 1, name: 'é "q"', ts: BASE + 1, price: null },
+      { id: 1, name: '', ts: -5, price: 2 ** 40 },
+    ];
     const side = new EncodedRows(columns, 'test: the left rows');
     const state = new ListOfOne();
     for (const r of rows) side.add(state, r);
@@ -242,7 +311,10 @@ trip.resultType = 'BIGINT';
     side.add(old, rows[0]!);
     assert.deepEqual(side.get(new ListOfOne(roundTrip(old.value))), [...rows, rows[0]]);
     // Rows of another shape: refused with one line naming the state.
-    assert.throws(() => new EncodedRows(['id'], 'test: the left rows').get(new ListOfOne(roundTrip(state.value))), (e: EddyError) => e.code === 'STATE_FAILED' && /test: the left rows: the stored rows are of another form/.test(e.message));
+    assert.throws(
+      () => new EncodedRows(['id'], 'test: the left rows').get(new ListOfOne(roundTrip(state.value))),
+      (e: EddyError) => e.code === 'STATE_FAILED' && /test: the left rows: the stored rows are of another form/.test(e.message),
+    );
   });
 });
 

@@ -12,8 +12,15 @@ import { SqlSession } from '../../core/sql/index.js';
 import { prng } from '../helpers/prng.js';
 import { assertSqlCases, tablesInTempDir, type SqlCase } from '../helpers/sql-cases.js';
 
-interface L { id: number; k: number; v: number }
-interface R { rid: number; k: number }
+interface L {
+  id: number;
+  k: number;
+  v: number;
+}
+interface R {
+  rid: number;
+  k: number;
+}
 
 const DDL = (dir: string): string => `
 CREATE TABLE L (id BIGINT, k BIGINT, v BIGINT) WITH ('connector' = 'filesystem', 'path' = '${dir}/l.jsonl', 'format' = 'json');
@@ -72,7 +79,8 @@ describe('SQL join side calc', () => {
       ];
       const collected = await assertSqlCases(fx.dir, DDL(fx.dir), cases, parallelism);
       // Append-only: plain rows, not insert changes (which the helper would also accept).
-      for (const row of [...collected['sql-joined-sink-1']!, ...collected['sql-both-sink-1']!]) assert.deepEqual(Object.keys(row as object), ['id', 'k', 'w']);
+      for (const row of [...collected['sql-joined-sink-1']!, ...collected['sql-both-sink-1']!])
+        assert.deepEqual(Object.keys(row as object), ['id', 'k', 'w']);
     });
   }
 });

@@ -39,7 +39,9 @@ describe('SQL lookup join', () => {
 
   for (const parallelism of [1, 3]) {
     it(`inner drops, LEFT pads with NULLs, at parallelism ${parallelism}`, async () => {
-      writeFileSync(join(dir, `q${parallelism}.sql`), `
+      writeFileSync(
+        join(dir, `q${parallelism}.sql`),
+        `
 CREATE TABLE src (id BIGINT, g INT, amount INT) WITH ('connector' = 'filesystem', 'path' = '${dir}/in.jsonl', 'format' = 'json');
 CREATE TABLE side (k INT, label VARCHAR, w INT) WITH ('connector' = 'filesystem', 'path' = '${dir}/side.csv', 'format' = 'csv', 'csv.field-delimiter' = ';');
 CREATE TABLE inner_out (id BIGINT, label VARCHAR, w INT) WITH ('connector' = 'filesystem', 'path' = '${dir}/inner${parallelism}', 'format' = 'json');
@@ -47,9 +49,11 @@ CREATE TABLE left_out (id BIGINT, label VARCHAR, w INT) WITH ('connector' = 'fil
 INSERT INTO inner_out SELECT B.id, S.label, S.w FROM (SELECT *, PROCTIME() AS p FROM src) B
   JOIN side FOR SYSTEM_TIME AS OF B.p AS S ON B.g = S.k AND S.w <= B.amount + 1;
 INSERT INTO left_out SELECT B.id, S.label, S.w FROM (SELECT *, PROCTIME() AS p FROM src) B
-  LEFT JOIN side FOR SYSTEM_TIME AS OF B.p AS S ON S.k = B.g AND S.w <= B.amount + 1;`);
+  LEFT JOIN side FOR SYSTEM_TIME AS OF B.p AS S ON S.k = B.g AND S.w <= B.amount + 1;`,
+      );
       await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, `q${parallelism}.sql`) } });
-      const norm = (rs: Array<Record<string, unknown>>): string[] => canonRows(rs.map((r) => ({ id: r.id, label: r.label ?? null, w: r.w ?? null })));
+      const norm = (rs: Array<Record<string, unknown>>): string[] =>
+        canonRows(rs.map((r) => ({ id: r.id, label: r.label ?? null, w: r.w ?? null })));
       const inner = reference(false);
       const left = reference(true);
       assert.ok(inner.length > 30 && left.length > inner.length, 'the input has matches, misses and double matches');

@@ -41,14 +41,19 @@ describe('SQL mini-batch settings', () => {
     const off = plans('');
     assert.equal(off.length, 2);
     for (const line of off) assert.doesNotMatch(line, /mini-batch/);
-    const on = plans(`SET 'table.exec.mini-batch.enabled' = 'true'; SET 'table.exec.mini-batch.allow-latency' = '2 s'; SET 'table.exec.mini-batch.size' = '5000';`);
+    const on = plans(
+      `SET 'table.exec.mini-batch.enabled' = 'true'; SET 'table.exec.mini-batch.allow-latency' = '2 s'; SET 'table.exec.mini-batch.size' = '5000';`,
+    );
     assert.equal(on.length, 2);
     for (const line of on) assert.match(line, /mini-batch 2000 ms \/ 5000 rows/);
   });
 
   it('a configuration file, then --arg key=value over it, then SET over both', () => {
     const conf = join(dir, 'conf.yaml');
-    writeFileSync(conf, '# the reference\ntable.exec.mini-batch.enabled: true\ntable.exec.mini-batch.allow-latency: 2s\ntable.exec.mini-batch.size: 50000\n');
+    writeFileSync(
+      conf,
+      '# the reference\ntable.exec.mini-batch.enabled: true\ntable.exec.mini-batch.allow-latency: 2s\ntable.exec.mini-batch.size: 50000\n',
+    );
     assert.match(plans('', { 'sql.conf': conf })[0]!, /mini-batch 2000 ms \/ 50000 rows/);
     assert.match(plans('', { 'sql.conf': conf, 'table.exec.mini-batch.size': '7' })[0]!, /mini-batch 2000 ms \/ 7 rows/);
     assert.doesNotMatch(plans(`SET 'table.exec.mini-batch.enabled' = 'false';`, { 'sql.conf': conf })[0]!, /mini-batch/);

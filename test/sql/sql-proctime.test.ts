@@ -71,7 +71,8 @@ CREATE TABLE src (id BIGINT, k AS id % ${KEYS}, p AS PROCTIME()${extra}) WITH (
   'connector' = 'datagen', 'rows-per-second' = '${RATE}', 'number-of-rows' = '${N}', 'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '${N - 1}');`;
 const SINK = (name: string, path: string) => `
 CREATE TABLE ${name} (k BIGINT, c BIGINT, s BIGINT, window_start TIMESTAMP(3), window_end TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = '${path}', 'format' = 'json');`;
-const AGG = (tvf: string) => `SELECT k, COUNT(*) AS c, SUM(id) AS s, window_start, window_end FROM TABLE(${tvf}) GROUP BY k, window_start, window_end`;
+const AGG = (tvf: string) =>
+  `SELECT k, COUNT(*) AS c, SUM(id) AS s, window_start, window_end FROM TABLE(${tvf}) GROUP BY k, window_start, window_end`;
 
 describe('SQL processing-time windows', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-proctime-'));
@@ -79,7 +80,9 @@ describe('SQL processing-time windows', () => {
 
   it('TUMBLE, HOP and CUMULATE over PROCTIME(): wall-clock aligned windows counting each row as Flink defines (parallelism 2)', async () => {
     const out = (n: string) => join(dir, n);
-    writeFileSync(join(dir, 'windows.sql'), `${SOURCE()}
+    writeFileSync(
+      join(dir, 'windows.sql'),
+      `${SOURCE()}
 ${SINK('tumble', out('tumble'))}
 ${SINK('hop', out('hop'))}
 ${SINK('cumulate', out('cumulate'))}
@@ -87,7 +90,8 @@ CREATE TABLE raw (id BIGINT, p TIMESTAMP(3)) WITH ('connector' = 'filesystem', '
 INSERT INTO tumble ${AGG("TUMBLE(TABLE src, DESCRIPTOR(p), INTERVAL '500' MILLISECOND)")};
 INSERT INTO hop ${AGG("HOP(TABLE src, DESCRIPTOR(p), INTERVAL '250' MILLISECOND, INTERVAL '1' SECOND)")};
 INSERT INTO cumulate ${AGG("CUMULATE(TABLE src, DESCRIPTOR(p), INTERVAL '250' MILLISECOND, INTERVAL '500' MILLISECOND)")};
-INSERT INTO raw SELECT id, p FROM src;`);
+INSERT INTO raw SELECT id, p FROM src;`,
+    );
     const t0 = Date.now();
     await runJob(SQL_JOB, { parallelism: 2, args: { 'sql.file': join(dir, 'windows.sql') } });
     const t1 = Date.now();
@@ -105,7 +109,11 @@ INSERT INTO raw SELECT id, p FROM src;`);
     const cumulate = readJsonLinesDir(out('cumulate'));
     checkWindows(cumulate, [250, 500], 250, t0, t1, 'CUMULATE');
     for (const r of cumulate) assert.equal((r.window_start as number) % 500, 0, 'CUMULATE: windows start at multiples of the max size');
-    assert.deepEqual(sortedTotals(totals(cumulate.filter((r) => (r.window_end as number) - (r.window_start as number) === 500))), scaled(ref, 1), 'CUMULATE: every row counted once in its full window');
+    assert.deepEqual(
+      sortedTotals(totals(cumulate.filter((r) => (r.window_end as number) - (r.window_start as number) === 500))),
+      scaled(ref, 1),
+      'CUMULATE: every row counted once in its full window',
+    );
     // A row in the first step of its period is in both windows; a first-step window never counts more than its full window.
     // A window can fire twice: a row processed in its last millisecond, after its timer fired, fires it again (as Flink's
     // ProcessingTimeTrigger, whose timer is at the window's last millisecond), so counts are summed per key and window.
@@ -116,28 +124,42 @@ INSERT INTO raw SELECT id, p FROM src;`);
       perWindow.set(id, e === undefined ? { ...r } : { ...e, c: (e.c as number) + (r.c as number) });
     }
     const merged = [...perWindow.values()];
-    const full = new Map(merged.filter((r) => (r.window_end as number) - (r.window_start as number) === 500).map((r) => [`${r.k}@${r.window_start}`, r.c as number]));
+    const full = new Map(
+      merged
+        .filter((r) => (r.window_end as number) - (r.window_start as number) === 500)
+        .map((r) => [`${r.k}@${r.window_start}`, r.c as number]),
+    );
     for (const r of merged.filter((x) => (x.window_end as number) - (x.window_start as number) === 250)) {
-      assert.ok((full.get(`${r.k}@${r.window_start}`) ?? 0) >= (r.c as number), `CUMULATE: the first step is part of the full window: ${JSON.stringify(r)}`);
+      assert.ok(
+        (full.get(`${r.k}@${r.window_start}`) ?? 0) >= (r.c as number),
+        `CUMULATE: the first step is part of the full window: ${JSON.stringify(r)}`,
+      );
     }
 
     // The attribute read as a value: the wall clock when the row was computed (TIMESTAMP_LTZ).
     const raw = readJsonLinesDir(out('raw'));
     assert.equal(raw.length, N);
-    for (const r of raw) assert.ok((r.p as number) >= t0 && (r.p as number) <= t1, `p of row ${r.id} (${r.p}) is a time of the run [${t0}, ${t1}]`);
+    for (const r of raw)
+      assert.ok((r.p as number) >= t0 && (r.p as number) <= t1, `p of row ${r.id} (${r.p}) is a time of the run [${t0}, ${t1}]`);
   });
 
   it('across a failure and restart (exactly-once): every row is counted exactly once', async () => {
     const out = join(dir, 'fault');
     const marker = join(dir, 'failed-once');
     // Throws on row 300 the first time only (the marker file outlives the restart).
-    writeFileSync(join(dir, 'fail-once.cjs'), `const fs = require('node:fs');
+    writeFileSync(
+      join(dir, 'fail-once.cjs'),
+      `const fs = require('node:fs');
 module.exports = (id) => { if (id === 300 && !fs.existsSync(${JSON.stringify(marker)})) { fs.writeFileSync(${JSON.stringify(marker)}, ''); throw new Error('injected failure at row 300'); } return id; };
-module.exports.resultType = 'BIGINT';\n`);
-    writeFileSync(join(dir, 'fault.sql'), `CREATE FUNCTION fail_once AS './fail-once.cjs';
+module.exports.resultType = 'BIGINT';\n`,
+    );
+    writeFileSync(
+      join(dir, 'fault.sql'),
+      `CREATE FUNCTION fail_once AS './fail-once.cjs';
 ${SOURCE()}
 ${SINK('dst', out)}
-INSERT INTO dst SELECT k, COUNT(*) AS c, SUM(fail_once(id)) AS s, window_start, window_end FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(p), INTERVAL '500' MILLISECOND)) GROUP BY k, window_start, window_end;`);
+INSERT INTO dst SELECT k, COUNT(*) AS c, SUM(fail_once(id)) AS s, window_start, window_end FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(p), INTERVAL '500' MILLISECOND)) GROUP BY k, window_start, window_end;`,
+    );
     const t0 = Date.now();
     const res = await runJob(SQL_JOB, {
       parallelism: 2,
@@ -151,7 +173,10 @@ INSERT INTO dst SELECT k, COUNT(*) AS c, SUM(fail_once(id)) AS s, window_start, 
     assert.ok(existsSync(marker), 'the injected failure happened');
     assert.equal(res.restarts, 1, 'one restart');
     const restored = (res.stateRestores ?? []).filter((r) => r.uid.includes('-window-'));
-    assert.ok(restored.length > 0, `the restart restored the window operator's state from a checkpoint (restores: ${JSON.stringify(res.stateRestores)})`);
+    assert.ok(
+      restored.length > 0,
+      `the restart restored the window operator's state from a checkpoint (restores: ${JSON.stringify(res.stateRestores)})`,
+    );
     const rows = readJsonLinesDir(out);
     checkWindows(rows, [500], 500, t0, t1, 'TUMBLE after a restart');
     assert.deepEqual(sortedTotals(totals(rows)), scaled(reference(), 1), 'every row counted once across the restore');
@@ -160,7 +185,10 @@ INSERT INTO dst SELECT k, COUNT(*) AS c, SUM(fail_once(id)) AS s, window_start, 
   it('refuses a window over a TIMESTAMP that is no time attribute, and a window join of processing-time windows', () => {
     const plain = sqlRefusal(`CREATE TABLE t (id BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'datagen', 'number-of-rows' = '1');
 INSERT INTO t SELECT id, window_start FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND));`);
-    assert.match(plain.message, /'ts' is not a time attribute; declare WATERMARK FOR ts AS … in its table, or use a processing-time column \(ts AS PROCTIME\(\)\)/);
+    assert.match(
+      plain.message,
+      /'ts' is not a time attribute; declare WATERMARK FOR ts AS … in its table, or use a processing-time column \(ts AS PROCTIME\(\)\)/,
+    );
     const join = sqlRefusal(`CREATE TABLE t (id BIGINT, p AS PROCTIME()) WITH ('connector' = 'datagen', 'number-of-rows' = '1');
 CREATE TABLE o (id BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO o SELECT a.id FROM (SELECT id, window_start, window_end FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(p), INTERVAL '1' SECOND)) GROUP BY id, window_start, window_end) a

@@ -17,8 +17,18 @@ import { assertSqlCases, tablesInTempDir } from '../helpers/sql-cases.js';
 
 type V = number | string | null;
 type Row = Record<string, V>;
-interface L { id: number; k: number | null; a: number | null; s: string }
-interface R { rid: number; k: number | null; b: number | null; t: string }
+interface L {
+  id: number;
+  k: number | null;
+  a: number | null;
+  s: string;
+}
+interface R {
+  rid: number;
+  k: number | null;
+  b: number | null;
+  t: string;
+}
 
 function tables(): { ls: L[]; rs: R[] } {
   const rnd = prng(23);
@@ -67,7 +77,16 @@ function cases(ls: L[], rs: R[]): Array<{ name: string; cols: string; sql: strin
       cols: 'id BIGINT, b INT',
       sql: 'SELECT L.id, R.b FROM L LEFT JOIN R ON L.k = R.k WHERE L.a > 2 AND (R.b IS NULL OR R.b < 5)',
       expected: joined(ls, rs, 'left', key)
-        .filter(({ l, r }) => and(cmp(l.a, 2, (p, q) => p > q), or(r.b === null, cmp(r.b, 5, (p, q) => p < q))) === true)
+        .filter(
+          ({ l, r }) =>
+            and(
+              cmp(l.a, 2, (p, q) => p > q),
+              or(
+                r.b === null,
+                cmp(r.b, 5, (p, q) => p < q),
+              ),
+            ) === true,
+        )
         .map(({ l, r }) => ({ id: l.id, b: r.b })),
     },
     {
@@ -75,14 +94,25 @@ function cases(ls: L[], rs: R[]): Array<{ name: string; cols: string; sql: strin
       name: 'left_on',
       cols: 'id BIGINT, rid BIGINT',
       sql: 'SELECT L.id, R.rid FROM L LEFT JOIN R ON L.k = R.k AND R.b > 1 AND L.a < 4',
-      expected: joined(ls, rs, 'left', (l, r) => and(key(l, r), cmp(r.b, 1, (p, q) => p > q), cmp(l.a, 4, (p, q) => p < q))).map(({ l, r }) => ({ id: l.id, rid: r.rid })),
+      expected: joined(ls, rs, 'left', (l, r) =>
+        and(
+          key(l, r),
+          cmp(r.b, 1, (p, q) => p > q),
+          cmp(l.a, 4, (p, q) => p < q),
+        ),
+      ).map(({ l, r }) => ({ id: l.id, rid: r.rid })),
     },
     {
       // Mirrored: ON L.a <> 3 into L (padded), WHERE R.b >= 2 into R (preserved).
       name: 'right_both',
       cols: 'id BIGINT, rid BIGINT',
       sql: 'SELECT L.id, R.rid FROM L RIGHT JOIN R ON L.k = R.k AND L.a <> 3 WHERE R.b >= 2',
-      expected: joined(ls, rs, 'right', (l, r) => and(key(l, r), cmp(l.a, 3, (p, q) => p !== q)))
+      expected: joined(ls, rs, 'right', (l, r) =>
+        and(
+          key(l, r),
+          cmp(l.a, 3, (p, q) => p !== q),
+        ),
+      )
         .filter(({ r }) => cmp(r.b, 2, (p, q) => p >= q) === true)
         .map(({ l, r }) => ({ id: l.id, rid: r.rid })),
     },
@@ -91,7 +121,12 @@ function cases(ls: L[], rs: R[]): Array<{ name: string; cols: string; sql: strin
       name: 'full_none',
       cols: 'id BIGINT, rid BIGINT',
       sql: "SELECT L.id, R.rid FROM L FULL JOIN R ON L.k = R.k AND L.a > 1 WHERE L.s = 'x' OR R.t IS NULL",
-      expected: joined(ls, rs, 'full', (l, r) => and(key(l, r), cmp(l.a, 1, (p, q) => p > q)))
+      expected: joined(ls, rs, 'full', (l, r) =>
+        and(
+          key(l, r),
+          cmp(l.a, 1, (p, q) => p > q),
+        ),
+      )
         .filter(({ l, r }) => or(eq(l.s, 'x'), r.t === null) === true)
         .map(({ l, r }) => ({ id: l.id, rid: r.rid })),
     },
@@ -101,7 +136,14 @@ function cases(ls: L[], rs: R[]): Array<{ name: string; cols: string; sql: strin
       cols: 'id BIGINT, rid BIGINT',
       sql: "SELECT L.id, R.rid FROM L JOIN R ON L.k = R.k WHERE L.a >= 1 AND R.t <> 'z' AND L.a + R.b > 4",
       expected: joined(ls, rs, 'inner', key)
-        .filter(({ l, r }) => and(cmp(l.a, 1, (p, q) => p >= q), not(eq(r.t, 'z')), cmp(l.a === null || r.b === null ? null : (l.a as number) + (r.b as number), 4, (p, q) => p > q)) === true)
+        .filter(
+          ({ l, r }) =>
+            and(
+              cmp(l.a, 1, (p, q) => p >= q),
+              not(eq(r.t, 'z')),
+              cmp(l.a === null || r.b === null ? null : (l.a as number) + (r.b as number), 4, (p, q) => p > q),
+            ) === true,
+        )
         .map(({ l, r }) => ({ id: l.id, rid: r.rid })),
     },
     ...havingCases(ls),
@@ -119,8 +161,26 @@ function havingCases(ls: L[]): Array<{ name: string; cols: string; sql: string; 
   const sql = (having: string) => `SELECT k, COUNT(*) AS n, SUM(a) + 1 AS s1 FROM L GROUP BY k HAVING ${having}`;
   const row = (g: (typeof agg)[number]): Row => ({ k: g.k, n: g.n, s1: g.sum === null ? null : g.sum + 1 });
   return [
-    { name: 'having_or_null', cols: 'k BIGINT, n BIGINT, s1 INT', sql: sql('SUM(a) < 12 OR MAX(a) IS NULL'), expected: agg.filter((g) => or(cmp(g.sum, 12, (p, q) => p < q), g.max === null) === true).map(row) },
-    { name: 'having_not', cols: 'k BIGINT, n BIGINT, s1 INT', sql: sql('NOT (SUM(a) >= 12) AND COUNT(*) > 1'), expected: agg.filter((g) => and(not(cmp(g.sum, 12, (p, q) => p >= q)), g.n > 1) === true).map(row) },
+    {
+      name: 'having_or_null',
+      cols: 'k BIGINT, n BIGINT, s1 INT',
+      sql: sql('SUM(a) < 12 OR MAX(a) IS NULL'),
+      expected: agg
+        .filter(
+          (g) =>
+            or(
+              cmp(g.sum, 12, (p, q) => p < q),
+              g.max === null,
+            ) === true,
+        )
+        .map(row),
+    },
+    {
+      name: 'having_not',
+      cols: 'k BIGINT, n BIGINT, s1 INT',
+      sql: sql('NOT (SUM(a) >= 12) AND COUNT(*) > 1'),
+      expected: agg.filter((g) => and(not(cmp(g.sum, 12, (p, q) => p >= q)), g.n > 1) === true).map(row),
+    },
   ];
 }
 
@@ -138,7 +198,9 @@ describe('SQL filters below joins, HAVING fused with its projection', () => {
     const byCase = new Map(cases(fx.data.ls, fx.data.rs).map((c) => [c.name, c]));
     const plan = (name: string): string => {
       const c = byCase.get(name)!;
-      const r = s.execute(`CREATE TABLE ${name} (${c.cols}) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${name} ${c.sql};`).find((x) => x.kind === 'explain');
+      const r = s
+        .execute(`CREATE TABLE ${name} (${c.cols}) WITH ('connector' = 'blackhole'); EXPLAIN INSERT INTO ${name} ${c.sql};`)
+        .find((x) => x.kind === 'explain');
       assert.ok(r?.kind === 'explain');
       return r.plan;
     };
@@ -150,7 +212,8 @@ describe('SQL filters below joins, HAVING fused with its projection', () => {
       return { sides: lines.slice(0, j).join('\n'), after: lines.slice(j + 1).join('\n') };
     };
     // A filter-only calc is EXPLAINed as `filter COND`, one with more as `calc …; where (COND); …`.
-    const sits = (text: string, cond: string): boolean => text.split('\n').some((l) => (/\sfilter\s/.test(l) ? l.endsWith(` (${cond})`) : l.includes(`where (${cond})`)));
+    const sits = (text: string, cond: string): boolean =>
+      text.split('\n').some((l) => (/\sfilter\s/.test(l) ? l.endsWith(` (${cond})`) : l.includes(`where (${cond})`)));
     const lw = split(plan('left_where'));
     assert.ok(sits(lw.sides, 'L.a > 2'), lw.sides);
     assert.ok(sits(lw.after, 'R.b IS NULL OR (R.b < 5)'), lw.after);

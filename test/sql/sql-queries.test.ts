@@ -31,7 +31,12 @@ function input(): In[] {
   const rnd = prng(17);
   const rows: In[] = [];
   for (let i = 0; i < 300; i++) {
-    rows.push({ id: i, name: NAMES[Math.floor(rnd() * NAMES.length)]!, amount: Math.floor(rnd() * 100), ts: BASE + i * 120 + Math.floor(rnd() * 400) });
+    rows.push({
+      id: i,
+      name: NAMES[Math.floor(rnd() * NAMES.length)]!,
+      amount: Math.floor(rnd() * 100),
+      ts: BASE + i * 120 + Math.floor(rnd() * 400),
+    });
   }
   return rows;
 }
@@ -56,11 +61,15 @@ ${[
   ['hop', "HOP(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)"],
   ['cumulate', "CUMULATE(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '4' SECOND)"],
   ['session', "SESSION(TABLE src, DESCRIPTOR(ts), INTERVAL '700' MILLISECOND)"],
-].map(([t, tvf]) => `INSERT INTO ${t}_out
+]
+  .map(
+    ([t, tvf]) => `INSERT INTO ${t}_out
 SELECT name, window_start, window_end, COUNT(*), SUM(amount), AVG(amount), MIN(amount), MAX(amount),
        COUNT(DISTINCT amount / 10), COUNT(*) FILTER (WHERE amount > 50)
 FROM TABLE(${tvf})
-GROUP BY name, window_start, window_end;`).join('\n')}
+GROUP BY name, window_start, window_end;`,
+  )
+  .join('\n')}
 
 INSERT INTO unioned_out
 SELECT id, 'low' FROM src WHERE amount < 10
@@ -113,24 +122,36 @@ function aggRow(name: string, w: Win, rs: In[]): Record<string, unknown> {
   const amounts = rs.map((r) => r.amount);
   const sum = amounts.reduce((a, b) => a + b, 0);
   return {
-    name, ws: w.start, we: w.end, n: rs.length, s: sum, av: Math.trunc(sum / rs.length), mn: Math.min(...amounts), mx: Math.max(...amounts),
-    dn: new Set(amounts.map((a) => Math.trunc(a / 10))).size, big: rs.filter((r) => r.amount > 50).length,
+    name,
+    ws: w.start,
+    we: w.end,
+    n: rs.length,
+    s: sum,
+    av: Math.trunc(sum / rs.length),
+    mn: Math.min(...amounts),
+    mx: Math.max(...amounts),
+    dn: new Set(amounts.map((a) => Math.trunc(a / 10))).size,
+    big: rs.filter((r) => r.amount > 50).length,
   };
 }
 function byWindow(rows: In[], assign: (ts: number) => Win[]): Array<Record<string, unknown>> {
   const groups = new Map<string, { name: string; w: Win; rows: In[] }>();
-  for (const r of rows) for (const w of assign(r.ts)) {
-    const k = `${r.name}|${w.start}|${w.end}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { name: r.name, w, rows: [] }));
-    g.rows.push(r);
-  }
+  for (const r of rows)
+    for (const w of assign(r.ts)) {
+      const k = `${r.name}|${w.start}|${w.end}`;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { name: r.name, w, rows: [] }));
+      g.rows.push(r);
+    }
   return [...groups.values()].map((g) => aggRow(g.name, g.w, g.rows));
 }
 
 function references(rows: In[]): Record<string, Array<Record<string, unknown>>> {
   const tumbleRows = byWindow(rows, (ts) => tumble(ts, 2000));
-  const sums = byWindow(rows.filter((r) => r.amount > 30), (ts) => tumble(ts, 2000));
+  const sums = byWindow(
+    rows.filter((r) => r.amount > 30),
+    (ts) => tumble(ts, 2000),
+  );
   return {
     proj: rows
       .filter((r) => r.amount % 3 !== 0 && ['ann', 'bob', 'cy'].includes(r.name) && !r.name.startsWith('c'))
@@ -139,9 +160,18 @@ function references(rows: In[]): Record<string, Array<Record<string, unknown>>> 
     hop: byWindow(rows, (ts) => hop(ts, 1000, 3000)),
     cumulate: byWindow(rows, (ts) => cumulate(ts, 1000, 4000)),
     session: sessions(rows, 700).map((g) => aggRow(g.name, g.w, g.rows)),
-    unioned: [...rows.filter((r) => r.amount < 10).map((r) => ({ id: r.id, tag: 'low' })), ...rows.filter((r) => r.amount > 90).map((r) => ({ id: r.id, tag: 'high' }))],
-    ijoin: rows.flatMap((a) => rows.filter((b) => a.name === b.name && b.ts >= a.ts && b.ts <= a.ts + 300 && a.id !== b.id).map((b) => ({ a: a.id, b: b.id, gap: b.amount }))),
-    wjoin: tumbleRows.flatMap((l) => sums.filter((r) => r.name === l.name && r.ws === l.ws).map((r) => ({ name: l.name, ws: l.ws, n: l.n, s: r.s }))),
+    unioned: [
+      ...rows.filter((r) => r.amount < 10).map((r) => ({ id: r.id, tag: 'low' })),
+      ...rows.filter((r) => r.amount > 90).map((r) => ({ id: r.id, tag: 'high' })),
+    ],
+    ijoin: rows.flatMap((a) =>
+      rows
+        .filter((b) => a.name === b.name && b.ts >= a.ts && b.ts <= a.ts + 300 && a.id !== b.id)
+        .map((b) => ({ a: a.id, b: b.id, gap: b.amount })),
+    ),
+    wjoin: tumbleRows.flatMap((l) =>
+      sums.filter((r) => r.name === l.name && r.ws === l.ws).map((r) => ({ name: l.name, ws: l.ws, n: l.n, s: r.s })),
+    ),
   };
 }
 
@@ -158,16 +188,23 @@ describe('SQL queries against references', () => {
   // Parallelism 3 (records cross threads, windows and joins split by key) in `npm test`;
   // EDDY_SOAK=1 adds 1.
   for (const parallelism of process.env.EDDY_SOAK === '1' ? [1, 3] : [3]) {
-    it(`projection, filter, CASE, window TVFs with every aggregate, UNION ALL, interval and window join at parallelism ${parallelism}`, { timeout: 120_000 }, async () => {
-      const out = join(dir, `p${parallelism}`);
-      writeFileSync(join(dir, `q${parallelism}.sql`), SCRIPT(out).replaceAll(`${out}/in.jsonl`, join(dir, 'in.jsonl')));
-      const result = await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, `q${parallelism}.sql`) } });
-      assert.ok(result.operators.some((o) => o.uid === 'sql-tumble_out-window-1'), 'uids derive from the statement');
-      const want = references(rows);
-      for (const [table, expected] of Object.entries(want)) {
-        assert.ok(expected.length > 0, `reference for ${table} is not empty`);
-        assert.deepEqual(canonRows(readJsonLinesDir(join(out, table))), canonRows(expected), `${table} at parallelism ${parallelism}`);
-      }
-    });
+    it(
+      `projection, filter, CASE, window TVFs with every aggregate, UNION ALL, interval and window join at parallelism ${parallelism}`,
+      { timeout: 120_000 },
+      async () => {
+        const out = join(dir, `p${parallelism}`);
+        writeFileSync(join(dir, `q${parallelism}.sql`), SCRIPT(out).replaceAll(`${out}/in.jsonl`, join(dir, 'in.jsonl')));
+        const result = await runJob(SQL_JOB, { parallelism, args: { 'sql.file': join(dir, `q${parallelism}.sql`) } });
+        assert.ok(
+          result.operators.some((o) => o.uid === 'sql-tumble_out-window-1'),
+          'uids derive from the statement',
+        );
+        const want = references(rows);
+        for (const [table, expected] of Object.entries(want)) {
+          assert.ok(expected.length > 0, `reference for ${table} is not empty`);
+          assert.deepEqual(canonRows(readJsonLinesDir(join(out, table))), canonRows(expected), `${table} at parallelism ${parallelism}`);
+        }
+      },
+    );
   }
 });

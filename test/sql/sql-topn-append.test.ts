@@ -48,7 +48,14 @@ function compareBy(order: readonly Order[]): (x: Row, y: Row) => number {
 }
 
 /** The top `n` rows of each partition (by the values of `partition`, NULL equal to NULL) by a sort of all its rows, with `rn` when asked. */
-function topN(all: readonly Row[], partition: readonly string[], order: readonly Order[], n: number, cols: readonly string[], rn: boolean): Row[] {
+function topN(
+  all: readonly Row[],
+  partition: readonly string[],
+  order: readonly Order[],
+  n: number,
+  cols: readonly string[],
+  rn: boolean,
+): Row[] {
   const parts = new Map<string, Row[]>();
   for (const row of all) {
     const k = JSON.stringify(partition.map((c) => row[c]));
@@ -77,7 +84,14 @@ function cases(all: Row[]) {
       name: 'top2_number_string',
       cols: 'id BIGINT, p3 BIGINT, p1 VARCHAR, b VARCHAR, rn BIGINT',
       sql: 'SELECT id, p3, p1, b, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY p3, p1 ORDER BY b, a DESC, id DESC) AS rn FROM T) WHERE rn <= 2',
-      expected: topN(all, ['p3', 'p1'], [{ col: 'b' }, { col: 'a', desc: true }, { col: 'id', desc: true }], 2, ['id', 'p3', 'p1', 'b'], true),
+      expected: topN(
+        all,
+        ['p3', 'p1'],
+        [{ col: 'b' }, { col: 'a', desc: true }, { col: 'id', desc: true }],
+        2,
+        ['id', 'p3', 'p1', 'b'],
+        true,
+      ),
     },
     {
       name: 'top1_no_rank',
@@ -91,16 +105,23 @@ function cases(all: Row[]) {
 describe('SQL append-only Top-N', () => {
   const fx = tablesInTempDir('eddy-sql-topn-', rows, (all) => ({ 't.jsonl': all }));
   const ddl = (dir: string, miniBatch: boolean): string =>
-    (miniBatch ? "SET 'table.exec.mini-batch.enabled' = 'true'; SET 'table.exec.mini-batch.allow-latency' = '10 s'; SET 'table.exec.mini-batch.size' = '37';\n" : '') +
-    `CREATE TABLE T (${COLS}) WITH ('connector' = 'filesystem', 'path' = '${dir}/t.jsonl', 'format' = 'json');\n`;
+    (miniBatch
+      ? "SET 'table.exec.mini-batch.enabled' = 'true'; SET 'table.exec.mini-batch.allow-latency' = '10 s'; SET 'table.exec.mini-batch.size' = '37';\n"
+      : '') + `CREATE TABLE T (${COLS}) WITH ('connector' = 'filesystem', 'path' = '${dir}/t.jsonl', 'format' = 'json');\n`;
 
   it('the references see the collisions: partitions equal as joined strings are distinct, and NULLs sort at both ends', () => {
     const keys = new Set(fx.data.map((r) => JSON.stringify([r.p1, r.p2])));
     const joined = new Set(fx.data.map((r) => `${r.p1}${r.p2}`));
     assert.ok(joined.size < keys.size, 'some (p1, p2) pairs collide as joined strings');
     const mixed = new Set(fx.data.map((r) => `${r.p3},${r.p1}`));
-    assert.ok(new Set(fx.data.map((r) => JSON.stringify([r.p3, r.p1]))).size > new Set([...mixed].map((s) => s.replace(/,/g, ''))).size, 'some (p3, p1) pairs collide as joined strings');
-    assert.ok(cases(fx.data)[0]!.expected.some((r) => r.a === null) && cases(fx.data)[1]!.expected.some((r) => r.b === null), 'NULL sort values reach the top');
+    assert.ok(
+      new Set(fx.data.map((r) => JSON.stringify([r.p3, r.p1]))).size > new Set([...mixed].map((s) => s.replace(/,/g, ''))).size,
+      'some (p3, p1) pairs collide as joined strings',
+    );
+    assert.ok(
+      cases(fx.data)[0]!.expected.some((r) => r.a === null) && cases(fx.data)[1]!.expected.some((r) => r.b === null),
+      'NULL sort values reach the top',
+    );
   });
 
   it('mini-batch off: each query equals the top N of a sort of all rows', async () => {

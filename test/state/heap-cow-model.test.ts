@@ -62,7 +62,11 @@ function readAll(store: HeapKeyedStore): Model {
 
 function normal(m: Model): Model {
   const sorted = <V>(x: Map<number, V>) => new Map([...x].sort((a, b) => a[0] - b[0]));
-  return { value: sorted(m.value), list: sorted(m.list), map: new Map([...sorted(m.map)].filter(([, e]) => e.size > 0).map(([k, e]) => [k, sorted(e)])) };
+  return {
+    value: sorted(m.value),
+    list: sorted(m.list),
+    map: new Map([...sorted(m.map)].filter(([, e]) => e.size > 0).map(([k, e]) => [k, sorted(e)])),
+  };
 }
 
 /** One random operation, applied to the store through the handles and to the model alike. */
@@ -208,7 +212,12 @@ async function runNumeric(seed: number, incremental: boolean): Promise<void> {
   for (let id = 1; id <= 3; id++) {
     const delta = changes && id > 1 ? changes.cut(id) : (changes?.cut(id), undefined);
     const expect = model.map((m) => new Map(m));
-    if (id === 1) assert.deepEqual(chunksOf(await store.snapshot(id, undefined).run()), chunksOf(snapshotKeyedStore(store)), 'packed off the loop (number runs) = encoded on it (msgpack entries)');
+    if (id === 1)
+      assert.deepEqual(
+        chunksOf(await store.snapshot(id, undefined).run()),
+        chunksOf(snapshotKeyedStore(store)),
+        'packed off the loop (number runs) = encoded on it (msgpack entries)',
+      );
     const done = store.snapshot(id, delta).run();
     // Writes go on while the snapshot is captured and packed: a third of the keys change.
     for (let i = 0; i < NUM_KEYS / 3; i++) {

@@ -223,7 +223,10 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
     const job = store.snapshot(1, undefined);
     for (let k = 0; k < 5000; k++) put(k, -k - 1);
     await stopPackerThread();
-    await assert.rejects(job.run(), (e: Error & { code?: string }) => e.code === 'STATE_FAILED' && /snapshot packer thread/.test(e.message));
+    await assert.rejects(
+      job.run(),
+      (e: Error & { code?: string }) => e.code === 'STATE_FAILED' && /snapshot packer thread/.test(e.message),
+    );
     for (let k = 5000; k < 10_000; k++) put(k, -k - 1);
     const atBarrier = new Map(model);
     const next = store.snapshot(2, undefined);
@@ -234,7 +237,10 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
     const t = fresh.register('sum', 'value');
     const got = new Map<number, unknown>();
     for (let kg = 0; kg < MAXP; kg++) for (const [k, v] of fresh.keyGroupTable(t, kg)) got.set(k as number, v);
-    assert.deepEqual([...got].sort((a, b) => a[0] - b[0]), [...atBarrier].sort((a, b) => a[0] - b[0]));
+    assert.deepEqual(
+      [...got].sort((a, b) => a[0] - b[0]),
+      [...atBarrier].sort((a, b) => a[0] - b[0]),
+    );
   });
 
   it('rescaled: a snapshot of number-run chunks restores into two numeric stores of half the key groups each (one also into LMDB), and back into one on Maps', async () => {
@@ -255,12 +261,22 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
       }
     }
     const snap = await store.snapshot(1, undefined).run();
-    assert.ok(snap.index.length > 0 && snap.index.every(([, at]) => snap.data[at + 1] === NUMBER_RUNS_VERSION), 'every chunk is a number-run chunk');
+    assert.ok(
+      snap.index.length > 0 && snap.index.every(([, at]) => snap.data[at + 1] === NUMBER_RUNS_VERSION),
+      'every chunk is a number-run chunk',
+    );
     const halves = [new HeapKeyedStore(0, MAXP / 2 - 1, true), new HeapKeyedStore(MAXP / 2, MAXP - 1, true)];
     for (const half of halves) restoreKeyedChains(half, [[snap]]);
     // The upper half into LMDB too (a small cache: most values read back from the environment).
     const dir = mkdtempSync(join(tmpdir(), 'eddy-numeric-model-'));
-    const lmdb = new LmdbKeyedStore({ path: join(dir, 'env'), rangeStart: MAXP / 2, rangeEnd: MAXP - 1, cacheBytes: 64 * 160, operatorUid: 'model', subtask: 1 });
+    const lmdb = new LmdbKeyedStore({
+      path: join(dir, 'env'),
+      rangeStart: MAXP / 2,
+      rangeEnd: MAXP - 1,
+      cacheBytes: 64 * 160,
+      operatorUid: 'model',
+      subtask: 1,
+    });
     try {
       restoreKeyedChains(lmdb, [[snap]]);
       TABLES.forEach((name, t) => {
@@ -288,12 +304,19 @@ describe('heap numeric tables: per-entry copy-on-write against a model', () => {
     assert.ok(halves.every((h) => TABLES.every((_, t) => h.isNumeric(t))));
     const parts = await Promise.all(halves.map((h) => h.snapshot(2, undefined).run()));
     const fresh = new HeapKeyedStore(0, MAXP - 1, false);
-    restoreKeyedChains(fresh, parts.map((p) => [p]));
+    restoreKeyedChains(
+      fresh,
+      parts.map((p) => [p]),
+    );
     TABLES.forEach((name, t) => {
       const tid = fresh.register(name, 'value');
       const got: [number, number][] = [];
       for (let kg = 0; kg < MAXP; kg++) for (const [k, v] of fresh.keyGroupTable(tid, kg)) got.push([k as number, v as number]);
-      assert.deepEqual(got.sort((a, b) => a[0] - b[0]), [...model[t]].sort((a, b) => a[0] - b[0]), name);
+      assert.deepEqual(
+        got.sort((a, b) => a[0] - b[0]),
+        [...model[t]].sort((a, b) => a[0] - b[0]),
+        name,
+      );
     });
   });
 });

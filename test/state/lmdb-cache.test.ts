@@ -29,8 +29,19 @@ const MB = 1 << 20;
 const turn = () => new Promise((res) => setTimeout(res, 1));
 
 function open(cacheBytes: number) {
-  const s = new LmdbKeyedStore({ path: join(root, `env-${++seq}`), rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes, operatorUid: 'cache', subtask: 0 });
-  return { s, a: new ValueStateHandle<unknown>(s, s.register('a', 'value')), b: new ValueStateHandle<unknown>(s, s.register('b', 'value')) };
+  const s = new LmdbKeyedStore({
+    path: join(root, `env-${++seq}`),
+    rangeStart: 0,
+    rangeEnd: MAXP - 1,
+    cacheBytes,
+    operatorUid: 'cache',
+    subtask: 0,
+  });
+  return {
+    s,
+    a: new ValueStateHandle<unknown>(s, s.register('a', 'value')),
+    b: new ValueStateHandle<unknown>(s, s.register('b', 'value')),
+  };
 }
 
 /** Values of every shape the cache sizes differently: small integers, doubles, strings, objects. */
@@ -65,7 +76,8 @@ describe('LMDB state cache', () => {
       a.update(valueOf(k));
       b.update(valueOf(k + 1));
       // Just after an access: with no write-back in flight nothing excuses going over.
-      if (k % 1000 === 0 && s.cache.bytes > budget && (s as unknown as { writeBack: { pending: number } }).writeBack.pending === 0) overBudgetIdle++;
+      if (k % 1000 === 0 && s.cache.bytes > budget && (s as unknown as { writeBack: { pending: number } }).writeBack.pending === 0)
+        overBudgetIdle++;
       if (k % 1000 === 999) await turn();
     }
     await s.flushForTest();
@@ -130,7 +142,9 @@ describe('LMDB state cache', () => {
     for (let k = 0; k < hot; k++) if (find(k)) hotCached++;
     let oldColdCached = 0;
     for (let k = 1_000_000; k < 1_010_000; k++) if (find(k)) oldColdCached++;
-    console.log(`# ${hotMisses}/${hotTouches} hot-key uses missed the cache; at the end ${hotCached}/${hot} hot keys cached, ${oldColdCached}/10000 of the first cold keys; after an eviction the cache held at least ${(minAfterEvict * 100).toFixed(1)}% of its budget`);
+    console.log(
+      `# ${hotMisses}/${hotTouches} hot-key uses missed the cache; at the end ${hotCached}/${hot} hot keys cached, ${oldColdCached}/10000 of the first cold keys; after an eviction the cache held at least ${(minAfterEvict * 100).toFixed(1)}% of its budget`,
+    );
     // CLOCK approximates recency: a sweep that must free much at once (a write-back's commit
     // lets the cache shed what it took meanwhile) can pass a hot key twice.
     assert.ok(hotMisses <= hotTouches * 0.05, `${hotMisses} of ${hotTouches} hot-key uses missed`);

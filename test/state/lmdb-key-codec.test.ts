@@ -13,8 +13,23 @@ const unpackr = new Unpackr({ useRecords: false });
 describe('LMDB key codec: stored keys to msgpack', () => {
   it('converts strings and unsigned 32-bit integers at every msgpack size boundary', () => {
     const keys: unknown[] = [
-      '', 'a', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(255), 'y'.repeat(256), 'é€😀 key', 'z'.repeat(70_000 / 3),
-      0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1,
+      '',
+      'a',
+      'x'.repeat(31),
+      'x'.repeat(32),
+      'y'.repeat(255),
+      'y'.repeat(256),
+      'é€😀 key',
+      'z'.repeat(70_000 / 3),
+      0,
+      1,
+      127,
+      128,
+      255,
+      256,
+      65_535,
+      65_536,
+      2 ** 32 - 1,
     ];
     for (const k of keys) {
       for (const table of [0, 7]) {

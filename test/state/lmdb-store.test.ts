@@ -25,14 +25,20 @@ const MAXP = 32;
 
 function lmdb(index: number, parallelism: number, cacheBytes = 64 * 160): LmdbKeyedStore {
   const r = keyGroupRange(index, MAXP, parallelism);
-  return new LmdbKeyedStore({ path: join(root, `env-${++envSeq}`), rangeStart: r.start, rangeEnd: r.end, cacheBytes, operatorUid: 'count', subtask: index });
+  return new LmdbKeyedStore({
+    path: join(root, `env-${++envSeq}`),
+    rangeStart: r.start,
+    rangeEnd: r.end,
+    cacheBytes,
+    operatorUid: 'count',
+    subtask: index,
+  });
 }
 
 function heap(index: number, parallelism: number): HeapKeyedStore {
   const r = keyGroupRange(index, MAXP, parallelism);
   return new HeapKeyedStore(r.start, r.end);
 }
-
 
 /** The model: per key its value, list and map, as plain data. */
 interface Model {
@@ -259,7 +265,16 @@ describe('LMDB keyed state backend', () => {
       const roomy = cacheBytes > 1 << 20;
       const path = join(root, `env-${++envSeq}`);
       const open = (resumeAt?: number, local = localRecovery) =>
-        new LmdbKeyedStore({ path, rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes, operatorUid: 'count', subtask: 0, localRecovery: local, resumeAt });
+        new LmdbKeyedStore({
+          path,
+          rangeStart: 0,
+          rangeEnd: MAXP - 1,
+          cacheBytes,
+          operatorUid: 'count',
+          subtask: 0,
+          localRecovery: local,
+          resumeAt,
+        });
       let store = open();
       let s = new Stores([store]);
       const log = incremental ? store.trackChanges() : undefined;
@@ -294,7 +309,8 @@ describe('LMDB keyed state backend', () => {
       }
       // Roomy: every barrier holds (full ones too: their snapshot comes from the cache); tight:
       // at least the odd delta barriers (3, 5, …, 13).
-      if (incremental && !localRecovery) assert.ok(store.heldBarriers >= (roomy ? 13 : 6), `${store.heldBarriers} barriers held their changes`);
+      if (incremental && !localRecovery)
+        assert.ok(store.heldBarriers >= (roomy ? 13 : 6), `${store.heldBarriers} barriers held their changes`);
       if (roomy) assert.equal(store.evictions, 0, 'every key stayed cached');
       else assert.ok(store.evictions > 0, 'held entries were written back under pressure and left the cache');
       // Every key cached, no local recovery: no barrier wrote LMDB (nothing else fills 64 MB).
@@ -302,10 +318,19 @@ describe('LMDB keyed state backend', () => {
       await store.dispose();
       // With local recovery checkpoint 13 wrote back and named itself; without it LMDB is at
       // no checkpoint, and a restart never reopens it.
-      for (const [id, local] of [[13, true], [12, true], [13, false]] as const) {
+      for (const [id, local] of [
+        [13, true],
+        [12, true],
+        [13, false],
+      ] as const) {
         store = open(id, local);
         s = new Stores([store]);
-        if (roomy) assert.equal(store.recoveredLocally, localRecovery && local && id === 13, `local recovery at ${id} (${local ? 'asked' : 'not asked'})`);
+        if (roomy)
+          assert.equal(
+            store.recoveredLocally,
+            localRecovery && local && id === 13,
+            `local recovery at ${id} (${local ? 'asked' : 'not asked'})`,
+          );
         if (store.recoveredLocally) check(s, at[id], keys);
         await store.dispose();
       }
@@ -319,75 +344,80 @@ describe('LMDB keyed state backend', () => {
   for (const { cacheBytes, keys } of [
     { cacheBytes: 64 << 20, keys: 30_000 },
     { cacheBytes: 64 << 10, keys: 6_000 },
-  ]) it(`${keys} keys, cache ${cacheBytes} B: an incremental barrier that holds its changes: numbers from the number log, removals and other values merged in, exact while the store keeps changing`, async () => {
-    const roomy = cacheBytes > 1 << 20;
-    const store = lmdb(0, 1, cacheBytes);
-    const log = store.trackChanges();
-    const sum = new ValueStateHandle<number>(store, store.register('sum', 'value'));
-    const name = new ValueStateHandle<string>(store, store.register('name', 'value'));
-    const model = new Map<number, { sum?: number; name?: string }>();
-    const r = prng(8);
-    const write = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        // As the run loop does: write-backs commit while it runs.
-        if (i % 2000 === 1999) await new Promise((res) => setImmediate(res));
-        const k = Math.floor(r() * keys);
-        store.setCurrentKey(k, keyGroupFor(k, MAXP));
-        const e = model.get(k) ?? {};
-        const x = r();
-        if (x < 0.03) {
-          sum.clear();
-          delete e.sum;
-        } else if (x < 0.06) {
-          name.update(`n${i}`);
-          e.name = `n${i}`;
-        } else {
-          // Integers and doubles, negative too: every msgpack number form.
-          const v = (e.sum ?? 0) + (r() < 0.5 ? Math.floor(r() * 70_000) - 1000 : r() - 0.5);
-          sum.update(v);
-          e.sum = v;
+  ])
+    it(`${keys} keys, cache ${cacheBytes} B: an incremental barrier that holds its changes: numbers from the number log, removals and other values merged in, exact while the store keeps changing`, async () => {
+      const roomy = cacheBytes > 1 << 20;
+      const store = lmdb(0, 1, cacheBytes);
+      const log = store.trackChanges();
+      const sum = new ValueStateHandle<number>(store, store.register('sum', 'value'));
+      const name = new ValueStateHandle<string>(store, store.register('name', 'value'));
+      const model = new Map<number, { sum?: number; name?: string }>();
+      const r = prng(8);
+      const write = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          // As the run loop does: write-backs commit while it runs.
+          if (i % 2000 === 1999) await new Promise((res) => setImmediate(res));
+          const k = Math.floor(r() * keys);
+          store.setCurrentKey(k, keyGroupFor(k, MAXP));
+          const e = model.get(k) ?? {};
+          const x = r();
+          if (x < 0.03) {
+            sum.clear();
+            delete e.sum;
+          } else if (x < 0.06) {
+            name.update(`n${i}`);
+            e.name = `n${i}`;
+          } else {
+            // Integers and doubles, negative too: every msgpack number form.
+            const v = (e.sum ?? 0) + (r() < 0.5 ? Math.floor(r() * 70_000) - 1000 : r() - 0.5);
+            sum.update(v);
+            e.sum = v;
+          }
+          model.set(k, e);
         }
-        model.set(k, e);
+      };
+      const expectChain = (chain: KeyedSnapshot[], expected: Map<number, { sum?: number; name?: string }>) => {
+        const target = heap(0, 1);
+        const ts = new ValueStateHandle<number>(target, target.register('sum', 'value'));
+        const tn = new ValueStateHandle<string>(target, target.register('name', 'value'));
+        restoreKeyedChains(target, [chain]);
+        for (let k = 0; k < keys; k++) {
+          target.setCurrentKey(k, keyGroupFor(k, MAXP));
+          const e = expected.get(k) ?? {};
+          if (ts.value() !== e.sum || tn.value() !== e.name)
+            assert.fail(`key ${k}: restored ${ts.value()}, ${tn.value()}; expected ${e.sum}, ${e.name}`);
+        }
+      };
+      await write(keys * 2);
+      log.cut(1);
+      const base = await store.snapshot(1, undefined).run();
+      log.confirm(1);
+      const chain = [base];
+      for (let id = 2; id <= 3; id++) {
+        await write((keys * 5) / 3); // about 80 % of the keys' sums changed (30k keys: a delta packed off the loop)
+        await store.writeBacksSettled(); // so that the barrier holds its changes
+        const changed = log.cut(id);
+        const expected = structuredClone(model);
+        const job = store.snapshot(id, changed);
+        await write((keys * 2) / 3);
+        const delta = await job.run();
+        log.confirm(id);
+        assert.notEqual(delta.rebased, true, 'a delta');
+        chain.push(delta);
+        expectChain(chain, expected);
       }
-    };
-    const expectChain = (chain: KeyedSnapshot[], expected: Map<number, { sum?: number; name?: string }>) => {
-      const target = heap(0, 1);
-      const ts = new ValueStateHandle<number>(target, target.register('sum', 'value'));
-      const tn = new ValueStateHandle<string>(target, target.register('name', 'value'));
-      restoreKeyedChains(target, [chain]);
-      for (let k = 0; k < keys; k++) {
-        target.setCurrentKey(k, keyGroupFor(k, MAXP));
-        const e = expected.get(k) ?? {};
-        if (ts.value() !== e.sum || tn.value() !== e.name) assert.fail(`key ${k}: restored ${ts.value()}, ${tn.value()}; expected ${e.sum}, ${e.name}`);
+      if (roomy) {
+        assert.equal(store.heldBarriers, 3, 'every barrier held its changes');
+        assert.equal(store.flushes, 0, 'nothing written to LMDB');
+      } else {
+        assert.ok(store.heldBarriers >= 2, `${store.heldBarriers} barriers held their changes`);
+        assert.ok(
+          store.evictions > 0 && store.flushes > 0,
+          `keys left the cache (${store.evictions} evictions, ${store.flushes} write-backs)`,
+        );
       }
-    };
-    await write(keys * 2);
-    log.cut(1);
-    const base = await store.snapshot(1, undefined).run();
-    log.confirm(1);
-    const chain = [base];
-    for (let id = 2; id <= 3; id++) {
-      await write((keys * 5) / 3); // about 80 % of the keys' sums changed (30k keys: a delta packed off the loop)
-      await store.writeBacksSettled(); // so that the barrier holds its changes
-      const changed = log.cut(id);
-      const expected = structuredClone(model);
-      const job = store.snapshot(id, changed);
-      await write((keys * 2) / 3);
-      const delta = await job.run();
-      log.confirm(id);
-      assert.notEqual(delta.rebased, true, 'a delta');
-      chain.push(delta);
-      expectChain(chain, expected);
-    }
-    if (roomy) {
-      assert.equal(store.heldBarriers, 3, 'every barrier held its changes');
-      assert.equal(store.flushes, 0, 'nothing written to LMDB');
-    } else {
-      assert.ok(store.heldBarriers >= 2, `${store.heldBarriers} barriers held their changes`);
-      assert.ok(store.evictions > 0 && store.flushes > 0, `keys left the cache (${store.evictions} evictions, ${store.flushes} write-backs)`);
-    }
-    await store.dispose();
-  });
+      await store.dispose();
+    });
 
   it('a full snapshot from a cache of numbers (packed on the packer thread) restores exactly, while the store keeps changing', async () => {
     const keys = 15_000;

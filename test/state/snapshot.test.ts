@@ -100,9 +100,16 @@ const valueArb = fc.oneof(
   fc.boolean(),
   fc.constant(null),
   fc.array(fc.integer({ min: 0, max: 99 }), { maxLength: 3 }),
-  fc.record({ a: fc.integer(), b: fc.string({ maxLength: 3 }), c: fc.array(fc.boolean(), { maxLength: 2 }) }, { requiredKeys: [], noNullPrototype: true }),
+  fc.record(
+    { a: fc.integer(), b: fc.string({ maxLength: 3 }), c: fc.array(fc.boolean(), { maxLength: 2 }) },
+    { requiredKeys: [], noNullPrototype: true },
+  ),
 );
-const userKeyArb = fc.oneof(fc.string({ maxLength: 3 }), fc.integer({ min: 0, max: 20 }), fc.tuple(fc.integer({ min: 0, max: 3 }), fc.string({ maxLength: 2 })));
+const userKeyArb = fc.oneof(
+  fc.string({ maxLength: 3 }),
+  fc.integer({ min: 0, max: 20 }),
+  fc.tuple(fc.integer({ min: 0, max: 3 }), fc.string({ maxLength: 2 })),
+);
 
 function opsArb(poolSize: number) {
   const k = fc.integer({ min: 0, max: poolSize - 1 });
@@ -236,9 +243,9 @@ describe('keyed state snapshots', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 5, max: 64 }),
-        fc.array(keyArb, { minLength: 1, maxLength: 16 }).chain((pool) =>
-          fc.tuple(fc.constant(pool), opsArb(pool.length), opsArb(pool.length)),
-        ),
+        fc
+          .array(keyArb, { minLength: 1, maxLength: 16 })
+          .chain((pool) => fc.tuple(fc.constant(pool), opsArb(pool.length), opsArb(pool.length))),
         fc.shuffledSubarray(['value', 'list', 'map', 'sum'], { minLength: 4, maxLength: 4 }),
         (p1, p2, maxParallelism, [pool, before, afterOps], order) => {
           const original = subtasks(maxParallelism, p1);
@@ -263,7 +270,11 @@ describe('keyed state snapshots', () => {
           checkAgainstModel(restored, atSnapshot);
 
           // And the state after the extra operations survives a second round trip.
-          const again = restoreAll(original.map((st) => snapshotKeyedStore(st.store)), maxParallelism, p2);
+          const again = restoreAll(
+            original.map((st) => snapshotKeyedStore(st.store)),
+            maxParallelism,
+            p2,
+          );
           checkAgainstModel(again, model);
         },
       ),
@@ -304,12 +315,15 @@ describe('keyed state snapshots', () => {
     const broken = { ...snaps[1], data: snaps[1].data.map(() => 0xc1) };
     const fresh = subtasks(16, 2);
     restoreKeyedStore(fresh[0].store, [snaps[0], broken]);
-    assert.throws(() => restoreKeyedStore(fresh[1].store, [snaps[0], { ...broken, source: 'chk-1/count-1.bin' }]), (err: unknown) => {
-      assert.ok(err instanceof EddyError);
-      assert.equal(err.code, 'CHECKPOINT_CORRUPT');
-      assert.match(err.message, /chk-1\/count-1\.bin/);
-      return true;
-    });
+    assert.throws(
+      () => restoreKeyedStore(fresh[1].store, [snaps[0], { ...broken, source: 'chk-1/count-1.bin' }]),
+      (err: unknown) => {
+        assert.ok(err instanceof EddyError);
+        assert.equal(err.code, 'CHECKPOINT_CORRUPT');
+        assert.match(err.message, /chk-1\/count-1\.bin/);
+        return true;
+      },
+    );
   });
 
   it('refuses an index that disagrees with its chunks or overlaps another part', () => {
@@ -317,13 +331,22 @@ describe('keyed state snapshots', () => {
     for (let i = 0; i < 50; i++) owner(old, `k${i}`).h().value.update(i);
     const snap = snapshotKeyedStore(old[0].store);
     const [a, b] = snap.index;
-    const swapped = { ...snap, index: [[a[0], b[1], b[2]], [b[0], a[1], a[2]]] as typeof snap.index };
+    const swapped = {
+      ...snap,
+      index: [
+        [a[0], b[1], b[2]],
+        [b[0], a[1], a[2]],
+      ] as typeof snap.index,
+    };
     const outOfBounds = { ...snap, index: [[a[0], snap.data.byteLength - 1, 10]] as typeof snap.index };
     for (const parts of [[swapped], [outOfBounds], [snap, snap]]) {
-      assert.throws(() => restoreKeyedStore(new HeapKeyedStore(0, 15), parts), (err: unknown) => {
-        assert.ok(err instanceof EddyError && err.code === 'CHECKPOINT_CORRUPT', String(err));
-        return true;
-      });
+      assert.throws(
+        () => restoreKeyedStore(new HeapKeyedStore(0, 15), parts),
+        (err: unknown) => {
+          assert.ok(err instanceof EddyError && err.code === 'CHECKPOINT_CORRUPT', String(err));
+          return true;
+        },
+      );
     }
   });
 
@@ -365,7 +388,10 @@ describe('operator state snapshots', () => {
             const s = new OperatorStateStore();
             restoreOperatorState(s, parts, j, p2);
             const mine = s.list('offsets', 'split').get();
-            assert.deepStrictEqual(mine, allSplit.filter((_, i) => i % p2 === j));
+            assert.deepStrictEqual(
+              mine,
+              allSplit.filter((_, i) => i % p2 === j),
+            );
             dealt.push(...mine);
             assert.deepStrictEqual(s.list('seen', 'union').get(), allUnion);
             assert.deepStrictEqual(s.broadcast('rules').entries(), [...new Map(broadcastEntries)]);
@@ -402,15 +428,53 @@ describe('operator state snapshots', () => {
     const b = new OperatorStateStore();
     b.list('l', 'union').add(2);
     const isCorrupt = (err: unknown) => err instanceof EddyError && err.code === 'CHECKPOINT_CORRUPT';
-    assert.throws(() => restoreOperatorState(new OperatorStateStore(), [snapshotOperatorState(a), snapshotOperatorState(b)], 0, 1), isCorrupt);
+    assert.throws(
+      () => restoreOperatorState(new OperatorStateStore(), [snapshotOperatorState(a), snapshotOperatorState(b)], 0, 1),
+      isCorrupt,
+    );
     assert.throws(() => restoreOperatorState(new OperatorStateStore(), [new Uint8Array([1, 2, 3])], 0, 1), isCorrupt);
     assert.throws(() => restoreOperatorState(new OperatorStateStore(), [], 2, 2), /subtask 2 of parallelism 2/);
   });
 });
 
 describe('numeric chunks written directly', () => {
-  const edges = [0, 1, 31, 32, 63, 64, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -0, -1, -32, -33, -128, -129, -32_768, -32_769, -(2 ** 31), -(2 ** 31) - 1, 1.5, -2.25, 1e300, NaN, Infinity, -Infinity];
-  const tables: [string, 'value'][] = [['sum', 'value'], ['count', 'value']];
+  const edges = [
+    0,
+    1,
+    31,
+    32,
+    63,
+    64,
+    127,
+    128,
+    255,
+    256,
+    65_535,
+    65_536,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 53,
+    -0,
+    -1,
+    -32,
+    -33,
+    -128,
+    -129,
+    -32_768,
+    -32_769,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    1.5,
+    -2.25,
+    1e300,
+    NaN,
+    Infinity,
+    -Infinity,
+  ];
+  const tables: [string, 'value'][] = [
+    ['sum', 'value'],
+    ['count', 'value'],
+  ];
   const packed = (keys: number[][], values: number[][]) => {
     const entries: number[] = [];
     keys.forEach((k, ref) => k.forEach((key, i) => entries.push(ref, key, values[ref][i])));
@@ -436,7 +500,7 @@ describe('numeric chunks written directly', () => {
     const widthsOf = (bytes: Uint8Array) => {
       const widths: number[] = [];
       // From the first run on: runs (bin 32) and the deletions' array header (fixarray or array 16).
-      for (let at = bytes.indexOf(0xc6); at < bytes.length; ) {
+      for (let at = bytes.indexOf(0xc6); at < bytes.length;) {
         if (bytes[at] === 0xdc) at += 3;
         else if ((bytes[at] & 0xf0) === 0x90) at += 1;
         else {
@@ -473,7 +537,13 @@ describe('numeric chunks written directly', () => {
     for (const bad of [3, 8, 16]) {
       const b = Uint8Array.from(good);
       b[widthAt] = bad;
-      assert.throws(() => decodeKeyGroupChunk(b, 7), (e: unknown) => e instanceof EddyError && e.code === 'CHECKPOINT_CORRUPT' && /key group 7 has (a run of width 3|1 keys and 2 values|a run of width 16)/.test(e.message));
+      assert.throws(
+        () => decodeKeyGroupChunk(b, 7),
+        (e: unknown) =>
+          e instanceof EddyError &&
+          e.code === 'CHECKPOINT_CORRUPT' &&
+          /key group 7 has (a run of width 3|1 keys and 2 values|a run of width 16)/.test(e.message),
+      );
     }
   });
 
@@ -482,7 +552,10 @@ describe('numeric chunks written directly', () => {
       const entries = Array.from({ length: n * 3 }, (_, i) => (i % 3 === 0 ? i % 2 : edges[i % edges.length]));
       const deletions = Array.from({ length: (n % 9) * 2 }, (_, i) => (i % 2 === 0 ? 1 : edges[(i * 5) % edges.length]));
       const direct = encodeNumericDelta(7, tables, entries, deletions);
-      assert.ok(direct !== undefined && Buffer.from(direct).equals(Buffer.from(encodeKeyGroupChunk(7, { tables, entries, deletions }))), `${n} entries`);
+      assert.ok(
+        direct !== undefined && Buffer.from(direct).equals(Buffer.from(encodeKeyGroupChunk(7, { tables, entries, deletions }))),
+        `${n} entries`,
+      );
     }
     assert.equal(encodeNumericDelta(7, tables, [0, 'k', 1], []), undefined);
     assert.equal(encodeNumericDelta(7, tables, [0, 1, 1], [0, 'k']), undefined);

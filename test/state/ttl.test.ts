@@ -27,7 +27,15 @@ const KEYS = 300;
 const backends: Record<string, () => KeyedBackend> = {
   heap: () => new HeapKeyedStore(0, MAXP - 1),
   // A cache of 64 entries: most values live only in LMDB.
-  lmdb: () => new LmdbKeyedStore({ path: join(root, `e${++seq}`), rangeStart: 0, rangeEnd: MAXP - 1, cacheBytes: 64 * 160, operatorUid: 'ttl', subtask: 0 }),
+  lmdb: () =>
+    new LmdbKeyedStore({
+      path: join(root, `e${++seq}`),
+      rangeStart: 0,
+      rangeEnd: MAXP - 1,
+      cacheBytes: 64 * 160,
+      operatorUid: 'ttl',
+      subtask: 0,
+    }),
 };
 
 function at(store: KeyedBackend, k: number): void {

@@ -6,7 +6,8 @@ import { DedupedLog } from '../../core/state/heap/log-dedup.js';
 import { HeapChangeLog, holdChunks, letGoChunks } from '../../core/state/heap/write-log.js';
 
 /** (table, group, key) of every logged write in the last cut, in order. */
-const logged = (log: HeapChangeLog) => log.lastCut!.chunks.flatMap((c) => Array.from({ length: c.length }, (_, i) => [c.tables[i], c.groups[i], c.keys[i], c.values[i]]));
+const logged = (log: HeapChangeLog) =>
+  log.lastCut!.chunks.flatMap((c) => Array.from({ length: c.length }, (_, i) => [c.tables[i], c.groups[i], c.keys[i], c.values[i]]));
 
 describe('heap write log', () => {
   it('keeps every write of the generations not yet confirmed, oldest first, and drops confirmed ones', () => {
@@ -14,17 +15,24 @@ describe('heap write log', () => {
     log.log(0, 1, 10, 1.5);
     log.log(1, 3, 11, 2);
     log.cut(1);
-    assert.deepEqual(logged(log), [[0, 1, 10, 1.5], [1, 3, 11, 2]]);
+    assert.deepEqual(logged(log), [
+      [0, 1, 10, 1.5],
+      [1, 3, 11, 2],
+    ]);
     log.log(0, 1, 10, 7);
     log.cut(2); // checkpoint 1 not confirmed: its writes ride along
-    assert.deepEqual(logged(log), [[0, 1, 10, 1.5], [1, 3, 11, 2], [0, 1, 10, 7]]);
+    assert.deepEqual(logged(log), [
+      [0, 1, 10, 1.5],
+      [1, 3, 11, 2],
+      [0, 1, 10, 7],
+    ]);
     log.confirm(2);
     log.log(0, 2, 12, 3);
     log.cut(3);
     assert.deepEqual(logged(log), [[0, 2, 12, 3]]);
   });
 
-  it('reuses a confirmed generation\'s chunk only once no packer job reads it any more', () => {
+  it("reuses a confirmed generation's chunk only once no packer job reads it any more", () => {
     // The packer reads the chunks where they are (shared memory): a later delta holds every
     // unconfirmed generation, so generation 1 may be confirmed while that job still reads it.
     const log = new HeapChangeLog(4, () => 0);
@@ -40,7 +48,10 @@ describe('heap write log', () => {
     log.cut(3);
     const third = log.lastCut!.chunks;
     assert.ok(!third.includes(job2[0]), 'a chunk a packer job reads is not handed out again');
-    assert.deepEqual(job2.flatMap((c) => Array.from({ length: c.length }, (_, i) => [c.tables[i], c.groups[i], c.keys[i], c.values[i]])), before);
+    assert.deepEqual(
+      job2.flatMap((c) => Array.from({ length: c.length }, (_, i) => [c.tables[i], c.groups[i], c.keys[i], c.values[i]])),
+      before,
+    );
     letGoChunks(job2); // generation 1's chunk is free now; generation 2's is not confirmed yet
     log.log(0, 0, 1, 1);
     log.cut(4);

@@ -38,7 +38,12 @@ function check(out: Out[]): void {
   // Keyed state beside the broadcast state: per key, the counts 1..n each once.
   const perKey = new Map<number, number[]>();
   for (const o of out) perKey.set(o.i % 5, [...(perKey.get(o.i % 5) ?? []), o.perKey]);
-  for (const [k, ns] of perKey) assert.deepEqual(ns.sort((a, b) => a - b), Array.from({ length: ns.length }, (_, j) => j + 1), `key ${k}`);
+  for (const [k, ns] of perKey)
+    assert.deepEqual(
+      ns.sort((a, b) => a - b),
+      Array.from({ length: ns.length }, (_, j) => j + 1),
+      `key ${k}`,
+    );
 }
 
 describe('broadcast state', () => {

@@ -41,6 +41,7 @@ describe('withIdleness', () => {
     const lastMade = Math.max(...fired.map((f) => f.made));
     // The empty subtask's input ends with the other's (same rate, same count): only then,
     // with its +Infinity watermark, may windows fire.
-    for (const f of fired) assert.ok(f.firedAt >= lastMade - 500, `window ${f.start} fired ${lastMade - f.firedAt} ms before the input ended`);
+    for (const f of fired)
+      assert.ok(f.firedAt >= lastMade - 500, `window ${f.start} fired ${lastMade - f.firedAt} ms before the input ended`);
   });
 });

@@ -39,7 +39,13 @@ describe('connect and side outputs', () => {
     const n = 2000;
     const r = await runJob(fixture('time/connect-side.mjs'), { parallelism: 2, args: { n: String(n) } });
     const sorted = (xs: unknown) => (xs as number[]).slice().sort((a, b) => a - b);
-    assert.deepEqual(sorted(r.collected?.even), Array.from({ length: n }, (_, i) => i * 2));
-    assert.deepEqual(sorted(r.collected?.odd), Array.from({ length: n }, (_, i) => i * 2 + 1));
+    assert.deepEqual(
+      sorted(r.collected?.even),
+      Array.from({ length: n }, (_, i) => i * 2),
+    );
+    assert.deepEqual(
+      sorted(r.collected?.odd),
+      Array.from({ length: n }, (_, i) => i * 2 + 1),
+    );
   });
 });

@@ -63,7 +63,10 @@ describe('keyed timer service', () => {
           assert.deepEqual([...fired].sort(), due.map(([k]) => k).sort(), `seed ${seed} step ${step}: watermark ${wm}`);
           // In time order.
           const times = fired.map((f) => Number(f.split('/')[0]));
-          assert.deepEqual(times, [...times].sort((a, b) => a - b));
+          assert.deepEqual(
+            times,
+            [...times].sort((a, b) => a - b),
+          );
           for (const [k] of due) model.delete(k);
         } else {
           // A restore: a fresh service over the same store rebuilds its heap and forgets its cache.
@@ -82,12 +85,21 @@ describe('keyed timer service', () => {
     store.putEntry(table, [99, 5, [0, 100]], 1);
     assert.throws(
       () => service.restore(),
-      (err: unknown) => err instanceof EddyError && err.code === 'STATE_NOT_RESTORED' && /earlier version of eddy/.test(err.message) && /\[99,5,\[0,100\]\]/.test(err.message),
+      (err: unknown) =>
+        err instanceof EddyError &&
+        err.code === 'STATE_NOT_RESTORED' &&
+        /earlier version of eddy/.test(err.message) &&
+        /\[99,5,\[0,100\]\]/.test(err.message),
     );
   });
 
   it('names windows by a string that reads back as the window', () => {
-    for (const w of [{ start: 0, end: 100 }, { start: -50, end: 50 }, { start: 1.5, end: 2.5 }, { start: -Infinity, end: Infinity }]) {
+    for (const w of [
+      { start: 0, end: 100 },
+      { start: -50, end: 50 },
+      { start: 1.5, end: 2.5 },
+      { start: -Infinity, end: Infinity },
+    ]) {
       assert.equal(typeof namespaceOf(w), 'string');
       assert.deepEqual(windowOf(namespaceOf(w)), w);
       // The cache hands back the same text for the same window.

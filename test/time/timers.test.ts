@@ -23,7 +23,10 @@ interface Out {
 
 describe('keyed timers', () => {
   it('event-time timers deduplicated, deleted ones silent, fired at the watermark; processing-time timers fire', async () => {
-    const r = await runJob(fixture('time/timers.mjs'), { parallelism: 2, args: { count: String(COUNT), keys: String(KEYS), disorder: String(DISORDER), rate: '3000' } });
+    const r = await runJob(fixture('time/timers.mjs'), {
+      parallelism: 2,
+      args: { count: String(COUNT), keys: String(KEYS), disorder: String(DISORDER), rate: '3000' },
+    });
     const out = (r.collected?.out ?? []) as Out[];
     const tsOf = (i: number) => 1000 + i * 10 - ((i * 7919) % (DISORDER + 1));
 
@@ -42,7 +45,10 @@ describe('keyed timers', () => {
       // JSON has no Infinity: null is the end-of-input watermark.
       assert.ok(o.wm === null || o.wm >= o.t, `timer ${o.t} fired at watermark ${o.wm}`);
     }
-    assert.ok(event.some((o) => o.wm !== null), 'some timers fired while the input was still running');
+    assert.ok(
+      event.some((o) => o.wm !== null),
+      'some timers fired while the input was still running',
+    );
 
     const proc = out.filter((o) => o.kind === 'timer' && o.domain === 'processing');
     assert.deepEqual(proc.map((o) => o.key).sort(), [0, 1, 2, 3, 4]);

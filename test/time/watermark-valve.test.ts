@@ -7,7 +7,6 @@ import { rescaledValve, WatermarkValve } from '../../core/time/watermark-valve.j
 import { TimerHeap } from '../../core/time/timer-heap.js';
 import { prng } from '../helpers/prng.js';
 
-
 describe('watermark valve', () => {
   it('emits the minimum over non-idle, non-ended channels, only when it advances, and idle when all are idle', () => {
     for (let seed = 1; seed <= 50; seed++) {
@@ -62,7 +61,10 @@ describe('timer heap', () => {
     }
     const popped: number[] = [];
     while (h.size > 0) popped.push(h.pop()!.time);
-    assert.deepEqual(popped, times.sort((a, b) => a - b));
+    assert.deepEqual(
+      popped,
+      times.sort((a, b) => a - b),
+    );
     assert.equal(h.peekTime(), Infinity);
   });
 });

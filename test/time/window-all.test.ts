@@ -29,7 +29,10 @@ describe('windowAll and countWindowAll', () => {
         top: [...m].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 3),
       }))
       .sort((a, b) => a.start - b.start);
-    const r = await runJob(fixture('time/window-all.mjs'), { parallelism: 3, args: { job: 'topn', count: String(count), size: String(size) } });
+    const r = await runJob(fixture('time/window-all.mjs'), {
+      parallelism: 3,
+      args: { job: 'topn', count: String(count), size: String(size) },
+    });
     const got = (r.collected?.out as typeof expected).sort((a, b) => a.start - b.start);
     assert.equal(got.length, expected.length, 'one result per window: the global window ran once, not per subtask');
     assert.deepEqual(got, expected);
@@ -41,10 +44,16 @@ describe('windowAll and countWindowAll', () => {
     for (let s = 0; s + 7 <= count; s += 7) expected.push(7 * s + 21);
     const r = await runJob(fixture('time/window-all.mjs'), { parallelism: 3, args: { job: 'count', count: String(count), size: '7' } });
     // The sink runs at the job's parallelism: collected order mixes its subtasks, hence the sort.
-    assert.deepEqual((r.collected?.out as number[]).sort((a, b) => a - b), expected);
+    assert.deepEqual(
+      (r.collected?.out as number[]).sort((a, b) => a - b),
+      expected,
+    );
   });
 
   it('setParallelism(2) on a windowAll is refused, naming the operator', async () => {
-    await assert.rejects(runJob(fixture('time/window-all.mjs'), { args: { job: 'parallel', count: '10' } }), (e: unknown) => e instanceof EddyError && e.code === 'GRAPH_INVALID' && /'all'/.test(e.message) && /at most 1/.test(e.message));
+    await assert.rejects(
+      runJob(fixture('time/window-all.mjs'), { args: { job: 'parallel', count: '10' } }),
+      (e: unknown) => e instanceof EddyError && e.code === 'GRAPH_INVALID' && /'all'/.test(e.message) && /at most 1/.test(e.message),
+    );
   });
 });

@@ -94,11 +94,15 @@ function compare(out: { key: number; start: number; end: number; sum: number; n:
 describe('windows under injected failures (exactly-once)', () => {
   // The fault runs below are compared with the same independent reference; the fault-free run
   // only tells a broken window operator from a broken recovery, so it runs with EDDY_SOAK=1.
-  it('fault-free: the committed windows are the expected ones', { skip: !SOAK && 'EDDY_SOAK=1 (the fault runs check the same reference)' }, async () => {
-    const { result, out } = await run('');
-    assert.equal(result.restarts, 0);
-    assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 });
-  });
+  it(
+    'fault-free: the committed windows are the expected ones',
+    { skip: !SOAK && 'EDDY_SOAK=1 (the fault runs check the same reference)' },
+    async () => {
+      const { result, out } = await run('');
+      assert.equal(result.restarts, 0);
+      assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 });
+    },
+  );
 
   it('a throwing function and a dying worker: committed windows equal the fault-free run', async () => {
     const faults = 'map@40000,exit@70000';
@@ -111,31 +115,38 @@ describe('windows under injected failures (exactly-once)', () => {
     const faults = 'map@40000,exit@70000';
     const { result, out } = await run(faults, true);
     assert.equal(result.restarts, 2, `both faults fired (${faults})`);
-    assert.ok(result.checkpoints.some((c) => c.unaligned), 'checkpoints were unaligned');
+    assert.ok(
+      result.checkpoints.some((c) => c.unaligned),
+      'checkpoints were unaligned',
+    );
     assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 });
   });
 
   // Tumbling windows run on the same sliced operator as the sliding ones below, whose test
   // moves slices and due windows from the heap into LMDB as well: this one runs with EDDY_SOAK=1.
-  it('stop-with-savepoint at parallelism 3, restore at 2: open windows and their timers move with their key groups', { skip: !SOAK && 'EDDY_SOAK=1 (the sliced sliding-window savepoint test below covers it)' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'eddy-win-sp-'));
-    try {
-      const chk = join(dir, 'chk');
-      const args = windowArgs(join(dir, 'out'), '');
-      const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
-      // Stopped once windows are committed: open windows and timers are then in the savepoint.
-      await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
-      const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
-      const stopped = await first;
-      assert.equal(stopped.stoppedWithSavepoint, sp.path);
-      const before = committed(join(dir, 'out')).length;
-      assert.ok(before > 0 && before < expected().size, `stopped part-way (${before} windows)`);
-      await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, fromSavepoint: sp.path, args });
-      assert.deepEqual(compare(committed(join(dir, 'out'))), { lost: 0, duplicated: 0, wrong: 0 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    'stop-with-savepoint at parallelism 3, restore at 2: open windows and their timers move with their key groups',
+    { skip: !SOAK && 'EDDY_SOAK=1 (the sliced sliding-window savepoint test below covers it)' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'eddy-win-sp-'));
+      try {
+        const chk = join(dir, 'chk');
+        const args = windowArgs(join(dir, 'out'), '');
+        const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
+        // Stopped once windows are committed: open windows and timers are then in the savepoint.
+        await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
+        const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
+        const stopped = await first;
+        assert.equal(stopped.stoppedWithSavepoint, sp.path);
+        const before = committed(join(dir, 'out')).length;
+        assert.ok(before > 0 && before < expected().size, `stopped part-way (${before} windows)`);
+        await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, fromSavepoint: sp.path, args });
+        assert.deepEqual(compare(committed(join(dir, 'out'))), { lost: 0, duplicated: 0, wrong: 0 });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('sliced sliding windows (1000 / 400, slices of 200): savepoint at parallelism 3 on the heap, restore at 2 on LMDB: slices and due windows move with their key groups', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-win-slide-sp-'));
@@ -152,7 +163,13 @@ describe('windows under injected failures (exactly-once)', () => {
       assert.equal(stopped.stoppedWithSavepoint, sp.path);
       const before = committed(join(dir, 'out')).length;
       assert.ok(before > 0 && before < expected(slide, count).size, `stopped part-way (${before} windows)`);
-      await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, stateBackend: 'lmdb', fromSavepoint: sp.path, args });
+      await runJob(fixture('time/windows.mjs'), {
+        parallelism: 2,
+        checkpointIntervalMs: 100,
+        stateBackend: 'lmdb',
+        fromSavepoint: sp.path,
+        args,
+      });
       assert.deepEqual(compare(committed(join(dir, 'out')), slide, count), { lost: 0, duplicated: 0, wrong: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -171,7 +188,8 @@ describe('windows under injected failures (exactly-once)', () => {
       await first;
       await assert.rejects(
         runJob(fixture('time/windows.mjs'), { parallelism: 2, restart: 'none', fromSavepoint: sp.path, args: { ...args, lateness: '50' } }),
-        (e: unknown) => e instanceof EddyError && e.code === 'STATE_NOT_RESTORED' && /'windows'/.test(e.message) && /sliced/.test(e.message),
+        (e: unknown) =>
+          e instanceof EddyError && e.code === 'STATE_NOT_RESTORED' && /'windows'/.test(e.message) && /sliced/.test(e.message),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -80,7 +80,8 @@ export function reference(items: Item[], s: Shape, oneKey = false): { fired: Fir
   const fired: Fired[] = [];
   const late: number[] = [];
   let wm = -Infinity;
-  const emit = (key: number, w: W) => fired.push({ key, start: w.start, end: w.end, n: w.ids.length, sum: w.sum, ids: [...w.ids].sort((a, b) => a - b) });
+  const emit = (key: number, w: W) =>
+    fired.push({ key, start: w.start, end: w.end, n: w.ids.length, sum: w.sum, ids: [...w.ids].sort((a, b) => a - b) });
   const advance = (to: number) => {
     if (to <= wm) return;
     const before = wm;
@@ -142,14 +143,23 @@ export function reference(items: Item[], s: Shape, oneKey = false): { fired: Fir
 export const orderFired = (a: Fired, b: Fired) => a.key - b.key || a.start - b.start || a.end - b.end || a.n - b.n || a.sum - b.sum;
 
 export function comparable(fired: Fired[], withIds: boolean): Fired[] {
-  return fired.map((f) => ({ key: f.key, start: f.start, end: f.end, n: f.n, sum: f.sum, ...(withIds ? { ids: f.ids } : {}) })).sort(orderFired);
+  return fired
+    .map((f) => ({ key: f.key, start: f.start, end: f.end, n: f.n, sum: f.sum, ...(withIds ? { ids: f.ids } : {}) }))
+    .sort(orderFired);
 }
 
 const COUNT = 700;
 const FNS = ['reduce', 'aggregate', 'process'] as const;
 
 /** Runs the job over `items` with checkpoints on; compares its windows and late records with the reference, then the final checkpoint's window state with nothing. */
-async function check(shape: Shape, seed: number, fn: (typeof FNS)[number], parallelism: number, all: boolean, extra: Record<string, string> = {}): Promise<void> {
+async function check(
+  shape: Shape,
+  seed: number,
+  fn: (typeof FNS)[number],
+  parallelism: number,
+  all: boolean,
+  extra: Record<string, string> = {},
+): Promise<void> {
   const items = scenario(seed, COUNT, 4);
   const ref = reference(items, shape, all);
   assert.ok(ref.late.length > 0, 'the data has late records');
@@ -164,9 +174,23 @@ async function check(shape: Shape, seed: number, fn: (typeof FNS)[number], paral
       mode: 'exactly-once',
       checkpointIntervalMs: 10_000,
       checkpointDir: chk,
-      args: { input, kind, size: String(size), slide: String(slide), gap: String(gap), lateness: String(lateness), offset: String(shape.offset ?? 0), fn, all: all ? '1' : '', ...extra },
+      args: {
+        input,
+        kind,
+        size: String(size),
+        slide: String(slide),
+        gap: String(gap),
+        lateness: String(lateness),
+        offset: String(shape.offset ?? 0),
+        fn,
+        all: all ? '1' : '',
+        ...extra,
+      },
     });
-    assert.deepEqual((r.collected?.late as number[]).sort((a, b) => a - b), ref.late.sort((a, b) => a - b));
+    assert.deepEqual(
+      (r.collected?.late as number[]).sort((a, b) => a - b),
+      ref.late.sort((a, b) => a - b),
+    );
     assert.deepEqual(comparable((r.collected?.out ?? []) as Fired[], fn === 'process'), comparable(ref.fired, fn === 'process'));
     const state = await keyedEntriesByTable(chk, 'windows');
     assert.deepEqual(state.entries, {}, `keyed state left in checkpoint ${state.checkpointId} (${state.bytes} bytes)`);
@@ -196,7 +220,8 @@ describe('randomized sliced windows (reduce, and aggregate without merge)', () =
     check({ kind: 'sliding', size: 100, slide: 30, gap: 0, lateness: 0 }, 3001, 'reduce', 3, false));
   it('sliding (100 / 25), aggregate without merge, lateness 0, parallelism 2: one pane per window', () =>
     check({ kind: 'sliding', size: 100, slide: 25, gap: 0, lateness: 0 }, 3002, 'aggregate', 2, false, { merge: '0' }));
-  it('tumbling (70, offset 13), reduce, lateness 0, parallelism 1', () => check({ kind: 'tumbling', size: 70, slide: 70, gap: 0, lateness: 0, offset: 13 }, 3003, 'reduce', 1, false));
+  it('tumbling (70, offset 13), reduce, lateness 0, parallelism 1', () =>
+    check({ kind: 'tumbling', size: 70, slide: 70, gap: 0, lateness: 0, offset: 13 }, 3003, 'reduce', 1, false));
   it('sliding (100 / 40, offset 7, slices of 20), aggregate, lateness 0, parallelism 3', () =>
     check({ kind: 'sliding', size: 100, slide: 40, gap: 0, lateness: 0, offset: 7 }, 3004, 'aggregate', 3, false));
   it('sliding (100 / 40, offset 7), aggregate, lateness 50 (general operator), parallelism 1', () =>
@@ -208,6 +233,7 @@ describe('randomized windowAll (one window operator for the whole stream) equals
   for (const kind of ['tumbling', 'sliding', 'session'] as Kind[]) {
     const seed = 2000 + n;
     const fn = FNS[n++ % 3];
-    it(`${kind}, ${fn}, lateness 90, job parallelism 3 (seed ${seed})`, () => check({ kind, size: 100, slide: 30, gap: 20, lateness: 90 }, seed, fn, 3, true));
+    it(`${kind}, ${fn}, lateness 90, job parallelism 3 (seed ${seed})`, () =>
+      check({ kind, size: 100, slide: 30, gap: 20, lateness: 90 }, seed, fn, 3, true));
   }
 });

@@ -29,7 +29,8 @@ const jitter = (i: number, disorder: number) => ((i * 2654435761) >>> 0) % (diso
 
 function events(count: number, keys: number, disorder: number): Ev[] {
   const out: Ev[] = [];
-  for (let i = 0; i < count; i++) out.push({ i, key: i % keys, v: (i * 7919) % 1000, ts: 1000 + 10 * i + 600 * Math.floor(i / 100) - jitter(i, disorder) });
+  for (let i = 0; i < count; i++)
+    out.push({ i, key: i % keys, v: (i * 7919) % 1000, ts: 1000 + 10 * i + 600 * Math.floor(i / 100) - jitter(i, disorder) });
   return out;
 }
 
@@ -153,8 +154,19 @@ describe('event-time windows equal an independent reference', () => {
       const firings = new Set(ref.windows.map((w) => `${w.key}/${w.start}`)).size;
       if (lateness > 0) assert.ok(ref.windows.length > firings + 20, 'the data has late firings within the allowed lateness');
       else assert.equal(ref.windows.length, firings, 'without allowed lateness every window fires once');
-      const got = await run({ count: String(COUNT), keys: String(KEYS), disorder: '200', bound: '20', kind: 'tumbling', size: '100', lateness: String(lateness) });
-      assert.deepEqual(got.late, ref.late.sort((a, b) => a - b));
+      const got = await run({
+        count: String(COUNT),
+        keys: String(KEYS),
+        disorder: '200',
+        bound: '20',
+        kind: 'tumbling',
+        size: '100',
+        lateness: String(lateness),
+      });
+      assert.deepEqual(
+        got.late,
+        ref.late.sort((a, b) => a - b),
+      );
       assert.deepEqual(got.windows, ref.windows.sort(order));
     });
 
@@ -162,8 +174,21 @@ describe('event-time windows equal an independent reference', () => {
       const evs = events(COUNT, KEYS, 250);
       const ref = referenceFixed(evs, 20, 100, 30, lateness);
       assert.ok(ref.late.length > 5, `the data has late records (${ref.late.length})`);
-      const got = await run({ count: String(COUNT), keys: String(KEYS), disorder: '250', bound: '20', kind: 'sliding', size: '100', slide: '30', lateness: String(lateness), fn: 'aggregate' });
-      assert.deepEqual(got.late, ref.late.sort((a, b) => a - b));
+      const got = await run({
+        count: String(COUNT),
+        keys: String(KEYS),
+        disorder: '250',
+        bound: '20',
+        kind: 'sliding',
+        size: '100',
+        slide: '30',
+        lateness: String(lateness),
+        fn: 'aggregate',
+      });
+      assert.deepEqual(
+        got.late,
+        ref.late.sort((a, b) => a - b),
+      );
       assert.deepEqual(got.windows, ref.windows.sort(order));
     });
   }
@@ -182,7 +207,19 @@ describe('event-time windows equal an independent reference', () => {
   it('periodic bounded-out-of-orderness watermarks from 2 source subtasks: complete windows, nothing late', async () => {
     const evs = events(COUNT, KEYS, 30);
     const ref = referenceFixed(evs, 30, 100, 100, 0);
-    const got = await run({ count: String(COUNT), keys: String(KEYS), disorder: '30', bound: '30', kind: 'tumbling', size: '100', watermarks: 'periodic', interval: '5' }, 2);
+    const got = await run(
+      {
+        count: String(COUNT),
+        keys: String(KEYS),
+        disorder: '30',
+        bound: '30',
+        kind: 'tumbling',
+        size: '100',
+        watermarks: 'periodic',
+        interval: '5',
+      },
+      2,
+    );
     assert.deepEqual(got.windows, ref.windows.sort(order));
     assert.deepEqual(got.late, []);
   });

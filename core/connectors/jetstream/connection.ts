@@ -18,7 +18,6 @@ const RECONNECT_ATTEMPTS = 40;
 const RECONNECT_WAIT_MS = 250;
 const CONNECT_TIMEOUT_MS = 5000;
 
-
 export function checkNatsUrl(url: string, what: string): void {
   let u: URL | undefined;
   try {
@@ -34,11 +33,20 @@ export function checkNatsUrl(url: string, what: string): void {
 export async function connectNats(url: string, what: string, code: FailureCode): Promise<NatsConnection> {
   checkNatsUrl(url, what);
   try {
-    return await natsLib().connect({ servers: url, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: RECONNECT_ATTEMPTS, reconnectTimeWait: RECONNECT_WAIT_MS });
-  } catch (err) {
-    throw new EddyError(code, `${what}: cannot connect to NATS at ${new URL(url).host} (${messageOf(err)}); check the URL and that nats-server -js is running`, {
-      cause: messageOf(err),
+    return await natsLib().connect({
+      servers: url,
+      timeout: CONNECT_TIMEOUT_MS,
+      maxReconnectAttempts: RECONNECT_ATTEMPTS,
+      reconnectTimeWait: RECONNECT_WAIT_MS,
     });
+  } catch (err) {
+    throw new EddyError(
+      code,
+      `${what}: cannot connect to NATS at ${new URL(url).host} (${messageOf(err)}); check the URL and that nats-server -js is running`,
+      {
+        cause: messageOf(err),
+      },
+    );
   }
 }
 

@@ -72,11 +72,16 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
   const name = opts.name ?? 'jetstream';
   const what = `${name}('${typeof opts.subject === 'string' ? opts.subject : 'subject()'}')`;
   const mode = opts.mode ?? 'exactly-once';
-  if (mode !== 'exactly-once' && mode !== 'at-least-once') throw new EddyError('JOB_INVALID', `${what}: mode must be 'exactly-once' or 'at-least-once', got '${mode}'`);
-  if (typeof opts.subject !== 'function' && (typeof opts.subject !== 'string' || opts.subject === '')) throw new EddyError('JOB_INVALID', `${name}: subject must be a subject or a function (value) => subject`);
+  if (mode !== 'exactly-once' && mode !== 'at-least-once')
+    throw new EddyError('JOB_INVALID', `${what}: mode must be 'exactly-once' or 'at-least-once', got '${mode}'`);
+  if (typeof opts.subject !== 'function' && (typeof opts.subject !== 'string' || opts.subject === ''))
+    throw new EddyError('JOB_INVALID', `${name}: subject must be a subject or a function (value) => subject`);
   const chunk = opts.chunk ?? DEFAULT_CHUNK;
   const flushEvery = opts.flushEvery ?? DEFAULT_CHUNK;
-  for (const [k, v] of [['chunk', chunk], ['flushEvery', flushEvery]] as const) {
+  for (const [k, v] of [
+    ['chunk', chunk],
+    ['flushEvery', flushEvery],
+  ] as const) {
     if (!(Number.isSafeInteger(v) && v > 0)) throw new EddyError('JOB_INVALID', `${what}: ${k} must be a positive integer, got ${v}`);
   }
   const bucket = opts.ledgerBucket ?? 'eddy-ledger';
@@ -92,10 +97,16 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
   const connectAll = async (): Promise<Conn> => {
     const nc = await connectNats(opts.url, what, 'SINK_FAILED');
     try {
-      return { nc, js: jetstreamLib().jetstream(nc), ledger: mode === 'exactly-once' ? await new (kvLib().Kvm)(nc).create(bucket, { history: 1 }) : undefined };
+      return {
+        nc,
+        js: jetstreamLib().jetstream(nc),
+        ledger: mode === 'exactly-once' ? await new (kvLib().Kvm)(nc).create(bucket, { history: 1 }) : undefined,
+      };
     } catch (err) {
       await closeNats(nc);
-      throw new EddyError('SINK_FAILED', `${what}: cannot open the ledger bucket '${bucket}': ${messageOf(err)}`, { cause: messageOf(err) });
+      throw new EddyError('SINK_FAILED', `${what}: cannot open the ledger bucket '${bucket}': ${messageOf(err)}`, {
+        cause: messageOf(err),
+      });
     }
   };
 
@@ -111,7 +122,10 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
           try {
             await jsm.streams.find(opts.subject);
           } catch {
-            throw new EddyError('BAD_ARG', `${what}: no JetStream stream captures subject '${opts.subject}'; create one (e.g. nats stream add --subjects '${opts.subject}')`);
+            throw new EddyError(
+              'BAD_ARG',
+              `${what}: no JetStream stream captures subject '${opts.subject}'; create one (e.g. nats stream add --subjects '${opts.subject}')`,
+            );
           }
         }
       } finally {
@@ -121,7 +135,10 @@ export function jetstreamSink<T>(opts: JetStreamSinkOptions<T>): Sink<T> {
     createWriter(ctx: ConnectorContext): SinkWriter<T> {
       const conn = new LazyConnection(connectAll, (c) => closeNats(c.nc));
       if (mode === 'at-least-once') {
-        const target = { write: async (msgs: EncodedMessage[]) => void (await publishAll((await conn.get()).js, msgs)), close: () => conn.close() };
+        const target = {
+          write: async (msgs: EncodedMessage[]) => void (await publishAll((await conn.get()).js, msgs)),
+          close: () => conn.close(),
+        };
         return new EncodingWriter(encode, new AtLeastOnceWriter<EncodedMessage>(what, target, flushEvery, ctx));
       }
       const sink = writeAhead<EncodedMessage>({

@@ -73,11 +73,13 @@ const FETCH_EXPIRES_MS = 1000;
  */
 export function jetstreamSource(opts: JetStreamSourceOptions): Source<JetStreamMessage<unknown>> {
   const what = `jetstream('${opts.stream}')`;
-  if (typeof opts.stream !== 'string' || opts.stream === '') throw new EddyError('JOB_INVALID', 'jetstream: stream must be the name of a JetStream stream');
+  if (typeof opts.stream !== 'string' || opts.stream === '')
+    throw new EddyError('JOB_INVALID', 'jetstream: stream must be the name of a JetStream stream');
   const filters = opts.subjects && opts.subjects.length > 0 ? opts.subjects : [ALL];
   const bounded = opts.bounded ?? true;
   const batchSize = opts.batchSize ?? 500;
-  if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) throw new EddyError('JOB_INVALID', `${what}: batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isSafeInteger(batchSize) && batchSize > 0))
+    throw new EddyError('JOB_INVALID', `${what}: batchSize must be a positive integer, got ${batchSize}`);
   const decode = opts.decode ?? 'string';
   return {
     kind: 'jetstream',
@@ -104,7 +106,11 @@ async function streamInfo(nc: NatsConnection, stream: string, what: string) {
   try {
     return await jsm.streams.info(stream);
   } catch (err) {
-    if (isStreamNotFound(err)) throw new EddyError('INPUT_NOT_FOUND', `${what}: JetStream stream '${stream}' does not exist; check the name (or create it, e.g. nats stream add ${stream})`);
+    if (isStreamNotFound(err))
+      throw new EddyError(
+        'INPUT_NOT_FOUND',
+        `${what}: JetStream stream '${stream}' does not exist; check the name (or create it, e.g. nats stream add ${stream})`,
+      );
     throw new EddyError('SOURCE_FAILED', `${what}: cannot read the stream's info: ${messageOf(err)}`, { cause: messageOf(err) });
   }
 }
@@ -232,7 +238,9 @@ class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
       // Bounded and nothing pending for this filter: every message up to the end was read.
       if (got === 0 && c.pos.end !== undefined) c.done = true;
     } catch (err) {
-      this.failure = new EddyError('SOURCE_FAILED', `${this.what}: reading '${c.filter}' failed: ${messageOf(err)}`, { cause: messageOf(err) });
+      this.failure = new EddyError('SOURCE_FAILED', `${this.what}: reading '${c.filter}' failed: ${messageOf(err)}`, {
+        cause: messageOf(err),
+      });
     } finally {
       c.fetching = undefined;
     }

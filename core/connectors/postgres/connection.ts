@@ -58,11 +58,17 @@ export function explainPgError(err: unknown, t: PgTarget): string {
     case '57P03':
       return `${t.name}: PostgreSQL at ${where} is shutting down or starting up (${msg})`;
   }
-  if (/timeout/i.test(msg)) return `${t.name}: cannot connect to PostgreSQL at ${where}: no answer within ${CONNECT_TIMEOUT_MS} ms; check the server and the connection string`;
+  if (/timeout/i.test(msg))
+    return `${t.name}: cannot connect to PostgreSQL at ${where}: no answer within ${CONNECT_TIMEOUT_MS} ms; check the server and the connection string`;
   return `${t.name}: PostgreSQL at ${where}: ${msg}`;
 }
 
-export function pgFailure(err: unknown, t: PgTarget, where: { operatorUid?: string; subtask?: number } = {}, code?: FailureCode): EddyError {
+export function pgFailure(
+  err: unknown,
+  t: PgTarget,
+  where: { operatorUid?: string; subtask?: number } = {},
+  code?: FailureCode,
+): EddyError {
   if (err instanceof EddyError) return err;
   return new EddyError(code ?? (t.role === 'sink' ? 'SINK_FAILED' : 'SOURCE_FAILED'), explainPgError(err, t), {
     ...where,
@@ -80,7 +86,11 @@ export async function connect(t: PgTarget, where: { operatorUid?: string; subtas
   try {
     client = new (pgLib().Client)({ connectionString: t.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   } catch (err) {
-    throw new EddyError(t.role === 'sink' ? 'SINK_FAILED' : 'SOURCE_FAILED', `${t.name}: malformed connection string: ${messageOf(err)}`, where);
+    throw new EddyError(
+      t.role === 'sink' ? 'SINK_FAILED' : 'SOURCE_FAILED',
+      `${t.name}: malformed connection string: ${messageOf(err)}`,
+      where,
+    );
   }
   client.on('error', () => {
     /* the next query on this client fails and reports it */
@@ -123,8 +133,14 @@ export async function describeRelation(client: pg.Client, t: PgTarget, from: str
   } catch (err) {
     const code = errCode(err);
     if (code === '42P01') {
-      throw new EddyError(t.role === 'sink' ? 'OUTPUT_FAILED' : 'INPUT_NOT_FOUND', `${t.name}: ${what} does not exist on PostgreSQL at ${describeServer(t.connectionString)}; create it first`);
+      throw new EddyError(
+        t.role === 'sink' ? 'OUTPUT_FAILED' : 'INPUT_NOT_FOUND',
+        `${t.name}: ${what} does not exist on PostgreSQL at ${describeServer(t.connectionString)}; create it first`,
+      );
     }
-    throw new EddyError(t.role === 'sink' ? 'OUTPUT_FAILED' : 'INPUT_NOT_FOUND', `${t.name}: ${what} cannot be read on PostgreSQL at ${describeServer(t.connectionString)}: ${messageOf(err)}`);
+    throw new EddyError(
+      t.role === 'sink' ? 'OUTPUT_FAILED' : 'INPUT_NOT_FOUND',
+      `${t.name}: ${what} cannot be read on PostgreSQL at ${describeServer(t.connectionString)}: ${messageOf(err)}`,
+    );
   }
 }

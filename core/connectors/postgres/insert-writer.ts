@@ -166,7 +166,7 @@ export class InsertWriter<T> implements SinkWriter<T> {
     const prefix = this.gidPrefix!;
     try {
       const r = await c.query<{ gid: string }>(
-        "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared",
+        'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared',
         [prefix],
       );
       for (const { gid } of r.rows) {
@@ -183,4 +183,3 @@ export class InsertWriter<T> implements SinkWriter<T> {
     }
   }
 }
-

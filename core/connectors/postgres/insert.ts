@@ -75,7 +75,10 @@ export class DeleteStatements {
   private readonly cache = new Map<number, string>();
   private readonly head: string;
 
-  constructor(table: string, private readonly key: readonly string[]) {
+  constructor(
+    table: string,
+    private readonly key: readonly string[],
+  ) {
     this.head = `DELETE FROM ${quoteIdent(table)} WHERE (${key.map(quoteIdent).join(', ')}) IN (`;
   }
 

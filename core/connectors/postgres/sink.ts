@@ -85,18 +85,20 @@ function gidPrefix(jobId: string, operatorUid: string): string {
   return `${GID_PREFIX}:${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}:${sink}:`;
 }
 
-
-
 function checkOptions<T>(opts: PostgresSinkOptions<T>, name: string): void {
   const bad = (m: string): never => {
     throw new EddyError('JOB_INVALID', `${name}: ${m}`);
   };
-  if (typeof opts?.connectionString !== 'string' || opts.connectionString === '') bad('connectionString must be a PostgreSQL connection string (postgres://user@host:port/db)');
+  if (typeof opts?.connectionString !== 'string' || opts.connectionString === '')
+    bad('connectionString must be a PostgreSQL connection string (postgres://user@host:port/db)');
   if (typeof opts.table !== 'string' || opts.table === '') bad('table must name the target table');
-  if (!Array.isArray(opts.columns) || opts.columns.length === 0 || !opts.columns.every((c) => typeof c === 'string' && c !== '')) bad('columns must be a non-empty list of column names');
+  if (!Array.isArray(opts.columns) || opts.columns.length === 0 || !opts.columns.every((c) => typeof c === 'string' && c !== ''))
+    bad('columns must be a non-empty list of column names');
   const mode = opts.mode ?? 'exactly-once';
-  if (!['exactly-once', 'at-least-once', 'upsert'].includes(mode)) bad(`mode must be 'exactly-once', 'at-least-once' or 'upsert', got '${mode}'`);
-  if (opts.isDelete !== undefined && (mode !== 'upsert' || typeof opts.isDelete !== 'function')) bad("isDelete must be a function of the record, in mode 'upsert' only");
+  if (!['exactly-once', 'at-least-once', 'upsert'].includes(mode))
+    bad(`mode must be 'exactly-once', 'at-least-once' or 'upsert', got '${mode}'`);
+  if (opts.isDelete !== undefined && (mode !== 'upsert' || typeof opts.isDelete !== 'function'))
+    bad("isDelete must be a function of the record, in mode 'upsert' only");
   if (mode === 'upsert' && (!Array.isArray(opts.key) || opts.key.length === 0 || !opts.key.every((k) => opts.columns.includes(k)))) {
     bad("mode 'upsert' needs key: the columns of a unique index, all among columns");
   }
@@ -126,11 +128,15 @@ export function postgres<T>(opts: PostgresSinkOptions<T>): Sink<T> {
     async validate() {
       const client = await connect(target);
       try {
-        if (opts.createIfMissing !== undefined) await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(opts.table)} (${opts.createIfMissing})`);
+        if (opts.createIfMissing !== undefined)
+          await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(opts.table)} (${opts.createIfMissing})`);
         const types = await describeRelation(client, target, quoteIdent(opts.table), `table '${opts.table}'`);
         const missing = columns.filter((c) => !types.has(c));
         if (missing.length > 0) {
-          throw new EddyError('OUTPUT_FAILED', `${target.name}: table '${opts.table}' on PostgreSQL at ${describeServer(opts.connectionString)} has no column ${missing.map((m) => `'${m}'`).join(', ')}`);
+          throw new EddyError(
+            'OUTPUT_FAILED',
+            `${target.name}: table '${opts.table}' on PostgreSQL at ${describeServer(opts.connectionString)} has no column ${missing.map((m) => `'${m}'`).join(', ')}`,
+          );
         }
         if (mode === 'exactly-once') {
           const r = await client.query('SHOW max_prepared_transactions');

@@ -72,7 +72,8 @@ export function postgres<T = Record<string, unknown>>(opts: PostgresSourceOption
   const bad = (m: string): never => {
     throw new EddyError('JOB_INVALID', `${name} source: ${m}`);
   };
-  if (typeof opts?.connectionString !== 'string' || opts.connectionString === '') bad('connectionString must be a PostgreSQL connection string');
+  if (typeof opts?.connectionString !== 'string' || opts.connectionString === '')
+    bad('connectionString must be a PostgreSQL connection string');
   if ((opts.table === undefined) === (opts.query === undefined)) bad('give exactly one of table or query');
   if (typeof opts.column !== 'string' || opts.column === '') bad('column must name the increasing column that orders rows');
   if (opts.pollMs !== undefined && !(opts.pollMs > 0)) bad(`pollMs must be a positive number of milliseconds, got ${opts.pollMs}`);
@@ -104,7 +105,10 @@ export function postgres<T = Record<string, unknown>>(opts: PostgresSourceOption
       }
     },
     createReader(ctx: ConnectorContext): SourceReader<T> {
-      return new PostgresReader<T>(target, from, opts.column, txid, bounded, opts.pollMs ?? DEFAULT_POLL_MS, { operatorUid: ctx.operatorUid, subtask: ctx.subtaskIndex });
+      return new PostgresReader<T>(target, from, opts.column, txid, bounded, opts.pollMs ?? DEFAULT_POLL_MS, {
+        operatorUid: ctx.operatorUid,
+        subtask: ctx.subtaskIndex,
+      });
     },
   };
 }
@@ -131,7 +135,12 @@ class PostgresReader<T> implements SourceReader<T> {
     // Parallelism 1: a list (after a rescale) holds the one old reader's state.
     const s = Array.isArray(state) ? state[0] : state;
     if (s === undefined || s === null) return;
-    if (!isState(s)) throw new EddyError('STATE_FAILED', `${this.target.name}: restored position is malformed: ${JSON.stringify(s)?.slice(0, 200)}`, this.where);
+    if (!isState(s))
+      throw new EddyError(
+        'STATE_FAILED',
+        `${this.target.name}: restored position is malformed: ${JSON.stringify(s)?.slice(0, 200)}`,
+        this.where,
+      );
     this.state = { ...s };
     this.restored = true;
   }
@@ -195,9 +204,16 @@ class PostgresReader<T> implements SourceReader<T> {
       const t = quoteIdent(this.txid);
       if (s.txid !== null) where.push(`(${t}, ${c}) > ($${params.push(s.txid)}::xid8, $${params.push(s.last)})`);
       // Only rows of finished transactions: none can commit behind the position later.
-      where.push(this.bounded ? `pg_visible_in_snapshot(${t}, $${params.push(s.snapshot)}::pg_snapshot)` : `${t} < pg_snapshot_xmin(pg_current_snapshot())`);
+      where.push(
+        this.bounded
+          ? `pg_visible_in_snapshot(${t}, $${params.push(s.snapshot)}::pg_snapshot)`
+          : `${t} < pg_snapshot_xmin(pg_current_snapshot())`,
+      );
       order = `${t}, ${c}`;
     }
-    return { text: `SELECT * FROM ${this.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${limit}`, params };
+    return {
+      text: `SELECT * FROM ${this.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${limit}`,
+      params,
+    };
   }
 }

@@ -18,7 +18,6 @@ const RECONNECT_ATTEMPTS = 40;
 const RECONNECT_DELAY_MS = 250;
 const CONNECT_TIMEOUT_MS = 5000;
 
-
 /** Checks the URL's form without connecting; `what` names the connector, e.g. "redisStream('in')". */
 export function checkRedisUrl(url: string, what: string): void {
   let u: URL | undefined;
@@ -64,9 +63,13 @@ export async function connectRedis(url: string, what: string, code: FailureCode)
     await client.connect();
   } catch (err) {
     client.destroy?.();
-    throw new EddyError(code, `${what}: cannot connect to Redis at ${safeUrl(url)} (${messageOf(err)}); check the URL and that redis-server is running`, {
-      cause: messageOf(err),
-    });
+    throw new EddyError(
+      code,
+      `${what}: cannot connect to Redis at ${safeUrl(url)} (${messageOf(err)}); check the URL and that redis-server is running`,
+      {
+        cause: messageOf(err),
+      },
+    );
   }
   connected = true;
   return client;

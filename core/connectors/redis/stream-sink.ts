@@ -77,7 +77,8 @@ export function redisStream<T>(opts: RedisStreamSinkOptions<T>): Sink<T> {
   const what = `${name}('${opts.stream}')`;
   if (typeof opts.stream !== 'string' || opts.stream === '') throw new EddyError('JOB_INVALID', `${name}: stream must be a non-empty key`);
   const mode = opts.mode ?? 'exactly-once';
-  if (mode !== 'exactly-once' && mode !== 'at-least-once') throw new EddyError('JOB_INVALID', `${what}: mode must be 'exactly-once' or 'at-least-once', got '${mode}'`);
+  if (mode !== 'exactly-once' && mode !== 'at-least-once')
+    throw new EddyError('JOB_INVALID', `${what}: mode must be 'exactly-once' or 'at-least-once', got '${mode}'`);
   const chunk = positiveInt(what, 'entriesPerScript', opts.entriesPerScript ?? DEFAULT_CHUNK);
   const flushEvery = positiveInt(what, 'flushEvery', opts.flushEvery ?? DEFAULT_CHUNK);
   const ledgerKey = opts.ledgerKey ?? `${opts.stream}:eddy-ledger`;
@@ -128,7 +129,11 @@ function encodeEntry<T>(what: string, toFields: (v: T) => RedisEntryFields, valu
     if (v === undefined) continue;
     out.push(k, typeof v === 'string' ? v : JSON.stringify(v));
   }
-  if (out.length === 1) throw new EddyError('SINK_FAILED', `${what}: a record gave an entry without fields (${JSON.stringify(value)?.slice(0, 100)}); a stream entry needs at least one`);
+  if (out.length === 1)
+    throw new EddyError(
+      'SINK_FAILED',
+      `${what}: a record gave an entry without fields (${JSON.stringify(value)?.slice(0, 100)}); a stream entry needs at least one`,
+    );
   out[0] = String(out.length - 1);
   return out;
 }
@@ -136,11 +141,19 @@ function encodeEntry<T>(what: string, toFields: (v: T) => RedisEntryFields, valu
 /** Stream and ledger keys must be absent or of their type: a clear line, not a WRONGTYPE mid-commit. */
 async function checkType(client: RedisClient, key: string, type: string, what: string): Promise<void> {
   const t = await client.type(key);
-  if (t !== 'none' && t !== type) throw new EddyError('BAD_ARG', `${what}: key '${key}' holds a ${t}, not a ${type}; choose another key or delete it`);
+  if (t !== 'none' && t !== type)
+    throw new EddyError('BAD_ARG', `${what}: key '${key}' holds a ${t}, not a ${type}; choose another key or delete it`);
 }
 
 /** Appends one write-ahead batch exactly once: chunks through the commit script, pipelined in order. */
-async function commitBatch(client: RedisClient, stream: string, ledgerKey: string, entries: EncodedEntry[], batch: WriteAheadBatch, chunk: number): Promise<void> {
+async function commitBatch(
+  client: RedisClient,
+  stream: string,
+  ledgerKey: string,
+  entries: EncodedEntry[],
+  batch: WriteAheadBatch,
+  chunk: number,
+): Promise<void> {
   const calls: Promise<unknown>[] = [];
   for (let off = 0; off < entries.length; off += chunk) {
     const args = [batch.writer, String(batch.seq), String(off)];

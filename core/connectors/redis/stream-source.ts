@@ -93,7 +93,8 @@ function positiveInt(what: string, name: string, v: number): number {
 export function redisStream(opts: RedisStreamSourceOptions): Source<RedisStreamEntry> {
   const streams = Array.isArray(opts.stream) ? opts.stream : [opts.stream];
   const what = `redisStream('${streams.join("', '")}')`;
-  if (streams.length === 0 || streams.some((s) => typeof s !== 'string' || s === '')) throw new EddyError('JOB_INVALID', `redisStream: stream must be a non-empty key or a list of them`);
+  if (streams.length === 0 || streams.some((s) => typeof s !== 'string' || s === ''))
+    throw new EddyError('JOB_INVALID', `redisStream: stream must be a non-empty key or a list of them`);
   const bounded = opts.bounded ?? true;
   const batchSize = positiveInt(what, 'batchSize', opts.batchSize ?? 1000);
   const pollMs = positiveInt(what, 'pollIntervalMs', opts.pollIntervalMs ?? 50);
@@ -108,7 +109,11 @@ export function redisStream(opts: RedisStreamSourceOptions): Source<RedisStreamE
       try {
         for (const s of streams) {
           const t = await client.type(s);
-          if (t === 'none') throw new EddyError('INPUT_NOT_FOUND', `${what}: stream '${s}' does not exist on ${new URL(opts.url).host}; check the key (or create it, e.g. XADD ${s} * field value)`);
+          if (t === 'none')
+            throw new EddyError(
+              'INPUT_NOT_FOUND',
+              `${what}: stream '${s}' does not exist on ${new URL(opts.url).host}; check the key (or create it, e.g. XADD ${s} * field value)`,
+            );
           if (t !== 'stream') throw new EddyError('INPUT_NOT_FOUND', `${what}: key '${s}' holds a ${t}, not a stream`);
           if (opts.group) await createGroup(client, s, opts.group.name);
         }
@@ -172,9 +177,13 @@ class RedisStreamReader implements SourceReader<RedisStreamEntry> {
     const states = (Array.isArray(state) ? state : [state]).filter((s) => s != null);
     const merged: Record<string, RedisStreamPosition> = {};
     for (const s of states) {
-      if (!isState(s)) throw new EddyError('STATE_FAILED', `${this.what}: restored source state is malformed: ${JSON.stringify(s)?.slice(0, 200)}`);
+      if (!isState(s))
+        throw new EddyError('STATE_FAILED', `${this.what}: restored source state is malformed: ${JSON.stringify(s)?.slice(0, 200)}`);
       if (this.group && Array.isArray(state) && state.length > 1) {
-        throw new EddyError('UNSUPPORTED', `${this.what}: a consumer-group source cannot change its parallelism on restore (each consumer's pending entries belong to its subtask)`);
+        throw new EddyError(
+          'UNSUPPORTED',
+          `${this.what}: a consumer-group source cannot change its parallelism on restore (each consumer's pending entries belong to its subtask)`,
+        );
       }
       Object.assign(merged, s.streams);
     }
@@ -208,7 +217,11 @@ class RedisStreamReader implements SourceReader<RedisStreamEntry> {
     const deleted = info['max-deleted-entry-id'];
     const first = info['recorded-first-entry-id'] ?? (info['first-entry'] as { id?: string } | null)?.id;
     const lost =
-      typeof deleted === 'string' && compareIds(deleted, last) > 0 ? `entries up to ${deleted} were deleted` : typeof first === 'string' && compareIds(first, last) > 0 ? `it now starts at ${first} (trimmed)` : undefined;
+      typeof deleted === 'string' && compareIds(deleted, last) > 0
+        ? `entries up to ${deleted} were deleted`
+        : typeof first === 'string' && compareIds(first, last) > 0
+          ? `it now starts at ${first} (trimmed)`
+          : undefined;
     if (lost) {
       throw new EddyError(
         'SOURCE_FAILED',
@@ -258,9 +271,13 @@ class RedisStreamReader implements SourceReader<RedisStreamEntry> {
     }
     let entries: Array<{ id: string; message: Record<string, string> }>;
     try {
-      entries = this.group ? await this.readGroup(client, c, count) : ((await client.xRange(c.stream, `(${c.pos.last}`, c.pos.end ?? '+', { COUNT: count })) ?? []);
+      entries = this.group
+        ? await this.readGroup(client, c, count)
+        : ((await client.xRange(c.stream, `(${c.pos.last}`, c.pos.end ?? '+', { COUNT: count })) ?? []);
     } catch (err) {
-      throw new EddyError('SOURCE_FAILED', `${this.what}: reading stream '${c.stream}' failed: ${messageOf(err)}`, { cause: messageOf(err) });
+      throw new EddyError('SOURCE_FAILED', `${this.what}: reading stream '${c.stream}' failed: ${messageOf(err)}`, {
+        cause: messageOf(err),
+      });
     }
     let acks = this.group ? this.unacked.get(c.stream) : undefined;
     if (this.group && !acks) this.unacked.set(c.stream, (acks = []));
@@ -284,9 +301,19 @@ class RedisStreamReader implements SourceReader<RedisStreamEntry> {
   }
 
   /** Group mode: this consumer's pending entries after the position first, then new ones ('>'). */
-  private async readGroup(client: RedisClient, c: StreamCursor, count: number): Promise<Array<{ id: string; message: Record<string, string> }>> {
-    const reply = await client.xReadGroup(this.group!, this.consumer!, { key: c.stream, id: c.history ? c.pos.last : '>' }, { COUNT: count });
-    const list = (reply as unknown as Array<{ messages: Array<{ id: string; message: Record<string, string> } | null> }> | null)?.[0]?.messages ?? [];
+  private async readGroup(
+    client: RedisClient,
+    c: StreamCursor,
+    count: number,
+  ): Promise<Array<{ id: string; message: Record<string, string> }>> {
+    const reply = await client.xReadGroup(
+      this.group!,
+      this.consumer!,
+      { key: c.stream, id: c.history ? c.pos.last : '>' },
+      { COUNT: count },
+    );
+    const list =
+      (reply as unknown as Array<{ messages: Array<{ id: string; message: Record<string, string> } | null> }> | null)?.[0]?.messages ?? [];
     // A pending entry deleted from the stream comes back as null: nothing to emit.
     return list.filter((m): m is { id: string; message: Record<string, string> } => m !== null && m.message !== null);
   }
@@ -295,9 +322,15 @@ class RedisStreamReader implements SourceReader<RedisStreamEntry> {
   private async ackUpTo(client: RedisClient, stream: string, last: string): Promise<void> {
     if (last === START) return;
     for (;;) {
-      const pending = (await client.xPendingRange(stream, this.group!, '-', last, 1000, { consumer: this.consumer! })) as Array<{ id: string }>;
+      const pending = (await client.xPendingRange(stream, this.group!, '-', last, 1000, { consumer: this.consumer! })) as Array<{
+        id: string;
+      }>;
       if (pending.length === 0) return;
-      await client.xAck(stream, this.group!, pending.map((p) => p.id));
+      await client.xAck(
+        stream,
+        this.group!,
+        pending.map((p) => p.id),
+      );
       if (pending.length < 1000) return;
     }
   }

@@ -19,7 +19,6 @@ export interface BatchTarget<T> {
   close?(): Promise<void> | void;
 }
 
-
 export class AtLeastOnceWriter<T> implements SinkWriter<T> {
   private pending: T[] = [];
   private tail: Promise<void> = Promise.resolve();

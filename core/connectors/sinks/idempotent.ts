@@ -43,7 +43,6 @@ export interface IdempotentOptions<T, K> {
 
 const DEFAULT_FLUSH_EVERY = 1000;
 
-
 /**
  * An idempotent sink: every record becomes an upsert by `opts.key`, sent in batches right away;
  * a replay after a restore overwrites with the same values, so the target ends as a fault-free
@@ -94,7 +93,11 @@ class IdempotentWriter<T, K> implements SinkWriter<T> {
     try {
       k = this.keyOf(value);
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `${this.name}: key() threw: ${messageOf(err)}`, { operatorUid: this.ctx.operatorUid, subtask: this.ctx.subtaskIndex, cause: messageOf(err) });
+      throw new EddyError('SINK_FAILED', `${this.name}: key() threw: ${messageOf(err)}`, {
+        operatorUid: this.ctx.operatorUid,
+        subtask: this.ctx.subtaskIndex,
+        cause: messageOf(err),
+      });
     }
     this.pending.delete(k);
     this.pending.set(k, value);

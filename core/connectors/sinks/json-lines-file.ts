@@ -31,15 +31,18 @@ export const DEFAULT_ROLL_BYTES = 64 * 1024 * 1024;
 /** Buffered characters before they go to the file; keeps write() to a string append. */
 const FLUSH_CHARS = 1024 * 1024;
 
-
 /** Creates an output directory, or fails with one line naming it. */
 export function makeDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw new EddyError('OUTPUT_FAILED', `cannot create output directory '${dir}': ${messageOf(err)}; check the path (for example --arg output=...)`, {
-      cause: messageOf(err),
-    });
+    throw new EddyError(
+      'OUTPUT_FAILED',
+      `cannot create output directory '${dir}': ${messageOf(err)}; check the path (for example --arg output=...)`,
+      {
+        cause: messageOf(err),
+      },
+    );
   }
 }
 
@@ -70,7 +73,12 @@ async function fsyncFile(path: string): Promise<void> {
 }
 
 function isHandle(h: unknown): h is PartFileHandle {
-  return typeof h === 'object' && h !== null && typeof (h as PartFileHandle).pending === 'string' && typeof (h as PartFileHandle).final === 'string';
+  return (
+    typeof h === 'object' &&
+    h !== null &&
+    typeof (h as PartFileHandle).pending === 'string' &&
+    typeof (h as PartFileHandle).final === 'string'
+  );
 }
 
 /** Handles as the runtime passes them back: what prepareCommit returned, per checkpoint. */
@@ -156,9 +164,11 @@ export class JsonLinesWriter<T> implements SinkWriter<T> {
     const bytes = Buffer.from(this.buffer, 'utf8');
     this.buffer = '';
     try {
-      for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
+      for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, bytes.length - off);
     } catch (err) {
-      throw new EddyError('SINK_FAILED', `writing part file '${this.current.inprogress}' failed: ${messageOf(err)}`, { cause: messageOf(err) });
+      throw new EddyError('SINK_FAILED', `writing part file '${this.current.inprogress}' failed: ${messageOf(err)}`, {
+        cause: messageOf(err),
+      });
     }
     this.fileBytes += bytes.length;
     if (this.fileBytes >= this.rollBytes) {

@@ -55,7 +55,10 @@ export function collect<T>(): Sink<T> {
       let records: T[] = [];
       const report = (handle: CollectHandle) => {
         for (let i = 0; i < handle.records.length || i === 0; i += COLLECT_CHUNK) {
-          ctx.report({ kind: 'collect', chunk: { id: handle.id, part: i / COLLECT_CHUNK, records: handle.records.slice(i, i + COLLECT_CHUNK) } });
+          ctx.report({
+            kind: 'collect',
+            chunk: { id: handle.id, part: i / COLLECT_CHUNK, records: handle.records.slice(i, i + COLLECT_CHUNK) },
+          });
         }
       };
       return {

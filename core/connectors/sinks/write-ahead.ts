@@ -72,7 +72,6 @@ export interface WriteAheadHandle {
  */
 const REMEMBERED_IDS = 1024;
 
-
 function isHandle(h: unknown): h is WriteAheadHandle {
   const w = h as WriteAheadHandle;
   return typeof w === 'object' && w !== null && typeof w.id === 'string' && typeof w.checkpointId === 'number' && Array.isArray(w.records);
@@ -102,7 +101,8 @@ function batchOf(id: string, checkpointId: number | undefined): WriteAheadBatch 
  */
 export function writeAhead<T>(opts: WriteAheadOptions<T>): Sink<T> {
   const name = opts.name ?? 'writeAhead';
-  if (typeof opts.write !== 'function') throw new EddyError('JOB_INVALID', `${name}: write must be a function (records, ctx, { id }) => void`);
+  if (typeof opts.write !== 'function')
+    throw new EddyError('JOB_INVALID', `${name}: write must be a function (records, ctx, { id }) => void`);
   return {
     kind: name,
     // The sealed batches live in checkpoints, so the operator needs a uid to find them again.

@@ -87,7 +87,7 @@ export class PlainFileBytes implements ByteSource {
 export class GzipFileBytes implements ByteSource {
   size = Infinity;
   private chunks: AsyncIterator<Buffer> | undefined;
-  private stream: NodeJS.ReadableStream & { destroy(): void } | undefined;
+  private stream: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
   /** Uncompressed bytes [pos, pos + pending.length) are decompressed and not yet handed out. */
   private pending: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -97,7 +97,8 @@ export class GzipFileBytes implements ByteSource {
   constructor(private readonly path: string) {}
 
   newlinesBefore(position: number): number {
-    if (position !== this.pos) throw new EddyError('INTERNAL', `gzip input '${this.path}': line count asked at ${position}, the stream is at ${this.pos}`);
+    if (position !== this.pos)
+      throw new EddyError('INTERNAL', `gzip input '${this.path}': line count asked at ${position}, the stream is at ${this.pos}`);
     return this.newlines;
   }
 
@@ -109,7 +110,9 @@ export class GzipFileBytes implements ByteSource {
 
   private restart(): void {
     this.stream?.destroy();
-    const gunzip = createReadStream(this.path).on('error', (err) => gunzip.destroy(err)).pipe(createGunzip());
+    const gunzip = createReadStream(this.path)
+      .on('error', (err) => gunzip.destroy(err))
+      .pipe(createGunzip());
     this.stream = gunzip;
     this.chunks = gunzip[Symbol.asyncIterator]();
     this.pending = Buffer.alloc(0);
@@ -181,5 +184,9 @@ export async function openBytes(path: string, gzip: boolean): Promise<ByteSource
 
 export function corruptInput(path: string, err: unknown): EddyError {
   const cause = messageOf(err);
-  return new EddyError('SOURCE_FAILED', `cannot decompress input file '${path}': ${cause}; check that it is a gzip file (or pass compression: 'none')`, { cause });
+  return new EddyError(
+    'SOURCE_FAILED',
+    `cannot decompress input file '${path}': ${cause}; check that it is a gzip file (or pass compression: 'none')`,
+    { cause },
+  );
 }

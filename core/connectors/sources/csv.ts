@@ -83,7 +83,8 @@ function convert(text: string, col: Required<CsvColumn>): unknown {
     case 'integer': {
       const t = text.trim();
       const v = t === '' ? NaN : Number(t);
-      if (Number.isNaN(v) || (col.type === 'integer' && !Number.isInteger(v))) throw new Error(`column '${col.name}': '${text}' is not ${col.type === 'integer' ? 'an integer' : 'a number'}`);
+      if (Number.isNaN(v) || (col.type === 'integer' && !Number.isInteger(v)))
+        throw new Error(`column '${col.name}': '${text}' is not ${col.type === 'integer' ? 'an integer' : 'a number'}`);
       return v;
     }
     case 'boolean': {
@@ -96,12 +97,16 @@ function convert(text: string, col: Required<CsvColumn>): unknown {
 }
 
 function checkColumns(columns: unknown): Required<CsvColumn>[] {
-  if (!Array.isArray(columns) || columns.length === 0) throw new EddyError('JOB_INVALID', "csv: give the columns, e.g. { columns: ['user', { name: 'ts', type: 'number' }] }");
+  if (!Array.isArray(columns) || columns.length === 0)
+    throw new EddyError('JOB_INVALID', "csv: give the columns, e.g. { columns: ['user', { name: 'ts', type: 'number' }] }");
   return columns.map((c) => {
     const col = typeof c === 'string' ? { name: c } : (c as CsvColumn);
     const type = col?.type ?? 'string';
     if (typeof col?.name !== 'string' || !['string', 'number', 'integer', 'boolean'].includes(type)) {
-      throw new EddyError('JOB_INVALID', `csv: a column is a name or { name, type: 'string' | 'number' | 'integer' | 'boolean' }, got ${JSON.stringify(c)}`);
+      throw new EddyError(
+        'JOB_INVALID',
+        `csv: a column is a name or { name, type: 'string' | 'number' | 'integer' | 'boolean' }, got ${JSON.stringify(c)}`,
+      );
     }
     return { name: col.name, type, nullable: col.nullable ?? false };
   });
@@ -125,10 +130,12 @@ export function csv<T = Record<string, unknown>>(path: string, options: CsvOptio
 export function csvLineParser<T>(options: Pick<CsvOptions, 'columns' | 'separator'>): (text: string) => T {
   const columns = checkColumns(options?.columns);
   const separator = options.separator ?? ',';
-  if (separator.length !== 1 || separator === '"') throw new EddyError('JOB_INVALID', `csv: separator must be one character other than '"', got ${JSON.stringify(separator)}`);
+  if (separator.length !== 1 || separator === '"')
+    throw new EddyError('JOB_INVALID', `csv: separator must be one character other than '"', got ${JSON.stringify(separator)}`);
   return (text: string): T => {
     const fields = splitCsvLine(text, separator);
-    if (fields.length !== columns.length) throw new Error(`${fields.length} fields, expected ${columns.length} (${columns.map((c) => c.name).join(', ')})`);
+    if (fields.length !== columns.length)
+      throw new Error(`${fields.length} fields, expected ${columns.length} (${columns.map((c) => c.name).join(', ')})`);
     const record: Record<string, unknown> = {};
     for (let i = 0; i < columns.length; i++) record[columns[i].name] = convert(fields[i], columns[i]);
     return record as T;

@@ -61,7 +61,10 @@ export interface DirectoryState {
 const IN_PROGRESS = /^[._]|\.(tmp|partial|inprogress)$/;
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -89,7 +92,12 @@ export function directory<T = unknown>(dir: string, options: DirectoryOptions): 
   if (!(pollMs > 0)) throw new EddyError('JOB_INVALID', `directory: pollMs must be a positive number of ms, got ${pollMs}`);
   const pattern = typeof options.pattern === 'string' ? globToRegExp(options.pattern) : options.pattern;
   const policy = checkPolicy('directory', options.onInvalid);
-  const parse = format === 'csv' ? csvLineParser({ ...options.csv!, columns: options.csv?.columns ?? [] }) : format === 'jsonLines' ? (t: string) => JSON.parse(t) : undefined;
+  const parse =
+    format === 'csv'
+      ? csvLineParser({ ...options.csv!, columns: options.csv?.columns ?? [] })
+      : format === 'jsonLines'
+        ? (t: string) => JSON.parse(t)
+        : undefined;
   return {
     kind: 'directory',
     stateful: true,
@@ -101,14 +109,20 @@ export function directory<T = unknown>(dir: string, options: DirectoryOptions): 
       } catch {
         throw new EddyError('INPUT_NOT_FOUND', `input directory '${dir}' does not exist; create it or check the path`);
       }
-      if (!st.isDirectory()) throw new EddyError('INPUT_NOT_FOUND', `input '${dir}' is not a directory; Sources.directory watches a directory`);
+      if (!st.isDirectory())
+        throw new EddyError('INPUT_NOT_FOUND', `input '${dir}' is not a directory; Sources.directory watches a directory`);
       readdirSync(dir);
     },
     createReader(ctx: ConnectorContext) {
       const handler: LineHandler<unknown> = parse
         ? new ParsingLineHandler(format, ctx, policy, parse, format === 'csv' && options.csv?.header === true)
         : { line: (text, _at, out) => out.collect(text) };
-      return new DirectoryReader<T>(dir, ctx, { pattern, pollMs, bounded: options.bounded === true, compression: options.compression ?? 'auto' }, handler as LineHandler<T>);
+      return new DirectoryReader<T>(
+        dir,
+        ctx,
+        { pattern, pollMs, bounded: options.bounded === true, compression: options.compression ?? 'auto' },
+        handler as LineHandler<T>,
+      );
     },
   };
 }
@@ -142,7 +156,8 @@ class DirectoryReader<T> implements SourceReader<T> {
   restoreState(state: unknown): void {
     const states = (Array.isArray(state) ? state : state == null ? [] : [state]) as DirectoryState[];
     for (const s of states) {
-      if (!Array.isArray(s?.finished) || !Array.isArray(s.reading)) throw new EddyError('STATE_FAILED', `directory('${this.dir}'): restored source state is malformed`);
+      if (!Array.isArray(s?.finished) || !Array.isArray(s.reading))
+        throw new EddyError('STATE_FAILED', `directory('${this.dir}'): restored source state is malformed`);
       // After a rescale a file finished by any old subtask is finished.
       for (const n of s.finished) this.finished.add(n);
       for (const r of s.reading) if (this.mine(r.name)) this.resume.set(r.name, r.state);
@@ -180,7 +195,13 @@ class DirectoryReader<T> implements SourceReader<T> {
     }
     const queued = new Set(this.queue);
     const fresh = names.filter(
-      (n) => !IN_PROGRESS.test(n) && (!this.opts.pattern || this.opts.pattern.test(n)) && this.mine(n) && !this.finished.has(n) && !queued.has(n) && n !== this.current?.name,
+      (n) =>
+        !IN_PROGRESS.test(n) &&
+        (!this.opts.pattern || this.opts.pattern.test(n)) &&
+        this.mine(n) &&
+        !this.finished.has(n) &&
+        !queued.has(n) &&
+        n !== this.current?.name,
     );
     if (fresh.length === 0) return;
     // Files being resumed first, then the rest in name order.

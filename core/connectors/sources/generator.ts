@@ -54,7 +54,13 @@ export function generator<T>(opts: GeneratorOptions<T>): Source<T> {
     stateful: true,
     bounded: count !== undefined,
     createReader(ctx: ConnectorContext) {
-      return new GeneratorReader(fn, count ?? Infinity, rate === undefined ? undefined : rate / ctx.parallelism, ctx.subtaskIndex, ctx.parallelism);
+      return new GeneratorReader(
+        fn,
+        count ?? Infinity,
+        rate === undefined ? undefined : rate / ctx.parallelism,
+        ctx.subtaskIndex,
+        ctx.parallelism,
+      );
     },
   };
 }

@@ -22,5 +22,10 @@ export interface JsonLinesOptions extends FileSourceOptions {
  */
 export function jsonLines<T = unknown>(path: string, options: JsonLinesOptions = {}): Source<T> {
   const policy = checkPolicy('jsonLines', options.onInvalid);
-  return lineFileSource<T>('jsonLines', path, options, (ctx) => new ParsingLineHandler<T>('jsonLines', ctx, policy, (text) => JSON.parse(text) as T));
+  return lineFileSource<T>(
+    'jsonLines',
+    path,
+    options,
+    (ctx) => new ParsingLineHandler<T>('jsonLines', ctx, policy, (text) => JSON.parse(text) as T),
+  );
 }

@@ -41,7 +41,10 @@ export function checkPolicy(kind: string, policy: unknown): InvalidLinePolicy {
   if (policy === undefined) return 'fail';
   if (policy === 'fail' || policy === 'skip' || policy instanceof OutputTag) return policy;
   if (typeof (policy as OutputTag<unknown>)?.id === 'string') return policy as OutputTag<InvalidLine>;
-  throw new EddyError('JOB_INVALID', `${kind}: onInvalid must be 'fail', 'skip' or an OutputTag for dead letters, got ${JSON.stringify(policy)}`);
+  throw new EddyError(
+    'JOB_INVALID',
+    `${kind}: onInvalid must be 'fail', 'skip' or an OutputTag for dead letters, got ${JSON.stringify(policy)}`,
+  );
 }
 
 const isBlank = (text: string): boolean => text.length === 0 || text.trim().length === 0;

@@ -97,7 +97,10 @@ function notFound(path: string): EddyError {
 }
 
 function notAFile(path: string, what: string): EddyError {
-  return new EddyError('INPUT_NOT_FOUND', `input '${path}' is ${what}, not a file; give the path of a text file (for example --arg input=...)`);
+  return new EddyError(
+    'INPUT_NOT_FOUND',
+    `input '${path}' is ${what}, not a file; give the path of a text file (for example --arg input=...)`,
+  );
 }
 
 function unreadable(path: string, err: unknown): EddyError {
@@ -140,7 +143,12 @@ export function validateFile(path: string): void {
 }
 
 /** A source whose readers find the lines of `path` and give each to a handler of `makeHandler`. */
-export function lineFileSource<T>(kind: string, path: string, options: FileSourceOptions, makeHandler: (ctx: ConnectorContext) => LineHandler<T>): Source<T> {
+export function lineFileSource<T>(
+  kind: string,
+  path: string,
+  options: FileSourceOptions,
+  makeHandler: (ctx: ConnectorContext) => LineHandler<T>,
+): Source<T> {
   const gzip = usesGzip(path, options.compression);
   return {
     kind,
@@ -232,7 +240,8 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
       return;
     }
     for (const s of states) {
-      if (!isState(s)) throw new EddyError('STATE_FAILED', `textFile('${this.file}'): restored source state is malformed: ${JSON.stringify(s)}`);
+      if (!isState(s))
+        throw new EddyError('STATE_FAILED', `textFile('${this.file}'): restored source state is malformed: ${JSON.stringify(s)}`);
     }
     const list = states as TextFileState[];
     if (list.some((s) => s.size !== list[0].size)) {
@@ -393,7 +402,8 @@ export class LineFileReader<T> implements SourceReader<T>, LinePosition {
       }
       if (got === 0) {
         // A compressed stream tells its size only at its end.
-        if (this.size !== Infinity) throw new EddyError('SOURCE_FAILED', `input file '${this.file}' became shorter while it was read (expected ${this.size} bytes)`);
+        if (this.size !== Infinity)
+          throw new EddyError('SOURCE_FAILED', `input file '${this.file}' became shorter while it was read (expected ${this.size} bytes)`);
         this.size = this.readPos;
         if (this.end === Infinity) this.end = this.size;
       }

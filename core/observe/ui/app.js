@@ -12,7 +12,10 @@ const bytes = (n) => {
   if (n === null || n === undefined) return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${fmt(n, i === 0 ? 0 : 1)} ${units[i]}`;
 };
 const duration = (t) => {
@@ -42,7 +45,9 @@ async function get(path) {
 // Flink's colouring: idle blue through busy red, back-pressured towards black.
 function vertexColour(m) {
   const mix = (a, b, t) => a.map((x, i) => Math.round(x + (b[i] - x) * t));
-  const idle = [207, 227, 255], busy = [229, 57, 53], bp = [34, 34, 34];
+  const idle = [207, 227, 255],
+    busy = [229, 57, 53],
+    bp = [34, 34, 34];
   const bpT = Math.min(1, m.backPressuredPercent / 100);
   const c = mix(mix(idle, busy, Math.min(1, m.busyPercent / 100)), bp, bpT);
   return { fill: `rgb(${c.join(',')})`, text: bpT > 0.4 || m.busyPercent > 60 ? '#fff' : '#111' };
@@ -58,11 +63,20 @@ function drawGraph(job) {
     layout.setGraph({ rankdir: 'LR', nodesep: 30, ranksep: 70, marginx: 10, marginy: 10 });
     layout.setDefaultEdgeLabel(() => ({}));
     for (const v of job.vertices) layout.setNode(String(v.id), { width: 210, height: 74 });
-    for (const n of job.plan.nodes) for (const i of n.inputs) layout.setEdge(String(i.id), String(n.id), { label: i.ship_strategy, width: 60, height: 14 });
+    for (const n of job.plan.nodes)
+      for (const i of n.inputs) layout.setEdge(String(i.id), String(n.id), { label: i.ship_strategy, width: 60, height: 14 });
     dagre.layout(layout);
     g.replaceChildren();
     const defs = svg('defs');
-    const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '10', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto' });
+    const marker = svg('marker', {
+      id: 'arrow',
+      viewBox: '0 0 10 10',
+      refX: '10',
+      refY: '5',
+      markerWidth: '7',
+      markerHeight: '7',
+      orient: 'auto',
+    });
     marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#7b8794' }));
     defs.append(marker);
     g.append(defs);
@@ -80,7 +94,10 @@ function drawGraph(job) {
       const grp = svg('g', { class: 'vertex', 'data-vertex-id': id, transform: `translate(${n.x - n.width / 2},${n.y - n.height / 2})` });
       grp.append(svg('rect', { width: n.width, height: n.height }));
       for (let line = 0; line < 4; line++) grp.append(svg('text', { x: 8, y: 16 + line * 16 }));
-      grp.addEventListener('click', () => { state.selectedVertex = Number(id); refresh(); });
+      grp.addEventListener('click', () => {
+        state.selectedVertex = Number(id);
+        refresh();
+      });
       g.append(grp);
     }
     const box = layout.graph();
@@ -106,7 +123,11 @@ function drawGraph(job) {
       `busy ${fmt(m.busyPercent)}% · back-pressured ${fmt(m.backPressuredPercent)}%`,
       `backpressure ${m.backPressureLevel.toUpperCase()}`,
     ];
-    texts.forEach((t, i) => { t.textContent = lines[i]; t.setAttribute('fill', colour.text); t.setAttribute('font-weight', i === 0 ? '600' : '400'); });
+    texts.forEach((t, i) => {
+      t.textContent = lines[i];
+      t.setAttribute('fill', colour.text);
+      t.setAttribute('font-weight', i === 0 ? '600' : '400');
+    });
     const title = grp.querySelector('title') ?? grp.appendChild(svg('title'));
     title.textContent = v.operators.map((o) => `${o.uid} (${o.kind})`).join(' → ');
   }
@@ -114,15 +135,54 @@ function drawGraph(job) {
 
 function drawSubtasks(vertex) {
   $('vertex-name').textContent = `${vertex.name} (vertex ${vertex.id})`;
-  const cols = ['subtask', 'operator', 'records in', 'records out', 'in/s', 'out/s', 'bytes in', 'bytes out', 'busy ms/s', 'idle ms/s', 'back-pressured ms/s', 'in ring', 'out ring', 'input watermark', 'output watermark', 'state entries', 'state size'];
+  const cols = [
+    'subtask',
+    'operator',
+    'records in',
+    'records out',
+    'in/s',
+    'out/s',
+    'bytes in',
+    'bytes out',
+    'busy ms/s',
+    'idle ms/s',
+    'back-pressured ms/s',
+    'in ring',
+    'out ring',
+    'input watermark',
+    'output watermark',
+    'state entries',
+    'state size',
+  ];
   $('subtasks').tHead.replaceChildren(el('tr', {}, ...cols.map((c) => el('th', {}, c))));
   const rows = [];
   for (const st of vertex.subtasks) {
     for (const o of st.operators) {
-      rows.push(el('tr', { 'data-subtask': st.subtask, 'data-operator': o.uid },
-        ...[st.subtask, o.uid, fmt(o.numRecordsIn), fmt(o.numRecordsOut), fmt(o.numRecordsInPerSecond), fmt(o.numRecordsOutPerSecond), bytes(o.numBytesIn), bytes(o.numBytesOut),
-          fmt(o.busyTimeMsPerSecond), fmt(o.idleTimeMsPerSecond), fmt(o.backPressuredTimeMsPerSecond), `${fmt(o.inPoolUsage * 100)}%`, `${fmt(o.outPoolUsage * 100)}%`,
-          o.currentInputWatermark ?? '–', o.currentOutputWatermark ?? '–', o.stateEntries === undefined ? '' : fmt(o.stateEntries), o.stateBytes === undefined ? '' : bytes(o.stateBytes)].map((x) => el('td', {}, String(x)))));
+      rows.push(
+        el(
+          'tr',
+          { 'data-subtask': st.subtask, 'data-operator': o.uid },
+          ...[
+            st.subtask,
+            o.uid,
+            fmt(o.numRecordsIn),
+            fmt(o.numRecordsOut),
+            fmt(o.numRecordsInPerSecond),
+            fmt(o.numRecordsOutPerSecond),
+            bytes(o.numBytesIn),
+            bytes(o.numBytesOut),
+            fmt(o.busyTimeMsPerSecond),
+            fmt(o.idleTimeMsPerSecond),
+            fmt(o.backPressuredTimeMsPerSecond),
+            `${fmt(o.inPoolUsage * 100)}%`,
+            `${fmt(o.outPoolUsage * 100)}%`,
+            o.currentInputWatermark ?? '–',
+            o.currentOutputWatermark ?? '–',
+            o.stateEntries === undefined ? '' : fmt(o.stateEntries),
+            o.stateBytes === undefined ? '' : bytes(o.stateBytes),
+          ].map((x) => el('td', {}, String(x))),
+        ),
+      );
     }
   }
   $('subtasks').tBodies[0].replaceChildren(...rows);
@@ -138,53 +198,120 @@ function chart(id, title, series, data) {
   }
   existing?.destroy();
   const palette = ['#2962ff', '#e53935', '#1a7f37', '#8e24aa', '#ef6c00', '#00838f', '#6d4c41'];
-  state.charts[id] = new uPlot({
-    title, width, height: 200,
-    series: [{}, ...series.map((label, i) => ({ label, stroke: palette[i % palette.length], width: 1.5 }))],
-    axes: [{}, { size: 60 }],
-  }, data, host);
+  state.charts[id] = new uPlot(
+    {
+      title,
+      width,
+      height: 200,
+      series: [{}, ...series.map((label, i) => ({ label, stroke: palette[i % palette.length], width: 1.5 }))],
+      axes: [{}, { size: 60 }],
+    },
+    data,
+    host,
+  );
 }
 
 function drawCheckpoints(c) {
-  $('checkpoint-counts').textContent = `triggered ${c.counts.triggered} · completed ${c.counts.completed} · failed ${c.counts.failed} · in progress ${c.counts.in_progress}`;
+  $('checkpoint-counts').textContent =
+    `triggered ${c.counts.triggered} · completed ${c.counts.completed} · failed ${c.counts.failed} · in progress ${c.counts.in_progress}`;
   const rows = c.history.map((h) => {
     const p = h.phases ?? {};
-    const tr = el('tr', { 'data-checkpoint-id': h.id, 'data-status': h.status, class: h.id === state.selectedCheckpoint ? 'selected' : '' },
-      ...[h.id, h.kind, h.status, `${h.numAcknowledgedSubtasks}/${h.numSubtasks}`, time(h.triggerTimestamp), ms(h.durationMs), bytes(h.bytes), ms(p.startDelayMs), ms(p.alignmentMs), ms(p.syncMs), ms(p.asyncMs)]
-        .map((x, i) => el('td', i === 2 ? { class: `status-${h.status}` } : {}, String(x))));
+    const tr = el(
+      'tr',
+      { 'data-checkpoint-id': h.id, 'data-status': h.status, class: h.id === state.selectedCheckpoint ? 'selected' : '' },
+      ...[
+        h.id,
+        h.kind,
+        h.status,
+        `${h.numAcknowledgedSubtasks}/${h.numSubtasks}`,
+        time(h.triggerTimestamp),
+        ms(h.durationMs),
+        bytes(h.bytes),
+        ms(p.startDelayMs),
+        ms(p.alignmentMs),
+        ms(p.syncMs),
+        ms(p.asyncMs),
+      ].map((x, i) => el('td', i === 2 ? { class: `status-${h.status}` } : {}, String(x))),
+    );
     if (h.failureReason) tr.title = h.failureReason;
-    tr.addEventListener('click', () => { state.selectedCheckpoint = h.id; drawCheckpoints(c); });
+    tr.addEventListener('click', () => {
+      state.selectedCheckpoint = h.id;
+      drawCheckpoints(c);
+    });
     return tr;
   });
   $('checkpoint-history').tBodies[0].replaceChildren(...rows);
   const done = c.history.filter((h) => h.status === 'COMPLETED').reverse();
-  if (done.length > 0) chart('checkpoint-chart', 'checkpoint duration (ms)', ['duration', 'alignment', 'async'], [done.map((h) => h.triggerTimestamp / 1000), done.map((h) => h.durationMs), done.map((h) => h.phases?.alignmentMs ?? null), done.map((h) => h.phases?.asyncMs ?? null)]);
+  if (done.length > 0)
+    chart(
+      'checkpoint-chart',
+      'checkpoint duration (ms)',
+      ['duration', 'alignment', 'async'],
+      [
+        done.map((h) => h.triggerTimestamp / 1000),
+        done.map((h) => h.durationMs),
+        done.map((h) => h.phases?.alignmentMs ?? null),
+        done.map((h) => h.phases?.asyncMs ?? null),
+      ],
+    );
   const selected = c.history.find((h) => h.id === state.selectedCheckpoint) ?? c.history.find((h) => h.status === 'COMPLETED');
   $('checkpoint-detail-id').textContent = selected ? String(selected.id) : '–';
   const names = state.vertexNames ?? [];
-  $('checkpoint-detail').tBodies[0].replaceChildren(...(selected?.tasks ?? []).map((t) => el('tr', {}, ...[names[t.vertex] ?? t.vertex, t.subtask, time(t.ackTimestamp), ms(t.phases.startDelayMs), ms(t.phases.alignmentMs), ms(t.phases.syncMs), ms(t.phases.asyncMs), bytes(t.bytes)].map((x) => el('td', {}, String(x))))));
+  $('checkpoint-detail').tBodies[0].replaceChildren(
+    ...(selected?.tasks ?? []).map((t) =>
+      el(
+        'tr',
+        {},
+        ...[
+          names[t.vertex] ?? t.vertex,
+          t.subtask,
+          time(t.ackTimestamp),
+          ms(t.phases.startDelayMs),
+          ms(t.phases.alignmentMs),
+          ms(t.phases.syncMs),
+          ms(t.phases.asyncMs),
+          bytes(t.bytes),
+        ].map((x) => el('td', {}, String(x))),
+      ),
+    ),
+  );
 }
 
 function drawExceptions(x) {
   const entries = x.exceptionHistory.entries;
   if (entries.length === 0) return $('exceptions').replaceChildren(el('p', { class: 'none' }, 'No failures.'));
-  $('exceptions').replaceChildren(...entries.map((e) => {
-    const d = el('div', { class: 'exception', 'data-operator-uid': e.operatorUid ?? '', 'data-code': e.code, 'data-attempt': e.attempt },
-      el('div', {}, el('strong', {}, `${time(e.timestamp)} · ${e.code}`), ` · operator ${e.operatorUid ?? '?'} · subtask ${e.subtask ?? '?'} · attempt ${e.attempt}`),
-      el('div', { class: 'message' }, e.message));
-    // Which record failed (file and line, or a generator's index), when its source task threw.
-    if (e.origin) d.append(el('div', { class: 'origin', 'data-source': e.origin.source, 'data-offset': e.origin.offset }, e.originText));
-    if (e.cause && e.cause !== e.message) d.append(el('div', {}, `cause: ${e.cause}`));
-    if (e.stack) d.append(el('details', {}, el('summary', {}, 'stack'), el('pre', {}, e.stack)));
-    return d;
-  }));
+  $('exceptions').replaceChildren(
+    ...entries.map((e) => {
+      const d = el(
+        'div',
+        { class: 'exception', 'data-operator-uid': e.operatorUid ?? '', 'data-code': e.code, 'data-attempt': e.attempt },
+        el(
+          'div',
+          {},
+          el('strong', {}, `${time(e.timestamp)} · ${e.code}`),
+          ` · operator ${e.operatorUid ?? '?'} · subtask ${e.subtask ?? '?'} · attempt ${e.attempt}`,
+        ),
+        el('div', { class: 'message' }, e.message),
+      );
+      // Which record failed (file and line, or a generator's index), when its source task threw.
+      if (e.origin) d.append(el('div', { class: 'origin', 'data-source': e.origin.source, 'data-offset': e.origin.offset }, e.originText));
+      if (e.cause && e.cause !== e.message) d.append(el('div', {}, `cause: ${e.cause}`));
+      if (e.stack) d.append(el('details', {}, el('summary', {}, 'stack'), el('pre', {}, e.stack)));
+      return d;
+    }),
+  );
 }
 
 async function refresh() {
   try {
     if (!state.jid) state.jid = (await get('/jobs/overview')).jobs[0].jid;
     const base = `/jobs/${state.jid}`;
-    const [job, checkpoints, exceptions, series] = await Promise.all([get(base), get(`${base}/checkpoints`), get(`${base}/exceptions`), get(`${base}/series`)]);
+    const [job, checkpoints, exceptions, series] = await Promise.all([
+      get(base),
+      get(`${base}/checkpoints`),
+      get(`${base}/exceptions`),
+      get(`${base}/series`),
+    ]);
     state.vertexNames = job.vertices.map((v) => v.name);
     $('job-name').textContent = job.name;
     $('job-state').textContent = job.state;
@@ -193,13 +320,25 @@ async function refresh() {
     const sources = job.vertices.filter((v) => v.operators[0].kind === 'source');
     $('job-rate').textContent = fmt(sources.reduce((a, v) => a + v.metrics.recordsOutPerSecond, 0));
     $('job-restarts').textContent = String(job.metrics.numRestarts);
-    $('job-checkpoints').textContent = `${job.metrics.numberOfCompletedCheckpoints} completed · ${job.metrics.numberOfFailedCheckpoints} failed`;
+    $('job-checkpoints').textContent =
+      `${job.metrics.numberOfCompletedCheckpoints} completed · ${job.metrics.numberOfFailedCheckpoints} failed`;
     $('job-mode').textContent = `${job.mode} · ${job.stateBackend}`;
     drawGraph(job);
     if (!job.vertices.some((v) => v.id === state.selectedVertex)) state.selectedVertex = job.vertices[0].id;
     drawSubtasks(await get(`${base}/vertices/${state.selectedVertex}`));
-    $('watermarks').tBodies[0].replaceChildren(...job.vertices.map((v) => el('tr', { 'data-vertex-id': v.id }, el('td', {}, v.name), el('td', {}, watermark(v.metrics.inputWatermark)), el('td', {}, watermark(v.metrics.outputWatermark)))));
-    if (series.t.length > 1) chart('throughput-chart', 'records/s per vertex (out; sinks: in)', series.vertices, [series.t, ...series.byVertex]);
+    $('watermarks').tBodies[0].replaceChildren(
+      ...job.vertices.map((v) =>
+        el(
+          'tr',
+          { 'data-vertex-id': v.id },
+          el('td', {}, v.name),
+          el('td', {}, watermark(v.metrics.inputWatermark)),
+          el('td', {}, watermark(v.metrics.outputWatermark)),
+        ),
+      ),
+    );
+    if (series.t.length > 1)
+      chart('throughput-chart', 'records/s per vertex (out; sinks: in)', series.vertices, [series.t, ...series.byVertex]);
     drawCheckpoints(checkpoints);
     drawExceptions(exceptions);
     document.body.dataset.updated = String(Date.now());
@@ -212,7 +351,11 @@ async function refresh() {
 }
 
 async function act(path, body) {
-  const r = await fetch(`/jobs/${state.jid}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-eddy-token': $('token').value }, body: JSON.stringify(body) });
+  const r = await fetch(`/jobs/${state.jid}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-eddy-token': $('token').value },
+    body: JSON.stringify(body),
+  });
   const answer = await r.json().catch(() => ({}));
   $('action-result').textContent = r.ok ? JSON.stringify(answer) : (answer.errors ?? [r.statusText]).join('; ');
 }

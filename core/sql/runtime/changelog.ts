@@ -41,7 +41,10 @@ export interface ChangelogStepOptions {
 
 /** An append-only stream of rows as a changelog: every row becomes `{ kind: '+I', row }`. */
 export function insertOnly(input: DataStream<Row>, opts: ChangelogStepOptions): DataStream<ChangeRow> {
-  return input.map((row: Row): ChangeRow => ({ kind: '+I', row })).uid(opts.uid).name('sql:insertOnly');
+  return input
+    .map((row: Row): ChangeRow => ({ kind: '+I', row }))
+    .uid(opts.uid)
+    .name('sql:insertOnly');
 }
 
 /**
@@ -49,5 +52,8 @@ export function insertOnly(input: DataStream<Row>, opts: ChangelogStepOptions): 
  * +U that follows overwrites the same key; +I, +U and -D pass.
  */
 export function dropUpdateBefore(input: DataStream<ChangeRow>, opts: ChangelogStepOptions): DataStream<ChangeRow> {
-  return input.filter((c: ChangeRow) => c.kind !== '-U').uid(opts.uid).name('sql:dropUpdateBefore');
+  return input
+    .filter((c: ChangeRow) => c.kind !== '-U')
+    .uid(opts.uid)
+    .name('sql:dropUpdateBefore');
 }

@@ -88,7 +88,10 @@ export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregat
   const step = (acc: unknown[] | undefined, change: ChangeRow): unknown[] | undefined => {
     const retract = isRetract(change.kind);
     if (retract && insertOnly) {
-      throw new EddyError('UNSUPPORTED', `groupAggregate ${opts.uid}: got a ${change.kind} change though its input was declared insert-only (insertOnlyInput); the planner must not set it over a changelog`);
+      throw new EddyError(
+        'UNSUPPORTED',
+        `groupAggregate ${opts.uid}: got a ${change.kind} change though its input was declared insert-only (insertOnlyInput); the planner must not set it over a changelog`,
+      );
     }
     if (acc === undefined) {
       // A retraction for a group we do not hold (forgotten by TTL, or emptied earlier in the bundle): nothing to take it from.
@@ -154,7 +157,8 @@ function checkOptions(opts: GroupAggregateOptions): void {
     if (typeof a.as !== 'string' || a.as === '' || names.has(a.as)) bad(`aggregate output column '${a.as}' is empty or used twice`);
     names.add(a.as);
   }
-  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
+  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0))
+    bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
 }
 
 function integral(spec: AggregateSpec, v: unknown): unknown {

@@ -29,7 +29,10 @@ export function applyByKey<I, K>(
 ): SingleOutputStreamOperator<ChangeRow> {
   if (opts.miniBatch !== undefined) {
     const bundle = opts.addInput === undefined ? listBundle(update) : { addInput: opts.addInput, finishKey: update };
-    return keyed.addOperator<ChangeRow>('bundle', keyedBundleOperator(bundle, opts.miniBatch), true).uid(opts.uid).name(`${opts.name} mini-batch`);
+    return keyed
+      .addOperator<ChangeRow>('bundle', keyedBundleOperator(bundle, opts.miniBatch), true)
+      .uid(opts.uid)
+      .name(`${opts.name} mini-batch`);
   }
   const one: I[] = [];
   return keyed

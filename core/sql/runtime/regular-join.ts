@@ -78,9 +78,17 @@ export interface RegularJoinOptions {
  * side, how many partners each has), so a retraction retracts its joined rows and a null-padded
  * row is retracted when the first partner arrives (and emitted again when the last one leaves).
  */
-export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions & { rowsOut: true }): DataStream<Row>;
+export function regularJoin(
+  left: DataStream<ChangeRow>,
+  right: DataStream<ChangeRow>,
+  opts: RegularJoinOptions & { rowsOut: true },
+): DataStream<Row>;
 export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow>;
-export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow> | DataStream<Row> {
+export function regularJoin(
+  left: DataStream<ChangeRow>,
+  right: DataStream<ChangeRow>,
+  opts: RegularJoinOptions,
+): DataStream<ChangeRow> | DataStream<Row> {
   checkOptions(opts);
   const { leftKey, rightKey, combine, condition } = opts;
   const ids = opts.rowIds ?? [rowId, rowId];
@@ -97,7 +105,11 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
   const expire = opts.expire;
   const listed = [0, 1].map((s) => opts.appendOnly?.[s] === true && !outer[s] && opts.ttlMs === undefined);
   // Listed sides whose columns the planner gave keep their rows encoded (join-rows.ts).
-  const encoded = [0, 1].map((s) => (listed[s] && opts.columns !== undefined ? new EncodedRows(opts.columns[s], `regularJoin ${opts.uid}: the ${SIDE_STATE[s]} rows`) : undefined));
+  const encoded = [0, 1].map((s) =>
+    listed[s] && opts.columns !== undefined
+      ? new EncodedRows(opts.columns[s], `regularJoin ${opts.uid}: the ${SIDE_STATE[s]} rows`)
+      : undefined,
+  );
   const listOf = (ctx: RuntimeContext, side: number): ListState<unknown> => ctx.state.list<unknown>(SIDE_STATE[side]);
   const rowsOf = (ctx: RuntimeContext, side: number): readonly Row[] => {
     const e = encoded[side];
@@ -141,7 +153,11 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
     const expiring = !retract && expire !== undefined && expire.side === side;
     if (expiring && !(expire.at(row) > ctx.timers.currentWatermark())) return;
     if (listed[side]) {
-      if (retract) throw new EddyError('JOB_INVALID', `regularJoin ${opts.uid}: a retraction (${change.kind}) on the ${SIDE_STATE[side]} input, declared append-only`);
+      if (retract)
+        throw new EddyError(
+          'JOB_INVALID',
+          `regularJoin ${opts.uid}: a retraction (${change.kind}) on the ${SIDE_STATE[side]} input, declared append-only`,
+        );
       // One timer per key at a time: at the first row's time, then (onTimer) at the earliest
       // row left. A row expiring before it is dropped a little later, which changes nothing.
       if (expiring && rowsOf(ctx, side).length === 0) ctx.timers.registerEventTimeTimer(expire.at(row));
@@ -164,7 +180,14 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
   };
 
   /** Joins `row` of `side` with the other side's stored distinct rows; how many rows it joined. */
-  const joinStored = (side: 0 | 1, row: Row, changeKind: RowKind, keyNull: boolean, ctx: RuntimeContext, out: Collector<ChangeRow | Row>): number => {
+  const joinStored = (
+    side: 0 | 1,
+    row: Row,
+    changeKind: RowKind,
+    keyNull: boolean,
+    ctx: RuntimeContext,
+    out: Collector<ChangeRow | Row>,
+  ): number => {
     const retract = isRetract(changeKind);
     const otherSide = (1 - side) as 0 | 1;
     const otherOuter = outer[otherSide];
@@ -191,7 +214,10 @@ export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<Chang
 
   const joined = left
     .connect(right)
-    .keyBy((c: ChangeRow) => keyForKeyBy(leftKey(c.row)), (c: ChangeRow) => keyForKeyBy(rightKey(c.row)))
+    .keyBy(
+      (c: ChangeRow) => keyForKeyBy(leftKey(c.row)),
+      (c: ChangeRow) => keyForKeyBy(rightKey(c.row)),
+    )
     .process<ChangeRow | Row>({
       processElement1: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) => onChange(0, c, ctx, out),
       processElement2: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) => onChange(1, c, ctx, out),
@@ -247,7 +273,10 @@ function checkOptions(opts: RegularJoinOptions): void {
   if (typeof opts.leftKey !== 'function' || typeof opts.rightKey !== 'function') bad('leftKey and rightKey must be functions of a row');
   if (typeof opts.combine !== 'function') bad('combine must be a function (left, right) => row');
   if (opts.condition !== undefined && typeof opts.condition !== 'function') bad('condition must be a function (left, right) => boolean');
-  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
-  if (opts.rowsOut === true && !(opts.type === 'inner' && opts.appendOnly?.[0] === true && opts.appendOnly[1] === true)) bad('rowsOut needs an inner join of two append-only inputs (anything else emits retractions)');
-  if (opts.expire !== undefined && ((opts.expire.side !== 0 && opts.expire.side !== 1) || typeof opts.expire.at !== 'function')) bad('expire must be { side: 0 | 1, at: (row) => event time }');
+  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0))
+    bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
+  if (opts.rowsOut === true && !(opts.type === 'inner' && opts.appendOnly?.[0] === true && opts.appendOnly[1] === true))
+    bad('rowsOut needs an inner join of two append-only inputs (anything else emits retractions)');
+  if (opts.expire !== undefined && ((opts.expire.side !== 0 && opts.expire.side !== 1) || typeof opts.expire.at !== 'function'))
+    bad('expire must be { side: 0 | 1, at: (row) => event time }');
 }

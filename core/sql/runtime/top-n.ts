@@ -191,7 +191,13 @@ function holds(rows: Row[] | Set<Row>, r: Row): boolean {
 const SMALL_TOP = 16;
 
 /** With a row number: each rank whose row changed is updated (-U/+U), appears (+I) or goes (-D). */
-function emitRankChanges(before: Row[], after: Row[], same: (a: Row, b: Row) => boolean, withRank: (row: Row, rank: number) => Row, out: Collector<ChangeRow>): void {
+function emitRankChanges(
+  before: Row[],
+  after: Row[],
+  same: (a: Row, b: Row) => boolean,
+  withRank: (row: Row, rank: number) => Row,
+  out: Collector<ChangeRow>,
+): void {
   const ranks = Math.max(before.length, after.length);
   for (let i = 0; i < ranks; i++) {
     const o = before[i];
@@ -261,5 +267,6 @@ function checkOptions(opts: TopNOptions): void {
     bad('orderBy must be a non-empty list of { value: (row) => v, desc? }');
   }
   if (!(Number.isSafeInteger(opts.n) && opts.n > 0)) bad(`n must be a positive integer, got ${opts.n}`);
-  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0)) bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
+  if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0))
+    bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);
 }

@@ -61,7 +61,8 @@ export function upsertJsonLinesFile(dir: string, opts: UpsertJsonLinesOptions = 
   if (!Array.isArray(key) || !key.every((k) => typeof k === 'string' && k !== '')) {
     throw new EddyError('JOB_INVALID', `upsertJsonLinesFile: key must be a list of column names, got ${JSON.stringify(opts.key)}`);
   }
-  if (!(rollBytes > 0)) throw new EddyError('JOB_INVALID', `upsertJsonLinesFile: rollBytes must be a positive number of bytes, got ${rollBytes}`);
+  if (!(rollBytes > 0))
+    throw new EddyError('JOB_INVALID', `upsertJsonLinesFile: rollBytes must be a positive number of bytes, got ${rollBytes}`);
   const sink: Sink<ChangeRow> = {
     kind: key.length > 0 ? 'upsertJsonLinesFile' : 'changelogJsonLinesFile',
     stateful: true,
@@ -126,7 +127,10 @@ export function readUpsertJsonLines(dir: string, opts: ReadUpsertOptions = {}): 
       try {
         c = JSON.parse(lines[i]) as UpsertLine;
       } catch {
-        throw new EddyError('MALFORMED_RECORD', `readUpsertJsonLines: line ${i + 1} of '${path}' is not JSON; the file was not written by upsertJsonLinesFile or was changed`);
+        throw new EddyError(
+          'MALFORMED_RECORD',
+          `readUpsertJsonLines: line ${i + 1} of '${path}' is not JSON; the file was not written by upsertJsonLinesFile or was changed`,
+        );
       }
       if (c.key !== undefined) {
         const k = JSON.stringify(c.key);
@@ -143,7 +147,11 @@ export function readUpsertJsonLines(dir: string, opts: ReadUpsertOptions = {}): 
   }
   const rows = [...upserts.values()];
   for (const { row, n } of counts.values()) {
-    if (n < 0) throw new EddyError('MALFORMED_RECORD', `readUpsertJsonLines: '${dir}' retracts the row ${JSON.stringify(row)} ${-n} more time(s) than it inserts it`);
+    if (n < 0)
+      throw new EddyError(
+        'MALFORMED_RECORD',
+        `readUpsertJsonLines: '${dir}' retracts the row ${JSON.stringify(row)} ${-n} more time(s) than it inserts it`,
+      );
     for (let i = 0; i < n; i++) rows.push(row);
   }
   return rows;

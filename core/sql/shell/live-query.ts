@@ -85,7 +85,11 @@ export async function runLiveQuery(statement: string, o: ShellOptions, opts: { i
   let outcome = 'finished';
   let failure: unknown;
   try {
-    const result = await runJob(QUERY_JOB, { ...o.runOptions, args: { script: o.catalog.script(), query: statement, channel, insert: opts.insert ? 'true' : 'false' } }, { signal: controller.signal });
+    const result = await runJob(
+      QUERY_JOB,
+      { ...o.runOptions, args: { script: o.catalog.script(), query: statement, channel, insert: opts.insert ? 'true' : 'false' } },
+      { signal: controller.signal },
+    );
     if (result.cancelled) outcome = 'stopped';
     else if (!opts.insert && !ended) await Promise.race([endSeen, new Promise((r) => setTimeout(r, DRAIN_MS))]);
     if (opts.insert) {

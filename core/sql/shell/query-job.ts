@@ -31,5 +31,8 @@ export default defineJob((env) => {
   const changes: DataStream<ChangeRow> = rel.updating
     ? (rel.stream as DataStream<ChangeRow>).map((c) => ({ kind: c.kind, row: shape(c.row) })).uid('shell-rows')
     : (rel.stream as DataStream<Row>).map((r): ChangeRow => ({ kind: '+I', row: shape(r) })).uid('shell-rows');
-  changes.sinkTo(liveResultSink(env.arg('channel'))).uid('shell-result').setParallelism(1);
+  changes
+    .sinkTo(liveResultSink(env.arg('channel')))
+    .uid('shell-result')
+    .setParallelism(1);
 });

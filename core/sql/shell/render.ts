@@ -35,7 +35,8 @@ const ELLIPSIS = '~';
 /** A value as the table shows it: NULL, TIMESTAMP(3) as 'yyyy-MM-dd HH:mm:ss.SSS' (UTC), the rest as text. */
 export function formatValue(value: unknown, type?: string): string {
   if (value === null || value === undefined) return 'NULL';
-  if (type !== undefined && /^TIMESTAMP/i.test(type) && typeof value === 'number') return new Date(value).toISOString().replace('T', ' ').replace('Z', '');
+  if (type !== undefined && /^TIMESTAMP/i.test(type) && typeof value === 'number')
+    return new Date(value).toISOString().replace('T', ' ').replace('Z', '');
   if (value instanceof Date) return value.toISOString().replace('T', ' ').replace('Z', '');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
@@ -66,13 +67,21 @@ export function renderFrame(table: MaterializedTable, columns: ResultColumn[], o
   const rows = table.tail(bodyRows);
   const cells = rows.map((r: ResultRow) => columns.map((c) => formatValue(r[c.name], c.type)));
   // Numbers right-aligned, as the SQL client does: a column whose shown values are all numbers.
-  const numeric = columns.map((c) => rows.some((r) => typeof r[c.name] === 'number') && rows.every((r) => r[c.name] === null || r[c.name] === undefined || typeof r[c.name] === 'number') && !/^TIMESTAMP/i.test(c.type ?? ''));
+  const numeric = columns.map(
+    (c) =>
+      rows.some((r) => typeof r[c.name] === 'number') &&
+      rows.every((r) => r[c.name] === null || r[c.name] === undefined || typeof r[c.name] === 'number') &&
+      !/^TIMESTAMP/i.test(c.type ?? ''),
+  );
   const natural = columns.map((c, i) => Math.max(c.name.length, ...cells.map((row) => row[i].length)));
   const widths = columnWidths(natural, maxLine);
   const line = (parts: string[]) => parts.join(SEPARATOR).slice(0, maxLine).trimEnd();
   const lines = [
     line(columns.map((c, i) => fit(c.name, widths[i], numeric[i]))),
-    widths.map((w) => '-'.repeat(w)).join('-+-').slice(0, maxLine),
+    widths
+      .map((w) => '-'.repeat(w))
+      .join('-+-')
+      .slice(0, maxLine),
     ...cells.map((row) => line(row.map((v, i) => fit(v, widths[i], numeric[i])))),
   ];
   const first = table.size - rows.length + 1;

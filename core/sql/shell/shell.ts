@@ -111,7 +111,8 @@ function close(rl: Interface | undefined): number {
 }
 
 function messageOf(err: unknown): string {
-  if (err instanceof EddyError || (err instanceof Error && err.name === 'EddyError')) return `${(err as EddyError).code}: ${err.message.split('\n')[0]}`;
+  if (err instanceof EddyError || (err instanceof Error && err.name === 'EddyError'))
+    return `${(err as EddyError).code}: ${err.message.split('\n')[0]}`;
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
 
@@ -129,7 +130,9 @@ async function execute(statement: string, o: ShellOptions): Promise<boolean> {
     if (!name) throw new EddyError('BAD_ARG', 'DESCRIBE needs a table name: DESCRIBE t;');
     const cols = o.catalog.describe(name);
     const width = Math.max(4, ...cols.map((c) => c.name.length));
-    out(`${'name'.padEnd(width)} | type\n${'-'.repeat(width)}-+-----\n${cols.map((c) => `${c.name.padEnd(width)} | ${c.type ?? ''}`).join('\n')}\n`);
+    out(
+      `${'name'.padEnd(width)} | type\n${'-'.repeat(width)}-+-----\n${cols.map((c) => `${c.name.padEnd(width)} | ${c.type ?? ''}`).join('\n')}\n`,
+    );
   } else if (first === 'EXPLAIN') {
     out(`${o.catalog.explain(statement)}\n`);
   } else if (first === 'SELECT' || first === 'WITH' || first === '(' || first.startsWith('(')) {

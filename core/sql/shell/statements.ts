@@ -40,11 +40,19 @@ export function splitStatements(text: string): Split {
 
 /** True for text that holds nothing but comments and blanks. */
 function onlyComments(s: string): boolean {
-  return s.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim() === '';
+  return (
+    s
+      .replace(/--[^\n]*/g, '')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .trim() === ''
+  );
 }
 
 /** The statement's leading keywords, upper-cased and single-spaced (comments skipped): 'SHOW TABLES', 'SELECT', … */
 export function leadingWords(statement: string, count: number): string {
-  const bare = statement.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ').trim();
+  const bare = statement
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .trim();
   return bare.split(/\s+/).slice(0, count).join(' ').toUpperCase();
 }

@@ -13,7 +13,15 @@
  */
 import type { StateKind } from '../keyed-store.js';
 import { encodeNumberRuns, NUMBER_RUNS_WRITABLE } from '../number-runs.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericDelta, encodeNumericRun, type KeyGroupChunk, type KeyGroupIndex, type KeyedSnapshot } from '../snapshot-format.js';
+import {
+  decodeKeyGroupChunk,
+  encodeKeyGroupChunk,
+  encodeNumericDelta,
+  encodeNumericRun,
+  type KeyGroupChunk,
+  type KeyGroupIndex,
+  type KeyedSnapshot,
+} from '../snapshot-format.js';
 import { DedupedLog } from './log-dedup.js';
 import { LOG_MAX_TABLE, type LogChunk } from './write-log.js';
 
@@ -177,7 +185,10 @@ export class GroupPacker {
   }
 
   /** The snapshot; `allocate` gives the buffer its bytes go to (by default a fresh one). */
-  finish(keyGroups: { start: number; end: number }, allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)): KeyedSnapshot {
+  finish(
+    keyGroups: { start: number; end: number },
+    allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes),
+  ): KeyedSnapshot {
     const logged = this.logged;
     if (logged !== undefined) {
       for (let gi = 0; gi < logged.groupCount; gi++) {

@@ -82,7 +82,10 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     const groups: Map<unknown, unknown>[] = [];
     for (let g = this.rangeStart; g <= this.rangeEnd; g++) groups.push(new Map());
     const id = this.tables.length;
-    const numeric = this.numericTables && NUMERIC_KINDS.has(kind) ? groups.map((_, gi) => new NumericSlots(id * groups.length + gi, this.clock)) : undefined;
+    const numeric =
+      this.numericTables && NUMERIC_KINDS.has(kind)
+        ? groups.map((_, gi) => new NumericSlots(id * groups.length + gi, this.clock))
+        : undefined;
     this.tables.push({ name, kind, groups, numeric });
     this.byName.set(name, this.tables.length - 1);
     return this.tables.length - 1;
@@ -130,7 +133,8 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     const changes = this.changes;
     if (changes === undefined) return;
     // A number under a number key is appended to the write log; anything else is marked.
-    if (typeof value === 'number' && typeof stored === 'number' && table <= LOG_MAX_TABLE) changes.log(table, this.groupIndex, stored, value);
+    if (typeof value === 'number' && typeof stored === 'number' && table <= LOG_MAX_TABLE)
+      changes.log(table, this.groupIndex, stored, value);
     else changes.mark(table, this.groupIndex, stored);
   }
 

@@ -60,7 +60,13 @@ function copyNumbers(group: Map<unknown, unknown>, keys: Float64Array, values: F
 /** Per table id: read from shared memory by numeric-scan.ts, not captured here. */
 type Scanned = readonly boolean[];
 
-function captureNumeric(store: HeapKeyedStore, tableCount: number, scanned: Scanned, kg: number, delta: ChangedKeys | undefined): NumericGroup | 'empty' | undefined {
+function captureNumeric(
+  store: HeapKeyedStore,
+  tableCount: number,
+  scanned: Scanned,
+  kg: number,
+  delta: ChangedKeys | undefined,
+): NumericGroup | 'empty' | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
   const g: NumericGroup = { kg, tables: [], keys: [], values: [], ...(delta !== undefined ? { deleted: [] } : {}) };
@@ -103,7 +109,14 @@ function captureNumeric(store: HeapKeyedStore, tableCount: number, scanned: Scan
 }
 
 /** One key group fixed as it is now: numeric when it can be, else encoded; undefined when it holds nothing. */
-function captureGroup(store: HeapKeyedStore, tableCount: number, scanned: Scanned, kg: number, delta: ChangedKeys | undefined, now: number): CapturedGroup | undefined {
+function captureGroup(
+  store: HeapKeyedStore,
+  tableCount: number,
+  scanned: Scanned,
+  kg: number,
+  delta: ChangedKeys | undefined,
+  now: number,
+): CapturedGroup | undefined {
   const numeric = captureNumeric(store, tableCount, scanned, kg, delta);
   if (numeric === 'empty') return undefined;
   if (numeric !== undefined) return numeric;
@@ -127,7 +140,14 @@ function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, scanned: S
  * nothing changed). Values are encoded into fresh bytes, so the record loop may change them
  * right after.
  */
-function encodeGroup(store: HeapKeyedStore, tableCount: number, scanned: Scanned, kg: number, delta: ChangedKeys | undefined, now: number): Uint8Array | undefined {
+function encodeGroup(
+  store: HeapKeyedStore,
+  tableCount: number,
+  scanned: Scanned,
+  kg: number,
+  delta: ChangedKeys | undefined,
+  now: number,
+): Uint8Array | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
   const used: [string, StateKind][] = [];

@@ -109,7 +109,13 @@ function readSlots(views: SlotViews, snapV: number, base: number, delta: boolean
   }
   // Room for the pre-images of the slots stamped since the barrier, which are added after.
   const room = track ? since : 0;
-  return { keys: exactly(sk, n, room), values: exactly(sv, n, room), n, deleted: d + (delta ? room : 0) === 0 ? NONE : exactly(sd, d, delta ? room : 0), d };
+  return {
+    keys: exactly(sk, n, room),
+    values: exactly(sv, n, room),
+    n,
+    deleted: d + (delta ? room : 0) === 0 ? NONE : exactly(sd, d, delta ? room : 0),
+    d,
+  };
 }
 
 /**
@@ -165,7 +171,14 @@ function slotIn(views: SlotViews, key: number): number {
  * first (a counting sort), so that each buffer's slots and reads are probed while they are in
  * cache and its additions are appended with one growth of its arrays.
  */
-function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], reads: (Read | undefined)[][], offsets: number[][], base: number, delta: boolean): void {
+function applyPreImages(
+  scan: NumericScan,
+  views: (SlotViews | undefined)[][],
+  reads: (Read | undefined)[][],
+  offsets: number[][],
+  base: number,
+  delta: boolean,
+): void {
   const v = preImageViews(scan.log!);
   try {
     // Every slot was read before the length is: an Atomics store orders the plain reads before
@@ -186,7 +199,13 @@ function applyPreImages(scan: NumericScan, views: (SlotViews | undefined)[][], r
  * The pre-images that belong to this snapshot, by buffer (buffer b = position of its table in
  * the scan * groupCount + group index): entries order[starts[b], starts[b + 1]).
  */
-function byBuffer(scan: NumericScan, v: PreImageViews, length: number, base: number, delta: boolean): { starts: Int32Array; order: Int32Array } {
+function byBuffer(
+  scan: NumericScan,
+  v: PreImageViews,
+  length: number,
+  base: number,
+  delta: boolean,
+): { starts: Int32Array; order: Int32Array } {
   const { groupCount, snapV } = scan;
   let maxId = 0;
   for (const t of scan.tables) maxId = Math.max(maxId, t.id);
@@ -213,7 +232,14 @@ function byBuffer(scan: NumericScan, v: PreImageViews, length: number, base: num
   return { starts, order };
 }
 
-function applyInOrder(sorted: { starts: Int32Array; order: Int32Array }, groupCount: number, views: (SlotViews | undefined)[][], reads: (Read | undefined)[][], offsets: number[][], v: PreImageViews): void {
+function applyInOrder(
+  sorted: { starts: Int32Array; order: Int32Array },
+  groupCount: number,
+  views: (SlotViews | undefined)[][],
+  reads: (Read | undefined)[][],
+  offsets: number[][],
+  v: PreImageViews,
+): void {
   const { starts, order } = sorted;
   for (let b = 0; b + 1 < starts.length; b++) {
     const from = starts[b];
@@ -302,7 +328,9 @@ export function scanNumericTables(scan: NumericScan): NumericGroup[] {
   if (scan.log !== undefined && readAt.length < total) readAt = new Int32Array(total);
   let reads: (Read | undefined)[][];
   try {
-    reads = views.map((groups, n) => groups.map((t, gi) => (t === undefined ? undefined : readSlots(t, scan.snapV, base, delta, offsets[n][gi], scan.log !== undefined))));
+    reads = views.map((groups, n) =>
+      groups.map((t, gi) => (t === undefined ? undefined : readSlots(t, scan.snapV, base, delta, offsets[n][gi], scan.log !== undefined))),
+    );
   } catch (err) {
     if (scan.log !== undefined) releaseLog(scan.log);
     throw err;

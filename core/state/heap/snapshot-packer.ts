@@ -27,7 +27,12 @@ export type PackerRequest =
 
 /** A packed snapshot without its bytes, which are in the output buffer (or `grown`, when that was too small). */
 export type PackerReply =
-  | { job: number; packed: Omit<KeyedSnapshot, 'data'> & { bytes: number; crc32: number }; grown: SharedArrayBuffer | undefined; error?: undefined }
+  | {
+      job: number;
+      packed: Omit<KeyedSnapshot, 'data'> & { bytes: number; crc32: number };
+      grown: SharedArrayBuffer | undefined;
+      error?: undefined;
+    }
   | { job: number; error: string; packed?: undefined };
 
 /** An output buffer made bigger is made this much bigger than asked, for a state that grows. */
@@ -42,7 +47,10 @@ export const OUTPUT_HEADROOM = 1.25;
 const outputs: SharedArrayBuffer[] = [];
 const OUTPUTS_MAX = 2;
 
-const packer = helperThread<PackerReply>(new URL('./snapshot-packer-worker.js', import.meta.url), (why) => new EddyError('STATE_FAILED', `the snapshot packer thread ${why}`));
+const packer = helperThread<PackerReply>(
+  new URL('./snapshot-packer-worker.js', import.meta.url),
+  (why) => new EddyError('STATE_FAILED', `the snapshot packer thread ${why}`),
+);
 
 /** One snapshot being packed: its groups in any order, then finish. */
 export interface PackerJob {

@@ -121,7 +121,11 @@ export class VersionClock {
     const deadline = Date.now() + SCAN_WAIT_MS;
     while (Atomics.load(this.log.header, L_DONE) === 0) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new EddyError('STATE_FAILED', `the snapshot packer thread did not finish reading numeric state within ${SCAN_WAIT_MS / 1000} s; the checkpoint cannot complete, restart from the last one`);
+      if (left <= 0)
+        throw new EddyError(
+          'STATE_FAILED',
+          `the snapshot packer thread did not finish reading numeric state within ${SCAN_WAIT_MS / 1000} s; the checkpoint cannot complete, restart from the last one`,
+        );
       Atomics.wait(this.log.header, L_DONE, 0, left);
     }
     this.active = 0;

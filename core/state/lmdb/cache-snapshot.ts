@@ -92,7 +92,10 @@ function encodeGroup(view: CacheView, gi: number, kg: number): Uint8Array | unde
 export function snapshotCache(view: CacheView, rebased: boolean): SnapshotJob {
   const { cache, range } = view;
   const descriptors = view.tables.map((t): [string, StateKind] => [t.name, t.kind]);
-  const packer = cache.count * view.tables.length >= PACK_OFF_THREAD_MIN_ENTRIES ? openPackerJob(range.start, descriptors, undefined) : new GroupPacker(range.start, descriptors, undefined);
+  const packer =
+    cache.count * view.tables.length >= PACK_OFF_THREAD_MIN_ENTRIES
+      ? openPackerJob(range.start, descriptors, undefined)
+      : new GroupPacker(range.start, descriptors, undefined);
   for (let gi = 0; gi <= range.end - range.start; gi++) {
     if (cache.groups[gi].size === 0) continue;
     const kg = range.start + gi;

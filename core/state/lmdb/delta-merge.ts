@@ -4,7 +4,13 @@
  * capture-log.ts). A key group in only one of them is taken as it is; in both, its entries
  * and deletions are combined key by key, the newer winning.
  */
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot, type KeyGroupChunk } from '../snapshot-format.js';
+import {
+  decodeKeyGroupChunk,
+  encodeKeyGroupChunk,
+  KeyedSnapshotWriter,
+  type KeyedSnapshot,
+  type KeyGroupChunk,
+} from '../snapshot-format.js';
 import type { StateKind } from '../keyed-store.js';
 
 const DELETED = Symbol('deleted');

@@ -59,7 +59,10 @@ export function encodeKey(keyGroup: number, table: number, stored: unknown): Buf
     scratch[4] = stored === true ? TAG_TRUE : stored === false ? TAG_FALSE : TAG_NULL;
     n = 5;
   } else {
-    throw new EddyError('STATE_FAILED', `a key of type ${typeof stored} cannot be stored in LMDB state; use a string, number, bigint, boolean or a JSON-able object`);
+    throw new EddyError(
+      'STATE_FAILED',
+      `a key of type ${typeof stored} cannot be stored in LMDB state; use a string, number, bigint, boolean or a JSON-able object`,
+    );
   }
   scratch.writeUInt16BE(keyGroup, 0);
   scratch.writeUInt16BE(table, 2);

@@ -208,7 +208,9 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
   /** A cache miss of table t: one LMDB read, one value decoded. */
   private load(t: number, s: number): void {
     const bytes =
-      (this.inLmdb[this.groupIndex] | this.cache.leftFrom[this.groupIndex]) === 0 ? undefined : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
+      (this.inLmdb[this.groupIndex] | this.cache.leftFrom[this.groupIndex]) === 0
+        ? undefined
+        : this.guard('read', () => this.env.getBinaryFast(encodeKey(this.keyGroup, t, this.stored)));
     if (bytes === undefined) {
       this.cache.setValue(t, s, ABSENT);
       return;
@@ -374,7 +376,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
     const plan = delta !== undefined ? this.changes?.planDelta() : undefined;
     // The interval's numbers: of use only to a barrier that holds its changes.
     const logged = this.numbers?.take();
-    const held = plan !== undefined && this.opts.localRecovery !== true && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
+    const held =
+      plan !== undefined && this.opts.localRecovery !== true && this.writeBack.pending === 0 && this.writeBack.failure === undefined;
     if (!held && logged !== undefined) giveChunks(logged);
     if (plan === undefined && this.cacheHoldsAll()) return this.snapshotFromCache(id, delta !== undefined, ttl);
     const capture = plan !== undefined ? new DeltaCapture(this.tables, range, ttl, delta!, held ? logged : undefined) : undefined;
@@ -385,8 +388,8 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
     const txn = held
       ? Promise.resolve(this.guard('begin a snapshot', () => this.env.useReadTransaction()))
       : this.flush(id, () => this.guard('begin a snapshot', () => this.env.useReadTransaction()), capture).catch((err: unknown) => {
-      throw this.failure('write', err);
-    });
+          throw this.failure('write', err);
+        });
     if (capture === undefined) {
       this.changes?.took(id, undefined);
       return new LmdbSnapshotJob(this.env, txn, this.tableDescriptors(), range, delta !== undefined, ttl, guard);
@@ -416,7 +419,14 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
    */
   private snapshotFromCache(id: number, rebased: boolean, ttl: SnapshotTtl): SnapshotJob {
     const job = snapshotCache(
-      { cache: this.cache, tables: this.tables, ttlTables: ttl.tables, now: ttl.now, storedForm: (t, v) => storedForm(this.tables[t].kind, v), range: { start: this.rangeStart, end: this.rangeEnd } },
+      {
+        cache: this.cache,
+        tables: this.tables,
+        ttlTables: ttl.tables,
+        now: ttl.now,
+        storedForm: (t, v) => storedForm(this.tables[t].kind, v),
+        range: { start: this.rangeStart, end: this.rangeEnd },
+      },
       rebased,
     );
     this.changes?.took(id, undefined);

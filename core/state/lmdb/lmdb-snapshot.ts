@@ -34,7 +34,9 @@ const ENTRIES_PER_TURN = 8192;
 
 /** getBinaryFast in a given read transaction (lmdb-js accepts it; its typings omit it). */
 function readAt(env: RootDatabase<Buffer, Buffer>, key: Buffer, transaction: Transaction): Buffer | undefined {
-  const b = (env.getBinaryFast as (id: Buffer, options: { transaction: Transaction }) => Buffer | undefined).call(env, key, { transaction });
+  const b = (env.getBinaryFast as (id: Buffer, options: { transaction: Transaction }) => Buffer | undefined).call(env, key, {
+    transaction,
+  });
   // The fast buffer's `length` is the value's, its byteLength the whole shared buffer's: the
   // bytes are copied elsewhere, so they must be a view of exactly the value.
   return b === undefined ? undefined : b.subarray(0, b.length);
@@ -58,7 +60,8 @@ class GroupChunk {
     let r = this.refs.get(table);
     if (r === undefined) {
       const t = this.tables[table];
-      if (t === undefined) throw new EddyError('STATE_FAILED', `LMDB state holds key group ${this.keyGroup} entries of unregistered table ${table}`);
+      if (t === undefined)
+        throw new EddyError('STATE_FAILED', `LMDB state holds key group ${this.keyGroup} entries of unregistered table ${table}`);
       r = this.used.length;
       this.used.push([t.name, t.kind]);
       this.refs.set(table, r);
@@ -184,7 +187,9 @@ export class DeltaCapture {
     const tables = this.tables.map((t): [string, StateKind] => [t.name, t.kind]);
     // Groups encoded here are only concatenated: the packer thread is worth it for the numbers.
     const offThread = this.numberCount >= PACK_OFF_THREAD_MIN_ENTRIES;
-    const packer = offThread ? openPackerJob(this.range.start, tables, this.numbers) : new GroupPacker(this.range.start, tables, this.numbers);
+    const packer = offThread
+      ? openPackerJob(this.range.start, tables, this.numbers)
+      : new GroupPacker(this.range.start, tables, this.numbers);
     for (const [kg, chunk] of this.chunks) {
       const bytes = chunk.encode(true);
       // Posted groups' buffers are transferred: a chunk may sit in Node's shared Buffer pool.

@@ -24,7 +24,15 @@
  * and evicts the first clean, committed one whose bit is clear, one at a time, never half the
  * cache at once.
  */
-import { FIRST_OBJECT_BYTES, MAP_ENTRY_BYTES, NUMBER_KEY_BYTES, numberBytes, SLAB_BYTES, TABLE_SLAB_BYTES, valueBytes } from './cache-charges.js';
+import {
+  FIRST_OBJECT_BYTES,
+  MAP_ENTRY_BYTES,
+  NUMBER_KEY_BYTES,
+  numberBytes,
+  SLAB_BYTES,
+  TABLE_SLAB_BYTES,
+  valueBytes,
+} from './cache-charges.js';
 import { KeyIndex } from './key-index.js';
 
 /** A key LMDB does not hold (cached, so a second read of it does not go there again). */
@@ -178,7 +186,11 @@ export class SlotCache {
   }
 
   /** The slot arrays at capacity `cap`: `move` makes each typed array's new form, `moveValues` each of the JS arrays'. */
-  private reshape(cap: number, move: <A extends Uint8Array | Uint16Array | Uint32Array>(a: A, b: A) => A, moveValues: (a: unknown[]) => unknown[]): void {
+  private reshape(
+    cap: number,
+    move: <A extends Uint8Array | Uint16Array | Uint32Array>(a: A, b: A) => A,
+    moveValues: (a: unknown[]) => unknown[],
+  ): void {
     this.charge(this.slabBytes(cap) - this.slabBytes(this.capacity));
     this.group = move(this.group, new Uint16Array(cap));
     this.ref = move(this.ref, new Uint8Array(cap));

@@ -33,7 +33,8 @@ export function sweepGroup(scope: CaptureScope, env: RootDatabase<Buffer, Buffer
       if (s >= 0 && c.values[id][s] !== undefined) continue;
       const v = decodeValue(value);
       const live = liveValue(t.kind, v, now);
-      if (live !== v) changed.push([stored, live === undefined ? ABSENT : t.kind === 'map' ? entryMapOf(live as [unknown, unknown][]) : live]);
+      if (live !== v)
+        changed.push([stored, live === undefined ? ABSENT : t.kind === 'map' ? entryMapOf(live as [unknown, unknown][]) : live]);
     }
     // ABSENT, or what is left of a map, in the key's slot, changed.
     for (const [k, v] of changed) {

@@ -32,7 +32,8 @@ function positiveMs(what: string, ms: number): number {
 }
 
 function offsetMs(what: string, offset: number, size: number): number {
-  if (!Number.isFinite(offset) || Math.abs(offset) >= size) throw new EddyError('JOB_INVALID', `${what}: offset must be smaller than the size in magnitude, got ${offset}`);
+  if (!Number.isFinite(offset) || Math.abs(offset) >= size)
+    throw new EddyError('JOB_INVALID', `${what}: offset must be smaller than the size in magnitude, got ${offset}`);
   return offset;
 }
 
@@ -89,7 +90,13 @@ class Sliding extends TimeAssigner {
     // while the one before it would not (the count can differ within a slide when the size
     // is not a multiple of it).
     const prev = this.last;
-    if (prev.length > 0 && prev[0].start === newest && prev[prev.length - 1].start > t - this.size && prev[prev.length - 1].start - this.slide <= t - this.size) return prev;
+    if (
+      prev.length > 0 &&
+      prev[0].start === newest &&
+      prev[prev.length - 1].start > t - this.size &&
+      prev[prev.length - 1].start - this.slide <= t - this.size
+    )
+      return prev;
     const out: TimeWindow[] = [];
     for (let start = newest; start > t - this.size; start -= this.slide) out.push({ start, end: start + this.size });
     this.last = out;
@@ -124,22 +131,37 @@ class Global implements WindowAssigner {
 
 /** Fixed-size, non-overlapping event-time windows: `of(sizeMs, offsetMs?)`, windows `[k*size + offset, (k+1)*size + offset)`. */
 export const TumblingEventTimeWindows = {
-  of: (sizeMs: number, offsetMs_ = 0): WindowAssigner => new Tumbling(true, positiveMs('TumblingEventTimeWindows.of', sizeMs), offsetMs('TumblingEventTimeWindows.of', offsetMs_, sizeMs)),
+  of: (sizeMs: number, offsetMs_ = 0): WindowAssigner =>
+    new Tumbling(true, positiveMs('TumblingEventTimeWindows.of', sizeMs), offsetMs('TumblingEventTimeWindows.of', offsetMs_, sizeMs)),
 };
 /** Fixed-size, non-overlapping windows of wall-clock time: `of(sizeMs, offsetMs?)`. */
 export const TumblingProcessingTimeWindows = {
   of: (sizeMs: number, offsetMs_ = 0): WindowAssigner =>
-    new Tumbling(false, positiveMs('TumblingProcessingTimeWindows.of', sizeMs), offsetMs('TumblingProcessingTimeWindows.of', offsetMs_, sizeMs)),
+    new Tumbling(
+      false,
+      positiveMs('TumblingProcessingTimeWindows.of', sizeMs),
+      offsetMs('TumblingProcessingTimeWindows.of', offsetMs_, sizeMs),
+    ),
 };
 /** Event-time windows of `sizeMs` starting every `slideMs` (a record is in size/slide windows): `of(sizeMs, slideMs, offsetMs?)`. */
 export const SlidingEventTimeWindows = {
   of: (sizeMs: number, slideMs: number, offsetMs_ = 0): WindowAssigner =>
-    new Sliding(true, positiveMs('SlidingEventTimeWindows.of', sizeMs), positiveMs('SlidingEventTimeWindows.of (slide)', slideMs), offsetMs('SlidingEventTimeWindows.of', offsetMs_, slideMs)),
+    new Sliding(
+      true,
+      positiveMs('SlidingEventTimeWindows.of', sizeMs),
+      positiveMs('SlidingEventTimeWindows.of (slide)', slideMs),
+      offsetMs('SlidingEventTimeWindows.of', offsetMs_, slideMs),
+    ),
 };
 /** Sliding windows of wall-clock time: `of(sizeMs, slideMs, offsetMs?)`. */
 export const SlidingProcessingTimeWindows = {
   of: (sizeMs: number, slideMs: number, offsetMs_ = 0): WindowAssigner =>
-    new Sliding(false, positiveMs('SlidingProcessingTimeWindows.of', sizeMs), positiveMs('SlidingProcessingTimeWindows.of (slide)', slideMs), offsetMs('SlidingProcessingTimeWindows.of', offsetMs_, slideMs)),
+    new Sliding(
+      false,
+      positiveMs('SlidingProcessingTimeWindows.of', sizeMs),
+      positiveMs('SlidingProcessingTimeWindows.of (slide)', slideMs),
+      offsetMs('SlidingProcessingTimeWindows.of', offsetMs_, slideMs),
+    ),
 };
 /** Per-key sessions in event time, closed by a gap of inactivity: `withGap(gapMs)`; overlapping sessions merge. */
 export const EventTimeSessionWindows = {

@@ -42,7 +42,8 @@ export function mergeWindow(sessions: readonly TimeWindow[], w: TimeWindow): Win
     if (s.start < start) start = s.start;
     if (s.end > end) end = s.end;
   }
-  if (absorbed.length === 1 && absorbed[0].start === start && absorbed[0].end === end) return { result: absorbed[0], absorbed: [], existing: true };
+  if (absorbed.length === 1 && absorbed[0].start === start && absorbed[0].end === end)
+    return { result: absorbed[0], absorbed: [], existing: true };
   return { result: { start, end }, absorbed, existing: false };
 }
 

@@ -48,7 +48,11 @@ export interface Trigger<T> {
   /** The window is gone: drop its timers and state. */
   clear(window: TimeWindow, ctx: TriggerContext): void;
   /** Session windows merged into `window` (the context is bound to it); `merged` are gone. */
-  onMerge?(window: TimeWindow, merged: TimeWindow[], ctx: TriggerContext & { stateOf<S>(name: string, w: TimeWindow): TriggerState<S> }): void;
+  onMerge?(
+    window: TimeWindow,
+    merged: TimeWindow[],
+    ctx: TriggerContext & { stateOf<S>(name: string, w: TimeWindow): TriggerState<S> },
+  ): void;
 }
 
 export const fires = (r: TriggerResult): boolean => r === 'FIRE' || r === 'FIRE_AND_PURGE';
@@ -99,7 +103,8 @@ export const NeverTrigger: Trigger<unknown> = {
 export const CountTrigger = {
   /** Fires every `count` records of a window. */
   of(count: number): Trigger<unknown> {
-    if (!Number.isInteger(count) || count < 1) throw new EddyError('JOB_INVALID', `CountTrigger.of expects a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new EddyError('JOB_INVALID', `CountTrigger.of expects a positive integer, got ${count}`);
     return {
       onElement(_e, _ts, _w, ctx) {
         const s = ctx.state<number>('count');

@@ -17,7 +17,17 @@ import { defineJob, Sources } from '../../../core/index.js';
 import type { RuntimeContext, Collector } from '../../../core/contract/functions.js';
 import type { Source } from '../../../core/connectors/types.js';
 import type { DataStream } from '../../../core/api/datastream.js';
-import { groupAggregate, postgresUpsertSink, regularJoin, sinkChangelog, topN, upsertJsonLinesFile, type AggregateSpec, type ChangeRow, type SortField } from '../../../core/sql/runtime/index.js';
+import {
+  groupAggregate,
+  postgresUpsertSink,
+  regularJoin,
+  sinkChangelog,
+  topN,
+  upsertJsonLinesFile,
+  type AggregateSpec,
+  type ChangeRow,
+  type SortField,
+} from '../../../core/sql/runtime/index.js';
 import { dimChanges, joinCondition, joinRow, JOIN_TYPES, orderChanges } from '../changelog-inputs.js';
 
 /** Groups of the PostgreSQL aggregate: few enough rows each that some groups empty (a DELETE) and come back. */
@@ -106,16 +116,16 @@ export default defineJob((env) => {
   const orders = input('orders', orderChanges(seed, n), 80);
 
   const aggregates: AggregateSpec[] = [
-      { kind: 'count*', as: 'n' },
-      { kind: 'count', arg: (r) => r.amount, as: 'n_amount' },
-      { kind: 'sum', arg: (r) => r.amount, as: 'total' },
-      { kind: 'avg', arg: (r) => r.amount, as: 'mean' },
-      { kind: 'min', arg: (r) => r.amount, as: 'lo' },
-      { kind: 'max', arg: (r) => r.amount, as: 'hi' },
-      { kind: 'countDistinct', arg: (r) => r.amount, as: 'distinct_amounts' },
-      { kind: 'sum', arg: (r) => r.amount, filter: (r) => r.tag === 'x', as: 'total_x' },
-      { kind: 'count*', filter: (r) => (r.amount as number) > 50, as: 'n_big' },
-      { kind: 'max', arg: (r) => r.amount, filter: (r) => r.tag === 'y', as: 'hi_y' },
+    { kind: 'count*', as: 'n' },
+    { kind: 'count', arg: (r) => r.amount, as: 'n_amount' },
+    { kind: 'sum', arg: (r) => r.amount, as: 'total' },
+    { kind: 'avg', arg: (r) => r.amount, as: 'mean' },
+    { kind: 'min', arg: (r) => r.amount, as: 'lo' },
+    { kind: 'max', arg: (r) => r.amount, as: 'hi' },
+    { kind: 'countDistinct', arg: (r) => r.amount, as: 'distinct_amounts' },
+    { kind: 'sum', arg: (r) => r.amount, filter: (r) => r.tag === 'x', as: 'total_x' },
+    { kind: 'count*', filter: (r) => (r.amount as number) > 50, as: 'n_big' },
+    { kind: 'max', arg: (r) => r.amount, filter: (r) => r.tag === 'y', as: 'hi_y' },
   ];
   const totals = groupAggregate(orders, { uid: 'agg', groupBy: ['cat'], aggregates });
   sinkChangelog(totals, upsertJsonLinesFile(join(out, 'agg'), { key: ['cat'] })).uid('agg-sink');
@@ -126,7 +136,10 @@ export default defineJob((env) => {
     const batched = groupAggregate(orders, { uid: 'agg-mb', groupBy: ['cat'], aggregates, miniBatch });
     sinkChangelog(batched, upsertJsonLinesFile(join(out, 'agg-mb'), { key: ['cat'] })).uid('agg-mb-sink');
     const orderBy: SortField[] = [{ value: (r) => r.amount, desc: true }, { value: (r) => r.id }];
-    for (const [name, mb] of [['top', undefined], ['top-mb', miniBatch]] as const) {
+    for (const [name, mb] of [
+      ['top', undefined],
+      ['top-mb', miniBatch],
+    ] as const) {
       const top = topN(orders, { uid: name, partitionBy: (r) => r.cat, orderBy, n: TOP_N, rowNumberColumn: 'rn', miniBatch: mb });
       sinkChangelog(top, upsertJsonLinesFile(join(out, name), { key: ['cat', 'rn'] })).uid(`${name}-sink`);
     }
@@ -136,7 +149,10 @@ export default defineJob((env) => {
   if (pg !== '') {
     // At the source's parallelism: a rebalance would reorder the changes of one row.
     const byBucket = groupAggregate(
-      orders.map((c: ChangeRow): ChangeRow => ({ kind: c.kind, row: { ...c.row, bucket: (c.row.id as number) % BUCKETS } })).uid('bucketed').setParallelism(1),
+      orders
+        .map((c: ChangeRow): ChangeRow => ({ kind: c.kind, row: { ...c.row, bucket: (c.row.id as number) % BUCKETS } }))
+        .uid('bucketed')
+        .setParallelism(1),
       {
         uid: 'bucket-agg',
         groupBy: ['bucket'],

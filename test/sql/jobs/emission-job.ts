@@ -48,7 +48,13 @@ export default defineJob((env) => {
     .uid('append-agg-out');
   const top = env.fromSource(Sources.fromElements(...TOPN_INPUT), 'top-in').uid('top-in');
   for (const rn of [true, false]) {
-    topN(top, { uid: `top-${rn}`, partitionBy: () => 0, orderBy: [{ value: (r) => r.v, desc: true }], n: 2, rowNumberColumn: rn ? 'rn' : undefined })
+    topN(top, {
+      uid: `top-${rn}`,
+      partitionBy: () => 0,
+      orderBy: [{ value: (r) => r.v, desc: true }],
+      n: 2,
+      rowNumberColumn: rn ? 'rn' : undefined,
+    })
       .sinkTo(Sinks.collect<ChangeRow>())
       .uid(`top-${rn}-out`);
   }
@@ -62,7 +68,14 @@ export default defineJob((env) => {
   }
   const topIn = env.fromSource(Sources.fromElements(...TOPN_INPUT), 'top-in-mb').uid('top-in-mb');
   for (const rn of [true, false]) {
-    topN(topIn, { uid: `top-${rn}-mb2`, partitionBy: () => 0, orderBy: [{ value: (r) => r.v, desc: true }], n: 2, rowNumberColumn: rn ? 'rn' : undefined, miniBatch: { size: 2, latencyMs: 60_000 } })
+    topN(topIn, {
+      uid: `top-${rn}-mb2`,
+      partitionBy: () => 0,
+      orderBy: [{ value: (r) => r.v, desc: true }],
+      n: 2,
+      rowNumberColumn: rn ? 'rn' : undefined,
+      miniBatch: { size: 2, latencyMs: 60_000 },
+    })
       .sinkTo(Sinks.collect<ChangeRow>())
       .uid(`top-${rn}-mb2-out`);
   }

@@ -17,7 +17,12 @@ export function schedule(): [number, 'agg' | 'left' | 'right', Row][] {
   const s: [number, 'agg' | 'left' | 'right', Row][] = [[0, 'agg', { k: 'a', v: 1 }]];
   for (let t = 0; t <= GAP; t += STEP) s.push([t, 'agg', { k: 'b', v: 1 }]);
   s.push([GAP, 'agg', { k: 'a', v: 5 }]);
-  s.push([0, 'left', { k: 'j', l: 1 }], [GAP - STEP, 'left', { k: 'm', l: 2 }], [GAP, 'right', { k: 'j', r: 3 }], [GAP, 'right', { k: 'm', r: 4 }]);
+  s.push(
+    [0, 'left', { k: 'j', l: 1 }],
+    [GAP - STEP, 'left', { k: 'm', l: 2 }],
+    [GAP, 'right', { k: 'j', r: 3 }],
+    [GAP, 'right', { k: 'm', r: 4 }],
+  );
   return s.sort((x, y) => x[0] - y[0]);
 }
 
@@ -55,13 +60,17 @@ export default defineJob((env) => {
     ttlMs: TTL,
   });
   agg.sinkTo(Sinks.collect<ChangeRow>()).uid('agg-out');
-  const joined = regularJoin(env.fromSource(scheduled('left'), 'left-in').setParallelism(1), env.fromSource(scheduled('right'), 'right-in').setParallelism(1), {
-    uid: 'join',
-    type: 'inner',
-    leftKey: (r) => r.k,
-    rightKey: (r) => r.k,
-    combine: (l, r) => ({ k: l?.k ?? r?.k, l: l?.l ?? null, r: r?.r ?? null }),
-    ttlMs: TTL,
-  });
+  const joined = regularJoin(
+    env.fromSource(scheduled('left'), 'left-in').setParallelism(1),
+    env.fromSource(scheduled('right'), 'right-in').setParallelism(1),
+    {
+      uid: 'join',
+      type: 'inner',
+      leftKey: (r) => r.k,
+      rightKey: (r) => r.k,
+      combine: (l, r) => ({ k: l?.k ?? r?.k, l: l?.l ?? null, r: r?.r ?? null }),
+      ttlMs: TTL,
+    },
+  );
   joined.sinkTo(Sinks.collect<ChangeRow>()).uid('join-out');
 });

@@ -1,5 +1,13 @@
 /** AuctionGenerator.nextAuction: the auction whose id the event id determines. */
-import { FIRST_AUCTION_ID, FIRST_CATEGORY_ID, FIRST_PERSON_ID, HOT_SELLER_RATIO, NUM_CATEGORIES, timestampForEvent, type GeneratorConfig } from './config.js';
+import {
+  FIRST_AUCTION_ID,
+  FIRST_CATEGORY_ID,
+  FIRST_PERSON_ID,
+  HOT_SELLER_RATIO,
+  NUM_CATEGORIES,
+  timestampForEvent,
+  type GeneratorConfig,
+} from './config.js';
 import { lastBase0AuctionId, lastBase0PersonId, nextBase0PersonId, nextLong } from './ids.js';
 import type { JavaRandom } from './java-random.js';
 import type { Auction } from './model.js';

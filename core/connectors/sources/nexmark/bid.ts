@@ -1,5 +1,14 @@
 /** BidGenerator.nextBid: a bid on a hot or recent auction by a hot or active person. */
-import { FIRST_AUCTION_ID, FIRST_PERSON_ID, HOT_AUCTION_RATIO, HOT_BIDDER_RATIO, HOT_CHANNELS, HOT_CHANNELS_RATIO, CHANNELS_NUMBER, type GeneratorConfig } from './config.js';
+import {
+  FIRST_AUCTION_ID,
+  FIRST_PERSON_ID,
+  HOT_AUCTION_RATIO,
+  HOT_BIDDER_RATIO,
+  HOT_CHANNELS,
+  HOT_CHANNELS_RATIO,
+  CHANNELS_NUMBER,
+  type GeneratorConfig,
+} from './config.js';
 import { lastBase0AuctionId, lastBase0PersonId, nextBase0AuctionId, nextBase0PersonId } from './ids.js';
 import type { JavaRandom } from './java-random.js';
 import type { Bid } from './model.js';

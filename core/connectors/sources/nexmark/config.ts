@@ -18,7 +18,18 @@ export const HOT_CHANNELS_RATIO = 2;
 export const CHANNELS_NUMBER = 10_000;
 export const HOT_CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'] as const;
 export const US_STATES = ['AZ', 'CA', 'ID', 'OR', 'WA', 'WY'] as const;
-export const US_CITIES = ['Phoenix', 'Los Angeles', 'San Francisco', 'Boise', 'Portland', 'Bend', 'Redmond', 'Seattle', 'Kent', 'Cheyenne'] as const;
+export const US_CITIES = [
+  'Phoenix',
+  'Los Angeles',
+  'San Francisco',
+  'Boise',
+  'Portland',
+  'Bend',
+  'Redmond',
+  'Seattle',
+  'Kent',
+  'Cheyenne',
+] as const;
 export const FIRST_NAMES = ['Peter', 'Paul', 'Luke', 'John', 'Saul', 'Vicky', 'Kate', 'Julie', 'Sarah', 'Deiter', 'Walter'] as const;
 export const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton', 'Smith', 'Jones', 'Noris'] as const;
 
@@ -100,10 +111,12 @@ export function resolveConfig(o: NexmarkOptions): GeneratorConfig {
     avgBidByteSize: o.avgBidByteSize ?? 100,
   };
   check('events', c.events, 0, true);
-  if (!(c.rate > 0) || !Number.isFinite(c.rate)) throw new EddyError('JOB_INVALID', `nexmark: rate must be a positive number of events per second of event time, got ${c.rate}`);
+  if (!(c.rate > 0) || !Number.isFinite(c.rate))
+    throw new EddyError('JOB_INVALID', `nexmark: rate must be a positive number of events per second of event time, got ${c.rate}`);
   check('baseTime', c.baseTime, 0, true);
   for (const k of ['personProportion', 'auctionProportion', 'bidProportion'] as const) check(k, c[k], 0, true);
-  for (const k of ['hotAuctionRatio', 'hotSellersRatio', 'hotBiddersRatio', 'numInFlightAuctions', 'numActivePeople'] as const) check(k, c[k], 1, true);
+  for (const k of ['hotAuctionRatio', 'hotSellersRatio', 'hotBiddersRatio', 'numInFlightAuctions', 'numActivePeople'] as const)
+    check(k, c[k], 1, true);
   for (const k of ['avgPersonByteSize', 'avgAuctionByteSize', 'avgBidByteSize'] as const) check(k, c[k], 0, true);
   const totalProportion = c.personProportion + c.auctionProportion + c.bidProportion;
   if (totalProportion === 0) throw new EddyError('JOB_INVALID', 'nexmark: the person, auction and bid proportions are all 0');

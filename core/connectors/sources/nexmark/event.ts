@@ -19,7 +19,8 @@ export function eventMaker(c: GeneratorConfig): (eventId: number) => NexmarkEven
     const ts = timestampForEvent(c, eventId);
     const rem = eventId % c.totalProportion;
     if (rem < c.personProportion) return { event_type: PERSON, person: nextPerson(c, eventId, random, ts), auction: null, bid: null };
-    if (rem < c.personProportion + c.auctionProportion) return { event_type: AUCTION, person: null, auction: nextAuction(c, eventId, random, ts), bid: null };
+    if (rem < c.personProportion + c.auctionProportion)
+      return { event_type: AUCTION, person: null, auction: nextAuction(c, eventId, random, ts), bid: null };
     return { event_type: BID, person: null, auction: null, bid: nextBid(c, eventId, random, ts) };
   };
 }

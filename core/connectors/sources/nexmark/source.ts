@@ -23,4 +23,3 @@ export function nexmark(options: NexmarkOptions): Source<NexmarkEvent> {
   const src = generator<NexmarkEvent>({ count: config.events, rate: emitRate, fn: (id) => (make ??= eventMaker(config))(id) });
   return { ...src, kind: 'nexmark' };
 }
-
