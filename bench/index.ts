@@ -8,6 +8,7 @@
  * latency, scaling, windows, state, nexmark, connectors, state-scale. They run one after another,
  * never two at once.
  */
+import { positiveInt as positiveIntFlag } from './flags.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { relative, resolve } from 'node:path';
@@ -109,12 +110,7 @@ if (values.help) {
 }
 const quick = values.quick!;
 
-const positiveInt = (flag: string, s: string | undefined): number | undefined => {
-  if (s === undefined) return undefined;
-  const n = Number(s.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) fail(`--${flag} must be a positive integer, got ${JSON.stringify(s)}`);
-  return n;
-};
+const positiveInt = (flag: string, text: string | undefined): number | undefined => positiveIntFlag(flag, text, fail);
 const recordsFlag = positiveInt('records', values.records);
 const keys = positiveInt('keys', values.keys) ?? 10_000;
 const roundsFlag = positiveInt('rounds', values.rounds);

@@ -10,28 +10,17 @@
  * it. A repeated mode (--modes none,none) measures the spread of identical runs. Linux only
  * (per-thread counters come from /proc); prints one line per run and a summary.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { runJob } from '../core/index.js';
 import type { ConsistencyMode } from '../core/contract/consistency.js';
 import type { JobResult } from '../core/runtime/options.js';
 import { listenThreadRoles } from '../core/thread-roles.js';
+import { failWith, nexmarkJob, parseFlags, positiveInt, type Fail } from './flags.js';
 import { formatRun, formatSummary, groupCounters, modeLabels, type ModeRun } from './mode-cpu.js';
 import { countersBetween, threadCountersNow } from './thread-cpu.js';
 
 const MODES: readonly ConsistencyMode[] = ['none', 'at-least-once', 'exactly-once'];
 
-function fail(message: string): never {
-  console.error(`mode-cpu: ${message}`);
-  process.exit(2);
-}
-
-function positive(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) fail(`--${flag} takes a positive whole number, got '${text}'`);
-  return n;
-}
+const fail: Fail = failWith('mode-cpu');
 
 const OPTIONS = {
   query: { type: 'string', default: 'q5' },
@@ -43,28 +32,17 @@ const OPTIONS = {
   rate: { type: 'string', default: '10000000' },
 } as const;
 
-function parsed() {
-  try {
-    return parseArgs({ options: OPTIONS });
-  } catch (err) {
-    fail((err as Error).message.split('\n')[0]);
-  }
-}
-
-const { values } = parsed();
-if (!/^q\d+$/.test(values.query!)) fail(`--query takes a Nexmark query name such as q5, got '${values.query}'`);
-const job = fileURLToPath(new URL(`../examples/nexmark/${values.query}.js`, import.meta.url));
-const events = positive('events', values.events!);
-const rounds = positive('rounds', values.rounds!);
-const parallelism = positive('parallelism', values.parallelism!);
-const intervalMs = positive('interval', values.interval!);
-const rate = positive('rate', values.rate!);
+const { values } = parseFlags({ options: OPTIONS }, fail);
+const job = nexmarkJob(values.query!, fail);
+const events = positiveInt('events', values.events, fail)!;
+const rounds = positiveInt('rounds', values.rounds, fail)!;
+const parallelism = positiveInt('parallelism', values.parallelism, fail)!;
+const intervalMs = positiveInt('interval', values.interval, fail)!;
+const rate = positiveInt('rate', values.rate, fail)!;
 const modes = values.modes!.split(',').map((m) => m.trim()) as ConsistencyMode[];
 for (const m of modes) if (!MODES.includes(m)) fail(`--modes takes ${MODES.join(', ')} (comma-separated), got '${m}'`);
 if (modes.length < 2) fail('--modes needs two modes or more (the first is the one the others are compared with)');
 const labels = modeLabels(modes);
-
-if (!existsSync(job)) fail(`no job ${job} (is the query name right, and was \`npm run build\` run?)`);
 
 /** One run; a job that fails to start or run ends the probe with its one-line message. */
 async function run(mode: ConsistencyMode, n: number): Promise<JobResult> {

@@ -18,10 +18,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { runJob, type ConsistencyMode } from '../core/index.js';
 import { stopIdlePools } from '../core/runtime/pool.js';
 import { REFERENCE_SQL_CONF } from './nexmark.js';
+import { failWith, nexmarkJob, parseFlags, positiveInt, type Fail } from './flags.js';
 
 const PROBE_EVENTS = 50_000;
 const VARIANTS = ['none', 'full', 'incremental'] as const;
@@ -39,30 +39,33 @@ interface Run {
   bytes: number;
 }
 
-const { values: o } = parseArgs({
-  options: {
-    query: { type: 'string', default: 'q9' },
-    events: { type: 'string', default: '620000' },
-    parallelism: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '3' },
-    mode: { type: 'string', default: 'at-least-once' },
-    interval: { type: 'string', default: '1000' },
+const fail = failWith(
+  'nexmark-checkpoint-cost',
+  'usage: nexmark-checkpoint-cost [--query qN] [--events N] [--parallelism N] [--rounds N] [--mode at-least-once|exactly-once] [--interval MS]',
+);
+const { values: o } = parseFlags(
+  {
+    options: {
+      query: { type: 'string', default: 'q9' },
+      events: { type: 'string', default: '620000' },
+      parallelism: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
+      mode: { type: 'string', default: 'at-least-once' },
+      interval: { type: 'string', default: '1000' },
+    },
   },
-});
-const events = Number(o.events);
-const parallelism = Number(o.parallelism);
-const rounds = Number(o.rounds);
-const intervalMs = Number(o.interval);
+  fail,
+);
+const dsJob = nexmarkJob(o.query!, fail);
+const events = positiveInt('events', o.events, fail)!;
+const parallelism = positiveInt('parallelism', o.parallelism, fail)!;
+const rounds = positiveInt('rounds', o.rounds, fail)!;
+const intervalMs = positiveInt('interval', o.interval, fail)!;
 const mode = o.mode as ConsistencyMode;
-if (!(events > 0 && parallelism > 0 && rounds > 0 && intervalMs > 0) || !['at-least-once', 'exactly-once'].includes(mode)) {
-  console.error(
-    'usage: nexmark-checkpoint-cost [--query qN] [--events N] [--parallelism N] [--rounds N] [--mode at-least-once|exactly-once] [--interval MS]',
-  );
-  process.exit(2);
-}
+if (mode !== 'at-least-once' && mode !== 'exactly-once') fail(`--mode takes at-least-once or exactly-once, got ${JSON.stringify(mode)}`);
 
 const PATHS: Record<Api, string> = {
-  ds: fileURLToPath(new URL(`../examples/nexmark/${o.query}.js`, import.meta.url)),
+  ds: dsJob,
   sql: fileURLToPath(new URL('../examples/nexmark-sql/run.js', import.meta.url)),
 };
 const argsOf = (api: Api, n: number): Record<string, string> => ({
