@@ -11,12 +11,23 @@ import { percentiles, type Percentiles } from './stats.js';
 
 /**
  * In the order they happen: first barrier noticed (the start delay), every input's barrier
- * located, state captured (keyed snapshot packed, sinks sealed), in-flight data encoded, the
- * writer thread took the last file, had it fsync'd and renamed, its reply taken at the task,
- * the ack posted; then on the main thread: the last ack taken (the checkpoint's duration),
- * the folder fsync'd, `_metadata` durable, `_latest` durable, tasks told it completed.
+ * located, state captured (keyed snapshot packed, sinks sealed), in-flight data encoded, every
+ * file written or handed to the writer thread, the ack posted, the writer thread took the last
+ * file and had it fsync'd and renamed; then on the main thread: the last ack taken, the last
+ * writer's durable notice taken, both in (the checkpoint's duration), the folder fsync'd,
+ * `_metadata` durable, `_latest` durable, tasks told it completed.
  */
-export const TAIL_LEGS = ['startDelayMs', ...TASK_TAIL_LEGS, 'ackTakenMs', 'dirSyncedMs', 'metadataMs', 'latestMs', 'completedMs'] as const;
+export const TAIL_LEGS = [
+  'startDelayMs',
+  ...TASK_TAIL_LEGS,
+  'lastAckMs',
+  'durableTakenMs',
+  'ackTakenMs',
+  'dirSyncedMs',
+  'metadataMs',
+  'latestMs',
+  'completedMs',
+] as const;
 export type TailLeg = (typeof TAIL_LEGS)[number];
 
 /** How each leg is named in tables. */
@@ -25,11 +36,13 @@ export const TAIL_LEG_NAMES: Record<TailLeg, string> = {
   locatedAtMs: 'located',
   capturedAtMs: 'captured',
   encodedAtMs: 'encoded',
+  writtenAtMs: 'files out',
+  ackedAtMs: 'ack posted',
   writerTookAtMs: 'writer took',
   syncedAtMs: 'fsynced',
-  writtenAtMs: 'reply taken',
-  ackedAtMs: 'ack posted',
-  ackTakenMs: 'ack taken',
+  lastAckMs: 'ack taken',
+  durableTakenMs: 'durable taken',
+  ackTakenMs: 'all in',
   dirSyncedMs: 'dir synced',
   metadataMs: '_metadata',
   latestMs: '_latest',
@@ -42,6 +55,8 @@ export function tailLegsOf(k: CheckpointStats): Partial<Record<TailLeg, number>>
   const all: Record<TailLeg, number | undefined> = {
     startDelayMs: k.startDelayMs,
     ...(Object.fromEntries(TASK_TAIL_LEGS.map((l) => [l, k[l]])) as Record<TaskTailLeg, number | undefined>),
+    lastAckMs: c?.lastAckMs,
+    durableTakenMs: c?.durableTakenMs,
     ackTakenMs: c?.ackTakenMs ?? k.durationMs,
     dirSyncedMs: c?.dirSyncedMs,
     metadataMs: c?.metadataMs,

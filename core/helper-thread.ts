@@ -9,7 +9,7 @@
  * atomic load when none is waiting) instead of when its event loop comes round. The port's
  * listener takes whatever the loop reaches first, when the task is idle or waiting on output.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { osThreadId } from './thread-roles.js';
 import { DOORBELL_REPLIES, DOORBELL_SLOTS, type HelperWorkerData } from './helper-reply.js';
 
@@ -80,7 +80,7 @@ export class HelperThread<Reply extends { job: number }> {
   }
 
   /** Sends a message; `awaited`: a reply is now awaited, so the thread holds the process open. */
-  post(message: unknown, transfer: ArrayBuffer[] | undefined, awaited: boolean): void {
+  post(message: unknown, transfer: TransferListItem[] | undefined, awaited: boolean): void {
     if (awaited) this.worker.ref();
     this.worker.postMessage(message, transfer);
   }

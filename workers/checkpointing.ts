@@ -8,7 +8,7 @@
  *   SOURCE_STATE  the reader's position: { subtask, parallelism, state }
  *   SINK_STATE    sealed sink transactions not yet committed: { id, subtask, handles }
  */
-import { CheckpointStorage, type StateFileWrite } from '../core/checkpoint/storage.js';
+import { CheckpointStorage, type HandedOff, type StateFileWrite } from '../core/checkpoint/storage.js';
 import { wallNow } from '../core/channel/time-account.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { TaskTailLeg } from '../core/checkpoint/checkpoint-stats.js';
@@ -28,7 +28,7 @@ import { InFlightAborted, type InFlightCapture } from './in-flight.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
 import { EddyError, messageOf } from '../core/failure.js';
 import { operatorFailure } from '../core/operators/failures.js';
-import type { RestoreSpec } from '../core/runtime/messages.js';
+import type { RestoreSpec, TaskReport } from '../core/runtime/messages.js';
 import type { ChangeLog } from '../core/state/change-log.js';
 import type { SnapshotJob } from '../core/state/keyed-backend.js';
 import { restoreKeyedChains, restoreOperatorState, snapshotOperatorState, type KeyedSnapshotPart } from '../core/state/snapshot.js';
@@ -68,6 +68,8 @@ interface Captured {
   triggeredAt: number;
   /** Where the asynchronous part went, and when each leg of it ended (see CheckpointPhases). */
   phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs' | 'files' | TaskTailLeg>;
+  /** Files handed to the writer thread: the ack goes before they are durable, with their notice ports. */
+  handedOff: HandedOff[];
 }
 
 /** Moves leg `k` of `c` to `wallAt` (ms after the trigger) if that is later: each leg is when the last of its steps ended. */
@@ -82,6 +84,11 @@ export class TaskCheckpointer {
   private readonly sealed = new Map<NodeRuntime, SealedTransaction[]>();
   /** Snapshots being written; a failure there declines the checkpoint. */
   private inFlight = new Set<Promise<void>>();
+  /**
+   * Writes handed to the writer thread and not yet replied to. A later ack waits for them: a
+   * keyed handle of theirs may be the base of its delta, and must carry its checksum by then.
+   */
+  private readonly unwritten = new Set<Promise<unknown>>();
   /**
    * Steps of those writes that progress only when this thread's event loop comes round (a
    * sink's pre-commit, a keyed snapshot's capture, a file written through async fs calls). The
@@ -166,7 +173,7 @@ export class TaskCheckpointer {
    * any record after the barrier reaches the chain.
    */
   capture(id: number, kind: SnapshotKind, triggeredAt: number): Captured {
-    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map(), triggeredAt, phases: {} };
+    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map(), triggeredAt, phases: {}, handedOff: [] };
     for (const n of this.task.nodes) {
       if (n.node.uid === undefined) continue;
       if (n.reader) {
@@ -212,8 +219,10 @@ export class TaskCheckpointer {
   persist(c: Captured, phases: Omit<CheckpointPhases, 'asyncMs'>, startWindow?: { from: number; to: number }): void {
     const start = performance.now();
     reached(c, 'capturedAtMs');
-    const p = Promise.all([this.write(c), this.writeInFlight(c)]).then(
-      ([acks, channels]) => {
+    const earlier = [...this.unwritten];
+    const p = Promise.all([this.write(c), this.writeInFlight(c)])
+      .then(async ([acks, channels]) => {
+        if (earlier.length > 0) await Promise.allSettled(earlier);
         const gcMs = startWindow && gcPauseWithin(startWindow.from, startWindow.to);
         // A task that wrote no file had every file durable here.
         if (c.phases.files === undefined) reached(c, 'writtenAtMs');
@@ -225,14 +234,26 @@ export class TaskCheckpointer {
           ackedAtMs,
           ...(gcMs !== undefined ? { gcMs } : {}),
         };
-        send(this.task.spec, { type: 'ack', id: c.id, acks, phases: all, ...(channels ? { channels } : {}) });
-      },
-      (err) =>
-        void (
-          err instanceof InFlightAborted ||
-          this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err)
-        ),
-    );
+        // Files still on the writer thread go with the ports on which the writer tells the
+        // coordinator they are durable: it completes the checkpoint only once each has, so the
+        // writer's reply need not come round this loop first (one hop less on a busy core).
+        const durable = c.handedOff.map((h) => h.notices);
+        const ack: TaskReport = { type: 'ack', id: c.id, acks, phases: all, ...(channels ? { channels } : {}) };
+        send(this.task.spec, durable.length > 0 ? { ...ack, durable } : ack, durable);
+        // A failed write declines here (the coordinator waits for its notice until then).
+        await Promise.all(c.handedOff.map((h) => h.written));
+      })
+      .catch(
+        (err) =>
+          void (
+            err instanceof InFlightAborted ||
+            this.decline(
+              c.id,
+              err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed',
+              err,
+            )
+          ),
+      );
     this.inFlight.add(p);
     this.moved = true;
     void p.finally(() => this.inFlight.delete(p));
@@ -289,15 +310,37 @@ export class TaskCheckpointer {
     const start = performance.now();
     const timing: StateFileWrite['timing'] & object = {};
     const how = { transfer, timing, crc32 };
+    if (this.storage!.writesOffLoop(data, how)) {
+      // Durable later, on the writer thread: the coordinator hears of it from there (see persist).
+      const h = this.storage!.handOffStateFile(c.id, name, data, how);
+      c.handedOff.push(h);
+      this.unwritten.add(h.written);
+      void h.written.then(
+        () => {
+          this.unwritten.delete(h.written);
+          // Reaches the ack only if the reply came before it (else the writer's notice has these).
+          this.noteWrite(c, start, timing);
+        },
+        () => this.unwritten.delete(h.written),
+      );
+      c.phases.files = (c.phases.files ?? 0) + 1;
+      reached(c, 'writtenAtMs');
+      return h.handle;
+    }
     const writing = this.storage!.writeStateFile(c.id, name, data, how);
-    const handle = await (this.storage!.writesOffLoop(data, how) ? writing : this.loopBound(writing));
-    c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
+    const handle = await this.loopBound(writing);
     c.phases.files = (c.phases.files ?? 0) + 1;
     reached(c, 'writtenAtMs');
+    this.noteWrite(c, start, timing);
+    return handle;
+  }
+
+  /** A write of `c` begun at `start` (performance.now) has ended: its time, and the writer's marks if it had one. */
+  private noteWrite(c: Captured, start: number, timing: StateFileWrite['timing'] & object): void {
+    c.phases.writeMs = Math.max(c.phases.writeMs ?? 0, performance.now() - start);
     if (timing.ioMs !== undefined) c.phases.writeIoMs = Math.max(c.phases.writeIoMs ?? 0, timing.ioMs);
     if (timing.tookAt !== undefined) reached(c, 'writerTookAtMs', timing.tookAt);
     if (timing.syncedAt !== undefined) reached(c, 'syncedAtMs', timing.syncedAt);
-    return handle;
   }
 
   /** Every input and output edge of the task, with the bytes stored on it: what a rescale needs to know. */

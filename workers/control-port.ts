@@ -4,11 +4,12 @@
  * rings the task's own gate, so a task parked on empty inputs wakes to handle it; a busy task
  * takes its commands synchronously (`takeCommands`) instead of waiting for its next yield.
  */
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import type { PortCommand, StateQueryCommand, TaskCommand, TaskReport, TaskSpec } from '../core/runtime/messages.js';
 
-export function send(spec: TaskSpec, report: TaskReport): void {
-  spec.port.postMessage(report);
+/** `transfer`: ports (or buffers) the report moves to the main thread. */
+export function send(spec: TaskSpec, report: TaskReport, transfer?: readonly TransferListItem[]): void {
+  spec.port.postMessage(report, transfer);
 }
 
 /**

@@ -62,10 +62,11 @@ export interface CheckpointPhases {
    * The tail's legs at the tasks, ms after the trigger on the clock every thread shares (the
    * latest over tasks, so each is when the slowest task got there): every input's barrier
    * located (unaligned, tasks with inputs: `locatedAtMs`), operator and keyed state captured
-   * and sinks sealed (`capturedAtMs`), the in-flight data encoded (`encodedAtMs`), the writer
-   * thread taking a task's last file (`writerTookAtMs`) and having fsync'd and renamed it
-   * (`syncedAtMs`), every file's reply taken at its task (`writtenAtMs`), the ack posted
-   * (`ackedAtMs`). `files`: state files the checkpoint wrote (each one fsync), summed over tasks.
+   * and sinks sealed (`capturedAtMs`), the in-flight data encoded (`encodedAtMs`), every file
+   * written at its task or handed to its writer thread (`writtenAtMs`), the ack posted
+   * (`ackedAtMs`), the writer thread taking the last file (`writerTookAtMs`) and having
+   * fsync'd and renamed it (`syncedAtMs`: from the writer's notice to the coordinator, so
+   * possibly after the ack). `files`: state files the checkpoint wrote (each one fsync), summed over tasks.
    */
   locatedAtMs?: number;
   capturedAtMs?: number;
@@ -82,10 +83,10 @@ export const TASK_TAIL_LEGS = [
   'locatedAtMs',
   'capturedAtMs',
   'encodedAtMs',
-  'writerTookAtMs',
-  'syncedAtMs',
   'writtenAtMs',
   'ackedAtMs',
+  'writerTookAtMs',
+  'syncedAtMs',
 ] as const;
 export type TaskTailLeg = (typeof TASK_TAIL_LEGS)[number];
 
@@ -104,14 +105,17 @@ export interface TriggerLegs {
 }
 
 /**
- * The coordinator's part after the last ack (main thread), ms after the trigger: the last ack
- * taken (`ackTakenMs`, the checkpoint's `durationMs`), the state files' folder fsync'd
+ * The coordinator's part after the last ack (main thread), ms after the trigger: the last ack or
+ * writer's durable notice taken (`ackTakenMs`, the checkpoint's `durationMs`), the state files' folder fsync'd
  * (`dirSyncedMs`), `_metadata` durable (`metadataMs`: the checkpoint exists from here), `_latest`
  * durable (`latestMs`), tasks told it completed (`completedMs`). Pruning older checkpoints comes
  * after, off the completion path.
  */
 export interface CompletionLegs {
   ackTakenMs: number;
+  /** The last task's ack taken; `durableTakenMs`: the last FileDurable taken from a writer thread (files acknowledged while being written). */
+  lastAckMs?: number;
+  durableTakenMs?: number;
   dirSyncedMs?: number;
   metadataMs?: number;
   latestMs?: number;

@@ -11,10 +11,18 @@
  * final and end; if it fails, the job carries on.
  */
 import { countsTowardFailureLimit, describeDecline, isRoutine, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
-import type { ChannelStateHandle, CheckpointMetadata, KeyedStateHandle, OperatorStateHandles, StateFileHandle } from './metadata.js';
+import {
+  PENDING_CHECKSUM,
+  type ChannelStateHandle,
+  type CheckpointMetadata,
+  type KeyedStateHandle,
+  type OperatorStateHandles,
+  type StateFileHandle,
+} from './metadata.js';
 import { messageOf } from '../failure.js';
 import { wallNow } from '../channel/time-account.js';
 import { gcPauseWithin } from './gc-pauses.js';
+import type { FileDurable } from './state-file-writer.js';
 import {
   mergePhases,
   type CheckpointPhases,
@@ -129,6 +137,15 @@ interface Pending {
   acks: SubtaskAck[];
   unaligned: boolean;
   channels: ChannelStateHandle[];
+  /**
+   * Files acknowledged while still being written on a task's writer thread (checksum
+   * PENDING_CHECKSUM), by name: the checkpoint completes only once each one's FileDurable came.
+   */
+  awaiting: Map<string, StateFileHandle>;
+  /** When the last FileDurable was taken (wall clock). */
+  lastDurableAt: number;
+  /** When the last ack was taken (wall clock). */
+  lastAckAt: number;
   /** Each phase's maximum over the tasks acknowledged so far. */
   phases: CheckpointPhases;
   timer: NodeJS.Timeout;
@@ -273,6 +290,9 @@ export class CheckpointCoordinator {
       acks: [],
       unaligned,
       channels: [],
+      awaiting: new Map(),
+      lastDurableAt: NaN,
+      lastAckAt: NaN,
       phases: { startDelayMs: 0, alignmentMs: 0, syncMs: 0, asyncMs: 0 },
       timer,
     };
@@ -294,10 +314,39 @@ export class CheckpointCoordinator {
     const p = this.pending;
     if (!p || p.id !== id || p.acked.has(taskIndex)) return; // late ack of an aborted checkpoint
     p.acked.add(taskIndex);
+    p.lastAckAt = wallNow();
     p.acks.push(...acks);
     if (channels) p.channels.push(channels);
+    for (const h of handlesOf(acks, channels)) if (h.checksum === PENDING_CHECKSUM) p.awaiting.set(h.file, h);
     if (phases) mergePhases(p.phases, phases, phases.runQueue === undefined ? undefined : p.runQueueAtTrigger?.get(phases.runQueue.tid));
-    if (p.acked.size === this.cfg.taskCount) void this.complete(p);
+    this.completeIfAllIn(p);
+  }
+
+  /**
+   * A file acknowledged while being written (see Pending.awaiting) is durable: its checksum
+   * goes into the handle, its writer's marks into the phases (as a task's would).
+   */
+  onDurable(id: number, n: FileDurable): void {
+    const p = this.pending;
+    if (p?.id !== id) return; // aborted meanwhile
+    const now = wallNow();
+    const ph = p.phases;
+    ph.writerTookAtMs = Math.max(ph.writerTookAtMs ?? 0, n.tookAt - p.timestamp);
+    ph.syncedAtMs = Math.max(ph.syncedAtMs ?? 0, n.syncedAt - p.timestamp);
+    ph.writeIoMs = Math.max(ph.writeIoMs ?? 0, n.syncedAt - n.tookAt);
+    ph.writeMs = Math.max(ph.writeMs ?? 0, now - n.handedAt);
+    const h = p.awaiting.get(n.file);
+    // Not awaited: the task took the writer's reply before it acknowledged, so the ack had it all.
+    if (h === undefined) return;
+    p.awaiting.delete(n.file);
+    p.lastDurableAt = now;
+    h.checksum = n.checksum;
+    this.completeIfAllIn(p);
+  }
+
+  /** Every task acknowledged and every file it left to its writer thread is durable: nothing it refers to can be lost. */
+  private completeIfAllIn(p: Pending): void {
+    if (p.acked.size === this.cfg.taskCount && p.awaiting.size === 0) void this.complete(p);
   }
 
   onDecline(decline: CheckpointDecline): void {
@@ -358,6 +407,8 @@ export class CheckpointCoordinator {
     const after = (at: number | undefined) => (at === undefined ? undefined : at - p.timestamp);
     const completion: CompletionLegs = {
       ackTakenMs: durationMs,
+      lastAckMs: p.lastAckAt - p.timestamp,
+      ...(Number.isNaN(p.lastDurableAt) ? {} : { durableTakenMs: p.lastDurableAt - p.timestamp }),
       dirSyncedMs: after(marks.dirSyncedAt),
       metadataMs: after(marks.metadataAt),
       latestMs: after(marks.latestAt),
@@ -413,6 +464,17 @@ export class CheckpointCoordinator {
     if (this.finalRequested) this.triggerNow(true);
     else this.schedule();
   }
+}
+
+/** Every state file handle an ack names (a keyed handle's base and deltas included). */
+function handlesOf(acks: SubtaskAck[], channels: ChannelStateHandle | undefined): StateFileHandle[] {
+  const out: StateFileHandle[] = [];
+  for (const a of acks) {
+    if (a.keyed) out.push(a.keyed.file, ...(a.keyed.deltas ?? []).map((d) => d.file));
+    if (a.operator) out.push(a.operator);
+  }
+  if (channels) out.push(channels.file);
+  return out;
 }
 
 function groupByOperator(acks: SubtaskAck[]): OperatorStateHandles[] {

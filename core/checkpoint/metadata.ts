@@ -32,6 +32,13 @@ export interface StateFileHandle {
   checksum: string;
 }
 
+/**
+ * The checksum of a file acknowledged while its writer thread still writes it (see
+ * CheckpointStorage.handOffStateFile): the coordinator fills in the real one from the writer's
+ * notice before any metadata is written, so it never reaches a `_metadata` file.
+ */
+export const PENDING_CHECKSUM = 'pending';
+
 /** A keyed-state snapshot file and where each of its key groups is inside it. */
 export interface KeyedStateHandle {
   file: StateFileHandle;

@@ -5,7 +5,8 @@
  * queued are taken as one batch: every file written first, then each fsync'd and renamed, so
  * the first fsync's journal commit carries the others' data and theirs cost little (a task's
  * in-flight data and its operator state arrive together). Each file is still fsync'd before
- * its own rename.
+ * its own rename. A request with a `durable` port also gets its file's notice posted there, for
+ * the main thread, before the reply.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:wor
 import { helperReplies } from '../helper-reply.js';
 import { announceThread } from '../thread-roles.js';
 import { checksumOfParts } from './checksum.js';
-import type { ReadyRequest, WriteReply, WriteRequest } from './state-file-writer.js';
+import type { FileDurable, ReadyRequest, WriteReply, WriteRequest } from './state-file-writer.js';
 
 const port = parentPort!;
 const reply = helperReplies();
@@ -47,14 +48,17 @@ port.on('message', (first: WriteRequest | ReadyRequest) => {
     if (!attempt(o, () => syncAndRename(o))) continue;
     const end = performance.now();
     const origin = performance.timeOrigin;
-    reply({
-      job: o.m.job,
-      checksum: checksumOfParts(o.m.parts),
-      ioMs: end - o.start,
-      tookAt: origin + o.start,
-      syncedAt: origin + end,
-      thread: threadId,
-    } satisfies WriteReply);
+    const checksum = checksumOfParts(o.m.parts);
+    const tookAt = origin + o.start;
+    const syncedAt = origin + end;
+    // The main thread first: it completes the checkpoint on this, while the reply waits for the
+    // task's loop to come round (see FileDurable).
+    const d = o.m.durable;
+    if (d) {
+      d.port.postMessage({ file: d.file, checksum, handedAt: d.handedAt, tookAt, syncedAt } satisfies FileDurable);
+      d.port.close();
+    }
+    reply({ job: o.m.job, checksum, ioMs: end - o.start, tookAt, syncedAt, thread: threadId } satisfies WriteReply);
   }
 });
 
@@ -94,6 +98,8 @@ function attempt(o: Open, step: () => void): boolean {
     if (o.fd >= 0) quietly(() => closeSync(o.fd));
     // Not created, or the folder is gone: nothing to clean up then.
     quietly(() => unlinkSync(o.m.tmp));
+    // No notice: the checkpoint waits for the task's decline, which names the operator.
+    o.m.durable?.port.close();
     const e = err as NodeJS.ErrnoException;
     reply({ job: o.m.job, error: e?.message ?? String(err), errno: e?.code } satisfies WriteReply);
     return false;

@@ -16,8 +16,10 @@
  * thread holds the process open only while a write is in it; if it dies, the writes in it fail
  * and the next write starts another.
  */
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { helperThread, type HelperThread } from '../helper-thread.js';
 import { buffersOf } from './owned-bytes.js';
+import { wallNow } from '../channel/time-account.js';
 
 export interface WriteRequest {
   job: number;
@@ -27,6 +29,26 @@ export interface WriteRequest {
   final: string;
   /** The file's bytes: these parts one after the other. */
   parts: Uint8Array[];
+  /**
+   * Where the file's durability is announced, besides the reply (see FileDurable): a port whose
+   * other end is on the main thread, so the checkpoint completes without the task's loop coming
+   * round to take the reply. Closed after its one notice, or without one if the write failed.
+   */
+  durable?: { port: MessagePort; file: string; handedAt: number };
+}
+
+/**
+ * Posted on a write's `durable` port once the file is fsync'd and renamed (never on failure:
+ * the task declines then, from its reply). `file` is the handle's name (chk-N/…); the times are
+ * as in WriteDone.
+ */
+export interface FileDurable {
+  file: string;
+  checksum: string;
+  /** When the task handed the file over (wall clock). */
+  handedAt: number;
+  tookAt: number;
+  syncedAt: number;
 }
 
 /** Asks for a reply once the thread is up and warmed up (see readyStateFileWriter). */
@@ -103,7 +125,8 @@ export async function readyStateFileWriter(): Promise<void> {
  * writer thread; resolves with the checksum of what was written and the time the thread spent
  * on it (`ioMs`: the rest of the wait is the queue and the reply reaching the caller's loop).
  * With `transfer` the parts' buffers move to the writer thread (the caller must own all of
- * them and not read them again).
+ * them and not read them again). `durable` (moved to the writer thread) gets a FileDurable
+ * named `file` once the file is durable, before the reply is posted.
  */
 export async function writeOnWriterThread(
   dir: string,
@@ -111,10 +134,14 @@ export async function writeOnWriterThread(
   final: string,
   parts: Uint8Array[],
   transfer: boolean,
+  durable?: { port: MessagePort; file: string },
 ): Promise<WriteDone> {
   const thread = idlestWriter();
   const { job, reply } = thread.open();
-  thread.post({ job, dir, tmp, final, parts } satisfies WriteRequest, transfer ? buffersOf(parts) : undefined, true);
+  const moved: TransferListItem[] = transfer ? buffersOf(parts) : [];
+  if (durable) moved.push(durable.port);
+  const request: WriteRequest = { job, dir, tmp, final, parts, ...(durable ? { durable: { ...durable, handedAt: wallNow() } } : {}) };
+  thread.post(request, moved.length > 0 ? moved : undefined, true);
   const r = await reply;
   if (r.error !== undefined) throw new StateFileWriteError(r.error, r.errno);
   return r;

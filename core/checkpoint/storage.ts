@@ -18,13 +18,20 @@
  */
 import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { MessageChannel, threadId, type MessagePort } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
 import { checksumFromCrc, checksumOf } from './checksum.js';
 import { readyStateFileWriter, startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
 import { ownsWholeBuffer } from './owned-bytes.js';
 import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
-import { decodeMetadata, encodeMetadata, referencedFiles, type CheckpointMetadata, type StateFileHandle } from './metadata.js';
+import {
+  decodeMetadata,
+  encodeMetadata,
+  PENDING_CHECKSUM,
+  referencedFiles,
+  type CheckpointMetadata,
+  type StateFileHandle,
+} from './metadata.js';
 import type { PersistMarks } from './checkpoint-stats.js';
 import { wallNow } from '../channel/time-account.js';
 
@@ -76,6 +83,20 @@ export interface StateFileWrite {
   timing?: { ioMs?: number; tookAt?: number; syncedAt?: number; thread?: number };
   /** The data's CRC-32, already taken off the record loop (where it was packed); else taken here. */
   crc32?: number;
+  /** Writer thread only: moved there, to get the file's FileDurable (see handOffStateFile). */
+  durable?: MessagePort;
+}
+
+/**
+ * A state file handed to the writer thread (handOffStateFile): its handle now, whose checksum
+ * is PENDING_CHECKSUM until the write ends; the port on which the writer announces it durable
+ * (FileDurable), for the main thread; and the write itself, which resolves with the complete
+ * handle (and fills in `handle`'s checksum) or rejects with the failure.
+ */
+export interface HandedOff {
+  handle: StateFileHandle;
+  notices: MessagePort;
+  written: Promise<StateFileHandle>;
 }
 
 export interface StorageOptions {
@@ -131,7 +152,15 @@ export class CheckpointStorage {
     if (this.writesOffLoop(data, how)) {
       try {
         // Shared memory (a heap snapshot's pooled output) is read where it is, not transferred.
-        const { checksum, ioMs, tookAt, syncedAt, thread } = await writeOnWriterThread(chkDir, tmp, final, parts, !isShared(parts));
+        const durable = how.durable && { port: how.durable, file: `chk-${id}/${name}` };
+        const { checksum, ioMs, tookAt, syncedAt, thread } = await writeOnWriterThread(
+          chkDir,
+          tmp,
+          final,
+          parts,
+          !isShared(parts),
+          durable,
+        );
         if (how.timing) Object.assign(how.timing, { ioMs, tookAt, syncedAt, thread });
         return { file: `chk-${id}/${name}`, bytes, checksum };
       } catch (err) {
@@ -149,6 +178,32 @@ export class CheckpointStorage {
       throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
     }
     return { file: `chk-${id}/${name}`, bytes, checksum: how.crc32 !== undefined ? checksumFromCrc(how.crc32) : checksumOf(whole) };
+  }
+
+  /**
+   * Starts writing a state file on the writer thread (writesOffLoop must hold) and returns
+   * before it is durable (see HandedOff): the checkpoint's ack need not wait for the writer's
+   * reply to come round this thread's loop; the main thread hears from the writer itself.
+   */
+  handOffStateFile(id: number, name: string, data: Uint8Array | Uint8Array[], how: StateFileWrite): HandedOff {
+    if (!this.writesOffLoop(data, how)) throw new Error(`state file ${name} cannot be handed off: it is not written on the writer thread`);
+    const { port1, port2 } = new MessageChannel();
+    const bytes = (Array.isArray(data) ? data : [data]).reduce((n, p) => n + p.byteLength, 0);
+    const handle: StateFileHandle = { file: `chk-${id}/${name}`, bytes, checksum: PENDING_CHECKSUM };
+    const written = this.writeStateFile(id, name, data, { ...how, durable: port2 }).then(
+      (h) => {
+        handle.checksum = h.checksum;
+        return h;
+      },
+      (err) => {
+        // Refused before it reached the writer (which closes it otherwise): no notice will come.
+        port2.close();
+        throw err;
+      },
+    );
+    // Whoever hands off awaits it later: a failure before that is not unhandled.
+    written.catch(() => {});
+    return { handle, notices: port1, written };
   }
 
   /**
@@ -177,6 +232,7 @@ export class CheckpointStorage {
     // file that is not there; checksums were taken by the writers from the bytes they synced.
     for (const h of referencedFiles(metadata)) {
       const p = this.pathOf(h);
+      if (h.checksum === PENDING_CHECKSUM) throw fail(`cannot complete checkpoint ${id}: state file ${p} is not known to be durable yet`);
       const size = await stat(p).then(
         (s) => s.size,
         () => undefined,

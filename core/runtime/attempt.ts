@@ -10,7 +10,7 @@ import type { CheckpointDeclineCode } from '../checkpoint/decline.js';
 import { ringGate, poisonRing } from '../channel/ring.js';
 import type { Failure } from '../failure.js';
 import type { JobEvents } from '../observe/job-events.js';
-import { createCheckpointCoordinator } from './checkpoint-host.js';
+import { createCheckpointCoordinator, forwardDurable } from './checkpoint-host.js';
 import type { CollectedRecords } from './collected-records.js';
 import type { Deployment } from './deployment.js';
 import type { JobPlan } from './job-plan.js';
@@ -215,6 +215,7 @@ export class Attempt {
       case 'ack':
         this.o.events?.taskAcknowledged(m.id, k, m.phases, m.acks);
         this.coordinator?.onAck(k, m.id, m.acks, m.phases, m.channels);
+        if (m.durable) forwardDurable(this.coordinator, m.id, m.durable);
         break;
       case 'decline':
         this.coordinator?.onDecline(m);

@@ -11,6 +11,8 @@ import { runQueuesOfProcess } from '../checkpoint/run-queue.js';
 import { forcesAlignment } from '../graph/job-graph.js';
 import { writeSavepoint } from '../checkpoint/savepoint.js';
 import { CheckpointStorage } from '../checkpoint/storage.js';
+import type { FileDurable } from '../checkpoint/state-file-writer.js';
+import type { MessagePort } from 'node:worker_threads';
 import { messageOf, type Failure } from '../failure.js';
 import type { JobEvents } from '../observe/job-events.js';
 import type { JobPlan } from './job-plan.js';
@@ -101,6 +103,22 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
     },
   );
   return coordinator;
+}
+
+/**
+ * The ports of an ack's files still being written (one each, see FileDurable): each file's
+ * notice goes to the coordinator as it comes. A failed write closes its port without one (the
+ * task declines), and a notice for a checkpoint no longer pending is dropped there.
+ */
+export function forwardDurable(coordinator: CheckpointCoordinator | undefined, id: number, ports: MessagePort[]): void {
+  for (const port of ports) {
+    port.once('message', (n: FileDurable) => {
+      port.close();
+      coordinator?.onDurable(id, n);
+    });
+    // The task's threads keep the process alive while it writes; this port need not.
+    port.unref();
+  }
 }
 
 /** Whether checkpoints run unaligned (asked for, and nothing in the graph forces alignment). */

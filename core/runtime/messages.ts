@@ -65,7 +65,11 @@ export type TaskReport =
   | { type: 'restored'; operatorUid: string; subtask: number; local: boolean; filesRead: number }
   /** The answer to a 'query' command: the value, or why there is none. */
   | { type: 'state-value'; requestId: number; found: boolean; value?: unknown; error?: string }
-  | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases; channels?: ChannelStateHandle }
+  /**
+   * `durable`: one port per state file still being written on the task's writer thread (its
+   * handle's checksum is PENDING_CHECKSUM); the writer posts the file's FileDurable on it.
+   */
+  | { type: 'ack'; id: number; acks: SubtaskAck[]; phases: CheckpointPhases; channels?: ChannelStateHandle; durable?: MessagePort[] }
   | ({ type: 'decline' } & CheckpointDecline)
   | { type: 'source-ended' }
   | { type: 'done' };

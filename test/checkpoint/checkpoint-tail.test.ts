@@ -1,9 +1,11 @@
 // The tail of an unaligned checkpoint under backpressure, by legs (issue 13): each leg is a
 // time after the trigger on the clock every thread shares, so one checkpoint's legs must read
-// as a timeline (first barrier → captured → written → ack posted → ack taken → folder synced →
-// _metadata → _latest → completed), the writer thread's marks must fall between the file
-// handed over and its reply taken, and `files` must be the number of state files the
-// checkpoint's folder holds on disk.
+// as a timeline (first barrier → captured → files out → ack posted → last ack taken → all in →
+// folder synced → _metadata → _latest → completed), the writer thread's marks must fall after
+// the files were handed over and before the checkpoint counted everything in (a task
+// acknowledges files still being written; the coordinator waits for the writer's notice that
+// each is durable), and `files` must be the number of state files the checkpoint's folder
+// holds on disk.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +51,7 @@ describe('checkpoint tail legs', () => {
           k.capturedAtMs,
           k.writtenAtMs,
           k.ackedAtMs,
+          c.lastAckMs,
           c.ackTakenMs,
           c.dirSyncedMs,
           c.metadataMs,
@@ -66,10 +69,12 @@ describe('checkpoint tail legs', () => {
         const onDisk = readdirSync(join(chk, `chk-${k.id}`)).filter((f) => !f.startsWith('_') && !f.startsWith('.'));
         assert.equal(k.files, onDisk.length, `${what}; on disk: ${onDisk.join(', ')}`);
         if (!k.unaligned) continue;
-        // Unaligned files go through the writer thread: taken after being handed over, synced
-        // before the reply is taken; the in-flight data encoded after its barriers were located.
+        // Unaligned files go through the writer thread: taken after being handed over, and
+        // durable before the checkpoint counted all in (its duration); the in-flight data
+        // encoded after its barriers were located.
         assert.ok(k.writerTookAtMs !== undefined && k.syncedAtMs !== undefined, what);
-        assert.ok(k.writerTookAtMs <= k.syncedAtMs && k.syncedAtMs <= k.writtenAtMs! + SKEW_MS, what);
+        assert.ok(k.writerTookAtMs <= k.syncedAtMs && k.syncedAtMs <= c.ackTakenMs + SKEW_MS, what);
+        if (c.durableTakenMs !== undefined) assert.ok(k.syncedAtMs <= c.durableTakenMs + SKEW_MS && c.durableTakenMs <= c.ackTakenMs, what);
         assert.ok(k.locatedAtMs !== undefined && k.locatedAtMs <= k.ackedAtMs!, what);
         if (k.inFlightBytes > 0) assert.ok(k.encodedAtMs !== undefined && k.encodedAtMs <= k.writtenAtMs!, what);
       }

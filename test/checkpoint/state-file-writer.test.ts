@@ -213,9 +213,10 @@ describe('state-file writer thread', () => {
         later.some((c) => c.unaligned && c.inFlightBytes > 0),
         `a later checkpoint wrote in-flight data: ${JSON.stringify(later.map((c) => [c.id, c.unaligned, c.inFlightBytes]))}`,
       );
-      // Written on the writer thread: only there is the thread's own time measured.
+      // Written on the writer thread: only there is the thread's own time measured (within the
+      // write's, from hand-over to its durability known where it was awaited).
       assert.ok(
-        later.every((c) => c.writeIoMs !== undefined && c.writeIoMs > 0 && c.writeIoMs <= (c.writeMs ?? 0)),
+        later.every((c) => c.writeIoMs !== undefined && c.writeIoMs > 0 && c.writeIoMs <= (c.writeMs ?? 0) + 0.5),
         `every file went through the writer thread: ${JSON.stringify(later.map((c) => [c.id, c.writeMs, c.writeIoMs]))}`,
       );
       assert.deepEqual(compareWithFaultFree(readCommitted(join(dir, 'out')), COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 });
