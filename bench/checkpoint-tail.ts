@@ -15,7 +15,8 @@ import { percentiles, type Percentiles } from './stats.js';
  * file written or handed to the writer thread, the ack posted, the writer thread took the last
  * file and had it fsync'd and renamed; then on the main thread: the last ack taken, the last
  * writer's durable notice taken, both in (the checkpoint's duration), the folder fsync'd,
- * `_metadata` durable, `_latest` durable, tasks told it completed.
+ * `_metadata` durable, chk-N's entry in the checkpoint directory durable, tasks told it
+ * completed, and after that `_latest` durable.
  */
 export const TAIL_LEGS = [
   'startDelayMs',
@@ -25,8 +26,9 @@ export const TAIL_LEGS = [
   'ackTakenMs',
   'dirSyncedMs',
   'metadataMs',
-  'latestMs',
+  'rootSyncedMs',
   'completedMs',
+  'latestMs',
 ] as const;
 export type TailLeg = (typeof TAIL_LEGS)[number];
 
@@ -45,8 +47,9 @@ export const TAIL_LEG_NAMES: Record<TailLeg, string> = {
   ackTakenMs: 'all in',
   dirSyncedMs: 'dir synced',
   metadataMs: '_metadata',
-  latestMs: '_latest',
+  rootSyncedMs: 'root synced',
   completedMs: 'completed',
+  latestMs: '_latest',
 };
 
 /** One checkpoint's legs (those it has: an aligned one has no located or encoded leg). */
@@ -60,8 +63,9 @@ export function tailLegsOf(k: CheckpointStats): Partial<Record<TailLeg, number>>
     ackTakenMs: c?.ackTakenMs ?? k.durationMs,
     dirSyncedMs: c?.dirSyncedMs,
     metadataMs: c?.metadataMs,
-    latestMs: c?.latestMs,
+    rootSyncedMs: c?.rootSyncedMs,
     completedMs: c?.completedMs,
+    latestMs: c?.latestMs,
   };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Partial<Record<TailLeg, number>>;
 }

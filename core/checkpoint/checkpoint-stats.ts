@@ -106,10 +106,11 @@ export interface TriggerLegs {
 
 /**
  * The coordinator's part after the last ack (main thread), ms after the trigger: the last ack or
- * writer's durable notice taken (`ackTakenMs`, the checkpoint's `durationMs`), the state files' folder fsync'd
- * (`dirSyncedMs`), `_metadata` durable (`metadataMs`: the checkpoint exists from here), `_latest`
- * durable (`latestMs`), tasks told it completed (`completedMs`). Pruning older checkpoints comes
- * after, off the completion path.
+ * writer's durable notice taken (`ackTakenMs`, the checkpoint's `durationMs`), the state files'
+ * folder fsync'd (`dirSyncedMs`), `_metadata` durable (`metadataMs`: the checkpoint exists from
+ * here), chk-N's entry in the checkpoint directory durable (`rootSyncedMs`), tasks told it
+ * completed (`completedMs`). Off the completion path after that: `_latest` durable (`latestMs`,
+ * filled in when written), then pruning older checkpoints.
  */
 export interface CompletionLegs {
   ackTakenMs: number;
@@ -118,15 +119,16 @@ export interface CompletionLegs {
   durableTakenMs?: number;
   dirSyncedMs?: number;
   metadataMs?: number;
-  latestMs?: number;
+  rootSyncedMs?: number;
   completedMs: number;
+  latestMs?: number;
 }
 
 /** Marks the persist path leaves on its way (wall clock: timeOrigin + now); see CompletionLegs. */
 export interface PersistMarks {
   dirSyncedAt?: number;
   metadataAt?: number;
-  latestAt?: number;
+  rootSyncedAt?: number;
 }
 
 export interface CheckpointStats extends CheckpointPhases {

@@ -411,7 +411,7 @@ export class CheckpointCoordinator {
       ...(Number.isNaN(p.lastDurableAt) ? {} : { durableTakenMs: p.lastDurableAt - p.timestamp }),
       dirSyncedMs: after(marks.dirSyncedAt),
       metadataMs: after(marks.metadataAt),
-      latestMs: after(marks.latestAt),
+      rootSyncedMs: after(marks.rootSyncedAt),
       completedMs: wallNow() - p.timestamp,
     };
     this.stats.push({

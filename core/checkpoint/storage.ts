@@ -221,8 +221,14 @@ export class CheckpointStorage {
     );
   }
 
-  /** Make checkpoint `id` complete: write its metadata atomically. `marks`: when each step ended (wall clock). */
-  async commitMetadata(id: number, metadata: CheckpointMetadata, marks: PersistMarks = {}): Promise<void> {
+  /**
+   * Make checkpoint `id` complete: write its metadata atomically, and make chk-N's own entry
+   * durable. `marks`: when each step ended (wall clock). `recordLatest: false` leaves `_latest`
+   * to the caller (recordLatest), to write after it has told the tasks: a `_latest` that lags
+   * behind is harmless (latest() takes the newest complete chk-N it finds, and refuses only a
+   * `_latest` ahead of it), so it need not hold up the sinks' commits.
+   */
+  async commitMetadata(id: number, metadata: CheckpointMetadata, marks: PersistMarks = {}, recordLatest = true): Promise<void> {
     checkId(id);
     if (metadata.id !== id) throw fail(`metadata of checkpoint ${metadata.id} cannot complete checkpoint ${id}`);
     const chkDir = this.checkpointDir(id);
@@ -254,10 +260,20 @@ export class CheckpointStorage {
     await writeMetadataFile(chkDir, metadata);
     marks.metadataAt = wallNow();
     try {
-      // chk-N may have been created by another thread whose own sync of the root has not run yet.
+      // chk-N was created by a task's thread without a sync of the root: until this, a power
+      // cut could take the whole folder, after the sinks had committed on it.
       await syncDir(this.dir);
+    } catch (err) {
+      throw fail(`syncing checkpoint directory ${this.dir} failed`, err);
+    }
+    marks.rootSyncedAt = wallNow();
+    if (recordLatest) await this.recordLatest(id);
+  }
+
+  /** Records checkpoint `id` (complete) as the newest in `_latest`, durably. */
+  async recordLatest(id: number): Promise<void> {
+    try {
       await replaceDurably(join(this.dir, LATEST), `${JSON.stringify({ id })}\n`);
-      marks.latestAt = wallNow();
     } catch (err) {
       throw fail(`recording checkpoint ${id} as the latest in ${join(this.dir, LATEST)} failed`, err);
     }

@@ -14,6 +14,7 @@ import { CheckpointStorage } from '../checkpoint/storage.js';
 import type { FileDurable } from '../checkpoint/state-file-writer.js';
 import type { MessagePort } from 'node:worker_threads';
 import { messageOf, type Failure } from '../failure.js';
+import { wallNow } from '../channel/time-account.js';
 import type { JobEvents } from '../observe/job-events.js';
 import type { JobPlan } from './job-plan.js';
 import type { RestoreSpec, TaskCommand } from './messages.js';
@@ -76,15 +77,26 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         for (const c of cells) c.arm(id, unaligned ? BARRIER_FLAG_UNALIGNED : 0, dueAt);
         o.events?.checkpointTriggered(id, Math.floor(dueAt), 'checkpoint');
       },
-      persist: (metadata, marks) => storage.commitMetadata(metadata.id, metadata, marks),
+      // `_latest` after the tasks are told (see notifyComplete).
+      persist: (metadata, marks) => storage.commitMetadata(metadata.id, metadata, marks, false),
       settled: () => pruning,
       persistSavepoint: (metadata, targetRoot) => writeSavepoint(storage, metadata, targetRoot),
       notifyComplete: (id, final) => {
-        const stats = coordinator.stats[coordinator.stats.length - 1];
-        if (stats?.id === id) o.events?.checkpointCompleted(stats);
+        const last = coordinator.stats[coordinator.stats.length - 1];
+        const stats = last?.id === id ? last : undefined;
+        if (stats) o.events?.checkpointCompleted(stats);
         everyTask({ type: 'notify', id, final });
-        // Off the completion path (nothing waits for old checkpoints to go), one prune at a time.
+        const notifiedAt = wallNow();
+        // Off the completion path, one at a time: `_latest` (a lagging one is harmless, see
+        // commitMetadata), then pruning (nothing waits for old checkpoints to go).
         pruning = pruning
+          .then(() => storage.recordLatest(id))
+          .then(
+            () => {
+              if (stats?.completion) stats.completion.latestMs = stats.completion.completedMs + (wallNow() - notifiedAt);
+            },
+            (err) => o.warn(`could not record checkpoint ${id} as the latest in ${o.checkpointDir}: ${messageOf(err)}`),
+          )
           .then(() => storage.prune(o.retained))
           .catch((err) => o.warn(`could not prune old checkpoints in ${o.checkpointDir}: ${messageOf(err)}`));
       },

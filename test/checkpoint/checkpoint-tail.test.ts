@@ -1,7 +1,8 @@
 // The tail of an unaligned checkpoint under backpressure, by legs (issue 13): each leg is a
 // time after the trigger on the clock every thread shares, so one checkpoint's legs must read
 // as a timeline (first barrier → captured → files out → ack posted → last ack taken → all in →
-// folder synced → _metadata → _latest → completed), the writer thread's marks must fall after
+// folder synced → _metadata → root synced → completed → _latest, the last off the completion
+// path), the writer thread's marks must fall after
 // the files were handed over and before the checkpoint counted everything in (a task
 // acknowledges files still being written; the coordinator waits for the writer's notice that
 // each is durable), and `files` must be the number of state files the checkpoint's folder
@@ -55,8 +56,9 @@ describe('checkpoint tail legs', () => {
           c.ackTakenMs,
           c.dirSyncedMs,
           c.metadataMs,
-          c.latestMs,
+          c.rootSyncedMs,
           c.completedMs,
+          c.latestMs,
         ];
         assert.ok(
           timeline.every((t) => t !== undefined && t >= 0),

@@ -227,7 +227,21 @@ describe('checkpoint storage', () => {
     assert.equal((await s.latest())?.id, 4);
   });
 
-  it('syncs every state file, then the checkpoint directory once, before _metadata gets its name (strace)', async (t) => {
+  it('a _latest left behind (a crash after the tasks were told, before it was written) is harmless: latest() is the newest complete', async () => {
+    const s = freshStorage();
+    await complete(s, 1);
+    const h = await s.writeStateFile(2, 'count-0-keyed.bin', bytes('two'));
+    // As the coordinator's host commits: _latest is written later, off the completion path.
+    await s.commitMetadata(2, metadataFor(2, [h]), {}, false);
+    assert.equal(await s.recordedLatest(), 1);
+    const latest = await s.latest();
+    assert.equal(latest?.id, 2);
+    assert.equal(new TextDecoder().decode(await s.readStateFile(latest!.metadata.operators[0].subtasks[0].keyed!.file)), 'two');
+    await s.recordLatest(2);
+    assert.equal(await s.recordedLatest(), 2);
+  });
+
+  it('syncs every state file, then the checkpoint directory once, before _metadata gets its name, then the directory holding chk-N (strace)', async (t) => {
     // Tasks rename state files in without a directory fsync (it cost the slow task under
     // backpressure one fsync per file); the coordinator's one fsync of chk-N must come after
     // every state file's own fsync and rename and before the rename that creates _metadata.
@@ -256,6 +270,15 @@ describe('checkpoint storage', () => {
       assert.ok(renameTo(name) < dirSync, `${name} renamed before the directory sync`);
     }
     assert.ok(dirSync < metadata, 'the directory is synced before _metadata is renamed in');
+    // Then chk-N's own entry (created without a sync of its parent) is made durable, before the
+    // caller may tell the tasks; `_latest` comes after.
+    const all = r.stderr.split('\n').filter((l) => !l.includes('resumed>'));
+    const at = (re: RegExp) => all.findIndex((l) => re.test(l));
+    const metadataAll = at(new RegExp(`rename.*"${esc(join(chk, '_metadata'))}"`));
+    const rootSync = all.findIndex((l, i) => i > metadataAll && new RegExp(`fsync\\(\\d+<${esc(s.dir)}>\\)`).test(l));
+    const latest = at(new RegExp(`rename.*"${esc(join(s.dir, '_latest'))}"`));
+    assert.ok(metadataAll >= 0 && rootSync > metadataAll, `the checkpoint directory is synced after _metadata:\n${all.join('\n')}`);
+    assert.ok(latest > rootSync, '_latest is renamed in after that');
   });
 
   it('after a SIGKILL between state files and metadata, latest() is the previous checkpoint', async () => {
