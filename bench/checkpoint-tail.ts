@@ -75,6 +75,11 @@ export interface CheckpointTail {
   legs: Record<TailLeg, Percentiles>;
   /** State files per checkpoint (each one fsync), summed over tasks. */
   files: Percentiles;
+  /**
+   * Per checkpoint with a writer thread's marks: from its last file fsync'd and renamed to the
+   * coordinator having every ack and notice (the hops after the writer, and their run-queue waits).
+   */
+  afterSync: Percentiles;
   /** The longest checkpoint (by duration) and its legs: what one slow checkpoint was made of. */
   worst: { id: number; durationMs: number; legs: Partial<Record<TailLeg, number>> } | null;
 }
@@ -86,6 +91,9 @@ export function checkpointTail(checkpoints: CheckpointStats[]): CheckpointTail {
   return {
     legs: Object.fromEntries(TAIL_LEGS.map((leg) => [leg, percentiles(legs.flatMap((l) => l[leg] ?? []))])) as Record<TailLeg, Percentiles>,
     files: percentiles(checkpoints.flatMap((k) => k.files ?? [])),
+    afterSync: percentiles(
+      checkpoints.flatMap((k) => (k.syncedAtMs === undefined ? [] : [(k.completion?.ackTakenMs ?? k.durationMs) - k.syncedAtMs])),
+    ),
     worst: worst ? { id: worst.id, durationMs: worst.durationMs, legs: tailLegsOf(worst) } : null,
   };
 }
@@ -98,17 +106,17 @@ export function formatCheckpointTail(
   const out = [
     "  checkpoint tail legs (p50 / p99 / max ms after the trigger, each task-side leg the slowest task's): " +
       TAIL_LEGS.map((l) => TAIL_LEG_NAMES[l]).join(' → ') +
-      '; files per checkpoint (one fsync each)',
+      '; per checkpoint, last file fsynced → all in; files per checkpoint (one fsync each)',
   ];
   for (const x of rows) {
     const t = x.tail;
     if (t === undefined) continue;
-    const cell = (leg: TailLeg) => {
-      const q = t.legs[leg];
-      return q.p50 === null ? '—' : `${ms(q.p50)}/${ms(q.p99)}/${ms(q.max)}`;
-    };
+    const spread = (q: Percentiles) => (q.p50 === null ? '—' : `${ms(q.p50)}/${ms(q.p99)}/${ms(q.max)}`);
+    const cell = (leg: TailLeg) => spread(t.legs[leg]);
     const head = `  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}`;
-    out.push(`${head}  ${TAIL_LEGS.map((leg) => `${TAIL_LEG_NAMES[leg]} ${cell(leg)}`).join('  ')}  files ${ms(t.files.p50)}`);
+    out.push(
+      `${head}  ${TAIL_LEGS.map((leg) => `${TAIL_LEG_NAMES[leg]} ${cell(leg)}`).join('  ')}  fsynced → all in ${spread(t.afterSync)}  files ${ms(t.files.p50)}`,
+    );
     const w = t.worst;
     if (w)
       out.push(

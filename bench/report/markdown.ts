@@ -207,14 +207,22 @@ export function buildReport(info: RunInfo, r: SuiteResults, prefix: string): Rep
           ]),
       ),
       '',
-      "The tail of the exactly-once checkpoints by legs, p50 / p99 ms after the trigger, each task-side leg when the slowest task got there: its first barrier, every input's barrier located, state captured, in-flight data encoded, the writer thread took the last file and had it fsync'd, the reply taken at the task, the ack posted; then the main thread: the last ack taken (the duration), the folder fsync'd, `_metadata` and `_latest` durable, tasks told.",
+      "The tail of the exactly-once checkpoints by legs, p50 / p99 ms after the trigger, each task-side leg when the slowest task got there: its first barrier, every input's barrier located, state captured, in-flight data encoded, every file written or handed to the writer thread, the ack posted, the writer thread took the last file and had it fsync'd; then the main thread: the last ack taken, the last writer's durable notice taken, both in (the duration), the folder fsync'd, `_metadata` durable, the checkpoint directory fsync'd, tasks told, and after that `_latest` durable. *fsynced → all in* is per checkpoint: from the last file durable to the coordinator having everything (the hops after the writer).",
       '',
       table(
-        ['mode', 'ring', ...TAIL_LEGS.map((l) => TAIL_LEG_NAMES[l]), 'files'],
+        ['mode', 'ring', ...TAIL_LEGS.map((l) => TAIL_LEG_NAMES[l]), 'fsynced → all in', 'files'],
         b.rows.flatMap((x) =>
           x.tail === undefined
             ? []
-            : [[x.label ?? x.mode, `${x.ringCapacity / 1024} KiB`, ...TAIL_LEGS.map((l) => p50p99(x.tail!.legs[l])), ms(x.tail.files.p50)]],
+            : [
+                [
+                  x.label ?? x.mode,
+                  `${x.ringCapacity / 1024} KiB`,
+                  ...TAIL_LEGS.map((l) => p50p99(x.tail!.legs[l])),
+                  p50p99(x.tail.afterSync),
+                  ms(x.tail.files.p50),
+                ],
+              ],
         ),
       ),
       '',
