@@ -1,11 +1,11 @@
 /**
  * Where a chain forks: an operator whose records go to several chained consumers (and maybe to
- * its own task outputs) hands each record to every one of them in turn, uncopied (as Flink's
- * BroadcastingOutputCollector does with object reuse on). Operators leave their input alone, so
- * one object serves every branch; an operator that changes it in place is never chained beside
- * another (job-graph.ts). The record's timestamp is the task's one mutable field: a branch may
- * set it (a timestamp assigner, a bundle or window emitting), so each branch, and the caller,
- * gets it back.
+ * its own task outputs) hands each record to every one of them in turn, uncopied. Flink with
+ * object reuse on does the same (CopyingBroadcastingOutputCollector copies only the StreamRecord
+ * wrapper: value shared, timestamp per branch). Operators leave their input alone, so one object
+ * serves every branch; an operator that changes it in place is never chained beside another
+ * (job-graph.ts). The timestamp is the task's one mutable field here: a branch may set it (a
+ * timestamp assigner, a bundle or window emitting), so each branch, and the caller, gets it back.
  */
 import type { Collector } from '../contract/functions.js';
 import type { TaskTime } from '../time/task-time.js';
