@@ -373,7 +373,8 @@ export interface OutputSettings {
   batchSize: number;
   maxParallelism: number;
   subtask: number;
-  operatorUid: string;
+  /** The uid (or generated name) of the operator an edge starts at, for failures that name it. */
+  producerUid: (edge: JobEdge) => string;
   /** The uid (or generated name) of the operator an edge feeds, for failures that name it. */
   consumerUid: (edge: JobEdge) => string;
   /** The task's clock when its output records carry event timestamps. */
@@ -399,20 +400,83 @@ class SideOutput implements Collector<unknown> {
   }
 }
 
-export class TaskOutput implements Collector<unknown> {
-  readonly channels: Channel[] = [];
-  /** Writers of the main output (side-output edges excluded). */
-  private readonly edges: EdgeWriter[] = [];
+/**
+ * The outgoing edges of a set of edges' producers, as one operator sees them: a record it
+ * collects goes to its main-output edges, `sideOutput(tag)` to the edges of that tag, and a
+ * watermark to every channel of its edges. A chain's operators each get the view of their own
+ * edges (TaskOutput.viewOf), so in a chain that forks only that operator's consumers see it.
+ */
+export class OutputView implements Collector<unknown> {
+  private readonly main: EdgeWriter[] = [];
   private readonly single: EdgeWriter | undefined;
   private readonly sides = new Map<string, EdgeWriter[]>();
+  private readonly channels: Channel[] = [];
+
+  constructor(edges: readonly { edge: JobEdge; writer: EdgeWriter }[]) {
+    for (const { edge, writer } of edges) {
+      this.channels.push(...writer.channels);
+      if (edge.sideTag === undefined) this.main.push(writer);
+      else {
+        const list = this.sides.get(edge.sideTag) ?? [];
+        list.push(writer);
+        this.sides.set(edge.sideTag, list);
+      }
+    }
+    this.single = this.main.length === 1 ? this.main[0] : undefined;
+  }
+
+  /** Whether records collected here go anywhere (an operator may have side-output edges only). */
+  get hasMainOutput(): boolean {
+    return this.main.length > 0;
+  }
+
+  collect(value: unknown): void {
+    if (this.single !== undefined) this.single.collect(value);
+    else for (const e of this.main) e.collect(value);
+  }
+
+  /** The collector of a side-output tag, or undefined if no edge consumes that tag. */
+  sideOutput(tagId: string): Collector<unknown> | undefined {
+    const w = this.sides.get(tagId);
+    return w ? new SideOutput(w) : undefined;
+  }
+
+  /** A watermark (or, with idle, an idle status) to every consumer of these edges. */
+  emitWatermark(watermark: number, idle: boolean): void {
+    for (const ch of this.channels) ch.sendControl(FRAME_WATERMARK, idle ? WATERMARK_FLAG_IDLE : 0, 1, watermark);
+  }
+
+  /** Records a source should poll at once, at most `max` (see TaskOutput.pollSize). */
+  pollSize(max: number): number {
+    let n = max;
+    for (const e of this.main) {
+      const fill = e.recordsToFill();
+      if (fill < n) n = fill;
+    }
+    return n;
+  }
+}
+
+export class TaskOutput implements Collector<unknown> {
+  readonly channels: Channel[] = [];
+  /** Every edge of the task: what a task without a chain (and the tests) writes to. */
+  private readonly all: OutputView;
+  /** Per producing operator (stream node id): the view of its own edges. */
+  private readonly views = new Map<number, OutputView>();
 
   constructor(edges: JobEdge[], specs: OutputEdgeSpec[], s: OutputSettings) {
     const encoder = new BatchEncoder();
-    const where: ChannelOwner = { operatorUid: s.operatorUid, subtask: s.subtask, batchSize: s.batchSize, publishCounts: s.publishCounts };
     const gate = new Int32Array(s.gate);
+    const owners = new Map<number, ChannelOwner>();
+    const written: { edge: JobEdge; writer: EdgeWriter }[] = [];
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i];
       const spec = specs[i];
+      let where = owners.get(e.fromNode);
+      if (where === undefined) {
+        where = { operatorUid: s.producerUid(e), subtask: s.subtask, batchSize: s.batchSize, publishCounts: s.publishCounts };
+        owners.set(e.fromNode, where);
+      }
       const chans = spec.rings.map(
         (r, j) =>
           new Channel(
@@ -438,7 +502,7 @@ export class TaskOutput implements Collector<unknown> {
         case 'hash':
           w = new HashWriter(chans, e.keySelector!, s.maxParallelism, {
             keyedUid: s.consumerUid(e),
-            operatorUid: s.operatorUid,
+            operatorUid: where.operatorUid,
             subtask: s.subtask,
           });
           break;
@@ -447,30 +511,32 @@ export class TaskOutput implements Collector<unknown> {
           break;
       }
       w.time = s.time;
-      if (e.sideTag === undefined) this.edges.push(w);
-      else {
-        const list = this.sides.get(e.sideTag) ?? [];
-        list.push(w);
-        this.sides.set(e.sideTag, list);
-      }
+      written.push({ edge: e, writer: w });
     }
-    this.single = this.edges.length === 1 ? this.edges[0] : undefined;
+    this.all = new OutputView(written);
+    for (const from of owners.keys()) {
+      const own = written.filter((x) => x.edge.fromNode === from);
+      this.views.set(from, own.length === written.length ? this.all : new OutputView(own));
+    }
+  }
+
+  /** The view of the edges that start at stream node `nodeId`, or undefined if it has none. */
+  viewOf(nodeId: number): OutputView | undefined {
+    return this.views.get(nodeId);
   }
 
   collect(value: unknown): void {
-    if (this.single !== undefined) this.single.collect(value);
-    else for (const e of this.edges) e.collect(value);
+    this.all.collect(value);
   }
 
   /** The collector of a side-output tag, or undefined if no edge consumes that tag. */
   sideOutput(tagId: string): Collector<unknown> | undefined {
-    const w = this.sides.get(tagId);
-    return w ? new SideOutput(w) : undefined;
+    return this.all.sideOutput(tagId);
   }
 
   /** A watermark (or, with idle, an idle status) to every consumer. */
   emitWatermark(watermark: number, idle: boolean): void {
-    this.broadcastControl(FRAME_WATERMARK, idle ? WATERMARK_FLAG_IDLE : 0, 1, watermark);
+    this.all.emitWatermark(watermark, idle);
   }
 
   get hasPending(): boolean {
@@ -484,12 +550,7 @@ export class TaskOutput implements Collector<unknown> {
    * barrier) is bounded by the consumers' soft capacities too; `max` otherwise.
    */
   pollSize(max: number): number {
-    let n = max;
-    for (const e of this.edges) {
-      const fill = e.recordsToFill();
-      if (fill < n) n = fill;
-    }
-    return n;
+    return this.all.pollSize(max);
   }
 
   /**

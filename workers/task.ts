@@ -44,7 +44,7 @@ export class StreamTask {
   readonly gate: Gate;
   readonly output: TaskOutput | undefined;
   readonly input: InputGate | undefined;
-  /** Chained operators after the source (if any), head first. */
+  /** Chained operators after the source (if any), in the vertex's order (every one after its parent). */
   readonly operators: ChainOperator[] = [];
   readonly head: Collector<unknown>;
   /** Set when the head has two inputs: per input channel, the input (0 or 1) it feeds. */
@@ -116,7 +116,7 @@ export class StreamTask {
       batchSize: s.batchSize,
       maxParallelism: s.maxParallelism,
       subtask: spec.subtask,
-      operatorUid: displayName(vertex.nodes[vertex.nodes.length - 1]),
+      producerUid: (e) => displayName(plan.graph.nodes[e.fromNode]),
       consumerUid: (e) => displayName(plan.graph.nodes[e.toNode]),
       time: vertex.eventTime ? this.time : undefined,
       backPressure: this.backPressureTime,
@@ -151,10 +151,11 @@ export class StreamTask {
       );
     }
     // A source's side outputs (dead letters) leave through the task output, built after its
-    // reader; a source with a side output is the tail of its chain (it has two outputs).
+    // reader (side-output edges are never chained).
     let task: StreamTask | undefined;
-    const sideOutput = (tagId: string) => (task?.nodes.length === 1 ? task.output?.sideOutput(tagId) : undefined);
-    const nodes = await createNodeRuntimes(spec, plan.jobGraph.vertices[spec.vertex], plan.settings.maxParallelism, sideOutput);
+    const vertex = plan.jobGraph.vertices[spec.vertex];
+    const sideOutput = (tagId: string) => task?.output?.viewOf(vertex.nodes[0].id)?.sideOutput(tagId);
+    const nodes = await createNodeRuntimes(spec, vertex, plan.settings.maxParallelism, sideOutput);
     task = new StreamTask(spec, plan, nodes);
     return task;
   }

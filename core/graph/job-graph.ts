@@ -3,6 +3,11 @@
  * forward or rebalance, and chains operators joined by a forward edge of equal parallelism
  * into one vertex, so a record crosses a thread boundary only where the data must be
  * redistributed. One task runs per (vertex, subtask).
+ *
+ * A chain is a tree, as in Flink (StreamingJobGraphGenerator.isChainable): every chainable
+ * consumer of an operator joins its chain, however many consumers it has, and the records go to
+ * each of them by direct calls in the same thread; only the edges that cannot be chained leave
+ * the task, from whichever operator of the chain they start at.
  */
 import type { KeySelector } from '../contract/functions.js';
 import { EddyError } from '../failure.js';
@@ -14,7 +19,7 @@ export interface JobEdge {
   id: number;
   from: number; // vertex id
   to: number; // vertex id
-  /** The producing operator (the tail of `from`) and the consuming one (the head of `to`). */
+  /** The producing operator (any operator of `from`'s chain) and the consuming one (the head of `to`). */
   fromNode: number;
   toNode: number;
   partitioner: Partitioner;
@@ -27,13 +32,15 @@ export interface JobEdge {
 
 export interface JobVertex {
   id: number;
-  /** The chained operators, head first. */
+  /** The chained operators in topological order (head first, every operator after its chained parent). */
   nodes: StreamNode[];
+  /** Per entry of `nodes`: the index in `nodes` of the operator it is chained to (-1 for the head). */
+  parents: number[];
   parallelism: number;
   name: string;
   inputs: JobEdge[];
   outputs: JobEdge[];
-  /** The vertex's output records carry event timestamps (a timestamp assigner upstream). */
+  /** Some of the vertex's output records carry event timestamps (a timestamp assigner upstream). */
   eventTime: boolean;
 }
 
@@ -84,42 +91,32 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
     return requested as Partitioner;
   };
 
-  // A node joins its producer's chain when it is that producer's only consumer, through a
-  // forward edge, and has no other input.
+  // A node joins its producer's chain when it is fed by that producer alone, through a forward
+  // edge of equal parallelism on the main output, whatever else the producer feeds.
   const vertexOf: number[] = new Array(graph.nodes.length).fill(-1);
   const vertices: JobVertex[] = [];
   for (const node of graph.nodes) {
-    let chained = false;
-    if (node.inputs.length === 1 && node.kind !== 'source' && !node.twoInput) {
-      const e = node.inputs[0];
-      const producer = graph.nodes[e.from];
-      if (
-        producer.outputs.length === 1 &&
-        e.sideTag === undefined &&
-        partitionerOf(e.from, e.to, e.partitioning) === 'forward' &&
-        par[e.from] === par[node.id]
-      ) {
-        const v = vertices[vertexOf[e.from]];
-        v.nodes.push(node);
-        v.name += ` -> ${displayName(node)}`;
-        vertexOf[node.id] = v.id;
-        chained = true;
-      }
-    }
-    if (!chained) {
-      const v: JobVertex = {
-        id: vertices.length,
-        nodes: [node],
-        parallelism: par[node.id],
-        name: displayName(node),
-        inputs: [],
-        outputs: [],
-        eventTime: false,
-      };
-      vertices.push(v);
+    const e = node.inputs[0];
+    if (e !== undefined && chainable(graph, node, partitionerOf(e.from, e.to, e.partitioning), par)) {
+      const v = vertices[vertexOf[e.from]];
+      v.parents.push(v.nodes.findIndex((n) => n.id === e.from));
+      v.nodes.push(node);
       vertexOf[node.id] = v.id;
+      continue;
     }
+    vertexOf[node.id] = vertices.length;
+    vertices.push({
+      id: vertices.length,
+      nodes: [node],
+      parents: [-1],
+      parallelism: par[node.id],
+      name: '',
+      inputs: [],
+      outputs: [],
+      eventTime: false,
+    });
   }
+  for (const v of vertices) v.name = chainName(v, 0);
 
   const edges: JobEdge[] = [];
   for (const node of graph.nodes) {
@@ -142,8 +139,40 @@ export function buildJobGraph(graph: StreamGraph, settings: JobGraphSettings): J
     }
   }
   const eventTime = graph.eventTime();
-  for (const v of vertices) v.eventTime = eventTime[v.nodes[v.nodes.length - 1].id];
+  for (const v of vertices) v.eventTime = v.outputs.some((e) => eventTime[e.fromNode]);
   return { vertices, edges, maxParallelism: settings.maxParallelism, parallelism: par };
+}
+
+/**
+ * Whether `node` joins the chain of its one producer (Flink's isChainable, less what eddy has
+ * no notion of: slot sharing groups, chaining strategies, batch exchanges). A side-output edge
+ * stays a ring. An operator that changes its input record in place (`mutatesInput`) is chained
+ * only as its producer's one consumer: chained siblings, and the batches of the producer's
+ * outputs, hold the same object.
+ */
+function chainable(graph: StreamGraph, node: StreamNode, partitioner: Partitioner, par: number[]): boolean {
+  if (node.inputs.length !== 1 || node.kind === 'source' || node.twoInput) return false;
+  const e = node.inputs[0];
+  if (e.sideTag !== undefined || partitioner !== 'forward' || par[e.from] !== par[node.id]) return false;
+  return node.mutatesInput !== true || graph.nodes[e.from].outputs.length === 1;
+}
+
+/** Flink's chain name: `a -> b` along one child, `a -> (b, c)` where the chain forks. */
+function chainName(v: JobVertex, i: number): string {
+  const kids: string[] = [];
+  for (let k = i + 1; k < v.nodes.length; k++) if (v.parents[k] === i) kids.push(chainName(v, k));
+  const own = displayName(v.nodes[i]);
+  return kids.length === 0 ? own : kids.length === 1 ? `${own} -> ${kids[0]}` : `${own} -> (${kids.join(', ')})`;
+}
+
+/**
+ * The operators whose records leave the vertex (those with outgoing edges: one, or several in
+ * a chain that forks), or its last one when none do (a sink's vertex): a vertex's records out,
+ * bytes out and output watermark are theirs.
+ */
+export function exitNodes(v: JobVertex): StreamNode[] {
+  const exits = v.nodes.filter((n) => v.outputs.some((e) => e.fromNode === n.id));
+  return exits.length > 0 ? exits : [v.nodes[v.nodes.length - 1]];
 }
 
 /** The producer subtasks that feed consumer subtask `j` through edge `e`. */
@@ -165,7 +194,7 @@ export function fingerprint(g: JobGraph): string {
   return g.vertices
     .map(
       (v) =>
-        `${v.id}:${v.parallelism}:[${v.nodes.map((n) => `${n.kind}/${displayName(n)}`).join(',')}]<${v.inputs.map((e) => `${e.from}/${e.partitioner}${e.sideTag ? `/${e.sideTag}` : ''}`).join(',')}`,
+        `${v.id}:${v.parallelism}:[${v.nodes.map((n, i) => `${n.kind}/${displayName(n)}^${v.parents[i]}`).join(',')}]<${v.inputs.map((e) => `${e.from}/${e.partitioner}${e.sideTag ? `/${e.sideTag}` : ''}`).join(',')}`,
     )
     .join('|');
 }

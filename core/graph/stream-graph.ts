@@ -47,6 +47,12 @@ export interface StreamNode {
   assignsTimestamps?: boolean;
   /** A node with two logical inputs (connect, joins): its edges say which input they feed. */
   twoInput?: boolean;
+  /**
+   * The operator changes its input record in place (SQL's scan adding computed columns to a
+   * generator's fresh record). Operators must otherwise leave their input alone: a record is
+   * handed uncopied to every chained consumer of its producer (see job-graph.ts).
+   */
+  mutatesInput?: boolean;
   /** Key of the second input's records when a two-input node is keyed (the first is keySelector). */
   keySelector2?: KeySelector<unknown, unknown>;
   inputs: StreamEdge[];

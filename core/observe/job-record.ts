@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { CheckpointPhases, CheckpointStats, SnapshotKind, SubtaskAck } from '../checkpoint/coordinator.js';
 import { displayName } from '../graph/stream-graph.js';
+import { exitNodes } from '../graph/job-graph.js';
 import type { ExceptionEntry } from './failure-history.js';
 import type { JobEvents, StateQuery } from './job-events.js';
 import type { ObservedDeployment, ObservedPlan } from './observed-job.js';
@@ -95,13 +96,12 @@ export class JobRecord implements JobEvents {
     const s = this.series;
     s.t.push(Date.now() / 1000);
     this.plan.jobGraph.vertices.forEach((v, i) => {
-      const tail = this.sampler.subtasks[v.nodes[v.nodes.length - 1].id];
       const head = this.sampler.subtasks[v.nodes[0].id];
       // A sink emits nothing: its chart line is what it takes in.
       const perSecond =
         v.outputs.length === 0
           ? head.reduce((a, m) => a + m.numRecordsInPerSecond, 0)
-          : tail.reduce((a, m) => a + m.numRecordsOutPerSecond, 0);
+          : exitNodes(v).reduce((a, n) => a + this.sampler.subtasks[n.id].reduce((b, m) => b + m.numRecordsOutPerSecond, 0), 0);
       s.byVertex[i].push(perSecond);
     });
     if (s.t.length > SERIES_POINTS) {

@@ -53,12 +53,15 @@ interface TaskTotals {
   idleMs: number;
   backPressuredMs: number;
   bytesIn: number;
-  bytesOut: number;
+  /** Per operator of the chain (index in the vertex's nodes): bytes written to its outgoing edges. */
+  bytesOut: number[];
 }
 
 interface RingCursor {
   hdr: Int32Array;
   last: number;
+  /** An output ring: the index in its vertex's nodes of the operator whose edge it carries. */
+  node: number;
 }
 
 const ringHeader = (ring: SharedArrayBuffer) => new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
@@ -109,8 +112,16 @@ export class MetricsSampler {
       }
     }
     this.deployment = d;
-    this.inputs = d.tasks.map((t) => t.spec.inputs.map((i) => ({ hdr: ringHeader(i.ring), last: 0 })));
-    this.outputs = d.tasks.map((t) => t.spec.outputs.flatMap((o) => o.rings.map((r) => ({ hdr: ringHeader(r), last: 0 }))));
+    const g = this.plan.jobGraph;
+    this.inputs = d.tasks.map((t) => t.spec.inputs.map((i) => ({ hdr: ringHeader(i.ring), last: 0, node: 0 })));
+    this.outputs = d.tasks.map((t) => {
+      const v = g.vertices[t.spec.vertex];
+      // A task's outputs follow its vertex's edges, in order.
+      return t.spec.outputs.flatMap((o, e) => {
+        const node = v.nodes.findIndex((n) => n.id === v.outputs[e].fromNode);
+        return o.rings.map((r) => ({ hdr: ringHeader(r), last: 0, node }));
+      });
+    });
     this.seenIdle = d.tasks.map(() => 0);
     this.seenBackPressured = d.tasks.map(() => 0);
     // The baseline: the next sample's rates are over the time from here.
@@ -145,7 +156,7 @@ export class MetricsSampler {
       const vertex = g.vertices[spec.vertex];
       const c = new Float64Array(spec.counters);
       const key = `${vertex.id}/${s}`;
-      const totals = this.tasks.get(key) ?? { idleMs: 0, backPressuredMs: 0, bytesIn: 0, bytesOut: 0 };
+      const totals = this.tasks.get(key) ?? { idleMs: 0, backPressuredMs: 0, bytesIn: 0, bytesOut: vertex.nodes.map(() => 0) };
       this.tasks.set(key, totals);
       const idleNow = readAccount(c, TASK_IDLE_MS, TASK_IDLE_SINCE, now);
       const bpNow = readAccount(c, TASK_BACKPRESSURED_MS, TASK_BACKPRESSURED_SINCE, now);
@@ -160,16 +171,16 @@ export class MetricsSampler {
         bytesIn += advance(r, RING_READ_POS);
         inFill = Math.max(inFill, fill(r.hdr));
       }
-      let bytesOut = 0;
+      const bytesOut = vertex.nodes.map(() => 0);
       let outFill = 0;
       for (const r of this.outputs[k]) {
-        bytesOut += advance(r, RING_WRITE_POS);
+        bytesOut[r.node] += advance(r, RING_WRITE_POS);
         outFill = Math.max(outFill, fill(r.hdr));
       }
       totals.idleMs += idle;
       totals.backPressuredMs += bp;
       totals.bytesIn += bytesIn;
-      totals.bytesOut += bytesOut;
+      for (let i = 0; i < bytesOut.length; i++) totals.bytesOut[i] += bytesOut[i];
       // Not clamped: idle + back-pressured above 1000 ms/s would show an accounting error.
       const idleRate = perSecond(idle);
       const bpRate = perSecond(bp);
@@ -184,13 +195,13 @@ export class MetricsSampler {
         o.numRecordsOutPerSecond = perSecond(Math.max(0, recordsOut - o.numRecordsOut));
         o.numRecordsIn = Math.max(o.numRecordsIn, recordsIn);
         o.numRecordsOut = Math.max(o.numRecordsOut, recordsOut);
-        // Bytes cross the rings at the chain's ends: in at the head, out at the tail.
+        // Bytes cross the rings at the chain's ends: in at the head, out at each operator with
+        // outgoing edges (a chain that forks may have several).
         const head = i === 0;
-        const tail = i === vertex.nodes.length - 1;
         o.numBytesIn = head ? totals.bytesIn : 0;
-        o.numBytesOut = tail ? totals.bytesOut : 0;
+        o.numBytesOut = totals.bytesOut[i];
         o.numBytesInPerSecond = head ? perSecond(bytesIn) : 0;
-        o.numBytesOutPerSecond = tail ? perSecond(bytesOut) : 0;
+        o.numBytesOutPerSecond = perSecond(bytesOut[i]);
         // The operators of a chain share the task's thread, and so its time.
         o.idleTimeMsPerSecond = idleRate;
         o.backPressuredTimeMsPerSecond = bpRate;

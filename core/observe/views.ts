@@ -4,7 +4,7 @@
  * `plan`, `exceptionHistory`, checkpoint `counts` / `history`), plus the figures the page needs.
  */
 import { describeOrigin } from '../failure.js';
-import type { JobVertex } from '../graph/job-graph.js';
+import { exitNodes, type JobVertex } from '../graph/job-graph.js';
 import type { JobRecord, CheckpointEntry, ExceptionEntry, Series } from './job-record.js';
 import type { SubtaskMetrics } from './sampler.js';
 
@@ -141,9 +141,9 @@ export function buildJobViews(r: JobRecord): JobViews {
 /** One vertex (chain of operators): its figures summed over subtasks, and each subtask's operators. */
 function vertexView(r: JobRecord, v: JobVertex): VertexView & { subtasks: SubtaskView[] } {
   const head = v.nodes[0];
-  const tail = v.nodes[v.nodes.length - 1];
   const headM = r.sampler.subtasks[head.id];
-  const tailM = r.sampler.subtasks[tail.id];
+  // Every subtask of every operator whose records leave the vertex (several where its chain forks).
+  const tailM = exitNodes(v).flatMap((n) => r.sampler.subtasks[n.id]);
   const busy = max(headM.map((m) => m.busyTimeMsPerSecond)) / 10;
   const bp = max(headM.map((m) => m.backPressuredTimeMsPerSecond)) / 10;
   const subtasks: SubtaskView[] = headM.map((_, st) => ({

@@ -152,9 +152,11 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
   const fns = computed.map((c) => [c.name, c.fn.fn] as const);
   const detail = `${t.name}${computed.length ? ` + computed ${computed.map((c) => c.name).join(', ')}` : ''}`;
   // Records straight from a generator (nexmark, datagen) or from toRow are fresh objects:
-  // computed columns are added in place rather than by a copy per record.
-  const inPlace = (): AnyStream =>
-    source$
+  // computed columns are added in place rather than by a copy per record. The generator's
+  // record is the source's output, which its other consumers see too: such a scan is chained
+  // only as the source's one consumer (mutatesInput).
+  const inPlace = (): AnyStream => {
+    const scan = source$
       .map((raw: unknown) => {
         const row = toRow ? toRow(raw) : (raw as Row);
         for (const [name, fn] of fns) row[name] = fn(row);
@@ -162,6 +164,9 @@ function scan(t: TableDef, pos: { line: number; col: number }, ctx: PlanContext)
       })
       .uid(ctx.uids.next('calc', `row of ${detail}`))
       .name(`sql:scan ${t.name}`);
+    scan.node.mutatesInput = toRow === undefined;
+    return scan;
+  };
   if (toRow) return { stream: inPlace(), ...props };
   // Rows are the generator's records: computed columns stay pending, so a WHERE and SELECT
   // over the table fuse with them into one operator (and an unused one is never computed).

@@ -59,7 +59,7 @@ async function barrierWaits(capacity: number, slowdown: number): Promise<[number
     batchSize: 2048,
     maxParallelism: 128,
     subtask: 0,
-    operatorUid: 'source',
+    producerUid: () => 'source',
     consumerUid: () => 'sink',
     gate: createGate(),
   });

@@ -92,7 +92,7 @@ test('a producer keeps within the soft capacity and sends batches by bytes', asy
     batchSize: 2048,
     maxParallelism: 128,
     subtask: 0,
-    operatorUid: 'p',
+    producerUid: () => 'p',
     consumerUid: () => 'c',
     gate: createGate(),
   });
@@ -161,7 +161,7 @@ for (const timed of [false, true])
       batchSize: 4096,
       maxParallelism: 128,
       subtask: 0,
-      operatorUid: 'p',
+      producerUid: () => 'p',
       consumerUid: () => 'c',
       gate: createGate(),
       ...(time ? { time } : {}),

@@ -18,10 +18,15 @@ import { planJob, type JobPlan } from '../../core/runtime/job-plan.js';
 
 const WHERE = 'checkpoint 4 in /tmp/chk';
 
-/** One source feeding a forward edge (it has three outputs, so nothing chains to it), a rebalance edge and a hash edge. */
+/**
+ * One source feeding a forward edge (into an operator that also reads an empty second source:
+ * with two inputs it is not chained), a rebalance edge and a hash edge.
+ */
 const mixed = defineJob((env) => {
   const events = env.fromSource(Sources.generator({ count: 10, fn: (i) => ({ i, key: i % 3 }) }), 'events').uid('events');
+  const none = env.fromSource(Sources.generator({ count: 0, fn: (i) => ({ i, key: 0 }) }), 'none').uid('none');
   events
+    .union(none)
     .map((x) => x)
     .uid('slow')
     .sinkTo(Sinks.discard())
@@ -114,7 +119,7 @@ test('at the same parallelism every edge restores as it was', () => {
   )!;
   assert.deepEqual(
     edges.map((e) => e.mode),
-    ['same', 'same', 'same'],
+    ['same', 'same', 'same', 'same'],
   );
   assert.deepEqual(
     edges.map((e) => e.stored),

@@ -71,7 +71,7 @@ async function runSchedule(seed: number): Promise<boolean> {
       batchSize: 1 + Math.floor(r() * 40),
       maxParallelism: 128,
       subtask: c,
-      operatorUid: `p${c}`,
+      producerUid: () => `p${c}`,
       consumerUid: () => 'consumer',
       gate: producerGates[c],
       ...(clock ? { time: clock } : {}),

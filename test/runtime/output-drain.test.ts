@@ -22,7 +22,7 @@ function setup() {
     batchSize: 16,
     maxParallelism: 128,
     subtask: 0,
-    operatorUid: 'test',
+    producerUid: () => 'test',
     consumerUid: () => 'consumer',
     gate: taskGate,
   });
