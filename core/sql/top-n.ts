@@ -1,12 +1,13 @@
 /**
  * Top-N, Flink's pattern: `SELECT … FROM (SELECT …, ROW_NUMBER() OVER (PARTITION BY … ORDER BY …)
- * AS rn FROM …) WHERE rn <= N`, planned onto sqlchange's topN (a changelog of the top rows).
+ * AS rn FROM …) WHERE rn <= N`, planned onto sqlchange's topN (a changelog of the top rows), record by
+ * record whatever `table.exec.mini-batch.*` says, as Flink's StreamExecRank.
  */
 import type { DataStream } from '../api/datastream.js';
 import type { Expr, Over, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
-import { filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './plan-steps.js';
+import { filter, planFromWhere, project, qualify, type PlanContext } from './plan-steps.js';
 import type { Rel } from './relation.js';
 import { appendOnlyTopN, topN, type ChangeRow, type TopNOptions } from './runtime/index.js';
 import { generate, generated } from './codegen.js';
@@ -77,7 +78,7 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const partitioned = partitionedBy(rel, p.over.partitionBy);
   const uid = ctx.uids.next(
     'rank',
-    `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog' : 'append-only'} input${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${miniBatchNote(ctx)})`,
+    `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog input' : p.n === 1 ? 'append-only input, one row per partition' : 'append-only input'}${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}, per record)`,
   );
   const opts: TopNOptions = {
     partitionBy,
@@ -88,7 +89,6 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
     n: p.n,
     rowNumberColumn: wantsRn ? '$rn' : undefined,
     ttlMs: ctx.ttlMs,
-    miniBatch: ctx.miniBatch,
     partitioned,
     uid,
   };

@@ -37,15 +37,16 @@ describe('SQL mini-batch settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-sql-mb-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('off by default; SET turns it on for the GROUP BY and the Top-N, as EXPLAIN shows', () => {
+  it('off by default; SET turns it on for the GROUP BY, never for the Top-N (as Flink: a rank runs per record), as EXPLAIN shows', () => {
     const off = plans('');
     assert.equal(off.length, 2);
     for (const line of off) assert.doesNotMatch(line, /mini-batch/);
-    const on = plans(
+    const [group, rank] = plans(
       `SET 'table.exec.mini-batch.enabled' = 'true'; SET 'table.exec.mini-batch.allow-latency' = '2 s'; SET 'table.exec.mini-batch.size' = '5000';`,
     );
-    assert.equal(on.length, 2);
-    for (const line of on) assert.match(line, /mini-batch 2000 ms \/ 5000 rows/);
+    assert.match(group!, / group .*mini-batch 2000 ms \/ 5000 rows/);
+    assert.match(rank!, / rank .*per record/);
+    assert.doesNotMatch(rank!, /mini-batch/);
   });
 
   it('a configuration file, then --arg key=value over it, then SET over both', () => {
