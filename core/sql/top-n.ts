@@ -1,13 +1,14 @@
 /**
  * Top-N, Flink's pattern: `SELECT … FROM (SELECT …, ROW_NUMBER() OVER (PARTITION BY … ORDER BY …)
  * AS rn FROM …) WHERE rn <= N`, planned onto sqlchange's topN (a changelog of the top rows), record by
- * record whatever `table.exec.mini-batch.*` says, as Flink's StreamExecRank.
+ * record whatever `table.exec.mini-batch.*` says, as Flink's StreamExecRank; only a Top-1 over
+ * inserts by one time attribute, which Flink plans as a deduplication, takes mini-batch.
  */
 import type { DataStream } from '../api/datastream.js';
 import type { Expr, Over, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
-import { filter, planFromWhere, project, qualify, type PlanContext } from './plan-steps.js';
+import { filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './plan-steps.js';
 import type { Rel } from './relation.js';
 import { appendOnlyTopN, topN, type ChangeRow, type TopNOptions } from './runtime/index.js';
 import { generate, generated } from './codegen.js';
@@ -76,9 +77,13 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
   const partitioned = partitionedBy(rel, p.over.partitionBy);
+  // Flink plans a Top-1 over inserts by one time attribute as a deduplication, which (unlike its ranks) takes mini-batch.
+  const order = p.over.orderBy;
+  const dedup =
+    p.n === 1 && !rel.updating && order.length === 1 && order[0]!.e.k === 'ref' && fieldOf(order[0]!.e, rel)?.key === rel.rowtime;
   const uid = ctx.uids.next(
     'rank',
-    `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog input' : p.n === 1 ? 'append-only input, one row per partition' : 'append-only input'}${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}, per record)`,
+    `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog input' : p.n === 1 ? 'append-only input, one row per partition' : 'append-only input'}${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${dedup ? ', a deduplication by its time attribute' + (miniBatchNote(ctx) || ', per record') : ', per record'})`,
   );
   const opts: TopNOptions = {
     partitionBy,
@@ -89,6 +94,7 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
     n: p.n,
     rowNumberColumn: wantsRn ? '$rn' : undefined,
     ttlMs: ctx.ttlMs,
+    miniBatch: dedup ? ctx.miniBatch : undefined,
     partitioned,
     uid,
   };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
-import { APPEND_TOP_INPUT, randomTopInput } from './jobs/emission-job.js';
+import { APPEND_TOP_INPUT, DEDUP_BUNDLE, randomTopInput } from './jobs/emission-job.js';
 
 type Row = Record<string, unknown>;
 type Change = { kind: string; row: Row };
@@ -122,6 +122,29 @@ describe('changelog emission', () => {
       assert.ok(random.length > 7 * 2 && random.length < 300, `the random input updates some tops and not others (${random.length})`);
       assert.deepEqual(collected[`random-top1-${rn}-out`], random, `300 random rows (rn ${rn})`);
     }
+  });
+
+  it('a mini-batched Top-1 (a deduplication): per bundle, each partition changed at most once, to its best row so far', async () => {
+    const { collected } = await result();
+    // Bundles of DEDUP_BUNDLE rows in arrival order; within one, the partitions in the order they first came.
+    const input = randomTopInput();
+    const top = new Map<unknown, Row>();
+    const expected: Change[] = [];
+    for (let at = 0; at < input.length; at += DEDUP_BUNDLE) {
+      const best = new Map<unknown, Row>();
+      for (const r of input.slice(at, at + DEDUP_BUNDLE))
+        if (!best.has(r.p) || (r.v as number) > (best.get(r.p)!.v as number)) best.set(r.p, r);
+      for (const [p, r] of best) {
+        const old = top.get(p);
+        if (old === undefined) expected.push({ kind: '+I', row: r });
+        else if ((r.v as number) > (old.v as number)) expected.push({ kind: '-U', row: old }, { kind: '+U', row: r });
+        else continue;
+        top.set(p, r);
+      }
+    }
+    const perRecord = expectedTop(input, 1, false);
+    assert.ok(expected.length < perRecord.length, `bundles fold updates (${expected.length} against ${perRecord.length} per record)`);
+    assert.deepEqual(collected['dedup-mb-out'], expected);
   });
 
   it('append-only Top-2 (AppendOnlyTopNFunction): a row entering shifts the ranks after it; one below the top 2 emits nothing', async () => {

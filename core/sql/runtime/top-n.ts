@@ -2,7 +2,7 @@
  * Top-N per partition: `ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) AS rn … WHERE rn <= N`
  * (Flink's rank functions, which Flink runs record by record under a KeyedProcessOperator and
  * never mini-batched: `table.exec.mini-batch.*` reaches its deduplicate and aggregate operators
- * only).
+ * only; a Top-1 ordered by a time attribute is such a deduplication).
  *
  * State per partition, one value: its rows sorted by ORDER BY (equal ones in arrival order).
  * Over an insert-only input only the top n are kept (a row below them can never rise); over a
@@ -14,7 +14,8 @@
  *   `{ kind, row }` per record to build, send and read; a row that sorts after the n-th is
  *   dropped after one comparison, and one that enters shifts the ranks after it. With n = 1 it
  *   is Flink's FastTop1Function: the partition's one row is replaced, and -U/+U emitted, only
- *   by a row that sorts strictly before it.
+ *   by a row that sorts strictly before it. A Top-1 by one time attribute is Flink's
+ *   deduplication, the one case mini-batch reaches (`miniBatch`).
  *
  * All keep the same state, so a savepoint restores into any of them.
  */
@@ -22,6 +23,7 @@ import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
 import type { StateOptions } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
+import { keyedBundleOperator, type BundleFunction, type BundleTrigger } from '../../operators/keyed-bundle.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';
 import { keyForKeyBy, rowId, ttlOptions } from './keys.js';
 
@@ -54,6 +56,13 @@ export interface TopNOptions {
    * on the same key emitted): the Top-N keys it in place, with no exchange, and chains onto it.
    */
   partitioned?: boolean;
+  /**
+   * Mini-batch, for a Top-1 over an append-only input that Flink plans as a deduplication (ORDER
+   * BY one time attribute: StreamExecDeduplicate, which takes `table.exec.mini-batch.*`; its rank
+   * operators never do): a bundle keeps each partition's best row, and its end emits the net
+   * change once. Ignored for any other Top-N.
+   */
+  miniBatch?: BundleTrigger;
   /** uid of the Top-N operator. */
   uid: string;
   /** The ORDER BY as one comparator (the planner generates it); default: built from `orderBy`. */
@@ -114,6 +123,17 @@ export function appendOnlyTopN(input: DataStream<Row>, opts: TopNOptions): DataS
   const stateOpts = ttlOptions(opts.ttlMs);
   const key = (r: Row): unknown => keyForKeyBy(opts.partitionBy(r));
   const keyed = opts.partitioned === true ? input.reinterpretAsKeyedStream(key) : input.keyBy(key);
+  if (opts.n === 1 && opts.miniBatch !== undefined) {
+    // The bundle's best row per partition (the first among equals), applied as one row at its end.
+    const best: BundleFunction<Row, Row, ChangeRow> = {
+      addInput: (kept, row) => (kept === undefined || compare(row, kept) < 0 ? row : kept),
+      finishKey: top1(opts, compare, stateOpts),
+    };
+    return keyed
+      .addOperator<ChangeRow>('bundle', keyedBundleOperator(best, opts.miniBatch), true)
+      .uid(opts.uid)
+      .name('sql:topN(1, append-only) mini-batch');
+  }
   const fn = opts.n === 1 ? top1(opts, compare, stateOpts) : topRows(opts, compare, stateOpts);
   return keyed.process<ChangeRow>(fn).uid(opts.uid).name(`sql:topN(${opts.n}, append-only)`);
 }

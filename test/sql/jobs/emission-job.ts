@@ -41,6 +41,9 @@ export function randomTopInput(): Row[] {
   return Array.from({ length: 300 }, (_, id) => ({ p: Math.floor(r() * 7), id, v: Math.floor(r() * 6) }));
 }
 
+/** Rows per bundle of the mini-batched Top-1 (a deduplication). */
+export const DEDUP_BUNDLE = 16;
+
 /** Top 2 by v DESC of one partition over a changelog. */
 export const TOPN_INPUT: ChangeRow[] = [
   { kind: '+I', row: { id: 1, v: 10 } },
@@ -107,4 +110,15 @@ export default defineJob((env) => {
       }
     }
   }
+  // A Top-1 as a deduplication (the planner's case for ORDER BY a time attribute) in bundles of DEDUP_BUNDLE rows.
+  const dedupIn = env.fromSource(Sources.fromElements(...randomTopInput()), 'dedup-in').uid('dedup-in');
+  appendOnlyTopN(dedupIn, {
+    uid: 'dedup-mb',
+    partitionBy: (r) => r.p,
+    orderBy: [{ value: (r) => r.v, desc: true }],
+    n: 1,
+    miniBatch: { size: DEDUP_BUNDLE, latencyMs: 60_000 },
+  })
+    .sinkTo(Sinks.collect<ChangeRow>())
+    .uid('dedup-mb-out');
 });
