@@ -6,10 +6,10 @@
 import type { DataStream } from '../api/datastream.js';
 import type { AggregateFunction } from '../contract/state.js';
 import type { WindowContext } from '../operators/window.js';
-import type { Expr, Select, SelectItem } from './ast.js';
+import type { Expr, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type Row } from './expressions.js';
-import { filter, miniBatchNote, project, selectList, uniqueKeys, type PlanContext } from './plan-steps.js';
+import { copiedColumns, filter, miniBatchNote, project, type PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel } from './relation.js';
 import { appendOnlyGroupAggregate, groupAggregate, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
@@ -181,7 +181,7 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   checkGrouped(s, scope, rel);
   // A select list of plain group columns and aggregate calls (no HAVING) is the group
   // aggregate's own output row: no calc after it copies every change into a new one.
-  const copies = !windowed && !s.having ? plainCopies(s.items, scope) : undefined;
+  const copies = !windowed && !s.having ? copiedColumns(s.items, scope) : undefined;
 
   let out: Rel = windowed
     ? windowAggregate(
@@ -212,30 +212,6 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   out = { ...out, fields };
   if (s.having) out = filter(out, s.having, ctx, scope);
   return project(out, s.items, ctx, scope);
-}
-
-/**
- * The select list as the columns of the aggregated row it copies (a group column, or an
- * aggregate's column), with the fields it makes; undefined when an item computes anything.
- */
-function plainCopies(
-  items: SelectItem[],
-  scope: { fields: Field[]; computed: Map<string, Field> },
-): { fields: Field[]; columns: Array<[string, string]> } | undefined {
-  const list = selectList(items, scope);
-  const from = list.map((l) => scope.computed.get(exprKey(l.e))?.key ?? (l.e.k === 'ref' ? plainKey(l.e, scope.fields) : undefined));
-  if (from.some((k) => k === undefined)) return undefined;
-  const keys = uniqueKeys(list.map((l) => l.name));
-  return {
-    fields: keys.map((k, i) => ({ name: k, key: k, type: list[i]!.c.type })),
-    columns: keys.map((k, i) => [k, from[i]!]),
-  };
-}
-
-/** The key of the field a reference reads as it is (not a sub-field, not an accessor). */
-function plainKey(e: Expr & { k: 'ref' }, fields: readonly Field[]): string | undefined {
-  const r = resolveRef(fields, e);
-  return r.path.length === 0 && r.field.get === undefined ? r.key : undefined;
 }
 
 /** The input column an aggregate call reads when its one argument is a plain top-level column. */

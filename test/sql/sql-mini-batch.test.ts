@@ -49,6 +49,22 @@ describe('SQL mini-batch settings', () => {
     assert.doesNotMatch(rank!, /mini-batch/);
   });
 
+  it('a select list that only copies columns is built by the operator itself: no calc after the GROUP BY or the rank', () => {
+    // Into blackhole tables (print would add its formatting calc).
+    const sinks = `CREATE TABLE g (auction BIGINT, hi BIGINT) WITH ('connector' = 'blackhole');
+      CREATE TABLE t (auction BIGINT, price BIGINT, rn BIGINT) WITH ('connector' = 'blackhole');`;
+    const explain = (q: string): string[] => {
+      const [r] = new SqlSession(new StreamExecutionEnvironment({})).execute(`${DDL}\n${sinks}\n${q}`).filter((x) => x.kind === 'explain');
+      assert.ok(r?.kind === 'explain');
+      return r.plan.split('\n').map((l) => l.split(/\s+/)[1]!);
+    };
+    const into = (q: string, table: string): string => q.replace('EXPLAIN SELECT', `EXPLAIN INSERT INTO ${table} SELECT`);
+    assert.deepEqual(explain(into(GROUP, 'g')), ['source', 'group', 'sink']);
+    assert.deepEqual(explain(into(TOP, 't')), ['source', 'rank', 'sink']);
+    // A computed column still needs its calc.
+    assert.deepEqual(explain(into(GROUP.replace('MAX(price) AS hi', 'MAX(price) + 1 AS hi'), 'g')), ['source', 'group', 'calc', 'sink']);
+  });
+
   it('a configuration file, then --arg key=value over it, then SET over both', () => {
     const conf = join(dir, 'conf.yaml');
     writeFileSync(

@@ -69,8 +69,11 @@ export interface TopNOptions {
   compare?: (a: Row, b: Row) => number;
   /** Whether two rows are equal by value (a rank whose row is equal is not updated); default: by {@link rowId}. */
   sameRow?: (a: Row, b: Row) => boolean;
-  /** The output row of `row` at rank `rank` (with `rowNumberColumn`); default: a copy with the rank added. */
-  withRank?: (row: Row, rank: number) => Row;
+  /**
+   * The output row of `row` at rank `rank` (the planner folds the select list over the rank into
+   * it); default: the row itself, or with `rowNumberColumn` a copy with the rank added.
+   */
+  output?: (row: Row, rank: number) => Row;
 }
 
 /** The state's name: the partition's rows, sorted. */
@@ -192,8 +195,8 @@ function topRows(opts: TopNOptions, compare: (a: Row, b: Row) => number, stateOp
       }
       if (held < n) out.collect({ kind: '+I', row: ranked(held === at ? row : rows[held - 1], held + 1) });
     } else {
-      if (held >= n) out.collect({ kind: '-D', row: rows[n - 1] });
-      out.collect({ kind: '+I', row });
+      if (held >= n) out.collect({ kind: '-D', row: ranked(rows[n - 1], n) });
+      out.collect({ kind: '+I', row: ranked(row, at + 1) });
     }
     rows.splice(at, 0, row);
     if (rows.length > n) rows.length = n;
@@ -201,11 +204,12 @@ function topRows(opts: TopNOptions, compare: (a: Row, b: Row) => number, stateOp
   };
 }
 
-/** The output row of a ranked row: the row itself, or with `rowNumberColumn` a row with its rank. */
+/** The output row of a ranked row (`output`, or the row itself, or with `rowNumberColumn` a row with its rank). */
 function outputOf(opts: TopNOptions): (row: Row, rank: number) => Row {
   const column = opts.rowNumberColumn;
+  if (opts.output !== undefined) return opts.output;
   if (column === undefined) return (row) => row;
-  return opts.withRank ?? ((row: Row, rank: number) => ({ ...row, [column]: rank }));
+  return (row, rank) => ({ ...row, [column]: rank });
 }
 
 function sameRowOf(opts: TopNOptions): (a: Row, b: Row) => boolean {
@@ -223,20 +227,20 @@ function insertKept(rows: Row[], row: Row, n: number, compare: (a: Row, b: Row) 
 
 /** How a Top-N emits the difference between its top rows before and after. */
 function emitterOf(opts: TopNOptions): (before: Row[], after: Row[], out: Collector<ChangeRow>) => void {
-  if (opts.rowNumberColumn === undefined) return emitSetChanges;
+  const output = outputOf(opts);
+  if (opts.rowNumberColumn === undefined) return (before, after, out) => emitSetChanges(before, after, output, out);
   const same = sameRowOf(opts);
-  const withRank = outputOf(opts);
-  return (before, after, out) => emitRankChanges(before, after, same, withRank, out);
+  return (before, after, out) => emitRankChanges(before, after, same, output, out);
 }
 
 /** Without a row number: the rows that left the top n (-D), then those that entered (+I). */
-function emitSetChanges(before: Row[], after: Row[], out: Collector<ChangeRow>): void {
+function emitSetChanges(before: Row[], after: Row[], output: (row: Row, rank: number) => Row, out: Collector<ChangeRow>): void {
   // A top few is searched as it is: two Sets per change cost more than that.
   const small = before.length <= SMALL_TOP && after.length <= SMALL_TOP;
   const was = small ? before : new Set(before);
   const is = small ? after : new Set(after);
-  for (const r of before) if (!holds(is, r)) out.collect({ kind: '-D', row: r });
-  for (const r of after) if (!holds(was, r)) out.collect({ kind: '+I', row: r });
+  for (let i = 0; i < before.length; i++) if (!holds(is, before[i])) out.collect({ kind: '-D', row: output(before[i], i + 1) });
+  for (let i = 0; i < after.length; i++) if (!holds(was, after[i])) out.collect({ kind: '+I', row: output(after[i], i + 1) });
 }
 
 function holds(rows: Row[] | Set<Row>, r: Row): boolean {
