@@ -9,14 +9,14 @@ import type { WindowContext } from '../operators/window.js';
 import type { Expr, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { AGGREGATES, compile, type Compiled, type Row } from './expressions.js';
-import { filter, miniBatchNote, project, type PlanContext } from './plan-steps.js';
+import { copiedColumns, filter, miniBatchNote, project, type PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel } from './relation.js';
-import { groupAggregate, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
+import { appendOnlyGroupAggregate, groupAggregate, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
-import { calcOf, insertChanges, memoized, narrowed, pendingCalc, pendingRel, relProps, withColumns } from './calc.js';
+import { calcOf, memoized, narrowed, pendingCalc, pendingRel, relProps, withColumns } from './calc.js';
 import { TumblingEventTimeWindows } from '../api/windows.js';
 import { keySelector, NULL_KEY } from './keys.js';
 import { columnFn, type ColumnFn } from './row-builder.js';
@@ -177,6 +177,12 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
     : [];
   const fields = [...groupFields, ...windowFields, ...aggFields];
 
+  const scope = { fields, computed };
+  checkGrouped(s, scope, rel);
+  // A select list of plain group columns and aggregate calls (no HAVING) is the group
+  // aggregate's own output row: no calc after it copies every change into a new one.
+  const copies = !windowed && !s.having ? copiedColumns(s.items, scope) : undefined;
+
   let out: Rel = windowed
     ? windowAggregate(
         narrowed(rel, usedKeys(rel, w!, [...groupExprs, ...aggs.map((a) => a.e)]), ctx.uids),
@@ -196,10 +202,14 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
         aggs,
         ctx,
         s,
+        copies?.columns,
       );
+  if (copies !== undefined) {
+    const outKey = (from: string): string | undefined => copies.columns.find((c) => c[1] === from)?.[0];
+    const uniqueKey = out.uniqueKey?.map(outKey);
+    return { ...out, fields: copies.fields, uniqueKey: uniqueKey?.every((k) => k !== undefined) ? (uniqueKey as string[]) : undefined };
+  }
   out = { ...out, fields };
-  const scope = { fields, computed };
-  checkGrouped(s, scope, rel);
   if (s.having) out = filter(out, s.having, ctx, scope);
   return project(out, s.items, ctx, scope);
 }
@@ -584,16 +594,16 @@ function groupAggregateRel(
   aggs: AggCall[],
   ctx: PlanContext,
   s: Select,
+  output: Array<[string, string]> | undefined,
 ): Rel {
   // Group expressions that are not plain columns are computed into the row first ($g0, …).
   const extra = groupFields
     .map((f, i) => (f.key === `$g${i}` ? ([f.key, keys[i]!.fn] as const) : undefined))
     .filter((x) => x !== undefined);
   let input: AnyStream;
-  if (!rel.updating) {
-    // Appended rows: the group keys are columns of the pending calc, which emits the changes itself.
-    input = insertChanges(extra.length === 0 ? rel : withGroupKeys(rel, groupExprs, groupFields, ctx), ctx.uids, 'rows as +I changes');
-  } else if (extra.length === 0) input = rel.stream;
+  // Appended rows go in as they are (the group keys columns of the pending calc): no change wrapper per row.
+  if (!rel.updating) input = (extra.length === 0 ? rel : withGroupKeys(rel, groupExprs, groupFields, ctx)).stream;
+  else if (extra.length === 0) input = rel.stream;
   else {
     const add = (row: Row): Row => {
       const o: Row = { ...row };
@@ -613,18 +623,14 @@ function groupAggregateRel(
   }));
   const uid = ctx.uids.next(
     'group',
-    `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog${miniBatchNote(ctx)})`,
+    `GROUP BY [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name).join(', ') || 'none'} (changelog${rel.updating ? '' : ' of an append-only input'}${miniBatchNote(ctx)})`,
   );
   // Over inserts only, MIN and MAX keep their extreme, not every value (an insert-only input is
-  // such a state's only reader, and a savepoint's multiset is read as it was).
-  const stream = groupAggregate(input as DataStream<ChangeRow>, {
-    groupBy: groupFields.map((f) => f.key),
-    aggregates: specs,
-    insertOnlyInput: !rel.updating,
-    ttlMs: ctx.ttlMs,
-    miniBatch: ctx.miniBatch,
-    uid,
-  });
+  // such a state's only reader, and a savepoint's multiset is read as its extreme).
+  const opts = { groupBy: groupFields.map((f) => f.key), aggregates: specs, output, ttlMs: ctx.ttlMs, miniBatch: ctx.miniBatch, uid };
+  const stream = rel.updating
+    ? groupAggregate(input as DataStream<ChangeRow>, opts)
+    : appendOnlyGroupAggregate(input as DataStream<Row>, opts);
   return {
     stream,
     fields: [],

@@ -107,6 +107,29 @@ export function selectList(items: SelectItem[], scope: ExprScope): Array<{ name:
   return out;
 }
 
+/**
+ * The select list as plain copies of the columns under it: the fields it makes and, per output
+ * column, `[key, from]` with `from` the row key it copies (a field read as it is, or a computed
+ * one of `scope`: an aggregate's, a rank's). Undefined when an item computes anything: an
+ * operator that builds its own output row can then build this one, and no calc copies it.
+ */
+export function copiedColumns(items: SelectItem[], scope: ExprScope): { fields: Field[]; columns: Array<[string, string]> } | undefined {
+  const list = selectList(items, scope);
+  const from = list.map((l) => scope.computed?.get(exprKey(l.e))?.key ?? (l.e.k === 'ref' ? plainKey(l.e, scope.fields) : undefined));
+  if (from.some((k) => k === undefined)) return undefined;
+  const keys = uniqueKeys(list.map((l) => l.name));
+  return {
+    fields: keys.map((k, i) => ({ name: k, key: k, type: list[i]!.c.type })),
+    columns: keys.map((k, i) => [k, from[i]!]),
+  };
+}
+
+/** The key of the field a reference reads as it is (not a sub-field, not an accessor). */
+function plainKey(e: Expr & { k: 'ref' }, fields: readonly Field[]): string | undefined {
+  const r = resolveRef(fields, e);
+  return r.path.length === 0 && r.field.get === undefined ? r.key : undefined;
+}
+
 /** Unique row keys for output names (Calcite's rule: a repeated name gets 0, 1, … appended). */
 export function uniqueKeys(names: string[]): string[] {
   const seen = new Set<string>();

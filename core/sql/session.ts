@@ -178,7 +178,7 @@ export class SqlSession {
       out = rel.updating
         ? (rel.stream as DataStream<ChangeRow>).map((c) => format(c.kind, shape(c.row))).uid(uid)
         : (rel.stream as DataStream<Row>).map((r) => format('+I', shape(r))).uid(uid);
-    } else if (rel.updating) {
+    } else if (rel.updating && !same) {
       const uid = ctx.uids.next('calc', `changes to rows`);
       out = (rel.stream as DataStream<ChangeRow>).map((c) => ({ ...c, row: shape(c.row) })).uid(uid);
     } else if (!same) {

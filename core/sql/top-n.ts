@@ -1,12 +1,14 @@
 /**
  * Top-N, Flink's pattern: `SELECT … FROM (SELECT …, ROW_NUMBER() OVER (PARTITION BY … ORDER BY …)
- * AS rn FROM …) WHERE rn <= N`, planned onto sqlchange's topN (a changelog of the top rows).
+ * AS rn FROM …) WHERE rn <= N`, planned onto sqlchange's topN (a changelog of the top rows), record by
+ * record whatever `table.exec.mini-batch.*` says, as Flink's StreamExecRank; only a Top-1 over
+ * inserts by one time attribute, which Flink plans as a deduplication, takes mini-batch.
  */
 import type { DataStream } from '../api/datastream.js';
 import type { Expr, Over, Select } from './ast.js';
 import { sqlError, sqlUnsupported } from './errors.js';
 import { compile, type Row } from './expressions.js';
-import { filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './plan-steps.js';
+import { copiedColumns, filter, miniBatchNote, planFromWhere, project, qualify, type PlanContext } from './plan-steps.js';
 import type { Rel } from './relation.js';
 import { appendOnlyTopN, topN, type ChangeRow, type TopNOptions } from './runtime/index.js';
 import { generate, generated } from './codegen.js';
@@ -75,20 +77,33 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const partitionBy = parts.length === 0 ? () => 0 : parts.length === 1 ? parts[0]! : (row: Row) => parts.map((f) => f(row));
   const wantsRn = s.items.some((it) => it.e.k === 'star' || refersTo(it.e, p.rnName));
   const partitioned = partitionedBy(rel, p.over.partitionBy);
+  // Flink plans a Top-1 over inserts by one time attribute as a deduplication, which (unlike its ranks) takes mini-batch.
+  const order = p.over.orderBy;
+  const dedup =
+    p.n === 1 && !rel.updating && order.length === 1 && order[0]!.e.k === 'ref' && fieldOf(order[0]!.e, rel)?.key === rel.rowtime;
   const uid = ctx.uids.next(
     'rank',
-    `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog' : 'append-only'} input${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${miniBatchNote(ctx)})`,
+    `Top-${p.n} by ROW_NUMBER() (${rel.updating ? 'changelog input' : p.n === 1 ? 'append-only input, one row per partition' : 'append-only input'}${partitioned ? ', chained: the input is partitioned by its PARTITION BY' : ''}${dedup ? ', a deduplication by its time attribute' + (miniBatchNote(ctx) || ', per record') : ', per record'})`,
   );
+  // The inner select list; ROW_NUMBER() becomes the rank column the operator fills in (not a
+  // field of its own, so that the inner * does not list it). When it only copies columns (q9,
+  // q19), the rank builds its rows itself: no calc copies each change.
+  const items = inner.items.filter((_, i) => i !== p.rnIndex);
+  const rnRef: Expr = { k: 'ref', parts: ['$rn'], pos: p.over.pos };
+  if (wantsRn) items.splice(p.rnIndex, 0, { e: rnRef, alias: p.rnName });
+  const innerScope = { fields: rel.fields, computed: new Map([[exprKey(rnRef), { name: '$rn', key: '$rn', type: T.BIGINT }]]) };
+  const copies = copiedColumns(items, innerScope);
+  const folded = copies && rankedRowOf(copies.columns);
   const opts: TopNOptions = {
     partitionBy,
     orderBy,
     compare: comparatorOf(orderBy),
     sameRow: sameRowOf(rel.fields),
-    withRank: withRankOf(rel.fields, '$rn'),
+    output: folded ?? (wantsRn ? rankedRowOf([...rel.fields.map((f): [string, string] => [f.key, f.key]), ['$rn', '$rn']]) : undefined),
     n: p.n,
     rowNumberColumn: wantsRn ? '$rn' : undefined,
     ttlMs: ctx.ttlMs,
-    miniBatch: ctx.miniBatch,
+    miniBatch: dedup ? ctx.miniBatch : undefined,
     partitioned,
     uid,
   };
@@ -96,19 +111,11 @@ export function planTopN(p: TopNPattern, s: Select, ctx: PlanContext): Rel {
   const stream = rel.updating ? topN(rel.stream as DataStream<ChangeRow>, opts) : appendOnlyTopN(rel.stream as DataStream<Row>, opts);
   let ranked: Rel = {
     stream,
-    fields: rel.fields,
+    fields: folded ? copies!.fields : rel.fields,
     updating: true,
     updateReason: `the Top-N (ROW_NUMBER) at line ${p.over.pos.line}, column ${p.over.pos.col}`,
   };
-  // The inner select list; ROW_NUMBER() becomes the rank column the operator filled in (not
-  // a field of its own, so that the inner * does not list it).
-  const items = inner.items.filter((_, i) => i !== p.rnIndex);
-  const rnRef: Expr = { k: 'ref', parts: ['$rn'], pos: p.over.pos };
-  if (wantsRn) items.splice(p.rnIndex, 0, { e: rnRef, alias: p.rnName });
-  ranked = project(ranked, items, ctx, {
-    fields: rel.fields,
-    computed: new Map([[exprKey(rnRef), { name: '$rn', key: '$rn', type: T.BIGINT }]]),
-  });
+  if (!folded) ranked = project(ranked, items, ctx, innerScope);
   if (p.alias) ranked = qualify(ranked, p.alias);
   for (const c of p.rest) ranked = filter(ranked, c, ctx);
   return project(ranked, s.items, ctx);
@@ -154,13 +161,16 @@ function sameRowOf(fields: readonly Field[]): (a: Row, b: Row) => boolean {
   }).fn;
 }
 
-/** The output row of a ranked row: its fields and the rank in `column`, one object literal (a spread with a computed key changes shape per row). */
-function withRankOf(fields: readonly Field[], column: string): ((row: Row, rank: number) => Row) | undefined {
-  const keys = [...fields.map((f) => f.key), column];
-  if (keys.includes('__proto__')) return undefined;
+/**
+ * The output row of a ranked row, as one generated object literal (a spread with a computed key
+ * changes shape per row): each `[key, from]` copies column `from`, or the rank for '$rn'.
+ */
+function rankedRowOf(columns: ReadonlyArray<readonly [string, string]>): ((row: Row, rank: number) => Row) | undefined {
+  if (columns.some(([k]) => k === '__proto__')) return undefined;
   return generate<(row: Row, rank: number) => Row>(
     'r, rank',
-    () => `return { ${keys.map((k) => `${JSON.stringify(k)}: ${k === column ? 'rank' : `r[${JSON.stringify(k)}]`}`).join(', ')} };`,
+    () =>
+      `return { ${columns.map(([k, from]) => `${JSON.stringify(k)}: ${from === '$rn' ? 'rank' : `r[${JSON.stringify(from)}]`}`).join(', ')} };`,
   ).fn;
 }
 

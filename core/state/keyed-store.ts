@@ -52,7 +52,24 @@ export function registeredTable(
  * stored by its JSON text; primitives are stored as they are.
  */
 export function storedKey(key: unknown): unknown {
-  return typeof key === 'object' && key !== null ? JSON.stringify(key) : key;
+  if (typeof key !== 'object' || key === null) return key;
+  return Array.isArray(key) ? arrayKeyText(key) : JSON.stringify(key);
+}
+
+/**
+ * JSON.stringify of a composite key, written by hand when it holds only finite numbers (a SQL
+ * GROUP BY of number columns, set as the current key per record): a number's JSON text is
+ * its ECMAScript Number::toString, -0 included ("0"); JSON.stringify of an array costs about
+ * ten times as much. Anything else goes to JSON.stringify, so the text is always the same.
+ */
+function arrayKeyText(key: readonly unknown[]): string {
+  let s = '[';
+  for (let i = 0; i < key.length; i++) {
+    const v = key[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return JSON.stringify(key);
+    s += i === 0 ? `${v}` : `,${v}`;
+  }
+  return `${s}]`;
 }
 
 /** Map state held in memory: stored user key → [userKey, value] (the pair keeps a composite user key as given). */

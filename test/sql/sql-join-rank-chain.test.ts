@@ -226,16 +226,16 @@ trip.resultType = 'BIGINT';
     assert.match(q9, /join-1 +join +inner join on \(A\.id = B\.auction\) .*\(append-only\)/, q9);
     assert.match(
       q9,
-      /rank-1 +rank +Top-1 by ROW_NUMBER\(\) \(append-only input, chained: the input is partitioned by its PARTITION BY\)/,
+      /rank-1 +rank +Top-1 by ROW_NUMBER\(\) \(append-only input, one row per partition, chained: the input is partitioned by its PARTITION BY, per record\)/,
       q9,
     );
     // The other side's key column holds the same value: chained too.
-    assert.match(explain(script(dir, 'B.auction')), /\(append-only input, chained/);
+    assert.match(explain(script(dir, 'B.auction')), /\(append-only input, one row per partition, chained/);
     const byBidder = explain(script(dir, 'B.bidder'));
-    assert.match(byBidder, /rank +Top-1 by ROW_NUMBER\(\) \(append-only input\)/, byBidder);
+    assert.match(byBidder, /rank +Top-1 by ROW_NUMBER\(\) \(append-only input, one row per partition, per record\)/, byBidder);
     const outer = explain(script(dir, 'A.id', 'LEFT'));
     assert.match(outer, /left join on .*\(changelog\)/, outer);
-    assert.match(outer, /rank +Top-1 by ROW_NUMBER\(\) \(changelog input\)/, outer);
+    assert.match(outer, /rank +Top-1 by ROW_NUMBER\(\) \(changelog input, per record\)/, outer);
   });
 
   // Incremental too (the Nexmark bench's q9 figures are given both ways): the restore reads a

@@ -37,15 +37,32 @@ describe('SQL mini-batch settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-sql-mb-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('off by default; SET turns it on for the GROUP BY and the Top-N, as EXPLAIN shows', () => {
+  it('off by default; SET turns it on for the GROUP BY, never for the Top-N (as Flink: a rank runs per record), as EXPLAIN shows', () => {
     const off = plans('');
     assert.equal(off.length, 2);
     for (const line of off) assert.doesNotMatch(line, /mini-batch/);
-    const on = plans(
+    const [group, rank] = plans(
       `SET 'table.exec.mini-batch.enabled' = 'true'; SET 'table.exec.mini-batch.allow-latency' = '2 s'; SET 'table.exec.mini-batch.size' = '5000';`,
     );
-    assert.equal(on.length, 2);
-    for (const line of on) assert.match(line, /mini-batch 2000 ms \/ 5000 rows/);
+    assert.match(group!, / group .*mini-batch 2000 ms \/ 5000 rows/);
+    assert.match(rank!, / rank .*per record/);
+    assert.doesNotMatch(rank!, /mini-batch/);
+  });
+
+  it('a select list that only copies columns is built by the operator itself: no calc after the GROUP BY or the rank', () => {
+    // Into blackhole tables (print would add its formatting calc).
+    const sinks = `CREATE TABLE g (auction BIGINT, hi BIGINT) WITH ('connector' = 'blackhole');
+      CREATE TABLE t (auction BIGINT, price BIGINT, rn BIGINT) WITH ('connector' = 'blackhole');`;
+    const explain = (q: string): string[] => {
+      const [r] = new SqlSession(new StreamExecutionEnvironment({})).execute(`${DDL}\n${sinks}\n${q}`).filter((x) => x.kind === 'explain');
+      assert.ok(r?.kind === 'explain');
+      return r.plan.split('\n').map((l) => l.split(/\s+/)[1]!);
+    };
+    const into = (q: string, table: string): string => q.replace('EXPLAIN SELECT', `EXPLAIN INSERT INTO ${table} SELECT`);
+    assert.deepEqual(explain(into(GROUP, 'g')), ['source', 'group', 'sink']);
+    assert.deepEqual(explain(into(TOP, 't')), ['source', 'rank', 'sink']);
+    // A computed column still needs its calc.
+    assert.deepEqual(explain(into(GROUP.replace('MAX(price) AS hi', 'MAX(price) + 1 AS hi'), 'g')), ['source', 'group', 'calc', 'sink']);
   });
 
   it('a configuration file, then --arg key=value over it, then SET over both', () => {

@@ -7,16 +7,24 @@
  *   MIN, MAX,            [[value, count], …]     the multiset of values, sorted by value:
  *   COUNT(DISTINCT x)                            a retraction of the minimum needs the next one
  * A retraction of a value that is not there (state expired by TTL) is ignored. Over an
- * insert-only input MIN and MAX keep only their extreme (a one-pair multiset).
+ * insert-only input MIN and MAX keep only their extreme, as the value itself (null before the
+ * first), as Flink's plain MinAggFunction/MaxAggFunction: no pair per new extreme. A one-pair
+ * multiset there (a savepoint of the earlier form) is read as its value.
  */
 import type { Row } from './changelog.js';
-import type { AggregateKind, AggregateSpec } from './group-aggregate.js';
+import type { AggregateSpec } from './group-aggregate.js';
 
 /** A value multiset, sorted by value: [value, count] pairs with count > 0. */
 export type Multiset = [unknown, number][];
 
 /** One aggregate's accumulator (see the module comment for each kind). */
-export type Accumulator = number | [number, number] | Multiset;
+export type Accumulator = number | [number, number] | Multiset | Extreme;
+
+/** An insert-only MIN or MAX: the extreme so far (a SQL scalar), or null before the first value. */
+export type Extreme = string | number | bigint | boolean | null;
+
+/** The spec of an aggregate as the group aggregate runs it: an insert-only MIN/MAX keeps only its extreme. */
+export type RunSpec = AggregateSpec & { keepOnlyExtreme?: boolean };
 
 /** SQL's order of comparable values (numbers, strings, booleans, bigints); nulls never get here. */
 export function compareValues(a: unknown, b: unknown): number {
@@ -45,9 +53,9 @@ function addToSet(set: Multiset, v: unknown, delta: 1 | -1): void {
   }
 }
 
-/** A new, empty accumulator of `kind`. */
-export function createAccumulator(kind: AggregateKind): Accumulator {
-  switch (kind) {
+/** A new, empty accumulator of `spec`. */
+export function createAccumulator(spec: RunSpec): Accumulator {
+  switch (spec.kind) {
     case 'count*':
     case 'count':
       return 0;
@@ -55,15 +63,15 @@ export function createAccumulator(kind: AggregateKind): Accumulator {
     case 'avg':
       return [0, 0];
     default:
-      return [];
+      return spec.keepOnlyExtreme === true ? null : [];
   }
 }
 
 /**
  * Adds (delta 1) or retracts (delta -1) `row` into `acc` and returns the accumulator (a number
- * is returned anew; arrays change in place).
+ * or an extreme is returned anew; arrays change in place).
  */
-export function accumulate(spec: AggregateSpec & { keepOnlyExtreme?: boolean }, acc: Accumulator, row: Row, delta: 1 | -1): Accumulator {
+export function accumulate(spec: RunSpec, acc: Accumulator, row: Row, delta: 1 | -1): Accumulator {
   if (spec.filter !== undefined && spec.filter(row) !== true) return acc;
   if (spec.kind === 'count*') return (acc as number) + delta;
   const v = spec.arg!(row);
@@ -80,16 +88,22 @@ export function accumulate(spec: AggregateSpec & { keepOnlyExtreme?: boolean }, 
       return s;
     }
     default: {
-      const set = acc as Multiset;
-      addToSet(set, v, delta);
-      // Insert-only input: the multiset shrinks to its extreme, the only value MIN/MAX can return.
-      if (spec.keepOnlyExtreme === true && set.length > 1) {
-        if (spec.kind === 'min') set.length = 1;
-        else set.splice(0, set.length - 1);
+      if (spec.keepOnlyExtreme === true) {
+        const cur = Array.isArray(acc) ? extremeOf(spec, acc as Multiset) : acc;
+        if (cur === null) return v as Extreme;
+        const c = compareValues(v, cur);
+        return ((spec.kind === 'min' ? c < 0 : c > 0) ? v : cur) as Extreme;
       }
+      addToSet(acc as Multiset, v, delta);
       return acc;
     }
   }
+}
+
+/** A multiset's MIN or MAX, or null when empty. */
+function extremeOf(spec: Pick<AggregateSpec, 'kind'>, m: Multiset): unknown {
+  if (m.length === 0) return null;
+  return spec.kind === 'min' ? m[0][0] : m[m.length - 1][0];
 }
 
 /** The aggregate's value: SUM, AVG, MIN, MAX of no values are null; COUNTs are 0. */
@@ -105,14 +119,9 @@ export function resultOf(spec: Pick<AggregateSpec, 'kind' | 'exact'>, acc: Accum
       if (spec.exact !== undefined) return spec.exact.result(s[0], s[1]);
       return spec.kind === 'sum' ? s[0] : s[0] / s[1];
     }
-    case 'min': {
-      const m = acc as Multiset;
-      return m.length > 0 ? m[0][0] : null;
-    }
-    case 'max': {
-      const m = acc as Multiset;
-      return m.length > 0 ? m[m.length - 1][0] : null;
-    }
+    case 'min':
+    case 'max':
+      return Array.isArray(acc) ? extremeOf(spec, acc as Multiset) : acc;
     case 'countDistinct':
       return (acc as Multiset).length;
   }

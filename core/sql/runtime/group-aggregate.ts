@@ -8,6 +8,7 @@
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
+import type { ValueState } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
 import type { BundleTrigger } from '../../operators/keyed-bundle.js';
 import { applyByKey } from './keyed-changes.js';
@@ -48,6 +49,12 @@ export interface GroupAggregateOptions {
    * one value instead of the multiset, and a retraction fails the task. Default false.
    */
   insertOnlyInput?: boolean;
+  /**
+   * The output row's columns in order, each `[column, from]`: `from` is a group column or an
+   * aggregate's `as` (the select list folded in: no calc re-projects each change). Default: the
+   * group columns, then the aggregates, under their own names.
+   */
+  output?: ReadonlyArray<readonly [string, string]>;
   /** Idle-state TTL (Flink's table.exec.state.ttl): a group not touched for this long is forgotten. Default: kept forever. */
   ttlMs?: number;
   /**
@@ -67,72 +74,125 @@ export interface GroupAggregateOptions {
  * DISTINCT keep the multiset of values, as Flink's MinWithRetractAggFunction).
  */
 export function groupAggregate(input: DataStream<ChangeRow>, opts: GroupAggregateOptions): DataStream<ChangeRow> {
+  const agg = aggregatorOf(opts);
+  const insertOnly = opts.insertOnlyInput === true;
+  const update = (changes: readonly ChangeRow[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+    const state = agg.open(ctx);
+    for (let i = 0; i < changes.length; i++) {
+      const change = changes[i];
+      const retract = isRetract(change.kind);
+      if (retract && insertOnly) {
+        throw new EddyError(
+          'UNSUPPORTED',
+          `groupAggregate ${opts.uid}: got a ${change.kind} change though its input was declared insert-only (insertOnlyInput); the planner must not set it over a changelog`,
+        );
+      }
+      agg.step(change.row, retract ? -1 : 1);
+    }
+    agg.close(state, changes[changes.length - 1].row, out);
+  };
+  const keyOf = groupKeyOf(opts.groupBy);
+  const keyed = input.keyBy((c: ChangeRow) => keyOf(c.row));
+  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:groupAggregate(${opts.groupBy.join(', ')})`, miniBatch: opts.miniBatch });
+}
+
+/**
+ * {@link groupAggregate} over an append-only stream of plain rows (`insertOnlyInput` implied):
+ * no `{ kind, row }` per record to build, send across the exchange and read. The same state and
+ * output, so a savepoint restores into either.
+ */
+export function appendOnlyGroupAggregate(input: DataStream<Row>, opts: GroupAggregateOptions): DataStream<ChangeRow> {
+  const agg = aggregatorOf({ ...opts, insertOnlyInput: true });
+  const update = (rows: readonly Row[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+    const state = agg.open(ctx);
+    for (let i = 0; i < rows.length; i++) agg.step(rows[i], 1);
+    agg.close(state, rows[rows.length - 1], out);
+  };
+  const keyed = input.keyBy(groupKeyOf(opts.groupBy));
+  return applyByKey(keyed, update, {
+    uid: opts.uid,
+    name: `sql:groupAggregate(${opts.groupBy.join(', ')}, append-only)`,
+    miniBatch: opts.miniBatch,
+  });
+}
+
+/**
+ * One group's update, in three steps so both input forms share it: `open` reads the current
+ * group's accumulators and its result before; `step` folds one row in (delta 1) or out (-1);
+ * `close` writes the accumulators back and emits the net change of the result: +I for a new
+ * group, -U/+U when the result changed, -D when its rows are gone, nothing otherwise. One
+ * group is open at a time (the key's records are applied before the next key's).
+ */
+function aggregatorOf(opts: GroupAggregateOptions): {
+  open(ctx: RuntimeContext): ValueState<unknown[]>;
+  step(row: Row, delta: 1 | -1): void;
+  close(state: ValueState<unknown[]>, row: Row, out: Collector<ChangeRow>): void;
+} {
   checkOptions(opts);
   const groupBy = [...opts.groupBy];
   const insertOnly = opts.insertOnlyInput === true;
   // Over inserts only, the extreme seen so far is all MIN/MAX need (no retraction can take it).
   const specs = opts.aggregates.map((a) => (insertOnly && (a.kind === 'min' || a.kind === 'max') ? { ...a, keepOnlyExtreme: true } : a));
   const stateOpts = ttlOptions(opts.ttlMs);
-  const keyOfChange = groupKeyOf(groupBy);
+  const n = specs.length;
 
-  /** The output row of a group: its columns from `row`, then the aggregates' values. */
+  // The output row of a group: column i is aggregate aggAt[i]'s value, or (-1) group column from[i] of `row`.
+  const columns = opts.output ?? [...groupBy.map((c) => [c, c] as const), ...specs.map((a) => [a.as, a.as] as const)];
+  const names = columns.map((c) => c[0]);
+  const from = columns.map((c) => c[1]);
+  const aggAt = from.map((f) => specs.findIndex((a) => a.as === f));
   const output = (row: Row, values: unknown[]): Row => {
     const out: Row = {};
-    for (const c of groupBy) out[c] = row[c] ?? null;
-    for (let i = 0; i < specs.length; i++) out[specs[i].as] = values[i];
+    for (let i = 0; i < names.length; i++) out[names[i]] = aggAt[i] < 0 ? (row[from[i]] ?? null) : values[aggAt[i]];
     return out;
   };
-  const results = (acc: unknown[]): unknown[] => specs.map((s, i) => integral(s, resultOf(s, acc[i + 1] as Accumulator)));
-
-  /** One change folded into a group's accumulators; undefined once the group has no rows (or never had). */
-  const step = (acc: unknown[] | undefined, change: ChangeRow): unknown[] | undefined => {
-    const retract = isRetract(change.kind);
-    if (retract && insertOnly) {
-      throw new EddyError(
-        'UNSUPPORTED',
-        `groupAggregate ${opts.uid}: got a ${change.kind} change though its input was declared insert-only (insertOnlyInput); the planner must not set it over a changelog`,
-      );
-    }
-    if (acc === undefined) {
-      // A retraction for a group we do not hold (forgotten by TTL, or emptied earlier in the bundle): nothing to take it from.
-      if (retract) return undefined;
-      acc = [0, ...specs.map((s) => createAccumulator(s.kind))];
-    }
-    const delta = retract ? -1 : 1;
-    acc[0] = (acc[0] as number) + delta;
-    for (let i = 0; i < specs.length; i++) acc[i + 1] = accumulate(specs[i], acc[i + 1] as Accumulator, change.row, delta);
-    return (acc[0] as number) <= 0 ? undefined : acc;
+  const resultsInto = (acc: unknown[], into: unknown[]): unknown[] => {
+    for (let i = 0; i < n; i++) into[i] = integral(specs[i], resultOf(specs[i], acc[i + 1] as Accumulator));
+    return into;
   };
+  // The open group: its accumulators (undefined once it has no rows, or never had) and its result before.
+  let acc: unknown[] | undefined;
+  let existed = false;
+  const before: unknown[] = new Array(n);
 
-  /**
-   * Applies the current group's changes (one, or a mini-batch's in arrival order) with one
-   * state read and one write, and emits the net change of its result: +I for a new group,
-   * -U/+U when the result changed, -D when its rows are gone, nothing otherwise.
-   */
-  const update = (changes: readonly ChangeRow[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
-    const state = ctx.state.value<unknown[]>('acc', stateOpts);
-    let acc = state.value();
-    const before = acc === undefined ? undefined : results(acc);
-    for (let i = 0; i < changes.length; i++) acc = step(acc, changes[i]);
-    const row = changes[changes.length - 1].row;
-    if (acc === undefined) {
-      if (before === undefined) return;
-      state.clear();
-      out.collect({ kind: '-D', row: output(row, before) });
-      return;
-    }
-    // Written back even when the result is unchanged: the accumulators changed, and TTL counts from the write.
-    state.update(acc);
-    const after = results(acc);
-    if (before === undefined) out.collect({ kind: '+I', row: output(row, after) });
-    else if (!sameValues(before, after)) {
-      out.collect({ kind: '-U', row: output(row, before) });
-      out.collect({ kind: '+U', row: output(row, after) });
-    }
+  return {
+    open(ctx) {
+      const state = ctx.state.value<unknown[]>('acc', stateOpts);
+      acc = state.value();
+      existed = acc !== undefined;
+      if (existed) resultsInto(acc!, before);
+      return state;
+    },
+    step(row, delta) {
+      if (acc === undefined) {
+        // A retraction for a group we do not hold (forgotten by TTL, or emptied earlier in the bundle): nothing to take it from.
+        if (delta < 0) return;
+        acc = [0];
+        for (let i = 0; i < n; i++) acc.push(createAccumulator(specs[i]));
+      }
+      acc[0] = (acc[0] as number) + delta;
+      for (let i = 0; i < n; i++) acc[i + 1] = accumulate(specs[i], acc[i + 1] as Accumulator, row, delta);
+      if ((acc[0] as number) <= 0) acc = undefined;
+    },
+    close(state, row, out) {
+      const now = acc;
+      acc = undefined;
+      if (now === undefined) {
+        if (!existed) return;
+        state.clear();
+        out.collect({ kind: '-D', row: output(row, before) });
+        return;
+      }
+      // Written back even when the result is unchanged: the accumulators changed, and TTL counts from the write.
+      state.update(now);
+      const after = resultsInto(now, new Array(n));
+      if (!existed) out.collect({ kind: '+I', row: output(row, after) });
+      else if (!sameValues(before, after)) {
+        out.collect({ kind: '-U', row: output(row, before) });
+        out.collect({ kind: '+U', row: output(row, after) });
+      }
+    },
   };
-
-  const keyed = input.keyBy((c: ChangeRow) => keyOfChange(c.row));
-  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:groupAggregate(${groupBy.join(', ')})`, miniBatch: opts.miniBatch });
 }
 
 function sameValues(a: unknown[], b: unknown[]): boolean {
@@ -156,6 +216,10 @@ function checkOptions(opts: GroupAggregateOptions): void {
     if (a.filter !== undefined && typeof a.filter !== 'function') bad(`the FILTER of ${a.as} must be a function of the row`);
     if (typeof a.as !== 'string' || a.as === '' || names.has(a.as)) bad(`aggregate output column '${a.as}' is empty or used twice`);
     names.add(a.as);
+  }
+  for (const c of opts.output ?? []) {
+    if (!Array.isArray(c) || typeof c[0] !== 'string' || !names.has(c[1]))
+      bad(`output column ${JSON.stringify(c)} must be [column, a group column or an aggregate's as]`);
   }
   if (opts.ttlMs !== undefined && !(Number.isFinite(opts.ttlMs) && opts.ttlMs > 0))
     bad(`ttlMs must be a positive number of milliseconds, got ${opts.ttlMs}`);

@@ -9,7 +9,13 @@ export {
   insertOnly,
   dropUpdateBefore,
 } from './changelog.js';
-export { groupAggregate, type AggregateKind, type AggregateSpec, type GroupAggregateOptions } from './group-aggregate.js';
+export {
+  appendOnlyGroupAggregate,
+  groupAggregate,
+  type AggregateKind,
+  type AggregateSpec,
+  type GroupAggregateOptions,
+} from './group-aggregate.js';
 export { regularJoin, type JoinType, type RegularJoinOptions } from './regular-join.js';
 export { topN, appendOnlyTopN, type SortField, type TopNOptions } from './top-n.js';
 export {

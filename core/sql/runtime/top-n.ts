@@ -1,23 +1,29 @@
 /**
  * Top-N per partition: `ROW_NUMBER() OVER (PARTITION BY … ORDER BY …) AS rn … WHERE rn <= N`
- * (Flink's AppendOnlyTopNFunction and RetractableTopNFunction).
+ * (Flink's rank functions, which Flink runs record by record under a KeyedProcessOperator and
+ * never mini-batched: `table.exec.mini-batch.*` reaches its deduplicate and aggregate operators
+ * only; a Top-1 ordered by a time attribute is such a deduplication).
  *
  * State per partition, one value: its rows sorted by ORDER BY (equal ones in arrival order).
  * Over an insert-only input only the top n are kept (a row below them can never rise); over a
- * changelog every row is kept, since a retraction in the top n lets the next row in. Each
- * change (or, with mini-batch, each bundle of a partition's changes) compares the top n before
- * and after and emits the difference.
+ * changelog every row is kept, since a retraction in the top n lets the next row in.
  *
- * {@link appendOnlyTopN} takes plain rows, as Flink's AppendOnlyTopNFunction takes an
- * insert-only input: no `{ kind, row }` per record to build, send and read (the planner uses it
- * under an append-only relation). It keeps the same state as {@link topN} with
- * `insertOnlyInput`, so a savepoint restores into either.
+ * - {@link topN}: a changelog input (Flink's RetractableTopNFunction): each change compares the
+ *   top n before and after and emits the difference.
+ * - {@link appendOnlyTopN}: plain rows, every one an insert (Flink's AppendOnlyTopNFunction): no
+ *   `{ kind, row }` per record to build, send and read; a row that sorts after the n-th is
+ *   dropped after one comparison, and one that enters shifts the ranks after it. With n = 1 it
+ *   is Flink's FastTop1Function: the partition's one row is replaced, and -U/+U emitted, only
+ *   by a row that sorts strictly before it. A Top-1 by one time attribute is Flink's
+ *   deduplication, the one case mini-batch reaches (`miniBatch`).
+ *
+ * All keep the same state, so a savepoint restores into any of them.
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
+import type { StateOptions } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
-import type { BundleTrigger } from '../../operators/keyed-bundle.js';
-import { applyByKey } from './keyed-changes.js';
+import { keyedBundleOperator, type BundleFunction, type BundleTrigger } from '../../operators/keyed-bundle.js';
 import { isRetract, type ChangeRow, type Row } from './changelog.js';
 import { keyForKeyBy, rowId, ttlOptions } from './keys.js';
 
@@ -46,25 +52,32 @@ export interface TopNOptions {
   /** Idle-state TTL of a partition. */
   ttlMs?: number;
   /**
-   * Mini-batch: changes are buffered per partition and applied when the bundle is finished
-   * (keyed-bundle.ts); each partition's top n is compared once before and once after the
-   * bundle, so only the net change of the top n is emitted. Default: per change.
-   */
-  miniBatch?: BundleTrigger;
-  /**
    * The input is already partitioned by `partitionBy` as keyBy would partition it (rows a join
    * on the same key emitted): the Top-N keys it in place, with no exchange, and chains onto it.
    */
   partitioned?: boolean;
+  /**
+   * Mini-batch, for a Top-1 over an append-only input that Flink plans as a deduplication (ORDER
+   * BY one time attribute: StreamExecDeduplicate, which takes `table.exec.mini-batch.*`; its rank
+   * operators never do): a bundle keeps each partition's best row, and its end emits the net
+   * change once. Ignored for any other Top-N.
+   */
+  miniBatch?: BundleTrigger;
   /** uid of the Top-N operator. */
   uid: string;
   /** The ORDER BY as one comparator (the planner generates it); default: built from `orderBy`. */
   compare?: (a: Row, b: Row) => number;
   /** Whether two rows are equal by value (a rank whose row is equal is not updated); default: by {@link rowId}. */
   sameRow?: (a: Row, b: Row) => boolean;
-  /** The output row of `row` at rank `rank` (with `rowNumberColumn`); default: a copy with the rank added. */
-  withRank?: (row: Row, rank: number) => Row;
+  /**
+   * The output row of `row` at rank `rank` (the planner folds the select list over the rank into
+   * it); default: the row itself, or with `rowNumberColumn` a copy with the rank added.
+   */
+  output?: (row: Row, rank: number) => Row;
 }
+
+/** The state's name: the partition's rows, sorted. */
+const ROWS = 'rows';
 
 /**
  * The top `n` rows of each partition by `orderBy`, as a changelog of that set: a row entering
@@ -79,28 +92,19 @@ export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStrea
   const insertOnly = opts.insertOnlyInput === true;
   const emit = emitterOf(opts);
 
-  /**
-   * Applies the current partition's changes (one, or a mini-batch's in arrival order) with one
-   * state read and one write, and emits the difference between its top n before and after.
-   */
-  const update = (changes: readonly ChangeRow[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
-    const state = ctx.state.value<Row[]>('rows', stateOpts);
+  /** Applies one change with one state read and one write, and emits the difference between the top n before and after. */
+  const update = (change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
+    const state = ctx.state.value<Row[]>(ROWS, stateOpts);
     const rows = state.value() ?? [];
     const before = rows.slice(0, n);
-    let changed = false;
-    for (let i = 0; i < changes.length; i++) {
-      const change = changes[i];
-      if (isRetract(change.kind)) {
-        const at = indexOfRow(rows, change.row, compare);
-        // Not held: below the top n of an insert-only input, or forgotten by TTL.
-        if (at < 0) continue;
-        rows.splice(at, 1);
-      } else if (insertOnly) {
-        if (!insertKept(rows, change.row, n, compare)) continue;
-      } else rows.splice(upperBound(rows, change.row, compare), 0, change.row);
-      changed = true;
-    }
-    if (!changed) return;
+    if (isRetract(change.kind)) {
+      const at = indexOfRow(rows, change.row, compare);
+      // Not held: below the top n of an insert-only input, or forgotten by TTL.
+      if (at < 0) return;
+      rows.splice(at, 1);
+    } else if (insertOnly) {
+      if (!insertKept(rows, change.row, n, compare)) return;
+    } else rows.splice(upperBound(rows, change.row, compare), 0, change.row);
     if (rows.length === 0) state.clear();
     else state.update(rows);
     emit(before, rows.length > n ? rows.slice(0, n) : rows, out);
@@ -108,51 +112,108 @@ export function topN(input: DataStream<ChangeRow>, opts: TopNOptions): DataStrea
 
   const key = (c: ChangeRow): unknown => keyForKeyBy(partitionBy(c.row));
   const keyed = opts.partitioned === true ? input.reinterpretAsKeyedStream(key) : input.keyBy(key);
-  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n})`, miniBatch: opts.miniBatch });
+  return keyed.process<ChangeRow>(update).uid(opts.uid).name(`sql:topN(${n})`);
 }
 
 /**
  * {@link topN} over an append-only stream of plain rows (every row an insert; `insertOnlyInput`
- * is implied): only the top `n` rows per partition are kept, a row that sorts after the n-th
- * is dropped after one comparison, and the top n is copied only when a row enters it.
+ * is implied), record by record: only the top `n` rows per partition are kept, a row that
+ * sorts after the n-th is dropped after one comparison (no state write, nothing emitted).
  */
 export function appendOnlyTopN(input: DataStream<Row>, opts: TopNOptions): DataStream<ChangeRow> {
   checkOptions(opts);
-  const { n, partitionBy } = opts;
   const compare = opts.compare ?? comparatorOf(opts.orderBy);
   const stateOpts = ttlOptions(opts.ttlMs);
-  const emit = emitterOf(opts);
-
-  const update = (inputs: readonly Row[], ctx: RuntimeContext, out: Collector<ChangeRow>): void => {
-    const state = ctx.state.value<Row[]>('rows', stateOpts);
-    const rows = state.value() ?? [];
-    let before: Row[] | undefined;
-    for (let i = 0; i < inputs.length; i++) {
-      const row = inputs[i];
-      if (rows.length >= n && compare(rows[n - 1], row) <= 0) continue;
-      before ??= rows.slice();
-      insertKept(rows, row, n, compare);
-    }
-    if (before === undefined) return;
-    state.update(rows);
-    emit(before, rows, out);
-  };
-
-  /**
-   * A mini-batch keeps only a partition's own top n of the bundle, in order (equal rows in
-   * arrival order): a row n others of the bundle sort before can never be in the top n, and the
-   * rest inserted in this order land where they would one by one. So at most n rows per
-   * partition wait, and a row that cannot rank dies young instead of living the bundle out.
-   */
-  const addInput = (kept: Row[] | undefined, row: Row): Row[] => {
-    if (kept === undefined) return [row];
-    if (kept.length < n || compare(kept[n - 1], row) > 0) insertKept(kept, row, n, compare);
-    return kept;
-  };
-
-  const key = (r: Row): unknown => keyForKeyBy(partitionBy(r));
+  const key = (r: Row): unknown => keyForKeyBy(opts.partitionBy(r));
   const keyed = opts.partitioned === true ? input.reinterpretAsKeyedStream(key) : input.keyBy(key);
-  return applyByKey(keyed, update, { uid: opts.uid, name: `sql:topN(${n}, append-only)`, miniBatch: opts.miniBatch, addInput });
+  if (opts.n === 1 && opts.miniBatch !== undefined) {
+    // The bundle's best row per partition (the first among equals), applied as one row at its end.
+    const best: BundleFunction<Row, Row, ChangeRow> = {
+      addInput: (kept, row) => (kept === undefined || compare(row, kept) < 0 ? row : kept),
+      finishKey: top1(opts, compare, stateOpts),
+    };
+    return keyed
+      .addOperator<ChangeRow>('bundle', keyedBundleOperator(best, opts.miniBatch), true)
+      .uid(opts.uid)
+      .name('sql:topN(1, append-only) mini-batch');
+  }
+  const fn = opts.n === 1 ? top1(opts, compare, stateOpts) : topRows(opts, compare, stateOpts);
+  return keyed.process<ChangeRow>(fn).uid(opts.uid).name(`sql:topN(${opts.n}, append-only)`);
+}
+
+type RowFunction = (row: Row, ctx: RuntimeContext, out: Collector<ChangeRow>) => void;
+
+/**
+ * The append-only Top-1 (Flink's FastTop1Function): the partition's one row changes only when
+ * a row sorts strictly before it (among equals the first to come stays first), and then the
+ * row is updated in place: -U of the old, +U of the new (the partition key is the output's
+ * unique key). A row that does not rank costs one comparison and allocates nothing.
+ */
+function top1(opts: TopNOptions, compare: (a: Row, b: Row) => number, stateOpts: StateOptions | undefined): RowFunction {
+  const ranked = outputOf(opts);
+  return (row, ctx, out) => {
+    const state = ctx.state.value<Row[]>(ROWS, stateOpts);
+    const rows = state.value();
+    if (rows === undefined || rows.length === 0) {
+      state.update([row]);
+      out.collect({ kind: '+I', row: ranked(row, 1) });
+      return;
+    }
+    const top = rows[0];
+    if (compare(row, top) >= 0) return;
+    rows[0] = row;
+    state.update(rows);
+    out.collect({ kind: '-U', row: ranked(top, 1) });
+    out.collect({ kind: '+U', row: ranked(row, 1) });
+  };
+}
+
+/**
+ * The append-only Top-n, n > 1 (Flink's AppendOnlyTopNFunction): a row that enters at rank r
+ * shifts the rows from r down by one and pushes the n-th out. Without a row number that is +I
+ * -D of the row pushed out and +I of the row; with one, every rank from r on is updated (-U/+U,
+ * or +I for a rank that was empty), except where the shifted row equals the one it replaces.
+ */
+function topRows(opts: TopNOptions, compare: (a: Row, b: Row) => number, stateOpts: StateOptions | undefined): RowFunction {
+  const n = opts.n;
+  const numbered = opts.rowNumberColumn !== undefined;
+  const ranked = outputOf(opts);
+  const same = sameRowOf(opts);
+  return (row, ctx, out) => {
+    const state = ctx.state.value<Row[]>(ROWS, stateOpts);
+    const rows = state.value() ?? [];
+    const held = rows.length;
+    if (held >= n && compare(rows[n - 1], row) <= 0) return;
+    const at = upperBound(rows, row, compare);
+    if (numbered) {
+      // Before the splice: rank i + 1 holds rows[i] now and rows[i - 1] (the row at i = at) after it.
+      for (let i = at; i < held && i < n; i++) {
+        const next = i === at ? row : rows[i - 1];
+        if (i > at && same(rows[i], next)) continue;
+        out.collect({ kind: '-U', row: ranked(rows[i], i + 1) });
+        out.collect({ kind: '+U', row: ranked(next, i + 1) });
+      }
+      if (held < n) out.collect({ kind: '+I', row: ranked(held === at ? row : rows[held - 1], held + 1) });
+    } else {
+      if (held >= n) out.collect({ kind: '-D', row: ranked(rows[n - 1], n) });
+      out.collect({ kind: '+I', row: ranked(row, at + 1) });
+    }
+    rows.splice(at, 0, row);
+    if (rows.length > n) rows.length = n;
+    state.update(rows);
+  };
+}
+
+/** The output row of a ranked row (`output`, or the row itself, or with `rowNumberColumn` a row with its rank). */
+function outputOf(opts: TopNOptions): (row: Row, rank: number) => Row {
+  const column = opts.rowNumberColumn;
+  if (opts.output !== undefined) return opts.output;
+  if (column === undefined) return (row) => row;
+  return (row, rank) => ({ ...row, [column]: rank });
+}
+
+function sameRowOf(opts: TopNOptions): (a: Row, b: Row) => boolean {
+  return opts.sameRow ?? ((a, b) => rowId(a) === rowId(b));
 }
 
 /** Inserts `row` into the top `n` `rows` (kept at most n long) after its equals; false if it sorts after the n-th. */
@@ -166,21 +227,20 @@ function insertKept(rows: Row[], row: Row, n: number, compare: (a: Row, b: Row) 
 
 /** How a Top-N emits the difference between its top rows before and after. */
 function emitterOf(opts: TopNOptions): (before: Row[], after: Row[], out: Collector<ChangeRow>) => void {
-  const column = opts.rowNumberColumn;
-  if (column === undefined) return emitSetChanges;
-  const same = opts.sameRow ?? ((a: Row, b: Row) => rowId(a) === rowId(b));
-  const withRank = opts.withRank ?? ((row: Row, rank: number) => ({ ...row, [column]: rank }));
-  return (before, after, out) => emitRankChanges(before, after, same, withRank, out);
+  const output = outputOf(opts);
+  if (opts.rowNumberColumn === undefined) return (before, after, out) => emitSetChanges(before, after, output, out);
+  const same = sameRowOf(opts);
+  return (before, after, out) => emitRankChanges(before, after, same, output, out);
 }
 
 /** Without a row number: the rows that left the top n (-D), then those that entered (+I). */
-function emitSetChanges(before: Row[], after: Row[], out: Collector<ChangeRow>): void {
-  // A top few (q18's is one) is searched as it is: two Sets per change cost more than that.
+function emitSetChanges(before: Row[], after: Row[], output: (row: Row, rank: number) => Row, out: Collector<ChangeRow>): void {
+  // A top few is searched as it is: two Sets per change cost more than that.
   const small = before.length <= SMALL_TOP && after.length <= SMALL_TOP;
   const was = small ? before : new Set(before);
   const is = small ? after : new Set(after);
-  for (const r of before) if (!holds(is, r)) out.collect({ kind: '-D', row: r });
-  for (const r of after) if (!holds(was, r)) out.collect({ kind: '+I', row: r });
+  for (let i = 0; i < before.length; i++) if (!holds(is, before[i])) out.collect({ kind: '-D', row: output(before[i], i + 1) });
+  for (let i = 0; i < after.length; i++) if (!holds(was, after[i])) out.collect({ kind: '+I', row: output(after[i], i + 1) });
 }
 
 function holds(rows: Row[] | Set<Row>, r: Row): boolean {

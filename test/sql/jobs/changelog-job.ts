@@ -6,8 +6,8 @@
 // With --arg pg=URL, also GROUP BY bucket (id % BUCKETS) into a PostgreSQL upsert sink (table
 // `buckets`), and with --arg joins=no, without the joins. With --arg minibatch=ROWS, also the
 // same GROUP BY in mini-batches of ROWS rows (latency 30 ms) into sink `agg-mb`, and the top
-// TOP_N orders per cat (ROW_NUMBER() OVER (PARTITION BY cat ORDER BY amount DESC, id)) per
-// change into `top` and in mini-batches into `top-mb`, both upsert sinks keyed by (cat, rn).
+// TOP_N orders per cat (ROW_NUMBER() OVER (PARTITION BY cat ORDER BY amount DESC, id)) into
+// `top`, an upsert sink keyed by (cat, rn) (per change: Flink never mini-batches a rank).
 // --arg n=CHANGES --arg seed=S --arg chunk=RECORDS_PER_CHECKPOINT --arg out=DIR [--arg faults=yes] [--arg pg=URL] [--arg joins=no] [--arg minibatch=ROWS]
 // faults=yes: attempt 0 throws in a user function and attempt 1 exits its worker, each a few
 // hundred records after a checkpoint completed.
@@ -136,13 +136,8 @@ export default defineJob((env) => {
     const batched = groupAggregate(orders, { uid: 'agg-mb', groupBy: ['cat'], aggregates, miniBatch });
     sinkChangelog(batched, upsertJsonLinesFile(join(out, 'agg-mb'), { key: ['cat'] })).uid('agg-mb-sink');
     const orderBy: SortField[] = [{ value: (r) => r.amount, desc: true }, { value: (r) => r.id }];
-    for (const [name, mb] of [
-      ['top', undefined],
-      ['top-mb', miniBatch],
-    ] as const) {
-      const top = topN(orders, { uid: name, partitionBy: (r) => r.cat, orderBy, n: TOP_N, rowNumberColumn: 'rn', miniBatch: mb });
-      sinkChangelog(top, upsertJsonLinesFile(join(out, name), { key: ['cat', 'rn'] })).uid(`${name}-sink`);
-    }
+    const top = topN(orders, { uid: 'top', partitionBy: (r) => r.cat, orderBy, n: TOP_N, rowNumberColumn: 'rn' });
+    sinkChangelog(top, upsertJsonLinesFile(join(out, 'top'), { key: ['cat', 'rn'] })).uid('top-sink');
   }
 
   const pg = env.arg('pg', '');

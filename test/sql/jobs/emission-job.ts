@@ -1,8 +1,9 @@
 // Scripted changelogs through groupAggregate and topN at parallelism 1, collected in order, for
 // the exact sequences of changes Flink's operators emit (changelog-emission.test.ts), per change
-// and in mini-batches.
+// and (the aggregate) in mini-batches.
 import { defineJob, Sinks, Sources } from '../../../core/index.js';
-import { groupAggregate, topN, type ChangeRow } from '../../../core/sql/runtime/index.js';
+import { appendOnlyTopN, groupAggregate, topN, type ChangeRow, type Row } from '../../../core/sql/runtime/index.js';
+import { prng } from '../../helpers/prng.js';
 
 /** MAX(v) GROUP BY k: the second row leaves MAX unchanged; deleting the max updates; deleting the last row deletes. */
 export const AGG_INPUT: ChangeRow[] = [
@@ -19,6 +20,29 @@ export const APPEND_AGG_INPUT: ChangeRow[] = [
   { kind: '+I', row: { k: 'a', v: 9 } },
   { kind: '+I', row: { k: 'a', v: 4 } },
 ];
+
+/**
+ * Top by v DESC per partition p over inserts only: a worse row, a row equal to the top (the
+ * first to come keeps its rank), a better one, and a second partition in between.
+ */
+export const APPEND_TOP_INPUT: Row[] = [
+  { p: 'a', id: 1, v: 10 },
+  { p: 'a', id: 2, v: 7 },
+  { p: 'a', id: 3, v: 10 },
+  { p: 'b', id: 4, v: 1 },
+  { p: 'a', id: 5, v: 12 },
+  { p: 'a', id: 6, v: 11 },
+  { p: 'b', id: 7, v: 1 },
+];
+
+/** 300 rows over 7 partitions with values 0 … 5, so ties with the top are common. */
+export function randomTopInput(): Row[] {
+  const r = prng(0x7091);
+  return Array.from({ length: 300 }, (_, id) => ({ p: Math.floor(r() * 7), id, v: Math.floor(r() * 6) }));
+}
+
+/** Rows per bundle of the mini-batched Top-1 (a deduplication). */
+export const DEDUP_BUNDLE = 16;
 
 /** Top 2 by v DESC of one partition over a changelog. */
 export const TOPN_INPUT: ChangeRow[] = [
@@ -66,17 +90,35 @@ export default defineJob((env) => {
       .sinkTo(Sinks.collect<ChangeRow>())
       .uid(`agg-mb${size}-out`);
   }
-  const topIn = env.fromSource(Sources.fromElements(...TOPN_INPUT), 'top-in-mb').uid('top-in-mb');
-  for (const rn of [true, false]) {
-    topN(topIn, {
-      uid: `top-${rn}-mb2`,
-      partitionBy: () => 0,
-      orderBy: [{ value: (r) => r.v, desc: true }],
-      n: 2,
-      rowNumberColumn: rn ? 'rn' : undefined,
-      miniBatch: { size: 2, latencyMs: 60_000 },
-    })
-      .sinkTo(Sinks.collect<ChangeRow>())
-      .uid(`top-${rn}-mb2-out`);
+  // Append-only Top-1 and Top-2, with and without the row number (plain rows in, as the planner sends them).
+  for (const [name, input] of [
+    ['append-top', APPEND_TOP_INPUT],
+    ['random-top', randomTopInput()],
+  ] as const) {
+    const rows = env.fromSource(Sources.fromElements(...input), `${name}-in`).uid(`${name}-in`);
+    for (const n of [1, 2]) {
+      for (const rn of [true, false]) {
+        appendOnlyTopN(rows, {
+          uid: `${name}${n}-${rn}`,
+          partitionBy: (r) => r.p,
+          orderBy: [{ value: (r) => r.v, desc: true }],
+          n,
+          rowNumberColumn: rn ? 'rn' : undefined,
+        })
+          .sinkTo(Sinks.collect<ChangeRow>())
+          .uid(`${name}${n}-${rn}-out`);
+      }
+    }
   }
+  // A Top-1 as a deduplication (the planner's case for ORDER BY a time attribute) in bundles of DEDUP_BUNDLE rows.
+  const dedupIn = env.fromSource(Sources.fromElements(...randomTopInput()), 'dedup-in').uid('dedup-in');
+  appendOnlyTopN(dedupIn, {
+    uid: 'dedup-mb',
+    partitionBy: (r) => r.p,
+    orderBy: [{ value: (r) => r.v, desc: true }],
+    n: 1,
+    miniBatch: { size: DEDUP_BUNDLE, latencyMs: 60_000 },
+  })
+    .sinkTo(Sinks.collect<ChangeRow>())
+    .uid('dedup-mb-out');
 });
