@@ -21,7 +21,8 @@ import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
 import { fuseJoinBack } from './join-back.js';
 import { keySelector, rawKey, rowIdOf } from './keys.js';
-import { pairBuilder } from './row-builder.js';
+import { pairBuilder, pickBuilder, type PairColumn } from './row-builder.js';
+import { offerProjection } from './join-projection.js';
 import { allTrue } from './codegen.js';
 import { joinRetention, offsetTerm } from './join-retention.js';
 import { fuseExtremeJoin } from './join-extreme.js';
@@ -279,6 +280,10 @@ function planEquiJoin(
     'join',
     `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (${appendOut ? 'append-only' : 'changelog'})${retention ? `, ${retention.detail}` : ''}; ${inputsText(l, r)}`,
   );
+  // Without a residual condition, a projection of plain columns over an append-only join may
+  // become its combine (join-projection.ts); the row is built through `joined` then.
+  const projectable = appendOut && allRest.length === 0;
+  let joined = combine;
   const stream = regularJoin(left, right, {
     type: joinType,
     leftKey: rawKey(eqL),
@@ -293,8 +298,9 @@ function planEquiJoin(
             checkedRow = row;
             return holds(row);
           },
-    combine:
-      allRest.length === 0
+    combine: projectable
+      ? (a, b) => joined(a, b)
+      : allRest.length === 0
         ? combine
         : (a, b) => {
             const row = checkedRow !== undefined && checkedA === a && checkedB === b ? checkedRow : combine(a, b);
@@ -311,7 +317,23 @@ function planEquiJoin(
     uid,
   });
   const hashedBy = joinType === 'inner' ? joinKeyColumns(eqPairs, l, r, rFrom, rTo) : undefined;
-  if (appendOut) return { stream, fields, updating: false, hashedBy };
+  if (appendOut) {
+    const rel: Rel = { stream, fields, updating: false, hashedBy };
+    if (projectable) {
+      // A joined column's side and its key there.
+      const sideOf = new Map<string, PairColumn>([
+        ...l.fields.map((x): [string, PairColumn] => [x.key, [x.key, 0, x.key]]),
+        ...rTo.map((k, i): [string, PairColumn] => [k, [k, 1, rFrom[i]!]]),
+      ]);
+      offerProjection(rel, (keys, from, text) => {
+        joined = pickBuilder(keys.map((k, i): PairColumn => [k, sideOf.get(from[i]!)![1], sideOf.get(from[i]!)![2]]));
+        const planned = ctx.uids.nodes.find((n) => n.uid === uid);
+        if (planned !== undefined) planned.detail += `; ${text}`;
+        return stream;
+      });
+    }
+    return rel;
+  }
   return { stream, fields, updating: true, hashedBy, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };
 }
 

@@ -49,7 +49,7 @@ describe('SQL join side calc', () => {
     return { view: lv, joined };
   };
 
-  it('EXPLAIN: the left side is one calc of plain rows, which the join takes as rows; the UNION ALL branch reads the same calc', () => {
+  it('EXPLAIN: the left side is one calc of plain rows, which the join takes as rows and projects itself; the UNION ALL branch reads the same calc', () => {
     const s = new SqlSession(new StreamExecutionEnvironment({}));
     s.execute(DDL('/nonexistent'));
     s.execute("CREATE TABLE o (id BIGINT, k BIGINT, w BIGINT) WITH ('connector' = 'blackhole');");
@@ -63,7 +63,12 @@ describe('SQL join side calc', () => {
     const lefts = join.filter((l) => /where \(v <> 3\)/.test(l));
     assert.equal(lefts.length, 1, join.join('\n'));
     assert.match(lefts[0]!, /\scalc\s+where \(v <> 3\); project id, k, w$/, join.join('\n'));
-    assert.match(join.join('\n'), /\sjoin\s+inner join on \(LV\.k = R\.k\) \(append-only\); left as rows, right as rows$/m);
+    // The SELECT's projection (plain columns) is the join's own output row: no calc after it.
+    assert.match(
+      join.join('\n'),
+      /\sjoin\s+inner join on \(LV\.k = R\.k\) \(append-only\); left as rows, right as rows; project id, k, w$/m,
+    );
+    assert.equal(join.filter((l) => /\scalc\s/.test(l)).length, 3, join.join('\n'));
     const both = plan(BOTH);
     assert.equal(both.filter((l) => /where \(v <> 3\)/.test(l)).length, 1, both.join('\n'));
   });
