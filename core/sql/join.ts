@@ -326,7 +326,12 @@ function planEquiJoin(
         ...rTo.map((k, i): [string, PairColumn] => [k, [k, 1, rFrom[i]!]]),
       ]);
       offerProjection(rel, (keys, from, text) => {
-        joined = pickBuilder(keys.map((k, i): PairColumn => [k, sideOf.get(from[i]!)![1], sideOf.get(from[i]!)![2]]));
+        joined = pickBuilder(
+          keys.map((k, i): PairColumn => {
+            const [, side, column] = sideOf.get(from[i]!)!;
+            return [k, side, column];
+          }),
+        );
         const planned = ctx.uids.nodes.find((n) => n.uid === uid);
         if (planned !== undefined) planned.detail += `; ${text}`;
         return stream;

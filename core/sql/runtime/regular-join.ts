@@ -136,7 +136,6 @@ export function regularJoin(
   const onChange = (side: 0 | 1, row: Row, kind: RowKind, ctx: RuntimeContext, out: Collector<ChangeRow | Row>): void => {
     const retract = isRetract(kind);
     const otherSide = (1 - side) as 0 | 1;
-    const otherOuter = outer[otherSide];
     // A key with null joins nothing (SQL's `=`), though an outer row still stands padded.
     const keyNull = keyHasNull(keys[side](row));
     let joined = 0;
@@ -158,12 +157,8 @@ export function regularJoin(
     if (outer[side] && joined === 0) out.collect({ kind: retract ? '-D' : '+I', row: pair(side, row, null) });
     const expiring = !retract && expire !== undefined && expire.side === side;
     if (expiring && !(expire.at(row) > ctx.timers.currentWatermark())) return;
+    // A listed side is append-only: its input carries plain rows, never a retraction.
     if (listed[side]) {
-      if (retract)
-        throw new EddyError(
-          'JOB_INVALID',
-          `regularJoin ${opts.uid}: a retraction (${kind}) on the ${SIDE_STATE[side]} input, declared append-only`,
-        );
       // One timer per key at a time: at the first row's time, then (onTimer) at the earliest
       // row left. A row expiring before it is dropped a little later, which changes nothing.
       if (expiring && rowsOf(ctx, side).length === 0) ctx.timers.registerEventTimeTimer(expire.at(row));
