@@ -231,6 +231,9 @@ export function regularJoin(
     .process<ChangeRow | Row>({
       processElement1: inputOf(0),
       processElement2: inputOf(1),
+      snapshotState: () => {
+        for (const e of encoded) e?.checkpointing();
+      },
       ...(expire && {
         onTimer: (time: number, ctx: RuntimeContext) => {
           // The key's rows of the expiring side whose time has come (several rows may share a timer).
