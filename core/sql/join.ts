@@ -12,7 +12,7 @@ import { compile, type Compiled, type Row } from './expressions.js';
 import { exprText, filter, type PlanContext } from './plan-steps.js';
 import { andParts, over, pushDown } from './join-pushdown.js';
 import { namesUnknown, pruned, refsOf } from './join-prune.js';
-import { insertChanges, settled } from './calc.js';
+import { settled } from './calc.js';
 import { planLookupJoin } from './lookup-join.js';
 import type { AnyStream, Rel } from './relation.js';
 import { regularJoin, type ChangeRow } from './runtime/index.js';
@@ -21,7 +21,8 @@ import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
 import { fuseJoinBack } from './join-back.js';
 import { keySelector, rawKey, rowIdOf } from './keys.js';
-import { pairBuilder } from './row-builder.js';
+import { pairBuilder, pickBuilder, type PairColumn } from './row-builder.js';
+import { offerProjection } from './join-projection.js';
 import { allTrue } from './codegen.js';
 import { joinRetention, offsetTerm } from './join-retention.js';
 import { fuseExtremeJoin } from './join-extreme.js';
@@ -73,7 +74,7 @@ export function planJoin(f: FromItem & { k: 'join' }, ctx: PlanContext, where?: 
   if (namesUnknown(refs, leftAll, right)) left = leftAll;
   else right = pruned(right, refs, ctx.uids);
   const p = pushDown(joinType, left, right, on, after, ctx);
-  // The sides are built by the join (a regular join's sides emit their rows as changes themselves).
+  // The sides are built by the join: an append-only side's rows go in as they are.
   return onWhere(planEquiJoin(f, joinType, p.l, p.r, p.on, ctx), p.where);
 }
 
@@ -260,11 +261,10 @@ function planEquiJoin(
   );
   if (extreme) return { stream: extreme, fields, updating: false };
 
-  // Regular join: a changelog (sqlchange's runtime).
-  const asChanges = (rel: Rel, side: string): DataStream<ChangeRow> =>
-    (rel.updating ? rel.stream : insertChanges(rel, ctx.uids, `${side} rows as +I changes`)) as DataStream<ChangeRow>;
-  const left = asChanges(l, 'left');
-  const right = asChanges(r, 'right');
+  // Regular join: a changelog (sqlchange's runtime). An append-only side goes in as its plain
+  // rows (appendOnly below), a changelog side as its changes.
+  const left = l.stream as DataStream<ChangeRow> | DataStream<Row>;
+  const right = r.stream as DataStream<ChangeRow> | DataStream<Row>;
   const allRest = rest.map((e) => compile(e, { fields }).fn);
   const holds = allTrue(allRest);
   // The condition reads the combined row; the pair it accepts is combined next, so that row is handed over, not built again.
@@ -278,8 +278,12 @@ function planEquiJoin(
   const appendOut = joinType === 'inner' && !l.updating && !r.updating;
   const uid = ctx.uids.next(
     'join',
-    `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (${appendOut ? 'append-only' : 'changelog'})${retention ? `, ${retention.detail}` : ''}`,
+    `${joinType} join on ${on}${allRest.length ? ` where ${rest.map(exprText).join(' AND ')}` : ''} (${appendOut ? 'append-only' : 'changelog'})${retention ? `, ${retention.detail}` : ''}; ${inputsText(l, r)}`,
   );
+  // Without a residual condition, a projection of plain columns over an append-only join may
+  // become its combine (join-projection.ts); the row is built through `joined` then.
+  const projectable = appendOut && allRest.length === 0;
+  let joined = combine;
   const stream = regularJoin(left, right, {
     type: joinType,
     leftKey: rawKey(eqL),
@@ -294,8 +298,9 @@ function planEquiJoin(
             checkedRow = row;
             return holds(row);
           },
-    combine:
-      allRest.length === 0
+    combine: projectable
+      ? (a, b) => joined(a, b)
+      : allRest.length === 0
         ? combine
         : (a, b) => {
             const row = checkedRow !== undefined && checkedA === a && checkedB === b ? checkedRow : combine(a, b);
@@ -312,7 +317,28 @@ function planEquiJoin(
     uid,
   });
   const hashedBy = joinType === 'inner' ? joinKeyColumns(eqPairs, l, r, rFrom, rTo) : undefined;
-  if (appendOut) return { stream, fields, updating: false, hashedBy };
+  if (appendOut) {
+    const rel: Rel = { stream, fields, updating: false, hashedBy };
+    if (projectable) {
+      // A joined column's side and its key there.
+      const sideOf = new Map<string, PairColumn>([
+        ...l.fields.map((x): [string, PairColumn] => [x.key, [x.key, 0, x.key]]),
+        ...rTo.map((k, i): [string, PairColumn] => [k, [k, 1, rFrom[i]!]]),
+      ]);
+      offerProjection(rel, (keys, from, text) => {
+        joined = pickBuilder(
+          keys.map((k, i): PairColumn => {
+            const [, side, column] = sideOf.get(from[i]!)!;
+            return [k, side, column];
+          }),
+        );
+        const planned = ctx.uids.nodes.find((n) => n.uid === uid);
+        if (planned !== undefined) planned.detail += `; ${text}`;
+        return stream;
+      });
+    }
+    return rel;
+  }
   return { stream, fields, updating: true, hashedBy, updateReason: `the regular join at line ${f.pos.line}, column ${f.pos.col}` };
 }
 
@@ -339,6 +365,12 @@ function joinKeyColumns(eqPairs: ReadonlyArray<[Expr, Expr]>, l: Rel, r: Rel, rF
   if (right !== undefined && right.every((x, i) => typeName(x.type) === typeName(left[i]!.type)))
     lists.push(right.map((x) => rTo[rFrom.indexOf(x.key)]!));
   return lists;
+}
+
+/** What EXPLAIN says of the join's inputs: an append-only side goes in as plain rows, a changelog side as changes. */
+function inputsText(l: Rel, r: Rel): string {
+  const form = (rel: Rel): string => (rel.updating ? 'changes' : 'rows');
+  return `left as ${form(l)}, right as ${form(r)}`;
 }
 
 function refKey(e: Expr & { k: 'ref' }, rel: Rel): string | undefined {

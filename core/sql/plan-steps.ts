@@ -15,6 +15,7 @@ import { compile, type Compiled, type ExprScope, type Row } from './expressions.
 import { record } from './lineage.js';
 import type { Rel } from './relation.js';
 import { columnFn, rowBuilder } from './row-builder.js';
+import { projectedJoin } from './join-projection.js';
 import type { ChangeRow } from './runtime/changelog.js';
 import { exprKey, resolveRef, type Field } from './scope.js';
 import { typeName } from './types.js';
@@ -191,6 +192,8 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     // A computed column is memoized: a later WHERE and SELECT over it evaluate it once per row.
     const memos = [...calc.memos];
     const columns = list.map((l) => (l.e.k === 'ref' ? (readOf(l.e, fused.fields) ?? l.c.fn) : memoized(l.c.fn, memos)));
+    const joined = pendingCalc(rel) === undefined ? projectedJoin(rel, keys, columns, `project ${keys.join(', ')}`) : undefined;
+    if (joined !== undefined) return { stream: joined, ...props };
     return pendingRel(props, withColumns(calc, columns, memos, `project ${keys.join(', ')}`));
   }
   if (identity) return { stream: rel.stream, ...props };

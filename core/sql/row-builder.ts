@@ -57,17 +57,25 @@ export function pairBuilder(
   rFrom: readonly string[],
   rTo: readonly string[],
 ): (a: Row | null, b: Row | null) => Row {
-  const read = (row: string, k: string): string => `(${row} === null ? null : ${row}[${JSON.stringify(k)}])`;
-  const cols = [...lKeys.map((k) => [k, read('a', k)]), ...rTo.map((k, i) => [k, read('b', rFrom[i]!)])];
+  return pickBuilder([...lKeys.map((k): PairColumn => [k, 0, k]), ...rTo.map((k, i): PairColumn => [k, 1, rFrom[i]!])]);
+}
+
+/** An output column of a pair: its key, the side it is read from (0 left, 1 right) and the key it has there. */
+export type PairColumn = readonly [key: string, side: 0 | 1, from: string];
+
+/** A function building a row of `cols` from a pair of rows (either NULL: its columns NULL), as one object literal. */
+export function pickBuilder(cols: readonly PairColumn[]): (a: Row | null, b: Row | null) => Row {
   if (cols.some(([k]) => k === '__proto__')) {
     return (a, b) => {
       const o: Row = {};
-      const set = (k: string, v: unknown): unknown =>
-        Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-      for (const k of lKeys) set(k, a === null ? null : a[k]);
-      for (let i = 0; i < rFrom.length; i++) set(rTo[i]!, b === null ? null : b[rFrom[i]!]);
+      for (const [k, side, from] of cols) {
+        const row = side === 0 ? a : b;
+        Object.defineProperty(o, k, { value: row === null ? null : row[from], enumerable: true, writable: true, configurable: true });
+      }
       return o;
     };
   }
-  return new Binder().build('a, b', `return ({ ${cols.map(([k, js]) => `${JSON.stringify(k)}: ${js}`).join(', ')} });`);
+  const read = (row: string, k: string): string => `(${row} === null ? null : ${row}[${JSON.stringify(k)}])`;
+  const js = cols.map(([k, side, from]) => `${JSON.stringify(k)}: ${read(side === 0 ? 'a' : 'b', from)}`);
+  return new Binder().build('a, b', `return ({ ${js.join(', ')} });`);
 }

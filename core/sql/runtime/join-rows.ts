@@ -1,22 +1,23 @@
 /**
- * The rows of one append-only side of a regular join, kept per join key as their encoded bytes
- * with the decoded rows beside them (Flink keeps a join side serialized in its state backend
- * too). A checkpoint copies the bytes of every key; before, it encoded every row anew at every
- * checkpoint, which was most of what a join of wide append-only rows (Nexmark q4, q9) paid for
- * checkpoints. Each row is encoded once, when it arrives.
+ * The rows of one append-only side of a regular join, kept per join key as one list-state
+ * element holding the rows as they came and, behind them, their encoded bytes (Flink keeps a
+ * join side serialized in its state backend too). A row is encoded once. Until the job's first
+ * checkpoint it is encoded only when the state is written out (a backend that stores bytes, LMDB,
+ * takes the put; a barrier captures the key), so a job without checkpoints on heap state encodes
+ * nothing; after it, each row is encoded as it comes (see `eager`). A checkpoint copies bytes
+ * instead of encoding every row of every key anew (which was most of what a join of wide
+ * append-only rows, Nexmark q4 and q9, paid for checkpoints).
  *
  *   list state value = [bytes]                 one element (an older savepoint: the rows themselves)
  *   bytes = version ‖ columns (uint16 BE) ‖ row ‖ row ‖ …
  *   row   = one msgpack array of the side's columns in the planner's order
  *
- * The decoded rows hang on the stored byte array itself (a symbol property msgpack does not
- * see; a WeakMap of one entry per append cost more in GC than it saved), so a restored
- * checkpoint (new byte arrays) is decoded on the first read of each key and never mixes with
- * rows of before the restore. Appends write past the end of a buffer this module allocated, which no
- * earlier view covers: a snapshot already captured, or a write-behind cache holding an earlier
- * view, sees the bytes it was given.
+ * Live, the element is a {@link SideRows}; msgpackr writes it as its bytes (an extension
+ * without a type of its own: the snapshot holds a plain byte string, as before), so a restore
+ * reads a Uint8Array, decoded on the first read of its key. Appends write past the end of a
+ * buffer this module allocated, which no bytes already written out cover.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { addExtension, Packr, Unpackr } from 'msgpackr';
 import type { ListState } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
 import type { Row } from './changelog.js';
@@ -31,21 +32,74 @@ const MIN_CAPACITY = 256;
 const packr = new Packr({ useRecords: false, useBigIntExtension: true });
 const unpackr = new Unpackr({ useRecords: false, useBigIntExtension: true });
 
-/** A key's rows as decoded, and the buffer this module owns behind the stored view (none after a restore). */
-interface Cached {
-  rows: Row[];
-  owned: Uint8Array | undefined;
-  /** The stored view the rows are those of: an earlier view of the key holds fewer (one object per key, moved along). */
-  view: Uint8Array | undefined;
+/** One key's rows: all of them as objects, the first `encoded` of them also as bytes. */
+class SideRows {
+  /** Header and encoded rows in `buf[0, len)`; `owned`: this module allocated `buf` (appends may go past `len`). */
+  private buf: Uint8Array | undefined;
+  private len = 0;
+  private owned = false;
+  private encoded = 0;
+
+  constructor(
+    private readonly side: EncodedRows,
+    readonly rows: Row[],
+    /** The bytes of all of `rows` (a restored value), if known. */
+    bytes?: Uint8Array,
+  ) {
+    if (bytes !== undefined) {
+      this.buf = bytes;
+      this.len = bytes.length;
+      this.encoded = rows.length;
+    }
+  }
+
+  /** The bytes of every row, encoding those not encoded yet (a view whose bytes never change: appends go past its end). */
+  bytes(): Uint8Array {
+    this.encodeRest();
+    if (this.buf === undefined) this.append(EMPTY_BYTES);
+    return this.buf!.subarray(0, this.len);
+  }
+
+  /** Encodes the rows not encoded yet. */
+  encodeRest(): void {
+    const rows = this.rows;
+    for (let i = this.encoded; i < rows.length; i++) this.append(this.side.encode(rows[i]!));
+    this.encoded = rows.length;
+  }
+
+  private append(enc: Uint8Array): void {
+    const need = (this.buf === undefined ? HEADER_BYTES : this.len) + enc.length;
+    if (!this.owned || this.buf!.length < need) {
+      const grown = new Uint8Array(Math.max(MIN_CAPACITY, 2 * need));
+      if (this.buf === undefined) this.len = this.side.header(grown);
+      else grown.set(this.buf.subarray(0, this.len), 0);
+      this.buf = grown;
+      this.owned = true;
+    }
+    this.buf!.set(enc, this.len);
+    this.len += enc.length;
+  }
 }
 
-/** One side's rows, stored encoded: read, append, replace, for the key the state is scoped to. */
-/** Where a stored byte array carries its decoded rows. */
-const ROWS = Symbol('eddy.joinRows');
-type Stored = Uint8Array & { [ROWS]?: Cached };
+const EMPTY_BYTES = new Uint8Array(0);
 
+// A SideRows element is written as its bytes (no extension type: the same bytes as a Uint8Array).
+addExtension({ Class: SideRows, write: (v: SideRows) => v.bytes() });
+
+/** Where a stored byte array (a restored value) carries its decoded rows. */
+const ROWS = Symbol('eddy.joinRows');
+type Stored = Uint8Array & { [ROWS]?: Row[] };
+
+/** One side's rows, stored encoded: read, append, replace, for the key the state is scoped to. */
 export class EncodedRows {
   private readonly values: unknown[];
+  /**
+   * Encode each row as it comes: set once the job takes checkpoints. Encoding them all when a
+   * barrier captures their keys costs the same in total but holds the barrier up (q9 exactly-once,
+   * paired runs on a busy machine: 7 % more CPU than encoding on arrival); without checkpoints
+   * rows are never encoded on heap state.
+   */
+  private eager = false;
 
   constructor(
     /** The side's columns, in the order rows are encoded. */
@@ -62,87 +116,65 @@ export class EncodedRows {
     const list = state.get();
     if (list.length === 0) return EMPTY;
     const first = list[0];
-    return first instanceof Uint8Array ? this.cached(first).rows : (list as Row[]);
+    if (first instanceof SideRows) return first.rows;
+    return first instanceof Uint8Array ? this.restored(first) : (list as Row[]);
   }
 
   /** Adds `row` to the current key's rows. */
   add(state: ListState<unknown>, row: Row): void {
     const list = state.get();
     const first = list[0];
-    const bytes = first instanceof Uint8Array ? first : undefined;
-    // An older savepoint's rows (objects), or none yet: encoded into a new buffer.
-    const entry: Cached = bytes === undefined ? { rows: (list as Row[]).slice(), owned: undefined, view: undefined } : this.cached(bytes);
-    const enc = this.encode(row);
-    const len = bytes === undefined ? 0 : bytes.length;
-    let owned = entry.owned;
-    if (owned === undefined || owned.length - len < enc.length) {
-      const prior = bytes ?? this.encodeAll(entry.rows);
-      owned = new Uint8Array(Math.max(MIN_CAPACITY, 2 * (prior.length + enc.length)));
-      owned.set(prior, 0);
-      entry.owned = owned;
-      owned.set(enc, prior.length);
-      this.store(state, entry, owned.subarray(0, prior.length + enc.length), row);
+    if (first instanceof SideRows) {
+      first.rows.push(row);
+      if (this.eager) first.encodeRest();
+      // Put back: a backend tracks what changed (and a write-behind cache what to write) by puts.
+      state.update(list);
       return;
     }
-    owned.set(enc, len);
-    this.store(state, entry, owned.subarray(0, len + enc.length), row);
+    // None yet, a restored key's bytes, or an older savepoint's rows (objects).
+    const entry =
+      first instanceof Uint8Array ? new SideRows(this, this.restored(first).slice(), first) : new SideRows(this, (list as Row[]).slice());
+    entry.rows.push(row);
+    state.update([entry]);
+  }
+
+  /** From now on rows are encoded as they come (the job takes checkpoints: called at a barrier). */
+  checkpointing(): void {
+    this.eager = true;
   }
 
   /** Replaces the current key's rows with `rows` (none: cleared). */
   replace(state: ListState<unknown>, rows: readonly Row[]): void {
-    if (rows.length === 0) {
-      state.clear();
-      return;
-    }
-    const owned = this.encodeAll(rows);
-    (owned as Stored)[ROWS] = { rows: rows.slice(), owned, view: owned };
-    state.update([owned]);
+    if (rows.length === 0) state.clear();
+    else state.update([new SideRows(this, rows.slice())]);
   }
 
   /** How many rows a stored value holds (for tests reading checkpoints). */
   static count(value: readonly unknown[]): number {
     const first = value[0];
+    if (first instanceof SideRows) return first.rows.length;
     if (!(first instanceof Uint8Array)) return value.length;
     return unpackr.unpackMultiple(first.subarray(HEADER_BYTES)).length;
   }
 
-  private store(state: ListState<unknown>, entry: Cached, view: Uint8Array, row: Row): void {
-    entry.rows.push(row);
-    entry.view = view;
-    (view as Stored)[ROWS] = entry;
-    state.update([view]);
-  }
-
-  private cached(bytes: Stored): Cached {
-    let entry = bytes[ROWS];
-    // An earlier view back in state (never today: restores decode new bytes) is read from its bytes.
-    if (entry === undefined || entry.view !== bytes) {
-      entry = { rows: this.decode(bytes), owned: undefined, view: bytes };
-      bytes[ROWS] = entry;
-    }
-    return entry;
-  }
-
   /** One row's bytes (a view msgpackr reuses: copy it before the next encode). */
-  private encode(row: Row): Uint8Array {
+  encode(row: Row): Uint8Array {
     const v = this.values;
     for (let i = 0; i < v.length; i++) v[i] = row[this.columns[i]!];
     return packr.pack(v);
   }
 
-  /** Header and rows in a buffer of their exact size. */
-  private encodeAll(rows: readonly Row[]): Uint8Array {
-    const parts = rows.map((r) => this.encode(r).slice());
-    const out = new Uint8Array(HEADER_BYTES + parts.reduce((n, p) => n + p.length, 0));
-    out[0] = FORMAT_VERSION;
-    out[1] = this.columns.length >>> 8;
-    out[2] = this.columns.length & 0xff;
-    let at = HEADER_BYTES;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+  /** Writes the header at the start of `buf`; its length. */
+  header(buf: Uint8Array): number {
+    buf[0] = FORMAT_VERSION;
+    buf[1] = this.columns.length >>> 8;
+    buf[2] = this.columns.length & 0xff;
+    return HEADER_BYTES;
+  }
+
+  /** A restored value's rows, decoded on its first read. */
+  private restored(bytes: Stored): Row[] {
+    return (bytes[ROWS] ??= this.decode(bytes));
   }
 
   private decode(bytes: Uint8Array): Row[] {

@@ -61,7 +61,10 @@ export interface RegularJoinOptions {
    * rows are stored as they are.
    */
   columns?: readonly [readonly string[], readonly string[]];
-  /** Which inputs carry only insertions (+I), the left's and the right's; default neither. */
+  /**
+   * Which inputs are append-only, the left's and the right's (default neither): such an input
+   * carries plain rows, each an insert, not `{ kind, row }` changes.
+   */
   appendOnly?: readonly [boolean, boolean];
   /**
    * An inner join of two append-only inputs emits only insertions (as Flink's): with this set
@@ -79,14 +82,18 @@ export interface RegularJoinOptions {
  * row is retracted when the first partner arrives (and emitted again when the last one leaves).
  */
 export function regularJoin(
-  left: DataStream<ChangeRow>,
-  right: DataStream<ChangeRow>,
+  left: DataStream<ChangeRow> | DataStream<Row>,
+  right: DataStream<ChangeRow> | DataStream<Row>,
   opts: RegularJoinOptions & { rowsOut: true },
 ): DataStream<Row>;
-export function regularJoin(left: DataStream<ChangeRow>, right: DataStream<ChangeRow>, opts: RegularJoinOptions): DataStream<ChangeRow>;
 export function regularJoin(
-  left: DataStream<ChangeRow>,
-  right: DataStream<ChangeRow>,
+  left: DataStream<ChangeRow> | DataStream<Row>,
+  right: DataStream<ChangeRow> | DataStream<Row>,
+  opts: RegularJoinOptions,
+): DataStream<ChangeRow>;
+export function regularJoin(
+  left: DataStream<ChangeRow> | DataStream<Row>,
+  right: DataStream<ChangeRow> | DataStream<Row>,
   opts: RegularJoinOptions,
 ): DataStream<ChangeRow> | DataStream<Row> {
   checkOptions(opts);
@@ -126,11 +133,9 @@ export function regularJoin(
     else if (rows.length === 0) listOf(ctx, side).clear();
     else listOf(ctx, side).update(rows);
   };
-  const onChange = (side: 0 | 1, change: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>): void => {
-    const row = change.row;
-    const retract = isRetract(change.kind);
+  const onChange = (side: 0 | 1, row: Row, kind: RowKind, ctx: RuntimeContext, out: Collector<ChangeRow | Row>): void => {
+    const retract = isRetract(kind);
     const otherSide = (1 - side) as 0 | 1;
-    const otherOuter = outer[otherSide];
     // A key with null joins nothing (SQL's `=`), though an outer row still stands padded.
     const keyNull = keyHasNull(keys[side](row));
     let joined = 0;
@@ -141,23 +146,19 @@ export function regularJoin(
           if (!matches(side, row, p)) continue;
           joined++;
           if (rowsOut) out.collect(pair(side, row, p));
-          else out.collect({ kind: inner ? change.kind : retract ? '-D' : '+I', row: pair(side, row, p) });
+          else out.collect({ kind: inner ? kind : retract ? '-D' : '+I', row: pair(side, row, p) });
         }
       }
     } else {
-      joined = joinStored(side, row, change.kind, keyNull, ctx, out);
+      joined = joinStored(side, row, kind, keyNull, ctx, out);
     }
     // Ordered after the partners' retractions, as Flink: a downstream materialization never sees
     // a padded row and a joined row of the same input row at once.
     if (outer[side] && joined === 0) out.collect({ kind: retract ? '-D' : '+I', row: pair(side, row, null) });
     const expiring = !retract && expire !== undefined && expire.side === side;
     if (expiring && !(expire.at(row) > ctx.timers.currentWatermark())) return;
+    // A listed side is append-only: its input carries plain rows, never a retraction.
     if (listed[side]) {
-      if (retract)
-        throw new EddyError(
-          'JOB_INVALID',
-          `regularJoin ${opts.uid}: a retraction (${change.kind}) on the ${SIDE_STATE[side]} input, declared append-only`,
-        );
       // One timer per key at a time: at the first row's time, then (onTimer) at the earliest
       // row left. A row expiring before it is dropped a little later, which changes nothing.
       if (expiring && rowsOf(ctx, side).length === 0) ctx.timers.registerEventTimeTimer(expire.at(row));
@@ -212,15 +213,27 @@ export function regularJoin(
     return joined;
   };
 
-  const joined = left
-    .connect(right)
-    .keyBy(
-      (c: ChangeRow) => keyForKeyBy(leftKey(c.row)),
-      (c: ChangeRow) => keyForKeyBy(rightKey(c.row)),
-    )
+  // An append-only input carries plain rows, each an insert: no change object is built, packed
+  // across the exchange and unpacked per row for a kind that is always +I.
+  const plain = [opts.appendOnly?.[0] === true, opts.appendOnly?.[1] === true];
+  const keyOf = (side: 0 | 1): ((x: ChangeRow | Row) => unknown) => {
+    const key = keys[side]!;
+    return plain[side] ? (row) => keyForKeyBy(key(row as Row)) : (c) => keyForKeyBy(key((c as ChangeRow).row));
+  };
+  const inputOf = (side: 0 | 1) =>
+    plain[side]
+      ? (row: ChangeRow | Row, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) => onChange(side, row as Row, '+I', ctx, out)
+      : (c: ChangeRow | Row, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) =>
+          onChange(side, (c as ChangeRow).row, (c as ChangeRow).kind, ctx, out);
+  const joined = (left as DataStream<ChangeRow | Row>)
+    .connect(right as DataStream<ChangeRow | Row>)
+    .keyBy(keyOf(0), keyOf(1))
     .process<ChangeRow | Row>({
-      processElement1: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) => onChange(0, c, ctx, out),
-      processElement2: (c: ChangeRow, ctx: RuntimeContext, out: Collector<ChangeRow | Row>) => onChange(1, c, ctx, out),
+      processElement1: inputOf(0),
+      processElement2: inputOf(1),
+      snapshotState: () => {
+        for (const e of encoded) e?.checkpointing();
+      },
       ...(expire && {
         onTimer: (time: number, ctx: RuntimeContext) => {
           // The key's rows of the expiring side whose time has come (several rows may share a timer).
