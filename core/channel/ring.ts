@@ -236,13 +236,32 @@ export class RingProducer {
    * a ring after that read ends the wait at once (read here, it could miss one).
    */
   async waitForSpaceOrWake(payloadLength: number, taskGate: Int32Array, seq: number, timeoutMs: number): Promise<void> {
-    // The sequence was read first, then announce and check (Dekker with RingConsumer.release).
-    Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
-    if (!this.hasSpaceFor(payloadLength) && Atomics.load(this.hdr, RING_STATE) !== RING_POISONED) {
+    if (this.announceWait(payloadLength)) {
       const r = Atomics.waitAsync(taskGate, GATE_SEQ, seq, timeoutMs);
       if (r.async) await keepAlive(r.value);
     }
     Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+  }
+
+  /**
+   * `waitForSpaceOrWake` with the thread blocked (Atomics.wait) instead of its event loop
+   * waiting: the wake-up (a ring, or the timeout, to the microsecond) runs the caller at once,
+   * not after a turn of the event loop and its millisecond timers. For a caller that needs
+   * nothing from its event loop meanwhile (see waits.ts, BlockingDrain); `timeoutMs` short.
+   */
+  blockForSpaceOrWake(payloadLength: number, taskGate: Int32Array, seq: number, timeoutMs: number): void {
+    if (this.announceWait(payloadLength)) Atomics.wait(taskGate, GATE_SEQ, seq, timeoutMs);
+    Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+  }
+
+  /**
+   * Tells the consumer the space a waiter needs, then checks it: true if the caller must wait
+   * (the frame does not fit and the ring is not poisoned). The caller read the gate's sequence
+   * first (Dekker with RingConsumer.release) and clears RING_PRODUCER_PARKED after its wait.
+   */
+  private announceWait(payloadLength: number): boolean {
+    Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
+    return !this.hasSpaceFor(payloadLength) && Atomics.load(this.hdr, RING_STATE) !== RING_POISONED;
   }
 
   /** The write position (a free-running u32): where the next frame goes. */

@@ -36,6 +36,24 @@ export function runQueuesOfProcess(): Map<number, number> {
   return at;
 }
 
+/** A thread's CPU time and run-queue wait so far (ns), as schedstat counts them. */
+export interface SchedTimes {
+  cpuNs: number;
+  runQueueNs: number;
+}
+
+/** The calling thread's CPU time and run-queue wait into `out`; false where /proc is not there. */
+export function ownSchedTimes(out: SchedTimes): boolean {
+  try {
+    const fields = readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ');
+    out.cpuNs = Number(fields[0]);
+    out.runQueueNs = Number(fields[1]);
+    return Number.isFinite(out.cpuNs) && Number.isFinite(out.runQueueNs);
+  } catch {
+    return false;
+  }
+}
+
 let ownTid: number | undefined | null = null;
 
 /** The calling thread's sample: its id with its run-queue wait so far. */
