@@ -428,10 +428,11 @@ export function formatBackpressure(r: BackpressureResult): string[] {
       );
   }
   out.push(
-    `  start delays over ${START_TARGET_MS} ms, slowest first (legs as above; the slowest source's wait that ended after the trigger, ms after it, as its own thread saw it: run queue = runnable without a CPU, ran = its other work, slept = the rest)`,
+    `  start delays over ${START_TARGET_MS} ms, slowest first (legs as above; the slowest source's wait that ended after the trigger, ms after it, as its own thread saw it: run queue = runnable without a CPU, ran = its other work, slept = the rest; host steal in 10 ms ticks and the thread's major page faults where the wait began with the trigger armed)`,
   );
   for (const x of r.rows)
-    if (x.mode === 'exactly-once' && x.slowStarts) out.push(...formatSlowStarts(x.label, x.slowStarts, START_LEG_NAMES, ms));
+    if (x.mode === 'exactly-once' && x.slowStarts)
+      out.push(...formatSlowStarts(x.label, x.ringCapacity, x.slowStarts, START_LEG_NAMES, ms));
   out.push(...formatCheckpointTail(r.rows, ms));
   out.push(
     '  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads',

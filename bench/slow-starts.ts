@@ -4,8 +4,9 @@
  * from a wait after the trigger ('woke'), that wait as the source's own thread saw it
  * (SourceWaitLeg): how it waited, when it was set to end, and of its length the thread's
  * run-queue wait (runnable, no CPU: the OS's part) and CPU. The rest of the wait the thread
- * slept: past the trigger, that is the engine's (a wait set to end too late, a wake-up that
- * came late to a sleeping thread).
+ * slept. Asleep past the time it was set to end, the thread was neither running nor runnable:
+ * blocked on a lock (V8 guards every Atomics.wait, waitAsync and notify of the process with one
+ * mutex, which the thread must take again to return from its wait) or held by the host.
  */
 import type { CheckpointStats, SourceWaitLeg } from '../core/checkpoint/checkpoint-stats.js';
 
@@ -37,14 +38,20 @@ export function formatSourceWait(w: SourceWaitLeg, ms: (n: number) => string): s
   const parts = [`${w.kind} wait from ${at(w.beganMs)}, set to end by ${at(w.boundMs)}, back at ${at(w.endedMs)}`];
   if (w.runQueueMs !== undefined && w.cpuMs !== undefined) {
     const slept = Math.max(0, w.endedMs - w.beganMs - w.runQueueMs - w.cpuMs);
-    parts.push(`of it run queue ${ms(w.runQueueMs)}, ran ${ms(w.cpuMs)}, slept ${ms(slept)}`);
+    // Asleep past the time it was set to end: neither running nor runnable (a lock, the host).
+    const past = slept - (w.boundMs - w.beganMs);
+    parts.push(
+      `of it run queue ${ms(w.runQueueMs)}, ran ${ms(w.cpuMs)}, slept ${ms(slept)}${past > 1 ? ` (${ms(past)} past its end)` : ''}`,
+    );
   }
+  if (w.stealMs !== undefined) parts.push(`host steal over it ${ms(w.stealMs)} (10 ms ticks), major faults ${w.majorFaults ?? '—'}`);
   return parts.join('; ');
 }
 
 /** Lines under a row's start-delay legs: each slow start, its legs and its source's wait. */
 export function formatSlowStarts(
   label: string,
+  ringCapacity: number,
   starts: SlowStart[],
   legNames: Record<string, string>,
   ms: (n: number) => string,
@@ -55,6 +62,6 @@ export function formatSlowStarts(
       .map((l) => `${legNames[l]} ${ms(s.legs[l]!)}`)
       .join(', ');
     const wait = s.sourceWait ? ` | source's wait: ${formatSourceWait(s.sourceWait, ms)}` : '';
-    return `  ${label.padEnd(24)}  chk ${String(s.id).padStart(3)}  ${ms(s.startDelayMs).padStart(5)} ms = ${legs}${wait}`;
+    return `  ${label.padEnd(24)}  ${`${ringCapacity / 1024} KiB`.padStart(8)}  chk ${String(s.id).padStart(3)}  ${ms(s.startDelayMs).padStart(5)} ms = ${legs}${wait}`;
   });
 }

@@ -18,7 +18,7 @@ export class SourceTrigger {
 
   constructor(gate: SharedArrayBuffer, traced = false) {
     this.armed = new ArmedTrigger(gate);
-    this.lastWait = traced ? new SourceWaitRecord() : undefined;
+    this.lastWait = traced ? new SourceWaitRecord(() => this.armed.nextDue !== Infinity) : undefined;
   }
 
   /** The source begins a wait of at most `timeoutMs` (already bounded by waitMs). */

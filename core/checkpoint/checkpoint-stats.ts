@@ -101,6 +101,14 @@ export interface SourceWaitLeg {
   /** Of its length: the source thread runnable but not running, and running. */
   runQueueMs?: number;
   cpuMs?: number;
+  /**
+   * The host's steal over the wait, summed over the machine's vCPUs, in 10 ms ticks (a wait
+   * that began with the trigger armed): a vCPU held by the host delays a sleeping thread's
+   * wake-up without any run-queue wait in the guest.
+   */
+  stealMs?: number;
+  /** The source thread's major page faults over the wait (a wait that began with the trigger armed): each a sleep on disk I/O. */
+  majorFaults?: number;
 }
 
 /** The tail's legs at the tasks, in the order they happen (see CheckpointPhases). */

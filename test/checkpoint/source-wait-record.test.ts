@@ -33,4 +33,17 @@ test('a wait that ended after the trigger is its leg, in ms after the trigger; o
     assert.ok(leg.runQueueMs! + leg.cpuMs! <= length + 0.5, 'run queue and CPU fit in the wait');
   }
   assert.equal(record.leg(after + 1), undefined, 'a trigger after the wait ended has no wait leg');
+  assert.equal(leg.stealMs, undefined, 'no trigger armed: the host steal is not read');
+});
+
+test('a wait that begins with a trigger armed has the host steal and its major faults over it (where /proc counts them)', () => {
+  const record = new SourceWaitRecord(() => true);
+  const triggeredAt = wallNow();
+  record.begin('parked', 15);
+  block(15);
+  record.end();
+  const leg = record.leg(triggeredAt)!;
+  if (!existsSync('/proc/stat')) return;
+  assert.ok(leg.stealMs !== undefined && leg.stealMs >= 0 && leg.stealMs % 10 === 0, `steal ${leg.stealMs} ms: whole 10 ms ticks`);
+  assert.equal(leg.majorFaults, 0, 'a thread blocked on a futex reads nothing from disk');
 });

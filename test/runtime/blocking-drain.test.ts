@@ -8,6 +8,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
+import { RingConsumer } from '../../core/channel/ring.js';
+import { GATE_SEQ, RING_HEADER_BYTES, RING_SPACE_SEQ } from '../../core/channel/layout.js';
 import { oneChannelOutput } from '../helpers/one-channel-output.js';
 import { BlockingDrain } from '../../workers/waits.js';
 import type { RingReaderData } from './fixtures/ring-reader.js';
@@ -90,4 +92,41 @@ test('while a source stays backpressured its event loop still gets turns', async
   }
   // Turns at least every 10 ms over 150 ms: a 5 ms interval fires many times (generous for a busy machine).
   assert.ok(ticks.length >= 3, `the event loop turned ${ticks.length} times in 150 ms of backpressure`);
+});
+
+test("a consumer given its producer's gate wakes the producer there alone: no second notify on the ring's space word", async () => {
+  const { output, ring, taskGate } = backpressured(6);
+  // Every Atomics.notify takes V8's process-wide futex mutex: the wake the drain waits for is
+  // the gate's, so the ring's space word is bumped (a waitForSpace still sees it move) but not notified.
+  const hdr = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
+  const spaceSeq = Atomics.load(hdr, RING_SPACE_SEQ);
+  const onSpace = Atomics.waitAsync(hdr, RING_SPACE_SEQ, spaceSeq, 1500);
+  const gate = new Int32Array(taskGate);
+  const onGate = Atomics.waitAsync(gate, GATE_SEQ, Atomics.load(gate, GATE_SEQ), 1500);
+  assert.ok(onSpace.async && onGate.async);
+  // The drain announces what it waits for (RING_PRODUCER_PARKED); then the consumer frees the ring.
+  // Async waits (a snapshot being written), so this thread stays free to consume; cancelled at the end.
+  let cancelled = false;
+  const drained = output.drain(
+    () => cancelled,
+    never,
+    (ms) => Math.min(ms, 5),
+    new BlockingDrain(() => true),
+  );
+  try {
+    const consumer = new RingConsumer(ring, taskGate);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    while (consumer.poll()) consumer.release();
+    assert.equal(await onGate.value, 'ok', "the producer's gate was rung");
+    assert.equal(await onSpace.value, 'timed-out', 'the space word was notified too');
+    assert.notEqual(Atomics.load(hdr, RING_SPACE_SEQ), spaceSeq, 'the space word still moves');
+    for (let i = 0; i < 400 && output.hasPending; i++) {
+      while (consumer.poll()) consumer.release();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(await drained, true);
+  } finally {
+    cancelled = true;
+    await drained.catch(() => undefined);
+  }
 });
