@@ -25,6 +25,7 @@ import { listenThreadRoles } from '../core/thread-roles.js';
 import { cpuBetween, cpuByRole, threadCpuNow, type ThreadCpu } from './thread-cpu.js';
 import { checkpointTail, formatCheckpointTail, type CheckpointTail } from './checkpoint-tail.js';
 import { startWakeFloor, wakeFloor, type WakeFloor, type WakeFloorSamples } from './wake-floor.js';
+import { formatSlowStarts, slowStarts, START_TARGET_MS, type SlowStart } from './slow-starts.js';
 
 const JOB = fileURLToPath(new URL('../../bench/jobs/slow-sink.mjs', import.meta.url));
 
@@ -80,6 +81,8 @@ export interface BackpressureRow extends BackpressureMode {
   startLegCount: Record<StartLeg, number>;
   /** The checkpoint with the longest start delay, its legs (what one stall was made of). */
   worstStart: { id: number; startDelayMs: number; legs: Partial<Record<StartLeg, number>> } | null;
+  /** Every checkpoint slower to start than the target (the slowest few), with its legs and its source's wait (slow-starts.ts). */
+  slowStarts?: SlowStart[];
   /**
    * Each run's first checkpoint against the others of the row: one-time costs a job pays on
    * its first checkpoint (a thread started, code run for the first time) show as a gap here.
@@ -143,6 +146,20 @@ export const START_LEGS = [
   'gcMs',
 ] as const;
 export type StartLeg = (typeof START_LEGS)[number];
+
+/** How each leg is named in tables. */
+const START_LEG_NAMES: Record<StartLeg, string> = {
+  timerLateMs: 'late',
+  postMs: 'posted',
+  deployingMs: 'deploying',
+  sourceWakeMs: 'woke',
+  sourceBusyMs: 'busy',
+  sourceOutMs: 'out',
+  noticeMs: 'noticed',
+  runQueueMs: 'run queue',
+  mainGcMs: 'gc main',
+  gcMs: 'gc task',
+};
 
 /** One checkpoint's legs (those it has: a run without GC tracing has no GC legs). */
 function legsOf(k: CheckpointStats): Partial<Record<StartLeg, number>> {
@@ -269,6 +286,7 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
           (w, k) => (w === null || k.startDelayMs > w.startDelayMs ? { id: k.id, startDelayMs: k.startDelayMs, legs: legsOf(k) } : w),
           null,
         ),
+        slowStarts: slowStarts(steady, legsOf),
         firstCheckpointMs: percentiles(
           runs[i].flatMap((x) =>
             x.res.checkpoints
@@ -395,18 +413,7 @@ export function formatBackpressure(r: BackpressureResult): string[] {
       const q = x.startLegs[leg];
       return q.p50 === null ? '—' : `${ms(q.p50)}/${ms(q.p99)}/${ms(q.max)} [${x.startLegCount[leg]}]`;
     };
-    const names: Record<StartLeg, string> = {
-      timerLateMs: 'late',
-      postMs: 'posted',
-      deployingMs: 'deploying',
-      sourceWakeMs: 'woke',
-      sourceBusyMs: 'busy',
-      sourceOutMs: 'out',
-      noticeMs: 'noticed',
-      runQueueMs: 'run queue',
-      mainGcMs: 'gc main',
-      gcMs: 'gc task',
-    };
+    const names = START_LEG_NAMES;
     out.push(
       `  ${x.label.padEnd(24)}  ${`${x.ringCapacity / 1024} KiB`.padStart(8)}  ${START_LEGS.map((leg) => `${names[leg]} ${cell(leg)}`).join('  ')}`,
     );
@@ -420,6 +427,12 @@ export function formatBackpressure(r: BackpressureResult): string[] {
           .join(', ')}`,
       );
   }
+  out.push(
+    `  start delays over ${START_TARGET_MS} ms, slowest first (legs as above; the slowest source's wait that ended after the trigger, ms after it, as its own thread saw it: run queue = runnable without a CPU, ran = its other work, slept = the rest; host steal in 10 ms ticks and the thread's major page faults where the wait began with the trigger armed)`,
+  );
+  for (const x of r.rows)
+    if (x.mode === 'exactly-once' && x.slowStarts)
+      out.push(...formatSlowStarts(x.label, x.ringCapacity, x.slowStarts, START_LEG_NAMES, ms));
   out.push(...formatCheckpointTail(r.rows, ms));
   out.push(
     '  CPU ms per 1M records by thread (median of rounds): count tasks, sources, packer threads, writer threads, main, rest (GC, compiler, libuv pool); per checkpoint: writer threads',

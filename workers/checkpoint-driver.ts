@@ -26,6 +26,7 @@ import { displayName } from '../core/graph/stream-graph.js';
 import { TaskCheckpointer } from './checkpointing.js';
 import { InFlightCapture, type FrameSource } from './in-flight.js';
 import type { RecordBatch } from './record-batch.js';
+import type { SourceTrigger } from './source-trigger.js';
 import type { StreamTask } from './task.js';
 
 export class TaskCheckpointDriver {
@@ -48,6 +49,8 @@ export class TaskCheckpointDriver {
     private readonly valve?: WatermarkValve,
     /** The record frame the loop is delivering: its undelivered rest is in-flight input of an unaligned snapshot. */
     private readonly delivering?: RecordBatch,
+    /** A source's armed trigger: in traced runs it knows the source's last wait (the 'woke' leg). */
+    private readonly trigger?: SourceTrigger,
   ) {
     // Restoring needs the checkpointer even when the run itself does not checkpoint.
     this.checkpointer = task.checkpointing || task.spec.restore ? new TaskCheckpointer(task) : undefined;
@@ -133,7 +136,7 @@ export class TaskCheckpointDriver {
     const woke = Math.max(t.idleTime.endedAt, t.backPressureTime.endedAt);
     let where: Partial<CheckpointPhases>;
     if (t.runningAt > triggeredAt) where = { deployingMs: t.runningAt - triggeredAt };
-    else if (woke >= triggeredAt) where = { sourceWakeMs: woke - triggeredAt };
+    else if (woke >= triggeredAt) where = { sourceWakeMs: woke - triggeredAt, sourceWait: this.trigger?.waitLeg(triggeredAt) };
     else where = { sourceBusyMs: startDelayMs };
     return {
       sourceStartDelayMs: startDelayMs,

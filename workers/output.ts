@@ -32,6 +32,7 @@ import type { JobEdge } from '../core/graph/job-graph.js';
 import type { OutputEdgeSpec } from '../core/runtime/messages.js';
 import { keyGroupFor, subtaskForKeyGroup } from '../core/state/key-groups.js';
 import type { TaskTime } from '../core/time/task-time.js';
+import type { BlockingDrain } from './waits.js';
 
 interface PendingFrame {
   type: number;
@@ -224,7 +225,12 @@ export class Channel {
    * ring, so the loop gets back at once). `waitMs` bounds each wait (a source's armed trigger
    * falling due ends it).
    */
-  async drain(isCancelled: () => boolean, interrupted: () => boolean, waitMs: (ms: number) => number): Promise<boolean> {
+  async drain(
+    isCancelled: () => boolean,
+    interrupted: () => boolean,
+    waitMs: (ms: number) => number,
+    blocking?: BlockingDrain,
+  ): Promise<boolean> {
     while (this.pending.length > 0) {
       if (this.pending[0].cutFor !== undefined && this.recutHead()) continue;
       const f = this.pending[0];
@@ -236,13 +242,22 @@ export class Channel {
         continue;
       }
       if (this.producer.state === RING_POISONED || isCancelled()) throw new EddyError('CANCELLED', 'the downstream channel was closed');
+      if (blocking?.turnDue() === true) {
+        await blocking.turn();
+        continue;
+      }
       // The gate's sequence before the last check: a command rung in after the check still ends
       // the wait at once. Read after the check, that ring was lost, and the source slept on until
       // its consumer freed space (a trigger late by one frame's worth of the consumer's work).
       const seq = Atomics.load(this.taskGate, GATE_SEQ);
       if (interrupted()) return false;
       this.backPressure?.begin();
-      await this.producer.waitForSpaceOrWake(f.payload ? f.payload.length : f.count * 8, this.taskGate, seq, waitMs(DRAIN_WAIT_MS));
+      const bytes = f.payload ? f.payload.length : f.count * 8;
+      const w =
+        blocking !== undefined
+          ? blocking.wait(this.producer, bytes, this.taskGate, seq, waitMs(DRAIN_WAIT_MS))
+          : this.producer.waitForSpaceOrWake(bytes, this.taskGate, seq, waitMs(DRAIN_WAIT_MS));
+      if (w !== undefined) await w;
       this.backPressure?.end();
       // Woken by a command (a trigger) or a barrier as the consumer also freed space: serve
       // it now, not after writing on and polling another batch.
@@ -557,8 +572,13 @@ export class TaskOutput implements Collector<unknown> {
    * Writes every pending frame (see Channel.drain). False when `interrupted()` cut it short:
    * the loop then serves what interrupted it and drains again before taking more input.
    */
-  async drain(isCancelled: () => boolean, interrupted: () => boolean = never, waitMs: (ms: number) => number = asIs): Promise<boolean> {
-    for (const c of this.channels) if (c.hasPending && !(await c.drain(isCancelled, interrupted, waitMs))) return false;
+  async drain(
+    isCancelled: () => boolean,
+    interrupted: () => boolean = never,
+    waitMs: (ms: number) => number = asIs,
+    blocking?: BlockingDrain,
+  ): Promise<boolean> {
+    for (const c of this.channels) if (c.hasPending && !(await c.drain(isCancelled, interrupted, waitMs, blocking))) return false;
     return true;
   }
 

@@ -42,6 +42,7 @@ import {
   WATERMARK_FLAG_IDLE,
 } from '../core/channel/layout.js';
 import { WatermarkValve, type ValveState } from '../core/time/watermark-valve.js';
+import { checkpointTraceOn } from '../core/checkpoint/gc-pauses.js';
 import type { ChainOperator } from '../core/operators/operator.js';
 import { Cancelled } from './cancelled.js';
 import { TaskCheckpointDriver } from './checkpoint-driver.js';
@@ -54,7 +55,7 @@ import { SourcePoll } from './source-poll.js';
 import { SourceTrigger } from './source-trigger.js';
 import { wallNow } from '../core/channel/time-account.js';
 import type { StreamTask } from './task.js';
-import { asyncOperators, park, serveAsyncOperators, serveDueWakeUps } from './waits.js';
+import { asyncOperators, BlockingDrain, park, serveAsyncOperators, serveDueWakeUps } from './waits.js';
 
 const METRICS_EVERY = 64;
 /** How long an idle task sleeps at most between checks when nothing rings its gate. */
@@ -81,16 +82,21 @@ export class TaskLoop {
   private readonly asyncOps: ChainOperator[] | undefined;
   private readonly delivery: RecordDelivery;
   private readonly turns: EventLoopTurns;
+  /** A source's drain blocks its thread while backpressured (see BlockingDrain); undefined elsewhere. */
+  private readonly blocking: BlockingDrain | undefined;
   /** Buffer debloating of the input rings (--buffer-debloat-target); undefined when off. */
   private readonly debloat: InputDebloat | undefined;
 
   constructor(private readonly task: StreamTask) {
     this.valve = task.input ? new WatermarkValve(task.input.channels.length) : undefined;
-    this.trigger = task.source !== undefined && task.checkpointing ? new SourceTrigger(task.spec.gate) : undefined;
+    this.trigger = task.source !== undefined && task.checkpointing ? new SourceTrigger(task.spec.gate, checkpointTraceOn()) : undefined;
     this.delivery = new RecordDelivery(task, () => task.input!.priorityPending() || this.turns.pauseForWrite());
-    this.driver = new TaskCheckpointDriver(task, this.valve, this.delivery.batch);
+    this.driver = new TaskCheckpointDriver(task, this.valve, this.delivery.batch, this.trigger);
     this.turns = new EventLoopTurns(this.driver.checkpointer);
     this.asyncOps = asyncOperators(task);
+    // A source's chained async operators complete on the event loop: those keep the async wait.
+    if (task.source !== undefined && this.asyncOps === undefined)
+      this.blocking = new BlockingDrain(() => this.driver.checkpointer?.writing === true, this.trigger);
     const target = task.plan.settings.bufferDebloatTargetMs;
     if (target !== undefined && task.input)
       this.debloat = new InputDebloat(task.input, target, task.plan.settings.ringCapacity, () => task.idleMs());
@@ -141,7 +147,11 @@ export class TaskLoop {
     // No frame is processed here, so a barrier may be taken in (and snapshot) before any ordering check.
     if (task.input?.priorityChanged() === true) this.driver.onPriority();
     const output = task.output;
-    return output === undefined || !output.hasPending || (await output.drain(this.isCancelled, this.interruptsDrain, this.trigger?.waitMs));
+    return (
+      output === undefined ||
+      !output.hasPending ||
+      (await output.drain(this.isCancelled, this.interruptsDrain, this.trigger?.waitMs, this.blocking))
+    );
   }
 
   /** The tail of every iteration: metrics now and then, debloating, and a turn of the event loop when due. */

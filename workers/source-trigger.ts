@@ -6,14 +6,34 @@
 import { ArmedTrigger, type TakenTrigger } from '../core/checkpoint/armed-trigger.js';
 import { BARRIER_FLAG_FINAL, BARRIER_FLAG_SAVEPOINT, BARRIER_FLAG_STOP, BARRIER_FLAG_UNALIGNED } from '../core/channel/layout.js';
 import { wallNow } from '../core/channel/time-account.js';
+import type { SourceWaitLeg } from '../core/checkpoint/checkpoint-stats.js';
 import type { TaskCommand } from '../core/runtime/messages.js';
+import { SourceWaitRecord } from './source-wait-record.js';
 
 export class SourceTrigger {
   private readonly armed: ArmedTrigger;
   private readonly taken: TakenTrigger = { id: 0, flags: 0, dueAt: 0 };
+  /** The source's last wait, in traced runs (the start delay's 'woke' leg, see SourceWaitRecord). */
+  private readonly lastWait: SourceWaitRecord | undefined;
 
-  constructor(gate: SharedArrayBuffer) {
+  constructor(gate: SharedArrayBuffer, traced = false) {
     this.armed = new ArmedTrigger(gate);
+    this.lastWait = traced ? new SourceWaitRecord(() => this.armed.nextDue !== Infinity) : undefined;
+  }
+
+  /** The source begins a wait of at most `timeoutMs` (already bounded by waitMs). */
+  waitBegan(kind: SourceWaitLeg['kind'], timeoutMs: number): void {
+    this.lastWait?.begin(kind, timeoutMs);
+  }
+
+  /** The source is back from its wait. */
+  waitEnded(): void {
+    this.lastWait?.end();
+  }
+
+  /** Traced runs: the source's last wait, if it ended after the trigger at `triggeredAt`. */
+  waitLeg(triggeredAt: number): SourceWaitLeg | undefined {
+    return this.lastWait?.leg(triggeredAt);
   }
 
   /**

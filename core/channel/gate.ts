@@ -3,8 +3,10 @@
  * task with many inputs waits on one address; the main thread and the task's own control
  * port ring it too, to wake a parked task for a command or a cancellation.
  *
- * Parking uses Atomics.waitAsync, never Atomics.wait: the worker's event loop must keep
+ * Parking uses Atomics.waitAsync, not Atomics.wait: the worker's event loop must keep
  * running while the task sleeps (LMDB commits, snapshot writes, control messages, timers).
+ * The one exception is a source blocked for output space (workers/waits.ts, BlockingDrain),
+ * which waits on this gate with its thread blocked, a few ms at a time.
  */
 import { GATE_BYTES, GATE_PARKED, GATE_SEQ } from './layout.js';
 import { keepAlive } from './keep-alive.js';

@@ -4,8 +4,9 @@
  *
  * - A frame is written whole or not at all: the producer copies header and payload, then
  *   publishes them with one store of WRITE_POS.
- * - A full ring makes `tryWrite` return false; the producer then awaits `waitForSpace`
- *   (Atomics.waitAsync, so its event loop keeps serving timers and control messages).
+ * - A full ring makes `tryWrite` return false; the producer then waits for space: a task on
+ *   its own gate (`waitForSpaceOrWake`, `blockForSpaceOrWake`), which a consumer given that
+ *   gate rings; a bare producer on SPACE_SEQ (`waitForSpace`), with a consumer given no gate.
  * - An empty ring makes `poll` return false; the consumer parks on its task's gate
  *   (see gate.ts), which every producer of that task rings.
  * - RING_STATE tells the consumer that the producer finished (CLOSED) or died (POISONED).
@@ -201,7 +202,8 @@ export class RingProducer {
 
   /**
    * Resolves once a frame of `payloadLength` fits, or the ring is poisoned (check `state`),
-   * or `timeoutMs` passes (see waitForSpaceOrWake for a wait that more than space ends).
+   * or `timeoutMs` passes (see waitForSpaceOrWake for a wait that more than space ends). Only
+   * with a consumer given no producer gate: one given a gate wakes the producer there instead.
    */
   async waitForSpace(payloadLength: number, timeoutMs = Infinity): Promise<void> {
     const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
@@ -236,13 +238,32 @@ export class RingProducer {
    * a ring after that read ends the wait at once (read here, it could miss one).
    */
   async waitForSpaceOrWake(payloadLength: number, taskGate: Int32Array, seq: number, timeoutMs: number): Promise<void> {
-    // The sequence was read first, then announce and check (Dekker with RingConsumer.release).
-    Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
-    if (!this.hasSpaceFor(payloadLength) && Atomics.load(this.hdr, RING_STATE) !== RING_POISONED) {
+    if (this.announceWait(payloadLength)) {
       const r = Atomics.waitAsync(taskGate, GATE_SEQ, seq, timeoutMs);
       if (r.async) await keepAlive(r.value);
     }
     Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+  }
+
+  /**
+   * `waitForSpaceOrWake` with the thread blocked (Atomics.wait) instead of its event loop
+   * waiting: the wake-up (a ring, or the timeout, to the microsecond) runs the caller at once,
+   * not after a turn of the event loop and its millisecond timers. For a caller that needs
+   * nothing from its event loop meanwhile (see waits.ts, BlockingDrain); `timeoutMs` short.
+   */
+  blockForSpaceOrWake(payloadLength: number, taskGate: Int32Array, seq: number, timeoutMs: number): void {
+    if (this.announceWait(payloadLength)) Atomics.wait(taskGate, GATE_SEQ, seq, timeoutMs);
+    Atomics.store(this.hdr, RING_PRODUCER_PARKED, 0);
+  }
+
+  /**
+   * Tells the consumer the space a waiter needs, then checks it: true if the caller must wait
+   * (the frame does not fit and the ring is not poisoned). The caller read the gate's sequence
+   * first (Dekker with RingConsumer.release) and clears RING_PRODUCER_PARKED after its wait.
+   */
+  private announceWait(payloadLength: number): boolean {
+    Atomics.store(this.hdr, RING_PRODUCER_PARKED, this.spaceNeeded(payloadLength));
+    return !this.hasSpaceFor(payloadLength) && Atomics.load(this.hdr, RING_STATE) !== RING_POISONED;
   }
 
   /** The write position (a free-running u32): where the next frame goes. */
@@ -422,8 +443,12 @@ export class RingConsumer {
         // read before its last space check, so a bump that lands between that check and
         // its wait makes the wait return at once instead of sleeping through this notify.
         Atomics.add(this.hdr, RING_SPACE_SEQ, 1);
-        Atomics.notify(this.hdr, RING_SPACE_SEQ);
+        // One notify, where the producer waits: a task waits on its own gate (the drain), a
+        // bare producer on SPACE_SEQ (waitForSpace, paired with a consumer that knows no gate).
+        // Every notify takes V8's one process-wide futex mutex, and a thread preempted holding
+        // it keeps every other thread's timed wait from returning (see BlockingDrain).
         if (this.producerGate !== undefined) ringGate(this.producerGate);
+        else Atomics.notify(this.hdr, RING_SPACE_SEQ);
       }
     }
   }

@@ -46,6 +46,11 @@ export interface CheckpointPhases {
    * (`gcMs`, traced runs only: EDDY_CHECKPOINT_TRACE=1).
    */
   sourceWakeMs?: number;
+  /**
+   * Traced runs: the wait behind `sourceWakeMs` as the source's own thread saw it, from the
+   * source whose wait ended last (see SourceWaitLeg).
+   */
+  sourceWait?: SourceWaitLeg;
   sourceBusyMs?: number;
   sourceOutMs?: number;
   noticeMs?: number;
@@ -76,6 +81,35 @@ export interface CheckpointPhases {
   writtenAtMs?: number;
   ackedAtMs?: number;
   files?: number;
+}
+
+/**
+ * The wait a source came back from after the trigger (the `sourceWakeMs` leg), ms after the
+ * trigger, as its own thread saw it: whether it was bounded by the trigger's due time, and of
+ * its length how much the thread waited for a CPU (the OS's part) or ran (its event loop's other
+ * work); the rest it slept. Traced runs (EDDY_CHECKPOINT_TRACE=1); the run-queue wait and CPU on
+ * Linux only.
+ */
+export interface SourceWaitLeg {
+  /** For output space with the thread blocked, for output space through the event loop, or parked for input. */
+  kind: 'blocked' | 'async' | 'parked';
+  /** It began this many ms after the trigger (negative: before it). */
+  beganMs: number;
+  /** It was set to end at the latest this many ms after the trigger: about 0 when the armed trigger bounded it. */
+  boundMs: number;
+  /** It ended this many ms after the trigger (the source back from it). */
+  endedMs: number;
+  /** Of its length: the source thread runnable but not running, and running. */
+  runQueueMs?: number;
+  cpuMs?: number;
+  /**
+   * The host's steal over the wait, summed over the machine's vCPUs, in 10 ms ticks (a wait
+   * that began with the trigger armed): a vCPU held by the host delays a sleeping thread's
+   * wake-up without any run-queue wait in the guest.
+   */
+  stealMs?: number;
+  /** The source thread's major page faults over the wait (a wait that began with the trigger armed): each a sleep on disk I/O. */
+  majorFaults?: number;
 }
 
 /** The tail's legs at the tasks, in the order they happen (see CheckpointPhases). */
@@ -160,6 +194,9 @@ export function mergePhases(m: CheckpointPhases, phases: CheckpointPhases, runQu
   if (phases.runQueue !== undefined && runQueueAtTrigger !== undefined)
     m.runQueueMs = Math.max(m.runQueueMs ?? 0, (phases.runQueue.ns - runQueueAtTrigger) / 1e6);
   for (const k of OPTIONAL_PHASES) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
+  // One source's wait, whole: the one that ended last (the slowest source's 'woke').
+  const w = phases.sourceWait;
+  if (w !== undefined && (m.sourceWait === undefined || w.endedMs > m.sourceWait.endedMs)) m.sourceWait = w;
   if (phases.files !== undefined) m.files = (m.files ?? 0) + phases.files;
 }
 

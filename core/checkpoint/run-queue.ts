@@ -36,6 +36,62 @@ export function runQueuesOfProcess(): Map<number, number> {
   return at;
 }
 
+/** A thread's CPU time and run-queue wait so far (ns), as schedstat counts them. */
+export interface SchedTimes {
+  cpuNs: number;
+  runQueueNs: number;
+}
+
+/** The calling thread's CPU time and run-queue wait into `out`; false where /proc is not there. */
+export function ownSchedTimes(out: SchedTimes): boolean {
+  try {
+    const fields = readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ');
+    out.cpuNs = Number(fields[0]);
+    out.runQueueNs = Number(fields[1]);
+    return Number.isFinite(out.cpuNs) && Number.isFinite(out.runQueueNs);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Time the machine's virtual CPUs were kept from running by the host (steal), summed over CPUs,
+ * ms; undefined where /proc/stat has no steal column. Counted in USER_HZ ticks (10 ms here), so
+ * a difference is that coarse. Inside a VM a stolen vCPU looks like neither running nor
+ * waiting: a thread asleep then wakes late without a run-queue wait.
+ */
+export function stealMs(): number | undefined {
+  try {
+    const text = readFileSync('/proc/stat', 'latin1');
+    const cpu = text.slice(0, text.indexOf('\n')).split(/\s+/);
+    const ticks = Number(cpu[8]);
+    return Number.isFinite(ticks) ? ticks * USER_HZ_MS : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The calling thread's major page faults so far (a page read from disk: the thread sleeps on
+ * I/O, neither running nor runnable); undefined where /proc is not there.
+ */
+export function ownMajorFaults(): number | undefined {
+  try {
+    const text = readFileSync('/proc/thread-self/stat', 'latin1');
+    // Fields after the command name (which may hold spaces): state is the 3rd field, majflt the 12th.
+    const n = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[MAJFLT_AFTER_COMM]);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Index of majflt (field 12) among the fields after the command name (field 3 on). */
+const MAJFLT_AFTER_COMM = 12 - 3;
+
+/** One USER_HZ tick in ms (Linux reports /proc/stat in 1/100 s on every architecture). */
+const USER_HZ_MS = 10;
+
 let ownTid: number | undefined | null = null;
 
 /** The calling thread's sample: its id with its run-queue wait so far. */

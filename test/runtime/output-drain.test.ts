@@ -5,27 +5,16 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createRing, RingConsumer } from '../../core/channel/ring.js';
-import { Gate, createGate } from '../../core/channel/gate.js';
+import { RingConsumer } from '../../core/channel/ring.js';
+import { Gate } from '../../core/channel/gate.js';
 import { FRAME_BARRIER, FRAME_RECORDS } from '../../core/channel/layout.js';
 import { BatchDecoder } from '../../core/channel/codec.js';
-import type { JobEdge } from '../../core/graph/job-graph.js';
-import { TaskOutput } from '../../workers/output.js';
+import { oneChannelOutput } from '../helpers/one-channel-output.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function setup() {
-  const ring = createRing(4096);
-  const taskGate = createGate();
-  const edge: JobEdge = { id: 0, from: 0, to: 1, fromNode: 0, toNode: 1, partitioner: 'forward' };
-  const output = new TaskOutput([edge], [{ edge: 0, rings: [ring], gates: [createGate()] }], {
-    batchSize: 16,
-    maxParallelism: 128,
-    subtask: 0,
-    producerUid: () => 'test',
-    consumerUid: () => 'consumer',
-    gate: taskGate,
-  });
+  const { output, ring, taskGate } = oneChannelOutput(4096, 16);
   // The consumer knows the producer's gate: freeing space rings it (that is what ends a drain's wait).
   return { output, consumer: new RingConsumer(ring, taskGate), gate: new Gate(taskGate) };
 }

@@ -1,0 +1,67 @@
+/**
+ * Traced runs (EDDY_CHECKPOINT_TRACE=1): a source's last wait as its own thread saw it, so a
+ * start delay spent in a source's wait (the 'woke' leg) reads as the OS's part or the engine's.
+ * A wait bounded late (set to end well after the due time) is the engine's; a thread that slept
+ * to the due time and then waited for a CPU is the OS's. The thread's CPU time and run-queue
+ * wait (schedstat, Linux) are read at both ends of every wait: two file reads, tens of µs, at
+ * most a few hundred times a second (a blocked wait lasts up to 10 ms), in traced runs only. The
+ * host's steal (/proc/stat, a longer read) and the thread's major page faults only around a wait
+ * that begins with a trigger armed.
+ */
+import { wallNow } from '../core/channel/time-account.js';
+import type { SourceWaitLeg } from '../core/checkpoint/checkpoint-stats.js';
+import { ownMajorFaults, ownSchedTimes, stealMs, type SchedTimes } from '../core/checkpoint/run-queue.js';
+
+export class SourceWaitRecord {
+  private kind: SourceWaitLeg['kind'] = 'parked';
+  private beganAt = 0;
+  private boundAt = 0;
+  private endedAt = 0;
+  private sampled = false;
+  private readonly atBegin: SchedTimes = { cpuNs: 0, runQueueNs: 0 };
+  private readonly atEnd: SchedTimes = { cpuNs: 0, runQueueNs: 0 };
+  private stealAtBegin: number | undefined;
+  private stealAtEnd: number | undefined;
+  private faultsAtBegin: number | undefined;
+  private faultsAtEnd: number | undefined;
+
+  /** `armed`: a trigger is armed now (a wait that begins then is one a start delay may fall in). */
+  constructor(private readonly armed: () => boolean = () => false) {}
+
+  /** A wait of at most `timeoutMs` begins. */
+  begin(kind: SourceWaitLeg['kind'], timeoutMs: number): void {
+    this.kind = kind;
+    this.beganAt = wallNow();
+    this.boundAt = this.beganAt + timeoutMs;
+    this.endedAt = 0;
+    this.sampled = ownSchedTimes(this.atBegin);
+    const armed = this.armed();
+    this.stealAtBegin = armed ? stealMs() : undefined;
+    this.faultsAtBegin = armed ? ownMajorFaults() : undefined;
+  }
+
+  end(): void {
+    this.endedAt = wallNow();
+    if (this.sampled) this.sampled = ownSchedTimes(this.atEnd);
+    this.stealAtEnd = this.stealAtBegin === undefined ? undefined : stealMs();
+    this.faultsAtEnd = this.faultsAtBegin === undefined ? undefined : ownMajorFaults();
+  }
+
+  /** The last wait, if it ended after `triggeredAt` (ms after it). */
+  leg(triggeredAt: number): SourceWaitLeg | undefined {
+    if (this.endedAt < triggeredAt) return undefined;
+    const leg: SourceWaitLeg = {
+      kind: this.kind,
+      beganMs: this.beganAt - triggeredAt,
+      boundMs: this.boundAt - triggeredAt,
+      endedMs: this.endedAt - triggeredAt,
+    };
+    if (this.sampled) {
+      leg.runQueueMs = (this.atEnd.runQueueNs - this.atBegin.runQueueNs) / 1e6;
+      leg.cpuMs = (this.atEnd.cpuNs - this.atBegin.cpuNs) / 1e6;
+    }
+    if (this.stealAtBegin !== undefined && this.stealAtEnd !== undefined) leg.stealMs = this.stealAtEnd - this.stealAtBegin;
+    if (this.faultsAtBegin !== undefined && this.faultsAtEnd !== undefined) leg.majorFaults = this.faultsAtEnd - this.faultsAtBegin;
+    return leg;
+  }
+}
