@@ -297,6 +297,9 @@ function countEmitter(nGroup: number, nAggs: number, proctime: boolean, windowRo
   };
 }
 
+/** The aggregate states of a window aggregate without aggregate calls (never written: it has no slots). */
+const NO_AGGS: unknown[] = Object.freeze([]) as unknown as unknown[];
+
 /** A window aggregate's accumulator: the group's key values and one state per aggregate. */
 interface WindowAcc {
   k: unknown[] | null;
@@ -460,7 +463,9 @@ function windowAggregate(
   const keyFns = keys.map((k) => k.fn);
   const nAggs = aggs.length;
   const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
-    createAccumulator: () => ({ k: null, a: aggs.map(init) }),
+    // A GROUP BY without aggregate calls (a distinct, q8's persons) keeps no state per aggregate:
+    // every accumulator shares one empty array instead of allocating its own.
+    createAccumulator: nAggs === 0 ? () => ({ k: null, a: NO_AGGS }) : () => ({ k: null, a: aggs.map(init) }),
     add(row, acc) {
       if (acc.k === null) acc.k = keyFns.map((f) => f(row));
       for (let i = 0; i < aggs.length; i++) acc.a[i] = addOne(aggs[i]!, acc.a[i], row);
@@ -477,9 +482,12 @@ function windowAggregate(
   const windowRow = windowRowBuilder(gkeys, w.startKey, w.endKey, aggs);
   // COUNT(*)s only, by at most one group column (q5's bids per auction): the state per window
   // and key is one number, and the group value is the key itself, so no accumulator object
-  // and key array are made per window and key (five per bid in q5's HOP). Its own uid kind: a
-  // savepoint of the object-accumulator operator is refused, not restored into numbers.
-  const counting = !rewindow && nGroup <= 1 && aggs.length > 0 && aggs.every((a) => a.kind === 'count*' && a.filter === undefined);
+  // and key array are made per window and key (five per bid in q5's HOP). A distinct by one
+  // column (no aggregate calls: q8's auction sellers) is the same operator, its count unread.
+  // Its own uid kind: a savepoint of the object-accumulator operator is refused, not restored
+  // into numbers.
+  const counting =
+    !rewindow && nGroup <= 1 && aggs.every((a) => a.kind === 'count*' && a.filter === undefined) && (aggs.length > 0 || nGroup === 1);
   const windowUid = (detail: string): string => ctx.uids.next(counting ? 'count-window' : 'window', detail);
   const emit = (_key: unknown, wctx: WindowContext, elements: WindowAcc[], out: { collect(r: Row): void }): void => {
     const acc = elements[0]!;

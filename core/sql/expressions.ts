@@ -326,6 +326,10 @@ function binary(e: Expr & { k: 'binary' }, scope: ExprScope): Compiled {
     case '>':
     case '>=':
       comparison(l, r, e);
+      if (e.op === '=') {
+        const eq = integerEquality(e.l, l, e.r, r) ?? integerEquality(e.r, r, e.l, l);
+        if (eq) return eq;
+      }
       return { fn: lifted2(COMPARE[e.op]!, l, r), type: T.BOOLEAN };
     case '||':
       return { fn: lifted2(concat, l, r), type: T.VARCHAR };
@@ -413,6 +417,32 @@ function lifted3(
     (row: Row) => op(xf(row), yf(row), zf(row)),
     (b, row) => `${b.bind(op)}(${jsOf(xf)(b, row)}, ${jsOf(yf)(b, row)}, ${jsOf(zf)(b, row)})`,
   );
+}
+
+/** `x = L` by the integer literal L: one function per L, so the same test written twice is shared (codegen.ts). */
+const integerEquals = new Map<number, Op1>();
+
+type Op1 = (v: unknown) => unknown;
+
+/**
+ * An integer column compared with an integer literal (Nexmark's `event_type = 0` in its views
+ * and in the `dateTime` CASE, per event) as a strict equality with the literal written in,
+ * not a call of the comparison every query shares, whose `<` and `>` see every type. A value
+ * that is not a number (never, for an integer column) still goes through that comparison.
+ */
+function integerEquality(litExpr: Expr, lit: Compiled, otherExpr: Expr, other: Compiled): Compiled | undefined {
+  if (litExpr.k !== 'lit' || typeof litExpr.value !== 'number' || !Number.isInteger(litExpr.value)) return undefined;
+  if (!isInteger(lit.type) || !isInteger(other.type) || otherExpr.k === 'lit') return undefined;
+  const value = litExpr.value;
+  let op = integerEquals.get(value);
+  if (op === undefined) {
+    const generic = COMPARE['=']!;
+    integerEquals.set(
+      value,
+      (op = (v) => (v === null || v === undefined ? null : typeof v === 'number' ? v === value : generic(v, value))),
+    );
+  }
+  return { fn: lifted1(op, other), type: T.BOOLEAN };
 }
 
 /** A value's place in the order of its type: -1, 0 or 1. */

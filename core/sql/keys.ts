@@ -19,12 +19,32 @@ export function keySelector(keys: readonly Compiled[]): (row: Row) => unknown {
   if (keys.length === 0) return () => 0;
   const b = new Binder();
   if (keys.length === 1) return b.build('r', `return ${jsOf(keys[0]!.fn)(b, 'r')} ?? ${JSON.stringify(NULL_KEY)};`);
-  const part = b.bind(keyPart);
-  return b.build('r', `return ${keys.map((k) => `${part}(${jsOf(k.fn)(b, 'r')})`).join(" + ',' + ")};`);
+  // One converter per key column, each remembering its last number (bound as distinct values).
+  return b.build('r', `return ${keys.map((k) => `${b.bind(lastNumberKept())}(${jsOf(k.fn)(b, 'r')})`).join(" + ',' + ")};`);
 }
 
 function keyPart(v: unknown): string {
   return typeof v === 'number' ? String(v) : v === null || v === undefined ? 'N' : JSON.stringify(v);
+}
+
+/**
+ * keyPart for one key column, its last number's digits kept: the rows of a window aggregate
+ * leave it window by window, so a key holding window_start and window_end (q8's window join)
+ * would otherwise turn the same two 13-digit times into new strings for every row, on the
+ * sending and again on the receiving side (a sixth of a q8 window thread's time). NaN never
+ * equals the last value, and 0 and -0 both give "0".
+ */
+function lastNumberKept(): (v: unknown) => string {
+  let last = NaN;
+  let digits = '';
+  return (v) => {
+    if (typeof v !== 'number') return keyPart(v);
+    if (v !== last) {
+      last = v;
+      digits = String(v);
+    }
+    return digits;
+  };
 }
 
 /** The equi-join key as the changelog join takes it: the value of a single key, else an array of the values (NULL matches nothing). */

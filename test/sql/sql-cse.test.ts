@@ -6,7 +6,8 @@
  * functions that count their calls show what is shared: a deterministic one (the default, as
  * Flink's isDeterministic()) written twice in a row returns the same call number to both
  * occurrences, one declared `deterministic = false` is called for each occurrence, and a view's
- * column read twice is one value even when a non-deterministic function computes it.
+ * column read twice is one value even when a non-deterministic function computes it. An integer
+ * column compared with an integer literal (Nexmark's `event_type = 0`) keeps SQL's NULL.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,6 +134,21 @@ FROM bids`,
           expected: calls as Row[],
         },
         { name: 'viewed', cols: 'id BIGINT, x BIGINT, y BIGINT', sql: 'SELECT id, d AS x, d AS y FROM picked', expected: viewed as Row[] },
+        {
+          // An integer column = an integer literal is a strict equality (expressions.ts): NULL
+          // stays NULL in a projection, is not TRUE in a CASE or WHERE, and either side may hold the literal.
+          name: 'integer_eq',
+          cols: 'id BIGINT, e1 BOOLEAN, e2 BOOLEAN, c VARCHAR',
+          sql: "SELECT id, price = 12 AS e1, 12 = price AS e2, CASE WHEN price = 12 THEN 'x' WHEN price = 14 THEN 'y' ELSE 'z' END AS c FROM bids WHERE price = 12 OR price = 14 OR price IS NULL OR id = 5",
+          expected: rows
+            .filter((r) => r.price === 12 || r.price === 14 || r.price === null || r.id === 5)
+            .map((r) => ({
+              id: r.id,
+              e1: r.price === null ? null : r.price === 12,
+              e2: r.price === null ? null : r.price === 12,
+              c: r.price === 12 ? 'x' : r.price === 14 ? 'y' : 'z',
+            })),
+        },
       ],
       1,
     );
