@@ -499,9 +499,8 @@ function windowAggregate(
   const uid = windowUid(
     `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`,
   );
-  const windowed = input
-    .keyBy(keySelector(keys))
-    .window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w));
+  const groupKey = keySelector(keys);
+  const windowed = input.keyBy(groupKey).window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w));
   const stream = (
     counting
       ? windowed.aggregate<number, number, Row>(COUNTS, countEmitter(nGroup, nAggs, proctime, windowRow))
@@ -541,6 +540,20 @@ function windowAggregate(
       aggs: aggs.map((a) => ({ kind: a.kind, argKey: argColumn(a, rel), filtered: a.filter !== undefined, type: a.type })),
       row: (start, end, values) => windowRow([], start, end, end - 1, values),
       aggKeys: aggs.map((a) => a.key),
+      groupKeys: gkeys,
+      groupFns: keyFns,
+      groupKey,
+      distinctRow:
+        nAggs === 0
+          ? (row, start, end) =>
+              windowRow(
+                keyFns.map((f) => f(row)),
+                start,
+                end,
+                end - 1,
+                NO_AGGS,
+              )
+          : undefined,
     });
   const out: Rel = {
     stream,

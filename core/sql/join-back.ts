@@ -58,13 +58,13 @@ export interface WindowJoinPlan {
 }
 
 /** Stateless calcs from `base` up to a stream, in the order they run. */
-interface Chain {
+export interface Chain {
   base: AnyStream;
   steps: CalcStep[];
   streams: AnyStream[];
 }
 
-function chainOf(stream: AnyStream): Chain {
+export function chainOf(stream: AnyStream): Chain {
   const steps: CalcStep[] = [];
   const streams: AnyStream[] = [];
   let s = stream;
@@ -77,13 +77,13 @@ function chainOf(stream: AnyStream): Chain {
 }
 
 /** The column of the chain's base that output column `key` copies unchanged, if any. */
-function originOf(chain: Chain, key: string | undefined): string | undefined {
+export function originOf(chain: Chain, key: string | undefined): string | undefined {
   for (let i = chain.steps.length - 1; i >= 0 && key !== undefined; i--) key = chain.steps[i]!.copyOf(key);
   return key;
 }
 
 /** The chain's calcs as one function (undefined: a condition dropped the row). */
-function applyOf(chain: Chain): (row: Row) => Row | undefined {
+export function applyOf(chain: Chain): (row: Row) => Row | undefined {
   const fns = chain.steps.map((s) => s.apply);
   if (fns.length === 0) return (row) => row;
   if (fns.length === 1) return fns[0]!;

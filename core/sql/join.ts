@@ -19,7 +19,8 @@ import { regularJoin, type ChangeRow } from './runtime/index.js';
 import { fieldOf, type Field } from './scope.js';
 import { comparable, typeName } from './types.js';
 import { materializeWindows } from './window-tvf.js';
-import { fuseJoinBack } from './join-back.js';
+import { fuseJoinBack, type WindowJoinPlan } from './join-back.js';
+import { fuseDistinctJoin } from './window-distinct-join.js';
 import { keySelector, rawKey, rowIdOf } from './keys.js';
 import { pairBuilder, pickBuilder, type PairColumn } from './row-builder.js';
 import { offerProjection } from './join-projection.js';
@@ -188,19 +189,17 @@ function planEquiJoin(
     // on each pair with the other conjuncts.
     const checks = [...rest, ...bounds.map((b) => b.e)];
     const windowResidual = condition(checks);
-    const fused = fuseJoinBack(
-      {
-        l,
-        r,
-        pairs: eqPairs,
-        pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]),
-        residual: windowResidual,
-        combine,
-        sizeMs: size,
-        detail: [on, ...checks.map(exprText)].join(' AND '),
-      },
-      ctx,
-    );
+    const plan: WindowJoinPlan = {
+      l,
+      r,
+      pairs: eqPairs,
+      pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]),
+      residual: windowResidual,
+      combine,
+      sizeMs: size,
+      detail: [on, ...checks.map(exprText)].join(' AND '),
+    };
+    const fused = fuseJoinBack(plan, ctx) ?? fuseDistinctJoin(plan, ctx);
     if (fused) return { stream: fused, fields, updating: false };
     const uid = ctx.uids.next('join', `window join (${wl.fn}) on ${on}`);
     let stream: AnyStream = (leftHasKey(l.stream) as DataStream<Row>)

@@ -64,6 +64,13 @@ export interface WindowStep {
   row: (start: number, end: number, values: unknown[]) => Row;
   /** The output column key of each aggregate call. */
   aggKeys: readonly string[];
+  /** The output column key of each grouping column, and its value over an input row. */
+  groupKeys: readonly string[];
+  groupFns: ReadonlyArray<(row: Row) => unknown>;
+  /** Whether two input rows are in one group: the key the aggregate keys them by. */
+  groupKey: (row: Row) => unknown;
+  /** Without aggregate calls (a distinct): the output row of the group of input row `row` in window [start, end). */
+  distinctRow: ((row: Row, start: number, end: number) => Row) | undefined;
 }
 
 export type Step = CalcStep | RewindowStep | WindowStep;
