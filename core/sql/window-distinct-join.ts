@@ -152,22 +152,24 @@ export function fuseDistinctJoin(p: WindowJoinPlan, ctx: PlanContext): AnyStream
     'distinct-join',
     `window join of two distincts fused into one keyed stage: both inputs keyed by the join column ${on.text} in one TUMBLE window of ${p.sizeMs} ms, each side's groups built and joined on ${p.detail} at each window's end`,
   );
-  return lIn
-    .map((v): Tagged => ({ s: 0, v }))
-    .union(rIn.map((v): Tagged => ({ s: 1, v })))
-    .keyBy((t) => (t.s === 0 ? lKey(t.v) : rKey(t.v)) ?? NULL_KEY)
-    .window(TumblingEventTimeWindows.of(p.sizeMs))
-    .process<Row>((key, wctx, elements, out) => {
-      if (key === NULL_KEY) return;
-      const lefts: Row[] = [];
-      const rights: Row[] = [];
-      for (const t of elements) (t.s === 0 ? lefts : rights).push(t.v);
-      if (lefts.length === 0 || rights.length === 0) return;
-      const { start, end } = wctx.window;
-      const ls = sideRows(lefts, l, lRow, start, end);
-      const rs = sideRows(rights, r, rRow, start, end);
-      for (const a of ls) for (const b of rs) if (equal(a, b)) out.collect(combine(a, b));
-    })
-    .uid(uid)
-    .name('sql:window distinct join');
+  return (
+    lIn
+      .map((v): Tagged => ({ s: 0, v }))
+      .union(rIn.map((v): Tagged => ({ s: 1, v })))
+      // NULL keys gather as NULL_KEY as keys.ts's do; `equal` then joins none of them.
+      .keyBy((t) => (t.s === 0 ? lKey(t.v) : rKey(t.v)) ?? NULL_KEY)
+      .window(TumblingEventTimeWindows.of(p.sizeMs))
+      .process<Row>((_key, wctx, elements, out) => {
+        const lefts: Row[] = [];
+        const rights: Row[] = [];
+        for (const t of elements) (t.s === 0 ? lefts : rights).push(t.v);
+        if (lefts.length === 0 || rights.length === 0) return;
+        const { start, end } = wctx.window;
+        const ls = sideRows(lefts, l, lRow, start, end);
+        const rs = sideRows(rights, r, rRow, start, end);
+        for (const a of ls) for (const b of rs) if (equal(a, b)) out.collect(combine(a, b));
+      })
+      .uid(uid)
+      .name('sql:window distinct join')
+  );
 }

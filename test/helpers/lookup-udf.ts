@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Writes `<dir>/<name>.mjs` per column: a BIGINT function whose value at i is `values[i]`. */
-export function writeLookupFunctions(dir: string, columns: Record<string, readonly number[]>): void {
+/** Writes `<dir>/<name>.mjs` per column: a BIGINT function whose value at i is `values[i]` (null: NULL). */
+export function writeLookupFunctions(dir: string, columns: Record<string, ReadonlyArray<number | null>>): void {
   for (const [name, values] of Object.entries(columns)) {
     writeFileSync(
       join(dir, `${name}.mjs`),

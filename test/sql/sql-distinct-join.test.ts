@@ -5,7 +5,7 @@
  * the SQL semantics, never by calling eddy: per 1 s tumbling window, the distinct (id, name) rows
  * of the persons, the distinct (seller[, cat]) rows of the auctions, and every pair of them with
  * id = seller. The data have duplicates on both sides, ids with two names, keys on one side only
- * and several windows; event time is out of order within the watermark delay (no row is late).
+ * and several windows, NULL ids and sellers (which join nothing); event time is out of order within the watermark delay (no row is late).
  * The rows come from paced datagen tables whose columns are looked up in arrays written here
  * (CREATE FUNCTION). EXPLAIN shows the fused stage, and near-miss shapes (an aggregate call, a
  * condition across the sides) keep the window join.
@@ -34,32 +34,32 @@ const DELAY = 1000;
 /** One event: a person (kind 0: k is its id) or an auction (kind 1: k is its seller). */
 interface Event {
   kind: number;
-  k: number;
+  k: number | null;
   name: number;
   cat: number;
   ts: number;
 }
 interface Person {
-  id: number;
+  id: number | null;
   name: number;
   ts: number;
 }
 interface Auction {
-  seller: number;
+  seller: number | null;
   cat: number;
   ts: number;
 }
 
-/** Persons 1..8 (1 and 2 never sell), each with name id * 10, sometimes id * 10 + 1; sellers 3..12 (9..12 are no person). */
+/** Persons 1..8 (1 and 2 never sell), each with name id * 10, sometimes id * 10 + 1; sellers 3..12 (9..12 are no person); one id or seller in 20 NULL. */
 function events(): Event[] {
   const rnd = prng(17);
   return Array.from({ length: EVENTS }, (_, i): Event => {
     const ts = BASE + i * 10 + Math.floor(rnd() * (DELAY - 1));
     if (rnd() < 0.45) {
       const id = 1 + Math.floor(rnd() * 8);
-      return { kind: 0, k: id, name: id * 10 + (rnd() < 0.2 ? 1 : 0), cat: 0, ts };
+      return { kind: 0, k: rnd() < 0.05 ? null : id, name: id * 10 + (rnd() < 0.2 ? 1 : 0), cat: 0, ts };
     }
-    return { kind: 1, k: 3 + Math.floor(rnd() * 10), name: 0, cat: rnd() < 0.5 ? 1 : 2, ts };
+    return { kind: 1, k: rnd() < 0.05 ? null : 3 + Math.floor(rnd() * 10), name: 0, cat: rnd() < 0.5 ? 1 : 2, ts };
   });
 }
 
@@ -73,7 +73,7 @@ function sides(evs: Event[]): { persons: Person[]; auctions: Auction[] } {
 
 const windowOf = (ts: number): number => Math.floor(ts / SIZE) * SIZE;
 
-type Row = Record<string, number>;
+type Row = Record<string, number | null>;
 
 /** The distinct values of `key` over `rows`, each once (the row of its first occurrence). */
 function distinct<T>(rows: T[], key: (r: T) => string): T[] {
@@ -86,7 +86,10 @@ function distinct<T>(rows: T[], key: (r: T) => string): T[] {
 function newUsers(d: { persons: Person[]; auctions: Auction[] }): Row[] {
   const ps = distinct(d.persons, (p) => `${p.id},${p.name},${windowOf(p.ts)}`);
   const sold = new Set(d.auctions.map((a) => `${a.seller},${windowOf(a.ts)}`));
-  return ps.filter((p) => sold.has(`${p.id},${windowOf(p.ts)}`)).map((p) => ({ id: p.id, name: p.name, ws: windowOf(p.ts) }));
+  // SQL's = is never true for NULL: a NULL id meets no seller, not even a NULL one.
+  return ps
+    .filter((p) => p.id !== null && sold.has(`${p.id},${windowOf(p.ts)}`))
+    .map((p) => ({ id: p.id, name: p.name, ws: windowOf(p.ts) }));
 }
 
 /** Every pair of a distinct (id, name, window) and a distinct (seller, cat, window) with seller = id. */
@@ -96,7 +99,8 @@ function pairs(d: { persons: Person[]; auctions: Auction[] }): Row[] {
   const out: Row[] = [];
   for (const p of ps)
     for (const a of as)
-      if (a.seller === p.id && windowOf(a.ts) === windowOf(p.ts)) out.push({ id: p.id, name: p.name, cat: a.cat, ws: windowOf(p.ts) });
+      if (p.id !== null && a.seller === p.id && windowOf(a.ts) === windowOf(p.ts))
+        out.push({ id: p.id, name: p.name, cat: a.cat, ws: windowOf(p.ts) });
   return out;
 }
 
@@ -172,6 +176,10 @@ describe('SQL window-distinct-join fusion (Nexmark q8 shape)', () => {
     assert.ok(twoNames > distinct(d.persons, (p) => `${p.id},${windowOf(p.ts)}`).length, 'an id with two names in a window');
     const joined = newUsers(d);
     assert.ok(joined.length > 10 && !joined.some((r) => r.id! <= 2 || r.id! >= 9), 'only keys both sides have join');
+    const nullIn = (rows: Array<{ ts: number }>, key: (r: never) => unknown): Set<number> =>
+      new Set(rows.filter((r) => key(r as never) === null).map((r) => windowOf(r.ts)));
+    const both = [...nullIn(d.persons, (p: Person) => p.id)].filter((w) => nullIn(d.auctions, (a: Auction) => a.seller).has(w));
+    assert.ok(both.length > 0, 'a window with a NULL id and a NULL seller (which must not join)');
     assert.ok(pairs(d).length > joined.length, 'a person meets several of its categories');
   });
 
