@@ -4,10 +4,11 @@
  * runs as one keyed TUMBLE window. The results are compared with a reference written here from
  * the SQL semantics, never by calling eddy: per 1 s tumbling window, the distinct (id, name) rows
  * of the persons, the distinct (seller[, cat]) rows of the auctions, and every pair of them with
- * id = seller. The data have duplicates on both sides, ids with two names, keys on one side only
- * and several windows, NULL ids and sellers (which join nothing); event time is out of order within the watermark delay (no row is late).
- * The rows come from paced datagen tables whose columns are looked up in arrays written here
- * (CREATE FUNCTION). EXPLAIN shows the fused stage, and near-miss shapes (an aggregate call, a
+ * id = seller. The data have duplicates on both sides, ids with two names, keys on one side only,
+ * NULL ids and sellers (which join nothing) and several windows; event time is out of order
+ * within the watermark delay (no row is late). The rows come from one paced datagen table read
+ * through two views (as the Nexmark views read one source), whose columns are looked up in
+ * arrays written here (CREATE FUNCTION). EXPLAIN shows the fused stage, and near-miss shapes (an aggregate call, a
  * condition across the sides) keep the window join.
  */
 import assert from 'node:assert/strict';
