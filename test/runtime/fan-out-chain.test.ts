@@ -20,7 +20,10 @@ import { loadJob } from '../../core/runtime/module-loader.js';
 import { fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 
-const COUNT = 6_000;
+// Enough records that the faults, armed by the first completed checkpoint, still find 400 per
+// subtask to count: a backpressured source blocked in its drain (workers/waits.ts) refills its
+// rings at once, and with 6,000 the source had emitted nearly all of them by then.
+const COUNT = 10_000;
 const KEYS = 40;
 /** As in the fixture. */
 const WINDOW_MS = 7;
