@@ -172,7 +172,11 @@ export class TaskLoop {
     if (this.task.output) {
       this.task.output.flushAll();
       this.task.output.broadcastControl(FRAME_END_OF_STREAM, 0, 0);
-      await this.task.output.drain(this.isCancelled);
+      // The last drain serves commands and the armed trigger as every drain does: behind a full
+      // ring it can take as long as the consumer needs for a whole ring, and a checkpoint due
+      // meanwhile (an unaligned barrier overtakes what is still pending, end-of-stream included)
+      // would wait for all of it.
+      while (!(await this.serve()));
     }
     this.dataEnded = true;
   }
