@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 import { prng } from '../helpers/prng.js';
-import { runCli } from '../helpers/cli-run.js';
+import { runCli, jobArgs } from '../helpers/cli-run.js';
 import { latestCheckpoint, newCheckpoint } from '../helpers/cli-faults.js';
 
 const COUNT = 300_000;
@@ -37,14 +37,7 @@ describe('kill -9 and --resume latest', () => {
         '--checkpoint-interval',
         '100',
         '--no-progress',
-        '--arg',
-        `count=${COUNT}`,
-        '--arg',
-        `keys=${KEYS}`,
-        '--arg',
-        'rate=150000',
-        '--arg',
-        `output=${out}`,
+        ...jobArgs({ count: COUNT, keys: KEYS, rate: '150000', output: out }),
       ];
       try {
         let killed = 0;

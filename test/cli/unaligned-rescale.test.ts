@@ -18,6 +18,7 @@ import { inspectCheckpoints } from '../../core/checkpoint/inspect.js';
 import { fixture } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
+import { jobArgs } from '../helpers/cli-run.js';
 
 const SOAK = process.env.EDDY_SOAK === '1';
 const KEYS = 120;
@@ -170,18 +171,7 @@ it(
       await rescaledRun(
         'unaligned-edges.mjs',
         ps,
-        (out) => [
-          '--arg',
-          'edge=rebalance',
-          '--arg',
-          `count=${count}`,
-          '--arg',
-          `keys=${KEYS}`,
-          '--arg',
-          'slowUs=10',
-          '--arg',
-          `output=${out}`,
-        ],
+        (out) => jobArgs({ edge: 'rebalance', count, keys: KEYS, slowUs: '10', output: out }),
         (out) => {
           // The fault-free run commits record i = { i, key: i % KEYS, v: eventValue(i) } once, for every i.
           const seen = new Uint8Array(count);
@@ -221,20 +211,7 @@ it(
       expected.set(id, w);
     }
     for (const ps of sequences(13, [2, 3])) {
-      const args = (out: string) => [
-        '--arg',
-        'edge=window',
-        '--arg',
-        `count=${count}`,
-        '--arg',
-        `keys=${keys}`,
-        '--arg',
-        `disorder=${disorder}`,
-        '--arg',
-        'slowUs=25',
-        '--arg',
-        `output=${out}`,
-      ];
+      const args = (out: string) => jobArgs({ edge: 'window', count, keys, disorder, slowUs: '25', output: out });
       await rescaledRun('unaligned-edges.mjs', ps, args, (out) => {
         const got = new Map<string, { sum: number; n: number }>();
         let duplicated = 0;
@@ -280,16 +257,7 @@ it(
         '--checkpoint-interval',
         '100',
         '--no-progress',
-        '--arg',
-        'edge=forward',
-        '--arg',
-        'count=150000',
-        '--arg',
-        `keys=${KEYS}`,
-        '--arg',
-        'slowUs=10',
-        '--arg',
-        `output=${join(dir, 'out')}`,
+        ...jobArgs({ edge: 'forward', count: '150000', keys: KEYS, slowUs: '10', output: join(dir, 'out') }),
       ];
       let held: number | undefined;
       const killed = await runCli(base(2), 0, async () => {

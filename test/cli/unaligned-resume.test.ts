@@ -12,6 +12,7 @@ import { it } from 'node:test';
 import { newInFlightCheckpoint, runCli } from '../helpers/cli-faults.js';
 import { cliPath, fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
+import { jobArgs } from '../helpers/cli-run.js';
 
 const COUNT = 300_000;
 const KEYS = 120;
@@ -35,14 +36,7 @@ it('kill -9 of an unaligned job under backpressure, --resume latest: exact outpu
     '--retained-checkpoints',
     '100',
     '--no-progress',
-    '--arg',
-    `count=${COUNT}`,
-    '--arg',
-    `keys=${KEYS}`,
-    '--arg',
-    'slowUs=5',
-    '--arg',
-    `output=${out}`,
+    ...jobArgs({ count: COUNT, keys: KEYS, slowUs: '5', output: out }),
   ];
   try {
     let held: number | undefined;

@@ -14,6 +14,7 @@ import { jetstreamSink } from '../../core/connectors/jetstream/sink.js';
 import type { ConnectorContext, SourceReader } from '../../core/connectors/types.js';
 import { EddyError } from '../../core/failure.js';
 import { assertAtLeastOnce, assertOneLine, runCli, runWithKills } from '../helpers/cli-faults.js';
+import { jobArgs } from '../helpers/cli-run.js';
 import { fixture } from '../helpers/paths.js';
 import { hasBinary, missing, startNats, type TestServer } from '../helpers/servers.js';
 import { compareWithFaultFree, type ValidatingRecord } from '../helpers/validating-output.js';
@@ -239,22 +240,16 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
         '--restart',
         'fixed:30:200',
         '--no-progress',
-        '--arg',
-        `nats=${server.url}`,
-        '--arg',
-        `in=IN_${tag}`,
-        '--arg',
-        `out=out.${tag}`,
-        '--arg',
-        `count=${COUNT}`,
-        '--arg',
-        `keys=${KEYS}`,
-        '--arg',
-        'rate=4000',
-        '--arg',
-        `sink-mode=${opts.mode}`,
-        '--arg',
-        `log=${log}`,
+        ...jobArgs({
+          nats: server.url,
+          in: `IN_${tag}`,
+          out: `out.${tag}`,
+          count: COUNT,
+          keys: KEYS,
+          rate: '4000',
+          'sink-mode': opts.mode,
+          log,
+        }),
         ...(opts.faults ? ['--arg', `faults=${opts.faults}`] : []),
       ];
       try {
@@ -311,31 +306,25 @@ describe('NATS JetStream', { skip: !HAVE && missing('nats-server') }, () => {
   });
 
   describe('bad input', () => {
-    const jobArgs = (url: string, stream: string) => [
+    const badCommand = (url: string, stream: string) => [
       'run',
       fixture('jetstream-validating.mjs'),
       '--no-progress',
-      '--arg',
-      `nats=${url}`,
-      '--arg',
-      `in=${stream}`,
-      '--arg',
-      'out=bad.out',
-      '--arg',
-      'count=1',
-      '--arg',
-      'keys=1',
+      ...jobArgs({ nats: url, in: stream, out: 'bad.out', count: '1', keys: '1' }),
     ];
 
     it('a wrong URL, an unreachable server, a missing stream, a subject no stream captures: one clear line each, nothing published', async () => {
-      assertOneLine(await runCli(jobArgs('redis://127.0.0.1:1', 'X')), 'BAD_ARG', ["'redis://127.0.0.1:1' is not a NATS URL", 'nats://']);
-      assertOneLine(await runCli(jobArgs('nats://127.0.0.1:1', 'X')), 'SOURCE_FAILED', [
+      assertOneLine(await runCli(badCommand('redis://127.0.0.1:1', 'X')), 'BAD_ARG', [
+        "'redis://127.0.0.1:1' is not a NATS URL",
+        'nats://',
+      ]);
+      assertOneLine(await runCli(badCommand('nats://127.0.0.1:1', 'X')), 'SOURCE_FAILED', [
         'cannot connect to NATS at 127.0.0.1:1',
         'nats-server -js is running',
       ]);
-      assertOneLine(await runCli(jobArgs(server.url, 'NO_SUCH')), 'INPUT_NOT_FOUND', ["JetStream stream 'NO_SUCH' does not exist"]);
+      assertOneLine(await runCli(badCommand(server.url, 'NO_SUCH')), 'INPUT_NOT_FOUND', ["JetStream stream 'NO_SUCH' does not exist"]);
       await fillInput('BAD_IN', 'bad.in', 1, 1);
-      assertOneLine(await runCli(jobArgs(server.url, 'BAD_IN')), 'BAD_ARG', ["no JetStream stream captures subject 'bad.out'"]);
+      assertOneLine(await runCli(badCommand(server.url, 'BAD_IN')), 'BAD_ARG', ["no JetStream stream captures subject 'bad.out'"]);
     });
   });
 });

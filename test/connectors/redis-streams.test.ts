@@ -13,6 +13,7 @@ import { redisStream as redisSink } from '../../core/connectors/redis/stream-sin
 import type { ConnectorContext } from '../../core/connectors/types.js';
 import { EddyError } from '../../core/failure.js';
 import { assertAtLeastOnce, assertOneLine, runCli, runWithKills } from '../helpers/cli-faults.js';
+import { jobArgs } from '../helpers/cli-run.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { hasBinary, missing, startRedis, type TestServer } from '../helpers/servers.js';
 import { compareWithFaultFree, type ValidatingRecord } from '../helpers/validating-output.js';
@@ -288,22 +289,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
         '--restart',
         'fixed:30:200',
         '--no-progress',
-        '--arg',
-        `redis=${server.url}`,
-        '--arg',
-        `in=${inKey}`,
-        '--arg',
-        `out=${outKey}`,
-        '--arg',
-        `count=${COUNT}`,
-        '--arg',
-        `keys=${KEYS}`,
-        '--arg',
-        'rate=4000',
-        '--arg',
-        `sink-mode=${opts.mode}`,
-        '--arg',
-        `log=${log}`,
+        ...jobArgs({ redis: server.url, in: inKey, out: outKey, count: COUNT, keys: KEYS, rate: '4000', 'sink-mode': opts.mode, log }),
         ...(opts.faults ? ['--arg', `faults=${opts.faults}`] : []),
       ];
       try {
@@ -383,12 +369,7 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       '--no-progress',
       '--checkpoint-interval',
       '100',
-      '--arg',
-      `redis=${server.url}`,
-      '--arg',
-      'in=ex-in',
-      '--arg',
-      'out=ex-out',
+      ...jobArgs({ redis: server.url, in: 'ex-in', out: 'ex-out' }),
     ]);
     assert.equal(exit.code, 0, exit.stderr);
     const expected = new Map<string, string>();
@@ -404,28 +385,22 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
   });
 
   describe('bad input', () => {
-    const jobArgs = (url: string, inKey: string) => [
+    const badCommand = (url: string, inKey: string) => [
       'run',
       fixture('redis-validating.mjs'),
       '--no-progress',
-      '--arg',
-      `redis=${url}`,
-      '--arg',
-      `in=${inKey}`,
-      '--arg',
-      'out=bad-out',
-      '--arg',
-      'count=1',
-      '--arg',
-      'keys=1',
+      ...jobArgs({ redis: url, in: inKey, out: 'bad-out', count: '1', keys: '1' }),
     ];
     it('a wrong URL, an unreachable server, a missing stream: one clear line each, nothing written', async () => {
-      assertOneLine(await runCli(jobArgs('http://127.0.0.1:1', 'x')), 'BAD_ARG', ["'http://127.0.0.1:1' is not a Redis URL", 'redis://']);
-      assertOneLine(await runCli(jobArgs('redis://127.0.0.1:1', 'x')), 'SOURCE_FAILED', [
+      assertOneLine(await runCli(badCommand('http://127.0.0.1:1', 'x')), 'BAD_ARG', [
+        "'http://127.0.0.1:1' is not a Redis URL",
+        'redis://',
+      ]);
+      assertOneLine(await runCli(badCommand('redis://127.0.0.1:1', 'x')), 'SOURCE_FAILED', [
         'cannot connect to Redis at redis://127.0.0.1:1',
         'redis-server is running',
       ]);
-      assertOneLine(await runCli(jobArgs(server.url, 'no-such-stream')), 'INPUT_NOT_FOUND', ["stream 'no-such-stream' does not exist"]);
+      assertOneLine(await runCli(badCommand(server.url, 'no-such-stream')), 'INPUT_NOT_FOUND', ["stream 'no-such-stream' does not exist"]);
       assert.equal(await client.exists('bad-out'), 0, 'nothing was committed');
     });
 

@@ -55,3 +55,8 @@ export async function startReachableCli(args: string[]): Promise<{ child: ChildP
   ]);
   return started;
 }
+
+/** `--arg name=value` for each entry, in order: a job's arguments on an `eddy run` command line. */
+export function jobArgs(args: Record<string, string | number>): string[] {
+  return Object.entries(args).flatMap(([name, value]) => ['--arg', `${name}=${value}`]);
+}
