@@ -16,7 +16,8 @@ import type { OwnedFrame } from '../core/channel/ring.js';
 
 /**
  * Records delivered between two looks at the mailbox. 64 bounds the reaction at a 5 µs/record
- * stage to about 0.3 ms, and one atomic load per 64 records is nothing against their cost.
+ * stage to about 0.3 ms, and one atomic load per 64 records is nothing against their cost. A
+ * slower stage's chunks are cut by time (record-delivery.ts).
  */
 export const DELIVERY_CHUNK = 64;
 
