@@ -21,7 +21,7 @@
  *
  * Both loops share one shape: serve commands and drain output (`serve`), take one unit of
  * input (a source poll, an input frame through `onFrame`), then housekeeping (`afterFrame`).
- * A record frame is delivered in chunks of 64 records and may be left part-way (an unaligned
+ * A record frame is delivered in chunks (64 records, fewer at a slow stage: about 0.5 ms) and may be left part-way (an unaligned
  * barrier waits, a snapshot write wants the event loop); the next iteration then serves that
  * and goes on with the same frame before it takes any other input (record-delivery.ts).
  * A backpressured task waits in drain, and a command interrupts that wait: between input
@@ -169,6 +169,7 @@ export class TaskLoop {
   private async endOfData(): Promise<void> {
     this.task.time.watermark(-1, Infinity);
     for (const op of this.task.operators) await op.finish();
+    this.trigger?.endOfInput();
     if (this.task.output) {
       this.task.output.flushAll();
       this.task.output.broadcastControl(FRAME_END_OF_STREAM, 0, 0);

@@ -26,6 +26,11 @@ export class SourceTrigger {
     this.lastWait?.begin(kind, timeoutMs);
   }
 
+  /** The source's input ended: its waits from here on are its last drain's, and its park's until the final checkpoint. */
+  endOfInput(): void {
+    this.lastWait?.endOfInput();
+  }
+
   /** The source is back from its wait. */
   waitEnded(): void {
     this.lastWait?.end();

@@ -6,7 +6,9 @@
  * wait (schedstat, Linux) are read at both ends of every wait: two file reads, tens of µs, at
  * most a few hundred times a second (a blocked wait lasts up to 10 ms), in traced runs only. The
  * host's steal (/proc/stat, a longer read) and the thread's major page faults only around a wait
- * that begins with a trigger armed.
+ * that begins with a trigger armed. The waits after the source's input ended (its last drain,
+ * which serves the trigger as every drain does, then its park until the final checkpoint) are
+ * recorded the same way and marked `afterEnd`: a start delay spent there reads as such.
  */
 import { wallNow } from '../core/channel/time-account.js';
 import type { SourceWaitLeg } from '../core/checkpoint/checkpoint-stats.js';
@@ -14,6 +16,9 @@ import { ownMajorFaults, ownSchedTimes, stealMs, type SchedTimes } from '../core
 
 export class SourceWaitRecord {
   private kind: SourceWaitLeg['kind'] = 'parked';
+  /** The source's input has ended: every wait from here on is its last drain or its park until the final checkpoint. */
+  private inputEnded = false;
+  private afterEnd = false;
   private beganAt = 0;
   private boundAt = 0;
   private endedAt = 0;
@@ -28,9 +33,15 @@ export class SourceWaitRecord {
   /** `armed`: a trigger is armed now (a wait that begins then is one a start delay may fall in). */
   constructor(private readonly armed: () => boolean = () => false) {}
 
+  /** The source's input ended (its reader said so): the waits that follow are marked `afterEnd`. */
+  endOfInput(): void {
+    this.inputEnded = true;
+  }
+
   /** A wait of at most `timeoutMs` begins. */
   begin(kind: SourceWaitLeg['kind'], timeoutMs: number): void {
     this.kind = kind;
+    this.afterEnd = this.inputEnded;
     this.beganAt = wallNow();
     this.boundAt = this.beganAt + timeoutMs;
     this.endedAt = 0;
@@ -56,6 +67,7 @@ export class SourceWaitRecord {
       boundMs: this.boundAt - triggeredAt,
       endedMs: this.endedAt - triggeredAt,
     };
+    if (this.afterEnd) leg.afterEnd = true;
     if (this.sampled) {
       leg.runQueueMs = (this.atEnd.runQueueNs - this.atBegin.runQueueNs) / 1e6;
       leg.cpuMs = (this.atEnd.cpuNs - this.atBegin.cpuNs) / 1e6;

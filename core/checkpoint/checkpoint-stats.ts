@@ -93,6 +93,11 @@ export interface CheckpointPhases {
 export interface SourceWaitLeg {
   /** For output space with the thread blocked, for output space through the event loop, or parked for input. */
   kind: 'blocked' | 'async' | 'parked';
+  /**
+   * Begun after the source's input ended: its last drain (the rest of its output behind a full
+   * ring, end-of-stream included) or its park until the final checkpoint.
+   */
+  afterEnd?: true;
   /** It began this many ms after the trigger (negative: before it). */
   beganMs: number;
   /** It was set to end at the latest this many ms after the trigger: about 0 when the armed trigger bounded it. */

@@ -47,3 +47,23 @@ test('a wait that begins with a trigger armed has the host steal and its major f
   assert.ok(leg.stealMs !== undefined && leg.stealMs >= 0 && leg.stealMs % 10 === 0, `steal ${leg.stealMs} ms: whole 10 ms ticks`);
   assert.equal(leg.majorFaults, 0, 'a thread blocked on a futex reads nothing from disk');
 });
+
+test("the waits after the source's input ended (its last drain, its park for the final checkpoint) are marked afterEnd", () => {
+  const record = new SourceWaitRecord();
+  const triggeredAt = wallNow();
+  record.begin('blocked', 1);
+  block(1);
+  record.end();
+  assert.equal(record.leg(triggeredAt)!.afterEnd, undefined, 'a drain while input is still read');
+  record.endOfInput();
+  record.begin('blocked', 1);
+  block(1);
+  record.end();
+  assert.equal(record.leg(triggeredAt)!.afterEnd, true, 'the last drain');
+  record.begin('parked', 1);
+  block(1);
+  record.end();
+  const leg = record.leg(triggeredAt)!;
+  assert.equal(leg.kind, 'parked');
+  assert.equal(leg.afterEnd, true, 'the park until the final checkpoint');
+});
