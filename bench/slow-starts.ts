@@ -35,7 +35,8 @@ export function slowStarts(steady: CheckpointStats[], legsOf: (k: CheckpointStat
 /** A source's wait, read left to right: how, from when, set to end when, ended when, and what its length was made of. */
 export function formatSourceWait(w: SourceWaitLeg, ms: (n: number) => string): string {
   const at = (n: number) => `${n < 0 ? '−' : '+'}${ms(Math.abs(n))}`;
-  const parts = [`${w.kind} wait from ${at(w.beganMs)}, set to end by ${at(w.boundMs)}, back at ${at(w.endedMs)}`];
+  const what = w.kind === 'unrecorded' ? 'no recorded wait ended after the trigger; the last, ' : `${w.kind} wait `;
+  const parts = [`${what}from ${at(w.beganMs)}, set to end by ${at(w.boundMs)}, back at ${at(w.endedMs)}`];
   if (w.runQueueMs !== undefined && w.cpuMs !== undefined) {
     const slept = Math.max(0, w.endedMs - w.beganMs - w.runQueueMs - w.cpuMs);
     // Asleep past the time it was set to end: neither running nor runnable (a lock, the host).
@@ -45,6 +46,11 @@ export function formatSourceWait(w: SourceWaitLeg, ms: (n: number) => string): s
     );
   }
   if (w.stealMs !== undefined) parts.push(`host steal over it ${ms(w.stealMs)} (10 ms ticks), major faults ${w.majorFaults ?? '—'}`);
+  // After the wait, the same source until it took the trigger (see SourceWaitLeg).
+  if (w.tookMs !== undefined) {
+    const turns = w.turns ? `, ${w.turns} event-loop turn${w.turns > 1 ? 's' : ''} (longest ${ms(w.longestTurnMs ?? 0)})` : '';
+    parts.push(`then reads done ${at(w.readsDoneMs ?? w.endedMs)}, woke ${at(w.wokeMs ?? w.endedMs)}, took ${at(w.tookMs)}${turns}`);
+  }
   return parts.join('; ');
 }
 

@@ -40,16 +40,36 @@ export class SourceWaitRecord {
     this.faultsAtBegin = armed ? ownMajorFaults() : undefined;
   }
 
+  /**
+   * Only the clock and schedstat here: the source goes on to take the trigger right after, and
+   * two more /proc reads there were up to 20 ms of its start delay on a loaded machine. The
+   * host's steal and the major faults are read when the leg is asked for (after the barrier
+   * is out): coarse counters, so their window reaching a little past the wait changes little.
+   */
   end(): void {
     this.endedAt = wallNow();
     if (this.sampled) this.sampled = ownSchedTimes(this.atEnd);
-    this.stealAtEnd = this.stealAtBegin === undefined ? undefined : stealMs();
-    this.faultsAtEnd = this.faultsAtBegin === undefined ? undefined : ownMajorFaults();
+    this.stealAtEnd = this.faultsAtEnd = undefined;
+  }
+
+  /**
+   * The last wait's times as a leg of kind 'unrecorded', for a trigger after it ended: the
+   * source's wait accounts ended after the trigger, but no wait this record saw did.
+   */
+  unrecorded(triggeredAt: number): SourceWaitLeg {
+    return {
+      kind: 'unrecorded',
+      beganMs: this.beganAt - triggeredAt,
+      boundMs: this.boundAt - triggeredAt,
+      endedMs: this.endedAt - triggeredAt,
+    };
   }
 
   /** The last wait, if it ended after `triggeredAt` (ms after it). */
   leg(triggeredAt: number): SourceWaitLeg | undefined {
     if (this.endedAt < triggeredAt) return undefined;
+    if (this.stealAtBegin !== undefined) this.stealAtEnd ??= stealMs();
+    if (this.faultsAtBegin !== undefined) this.faultsAtEnd ??= ownMajorFaults();
     const leg: SourceWaitLeg = {
       kind: this.kind,
       beganMs: this.beganAt - triggeredAt,
