@@ -19,7 +19,12 @@ export class SourceTrigger {
 
   constructor(gate: SharedArrayBuffer, traced = false) {
     this.armed = new ArmedTrigger(gate);
-    this.lastWait = traced ? new SourceWaitRecord(() => this.armed.nextDue !== Infinity) : undefined;
+    this.lastWait = traced
+      ? new SourceWaitRecord(
+          () => this.armed.nextDue !== Infinity,
+          () => this.isDue(),
+        )
+      : undefined;
   }
 
   /**

@@ -24,9 +24,18 @@ export class SourceWaitRecord {
   private stealAtEnd: number | undefined;
   private faultsAtBegin: number | undefined;
   private faultsAtEnd: number | undefined;
+  /** The end's schedstat read waits for the leg (a trigger was due at the wait's end), and when it was taken. */
+  private deferred = false;
+  private sampledAt = 0;
 
-  /** `armed`: a trigger is armed now (a wait that begins then is one a start delay may fall in). */
-  constructor(private readonly armed: () => boolean = () => false) {}
+  /**
+   * `armed`: a trigger is armed now (a wait that begins then is one a start delay may fall in);
+   * `due`: a trigger is due now (a wait that ends then is followed at once by the take).
+   */
+  constructor(
+    private readonly armed: () => boolean = () => false,
+    private readonly due: () => boolean = () => false,
+  ) {}
 
   /** A wait of at most `timeoutMs` begins. */
   begin(kind: SourceWaitLeg['kind'], timeoutMs: number): void {
@@ -34,6 +43,7 @@ export class SourceWaitRecord {
     this.beganAt = wallNow();
     this.boundAt = this.beganAt + timeoutMs;
     this.endedAt = 0;
+    this.sampledAt = 0;
     this.sampled = ownSchedTimes(this.atBegin);
     const armed = this.armed();
     this.stealAtBegin = armed ? stealMs() : undefined;
@@ -48,7 +58,10 @@ export class SourceWaitRecord {
    */
   end(): void {
     this.endedAt = wallNow();
-    if (this.sampled) this.sampled = ownSchedTimes(this.atEnd);
+    // A trigger due now is taken next: even the schedstat read waits for the leg (one such
+    // read was 41 ms of a start delay on a loaded machine). Its window then runs to that read.
+    this.deferred = this.sampled && this.due();
+    if (this.sampled && !this.deferred) this.sampled = ownSchedTimes(this.atEnd);
     this.stealAtEnd = this.faultsAtEnd = undefined;
   }
 
@@ -68,6 +81,11 @@ export class SourceWaitRecord {
   /** The last wait, if it ended after `triggeredAt` (ms after it). */
   leg(triggeredAt: number): SourceWaitLeg | undefined {
     if (this.endedAt < triggeredAt) return undefined;
+    if (this.deferred) {
+      this.sampled = ownSchedTimes(this.atEnd);
+      this.sampledAt = wallNow();
+      this.deferred = false;
+    }
     if (this.stealAtBegin !== undefined) this.stealAtEnd ??= stealMs();
     if (this.faultsAtBegin !== undefined) this.faultsAtEnd ??= ownMajorFaults();
     const leg: SourceWaitLeg = {
@@ -79,6 +97,7 @@ export class SourceWaitRecord {
     if (this.sampled) {
       leg.runQueueMs = (this.atEnd.runQueueNs - this.atBegin.runQueueNs) / 1e6;
       leg.cpuMs = (this.atEnd.cpuNs - this.atBegin.cpuNs) / 1e6;
+      if (this.sampledAt > this.endedAt) leg.sampledToMs = this.sampledAt - triggeredAt;
     }
     if (this.stealAtBegin !== undefined && this.stealAtEnd !== undefined) leg.stealMs = this.stealAtEnd - this.stealAtBegin;
     if (this.faultsAtBegin !== undefined && this.faultsAtEnd !== undefined) leg.majorFaults = this.faultsAtEnd - this.faultsAtBegin;

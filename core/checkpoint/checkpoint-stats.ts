@@ -107,6 +107,11 @@ export interface SourceWaitLeg {
   runQueueMs?: number;
   cpuMs?: number;
   /**
+   * Set when those two were read after the wait, not at its end (a trigger was due then, and the
+   * read waited until the barrier was out): they cover the wait and the take, to this many ms after the trigger.
+   */
+  sampledToMs?: number;
+  /**
    * The host's steal over the wait, summed over the machine's vCPUs, in 10 ms ticks (a wait
    * that began with the trigger armed): a vCPU held by the host delays a sleeping thread's
    * wake-up without any run-queue wait in the guest.

@@ -10,6 +10,8 @@ import { mergePhases, type CheckpointPhases, type SourceWaitLeg } from '../../co
 import { createGate } from '../../core/channel/gate.js';
 import { wallNow } from '../../core/channel/time-account.js';
 import { SourceTrigger } from '../../workers/source-trigger.js';
+import { SourceWaitRecord } from '../../workers/source-wait-record.js';
+import { existsSync } from 'node:fs';
 import { formatSourceWait } from '../../bench/slow-starts.js';
 
 const phases = (sourceWait: SourceWaitLeg): CheckpointPhases => ({
@@ -75,4 +77,30 @@ test('untraced: no record, no leg', () => {
   trigger.waitBegan('parked', 1);
   trigger.waitEnded();
   assert.equal(trigger.waitLeg(0, 1, 1), undefined);
+});
+
+test('a wait that ends with a trigger due reads nothing at its end: its run queue and CPU are read with the leg, and say so', () => {
+  if (!existsSync('/proc/thread-self/schedstat')) return;
+  const block = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const due = new SourceWaitRecord(
+    () => true,
+    () => true,
+  );
+  const triggeredAt = wallNow();
+  due.begin('blocked', 5);
+  block(5);
+  due.end();
+  block(5); // the take, and the barrier going out
+  const w = due.leg(triggeredAt)!;
+  assert.ok(w.sampledToMs! >= w.endedMs + 5 - 0.01, `read at +${w.sampledToMs}, the wait back at +${w.endedMs}`);
+  assert.ok(w.runQueueMs! >= 0 && w.cpuMs! >= 0);
+  assert.match(
+    formatSourceWait(w, (n) => n.toFixed(1)),
+    /back at \+\d+\.\d; of it and on to \+\d+\.\d run queue/,
+  );
+
+  const notDue = new SourceWaitRecord();
+  notDue.begin('blocked', 1);
+  notDue.end();
+  assert.equal(notDue.leg(triggeredAt)!.sampledToMs, undefined, 'no trigger due: read at the end, as before');
 });
