@@ -26,6 +26,7 @@ import { cpuBetween, cpuByRole, threadCpuNow, type ThreadCpu } from './thread-cp
 import { checkpointTail, formatCheckpointTail, type CheckpointTail } from './checkpoint-tail.js';
 import { startWakeFloor, wakeFloor, type WakeFloor, type WakeFloorSamples } from './wake-floor.js';
 import { formatSlowStarts, slowStarts, START_TARGET_MS, type SlowStart } from './slow-starts.js';
+import { selectRows } from './select-rows.js';
 
 const JOB = fileURLToPath(new URL('../../bench/jobs/slow-sink.mjs', import.meta.url));
 
@@ -44,6 +45,8 @@ export interface BackpressureOptions {
   freeRecords: number;
   /** Rounds of that comparison. */
   freeRounds: number;
+  /** `--rows`: only the modes whose label holds every word (e.g. `unaligned`), and no comparison without backpressure; all when undefined. */
+  select?: string;
 }
 
 export interface BackpressureMode {
@@ -236,24 +239,25 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
     runOptions({ mode: 'exactly-once', unaligned: true }, opts.ringCapacities[0], { ...opts, records: warmUnaligned }),
     warmUnaligned,
   );
+  const modes = selectRows(MODES, modeLabel, opts.select, 'backpressure');
   for (const ringCapacity of opts.ringCapacities) {
-    const runs = MODES.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number; cpu: ThreadCpu }[]);
+    const runs = modes.map(() => [] as { res: Awaited<ReturnType<typeof runChecked>>; peak: number; cpu: ThreadCpu }[]);
     const floorSamples: WakeFloorSamples[] = [];
     // Rounds interleaved, each starting at another mode: drift of the machine spreads over all.
     for (let r = 0; r < opts.rounds; r++) {
-      for (let k = 0; k < MODES.length; k++) {
-        const i = (r + k) % MODES.length;
+      for (let k = 0; k < modes.length; k++) {
+        const i = (r + k) % modes.length;
         // Pool threads live across runs: their CPU is taken as a difference around the run.
         const before = threadCpuNow();
-        const probe = MODES[i].mode === 'none' ? startWakeFloor() : undefined;
+        const probe = modes[i].mode === 'none' ? startWakeFloor() : undefined;
         const { value: res, peakRssBytes } = await withPeakRss(() =>
-          runChecked(JOB, runOptions(MODES[i], ringCapacity, opts), opts.records),
+          runChecked(JOB, runOptions(modes[i], ringCapacity, opts), opts.records),
         );
         if (probe !== undefined) floorSamples.push(await probe.stop());
         runs[i].push({ res, peak: peakRssBytes, cpu: cpuByRole(cpuBetween(before, threadCpuNow()), roles.roles, process.pid) });
       }
     }
-    MODES.forEach((m, i) => {
+    modes.forEach((m, i) => {
       const steady = runs[i].flatMap((x) => x.res.checkpoints.filter((k) => !k.final));
       const row: BackpressureRow = {
         ...m,
@@ -321,7 +325,8 @@ export async function benchBackpressure(opts: BackpressureOptions, onRow?: (r: B
   }
   roles.stop();
   if (traceBefore === undefined) delete process.env.EDDY_CHECKPOINT_TRACE;
-  const unalignedCost = opts.freeRecords > 0 ? await benchUnalignedCost(opts) : undefined;
+  // A selection of rows is a look at those rows: the comparison without backpressure is skipped.
+  const unalignedCost = opts.freeRecords > 0 && opts.select === undefined ? await benchUnalignedCost(opts) : undefined;
   return { ...opts, rows, floors, ...(unalignedCost ? { unalignedCost } : {}) };
 }
 

@@ -60,7 +60,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --events N                 nexmark only: events per run (default: sized so a run takes --seconds)
   --seconds S                nexmark only: target seconds per run without --events (default 2; quick 1)
   --queries q0,q5,...        nexmark only: the queries to run (default all, q0 … q22; quick q0,q5,q8)
-  --rows WORD[,WORD]         state-scale only: the rows whose name holds every word (e.g. 'p1 heap')
+  --rows WORD[,WORD]         state-scale and backpressure: the rows whose name holds every word (e.g. 'p1 heap';
+                             backpressure 'unaligned': that row alone, without the comparison without backpressure)
   --rate R                   nexmark only: events per second of event time (default 10,000,000)
   --rounds N                 nexmark: paired rounds per query and mode, DataStream and SQL alternating first (default 3; quick 2)
   --full-checkpoints         nexmark only: full checkpoints in the checkpointing modes (default incremental, as the
@@ -232,6 +233,7 @@ const runners: Record<Suite, () => Promise<void>> = {
         rounds: roundsFlag ?? (quick ? 1 : 3),
         freeRecords: quick ? 1_000_000 : 10_000_000,
         freeRounds: roundsFlag ?? (quick ? 2 : 5),
+        select: values.rows,
       },
       (r) =>
         console.error(

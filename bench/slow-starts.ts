@@ -35,16 +35,24 @@ export function slowStarts(steady: CheckpointStats[], legsOf: (k: CheckpointStat
 /** A source's wait, read left to right: how, from when, set to end when, ended when, and what its length was made of. */
 export function formatSourceWait(w: SourceWaitLeg, ms: (n: number) => string): string {
   const at = (n: number) => `${n < 0 ? '−' : '+'}${ms(Math.abs(n))}`;
-  const parts = [`${w.kind} wait from ${at(w.beganMs)}, set to end by ${at(w.boundMs)}, back at ${at(w.endedMs)}`];
+  const what = `${w.kind === 'unrecorded' ? 'no recorded wait ended after the trigger; the last, ' : `${w.kind} wait `}${w.afterEnd ? '(after its input ended) ' : ''}`;
+  const parts = [`${what}from ${at(w.beganMs)}, set to end by ${at(w.boundMs)}, back at ${at(w.endedMs)}`];
   if (w.runQueueMs !== undefined && w.cpuMs !== undefined) {
-    const slept = Math.max(0, w.endedMs - w.beganMs - w.runQueueMs - w.cpuMs);
+    // Read after the wait (a trigger was due at its end): the figures run to that read.
+    const to = w.sampledToMs ?? w.endedMs;
+    const slept = Math.max(0, to - w.beganMs - w.runQueueMs - w.cpuMs);
     // Asleep past the time it was set to end: neither running nor runnable (a lock, the host).
     const past = slept - (w.boundMs - w.beganMs);
     parts.push(
-      `of it run queue ${ms(w.runQueueMs)}, ran ${ms(w.cpuMs)}, slept ${ms(slept)}${past > 1 ? ` (${ms(past)} past its end)` : ''}`,
+      `${w.sampledToMs === undefined ? 'of it' : `of it and on to ${at(to)}`} run queue ${ms(w.runQueueMs)}, ran ${ms(w.cpuMs)}, slept ${ms(slept)}${past > 1 ? ` (${ms(past)} past its end)` : ''}`,
     );
   }
   if (w.stealMs !== undefined) parts.push(`host steal over it ${ms(w.stealMs)} (10 ms ticks), major faults ${w.majorFaults ?? '—'}`);
+  // After the wait, the same source until it took the trigger (see SourceWaitLeg).
+  if (w.tookMs !== undefined) {
+    const turns = w.turns ? `, ${w.turns} event-loop turn${w.turns > 1 ? 's' : ''} (longest ${ms(w.longestTurnMs ?? 0)})` : '';
+    parts.push(`then reads done ${at(w.readsDoneMs ?? w.endedMs)}, woke ${at(w.wokeMs ?? w.endedMs)}, took ${at(w.tookMs)}${turns}`);
+  }
   return parts.join('; ');
 }
 

@@ -23,6 +23,7 @@ import type { RunOptions } from '../core/runtime/options.js';
 import type { ConsistencyMode } from '../core/contract/consistency.js';
 import { median } from './stats.js';
 import type { ThreadCpu } from './thread-cpu.js';
+import { selectRows } from './select-rows.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('./state-scale-run.js', import.meta.url));
@@ -134,22 +135,6 @@ export const DEFAULT_CONFIGS: StateScaleConfig[] = [
   },
 ];
 
-/**
- * The configurations whose name contains every comma-separated word of `rows` (e.g. `heap` or
- * `p1 heap,exactly-once`); all of them when `rows` is undefined. None matching is an error.
- */
-export function selectConfigs(configs: StateScaleConfig[], rows: string | undefined): StateScaleConfig[] {
-  if (rows === undefined) return configs;
-  const words = rows
-    .split(',')
-    .map((w) => w.trim())
-    .filter(Boolean);
-  const picked = configs.filter((c) => words.every((w) => c.name.includes(w)));
-  if (picked.length === 0)
-    throw new Error(`--rows '${rows}' matches no state-scale row; rows are: ${configs.map((c) => c.name).join('; ')}`);
-  return picked;
-}
-
 /** mulberry32: a small seeded PRNG, so every invocation reads the same file. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -236,7 +221,7 @@ export async function benchStateScale(
   opts: { records: number; keys: number; configs?: StateScaleConfig[]; rows?: string },
   log: (line: string) => void,
 ): Promise<StateScaleResult> {
-  const configs = selectConfigs(opts.configs ?? DEFAULT_CONFIGS, opts.rows);
+  const configs = selectRows(opts.configs ?? DEFAULT_CONFIGS, (c) => c.name, opts.rows, 'state-scale');
   const t0 = performance.now();
   const input = await stateScaleInput(opts.records, opts.keys);
   const tiny = await stateScaleInput(TINY, TINY);

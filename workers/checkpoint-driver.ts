@@ -136,7 +136,8 @@ export class TaskCheckpointDriver {
     const woke = Math.max(t.idleTime.endedAt, t.backPressureTime.endedAt);
     let where: Partial<CheckpointPhases>;
     if (t.runningAt > triggeredAt) where = { deployingMs: t.runningAt - triggeredAt };
-    else if (woke >= triggeredAt) where = { sourceWakeMs: woke - triggeredAt, sourceWait: this.trigger?.waitLeg(triggeredAt) };
+    else if (woke >= triggeredAt)
+      where = { sourceWakeMs: woke - triggeredAt, sourceWait: this.trigger?.waitLeg(triggeredAt, woke, startDelayMs) };
     else where = { sourceBusyMs: startDelayMs };
     return {
       sourceStartDelayMs: startDelayMs,

@@ -29,9 +29,18 @@ export class SourceWaitRecord {
   private stealAtEnd: number | undefined;
   private faultsAtBegin: number | undefined;
   private faultsAtEnd: number | undefined;
+  /** The end's schedstat read waits for the leg (a trigger was due at the wait's end), and when it was taken. */
+  private deferred = false;
+  private sampledAt = 0;
 
-  /** `armed`: a trigger is armed now (a wait that begins then is one a start delay may fall in). */
-  constructor(private readonly armed: () => boolean = () => false) {}
+  /**
+   * `armed`: a trigger is armed now (a wait that begins then is one a start delay may fall in);
+   * `due`: a trigger is due now (a wait that ends then is followed at once by the take).
+   */
+  constructor(
+    private readonly armed: () => boolean = () => false,
+    private readonly due: () => boolean = () => false,
+  ) {}
 
   /** The source's input ended (its reader said so): the waits that follow are marked `afterEnd`. */
   endOfInput(): void {
@@ -45,22 +54,53 @@ export class SourceWaitRecord {
     this.beganAt = wallNow();
     this.boundAt = this.beganAt + timeoutMs;
     this.endedAt = 0;
+    this.sampledAt = 0;
     this.sampled = ownSchedTimes(this.atBegin);
     const armed = this.armed();
     this.stealAtBegin = armed ? stealMs() : undefined;
     this.faultsAtBegin = armed ? ownMajorFaults() : undefined;
   }
 
+  /**
+   * Only the clock and schedstat here: the source goes on to take the trigger right after, and
+   * two more /proc reads there were up to 20 ms of its start delay on a loaded machine. The
+   * host's steal and the major faults are read when the leg is asked for (after the barrier
+   * is out): coarse counters, so their window reaching a little past the wait changes little.
+   */
   end(): void {
     this.endedAt = wallNow();
-    if (this.sampled) this.sampled = ownSchedTimes(this.atEnd);
-    this.stealAtEnd = this.stealAtBegin === undefined ? undefined : stealMs();
-    this.faultsAtEnd = this.faultsAtBegin === undefined ? undefined : ownMajorFaults();
+    // A trigger due now is taken next: even the schedstat read waits for the leg (one such
+    // read was 41 ms of a start delay on a loaded machine). Its window then runs to that read.
+    this.deferred = this.sampled && this.due();
+    if (this.sampled && !this.deferred) this.sampled = ownSchedTimes(this.atEnd);
+    this.stealAtEnd = this.faultsAtEnd = undefined;
+  }
+
+  /**
+   * The last wait's times as a leg of kind 'unrecorded', for a trigger after it ended: the
+   * source's wait accounts ended after the trigger, but no wait this record saw did.
+   */
+  unrecorded(triggeredAt: number): SourceWaitLeg {
+    const leg: SourceWaitLeg = {
+      kind: 'unrecorded',
+      beganMs: this.beganAt - triggeredAt,
+      boundMs: this.boundAt - triggeredAt,
+      endedMs: this.endedAt - triggeredAt,
+    };
+    if (this.afterEnd) leg.afterEnd = true;
+    return leg;
   }
 
   /** The last wait, if it ended after `triggeredAt` (ms after it). */
   leg(triggeredAt: number): SourceWaitLeg | undefined {
     if (this.endedAt < triggeredAt) return undefined;
+    if (this.deferred) {
+      this.sampled = ownSchedTimes(this.atEnd);
+      this.sampledAt = wallNow();
+      this.deferred = false;
+    }
+    if (this.stealAtBegin !== undefined) this.stealAtEnd ??= stealMs();
+    if (this.faultsAtBegin !== undefined) this.faultsAtEnd ??= ownMajorFaults();
     const leg: SourceWaitLeg = {
       kind: this.kind,
       beganMs: this.beganAt - triggeredAt,
@@ -71,6 +111,7 @@ export class SourceWaitRecord {
     if (this.sampled) {
       leg.runQueueMs = (this.atEnd.runQueueNs - this.atBegin.runQueueNs) / 1e6;
       leg.cpuMs = (this.atEnd.cpuNs - this.atBegin.cpuNs) / 1e6;
+      if (this.sampledAt > this.endedAt) leg.sampledToMs = this.sampledAt - triggeredAt;
     }
     if (this.stealAtBegin !== undefined && this.stealAtEnd !== undefined) leg.stealMs = this.stealAtEnd - this.stealAtBegin;
     if (this.faultsAtBegin !== undefined && this.faultsAtEnd !== undefined) leg.majorFaults = this.faultsAtEnd - this.faultsAtBegin;

@@ -42,8 +42,7 @@ export async function park(
   if (trigger !== undefined) ms = trigger.waitMs(ms);
   if (task.commands.length > 0 || hasInput() || ms === 0) task.gate.disarm();
   else {
-    trigger?.waitBegan('parked', ms);
-    await task.gate.park(ms);
+    await task.gate.park(trigger?.waitBegan('parked', ms) ?? ms);
     trigger?.waitEnded();
   }
 }
@@ -85,15 +84,13 @@ export class BlockingDrain {
   wait(producer: RingProducer, bytes: number, gate: Int32Array, seq: number, ms: number): Promise<void> | undefined {
     if (this.writing()) return this.waitAsync(producer, bytes, gate, seq, ms);
     const bound = Math.min(ms, this.maxMs);
-    this.trigger?.waitBegan('blocked', bound);
-    producer.blockForSpaceOrWake(bytes, gate, seq, bound);
+    producer.blockForSpaceOrWake(bytes, gate, seq, this.trigger?.waitBegan('blocked', bound) ?? bound);
     this.trigger?.waitEnded();
     return undefined;
   }
 
   private async waitAsync(producer: RingProducer, bytes: number, gate: Int32Array, seq: number, ms: number): Promise<void> {
-    this.trigger?.waitBegan('async', ms);
-    await producer.waitForSpaceOrWake(bytes, gate, seq, ms);
+    await producer.waitForSpaceOrWake(bytes, gate, seq, this.trigger?.waitBegan('async', ms) ?? ms);
     this.trigger?.waitEnded();
   }
 
@@ -104,7 +101,9 @@ export class BlockingDrain {
 
   /** A turn of the event loop (timers, I/O, immediates), then back. */
   async turn(): Promise<void> {
+    this.trigger?.turnBegan();
     await yieldToEventLoop();
+    this.trigger?.turnEnded();
     this.lastTurn = performance.now();
   }
 }

@@ -140,8 +140,12 @@ export class RingProducer {
     // Dekker with the consumer's park: it sets GATE_PARKED, then re-reads WRITE_POS; we
     // stored WRITE_POS, then read GATE_PARKED. With sequentially consistent atomics one of
     // us sees the other, so a wake-up is never lost, and notify (a syscall) is paid only
-    // when the consumer actually sleeps.
-    if (Atomics.load(this.gate, GATE_PARKED) !== 0) ringGate(this.gate);
+    // when the consumer actually sleeps. The flag is taken with the wake-up (exchange): the
+    // frames published before the woken consumer runs, by this producer or another of the
+    // gate, then see 0 and ring nobody (each ring is a notify through V8's process-wide
+    // futex mutex, see BlockingDrain). The consumer's wait still returns: GATE_SEQ moved
+    // after it armed (and read it), and it re-arms before it parks again.
+    if (Atomics.load(this.gate, GATE_PARKED) !== 0 && Atomics.exchange(this.gate, GATE_PARKED, 0) !== 0) ringGate(this.gate);
   }
 
   /** Writes a frame whose payload is `payload` (may be empty). False if the ring is full. */
@@ -438,7 +442,14 @@ export class RingConsumer {
       // "free" and "half" are of that; an empty ring takes any frame (RingProducer.freeBytes).
       const used = (this.knownWrite - this.readPos) >>> 0;
       const free = this.limit - used;
-      if (used === 0 || (free >= needed && free >= this.limit >>> 1)) {
+      // The flag is taken with the wake-up (compare-exchange on the value read): the releases
+      // after this one, before the woken producer runs and clears it, then notify nobody. If
+      // the producer re-announced meanwhile with another size, the exchange fails and it
+      // sees this release's space in its own check after announcing (Dekker as above).
+      if (
+        (used === 0 || (free >= needed && free >= this.limit >>> 1)) &&
+        Atomics.compareExchange(this.hdr, RING_PRODUCER_PARKED, needed, 0) === needed
+      ) {
         // add before notify: the producer's waitAsync compares SPACE_SEQ with the value it
         // read before its last space check, so a bump that lands between that check and
         // its wait makes the wait return at once instead of sleeping through this notify.

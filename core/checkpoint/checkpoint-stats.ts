@@ -91,8 +91,12 @@ export interface CheckpointPhases {
  * Linux only.
  */
 export interface SourceWaitLeg {
-  /** For output space with the thread blocked, for output space through the event loop, or parked for input. */
-  kind: 'blocked' | 'async' | 'parked';
+  /**
+   * For output space with the thread blocked, for output space through the event loop, or parked
+   * for input; 'unrecorded': the source's wait accounts ended after the trigger but no recorded
+   * wait did (a wait the record misses; its times are then those of its last recorded one).
+   */
+  kind: 'blocked' | 'async' | 'parked' | 'unrecorded';
   /**
    * Begun after the source's input ended: its last drain (the rest of its output behind a full
    * ring, end-of-stream included) or its park until the final checkpoint.
@@ -108,6 +112,11 @@ export interface SourceWaitLeg {
   runQueueMs?: number;
   cpuMs?: number;
   /**
+   * Set when those two were read after the wait, not at its end (a trigger was due then, and the
+   * read waited until the barrier was out): they cover the wait and the take, to this many ms after the trigger.
+   */
+  sampledToMs?: number;
+  /**
    * The host's steal over the wait, summed over the machine's vCPUs, in 10 ms ticks (a wait
    * that began with the trigger armed): a vCPU held by the host delays a sleeping thread's
    * wake-up without any run-queue wait in the guest.
@@ -115,6 +124,17 @@ export interface SourceWaitLeg {
   stealMs?: number;
   /** The source thread's major page faults over the wait (a wait that began with the trigger armed): each a sleep on disk I/O. */
   majorFaults?: number;
+  /**
+   * After the wait, until the same source took the trigger: its record's own reads done
+   * (`readsDoneMs`), its wait accounts' last end (`wokeMs`, the source's own 'woke'), the trigger
+   * taken (`tookMs`, its start delay), and the event-loop turns it took in between (`turns`, the
+   * longest `longestTurnMs`): what a source does between coming back and taking the trigger.
+   */
+  readsDoneMs?: number;
+  wokeMs?: number;
+  tookMs?: number;
+  turns?: number;
+  longestTurnMs?: number;
 }
 
 /** The tail's legs at the tasks, in the order they happen (see CheckpointPhases). */
@@ -199,11 +219,15 @@ export function mergePhases(m: CheckpointPhases, phases: CheckpointPhases, runQu
   if (phases.runQueue !== undefined && runQueueAtTrigger !== undefined)
     m.runQueueMs = Math.max(m.runQueueMs ?? 0, (phases.runQueue.ns - runQueueAtTrigger) / 1e6);
   for (const k of OPTIONAL_PHASES) if (phases[k] !== undefined) m[k] = Math.max(m[k] ?? 0, phases[k]);
-  // One source's wait, whole: the one that ended last (the slowest source's 'woke').
+  // One source's wait, whole: the slowest source's (the one that took the trigger last), so the
+  // wait shown is that source's own and not another's that merely ended later.
   const w = phases.sourceWait;
-  if (w !== undefined && (m.sourceWait === undefined || w.endedMs > m.sourceWait.endedMs)) m.sourceWait = w;
+  if (w !== undefined && (m.sourceWait === undefined || sourceTook(w) > sourceTook(m.sourceWait))) m.sourceWait = w;
   if (phases.files !== undefined) m.files = (m.files ?? 0) + phases.files;
 }
+
+/** When a source took the trigger (ms after it), or for a leg without it when its wait ended. */
+const sourceTook = (w: SourceWaitLeg): number => w.tookMs ?? w.endedMs;
 
 const OPTIONAL_PHASES = [
   'channelWaitMs',
