@@ -26,9 +26,9 @@ export interface ValueState<T> {
 
 /** A list per key (Flink's `ListState`). */
 export interface ListState<T> {
-  /** The current key's elements in insertion order (empty if none). */
+  /** The current key's elements in insertion order (empty if none). An element changed in place must be written back with update to be kept. */
   get(): T[];
-  /** Appends an element to the current key's list. */
+  /** Appends an element to the current key's list (an incremental checkpoint then holds only what was appended). */
   add(value: T): void;
   /** Appends every element of `values`. */
   addAll(values: readonly T[]): void;

@@ -4,23 +4,64 @@
  * become a generation named after the checkpoint. A delta for checkpoint N holds the union
  * of every generation not yet confirmed, so an aborted checkpoint's changes are not lost: they
  * ride along in the next delta, which is based on the last confirmed checkpoint.
+ *
+ * A list that was only appended to (markAppend) is remembered with its length before the
+ * generation's first append: a delta then holds only the elements past the length it had at the
+ * base (an append-only key of the union keeps the oldest generation's length; a key changed any
+ * other way in any generation is whole).
  */
 
 /** changed[table][groupIndex]: stored keys put or removed (undefined: none). */
 export type ChangedKeys = (Set<unknown> | undefined)[][];
 
+/** appended[table][groupIndex]: stored key → its list's length at the base, for keys only appended to since. */
+export type AppendStarts = (Map<unknown, number> | undefined)[][];
+
 export class ChangeLog {
   private current: ChangedKeys = [];
-  private readonly generations: { id: number; keys: ChangedKeys }[] = [];
+  private currentAppends: AppendStarts = [];
+  private readonly generations: { id: number; keys: ChangedKeys; appends: AppendStarts }[] = [];
+  /** The append-only keys of the last cut (with its ChangedKeys), for reading only. */
+  lastAppends: AppendStarts = [];
 
   constructor(private readonly groupCount: number) {}
 
-  mark(table: number, groupIndex: number, stored: unknown): void {
+  private keysOf(table: number, groupIndex: number): Set<unknown> {
     let t = this.current[table];
     if (t === undefined) t = this.current[table] = new Array(this.groupCount).fill(undefined);
     let s = t[groupIndex];
     if (s === undefined) s = t[groupIndex] = new Set();
-    s.add(stored);
+    return s;
+  }
+
+  /** `stored` changed in any way: the delta holds its whole value. */
+  mark(table: number, groupIndex: number, stored: unknown): void {
+    this.keysOf(table, groupIndex).add(stored);
+    const a = this.currentAppends[table]?.[groupIndex];
+    if (a !== undefined) a.delete(stored);
+  }
+
+  /**
+   * Elements were appended to the list under `stored`, which had `length` elements before: the
+   * delta may hold only what was appended, unless the key changed otherwise in this generation.
+   */
+  markAppend(table: number, groupIndex: number, stored: unknown, length: number): void {
+    const keys = this.keysOf(table, groupIndex);
+    // Changed already in this generation: appended to since (its start stays), or whole.
+    if (keys.has(stored)) return;
+    keys.add(stored);
+    const t = (this.currentAppends[table] ??= new Array(this.groupCount).fill(undefined));
+    (t[groupIndex] ??= new Map()).set(stored, length);
+  }
+
+  /**
+   * The element at `last` (the list's last) changed in place: still append-only if it was
+   * appended in this generation, else the whole list changed.
+   */
+  markLastChanged(table: number, groupIndex: number, stored: unknown, last: number): void {
+    const start =
+      this.current[table]?.[groupIndex]?.has(stored) === true ? this.currentAppends[table]?.[groupIndex]?.get(stored) : undefined;
+    if (start === undefined || start > last) this.mark(table, groupIndex, stored);
   }
 
   /**
@@ -32,20 +73,34 @@ export class ChangeLog {
    * worth it, take a full snapshot.
    */
   cut(id: number): ChangedKeys | undefined {
-    this.generations.push({ id, keys: this.current });
+    this.generations.push({ id, keys: this.current, appends: this.currentAppends });
     this.current = [];
-    if (this.generations.length === 1) return this.generations[0].keys;
+    this.currentAppends = [];
+    if (this.generations.length === 1) {
+      this.lastAppends = this.generations[0].appends;
+      return this.generations[0].keys;
+    }
     const union: ChangedKeys = [];
+    const appends: AppendStarts = [];
     for (const g of this.generations) {
       g.keys.forEach((groups, t) => {
         const u = (union[t] ??= new Array(this.groupCount).fill(undefined));
         groups.forEach((keys, gi) => {
           if (keys === undefined) return;
           const into = (u[gi] ??= new Set());
-          for (const k of keys) into.add(k);
+          const appended = g.appends[t]?.[gi];
+          for (const k of keys) {
+            const start = appended?.get(k);
+            if (!into.has(k)) {
+              into.add(k);
+              // First changed in this generation: append-only from its length then, which is the base's.
+              if (start !== undefined) ((appends[t] ??= new Array(this.groupCount).fill(undefined))[gi] ??= new Map()).set(k, start);
+            } else if (start === undefined) appends[t]?.[gi]?.delete(k);
+          }
         });
       });
     }
+    this.lastAppends = appends;
     return union;
   }
 
@@ -64,6 +119,8 @@ export class ChangeLog {
   /** After a restore nothing is pending: the next snapshot is a full one anyway. */
   reset(): void {
     this.current = [];
+    this.currentAppends = [];
+    this.lastAppends = [];
     this.generations.length = 0;
   }
 }

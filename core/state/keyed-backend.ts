@@ -38,6 +38,8 @@ export interface KeyedBackend extends KeyedStateStore {
   beginRestore(): void;
   restoreSet(table: number, keyGroup: number, stored: unknown, value: unknown): void;
   restoreDelete(table: number, keyGroup: number, stored: unknown): void;
+  /** A delta's appended elements of a list (list state only): added after the list restored so far. */
+  restoreAppend(table: number, keyGroup: number, stored: unknown, elements: unknown[]): void;
   endRestore(): void;
   /**
    * Marks a table as TTL state (values stored as [expiresAt, value], see ttl.ts): snapshots

@@ -7,7 +7,7 @@
 import { EddyError } from '../failure.js';
 import type { KeyedBackend } from './keyed-backend.js';
 import type { StateKind } from './keyed-store.js';
-import { forEachKeyGroupChunk, type KeyedSnapshotPart } from './snapshot-format.js';
+import { forEachKeyGroupChunk, type KeyedSnapshotPart, type KeyGroupChunk } from './snapshot-format.js';
 
 /** Loads every key group of the store's range from `chains` (each: base, then deltas). */
 export function restoreKeyedChains(store: KeyedBackend, chains: readonly (readonly KeyedSnapshotPart[])[]): void {
@@ -18,7 +18,16 @@ export function restoreKeyedChains(store: KeyedBackend, chains: readonly (readon
     forEachKeyGroupChunk(
       chains.map((c) => c[0]).filter((p) => p !== undefined),
       range,
-      (kg, chunk) => applyChunk(store, kg, chunk),
+      (kg, chunk) => {
+        // Appends need the list they extend: only a delta may hold them.
+        if (chunk.appends !== undefined) {
+          throw new EddyError(
+            'CHECKPOINT_CORRUPT',
+            `keyed state snapshot: the full snapshot's key group ${kg} appends to lists, which only a delta may`,
+          );
+        }
+        applyChunk(store, kg, chunk);
+      },
     );
     for (const chain of chains) {
       for (let d = 1; d < chain.length; d++) forEachKeyGroupChunk([chain[d]], range, (kg, chunk) => applyChunk(store, kg, chunk));
@@ -36,15 +45,15 @@ export function restoreKeyedStore(store: KeyedBackend, parts: readonly KeyedSnap
   );
 }
 
-function applyChunk(
-  store: KeyedBackend,
-  kg: number,
-  chunk: { tables: [string, StateKind][]; entries: unknown[]; deletions?: unknown[] },
-): void {
+function applyChunk(store: KeyedBackend, kg: number, chunk: KeyGroupChunk): void {
   const ids = chunk.tables.map(([name, kind]) => registerForRestore(store, name, kind));
-  const { entries, deletions } = chunk;
+  const { entries, deletions, appends } = chunk;
   for (let i = 0; i < entries.length; i += 3) store.restoreSet(ids[entries[i] as number], kg, entries[i + 1], entries[i + 2]);
   if (deletions) for (let i = 0; i < deletions.length; i += 2) store.restoreDelete(ids[deletions[i] as number], kg, deletions[i + 1]);
+  if (appends) {
+    for (let i = 0; i < appends.length; i += 3)
+      store.restoreAppend(ids[appends[i] as number], kg, appends[i + 1], appends[i + 2] as unknown[]);
+  }
 }
 
 function registerForRestore(store: KeyedBackend, name: string, kind: StateKind): number {

@@ -23,7 +23,16 @@ export class ValueStateHandle<T> implements ValueState<T> {
   }
 }
 
-export class ListStateHandle<T> implements ListState<T> {
+/**
+ * List state whose last element may grow in place (the SQL join's chunks of rows): not part of
+ * the user contract, where an element changed in place must be written back with update().
+ */
+export interface AppendableList<T> extends ListState<T> {
+  /** The last element was changed in place since it was added or last told. */
+  changedLast(): void;
+}
+
+export class ListStateHandle<T> implements AppendableList<T> {
   constructor(
     private readonly s: KeyedStateStore,
     private readonly t: number,
@@ -32,15 +41,15 @@ export class ListStateHandle<T> implements ListState<T> {
     return (this.s.get(this.t) as T[] | undefined) ?? [];
   }
   add(value: T): void {
-    const list = this.s.get(this.t) as T[] | undefined;
-    // put even when appending in place: a backend with a write-behind cache tracks dirtiness by put.
-    if (list) {
-      list.push(value);
-      this.s.put(this.t, list);
-    } else this.s.put(this.t, [value]);
+    // Told as an append: an incremental heap snapshot then holds only the appended elements.
+    this.s.appendTo(this.t, value);
   }
   addAll(values: readonly T[]): void {
-    for (const v of values) this.add(v);
+    for (const v of values) this.s.appendTo(this.t, v);
+  }
+  /** The last element was changed in place (see {@link AppendableList}). */
+  changedLast(): void {
+    this.s.changedLast(this.t);
   }
   update(values: readonly T[]): void {
     if (values.length === 0) this.s.remove(this.t);

@@ -20,6 +20,16 @@ export interface KeyedStateStore {
   put(table: number, value: unknown): void;
   remove(table: number): void;
 
+  // list state: how a list changed, so an incremental snapshot can hold only what was appended
+  /** Appends `value` to the current key's list (creating it). */
+  appendTo(table: number, value: unknown): void;
+  /**
+   * The last element of the current key's list was changed in place (grown, as the SQL join's
+   * row chunks are): still an append-only change if that element was appended since the last
+   * barrier, else the whole list changed.
+   */
+  changedLast(table: number): void;
+
   // map state: one entry per user key under the current key
   getEntry(table: number, userKey: unknown): unknown;
   putEntry(table: number, userKey: unknown, value: unknown): void;
@@ -27,6 +37,22 @@ export interface KeyedStateStore {
   hasEntry(table: number, userKey: unknown): boolean;
   entries(table: number): [unknown, unknown][];
   clearEntries(table: number): void;
+}
+
+/**
+ * appendTo and changedLast for a store that writes whole values only (LMDB, TTL views): the list
+ * read, changed and put back, as any other change.
+ */
+export function appendByPut(store: KeyedStateStore, table: number, value: unknown): void {
+  const list = store.get(table) as unknown[] | undefined;
+  if (list === undefined) return store.put(table, [value]);
+  list.push(value);
+  store.put(table, list);
+}
+
+export function changedLastByPut(store: KeyedStateStore, table: number): void {
+  const list = store.get(table);
+  if (list !== undefined) store.put(table, list);
 }
 
 /**

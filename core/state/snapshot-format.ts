@@ -19,6 +19,15 @@
  *   A full snapshot's chunks have 4 elements; a delta's have 5 and hold only what changed
  *   (entries set, deletions removed), applied in chain order on top of a full one.
  *
+ *   A delta chunk with lists only appended to since its base (version 3):
+ *
+ *     [ 3, kg, tables, entries, deletions,
+ *       [t, storedKey, [element, …], …] ]   flat triples: list state only, these elements
+ *                                           appended to the key's list as restored so far
+ *
+ *   A full snapshot never holds appends (a restore refuses a base that does); a delta without
+ *   them is written as version 1, so snapshots of state that has no lists are unchanged.
+ *
  *   value of map state = [[userKey, userValue], …]   (the user key as given, not its stored form)
  *
  *   A chunk whose tables hold only numbers may instead be a number-run chunk (version 2,
@@ -34,6 +43,8 @@ import type { StateKind } from './keyed-store.js';
 import { entriesOfRuns, NUMBER_RUNS_VERSION } from './number-runs.js';
 
 export const KEYED_SNAPSHOT_VERSION = 1;
+/** A delta chunk that also appends to lists. */
+export const KEYED_APPENDS_VERSION = 3;
 
 export type KeyGroupIndex = [keyGroup: number, offset: number, length: number][];
 
@@ -68,6 +79,8 @@ export interface KeyGroupChunk {
   entries: unknown[];
   /** Delta chunks only: flat pairs of table position, stored key removed since the base. */
   deletions?: unknown[];
+  /** Delta chunks only: flat triples of table position (list state), stored key, elements appended since the base. */
+  appends?: unknown[];
 }
 
 const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', 'reducing', 'aggregating']);
@@ -79,6 +92,9 @@ const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
 
 /** Encodes one key group's chunk; the bytes are a view packr reuses for its next message. */
 function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  if (chunk.appends !== undefined && chunk.appends.length > 0) {
+    return packr.pack([KEYED_APPENDS_VERSION, keyGroup, chunk.tables, chunk.entries, chunk.deletions ?? [], chunk.appends]);
+  }
   const msg = [KEYED_SNAPSHOT_VERSION, keyGroup, chunk.tables, chunk.entries];
   if (chunk.deletions !== undefined) msg.push(chunk.deletions);
   return packr.pack(msg);
@@ -347,14 +363,18 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   } catch (err) {
     throw corrupt(where, `key group ${keyGroup} does not decode (${(err as Error).message})`);
   }
+  const appendsForm = Array.isArray(msg) && msg[0] === KEYED_APPENDS_VERSION && msg.length === 6;
   if (
     !Array.isArray(msg) ||
-    (msg.length !== 4 && msg.length !== 5) ||
-    (msg[0] !== KEYED_SNAPSHOT_VERSION && msg[0] !== NUMBER_RUNS_VERSION)
+    (!appendsForm && msg.length !== 4 && msg.length !== 5) ||
+    (!appendsForm && msg[0] !== KEYED_SNAPSHOT_VERSION && msg[0] !== NUMBER_RUNS_VERSION)
   ) {
-    throw corrupt(where, `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION} or ${NUMBER_RUNS_VERSION} chunk`);
+    throw corrupt(
+      where,
+      `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION}, ${NUMBER_RUNS_VERSION} or ${KEYED_APPENDS_VERSION} chunk`,
+    );
   }
-  const [version, kg, tables, rest, more] = msg as [number, unknown, unknown, unknown, unknown];
+  const [version, kg, tables, rest, more, appends] = msg as [number, unknown, unknown, unknown, unknown, unknown];
   if (kg !== keyGroup) throw corrupt(where, `the index says key group ${keyGroup}, the chunk says ${String(kg)}`);
   if (!Array.isArray(tables) || !tables.every((t) => Array.isArray(t) && typeof t[0] === 'string' && KINDS.has(t[1]))) {
     throw corrupt(where, `key group ${keyGroup} has a malformed table list`);
@@ -385,7 +405,19 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
       }
     }
   }
-  return { tables: tables as KeyGroupChunk['tables'], entries, deletions: deletions as unknown[] | undefined };
+  const chunk: KeyGroupChunk = { tables: tables as KeyGroupChunk['tables'], entries, deletions: deletions as unknown[] | undefined };
+  if (appendsForm) {
+    if (!Array.isArray(appends) || appends.length % 3 !== 0) throw corrupt(where, `key group ${keyGroup} has malformed appends`);
+    for (let i = 0; i < appends.length; i += 3) {
+      const t = appends[i];
+      if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= tables.length || tables[t as number][1] !== 'list') {
+        throw corrupt(where, `key group ${keyGroup} appends to ${String(t)}, which is not a list state table`);
+      }
+      if (!Array.isArray(appends[i + 2])) throw corrupt(where, `key group ${keyGroup} appends something that is not a list of elements`);
+    }
+    chunk.appends = appends;
+  }
+  return chunk;
 }
 
 /** One chunk's content (decoded and checked, as a restore reads it). */

@@ -130,16 +130,17 @@ async function run(seed: number, incremental: boolean): Promise<void> {
   const model = emptyModel();
   let id = 0;
   /** Snapshots in barrier order, each with the model at its barrier; chains for incremental. */
-  const open: { id: number; expect: Model; done: Promise<KeyedSnapshot> }[] = [];
-  const chain: KeyedSnapshot[] = [];
+  const open: { id: number; expect: Model; done: Promise<KeyedSnapshot>; base: KeyedSnapshot[] }[] = [];
+  /** The chain of the last confirmed checkpoint, which a delta cut now is based on (as the task keeps it). */
+  let confirmed: KeyedSnapshot[] = [];
   let checked = 0;
   const check = async (s: (typeof open)[number]) => {
     const snap = await s.done;
     let parts: KeyedSnapshot[] = [snap];
     if (changes) {
       changes.confirm(s.id);
-      chain.push(snap);
-      parts = [...chain];
+      parts = [...s.base, snap];
+      confirmed = parts;
     }
     const fresh = new HeapKeyedStore(0, MAXP - 1);
     restoreKeyedChains(fresh, [parts]);
@@ -153,11 +154,11 @@ async function run(seed: number, incremental: boolean): Promise<void> {
       // The first of a chain is full; later ones are deltas since the last confirmed checkpoint.
       const delta = changes && id > 1 ? changes.cut(id) : (changes?.cut(id), undefined);
       const job = store.snapshot(id, delta);
-      open.push({ id, expect: structuredClone(model), done: job.run() });
+      open.push({ id, expect: structuredClone(model), done: job.run(), base: delta === undefined ? [] : confirmed });
     }
     // Let the background encoder take a slice now and then, between writes.
     if (rand() < 0.02) await turn();
-    // Incremental chains are checked in order (each delta is confirmed before the next is cut).
+    // Checked (and confirmed) in order; a delta cut before the previous one was confirmed is based on an older chain.
     while (open.length && (incremental ? rand() < 0.3 : rand() < 0.05)) await check(open.shift()!);
   }
   while (open.length) await check(open.shift()!);

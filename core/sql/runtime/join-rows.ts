@@ -1,24 +1,25 @@
 /**
- * The rows of one append-only side of a regular join, kept per join key as one list-state
- * element holding the rows as they came and, behind them, their encoded bytes (Flink keeps a
- * join side serialized in its state backend too). A row is encoded once. Until the job's first
- * checkpoint it is encoded only when the state is written out (a backend that stores bytes, LMDB,
- * takes the put; a barrier captures the key), so a job without checkpoints on heap state encodes
- * nothing; after it, each row is encoded as it comes (see `eager`). A checkpoint copies bytes
- * instead of encoding every row of every key anew (which was most of what a join of wide
- * append-only rows, Nexmark q4 and q9, paid for checkpoints).
+ * The rows of one append-only side of a regular join, kept per join key as list-state elements
+ * that each hold a chunk of the rows, encoded (Flink keeps a join side serialized in its state
+ * backend too). A row is encoded once. Until the job's first checkpoint it is encoded only when
+ * the state is written out (a backend that stores bytes, LMDB, takes the put; a barrier captures
+ * the key), so a job without checkpoints on heap state encodes nothing; after it, each row is
+ * encoded as it comes (see `eager`). A checkpoint copies bytes instead of encoding every row of
+ * every key anew.
  *
- *   list state value = [bytes]                 one element (an older savepoint: the rows themselves)
+ *   list state value = [bytes, bytes, …]       a chunk per element (an older savepoint: one, or the rows themselves)
  *   bytes = version ‖ columns (uint16 BE) ‖ row ‖ row ‖ …
  *   row   = one msgpack array of the side's columns in the planner's order
  *
- * Live, the element is a {@link SideRows}; msgpackr writes it as its bytes (an extension
- * without a type of its own: the snapshot holds a plain byte string, as before), so a restore
- * reads a Uint8Array, decoded on the first read of its key. Appends write past the end of a
- * buffer this module allocated, which no bytes already written out cover.
+ * Live, the last element is a {@link SideRows} chunk that grows in place until it is written out
+ * (msgpackr writes it as its bytes: an extension without a type of its own, so the snapshot
+ * holds a plain byte string), which seals it: the next row starts a new chunk, appended to the
+ * list. So an incremental heap snapshot holds only the chunks appended since its base, not the
+ * key's every row again (the list state's append-only delta, ../../state/change-log.ts). A
+ * restore reads Uint8Arrays, decoded together on the first read of their key.
  */
 import { addExtension, Packr, Unpackr } from 'msgpackr';
-import type { ListState } from '../../contract/state.js';
+import type { AppendableList } from '../../state/keyed-state.js';
 import { EddyError } from '../../failure.js';
 import type { Row } from './changelog.js';
 
@@ -26,67 +27,65 @@ import type { Row } from './changelog.js';
 const FORMAT_VERSION = 1;
 /** Bytes before the first row: the version and the column count. */
 const HEADER_BYTES = 3;
-/** Smallest buffer allocated for a key's rows. */
+/** Smallest buffer allocated for a chunk's rows. */
 const MIN_CAPACITY = 256;
 
 const packr = new Packr({ useRecords: false, useBigIntExtension: true });
 const unpackr = new Unpackr({ useRecords: false, useBigIntExtension: true });
 
-/** One key's rows: all of them as objects, the first `encoded` of them also as bytes. */
+/** One chunk of a key's rows: `all[from, from + count)`, the first `encoded` of them also as bytes. */
 class SideRows {
-  /** Header and encoded rows in `buf[0, len)`; `owned`: this module allocated `buf` (appends may go past `len`). */
+  /** Header and encoded rows in `buf[0, len)`. */
   private buf: Uint8Array | undefined;
   private len = 0;
-  private owned = false;
   private encoded = 0;
+  count = 0;
+  /** Written out (a snapshot or a write-back holds its bytes): no row is added to it any more. */
+  sealed = false;
 
   constructor(
     private readonly side: EncodedRows,
-    readonly rows: Row[],
-    /** The bytes of all of `rows` (a restored value), if known. */
-    bytes?: Uint8Array,
-  ) {
-    if (bytes !== undefined) {
-      this.buf = bytes;
-      this.len = bytes.length;
-      this.encoded = rows.length;
-    }
+    /** Every row of the key, this chunk's and the older chunks' (shared by its chunks). */
+    readonly all: Row[],
+    private readonly from: number,
+  ) {}
+
+  push(row: Row): void {
+    this.all.push(row);
+    this.count++;
   }
 
-  /** The bytes of every row, encoding those not encoded yet (a view whose bytes never change: appends go past its end). */
+  /** The bytes of the chunk's rows, encoding those not encoded yet; seals it. */
   bytes(): Uint8Array {
     this.encodeRest();
-    if (this.buf === undefined) this.append(EMPTY_BYTES);
+    this.sealed = true;
     return this.buf!.subarray(0, this.len);
   }
 
   /** Encodes the rows not encoded yet. */
   encodeRest(): void {
-    const rows = this.rows;
-    for (let i = this.encoded; i < rows.length; i++) this.append(this.side.encode(rows[i]!));
-    this.encoded = rows.length;
+    const all = this.all;
+    for (let i = this.encoded; i < this.count; i++) this.append(this.side.encode(all[this.from + i]!));
+    this.encoded = this.count;
   }
 
   private append(enc: Uint8Array): void {
     const need = (this.buf === undefined ? HEADER_BYTES : this.len) + enc.length;
-    if (!this.owned || this.buf!.length < need) {
+    if (this.buf === undefined || this.buf.length < need) {
       const grown = new Uint8Array(Math.max(MIN_CAPACITY, 2 * need));
       if (this.buf === undefined) this.len = this.side.header(grown);
       else grown.set(this.buf.subarray(0, this.len), 0);
       this.buf = grown;
-      this.owned = true;
     }
-    this.buf!.set(enc, this.len);
+    this.buf.set(enc, this.len);
     this.len += enc.length;
   }
 }
 
-const EMPTY_BYTES = new Uint8Array(0);
-
 // A SideRows element is written as its bytes (no extension type: the same bytes as a Uint8Array).
 addExtension({ Class: SideRows, write: (v: SideRows) => v.bytes() });
 
-/** Where a stored byte array (a restored value) carries its decoded rows. */
+/** Where the last stored byte array of a key (a restored value) carries the decoded rows of all of them. */
 const ROWS = Symbol('eddy.joinRows');
 type Stored = Uint8Array & { [ROWS]?: Row[] };
 
@@ -112,30 +111,39 @@ export class EncodedRows {
   }
 
   /** The current key's rows (do not change the array). */
-  get(state: ListState<unknown>): readonly Row[] {
+  get(state: AppendableList<unknown>): readonly Row[] {
     const list = state.get();
     if (list.length === 0) return EMPTY;
-    const first = list[0];
-    if (first instanceof SideRows) return first.rows;
-    return first instanceof Uint8Array ? this.restored(first) : (list as Row[]);
+    const last = list[list.length - 1];
+    if (last instanceof SideRows) return last.all;
+    return last instanceof Uint8Array ? this.restored(list) : (list as Row[]);
   }
 
   /** Adds `row` to the current key's rows. */
-  add(state: ListState<unknown>, row: Row): void {
+  add(state: AppendableList<unknown>, row: Row): void {
     const list = state.get();
-    const first = list[0];
-    if (first instanceof SideRows) {
-      first.rows.push(row);
-      if (this.eager) first.encodeRest();
-      // Put back: a backend tracks what changed (and a write-behind cache what to write) by puts.
-      state.update(list);
+    const last = list[list.length - 1];
+    if (last instanceof SideRows && !last.sealed) {
+      last.push(row);
+      if (this.eager) last.encodeRest();
+      // Told, not put: the list only grew at its end (a write-behind cache marks it dirty).
+      state.changedLast();
       return;
     }
-    // None yet, a restored key's bytes, or an older savepoint's rows (objects).
-    const entry =
-      first instanceof Uint8Array ? new SideRows(this, this.restored(first).slice(), first) : new SideRows(this, (list as Row[]).slice());
-    entry.rows.push(row);
-    state.update([entry]);
+    if (last !== undefined && !(last instanceof SideRows) && !(last instanceof Uint8Array)) {
+      // An older savepoint's rows (objects): replaced by one chunk of them.
+      const chunk = new SideRows(this, [], 0);
+      for (const r of list as Row[]) chunk.push(r);
+      chunk.push(row);
+      state.update([chunk]);
+      return;
+    }
+    // None yet, or the last chunk was written out (or restored): a new chunk, appended.
+    const all = last === undefined ? [] : last instanceof SideRows ? last.all : this.restored(list);
+    const chunk = new SideRows(this, all, all.length);
+    chunk.push(row);
+    if (this.eager) chunk.encodeRest();
+    state.add(chunk);
   }
 
   /** From now on rows are encoded as they come (the job takes checkpoints: called at a barrier). */
@@ -144,17 +152,22 @@ export class EncodedRows {
   }
 
   /** Replaces the current key's rows with `rows` (none: cleared). */
-  replace(state: ListState<unknown>, rows: readonly Row[]): void {
-    if (rows.length === 0) state.clear();
-    else state.update([new SideRows(this, rows.slice())]);
+  replace(state: AppendableList<unknown>, rows: readonly Row[]): void {
+    if (rows.length === 0) return state.clear();
+    const chunk = new SideRows(this, [], 0);
+    for (const r of rows) chunk.push(r);
+    state.update([chunk]);
   }
 
   /** How many rows a stored value holds (for tests reading checkpoints). */
   static count(value: readonly unknown[]): number {
-    const first = value[0];
-    if (first instanceof SideRows) return first.rows.length;
-    if (!(first instanceof Uint8Array)) return value.length;
-    return unpackr.unpackMultiple(first.subarray(HEADER_BYTES)).length;
+    let n = 0;
+    for (const e of value) {
+      if (e instanceof SideRows) n += e.count;
+      else if (e instanceof Uint8Array) n += unpackr.unpackMultiple(e.subarray(HEADER_BYTES)).length;
+      else return value.length;
+    }
+    return n;
   }
 
   /** One row's bytes (a view msgpackr reuses: copy it before the next encode). */
@@ -172,9 +185,17 @@ export class EncodedRows {
     return HEADER_BYTES;
   }
 
-  /** A restored value's rows, decoded on its first read. */
-  private restored(bytes: Stored): Row[] {
-    return (bytes[ROWS] ??= this.decode(bytes));
+  /** A restored value's rows (of all its chunks), decoded on their first read. */
+  private restored(list: readonly unknown[]): Row[] {
+    const last = list[list.length - 1] as Stored;
+    const cached = last[ROWS];
+    if (cached !== undefined) return cached;
+    let rows = this.decode(list[0] as Uint8Array);
+    if (list.length > 1) {
+      rows = rows.slice();
+      for (let i = 1; i < list.length; i++) for (const r of this.decode(list[i] as Uint8Array)) rows.push(r);
+    }
+    return (last[ROWS] = rows);
   }
 
   private decode(bytes: Uint8Array): Row[] {

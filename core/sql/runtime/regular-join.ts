@@ -19,7 +19,8 @@
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
-import type { ListState, MapState } from '../../contract/state.js';
+import type { MapState } from '../../contract/state.js';
+import type { AppendableList } from '../../state/keyed-state.js';
 import { EddyError } from '../../failure.js';
 import { isRetract, type ChangeRow, type Row, type RowKind } from './changelog.js';
 import { EncodedRows } from './join-rows.js';
@@ -117,7 +118,9 @@ export function regularJoin(
       ? new EncodedRows(opts.columns[s], `regularJoin ${opts.uid}: the ${SIDE_STATE[s]} rows`)
       : undefined,
   );
-  const listOf = (ctx: RuntimeContext, side: number): ListState<unknown> => ctx.state.list<unknown>(SIDE_STATE[side]);
+  // The state's handle (ListStateHandle) also takes changedLast, which the encoded rows use.
+  const listOf = (ctx: RuntimeContext, side: number): AppendableList<unknown> =>
+    ctx.state.list<unknown>(SIDE_STATE[side]) as AppendableList<unknown>;
   const rowsOf = (ctx: RuntimeContext, side: number): readonly Row[] => {
     const e = encoded[side];
     return e === undefined ? (listOf(ctx, side).get() as Row[]) : e.get(listOf(ctx, side));

@@ -70,6 +70,12 @@ function joinChunks(kg: number, a: Uint8Array, b: Uint8Array): Uint8Array {
     for (let i = 0; i < d.length; i += 2) deletions.push((d[i] as number) + shift, d[i + 1]);
     chunk.deletions = deletions;
   }
+  if (x.appends !== undefined || y.appends !== undefined) {
+    const appends = [...(x.appends ?? [])];
+    const a = y.appends ?? [];
+    for (let i = 0; i < a.length; i += 3) appends.push((a[i] as number) + shift, a[i + 1], a[i + 2]);
+    chunk.appends = appends;
+  }
   return encodeKeyGroupChunk(kg, chunk);
 }
 
@@ -87,7 +93,12 @@ export function floatsOf(g: CapturedGroup): Float64Array[] {
 function chunkOf(g: CapturedGroup): KeyGroupChunk {
   if ('bytes' in g) {
     const c = decodeKeyGroupChunk(g.bytes, g.kg);
-    return { tables: c.tables, entries: c.entries, deletions: c.deletions ?? [] };
+    return {
+      tables: c.tables,
+      entries: c.entries,
+      deletions: c.deletions ?? [],
+      ...(c.appends !== undefined ? { appends: c.appends } : {}),
+    };
   }
   const entries: unknown[] = [];
   const deletions: unknown[] = [];
@@ -148,6 +159,8 @@ export class GroupPacker {
     };
     for (let i = 0; i < chunk.entries.length; i += 3) fix(chunk.entries[i], chunk.entries[i + 1]);
     for (let i = 0; i < chunk.deletions!.length; i += 2) fix(chunk.deletions![i], chunk.deletions![i + 1]);
+    const appends = chunk.appends ?? [];
+    for (let i = 0; i < appends.length; i += 3) fix(appends[i], appends[i + 1]);
     // Table id → ref in this chunk (a table the capture did not name is added).
     const refs: number[] = [];
     logged.forEach(kg - this.rangeStart, (t, k, v) => {
@@ -165,6 +178,8 @@ export class GroupPacker {
       const skip = fixed.get(ref);
       if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
     });
+    // (The numeric form has no appends.)
+    if (appends.length > 0) return encodeKeyGroupChunk(kg, chunk);
     return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunk(kg, chunk);
   }
 

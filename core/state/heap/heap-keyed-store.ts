@@ -148,6 +148,24 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
   }
 
+  appendTo(table: number, value: unknown): void {
+    // List tables are never numeric (NUMERIC_KINDS).
+    const group = this.tables[table].groups[this.groupIndex];
+    const list = group.get(this.stored) as unknown[] | undefined;
+    const length = list === undefined ? 0 : list.length;
+    if (list === undefined) group.set(this.stored, [value]);
+    else list.push(value);
+    this.changes?.markAppend(table, this.groupIndex, this.stored, length);
+  }
+
+  changedLast(table: number): void {
+    // The list is changed already (in place): only the change log needs to know how.
+    const changes = this.changes;
+    if (changes === undefined) return;
+    const list = this.tables[table].groups[this.groupIndex].get(this.stored) as unknown[] | undefined;
+    if (list !== undefined) changes.markLastChanged(table, this.groupIndex, this.stored, list.length - 1);
+  }
+
   /**
    * Moves a numeric table to Maps, for good. Its shared buffers are left as they are for a
    * snapshot still reading them; every key it held is marked changed, so the next delta has
@@ -235,7 +253,8 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
       throw new EddyError('STATE_FAILED', `delta snapshot ${id} was not cut from this store's change log (its last cut is ${cut.id})`);
     }
     const log = delta !== undefined ? cut?.chunks : undefined;
-    const job = new HeapSnapshotJob(this, id, delta, log, () => {
+    const appends = delta !== undefined ? this.changes?.lastAppends : undefined;
+    const job = new HeapSnapshotJob(this, id, delta, appends, log, () => {
       if (this.snapshotting === job) this.snapshotting = undefined;
     });
     this.snapshotting = job;
@@ -253,6 +272,14 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     }
     const group = this.tables[table].groups[gi];
     group.set(stored, this.tables[table].kind === 'map' ? entryMapOf(value as [unknown, unknown][]) : value);
+  }
+
+  restoreAppend(table: number, keyGroup: number, stored: unknown, elements: unknown[]): void {
+    const group = this.tables[table].groups[this.groupIndexOf(keyGroup)];
+    // Restored lists are fresh arrays of the decoder: appended to in place.
+    const list = group.get(stored) as unknown[] | undefined;
+    if (list === undefined) group.set(stored, elements);
+    else for (const e of elements) list.push(e);
   }
 
   restoreDelete(table: number, keyGroup: number, stored: unknown): void {

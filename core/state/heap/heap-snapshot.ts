@@ -4,7 +4,7 @@
  * (numeric-scan.ts: O(1) here at the barrier); Map tables are captured group by group below.
  * Restore goes through ../keyed-restore.ts.
  */
-import type { ChangedKeys } from '../change-log.js';
+import type { AppendStarts, ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
 import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
@@ -115,12 +115,13 @@ function captureGroup(
   scanned: Scanned,
   kg: number,
   delta: ChangedKeys | undefined,
+  appends: AppendStarts | undefined,
   now: number,
 ): CapturedGroup | undefined {
   const numeric = captureNumeric(store, tableCount, scanned, kg, delta);
   if (numeric === 'empty') return undefined;
   if (numeric !== undefined) return numeric;
-  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, now);
+  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, appends, now);
   return bytes === undefined ? undefined : { kg, bytes };
 }
 
@@ -138,7 +139,7 @@ function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, scanned: S
 /**
  * One key group's chunk as it is now, or undefined when it holds nothing (for a delta:
  * nothing changed). Values are encoded into fresh bytes, so the record loop may change them
- * right after.
+ * right after. A delta holds a list only appended to since the base as its new elements.
  */
 function encodeGroup(
   store: HeapKeyedStore,
@@ -146,6 +147,7 @@ function encodeGroup(
   scanned: Scanned,
   kg: number,
   delta: ChangedKeys | undefined,
+  appendStarts: AppendStarts | undefined,
   now: number,
 ): Uint8Array | undefined {
   const tables = store.tableDescriptors();
@@ -153,6 +155,7 @@ function encodeGroup(
   const used: [string, StateKind][] = [];
   const entries: unknown[] = [];
   const deletions: unknown[] = [];
+  const appends: unknown[] = [];
   for (let t = 0; t < tableCount; t++) {
     if (scanned[t]) continue;
     const group = store.keyGroupTable(t, kg);
@@ -176,17 +179,28 @@ function encodeGroup(
     } else {
       const changed = delta[t]?.[gi];
       if (changed === undefined) continue;
+      const appended = ttl ? undefined : appendStarts?.[t]?.[gi];
       for (const k of changed) {
-        const s = form(group.get(k));
-        if (s === undefined) deletions.push(ref, k);
-        else entries.push(ref, k, s);
+        const v = group.get(k);
+        const start = appended?.get(k);
+        // (From 0 the list is new since the base: set whole, as before.)
+        if (start !== undefined && start > 0 && v !== undefined) appends.push(ref, k, (v as unknown[]).slice(start));
+        else {
+          const s = form(v);
+          if (s === undefined) deletions.push(ref, k);
+          else entries.push(ref, k, s);
+        }
         any = true;
       }
     }
     if (any) used.push([tables[t].name, tables[t].kind]);
   }
   if (used.length === 0) return undefined;
-  return encodeKeyGroupChunk(kg, delta === undefined ? { tables: used, entries } : { tables: used, entries, deletions });
+  if (delta === undefined) return encodeKeyGroupChunk(kg, { tables: used, entries });
+  return encodeKeyGroupChunk(
+    kg,
+    appends.length === 0 ? { tables: used, entries, deletions } : { tables: used, entries, deletions, appends },
+  );
 }
 
 /**
@@ -213,6 +227,8 @@ export class HeapSnapshotJob implements SnapshotJob {
     private readonly store: HeapKeyedStore,
     id: number,
     private readonly delta: ChangedKeys | undefined,
+    /** A delta's lists only appended to since its base (../change-log.ts). */
+    private readonly appends: AppendStarts | undefined,
     /** A delta's write log since its base (write-log.ts), merged in by the packer. */
     log: readonly LogChunk[] | undefined,
     private readonly onDone: () => void,
@@ -238,7 +254,7 @@ export class HeapSnapshotJob implements SnapshotJob {
 
   captureGroup(gi: number): void {
     this.pending[gi] = 0;
-    const g = captureGroup(this.store, this.tableCount, this.scanned, this.store.rangeStart + gi, this.delta, this.now);
+    const g = captureGroup(this.store, this.tableCount, this.scanned, this.store.rangeStart + gi, this.delta, this.appends, this.now);
     if (g === undefined) return;
     this.packer.add(g);
     // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
@@ -280,7 +296,7 @@ export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
   const writer = new KeyedSnapshotWriter();
   const tableCount = store.tableDescriptors().length;
   for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
-    const bytes = encodeGroup(store, tableCount, [], kg, undefined, store.ttlClock?.() ?? 0);
+    const bytes = encodeGroup(store, tableCount, [], kg, undefined, undefined, store.ttlClock?.() ?? 0);
     if (bytes !== undefined) writer.addEncoded(kg, bytes);
   }
   return writer.finish({ start: store.rangeStart, end: store.rangeEnd });

@@ -38,7 +38,7 @@ import { CaptureLog } from './capture-log.js';
 import { mergeDeltas } from './delta-merge.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
 import type { Clock } from '../ttl.js';
-import { EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
+import { appendByPut, changedLastByPut, EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { captureChanged, holdChanged, storedForm, type CaptureScope } from './barrier-capture.js';
 import { encodeKey, encodeKeyCopy } from './key-codec.js';
 import { DeltaCapture, LmdbSnapshotJob, type Guard, type SnapshotTtl } from './lmdb-snapshot.js';
@@ -290,6 +290,15 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
     this.set(table, ABSENT);
   }
 
+  // LMDB stores a list as one value and its deltas hold whole values: an append is a put.
+  appendTo(table: number, value: unknown): void {
+    appendByPut(this, table, value);
+  }
+
+  changedLast(table: number): void {
+    changedLastByPut(this, table);
+  }
+
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
     const s = this.slot(table);
     let v = this.cache.values[table][s];
@@ -449,6 +458,14 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
     this.checkGroup(keyGroup);
     // Map state arrives as its stored form already: a list of [userKey, value] pairs.
     this.queueRestore([encodeKeyCopy(keyGroup, table, stored), Buffer.from(encodeValue(value))]);
+  }
+
+  restoreAppend(table: number, keyGroup: number, stored: unknown, elements: unknown[]): void {
+    this.checkGroup(keyGroup);
+    const key = encodeKeyCopy(keyGroup, table, stored);
+    const bytes = this.store.restoredValue(key);
+    const list = bytes === undefined ? elements : [...(decodeValue(bytes) as unknown[]), ...elements];
+    this.queueRestore([key, Buffer.from(encodeValue(list))]);
   }
 
   restoreDelete(table: number, keyGroup: number, stored: unknown): void {

@@ -41,6 +41,8 @@ export type RestoreOp = [Buffer, Buffer | undefined];
 export class StoreEnv {
   readonly env: RootDatabase<Buffer, Buffer>;
   private restoreOps: RestoreOp[] | undefined;
+  /** The queued restore ops' values by key (latin1 text of the key's bytes): the last one queued. */
+  private readonly restorePending = new Map<string, Buffer | undefined>();
 
   constructor(private readonly id: StoreIdentity) {
     this.env = this.guard('open', () => open<Buffer, Buffer>({ path: id.path, keyEncoding: 'binary', encoding: 'binary', noSync: true }));
@@ -134,7 +136,15 @@ export class StoreEnv {
   /** Queues a restore write; every RESTORE_BATCH of them are written in one transaction. */
   queueRestore(op: RestoreOp): void {
     this.restoreOps!.push(op);
+    this.restorePending.set(op[0].toString('latin1'), op[1]);
     if (this.restoreOps!.length >= RESTORE_BATCH) this.writeRestoreOps();
+  }
+
+  /** The value a restore has written or queued under `key` (undefined: none), to append to it. */
+  restoredValue(key: Buffer): Uint8Array | undefined {
+    const text = key.toString('latin1');
+    if (this.restorePending.has(text)) return this.restorePending.get(text);
+    return this.guard('restore', () => this.env.getBinary(key)) ?? undefined;
   }
 
   endRestore(): void {
@@ -145,6 +155,7 @@ export class StoreEnv {
   private writeRestoreOps(): void {
     const ops = this.restoreOps!;
     this.restoreOps = [];
+    this.restorePending.clear();
     this.guard('restore', () =>
       this.env.transactionSync(() => {
         for (const [k, v] of ops) {
