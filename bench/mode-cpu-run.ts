@@ -3,7 +3,7 @@
  * run's CPU and context switches per thread group (see mode-cpu.ts):
  *
  *   node dist/bench/mode-cpu-run.js [--query q5] [--events N] [--rounds R]
- *        [--modes none,at-least-once] [--parallelism 2] [--interval MS] [--rate R]
+ *        [--modes none,at-least-once] [--parallelism 2] [--interval MS] [--rate R] [--incremental]
  *
  * The modes alternate which goes first from round to round; before the rounds the query runs
  * twice unmeasured (20,000 events, then half a run) so every thread has compiled and optimised
@@ -30,6 +30,7 @@ const OPTIONS = {
   parallelism: { type: 'string', default: '2' },
   interval: { type: 'string', default: '1000' },
   rate: { type: 'string', default: '10000000' },
+  incremental: { type: 'boolean', default: false },
 } as const;
 
 const { values } = parseFlags({ options: OPTIONS }, fail);
@@ -51,6 +52,7 @@ async function run(mode: ConsistencyMode, n: number): Promise<JobResult> {
       parallelism,
       mode,
       checkpointIntervalMs: mode === 'none' ? undefined : intervalMs,
+      incremental: mode === 'none' ? undefined : values.incremental,
       args: { events: String(n), rate: String(rate) },
     });
   } catch (err) {
@@ -86,6 +88,11 @@ for (let round = 0; round < rounds; round++) {
     };
     runs.push(r);
     console.log(formatRun(r));
+    // What each checkpoint wrote and held: a per-checkpoint cost that grows with the state shows here.
+    for (const c of res.checkpoints ?? [])
+      console.log(
+        `    chk ${c.id}${c.final ? ' final' : ''}: ${(c.bytes / 1e6).toFixed(2)} MB, ${c.files ?? 0} files, sync ${c.syncMs.toFixed(1)} ms, async ${c.asyncMs.toFixed(1)} ms, duration ${c.durationMs.toFixed(1)} ms`,
+      );
   }
 }
 roles.stop();

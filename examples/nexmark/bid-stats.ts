@@ -6,28 +6,31 @@ export function band(price: number): 0 | 1 | 2 {
   return price < 10_000 ? 0 : price < 1_000_000 ? 1 : 2;
 }
 
-/** Counters kept in keyed state; the distinct sets are maps of id -> bit set of bands seen. */
+/**
+ * Counters kept in keyed state; the distinct sets are Maps of id -> bit set of bands seen. Maps,
+ * not objects keyed by id: a checkpoint encodes a Map as one msgpack map, where an object is a
+ * record whose thousands of keys are its structure, built anew for every snapshot.
+ */
 export interface BidStats {
   bids: [number, number, number];
-  bidders: Record<number, number>;
-  auctions: Record<number, number>;
+  bidders: Map<number, number>;
+  auctions: Map<number, number>;
 }
 
 export function emptyStats(): BidStats {
-  return { bids: [0, 0, 0], bidders: {}, auctions: {} };
+  return { bids: [0, 0, 0], bidders: new Map(), auctions: new Map() };
 }
 
 export function addBid(s: BidStats, bidder: number, auction: number, price: number): void {
   const b = band(price);
   s.bids[b]++;
-  s.bidders[bidder] = (s.bidders[bidder] ?? 0) | (1 << b);
-  s.auctions[auction] = (s.auctions[auction] ?? 0) | (1 << b);
+  s.bidders.set(bidder, (s.bidders.get(bidder) ?? 0) | (1 << b));
+  s.auctions.set(auction, (s.auctions.get(auction) ?? 0) | (1 << b));
 }
 
-function distinct(seen: Record<number, number>): [number, number, number, number] {
+function distinct(seen: Map<number, number>): [number, number, number, number] {
   const c: [number, number, number, number] = [0, 0, 0, 0];
-  for (const k in seen) {
-    const bits = seen[k];
+  for (const bits of seen.values()) {
     c[0]++;
     for (let b = 0; b < 3; b++) if (bits & (1 << b)) c[b + 1]++;
   }
