@@ -106,7 +106,7 @@ export class TaskCheckpointDriver {
     const savepoint = (flags & BARRIER_FLAG_SAVEPOINT) !== 0;
     // The final barrier comes after this task's end of input on every channel (sources send it
     // once they ended): its operators have finished, their keyed state is spent (see capture).
-    const finished = (flags & BARRIER_FLAG_FINAL) !== 0 && !savepoint;
+    const finished = (flags & BARRIER_FLAG_FINAL) !== 0 && !savepoint && this.task.spec.settings.keepFinalKeyedState !== true;
     const captured = this.checkpointer!.capture(id, savepoint ? 'savepoint' : 'checkpoint', triggeredAt, finished);
     captured.inFlight = inFlight;
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
