@@ -103,7 +103,11 @@ export class TaskCheckpointDriver {
     const outAt = performance.now();
     // Traced runs: this thread's run-queue wait so far, after the barrier is out (a file read).
     const runQueue = this.traced ? runQueueSample() : undefined;
-    const captured = this.checkpointer!.capture(id, (flags & BARRIER_FLAG_SAVEPOINT) !== 0 ? 'savepoint' : 'checkpoint', triggeredAt);
+    const savepoint = (flags & BARRIER_FLAG_SAVEPOINT) !== 0;
+    // The final barrier comes after this task's end of input on every channel (sources send it
+    // once they ended): its operators have finished, their keyed state is spent (see capture).
+    const finished = (flags & BARRIER_FLAG_FINAL) !== 0 && !savepoint && this.task.spec.settings.keepFinalKeyedState !== true;
+    const captured = this.checkpointer!.capture(id, savepoint ? 'savepoint' : 'checkpoint', triggeredAt, finished);
     captured.inFlight = inFlight;
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     const started = alignmentStartedAt ?? syncStart;

@@ -38,6 +38,10 @@ import { fileSafe, type NodeRuntime } from './node-runtime.js';
 import type { StreamTask } from './task.js';
 
 const SOURCE_STATE = '__eddy.source';
+/** The keyed snapshot of a fully finished operator: empty, full (see capture). */
+const EMPTY_SNAPSHOT: SnapshotJob = {
+  run: () => Promise.resolve({ data: new Uint8Array(0), keyGroups: { start: 0, end: -1 }, index: [] }),
+};
 const SINK_STATE = '__eddy.sink';
 /** An incremental chain longer than this is compacted: the next checkpoint is a full one. */
 export const MAX_DELTAS = 8;
@@ -171,8 +175,15 @@ export class TaskCheckpointer {
   /**
    * The synchronous part, at the barrier: capture every operator's state now. Must run before
    * any record after the barrier reaches the chain.
+   *
+   * `finished`: the final checkpoint of a bounded job. Every operator has processed all its
+   * input and its end of input (windows fired on the last watermark, buffers flushed), so its
+   * keyed state can produce no more output: it is not captured and goes as an empty full
+   * snapshot (no keyed file, so no chain points at it), as Flink's fully finished operators
+   * (FLIP-147). Operator state stays: source positions at their end, and the sinks'
+   * transactions that a resume must re-commit.
    */
-  capture(id: number, kind: SnapshotKind, triggeredAt: number): Captured {
+  capture(id: number, kind: SnapshotKind, triggeredAt: number, finished = false): Captured {
     const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map(), triggeredAt, phases: {}, handedOff: [] };
     for (const n of this.task.nodes) {
       if (n.node.uid === undefined) continue;
@@ -181,7 +192,8 @@ export class TaskCheckpointer {
         list.update([{ subtask: this.task.spec.subtask, parallelism: this.task.vertex.parallelism, state: n.reader.snapshotState?.(id) }]);
       }
       // Empty state writes no file: each file costs an fsync, and most operators hold none.
-      if (n.keyed) {
+      if (n.keyed && finished) c.keyed.set(n, { job: EMPTY_SNAPSHOT, base: undefined });
+      else if (n.keyed) {
         const log = this.changeLogs.get(n);
         const changed = log?.cut(id);
         const base = this.confirmed.get(n);

@@ -366,6 +366,7 @@ export class CheckpointCoordinator {
       maxParallelism: this.cfg.maxParallelism,
       operators: groupByOperator(p.acks),
       ...(p.unaligned ? { unaligned: true } : {}),
+      ...(p.final ? { finished: true } : {}),
       ...(p.channels.length > 0 ? { channels: p.channels.sort((a, b) => a.vertexId - b.vertexId || a.subtask - b.subtask) } : {}),
     };
     try {

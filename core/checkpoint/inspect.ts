@@ -27,6 +27,8 @@ export interface SnapshotInfo {
   unaligned?: boolean;
   /** Bytes of in-flight data stored with it (0 when aligned, or nothing was in flight). */
   inFlightBytes?: number;
+  /** The final checkpoint of a bounded job: its operators had finished, it holds no keyed state. */
+  finished?: boolean;
   operators: { uid: string; parallelism: number; bytes: number }[];
 }
 
@@ -45,6 +47,7 @@ function describe(kind: SnapshotInfo['kind'], path: string, m: CheckpointMetadat
     durationMs: m.durationMs,
     bytes: referencedFiles(m).reduce((n, h) => n + h.bytes, 0),
     unaligned: m.unaligned === true,
+    finished: m.finished === true,
     inFlightBytes: (m.channels ?? []).reduce((n, c) => n + c.bytes, 0),
     operators,
   };

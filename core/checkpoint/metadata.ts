@@ -115,6 +115,12 @@ export interface CheckpointMetadata {
   operators: OperatorStateHandles[];
   /** Set on an unaligned checkpoint (its barriers overtook in-flight data). */
   unaligned?: boolean;
+  /**
+   * Set on the final checkpoint of a bounded job: every operator had finished (Flink's fully
+   * finished operators, FLIP-147), so it holds no keyed state, only operator state (source
+   * positions at their end, sinks' transactions to re-commit).
+   */
+  finished?: boolean;
   /** In-flight data per task (unaligned checkpoints only; absent when there was none). */
   channels?: ChannelStateHandle[];
 }
@@ -266,6 +272,7 @@ function checkShape(b: CheckpointMetadata): string | undefined {
     }
   }
   if (b.unaligned !== undefined && typeof b.unaligned !== 'boolean') return 'unaligned is not true or false';
+  if (b.finished !== undefined && typeof b.finished !== 'boolean') return 'finished is not true or false';
   if (b.channels !== undefined) {
     if (!Array.isArray(b.channels)) return 'the in-flight data entries are not a list';
     for (const c of b.channels as unknown[]) {

@@ -121,6 +121,7 @@ export function formatSnapshots(list: SnapshotInfo[]): string {
     const s = list[i - 1];
     if (!s) return;
     if (s.problem) lines.push(`    ${s.status}: ${s.problem}`);
+    if (s.finished) lines.push('    finished: the final checkpoint of a bounded job, without keyed state');
     for (const op of s.operators) lines.push(`    ${op.uid}  p=${op.parallelism}  ${size(op.bytes)}`);
   });
   return lines.join('\n');

@@ -17,6 +17,12 @@ export interface RunOptions {
   bufferTimeoutMs?: number;
   /** Records per batch before it is sent. Default 2048 (DEFAULT_BATCH_SIZE: why not 512). */
   batchSize?: number;
+  /**
+   * The final checkpoint of a bounded job keeps keyed state as a periodic one does. Default
+   * false: its operators have finished and their keyed state is not kept (Flink's fully
+   * finished operators). For inspecting what operators hold at the end of input (tests).
+   */
+  keepFinalKeyedState?: boolean;
   /** Bytes of each ring buffer (a power of two). Default 256 KiB. */
   ringCapacity?: number;
   /** Values for `env.arg(name)`. */

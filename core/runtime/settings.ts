@@ -32,6 +32,8 @@ export interface ResolvedSettings {
   alignedCheckpointTimeoutMs?: number;
   /** Buffer debloating: each consumer keeps about this many ms of its throughput in flight (undefined: off). */
   bufferDebloatTargetMs?: number;
+  /** The final checkpoint keeps keyed state (RunOptions.keepFinalKeyedState); absent: it does not. */
+  keepFinalKeyedState?: boolean;
 }
 
 export const DEFAULT_BUFFER_TIMEOUT_MS = 5;
@@ -63,6 +65,7 @@ export function resolveSettings(job: JobSettings, overrides: RunOptions): Resolv
   // Only when given: workers re-resolve from these settings, and a default would read as given.
   if (overrides.alignedCheckpointTimeoutMs !== undefined) s.alignedCheckpointTimeoutMs = overrides.alignedCheckpointTimeoutMs;
   if (overrides.bufferDebloatTargetMs !== undefined) s.bufferDebloatTargetMs = overrides.bufferDebloatTargetMs;
+  if (overrides.keepFinalKeyedState === true) s.keepFinalKeyedState = true;
   if (s.unaligned && s.mode !== 'exactly-once') {
     const flag = overrides.alignedCheckpointTimeoutMs !== undefined ? '--aligned-checkpoint-timeout' : '--unaligned';
     throw new EddyError(

@@ -238,6 +238,8 @@ describe('SQL Nexmark q7: fused with its window MAX where the shape allows, else
       mode: 'exactly-once',
       checkpointIntervalMs: 300,
       checkpointDir: chk,
+      // What the join holds at the end of input is read from the final checkpoint.
+      keepFinalKeyedState: true,
       restart,
       args: { sql: join(dir, 'run.sql'), 'watermark-ms': '2' },
     });
