@@ -39,6 +39,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../failure.js';
 import { writeArrayHeader } from '../msgpack-write.js';
+import { ChunkSpace } from './chunk-space.js';
 import type { StateKind } from './keyed-store.js';
 import { entriesOfRuns, NUMBER_RUNS_VERSION } from './number-runs.js';
 
@@ -90,7 +91,12 @@ const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', '
 const packr = new Packr({ useRecords: true, useBigIntExtension: true });
 const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
 
-/** Encodes one key group's chunk; the bytes are a view packr reuses for its next message. */
+/**
+ * Encodes one key group's chunk into a view of packr's buffer. packr writes each message after
+ * the last and moves to a new buffer when one is full; only `useBuffer` or RESET_BUFFER_MODE
+ * would write over an earlier message, and neither eddy nor lmdb-js uses them. So the view stays
+ * as it is while it is held (test/state/snapshot.test.ts checks it), but shares its ArrayBuffer.
+ */
 function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   if (chunk.appends !== undefined && chunk.appends.length > 0) {
     return packr.pack([KEYED_APPENDS_VERSION, keyGroup, chunk.tables, chunk.entries, chunk.deletions ?? [], chunk.appends]);
@@ -100,9 +106,17 @@ function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   return packr.pack(msg);
 }
 
-/** One key group's chunk in bytes the caller owns (for snapshots assembled group by group). */
+/** One key group's chunk in bytes the caller owns (to transfer to another thread, or keep). */
 export function encodeKeyGroupChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   return new Uint8Array(encodeChunk(keyGroup, chunk));
+}
+
+/**
+ * One key group's chunk as a view that stays as it is but cannot be transferred (see
+ * encodeChunk): for a snapshot assembled on this thread, which copies it once, into its buffer.
+ */
+export function encodeKeyGroupChunkInPlace(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  return encodeChunk(keyGroup, chunk);
 }
 
 /**
@@ -212,9 +226,8 @@ export class RawChunkBuilder {
 /** Positive integers below this are one byte in packr's output (it depends on packr's options). */
 const FIXINT_LIMIT = packr.pack(0x3f).length === 1 ? 0x40 : 0x20;
 
-/** Where numeric chunks are written before they are copied out at their exact size. */
-let scratch = new Uint8Array(1 << 16);
-let scratchView = new DataView(scratch.buffer);
+/** Where numeric chunks are written and left (module state, one thread). */
+const space = new ChunkSpace(1 << 20);
 
 /** Writes `v` at `pos` exactly as packr writes a number; returns the next position. */
 function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): number {
@@ -256,7 +269,8 @@ function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): n
 
 /**
  * A delta chunk written directly when every entry and deletion is a number: the same bytes as
- * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions }); undefined when one is not.
+ * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions }); undefined when one is not. The
+ * bytes are a view that stays as it is (chunk-space.ts), not transferable.
  */
 export function encodeNumericDelta(
   keyGroup: number,
@@ -267,19 +281,19 @@ export function encodeNumericDelta(
   for (const x of entries) if (typeof x !== 'number') return undefined;
   for (const x of deletions) if (typeof x !== 'number') return undefined;
   let pos = startNumericChunk(keyGroup, tables, entries.length, deletions.length, true);
-  const out = scratch;
-  const view = scratchView;
+  const out = space.buf;
+  const view = space.view;
   for (const x of entries as number[]) pos = writeNumber(out, view, pos, x);
   pos = writeArrayHeader(out, view, pos, deletions.length);
   for (const x of deletions as number[]) pos = writeNumber(out, view, pos, x);
-  return out.slice(0, pos);
+  return space.take(pos);
 }
 
 /**
  * A delta chunk without deletions from entries held in typed arrays, written directly: entry n
  * of [from, to) is (refOf[tableIds[n]], keys[n], values[n]); the same bytes as
  * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions: [] }). The heap packer writes a
- * deduplicated write log with it (heap/log-dedup.ts).
+ * deduplicated write log with it (heap/log-dedup.ts). The bytes are a view, as encodeNumericDelta's.
  */
 export function encodeNumericRun(
   keyGroup: number,
@@ -292,19 +306,19 @@ export function encodeNumericRun(
   to: number,
 ): Uint8Array {
   let pos = startNumericChunk(keyGroup, tables, (to - from) * 3, 0, true);
-  const out = scratch;
-  const view = scratchView;
+  const out = space.buf;
+  const view = space.view;
   for (let n = from; n < to; n++) {
     pos = writeNumber(out, view, pos, refOf[tableIds[n]]);
     pos = writeNumber(out, view, pos, keys[n]);
     pos = writeNumber(out, view, pos, values[n]);
   }
   pos = writeArrayHeader(out, view, pos, 0);
-  return out.slice(0, pos);
+  return space.take(pos);
 }
 
 /**
- * Makes room in the scratch buffer for a chunk of `entryItems` numbers (+ `deletionItems` in a
+ * Makes room in the chunk space for a chunk of `entryItems` numbers (+ `deletionItems` in a
  * delta), writes the chunk's head up to the entries' array header; returns the next position.
  */
 function startNumericChunk(
@@ -316,13 +330,10 @@ function startNumericChunk(
 ): number {
   const head = packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, tables]);
   const bound = head.length + 10 + (entryItems + deletionItems) * 9;
-  if (scratch.byteLength < bound) {
-    scratch = new Uint8Array(Math.max(bound, scratch.byteLength * 2));
-    scratchView = new DataView(scratch.buffer);
-  }
-  scratch.set(head);
-  scratch[0] = delta ? 0x95 : 0x94; // [version, kg, tables] plus entries (and deletions)
-  return writeArrayHeader(scratch, scratchView, head.length, entryItems);
+  const start = space.reserve(bound);
+  space.buf.set(head, start);
+  space.buf[start] = delta ? 0x95 : 0x94; // [version, kg, tables] plus entries (and deletions)
+  return writeArrayHeader(space.buf, space.view, start + head.length, entryItems);
 }
 
 /** Accumulates chunks into one contiguous buffer and its index. */

@@ -15,7 +15,7 @@ import type { StateKind } from '../keyed-store.js';
 import { encodeNumberRuns, NUMBER_RUNS_WRITABLE } from '../number-runs.js';
 import {
   decodeKeyGroupChunk,
-  encodeKeyGroupChunk,
+  encodeKeyGroupChunkInPlace,
   encodeNumericDelta,
   encodeNumericRun,
   type KeyGroupChunk,
@@ -46,11 +46,12 @@ export type CapturedGroup = NumericGroup | EncodedGroup;
 /**
  * The chunk bytes of a captured group: encoded bytes as they are, numeric groups as a
  * number-run chunk (../number-runs.ts; on a big-endian platform as the msgpack entry list).
+ * Either way a view not copied out (../chunk-space.ts): the snapshot's buffer is its one copy.
  */
 export function packCapturedGroup(g: CapturedGroup): Uint8Array {
   if ('bytes' in g) return g.bytes;
   if (NUMBER_RUNS_WRITABLE) return encodeNumberRuns(g.kg, g.tables, g.keys, g.values, g.deleted);
-  return encodeKeyGroupChunk(g.kg, chunkOf(g));
+  return encodeKeyGroupChunkInPlace(g.kg, chunkOf(g));
 }
 
 /**
@@ -76,7 +77,7 @@ function joinChunks(kg: number, a: Uint8Array, b: Uint8Array): Uint8Array {
     for (let i = 0; i < a.length; i += 3) appends.push((a[i] as number) + shift, a[i + 1], a[i + 2]);
     chunk.appends = appends;
   }
-  return encodeKeyGroupChunk(kg, chunk);
+  return encodeKeyGroupChunkInPlace(kg, chunk);
 }
 
 /** The buffers a captured group hands to another thread without copying: encoded bytes (numeric groups are shared, float-pool.ts). */
@@ -179,8 +180,8 @@ export class GroupPacker {
       if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
     });
     // (The numeric form has no appends.)
-    if (appends.length > 0) return encodeKeyGroupChunk(kg, chunk);
-    return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunk(kg, chunk);
+    if (appends.length > 0) return encodeKeyGroupChunkInPlace(kg, chunk);
+    return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunkInPlace(kg, chunk);
   }
 
   /** The chunk of a group that only the write log changed: its last writes, straight from the log's arrays. */

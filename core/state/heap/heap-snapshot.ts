@@ -7,7 +7,7 @@
 import type { AppendStarts, ChangedKeys } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
-import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
+import { encodeKeyGroupChunk, encodeKeyGroupChunkInPlace, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
 import { liveValue } from '../ttl.js';
 import { floatsOf, GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
@@ -117,11 +117,12 @@ function captureGroup(
   delta: ChangedKeys | undefined,
   appends: AppendStarts | undefined,
   now: number,
+  transfer: boolean,
 ): CapturedGroup | undefined {
   const numeric = captureNumeric(store, tableCount, scanned, kg, delta);
   if (numeric === 'empty') return undefined;
   if (numeric !== undefined) return numeric;
-  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, appends, now);
+  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, appends, now, transfer);
   return bytes === undefined ? undefined : { kg, bytes };
 }
 
@@ -138,8 +139,10 @@ function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, scanned: S
 
 /**
  * One key group's chunk as it is now, or undefined when it holds nothing (for a delta:
- * nothing changed). Values are encoded into fresh bytes, so the record loop may change them
- * right after. A delta holds a list only appended to since the base as its new elements.
+ * nothing changed). Values are encoded at once, so the record loop may change them right after.
+ * A delta holds a list only appended to since the base as its new elements. The bytes are the
+ * caller's own when they go to another thread (`transfer`); else a view of the encoder's buffer
+ * (encodeKeyGroupChunkInPlace), copied once, into the snapshot.
  */
 function encodeGroup(
   store: HeapKeyedStore,
@@ -149,6 +152,7 @@ function encodeGroup(
   delta: ChangedKeys | undefined,
   appendStarts: AppendStarts | undefined,
   now: number,
+  transfer: boolean,
 ): Uint8Array | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
@@ -196,11 +200,9 @@ function encodeGroup(
     if (any) used.push([tables[t].name, tables[t].kind]);
   }
   if (used.length === 0) return undefined;
-  if (delta === undefined) return encodeKeyGroupChunk(kg, { tables: used, entries });
-  return encodeKeyGroupChunk(
-    kg,
-    appends.length === 0 ? { tables: used, entries, deletions } : { tables: used, entries, deletions, appends },
-  );
+  const encode = transfer ? encodeKeyGroupChunk : encodeKeyGroupChunkInPlace;
+  if (delta === undefined) return encode(kg, { tables: used, entries });
+  return encode(kg, appends.length === 0 ? { tables: used, entries, deletions } : { tables: used, entries, deletions, appends });
 }
 
 /**
@@ -254,7 +256,9 @@ export class HeapSnapshotJob implements SnapshotJob {
 
   captureGroup(gi: number): void {
     this.pending[gi] = 0;
-    const g = captureGroup(this.store, this.tableCount, this.scanned, this.store.rangeStart + gi, this.delta, this.appends, this.now);
+    const kg = this.store.rangeStart + gi;
+    const transfer = !(this.packer instanceof GroupPacker);
+    const g = captureGroup(this.store, this.tableCount, this.scanned, kg, this.delta, this.appends, this.now, transfer);
     if (g === undefined) return;
     this.packer.add(g);
     // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
@@ -296,7 +300,7 @@ export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
   const writer = new KeyedSnapshotWriter();
   const tableCount = store.tableDescriptors().length;
   for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
-    const bytes = encodeGroup(store, tableCount, [], kg, undefined, undefined, store.ttlClock?.() ?? 0);
+    const bytes = encodeGroup(store, tableCount, [], kg, undefined, undefined, store.ttlClock?.() ?? 0, false);
     if (bytes !== undefined) writer.addEncoded(kg, bytes);
   }
   return writer.finish({ start: store.rangeStart, end: store.rangeEnd });
