@@ -25,8 +25,16 @@
  *       [t, storedKey, [element, …], …] ]   flat triples: list state only, these elements
  *                                           appended to the key's list as restored so far
  *
- *   A full snapshot never holds appends (a restore refuses a base that does); a delta without
- *   them is written as version 1, so snapshots of state that has no lists are unchanged.
+ *   A delta chunk with maps changed only entry by entry since its base (version 4):
+ *
+ *     [ 4, kg, tables, entries, deletions, appends,
+ *       [t, storedKey, [[userKey, userValue], …],   flat quads: map state only, these entries
+ *        [storedUserKey, …], …] ]                   set and these removed (by the stored form of
+ *                                                   their user key) on the map as restored so far
+ *
+ *   A full snapshot never holds appends or entry changes (a restore refuses a base that does); a
+ *   delta without them is written as version 1 (or 3 with appends only), so snapshots of state
+ *   without such changes are unchanged.
  *
  *   value of map state = [[userKey, userValue], …]   (the user key as given, not its stored form)
  *
@@ -46,6 +54,8 @@ import { entriesOfRuns, NUMBER_RUNS_VERSION } from './number-runs.js';
 export const KEYED_SNAPSHOT_VERSION = 1;
 /** A delta chunk that also appends to lists. */
 export const KEYED_APPENDS_VERSION = 3;
+/** A delta chunk that also changes maps entry by entry. */
+export const KEYED_ENTRIES_VERSION = 4;
 
 export type KeyGroupIndex = [keyGroup: number, offset: number, length: number][];
 
@@ -82,6 +92,8 @@ export interface KeyGroupChunk {
   deletions?: unknown[];
   /** Delta chunks only: flat triples of table position (list state), stored key, elements appended since the base. */
   appends?: unknown[];
+  /** Delta chunks only: flat quads of table position (map state), stored key, [userKey, value] pairs set, stored user keys removed since the base. */
+  entryChanges?: unknown[];
 }
 
 const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', 'reducing', 'aggregating']);
@@ -98,6 +110,10 @@ const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
  * as it is while it is held (test/state/snapshot.test.ts checks it), but shares its ArrayBuffer.
  */
 function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  if (chunk.entryChanges !== undefined && chunk.entryChanges.length > 0) {
+    const { tables, entries, deletions, appends, entryChanges } = chunk;
+    return packr.pack([KEYED_ENTRIES_VERSION, keyGroup, tables, entries, deletions ?? [], appends ?? [], entryChanges]);
+  }
   if (chunk.appends !== undefined && chunk.appends.length > 0) {
     return packr.pack([KEYED_APPENDS_VERSION, keyGroup, chunk.tables, chunk.entries, chunk.deletions ?? [], chunk.appends]);
   }
@@ -374,7 +390,8 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   } catch (err) {
     throw corrupt(where, `key group ${keyGroup} does not decode (${(err as Error).message})`);
   }
-  const appendsForm = Array.isArray(msg) && msg[0] === KEYED_APPENDS_VERSION && msg.length === 6;
+  const entriesForm = Array.isArray(msg) && msg[0] === KEYED_ENTRIES_VERSION && msg.length === 7;
+  const appendsForm = entriesForm || (Array.isArray(msg) && msg[0] === KEYED_APPENDS_VERSION && msg.length === 6);
   if (
     !Array.isArray(msg) ||
     (!appendsForm && msg.length !== 4 && msg.length !== 5) ||
@@ -382,10 +399,10 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   ) {
     throw corrupt(
       where,
-      `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION}, ${NUMBER_RUNS_VERSION} or ${KEYED_APPENDS_VERSION} chunk`,
+      `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION}, ${NUMBER_RUNS_VERSION}, ${KEYED_APPENDS_VERSION} or ${KEYED_ENTRIES_VERSION} chunk`,
     );
   }
-  const [version, kg, tables, rest, more, appends] = msg as [number, unknown, unknown, unknown, unknown, unknown];
+  const [version, kg, tables, rest, more, appends, entryChanges] = msg as [number, unknown, unknown, unknown, unknown, unknown, unknown];
   if (kg !== keyGroup) throw corrupt(where, `the index says key group ${keyGroup}, the chunk says ${String(kg)}`);
   if (!Array.isArray(tables) || !tables.every((t) => Array.isArray(t) && typeof t[0] === 'string' && KINDS.has(t[1]))) {
     throw corrupt(where, `key group ${keyGroup} has a malformed table list`);
@@ -426,7 +443,21 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
       }
       if (!Array.isArray(appends[i + 2])) throw corrupt(where, `key group ${keyGroup} appends something that is not a list of elements`);
     }
-    chunk.appends = appends;
+    if (appends.length > 0 || !entriesForm) chunk.appends = appends;
+  }
+  if (entriesForm) {
+    if (!Array.isArray(entryChanges) || entryChanges.length % 4 !== 0)
+      throw corrupt(where, `key group ${keyGroup} has malformed entry changes`);
+    for (let i = 0; i < entryChanges.length; i += 4) {
+      const t = entryChanges[i];
+      if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= tables.length || tables[t as number][1] !== 'map') {
+        throw corrupt(where, `key group ${keyGroup} changes entries of ${String(t)}, which is not a map state table`);
+      }
+      if (!isPairList(entryChanges[i + 2]) || !Array.isArray(entryChanges[i + 3])) {
+        throw corrupt(where, `key group ${keyGroup} has entry changes that are not [key, value] pairs and a list of removed keys`);
+      }
+    }
+    chunk.entryChanges = entryChanges;
   }
   return chunk;
 }

@@ -77,6 +77,12 @@ function joinChunks(kg: number, a: Uint8Array, b: Uint8Array): Uint8Array {
     for (let i = 0; i < a.length; i += 3) appends.push((a[i] as number) + shift, a[i + 1], a[i + 2]);
     chunk.appends = appends;
   }
+  if (x.entryChanges !== undefined || y.entryChanges !== undefined) {
+    const changes = [...(x.entryChanges ?? [])];
+    const c = y.entryChanges ?? [];
+    for (let i = 0; i < c.length; i += 4) changes.push((c[i] as number) + shift, c[i + 1], c[i + 2], c[i + 3]);
+    chunk.entryChanges = changes;
+  }
   return encodeKeyGroupChunkInPlace(kg, chunk);
 }
 
@@ -99,6 +105,7 @@ function chunkOf(g: CapturedGroup): KeyGroupChunk {
       entries: c.entries,
       deletions: c.deletions ?? [],
       ...(c.appends !== undefined ? { appends: c.appends } : {}),
+      ...(c.entryChanges !== undefined ? { entryChanges: c.entryChanges } : {}),
     };
   }
   const entries: unknown[] = [];
@@ -162,6 +169,8 @@ export class GroupPacker {
     for (let i = 0; i < chunk.deletions!.length; i += 2) fix(chunk.deletions![i], chunk.deletions![i + 1]);
     const appends = chunk.appends ?? [];
     for (let i = 0; i < appends.length; i += 3) fix(appends[i], appends[i + 1]);
+    const entryChanges = chunk.entryChanges ?? [];
+    for (let i = 0; i < entryChanges.length; i += 4) fix(entryChanges[i], entryChanges[i + 1]);
     // Table id → ref in this chunk (a table the capture did not name is added).
     const refs: number[] = [];
     logged.forEach(kg - this.rangeStart, (t, k, v) => {
@@ -179,8 +188,8 @@ export class GroupPacker {
       const skip = fixed.get(ref);
       if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
     });
-    // (The numeric form has no appends.)
-    if (appends.length > 0) return encodeKeyGroupChunkInPlace(kg, chunk);
+    // (The numeric form has no appends or entry changes.)
+    if (appends.length > 0 || entryChanges.length > 0) return encodeKeyGroupChunkInPlace(kg, chunk);
     return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunkInPlace(kg, chunk);
   }
 
