@@ -66,14 +66,27 @@ try {
       if (!file.file.startsWith(own)) return;
       fileBytes += file.bytes;
       const data = await storage.readStateFile(file);
+      const add = (ref: unknown, entries: number, bytes: number) => {
+        const name = `${uid} ${tablesOf[ref as number][0]}`;
+        const t = tables.get(name) ?? { entries: 0, bytes: 0 };
+        t.entries += entries;
+        t.bytes += bytes;
+        tables.set(name, t);
+      };
+      let tablesOf: [string, string][] = [];
       forEachKeyGroupChunk([{ data, index }], { start: 0, end: Number.MAX_SAFE_INTEGER }, (_kg, chunk) => {
+        tablesOf = chunk.tables;
         for (let i = 0; i < chunk.entries.length; i += 3) {
-          const name = `${uid} ${chunk.tables[chunk.entries[i] as number][0]}`;
-          const t = tables.get(name) ?? { entries: 0, bytes: 0 };
           const value = chunk.entries[i + 2];
-          t.entries += Array.isArray(value) && chunk.tables[chunk.entries[i] as number][1] === 'map' ? value.length : 1;
-          t.bytes += pack([chunk.entries[i + 1], value]).length;
-          tables.set(name, t);
+          const map = Array.isArray(value) && chunk.tables[chunk.entries[i] as number][1] === 'map';
+          add(chunk.entries[i], map ? (value as unknown[]).length : 1, pack([chunk.entries[i + 1], value]).length);
+        }
+        // A map changed entry by entry (version 4 delta): its entries set and removed.
+        const changes = chunk.entryChanges ?? [];
+        for (let i = 0; i < changes.length; i += 4) {
+          const puts = changes[i + 2] as unknown[];
+          const removed = changes[i + 3] as unknown[];
+          add(changes[i], puts.length + removed.length, pack([changes[i + 1], puts, removed]).length);
         }
       });
     };

@@ -40,6 +40,8 @@ export interface KeyedBackend extends KeyedStateStore {
   restoreDelete(table: number, keyGroup: number, stored: unknown): void;
   /** A delta's appended elements of a list (list state only): added after the list restored so far. */
   restoreAppend(table: number, keyGroup: number, stored: unknown, elements: unknown[]): void;
+  /** A delta's changed entries of a map (map state only): `puts` set, the stored user keys `removed` deleted, on the map restored so far. */
+  restoreEntries(table: number, keyGroup: number, stored: unknown, puts: [unknown, unknown][], removed: unknown[]): void;
   endRestore(): void;
   /**
    * Marks a table as TTL state (values stored as [expiresAt, value], see ttl.ts): snapshots

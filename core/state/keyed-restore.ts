@@ -19,11 +19,11 @@ export function restoreKeyedChains(store: KeyedBackend, chains: readonly (readon
       chains.map((c) => c[0]).filter((p) => p !== undefined),
       range,
       (kg, chunk) => {
-        // Appends need the list they extend: only a delta may hold them.
-        if (chunk.appends !== undefined) {
+        // Appends and entry changes need the list or map they change: only a delta may hold them.
+        if (chunk.appends !== undefined || chunk.entryChanges !== undefined) {
           throw new EddyError(
             'CHECKPOINT_CORRUPT',
-            `keyed state snapshot: the full snapshot's key group ${kg} appends to lists, which only a delta may`,
+            `keyed state snapshot: the full snapshot's key group ${kg} ${chunk.appends !== undefined ? 'appends to lists' : 'changes map entries'}, which only a delta may`,
           );
         }
         applyChunk(store, kg, chunk);
@@ -47,12 +47,18 @@ export function restoreKeyedStore(store: KeyedBackend, parts: readonly KeyedSnap
 
 function applyChunk(store: KeyedBackend, kg: number, chunk: KeyGroupChunk): void {
   const ids = chunk.tables.map(([name, kind]) => registerForRestore(store, name, kind));
-  const { entries, deletions, appends } = chunk;
+  const { entries, deletions, appends, entryChanges } = chunk;
   for (let i = 0; i < entries.length; i += 3) store.restoreSet(ids[entries[i] as number], kg, entries[i + 1], entries[i + 2]);
   if (deletions) for (let i = 0; i < deletions.length; i += 2) store.restoreDelete(ids[deletions[i] as number], kg, deletions[i + 1]);
   if (appends) {
     for (let i = 0; i < appends.length; i += 3)
       store.restoreAppend(ids[appends[i] as number], kg, appends[i + 1], appends[i + 2] as unknown[]);
+  }
+  if (entryChanges) {
+    for (let i = 0; i < entryChanges.length; i += 4) {
+      const [t, stored, puts, removed] = [entryChanges[i], entryChanges[i + 1], entryChanges[i + 2], entryChanges[i + 3]];
+      store.restoreEntries(ids[t as number], kg, stored, puts as [unknown, unknown][], removed as unknown[]);
+    }
   }
 }
 

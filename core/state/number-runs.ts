@@ -24,6 +24,7 @@
 import { Packr } from 'msgpackr';
 import { endianness } from 'node:os';
 import { writeArrayHeader } from '../msgpack-write.js';
+import { ChunkSpace } from './chunk-space.js';
 import type { StateKind } from './keyed-store.js';
 
 /** The `version` field of a number-run chunk (version 1 is the msgpack entry list). */
@@ -43,9 +44,8 @@ export const NUMBER_RUNS_WRITABLE = endianness() === 'LE';
 
 const packr = new Packr({ useRecords: true, useBigIntExtension: true });
 
-/** Where chunks are written before they are copied out at their exact size (module state, one thread). */
-let scratch = new Uint8Array(1 << 16);
-let scratchView = new DataView(scratch.buffer);
+/** Where chunks are written and left (module state, one thread). */
+const space = new ChunkSpace(1 << 20);
 let narrow = new Int32Array(1 << 12);
 /** Where Int32 elements are narrowed further (Int8 or Int16), as bytes. */
 let narrowTo = new Int16Array(1 << 12);
@@ -79,25 +79,28 @@ function narrowed(a: Float64Array, n: number): number {
 
 function writeRun(pos: number, a: Float64Array, n: number): number {
   const width = narrowed(a, n);
-  scratch[pos] = BIN32;
-  scratchView.setUint32(pos + 1, 1 + n * width);
-  scratch[pos + BIN32_HEADER] = width;
+  const out = space.buf;
+  const view = space.view;
+  out[pos] = BIN32;
+  view.setUint32(pos + 1, 1 + n * width);
+  out[pos + BIN32_HEADER] = width;
   pos += RUN_HEADER;
   const bytes = n * width;
-  if (width === FLOAT64) scratch.set(new Uint8Array(a.buffer, a.byteOffset, bytes), pos);
-  else if (width === INT32) scratch.set(new Uint8Array(narrow.buffer, 0, bytes), pos);
+  if (width === FLOAT64) out.set(new Uint8Array(a.buffer, a.byteOffset, bytes), pos);
+  else if (width === INT32) out.set(new Uint8Array(narrow.buffer, 0, bytes), pos);
   else {
     // TypedArray.set between element types converts (here: truncates to the width that holds them all).
     const view = width === INT8 ? new Int8Array(narrowTo.buffer, 0, n) : new Int16Array(narrowTo.buffer, 0, n);
     view.set(narrow.subarray(0, n));
-    scratch.set(new Uint8Array(narrowTo.buffer, 0, bytes), pos);
+    out.set(new Uint8Array(narrowTo.buffer, 0, bytes), pos);
   }
   return pos + bytes;
 }
 
 /**
  * One key group's number-run chunk: keys[ref] and values[ref] (the same length) per table, and
- * in a delta deleted[ref]. The bytes are the caller's.
+ * in a delta deleted[ref]. The bytes are a view that stays as it is (chunk-space.ts), not
+ * transferable.
  */
 export function encodeNumberRuns(
   keyGroup: number,
@@ -109,22 +112,19 @@ export function encodeNumberRuns(
   const head = packr.pack([NUMBER_RUNS_VERSION, keyGroup, tables]);
   let bound = head.length + 10 + RUN_HEADER * 3 * tables.length;
   for (let ref = 0; ref < tables.length; ref++) bound += (keys[ref].length + values[ref].length + (deleted?.[ref].length ?? 0)) * FLOAT64;
-  if (scratch.byteLength < bound) {
-    scratch = new Uint8Array(Math.max(bound, scratch.byteLength * 2));
-    scratchView = new DataView(scratch.buffer);
-  }
-  scratch.set(head);
-  scratch[0] = deleted === undefined ? 0x94 : 0x95; // [version, kg, tables] plus the runs (and deletions)
-  let pos = writeArrayHeader(scratch, scratchView, head.length, tables.length * 2);
+  const start = space.reserve(bound);
+  space.buf.set(head, start);
+  space.buf[start] = deleted === undefined ? 0x94 : 0x95; // [version, kg, tables] plus the runs (and deletions)
+  let pos = writeArrayHeader(space.buf, space.view, start + head.length, tables.length * 2);
   for (let ref = 0; ref < tables.length; ref++) {
     pos = writeRun(pos, keys[ref], keys[ref].length);
     pos = writeRun(pos, values[ref], values[ref].length);
   }
   if (deleted !== undefined) {
-    pos = writeArrayHeader(scratch, scratchView, pos, tables.length);
+    pos = writeArrayHeader(space.buf, space.view, pos, tables.length);
     for (let ref = 0; ref < tables.length; ref++) pos = writeRun(pos, deleted[ref], deleted[ref].length);
   }
-  return scratch.slice(0, pos);
+  return space.take(pos);
 }
 
 /** A run's numbers (copied out: a run's bytes need not be aligned), or a reason it is malformed. */

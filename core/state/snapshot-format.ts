@@ -25,8 +25,16 @@
  *       [t, storedKey, [element, …], …] ]   flat triples: list state only, these elements
  *                                           appended to the key's list as restored so far
  *
- *   A full snapshot never holds appends (a restore refuses a base that does); a delta without
- *   them is written as version 1, so snapshots of state that has no lists are unchanged.
+ *   A delta chunk with maps changed only entry by entry since its base (version 4):
+ *
+ *     [ 4, kg, tables, entries, deletions, appends,
+ *       [t, storedKey, [[userKey, userValue], …],   flat quads: map state only, these entries
+ *        [storedUserKey, …], …] ]                   set and these removed (by the stored form of
+ *                                                   their user key) on the map as restored so far
+ *
+ *   A full snapshot never holds appends or entry changes (a restore refuses a base that does); a
+ *   delta without them is written as version 1 (or 3 with appends only), so snapshots of state
+ *   without such changes are unchanged.
  *
  *   value of map state = [[userKey, userValue], …]   (the user key as given, not its stored form)
  *
@@ -39,12 +47,15 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../failure.js';
 import { writeArrayHeader } from '../msgpack-write.js';
+import { ChunkSpace } from './chunk-space.js';
 import type { StateKind } from './keyed-store.js';
 import { entriesOfRuns, NUMBER_RUNS_VERSION } from './number-runs.js';
 
 export const KEYED_SNAPSHOT_VERSION = 1;
 /** A delta chunk that also appends to lists. */
 export const KEYED_APPENDS_VERSION = 3;
+/** A delta chunk that also changes maps entry by entry. */
+export const KEYED_ENTRIES_VERSION = 4;
 
 export type KeyGroupIndex = [keyGroup: number, offset: number, length: number][];
 
@@ -81,6 +92,8 @@ export interface KeyGroupChunk {
   deletions?: unknown[];
   /** Delta chunks only: flat triples of table position (list state), stored key, elements appended since the base. */
   appends?: unknown[];
+  /** Delta chunks only: flat quads of table position (map state), stored key, [userKey, value] pairs set, stored user keys removed since the base. */
+  entryChanges?: unknown[];
 }
 
 const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', 'reducing', 'aggregating']);
@@ -90,8 +103,17 @@ const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', '
 const packr = new Packr({ useRecords: true, useBigIntExtension: true });
 const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
 
-/** Encodes one key group's chunk; the bytes are a view packr reuses for its next message. */
+/**
+ * Encodes one key group's chunk into a view of packr's buffer. packr writes each message after
+ * the last and moves to a new buffer when one is full; only `useBuffer` or RESET_BUFFER_MODE
+ * would write over an earlier message, and neither eddy nor lmdb-js uses them. So the view stays
+ * as it is while it is held (test/state/snapshot.test.ts checks it), but shares its ArrayBuffer.
+ */
 function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  if (chunk.entryChanges !== undefined && chunk.entryChanges.length > 0) {
+    const { tables, entries, deletions, appends, entryChanges } = chunk;
+    return packr.pack([KEYED_ENTRIES_VERSION, keyGroup, tables, entries, deletions ?? [], appends ?? [], entryChanges]);
+  }
   if (chunk.appends !== undefined && chunk.appends.length > 0) {
     return packr.pack([KEYED_APPENDS_VERSION, keyGroup, chunk.tables, chunk.entries, chunk.deletions ?? [], chunk.appends]);
   }
@@ -100,9 +122,17 @@ function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   return packr.pack(msg);
 }
 
-/** One key group's chunk in bytes the caller owns (for snapshots assembled group by group). */
+/** One key group's chunk in bytes the caller owns (to transfer to another thread, or keep). */
 export function encodeKeyGroupChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   return new Uint8Array(encodeChunk(keyGroup, chunk));
+}
+
+/**
+ * One key group's chunk as a view that stays as it is but cannot be transferred (see
+ * encodeChunk): for a snapshot assembled on this thread, which copies it once, into its buffer.
+ */
+export function encodeKeyGroupChunkInPlace(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  return encodeChunk(keyGroup, chunk);
 }
 
 /**
@@ -212,9 +242,8 @@ export class RawChunkBuilder {
 /** Positive integers below this are one byte in packr's output (it depends on packr's options). */
 const FIXINT_LIMIT = packr.pack(0x3f).length === 1 ? 0x40 : 0x20;
 
-/** Where numeric chunks are written before they are copied out at their exact size. */
-let scratch = new Uint8Array(1 << 16);
-let scratchView = new DataView(scratch.buffer);
+/** Where numeric chunks are written and left (module state, one thread). */
+const space = new ChunkSpace(1 << 20);
 
 /** Writes `v` at `pos` exactly as packr writes a number; returns the next position. */
 function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): number {
@@ -256,7 +285,8 @@ function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): n
 
 /**
  * A delta chunk written directly when every entry and deletion is a number: the same bytes as
- * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions }); undefined when one is not.
+ * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions }); undefined when one is not. The
+ * bytes are a view that stays as it is (chunk-space.ts), not transferable.
  */
 export function encodeNumericDelta(
   keyGroup: number,
@@ -267,19 +297,19 @@ export function encodeNumericDelta(
   for (const x of entries) if (typeof x !== 'number') return undefined;
   for (const x of deletions) if (typeof x !== 'number') return undefined;
   let pos = startNumericChunk(keyGroup, tables, entries.length, deletions.length, true);
-  const out = scratch;
-  const view = scratchView;
+  const out = space.buf;
+  const view = space.view;
   for (const x of entries as number[]) pos = writeNumber(out, view, pos, x);
   pos = writeArrayHeader(out, view, pos, deletions.length);
   for (const x of deletions as number[]) pos = writeNumber(out, view, pos, x);
-  return out.slice(0, pos);
+  return space.take(pos);
 }
 
 /**
  * A delta chunk without deletions from entries held in typed arrays, written directly: entry n
  * of [from, to) is (refOf[tableIds[n]], keys[n], values[n]); the same bytes as
  * encodeKeyGroupChunk(keyGroup, { tables, entries, deletions: [] }). The heap packer writes a
- * deduplicated write log with it (heap/log-dedup.ts).
+ * deduplicated write log with it (heap/log-dedup.ts). The bytes are a view, as encodeNumericDelta's.
  */
 export function encodeNumericRun(
   keyGroup: number,
@@ -292,19 +322,19 @@ export function encodeNumericRun(
   to: number,
 ): Uint8Array {
   let pos = startNumericChunk(keyGroup, tables, (to - from) * 3, 0, true);
-  const out = scratch;
-  const view = scratchView;
+  const out = space.buf;
+  const view = space.view;
   for (let n = from; n < to; n++) {
     pos = writeNumber(out, view, pos, refOf[tableIds[n]]);
     pos = writeNumber(out, view, pos, keys[n]);
     pos = writeNumber(out, view, pos, values[n]);
   }
   pos = writeArrayHeader(out, view, pos, 0);
-  return out.slice(0, pos);
+  return space.take(pos);
 }
 
 /**
- * Makes room in the scratch buffer for a chunk of `entryItems` numbers (+ `deletionItems` in a
+ * Makes room in the chunk space for a chunk of `entryItems` numbers (+ `deletionItems` in a
  * delta), writes the chunk's head up to the entries' array header; returns the next position.
  */
 function startNumericChunk(
@@ -316,13 +346,10 @@ function startNumericChunk(
 ): number {
   const head = packr.pack([KEYED_SNAPSHOT_VERSION, keyGroup, tables]);
   const bound = head.length + 10 + (entryItems + deletionItems) * 9;
-  if (scratch.byteLength < bound) {
-    scratch = new Uint8Array(Math.max(bound, scratch.byteLength * 2));
-    scratchView = new DataView(scratch.buffer);
-  }
-  scratch.set(head);
-  scratch[0] = delta ? 0x95 : 0x94; // [version, kg, tables] plus entries (and deletions)
-  return writeArrayHeader(scratch, scratchView, head.length, entryItems);
+  const start = space.reserve(bound);
+  space.buf.set(head, start);
+  space.buf[start] = delta ? 0x95 : 0x94; // [version, kg, tables] plus entries (and deletions)
+  return writeArrayHeader(space.buf, space.view, start + head.length, entryItems);
 }
 
 /** Accumulates chunks into one contiguous buffer and its index. */
@@ -363,7 +390,8 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   } catch (err) {
     throw corrupt(where, `key group ${keyGroup} does not decode (${(err as Error).message})`);
   }
-  const appendsForm = Array.isArray(msg) && msg[0] === KEYED_APPENDS_VERSION && msg.length === 6;
+  const entriesForm = Array.isArray(msg) && msg[0] === KEYED_ENTRIES_VERSION && msg.length === 7;
+  const appendsForm = entriesForm || (Array.isArray(msg) && msg[0] === KEYED_APPENDS_VERSION && msg.length === 6);
   if (
     !Array.isArray(msg) ||
     (!appendsForm && msg.length !== 4 && msg.length !== 5) ||
@@ -371,10 +399,10 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
   ) {
     throw corrupt(
       where,
-      `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION}, ${NUMBER_RUNS_VERSION} or ${KEYED_APPENDS_VERSION} chunk`,
+      `key group ${keyGroup} is not a version ${KEYED_SNAPSHOT_VERSION}, ${NUMBER_RUNS_VERSION}, ${KEYED_APPENDS_VERSION} or ${KEYED_ENTRIES_VERSION} chunk`,
     );
   }
-  const [version, kg, tables, rest, more, appends] = msg as [number, unknown, unknown, unknown, unknown, unknown];
+  const [version, kg, tables, rest, more, appends, entryChanges] = msg as [number, unknown, unknown, unknown, unknown, unknown, unknown];
   if (kg !== keyGroup) throw corrupt(where, `the index says key group ${keyGroup}, the chunk says ${String(kg)}`);
   if (!Array.isArray(tables) || !tables.every((t) => Array.isArray(t) && typeof t[0] === 'string' && KINDS.has(t[1]))) {
     throw corrupt(where, `key group ${keyGroup} has a malformed table list`);
@@ -415,7 +443,21 @@ function decodeChunk(bytes: Uint8Array, keyGroup: number, where: string): KeyGro
       }
       if (!Array.isArray(appends[i + 2])) throw corrupt(where, `key group ${keyGroup} appends something that is not a list of elements`);
     }
-    chunk.appends = appends;
+    if (appends.length > 0 || !entriesForm) chunk.appends = appends;
+  }
+  if (entriesForm) {
+    if (!Array.isArray(entryChanges) || entryChanges.length % 4 !== 0)
+      throw corrupt(where, `key group ${keyGroup} has malformed entry changes`);
+    for (let i = 0; i < entryChanges.length; i += 4) {
+      const t = entryChanges[i];
+      if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= tables.length || tables[t as number][1] !== 'map') {
+        throw corrupt(where, `key group ${keyGroup} changes entries of ${String(t)}, which is not a map state table`);
+      }
+      if (!isPairList(entryChanges[i + 2]) || !Array.isArray(entryChanges[i + 3])) {
+        throw corrupt(where, `key group ${keyGroup} has entry changes that are not [key, value] pairs and a list of removed keys`);
+      }
+    }
+    chunk.entryChanges = entryChanges;
   }
   return chunk;
 }

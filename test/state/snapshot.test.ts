@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import { EddyError } from '../../core/failure.js';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
 import { keyGroupFor, keyGroupRange, subtaskForKeyGroup } from '../../core/state/key-groups.js';
@@ -20,7 +21,13 @@ import {
   snapshotOperatorState,
   type KeyedSnapshot,
 } from '../../core/state/snapshot.js';
-import { decodeKeyGroupChunk, encodeKeyGroupChunk, encodeNumericDelta, encodeNumericRun } from '../../core/state/snapshot-format.js';
+import {
+  decodeKeyGroupChunk,
+  encodeKeyGroupChunk,
+  encodeKeyGroupChunkInPlace,
+  encodeNumericDelta,
+  encodeNumericRun,
+} from '../../core/state/snapshot-format.js';
 import { encodeNumberRuns } from '../../core/state/number-runs.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -574,6 +581,93 @@ describe('numeric chunks written directly', () => {
       for (let i = 2; i < n + 2; i++) entries.push(ids[i] === 3 ? 0 : 1, keys[i], values[i]);
       const direct = Buffer.from(encodeNumericRun(7, tables, refOf, ids, keys, values, 2, n + 2));
       assert.ok(direct.equals(Buffer.from(encodeKeyGroupChunk(7, { tables, entries, deletions: [] }))), `${n} entries`);
+    }
+  });
+});
+
+describe('snapshot bytes written once', () => {
+  it('a heap snapshot is byte for byte its chunks as the format documents them, packed on the loop or all at once', async () => {
+    // Documented: ascending key groups, each one msgpack message [1, kg, [[name, kind], …], [ref, storedKey, value, …]]
+    // with records inline; the tables with state in the group in registration order; keys in insertion order;
+    // map state as [[userKey, userValue], …].
+    const msgpack = new Packr({ useRecords: true, useBigIntExtension: true });
+    const [st] = subtasks(32, 1);
+    const h = st.h(['value', 'list', 'map', 'sum']);
+    const byGroup = new Map<number, { value: unknown[]; list: unknown[]; map: unknown[] }>();
+    for (let i = 0; i < 300; i++) {
+      const key = `key-${i}`;
+      const kg = keyGroupFor(key, 32);
+      let g = byGroup.get(kg);
+      if (g === undefined) byGroup.set(kg, (g = { value: [], list: [], map: [] }));
+      st.setKey(key);
+      h.value.update({ i, name: `n${i}`, tags: [i % 3, 'x'] });
+      g.value.push(key, { i, name: `n${i}`, tags: [i % 3, 'x'] });
+      if (i % 2 === 0) {
+        h.list.add(i);
+        h.list.add(`e${i}`);
+        g.list.push(key, [i, `e${i}`]);
+      }
+      if (i % 3 === 0) {
+        h.map.put(['u', i], i * 1.5);
+        h.map.put('v', null);
+        g.map.push(key, [
+          [['u', i], i * 1.5],
+          ['v', null],
+        ]);
+      }
+    }
+    const chunks: Buffer[] = [];
+    for (const kg of [...byGroup.keys()].sort((a, b) => a - b)) {
+      const g = byGroup.get(kg)!;
+      const tables: [string, string][] = [];
+      const entries: unknown[] = [];
+      for (const [name, kind, flat] of [
+        ['value', 'value', g.value],
+        ['list', 'list', g.list],
+        ['map', 'map', g.map],
+      ] as const) {
+        if (flat.length === 0) continue;
+        for (let i = 0; i < flat.length; i += 2) entries.push(tables.length, flat[i], flat[i + 1]);
+        tables.push([name, kind]);
+      }
+      chunks.push(Buffer.from(msgpack.pack([1, kg, tables, entries])));
+    }
+    const expected = Buffer.concat(chunks);
+    const loop = await st.store.snapshot(1, undefined).run();
+    const atOnce = snapshotKeyedStore(st.store);
+    assert.ok(Buffer.from(loop.data).equals(expected), 'packed on the loop');
+    assert.ok(Buffer.from(atOnce.data).equals(expected), 'all at once');
+    let offset = 0;
+    const index = chunks.map((c, i): [number, number, number] => {
+      offset += c.length;
+      return [[...byGroup.keys()].sort((a, b) => a - b)[i], offset - c.length, c.length];
+    });
+    assert.deepEqual(loop.index, index);
+    assert.deepEqual(atOnce.index, index);
+  });
+
+  it('chunks encoded for one thread are views written after one another, never over one another', () => {
+    const tables: [string, 'value'][] = [['sum', 'value']];
+    const encoders: [string, (i: number) => Uint8Array][] = [
+      ['msgpack', (i) => encodeKeyGroupChunkInPlace(i, { tables, entries: [0, `k${i}`, { i, s: 'x'.repeat(i % 50) }] })],
+      ['number runs', (i) => encodeNumberRuns(i, tables, [Float64Array.of(i, i + 1)], [Float64Array.of(i * 0.5, i)])],
+      ['numeric delta', (i) => encodeNumericDelta(i, tables, [0, i, i * 2], [0, i + 7])!],
+      ['write log run', (i) => encodeNumericRun(i, tables, [0], [0, 0], [i, i + 1], [i * 3, 5], 0, 2)],
+    ];
+    for (const [name, encode] of encoders) {
+      // Enough chunks to fill more than one block, with other messages packed in between.
+      const other = new Packr({ useRecords: true });
+      const views: Uint8Array[] = [];
+      const copies: Buffer[] = [];
+      for (let i = 0; i < 40_000; i++) {
+        const v = encode(i % 120);
+        views.push(v);
+        copies.push(Buffer.from(v));
+        if (i % 7 === 0) other.pack({ noise: 'y'.repeat(i % 300), i });
+      }
+      for (let i = 0; i < views.length; i++) assert.ok(Buffer.from(views[i]).equals(copies[i]), `${name}: chunk ${i} was written over`);
+      // Not copied out at their exact size: consecutive small chunks share their buffer.
+      assert.equal(views[1].buffer, views[0].buffer, `${name}: a chunk was copied out`);
     }
   });
 });

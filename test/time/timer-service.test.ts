@@ -4,12 +4,14 @@
 // rebuild it. Also: timers written in the earlier array-id format restore.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Unpackr } from 'msgpackr';
 import { EddyError } from '../../core/failure.js';
 import { keyGroupFor } from '../../core/state/key-groups.js';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
 import { EVENT_TIMERS_TABLE, KeyedTimerService } from '../../core/time/timer-service.js';
 import { TaskTime } from '../../core/time/task-time.js';
 import { namespaceOf, windowOf } from '../../core/time/windows/window.js';
+import { restoreKeyedChains } from '../../core/state/snapshot.js';
 import { prng } from '../helpers/prng.js';
 
 const MAX_P = 128;
@@ -105,5 +107,50 @@ describe('keyed timer service', () => {
       // The cache hands back the same text for the same window.
       assert.equal(namespaceOf({ ...w }), namespaceOf(w));
     }
+  });
+});
+
+describe('timers in incremental heap snapshots', () => {
+  it('a new timer puts only itself in the delta, and the chain restores every timer', async () => {
+    const { store, service, fired, at } = setup();
+    const changes = store.trackChanges();
+    const keys = Array.from({ length: 400 }, (_, i) => `k${i}`);
+    for (const [i, k] of keys.entries()) {
+      at(k);
+      service.registerEventTimeTimer(1000 + i);
+    }
+    changes.cut(1);
+    const base = await store.snapshot(1, undefined).run();
+    changes.confirm(1);
+    at('k7');
+    service.registerEventTimeTimer(5000);
+    const delta = await store.snapshot(2, changes.cut(2)).run();
+    // Decoded with msgpackr alone: one chunk, a version 4 delta whose entry changes are [table, storedKey, puts, removed].
+    const kg = keyGroupFor('k7', MAX_P);
+    assert.deepEqual(
+      delta.index.map(([g]) => g),
+      [kg],
+    );
+    const msg = new Unpackr({ useRecords: true, useBigIntExtension: true }).unpack(delta.data) as unknown[];
+    assert.equal(msg[0], 4);
+    assert.deepEqual(msg[2], [[EVENT_TIMERS_TABLE, 'map']]);
+    assert.deepEqual([msg[3], msg[4], msg[5]], [[], [], []], 'nothing set, deleted or appended whole');
+    const [ref, , puts, removed] = msg[6] as [number, unknown, [unknown, unknown][], unknown[]];
+    assert.equal(ref, 0);
+    assert.deepEqual(
+      puts.map(([, v]) => v),
+      [[5000, 'k7', null]],
+      'the new timer only',
+    );
+    assert.deepEqual(removed, []);
+    // The chain restores all 401 timers, which fire in time order.
+    const back = setup();
+    restoreKeyedChains(back.store, [[base, delta]]);
+    back.service.restore();
+    back.service.advanceWatermark(10_000);
+    assert.equal(back.fired.length, 401);
+    assert.equal(back.fired[0], '1000/string:k0/null');
+    assert.equal(back.fired[400], '5000/string:k7/null');
+    assert.equal(fired.length, 0);
   });
 });

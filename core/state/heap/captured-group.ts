@@ -15,7 +15,7 @@ import type { StateKind } from '../keyed-store.js';
 import { encodeNumberRuns, NUMBER_RUNS_WRITABLE } from '../number-runs.js';
 import {
   decodeKeyGroupChunk,
-  encodeKeyGroupChunk,
+  encodeKeyGroupChunkInPlace,
   encodeNumericDelta,
   encodeNumericRun,
   type KeyGroupChunk,
@@ -46,11 +46,12 @@ export type CapturedGroup = NumericGroup | EncodedGroup;
 /**
  * The chunk bytes of a captured group: encoded bytes as they are, numeric groups as a
  * number-run chunk (../number-runs.ts; on a big-endian platform as the msgpack entry list).
+ * Either way a view not copied out (../chunk-space.ts): the snapshot's buffer is its one copy.
  */
 export function packCapturedGroup(g: CapturedGroup): Uint8Array {
   if ('bytes' in g) return g.bytes;
   if (NUMBER_RUNS_WRITABLE) return encodeNumberRuns(g.kg, g.tables, g.keys, g.values, g.deleted);
-  return encodeKeyGroupChunk(g.kg, chunkOf(g));
+  return encodeKeyGroupChunkInPlace(g.kg, chunkOf(g));
 }
 
 /**
@@ -76,7 +77,13 @@ function joinChunks(kg: number, a: Uint8Array, b: Uint8Array): Uint8Array {
     for (let i = 0; i < a.length; i += 3) appends.push((a[i] as number) + shift, a[i + 1], a[i + 2]);
     chunk.appends = appends;
   }
-  return encodeKeyGroupChunk(kg, chunk);
+  if (x.entryChanges !== undefined || y.entryChanges !== undefined) {
+    const changes = [...(x.entryChanges ?? [])];
+    const c = y.entryChanges ?? [];
+    for (let i = 0; i < c.length; i += 4) changes.push((c[i] as number) + shift, c[i + 1], c[i + 2], c[i + 3]);
+    chunk.entryChanges = changes;
+  }
+  return encodeKeyGroupChunkInPlace(kg, chunk);
 }
 
 /** The buffers a captured group hands to another thread without copying: encoded bytes (numeric groups are shared, float-pool.ts). */
@@ -98,6 +105,7 @@ function chunkOf(g: CapturedGroup): KeyGroupChunk {
       entries: c.entries,
       deletions: c.deletions ?? [],
       ...(c.appends !== undefined ? { appends: c.appends } : {}),
+      ...(c.entryChanges !== undefined ? { entryChanges: c.entryChanges } : {}),
     };
   }
   const entries: unknown[] = [];
@@ -161,6 +169,8 @@ export class GroupPacker {
     for (let i = 0; i < chunk.deletions!.length; i += 2) fix(chunk.deletions![i], chunk.deletions![i + 1]);
     const appends = chunk.appends ?? [];
     for (let i = 0; i < appends.length; i += 3) fix(appends[i], appends[i + 1]);
+    const entryChanges = chunk.entryChanges ?? [];
+    for (let i = 0; i < entryChanges.length; i += 4) fix(entryChanges[i], entryChanges[i + 1]);
     // Table id → ref in this chunk (a table the capture did not name is added).
     const refs: number[] = [];
     logged.forEach(kg - this.rangeStart, (t, k, v) => {
@@ -178,9 +188,9 @@ export class GroupPacker {
       const skip = fixed.get(ref);
       if (skip === undefined || !skip.has(k)) chunk.entries.push(ref, k, v);
     });
-    // (The numeric form has no appends.)
-    if (appends.length > 0) return encodeKeyGroupChunk(kg, chunk);
-    return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunk(kg, chunk);
+    // (The numeric form has no appends or entry changes.)
+    if (appends.length > 0 || entryChanges.length > 0) return encodeKeyGroupChunkInPlace(kg, chunk);
+    return encodeNumericDelta(kg, chunk.tables, chunk.entries, chunk.deletions!) ?? encodeKeyGroupChunkInPlace(kg, chunk);
   }
 
   /** The chunk of a group that only the write log changed: its last writes, straight from the log's arrays. */

@@ -213,8 +213,6 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
 
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
     const group = this.tables[table].groups[this.groupIndex];
-    // Every caller that may create is about to change the entries.
-    if (create && this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
     let m = group.get(this.stored) as Map<unknown, unknown> | undefined;
     if (!m && create) {
       m = new Map();
@@ -223,11 +221,19 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     return m;
   }
 
+  // Entry by entry in the change log: a delta holds the map's changed entries, not the whole map.
+  override putEntry(table: number, userKey: unknown, value: unknown): void {
+    const userStored = storedKey(userKey);
+    this.entryMap(table, true)!.set(userStored, [userKey, value]);
+    this.changes?.markEntry(table, this.groupIndex, this.stored, userStored);
+  }
+
   removeEntry(table: number, userKey: unknown): void {
     const m = this.entryMap(table, false);
     if (!m) return;
-    if (this.changes !== undefined) this.changes.mark(table, this.groupIndex, this.stored);
-    m.delete(storedKey(userKey));
+    const userStored = storedKey(userKey);
+    this.changes?.markEntry(table, this.groupIndex, this.stored, userStored);
+    m.delete(userStored);
     if (m.size === 0) this.tables[table].groups[this.groupIndex].delete(this.stored);
   }
 
@@ -254,7 +260,8 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     }
     const log = delta !== undefined ? cut?.chunks : undefined;
     const appends = delta !== undefined ? this.changes?.lastAppends : undefined;
-    const job = new HeapSnapshotJob(this, id, delta, appends, log, () => {
+    const entries = delta !== undefined ? this.changes?.lastEntries : undefined;
+    const job = new HeapSnapshotJob(this, id, delta, appends, entries, log, () => {
       if (this.snapshotting === job) this.snapshotting = undefined;
     });
     this.snapshotting = job;
@@ -280,6 +287,15 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     const list = group.get(stored) as unknown[] | undefined;
     if (list === undefined) group.set(stored, elements);
     else for (const e of elements) list.push(e);
+  }
+
+  restoreEntries(table: number, keyGroup: number, stored: unknown, puts: [unknown, unknown][], removed: unknown[]): void {
+    const group = this.tables[table].groups[this.groupIndexOf(keyGroup)];
+    let m = group.get(stored) as Map<unknown, unknown> | undefined;
+    if (m === undefined) group.set(stored, (m = new Map()));
+    for (const pair of puts) m.set(storedKey(pair[0]), pair);
+    for (const u of removed) m.delete(u);
+    if (m.size === 0) group.delete(stored);
   }
 
   restoreDelete(table: number, keyGroup: number, stored: unknown): void {

@@ -4,10 +4,16 @@
  * (numeric-scan.ts: O(1) here at the barrier); Map tables are captured group by group below.
  * Restore goes through ../keyed-restore.ts.
  */
-import type { AppendStarts, ChangedKeys } from '../change-log.js';
+import type { AppendStarts, ChangedKeys, EntryChanges } from '../change-log.js';
 import { yieldTurn, type SnapshotJob } from '../keyed-backend.js';
 import type { StateKind } from '../keyed-store.js';
-import { encodeKeyGroupChunk, KeyedSnapshotWriter, type KeyedSnapshot } from '../snapshot-format.js';
+import {
+  encodeKeyGroupChunk,
+  encodeKeyGroupChunkInPlace,
+  KeyedSnapshotWriter,
+  type KeyedSnapshot,
+  type KeyGroupChunk,
+} from '../snapshot-format.js';
 import { liveValue } from '../ttl.js';
 import { floatsOf, GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
 import type { HeapKeyedStore } from './heap-keyed-store.js';
@@ -116,12 +122,14 @@ function captureGroup(
   kg: number,
   delta: ChangedKeys | undefined,
   appends: AppendStarts | undefined,
+  entryChanges: EntryChanges | undefined,
   now: number,
+  transfer: boolean,
 ): CapturedGroup | undefined {
   const numeric = captureNumeric(store, tableCount, scanned, kg, delta);
   if (numeric === 'empty') return undefined;
   if (numeric !== undefined) return numeric;
-  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, appends, now);
+  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, appends, entryChanges, now, transfer);
   return bytes === undefined ? undefined : { kg, bytes };
 }
 
@@ -138,8 +146,11 @@ function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, scanned: S
 
 /**
  * One key group's chunk as it is now, or undefined when it holds nothing (for a delta:
- * nothing changed). Values are encoded into fresh bytes, so the record loop may change them
- * right after. A delta holds a list only appended to since the base as its new elements.
+ * nothing changed). Values are encoded at once, so the record loop may change them right after.
+ * A delta holds a list only appended to since the base as its new elements, and a map changed
+ * only entry by entry as those entries. The bytes are the
+ * caller's own when they go to another thread (`transfer`); else a view of the encoder's buffer
+ * (encodeKeyGroupChunkInPlace), copied once, into the snapshot.
  */
 function encodeGroup(
   store: HeapKeyedStore,
@@ -148,7 +159,9 @@ function encodeGroup(
   kg: number,
   delta: ChangedKeys | undefined,
   appendStarts: AppendStarts | undefined,
+  entryChanges: EntryChanges | undefined,
   now: number,
+  transfer: boolean,
 ): Uint8Array | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
@@ -156,6 +169,7 @@ function encodeGroup(
   const entries: unknown[] = [];
   const deletions: unknown[] = [];
   const appends: unknown[] = [];
+  const changedEntries: unknown[] = [];
   for (let t = 0; t < tableCount; t++) {
     if (scanned[t]) continue;
     const group = store.keyGroupTable(t, kg);
@@ -180,12 +194,24 @@ function encodeGroup(
       const changed = delta[t]?.[gi];
       if (changed === undefined) continue;
       const appended = ttl ? undefined : appendStarts?.[t]?.[gi];
+      const byEntry = ttl ? undefined : entryChanges?.[t]?.[gi];
       for (const k of changed) {
         const v = group.get(k);
         const start = appended?.get(k);
+        const userKeys = byEntry?.get(k);
         // (From 0 the list is new since the base: set whole, as before.)
         if (start !== undefined && start > 0 && v !== undefined) appends.push(ref, k, (v as unknown[]).slice(start));
-        else {
+        else if (userKeys !== undefined && v !== undefined) {
+          const m = v as Map<unknown, unknown>;
+          const puts: unknown[] = [];
+          const removed: unknown[] = [];
+          for (const u of userKeys) {
+            const pair = m.get(u);
+            if (pair === undefined) removed.push(u);
+            else puts.push(pair);
+          }
+          changedEntries.push(ref, k, puts, removed);
+        } else {
           const s = form(v);
           if (s === undefined) deletions.push(ref, k);
           else entries.push(ref, k, s);
@@ -196,11 +222,12 @@ function encodeGroup(
     if (any) used.push([tables[t].name, tables[t].kind]);
   }
   if (used.length === 0) return undefined;
-  if (delta === undefined) return encodeKeyGroupChunk(kg, { tables: used, entries });
-  return encodeKeyGroupChunk(
-    kg,
-    appends.length === 0 ? { tables: used, entries, deletions } : { tables: used, entries, deletions, appends },
-  );
+  const encode = transfer ? encodeKeyGroupChunk : encodeKeyGroupChunkInPlace;
+  if (delta === undefined) return encode(kg, { tables: used, entries });
+  const chunk: KeyGroupChunk = { tables: used, entries, deletions };
+  if (appends.length > 0) chunk.appends = appends;
+  if (changedEntries.length > 0) chunk.entryChanges = changedEntries;
+  return encode(kg, chunk);
 }
 
 /**
@@ -229,6 +256,8 @@ export class HeapSnapshotJob implements SnapshotJob {
     private readonly delta: ChangedKeys | undefined,
     /** A delta's lists only appended to since its base (../change-log.ts). */
     private readonly appends: AppendStarts | undefined,
+    /** A delta's maps changed only entry by entry since its base (../change-log.ts). */
+    private readonly entryChanges: EntryChanges | undefined,
     /** A delta's write log since its base (write-log.ts), merged in by the packer. */
     log: readonly LogChunk[] | undefined,
     private readonly onDone: () => void,
@@ -254,7 +283,9 @@ export class HeapSnapshotJob implements SnapshotJob {
 
   captureGroup(gi: number): void {
     this.pending[gi] = 0;
-    const g = captureGroup(this.store, this.tableCount, this.scanned, this.store.rangeStart + gi, this.delta, this.appends, this.now);
+    const kg = this.store.rangeStart + gi;
+    const transfer = !(this.packer instanceof GroupPacker);
+    const g = captureGroup(this.store, this.tableCount, this.scanned, kg, this.delta, this.appends, this.entryChanges, this.now, transfer);
     if (g === undefined) return;
     this.packer.add(g);
     // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
@@ -296,7 +327,7 @@ export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
   const writer = new KeyedSnapshotWriter();
   const tableCount = store.tableDescriptors().length;
   for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
-    const bytes = encodeGroup(store, tableCount, [], kg, undefined, undefined, store.ttlClock?.() ?? 0);
+    const bytes = encodeGroup(store, tableCount, [], kg, undefined, undefined, undefined, store.ttlClock?.() ?? 0, false);
     if (bytes !== undefined) writer.addEncoded(kg, bytes);
   }
   return writer.finish({ start: store.rangeStart, end: store.rangeEnd });

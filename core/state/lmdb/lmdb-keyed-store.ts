@@ -468,6 +468,16 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
     this.queueRestore([key, Buffer.from(encodeValue(list))]);
   }
 
+  restoreEntries(table: number, keyGroup: number, stored: unknown, puts: [unknown, unknown][], removed: unknown[]): void {
+    this.checkGroup(keyGroup);
+    const key = encodeKeyCopy(keyGroup, table, stored);
+    const bytes = this.store.restoredValue(key);
+    const m = entryMapOf(bytes === undefined ? [] : (decodeValue(bytes) as [unknown, unknown][]));
+    for (const pair of puts) m.set(storedKey(pair[0]), pair);
+    for (const u of removed) m.delete(u);
+    this.queueRestore([key, m.size === 0 ? undefined : Buffer.from(encodeValue([...m.values()]))]);
+  }
+
   restoreDelete(table: number, keyGroup: number, stored: unknown): void {
     this.checkGroup(keyGroup);
     this.queueRestore([encodeKeyCopy(keyGroup, table, stored), undefined]);
