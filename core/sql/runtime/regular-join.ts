@@ -112,28 +112,32 @@ export function regularJoin(
 
   const expire = opts.expire;
   const listed = [0, 1].map((s) => opts.appendOnly?.[s] === true && !outer[s] && opts.ttlMs === undefined);
-  // Listed sides whose columns the planner gave keep their rows encoded (join-rows.ts).
-  const encoded = [0, 1].map((s) =>
+  // A listed side keeps its rows as plain list elements, one a row: an incremental snapshot
+  // then encodes only the rows appended since its base, in bulk with the rest of the delta.
+  // Encoding each row as it came (join-rows.ts, until this change) cost SQL q9 and q20 most of
+  // their checkpoint CPU. State written that way (bytes) is decoded on the key's first read.
+  const older = [0, 1].map((s) =>
     listed[s] && opts.columns !== undefined
       ? new EncodedRows(opts.columns[s], `regularJoin ${opts.uid}: the ${SIDE_STATE[s]} rows`)
       : undefined,
   );
-  // The state's handle (ListStateHandle) also takes changedLast, which the encoded rows use.
   const listOf = (ctx: RuntimeContext, side: number): AppendableList<unknown> =>
     ctx.state.list<unknown>(SIDE_STATE[side]) as AppendableList<unknown>;
   const rowsOf = (ctx: RuntimeContext, side: number): readonly Row[] => {
-    const e = encoded[side];
-    return e === undefined ? (listOf(ctx, side).get() as Row[]) : e.get(listOf(ctx, side));
+    const state = listOf(ctx, side);
+    const list = state.get();
+    const last = list[list.length - 1];
+    if (!(last instanceof Uint8Array)) return list as Row[];
+    const rows = older[side]!.get(state);
+    state.update(rows);
+    return rows;
   };
   const addRow = (ctx: RuntimeContext, side: number, row: Row): void => {
-    const e = encoded[side];
-    if (e === undefined) listOf(ctx, side).add(row);
-    else e.add(listOf(ctx, side), row);
+    if (older[side] !== undefined) rowsOf(ctx, side); // bytes of an older checkpoint become rows first
+    listOf(ctx, side).add(row);
   };
   const replaceRows = (ctx: RuntimeContext, side: number, rows: readonly Row[]): void => {
-    const e = encoded[side];
-    if (e !== undefined) e.replace(listOf(ctx, side), rows);
-    else if (rows.length === 0) listOf(ctx, side).clear();
+    if (rows.length === 0) listOf(ctx, side).clear();
     else listOf(ctx, side).update(rows);
   };
   const onChange = (side: 0 | 1, row: Row, kind: RowKind, ctx: RuntimeContext, out: Collector<ChangeRow | Row>): void => {
@@ -234,9 +238,6 @@ export function regularJoin(
     .process<ChangeRow | Row>({
       processElement1: inputOf(0),
       processElement2: inputOf(1),
-      snapshotState: () => {
-        for (const e of encoded) e?.checkpointing();
-      },
       ...(expire && {
         onTimer: (time: number, ctx: RuntimeContext) => {
           // The key's rows of the expiring side whose time has come (several rows may share a timer).
