@@ -8,39 +8,23 @@
  * elements, read straight from the snapshot's bytes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Unpackr } from 'msgpackr';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
-import { keyGroupFor, keyGroupRange } from '../../core/state/key-groups.js';
+import { keyGroupFor } from '../../core/state/key-groups.js';
 import { ListStateHandle, ValueStateHandle } from '../../core/state/keyed-state.js';
 import type { KeyedBackend } from '../../core/state/keyed-backend.js';
-import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
 import { restoreKeyedChains, type KeyedSnapshot } from '../../core/state/snapshot.js';
 import { prng } from '../helpers/prng.js';
+import { lmdbStores, restoredEverywhere } from '../helpers/restored-chains.js';
 
-const root = mkdtempSync(join(tmpdir(), 'eddy-list-delta-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let envSeq = 0;
+const lmdb = lmdbStores('lists');
 
 const MAXP = 16;
 const KEYS = 60;
 
 type Lists = Map<number, number[]>;
-
-function lmdb(start: number, end: number): LmdbKeyedStore {
-  return new LmdbKeyedStore({
-    path: join(root, `env-${++envSeq}`),
-    rangeStart: start,
-    rangeEnd: end,
-    cacheBytes: 1 << 20,
-    operatorUid: 'lists',
-    subtask: 0,
-  });
-}
 
 /** The lists a store holds for the keys of its range (absent = no entry, as the model). */
 function readLists(store: KeyedBackend): Lists {
@@ -62,29 +46,19 @@ function sorted(m: Lists): Lists {
 
 /** Restores `chain` into heap (one subtask and two), and into LMDB and back into the heap: each must hold `expect`. */
 async function checkRestores(chain: KeyedSnapshot[], expect: Lists, what: string): Promise<void> {
-  const heap = new HeapKeyedStore(0, MAXP - 1);
-  restoreKeyedChains(heap, [chain]);
-  assert.deepEqual(sorted(readLists(heap)), sorted(expect), `${what}: heap`);
-  // At parallelism 2: each new subtask takes its key groups from the one old chain.
-  const halves = [0, 1].map((i) => {
-    const r = keyGroupRange(i, MAXP, 2);
-    const s = new HeapKeyedStore(r.start, r.end);
-    restoreKeyedChains(s, [chain]);
-    return readLists(s);
-  });
-  assert.deepEqual(sorted(new Map([...halves[0], ...halves[1]])), sorted(expect), `${what}: heap at parallelism 2`);
-  const db = lmdb(0, MAXP - 1);
+  const r = restoredEverywhere(chain, MAXP, readLists, lmdb);
   try {
-    restoreKeyedChains(db, [chain]);
-    assert.deepEqual(sorted(readLists(db)), sorted(expect), `${what}: LMDB`);
+    assert.deepEqual(sorted(r.heap), sorted(expect), `${what}: heap`);
+    assert.deepEqual(sorted(new Map([...r.halves[0], ...r.halves[1]])), sorted(expect), `${what}: heap at parallelism 2`);
+    assert.deepEqual(sorted(r.lmdb), sorted(expect), `${what}: LMDB`);
     // And back: LMDB's full snapshot restored into the heap.
-    db.trackChanges();
-    const full = await db.snapshot(1, undefined).run();
+    r.db.trackChanges();
+    const full = await r.db.snapshot(1, undefined).run();
     const back = new HeapKeyedStore(0, MAXP - 1);
     restoreKeyedChains(back, [[full]]);
     assert.deepEqual(sorted(readLists(back)), sorted(expect), `${what}: LMDB, then heap`);
   } finally {
-    await db.dispose();
+    await r.db.dispose();
   }
 }
 

@@ -8,23 +8,18 @@
  * entry put holds only that entry, read straight from the snapshot's bytes with msgpackr.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Packr, Unpackr } from 'msgpackr';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
-import { keyGroupFor, keyGroupRange } from '../../core/state/key-groups.js';
+import { keyGroupFor } from '../../core/state/key-groups.js';
 import { MapStateHandle, ValueStateHandle } from '../../core/state/keyed-state.js';
 import type { KeyedBackend } from '../../core/state/keyed-backend.js';
-import { LmdbKeyedStore } from '../../core/state/lmdb/lmdb-keyed-store.js';
 import { restoreKeyedChains, type KeyedSnapshot } from '../../core/state/snapshot.js';
 import { prng } from '../helpers/prng.js';
+import { lmdbStores, restoredEverywhere } from '../helpers/restored-chains.js';
 
-const root = mkdtempSync(join(tmpdir(), 'eddy-map-delta-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let envSeq = 0;
+const lmdb = lmdbStores('maps');
 
 const MAXP = 16;
 const KEYS = 40;
@@ -35,17 +30,6 @@ type Maps = Map<number, Map<string, [unknown, number]>>;
 
 const userKeyOf = (n: number): unknown => (n % 3 === 0 ? ['u', n] : n);
 const modelKey = (u: unknown): string => JSON.stringify(u);
-
-function lmdb(start: number, end: number): LmdbKeyedStore {
-  return new LmdbKeyedStore({
-    path: join(root, `env-${++envSeq}`),
-    rangeStart: start,
-    rangeEnd: end,
-    cacheBytes: 1 << 20,
-    operatorUid: 'maps',
-    subtask: 0,
-  });
-}
 
 /** The maps a store holds for the keys of its range, as sorted [key, [[userKey, value]…]] lists. */
 function readMaps(store: KeyedBackend): [number, [string, number][]][] {
@@ -73,26 +57,17 @@ function modelMaps(m: Maps): [number, [string, number][]][] {
 
 async function checkRestores(chain: KeyedSnapshot[], expect: Maps, what: string): Promise<void> {
   const want = modelMaps(expect);
-  const heap = new HeapKeyedStore(0, MAXP - 1);
-  restoreKeyedChains(heap, [chain]);
-  assert.deepEqual(readMaps(heap), want, `${what}: heap`);
-  const halves = [0, 1].map((i) => {
-    const r = keyGroupRange(i, MAXP, 2);
-    const s = new HeapKeyedStore(r.start, r.end);
-    restoreKeyedChains(s, [chain]);
-    return readMaps(s);
-  });
-  assert.deepEqual(
-    [...halves[0], ...halves[1]].sort((a, b) => a[0] - b[0]),
-    want,
-    `${what}: heap at parallelism 2`,
-  );
-  const db = lmdb(0, MAXP - 1);
+  const r = restoredEverywhere(chain, MAXP, readMaps, lmdb);
   try {
-    restoreKeyedChains(db, [chain]);
-    assert.deepEqual(readMaps(db), want, `${what}: LMDB`);
+    assert.deepEqual(r.heap, want, `${what}: heap`);
+    assert.deepEqual(
+      [...r.halves[0], ...r.halves[1]].sort((a, b) => a[0] - b[0]),
+      want,
+      `${what}: heap at parallelism 2`,
+    );
+    assert.deepEqual(r.lmdb, want, `${what}: LMDB`);
   } finally {
-    await db.dispose();
+    await r.db.dispose();
   }
 }
 
