@@ -81,16 +81,6 @@ export class ChangeLog {
   }
 
   /**
-   * The element at `last` (the list's last) changed in place: still append-only if it was
-   * appended in this generation, else the whole list changed.
-   */
-  markLastChanged(table: number, groupIndex: number, stored: unknown, last: number): void {
-    const start =
-      this.current[table]?.[groupIndex]?.has(stored) === true ? this.currentAppends[table]?.[groupIndex]?.get(stored) : undefined;
-    if (start === undefined || start > last) this.mark(table, groupIndex, stored);
-  }
-
-  /**
    * At barrier `id`: closes the current generation and returns every key changed since the
    * last confirmed checkpoint, for reading only. When every earlier checkpoint was confirmed
    * (the usual case) that is the closed generation itself: no copy of millions of keys on the

@@ -23,16 +23,7 @@ export class ValueStateHandle<T> implements ValueState<T> {
   }
 }
 
-/**
- * List state whose last element may grow in place (the SQL join's chunks of rows): not part of
- * the user contract, where an element changed in place must be written back with update().
- */
-export interface AppendableList<T> extends ListState<T> {
-  /** The last element was changed in place since it was added or last told. */
-  changedLast(): void;
-}
-
-export class ListStateHandle<T> implements AppendableList<T> {
+export class ListStateHandle<T> implements ListState<T> {
   constructor(
     private readonly s: KeyedStateStore,
     private readonly t: number,
@@ -46,10 +37,6 @@ export class ListStateHandle<T> implements AppendableList<T> {
   }
   addAll(values: readonly T[]): void {
     for (const v of values) this.s.appendTo(this.t, v);
-  }
-  /** The last element was changed in place (see {@link AppendableList}). */
-  changedLast(): void {
-    this.s.changedLast(this.t);
   }
   update(values: readonly T[]): void {
     if (values.length === 0) this.s.remove(this.t);

@@ -23,12 +23,6 @@ export interface KeyedStateStore {
   // list state: how a list changed, so an incremental snapshot can hold only what was appended
   /** Appends `value` to the current key's list (creating it). */
   appendTo(table: number, value: unknown): void;
-  /**
-   * The last element of the current key's list was changed in place (grown, as the SQL join's
-   * row chunks are): still an append-only change if that element was appended since the last
-   * barrier, else the whole list changed.
-   */
-  changedLast(table: number): void;
 
   // map state: one entry per user key under the current key
   getEntry(table: number, userKey: unknown): unknown;
@@ -40,7 +34,7 @@ export interface KeyedStateStore {
 }
 
 /**
- * appendTo and changedLast for a store that writes whole values only (LMDB, TTL views): the list
+ * appendTo for a store that writes whole values only (LMDB, TTL views): the list
  * read, changed and put back, as any other change.
  */
 export function appendByPut(store: KeyedStateStore, table: number, value: unknown): void {
@@ -48,11 +42,6 @@ export function appendByPut(store: KeyedStateStore, table: number, value: unknow
   if (list === undefined) return store.put(table, [value]);
   list.push(value);
   store.put(table, list);
-}
-
-export function changedLastByPut(store: KeyedStateStore, table: number): void {
-  const list = store.get(table);
-  if (list !== undefined) store.put(table, list);
 }
 
 /**

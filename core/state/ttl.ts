@@ -6,7 +6,7 @@
  * Time is processing time (Date.now), as Flink's TTL.
  */
 import type { StateTtlConfig } from '../contract/state.js';
-import { appendByPut, changedLastByPut, type KeyedStateStore, type StateKind } from './keyed-store.js';
+import { appendByPut, type KeyedStateStore, type StateKind } from './keyed-store.js';
 
 export type Clock = () => number;
 
@@ -79,9 +79,6 @@ export class TtlStateView implements KeyedStateStore {
   // A TTL list is stored whole with its expiry: every change rewrites (and restamps) it.
   appendTo(table: number, value: unknown): void {
     appendByPut(this, table, value);
-  }
-  changedLast(table: number): void {
-    changedLastByPut(this, table);
   }
 
   getEntry(table: number, userKey: unknown): unknown {

@@ -2,7 +2,7 @@
 // themselves (metadata, state files, key-group chunks), not from anything the engine reports.
 import { resumePoint } from '../../core/checkpoint/restore-point.js';
 import { CheckpointStorage } from '../../core/checkpoint/storage.js';
-import { EncodedRows } from '../../core/sql/runtime/join-rows.js';
+import { storedRowCount } from '../../core/sql/runtime/older-join-rows.js';
 import { forEachKeyGroupChunk, type KeyedSnapshotPart } from '../../core/state/snapshot-format.js';
 
 /**
@@ -30,8 +30,8 @@ export async function keyedEntriesByTable(
       const e = chunk.entries;
       for (let i = 0; i < e.length; i += 3) {
         const [name, kind] = chunk.tables[e[i] as number];
-        // A SQL join's list holds its rows encoded (one byte array): counted row by row.
-        const n = kind === 'list' ? EncodedRows.count(e[i + 2] as unknown[]) : kind === 'map' ? (e[i + 2] as unknown[]).length : 1;
+        // A SQL join's list from an older checkpoint holds its rows encoded: counted row by row.
+        const n = kind === 'list' ? storedRowCount(e[i + 2] as unknown[]) : kind === 'map' ? (e[i + 2] as unknown[]).length : 1;
         if (n > 0) entries[name] = (entries[name] ?? 0) + n;
       }
     });

@@ -25,9 +25,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runJob, StreamExecutionEnvironment } from '../../core/index.js';
 import { SqlSession } from '../../core/sql/index.js';
-import { ListStateHandle, type AppendableList } from '../../core/state/keyed-state.js';
+import { ListStateHandle } from '../../core/state/keyed-state.js';
+import type { ListState } from '../../core/contract/state.js';
 import type { EddyError } from '../../core/failure.js';
-import { EncodedRows } from '../../core/sql/runtime/join-rows.js';
+import { holdsEncodedRows, joinSideRows, OlderJoinRows, storedRowCount } from '../../core/sql/runtime/older-join-rows.js';
 import { decodeKeyGroupChunk, encodeKeyGroupChunk, type KeyedSnapshot } from '../../core/state/snapshot-format.js';
 import { HeapKeyedStore } from '../../core/state/heap/heap-keyed-store.js';
 import { restoreKeyedChains } from '../../core/state/keyed-restore.js';
@@ -290,33 +291,39 @@ trip.resultType = 'BIGINT';
     );
   }
 
-  it("the encoded rows of a join side survive a checkpoint: restored, read, appended to; an older savepoint's rows (objects) too", () => {
+  it("a join side's rows from an older checkpoint (encoded chunks, or the rows themselves) decode in order; another shape is refused", () => {
     const columns = ['id', 'name', 'ts', 'price'];
     const rows = [
       { id: 1, name: 'a1', ts: BASE, price: 3 },
       { id: 1, name: 'é "q"', ts: BASE + 1, price: null },
       { id: 1, name: '', ts: -5, price: 2 ** 40 },
     ];
-    const side = new EncodedRows(columns, 'test: the left rows');
-    const state = new ListOfOne();
-    for (const r of rows) side.add(state, r);
-    assert.deepEqual(side.get(state), rows);
-    // What a checkpoint writes and a restore reads: the key group chunk of the list value.
-    const restored = new ListOfOne(roundTrip(state.value));
-    assert.ok(restored.value[0] instanceof Uint8Array);
-    assert.deepEqual(side.get(restored), rows, 'decoded after the restore');
-    side.add(restored, { id: 1, name: 'later', ts: BASE + 9, price: 7 });
-    assert.deepEqual(side.get(new ListOfOne(roundTrip(restored.value))), [...rows, { id: 1, name: 'later', ts: BASE + 9, price: 7 }]);
-    assert.equal(EncodedRows.count(restored.value), 4);
-    // A savepoint from before: the list holds the rows themselves.
-    const old = new ListOfOne(roundTrip(rows));
-    assert.deepEqual(side.get(old), rows);
-    side.add(old, rows[0]!);
-    assert.deepEqual(side.get(new ListOfOne(roundTrip(old.value))), [...rows, rows[0]]);
+    // The documented format: version 1, the column count (uint16 BE), then a msgpack array of
+    // the columns in order per row; a list element per chunk.
+    const packr = new Packr({ useRecords: false });
+    const chunk = (rs: typeof rows) =>
+      Uint8Array.from(
+        Buffer.concat([Buffer.from([1, 0, columns.length]), ...rs.map((r) => packr.pack(columns.map((c) => r[c as keyof typeof r])))]),
+      );
+    const what = 'test: the left rows';
+    const stored = roundTrip([chunk(rows.slice(0, 2)), chunk(rows.slice(2))]);
+    assert.ok(stored[0] instanceof Uint8Array && holdsEncodedRows(stored));
+    const state = new ListOfOne(stored);
+    assert.deepEqual(joinSideRows(state, new OlderJoinRows(columns), what), rows, 'decoded, chunk after chunk');
+    assert.deepEqual(state.value, rows, 'written back as rows, one a list element');
+    assert.equal(storedRowCount(stored), 3);
+    // Rows kept as they are (now, and before encoded rows): read as they are.
+    const plain = new ListOfOne(roundTrip(rows));
+    assert.equal(holdsEncodedRows(plain.value), false);
+    assert.deepEqual(joinSideRows(plain, new OlderJoinRows(columns), what), rows);
     // Rows of another shape: refused with one line naming the state.
     assert.throws(
-      () => new EncodedRows(['id'], 'test: the left rows').get(new ListOfOne(roundTrip(state.value))),
-      (e: EddyError) => e.code === 'STATE_FAILED' && /test: the left rows: the stored rows are of another form/.test(e.message),
+      () => joinSideRows(new ListOfOne(roundTrip([chunk(rows)])), new OlderJoinRows(['id']), what),
+      (e: EddyError) => e.code === 'STATE_FAILED' && /^test: the left rows: the stored rows are of another form/.test(e.message),
+    );
+    assert.throws(
+      () => joinSideRows(new ListOfOne(roundTrip([chunk(rows)])), undefined, what),
+      (e: EddyError) => e.code === 'STATE_FAILED' && /^test: the left rows: the rows are stored encoded/.test(e.message),
     );
   });
 });
@@ -325,7 +332,7 @@ describe('SQL join rows in incremental heap snapshots', () => {
   const columns = ['id', 'name'];
   /** A row's bytes as the documented format says: one msgpack array of the columns in order. */
   const rowBytes = (r: { id: number; name: string }) => new Packr({ useRecords: false }).pack([r.id, r.name]);
-  /** A stored chunk as a checkpoint before chunks held it: version 1, the column count (uint16 BE), the rows. */
+  /** A stored chunk as a checkpoint before plain rows held it: version 1, the column count (uint16 BE), the rows. */
   const chunkBytes = (rows: { id: number; name: string }[]) =>
     Uint8Array.from(Buffer.concat([Buffer.from([1, 0, columns.length]), ...rows.map(rowBytes)]));
   const KG = 3;
@@ -337,61 +344,57 @@ describe('SQL join rows in incremental heap snapshots', () => {
     return unpackr.unpack(snap.data.subarray(e[1], e[1] + e[2])) as unknown[];
   };
 
-  it('a checkpoint from before (one element of bytes) restores, and later rows go to deltas as new chunks only', async () => {
+  it('a checkpoint from before (chunks of bytes) restores as rows, and later rows go to deltas as plain appended rows', async () => {
     const old = [
       { id: 1, name: 'a' },
       { id: 2, name: 'b' },
     ];
-    // The base: the key's list as a checkpoint before this change held it.
+    const older = [{ id: 0, name: 'z' }];
+    // The base: the key's list as a checkpoint before plain rows held it, two chunks.
     const base: KeyedSnapshot = (() => {
-      const bytes = encodeKeyGroupChunk(KG, { tables: [['left', 'list']], entries: [0, KEY, [chunkBytes(old)]] });
+      const bytes = encodeKeyGroupChunk(KG, { tables: [['left', 'list']], entries: [0, KEY, [chunkBytes(older), chunkBytes(old)]] });
       return { data: bytes, keyGroups: { start: 0, end: 7 }, index: [[KG, 0, bytes.length]] };
     })();
     const store = new HeapKeyedStore(0, 7);
     restoreKeyedChains(store, [[base]]);
     const changes = store.trackChanges();
-    const side = new EncodedRows(columns, 'test: the left rows');
-    side.checkpointing();
+    const decoder = new OlderJoinRows(columns);
+    const what = 'test: the left rows';
     const list = new ListStateHandle<unknown>(store, store.register('left', 'list'));
     store.setCurrentKey(KEY, KG);
-    assert.deepEqual(side.get(list), old, 'restored');
-    // The first checkpoint after a restore is full; the next ones deltas on it.
+    const restored = [...older, ...old];
+    assert.deepEqual(joinSideRows(list, decoder, what), restored, 'restored');
+    // The first checkpoint after a restore is full: the rows, as rows.
     changes.cut(1);
     const full = await store.snapshot(1, undefined).run();
+    assert.deepEqual((rawChunk(full)[3] as unknown[])[2], restored);
     changes.confirm(1);
     const added = [
       { id: 3, name: 'c' },
       { id: 4, name: 'd' },
     ];
     store.setCurrentKey(KEY, KG);
-    for (const r of added) side.add(list, r);
+    for (const r of added) {
+      joinSideRows(list, decoder, what);
+      list.add(r);
+    }
     const delta2 = await store.snapshot(2, changes.cut(2)).run();
-    // Delta 2 appends one element: the chunk of the two new rows, not the restored ones again.
-    assert.deepEqual(rawChunk(delta2), [3, KG, [['left', 'list']], [], [], [0, KEY, [chunkBytes(added)]]]);
+    // Delta 2 appends the two new rows at the key's length at its base, not the restored ones again.
+    assert.deepEqual(rawChunk(delta2), [3, KG, [['left', 'list']], [], [], [0, KEY, added]]);
     changes.confirm(2);
-    // A row after the checkpoint: a chunk of its own (the last one was written out).
-    store.setCurrentKey(KEY, KG);
-    side.add(list, { id: 5, name: 'e' });
-    const delta3 = await store.snapshot(3, changes.cut(3)).run();
-    assert.deepEqual(rawChunk(delta3), [3, KG, [['left', 'list']], [], [], [0, KEY, [chunkBytes([{ id: 5, name: 'e' }])]]]);
-    const all = [...old, ...added, { id: 5, name: 'e' }];
-    assert.deepEqual(side.get(list), all, 'live');
+    const all = [...restored, ...added];
     const fresh = new HeapKeyedStore(0, 7);
-    restoreKeyedChains(fresh, [[full, delta2, delta3]]);
+    restoreKeyedChains(fresh, [[full, delta2]]);
     fresh.setCurrentKey(KEY, KG);
-    const restored = new ListStateHandle<unknown>(fresh, fresh.register('left', 'list'));
-    assert.deepEqual(side.get(restored), all, 'the chain restored');
-    assert.equal(EncodedRows.count(restored.get()), 5);
-    // And appended to after that restore.
-    side.add(restored, { id: 6, name: 'f' });
-    assert.deepEqual(side.get(restored), [...all, { id: 6, name: 'f' }]);
+    const again = new ListStateHandle<unknown>(fresh, fresh.register('left', 'list'));
+    assert.deepEqual(joinSideRows(again, decoder, what), all, 'the chain restored');
+    assert.equal(storedRowCount(again.get()), 5);
   });
 });
 
 /** A list state's value for one key, as the keyed store keeps it (the join's only use of ListState). */
-class ListOfOne implements AppendableList<unknown> {
+class ListOfOne implements ListState<unknown> {
   constructor(public value: unknown[] = []) {}
-  changedLast(): void {}
   get(): unknown[] {
     return this.value;
   }

@@ -19,11 +19,10 @@
  */
 import type { DataStream } from '../../api/datastream.js';
 import type { Collector, RuntimeContext } from '../../contract/functions.js';
-import type { MapState } from '../../contract/state.js';
-import type { AppendableList } from '../../state/keyed-state.js';
+import type { ListState, MapState } from '../../contract/state.js';
 import { EddyError } from '../../failure.js';
 import { isRetract, type ChangeRow, type Row, type RowKind } from './changelog.js';
-import { EncodedRows } from './join-rows.js';
+import { joinSideRows, OlderJoinRows } from './older-join-rows.js';
 import { keyForKeyBy, keyHasNull, rowId, ttlOptions } from './keys.js';
 
 /** Which rows without a partner are kept (padded with nulls): none, the left's, the right's, both. */
@@ -56,10 +55,9 @@ export interface RegularJoinOptions {
    */
   expire?: { side: 0 | 1; at: (row: Row) => number };
   /**
-   * The columns of a left and of a right row (every column the condition and combine read):
-   * an append-only side kept as a list then stores its rows encoded, each row once, so a
-   * checkpoint copies bytes instead of encoding every row again (join-rows.ts). Without it the
-   * rows are stored as they are.
+   * The columns of a left and of a right row (every column the condition and combine read), in
+   * the order checkpoints before plain rows encoded an append-only side's rows: with them such
+   * a checkpoint restores (older-join-rows.ts).
    */
   columns?: readonly [readonly string[], readonly string[]];
   /**
@@ -114,24 +112,12 @@ export function regularJoin(
   const listed = [0, 1].map((s) => opts.appendOnly?.[s] === true && !outer[s] && opts.ttlMs === undefined);
   // A listed side keeps its rows as plain list elements, one a row: an incremental snapshot
   // then encodes only the rows appended since its base, in bulk with the rest of the delta.
-  // Encoding each row as it came (join-rows.ts, until this change) cost SQL q9 and q20 most of
-  // their checkpoint CPU. State written that way (bytes) is decoded on the key's first read.
-  const older = [0, 1].map((s) =>
-    listed[s] && opts.columns !== undefined
-      ? new EncodedRows(opts.columns[s], `regularJoin ${opts.uid}: the ${SIDE_STATE[s]} rows`)
-      : undefined,
-  );
-  const listOf = (ctx: RuntimeContext, side: number): AppendableList<unknown> =>
-    ctx.state.list<unknown>(SIDE_STATE[side]) as AppendableList<unknown>;
-  const rowsOf = (ctx: RuntimeContext, side: number): readonly Row[] => {
-    const state = listOf(ctx, side);
-    const list = state.get();
-    const last = list[list.length - 1];
-    if (!(last instanceof Uint8Array)) return list as Row[];
-    const rows = older[side]!.get(state);
-    state.update(rows);
-    return rows;
-  };
+  // Checkpoints before this stored them encoded (older-join-rows.ts): decoded on the key's first
+  // read and written back as rows.
+  const older = [0, 1].map((s) => (listed[s] && opts.columns !== undefined ? new OlderJoinRows(opts.columns[s]) : undefined));
+  const sideNames = SIDE_STATE.map((name) => `regularJoin ${opts.uid}: the ${name} rows`);
+  const listOf = (ctx: RuntimeContext, side: number): ListState<unknown> => ctx.state.list<unknown>(SIDE_STATE[side]);
+  const rowsOf = (ctx: RuntimeContext, side: number): readonly Row[] => joinSideRows(listOf(ctx, side), older[side], sideNames[side]!);
   const addRow = (ctx: RuntimeContext, side: number, row: Row): void => {
     if (older[side] !== undefined) rowsOf(ctx, side); // bytes of an older checkpoint become rows first
     listOf(ctx, side).add(row);

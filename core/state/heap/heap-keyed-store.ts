@@ -158,14 +158,6 @@ export class HeapKeyedStore extends EntryMapStore implements KeyedBackend {
     this.changes?.markAppend(table, this.groupIndex, this.stored, length);
   }
 
-  changedLast(table: number): void {
-    // The list is changed already (in place): only the change log needs to know how.
-    const changes = this.changes;
-    if (changes === undefined) return;
-    const list = this.tables[table].groups[this.groupIndex].get(this.stored) as unknown[] | undefined;
-    if (list !== undefined) changes.markLastChanged(table, this.groupIndex, this.stored, list.length - 1);
-  }
-
   /**
    * Moves a numeric table to Maps, for good. Its shared buffers are left as they are for a
    * snapshot still reading them; every key it held is marked changed, so the next delta has

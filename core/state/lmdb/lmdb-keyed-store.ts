@@ -38,7 +38,7 @@ import { CaptureLog } from './capture-log.js';
 import { mergeDeltas } from './delta-merge.js';
 import { TTL_SWEEP_GROUPS, TTL_SWEEP_INTERVAL_MS, type KeyedBackend, type SnapshotJob } from '../keyed-backend.js';
 import type { Clock } from '../ttl.js';
-import { appendByPut, changedLastByPut, EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
+import { appendByPut, EntryMapStore, entryMapOf, registeredTable, storedKey, type StateKind } from '../keyed-store.js';
 import { captureChanged, holdChanged, storedForm, type CaptureScope } from './barrier-capture.js';
 import { encodeKey, encodeKeyCopy } from './key-codec.js';
 import { DeltaCapture, LmdbSnapshotJob, type Guard, type SnapshotTtl } from './lmdb-snapshot.js';
@@ -293,10 +293,6 @@ export class LmdbKeyedStore extends EntryMapStore implements KeyedBackend, Captu
   // LMDB stores a list as one value and its deltas hold whole values: an append is a put.
   appendTo(table: number, value: unknown): void {
     appendByPut(this, table, value);
-  }
-
-  changedLast(table: number): void {
-    changedLastByPut(this, table);
   }
 
   protected entryMap(table: number, create: boolean): Map<unknown, unknown> | undefined {
