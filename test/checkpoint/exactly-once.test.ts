@@ -2,9 +2,10 @@
 // process.exit in a worker, a failing sink pre-commit): the committed output of an
 // EXACTLY_ONCE job equals the fault-free output, lost 0 and duplicated 0; AT_LEAST_ONCE loses
 // nothing and its duplicates are counted. `npm test` runs one seed at parallelism 1 and 3 on the
-// heap, and LMDB incremental and heap incremental at parallelism 3 (where records cross threads
-// and key groups split); EDDY_SOAK=1 adds LMDB full mode and runs six seeds at parallelism 1 and
-// 3 for every backend.
+// heap, and LMDB incremental at parallelism 3 (where records cross threads and key groups split);
+// EDDY_SOAK=1 adds LMDB full mode and heap incremental, and runs six seeds at parallelism 1 and
+// 3 for every backend. Heap incremental under faults stays in `npm test` through
+// checkpoint/incremental (a late failure restores base + deltas) and checkpoint/heap-scale-faults.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,17 +58,24 @@ describe('exactly-once under injected failures', () => {
   // The other backends at parallelism 3 only by default (each run processes 2 million records).
   // LMDB full mode runs with EDDY_SOAK=1: LMDB under these five faults is the incremental
   // variant (its bases are full snapshots), and full mode under a throwing function and an
-  // exiting worker is state/lmdb-exactly-once's first case.
-  const variants: [string, Backend, soakOnly?: boolean][] = [
-    ['--state lmdb', { stateBackend: 'lmdb' }, true],
+  // exiting worker is state/lmdb-exactly-once's first case. Heap incremental runs with
+  // EDDY_SOAK=1 too: checkpoint/incremental restores base + deltas of the heap after a late
+  // failure, and checkpoint/heap-scale-faults kills a heap --incremental job and resumes it.
+  const variants: [string, Backend, soakReason?: string][] = [
+    [
+      '--state lmdb',
+      { stateBackend: 'lmdb' },
+      'LMDB under these faults: the --state lmdb --incremental case; full mode under faults: state/lmdb-exactly-once',
+    ],
     ['--state lmdb --incremental', { stateBackend: 'lmdb', incremental: true }],
-    ['--state heap --incremental', { stateBackend: 'heap', incremental: true }],
+    [
+      '--state heap --incremental',
+      { stateBackend: 'heap', incremental: true },
+      'heap base + deltas after a failure: checkpoint/incremental and checkpoint/heap-scale-faults',
+    ],
   ];
-  for (const [label, backend, soakOnly] of variants) {
-    const skip =
-      soakOnly && !SOAK
-        ? 'EDDY_SOAK=1 (LMDB under these faults: the --state lmdb --incremental case; full mode under faults: state/lmdb-exactly-once)'
-        : false;
+  for (const [label, backend, soakReason] of variants) {
+    const skip = soakReason !== undefined && !SOAK ? `EDDY_SOAK=1 (${soakReason})` : false;
     for (const seed of SEEDS) {
       for (const parallelism of SOAK ? [1, 3] : [3]) {
         it(`EXACTLY_ONCE ${label}, parallelism ${parallelism}, seed ${seed}: lost 0, duplicated 0`, { skip }, async () => {

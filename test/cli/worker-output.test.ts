@@ -4,6 +4,8 @@
  * (issue 12: with parallelism 2, 7 of 20 runs lost lines of a 200-record print job). Each run
  * is its own `eddy run` process with its output piped, as a user's `eddy run ... | grep`.
  * The expectation is the plain list line-0 … line-199, once each, in every run.
+ * `npm test`: 12 piped print-sink runs, 6 in one pipe with stderr, 4 each of console.log and
+ * console.error; EDDY_SOAK=1: 20 print-sink runs and 8 each of console.log and console.error.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,6 +18,12 @@ const RECORDS = 200;
  * runs (issue 12), 12 runs plus the 6 of the merged-pipe case all pass by chance in 4 of 10,000.
  */
 const PRINT_RUNS = process.env.EDDY_SOAK === '1' ? 20 : 12;
+/**
+ * Runs of console.log and of console.error in a map function: 4 each in `npm test`, 8 with
+ * EDDY_SOAK=1. Their lines leave the worker through the same stdout and stderr streams as the
+ * print sink's, which the 18 runs above check for loss; these add which stream and the order.
+ */
+const CONSOLE_RUNS = process.env.EDDY_SOAK === '1' ? 8 : 4;
 /** Runs at once: the machine has 2 cores; more only queue behind each other. */
 const CONCURRENCY = 4;
 
@@ -119,7 +127,7 @@ describe('worker stdout and stderr reach the terminal before eddy ends', () => {
   });
 
   it('console.log in a map function: every line, before the summary', async () => {
-    const runs = await runMany(8, 'log', true);
+    const runs = await runMany(CONSOLE_RUNS, 'log', true);
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, r.both);
       assertEveryLineOnce(r.both, 'the pipe', i);
@@ -128,7 +136,7 @@ describe('worker stdout and stderr reach the terminal before eddy ends', () => {
   });
 
   it('console.error in a map function: every line on stderr, before the summary', async () => {
-    const runs = await runMany(8, 'error', false);
+    const runs = await runMany(CONSOLE_RUNS, 'error', false);
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(lineNumbers(r.stdout).length, 0, 'nothing on stdout');

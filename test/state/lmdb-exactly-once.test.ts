@@ -5,8 +5,11 @@
  * `--resume latest`, full and incremental checkpoints. The committed output must equal the
  * fault-free one, computed by a plain loop in test/helpers/validating-output.ts.
  *
- * `npm test`: 20,000 keys through a 1 MB cache. EDDY_SOAK=1: 2,000,000 keys (issue 18's size)
- * through 1 MB, and again through the default 256 MB, which holds every key: incremental
+ * `npm test`: 20,000 keys through a 1 MB cache: full checkpoints under a throwing function and
+ * an exiting worker, incremental ones under kill -9. EDDY_SOAK=1: incremental under the throwing
+ * function and exiting worker too (in `npm test` through checkpoint/exactly-once, five faults at
+ * parallelism 3, and checkpoint/incremental), full under kill -9, and 2,000,000 keys (issue 18's
+ * size) through 1 MB, and again through the default 256 MB, which holds every key: incremental
  * barriers then hold their changes in the cache and full snapshots are taken from it.
  */
 import assert from 'node:assert/strict';
@@ -29,7 +32,9 @@ for (const CACHE_MB of SOAK ? [1, 256] : [1])
   describe(`exactly-once with LMDB state of ${KEYS.toLocaleString('en-US')} keys through a ${CACHE_MB} MB cache`, () => {
     for (const incremental of [false, true]) {
       const kind = incremental ? 'incremental' : 'full';
-      it(`${kind}: a throwing function and an exiting worker, restored from checkpoints`, async () => {
+      const skip =
+        incremental && !SOAK ? 'EDDY_SOAK=1 (LMDB incremental under these faults: checkpoint/exactly-once, checkpoint/incremental)' : false;
+      it(`${kind}: a throwing function and an exiting worker, restored from checkpoints`, { skip }, async () => {
         const dir = mkdtempSync(join(tmpdir(), 'eddy-lmdb-eo-'));
         try {
           const out = join(dir, 'out');
