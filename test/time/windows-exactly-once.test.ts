@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
 import { EddyError } from '../../core/failure.js';
-import { sendControl } from '../../core/control/control-client.js';
 import { fixture } from '../helpers/paths.js';
 import { readCommitted } from '../helpers/validating-output.js';
-import { committedRows, until } from '../helpers/wait.js';
+import { stopWithSavepointPartWay } from '../helpers/stop-part-way.js';
+import { committedRows } from '../helpers/wait.js';
 
 const SOAK = process.env.EDDY_SOAK === '1';
 const COUNT = 200_000; // at 100k records/s: about 2 s, several checkpoints, the second fault (exit@70000 after a checkpoint) well before the end
@@ -133,6 +133,30 @@ describe('windows under injected failures (exactly-once)', () => {
     assert.deepEqual(compare(out), { lost: 0, duplicated: 0, wrong: 0 });
   });
 
+  /**
+   * Runs the windows job at `parallelism` into `dir`/out-N and stops it with a savepoint once a
+   * window is committed (open windows and timers are then in the savepoint), slower each time
+   * the input ends first (a loaded machine); the savepoint and the args of the stopped run.
+   */
+  async function savepointPartWay(dir: string, parallelism: number, slide: number, count: number, rates: number[]) {
+    const stopped = await stopWithSavepointPartWay(rates, (rate, attempt, signal) => {
+      const out = join(dir, `out-${attempt}`);
+      const checkpointDir = join(dir, `chk-${attempt}`);
+      const args = windowArgs(out, '', slide, count, rate);
+      return {
+        job: runJob(fixture('time/windows.mjs'), { parallelism, checkpointIntervalMs: 100, checkpointDir, args }, { signal }),
+        checkpointDir,
+        ready: () => committedRows(out) > 0,
+      };
+    });
+    assert.equal(stopped.result.stoppedWithSavepoint, stopped.savepoint);
+    const out = join(dir, `out-${stopped.attempt}`);
+    const before = committed(out).length;
+    assert.ok(before > 0 && before < expected(slide, count).size, `stopped part-way (${before} windows)`);
+    // The rest at the first rate: the records are a function of their index, whatever the rate.
+    return { savepoint: stopped.savepoint, out, args: windowArgs(out, '', slide, count, rates[0]) };
+  }
+
   // Tumbling windows run on the same sliced operator as the sliding ones below, whose test
   // moves slices and due windows from the heap into LMDB as well: this one runs with EDDY_SOAK=1.
   it(
@@ -141,18 +165,9 @@ describe('windows under injected failures (exactly-once)', () => {
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'eddy-win-sp-'));
       try {
-        const chk = join(dir, 'chk');
-        const args = windowArgs(join(dir, 'out'), '');
-        const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
-        // Stopped once windows are committed: open windows and timers are then in the savepoint.
-        await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
-        const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
-        const stopped = await first;
-        assert.equal(stopped.stoppedWithSavepoint, sp.path);
-        const before = committed(join(dir, 'out')).length;
-        assert.ok(before > 0 && before < expected().size, `stopped part-way (${before} windows)`);
-        await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, fromSavepoint: sp.path, args });
-        assert.deepEqual(compare(committed(join(dir, 'out'))), { lost: 0, duplicated: 0, wrong: 0 });
+        const { savepoint, out, args } = await savepointPartWay(dir, 3, SIZE, COUNT, [100_000, 20_000, 5_000]);
+        await runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, fromSavepoint: savepoint, args });
+        assert.deepEqual(compare(committed(out)), { lost: 0, duplicated: 0, wrong: 0 });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -164,24 +179,15 @@ describe('windows under injected failures (exactly-once)', () => {
     const slide = 400;
     const count = 50_000; // at 25k records/s: about 2 s, stopped after the first committed windows
     try {
-      const chk = join(dir, 'chk');
-      const args = windowArgs(join(dir, 'out'), '', slide, count, 25_000);
-      const first = runJob(fixture('time/windows.mjs'), { parallelism: 3, checkpointIntervalMs: 100, checkpointDir: chk, args });
-      // Stopped once windows are committed: open windows and timers are then in the savepoint.
-      await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
-      const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
-      const stopped = await first;
-      assert.equal(stopped.stoppedWithSavepoint, sp.path);
-      const before = committed(join(dir, 'out')).length;
-      assert.ok(before > 0 && before < expected(slide, count).size, `stopped part-way (${before} windows)`);
+      const { savepoint, out, args } = await savepointPartWay(dir, 3, slide, count, [25_000, 5_000, 1_000]);
       await runJob(fixture('time/windows.mjs'), {
         parallelism: 2,
         checkpointIntervalMs: 100,
         stateBackend: 'lmdb',
-        fromSavepoint: sp.path,
+        fromSavepoint: savepoint,
         args,
       });
-      assert.deepEqual(compare(committed(join(dir, 'out')), slide, count), { lost: 0, duplicated: 0, wrong: 0 });
+      assert.deepEqual(compare(committed(out), slide, count), { lost: 0, duplicated: 0, wrong: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -190,15 +196,14 @@ describe('windows under injected failures (exactly-once)', () => {
   it('a savepoint of sliced windows restored into a job whose windows allow lateness (the general operator) is refused, naming the operator', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eddy-win-other-'));
     try {
-      const chk = join(dir, 'chk');
-      const args = windowArgs(join(dir, 'out'), '', SIZE, 50_000, 25_000);
-      const first = runJob(fixture('time/windows.mjs'), { parallelism: 2, checkpointIntervalMs: 100, checkpointDir: chk, args });
-      // Stopped once windows are committed: open windows and timers are then in the savepoint.
-      await until('a committed window', () => committedRows(join(dir, 'out')) > 0);
-      const sp = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
-      await first;
+      const { savepoint, args } = await savepointPartWay(dir, 2, SIZE, 50_000, [25_000, 5_000, 1_000]);
       await assert.rejects(
-        runJob(fixture('time/windows.mjs'), { parallelism: 2, restart: 'none', fromSavepoint: sp.path, args: { ...args, lateness: '50' } }),
+        runJob(fixture('time/windows.mjs'), {
+          parallelism: 2,
+          restart: 'none',
+          fromSavepoint: savepoint,
+          args: { ...args, lateness: '50' },
+        }),
         (e: unknown) =>
           e instanceof EddyError && e.code === 'STATE_NOT_RESTORED' && /'windows'/.test(e.message) && /sliced/.test(e.message),
       );

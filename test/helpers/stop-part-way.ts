@@ -1,0 +1,75 @@
+// Stop-with-savepoint part-way through a bounded input, for tests that restore the savepoint and
+// need the rest of the input still to come. On a loaded machine a rate-limited input can end
+// before the stop arrives (a job's threads start late), or the stop can meet a restart; both
+// are the machine's timing, not the engine's behaviour under test, so the job is run again at
+// the next slower rate, and a stop that meets a restart is sent again. A job still running when
+// a check fails is cancelled and awaited, so the caller's cleanup never deletes the folders of
+// a running job (which would leave it restarting and the test process alive).
+//
+// A stop the job answers with "nothing is left to save" (already finishing, or the end of its
+// input reached before the savepoint) counts as an input that ended first.
+import assert from 'node:assert/strict';
+import type { JobResult } from '../../core/index.js';
+import { sendControl } from '../../core/control/control-client.js';
+import { until } from './wait.js';
+
+/** One attempt: the running job, its checkpoint folder, and when it is far enough to stop. */
+export interface PartWayRun {
+  job: Promise<JobResult>;
+  checkpointDir: string;
+  ready: () => boolean;
+}
+
+export interface StoppedPartWay {
+  savepoint: string;
+  result: JobResult;
+  /** The rate the stopped run used (the caller's output folders of that attempt hold its output). */
+  rate: number;
+  attempt: number;
+}
+
+/**
+ * Runs `start(rate, attempt, signal)` at each rate in turn until a stop-with-savepoint lands
+ * while the job is still running, after `ready()`; each attempt must use fresh folders.
+ */
+export async function stopWithSavepointPartWay(
+  rates: readonly number[],
+  start: (rate: number, attempt: number, signal: AbortSignal) => PartWayRun,
+): Promise<StoppedPartWay> {
+  for (let attempt = 0; attempt < rates.length; attempt++) {
+    const rate = rates[attempt]!;
+    const cancel = new AbortController();
+    const run = start(rate, attempt, cancel.signal);
+    let settled = false;
+    const ended = run.job.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    try {
+      await until('the job far enough to stop, or ended', () => settled || run.ready(), 120_000);
+      const savepoint = settled ? undefined : await stopOnce(run.checkpointDir, () => settled);
+      if (savepoint !== undefined) return { savepoint, result: await run.job, rate, attempt };
+      await run.job; // the input ended before the stop: again, slower
+    } catch (err) {
+      cancel.abort();
+      await ended;
+      throw err;
+    }
+  }
+  assert.fail(`every run (records/s ${rates.join(', ')}) ended before its stop-with-savepoint`);
+}
+
+/** The savepoint's path, or undefined if the job was already finishing its input. */
+async function stopOnce(checkpointDir: string, ended: () => boolean): Promise<string | undefined> {
+  for (;;) {
+    try {
+      const answer = await sendControl(checkpointDir, { command: 'stop', withSavepoint: true }, 60_000);
+      return answer.path!;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/nothing is left to save/.test(message) || ended()) return undefined;
+      if (!/restarting/.test(message)) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
