@@ -13,11 +13,14 @@
  * final name. For the tasks' state files the directory fsync is made once per checkpoint, by
  * the coordinator just before `_metadata` (`commitMetadata`): a state file's name only has to
  * be durable before the metadata that refers to it, and one fsync per file on the tasks cost
- * an unaligned checkpoint under backpressure a large part of its duration. Deletion runs the other way round: `_metadata` goes first, so a half-deleted
- * checkpoint is merely incomplete, never a complete one with files missing.
+ * an unaligned checkpoint under backpressure a large part of its duration. chk-N's own entry
+ * is made durable when the checkpoint is opened (`openCheckpoint`, as it is armed or
+ * triggered), before any task writes into it. Deletion runs the other way round: `_metadata`
+ * goes first, so a half-deleted checkpoint is merely incomplete, never a complete one with
+ * files missing.
  */
 import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { MessageChannel, threadId, type MessagePort } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
 import { checksumFromCrc, checksumOf } from './checksum.js';
@@ -107,6 +110,8 @@ export interface StorageOptions {
 export class CheckpointStorage {
   readonly dir: string;
   private readonly writerThread: boolean;
+  /** Per checkpoint not yet complete: chk-N created and its entry durable (see openCheckpoint). */
+  private readonly opened = new Map<number, Opening>();
 
   constructor(dir: string, options: StorageOptions = {}) {
     this.dir = resolve(dir);
@@ -222,52 +227,116 @@ export class CheckpointStorage {
   }
 
   /**
+   * Creates chk-N and makes its entry durable (an fsync of the directory holding it), ahead of
+   * the checkpoint's completion: the coordinator's host calls this as it arms or triggers
+   * checkpoint `id`, so that fsync is no longer on the completion path. Idempotent;
+   * commitMetadata waits for it (and starts it if no one did), and reports its failure.
+   */
+  openCheckpoint(id: number): Promise<void> {
+    return this.opening(id).durable;
+  }
+
+  private opening(id: number): Opening {
+    checkId(id);
+    let o = this.opened.get(id);
+    if (o === undefined) {
+      const chkDir = this.checkpointDir(id);
+      const made = mkdir(chkDir, { recursive: true });
+      const durable = made.then(async (first) => {
+        // chk-N's entry always (a task may have created it, unsynced), and the entry of every
+        // directory this call created above it.
+        for (let d = chkDir; ; d = dirname(d)) {
+          await syncDir(dirname(d));
+          if (first === undefined || d === first || dirname(d) === d) break;
+        }
+      });
+      o = { created: made.then(() => undefined), durable };
+      // Reported by commitMetadata, which awaits them.
+      o.created.catch(() => {});
+      durable.catch(() => {});
+      this.opened.set(id, o);
+    }
+    return o;
+  }
+
+  /**
    * Make checkpoint `id` complete: write its metadata atomically, and make chk-N's own entry
    * durable. `marks`: when each step ended (wall clock). `recordLatest: false` leaves `_latest`
    * to the caller (recordLatest), to write after it has told the tasks: a `_latest` that lags
    * behind is harmless (latest() takes the newest complete chk-N it finds, and refuses only a
    * `_latest` ahead of it), so it need not hold up the sinks' commits.
+   *
+   * What must hold before `_metadata` gets its name runs at once, not one after the other: the
+   * state files' names durable (one fsync of chk-N), every referenced file there at its size,
+   * `_metadata`'s bytes durable under a temporary name, and chk-N's own entry durable (see
+   * openCheckpoint, usually done long before). Then the rename, and one more fsync of chk-N for
+   * `_metadata`'s name. Serially these were four fsyncs after the last ack; now two rounds.
    */
   async commitMetadata(id: number, metadata: CheckpointMetadata, marks: PersistMarks = {}, recordLatest = true): Promise<void> {
     checkId(id);
     if (metadata.id !== id) throw fail(`metadata of checkpoint ${metadata.id} cannot complete checkpoint ${id}`);
     const chkDir = this.checkpointDir(id);
     const path = join(chkDir, METADATA);
-    if (await pathExists(path)) throw fail(`checkpoint ${id} is already complete (${path} exists)`);
-    // A cheap stat of every file, so a checkpoint never becomes complete while referencing a
-    // file that is not there; checksums were taken by the writers from the bytes they synced.
-    for (const h of referencedFiles(metadata)) {
-      const p = this.pathOf(h);
-      if (h.checksum === PENDING_CHECKSUM) throw fail(`cannot complete checkpoint ${id}: state file ${p} is not known to be durable yet`);
-      const size = await stat(p).then(
-        (s) => s.size,
-        () => undefined,
-      );
-      if (size !== h.bytes) {
-        throw fail(
-          `cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`,
-        );
-      }
-    }
-    // The state files' names (renamed in by the tasks without a directory fsync) become
-    // durable here, strictly before the _metadata that refers to them.
-    try {
-      await syncDir(chkDir);
-    } catch (err) {
-      throw fail(`syncing checkpoint directory ${chkDir} failed`, err);
-    }
-    marks.dirSyncedAt = wallNow();
-    await writeMetadataFile(chkDir, metadata);
-    marks.metadataAt = wallNow();
-    try {
+    const tmp = `${path}.tmp`;
+    const { created, durable } = this.opening(id);
+    // In chk-N, which exists from openCheckpoint on (a checkpoint whose tasks wrote no file has no other).
+    const inChk = <T>(step: () => Promise<T>) => created.then(step);
+    const failures: (EddyError | undefined)[] = await Promise.all([
+      pathExists(path).then((exists) => (exists ? fail(`checkpoint ${id} is already complete (${path} exists)`) : undefined)),
+      // A cheap stat of every file, so a checkpoint never becomes complete while referencing a
+      // file that is not there; checksums were taken by the writers from the bytes they synced.
+      ...referencedFiles(metadata).map((h) => this.checkReferenced(id, h)),
+      // The state files' names (renamed in by the tasks without a directory fsync) become
+      // durable here, strictly before the rename that gives _metadata its name.
+      settle(
+        inChk(() => syncDir(chkDir)),
+        (err) => fail(`syncing checkpoint directory ${chkDir} failed`, err),
+      ),
       // chk-N was created by a task's thread without a sync of the root: until this, a power
       // cut could take the whole folder, after the sinks had committed on it.
-      await syncDir(this.dir);
-    } catch (err) {
-      throw fail(`syncing checkpoint directory ${this.dir} failed`, err);
+      settle(durable, (err) => fail(`syncing checkpoint directory ${this.dir} failed`, err)),
+      settle(
+        inChk(() => writeAndSync(tmp, encodeMetadata(metadata), 'w')),
+        (err) => fail(`writing metadata ${path} of checkpoint ${id} failed`, err),
+      ),
+    ]);
+    marks.dirSyncedAt = wallNow();
+    const failure = failures.find((f) => f !== undefined);
+    if (failure !== undefined) {
+      await unlink(tmp).catch(() => {});
+      throw failure;
     }
-    marks.rootSyncedAt = wallNow();
+    try {
+      await rename(tmp, path);
+      await syncDir(chkDir);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw fail(`writing metadata ${path} of checkpoint ${id} failed`, err);
+    }
+    marks.metadataAt = wallNow();
+    // Synced before the rename (above): the completion has it from here.
+    marks.rootSyncedAt = marks.metadataAt;
+    for (const opened of this.opened.keys()) if (opened <= id) this.opened.delete(opened);
     if (recordLatest) await this.recordLatest(id);
+  }
+
+  /** Undefined when state file `h` of checkpoint `id` is there with its size; else the failure that says why not. */
+  private async checkReferenced(id: number, h: StateFileHandle): Promise<EddyError | undefined> {
+    let p: string;
+    try {
+      p = this.pathOf(h);
+    } catch (err) {
+      return err as EddyError;
+    }
+    if (h.checksum === PENDING_CHECKSUM) return fail(`cannot complete checkpoint ${id}: state file ${p} is not known to be durable yet`);
+    const size = await stat(p).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (size === h.bytes) return undefined;
+    return fail(
+      `cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`,
+    );
   }
 
   /** Records checkpoint `id` (complete) as the newest in `_latest`, durably. */
@@ -413,6 +482,7 @@ export class CheckpointStorage {
 
   private async remove(id: number): Promise<void> {
     const chkDir = this.checkpointDir(id);
+    this.opened.delete(id);
     try {
       await dropMetadata(chkDir);
       await rm(chkDir, { recursive: true, force: true });
@@ -484,6 +554,20 @@ async function dropMetadata(chkDir: string): Promise<void> {
     },
   );
   if (had) await syncDir(chkDir);
+}
+
+/** chk-N being opened (see CheckpointStorage.openCheckpoint): created, then its entry durable. */
+interface Opening {
+  created: Promise<void>;
+  durable: Promise<void>;
+}
+
+/** Undefined once `step` has succeeded; else its failure as `describe` puts it. */
+function settle(step: Promise<unknown>, describe: (err: unknown) => EddyError): Promise<EddyError | undefined> {
+  return step.then(
+    () => undefined,
+    (err: unknown) => describe(err),
+  );
 }
 
 const isShared = (parts: readonly Uint8Array[]) => parts.some((p) => p.buffer instanceof SharedArrayBuffer);

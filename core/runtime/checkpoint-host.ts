@@ -72,10 +72,13 @@ export async function createCheckpointCoordinator(o: CheckpointHostOptions): Pro
         // The sources first: the event is for observers, the sources' start delay runs from `timestamp`.
         for (const k of o.sourceTasks) o.command(k, { type: 'trigger', id, timestamp, final, kind, stop, unaligned });
         o.events?.checkpointTriggered(id, Math.floor(timestamp), kind);
+        // chk-N's entry made durable now, off the completion path (see commitMetadata).
+        void storage.openCheckpoint(id);
       },
       arm: (id, dueAt, unaligned) => {
         for (const c of cells) c.arm(id, unaligned ? BARRIER_FLAG_UNALIGNED : 0, dueAt);
         o.events?.checkpointTriggered(id, Math.floor(dueAt), 'checkpoint');
+        void storage.openCheckpoint(id);
       },
       // `_latest` after the tasks are told (see notifyComplete).
       persist: (metadata, marks) => storage.commitMetadata(metadata.id, metadata, marks, false),

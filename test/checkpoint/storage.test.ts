@@ -241,7 +241,7 @@ describe('checkpoint storage', () => {
     assert.equal(await s.recordedLatest(), 2);
   });
 
-  it('syncs every state file, then the checkpoint directory once, before _metadata gets its name, then the directory holding chk-N (strace)', async (t) => {
+  it('syncs every state file, then the checkpoint directory, before _metadata gets its name, then the directory again (strace)', async (t) => {
     // Tasks rename state files in without a directory fsync (it cost the slow task under
     // backpressure one fsync per file); the coordinator's one fsync of chk-N must come after
     // every state file's own fsync and rename and before the rename that creates _metadata.
@@ -263,22 +263,27 @@ describe('checkpoint storage', () => {
     const esc = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const fileSync = (name: string) => index(`fsync of ${name}`, new RegExp(`fsync\\(\\d+<${esc(chk)}/\\.${esc(name)}\\.`));
     const renameTo = (name: string) => index(`rename to ${name}`, new RegExp(`rename.*"${esc(join(chk, name))}"`));
-    const dirSync = index('fsync of the checkpoint directory', new RegExp(`fsync\\(\\d+<${esc(chk)}>\\)`));
+    // (A call another thread interrupts ends its line at the path: `<unfinished ...>`.)
+    const dirSync = index('fsync of the checkpoint directory', new RegExp(`fsync\\(\\d+<${esc(chk)}>`));
     const metadata = renameTo('_metadata');
     for (const name of ['a-0-operator.bin', 'b-0-keyed.bin']) {
       assert.ok(fileSync(name) < renameTo(name), `${name} synced before its rename`);
       assert.ok(renameTo(name) < dirSync, `${name} renamed before the directory sync`);
     }
     assert.ok(dirSync < metadata, 'the directory is synced before _metadata is renamed in');
-    // Then chk-N's own entry (created without a sync of its parent) is made durable, before the
-    // caller may tell the tasks; `_latest` comes after.
+    const metadataBytes = index('fsync of _metadata.tmp', new RegExp(`fsync\\(\\d+<${esc(join(chk, '_metadata.tmp'))}>`));
+    assert.ok(metadataBytes < metadata, "_metadata's bytes are synced before it gets its name");
+    // _metadata's own name is made durable by a second sync of chk-N; chk-N's own entry (created
+    // without a sync of its parent) is made durable before the caller may tell the tasks (it
+    // may go early, see openCheckpoint); `_latest` comes after both.
     const all = r.stderr.split('\n').filter((l) => !l.includes('resumed>'));
     const at = (re: RegExp) => all.findIndex((l) => re.test(l));
     const metadataAll = at(new RegExp(`rename.*"${esc(join(chk, '_metadata'))}"`));
-    const rootSync = all.findIndex((l, i) => i > metadataAll && new RegExp(`fsync\\(\\d+<${esc(s.dir)}>\\)`).test(l));
+    const chkSyncAfter = all.findIndex((l, i) => i > metadataAll && new RegExp(`fsync\\(\\d+<${esc(chk)}>`).test(l));
+    const rootSync = at(new RegExp(`fsync\\(\\d+<${esc(s.dir)}>`));
     const latest = at(new RegExp(`rename.*"${esc(join(s.dir, '_latest'))}"`));
-    assert.ok(metadataAll >= 0 && rootSync > metadataAll, `the checkpoint directory is synced after _metadata:\n${all.join('\n')}`);
-    assert.ok(latest > rootSync, '_latest is renamed in after that');
+    assert.ok(metadataAll >= 0 && chkSyncAfter > metadataAll, `the checkpoint's folder is synced after _metadata:\n${all.join('\n')}`);
+    assert.ok(rootSync >= 0 && latest > rootSync && latest > chkSyncAfter, '_latest is renamed in after that');
   });
 
   it('after a SIGKILL between state files and metadata, latest() is the previous checkpoint', async () => {

@@ -22,7 +22,11 @@ import { scanNumericTables } from './numeric-scan.js';
 import { openPackerJob, type PackerJob } from './snapshot-packer.js';
 import type { LogChunk } from './write-log.js';
 
-/** Key groups captured per event-loop turn in the background. */
+/**
+ * Key groups with content captured per event-loop turn in the background. An empty group costs
+ * a few Map lookups and takes no turn: a busy task gets a turn only between chunks of a frame,
+ * and 128 groups, mostly empty, took 32 of them.
+ */
 const GROUPS_PER_TURN = 4;
 
 /**
@@ -281,15 +285,17 @@ export class HeapSnapshotJob implements SnapshotJob {
     if (this.scanned.every((numeric) => numeric)) this.pending.fill(0);
   }
 
-  captureGroup(gi: number): void {
+  /** Captures group `gi` (index from rangeStart); false when it held nothing to capture. */
+  captureGroup(gi: number): boolean {
     this.pending[gi] = 0;
     const kg = this.store.rangeStart + gi;
     const transfer = !(this.packer instanceof GroupPacker);
     const g = captureGroup(this.store, this.tableCount, this.scanned, kg, this.delta, this.appends, this.entryChanges, this.now, transfer);
-    if (g === undefined) return;
+    if (g === undefined) return false;
     this.packer.add(g);
     // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
     if (this.packer instanceof GroupPacker) giveFloats(floatsOf(g));
+    return true;
   }
 
   finishNow(): void {
@@ -300,8 +306,7 @@ export class HeapSnapshotJob implements SnapshotJob {
   async run(): Promise<KeyedSnapshot> {
     let n = 0;
     for (let gi = 0; gi < this.pending.length; gi++) {
-      if (this.pending[gi] !== 1) continue;
-      this.captureGroup(gi);
+      if (this.pending[gi] !== 1 || !this.captureGroup(gi)) continue;
       if (++n % GROUPS_PER_TURN === 0) await yieldTurn();
     }
     this.onDone();
