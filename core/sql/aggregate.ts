@@ -280,21 +280,38 @@ const COUNTS: AggregateFunction<Row, number, number> = {
   merge: (x, y) => x + y,
 };
 
-/** Emits a counting window's row: its one group value is the key (keys.ts: NULL as NULL_KEY), each of its `nAggs` COUNT(*)s the count. */
-function countEmitter(nGroup: number, nAggs: number, proctime: boolean, windowRow: ReturnType<typeof windowRowBuilder>) {
+/**
+ * Emits a counting window's row: its one group value is the key (keys.ts: NULL as NULL_KEY), each
+ * of its COUNT(*)s the count. The row is one generated object literal from the values themselves:
+ * no group-value and count arrays per emitted row, as windowRow takes (the DataStream q5 builds
+ * its `{ auction, num, end }` the same way).
+ */
+function countEmitter(gkeys: string[], startKey: string, endKey: string, aggs: AggCall[], proctime: boolean) {
+  const row = countRowBuilder(gkeys, startKey, endKey, aggs);
+  const grouped = gkeys.length > 0;
   return (key: unknown, wctx: WindowContext, counts: number[], out: { collect(r: Row): void }): void => {
-    const n = counts[0]!;
     const end = wctx.window.end;
-    out.collect(
-      windowRow(
-        nGroup === 0 ? [] : [key === NULL_KEY ? null : key],
-        wctx.window.start,
-        end,
-        proctime ? Date.now() : end - 1,
-        nAggs === 1 ? [n] : new Array<number>(nAggs).fill(n),
-      ),
-    );
+    out.collect(row(grouped && key !== NULL_KEY ? key : null, wctx.window.start, end, proctime ? Date.now() : end - 1, counts[0]!));
   };
+}
+
+/** A counting window's output row (at most one group column, COUNT(*)s only) as ONE generated object literal; the columns in windowRowBuilder's order. */
+function countRowBuilder(
+  gkeys: string[],
+  startKey: string,
+  endKey: string,
+  aggs: AggCall[],
+): (g: unknown, start: number, end: number, time: number, n: number) => Row {
+  const keys = [...gkeys, startKey, endKey, 'window_time', ...aggs.map((a) => a.key)];
+  if (keys.includes('__proto__')) {
+    const general = windowRowBuilder(gkeys, startKey, endKey, aggs);
+    return (g, start, end, time, n) => general(gkeys.length === 0 ? [] : [g], start, end, time, new Array<number>(aggs.length).fill(n));
+  }
+  const cols = [...gkeys.map(() => 'g'), 'start', 'end', 'time', ...aggs.map(() => 'n')];
+  return new Binder().build(
+    'g, start, end, time, n',
+    `return { ${keys.map((key, i) => `${JSON.stringify(key)}: ${cols[i]}`).join(', ')} };`,
+  );
 }
 
 /** The aggregate states of a window aggregate without aggregate calls (never written: it has no slots). */
@@ -503,7 +520,7 @@ function windowAggregate(
   const windowed = input.keyBy(groupKey).window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w));
   const stream = (
     counting
-      ? windowed.aggregate<number, number, Row>(COUNTS, countEmitter(nGroup, nAggs, proctime, windowRow))
+      ? windowed.aggregate<number, number, Row>(COUNTS, countEmitter(gkeys, w.startKey, w.endKey, aggs, proctime))
       : windowed.aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
   )
     .uid(uid)
