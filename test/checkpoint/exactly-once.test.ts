@@ -2,9 +2,9 @@
 // process.exit in a worker, a failing sink pre-commit): the committed output of an
 // EXACTLY_ONCE job equals the fault-free output, lost 0 and duplicated 0; AT_LEAST_ONCE loses
 // nothing and its duplicates are counted. `npm test` runs one seed at parallelism 1 and 3 on the
-// heap, and LMDB incremental at parallelism 3 (where records cross threads and key groups split);
-// EDDY_SOAK=1 adds LMDB full mode and heap incremental, and runs six seeds at parallelism 1 and
-// 3 for every backend. Heap incremental under faults stays in `npm test` through
+// heap, and LMDB incremental at parallelism 3 (where records cross threads and key groups split),
+// with 600,000 records; EDDY_SOAK=1 adds LMDB full mode and heap incremental, and runs six seeds
+// at parallelism 1 and 3 for every backend with 2 million records. Heap incremental under faults stays in `npm test` through
 // checkpoint/incremental (a late failure restores base + deltas) and checkpoint/heap-scale-faults.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,9 +16,17 @@ import { fixture } from '../helpers/paths.js';
 import { compareWithFaultFree, readCommitted } from '../helpers/validating-output.js';
 import { faultPlan } from '../helpers/fault-plan.js';
 
-const COUNT = 2_000_000;
-const KEYS = 3000; // a multiple of every parallelism used: each key comes from one source subtask, in order
 const SOAK = process.env.EDDY_SOAK === '1';
+// Count, rate and the spread of map/exit faults scale together (`npm test`: 0.3 of EDDY_SOAK's 2
+// million records at 1.5 million/s, faults within 100,000 records of a checkpoint), so each fault
+// lands at the same moment of its attempt and all five still fire before the input ends. Measured
+// here: the four default runs took 56 CPU-s at full size, 46 at 0.3; the rest is the 5 restarts
+// per run (a fault-free run of 600,000 records: 6 CPU-s, with the faults 10; 60,000 records: 9.5).
+const SCALE = SOAK ? 1 : 0.3;
+const COUNT = Math.round(2_000_000 * SCALE);
+const RATE = Math.round(1_500_000 * SCALE);
+const FAULT_SPREAD = Math.round(100_000 * SCALE);
+const KEYS = 3000; // a multiple of every parallelism used: each key comes from one source subtask, in order
 const SEEDS = SOAK ? [11, 23, 37, 41, 59, 67] : [11];
 
 interface Backend {
@@ -35,7 +43,7 @@ async function run(mode: ConsistencyMode, parallelism: number, faults: string, b
       checkpointIntervalMs: 100,
       restart: 'fixed:10:10',
       ...backend,
-      args: { count: String(COUNT), keys: String(KEYS), rate: '1500000', output: join(dir, 'out'), faults },
+      args: { count: String(COUNT), keys: String(KEYS), rate: String(RATE), output: join(dir, 'out'), faults },
     });
     return { result, out: readCommitted(join(dir, 'out')) };
   } finally {
@@ -47,7 +55,7 @@ describe('exactly-once under injected failures', () => {
   for (const seed of SEEDS) {
     for (const parallelism of [1, 3]) {
       it(`EXACTLY_ONCE, parallelism ${parallelism}, seed ${seed}: lost 0, duplicated 0`, async () => {
-        const faults = faultPlan(seed + parallelism);
+        const faults = faultPlan(seed + parallelism, FAULT_SPREAD);
         const { result, out } = await run('exactly-once', parallelism, faults);
         assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
         assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
@@ -55,7 +63,7 @@ describe('exactly-once under injected failures', () => {
     }
   }
 
-  // The other backends at parallelism 3 only by default (each run processes 2 million records).
+  // The other backends at parallelism 3 only by default (each run is among the costliest of the suite).
   // LMDB full mode runs with EDDY_SOAK=1: LMDB under these five faults is the incremental
   // variant (its bases are full snapshots), and full mode under a throwing function and an
   // exiting worker is state/lmdb-exactly-once's first case. Heap incremental runs with
@@ -79,7 +87,7 @@ describe('exactly-once under injected failures', () => {
     for (const seed of SEEDS) {
       for (const parallelism of SOAK ? [1, 3] : [3]) {
         it(`EXACTLY_ONCE ${label}, parallelism ${parallelism}, seed ${seed}: lost 0, duplicated 0`, { skip }, async () => {
-          const faults = faultPlan(seed + parallelism + label.length);
+          const faults = faultPlan(seed + parallelism + label.length, FAULT_SPREAD);
           const { result, out } = await run('exactly-once', parallelism, faults, backend);
           assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
           assert.deepEqual(compareWithFaultFree(out, COUNT, KEYS), { lost: 0, duplicated: 0, wrong: 0 }, `faults ${faults}`);
@@ -89,7 +97,7 @@ describe('exactly-once under injected failures', () => {
   }
 
   it('AT_LEAST_ONCE, parallelism 3: lost 0, duplicates reported', async () => {
-    const faults = faultPlan(SEEDS[0] + 100);
+    const faults = faultPlan(SEEDS[0] + 100, FAULT_SPREAD);
     const { result, out } = await run('at-least-once', 3, faults);
     assert.equal(result.restarts, 5, `all five faults fired (${faults})`);
     const c = compareWithFaultFree(out, COUNT, KEYS);

@@ -2,15 +2,19 @@
 // seeded random order.
 import { prng } from './prng.js';
 
-/** Five faults of every kind, at random points, in a random order of attempts. */
-export function faultPlan(seed: number): string {
+/**
+ * Five faults of every kind, at random points, in a random order of attempts. map@N and exit@N
+ * fall within the first `spread` records after a checkpoint: a job that reads fewer records per
+ * second scales it with its rate, so each fault lands at the same moment of its attempt.
+ */
+export function faultPlan(seed: number, spread = 100_000): string {
   const r = prng(seed);
   const faults = [
     // Every fault comes after a completed checkpoint of its attempt (map and exit count from
     // the first notify-complete; snapshot and commit fail the second barrier), so each next
     // attempt has a checkpoint to restore.
-    `map@${1 + Math.floor(r() * 100_000)}`,
-    `exit@${1 + Math.floor(r() * 100_000)}`,
+    `map@${1 + Math.floor(r() * spread)}`,
+    `exit@${1 + Math.floor(r() * spread)}`,
     'snapshot@2',
     'restore@0',
     'commit@2',

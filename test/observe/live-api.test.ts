@@ -20,7 +20,9 @@ import { cliPath, fixture } from '../helpers/paths.js';
 
 const KEYS = 40;
 const QUIET_AFTER = 4000;
-const COUNT = 32_000; // 8 s at RATE: the checks start 2 s in (QUIET_AFTER + RATE records), 6 s of room before the job ends
+// 6 s at RATE: the scrapes start once a checkpoint completed and take 3 s (the sampler ticks once a
+// second); the queries wait for QUIET_AFTER + RATE records (2 s in): 2 s of room before the job ends.
+const COUNT = 24_000;
 const RATE = 4000;
 // The LMDB case only queries state: 3 s of records past the point it waits for are room enough.
 const LMDB_COUNT = QUIET_AFTER + 4 * RATE;
@@ -131,6 +133,11 @@ async function countPast(s: Started, n: number): Promise<void> {
   }
 }
 
+/** Waits until the job has completed a checkpoint (read from the REST API). */
+async function checkpointed(s: Started): Promise<void> {
+  while ((await json(`${s.url}jobs/${s.jid}/checkpoints`)).counts.completed < 1) await sleep(100);
+}
+
 /** The count the job committed last for each key (the collect sink keeps committed records only). */
 function committedCounts(result: JobResult): Map<string, number> {
   const last = new Map<string, number>();
@@ -164,15 +171,16 @@ describe('dashboard server: REST, /metrics, queryable state, safety', () => {
       const s = await start('heap');
       dirs.push(s.dir);
 
-      // -- /metrics during the run: four scrapes about a second apart.
-      await sleep(1500);
+      // -- /metrics during the run: four scrapes a second apart (one sample each), from the first
+      // completed checkpoint on (a start-up slowed by a loaded machine is waited out, not guessed).
+      await checkpointed(s);
       const scrapes: Map<string, Map<string, number>>[] = [];
       for (let k = 0; k < 4; k++) {
+        if (k > 0) await sleep(1000);
         const r = await http(`${s.url}metrics`);
         assert.equal(r.status, 200);
         assert.match(r.body, /# TYPE eddy_operator_numRecordsIn gauge/);
         scrapes.push(parseProm(r.body));
-        await sleep(1000);
       }
       for (const [k, scrape] of scrapes.entries()) {
         for (const [op, p] of Object.entries(SUBTASKS)) {
