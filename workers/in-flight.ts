@@ -11,14 +11,14 @@
  *     without consuming them. The task processes those frames afterwards as usual; they are
  *     stored only so that a restore replays them.
  * A snapshot taken part-way through delivering a record frame (see record-batch.ts) starts its
- * channel's input state with the records of that frame not yet delivered.
+ * channel's input state with that frame and the index of its first record not yet delivered.
  * So each channel's input state is: rest of the frame being delivered ++ recorded ++ replay
  * left ++ ring [readPos, cut). With the producer's output state (what it had not yet written
  * to the ring at its cut, captured by TaskOutput.overtakeAll) that is exactly the stream
  * between this task's snapshot and the barrier, each byte once.
  */
 import type { OwnedFrame, RingConsumer } from '../core/channel/ring.js';
-import type { ChannelFrames, TaskChannelState } from '../core/checkpoint/channel-state.js';
+import type { ChannelFrames, StoredFrame, TaskChannelState } from '../core/checkpoint/channel-state.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
 import type { RecordBatch } from './record-batch.js';
 import { wallNow } from '../core/channel/time-account.js';
@@ -71,9 +71,11 @@ export class ReplayChannel implements FrameSource {
   }
 
   copyCurrent(): OwnedFrame {
-    // A copy all its own: the capture's input payloads move to the writer thread.
+    // A copy all its own: the capture's input payloads move to the writer thread. Not
+    // payload.slice(): restored payloads are Buffers (msgpackr's bins), whose slice is a view
+    // of the restored file, so the encoder had to copy it again.
     const f = this.current!;
-    return { type: f.type, flags: f.flags, payload: f.payload.slice() };
+    return { type: f.type, flags: f.flags, payload: new Uint8Array(f.payload) };
   }
 
   /** Copies of the frames not yet consumed, the current one included (each payload a buffer of its own). */
@@ -81,7 +83,7 @@ export class ReplayChannel implements FrameSource {
     if (this.current !== undefined) out.push(this.copyCurrent());
     for (let k = this.next; k < this.frames.length; k++) {
       const f = this.frames[k];
-      out.push({ type: f.type, flags: f.flags, payload: f.payload.slice() });
+      out.push({ type: f.type, flags: f.flags, payload: new Uint8Array(f.payload) });
     }
   }
 }
@@ -97,7 +99,7 @@ export interface InputChannelId {
 export class InFlightCapture {
   /** 1 while channel i's barrier is not located: data frames consumed on it are recorded. */
   readonly recording: Uint8Array;
-  private readonly inputs: OwnedFrame[][];
+  private readonly inputs: StoredFrame[][];
   private outputs: ChannelFrames[] = [];
   /** The input watermark valve at the snapshot, restored before any replayed frame. */
   valve: ValveState | undefined;

@@ -1,5 +1,5 @@
 /**
- * Record frames into the chain: decode a frame (freeing its ring space), then deliver it in
+ * Record frames into the chain: decode a frame (then free its ring space), then deliver it in
  * chunks of at most DELIVERY_CHUNK records and about CHUNK_BUDGET_MS, leaving it part-way when
  * the loop says something should not wait for the rest (see record-batch.ts for what a frame
  * left part-way means to a snapshot). Hot path: nothing here allocates per record.
@@ -37,10 +37,12 @@ export class RecordDelivery {
 
   /** A record frame of channel i: decoded, then delivered (see `deliver`). */
   deliverFrame(i: number, ch: FrameSource): void {
-    const decoded = this.decoder.decode(ch.payload());
+    const payload = ch.payload();
+    const decoded = this.decoder.decode(payload);
+    const flags = ch.frameFlags;
+    if ((flags & RECORDS_FLAG_TIMESTAMPS) === 0) this.batch.load(i, decoded, undefined, flags, payload);
+    else this.batch.load(i, decoded[0] as unknown[], decoded[1] as number[], flags, payload);
     ch.release();
-    if ((ch.frameFlags & RECORDS_FLAG_TIMESTAMPS) === 0) this.batch.load(i, decoded, undefined);
-    else this.batch.load(i, decoded[0] as unknown[], decoded[1] as number[]);
     this.deliver();
   }
 

@@ -105,8 +105,8 @@ export function redistribute(channels: StoredChannel[], route: RecordRoute, subt
         if (ts !== undefined) stamps.push(ts[k]);
       }
       if (records.length === 0) continue;
-      // The encoder reuses its buffer: each frame keeps a copy.
-      out.push({ type: FRAME_RECORDS, flags: f.flags, payload: encoder.encode(timed ? [records, stamps] : records).slice() });
+      // The encoder reuses its buffer: each frame keeps a copy (not Buffer.slice, which is a view).
+      out.push({ type: FRAME_RECORDS, flags: f.flags, payload: new Uint8Array(encoder.encode(timed ? [records, stamps] : records)) });
     }
   }
   return out;

@@ -3,7 +3,7 @@
  * ChannelStateWriter): the data frames its barrier overtook. One msgpackr message per task,
  * written only when there is such data:
  *
- *   [ 1,                                               format version
+ *   [ 2,                                               format version (1 is read too)
  *     [[channel, edge, producerSubtask, frames], …],   input state: frames this task had
  *                                                      received but not processed at its snapshot
  *     [[channel, edge, consumerSubtask, frames], …],   output state: frames it had produced
@@ -11,18 +11,36 @@
  *     [wm[], idle[], ended[], last] | null ]           the input watermark valve at the snapshot
  *   frames = [[type, flags, payload], …]               records / watermark frames, exactly as
  *                                                      the ring carried them (no re-encoding)
+ *   or a frame [type, flags, payload, skip]            (version 2) a records frame of which the
+ *                                                      first `skip` records (0 < skip < its count)
+ *                                                      are not in-flight data: the frame a task was
+ *                                                      part-way through delivering at its snapshot
+ *                                                      (workers/record-batch.ts), stored as it came
+ *                                                      instead of re-encoding its rest on the loop
+ *
+ * A restore turns a frame with `skip` into a records frame of its remaining records (encoded
+ * then, once), so everything after decoding sees plain frames. Version 1 has no `skip`.
  *
  * `channel` is the index among the task's input channels (or output channels); with the edge
  * and the peer subtask it must match the restoring deployment, which is checked on restore.
  */
 import { Packr, Unpackr } from 'msgpackr';
+import { BatchDecoder, BatchEncoder } from '../channel/codec.js';
+import { FRAME_RECORDS, RECORDS_FLAG_TIMESTAMPS } from '../channel/layout.js';
 import type { OwnedFrame } from '../channel/ring.js';
 import { EddyError } from '../failure.js';
 import { arrayHeaderSize, writeArrayHeader } from '../msgpack-write.js';
 import { ownsWholeBuffer } from './owned-bytes.js';
 import type { ValveState } from '../time/watermark-valve.js';
 
-export const CHANNEL_STATE_VERSION = 1;
+export const CHANNEL_STATE_VERSION = 2;
+/** The oldest version this eddy still restores. */
+const OLDEST_VERSION = 1;
+
+/** A stored frame: with `skip` (records frames only), its first `skip` records are not part of it. */
+export interface StoredFrame extends OwnedFrame {
+  skip?: number;
+}
 
 /** One channel's in-flight frames. */
 export interface ChannelFrames {
@@ -31,7 +49,8 @@ export interface ChannelFrames {
   edge: number;
   /** The subtask at the other end: the producer of an input, the consumer of an output. */
   peer: number;
-  frames: OwnedFrame[];
+  /** Encoded as they are; decoded, none has a `skip`. */
+  frames: StoredFrame[];
 }
 
 export interface TaskChannelState {
@@ -73,6 +92,7 @@ export function encodeChannelStateParts(s: TaskChannelState): Uint8Array[] {
       for (const f of c.frames)
         size +=
           1 +
+          (f.skip ? uintSize(f.skip) : 0) +
           uintSize(f.type) +
           uintSize(f.flags) +
           binSize(f.payload.length) +
@@ -91,10 +111,11 @@ export function encodeChannelStateParts(s: TaskChannelState): Uint8Array[] {
       w.uint(c.peer);
       w.array(c.frames.length);
       for (const f of c.frames) {
-        w.array(3);
+        w.array(f.skip ? 4 : 3);
         w.uint(f.type);
         w.uint(f.flags);
         w.bin(f.payload, list === inputs && byReference(f.payload));
+        if (f.skip) w.uint(f.skip);
       }
     }
   }
@@ -188,7 +209,9 @@ export function decodeChannelState(bytes: Uint8Array, where: string): TaskChanne
     throw corrupt(`it does not decode (${(err as Error).message})`);
   }
   if (!Array.isArray(msg) || msg.length !== 4) throw corrupt('not a channel-state message');
-  if (msg[0] !== CHANNEL_STATE_VERSION) throw corrupt(`format version ${JSON.stringify(msg[0])}, this eddy reads ${CHANNEL_STATE_VERSION}`);
+  const version = msg[0];
+  if (typeof version !== 'number' || version < OLDEST_VERSION || version > CHANNEL_STATE_VERSION || !Number.isInteger(version))
+    throw corrupt(`format version ${JSON.stringify(version)}, this eddy reads ${OLDEST_VERSION} to ${CHANNEL_STATE_VERSION}`);
   const list = (v: unknown): ChannelFrames[] => {
     if (!Array.isArray(v)) throw corrupt('channel list is not an array');
     return v.map((e: unknown) => {
@@ -196,7 +219,9 @@ export function decodeChannelState(bytes: Uint8Array, where: string): TaskChanne
       const frames = (e[3] as unknown[]).map((f) => {
         if (!Array.isArray(f) || typeof f[0] !== 'number' || typeof f[1] !== 'number' || !(f[2] instanceof Uint8Array))
           throw corrupt('bad frame');
-        return { type: f[0], flags: f[1], payload: f[2] };
+        if (f.length === 3) return { type: f[0], flags: f[1], payload: f[2] };
+        if (f.length !== 4 || version < 2) throw corrupt('bad frame');
+        return restOf(f[0], f[1], f[2], f[3], corrupt);
       });
       return { channel: Number(e[0]), edge: Number(e[1]), peer: Number(e[2]), frames };
     });
@@ -214,4 +239,30 @@ export function decodeChannelState(bytes: Uint8Array, where: string): TaskChanne
     throw corrupt('bad watermark valve');
   const valve: ValveState = { wm: v[0] as number[], idle: v[1] as number[], ended: v[2] as number[], last: v[3] };
   return { inputs: list(msg[1]), outputs: list(msg[2]), valve };
+}
+
+let restCodec: { decoder: BatchDecoder; encoder: BatchEncoder } | undefined;
+
+/** A stored frame with `skip` as a records frame of its remaining records (at a restore). */
+function restOf(type: number, flags: number, payload: Uint8Array, skip: unknown, corrupt: (why: string) => EddyError): OwnedFrame {
+  if (type !== FRAME_RECORDS) throw corrupt(`a frame of type ${type} has records to skip`);
+  restCodec ??= { decoder: new BatchDecoder(), encoder: new BatchEncoder() };
+  let decoded: unknown[];
+  try {
+    decoded = restCodec.decoder.decode(payload);
+  } catch (err) {
+    throw corrupt(`a records frame does not decode (${(err as Error).message})`);
+  }
+  const stamped = (flags & RECORDS_FLAG_TIMESTAMPS) !== 0;
+  const batch = stamped && Array.isArray(decoded) ? decoded : undefined;
+  const records: unknown = stamped ? batch?.[0] : decoded;
+  const stamps: unknown = batch?.[1];
+  if (!Array.isArray(records) || (stamped && (!Array.isArray(stamps) || stamps.length !== records.length)))
+    throw corrupt('a records frame is not a batch of records');
+  if (typeof skip !== 'number' || !Number.isInteger(skip) || skip <= 0 || skip >= records.length)
+    throw corrupt(`${JSON.stringify(skip)} records to skip of a frame of ${records.length}`);
+  const rest = records.slice(skip);
+  const bytes = restCodec.encoder.encode(stamped ? [rest, (stamps as unknown[]).slice(skip)] : rest);
+  // A copy: the encoder returns a Buffer view of its own memory, and Buffer.slice is a view too.
+  return { type, flags, payload: new Uint8Array(bytes) };
 }
