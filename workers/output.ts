@@ -132,8 +132,8 @@ export class Channel {
   /** A record frame: into the ring if nothing waits before it and it fits, else pending (a copy). */
   private readonly send = (flags: number, bytes: Uint8Array, limit: number): void => {
     if (this.pending.length === 0 && this.producer.tryWrite(FRAME_RECORDS, flags, bytes)) return;
-    // The encoder reuses its buffer: a frame that has to wait needs its own copy.
-    this.pending.push({ type: FRAME_RECORDS, flags, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0, cutFor: limit });
+    // The encoder's bytes stay valid (codec.ts), so a frame that has to wait keeps them as they are.
+    this.pending.push({ type: FRAME_RECORDS, flags, payload: bytes, count: 0, a: 0, b: 0, c: 0, cutFor: limit });
   };
 
   /** Sets batchLimit from the consumer's soft capacity (if any) and the bytes a record took last. */
@@ -205,7 +205,7 @@ export class Channel {
     const records = (timed ? decoded[0] : decoded) as unknown[];
     const frames: PendingFrame[] = [];
     this.cut(records, timed ? (decoded[1] as number[]) : undefined, 0, records.length, limit, (flags, bytes) =>
-      frames.push({ type: FRAME_RECORDS, flags, payload: bytes.slice(), count: 0, a: 0, b: 0, c: 0, cutFor: limit }),
+      frames.push({ type: FRAME_RECORDS, flags, payload: bytes, count: 0, a: 0, b: 0, c: 0, cutFor: limit }),
     );
     this.pending.splice(0, 1, ...frames);
     return true;

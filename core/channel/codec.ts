@@ -15,7 +15,11 @@ import { Packr, Unpackr } from 'msgpackr';
 export class BatchEncoder {
   private readonly packr = new Packr({ useRecords: true, structuredClone: false });
 
-  /** The returned bytes are only valid until the next encode (msgpackr reuses its buffer). */
+  /**
+   * The returned bytes are a view of msgpackr's output buffer. msgpackr never writes over bytes
+   * it has returned (the next pack continues after them, or in a new buffer), so the view stays
+   * valid; it does keep that buffer alive while it is held.
+   */
   encode(records: readonly unknown[]): Uint8Array {
     return this.packr.pack(records);
   }

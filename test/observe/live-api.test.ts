@@ -173,14 +173,33 @@ describe('dashboard server: REST, /metrics, queryable state, safety', () => {
 
       // -- /metrics during the run: four scrapes a second apart (one sample each), from the first
       // completed checkpoint on (a start-up slowed by a loaded machine is waited out, not guessed).
+      // The sampler publishes a subtask's time accounts once a second, so the first scrape is
+      // the first in which every subtask has a sampled second.
       await checkpointed(s);
+      const accounted = (scrape: Map<string, Map<string, number>>): boolean =>
+        Object.entries(SUBTASKS).every(([op, p]) =>
+          Array.from({ length: p }, (_, st) => labels(op, st)).every(
+            (l) =>
+              (scrape.get('eddy_operator_busyTimeMsPerSecond')?.get(l) ?? 0) +
+                (scrape.get('eddy_operator_idleTimeMsPerSecond')?.get(l) ?? 0) +
+                (scrape.get('eddy_operator_backPressuredTimeMsPerSecond')?.get(l) ?? 0) >
+              0,
+          ),
+        );
       const scrapes: Map<string, Map<string, number>>[] = [];
-      for (let k = 0; k < 4; k++) {
-        if (k > 0) await sleep(1000);
+      const deadline = Date.now() + 30_000;
+      while (scrapes.length < 4) {
+        if (scrapes.length > 0) await sleep(1000);
         const r = await http(`${s.url}metrics`);
         assert.equal(r.status, 200);
         assert.match(r.body, /# TYPE eddy_operator_numRecordsIn gauge/);
-        scrapes.push(parseProm(r.body));
+        const scrape = parseProm(r.body);
+        if (scrapes.length === 0 && !accounted(scrape)) {
+          assert.ok(Date.now() < deadline, 'no sampled second of every subtask within 30 s of the first checkpoint');
+          await sleep(100);
+          continue;
+        }
+        scrapes.push(scrape);
       }
       for (const [k, scrape] of scrapes.entries()) {
         for (const [op, p] of Object.entries(SUBTASKS)) {
