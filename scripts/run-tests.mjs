@@ -1,21 +1,30 @@
 #!/usr/bin/env node
-// Runs every compiled test: dist/test/**/*.test.js, one file at a time.
+// Runs every compiled test: dist/test/**/*.test.js, one `node --test FILE` process per file.
 //
-// Node 20's `node --test` does not expand globs itself, so we find the files here. Tests spawn
-// worker threads and the CI machine has 2 cores, hence --test-concurrency=1.
+// The machine has 2 cores and the tests start worker threads. Files whose header says
+// `// test-lane: pair` (not timing-sensitive) run two at a time first; then every other file
+// runs alone, as all of them did before (scripts/test-lanes.mjs says why and how to mark one).
+// A file that runs alone streams its output as it comes; a file of the pair phase prints its
+// output whole when it ends, so two files never interleave. A combined summary ends the run,
+// and the exit status is non-zero if any file failed.
 //
 //   node scripts/run-tests.mjs                     all tests
 //   node scripts/run-tests.mjs cli checkpoint      only files whose path contains "cli" or "checkpoint"
-//   node scripts/run-tests.mjs --test-name-pattern=ring   extra flags go to node --test
+//   node scripts/run-tests.mjs --test-name-pattern=ring   extra flags go to each node --test
+//   EDDY_TEST_SERIAL=1 node scripts/run-tests.mjs  every file alone, one at a time
 //
 // EDDY_SOAK=1 (longer test variants) reaches the tests through the inherited environment.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { phases } from './test-lanes.mjs';
+import { COUNTS, addTotals, emptyTotals } from './tap-totals.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const testDir = join(root, 'dist', 'test');
+/** How long the tests of a file get to end after SIGINT / SIGTERM before their process group is killed. */
+const STOP_GRACE_MS = 10_000;
 
 function findTests(dir) {
   let entries;
@@ -52,21 +61,103 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...flags, ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: process.env,
-});
+let plan;
+try {
+  plan = phases(files, { serial: process.env.EDDY_TEST_SERIAL === '1' });
+} catch (err) {
+  console.error(`run-tests: ${err.message}`);
+  process.exit(1);
+}
 
-// Ctrl-C reaches the child through the terminal's process group: just wait for it to end.
-// A SIGTERM sent to this process alone (a CI timeout) is passed on.
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => child.kill('SIGTERM'));
+// Output goes through a pipe so that the summary can count it; the reporter stays the one
+// `node --test` would pick for this terminal (spec on a TTY, TAP otherwise).
+const reporter = process.stdout.isTTY && !flags.some((f) => f.startsWith('--test-reporter')) ? ['--test-reporter=spec'] : [];
+const running = new Set();
+let stopping = null;
 
-child.on('exit', (code, signal) => {
-  if (signal) {
-    console.error(`run-tests: node --test was killed by ${signal}`);
-    process.exit(1);
+/** Runs one file; `live` streams its output, else it is printed whole at the end. */
+function runFile(file, lane, live) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    if (live) process.stdout.write(`# run-tests: ${file} (${lane})\n`);
+    // Its own process group, so that a stop reaches the servers and `eddy` processes the tests start.
+    const child = spawn(process.execPath, ['--test', ...reporter, ...flags, file], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+      detached: true,
+    });
+    running.add(child);
+    if (stopping !== null) signalGroup(child, stopping);
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (b) => {
+      out.push(b);
+      if (live) process.stdout.write(b);
+    });
+    child.stderr.on('data', (b) => {
+      err.push(b);
+      if (live) process.stderr.write(b);
+    });
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const ok = code === 0;
+      const end = ok ? `ok in ${seconds} s` : `FAILED (${signal ?? `exit ${code}`}) in ${seconds} s`;
+      if (live) process.stdout.write(`# run-tests: ${file} ${end}\n`);
+      else {
+        process.stdout.write(`# run-tests: ${file} (${lane}, beside another) ${end}\n`);
+        process.stdout.write(Buffer.concat(out));
+        process.stderr.write(Buffer.concat(err));
+      }
+      resolve({ file, ok, output: Buffer.concat(out).toString('utf8') });
+    });
+  });
+}
+
+/** Runs the files of one phase, `width` at a time, in order. */
+async function runPhase({ width, files: queue }, results) {
+  const lane = width > 1 ? 'pair' : 'alone';
+  const live = width === 1 || queue.length === 1;
+  let next = 0;
+  const worker = async () => {
+    while (next < queue.length && stopping === null) results.push(await runFile(queue[next++], lane, live));
+  };
+  await Promise.all(Array.from({ length: Math.min(width, queue.length) }, worker));
+}
+
+function signalGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch (err) {
+    if (err.code !== 'ESRCH') throw err;
   }
-  process.exit(code ?? 1);
-});
+}
+
+// Ctrl-C (SIGINT from the terminal) and SIGTERM (a CI timeout) stop every running file's process
+// group and start no further file; what has not ended after STOP_GRACE_MS is killed.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (stopping !== null) return;
+    stopping = signal;
+    console.error(`run-tests: ${signal}: stopping ${running.size} running test file(s)`);
+    for (const child of running) signalGroup(child, signal);
+    setTimeout(() => {
+      for (const child of running) signalGroup(child, 'SIGKILL');
+    }, STOP_GRACE_MS).unref();
+  });
+}
+
+const started = Date.now();
+const results = [];
+for (const phase of plan) await runPhase(phase, results);
+
+const totals = emptyTotals();
+for (const r of results) addTotals(totals, r.output);
+const failed = results.filter((r) => !r.ok);
+const widths = plan.map((p) => `${p.files.length} ${p.width > 1 ? 'in the pair phase' : 'alone'}`).join(', ');
+console.log(`# run-tests: ${results.length} of ${files.length} files (${widths}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+for (const c of COUNTS) console.log(`# ${c} ${totals[c]}`);
+for (const r of failed) console.log(`# run-tests: failed: ${r.file}`);
+if (stopping !== null) console.log(`# run-tests: stopped by ${stopping}`);
+process.exit(failed.length > 0 || stopping !== null || results.length < files.length ? 1 : 0);

@@ -1,3 +1,4 @@
+// test-lane: pair
 // The mode-against-mode CPU probe (bench/mode-cpu.ts): /proc texts parsed, threads summed into
 // their groups, runs paired by round. Expectations are worked out by hand from the inputs; the
 // last test reads real counters of a worker thread that sleeps a known number of times.

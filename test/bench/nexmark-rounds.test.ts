@@ -1,3 +1,4 @@
+// test-lane: pair
 // The Nexmark bench in paired rounds: the order its runs are made in, and how the report and
 // the targets fold the rounds. The judged figure is the median of per-round ratios (SQL over
 // the DataStream run of the same round, exactly-once over the same round's run without

@@ -1,3 +1,4 @@
+// test-lane: pair
 /** `--rows`: a suite's rows whose name holds every comma-separated word. */
 import test from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * BatchEncoder / BatchDecoder: round trips of arbitrary JSON-like batches and of batches of
  * repeated object shapes (the records extension), decoded from where a consumer really finds

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A randomized model test of re-dealing stored in-flight data at another parallelism: random
  * old producer and consumer parallelism, new consumer parallelism, edge kind (hash or

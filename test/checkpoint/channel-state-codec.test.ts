@@ -1,3 +1,4 @@
+// test-lane: pair
 // The channel-state encoder writes msgpack itself (one buffer of exactly the message's size,
 // each payload copied once): its bytes must be exactly what msgpackr, an independent encoder,
 // makes of the same message, at every size boundary of the forms it writes (integers, arrays,

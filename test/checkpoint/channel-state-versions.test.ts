@@ -1,3 +1,4 @@
+// test-lane: pair
 // Channel-state format versions (core/checkpoint/channel-state.ts): version 1 stores the frame a
 // task was part-way through delivering as a records frame of its remaining records; version 2
 // stores that frame as it came, with the index of its first undelivered record ([type, flags,

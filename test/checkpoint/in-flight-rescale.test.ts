@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Which in-flight data of an unaligned checkpoint restores into the job as it runs now, and
  * the one-line refusals where it cannot be right: the plan built on the main thread from the

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A randomized model test of what an unaligned checkpoint captures, on the real pieces (rings,
  * the producer's Channel with its pending queue, the consumer's InputGate, the barrier handler,

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A failure caused by a record names where the record came from (issue 12): when a map chained
  * to a file source throws on one line, every attempt's failure line — and JobResult.exceptions

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Issue 12, jobs that load and flags that name paths: a job in any folder imports 'eddy'
  * (.ts, .mts, .js, .mjs), a TypeScript syntax error names file, line, column and message, a

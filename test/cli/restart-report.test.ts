@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A failure that ends an attempt is printed when it happens (issue 12): with --restart
  * fixed:N, a map that throws on one record gives N + 1 lines `attempt K failed: [CODE]

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * What a worker thread writes to stdout or stderr (the print sink, console.log or
  * console.error in a user function) is out before eddy reports the job finished and exits

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Sources.jsonLines and Sources.csv: the invalid-line policies (fail, skip, dead letter) and
 // exactly-once of the good records across injected failures; gzip input rewinding exactly.
 // Every expectation comes from a plain line split of the file written here (offsets, line

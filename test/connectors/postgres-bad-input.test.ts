@@ -1,3 +1,4 @@
+// test-lane: pair
 // Bad input to the PostgreSQL connectors, through the eddy command: a connection string naming
 // a database that does not exist, a server that is not there, a missing table, a server with
 // prepared transactions disabled, a source table without its xid8 column. Each is answered

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Every name exported from 'eddy' (core/index.ts) has a TSDoc comment, and so does every
 // member a user reaches through it: the methods and properties of exported classes and
 // interfaces, and every source and sink of `Sources` / `Sinks`. Checked with the TypeScript

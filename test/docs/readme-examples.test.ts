@@ -1,3 +1,4 @@
+// test-lane: pair
 // Every complete job in README.md runs.
 //
 // THE CONVENTION (follow it when you add a job to the README):

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Every TypeScript and JavaScript source is formatted by prettier (.prettierrc.json: 140
 // columns, single quotes, trailing commas), so a diff shows what changed and not how someone
 // wrapped a line. When this fails, run `npm run format` and commit the result.

@@ -1,3 +1,4 @@
+// test-lane: pair
 // The layout rule: "a newcomer follows one record from source to sink by reading the folder
 // names; lower folders never import higher ones". This test reads every TypeScript source under
 // core/ and workers/ (TypeScript's own import scanner: `import`, `import type`, `export … from`

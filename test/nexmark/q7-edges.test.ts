@@ -1,3 +1,4 @@
+// test-lane: pair
 // Nexmark q7 (the DataStream job) on hand-written bids at window edges, against the plain
 // reference written from q7's SQL (test/helpers/nexmark-reference.ts). A bid exactly on a
 // window's end is a candidate of two windows: it joins the window before only if its price is

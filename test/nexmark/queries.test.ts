@@ -1,3 +1,4 @@
+// test-lane: pair
 // Every Nexmark query job against a plain reference written here from the query's SQL (maps
 // and loops over the same generated events; no eddy window or join code), compared exactly
 // with the committed output at parallelism 1 and 3. Where a query's SQL result is an updating

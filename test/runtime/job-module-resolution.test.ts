@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A job module outside this package gets eddy's resolve hook in every thread that loads it,
  * and from then on every module that thread resolves makes a round trip to the hook thread.

@@ -1,3 +1,4 @@
+// test-lane: pair
 // The README's example: a TypeScript job module (loaded through tsx) counts the words of the
 // example text; its committed output equals a count made here without the engine.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Word count across worker threads equals an independent single-threaded count, at several
 // parallelisms (2 and 4; EDDY_SOAK=1 adds 1: checkpoint/exactly-once keeps a keyed job at 1), and
 // every key is counted by exactly one subtask.

@@ -1,3 +1,4 @@
+// test-lane: pair
 // The exact changes emitted for scripted inputs, as Flink's GroupAggFunction and rank functions
 // emit them: no update when the aggregate did not change, -U/+U when it did, -D when a group's
 // last row goes (and over inserts only, MIN/MAX from one kept value); re-ranked rows updated

@@ -1,3 +1,4 @@
+// test-lane: pair
 // A non-windowed GROUP BY with every aggregate and the four regular joins, fed random inserts,
 // updates and deletes (changelog-inputs.ts), written to the JSON-lines changelog sink: after
 // every checkpoint the table the committed files describe equals a reference computed here,

@@ -1,3 +1,4 @@
+// test-lane: pair
 // The changelog sinks' contract, on the writers directly: what an upsert and a retract-mode
 // JSON-lines sink commit and what the reader materializes from it (also as of a checkpoint and
 // for a job without checkpoints), which sinks say they take updates, and the one-line errors.

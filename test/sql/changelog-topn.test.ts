@@ -1,3 +1,4 @@
+// test-lane: pair
 // Top-N (ROW_NUMBER() OVER (PARTITION BY cat ORDER BY amount DESC, id) <= 3) over random append
 // and changelog input, with and without the row number: the table the emitted changelog
 // materializes equals the top 3 of each partition computed here by sorting the final input

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Every Nexmark query's SQL (examples/nexmark-sql, nexmark's own text with only the WITH
 // clauses changed) at parallelism 3 against the plain reference of test/helpers/nexmark-reference.ts
 // on the same events: the reference test/nexmark/queries.test.ts holds the DataStream jobs

@@ -1,3 +1,4 @@
+// test-lane: pair
 // The shell's pure parts: a changelog applied to the materialized table (checked against a
 // multiset reference built here from the changes), a frame that fits the terminal, and
 // statements cut at `;` outside strings and comments.

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * The planner's changelog nodes end to end: a non-windowed GROUP BY, a regular LEFT JOIN and a
  * Top-N, each written by SQL into an upsert file sink (PRIMARY KEY … NOT ENFORCED); the table

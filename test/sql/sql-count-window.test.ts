@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Window aggregates of COUNT(*)s only by at most one group column keep a number per window and
  * key, and take the group value from the key (aggregate.ts, counting): the group value must come

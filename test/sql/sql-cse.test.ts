@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Common subexpressions in a calc (codegen.ts `shared`): an expression written more than once
  * in one generated function is computed once per record. The rows must be those of evaluating

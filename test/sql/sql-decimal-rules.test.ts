@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * DECIMAL arithmetic as Flink computes it, beyond multiplication: the result types of + - / %,
  * SUM and AVG (LogicalTypeMerging's rules, written out here), values exact and rounded HALF_UP

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * DECIMAL after Flink's rules: a literal's precision and scale as written, a product's type
  * (LogicalTypeMerging: precision p1 + p2 + 1, scale s1 + s2, capped at 38 keeping a scale of at

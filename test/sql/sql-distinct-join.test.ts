@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * The window-distinct-join fusion (core/sql/window-distinct-join.ts): a window join of two window
  * aggregates without aggregate calls (Nexmark q8's persons and sellers) on one group column each

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Bad SQL gets one line with the line and column, what is wrong or expected, and a code
  * (SQL_INVALID, UNSUPPORTED); through the CLI that is one line on stderr without a stack.

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Calc fusion and sub-plan reuse in the SQL planner. The scan's computed columns, a view's WHERE
  * and projection and the query's own become ONE operator whose generated function is run here

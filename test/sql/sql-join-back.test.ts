@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * The join-back fusion (core/sql/join-back.ts): a window aggregate joined back with an
  * aggregate over it grouped by the window (Nexmark q5's shape) runs as one keyed operator. The

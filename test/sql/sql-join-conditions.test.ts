@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Every conjunct of a join's ON (and of a comma join's WHERE) is either used by the join or
  * checked on its rows: one query per join branch (window join of TUMBLE TVFs, interval join,

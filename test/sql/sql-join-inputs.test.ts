@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A regular join takes an append-only input as plain rows and a changelog input as changes
  * (`{ kind, row }`), and tells them apart per side from the plan. Taking one for the other

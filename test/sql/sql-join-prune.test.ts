@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Columns pruned below joins (join-prune.ts): each side of a join keeps only the columns its
  * conditions and the query over it read. EXPLAIN shows what each side keeps; one SQL job at

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A regular join's append-only side goes in as its plain rows: the side's calc is one operator
  * emitting the rows it builds (no `+I` change wrapped around each), and a second reader of the

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Filters pushed below joins and a HAVING fused with its select list, run as one SQL job at
  * parallelism 2 over two JSON-lines tables with NULLs in the join keys and the filtered

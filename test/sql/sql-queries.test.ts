@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * SQL queries planned and run on a known input file, at parallelism 3 (1 and 3 with EDDY_SOAK=1); each result is
  * compared with a reference computed here from SQL's semantics (Flink's window TVFs: windows

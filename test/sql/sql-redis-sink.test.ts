@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * A SQL table over a real Redis server (redis-server on 127.0.0.1, random port): INSERT INTO
  * it writes one stream entry per row, fields named as the columns, exactly-once; the entries

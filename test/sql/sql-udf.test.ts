@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * User-defined scalar functions: CREATE FUNCTION naming a JavaScript module (an ES module and a
  * CommonJS one, resolved from the SQL file's folder) runs in the workers at parallelism 1 and 3

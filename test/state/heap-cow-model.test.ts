@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * The heap backend's copy-on-write snapshots against a model: seeded random
  * sequences of get / put / remove / mutate-in-place on value, list and map state, with

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Per-entry copy-on-write of the heap backend's numeric tables (core/state/heap/numeric-slots.ts)
  * against a model: seeded random puts and removes on several number-keyed tables across key

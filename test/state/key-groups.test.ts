@@ -1,3 +1,4 @@
+// test-lane: pair
 // keyGroupFor masks for a power-of-two max parallelism instead of taking `%`: the result must
 // be the key group `hash mod maxParallelism` for every key and every max parallelism, and every
 // key group must own its keys at any parallelism.

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Append-only deltas of list state in the heap backend's incremental snapshots. Random
  * sequences of appends, updates, clears and removes of list state, with checkpoints confirmed,

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Full LMDB snapshots convert each LMDB key's stored key to msgpack from its bytes
  * (packStoredKey) instead of decoding it: the bytes must decode, with a plain msgpack decoder,

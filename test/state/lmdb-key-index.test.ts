@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * The LMDB cache's key → slot lookup (core/state/lmdb/key-index.ts): random adds, moves and
  * removals over number keys that collide in the open-addressing table (removal shifts runs

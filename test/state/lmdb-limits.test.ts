@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * The LMDB backend at its limits: state far larger than the cache budget runs correctly (every
  * key's final count checked; peak RSS printed), and a disk that fills up fails the task with

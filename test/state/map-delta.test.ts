@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Entry-by-entry deltas of map state in the heap backend's incremental snapshots (and so of
  * timers, which are map entries under a reserved key). Random puts, removes, clears and whole

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Keyed and operator state snapshots: whatever the old and new parallelism, restored state is
  * exactly the state at the snapshot, each key in the subtask its key group says; operator lists

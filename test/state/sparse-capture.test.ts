@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * The heap backend's background capture of Map tables: key groups that hold nothing take no
  * event-loop turn (a busy task gets turns only between chunks of a frame, and 128 mostly empty

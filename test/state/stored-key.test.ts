@@ -1,3 +1,4 @@
+// test-lane: pair
 // A composite key's stored form is its JSON text (keyed-store.ts: state maps, snapshots and
 // the LMDB key codec all hold it), so the hand-written text for all-number keys must equal
 // JSON.stringify exactly, for every double: -0, 1e21 and beyond, tiny and fractional values;

@@ -1,3 +1,4 @@
+// test-lane: pair
 // The heap write log (core/state/heap/write-log.ts): numbers logged, not marked, per
 // generation; past its bound a generation stops logging and the next checkpoint is full.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Watermarks and idleness down a chain that forks (a tree of operators in one task), on the
 // task's clock alone: each branch gets what reaches its root, a timestamp assigner stops
 // upstream watermarks on its own branch only, an operator that holds watermarks sends them on

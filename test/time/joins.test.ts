@@ -1,3 +1,4 @@
+// test-lane: pair
 // Interval and window joins of two event-time streams equal the pairs computed here by brute force.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

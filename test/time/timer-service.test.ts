@@ -1,3 +1,4 @@
+// test-lane: pair
 // The keyed timer service against a model: random registrations, deletions and watermarks over
 // a few keys (5 and '5' among them) and namespaces fire exactly the timers the model says, once
 // each, in time order — through its in-memory "known set" cache and after restores that

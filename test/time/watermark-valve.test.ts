@@ -1,3 +1,4 @@
+// test-lane: pair
 // The input watermark valve and the timer heap, as pure logic: the valve's output is checked
 // against the minimum over active channels computed here for random event sequences; the
 // heap pops in time order whatever the push order.

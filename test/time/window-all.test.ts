@@ -1,3 +1,4 @@
+// test-lane: pair
 // windowAll / countWindowAll (Flink's AllWindowedStream): windows over the whole stream on one
 // subtask. The global top 3 pages of each window and count-window sums equal plain
 // references; a non-keyed window refuses parallelism > 1. Lateness, the late side output and
