@@ -135,10 +135,14 @@ function signalGroup(child, signal) {
 }
 
 // Ctrl-C (SIGINT from the terminal) and SIGTERM (a CI timeout) stop every running file's process
-// group and start no further file; what has not ended after STOP_GRACE_MS is killed.
+// group and start no further file; what has not ended after STOP_GRACE_MS, or at a second
+// signal, is killed.
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    if (stopping !== null) return;
+    if (stopping !== null) {
+      for (const child of running) signalGroup(child, 'SIGKILL');
+      return;
+    }
     stopping = signal;
     console.error(`run-tests: ${signal}: stopping ${running.size} running test file(s)`);
     for (const child of running) signalGroup(child, signal);
@@ -160,4 +164,5 @@ console.log(`# run-tests: ${results.length} of ${files.length} files (${widths})
 for (const c of COUNTS) console.log(`# ${c} ${totals[c]}`);
 for (const r of failed) console.log(`# run-tests: failed: ${r.file}`);
 if (stopping !== null) console.log(`# run-tests: stopped by ${stopping}`);
-process.exit(failed.length > 0 || stopping !== null || results.length < files.length ? 1 : 0);
+// exitCode, not exit(): the output written above reaches a slow reader before the process ends.
+process.exitCode = failed.length > 0 || stopping !== null || results.length < files.length ? 1 : 0;
