@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Bad command lines are answered with one clear line on stderr and a non-zero exit, before any
  * job is loaded. The first part spawns the built CLI; the second checks the parser in process.

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Problems that only the engine can see (the job module, its arguments, its input, its graph)
  * reach the user as one line `eddy: [CODE] ...` naming the culprit, with exit code 1. Plus the

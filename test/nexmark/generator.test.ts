@@ -1,3 +1,4 @@
+// test-lane: pair
 // The Nexmark generator against the specification worked out here, independently of its code:
 // ids, foreign keys and timestamps from the formulas of nexmark's GeneratorConfig and model
 // generators, and the random fields from a java.util.Random written again in this file with

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Each restart strategy's decisions for a scripted sequence of failure times, against values
 // worked out by hand (the clock and the jitter's random source are injected).
 import test, { describe } from 'node:test';

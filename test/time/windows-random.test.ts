@@ -1,3 +1,4 @@
+// test-lane: pair
 // Randomized windows against Flink's documented semantics (WindowOperator, MergingWindowSet,
 // EventTimeTrigger), written out here without eddy's assigners or merging code:
 //

@@ -1,3 +1,4 @@
+// test-lane: pair
 // Event-time windows over generated out-of-order events: the engine's results (reduce,
 // aggregate, process; tumbling, sliding, session; with and without allowed lateness) and its
 // late side output equal a reference computed here, record by record, with Flink's rules:
