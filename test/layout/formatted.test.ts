@@ -1,4 +1,4 @@
-// test-lane: pair
+// test-lane: alone
 // Every TypeScript and JavaScript source is formatted by prettier (.prettierrc.json: 140
 // columns, single quotes, trailing commas), so a diff shows what changed and not how someone
 // wrapped a line. When this fails, run `npm run format` and commit the result.
