@@ -197,7 +197,7 @@ export function modeLabel(m: BackpressureMode): string {
   return m.unaligned ? `${m.mode} unaligned` : m.mode;
 }
 
-function runOptions(m: BackpressureMode, ringCapacity: number, o: BackpressureOptions): RunOptions {
+export function runOptions(m: BackpressureMode, ringCapacity: number, o: BackpressureOptions): RunOptions {
   return {
     parallelism: o.parallelism,
     mode: m.mode,

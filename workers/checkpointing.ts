@@ -9,6 +9,7 @@
  *   SINK_STATE    sealed sink transactions not yet committed: { id, subtask, handles }
  */
 import { CheckpointStorage, type HandedOff, type StateFileWrite } from '../core/checkpoint/storage.js';
+import { TaskFile, taskFileName } from '../core/checkpoint/task-file.js';
 import { wallNow } from '../core/channel/time-account.js';
 import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../core/checkpoint/coordinator.js';
 import type { TaskTailLeg } from '../core/checkpoint/checkpoint-stats.js';
@@ -74,6 +75,15 @@ interface Captured {
   phases: Pick<CheckpointPhases, 'channelWaitMs' | 'encodeMs' | 'writeMs' | 'writeIoMs' | 'files' | TaskTailLeg>;
   /** Files handed to the writer thread: the ack goes before they are durable, with their notice ports. */
   handedOff: HandedOff[];
+  /** Every piece of state this task writes for the checkpoint, one file (see task-file.ts). */
+  file: TaskFile;
+  /** Keyed snapshots' releases (an LMDB read transaction, a pooled buffer): run once the file is written or given up. */
+  releases: (() => void)[];
+}
+
+/** Runs the keyed snapshots' releases once: their bytes are written, or will not be. */
+function releaseSnapshots(c: Captured): void {
+  for (const r of c.releases.splice(0)) r();
 }
 
 /** Moves leg `k` of `c` to `wallAt` (ms after the trigger) if that is later: each leg is when the last of its steps ended. */
@@ -184,7 +194,20 @@ export class TaskCheckpointer {
    * transactions that a resume must re-commit.
    */
   capture(id: number, kind: SnapshotKind, triggeredAt: number, finished = false): Captured {
-    const c: Captured = { id, kind, keyed: new Map(), operator: new Map(), sealing: new Map(), triggeredAt, phases: {}, handedOff: [] };
+    const v = this.task.vertex;
+    const file = new TaskFile(id, taskFileName(v.id, fileSafe(v.name), this.task.spec.subtask));
+    const c: Captured = {
+      id,
+      kind,
+      keyed: new Map(),
+      operator: new Map(),
+      sealing: new Map(),
+      triggeredAt,
+      phases: {},
+      handedOff: [],
+      file,
+      releases: [],
+    };
     for (const n of this.task.nodes) {
       if (n.node.uid === undefined) continue;
       if (n.reader) {
@@ -234,6 +257,8 @@ export class TaskCheckpointer {
     const earlier = [...this.unwritten];
     const p = Promise.all([this.write(c), this.writeInFlight(c)])
       .then(async ([acks, channels]) => {
+        // Every piece is in: the task's one file for this checkpoint, one fsync.
+        await this.writeTaskFile(c);
         if (earlier.length > 0) await Promise.allSettled(earlier);
         const gcMs = startWindow && gcPauseWithin(startWindow.from, startWindow.to);
         // A task that wrote no file had every file durable here.
@@ -255,25 +280,19 @@ export class TaskCheckpointer {
         // A failed write declines here (the coordinator waits for its notice until then).
         await Promise.all(c.handedOff.map((h) => h.written));
       })
-      .catch(
-        (err) =>
-          void (
-            err instanceof InFlightAborted ||
-            this.decline(
-              c.id,
-              err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed',
-              err,
-            )
-          ),
-      );
+      .catch((err) => {
+        releaseSnapshots(c);
+        if (err instanceof InFlightAborted) return;
+        this.decline(c.id, err instanceof EddyError && err.code === 'SINK_FAILED' ? 'sink-prepare-failed' : 'snapshot-write-failed', err);
+      });
     this.inFlight.add(p);
     this.moved = true;
     void p.finally(() => this.inFlight.delete(p));
   }
 
   /**
-   * Unaligned: once every input's barrier is located, the task's in-flight data goes to one
-   * file (none when there was nothing in flight). The ack waits for it like for any state.
+   * Unaligned: once every input's barrier is located, the task's in-flight data becomes a piece
+   * of its file (none when there was nothing in flight). The ack waits for it like for any state.
    */
   private async writeInFlight(c: Captured): Promise<ChannelStateHandle | undefined> {
     if (c.inFlight === undefined) return undefined;
@@ -292,7 +311,7 @@ export class TaskCheckpointer {
     const parts = encodeChannelStateParts(state);
     c.phases.encodeMs = performance.now() - encodeStart;
     reached(c, 'encodedAtMs');
-    const file = await this.writeFile(c, `${fileSafe(v.name)}-${subtask}-channels.bin`, parts, true);
+    const file = c.file.add(parts, true);
     return { vertexId: v.id, vertex: v.name, subtask, parallelism: v.parallelism, file, bytes, edges };
   }
 
@@ -309,42 +328,40 @@ export class TaskCheckpointer {
   }
 
   /**
-   * One state file of checkpoint `c`, timed: the longest write is the checkpoint's `writeMs` here.
-   * `transfer`: the data is this checkpoint's own copy and may move to the writer thread.
+   * Writes checkpoint `c`'s task file once every piece is in it (none: no file), timed as the
+   * checkpoint's `writeMs`. With a writer thread it is handed over and durable later: the
+   * coordinator hears of it from there (see persist).
    */
-  private async writeFile(
-    c: Captured,
-    name: string,
-    data: Uint8Array | Uint8Array[],
-    transfer = false,
-    crc32?: number,
-  ): Promise<StateFileHandle> {
+  private async writeTaskFile(c: Captured): Promise<void> {
+    const f = c.file;
+    if (f.pieces.length === 0) return void releaseSnapshots(c);
     const start = performance.now();
     const timing: StateFileWrite['timing'] & object = {};
-    const how = { transfer, timing, crc32 };
-    if (this.storage!.writesOffLoop(data, how)) {
-      // Durable later, on the writer thread: the coordinator hears of it from there (see persist).
-      const h = this.storage!.handOffStateFile(c.id, name, data, how);
+    c.phases.files = 1;
+    if (this.storage!.writesTaskFilesOffLoop) {
+      const h = this.storage!.handOffTaskFile(f, { timing });
       c.handedOff.push(h);
       this.unwritten.add(h.written);
-      void h.written.then(
-        () => {
-          this.unwritten.delete(h.written);
+      void h.written
+        .then(
           // Reaches the ack only if the reply came before it (else the writer's notice has these).
-          this.noteWrite(c, start, timing);
-        },
-        () => this.unwritten.delete(h.written),
-      );
-      c.phases.files = (c.phases.files ?? 0) + 1;
+          () => this.noteWrite(c, start, timing),
+          () => {},
+        )
+        .finally(() => {
+          this.unwritten.delete(h.written);
+          releaseSnapshots(c);
+        });
       reached(c, 'writtenAtMs');
-      return h.handle;
+      return;
     }
-    const writing = this.storage!.writeStateFile(c.id, name, data, how);
-    const handle = await this.loopBound(writing);
-    c.phases.files = (c.phases.files ?? 0) + 1;
+    try {
+      await this.loopBound(this.storage!.writeTaskFile(f, { timing }));
+    } finally {
+      releaseSnapshots(c);
+    }
     reached(c, 'writtenAtMs');
     this.noteWrite(c, start, timing);
-    return handle;
   }
 
   /** A write of `c` begun at `start` (performance.now) has ended: its time, and the writer's marks if it had one. */
@@ -396,18 +413,15 @@ export class TaskCheckpointer {
       n.operatorState.list<SealedTransaction>(SINK_STATE, 'union').update(list);
       c.operator.set(n, snapshotOperatorState(n.operatorState));
     }
-    // Files are written concurrently: their fsyncs overlap instead of queueing.
+    // Keyed snapshots finish concurrently; each piece goes into the task file as it comes.
     const acks = await Promise.all(
       this.task.nodes
         .filter((n) => n.node.uid !== undefined && (c.keyed.has(n) || c.operator.has(n)))
         .map(async (n) => {
           const ack: SubtaskAck = { uid: n.uid, parallelism, subtask };
-          const base = `${fileSafe(n.uid)}-${subtask}`;
           const op = c.operator.get(n);
-          const [keyed, opFile] = await Promise.all([
-            this.writeKeyed(c, n, base),
-            op ? this.writeFile(c, `${base}-operator.bin`, op, true) : undefined,
-          ]);
+          const opFile = op ? c.file.add(op, true) : undefined;
+          const keyed = await this.writeKeyed(c, n);
           if (keyed) ack.keyed = keyed;
           if (opFile) ack.operator = opFile;
           return ack;
@@ -417,33 +431,28 @@ export class TaskCheckpointer {
   }
 
   /**
-   * Finishes a keyed snapshot and writes it: a full one as a new base, a delta appended to
-   * its base's chain (a delta with no change adds no file). Empty full state writes no file:
-   * each file costs an fsync, and most operators hold none.
+   * Finishes a keyed snapshot and adds it to the task file: a full one as a new base, a delta
+   * appended to its base's chain (a delta with no change adds no piece). Empty full state adds
+   * no piece, as most operators hold none.
    */
-  private async writeKeyed(c: Captured, n: NodeRuntime, fileBase: string): Promise<KeyedStateHandle | undefined> {
+  private async writeKeyed(c: Captured, n: NodeRuntime): Promise<KeyedStateHandle | undefined> {
     const k = c.keyed.get(n);
     if (!k) return undefined;
     const snap = await this.loopBound(k.job.run());
     reached(c, 'capturedAtMs');
+    // The bytes stay the snapshot's until the file is written (an LMDB delta is read in place).
+    if (snap.release) c.releases.push(snap.release);
     // The heap backend's snapshot bytes are a fresh buffer no one else holds: they may move to
     // the writer thread. An LMDB delta stays referenced (merged into the next one).
-    const transfer = n.keyed!.backend === 'heap';
+    const owned = n.keyed!.backend === 'heap';
     let handle: KeyedStateHandle | undefined;
-    try {
-      if (k.base === undefined || snap.rebased === true) {
-        if (snap.index.length > 0) {
-          const file = await this.writeFile(c, `${fileBase}-keyed.bin`, snap.data, transfer, snap.crc32);
-          handle = { file, keyGroups: snap.keyGroups, index: snap.index };
-        }
-      } else if (snap.index.length === 0) {
-        handle = k.base;
-      } else {
-        const file = await this.writeFile(c, `${fileBase}-keyed-delta.bin`, snap.data, transfer, snap.crc32);
-        handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
-      }
-    } finally {
-      snap.release?.();
+    if (k.base === undefined || snap.rebased === true) {
+      if (snap.index.length > 0) handle = { file: c.file.add(snap.data, owned, snap.crc32), keyGroups: snap.keyGroups, index: snap.index };
+    } else if (snap.index.length === 0) {
+      handle = k.base;
+    } else {
+      const file = c.file.add(snap.data, owned, snap.crc32);
+      handle = { ...k.base, deltas: [...(k.base.deltas ?? []), { file, index: snap.index }] };
     }
     let w = this.written.get(n);
     if (!w) this.written.set(n, (w = new Map()));

@@ -13,6 +13,7 @@
 import { countsTowardFailureLimit, describeDecline, isRoutine, type CheckpointDecline, type CheckpointDeclineCode } from './decline.js';
 import {
   PENDING_CHECKSUM,
+  pieceKey,
   type ChannelStateHandle,
   type CheckpointMetadata,
   type KeyedStateHandle,
@@ -138,8 +139,9 @@ interface Pending {
   unaligned: boolean;
   channels: ChannelStateHandle[];
   /**
-   * Files acknowledged while still being written on a task's writer thread (checksum
-   * PENDING_CHECKSUM), by name: the checkpoint completes only once each one's FileDurable came.
+   * Pieces acknowledged while their file was still being written on a task's writer thread
+   * (checksum PENDING_CHECKSUM), by pieceKey: the checkpoint completes only once each one's
+   * FileDurable came.
    */
   awaiting: Map<string, StateFileHandle>;
   /** When the last FileDurable was taken (wall clock). */
@@ -317,7 +319,7 @@ export class CheckpointCoordinator {
     p.lastAckAt = wallNow();
     p.acks.push(...acks);
     if (channels) p.channels.push(channels);
-    for (const h of handlesOf(acks, channels)) if (h.checksum === PENDING_CHECKSUM) p.awaiting.set(h.file, h);
+    for (const h of handlesOf(acks, channels)) if (h.checksum === PENDING_CHECKSUM) p.awaiting.set(pieceKey(h.file, h.offset), h);
     if (phases) mergePhases(p.phases, phases, phases.runQueue === undefined ? undefined : p.runQueueAtTrigger?.get(phases.runQueue.tid));
     this.completeIfAllIn(p);
   }
@@ -335,12 +337,18 @@ export class CheckpointCoordinator {
     ph.syncedAtMs = Math.max(ph.syncedAtMs ?? 0, n.syncedAt - p.timestamp);
     ph.writeIoMs = Math.max(ph.writeIoMs ?? 0, n.syncedAt - n.tookAt);
     ph.writeMs = Math.max(ph.writeMs ?? 0, now - n.handedAt);
-    const h = p.awaiting.get(n.file);
-    // Not awaited: the task took the writer's reply before it acknowledged, so the ack had it all.
-    if (h === undefined) return;
-    p.awaiting.delete(n.file);
+    let taken = false;
+    for (const piece of n.pieces) {
+      const key = pieceKey(n.file, piece.offset);
+      const h = p.awaiting.get(key);
+      // Not awaited: the task took the writer's reply before it acknowledged, so the ack had it all.
+      if (h === undefined) continue;
+      p.awaiting.delete(key);
+      h.checksum = piece.checksum;
+      taken = true;
+    }
+    if (!taken) return;
     p.lastDurableAt = now;
-    h.checksum = n.checksum;
     this.completeIfAllIn(p);
   }
 

@@ -7,11 +7,18 @@
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Writes all of `data` to a new file and fsyncs it before closing. */
-export async function writeAndSync(path: string, data: Uint8Array | string, flag: 'w' | 'wx', mode = 0o666): Promise<void> {
+/** Writes all of `data` (parts: one after the other) to a new file and fsyncs it before closing. */
+export async function writeAndSync(
+  path: string,
+  data: Uint8Array | string | readonly Uint8Array[],
+  flag: 'w' | 'wx',
+  mode = 0o666,
+): Promise<void> {
   const fh = await open(path, flag, mode);
   try {
-    await fh.writeFile(data);
+    // Each writeFile writes all it is given from the current position: no joined copy of the parts.
+    if (Array.isArray(data)) for (const part of data as readonly Uint8Array[]) await fh.writeFile(part);
+    else await fh.writeFile(data as Uint8Array | string);
     await fh.sync();
   } finally {
     await fh.close();

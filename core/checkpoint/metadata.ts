@@ -18,18 +18,33 @@ import type { KeyGroupIndex } from '../state/snapshot-format.js';
 import { checksumOf, isSupportedChecksum } from './checksum.js';
 
 /**
- * 2 only when the checkpoint holds in-flight data (`channels`): an older eddy then refuses it
- * instead of restoring it without that data. Everything else is written as 1.
+ * 3 when a handle names a piece of a task file (`offset`, see StateFileHandle): an older eddy,
+ * which would read the whole file as the piece, refuses it instead. 2 when the checkpoint holds
+ * in-flight data (`channels`) in whole files: an older eddy then refuses it instead of restoring
+ * it without that data. Everything else is written as 1.
  */
-export const METADATA_VERSION = 2;
+export const METADATA_VERSION = 3;
+const CHANNELS_VERSION = 2;
 const OLDEST_READABLE_VERSION = 1;
 
-/** One durable state file. */
+/**
+ * One durable piece of state: a whole file (checkpoints written before task files, savepoints),
+ * or with `offset` the `bytes` bytes at `offset` of a task file, which holds every piece a task
+ * wrote for one checkpoint one after the other (see core/checkpoint/task-file.ts). `bytes` and
+ * `checksum` are the piece's own.
+ */
 export interface StateFileHandle {
-  /** Relative to the checkpoint directory root, e.g. 'chk-3/count-1-keyed.bin'. */
+  /** Relative to the checkpoint directory root, e.g. 'chk-3/count-1-keyed.bin' or 'chk-3/2-count-1.bin'. */
   file: string;
   bytes: number;
   checksum: string;
+  /** Where the piece starts in `file`; absent: the piece is the whole file. */
+  offset?: number;
+}
+
+/** What names one piece among the pieces of all files: the file, and the piece's offset in it if it has one. */
+export function pieceKey(file: string, offset: number | undefined): string {
+  return offset === undefined ? file : `${file}@${offset}`;
 }
 
 /**
@@ -159,7 +174,11 @@ export function mapStateFiles(metadata: CheckpointMetadata, f: (h: StateFileHand
 
 export function encodeMetadata(metadata: CheckpointMetadata): string {
   const checksum = checksumOf(JSON.stringify(metadata));
-  const version = metadata.channels !== undefined && metadata.channels.length > 0 ? METADATA_VERSION : OLDEST_READABLE_VERSION;
+  const version = referencedFiles(metadata).some((h) => h.offset !== undefined)
+    ? METADATA_VERSION
+    : metadata.channels !== undefined && metadata.channels.length > 0
+      ? CHANNELS_VERSION
+      : OLDEST_READABLE_VERSION;
   return JSON.stringify({ version, checksum, body: metadata }, null, 2) + '\n';
 }
 
@@ -225,6 +244,7 @@ function handleError(h: unknown, what: string): string | undefined {
   if (!isObject(h) || typeof h.file !== 'string' || !isCount(h.bytes) || !isSupportedChecksum(h.checksum)) {
     return `${what} is not a state file handle {file, bytes, checksum}`;
   }
+  if (h.offset !== undefined && !isCount(h.offset)) return `${what} has an offset that is not a byte count`;
   return undefined;
 }
 

@@ -3,7 +3,9 @@
  *
  *   <target>/savepoint-<id>-<time>/_metadata          kind 'savepoint', handles relative to
  *                                                     this directory
- *   <target>/savepoint-<id>-<time>/<state files>       the checkpoint's files, verified while copied
+ *   <target>/savepoint-<id>-<time>/<state files>       the checkpoint's state, verified while copied:
+ *                                                     a file per piece (no offsets), whether the
+ *                                                     checkpoint had task files or not
  *
  * A savepoint is self-contained (it refers to nothing outside its directory), full, and in the
  * canonical per-key-group format, so any backend restores it at any parallelism; nothing in
@@ -40,8 +42,10 @@ export async function writeSavepoint(storage: CheckpointStorage, metadata: Check
   const copies: Promise<void>[] = [];
   const copied = mapStateFiles(metadata, (h) => {
     // chk-7/count-0-keyed.bin → chk-7-count-0-keyed.bin: unique even when a handle (a delta
-    // chain) spans several checkpoints' directories.
-    const name = h.file.replace(/[/\\]/g, '-');
+    // chain) spans several checkpoints' directories. A piece of a task file becomes a file of
+    // its own (chk-7/2-count-0.bin at 512 → chk-7-2-count-0.bin-at-512), so the savepoint
+    // holds only what it refers to.
+    const name = h.file.replace(/[/\\]/g, '-') + (h.offset === undefined ? '' : `-at-${h.offset}`);
     copies.push(
       storage.readStateFile(h).then(async (data) => {
         // The bytes were verified against h.checksum; the copy's checksum is the same.

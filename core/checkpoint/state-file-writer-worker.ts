@@ -1,7 +1,8 @@
 /**
  * The state-file writer thread (see state-file-writer.ts): each request is one state file,
  * written with synchronous calls — create the temporary name, write, fsync, close, rename —
- * and answered once, with the checksum of the bytes written or the error. Requests already
+ * and answered once, with the checksum of the bytes written (one per piece of a task file) or
+ * the error. Requests already
  * queued are taken as one batch: every file written first, then each fsync'd and renamed, so
  * the first fsync's journal commit carries the others' data and theirs cost little (a task's
  * in-flight data and its operator state arrive together). Each file is still fsync'd before
@@ -15,7 +16,7 @@ import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:wor
 import { helperReplies } from '../helper-reply.js';
 import { announceThread } from '../thread-roles.js';
 import { checksumOfParts } from './checksum.js';
-import type { FileDurable, ReadyRequest, WriteReply, WriteRequest } from './state-file-writer.js';
+import type { FileDurable, PieceChecksum, ReadyRequest, WriteReply, WriteRequest } from './state-file-writer.js';
 
 const port = parentPort!;
 const reply = helperReplies();
@@ -38,7 +39,7 @@ port.on('message', (first: WriteRequest | ReadyRequest) => {
   ) {
     // A readiness ping (readyStateFileWriter): the warm-up ran before any message was taken.
     if (!('parts' in m)) {
-      reply({ job: m.job, checksum: '', ioMs: 0, tookAt: 0, syncedAt: 0, thread: threadId } satisfies WriteReply);
+      reply({ job: m.job, checksums: [], ioMs: 0, tookAt: 0, syncedAt: 0, thread: threadId } satisfies WriteReply);
       continue;
     }
     const o: Open = { m, start: performance.now(), fd: -1 };
@@ -48,19 +49,29 @@ port.on('message', (first: WriteRequest | ReadyRequest) => {
     if (!attempt(o, () => syncAndRename(o))) continue;
     const end = performance.now();
     const origin = performance.timeOrigin;
-    const checksum = checksumOfParts(o.m.parts);
+    const checksums = checksumsOf(o.m);
     const tookAt = origin + o.start;
     const syncedAt = origin + end;
     // The main thread first: it completes the checkpoint on this, while the reply waits for the
     // task's loop to come round (see FileDurable).
     const d = o.m.durable;
     if (d) {
-      d.port.postMessage({ file: d.file, checksum, handedAt: d.handedAt, tookAt, syncedAt } satisfies FileDurable);
+      d.port.postMessage({ file: d.file, pieces: checksums, handedAt: d.handedAt, tookAt, syncedAt } satisfies FileDurable);
       d.port.close();
     }
-    reply({ job: o.m.job, checksum, ioMs: end - o.start, tookAt, syncedAt, thread: threadId } satisfies WriteReply);
+    reply({ job: o.m.job, checksums, ioMs: end - o.start, tookAt, syncedAt, thread: threadId } satisfies WriteReply);
   }
 });
+
+/** One checksum per piece of the request (one for a file written whole). */
+function checksumsOf(m: WriteRequest): PieceChecksum[] {
+  if (m.pieces === undefined) return [{ checksum: checksumOfParts(m.parts) }];
+  let first = 0;
+  return m.pieces.map((p) => {
+    const checksum = checksumOfParts(m.parts.slice(first, (first += p.parts)));
+    return { offset: p.offset, checksum };
+  });
+}
 
 function write(o: Open): void {
   // Not durable here: chk-N's own entry is synced by the coordinator before `_latest`.

@@ -7,11 +7,12 @@
  * Here the writer thread runs the whole chain with synchronous calls and the task gets one
  * reply: the checksum, or the error as data (the task declines the checkpoint with it).
  *
- * Two writer threads per task thread (WRITER_LANES), and a file goes to one with no write in
- * it: a task's files of one checkpoint (its keyed or operator state and its in-flight data)
- * come within a millisecond of each other, and on one thread the second waited for the first
- * one's fsync (10 ms under load), where two fsyncs at once share the journal commit (two 60 KB
- * files on this ext4 under load: p50 1.1-2.1 ms on two threads, 1.9-6.9 ms on one). No port has to
+ * A task writes one file per checkpoint (its task file, see task-file.ts: every piece of its
+ * state one after the other, so one fsync), and the file's checksums are taken here, one per
+ * piece. Two writer threads per task thread (WRITER_LANES), and a file goes to one with no write
+ * in it: a task's file of one checkpoint may still be syncing when the next is handed over, and
+ * two fsyncs at once share the journal commit (two 60 KB files on this ext4 under load: p50
+ * 1.1-2.1 ms on two threads, 1.9-6.9 ms on one). No port has to
  * be handed across threads at deployment. Data the caller owns is transferred, not copied. A
  * thread holds the process open only while a write is in it; if it dies, the writes in it fail
  * and the next write starts another.
@@ -30,6 +31,11 @@ export interface WriteRequest {
   /** The file's bytes: these parts one after the other. */
   parts: Uint8Array[];
   /**
+   * How many of `parts` each piece takes, in order, and where it starts in the file (absent: one
+   * piece, the whole file, named without an offset). Each piece gets its own checksum.
+   */
+  pieces?: FilePiece[];
+  /**
    * Where the file's durability is announced, besides the reply (see FileDurable): a port whose
    * other end is on the main thread, so the checkpoint completes without the task's loop coming
    * round to take the reply. Closed after its one notice, or without one if the write failed.
@@ -37,14 +43,27 @@ export interface WriteRequest {
   durable?: { port: MessagePort; file: string; handedAt: number };
 }
 
+/** One piece of a file written in pieces: its parts among the request's, and its offset in the file. */
+export interface FilePiece {
+  parts: number;
+  offset: number;
+}
+
+/** A piece's checksum, and its offset when the file was written in pieces (see pieceKey). */
+export interface PieceChecksum {
+  offset?: number;
+  checksum: string;
+}
+
 /**
  * Posted on a write's `durable` port once the file is fsync'd and renamed (never on failure:
- * the task declines then, from its reply). `file` is the handle's name (chk-N/…); the times are
+ * the task declines then, from its reply). `file` is the handles' name (chk-N/…); the times are
  * as in WriteDone.
  */
 export interface FileDurable {
   file: string;
-  checksum: string;
+  /** One per piece (one for a file written whole). */
+  pieces: PieceChecksum[];
   /** When the task handed the file over (wall clock). */
   handedAt: number;
   tookAt: number;
@@ -56,9 +75,9 @@ export interface ReadyRequest {
   job: number;
 }
 
-/** The file's checksum, the thread's time on it, when (timeOrigin + now) it took the file and had it fsync'd and renamed, and which writer thread (its threadId). */
+/** The file's checksums (one per piece), the thread's time on it, when (timeOrigin + now) it took the file and had it fsync'd and renamed, and which writer thread (its threadId). */
 export interface WriteDone {
-  checksum: string;
+  checksums: PieceChecksum[];
   ioMs: number;
   tookAt: number;
   syncedAt: number;
@@ -77,7 +96,7 @@ export class StateFileWriteError extends Error {
   }
 }
 
-/** Writer threads per task thread: a task writes at most two files at once (state, and in-flight data). */
+/** Writer threads per task thread: a task's file of one checkpoint may overlap the next one's. */
 export const WRITER_LANES = 2;
 
 const lanes = Array.from({ length: WRITER_LANES }, () =>
@@ -122,25 +141,35 @@ export async function readyStateFileWriter(): Promise<void> {
 
 /**
  * Writes `parts` (one after the other) to `tmp`, fsyncs it and renames it to `final`, on the
- * writer thread; resolves with the checksum of what was written and the time the thread spent
- * on it (`ioMs`: the rest of the wait is the queue and the reply reaching the caller's loop).
- * With `transfer` the parts' buffers move to the writer thread (the caller must own all of
- * them and not read them again). `durable` (moved to the writer thread) gets a FileDurable
- * named `file` once the file is durable, before the reply is posted.
+ * writer thread; resolves with the checksums of what was written (one per piece of `pieces`, or
+ * one of the whole) and the time the thread spent on it (`ioMs`: the rest of the wait is the
+ * queue and the reply reaching the caller's loop). The buffers in `transfer` move to the writer
+ * thread (the caller must own them and not read them again); other parts are copied there, or
+ * read in place if shared. `durable` (moved to the writer thread) gets a FileDurable named
+ * `file` once the file is durable, before the reply is posted.
  */
 export async function writeOnWriterThread(
   dir: string,
   tmp: string,
   final: string,
   parts: Uint8Array[],
-  transfer: boolean,
+  transfer: readonly Uint8Array[],
   durable?: { port: MessagePort; file: string },
+  pieces?: FilePiece[],
 ): Promise<WriteDone> {
   const thread = idlestWriter();
   const { job, reply } = thread.open();
-  const moved: TransferListItem[] = transfer ? buffersOf(parts) : [];
+  const moved: TransferListItem[] = buffersOf(transfer);
   if (durable) moved.push(durable.port);
-  const request: WriteRequest = { job, dir, tmp, final, parts, ...(durable ? { durable: { ...durable, handedAt: wallNow() } } : {}) };
+  const request: WriteRequest = {
+    job,
+    dir,
+    tmp,
+    final,
+    parts,
+    ...(pieces ? { pieces } : {}),
+    ...(durable ? { durable: { ...durable, handedAt: wallNow() } } : {}),
+  };
   thread.post(request, moved.length > 0 ? moved : undefined, true);
   const r = await reply;
   if (r.error !== undefined) throw new StateFileWriteError(r.error, r.errno);

@@ -8,6 +8,10 @@
  *                                   _metadata: a newest checkpoint whose _metadata went missing
  *                                   is then refused instead of silently skipped
  *
+ * A task writes one state file per checkpoint since task files (`<vertex id>-<vertex>-<subtask>.bin`,
+ * every piece of its state one after the other, handles with offsets: see task-file.ts); a
+ * checkpoint written before them has a file per piece, and reads the same way.
+ *
  * Every write goes to a temporary name, is fsync'd, renamed, and the directory fsync'd, so a
  * crash at any point leaves either the old state or the new one, never a torn file under a
  * final name. For the tasks' state files the directory fsync is made once per checkpoint, by
@@ -19,12 +23,13 @@
  * goes first, so a half-deleted checkpoint is merely incomplete, never a complete one with
  * files missing.
  */
-import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { MessageChannel, threadId, type MessagePort } from 'node:worker_threads';
 import { EddyError } from '../failure.js';
-import { checksumFromCrc, checksumOf } from './checksum.js';
+import { checksumFromCrc, checksumOf, checksumOfParts } from './checksum.js';
 import { readyStateFileWriter, startStateFileWriter, writeOnWriterThread } from './state-file-writer.js';
+import type { TaskFile } from './task-file.js';
 import { ownsWholeBuffer } from './owned-bytes.js';
 import { errnoCode, mkdirDurable, pathExists, replaceDurably, syncDir, writeAndSync } from './fs-durable.js';
 import {
@@ -86,20 +91,26 @@ export interface StateFileWrite {
   timing?: { ioMs?: number; tookAt?: number; syncedAt?: number; thread?: number };
   /** The data's CRC-32, already taken off the record loop (where it was packed); else taken here. */
   crc32?: number;
-  /** Writer thread only: moved there, to get the file's FileDurable (see handOffStateFile). */
+  /** Writer thread only: moved there, to get the file's FileDurable (see handOffTaskFile). */
   durable?: MessagePort;
 }
 
 /**
- * A state file handed to the writer thread (handOffStateFile): its handle now, whose checksum
- * is PENDING_CHECKSUM until the write ends; the port on which the writer announces it durable
- * (FileDurable), for the main thread; and the write itself, which resolves with the complete
- * handle (and fills in `handle`'s checksum) or rejects with the failure.
+ * A task file handed to the writer thread (handOffTaskFile): its pieces' handles now, whose
+ * checksums are PENDING_CHECKSUM until the write ends; the port on which the writer announces
+ * the file durable (FileDurable), for the main thread; and the write itself, which resolves with
+ * the complete handles (filling in the checksums of `handles`) or rejects with the failure.
  */
 export interface HandedOff {
-  handle: StateFileHandle;
+  handles: StateFileHandle[];
   notices: MessagePort;
-  written: Promise<StateFileHandle>;
+  written: Promise<StateFileHandle[]>;
+}
+
+/** A piece of a file being written: its parts, and its CRC-32 if already taken. */
+interface PieceData {
+  parts: Uint8Array[];
+  crc32?: number;
 }
 
 export interface StorageOptions {
@@ -146,69 +157,90 @@ export class CheckpointStorage {
    * `data` may come in parts, the file being their bytes one after the other.
    */
   async writeStateFile(id: number, name: string, data: Uint8Array | Uint8Array[], how: StateFileWrite = {}): Promise<StateFileHandle> {
+    const parts = Array.isArray(data) ? data : [data];
+    // Counted before the write: transferred buffers are empty here after it.
+    const bytes = bytesOf(parts);
+    // Shared memory (a heap snapshot's pooled output) is read where it is, not transferred.
+    const transfer = this.writesOffLoop(data, how) ? (isShared(parts) ? [] : parts) : undefined;
+    const [checksum] = await this.writePieces(id, name, [{ parts, crc32: how.crc32 }], false, transfer, how);
+    return { file: `chk-${id}/${name}`, bytes, checksum };
+  }
+
+  /**
+   * Writes task file `f` (see task-file.ts) in one go, one fsync, on the writer thread if this
+   * storage has one, and fills in its pieces' checksums: resolves with their handles.
+   */
+  async writeTaskFile(f: TaskFile, how: StateFileWrite = {}): Promise<StateFileHandle[]> {
+    const transfer = this.writerThread ? f.forWriterThread() : undefined;
+    const checksums = await this.writePieces(f.id, f.name, f.pieces, true, transfer, how);
+    f.pieces.forEach((p, i) => (p.handle.checksum = checksums[i]));
+    return f.pieces.map((p) => p.handle);
+  }
+
+  /**
+   * Writes `pieces` one after the other to chk-`id`/`name` (temp name, fsync, rename) and returns
+   * their checksums. `transfer`: the parts that move to the writer thread, which writes the
+   * file; undefined: written here through async fs calls. `offsets`: the pieces are named by
+   * offset (a task file), else the one piece is the whole file.
+   */
+  private async writePieces(
+    id: number,
+    name: string,
+    pieces: readonly PieceData[],
+    offsets: boolean,
+    transfer: readonly Uint8Array[] | undefined,
+    how: StateFileWrite,
+  ): Promise<string[]> {
     checkId(id);
     checkName(name);
     const chkDir = this.checkpointDir(id);
     const final = join(chkDir, name);
     // Unique per process and thread: subtasks of one checkpoint write side by side.
     const tmp = join(chkDir, `.${name}.${process.pid}-${threadId}-${++tmpSeq}.tmp`);
-    const parts = Array.isArray(data) ? data : [data];
-    const bytes = parts.reduce((n, p) => n + p.byteLength, 0);
-    if (this.writesOffLoop(data, how)) {
+    const parts = pieces.flatMap((p) => p.parts);
+    if (transfer !== undefined) {
       try {
-        // Shared memory (a heap snapshot's pooled output) is read where it is, not transferred.
         const durable = how.durable && { port: how.durable, file: `chk-${id}/${name}` };
-        const { checksum, ioMs, tookAt, syncedAt, thread } = await writeOnWriterThread(
-          chkDir,
-          tmp,
-          final,
-          parts,
-          !isShared(parts),
-          durable,
-        );
-        if (how.timing) Object.assign(how.timing, { ioMs, tookAt, syncedAt, thread });
-        return { file: `chk-${id}/${name}`, bytes, checksum };
+        const done = await writeOnWriterThread(chkDir, tmp, final, parts, transfer, durable, offsets ? placed(pieces) : undefined);
+        if (how.timing) Object.assign(how.timing, { ioMs: done.ioMs, tookAt: done.tookAt, syncedAt: done.syncedAt, thread: done.thread });
+        return done.checksums.map((c) => c.checksum);
       } catch (err) {
         throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
       }
     }
-    const whole = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     try {
       // Not mkdirDurable: chk-N's own entry is synced by commitMetadata, before `_latest`.
       await mkdir(chkDir, { recursive: true });
-      await writeAndSync(tmp, whole, 'wx');
+      await writeAndSync(tmp, parts, 'wx');
       await rename(tmp, final);
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw fail(`writing state file ${final} of checkpoint ${id} failed`, err);
     }
-    return { file: `chk-${id}/${name}`, bytes, checksum: how.crc32 !== undefined ? checksumFromCrc(how.crc32) : checksumOf(whole) };
+    return pieces.map((p) => (p.crc32 !== undefined ? checksumFromCrc(p.crc32) : checksumOfParts(p.parts)));
   }
 
   /**
-   * Starts writing a state file on the writer thread (writesOffLoop must hold) and returns
+   * Starts writing task file `f` on the writer thread (this storage must have one) and returns
    * before it is durable (see HandedOff): the checkpoint's ack need not wait for the writer's
    * reply to come round this thread's loop; the main thread hears from the writer itself.
    */
-  handOffStateFile(id: number, name: string, data: Uint8Array | Uint8Array[], how: StateFileWrite): HandedOff {
-    if (!this.writesOffLoop(data, how)) throw new Error(`state file ${name} cannot be handed off: it is not written on the writer thread`);
+  handOffTaskFile(f: TaskFile, how: StateFileWrite): HandedOff {
+    if (!this.writerThread) throw new Error(`task file ${f.name} cannot be handed off: this storage has no writer thread`);
     const { port1, port2 } = new MessageChannel();
-    const bytes = (Array.isArray(data) ? data : [data]).reduce((n, p) => n + p.byteLength, 0);
-    const handle: StateFileHandle = { file: `chk-${id}/${name}`, bytes, checksum: PENDING_CHECKSUM };
-    const written = this.writeStateFile(id, name, data, { ...how, durable: port2 }).then(
-      (h) => {
-        handle.checksum = h.checksum;
-        return h;
-      },
-      (err) => {
-        // Refused before it reached the writer (which closes it otherwise): no notice will come.
-        port2.close();
-        throw err;
-      },
-    );
+    const written = this.writeTaskFile(f, { ...how, durable: port2 }).catch((err: unknown) => {
+      // Refused before it reached the writer (which closes it otherwise): no notice will come.
+      port2.close();
+      throw err;
+    });
     // Whoever hands off awaits it later: a failure before that is not unhandled.
     written.catch(() => {});
-    return { handle, notices: port1, written };
+    return { handles: f.pieces.map((p) => p.handle), notices: port1, written };
+  }
+
+  /** Whether task files are written on the writer thread (else each step waits for the caller's event loop). */
+  get writesTaskFilesOffLoop(): boolean {
+    return this.writerThread;
   }
 
   /**
@@ -333,9 +365,11 @@ export class CheckpointStorage {
       (s) => s.size,
       () => undefined,
     );
-    if (size === h.bytes) return undefined;
+    // A piece of a task file needs the file to reach its end; a whole file is exactly the piece.
+    const end = (h.offset ?? 0) + h.bytes;
+    if (h.offset === undefined ? size === h.bytes : size !== undefined && size >= end) return undefined;
     return fail(
-      `cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.bytes}`,
+      `cannot complete checkpoint ${id}: state file ${p} ${size === undefined ? 'is missing' : `has ${size} bytes`}, expected ${h.offset === undefined ? h.bytes : `at least ${end}`}`,
     );
   }
 
@@ -370,12 +404,16 @@ export class CheckpointStorage {
     return id;
   }
 
-  /** Read a state file back, verifying its length and checksum. */
+  /**
+   * Read a state file back, verifying its length and checksum: the whole file, or for a handle
+   * with an offset, that piece of a task file (task-file.ts). Either is refused in one line
+   * naming the file when it is missing, short or does not match its checksum.
+   */
   async readStateFile(handle: StateFileHandle): Promise<Uint8Array> {
     const path = this.pathOf(handle);
     let data: Buffer;
     try {
-      data = await readFile(path);
+      data = handle.offset === undefined ? await readFile(path) : await readPiece(path, handle.offset, handle.bytes);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
@@ -388,10 +426,12 @@ export class CheckpointStorage {
     }
     const actual = checksumOf(data);
     if (data.byteLength !== handle.bytes || actual !== handle.checksum) {
+      const where = handle.offset === undefined ? '' : ` at offset ${handle.offset}`;
+      const short = handle.offset !== undefined && data.byteLength < handle.bytes ? ' (the file ends before the piece does)' : '';
       throw new EddyError(
         'CHECKPOINT_CORRUPT',
-        `state file ${path} is corrupt: expected ${handle.bytes} bytes with checksum ${handle.checksum}, ` +
-          `actual ${data.byteLength} bytes with checksum ${actual}`,
+        `state file ${path}${where} is corrupt: expected ${handle.bytes} bytes with checksum ${handle.checksum}, ` +
+          `actual ${data.byteLength} bytes with checksum ${actual}${short}`,
       );
     }
     return data;
@@ -556,6 +596,23 @@ async function dropMetadata(chkDir: string): Promise<void> {
   if (had) await syncDir(chkDir);
 }
 
+/** The `bytes` bytes at `offset` of the file at `path`, or fewer where the file ends before them. */
+async function readPiece(path: string, offset: number, bytes: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const data = Buffer.allocUnsafe(bytes);
+    let got = 0;
+    while (got < bytes) {
+      const { bytesRead } = await fh.read(data, got, bytes - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return data.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** chk-N being opened (see CheckpointStorage.openCheckpoint): created, then its entry durable. */
 interface Opening {
   created: Promise<void>;
@@ -571,3 +628,15 @@ function settle(step: Promise<unknown>, describe: (err: unknown) => EddyError): 
 }
 
 const isShared = (parts: readonly Uint8Array[]) => parts.some((p) => p.buffer instanceof SharedArrayBuffer);
+
+const bytesOf = (parts: readonly Uint8Array[]) => parts.reduce((n, p) => n + p.byteLength, 0);
+
+/** Each piece's parts among all of them, and its offset in the file (the pieces one after the other). */
+function placed(pieces: readonly PieceData[]): { parts: number; offset: number }[] {
+  let at = 0;
+  return pieces.map((p) => {
+    const offset = at;
+    at += bytesOf(p.parts);
+    return { parts: p.parts.length, offset };
+  });
+}

@@ -1,7 +1,7 @@
 // Running the eddy CLI under faults: SIGKILL at random moments after a new checkpoint, then
 // `--resume latest` until the job finishes; and the one-line check for bad input.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, type CliExit as Exit } from './cli-run.js';
 import { prng } from './prng.js';
@@ -33,11 +33,18 @@ export async function newCheckpoint(dir: string, after: number): Promise<void> {
 export async function newInFlightCheckpoint(dir: string, after: number): Promise<number | undefined> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const id = completed(dir).find((n) => n > after && readdirSync(join(dir, `chk-${n}`)).some((f) => f.endsWith('-channels.bin')));
+    const id = completed(dir).find((n) => n > after && holdsInFlightData(dir, n));
     if (id !== undefined) return id;
     await new Promise((r) => setTimeout(r, 10));
   }
   return undefined;
+}
+
+/** Whether completed checkpoint `id`'s metadata lists in-flight data (its `channels`, as documented in metadata.ts). */
+function holdsInFlightData(dir: string, id: number): boolean {
+  const text = readFileSync(join(dir, `chk-${id}`, '_metadata'), 'utf8');
+  const channels = (JSON.parse(text) as { body: { channels?: unknown[] } }).body.channels;
+  return channels !== undefined && channels.length > 0;
 }
 
 export function latestCheckpoint(dir: string): number {
