@@ -1,6 +1,6 @@
 /**
- * One task built from its spec: the job plan rebuilt from the job module (and checked against
- * the main thread's), the node runtimes (node-runtime.ts: every operator's state stores, kept
+ * One task built from its spec: the job plan rebuilt from the job module with the main thread's
+ * build notes (and checked against the main thread's plan), the node runtimes (node-runtime.ts: every operator's state stores, kept
  * per node so snapshots and restores can reach them, and its connector), the operator chain
  * (chain-builder.ts), the output and the input gate; and what the task publishes to the main
  * thread (counters, watermarks, state entries, queryable state).
@@ -143,7 +143,7 @@ export class StreamTask {
   /** Loads the job, plans it, checks the plan matches the main thread's, builds the task. */
   static async create(spec: TaskSpec): Promise<StreamTask> {
     const def = await loadJob(spec.jobPath);
-    const plan = planJob(def, spec.args, spec.settings);
+    const plan = planJob(def, spec.args, spec.settings, spec.buildNotes);
     if (plan.fingerprint !== spec.fingerprint) {
       throw new EddyError(
         'JOB_INVALID',

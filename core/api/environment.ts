@@ -25,6 +25,13 @@ export interface JobSettings {
 }
 
 /**
+ * What the main thread's build of a job leaves for the builds of the same job in the worker
+ * threads, by extension (e.g. the SQL statements it parsed). Plain data: it crosses threads in
+ * every task spec, so never closures (user functions are rebuilt in every thread).
+ */
+export type BuildNotes = Record<string, unknown>;
+
+/**
  * What a job's build function receives (Flink's `StreamExecutionEnvironment`): sources
  * (`fromSource`), arguments (`arg`) and job-wide settings.
  */
@@ -33,8 +40,19 @@ export class StreamExecutionEnvironment {
   readonly graph = new StreamGraph();
   /** @internal The settings made by the job (see {@link JobSettings}). */
   readonly settings: JobSettings = {};
+  /** @internal What this build leaves for the workers' builds (see {@link BuildNotes}). */
+  readonly notes: BuildNotes = {};
 
-  constructor(private readonly args: Readonly<Record<string, string>>) {}
+  /**
+   * @param replayOf set in a worker thread: the notes of the main thread's build of the same
+   * job, which this build repeats. The main thread has already built and checked it (a worker
+   * whose graph differs fails on the fingerprint), so an extension may take what the notes
+   * hold instead of working it out again, and skip what only checks the job.
+   */
+  constructor(
+    private readonly args: Readonly<Record<string, string>>,
+    /** @internal */ readonly replayOf?: Readonly<BuildNotes>,
+  ) {}
 
   /** The value of `--arg name=value`, else the fallback, else a MISSING_ARG failure. */
   arg(name: string, fallback?: string): string {

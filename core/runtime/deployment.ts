@@ -55,6 +55,7 @@ export function deploy(plan: JobPlan, jobPath: string, args: Record<string, stri
           args,
           settings: plan.settings,
           fingerprint: plan.fingerprint,
+          buildNotes: plan.notes,
           vertex: v.id,
           subtask: s,
           gate: gateOf[v.id][s],

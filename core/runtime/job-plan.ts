@@ -1,9 +1,10 @@
 /**
  * Runs a job module's build function and plans it: stream graph, settings, job graph. The
  * main thread and every worker call this with the same inputs and get the same plan; the
- * fingerprint proves it.
+ * fingerprint proves it. A worker's build also gets the main thread's build notes, so that
+ * what was worked out once (SQL parsed) is not worked out again in every thread.
  */
-import { StreamExecutionEnvironment } from '../api/environment.js';
+import { StreamExecutionEnvironment, type BuildNotes } from '../api/environment.js';
 import type { JobDefinition } from '../api/job.js';
 import { EddyError, messageOf } from '../failure.js';
 import { buildJobGraph, fingerprint, type JobGraph } from '../graph/job-graph.js';
@@ -16,10 +17,13 @@ export interface JobPlan {
   jobGraph: JobGraph;
   settings: ResolvedSettings;
   fingerprint: string;
+  /** What the build left for the workers' builds (each task spec carries it). */
+  notes: BuildNotes;
 }
 
-export function planJob(def: JobDefinition, args: Record<string, string>, overrides: RunOptions): JobPlan {
-  const env = new StreamExecutionEnvironment(args);
+/** `replayOf`: in a worker, the main thread's build notes (TaskSpec.buildNotes). */
+export function planJob(def: JobDefinition, args: Record<string, string>, overrides: RunOptions, replayOf?: BuildNotes): JobPlan {
+  const env = new StreamExecutionEnvironment(args, replayOf);
   try {
     def.build(env);
   } catch (err) {
@@ -29,5 +33,5 @@ export function planJob(def: JobDefinition, args: Record<string, string>, overri
   env.graph.validate();
   const settings = resolveSettings(env.settings, overrides);
   const jobGraph = buildJobGraph(env.graph, { defaultParallelism: settings.parallelism, maxParallelism: settings.maxParallelism });
-  return { graph: env.graph, jobGraph, settings, fingerprint: fingerprint(jobGraph) };
+  return { graph: env.graph, jobGraph, settings, fingerprint: fingerprint(jobGraph), notes: env.notes };
 }

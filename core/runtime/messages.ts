@@ -7,6 +7,7 @@ import type { CheckpointPhases, SnapshotKind, SubtaskAck } from '../checkpoint/c
 import type { CheckpointDecline } from '../checkpoint/decline.js';
 import type { ChannelStateHandle, OperatorStateHandles } from '../checkpoint/metadata.js';
 import type { CollectedChunk, ParseCountsReport } from '../connectors/types.js';
+import type { BuildNotes } from '../api/environment.js';
 import type { Failure } from '../failure.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -32,6 +33,8 @@ export interface TaskSpec {
   settings: ResolvedSettings;
   /** The job graph the main thread planned; the worker checks it rebuilt the same one. */
   fingerprint: string;
+  /** What the main thread's build of the job left for the worker's (plain data, see BuildNotes). */
+  buildNotes: BuildNotes;
   vertex: number;
   subtask: number;
   attempt: number;

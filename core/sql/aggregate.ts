@@ -12,7 +12,7 @@ import { AGGREGATES, compile, type Compiled, type Row } from './expressions.js';
 import { copiedColumns, filter, miniBatchNote, project, type PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel } from './relation.js';
 import { appendOnlyGroupAggregate, groupAggregate, type AggregateKind, type AggregateSpec, type ChangeRow } from './runtime/index.js';
-import { exprKey, resolveRef, type Field } from './scope.js';
+import { exprKey, resolveRef, tryResolveRef, type Field } from './scope.js';
 import { isNumeric, T, typeName, type SqlType } from './types.js';
 import { assignerOf } from './window-tvf.js';
 import { asDecimal, avgType, decimalSum, sumType, type DecimalSum } from './decimal.js';
@@ -143,11 +143,8 @@ export function planAggregate(s: Select, rel: Rel, ctx: PlanContext): Rel {
   const w = rel.window;
   const isWindowCol = (e: Expr, key: string | undefined): boolean => {
     if (!w || e.k !== 'ref' || key === undefined) return false;
-    try {
-      return resolveRef(rel.fields, e).key === key && resolveRef(rel.fields, e).path.length === 0;
-    } catch {
-      return false;
-    }
+    const r = tryResolveRef(rel.fields, e);
+    return r !== undefined && r.key === key && r.path.length === 0;
   };
   const groupExprs = s.groupBy.filter((g) => !isWindowCol(g, w?.startKey) && !isWindowCol(g, w?.endKey) && !isWindowCol(g, 'window_time'));
   const windowed = w !== undefined && s.groupBy.some((g) => isWindowCol(g, w.startKey)) && s.groupBy.some((g) => isWindowCol(g, w.endKey));

@@ -7,6 +7,7 @@
 import { ENVIRONMENT_PROTOTYPES, StreamExecutionEnvironment } from '../api/environment.js';
 import type { DataStream } from '../api/datastream.js';
 import type { Row } from './expressions.js';
+import { parseOnce } from './parse-once.js';
 import { parseQuery } from './parser.js';
 import type { ChangeRow } from './runtime/changelog.js';
 import { SqlSession, type StatementResult } from './session.js';
@@ -45,7 +46,7 @@ function sql(this: StreamExecutionEnvironment, text: string, options?: { baseDir
 
 function sqlQuery<T>(this: StreamExecutionEnvironment, select: string, name?: string): DataStream<T> {
   const s = sessionOf(this);
-  return s.session.query(parseQuery(select), name ?? `query-${++s.queries}`).stream as DataStream<T>;
+  return s.session.query(parseOnce(this, 'query', select, parseQuery), name ?? `query-${++s.queries}`).stream as DataStream<T>;
 }
 
 // On every copy of the class in this thread: the runtime's environment may come from another

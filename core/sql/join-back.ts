@@ -38,7 +38,7 @@ import type { Row } from './expressions.js';
 import { drop, isDropped, nodeOf, stepOf, type CalcStep, type RewindowStep } from './lineage.js';
 import { exprText, type PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel } from './relation.js';
-import { resolveRef } from './scope.js';
+import { tryResolveRef } from './scope.js';
 
 /** What the window join would have been built from. */
 export interface WindowJoinPlan {
@@ -97,12 +97,8 @@ export function applyOf(chain: Chain): (row: Row) => Row | undefined {
 /** The row key a plain column reference reads in `rel` (undefined for anything else). */
 export function columnKey(e: Expr, rel: Rel): string | undefined {
   if (e.k !== 'ref') return undefined;
-  try {
-    const r = resolveRef(rel.fields, e);
-    return r.path.length === 0 && r.field.get === undefined ? r.key : undefined;
-  } catch {
-    return undefined;
-  }
+  const r = tryResolveRef(rel.fields, e);
+  return r !== undefined && r.path.length === 0 && r.field.get === undefined ? r.key : undefined;
 }
 
 /** The match of the pattern with X on side `xLeft ? left : right`, or undefined. */

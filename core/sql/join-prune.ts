@@ -13,7 +13,7 @@
 import type { Expr } from './ast.js';
 import { narrowed } from './calc.js';
 import type { Rel } from './relation.js';
-import { resolveRef } from './scope.js';
+import { tryResolveRef } from './scope.js';
 import type { UidNamer } from './uids.js';
 
 /** The references and stars of `e` and everything under it (subqueries are not expressions here). */
@@ -37,11 +37,8 @@ function keysRead(side: Rel, refs: ReadonlyArray<Expr & { k: 'ref' | 'star' }>):
       if (r.qual === undefined || side.fields.some((f) => f.qual?.toLowerCase() === r.qual!.toLowerCase())) return undefined;
       continue;
     }
-    try {
-      keep.add(resolveRef(side.fields, r).key);
-    } catch {
-      // not a column of this side
-    }
+    const found = tryResolveRef(side.fields, r); // undefined: not a column of this side
+    if (found !== undefined) keep.add(found.key);
   }
   for (const k of [side.rowtime, side.window?.timeKey, side.window?.startKey, side.window?.endKey]) if (k) keep.add(k);
   return keep;
@@ -62,13 +59,6 @@ export function pruned(rel: Rel, refs: ReadonlyArray<Expr & { k: 'ref' | 'star' 
  * error it gets must list the sides' columns before pruning, so the join keeps them all.
  */
 export function namesUnknown(refs: ReadonlyArray<Expr & { k: 'ref' | 'star' }> | undefined, l: Rel, r: Rel): boolean {
-  const resolves = (rel: Rel, e: Expr & { k: 'ref' }): boolean => {
-    try {
-      resolveRef(rel.fields, e);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const resolves = (rel: Rel, e: Expr & { k: 'ref' }): boolean => tryResolveRef(rel.fields, e) !== undefined;
   return refs !== undefined && refs.some((e) => e.k === 'ref' && !resolves(l, e) && !resolves(r, e));
 }

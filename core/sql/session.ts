@@ -12,6 +12,7 @@ import { createFunction } from './functions.js';
 import { sinkCasts } from './decimal.js';
 import { sqlError, sqlUnsupported, type Pos } from './errors.js';
 import { compile, type Row } from './expressions.js';
+import { parseOnce } from './parse-once.js';
 import { parseStatements } from './parser.js';
 import { planFrom, planQuery } from './planner.js';
 import type { PlanContext } from './plan-steps.js';
@@ -49,7 +50,7 @@ export class SqlSession {
   /** Runs every statement of `text`; returns what each did. */
   execute(text: string, baseDir?: string): StatementResult[] {
     if (baseDir !== undefined) this.baseDir = baseDir;
-    return parseStatements(text).map((s) => this.statement(s));
+    return parseOnce(this.env, 'statements', text, parseStatements).map((s) => this.statement(s));
   }
 
   /** Plans `q` into the environment and returns its relation (for env.sqlQuery). */
@@ -63,8 +64,9 @@ export class SqlSession {
         this.catalog.addTable(tableDef(s), s.pos);
         return { kind: 'ddl', what: `table ${s.name}` };
       case 'createView': {
-        // Planned once into a scratch graph so that a wrong view fails here, at its own line.
-        planQuery(s.q, scratchContext(this.catalog));
+        // Planned once into a scratch graph so that a wrong view fails here, at its own line; a
+        // worker's build repeats one the main thread checked, so it does not plan it twice.
+        if (this.env.replayOf === undefined) planQuery(s.q, scratchContext(this.catalog));
         this.catalog.addView({ name: s.name, q: s.q }, s.pos);
         return { kind: 'ddl', what: `view ${s.name}` };
       }
