@@ -7,7 +7,9 @@
 // a running job (which would leave it restarting and the test process alive).
 //
 // A stop the job answers with "nothing is left to save" (already finishing, or the end of its
-// input reached before the savepoint) counts as an input that ended first.
+// input reached before the savepoint) counts as an input that ended first, and so does a stop
+// that finds no job at the folder (its control file gone) when the job then ends: it had
+// finished its input and was closing.
 import assert from 'node:assert/strict';
 import type { JobResult } from '../../core/index.js';
 import { sendControl } from '../../core/control/control-client.js';
@@ -47,7 +49,7 @@ export async function stopWithSavepointPartWay(
     );
     try {
       await until('the job far enough to stop, or ended', () => settled || run.ready(), 120_000);
-      const savepoint = settled ? undefined : await stopOnce(run.checkpointDir, () => settled);
+      const savepoint = settled ? undefined : await stopOnce(run.checkpointDir, () => settled, ended);
       if (savepoint !== undefined) return { savepoint, result: await run.job, rate, attempt };
       await run.job; // the input ended before the stop: again, slower
     } catch (err) {
@@ -59,8 +61,11 @@ export async function stopWithSavepointPartWay(
   assert.fail(`every run (records/s ${rates.join(', ')}) ended before its stop-with-savepoint`);
 }
 
+/** How long a job whose control file is gone may take to end before that counts as a failure. */
+const CLOSING_MS = 60_000;
+
 /** The savepoint's path, or undefined if the job was already finishing its input. */
-async function stopOnce(checkpointDir: string, ended: () => boolean): Promise<string | undefined> {
+async function stopOnce(checkpointDir: string, ended: () => boolean, ending: Promise<unknown>): Promise<string | undefined> {
   for (;;) {
     try {
       const answer = await sendControl(checkpointDir, { command: 'stop', withSavepoint: true }, 60_000);
@@ -68,6 +73,11 @@ async function stopOnce(checkpointDir: string, ended: () => boolean): Promise<st
     } catch (err) {
       const message = (err as Error).message;
       if (/nothing is left to save/.test(message) || ended()) return undefined;
+      if ((err as { code?: string }).code === 'JOB_NOT_RUNNING') {
+        await Promise.race([ending, new Promise((r) => setTimeout(r, CLOSING_MS).unref())]);
+        if (ended()) return undefined;
+        throw err;
+      }
       if (!/restarting/.test(message)) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
