@@ -31,6 +31,8 @@ interface Report {
 }
 
 const readCommitted = (dir: string) => readCommittedAs<Out>(dir);
+/** Records the sources read in a run (its last attempt). */
+const readOf = (r: JobResult) => r.operators.find((o) => o.uid === 'events')!.recordsOut;
 
 function readReports(path: string): Report[] {
   return readFileSync(path, 'utf8')
@@ -77,6 +79,8 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
         job: runJob(JOB, { parallelism: 4, checkpointDir, checkpointIntervalMs: 200, args }, { signal }),
         checkpointDir,
         ready: () => committedRows(out) > 0,
+        // At most half the input read: the LMDB leg below stops part-way through the rest.
+        leftEnough: (r) => readOf(r) <= COUNT / 2,
       };
     });
     first = stopped.result;
@@ -91,7 +95,7 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
     const committed = readCommitted(firstOut);
     assert.ok(committed.length > 0 && committed.length < COUNT, `stopped part-way (${committed.length} of ${COUNT})`);
     // What the sinks committed is exactly what the sources had read at the savepoint.
-    const read = first.operators.find((o) => o.uid === 'events')!.recordsOut;
+    const read = readOf(first);
     assert.equal(committed.length, read);
   });
 
@@ -168,7 +172,12 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
       const out = join(root, `out-lmdb-${attempt}`);
       const checkpointDir = join(root, `chk-lmdb-${attempt}`);
       const run = { parallelism: 2, stateBackend: 'lmdb' as const, fromSavepoint: savepoint, checkpointDir, checkpointIntervalMs: 200 };
-      return { job: runJob(JOB, { ...run, args: args(out, rate) }, { signal }), checkpointDir, ready: () => committedRows(out) > 0 };
+      return {
+        job: runJob(JOB, { ...run, args: args(out, rate) }, { signal }),
+        checkpointDir,
+        ready: () => committedRows(out) > 0,
+        leftEnough: (r) => readCommitted(firstOut).length + readOf(r) < COUNT,
+      };
     });
     const stopped = middle.result;
     assert.equal(stopped.stoppedWithSavepoint, middle.savepoint);

@@ -20,6 +20,12 @@ export interface PartWayRun {
   job: Promise<JobResult>;
   checkpointDir: string;
   ready: () => boolean;
+  /**
+   * Whether the stopped run left enough input for what follows (the caller's restores): a stop
+   * that lands late (the first checkpoint completing near the input's end on a loaded machine)
+   * counts as an input that ended first. Any stop is enough when not given.
+   */
+  leftEnough?: (result: JobResult) => boolean;
 }
 
 export interface StoppedPartWay {
@@ -38,6 +44,8 @@ export async function stopWithSavepointPartWay(
   rates: readonly number[],
   start: (rate: number, attempt: number, signal: AbortSignal) => PartWayRun,
 ): Promise<StoppedPartWay> {
+  // How each run ended, for the failure when all did first.
+  const endings: string[] = [];
   for (let attempt = 0; attempt < rates.length; attempt++) {
     const rate = rates[attempt]!;
     const cancel = new AbortController();
@@ -49,16 +57,20 @@ export async function stopWithSavepointPartWay(
     );
     try {
       await until('the job far enough to stop, or ended', () => settled || run.ready(), 120_000);
+      const wasReady = run.ready();
       const savepoint = settled ? undefined : await stopOnce(run.checkpointDir, () => settled, ended);
-      if (savepoint !== undefined) return { savepoint, result: await run.job, rate, attempt };
-      await run.job; // the input ended before the stop: again, slower
+      // The input ended before the stop (or too near it): again, slower.
+      const r = await run.job;
+      if (savepoint !== undefined && (run.leftEnough?.(r) ?? true)) return { savepoint, result: r, rate, attempt };
+      const how = savepoint !== undefined ? 'stopped too late' : wasReady ? 'ready, then ended' : 'ended before ready';
+      endings.push(`${rate}/s: ${how} (${r.checkpointsCompleted} checkpoints, ${r.restarts} restarts, ${r.durationMs.toFixed(0)} ms)`);
     } catch (err) {
       cancel.abort();
       await ended;
       throw err;
     }
   }
-  assert.fail(`every run (records/s ${rates.join(', ')}) ended before its stop-with-savepoint`);
+  assert.fail(`every run ended before its stop-with-savepoint: ${endings.join('; ')}`);
 }
 
 /** How long a job whose control file is gone may take to end before that counts as a failure. */
