@@ -173,7 +173,13 @@ export interface TriggerLegs {
  */
 export interface CompletionLegs {
   ackTakenMs: number;
-  /** The last task's ack taken; `durableTakenMs`: the last FileDurable taken from a writer thread (files acknowledged while being written). */
+  /**
+   * The last task's ack taken; `durableTakenMs`: the last FileDurable the checkpoint waited
+   * for (a file acknowledged while still being written). A file whose task had the writer's
+   * reply before acknowledging is counted in by that ack, not by its notice: the writer marks
+   * (`writerTookAtMs`, `syncedAtMs`, the latest over all files) can come after `durableTakenMs`,
+   * never after both.
+   */
   lastAckMs?: number;
   durableTakenMs?: number;
   dirSyncedMs?: number;

@@ -33,18 +33,23 @@ async function run(stateBackend: 'heap' | 'lmdb', name: string) {
     localDir: root,
     // Local recovery needs the environment exactly at the restored checkpoint, so each fault
     // must come after a checkpoint completed and before the next barrier reaches the keyed
-    // operator (which flushes there). At 1M records/s: attempt 0 fails 50 ms after its 2nd
-    // completed checkpoint (the 1st may hold no keyed state: it can complete before a record
-    // arrived), attempt 1 50 ms after its restore; the next barrier comes ≥ 200 ms after a
-    // completion (300 ms interval). The input (2 s) outlasts both faults on any machine.
+    // operator (which flushes there): `at-checkpoint` holds the fault back while a barrier has
+    // passed whose checkpoint has not completed. A count of records alone did not: under load
+    // the 50 ms of records after a completion took longer than the 150 ms pause to the next
+    // barrier, and a restarted attempt's first checkpoint, triggered while it deployed, was
+    // still completing when it failed (the environment past the checkpoint restored from; the
+    // engine then rightly reads the checkpoint back). Attempt 0 fails 5000 records after its
+    // 2nd completed checkpoint (the 1st may hold no keyed state: it can complete before a
+    // record arrived), attempt 1 5000 records after its restore. The input (2 s) outlasts both.
     checkpointIntervalMs: 300,
     args: {
       count: String(COUNT),
       keys: String(KEYS),
       rate: '1000000',
       output: join(dir, 'out'),
-      faults: 'map@50000,exit@50000',
+      faults: 'map@5000,exit@5000',
       'arm-after': '2',
+      'at-checkpoint': '1',
     },
   });
   return { result, out: readCommitted(join(dir, 'out')) };

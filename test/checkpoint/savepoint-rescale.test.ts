@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runJob, type JobResult } from '../../core/index.js';
-import { sendControl } from '../../core/control/control-client.js';
 import { EddyError } from '../../core/failure.js';
 import { fixture } from '../helpers/paths.js';
+import { stopWithSavepointPartWay } from '../helpers/stop-part-way.js';
 import { readCommitted as readCommittedAs } from '../helpers/validating-output.js';
+import { committedRows } from '../helpers/wait.js';
 
 const COUNT = 240_000;
 const KEYS = 120; // a multiple of 4, 2 and 3: each key stays with one source subtask, in order
@@ -30,6 +31,8 @@ interface Report {
 }
 
 const readCommitted = (dir: string) => readCommittedAs<Out>(dir);
+/** Records the sources read in a run (its last attempt). */
+const readOf = (r: JobResult) => r.operators.find((o) => o.uid === 'events')!.recordsOut;
 
 function readReports(path: string): Report[] {
   return readFileSync(path, 'utf8')
@@ -55,23 +58,34 @@ function checkContinuation(records: Out[]): void {
 
 describe('stop-with-savepoint and restore at another parallelism', () => {
   const root = mkdtempSync(join(tmpdir(), 'eddy-rescale-'));
-  const firstOut = join(root, 'out-p4');
+  let firstOut: string;
   let first: JobResult;
   let savepoint: string;
 
   before(async () => {
-    const checkpointDir = join(root, 'chk');
-    const run = runJob(JOB, {
-      parallelism: 4,
-      checkpointDir,
-      checkpointIntervalMs: 200,
-      args: { count: String(COUNT), keys: String(KEYS), rate: '80000', output: firstOut, report: join(root, 'report-p4') },
+    // Stopped once a checkpoint has committed records (so the savepoint holds keyed, union and
+    // split state of records read), slower each time the input (rate-limited) ends first.
+    const stopped = await stopWithSavepointPartWay([80_000, 20_000, 5_000], (rate, attempt, signal) => {
+      const out = join(root, `out-p4-${attempt}`);
+      const checkpointDir = join(root, `chk-${attempt}`);
+      const args = {
+        count: String(COUNT),
+        keys: String(KEYS),
+        rate: String(rate),
+        output: out,
+        report: join(root, `report-p4-${attempt}`),
+      };
+      return {
+        job: runJob(JOB, { parallelism: 4, checkpointDir, checkpointIntervalMs: 200, args }, { signal }),
+        checkpointDir,
+        ready: () => committedRows(out) > 0,
+        // At most half the input read: the LMDB leg below stops part-way through the rest.
+        leftEnough: (r) => readOf(r) <= COUNT / 2,
+      };
     });
-    // Stop about halfway through (the generator is rate-limited to ~3 s of input).
-    await new Promise((r) => setTimeout(r, 1500));
-    const answer = await sendControl(checkpointDir, { command: 'stop', withSavepoint: true }, 60_000);
-    first = await run;
-    savepoint = answer.path!;
+    first = stopped.result;
+    savepoint = stopped.savepoint;
+    firstOut = join(root, `out-p4-${stopped.attempt}`);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -81,7 +95,7 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
     const committed = readCommitted(firstOut);
     assert.ok(committed.length > 0 && committed.length < COUNT, `stopped part-way (${committed.length} of ${COUNT})`);
     // What the sinks committed is exactly what the sources had read at the savepoint.
-    const read = first.operators.find((o) => o.uid === 'events')!.recordsOut;
+    const read = readOf(first);
     assert.equal(committed.length, read);
   });
 
@@ -145,33 +159,34 @@ describe('stop-with-savepoint and restore at another parallelism', () => {
   });
 
   it('heap → lmdb → heap through savepoints: the state carries over exactly in both directions', async () => {
-    const args = (output: string, rate?: string) => ({
+    const args = (output: string, rate?: number) => ({
       count: String(COUNT),
       keys: String(KEYS),
       output,
       report: join(root, 'report-migrate'),
-      ...(rate ? { rate } : {}),
+      ...(rate ? { rate: String(rate) } : {}),
     });
-    // The heap savepoint of the p4 run, restored into LMDB at parallelism 2 and stopped again part-way.
-    const lmdbOut = join(root, 'out-lmdb');
-    const chk = join(root, 'chk-lmdb');
-    const middle = runJob(JOB, {
-      parallelism: 2,
-      stateBackend: 'lmdb',
-      fromSavepoint: savepoint,
-      checkpointDir: chk,
-      checkpointIntervalMs: 200,
-      args: args(lmdbOut, '60000'),
+    // The heap savepoint of the p4 run, restored into LMDB at parallelism 2 and stopped again
+    // part-way: once it has committed records of its own.
+    const middle = await stopWithSavepointPartWay([60_000, 15_000, 4_000], (rate, attempt, signal) => {
+      const out = join(root, `out-lmdb-${attempt}`);
+      const checkpointDir = join(root, `chk-lmdb-${attempt}`);
+      const run = { parallelism: 2, stateBackend: 'lmdb' as const, fromSavepoint: savepoint, checkpointDir, checkpointIntervalMs: 200 };
+      return {
+        job: runJob(JOB, { ...run, args: args(out, rate) }, { signal }),
+        checkpointDir,
+        ready: () => committedRows(out) > 0,
+        leftEnough: (r) => readCommitted(firstOut).length + readOf(r) < COUNT,
+      };
     });
-    await new Promise((r) => setTimeout(r, 1200));
-    const answer = await sendControl(chk, { command: 'stop', withSavepoint: true }, 60_000);
-    const stopped = await middle;
-    assert.equal(stopped.stoppedWithSavepoint, answer.path);
+    const stopped = middle.result;
+    assert.equal(stopped.stoppedWithSavepoint, middle.savepoint);
+    const lmdbOut = join(root, `out-lmdb-${middle.attempt}`);
     const inLmdb = readCommitted(lmdbOut).length;
     assert.ok(inLmdb > 0 && readCommitted(firstOut).length + inLmdb < COUNT, `the lmdb run stopped part-way (${inLmdb} records)`);
     // ... and that LMDB savepoint back into the heap backend at parallelism 3, to the end.
     const heapOut = join(root, 'out-heap-again');
-    await runJob(JOB, { parallelism: 3, stateBackend: 'heap', fromSavepoint: answer.path, args: args(heapOut) });
+    await runJob(JOB, { parallelism: 3, stateBackend: 'heap', fromSavepoint: middle.savepoint, args: args(heapOut) });
     checkContinuation([...readCommitted(firstOut), ...readCommitted(lmdbOut), ...readCommitted(heapOut)]);
   });
 });
