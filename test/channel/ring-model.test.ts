@@ -416,7 +416,7 @@ test('waitForSpace resolves only once the frame fits, and always by the time the
             break;
           }
         }
-        await Promise.race([waiting, new Promise((r) => setTimeout(r, 1000))]);
+        await Promise.race([waiting, new Promise((r) => setTimeout(r, 1000).unref())]);
         assert.ok(resolved, 'a producer waiting for space was never woken although the ring emptied');
         assert.equal(producer.tryWrite(FRAME_RECORDS, 1, new Uint8Array(len)), true);
       },
