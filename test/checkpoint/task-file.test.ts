@@ -34,6 +34,15 @@ const fresh = () => join(root, `case-${n++}`);
 const crcOf = (b: Uint8Array) => `crc32:${(crc32(b) >>> 0).toString(16).padStart(8, '0')}`;
 const filled = (len: number, seed: number) => Uint8Array.from({ length: len }, (_, i) => (i * 31 + seed) & 0xff);
 
+/** Checkpoint 1's task file `2-sum-0.bin` holding three pieces of `len` bytes (fills seed, seed+1, seed+2). */
+async function threePieces(len: number, seed: number) {
+  const s = new CheckpointStorage(fresh());
+  const f = new TaskFile(1, '2-sum-0.bin');
+  const handles = [0, 1, 2].map((k) => f.add(filled(len, seed + k), true));
+  await s.writeTaskFile(f);
+  return { s, handles, path: join(s.checkpointDir(1), '2-sum-0.bin') };
+}
+
 /** Every state handle a `_metadata` body lists (keyed base and deltas, operator state, in-flight data). */
 function handlesOf(body: CheckpointMetadata): StateFileHandle[] {
   const out: StateFileHandle[] = [];
@@ -76,11 +85,11 @@ describe('task files: storage', () => {
   });
 
   it('a truncated task file: the pieces it cuts are refused in one line naming the file, the ones before still read', async () => {
-    const s = new CheckpointStorage(fresh());
-    const f = new TaskFile(1, '2-sum-0.bin');
-    const [a, b, c] = [filled(100, 7), filled(100, 8), filled(100, 9)].map((p) => f.add(p, true));
-    await s.writeTaskFile(f);
-    const path = join(s.checkpointDir(1), '2-sum-0.bin');
+    const {
+      s,
+      handles: [a, b, c],
+      path,
+    } = await threePieces(100, 7);
     truncateSync(path, 150);
     assert.ok(Buffer.from(await s.readStateFile(a)).equals(Buffer.from(filled(100, 7))));
     for (const h of [b, c]) {
@@ -112,11 +121,11 @@ describe('task files: storage', () => {
   });
 
   it('a flipped byte is refused for its piece only', async () => {
-    const s = new CheckpointStorage(fresh());
-    const f = new TaskFile(1, '2-sum-0.bin');
-    const [a, b, c] = [filled(64, 1), filled(64, 2), filled(64, 3)].map((p) => f.add(p, true));
-    await s.writeTaskFile(f);
-    const path = join(s.checkpointDir(1), '2-sum-0.bin');
+    const {
+      s,
+      handles: [a, b, c],
+      path,
+    } = await threePieces(64, 1);
     const bytes = readFileSync(path);
     bytes[64 + 10] ^= 0x20;
     writeFileSync(path, bytes);
