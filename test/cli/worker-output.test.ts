@@ -4,9 +4,12 @@
  * console.error in a user function) is out before eddy reports the job finished and exits
  * (issue 12: with parallelism 2, 7 of 20 runs lost lines of a 200-record print job). Each run
  * is its own `eddy run` process with its output piped, as a user's `eddy run ... | grep`.
- * The expectation is the plain list line-0 … line-199, once each, in every run.
- * `npm test`: 12 piped print-sink runs, 6 in one pipe with stderr, 4 each of console.log and
- * console.error; EDDY_SOAK=1: 20 print-sink runs and 8 each of console.log and console.error.
+ * Every run writes each record three ways (`line-N` through the print sink, `log-N` by
+ * console.log and `err-N` by console.error in a map function), so one process checks the three
+ * streams; the expectation is the plain list 0 … 199, once each, for each of the three.
+ * `npm test`: 12 runs with stdout and stderr in separate pipes (which stream each went to) and 6
+ * in one pipe (the order against the summary); EDDY_SOAK=1: 20 and 8. Before, each stream had
+ * its own runs (12 + 6 print sink, 4 console.log, 4 console.error: 26 processes, now 18).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,17 +17,14 @@ import { describe, it } from 'node:test';
 import { cliPath, fixture, repoRoot } from '../helpers/paths.js';
 
 const RECORDS = 200;
+const SOAK = process.env.EDDY_SOAK === '1';
 /**
- * Piped print-sink runs: 12 in `npm test`, 20 with EDDY_SOAK=1. With the lines lost in 7 of 20
- * runs (issue 12), 12 runs plus the 6 of the merged-pipe case all pass by chance in 4 of 10,000.
+ * Runs with stdout and stderr piped apart: 12 in `npm test`, 20 with EDDY_SOAK=1. With the lines
+ * lost in 7 of 20 runs (issue 12), these 12 plus the 6 in one pipe all pass by chance in 4 of 10,000.
  */
-const PRINT_RUNS = process.env.EDDY_SOAK === '1' ? 20 : 12;
-/**
- * Runs of console.log and of console.error in a map function: 4 each in `npm test`, 8 with
- * EDDY_SOAK=1. Their lines leave the worker through the same stdout and stderr streams as the
- * print sink's, which the 18 runs above check for loss; these add which stream and the order.
- */
-const CONSOLE_RUNS = process.env.EDDY_SOAK === '1' ? 8 : 4;
+const SPLIT_RUNS = SOAK ? 20 : 12;
+/** Runs with stderr in the stdout pipe (2>&1), where the summary's place among the lines shows. */
+const MERGED_RUNS = SOAK ? 8 : 6;
 /** Runs at once: the machine has 2 cores; more only queue behind each other. */
 const CONCURRENCY = 4;
 
@@ -43,7 +43,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** One `eddy run` of print-lines.mjs; with merged, stderr goes into the stdout pipe (2>&1). */
-function runOnce(via: string, merged: boolean): Promise<Run> {
+function runOnce(merged: boolean): Promise<Run> {
   const args = [
     cliPath,
     'run',
@@ -54,7 +54,7 @@ function runOnce(via: string, merged: boolean): Promise<Run> {
     '--arg',
     `count=${RECORDS}`,
     '--arg',
-    `via=${via}`,
+    'via=all',
   ];
   return new Promise((resolve, reject) => {
     const child = merged
@@ -77,72 +77,60 @@ function runOnce(via: string, merged: boolean): Promise<Run> {
   });
 }
 
-async function runMany(n: number, via: string, merged: boolean): Promise<Run[]> {
+async function runMany(n: number, merged: boolean): Promise<Run[]> {
   const runs: Run[] = [];
   let next = 0;
   const lane = async () => {
     while (next < n) {
       next++;
-      runs.push(await runOnce(via, merged));
+      runs.push(await runOnce(merged));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
   return runs;
 }
 
-/** The numbers of the `line-N` lines in text, in order (a print sink's `1> ` prefix aside). */
-function lineNumbers(text: string): number[] {
-  return [...text.matchAll(/^(?:\d+> )?line-(\d+)$/gm)].map((m) => Number(m[1]));
+/** The numbers of the `TAG-N` lines in text, in order (a print sink's `1> ` prefix aside). */
+function lineNumbers(text: string, tag: string): number[] {
+  return [...text.matchAll(new RegExp(`^(?:\\d+> )?${tag}-(\\d+)$`, 'gm'))].map((m) => Number(m[1]));
 }
 
-function assertEveryLineOnce(text: string, what: string, run: number): void {
-  const got = lineNumbers(text).sort((a, b) => a - b);
+function assertEveryLineOnce(text: string, tag: string, what: string, run: number): void {
+  const got = lineNumbers(text, tag).sort((a, b) => a - b);
   const expected = Array.from({ length: RECORDS }, (_, i) => i);
-  assert.equal(got.length, RECORDS, `run ${run}: ${got.length} of ${RECORDS} lines reached ${what}`);
-  assert.deepEqual(got, expected, `run ${run}: lines on ${what} are not line-0 … line-${RECORDS - 1} once each`);
+  assert.equal(got.length, RECORDS, `run ${run}: ${got.length} of ${RECORDS} ${tag} lines reached ${what}`);
+  assert.deepEqual(got, expected, `run ${run}: ${tag} lines on ${what} are not ${tag}-0 … ${tag}-${RECORDS - 1} once each`);
 }
 
-/** Every line-N comes before the summary, i.e. before eddy said the job finished. */
-function assertLinesBeforeSummary(text: string, run: number): void {
+/** Every TAG-N line comes before the summary, i.e. before eddy said the job finished. */
+function assertLinesBeforeSummary(text: string, tag: string, run: number): void {
   const summary = text.indexOf('eddy: job finished in ');
   assert.ok(summary >= 0, `run ${run}: no summary:\n${text}`);
-  assert.equal(lineNumbers(text.slice(summary)).length, 0, `run ${run}: lines arrived after the summary`);
+  assert.equal(lineNumbers(text.slice(summary), tag).length, 0, `run ${run}: ${tag} lines arrived after the summary`);
 }
 
 describe('worker stdout and stderr reach the terminal before eddy ends', () => {
-  it(`print sink at parallelism 2: every line in ${PRINT_RUNS} of ${PRINT_RUNS} runs (stdout piped)`, async () => {
-    const runs = await runMany(PRINT_RUNS, 'print', false);
+  it(`print sink and console.log on stdout, console.error on stderr, at parallelism 2: every line in ${SPLIT_RUNS} of ${SPLIT_RUNS} runs (piped apart)`, async () => {
+    const runs = await runMany(SPLIT_RUNS, false);
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, r.stderr);
-      assertEveryLineOnce(r.stdout, 'stdout', i);
+      assertEveryLineOnce(r.stdout, 'line', 'stdout', i);
+      assertEveryLineOnce(r.stdout, 'log', 'stdout', i);
+      assert.equal(lineNumbers(r.stdout, 'err').length, 0, `run ${i}: console.error wrote to stdout`);
+      assertEveryLineOnce(r.stderr, 'err', 'stderr', i);
+      assert.equal(lineNumbers(r.stderr, 'line').length + lineNumbers(r.stderr, 'log').length, 0, `run ${i}: stdout lines on stderr`);
+      assertLinesBeforeSummary(r.stderr, 'err', i);
     });
   });
 
-  it('print sink: the lines come before the summary (stdout and stderr in one pipe)', async () => {
-    const runs = await runMany(6, 'print', true);
+  it(`the same in one pipe (2>&1): every line of the three before the summary, in ${MERGED_RUNS} of ${MERGED_RUNS} runs`, async () => {
+    const runs = await runMany(MERGED_RUNS, true);
     runs.forEach((r, i) => {
       assert.equal(r.code, 0, r.both);
-      assertEveryLineOnce(r.both, 'the pipe', i);
-      assertLinesBeforeSummary(r.both, i);
-    });
-  });
-
-  it('console.log in a map function: every line, before the summary', async () => {
-    const runs = await runMany(CONSOLE_RUNS, 'log', true);
-    runs.forEach((r, i) => {
-      assert.equal(r.code, 0, r.both);
-      assertEveryLineOnce(r.both, 'the pipe', i);
-      assertLinesBeforeSummary(r.both, i);
-    });
-  });
-
-  it('console.error in a map function: every line on stderr, before the summary', async () => {
-    const runs = await runMany(CONSOLE_RUNS, 'error', false);
-    runs.forEach((r, i) => {
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(lineNumbers(r.stdout).length, 0, 'nothing on stdout');
-      assertEveryLineOnce(r.stderr, 'stderr', i);
-      assertLinesBeforeSummary(r.stderr, i);
+      for (const tag of ['line', 'log', 'err']) {
+        assertEveryLineOnce(r.both, tag, 'the pipe', i);
+        assertLinesBeforeSummary(r.both, tag, i);
+      }
     });
   });
 });
