@@ -86,8 +86,11 @@ describe('keyBy must return a key', () => {
 });
 
 describe('path flags', () => {
-  it('--local-dir that does not exist is created', () => {
-    const dir = join(scratch, 'local', 'deeper');
+  // One run checks both: each flag's folder is made on its own path (LMDB state under
+  // --local-dir, checkpoints under --checkpoint-dir), so neither hides the other.
+  it('--local-dir and --checkpoint-dir that do not exist are created', () => {
+    const local = join(scratch, 'local', 'deeper');
+    const chk = join(scratch, 'chk', 'deeper');
     const r = eddy([
       'run',
       fixture('keyed-count.mjs'),
@@ -98,30 +101,16 @@ describe('path flags', () => {
       '--state',
       'lmdb',
       '--local-dir',
-      dir,
-      '--no-progress',
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(statSync(dir).isDirectory());
-  });
-
-  it('--checkpoint-dir that does not exist is created', () => {
-    const dir = join(scratch, 'chk', 'deeper');
-    const r = eddy([
-      'run',
-      fixture('keyed-count.mjs'),
-      '--arg',
-      'count=200',
-      '--arg',
-      'keys=3',
+      local,
       '--mode',
       'exactly-once',
       '--checkpoint-dir',
-      dir,
+      chk,
       '--no-progress',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(existsSync(dir));
+    assert.ok(statSync(local).isDirectory(), '--local-dir was created');
+    assert.ok(existsSync(chk), '--checkpoint-dir was created');
   });
 
   for (const flag of ['--local-dir', '--checkpoint-dir']) {
