@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// Runs every compiled test: dist/test/**/*.test.js, one `node --test FILE` process per file.
+// Runs every compiled test: dist/test/**/*.test.js, one `node FILE` process per file.
+//
+// `node FILE`, not `node --test FILE`: node:test runs a file's tests in the process that imports
+// it, and `--test` only adds a parent process that starts the file as its child and relays its
+// report (about 0.3 CPU-s and 0.3 s of wall time per file on this machine, ~145 files). The
+// report, the counts and the exit status are the same; a file that throws before its tests
+// have run exits non-zero without counts, and the summary counts it as one failure.
 //
 // The machine has 2 cores and the tests start worker threads. Files whose header says
 // `// test-lane: pair` (not timing-sensitive) run two at a time first; then every other file
@@ -10,7 +16,7 @@
 //
 //   node scripts/run-tests.mjs                     all tests
 //   node scripts/run-tests.mjs cli checkpoint      only files whose path contains "cli" or "checkpoint"
-//   node scripts/run-tests.mjs --test-name-pattern=ring   extra flags go to each node --test
+//   node scripts/run-tests.mjs --test-name-pattern=ring   extra flags go to each node process
 //   EDDY_TEST_SERIAL=1 node scripts/run-tests.mjs  every file alone, one at a time
 //
 // EDDY_SOAK=1 (longer test variants) reaches the tests through the inherited environment.
@@ -70,7 +76,7 @@ try {
 }
 
 // Output goes through a pipe so that the summary can count it; the reporter stays the one
-// `node --test` would pick for this terminal (spec on a TTY, TAP otherwise).
+// node:test would pick for this terminal (spec on a TTY, TAP otherwise).
 const reporter = process.stdout.isTTY && !flags.some((f) => f.startsWith('--test-reporter')) ? ['--test-reporter=spec'] : [];
 const running = new Set();
 let stopping = null;
@@ -81,7 +87,7 @@ function runFile(file, lane, live) {
     const started = Date.now();
     if (live) process.stdout.write(`# run-tests: ${file} (${lane})\n`);
     // Its own process group, so that a stop reaches the servers and `eddy` processes the tests start.
-    const child = spawn(process.execPath, ['--test', ...reporter, ...flags, file], {
+    const child = spawn(process.execPath, [...reporter, ...flags, file], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: process.env,
@@ -157,7 +163,12 @@ const results = [];
 for (const phase of plan) await runPhase(phase, results);
 
 const totals = emptyTotals();
-for (const r of results) addTotals(totals, r.output);
+for (const r of results) {
+  const own = addTotals(emptyTotals(), r.output);
+  // A file that failed with no failing or cancelled test threw before or outside its tests.
+  if (!r.ok && own.fail === 0 && own.cancelled === 0) own.fail = 1;
+  for (const c of COUNTS) totals[c] += own[c];
+}
 const failed = results.filter((r) => !r.ok);
 const widths = plan.map((p) => `${p.files.length} ${p.width > 1 ? 'in the pair phase' : 'alone'}`).join(', ');
 console.log(`# run-tests: ${results.length} of ${files.length} files (${widths}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
