@@ -16,6 +16,12 @@
  */
 import { freshBytes, type ByteAlloc } from '../core/channel/ring.js';
 
+/**
+ * At most this much, whatever the rings: rings of up to 1 GiB are allowed, and the arena stays
+ * resident for the task's life. Past it, copies take fresh memory as before.
+ */
+export const MAX_ARENA_BYTES = 64 * 1024 * 1024;
+
 export class InFlightArena {
   private memory: Uint8Array | undefined;
   private used = 0;
@@ -23,8 +29,12 @@ export class InFlightArena {
   /** Bumped at each hold: a capture's allocator works only for the hold that made it. */
   private generation = 0;
 
-  /** `capacity`: the task's input rings together, what an unaligned checkpoint usually copies. */
-  constructor(private readonly capacity: number) {}
+  private readonly capacity: number;
+
+  /** `inputBytes`: the task's input rings together, what an unaligned checkpoint usually copies. */
+  constructor(inputBytes: number) {
+    this.capacity = Math.min(inputBytes, MAX_ARENA_BYTES);
+  }
 
   /** For one capture, from the start of the arena; fresh memory while the last capture still holds it. */
   hold(): ByteAlloc {

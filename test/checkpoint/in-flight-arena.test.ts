@@ -12,7 +12,7 @@ import { createGate } from '../../core/channel/gate.js';
 import { createRing, RingConsumer, RingProducer } from '../../core/channel/ring.js';
 import { FRAME_RECORDS, FRAME_WATERMARK } from '../../core/channel/layout.js';
 import { decodeChannelState, encodeChannelStateParts } from '../../core/checkpoint/channel-state.js';
-import { InFlightArena } from '../../workers/in-flight-arena.js';
+import { InFlightArena, MAX_ARENA_BYTES } from '../../workers/in-flight-arena.js';
 import { InFlightCapture } from '../../workers/in-flight.js';
 
 const shared = (b: Uint8Array) => b.buffer instanceof SharedArrayBuffer;
@@ -36,6 +36,13 @@ test('one capture holds the arena: its copies are consecutive pieces of one shar
   assert.equal(c.byteOffset, 0, 'reused from its start');
   // The first capture's allocator, kept past its release, cannot take the new capture's bytes.
   assert.equal(shared(first(8)), false);
+});
+
+test('the arena is bounded whatever the rings: past its bound, fresh memory', () => {
+  const take = new InFlightArena(4 * MAX_ARENA_BYTES).hold();
+  const all = take(MAX_ARENA_BYTES);
+  assert.ok(shared(all) && all.buffer.byteLength === MAX_ARENA_BYTES);
+  assert.equal(shared(take(1)), false);
 });
 
 test("a capture's ring copies land in the arena and go into the channel state by reference, as the ring carried them", () => {
