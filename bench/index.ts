@@ -62,6 +62,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--suite ${SUITES.join('|')} ..
   --queries q0,q5,...        nexmark only: the queries to run (default all, q0 … q22; quick q0,q5,q8)
   --rows WORD[,WORD]         state-scale and backpressure: the rows whose name holds every word (e.g. 'p1 heap';
                              backpressure 'unaligned': that row alone, without the comparison without backpressure)
+  --rings KIB[,KIB]          backpressure only: the ring sizes in KiB (default 64,256,1024)
   --rate R                   nexmark only: events per second of event time (default 10,000,000)
   --rounds N                 nexmark: paired rounds per query and mode, DataStream and SQL alternating first (default 3; quick 2)
   --full-checkpoints         nexmark only: full checkpoints in the checkpointing modes (default incremental, as the
@@ -92,6 +93,7 @@ try {
       seconds: { type: 'string' },
       queries: { type: 'string' },
       rows: { type: 'string' },
+      rings: { type: 'string' },
       rate: { type: 'string' },
       'no-sql': { type: 'boolean', default: false },
       'full-checkpoints': { type: 'boolean', default: false },
@@ -227,7 +229,7 @@ const runners: Record<Suite, () => Promise<void>> = {
         records: recordsFlag ?? (quick ? 200_000 : 1_000_000),
         keys,
         spinUs: 5,
-        ringCapacities: [64 * 1024, 256 * 1024, 1024 * 1024],
+        ringCapacities: (values.rings?.split(',').map((s) => positiveInt('rings', s.trim())!) ?? [64, 256, 1024]).map((k) => k * 1024),
         intervalMs: 200,
         parallelism: 2,
         rounds: roundsFlag ?? (quick ? 1 : 3),

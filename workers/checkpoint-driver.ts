@@ -25,6 +25,7 @@ import { runQueueSample } from '../core/checkpoint/run-queue.js';
 import { displayName } from '../core/graph/stream-graph.js';
 import { TaskCheckpointer } from './checkpointing.js';
 import { InFlightCapture, type FrameSource } from './in-flight.js';
+import { InFlightArena } from './in-flight-arena.js';
 import type { RecordBatch } from './record-batch.js';
 import type { SourceTrigger } from './source-trigger.js';
 import type { StreamTask } from './task.js';
@@ -39,6 +40,8 @@ export class TaskCheckpointDriver {
   recording: Uint8Array | undefined;
   /** The in-flight data of the unaligned checkpoint being taken at this task. */
   private capture: InFlightCapture | undefined;
+  /** Where unaligned captures copy their input bytes, reused (see in-flight-arena.ts). */
+  private readonly arena: InFlightArena | undefined;
   /** Start-delay legs are traced (EDDY_CHECKPOINT_TRACE=1): GC pauses and run-queue waits. */
   private readonly traced: boolean;
   private readonly event: PriorityEvent = { seq: 0, id: 0, flags: 0, cut: 0, timestamp: 0 };
@@ -58,6 +61,7 @@ export class TaskCheckpointDriver {
     if (this.traced) traceGcPauses();
     const input = task.input;
     if (!task.checkpointing || !input) return;
+    if (task.spec.settings.unaligned) this.arena = new InFlightArena(input.channels.reduce((n, c) => n + c.capacity, 0));
     this.barriers = createBarrierHandler(
       task.plan.settings.mode === 'exactly-once' ? 'exactly-once' : 'at-least-once',
       input.channels.length,
@@ -90,9 +94,11 @@ export class TaskCheckpointDriver {
     // so the capture is still the state at the barrier, and the tasks downstream start their
     // part this task's capture earlier.
     let inFlight: InFlightCapture | undefined;
+    let arena: InFlightArena | undefined;
     if ((flags & BARRIER_FLAG_UNALIGNED) !== 0) {
       // Every input records from here until its barrier is located; the barrier overtakes every output.
-      inFlight = new InFlightCapture(id, this.task.spec.inputs, this.delivering);
+      arena = this.arena;
+      inFlight = new InFlightCapture(id, this.task.spec.inputs, this.delivering, arena?.hold());
       inFlight.valve = this.valve?.snapshot();
       if (this.task.output) inFlight.setOutputs(this.task.output.overtakeAll(id, triggeredAt, flags));
       this.capture = inFlight;
@@ -109,6 +115,8 @@ export class TaskCheckpointDriver {
     const finished = (flags & BARRIER_FLAG_FINAL) !== 0 && !savepoint && this.task.spec.settings.keepFinalKeyedState !== true;
     const captured = this.checkpointer!.capture(id, savepoint ? 'savepoint' : 'checkpoint', triggeredAt, finished);
     captured.inFlight = inFlight;
+    // The writer thread reads the arena until the task file is written (or given up).
+    if (arena !== undefined) captured.releases.push(() => arena.release());
     if ((flags & BARRIER_FLAG_STOP) !== 0) this.stopId = id;
     const started = alignmentStartedAt ?? syncStart;
     // triggeredAt is the main thread's timeOrigin + now(): every thread shares timeOrigin.

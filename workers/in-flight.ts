@@ -17,7 +17,7 @@
  * to the ring at its cut, captured by TaskOutput.overtakeAll) that is exactly the stream
  * between this task's snapshot and the barrier, each byte once.
  */
-import type { OwnedFrame, RingConsumer } from '../core/channel/ring.js';
+import { freshBytes, type ByteAlloc, type OwnedFrame, type RingConsumer } from '../core/channel/ring.js';
 import type { ChannelFrames, StoredFrame, TaskChannelState } from '../core/checkpoint/channel-state.js';
 import type { ValveState } from '../core/time/watermark-valve.js';
 import type { RecordBatch } from './record-batch.js';
@@ -31,7 +31,7 @@ export interface FrameSource {
   payload(): Uint8Array;
   number(i: number): number;
   release(): void;
-  copyCurrent(): OwnedFrame;
+  copyCurrent(alloc?: ByteAlloc): OwnedFrame;
 }
 
 /** Serves restored input frames of one channel, in order, before its ring (see InputGate). */
@@ -70,22 +70,26 @@ export class ReplayChannel implements FrameSource {
     this.frameType = -1;
   }
 
-  copyCurrent(): OwnedFrame {
-    // A copy all its own: the capture's input payloads move to the writer thread. Not
-    // payload.slice(): restored payloads are Buffers (msgpackr's bins), whose slice is a view
-    // of the restored file, so the encoder had to copy it again.
-    const f = this.current!;
-    return { type: f.type, flags: f.flags, payload: new Uint8Array(f.payload) };
+  copyCurrent(alloc: ByteAlloc = freshBytes): OwnedFrame {
+    return copyOf(this.current!, alloc);
   }
 
   /** Copies of the frames not yet consumed, the current one included (each payload a buffer of its own). */
-  remaining(out: OwnedFrame[]): void {
-    if (this.current !== undefined) out.push(this.copyCurrent());
-    for (let k = this.next; k < this.frames.length; k++) {
-      const f = this.frames[k];
-      out.push({ type: f.type, flags: f.flags, payload: new Uint8Array(f.payload) });
-    }
+  remaining(out: OwnedFrame[], alloc: ByteAlloc = freshBytes): void {
+    if (this.current !== undefined) out.push(this.copyCurrent(alloc));
+    for (let k = this.next; k < this.frames.length; k++) out.push(copyOf(this.frames[k], alloc));
   }
+}
+
+/**
+ * A copy all its own: the capture's input payloads go to the writer thread. Not
+ * payload.slice(): restored payloads are Buffers (msgpackr's bins), whose slice is a view of
+ * the restored file, so the encoder had to copy it again.
+ */
+function copyOf(f: OwnedFrame, alloc: ByteAlloc): OwnedFrame {
+  const payload = alloc(f.payload.length);
+  payload.set(f.payload);
+  return { type: f.type, flags: f.flags, payload };
 }
 
 /** The capture of a checkpoint that was aborted here (and declined already). */
@@ -115,10 +119,12 @@ export class InFlightCapture {
     private readonly ids: InputChannelId[],
     /** The record frame the task was delivering at the snapshot, if it was left part-way. */
     delivering?: RecordBatch,
+    /** Where the copies of input bytes go (the task's InFlightArena, see in-flight-arena.ts). */
+    private readonly alloc: ByteAlloc = freshBytes,
   ) {
     this.recording = new Uint8Array(ids.length).fill(1);
     this.inputs = ids.map(() => []);
-    const rest = delivering?.remainder();
+    const rest = delivering?.remainder(alloc);
     if (rest !== undefined) this.inputs[delivering!.channel].push(rest);
     this.owed = ids.length;
     this.located = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
@@ -129,7 +135,7 @@ export class InFlightCapture {
 
   /** A data frame consumed on a recording channel (the current frame of `src`, before release). */
   record(i: number, src: FrameSource): void {
-    this.inputs[i].push(src.copyCurrent());
+    this.inputs[i].push(src.copyCurrent(this.alloc));
   }
 
   /**
@@ -139,8 +145,8 @@ export class InFlightCapture {
   locate(i: number, ring: RingConsumer, replay: ReplayChannel | undefined, cut: number): void {
     if (this.recording[i] === 0) return;
     this.recording[i] = 0;
-    replay?.remaining(this.inputs[i]);
-    ring.copyFrames(ring.position, cut, this.inputs[i]);
+    replay?.remaining(this.inputs[i], this.alloc);
+    ring.copyFrames(ring.position, cut, this.inputs[i], this.alloc);
     if (--this.owed === 0) this.allLocated();
   }
 
@@ -160,8 +166,8 @@ export class InFlightCapture {
 
   /**
    * The state to write (call once `located` resolved). Every input payload is this capture's
-   * own copy (of the ring, of a replayed frame, of the undelivered rest of a frame), so the
-   * encoder may hand it to the writer thread as it is.
+   * own copy (of the ring, of a replayed frame, of the undelivered rest of a frame), a buffer
+   * of its own or a piece of the arena, so the encoder may hand it to the writer thread as it is.
    */
   state(): TaskChannelState {
     return {

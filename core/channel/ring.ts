@@ -306,6 +306,10 @@ export interface OwnedFrame {
   payload: Uint8Array;
 }
 
+/** Where a copy of `len` bytes goes: fresh memory, or memory the caller reuses (an in-flight arena). */
+export type ByteAlloc = (len: number) => Uint8Array;
+export const freshBytes: ByteAlloc = (len) => new Uint8Array(len);
+
 /** The last priority event a consumer read from its ring's mailbox. */
 export interface PriorityEvent {
   seq: number;
@@ -489,7 +493,7 @@ export class RingConsumer {
    * consuming them, in order, into `out`. WRAP, barriers and end-of-stream are left out: they
    * are regenerated, never replayed. `to` must be a frame boundary the producer published.
    */
-  copyFrames(from: number, to: number, out: OwnedFrame[]): void {
+  copyFrames(from: number, to: number, out: OwnedFrame[], alloc: ByteAlloc = freshBytes): void {
     let r = from >>> 0;
     while (r !== to) {
       let off = r & this.mask;
@@ -503,16 +507,22 @@ export class RingConsumer {
       const len = this.view.getUint32(off + FRAME_LENGTH_OFFSET, true);
       if (isDataFrame(type)) {
         const at = off + FRAME_HEADER_BYTES;
-        out.push({ type, flags: this.view.getUint16(off + FRAME_FLAGS_OFFSET, true), payload: this.bytes.slice(at, at + len) });
+        out.push({ type, flags: this.view.getUint16(off + FRAME_FLAGS_OFFSET, true), payload: this.copyOut(at, len, alloc) });
       }
       r = (r + alignUp(FRAME_HEADER_BYTES + len)) >>> 0;
     }
   }
 
   /** A copy of the current frame (between poll and release). */
-  copyCurrent(): OwnedFrame {
+  copyCurrent(alloc: ByteAlloc = freshBytes): OwnedFrame {
     const at = this.payloadOffset - RING_HEADER_BYTES;
-    return { type: this.frameType, flags: this.frameFlags, payload: this.bytes.slice(at, at + this.payloadLength) };
+    return { type: this.frameType, flags: this.frameFlags, payload: this.copyOut(at, this.payloadLength, alloc) };
+  }
+
+  private copyOut(at: number, len: number, alloc: ByteAlloc): Uint8Array {
+    const copy = alloc(len);
+    copy.set(this.bytes.subarray(at, at + len));
+    return copy;
   }
 }
 

@@ -72,12 +72,13 @@ export function channelStateBytes(s: TaskChannelState): number {
 
 /**
  * The state as one msgpack message in parts, to be written one after the other (with one
- * writev). An input payload that is a whole buffer of its own (the capture's copy of ring
- * bytes) is a part as it is, not copied again: at 1 MiB rings that copy was ~1 ms of the
- * task's loop per checkpoint. Everything else (the structure, output payloads the task still
- * has to send, anything sharing a buffer) is written into one buffer of exactly its size, cut
- * around those payloads. Every part's buffer is then the caller's alone, so all of them can
- * move to the writer thread without a copy; the input payloads must not be read after that.
+ * writev). An input payload that is a whole buffer of its own or shared memory (the capture's
+ * copy of ring bytes, in fresh memory or in the task's in-flight arena) is a part as it is,
+ * not copied again: at 1 MiB rings that copy was ~1 ms of the task's loop per checkpoint.
+ * Everything else (the structure, output payloads the task still has to send, anything
+ * sharing a buffer) is written into one buffer of exactly its size, cut around those payloads.
+ * Every part's buffer is then the caller's alone (or shared, read in place), so all of them
+ * can go to the writer thread without a copy; the input payloads must not be read after that.
  * Only the valve, a few numbers, goes through msgpackr.
  */
 export function encodeChannelStateParts(s: TaskChannelState): Uint8Array[] {
@@ -136,8 +137,11 @@ export function encodeChannelState(s: TaskChannelState): Uint8Array {
   return out;
 }
 
-/** A payload written as a part of its own: one that is all of a buffer it alone views. */
-const byReference = (p: Uint8Array) => p.byteLength > 0 && ownsWholeBuffer(p);
+/**
+ * An input payload that is a part of its own: a whole buffer of its own (it moves to the
+ * writer thread), or a piece of shared memory (a task's in-flight arena, read in place).
+ */
+const byReference = (p: Uint8Array) => p.byteLength > 0 && (ownsWholeBuffer(p) || p.buffer instanceof SharedArrayBuffer);
 
 const uintSize = (n: number) => (n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
 const binSize = (n: number) => (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);

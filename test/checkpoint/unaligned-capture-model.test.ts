@@ -7,7 +7,8 @@
  * each producer's barrier overtakes and at which the consumer notices — also part-way through
  * delivering a record frame (the mid-batch cut: the frame's records not yet delivered are
  * stored as the channel's first in-flight input, RecordBatch.remainder), with and without
- * event timestamps on the batches.
+ * event timestamps on the batches; half of them copying into an in-flight arena (shared
+ * memory reused across checkpoints), some too small for all of it.
  *
  * Checked for every channel: what the consumer had processed at its snapshot ++ its stored
  * input state ++ the producer's stored output state == exactly what the producer emitted
@@ -28,6 +29,7 @@ import type { TaskTime } from '../../core/time/task-time.js';
 import { TaskOutput } from '../../workers/output.js';
 import { InputGate } from '../../workers/input-gate.js';
 import { InFlightCapture } from '../../workers/in-flight.js';
+import { InFlightArena } from '../../workers/in-flight-arena.js';
 import { RecordBatch } from '../../workers/record-batch.js';
 import { prng } from '../helpers/prng.js';
 
@@ -79,6 +81,10 @@ async function runSchedule(seed: number): Promise<boolean> {
       ...(clock ? { time: clock } : {}),
     });
   });
+  // Half the schedules copy into an in-flight arena as tasks do, at times too small for all of
+  // it (the rest in fresh memory); drawn apart, so the schedules themselves stay as they were.
+  const a = prng(seed ^ 0x5eed);
+  const arena = a() < 0.5 ? new InFlightArena(Math.floor(a() * capacity * channels)) : undefined;
   const input = new InputGate(
     rings.map((ring, c) => ({ edge: 0, producerSubtask: c, ring, producerGate: producerGates[c] })),
     () => 0,
@@ -110,6 +116,7 @@ async function runSchedule(seed: number): Promise<boolean> {
         id,
         input.channels.map((_, c) => ({ edge: 0, producerSubtask: c })),
         batch,
+        arena?.hold(),
       );
     },
     abortCheckpoint: () => assert.fail('nothing aborts here'),
