@@ -21,6 +21,7 @@ import { TumblingEventTimeWindows } from '../api/windows.js';
 import { keySelector, NULL_KEY } from './keys.js';
 import { columnFn, type ColumnFn } from './row-builder.js';
 import { Binder } from './codegen.js';
+import { addStep } from './window-add.js';
 import { isDropped, record } from './lineage.js';
 
 /** One aggregate call of the query. */
@@ -476,13 +477,14 @@ function windowAggregate(
   const proctime = w.proctime === true;
   const keyFns = keys.map((k) => k.fn);
   const nAggs = aggs.length;
+  const addAll = addStep(aggs, addOne);
   const fn: AggregateFunction<Row, WindowAcc, WindowAcc> = {
     // A GROUP BY without aggregate calls (a distinct, q8's persons) keeps no state per aggregate:
     // every accumulator shares one empty array instead of allocating its own.
     createAccumulator: nAggs === 0 ? () => ({ k: null, a: NO_AGGS }) : () => ({ k: null, a: aggs.map(init) }),
     add(row, acc) {
       if (acc.k === null) acc.k = keyFns.map((f) => f(row));
-      for (let i = 0; i < aggs.length; i++) acc.a[i] = addOne(aggs[i]!, acc.a[i], row);
+      addAll(row, acc.a);
       return acc;
     },
     getResult: (acc) => acc,

@@ -29,8 +29,8 @@
  * changes its id).
  */
 import type { DataStream } from '../api/datastream.js';
-import { TumblingEventTimeWindows } from '../api/windows.js';
 import type { Collector } from '../contract/functions.js';
+import { windowStart } from '../time/windows/window.js';
 import type { StreamNode } from '../graph/stream-graph.js';
 import type { Expr } from './ast.js';
 import { dependsOn } from './calc.js';
@@ -197,7 +197,7 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
   const end = m.endKey;
   const rest = keys.filter((k) => k !== end);
   const restKey = rest.length === 1 ? (row: Row) => row[rest[0]!] ?? null : (row: Row) => JSON.stringify(rest.map((k) => row[k] ?? null));
-  const join = (_key: unknown, _ctx: unknown, rows: Row[], out: Collector<Row>): void => {
+  const join = (rows: Row[], out: Collector<Row>): void => {
     const first = restKey(rows[0]!);
     let single = true;
     for (let i = 1; i < rows.length && single; i++) single = restKey(rows[i]!) === first;
@@ -211,17 +211,43 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
     }
     for (const g of groups.values()) joinGroup(g, out);
   };
+  // Its own uid kind: its state is a list of X's rows per window end (the window operator's
+  // contents and trigger timers before), so a savepoint of the earlier layout is refused, not
+  // read into this one.
   const uid = ctx.uids.next(
-    'joinback',
+    'joinback-list',
     `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${m.names.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`,
   );
+  const size = p.sizeMs;
+  // As the DataStream q5's second stage: each row appended to its key's list and one timer at
+  // its window's last ms, instead of the window operator, whose per-row work (window objects,
+  // contents read and written back by namespace, trigger and cleanup timers) cost the SQL
+  // stage about twice the DataStream one. A key is a window_end, and every row of it carries
+  // the timestamp window_end - 1, so a key's list holds one tumbling window's rows.
   return (m.xs.base as DataStream<Row>)
     .keyBy((row: Row) => row[end] ?? null)
-    .window(TumblingEventTimeWindows.of(p.sizeMs))
-    .process(join)
+    .process<Row>({
+      processElement(row, c) {
+        // The last ms of the tumbling window of the slide holding the row, as TumblingEventTimeWindows.of(size) assigns it.
+        const last = windowStart(c.timestamp, 0, size) + size - 1;
+        // Late (its window fired already): dropped, as the window operator drops it.
+        if (last <= c.timers.currentWatermark()) return;
+        c.state.list<Row>(ROWS).add(row);
+        c.timers.registerEventTimeTimer(last);
+      },
+      onTimer(_t, c, out) {
+        const rows = c.state.list<Row>(ROWS);
+        const all = rows.get();
+        if (all.length > 0) join(all, out);
+        rows.clear();
+      },
+    })
     .uid(uid)
     .name('sql:window join-back');
 }
+
+/** The state holding a key's rows until its window's end. */
+const ROWS = 'rows';
 
 /**
  * Takes the operators of `streams` out of the graph when they are exactly its newest nodes;

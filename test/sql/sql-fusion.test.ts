@@ -233,7 +233,7 @@ describe('SQL sub-plan reuse', () => {
     // The MAX over the counts and the join back run inside the join-back operator (sql-join-back.test.ts).
     assert.equal(windows.length, 1, plan.plan);
     assert.match(windows[0]!, /HOP size 10000 ms, slide 2000 ms by \[auction\] aggregate COUNT$/);
-    assert.equal(plan.plan.split('\n').filter((l) => /^\S+\s+joinback\s/.test(l)).length, 1, plan.plan);
+    assert.equal(plan.plan.split('\n').filter((l) => /^\S+\s+joinback-list\s/.test(l)).length, 1, plan.plan);
     assert.equal(plan.plan.split('\n').filter((l) => /^\S+\s+calc\s+scan datagen/.test(l)).length, 1, 'the bid view is one operator');
   });
 

@@ -199,12 +199,12 @@ describe('SQL join-back fusion (Nexmark q5 shape)', () => {
       return r.plan;
     };
     const q5 = plan(`INSERT INTO hot ${Q5}`);
-    assert.match(q5, /^sql-hot-joinback-1\s+joinback\s.*keyed by \[AuctionBids\.starttime, AuctionBids\.endtime\]/m, q5);
+    assert.match(q5, /^sql-hot-joinback-list-1\s+joinback-list\s.*keyed by \[AuctionBids\.starttime, AuctionBids\.endtime\]/m, q5);
     assert.doesNotMatch(q5, /^\S+\s+(join|filter)\s/m, q5);
     assert.doesNotMatch(q5, /window-2/, q5);
     assert.equal(q5.split('\n').length, 6, q5); // source+calc, the count window, the fused join, project, sink
     const perCat = plan(`INSERT INTO hot_cat ${PER_CATEGORY}`);
-    assert.match(perCat, /joinback\s.*keyed by \[A\.cat, A\.starttime, A\.endtime\]/, perCat);
+    assert.match(perCat, /joinback-list\s.*keyed by \[A\.cat, A\.starttime, A\.endtime\]/, perCat);
     // Joined on the window only, while the maximum is per category: a row meets other categories' maxima.
     const notCovered = plan(`INSERT INTO hot_cat ${PER_CATEGORY.replace('A.cat = M.cat AND ', '')}`);
     assert.match(notCovered, /^\S+\s+join\s+window join/m, notCovered);
