@@ -142,7 +142,7 @@ export class StreamTask {
 
   /** Loads the job, plans it, checks the plan matches the main thread's, builds the task. */
   static async create(spec: TaskSpec): Promise<StreamTask> {
-    const def = await loadJob(spec.jobPath);
+    const def = await loadJob(spec.jobModule);
     const plan = planJob(def, spec.args, spec.settings, spec.buildNotes);
     if (plan.fingerprint !== spec.fingerprint) {
       throw new EddyError(

@@ -11,6 +11,7 @@ import type { JobPlan } from './job-plan.js';
 import type { TaskSpec } from './messages.js';
 import { createTaskCounters, metricsBytes, metricsSlotBases } from '../observe/metrics-layout.js';
 import { CONTROL_INT32S } from './control-block.js';
+import { jobModuleFor } from './module-loader.js';
 
 export interface DeployedTask {
   spec: Omit<TaskSpec, 'port' | 'attempt'>;
@@ -52,6 +53,7 @@ export function deploy(plan: JobPlan, jobPath: string, args: Record<string, stri
         name: `${v.name} (${s + 1}/${v.parallelism})`,
         spec: {
           jobPath,
+          jobModule: jobModuleFor(jobPath),
           args,
           settings: plan.settings,
           fingerprint: plan.fingerprint,

@@ -28,7 +28,10 @@ export interface OutputEdgeSpec {
 }
 
 export interface TaskSpec {
+  /** The job file as the user named it (its identity: names, transactional ids). */
   jobPath: string;
+  /** What the worker imports: the job file, or the bundle a TypeScript job was compiled to. */
+  jobModule: string;
   args: Record<string, string>;
   settings: ResolvedSettings;
   /** The job graph the main thread planned; the worker checks it rebuilt the same one. */

@@ -2,9 +2,11 @@
  * Loads a job module, in the main thread and again in every worker (the module plays the part
  * of Flink's user jar: user functions stay closures and are never serialized).
  *
- * TypeScript job modules go through tsx. A job file outside this package can still
- * `import ... from 'eddy'`: a resolve hook maps that specifier to this very copy of eddy, so
- * the job and the runtime share one set of modules.
+ * A TypeScript job module is compiled once, in the main thread, into one JavaScript module
+ * (job-bundle.ts) that every thread imports; tsx loads it only where esbuild cannot build it.
+ * A job file outside this package can still `import ... from 'eddy'`: a resolve hook maps that
+ * specifier to this very copy of eddy (a bundle names it by URL), so the job and the runtime
+ * share one set of modules.
  */
 import { existsSync, statSync } from 'node:fs';
 import { register } from 'node:module';
@@ -13,23 +15,39 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isJobDefinition, type JobDefinition } from '../api/job.js';
 import { EddyError, messageOf } from '../failure.js';
 import { compileErrorLine } from './compile-error.js';
+import { bundleJob, JOB_BUNDLE_DIR } from './job-bundle.js';
 
 const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
 let hooksRegistered = false;
 
 /** This package's root: a job file inside it resolves 'eddy' by self-reference already. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const EDDY_ENTRY = new URL('../index.js', import.meta.url).href;
+
+/** Job files that resolve 'eddy' without the hook: inside this package, or a bundle (by URL). */
+function resolvesEddyItself(jobFile: string): boolean {
+  return jobFile.startsWith(PACKAGE_ROOT) || jobFile.startsWith(JOB_BUNDLE_DIR);
+}
 
 function registerEddyResolver(jobFile: string): void {
   // The hook costs every later import in this thread a round trip to the loader thread, so
   // it is only installed for job files that need it.
-  if (hooksRegistered || jobFile.startsWith(PACKAGE_ROOT)) return;
+  if (hooksRegistered || resolvesEddyItself(jobFile)) return;
   hooksRegistered = true;
-  const eddyEntry = new URL('../index.js', import.meta.url).href;
-  register(new URL('./resolve-hook.js', import.meta.url).href, { data: { eddyEntry } });
+  register(new URL('./resolve-hook.js', import.meta.url).href, { data: { eddyEntry: EDDY_ENTRY } });
 }
 
 const cache = new Map<string, Promise<JobDefinition>>();
+/** Job file → the module this thread imported for it (its bundle, for a TypeScript job). */
+const imported = new Map<string, string>();
+
+/**
+ * What a worker thread should import for a job this thread loaded: the bundle of a TypeScript
+ * job (plain JavaScript, no tsx in the worker), else the job file itself.
+ */
+export function jobModuleFor(jobPath: string): string {
+  return imported.get(resolvePath(jobPath)) ?? resolvePath(jobPath);
+}
 
 /** Resolves a job path (relative to the working directory) and imports it once per thread. */
 export function loadJob(jobPath: string): Promise<JobDefinition> {
@@ -48,7 +66,7 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
     throw new EddyError('JOB_NOT_FOUND', `job file '${given}' does not exist; give the path of a job module (e.g. examples/wordcount.ts)`);
   }
   if (!statSync(abs).isFile()) throw new EddyError('JOB_NOT_FOUND', `job path '${given}' is not a file; give the path of a job module`);
-  if (!hooksRegistered && !abs.startsWith(PACKAGE_ROOT)) {
+  if (!hooksRegistered && !resolvesEddyItself(abs)) {
     // Once the hook is registered, every module this thread resolves makes a round trip to
     // the hook thread. The job's `import 'eddy'` pulls in eddy's whole public graph: loaded
     // first, through Node's own resolver, it cost each worker ~250 ms instead of ~500-700 ms
@@ -56,15 +74,23 @@ async function importJob(given: string, abs: string): Promise<JobDefinition> {
     // tasks) paid it once per thread. The hook then resolves only 'eddy' itself and the job's files.
     await import('../index.js');
   }
-  registerEddyResolver(abs);
-  const url = pathToFileURL(abs).href;
   let mod: Record<string, unknown>;
   try {
     if (TS_EXTENSIONS.test(abs)) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+      const bundle = await bundleJob(abs, EDDY_ENTRY);
+      if (bundle !== undefined) {
+        // Its stack traces point into the bundle: map them back to the job's sources.
+        process.setSourceMapsEnabled(true);
+        mod = (await import(pathToFileURL(bundle).href)) as Record<string, unknown>;
+        imported.set(abs, bundle);
+      } else {
+        registerEddyResolver(abs);
+        const { tsImport } = await import('tsx/esm/api');
+        mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
+      }
     } else {
-      mod = (await import(url)) as Record<string, unknown>;
+      registerEddyResolver(abs);
+      mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
     }
   } catch (err) {
     throw loadFailure(given, err);

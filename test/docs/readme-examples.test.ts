@@ -18,27 +18,15 @@
 //   the test lists it as skipped with the reason. Use it only for that.
 // - Optionally `<!-- expect: TEXT -->`: stdout or stderr must contain TEXT.
 //
-// A `ts` block is run as a user runs it, a .ts file that the CLI and every worker load through
-// tsx, for the first such job of the README (line ~33); `npm test` runs the others as .mjs,
-// their types stripped here by TypeScript's transpileModule, because tsx in the CLI and in each
-// worker thread costs about 5 CPU-s per job (a 2,000-line word count: 8.4-9.8 CPU-s as .ts,
-// 3.4 as .js, busy machine). EDDY_SOAK=1 runs every ts block as .ts. Loading .ts and .mts jobs
-// is checked by default in `cli/job-loading` and `runtime/typescript-job` too.
+// A `ts` block is run as a user runs it: a .ts file, which the CLI compiles once and every
+// worker imports (core/runtime/job-bundle.ts). Until that compile, tsx in the CLI and in each
+// worker thread cost about 5 CPU-s per job, and this file ran all but the first as .mjs.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { cliPath, repoRoot } from '../helpers/paths.js';
-
-const SOAK = process.env.EDDY_SOAK === '1';
-
-/** The job's code as an ES module without its types (TypeScript, loaded only when needed). */
-function stripTypes(code: string): string {
-  const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
-  return ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-}
 
 export interface ReadmeJob {
   /** 1-based line of the opening fence in README.md. */
@@ -104,16 +92,15 @@ describe('README jobs run', () => {
     assert.ok(jobs.length >= 2, `found ${jobs.length} job blocks`);
   });
 
-  const firstTs = jobs.find((j) => j.lang.startsWith('t') && !j.skip);
   for (const job of jobs) {
-    const asTs = job.lang.startsWith('t') && (SOAK || job === firstTs);
+    const asTs = job.lang.startsWith('t');
     const firstLine = job.code.split('\n')[0].replace(/^\/\/\s*/, '').slice(0, 60);
-    it(`README.md line ${job.line}${job.lang.startsWith('t') ? (asTs ? ' (.ts)' : ' (types stripped)') : ''}: ${firstLine}`, { skip: job.skip }, () => {
+    it(`README.md line ${job.line}: ${firstLine}`, { skip: job.skip }, () => {
       // Inside the checkout, where `import 'eddy'` resolves to this package by its name.
       const dir = mkdtempSync(join(repoRoot, '.readme-job-'));
       try {
         const jobFile = join(dir, `job-line-${job.line}.${asTs ? 'ts' : 'mjs'}`);
-        writeFileSync(jobFile, job.lang.startsWith('t') && !asTs ? stripTypes(job.code) : job.code + '\n');
+        writeFileSync(jobFile, job.code + '\n');
         for (const f of job.files) writeFileSync(join(dir, f.name), f.content);
         const r = spawnSync(process.execPath, [cliPath, 'run', jobFile, '--no-progress', ...job.args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
         assert.equal(r.status, 0, `eddy run exited ${r.status}:\n${r.stderr}`);
