@@ -1,4 +1,15 @@
-/** The public API of eddy: what job modules and programs import from 'eddy'. */
+/**
+ * The public API of eddy: what job modules and programs import from 'eddy'. SQL (SqlSession,
+ * registerFunction, readUpsertJsonLines, ...) is 'eddy/sql' (core/sql/index.ts).
+ *
+ * Every job module imports this file, in the main thread and again in each of the job's
+ * worker threads, so it imports only what a job's build needs. What only the main thread runs
+ * (runJob: the coordinator, the REST server, the pool; about 30 modules) and the SQL planner
+ * (about 55) are loaded when used: importing them in each worker cost most of its start (the
+ * engine's import, about 260 ms of CPU per thread with them).
+ */
+import type { JobResult, RunOptions } from './runtime/options.js';
+
 export { defineJob, type JobDefinition } from './api/job.js';
 export { StreamExecutionEnvironment, type JobSettings } from './api/environment.js';
 export { DataStream, KeyedStream, SingleOutputStreamOperator, OperatorHandle } from './api/datastream.js';
@@ -54,17 +65,19 @@ export type {
   PostgresSourceState,
 } from './connectors/index.js';
 export { EddyError, type Failure, type FailureCode, type RecordOrigin } from './failure.js';
-export { runJob } from './runtime/job-run.js';
 export type { RunOptions, JobResult, JobProgress, OperatorMetrics } from './runtime/options.js';
 export type { ConsistencyMode } from './contract/consistency.js';
 export type { ExceptionEntry } from './observe/failure-history.js';
-export {
-  SqlSession,
-  formatPlan,
-  registerFunction,
-  type UserFunction,
-  type StatementResult,
-  type ChangeRow,
-  type RowKind,
-} from './sql/index.js';
-export { readUpsertJsonLines, type ReadUpsertOptions } from './sql/runtime/upsert-json-lines.js';
+// Types only (no import at run time); they also bring env.sql's declaration (core/sql/index.ts).
+export type { UserFunction, StatementResult, ChangeRow, RowKind } from './sql/index.js';
+export type { ReadUpsertOptions } from './sql/runtime/upsert-json-lines.js';
+
+/**
+ * Runs the job module at `jobPath` in this process, as `eddy run` does (core/runtime/job-run.ts
+ * says how). SQL is loaded first, so that a build can call `env.sql`; a worker thread loads it
+ * only for a job whose build in the main thread used it (workers/bootstrap.ts).
+ */
+export async function runJob(jobPath: string, options?: RunOptions, opts?: { signal?: AbortSignal }): Promise<JobResult> {
+  const [run] = await Promise.all([import('./runtime/job-run.js'), import('./sql/index.js')]);
+  return run.runJob(jobPath, options, opts);
+}

@@ -7,6 +7,7 @@
 import { toFailure } from '../core/failure.js';
 import { announceThread } from '../core/thread-roles.js';
 import type { TaskOutcome, TaskSpec } from '../core/runtime/messages.js';
+import { PARSED_NOTE } from '../core/sql/parse-once.js';
 import { runTask } from './run-task.js';
 import { flushStdio } from './stdio.js';
 import { StreamTask } from './task.js';
@@ -21,6 +22,10 @@ export default async function runTaskEntry(spec: TaskSpec): Promise<TaskOutcome>
   try {
     let task: StreamTask;
     try {
+      // The job's `import 'eddy'` leaves SQL out (core/index.ts): it is loaded here when the main
+      // thread's build used it (its parsed statements are in the notes), before this thread's build
+      // calls env.sql. A SQL-free job's threads never import the planner (about 55 modules).
+      if (spec.buildNotes[PARSED_NOTE] !== undefined) await import('../core/sql/index.js');
       task = await StreamTask.create(spec);
     } catch (err) {
       return { status: 'failed', failure: toFailure(err, { code: 'INTERNAL', subtask: spec.subtask, context: 'task failed to start' }) };

@@ -39,8 +39,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
-    // Loaded only for `run`, so that --help and usage errors answer at once.
-    const { runJob } = await import('../runtime/job-run.js');
+    // Loaded only for `run`, so that --help and usage errors answer at once; 'eddy''s runJob
+    // also loads SQL for the job's build (core/index.ts).
+    const { runJob } = await import('../index.js');
     let result: JobResult;
     try {
       result = await runJob(

@@ -8,7 +8,7 @@
  * `.mjs` took 2.9 CPU-s and 2.3 s (idle 2-core machine).
  *
  * The bundle holds the job's own files (its relative imports, TypeScript or not). Packages,
- * Node's built-ins and `eddy` stay imports, resolved here to absolute URLs so that the bundle
+ * Node's built-ins and `eddy` (`eddy/sql`) stay imports, resolved here to absolute URLs so that the bundle
  * can live in the temporary folder; `eddy` is the copy of eddy that runs the job, as the resolve
  * hook maps it. Each file keeps its own `import.meta.url`, `filename` and `dirname`, so data
  * files found next to the job still are. Stack traces map back to the sources (inline map).
@@ -22,6 +22,7 @@ import { isBuiltin } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { eddyModuleUrl } from './eddy-specifiers.js';
 
 /** Where bundles are kept, named by their content's hash (so concurrent runs share them). */
 export const JOB_BUNDLE_DIR = join(tmpdir(), `eddy-job-bundles-${safeUser()}`);
@@ -75,7 +76,8 @@ export async function bundleJob(file: string, eddyEntry: string): Promise<string
             // Not relative, not absolute: a package, a built-in, or eddy itself.
             b.onResolve({ filter: /^[^./]/ }, async (args) => {
               if (args.pluginData === RESOLVING) return undefined;
-              if (args.path === 'eddy') return { path: eddyEntry, external: true };
+              const eddy = eddyModuleUrl(args.path, eddyEntry);
+              if (eddy !== undefined) return { path: eddy, external: true };
               if (isBuiltin(args.path)) return { path: args.path, external: true };
               const r = await b.resolve(args.path, {
                 kind: args.kind,

@@ -1,7 +1,7 @@
 /**
  * Module resolve hook (node:module register), installed for job files outside this package:
  *
- * - `import 'eddy'` from a job module anywhere on disk resolves to the eddy that runs the job.
+ * - `import 'eddy'` (and 'eddy/sql') from a job module anywhere on disk resolves to the eddy that runs the job.
  * - A `.ts`/`.tsx` file whose nearest package.json sets no "type" (or that has none, as in a
  *   scratch folder) is ESM. tsx would otherwise compile it to CommonJS, where `require('eddy')`
  *   follows node_modules and fails with "Cannot find module 'eddy'" (issue 12). Node itself
@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eddyModuleUrl } from './eddy-specifiers.js';
 
 let eddyEntry = '';
 
@@ -41,7 +42,8 @@ function packageType(dir: string): string {
 }
 
 export async function resolve(specifier: string, context: unknown, next: Next): Promise<unknown> {
-  if (specifier === 'eddy') return { url: eddyEntry, shortCircuit: true };
+  const eddy = eddyModuleUrl(specifier, eddyEntry);
+  if (eddy !== undefined) return { url: eddy, shortCircuit: true };
   const resolved = await next(specifier, context);
   if (!resolved.format && resolved.url.startsWith('file:') && TS_FILE.test(resolved.url.split('?')[0]!)) {
     const type = packageType(dirname(fileURLToPath(resolved.url.split('?')[0]!)));

@@ -60,3 +60,4 @@ export { registerFunction, type UserFunction } from './functions.js';
 export { SqlSession, formatPlan, type StatementResult } from './session.js';
 export type { Row } from './expressions.js';
 export type { ChangeRow, RowKind } from './runtime/changelog.js';
+export { readUpsertJsonLines, type ReadUpsertOptions } from './runtime/upsert-json-lines.js';
