@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Buffer debloating on the real pieces (rings, the consumer's InputGate and InputDebloat, the
  * producer's TaskOutput), single-threaded and on a clock the test drives, so nothing depends on

@@ -1,3 +1,4 @@
+// test-lane: pair
 /**
  * Barrier handlers, after Flink's AlignedCheckpointsMassiveRandomTest: random per-channel
  * streams of records, barriers, cancel-barriers and end-of-stream are delivered by a random

@@ -1,3 +1,4 @@
+// test-lane: pair
 // SQL mini-batch settings (Flink's table.exec.mini-batch.*), planning only: where they come from
 // (SET, --arg key=value, a configuration file, in that order of strength), what EXPLAIN says of
 // the updating operators with and without them, and one clear line for each bad setting. What
