@@ -9,6 +9,11 @@ const SUBPATHS = new Map([
   ['eddy/sql', 'sql/index.js'],
 ]);
 
+/** Every specifier of eddy → its URL in the copy of eddy whose entry is `eddyEntry` (for the resolve hook). */
+export function eddyModuleUrls(eddyEntry: string): Record<string, string> {
+  return Object.fromEntries([...SUBPATHS.keys()].map((s) => [s, eddyModuleUrl(s, eddyEntry)!]));
+}
+
 /** The URL of `specifier` in the copy of eddy whose entry is `eddyEntry`; undefined when it is not eddy's. */
 export function eddyModuleUrl(specifier: string, eddyEntry: string): string | undefined {
   const file = SUBPATHS.get(specifier);

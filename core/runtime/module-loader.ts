@@ -16,6 +16,7 @@ import { isJobDefinition, type JobDefinition } from '../api/job.js';
 import { EddyError, messageOf } from '../failure.js';
 import { compileErrorLine } from './compile-error.js';
 import { bundleJob, JOB_BUNDLE_DIR } from './job-bundle.js';
+import { eddyModuleUrls } from './eddy-specifiers.js';
 
 const TS_EXTENSIONS = /\.(ts|mts|cts|tsx)$/;
 let hooksRegistered = false;
@@ -34,7 +35,7 @@ function registerEddyResolver(jobFile: string): void {
   // it is only installed for job files that need it.
   if (hooksRegistered || resolvesEddyItself(jobFile)) return;
   hooksRegistered = true;
-  register(new URL('./resolve-hook.js', import.meta.url).href, { data: { eddyEntry: EDDY_ENTRY } });
+  register(new URL('./resolve-hook.js', import.meta.url).href, { data: { eddyModules: eddyModuleUrls(EDDY_ENTRY) } });
 }
 
 const cache = new Map<string, Promise<JobDefinition>>();

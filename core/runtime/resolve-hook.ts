@@ -12,12 +12,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eddyModuleUrl } from './eddy-specifiers.js';
 
-let eddyEntry = '';
+/**
+ * 'eddy' and its subpaths → their URLs in the eddy that runs the job (eddy-specifiers.ts, given
+ * by the thread that registers the hook: this module imports none of eddy's, whose imports
+ * would resolve through the hook chain themselves).
+ */
+let eddyModules: Record<string, string> = {};
 
-export function initialize(data: { eddyEntry: string }): void {
-  eddyEntry = data.eddyEntry;
+export function initialize(data: { eddyModules: Record<string, string> }): void {
+  eddyModules = data.eddyModules;
 }
 
 type Next = (specifier: string, context: unknown) => Promise<{ url: string; format?: string | null }>;
@@ -42,8 +46,7 @@ function packageType(dir: string): string {
 }
 
 export async function resolve(specifier: string, context: unknown, next: Next): Promise<unknown> {
-  const eddy = eddyModuleUrl(specifier, eddyEntry);
-  if (eddy !== undefined) return { url: eddy, shortCircuit: true };
+  if (Object.hasOwn(eddyModules, specifier)) return { url: eddyModules[specifier]!, shortCircuit: true };
   const resolved = await next(specifier, context);
   if (!resolved.format && resolved.url.startsWith('file:') && TS_FILE.test(resolved.url.split('?')[0]!)) {
     const type = packageType(dirname(fileURLToPath(resolved.url.split('?')[0]!)));
