@@ -100,7 +100,8 @@ const KINDS: ReadonlySet<string> = new Set<StateKind>(['value', 'list', 'map', '
 
 // No `structures` option: record definitions then travel inside each message, which is what
 // lets one chunk decode without the others.
-const packr = new Packr({ useRecords: true, useBigIntExtension: true });
+const PACK_OPTIONS = { useRecords: true, useBigIntExtension: true };
+const packr = new Packr(PACK_OPTIONS);
 const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
 
 /**
@@ -109,17 +110,17 @@ const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
  * would write over an earlier message, and neither eddy nor lmdb-js uses them. So the view stays
  * as it is while it is held (test/state/snapshot.test.ts checks it), but shares its ArrayBuffer.
  */
-function encodeChunk(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+function encodeChunk(keyGroup: number, chunk: KeyGroupChunk, p: Packr = packr): Uint8Array {
   if (chunk.entryChanges !== undefined && chunk.entryChanges.length > 0) {
     const { tables, entries, deletions, appends, entryChanges } = chunk;
-    return packr.pack([KEYED_ENTRIES_VERSION, keyGroup, tables, entries, deletions ?? [], appends ?? [], entryChanges]);
+    return p.pack([KEYED_ENTRIES_VERSION, keyGroup, tables, entries, deletions ?? [], appends ?? [], entryChanges]);
   }
   if (chunk.appends !== undefined && chunk.appends.length > 0) {
-    return packr.pack([KEYED_APPENDS_VERSION, keyGroup, chunk.tables, chunk.entries, chunk.deletions ?? [], chunk.appends]);
+    return p.pack([KEYED_APPENDS_VERSION, keyGroup, chunk.tables, chunk.entries, chunk.deletions ?? [], chunk.appends]);
   }
   const msg = [KEYED_SNAPSHOT_VERSION, keyGroup, chunk.tables, chunk.entries];
   if (chunk.deletions !== undefined) msg.push(chunk.deletions);
-  return packr.pack(msg);
+  return p.pack(msg);
 }
 
 /** One key group's chunk in bytes the caller owns (to transfer to another thread, or keep). */
@@ -133,6 +134,16 @@ export function encodeKeyGroupChunk(keyGroup: number, chunk: KeyGroupChunk): Uin
  */
 export function encodeKeyGroupChunkInPlace(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   return encodeChunk(keyGroup, chunk);
+}
+
+/** A packer of its own that writes chunks exactly as encodeKeyGroupChunk does (for a buffer it is given: heap/encode-arena.ts). */
+export function newChunkPackr(): Packr {
+  return new Packr(PACK_OPTIONS);
+}
+
+/** encodeKeyGroupChunkInPlace through `p` (from newChunkPackr): a view of the buffer `p` writes in. */
+export function encodeKeyGroupChunkWith(p: Packr, keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+  return encodeChunk(keyGroup, chunk, p);
 }
 
 /**

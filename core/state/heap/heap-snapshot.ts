@@ -11,8 +11,8 @@ import {
   encodeKeyGroupChunk,
   encodeKeyGroupChunkInPlace,
   KeyedSnapshotWriter,
-  type KeyedSnapshot,
   type KeyGroupChunk,
+  type KeyedSnapshot,
 } from '../snapshot-format.js';
 import { liveValue } from '../ttl.js';
 import { floatsOf, GroupPacker, type CapturedGroup, type NumericGroup } from './captured-group.js';
@@ -20,6 +20,8 @@ import type { HeapKeyedStore } from './heap-keyed-store.js';
 import { giveFloats, takeFloats } from './float-pool.js';
 import { scanNumericTables } from './numeric-scan.js';
 import { openPackerJob, type PackerJob } from './snapshot-packer.js';
+import { holdEncodeArena, type ArenaEncoder } from './encode-arena.js';
+import { pooledOutput } from './output-pool.js';
 import type { LogChunk } from './write-log.js';
 
 /**
@@ -66,6 +68,9 @@ function copyNumbers(group: Map<unknown, unknown>, keys: Float64Array, values: F
   group.forEach(copyEntry);
   return copyAllNumbers;
 }
+
+/** How a group's chunk is encoded: into bytes of its own (to transfer), or a view (see encodeGroup). */
+type ChunkEncoder = (keyGroup: number, chunk: KeyGroupChunk) => Uint8Array;
 
 /** Per table id: read from shared memory by numeric-scan.ts, not captured here. */
 type Scanned = readonly boolean[];
@@ -128,12 +133,12 @@ function captureGroup(
   appends: AppendStarts | undefined,
   entryChanges: EntryChanges | undefined,
   now: number,
-  transfer: boolean,
+  encode: ChunkEncoder,
 ): CapturedGroup | undefined {
   const numeric = captureNumeric(store, tableCount, scanned, kg, delta);
   if (numeric === 'empty') return undefined;
   if (numeric !== undefined) return numeric;
-  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, appends, entryChanges, now, transfer);
+  const bytes = encodeGroup(store, tableCount, scanned, kg, delta, appends, entryChanges, now, encode);
   return bytes === undefined ? undefined : { kg, bytes };
 }
 
@@ -152,9 +157,9 @@ function entriesToSnapshot(store: HeapKeyedStore, tableCount: number, scanned: S
  * One key group's chunk as it is now, or undefined when it holds nothing (for a delta:
  * nothing changed). Values are encoded at once, so the record loop may change them right after.
  * A delta holds a list only appended to since the base as its new elements, and a map changed
- * only entry by entry as those entries. The bytes are the
- * caller's own when they go to another thread (`transfer`); else a view of the encoder's buffer
- * (encodeKeyGroupChunkInPlace), copied once, into the snapshot.
+ * only entry by entry as those entries. `encode` gives bytes of the caller's own when they go to
+ * another thread (encodeKeyGroupChunk); else a view of the encoder's buffer
+ * (encodeKeyGroupChunkInPlace, or the arena's: encode-arena.ts), copied once, into the snapshot.
  */
 function encodeGroup(
   store: HeapKeyedStore,
@@ -165,7 +170,7 @@ function encodeGroup(
   appendStarts: AppendStarts | undefined,
   entryChanges: EntryChanges | undefined,
   now: number,
-  transfer: boolean,
+  encode: ChunkEncoder,
 ): Uint8Array | undefined {
   const tables = store.tableDescriptors();
   const gi = kg - store.rangeStart;
@@ -226,7 +231,6 @@ function encodeGroup(
     if (any) used.push([tables[t].name, tables[t].kind]);
   }
   if (used.length === 0) return undefined;
-  const encode = transfer ? encodeKeyGroupChunk : encodeKeyGroupChunkInPlace;
   if (delta === undefined) return encode(kg, { tables: used, entries });
   const chunk: KeyGroupChunk = { tables: used, entries, deletions };
   if (appends.length > 0) chunk.appends = appends;
@@ -253,6 +257,9 @@ export class HeapSnapshotJob implements SnapshotJob {
   private readonly scanned: boolean[];
   /** The numeric tables' snapshot version, when the packer thread reads them while the loop writes. */
   private readonly concurrentScan: number | undefined;
+  /** Where groups are encoded: bytes of their own for the packer thread; else views, into the arena when this job holds it. */
+  private readonly encode: ChunkEncoder;
+  private readonly arena: ArenaEncoder | undefined;
 
   constructor(
     private readonly store: HeapKeyedStore,
@@ -276,6 +283,8 @@ export class HeapSnapshotJob implements SnapshotJob {
     const offThread = entriesToSnapshot(store, this.tableCount, this.scanned, delta) + logged >= PACK_OFF_THREAD_MIN_ENTRIES;
     const packer = offThread ? openPackerJob(store.rangeStart, tables, log) : new GroupPacker(store.rangeStart, tables, log);
     this.packer = packer;
+    this.arena = offThread ? undefined : holdEncodeArena();
+    this.encode = offThread ? encodeKeyGroupChunk : (this.arena?.encode ?? encodeKeyGroupChunkInPlace);
     // Numeric tables: O(1) here; read by the packer while the loop writes, or right now when small.
     const scan = store.numericScan(id, delta !== undefined, offThread);
     if (scan !== undefined && packer instanceof GroupPacker) packer.addScanned(scanNumericTables(scan));
@@ -289,8 +298,17 @@ export class HeapSnapshotJob implements SnapshotJob {
   captureGroup(gi: number): boolean {
     this.pending[gi] = 0;
     const kg = this.store.rangeStart + gi;
-    const transfer = !(this.packer instanceof GroupPacker);
-    const g = captureGroup(this.store, this.tableCount, this.scanned, kg, this.delta, this.appends, this.entryChanges, this.now, transfer);
+    const g = captureGroup(
+      this.store,
+      this.tableCount,
+      this.scanned,
+      kg,
+      this.delta,
+      this.appends,
+      this.entryChanges,
+      this.now,
+      this.encode,
+    );
     if (g === undefined) return false;
     this.packer.add(g);
     // Packed here at once: its arrays are free again (a packer thread's come back when it replies).
@@ -303,14 +321,37 @@ export class HeapSnapshotJob implements SnapshotJob {
     this.onDone();
   }
 
+  /** The packed snapshot: on the loop into a pooled buffer (output-pool.ts), copying the arena's chunks out; or the packer thread's. */
+  private finishPacking(): KeyedSnapshot | Promise<KeyedSnapshot> {
+    const keyGroups = { start: this.store.rangeStart, end: this.store.rangeEnd };
+    if (!(this.packer instanceof GroupPacker)) return this.packer.finish(keyGroups);
+    let release: (() => void) | undefined;
+    try {
+      const snap = this.packer.finish(keyGroups, (bytes) => {
+        const out = pooledOutput(bytes);
+        release = out.release;
+        return out.data;
+      });
+      if (release !== undefined) snap.release = release;
+      return snap;
+    } finally {
+      this.arena?.letGo();
+    }
+  }
+
   async run(): Promise<KeyedSnapshot> {
     let n = 0;
-    for (let gi = 0; gi < this.pending.length; gi++) {
-      if (this.pending[gi] !== 1 || !this.captureGroup(gi)) continue;
-      if (++n % GROUPS_PER_TURN === 0) await yieldTurn();
+    try {
+      for (let gi = 0; gi < this.pending.length; gi++) {
+        if (this.pending[gi] !== 1 || !this.captureGroup(gi)) continue;
+        if (++n % GROUPS_PER_TURN === 0) await yieldTurn();
+      }
+    } catch (err) {
+      this.arena?.letGo();
+      throw err;
     }
     this.onDone();
-    const packed = this.packer.finish({ start: this.store.rangeStart, end: this.store.rangeEnd });
+    const packed = this.finishPacking();
     const snapV = this.concurrentScan;
     if (snapV === undefined) return packed;
     const clock = this.store.clock;
@@ -332,7 +373,17 @@ export function snapshotKeyedStore(store: HeapKeyedStore): KeyedSnapshot {
   const writer = new KeyedSnapshotWriter();
   const tableCount = store.tableDescriptors().length;
   for (let kg = store.rangeStart; kg <= store.rangeEnd; kg++) {
-    const bytes = encodeGroup(store, tableCount, [], kg, undefined, undefined, undefined, store.ttlClock?.() ?? 0, false);
+    const bytes = encodeGroup(
+      store,
+      tableCount,
+      [],
+      kg,
+      undefined,
+      undefined,
+      undefined,
+      store.ttlClock?.() ?? 0,
+      encodeKeyGroupChunkInPlace,
+    );
     if (bytes !== undefined) writer.addEncoded(kg, bytes);
   }
   return writer.finish({ start: store.rangeStart, end: store.rangeEnd });

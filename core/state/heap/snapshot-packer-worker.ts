@@ -10,7 +10,8 @@ import { helperReplies } from '../../helper-reply.js';
 import { announceThread } from '../../thread-roles.js';
 import { GroupPacker } from './captured-group.js';
 import { scanNumericTables } from './numeric-scan.js';
-import { OUTPUT_HEADROOM, type PackerReply, type PackerRequest } from './snapshot-packer.js';
+import type { PackerReply, PackerRequest } from './snapshot-packer.js';
+import { growOutput } from './output-pool.js';
 import { messageOf } from '../../failure.js';
 
 const open = new Map<number, GroupPacker>();
@@ -28,7 +29,7 @@ port.on('message', (m: PackerRequest) => {
       let grown: SharedArrayBuffer | undefined;
       const snap = open.get(m.job)!.finish(m.keyGroups, (bytes) => {
         if (m.output !== undefined && m.output.byteLength >= bytes) return new Uint8Array(m.output, 0, bytes);
-        grown = new SharedArrayBuffer(Math.ceil(bytes * OUTPUT_HEADROOM));
+        grown = growOutput(bytes);
         return new Uint8Array(grown, 0, bytes);
       });
       open.delete(m.job);

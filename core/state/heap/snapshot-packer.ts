@@ -18,6 +18,7 @@ import { giveFloats } from './float-pool.js';
 import { floatsOf, transferablesOf, type CapturedGroup } from './captured-group.js';
 import type { NumericScan } from './numeric-scan.js';
 import { holdChunks, letGoChunks, type LogChunk } from './write-log.js';
+import { giveOutput, takeOutput } from './output-pool.js';
 
 export type PackerRequest =
   | { type: 'open'; job: number; rangeStart: number; tables: [string, StateKind][]; log: LogChunk[] | undefined }
@@ -34,18 +35,6 @@ export type PackerReply =
       error?: undefined;
     }
   | { job: number; error: string; packed?: undefined };
-
-/** An output buffer made bigger is made this much bigger than asked, for a state that grows. */
-export const OUTPUT_HEADROOM = 1.25;
-
-/**
- * Output buffers free for the next snapshot's bytes. Shared, like the captures (float-pool.ts):
- * bytes transferred back came as a new ArrayBuffer per checkpoint (28 MB for a full snapshot of
- * 2M keys), external memory the loop's GC answers with full collections. Two: one snapshot
- * being written while the next is packed.
- */
-const outputs: SharedArrayBuffer[] = [];
-const OUTPUTS_MAX = 2;
 
 const packer = helperThread<PackerReply>(
   new URL('./snapshot-packer-worker.js', import.meta.url),
@@ -80,9 +69,7 @@ export function openPackerJob(rangeStart: number, tables: [string, StateKind][],
       if (r.error !== undefined) throw new EddyError('STATE_FAILED', `the snapshot packer thread failed: ${r.error}`);
       const { bytes, ...packed } = r.packed;
       const buffer = r.grown ?? output!;
-      const release = () => {
-        if (outputs.length < OUTPUTS_MAX && !outputs.includes(buffer)) outputs.push(buffer);
-      };
+      const release = () => giveOutput(buffer);
       return { ...packed, data: new Uint8Array(buffer, 0, bytes), release };
     });
   done.catch(() => {});
@@ -94,7 +81,7 @@ export function openPackerJob(rangeStart: number, tables: [string, StateKind][],
     scan: (scan) => thread.post({ type: 'scan', job, scan } satisfies PackerRequest, undefined, false),
     // Held open only while someone awaits a reply (a job never finished holds nothing).
     finish: (keyGroups) => {
-      output = outputs.pop();
+      output = takeOutput();
       thread.post({ type: 'finish', job, keyGroups, output } satisfies PackerRequest, undefined, true);
       return done;
     },
