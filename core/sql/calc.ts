@@ -223,6 +223,7 @@ function build(calc: Calc, fields: readonly Field[]): AnyStream {
       apply: rowFunction(f),
       copyOf: copiesOf(calc.columns, fields),
       filters: calc.conds.length > 0,
+      keys: calc.columns === undefined ? undefined : fields.map((f) => f.key),
     });
   return stream.uid(uid).name('sql:calc');
 }

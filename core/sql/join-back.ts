@@ -36,8 +36,10 @@ import type { Expr } from './ast.js';
 import { dependsOn } from './calc.js';
 import type { Row } from './expressions.js';
 import { drop, isDropped, nodeOf, stepOf, type CalcStep, type RewindowStep } from './lineage.js';
+import { feedStep, joinStep, type Copies } from './join-back-step.js';
 import { exprText, type PlanContext } from './plan-steps.js';
 import type { AnyStream, Rel } from './relation.js';
+import type { PairColumn } from './row-builder.js';
 import { tryResolveRef } from './scope.js';
 
 /** What the window join would have been built from. */
@@ -51,6 +53,8 @@ export interface WindowJoinPlan {
   /** The other conjuncts: a condition over the combined row (undefined: none). */
   residual: ((row: Row) => boolean) | undefined;
   combine: (a: Row, b: Row) => Row;
+  /** The columns `combine` builds, each from one side of the pair. */
+  pair: readonly PairColumn[];
   /** The tumbling window the join pairs rows by. */
   sizeMs: number;
   /** What EXPLAIN prints (the join condition). */
@@ -92,6 +96,24 @@ export function applyOf(chain: Chain): (row: Row) => Row | undefined {
     for (let i = 0; i < fns.length && r !== undefined; i++) r = fns[i]!(r);
     return r;
   };
+}
+
+/**
+ * How the chain's row is read from its base row when every calc only copies columns: its keys,
+ * each with the base column it copies (undefined: no calcs, the base row itself); null when a
+ * calc filters or computes a column.
+ */
+export function copiesOf(chain: Chain): Copies | null {
+  if (chain.steps.length === 0) return undefined;
+  const keys = chain.steps[chain.steps.length - 1]!.keys;
+  if (keys === undefined || chain.steps.some((s) => s.filters)) return null;
+  const out: Array<[string, string]> = [];
+  for (const k of keys) {
+    const from = originOf(chain, k);
+    if (from === undefined) return null;
+    out.push([k, from]);
+  }
+  return out;
 }
 
 /** The row key a plain column reference reads in `rel` (undefined for anything else). */
@@ -170,20 +192,33 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
     }
     return true;
   };
+  // Where both sides' calcs only copy columns of X and the keying makes every equality true,
+  // the rows of X are read in place at the window's end, not built by the calcs and joined
+  // (join-back-step.ts): no object per row of X, one per row joined.
+  const yCopies = copiesOf(m.yin);
+  const xCopies = copiesOf(m.xs);
+  const inPlace = yCopies !== null && xCopies !== null && others.length === 0;
+  const feed = inPlace ? feedStep(yCopies, (r, acc) => agg.fn.add(r, acc)) : undefined;
+  const joinRows = inPlace ? joinStep(p.pair, xLeft ? 0 : 1, xCopies, residual) : undefined;
   const joinGroup = (rows: Row[], out: Collector<Row>): void => {
     const first = rows[0]!;
     for (const k of keys) if (first[k] === null || first[k] === undefined) return;
     let acc = agg.fn.createAccumulator();
     let any = false;
-    for (const row of rows) {
-      const r = yIn(row);
-      if (r === undefined) continue;
-      acc = agg.fn.add(r, acc);
-      any = true;
-    }
+    if (feed !== undefined) {
+      acc = feed(rows, acc);
+      any = rows.length > 0;
+    } else
+      for (const row of rows) {
+        const r = yIn(row);
+        if (r === undefined) continue;
+        acc = agg.fn.add(r, acc);
+        any = true;
+      }
     if (!any) return;
     const aggRow = yOut(agg.result(agg.fn.getResult(acc)));
     if (aggRow === undefined) return;
+    if (joinRows !== undefined) return joinRows(rows, aggRow, out);
     for (const row of rows) {
       const r = xRow(row);
       if (r === undefined) continue;

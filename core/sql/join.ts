@@ -22,7 +22,7 @@ import { materializeWindows } from './window-tvf.js';
 import { fuseJoinBack, type WindowJoinPlan } from './join-back.js';
 import { fuseDistinctJoin } from './window-distinct-join.js';
 import { keySelector, rawKey, rowIdOf } from './keys.js';
-import { pairBuilder, pickBuilder, type PairColumn } from './row-builder.js';
+import { pairColumns, pickBuilder, type PairColumn } from './row-builder.js';
 import { offerProjection } from './join-projection.js';
 import { allTrue } from './codegen.js';
 import { joinRetention, offsetTerm } from './join-retention.js';
@@ -99,11 +99,12 @@ function planEquiJoin(
   const fields = [...l.fields, ...rightFields];
   const rFrom = r.fields.map((x) => x.key);
   const rTo = rightFields.map((x) => x.key);
-  const combine = pairBuilder(
+  const pair = pairColumns(
     l.fields.map((x) => x.key),
     rFrom,
     rTo,
   );
+  const combine = pickBuilder(pair);
 
   const eqL: Compiled[] = [];
   const eqR: Compiled[] = [];
@@ -196,6 +197,7 @@ function planEquiJoin(
       pairFns: eqL.map((a, i) => [a.fn, eqR[i]!.fn]),
       residual: windowResidual,
       combine,
+      pair,
       sizeMs: size,
       detail: [on, ...checks.map(exprText)].join(' AND '),
     };

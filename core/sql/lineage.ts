@@ -22,6 +22,8 @@ export interface CalcStep {
   copyOf: (key: string) => string | undefined;
   /** Whether it has conditions (may drop a row). */
   filters: boolean;
+  /** The keys of the row it builds, in order (undefined: it passes its input rows on). */
+  keys: readonly string[] | undefined;
 }
 
 /**

@@ -210,7 +210,7 @@ export function project(rel: Rel, items: SelectItem[], ctx: PlanContext, given?:
     .uid(uid)
     .name('sql:project');
   if (!rel.updating)
-    record(stream, { k: 'calc', input: rel.stream, apply: proj, copyOf: (key) => source[keys.indexOf(key)], filters: false });
+    record(stream, { k: 'calc', input: rel.stream, apply: proj, copyOf: (key) => source[keys.indexOf(key)], filters: false, keys });
   return { stream, ...props };
 }
 

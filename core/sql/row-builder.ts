@@ -57,7 +57,12 @@ export function pairBuilder(
   rFrom: readonly string[],
   rTo: readonly string[],
 ): (a: Row | null, b: Row | null) => Row {
-  return pickBuilder([...lKeys.map((k): PairColumn => [k, 0, k]), ...rTo.map((k, i): PairColumn => [k, 1, rFrom[i]!])]);
+  return pickBuilder(pairColumns(lKeys, rFrom, rTo));
+}
+
+/** The columns of a join's pair: `lKeys` from the left row, the right row's `rFrom[i]` as `rTo[i]`. */
+export function pairColumns(lKeys: readonly string[], rFrom: readonly string[], rTo: readonly string[]): PairColumn[] {
+  return [...lKeys.map((k): PairColumn => [k, 0, k]), ...rTo.map((k, i): PairColumn => [k, 1, rFrom[i]!])];
 }
 
 /** An output column of a pair: its key, the side it is read from (0 left, 1 right) and the key it has there. */
