@@ -395,15 +395,16 @@ describe('Redis Streams', { skip: !HAVE && missing('redis-server') }, () => {
       ...jobArgs({ redis: url, in: inKey, out: 'bad-out', count: '1', keys: '1' }),
     ];
     it('a wrong URL, an unreachable server, a missing stream: one clear line each, nothing written', async () => {
-      assertOneLine(await runCli(badCommand('http://127.0.0.1:1', 'x')), 'BAD_ARG', [
-        "'http://127.0.0.1:1' is not a Redis URL",
-        'redis://',
+      // Three independent processes, started together: each spends most of its time starting
+      // node and importing the engine, which two cores do two at a time.
+      const [badUrl, unreachable, noStream] = await Promise.all([
+        runCli(badCommand('http://127.0.0.1:1', 'x')),
+        runCli(badCommand('redis://127.0.0.1:1', 'x')),
+        runCli(badCommand(server.url, 'no-such-stream')),
       ]);
-      assertOneLine(await runCli(badCommand('redis://127.0.0.1:1', 'x')), 'SOURCE_FAILED', [
-        'cannot connect to Redis at redis://127.0.0.1:1',
-        'redis-server is running',
-      ]);
-      assertOneLine(await runCli(badCommand(server.url, 'no-such-stream')), 'INPUT_NOT_FOUND', ["stream 'no-such-stream' does not exist"]);
+      assertOneLine(badUrl, 'BAD_ARG', ["'http://127.0.0.1:1' is not a Redis URL", 'redis://']);
+      assertOneLine(unreachable, 'SOURCE_FAILED', ['cannot connect to Redis at redis://127.0.0.1:1', 'redis-server is running']);
+      assertOneLine(noStream, 'INPUT_NOT_FOUND', ["stream 'no-such-stream' does not exist"]);
       assert.equal(await client.exists('bad-out'), 0, 'nothing was committed');
     });
 

@@ -123,6 +123,8 @@ interface FilterCursor {
   /** Fetched, not yet emitted. */
   buffer: JsMsg[];
   fetching?: Promise<void>;
+  /** The pull in flight: stopped on close, which would otherwise wait out its expiry at the head. */
+  pull?: { stop(): void };
 }
 
 class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
@@ -132,6 +134,7 @@ class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
   private restored: Record<string, JetStreamPosition> | undefined;
   /** A background fetch failed: thrown from the next poll. */
   private failure: EddyError | undefined;
+  private closing = false;
 
   constructor(
     private readonly what: string,
@@ -225,6 +228,8 @@ class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
         });
       }
       const it = await c.consumer.fetch({ max_messages: this.batchSize, expires: FETCH_EXPIRES_MS });
+      c.pull = it;
+      if (this.closing) it.stop();
       let got = 0;
       for await (const m of it) {
         c.buffer.push(m);
@@ -243,12 +248,17 @@ class JetStreamReader implements SourceReader<JetStreamMessage<unknown>> {
       });
     } finally {
       c.fetching = undefined;
+      c.pull = undefined;
     }
   }
 
   async close(): Promise<void> {
     const nc = this.nc;
     this.nc = undefined;
+    // A reader at the head has a pull waiting up to FETCH_EXPIRES_MS for new messages: without
+    // the stop, every close (a stop, a cancel, a restart after a failure) waited it out.
+    this.closing = true;
+    for (const c of this.cursors) c.pull?.stop();
     await Promise.allSettled(this.cursors.map((c) => c.fetching));
     await closeNats(nc);
   }
