@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { CheckpointStorage } from '../checkpoint/storage.js';
+import type { JobDefinition } from '../api/job.js';
 import { EddyError } from '../failure.js';
 import { writeArchive } from '../observe/archive.js';
 import { JobRecord } from '../observe/job-record.js';
@@ -40,12 +41,17 @@ const RETAINED_CHECKPOINTS = 3;
  * Resolves with the result when the job ends; rejects with an EddyError (code and one line)
  * when it fails beyond its restart strategy or cannot start.
  */
-export async function runJob(jobPath: string, options: RunOptions = {}, opts: { signal?: AbortSignal } = {}): Promise<JobResult> {
+export async function runJob(
+  jobPath: string,
+  options: RunOptions = {},
+  opts: { signal?: AbortSignal } = {},
+  loadExtensions?: () => Promise<boolean>,
+): Promise<JobResult> {
   const started = performance.now();
   const overrides: RunOptions = { ...readEnvOverrides(process.env), ...definedOnly(options) };
   const args = overrides.args ?? {};
   const def = await loadJob(jobPath);
-  const plan = planJob(def, args, overrides);
+  const plan = await planLoading(def, args, overrides, loadExtensions);
   for (const n of plan.graph.nodes) {
     // Checks such as "the input file exists" fail here, before any thread starts.
     await n.source?.validate?.();
@@ -61,7 +67,8 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
   const { checkpointDir, localDir } = folders;
   const collector = new CollectedRecords();
   let deployment = deploy(plan, jobPath, args);
-  const pool = new SlotPool(deployment.tasks.length);
+  // Kept threads serve only jobs that load what this one loads in them (its build notes: SQL).
+  const pool = new SlotPool(deployment.tasks.length, Object.keys(plan.notes).sort().join());
   let progress = startProgress(plan, deployment, options, started);
   const record = new JobRecord(plan, resolve(jobPath));
   const tally = new RunTally();
@@ -160,6 +167,25 @@ export async function runJob(jobPath: string, options: RunOptions = {}, opts: { 
     await endpoints?.close();
     await pool.destroy();
     await closeRunFolders(folders, finished, (dir) => writeArchive(dir, buildJobViews(record)), warn);
+  }
+}
+
+/**
+ * Plans the job; a build that fails is run once more if `loadExtensions` then loads what was
+ * not loaded (SQL, for a build that calls env.sql: core/index.ts), so that jobs that do not
+ * need it never load it. A build that fails for its own reasons fails the same way again.
+ */
+async function planLoading(
+  def: JobDefinition,
+  args: Record<string, string>,
+  overrides: RunOptions,
+  loadExtensions: (() => Promise<boolean>) | undefined,
+): Promise<JobPlan> {
+  try {
+    return planJob(def, args, overrides);
+  } catch (err) {
+    if (loadExtensions === undefined || !(await loadExtensions())) throw err;
+    return planJob(def, args, overrides);
   }
 }
 

@@ -23,7 +23,8 @@ let hooksRegistered = false;
 
 /** This package's root: a job file inside it resolves 'eddy' by self-reference already. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const EDDY_ENTRY = new URL('../index.js', import.meta.url).href;
+/** What `eddy` is for a job this copy runs: its entry, by URL. */
+export const EDDY_ENTRY = new URL('../index.js', import.meta.url).href;
 
 /** Job files that resolve 'eddy' without the hook: inside this package, or a bundle (by URL). */
 function resolvesEddyItself(jobFile: string): boolean {

@@ -1,16 +1,22 @@
 /**
- * The slot pool: piscina with one thread per task of the job. A task runs for the job's life,
- * so the pool is sized to run them all at once; threads stay warm between restart attempts
- * (the job module stays imported in each of them).
+ * The slot pool: piscina threads, one per task of the job. A task runs for the job's life, so a
+ * job holds as many threads as it has tasks; threads stay warm between restart attempts (the
+ * job module stays imported in each of them).
  *
- * Threads also stay warm between jobs of one process: a pool whose job ended cleanly is kept
- * idle for IDLE_POOL_MS and handed to the next job that needs the same number of threads.
- * Starting a thread (V8 isolate, the runtime's modules, msgpackr) costs tens of ms each and
- * the threads of a job start on the same cores, so for short jobs (benchmarks, tests, the
- * `eddy` CLI's repeated runs in one process) it was most of the fixed cost per job. It is the
- * same as the main thread, which imports a job module once per process (module-loader.ts):
- * a worker that ran job X before imports X from its module cache.
- * Idle piscina threads are unref'd, so a kept pool never keeps the process alive.
+ * Threads also stay warm between jobs of one process: the piscina pools of a job that ended
+ * cleanly are kept idle for IDLE_POOL_MS and handed to the next jobs, whatever their size. A
+ * job takes the smallest kept pool that has threads enough, else every kept pool and a new one
+ * for the threads still missing; a job with fewer tasks than a pool's threads leaves the rest
+ * idle. Starting a thread (V8 isolate, the engine's modules, msgpackr, the job module) costs
+ * about 0.4-0.5 s of CPU on this machine, and test files, benchmarks and SQL sessions run many
+ * small jobs of different sizes in one process: reused only at the same size, the SQL tests
+ * started 563 threads for 753 tasks. A worker that ran job X before imports X from its module
+ * cache, as the main thread does (module-loader.ts).
+ *
+ * Kept pools are grouped by what their threads loaded beyond the engine, named by the build
+ * notes of the jobs they ran (SQL's parsed statements: its threads loaded core/sql), so that a
+ * DataStream job never runs where SQL is loaded. Idle piscina threads are unref'd, so a kept
+ * pool never keeps the process alive.
  */
 import { Piscina } from 'piscina';
 import type { TaskOutcome, TaskSpec } from './messages.js';
@@ -20,14 +26,32 @@ const WORKER_ENTRY = new URL('../../workers/bootstrap.js', import.meta.url).href
 /** How long an idle pool waits for the next job before its threads are stopped. */
 export const IDLE_POOL_MS = 10_000;
 
-/** At most one idle pool per thread count (jobs in one process usually have one shape). */
-const idlePools = new Map<number, { piscina: Piscina; timer: NodeJS.Timeout }>();
+/** At most this many idle threads per kind are kept; a pool beyond it is stopped. */
+const MAX_IDLE_THREADS = 48;
 
-function createPiscina(slots: number): Piscina {
+interface Part {
+  readonly piscina: Piscina;
+  readonly threads: number;
+  /** Tasks started and not yet settled: a part with one still running is never handed on. */
+  running: number;
+  /** A task's worker died or was terminated: do not hand these threads to another job. */
+  tainted: boolean;
+}
+
+interface Kept {
+  readonly piscina: Piscina;
+  readonly threads: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Idle pools by kind (what their threads loaded), each list in the order they were kept. */
+const idlePools = new Map<string, Kept[]>();
+
+function createPiscina(threads: number): Piscina {
   return new Piscina({
     filename: WORKER_ENTRY,
-    minThreads: slots,
-    maxThreads: slots,
+    minThreads: threads,
+    maxThreads: threads,
     concurrentTasksPerWorker: 1,
     idleTimeout: 60_000,
     // 'sync' would block an idle worker's event loop in Atomics.wait between tasks; ours
@@ -36,35 +60,63 @@ function createPiscina(slots: number): Piscina {
   });
 }
 
-export class SlotPool {
-  private readonly piscina: Piscina;
-  private readonly slots: number;
-  /** Tasks started and not yet settled: a pool with one still running is never reused. */
-  private running = 0;
-  /** A task's worker died or was terminated: do not hand these threads to another job. */
-  private tainted = false;
+/** Takes kept pools of `kind` with at least `slots` threads in all, fewest threads first where one suffices. */
+function takeKept(kind: string, slots: number): Kept[] {
+  const kept = idlePools.get(kind) ?? [];
+  const fits = kept.filter((k) => k.threads >= slots).sort((a, b) => a.threads - b.threads)[0];
+  const taken = fits ? [fits] : [...kept];
+  const left = kept.filter((k) => !taken.includes(k));
+  if (left.length > 0) idlePools.set(kind, left);
+  else idlePools.delete(kind);
+  for (const k of taken) clearTimeout(k.timer);
+  return taken;
+}
 
-  constructor(slots: number) {
-    this.slots = slots;
-    const kept = idlePools.get(slots);
-    if (kept) {
-      idlePools.delete(slots);
-      clearTimeout(kept.timer);
-      this.piscina = kept.piscina;
-    } else this.piscina = createPiscina(slots);
+function keep(kind: string, piscina: Piscina, threads: number): boolean {
+  const kept = idlePools.get(kind) ?? [];
+  if (kept.reduce((n, k) => n + k.threads, 0) + threads > MAX_IDLE_THREADS) return false;
+  const timer = setTimeout(() => {
+    const list = idlePools.get(kind);
+    const i = list?.findIndex((k) => k.piscina === piscina) ?? -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    if (list!.length === 0) idlePools.delete(kind);
+    void piscina.destroy();
+  }, IDLE_POOL_MS);
+  timer.unref();
+  kept.push({ piscina, threads, timer });
+  idlePools.set(kind, kept);
+  return true;
+}
+
+export class SlotPool {
+  private readonly parts: Part[];
+  private readonly kind: string;
+
+  /**
+   * A pool of `slots` threads for one job. `kind` names what the job's threads load beyond the
+   * engine (the keys of its build notes; '' for none): kept threads serve only jobs of the same kind.
+   */
+  constructor(slots: number, kind = '') {
+    this.kind = kind;
+    this.parts = takeKept(kind, slots).map((k) => ({ piscina: k.piscina, threads: k.threads, running: 0, tainted: false }));
+    const missing = slots - this.parts.reduce((n, p) => n + p.threads, 0);
+    if (missing > 0) this.parts.push({ piscina: createPiscina(missing), threads: missing, running: 0, tainted: false });
   }
 
   run(spec: TaskSpec, signal: AbortSignal): Promise<TaskOutcome> {
-    this.running++;
-    const p = this.piscina.run(spec, { transferList: [spec.port], signal }) as Promise<TaskOutcome>;
+    // A task holds its thread for the job's life: one queued behind another would never start.
+    const part = this.parts.find((p) => p.running < p.threads) ?? this.parts[0]!;
+    part.running++;
+    const p = part.piscina.run(spec, { transferList: [spec.port], signal }) as Promise<TaskOutcome>;
     return p.then(
       (o) => {
-        this.running--;
+        part.running--;
         return o;
       },
       (err: unknown) => {
-        this.running--;
-        this.tainted = true;
+        part.running--;
+        part.tainted = true;
         throw err;
       },
     );
@@ -72,17 +124,9 @@ export class SlotPool {
 
   /** Ends this job's use of the threads: they are kept for the next job or stopped. */
   async destroy(): Promise<void> {
-    if (this.running === 0 && !this.tainted && !idlePools.has(this.slots)) {
-      const piscina = this.piscina;
-      const timer = setTimeout(() => {
-        if (idlePools.get(this.slots)?.piscina === piscina) idlePools.delete(this.slots);
-        void piscina.destroy();
-      }, IDLE_POOL_MS);
-      timer.unref();
-      idlePools.set(this.slots, { piscina, timer });
-      return;
-    }
-    await this.piscina.destroy();
+    const stop: Piscina[] = [];
+    for (const p of this.parts) if (p.running > 0 || p.tainted || !keep(this.kind, p.piscina, p.threads)) stop.push(p.piscina);
+    await Promise.all(stop.map((p) => p.destroy()));
   }
 }
 
@@ -92,7 +136,7 @@ export class SlotPool {
  * each job should start from the same place.
  */
 export async function stopIdlePools(): Promise<void> {
-  const pools = [...idlePools.values()];
+  const pools = [...idlePools.values()].flat();
   idlePools.clear();
   for (const { timer } of pools) clearTimeout(timer);
   await Promise.all(pools.map(({ piscina }) => piscina.destroy()));

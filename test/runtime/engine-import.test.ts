@@ -8,14 +8,16 @@
  * `eddy/sql`, which a job anywhere on disk imports as the same copy as `eddy`.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { isMainThread, threadId } from 'node:worker_threads';
 
 import { runJob } from '../../core/index.js';
-import { fixture } from '../helpers/paths.js';
+import { fixture, repoRoot } from '../helpers/paths.js';
 
 const JOB = fixture('thread-sql.mjs');
 
@@ -49,6 +51,44 @@ describe('the engine a worker thread imports', () => {
       const rows = await tags({ sql: '1', dir });
       assert.equal(rows.length, 100);
       assert.deepEqual([...new Set(rows.map((r) => r.sql))], ['function']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runJob's own thread loads SQL only for a build that calls env.sql, then builds that job", async () => {
+    // A process of its own: this file's other tests load SQL here.
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-engine-import-'));
+    try {
+      const core = pathToFileURL(join(repoRoot, 'dist', 'core', 'index.js')).href;
+      const script = `const eddy = await import(${JSON.stringify(core)});
+        const sqlHere = () => typeof eddy.StreamExecutionEnvironment.prototype.sql;
+        const plain = await eddy.runJob(${JSON.stringify(JOB)});
+        console.log('datastream ' + plain.collected.collect.length + ' ' + sqlHere());
+        const sql = await eddy.runJob(${JSON.stringify(JOB)}, { args: { sql: '1', dir: ${JSON.stringify(dir)} } });
+        console.log('sql ' + sql.collected.collect.length + ' ' + sqlHere());`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      assert.deepEqual(out.trim().split('\n'), ['datastream 100 undefined', 'sql 100 function']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("threads kept from a SQL job never serve a DataStream job (runJob's warm pool, core/runtime/pool.ts)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-engine-import-'));
+    try {
+      const sql = await tags({ sql: '1', dir });
+      const plain = await tags({});
+      assert.deepEqual([...new Set(plain.map((r) => r.sql))], ['undefined']);
+      const sqlThreads = new Set(sql.map((r) => r.thread));
+      assert.deepEqual(
+        plain.filter((r) => sqlThreads.has(r.thread)),
+        [],
+        'a DataStream job ran on a thread that loaded SQL',
+      );
+      // The SQL job's threads are kept for the next job that loads SQL.
+      const again = await tags({ sql: '1', dir });
+      assert.deepEqual([...new Set(again.map((r) => r.thread))].sort(), [...sqlThreads].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,14 +2,17 @@
 // A TypeScript job outside this package, with a TypeScript helper of its own and a data file
 // found through import.meta.url, compiled once in the main thread (core/runtime/job-bundle.ts):
 // every worker imports the bundle, and the job computes what it computes when loaded through
-// tsx. The expectation is computed here from the data file, without the engine.
+// tsx. The expectation is computed here from the data file, without the engine. A later process
+// takes the bundle built before while the job's files are unchanged, and builds again once one
+// of them (the job, a helper it imports) has changed or the bundle is gone.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runJob } from '../../core/index.js';
-import { JOB_BUNDLE_DIR } from '../../core/runtime/job-bundle.js';
+import { bundleJob, JOB_BUNDLE_DIR, reusableBundle } from '../../core/runtime/job-bundle.js';
+import { EDDY_ENTRY } from '../../core/runtime/module-loader.js';
 import { jobModuleFor } from '../../core/runtime/module-loader.js';
 
 const JOB = `import { defineJob, Sources, Sinks } from 'eddy';
@@ -70,5 +73,35 @@ describe('a TypeScript job compiled once for every thread', () => {
     const order = (a: { word: string; score: number }, b: { word: string; score: number }) =>
       a.word < b.word ? -1 : a.word > b.word ? 1 : 0;
     assert.deepEqual(got.sort(order), expected.sort(order));
+  });
+
+  it('a bundle built before is taken while its files are unchanged, and built again when one changed', async () => {
+    const job = join(dir, 'job.ts');
+    const first = await bundleJob(job, EDDY_ENTRY);
+    assert.ok(first !== undefined && existsSync(first));
+    assert.equal(reusableBundle(job, EDDY_ENTRY), first, 'unchanged files: the same bundle, without esbuild');
+    // A helper the job imports changes: its old bundle must not be taken.
+    const lib = join(dir, 'lib', 'score.ts');
+    writeFileSync(lib, LIB.replace('* word.length', '* word.length * 10'));
+    try {
+      assert.equal(reusableBundle(job, EDDY_ENTRY), undefined, 'a changed helper: built again');
+      const second = await bundleJob(job, EDDY_ENTRY);
+      assert.ok(second !== undefined && second !== first);
+      assert.match(readFileSync(second, 'utf8'), /word\.length \* 10/);
+      assert.equal(reusableBundle(job, EDDY_ENTRY), second);
+      // The bundle it names is gone (a cleaned temporary folder): built again.
+      rmSync(second);
+      assert.equal(reusableBundle(job, EDDY_ENTRY), undefined, 'a missing bundle: built again');
+      assert.equal(await bundleJob(job, EDDY_ENTRY), second);
+    } finally {
+      writeFileSync(lib, LIB);
+    }
+    // The job file itself changes.
+    writeFileSync(job, JOB.replace("'score'", "'scored'"));
+    try {
+      assert.equal(reusableBundle(job, EDDY_ENTRY), undefined, 'a changed job file: built again');
+    } finally {
+      writeFileSync(job, JOB);
+    }
   });
 });

@@ -62,9 +62,31 @@ describe('warm slot threads between jobs', () => {
     );
   });
 
+  it('a smaller job runs on threads of a kept larger pool; a larger one on every kept thread and new ones for the rest', async () => {
+    await stopIdlePools();
+    const three = threadsOf(collected(await runJob(JOB, { args: { count: '3000', parallelism: '3' } })));
+    assert.equal(three.length, 3, `three subtasks, three threads: ${three}`);
+    const smaller = collected(await runJob(JOB, { args: { count: '2000', parallelism: '2' } }));
+    assertExactlyIndices(smaller, 2000);
+    const two = threadsOf(smaller);
+    assert.equal(two.length, 2);
+    for (const t of two) assert.ok(three.includes(t), `thread ${t} is not one of the kept ${three}`);
+    const larger = collected(await runJob(JOB, { args: { count: '4000', parallelism: '5' } }));
+    assertExactlyIndices(larger, 4000);
+    const five = threadsOf(larger);
+    assert.equal(five.length, 5, `five subtasks, five threads: ${five}`);
+    assert.deepEqual(
+      five.filter((t) => three.includes(t)),
+      three,
+      `the kept threads ${three} all serve the larger job: ${five}`,
+    );
+  });
+
   it('threads of a job whose worker exited are not handed to the next job', async () => {
     // Attempt 0 loses a thread (process.exit in subtask 0); attempt 1 runs in the same pool,
-    // which piscina refilled. None of that pool's threads may serve the next job.
+    // which piscina refilled. None of that pool's threads may serve the next job. No other pool
+    // is kept, so the next job's threads are new.
+    await stopIdlePools();
     const failed = await runJob(JOB, { restart: 'fixed:1:10', args: { count: '2000', exit: '1' } });
     assert.equal(failed.restarts, 1);
     const tainted = threadsOf(collected(failed));
