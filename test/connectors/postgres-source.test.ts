@@ -86,11 +86,18 @@ describe('postgres source', { skip: postgresSkip }, () => {
     const rnd = prng(42);
     const WRITERS = 4;
     const TXNS = 25;
+    const RESTORES = 3;
     const writers = await Promise.all(Array.from({ length: WRITERS }, () => client(server)));
     let written = 0;
+    // The writers' last transactions wait for the reader's third restore, so that the restores
+    // happen while rows are still being written however fast either side runs (on a busy
+    // machine the writers could finish after two of them: 'restored 2 times').
+    let restoredEnough!: () => void;
+    const enough = new Promise<void>((r) => (restoredEnough = r));
     const writing = Promise.all(
       writers.map(async (c, w) => {
         for (let t = 0; t < TXNS; t++) {
+          if (t === TXNS - 1) await enough;
           await c.query('BEGIN');
           const n = 1 + Math.floor(rnd() * 4);
           for (let k = 0; k < n; k++) await c.query('INSERT INTO busy (v) VALUES ($1)', [`w${w}-t${t}-${k}`]);
@@ -124,7 +131,7 @@ describe('postgres source', { skip: postgresSkip }, () => {
           reader = (await source.createReader(ctx)) as SourceReader<Row>;
           reader.restoreState!(JSON.parse(JSON.stringify(state)));
           await reader.open?.();
-          restores++;
+          if (++restores === RESTORES) restoredEnough();
         }
       }
       if (done && round > 0) {
@@ -137,7 +144,7 @@ describe('postgres source', { skip: postgresSkip }, () => {
     }
     await reader.close?.();
     await Promise.all(writers.map((c) => c.end()));
-    assert.ok(restores >= 3, `restored ${restores} times`);
+    assert.ok(restores >= RESTORES, `restored ${restores} times`);
     const ids = committed.map((r) => r.id);
     assert.equal(new Set(ids).size, ids.length, 'no row twice');
     assert.equal(committed.length, written);
