@@ -28,7 +28,9 @@ export function planJob(def: JobDefinition, args: Record<string, string>, overri
     def.build(env);
   } catch (err) {
     if (err instanceof EddyError) throw err;
-    throw new EddyError('JOB_INVALID', `the job's build function threw: ${messageOf(err)}`);
+    // The error itself stays as `cause`: runJob runs a build that failed as a TypeError again
+    // once SQL is loaded (job-run.ts, planLoading).
+    throw Object.assign(new EddyError('JOB_INVALID', `the job's build function threw: ${messageOf(err)}`), { cause: err });
   }
   env.graph.validate();
   const settings = resolveSettings(env.settings, overrides);

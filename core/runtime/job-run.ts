@@ -171,7 +171,7 @@ export async function runJob(
 }
 
 /**
- * Plans the job; a build that fails is run once more if `loadExtensions` then loads what was
+ * Plans the job; a build that fails with a TypeError is run once more if `loadExtensions` then loads what was
  * not loaded (SQL, for a build that calls env.sql: core/index.ts), so that jobs that do not
  * need it never load it. A build that fails for its own reasons fails the same way again.
  */
@@ -184,7 +184,9 @@ async function planLoading(
   try {
     return planJob(def, args, overrides);
   } catch (err) {
-    if (loadExtensions === undefined || !(await loadExtensions())) throw err;
+    // A call of a method SQL adds (env.sql) fails as a TypeError; any other failure is the
+    // build's own and is not run twice.
+    if (!((err as { cause?: unknown }).cause instanceof TypeError) || loadExtensions === undefined || !(await loadExtensions())) throw err;
     return planJob(def, args, overrides);
   }
 }
