@@ -6,7 +6,8 @@
  *   index = [[a, 0, len a], [b, len a, len b], …]   [keyGroup, byte offset, byte length]
  *
  *   chunk = one msgpackr message, records defined inline (no shared structures), so any chunk
- *           decodes on its own and a rescaled restore reads only the groups it owns:
+ *           decodes on its own and a rescaled restore reads only the groups it owns (a chunk
+ *           of plain data is written by hand, the same bytes: ./plain-pack.ts):
  *
  *     [ 1,                        format version
  *       kg,                       key group (checked against the index on restore)
@@ -44,10 +45,12 @@
  * storedKey is `storedKey(key)` from keyed-store.ts: primitives as they are, composite keys as
  * their JSON text.
  */
+import { Buffer } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../failure.js';
 import { writeArrayHeader } from '../msgpack-write.js';
 import { ChunkSpace } from './chunk-space.js';
+import { PlainPacker, writeNumber } from './plain-pack.js';
 import type { StateKind } from './keyed-store.js';
 import { entriesOfRuns, NUMBER_RUNS_VERSION } from './number-runs.js';
 
@@ -105,12 +108,32 @@ const packr = new Packr(PACK_OPTIONS);
 const unpackr = new Unpackr({ useRecords: true, useBigIntExtension: true });
 
 /**
- * Encodes one key group's chunk into a view of packr's buffer. packr writes each message after
- * the last and moves to a new buffer when one is full; only `useBuffer` or RESET_BUFFER_MODE
- * would write over an earlier message, and neither eddy nor lmdb-js uses them. So the view stays
- * as it is while it is held (test/state/snapshot.test.ts checks it), but shares its ArrayBuffer.
+ * Writes chunks one after another in its blocks and leaves each as a view: plain data by hand
+ * (./plain-pack.ts, the same bytes), anything else with msgpackr. msgpackr's buffer and position
+ * are module state shared by every Packr on the thread (the channel's codec too): it writes each
+ * message after the last and moves to a new buffer when one is full, and only `useBuffer` or
+ * RESET_BUFFER_MODE would write over an earlier message, so it is never pointed at a block of
+ * ours (the two would write over each other) and eddy calls neither. So a view stays as it is
+ * while it is held (test/state/snapshot.test.ts and plain-pack.test.ts check it), but shares its
+ * ArrayBuffer.
  */
-function encodeChunk(keyGroup: number, chunk: KeyGroupChunk, p: Packr = packr): Uint8Array {
+export class ChunkPacker {
+  private readonly plain = new PlainPacker();
+
+  /** Plain chunks go into `buf` from here on (heap/encode-arena.ts), then into new blocks once it is full. */
+  useBuffer(buf: Buffer): void {
+    this.plain.useBuffer(buf);
+  }
+
+  pack(msg: unknown[]): Uint8Array {
+    return this.plain.pack(msg) ?? packr.pack(msg);
+  }
+}
+
+const chunkPacker = new ChunkPacker();
+
+/** Encodes one key group's chunk into a view of the packer's block (see ChunkPacker). */
+function encodeChunk(keyGroup: number, chunk: KeyGroupChunk, p: ChunkPacker = chunkPacker): Uint8Array {
   if (chunk.entryChanges !== undefined && chunk.entryChanges.length > 0) {
     const { tables, entries, deletions, appends, entryChanges } = chunk;
     return p.pack([KEYED_ENTRIES_VERSION, keyGroup, tables, entries, deletions ?? [], appends ?? [], entryChanges]);
@@ -130,19 +153,14 @@ export function encodeKeyGroupChunk(keyGroup: number, chunk: KeyGroupChunk): Uin
 
 /**
  * One key group's chunk as a view that stays as it is but cannot be transferred (see
- * encodeChunk): for a snapshot assembled on this thread, which copies it once, into its buffer.
+ * ChunkPacker): for a snapshot assembled on this thread, which copies it once, into its buffer.
  */
 export function encodeKeyGroupChunkInPlace(keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   return encodeChunk(keyGroup, chunk);
 }
 
-/** A packer of its own that writes chunks exactly as encodeKeyGroupChunk does (for a buffer it is given: heap/encode-arena.ts). */
-export function newChunkPackr(): Packr {
-  return new Packr(PACK_OPTIONS);
-}
-
-/** encodeKeyGroupChunkInPlace through `p` (from newChunkPackr): a view of the buffer `p` writes in. */
-export function encodeKeyGroupChunkWith(p: Packr, keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
+/** encodeKeyGroupChunkInPlace through `p`, a packer of the caller's own (for a buffer it is given: heap/encode-arena.ts). */
+export function encodeKeyGroupChunkWith(p: ChunkPacker, keyGroup: number, chunk: KeyGroupChunk): Uint8Array {
   return encodeChunk(keyGroup, chunk, p);
 }
 
@@ -250,49 +268,8 @@ export class RawChunkBuilder {
   }
 }
 
-/** Positive integers below this are one byte in packr's output (it depends on packr's options). */
-const FIXINT_LIMIT = packr.pack(0x3f).length === 1 ? 0x40 : 0x20;
-
 /** Where numeric chunks are written and left (module state, one thread). */
 const space = new ChunkSpace(1 << 20);
-
-/** Writes `v` at `pos` exactly as packr writes a number; returns the next position. */
-function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): number {
-  if (v >>> 0 === v) {
-    if (v < FIXINT_LIMIT) out[pos++] = v;
-    else if (v < 0x100) {
-      out[pos++] = 0xcc;
-      out[pos++] = v;
-    } else if (v < 0x10000) {
-      out[pos++] = 0xcd;
-      view.setUint16(pos, v);
-      pos += 2;
-    } else {
-      out[pos++] = 0xce;
-      view.setUint32(pos, v);
-      pos += 4;
-    }
-  } else if (v >> 0 === v) {
-    if (v >= -0x20) out[pos++] = 0x100 + v;
-    else if (v >= -0x80) {
-      out[pos++] = 0xd0;
-      out[pos++] = v + 0x100;
-    } else if (v >= -0x8000) {
-      out[pos++] = 0xd1;
-      view.setInt16(pos, v);
-      pos += 2;
-    } else {
-      out[pos++] = 0xd2;
-      view.setInt32(pos, v);
-      pos += 4;
-    }
-  } else {
-    out[pos++] = 0xcb;
-    view.setFloat64(pos, v);
-    pos += 8;
-  }
-  return pos;
-}
 
 /**
  * A delta chunk written directly when every entry and deletion is a number: the same bytes as

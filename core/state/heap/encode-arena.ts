@@ -4,12 +4,14 @@
  * fills (four times the message it did not fit), so a 25 MB delta was 25 MB of new memory per
  * checkpoint for the GC and for the kernel to fault in. The chunks are views into the buffer,
  * kept until the snapshot is packed (captured-group.ts copies them into its output), so one
- * snapshot at a time holds it, with a msgpackr instance of its own that nothing else writes
- * through; a snapshot that finds it held encodes as before. After a snapshot that outgrew it,
+ * snapshot at a time holds it, with a chunk packer of its own. Only plain chunks (written by
+ * hand, ../plain-pack.ts) go into it: msgpackr's buffer is shared by every Packr on the thread
+ * (the channel's codec too), so pointing it here let their messages land in the arena, to be
+ * written over by the next snapshot. A snapshot that finds the arena held encodes as before. After a snapshot that outgrew it,
  * the next gets one the size of that snapshot's chunks, with headroom: it grows with the state.
  */
 import { Buffer } from 'node:buffer';
-import { encodeKeyGroupChunkWith, newChunkPackr, type KeyGroupChunk } from '../snapshot-format.js';
+import { ChunkPacker, encodeKeyGroupChunkWith, type KeyGroupChunk } from '../snapshot-format.js';
 import { OUTPUT_HEADROOM, POOLED_OUTPUT_MIN_BYTES } from './output-pool.js';
 
 /** The most a thread keeps (like the in-flight arena's bound): beyond, snapshots encode as before. */
@@ -20,7 +22,7 @@ export const ENCODE_ARENA_MAX_BYTES = 64 << 20;
  */
 const ARENA_SLACK_BYTES = 1 << 16;
 
-const packr = newChunkPackr();
+const packer = new ChunkPacker();
 let arena: Buffer | undefined;
 let held = false;
 
@@ -37,12 +39,12 @@ export function holdEncodeArena(): ArenaEncoder | undefined {
   if (held) return undefined;
   held = true;
   // From the start of the arena: the last holder's chunks were copied out before it let go.
-  if (arena !== undefined) packr.useBuffer(arena);
+  if (arena !== undefined) packer.useBuffer(arena);
   let bytes = 0;
   let holding = true;
   return {
     encode(keyGroup, chunk) {
-      const b = encodeKeyGroupChunkWith(packr, keyGroup, chunk);
+      const b = encodeKeyGroupChunkWith(packer, keyGroup, chunk);
       bytes += b.byteLength;
       return b;
     },
