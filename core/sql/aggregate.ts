@@ -282,33 +282,38 @@ const COUNTS: AggregateFunction<Row, number, number> = {
  * Emits a counting window's row: its one group value is the key (keys.ts: NULL as NULL_KEY), each
  * of its COUNT(*)s the count. The row is one generated object literal from the values themselves:
  * no group-value and count arrays per emitted row, as windowRow takes (the DataStream q5 builds
- * its `{ auction, num, end }` the same way).
+ * its `{ auction, num, end }` the same way). `rows.build` is read per row: a fused reader may
+ * narrow it (see WindowStep.narrow) after the operator is built, before the job runs.
  */
-function countEmitter(gkeys: string[], startKey: string, endKey: string, aggs: AggCall[], proctime: boolean) {
-  const row = countRowBuilder(gkeys, startKey, endKey, aggs);
-  const grouped = gkeys.length > 0;
+function countEmitter(rows: { build: CountRow }, grouped: boolean, proctime: boolean) {
   return (key: unknown, wctx: WindowContext, counts: number[], out: { collect(r: Row): void }): void => {
     const end = wctx.window.end;
-    out.collect(row(grouped && key !== NULL_KEY ? key : null, wctx.window.start, end, proctime ? Date.now() : end - 1, counts[0]!));
+    out.collect(rows.build(grouped && key !== NULL_KEY ? key : null, wctx.window.start, end, proctime ? Date.now() : end - 1, counts[0]!));
   };
 }
 
-/** A counting window's output row (at most one group column, COUNT(*)s only) as ONE generated object literal; the columns in windowRowBuilder's order. */
-function countRowBuilder(
-  gkeys: string[],
-  startKey: string,
-  endKey: string,
-  aggs: AggCall[],
-): (g: unknown, start: number, end: number, time: number, n: number) => Row {
+type CountRow = (g: unknown, start: number, end: number, time: number, n: number) => Row;
+
+/** A window's output columns in order (group columns, window_start, window_end, window_time, aggregates), each with its source in the builders' parameters. */
+function windowColumns(gkeys: string[], startKey: string, endKey: string, aggs: AggCall[]): Array<[key: string, col: number]> {
   const keys = [...gkeys, startKey, endKey, 'window_time', ...aggs.map((a) => a.key)];
-  if (keys.includes('__proto__')) {
-    const general = windowRowBuilder(gkeys, startKey, endKey, aggs);
+  return keys.map((k, i) => [k, i]);
+}
+
+/**
+ * A counting window's output row (at most one group column, COUNT(*)s only) as ONE generated
+ * object literal; the columns in windowRowBuilder's order, only those in `keep` when given.
+ */
+function countRowBuilder(gkeys: string[], startKey: string, endKey: string, aggs: AggCall[], keep?: ReadonlySet<string>): CountRow {
+  const cols = windowColumns(gkeys, startKey, endKey, aggs).filter(([k]) => keep === undefined || keep.has(k));
+  if (cols.some(([k]) => k === '__proto__')) {
+    const general = windowRowBuilder(gkeys, startKey, endKey, aggs, keep);
     return (g, start, end, time, n) => general(gkeys.length === 0 ? [] : [g], start, end, time, new Array<number>(aggs.length).fill(n));
   }
-  const cols = [...gkeys.map(() => 'g'), 'start', 'end', 'time', ...aggs.map(() => 'n')];
+  const params = [...gkeys.map(() => 'g'), 'start', 'end', 'time', ...aggs.map(() => 'n')];
   return new Binder().build(
     'g, start, end, time, n',
-    `return { ${keys.map((key, i) => `${JSON.stringify(key)}: ${cols[i]}`).join(', ')} };`,
+    `return { ${cols.map(([key, i]) => `${JSON.stringify(key)}: ${params[i]}`).join(', ')} };`,
   );
 }
 
@@ -496,6 +501,8 @@ function windowAggregate(
   };
   const gkeys = groupFields.map((f) => f.key);
   const windowRow = windowRowBuilder(gkeys, w.startKey, w.endKey, aggs);
+  // The builder of the rows this operator emits: the whole row unless a fused reader narrows it.
+  const emitted = { build: windowRow };
   // COUNT(*)s only, by at most one group column (q5's bids per auction): the state per window
   // and key is one number, and the group value is the key itself, so no accumulator object
   // and key array are made per window and key (five per bid in q5's HOP). A distinct by one
@@ -510,16 +517,17 @@ function windowAggregate(
     const start = rewindow ? (acc.k![nGroup] as number) : wctx.window.start;
     const end = rewindow ? (acc.k![nGroup + 1] as number) : wctx.window.end;
     // A processing-time window's window_time is a proctime attribute: the wall clock when it fires.
-    out.collect(windowRow(acc.k!, start, end, proctime ? Date.now() : end - 1, acc.a));
+    out.collect(emitted.build(acc.k!, start, end, proctime ? Date.now() : end - 1, acc.a));
   };
   const uid = windowUid(
     `${w.fn} ${w.fn === 'SESSION' ? `gap ${w.gapMs} ms` : `size ${w.sizeMs} ms${w.fn !== 'TUMBLE' ? `, ${w.fn === 'HOP' ? 'slide' : 'step'} ${w.slideMs} ms` : ''}`} by [${groupFields.map((f) => f.name).join(', ')}] aggregate ${aggs.map((a) => a.e.name + (a.e.distinct ? ' DISTINCT' : '') + (a.e.filter ? ' FILTER' : '')).join(', ') || 'none'}`,
   );
   const groupKey = keySelector(keys);
   const windowed = input.keyBy(groupKey).window(rewindow ? TumblingEventTimeWindows.of(w.fn === 'SESSION' ? 1 : w.slideMs) : assignerOf(w));
+  const counted = counting ? { build: countRowBuilder(gkeys, w.startKey, w.endKey, aggs) } : undefined;
   const stream = (
-    counting
-      ? windowed.aggregate<number, number, Row>(COUNTS, countEmitter(gkeys, w.startKey, w.endKey, aggs, proctime))
+    counted !== undefined
+      ? windowed.aggregate<number, number, Row>(COUNTS, countEmitter(counted, nGroup > 0, proctime))
       : windowed.aggregate<WindowAcc, WindowAcc, Row>(fn, emit)
   )
     .uid(uid)
@@ -570,6 +578,13 @@ function windowAggregate(
                 NO_AGGS,
               )
           : undefined,
+      columns: windowColumns(gkeys, w.startKey, w.endKey, aggs).map(([k]) => k),
+      narrow(keep) {
+        if (counted !== undefined) counted.build = countRowBuilder(gkeys, w.startKey, w.endKey, aggs, keep);
+        else emitted.build = windowRowBuilder(gkeys, w.startKey, w.endKey, aggs, keep);
+        // Its rows no longer hold every column: a later reader of the same aggregate gets its own operator.
+        if (reuse.get(digest) === out) reuse.delete(digest);
+      },
     });
   const out: Rel = {
     stream,
@@ -587,19 +602,22 @@ function windowAggregate(
  * A window's output row (group columns, window_start, window_end, window_time, aggregates) as
  * ONE generated object literal: every row has the same hidden class from the start, instead of
  * a keyed store and a shape transition per column (as row-builder.ts does for projections).
+ * Only the columns in `keep`, when given.
  */
 function windowRowBuilder(
   gkeys: string[],
   startKey: string,
   endKey: string,
   aggs: AggCall[],
+  keep?: ReadonlySet<string>,
 ): (k: unknown[], start: number, end: number, time: number, a: unknown[]) => Row {
-  const keys = [...gkeys, startKey, endKey, 'window_time', ...aggs.map((a) => a.key)];
-  if (keys.includes('__proto__')) {
+  const cols = windowColumns(gkeys, startKey, endKey, aggs).filter(([k]) => keep === undefined || keep.has(k));
+  const nGroup = gkeys.length;
+  if (cols.some(([k]) => k === '__proto__')) {
     return (k, start, end, time, a) => {
       const row: Row = {};
       const vs = [...gkeys.map((_, i) => k[i]), start, end, time, ...aggs.map((agg, i) => resultOf(agg, a[i]))];
-      keys.forEach((key, i) => Object.defineProperty(row, key, { value: vs[i], enumerable: true, writable: true, configurable: true }));
+      for (const [key, i] of cols) Object.defineProperty(row, key, { value: vs[i], enumerable: true, writable: true, configurable: true });
       return row;
     };
   }
@@ -609,8 +627,17 @@ function windowRowBuilder(
     agg.kind === 'count*' || agg.kind === 'count' || agg.kind === 'min' || agg.kind === 'max'
       ? `a[${i}]`
       : `${b.bind((st: unknown) => resultOf(agg, st))}(a[${i}])`;
-  const cols = [...gkeys.map((_, i) => `k[${i}]`), 'start', 'end', 'time', ...aggs.map(result)];
-  return b.build('k, start, end, time, a', `return { ${keys.map((key, i) => `${JSON.stringify(key)}: ${cols[i]}`).join(', ')} };`);
+  const value = (i: number): string =>
+    i < nGroup
+      ? `k[${i}]`
+      : i === nGroup
+        ? 'start'
+        : i === nGroup + 1
+          ? 'end'
+          : i === nGroup + 2
+            ? 'time'
+            : result(aggs[i - nGroup - 3]!, i - nGroup - 3);
+  return b.build('k, start, end, time, a', `return { ${cols.map(([key, i]) => `${JSON.stringify(key)}: ${value(i)}`).join(', ')} };`);
 }
 
 /** The group aggregate's hook for an exact DECIMAL SUM/AVG. */

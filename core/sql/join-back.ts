@@ -198,15 +198,27 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
   const yCopies = copiesOf(m.yin);
   const xCopies = copiesOf(m.xs);
   const inPlace = yCopies !== null && xCopies !== null && others.length === 0;
-  const feed = inPlace ? feedStep(yCopies, (r, acc) => agg.fn.add(r, acc)) : undefined;
-  const joinRows = inPlace ? joinStep(p.pair, xLeft ? 0 : 1, xCopies, residual) : undefined;
+  const end = m.endKey;
+  // X a TUMBLE or HOP window aggregate grouped by its window_start: the in-place loops take
+  // window_start as window_end - size, once per group, so X's rows need not carry it (below).
+  const xAgg = stepOf(m.xs.base);
+  const xWindow = xAgg?.k === 'window' ? xAgg.window : undefined;
+  const sizeOfX =
+    xWindow !== undefined && (xWindow.fn === 'TUMBLE' || xWindow.fn === 'HOP') && xWindow.endKey === end ? xWindow.sizeMs : undefined;
+  const start =
+    inPlace && yCopies !== undefined && sizeOfX !== undefined && keys.includes(xWindow!.startKey) ? xWindow!.startKey : undefined;
+  const feed = inPlace ? feedStep(yCopies, (r, acc) => agg.fn.add(r, acc), start) : undefined;
+  const joinRows = inPlace ? joinStep(p.pair, xLeft ? 0 : 1, xCopies, residual, start) : undefined;
+  // The other grouping columns split a window_end's rows into groups (not window_start where derived).
+  const rest = keys.filter((k) => k !== end && k !== start);
   const joinGroup = (rows: Row[], out: Collector<Row>): void => {
     const first = rows[0]!;
-    for (const k of keys) if (first[k] === null || first[k] === undefined) return;
+    for (const k of keys) if (k !== start && (first[k] === null || first[k] === undefined)) return;
+    const ws = start === undefined ? undefined : (first[end] as number) - sizeOfX!;
     let acc = agg.fn.createAccumulator();
     let any = false;
     if (feed !== undefined) {
-      acc = feed(rows, acc);
+      acc = feed(rows, acc, ws);
       any = rows.length > 0;
     } else
       for (const row of rows) {
@@ -218,7 +230,7 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
     if (!any) return;
     const aggRow = yOut(agg.result(agg.fn.getResult(acc)));
     if (aggRow === undefined) return;
-    if (joinRows !== undefined) return joinRows(rows, aggRow, out);
+    if (joinRows !== undefined) return joinRows(rows, aggRow, out, ws);
     for (const row of rows) {
       const r = xRow(row);
       if (r === undefined) continue;
@@ -229,10 +241,10 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
   };
   // Keyed by window_end alone (a number: no key string built per row, as the DataStream q5
   // keys by the window's end); the rows of one end are split by the other grouping columns.
-  const end = m.endKey;
-  const rest = keys.filter((k) => k !== end);
   const restKey = rest.length === 1 ? (row: Row) => row[rest[0]!] ?? null : (row: Row) => JSON.stringify(rest.map((k) => row[k] ?? null));
   const join = (rows: Row[], out: Collector<Row>): void => {
+    // Grouped by the window alone (q5): a window_end's rows are one group.
+    if (rest.length === 0) return joinGroup(rows, out);
     const first = restKey(rows[0]!);
     let single = true;
     for (let i = 1; i < rows.length && single; i++) single = restKey(rows[i]!) === first;
@@ -253,13 +265,38 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
     'joinback-list',
     `window join-back fused into one keyed stage: rows of the shared window aggregate keyed by [${m.names.join(', ')}], the aggregate over them and the join on ${p.detail} at each window's end`,
   );
+  const planNode = ctx.uids.nodes[ctx.uids.nodes.length - 1]!;
+  // X's rows hold only the columns the in-place loops read, so only those cross the exchange and
+  // sit in list state (q5: auction, count and window_end; not window_start nor window_time).
+  if (inPlace && yCopies !== undefined && xAgg?.k === 'window') {
+    const xSide = xLeft ? 0 : 1;
+    const xFrom = xCopies === undefined ? undefined : new Map(xCopies);
+    const reads = new Set<string>([end, ...rest, ...yCopies.map(([, from]) => from)]);
+    for (const [, side, f] of p.pair) if (side === xSide) reads.add(xFrom === undefined ? f : xFrom.get(f)!);
+    if (start !== undefined) reads.delete(start);
+    const xNode = nodeOf(m.xs.base);
+    if (xNode !== undefined && reads.size < xAgg.columns.length && [...reads].every((k) => xAgg.columns.includes(k))) {
+      const xRel = xLeft ? p.l : p.r;
+      const nameOf = new Map((xCopies ?? []).map(([k, from]) => [from, xRel.fields.find((f) => f.key === k)?.name ?? k]));
+      const said = `; the aggregate's rows carry only [${xAgg.columns
+        .filter((k) => reads.has(k))
+        .map((k) => nameOf.get(k) ?? k)
+        .join(', ')}]${start === undefined ? '' : `, window_start taken as window_end - ${sizeOfX} ms`}`;
+      ctx.whenPlanned.push(() => {
+        // Only where the fused stage is the aggregate's one reader once the whole statement is planned.
+        if (xNode.outputs.length !== 1 || xNode.outputs[0]!.to !== nodeOf(fused)?.id) return;
+        xAgg.narrow(reads);
+        planNode.detail += said;
+      });
+    }
+  }
   const size = p.sizeMs;
   // As the DataStream q5's second stage: each row appended to its key's list and one timer at
   // its window's last ms, instead of the window operator, whose per-row work (window objects,
   // contents read and written back by namespace, trigger and cleanup timers) cost the SQL
   // stage about twice the DataStream one. A key is a window_end, and every row of it carries
   // the timestamp window_end - 1, so a key's list holds one tumbling window's rows.
-  return (m.xs.base as DataStream<Row>)
+  const fused = (m.xs.base as DataStream<Row>)
     .keyBy((row: Row) => row[end] ?? null)
     .process<Row>({
       processElement(row, c) {
@@ -279,6 +316,7 @@ export function fuseJoinBack(p: WindowJoinPlan, ctx: PlanContext): AnyStream | u
     })
     .uid(uid)
     .name('sql:window join-back');
+  return fused;
 }
 
 /** The state holding a key's rows until its window's end. */

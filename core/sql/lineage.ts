@@ -73,6 +73,13 @@ export interface WindowStep {
   groupKey: (row: Row) => unknown;
   /** Without aggregate calls (a distinct): the output row of the group of input row `row` in window [start, end). */
   distinctRow: ((row: Row, start: number, end: number) => Row) | undefined;
+  /** The keys of the rows it emits, in order. */
+  columns: readonly string[];
+  /**
+   * Makes it emit only the columns in `keep` (a fused reader that reads no others and is its only
+   * reader: join-back.ts); a later reader of the same aggregate then gets an operator of its own.
+   */
+  narrow(keep: ReadonlySet<string>): void;
 }
 
 export type Step = CalcStep | RewindowStep | WindowStep;

@@ -39,6 +39,17 @@ export interface PlanContext {
    * through it, so they need not import the planner that imports them.
    */
   planFrom: FromPlanner;
+  /**
+   * Rewrites that need every reader of an operator in the graph, run once the statement's sink is
+   * connected (runWhenPlanned): join-back.ts narrows a window aggregate's rows only then. Not run
+   * for env.sqlQuery, whose relation the caller reads on.
+   */
+  whenPlanned: Array<() => void>;
+}
+
+/** Runs the statement's deferred rewrites (see PlanContext.whenPlanned). */
+export function runWhenPlanned(ctx: PlanContext): void {
+  for (const f of ctx.whenPlanned.splice(0)) f();
 }
 
 /** Plans a FROM item; `where` goes to comma joins, `reads` lets a join prune its sides' columns. */

@@ -15,7 +15,7 @@ import { compile, type Row } from './expressions.js';
 import { parseOnce } from './parse-once.js';
 import { parseStatements } from './parser.js';
 import { planFrom, planQuery } from './planner.js';
-import type { PlanContext } from './plan-steps.js';
+import { runWhenPlanned, type PlanContext } from './plan-steps.js';
 import { settled } from './calc.js';
 import type { AnyStream, Rel } from './relation.js';
 import { sinkChangelog, type ChangeRow, type UpsertSink } from './runtime/index.js';
@@ -120,6 +120,7 @@ export class SqlSession {
       }
     });
     this.sink(rel, table, columns, ctx, s.pos);
+    runWhenPlanned(ctx);
     return { kind: 'pipeline', target: table.name, uids: ctx.uids.nodes.map((n) => n.uid) };
   }
 
@@ -133,6 +134,7 @@ export class SqlSession {
       stmt: { k: 'createTable', name: ctx.uids.prefix, columns: [], options: {}, optionPos: {}, pos: q.pos },
     };
     this.sink(rel, printTable, columns, ctx, q.pos);
+    runWhenPlanned(ctx);
     return { kind: 'pipeline', target: 'stdout', uids: ctx.uids.nodes.map((n) => n.uid) };
   }
 
@@ -208,6 +210,7 @@ export class SqlSession {
       scans: new Map(),
       expanding: new Set(),
       planFrom,
+      whenPlanned: [],
       ...this.planSettings(pos),
     };
   }
@@ -236,7 +239,15 @@ function uidPrefix(name: string, used: ReadonlySet<string>): string {
 }
 
 function scratchContext(catalog: Catalog, prefix = 'sql-scratch'): PlanContext {
-  return { env: new StreamExecutionEnvironment({}), catalog, uids: new UidNamer(prefix), scans: new Map(), expanding: new Set(), planFrom };
+  return {
+    env: new StreamExecutionEnvironment({}),
+    catalog,
+    uids: new UidNamer(prefix),
+    scans: new Map(),
+    expanding: new Set(),
+    planFrom,
+    whenPlanned: [],
+  };
 }
 
 /** The plan as EXPLAIN prints it: one operator per line with its uid, in graph order. */

@@ -97,6 +97,36 @@ describe('join-back step', () => {
     });
   }
 
+  it("reads window_start as the group's ws where X's rows leave it out", () => {
+    // X's rows as the narrowed window aggregate emits them; every one of them is in the window [0, 10).
+    const narrowed = X.map(({ window_start: _, ...rest }) => rest);
+    const seen: Row[] = [];
+    const feed = feedStep(
+      [
+        ['num', '$a0'],
+        ['starttime', 'window_start'],
+        ['endtime', 'window_end'],
+      ],
+      (row, acc) => (seen.push({ ...row }), acc),
+      'window_start',
+    );
+    feed(narrowed, null, 0);
+    assert.deepEqual(
+      seen,
+      X.map((x) => ({ num: x.$a0 ?? null, starttime: 0, endtime: 10 })),
+    );
+    const agg: Row = { maxn: 7 };
+    const pick: PairColumn[] = [...X_SIDE.map(([k]): PairColumn => [k, 0, k]), ['maxn', 1, 'maxn']];
+    const { rows, out } = collector();
+    joinStep(pick, 0, X_SIDE, atLeastMax, 'window_start')(narrowed, agg, out, 0);
+    assert.deepEqual(rows, [
+      { auction: 2, num: 7, starttime: 0, endtime: 10, maxn: 7 },
+      { auction: 4, num: 7, starttime: 0, endtime: 10, maxn: 7 },
+    ]);
+    // X read as it is (no calcs) has no place to put a derived column.
+    assert.throws(() => feedStep(undefined, (_r, acc) => acc, 'window_start'));
+  });
+
   it('without a condition emits every row; X read as it is when the join side has no calcs', () => {
     const agg: Row = { m: 1 };
     const pick: PairColumn[] = [

@@ -96,13 +96,13 @@ function hot(data: Bid[]): Row[] {
   return out;
 }
 
-/** Per window and category (auction % 2), the auctions whose count is >= the category's maximum among counts > 1. */
-function hotPerCategory(data: Bid[]): Row[] {
+/** Per window and category (auction % 2), the auctions whose count is >= the category's maximum among counts >= `least`. */
+function hotPerCategory(data: Bid[], least = 2): Row[] {
   const out: Row[] = [];
   for (const [ws, m] of counts(data)) {
     for (const cat of [0, 1]) {
       const inCat = [...m].filter(([a]) => a % 2 === cat);
-      const kept = inCat.filter(([, n]) => n > 1).map(([, n]) => n);
+      const kept = inCat.filter(([, n]) => n >= least).map(([, n]) => n);
       if (kept.length === 0) continue; // no row of the max side: the inner join keeps nothing
       const max = Math.max(...kept);
       for (const [auction, num] of inCat) if (num >= max) out.push({ auction, cat, num, ws });
@@ -159,9 +159,27 @@ SELECT A.auction, A.cat, A.num, A.starttime
  ) AS M
  ON A.cat = M.cat AND A.starttime = M.starttime AND A.endtime = M.endtime AND A.num >= M.maxn`;
 
+/** The maximum per window and category over every count: both sides only copy columns of the aggregate. */
+const PER_CATEGORY_ALL = PER_CATEGORY.replace('   WHERE C.num > 1\n', '');
+
+/** q5 beside a plain read of the same window aggregate: the aggregate has two readers, so its rows keep every column. */
+const Q5_AND_COUNTS = `${Q5}
+ UNION ALL
+ SELECT auction, num, starttime FROM (
+   SELECT auction, count(*) AS num, window_start AS starttime, window_end AS endtime
+   FROM ${HOP} GROUP BY auction, window_start, window_end
+ )`;
+
+/** Every (auction, count, window start) of the window aggregate. */
+function allCounts(data: Bid[]): Row[] {
+  return [...counts(data)].flatMap(([ws, m]) => [...m].map(([auction, num]) => ({ auction, num, ws })));
+}
+
 const SINKS = `
 CREATE TABLE hot (auction BIGINT, num BIGINT, ws TIMESTAMP(3)) WITH ('connector' = 'collect');
 CREATE TABLE hot_cat (auction BIGINT, cat BIGINT, num BIGINT, ws TIMESTAMP(3)) WITH ('connector' = 'collect');
+CREATE TABLE hot_cat_all (auction BIGINT, cat BIGINT, num BIGINT, ws TIMESTAMP(3)) WITH ('connector' = 'collect');
+CREATE TABLE hot_all (auction BIGINT, num BIGINT, ws TIMESTAMP(3)) WITH ('connector' = 'collect');
 `;
 
 describe('SQL join-back fusion (Nexmark q5 shape)', () => {
@@ -171,7 +189,10 @@ describe('SQL join-back fusion (Nexmark q5 shape)', () => {
     dir = mkdtempSync(join(tmpdir(), 'eddy-sql-join-back-'));
     data = bids();
     writeLookupFunctions(dir, { auction: data.map((b) => b.auction), cat: data.map((b) => b.cat), time: data.map((b) => b.ts) });
-    writeFileSync(join(dir, 'q.sql'), `${TABLE(dir)}${SINKS}INSERT INTO hot ${Q5};\nINSERT INTO hot_cat ${PER_CATEGORY};\n`);
+    writeFileSync(
+      join(dir, 'q.sql'),
+      `${TABLE(dir)}${SINKS}INSERT INTO hot ${Q5};\nINSERT INTO hot_cat ${PER_CATEGORY};\nINSERT INTO hot_cat_all ${PER_CATEGORY_ALL};\nINSERT INTO hot_all ${Q5_AND_COUNTS};\n`,
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -203,8 +224,27 @@ describe('SQL join-back fusion (Nexmark q5 shape)', () => {
     assert.doesNotMatch(q5, /^\S+\s+(join|filter)\s/m, q5);
     assert.doesNotMatch(q5, /window-2/, q5);
     assert.equal(q5.split('\n').length, 6, q5); // source+calc, the count window, the fused join, project, sink
+    // Its only reader reads auction, the count and window_end of the aggregate's rows; window_start is window_end - size.
+    assert.match(
+      q5,
+      /joinback-list\s.*; the aggregate's rows carry only \[auction, endtime, num\], window_start taken as window_end - 10000 ms$/m,
+      q5,
+    );
     const perCat = plan(`INSERT INTO hot_cat ${PER_CATEGORY}`);
     assert.match(perCat, /joinback-list\s.*keyed by \[A\.cat, A\.starttime, A\.endtime\]/, perCat);
+    // A WHERE on the aggregate side: its calcs run per row of X (not in place), which reads X's rows whole.
+    assert.doesNotMatch(perCat, /carry only/, perCat);
+    const perCatAll = plan(`INSERT INTO hot_cat_all ${PER_CATEGORY_ALL}`);
+    assert.match(perCatAll, /^\S+\s+window\s.*by \[auction, cat\]/m, perCatAll);
+    assert.match(
+      perCatAll,
+      /joinback-list\s.*; the aggregate's rows carry only \[auction, cat, endtime, num\], window_start taken/,
+      perCatAll,
+    );
+    // A second reader of the aggregate (the UNION's other branch) reads every column: nothing is narrowed.
+    const twoReaders = plan(`INSERT INTO hot_all ${Q5_AND_COUNTS}`);
+    assert.match(twoReaders, /joinback-list\s/, twoReaders);
+    assert.doesNotMatch(twoReaders, /carry only/, twoReaders);
     // Joined on the window only, while the maximum is per category: a row meets other categories' maxima.
     const notCovered = plan(`INSERT INTO hot_cat ${PER_CATEGORY.replace('A.cat = M.cat AND ', '')}`);
     assert.match(notCovered, /^\S+\s+join\s+window join/m, notCovered);
@@ -231,6 +271,8 @@ describe('SQL join-back fusion (Nexmark q5 shape)', () => {
         };
         assert.deepEqual(got('hot'), canonRows(compared(hot(data))), 'q5');
         assert.deepEqual(got('hot_cat'), canonRows(compared(hotPerCategory(data))), 'per category');
+        assert.deepEqual(got('hot_cat_all'), canonRows(compared(hotPerCategory(data, 1))), 'per category, every count');
+        assert.deepEqual(got('hot_all'), canonRows(compared([...hot(data), ...allCounts(data)])), 'q5 and every count');
       },
     );
   }
