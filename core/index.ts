@@ -76,8 +76,8 @@ export type { ReadUpsertOptions } from './sql/runtime/upsert-json-lines.js';
 
 /**
  * Runs the job module at `jobPath` in this process, as `eddy run` does (core/runtime/job-run.ts
- * says how). SQL is loaded when the job's build needs it: a build that fails without SQL is run
- * again once SQL is loaded (a job module that imports 'eddy/sql' has it from the start). A worker
+ * says how). SQL is loaded when the job's build needs it: a build that fails without SQL as a
+ * TypeError (env.sql is not there) is run again once SQL is loaded (a job module that imports 'eddy/sql' has it from the start). A worker
  * thread loads it only for a job whose build in the main thread used it (workers/bootstrap.ts).
  */
 export async function runJob(jobPath: string, options?: RunOptions, opts?: { signal?: AbortSignal }): Promise<JobResult> {
