@@ -39,6 +39,8 @@ const CHECKPOINT_INTERVAL_MS = 1000;
 const PROBE_EVENTS = 50_000;
 const MIN_EVENTS = 50_000;
 const MAX_EVENTS = 20_000_000;
+/** The most the rate between the probes may exceed the large probe's own (see sized). */
+const MAX_RATE_OVER_PROBE = 4;
 /** Events of the run that measures a job's fixed CPU (too few to add anything per event). */
 const STARTUP_EVENTS = 1_000;
 
@@ -163,7 +165,10 @@ async function measure(
  */
 function sized(small: NexmarkRun, large: NexmarkRun, seconds: number): number {
   const dt = large.wallMs - small.wallMs;
-  const rate = dt > 0 ? ((large.events - small.events) * 1000) / dt : large.eventsPerSec;
+  // At most a few times the large probe's own rate: two probes of nearly the same wall time
+  // (one slowed by the machine) would otherwise size a run to minutes.
+  const rate =
+    dt > 0 ? Math.min(((large.events - small.events) * 1000) / dt, large.eventsPerSec * MAX_RATE_OVER_PROBE) : large.eventsPerSec;
   return Math.min(MAX_EVENTS, Math.max(MIN_EVENTS, Math.round((rate * seconds) / 10_000) * 10_000));
 }
 
@@ -213,10 +218,14 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun, var
     try {
       // The probes also warm the query: its module is compiled and its code optimised in every
       // worker. Both versions get the same warm-up, so that neither starts its first pair colder.
-      const probe = await run('datastream', 'none', PROBE_EVENTS);
+      // The first run of each version starts its threads (each imports the engine: about a
+      // second on two cores), so the small probe that sizes the runs is taken again once they
+      // are warm: taken cold, it outlasted the large probe and sized a q17 run to 15M events.
+      await run('datastream', 'none', PROBE_EVENTS);
       if (sql) await run('sql', 'none', PROBE_EVENTS);
       const probe4 = await run('datastream', 'none', PROBE_EVENTS * 4);
       if (sql) await run('sql', 'none', PROBE_EVENTS * 4);
+      const probe = await run('datastream', 'none', PROBE_EVENTS);
       const events = o.events ?? sized(probe, probe4, o.seconds);
       // Half a run of each, unmeasured: the probes are too short for the optimising compiler to
       // settle, and the first measured pair ran 3-8% slower than the same pair a round later.
