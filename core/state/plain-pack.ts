@@ -17,53 +17,14 @@
  * undefined and the caller encodes the message with msgpackr instead.
  */
 import { Buffer } from 'node:buffer';
-import { writeArrayHeader } from '../msgpack-write.js';
+import { RECORDS_FIXINT_LIMIT, stringHeaderSize, writeArrayHeader, writeNumber, writeStringHeader } from '../msgpack-write.js';
 
-/** Positive integers below this are one byte: msgpackr with records keeps 0x40-0x7f for record ids. */
-const FIXINT_LIMIT = 0x40;
-const FIRST_RECORD_ID = 0x40;
+/** Record ids are one byte from here: the positive fixints end below it (../msgpack-write.ts). */
+const FIRST_RECORD_ID = RECORDS_FIXINT_LIMIT;
 /** Record ids one byte long (msgpackr without two-byte records: 0x40-0x7f). */
 const MAX_SHAPES = 64;
 /** After a message that was not plain, this many go straight to msgpackr (state that is never plain pays its walk once in a while). */
 const SKIP_AFTER_MISS = 31;
-
-/** Writes `v` at `pos` exactly as the chunk packr writes a number; returns the next position. */
-export function writeNumber(out: Uint8Array, view: DataView, pos: number, v: number): number {
-  if (v >>> 0 === v) {
-    if (v < FIXINT_LIMIT) out[pos++] = v;
-    else if (v < 0x100) {
-      out[pos++] = 0xcc;
-      out[pos++] = v;
-    } else if (v < 0x10000) {
-      out[pos++] = 0xcd;
-      view.setUint16(pos, v);
-      pos += 2;
-    } else {
-      out[pos++] = 0xce;
-      view.setUint32(pos, v);
-      pos += 4;
-    }
-  } else if (v >> 0 === v) {
-    if (v >= -0x20) out[pos++] = 0x100 + v;
-    else if (v >= -0x80) {
-      out[pos++] = 0xd0;
-      out[pos++] = v + 0x100;
-    } else if (v >= -0x8000) {
-      out[pos++] = 0xd1;
-      view.setInt16(pos, v);
-      pos += 2;
-    } else {
-      out[pos++] = 0xd2;
-      view.setInt32(pos, v);
-      pos += 4;
-    }
-  } else {
-    out[pos++] = 0xcb;
-    view.setFloat64(pos, v);
-    pos += 8;
-  }
-  return pos;
-}
 
 /** Node's own UTF-8 write (what msgpackr calls too): Buffer.write without its argument checks. */
 type Block = Buffer & { utf8Write(s: string, at: number, max?: number): number };
@@ -208,19 +169,9 @@ export class PlainPacker {
    */
   private finishString(pos: number, room: number, len: number): number {
     const buf = this.buf;
-    const head = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+    const head = stringHeaderSize(len);
     if (head !== room) buf.copyWithin(pos + head, pos + room, pos + room + len);
-    if (head === 1) buf[pos] = 0xa0 | len;
-    else if (head === 2) {
-      buf[pos] = 0xd9;
-      buf[pos + 1] = len;
-    } else if (head === 3) {
-      buf[pos] = 0xda;
-      this.view.setUint16(pos + 1, len);
-    } else {
-      buf[pos] = 0xdb;
-      this.view.setUint32(pos + 1, len);
-    }
+    writeStringHeader(buf, this.view, pos, len);
     return pos + head + len;
   }
 

@@ -48,9 +48,9 @@
 import { Buffer } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { EddyError } from '../failure.js';
-import { writeArrayHeader } from '../msgpack-write.js';
+import { writeArrayHeader, writeNumber } from '../msgpack-write.js';
 import { ChunkSpace } from './chunk-space.js';
-import { PlainPacker, writeNumber } from './plain-pack.js';
+import { PlainPacker } from './plain-pack.js';
 import type { StateKind } from './keyed-store.js';
 import { entriesOfRuns, NUMBER_RUNS_VERSION } from './number-runs.js';
 

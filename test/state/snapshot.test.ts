@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MSGPACK_NUMBER_EDGES } from '../helpers/msgpack-number-edges.js';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { EddyError } from '../../core/failure.js';
@@ -446,39 +447,7 @@ describe('operator state snapshots', () => {
 });
 
 describe('numeric chunks written directly', () => {
-  const edges = [
-    0,
-    1,
-    31,
-    32,
-    63,
-    64,
-    127,
-    128,
-    255,
-    256,
-    65_535,
-    65_536,
-    2 ** 32 - 1,
-    2 ** 32,
-    2 ** 53,
-    -0,
-    -1,
-    -32,
-    -33,
-    -128,
-    -129,
-    -32_768,
-    -32_769,
-    -(2 ** 31),
-    -(2 ** 31) - 1,
-    1.5,
-    -2.25,
-    1e300,
-    NaN,
-    Infinity,
-    -Infinity,
-  ];
+  const edges = [...MSGPACK_NUMBER_EDGES];
   const tables: [string, 'value'][] = [
     ['sum', 'value'],
     ['count', 'value'],

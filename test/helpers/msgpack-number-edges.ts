@@ -1,0 +1,40 @@
+/**
+ * Numbers at every edge of msgpack's number forms, for the tests of the forms eddy writes by
+ * hand (core/msgpack-write.ts): each side of the positive fixints (0x3f/0x40 with records, 0x7f
+ * without), of uint8/16/32, the negative fixints and int8/16/32, past 2^32 and 2^53, -0,
+ * fractions and the non-finite floats, and a millisecond timestamp.
+ */
+export const MSGPACK_NUMBER_EDGES: readonly number[] = [
+  0,
+  1,
+  31,
+  32,
+  0x3f,
+  0x40,
+  0x7f,
+  0x80,
+  0xff,
+  0x100,
+  0xffff,
+  0x10000,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 53,
+  -0,
+  -1,
+  -0x20,
+  -0x21,
+  -0x80,
+  -0x81,
+  -0x8000,
+  -0x8001,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  0.5,
+  -1.25,
+  1e300,
+  NaN,
+  Infinity,
+  -Infinity,
+  1_436_918_400_000,
+];
