@@ -21,10 +21,11 @@
  * Then a left group and a right group join only if they have the same window and equal join
  * column, so keying both inputs by the join column and gathering them by the same tumbling
  * window the aggregates use (by the same record timestamps) holds every pair the join can make.
- * At the window's end each side's rows are split into its groups (by the aggregate's own group
- * key), each group's output row built as the aggregate builds it, taken through the side's calcs
- * (a HAVING or WHERE there may drop it), and every left × right pair meeting the equalities is
- * combined as the join combines it. A NULL join column joins nothing (SQL's = is never true for
+ * Each side's rows are kept as its groups (by the aggregate's own group key: the group's first
+ * row, as an incremental window aggregate keeps one accumulator per group, not the rows); at the
+ * window's end each group's output row is built as the aggregate builds it, taken through the
+ * side's calcs (a HAVING or WHERE there may drop it), and every left × right pair meeting the
+ * equalities is combined as the join combines it. A NULL join column joins nothing (SQL's = is never true for
  * NULL). Anything else keeps the unfused plan.
  *
  * The aggregates, the calcs over them and their input calcs are taken out of the graph (only when
@@ -87,22 +88,28 @@ function joinColumns(p: WindowJoinPlan, l: Side, r: Side): { cols: [number, numb
   return start && end ? key : undefined;
 }
 
-/** A side's rows of one window split into groups: one input row of each group, in arrival order. */
-function groups(rows: readonly Row[], side: Side): Row[] {
-  if (rows.length <= 1) return [...rows];
-  const seen = new Map<unknown, Row>();
-  const groupKey = side.step.groupKey;
-  for (const row of rows) {
-    const k = groupKey(row);
-    if (!seen.has(k)) seen.set(k, row);
-  }
-  return [...seen.values()];
-}
-
 /** Rows of both inputs in one keyed window, told apart. */
 interface Tagged {
   s: 0 | 1;
   v: Row;
+}
+
+/**
+ * One key's window: each side's groups in arrival order, as parallel arrays of the group's key
+ * and its first row (plain arrays, so the state's snapshot encodes them as it encodes rows).
+ */
+interface Groups {
+  lk: unknown[];
+  l: Row[];
+  rk: unknown[];
+  r: Row[];
+}
+
+/** Adds `row` as its group's first row unless the group is there (a join key holds few groups: a scan). */
+function addGroup(keys: unknown[], firsts: Row[], key: unknown, row: Row): void {
+  if (keys.includes(key)) return;
+  keys.push(key);
+  firsts.push(row);
 }
 
 /**
@@ -140,17 +147,21 @@ export function fuseDistinctJoin(p: WindowJoinPlan, ctx: PlanContext): AnyStream
     }
     return true;
   };
-  const sideRows = (rows: readonly Row[], side: Side, calcs: (row: Row) => Row | undefined, start: number, end: number): Row[] => {
+  const lGroup = l.step.groupKey;
+  const rGroup = r.step.groupKey;
+  // A side's groups built from the first row of each (as the aggregate builds a distinct row),
+  // taken through the side's calcs, which may drop one.
+  const sideRows = (firsts: readonly Row[], side: Side, calcs: (row: Row) => Row | undefined, start: number, end: number): Row[] => {
     const out: Row[] = [];
-    for (const row of groups(rows, side)) {
-      const r = calcs(side.distinctRow(row, start, end));
-      if (r !== undefined) out.push(r);
+    for (const row of firsts) {
+      const built = calcs(side.distinctRow(row, start, end));
+      if (built !== undefined) out.push(built);
     }
     return out;
   };
   const uid = ctx.uids.next(
     'distinct-join',
-    `window join of two distincts fused into one keyed stage: both inputs keyed by the join column ${on.text} in one TUMBLE window of ${p.sizeMs} ms, each side's groups built and joined on ${p.detail} at each window's end`,
+    `window join of two distincts fused into one keyed stage: both inputs keyed by the join column ${on.text} in one TUMBLE window of ${p.sizeMs} ms, each side's groups kept as they arrive and joined on ${p.detail} at each window's end`,
   );
   return (
     lIn
@@ -159,16 +170,28 @@ export function fuseDistinctJoin(p: WindowJoinPlan, ctx: PlanContext): AnyStream
       // NULL keys gather as NULL_KEY as keys.ts's do; `equal` then joins none of them.
       .keyBy((t) => (t.s === 0 ? lKey(t.v) : rKey(t.v)) ?? NULL_KEY)
       .window(TumblingEventTimeWindows.of(p.sizeMs))
-      .process<Row>((_key, wctx, elements, out) => {
-        const lefts: Row[] = [];
-        const rights: Row[] = [];
-        for (const t of elements) (t.s === 0 ? lefts : rights).push(t.v);
-        if (lefts.length === 0 || rights.length === 0) return;
-        const { start, end } = wctx.window;
-        const ls = sideRows(lefts, l, lRow, start, end);
-        const rs = sideRows(rights, r, rRow, start, end);
-        for (const a of ls) for (const b of rs) if (equal(a, b)) out.collect(combine(a, b));
-      })
+      // Incremental, as the two aggregates are: a window holds each side's groups (the group's
+      // key and first row), not its rows; a second row of a group adds nothing.
+      .aggregate<Groups, Groups, Row>(
+        {
+          createAccumulator: (): Groups => ({ lk: [], l: [], rk: [], r: [] }),
+          add: (t, acc) => {
+            if (t.s === 0) addGroup(acc.lk, acc.l, lGroup(t.v), t.v);
+            else addGroup(acc.rk, acc.r, rGroup(t.v), t.v);
+            return acc;
+          },
+          getResult: (acc) => acc,
+        },
+        (_key, wctx, results, out) => {
+          for (const acc of results) {
+            if (acc.l.length === 0 || acc.r.length === 0) continue;
+            const { start, end } = wctx.window;
+            const ls = sideRows(acc.l, l, lRow, start, end);
+            const rs = sideRows(acc.r, r, rRow, start, end);
+            for (const a of ls) for (const b of rs) if (equal(a, b)) out.collect(combine(a, b));
+          }
+        },
+      )
       .uid(uid)
       .name('sql:window distinct join')
   );
