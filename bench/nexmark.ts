@@ -17,9 +17,10 @@
  * longer decides a target. Every round's run is kept.
  *
  * Each query first runs short unmeasured probes of both versions, 50,000 and 200,000 events (they
- * compile and warm the query in every worker); without --events the DataStream job's two size
- * the runs from the rate between them so that one takes about --seconds: the slow queries would
- * otherwise dominate the suite. Half a run of each version, also unmeasured, finishes the warm-up.
+ * compile and warm the query in every worker); without --events the DataStream job's two size a
+ * warm-up run of each version (half a run, unmeasured) from the rate between them, and the
+ * DataStream job's warm-up run, on optimised code, sizes the measured runs so that one takes
+ * about --seconds: the slow queries would otherwise dominate the suite.
  * A 1,000-event run of each version then measures the CPU a job costs
  * whatever its size (deploy, planning, teardown), which the report sets against a run's CPU.
  */
@@ -164,7 +165,8 @@ async function measure(
  * of a second, mostly start-up.
  */
 function sized(small: NexmarkRun, large: NexmarkRun, seconds: number): number {
-  const dt = large.wallMs - small.wallMs;
+  // One run (small === large): its own rate, fixed cost included (a slight underestimate).
+  const dt = small === large ? 0 : large.wallMs - small.wallMs;
   // At most a few times the large probe's own rate: two probes of nearly the same wall time
   // (one slowed by the machine) would otherwise size a run to minutes.
   const rate =
@@ -226,12 +228,15 @@ export async function benchNexmark(o: NexmarkOptions, onRun: (r: NexmarkRun, var
       const probe4 = await run('datastream', 'none', PROBE_EVENTS * 4);
       if (sql) await run('sql', 'none', PROBE_EVENTS * 4);
       const probe = await run('datastream', 'none', PROBE_EVENTS);
-      const events = o.events ?? sized(probe, probe4, o.seconds);
       // Half a run of each, unmeasured: the probes are too short for the optimising compiler to
       // settle, and the first measured pair ran 3-8% slower than the same pair a round later.
-      const warm = Math.max(PROBE_EVENTS, Math.round(events / 2));
-      await run('datastream', 'none', warm);
+      const warm = Math.max(PROBE_EVENTS, Math.round((o.events ?? sized(probe, probe4, o.seconds)) / 2));
+      const warmRun = await run('datastream', 'none', warm);
       if (sql) await run('sql', 'none', warm);
+      // The measured runs are sized from the warm run: the probes' code was not yet optimised, so
+      // their rate was low (a q8 run sized from them took 0.8 s of 2), and a run shorter than the
+      // checkpoint interval took one checkpoint or two by how its wall time fell.
+      const events = o.events ?? sized(warmRun, warmRun, o.seconds);
       startupCpuMs[q] = { datastream: (await run('datastream', 'none', STARTUP_EVENTS)).cpuMs };
       if (sql) startupCpuMs[q].sql = (await run('sql', 'none', STARTUP_EVENTS)).cpuMs;
       // A version's block opens with a run of itself (half a run, unmeasured): see nexmark-schedule.ts.
