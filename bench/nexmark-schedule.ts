@@ -1,15 +1,18 @@
 /**
- * The order of one Nexmark query's runs. A round runs every mode of the DataStream job and
- * every mode of its SQL twin, each version as a block: first a run of that version, not
- * measured, then its measured runs, one per mode. So every measured run follows a run of its
- * own job. A run right after the other version's job is the slower one, by up to a quarter on
- * stateful queries (sqlcalc3 measured q4 exactly-once at 0.76 / 1.14 / 0.70 / 1.10 SQL over
- * DataStream alternating which went first, and 0.90 / 0.91 / 0.93 with each job warmed by a
- * run of itself): both share the worker threads, and the second inherits the first one's heap
- * and competes with its optimised code. The SQL / DataStream ratio pairs the two blocks' runs
- * of one round and mode. Across rounds the blocks swap which goes first, and the modes rotate
- * so that no mode always opens a block. A query without SQL runs its DataStream job alone, with
- * no warm-up run (no other job comes between).
+ * The order of one Nexmark query's runs. A round runs every mode once for each version, the two
+ * versions' runs of one mode back to back (a pair), the pairs one mode after another. Each
+ * mode's pair alternates from round to round which version goes first, and the modes rotate so
+ * that no mode always opens a round.
+ *
+ * The machine's speed drifts over seconds: a pair's runs a few seconds apart see nearly the same
+ * machine. Until 2026-12-02 each version ran its modes as a block opened by an unmeasured run of
+ * itself, because the two jobs shared worker threads and a run right after the other job was
+ * the slower one (sqlcalc3: q4 exactly-once 0.76 / 1.14 / 0.70 / 1.10 alternating which went
+ * first). Threads are now kept by kind (a SQL job's serve only SQL jobs: core/runtime/pool.ts),
+ * and the blocks put a pair's runs up to a block apart: over q0, q1, q2 and q22 (two A/B pairs,
+ * idle) the pair ratios' median deviation was 7.7 % and 6.1 % with blocks, 4.7 % and 3.3 % run
+ * by run, and which version went first moved the median ratio by 3 % and 0.5 % (that trial
+ * alternated by place in the round, which ran one mode DataStream-first in every round).
  */
 
 export type Variant = 'datastream' | 'sql';
@@ -20,20 +23,19 @@ export interface ScheduledRun<M extends string> {
   round: number;
   variant: Variant;
   mode: M;
-  /** False for the unmeasured run that opens a version's block (run without checkpoints). */
-  measured: boolean;
-  /** This version's block opens the round (it ran before its partner's). */
+  /** It ran before its pair (the other version's run of the same round and mode). */
   first: boolean;
 }
 
 export function runSchedule<M extends string>(rounds: number, modes: readonly M[], withSql: boolean): ScheduledRun<M>[] {
   const out: ScheduledRun<M>[] = [];
   for (let round = 0; round < rounds; round++) {
-    const versions: Variant[] = !withSql ? ['datastream'] : round % 2 === 0 ? ['datastream', 'sql'] : ['sql', 'datastream'];
-    for (const [k, variant] of versions.entries()) {
-      const first = k === 0;
-      if (withSql) out.push({ round, variant, mode: modes[0], measured: false, first });
-      for (let i = 0; i < modes.length; i++) out.push({ round, variant, mode: modes[(round + i) % modes.length], measured: true, first });
+    for (let i = 0; i < modes.length; i++) {
+      const m = (round + i) % modes.length;
+      // By round and mode, not by place in the round: each mode's pairs alternate which goes first.
+      const versions: Variant[] = !withSql ? ['datastream'] : (round + m) % 2 === 0 ? ['datastream', 'sql'] : ['sql', 'datastream'];
+      const mode = modes[m];
+      for (const [k, variant] of versions.entries()) out.push({ round, variant, mode, first: k === 0 });
     }
   }
   return out;

@@ -16,47 +16,45 @@ const MODES = ['none', 'at-least-once', 'exactly-once'] as const;
 
 describe('runSchedule', () => {
   for (const rounds of [3, 4]) {
-    it(`${rounds} rounds: each version's modes as a block opened by a run of itself, the blocks swapping order from round to round`, () => {
+    it(`${rounds} rounds: the two versions' runs of each mode back to back, which goes first alternating`, () => {
       const runs = runSchedule(rounds, MODES, true);
-      assert.equal(runs.length, rounds * 2 * (MODES.length + 1));
-      let previous: string | undefined;
+      assert.equal(runs.length, rounds * 2 * MODES.length);
       for (let r = 0; r < rounds; r++) {
         const inRound = runs.filter((x) => x.round === r);
-        assert.deepEqual(
-          runs.slice(r * 2 * (MODES.length + 1), (r + 1) * 2 * (MODES.length + 1)),
-          inRound,
-          'a round is run whole before the next',
-        );
-        for (const v of ['datastream', 'sql'] as const) {
-          const block = inRound.filter((x) => x.variant === v);
+        assert.deepEqual(runs.slice(r * 2 * MODES.length, (r + 1) * 2 * MODES.length), inRound, 'a round is run whole before the next');
+        for (const v of ['datastream', 'sql'] as const)
           assert.deepEqual(
-            [...block.filter((x) => x.measured).map((x) => x.mode)].sort(),
+            inRound
+              .filter((x) => x.variant === v)
+              .map((x) => x.mode)
+              .sort(),
             [...MODES].sort(),
-            `${v}: every mode measured once in round ${r + 1}`,
+            `${v}: every mode once in round ${r + 1}`,
           );
-          assert.equal(block.filter((x) => !x.measured).length, 1);
+        for (let i = 0; i < inRound.length; i += 2) {
+          const [a, b] = [inRound[i]!, inRound[i + 1]!];
+          assert.equal(a.mode, b.mode, `round ${r + 1}: a pair's two runs are of one mode`);
+          assert.notEqual(a.variant, b.variant, `round ${r + 1}: a pair is one run of each version`);
+          assert.ok(a.first && !b.first, 'the first of a pair is marked first');
         }
-        // Every measured run follows a run of its own version (the block's warm-up or its own previous mode).
-        for (const [i, x] of inRound.entries()) {
-          if (x.measured)
-            assert.equal(inRound[i - 1]?.variant, x.variant, `round ${r + 1}: ${x.variant} ${x.mode} right after the other version`);
-          else assert.ok(i === 0 || inRound[i - 1].variant !== x.variant, 'a warm-up opens its block');
-        }
-        const opens = inRound[0].variant;
-        assert.ok(inRound.every((x) => x.first === (x.variant === opens)));
-        if (previous !== undefined) assert.notEqual(opens, previous, `round ${r + 1} opens with the same version as round ${r}`);
-        previous = opens;
       }
-      // No mode always opens a block (the first measured run after a warm-up).
-      const opening = new Set(Array.from({ length: rounds }, (_, r) => runs.find((x) => x.round === r && x.measured)!.mode));
+      // Each mode's pair alternates from round to round which version goes first.
+      for (const m of MODES) {
+        const openers = runs.filter((x) => x.mode === m && x.first).map((x) => x.variant);
+        assert.equal(openers.length, rounds);
+        for (let r = 1; r < rounds; r++)
+          assert.notEqual(openers[r], openers[r - 1], `${m}: the same version goes first in rounds ${r} and ${r + 1}`);
+      }
+      // No mode always opens a round.
+      const opening = new Set(Array.from({ length: rounds }, (_, r) => runs.find((x) => x.round === r)!.mode));
       assert.equal(opening.size, Math.min(rounds, MODES.length));
     });
   }
 
-  it('a query without SQL: its DataStream runs alone, every mode in every round, no warm-up runs', () => {
+  it('a query without SQL: its DataStream runs alone, every mode in every round', () => {
     const runs = runSchedule(2, MODES, false);
     assert.equal(runs.length, 6);
-    assert.ok(runs.every((x) => x.variant === 'datastream' && x.measured));
+    assert.ok(runs.every((x) => x.variant === 'datastream'));
   });
 });
 
