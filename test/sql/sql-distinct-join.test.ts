@@ -32,9 +32,12 @@ const EVENTS = 700;
 const RATE = 5000;
 const BASE = Date.UTC(2024, 0, 1);
 const SIZE = 1000;
-/** The fault test's pace (events per second) and the event whose first reading throws. */
-const SLOW_RATE = 1000;
-const FAIL_AT = 450;
+/**
+ * The fault test's pace (events per second), and the event from which the first reading throws
+ * once a checkpoint has completed (a busy machine may take most of a second to complete one).
+ */
+const SLOW_RATE = 500;
+const FAIL_AT = 300;
 /** The watermark delay; every row's time is at most DELAY - 1 ms behind a row before it. */
 const DELAY = 1000;
 
@@ -225,12 +228,16 @@ describe('SQL window-distinct-join fusion (Nexmark q8 shape)', () => {
     { timeout: 60_000 },
     async () => {
       const marker = join(dir, 'failed-once');
-      // Throws the first time it sees event FAIL_AT (the marker file outlives the restart). The
-      // events are paced, so checkpoints complete before it while windows hold groups of both sides.
+      const chk = join(dir, 'chk');
+      // Throws once (the marker file outlives the restart), at the first event from FAIL_AT on
+      // that it reads after a checkpoint's _metadata is written, so the restart has a checkpoint
+      // to restore. The events are paced: windows then hold groups of both sides.
       writeFileSync(
         join(dir, 'fail-once.cjs'),
         `const fs = require('node:fs');
-module.exports = (n) => { if (n === ${FAIL_AT} && !fs.existsSync(${JSON.stringify(marker)})) { fs.writeFileSync(${JSON.stringify(marker)}, ''); throw new Error('injected failure at event ${FAIL_AT}'); } return n; };
+const marker = ${JSON.stringify(marker)};
+const checkpointed = () => fs.existsSync(${JSON.stringify(chk)}) && fs.readdirSync(${JSON.stringify(chk)}, { recursive: true }).some((f) => String(f).endsWith('_metadata'));
+module.exports = (n) => { if (n >= ${FAIL_AT} && !fs.existsSync(marker) && checkpointed()) { fs.writeFileSync(marker, ''); throw new Error('injected failure at event ' + n); } return n; };
 module.exports.resultType = 'BIGINT';\n`,
       );
       const tables = TABLES(dir)
@@ -242,7 +249,7 @@ module.exports.resultType = 'BIGINT';\n`,
         parallelism: 2,
         mode: 'exactly-once',
         checkpointIntervalMs: 50,
-        checkpointDir: join(dir, 'chk'),
+        checkpointDir: chk,
         restart: 'fixed:3:50',
         args: { 'sql.file': join(dir, 'fault.sql') },
       });
