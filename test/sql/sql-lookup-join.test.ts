@@ -62,6 +62,49 @@ INSERT INTO left_out SELECT B.id, S.label, S.w FROM (SELECT *, PROCTIME() AS p F
     });
   }
 
+  it('a key matches by value: dense and sparse integer keys, strings; a fraction or a negative number matches no integer key, "01" no "1"', async () => {
+    const xs = [0, 2, 2.5, -1, 4, 9, 10, 19, 1e9, null, 4];
+    const strs = ['1', '01', 'x', '', null];
+    const left = xs.map((x, i) => ({ id: i, x, s: strs[i % strs.length] }));
+    writeJsonLines(join(dir, 'keys.jsonl'), left);
+    // dense: 0 … 9 without 3; sparse: 0 and 1,000,000; str: VARCHAR keys.
+    const dense = [0, 1, 2, 4, 5, 6, 7, 8, 9];
+    const sparse = [0, 1_000_000];
+    const str = ['1', 'x', '10'];
+    writeFileSync(join(dir, 'dense.csv'), dense.map((k) => `${k},d${k}`).join('\n') + '\n');
+    writeFileSync(join(dir, 'sparse.csv'), sparse.map((k) => `${k},s${k}`).join('\n') + '\n');
+    writeFileSync(join(dir, 'str.csv'), str.map((k) => `${k},t${k}`).join('\n') + '\n');
+    const table = (name: string, type: string): string =>
+      `CREATE TABLE ${name} (k ${type}, v VARCHAR) WITH ('connector' = 'filesystem', 'path' = '${dir}/${name}.csv', 'format' = 'csv');`;
+    const out = (name: string): string =>
+      `CREATE TABLE ${name}_out (id BIGINT, v VARCHAR) WITH ('connector' = 'filesystem', 'path' = '${dir}/out-${name}', 'format' = 'json');`;
+    const insert = (name: string, col: string): string =>
+      `INSERT INTO ${name}_out SELECT B.id, S.v FROM (SELECT *, PROCTIME() AS p FROM keys) B JOIN ${name} FOR SYSTEM_TIME AS OF B.p AS S ON B.${col} = S.k;`;
+    writeFileSync(
+      join(dir, 'keys.sql'),
+      [
+        `CREATE TABLE keys (id BIGINT, x DOUBLE, s VARCHAR) WITH ('connector' = 'filesystem', 'path' = '${dir}/keys.jsonl', 'format' = 'json');`,
+        table('dense', 'INT'),
+        table('sparse', 'BIGINT'),
+        table('str', 'VARCHAR'),
+        out('dense'),
+        out('sparse'),
+        out('str'),
+        insert('dense', 'x'),
+        insert('sparse', 'x'),
+        insert('str', 's'),
+      ].join('\n'),
+    );
+    await runJob(SQL_JOB, { parallelism: 1, args: { 'sql.file': join(dir, 'keys.sql') } });
+    // SQL's =: numbers by value (2.5 equals no integer), strings exactly ('01' is not '1'), NULL never.
+    const ref = <K>(keys: K[], prefix: string, col: 'x' | 's'): Array<Record<string, unknown>> =>
+      left.flatMap((r) => keys.filter((k) => r[col] !== null && r[col] === k).map((k) => ({ id: r.id, v: `${prefix}${String(k)}` })));
+    const got = (name: string): string[] => canonRows(readJsonLinesDir(join(dir, `out-${name}`)).map((r) => ({ id: r.id, v: r.v })));
+    const want = { dense: ref(dense, 'd', 'x'), sparse: ref(sparse, 's', 'x'), str: ref(str, 't', 's') };
+    assert.ok(want.dense.length === 5 && want.sparse.length === 1 && want.str.length === 5, JSON.stringify(want));
+    for (const name of ['dense', 'sparse', 'str'] as const) assert.deepEqual(got(name), canonRows(want[name]), name);
+  });
+
   it('a lookup on a table that is not a bounded file is refused in one line', () => {
     try {
       new SqlSession(new StreamExecutionEnvironment({})).execute(`
